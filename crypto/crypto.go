@@ -1,0 +1,181 @@
+// Package crypto holds every cryptographic primitive hush uses, and nothing
+// else: no files, no database, no terminal.
+//
+// # Model
+//
+// A vault has one random 256-bit vault [Key] per key epoch. The passphrase
+// never encrypts data directly: Argon2id ([DeriveKey]) turns it into a
+// key-encryption key that wraps the vault key ([Seal] with the vault header as
+// associated data). Each purpose (sealing names, sealing values, computing
+// name lookups) uses its own subkey derived from the vault key with HKDF
+// ([Key.Subkey]), so no key is ever used for two things.
+//
+// Data is sealed with XChaCha20-Poly1305 and a random 192-bit nonce, whose
+// size makes random nonces safe for any number of messages a vault will ever
+// hold. The associated data ([AD]) binds a ciphertext to where it belongs, so
+// a ciphertext copied to another secret, field, version or epoch does not
+// open.
+//
+// Failures to open are reported as [ErrDecrypt] and nothing else: callers
+// never learn which byte was wrong, and never receive partial plaintext.
+package crypto
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/crypto/chacha20poly1305"
+	"golang.org/x/crypto/hkdf"
+)
+
+// KeySize is the size of every symmetric key hush uses.
+const KeySize = 32
+
+// Overhead is what [Seal] adds to a plaintext: nonce and tag.
+const Overhead = chacha20poly1305.NonceSizeX + chacha20poly1305.Overhead
+
+// ErrDecrypt means a ciphertext did not authenticate: the key is wrong, or
+// the ciphertext or its associated data was changed.
+var ErrDecrypt = errors.New("ciphertext failed authentication")
+
+// Key is a 256-bit symmetric key. Keys are passed by pointer so that [Key.Wipe]
+// clears the one copy in use.
+type Key [KeySize]byte
+
+// NewKey returns a fresh random key.
+func NewKey() (*Key, error) {
+	k := new(Key)
+	if _, err := io.ReadFull(rand.Reader, k[:]); err != nil {
+		return nil, fmt.Errorf("failed to read random key: %w", err)
+	}
+	return k, nil
+}
+
+// KeyFromBytes copies b into a new key. b must be exactly [KeySize] bytes.
+func KeyFromBytes(b []byte) (*Key, error) {
+	if len(b) != KeySize {
+		return nil, fmt.Errorf("key must be %d bytes, not %d", KeySize, len(b))
+	}
+	k := new(Key)
+	copy(k[:], b)
+	return k, nil
+}
+
+// Wipe overwrites the key with zeros. Go may have copied key material
+// elsewhere (the garbage collector moves nothing, but callers may have), so
+// this is best effort: it shortens the time a key sits in memory.
+func (k *Key) Wipe() {
+	if k == nil {
+		return
+	}
+	Wipe(k[:])
+}
+
+// Wipe overwrites b with zeros.
+func Wipe(b []byte) {
+	clear(b)
+}
+
+// Subkey derives the key for one purpose with HKDF-SHA256. salt should be
+// public and specific to the vault (its id); purpose names the use, e.g.
+// "hush/v1/value".
+func (k *Key) Subkey(salt []byte, purpose string) *Key {
+	return deriveSubkey(k[:], salt, purpose)
+}
+
+func deriveSubkey(ikm, salt []byte, purpose string) *Key {
+	r := hkdf.New(sha256.New, ikm, salt, []byte(purpose))
+	sub := new(Key)
+	if _, err := io.ReadFull(r, sub[:]); err != nil {
+		// HKDF-SHA256 can produce 255*32 bytes; 32 never fails.
+		panic("hkdf: " + err.Error())
+	}
+	return sub
+}
+
+// MAC returns HMAC-SHA256 of data under k. hush uses it for name lookups,
+// so that the database can find a secret by name without holding the name.
+func (k *Key) MAC(data []byte) []byte {
+	m := hmac.New(sha256.New, k[:])
+	m.Write(data)
+	return m.Sum(nil)
+}
+
+// Seal encrypts and authenticates plaintext with XChaCha20-Poly1305 under k,
+// binding ad. The result is nonce || ciphertext || tag.
+func Seal(k *Key, plaintext, ad []byte) ([]byte, error) {
+	nonce := make([]byte, chacha20poly1305.NonceSizeX)
+	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
+		return nil, fmt.Errorf("failed to read random nonce: %w", err)
+	}
+	return sealWithNonce(k, nonce, plaintext, ad)
+}
+
+func sealWithNonce(k *Key, nonce, plaintext, ad []byte) ([]byte, error) {
+	aead, err := chacha20poly1305.NewX(k[:])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(nonce)+len(plaintext)+aead.Overhead())
+	out = append(out, nonce...)
+	return aead.Seal(out, nonce, plaintext, ad), nil
+}
+
+// Open reverses [Seal]. Any change to the ciphertext, the key or ad gives
+// [ErrDecrypt].
+func Open(k *Key, sealed, ad []byte) ([]byte, error) {
+	if len(sealed) < Overhead {
+		return nil, ErrDecrypt
+	}
+	aead, err := chacha20poly1305.NewX(k[:])
+	if err != nil {
+		return nil, err
+	}
+	nonce, ct := sealed[:chacha20poly1305.NonceSizeX], sealed[chacha20poly1305.NonceSizeX:]
+	pt, err := aead.Open(nil, nonce, ct, ad)
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return pt, nil
+}
+
+// Random returns n bytes from the operating system's secure source.
+func Random(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rand.Reader, b); err != nil {
+		return nil, fmt.Errorf("failed to read random bytes: %w", err)
+	}
+	return b, nil
+}
+
+// AD builds associated data from parts with an unambiguous encoding: each
+// part is prefixed with its length, so ("ab","c") and ("a","bc") differ.
+// Integers are written as 8 bytes big-endian.
+func AD(parts ...any) []byte {
+	var b []byte
+	for _, p := range parts {
+		var v []byte
+		switch x := p.(type) {
+		case []byte:
+			v = x
+		case string:
+			v = []byte(x)
+		case int:
+			v = binary.BigEndian.AppendUint64(nil, uint64(x))
+		case int64:
+			v = binary.BigEndian.AppendUint64(nil, uint64(x))
+		case uint32:
+			v = binary.BigEndian.AppendUint64(nil, uint64(x))
+		default:
+			panic(fmt.Sprintf("crypto.AD: unsupported part type %T", p))
+		}
+		b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
