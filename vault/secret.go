@@ -1,0 +1,137 @@
+package vault
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Type says what kind of secret a value is. It changes how hush shows and
+// checks it, never how it is stored.
+type Type string
+
+const (
+	TypePassword      Type = "password"
+	TypeAPIKey        Type = "api-key"
+	TypeToken         Type = "token"
+	TypeCertificate   Type = "certificate"
+	TypeSSHKey        Type = "ssh-key"
+	TypeEncryptionKey Type = "encryption-key"
+	TypeNote          Type = "note"
+	TypeOther         Type = "other"
+)
+
+// Types lists every type, in the order help texts show them.
+var Types = []Type{TypePassword, TypeAPIKey, TypeToken, TypeCertificate, TypeSSHKey, TypeEncryptionKey, TypeNote, TypeOther}
+
+// ParseType accepts a type's name.
+func ParseType(s string) (Type, error) {
+	for _, t := range Types {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	names := make([]string, len(Types))
+	for i, t := range Types {
+		names[i] = string(t)
+	}
+	return "", fmt.Errorf("unknown type %q: use one of %s", s, strings.Join(names, ", "))
+}
+
+// Limits on what a secret may hold. A value of 8 MiB fits any certificate
+// chain or key file; the limits keep a stray `hush set x - < big.iso` from
+// filling the vault.
+const (
+	MaxValueSize = 8 << 20
+	MaxNoteSize  = 64 << 10
+	MaxTags      = 64
+	MaxTagLen    = 64
+)
+
+// Meta is everything about a secret but its name and value. It is sealed as
+// one JSON document per version.
+type Meta struct {
+	Type        Type          `json:"type"`
+	Note        string        `json:"note,omitempty"`
+	Tags        []string      `json:"tags,omitempty"`
+	RotateEvery time.Duration `json:"rotate_every,omitempty"` // zero: no schedule
+	Expires     time.Time     `json:"expires,omitzero"`       // zero: never
+}
+
+func (m *Meta) validate() error {
+	if _, err := ParseType(string(m.Type)); err != nil {
+		return err
+	}
+	if len(m.Note) > MaxNoteSize {
+		return fmt.Errorf("note is longer than %d bytes", MaxNoteSize)
+	}
+	if !utf8.ValidString(m.Note) {
+		return fmt.Errorf("note is not valid UTF-8")
+	}
+	if len(m.Tags) > MaxTags {
+		return fmt.Errorf("more than %d tags", MaxTags)
+	}
+	for _, t := range m.Tags {
+		if t == "" || len(t) > MaxTagLen {
+			return fmt.Errorf("tag %q: tags are 1 to %d bytes", t, MaxTagLen)
+		}
+		for _, r := range t {
+			if unicode.IsSpace(r) || unicode.IsControl(r) || r == ',' || r == utf8.RuneError {
+				return fmt.Errorf("tag %q: no spaces, commas or control characters", t)
+			}
+		}
+	}
+	if m.RotateEvery < 0 {
+		return fmt.Errorf("rotation interval must be positive")
+	}
+	return nil
+}
+
+// Secret is one version of a secret, with its value.
+type Secret struct {
+	ID      string // hex of the random id
+	Name    string
+	Version int // this version's number, from 1
+	Head    int // the current version's number
+	Epoch   int // key epoch the version is sealed under
+	Meta
+	Value   []byte
+	Created time.Time // when the secret was first created
+	Updated time.Time // when this version was written
+	Deleted time.Time // when it was removed with rm; zero while live
+}
+
+// Entry is what a listing shows of a secret: never its value.
+type Entry struct {
+	ID      string
+	Name    string
+	Version int
+	Meta
+	Created time.Time
+	Updated time.Time
+}
+
+// RotationDue reports whether the secret's rotation interval has passed.
+func (m Meta) RotationDue(updated, now time.Time) bool {
+	return m.RotateEvery > 0 && !updated.Add(m.RotateEvery).After(now)
+}
+
+// Expired reports whether the secret's expiry date has passed.
+func (m Meta) Expired(now time.Time) bool {
+	return !m.Expires.IsZero() && !m.Expires.After(now)
+}
+
+// VersionInfo describes one version in a secret's history.
+type VersionInfo struct {
+	Version int
+	Name    string
+	Type    Type
+	Size    int // bytes of the value
+	Created time.Time
+	Current bool
+}
+
+func idString(id []byte) string { return hex.EncodeToString(id) }

@@ -1,0 +1,660 @@
+package vault
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+)
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	Exec(query string, args ...any) (sql.Result, error)
+	Query(query string, args ...any) (*sql.Rows, error)
+	QueryRow(query string, args ...any) *sql.Row
+}
+
+func notFound(name string) error { return fmt.Errorf("secret %s %w", name, ErrNotFound) }
+
+func (v *Vault) nameMAC(name string) []byte {
+	return v.keys.lookup.MAC(crypto.AD("name", name))
+}
+
+func (v *Vault) folderMAC(folder string) []byte {
+	return v.keys.lookup.MAC(crypto.AD("folder", folder))
+}
+
+// ad binds a sealed field to its vault, secret, field, version and epoch.
+func (v *Vault) ad(id []byte, field string, version, epoch int) []byte {
+	return crypto.AD("hush/v1/secret", v.hdr.vaultID, id, field, version, epoch)
+}
+
+type sealed struct{ name, meta, value []byte }
+
+func (v *Vault) seal(id []byte, version int, name string, meta Meta, value []byte) (sealed, error) {
+	epoch := v.hdr.epoch
+	mj, err := json.Marshal(meta)
+	if err != nil {
+		return sealed{}, err
+	}
+	var s sealed
+	if s.name, err = crypto.Seal(v.keys.name, []byte(name), v.ad(id, "name", version, epoch)); err != nil {
+		return s, err
+	}
+	if s.meta, err = crypto.Seal(v.keys.value, mj, v.ad(id, "meta", version, epoch)); err != nil {
+		return s, err
+	}
+	if s.value, err = crypto.Seal(v.keys.value, value, v.ad(id, "value", version, epoch)); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func (v *Vault) checkEpoch(epoch int) error {
+	if epoch != v.hdr.epoch {
+		return &TamperError{fmt.Sprintf("a version is sealed under key epoch %d, but this vault holds epoch %d", epoch, v.hdr.epoch)}
+	}
+	return nil
+}
+
+func (v *Vault) openName(id []byte, version, epoch int, ct []byte) (string, error) {
+	if err := v.checkEpoch(epoch); err != nil {
+		return "", err
+	}
+	b, err := crypto.Open(v.keys.name, ct, v.ad(id, "name", version, epoch))
+	if err != nil {
+		return "", &TamperError{fmt.Sprintf("name of secret %x version %d", id, version)}
+	}
+	return string(b), nil
+}
+
+func (v *Vault) openMeta(name string, id []byte, version, epoch int, ct []byte) (Meta, error) {
+	var m Meta
+	b, err := crypto.Open(v.keys.value, ct, v.ad(id, "meta", version, epoch))
+	if err != nil {
+		return m, &TamperError{fmt.Sprintf("metadata of %s version %d", name, version)}
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, &TamperError{fmt.Sprintf("metadata of %s version %d is not readable", name, version)}
+	}
+	return m, nil
+}
+
+func (v *Vault) openValue(name string, id []byte, version, epoch int, ct []byte) ([]byte, error) {
+	b, err := crypto.Open(v.keys.value, ct, v.ad(id, "value", version, epoch))
+	if err != nil {
+		return nil, &TamperError{fmt.Sprintf("value of %s version %d", name, version)}
+	}
+	return b, nil
+}
+
+// row is one secret's bookkeeping, found by its name's MAC.
+type row struct {
+	id      []byte
+	head    int
+	created int64
+	updated int64
+	deleted sql.NullInt64
+}
+
+// lookup finds a secret by name, live or removed, and checks that the name
+// sealed in its head version is the name asked for: a swapped lookup MAC
+// must not hand out another secret's value.
+func (v *Vault) lookup(q querier, name string) (*row, error) {
+	var r row
+	err := q.QueryRow(`SELECT id, head, created, updated, deleted FROM secrets WHERE name_mac = ?`, v.nameMAC(name)).
+		Scan(&r.id, &r.head, &r.created, &r.updated, &r.deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	var epoch int
+	var nameCT []byte
+	err = q.QueryRow(`SELECT epoch, name FROM versions WHERE secret_id = ? AND version = ?`, r.id, r.head).Scan(&epoch, &nameCT)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &TamperError{fmt.Sprintf("current version of %s is missing", name)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	stored, err := v.openName(r.id, r.head, epoch, nameCT)
+	if err != nil {
+		return nil, err
+	}
+	if stored != name {
+		return nil, &TamperError{fmt.Sprintf("the lookup for %s points at another secret", name)}
+	}
+	return &r, nil
+}
+
+// version reads and opens one version of a secret.
+func (v *Vault) version(q querier, name string, r *row, n int, withValue bool) (*Secret, error) {
+	var epoch int
+	var created int64
+	var nameCT, metaCT, valueCT []byte
+	err := q.QueryRow(`SELECT epoch, created, name, meta, value FROM versions WHERE secret_id = ? AND version = ?`, r.id, n).
+		Scan(&epoch, &created, &nameCT, &metaCT, &valueCT)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("secret %s has no version %d (the latest is %d): %w", name, n, r.head, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	s := &Secret{ID: idString(r.id), Version: n, Head: r.head, Epoch: epoch,
+		Created: time.Unix(0, r.created), Updated: time.Unix(0, created)}
+	if r.deleted.Valid {
+		s.Deleted = time.Unix(0, r.deleted.Int64)
+	}
+	if s.Name, err = v.openName(r.id, n, epoch, nameCT); err != nil {
+		return nil, err
+	}
+	if s.Meta, err = v.openMeta(name, r.id, n, epoch, metaCT); err != nil {
+		return nil, err
+	}
+	if withValue {
+		if s.Value, err = v.openValue(name, r.id, n, epoch, valueCT); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (v *Vault) unlocked(names ...string) error {
+	if v.keys == nil {
+		return ErrLocked
+	}
+	for _, n := range names {
+		if err := ValidName(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get returns the current version of a live secret, with its value.
+func (v *Vault) Get(name string) (*Secret, error) {
+	return v.GetVersion(name, 0)
+}
+
+// GetVersion returns version n of a live secret (0: the current one).
+func (v *Vault) GetVersion(name string, n int) (*Secret, error) {
+	if err := v.unlocked(name); err != nil {
+		return nil, err
+	}
+	r, err := v.lookup(v.db, name)
+	if err != nil {
+		return nil, err
+	}
+	if r.deleted.Valid {
+		return nil, notFound(name)
+	}
+	if n == 0 {
+		n = r.head
+	}
+	return v.version(v.db, name, r, n, true)
+}
+
+// Update says which metadata a Set changes; nil fields keep what the
+// secret had (or the defaults, for a new secret).
+type Update struct {
+	Type        *Type
+	Note        *string
+	Tags        *[]string
+	RotateEvery *time.Duration
+	Expires     *time.Time
+}
+
+func (u Update) apply(m Meta) Meta {
+	if u.Type != nil {
+		m.Type = *u.Type
+	}
+	if u.Note != nil {
+		m.Note = *u.Note
+	}
+	if u.Tags != nil {
+		m.Tags = slices.Clone(*u.Tags)
+	}
+	if u.RotateEvery != nil {
+		m.RotateEvery = *u.RotateEvery
+	}
+	if u.Expires != nil {
+		m.Expires = *u.Expires
+	}
+	return m
+}
+
+// SetRequest is one secret to write.
+type SetRequest struct {
+	Name  string
+	Value []byte
+	Update
+}
+
+// SetResult says what a Set did.
+type SetResult struct {
+	Name    string
+	Version int
+	Created bool // a new secret
+	Changed bool // false: the value and metadata were already so; no version added
+}
+
+// Set writes a value under name: a new secret at version 1, or a new version
+// of an existing one (reviving it if it was removed). Writing exactly what
+// the current version holds adds no version.
+func (v *Vault) Set(name string, value []byte, u Update) (SetResult, error) {
+	res, err := v.SetMany([]SetRequest{{Name: name, Value: value, Update: u}}, time.Time{})
+	if err != nil {
+		return SetResult{}, err
+	}
+	return res[0], nil
+}
+
+// SetMany writes several secrets in one transaction: all or none. now is
+// the time recorded (zero: time.Now).
+func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		if err := ValidName(r.Name); err != nil {
+			return nil, err
+		}
+		if seen[r.Name] {
+			return nil, fmt.Errorf("secret %s is given twice", r.Name)
+		}
+		seen[r.Name] = true
+		if len(r.Value) > MaxValueSize {
+			return nil, fmt.Errorf("value of %s is %d bytes: the limit is %d", r.Name, len(r.Value), MaxValueSize)
+		}
+		m := r.Update.apply(Meta{Type: TypeOther})
+		if err := m.validate(); err != nil {
+			return nil, fmt.Errorf("secret %s: %w", r.Name, err)
+		}
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var out []SetResult
+	err := v.write(func(tx *sql.Tx) error {
+		for _, r := range reqs {
+			res, err := v.set(tx, r, now.UnixNano())
+			if err != nil {
+				return err
+			}
+			out = append(out, res)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
+	res := SetResult{Name: req.Name, Changed: true}
+	r, err := v.lookup(tx, req.Name)
+	if errors.Is(err, ErrNotFound) {
+		res.Created, res.Version = true, 1
+		return res, v.insert(tx, req.Name, req.Update.apply(Meta{Type: TypeOther}), req.Value, now)
+	}
+	if err != nil {
+		return res, err
+	}
+	cur, err := v.version(tx, req.Name, r, r.head, true)
+	if err != nil {
+		return res, err
+	}
+	meta := req.Update.apply(cur.Meta)
+	if !r.deleted.Valid && bytes.Equal(cur.Value, req.Value) && metaEqual(cur.Meta, meta) {
+		res.Changed, res.Version = false, r.head
+		return res, nil
+	}
+	res.Version = r.head + 1
+	return res, v.addVersion(tx, r, req.Name, meta, req.Value, now)
+}
+
+func metaEqual(a, b Meta) bool {
+	aj, _ := json.Marshal(a)
+	bj, _ := json.Marshal(b)
+	return bytes.Equal(aj, bj)
+}
+
+func (v *Vault) insert(tx *sql.Tx, name string, meta Meta, value []byte, now int64) error {
+	id, err := crypto.Random(16)
+	if err != nil {
+		return err
+	}
+	s, err := v.seal(id, 1, name, meta, value)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated) VALUES (?, ?, ?, 1, ?, ?)`,
+		id, v.nameMAC(name), v.folderMAC(Folder(name)), now, now); err != nil {
+		return fmt.Errorf("failed to write %s: %w", name, err)
+	}
+	if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES (?, 1, ?, ?, ?, ?, ?)`,
+		id, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
+		return fmt.Errorf("failed to write %s: %w", name, err)
+	}
+	return nil
+}
+
+// addVersion writes version head+1 of r under name (which may be a new
+// name: a rename is a version too, so a sync can carry it).
+func (v *Vault) addVersion(tx *sql.Tx, r *row, name string, meta Meta, value []byte, now int64) error {
+	n := r.head + 1
+	s, err := v.seal(r.id, n, name, meta, value)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		r.id, n, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
+		return fmt.Errorf("failed to write %s: %w", name, err)
+	}
+	if _, err := tx.Exec(`UPDATE secrets SET head = ?, updated = ?, deleted = NULL, name_mac = ?, folder_mac = ? WHERE id = ?`,
+		n, now, v.nameMAC(name), v.folderMAC(Folder(name)), r.id); err != nil {
+		return fmt.Errorf("failed to write %s: %w", name, err)
+	}
+	r.head = n
+	return nil
+}
+
+// write runs fn in one immediate transaction.
+func (v *Vault) write(fn func(*sql.Tx) error) error {
+	tx, err := v.db.Begin()
+	if err != nil {
+		return fmt.Errorf("failed to write vault: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("failed to write vault: %w", err)
+	}
+	return nil
+}
+
+// List returns the live secrets in folder and below it ("" for all),
+// sorted by name, without values.
+func (v *Vault) List(folder string) ([]Entry, error) {
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	folder, err := CleanFolder(folder)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name, v.meta
+		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
+		WHERE s.deleted IS NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var id, nameCT, metaCT []byte
+		var head, epoch int
+		var created, updated int64
+		if err := rows.Scan(&id, &head, &created, &updated, &epoch, &nameCT, &metaCT); err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		name, err := v.openName(id, head, epoch, nameCT)
+		if err != nil {
+			return nil, err
+		}
+		if !InFolder(name, folder) {
+			continue
+		}
+		meta, err := v.openMeta(name, id, head, epoch, metaCT)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Entry{ID: idString(id), Name: name, Version: head, Meta: meta,
+			Created: time.Unix(0, created), Updated: time.Unix(0, updated)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Children returns the live secrets directly in folder (not below it), with
+// their values, sorted by name: what `run --from` and `export` hand out. It
+// reads only those rows, through the folder's lookup MAC.
+func (v *Vault) Children(folder string) ([]*Secret, error) {
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	folder, err := CleanFolder(folder)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name, v.meta, v.value
+		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
+		WHERE s.folder_mac = ? AND s.deleted IS NULL`, v.folderMAC(folder))
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	defer rows.Close()
+	var out []*Secret
+	for rows.Next() {
+		var id, nameCT, metaCT, valueCT []byte
+		s := &Secret{}
+		var created, updated int64
+		if err := rows.Scan(&id, &s.Version, &created, &updated, &s.Epoch, &nameCT, &metaCT, &valueCT); err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		s.ID, s.Head, s.Created, s.Updated = idString(id), s.Version, time.Unix(0, created), time.Unix(0, updated)
+		if s.Name, err = v.openName(id, s.Version, s.Epoch, nameCT); err != nil {
+			return nil, err
+		}
+		if Folder(s.Name) != folder {
+			return nil, &TamperError{fmt.Sprintf("the folder lookup for %q holds %s", folder, s.Name)}
+		}
+		if s.Meta, err = v.openMeta(s.Name, id, s.Version, s.Epoch, metaCT); err != nil {
+			return nil, err
+		}
+		if s.Value, err = v.openValue(s.Name, id, s.Version, s.Epoch, valueCT); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// History lists every version of a secret, oldest first, live or removed.
+func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
+	if err := v.unlocked(name); err != nil {
+		return nil, nil, err
+	}
+	r, err := v.lookup(v.db, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	cur, err := v.version(v.db, name, r, r.head, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := v.db.Query(`SELECT version, epoch, created, name, meta, length(value) FROM versions WHERE secret_id = ? ORDER BY version`, r.id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	defer rows.Close()
+	var out []VersionInfo
+	for rows.Next() {
+		var n, epoch, size int
+		var created int64
+		var nameCT, metaCT []byte
+		if err := rows.Scan(&n, &epoch, &created, &nameCT, &metaCT, &size); err != nil {
+			return nil, nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		vn, err := v.openName(r.id, n, epoch, nameCT)
+		if err != nil {
+			return nil, nil, err
+		}
+		m, err := v.openMeta(name, r.id, n, epoch, metaCT)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, VersionInfo{Version: n, Name: vn, Type: m.Type, Size: max(size-crypto.Overhead, 0),
+			Created: time.Unix(0, created), Current: n == r.head})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	return out, cur, nil
+}
+
+// Rollback adds a new version equal to version n (value and metadata; the
+// name stays the current one). A removed secret comes back.
+func (v *Vault) Rollback(name string, n int) (SetResult, error) {
+	if err := v.unlocked(name); err != nil {
+		return SetResult{}, err
+	}
+	var res SetResult
+	err := v.write(func(tx *sql.Tx) error {
+		r, err := v.lookup(tx, name)
+		if err != nil {
+			return err
+		}
+		old, err := v.version(tx, name, r, n, true)
+		if err != nil {
+			return err
+		}
+		if err := v.addVersion(tx, r, name, old.Meta, old.Value, time.Now().UnixNano()); err != nil {
+			return err
+		}
+		res = SetResult{Name: name, Version: r.head, Changed: true}
+		return nil
+	})
+	return res, err
+}
+
+// Remove hides a live secret; its history stays until [Vault.Purge].
+func (v *Vault) Remove(name string) error {
+	if err := v.unlocked(name); err != nil {
+		return err
+	}
+	return v.write(func(tx *sql.Tx) error {
+		r, err := v.lookup(tx, name)
+		if err != nil {
+			return err
+		}
+		if r.deleted.Valid {
+			return notFound(name)
+		}
+		_, err = tx.Exec(`UPDATE secrets SET deleted = ? WHERE id = ?`, time.Now().UnixNano(), r.id)
+		return err
+	})
+}
+
+// Purge deletes a secret and every version of it, live or removed. With
+// secure_delete on, SQLite zeroes the freed pages.
+func (v *Vault) Purge(name string) error {
+	if err := v.unlocked(name); err != nil {
+		return err
+	}
+	return v.write(func(tx *sql.Tx) error {
+		r, err := v.lookup(tx, name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, r.id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(`DELETE FROM secrets WHERE id = ?`, r.id)
+		return err
+	})
+}
+
+func (v *Vault) ensureFree(tx *sql.Tx, name string) error {
+	r, err := v.lookup(tx, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.deleted.Valid {
+		return fmt.Errorf("secret %s was removed but its history is kept: run `hush rm --purge %s` first, or restore it with `hush rollback`: %w", name, name, ErrExists)
+	}
+	return fmt.Errorf("secret %s %w", name, ErrExists)
+}
+
+// Move renames a live secret. The rename is a new version; history stays.
+func (v *Vault) Move(from, to string) (SetResult, error) {
+	if err := v.unlocked(from, to); err != nil {
+		return SetResult{}, err
+	}
+	var res SetResult
+	err := v.write(func(tx *sql.Tx) error {
+		r, err := v.lookup(tx, from)
+		if err != nil {
+			return err
+		}
+		if r.deleted.Valid {
+			return notFound(from)
+		}
+		if err := v.ensureFree(tx, to); err != nil {
+			return err
+		}
+		cur, err := v.version(tx, from, r, r.head, true)
+		if err != nil {
+			return err
+		}
+		if err := v.addVersion(tx, r, to, cur.Meta, cur.Value, time.Now().UnixNano()); err != nil {
+			return err
+		}
+		res = SetResult{Name: to, Version: r.head, Changed: true}
+		return nil
+	})
+	return res, err
+}
+
+// Copy makes a new secret with the current value and metadata of another.
+func (v *Vault) Copy(from, to string) (SetResult, error) {
+	if err := v.unlocked(from, to); err != nil {
+		return SetResult{}, err
+	}
+	var res SetResult
+	err := v.write(func(tx *sql.Tx) error {
+		r, err := v.lookup(tx, from)
+		if err != nil {
+			return err
+		}
+		if r.deleted.Valid {
+			return notFound(from)
+		}
+		if err := v.ensureFree(tx, to); err != nil {
+			return err
+		}
+		cur, err := v.version(tx, from, r, r.head, true)
+		if err != nil {
+			return err
+		}
+		res = SetResult{Name: to, Version: 1, Created: true, Changed: true}
+		return v.insert(tx, to, cur.Meta, cur.Value, time.Now().UnixNano())
+	})
+	return res, err
+}
+
+// Count returns the number of live secrets. It needs no key.
+func (v *Vault) Count() (int, error) {
+	var n int
+	err := v.db.QueryRow(`SELECT count(*) FROM secrets WHERE deleted IS NULL`).Scan(&n)
+	return n, err
+}

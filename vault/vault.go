@@ -1,0 +1,445 @@
+// Package vault is hush's local store: one SQLite file per vault holding
+// secrets, their versions and a header, all sealed so that the file alone
+// reveals no name, value, note or tag.
+//
+// # Opening and unlocking
+//
+// [Create] makes a new vault file; [Open] opens an existing one, checks its
+// permissions, applies schema migrations and reads its header. A [Vault] is
+// locked until [Vault.Unlock] (passphrase) or [Vault.UnlockWithKey] (a vault
+// key remembered elsewhere) succeeds. [Vault.Close] wipes every key.
+//
+// # Keys
+//
+// The passphrase is stretched with Argon2id into a key-encryption key, which
+// unwraps the random vault key of the current epoch. From the vault key come
+// per-purpose subkeys (names, values, name lookups, header MAC). docs/format.md
+// is the byte-level description.
+//
+// # Errors
+//
+// Callers test errors with errors.Is against [ErrNoVault], [ErrVaultExists],
+// [ErrWrongPassphrase], [ErrNotFound], [ErrExists], [ErrLocked] and
+// [ErrTampered]; a [*NameError] or [*PermissionError] carries details.
+package vault
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+)
+
+// Format is the record format this build writes and reads.
+const Format = 1
+
+var (
+	ErrNoVault         = errors.New("no vault")
+	ErrVaultExists     = errors.New("vault already exists")
+	ErrWrongPassphrase = errors.New("wrong passphrase")
+	ErrWrongKey        = errors.New("key does not open this vault")
+	ErrLocked          = errors.New("vault is locked")
+	ErrNotFound        = errors.New("not found")
+	ErrExists          = errors.New("already exists")
+	// ErrTampered means stored data did not authenticate: the file was
+	// changed outside hush, or damaged. It is wrapped in a [*TamperError].
+	ErrTampered = errors.New("vault data failed authentication")
+)
+
+// TamperError says which stored item failed authentication.
+type TamperError struct{ What string }
+
+func (e *TamperError) Error() string { return ErrTampered.Error() + ": " + e.What }
+func (e *TamperError) Unwrap() error { return ErrTampered }
+
+// PermissionError is returned for a vault file other users can read.
+type PermissionError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("vault file %s is readable or writable by other users (mode %04o): run `chmod 600 %s`", e.Path, e.Mode.Perm(), e.Path)
+}
+
+// header is the vault's one row of public parameters.
+type header struct {
+	vaultID    []byte
+	format     int
+	kdf        string
+	params     crypto.KDFParams
+	salt       []byte
+	epoch      int
+	created    int64
+	checkMAC   []byte
+	wrappedKey []byte
+	headerMAC  []byte
+}
+
+// bytes is the canonical encoding of every header field that the wrapped
+// key and the header MAC authenticate.
+func (h *header) bytes() []byte {
+	return crypto.AD("hush/v1/header", h.vaultID, h.format, h.kdf,
+		int64(h.params.MemoryKiB), int64(h.params.Passes), int64(h.params.Lanes),
+		h.salt, h.epoch, h.created)
+}
+
+// Vault is an open vault file. It is safe for one goroutine at a time.
+type Vault struct {
+	db   *sql.DB
+	path string
+	hdr  header
+	keys *keyring // nil while locked
+}
+
+// keyring holds the vault key of the current epoch and its subkeys.
+type keyring struct {
+	vault  *crypto.Key
+	name   *crypto.Key // seals names
+	value  *crypto.Key // seals values and metadata
+	lookup *crypto.Key // HMAC of names and folders
+	hmac   *crypto.Key // authenticates the header
+}
+
+func newKeyring(vaultKey *crypto.Key, vaultID []byte) *keyring {
+	return &keyring{
+		vault:  vaultKey,
+		name:   vaultKey.Subkey(vaultID, "hush/v1/name"),
+		value:  vaultKey.Subkey(vaultID, "hush/v1/value"),
+		lookup: vaultKey.Subkey(vaultID, "hush/v1/name-lookup"),
+		hmac:   vaultKey.Subkey(vaultID, "hush/v1/header"),
+	}
+}
+
+func (k *keyring) wipe() {
+	if k == nil {
+		return
+	}
+	for _, key := range []*crypto.Key{k.vault, k.name, k.value, k.lookup, k.hmac} {
+		key.Wipe()
+	}
+}
+
+// CreateOptions configure a new vault.
+type CreateOptions struct {
+	KDF crypto.KDFParams // zero means crypto.DefaultKDF
+	Now time.Time        // zero means time.Now
+}
+
+func dsn(path string, create bool) string {
+	mode := "rw"
+	if create {
+		mode = "rwc"
+	}
+	q := url.Values{}
+	q.Set("mode", mode)
+	q.Set("_txlock", "immediate")     // take the write lock at BEGIN: no deadlock on upgrade
+	q.Set("_busy_timeout", "10000")   // wait for other writers instead of failing
+	q.Set("_journal_mode", "WAL")     // readers never block the writer
+	q.Set("_synchronous", "FULL")     // a committed secret survives a power cut
+	q.Set("_secure_delete", "on")     // overwritten and deleted ciphertext is zeroed
+	q.Set("_foreign_keys", "on")      // purging a secret removes its versions
+	q.Set("_cache_size", "-8000")     // 8 MB page cache
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+func openDB(path string, create bool) (*sql.DB, error) {
+	db, err := sql.Open("sqlite3", dsn(path, create))
+	if err != nil {
+		return nil, err
+	}
+	// One connection: a CLI process never needs more, and every PRAGMA
+	// above then holds for every statement.
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("PRAGMA temp_store = MEMORY"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("failed to open vault %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Create makes a new vault at path, with a random vault key wrapped under
+// the passphrase. The folder is created with mode 0700 and the file with 0600.
+func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) {
+	params := opts.KDF
+	if params == (crypto.KDFParams{}) {
+		params = crypto.DefaultKDF
+	}
+	if err := params.Validate(); err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("failed to create vault folder: %w", err)
+	}
+	// O_EXCL makes two concurrent inits safe and sets the mode before
+	// SQLite writes a byte.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%w at %s", ErrVaultExists, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to create vault file: %w", err)
+	}
+	f.Close()
+	v, err := create(path, passphrase, params, now)
+	if err != nil {
+		os.Remove(path)
+		os.Remove(path + "-wal")
+		os.Remove(path + "-shm")
+		return nil, err
+	}
+	return v, nil
+}
+
+func create(path string, passphrase []byte, params crypto.KDFParams, now time.Time) (*Vault, error) {
+	db, err := openDB(path, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	vaultID, err := crypto.Random(16)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	vk, err := crypto.NewKey()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	v := &Vault{db: db, path: path}
+	v.hdr = header{vaultID: vaultID, format: Format, kdf: crypto.KDFName, epoch: 1, created: now.Unix()}
+	v.keys = newKeyring(vk, vaultID)
+	if err := v.wrap(passphrase, params); err != nil {
+		v.Close()
+		return nil, err
+	}
+	h := &v.hdr
+	_, err = db.Exec(`INSERT INTO header (id, vault_id, format, kdf, kdf_memory, kdf_passes, kdf_lanes, salt, epoch, created, check_mac, wrapped_key, header_mac)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		h.vaultID, h.format, h.kdf, h.params.MemoryKiB, h.params.Passes, h.params.Lanes, h.salt, h.epoch, h.created, h.checkMAC, h.wrappedKey, h.headerMAC)
+	if err != nil {
+		v.Close()
+		return nil, fmt.Errorf("failed to write vault header: %w", err)
+	}
+	return v, nil
+}
+
+// wrap sets a new salt and parameters in the header and wraps the vault key
+// under the passphrase. The header is only changed in memory.
+func (v *Vault) wrap(passphrase []byte, params crypto.KDFParams) error {
+	salt, err := crypto.Random(crypto.SaltSize)
+	if err != nil {
+		return err
+	}
+	kek, err := crypto.DeriveKey(passphrase, salt, params)
+	if err != nil {
+		return err
+	}
+	defer kek.Wipe()
+	h := v.hdr
+	h.params, h.salt = params, salt
+	h.checkMAC = kek.MAC([]byte("hush/v1/passphrase-check"))
+	hb := h.bytes()
+	h.wrappedKey, err = crypto.Seal(kek, v.keys.vault[:], hb)
+	if err != nil {
+		return err
+	}
+	h.headerMAC = v.keys.hmac.MAC(hb)
+	v.hdr = h
+	return nil
+}
+
+// Open opens the vault file at path, locked. It refuses a file that other
+// users can read or write, and a file made by a newer hush.
+func Open(path string) (*Vault, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w at %s", ErrNoVault, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to open vault: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, &PermissionError{Path: path, Mode: st.Mode()}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("vault %s is not a regular file", path)
+	}
+	db, err := openDB(path, false)
+	if err != nil {
+		return nil, err
+	}
+	v := &Vault{db: db, path: path}
+	if err := v.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *Vault) load() error {
+	if err := migrate(v.db); err != nil {
+		return fmt.Errorf("vault %s: %w", v.path, err)
+	}
+	h := &v.hdr
+	var mem, passes, lanes int64
+	err := v.db.QueryRow(`SELECT vault_id, format, kdf, kdf_memory, kdf_passes, kdf_lanes, salt, epoch, created, check_mac, wrapped_key, header_mac FROM header WHERE id = 1`).
+		Scan(&h.vaultID, &h.format, &h.kdf, &mem, &passes, &lanes, &h.salt, &h.epoch, &h.created, &h.checkMAC, &h.wrappedKey, &h.headerMAC)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("vault %s has no header: it was never finished; remove it and run `hush init` again", v.path)
+	}
+	if err != nil {
+		return fmt.Errorf("failed to read vault header: %w", err)
+	}
+	if h.format > Format {
+		return fmt.Errorf("vault format %d is newer than this hush understands (%d): upgrade hush", h.format, Format)
+	}
+	if h.kdf != crypto.KDFName {
+		return fmt.Errorf("vault header names key derivation %q: only %s is supported", h.kdf, crypto.KDFName)
+	}
+	if len(h.vaultID) != 16 {
+		return &TamperError{"header: bad vault id"}
+	}
+	if mem < 0 || mem > 1<<32-1 || passes < 0 || passes > 1<<32-1 || lanes < 0 || lanes > 255 {
+		return &TamperError{"header: key derivation parameters out of range"}
+	}
+	h.params = crypto.KDFParams{MemoryKiB: uint32(mem), Passes: uint32(passes), Lanes: uint8(lanes)}
+	if err := h.params.Validate(); err != nil {
+		return fmt.Errorf("vault header refused: %w", err)
+	}
+	return nil
+}
+
+// Path is the file the vault lives in.
+func (v *Vault) Path() string { return v.path }
+
+// ID is the vault's random id; it never changes.
+func (v *Vault) ID() []byte { return bytes.Clone(v.hdr.vaultID) }
+
+// KDF returns the Argon2id parameters the passphrase is stretched with.
+func (v *Vault) KDF() crypto.KDFParams { return v.hdr.params }
+
+// Epoch is the current key epoch.
+func (v *Vault) Epoch() int { return v.hdr.epoch }
+
+// Locked reports whether no key is loaded.
+func (v *Vault) Locked() bool { return v.keys == nil }
+
+// Unlock derives the key-encryption key from the passphrase and unwraps the
+// vault key. A wrong passphrase gives [ErrWrongPassphrase]; a header changed
+// behind hush's back gives an [ErrTampered] error.
+func (v *Vault) Unlock(passphrase []byte) error {
+	if len(passphrase) == 0 {
+		return ErrWrongPassphrase
+	}
+	h := &v.hdr
+	kek, err := crypto.DeriveKey(passphrase, h.salt, h.params)
+	if err != nil {
+		return err
+	}
+	defer kek.Wipe()
+	if !hmac.Equal(kek.MAC([]byte("hush/v1/passphrase-check")), h.checkMAC) {
+		return ErrWrongPassphrase
+	}
+	raw, err := crypto.Open(kek, h.wrappedKey, h.bytes())
+	if err != nil {
+		return &TamperError{"header"}
+	}
+	vk, err := crypto.KeyFromBytes(raw)
+	crypto.Wipe(raw)
+	if err != nil {
+		return &TamperError{"header: wrapped key has the wrong size"}
+	}
+	if err := v.setKey(vk); err != nil {
+		return &TamperError{"header"}
+	}
+	return nil
+}
+
+// UnlockWithKey unlocks with a vault key remembered from an earlier unlock.
+// The key is checked against the header MAC, so a wrong key or a changed
+// header is refused.
+func (v *Vault) UnlockWithKey(key *crypto.Key) error {
+	k := *key
+	return v.setKey(&k)
+}
+
+func (v *Vault) setKey(vk *crypto.Key) error {
+	keys := newKeyring(vk, v.hdr.vaultID)
+	if !hmac.Equal(keys.hmac.MAC(v.hdr.bytes()), v.hdr.headerMAC) {
+		keys.wipe()
+		// With a key that unwrapped correctly, only a changed header can
+		// fail here; with a remembered key it may also be another vault's.
+		return ErrWrongKey
+	}
+	v.keys.wipe()
+	v.keys = keys
+	return nil
+}
+
+// Key returns a copy of the vault key, for a cache to remember. The caller
+// must wipe it.
+func (v *Vault) Key() (*crypto.Key, error) {
+	if v.keys == nil {
+		return nil, ErrLocked
+	}
+	k := *v.keys.vault
+	return &k, nil
+}
+
+// Lock wipes the keys; the vault stays open.
+func (v *Vault) Lock() {
+	v.keys.wipe()
+	v.keys = nil
+}
+
+// Close locks the vault and closes the file.
+func (v *Vault) Close() error {
+	v.Lock()
+	return v.db.Close()
+}
+
+// ChangePassphrase re-wraps the vault key under a new passphrase, with new
+// salt and the given parameters (zero keeps the current ones). Nothing but
+// the header changes, so remembered keys stay valid.
+func (v *Vault) ChangePassphrase(newPassphrase []byte, params crypto.KDFParams) error {
+	if v.keys == nil {
+		return ErrLocked
+	}
+	if params == (crypto.KDFParams{}) {
+		params = v.hdr.params
+	}
+	if err := params.Validate(); err != nil {
+		return err
+	}
+	old := v.hdr
+	if err := v.wrap(newPassphrase, params); err != nil {
+		v.hdr = old
+		return err
+	}
+	h := &v.hdr
+	_, err := v.db.Exec(`UPDATE header SET kdf_memory = ?, kdf_passes = ?, kdf_lanes = ?, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ? WHERE id = 1`,
+		h.params.MemoryKiB, h.params.Passes, h.params.Lanes, h.salt, h.checkMAC, h.wrappedKey, h.headerMAC)
+	if err != nil {
+		v.hdr = old
+		return fmt.Errorf("failed to write vault header: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,519 @@
+package vault
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+)
+
+var testPass = []byte("correct horse battery staple")
+
+// newVault creates an unlocked vault at the KDF floor: tests use the
+// cheapest parameters a real vault may have, never a bypass.
+func newVault(t testing.TB) *Vault {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "vaults", "test.db")
+	v, err := Create(path, testPass, CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	return v
+}
+
+func reopen(t testing.TB, v *Vault) *Vault {
+	t.Helper()
+	path := v.Path()
+	v.Close()
+	v2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v2.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v2.Close() })
+	return v2
+}
+
+func mustSet(t testing.TB, v *Vault, name, value string) SetResult {
+	t.Helper()
+	res, err := v.Set(name, []byte(value), Update{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestCreateOpenUnlock(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/prod/DATABASE_URL", "postgres://u:p@db/app")
+	dir := filepath.Dir(v.Path())
+	if st, _ := os.Stat(dir); st.Mode().Perm() != 0o700 {
+		t.Errorf("vault folder mode %o, want 0700", st.Mode().Perm())
+	}
+	if st, _ := os.Stat(v.Path()); st.Mode().Perm() != 0o600 {
+		t.Errorf("vault file mode %o, want 0600", st.Mode().Perm())
+	}
+	v = reopen(t, v)
+	s, err := v.Get("app/prod/DATABASE_URL")
+	if err != nil || string(s.Value) != "postgres://u:p@db/app" {
+		t.Fatalf("Get after reopen = %v, %v", s, err)
+	}
+	if _, err := Create(v.Path(), testPass, CreateOptions{KDF: crypto.FloorKDF}); !errors.Is(err, ErrVaultExists) {
+		t.Fatalf("second Create: %v, want ErrVaultExists", err)
+	}
+	if _, err := Open(filepath.Join(dir, "nope.db")); !errors.Is(err, ErrNoVault) {
+		t.Fatalf("Open missing: %v, want ErrNoVault", err)
+	}
+}
+
+func TestWrongPassphrase(t *testing.T) {
+	v := newVault(t)
+	path := v.Path()
+	v.Close()
+	v, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for _, p := range []string{"", "correct horse battery stapl", "Correct horse battery staple"} {
+		if err := v.Unlock([]byte(p)); !errors.Is(err, ErrWrongPassphrase) {
+			t.Errorf("Unlock(%q) = %v, want ErrWrongPassphrase", p, err)
+		}
+	}
+	if _, err := v.Get("x"); !errors.Is(err, ErrLocked) {
+		t.Errorf("Get on a locked vault = %v, want ErrLocked", err)
+	}
+}
+
+func TestReadableVaultRefused(t *testing.T) {
+	v := newVault(t)
+	path := v.Path()
+	v.Close()
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o660} {
+		os.Chmod(path, mode)
+		_, err := Open(path)
+		var pe *PermissionError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "chmod 600") {
+			t.Errorf("mode %o: err = %v, want a PermissionError saying chmod 600", mode, err)
+		}
+	}
+}
+
+func TestVersionsHistoryRollback(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "a/KEY", "one")
+	mustSet(t, v, "a/KEY", "two")
+	if res := mustSet(t, v, "a/KEY", "two"); res.Changed || res.Version != 2 {
+		t.Errorf("writing the same value again: %+v, want unchanged at version 2", res)
+	}
+	mustSet(t, v, "a/KEY", "three")
+	old, err := v.GetVersion("a/KEY", 1)
+	if err != nil || string(old.Value) != "one" {
+		t.Fatalf("GetVersion 1 = %v %v", old, err)
+	}
+	if _, err := v.GetVersion("a/KEY", 9); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "latest is 3") {
+		t.Errorf("GetVersion 9 = %v", err)
+	}
+	res, err := v.Rollback("a/KEY", 1)
+	if err != nil || res.Version != 4 {
+		t.Fatalf("Rollback = %+v %v", res, err)
+	}
+	s, _ := v.Get("a/KEY")
+	if string(s.Value) != "one" || s.Version != 4 {
+		t.Fatalf("after rollback: %q version %d", s.Value, s.Version)
+	}
+	h, _, err := v.History("a/KEY")
+	if err != nil || len(h) != 4 || !h[3].Current || h[0].Size != 3 {
+		t.Fatalf("History = %+v %v", h, err)
+	}
+}
+
+func TestMetadataKeptAcrossVersions(t *testing.T) {
+	v := newVault(t)
+	typ, note, tags, every := TypeAPIKey, "from the stripe dashboard", []string{"billing", "prod"}, 30*24*time.Hour
+	exp := time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)
+	if _, err := v.Set("stripe/KEY", []byte("sk_1"), Update{Type: &typ, Note: &note, Tags: &tags, RotateEvery: &every, Expires: &exp}); err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, v, "stripe/KEY", "sk_2")
+	s, _ := v.Get("stripe/KEY")
+	if s.Type != TypeAPIKey || s.Note != note || len(s.Tags) != 2 || s.RotateEvery != every || !s.Expires.Equal(exp) {
+		t.Fatalf("metadata lost on a new version: %+v", s.Meta)
+	}
+	if !s.RotationDue(s.Updated, time.Now().Add(31*24*time.Hour)) || s.RotationDue(s.Updated, time.Now()) {
+		t.Error("rotation due computed wrongly")
+	}
+	bad := Type("bogus")
+	if _, err := v.Set("x", []byte("v"), Update{Type: &bad}); err == nil {
+		t.Error("unknown type accepted")
+	}
+	badTags := []string{"has space"}
+	if _, err := v.Set("x", []byte("v"), Update{Tags: &badTags}); err == nil {
+		t.Error("tag with a space accepted")
+	}
+}
+
+func TestBinaryAndLargeValues(t *testing.T) {
+	v := newVault(t)
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = byte(i*7 + i>>8)
+	}
+	odd := []byte("line1\nline2\r\n\x00\xff\xfe not utf-8 \xc3\x28")
+	for name, val := range map[string][]byte{"big": big, "odd": odd, "empty": {}} {
+		if _, err := v.Set(name, val, Update{}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := v.Get(name)
+		if err != nil || !bytes.Equal(s.Value, val) {
+			t.Fatalf("%s: value changed on the way through (%v)", name, err)
+		}
+	}
+	if _, err := v.Set("huge", make([]byte, MaxValueSize+1), Update{}); err == nil {
+		t.Fatal("value over the limit accepted")
+	}
+}
+
+func TestRemovePurgeMoveCopy(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/A", "1")
+	mustSet(t, v, "app/A", "2")
+	if err := v.Remove("app/A"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Get("app/A"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get after rm = %v", err)
+	}
+	if l, _ := v.List(""); len(l) != 0 {
+		t.Fatalf("List after rm = %v", l)
+	}
+	if h, _, err := v.History("app/A"); err != nil || len(h) != 2 {
+		t.Fatalf("history after rm: %v %v", h, err)
+	}
+	if err := v.Remove("app/A"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second rm = %v", err)
+	}
+	// Setting a removed name revives it with its history.
+	if res := mustSet(t, v, "app/A", "3"); res.Version != 3 {
+		t.Fatalf("revive: %+v", res)
+	}
+	if err := v.Purge("app/A"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := v.History("app/A"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("history after purge = %v", err)
+	}
+
+	mustSet(t, v, "app/B", "b")
+	mustSet(t, v, "app/C", "c")
+	if _, err := v.Move("app/B", "app/C"); !errors.Is(err, ErrExists) {
+		t.Fatalf("mv onto an existing name = %v", err)
+	}
+	if _, err := v.Move("app/B", "other/B2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Get("app/B"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("old name still answers after mv")
+	}
+	if s, err := v.Get("other/B2"); err != nil || string(s.Value) != "b" || s.Version != 2 {
+		t.Fatalf("after mv: %v %v", s, err)
+	}
+	if _, err := v.Copy("other/B2", "app/B"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := v.Get("app/B"); string(s.Value) != "b" || s.Version != 1 {
+		t.Fatalf("copy: %+v", s)
+	}
+	kids, err := v.Children("app")
+	if err != nil || len(kids) != 2 || kids[0].Name != "app/B" || kids[1].Name != "app/C" {
+		t.Fatalf("Children(app) = %v %v", kids, err)
+	}
+	l, _ := v.List("app")
+	if len(l) != 2 {
+		t.Fatalf("List(app) = %v", l)
+	}
+}
+
+func TestNames(t *testing.T) {
+	good := []string{"a", "app/prod/DATABASE_URL", "x.y-z_1/A", "..a", "a.."}
+	bad := map[string]string{
+		"":       "empty",
+		"a//b":   "empty segment",
+		"/a":     `starts with "/"`,
+		"a/":     `ends with "/"`,
+		"a/../b": `segment ".."`,
+		"./a":    `segment "."`,
+		"a b":    "not allowed",
+		"a\x00b": "not allowed",
+		"a\nb":   "not allowed",
+		"é":      "not allowed",
+	}
+	for _, n := range good {
+		if err := ValidName(n); err != nil {
+			t.Errorf("ValidName(%q) = %v", n, err)
+		}
+	}
+	for n, want := range bad {
+		err := ValidName(n)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidName(%q) = %v, want %q", n, err, want)
+		}
+	}
+	if err := ValidName(strings.Repeat("a", MaxNameLen+1)); err == nil {
+		t.Error("over-long name accepted")
+	}
+	v := newVault(t)
+	if _, err := v.Set("a//b", []byte("x"), Update{}); err == nil || err.Error() != `invalid name "a//b": empty segment` {
+		t.Errorf("Set(a//b) = %v", err)
+	}
+}
+
+// TestNoPlaintextOnDisk looks for names, values, notes and tags in the
+// database file and its WAL, while the vault is open and after it closed.
+func TestNoPlaintextOnDisk(t *testing.T) {
+	v := newVault(t)
+	typ, note, tags := TypeToken, "NOTE-MARKER-tqz", []string{"TAG-MARKER-kwm"}
+	markers := []string{"VALUE-MARKER-xyz", "NAME-MARKER-abc", "FOLDER-MARKER-def", "NOTE-MARKER-tqz", "TAG-MARKER-kwm", "RENAMED-MARKER-q"}
+	if _, err := v.Set("FOLDER-MARKER-def/NAME-MARKER-abc", []byte("VALUE-MARKER-xyz"), Update{Type: &typ, Note: &note, Tags: &tags}); err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, v, "FOLDER-MARKER-def/NAME-MARKER-abc", "VALUE-MARKER-xyz-2")
+	if _, err := v.Move("FOLDER-MARKER-def/NAME-MARKER-abc", "RENAMED-MARKER-q"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		for _, suffix := range []string{"", "-wal", "-journal", "-shm"} {
+			b, err := os.ReadFile(v.Path() + suffix)
+			if err != nil {
+				continue
+			}
+			for _, m := range markers {
+				if bytes.Contains(b, []byte(m)) {
+					t.Errorf("%s: %q found in %s", when, m, filepath.Base(v.Path()+suffix))
+				}
+			}
+		}
+	}
+	check("while open")
+	v.Close()
+	check("after close")
+}
+
+// tamper opens the vault file directly, runs sql, and returns a freshly
+// unlocked vault.
+func tamper(t *testing.T, v *Vault, stmts ...string) *Vault {
+	t.Helper()
+	path := tamperFile(t, v, stmts...)
+	v2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v2.Close() })
+	return v2
+}
+
+// tamperFile closes v and runs sql on its file directly.
+func tamperFile(t *testing.T, v *Vault, stmts ...string) string {
+	t.Helper()
+	path := v.Path()
+	v.Close()
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	return path
+}
+
+func wantTampered(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrTampered) || !strings.HasPrefix(err.Error(), "vault data failed authentication: ") {
+		t.Errorf("%s: err = %v, want vault data failed authentication", what, err)
+	}
+}
+
+func TestTampering(t *testing.T) {
+	setup := func(t *testing.T) *Vault {
+		v := newVault(t)
+		mustSet(t, v, "a", "alpha-1")
+		mustSet(t, v, "a", "alpha-2")
+		mustSet(t, v, "b", "bravo-1")
+		return v
+	}
+	flipByte := func(col string) string {
+		return fmt.Sprintf(`UPDATE versions SET %[1]s = CAST(substr(%[1]s, 1, 30) || CASE WHEN substr(%[1]s, 31, 1) = x'00' THEN x'01' ELSE x'00' END || substr(%[1]s, 32) AS BLOB) WHERE version = 2`, col)
+	}
+	cases := []struct {
+		name  string
+		stmts []string
+		read  func(v *Vault) error
+	}{
+		{"changed value byte", []string{flipByte("value")}, func(v *Vault) error { _, err := v.Get("a"); return err }},
+		{"changed meta byte", []string{flipByte("meta")}, func(v *Vault) error { _, err := v.Get("a"); return err }},
+		{"changed name byte", []string{flipByte("name")}, func(v *Vault) error { _, err := v.Get("a"); return err }},
+		{"changed name byte, listing", []string{flipByte("name")}, func(v *Vault) error { _, err := v.List(""); return err }},
+		{"value moved to another secret", []string{
+			`UPDATE versions SET value = (SELECT value FROM versions WHERE version = 2) WHERE version = 1 AND secret_id = (SELECT id FROM secrets WHERE head = 1)`,
+		}, func(v *Vault) error { _, err := v.Get("b"); return err }},
+		{"value moved to another version", []string{
+			`UPDATE versions SET value = (SELECT v1.value FROM versions v1 WHERE v1.secret_id = versions.secret_id AND v1.version = 1) WHERE version = 2`,
+		}, func(v *Vault) error { _, err := v.Get("a"); return err }},
+		{"lookup swapped between secrets", []string{
+			`CREATE TEMP TABLE orig AS SELECT id, name_mac FROM secrets`,
+			`UPDATE secrets SET name_mac = randomblob(32)`,
+			`UPDATE secrets SET name_mac = (SELECT o.name_mac FROM orig o WHERE o.id != secrets.id)`,
+		}, func(v *Vault) error { _, err := v.Get("b"); return err }},
+		{"version re-numbered", []string{
+			`DELETE FROM versions WHERE version = 2`,
+			`UPDATE versions SET version = 2 WHERE version = 1 AND secret_id = (SELECT id FROM secrets WHERE head = 2)`,
+		}, func(v *Vault) error { _, err := v.Get("a"); return err }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := tamper(t, setup(t), tc.stmts...)
+			if err := v.Unlock(testPass); err != nil {
+				t.Fatal(err)
+			}
+			wantTampered(t, tc.name, tc.read(v))
+		})
+	}
+
+	t.Run("changed header", func(t *testing.T) {
+		for _, stmt := range []string{
+			`UPDATE header SET epoch = 2`,
+			`UPDATE header SET created = created + 1`,
+			`UPDATE header SET vault_id = x'00112233445566778899aabbccddeeff'`,
+			`UPDATE header SET wrapped_key = CAST(substr(wrapped_key, 1, 30) || CASE WHEN substr(wrapped_key, 31, 1) = x'00' THEN x'01' ELSE x'00' END || substr(wrapped_key, 32) AS BLOB)`,
+			`UPDATE header SET header_mac = CAST(CASE WHEN substr(header_mac, 1, 1) = x'00' THEN x'01' ELSE x'00' END || substr(header_mac, 2) AS BLOB)`,
+		} {
+			v := tamper(t, setup(t), stmt)
+			wantTampered(t, stmt, v.Unlock(testPass))
+		}
+	})
+	t.Run("weakened KDF refused", func(t *testing.T) {
+		v := setup(t)
+		path := tamperFile(t, v, `UPDATE header SET kdf_memory = 1024, kdf_passes = 1`)
+		if _, err := Open(path); !errors.Is(err, crypto.ErrWeakKDF) {
+			t.Fatalf("Open with a weakened header = %v, want ErrWeakKDF", err)
+		}
+	})
+	t.Run("remembered key checked", func(t *testing.T) {
+		v := setup(t)
+		other, _ := crypto.NewKey()
+		if err := v.UnlockWithKey(other); !errors.Is(err, ErrWrongKey) {
+			t.Fatalf("UnlockWithKey(random) = %v", err)
+		}
+		k, _ := v.Key()
+		v = tamper(t, v, `UPDATE header SET epoch = 2`)
+		if err := v.UnlockWithKey(k); err == nil {
+			t.Fatal("a changed header was accepted with a remembered key")
+		}
+	})
+}
+
+func TestChangePassphrase(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "k", "v")
+	key, _ := v.Key()
+	newPass := []byte("a new and different passphrase")
+	if err := v.ChangePassphrase(newPass, crypto.KDFParams{MemoryKiB: 20 * 1024, Passes: 2, Lanes: 1}); err != nil {
+		t.Fatal(err)
+	}
+	path := v.Path()
+	v.Close()
+	v, _ = Open(path)
+	defer v.Close()
+	if err := v.Unlock(testPass); !errors.Is(err, ErrWrongPassphrase) {
+		t.Fatalf("old passphrase still opens: %v", err)
+	}
+	if err := v.Unlock(newPass); err != nil {
+		t.Fatal(err)
+	}
+	if v.KDF().MemoryKiB != 20*1024 {
+		t.Fatalf("KDF parameters not updated: %v", v.KDF())
+	}
+	if s, err := v.Get("k"); err != nil || string(s.Value) != "v" {
+		t.Fatal("secret lost in passwd")
+	}
+	if err := v.UnlockWithKey(key); err != nil {
+		t.Fatalf("remembered key no longer valid after passwd: %v", err)
+	}
+	if err := v.ChangePassphrase(newPass, crypto.KDFParams{MemoryKiB: 1024, Passes: 1, Lanes: 1}); err == nil {
+		t.Fatal("passwd accepted parameters below the floor")
+	}
+}
+
+// TestConcurrentWriters uses separate handles, as separate processes would.
+func TestConcurrentWriters(t *testing.T) {
+	v := newVault(t)
+	key, _ := v.Key()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h, err := Open(v.Path())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer h.Close()
+			if err := h.UnlockWithKey(key); err != nil {
+				errs <- err
+				return
+			}
+			for j := range 10 {
+				if _, err := h.Set(fmt.Sprintf("w%d/K%d", i, j), []byte(fmt.Sprint(i, j)), Update{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	l, err := v.List("")
+	if err != nil || len(l) != 80 {
+		t.Fatalf("after concurrent writes: %d secrets, %v", len(l), err)
+	}
+}
+
+func TestSetManyIsAtomic(t *testing.T) {
+	v := newVault(t)
+	_, err := v.SetMany([]SetRequest{{Name: "ok/A", Value: []byte("1")}, {Name: "bad//name", Value: []byte("2")}}, time.Time{})
+	if err == nil {
+		t.Fatal("a bad name in a batch was accepted")
+	}
+	if l, _ := v.List(""); len(l) != 0 {
+		t.Fatalf("a failed batch wrote %d secrets", len(l))
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	v := newVault(t)
+	path := tamperFile(t, v, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion()+1))
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "upgrade hush") {
+		t.Fatalf("Open of a newer schema = %v", err)
+	}
+}
