@@ -1,0 +1,55 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/crypto/generate"
+)
+
+func (a *app) generateCommand() *cobra.Command {
+	var o generate.Options
+	cmd := &cobra.Command{
+		Use:   "generate",
+		Short: "print a new password, passphrase or token",
+		Long: `Print a new random value. The default is a 24-character password of letters,
+digits and shell-safe symbols (about 149 bits). --words N makes a passphrase
+of EFF diceware words (6 words: about 77 bits); --bytes N makes a token.`,
+		Example: `  hush generate
+  hush generate --length 32 --no-symbols
+  hush generate --words 6
+  hush generate --bytes 32 --encoding base64
+  hush generate | hush set app/prod/DB_PASSWORD -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fl := cmd.Flags()
+			switch {
+			case fl.Changed("words") && fl.Changed("bytes"):
+				return usagef("--words and --bytes make different things: give one")
+			case fl.Changed("words") || fl.Changed("separator"):
+				o.Kind = generate.Passphrase
+			case fl.Changed("bytes") || fl.Changed("encoding"):
+				o.Kind = generate.Token
+			}
+			r, err := generate.New(o)
+			if err != nil {
+				return usageError{err}
+			}
+			defer crypto.Wipe(r.Value)
+			if a.jsonOut {
+				return a.writeJSON(map[string]any{"kind": r.Kind, "value": string(r.Value), "entropy_bits": r.EntropyBits})
+			}
+			a.stdout.Write(r.Value)
+			a.printf("\n")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Length, "length", 24, "password length (8 to 1024)")
+	f.BoolVar(&o.NoSymbols, "no-symbols", false, "password of letters and digits only")
+	f.IntVar(&o.Words, "words", 6, "passphrase of N words (3 to 64)")
+	f.StringVar(&o.Separator, "separator", "-", "passphrase word separator")
+	f.IntVar(&o.Bytes, "bytes", 32, "token of N random bytes (16 to 4096)")
+	f.StringVar(&o.Encoding, "encoding", "hex", "token encoding: hex, base64 or base64url")
+	return cmd
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/vault"
+)
+
+func (a *app) historyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "history NAME",
+		Short: "list a secret's versions (removed secrets too)",
+		Args:  exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := validNames(name); err != nil {
+				return err
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				hist, cur, err := v.History(name)
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					out := make([]map[string]any, 0, len(hist))
+					for _, h := range hist {
+						out = append(out, map[string]any{"version": h.Version, "name": h.Name, "type": h.Type,
+							"size": h.Size, "created": jsonTime(h.Created), "current": h.Current})
+					}
+					return a.writeJSON(map[string]any{"name": name, "removed": !cur.Deleted.IsZero(), "versions": out})
+				}
+				now := time.Now()
+				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "VERSION\tCREATED\tTYPE\tSIZE\tNOTE")
+				for _, h := range hist {
+					note := ""
+					if h.Name != name {
+						note = "named " + h.Name
+					}
+					if h.Current {
+						note = join(note, "current")
+					}
+					fmt.Fprintf(w, "%d\t%s (%s)\t%s\t%s\t%s\n", h.Version, h.Created.Local().Format("2006-01-02 15:04"), age(h.Created, now), h.Type, size(h.Size), note)
+				}
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				if !cur.Deleted.IsZero() {
+					a.notef("%s was removed %s; `hush rollback %s --to N` restores a version", name, age(cur.Deleted, now), name)
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + ", " + b
+}
+
+func size(n int) string {
+	switch {
+	case n < 1024:
+		return strconv.Itoa(n) + " B"
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+func (a *app) rollbackCommand() *cobra.Command {
+	var to int
+	cmd := &cobra.Command{
+		Use:   "rollback NAME --to N",
+		Short: "restore version N as a new version",
+		Args:  exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("to") {
+				return usagef("missing --to N: the version to restore (see `hush history %s`)", args[0])
+			}
+			if to < 1 {
+				return usagef("--to must be 1 or more")
+			}
+			if err := validNames(args[0]); err != nil {
+				return err
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				res, err := v.Rollback(args[0], to)
+				if err != nil {
+					return err
+				}
+				a.notef("restored %s to version %d as version %d", args[0], to, res.Version)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().IntVar(&to, "to", 0, "the version `N` to restore")
+	return cmd
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// calibrationTarget is what one unlock should cost on the machine that
+// creates the vault: slow for a guesser, bearable for a person.
+const calibrationTarget = 500 * time.Millisecond
+
+type kdfFlags struct {
+	memoryMiB int
+	passes    int
+}
+
+func (f *kdfFlags) register(cmd *cobra.Command) {
+	cmd.Flags().IntVar(&f.memoryMiB, "kdf-memory", 0, "Argon2id memory in `MiB` (default 64, at least 19)")
+	cmd.Flags().IntVar(&f.passes, "kdf-passes", 0, "Argon2id passes (default 3, raised on fast machines; at least 2)")
+}
+
+func (f *kdfFlags) set() bool { return f.memoryMiB != 0 || f.passes != 0 }
+
+// params turns the flags into parameters, starting from base.
+func (f *kdfFlags) params(base crypto.KDFParams) (crypto.KDFParams, error) {
+	p := base
+	if f.memoryMiB != 0 {
+		if f.memoryMiB < 0 || f.memoryMiB > 4096 {
+			return p, usagef("--kdf-memory must be between 19 and 4096 MiB")
+		}
+		p.MemoryKiB = uint32(f.memoryMiB) * 1024
+	}
+	if f.passes != 0 {
+		if f.passes < 0 || f.passes > 64 {
+			return p, usagef("--kdf-passes must be between 2 and 64")
+		}
+		p.Passes = uint32(f.passes)
+	}
+	return p, p.Validate()
+}
+
+func (a *app) initCommand() *cobra.Command {
+	var kdf kdfFlags
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "create the vault",
+		Long: `Create the vault. The passphrase is asked twice on the terminal, or taken from
+HUSH_NEW_PASSPHRASE, HUSH_PASSPHRASE or --passphrase-file.
+
+Without --kdf-memory/--kdf-passes, the cost of deriving the key (Argon2id,
+64 MiB, 4 lanes) is raised until one unlock takes about half a second on
+this machine.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.initVault(&kdf)
+		},
+	}
+	kdf.register(cmd)
+	return cmd
+}
+
+func (a *app) initVault(kdf *kdfFlags) error {
+	name, path, err := a.vaultPath()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("vault %s already exists at %s", name, path)
+	}
+	params, err := kdf.params(crypto.DefaultKDF)
+	if err != nil {
+		return err
+	}
+	pass, err := a.newPassphrase("", true)
+	if err != nil {
+		return err
+	}
+	defer crypto.Wipe(pass)
+	if !kdf.set() {
+		params = crypto.Calibrate(params, calibrationTarget)
+	}
+	start := time.Now()
+	v, err := vault.Create(path, pass, vault.CreateOptions{KDF: params})
+	if errors.Is(err, vault.ErrVaultExists) {
+		return fmt.Errorf("vault %s already exists at %s", name, path)
+	}
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	v.Close()
+	a.notef("created vault %s at %s", name, path)
+	a.notef("passphrase key: %s, about %.2f s per unlock here", params, took.Seconds())
+	return nil
+}
+
+// runDefault is `hush` with no command. Until the terminal UI lands it
+// creates the vault on first run (on a terminal) and shows where to start.
+func (a *app) runDefault(cmd *cobra.Command, _ []string) error {
+	_, path, err := a.vaultPath()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		t, terr := openTTY()
+		if terr != nil {
+			return cmd.Help()
+		}
+		t.printf("No vault yet: let's create one at %s.\n", path)
+		t.Close()
+		if err := a.initVault(&kdfFlags{}); err != nil {
+			return err
+		}
+	}
+	a.printf("%s", quickStart)
+	return nil
+}
+
+const quickStart = `Quick start:
+  hush set app/dev/API_KEY          store a secret (the value is asked, hidden)
+  hush get app/dev/API_KEY          print it
+  hush ls                           list names, types and ages (never values)
+  hush import --into app/dev .env   bring in a .env file
+  hush generate                     a strong password (--words 6, --bytes 32)
+  hush --help                       everything else
+`

@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/crypto/generate"
+	"github.com/hush-secrets/hush/vault"
+)
+
+func (a *app) setCommand() *cobra.Command {
+	var (
+		typ, note, rotate, expires string
+		tags                       []string
+		gen                        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "set NAME [VALUE|-]",
+		Short: "create or update a secret",
+		Long: `Create a secret, or add a new version of an existing one.
+
+The value comes from the argument, from stdin with "-" (kept byte for byte,
+newlines included), from --generate, or from a hidden prompt on the terminal.
+A value given as an argument is visible in shell history and to ps: prefer
+"-" or the prompt. Flags not given keep what the secret had.`,
+		Example: `  hush set app/prod/DATABASE_URL
+  hush set app/prod/TLS_CERT --type certificate - < cert.pem
+  hush set app/prod/STRIPE_KEY --type api-key --rotate-every 30d
+  hush set app/dev/SESSION_SECRET --generate`,
+		Args: rangeArgs(1, 2, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := vault.ValidName(name); err != nil {
+				return err
+			}
+			var u vault.Update
+			if cmd.Flags().Changed("type") {
+				t, err := vault.ParseType(typ)
+				if err != nil {
+					return usageError{err}
+				}
+				u.Type = &t
+			}
+			if cmd.Flags().Changed("note") {
+				u.Note = &note
+			}
+			if cmd.Flags().Changed("tag") {
+				clean := []string{}
+				for _, t := range tags {
+					if t = strings.TrimSpace(t); t != "" {
+						clean = append(clean, t)
+					}
+				}
+				u.Tags = &clean
+			}
+			if cmd.Flags().Changed("rotate-every") {
+				d, err := parseDuration(rotate)
+				if err != nil {
+					return usageError{err}
+				}
+				u.RotateEvery = &d
+			}
+			if cmd.Flags().Changed("expires") {
+				t, err := parseDate(expires)
+				if err != nil {
+					return usageError{err}
+				}
+				u.Expires = &t
+			}
+			if gen && len(args) == 2 {
+				return usagef("give a VALUE or --generate, not both")
+			}
+			v, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer v.Close()
+			// Unlock before reading the value so that a wrong passphrase
+			// does not cost the user retyping a long value.
+			if err := a.unlock(v); err != nil {
+				return err
+			}
+			value, err := a.readValue(name, args[1:], gen)
+			if err != nil {
+				return err
+			}
+			defer crypto.Wipe(value)
+			res, err := v.Set(name, value, u)
+			if err != nil {
+				return err
+			}
+			switch {
+			case !res.Changed:
+				a.notef("%s unchanged (version %d)", name, res.Version)
+			case res.Created:
+				a.notef("created %s", name)
+			default:
+				a.notef("updated %s (version %d)", name, res.Version)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&typ, "type", "", "kind of secret: "+typeNames())
+	f.StringVar(&note, "note", "", "a note kept (encrypted) with the secret")
+	f.StringSliceVar(&tags, "tag", nil, "tags (repeat or separate with commas)")
+	f.StringVar(&rotate, "rotate-every", "", "rotation interval, e.g. 30d, 2w (0 for none)")
+	f.StringVar(&expires, "expires", "", "expiry date, YYYY-MM-DD (never for none)")
+	f.BoolVar(&gen, "generate", false, "store a new random password (24 characters)")
+	return cmd
+}
+
+func typeNames() string {
+	s := make([]string, len(vault.Types))
+	for i, t := range vault.Types {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// readValue takes the value from the argument, stdin, the generator or a
+// hidden prompt.
+func (a *app) readValue(name string, args []string, gen bool) ([]byte, error) {
+	switch {
+	case gen:
+		r, err := generate.New(generate.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return r.Value, nil
+	case len(args) == 1 && args[0] == "-":
+		b, err := io.ReadAll(io.LimitReader(a.stdin, vault.MaxValueSize+1))
+		if err != nil {
+			return nil, fmt.Errorf("failed to read the value from stdin: %w", err)
+		}
+		if len(b) > vault.MaxValueSize {
+			return nil, fmt.Errorf("value on stdin is larger than %d bytes", vault.MaxValueSize)
+		}
+		return b, nil
+	case len(args) == 1:
+		if a.stderrIsTerminal() {
+			a.notef("note: a value given as an argument stays in your shell history; `hush set %s` asks for it hidden", name)
+		}
+		return []byte(args[0]), nil
+	}
+	t, err := openTTY()
+	if err != nil {
+		return nil, usagef("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name)
+	}
+	defer t.Close()
+	v, err := t.readHidden(fmt.Sprintf("Value for %s: ", name))
+	if err != nil {
+		return nil, err
+	}
+	if len(v) == 0 {
+		return nil, fmt.Errorf("empty value: nothing stored (use `printf '' | hush set %s -` for an empty secret)", name)
+	}
+	return v, nil
+}
+
+func (a *app) getCommand() *cobra.Command {
+	var version int
+	cmd := &cobra.Command{
+		Use:   "get NAME",
+		Short: "print a secret's value",
+		Long: `Print a secret's value, byte for byte (a newline is added only on a terminal).
+With --json: the value and its metadata; a value that is not UTF-8 text is
+given as value_base64 instead of value.`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if version < 0 {
+				return usagef("--version must be 1 or more")
+			}
+			if err := vault.ValidName(args[0]); err != nil {
+				return err
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				s, err := v.GetVersion(args[0], version)
+				if err != nil {
+					return err
+				}
+				defer crypto.Wipe(s.Value)
+				if a.jsonOut {
+					m := secretJSON(s, time.Now())
+					jsonValue(m, s.Value)
+					return a.writeJSON(m)
+				}
+				a.stdout.Write(s.Value)
+				if a.stdoutIsTerminal() && !bytes.HasSuffix(s.Value, []byte("\n")) {
+					a.printf("\n")
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().IntVar(&version, "version", 0, "print version `N` instead of the current one")
+	return cmd
+}
+
+func secretJSON(s *vault.Secret, now time.Time) map[string]any {
+	m := map[string]any{
+		"name":    s.Name,
+		"version": s.Version,
+		"current": s.Version == s.Head,
+		"type":    s.Type,
+		"note":    s.Note,
+		"tags":    nonNil(s.Tags),
+		"created": jsonTime(s.Created),
+		"updated": jsonTime(s.Updated),
+		"flags":   nonNil(flags(s.Meta, s.Updated, now)),
+	}
+	if s.RotateEvery > 0 {
+		m["rotate_every"] = formatDuration(s.RotateEvery)
+	}
+	if !s.Expires.IsZero() {
+		m["expires"] = jsonTime(s.Expires)
+	}
+	return m
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (a *app) lsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls [FOLDER]",
+		Short: "list secrets: names, types, ages and flags, never values",
+		Args:  rangeArgs(0, 1, "FOLDER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			folder := ""
+			if len(args) == 1 {
+				f, err := vault.CleanFolder(args[0])
+				if err != nil {
+					return err
+				}
+				folder = f
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				entries, err := v.List(folder)
+				if err != nil {
+					return err
+				}
+				now := time.Now()
+				if a.jsonOut {
+					out := make([]map[string]any, 0, len(entries))
+					for _, e := range entries {
+						m := map[string]any{"name": e.Name, "type": e.Type, "version": e.Version,
+							"created": jsonTime(e.Created), "updated": jsonTime(e.Updated),
+							"tags": nonNil(e.Tags), "flags": nonNil(flags(e.Meta, e.Updated, now))}
+						out = append(out, m)
+					}
+					return a.writeJSON(out)
+				}
+				if len(entries) == 0 {
+					if folder == "" {
+						a.notef("the vault is empty: add a secret with `hush set NAME`")
+					} else {
+						a.notef("no secrets in %s", folder)
+					}
+					return nil
+				}
+				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS")
+				for _, e := range entries {
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(flags(e.Meta, e.Updated, now), ","))
+				}
+				return w.Flush()
+			})
+		},
+	}
+}
+
+func (a *app) rmCommand() *cobra.Command {
+	var purge bool
+	cmd := &cobra.Command{
+		Use:   "rm NAME...",
+		Short: "remove secrets (history is kept until --purge)",
+		Args:  rangeArgs(1, 1<<20, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := validNames(args...); err != nil {
+				return err
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				for _, n := range args {
+					if purge {
+						if err := v.Purge(n); err != nil {
+							return err
+						}
+						a.notef("purged %s and its history", n)
+						continue
+					}
+					if err := v.Remove(n); err != nil {
+						return err
+					}
+					a.notef("removed %s (history kept: `hush rm --purge %s` deletes it for good)", n, n)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&purge, "purge", false, "delete every version for good")
+	return cmd
+}
+
+func (a *app) mvCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "mv OLD NEW",
+		Short: "rename a secret (history moves with it)",
+		Args:  exactArgs("OLD", "NEW"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := validNames(args...); err != nil {
+				return err
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				if _, err := v.Move(args[0], args[1]); err != nil {
+					return err
+				}
+				a.notef("renamed %s to %s", args[0], args[1])
+				return nil
+			})
+		},
+	}
+}
+
+func (a *app) cpCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cp SOURCE DEST",
+		Short: "copy a secret's current value and metadata to a new name",
+		Args:  exactArgs("SOURCE", "DEST"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := validNames(args...); err != nil {
+				return err
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				if _, err := v.Copy(args[0], args[1]); err != nil {
+					return err
+				}
+				a.notef("copied %s to %s", args[0], args[1])
+				return nil
+			})
+		},
+	}
+}
+
+// validNames checks names before anything asks for a passphrase.
+func validNames(names ...string) error {
+	for _, n := range names {
+		if err := vault.ValidName(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}

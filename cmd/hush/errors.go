@@ -1,0 +1,59 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError marks a mistake in how hush was called (exit code 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// report prints err for a person and returns the exit code. Messages come
+// from the packages, which never put a secret value in an error.
+func report(stderr io.Writer, err error) int {
+	code := exitFailure
+	var ue usageError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &ue), isCobraUsage(msg):
+		code = exitUsage
+		msg += "\nrun `hush --help` for usage"
+	case errors.Is(err, vault.ErrWrongPassphrase):
+		msg = "wrong passphrase"
+	case errors.Is(err, crypto.ErrWeakKDF):
+		msg += " (the floor is 19 MiB and 2 passes)"
+	}
+	fmt.Fprintf(stderr, "hush: %s\n", msg)
+	return code
+}
+
+// isCobraUsage recognises cobra's own errors for unknown commands, flags
+// and wrong argument counts.
+func isCobraUsage(msg string) bool {
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "requires at most", "bad flag syntax", "if any flags in the group"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}

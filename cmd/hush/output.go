@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/term"
+
+	"github.com/hush-secrets/hush/vault"
+)
+
+// writeJSON prints v as indented JSON. The shapes are documented in
+// docs/cli.md and kept stable.
+func (a *app) writeJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// stdoutIsTerminal reports whether stdout is a terminal: then values get a
+// trailing newline for display, and tables are printed for a person.
+func (a *app) stdoutIsTerminal() bool {
+	f, ok := a.stdout.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func (a *app) stderrIsTerminal() bool {
+	f, ok := a.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// jsonTime is the one time format of JSON output: RFC 3339 in UTC.
+func jsonTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// age is a short, human "how long ago".
+func age(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	case d < 60*24*time.Hour:
+		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+	case d < 2*365*24*time.Hour:
+		return fmt.Sprintf("%dmo ago", int(d.Hours()/24/30))
+	}
+	return fmt.Sprintf("%dy ago", int(d.Hours()/24/365))
+}
+
+// flags lists what needs attention about a secret.
+func flags(m vault.Meta, updated, now time.Time) []string {
+	var f []string
+	if m.Expired(now) {
+		f = append(f, "expired")
+	} else if !m.Expires.IsZero() && m.Expires.Sub(now) < 14*24*time.Hour {
+		f = append(f, "expires-soon")
+	}
+	if m.RotationDue(updated, now) {
+		f = append(f, "rotation-due")
+	}
+	return f
+}
+
+// parseDuration accepts Go durations plus days and weeks: 30d, 2w, 12h.
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			v, err := strconv.Atoi(n)
+			if err != nil || v <= 0 || v > 100*365 {
+				return 0, fmt.Errorf("invalid duration %q: use e.g. 30d, 2w or 12h", s)
+			}
+			return time.Duration(v) * unit, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("invalid duration %q: use e.g. 30d, 2w or 12h", s)
+	}
+	return d, nil
+}
+
+// parseDate accepts 2027-01-31 (midnight UTC) or RFC 3339.
+func parseDate(s string) (time.Time, error) {
+	if s == "" || s == "never" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("invalid date %q: use YYYY-MM-DD or RFC 3339", s)
+}
+
+// formatDuration prints 720h as 30d.
+func formatDuration(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+// jsonValue puts a value into JSON without losing bytes: text as a string,
+// anything else as base64 under another key.
+func jsonValue(m map[string]any, value []byte) {
+	if utf8.Valid(value) {
+		m["value"] = string(value)
+	} else {
+		m["value_base64"] = value
+	}
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/vault"
+)
+
+// app carries what every command needs: the streams, the environment and
+// the global flags. Commands get it in their constructor; nothing is
+// fetched from globals or a context.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	env            map[string]string
+
+	vaultName      string
+	jsonOut        bool
+	passphraseFile string
+}
+
+func (a *app) getenv(k string) string { return a.env[k] }
+
+// Main runs hush with args and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: map[string]string{}}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			a.env[k] = v
+		}
+	}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.Execute(); err != nil {
+		return report(stderr, err)
+	}
+	return exitOK
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "hush",
+		Short: "an encrypted vault for your secrets",
+		Long: `hush keeps API keys, passwords, tokens and certificates in an encrypted vault
+on your machine. Start with ` + "`hush init`" + `, then ` + "`hush set NAME`" + ` and ` + "`hush get NAME`" + `.
+
+Names are paths such as app/prod/DATABASE_URL: segments of A-Z a-z 0-9 _ . -
+joined by "/". A folder is a prefix of names.
+
+Environment:
+  HUSH_HOME            where vaults live (default $XDG_DATA_HOME/hush or ~/.local/share/hush)
+  HUSH_VAULT           the vault to use (default "default"; --vault overrides)
+  HUSH_PASSPHRASE      the passphrase, for scripts and CI (--passphrase-file is safer)
+  HUSH_NEW_PASSPHRASE  the new passphrase for init and passwd without a terminal`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
+		RunE:          a.runDefault,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.vaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
+	pf.BoolVar(&a.jsonOut, "json", false, "print data as JSON")
+	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the passphrase from `FILE`")
+	root.AddCommand(
+		a.initCommand(),
+		a.setCommand(), a.getCommand(), a.lsCommand(), a.rmCommand(), a.mvCommand(), a.cpCommand(),
+		a.historyCommand(), a.rollbackCommand(),
+		a.importCommand(), a.exportCommand(),
+		a.generateCommand(),
+		a.passwdCommand(),
+		a.versionCommand(),
+	)
+	return root
+}
+
+// home is the folder that holds the vaults.
+func (a *app) home() (string, error) {
+	if h := a.getenv("HUSH_HOME"); h != "" {
+		return h, nil
+	}
+	if d := a.getenv("XDG_DATA_HOME"); d != "" && runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
+		return filepath.Join(d, "hush"), nil
+	}
+	switch runtime.GOOS {
+	case "darwin", "windows":
+		d, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("cannot find a folder for vaults: set HUSH_HOME")
+		}
+		return filepath.Join(d, "hush"), nil
+	}
+	h := a.getenv("HOME")
+	if h == "" {
+		return "", fmt.Errorf("cannot find a folder for vaults: set HUSH_HOME or HOME")
+	}
+	return filepath.Join(h, ".local", "share", "hush"), nil
+}
+
+var vaultNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$`)
+
+// vaultPath resolves --vault / HUSH_VAULT to the vault file.
+func (a *app) vaultPath() (name, path string, err error) {
+	name = a.vaultName
+	if name == "" {
+		name = a.getenv("HUSH_VAULT")
+	}
+	if name == "" {
+		name = "default"
+	}
+	if !vaultNameRE.MatchString(name) {
+		return "", "", usagef("invalid vault name %q: use up to 64 of A-Z a-z 0-9 _ . - (not starting with . or -)", name)
+	}
+	home, err := a.home()
+	if err != nil {
+		return "", "", err
+	}
+	return name, filepath.Join(home, "vaults", name+".db"), nil
+}
+
+// open opens the chosen vault, locked, with a friendly message when there
+// is none.
+func (a *app) open() (*vault.Vault, error) {
+	name, path, err := a.vaultPath()
+	if err != nil {
+		return nil, err
+	}
+	v, err := vault.Open(path)
+	if errors.Is(err, vault.ErrNoVault) {
+		hint := "run `hush init`"
+		if name != "default" {
+			hint = fmt.Sprintf("run `hush init --vault %s`", name)
+		}
+		return nil, fmt.Errorf("no vault at %s: %s", path, hint)
+	}
+	return v, err
+}
+
+// unlocked opens the chosen vault and unlocks it.
+func (a *app) unlocked() (*vault.Vault, error) {
+	v, err := a.open()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.unlock(v); err != nil {
+		v.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// withVault runs fn on the unlocked vault and closes it (wiping its keys).
+func (a *app) withVault(fn func(v *vault.Vault) error) error {
+	v, err := a.unlocked()
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	return fn(v)
+}
+
+func (a *app) printf(format string, args ...any) { fmt.Fprintf(a.stdout, format, args...) }
+
+// notef prints a message for the person (stderr), keeping stdout for data.
+func (a *app) notef(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
+
+// exactArgs is cobra.ExactArgs with a usage error and a message naming
+// what is missing.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) < len(names) {
+			return usagef("missing %s", strings.Join(names[len(args):], " and "))
+		}
+		if len(args) > len(names) {
+			return usagef("too many arguments: expected %s", strings.Join(names, " "))
+		}
+		return nil
+	}
+}
+
+func rangeArgs(min, max int, what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) < min {
+			return usagef("missing %s", what)
+		}
+		if len(args) > max {
+			return usagef("too many arguments")
+		}
+		return nil
+	}
+}
