@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os/exec"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hush-secrets/hush/cmd/hush/internal/harden"
+)
+
+// TestMain lets the test binary act as the real hush command, so scripts
+// run `exec hush ...` as separate processes, exactly as a user would.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"hush": func() {
+			_ = harden.Process()
+			os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+		},
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("HUSH_HOME", filepath.Join(env.WorkDir, "home"))
+			env.Setenv("VAULT", filepath.Join(env.WorkDir, "home", "vaults", "default.db"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sqlexec":   cmdSQLExec,
+			"integrity": cmdIntegrity,
+			"noplain":   cmdNoPlain,
+			"genenv":    cmdGenEnv,
+			"filemode":  cmdFileMode,
+			"allbytes":  cmdAllBytes,
+			"exits":     cmdExits,
+		},
+	})
+}
+
+// sqlexec DB SQL... changes a vault file behind hush's back.
+func cmdSQLExec(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: sqlexec DB SQL...")
+	}
+	db, err := sql.Open("sqlite3", "file:"+ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, s := range args[1:] {
+		_, err := db.Exec(s)
+		if neg {
+			if err == nil {
+				ts.Fatalf("sqlexec %q succeeded", s)
+			}
+			return
+		}
+		ts.Check(err)
+	}
+}
+
+// integrity DB [N]: the SQLite file passes integrity_check and, with N, holds
+// either 0 or N live secrets (a batch is all or nothing).
+func cmdIntegrity(ts *testscript.TestScript, neg bool, args []string) {
+	db, err := sql.Open("sqlite3", "file:"+ts.MkAbs(args[0])+"?mode=ro")
+	ts.Check(err)
+	defer db.Close()
+	var res string
+	ts.Check(db.QueryRow("PRAGMA integrity_check").Scan(&res))
+	if res != "ok" {
+		ts.Fatalf("integrity_check: %s", res)
+	}
+	if len(args) > 1 {
+		var n int
+		ts.Check(db.QueryRow("SELECT count(*) FROM secrets WHERE deleted IS NULL").Scan(&n))
+		want, _ := strconv.Atoi(args[1])
+		if n != 0 && n != want {
+			ts.Fatalf("%d secrets: a batch of %d was half written", n, want)
+		}
+		ts.Logf("%d secrets", n)
+	}
+}
+
+// noplain FILE WORD...: none of the words appears in FILE or its -wal,
+// -shm or -journal companions.
+func cmdNoPlain(ts *testscript.TestScript, neg bool, args []string) {
+	base := ts.MkAbs(args[0])
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		b, err := os.ReadFile(base + suffix)
+		if err != nil {
+			continue
+		}
+		for _, w := range args[1:] {
+			if bytes.Contains(b, []byte(w)) {
+				ts.Fatalf("%q found in plaintext in %s", w, filepath.Base(base+suffix))
+			}
+		}
+	}
+}
+
+// genenv N FILE writes a dotenv file of N secrets.
+func cmdGenEnv(ts *testscript.TestScript, neg bool, args []string) {
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	var b bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&b, "KEY_%05d=\"value %d\\nsecond line\"\n", i, i)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b.Bytes(), 0o600))
+}
+
+// filemode PATH MODE: the file's permission bits are MODE (octal).
+func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
+	st, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	if got := st.Mode().Perm(); (uint64(got) == want) == neg {
+		ts.Fatalf("%s has mode %04o, want %s%04o", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// allbytes FILE writes every byte value, then invalid UTF-8 and a NUL.
+func cmdAllBytes(ts *testscript.TestScript, neg bool, args []string) {
+	b := make([]byte, 0, 300)
+	for i := range 256 {
+		b = append(b, byte(i))
+	}
+	b = append(b, "\xc3\x28 tail\x00\n"...)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o600))
+}
+
+// exits N CMD ARGS... runs CMD and checks its exit code is N; stdout and
+// stderr are kept for the next stdout/stderr assertions.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
