@@ -1,0 +1,109 @@
+// Package envfile parses and writes the flat KEY/value files that
+// `hush import` reads and `hush export` writes. Four formats exist: dotenv,
+// JSON and YAML can be read and written; shell can only be written.
+//
+// Values are secrets and are handled as arbitrary bytes. No error returned
+// by this package ever contains a value or any part of one: errors name only
+// key names, line numbers and the rule that was broken. Parse never keeps a
+// reference to its input, so the caller may wipe it afterwards.
+//
+// # Common rules
+//
+// Input larger than [MaxInput] (16 MiB) is refused. A UTF-8 byte order mark
+// at the start of the input is skipped.
+//
+// A key is 1 to 255 bytes of A-Z a-z 0-9 _ . - and is neither "." nor ".."
+// (keys become the last segment of a secret's path). A key that appears
+// twice in one input is an error, never "last one wins", because a silently
+// dropped value is lost data. Entries are returned, and written, in order.
+//
+// Syntax problems are reported as *[ParseError] carrying a 1-based line
+// number where one is known.
+//
+// Write checks every entry (key rule, duplicates, and the limits of the
+// format below) before it writes anything, so a failed Write writes nothing.
+//
+// # Dotenv
+//
+// Reading:
+//
+//   - CRLF line endings are turned into LF for the whole input first, also
+//     inside quoted values.
+//   - Blank lines and lines whose first non-blank character is # are ignored.
+//   - Each other line is KEY=value. An optional "export" prefix followed by
+//     at least one space or tab is skipped. Spaces and tabs around the key
+//     and around = are ignored. A line without = is an error.
+//   - Unquoted value: the rest of the line with surrounding spaces and tabs
+//     removed. A # that follows a space or tab starts a comment, so
+//     KEY=a#b is "a#b" but KEY=a #b is "a". Every other byte, backslashes
+//     included, is taken literally. A value starting with ' or " is quoted.
+//   - Single-quoted value: the bytes up to the next ', taken literally with
+//     no escapes. It may span lines.
+//   - Double-quoted value: may span lines; raw newlines inside are kept.
+//     The escapes \n \r \t \" \\ \$ \' stand for newline, carriage return,
+//     tab, ", \, $ and '. \xHH (exactly two hex digits) stands for the byte
+//     0xHH; \x not followed by two hex digits is an error. Any other
+//     backslash is kept literally together with the character after it
+//     (\a stays \a), as common dotenv loaders do.
+//   - There is never any variable expansion: $VAR and ${VAR} are literal.
+//   - After a closing quote only spaces, tabs and an optional # comment may
+//     follow on that line; anything else is an error. An unterminated quote
+//     is an error reporting the line on which the quote opened.
+//
+// An example:
+//
+//	# comment
+//	export DB_HOST = db.internal   # comment
+//	DB_PASS='p@ss"word'
+//	TLS_KEY="-----BEGIN KEY-----
+//	MIIEvQ...
+//	-----END KEY-----"
+//	NO_EXPANSION="$HOME\n"        # "$HOME" and a newline
+//
+// Writing produces one KEY="value" line per entry, always double-quoted.
+// \ " $ are written as \\ \" \$; newline, carriage return and tab as \n \r
+// \t; every other byte below 0x20, the byte 0x7f and every byte that is not
+// part of valid UTF-8 as \xHH with lowercase hex. Valid multi-byte UTF-8 is
+// written as is. Any values, including binary ones, read back exactly.
+//
+// # JSON
+//
+// Reading: the input must be valid UTF-8 holding exactly one object, with
+// nothing but white space after it. Each member's value must be a string,
+// a number or a boolean; numbers and booleans are kept as their literal text
+// (1.50 gives "1.50", true gives "true"). null, arrays and objects are
+// errors naming the key.
+//
+// Writing produces an object indented by two spaces, one member per line, in
+// the given order, with a trailing newline. JSON cannot hold arbitrary bytes,
+// so a value that is not valid UTF-8 is an error; use dotenv for those.
+//
+// # YAML
+//
+// Reading: the input is a single YAML document whose root is a mapping from
+// scalar keys to scalar values. Each scalar's text is kept as written, so
+// port: 5432 gives "5432" and on: yes gives "yes"; tags are ignored. A
+// value that is empty, ~ or null (unquoted) gives an empty value. Nested
+// mappings or sequences are errors naming the key. Anchors and aliases are
+// refused, which rules out alias expansion bombs. A second document is an
+// error. An empty input, or one holding only comments, gives no entries.
+//
+// Writing produces one KEY: "value" line per entry, in the given order (a
+// key starting with - or . is double-quoted too).
+// Every value is double-quoted so that values such as 0123, yes or null keep
+// their text and do not change type in other YAML readers; control
+// characters and Unicode line separators are escaped. As with JSON, a value
+// that is not valid UTF-8 is an error.
+//
+// # Shell
+//
+// Write only: one line per entry, suitable for eval or source in a POSIX
+// shell. Values are single-quoted and all bytes are written as is, except
+// that a single quote closes the quotes, is escaped and reopens them:
+//
+//	export KEY='it'\''s'
+//
+// Each key must also be a valid environment variable name,
+// [A-Za-z_][A-Za-z0-9_]*, and a value may not contain a NUL byte, which no
+// shell variable can hold; both are errors naming the key.
+package envfile

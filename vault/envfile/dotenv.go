@@ -1,0 +1,217 @@
+package envfile
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// escapes maps the byte after a backslash in a double-quoted value to the
+// byte it stands for; \xHH is handled separately.
+var escapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', '"': '"', '\\': '\\', '$': '$', '\'': '\''}
+
+type dotenvParser struct {
+	s    []byte
+	i    int
+	line int
+}
+
+func parseDotenv(data []byte) ([]Entry, error) {
+	// ReplaceAll always copies, so s is ours to wipe.
+	s := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	defer clear(s)
+	p := &dotenvParser{s: s, line: 1}
+	var entries []Entry
+	seen := map[string]int{}
+	for {
+		p.skipBlanks()
+		if p.i == len(p.s) {
+			return entries, nil
+		}
+		if c := p.s[p.i]; c == '\n' || c == '#' {
+			p.skipLine()
+			continue
+		}
+		line := p.line
+		key, err := p.key()
+		if err != nil {
+			return nil, err
+		}
+		value, err := p.value(key)
+		if err != nil {
+			return nil, err
+		}
+		if first, ok := seen[key]; ok {
+			return nil, errorAt(line, "duplicate key %s (first defined on line %d)", key, first)
+		}
+		seen[key] = line
+		entries = append(entries, Entry{Key: key, Value: value})
+	}
+}
+
+func (p *dotenvParser) skipBlanks() {
+	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\t') {
+		p.i++
+	}
+}
+
+// skipLine moves past the end of the current line.
+func (p *dotenvParser) skipLine() {
+	n := bytes.IndexByte(p.s[p.i:], '\n')
+	if n < 0 {
+		p.i = len(p.s)
+		return
+	}
+	p.i += n + 1
+	p.line++
+}
+
+// key reads "[export ]KEY =" and leaves p after the '='.
+func (p *dotenvParser) key() (string, error) {
+	rest := p.s[p.i:]
+	if n := bytes.IndexByte(rest, '\n'); n >= 0 {
+		rest = rest[:n]
+	}
+	eq := bytes.IndexByte(rest, '=')
+	if eq < 0 {
+		// Don't quote the line: it may be part of a secret.
+		return "", errorAt(p.line, "missing '=' (expected KEY=value)")
+	}
+	k := bytes.TrimRight(rest[:eq], " \t")
+	// "export =x" sets a key named export; otherwise export is a prefix.
+	if after, ok := bytes.CutPrefix(k, []byte("export")); ok && len(after) > 0 && (after[0] == ' ' || after[0] == '\t') {
+		k = bytes.TrimLeft(after, " \t")
+	}
+	p.i += eq + 1
+	if msg := keyProblem(string(k)); msg != "" {
+		return "", errorAt(p.line, "invalid key: %s", msg)
+	}
+	return string(k), nil
+}
+
+func (p *dotenvParser) value(key string) ([]byte, error) {
+	p.skipBlanks()
+	var v []byte
+	var err error
+	switch {
+	case p.i < len(p.s) && p.s[p.i] == '\'':
+		v, err = p.singleQuoted(key)
+	case p.i < len(p.s) && p.s[p.i] == '"':
+		v, err = p.doubleQuoted(key)
+	default:
+		return p.unquoted(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.skipBlanks()
+	if p.i < len(p.s) && p.s[p.i] != '\n' && p.s[p.i] != '#' {
+		return nil, errorAt(p.line, "unexpected text after the closing quote of %s", key)
+	}
+	p.skipLine()
+	return v, nil
+}
+
+func (p *dotenvParser) unquoted() []byte {
+	rest := p.s[p.i:]
+	if n := bytes.IndexByte(rest, '\n'); n >= 0 {
+		rest = rest[:n]
+	}
+	// p.i > 0 here (we are past the '='), so looking one byte back is safe.
+	for j := range rest {
+		if rest[j] == '#' && (p.s[p.i+j-1] == ' ' || p.s[p.i+j-1] == '\t') {
+			rest = rest[:j]
+			break
+		}
+	}
+	v := append([]byte{}, bytes.TrimRight(rest, " \t")...)
+	p.skipLine()
+	return v
+}
+
+func (p *dotenvParser) singleQuoted(key string) ([]byte, error) {
+	n := bytes.IndexByte(p.s[p.i+1:], '\'')
+	if n < 0 {
+		return nil, errorAt(p.line, "unterminated single-quoted value of %s", key)
+	}
+	v := append([]byte{}, p.s[p.i+1:p.i+1+n]...)
+	p.line += bytes.Count(v, []byte("\n"))
+	p.i += n + 2
+	return v, nil
+}
+
+func (p *dotenvParser) doubleQuoted(key string) ([]byte, error) {
+	open := p.line
+	v := []byte{}
+	for p.i++; p.i < len(p.s); p.i++ {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return v, nil
+		case c == '\n':
+			p.line++
+		case c == '\\' && p.i+1 < len(p.s):
+			if e := p.s[p.i+1]; e == 'x' {
+				hi, ok1 := unhex(p.s, p.i+2)
+				lo, ok2 := unhex(p.s, p.i+3)
+				if !ok1 || !ok2 {
+					return nil, errorAt(p.line, `invalid \x escape in value of %s: want exactly two hex digits`, key)
+				}
+				c = hi<<4 | lo
+				p.i += 3
+			} else if r, ok := escapes[e]; ok {
+				c = r
+				p.i++
+			}
+			// Any other escape keeps its backslash; the next byte follows as usual.
+		}
+		v = append(v, c)
+	}
+	return nil, errorAt(open, "unterminated double-quoted value of %s", key)
+}
+
+func unhex(s []byte, i int) (byte, bool) {
+	if i >= len(s) {
+		return 0, false
+	}
+	switch c := s[i]; {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendDotenv(b []byte, entries []Entry) []byte {
+	for _, e := range entries {
+		b = append(b, e.Key...)
+		b = append(b, '=', '"')
+		v := e.Value
+		for len(v) > 0 {
+			c := v[0]
+			r, size := utf8.DecodeRune(v)
+			switch {
+			case c == '\\' || c == '"' || c == '$':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, `\n`...)
+			case c == '\r':
+				b = append(b, `\r`...)
+			case c == '\t':
+				b = append(b, `\t`...)
+			case c < 0x20 || c == 0x7f || r == utf8.RuneError && size == 1:
+				b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+			default:
+				b = append(b, v[:size]...)
+			}
+			v = v[size:]
+		}
+		b = append(b, '"', '\n')
+	}
+	return b
+}
