@@ -1,0 +1,7 @@
+//go:build !linux
+
+package keychain
+
+func defaultStores() []Store {
+	return []Store{NewOS()}
+}
