@@ -142,13 +142,13 @@ func dsn(path string, create bool) string {
 	}
 	q := url.Values{}
 	q.Set("mode", mode)
-	q.Set("_txlock", "immediate")     // take the write lock at BEGIN: no deadlock on upgrade
-	q.Set("_busy_timeout", "10000")   // wait for other writers instead of failing
-	q.Set("_journal_mode", "WAL")     // readers never block the writer
-	q.Set("_synchronous", "FULL")     // a committed secret survives a power cut
-	q.Set("_secure_delete", "on")     // overwritten and deleted ciphertext is zeroed
-	q.Set("_foreign_keys", "on")      // purging a secret removes its versions
-	q.Set("_cache_size", "-8000")     // 8 MB page cache
+	q.Set("_txlock", "immediate")   // take the write lock at BEGIN: no deadlock on upgrade
+	q.Set("_busy_timeout", "10000") // wait for other writers instead of failing
+	q.Set("_journal_mode", "WAL")   // readers never block the writer
+	q.Set("_synchronous", "FULL")   // a committed secret survives a power cut
+	q.Set("_secure_delete", "on")   // overwritten and deleted ciphertext is zeroed
+	q.Set("_foreign_keys", "on")    // purging a secret removes its versions
+	q.Set("_cache_size", "-8000")   // 8 MB page cache
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 

@@ -3,18 +3,24 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/sys/unix"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/harden"
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault/keychain"
+	"github.com/hush-secrets/hush/vault/keychain/keychaintest"
 )
 
 // TestMain lets the test binary act as the real hush command, so scripts
@@ -32,20 +38,32 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "secretservice":
+				// Under HUSH_TEST_REAL=1 the tests run and fail if it is missing.
+				_, err1 := exec.LookPath("gnome-keyring-daemon")
+				_, err2 := exec.LookPath("dbus-daemon")
+				return keychaintest.Real() || (err1 == nil && err2 == nil), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("HUSH_HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("VAULT", filepath.Join(env.WorkDir, "home", "vaults", "default.db"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sqlexec":   cmdSQLExec,
-			"integrity": cmdIntegrity,
-			"noplain":   cmdNoPlain,
-			"genenv":    cmdGenEnv,
-			"filemode":  cmdFileMode,
-			"allbytes":  cmdAllBytes,
-			"exits":     cmdExits,
-			"sleep":     cmdSleep,
+			"sqlexec":       cmdSQLExec,
+			"integrity":     cmdIntegrity,
+			"noplain":       cmdNoPlain,
+			"genenv":        cmdGenEnv,
+			"filemode":      cmdFileMode,
+			"allbytes":      cmdAllBytes,
+			"exits":         cmdExits,
+			"sleep":         cmdSleep,
+			"keyput":        cmdKeyPut,
+			"secretservice": cmdSecretService,
 		},
 	})
 }
@@ -165,4 +183,47 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+func vaultID(ts *testscript.TestScript, path string) string {
+	db, err := sql.Open("sqlite3", "file:"+ts.MkAbs(path)+"?mode=ro")
+	ts.Check(err)
+	defer db.Close()
+	var id []byte
+	ts.Check(db.QueryRow("SELECT vault_id FROM header").Scan(&id))
+	return hex.EncodeToString(id)
+}
+
+// keyput DB wrong|corrupt|forget puts a key that does not fit, a damaged
+// entry, or nothing (deleting what is there) into the kernel keyring under
+// the vault's id.
+func cmdKeyPut(ts *testscript.TestScript, neg bool, args []string) {
+	id := vaultID(ts, args[0])
+	k := keychain.Kernel{}
+	switch args[1] {
+	case "wrong":
+		key, err := crypto.NewKey()
+		ts.Check(err)
+		ts.Check(k.Put(id, keychain.Entry{Key: key, Expires: time.Now().Add(time.Minute)}))
+	case "corrupt":
+		_, err := unix.AddKey("user", "hush:v1:"+id, []byte("truncated"), unix.KEY_SPEC_USER_KEYRING)
+		ts.Check(err)
+	case "forget":
+		ts.Check(k.Delete(id))
+	default:
+		ts.Fatalf("usage: keyput DB wrong|corrupt|forget")
+	}
+	ts.Defer(func() { k.Delete(id) })
+}
+
+// secretservice starts a private D-Bus session with an unlocked
+// gnome-keyring and points the script's environment at it.
+func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
+	svc, err := keychaintest.Start()
+	ts.Check(err)
+	ts.Defer(svc.Stop)
+	for _, kv := range svc.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		ts.Setenv(k, v)
+	}
 }

@@ -63,10 +63,19 @@ func readPassphraseFile(path string) ([]byte, error) {
 	return b, nil
 }
 
-// unlock tries, in order: HUSH_PASSPHRASE, --passphrase-file, a hidden
+// unlock tries, in order: a key remembered by `hush unlock` (kernel
+// keyring, then OS keychain), HUSH_PASSPHRASE, --passphrase-file, a hidden
 // prompt on the terminal (three tries). Without any of them it fails with a
-// message saying what to set.
+// message saying what to set. docs/unlock.md explains the order.
 func (a *app) unlock(v *vault.Vault) error {
+	if _, ok := a.unlockFromCache(v); ok {
+		return nil
+	}
+	return a.unlockWithPassphrase(v)
+}
+
+// unlockWithPassphrase is unlock without the caches.
+func (a *app) unlockWithPassphrase(v *vault.Vault) error {
 	if p := a.getenv("HUSH_PASSPHRASE"); p != "" {
 		return v.Unlock([]byte(p))
 	}
@@ -80,7 +89,7 @@ func (a *app) unlock(v *vault.Vault) error {
 	}
 	t, err := openTTY()
 	if err != nil {
-		return fmt.Errorf("%w: set HUSH_PASSPHRASE or use --passphrase-file (there is no terminal to ask on)", vault.ErrLocked)
+		return fmt.Errorf("%w: run `hush unlock`, set HUSH_PASSPHRASE or use --passphrase-file (there is no terminal to ask on)", vault.ErrLocked)
 	}
 	defer t.Close()
 	name, _, _ := a.vaultPath()

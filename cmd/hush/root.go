@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/keychain"
 )
 
 // app carries what every command needs: the streams, the environment and
@@ -26,13 +27,16 @@ type app struct {
 	vaultName      string
 	jsonOut        bool
 	passphraseFile string
+
+	// stores remember vault keys between commands, fastest first.
+	stores []keychain.Store
 }
 
 func (a *app) getenv(k string) string { return a.env[k] }
 
 // Main runs hush with args and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: map[string]string{}}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: map[string]string{}, stores: keychain.Default()}
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			a.env[k] = v
@@ -62,7 +66,8 @@ joined by "/". A folder is a prefix of names.
 Environment:
   HUSH_HOME            where vaults live (default $XDG_DATA_HOME/hush or ~/.local/share/hush)
   HUSH_VAULT           the vault to use (default "default"; --vault overrides)
-  HUSH_PASSPHRASE      the passphrase, for scripts and CI (--passphrase-file is safer)
+  HUSH_PASSPHRASE      the passphrase, for scripts and CI (--passphrase-file or
+                       ` + "`hush unlock`" + ` are safer)
   HUSH_NEW_PASSPHRASE  the new passphrase for init and passwd without a terminal`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -81,6 +86,7 @@ Environment:
 		a.importCommand(), a.exportCommand(),
 		a.generateCommand(),
 		a.passwdCommand(),
+		a.unlockCommand(), a.lockCommand(), a.statusCommand(),
 		a.versionCommand(),
 	)
 	return root

@@ -151,6 +151,19 @@ func TestOSKeychainUnavailable(t *testing.T) {
 	if _, err := s.Get("x"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("dead bus: %v, want ErrUnavailable", err)
 	}
+	// A bus with no Secret Service on it.
+	if bus, err := keychaintest.StartBus(); err == nil {
+		defer bus.Stop()
+		for _, kv := range bus.Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			t.Setenv(k, v)
+		}
+		if _, err := NewOS().Get("x"); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("bus without a Secret Service: %v, want ErrUnavailable", err)
+		}
+	} else if keychaintest.Real() {
+		t.Fatal(err)
+	}
 	if d := time.Since(start); d > 2*DefaultTimeout {
 		t.Fatalf("took %s: a missing keychain must not make hush wait", d)
 	}

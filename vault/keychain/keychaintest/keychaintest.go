@@ -43,6 +43,20 @@ func (s *Service) Env() []string {
 // Start launches dbus-daemon and gnome-keyring-daemon and waits (at most
 // 10 s) until org.freedesktop.secrets is on the bus.
 func Start() (*Service, error) {
+	s, err := StartBus()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.startKeyring(); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartBus launches only the private session bus: a D-Bus with no Secret
+// Service on it, as on many headless machines.
+func StartBus() (*Service, error) {
 	for _, p := range []string{"dbus-daemon", "gnome-keyring-daemon"} {
 		if _, err := exec.LookPath(p); err != nil {
 			return nil, ErrMissing
@@ -71,19 +85,21 @@ func Start() (*Service, error) {
 		s.Stop()
 		return nil, fmt.Errorf("dbus-daemon did not create its socket: %w", err)
 	}
+	return s, nil
+}
+
+func (s *Service) startKeyring() error {
 	// --unlock reads the login keyring's password from stdin, creating the
 	// keyring on first use.
 	s.keyring = exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
 	s.keyring.Env = s.childEnv()
 	s.keyring.Stdin = strings.NewReader("hush-test-keyring")
 	if err := s.keyring.Start(); err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("failed to start gnome-keyring-daemon: %w", err)
+		return fmt.Errorf("failed to start gnome-keyring-daemon: %w", err)
 	}
 	conn, err := dbus.Connect(s.Address)
 	if err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("failed to connect to the test bus: %w", err)
+		return fmt.Errorf("failed to connect to the test bus: %w", err)
 	}
 	defer conn.Close()
 	err = waitFor(func() bool {
@@ -92,10 +108,9 @@ func Start() (*Service, error) {
 		return err == nil && has
 	})
 	if err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("org.freedesktop.secrets never appeared on the test bus: %w", err)
+		return fmt.Errorf("org.freedesktop.secrets never appeared on the test bus: %w", err)
 	}
-	return s, nil
+	return nil
 }
 
 func (s *Service) childEnv() []string {

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/keychain"
+)
+
+// defaultRemember is how long `hush unlock` remembers the key: a working day.
+const defaultRemember = 8 * time.Hour
+
+// unlockFromCache tries every store in order and unlocks v with the first
+// remembered key that opens it. A damaged or wrong entry is deleted (and
+// the user told), so the passphrase path runs next. A key found in a slow
+// store is copied into the faster ones that missed it, with the same expiry.
+func (a *app) unlockFromCache(v *vault.Vault) (keychain.Store, bool) {
+	id := hex.EncodeToString(v.ID())
+	var missed []keychain.Store
+	for _, s := range a.stores {
+		e, err := s.Get(id)
+		switch {
+		case errors.Is(err, keychain.ErrCorrupt):
+			s.Delete(id)
+			a.notef("the key remembered in the %s for this vault was damaged: forgot it", s.Name())
+			continue
+		case errors.Is(err, keychain.ErrNotFound):
+			missed = append(missed, s)
+			continue
+		case err != nil:
+			continue // unavailable here: not an error, the next way is tried
+		}
+		err = v.UnlockWithKey(e.Key)
+		if err != nil {
+			e.Key.Wipe()
+			s.Delete(id)
+			a.notef("the key remembered in the %s does not open this vault: forgot it", s.Name())
+			continue
+		}
+		for _, m := range missed {
+			m.Put(id, e)
+		}
+		e.Key.Wipe()
+		return s, true
+	}
+	return nil, false
+}
+
+func (a *app) unlockCommand() *cobra.Command {
+	var (
+		remember string
+		persist  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "unlock",
+		Short: "remember the vault key so that no command asks for the passphrase",
+		Long: `Ask the passphrase once and remember the vault key, so that commands stop
+asking. On Linux the key goes into the kernel keyring (fast, works over SSH
+and on servers, forgotten at reboot or when the time is up); --persist also
+stores it in the OS keychain (Secret Service), which survives a reboot. On
+macOS and Windows the OS keychain is used.
+
+--remember sets how long (default 8h; 0 means until ` + "`hush lock`" + `).
+Running unlock again while unlocked changes the time without asking.`,
+		Example: `  hush unlock
+  hush unlock --remember 30m
+  hush unlock --remember 0 --persist`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := parseDuration(remember)
+			if err != nil {
+				return usageError{err}
+			}
+			v, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer v.Close()
+			if _, ok := a.unlockFromCache(v); !ok {
+				if err := a.unlockWithPassphrase(v); err != nil {
+					return err
+				}
+			}
+			return a.remember(v, d, persist)
+		},
+	}
+	cmd.Flags().StringVar(&remember, "remember", "8h", "how long to remember the key, e.g. 30m, 8h, 7d (0: until `hush lock`)")
+	cmd.Flags().BoolVar(&persist, "persist", false, "also keep it in the OS keychain, across reboots")
+	return cmd
+}
+
+// remember stores v's key in the kernel keyring (Linux) and, with persist,
+// on other systems, or when the kernel keyring is unavailable, in the OS
+// keychain. Stores not chosen forget any older entry, so the new time holds.
+func (a *app) remember(v *vault.Vault, d time.Duration, persist bool) error {
+	key, err := v.Key()
+	if err != nil {
+		return err
+	}
+	defer key.Wipe()
+	e := keychain.Entry{Key: key}
+	if d > 0 {
+		e.Expires = time.Now().Add(d).Truncate(time.Second)
+	}
+	id := hex.EncodeToString(v.ID())
+	var used []string
+	var failed []error
+	for i, s := range a.stores {
+		_, isKernel := s.(keychain.Kernel)
+		want := isKernel || persist || runtime.GOOS != "linux" || (i > 0 && len(used) == 0)
+		if !want {
+			s.Delete(id)
+			continue
+		}
+		if err := s.Put(id, e); err != nil {
+			failed = append(failed, err)
+			continue
+		}
+		used = append(used, s.Name())
+	}
+	name, _, _ := a.vaultPath()
+	if len(used) == 0 {
+		return fmt.Errorf("could not remember the key anywhere (%v): use --passphrase-file or HUSH_PASSPHRASE instead", errors.Join(failed...))
+	}
+	until := "until `hush lock`"
+	if !e.Expires.IsZero() {
+		until = "until " + when(e.Expires, time.Now())
+	}
+	for _, err := range failed {
+		a.notef("note: %v; the key is remembered in the %s %s", err, strings.Join(used, " and "), until)
+	}
+	a.notef("vault %s unlocked %s (%s)", name, until, strings.Join(used, ", "))
+	return nil
+}
+
+// when prints a time of day, with the date when it is not today.
+func when(t, now time.Time) string {
+	t = t.Local()
+	y1, m1, d1 := t.Date()
+	y2, m2, d2 := now.Local().Date()
+	if y1 == y2 && m1 == m2 && d1 == d2 {
+		return t.Format("15:04")
+	}
+	return t.Format("2006-01-02 15:04")
+}
+
+func (a *app) lockCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "lock",
+		Short: "forget the remembered vault key everywhere, now",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer v.Close()
+			id := hex.EncodeToString(v.ID())
+			var forgot []string
+			var errs []error
+			for _, s := range a.stores {
+				_, getErr := s.Get(id)
+				if errors.Is(getErr, keychain.ErrUnavailable) {
+					continue
+				}
+				if err := s.Delete(id); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				if getErr == nil || errors.Is(getErr, keychain.ErrCorrupt) {
+					forgot = append(forgot, s.Name())
+				}
+			}
+			name, _, _ := a.vaultPath()
+			if err := errors.Join(errs...); err != nil {
+				return fmt.Errorf("failed to forget the key: %w", err)
+			}
+			if len(forgot) == 0 {
+				a.notef("vault %s is locked (no key was remembered)", name)
+				return nil
+			}
+			a.notef("vault %s locked: forgot the key in the %s", name, strings.Join(forgot, " and "))
+			return nil
+		},
+	}
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "show the vault, its lock state and where the key is remembered",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			name, path, err := a.vaultPath()
+			if err != nil {
+				return err
+			}
+			v, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer v.Close()
+			count, err := v.Count()
+			if err != nil {
+				return err
+			}
+			id := hex.EncodeToString(v.ID())
+			type remembered struct {
+				Store   string `json:"store"`
+				Expires string `json:"expires,omitempty"`
+			}
+			type unavailable struct {
+				Store  string `json:"store"`
+				Reason string `json:"reason"`
+			}
+			var rem []remembered
+			var unav []unavailable
+			now := time.Now()
+			for _, s := range a.stores {
+				e, err := s.Get(id)
+				switch {
+				case err == nil:
+					ok := v.UnlockWithKey(e.Key) == nil
+					e.Key.Wipe()
+					if !ok {
+						continue
+					}
+					r := remembered{Store: s.Name()}
+					if !e.Expires.IsZero() {
+						r.Expires = jsonTime(e.Expires)
+					}
+					rem = append(rem, r)
+				case errors.Is(err, keychain.ErrUnavailable):
+					unav = append(unav, unavailable{s.Name(), err.Error()})
+				}
+			}
+			if a.jsonOut {
+				return a.writeJSON(map[string]any{
+					"vault": name, "path": path, "id": id, "secrets": count,
+					"kdf":    map[string]any{"algorithm": "argon2id", "memory_kib": v.KDF().MemoryKiB, "passes": v.KDF().Passes, "lanes": v.KDF().Lanes},
+					"locked": len(rem) == 0, "remembered": nonNilSlice(rem), "unavailable": nonNilSlice(unav),
+				})
+			}
+			a.printf("vault     %s (%s)\n", name, path)
+			a.printf("secrets   %d\n", count)
+			a.printf("key       %s\n", v.KDF())
+			if len(rem) == 0 {
+				a.printf("state     locked: commands ask for the passphrase (`hush unlock` remembers it)\n")
+			}
+			for _, r := range rem {
+				until := "until `hush lock`"
+				if r.Expires != "" {
+					t, _ := time.Parse(time.RFC3339, r.Expires)
+					until = fmt.Sprintf("until %s (%s left)", when(t, now), t.Sub(now).Round(time.Minute))
+				}
+				a.printf("state     unlocked %s, in the %s\n", until, r.Store)
+			}
+			for _, u := range unav {
+				a.printf("note      %s\n", u.Reason)
+			}
+			return nil
+		},
+	}
+}
+
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
