@@ -34,11 +34,11 @@ test: vet
 test-short:
 	$(GO) test -count=1 ./...
 
-# Benchmarks: in-process (go test -bench) and whole-process (scripts/bench.sh).
+# Benchmarks, in-process and whole-process (cmd/hush BenchmarkProcess*).
 # Figures and the machine go into docs/benchmarks.md.
-bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
-	scripts/bench.sh
+BENCHTIME ?= 1s
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m ./...
 
 # A short run of every fuzz target (FUZZTIME=5m for longer).
 FUZZTIME ?= 30s

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/keychain"
+)
+
+// BenchmarkProcessGet times a whole `hush get` process with the key
+// remembered in the kernel keyring, next to the floor program
+// (internal/floor), at 100, 10,000 and 100,000 secrets. The ratio of the two
+// is the figure docs/benchmarks.md reports.
+func BenchmarkProcessGet(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("the kernel keyring is Linux only")
+	}
+	dir := b.TempDir()
+	hushBin := buildBinary(b, dir, ".", "hush")
+	floorBin := buildBinary(b, dir, "./internal/floor", "floor")
+	for _, n := range []int{100, 10_000, 100_000} {
+		home := filepath.Join(dir, fmt.Sprintf("home-%d", n))
+		path := filepath.Join(home, "vaults", "default.db")
+		name := benchFixture(b, path, n)
+		env := append(os.Environ(), "HUSH_HOME="+home, "HUSH_PASSPHRASE=", "HUSH_VAULT=")
+		for _, c := range []struct {
+			label string
+			cmd   []string
+		}{
+			{"hush", []string{hushBin, "get", name}},
+			{"floor", []string{floorBin, path, name}},
+		} {
+			b.Run(fmt.Sprintf("%s/n=%d", c.label, n), func(b *testing.B) {
+				for b.Loop() {
+					cmd := exec.Command(c.cmd[0], c.cmd[1:]...)
+					cmd.Env = env
+					if out, err := cmd.CombinedOutput(); err != nil || len(out) != 40 {
+						b.Fatalf("%s: %v\n%s", c.label, err, out)
+					}
+				}
+			})
+		}
+	}
+}
+
+func buildBinary(b *testing.B, dir, pkg, name string) string {
+	b.Helper()
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
+	}
+	return out
+}
+
+// benchFixture makes a vault of n secrets at path, remembers its key in the
+// kernel keyring for the benchmark's duration, and returns a name in it.
+func benchFixture(b *testing.B, path string, n int) string {
+	b.Helper()
+	v, err := vault.Create(path, []byte("benchmark passphrase"), vault.CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	const batch = 5000
+	for start := 0; start < n; start += batch {
+		var reqs []vault.SetRequest
+		for i := start; i < min(start+batch, n); i++ {
+			reqs = append(reqs, vault.SetRequest{
+				Name:  fmt.Sprintf("app/f%03d/KEY_%06d", i%1000, i),
+				Value: fmt.Appendf(nil, "value-%034d", i),
+			})
+		}
+		if _, err := v.SetMany(reqs, time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	key, _ := v.Key()
+	id := hex.EncodeToString(v.ID())
+	if err := (keychain.Kernel{}).Put(id, keychain.Entry{Key: key, Expires: time.Now().Add(time.Hour)}); err != nil {
+		b.Skipf("kernel keyring unavailable: %v", err)
+	}
+	b.Cleanup(func() { keychain.Kernel{}.Delete(id) })
+	i := n / 2
+	return fmt.Sprintf("app/f%03d/KEY_%06d", i%1000, i)
+}
