@@ -75,3 +75,5 @@ func TestKernelKeyPermissions(t *testing.T) {
 		t.Fatalf("key description %q: permissions %08x, want %08x", desc, perm, keyPerm)
 	}
 }
+
+func kernelStore(*testing.B) Store { return Kernel{} }

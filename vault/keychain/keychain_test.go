@@ -181,3 +181,39 @@ func startSecretService(t *testing.T) *keychaintest.Service {
 	t.Cleanup(svc.Stop)
 	return svc
 }
+
+func BenchmarkKernelGet(b *testing.B) {
+	benchStore(b, func(b *testing.B) Store { return kernelStore(b) })
+}
+
+// BenchmarkOSGet is one Secret Service round trip over D-Bus, against a
+// private gnome-keyring.
+func BenchmarkOSGet(b *testing.B) {
+	benchStore(b, func(b *testing.B) Store {
+		svc, err := keychaintest.Start()
+		if err != nil {
+			b.Skip(err)
+		}
+		b.Cleanup(svc.Stop)
+		for _, kv := range svc.Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			b.Setenv(k, v)
+		}
+		return NewOS()
+	})
+}
+
+func benchStore(b *testing.B, open func(*testing.B) Store) {
+	s := open(b)
+	key, _ := crypto.NewKey()
+	id := hex.EncodeToString(key[:16])
+	if err := s.Put(id, Entry{Key: key, Expires: time.Now().Add(time.Hour)}); err != nil {
+		b.Skip(err)
+	}
+	b.Cleanup(func() { s.Delete(id) })
+	for b.Loop() {
+		if _, err := s.Get(id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
