@@ -94,13 +94,22 @@ func (v *Vault) openValue(name string, id []byte, version, epoch int, ct []byte)
 	return b, nil
 }
 
-// row is one secret's bookkeeping, found by its name's MAC.
+// row is one secret's bookkeeping, found by its name's MAC, with its head
+// version's sealed fields (read in the same query: a get is one query).
 type row struct {
 	id      []byte
 	head    int
 	created int64
 	updated int64
 	deleted sql.NullInt64
+	headVer verRow
+}
+
+// verRow is one version's stored columns.
+type verRow struct {
+	epoch             int
+	created           int64
+	name, meta, value []byte
 }
 
 // lookup finds a secret by name, live or removed, and checks that the name
@@ -108,24 +117,22 @@ type row struct {
 // must not hand out another secret's value.
 func (v *Vault) lookup(q querier, name string) (*row, error) {
 	var r row
-	err := q.QueryRow(`SELECT id, head, created, updated, deleted FROM secrets WHERE name_mac = ?`, v.nameMAC(name)).
-		Scan(&r.id, &r.head, &r.created, &r.updated, &r.deleted)
+	h := &r.headVer
+	var epoch, created sql.NullInt64
+	err := q.QueryRow(`SELECT s.id, s.head, s.created, s.updated, s.deleted, v.epoch, v.created, v.name, v.meta, v.value
+		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.name_mac = ?`, v.nameMAC(name)).
+		Scan(&r.id, &r.head, &r.created, &r.updated, &r.deleted, &epoch, &created, &h.name, &h.meta, &h.value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
-	var epoch int
-	var nameCT []byte
-	err = q.QueryRow(`SELECT epoch, name FROM versions WHERE secret_id = ? AND version = ?`, r.id, r.head).Scan(&epoch, &nameCT)
-	if errors.Is(err, sql.ErrNoRows) {
+	if !epoch.Valid {
 		return nil, &TamperError{fmt.Sprintf("current version of %s is missing", name)}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
-	}
-	stored, err := v.openName(r.id, r.head, epoch, nameCT)
+	h.epoch, h.created = int(epoch.Int64), created.Int64
+	stored, err := v.openName(r.id, r.head, h.epoch, h.name)
 	if err != nil {
 		return nil, err
 	}
@@ -135,32 +142,36 @@ func (v *Vault) lookup(q querier, name string) (*row, error) {
 	return &r, nil
 }
 
-// version reads and opens one version of a secret.
+// version reads and opens one version of a secret; the head version comes
+// from what lookup already read.
 func (v *Vault) version(q querier, name string, r *row, n int, withValue bool) (*Secret, error) {
-	var epoch int
-	var created int64
-	var nameCT, metaCT, valueCT []byte
-	err := q.QueryRow(`SELECT epoch, created, name, meta, value FROM versions WHERE secret_id = ? AND version = ?`, r.id, n).
-		Scan(&epoch, &created, &nameCT, &metaCT, &valueCT)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("secret %s has no version %d (the latest is %d): %w", name, n, r.head, ErrNotFound)
+	vr := r.headVer
+	if n != r.head {
+		err := q.QueryRow(`SELECT epoch, created, name, meta, value FROM versions WHERE secret_id = ? AND version = ?`, r.id, n).
+			Scan(&vr.epoch, &vr.created, &vr.name, &vr.meta, &vr.value)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("secret %s has no version %d (the latest is %d): %w", name, n, r.head, ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
-	}
-	s := &Secret{ID: idString(r.id), Version: n, Head: r.head, Epoch: epoch,
-		Created: time.Unix(0, r.created), Updated: time.Unix(0, created)}
+	s := &Secret{ID: idString(r.id), Version: n, Head: r.head, Epoch: vr.epoch,
+		Created: time.Unix(0, r.created), Updated: time.Unix(0, vr.created)}
 	if r.deleted.Valid {
 		s.Deleted = time.Unix(0, r.deleted.Int64)
 	}
-	if s.Name, err = v.openName(r.id, n, epoch, nameCT); err != nil {
+	var err error
+	if n == r.head {
+		s.Name = name // lookup opened and checked it
+	} else if s.Name, err = v.openName(r.id, n, vr.epoch, vr.name); err != nil {
 		return nil, err
 	}
-	if s.Meta, err = v.openMeta(name, r.id, n, epoch, metaCT); err != nil {
+	if s.Meta, err = v.openMeta(name, r.id, n, vr.epoch, vr.meta); err != nil {
 		return nil, err
 	}
 	if withValue {
-		if s.Value, err = v.openValue(name, r.id, n, epoch, valueCT); err != nil {
+		if s.Value, err = v.openValue(name, r.id, n, vr.epoch, vr.value); err != nil {
 			return nil, err
 		}
 	}

@@ -144,11 +144,9 @@ func dsn(path string, create bool) string {
 	q.Set("mode", mode)
 	q.Set("_txlock", "immediate")   // take the write lock at BEGIN: no deadlock on upgrade
 	q.Set("_busy_timeout", "10000") // wait for other writers instead of failing
-	q.Set("_journal_mode", "WAL")   // readers never block the writer
 	q.Set("_synchronous", "FULL")   // a committed secret survives a power cut
 	q.Set("_secure_delete", "on")   // overwritten and deleted ciphertext is zeroed
 	q.Set("_foreign_keys", "on")    // purging a secret removes its versions
-	q.Set("_cache_size", "-8000")   // 8 MB page cache
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
@@ -160,7 +158,13 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// One connection: a CLI process never needs more, and every PRAGMA
 	// above then holds for every statement.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec("PRAGMA temp_store = MEMORY"); err != nil {
+	pragmas := "PRAGMA temp_store = MEMORY" // no plaintext-bearing temp files, ever
+	if create {
+		// WAL (readers never block the writer) is stored in the file, so it
+		// is set once, when the vault is made.
+		pragmas += "; PRAGMA journal_mode = WAL"
+	}
+	if _, err := db.Exec(pragmas); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("failed to open vault %s: %w", path, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 
@@ -115,7 +114,19 @@ func (a *app) home() (string, error) {
 	return filepath.Join(h, ".local", "share", "hush"), nil
 }
 
-var vaultNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$`)
+// validVaultName: 1 to 64 of A-Z a-z 0-9 _ . -, not starting with . or -
+// (a vault name becomes a file name).
+func validVaultName(name string) bool {
+	if name == "" || len(name) > 64 || name[0] == '.' || name[0] == '-' {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // vaultPath resolves --vault / HUSH_VAULT to the vault file.
 func (a *app) vaultPath() (name, path string, err error) {
@@ -126,7 +137,7 @@ func (a *app) vaultPath() (name, path string, err error) {
 	if name == "" {
 		name = "default"
 	}
-	if !vaultNameRE.MatchString(name) {
+	if !validVaultName(name) {
 		return "", "", usagef("invalid vault name %q: use up to 64 of A-Z a-z 0-9 _ . - (not starting with . or -)", name)
 	}
 	home, err := a.home()
