@@ -30,6 +30,10 @@ func usagef(format string, args ...any) error {
 // report prints err for a person and returns the exit code. Messages come
 // from the packages, which never put a secret value in an error.
 func report(stderr io.Writer, err error) int {
+	var es exitStatus
+	if errors.As(err, &es) {
+		return int(es) // the child's own code; it has said what it had to
+	}
 	code := exitFailure
 	var ue usageError
 	msg := err.Error()

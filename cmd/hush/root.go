@@ -86,6 +86,7 @@ Environment:
 		a.generateCommand(),
 		a.passwdCommand(),
 		a.unlockCommand(), a.lockCommand(), a.statusCommand(),
+		a.runCommand(),
 		a.versionCommand(),
 	)
 	return root

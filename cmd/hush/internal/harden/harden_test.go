@@ -11,6 +11,10 @@ import (
 )
 
 func TestProcess(t *testing.T) {
+	before := unix.Umask(0o022)
+	unix.Umask(before)
+	var coreBefore unix.Rlimit
+	unix.Getrlimit(unix.RLIMIT_CORE, &coreBefore)
 	if err := Process(); err != nil {
 		t.Fatal(err)
 	}
@@ -27,5 +31,16 @@ func TestProcess(t *testing.T) {
 	}
 	if st, _ := os.Stat(f); st.Mode().Perm() != 0o600 {
 		t.Fatalf("new file mode %o, want 0600 under the umask", st.Mode().Perm())
+	}
+
+	// A child gets back what hush started with.
+	ForChild()
+	if u := unix.Umask(0o077); u != before {
+		t.Errorf("umask after ForChild = %o, want %o", u, before)
+	}
+	var core unix.Rlimit
+	unix.Getrlimit(unix.RLIMIT_CORE, &core)
+	if core.Cur != coreBefore.Cur {
+		t.Errorf("core limit after ForChild = %d, want %d", core.Cur, coreBefore.Cur)
 	}
 }

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/cmd/hush/internal/run"
+	"github.com/hush-secrets/hush/vault/envfile"
+)
+
+// exitStatus carries a child's exit code out of `hush run`: no message.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func (a *app) runCommand() *cobra.Command {
+	var (
+		from                   []string
+		envFile                string
+		preserve, mask, noProj bool
+	)
+	cmd := &cobra.Command{
+		Use:     "run [--from FOLDER]... [--env-file FILE] [--mask] -- COMMAND [ARGS...]",
+		Aliases: []string{"exec"},
+		Short:   "run a command with secrets in its environment",
+		Long: `Run COMMAND with secrets as environment variables, named by the last segment
+of each secret's name.
+
+  --from FOLDER       the secrets directly in FOLDER (repeatable; later wins)
+  --env-file FILE     KEY=value lines; values of the form hush://NAME or
+                      hush://NAME?version=N are replaced by that secret
+  hush:// references  in the inherited environment are replaced too
+  .hush.toml          in the working folder or a parent: vault = "...",
+                      from = ["app/dev"] (used when no --from is given)
+
+Secrets override inherited variables unless --preserve-env. HUSH_PASSPHRASE
+and HUSH_NEW_PASSPHRASE never reach the command; HUSH_RUN=1 marks it.
+
+By default hush replaces itself with the command (execve): its exit code and
+signals are the command's own. --mask keeps hush in between to replace
+secret values in the command's output with <concealed by hush>; hush then
+forwards signals and exits with the command's code (128+N for signal N).
+
+The environment of a process is readable by other processes of the same
+user (/proc/PID/environ): see docs/run.md.`,
+		Example: `  hush run --from app/dev -- npm start
+  hush exec --from app/dev --from app/dev-local -- ./server
+  DATABASE_URL=hush://app/prod/DATABASE_URL hush run -- psql
+  hush run --env-file .env.tpl -- make test
+  hush run --mask --from app/prod -- ./deploy.sh`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("missing COMMAND: put it after --, e.g. `hush run --from app/dev -- npm start`")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.run(args, from, envFile, preserve, mask, noProj)
+		},
+	}
+	// Flags stop at the command: `hush run --from x npm start --port 3`.
+	cmd.Flags().SetInterspersed(false)
+	f := cmd.Flags()
+	f.StringArrayVar(&from, "from", nil, "inject the secrets directly in `FOLDER` (repeatable; later wins)")
+	f.StringVar(&envFile, "env-file", "", "read variables from a dotenv `FILE`; hush:// values are resolved")
+	f.BoolVar(&preserve, "preserve-env", false, "inherited variables win over injected secrets")
+	f.BoolVar(&mask, "mask", false, "replace secret values in the command's output with <concealed by hush>")
+	f.BoolVar(&noProj, "no-project", false, "ignore .hush.toml")
+	return cmd
+}
+
+func (a *app) run(args, from []string, envFile string, preserve, mask, noProject bool) error {
+	if !noProject {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		proj, err := run.FindProject(wd)
+		if err != nil {
+			return err
+		}
+		if proj != nil {
+			if a.vaultName == "" && proj.Vault != "" {
+				a.vaultName = proj.Vault
+			}
+			if len(from) == 0 {
+				from = proj.From
+			}
+		}
+	}
+	o := run.Options{From: from, PreserveEnv: preserve, Command: args}
+	for k, v := range a.env {
+		o.Parent = append(o.Parent, k+"="+v)
+	}
+	if envFile != "" {
+		b, err := readLimited(envFile, envfile.MaxInput)
+		if err != nil {
+			return err
+		}
+		o.EnvFile, o.EnvFileName = b, envFile
+	}
+	needsVault, err := o.NeedsVault()
+	if err != nil {
+		return err
+	}
+	if !needsVault && o.EnvFile == nil {
+		return usagef("nothing to inject: give --from FOLDER, --env-file FILE, a hush:// reference, or a %s with from = [...]", run.ProjectFile)
+	}
+	var plan *run.Plan
+	if needsVault {
+		v, err := a.unlocked()
+		if err != nil {
+			return err
+		}
+		plan, err = run.Build(v, o)
+		v.Close() // wipe the keys before the child exists
+		if err != nil {
+			return err
+		}
+	} else if plan, err = run.Build(nil, o); err != nil {
+		return err
+	}
+	if !mask {
+		return run.Exec(plan)
+	}
+	code, err := run.Supervise(plan, a.stdio(), run.SuperviseOptions{Mask: true})
+	if err != nil {
+		return err
+	}
+	return exitStatus(code)
+}
+
+func (a *app) stdio() run.Stdio {
+	s := run.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	if f, ok := a.stdin.(*os.File); ok {
+		s.Stdin = f
+	}
+	if f, ok := a.stdout.(*os.File); ok {
+		s.Stdout = f
+	}
+	if f, ok := a.stderr.(*os.File); ok {
+		s.Stderr = f
+	}
+	return s
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read %s: %w", path, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("failed to read %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}

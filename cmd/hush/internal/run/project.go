@@ -1,0 +1,102 @@
+package run
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/hush-secrets/hush/vault"
+)
+
+// ProjectFile is the name of the per-project file `hush run` looks for in
+// the working directory and its parents.
+const ProjectFile = ".hush.toml"
+
+// Project is a .hush.toml:
+//
+//	vault = "team"             # optional: the vault to use
+//	from  = ["app/dev"]        # folders to inject, later wins
+type Project struct {
+	Path  string   `toml:"-"`
+	Vault string   `toml:"vault"`
+	From  []string `toml:"from"`
+}
+
+// maxProjectSize bounds what is read: a project file is a few lines.
+const maxProjectSize = 64 << 10
+
+// FindProject looks for .hush.toml in dir and each parent. It returns nil
+// and no error when there is none.
+func FindProject(dir string) (*Project, error) {
+	for {
+		p := filepath.Join(dir, ProjectFile)
+		b, err := readSmall(p)
+		if err == nil {
+			proj, err := ParseProject(b)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			proj.Path = p
+			return proj, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("failed to read %s: %w", p, err)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil, nil
+		}
+		dir = parent
+	}
+}
+
+func readSmall(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxProjectSize+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > maxProjectSize {
+		return nil, fmt.Errorf("larger than %d bytes", maxProjectSize)
+	}
+	return buf.Bytes(), nil
+}
+
+// ParseProject parses a .hush.toml strictly: unknown keys are errors, so a
+// typo ("form = ...") is caught instead of silently injecting nothing.
+func ParseProject(b []byte) (*Project, error) {
+	var p Project
+	dec := toml.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		var sm *toml.StrictMissingError
+		if errors.As(err, &sm) {
+			return nil, fmt.Errorf("unknown key: %s (hush understands vault and from)", sm.String())
+		}
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			row, col := de.Position()
+			return nil, fmt.Errorf("line %d, column %d: %s", row, col, de.Error())
+		}
+		return nil, err
+	}
+	for _, f := range p.From {
+		if _, err := vault.CleanFolder(f); err != nil || f == "" {
+			if err == nil {
+				err = errors.New("empty folder")
+			}
+			return nil, fmt.Errorf("from: %w", err)
+		}
+	}
+	return &p, nil
+}

@@ -1,0 +1,242 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/hush-secrets/hush/cmd/hush/internal/harden"
+)
+
+// Forwarded are the signals a supervising hush passes on to the child.
+// SIGCHLD and SIGURG (the Go runtime's own) are deliberately absent, as are
+// stop signals, which the terminal sends to the child directly.
+var Forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
+
+// Stdio are the streams a supervised child is connected to.
+type Stdio struct {
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+}
+
+// SuperviseOptions choose what the supervisor does between hush and child.
+type SuperviseOptions struct {
+	Mask bool // replace secret values in the child's output
+}
+
+// Supervise starts the child, stays with it and returns its exit code:
+// the child's own, or 128+N when signal N ended it.
+//
+// When stdout is a terminal the child gets a pseudo-terminal (colours and
+// line editing keep working, and the masker sees everything it prints);
+// otherwise its stdin is hush's own, and its stdout and stderr are pipes
+// through the masker.
+func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
+	// The parent-death signal fires when the thread that started the child
+	// ends, so that thread stays this goroutine's until the child is gone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	harden.ForChild()
+
+	var secrets [][]byte
+	if o.Mask {
+		secrets = p.Secrets
+	}
+	cmd := exec.Command(p.Path)
+	cmd.Args, cmd.Env = p.Argv, p.Env
+	if term.IsTerminal(int(std.Stdout.Fd())) {
+		return superviseTTY(cmd, std, secrets)
+	}
+	return supervisePipes(cmd, std, secrets)
+}
+
+// supervisePipes: the child gets its own process group. When hush is the
+// terminal's foreground job, the child's group becomes the foreground, so
+// the terminal's Ctrl-C reaches the child once, directly, and any signal
+// hush itself receives came from kill and is forwarded.
+func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	tty, fg := foregroundTTY()
+	if tty != nil {
+		defer tty.Close()
+		if fg {
+			attr.Foreground, attr.Ctty = true, int(tty.Fd())
+			// Taking the terminal back after the child needs tcsetpgrp from
+			// the background, which would stop hush with SIGTTOU.
+			signal.Ignore(syscall.SIGTTOU)
+		}
+	}
+	cmd.SysProcAttr = attr
+	cmd.Stdin = s.Stdin
+	// Our own pipes rather than cmd.StdoutPipe: Wait must not close them
+	// before everything the child wrote has been read and masked.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return 0, err
+	}
+	defer outR.Close()
+	defer errR.Close()
+	cmd.Stdout, cmd.Stderr = outW, errW
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, Forwarded...)
+	defer signal.Stop(sigs)
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		return 0, fmt.Errorf("failed to start %s: %w", cmd.Args[0], err)
+	}
+	var copies sync.WaitGroup
+	for _, c := range []struct {
+		r *os.File
+		m *Masker
+	}{{outR, NewMasker(s.Stdout, secrets)}, {errR, NewMasker(s.Stderr, secrets)}} {
+		copies.Add(1)
+		go func() {
+			defer copies.Done()
+			io.Copy(c.m, c.r)
+			c.m.Close()
+		}()
+	}
+	done := make(chan struct{})
+	var forwarder sync.WaitGroup
+	forwarder.Add(1)
+	go func() {
+		defer forwarder.Done()
+		forward(cmd.Process, sigs, done, nil)
+	}()
+	err = cmd.Wait()
+	close(done)
+	forwarder.Wait()
+	// Output still in the pipes is copied. A grandchild that kept them open
+	// (a daemon the child started) gets a second, then hush stops reading.
+	copied := make(chan struct{})
+	go func() { copies.Wait(); close(copied) }()
+	select {
+	case <-copied:
+	case <-time.After(time.Second):
+		outR.SetReadDeadline(time.Now())
+		errR.SetReadDeadline(time.Now())
+		<-copied
+	}
+	if tty != nil && fg {
+		unix.IoctlSetPointerInt(int(tty.Fd()), unix.TIOCSPGRP, unix.Getpgrp())
+	}
+	return exitCode(cmd, err)
+}
+
+// superviseTTY runs the child on a new pseudo-terminal in its own session.
+// hush's terminal goes raw, so keys (Ctrl-C included) reach the child's
+// terminal as typed, and its line discipline signals the child once.
+func superviseTTY(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Pdeathsig: syscall.SIGKILL}
+	ptmx, err := pty.StartWithAttrs(cmd, nil, cmd.SysProcAttr)
+	if err != nil {
+		return 0, fmt.Errorf("failed to start %s: %w", cmd.Args[0], err)
+	}
+	defer ptmx.Close()
+	pty.InheritSize(s.Stdout, ptmx)
+	stdinTTY := term.IsTerminal(int(s.Stdin.Fd()))
+	if stdinTTY {
+		if old, err := term.MakeRaw(int(s.Stdin.Fd())); err == nil {
+			defer term.Restore(int(s.Stdin.Fd()), old)
+		}
+	}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, Forwarded...)
+	defer signal.Stop(sigs)
+
+	// stdin → child. This goroutine may stay blocked on a read after the
+	// child is gone; hush exits right after, so it is not waited for.
+	go func() {
+		io.Copy(ptmx, s.Stdin)
+		if !stdinTTY {
+			ptmx.Write([]byte{4}) // end of input: ^D on the child's terminal
+		}
+	}()
+	out := NewMasker(s.Stdout, secrets)
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(out, ptmx) // ends with EIO once the child's side is closed
+		out.Close()
+		close(copied)
+	}()
+	done := make(chan struct{})
+	var forwarder sync.WaitGroup
+	forwarder.Add(1)
+	go func() {
+		defer forwarder.Done()
+		forward(cmd.Process, sigs, done, func() { pty.InheritSize(s.Stdout, ptmx) })
+	}()
+	err = cmd.Wait()
+	close(done)
+	forwarder.Wait()
+	<-copied
+	return exitCode(cmd, err)
+}
+
+// forward passes signals to the child until done. With onWinch set (the
+// pseudo-terminal case) a window change resizes the child's terminal, which
+// signals the child by itself, instead of being forwarded.
+func forward(p *os.Process, sigs <-chan os.Signal, done <-chan struct{}, onWinch func()) {
+	for {
+		select {
+		case <-done:
+			return
+		case sig := <-sigs:
+			if sig == syscall.SIGWINCH && onWinch != nil {
+				onWinch()
+				continue
+			}
+			p.Signal(sig)
+		}
+	}
+}
+
+// foregroundTTY opens the controlling terminal and reports whether hush's
+// process group is its foreground group.
+func foregroundTTY() (*os.File, bool) {
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, false
+	}
+	pgrp, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
+	if err != nil {
+		f.Close()
+		return nil, false
+	}
+	return f, pgrp == unix.Getpgrp()
+}
+
+func exitCode(cmd *exec.Cmd, err error) (int, error) {
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return 0, err
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok {
+		return cmd.ProcessState.ExitCode(), nil
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
