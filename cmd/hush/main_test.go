@@ -27,6 +27,7 @@ import (
 // run `exec hush ...` as separate processes, exactly as a user would.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
+		"hushchild": func() { os.Exit(hushchild()) },
 		"hush": func() {
 			_ = harden.Process()
 			os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()))
@@ -63,6 +64,9 @@ func TestScripts(t *testing.T) {
 			"exits":         cmdExits,
 			"sleep":         cmdSleep,
 			"keyput":        cmdKeyPut,
+			"waitfile":      cmdWaitFile,
+			"gone":          cmdGone,
+			"sigparent":     cmdSigParent,
 			"secretservice": cmdSecretService,
 		},
 	})
@@ -226,4 +230,56 @@ func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
 		k, v, _ := strings.Cut(kv, "=")
 		ts.Setenv(k, v)
 	}
+}
+
+// waitfile FILE waits (at most 10 s) until FILE exists.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not appear within 10s", args[0])
+}
+
+// gone PIDFILE checks (waiting at most 5 s) that the process whose pid is in
+// PIDFILE no longer exists.
+func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	ts.Check(err)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := unix.Kill(pid, 0); err == unix.ESRCH {
+			return
+		}
+		// A zombie (exited, not yet reaped) counts as gone.
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(st), ") Z ") {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("process %d is still running", pid)
+}
+
+// sigparent SIG PIDFILE sends signal SIG (USR1, HUP, WINCH, TERM, INT, ...)
+// to the parent of the process whose pid is in PIDFILE: the hush that
+// supervises it.
+func cmdSigParent(ts *testscript.TestScript, neg bool, args []string) {
+	sig := unix.SignalNum("SIG" + args[0])
+	if sig == 0 {
+		ts.Fatalf("unknown signal %s", args[0])
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	stat, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/stat")
+	ts.Check(err)
+	// pid (comm) state ppid ...
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	ppid, err := strconv.Atoi(fields[1])
+	ts.Check(err)
+	ts.Check(unix.Kill(ppid, sig))
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// hushchild is the program `hush run` starts in the tests. It reports what
+// a real program would see: its environment, its parent, its signals.
+//
+//	hushchild env VAR...          print VAR=value or VAR unset, one per line
+//	hushchild exit N              exit with N
+//	hushchild kill SIG            kill itself with signal SIG (a number)
+//	hushchild parent              print the parent's command line
+//	hushchild print TEXT...       print the texts, one per line
+//	hushchild chunks N TEXT       print TEXT in N-byte writes, 20 ms apart
+//	hushchild cat                 copy stdin to stdout
+//	hushchild isatty              print whether stdin/stdout are terminals
+//	hushchild signals PIDFILE     write the pid, then print each forwarded
+//	                              signal; exit 42 after SIGTERM
+//	hushchild sleep PIDFILE       write the pid, then sleep for a minute
+func hushchild() int {
+	args := os.Args[1:]
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "hushchild: no command")
+		return 2
+	}
+	switch args[0] {
+	case "env":
+		for _, k := range args[1:] {
+			if v, ok := os.LookupEnv(k); ok {
+				fmt.Printf("%s=%s\n", k, v)
+			} else {
+				fmt.Printf("%s unset\n", k)
+			}
+		}
+	case "exit":
+		n, _ := strconv.Atoi(args[1])
+		return n
+	case "kill":
+		n, _ := strconv.Atoi(args[1])
+		signal.Reset()
+		syscall.Kill(os.Getpid(), syscall.Signal(n))
+		time.Sleep(5 * time.Second)
+		return 99
+	case "parent":
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", os.Getppid()))
+		fmt.Printf("parent: %s\n", strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " "))
+	case "print":
+		for _, s := range args[1:] {
+			fmt.Println(s)
+		}
+	case "chunks":
+		n, _ := strconv.Atoi(args[1])
+		text := args[2] + "\n"
+		for i := 0; i < len(text); i += n {
+			os.Stdout.WriteString(text[i:min(i+n, len(text))])
+			time.Sleep(20 * time.Millisecond)
+		}
+	case "cat":
+		io.Copy(os.Stdout, os.Stdin)
+	case "isatty":
+		fmt.Printf("stdin tty: %v, stdout tty: %v\n", term.IsTerminal(0), term.IsTerminal(1))
+	case "signals":
+		sigs := make(chan os.Signal, 16)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+			syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGALRM)
+		writePid(args[1])
+		fmt.Println("ready")
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case s := <-sigs:
+				fmt.Printf("got %v\n", s)
+				if s == syscall.SIGTERM {
+					return 42
+				}
+			case <-timeout:
+				fmt.Println("timed out")
+				return 1
+			}
+		}
+	case "sleep":
+		writePid(args[1])
+		time.Sleep(time.Minute)
+	default:
+		fmt.Fprintf(os.Stderr, "hushchild: unknown command %q\n", args[0])
+		return 2
+	}
+	return 0
+}
+
+func writePid(path string) {
+	tmp := path + ".tmp"
+	os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())), 0o644)
+	os.Rename(tmp, path)
+}
