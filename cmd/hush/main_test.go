@@ -26,6 +26,15 @@ import (
 // TestMain lets the test binary act as the real hush command, so scripts
 // run `exec hush ...` as separate processes, exactly as a user would.
 func TestMain(m *testing.M) {
+	// The terminal tests start this binary in tmux as hush or as the child.
+	switch os.Getenv("HUSH_TEST_AS") {
+	case "hush":
+		os.Unsetenv("HUSH_TEST_AS")
+		_ = harden.Process()
+		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+	case "hushchild":
+		os.Exit(hushchild())
+	}
 	testscript.Main(m, map[string]func(){
 		"hushchild": func() { os.Exit(hushchild()) },
 		"hush": func() {

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/keychain/keychaintest"
+)
+
+// tmuxTerm is a real terminal: a private tmux server with one pane.
+type tmuxTerm struct {
+	t    *testing.T
+	sock string
+}
+
+func startTmux(t *testing.T, w, h int, env []string, command string) *tmuxTerm {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if keychaintest.Real() {
+			t.Fatal("tmux is not installed (run scripts/install-test-deps.sh)")
+		}
+		t.Skip("tmux is not installed")
+	}
+	x := &tmuxTerm{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
+	// tmux 3.3 sometimes never reaps an exited program: keep the pane alive
+	// with a sleep and print the exit code ourselves.
+	args := []string{"-S", x.sock, "-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h)}
+	for _, e := range env {
+		args = append(args, "-e", e)
+	}
+	args = append(args, "sh -c '"+command+"; echo \"[exit=$?]\"; exec sleep 600'")
+	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-S", x.sock, "kill-server").Run() })
+	return x
+}
+
+func (x *tmuxTerm) screen() string {
+	out, err := exec.Command("tmux", "-S", x.sock, "capture-pane", "-p").Output()
+	if err != nil {
+		x.t.Fatalf("capture-pane: %v", err)
+	}
+	return string(out)
+}
+
+// waitFor polls the screen every 50 ms, for at most 10 s.
+func (x *tmuxTerm) waitFor(text string) string {
+	x.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := x.screen()
+		if strings.Contains(s, text) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("%q never appeared; the screen:\n%s", text, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (x *tmuxTerm) keys(keys ...string) {
+	args := append([]string{"-S", x.sock, "send-keys"}, keys...)
+	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+		x.t.Fatalf("send-keys: %v\n%s", err, out)
+	}
+}
+
+// terminalFixture makes a vault with one secret and returns the environment
+// and the command prefixes for hush and the child (this test binary).
+func terminalFixture(t *testing.T) (env []string, hush, child string) {
+	t.Helper()
+	home := t.TempDir()
+	v, err := vault.Create(filepath.Join(home, "vaults", "default.db"), []byte("correct horse battery staple"), vault.CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Set("app/TOKEN", []byte("tok_live_0123456789"), vault.Update{}); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env = []string{"HUSH_HOME=" + home, "HUSH_PASSPHRASE=correct horse battery staple", "TERM=xterm-256color", "PATH=" + os.Getenv("PATH")}
+	return env, "env HUSH_TEST_AS=hush " + exe, "env HUSH_TEST_AS=hushchild " + exe
+}
+
+// A terminal's Ctrl-C reaches the child exactly once, in every mode: hush
+// must not forward a SIGINT the terminal already delivered.
+func TestTerminalCtrlCOnce(t *testing.T) {
+	env, hush, child := terminalFixture(t)
+	for _, tc := range []struct{ name, cmd string }{
+		{"exec", hush + " run --from app -- " + child + " signals pid"},
+		{"mask, pseudo-terminal", hush + " run --mask --from app -- " + child + " signals pid"},
+		{"mask, pipes", hush + " run --mask --from app -- " + child + " signals pid | cat"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			x := startTmux(t, 80, 24, env, "cd "+dir+" && "+tc.cmd)
+			x.waitFor("ready")
+			x.keys("C-c")
+			x.waitFor("got interrupt")
+			time.Sleep(300 * time.Millisecond) // a second delivery would show by now
+			if n := strings.Count(x.screen(), "got interrupt"); n != 1 {
+				t.Fatalf("one Ctrl-C reached the child %d times:\n%s", n, x.screen())
+			}
+			x.keys("C-c")
+			deadline := time.Now().Add(5 * time.Second)
+			for strings.Count(x.screen(), "got interrupt") < 2 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(300 * time.Millisecond)
+			if n := strings.Count(x.screen(), "got interrupt"); n != 2 {
+				t.Fatalf("two Ctrl-C reached the child %d times:\n%s", n, x.screen())
+			}
+		})
+	}
+}
+
+// With a terminal, a masked child gets a pseudo-terminal of its own: it
+// sees a terminal, its output is masked on screen, and its exit code comes
+// back.
+func TestTerminalMaskPTY(t *testing.T) {
+	env, hush, child := terminalFixture(t)
+	x := startTmux(t, 80, 24, env, hush+" run --mask --from app -- "+child+" isatty && "+hush+" run --mask --from app -- "+child+" print \"the token is tok_live_0123456789\" && "+hush+" run --mask --from app -- "+child+" exit 5")
+	s := x.waitFor("[exit=")
+	for _, want := range []string{"stdin tty: true, stdout tty: true", "the token is <concealed by hush>", "[exit=5]"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "tok_live_0123456789") {
+		t.Fatalf("the secret is on the screen:\n%s", s)
+	}
+}
+
+// Typed input reaches a masked child through its pseudo-terminal.
+func TestTerminalMaskStdin(t *testing.T) {
+	env, hush, child := terminalFixture(t)
+	x := startTmux(t, 80, 24, env, hush+" run --mask --from app -- "+child+" cat")
+	time.Sleep(300 * time.Millisecond)
+	x.keys("hello tok_live_0123456789", "Enter")
+	s := x.waitFor("hello <concealed by hush>")
+	x.keys("C-d")
+	s = x.waitFor("[exit=0]")
+	_ = s
+}
