@@ -36,7 +36,7 @@ func BenchmarkProcessGet(b *testing.B) {
 			cmd   []string
 		}{
 			{"hush", []string{hushBin, "get", name}},
-			{"floor", []string{floorBin, path, name}},
+			{"floor", []string{floorBin, path, "get", name}},
 		} {
 			b.Run(fmt.Sprintf("%s/n=%d", c.label, n), func(b *testing.B) {
 				for b.Loop() {
@@ -48,6 +48,44 @@ func BenchmarkProcessGet(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkProcessRun times a whole `hush run --from F -- /usr/bin/true` with
+// 50 secrets in F and the key remembered in the kernel keyring, next to the
+// floor program that reads and decrypts the same 50 rows and execs true.
+func BenchmarkProcessRun(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("the kernel keyring is Linux only")
+	}
+	trueBin, err := exec.LookPath("true")
+	if err != nil {
+		b.Skip("no true(1)")
+	}
+	dir := b.TempDir()
+	hushBin := buildBinary(b, dir, ".", "hush")
+	floorBin := buildBinary(b, dir, "./internal/floor", "floor")
+	home := filepath.Join(dir, "home")
+	path := filepath.Join(home, "vaults", "default.db")
+	// 50,000 secrets in 1,000 folders: app/f007 holds 50 of them.
+	benchFixture(b, path, 50_000)
+	env := append(os.Environ(), "HUSH_HOME="+home, "HUSH_PASSPHRASE=", "HUSH_VAULT=")
+	for _, c := range []struct {
+		label string
+		cmd   []string
+	}{
+		{"hush", []string{hushBin, "run", "--from", "app/f007", "--", trueBin}},
+		{"floor", []string{floorBin, path, "run", "app/f007", trueBin}},
+	} {
+		b.Run(c.label+"/secrets=50", func(b *testing.B) {
+			for b.Loop() {
+				cmd := exec.Command(c.cmd[0], c.cmd[1:]...)
+				cmd.Env = env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("%s: %v\n%s", c.label, err, out)
+				}
+			}
+		})
 	}
 }
 
