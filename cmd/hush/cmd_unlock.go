@@ -258,7 +258,7 @@ func (a *app) statusCommand() *cobra.Command {
 				until := "until `hush lock`"
 				if r.Expires != "" {
 					t, _ := time.Parse(time.RFC3339, r.Expires)
-					until = fmt.Sprintf("until %s (%s left)", when(t, now), t.Sub(now).Round(time.Minute))
+					until = fmt.Sprintf("until %s (%s left)", when(t, now), left(t.Sub(now)))
 				}
 				a.printf("state     unlocked %s, in the %s\n", until, r.Store)
 			}
@@ -275,4 +275,15 @@ func nonNilSlice[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// left prints a remaining time as 7h59m, 12m or 40s.
+func left(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
 }

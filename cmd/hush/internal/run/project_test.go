@@ -56,8 +56,8 @@ func TestParseProjectBadTOMLHasLineNumber(t *testing.T) {
 	for _, tc := range []struct{ in, line string }{
 		{"vault = \"team\"\nfrom = [\n", "line 2"},
 		{"\n\nvault = = 3\n", "line 3"},
-		{"vault = 1\n", "line 1"},                     // wrong type
-		{"from = \"app/dev\"\n", "line 1"},            // a string, not a list
+		{"vault = 1\n", "line 1"},                    // wrong type
+		{"from = \"app/dev\"\n", "line 1"},           // a string, not a list
 		{"vault = \"a\"\nvault = \"b\"\n", "line 2"}, // twice
 	} {
 		_, err := ParseProject([]byte(tc.in))
