@@ -43,6 +43,8 @@ By default hush replaces itself with the command (execve): its exit code and
 signals are the command's own. --mask keeps hush in between to replace
 secret values in the command's output with <concealed by hush>; hush then
 forwards signals and exits with the command's code (128+N for signal N).
+Masking catches a value written in pieces, unless the pieces come more than
+50 ms apart.
 
 The environment of a process is readable by other processes of the same
 user (/proc/PID/environ): see docs/run.md.`,

@@ -188,6 +188,50 @@ func TestMaskerHoldsBackPossibleSecret(t *testing.T) {
 	}
 }
 
+// A complete secret that cannot grow into a longer one is written at once,
+// not held back until more output or the idle flush.
+func TestMaskerWritesCompleteSecretAtOnce(t *testing.T) {
+	var buf syncBuffer
+	start := time.Now()
+	m := NewMasker(&buf, byteSecrets("wxyz", "abcdefgh"))
+	defer m.Close()
+	m.Write([]byte("token=wxyz"))
+	got := buf.String()
+	if time.Since(start) >= idleFlush {
+		t.Skip("machine too slow: the idle flush may have run")
+	}
+	if want := "token=" + Concealed; got != want {
+		t.Fatalf("right after the write, the writer has %q, want %q", got, want)
+	}
+}
+
+// The idle flush waits for the output to pause: a secret that trickles out
+// in parts, each sooner than the idle time after the last, stays masked
+// even when the whole takes longer than the idle time.
+func TestMaskerIdleFlushWaitsForQuiet(t *testing.T) {
+	const secret = "password1"
+	var buf syncBuffer
+	m := NewMasker(&buf, byteSecrets(secret))
+	parts := []string{"pw: pa", "ss", "wo", "rd", "1\n"}
+	pause := idleFlush / 3
+	prev := time.Now()
+	for i, p := range parts {
+		if i > 0 {
+			time.Sleep(pause)
+		}
+		m.Write([]byte(p))
+		if now := time.Now(); now.Sub(prev) >= idleFlush-5*time.Millisecond {
+			t.Skip("machine too slow: a pause outlasted the idle flush")
+		} else {
+			prev = now
+		}
+	}
+	m.Close()
+	if got, want := buf.String(), "pw: "+Concealed+"\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
 func TestMaskerIgnoresShortValues(t *testing.T) {
 	got := mask(t, byteSecrets("yes", "1", "", "abc"), "yes 1 abc abcd")
 	if want := "yes 1 abc abcd"; got != want {

@@ -2,7 +2,6 @@ package run
 
 import (
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -41,19 +40,18 @@ func ParseReference(s string) (Reference, error) {
 	if !hasQuery {
 		return ref, nil
 	}
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return Reference{}, fmt.Errorf("reference %q: bad query: use ?version=N", s)
+	// Exactly "version=N": no escapes, no other keys, nothing repeated.
+	digits, ok := strings.CutPrefix(query, "version=")
+	if !ok || strings.ContainsAny(digits, "&=") {
+		return Reference{}, fmt.Errorf("reference %q: only ?version=N is understood", s)
 	}
-	for k, vs := range q {
-		if k != "version" || len(vs) != 1 {
-			return Reference{}, fmt.Errorf("reference %q: only ?version=N is understood", s)
-		}
-		n, err := strconv.Atoi(vs[0])
-		if err != nil || n < 1 {
-			return Reference{}, fmt.Errorf("reference %q: version must be a number from 1", s)
-		}
-		ref.Version = n
+	n, err := strconv.Atoi(digits)
+	if strings.Trim(digits, "0123456789") != "" {
+		err = strconv.ErrSyntax
 	}
+	if err != nil || n < 1 {
+		return Reference{}, fmt.Errorf("reference %q: version must be a number from 1", s)
+	}
+	ref.Version = n
 	return ref, nil
 }

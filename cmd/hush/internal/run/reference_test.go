@@ -53,8 +53,8 @@ func TestParseReferenceRejects(t *testing.T) {
 		{"hush://a/b?v=2", "only ?version=N"},
 		{"hush://a/b?version=1&version=2", "only ?version=N"},
 		{"hush://a/b?version=2&x=1", "only ?version=N"},
-		{"hush://a/b?version=1;x=2", "bad query"},
-		{"hush://a/b?version=%zz", "bad query"},
+		{"hush://a/b?version=1;x=2", "only ?version=N"},
+		{"hush://a/b?version=%zz", "version must be a number from 1"},
 		{"hush://a/b#frag", "not a secret name"},
 		{"hush://a/b?version=3#frag", "version must be a number from 1"},
 		{"hush://app%2Fprod/DB", "not a secret name"},
@@ -133,4 +133,14 @@ func FuzzParseReference(f *testing.F) {
 			t.Fatalf("ParseReference(%q) = %+v, but its canonical form %q gives %+v, %v", s, ref, canon, again, err)
 		}
 	})
+}
+
+// Only the exact form ?version=N is accepted: an escaped, empty or
+// repeated query is refused rather than read loosely.
+func TestParseReferenceStrictQuery(t *testing.T) {
+	for _, s := range []string{"hush://a/b?", "hush://a/b?&version=3&", "hush://a/b?version=%33", "hush://a/b?%76ersion=2", "hush://a/b?version=1&version=2"} {
+		if _, err := ParseReference(s); err == nil {
+			t.Errorf("ParseReference(%q) accepted", s)
+		}
+	}
 }

@@ -102,6 +102,9 @@ func (o *Options) inherited() (*environ, []string, error) {
 		if !validVarName(e.Key) {
 			return nil, nil, fmt.Errorf("%s: %q is not a valid environment variable name", o.EnvFileName, e.Key)
 		}
+		if slices.Contains(ownVariables, e.Key) {
+			return nil, nil, fmt.Errorf("%s: %s is hush's own and is never passed to a program", o.EnvFileName, e.Key)
+		}
 		if err := checkValue(e.Value); err != nil {
 			return nil, nil, fmt.Errorf("%s: %s: %w", o.EnvFileName, e.Key, err)
 		}
@@ -150,6 +153,9 @@ func Build(src Source, o Options) (*Plan, error) {
 	// Folders, in order: later ones win.
 	injected := map[string]string{}
 	var order []string
+	if len(o.From) > 0 && src == nil {
+		return nil, errors.New("--from needs the vault")
+	}
 	for _, f := range o.From {
 		folder, err := vault.CleanFolder(f)
 		if err != nil {
@@ -166,6 +172,9 @@ func Build(src Source, o Options) (*Plan, error) {
 			key := vault.Base(s.Name)
 			if !validVarName(key) {
 				return nil, fmt.Errorf("secret %s cannot be injected: %q is not a valid environment variable name (rename it with `hush mv`)", s.Name, key)
+			}
+			if slices.Contains(ownVariables, key) {
+				return nil, fmt.Errorf("secret %s cannot be injected: %s is hush's own and is never passed to a program", s.Name, key)
 			}
 			if err := checkValue(s.Value); err != nil {
 				return nil, fmt.Errorf("secret %s: %w", s.Name, err)

@@ -162,8 +162,9 @@ func TestBuildPreserveEnvKeepsInherited(t *testing.T) {
 func TestBuildDropsHushPassphrases(t *testing.T) {
 	v := newFakeVault("app/dev/X", "xvalue")
 	p := build(t, v, Options{
-		From:   []string{"app/dev"},
-		Parent: []string{"HUSH_PASSPHRASE=correct horse", "HUSH_NEW_PASSPHRASE=battery staple", "HUSH_VAULT=team"},
+		From:    []string{"app/dev"},
+		Parent:  []string{"HUSH_PASSPHRASE=correct horse", "HUSH_NEW_PASSPHRASE=battery staple", "HUSH_VAULT=team"},
+		EnvFile: []byte("PLAIN=1\n"),
 	})
 	for _, k := range ownVariables {
 		if _, ok := lookup(p.Env, k); ok {
@@ -446,4 +447,15 @@ func TestBuildDoesNotChangeOptions(t *testing.T) {
 	if cmd[0] != shell {
 		t.Error("Plan.Argv shares its array with Options.Command")
 	}
+}
+
+// hush's own passphrase variables cannot be smuggled in through an env-file
+// or a secret's name.
+func TestBuildRefusesOwnVariables(t *testing.T) {
+	exe := t.TempDir()
+	o := Options{Parent: []string{"PATH=/usr/bin:/bin"}, Command: []string{"true"}, EnvFile: []byte("HUSH_PASSPHRASE=x\n"), EnvFileName: "t.env"}
+	if _, err := Build(nil, o); err == nil || !strings.Contains(err.Error(), "HUSH_PASSPHRASE is hush's own") {
+		t.Errorf("env-file HUSH_PASSPHRASE: %v", err)
+	}
+	_ = exe
 }
