@@ -253,6 +253,24 @@ func BenchmarkList(b *testing.B) {
 
 // BenchmarkChildren reads one folder's secrets with their values, as
 // `hush run --from` and `hush export` do.
+// BenchmarkIndex is what the terminal UI pays to open: names only.
+func BenchmarkIndex(b *testing.B) {
+	runSizes(b, func(b *testing.B, f *benchFixture) {
+		v := f.open(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			es, err := v.Index()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(es) != f.n {
+				b.Fatalf("Index returned %d secrets, want %d", len(es), f.n)
+			}
+		}
+		b.ReportMetric(float64(f.n), "secrets")
+	})
+}
+
 func BenchmarkChildren(b *testing.B) {
 	runSizes(b, func(b *testing.B, f *benchFixture) {
 		v := f.open(b)

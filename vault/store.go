@@ -393,8 +393,72 @@ func (v *Vault) write(fn func(*sql.Tx) error) error {
 	return nil
 }
 
+// IndexEntry is a live secret as the index knows it: its name (decrypted)
+// and bookkeeping, with its metadata still sealed until [Vault.Meta].
+type IndexEntry struct {
+	ID      string
+	Name    string
+	Version int
+	Created time.Time
+	Updated time.Time
+
+	id    []byte
+	epoch int
+}
+
+// Index returns every live secret, sorted by name, decrypting only names:
+// the cheapest full listing, for a browser that opens metadata row by row.
+func (v *Vault) Index() ([]IndexEntry, error) {
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name
+		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
+		WHERE s.deleted IS NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	defer rows.Close()
+	var out []IndexEntry
+	for rows.Next() {
+		var e IndexEntry
+		var nameCT []byte
+		var created, updated int64
+		if err := rows.Scan(&e.id, &e.Version, &created, &updated, &e.epoch, &nameCT); err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		if e.Name, err = v.openName(e.id, e.Version, e.epoch, nameCT); err != nil {
+			return nil, err
+		}
+		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, created), time.Unix(0, updated)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Meta reads and opens the metadata of an entry from [Vault.Index].
+func (v *Vault) Meta(e *IndexEntry) (Meta, error) {
+	if err := v.unlocked(); err != nil {
+		return Meta{}, err
+	}
+	var ct []byte
+	err := v.db.QueryRow(`SELECT meta FROM versions WHERE secret_id = ? AND version = ?`, e.id, e.Version).Scan(&ct)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Meta{}, fmt.Errorf("secret %s changed since it was listed: %w", e.Name, ErrNotFound)
+	}
+	if err != nil {
+		return Meta{}, fmt.Errorf("failed to read vault: %w", err)
+	}
+	return v.openMeta(e.Name, e.id, e.Version, e.epoch, ct)
+}
+
 // List returns the live secrets in folder and below it ("" for all),
-// sorted by name, without values.
+// sorted by name, without values. Unlike [Vault.Index] it opens every
+// listed secret's metadata, in the same pass.
 func (v *Vault) List(folder string) ([]Entry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
