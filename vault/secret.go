@@ -3,6 +3,7 @@ package vault
 import (
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -135,3 +136,36 @@ type VersionInfo struct {
 }
 
 func idString(id []byte) string { return hex.EncodeToString(id) }
+
+// ParseInterval reads a rotation interval: Go durations plus days and
+// weeks (30d, 2w, 12h). "" and "0" mean none.
+func ParseInterval(s string) (time.Duration, error) {
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			v, err := strconv.Atoi(n)
+			if err != nil || v <= 0 || v > 100*365 {
+				return 0, fmt.Errorf("invalid duration %q: use e.g. 30d, 2w or 12h", s)
+			}
+			return time.Duration(v) * unit, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("invalid duration %q: use e.g. 30d, 2w or 12h", s)
+	}
+	return d, nil
+}
+
+// FormatInterval prints an interval the way ParseInterval reads it: 720h as 30d.
+func FormatInterval(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}

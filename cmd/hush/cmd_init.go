@@ -98,36 +98,24 @@ func (a *app) initVault(kdf *kdfFlags) error {
 	v.Close()
 	a.notef("created vault %s at %s", name, path)
 	a.notef("passphrase key: %s, about %.2f s per unlock here", params, took.Seconds())
+	a.notef("\n%s", quickStart)
 	return nil
 }
 
-// runDefault is `hush` with no command. Until the terminal UI lands it
-// creates the vault on first run (on a terminal) and shows where to start.
+// runDefault is `hush` with no command: the terminal UI on a terminal
+// (which offers to create the vault on first run), the help otherwise.
 func (a *app) runDefault(cmd *cobra.Command, _ []string) error {
-	_, path, err := a.vaultPath()
-	if err != nil {
-		return err
+	if !a.onTerminal() {
+		return cmd.Help()
 	}
-	if _, err := os.Stat(path); err != nil {
-		t, terr := openTTY()
-		if terr != nil {
-			return cmd.Help()
-		}
-		t.printf("No vault yet: let's create one at %s.\n", path)
-		t.Close()
-		if err := a.initVault(&kdfFlags{}); err != nil {
-			return err
-		}
-	}
-	a.printf("%s", quickStart)
-	return nil
+	return a.runTUI()
 }
 
 const quickStart = `Quick start:
+  hush                              browse your secrets in the terminal UI
   hush set app/dev/API_KEY          store a secret (the value is asked, hidden)
   hush get app/dev/API_KEY          print it
   hush ls                           list names, types and ages (never values)
   hush import --into app/dev .env   bring in a .env file
   hush generate                     a strong password (--words 6, --bytes 32)
-  hush --help                       everything else
-`
+  hush --help                       everything else`

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -75,25 +73,7 @@ func flags(m vault.Meta, updated, now time.Time) []string {
 }
 
 // parseDuration accepts Go durations plus days and weeks: 30d, 2w, 12h.
-func parseDuration(s string) (time.Duration, error) {
-	if s == "" || s == "0" {
-		return 0, nil
-	}
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			v, err := strconv.Atoi(n)
-			if err != nil || v <= 0 || v > 100*365 {
-				return 0, fmt.Errorf("invalid duration %q: use e.g. 30d, 2w or 12h", s)
-			}
-			return time.Duration(v) * unit, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("invalid duration %q: use e.g. 30d, 2w or 12h", s)
-	}
-	return d, nil
-}
+func parseDuration(s string) (time.Duration, error) { return vault.ParseInterval(s) }
 
 // parseDate accepts 2027-01-31 (midnight UTC) or RFC 3339.
 func parseDate(s string) (time.Time, error) {
@@ -110,15 +90,7 @@ func parseDate(s string) (time.Time, error) {
 }
 
 // formatDuration prints 720h as 30d.
-func formatDuration(d time.Duration) string {
-	if d == 0 {
-		return ""
-	}
-	if d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	return d.String()
-}
+func formatDuration(d time.Duration) string { return vault.FormatInterval(d) }
 
 // jsonValue puts a value into JSON without losing bytes: text as a string,
 // anything else as base64 under another key.

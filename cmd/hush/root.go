@@ -87,6 +87,7 @@ Environment:
 		a.passwdCommand(),
 		a.unlockCommand(), a.lockCommand(), a.statusCommand(),
 		a.runCommand(),
+		a.tuiCommand(),
 		a.versionCommand(),
 	)
 	return root

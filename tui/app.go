@@ -1,0 +1,190 @@
+// Package tui is hush's terminal UI (Bubble Tea v2): a first-run screen that
+// creates the vault, an unlock screen, and a browser that filters, shows,
+// reveals, copies, edits, deletes and rolls back secrets.
+//
+// The root [Model] routes between screens; each screen is a small model
+// with its own keys (from tui/keymap) and styles (from tui/styles).
+// Everything it needs comes in through [Options]; nothing is global.
+//
+// Values are decrypted only when the user asks (reveal, copy), hidden again
+// after [RevealFor], and wiped when hidden; names are decrypted once when
+// the browser opens.
+package tui
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/tui/keymap"
+	"github.com/hush-secrets/hush/tui/styles"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// RevealFor is how long a revealed value stays on screen.
+const RevealFor = 15 * time.Second
+
+// ClearClipboardAfter is how long a copied value stays on the clipboard.
+const ClearClipboardAfter = 30 * time.Second
+
+// Options are everything the UI works with.
+type Options struct {
+	VaultName string
+	VaultPath string
+	// Vault is the opened vault, unlocked (by a remembered key or
+	// HUSH_PASSPHRASE) or locked (the unlock screen asks). Nil means there
+	// is no vault yet: the first-run screen creates one at VaultPath.
+	Vault *vault.Vault
+	// UnlockedBy says how an already unlocked vault was unlocked, for the
+	// header ("kernel keyring", "HUSH_PASSPHRASE").
+	UnlockedBy string
+	// CreateKDF is the key derivation cost for a new vault; zero means
+	// crypto.DefaultKDF raised to about half a second on this machine.
+	CreateKDF crypto.KDFParams
+	Clipboard Clipboard        // nil: DetectClipboard()
+	Now       func() time.Time // nil: time.Now
+}
+
+type screen int
+
+const (
+	screenCreate screen = iota
+	screenUnlock
+	screenBrowser
+)
+
+// Model is the root of the UI.
+type Model struct {
+	opts    Options
+	keys    keymap.KeyMap
+	styles  styles.Styles
+	screen  screen
+	width   int
+	height  int
+	create  *createModel
+	unlock  *unlockModel
+	browser *browser
+	err     error
+}
+
+// New returns the UI's root model.
+func New(o Options) *Model {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Clipboard == nil {
+		o.Clipboard = DetectClipboard()
+	}
+	m := &Model{opts: o, keys: keymap.Default(), styles: styles.Default(), width: 80, height: 24}
+	switch {
+	case o.Vault == nil:
+		m.screen, m.create = screenCreate, newCreate(m)
+	case o.Vault.Locked():
+		m.screen, m.unlock = screenUnlock, newUnlock(m)
+	default:
+		m.screen, m.browser = screenBrowser, newBrowser(m, o.Vault, o.UnlockedBy)
+	}
+	return m
+}
+
+// Run starts the UI on the terminal and returns when the user quits.
+func Run(o Options, opts ...tea.ProgramOption) error {
+	m := New(o)
+	_, err := tea.NewProgram(m, opts...).Run()
+	m.close()
+	return err
+}
+
+// close wipes what is on screen and closes the vault.
+func (m *Model) close() {
+	if m.browser != nil {
+		m.browser.hide()
+	}
+	if v := m.vault(); v != nil {
+		v.Close()
+	}
+}
+
+func (m *Model) vault() *vault.Vault {
+	switch {
+	case m.browser != nil:
+		return m.browser.v
+	case m.unlock != nil:
+		return m.unlock.v
+	case m.create != nil:
+		return m.create.v
+	}
+	return nil
+}
+
+func (m *Model) Init() tea.Cmd {
+	switch m.screen {
+	case screenCreate:
+		return m.create.init()
+	case screenUnlock:
+		return m.unlock.init()
+	}
+	return m.browser.init()
+}
+
+// openedMsg: the vault is unlocked (or created); the browser takes over.
+type openedMsg struct {
+	v  *vault.Vault
+	by string
+}
+
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+	case tea.KeyPressMsg:
+		if msg.String() == "ctrl+c" {
+			return m, tea.Quit
+		}
+	case openedMsg:
+		m.screen, m.create, m.unlock = screenBrowser, nil, nil
+		m.browser = newBrowser(m, msg.v, msg.by)
+		return m, m.browser.init()
+	}
+	var cmd tea.Cmd
+	switch m.screen {
+	case screenCreate:
+		cmd = m.create.update(msg)
+	case screenUnlock:
+		cmd = m.unlock.update(msg)
+	default:
+		cmd = m.browser.update(msg)
+	}
+	return m, cmd
+}
+
+func (m *Model) View() tea.View {
+	var body string
+	switch m.screen {
+	case screenCreate:
+		body = m.create.view()
+	case screenUnlock:
+		body = m.unlock.view()
+	default:
+		body = m.browser.view()
+	}
+	v := tea.NewView(fit(body, m.width, m.height))
+	v.AltScreen = true // nothing stays on the terminal after quitting
+	v.WindowTitle = "hush"
+	return v
+}
+
+// fit cuts or pads the body to exactly w×h cells so that no line wraps and
+// nothing from an earlier frame survives a resize.
+func fit(s string, w, h int) string {
+	return lipgloss.NewStyle().MaxWidth(w).MaxHeight(h).Render(s)
+}
+
+// helpView renders a help bar for the current bindings.
+func helpView(h help.Model, k keymap.Help, width int) string {
+	h.SetWidth(width)
+	return h.View(k)
+}

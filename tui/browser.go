@@ -1,0 +1,561 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/hush-secrets/hush/tui/keymap"
+	"github.com/hush-secrets/hush/vault"
+)
+
+type mode int
+
+const (
+	modeList mode = iota
+	modeDetail
+	modeForm
+	modeHistory
+)
+
+// browser is the main screen: the list of secrets with a filter, and the
+// detail, form and history views reached from it.
+type browser struct {
+	root *Model
+	v    *vault.Vault
+	by   string // how the vault was unlocked
+
+	loading bool
+	entries []vault.IndexEntry
+	ix      *index
+	filter  *filter
+	rows    []int // entries shown, after filtering
+	cursor  int
+	offset  int
+	meta    map[string]vault.Meta // by entry id + version, opened as rows show
+
+	filterInput textinput.Model
+	filtering   bool
+
+	mode    mode
+	detail  *detail
+	form    *form
+	history *history
+	confirm *confirm
+
+	help      help.Model
+	status    string
+	statusBad bool
+	statusSeq int
+}
+
+// confirm is a yes/no question over the current view.
+type confirm struct {
+	prompt string
+	yes    func() tea.Cmd
+}
+
+type indexMsg struct {
+	entries []vault.IndexEntry
+	err     error
+	select_ string // name to put the cursor on
+}
+
+type statusTimeoutMsg struct{ seq int }
+
+func newBrowser(root *Model, v *vault.Vault, by string) *browser {
+	fi := textinput.New()
+	fi.Prompt = "/ "
+	fi.Placeholder = "type to filter"
+	fi.CharLimit = 256
+	b := &browser{root: root, v: v, by: by, loading: true, filterInput: fi, help: help.New(), meta: map[string]vault.Meta{}}
+	return b
+}
+
+func (b *browser) init() tea.Cmd { return b.reload("") }
+
+// reload reads the index (names only) again, keeping the filter.
+func (b *browser) reload(selectName string) tea.Cmd {
+	v := b.v
+	return func() tea.Msg {
+		es, err := v.Index()
+		return indexMsg{entries: es, err: err, select_: selectName}
+	}
+}
+
+func (b *browser) setStatus(msg string, bad bool) tea.Cmd {
+	b.status, b.statusBad = msg, bad
+	b.statusSeq++
+	seq := b.statusSeq
+	return tea.Tick(8*time.Second, func(time.Time) tea.Msg { return statusTimeoutMsg{seq} })
+}
+
+// hide wipes any value on screen (called when leaving a view and on quit).
+func (b *browser) hide() {
+	if b.detail != nil {
+		b.detail.hide()
+	}
+}
+
+func (b *browser) keys() keymap.KeyMap { return b.root.keys }
+
+func (b *browser) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case indexMsg:
+		b.loading = false
+		if msg.err != nil {
+			return b.setStatus(msg.err.Error(), true)
+		}
+		b.entries = msg.entries
+		names := make([]string, len(msg.entries))
+		for i, e := range msg.entries {
+			names[i] = e.Name
+		}
+		b.ix = newIndex(names)
+		b.filter = newFilter(b.ix)
+		b.meta = map[string]vault.Meta{}
+		b.applyFilter()
+		if msg.select_ != "" {
+			b.selectName(msg.select_)
+		}
+		return nil
+	case statusTimeoutMsg:
+		if msg.seq == b.statusSeq {
+			b.status = ""
+		}
+		return nil
+	case copiedMsg:
+		if msg.err != nil {
+			return b.setStatus("could not copy: "+msg.err.Error(), true)
+		}
+		return nil
+	case clipboardTimeoutMsg:
+		// Whatever view is open now, the copied value leaves the clipboard.
+		cmd := b.root.opts.Clipboard.ClearIf(msg.value)
+		clear(msg.value)
+		return cmd
+	case clearedMsg:
+		if msg.cleared {
+			return b.setStatus("clipboard cleared", false)
+		}
+		return nil
+	case revealTimeoutMsg:
+		if b.detail != nil {
+			b.detail.update(msg)
+		}
+		return nil
+	case tea.KeyPressMsg:
+		if b.confirm != nil {
+			return b.updateConfirm(msg)
+		}
+		if msg.String() == "?" && !b.typing() {
+			b.help.ShowAll = !b.help.ShowAll
+			return nil
+		}
+	}
+	switch b.mode {
+	case modeDetail:
+		return b.detail.update(msg)
+	case modeForm:
+		return b.form.update(msg)
+	case modeHistory:
+		return b.history.update(msg)
+	}
+	return b.updateList(msg)
+}
+
+// typing reports whether keys go into a text field, where q and ? are text.
+func (b *browser) typing() bool {
+	return b.filtering || b.mode == modeForm
+}
+
+func (b *browser) updateConfirm(msg tea.KeyPressMsg) tea.Cmd {
+	c := b.confirm
+	switch {
+	case key.Matches(msg, b.keys().Yes):
+		b.confirm = nil
+		return c.yes()
+	case key.Matches(msg, b.keys().No), msg.String() == "q":
+		b.confirm = nil
+		return b.setStatus("cancelled", false)
+	}
+	return nil
+}
+
+func (b *browser) updateList(msg tea.Msg) tea.Cmd {
+	k := b.keys()
+	km, isKey := msg.(tea.KeyPressMsg)
+	if b.filtering {
+		if isKey {
+			switch {
+			case key.Matches(km, k.ClearFilter):
+				b.filtering = false
+				b.filterInput.Blur()
+				b.filterInput.Reset()
+				b.applyFilter()
+				return nil
+			case key.Matches(km, k.Open), km.String() == "down", km.String() == "up":
+				b.filtering = false
+				b.filterInput.Blur()
+				if km.String() == "enter" && len(b.rows) > 0 {
+					return b.openDetail()
+				}
+				return nil
+			}
+		}
+		var cmd tea.Cmd
+		b.filterInput, cmd = b.filterInput.Update(msg)
+		b.applyFilter()
+		return cmd
+	}
+	if !isKey {
+		return nil
+	}
+	page := max(1, b.listHeight()-1)
+	switch {
+	case key.Matches(km, k.Quit):
+		return tea.Quit
+	case key.Matches(km, k.ClearFilter) && b.filterInput.Value() != "":
+		b.filterInput.Reset()
+		b.applyFilter()
+	case key.Matches(km, k.Filter):
+		b.filtering = true
+		return b.filterInput.Focus()
+	case key.Matches(km, k.Up):
+		b.move(-1)
+	case key.Matches(km, k.Down):
+		b.move(1)
+	case key.Matches(km, k.PageUp):
+		b.move(-page)
+	case key.Matches(km, k.PageDown):
+		b.move(page)
+	case key.Matches(km, k.Home):
+		b.move(-len(b.rows))
+	case key.Matches(km, k.End):
+		b.move(len(b.rows))
+	case key.Matches(km, k.Open):
+		if len(b.rows) > 0 {
+			return b.openDetail()
+		}
+	case key.Matches(km, k.New):
+		return b.openForm(nil)
+	case key.Matches(km, k.Edit):
+		if e := b.current(); e != nil {
+			return b.openForm(e)
+		}
+	case key.Matches(km, k.Delete):
+		if e := b.current(); e != nil {
+			b.askDelete(e.Name)
+		}
+	case key.Matches(km, k.Copy), key.Matches(km, k.Reveal), key.Matches(km, k.History):
+		if len(b.rows) > 0 {
+			if cmd := b.openDetail(); cmd != nil || b.detail == nil {
+				return cmd
+			}
+			return b.detail.update(km)
+		}
+	}
+	return nil
+}
+
+func (b *browser) askDelete(name string) {
+	b.confirm = &confirm{
+		prompt: fmt.Sprintf("Remove %s? Its history is kept (hush rm --purge deletes it for good). y/n", name),
+		yes: func() tea.Cmd {
+			if err := b.v.Remove(name); err != nil {
+				return b.setStatus(err.Error(), true)
+			}
+			b.closeDetail()
+			return tea.Batch(b.reload(""), b.setStatus("removed "+name, false))
+		},
+	}
+}
+
+func (b *browser) applyFilter() {
+	if b.filter == nil {
+		return
+	}
+	b.rows = b.filter.set(b.filterInput.Value())
+	b.cursor, b.offset = 0, 0
+}
+
+func (b *browser) selectName(name string) {
+	for i, r := range b.rows {
+		if b.entries[r].Name == name {
+			b.cursor = i
+			b.scroll()
+			return
+		}
+	}
+}
+
+func (b *browser) move(d int) {
+	b.cursor = max(0, min(len(b.rows)-1, b.cursor+d))
+	b.scroll()
+}
+
+func (b *browser) scroll() {
+	h := b.listHeight()
+	if b.cursor < b.offset {
+		b.offset = b.cursor
+	}
+	if b.cursor >= b.offset+h {
+		b.offset = b.cursor - h + 1
+	}
+}
+
+func (b *browser) current() *vault.IndexEntry {
+	if b.cursor < 0 || b.cursor >= len(b.rows) {
+		return nil
+	}
+	return &b.entries[b.rows[b.cursor]]
+}
+
+// metaOf opens an entry's metadata the first time its row is drawn.
+func (b *browser) metaOf(e *vault.IndexEntry) (vault.Meta, bool) {
+	k := fmt.Sprintf("%s/%d", e.ID, e.Version)
+	if m, ok := b.meta[k]; ok {
+		return m, true
+	}
+	m, err := b.v.Meta(e)
+	if err != nil {
+		return vault.Meta{}, false
+	}
+	b.meta[k] = m
+	return m, true
+}
+
+func (b *browser) openDetail() tea.Cmd {
+	e := b.current()
+	if e == nil {
+		return nil
+	}
+	d, err := newDetail(b, e.Name)
+	if err != nil {
+		return b.setStatus(err.Error(), true)
+	}
+	b.mode, b.detail = modeDetail, d
+	return nil
+}
+
+func (b *browser) closeDetail() {
+	if b.detail != nil {
+		b.detail.hide()
+	}
+	b.detail, b.history, b.form = nil, nil, nil
+	b.mode = modeList
+}
+
+func (b *browser) openForm(e *vault.IndexEntry) tea.Cmd {
+	b.hide()
+	b.form = newForm(b, e)
+	b.mode = modeForm
+	return b.form.init()
+}
+
+// Layout: header, [filter], body, status, help.
+func (b *browser) listHeight() int {
+	return max(1, b.root.height-b.chromeHeight()-1) // -1: the column titles
+}
+
+func (b *browser) chromeHeight() int {
+	return 1 + 1 + 1 + lipgloss.Height(b.helpView()) // header, filter, status, help
+}
+
+func (b *browser) header() string {
+	s := b.root.styles
+	n := len(b.entries)
+	count := fmt.Sprintf("%d secrets", n)
+	if n == 1 {
+		count = "1 secret"
+	}
+	lock := "unlocked"
+	if b.by != "" {
+		lock += " (" + b.by + ")"
+	}
+	left := s.Header.Render(" hush ") + s.HeaderDim.Render(" vault "+b.root.opts.VaultName+" · "+count+" · "+lock+" · sync: off ")
+	w := b.root.width
+	if lipgloss.Width(left) < w {
+		left += s.HeaderDim.Render(strings.Repeat(" ", w-lipgloss.Width(left)))
+	}
+	return ansi.Truncate(left, w, "…")
+}
+
+func (b *browser) helpKeys() keymap.Help {
+	k := b.keys()
+	if b.confirm != nil {
+		return keymap.Help{Short: []key.Binding{k.Yes, k.No}}
+	}
+	switch b.mode {
+	case modeDetail:
+		return b.detail.helpKeys()
+	case modeForm:
+		return b.form.helpKeys()
+	case modeHistory:
+		return b.history.helpKeys()
+	}
+	if b.filtering {
+		return keymap.Help{Short: []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+			key.NewBinding(key.WithKeys("↓"), key.WithHelp("↓", "to the list")),
+		}}
+	}
+	return keymap.Help{
+		Short: []key.Binding{k.Filter, k.Open, k.Copy, k.New, k.Delete, k.Help, k.Quit},
+		Full: [][]key.Binding{
+			{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
+			{k.Filter, k.ClearFilter, k.Open, k.Reveal, k.Copy},
+			{k.New, k.Edit, k.Delete, k.History},
+			{k.Help, k.Quit, k.ForceQuit},
+		},
+	}
+}
+
+func (b *browser) helpView() string {
+	h := b.help
+	h.SetWidth(b.root.width)
+	return h.View(b.helpKeys())
+}
+
+func (b *browser) statusLine() string {
+	s := b.root.styles
+	if b.confirm != nil {
+		return s.Mark.Render(b.confirm.prompt)
+	}
+	if b.status == "" {
+		return ""
+	}
+	if b.statusBad {
+		return s.Bad.Render(b.status)
+	}
+	return s.Status.Render(b.status)
+}
+
+func (b *browser) view() string {
+	var body string
+	switch b.mode {
+	case modeDetail:
+		body = b.detail.view(b.bodyHeight())
+	case modeForm:
+		body = b.form.view(b.bodyHeight())
+	case modeHistory:
+		body = b.history.view(b.bodyHeight())
+	default:
+		body = b.listView()
+	}
+	body = lipgloss.NewStyle().Height(b.bodyHeight()).MaxHeight(b.bodyHeight()).Render(body)
+	return strings.Join([]string{b.header(), body, ansi.Truncate(b.statusLine(), b.root.width, "…"), b.helpView()}, "\n")
+}
+
+func (b *browser) bodyHeight() int {
+	return max(1, b.root.height-b.chromeHeight()+1) // the filter line belongs to the list body
+}
+
+// Column widths: the name takes what the others leave.
+const (
+	typeWidth = 15
+	ageWidth  = 10
+	markWidth = 14
+)
+
+func (b *browser) listView() string {
+	s := b.root.styles
+	w := b.root.width
+	var lines []string
+	if b.filtering || b.filterInput.Value() != "" {
+		lines = append(lines, b.filterInput.View()+s.Dim.Render(fmt.Sprintf("  %d of %d", len(b.rows), len(b.entries))))
+	} else {
+		lines = append(lines, s.Dim.Render("/ to filter"))
+	}
+	switch {
+	case b.loading:
+		return strings.Join(append(lines, "", s.Dim.Render("Opening the vault…")), "\n")
+	case len(b.entries) == 0:
+		return strings.Join(append(lines, "", "The vault is empty. Press n to add a secret."), "\n")
+	case len(b.rows) == 0:
+		return strings.Join(append(lines, "", "Nothing matches. Esc clears the filter."), "\n")
+	}
+	nameW := max(8, w-2-typeWidth-ageWidth-markWidth)
+	lines = append(lines, s.Dim.Render(pad("  NAME", nameW+2)+pad("TYPE", typeWidth)+pad("UPDATED", ageWidth)+"MARKS"))
+	now := b.root.opts.Now()
+	h := b.listHeight()
+	for i := b.offset; i < min(len(b.rows), b.offset+h); i++ {
+		e := &b.entries[b.rows[i]]
+		meta, _ := b.metaOf(e)
+		name := truncLeft(e.Name, nameW)
+		folder, base := splitName(name)
+		marks := rowMarks(meta, e.Updated, now)
+		cells := pad(string(meta.Type), typeWidth) + pad(shortAge(e.Updated, now), ageWidth)
+		if i == b.cursor {
+			line := pad("▸ "+name, nameW+2) + cells + pad(marks, markWidth)
+			lines = append(lines, s.Selected.Render(ansi.Truncate(line, w, "…")))
+			continue
+		}
+		line := "  " + s.Folder.Render(folder) + base + strings.Repeat(" ", max(0, nameW-lipgloss.Width(name))) +
+			s.Dim.Render(cells) + s.Mark.Render(marks)
+		lines = append(lines, ansi.Truncate(line, w, "…"))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func splitName(n string) (folder, base string) {
+	if i := strings.LastIndexByte(n, '/'); i >= 0 {
+		return n[:i+1], n[i+1:]
+	}
+	return "", n
+}
+
+// truncLeft keeps the end of a name, where the variable name is.
+func truncLeft(s string, w int) string {
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	return "…" + string(r[len(r)-(w-1):])
+}
+
+func pad(s string, w int) string {
+	if n := lipgloss.Width(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+func rowMarks(m vault.Meta, updated, now time.Time) string {
+	var marks []string
+	switch {
+	case m.Expired(now):
+		marks = append(marks, "expired")
+	case !m.Expires.IsZero() && m.Expires.Sub(now) < 14*24*time.Hour:
+		marks = append(marks, "expires soon")
+	}
+	if m.RotationDue(updated, now) {
+		marks = append(marks, "rotate")
+	}
+	return strings.Join(marks, " ")
+}
+
+func shortAge(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	case d < 60*24*time.Hour:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	case d < 2*365*24*time.Hour:
+		return fmt.Sprintf("%dmo", int(d.Hours()/24/30))
+	}
+	return fmt.Sprintf("%dy", int(d.Hours()/24/365))
+}
