@@ -672,36 +672,23 @@ func (v *Vault) ensureFree(tx *sql.Tx, name string) error {
 
 // Move renames a live secret. The rename is a new version; history stays.
 func (v *Vault) Move(from, to string) (SetResult, error) {
-	if err := v.unlocked(from, to); err != nil {
-		return SetResult{}, err
-	}
-	var res SetResult
-	err := v.write(func(tx *sql.Tx) error {
-		r, err := v.lookup(tx, from)
-		if err != nil {
-			return err
-		}
-		if r.deleted.Valid {
-			return notFound(from)
-		}
-		if err := v.ensureFree(tx, to); err != nil {
-			return err
-		}
-		cur, err := v.version(tx, from, r, r.head, true)
-		if err != nil {
-			return err
-		}
-		if err := v.addVersion(tx, r, to, cur.Meta, cur.Value, time.Now().UnixNano()); err != nil {
-			return err
-		}
-		res = SetResult{Name: to, Version: r.head, Changed: true}
-		return nil
+	return v.transfer(from, to, func(tx *sql.Tx, r *row, cur *Secret, now int64) (SetResult, error) {
+		err := v.addVersion(tx, r, to, cur.Meta, cur.Value, now)
+		return SetResult{Name: to, Version: r.head, Changed: true}, err
 	})
-	return res, err
 }
 
 // Copy makes a new secret with the current value and metadata of another.
 func (v *Vault) Copy(from, to string) (SetResult, error) {
+	return v.transfer(from, to, func(tx *sql.Tx, _ *row, cur *Secret, now int64) (SetResult, error) {
+		err := v.insert(tx, to, cur.Meta, cur.Value, now)
+		return SetResult{Name: to, Version: 1, Created: true, Changed: true}, err
+	})
+}
+
+// transfer runs write with the current version of the live secret from,
+// once it is sure that the name to is free, in one transaction.
+func (v *Vault) transfer(from, to string, write func(tx *sql.Tx, r *row, cur *Secret, now int64) (SetResult, error)) (SetResult, error) {
 	if err := v.unlocked(from, to); err != nil {
 		return SetResult{}, err
 	}
@@ -721,8 +708,9 @@ func (v *Vault) Copy(from, to string) (SetResult, error) {
 		if err != nil {
 			return err
 		}
-		res = SetResult{Name: to, Version: 1, Created: true, Changed: true}
-		return v.insert(tx, to, cur.Meta, cur.Value, time.Now().UnixNano())
+		defer clear(cur.Value)
+		res, err = write(tx, r, cur, time.Now().UnixNano())
+		return err
 	})
 	return res, err
 }
