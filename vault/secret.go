@@ -60,6 +60,45 @@ type Meta struct {
 	Tags        []string      `json:"tags,omitempty"`
 	RotateEvery time.Duration `json:"rotate_every,omitempty"` // zero: no schedule
 	Expires     time.Time     `json:"expires,omitzero"`       // zero: never
+	// Rotator is a shell command that `hush rotate` runs with the old value
+	// on stdin; its output becomes the new value.
+	Rotator string `json:"rotator,omitempty"`
+	// Revoked is set on the version that retired a leaked secret.
+	Revoked *Revocation `json:"revoked,omitempty"`
+	// NotAfter is a certificate's end, read from the value when it is set.
+	NotAfter time.Time `json:"not_after,omitzero"`
+	// Summary describes the value without showing it (a certificate's
+	// subject, an SSH key's fingerprint), read when it is set.
+	Summary string `json:"summary,omitempty"`
+}
+
+// Revocation says when and why a secret was retired.
+type Revocation struct {
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+}
+
+// RevokedError is returned when the current value of a revoked secret is
+// asked for.
+type RevokedError struct {
+	Name string
+	Revocation
+}
+
+func (e *RevokedError) Error() string {
+	msg := fmt.Sprintf("secret %s was revoked on %s", e.Name, e.At.Local().Format("2006-01-02 15:04"))
+	if e.Reason != "" {
+		msg += " (" + e.Reason + ")"
+	}
+	return msg + ": set a new value (hush set or hush rotate), or read an old one with --version N"
+}
+
+// RevokedErr returns the revocation error for s, or nil when s is usable.
+func (s *Secret) RevokedErr() error {
+	if s.Revoked == nil {
+		return nil
+	}
+	return &RevokedError{Name: s.Name, Revocation: *s.Revoked}
 }
 
 func (m *Meta) validate() error {
@@ -87,6 +126,9 @@ func (m *Meta) validate() error {
 	}
 	if m.RotateEvery < 0 {
 		return fmt.Errorf("rotation interval must be positive")
+	}
+	if len(m.Rotator) > 4096 || strings.ContainsRune(m.Rotator, 0) {
+		return fmt.Errorf("rotator command must be at most 4096 bytes, without NUL")
 	}
 	return nil
 }

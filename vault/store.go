@@ -207,10 +207,55 @@ func (v *Vault) GetVersion(name string, n int) (*Secret, error) {
 	if r.deleted.Valid {
 		return nil, notFound(name)
 	}
-	if n == 0 {
-		n = r.head
+	if n != 0 {
+		return v.version(v.db, name, r, n, true)
 	}
-	return v.version(v.db, name, r, n, true)
+	s, err := v.version(v.db, name, r, r.head, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.RevokedErr(); err != nil {
+		return nil, err
+	}
+	return v.version(v.db, name, r, r.head, true)
+}
+
+// Revoke retires a leaked secret: a new version with the same value,
+// marked revoked with the reason. Its current value is then refused by
+// get, run, references and export, until a new value is set.
+func (v *Vault) Revoke(name, reason string) (SetResult, error) {
+	if err := v.unlocked(name); err != nil {
+		return SetResult{}, err
+	}
+	if len(reason) > MaxNoteSize {
+		return SetResult{}, fmt.Errorf("reason is longer than %d bytes", MaxNoteSize)
+	}
+	var res SetResult
+	err := v.write(func(tx *sql.Tx) error {
+		r, err := v.lookup(tx, name)
+		if err != nil {
+			return err
+		}
+		if r.deleted.Valid {
+			return notFound(name)
+		}
+		cur, err := v.version(tx, name, r, r.head, true)
+		if err != nil {
+			return err
+		}
+		defer clear(cur.Value)
+		if cur.Revoked != nil {
+			return cur.RevokedErr()
+		}
+		meta := cur.Meta
+		meta.Revoked = &Revocation{At: time.Now().UTC().Truncate(time.Second), Reason: reason}
+		if err := v.addVersion(tx, r, name, meta, cur.Value, time.Now().UnixNano()); err != nil {
+			return err
+		}
+		res = SetResult{Name: name, Version: r.head, Changed: true}
+		return nil
+	})
+	return res, err
 }
 
 // Update says which metadata a Set changes; nil fields keep what the
@@ -221,6 +266,11 @@ type Update struct {
 	Tags        *[]string
 	RotateEvery *time.Duration
 	Expires     *time.Time
+	Rotator     *string
+	// Describe, when set, reads the new value and returns its summary and
+	// (for certificates) its end, or an error when the value is not of the
+	// secret's type. The vault package does not parse values itself.
+	Describe func(typ Type, value []byte) (summary string, notAfter time.Time, err error)
 }
 
 func (u Update) apply(m Meta) Meta {
@@ -239,7 +289,24 @@ func (u Update) apply(m Meta) Meta {
 	if u.Expires != nil {
 		m.Expires = *u.Expires
 	}
+	if u.Rotator != nil {
+		m.Rotator = *u.Rotator
+	}
 	return m
+}
+
+// describe fills the value-derived metadata for a new version.
+func (u Update) describe(name string, m *Meta, value []byte) error {
+	m.Summary, m.NotAfter = "", time.Time{}
+	if u.Describe == nil {
+		return nil
+	}
+	summary, notAfter, err := u.Describe(m.Type, value)
+	if err != nil {
+		return fmt.Errorf("secret %s: %w (use --type other to store it anyway)", name, err)
+	}
+	m.Summary, m.NotAfter = summary, notAfter
+	return nil
 }
 
 // SetRequest is one secret to write.
@@ -313,7 +380,11 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 	r, err := v.lookup(tx, req.Name)
 	if errors.Is(err, ErrNotFound) {
 		res.Created, res.Version = true, 1
-		return res, v.insert(tx, req.Name, req.Update.apply(Meta{Type: TypeOther}), req.Value, now)
+		meta := req.Update.apply(Meta{Type: TypeOther})
+		if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
+			return res, err
+		}
+		return res, v.insert(tx, req.Name, meta, req.Value, now)
 	}
 	if err != nil {
 		return res, err
@@ -323,6 +394,10 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 		return res, err
 	}
 	meta := req.Update.apply(cur.Meta)
+	meta.Revoked = nil // a new value replaces a revoked one
+	if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
+		return res, err
+	}
 	if !r.deleted.Valid && bytes.Equal(cur.Value, req.Value) && metaEqual(cur.Meta, meta) {
 		res.Changed, res.Version = false, r.head
 		return res, nil
@@ -605,6 +680,11 @@ func (v *Vault) Rollback(name string, n int) (SetResult, error) {
 		r, err := v.lookup(tx, name)
 		if err != nil {
 			return err
+		}
+		if head, err := v.version(tx, name, r, r.head, false); err != nil {
+			return err
+		} else if err := head.RevokedErr(); err != nil {
+			return err // a rollback must not bring a leaked value back
 		}
 		old, err := v.version(tx, name, r, n, true)
 		if err != nil {

@@ -150,6 +150,9 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 				}
 				entries := make([]envfile.Entry, len(secrets))
 				for i, s := range secrets {
+					if err := s.RevokedErr(); err != nil {
+						return err
+					}
 					entries[i] = envfile.Entry{Key: vault.Base(s.Name), Value: s.Value}
 				}
 				var buf bytes.Buffer

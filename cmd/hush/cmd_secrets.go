@@ -17,7 +17,7 @@ import (
 
 func (a *app) setCommand() *cobra.Command {
 	var (
-		typ, note, rotate, expires string
+		typ, note, rotate, expires, rotator string
 		tags                       []string
 		gen                        bool
 	)
@@ -74,6 +74,10 @@ A value given as an argument is visible in shell history and to ps: prefer
 				}
 				u.Expires = &t
 			}
+			if cmd.Flags().Changed("rotator") {
+				u.Rotator = &rotator
+			}
+			u.Describe = describeValue
 			if gen && len(args) == 2 {
 				return usagef("give a VALUE or --generate, not both")
 			}
@@ -114,6 +118,7 @@ A value given as an argument is visible in shell history and to ps: prefer
 	f.StringVar(&rotate, "rotate-every", "", "rotation interval, e.g. 30d, 2w (0 for none)")
 	f.StringVar(&expires, "expires", "", "expiry date, YYYY-MM-DD (never for none)")
 	f.BoolVar(&gen, "generate", false, "store a new random password (24 characters)")
+	f.StringVar(&rotator, "rotator", "", "a `COMMAND` that `hush rotate` runs: old value on stdin, new value on stdout")
 	return cmd
 }
 
@@ -190,6 +195,9 @@ given as value_base64 instead of value.`,
 				if a.jsonOut {
 					m := secretJSON(s, time.Now())
 					jsonValue(m, s.Value)
+					if info := inspectJSON(s); info != nil {
+						m["kind"] = info
+					}
 					return a.writeJSON(m)
 				}
 				a.stdout.Write(s.Value)
@@ -222,6 +230,18 @@ func secretJSON(s *vault.Secret, now time.Time) map[string]any {
 	if !s.Expires.IsZero() {
 		m["expires"] = jsonTime(s.Expires)
 	}
+	if s.Summary != "" {
+		m["summary"] = s.Summary
+	}
+	if !s.NotAfter.IsZero() {
+		m["not_after"] = jsonTime(s.NotAfter)
+	}
+	if s.Rotator != "" {
+		m["rotator"] = s.Rotator
+	}
+	if s.Revoked != nil {
+		m["revoked"] = map[string]string{"at": jsonTime(s.Revoked.At), "reason": s.Revoked.Reason}
+	}
 	return m
 }
 
@@ -233,7 +253,8 @@ func nonNil(s []string) []string {
 }
 
 func (a *app) lsCommand() *cobra.Command {
-	return &cobra.Command{
+	var all bool
+	cmd := &cobra.Command{
 		Use:   "ls [FOLDER]",
 		Short: "list secrets: names, types, ages and flags, never values",
 		Args:  rangeArgs(0, 1, "FOLDER"),
@@ -247,9 +268,15 @@ func (a *app) lsCommand() *cobra.Command {
 				folder = f
 			}
 			return a.withVault(func(v *vault.Vault) error {
-				entries, err := v.List(folder)
+				listed, err := v.List(folder)
 				if err != nil {
 					return err
+				}
+				var entries []vault.Entry
+				for _, e := range listed {
+					if all || e.Revoked == nil {
+						entries = append(entries, e)
+					}
 				}
 				now := time.Now()
 				if a.jsonOut {
@@ -258,6 +285,9 @@ func (a *app) lsCommand() *cobra.Command {
 						m := map[string]any{"name": e.Name, "type": e.Type, "version": e.Version,
 							"created": jsonTime(e.Created), "updated": jsonTime(e.Updated),
 							"tags": nonNil(e.Tags), "flags": nonNil(flags(e.Meta, e.Updated, now))}
+						if e.Summary != "" {
+							m["summary"] = e.Summary
+						}
 						out = append(out, m)
 					}
 					return a.writeJSON(out)
@@ -271,14 +301,16 @@ func (a *app) lsCommand() *cobra.Command {
 					return nil
 				}
 				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS")
+				fmt.Fprintln(w, "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT")
 				for _, e := range entries {
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(flags(e.Meta, e.Updated, now), ","))
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(flags(e.Meta, e.Updated, now), ","), e.Summary)
 				}
 				return w.Flush()
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "include revoked secrets")
+	return cmd
 }
 
 func (a *app) rmCommand() *cobra.Command {

@@ -2,10 +2,16 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"database/sql"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,6 +82,7 @@ func TestScripts(t *testing.T) {
 			"waitfile":      cmdWaitFile,
 			"gone":          cmdGone,
 			"sigparent":     cmdSigParent,
+			"gencert":       cmdGenCert,
 			"secretservice": cmdSecretService,
 		},
 	})
@@ -291,4 +298,28 @@ func cmdSigParent(ts *testscript.TestScript, neg bool, args []string) {
 	ppid, err := strconv.Atoi(fields[1])
 	ts.Check(err)
 	ts.Check(unix.Kill(ppid, sig))
+}
+
+// gencert FILE DAYS [CN] writes a self-signed PEM certificate for CN
+// (default shop.example.com) that ends in DAYS days (negative: ended).
+func cmdGenCert(ts *testscript.TestScript, neg bool, args []string) {
+	days, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	cn := "shop.example.com"
+	if len(args) > 2 {
+		cn = args[2]
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	ts.Check(err)
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()),
+		Subject:      pkix.Name{CommonName: cn},
+		DNSNames:     []string{cn, "www." + cn},
+		NotBefore:    now.Add(-48 * time.Hour),
+		NotAfter:     now.Add(time.Duration(days) * 24 * time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
 }

@@ -69,6 +69,16 @@ func flags(m vault.Meta, updated, now time.Time) []string {
 	if m.RotationDue(updated, now) {
 		f = append(f, "rotation-due")
 	}
+	switch {
+	case m.NotAfter.IsZero():
+	case !m.NotAfter.After(now):
+		f = append(f, "certificate-ended")
+	case m.NotAfter.Sub(now) < certWarning:
+		f = append(f, "certificate-ends-soon")
+	}
+	if m.Revoked != nil {
+		f = append(f, "revoked")
+	}
 	return f
 }
 

@@ -88,6 +88,7 @@ Environment:
 		a.unlockCommand(), a.lockCommand(), a.statusCommand(),
 		a.runCommand(),
 		a.tuiCommand(),
+		a.revokeCommand(), a.dueCommand(), a.rotateCommand(),
 		a.versionCommand(),
 	)
 	return root

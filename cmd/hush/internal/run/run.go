@@ -179,6 +179,9 @@ func Build(src Source, o Options) (*Plan, error) {
 			if err := checkValue(s.Value); err != nil {
 				return nil, fmt.Errorf("secret %s: %w", s.Name, err)
 			}
+			if err := s.RevokedErr(); err != nil {
+				return nil, err
+			}
 			if _, seen := injected[key]; !seen {
 				order = append(order, key)
 			}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"time"
+
+	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/kinds"
+)
+
+// describeValue reads what a value is (a certificate's subject and end, an
+// SSH key's fingerprint) for the vault to keep in the sealed metadata, and
+// refuses a value that is not of its declared type.
+func describeValue(typ vault.Type, value []byte) (string, time.Time, error) {
+	info, err := kinds.Inspect(string(typ), value)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return info.Summary, info.NotAfter, nil
+}
+
+// inspectJSON is the parsed description for get --json: public parts only.
+func inspectJSON(s *vault.Secret) map[string]any {
+	info, err := kinds.Inspect(string(s.Type), s.Value)
+	if err != nil || len(info.Fields) == 0 {
+		return nil
+	}
+	return info.Fields
+}
