@@ -370,4 +370,3 @@ func dueWhen(t, now time.Time) string {
 	}
 	return t.Local().Format("2006-01-02") + " (" + age(t, now) + ")"
 }
-

@@ -18,8 +18,8 @@ import (
 func (a *app) setCommand() *cobra.Command {
 	var (
 		typ, note, rotate, expires, rotator string
-		tags                       []string
-		gen                        bool
+		tags                                []string
+		gen                                 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "set NAME [VALUE|-]",
