@@ -75,6 +75,7 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 				return nil
 			}
 			s, err := b.v.Get(d.name)
+			b.v.Record("reveal", []string{d.name}, err)
 			if err != nil {
 				return b.setStatus(err.Error(), true)
 			}
@@ -86,6 +87,7 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 				b.setStatus(fmt.Sprintf("value shown; it hides again in %d s", int(RevealFor.Seconds())), false))
 		case key.Matches(msg, k.Copy):
 			s, err := b.v.Get(d.name)
+			b.v.Record("copy", []string{d.name}, err)
 			if err != nil {
 				return b.setStatus(err.Error(), true)
 			}

@@ -198,6 +198,7 @@ func (f *form) save() tea.Cmd {
 		val = cur.Value
 	}
 	res, err := b.v.Set(name, val, u)
+	b.v.Record("set", []string{name}, err)
 	crypto.Wipe(val)
 	if err != nil {
 		var ne *vault.NameError

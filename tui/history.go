@@ -55,6 +55,7 @@ func (h *history) update(msg tea.Msg) tea.Cmd {
 			prompt: fmt.Sprintf("Restore version %d of %s as a new version? y/n", v.Version, h.name),
 			yes: func() tea.Cmd {
 				res, err := b.v.Rollback(h.name, v.Version)
+				b.v.Record("rollback", []string{h.name}, err)
 				if err != nil {
 					return b.setStatus(err.Error(), true)
 				}

@@ -92,7 +92,7 @@ func (a *app) rollbackCommand() *cobra.Command {
 			if err := validNames(args[0]); err != nil {
 				return err
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.audited("rollback", args[:1], func(v *vault.Vault) error {
 				res, err := v.Rollback(args[0], to)
 				if err != nil {
 					return err

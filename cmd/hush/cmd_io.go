@@ -50,6 +50,7 @@ Existing secrets get a new version; unchanged ones are left alone.`,
 				return fmt.Errorf("%s holds no secrets: nothing imported", displayName(args[0]))
 			}
 			reqs := make([]vault.SetRequest, len(entries))
+			var names []string
 			for i, e := range entries {
 				name := e.Key
 				if folder != "" {
@@ -59,8 +60,9 @@ Existing secrets get a new version; unchanged ones are left alone.`,
 					return err
 				}
 				reqs[i] = vault.SetRequest{Name: name, Value: e.Value}
+				names = append(names, name)
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.audited("import", names, func(v *vault.Vault) error {
 				res, err := v.SetMany(reqs, time.Time{})
 				if err != nil {
 					return err
@@ -140,7 +142,7 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 					return err
 				}
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.audited("export", []string{displayFolder(folder)}, func(v *vault.Vault) error {
 				secrets, err := v.Children(folder)
 				if err != nil {
 					return err

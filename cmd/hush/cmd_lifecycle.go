@@ -39,7 +39,7 @@ a new value (hush set, hush rotate) makes the secret usable again.`,
 			if err := validNames(args[0]); err != nil {
 				return err
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.audited("revoke", args[:1], func(v *vault.Vault) error {
 				res, err := v.Revoke(args[0], reason)
 				if err != nil {
 					return err
@@ -198,7 +198,7 @@ rotator, reports each, and exits 1 if any failed.`,
 			if err := validNames(args[0]); err != nil {
 				return err
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.audited("rotate", args[:1], func(v *vault.Vault) error {
 				res, err := a.rotate(v, args[0], gen, with, timeout)
 				if err != nil {
 					return err
@@ -347,6 +347,7 @@ func (a *app) rotateDue(timeout time.Duration) error {
 				continue
 			}
 			res, err := a.rotate(v, it.Name, false, "", timeout)
+			a.record(v, "rotate", []string{it.Name}, err)
 			if err != nil {
 				failed++
 				a.notef("%s: %v", it.Name, err)

@@ -118,6 +118,11 @@ func (a *app) run(args, from []string, envFile string, preserve, mask, noProject
 			return err
 		}
 		plan, err = run.Build(v, o)
+		var names []string
+		if plan != nil {
+			names = plan.Names
+		}
+		a.record(v, "run", names, err)
 		v.Close() // wipe the keys before the child exists
 		if err != nil {
 			return err

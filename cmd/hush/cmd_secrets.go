@@ -97,6 +97,7 @@ A value given as an argument is visible in shell history and to ps: prefer
 			}
 			defer crypto.Wipe(value)
 			res, err := v.Set(name, value, u)
+			a.record(v, "set", []string{name}, err)
 			if err != nil {
 				return err
 			}
@@ -186,7 +187,7 @@ given as value_base64 instead of value.`,
 			if err := vault.ValidName(args[0]); err != nil {
 				return err
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.audited("get", args[:1], func(v *vault.Vault) error {
 				s, err := v.GetVersion(args[0], version)
 				if err != nil {
 					return err
@@ -323,7 +324,7 @@ func (a *app) rmCommand() *cobra.Command {
 			if err := validNames(args...); err != nil {
 				return err
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
 				for _, n := range args {
 					if purge {
 						if err := v.Purge(n); err != nil {
@@ -354,7 +355,7 @@ func (a *app) mvCommand() *cobra.Command {
 			if err := validNames(args...); err != nil {
 				return err
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.audited("mv", args, func(v *vault.Vault) error {
 				if _, err := v.Move(args[0], args[1]); err != nil {
 					return err
 				}
@@ -374,7 +375,7 @@ func (a *app) cpCommand() *cobra.Command {
 			if err := validNames(args...); err != nil {
 				return err
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.audited("cp", args, func(v *vault.Vault) error {
 				if _, err := v.Copy(args[0], args[1]); err != nil {
 					return err
 				}

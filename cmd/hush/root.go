@@ -88,7 +88,7 @@ Environment:
 		a.unlockCommand(), a.lockCommand(), a.statusCommand(),
 		a.runCommand(),
 		a.tuiCommand(),
-		a.revokeCommand(), a.dueCommand(), a.rotateCommand(),
+		a.revokeCommand(), a.dueCommand(), a.rotateCommand(), a.auditCommand(),
 		a.versionCommand(),
 	)
 	return root
@@ -179,6 +179,23 @@ func (a *app) unlocked() (*vault.Vault, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// audited is withVault for commands that read a value or change the vault:
+// the action, the names and the result go into the vault's audit log.
+func (a *app) audited(action string, names []string, fn func(v *vault.Vault) error) error {
+	return a.withVault(func(v *vault.Vault) error {
+		err := fn(v)
+		a.record(v, action, names, err)
+		return err
+	})
+}
+
+// record writes an audit entry; a failure to write it is reported, not fatal.
+func (a *app) record(v *vault.Vault, action string, names []string, result error) {
+	if err := v.Record(action, names, result); err != nil {
+		a.notef("note: the audit log could not be written: %v", err)
+	}
 }
 
 // withVault runs fn on the unlocked vault and closes it (wiping its keys).

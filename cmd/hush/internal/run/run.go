@@ -63,6 +63,7 @@ type Plan struct {
 	Argv    []string // its arguments, Argv[0] as given
 	Env     []string // its environment, sorted
 	Secrets [][]byte // every value injected from the vault (for masking)
+	Names   []string // the secrets injected, for the audit log
 }
 
 // NeedsVault reports whether o refers to the vault at all, so the caller
@@ -125,6 +126,7 @@ func Build(src Source, o Options) (*Plan, error) {
 		return nil, err
 	}
 	var secrets [][]byte
+	var names []string
 
 	// References: hush://NAME[?version=N] in any inherited variable.
 	for _, k := range env.sortedKeys() {
@@ -148,6 +150,7 @@ func Build(src Source, o Options) (*Plan, error) {
 		}
 		env.set(k, string(s.Value))
 		secrets = append(secrets, s.Value)
+		names = append(names, ref.Name)
 	}
 
 	// Folders, in order: later ones win.
@@ -187,6 +190,7 @@ func Build(src Source, o Options) (*Plan, error) {
 			}
 			injected[key] = string(s.Value)
 			secrets = append(secrets, s.Value)
+			names = append(names, s.Name)
 		}
 	}
 	for _, k := range order {
@@ -203,7 +207,7 @@ func Build(src Source, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Path: path, Argv: slices.Clone(o.Command), Env: env.list(), Secrets: secrets}, nil
+	return &Plan{Path: path, Argv: slices.Clone(o.Command), Env: env.list(), Secrets: secrets, Names: names}, nil
 }
 
 func checkValue(v []byte) error {

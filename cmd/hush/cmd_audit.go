@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/vault"
+)
+
+func (a *app) auditCommand() *cobra.Command {
+	var (
+		since, name string
+		verify      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "audit [--since 7d] [--name PREFIX] [--verify]",
+		Short: "the local access log: who read or changed what, and when",
+		Long: `Show the vault's audit log: every get, run, export, set, rotate, revoke, rm
+(and the terminal UI's reveal and copy), with time, device and result; never
+a value. Entries are sealed and chained by hash: the whole chain is checked
+every time the log is read, and --verify says so explicitly, naming the
+first entry that was edited, removed, reordered or cut off.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var from time.Time
+			if since != "" {
+				d, err := parseDuration(since)
+				if err != nil {
+					return usageError{err}
+				}
+				from = time.Now().Add(-d)
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				entries, err := v.Audit()
+				var ae *vault.AuditError
+				if errors.As(err, &ae) {
+					return fmt.Errorf("%w: the log was altered outside hush", err)
+				}
+				if err != nil {
+					return err
+				}
+				if verify {
+					if len(entries) == 0 {
+						a.notef("audit log intact: no entries yet")
+						return nil
+					}
+					a.notef("audit log intact: %d entries, %s to %s", len(entries),
+						entries[0].Time.Local().Format("2006-01-02 15:04"), entries[len(entries)-1].Time.Local().Format("2006-01-02 15:04"))
+					return nil
+				}
+				var shown []vault.AuditEntry
+				for _, e := range entries {
+					if !from.IsZero() && e.Time.Before(from) {
+						continue
+					}
+					if name != "" && !matchesName(e.Names, name) {
+						continue
+					}
+					shown = append(shown, e)
+				}
+				if a.jsonOut {
+					return a.writeJSON(nonNilSlice(shown))
+				}
+				if len(shown) == 0 {
+					a.notef("no audit entries match")
+					return nil
+				}
+				tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "#\tTIME\tDEVICE\tACTION\tNAMES\tRESULT")
+				for _, e := range shown {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Local().Format("2006-01-02 15:04:05"), e.Device, e.Action,
+						shorten(strings.Join(e.Names, ","), 60), shorten(e.Result, 60))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "", "only entries newer than this, e.g. 7d or 12h")
+	cmd.Flags().StringVar(&name, "name", "", "only entries about names starting with `PREFIX`")
+	cmd.Flags().BoolVar(&verify, "verify", false, "check the chain and say so")
+	return cmd
+}
+
+func matchesName(names []string, prefix string) bool {
+	for _, n := range names {
+		if strings.HasPrefix(n, strings.TrimSuffix(prefix, "...")) {
+			return true
+		}
+	}
+	return false
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}

@@ -1,0 +1,170 @@
+package vault
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+)
+
+// AuditEntry is one access or change: who, what, when, and how it went.
+// It never holds a value.
+type AuditEntry struct {
+	Seq    int       `json:"seq"`
+	Time   time.Time `json:"time"`
+	Device string    `json:"device"`
+	Action string    `json:"action"` // get, run, export, set, rotate, revoke, rm, reveal, copy, ...
+	Names  []string  `json:"names,omitempty"`
+	Result string    `json:"result"` // "ok" or the error's message
+}
+
+// AuditError says where the audit chain breaks.
+type AuditError struct {
+	Seq    int
+	Reason string
+}
+
+func (e *AuditError) Error() string {
+	return fmt.Sprintf("audit log broken at entry %d: %s", e.Seq, e.Reason)
+}
+
+func (e *AuditError) Unwrap() error { return ErrTampered }
+
+func (v *Vault) auditKeys() (seal, chain *crypto.Key) {
+	return v.keys.audit, v.keys.chain
+}
+
+func (v *Vault) auditAD(seq int) []byte {
+	return crypto.AD("hush/v1/audit", v.hdr.vaultID, seq)
+}
+
+func chainMAC(k *crypto.Key, prev []byte, seq int, entry []byte) []byte {
+	return k.MAC(crypto.AD("hush/v1/audit-chain", prev, seq, entry))
+}
+
+func headMAC(k *crypto.Key, seq int, mac []byte) []byte {
+	return k.MAC(crypto.AD("hush/v1/audit-head", seq, mac))
+}
+
+// device names this machine in audit entries.
+func device() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "unknown"
+	}
+	return h
+}
+
+// Record appends an entry to the audit log: action on names, and err's
+// message as the result (or "ok"). Writing the log does not wait for the
+// disk (synchronous=NORMAL), so that auditing a get costs microseconds; a
+// power cut can lose the last entries, never break the chain.
+func (v *Vault) Record(action string, names []string, result error) error {
+	if v.keys == nil {
+		return ErrLocked
+	}
+	e := AuditEntry{Time: time.Now().UTC(), Device: device(), Action: action, Names: names, Result: "ok"}
+	if result != nil {
+		e.Result = result.Error()
+	}
+	if _, err := v.db.Exec("PRAGMA synchronous = NORMAL"); err != nil {
+		return err
+	}
+	defer v.db.Exec("PRAGMA synchronous = FULL")
+	sealKey, chainKey := v.auditKeys()
+	return v.write(func(tx *sql.Tx) error {
+		var seq int
+		var prev []byte
+		err := tx.QueryRow(`SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+		if errors.Is(err, sql.ErrNoRows) {
+			seq, prev = 0, nil
+		} else if err != nil {
+			return err
+		}
+		seq++
+		e.Seq = seq
+		js, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		ct, err := crypto.Seal(sealKey, js, v.auditAD(seq))
+		if err != nil {
+			return err
+		}
+		mac := chainMAC(chainKey, prev, seq, ct)
+		if _, err := tx.Exec(`INSERT INTO audit (seq, entry, mac) VALUES (?, ?, ?)`, seq, ct, mac); err != nil {
+			return fmt.Errorf("failed to write the audit log: %w", err)
+		}
+		_, err = tx.Exec(`INSERT INTO audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
+			seq, headMAC(chainKey, seq, mac))
+		return err
+	})
+}
+
+// Audit returns the log's entries, oldest first, after checking the whole
+// chain: an entry edited, removed, reordered or cut off the end gives an
+// [*AuditError] naming the first broken entry.
+func (v *Vault) Audit() ([]AuditEntry, error) {
+	if v.keys == nil {
+		return nil, ErrLocked
+	}
+	sealKey, chainKey := v.auditKeys()
+	rows, err := v.db.Query(`SELECT seq, entry, mac FROM audit ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	var prev []byte
+	want := 1
+	for rows.Next() {
+		var seq int
+		var ct, mac []byte
+		if err := rows.Scan(&seq, &ct, &mac); err != nil {
+			return nil, err
+		}
+		if seq != want {
+			return nil, &AuditError{want, fmt.Sprintf("entry %d is missing", want)}
+		}
+		if !hmac.Equal(mac, chainMAC(chainKey, prev, seq, ct)) {
+			return nil, &AuditError{seq, "it was changed, or an entry before it was"}
+		}
+		js, err := crypto.Open(sealKey, ct, v.auditAD(seq))
+		if err != nil {
+			return nil, &AuditError{seq, "it does not authenticate"}
+		}
+		var e AuditEntry
+		if err := json.Unmarshal(js, &e); err != nil || e.Seq != seq {
+			return nil, &AuditError{seq, "it is not readable"}
+		}
+		out = append(out, e)
+		prev, want = mac, want+1
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var headSeq int
+	var head []byte
+	err = v.db.QueryRow(`SELECT seq, mac FROM audit_head WHERE id = 1`).Scan(&headSeq, &head)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if len(out) > 0 {
+			return nil, &AuditError{len(out), "the log's head is missing"}
+		}
+	case err != nil:
+		return nil, err
+	case headSeq > len(out):
+		return nil, &AuditError{len(out) + 1, fmt.Sprintf("the log ends at %d but its head says %d: entries were cut off", len(out), headSeq)}
+	case headSeq < len(out):
+		return nil, &AuditError{headSeq + 1, fmt.Sprintf("the log's head says it ends at %d: the head was changed", headSeq)}
+	case !bytes.Equal(head, headMAC(chainKey, headSeq, prev)):
+		return nil, &AuditError{headSeq, "the log's head does not match its last entry"}
+	}
+	return out, nil
+}

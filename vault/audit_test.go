@@ -1,0 +1,88 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func auditedVault(t *testing.T) *Vault {
+	v := newVault(t)
+	for i := range 5 {
+		if err := v.Record("get", []string{fmt.Sprintf("app/K%d", i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.Record("get", []string{"app/missing"}, notFound("app/missing")); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestAuditRecordsAndReads(t *testing.T) {
+	v := auditedVault(t)
+	es, err := v.Audit()
+	if err != nil || len(es) != 6 {
+		t.Fatalf("Audit = %d entries, %v", len(es), err)
+	}
+	if es[0].Seq != 1 || es[0].Action != "get" || es[0].Names[0] != "app/K0" || es[0].Result != "ok" || es[0].Device == "" {
+		t.Fatalf("first entry: %+v", es[0])
+	}
+	if es[5].Result != "secret app/missing not found" {
+		t.Fatalf("a failure is recorded with its message: %+v", es[5])
+	}
+	v = reopen(t, v)
+	if es, err := v.Audit(); err != nil || len(es) != 6 {
+		t.Fatalf("after reopening: %d, %v", len(es), err)
+	}
+}
+
+func TestAuditNeverHoldsValues(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/SECRET", "VALUE-MARKER-audit")
+	s, _ := v.Get("app/SECRET")
+	v.Record("get", []string{s.Name}, nil)
+	es, _ := v.Audit()
+	for _, e := range es {
+		if strings.Contains(fmt.Sprint(e), "VALUE-MARKER") {
+			t.Fatalf("a value in the audit log: %+v", e)
+		}
+	}
+}
+
+// Every way of changing the log behind hush's back is found, and the first
+// broken entry is named.
+func TestAuditTampering(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stmts []string
+		seq   int
+	}{
+		{"edited entry", []string{`UPDATE audit SET entry = CAST(substr(entry, 1, 30) || CASE WHEN substr(entry, 31, 1) = x'00' THEN x'01' ELSE x'00' END || substr(entry, 32) AS BLOB) WHERE seq = 3`}, 3},
+		{"deleted entry", []string{`DELETE FROM audit WHERE seq = 2`}, 2},
+		{"reordered entries", []string{
+			`UPDATE audit SET seq = 100 WHERE seq = 2`, `UPDATE audit SET seq = 2 WHERE seq = 3`, `UPDATE audit SET seq = 3 WHERE seq = 100`}, 2},
+		{"entry moved with its mac", []string{
+			`UPDATE audit SET entry = (SELECT entry FROM audit WHERE seq = 5), mac = (SELECT mac FROM audit WHERE seq = 5) WHERE seq = 4`}, 4},
+		{"last entries cut off", []string{`DELETE FROM audit WHERE seq >= 5`}, 5},
+		{"log emptied", []string{`DELETE FROM audit`}, 1},
+		{"head rolled back", []string{`UPDATE audit_head SET seq = 4`}, 5},
+		{"head mac changed", []string{`UPDATE audit_head SET mac = randomblob(32)`}, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := tamper(t, auditedVault(t), tc.stmts...)
+			if err := v.Unlock(testPass); err != nil {
+				t.Fatal(err)
+			}
+			_, err := v.Audit()
+			var ae *AuditError
+			if !errors.As(err, &ae) || !errors.Is(err, ErrTampered) {
+				t.Fatalf("Audit = %v, want an AuditError", err)
+			}
+			if ae.Seq != tc.seq {
+				t.Errorf("broken entry reported as %d, want %d (%v)", ae.Seq, tc.seq, err)
+			}
+		})
+	}
+}
