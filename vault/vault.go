@@ -108,6 +108,8 @@ type keyring struct {
 	value  *crypto.Key // seals values and metadata
 	lookup *crypto.Key // HMAC of names and folders
 	hmac   *crypto.Key // authenticates the header
+	audit  *crypto.Key // seals audit entries
+	chain  *crypto.Key // chains audit entries
 }
 
 func newKeyring(vaultKey *crypto.Key, vaultID []byte) *keyring {
@@ -117,6 +119,8 @@ func newKeyring(vaultKey *crypto.Key, vaultID []byte) *keyring {
 		value:  vaultKey.Subkey(vaultID, "hush/v1/value"),
 		lookup: vaultKey.Subkey(vaultID, "hush/v1/name-lookup"),
 		hmac:   vaultKey.Subkey(vaultID, "hush/v1/header"),
+		audit:  vaultKey.Subkey(vaultID, "hush/v1/audit"),
+		chain:  vaultKey.Subkey(vaultID, "hush/v1/audit-chain"),
 	}
 }
 
@@ -124,7 +128,7 @@ func (k *keyring) wipe() {
 	if k == nil {
 		return
 	}
-	for _, key := range []*crypto.Key{k.vault, k.name, k.value, k.lookup, k.hmac} {
+	for _, key := range []*crypto.Key{k.vault, k.name, k.value, k.lookup, k.hmac, k.audit, k.chain} {
 		key.Wipe()
 	}
 }
