@@ -12,11 +12,13 @@
 package tui
 
 import (
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/tui/keymap"
@@ -183,8 +185,17 @@ func fit(s string, w, h int) string {
 	return lipgloss.NewStyle().MaxWidth(w).MaxHeight(h).Render(s)
 }
 
-// helpView renders a help bar for the current bindings.
+// helpView renders a help bar for the current bindings. Each line is cut
+// to the width: the help component can overshoot it by a few columns
+// (charmbracelet/bubbles#1038), leaving a dangling "•" at the edge.
 func helpView(h help.Model, k keymap.Help, width int) string {
 	h.SetWidth(width)
-	return h.View(k)
+	lines := strings.Split(h.View(k), "\n")
+	for i, l := range lines {
+		if ansi.StringWidth(l) > width {
+			l = ansi.Truncate(l, width, "")
+			lines[i] = strings.TrimRight(ansi.Strip(l), " •")
+		}
+	}
+	return strings.Join(lines, "\n")
 }

@@ -107,6 +107,9 @@ func (b *browser) hide() {
 func (b *browser) keys() keymap.KeyMap { return b.root.keys }
 
 func (b *browser) update(msg tea.Msg) tea.Cmd {
+	if _, ok := msg.(tea.WindowSizeMsg); ok {
+		b.scroll() // the list's height changed: keep the cursor's row on screen
+	}
 	switch msg := msg.(type) {
 	case indexMsg:
 		b.loading = false
@@ -269,7 +272,9 @@ func (b *browser) askDelete(name string) {
 	b.confirm = &confirm{
 		prompt: fmt.Sprintf("Remove %s? Its history is kept (hush rm --purge deletes it for good). y/n", name),
 		yes: func() tea.Cmd {
-			if err := b.v.Remove(name); err != nil {
+			err := b.v.Remove(name)
+			b.v.Record("rm", []string{name}, err)
+			if err != nil {
 				return b.setStatus(err.Error(), true)
 			}
 			b.closeDetail()
@@ -303,6 +308,7 @@ func (b *browser) move(d int) {
 
 func (b *browser) scroll() {
 	h := b.listHeight()
+	b.offset = min(b.offset, max(0, len(b.rows)-h)) // no blank rows while rows hide above
 	if b.cursor < b.offset {
 		b.offset = b.cursor
 	}
@@ -420,9 +426,7 @@ func (b *browser) helpKeys() keymap.Help {
 }
 
 func (b *browser) helpView() string {
-	h := b.help
-	h.SetWidth(b.root.width)
-	return h.View(b.helpKeys())
+	return helpView(b.help, b.helpKeys(), b.root.width)
 }
 
 func (b *browser) statusLine() string {
@@ -490,7 +494,7 @@ func (b *browser) listView() string {
 	for i := b.offset; i < min(len(b.rows), b.offset+h); i++ {
 		e := &b.entries[b.rows[i]]
 		meta, _ := b.metaOf(e)
-		name := truncLeft(e.Name, nameW)
+		name := truncLeft(e.Name, nameW-1) // one space before the type column
 		folder, base := splitName(name)
 		marks := rowMarks(meta, e.Updated, now)
 		cells := pad(string(meta.Type), typeWidth) + pad(shortAge(e.Updated, now), ageWidth)
