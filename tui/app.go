@@ -46,6 +46,10 @@ type Options struct {
 	// CreateKDF is the key derivation cost for a new vault; zero means
 	// crypto.DefaultKDF raised to about half a second on this machine.
 	CreateKDF crypto.KDFParams
+	// Describe reads what a value is when it is saved (a certificate's
+	// end, an SSH key's fingerprint) and refuses one that is not of its
+	// type; nil stores values unread.
+	Describe  func(vault.Type, []byte) (string, time.Time, error)
 	Clipboard Clipboard        // nil: DetectClipboard()
 	Now       func() time.Time // nil: time.Now
 }

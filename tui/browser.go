@@ -544,6 +544,16 @@ func rowMarks(m vault.Meta, updated, now time.Time) string {
 	if m.RotationDue(updated, now) {
 		marks = append(marks, "rotate")
 	}
+	switch {
+	case m.NotAfter.IsZero():
+	case !m.NotAfter.After(now):
+		marks = append(marks, "cert ended")
+	case m.NotAfter.Sub(now) < 30*24*time.Hour:
+		marks = append(marks, "cert ends")
+	}
+	if m.Revoked != nil {
+		marks = append(marks, "revoked")
+	}
 	return strings.Join(marks, " ")
 }
 

@@ -141,6 +141,21 @@ func (d *detail) view(height int) string {
 	}
 	lines = append(lines, s.Title.Render(sec.Name), "")
 	field("Type", string(sec.Type))
+	if sec.Summary != "" {
+		field("About", ansi.Truncate(sec.Summary, max(10, w-14), "…"))
+	}
+	if sec.Revoked != nil {
+		field("Revoked", s.Bad.Render(when(sec.Revoked.At, now)+" "+sec.Revoked.Reason))
+	}
+	if !sec.NotAfter.IsZero() {
+		txt := when(sec.NotAfter, now)
+		if !sec.NotAfter.After(now) {
+			txt = s.Bad.Render("ended " + txt)
+		} else if sec.NotAfter.Sub(now) < 30*24*time.Hour {
+			txt = s.Mark.Render(txt)
+		}
+		field("Cert ends", txt)
+	}
 	valueLines := d.valueLines(max(10, w-14), max(1, height-14))
 	field("Value", valueLines[0])
 	for _, l := range valueLines[1:] {

@@ -181,7 +181,7 @@ func (f *form) save() tea.Cmd {
 	}
 	typ := vault.Types[f.typ]
 	note := f.inputs[fieldNote].Value()
-	u := vault.Update{Type: &typ, Note: &note, Tags: &tags, RotateEvery: &rotate}
+	u := vault.Update{Type: &typ, Note: &note, Tags: &tags, RotateEvery: &rotate, Describe: b.root.opts.Describe}
 	if renamed {
 		if _, err := b.v.Move(f.orig.Name, name); err != nil {
 			f.message = err.Error()

@@ -39,7 +39,7 @@ func (a *app) runTUI() error {
 	if err != nil {
 		return err
 	}
-	o := tui.Options{VaultName: name, VaultPath: path}
+	o := tui.Options{VaultName: name, VaultPath: path, Describe: describeValue}
 	if _, err := os.Stat(path); err == nil {
 		v, err := vault.Open(path)
 		if err != nil {
