@@ -54,6 +54,7 @@ type browser struct {
 	status    string
 	statusBad bool
 	statusSeq int
+	revealSeq int // reveal timeouts' numbers, across details: a stale one never matches
 }
 
 // confirm is a yes/no question over the current view.
@@ -88,6 +89,11 @@ func (b *browser) reload(selectName string) tea.Cmd {
 		es, err := v.Index()
 		return indexMsg{entries: es, err: err, select_: selectName}
 	}
+}
+
+func (b *browser) nextRevealSeq() int {
+	b.revealSeq++
+	return b.revealSeq
 }
 
 func (b *browser) setStatus(msg string, bad bool) tea.Cmd {
@@ -151,7 +157,7 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case revealTimeoutMsg:
 		if b.detail != nil {
-			b.detail.update(msg)
+			return b.detail.update(msg)
 		}
 		return nil
 	case tea.KeyPressMsg:

@@ -50,7 +50,7 @@ func (d *detail) load() error {
 func (d *detail) hide() {
 	clear(d.value)
 	d.value = nil
-	d.seq++
+	d.seq = d.b.nextRevealSeq()
 }
 
 func (d *detail) update(msg tea.Msg) tea.Cmd {
@@ -60,6 +60,7 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 	case revealTimeoutMsg:
 		if msg.seq == d.seq {
 			d.hide()
+			return b.setStatus("value hidden again", false)
 		}
 		return nil
 	case tea.KeyPressMsg:
@@ -80,7 +81,7 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 				return b.setStatus(err.Error(), true)
 			}
 			d.value = s.Value
-			d.seq++
+			d.seq = b.nextRevealSeq()
 			seq := d.seq
 			return tea.Batch(
 				tea.Tick(RevealFor, func(time.Time) tea.Msg { return revealTimeoutMsg{seq} }),

@@ -55,6 +55,7 @@ func (u *unlockModel) update(msg tea.Msg) tea.Cmd {
 	case unlockResultMsg:
 		u.busy = false
 		if msg.err == nil {
+			u.input.Reset() // the typed passphrase does not outlive the screen
 			return func() tea.Msg { return openedMsg{v: u.v, by: "passphrase"} }
 		}
 		u.tries++
@@ -147,6 +148,8 @@ func (c *createModel) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		c.v = msg.v
+		c.inputs[0].Reset()
+		c.inputs[1].Reset()
 		return func() tea.Msg { return openedMsg{v: msg.v, by: "new vault"} }
 	case tea.KeyPressMsg:
 		if c.busy {
