@@ -163,7 +163,11 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// One connection: a CLI process never needs more, and every PRAGMA
 	// above then holds for every statement.
 	db.SetMaxOpenConns(1)
-	pragmas := "PRAGMA temp_store = MEMORY" // no plaintext-bearing temp files, ever
+	// temp_store: no temporary files, ever. journal_size_limit: the WAL
+	// file is kept between commands (below), but cut back to 1 MiB after
+	// each checkpoint, so that a big import does not leave every later
+	// open reading a large file.
+	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576"
 	if create {
 		// WAL (readers never block the writer) is stored in the file, so it
 		// is set once, when the vault is made.
