@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -52,6 +54,56 @@ func headMAC(k *crypto.Key, seq int, mac []byte) []byte {
 	return k.MAC(crypto.AD("hush/v1/audit-head", seq, mac))
 }
 
+// AuditPath is the file that holds a vault's audit log, beside the vault.
+//
+// The log is a separate SQLite file, attached to the vault's connection
+// when first used, with no rollback journal and no fsync: a read-only
+// command (get, run) then never writes the vault file itself, so it never
+// pays SQLite's checkpoint and fsyncs at close. The price: a power cut in
+// the middle of an append can damage the log's last page, which
+// `hush audit --verify` then reports. The vault's secrets are never at risk
+// from it.
+func AuditPath(vaultPath string) string {
+	return strings.TrimSuffix(vaultPath, ".db") + ".audit.db"
+}
+
+const auditSchema = `
+CREATE TABLE IF NOT EXISTS audit.audit (
+    seq   INTEGER PRIMARY KEY,  -- 1, 2, 3, ... without gaps
+    entry BLOB    NOT NULL,     -- Seal(audit key, JSON entry, AD(vault, "audit", seq))
+    mac   BLOB    NOT NULL      -- HMAC(chain key, previous mac ‖ seq ‖ entry)
+);
+CREATE TABLE IF NOT EXISTS audit.audit_head (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    mac BLOB    NOT NULL        -- HMAC(chain key, "head" ‖ last seq ‖ last mac)
+);`
+
+// attachAudit attaches the audit file (creating it, 0600) once per open.
+func (v *Vault) attachAudit() error {
+	if v.auditAttached {
+		return nil
+	}
+	path := AuditPath(v.path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("failed to open the audit log: %w", err)
+	}
+	f.Close()
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		return &PermissionError{Path: path, Mode: st.Mode()}
+	}
+	u := &url.URL{Path: path}
+	if _, err := v.db.Exec(`ATTACH DATABASE ? AS audit`, "file:"+u.EscapedPath()+"?mode=rw"); err != nil {
+		return fmt.Errorf("failed to open the audit log: %w", err)
+	}
+	if _, err := v.db.Exec(`PRAGMA audit.journal_mode = OFF; PRAGMA audit.synchronous = OFF; PRAGMA audit.secure_delete = ON;` + auditSchema); err != nil {
+		return fmt.Errorf("failed to open the audit log: %w", err)
+	}
+	v.auditAttached = true
+	return nil
+}
+
 // device names this machine in audit entries.
 func device() string {
 	h, err := os.Hostname()
@@ -62,9 +114,7 @@ func device() string {
 }
 
 // Record appends an entry to the audit log: action on names, and err's
-// message as the result (or "ok"). Writing the log does not wait for the
-// disk (synchronous=NORMAL), so that auditing a get costs microseconds; a
-// power cut can lose the last entries, never break the chain.
+// message as the result (or "ok"). See [AuditPath] for where and how.
 func (v *Vault) Record(action string, names []string, result error) error {
 	if v.keys == nil {
 		return ErrLocked
@@ -73,15 +123,14 @@ func (v *Vault) Record(action string, names []string, result error) error {
 	if result != nil {
 		e.Result = result.Error()
 	}
-	if _, err := v.db.Exec("PRAGMA synchronous = NORMAL"); err != nil {
+	if err := v.attachAudit(); err != nil {
 		return err
 	}
-	defer v.db.Exec("PRAGMA synchronous = FULL")
 	sealKey, chainKey := v.auditKeys()
 	return v.write(func(tx *sql.Tx) error {
 		var seq int
 		var prev []byte
-		err := tx.QueryRow(`SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+		err := tx.QueryRow(`SELECT seq, mac FROM audit.audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
 		if errors.Is(err, sql.ErrNoRows) {
 			seq, prev = 0, nil
 		} else if err != nil {
@@ -98,10 +147,10 @@ func (v *Vault) Record(action string, names []string, result error) error {
 			return err
 		}
 		mac := chainMAC(chainKey, prev, seq, ct)
-		if _, err := tx.Exec(`INSERT INTO audit (seq, entry, mac) VALUES (?, ?, ?)`, seq, ct, mac); err != nil {
+		if _, err := tx.Exec(`INSERT INTO audit.audit (seq, entry, mac) VALUES (?, ?, ?)`, seq, ct, mac); err != nil {
 			return fmt.Errorf("failed to write the audit log: %w", err)
 		}
-		_, err = tx.Exec(`INSERT INTO audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
+		_, err = tx.Exec(`INSERT INTO audit.audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
 			seq, headMAC(chainKey, seq, mac))
 		return err
 	})
@@ -114,8 +163,11 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 	if v.keys == nil {
 		return nil, ErrLocked
 	}
+	if err := v.attachAudit(); err != nil {
+		return nil, err
+	}
 	sealKey, chainKey := v.auditKeys()
-	rows, err := v.db.Query(`SELECT seq, entry, mac FROM audit ORDER BY seq`)
+	rows, err := v.db.Query(`SELECT seq, entry, mac FROM audit.audit ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the audit log: %w", err)
 	}
@@ -151,7 +203,7 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 	}
 	var headSeq int
 	var head []byte
-	err = v.db.QueryRow(`SELECT seq, mac FROM audit_head WHERE id = 1`).Scan(&headSeq, &head)
+	err = v.db.QueryRow(`SELECT seq, mac FROM audit.audit_head WHERE id = 1`).Scan(&headSeq, &head)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if len(out) > 0 {

@@ -1,8 +1,11 @@
 package vault
 
 import (
+	"bytes"
+	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -35,6 +38,18 @@ func TestAuditRecordsAndReads(t *testing.T) {
 	v = reopen(t, v)
 	if es, err := v.Audit(); err != nil || len(es) != 6 {
 		t.Fatalf("after reopening: %d, %v", len(es), err)
+	}
+}
+
+func TestAuditFileIsPrivate(t *testing.T) {
+	v := auditedVault(t)
+	st, err := os.Stat(AuditPath(v.Path()))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("audit file: %v, mode %o", err, st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(AuditPath(v.Path()))
+	if bytes.Contains(b, []byte("app/K1")) || bytes.Contains(b, []byte("app/missing")) {
+		t.Fatal("a name in plaintext in the audit file")
 	}
 }
 
@@ -71,11 +86,29 @@ func TestAuditTampering(t *testing.T) {
 		{"head mac changed", []string{`UPDATE audit_head SET mac = randomblob(32)`}, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := tamper(t, auditedVault(t), tc.stmts...)
+			v := auditedVault(t)
+			path := v.Path()
+			v.Close()
+			db, err := sql.Open("sqlite3", "file:"+AuditPath(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.SetMaxOpenConns(1)
+			for _, stmt := range tc.stmts {
+				if _, err := db.Exec(stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			db.Close()
+			v, err = Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
 			if err := v.Unlock(testPass); err != nil {
 				t.Fatal(err)
 			}
-			_, err := v.Audit()
+			_, err = v.Audit()
 			var ae *AuditError
 			if !errors.As(err, &ae) || !errors.Is(err, ErrTampered) {
 				t.Fatalf("Audit = %v, want an AuditError", err)

@@ -100,6 +100,8 @@ type Vault struct {
 	path string
 	hdr  header
 	keys *keyring // nil while locked
+
+	auditAttached bool
 }
 
 // keyring holds the vault key of the current epoch and its subkeys.

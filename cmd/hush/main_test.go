@@ -67,6 +67,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("HUSH_HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("VAULT", filepath.Join(env.WorkDir, "home", "vaults", "default.db"))
+			env.Setenv("AUDIT", filepath.Join(env.WorkDir, "home", "vaults", "default.audit.db"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
