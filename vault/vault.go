@@ -180,10 +180,9 @@ func openDB(path string, create bool) (*sql.DB, error) {
 		return nil, fmt.Errorf("failed to open vault %s: %w", path, err)
 	}
 	// Keep the WAL file between commands rather than deleting it at every
-	// close and creating it again at the next open: a command that writes
-	// (every one does, to the audit log) then costs fewer file operations
-	// and fsyncs. Set after the first statement, when SQLite has opened the
-	// file. A failure only costs speed.
+	// close and creating it again at the next open: a command then costs
+	// fewer file operations and fsyncs. Set after the first statement, when
+	// SQLite has opened the file. A failure only costs speed.
 	if c, err := db.Conn(context.Background()); err == nil {
 		c.Raw(func(dc any) error {
 			if sc, ok := dc.(*sqlite3.SQLiteConn); ok {
@@ -223,6 +222,9 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 		return nil, fmt.Errorf("failed to create vault file: %w", err)
 	}
 	f.Close()
+	// An audit log left by an earlier vault of this name belongs to a key
+	// that no longer exists: it could never be read again.
+	os.Remove(AuditPath(path))
 	v, err := create(path, passphrase, params, now)
 	if err != nil {
 		os.Remove(path)
