@@ -14,7 +14,7 @@ func (a *app) generateCommand() *cobra.Command {
 		Short: "print a new password, passphrase or token",
 		Long: `Print a new random value. The default is a 24-character password of letters,
 digits and shell-safe symbols (about 149 bits). --words N makes a passphrase
-of EFF diceware words (6 words: about 77 bits); --bytes N makes a token.`,
+of EFF diceware words (--words 10, the default with --separator: about 129 bits; 6 words: 77); --bytes N makes a token.`,
 		Example: `  hush generate
   hush generate --length 32 --no-symbols
   hush generate --words 6
@@ -47,7 +47,7 @@ of EFF diceware words (6 words: about 77 bits); --bytes N makes a token.`,
 	f := cmd.Flags()
 	f.IntVar(&o.Length, "length", 24, "password length (8 to 1024)")
 	f.BoolVar(&o.NoSymbols, "no-symbols", false, "password of letters and digits only")
-	f.IntVar(&o.Words, "words", 6, "passphrase of N words (3 to 64)")
+	f.IntVar(&o.Words, "words", 10, "passphrase of N words (3 to 64; 10 words ≈ 129 bits)")
 	f.StringVar(&o.Separator, "separator", "-", "passphrase word separator")
 	f.IntVar(&o.Bytes, "bytes", 32, "token of N random bytes (16 to 4096)")
 	f.StringVar(&o.Encoding, "encoding", "hex", "token encoding: hex, base64 or base64url")
