@@ -32,14 +32,15 @@ type browser struct {
 	v    *vault.Vault
 	by   string // how the vault was unlocked
 
-	loading bool
-	entries []vault.IndexEntry
-	ix      *index
-	filter  *filter
-	rows    []int // entries shown, after filtering
-	cursor  int
-	offset  int
-	meta    map[string]vault.Meta // by entry id + version, opened as rows show
+	loading  bool
+	entries  []vault.IndexEntry
+	ix       *index
+	filter   *filter
+	rows     []int // entries shown, after filtering
+	cursor   int
+	offset   int
+	meta     map[string]vault.Meta // by entry id + version, opened as rows show
+	policies []vault.Policy        // folder defaults, read with the index
 
 	filterInput textinput.Model
 	filtering   bool
@@ -130,6 +131,7 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		b.ix = newIndex(names)
 		b.filter = newFilter(b.ix)
 		b.meta = map[string]vault.Meta{}
+		b.policies, _ = b.v.Policies()
 		b.applyFilter()
 		if msg.select_ != "" {
 			b.selectName(msg.select_)
@@ -340,6 +342,7 @@ func (b *browser) metaOf(e *vault.IndexEntry) (vault.Meta, bool) {
 	if err != nil {
 		return vault.Meta{}, false
 	}
+	vault.Inherit(&m, e.Name, b.policies)
 	b.meta[k] = m
 	return m, true
 }

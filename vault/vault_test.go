@@ -517,3 +517,42 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatalf("Open of a newer schema = %v", err)
 	}
 }
+
+func TestFolderPolicies(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/prod/DB", "x")
+	own := 7 * 24 * time.Hour
+	if _, err := v.Set("app/prod/OWN", []byte("y"), Update{RotateEvery: &own}); err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, v, "other/K", "z")
+	if err := v.SetPolicy("app", 30*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.SetPolicy("app/prod", 90*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := v.Policies()
+	if err != nil || len(ps) != 2 || ps[0].Folder != "app" {
+		t.Fatalf("Policies = %v, %v", ps, err)
+	}
+	for name, want := range map[string]time.Duration{"app/prod/DB": 90 * 24 * time.Hour, "app/prod/OWN": own, "other/K": 0} {
+		s, _ := v.Get(name)
+		Inherit(&s.Meta, name, ps)
+		if s.RotateEvery != want {
+			t.Errorf("%s inherits %v, want %v", name, s.RotateEvery, want)
+		}
+	}
+	if err := v.SetPolicy("app/prod", 0); err != nil {
+		t.Fatal(err)
+	}
+	ps, _ = v.Policies()
+	if len(ps) != 1 {
+		t.Fatalf("policy not removed: %v", ps)
+	}
+	v = tamper(t, v, `UPDATE policies SET policy = CAST(substr(policy, 1, 30) || CASE WHEN substr(policy, 31, 1) = x'00' THEN x'01' ELSE x'00' END || substr(policy, 32) AS BLOB)`)
+	v.Unlock(testPass)
+	if _, err := v.Policies(); !errors.Is(err, ErrTampered) {
+		t.Fatalf("a changed policy: %v", err)
+	}
+}

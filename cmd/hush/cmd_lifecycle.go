@@ -108,7 +108,7 @@ cron can gate on it.`,
 				folder = args[0]
 			}
 			return a.withVault(func(v *vault.Vault) error {
-				entries, err := v.List(folder)
+				entries, err := listWithPolicies(v, folder)
 				if err != nil {
 					return err
 				}
@@ -325,7 +325,7 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 // rotateDue rotates every overdue secret that has a rotator.
 func (a *app) rotateDue(timeout time.Duration) error {
 	return a.withVault(func(v *vault.Vault) error {
-		entries, err := v.List("")
+		entries, err := listWithPolicies(v, "")
 		if err != nil {
 			return err
 		}
@@ -370,4 +370,78 @@ func dueWhen(t, now time.Time) string {
 		return t.Local().Format("2006-01-02") + " (in " + strings.TrimSuffix(age(now, t), " ago") + ")"
 	}
 	return t.Local().Format("2006-01-02") + " (" + age(t, now) + ")"
+}
+
+// listWithPolicies lists folder with each secret's rotation interval
+// inherited from its folder's policy when it has none of its own.
+func listWithPolicies(v *vault.Vault, folder string) ([]vault.Entry, error) {
+	entries, err := v.List(folder)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := v.Policies()
+	if err != nil {
+		return nil, err
+	}
+	for i := range entries {
+		vault.Inherit(&entries[i].Meta, entries[i].Name, ps)
+	}
+	return entries, nil
+}
+
+func (a *app) policyCommand() *cobra.Command {
+	var rotate string
+	cmd := &cobra.Command{
+		Use:   "policy [FOLDER --rotate-every 30d]",
+		Short: "folder defaults: a rotation interval the secrets below inherit",
+		Long: `Set a folder's rotation interval: every secret in the folder or below it
+that has no --rotate-every of its own is due that long after its last change
+(the nearest folder's policy wins). --rotate-every 0 removes it. Without
+arguments, list the policies.`,
+		Example: `  hush policy app/prod --rotate-every 90d
+  hush policy`,
+		Args: rangeArgs(0, 1, "FOLDER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 != cmd.Flags().Changed("rotate-every") {
+				return usagef("give a FOLDER and --rotate-every together, or neither to list the policies")
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				if len(args) == 1 {
+					d, err := parseDuration(rotate)
+					if err != nil {
+						return usageError{err}
+					}
+					if err := v.SetPolicy(args[0], d); err != nil {
+						return err
+					}
+					if d == 0 {
+						a.notef("removed the policy of %s", args[0])
+					} else {
+						a.notef("secrets in %s rotate every %s unless they say otherwise", args[0], formatDuration(d))
+					}
+					return nil
+				}
+				ps, err := v.Policies()
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					out := make([]map[string]string, 0, len(ps))
+					for _, p := range ps {
+						out = append(out, map[string]string{"folder": p.Folder, "rotate_every": formatDuration(p.RotateEvery)})
+					}
+					return a.writeJSON(out)
+				}
+				if len(ps) == 0 {
+					a.notef("no folder policies: `hush policy FOLDER --rotate-every 90d` sets one")
+				}
+				for _, p := range ps {
+					a.printf("%s\trotate every %s\n", displayFolder(p.Folder), formatDuration(p.RotateEvery))
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&rotate, "rotate-every", "", "the folder's rotation interval, e.g. 90d (0 removes it)")
+	return cmd
 }

@@ -269,7 +269,7 @@ func (a *app) lsCommand() *cobra.Command {
 				folder = f
 			}
 			return a.withVault(func(v *vault.Vault) error {
-				listed, err := v.List(folder)
+				listed, err := listWithPolicies(v, folder)
 				if err != nil {
 					return err
 				}

@@ -88,7 +88,7 @@ Environment:
 		a.unlockCommand(), a.lockCommand(), a.statusCommand(),
 		a.runCommand(),
 		a.tuiCommand(),
-		a.revokeCommand(), a.dueCommand(), a.rotateCommand(), a.auditCommand(),
+		a.revokeCommand(), a.dueCommand(), a.rotateCommand(), a.auditCommand(), a.policyCommand(),
 		a.versionCommand(),
 	)
 	return root
