@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -194,6 +195,9 @@ func fit(s string, w, h int) string {
 // (charmbracelet/bubbles#1038), leaving a dangling "•" at the edge.
 func helpView(h help.Model, k keymap.Help, width int) string {
 	h.SetWidth(width)
+	if len(k.Full) == 0 {
+		k.Full = [][]key.Binding{k.Short} // "?" must never leave a screen without hints
+	}
 	lines := strings.Split(h.View(k), "\n")
 	for i, l := range lines {
 		if ansi.StringWidth(l) > width {

@@ -51,6 +51,8 @@ type browser struct {
 	history *history
 	confirm *confirm
 
+	removed string // the last secret removed here, for undo
+
 	help      help.Model
 	status    string
 	statusBad bool
@@ -257,6 +259,8 @@ func (b *browser) updateList(msg tea.Msg) tea.Cmd {
 		}
 	case key.Matches(km, k.New):
 		return b.openForm(nil)
+	case km.String() == "u" && b.removed != "":
+		return b.undoRemove()
 	case key.Matches(km, k.Edit):
 		if e := b.current(); e != nil {
 			return b.openForm(e)
@@ -286,7 +290,8 @@ func (b *browser) askDelete(name string) {
 				return b.setStatus(err.Error(), true)
 			}
 			b.closeDetail()
-			return tea.Batch(b.reload(""), b.setStatus("removed "+name, false))
+			b.removed = name
+			return tea.Batch(b.reload(""), b.setStatus("removed "+name+" (u: undo)", false))
 		},
 	}
 }
@@ -357,6 +362,7 @@ func (b *browser) openDetail() tea.Cmd {
 		return b.setStatus(err.Error(), true)
 	}
 	b.mode, b.detail = modeDetail, d
+	b.status = ""
 	return nil
 }
 
@@ -364,6 +370,7 @@ func (b *browser) closeDetail() {
 	if b.detail != nil {
 		b.detail.hide()
 	}
+	b.status = ""
 	b.detail, b.history, b.form = nil, nil, nil
 	b.mode = modeList
 }
@@ -428,7 +435,7 @@ func (b *browser) helpKeys() keymap.Help {
 		Full: [][]key.Binding{
 			{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
 			{k.Filter, k.ClearFilter, k.Open, k.Reveal, k.Copy},
-			{k.New, k.Edit, k.Delete, k.History},
+			{k.New, k.Edit, k.Delete, k.History, key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo remove"))},
 			{k.Help, k.Quit, k.ForceQuit},
 		},
 	}
@@ -581,4 +588,21 @@ func shortAge(t, now time.Time) string {
 		return fmt.Sprintf("%dmo", int(d.Hours()/24/30))
 	}
 	return fmt.Sprintf("%dy", int(d.Hours()/24/365))
+}
+
+// undoRemove brings back the secret removed last: its history was kept, and
+// restoring its last version makes it live again.
+func (b *browser) undoRemove() tea.Cmd {
+	name := b.removed
+	b.removed = ""
+	hist, _, err := b.v.History(name)
+	if err != nil {
+		return b.setStatus(err.Error(), true)
+	}
+	_, err = b.v.Rollback(name, hist[len(hist)-1].Version)
+	b.v.Record("rollback", []string{name}, err)
+	if err != nil {
+		return b.setStatus(err.Error(), true)
+	}
+	return tea.Batch(b.reload(name), b.setStatus("restored "+name, false))
 }

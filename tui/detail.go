@@ -113,7 +113,7 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 				return b.setStatus(err.Error(), true)
 			}
 			d.hide()
-			b.history, b.mode = h, modeHistory
+			b.history, b.mode, b.status = h, modeHistory, ""
 		}
 	}
 	return nil

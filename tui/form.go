@@ -51,7 +51,7 @@ func newForm(b *browser, e *vault.IndexEntry) *form {
 	f.inputs[fieldValue].EchoMode = textinput.EchoPassword
 	f.inputs[fieldValue].EchoCharacter = '•'
 	f.inputs[fieldValue].CharLimit = 64 << 10
-	f.inputs[fieldName].Placeholder = "app/dev/API_KEY"
+	f.inputs[fieldName].Placeholder = "e.g. app/dev/API_KEY"
 	f.inputs[fieldTags].Placeholder = "comma, separated"
 	f.inputs[fieldRotate].Placeholder = "e.g. 30d (empty: never)"
 	f.typ = indexOfType(vault.TypePassword)

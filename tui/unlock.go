@@ -70,6 +70,9 @@ func (u *unlockModel) update(msg tea.Msg) tea.Cmd {
 		if u.busy {
 			return nil
 		}
+		if msg.String() != "enter" {
+			u.message = "" // the last attempt's message goes as the next is typed
+		}
 		switch {
 		case msg.String() == "esc":
 			return tea.Quit

@@ -78,7 +78,7 @@ Existing secrets get a new version; unchanged ones are left alone.`,
 						updated++
 					}
 				}
-				a.notef("imported %d secrets into %s: %d new, %d updated, %d unchanged", len(res), displayFolder(folder), created, updated, same)
+				a.notef("imported %s into %s: %d new, %d updated, %d unchanged", plural(len(res), "secret"), displayFolder(folder), created, updated, same)
 				return nil
 			})
 		},
@@ -189,4 +189,11 @@ func writePrivateFile(path string, data []byte) error {
 		return fmt.Errorf("failed to write %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

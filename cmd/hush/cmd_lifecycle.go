@@ -260,7 +260,11 @@ func (a *app) rotate(v *vault.Vault, name string, gen bool, with string, timeout
 		}
 	}
 	defer crypto.Wipe(value)
-	return v.Set(name, value, u)
+	res, err := v.Set(name, value, u)
+	if err == nil && !res.Changed {
+		return res, fmt.Errorf("%s unchanged: the new value is the current one, so nothing was rotated", name)
+	}
+	return res, err
 }
 
 // runRotator runs command with the old value on stdin and returns what it

@@ -73,7 +73,7 @@ Environment:
 		Args:          cobra.NoArgs,
 		RunE:          a.runDefault,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{plainFlagError(err)} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.vaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
 	pf.BoolVar(&a.jsonOut, "json", false, "print data as JSON")
@@ -237,4 +237,17 @@ func rangeArgs(min, max int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// plainFlagError turns pflag's "invalid argument "x" for "--n" flag:
+// strconv.ParseInt: parsing "x": invalid syntax" into words a person reads.
+func plainFlagError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, ": strconv."); i >= 0 {
+		return fmt.Errorf("%s: not a number", strings.Replace(msg[:i], "invalid argument", "invalid value", 1))
+	}
+	if i := strings.Index(msg, ": time: "); i >= 0 {
+		return fmt.Errorf("%s: use a duration such as 30s, 5m or 1h", strings.Replace(msg[:i], "invalid argument", "invalid value", 1))
+	}
+	return err
 }
