@@ -38,6 +38,9 @@ type form struct {
 	focus   int
 	errs    [fieldCount]string
 	message string
+	start   [fieldCount]string // the fields as the form opened, to tell edits
+	typ0    int
+	discard bool // the user confirmed leaving without saving
 }
 
 func newForm(b *browser, e *vault.IndexEntry) *form {
@@ -84,7 +87,26 @@ func indexOfType(t vault.Type) int {
 	return len(vault.Types) - 1
 }
 
-func (f *form) init() tea.Cmd { return f.setFocus(0) }
+func (f *form) init() tea.Cmd {
+	for i := range f.inputs {
+		f.start[i] = f.inputs[i].Value()
+	}
+	f.typ0 = f.typ
+	return f.setFocus(0)
+}
+
+// changed reports whether anything was typed since the form opened.
+func (f *form) changed() bool {
+	if f.discard {
+		return false
+	}
+	for i := range f.inputs {
+		if f.inputs[i].Value() != f.start[i] {
+			return true
+		}
+	}
+	return f.typ != f.typ0
+}
 
 func (f *form) setFocus(i int) tea.Cmd {
 	f.inputs[f.focus].Blur()
@@ -99,6 +121,15 @@ func (f *form) update(msg tea.Msg) tea.Cmd {
 	k := f.b.keys()
 	if km, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
+		case key.Matches(km, k.Back) && f.changed():
+			f.b.confirm = &confirm{
+				prompt: "Discard what you typed? y/n",
+				yes: func() tea.Cmd {
+					return f.update(tea.KeyPressMsg{Code: tea.KeyEscape})
+				},
+			}
+			f.discard = true
+			return nil
 		case key.Matches(km, k.Back):
 			f.wipe()
 			f.b.form = nil

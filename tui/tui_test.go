@@ -312,6 +312,8 @@ func TestNewSecretInvalidNameSavesNothing(t *testing.T) {
 	u.Type("app/dev/OK")
 	u.WaitScreen("the name's error gone", func(s string) bool { return !strings.Contains(s, `starts with "/"`) })
 	u.Press("esc")
+	u.WaitText("Discard what you typed? y/n")
+	u.Press("y")
 	u.WaitText("nothing saved", "3 secrets")
 	u.Press("q")
 	u.Finish()
@@ -332,6 +334,8 @@ func TestNewSecretExistingNameSavesNothing(t *testing.T) {
 	u.Press("ctrl+s")
 	u.WaitText("a secret with this name exists", "Fix the fields marked above.")
 	u.Press("esc")
+	u.WaitText("Discard what you typed? y/n")
+	u.Press("y")
 	u.WaitText("nothing saved")
 	u.Press("q")
 	u.Finish()
@@ -350,6 +354,8 @@ func TestNewSecretEmptyValueSavesNothing(t *testing.T) {
 	u.Press("ctrl+s")
 	u.WaitText("type a value, or ctrl+g to generate one")
 	u.Press("esc")
+	u.WaitText("Discard what you typed? y/n")
+	u.Press("y")
 	u.WaitText("nothing saved")
 	u.Press("q")
 	u.Finish()
@@ -600,7 +606,7 @@ func TestResize(t *testing.T) {
 	checkFrame(t, latest(u, "History of"), 60, 16, "history", "↑/k up")
 	u.Press("esc", "esc", "n")
 	checkFrame(t, latest(u, "New secret"), 60, 16, "form", "tab next field")
-	u.Press("esc")
+	u.Press("esc") // nothing typed: no question
 	u.WaitText("nothing saved")
 	u.Press("?")
 	checkFrame(t, latest(u, "page down"), 60, 16, "full help", "end/G")
@@ -791,6 +797,28 @@ func TestFilterTextIsText(t *testing.T) {
 	u.Finish()
 	v := tui.UnlockFixtureVault(t, path)
 	if got := mustGet(t, v, "app/dev/NEW_KEY"); string(got.Value) != "fresh" {
+		t.Errorf("saved %q", got.Value)
+	}
+}
+
+// Esc on a form with typing in it asks first; "n" keeps the form.
+func TestFormEscAsksBeforeDiscarding(t *testing.T) {
+	u, path := start(t)
+	u.Press("n")
+	u.WaitText("New secret")
+	u.Type("app/dev/KEEP")
+	u.Press("esc")
+	u.WaitText("Discard what you typed? y/n")
+	u.Press("n")
+	u.WaitText("New secret", "cancelled")
+	u.Press("tab", "tab")
+	u.Type("kept-value")
+	u.Press("ctrl+s")
+	u.WaitText("created app/dev/KEEP")
+	u.Press("q")
+	u.Finish()
+	v := tui.UnlockFixtureVault(t, path)
+	if got := mustGet(t, v, "app/dev/KEEP"); string(got.Value) != "kept-value" {
 		t.Errorf("saved %q", got.Value)
 	}
 }

@@ -98,6 +98,9 @@ func (a *app) unlockWithPassphrase(v *vault.Vault) error {
 		if err != nil {
 			return err
 		}
+		if len(p) == 0 {
+			return fmt.Errorf("%w: no passphrase given", vault.ErrLocked)
+		}
 		err = v.Unlock(p)
 		crypto.Wipe(p)
 		if !errors.Is(err, vault.ErrWrongPassphrase) || try == 3 {
