@@ -230,28 +230,23 @@ func printable(b []byte) bool {
 	return true
 }
 
+// relative is "3d ago", "in 4d" or "just now".
+func relative(t, now time.Time) string {
+	switch {
+	case now.Sub(t).Abs() < time.Minute:
+		return "just now"
+	case t.After(now):
+		return "in " + shortAge(now, t)
+	}
+	return shortAge(t, now) + " ago"
+}
+
 // plainWhen is when without styling, for aligned columns.
 func plainWhen(t, now time.Time) string {
-	d := now.Sub(t)
-	rel := shortAge(t, now) + " ago"
-	if d < 0 {
-		rel = "in " + shortAge(now, t)
-	}
-	if rel == "now ago" || rel == "in now" {
-		rel = "just now"
-	}
-	return t.Local().Format("2006-01-02 15:04") + " (" + rel + ")"
+	return t.Local().Format("2006-01-02 15:04") + " (" + relative(t, now) + ")"
 }
 
 // when prints a date with a relative hint: "2026-11-29 10:00 (3d ago)".
 func when(t, now time.Time) string {
-	d := now.Sub(t)
-	rel := shortAge(t, now) + " ago"
-	if d < 0 {
-		rel = "in " + shortAge(now, t)
-	}
-	if rel == "now ago" || rel == "in now" {
-		rel = "just now"
-	}
-	return t.Local().Format("2006-01-02 15:04") + lipgloss.NewStyle().Faint(true).Render(" ("+rel+")")
+	return t.Local().Format("2006-01-02 15:04") + lipgloss.NewStyle().Faint(true).Render(" ("+relative(t, now)+")")
 }
