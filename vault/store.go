@@ -232,14 +232,7 @@ func (v *Vault) Revoke(name, reason string) (SetResult, error) {
 	}
 	var res SetResult
 	err := v.write(func(tx *sql.Tx) error {
-		r, err := v.lookup(tx, name)
-		if err != nil {
-			return err
-		}
-		if r.deleted.Valid {
-			return notFound(name)
-		}
-		cur, err := v.version(tx, name, r, r.head, true)
+		r, cur, err := v.current(tx, name)
 		if err != nil {
 			return err
 		}
@@ -766,6 +759,22 @@ func (v *Vault) Copy(from, to string) (SetResult, error) {
 	})
 }
 
+// current reads a live secret's row and current version, with its value.
+func (v *Vault) current(q querier, name string) (*row, *Secret, error) {
+	r, err := v.lookup(q, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.deleted.Valid {
+		return nil, nil, notFound(name)
+	}
+	cur, err := v.version(q, name, r, r.head, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, cur, nil
+}
+
 // transfer runs write with the current version of the live secret from,
 // once it is sure that the name to is free, in one transaction.
 func (v *Vault) transfer(from, to string, write func(tx *sql.Tx, r *row, cur *Secret, now int64) (SetResult, error)) (SetResult, error) {
@@ -774,18 +783,12 @@ func (v *Vault) transfer(from, to string, write func(tx *sql.Tx, r *row, cur *Se
 	}
 	var res SetResult
 	err := v.write(func(tx *sql.Tx) error {
-		r, err := v.lookup(tx, from)
+		r, cur, err := v.current(tx, from)
 		if err != nil {
 			return err
-		}
-		if r.deleted.Valid {
-			return notFound(from)
 		}
 		if err := v.ensureFree(tx, to); err != nil {
-			return err
-		}
-		cur, err := v.version(tx, from, r, r.head, true)
-		if err != nil {
+			clear(cur.Value)
 			return err
 		}
 		defer clear(cur.Value)
