@@ -4,7 +4,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/crypto"
-	"github.com/hush-secrets/hush/vault"
 )
 
 func (a *app) passwdCommand() *cobra.Command {
@@ -22,7 +21,17 @@ from HUSH_NEW_PASSPHRASE / --new-passphrase-file). --kdf-memory and
 --kdf-passes change the key derivation cost at the same time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withVault(func(v *vault.Vault) error {
+			// The current passphrase, not a remembered key: whoever sits at
+			// an unlocked session must not be able to change it.
+			v, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer v.Close()
+			if err := a.unlockWithPassphrase(v); err != nil {
+				return err
+			}
+			err = func() error {
 				params, err := kdf.params(v.KDF())
 				if err != nil {
 					return err
@@ -37,7 +46,9 @@ from HUSH_NEW_PASSPHRASE / --new-passphrase-file). --kdf-memory and
 				}
 				a.notef("passphrase changed (key derivation: %s)", params)
 				return nil
-			})
+			}()
+			a.record(v, "passwd", nil, err)
+			return err
 		},
 	}
 	kdf.register(cmd)

@@ -41,6 +41,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 			a.env[k] = v
 		}
 	}
+	// hush reads these from a.env; no process it starts (clipboard tools,
+	// rotators, run's child) may inherit them from the process environment.
+	os.Unsetenv("HUSH_PASSPHRASE")
+	os.Unsetenv("HUSH_NEW_PASSPHRASE")
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)

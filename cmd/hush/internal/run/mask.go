@@ -37,13 +37,21 @@ type Masker struct {
 func NewMasker(w io.Writer, secrets [][]byte) *Masker {
 	m := &Masker{w: w}
 	seen := map[string]bool{}
-	for _, s := range secrets {
+	add := func(s []byte) {
 		if len(s) < minMaskLen || seen[string(s)] {
-			continue
+			return
 		}
 		seen[string(s)] = true
 		m.secrets = append(m.secrets, s)
 		m.maxLen = max(m.maxLen, len(s))
+	}
+	for _, s := range secrets {
+		add(s)
+		// A terminal turns "\n" into "\r\n" (ONLCR) before we see it: a
+		// multi-line secret (a key, a certificate) must match that way too.
+		if bytes.Contains(s, []byte("\n")) {
+			add(bytes.ReplaceAll(bytes.ReplaceAll(s, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n")))
+		}
 	}
 	sort.SliceStable(m.secrets, func(i, j int) bool { return len(m.secrets[i]) > len(m.secrets[j]) })
 	return m

@@ -450,3 +450,15 @@ func FuzzMasker(f *testing.F) {
 		}
 	})
 }
+
+// A terminal turns "\n" into "\r\n": a multi-line secret seen through a
+// pseudo-terminal must still be concealed.
+func TestMaskerMultiLineThroughTerminal(t *testing.T) {
+	var out bytes.Buffer
+	m := NewMasker(&out, [][]byte{[]byte("line-one-secret\nline-two-secret")})
+	m.Write([]byte("key:\r\nline-one-secret\r\nline-two-secret\r\nend"))
+	m.Close()
+	if strings.Contains(out.String(), "secret") || !strings.Contains(out.String(), Concealed) {
+		t.Fatalf("multi-line secret with CRLF not concealed: %q", out.String())
+	}
+}
