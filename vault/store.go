@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -387,6 +388,9 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 		return res, err
 	}
 	meta := req.Update.apply(cur.Meta)
+	if err := v.revokedValue(tx, req.Name, r, req.Value); err != nil {
+		return res, err
+	}
 	meta.Revoked = nil // a new value replaces a revoked one
 	if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
 		return res, err
@@ -683,6 +687,9 @@ func (v *Vault) Rollback(name string, n int) (SetResult, error) {
 		if err != nil {
 			return err
 		}
+		if err := v.revokedValue(tx, name, r, old.Value); err != nil {
+			return err // a rollback must not bring a leaked value back
+		}
 		if err := v.addVersion(tx, r, name, old.Meta, old.Value, time.Now().UnixNano()); err != nil {
 			return err
 		}
@@ -803,4 +810,61 @@ func (v *Vault) Count() (int, error) {
 	var n int
 	err := v.db.QueryRow(`SELECT count(*) FROM secrets WHERE deleted IS NULL`).Scan(&n)
 	return n, err
+}
+
+// revokedValue returns a *RevokedError when value equals the value of one
+// of the secret's revoked versions: a leaked value must not come back as
+// current, by set, rollback or a versioned reference.
+func (v *Vault) revokedValue(q querier, name string, r *row, value []byte) error {
+	rows, err := q.Query(`SELECT version, epoch, meta FROM versions WHERE secret_id = ?`, r.id)
+	if err != nil {
+		return fmt.Errorf("failed to read vault: %w", err)
+	}
+	type revoked struct {
+		n, epoch int
+		rev      Revocation
+	}
+	var list []revoked
+	for rows.Next() {
+		var n, epoch int
+		var ct []byte
+		if err := rows.Scan(&n, &epoch, &ct); err != nil {
+			rows.Close()
+			return err
+		}
+		m, err := v.openMeta(name, r.id, n, epoch, ct)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		if m.Revoked != nil {
+			list = append(list, revoked{n, epoch, *m.Revoked})
+		}
+	}
+	rows.Close()
+	for _, x := range list {
+		s, err := v.version(q, name, r, x.n, true)
+		if err != nil {
+			return err
+		}
+		same := subtle.ConstantTimeCompare(s.Value, value) == 1
+		clear(s.Value)
+		if same {
+			return &RevokedError{Name: name, Revocation: x.rev}
+		}
+	}
+	return nil
+}
+
+// RevokedValue reports (as a *RevokedError) whether value is one that was
+// revoked for the secret name.
+func (v *Vault) RevokedValue(name string, value []byte) error {
+	if err := v.unlocked(name); err != nil {
+		return err
+	}
+	r, err := v.lookup(v.db, name)
+	if err != nil {
+		return err
+	}
+	return v.revokedValue(v.db, name, r, value)
 }

@@ -145,6 +145,11 @@ func Build(src Source, o Options) (*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("variable %s refers to %s: %w", k, v, err)
 		}
+		if c, ok := src.(interface{ RevokedValue(string, []byte) error }); ok && ref.Version != 0 {
+			if err := c.RevokedValue(ref.Name, s.Value); err != nil {
+				return nil, fmt.Errorf("variable %s refers to %s: %w", k, v, err)
+			}
+		}
 		if err := checkValue(s.Value); err != nil {
 			return nil, fmt.Errorf("variable %s refers to %s: %w", k, ref.Name, err)
 		}
