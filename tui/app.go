@@ -149,6 +149,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 	case tea.KeyPressMsg:
 		if msg.String() == "ctrl+c" {
+			if m.browser != nil {
+				return m, m.browser.quit()
+			}
 			return m, tea.Quit
 		}
 	case openedMsg:

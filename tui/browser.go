@@ -52,6 +52,7 @@ type browser struct {
 	confirm *confirm
 
 	removed string // the last secret removed here, for undo
+	copied  []byte // a value on the clipboard, until it is cleared
 
 	help      help.Model
 	status    string
@@ -153,6 +154,7 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		// Whatever view is open now, the copied value leaves the clipboard.
 		cmd := b.root.opts.Clipboard.ClearIf(msg.value)
 		clear(msg.value)
+		b.copied = nil
 		return cmd
 	case clearedMsg:
 		if msg.cleared {
@@ -234,7 +236,7 @@ func (b *browser) updateList(msg tea.Msg) tea.Cmd {
 	page := max(1, b.listHeight()-1)
 	switch {
 	case key.Matches(km, k.Quit):
-		return tea.Quit
+		return b.quit()
 	case key.Matches(km, k.ClearFilter) && b.filterInput.Value() != "":
 		b.filterInput.Reset()
 		b.applyFilter()
@@ -605,4 +607,17 @@ func (b *browser) undoRemove() tea.Cmd {
 		return b.setStatus(err.Error(), true)
 	}
 	return tea.Batch(b.reload(name), b.setStatus("restored "+name, false))
+}
+
+// quit ends the program; a value still on the clipboard is taken off it
+// first (if the clipboard still holds it), rather than left there for 30 s
+// after hush is gone.
+func (b *browser) quit() tea.Cmd {
+	b.hide()
+	if b.copied == nil {
+		return tea.Quit
+	}
+	v := b.copied
+	b.copied = nil
+	return tea.Sequence(b.root.opts.Clipboard.ClearIf(v), tea.Quit)
 }

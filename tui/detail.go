@@ -69,7 +69,7 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 			b.closeDetail()
 			return nil
 		case key.Matches(msg, k.Quit):
-			return tea.Quit
+			return b.quit()
 		case key.Matches(msg, k.Reveal):
 			if d.value != nil {
 				d.hide()
@@ -94,6 +94,7 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 			}
 			clip := b.root.opts.Clipboard
 			later := bytes.Clone(s.Value)
+			b.copied = later
 			cmd := clip.Copy(s.Value)
 			clear(s.Value)
 			return tea.Batch(cmd,

@@ -41,7 +41,7 @@ func (h *history) update(msg tea.Msg) tea.Cmd {
 			return b.setStatus(err.Error(), true)
 		}
 	case key.Matches(km, k.Quit):
-		return tea.Quit
+		return b.quit()
 	case key.Matches(km, k.Up):
 		h.cursor = max(0, h.cursor-1)
 	case key.Matches(km, k.Down):

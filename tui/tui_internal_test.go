@@ -288,3 +288,23 @@ func TestStaleRevealTimeoutOfAnotherSecret(t *testing.T) {
 	u.Press("q")
 	u.Finish()
 }
+
+// Quitting takes a copied value off the clipboard at once, instead of
+// leaving it there after hush is gone.
+func TestQuitClearsTheClipboard(t *testing.T) {
+	for _, quitKey := range []string{"q", "ctrl+c"} {
+		t.Run(quitKey, func(t *testing.T) {
+			clip, file := fakeClipboard(t)
+			u := startDetail(t, clip)
+			copyValue(t, u)
+			if got := readFile(t, file); got != dbValue {
+				t.Fatalf("clipboard holds %q, want the value", got)
+			}
+			u.Press(quitKey)
+			u.Finish()
+			if got := readFile(t, file); got != "" {
+				t.Errorf("clipboard holds %q after quitting, want it empty", got)
+			}
+		})
+	}
+}

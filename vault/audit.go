@@ -57,7 +57,8 @@ func headMAC(k *crypto.Key, seq int, mac []byte) []byte {
 // AuditPath is the file that holds a vault's audit log, beside the vault.
 //
 // The log is a separate SQLite file, attached to the vault's connection
-// when first used, with no rollback journal and no fsync: a read-only
+// when first used, with its rollback journal in memory and no fsync: a
+// failed append rolls back whole, and a read-only
 // command (get, run) then never writes the vault file itself, so it never
 // pays SQLite's checkpoint and fsyncs at close. The price: a power cut in
 // the middle of an append can damage the log's last page, which
@@ -97,7 +98,7 @@ func (v *Vault) attachAudit() error {
 	if _, err := v.db.Exec(`ATTACH DATABASE ? AS audit`, "file:"+u.EscapedPath()+"?mode=rw"); err != nil {
 		return fmt.Errorf("failed to open the audit log: %w", err)
 	}
-	if _, err := v.db.Exec(`PRAGMA audit.journal_mode = OFF; PRAGMA audit.synchronous = OFF; PRAGMA audit.secure_delete = ON;` + auditSchema); err != nil {
+	if _, err := v.db.Exec(`PRAGMA audit.journal_mode = MEMORY; PRAGMA audit.synchronous = OFF; PRAGMA audit.secure_delete = ON;` + auditSchema); err != nil {
 		return fmt.Errorf("failed to open the audit log: %w", err)
 	}
 	v.auditAttached = true
