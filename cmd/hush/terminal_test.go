@@ -102,7 +102,10 @@ func TestTerminalCtrlCOnce(t *testing.T) {
 	for _, tc := range []struct{ name, cmd string }{
 		{"exec", hush + " run --from app -- " + child + " signals pid"},
 		{"mask, pseudo-terminal", hush + " run --mask --from app -- " + child + " signals pid"},
-		{"mask, pipes", hush + " run --mask --from app -- " + child + " signals pid | cat"},
+		// A shell with job control runs the pipeline as its own foreground
+		// job, as an interactive shell does. The reader ignores Ctrl-C, as
+		// a pager does, so the child's report can still be read.
+		{"mask, pipes", `bash -c "set -m; ` + hush + " run --mask --from app -- " + child + ` signals pid | (trap \"\" INT; cat)"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -154,4 +157,23 @@ func TestTerminalMaskStdin(t *testing.T) {
 	x.keys("C-d")
 	s = x.waitFor("[exit=0]")
 	_ = s
+}
+
+// Under job control, hush's child stays in the pipeline's process group:
+// another member of the pipeline can still read the terminal (as a pager
+// does), instead of being stopped as a background job.
+func TestTerminalMaskPipelineKeepsJobControl(t *testing.T) {
+	env, hush, child := terminalFixture(t)
+	x := startTmux(t, 80, 24, env, `bash -c "set -m; `+hush+" run --mask --from app -- "+child+` print masked-output | (read line </dev/tty; echo typed:\$line; cat)"`)
+	time.Sleep(500 * time.Millisecond)
+	for _, k := range []string{"h", "i", "Enter"} {
+		x.keys(k)
+		time.Sleep(30 * time.Millisecond)
+	}
+	s := x.waitFor("[exit=")
+	for _, want := range []string{"typed:hi", "masked-output", "[exit=0]"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q:\n%s", want, s)
+		}
+	}
 }

@@ -62,23 +62,24 @@ func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 	return supervisePipes(cmd, std, secrets)
 }
 
-// supervisePipes: the child gets its own process group. When hush is the
-// terminal's foreground job, the child's group becomes the foreground, so
-// the terminal's Ctrl-C reaches the child once, directly, and any signal
-// hush itself receives came from kill and is forwarded.
+// supervisePipes: the child stays in hush's process group, like any other
+// member of the shell's pipeline, so job control (Ctrl-Z, fg, a `| less`
+// that reads the terminal) works as without hush. When that group is the
+// terminal's foreground, the terminal already delivers Ctrl-C, Ctrl-\ and
+// window changes to the child itself: hush does not forward those again.
+// Every other forwarded signal, and all of them without a terminal, came
+// from kill and are passed on.
 func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
-	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	tty, fg := foregroundTTY()
-	if tty != nil {
-		defer tty.Close()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var fromTerminal func(os.Signal) bool
+	if tty, fg := foregroundTTY(); tty != nil {
+		tty.Close()
 		if fg {
-			attr.Foreground, attr.Ctty = true, int(tty.Fd())
-			// Taking the terminal back after the child needs tcsetpgrp from
-			// the background, which would stop hush with SIGTTOU.
-			signal.Ignore(syscall.SIGTTOU)
+			fromTerminal = func(sig os.Signal) bool {
+				return sig == syscall.SIGINT || sig == syscall.SIGQUIT || sig == syscall.SIGWINCH
+			}
 		}
 	}
-	cmd.SysProcAttr = attr
 	cmd.Stdin = s.Stdin
 	// Our own pipes rather than cmd.StdoutPipe: Wait must not close them
 	// before everything the child wrote has been read and masked.
@@ -121,7 +122,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 	forwarder.Add(1)
 	go func() {
 		defer forwarder.Done()
-		forward(cmd.Process, sigs, done, nil)
+		forward(cmd.Process, sigs, done, nil, fromTerminal)
 	}()
 	err = cmd.Wait()
 	close(done)
@@ -136,9 +137,6 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 		outR.SetReadDeadline(time.Now())
 		errR.SetReadDeadline(time.Now())
 		<-copied
-	}
-	if tty != nil && fg {
-		unix.IoctlSetPointerInt(int(tty.Fd()), unix.TIOCSPGRP, unix.Getpgrp())
 	}
 	return exitCode(cmd, err)
 }
@@ -184,7 +182,7 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 	forwarder.Add(1)
 	go func() {
 		defer forwarder.Done()
-		forward(cmd.Process, sigs, done, func() { pty.InheritSize(s.Stdout, ptmx) })
+		forward(cmd.Process, sigs, done, func() { pty.InheritSize(s.Stdout, ptmx) }, nil)
 	}()
 	err = cmd.Wait()
 	close(done)
@@ -195,8 +193,9 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 
 // forward passes signals to the child until done. With onWinch set (the
 // pseudo-terminal case) a window change resizes the child's terminal, which
-// signals the child by itself, instead of being forwarded.
-func forward(p *os.Process, sigs <-chan os.Signal, done <-chan struct{}, onWinch func()) {
+// signals the child by itself, instead of being forwarded. Signals for
+// which skip is true already reached the child from the terminal.
+func forward(p *os.Process, sigs <-chan os.Signal, done <-chan struct{}, onWinch func(), skip func(os.Signal) bool) {
 	for {
 		select {
 		case <-done:
@@ -204,6 +203,9 @@ func forward(p *os.Process, sigs <-chan os.Signal, done <-chan struct{}, onWinch
 		case sig := <-sigs:
 			if sig == syscall.SIGWINCH && onWinch != nil {
 				onWinch()
+				continue
+			}
+			if skip != nil && skip(sig) {
 				continue
 			}
 			p.Signal(sig)
