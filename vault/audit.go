@@ -86,6 +86,18 @@ func (v *Vault) attachAudit() error {
 		return nil
 	}
 	path := AuditPath(v.path)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		var anchored int
+		if err := v.db.QueryRow(`SELECT count(*) FROM audit_anchor`).Scan(&anchored); err != nil {
+			return err
+		}
+		if anchored > 0 {
+			return &AuditError{1, fmt.Sprintf("the audit log %s is missing: it was deleted or not copied with the vault (`hush audit --restart` starts a new one)", path)}
+		}
+		if _, err := v.db.Exec(`INSERT INTO audit_anchor (id, created) VALUES (1, ?)`, time.Now().Unix()); err != nil {
+			return fmt.Errorf("failed to start the audit log: %w", err)
+		}
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("failed to open the audit log: %w", err)
@@ -220,4 +232,20 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 		return nil, &AuditError{headSeq, "the log's head does not match its last entry"}
 	}
 	return out, nil
+}
+
+// RestartAudit starts a new, empty audit log when the old one is missing
+// (deleted, or not copied along with the vault). Its first entry says so.
+func (v *Vault) RestartAudit() error {
+	if v.keys == nil {
+		return ErrLocked
+	}
+	path := AuditPath(v.path)
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("the audit log %s exists: only a missing log is restarted", path)
+	}
+	if _, err := v.db.Exec(`DELETE FROM audit_anchor`); err != nil {
+		return err
+	}
+	return v.Record("audit-restart", nil, errors.New("the previous audit log was missing"))
 }

@@ -119,3 +119,34 @@ func TestAuditTampering(t *testing.T) {
 		})
 	}
 }
+
+// A deleted log is reported, not silently started again.
+func TestAuditDeletedLogIsFound(t *testing.T) {
+	v := auditedVault(t)
+	path := v.Path()
+	v.Close()
+	if err := os.Remove(AuditPath(path)); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v2.Close()
+	v2.Unlock(testPass)
+	_, err = v2.Audit()
+	var ae *AuditError
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("Audit of a deleted log = %v", err)
+	}
+	if err := v2.Record("get", []string{"x"}, nil); err == nil {
+		t.Fatal("Record quietly started a new log over a deleted one")
+	}
+	if err := v2.RestartAudit(); err != nil {
+		t.Fatal(err)
+	}
+	es, err := v2.Audit()
+	if err != nil || len(es) != 1 || es[0].Action != "audit-restart" {
+		t.Fatalf("after restart: %v %v", es, err)
+	}
+}

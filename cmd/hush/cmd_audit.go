@@ -14,8 +14,8 @@ import (
 
 func (a *app) auditCommand() *cobra.Command {
 	var (
-		since, name string
-		verify      bool
+		since, name     string
+		verify, restart bool
 	)
 	cmd := &cobra.Command{
 		Use:   "audit [--since 7d] [--name PREFIX] [--verify]",
@@ -36,6 +36,13 @@ first entry that was edited, removed, reordered or cut off.`,
 				from = time.Now().Add(-d)
 			}
 			return a.withVault(func(v *vault.Vault) error {
+				if restart {
+					if err := v.RestartAudit(); err != nil {
+						return err
+					}
+					a.notef("started a new audit log; its first entry records that the old one was missing")
+					return nil
+				}
 				entries, err := v.Audit()
 				var ae *vault.AuditError
 				if errors.As(err, &ae) {
@@ -83,6 +90,7 @@ first entry that was edited, removed, reordered or cut off.`,
 	cmd.Flags().StringVar(&since, "since", "", "only entries newer than this, e.g. 7d or 12h")
 	cmd.Flags().StringVar(&name, "name", "", "only entries about names starting with `PREFIX`")
 	cmd.Flags().BoolVar(&verify, "verify", false, "check the chain and say so")
+	cmd.Flags().BoolVar(&restart, "restart", false, "start a new log when the old one is missing (deleted, or not copied with the vault)")
 	return cmd
 }
 
