@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command floor is the yardstick for hush's whole-process benchmarks: the
 // least a program can do with a hush vault. It takes the vault key from the
 // kernel keyring (as hush does after `hush unlock`), opens the SQLite file,

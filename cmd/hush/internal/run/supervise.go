@@ -70,7 +70,7 @@ func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 // Every other forwarded signal, and all of them without a terminal, came
 // from kill and are passed on.
 func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{})
 	var fromTerminal func(os.Signal) bool
 	if tty, fg := foregroundTTY(); tty != nil {
 		tty.Close()
@@ -145,7 +145,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 // hush's terminal goes raw, so keys (Ctrl-C included) reach the child's
 // terminal as typed, and its line discipline signals the child once.
 func superviseTTY(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{Setsid: true, Setctty: true})
 	ptmx, err := pty.StartWithAttrs(cmd, nil, cmd.SysProcAttr)
 	if err != nil {
 		return 0, fmt.Errorf("failed to start %s: %w", cmd.Args[0], err)
