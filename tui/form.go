@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
@@ -285,12 +286,16 @@ func (f *form) view(height int) string {
 		}
 		lines = append(lines, label+field)
 		if f.errs[i] != "" {
-			lines = append(lines, strings.Repeat(" ", 14)+s.Bad.Render(f.errs[i]))
+			// Wrapped, not cut: the reason is the useful part.
+			msg := lipgloss.NewStyle().Width(max(10, w-14)).Render(f.errs[i])
+			for _, l := range strings.Split(msg, "\n") {
+				lines = append(lines, strings.Repeat(" ", 14)+s.Bad.Render(strings.TrimRight(l, " ")))
+			}
 		}
 	}
 	lines = append(lines, "")
 	if f.message != "" {
-		lines = append(lines, s.Status.Render(f.message))
+		lines = append(lines, s.Status.Render(lipgloss.NewStyle().Width(max(10, w)).Render(f.message)))
 	}
 	return strings.Join(lines, "\n")
 }
