@@ -211,14 +211,15 @@ func (v *Vault) GetVersion(name string, n int) (*Secret, error) {
 	if n != 0 {
 		return v.version(v.db, name, r, n, true)
 	}
-	s, err := v.version(v.db, name, r, r.head, false)
+	s, err := v.version(v.db, name, r, r.head, true)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.RevokedErr(); err != nil {
+		clear(s.Value)
 		return nil, err
 	}
-	return v.version(v.db, name, r, r.head, true)
+	return s, nil
 }
 
 // Revoke retires a leaked secret: a new version with the same value,
