@@ -74,7 +74,6 @@ type Model struct {
 	create  *createModel
 	unlock  *unlockModel
 	browser *browser
-	err     error
 }
 
 // New returns the UI's root model.

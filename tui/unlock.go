@@ -165,8 +165,8 @@ func (c *createModel) update(msg tea.Msg) tea.Cmd {
 			return c.setFocus(1 - c.focus)
 		case "enter":
 			if c.focus == 0 {
-				if err := checkPassphrase(c.inputs[0].Value()); err != nil {
-					c.message = err.Error()
+				if msg := passphraseProblem(c.inputs[0].Value()); msg != "" {
+					c.message = msg
 					return nil
 				}
 				c.message = ""
@@ -177,8 +177,8 @@ func (c *createModel) update(msg tea.Msg) tea.Cmd {
 				c.inputs[1].Reset()
 				return nil
 			}
-			if err := checkPassphrase(c.inputs[0].Value()); err != nil {
-				c.message = err.Error()
+			if msg := passphraseProblem(c.inputs[0].Value()); msg != "" {
+				c.message = msg
 				return c.setFocus(0)
 			}
 			c.busy, c.message = true, ""
@@ -205,11 +205,13 @@ func (c *createModel) setFocus(i int) tea.Cmd {
 	return c.inputs[i].Focus()
 }
 
-func checkPassphrase(p string) error {
+// passphraseProblem returns what is wrong with a new passphrase, for the
+// screen, or "".
+func passphraseProblem(p string) string {
 	if len([]rune(p)) < minPassphrase {
-		return fmt.Errorf("Use at least %d characters; a few random words are best.", minPassphrase)
+		return fmt.Sprintf("Use at least %d characters; a few random words are best.", minPassphrase)
 	}
-	return nil
+	return ""
 }
 
 // strength estimates a passphrase's strength in bits from its length and

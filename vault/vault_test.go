@@ -556,3 +556,16 @@ func TestFolderPolicies(t *testing.T) {
 		t.Fatalf("a changed policy: %v", err)
 	}
 }
+
+func TestIntervalsReadBack(t *testing.T) {
+	for _, d := range []time.Duration{8 * time.Hour, 90 * time.Minute, 30 * 24 * time.Hour, 45 * time.Second, 2*time.Hour + 30*time.Second} {
+		s := FormatInterval(d)
+		back, err := ParseInterval(s)
+		if err != nil || back != d {
+			t.Errorf("FormatInterval(%v) = %q, reads back as %v (%v)", d, s, back, err)
+		}
+	}
+	if got := FormatInterval(8 * time.Hour); got != "8h" {
+		t.Errorf("FormatInterval(8h) = %q", got)
+	}
+}

@@ -119,7 +119,7 @@ A value given as an argument is visible in shell history and to ps: prefer
 	f.StringVar(&rotate, "rotate-every", "", "rotation interval, e.g. 30d, 2w (0 for none)")
 	f.StringVar(&expires, "expires", "", "expiry date, YYYY-MM-DD (never for none)")
 	f.BoolVar(&gen, "generate", false, "store a new random password (24 characters)")
-	f.StringVar(&rotator, "rotator", "", "a `COMMAND` that `hush rotate` runs: old value on stdin, new value on stdout")
+	f.StringVar(&rotator, "rotator", "", "a `COMMAND` that hush rotate runs: old value on stdin, new value on stdout")
 	return cmd
 }
 

@@ -91,7 +91,7 @@ Running unlock again while unlocked changes the time without asking.`,
 			return a.remember(v, d, persist)
 		},
 	}
-	cmd.Flags().StringVar(&remember, "remember", "8h", "how long to remember the key, e.g. 30m, 8h, 7d (0: until `hush lock`)")
+	cmd.Flags().StringVar(&remember, "remember", formatDuration(defaultRemember), "how long to remember the key, e.g. 30m, 8h, 7d (0: until hush lock)")
 	cmd.Flags().BoolVar(&persist, "persist", false, "also keep it in the OS keychain, across reboots")
 	return cmd
 }

@@ -224,7 +224,7 @@ func TestTUIEndToEnd(t *testing.T) {
 	log.add(x.waitFor("Passphrase: " + strings.Repeat("•", len([]rune(tuiPassphrase))) + "\n"))
 	x.key("Enter")
 	log.snap()
-	s = log.add(x.waitFor("3 secrets"))
+	log.add(x.waitFor("3 secrets"))
 	s = log.add(x.waitFor("mail/SMTP_KEY"))
 	for _, name := range []string{"app/TOKEN", "db/prod/PASSWORD", "mail/SMTP_KEY", "unlocked (passphrase)"} {
 		if !strings.Contains(s, name) {
@@ -340,7 +340,7 @@ func TestTUIFirstRun(t *testing.T) {
 	}
 
 	x.key("n")
-	s = log.add(x.waitFor("New secret"))
+	log.add(x.waitFor("New secret"))
 	x.typeText(name)
 	// Tab order (tui/form.go): Name, Type, Value.
 	x.key("Tab")
