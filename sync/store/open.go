@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// Open opens (creating and migrating as needed) the store named by dsn: a
+// postgres:// or postgresql:// URL, or else a SQLite file path.
+func Open(ctx context.Context, dsn string) (Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+// Describe names a dsn for logs without its password.
+func Describe(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		if strings.Contains(dsn, "://") {
+			return "(unreadable database URL)"
+		}
+		return "sqlite:" + dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.Redacted()
+}
+
+func openSQLite(ctx context.Context, path string) (Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	// synchronous=FULL: a push the server acknowledged survives a power cut.
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			unlock()
+		}
+	}()
+	base := "file:" + path + "?_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_journal_mode=WAL"
+	w, err := sql.Open("sqlite3", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	d := dialect{name: "sqlite", rebind: sqliteRebind, unique: func(err error) bool {
+		var se sqlite3.Error
+		return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint
+	}}
+	if err := migrate(ctx, w, d, ""); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	r, err := sql.Open("sqlite3", base+"&mode=ro&_query_only=true")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	ok = true
+	return &sqlStore{w: w, r: r, d: d, unlock: unlock, nonces: &nonceSet{seen: map[string]time.Time{}}}, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", Describe(dsn), err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: cannot reach %s: %w", Describe(dsn), err)
+	}
+	d := dialect{name: "postgres", unique: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "23505"
+	}}
+	// An advisory lock: two servers starting on one database migrate once.
+	if err := migrate(ctx, db, d, `SELECT pg_advisory_xact_lock(7473747368)`); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &sqlStore{w: db, r: db, d: d}, nil
+}

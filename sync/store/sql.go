@@ -1,0 +1,477 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// dialect is what differs between the backends: placeholders, the schema
+// and how writes are serialised.
+type dialect struct {
+	name string
+	// rebind turns $1 placeholders into the backend's own.
+	rebind func(string) string
+	// unique reports a unique-constraint violation.
+	unique func(error) bool
+}
+
+// sqlStore implements Store on database/sql for both backends. Writes go
+// through w (SQLite: one connection, so Go queues writers instead of
+// SQLite's sleeping busy handler); reads through r.
+type sqlStore struct {
+	w, r *sql.DB
+	d    dialect
+	// nonces is set for SQLite, whose file belongs to one server process:
+	// remembering nonces in memory spares a disk write per request.
+	nonces *nonceSet
+	unlock func()
+}
+
+type nonceSet struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+	last time.Time
+}
+
+func (n *nonceSet) use(key string, now, before time.Time) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.seen[key]; ok {
+		return ErrReplay
+	}
+	if now.Sub(n.last) > 10*time.Second {
+		for k, at := range n.seen {
+			if at.Before(before) {
+				delete(n.seen, k)
+			}
+		}
+		n.last = now
+	}
+	n.seen[key] = now
+	return nil
+}
+
+func (s *sqlStore) query(q string) string {
+	if s.d.rebind == nil {
+		return q
+	}
+	return s.d.rebind(q)
+}
+
+var dollar = regexp.MustCompile(`\$(\d+)`)
+
+func sqliteRebind(q string) string { return dollar.ReplaceAllString(q, "?$1") }
+
+func (s *sqlStore) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	return q.ExecContext(ctx, s.query(query), args...)
+}
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// migrate applies the numbered files in migrations/NAME in order, each in
+// a transaction, recording the version reached in schema_version.
+func migrate(ctx context.Context, db *sql.DB, d dialect, lock string) error {
+	dir := path.Join("migrations", d.name)
+	entries, err := migrationFiles.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if lock != "" {
+		// Many server processes may start at once on one database.
+		if _, err := tx.ExecContext(ctx, lock); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&have); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if have > len(entries) {
+		return fmt.Errorf("store: the database has schema %d, newer than this hush (%d): upgrade hush", have, len(entries))
+	}
+	for i, e := range entries {
+		n, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil || n != i+1 {
+			return fmt.Errorf("store: migration %s is out of sequence", e.Name())
+		}
+		if n <= have {
+			continue
+		}
+		b, err := migrationFiles.ReadFile(path.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(b)); err != nil {
+			return fmt.Errorf("store: migration %s: %w", e.Name(), err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (`+strconv.Itoa(n)+`)`); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func (s *sqlStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *sqlStore) CreateTeam(ctx context.Context, team, name string, d wire.Device, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, `INSERT INTO teams (id, name, seq, created) VALUES ($1, $2, 0, $3)`, team, name, nanos(now)); err != nil {
+			if s.d.unique(err) {
+				return ErrExists
+			}
+			return err
+		}
+		return s.insertDevice(ctx, tx, team, d, wire.RoleAdmin, Active, "", nil, now)
+	})
+}
+
+func (s *sqlStore) insertDevice(ctx context.Context, tx *sql.Tx, team string, d wire.Device, role, state, invite string, binding []byte, now time.Time) error {
+	_, err := s.exec(ctx, tx, `INSERT INTO devices (id, team, name, member, sign_key, box, role, state, invite, binding, joined, last_seen)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)`,
+		d.ID, team, d.Name, d.Member, d.SignKey, d.Box, role, state, invite, binding, nanos(now))
+	if err != nil && s.d.unique(err) {
+		return ErrExists
+	}
+	return err
+}
+
+const deviceColumns = `id, team, name, member, sign_key, box, role, state, invite, binding, joined, last_seen`
+
+func scanDevice(sc interface{ Scan(...any) error }) (*Device, error) {
+	var d Device
+	var joined, seen int64
+	err := sc.Scan(&d.ID, &d.Team, &d.Name, &d.Member, &d.SignKey, &d.Box, &d.Role, &d.State, &d.Invite, &d.Binding, &joined, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.Joined, d.LastSeen = fromNanos(joined), fromNanos(seen)
+	return &d, nil
+}
+
+func (s *sqlStore) Device(ctx context.Context, id string) (*Device, error) {
+	return scanDevice(s.r.QueryRowContext(ctx, s.query(`SELECT `+deviceColumns+` FROM devices WHERE id = $1`), id))
+}
+
+func (s *sqlStore) Seen(ctx context.Context, device string, now time.Time) error {
+	_, err := s.exec(ctx, s.w, `UPDATE devices SET last_seen = $1 WHERE id = $2 AND last_seen < $1`, nanos(now), device)
+	return err
+}
+
+func (s *sqlStore) UseNonce(ctx context.Context, device, nonce string, now, before time.Time) error {
+	if s.nonces != nil {
+		return s.nonces.use(device+"/"+nonce, now, before)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		// A nonce lost in a database crash can be replayed only within the
+		// clock window after it: not worth an fsync per request.
+		if _, err := s.exec(ctx, tx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `INSERT INTO nonces (device, nonce, at) VALUES ($1, $2, $3)`, device, nonce, nanos(now)); err != nil {
+			if s.d.unique(err) {
+				return ErrReplay
+			}
+			return err
+		}
+		// Forget old nonces now and then, not on every request.
+		if now.UnixNano()%64 == 0 {
+			_, err := s.exec(ctx, tx, `DELETE FROM nonces WHERE at < $1`, nanos(before))
+			return err
+		}
+		return nil
+	})
+}
+
+func (s *sqlStore) Push(ctx context.Context, team string, records []wire.Record) ([]wire.PushResult, int64, error) {
+	results := make([]wire.PushResult, len(records))
+	var head int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// Taking the team's row first serialises pushes to one team across
+		// processes (PostgreSQL row lock), so sequence numbers become
+		// visible in order and a pull never skips one.
+		if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq`), team).Scan(&head); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		for i := range records {
+			r := &records[i]
+			results[i].ID = r.ID
+			cur, err := s.record(ctx, tx, team, r.ID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			var have int64
+			if cur != nil {
+				have = cur.Version
+			}
+			if have != r.Version-1 {
+				results[i].Status, results[i].Current = wire.PushConflict, cur
+				continue
+			}
+			head++
+			if cur == nil {
+				_, err = s.exec(ctx, tx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+					team, r.ID, r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head)
+			} else {
+				_, err = s.exec(ctx, tx, `UPDATE records SET version = $1, epoch = $2, sealed = $3, author = $4, sig = $5, seq = $6 WHERE team = $7 AND id = $8`,
+					r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, team, r.ID)
+			}
+			if err != nil {
+				return err
+			}
+			results[i].Status, results[i].Seq = wire.PushOK, head
+		}
+		_, err := s.exec(ctx, tx, `UPDATE teams SET seq = $1 WHERE id = $2`, head, team)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return results, head, nil
+}
+
+const recordColumns = `id, version, epoch, sealed, author, sig, seq`
+
+func scanRecord(sc interface{ Scan(...any) error }) (*wire.Record, error) {
+	var r wire.Record
+	err := sc.Scan(&r.ID, &r.Version, &r.Epoch, &r.Sealed, &r.Author, &r.Sig, &r.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return &r, err
+}
+
+func (s *sqlStore) record(ctx context.Context, q querier, team, id string) (*wire.Record, error) {
+	return scanRecord(q.QueryRowContext(ctx, s.query(`SELECT `+recordColumns+` FROM records WHERE team = $1 AND id = $2`), team, id))
+}
+
+func (s *sqlStore) Changes(ctx context.Context, team string, since int64, limit int) (*wire.Changes, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	c := &wire.Changes{Records: []wire.Record{}}
+	if err := tx.QueryRowContext(ctx, s.query(`SELECT seq FROM teams WHERE id = $1`), team).Scan(&c.Head); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT `+recordColumns+` FROM records WHERE team = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4`),
+		team, since, c.Head, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		c.Records = append(c.Records, *r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(c.Records) > limit {
+		c.Records, c.More = c.Records[:limit], true
+	}
+	return c, nil
+}
+
+func (s *sqlStore) CreateInvite(ctx context.Context, inv Invite) error {
+	_, err := s.exec(ctx, s.w, `INSERT INTO invites (id, team, role, expires, by_device, used) VALUES ($1, $2, $3, $4, $5, 0)`,
+		inv.ID, inv.Team, inv.Role, nanos(inv.Expires), inv.By)
+	if err != nil && s.d.unique(err) {
+		return ErrExists
+	}
+	return err
+}
+
+func (s *sqlStore) Join(ctx context.Context, team, invite string, d wire.Device, binding []byte, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var role string
+		err := tx.QueryRowContext(ctx, s.query(`UPDATE invites SET used = 1 WHERE id = $1 AND team = $2 AND used = 0 AND expires > $3 RETURNING role`),
+			invite, team, nanos(now)).Scan(&role)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return s.insertDevice(ctx, tx, team, d, role, Pending, invite, binding, now)
+	})
+}
+
+func (s *sqlStore) devices(ctx context.Context, where string, args ...any) ([]Device, error) {
+	rows, err := s.r.QueryContext(ctx, s.query(`SELECT `+deviceColumns+` FROM devices WHERE `+where+` ORDER BY joined, id`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) PendingJoins(ctx context.Context, team string) ([]Device, error) {
+	return s.devices(ctx, `team = $1 AND state = $2`, team, Pending)
+}
+
+func (s *sqlStore) Devices(ctx context.Context, team string) ([]Device, error) {
+	return s.devices(ctx, `team = $1`, team)
+}
+
+func (s *sqlStore) Approve(ctx context.Context, team, device string, key wire.WrappedKey) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `UPDATE devices SET state = $1 WHERE id = $2 AND team = $3 AND state = $4`, Active, device, team, Pending)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrState
+		}
+		return s.putKey(ctx, tx, team, key)
+	})
+}
+
+func (s *sqlStore) putKey(ctx context.Context, q querier, team string, k wire.WrappedKey) error {
+	_, err := s.exec(ctx, q, `INSERT INTO wrapped_keys (team, device, epoch, sealed, signer, sig) VALUES ($1, $2, $3, $4, $5, $6)`,
+		team, k.Device, k.Epoch, k.Sealed, k.Signer, k.Sig)
+	if err != nil && s.d.unique(err) {
+		return ErrExists
+	}
+	return err
+}
+
+func (s *sqlStore) PutWrappedKey(ctx context.Context, team string, k wire.WrappedKey) error {
+	return s.putKey(ctx, s.w, team, k)
+}
+
+func (s *sqlStore) WrappedKey(ctx context.Context, device string) (*wire.WrappedKey, error) {
+	var k wire.WrappedKey
+	err := s.r.QueryRowContext(ctx, s.query(`SELECT device, epoch, sealed, signer, sig FROM wrapped_keys WHERE device = $1 ORDER BY epoch DESC LIMIT 1`), device).
+		Scan(&k.Device, &k.Epoch, &k.Sealed, &k.Signer, &k.Sig)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+func (s *sqlStore) Log(ctx context.Context, events ...Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, e := range events {
+			if _, err := s.exec(ctx, tx, `INSERT INTO events (time, team, device, action, records, result) VALUES ($1, $2, $3, $4, $5, $6)`,
+				nanos(e.Time), e.Team, e.Device, e.Action, strings.Join(e.Records, ","), e.Result); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *sqlStore) Events(ctx context.Context, team string, since time.Time) ([]Event, error) {
+	rows, err := s.r.QueryContext(ctx, s.query(`SELECT time, team, device, action, records, result FROM events WHERE team = $1 AND time >= $2 ORDER BY id`), team, nanos(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var t int64
+		var recs string
+		if err := rows.Scan(&t, &e.Team, &e.Device, &e.Action, &recs, &e.Result); err != nil {
+			return nil, err
+		}
+		e.Time = fromNanos(t)
+		if recs != "" {
+			e.Records = strings.Split(recs, ",")
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) Close() error {
+	if s.unlock != nil {
+		defer s.unlock()
+	}
+	err := s.w.Close()
+	if s.r != s.w {
+		if e := s.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}

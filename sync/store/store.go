@@ -1,0 +1,116 @@
+// Package store owns the team server's storage: teams, devices and their
+// public keys, roles, invites, sealed records, wrapped keys, used request
+// nonces and the server's audit log. Two backends implement [Store]:
+// SQLite (sync/store/sqlite, one file, zero setup) and PostgreSQL
+// (sync/store/postgres, any number of server processes on one database).
+// Both pass the same conformance suite (sync/store/storetest).
+//
+// Nothing stored here is readable without a team key, which the server
+// never has.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+// Errors every backend returns (wrapped or not) for the same situations.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	ErrReplay   = errors.New("nonce already used")
+	ErrState    = errors.New("not in a state that allows this")
+)
+
+// Device states.
+const (
+	Pending = "pending" // joined, waiting for an admin
+	Active  = "active"
+	Removed = "removed"
+)
+
+// Device is a registered device with its team, role and state.
+type Device struct {
+	wire.Device
+	Team     string
+	Role     string
+	State    string
+	Invite   string // the invite it joined with; empty for the creator
+	Binding  []byte
+	Joined   time.Time
+	LastSeen time.Time
+}
+
+// Invite as stored: single use, until Expires.
+type Invite struct {
+	ID      string
+	Team    string
+	Role    string
+	Expires time.Time
+	By      string // admin device id
+	Used    bool
+}
+
+// Event is one line of the server's audit log.
+type Event struct {
+	Time    time.Time
+	Team    string
+	Device  string
+	Action  string   // push, pull, invite, join, approve, create, key
+	Records []string // record ids
+	Result  string   // ok, conflict, denied, ...
+}
+
+// Store is the server's storage. Every method is safe for concurrent use by
+// many goroutines and, for PostgreSQL, many processes.
+type Store interface {
+	// CreateTeam stores a team and its first device, an active admin.
+	// ErrExists if the team or the device id exists.
+	CreateTeam(ctx context.Context, team, name string, creator wire.Device, now time.Time) error
+	// Device returns a device by id; ErrNotFound if none.
+	Device(ctx context.Context, id string) (*Device, error)
+	// Seen records that a device made a request at now.
+	Seen(ctx context.Context, device string, now time.Time) error
+	// UseNonce records a request nonce of a device; ErrReplay if it was
+	// used before. Nonces older than before may be forgotten.
+	UseNonce(ctx context.Context, device, nonce string, now, before time.Time) error
+
+	// Push applies each record as a compare-and-set on its version
+	// (Version-1 must be the stored version, 0 meaning absent), each on its
+	// own, in one transaction, and gives each applied record the team's
+	// next sequence number. A record that does not apply gets status
+	// conflict and the stored record.
+	Push(ctx context.Context, team string, records []wire.Record) (results []wire.PushResult, head int64, err error)
+	// Changes returns up to limit records with Seq > since in Seq order,
+	// the team's head, and whether more follow.
+	Changes(ctx context.Context, team string, since int64, limit int) (*wire.Changes, error)
+
+	// CreateInvite stores an invite.
+	CreateInvite(ctx context.Context, inv Invite) error
+	// Join uses an unexpired, unused invite of team to add a pending device
+	// with the invite's role. ErrNotFound for an unknown, used or expired
+	// invite (one answer: a stranger learns nothing).
+	Join(ctx context.Context, team, invite string, d wire.Device, binding []byte, now time.Time) error
+	// PendingJoins lists the team's pending devices.
+	PendingJoins(ctx context.Context, team string) ([]Device, error)
+	// Approve makes a pending device active and stores its wrapped key, in
+	// one transaction. ErrState if the device is not pending.
+	Approve(ctx context.Context, team, device string, key wire.WrappedKey) error
+	// WrappedKey returns the newest wrapped key of a device.
+	WrappedKey(ctx context.Context, device string) (*wire.WrappedKey, error)
+	// PutWrappedKey stores a wrapped key for an active device (the
+	// creator's own, or a later epoch).
+	PutWrappedKey(ctx context.Context, team string, key wire.WrappedKey) error
+	// Devices lists every device of the team, in join order.
+	Devices(ctx context.Context, team string) ([]Device, error)
+
+	// Log appends events to the audit log in one transaction; Events reads
+	// it back, oldest first.
+	Log(ctx context.Context, events ...Event) error
+	Events(ctx context.Context, team string, since time.Time) ([]Event, error)
+
+	Close() error
+}
