@@ -1,0 +1,547 @@
+// Package server is hush's team server: an HTTP handler that authenticates
+// every request by the device's Ed25519 signature, enforces roles, stores
+// sealed records compare-and-set, brokers joins and wrapped keys, and keeps
+// an audit log. It never holds a team key and never sees a name or value.
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/hush-secrets/hush/sync/store"
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+// Options tune a Server; zero values take the defaults.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Rate and Burst bound requests per device (and, for unauthenticated
+	// requests, per client address) in one server process.
+	Rate  float64
+	Burst int
+}
+
+// Server serves the sync protocol from a Store.
+type Server struct {
+	st      store.Store
+	log     *slog.Logger
+	now     func() time.Time
+	opts    Options
+	mux     *http.ServeMux
+	metrics *metrics
+	audit   *auditor
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+	seen     map[string]time.Time
+}
+
+// New returns a Server on st. Call Close to flush the audit log.
+func New(st store.Store, o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rate == 0 {
+		o.Rate = 100
+	}
+	if o.Burst == 0 {
+		o.Burst = 200
+	}
+	s := &Server{st: st, log: o.Logger, now: o.Now, opts: o, mux: http.NewServeMux(),
+		metrics: newMetrics(), limiters: map[string]*rate.Limiter{}, seen: map[string]time.Time{}}
+	s.audit = newAuditor(st, o.Logger)
+	s.route("GET /healthz", s.healthz)
+	s.route("GET /metrics", s.metrics.serve)
+	s.route("POST /v1/teams", s.selfSigned(s.createTeam))
+	s.route("POST /v1/join", s.selfSigned(s.join))
+	s.route("GET /v1/changes", s.authed(anyRole, s.changes))
+	s.route("POST /v1/push", s.authed(writers, s.push))
+	s.route("GET /v1/members", s.authed(anyRole, s.members))
+	s.route("GET /v1/key", s.authed(pendingToo, s.key))
+	s.route("POST /v1/invites", s.authed(admins, s.invite))
+	s.route("GET /v1/joins", s.authed(admins, s.joins))
+	s.route("POST /v1/joins/approve", s.authed(admins, s.approve))
+	return s
+}
+
+func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.mux.Handle(pattern, s.metrics.wrap(pattern, h))
+}
+
+// ServeHTTP serves one request. Unknown paths get 404 like any other
+// refusal: a JSON error.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		fail(w, http.StatusNotFound, "no such endpoint")
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// Close flushes the audit log.
+func (s *Server) Close() { s.audit.close() }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.st.Device(ctx, "00000000000000000000000000000000"); err != nil && !errors.Is(err, store.ErrNotFound) {
+		fail(w, http.StatusServiceUnavailable, "storage unavailable")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	io.WriteString(w, "ok\n")
+}
+
+func fail(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(wire.Error{Error: msg})
+}
+
+func reply(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+// internal answers a storage failure without its details (logged instead).
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	fail(w, http.StatusInternalServerError, "internal error")
+}
+
+func (s *Server) limiter(key string) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.limiters[key]
+	if !ok {
+		if len(s.limiters) > 100000 {
+			clear(s.limiters) // bounded memory; a reset only forgives
+		}
+		l = rate.NewLimiter(rate.Limit(s.opts.Rate), s.opts.Burst)
+		s.limiters[key] = l
+	}
+	return l
+}
+
+// readBody reads at most wire.MaxBody bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wire.MaxBody))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			fail(w, http.StatusRequestEntityTooLarge, "request body over "+strconv.Itoa(wire.MaxBody)+" bytes")
+		} else {
+			fail(w, http.StatusBadRequest, "unreadable request body")
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// signedRequest is a request's authentication headers, parsed.
+type signedRequest struct {
+	device, nonce string
+	unix          int64
+	sig           []byte
+}
+
+const unauthenticated = "unauthenticated"
+
+func parseAuth(r *http.Request) (*signedRequest, string) {
+	sr := &signedRequest{device: r.Header.Get(wire.HeaderDevice), nonce: r.Header.Get(wire.HeaderNonce)}
+	if !wire.ValidID(sr.device) || !wire.NonceValid(sr.nonce) {
+		return nil, unauthenticated
+	}
+	var err error
+	if sr.unix, err = strconv.ParseInt(r.Header.Get(wire.HeaderTime), 10, 64); err != nil {
+		return nil, unauthenticated
+	}
+	if sr.sig, err = base64.StdEncoding.DecodeString(r.Header.Get(wire.HeaderSignature)); err != nil || len(sr.sig) != ed25519.SignatureSize {
+		return nil, unauthenticated
+	}
+	return sr, ""
+}
+
+// verify checks the signature, the time window and the nonce, in that
+// order: an unsigned request never costs a nonce write.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, sr *signedRequest, key ed25519.PublicKey, body []byte) bool {
+	now := s.now()
+	if !ed25519.Verify(key, wire.RequestSigned(r.Method, r.URL.RequestURI(), body, sr.unix, sr.nonce, sr.device), sr.sig) {
+		fail(w, http.StatusUnauthorized, unauthenticated)
+		return false
+	}
+	t := time.Unix(sr.unix, 0)
+	if t.Before(now.Add(-wire.ClockSkew)) || t.After(now.Add(wire.ClockSkew)) {
+		fail(w, http.StatusUnauthorized, "request time is outside the allowed window: check this device's clock")
+		return false
+	}
+	if err := s.st.UseNonce(r.Context(), sr.device, sr.nonce, now, now.Add(-2*wire.ClockSkew)); err != nil {
+		if errors.Is(err, store.ErrReplay) {
+			fail(w, http.StatusUnauthorized, "replayed request")
+		} else {
+			s.internal(w, r, err)
+		}
+		return false
+	}
+	return true
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// selfSigned wraps the two endpoints a device calls before the server knows
+// it (creating a team, joining): the request is signed by the key in its
+// own body, which proves the sender holds it.
+func (s *Server) selfSigned(h func(w http.ResponseWriter, r *http.Request, d *wire.Device, body []byte)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.limiter("addr:" + clientAddr(r)).Allow() {
+			fail(w, http.StatusTooManyRequests, "too many requests")
+			return
+		}
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		sr, msg := parseAuth(r)
+		if sr == nil {
+			fail(w, http.StatusUnauthorized, msg)
+			return
+		}
+		var probe struct {
+			Device wire.Device `json:"device"`
+		}
+		if err := json.Unmarshal(body, &probe); err != nil {
+			fail(w, http.StatusBadRequest, "malformed request")
+			return
+		}
+		if err := probe.Device.Check(); err != nil {
+			fail(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if probe.Device.ID != sr.device {
+			fail(w, http.StatusUnauthorized, unauthenticated)
+			return
+		}
+		if !s.verify(w, r, sr, probe.Device.SignKey, body) {
+			return
+		}
+		h(w, r, &probe.Device, body)
+	}
+}
+
+// Role requirements of authenticated endpoints.
+type need int
+
+const (
+	anyRole    need = iota // any active device
+	pendingToo             // pending devices too (to fetch their key)
+	writers
+	admins
+)
+
+func (s *Server) authed(n need, h func(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		sr, msg := parseAuth(r)
+		if sr == nil {
+			fail(w, http.StatusUnauthorized, msg)
+			return
+		}
+		if !s.limiter("dev:" + sr.device).Allow() {
+			fail(w, http.StatusTooManyRequests, "too many requests")
+			return
+		}
+		dev, err := s.st.Device(r.Context(), sr.device)
+		if errors.Is(err, store.ErrNotFound) {
+			fail(w, http.StatusUnauthorized, unauthenticated)
+			return
+		}
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		// A removed device is a stranger: the same answer as a bad signature.
+		if dev.State == store.Removed {
+			fail(w, http.StatusUnauthorized, unauthenticated)
+			return
+		}
+		if !s.verify(w, r, sr, dev.SignKey, body) {
+			return
+		}
+		s.touch(r.Context(), dev.ID)
+		switch {
+		case dev.State == store.Pending && n != pendingToo:
+			fail(w, http.StatusForbidden, "this device is waiting for an admin to approve it")
+			return
+		case n == writers && !wire.CanWrite(dev.Role):
+			s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "push", Result: "denied: " + dev.Role})
+			fail(w, http.StatusForbidden, "a "+dev.Role+" cannot change secrets")
+			return
+		case n == admins && dev.Role != wire.RoleAdmin:
+			fail(w, http.StatusForbidden, "only an admin can do this")
+			return
+		}
+		h(w, r, dev, body)
+	}
+}
+
+// touch records last-seen at most once a minute per device and process.
+func (s *Server) touch(ctx context.Context, device string) {
+	now := s.now()
+	s.mu.Lock()
+	last := s.seen[device]
+	if now.Sub(last) < time.Minute {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.seen) > 100000 {
+		clear(s.seen)
+	}
+	s.seen[device] = now
+	s.mu.Unlock()
+	if err := s.st.Seen(ctx, device, now); err != nil {
+		s.log.Warn("last-seen not recorded", "device", device, "err", err)
+	}
+}
+
+func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, d *wire.Device, body []byte) {
+	var req wire.CreateTeam
+	if err := wire.Decode(body, &req); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !wire.ValidID(req.Team) || len(req.Name) == 0 || len(req.Name) > 64 {
+		fail(w, http.StatusBadRequest, "team id must be 32 hex digits and its name 1-64 characters")
+		return
+	}
+	err := s.st.CreateTeam(r.Context(), req.Team, req.Name, *d, s.now())
+	if errors.Is(err, store.ErrExists) {
+		fail(w, http.StatusConflict, "team or device id already in use")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.audit.log(store.Event{Time: s.now(), Team: req.Team, Device: d.ID, Action: "create", Result: "ok"})
+	s.log.Info("team created", "team", req.Team, "device", d.ID)
+	reply(w, http.StatusCreated, struct{}{})
+}
+
+func (s *Server) join(w http.ResponseWriter, r *http.Request, d *wire.Device, body []byte) {
+	var req wire.Join
+	if err := wire.Decode(body, &req); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !wire.ValidID(req.Team) || !wire.ValidID(req.Invite) || len(req.Binding) != 32 {
+		fail(w, http.StatusBadRequest, "join needs a team id, an invite id and a 32-byte binding")
+		return
+	}
+	err := s.st.Join(r.Context(), req.Team, req.Invite, *d, req.Binding, s.now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		fail(w, http.StatusNotFound, "invite not found, already used or expired")
+		return
+	case errors.Is(err, store.ErrExists):
+		fail(w, http.StatusConflict, "device id already in use")
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	s.audit.log(store.Event{Time: s.now(), Team: req.Team, Device: d.ID, Action: "join", Result: "pending"})
+	reply(w, http.StatusAccepted, struct{}{})
+}
+
+func (s *Server) changes(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
+	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+	if err != nil || since < 0 {
+		fail(w, http.StatusBadRequest, "since must be a sequence number")
+		return
+	}
+	c, err := s.st.Changes(r.Context(), dev.Team, since, wire.MaxPullRecords)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "pull", Records: ids(c.Records), Result: "ok"})
+	reply(w, http.StatusOK, c)
+}
+
+func ids(rs []wire.Record) []string {
+	out := make([]string, len(rs))
+	for i := range rs {
+		out[i] = rs[i].ID
+	}
+	return out
+}
+
+func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
+	var req wire.Push
+	if err := wire.Decode(body, &req); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if len(req.Records) == 0 || len(req.Records) > wire.MaxPushRecords {
+		fail(w, http.StatusBadRequest, "a push carries 1 to "+strconv.Itoa(wire.MaxPushRecords)+" records")
+		return
+	}
+	seen := map[string]bool{}
+	for i := range req.Records {
+		rec := &req.Records[i]
+		rec.Seq = 0
+		if err := rec.Check(); err != nil {
+			fail(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if seen[rec.ID] {
+			fail(w, http.StatusBadRequest, "record "+rec.ID+" is in the push twice")
+			return
+		}
+		seen[rec.ID] = true
+		// Authorship is the signer's: a device cannot push in another's name.
+		if rec.Author != dev.ID || !ed25519.Verify(dev.SignKey, wire.RecordSigned(dev.Team, rec), rec.Sig) {
+			fail(w, http.StatusBadRequest, "record "+rec.ID+" is not signed by this device")
+			return
+		}
+	}
+	results, head, err := s.st.Push(r.Context(), dev.Team, req.Records)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	var ok, conflict []string
+	for _, res := range results {
+		if res.Status == wire.PushOK {
+			ok = append(ok, res.ID)
+		} else {
+			conflict = append(conflict, res.ID)
+		}
+	}
+	now := s.now()
+	if len(ok) > 0 {
+		s.audit.log(store.Event{Time: now, Team: dev.Team, Device: dev.ID, Action: "push", Records: ok, Result: "ok"})
+	}
+	if len(conflict) > 0 {
+		s.audit.log(store.Event{Time: now, Team: dev.Team, Device: dev.ID, Action: "push", Records: conflict, Result: "conflict"})
+	}
+	reply(w, http.StatusOK, wire.PushResponse{Results: results, Head: head})
+}
+
+func (s *Server) members(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
+	ds, err := s.st.Devices(r.Context(), dev.Team)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := make([]wire.Member, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, wire.Member{Device: d.Device, Role: d.Role, State: d.State, Joined: d.Joined, LastSeen: d.LastSeen})
+	}
+	reply(w, http.StatusOK, out)
+}
+
+func (s *Server) key(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
+	k, err := s.st.WrappedKey(r.Context(), dev.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		fail(w, http.StatusNotFound, "no key for this device yet: an admin has to approve it (hush sync on an admin's device)")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "key", Result: "ok"})
+	reply(w, http.StatusOK, k)
+}
+
+func (s *Server) invite(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
+	var req wire.Invite
+	if err := wire.Decode(body, &req); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	now := s.now()
+	if !wire.ValidID(req.ID) || !wire.ValidRole(req.Role) || !req.Expires.After(now) || req.Expires.After(now.Add(31*24*time.Hour)) {
+		fail(w, http.StatusBadRequest, "an invite needs an id, a role (admin, writer, reader) and an expiry within 31 days")
+		return
+	}
+	err := s.st.CreateInvite(r.Context(), store.Invite{ID: req.ID, Team: dev.Team, Role: req.Role, Expires: req.Expires, By: dev.ID})
+	if errors.Is(err, store.ErrExists) {
+		fail(w, http.StatusConflict, "invite id already in use")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.audit.log(store.Event{Time: now, Team: dev.Team, Device: dev.ID, Action: "invite", Records: []string{req.ID}, Result: req.Role})
+	reply(w, http.StatusCreated, struct{}{})
+}
+
+func (s *Server) joins(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
+	ds, err := s.st.PendingJoins(r.Context(), dev.Team)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := make([]wire.PendingJoin, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, wire.PendingJoin{Join: wire.Join{Team: d.Team, Invite: d.Invite, Device: d.Device, Binding: d.Binding}, Role: d.Role, Created: d.Joined})
+	}
+	reply(w, http.StatusOK, out)
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
+	var req wire.Approve
+	if err := wire.Decode(body, &req); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	k := &req.Key
+	if !wire.ValidID(req.Device) || k.Device != req.Device || k.Signer != dev.ID || k.Epoch < 1 ||
+		len(k.Sealed) == 0 || len(k.Sealed) > 4096 || len(k.Sig) != ed25519.SignatureSize ||
+		!ed25519.Verify(dev.SignKey, wire.WrappedKeySigned(dev.Team, k), k.Sig) {
+		fail(w, http.StatusBadRequest, "the wrapped key must be for the device approved and signed by this admin device")
+		return
+	}
+	err := s.st.Approve(r.Context(), dev.Team, req.Device, *k)
+	if errors.Is(err, store.ErrState) {
+		fail(w, http.StatusConflict, "that device is not waiting for approval")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "approve", Records: []string{req.Device}, Result: "ok"})
+	s.log.Info("device approved", "team", dev.Team, "device", req.Device, "by", dev.ID)
+	reply(w, http.StatusOK, struct{}{})
+}

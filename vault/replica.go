@@ -1,0 +1,368 @@
+package vault
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+)
+
+// This file is what a sync client needs from the vault: each secret's
+// state by id, applying a teammate's version under the same id, and
+// bookkeeping (what the server last had) written in the same transaction.
+// The vault knows nothing of servers or team keys.
+
+// SyncMark is a secret's sync bookkeeping.
+type SyncMark struct {
+	Base         int64 // server version the local state derives from; 0: never pushed
+	Seen         int64 // highest server version seen
+	LocalHead    int   // local head when last in step with the server
+	LocalDeleted bool
+	Theirs       []byte // a conflicting server record, opaque to the vault
+}
+
+// Tracked is one secret as sync sees it: its local state and its mark.
+type Tracked struct {
+	ID      []byte
+	Exists  bool // false: purged here (or never here), known only by its mark
+	Head    int
+	Deleted bool
+	Mark    *SyncMark // nil: never synced
+}
+
+// Dirty reports whether the secret changed here since it was last in step
+// with the server.
+func (t *Tracked) Dirty() bool {
+	switch {
+	case t.Mark == nil:
+		return t.Exists
+	case !t.Exists:
+		return t.Mark.Base > 0 && !t.Mark.LocalDeleted
+	default:
+		return t.Head != t.Mark.LocalHead || t.Deleted != t.Mark.LocalDeleted
+	}
+}
+
+// Tracked lists every secret and every mark, joined by id.
+func (v *Vault) Tracked() ([]Tracked, error) {
+	rows, err := v.db.Query(`SELECT s.id, s.head, s.deleted IS NOT NULL, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
+		FROM secrets s LEFT JOIN sync_records m ON m.id = s.id
+		UNION ALL
+		SELECT m.id, 0, 0, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
+		FROM sync_records m WHERE NOT EXISTS (SELECT 1 FROM secrets s WHERE s.id = m.id)`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	defer rows.Close()
+	var out []Tracked
+	for rows.Next() {
+		var t Tracked
+		var base, seen, lh sql.NullInt64
+		var ld sql.NullBool
+		var theirs []byte
+		if err := rows.Scan(&t.ID, &t.Head, &t.Deleted, &base, &seen, &lh, &ld, &theirs); err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		t.Exists = t.Head > 0
+		if base.Valid {
+			t.Mark = &SyncMark{Base: base.Int64, Seen: seen.Int64, LocalHead: int(lh.Int64), LocalDeleted: ld.Bool, Theirs: theirs}
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// rowByID reads a secret's row and head version by id, checking its name.
+func (v *Vault) rowByID(q querier, id []byte) (*row, string, error) {
+	var r row
+	h := &r.headVer
+	err := q.QueryRow(`SELECT s.id, s.head, s.created, s.updated, s.deleted, s.name_mac, v.epoch, v.created, v.name, v.meta, v.value
+		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.id = ?`, id).
+		Scan(&r.id, &r.head, &r.created, &r.updated, &r.deleted, new([]byte), &h.epoch, &h.created, &h.name, &h.meta, &h.value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", fmt.Errorf("secret %x %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("failed to read vault: %w", err)
+	}
+	name, err := v.openName(r.id, r.head, h.epoch, h.name)
+	if err != nil {
+		return nil, "", err
+	}
+	return &r, name, nil
+}
+
+// ByID returns the current version of a secret by id, live or removed,
+// with its value.
+func (v *Vault) ByID(id []byte) (*Secret, error) {
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	r, name, err := v.rowByID(v.db, id)
+	if err != nil {
+		return nil, err
+	}
+	return v.version(v.db, name, r, r.head, true)
+}
+
+// Remote is a teammate's state of a secret, to apply under its id.
+type Remote struct {
+	ID      []byte
+	Deleted bool // with no Name: a removal that carries no content
+	Name    string
+	Meta    Meta
+	Value   []byte
+	Mark    SyncMark // written with it; LocalHead and LocalDeleted are filled in
+}
+
+// NameTakenError says a remote secret's name belongs to another secret here.
+type NameTakenError struct {
+	Name string
+	ByID []byte
+}
+
+func (e *NameTakenError) Error() string {
+	return fmt.Sprintf("secret %s exists here as another secret", e.Name)
+}
+
+// ApplyRemote writes each remote state as the secret's next version (none
+// when it equals the current one) and its mark, all in one transaction. A
+// remote whose name is taken by another secret is not applied: its entry
+// in the returned slice is a *NameTakenError, and the transaction goes on.
+func (v *Vault) ApplyRemote(rs []Remote) ([]error, error) {
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	for i := range rs {
+		r := &rs[i]
+		if r.Name == "" && !r.Deleted {
+			return nil, fmt.Errorf("remote secret %x has no name", r.ID)
+		}
+		if r.Name != "" {
+			if err := ValidName(r.Name); err != nil {
+				return nil, fmt.Errorf("remote secret %x: %w", r.ID, err)
+			}
+			if err := r.Meta.validate(); err != nil {
+				return nil, fmt.Errorf("remote secret %s: %w", r.Name, err)
+			}
+			if len(r.Value) > MaxValueSize {
+				return nil, fmt.Errorf("remote secret %s is too large", r.Name)
+			}
+		}
+	}
+	errs := make([]error, len(rs))
+	now := time.Now().UnixNano()
+	err := v.write(func(tx *sql.Tx) error {
+		for i := range rs {
+			var err error
+			errs[i], err = v.applyOne(tx, &rs[i], now)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return errs, err
+}
+
+func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (error, error) {
+	r, curName, err := v.rowByID(tx, rm.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if rm.Name != "" && (r == nil || rm.Name != curName) {
+		other, err := v.lookup(tx, rm.Name)
+		if err == nil && !bytes.Equal(other.id, rm.ID) {
+			return &NameTakenError{Name: rm.Name, ByID: other.id}, nil
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	switch {
+	case r == nil && rm.Name == "":
+		// A removal of a secret never seen here: only the mark.
+	case r == nil:
+		s, err := v.seal(rm.ID, 1, rm.Name, rm.Meta, rm.Value)
+		if err != nil {
+			return nil, err
+		}
+		var deleted any
+		if rm.Deleted {
+			deleted = now
+		}
+		if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated, deleted) VALUES (?, ?, ?, 1, ?, ?, ?)`,
+			rm.ID, v.nameMAC(rm.Name), v.folderMAC(Folder(rm.Name)), now, now, deleted); err != nil {
+			return nil, fmt.Errorf("failed to write %s: %w", rm.Name, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES (?, 1, ?, ?, ?, ?, ?)`,
+			rm.ID, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
+			return nil, fmt.Errorf("failed to write %s: %w", rm.Name, err)
+		}
+		rm.Mark.LocalHead = 1
+	default:
+		if rm.Name != "" {
+			cur, err := v.version(tx, curName, r, r.head, true)
+			if err != nil {
+				return nil, err
+			}
+			same := cur.Name == rm.Name && bytes.Equal(cur.Value, rm.Value) && metaEqual(cur.Meta, rm.Meta)
+			clear(cur.Value)
+			if !same {
+				if err := v.addVersion(tx, r, rm.Name, rm.Meta, rm.Value, now); err != nil {
+					return nil, err
+				}
+				r.deleted = sql.NullInt64{}
+			}
+		}
+		var deleted any
+		if rm.Deleted {
+			deleted = now
+			if r.deleted.Valid {
+				deleted = r.deleted.Int64
+			}
+		}
+		if _, err := tx.Exec(`UPDATE secrets SET deleted = ? WHERE id = ?`, deleted, rm.ID); err != nil {
+			return nil, err
+		}
+		rm.Mark.LocalHead = r.head
+	}
+	rm.Mark.LocalDeleted = rm.Deleted
+	return nil, v.putMark(tx, rm.ID, &rm.Mark)
+}
+
+func (v *Vault) putMark(q querier, id []byte, m *SyncMark) error {
+	_, err := q.Exec(`INSERT INTO sync_records (id, base, seen, local_head, local_deleted, theirs) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET base = excluded.base, seen = excluded.seen, local_head = excluded.local_head,
+		local_deleted = excluded.local_deleted, theirs = excluded.theirs`,
+		id, m.Base, m.Seen, m.LocalHead, m.LocalDeleted, m.Theirs)
+	if err != nil {
+		return fmt.Errorf("failed to write vault: %w", err)
+	}
+	return nil
+}
+
+// PutMarks writes marks, in one transaction.
+func (v *Vault) PutMarks(ms map[string]SyncMark) error {
+	return v.write(func(tx *sql.Tx) error {
+		for hexID, m := range ms {
+			id, err := hex.DecodeString(hexID)
+			if err != nil {
+				return err
+			}
+			if err := v.putMark(tx, id, &m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PurgeID deletes a secret and its history by id (a name conflict settled
+// for the teammate's secret); its mark stays.
+func (v *Vault) PurgeID(id []byte) error {
+	return v.write(func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`DELETE FROM secrets WHERE id = ?`, id)
+		return err
+	})
+}
+
+// Conflicts returns the names of live or removed secrets that have a
+// conflicting version from the server, by id.
+func (v *Vault) Conflicts() (map[string]string, error) {
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	rows, err := v.db.Query(`SELECT s.id, s.head, v.epoch, v.name FROM sync_records m
+		JOIN secrets s ON s.id = m.id JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE m.theirs IS NOT NULL`)
+	if err != nil {
+		if isNoTable(err) {
+			return map[string]string{}, nil
+		}
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, name []byte
+		var head, epoch int
+		if err := rows.Scan(&id, &head, &epoch, &name); err != nil {
+			return nil, err
+		}
+		n, err := v.openName(id, head, epoch, name)
+		if err != nil {
+			return nil, err
+		}
+		out[idString(id)] = n
+	}
+	return out, rows.Err()
+}
+
+// HasConflict reports whether the named secret has a conflicting version.
+func (v *Vault) HasConflict(id string) bool {
+	b, err := hex.DecodeString(id)
+	if err != nil {
+		return false
+	}
+	var n int
+	if err := v.db.QueryRow(`SELECT count(*) FROM sync_records WHERE id = ? AND theirs IS NOT NULL`, b).Scan(&n); err != nil {
+		return false
+	}
+	return n > 0
+}
+
+func isNoTable(err error) bool { return err != nil && bytes.Contains([]byte(err.Error()), []byte("no such table")) }
+
+func (v *Vault) stateAD(k string) []byte { return crypto.AD("hush/v1/sync-state", v.hdr.vaultID, k) }
+
+// SyncState returns the sealed setting k, opened; nil if unset.
+func (v *Vault) SyncState(k string) ([]byte, error) {
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	var ct []byte
+	err := v.db.QueryRow(`SELECT v FROM sync_state WHERE k = ?`, k).Scan(&ct)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	b, err := crypto.Open(v.keys.value, ct, v.stateAD(k))
+	if err != nil {
+		return nil, &TamperError{"sync settings " + k}
+	}
+	return b, nil
+}
+
+// SetSyncState seals and stores setting k.
+func (v *Vault) SetSyncState(k string, b []byte) error {
+	if err := v.unlocked(); err != nil {
+		return err
+	}
+	ct, err := crypto.Seal(v.keys.value, b, v.stateAD(k))
+	if err != nil {
+		return err
+	}
+	return v.write(func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO sync_state (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, ct)
+		return err
+	})
+}
+
+// HasSyncState reports, without the key, whether setting k exists: a
+// vault that belongs to a team.
+func (v *Vault) HasSyncState(k string) bool {
+	var n int
+	if err := v.db.QueryRow(`SELECT count(*) FROM sync_state WHERE k = ?`, k).Scan(&n); err != nil {
+		return false
+	}
+	return n > 0
+}
