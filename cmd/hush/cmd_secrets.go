@@ -193,6 +193,9 @@ given as value_base64 instead of value.`,
 					return err
 				}
 				defer crypto.Wipe(s.Value)
+				if v.HasConflict(s.ID) {
+					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush resolve %s --keep mine|theirs`)", s.Name, s.Name)
+				}
 				if a.jsonOut {
 					m := secretJSON(s, time.Now())
 					jsonValue(m, s.Value)
@@ -273,6 +276,10 @@ func (a *app) lsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				conflicts, err := v.Conflicts()
+				if err != nil {
+					return err
+				}
 				var entries []vault.Entry
 				for _, e := range listed {
 					if all || e.Revoked == nil {
@@ -285,7 +292,7 @@ func (a *app) lsCommand() *cobra.Command {
 					for _, e := range entries {
 						m := map[string]any{"name": e.Name, "type": e.Type, "version": e.Version,
 							"created": jsonTime(e.Created), "updated": jsonTime(e.Updated),
-							"tags": nonNil(e.Tags), "flags": nonNil(flags(e.Meta, e.Updated, now))}
+							"tags": nonNil(e.Tags), "flags": nonNil(entryFlags(e, conflicts, now))}
 						if e.Summary != "" {
 							m["summary"] = e.Summary
 						}
@@ -304,7 +311,7 @@ func (a *app) lsCommand() *cobra.Command {
 				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT")
 				for _, e := range entries {
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(flags(e.Meta, e.Updated, now), ","), e.Summary)
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(entryFlags(e, conflicts, now), ","), e.Summary)
 				}
 				return w.Flush()
 			})
@@ -394,4 +401,13 @@ func validNames(names ...string) error {
 		}
 	}
 	return nil
+}
+
+// entryFlags is flags plus "conflict" for a secret a sync left in conflict.
+func entryFlags(e vault.Entry, conflicts map[string]string, now time.Time) []string {
+	f := flags(e.Meta, e.Updated, now)
+	if _, ok := conflicts[e.ID]; ok {
+		f = append(f, "conflict")
+	}
+	return f
 }

@@ -241,12 +241,20 @@ func (a *app) statusCommand() *cobra.Command {
 					unav = append(unav, unavailable{s.Name(), err.Error()})
 				}
 			}
+			team, err := a.syncStatus(v)
+			if err != nil {
+				return err
+			}
 			if a.jsonOut {
-				return a.writeJSON(map[string]any{
+				m := map[string]any{
 					"vault": name, "path": path, "id": id, "secrets": count,
 					"kdf":    map[string]any{"algorithm": "argon2id", "memory_kib": v.KDF().MemoryKiB, "passes": v.KDF().Passes, "lanes": v.KDF().Lanes},
 					"locked": len(rem) == 0, "remembered": nonNilSlice(rem), "unavailable": nonNilSlice(unav),
-				})
+				}
+				if team != nil {
+					m["sync"] = team
+				}
+				return a.writeJSON(m)
 			}
 			a.printf("vault     %s (%s)\n", name, path)
 			a.printf("secrets   %d\n", count)
@@ -265,6 +273,7 @@ func (a *app) statusCommand() *cobra.Command {
 			for _, u := range unav {
 				a.printf("note      %s\n", u.Reason)
 			}
+			a.printTeamStatus(team, now)
 			return nil
 		},
 	}

@@ -93,6 +93,7 @@ Environment:
 		a.runCommand(),
 		a.tuiCommand(),
 		a.revokeCommand(), a.dueCommand(), a.rotateCommand(), a.auditCommand(), a.policyCommand(),
+		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(),
 		a.versionCommand(),
 	)
 	return root

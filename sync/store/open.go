@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -55,6 +54,16 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 			unlock()
 		}
 	}()
+	// The file is 0600 before SQLite opens it: SQLite gives the -wal and
+	// -shm files it creates the database file's mode.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	base := "file:" + path + "?_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_journal_mode=WAL"
 	w, err := sql.Open("sqlite3", base+"&_txlock=immediate")
 	if err != nil {
@@ -63,15 +72,13 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 	w.SetMaxOpenConns(1)
 	d := dialect{name: "sqlite", rebind: sqliteRebind, unique: func(err error) bool {
 		var se sqlite3.Error
-		return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint
+		// Only a duplicate key: a foreign key or NOT NULL violation is no
+		// ErrExists (PostgreSQL's 23505 is as narrow).
+		return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 	}}
 	if err := migrate(ctx, w, d, ""); err != nil {
 		w.Close()
 		return nil, err
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("store: %w", err)
 	}
 	r, err := sql.Open("sqlite3", base+"&mode=ro&_query_only=true")
 	if err != nil {
@@ -79,8 +86,14 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	r.SetMaxOpenConns(8)
+	nonces, err := loadNonces(ctx, w)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
 	ok = true
-	return &sqlStore{w: w, r: r, d: d, unlock: unlock, nonces: &nonceSet{seen: map[string]time.Time{}}}, nil
+	return &sqlStore{w: w, r: r, d: d, unlock: unlock, nonces: nonces}, nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (Store, error) {

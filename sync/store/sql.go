@@ -44,11 +44,54 @@ type sqlStore struct {
 
 type nonceSet struct {
 	mu   sync.Mutex
-	seen map[string]time.Time
+	seen map[nonceKey]time.Time
 	last time.Time
 }
 
-func (n *nonceSet) use(key string, now, before time.Time) error {
+type nonceKey struct{ device, nonce string }
+
+// loadNonces reads the nonces the last server saved when it closed the
+// store: a restart must not reopen the replay window.
+func loadNonces(ctx context.Context, db *sql.DB) (*nonceSet, error) {
+	n := &nonceSet{seen: map[nonceKey]time.Time{}}
+	rows, err := db.QueryContext(ctx, `SELECT device, nonce, at FROM nonces`)
+	if err != nil {
+		return nil, fmt.Errorf("store: nonces: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k nonceKey
+		var at int64
+		if err := rows.Scan(&k.device, &k.nonce, &at); err != nil {
+			return nil, fmt.Errorf("store: nonces: %w", err)
+		}
+		n.seen[k] = fromNanos(at)
+	}
+	return n, rows.Err()
+}
+
+// save replaces the saved nonces with the remembered ones.
+func (n *nonceSet) save(db *sql.DB) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM nonces`); err != nil {
+		return err
+	}
+	for k, at := range n.seen {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO nonces (device, nonce, at) VALUES (?, ?, ?)`, k.device, k.nonce, nanos(at)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (n *nonceSet) use(key nonceKey, now, before time.Time) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if _, ok := n.seen[key]; ok {
@@ -214,7 +257,7 @@ func (s *sqlStore) Seen(ctx context.Context, device string, now time.Time) error
 
 func (s *sqlStore) UseNonce(ctx context.Context, device, nonce string, now, before time.Time) error {
 	if s.nonces != nil {
-		return s.nonces.use(device+"/"+nonce, now, before)
+		return s.nonces.use(nonceKey{device, nonce}, now, before)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		// A nonce lost in a database crash can be replayed only within the
@@ -467,7 +510,15 @@ func (s *sqlStore) Close() error {
 	if s.unlock != nil {
 		defer s.unlock()
 	}
-	err := s.w.Close()
+	var err error
+	if s.nonces != nil {
+		if err = s.nonces.save(s.w); err != nil {
+			err = fmt.Errorf("store: saving nonces: %w", err)
+		}
+	}
+	if e := s.w.Close(); err == nil {
+		err = e
+	}
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
 			err = e

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/sync/server"
+	"github.com/hush-secrets/hush/sync/store"
+)
+
+func (a *app) serverCommand() *cobra.Command {
+	var (
+		listen, db, cert, key, logFormat, addrFile string
+		insecure                                   bool
+		rps                                        float64
+	)
+	cmd := &cobra.Command{
+		Use:   "server [--listen ADDR] [--db PATH|postgres://...] [--tls-cert FILE --tls-key FILE]",
+		Short: "run a team server: it stores only ciphertext",
+		Long: `Run hush's team server. It keeps sealed records, public keys, wrapped keys,
+roles and an audit log: never a passphrase, a team key, a name or a value.
+
+  --db PATH            a SQLite file (default $HUSH_HOME/server/server.db):
+                       zero setup, one server process
+  --db postgres://...  PostgreSQL: any number of server processes on one
+                       database, behind a load balancer
+
+Plain HTTP is allowed only on a loopback address; elsewhere give
+--tls-cert and --tls-key (or --insecure, behind a TLS-terminating proxy).
+SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
+/metrics (Prometheus) need no signature. See docs/sync.md.`,
+		Example: `  hush server --listen 127.0.0.1:8443
+  hush server --listen :8443 --tls-cert cert.pem --tls-key key.pem --db postgres://hush@db/hush`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var h slog.Handler = slog.NewTextHandler(a.stderr, nil)
+			if logFormat == "json" {
+				h = slog.NewJSONHandler(a.stderr, nil)
+			} else if logFormat != "text" {
+				return usagef("--log-format is text or json")
+			}
+			log := slog.New(h)
+			if (cert == "") != (key == "") {
+				return usagef("--tls-cert and --tls-key go together")
+			}
+			host, _, err := net.SplitHostPort(listen)
+			if err != nil {
+				return usagef("--listen %q is not HOST:PORT", listen)
+			}
+			ip := net.ParseIP(host)
+			loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+			if cert == "" && !loopback && !insecure {
+				return usagef("refusing plain HTTP on %s: it is not a loopback address. Give --tls-cert and --tls-key, or --insecure if a TLS proxy is in front", listen)
+			}
+			if cert == "" && !loopback {
+				log.Warn("INSECURE: serving plain HTTP on a non-loopback address; requests are signed, but anyone on the path sees who syncs when")
+			}
+			if db == "" {
+				home, err := a.home()
+				if err != nil {
+					return err
+				}
+				db = filepath.Join(home, "server", "server.db")
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			st, err := store.Open(openCtx, db)
+			cancel()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			srv := server.New(st, server.Options{Logger: log, Rate: rps, Burst: int(2 * rps)})
+			defer srv.Close()
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+				WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
+				ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
+			scheme := "http"
+			if cert != "" {
+				c, err := tls.LoadX509KeyPair(cert, key)
+				if err != nil {
+					return fmt.Errorf("TLS certificate: %w", err)
+				}
+				hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{c}}
+				ln = tls.NewListener(ln, hs.TLSConfig)
+				scheme = "https"
+			}
+			addr := ln.Addr().String()
+			if addrFile != "" {
+				if err := os.WriteFile(addrFile, []byte(scheme+"://"+addr+"\n"), 0o600); err != nil {
+					return err
+				}
+			}
+			log.Info("hush server listening", "url", scheme+"://"+addr, "db", store.Describe(db))
+			errc := make(chan error, 1)
+			go func() { errc <- hs.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+			}
+			log.Info("shutting down: finishing requests in flight")
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			log.Info("stopped")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8443", "`HOST:PORT` to listen on")
+	f.StringVar(&db, "db", "", "SQLite `PATH` or postgres:// URL (default $HUSH_HOME/server/server.db)")
+	f.StringVar(&cert, "tls-cert", "", "TLS certificate chain `FILE` (PEM)")
+	f.StringVar(&key, "tls-key", "", "TLS private key `FILE` (PEM)")
+	f.BoolVar(&insecure, "insecure", false, "allow plain HTTP on a non-loopback address")
+	f.StringVar(&logFormat, "log-format", "text", "log lines as text or json")
+	f.StringVar(&addrFile, "addr-file", "", "write the server's URL to `FILE` once listening (for scripts)")
+	f.Float64Var(&rps, "rate", 100, "requests per second allowed per device")
+	return cmd
+}

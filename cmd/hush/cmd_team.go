@@ -1,0 +1,419 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// teamTimeout bounds every conversation with the team server.
+const teamTimeout = 2 * time.Minute
+
+func (a *app) teamCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "team",
+		Short: "share this vault with a team through a hush server",
+		Long: `Share a vault through a team server you run (` + "`hush server`" + `). The server
+keeps only ciphertext; each device has its own keys, and the team key
+reaches a new device only wrapped to it by an admin. See docs/sync.md.
+
+  admin$  hush team create --server https://hush.example.com:8443 --name acme
+  admin$  hush team invite --role writer      # hand the code over out of band
+  member$ hush team join CODE --name laptop-2
+  admin$  hush sync                           # approves the join
+  member$ hush sync                           # receives the key and the secrets`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(a.teamCreateCommand(), a.teamInviteCommand(), a.teamJoinCommand(), a.teamApproveCommand(), a.teamMembersCommand())
+	return cmd
+}
+
+func readCA(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	return b, nil
+}
+
+func (a *app) teamCreateCommand() *cobra.Command {
+	var server, name, device, member, ca string
+	cmd := &cobra.Command{
+		Use:   "create --server URL --name TEAM",
+		Short: "make this vault the team's, on a server; you become its admin",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if server == "" || name == "" {
+				return usagef("give --server URL and --name TEAM")
+			}
+			caPEM, err := readCA(ca)
+			if err != nil {
+				return err
+			}
+			if member == "" {
+				member = device
+			}
+			return a.audited("team-create", nil, func(v *vault.Vault) error {
+				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+				defer cancel()
+				st, err := client.Create(ctx, v, client.CreateOptions{Server: server, Name: name, Device: device, Member: member, CA: caPEM})
+				if err != nil {
+					return err
+				}
+				a.notef("created team %s on %s; this device (%s) is its admin", name, st.Server, st.Device.Name)
+				rep, err := client.Sync(ctx, v, st)
+				if err != nil {
+					return fmt.Errorf("the team exists, but the first sync failed (run `hush sync` again): %w", err)
+				}
+				a.notef("pushed %d secrets. Next: `hush team invite --role writer`", rep.Pushed)
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&server, "server", "", "the team server's `URL` (https://..., or http:// on loopback)")
+	f.StringVar(&name, "name", "", "the team's `NAME`")
+	f.StringVar(&device, "device", client.DefaultName(), "this device's `NAME`")
+	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
+	f.StringVar(&ca, "ca", "", "trust this CA certificate `FILE` (PEM) for a self-signed server")
+	return cmd
+}
+
+func (a *app) teamInviteCommand() *cobra.Command {
+	var role, expires string
+	cmd := &cobra.Command{
+		Use:   "invite [--role writer] [--expires 7d]",
+		Short: "print a one-time invitation code for a new member (admin)",
+		Long: `Print a one-line invitation code. Hand it over out of band (in person, a
+chat you trust): it holds a one-time secret that binds the joiner's keys,
+so that the server cannot slip in a key of its own. The code works once,
+until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ttl, err := vault.ParseInterval(expires)
+			if err != nil || ttl <= 0 || ttl > 31*24*time.Hour {
+				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
+			}
+			return a.audited("team-invite", nil, func(v *vault.Vault) error {
+				st, err := client.Load(v)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+				defer cancel()
+				inv, err := client.CreateInvite(ctx, v, st, role, ttl)
+				if err != nil {
+					return err
+				}
+				a.printf("%s\n", inv.String())
+				a.notef("a %s invitation, valid once for %s. On the new device: hush team join CODE", role, formatDuration(ttl))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&role, "role", "writer", "the new member's `ROLE`: admin, writer or reader")
+	cmd.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid")
+	return cmd
+}
+
+func (a *app) teamJoinCommand() *cobra.Command {
+	var device, member, ca string
+	cmd := &cobra.Command{
+		Use:   "join CODE [--name DEVICE]",
+		Short: "join a team with an invitation code: makes a new local vault for it",
+		Long: `Join a team. This makes a new vault here (with its own passphrase: yours,
+not the team's) and registers this device with the server. An admin's next
+` + "`hush sync`" + ` approves it; then your ` + "`hush sync`" + ` brings the secrets.
+Use --vault NAME to keep it beside an existing vault.`,
+		Args: exactArgs("CODE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			inv, err := client.ParseInvite(args[0])
+			if err != nil {
+				return err
+			}
+			caPEM, err := readCA(ca)
+			if err != nil {
+				return err
+			}
+			if member == "" {
+				member = device
+			}
+			name, path, err := a.vaultPath()
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(path); err == nil {
+				return fmt.Errorf("vault %s already exists at %s: join into a new one with --vault NAME", name, path)
+			}
+			pass, err := a.newPassphrase("", true)
+			if err != nil {
+				return err
+			}
+			defer crypto.Wipe(pass)
+			v, err := vault.Create(path, pass, vault.CreateOptions{KDF: crypto.Calibrate(crypto.DefaultKDF, calibrationTarget)})
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+			defer cancel()
+			st, err := client.Join(ctx, v, inv, client.JoinOptions{Device: device, Member: member, CA: caPEM})
+			a.record(v, "team-join", nil, err)
+			v.Close()
+			if err != nil {
+				// The new vault holds nothing yet: remove it so a retry starts clean.
+				for _, suffix := range []string{"", "-wal", "-shm", ".audit.db", ".audit.db-journal"} {
+					os.Remove(path + suffix)
+				}
+				return err
+			}
+			a.notef("created vault %s at %s and asked to join the team as %s (%s)", name, path, st.Device.Name, st.Device.Member)
+			a.notef("waiting for an admin: once one has run `hush sync`, run `hush sync` here")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&device, "name", client.DefaultName(), "this device's `NAME`, shown to the team")
+	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
+	f.StringVar(&ca, "ca", "", "trust this CA certificate `FILE` (PEM) for a self-signed server")
+	return cmd
+}
+
+func (a *app) teamApproveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "approve",
+		Short: "approve pending joins made with your invitations (hush sync does it too)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.audited("team-approve", nil, func(v *vault.Vault) error {
+				st, err := client.Load(v)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+				defer cancel()
+				as, err := client.Approve(ctx, v, st)
+				a.reportApprovals(as)
+				if err == nil && len(as) == 0 {
+					a.notef("no joins are waiting for your invitations")
+				}
+				return err
+			})
+		},
+	}
+}
+
+func (a *app) reportApprovals(as []client.Approval) {
+	for _, ap := range as {
+		if ap.Refused != "" {
+			a.notef("refused the join of %s (%s): %s", ap.Device, ap.Member, ap.Refused)
+		} else {
+			a.notef("approved %s (%s) as %s", ap.Device, ap.Member, ap.Role)
+		}
+	}
+}
+
+func (a *app) teamMembersCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "members",
+		Short: "list the team's members and devices, with roles and last seen",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				st, err := client.Load(v)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+				defer cancel()
+				ms, err := client.Members(ctx, st)
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					out := make([]map[string]any, 0, len(ms))
+					for _, m := range ms {
+						out = append(out, map[string]any{"member": m.Member, "device": m.Name, "id": m.ID, "role": m.Role,
+							"state": m.State, "joined": jsonTime(m.Joined), "last_seen": jsonTime(m.LastSeen), "this_device": m.ID == st.Device.ID})
+					}
+					return a.writeJSON(out)
+				}
+				now := time.Now()
+				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
+				for _, m := range ms {
+					dev := m.Name
+					if m.ID == st.Device.ID {
+						dev += " (this device)"
+					}
+					seen := "never"
+					if !m.LastSeen.IsZero() {
+						seen = age(m.LastSeen, now)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, dev, m.Role, m.State, m.Joined.Local().Format("2006-01-02"), seen)
+				}
+				return w.Flush()
+			})
+		},
+	}
+}
+
+func (a *app) syncCommand() *cobra.Command {
+	var auto string
+	cmd := &cobra.Command{
+		Use:   "sync [--auto on|off]",
+		Short: "push local changes to the team server and pull the team's",
+		Long: `Pull what changed on the team server, then push what changed here. A secret
+changed both here and there is a conflict: nothing is overwritten; see
+` + "`hush status`" + ` and settle it with ` + "`hush resolve`" + `. An admin's sync also approves
+joins made with its invitations.
+
+--auto on makes every command that changes the vault sync afterwards, and
+every command that reads it sync first when the last sync is over a minute
+old (quietly: offline, it carries on with the local vault).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.audited("sync", nil, func(v *vault.Vault) error {
+				st, err := client.Load(v)
+				if err != nil {
+					return err
+				}
+				if auto != "" {
+					if auto != "on" && auto != "off" {
+						return usagef("--auto is on or off")
+					}
+					st.Auto = auto == "on"
+					if err := st.Save(v); err != nil {
+						return err
+					}
+					a.notef("automatic sync is %s", auto)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+				defer cancel()
+				rep, err := client.Sync(ctx, v, st)
+				if rep != nil {
+					a.reportApprovals(rep.Approvals)
+				}
+				if err != nil {
+					return err
+				}
+				if rep.GotKey {
+					a.notef("received the team key")
+				}
+				a.notef("pulled %d, pushed %d", rep.Pulled, rep.Pushed)
+				a.reportConflicts(rep.Conflicts)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&auto, "auto", "", "turn automatic sync `on` or `off`")
+	return cmd
+}
+
+func (a *app) reportConflicts(names []string) {
+	if len(names) == 0 {
+		return
+	}
+	a.notef("%d in conflict (changed here and by a teammate): %s", len(names), strings.Join(names, ", "))
+	a.notef("keep one side with `hush resolve NAME --keep mine` or `--keep theirs`")
+}
+
+func (a *app) resolveCommand() *cobra.Command {
+	var keep string
+	cmd := &cobra.Command{
+		Use:   "resolve NAME --keep mine|theirs",
+		Short: "settle a sync conflict: keep this device's version or the teammate's",
+		Long: `Settle a conflict on NAME. --keep mine keeps this device's version and
+sends it over the teammate's at the next sync; --keep theirs takes the
+teammate's version (the local one stays in ` + "`hush history`" + `).`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var k client.Keep
+			switch keep {
+			case "mine":
+				k = client.KeepMine
+			case "theirs":
+				k = client.KeepTheirs
+			default:
+				return usagef("--keep is mine or theirs")
+			}
+			return a.audited("resolve", args[:1], func(v *vault.Vault) error {
+				st, err := client.Load(v)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+				defer cancel()
+				if err := client.Resolve(ctx, v, st, args[0], k); err != nil {
+					return err
+				}
+				a.notef("resolved %s: kept %s (it syncs with the next `hush sync`)", args[0], keep)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&keep, "keep", "", "`mine` or `theirs`")
+	return cmd
+}
+
+// syncStatus prints the team part of `hush status`; it needs the key.
+func (a *app) syncStatus(v *vault.Vault) (map[string]any, error) {
+	if !client.InTeam(v) {
+		return nil, nil
+	}
+	if v.Locked() {
+		return map[string]any{"team": "(locked)"}, nil
+	}
+	st, err := client.Load(v)
+	if errors.Is(err, client.ErrNoTeam) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := client.GetStatus(v, st)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{"server": st.Server, "team": st.TeamName, "device": st.Device.Name, "role": st.Role,
+		"unpushed": s.Unpushed, "conflicts": nonNil(s.Conflicts), "auto": st.Auto, "approved": len(st.Keys) > 0}
+	if !st.LastSync.IsZero() {
+		m["last_sync"] = jsonTime(st.LastSync)
+	}
+	return m, nil
+}
+
+func (a *app) printTeamStatus(team map[string]any, now time.Time) {
+	if team == nil {
+		return
+	}
+	if _, ok := team["server"]; !ok {
+		a.printf("team      shared (unlock to see its sync state)\n")
+		return
+	}
+	a.printf("team      %s on %s, as %s (%s)\n", team["team"], team["server"], team["device"], team["role"])
+	switch {
+	case !team["approved"].(bool):
+		a.printf("sync      waiting for an admin to approve this device, then `hush sync`\n")
+	case team["last_sync"] == nil:
+		a.printf("sync      never synced: run `hush sync`\n")
+	default:
+		t, _ := time.Parse(time.RFC3339, team["last_sync"].(string))
+		a.printf("sync      last %s; %d local change(s) not yet pushed\n", age(t, now), team["unpushed"])
+	}
+	if cs := team["conflicts"].([]string); len(cs) > 0 {
+		a.printf("conflict  %s: `hush resolve NAME --keep mine|theirs`\n", strings.Join(cs, ", "))
+	}
+}

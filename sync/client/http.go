@@ -1,0 +1,139 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+// ErrOffline wraps a failure to reach the server at all: local work goes
+// on, and the next sync catches up.
+var ErrOffline = errors.New("cannot reach the team server")
+
+// ServerError is a refusal from the server, with its message.
+type ServerError struct {
+	Status int
+	Msg    string
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("the team server refused: %s (HTTP %d)", e.Msg, e.Status)
+}
+
+// conn is a signed conversation with one server as one device.
+type conn struct {
+	base   *url.URL
+	http   *http.Client
+	device string
+	key    ed25519.PrivateKey
+	now    func() time.Time
+}
+
+// CheckServerURL refuses a URL hush would not talk to: only https, or http
+// to a loopback address.
+func CheckServerURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("server address %q is not an http(s):// URL", s)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("server address %s: plain http is allowed only to a loopback address; use https", s)
+	}
+	u.Path, u.RawQuery, u.Fragment = "", "", ""
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func newConn(server string, caPEM []byte, device string, key ed25519.PrivateKey) (*conn, error) {
+	u, err := CheckServerURL(server)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConnsPerHost: 4,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	if len(caPEM) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, errors.New("the CA file holds no PEM certificate")
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	return &conn{base: u, http: &http.Client{Transport: tr, Timeout: 60 * time.Second}, device: device, key: key, now: time.Now}, nil
+}
+
+// do sends a signed request with in (JSON, or none) and decodes the answer
+// into out (if not nil).
+func (c *conn) do(ctx context.Context, method, path string, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	unix := c.now().Unix()
+	nonce := wire.NewID()
+	sig := ed25519.Sign(c.key, wire.RequestSigned(method, req.URL.RequestURI(), body, unix, nonce, c.device))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(wire.HeaderDevice, c.device)
+	req.Header.Set(wire.HeaderTime, strconv.FormatInt(unix, 10))
+	req.Header.Set(wire.HeaderNonce, nonce)
+	req.Header.Set(wire.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w at %s: %v", ErrOffline, c.base, errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%w at %s: %v", ErrOffline, c.base, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e wire.Error
+		if json.Unmarshal(data, &e) != nil || e.Error == "" {
+			e.Error = http.StatusText(resp.StatusCode)
+		}
+		return &ServerError{Status: resp.StatusCode, Msg: e.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("the team server sent an unreadable answer to %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+func (st *State) conn() (*conn, error) {
+	return newConn(st.Server, st.CA, st.Device.ID, st.signer())
+}

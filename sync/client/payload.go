@@ -1,0 +1,171 @@
+package client
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// payload is a record's plaintext: one secret's state.
+type payload struct {
+	Deleted bool // with no Name: a removal without content
+	Name    string
+	Meta    vault.Meta
+	Value   []byte
+}
+
+const payloadVersion = 1
+
+// encode writes: version byte, flags byte, then name, meta JSON and value,
+// each with a 4-byte length; then 0x80 and zeros up to a size bucket, so
+// the server learns a size class, not a length.
+func (p *payload) encode() ([]byte, error) {
+	var meta []byte
+	if p.Name != "" {
+		var err error
+		if meta, err = json.Marshal(p.Meta); err != nil {
+			return nil, err
+		}
+	}
+	b := []byte{payloadVersion, 0}
+	if p.Deleted {
+		b[1] = 1
+	}
+	for _, f := range [][]byte{[]byte(p.Name), meta, p.Value} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	b = append(b, 0x80)
+	size := bucket(len(b))
+	return append(b, make([]byte, size-len(b))...), nil
+}
+
+// bucket is the padded size for n bytes: powers of two from 256 bytes to
+// 64 KiB, then multiples of 64 KiB.
+func bucket(n int) int {
+	size := 256
+	for size < n && size < 64<<10 {
+		size *= 2
+	}
+	if n > size {
+		size = (n + 64<<10 - 1) / (64 << 10) * (64 << 10)
+	}
+	return size
+}
+
+var errPayload = errors.New("record payload is malformed")
+
+func decodePayload(b []byte) (*payload, error) {
+	// Strip the padding: the last 0x80 after trailing zeros.
+	end := len(b) - 1
+	for end >= 0 && b[end] == 0 {
+		end--
+	}
+	if end < 2 || b[end] != 0x80 || b[0] != payloadVersion || b[1] > 1 {
+		return nil, errPayload
+	}
+	p := &payload{Deleted: b[1] == 1}
+	rest := b[2:end]
+	var fields [3][]byte
+	for i := range fields {
+		if len(rest) < 4 {
+			return nil, errPayload
+		}
+		n := binary.BigEndian.Uint32(rest)
+		rest = rest[4:]
+		if uint64(n) > uint64(len(rest)) {
+			return nil, errPayload
+		}
+		fields[i], rest = rest[:n], rest[n:]
+	}
+	if len(rest) != 0 {
+		return nil, errPayload
+	}
+	p.Name = string(fields[0])
+	if p.Name != "" {
+		if err := json.Unmarshal(fields[1], &p.Meta); err != nil {
+			return nil, errPayload
+		}
+		if err := vault.ValidName(p.Name); err != nil {
+			return nil, fmt.Errorf("%w: %v", errPayload, err)
+		}
+	} else if !p.Deleted || len(fields[1]) != 0 || len(fields[2]) != 0 {
+		return nil, errPayload
+	}
+	p.Value = append([]byte(nil), fields[2]...)
+	return p, nil
+}
+
+// seal builds and signs a record of p at version.
+func (st *State) seal(id string, version int64, p *payload) (*wire.Record, error) {
+	key, err := st.teamKey()
+	if err != nil {
+		return nil, err
+	}
+	defer key.Wipe()
+	pt, err := p.encode()
+	if err != nil {
+		return nil, err
+	}
+	defer crypto.Wipe(pt)
+	r := &wire.Record{ID: id, Version: version, Epoch: st.Epoch, Author: st.Device.ID}
+	if r.Sealed, err = crypto.Seal(key, pt, wire.RecordAD(st.Team, id, version, st.Epoch)); err != nil {
+		return nil, err
+	}
+	r.Sig = signRecord(st, r)
+	return r, nil
+}
+
+// open authenticates and decrypts a record: its signature by an author the
+// team lists, its place (team, id, version, epoch) and its payload.
+func (st *State) open(r *wire.Record, authors map[string]wire.Member) (*payload, error) {
+	if err := r.Check(); err != nil {
+		return nil, &BadRecordError{r.ID, err.Error()}
+	}
+	a, ok := authors[r.Author]
+	if !ok {
+		return nil, &BadRecordError{r.ID, "signed by a device that is not in the team"}
+	}
+	if !wire.CanWrite(a.Role) {
+		return nil, &BadRecordError{r.ID, "written by a " + a.Role}
+	}
+	if !verifyRecord(st, a.SignKey, r) {
+		return nil, &BadRecordError{r.ID, "its signature does not check out"}
+	}
+	keyBytes, ok := st.Keys[r.Epoch]
+	if !ok {
+		return nil, &BadRecordError{r.ID, fmt.Sprintf("sealed under key epoch %d, which this device does not hold", r.Epoch)}
+	}
+	k, err := crypto.KeyFromBytes(keyBytes)
+	if err != nil {
+		return nil, err
+	}
+	key := k.Subkey([]byte(st.Team), "hush/v1/team-records")
+	defer key.Wipe()
+	pt, err := crypto.Open(key, r.Sealed, wire.RecordAD(st.Team, r.ID, r.Version, r.Epoch))
+	if err != nil {
+		return nil, &BadRecordError{r.ID, "its ciphertext failed authentication"}
+	}
+	defer crypto.Wipe(pt)
+	p, err := decodePayload(pt)
+	if err != nil {
+		return nil, &BadRecordError{r.ID, err.Error()}
+	}
+	return p, nil
+}
+
+// BadRecordError is a record from the server that does not authenticate:
+// the server or the network changed it. Nothing of it is applied.
+type BadRecordError struct {
+	ID     string
+	Reason string
+}
+
+func (e *BadRecordError) Error() string {
+	return fmt.Sprintf("the server sent record %s that cannot be trusted: %s", e.ID, e.Reason)
+}

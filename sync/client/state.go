@@ -1,0 +1,135 @@
+// Package client is hush's sync client: this device's identity and team
+// settings (sealed in the local vault), the signed HTTP conversation with a
+// team server, creating and joining a team, and sync itself: pull, apply,
+// detect conflicts, push compare-and-set, refuse a server that goes
+// backwards. Team keys never leave this package unwrapped except into the
+// vault's sealed settings.
+package client
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// stateKey is the vault setting the team state lives under.
+const stateKey = "team"
+
+// ErrNoTeam means the vault does not belong to a team.
+var ErrNoTeam = errors.New("this vault is not shared with a team: see `hush team create` or `hush team join`")
+
+// State is everything this device knows about its team, sealed in the
+// vault as one setting.
+type State struct {
+	Server      string               `json:"server"`
+	CA          []byte               `json:"ca,omitempty"` // PEM roots for a self-signed server
+	Team        string               `json:"team"`
+	TeamName    string               `json:"team_name"`
+	Device      wire.Device          `json:"device"`
+	SignSeed    []byte               `json:"sign_seed"`
+	BoxIdentity string               `json:"box_identity"`
+	Role        string               `json:"role"`
+	Keys        map[int64][]byte     `json:"keys"` // team key per epoch; empty until approved
+	Epoch       int64                `json:"epoch"`
+	Head        int64                `json:"head"` // highest server sequence seen
+	LastSync    time.Time            `json:"last_sync"`
+	Invites     map[string]InviteKey `json:"invites,omitempty"`
+	Auto        bool                 `json:"auto"`
+}
+
+// InviteKey is an invite this (admin) device made and has not yet seen
+// used: the secret it checks a joiner's binding with.
+type InviteKey struct {
+	Secret  []byte    `json:"secret"`
+	Role    string    `json:"role"`
+	Expires time.Time `json:"expires"`
+}
+
+// Load reads the team state from an unlocked vault; ErrNoTeam if none.
+func Load(v *vault.Vault) (*State, error) {
+	b, err := v.SyncState(stateKey)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, ErrNoTeam
+	}
+	defer crypto.Wipe(b)
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("team settings are unreadable: %w", err)
+	}
+	return &st, nil
+}
+
+// InTeam reports, without the key, whether a vault belongs to a team.
+func InTeam(v *vault.Vault) bool { return v.HasSyncState(stateKey) }
+
+// Save seals the state into the vault.
+func (st *State) Save(v *vault.Vault) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	defer crypto.Wipe(b)
+	return v.SetSyncState(stateKey, b)
+}
+
+func (st *State) signer() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(st.SignSeed) }
+
+func (st *State) teamKey() (*crypto.Key, error) {
+	k, ok := st.Keys[st.Epoch]
+	if !ok {
+		return nil, ErrPending
+	}
+	key, err := crypto.KeyFromBytes(k)
+	if err != nil {
+		return nil, err
+	}
+	return key.Subkey([]byte(st.Team), "hush/v1/team-records"), nil
+}
+
+// ErrPending means this device joined but no admin has approved it yet.
+var ErrPending = errors.New("this device is waiting for an admin to approve it: ask an admin to run `hush sync` (or `hush team approve`)")
+
+// DefaultName is user@host, the name a device or member gets by default.
+func DefaultName() string {
+	name := "me"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return name
+	}
+	return name + "@" + host
+}
+
+// newIdentity makes this device's key pairs.
+func newIdentity(name, member string) (*State, error) {
+	seed, err := crypto.Random(ed25519.SeedSize)
+	if err != nil {
+		return nil, err
+	}
+	box, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, err
+	}
+	st := &State{SignSeed: seed, BoxIdentity: box.String(), Keys: map[int64][]byte{}, Invites: map[string]InviteKey{}}
+	st.Device = wire.Device{ID: wire.NewID(), Name: name, Member: member,
+		SignKey: st.signer().Public().(ed25519.PublicKey), Box: box.Recipient().String()}
+	if err := st.Device.Check(); err != nil {
+		return nil, err
+	}
+	return st, nil
+}

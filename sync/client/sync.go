@@ -1,0 +1,511 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// RollbackError means the server holds less than this device has seen: it
+// was restored from an old backup, or it is lying. Nothing is applied.
+type RollbackError struct {
+	What string
+}
+
+func (e *RollbackError) Error() string {
+	return "the team server went backwards: " + e.What + "; it may have been restored from an old backup. Nothing was changed here; ask your admin"
+}
+
+// Report says what a sync did.
+type Report struct {
+	Pulled    int      // remote changes applied here
+	Pushed    int      // local changes the server took
+	Conflicts []string // names with a conflict now
+	Approvals []Approval
+	GotKey    bool // this device received the team key in this sync
+}
+
+// Sync pulls what changed on the server, applies it (or notes a conflict
+// where this device changed the same secret), then pushes local changes.
+// An admin's sync also approves joins made with its invites.
+func Sync(ctx context.Context, v *vault.Vault, st *State) (*Report, error) {
+	unlock, err := lockSync(v.Path())
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	c, err := st.conn()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{}
+	members, err := st.members(ctx, c)
+	if err != nil {
+		var se *ServerError
+		if errors.As(err, &se) && se.Status == 403 {
+			return nil, ErrPending
+		}
+		return nil, err
+	}
+	if len(st.Keys) == 0 {
+		if err := st.fetchKey(ctx, c, members); err != nil {
+			return nil, err
+		}
+		rep.GotKey = true
+		if err := st.Save(v); err != nil {
+			return nil, err
+		}
+	}
+	if me, ok := members[st.Device.ID]; ok && me.Role != st.Role {
+		st.Role = me.Role
+	}
+	if rep.Approvals, err = Approve(ctx, v, st); err != nil {
+		return rep, err
+	}
+	s := &syncer{v: v, st: st, c: c, members: members, rep: rep}
+	if err := s.pull(ctx); err != nil {
+		return rep, err
+	}
+	if wire.CanWrite(st.Role) {
+		if err := s.push(ctx); err != nil {
+			return rep, err
+		}
+	}
+	st.LastSync = time.Now().UTC()
+	if err := st.Save(v); err != nil {
+		return rep, err
+	}
+	cs, err := v.Conflicts()
+	if err != nil {
+		return rep, err
+	}
+	for _, n := range cs {
+		rep.Conflicts = append(rep.Conflicts, n)
+	}
+	slices.Sort(rep.Conflicts)
+	return rep, nil
+}
+
+type syncer struct {
+	v       *vault.Vault
+	st      *State
+	c       *conn
+	members map[string]wire.Member
+	rep     *Report
+	tracked map[string]*vault.Tracked
+}
+
+func (s *syncer) track() error {
+	ts, err := s.v.Tracked()
+	if err != nil {
+		return err
+	}
+	s.tracked = make(map[string]*vault.Tracked, len(ts))
+	for i := range ts {
+		s.tracked[hex.EncodeToString(ts[i].ID)] = &ts[i]
+	}
+	return nil
+}
+
+// localPayload is a secret's local state as a record payload.
+func (s *syncer) localPayload(t *vault.Tracked) (*payload, error) {
+	if !t.Exists || t.Deleted {
+		return &payload{Deleted: true}, nil
+	}
+	sec, err := s.v.ByID(t.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &payload{Name: sec.Name, Meta: sec.Meta, Value: sec.Value}, nil
+}
+
+func samePayload(a, b *payload) bool {
+	if a.Deleted || b.Deleted {
+		return a.Deleted && b.Deleted
+	}
+	am, _ := json.Marshal(a.Meta)
+	bm, _ := json.Marshal(b.Meta)
+	return a.Name == b.Name && bytes.Equal(a.Value, b.Value) && bytes.Equal(am, bm)
+}
+
+func (s *syncer) name(id string) string {
+	if t, ok := s.tracked[id]; ok && t.Exists {
+		if sec, err := s.v.ByID(t.ID); err == nil {
+			clear(sec.Value)
+			return sec.Name
+		}
+	}
+	return "record " + id
+}
+
+func (s *syncer) pull(ctx context.Context) error {
+	if err := s.track(); err != nil {
+		return err
+	}
+	since := s.st.Head
+	for {
+		var ch wire.Changes
+		if err := s.c.do(ctx, "GET", "/v1/changes?since="+strconv.FormatInt(since, 10), nil, &ch); err != nil {
+			return err
+		}
+		if ch.Head < s.st.Head {
+			return &RollbackError{fmt.Sprintf("its newest change is %d, but this device has seen %d", ch.Head, s.st.Head)}
+		}
+		if err := s.apply(ch.Records); err != nil {
+			return err
+		}
+		for _, r := range ch.Records {
+			if r.Seq <= since || r.Seq > ch.Head {
+				return &BadRecordError{r.ID, "its sequence number is out of order"}
+			}
+			since = r.Seq
+		}
+		if !ch.More || len(ch.Records) == 0 {
+			s.st.Head = max(s.st.Head, ch.Head)
+			return nil
+		}
+		// Remember progress page by page: an interrupted first sync of a
+		// large vault resumes instead of starting over.
+		s.st.Head = since
+		if err := s.st.Save(s.v); err != nil {
+			return err
+		}
+	}
+}
+
+// apply opens one page of records and applies them in one transaction,
+// noting conflicts with local changes.
+func (s *syncer) apply(recs []wire.Record) error {
+	var remotes []vault.Remote
+	var remoteRecs []*wire.Record
+	marks := map[string]vault.SyncMark{}
+	for i := range recs {
+		r := &recs[i]
+		t := s.tracked[r.ID]
+		var mark vault.SyncMark
+		if t != nil && t.Mark != nil {
+			mark = *t.Mark
+		}
+		if r.Version < mark.Seen {
+			return &RollbackError{fmt.Sprintf("it sent %s at version %d, but this device has seen version %d", s.name(r.ID), r.Version, mark.Seen)}
+		}
+		p, err := s.st.open(r, s.members)
+		if err != nil {
+			return err
+		}
+		if r.Version == mark.Base && mark.Theirs == nil {
+			continue // what we pushed, or already have
+		}
+		id, _ := hex.DecodeString(r.ID)
+		if t != nil && t.Dirty() {
+			local, err := s.localPayload(t)
+			if err != nil {
+				return err
+			}
+			same := samePayload(local, p)
+			clear(local.Value)
+			mark.Seen = r.Version
+			if same {
+				mark.Base, mark.LocalHead, mark.LocalDeleted, mark.Theirs = r.Version, t.Head, t.Deleted, nil
+			} else {
+				b, _ := json.Marshal(r)
+				mark.Theirs = b
+			}
+			marks[r.ID] = mark
+			t.Mark = &mark
+			continue
+		}
+		remotes = append(remotes, vault.Remote{ID: id, Deleted: p.Deleted, Name: p.Name, Meta: p.Meta, Value: p.Value,
+			Mark: vault.SyncMark{Base: r.Version, Seen: r.Version}})
+		remoteRecs = append(remoteRecs, r)
+	}
+	if len(marks) > 0 {
+		if err := s.v.PutMarks(marks); err != nil {
+			return err
+		}
+	}
+	if len(remotes) == 0 {
+		return nil
+	}
+	errs, err := s.v.ApplyRemote(remotes)
+	for i := range remotes {
+		clear(remotes[i].Value)
+	}
+	if err != nil {
+		return err
+	}
+	collisions := map[string]vault.SyncMark{}
+	for i, e := range errs {
+		var nt *vault.NameTakenError
+		if errors.As(e, &nt) {
+			// Two secrets with one name (made on two devices while apart):
+			// the teammate's waits as a conflict on ours.
+			owner := hex.EncodeToString(nt.ByID)
+			var mark vault.SyncMark
+			if t := s.tracked[owner]; t != nil && t.Mark != nil {
+				mark = *t.Mark
+			} else if t != nil {
+				mark.LocalHead = -1 // never pushed: stays a local change
+			}
+			b, _ := json.Marshal(remoteRecs[i])
+			mark.Theirs = b
+			collisions[owner] = mark
+			continue
+		}
+		s.rep.Pulled++
+		t := s.tracked[remoteRecs[i].ID]
+		if t == nil {
+			t = &vault.Tracked{ID: remotes[i].ID}
+			s.tracked[remoteRecs[i].ID] = t
+		}
+		m := remotes[i].Mark
+		t.Mark, t.Exists, t.Head, t.Deleted = &m, m.LocalHead > 0, m.LocalHead, m.LocalDeleted
+	}
+	if len(collisions) > 0 {
+		return s.v.PutMarks(collisions)
+	}
+	return nil
+}
+
+// push sends every local change that is not in conflict, in batches, each
+// record compare-and-set on the version it was based on.
+func (s *syncer) push(ctx context.Context) error {
+	if err := s.track(); err != nil {
+		return err
+	}
+	var batch []*wire.Record
+	var batchT []*vault.Tracked
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := s.pushBatch(ctx, batch, batchT)
+		batch, batchT, size = batch[:0], batchT[:0], 0
+		return err
+	}
+	ids := make([]string, 0, len(s.tracked))
+	for id := range s.tracked {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		t := s.tracked[id]
+		if !t.Dirty() || (t.Mark != nil && t.Mark.Theirs != nil) {
+			continue
+		}
+		p, err := s.localPayload(t)
+		if err != nil {
+			return err
+		}
+		var base int64
+		if t.Mark != nil {
+			base = t.Mark.Base
+		}
+		rec, err := s.st.seal(id, base+1, p)
+		clear(p.Value)
+		if err != nil {
+			return err
+		}
+		if size+len(rec.Sealed) > 2<<20 || len(batch) == wire.MaxPushRecords {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		batch, batchT = append(batch, rec), append(batchT, t)
+		size += len(rec.Sealed)
+	}
+	return flush()
+}
+
+func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault.Tracked) error {
+	req := wire.Push{Records: make([]wire.Record, len(recs))}
+	for i, r := range recs {
+		req.Records[i] = *r
+	}
+	var resp wire.PushResponse
+	if err := s.c.do(ctx, "POST", "/v1/push", req, &resp); err != nil {
+		return err
+	}
+	if len(resp.Results) != len(recs) {
+		return errors.New("the team server answered a push with the wrong number of results")
+	}
+	if resp.Head < s.st.Head {
+		return &RollbackError{fmt.Sprintf("its newest change is %d, but this device has seen %d", resp.Head, s.st.Head)}
+	}
+	marks := map[string]vault.SyncMark{}
+	for i, res := range resp.Results {
+		r, t := recs[i], ts[i]
+		if res.ID != r.ID {
+			return errors.New("the team server answered a push out of order")
+		}
+		var mark vault.SyncMark
+		if t.Mark != nil {
+			mark = *t.Mark
+		}
+		switch res.Status {
+		case wire.PushOK:
+			mark.Base, mark.Seen, mark.LocalHead, mark.LocalDeleted = r.Version, max(mark.Seen, r.Version), t.Head, t.Deleted || !t.Exists
+			s.rep.Pushed++
+		case wire.PushConflict:
+			cur := res.Current
+			if cur == nil || cur.ID != r.ID {
+				return errors.New("the team server reported a conflict without the current record")
+			}
+			if cur.Version < mark.Seen {
+				return &RollbackError{fmt.Sprintf("it holds %s at version %d, but this device has seen version %d", s.name(r.ID), cur.Version, mark.Seen)}
+			}
+			p, err := s.st.open(cur, s.members)
+			if err != nil {
+				return err
+			}
+			local, err := s.localPayload(t)
+			if err != nil {
+				return err
+			}
+			mark.Seen = cur.Version
+			if samePayload(local, p) {
+				mark.Base, mark.LocalHead, mark.LocalDeleted = cur.Version, t.Head, t.Deleted || !t.Exists
+			} else {
+				b, _ := json.Marshal(cur)
+				mark.Theirs = b
+			}
+			clear(local.Value)
+			clear(p.Value)
+		default:
+			return fmt.Errorf("the team server answered a push with status %q", res.Status)
+		}
+		marks[r.ID] = mark
+		t.Mark = &mark
+	}
+	return s.v.PutMarks(marks)
+}
+
+// Keep settles a conflict on the named secret.
+type Keep int
+
+const (
+	KeepMine Keep = iota
+	KeepTheirs
+)
+
+// Resolve settles the conflict on name: keep this device's state (pushed
+// over theirs at the next sync) or the teammate's (applied here now).
+func Resolve(ctx context.Context, v *vault.Vault, st *State, name string, keep Keep) error {
+	cs, err := v.Conflicts()
+	if err != nil {
+		return err
+	}
+	var hexID string
+	for id, n := range cs {
+		if n == name {
+			hexID = id
+		}
+	}
+	if hexID == "" {
+		return fmt.Errorf("secret %s has no conflict to resolve", name)
+	}
+	ts, err := v.Tracked()
+	if err != nil {
+		return err
+	}
+	var t *vault.Tracked
+	for i := range ts {
+		if hex.EncodeToString(ts[i].ID) == hexID {
+			t = &ts[i]
+		}
+	}
+	if t == nil || t.Mark == nil || t.Mark.Theirs == nil {
+		return fmt.Errorf("secret %s has no conflict to resolve", name)
+	}
+	var theirs wire.Record
+	if err := json.Unmarshal(t.Mark.Theirs, &theirs); err != nil {
+		return fmt.Errorf("the conflicting version of %s is unreadable: %w", name, err)
+	}
+	c, err := st.conn()
+	if err != nil {
+		return err
+	}
+	members, err := st.members(ctx, c)
+	if err != nil {
+		return fmt.Errorf("resolving needs the team server, to check who wrote the other version: %w", err)
+	}
+	p, err := st.open(&theirs, members)
+	if err != nil {
+		return err
+	}
+	defer clear(p.Value)
+	mark := *t.Mark
+	mark.Theirs = nil
+	sameRecord := theirs.ID == hexID
+	theirID, _ := hex.DecodeString(theirs.ID)
+	if keep == KeepMine {
+		marks := map[string]vault.SyncMark{}
+		if sameRecord {
+			mark.Base, mark.Seen = theirs.Version, max(mark.Seen, theirs.Version)
+		} else {
+			// Ours keeps the name; theirs is removed on the server.
+			marks[theirs.ID] = vault.SyncMark{Base: theirs.Version, Seen: theirs.Version}
+		}
+		mark.LocalHead = -1 // pushed at the next sync
+		marks[hexID] = mark
+		return v.PutMarks(marks)
+	}
+	if !sameRecord {
+		id, _ := hex.DecodeString(hexID)
+		if err := v.PurgeID(id); err != nil {
+			return err
+		}
+		if mark.Base == 0 {
+			mark.LocalDeleted = true // never on the server: nothing to remove there
+		} else {
+			mark.LocalHead, mark.LocalDeleted = 0, false // removed on the server at the next sync
+		}
+		if err := v.PutMarks(map[string]vault.SyncMark{hexID: mark}); err != nil {
+			return err
+		}
+		mark = vault.SyncMark{}
+	}
+	mark.Base, mark.Seen = theirs.Version, max(mark.Seen, theirs.Version)
+	_, err = v.ApplyRemote([]vault.Remote{{ID: theirID, Deleted: p.Deleted, Name: p.Name, Meta: p.Meta, Value: p.Value, Mark: mark}})
+	return err
+}
+
+// Status is what `hush status` shows of sync.
+type Status struct {
+	State     *State
+	Unpushed  int
+	Conflicts []string
+}
+
+// GetStatus counts local changes not yet pushed and conflicts.
+func GetStatus(v *vault.Vault, st *State) (*Status, error) {
+	ts, err := v.Tracked()
+	if err != nil {
+		return nil, err
+	}
+	s := &Status{State: st}
+	for i := range ts {
+		if ts[i].Dirty() && (ts[i].Mark == nil || ts[i].Mark.Theirs == nil) {
+			s.Unpushed++
+		}
+	}
+	cs, err := v.Conflicts()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range cs {
+		s.Conflicts = append(s.Conflicts, n)
+	}
+	slices.Sort(s.Conflicts)
+	return s, nil
+}

@@ -1,0 +1,331 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
+)
+
+func signRecord(st *State, r *wire.Record) []byte {
+	return ed25519.Sign(st.signer(), wire.RecordSigned(st.Team, r))
+}
+
+func verifyRecord(st *State, key []byte, r *wire.Record) bool {
+	return len(key) == ed25519.PublicKeySize && ed25519.Verify(key, wire.RecordSigned(st.Team, r), r.Sig)
+}
+
+// CreateOptions name a new team and this device.
+type CreateOptions struct {
+	Server, Name, Device, Member string
+	CA                           []byte
+}
+
+// Create registers a new team on a server with this vault's device as its
+// first admin, and makes a fresh team key (epoch 1). The vault's secrets
+// are pushed by the next Sync.
+func Create(ctx context.Context, v *vault.Vault, o CreateOptions) (*State, error) {
+	if InTeam(v) {
+		return nil, errors.New("this vault is already shared with a team")
+	}
+	if o.Name == "" || len(o.Name) > 64 {
+		return nil, errors.New("a team needs a name of 1 to 64 characters (--name)")
+	}
+	st, err := newIdentity(o.Device, o.Member)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := CheckServerURL(o.Server); err != nil {
+		return nil, err
+	}
+	st.Server, st.CA, st.Team, st.TeamName, st.Role, st.Epoch = o.Server, o.CA, wire.NewID(), o.Name, wire.RoleAdmin, 1
+	key, err := crypto.Random(crypto.KeySize)
+	if err != nil {
+		return nil, err
+	}
+	st.Keys[1] = key
+	c, err := st.conn()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.do(ctx, "POST", "/v1/teams", wire.CreateTeam{Team: st.Team, Name: o.Name, Device: st.Device}, nil); err != nil {
+		return nil, err
+	}
+	return st, st.Save(v)
+}
+
+// Invite is an invitation code's content.
+type Invite struct {
+	Server string `json:"s"`
+	Team   string `json:"t"`
+	ID     string `json:"i"`
+	Secret []byte `json:"k"`
+}
+
+const invitePrefix = "hush-invite-1."
+
+// String is the one-line code to hand over out of band.
+func (i *Invite) String() string {
+	b, _ := json.Marshal(i)
+	return invitePrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseInvite reads an invitation code.
+func ParseInvite(code string) (*Invite, error) {
+	code = strings.TrimSpace(code)
+	bad := errors.New("this is not a hush invitation code (it starts with " + invitePrefix + ")")
+	if !strings.HasPrefix(code, invitePrefix) || len(code) > 2048 {
+		return nil, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(code[len(invitePrefix):])
+	if err != nil {
+		return nil, bad
+	}
+	var i Invite
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&i); err != nil || !wire.ValidID(i.Team) || !wire.ValidID(i.ID) || len(i.Secret) != 32 {
+		return nil, errors.New("the invitation code is damaged: copy it again, whole")
+	}
+	if _, err := CheckServerURL(i.Server); err != nil {
+		return nil, err
+	}
+	return &i, nil
+}
+
+// CreateInvite registers a single-use invite for role on the server and
+// returns its code. The secret in the code never goes to the server.
+func CreateInvite(ctx context.Context, v *vault.Vault, st *State, role string, ttl time.Duration) (*Invite, error) {
+	if !wire.ValidRole(role) {
+		return nil, fmt.Errorf("role %q: use admin, writer or reader", role)
+	}
+	if st.Role != wire.RoleAdmin {
+		return nil, errors.New("only an admin can invite")
+	}
+	secret, err := crypto.Random(32)
+	if err != nil {
+		return nil, err
+	}
+	inv := &Invite{Server: st.Server, Team: st.Team, ID: wire.NewID(), Secret: secret}
+	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
+	c, err := st.conn()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.do(ctx, "POST", "/v1/invites", wire.Invite{ID: inv.ID, Role: role, Expires: expires}, nil); err != nil {
+		return nil, err
+	}
+	if st.Invites == nil {
+		st.Invites = map[string]InviteKey{}
+	}
+	st.Invites[inv.ID] = InviteKey{Secret: secret, Role: role, Expires: expires}
+	return inv, st.Save(v)
+}
+
+func binding(secret []byte, team, invite string, d *wire.Device) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write(wire.JoinBinding(team, invite, d))
+	return m.Sum(nil)
+}
+
+// JoinOptions name this device.
+type JoinOptions struct {
+	Device, Member string
+	CA             []byte
+}
+
+// Join registers this device with the team of an invite, bound to the
+// invite's secret, and stores the team state in v (a new, empty vault).
+// The team key arrives with a later Sync, once an admin approved.
+func Join(ctx context.Context, v *vault.Vault, inv *Invite, o JoinOptions) (*State, error) {
+	if InTeam(v) {
+		return nil, errors.New("this vault is already shared with a team")
+	}
+	st, err := newIdentity(o.Device, o.Member)
+	if err != nil {
+		return nil, err
+	}
+	st.Server, st.CA, st.Team = inv.Server, o.CA, inv.Team
+	c, err := st.conn()
+	if err != nil {
+		return nil, err
+	}
+	j := wire.Join{Team: inv.Team, Invite: inv.ID, Device: st.Device, Binding: binding(inv.Secret, inv.Team, inv.ID, &st.Device)}
+	if err := c.do(ctx, "POST", "/v1/join", j, nil); err != nil {
+		return nil, err
+	}
+	return st, st.Save(v)
+}
+
+// members fetches the team's devices by id.
+func (st *State) members(ctx context.Context, c *conn) (map[string]wire.Member, error) {
+	var ms []wire.Member
+	if err := c.do(ctx, "GET", "/v1/members", nil, &ms); err != nil {
+		return nil, err
+	}
+	out := make(map[string]wire.Member, len(ms))
+	for _, m := range ms {
+		if m.Device.Check() != nil {
+			return nil, errors.New("the team server listed a malformed device")
+		}
+		out[m.ID] = m
+	}
+	return out, nil
+}
+
+// Members lists the team's devices.
+func Members(ctx context.Context, st *State) ([]wire.Member, error) {
+	c, err := st.conn()
+	if err != nil {
+		return nil, err
+	}
+	var ms []wire.Member
+	return ms, c.do(ctx, "GET", "/v1/members", nil, &ms)
+}
+
+// Approval is what an admin's client did with one pending join.
+type Approval struct {
+	Device, Member, Role string
+	Refused              string // why it was not approved; empty when approved
+}
+
+// Approve checks every pending join against the invites this device made
+// and wraps the team key to those whose binding checks out. Joins made
+// with another admin's invite are left for that admin.
+func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error) {
+	if st.Role != wire.RoleAdmin {
+		return nil, nil
+	}
+	c, err := st.conn()
+	if err != nil {
+		return nil, err
+	}
+	var pending []wire.PendingJoin
+	if err := c.do(ctx, "GET", "/v1/joins", nil, &pending); err != nil {
+		return nil, err
+	}
+	var out []Approval
+	changed := false
+	for _, p := range pending {
+		ik, ok := st.Invites[p.Invite]
+		if !ok {
+			continue
+		}
+		a := Approval{Device: p.Device.Name, Member: p.Device.Member, Role: ik.Role}
+		switch {
+		case p.Device.Check() != nil:
+			a.Refused = "its public keys are malformed"
+		case p.Role != ik.Role:
+			a.Refused = fmt.Sprintf("the server says role %s, the invite was for %s", p.Role, ik.Role)
+		case !hmac.Equal(p.Binding, binding(ik.Secret, st.Team, p.Invite, &p.Device)):
+			a.Refused = "its keys do not match the invite's secret: the server or someone else changed them"
+		}
+		if a.Refused == "" {
+			wk, err := st.wrapKey(&p.Device)
+			if err != nil {
+				return out, err
+			}
+			if err := c.do(ctx, "POST", "/v1/joins/approve", wire.Approve{Invite: p.Invite, Device: p.Device.ID, Key: *wk}, nil); err != nil {
+				return out, err
+			}
+		}
+		// An invite is single use: approved or refused, it is spent.
+		delete(st.Invites, p.Invite)
+		changed = true
+		out = append(out, a)
+	}
+	for id, ik := range st.Invites {
+		if time.Now().After(ik.Expires) {
+			delete(st.Invites, id)
+			changed = true
+		}
+	}
+	if changed {
+		return out, st.Save(v)
+	}
+	return out, nil
+}
+
+func (st *State) wrapKey(d *wire.Device) (*wire.WrappedKey, error) {
+	rcp, err := age.ParseX25519Recipient(d.Box)
+	if err != nil {
+		return nil, err
+	}
+	grant, err := json.Marshal(wire.KeyGrant{Team: st.Team, Device: d.ID, Epoch: st.Epoch, Key: st.Keys[st.Epoch]})
+	if err != nil {
+		return nil, err
+	}
+	defer crypto.Wipe(grant)
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, rcp)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(grant); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	wk := &wire.WrappedKey{Device: d.ID, Epoch: st.Epoch, Sealed: buf.Bytes(), Signer: st.Device.ID}
+	wk.Sig = ed25519.Sign(st.signer(), wire.WrappedKeySigned(st.Team, wk))
+	return wk, nil
+}
+
+// fetchKey gets this device's wrapped team key, checks that an admin of
+// the team signed it for this device, and unwraps it.
+func (st *State) fetchKey(ctx context.Context, c *conn, members map[string]wire.Member) error {
+	var wk wire.WrappedKey
+	if err := c.do(ctx, "GET", "/v1/key", nil, &wk); err != nil {
+		var se *ServerError
+		if errors.As(err, &se) && (se.Status == 404 || se.Status == 403) {
+			return ErrPending
+		}
+		return err
+	}
+	signer, ok := members[wk.Signer]
+	switch {
+	case !ok || signer.Role != wire.RoleAdmin || signer.State != "active":
+		return errors.New("the team key offered to this device is not signed by an admin of the team: refused")
+	case wk.Device != st.Device.ID:
+		return errors.New("the team key offered is for another device: refused")
+	case !ed25519.Verify(signer.SignKey, wire.WrappedKeySigned(st.Team, &wk), wk.Sig):
+		return errors.New("the team key offered to this device has a bad signature: refused")
+	}
+	id, err := age.ParseX25519Identity(st.BoxIdentity)
+	if err != nil {
+		return err
+	}
+	r, err := age.Decrypt(bytes.NewReader(wk.Sealed), id)
+	if err != nil {
+		return fmt.Errorf("the team key offered to this device does not open: %w", err)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, 4096))
+	if err != nil {
+		return fmt.Errorf("the team key offered to this device does not open: %w", err)
+	}
+	defer crypto.Wipe(b)
+	var g wire.KeyGrant
+	if err := json.Unmarshal(b, &g); err != nil || g.Team != st.Team || g.Device != st.Device.ID || g.Epoch != wk.Epoch || len(g.Key) != crypto.KeySize {
+		return errors.New("the team key offered to this device is not bound to this team, device and epoch: refused")
+	}
+	st.Keys[g.Epoch] = g.Key
+	st.Epoch = g.Epoch
+	me := members[st.Device.ID]
+	st.Role = me.Role
+	return nil
+}
