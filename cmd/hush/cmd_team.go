@@ -34,6 +34,7 @@ reaches a new device only wrapped to it by an admin. See docs/sync.md.
   member$ hush sync                           # receives the key and the secrets`,
 		Args: cobra.NoArgs,
 	}
+	cmd.PersistentPreRun = func(*cobra.Command, []string) { a.noAutoSync = true }
 	cmd.AddCommand(a.teamCreateCommand(), a.teamInviteCommand(), a.teamJoinCommand(), a.teamApproveCommand(), a.teamMembersCommand())
 	return cmd
 }
@@ -273,8 +274,9 @@ func (a *app) teamMembersCommand() *cobra.Command {
 func (a *app) syncCommand() *cobra.Command {
 	var auto string
 	cmd := &cobra.Command{
-		Use:   "sync [--auto on|off]",
-		Short: "push local changes to the team server and pull the team's",
+		Use:    "sync [--auto on|off]",
+		PreRun: func(*cobra.Command, []string) { a.noAutoSync = true },
+		Short:  "push local changes to the team server and pull the team's",
 		Long: `Pull what changed on the team server, then push what changed here. A secret
 changed both here and there is a conflict: nothing is overwritten; see
 ` + "`hush status`" + ` and settle it with ` + "`hush resolve`" + `. An admin's sync also approves
@@ -333,8 +335,9 @@ func (a *app) reportConflicts(names []string) {
 func (a *app) resolveCommand() *cobra.Command {
 	var keep string
 	cmd := &cobra.Command{
-		Use:   "resolve NAME --keep mine|theirs",
-		Short: "settle a sync conflict: keep this device's version or the teammate's",
+		Use:    "resolve NAME --keep mine|theirs",
+		PreRun: func(*cobra.Command, []string) { a.noAutoSync = true },
+		Short:  "settle a sync conflict: keep this device's version or the teammate's",
 		Long: `Settle a conflict on NAME. --keep mine keeps this device's version and
 sends it over the teammate's at the next sync; --keep theirs takes the
 teammate's version (the local one stays in ` + "`hush history`" + `).`,
@@ -360,6 +363,8 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 					return err
 				}
 				a.notef("resolved %s: kept %s (it syncs with the next `hush sync`)", args[0], keep)
+				a.noAutoSync = false
+				a.autoSync(v, true)
 				return nil
 			})
 		},
@@ -415,5 +420,32 @@ func (a *app) printTeamStatus(team map[string]any, now time.Time) {
 	}
 	if cs := team["conflicts"].([]string); len(cs) > 0 {
 		a.printf("conflict  %s: `hush resolve NAME --keep mine|theirs`\n", strings.Join(cs, ", "))
+	}
+}
+
+// autoSync syncs when the vault's team settings ask for it: always after a
+// change (force), before a read when the last sync is over a minute old.
+// It never fails the command: offline, it says so and the command goes on.
+func (a *app) autoSync(v *vault.Vault, force bool) {
+	if a.noAutoSync || !client.InTeam(v) {
+		return
+	}
+	st, err := client.Load(v)
+	if err != nil || !st.Auto || len(st.Keys) == 0 {
+		return
+	}
+	if !force && time.Since(st.LastSync) < time.Minute {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	rep, err := client.Sync(ctx, v, st)
+	switch {
+	case errors.Is(err, client.ErrOffline):
+		a.notef("note: the team server is unreachable: working offline (changes sync later)")
+	case err != nil:
+		a.notef("note: automatic sync failed: %v", err)
+	default:
+		a.reportConflicts(rep.Conflicts)
 	}
 }

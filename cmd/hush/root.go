@@ -29,6 +29,10 @@ type app struct {
 
 	// stores remember vault keys between commands, fastest first.
 	stores []keychain.Store
+
+	// noAutoSync is set by commands that talk to the team server
+	// themselves (sync, team, resolve).
+	noAutoSync bool
 }
 
 func (a *app) getenv(k string) string { return a.env[k] }
@@ -183,6 +187,7 @@ func (a *app) unlocked() (*vault.Vault, error) {
 		v.Close()
 		return nil, err
 	}
+	a.autoSync(v, false)
 	return v, nil
 }
 
@@ -201,7 +206,15 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 	if err := v.Record(action, names, result); err != nil {
 		a.notef("note: the audit log could not be written: %v", err)
 	}
+	if result == nil && changes[action] {
+		a.autoSync(v, true)
+	}
 }
+
+// changes are the audited actions that change secrets: with automatic
+// sync on, each is pushed at once.
+var changes = map[string]bool{"set": true, "import": true, "rotate": true, "revoke": true, "rm": true, "purge": true,
+	"mv": true, "cp": true, "rollback": true}
 
 // withVault runs fn on the unlocked vault and closes it (wiping its keys).
 func (a *app) withVault(fn func(v *vault.Vault) error) error {
