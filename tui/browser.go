@@ -41,6 +41,7 @@ type browser struct {
 	offset   int
 	meta     map[string]vault.Meta // by entry id + version, opened as rows show
 	policies []vault.Policy        // folder defaults, read with the index
+	conflict map[string]string     // ids of secrets a team sync left in conflict
 
 	filterInput textinput.Model
 	filtering   bool
@@ -68,9 +69,10 @@ type confirm struct {
 }
 
 type indexMsg struct {
-	entries []vault.IndexEntry
-	err     error
-	select_ string // name to put the cursor on
+	entries   []vault.IndexEntry
+	conflicts map[string]string
+	err       error
+	select_   string // name to put the cursor on
 }
 
 type statusTimeoutMsg struct{ seq int }
@@ -91,7 +93,11 @@ func (b *browser) reload(selectName string) tea.Cmd {
 	v := b.v
 	return func() tea.Msg {
 		es, err := v.Index()
-		return indexMsg{entries: es, err: err, select_: selectName}
+		var cs map[string]string
+		if err == nil {
+			cs, err = v.Conflicts()
+		}
+		return indexMsg{entries: es, conflicts: cs, err: err, select_: selectName}
 	}
 }
 
@@ -126,7 +132,7 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			return b.setStatus(msg.err.Error(), true)
 		}
-		b.entries = msg.entries
+		b.entries, b.conflict = msg.entries, msg.conflicts
 		names := make([]string, len(msg.entries))
 		for i, e := range msg.entries {
 			names[i] = e.Name
@@ -515,6 +521,9 @@ func (b *browser) listView() string {
 		name := truncLeft(e.Name, nameW-1) // one space before the type column
 		folder, base := splitName(name)
 		marks := rowMarks(meta, e.Updated, now)
+		if _, ok := b.conflict[e.ID]; ok {
+			marks = strings.TrimSpace("conflict " + marks)
+		}
 		cells := pad(string(meta.Type), typeWidth) + pad(shortAge(e.Updated, now), ageWidth)
 		if i == b.cursor {
 			line := pad("▸ "+name, nameW+2) + cells + pad(marks, markWidth)
