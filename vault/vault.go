@@ -154,6 +154,7 @@ func dsn(path string, create bool) string {
 	q.Set("_synchronous", "FULL")   // a committed secret survives a power cut
 	q.Set("_secure_delete", "on")   // overwritten and deleted ciphertext is zeroed
 	q.Set("_foreign_keys", "on")    // purging a secret removes its versions
+	q.Set("_stmt_cache_size", "32") // a sync applies thousands of rows with the same few statements
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hush-secrets/hush/sync/internal/par"
 	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -190,17 +191,24 @@ func (s *syncer) apply(recs []wire.Record) error {
 	marks := map[string]vault.SyncMark{}
 	for i := range recs {
 		r := &recs[i]
+		if t := s.tracked[r.ID]; t != nil && t.Mark != nil && r.Version < t.Mark.Seen {
+			return &RollbackError{fmt.Sprintf("it sent %s at version %d, but this device has seen version %d", s.name(r.ID), r.Version, t.Mark.Seen)}
+		}
+	}
+	// Checking signatures and opening payloads is most of a pull's work.
+	opened := make([]*payload, len(recs))
+	if err := par.Do(len(recs), func(i int) (err error) {
+		opened[i], err = s.st.open(&recs[i], s.members)
+		return err
+	}); err != nil {
+		return err
+	}
+	for i := range recs {
+		r, p := &recs[i], opened[i]
 		t := s.tracked[r.ID]
 		var mark vault.SyncMark
 		if t != nil && t.Mark != nil {
 			mark = *t.Mark
-		}
-		if r.Version < mark.Seen {
-			return &RollbackError{fmt.Sprintf("it sent %s at version %d, but this device has seen version %d", s.name(r.ID), r.Version, mark.Seen)}
-		}
-		p, err := s.st.open(r, s.members)
-		if err != nil {
-			return err
 		}
 		if r.Version == mark.Base && mark.Theirs == nil {
 			continue // what we pushed, or already have
@@ -282,47 +290,53 @@ func (s *syncer) push(ctx context.Context) error {
 	if err := s.track(); err != nil {
 		return err
 	}
-	var batch []*wire.Record
-	var batchT []*vault.Tracked
-	size := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	var ids []string
+	for id, t := range s.tracked {
+		if t.Dirty() && (t.Mark == nil || t.Mark.Theirs == nil) {
+			ids = append(ids, id)
 		}
-		err := s.pushBatch(ctx, batch, batchT)
-		batch, batchT, size = batch[:0], batchT[:0], 0
-		return err
-	}
-	ids := make([]string, 0, len(s.tracked))
-	for id := range s.tracked {
-		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	var ps []*payload
+	var ts []*vault.Tracked
+	size := 0
+	flush := func() error {
+		if len(ps) == 0 {
+			return nil
+		}
+		defer func() {
+			for _, p := range ps {
+				clear(p.Value)
+			}
+			ps, ts, size = ps[:0], ts[:0], 0
+		}()
+		recs := make([]*wire.Record, len(ps))
+		if err := par.Do(len(ps), func(i int) (err error) {
+			var base int64
+			if ts[i].Mark != nil {
+				base = ts[i].Mark.Base
+			}
+			recs[i], err = s.st.seal(hex.EncodeToString(ts[i].ID), base+1, ps[i])
+			return err
+		}); err != nil {
+			return err
+		}
+		return s.pushBatch(ctx, recs, ts)
+	}
 	for _, id := range ids {
 		t := s.tracked[id]
-		if !t.Dirty() || (t.Mark != nil && t.Mark.Theirs != nil) {
-			continue
-		}
 		p, err := s.localPayload(t)
 		if err != nil {
 			return err
 		}
-		var base int64
-		if t.Mark != nil {
-			base = t.Mark.Base
-		}
-		rec, err := s.st.seal(id, base+1, p)
-		clear(p.Value)
-		if err != nil {
-			return err
-		}
-		if size+len(rec.Sealed) > 2<<20 || len(batch) == wire.MaxPushRecords {
+		n := len(p.Name) + len(p.Value) + 256
+		if len(ps) > 0 && (size+n > 2<<20 || len(ps) == wire.MaxPushRecords) {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
-		batch, batchT = append(batch, rec), append(batchT, t)
-		size += len(rec.Sealed)
+		ps, ts = append(ps, p), append(ts, t)
+		size += n
 	}
 	return flush()
 }

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/hush-secrets/hush/sync/internal/par"
 	"github.com/hush-secrets/hush/sync/store"
 	"github.com/hush-secrets/hush/sync/wire"
 )
@@ -426,11 +427,17 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 			return
 		}
 		seen[rec.ID] = true
-		// Authorship is the signer's: a device cannot push in another's name.
+	}
+	// Authorship is the signer's: a device cannot push in another's name.
+	if err := par.Do(len(req.Records), func(i int) error {
+		rec := &req.Records[i]
 		if rec.Author != dev.ID || !ed25519.Verify(dev.SignKey, wire.RecordSigned(dev.Team, rec), rec.Sig) {
-			fail(w, http.StatusBadRequest, "record "+rec.ID+" is not signed by this device")
-			return
+			return errors.New("record " + rec.ID + " is not signed by this device")
 		}
+		return nil
+	}); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	results, head, err := s.st.Push(r.Context(), dev.Team, req.Records)
 	if err != nil {

@@ -64,7 +64,7 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 	if err := os.Chmod(path, 0o600); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	base := "file:" + path + "?_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_journal_mode=WAL"
+	base := "file:" + path + "?_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_journal_mode=WAL&_stmt_cache_size=32"
 	w, err := sql.Open("sqlite3", base+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)

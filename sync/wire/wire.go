@@ -73,8 +73,8 @@ func NewID() string {
 // Device is one device's public identity.
 type Device struct {
 	ID      string `json:"id"`
-	Name    string `json:"name"`   // laptop-2
-	Member  string `json:"member"` // the person: alice
+	Name    string `json:"name"`     // laptop-2
+	Member  string `json:"member"`   // the person: alice
 	SignKey []byte `json:"sign_key"` // Ed25519 public key
 	Box     string `json:"box"`      // age X25519 recipient (age1...)
 }

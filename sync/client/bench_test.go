@@ -1,0 +1,179 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/sync/server"
+	"github.com/hush-secrets/hush/sync/store"
+	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/pgtest"
+)
+
+var fastKDF = crypto.KDFParams{MemoryKiB: 19 * 1024, Passes: 2, Lanes: 1}
+
+// backends runs fn against a SQLite store and, when PostgreSQL is
+// installed, a PostgreSQL one.
+func backends(b *testing.B, fn func(b *testing.B, dsn func() string)) {
+	b.Run("sqlite", func(b *testing.B) {
+		fn(b, func() string { return filepath.Join(b.TempDir(), "server.db") })
+	})
+	b.Run("postgres", func(b *testing.B) {
+		pg := startPG(b)
+		fn(b, func() string {
+			u, err := pg.NewDatabase(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			return u
+		})
+	})
+}
+
+var pgServer *pgtest.Server
+
+func startPG(b *testing.B) *pgtest.Server {
+	if pgServer != nil {
+		return pgServer
+	}
+	s, skip, err := pgtest.ForTest()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if s == nil {
+		b.Skip(skip)
+	}
+	pgServer = s
+	return s
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgServer.Stop()
+	os.Exit(code)
+}
+
+type rig struct {
+	url  string
+	srv  *server.Server
+	http *httptest.Server
+	st   store.Store
+}
+
+func newRig(tb testing.TB, dsn string) *rig {
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := server.New(st, server.Options{Rate: 1e6, Burst: 1e6})
+	hs := httptest.NewServer(srv)
+	tb.Cleanup(func() { hs.Close(); srv.Close(); st.Close() })
+	return &rig{url: hs.URL, srv: srv, http: hs, st: st}
+}
+
+func newVault(tb testing.TB) *vault.Vault {
+	v, err := vault.Create(filepath.Join(tb.TempDir(), "v.db"), []byte("correct horse battery"), vault.CreateOptions{KDF: fastKDF})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { v.Close() })
+	return v
+}
+
+func fill(tb testing.TB, v *vault.Vault, n int) {
+	reqs := make([]vault.SetRequest, n)
+	for i := range reqs {
+		reqs[i] = vault.SetRequest{Name: fmt.Sprintf("app/K%05d", i), Value: []byte(fmt.Sprintf("value-%d-abcdefghijklmnopqrstuvwxyz", i))}
+	}
+	if _, err := v.SetMany(reqs, time.Time{}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// pair makes a team with an admin vault and an approved member vault.
+func pair(tb testing.TB, url string) (admin, member *vault.Vault, ast, mst *client.State) {
+	ctx := context.Background()
+	admin, member = newVault(tb), newVault(tb)
+	ast, err := client.Create(ctx, admin, client.CreateOptions{Server: url, Name: "bench", Device: "admin", Member: "admin"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	inv, err := client.CreateInvite(ctx, admin, ast, "writer", time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if mst, err = client.Join(ctx, member, inv, client.JoinOptions{Device: "member", Member: "member"}); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := client.Sync(ctx, admin, ast); err != nil {
+		tb.Fatal(err)
+	}
+	return admin, member, ast, mst
+}
+
+// BenchmarkFirstSync10k: an admin's vault of 10,000 secrets goes up, then
+// a new member's first sync brings them all down.
+func BenchmarkFirstSync10k(b *testing.B) {
+	backends(b, func(b *testing.B, dsn func() string) {
+		ctx := context.Background()
+		for b.Loop() {
+			b.StopTimer()
+			r := newRig(b, dsn())
+			admin, member, ast, mst := pair(b, r.url)
+			fill(b, admin, 10000)
+			b.StartTimer()
+			start := time.Now()
+			rep, err := client.Sync(ctx, admin, ast)
+			if err != nil || rep.Pushed != 10000 {
+				b.Fatal(rep, err)
+			}
+			push := time.Since(start)
+			start = time.Now()
+			rep, err = client.Sync(ctx, member, mst)
+			if err != nil || rep.Pulled != 10000 {
+				b.Fatal(rep, err)
+			}
+			b.ReportMetric(push.Seconds(), "push-s")
+			b.ReportMetric(time.Since(start).Seconds(), "pull-s")
+		}
+	})
+}
+
+// BenchmarkIncrementalSync: one secret changes on one device; the time is
+// that device's push plus the other's pull, in a vault of 10,000.
+func BenchmarkIncrementalSync(b *testing.B) {
+	backends(b, func(b *testing.B, dsn func() string) {
+		ctx := context.Background()
+		r := newRig(b, dsn())
+		admin, member, ast, mst := pair(b, r.url)
+		fill(b, admin, 10000)
+		if _, err := client.Sync(ctx, admin, ast); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := client.Sync(ctx, member, mst); err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		for b.Loop() {
+			i++
+			if _, err := admin.Set("app/K00042", []byte(fmt.Sprint("changed-", i)), vault.Update{}); err != nil {
+				b.Fatal(err)
+			}
+			rep, err := client.Sync(ctx, admin, ast)
+			if err != nil || rep.Pushed != 1 {
+				b.Fatal(rep, err)
+			}
+			rep, err = client.Sync(ctx, member, mst)
+			if err != nil || rep.Pulled != 1 {
+				b.Fatal(rep, err)
+			}
+		}
+	})
+}
