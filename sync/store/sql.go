@@ -40,6 +40,12 @@ type sqlStore struct {
 	// remembering nonces in memory spares a disk write per request.
 	nonces *nonceSet
 	unlock func()
+
+	commitOnce    sync.Once
+	closeOnce     sync.Once
+	pushes        chan *pushReq
+	closed        chan struct{}
+	committerDone chan struct{}
 }
 
 type nonceSet struct {
@@ -280,10 +286,99 @@ func (s *sqlStore) UseNonce(ctx context.Context, device, nonce string, now, befo
 	})
 }
 
+// pushReq is one Push waiting for the committer.
+type pushReq struct {
+	team    string
+	records []wire.Record
+	results []wire.PushResult
+	head    int64
+	err     error
+	done    chan struct{}
+}
+
+// Push hands the push to the committer goroutine, which applies every push
+// waiting at that moment in one transaction: one disk sync for many
+// clients (group commit) instead of one each.
 func (s *sqlStore) Push(ctx context.Context, team string, records []wire.Record) ([]wire.PushResult, int64, error) {
+	req := &pushReq{team: team, records: records, done: make(chan struct{})}
+	s.startCommitter()
+	select {
+	case s.pushes <- req:
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	case <-s.closed:
+		return nil, 0, errors.New("store: closed")
+	}
+	// Once queued, the push is applied whatever happens to ctx: a client
+	// that gave up sees its own record on the next pull.
+	<-req.done
+	return req.results, req.head, req.err
+}
+
+const maxGroup = 64
+
+func (s *sqlStore) startCommitter() {
+	s.commitOnce.Do(func() {
+		s.pushes = make(chan *pushReq)
+		s.closed = make(chan struct{})
+		s.committerDone = make(chan struct{})
+		go s.commit()
+	})
+}
+
+func (s *sqlStore) commit() {
+	defer close(s.committerDone)
+	for {
+		var batch []*pushReq
+		select {
+		case r := <-s.pushes:
+			batch = append(batch, r)
+		case <-s.closed:
+			return
+		}
+	more:
+		for len(batch) < maxGroup {
+			select {
+			case r := <-s.pushes:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			for _, r := range batch {
+				if r.results, r.head, r.err = s.pushTx(ctx, tx, r.team, r.records); r.err != nil {
+					return r.err
+				}
+			}
+			return nil
+		})
+		if err != nil && len(batch) > 1 {
+			// One failing push must not fail the others: apply each alone.
+			for _, r := range batch {
+				r.err = s.tx(ctx, func(tx *sql.Tx) (err error) {
+					r.results, r.head, err = s.pushTx(ctx, tx, r.team, r.records)
+					return err
+				})
+			}
+		} else if err != nil {
+			batch[0].err = err
+		}
+		cancel()
+		for _, r := range batch {
+			if r.err != nil {
+				r.results, r.head = nil, 0
+			}
+			close(r.done)
+		}
+	}
+}
+
+func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records []wire.Record) ([]wire.PushResult, int64, error) {
 	results := make([]wire.PushResult, len(records))
 	var head int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := func() error {
 		// Taking the team's row first serialises pushes to one team across
 		// processes (PostgreSQL row lock), so sequence numbers become
 		// visible in order and a pull never skips one.
@@ -323,7 +418,7 @@ func (s *sqlStore) Push(ctx context.Context, team string, records []wire.Record)
 		}
 		_, err := s.exec(ctx, tx, `UPDATE teams SET seq = $1 WHERE id = $2`, head, team)
 		return err
-	})
+	}()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -507,6 +602,13 @@ func (s *sqlStore) Events(ctx context.Context, team string, since time.Time) ([]
 }
 
 func (s *sqlStore) Close() error {
+	s.startCommitter() // so that closed exists
+	first := false
+	s.closeOnce.Do(func() { first = true; close(s.closed) })
+	if !first {
+		return nil
+	}
+	<-s.committerDone
 	if s.unlock != nil {
 		defer s.unlock()
 	}

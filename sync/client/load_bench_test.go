@@ -1,0 +1,164 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/server"
+	"github.com/hush-secrets/hush/sync/store"
+	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/pgtest"
+)
+
+// BenchmarkServerLoad: 50 and 200 devices, each on its own connection,
+// alternate a push (a new version of their own record) and a pull of
+// recent changes, as signed requests over loopback. Reported: requests per
+// second over the whole run, and p50/p99 latency of single requests.
+func BenchmarkServerLoad(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		for _, clients := range []int{50, 200} {
+			b.Run(fmt.Sprintf("%s/clients=%d", backend, clients), func(b *testing.B) {
+				dsn := filepath.Join(b.TempDir(), "server.db")
+				if backend == "postgres" {
+					pg, skip, err := pgtest.ForTest()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if pg == nil {
+						b.Skip(skip)
+					}
+					defer pg.Stop()
+					if dsn, err = pg.NewDatabase(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				loadRun(b, dsn, clients)
+			})
+		}
+	}
+}
+
+func loadRun(b *testing.B, dsn string, clients int) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	srv := server.New(st, server.Options{Rate: 1e6, Burst: 1e6})
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+
+	v, err := vault.Create(filepath.Join(b.TempDir(), "admin.db"), []byte("correct horse battery"),
+		vault.CreateOptions{KDF: crypto.KDFParams{MemoryKiB: 19 * 1024, Passes: 2, Lanes: 1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	admin, err := Create(ctx, v, CreateOptions{Server: hs.URL, Name: "load", Device: "admin", Member: "admin"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	devs := make([]*State, clients)
+	for i := range devs {
+		inv, err := CreateInvite(ctx, v, admin, wire.RoleWriter, time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := newIdentity("d"+strconv.Itoa(i), "m"+strconv.Itoa(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.Server, d.Team = hs.URL, admin.Team
+		c, err := d.conn()
+		if err != nil {
+			b.Fatal(err)
+		}
+		j := wire.Join{Team: inv.Team, Invite: inv.ID, Device: d.Device, Binding: binding(inv.Secret, inv.Team, inv.ID, &d.Device)}
+		if err := c.do(ctx, "POST", "/v1/join", j, nil); err != nil {
+			b.Fatal(err)
+		}
+		d.Keys, d.Epoch = admin.Keys, admin.Epoch
+		devs[i] = d
+	}
+	if _, err := Approve(ctx, v, admin); err != nil {
+		b.Fatal(err)
+	}
+
+	var (
+		mu      sync.Mutex
+		lat     []time.Duration
+		next    atomic.Int64
+		pushes  atomic.Int64
+		failed  atomic.Int64
+		wg      sync.WaitGroup
+		total   = int64(b.N)
+		timeout = time.Now().Add(5 * time.Minute) // bounded, whatever b.N is
+	)
+	b.ResetTimer()
+	start := time.Now()
+	for _, d := range devs {
+		wg.Go(func() {
+			c, err := d.conn()
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			id := wire.NewID()
+			var version int64
+			var mine []time.Duration
+			for n := next.Add(1); n <= total && time.Now().Before(timeout); n = next.Add(1) {
+				t0 := time.Now()
+				if n%2 == 0 {
+					rec, err := d.seal(id, version+1, &payload{Name: "load/" + id, Value: []byte("v" + strconv.FormatInt(n, 10))})
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					var resp wire.PushResponse
+					if err := c.do(ctx, "POST", "/v1/push", wire.Push{Records: []wire.Record{*rec}}, &resp); err != nil || resp.Results[0].Status != wire.PushOK {
+						failed.Add(1)
+						continue
+					}
+					version++
+					pushes.Add(1)
+				} else {
+					var ch wire.Changes
+					if err := c.do(ctx, "GET", "/v1/changes?since="+strconv.FormatInt(max(0, n-100), 10), nil, &ch); err != nil {
+						failed.Add(1)
+						continue
+					}
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d requests failed", f)
+	}
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(pushes.Load())/elapsed.Seconds(), "pushes/s")
+}
