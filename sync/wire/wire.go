@@ -36,8 +36,8 @@ const (
 
 // Limits the server enforces and the client respects.
 const (
-	MaxBody        = 4 << 20 // bytes in one request body
-	MaxRecord      = 160 << 10
+	MaxBody        = 16 << 20 // bytes in one request body: one largest record, base64 in JSON
+	MaxRecord      = 9 << 20  // a sealed record: an 8 MiB value, its name and metadata, padded
 	MaxPushRecords = 500
 	MaxPullRecords = 1000
 	ClockSkew      = 90 * time.Second // a request's time may be this far off
