@@ -14,7 +14,6 @@ import (
 	"github.com/hush-secrets/hush/sync/server"
 	"github.com/hush-secrets/hush/sync/store"
 	"github.com/hush-secrets/hush/vault"
-	"github.com/hush-secrets/hush/vault/pgtest"
 )
 
 var fastKDF = crypto.KDFParams{MemoryKiB: 19 * 1024, Passes: 2, Lanes: 1}
@@ -26,7 +25,7 @@ func backends(b *testing.B, fn func(b *testing.B, dsn func() string)) {
 		fn(b, func() string { return filepath.Join(b.TempDir(), "server.db") })
 	})
 	b.Run("postgres", func(b *testing.B) {
-		pg := startPG(b)
+		pg := client.BenchPG(b)
 		fn(b, func() string {
 			u, err := pg.NewDatabase(context.Background())
 			if err != nil {
@@ -37,26 +36,9 @@ func backends(b *testing.B, fn func(b *testing.B, dsn func() string)) {
 	})
 }
 
-var pgServer *pgtest.Server
-
-func startPG(b *testing.B) *pgtest.Server {
-	if pgServer != nil {
-		return pgServer
-	}
-	s, skip, err := pgtest.ForTest()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if s == nil {
-		b.Skip(skip)
-	}
-	pgServer = s
-	return s
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	pgServer.Stop()
+	client.StopBenchPG()
 	os.Exit(code)
 }
 

@@ -30,15 +30,8 @@ func BenchmarkServerLoad(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/clients=%d", backend, clients), func(b *testing.B) {
 				dsn := filepath.Join(b.TempDir(), "server.db")
 				if backend == "postgres" {
-					pg, skip, err := pgtest.ForTest()
-					if err != nil {
-						b.Fatal(err)
-					}
-					if pg == nil {
-						b.Skip(skip)
-					}
-					defer pg.Stop()
-					if dsn, err = pg.NewDatabase(context.Background()); err != nil {
+					var err error
+					if dsn, err = BenchPG(b).NewDatabase(context.Background()); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -162,3 +155,25 @@ func loadRun(b *testing.B, dsn string, clients int) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(pushes.Load())/elapsed.Seconds(), "pushes/s")
 }
+
+var benchPG *pgtest.Server
+
+// BenchPG starts one PostgreSQL for all of the package's benchmarks (or
+// skips without one); TestMain stops it with StopBenchPG.
+func BenchPG(tb testing.TB) *pgtest.Server {
+	if benchPG != nil {
+		return benchPG
+	}
+	s, skip, err := pgtest.ForTest()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if s == nil {
+		tb.Skip(skip)
+	}
+	benchPG = s
+	return s
+}
+
+// StopBenchPG stops the server BenchPG started, if any.
+func StopBenchPG() { benchPG.Stop() }
