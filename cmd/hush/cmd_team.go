@@ -408,7 +408,11 @@ func (a *app) printTeamStatus(team map[string]any, now time.Time) {
 		a.printf("team      shared (unlock to see its sync state)\n")
 		return
 	}
-	a.printf("team      %s on %s, as %s (%s)\n", team["team"], team["server"], team["device"], team["role"])
+	name := team["team"].(string)
+	if name == "" {
+		name = "a team"
+	}
+	a.printf("team      %s on %s, as %s (%s)\n", name, team["server"], team["device"], team["role"])
 	switch {
 	case !team["approved"].(bool):
 		a.printf("sync      waiting for an admin to approve this device, then `hush sync`\n")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
 )
@@ -240,6 +241,11 @@ func (a *app) statusCommand() *cobra.Command {
 				case errors.Is(err, keychain.ErrUnavailable):
 					unav = append(unav, unavailable{s.Name(), err.Error()})
 				}
+			}
+			if v.Locked() && (a.getenv("HUSH_PASSPHRASE") != "" || a.passphraseFile != "") && client.InTeam(v) {
+				// The team's state is sealed: a passphrase given without a
+				// prompt opens it; status never asks for one.
+				_ = a.unlockWithPassphrase(v)
 			}
 			team, err := a.syncStatus(v)
 			if err != nil {
