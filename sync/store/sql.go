@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -345,6 +346,9 @@ func (s *sqlStore) commit() {
 				break more
 			}
 		}
+		// Teams' rows are locked in one order in every process, so two
+		// servers' batches cannot deadlock on PostgreSQL.
+		slices.SortStableFunc(batch, func(a, b *pushReq) int { return strings.Compare(a.team, b.team) })
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			for _, r := range batch {
