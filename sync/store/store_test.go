@@ -45,9 +45,9 @@ func TestSQLite(t *testing.T) {
 	storetest.RunReopen(t, sqlitePath)
 }
 
-// postgres returns a fresh database's URL, or skips when PostgreSQL is not
-// installed (and HUSH_TEST_REAL is not 1).
-func postgres(t *testing.T) string {
+// needPostgres skips when PostgreSQL is not installed, and fails instead
+// with HUSH_TEST_REAL=1 (pgtest.ForTest decides).
+func needPostgres(t *testing.T) {
 	t.Helper()
 	if pgErr != nil {
 		t.Fatalf("PostgreSQL: %v", pgErr)
@@ -55,6 +55,12 @@ func postgres(t *testing.T) string {
 	if pg == nil {
 		t.Skip(pgSkip)
 	}
+}
+
+// postgres returns the URL of a fresh database.
+func postgres(t *testing.T) string {
+	t.Helper()
+	needPostgres(t)
 	u, err := pg.NewDatabase(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +69,7 @@ func postgres(t *testing.T) string {
 }
 
 func TestPostgres(t *testing.T) {
-	postgres(t) // skip or fail once, not per test
+	needPostgres(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		s, err := store.Open(t.Context(), postgres(t))
 		if err != nil {

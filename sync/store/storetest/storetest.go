@@ -9,7 +9,8 @@
 // races two stores on one database.
 //
 // Every test checks behaviour a caller depends on; none looks at tables,
-// except where the behaviour is about the schema itself (schema_version).
+// except where the behaviour is about the schema itself (schema_version)
+// or shows only in PostgreSQL's statistics (deadlocks broken and retried).
 package storetest
 
 import (
@@ -19,6 +20,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -68,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RaceCAS", func(t *testing.T, s store.Store) { raceCAS(t, s) }},
 		{"RaceRecords", func(t *testing.T, s store.Store) { raceRecords(t, s) }},
 		{"RaceJoin", func(t *testing.T, s store.Store) { raceJoin(t, s) }},
+		{"RaceTeams", func(t *testing.T, s store.Store) { raceTeams(t, s) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh(t)) })
 	}
@@ -88,31 +91,28 @@ func RunReopen(t *testing.T, newDSN func(t *testing.T) string) {
 func RunShared(t *testing.T, newDSN func(t *testing.T) string) {
 	two := func(t *testing.T) []store.Store {
 		t.Helper()
-		dsn := newDSN(t)
-		// Both start together: migrations must run once, not collide.
-		var ss [2]store.Store
-		var errs [2]error
-		var wg sync.WaitGroup
-		for i := range ss {
-			wg.Go(func() { ss[i], errs[i] = store.Open(t.Context(), dsn) })
-		}
-		wg.Wait()
-		for i := range ss {
-			if errs[i] != nil {
-				t.Fatalf("Open #%d of two at once: %v", i+1, errs[i])
-			}
-			t.Cleanup(func() {
-				if err := ss[i].Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-		}
-		return ss[:]
+		return openTwo(t, newDSN(t))
 	}
-	t.Run("RaceCAS", func(t *testing.T) { raceCAS(t, two(t)...) })
-	t.Run("RaceRecords", func(t *testing.T) { raceRecords(t, two(t)...) })
-	t.Run("RaceJoin", func(t *testing.T) { raceJoin(t, two(t)...) })
-	t.Run("Nonces", func(t *testing.T) {
+	t.Run("SharedRaceCAS", func(t *testing.T) { raceCAS(t, two(t)...) })
+	t.Run("SharedRaceRecords", func(t *testing.T) { raceRecords(t, two(t)...) })
+	t.Run("SharedRaceJoin", func(t *testing.T) { raceJoin(t, two(t)...) })
+	t.Run("SharedRaceTeams", func(t *testing.T) {
+		dsn := newDSN(t)
+		ss := openTwo(t, dsn)
+		raceTeams(t, ss...)
+		if isPostgres(dsn) {
+			// Group commits that lock teams' rows in different orders
+			// deadlock; PostgreSQL breaks that after deadlock_timeout and
+			// the store retries, so only its statistics show it.
+			for _, s := range ss {
+				s.Close()
+			}
+			if n := deadlocks(t, dsn); n > 0 {
+				t.Errorf("%d deadlocks in PostgreSQL between the two stores' pushes", n)
+			}
+		}
+	})
+	t.Run("SharedNonces", func(t *testing.T) {
 		ss := two(t)
 		team := newTeam(t, ss[0])
 		d := team.admin.ID
@@ -123,6 +123,51 @@ func RunShared(t *testing.T, newDSN func(t *testing.T) string) {
 			t.Fatalf("a nonce used through one server, again through another: got %v, want ErrReplay", err)
 		}
 	})
+}
+
+// openTwo opens two stores on dsn at once, closed when t ends.
+func openTwo(t *testing.T, dsn string) []store.Store {
+	t.Helper()
+	// Both start together: migrations must run once, not collide.
+	var ss [2]store.Store
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range ss {
+		wg.Go(func() { ss[i], errs[i] = store.Open(t.Context(), dsn) })
+	}
+	wg.Wait()
+	for i := range ss {
+		if errs[i] != nil {
+			t.Fatalf("Open #%d of two at once: %v", i+1, errs[i])
+		}
+		t.Cleanup(func() {
+			if err := ss[i].Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+	}
+	return ss[:]
+}
+
+// deadlocks returns how many deadlocks PostgreSQL counted in the database
+// of dsn. Backends report their counts when idle or gone, so it asks a few
+// times.
+func deadlocks(t *testing.T, dsn string) int64 {
+	t.Helper()
+	db := raw(t, dsn)
+	var most int64
+	for range 8 {
+		var n int64
+		if err := db.QueryRowContext(t.Context(), `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+			t.Fatalf("pg_stat_database: %v", err)
+		}
+		most = max(most, n)
+		if most > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return most
 }
 
 // ---- fixtures ----
@@ -1008,6 +1053,9 @@ func raceRecords(t *testing.T, ss ...store.Store) {
 					if done {
 						return nil
 					}
+					if len(c.Records) == 0 {
+						time.Sleep(time.Millisecond) // leave the cores to the writers
+					}
 				}
 			}
 		}
@@ -1075,6 +1123,61 @@ func raceRecords(t *testing.T, ss ...store.Store) {
 	}
 }
 
+// raceTeams has workers push to several teams at once, in random order:
+// pushes to different teams never wait long for each other, never fail,
+// and each team keeps its own records and sequence.
+func raceTeams(t *testing.T, ss ...store.Store) {
+	const nteams = 4
+	teams := make([]team, nteams)
+	for i := range teams {
+		teams[i] = newTeam(t, ss[0])
+	}
+	var mu sync.Mutex
+	pushed := make([]map[string]int64, nteams) // id → seq, per team
+	for i := range pushed {
+		pushed[i] = map[string]int64{}
+	}
+	start := time.Now()
+	within(t, workers, func(ctx context.Context, w int) error {
+		s := ss[w%len(ss)]
+		for range tries {
+			k := mrand.IntN(nteams)
+			r := newRecord(wire.NewID(), 1, teams[k].admin.ID)
+			res, _, err := s.Push(ctx, teams[k].id, []wire.Record{r})
+			if err != nil {
+				return fmt.Errorf("worker %d: Push to team %d: %w", w, k, err)
+			}
+			if res[0].Status != wire.PushOK {
+				return fmt.Errorf("worker %d: push of a new record: %+v", w, res[0])
+			}
+			mu.Lock()
+			for id, seq := range pushed[k] {
+				if seq == res[0].Seq {
+					mu.Unlock()
+					return fmt.Errorf("team %d: seq %d given to %s and %s", k, seq, id, r.ID)
+				}
+			}
+			pushed[k][r.ID] = res[0].Seq
+			mu.Unlock()
+		}
+		return nil
+	})
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("%d pushes to %d teams took %v", workers*tries, nteams, d)
+	}
+	for k, tm := range teams {
+		c := all(t, ss[len(ss)-1], tm.id)
+		if len(c.Records) != len(pushed[k]) {
+			t.Fatalf("team %d: %d records stored, %d pushed", k, len(c.Records), len(pushed[k]))
+		}
+		for _, r := range c.Records {
+			if seq, ok := pushed[k][r.ID]; !ok || seq != r.Seq {
+				t.Fatalf("team %d: record %s at seq %d, pushed: %v (seq %d)", k, r.ID, r.Seq, ok, seq)
+			}
+		}
+	}
+}
+
 // raceJoin has several devices join with one invite at once: exactly one
 // gets in.
 func raceJoin(t *testing.T, ss ...store.Store) {
@@ -1115,11 +1218,15 @@ func raceJoin(t *testing.T, ss ...store.Store) {
 
 // ---- reopening ----
 
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
 // raw opens the database behind dsn directly, for the schema's own table.
 func raw(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
 	driver := "sqlite3"
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if isPostgres(dsn) {
 		driver = "pgx"
 	}
 	db, err := sql.Open(driver, dsn)
