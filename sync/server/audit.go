@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hush-secrets/hush/sync/store"
@@ -17,6 +18,11 @@ type auditor struct {
 	logger *slog.Logger
 	ch     chan store.Event
 	done   chan struct{}
+
+	// mu guards closed: a request still running after close (a shutdown
+	// that gave up waiting for it) writes its event itself.
+	mu     sync.RWMutex
+	closed bool
 }
 
 func newAuditor(st store.Store, log *slog.Logger) *auditor {
@@ -26,6 +32,16 @@ func newAuditor(st store.Store, log *slog.Logger) *auditor {
 }
 
 func (a *auditor) log(e store.Event) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.st.Log(ctx, e); err != nil {
+			a.logger.Error("audit event not written", "team", e.Team, "device", e.Device, "action", e.Action, "err", err)
+		}
+		return
+	}
 	select {
 	case a.ch <- e:
 	default:
@@ -68,6 +84,11 @@ func (a *auditor) run() {
 }
 
 func (a *auditor) close() {
-	close(a.ch)
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.ch)
+	}
+	a.mu.Unlock()
 	<-a.done
 }

@@ -182,11 +182,21 @@ func parseAuth(r *http.Request) (*signedRequest, string) {
 }
 
 // verify checks the signature, the time window and the nonce, in that
-// order: an unsigned request never costs a nonce write.
-func (s *Server) verify(w http.ResponseWriter, r *http.Request, sr *signedRequest, key ed25519.PublicKey, body []byte) bool {
+// order: an unsigned request never costs a nonce write. With a limit key,
+// a bad signature counts against the client's address (stranger) and a
+// good one against the limit key's budget.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, sr *signedRequest, key ed25519.PublicKey, body []byte, limit string) bool {
 	now := s.now()
 	if !ed25519.Verify(key, wire.RequestSigned(r.Method, r.URL.RequestURI(), body, sr.unix, sr.nonce, sr.device), sr.sig) {
-		fail(w, http.StatusUnauthorized, unauthenticated)
+		if limit != "" {
+			s.stranger(w, r)
+		} else {
+			fail(w, http.StatusUnauthorized, unauthenticated)
+		}
+		return false
+	}
+	if limit != "" && !s.limiter(limit).Allow() {
+		fail(w, http.StatusTooManyRequests, "too many requests")
 		return false
 	}
 	t := time.Unix(sr.unix, 0)
@@ -203,6 +213,18 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, sr *signedReques
 		return false
 	}
 	return true
+}
+
+// stranger refuses a request that does not authenticate as a device. It
+// counts against the client's address, not against the device the
+// request names: whoever knows a device id must not be able to spend that
+// device's budget and lock it out.
+func (s *Server) stranger(w http.ResponseWriter, r *http.Request) {
+	if !s.limiter("addr:" + clientAddr(r)).Allow() {
+		fail(w, http.StatusTooManyRequests, "too many requests")
+		return
+	}
+	fail(w, http.StatusUnauthorized, unauthenticated)
 }
 
 func clientAddr(r *http.Request) string {
@@ -246,7 +268,7 @@ func (s *Server) selfSigned(h func(w http.ResponseWriter, r *http.Request, d *wi
 			fail(w, http.StatusUnauthorized, unauthenticated)
 			return
 		}
-		if !s.verify(w, r, sr, probe.Device.SignKey, body) {
+		if !s.verify(w, r, sr, probe.Device.SignKey, body, "") {
 			return
 		}
 		h(w, r, &probe.Device, body)
@@ -269,18 +291,14 @@ func (s *Server) authed(n need, h func(w http.ResponseWriter, r *http.Request, d
 		if !ok {
 			return
 		}
-		sr, msg := parseAuth(r)
+		sr, _ := parseAuth(r)
 		if sr == nil {
-			fail(w, http.StatusUnauthorized, msg)
-			return
-		}
-		if !s.limiter("dev:" + sr.device).Allow() {
-			fail(w, http.StatusTooManyRequests, "too many requests")
+			s.stranger(w, r)
 			return
 		}
 		dev, err := s.st.Device(r.Context(), sr.device)
 		if errors.Is(err, store.ErrNotFound) {
-			fail(w, http.StatusUnauthorized, unauthenticated)
+			s.stranger(w, r)
 			return
 		}
 		if err != nil {
@@ -289,10 +307,12 @@ func (s *Server) authed(n need, h func(w http.ResponseWriter, r *http.Request, d
 		}
 		// A removed device is a stranger: the same answer as a bad signature.
 		if dev.State == store.Removed {
-			fail(w, http.StatusUnauthorized, unauthenticated)
+			s.stranger(w, r)
 			return
 		}
-		if !s.verify(w, r, sr, dev.SignKey, body) {
+		// The device's own budget is spent only once its signature checks
+		// out (see stranger).
+		if !s.verify(w, r, sr, dev.SignKey, body, "dev:"+dev.ID) {
 			return
 		}
 		s.touch(r.Context(), dev.ID)
