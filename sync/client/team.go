@@ -13,6 +13,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 
 	"filippo.io/age"
 
@@ -74,6 +75,7 @@ type Invite struct {
 	Team   string `json:"t"`
 	ID     string `json:"i"`
 	Secret []byte `json:"k"`
+	Name   string `json:"n,omitempty"` // the team's name, for display
 }
 
 const invitePrefix = "hush-invite-1."
@@ -98,7 +100,8 @@ func ParseInvite(code string) (*Invite, error) {
 	var i Invite
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&i); err != nil || !wire.ValidID(i.Team) || !wire.ValidID(i.ID) || len(i.Secret) != 32 {
+	if err := dec.Decode(&i); err != nil || dec.More() || !wire.ValidID(i.Team) || !wire.ValidID(i.ID) || len(i.Secret) != 32 ||
+		len(i.Name) > 64 || strings.ContainsFunc(i.Name, unicode.IsControl) {
 		return nil, errors.New("the invitation code is damaged: copy it again, whole")
 	}
 	if _, err := CheckServerURL(i.Server); err != nil {
@@ -120,7 +123,7 @@ func CreateInvite(ctx context.Context, v *vault.Vault, st *State, role string, t
 	if err != nil {
 		return nil, err
 	}
-	inv := &Invite{Server: st.Server, Team: st.Team, ID: wire.NewID(), Secret: secret}
+	inv := &Invite{Server: st.Server, Team: st.Team, ID: wire.NewID(), Secret: secret, Name: st.TeamName}
 	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
 	c, err := st.conn()
 	if err != nil {
@@ -159,7 +162,7 @@ func Join(ctx context.Context, v *vault.Vault, inv *Invite, o JoinOptions) (*Sta
 	if err != nil {
 		return nil, err
 	}
-	st.Server, st.CA, st.Team = inv.Server, o.CA, inv.Team
+	st.Server, st.CA, st.Team, st.TeamName = inv.Server, o.CA, inv.Team, inv.Name
 	c, err := st.conn()
 	if err != nil {
 		return nil, err

@@ -287,10 +287,8 @@ const (
 
 func (s *Server) authed(n need, h func(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, ok := readBody(w, r)
-		if !ok {
-			return
-		}
+		// Headers and the device first: a stranger's body is never read,
+		// so it cannot make the server buffer megabytes.
 		sr, _ := parseAuth(r)
 		if sr == nil {
 			s.stranger(w, r)
@@ -308,6 +306,10 @@ func (s *Server) authed(n need, h func(w http.ResponseWriter, r *http.Request, d
 		// A removed device is a stranger: the same answer as a bad signature.
 		if dev.State == store.Removed {
 			s.stranger(w, r)
+			return
+		}
+		body, ok := readBody(w, r)
+		if !ok {
 			return
 		}
 		// The device's own budget is spent only once its signature checks
@@ -557,6 +559,15 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 		len(k.Sealed) == 0 || len(k.Sealed) > 4096 || len(k.Sig) != ed25519.SignatureSize ||
 		!ed25519.Verify(dev.SignKey, wire.WrappedKeySigned(dev.Team, k), k.Sig) {
 		fail(w, http.StatusBadRequest, "the wrapped key must be for the device approved and signed by this admin device")
+		return
+	}
+	// The device must have joined with the invite the admin checked.
+	if joiner, err := s.st.Device(r.Context(), req.Device); err != nil || joiner.Team != dev.Team || joiner.Invite != req.Invite {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.internal(w, r, err)
+			return
+		}
+		fail(w, http.StatusConflict, "that device is not waiting for approval with this invite")
 		return
 	}
 	err := s.st.Approve(r.Context(), dev.Team, req.Device, *k)
