@@ -318,7 +318,9 @@ func (v *Vault) HasConflict(id string) bool {
 	return n > 0
 }
 
-func isNoTable(err error) bool { return err != nil && bytes.Contains([]byte(err.Error()), []byte("no such table")) }
+func isNoTable(err error) bool {
+	return err != nil && bytes.Contains([]byte(err.Error()), []byte("no such table"))
+}
 
 func (v *Vault) stateAD(k string) []byte { return crypto.AD("hush/v1/sync-state", v.hdr.vaultID, k) }
 
