@@ -115,7 +115,7 @@ func (t *Template) Expand(role, database string) string {
 func quoteIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
 
 // quoteLiteral quotes s as an SQL string literal. Backslashes are doubled
-// in an E” literal, so the result means the same whatever
+// in an escape string (E'...'), so the result means the same whatever
 // standard_conforming_strings says. hush only quotes its own values with
 // it (a password verifier, a timestamp).
 func quoteLiteral(s string) string {
