@@ -94,7 +94,7 @@ Environment:
 		a.generateCommand(),
 		a.passwdCommand(),
 		a.unlockCommand(), a.lockCommand(), a.statusCommand(),
-		a.runCommand(),
+		a.runCommand(), a.dynamicCommand(),
 		a.tuiCommand(),
 		a.revokeCommand(), a.dueCommand(), a.rotateCommand(), a.auditCommand(), a.policyCommand(),
 		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(),

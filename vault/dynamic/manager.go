@@ -142,7 +142,7 @@ func (m *Manager) Grant(ctx context.Context, src *Source) (*Grant, error) {
 		m.record("lease", []string{src.Name, role}, "", err)
 		return nil, err
 	}
-	m.record("lease", []string{src.Name, role}, fmt.Sprintf("%s, expires %s", l.Server, l.Expires.Format(time.RFC3339)), nil)
+	m.record("lease", []string{src.Name, role}, fmt.Sprintf("expires %s, on %s", l.Expires.UTC().Format(time.RFC3339), l.Server), nil)
 	return &Grant{Lease: l, Login: login}, nil
 }
 

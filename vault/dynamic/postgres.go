@@ -25,6 +25,7 @@ import (
 
 // DefaultConnectTimeout bounds every connection to PostgreSQL: a database
 // that is down or unreachable is an error within this time, not a hang.
+// A connect_timeout parameter in the admin URL replaces it.
 const DefaultConnectTimeout = 5 * time.Second
 
 // Errors a caller can test with errors.Is; they come wrapped in an
@@ -148,12 +149,12 @@ func (p *Postgres) connect(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, p.fail(ErrUnreachable, "the admin URL %s is not understood by the PostgreSQL driver: %s", p.Redacted(), errMessage(err))
 	}
-	timeout := p.ConnectTimeout
-	if timeout <= 0 {
-		timeout = DefaultConnectTimeout
-	}
-	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > timeout {
-		cfg.ConnectTimeout = timeout
+	// connect_timeout in the admin URL wins; without it, ConnectTimeout.
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = p.ConnectTimeout
+		if cfg.ConnectTimeout <= 0 {
+			cfg.ConnectTimeout = DefaultConnectTimeout
+		}
 	}
 	cfg.RuntimeParams["application_name"] = "hush"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
