@@ -101,7 +101,7 @@ for a throw-away login in a transaction that is rolled back.`,
 			if cur, err := v.Get(name); err == nil {
 				clear(cur.Value)
 				if !cur.IsDynamic() {
-					return fmt.Errorf("secret %s exists and is a %s: choose another name for the dynamic source", name, cur.Type)
+					return fmt.Errorf("secret %s exists (type %s): choose another name for the dynamic source", name, cur.Type)
 				}
 			} else if !errors.Is(err, vault.ErrNotFound) {
 				return err

@@ -77,37 +77,91 @@ func cmdPGSetup(ts *testscript.TestScript, neg bool, args []string) {
 	if s == nil {
 		ts.Fatalf("no PostgreSQL: guard the script with [!postgres] skip")
 	}
-	ctx := context.Background()
-	ownerURL, err := s.NewDatabase(ctx)
+	f, err := newPGFixture(s)
 	ts.Check(err)
-	u, err := url.Parse(ownerURL)
-	ts.Check(err)
-	owner := u.User.Username()
-	pw, _ := u.User.Password()
-	db := strings.TrimPrefix(u.Path, "/")
-	readers, nocreate := db+"_readers", db+"_nocreate"
-	pgExec(ts, s.SuperURL(),
-		fmt.Sprintf(`CREATE ROLE %s NOLOGIN`, readers),
-		fmt.Sprintf(`ALTER ROLE %s CREATEROLE`, owner),
-		fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD 'nocreate-pw-1'`, nocreate))
-	pgExec(ts, ownerURL,
-		`CREATE TABLE allowed (x int)`, `INSERT INTO allowed VALUES (42)`,
-		`CREATE TABLE forbidden (y int)`, `INSERT INTO forbidden VALUES (7)`,
-		fmt.Sprintf(`GRANT SELECT ON allowed TO %s`, readers))
 	write := func(name, content string) {
 		ts.Check(os.WriteFile(ts.MkAbs(name), []byte(content+"\n"), 0o600))
 	}
-	write("admin.url", ownerURL)
+	u, _ := url.Parse(f.adminURL)
+	pw, _ := u.User.Password()
+	write("admin.url", f.adminURL)
 	write("admin.pw", pw)
-	write("nocreate.url", s.URLFor(nocreate, "nocreate-pw-1", db))
+	write("nocreate.url", f.nocreateURL)
 	bad := *u
-	bad.User = url.UserPassword(owner, "wrong-password-42")
+	bad.User = url.UserPassword(u.User.Username(), "wrong-password-42")
 	write("badpw.url", bad.String())
 	down := *u
 	down.Host = "127.0.0.1:1"
 	write("down.url", down.String())
-	ts.Setenv("PGREADERS", readers)
-	ts.Setenv("PGDB", db)
+	ts.Setenv("PGREADERS", f.readers)
+	ts.Setenv("PGDB", f.db)
+}
+
+// pgFixture is a fresh database for one script or test: see pgsetup.
+type pgFixture struct {
+	adminURL, nocreateURL string
+	readers, db           string
+}
+
+func newPGFixture(s *pgtest.Server) (*pgFixture, error) {
+	ctx := context.Background()
+	ownerURL, err := s.NewDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(ownerURL)
+	if err != nil {
+		return nil, err
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	f := &pgFixture{adminURL: ownerURL, readers: db + "_readers", db: db}
+	nocreate := db + "_nocreate"
+	f.nocreateURL = s.URLFor(nocreate, "nocreate-pw-1", db)
+	run := func(dsn string, stmts ...string) error {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		for _, st := range stmts {
+			if _, err := conn.Exec(ctx, st); err != nil {
+				return fmt.Errorf("%s: %w", st, err)
+			}
+		}
+		return nil
+	}
+	if err := run(s.SuperURL(),
+		fmt.Sprintf(`CREATE ROLE %s NOLOGIN`, f.readers),
+		fmt.Sprintf(`ALTER ROLE %s CREATEROLE`, u.User.Username()),
+		fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD 'nocreate-pw-1'`, nocreate)); err != nil {
+		return nil, err
+	}
+	if err := run(ownerURL,
+		`CREATE TABLE allowed (x int)`, `INSERT INTO allowed VALUES (42)`,
+		`CREATE TABLE forbidden (y int)`, `INSERT INTO forbidden VALUES (7)`,
+		fmt.Sprintf(`GRANT SELECT ON allowed TO %s`, f.readers)); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// roleExists asks the server whether a login exists.
+func roleExists(t *testing.T, s *pgtest.Server, role string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, s.SuperURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname = $1`, role).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
 }
 
 // members returns the hush_ roles in the script's group role $PGREADERS:
@@ -222,4 +276,20 @@ func cmdNoLeak(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 	}
+}
+
+// urluser FILE VAR sets $VAR to the user of the URL in FILE.
+func cmdURLUser(ts *testscript.TestScript, neg bool, args []string) {
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	u, err := url.Parse(strings.TrimSpace(string(b)))
+	ts.Check(err)
+	ts.Setenv(args[1], u.User.Username())
+}
+
+// pgdrop ROLE drops a login by hand, as a superuser.
+func cmdPGDrop(ts *testscript.TestScript, neg bool, args []string) {
+	s, err := pgServer()
+	ts.Check(err)
+	pgExec(ts, s.SuperURL(), fmt.Sprintf(`DROP ROLE %s`, pgx.Identifier{args[0]}.Sanitize()))
 }

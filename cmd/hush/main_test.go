@@ -100,6 +100,8 @@ func TestScripts(t *testing.T) {
 			"pgexpiry":      cmdPGExpiry,
 			"pgrefused":     cmdPGRefused,
 			"noleak":        cmdNoLeak,
+			"urluser":       cmdURLUser,
+			"pgdrop":        cmdPGDrop,
 		},
 	})
 }

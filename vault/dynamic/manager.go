@@ -38,7 +38,7 @@ type Source struct {
 // type is refused.
 func NewSource(s *vault.Secret) (*Source, error) {
 	if s.Type != vault.TypeDynamicPostgres || s.Dynamic == nil {
-		return nil, fmt.Errorf("secret %s is not a dynamic source (it is a %s): add one with `hush dynamic add`", s.Name, s.Type)
+		return nil, fmt.Errorf("secret %s is not a dynamic source (type %s): add one with `hush dynamic add`", s.Name, s.Type)
 	}
 	pg, err := NewPostgres(string(s.Value))
 	if err != nil {
