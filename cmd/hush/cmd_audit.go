@@ -21,8 +21,9 @@ func (a *app) auditCommand() *cobra.Command {
 		Use:   "audit [--since 7d] [--name PREFIX] [--verify]",
 		Short: "the local access log: who read or changed what, and when",
 		Long: `Show the vault's audit log: every get, run, export, set, rotate, revoke, rm
-(and the terminal UI's reveal and copy), with time, device and result; never
-a value. Entries are sealed and chained by hash: the whole chain is checked
+(and the terminal UI's reveal and copy), and every short-lived database login
+made, dropped or failed (lease, lease-drop, lease-cleanup), with time,
+device and result; never a value. Entries are sealed and chained by hash: the whole chain is checked
 every time the log is read, and --verify says so explicitly, naming the
 first entry that was edited, removed, reordered or cut off.`,
 		Args: cobra.NoArgs,

@@ -507,7 +507,7 @@ func (a *app) runDynamic(v *vault.Vault, plan *run.Plan, specs []dynamicFlag, ma
 	out, err := m.Cleanup(ctx, nil)
 	cancel()
 	if err != nil {
-		return err
+		a.notef("warning: left-over leases could not be read: %v", err)
 	}
 	for _, o := range out {
 		if o.Err != nil {
