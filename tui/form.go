@@ -79,6 +79,10 @@ func newForm(b *browser, e *vault.IndexEntry) *form {
 	return f
 }
 
+// fixedType reports whether the secret's type cannot be changed here: a
+// dynamic source, whose value must never become an injectable secret.
+func (f *form) fixedType() bool { return f.orig != nil && f.orig.IsDynamic() }
+
 func indexOfType(t vault.Type) int {
 	for i, x := range vault.Types {
 		if x == t {
@@ -214,6 +218,9 @@ func (f *form) save() tea.Cmd {
 	typ := vault.Types[f.typ]
 	note := f.inputs[fieldNote].Value()
 	u := vault.Update{Type: &typ, Note: &note, Tags: &tags, RotateEvery: &rotate, Describe: b.root.opts.Describe}
+	if f.fixedType() {
+		u.Type = nil // a dynamic source stays one (hush dynamic add made it)
+	}
 	if renamed {
 		if _, err := b.v.Move(f.orig.Name, name); err != nil {
 			f.message = err.Error()
@@ -274,7 +281,9 @@ func (f *form) view(height int) string {
 			label = s.Focused.Render(fieldLabels[i])
 		}
 		var field string
-		if i == fieldType {
+		if i == fieldType && f.fixedType() {
+			field = string(f.orig.Type) + " (made by hush dynamic add)"
+		} else if i == fieldType {
 			field = "‹ " + string(vault.Types[f.typ]) + " ›"
 			if i == f.focus {
 				field = s.Selected.Render(field)

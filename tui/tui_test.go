@@ -822,3 +822,34 @@ func TestFormEscAsksBeforeDiscarding(t *testing.T) {
 		t.Errorf("saved %q", got.Value)
 	}
 }
+
+// A dynamic source's type is not offered for change: editing its note
+// keeps it a source, whose admin URL is never injected.
+func TestEditKeepsADynamicSource(t *testing.T) {
+	path := tui.NewFixtureVault(t, tui.FixtureSecrets)
+	v := tui.UnlockFixtureVault(t, path)
+	typ := vault.TypeDynamicPostgres
+	if _, err := v.Set("db/prod", []byte("postgres://admin:pw@db/shop"), vault.Update{Type: &typ,
+		Dynamic: &vault.DynamicSource{Template: "GRANT r TO {{name}}", TTL: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	u := tui.StartUI(t, tui.FixtureOptions(t, path, nil))
+	u.WaitText("4 secrets")
+	u.Press("G")
+	u.WaitText("▸ db/prod")
+	u.Press("e")
+	u.WaitText("Edit db/prod", "dynamic-postgres (made by hush dynamic add)")
+	u.Press("tab", "tab", "tab")
+	u.Type("admin login")
+	u.Press("ctrl+s")
+	u.WaitText("saved db/prod (version 2)")
+	u.Press("q")
+	u.Finish()
+
+	v = tui.UnlockFixtureVault(t, path)
+	got := mustGet(t, v, "db/prod")
+	if got.Type != vault.TypeDynamicPostgres || got.Dynamic == nil || got.Note != "admin login" {
+		t.Errorf("type %s, dynamic %v, note %q", got.Type, got.Dynamic, got.Note)
+	}
+}

@@ -23,7 +23,10 @@ type AuditEntry struct {
 	Device string    `json:"device"`
 	Action string    `json:"action"` // get, run, export, set, rotate, revoke, rm, reveal, copy, ...
 	Names  []string  `json:"names,omitempty"`
-	Result string    `json:"result"` // "ok" or the error's message
+	// Detail says more about an action where it helps (a lease's expiry);
+	// never a value.
+	Detail string `json:"detail,omitempty"`
+	Result string `json:"result"` // "ok" or the error's message
 }
 
 // AuditError says where the audit chain breaks.
@@ -129,10 +132,15 @@ func device() string {
 // Record appends an entry to the audit log: action on names, and err's
 // message as the result (or "ok"). See [AuditPath] for where and how.
 func (v *Vault) Record(action string, names []string, result error) error {
+	return v.RecordDetail(action, names, "", result)
+}
+
+// RecordDetail is [Vault.Record] with a detail (never a value).
+func (v *Vault) RecordDetail(action string, names []string, detail string, result error) error {
 	if v.keys == nil {
 		return ErrLocked
 	}
-	e := AuditEntry{Time: time.Now().UTC(), Device: device(), Action: action, Names: names, Result: "ok"}
+	e := AuditEntry{Time: time.Now().UTC(), Device: device(), Action: action, Names: names, Detail: detail, Result: "ok"}
 	if result != nil {
 		e.Result = result.Error()
 	}

@@ -23,13 +23,22 @@ const (
 	TypeEncryptionKey Type = "encryption-key"
 	TypeNote          Type = "note"
 	TypeOther         Type = "other"
+
+	// TypeDynamicPostgres is a dynamic source: its value is a PostgreSQL
+	// admin URL from which `hush run --dynamic` makes short-lived logins
+	// (see [DynamicSource]). It is made by `hush dynamic add`, never by
+	// --type, and its value is never injected into a program.
+	TypeDynamicPostgres Type = "dynamic-postgres"
 )
 
 // Types lists every type, in the order help texts show them.
 var Types = []Type{TypePassword, TypeAPIKey, TypeToken, TypeCertificate, TypeSSHKey, TypeEncryptionKey, TypeNote, TypeOther}
 
-// ParseType accepts a type's name.
+// ParseType accepts the name of a type a user may choose (one of [Types]).
 func ParseType(s string) (Type, error) {
+	if s == string(TypeDynamicPostgres) {
+		return "", fmt.Errorf("type %s is made by `hush dynamic add`, not by --type", s)
+	}
 	for _, t := range Types {
 		if string(t) == s {
 			return t, nil
@@ -70,7 +79,25 @@ type Meta struct {
 	// Summary describes the value without showing it (a certificate's
 	// subject, an SSH key's fingerprint), read when it is set.
 	Summary string `json:"summary,omitempty"`
+	// Dynamic is set exactly when Type is [TypeDynamicPostgres].
+	Dynamic *DynamicSource `json:"dynamic,omitempty"`
 }
+
+// DynamicSource is what a dynamic source keeps besides its admin URL (the
+// secret's value): the SQL that grants a new login its rights, and how long
+// the login is valid. The package vault/dynamic reads and checks the
+// template; the vault only stores it.
+type DynamicSource struct {
+	Template string        `json:"template"`
+	TTL      time.Duration `json:"ttl"`
+}
+
+// IsDynamic reports whether the secret is a dynamic source, whose value
+// (an admin credential) must never be handed to a program.
+func (m *Meta) IsDynamic() bool { return m.Type == TypeDynamicPostgres || m.Dynamic != nil }
+
+// MaxTemplateSize bounds a dynamic source's role template.
+const MaxTemplateSize = 64 << 10
 
 // Revocation says when and why a secret was retired.
 type Revocation struct {
@@ -102,8 +129,24 @@ func (s *Secret) RevokedErr() error {
 }
 
 func (m *Meta) validate() error {
-	if _, err := ParseType(string(m.Type)); err != nil {
-		return err
+	if m.Type != TypeDynamicPostgres {
+		if _, err := ParseType(string(m.Type)); err != nil {
+			return err
+		}
+	}
+	switch {
+	case m.Type == TypeDynamicPostgres && m.Dynamic == nil:
+		return fmt.Errorf("a %s secret needs its template and TTL: create it with `hush dynamic add`", m.Type)
+	case m.Type != TypeDynamicPostgres && m.Dynamic != nil:
+		return fmt.Errorf("a dynamic source's type cannot be changed (its value is an admin credential that must never reach a program): remove it with `hush rm` instead")
+	case m.Dynamic != nil:
+		if m.Dynamic.Template == "" || len(m.Dynamic.Template) > MaxTemplateSize ||
+			!utf8.ValidString(m.Dynamic.Template) || strings.ContainsRune(m.Dynamic.Template, 0) {
+			return fmt.Errorf("role template must be 1 to %d bytes of UTF-8 text, without NUL", MaxTemplateSize)
+		}
+		if m.Dynamic.TTL < time.Second {
+			return fmt.Errorf("a dynamic source's TTL must be at least 1s")
+		}
 	}
 	if len(m.Note) > MaxNoteSize {
 		return fmt.Errorf("note is longer than %d bytes", MaxNoteSize)

@@ -262,6 +262,9 @@ type Update struct {
 	RotateEvery *time.Duration
 	Expires     *time.Time
 	Rotator     *string
+	// Dynamic, with Type set to TypeDynamicPostgres, makes a dynamic
+	// source (hush dynamic add).
+	Dynamic *DynamicSource
 	// Describe, when set, reads the new value and returns its summary and
 	// (for certificates) its end, or an error when the value is not of the
 	// secret's type. The vault package does not parse values itself.
@@ -286,6 +289,10 @@ func (u Update) apply(m Meta) Meta {
 	}
 	if u.Rotator != nil {
 		m.Rotator = *u.Rotator
+	}
+	if u.Dynamic != nil {
+		d := *u.Dynamic
+		m.Dynamic = &d
 	}
 	return m
 }
@@ -389,6 +396,9 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 		return res, err
 	}
 	meta := req.Update.apply(cur.Meta)
+	if err := meta.validate(); err != nil {
+		return res, fmt.Errorf("secret %s: %w", req.Name, err)
+	}
 	if err := v.revokedValue(tx, req.Name, r, req.Value); err != nil {
 		return res, err
 	}

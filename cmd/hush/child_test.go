@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/term"
 )
 
@@ -27,6 +29,14 @@ import (
 //	hushchild signals PIDFILE     write the pid, then print each forwarded
 //	                              signal; exit 42 after SIGTERM
 //	hushchild sleep PIDFILE       write the pid, then sleep for a minute
+//	hushchild envall              print the whole environment
+//	hushchild pg VAR SQL...       connect to the PostgreSQL URL in $VAR, run
+//	                              each query, print "ok: <first value>" or
+//	                              "error: <message>"; exit 2 if it cannot connect
+//	hushchild pgsleep VAR PIDFILE URLFILE
+//	                              connect to $VAR, write the URL to URLFILE (a
+//	                              test's eyes only) and the pid, then sleep for
+//	                              a minute with the session open
 func hushchild() int {
 	args := os.Args[1:]
 	if len(args) == 0 {
@@ -91,9 +101,58 @@ func hushchild() int {
 	case "sleep":
 		writePid(args[1])
 		time.Sleep(time.Minute)
+	case "envall":
+		for _, kv := range os.Environ() {
+			fmt.Println(kv)
+		}
+	case "pg":
+		return childPG(args[1], args[2:])
+	case "pgsleep":
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, err := pgx.Connect(ctx, os.Getenv(args[1]))
+		cancel()
+		if err != nil {
+			fmt.Printf("connect: %v\n", err)
+			return 2
+		}
+		defer conn.Close(context.Background())
+		os.WriteFile(args[3], []byte(os.Getenv(args[1])), 0o600)
+		writePid(args[2])
+		time.Sleep(time.Minute)
 	default:
 		fmt.Fprintf(os.Stderr, "hushchild: unknown command %q\n", args[0])
 		return 2
+	}
+	return 0
+}
+
+func childPG(variable string, queries []string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, os.Getenv(variable))
+	if err != nil {
+		fmt.Printf("connect: %v\n", err)
+		return 2
+	}
+	defer conn.Close(ctx)
+	for _, q := range queries {
+		var v any
+		rows, err := conn.Query(ctx, q)
+		if err == nil {
+			if rows.Next() {
+				vals, verr := rows.Values()
+				if verr == nil && len(vals) > 0 {
+					v = vals[0]
+				}
+			}
+			rows.Close()
+			err = rows.Err()
+		}
+		if err != nil {
+			fmt.Printf("error: %v\n", err)
+			continue
+		}
+		fmt.Printf("ok: %v\n", v)
 	}
 	return 0
 }

@@ -21,8 +21,9 @@ func (a *app) auditCommand() *cobra.Command {
 		Use:   "audit [--since 7d] [--name PREFIX] [--verify]",
 		Short: "the local access log: who read or changed what, and when",
 		Long: `Show the vault's audit log: every get, run, export, set, rotate, revoke, rm
-(and the terminal UI's reveal and copy), with time, device and result; never
-a value. Entries are sealed and chained by hash: the whole chain is checked
+(and the terminal UI's reveal and copy), and every short-lived database login
+made, dropped or failed (lease, lease-drop, lease-cleanup), with time,
+device and result; never a value. Entries are sealed and chained by hash: the whole chain is checked
 every time the log is read, and --verify says so explicitly, naming the
 first entry that was edited, removed, reordered or cut off.`,
 		Args: cobra.NoArgs,
@@ -77,11 +78,23 @@ first entry that was edited, removed, reordered or cut off.`,
 					a.notef("no audit entries match")
 					return nil
 				}
-				tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "#\tTIME\tDEVICE\tACTION\tNAMES\tRESULT")
+				details := false
 				for _, e := range shown {
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Local().Format("2006-01-02 15:04:05"), e.Device, e.Action,
+					details = details || e.Detail != ""
+				}
+				tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				header := "#\tTIME\tDEVICE\tACTION\tNAMES\tRESULT"
+				if details {
+					header += "\tDETAIL"
+				}
+				fmt.Fprintln(tw, header)
+				for _, e := range shown {
+					line := fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", e.Seq, e.Time.Local().Format("2006-01-02 15:04:05"), e.Device, e.Action,
 						shorten(strings.Join(e.Names, ","), 60), shorten(e.Result, 60))
+					if details {
+						line += "\t" + shorten(e.Detail, 80)
+					}
+					fmt.Fprintln(tw, line)
 				}
 				return tw.Flush()
 			})

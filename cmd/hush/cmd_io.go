@@ -150,12 +150,21 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 				if len(secrets) == 0 {
 					return fmt.Errorf("no secrets directly in %s: `hush ls %s` shows what is below it", displayFolder(folder), folder)
 				}
-				entries := make([]envfile.Entry, len(secrets))
-				for i, s := range secrets {
+				entries := make([]envfile.Entry, 0, len(secrets))
+				for _, s := range secrets {
+					if s.IsDynamic() {
+						// An admin credential: read it with `hush get` if you must.
+						clear(s.Value)
+						a.notef("note: %s is a dynamic source: its admin URL is not exported (`hush get %s` shows it)", s.Name, s.Name)
+						continue
+					}
 					if err := s.RevokedErr(); err != nil {
 						return err
 					}
-					entries[i] = envfile.Entry{Key: vault.Base(s.Name), Value: s.Value}
+					entries = append(entries, envfile.Entry{Key: vault.Base(s.Name), Value: s.Value})
+				}
+				if len(entries) == 0 {
+					return fmt.Errorf("nothing to export in %s: it holds only dynamic sources", displayFolder(folder))
 				}
 				var buf bytes.Buffer
 				defer func() { crypto.Wipe(buf.Bytes()) }()

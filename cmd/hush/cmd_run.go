@@ -18,12 +18,12 @@ func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 
 func (a *app) runCommand() *cobra.Command {
 	var (
-		from                   []string
+		from, dyn              []string
 		envFile                string
 		preserve, mask, noProj bool
 	)
 	cmd := &cobra.Command{
-		Use:     "run [--from FOLDER]... [--env-file FILE] [--mask] -- COMMAND [ARGS...]",
+		Use:     "run [--from FOLDER]... [--env-file FILE] [--dynamic VAR=NAME]... [--mask] -- COMMAND [ARGS...]",
 		Aliases: []string{"exec"},
 		Short:   "run a command with secrets in its environment",
 		Long: `Run COMMAND with secrets as environment variables, named by the last segment
@@ -46,13 +46,20 @@ forwards signals and exits with the command's code (128+N for signal N).
 Masking catches a value written in pieces, unless the pieces come more than
 50 ms apart.
 
+--dynamic VAR=NAME (repeatable) makes a PostgreSQL login of the command's own
+from the dynamic source NAME (see ` + "`hush dynamic`" + `), valid for the source's
+TTL, and puts its URL in VAR; hush then stays, as with --mask, and drops the
+login when the command ends. The source's admin URL never reaches the
+command, and --from skips dynamic sources.
+
 The environment of a process is readable by other processes of the same
 user (/proc/PID/environ): see docs/run.md.`,
 		Example: `  hush run --from app/dev -- npm start
   hush exec --from app/dev --from app/dev-local -- ./server
   DATABASE_URL=hush://app/prod/DATABASE_URL hush run -- psql
   hush run --env-file .env.tpl -- make test
-  hush run --mask --from app/prod -- ./deploy.sh`,
+  hush run --mask --from app/prod -- ./deploy.sh
+  hush run --from app/prod --dynamic DATABASE_URL=db/prod -- ./report.sh`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("missing COMMAND: put it after --, e.g. `hush run --from app/dev -- npm start`")
@@ -60,7 +67,7 @@ user (/proc/PID/environ): see docs/run.md.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(args, from, envFile, preserve, mask, noProj)
+			return a.run(args, from, dyn, envFile, preserve, mask, noProj)
 		},
 	}
 	// Flags stop at the command: `hush run --from x npm start --port 3`.
@@ -71,10 +78,15 @@ user (/proc/PID/environ): see docs/run.md.`,
 	f.BoolVar(&preserve, "preserve-env", false, "inherited variables win over injected secrets")
 	f.BoolVar(&mask, "mask", false, "replace secret values in the command's output with <concealed by hush>")
 	f.BoolVar(&noProj, "no-project", false, "ignore .hush.toml")
+	f.StringArrayVar(&dyn, "dynamic", nil, "a short-lived database login from dynamic source NAME, its URL in VAR (`VAR=NAME`, repeatable)")
 	return cmd
 }
 
-func (a *app) run(args, from []string, envFile string, preserve, mask, noProject bool) error {
+func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noProject bool) error {
+	specs, err := parseDynamicFlags(dyn)
+	if err != nil {
+		return err
+	}
 	if !noProject {
 		wd, err := os.Getwd()
 		if err != nil {
@@ -108,8 +120,9 @@ func (a *app) run(args, from []string, envFile string, preserve, mask, noProject
 	if err != nil {
 		return err
 	}
+	needsVault = needsVault || len(specs) > 0
 	if !needsVault && o.EnvFile == nil {
-		return usagef("nothing to inject: give --from FOLDER, --env-file FILE, a hush:// reference, or a %s with from = [...]", run.ProjectFile)
+		return usagef("nothing to inject: give --from FOLDER, --env-file FILE, --dynamic VAR=NAME, a hush:// reference, or a %s with from = [...]", run.ProjectFile)
 	}
 	var plan *run.Plan
 	if needsVault {
@@ -122,7 +135,20 @@ func (a *app) run(args, from []string, envFile string, preserve, mask, noProject
 		if plan != nil {
 			names = plan.Names
 		}
+		for _, sp := range specs {
+			names = append(names, sp.Source)
+		}
 		a.record(v, "run", names, err)
+		if err == nil {
+			for _, s := range plan.Skipped {
+				a.notef("note: %s is a dynamic source: its admin URL is not injected (use --dynamic VAR=%s)", s, s)
+			}
+			if len(specs) > 0 {
+				// hush stays with the vault open: it records the logins it
+				// makes and drops.
+				return a.runDynamic(v, plan, specs, mask)
+			}
+		}
 		v.Close() // wipe the keys before the child exists
 		if err != nil {
 			return err

@@ -246,6 +246,9 @@ func secretJSON(s *vault.Secret, now time.Time) map[string]any {
 	if s.Revoked != nil {
 		m["revoked"] = map[string]string{"at": jsonTime(s.Revoked.At), "reason": s.Revoked.Reason}
 	}
+	if s.Dynamic != nil {
+		m["dynamic"] = map[string]string{"template": s.Dynamic.Template, "ttl": formatDuration(s.Dynamic.TTL)}
+	}
 	return m
 }
 

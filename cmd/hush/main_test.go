@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	case "hushchild":
 		os.Exit(hushchild())
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(withPostgres{m}, map[string]func(){
 		"hushchild": func() { os.Exit(hushchild()) },
 		"hush": func() {
 			_ = harden.Process()
@@ -66,6 +66,11 @@ func TestScripts(t *testing.T) {
 				_, err1 := exec.LookPath("gnome-keyring-daemon")
 				_, err2 := exec.LookPath("dbus-daemon")
 				return keychaintest.Real() || (err1 == nil && err2 == nil), nil
+			case "postgres":
+				// Started on first use; under HUSH_TEST_REAL=1 a missing
+				// PostgreSQL is an error, not a skip.
+				s, err := pgServer()
+				return s != nil, err
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -90,6 +95,13 @@ func TestScripts(t *testing.T) {
 			"sigparent":     cmdSigParent,
 			"gencert":       cmdGenCert,
 			"secretservice": cmdSecretService,
+			"pgsetup":       cmdPGSetup,
+			"pgroles":       cmdPGRoles,
+			"pgexpiry":      cmdPGExpiry,
+			"pgrefused":     cmdPGRefused,
+			"noleak":        cmdNoLeak,
+			"urluser":       cmdURLUser,
+			"pgdrop":        cmdPGDrop,
 		},
 	})
 }

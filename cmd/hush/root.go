@@ -94,7 +94,7 @@ Environment:
 		a.generateCommand(),
 		a.passwdCommand(),
 		a.unlockCommand(), a.lockCommand(), a.statusCommand(),
-		a.runCommand(),
+		a.runCommand(), a.dynamicCommand(),
 		a.tuiCommand(),
 		a.revokeCommand(), a.dueCommand(), a.rotateCommand(), a.auditCommand(), a.policyCommand(),
 		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(),
@@ -213,7 +213,7 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 
 // changes are the audited actions that change secrets: with automatic
 // sync on, each is pushed at once.
-var changes = map[string]bool{"set": true, "import": true, "rotate": true, "revoke": true, "rm": true, "purge": true,
+var changes = map[string]bool{"set": true, "import": true, "rotate": true, "revoke": true, "rm": true, "purge": true, "dynamic-add": true,
 	"mv": true, "cp": true, "rollback": true}
 
 // withVault runs fn on the unlocked vault and closes it (wiping its keys).

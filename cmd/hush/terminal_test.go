@@ -176,3 +176,70 @@ func TestTerminalMaskPipelineKeepsJobControl(t *testing.T) {
 		}
 	}
 }
+
+// In a real terminal, Ctrl-C ends a --dynamic child (with a pseudo-terminal,
+// and in a job-control pipeline), and hush drops its login before it exits
+// with the child's code.
+func TestTerminalDynamicCtrlC(t *testing.T) {
+	s, err := pgServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s == nil {
+		t.Skip("PostgreSQL is not installed")
+	}
+	f, err := newPGFixture(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, hush, child := terminalFixture(t)
+	home := strings.TrimPrefix(env[0], "HUSH_HOME=")
+	v, err := vault.Open(filepath.Join(home, "vaults", "default.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Unlock([]byte("correct horse battery staple")); err != nil {
+		t.Fatal(err)
+	}
+	typ := vault.TypeDynamicPostgres
+	if _, err := v.Set("db/prod", []byte(f.adminURL), vault.Update{Type: &typ,
+		Dynamic: &vault.DynamicSource{Template: "GRANT " + f.readers + " TO {{name}}", TTL: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	for _, tc := range []struct{ name, cmd string }{
+		{"pseudo-terminal", hush + " run --dynamic DATABASE_URL=db/prod -- " + child + " pgsleep DATABASE_URL pid url"},
+		{"pipes", `bash -c "set -m; ` + hush + " run --dynamic DATABASE_URL=db/prod -- " + child + ` pgsleep DATABASE_URL pid url | (trap \"\" INT; cat)"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			x := startTmux(t, 80, 24, env, "cd "+dir+" && "+tc.cmd)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if _, err := os.Stat(filepath.Join(dir, "pid")); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the child never started:\n%s", x.screen())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			u, err := os.ReadFile(filepath.Join(dir, "url"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			role := strings.TrimPrefix(strings.SplitN(string(u), ":", 3)[1], "//")
+			if !roleExists(t, s, role) {
+				t.Fatalf("login %s does not exist while the child runs", role)
+			}
+			x.keys("C-c")
+			scr := x.waitFor("[exit=")
+			if roleExists(t, s, role) {
+				t.Fatalf("login %s outlived the child:\n%s", role, scr)
+			}
+			if tc.name == "pseudo-terminal" && !strings.Contains(scr, "[exit=130]") {
+				t.Errorf("exit code: %s", scr)
+			}
+		})
+	}
+}

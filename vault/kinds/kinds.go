@@ -5,8 +5,9 @@
 // date, an SSH key's fingerprint, a JWT's algorithm and expiry.
 //
 // The types are the strings of vault.Type ("password", "api-key", "token",
-// "certificate", "ssh-key", "encryption-key", "note", "other"); the package
-// takes them as plain strings so that vault can import it.
+// "certificate", "ssh-key", "encryption-key", "note", "other",
+// "dynamic-postgres"); the package takes them as plain strings so that vault
+// can import it.
 //
 // Nothing from a value goes into an error, and nothing secret goes into an
 // Info: errors name what is wrong ("PEM block 2 does not parse as a
@@ -61,6 +62,9 @@ type Info struct {
 //     Fields "bits" (int) and "encoding" ("raw", "hex" or "base64").
 //   - "password", "api-key", "note", "other": not checked; an Info with
 //     only its Kind.
+//   - "dynamic-postgres": a PostgreSQL admin URL ([ParsePostgresURL]).
+//     Summary: the URL without its password and parameters. Fields "user",
+//     "host", "database".
 //
 // An unknown type, or a value that is not what its type says, is an error;
 // so is a certificate or SSH key value over 1 MiB.
@@ -77,6 +81,8 @@ func Inspect(typ string, value []byte) (*Info, error) {
 		return inspectEncryptionKey(value)
 	case "password", "api-key", "note", "other":
 		return &Info{Kind: typ}, nil
+	case "dynamic-postgres":
+		return inspectPostgres(value)
 	}
 	return nil, fmt.Errorf("unknown secret type %q", oneLine(typ, 40))
 }

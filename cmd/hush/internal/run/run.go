@@ -64,6 +64,38 @@ type Plan struct {
 	Env     []string // its environment, sorted
 	Secrets [][]byte // every value injected from the vault (for masking)
 	Names   []string // the secrets injected, for the audit log
+	// Skipped are the dynamic sources found in --from folders and left
+	// out: their values are admin credentials (use --dynamic).
+	Skipped []string
+}
+
+// Setenv sets a variable in the child's environment after Build, over
+// anything Build put there (a short-lived login from --dynamic). The
+// value is added to the values masked by --mask.
+func (p *Plan) Setenv(k, v string) error {
+	if err := CheckVarName(k); err != nil {
+		return err
+	}
+	if err := checkValue([]byte(v)); err != nil {
+		return fmt.Errorf("variable %s: %w", k, err)
+	}
+	env := newEnviron(p.Env)
+	env.set(k, v)
+	p.Env = env.list()
+	p.Secrets = append(p.Secrets, []byte(v))
+	return nil
+}
+
+// CheckVarName says whether k can be given to a program: a portable
+// variable name that is not one of hush's own.
+func CheckVarName(k string) error {
+	if !validVarName(k) {
+		return fmt.Errorf("%q is not a valid environment variable name", k)
+	}
+	if slices.Contains(ownVariables, k) {
+		return fmt.Errorf("%s is hush's own and is never passed to a program", k)
+	}
+	return nil
 }
 
 // NeedsVault reports whether o refers to the vault at all, so the caller
@@ -126,7 +158,7 @@ func Build(src Source, o Options) (*Plan, error) {
 		return nil, err
 	}
 	var secrets [][]byte
-	var names []string
+	var names, skipped []string
 
 	// References: hush://NAME[?version=N] in any inherited variable.
 	for _, k := range env.sortedKeys() {
@@ -144,6 +176,10 @@ func Build(src Source, o Options) (*Plan, error) {
 		s, err := src.GetVersion(ref.Name, ref.Version)
 		if err != nil {
 			return nil, fmt.Errorf("variable %s refers to %s: %w", k, v, err)
+		}
+		if s.IsDynamic() {
+			clear(s.Value)
+			return nil, fmt.Errorf("variable %s refers to %s, a dynamic source: its admin URL is never given to a program; use --dynamic %s=%s for a login of its own", k, ref.Name, k, ref.Name)
 		}
 		if c, ok := src.(interface{ RevokedValue(string, []byte) error }); ok && ref.Version != 0 {
 			if err := c.RevokedValue(ref.Name, s.Value); err != nil {
@@ -176,7 +212,20 @@ func Build(src Source, o Options) (*Plan, error) {
 		if len(list) == 0 {
 			return nil, fmt.Errorf("no secrets directly in folder %q: `hush ls %s` shows what is there", f, folder)
 		}
+		// A dynamic source's value is an admin credential: never injected.
+		var kept []*vault.Secret
 		for _, s := range list {
+			if s.IsDynamic() {
+				clear(s.Value)
+				skipped = append(skipped, s.Name)
+				continue
+			}
+			kept = append(kept, s)
+		}
+		if len(kept) == 0 {
+			return nil, fmt.Errorf("folder %q holds only dynamic sources, whose admin URLs are never given to a program: use --dynamic VAR=NAME", f)
+		}
+		for _, s := range kept {
 			key := vault.Base(s.Name)
 			if !validVarName(key) {
 				return nil, fmt.Errorf("secret %s cannot be injected: %q is not a valid environment variable name (rename it with `hush mv`)", s.Name, key)
@@ -212,7 +261,7 @@ func Build(src Source, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Path: path, Argv: slices.Clone(o.Command), Env: env.list(), Secrets: secrets, Names: names}, nil
+	return &Plan{Path: path, Argv: slices.Clone(o.Command), Env: env.list(), Secrets: secrets, Names: names, Skipped: skipped}, nil
 }
 
 func checkValue(v []byte) error {

@@ -16,6 +16,7 @@ import (
 // last being the current one.
 type fakeVault struct {
 	secrets map[string][]string
+	dynamic map[string]bool // names of dynamic sources
 	calls   int
 }
 
@@ -29,7 +30,11 @@ func newFakeVault(kv ...string) *fakeVault {
 
 func (v *fakeVault) secret(name string, n int) *vault.Secret {
 	vs := v.secrets[name]
-	return &vault.Secret{Name: name, Version: n, Head: len(vs), Value: []byte(vs[n-1])}
+	s := &vault.Secret{Name: name, Version: n, Head: len(vs), Value: []byte(vs[n-1])}
+	if v.dynamic[name] {
+		s.Type, s.Dynamic = vault.TypeDynamicPostgres, &vault.DynamicSource{Template: "GRANT r TO {{name}}", TTL: 1}
+	}
+	return s
 }
 
 func (v *fakeVault) Children(folder string) ([]*vault.Secret, error) {
@@ -458,4 +463,45 @@ func TestBuildRefusesOwnVariables(t *testing.T) {
 		t.Errorf("env-file HUSH_PASSPHRASE: %v", err)
 	}
 	_ = exe
+}
+
+func TestBuildNeverInjectsDynamicSources(t *testing.T) {
+	v := newFakeVault("db/prod", "postgres://admin:ADMIN-PW@db/shop", "db/LOG", "info", "only/src", "postgres://admin:ADMIN-PW@db/x")
+	v.dynamic = map[string]bool{"db/prod": true, "only/src": true}
+	p := build(t, v, Options{From: []string{"db"}})
+	wantVar(t, p.Env, "LOG", "info")
+	if _, ok := lookup(p.Env, "prod"); ok || strings.Contains(strings.Join(p.Env, "\n"), "ADMIN-PW") {
+		t.Errorf("a dynamic source was injected: %q", p.Env)
+	}
+	if !slices.Equal(p.Skipped, []string{"db/prod"}) || slices.Contains(p.Names, "db/prod") {
+		t.Errorf("skipped %q, names %q", p.Skipped, p.Names)
+	}
+	err := buildErr(t, v, Options{From: []string{"only"}})
+	wantErrContains(t, err, "only dynamic sources", "--dynamic")
+	err = buildErr(t, v, Options{Parent: []string{"DB=hush://db/prod"}})
+	wantErrContains(t, err, "DB refers to db/prod, a dynamic source", "--dynamic DB=db/prod")
+	if strings.Contains(err.Error(), "ADMIN-PW") {
+		t.Errorf("error shows the admin URL: %v", err)
+	}
+}
+
+func TestPlanSetenv(t *testing.T) {
+	v := newFakeVault("app/DB", "from-vault")
+	p := build(t, v, Options{From: []string{"app"}, Parent: []string{"A=1"}})
+	if err := p.Setenv("DB", "postgres://hush_1:pw@h/d"); err != nil {
+		t.Fatal(err)
+	}
+	wantVar(t, p.Env, "DB", "postgres://hush_1:pw@h/d")
+	wantVar(t, p.Env, "A", "1")
+	if !slices.IsSorted(p.Env) || !slices.ContainsFunc(p.Secrets, func(b []byte) bool { return string(b) == "postgres://hush_1:pw@h/d" }) {
+		t.Errorf("env %q, secrets %q", p.Env, p.Secrets)
+	}
+	for _, bad := range []string{"1X", "A-B", "", "HUSH_PASSPHRASE"} {
+		if err := p.Setenv(bad, "v"); err == nil {
+			t.Errorf("Setenv(%q) accepted", bad)
+		}
+	}
+	if err := p.Setenv("X", "a\x00b"); err == nil {
+		t.Error("a NUL accepted")
+	}
 }

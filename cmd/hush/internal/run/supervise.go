@@ -113,7 +113,13 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 		copies.Add(1)
 		go func() {
 			defer copies.Done()
-			io.Copy(c.m, c.r)
+			if _, err := io.Copy(c.m, c.r); err != nil {
+				// hush's own output is gone (a closed pipe: hush survives
+				// it only while it holds SIGPIPE, see Hold). Closing the
+				// read end gives the child the broken pipe instead of a
+				// full one it would block on.
+				c.r.Close()
+			}
 			c.m.Close()
 		}()
 	}

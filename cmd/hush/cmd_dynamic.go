@@ -1,0 +1,631 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/cmd/hush/internal/run"
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/dynamic"
+)
+
+// Time limits of the lease work that happens around a program.
+const (
+	// leftoverBudget bounds the cleanup of earlier runs' leftovers that
+	// every `run --dynamic` does first: it must never hold up the run long.
+	leftoverBudget = 5 * time.Second
+	// cleanupBudget bounds `dynamic leases --cleanup` and `dynamic revoke`.
+	cleanupBudget = 2 * time.Minute
+	// defaultTTL is a new source's login lifetime.
+	defaultTTL = time.Hour
+)
+
+func (a *app) dynamicCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dynamic",
+		Short: "short-lived database logins for `hush run --dynamic`",
+		Long: `A dynamic source holds a PostgreSQL admin URL (sealed like any secret), a role
+template and a TTL. ` + "`hush run --dynamic VAR=NAME`" + ` makes a login of its own for the
+program from it, puts its URL in VAR, and drops the login when the program
+ends. The admin URL itself is never given to a program. See docs/dynamic.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(a.dynamicAddCommand(), a.dynamicLsCommand(), a.dynamicLeasesCommand(),
+		a.dynamicRevokeCommand(), a.dynamicForgetCommand())
+	return cmd
+}
+
+func (a *app) dynamicAddCommand() *cobra.Command {
+	var (
+		adminURL, tmpl, ttlFlag, note string
+		check                         bool
+	)
+	cmd := &cobra.Command{
+		Use:   "add NAME --postgres URL|- --role-template SQL [--ttl 1h] [--check]",
+		Short: "add (or update) a dynamic source: a PostgreSQL admin URL and a role template",
+		Long: `Store a dynamic source under NAME: the PostgreSQL admin URL is the secret's
+value, sealed like any other; the role template and the TTL are its metadata.
+
+The admin URL comes from --postgres: "-" reads it from stdin (recommended: an
+argument is visible to ps and stays in your shell history), and without
+--postgres hush asks for it, hidden. Its role needs CREATEROLE (or superuser)
+and the right to grant what the template grants.
+
+The template is SQL run, in one transaction with the CREATE ROLE, for every
+new login; {{name}} stands for the login (a quoted identifier hush makes,
+hush_ and 16 hex digits) and {{database}} for the admin URL's database.
+Other placeholders are refused. --check connects now and runs the template
+for a throw-away login in a transaction that is rolled back.`,
+		Example: `  hush dynamic add db/prod --postgres - --role-template 'GRANT app_readonly TO {{name}}' < admin-url.txt
+  hush dynamic add db/dev --role-template 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO {{name}}' --ttl 15m --check`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := vault.ValidName(name); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("role-template") {
+				return usagef("missing --role-template: the SQL that grants a new login its rights, e.g. 'GRANT app_readonly TO {{name}}'")
+			}
+			t, err := dynamic.ParseTemplate(tmpl)
+			if err != nil {
+				return usageError{err}
+			}
+			ttl, err := parseDuration(ttlFlag)
+			if err != nil {
+				return usageError{err}
+			}
+			if ttl < time.Second {
+				return usagef("--ttl must be at least 1s")
+			}
+			v, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer v.Close()
+			if err := a.unlock(v); err != nil {
+				return err
+			}
+			if cur, err := v.Get(name); err == nil {
+				clear(cur.Value)
+				if !cur.IsDynamic() {
+					return fmt.Errorf("secret %s exists (type %s): choose another name for the dynamic source", name, cur.Type)
+				}
+			} else if !errors.Is(err, vault.ErrNotFound) {
+				return err
+			}
+			value, err := a.readAdminURL(name, adminURL, cmd.Flags().Changed("postgres"))
+			if err != nil {
+				return err
+			}
+			defer crypto.Wipe(value)
+			pg, err := dynamic.NewPostgres(string(value))
+			if err != nil {
+				return err
+			}
+			if check {
+				ctx, cancel := context.WithTimeout(context.Background(), dynamic.DropTimeout)
+				err := pg.Check(ctx, t)
+				cancel()
+				if err != nil {
+					a.record(v, "dynamic-add", []string{name}, err)
+					return fmt.Errorf("check failed, nothing stored: %w", err)
+				}
+			}
+			typ := vault.TypeDynamicPostgres
+			u := vault.Update{Type: &typ, Dynamic: &vault.DynamicSource{Template: tmpl, TTL: ttl}, Describe: describeValue}
+			if cmd.Flags().Changed("note") {
+				u.Note = &note
+			}
+			res, err := v.Set(name, value, u)
+			a.record(v, "dynamic-add", []string{name}, err)
+			if err != nil {
+				return err
+			}
+			verb := "added"
+			if !res.Created {
+				verb = "updated"
+			}
+			checked := ""
+			if check {
+				checked = "; checked: the admin role can create logins and the template runs"
+			}
+			a.notef("%s dynamic source %s: %s, logins valid for %s%s", verb, name, pg.Redacted(), formatDuration(ttl), checked)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&adminURL, "postgres", "", "the admin `URL` (postgres://USER:PASSWORD@HOST:PORT/DB), or - for stdin; asked when not given")
+	f.StringVar(&tmpl, "role-template", "", "the `SQL` that grants a new login its rights; {{name}} is the login")
+	f.StringVar(&ttlFlag, "ttl", "1h", "how long a login is valid (PostgreSQL refuses it after; e.g. 15m, 1h, 1d)")
+	f.BoolVar(&check, "check", false, "connect now and dry-run the template")
+	f.StringVar(&note, "note", "", "a note kept (encrypted) with the source")
+	return cmd
+}
+
+// readAdminURL takes the admin URL from the flag, stdin ("-") or a hidden
+// prompt.
+func (a *app) readAdminURL(name, flag string, given bool) ([]byte, error) {
+	switch {
+	case given && flag == "-":
+		b, err := io.ReadAll(io.LimitReader(a.stdin, 8<<10))
+		if err != nil {
+			return nil, fmt.Errorf("failed to read the admin URL from stdin: %w", err)
+		}
+		b = bytes.TrimRight(b, "\r\n")
+		if len(b) == 0 {
+			return nil, fmt.Errorf("no admin URL on stdin")
+		}
+		return b, nil
+	case given && flag != "":
+		if a.stderrIsTerminal() {
+			a.notef("note: an admin URL given as an argument is visible to ps and stays in your shell history; `--postgres -` reads it from stdin")
+		}
+		return []byte(flag), nil
+	case given:
+		return nil, usagef("--postgres is empty: give the admin URL, or - to read it from stdin")
+	}
+	t, err := openTTY()
+	if err != nil {
+		return nil, usagef("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name)
+	}
+	defer t.Close()
+	v, err := t.readHidden(fmt.Sprintf("PostgreSQL admin URL for %s (postgres://USER:PASSWORD@HOST:PORT/DB): ", name))
+	if err != nil {
+		return nil, err
+	}
+	if len(v) == 0 {
+		return nil, fmt.Errorf("empty admin URL: nothing stored")
+	}
+	return v, nil
+}
+
+// sourceInfo is a dynamic source as `dynamic ls` shows it.
+type sourceInfo struct {
+	Name     string `json:"name"`
+	Server   string `json:"server"`
+	TTL      string `json:"ttl"`
+	Template string `json:"template"`
+	Leases   int    `json:"leases"`
+	Updated  string `json:"updated"`
+}
+
+func (a *app) dynamicLsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "list dynamic sources: server (without password), TTL, template, leases",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				entries, err := v.List("")
+				if err != nil {
+					return err
+				}
+				leases, err := v.Leases()
+				if err != nil {
+					return err
+				}
+				count := map[string]int{}
+				for _, l := range leases {
+					count[l.Source]++
+				}
+				out := []sourceInfo{}
+				for _, e := range entries {
+					if !e.IsDynamic() || e.Dynamic == nil {
+						continue
+					}
+					out = append(out, sourceInfo{Name: e.Name, Server: e.Summary, TTL: formatDuration(e.Dynamic.TTL),
+						Template: e.Dynamic.Template, Leases: count[e.Name], Updated: jsonTime(e.Updated)})
+				}
+				if a.jsonOut {
+					return a.writeJSON(out)
+				}
+				if len(out) == 0 {
+					a.notef("no dynamic sources: add one with `hush dynamic add NAME --postgres - --role-template SQL`")
+					return nil
+				}
+				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tSERVER\tTTL\tLEASES\tTEMPLATE")
+				for _, s := range out {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Server, s.TTL, s.Leases, shorten(oneLine(s.Template), 60))
+				}
+				return w.Flush()
+			})
+		},
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// leaseInfo is a lease as `dynamic leases` shows it: never a password.
+type leaseInfo struct {
+	Source    string `json:"source"`
+	Role      string `json:"role"`
+	Server    string `json:"server"`
+	State     string `json:"state"`
+	Created   string `json:"created"`
+	Expires   string `json:"expires"`
+	Host      string `json:"host"`
+	PID       int    `json:"pid"`
+	LeftOver  bool   `json:"left_over"`
+	Why       string `json:"why"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+func (a *app) dynamicLeasesCommand() *cobra.Command {
+	var cleanup bool
+	cmd := &cobra.Command{
+		Use:   "leases [--cleanup]",
+		Short: "list the logins handed out and not yet dropped; --cleanup drops the left-over ones",
+		Long: `List the leases: logins hush made for a program and has not yet seen dropped,
+with their source, expiry and the hush process that holds them.
+
+A lease is left over when its hush is gone (killed, or its database was down
+when the program ended). PostgreSQL refuses the login after its expiry
+anyway; --cleanup drops it for good, and so does every later
+` + "`hush run --dynamic`" + `. The leases of a running hush are left alone.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				m := a.leaseManager(v)
+				if cleanup {
+					ctx, cancel := context.WithTimeout(context.Background(), cleanupBudget)
+					defer cancel()
+					out, err := m.Cleanup(ctx, nil)
+					if err != nil {
+						return err
+					}
+					failed := a.reportOutcomes(out)
+					if len(out) == 0 {
+						a.notef("no left-over leases")
+					}
+					if failed > 0 {
+						return fmt.Errorf("%s could not be dropped; they stay recorded: run `hush dynamic leases --cleanup` again once the database is reachable", plural(failed, "login"))
+					}
+					return nil
+				}
+				leases, err := v.Leases()
+				if err != nil {
+					return err
+				}
+				now := time.Now()
+				out := make([]leaseInfo, 0, len(leases))
+				for _, l := range leases {
+					stale, why := m.Stale(l, now)
+					out = append(out, leaseInfo{Source: l.Source, Role: l.Role, Server: l.Server, State: string(l.State),
+						Created: jsonTime(l.Created), Expires: jsonTime(l.Expires), Host: l.Host, PID: l.PID,
+						LeftOver: stale, Why: why, LastError: l.LastError})
+				}
+				if a.jsonOut {
+					return a.writeJSON(out)
+				}
+				if len(out) == 0 {
+					a.notef("no leases: every login hush made has been dropped")
+					return nil
+				}
+				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "SOURCE\tROLE\tCREATED\tEXPIRES\tSTATE")
+				for i, l := range leases {
+					state := string(l.State) + ", " + out[i].Why
+					if out[i].LeftOver {
+						state = string(l.State) + ", left over: " + out[i].Why
+					}
+					if l.LastError != "" {
+						state += "; last error: " + shorten(l.LastError, 80)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.Source, l.Role, l.Created.Local().Format("2006-01-02 15:04:05"),
+						expiry(l.Expires, now), state)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&cleanup, "cleanup", false, "drop the logins of left-over leases")
+	return cmd
+}
+
+func expiry(t, now time.Time) string {
+	s := t.Local().Format("2006-01-02 15:04:05")
+	if !t.After(now) {
+		s += " (expired)"
+	}
+	return s
+}
+
+func (a *app) dynamicRevokeCommand() *cobra.Command {
+	var (
+		all  bool
+		role string
+	)
+	cmd := &cobra.Command{
+		Use:   "revoke NAME (--all | --role ROLE)",
+		Short: "drop the logins made from a source now, even those of running programs",
+		Long: `Drop logins made from the dynamic source NAME: all of them (--all), or one
+(--role). Their sessions are ended, also those of programs still running
+under another hush, which then finds the login gone.`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := vault.ValidName(name); err != nil {
+				return err
+			}
+			if all == (role != "") {
+				return usagef("give --all (every login of %s) or --role ROLE (one)", name)
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				m := a.leaseManager(v)
+				ctx, cancel := context.WithTimeout(context.Background(), cleanupBudget)
+				defer cancel()
+				out, err := m.Cleanup(ctx, func(l *vault.Lease) (bool, string) {
+					return l.Source == name && (all || l.Role == role), "revoked by hand"
+				})
+				if err != nil {
+					return err
+				}
+				if len(out) == 0 {
+					if role != "" {
+						return fmt.Errorf("no lease %s of %s: `hush dynamic leases` lists them", role, name)
+					}
+					a.notef("no leases of %s", name)
+					return nil
+				}
+				if failed := a.reportOutcomes(out); failed > 0 {
+					return fmt.Errorf("%s could not be dropped; they stay recorded", plural(failed, "login"))
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "every login made from the source")
+	cmd.Flags().StringVar(&role, "role", "", "only this login (hush_...)")
+	return cmd
+}
+
+func (a *app) dynamicForgetCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "forget ROLE",
+		Short: "forget a lease without dropping its login (its database is gone for good)",
+		Long: `Remove a lease from the vault without touching the database: for a login
+whose server no longer exists. If it does exist, drop it yourself
+(DROP ROLE "hush_..."); PostgreSQL refuses it after its expiry anyway.`,
+		Args: exactArgs("ROLE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				leases, err := v.Leases()
+				if err != nil {
+					return err
+				}
+				for _, l := range leases {
+					if l.Role != args[0] {
+						continue
+					}
+					err := v.DeleteLease(l.ID)
+					a.recordDetail(v, "lease-forget", []string{l.Source, l.Role}, l.Server, err)
+					if err != nil {
+						return err
+					}
+					a.notef("forgot lease %s of %s at %s; if the login still exists, drop it yourself: DROP ROLE \"%s\"", l.Role, l.Source, l.Server, l.Role)
+					return nil
+				}
+				return fmt.Errorf("no lease %s: `hush dynamic leases` lists them", args[0])
+			})
+		},
+	}
+}
+
+// reportOutcomes prints what a cleanup did and returns how many failed.
+func (a *app) reportOutcomes(out []dynamic.Outcome) int {
+	failed := 0
+	for _, o := range out {
+		if o.Err != nil {
+			failed++
+			a.notef("could not drop %s of %s (%s): %v", o.Lease.Role, o.Lease.Source, o.Reason, o.Err)
+			continue
+		}
+		a.notef("dropped %s of %s (%s)", o.Lease.Role, o.Lease.Source, o.Reason)
+	}
+	return failed
+}
+
+// leaseManager is a lease manager on v that writes the audit log.
+func (a *app) leaseManager(v *vault.Vault) *dynamic.Manager {
+	m := dynamic.NewManager(v)
+	m.Record = func(action string, names []string, detail string, err error) {
+		a.recordDetail(v, action, names, detail, err)
+	}
+	m.AdminURL = func(source string) (string, error) {
+		s, err := v.Get(source)
+		if err != nil {
+			return "", err
+		}
+		if !s.IsDynamic() {
+			clear(s.Value)
+			return "", fmt.Errorf("%s is not a dynamic source", source)
+		}
+		return string(s.Value), nil
+	}
+	return m
+}
+
+// recordDetail is record with a detail.
+func (a *app) recordDetail(v *vault.Vault, action string, names []string, detail string, result error) {
+	if err := v.RecordDetail(action, names, detail, result); err != nil {
+		a.notef("note: the audit log could not be written: %v", err)
+	}
+}
+
+// dynamicFlag is one --dynamic VAR=NAME.
+type dynamicFlag struct{ Var, Source string }
+
+func parseDynamicFlags(list []string) ([]dynamicFlag, error) {
+	var out []dynamicFlag
+	seen := map[string]bool{}
+	for _, s := range list {
+		k, name, ok := strings.Cut(s, "=")
+		if !ok || k == "" || name == "" {
+			return nil, usagef("--dynamic %q: use VAR=NAME, e.g. --dynamic DATABASE_URL=db/prod", s)
+		}
+		if err := run.CheckVarName(k); err != nil {
+			return nil, usagef("--dynamic %s: %v", s, err)
+		}
+		if err := vault.ValidName(name); err != nil {
+			return nil, usageError{fmt.Errorf("--dynamic %s: %w", s, err)}
+		}
+		if seen[k] {
+			return nil, usagef("--dynamic: %s is given twice", k)
+		}
+		seen[k] = true
+		out = append(out, dynamicFlag{k, name})
+	}
+	return out, nil
+}
+
+// runDynamic makes a login per --dynamic flag, runs the program under
+// supervision with their URLs in its environment, and drops the logins
+// when it ends, however it ends. It owns v and closes it.
+func (a *app) runDynamic(v *vault.Vault, plan *run.Plan, specs []dynamicFlag, mask bool) error {
+	defer v.Close()
+	// From here until the logins are dropped, a signal must not end hush.
+	hold := run.HoldSignals()
+	defer hold.Release()
+	m := a.leaseManager(v)
+
+	// Leftovers of earlier runs first: bounded, and only warnings.
+	ctx, cancel := context.WithTimeout(context.Background(), leftoverBudget)
+	out, err := m.Cleanup(ctx, nil)
+	cancel()
+	if err != nil {
+		a.notef("warning: left-over leases could not be read: %v", err)
+	}
+	for _, o := range out {
+		if o.Err != nil {
+			a.notef("warning: could not drop left-over login %s of %s (%s): %v; `hush dynamic leases --cleanup` retries", o.Lease.Role, o.Lease.Source, o.Reason, o.Err)
+		} else {
+			a.notef("dropped left-over login %s of %s (%s)", o.Lease.Role, o.Lease.Source, o.Reason)
+		}
+	}
+
+	// Every source is read and checked before any login is made.
+	sources := make([]*dynamic.Source, len(specs))
+	for i, sp := range specs {
+		s, err := v.Get(sp.Source)
+		if err != nil {
+			return fmt.Errorf("--dynamic %s=%s: %w", sp.Var, sp.Source, err)
+		}
+		src, err := dynamic.NewSource(s)
+		clear(s.Value)
+		if err != nil {
+			return fmt.Errorf("--dynamic %s=%s: %w", sp.Var, sp.Source, err)
+		}
+		sources[i] = src
+	}
+
+	// Make the logins; a signal now cancels, and nothing starts.
+	ctx, cancel = context.WithCancel(context.Background())
+	interrupted := make(chan os.Signal, 1)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case sig := <-hold.C:
+				if sig == syscall.SIGPIPE {
+					continue
+				}
+				interrupted <- sig
+				cancel()
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var grants []*dynamic.Grant
+	var grantErr error
+	for i, src := range sources {
+		g, err := m.Grant(ctx, src)
+		if err != nil {
+			grantErr = fmt.Errorf("--dynamic %s=%s: %w", specs[i].Var, src.Name, err)
+			break
+		}
+		grants = append(grants, g)
+		if err := plan.Setenv(specs[i].Var, g.Login.URL); err != nil {
+			grantErr = err
+			break
+		}
+		plan.Secrets = append(plan.Secrets, []byte(g.Login.Password))
+	}
+	cancel()
+	<-watched
+	var sig os.Signal
+	select {
+	case sig = <-interrupted:
+	default:
+	}
+	if grantErr != nil || sig != nil {
+		a.dropAll(m, grants, hold)
+		if sig != nil {
+			a.notef("hush: interrupted (%v) before the program started; no login was left", sig)
+			return exitStatus(128 + int(sig.(syscall.Signal)))
+		}
+		return grantErr
+	}
+
+	code, err := run.Supervise(plan, a.stdio(), run.SuperviseOptions{Mask: mask})
+	hold.Drain() // the signals that were forwarded to the program
+	a.dropAll(m, grants, hold)
+	if err != nil {
+		return err
+	}
+	return exitStatus(code)
+}
+
+// dropAll drops the logins of a run. A first Ctrl-C (or SIGTERM) while it
+// works says what is happening; a second one stops it, leaving the logins
+// recorded for a later cleanup.
+func (a *app) dropAll(m *dynamic.Manager, grants []*dynamic.Grant, hold *run.Hold) {
+	if len(grants) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		warned := false
+		for {
+			select {
+			case sig := <-hold.C:
+				if sig == syscall.SIGPIPE {
+					continue
+				}
+				if warned {
+					cancel()
+					return
+				}
+				warned = true
+				a.notef("hush: dropping the program's database logins; %v again stops, leaving them to `hush dynamic leases --cleanup`", sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	for _, g := range grants {
+		if err := m.Release(ctx, g.Lease); err != nil {
+			a.notef("warning: could not drop login %s of %s: %v\n  it stays recorded and `hush dynamic leases --cleanup` (or the next `hush run --dynamic`) retries; PostgreSQL refuses it after %s",
+				g.Lease.Role, g.Lease.Source, err, g.Lease.Expires.Local().Format("2006-01-02 15:04:05"))
+		}
+	}
+}
