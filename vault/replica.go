@@ -368,3 +368,62 @@ func (v *Vault) HasSyncState(k string) bool {
 	}
 	return n > 0
 }
+
+// MarkExposed marks every live secret as to be rotated (a new version with
+// Exposed set), in one transaction, and returns how many it marked.
+func (v *Vault) MarkExposed(reason string, at time.Time) (int, error) {
+	if err := v.unlocked(); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := v.write(func(tx *sql.Tx) error {
+		rows, err := tx.Query(`SELECT id FROM secrets WHERE deleted IS NULL`)
+		if err != nil {
+			return err
+		}
+		var ids [][]byte
+		for rows.Next() {
+			var id []byte
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		now := time.Now().UnixNano()
+		for _, id := range ids {
+			r, name, err := v.rowByID(tx, id)
+			if err != nil {
+				return err
+			}
+			cur, err := v.version(tx, name, r, r.head, true)
+			if err != nil {
+				return err
+			}
+			if cur.Meta.Exposed != nil {
+				clear(cur.Value)
+				continue
+			}
+			m := cur.Meta
+			m.Exposed = &Exposure{At: at.UTC(), Reason: reason}
+			err = v.addVersion(tx, r, name, m, cur.Value, now)
+			clear(cur.Value)
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Reseal makes every live secret that a team server knows count as changed
+// here, so that the next push sends it again (under a new key epoch).
+func (v *Vault) Reseal() error {
+	return v.write(func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE sync_records SET local_head = -1 WHERE theirs IS NULL AND id IN (SELECT id FROM secrets WHERE deleted IS NULL)`)
+		return err
+	})
+}

@@ -74,6 +74,9 @@ type Meta struct {
 	Rotator string `json:"rotator,omitempty"`
 	// Revoked is set on the version that retired a leaked secret.
 	Revoked *Revocation `json:"revoked,omitempty"`
+	// Exposed is set when someone who could read the secret left the
+	// team: it should get a new value, which clears it.
+	Exposed *Exposure `json:"exposed,omitempty"`
 	// NotAfter is a certificate's end, read from the value when it is set.
 	NotAfter time.Time `json:"not_after,omitzero"`
 	// Summary describes the value without showing it (a certificate's
@@ -98,6 +101,12 @@ func (m *Meta) IsDynamic() bool { return m.Type == TypeDynamicPostgres || m.Dyna
 
 // MaxTemplateSize bounds a dynamic source's role template.
 const MaxTemplateSize = 64 << 10
+
+// Exposure says when and why a secret should be rotated.
+type Exposure struct {
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+}
 
 // Revocation says when and why a secret was retired.
 type Revocation struct {
@@ -202,6 +211,9 @@ type Entry struct {
 
 // RotationDue reports whether the secret's rotation interval has passed.
 func (m Meta) RotationDue(updated, now time.Time) bool {
+	if m.Exposed != nil {
+		return true // someone who could read it left the team
+	}
 	return m.RotateEvery > 0 && !updated.Add(m.RotateEvery).After(now)
 }
 

@@ -403,6 +403,9 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 		return res, err
 	}
 	meta.Revoked = nil // a new value replaces a revoked one
+	if !bytes.Equal(cur.Value, req.Value) {
+		meta.Exposed = nil // a new value is the rotation an exposure asked for
+	}
 	if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
 		return res, err
 	}

@@ -75,7 +75,10 @@ func dueItems(entries []vault.Entry, now time.Time, within, certWithin time.Dura
 		if e.Revoked != nil {
 			continue
 		}
-		if e.RotateEvery > 0 {
+		if e.Exposed != nil {
+			// Someone who could read it left the team: due since then.
+			out = append(out, dueItem{Name: e.Name, What: "rotation (" + e.Exposed.Reason + ")", When: e.Exposed.At, WhenStr: jsonTime(e.Exposed.At), Overdue: true})
+		} else if e.RotateEvery > 0 {
 			add(e.Name, "rotation", e.Updated.Add(e.RotateEvery), within)
 		}
 		add(e.Name, "expiry", e.Expires, within)

@@ -35,7 +35,8 @@ reaches a new device only wrapped to it by an admin. See docs/sync.md.
 		Args: cobra.NoArgs,
 	}
 	cmd.PersistentPreRun = func(*cobra.Command, []string) { a.noAutoSync = true }
-	cmd.AddCommand(a.teamCreateCommand(), a.teamInviteCommand(), a.teamJoinCommand(), a.teamApproveCommand(), a.teamMembersCommand())
+	cmd.AddCommand(a.teamCreateCommand(), a.teamInviteCommand(), a.teamJoinCommand(), a.teamApproveCommand(), a.teamMembersCommand(),
+		a.teamRoleCommand(), a.teamRemoveCommand(), a.teamRotateCommand(), a.teamVerifyCommand(), a.teamAuditCommand())
 	return cmd
 }
 
@@ -239,7 +240,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
 				defer cancel()
-				ms, err := client.Members(ctx, st)
+				ms, err := client.Members(ctx, v, st)
 				if err != nil {
 					return err
 				}
@@ -247,7 +248,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 					out := make([]map[string]any, 0, len(ms))
 					for _, m := range ms {
 						out = append(out, map[string]any{"member": m.Member, "device": m.Name, "id": m.ID, "role": m.Role,
-							"state": m.State, "joined": jsonTime(m.Joined), "last_seen": jsonTime(m.LastSeen), "this_device": m.ID == st.Device.ID})
+							"state": memberState(m), "joined": jsonTime(m.Joined), "last_seen": jsonTime(m.LastSeen), "this_device": m.ID == st.Device.ID})
 					}
 					return a.writeJSON(out)
 				}
@@ -263,7 +264,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 					if !m.LastSeen.IsZero() {
 						seen = age(m.LastSeen, now)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, dev, m.Role, m.State, m.Joined.Local().Format("2006-01-02"), seen)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, dev, m.Role, memberState(m), m.Joined.Local().Format("2006-01-02"), seen)
 				}
 				return w.Flush()
 			})
@@ -315,6 +316,7 @@ old (quietly: offline, it carries on with the local vault).`,
 					a.notef("received the team key")
 				}
 				a.notef("pulled %d, pushed %d", rep.Pulled, rep.Pushed)
+				a.reportSyncNotes(rep)
 				a.reportConflicts(rep.Conflicts)
 				return nil
 			})
@@ -451,5 +453,199 @@ func (a *app) autoSync(v *vault.Vault, force bool) {
 		a.notef("note: automatic sync failed: %v", err)
 	default:
 		a.reportConflicts(rep.Conflicts)
+		a.reportSyncNotes(rep)
+	}
+}
+
+func memberState(m client.Member) string {
+	switch {
+	case m.Pending:
+		return "pending"
+	case m.Active:
+		return "active"
+	}
+	return "removed"
+}
+
+// teamChange runs fn on the unlocked vault's team state, audited.
+func (a *app) teamChange(action string, names []string, fn func(ctx context.Context, v *vault.Vault, st *client.State) error) error {
+	return a.audited(action, names, func(v *vault.Vault) error {
+		st, err := client.Load(v)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+		defer cancel()
+		return fn(ctx, v, st)
+	})
+}
+
+func (a *app) teamRoleCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "role NAME admin|writer|reader",
+		Short: "change a member's role (admin)",
+		Long: `Change a member's role, for all their devices: admin (members and roles),
+writer (secrets), reader (read only). NAME is a member's name or one of
+their devices'. The change is an entry of the team's signed membership log.`,
+		Args: exactArgs("NAME", "ROLE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.teamChange("team-role", args[:1], func(ctx context.Context, v *vault.Vault, st *client.State) error {
+				if err := client.SetRole(ctx, v, st, args[0], args[1]); err != nil {
+					return err
+				}
+				a.notef("%s is now a %s", args[0], args[1])
+				return nil
+			})
+		},
+	}
+}
+
+func (a *app) teamRemoveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME",
+		Short: "remove a member (or one device) and rotate the team key (admin)",
+		Long: `Remove a member, with all their devices, or a single device (by its name).
+The server stops serving them at once. Then this device makes a new team key
+epoch, wraps it for every remaining device, seals every secret again under
+it (pushed now), and marks every secret they could read as to be rotated:
+` + "`hush due`" + `, ` + "`hush ls`" + ` and the TUI show it until the secret gets a new value.
+What they copied before leaving, they keep: change those values.`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.teamChange("team-remove", args[:1], func(ctx context.Context, v *vault.Vault, st *client.State) error {
+				rm, err := client.Remove(ctx, v, st, args[0])
+				if rm != nil {
+					a.notef("removed %s (%s)", rm.Member, strings.Join(rm.Devices, ", "))
+				}
+				if err != nil {
+					return err
+				}
+				a.notef("new team key epoch %d; %d secret(s) marked to be rotated (see `hush due`)", rm.Epoch, rm.Exposed)
+				rep, err := client.Sync(ctx, v, st)
+				if err != nil {
+					return fmt.Errorf("the removal is done; pushing the re-sealed secrets failed (run `hush sync`): %w", err)
+				}
+				a.notef("pushed %d secret(s) sealed under the new key", rep.Pushed)
+				a.reportConflicts(rep.Conflicts)
+				return nil
+			})
+		},
+	}
+}
+
+func (a *app) teamRotateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rotate",
+		Short: "start a new team key epoch and seal every secret again (admin)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.teamChange("team-rotate", nil, func(ctx context.Context, v *vault.Vault, st *client.State) error {
+				epoch, err := client.Rotate(ctx, v, st)
+				if err != nil {
+					return err
+				}
+				rep, err := client.Sync(ctx, v, st)
+				if err != nil {
+					return fmt.Errorf("epoch %d started; pushing the re-sealed secrets failed (run `hush sync`): %w", epoch, err)
+				}
+				a.notef("team key epoch %d; pushed %d secret(s) sealed under it", epoch, rep.Pushed)
+				return nil
+			})
+		},
+	}
+}
+
+func (a *app) teamVerifyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "print the team's fingerprint and membership log head, to compare out of band",
+		Long: `Verify the team's signed membership log and print its fingerprint (its first
+entry) and its head (the newest entry). Compare them with a teammate over a
+channel you trust: the same fingerprint and, after both synced, the same
+head mean the server shows you both the same team.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				st, err := client.Load(v)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+				defer cancel()
+				fp, err := client.Verify(ctx, v, st)
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					return a.writeJSON(map[string]any{"team": fp.Team, "fingerprint": fp.Genesis, "log_entries": fp.Seq, "head": fp.Head})
+				}
+				a.printf("team         %s\n", fp.Team)
+				a.printf("fingerprint  %s\n", fp.Genesis)
+				a.printf("log head     %d: %s\n", fp.Seq, fp.Head)
+				return nil
+			})
+		},
+	}
+}
+
+func (a *app) teamAuditCommand() *cobra.Command {
+	var since string
+	cmd := &cobra.Command{
+		Use:   "audit [--since 7d]",
+		Short: "who read or changed what, from the server's log (admin)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := vault.ParseInterval(since)
+			if err != nil || d <= 0 {
+				return usagef("--since takes a duration like 24h or 7d")
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				st, err := client.Load(v)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+				defer cancel()
+				evs, err := client.Audit(ctx, v, st, time.Now().Add(-d))
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					out := make([]map[string]any, 0, len(evs))
+					for _, e := range evs {
+						out = append(out, map[string]any{"time": jsonTime(e.Time), "member": e.Member, "device": e.DeviceName,
+							"action": e.Action, "secrets": nonNil(e.Names), "result": e.Result})
+					}
+					return a.writeJSON(out)
+				}
+				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "TIME\tMEMBER\tDEVICE\tACTION\tRESULT\tSECRETS")
+				for _, e := range evs {
+					names := strings.Join(e.Names, ", ")
+					if len(e.Names) > 5 {
+						names = strings.Join(e.Names[:5], ", ") + fmt.Sprintf(" and %d more", len(e.Names)-5)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Member, e.DeviceName, e.Action, e.Result, names)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "7d", "how far back")
+	return cmd
+}
+
+func (a *app) reportSyncNotes(rep *client.Report) {
+	if rep.ReadOnly > 0 {
+		a.notef("note: this device is a reader: %d local change(s) stay here and are not sent to the team", rep.ReadOnly)
+	}
+	if rep.Skipped > 0 {
+		a.notef("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped)
+	}
+	if rep.Stale > 0 {
+		a.notef("note: the team changed during this sync; %d change(s) go up with the next `hush sync`", rep.Stale)
+	}
+	if rep.Quiet > 0 {
+		a.notef("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(rep.Quiet.Hours()/24))
 	}
 }

@@ -31,7 +31,11 @@ type ServerError struct {
 }
 
 func (e *ServerError) Error() string {
-	return fmt.Sprintf("the team server refused: %s (HTTP %d)", e.Msg, e.Status)
+	hint := ""
+	if e.Status == http.StatusUnauthorized && e.Msg == "unauthenticated" {
+		hint = ": it does not know this device (removed from the team, or the server lost its data)"
+	}
+	return fmt.Sprintf("the team server refused: %s (HTTP %d)%s", e.Msg, e.Status, hint)
 }
 
 // conn is a signed conversation with one server as one device.

@@ -114,6 +114,9 @@ func (st *State) seal(id string, version int64, p *payload) (*wire.Record, error
 	}
 	defer crypto.Wipe(pt)
 	r := &wire.Record{ID: id, Version: version, Epoch: st.Epoch, Author: st.Device.ID}
+	if st.Members != nil {
+		r.LogSeq = st.Members.Seq
+	}
 	if r.Sealed, err = crypto.Seal(key, pt, wire.RecordAD(st.Team, id, version, st.Epoch)); err != nil {
 		return nil, err
 	}
@@ -121,21 +124,34 @@ func (st *State) seal(id string, version int64, p *payload) (*wire.Record, error
 	return r, nil
 }
 
-// open authenticates and decrypts a record: its signature by an author the
-// team lists, its place (team, id, version, epoch) and its payload.
-func (st *State) open(r *wire.Record, authors map[string]wire.Member) (*payload, error) {
+// open authenticates and decrypts a record: its signature by a device the
+// verified membership log lists, which could write at the log position the
+// record was written at; its place (team, id, version, epoch); its payload.
+// A record sealed under another than the current epoch is refused: after
+// a member left, only what was sealed again under the new key counts.
+func (st *State) open(r *wire.Record) (*payload, error) {
 	if err := r.Check(); err != nil {
 		return nil, &BadRecordError{r.ID, err.Error()}
 	}
-	a, ok := authors[r.Author]
-	if !ok {
-		return nil, &BadRecordError{r.ID, "signed by a device that is not in the team"}
+	m := st.Members
+	if m == nil {
+		return nil, &BadRecordError{r.ID, "this device has not verified the team's members yet"}
 	}
-	if !wire.CanWrite(a.Role) {
-		return nil, &BadRecordError{r.ID, "written by a " + a.Role}
+	a, ok := m.Devices[r.Author]
+	if !ok {
+		return nil, &BadRecordError{r.ID, "signed by a device that is not in the team's membership log"}
+	}
+	if r.LogSeq > m.Seq {
+		return nil, &BadRecordError{r.ID, "written at a membership log position this device has not seen"}
+	}
+	if role, in := a.RoleAt(r.LogSeq); !in || !wire.CanWrite(role) {
+		return nil, &BadRecordError{r.ID, fmt.Sprintf("written by %s, who could not write at that point", a.Name)}
 	}
 	if !verifyRecord(st, a.SignKey, r) {
 		return nil, &BadRecordError{r.ID, "its signature does not check out"}
+	}
+	if r.Epoch != m.Epoch {
+		return nil, &StaleRecordError{r.ID, r.Epoch, m.Epoch}
 	}
 	keyBytes, ok := st.Keys[r.Epoch]
 	if !ok {
@@ -168,4 +184,15 @@ type BadRecordError struct {
 
 func (e *BadRecordError) Error() string {
 	return fmt.Sprintf("the server sent record %s that cannot be trusted: %s", e.ID, e.Reason)
+}
+
+// StaleRecordError is a record sealed under an old key epoch: not applied
+// (a re-sealed version follows once an admin's sync has run).
+type StaleRecordError struct {
+	ID          string
+	Epoch, Want int64
+}
+
+func (e *StaleRecordError) Error() string {
+	return fmt.Sprintf("record %s is sealed under key epoch %d, but the team is at epoch %d", e.ID, e.Epoch, e.Want)
 }

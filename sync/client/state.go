@@ -41,10 +41,16 @@ type State struct {
 	Role        string               `json:"role"`
 	Keys        map[int64][]byte     `json:"keys"` // team key per epoch; empty until approved
 	Epoch       int64                `json:"epoch"`
-	Head        int64                `json:"head"` // highest server sequence seen
+	Head        int64                `json:"head"` // server sequence pulled up to
+	Seen        int64                `json:"seen"` // highest server sequence seen, pushes included
 	LastSync    time.Time            `json:"last_sync"`
 	Invites     map[string]InviteKey `json:"invites,omitempty"`
-	Auto        bool                 `json:"auto"`
+	// Members is the membership the verified log leads to; Genesis pins
+	// the log's first entry (from the invitation, or made here).
+	Members    *wire.Membership `json:"members,omitempty"`
+	Genesis    []byte           `json:"genesis,omitempty"`
+	LastChange time.Time        `json:"last_change"` // when the server last showed anything new
+	Auto       bool             `json:"auto"`
 }
 
 // InviteKey is an invite this (admin) device made and has not yet seen
@@ -84,6 +90,10 @@ func (st *State) Save(v *vault.Vault) error {
 	defer crypto.Wipe(b)
 	return v.SetSyncState(stateKey, b)
 }
+
+// highest is the newest server sequence this device knows of: a server
+// whose head is below it went backwards.
+func (st *State) highest() int64 { return max(st.Head, st.Seen) }
 
 func (st *State) signer() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(st.SignSeed) }
 

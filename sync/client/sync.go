@@ -33,6 +33,16 @@ type Report struct {
 	Conflicts []string // names with a conflict now
 	Approvals []Approval
 	GotKey    bool // this device received the team key in this sync
+	// ReadOnly counts local changes a reader's sync does not push.
+	ReadOnly int
+	// Skipped counts records sealed under an old key epoch, not applied.
+	Skipped int
+	// Stale counts local changes the server refused as written before the
+	// latest membership change; the next sync sends them again.
+	Stale int
+	// Quiet is how long the server has shown nothing new, when that is
+	// longer than Quiet: it may be withholding updates.
+	Quiet time.Duration
 }
 
 // Sync pulls what changed on the server, applies it (or notes a conflict
@@ -49,37 +59,47 @@ func Sync(ctx context.Context, v *vault.Vault, st *State) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{}
-	members, err := st.members(ctx, c)
-	if err != nil {
-		var se *ServerError
-		if errors.As(err, &se) && se.Status == 403 {
-			return nil, ErrPending
-		}
-		return nil, err
-	}
-	if len(st.Keys) == 0 {
-		if err := st.fetchKey(ctx, c, members); err != nil {
-			return nil, err
-		}
-		rep.GotKey = true
-		if err := st.Save(v); err != nil {
-			return nil, err
-		}
-	}
-	if me, ok := members[st.Device.ID]; ok && me.Role != st.Role {
-		st.Role = me.Role
-	}
-	if rep.Approvals, err = Approve(ctx, v, st); err != nil {
-		return rep, err
-	}
-	s := &syncer{v: v, st: st, c: c, members: members, rep: rep}
-	if err := s.pull(ctx); err != nil {
-		return rep, err
-	}
-	if wire.CanWrite(st.Role) {
-		if err := s.push(ctx); err != nil {
+	// A membership change during the sync (a member left, a key rotated)
+	// makes the server refuse pushes as stale: one more round catches up.
+	for round := 0; ; round++ {
+		if err := st.syncLog(ctx, c); err != nil {
+			if errors.Is(err, ErrRemoved) || errors.Is(err, ErrPending) {
+				st.Save(v)
+			}
 			return rep, err
 		}
+		if len(st.Keys) == 0 || st.Epoch != st.Members.Epoch {
+			if err := st.fetchKey(ctx, c); err != nil {
+				return rep, err
+			}
+			rep.GotKey = true
+		}
+		if err := st.Save(v); err != nil {
+			return rep, err
+		}
+		as, err := Approve(ctx, v, st)
+		rep.Approvals = append(rep.Approvals, as...)
+		if err != nil {
+			return rep, err
+		}
+		s := &syncer{v: v, st: st, c: c, rep: rep}
+		if err := s.pull(ctx); err != nil {
+			return rep, err
+		}
+		if wire.CanWrite(st.Role) {
+			if err := s.push(ctx); err != nil {
+				return rep, err
+			}
+		} else if stt, err := GetStatus(v, st); err == nil {
+			rep.ReadOnly = stt.Unpushed
+		}
+		if s.stale == 0 || round == 1 {
+			rep.Stale = s.stale
+			break
+		}
+	}
+	if q := time.Since(st.LastChange); !st.LastChange.IsZero() && q > Quiet {
+		rep.Quiet = q
 	}
 	st.LastSync = time.Now().UTC()
 	if err := st.Save(v); err != nil {
@@ -100,8 +120,8 @@ type syncer struct {
 	v       *vault.Vault
 	st      *State
 	c       *conn
-	members map[string]wire.Member
 	rep     *Report
+	stale   int
 	tracked map[string]*vault.Tracked
 }
 
@@ -158,8 +178,8 @@ func (s *syncer) pull(ctx context.Context) error {
 		if err := s.c.do(ctx, "GET", "/v1/changes?since="+strconv.FormatInt(since, 10), nil, &ch); err != nil {
 			return err
 		}
-		if ch.Head < s.st.Head {
-			return &RollbackError{fmt.Sprintf("its newest change is %d, but this device has seen %d", ch.Head, s.st.Head)}
+		if ch.Head < s.st.highest() {
+			return &RollbackError{fmt.Sprintf("its newest change is %d, but this device has seen %d", ch.Head, s.st.highest())}
 		}
 		if err := s.apply(ch.Records); err != nil {
 			return err
@@ -169,6 +189,9 @@ func (s *syncer) pull(ctx context.Context) error {
 				return &BadRecordError{r.ID, "its sequence number is out of order"}
 			}
 			since = r.Seq
+		}
+		if ch.Head > s.st.highest() {
+			s.st.LastChange = time.Now().UTC()
 		}
 		if !ch.More || len(ch.Records) == 0 {
 			s.st.Head = max(s.st.Head, ch.Head)
@@ -198,13 +221,21 @@ func (s *syncer) apply(recs []wire.Record) error {
 	// Checking signatures and opening payloads is most of a pull's work.
 	opened := make([]*payload, len(recs))
 	if err := par.Do(len(recs), func(i int) (err error) {
-		opened[i], err = s.st.open(&recs[i], s.members)
+		opened[i], err = s.st.open(&recs[i])
+		var stale *StaleRecordError
+		if errors.As(err, &stale) {
+			return nil // opened[i] stays nil: skipped
+		}
 		return err
 	}); err != nil {
 		return err
 	}
 	for i := range recs {
 		r, p := &recs[i], opened[i]
+		if p == nil {
+			s.rep.Skipped++
+			continue
+		}
 		t := s.tracked[r.ID]
 		var mark vault.SyncMark
 		if t != nil && t.Mark != nil {
@@ -353,9 +384,12 @@ func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault
 	if len(resp.Results) != len(recs) {
 		return errors.New("the team server answered a push with the wrong number of results")
 	}
-	if resp.Head < s.st.Head {
-		return &RollbackError{fmt.Sprintf("its newest change is %d, but this device has seen %d", resp.Head, s.st.Head)}
+	if resp.Head < s.st.highest() {
+		return &RollbackError{fmt.Sprintf("its newest change is %d, but this device has seen %d", resp.Head, s.st.highest())}
 	}
+	// Not the pull cursor (others' changes below it are not pulled yet),
+	// but what a server restored from an old backup would fall below.
+	s.st.Seen = max(s.st.Seen, resp.Head)
 	marks := map[string]vault.SyncMark{}
 	for i, res := range resp.Results {
 		r, t := recs[i], ts[i]
@@ -378,7 +412,14 @@ func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault
 			if cur.Version < mark.Seen {
 				return &RollbackError{fmt.Sprintf("it holds %s at version %d, but this device has seen version %d", s.name(r.ID), cur.Version, mark.Seen)}
 			}
-			p, err := s.st.open(cur, s.members)
+			p, err := s.st.open(cur)
+			var stale *StaleRecordError
+			if errors.As(err, &stale) {
+				// Theirs is under an old epoch: an admin re-seals it; ours
+				// waits until then.
+				s.rep.Skipped++
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -395,6 +436,9 @@ func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault
 			}
 			clear(local.Value)
 			clear(p.Value)
+		case wire.PushStale:
+			s.stale++
+			continue
 		default:
 			return fmt.Errorf("the team server answered a push with status %q", res.Status)
 		}
@@ -449,11 +493,10 @@ func Resolve(ctx context.Context, v *vault.Vault, st *State, name string, keep K
 	if err != nil {
 		return err
 	}
-	members, err := st.members(ctx, c)
-	if err != nil {
+	if err := st.syncLog(ctx, c); err != nil {
 		return fmt.Errorf("resolving needs the team server, to check who wrote the other version: %w", err)
 	}
-	p, err := st.open(&theirs, members)
+	p, err := st.open(&theirs)
 	if err != nil {
 		return err
 	}

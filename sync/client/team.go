@@ -63,9 +63,17 @@ func Create(ctx context.Context, v *vault.Vault, o CreateOptions) (*State, error
 	if err != nil {
 		return nil, err
 	}
-	if err := c.do(ctx, "POST", "/v1/teams", wire.CreateTeam{Team: st.Team, Name: o.Name, Device: st.Device}, nil); err != nil {
+	e := st.entry(wire.LogCreate)
+	e.Name, e.Device, e.Role = o.Name, &st.Device, wire.RoleAdmin
+	st.sign(e)
+	m := wire.NewMembership(st.Team)
+	if err := m.Apply(e); err != nil {
 		return nil, err
 	}
+	if err := c.do(ctx, "POST", "/v1/teams", wire.CreateTeam{Team: st.Team, Name: o.Name, Device: st.Device, Log: *e}, nil); err != nil {
+		return nil, err
+	}
+	st.Members, st.Genesis, st.LastChange = m, m.Genesis, time.Now().UTC()
 	return st, st.Save(v)
 }
 
@@ -76,6 +84,7 @@ type Invite struct {
 	ID     string `json:"i"`
 	Secret []byte `json:"k"`
 	Name   string `json:"n,omitempty"` // the team's name, for display
+	Log    []byte `json:"l"`           // the hash of the team's first log entry: pins the team
 }
 
 const invitePrefix = "hush-invite-1."
@@ -100,7 +109,7 @@ func ParseInvite(code string) (*Invite, error) {
 	var i Invite
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&i); err != nil || dec.More() || !wire.ValidID(i.Team) || !wire.ValidID(i.ID) || len(i.Secret) != 32 ||
+	if err := dec.Decode(&i); err != nil || dec.More() || !wire.ValidID(i.Team) || !wire.ValidID(i.ID) || len(i.Secret) != 32 || len(i.Log) != 32 ||
 		len(i.Name) > 64 || strings.ContainsFunc(i.Name, unicode.IsControl) {
 		return nil, errors.New("the invitation code is damaged: copy it again, whole")
 	}
@@ -123,7 +132,10 @@ func CreateInvite(ctx context.Context, v *vault.Vault, st *State, role string, t
 	if err != nil {
 		return nil, err
 	}
-	inv := &Invite{Server: st.Server, Team: st.Team, ID: wire.NewID(), Secret: secret, Name: st.TeamName}
+	if st.Genesis == nil {
+		return nil, errors.New("sync first: this device has not verified the team's membership log")
+	}
+	inv := &Invite{Server: st.Server, Team: st.Team, ID: wire.NewID(), Secret: secret, Name: st.TeamName, Log: st.Genesis}
 	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
 	c, err := st.conn()
 	if err != nil {
@@ -162,7 +174,7 @@ func Join(ctx context.Context, v *vault.Vault, inv *Invite, o JoinOptions) (*Sta
 	if err != nil {
 		return nil, err
 	}
-	st.Server, st.CA, st.Team, st.TeamName = inv.Server, o.CA, inv.Team, inv.Name
+	st.Server, st.CA, st.Team, st.TeamName, st.Genesis = inv.Server, o.CA, inv.Team, inv.Name, inv.Log
 	c, err := st.conn()
 	if err != nil {
 		return nil, err
@@ -174,30 +186,43 @@ func Join(ctx context.Context, v *vault.Vault, inv *Invite, o JoinOptions) (*Sta
 	return st, st.Save(v)
 }
 
-// members fetches the team's devices by id.
-func (st *State) members(ctx context.Context, c *conn) (map[string]wire.Member, error) {
-	var ms []wire.Member
-	if err := c.do(ctx, "GET", "/v1/members", nil, &ms); err != nil {
-		return nil, err
-	}
-	out := make(map[string]wire.Member, len(ms))
-	for _, m := range ms {
-		if m.Device.Check() != nil {
-			return nil, errors.New("the team server listed a malformed device")
-		}
-		out[m.ID] = m
-	}
-	return out, nil
+// Member is a device of the team as the verified log has it, with what
+// the server says of its activity.
+type Member struct {
+	wire.LogDevice
+	Joined, LastSeen time.Time
+	Pending          bool // joined, not yet approved
 }
 
-// Members lists the team's devices.
-func Members(ctx context.Context, st *State) ([]wire.Member, error) {
+// Members lists the team's devices: keys and roles from the verified
+// membership log, dates from the server.
+func Members(ctx context.Context, v *vault.Vault, st *State) ([]Member, error) {
 	c, err := st.conn()
 	if err != nil {
 		return nil, err
 	}
+	if err := st.syncLog(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := st.Save(v); err != nil {
+		return nil, err
+	}
 	var ms []wire.Member
-	return ms, c.do(ctx, "GET", "/v1/members", nil, &ms)
+	if err := c.do(ctx, "GET", "/v1/members", nil, &ms); err != nil {
+		return nil, err
+	}
+	var out []Member
+	for _, sm := range ms {
+		d, ok := st.Members.Devices[sm.ID]
+		switch {
+		case ok && bytes.Equal(d.SignKey, sm.SignKey):
+			out = append(out, Member{LogDevice: *d, Joined: sm.Joined, LastSeen: sm.LastSeen})
+		case !ok && sm.State == "pending":
+			out = append(out, Member{LogDevice: wire.LogDevice{Device: sm.Device, Role: sm.Role}, Joined: sm.Joined, Pending: true})
+		}
+		// Anything else the server lists is not in the signed log: not shown.
+	}
+	return out, nil
 }
 
 // Approval is what an admin's client did with one pending join.
@@ -210,12 +235,15 @@ type Approval struct {
 // and wraps the team key to those whose binding checks out. Joins made
 // with another admin's invite are left for that admin.
 func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error) {
-	if st.Role != wire.RoleAdmin {
-		return nil, nil
-	}
 	c, err := st.conn()
 	if err != nil {
 		return nil, err
+	}
+	if err := st.syncLog(ctx, c); err != nil {
+		return nil, err
+	}
+	if st.Role != wire.RoleAdmin {
+		return nil, nil
 	}
 	var pending []wire.PendingJoin
 	if err := c.do(ctx, "GET", "/v1/joins", nil, &pending); err != nil {
@@ -238,12 +266,21 @@ func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 			a.Refused = "its keys do not match the invite's secret: the server or someone else changed them"
 		}
 		if a.Refused == "" {
-			wk, err := st.wrapKey(&p.Device)
+			wk, err := st.wrapKeyFor(&p.Device, st.Epoch, st.Keys[st.Epoch])
 			if err != nil {
 				return out, err
 			}
-			if err := c.do(ctx, "POST", "/v1/joins/approve", wire.Approve{Invite: p.Invite, Device: p.Device.ID, Key: *wk}, nil); err != nil {
+			e := st.entry(wire.LogAdd)
+			d := p.Device
+			e.Device, e.Role = &d, ik.Role
+			st.sign(e)
+			next := cloneMembership(st.Members)
+			if err := next.Apply(e); err != nil {
+				a.Refused = err.Error()
+			} else if err := c.do(ctx, "POST", "/v1/joins/approve", wire.Approve{Invite: p.Invite, Device: p.Device.ID, Key: *wk, Entry: *e}, nil); err != nil {
 				return out, err
+			} else {
+				st.Members = next
 			}
 		}
 		// An invite is single use: approved or refused, it is spent.
@@ -263,12 +300,12 @@ func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 	return out, nil
 }
 
-func (st *State) wrapKey(d *wire.Device) (*wire.WrappedKey, error) {
+func (st *State) wrapKeyFor(d *wire.Device, epoch int64, key []byte) (*wire.WrappedKey, error) {
 	rcp, err := age.ParseX25519Recipient(d.Box)
 	if err != nil {
 		return nil, err
 	}
-	grant, err := json.Marshal(wire.KeyGrant{Team: st.Team, Device: d.ID, Epoch: st.Epoch, Key: st.Keys[st.Epoch]})
+	grant, err := json.Marshal(wire.KeyGrant{Team: st.Team, Device: d.ID, Epoch: epoch, Key: key})
 	if err != nil {
 		return nil, err
 	}
@@ -284,14 +321,16 @@ func (st *State) wrapKey(d *wire.Device) (*wire.WrappedKey, error) {
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	wk := &wire.WrappedKey{Device: d.ID, Epoch: st.Epoch, Sealed: buf.Bytes(), Signer: st.Device.ID}
+	wk := &wire.WrappedKey{Device: d.ID, Epoch: epoch, Sealed: buf.Bytes(), Signer: st.Device.ID}
 	wk.Sig = ed25519.Sign(st.signer(), wire.WrappedKeySigned(st.Team, wk))
 	return wk, nil
 }
 
-// fetchKey gets this device's wrapped team key, checks that an admin of
-// the team signed it for this device, and unwraps it.
-func (st *State) fetchKey(ctx context.Context, c *conn, members map[string]wire.Member) error {
+// fetchKey gets this device's newest wrapped team key and checks, against
+// the verified membership log, that an admin of the team signed it for
+// this device and the team's current epoch; then unwraps it. Keys of
+// older epochs are dropped.
+func (st *State) fetchKey(ctx context.Context, c *conn) error {
 	var wk wire.WrappedKey
 	if err := c.do(ctx, "GET", "/v1/key", nil, &wk); err != nil {
 		var se *ServerError
@@ -300,12 +339,14 @@ func (st *State) fetchKey(ctx context.Context, c *conn, members map[string]wire.
 		}
 		return err
 	}
-	signer, ok := members[wk.Signer]
+	signer, ok := st.Members.Devices[wk.Signer]
 	switch {
-	case !ok || signer.Role != wire.RoleAdmin || signer.State != "active":
+	case !ok || !signer.Active || signer.Role != wire.RoleAdmin:
 		return errors.New("the team key offered to this device is not signed by an admin of the team: refused")
 	case wk.Device != st.Device.ID:
 		return errors.New("the team key offered is for another device: refused")
+	case wk.Epoch != st.Members.Epoch:
+		return fmt.Errorf("the team key offered is for epoch %d, but the team is at epoch %d: refused", wk.Epoch, st.Members.Epoch)
 	case !ed25519.Verify(signer.SignKey, wire.WrappedKeySigned(st.Team, &wk), wk.Sig):
 		return errors.New("the team key offered to this device has a bad signature: refused")
 	}
@@ -326,9 +367,6 @@ func (st *State) fetchKey(ctx context.Context, c *conn, members map[string]wire.
 	if err := json.Unmarshal(b, &g); err != nil || g.Team != st.Team || g.Device != st.Device.ID || g.Epoch != wk.Epoch || len(g.Key) != crypto.KeySize {
 		return errors.New("the team key offered to this device is not bound to this team, device and epoch: refused")
 	}
-	st.Keys[g.Epoch] = g.Key
-	st.Epoch = g.Epoch
-	me := members[st.Device.ID]
-	st.Role = me.Role
+	st.Keys, st.Epoch = map[int64][]byte{g.Epoch: g.Key}, g.Epoch
 	return nil
 }

@@ -37,7 +37,7 @@ func (a *auditor) log(e store.Event) {
 	if a.closed {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := a.st.Log(ctx, e); err != nil {
+		if err := a.st.Audit(ctx, e); err != nil {
 			a.logger.Error("audit event not written", "team", e.Team, "device", e.Device, "action", e.Action, "err", err)
 		}
 		return
@@ -60,7 +60,7 @@ func (a *auditor) run() {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := a.st.Log(ctx, batch...); err != nil {
+		if err := a.st.Audit(ctx, batch...); err != nil {
 			a.logger.Error("audit events not written", "count", len(batch), "err", err)
 		}
 		cancel()

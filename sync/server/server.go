@@ -5,11 +5,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -78,6 +80,9 @@ func New(st store.Store, o Options) *Server {
 	s.route("POST /v1/invites", s.authed(admins, s.invite))
 	s.route("GET /v1/joins", s.authed(admins, s.joins))
 	s.route("POST /v1/joins/approve", s.authed(admins, s.approve))
+	s.route("GET /v1/log", s.authed(pendingToo, s.getLog))
+	s.route("POST /v1/log", s.authed(admins, s.appendLog))
+	s.route("GET /v1/audit", s.authed(admins, s.auditLog))
 	return s
 }
 
@@ -363,7 +368,15 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, d *wire.Devi
 		fail(w, http.StatusBadRequest, "team id must be 32 hex digits and its name 1-64 characters")
 		return
 	}
-	err := s.st.CreateTeam(r.Context(), req.Team, req.Name, *d, s.now())
+	// The log's first entry must create exactly this team and device.
+	m := wire.NewMembership(req.Team)
+	if err := m.Apply(&req.Log); err != nil || req.Log.Kind != wire.LogCreate || req.Log.Name != req.Name ||
+		!sameDevice(req.Log.Device, d) {
+		fail(w, http.StatusBadRequest, "the membership log must start with this team's creation, signed by this device")
+		return
+	}
+	genesis, _ := json.Marshal(&req.Log)
+	err := s.st.CreateTeam(r.Context(), req.Team, req.Name, *d, genesis, s.now())
 	if errors.Is(err, store.ErrExists) {
 		fail(w, http.StatusConflict, "team or device id already in use")
 		return
@@ -570,9 +583,30 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 		fail(w, http.StatusConflict, "that device is not waiting for approval with this invite")
 		return
 	}
-	err := s.st.Approve(r.Context(), dev.Team, req.Device, *k)
+	// The log entry must add exactly the pending device, with its invite's
+	// role, signed by this admin, as the log's next entry.
+	joiner, _ := s.st.Device(r.Context(), req.Device)
+	m, ok := s.membership(w, r, dev.Team)
+	if !ok {
+		return
+	}
+	e := &req.Entry
+	if e.Signer != dev.ID || e.Kind != wire.LogAdd || joiner == nil || !sameDevice(e.Device, &joiner.Device) || e.Role != joiner.Role {
+		fail(w, http.StatusBadRequest, "the log entry must add the device approved, with its invitation's role, signed by this admin device")
+		return
+	}
+	if err := m.Apply(e); err != nil {
+		s.refuseEntry(w, m, e, err)
+		return
+	}
+	entry, _ := json.Marshal(e)
+	err := s.st.Approve(r.Context(), dev.Team, req.Device, *k, &store.Entry{Seq: e.Seq, JSON: entry})
 	if errors.Is(err, store.ErrState) {
 		fail(w, http.StatusConflict, "that device is not waiting for approval")
+		return
+	}
+	if errors.Is(err, store.ErrConflict) {
+		fail(w, http.StatusConflict, "the membership log has moved on: sync and try again")
 		return
 	}
 	if err != nil {
@@ -582,4 +616,158 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "approve", Records: []string{req.Device}, Result: "ok"})
 	s.log.Info("device approved", "team", dev.Team, "device", req.Device, "by", dev.ID)
 	reply(w, http.StatusOK, struct{}{})
+}
+
+func sameDevice(a, b *wire.Device) bool {
+	return a != nil && b != nil && a.ID == b.ID && a.Name == b.Name && a.Member == b.Member &&
+		bytes.Equal(a.SignKey, b.SignKey) && a.Box == b.Box
+}
+
+// membership replays the team's stored log. The server applies the same
+// rules as the clients, so it never stores an entry a client would refuse.
+func (s *Server) membership(w http.ResponseWriter, r *http.Request, team string) (*wire.Membership, bool) {
+	entries, _, err := s.st.Log(r.Context(), team, 0)
+	if err != nil {
+		s.internal(w, r, err)
+		return nil, false
+	}
+	m := wire.NewMembership(team)
+	for _, b := range entries {
+		var e wire.LogEntry
+		if err := json.Unmarshal(b, &e); err != nil {
+			s.internal(w, r, fmt.Errorf("stored log entry unreadable: %w", err))
+			return nil, false
+		}
+		if err := m.Apply(&e); err != nil {
+			s.internal(w, r, fmt.Errorf("stored log does not verify: %w", err))
+			return nil, false
+		}
+	}
+	return m, true
+}
+
+func (s *Server) refuseEntry(w http.ResponseWriter, m *wire.Membership, e *wire.LogEntry, err error) {
+	if e.Seq != m.Seq+1 {
+		fail(w, http.StatusConflict, "the membership log has moved on: sync and try again")
+		return
+	}
+	fail(w, http.StatusBadRequest, err.Error())
+}
+
+func (s *Server) getLog(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
+	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+	if err != nil || since < 0 {
+		fail(w, http.StatusBadRequest, "since must be a log position")
+		return
+	}
+	entries, head, err := s.st.Log(r.Context(), dev.Team, since)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := wire.Log{Entries: make([]wire.LogEntry, 0, len(entries)), Head: head}
+	for _, b := range entries {
+		var e wire.LogEntry
+		if err := json.Unmarshal(b, &e); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		out.Entries = append(out.Entries, e)
+	}
+	reply(w, http.StatusOK, out)
+}
+
+// appendLog takes a role change, a removal, or a new key epoch with the
+// key wrapped to every device that remains.
+func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
+	var req wire.AppendLog
+	if err := wire.Decode(body, &req); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	e := &req.Entry
+	if e.Signer != dev.ID || (e.Kind != wire.LogRole && e.Kind != wire.LogRemove && e.Kind != wire.LogEpoch) {
+		fail(w, http.StatusBadRequest, "an appended entry is a role change, a removal or a new epoch, signed by this admin device")
+		return
+	}
+	m, ok := s.membership(w, r, dev.Team)
+	if !ok {
+		return
+	}
+	before := map[string]bool{}
+	for id, d := range m.Devices {
+		before[id] = d.Active
+	}
+	if err := m.Apply(e); err != nil {
+		s.refuseEntry(w, m, e, err)
+		return
+	}
+	c := store.Change{}
+	switch e.Kind {
+	case wire.LogRole:
+		c.Member, c.Role = e.Member, e.Role
+	case wire.LogRemove:
+		for id, d := range m.Devices {
+			if before[id] && !d.Active {
+				c.Remove = append(c.Remove, id)
+			}
+		}
+	case wire.LogEpoch:
+		// Every active device gets the new key, wrapped by this admin.
+		want := map[string]bool{}
+		for id, d := range m.Devices {
+			if d.Active {
+				want[id] = true
+			}
+		}
+		for i := range req.Keys {
+			k := &req.Keys[i]
+			if !want[k.Device] || k.Epoch != e.Epoch || k.Signer != dev.ID || len(k.Sealed) == 0 || len(k.Sealed) > 4096 ||
+				len(k.Sig) != ed25519.SignatureSize || !ed25519.Verify(dev.SignKey, wire.WrappedKeySigned(dev.Team, k), k.Sig) {
+				fail(w, http.StatusBadRequest, "a new epoch needs its key wrapped once to every device in the team, signed by this admin device")
+				return
+			}
+			delete(want, k.Device)
+		}
+		if len(want) > 0 {
+			fail(w, http.StatusBadRequest, "a new epoch needs its key wrapped once to every device in the team, signed by this admin device")
+			return
+		}
+		c.Epoch, c.Keys = e.Epoch, req.Keys
+	}
+	if e.Kind != wire.LogEpoch && len(req.Keys) > 0 {
+		fail(w, http.StatusBadRequest, "only a new epoch carries keys")
+		return
+	}
+	entry, _ := json.Marshal(e)
+	err := s.st.AppendLog(r.Context(), dev.Team, e.Seq, entry, c)
+	if errors.Is(err, store.ErrConflict) {
+		fail(w, http.StatusConflict, "the membership log has moved on: sync and try again")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "log-" + e.Kind, Records: c.Remove, Result: "ok"})
+	s.log.Info("membership changed", "team", dev.Team, "kind", e.Kind, "seq", e.Seq, "by", dev.ID)
+	reply(w, http.StatusOK, struct{}{})
+}
+
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
+	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+	if err != nil || since < 0 {
+		fail(w, http.StatusBadRequest, "since must be unix seconds")
+		return
+	}
+	evs, err := s.st.Events(r.Context(), dev.Team, time.Unix(since, 0))
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := make([]wire.AuditEvent, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, wire.AuditEvent{Time: e.Time, Device: e.Device, Action: e.Action, Records: e.Records, Result: e.Result})
+	}
+	reply(w, http.StatusOK, out)
 }

@@ -215,15 +215,113 @@ func (s *sqlStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-func (s *sqlStore) CreateTeam(ctx context.Context, team, name string, d wire.Device, now time.Time) error {
+func (s *sqlStore) CreateTeam(ctx context.Context, team, name string, d wire.Device, genesis []byte, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, `INSERT INTO teams (id, name, seq, created) VALUES ($1, $2, 0, $3)`, team, name, nanos(now)); err != nil {
+		var logSeq int64
+		if genesis != nil {
+			logSeq = 1
+		}
+		if _, err := s.exec(ctx, tx, `INSERT INTO teams (id, name, seq, created, epoch, log_seq) VALUES ($1, $2, 0, $3, 1, $4)`, team, name, nanos(now), logSeq); err != nil {
 			if s.d.unique(err) {
 				return ErrExists
 			}
 			return err
 		}
+		if genesis != nil {
+			if _, err := s.exec(ctx, tx, `INSERT INTO log (team, seq, entry) VALUES ($1, 1, $2)`, team, genesis); err != nil {
+				return err
+			}
+		}
 		return s.insertDevice(ctx, tx, team, d, wire.RoleAdmin, Active, "", nil, now)
+	})
+}
+
+func (s *sqlStore) Team(ctx context.Context, team string) (epoch, logSeq int64, err error) {
+	err = s.r.QueryRowContext(ctx, s.query(`SELECT epoch, log_seq FROM teams WHERE id = $1`), team).Scan(&epoch, &logSeq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, ErrNotFound
+	}
+	return epoch, logSeq, err
+}
+
+func (s *sqlStore) Log(ctx context.Context, team string, since int64) ([][]byte, int64, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	var head int64
+	if err := tx.QueryRowContext(ctx, s.query(`SELECT log_seq FROM teams WHERE id = $1`), team).Scan(&head); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, 0, ErrNotFound
+		}
+		return nil, 0, err
+	}
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT entry FROM log WHERE team = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`), team, since, head)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, b)
+	}
+	return out, head, rows.Err()
+}
+
+// appendEntry takes the team's row (serialising log appends and pushes),
+// checks that seq is the log's next and appends the entry.
+func (s *sqlStore) appendEntry(ctx context.Context, tx *sql.Tx, team string, e *Entry) error {
+	var head int64
+	if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET log_seq = log_seq WHERE id = $1 RETURNING log_seq`), team).Scan(&head); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	}
+	if e.Seq != head+1 {
+		return ErrConflict
+	}
+	if _, err := s.exec(ctx, tx, `INSERT INTO log (team, seq, entry) VALUES ($1, $2, $3)`, team, e.Seq, e.JSON); err != nil {
+		if s.d.unique(err) {
+			return ErrConflict
+		}
+		return err
+	}
+	_, err := s.exec(ctx, tx, `UPDATE teams SET log_seq = $1 WHERE id = $2`, e.Seq, team)
+	return err
+}
+
+func (s *sqlStore) AppendLog(ctx context.Context, team string, seq int64, entry []byte, c Change) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.appendEntry(ctx, tx, team, &Entry{seq, entry}); err != nil {
+			return err
+		}
+		if c.Member != "" {
+			if _, err := s.exec(ctx, tx, `UPDATE devices SET role = $1 WHERE team = $2 AND member = $3 AND state = $4`, c.Role, team, c.Member, Active); err != nil {
+				return err
+			}
+		}
+		for _, d := range c.Remove {
+			if _, err := s.exec(ctx, tx, `UPDATE devices SET state = $1 WHERE team = $2 AND id = $3`, Removed, team, d); err != nil {
+				return err
+			}
+		}
+		if c.Epoch > 0 {
+			if _, err := s.exec(ctx, tx, `UPDATE teams SET epoch = $1 WHERE id = $2`, c.Epoch, team); err != nil {
+				return err
+			}
+		}
+		for _, k := range c.Keys {
+			if err := s.putKey(ctx, tx, team, k); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -386,7 +484,8 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 		// Taking the team's row first serialises pushes to one team across
 		// processes (PostgreSQL row lock), so sequence numbers become
 		// visible in order and a pull never skips one.
-		if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq`), team).Scan(&head); err != nil {
+		var epoch, logSeq int64
+		if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq, epoch, log_seq`), team).Scan(&head, &epoch, &logSeq); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return ErrNotFound
 			}
@@ -395,6 +494,12 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 		for i := range records {
 			r := &records[i]
 			results[i].ID = r.ID
+			// A record sealed under an old key epoch, or written before the
+			// latest membership change, is refused: the writer syncs again.
+			if r.Epoch != epoch || r.LogSeq != logSeq {
+				results[i].Status = wire.PushStale
+				continue
+			}
 			cur, err := s.record(ctx, tx, team, r.ID)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
@@ -409,11 +514,11 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 			}
 			head++
 			if cur == nil {
-				_, err = s.exec(ctx, tx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-					team, r.ID, r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head)
+				_, err = s.exec(ctx, tx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+					team, r.ID, r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq)
 			} else {
-				_, err = s.exec(ctx, tx, `UPDATE records SET version = $1, epoch = $2, sealed = $3, author = $4, sig = $5, seq = $6 WHERE team = $7 AND id = $8`,
-					r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, team, r.ID)
+				_, err = s.exec(ctx, tx, `UPDATE records SET version = $1, epoch = $2, sealed = $3, author = $4, sig = $5, seq = $6, log_seq = $7 WHERE team = $8 AND id = $9`,
+					r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq, team, r.ID)
 			}
 			if err != nil {
 				return err
@@ -429,11 +534,11 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 	return results, head, nil
 }
 
-const recordColumns = `id, version, epoch, sealed, author, sig, seq`
+const recordColumns = `id, version, epoch, sealed, author, sig, seq, log_seq`
 
 func scanRecord(sc interface{ Scan(...any) error }) (*wire.Record, error) {
 	var r wire.Record
-	err := sc.Scan(&r.ID, &r.Version, &r.Epoch, &r.Sealed, &r.Author, &r.Sig, &r.Seq)
+	err := sc.Scan(&r.ID, &r.Version, &r.Epoch, &r.Sealed, &r.Author, &r.Sig, &r.Seq, &r.LogSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -528,8 +633,13 @@ func (s *sqlStore) Devices(ctx context.Context, team string) ([]Device, error) {
 	return s.devices(ctx, `team = $1`, team)
 }
 
-func (s *sqlStore) Approve(ctx context.Context, team, device string, key wire.WrappedKey) error {
+func (s *sqlStore) Approve(ctx context.Context, team, device string, key wire.WrappedKey, entry *Entry) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if entry != nil {
+			if err := s.appendEntry(ctx, tx, team, entry); err != nil {
+				return err
+			}
+		}
 		res, err := s.exec(ctx, tx, `UPDATE devices SET state = $1 WHERE id = $2 AND team = $3 AND state = $4`, Active, device, team, Pending)
 		if err != nil {
 			return err
@@ -567,7 +677,7 @@ func (s *sqlStore) WrappedKey(ctx context.Context, device string) (*wire.Wrapped
 	return &k, nil
 }
 
-func (s *sqlStore) Log(ctx context.Context, events ...Event) error {
+func (s *sqlStore) Audit(ctx context.Context, events ...Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -622,13 +732,16 @@ func (s *sqlStore) Close() error {
 			err = fmt.Errorf("store: saving nonces: %w", err)
 		}
 	}
-	if e := s.w.Close(); err == nil {
-		err = e
-	}
+	// The reader closes first: the writer, last out, checkpoints the WAL
+	// into the database file and removes it (a read-only connection
+	// cannot), so that a stopped server's database is one file to copy.
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
 			err = e
 		}
+	}
+	if e := s.w.Close(); err == nil {
+		err = e
 	}
 	return err
 }

@@ -23,7 +23,23 @@ var (
 	ErrExists   = errors.New("already exists")
 	ErrReplay   = errors.New("nonce already used")
 	ErrState    = errors.New("not in a state that allows this")
+	ErrConflict = errors.New("the membership log has moved on")
 )
+
+// Entry is a membership log entry to append: its number and its JSON.
+type Entry struct {
+	Seq  int64
+	JSON []byte
+}
+
+// Change is what a membership log entry does to the server's view of the
+// team, applied in the same transaction as the entry.
+type Change struct {
+	Member, Role string            // every active device of Member takes Role
+	Remove       []string          // these devices are removed
+	Epoch        int64             // the team's new key epoch
+	Keys         []wire.WrappedKey // the new epoch's key, wrapped to each device
+}
 
 // Device states.
 const (
@@ -67,9 +83,18 @@ type Event struct {
 // Store is the server's storage. Every method is safe for concurrent use by
 // many goroutines and, for PostgreSQL, many processes.
 type Store interface {
-	// CreateTeam stores a team and its first device, an active admin.
+	// CreateTeam stores a team, its first device (an active admin) and the
+	// membership log's first entry (genesis, may be nil in tests).
 	// ErrExists if the team or the device id exists.
-	CreateTeam(ctx context.Context, team, name string, creator wire.Device, now time.Time) error
+	CreateTeam(ctx context.Context, team, name string, creator wire.Device, genesis []byte, now time.Time) error
+	// Team returns a team's current key epoch and membership log length.
+	Team(ctx context.Context, team string) (epoch, logSeq int64, err error)
+	// Log returns the membership log entries after since, in order, and
+	// the log's length.
+	Log(ctx context.Context, team string, since int64) (entries [][]byte, head int64, err error)
+	// AppendLog appends entry as number seq (ErrConflict unless it is the
+	// next) and applies what it changes, in one transaction.
+	AppendLog(ctx context.Context, team string, seq int64, entry []byte, c Change) error
 	// Device returns a device by id; ErrNotFound if none.
 	Device(ctx context.Context, id string) (*Device, error)
 	// Seen records that a device made a request at now.
@@ -97,8 +122,10 @@ type Store interface {
 	// PendingJoins lists the team's pending devices.
 	PendingJoins(ctx context.Context, team string) ([]Device, error)
 	// Approve makes a pending device active and stores its wrapped key, in
-	// one transaction. ErrState if the device is not pending.
-	Approve(ctx context.Context, team, device string, key wire.WrappedKey) error
+	// one transaction, with the log entry that adds it (nil in tests).
+	// ErrState if the device is not pending; ErrConflict if the entry is
+	// not the log's next.
+	Approve(ctx context.Context, team, device string, key wire.WrappedKey, entry *Entry) error
 	// WrappedKey returns the newest wrapped key of a device.
 	WrappedKey(ctx context.Context, device string) (*wire.WrappedKey, error)
 	// PutWrappedKey stores a wrapped key for an active device (the
@@ -107,9 +134,9 @@ type Store interface {
 	// Devices lists every device of the team, in join order.
 	Devices(ctx context.Context, team string) ([]Device, error)
 
-	// Log appends events to the audit log in one transaction; Events reads
-	// it back, oldest first.
-	Log(ctx context.Context, events ...Event) error
+	// Audit appends events to the audit log in one transaction; Events
+	// reads it back, oldest first.
+	Audit(ctx context.Context, events ...Event) error
 	Events(ctx context.Context, team string, since time.Time) ([]Event, error)
 
 	Close() error

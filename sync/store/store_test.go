@@ -91,7 +91,7 @@ func TestSQLiteFileMode(t *testing.T) {
 	}
 	defer s.Close()
 	d := wire.Device{ID: wire.NewID(), Name: "a", Member: "a", SignKey: make([]byte, 32), Box: "age1xxxxxxxxxx"}
-	if err := s.CreateTeam(t.Context(), wire.NewID(), "t", d, time.Now()); err != nil {
+	if err := s.CreateTeam(t.Context(), wire.NewID(), "t", d, nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {

@@ -108,11 +108,13 @@ func validLabel(s string) bool {
 	return true
 }
 
-// CreateTeam is POST /v1/teams, signed by the new device's own key.
+// CreateTeam is POST /v1/teams, signed by the new device's own key. Log
+// is the membership log's first entry, signed by that device.
 type CreateTeam struct {
-	Team   string `json:"team"`
-	Name   string `json:"name"`
-	Device Device `json:"device"`
+	Team   string   `json:"team"`
+	Name   string   `json:"name"`
+	Device Device   `json:"device"`
+	Log    LogEntry `json:"log"`
 }
 
 // Record is one sealed secret at one version, as the server keeps it.
@@ -121,8 +123,9 @@ type Record struct {
 	Version int64  `json:"version"`
 	Epoch   int64  `json:"epoch"`
 	Sealed  []byte `json:"sealed"`
-	Author  string `json:"author"` // device id
-	Sig     []byte `json:"sig"`    // Ed25519 by Author over RecordSigned
+	Author  string `json:"author"`  // device id
+	LogSeq  int64  `json:"log_seq"` // the membership log position the author wrote at
+	Sig     []byte `json:"sig"`     // Ed25519 by Author over RecordSigned
 	Seq     int64  `json:"seq,omitempty"`
 }
 
@@ -147,7 +150,7 @@ func (r *Record) Check() error {
 // id, version, epoch), its ciphertext and the author.
 func RecordSigned(team string, r *Record) []byte {
 	h := sha256.Sum256(r.Sealed)
-	return crypto.AD("hush/v1/record-signature", team, r.ID, r.Version, r.Epoch, h[:], r.Author)
+	return crypto.AD("hush/v1/record-signature", team, r.ID, r.Version, r.Epoch, h[:], r.Author, r.LogSeq)
 }
 
 // RecordAD is the associated data a record's payload is sealed with.
@@ -165,6 +168,9 @@ type Push struct {
 const (
 	PushOK       = "ok"
 	PushConflict = "conflict" // the server holds another version: Current
+	// PushStale: the record's epoch or log position is not the team's
+	// current one (a member left, a key rotated): sync again.
+	PushStale = "stale"
 )
 
 // PushResult is one record's outcome, in the request's order.
@@ -246,11 +252,36 @@ type KeyGrant struct {
 	Key    []byte `json:"key"`
 }
 
-// Approve is POST /v1/joins/approve by an admin.
+// Approve is POST /v1/joins/approve by an admin: the log entry that adds
+// the device, and the team key wrapped to it.
 type Approve struct {
 	Invite string     `json:"invite"`
 	Device string     `json:"device"`
 	Key    WrappedKey `json:"key"`
+	Entry  LogEntry   `json:"entry"`
+}
+
+// AppendLog is POST /v1/log by an admin: a role change, a removal, or a new
+// key epoch with the new key wrapped to every remaining device.
+type AppendLog struct {
+	Entry LogEntry     `json:"entry"`
+	Keys  []WrappedKey `json:"keys,omitempty"`
+}
+
+// Log answers GET /v1/log?since=SEQ: the entries after SEQ, in order, and
+// the log's length.
+type Log struct {
+	Entries []LogEntry `json:"entries"`
+	Head    int64      `json:"head"`
+}
+
+// AuditEvent is one line of the server's audit log, GET /v1/audit?since=UNIX.
+type AuditEvent struct {
+	Time    time.Time `json:"time"`
+	Device  string    `json:"device"`
+	Action  string    `json:"action"`
+	Records []string  `json:"records,omitempty"`
+	Result  string    `json:"result"`
 }
 
 // Member is one device of the team as GET /v1/members lists it.

@@ -205,7 +205,7 @@ type team struct {
 func newTeam(t *testing.T, s store.Store) team {
 	t.Helper()
 	tm := team{id: wire.NewID(), admin: newDevice("admin")}
-	if err := s.CreateTeam(t.Context(), tm.id, "team "+tm.id[:6], tm.admin, t0); err != nil {
+	if err := s.CreateTeam(t.Context(), tm.id, "team "+tm.id[:6], tm.admin, nil, t0); err != nil {
 		t.Fatalf("CreateTeam: %v", err)
 	}
 	return tm
@@ -308,17 +308,17 @@ func testCreateTeam(t *testing.T, s store.Store) {
 	// The same team id again, even with a new device: refused, and the
 	// new device is not stored.
 	other := newDevice("other")
-	wantErr(t, "CreateTeam with a used team id", s.CreateTeam(ctx, tm.id, "again", other, t0), store.ErrExists)
+	wantErr(t, "CreateTeam with a used team id", s.CreateTeam(ctx, tm.id, "again", other, nil, t0), store.ErrExists)
 	_, err = s.Device(ctx, other.ID)
 	wantErr(t, "Device of a refused team's creator", err, store.ErrNotFound)
 
 	// A new team whose creator's id is taken: refused, and the team is
 	// not half-created: its id stays free.
 	team2 := wire.NewID()
-	wantErr(t, "CreateTeam with a used device id", s.CreateTeam(ctx, team2, "two", tm.admin, t0), store.ErrExists)
+	wantErr(t, "CreateTeam with a used device id", s.CreateTeam(ctx, team2, "two", tm.admin, nil, t0), store.ErrExists)
 	_, _, err = s.Push(ctx, team2, []wire.Record{newRecord(wire.NewID(), 1, tm.admin.ID)})
 	wantErr(t, "Push to a team refused for its creator's id", err, store.ErrNotFound)
-	if err := s.CreateTeam(ctx, team2, "two", other, t0); err != nil {
+	if err := s.CreateTeam(ctx, team2, "two", other, nil, t0); err != nil {
 		t.Fatalf("CreateTeam with the id of a refused team: %v", err)
 	}
 	if d, err := s.Device(ctx, tm.admin.ID); err != nil || d.Team != tm.id {
@@ -789,9 +789,9 @@ func testApprove(t *testing.T, s store.Store) {
 
 	// Not pending (or not of this team): ErrState, and no key stored.
 	wantErr(t, "Approve of another team's pending device",
-		s.Approve(ctx, tm.id, theirs.ID, newKey(theirs.ID, 1, tm.admin.ID)), store.ErrState)
+		s.Approve(ctx, tm.id, theirs.ID, newKey(theirs.ID, 1, tm.admin.ID), nil), store.ErrState)
 	wantErr(t, "Approve of the active creator",
-		s.Approve(ctx, tm.id, tm.admin.ID, newKey(tm.admin.ID, 1, tm.admin.ID)), store.ErrState)
+		s.Approve(ctx, tm.id, tm.admin.ID, newKey(tm.admin.ID, 1, tm.admin.ID), nil), store.ErrState)
 	for _, id := range []string{theirs.ID, tm.admin.ID} {
 		if _, err := s.WrappedKey(ctx, id); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("a refused Approve stored a key for %s: %v", id, err)
@@ -802,7 +802,7 @@ func testApprove(t *testing.T, s store.Store) {
 	}
 
 	key := newKey(d.ID, 1, tm.admin.ID)
-	if err := s.Approve(ctx, tm.id, d.ID, key); err != nil {
+	if err := s.Approve(ctx, tm.id, d.ID, key, nil); err != nil {
 		t.Fatalf("Approve: %v", err)
 	}
 	if got, err := s.Device(ctx, d.ID); err != nil || got.State != store.Active {
@@ -818,11 +818,11 @@ func testApprove(t *testing.T, s store.Store) {
 	if pending, err := s.PendingJoins(ctx, tm.id); err != nil || len(pending) != 0 {
 		t.Fatalf("PendingJoins after Approve: %v, %v", ids(pending), err)
 	}
-	wantErr(t, "Approve of an approved device", s.Approve(ctx, tm.id, d.ID, newKey(d.ID, 2, tm.admin.ID)), store.ErrState)
+	wantErr(t, "Approve of an approved device", s.Approve(ctx, tm.id, d.ID, newKey(d.ID, 2, tm.admin.ID), nil), store.ErrState)
 	if k, err := s.WrappedKey(ctx, d.ID); err != nil || sameKey(k, key) != nil {
 		t.Fatalf("a refused second Approve replaced the key: %+v, %v", k, err)
 	}
-	wantErr(t, "Approve of an unknown device", s.Approve(ctx, tm.id, wire.NewID(), newKey(d.ID, 3, tm.admin.ID)), store.ErrState)
+	wantErr(t, "Approve of an unknown device", s.Approve(ctx, tm.id, wire.NewID(), newKey(d.ID, 3, tm.admin.ID), nil), store.ErrState)
 }
 
 func testWrappedKey(t *testing.T, s store.Store) {
@@ -876,13 +876,13 @@ func testEvents(t *testing.T, s store.Store) {
 		{Time: at(3), Team: t1, Device: "d3", Action: "push", Records: []string{r1}, Result: "conflict"},
 		{Time: at(4), Team: t1, Device: "d1", Action: "pull", Result: "ok"},
 	}
-	if err := s.Log(ctx, e[0]); err != nil {
+	if err := s.Audit(ctx, e[0]); err != nil {
 		t.Fatalf("Log: %v", err)
 	}
-	if err := s.Log(ctx, e[1:]...); err != nil {
+	if err := s.Audit(ctx, e[1:]...); err != nil {
 		t.Fatalf("Log of several: %v", err)
 	}
-	if err := s.Log(ctx); err != nil {
+	if err := s.Audit(ctx); err != nil {
 		t.Fatalf("Log of none: %v", err)
 	}
 	check := func(team string, since time.Time, want ...store.Event) {
@@ -1278,13 +1278,13 @@ func testReopen(t *testing.T, dsn string) {
 		t.Fatal(err)
 	}
 	key := newKey(d.ID, 1, tm.admin.ID)
-	if err := s.Approve(ctx, tm.id, d.ID, key); err != nil {
+	if err := s.Approve(ctx, tm.id, d.ID, key, nil); err != nil {
 		t.Fatal(err)
 	}
 	r1, r2 := newRecord(wire.NewID(), 1, tm.admin.ID), newRecord(wire.NewID(), 1, tm.admin.ID)
 	push(t, s, tm.id, r1, r2)
 	ev := store.Event{Time: now, Team: tm.id, Device: d.ID, Action: "push", Records: []string{r1.ID, r2.ID}, Result: "ok"}
-	if err := s.Log(ctx, ev); err != nil {
+	if err := s.Audit(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	nonce := wire.NewID()

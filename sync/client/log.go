@@ -1,0 +1,355 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// ErrRemoved means this device was removed from the team.
+var ErrRemoved = errors.New("this device was removed from the team: it can no longer sync (its secrets stay in this vault)")
+
+// Quiet is how long a client goes without any change from the server
+// before it warns that the server may be withholding updates.
+const Quiet = 14 * 24 * time.Hour
+
+// syncLog fetches the membership log after what this device has verified,
+// checks every entry (chain, signatures, rules) and that the log neither
+// went backwards nor forked, and updates the verified membership.
+func (st *State) syncLog(ctx context.Context, c *conn) error {
+	m := st.Members
+	if m == nil {
+		m = wire.NewMembership(st.Team)
+	}
+	var lg wire.Log
+	if err := c.do(ctx, "GET", "/v1/log?since="+strconv.FormatInt(m.Seq, 10), nil, &lg); err != nil {
+		return err
+	}
+	if lg.Head < m.Seq {
+		return &RollbackError{fmt.Sprintf("its membership log has %d entries, but this device has verified %d", lg.Head, m.Seq)}
+	}
+	if int64(len(lg.Entries)) != lg.Head-m.Seq {
+		return fmt.Errorf("%w: the server sent %d entries after %d but says the log has %d", wire.ErrLogFork, len(lg.Entries), m.Seq, lg.Head)
+	}
+	// Work on a copy: a bad entry leaves the verified state as it was.
+	next := cloneMembership(m)
+	for i := range lg.Entries {
+		e := &lg.Entries[i]
+		if err := next.Apply(e); err != nil {
+			return fmt.Errorf("%w: %v", wire.ErrLogFork, err)
+		}
+		if e.Seq == 1 && st.Genesis != nil && !bytes.Equal(next.Genesis, st.Genesis) {
+			return errors.New("the team's membership log does not start where the invitation says: this server is not showing the team you were invited to")
+		}
+	}
+	if st.Genesis == nil {
+		st.Genesis = next.Genesis
+	}
+	if next.Seq > m.Seq {
+		st.LastChange = time.Now().UTC()
+	}
+	st.Members = next
+	d, ok := next.Devices[st.Device.ID]
+	switch {
+	case !ok:
+		return ErrPending
+	case !d.Active:
+		return ErrRemoved
+	}
+	st.Role = d.Role
+	return nil
+}
+
+func cloneMembership(m *wire.Membership) *wire.Membership {
+	c := *m
+	c.Devices = make(map[string]*wire.LogDevice, len(m.Devices))
+	for id, d := range m.Devices {
+		dc := *d
+		dc.Roles = append([]wire.RoleSpan(nil), d.Roles...)
+		c.Devices[id] = &dc
+	}
+	return &c
+}
+
+// entry makes the next log entry of the given kind, signed by this device.
+func (st *State) entry(kind string) *wire.LogEntry {
+	e := &wire.LogEntry{Kind: kind, Team: st.Team, Time: time.Now().UTC().Truncate(time.Second)}
+	if st.Members != nil {
+		e.Seq, e.Prev = st.Members.Seq+1, st.Members.Head
+	} else {
+		e.Seq = 1
+	}
+	return e
+}
+
+func (st *State) sign(e *wire.LogEntry) { e.Sign(st.Device.ID, st.signer()) }
+
+// appendLog sends an entry (with keys for a new epoch) and, once the
+// server took it, applies it to the verified membership.
+func (st *State) appendLog(ctx context.Context, c *conn, e *wire.LogEntry, keys []wire.WrappedKey) error {
+	next := cloneMembership(st.Members)
+	if err := next.Apply(e); err != nil {
+		return err
+	}
+	if err := c.do(ctx, "POST", "/v1/log", wire.AppendLog{Entry: *e, Keys: keys}, nil); err != nil {
+		return err
+	}
+	st.Members = next
+	return nil
+}
+
+// adminSession is what every admin command starts with: the verified log,
+// and a check that this device may change it.
+func adminSession(ctx context.Context, st *State) (*conn, error) {
+	c, err := st.conn()
+	if err != nil {
+		return nil, err
+	}
+	if err := st.syncLog(ctx, c); err != nil {
+		return nil, err
+	}
+	if st.Role != wire.RoleAdmin {
+		return nil, errors.New("only an admin can change the team")
+	}
+	return c, nil
+}
+
+// FindMember resolves a member name or a device name to the active devices
+// it means.
+func (st *State) FindMember(name string) (member string, devices []*wire.LogDevice, err error) {
+	if st.Members == nil {
+		return "", nil, errors.New("sync first: this device has not seen the team's members yet")
+	}
+	for _, d := range st.Members.Devices {
+		if d.Active && d.Member == name {
+			devices = append(devices, d)
+		}
+	}
+	if len(devices) > 0 {
+		return name, devices, nil
+	}
+	for _, d := range st.Members.Devices {
+		if d.Active && (d.Name == name || d.ID == name) {
+			return d.Member, []*wire.LogDevice{d}, nil
+		}
+	}
+	return "", nil, fmt.Errorf("no member or device named %q in the team (see `hush team members`)", name)
+}
+
+// SetRole changes a member's role (admin only).
+func SetRole(ctx context.Context, v *vault.Vault, st *State, name, role string) error {
+	if !wire.ValidRole(role) {
+		return fmt.Errorf("role %q: use admin, writer or reader", role)
+	}
+	c, err := adminSession(ctx, st)
+	if err != nil {
+		return err
+	}
+	member, ds, err := st.FindMember(name)
+	if err != nil {
+		return err
+	}
+	if ds[0].Role == role {
+		return fmt.Errorf("%s is already a %s", member, role)
+	}
+	e := st.entry(wire.LogRole)
+	e.Member, e.Role = member, role
+	st.sign(e)
+	if err := st.appendLog(ctx, c, e, nil); err != nil {
+		return err
+	}
+	return st.Save(v)
+}
+
+// Removal says what Remove did.
+type Removal struct {
+	Member  string
+	Devices []string // names
+	Epoch   int64    // the new key epoch
+	Exposed int      // secrets marked for rotation
+}
+
+// Remove takes a member (every device) or one device out of the team: the
+// server stops serving it at once; then a new key epoch is made and
+// wrapped to every remaining device, every secret is re-sealed under it at
+// the next push, and every secret the removed devices could read is marked
+// to be rotated. The caller then syncs.
+func Remove(ctx context.Context, v *vault.Vault, st *State, name string) (*Removal, error) {
+	c, err := adminSession(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	member, ds, err := st.FindMember(name)
+	if err != nil {
+		return nil, err
+	}
+	rm := &Removal{Member: member}
+	e := st.entry(wire.LogRemove)
+	if len(ds) == 1 && ds[0].Member != name {
+		e.Target = ds[0].ID // one device of a member
+	} else {
+		e.Member = member
+	}
+	for _, d := range ds {
+		if d.ID == st.Device.ID {
+			return nil, errors.New("this device cannot remove itself; ask another admin")
+		}
+		rm.Devices = append(rm.Devices, d.Name)
+	}
+	st.sign(e)
+	if err := st.appendLog(ctx, c, e, nil); err != nil {
+		return nil, err
+	}
+	if err := st.Save(v); err != nil {
+		return nil, err
+	}
+	if rm.Epoch, err = rotateEpoch(ctx, v, st, c); err != nil {
+		return rm, fmt.Errorf("removed, but the new key epoch failed (run `hush team rotate`): %w", err)
+	}
+	reason := fmt.Sprintf("%s left the team", member)
+	if e.Target != "" {
+		reason = fmt.Sprintf("device %s of %s left the team", ds[0].Name, member)
+	}
+	if rm.Exposed, err = v.MarkExposed(reason, time.Now()); err != nil {
+		return rm, err
+	}
+	return rm, nil
+}
+
+// Rotate starts a new key epoch without removing anyone.
+func Rotate(ctx context.Context, v *vault.Vault, st *State) (int64, error) {
+	c, err := adminSession(ctx, st)
+	if err != nil {
+		return 0, err
+	}
+	return rotateEpoch(ctx, v, st, c)
+}
+
+func rotateEpoch(ctx context.Context, v *vault.Vault, st *State, c *conn) (int64, error) {
+	key, err := crypto.Random(crypto.KeySize)
+	if err != nil {
+		return 0, err
+	}
+	e := st.entry(wire.LogEpoch)
+	e.Epoch = st.Members.Epoch + 1
+	st.sign(e)
+	var keys []wire.WrappedKey
+	for _, d := range st.Members.Devices {
+		if !d.Active {
+			continue
+		}
+		wk, err := st.wrapKeyFor(&d.Device, e.Epoch, key)
+		if err != nil {
+			return 0, err
+		}
+		keys = append(keys, *wk)
+	}
+	if err := st.appendLog(ctx, c, e, keys); err != nil {
+		return 0, err
+	}
+	// Only the new epoch's key is kept: records sealed under an old one are
+	// no longer accepted from anyone.
+	st.Keys, st.Epoch = map[int64][]byte{e.Epoch: key}, e.Epoch
+	if err := st.Save(v); err != nil {
+		return 0, err
+	}
+	// Every secret goes up again, sealed under the new key, at the next push.
+	return e.Epoch, v.Reseal()
+}
+
+// Fingerprint is the team's identity (the hash of its log's first entry)
+// and the log position this device has verified, to compare out of band.
+type Fingerprint struct {
+	Team    string
+	Genesis string
+	Seq     int64
+	Head    string
+}
+
+// Verify syncs the membership log and returns what to compare.
+func Verify(ctx context.Context, v *vault.Vault, st *State) (*Fingerprint, error) {
+	c, err := st.conn()
+	if err != nil {
+		return nil, err
+	}
+	if err := st.syncLog(ctx, c); err != nil && !errors.Is(err, ErrPending) {
+		return nil, err
+	}
+	if err := st.Save(v); err != nil {
+		return nil, err
+	}
+	return &Fingerprint{Team: st.Team, Genesis: short(st.Members.Genesis), Seq: st.Members.Seq, Head: short(st.Members.Head)}, nil
+}
+
+// short prints a hash as groups of hex, like an SSH fingerprint.
+func short(h []byte) string {
+	s := hex.EncodeToString(h)
+	out := ""
+	for i := 0; i < len(s) && i < 32; i += 4 {
+		if i > 0 {
+			out += " "
+		}
+		out += s[i : i+4]
+	}
+	return out
+}
+
+// AuditEvent is a server audit line with names instead of ids where this
+// device can tell them.
+type AuditEvent struct {
+	wire.AuditEvent
+	DeviceName, Member string
+	Names              []string
+}
+
+// Audit fetches the server's audit log since a time (admin only).
+func Audit(ctx context.Context, v *vault.Vault, st *State, since time.Time) ([]AuditEvent, error) {
+	c, err := adminSession(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	var evs []wire.AuditEvent
+	if err := c.do(ctx, "GET", "/v1/audit?since="+strconv.FormatInt(since.Unix(), 10), nil, &evs); err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	ts, err := v.Tracked()
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		if !t.Exists {
+			continue
+		}
+		if sec, err := v.ByID(t.ID); err == nil {
+			clear(sec.Value)
+			names[hex.EncodeToString(t.ID)] = sec.Name
+		}
+	}
+	out := make([]AuditEvent, 0, len(evs))
+	for _, e := range evs {
+		a := AuditEvent{AuditEvent: e, DeviceName: e.Device, Member: "?"}
+		if d, ok := st.Members.Devices[e.Device]; ok {
+			a.DeviceName, a.Member = d.Name, d.Member
+		}
+		for _, id := range e.Records {
+			if n, ok := names[id]; ok {
+				a.Names = append(a.Names, n)
+			} else if d, ok := st.Members.Devices[id]; ok {
+				a.Names = append(a.Names, "device "+d.Name)
+			} else {
+				a.Names = append(a.Names, id)
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
