@@ -172,7 +172,9 @@ func (d *detail) view(height int) string {
 	field("Created", when(sec.Created, now))
 	field("Updated", when(sec.Updated, now))
 	field("Version", fmt.Sprintf("%d (%d in history)", sec.Version, d.versions))
-	if sec.RotateEvery > 0 {
+	if sec.Exposed != nil {
+		field("Rotate", s.Mark.Render("now: "+sec.Exposed.Reason+" ("+when(sec.Exposed.At, now)+")"))
+	} else if sec.RotateEvery > 0 {
 		due := sec.Updated.Add(sec.RotateEvery)
 		txt := fmt.Sprintf("every %s, next %s", vault.FormatInterval(sec.RotateEvery), when(due, now))
 		if sec.RotationDue(sec.Updated, now) {
