@@ -513,6 +513,11 @@ What they copied before leaving, they keep: change those values.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.teamChange("team-remove", args[:1], func(ctx context.Context, v *vault.Vault, st *client.State) error {
+				// Up to date first: what is re-sealed under the new key is
+				// what this device holds.
+				if _, err := client.Sync(ctx, v, st); err != nil {
+					return fmt.Errorf("sync before removing: %w", err)
+				}
 				rm, err := client.Remove(ctx, v, st, args[0])
 				if rm != nil {
 					a.notef("removed %s (%s)", rm.Member, strings.Join(rm.Devices, ", "))

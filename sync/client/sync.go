@@ -232,14 +232,24 @@ func (s *syncer) apply(recs []wire.Record) error {
 	}
 	for i := range recs {
 		r, p := &recs[i], opened[i]
-		if p == nil {
-			s.rep.Skipped++
-			continue
-		}
 		t := s.tracked[r.ID]
 		var mark vault.SyncMark
 		if t != nil && t.Mark != nil {
 			mark = *t.Mark
+		}
+		if p == nil {
+			// Sealed under an old epoch. If it is exactly the version this
+			// device holds, this device seals its own copy again under the
+			// current key (no content from the server is taken); anything
+			// else waits for whoever holds it.
+			if t != nil && t.Mark != nil && r.Version == mark.Base && mark.Theirs == nil && !t.Dirty() {
+				mark.LocalHead = -1
+				marks[r.ID] = mark
+				t.Mark = &mark
+			} else {
+				s.rep.Skipped++
+			}
+			continue
 		}
 		if r.Version == mark.Base && mark.Theirs == nil {
 			continue // what we pushed, or already have
