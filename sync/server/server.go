@@ -359,9 +359,8 @@ func (s *Server) touch(ctx context.Context, device string) {
 }
 
 func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, d *wire.Device, body []byte) {
-	var req wire.CreateTeam
-	if err := wire.Decode(body, &req); err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
+	req, ok := decode[wire.CreateTeam](w, body)
+	if !ok {
 		return
 	}
 	if !wire.ValidID(req.Team) || len(req.Name) == 0 || len(req.Name) > 64 {
@@ -391,9 +390,8 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, d *wire.Devi
 }
 
 func (s *Server) join(w http.ResponseWriter, r *http.Request, d *wire.Device, body []byte) {
-	var req wire.Join
-	if err := wire.Decode(body, &req); err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
+	req, ok := decode[wire.Join](w, body)
+	if !ok {
 		return
 	}
 	if !wire.ValidID(req.Team) || !wire.ValidID(req.Invite) || len(req.Binding) != 32 {
@@ -440,9 +438,8 @@ func ids(rs []wire.Record) []string {
 }
 
 func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
-	var req wire.Push
-	if err := wire.Decode(body, &req); err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
+	req, ok := decode[wire.Push](w, body)
+	if !ok {
 		return
 	}
 	if len(req.Records) == 0 || len(req.Records) > wire.MaxPushRecords {
@@ -479,20 +476,15 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 		s.internal(w, r, err)
 		return
 	}
-	var ok, conflict []string
+	byStatus := map[string][]string{}
 	for _, res := range results {
-		if res.Status == wire.PushOK {
-			ok = append(ok, res.ID)
-		} else {
-			conflict = append(conflict, res.ID)
-		}
+		byStatus[res.Status] = append(byStatus[res.Status], res.ID)
 	}
 	now := s.now()
-	if len(ok) > 0 {
-		s.audit.log(store.Event{Time: now, Team: dev.Team, Device: dev.ID, Action: "push", Records: ok, Result: "ok"})
-	}
-	if len(conflict) > 0 {
-		s.audit.log(store.Event{Time: now, Team: dev.Team, Device: dev.ID, Action: "push", Records: conflict, Result: "conflict"})
+	for _, status := range []string{wire.PushOK, wire.PushConflict, wire.PushStale} {
+		if ids := byStatus[status]; len(ids) > 0 {
+			s.audit.log(store.Event{Time: now, Team: dev.Team, Device: dev.ID, Action: "push", Records: ids, Result: status})
+		}
 	}
 	reply(w, http.StatusOK, wire.PushResponse{Results: results, Head: head})
 }
@@ -525,9 +517,8 @@ func (s *Server) key(w http.ResponseWriter, r *http.Request, dev *store.Device, 
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
-	var req wire.Invite
-	if err := wire.Decode(body, &req); err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
+	req, ok := decode[wire.Invite](w, body)
+	if !ok {
 		return
 	}
 	now := s.now()
@@ -562,15 +553,12 @@ func (s *Server) joins(w http.ResponseWriter, r *http.Request, dev *store.Device
 }
 
 func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
-	var req wire.Approve
-	if err := wire.Decode(body, &req); err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
+	req, ok := decode[wire.Approve](w, body)
+	if !ok {
 		return
 	}
 	k := &req.Key
-	if !wire.ValidID(req.Device) || k.Device != req.Device || k.Signer != dev.ID || k.Epoch < 1 ||
-		len(k.Sealed) == 0 || len(k.Sealed) > 4096 || len(k.Sig) != ed25519.SignatureSize ||
-		!ed25519.Verify(dev.SignKey, wire.WrappedKeySigned(dev.Team, k), k.Sig) {
+	if !wire.ValidID(req.Device) || k.Device != req.Device || !wrappedBy(dev, k) {
 		fail(w, http.StatusBadRequest, "the wrapped key must be for the device approved and signed by this admin device")
 		return
 	}
@@ -680,9 +668,8 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request, dev *store.Devic
 // appendLog takes a role change, a removal, or a new key epoch with the
 // key wrapped to every device that remains.
 func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
-	var req wire.AppendLog
-	if err := wire.Decode(body, &req); err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
+	req, ok := decode[wire.AppendLog](w, body)
+	if !ok {
 		return
 	}
 	e := &req.Entry
@@ -722,8 +709,7 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 		}
 		for i := range req.Keys {
 			k := &req.Keys[i]
-			if !want[k.Device] || k.Epoch != e.Epoch || k.Signer != dev.ID || len(k.Sealed) == 0 || len(k.Sealed) > 4096 ||
-				len(k.Sig) != ed25519.SignatureSize || !ed25519.Verify(dev.SignKey, wire.WrappedKeySigned(dev.Team, k), k.Sig) {
+			if !want[k.Device] || k.Epoch != e.Epoch || !wrappedBy(dev, k) {
 				fail(w, http.StatusBadRequest, "a new epoch needs its key wrapped once to every device in the team, signed by this admin device")
 				return
 			}
@@ -770,4 +756,21 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, dev *store.Dev
 		out = append(out, wire.AuditEvent{Time: e.Time, Device: e.Device, Action: e.Action, Records: e.Records, Result: e.Result})
 	}
 	reply(w, http.StatusOK, out)
+}
+
+// decode reads a request body into a T, or answers 400.
+func decode[T any](w http.ResponseWriter, body []byte) (*T, bool) {
+	var v T
+	if err := wire.Decode(body, &v); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return nil, false
+	}
+	return &v, true
+}
+
+// wrappedBy checks a wrapped key's shape and that the admin device signed
+// it for the team.
+func wrappedBy(admin *store.Device, k *wire.WrappedKey) bool {
+	return k.Signer == admin.ID && k.Epoch >= 1 && len(k.Sealed) > 0 && len(k.Sealed) <= 4096 &&
+		len(k.Sig) == ed25519.SignatureSize && ed25519.Verify(admin.SignKey, wire.WrappedKeySigned(admin.Team, k), k.Sig)
 }
