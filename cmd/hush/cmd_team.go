@@ -109,13 +109,7 @@ until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
 			if err != nil || ttl <= 0 || ttl > 31*24*time.Hour {
 				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
 			}
-			return a.audited("team-invite", nil, func(v *vault.Vault) error {
-				st, err := client.Load(v)
-				if err != nil {
-					return err
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-				defer cancel()
+			return a.teamChange("team-invite", nil, func(ctx context.Context, v *vault.Vault, st *client.State) error {
 				inv, err := client.CreateInvite(ctx, v, st, role, ttl)
 				if err != nil {
 					return err
@@ -199,13 +193,7 @@ func (a *app) teamApproveCommand() *cobra.Command {
 		Short: "approve pending joins made with your invitations (hush sync does it too)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.audited("team-approve", nil, func(v *vault.Vault) error {
-				st, err := client.Load(v)
-				if err != nil {
-					return err
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-				defer cancel()
+			return a.teamChange("team-approve", nil, func(ctx context.Context, v *vault.Vault, st *client.State) error {
 				as, err := client.Approve(ctx, v, st)
 				a.reportApprovals(as)
 				if err == nil && len(as) == 0 {
@@ -233,13 +221,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 		Short: "list the team's members and devices, with roles and last seen",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withVault(func(v *vault.Vault) error {
-				st, err := client.Load(v)
-				if err != nil {
-					return err
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-				defer cancel()
+			return a.teamRead(func(ctx context.Context, v *vault.Vault, st *client.State) error {
 				ms, err := client.Members(ctx, v, st)
 				if err != nil {
 					return err
@@ -354,13 +336,7 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 			default:
 				return usagef("--keep is mine or theirs")
 			}
-			return a.audited("resolve", args[:1], func(v *vault.Vault) error {
-				st, err := client.Load(v)
-				if err != nil {
-					return err
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-				defer cancel()
+			return a.teamChange("resolve", args[:1], func(ctx context.Context, v *vault.Vault, st *client.State) error {
 				if err := client.Resolve(ctx, v, st, args[0], k); err != nil {
 					return err
 				}
@@ -467,6 +443,19 @@ func memberState(m client.Member) string {
 	return "removed"
 }
 
+// teamRead runs fn on the unlocked vault's team state.
+func (a *app) teamRead(fn func(ctx context.Context, v *vault.Vault, st *client.State) error) error {
+	return a.withVault(func(v *vault.Vault) error {
+		st, err := client.Load(v)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+		defer cancel()
+		return fn(ctx, v, st)
+	})
+}
+
 // teamChange runs fn on the unlocked vault's team state, audited.
 func (a *app) teamChange(action string, names []string, fn func(ctx context.Context, v *vault.Vault, st *client.State) error) error {
 	return a.audited(action, names, func(v *vault.Vault) error {
@@ -570,13 +559,7 @@ channel you trust: the same fingerprint and, after both synced, the same
 head mean the server shows you both the same team.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withVault(func(v *vault.Vault) error {
-				st, err := client.Load(v)
-				if err != nil {
-					return err
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-				defer cancel()
+			return a.teamRead(func(ctx context.Context, v *vault.Vault, st *client.State) error {
 				fp, err := client.Verify(ctx, v, st)
 				if err != nil {
 					return err
@@ -604,13 +587,7 @@ func (a *app) teamAuditCommand() *cobra.Command {
 			if err != nil || d <= 0 {
 				return usagef("--since takes a duration like 24h or 7d")
 			}
-			return a.withVault(func(v *vault.Vault) error {
-				st, err := client.Load(v)
-				if err != nil {
-					return err
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-				defer cancel()
+			return a.teamRead(func(ctx context.Context, v *vault.Vault, st *client.State) error {
 				evs, err := client.Audit(ctx, v, st, time.Now().Add(-d))
 				if err != nil {
 					return err
