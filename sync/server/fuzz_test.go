@@ -16,10 +16,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,10 +34,11 @@ import (
 var fuzzOptions = server.Options{Rate: 1e9, Burst: 1 << 30}
 
 // fixedRecord is a record of d's with given sealed bytes (the server never
-// opens them), signed: the same bytes on every run.
-func fixedRecord(team string, d *device, id string, version int64, sealed string) wire.Record {
-	r := wire.Record{ID: id, Version: version, Epoch: 1, Sealed: []byte(sealed), Author: d.ID}
-	r.Sig = ed25519.Sign(d.key, wire.RecordSigned(team, &r))
+// opens them), signed at the team's current epoch and log position: the
+// same bytes on every run of a fixedTeam.
+func (e *env) fixedRecord(d *device, id string, version int64, sealed string) wire.Record {
+	r := wire.Record{ID: id, Version: version, Epoch: e.members.Epoch, LogSeq: e.members.Seq, Sealed: []byte(sealed), Author: d.ID}
+	r.Sig = ed25519.Sign(d.key, wire.RecordSigned(e.team, &r))
 	return r
 }
 
@@ -51,6 +55,27 @@ func (e *env) serve(d *device, method, target string, body []byte, tamper, value
 	e.srv.ServeHTTP(w, r)
 	r.Header = orig
 	return w, r
+}
+
+// storedLog is the membership the team's stored log leads to, read from
+// the store (no request spent) and verified as a client would.
+func (e *env) storedLog(t testing.TB) *wire.Membership {
+	t.Helper()
+	entries, _, err := e.st.Log(context.Background(), e.team, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := wire.NewMembership(e.team)
+	for _, b := range entries {
+		var le wire.LogEntry
+		if err := json.Unmarshal(b, &le); err != nil {
+			t.Fatalf("stored entry %q: %v", b, err)
+		}
+		if err := m.Apply(&le); err != nil {
+			t.Fatalf("the stored log does not verify: %v", err)
+		}
+	}
+	return m
 }
 
 // head is the team's head, read from the store (no request spent).
@@ -89,15 +114,24 @@ func wellFormedPush(team string, d *device, body []byte) (*wire.Push, bool) {
 // near misses.
 func pushSeeds(e *env) [][]byte {
 	w := e.writer
-	a := fixedRecord(e.team, w, "0123456789abcdef0123456789abcdef", 1, "sealed bytes a")
-	b := fixedRecord(e.team, w, "fedcba9876543210fedcba9876543210", 1, "sealed bytes b")
-	b2 := fixedRecord(e.team, w, b.ID, 2, "sealed bytes b, version 2")
-	byAdmin := fixedRecord(e.team, e.admin, "00112233445566778899aabbccddeeff", 1, "by the admin")
+	a := e.fixedRecord(w, "0123456789abcdef0123456789abcdef", 1, "sealed bytes a")
+	b := e.fixedRecord(w, "fedcba9876543210fedcba9876543210", 1, "sealed bytes b")
+	b2 := e.fixedRecord(w, b.ID, 2, "sealed bytes b, version 2")
+	byAdmin := e.fixedRecord(e.admin, "00112233445566778899aabbccddeeff", 1, "by the admin")
+	// Well signed, at a log position or epoch that is not the team's.
+	oldLog := a
+	oldLog.ID, oldLog.LogSeq = "0123456789abcdef0123456789abcde0", oldLog.LogSeq-1
+	e.resign(w, &oldLog)
+	newEpoch := a
+	newEpoch.ID, newEpoch.Epoch = "0123456789abcdef0123456789abcde1", newEpoch.Epoch+1
+	e.resign(w, &newEpoch)
 	enc := func(rs ...wire.Record) []byte { return body(e.t, wire.Push{Records: rs}) }
 	return [][]byte{
 		enc(a),
 		enc(a, b),
 		enc(b2),
+		enc(oldLog),
+		enc(b, newEpoch),
 		enc(a, a),
 		enc(byAdmin),
 		enc(),
@@ -116,6 +150,8 @@ func FuzzDecodePush(f *testing.F) {
 	for _, s := range pushSeeds(e) {
 		f.Add(s)
 	}
+	// The team's key epoch and log position: no input changes them.
+	epoch, logSeq := e.members.Epoch, e.members.Seq
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e.clock.Add(time.Millisecond) // old nonces get forgotten
 		before := e.head(t)
@@ -141,9 +177,17 @@ func FuzzDecodePush(f *testing.F) {
 		}
 		applied := int64(0)
 		for i, res := range pr.Results {
+			rec := &p.Records[i]
+			current := rec.Epoch == epoch && rec.LogSeq == logSeq
 			switch {
-			case res.ID != p.Records[i].ID:
-				t.Fatalf("result %d is for %s, not %s", i, res.ID, p.Records[i].ID)
+			case res.ID != rec.ID:
+				t.Fatalf("result %d is for %s, not %s", i, res.ID, rec.ID)
+			case res.Status == wire.PushStale:
+				if current {
+					t.Fatalf("a record at the team's epoch %d and log position %d is stale", epoch, logSeq)
+				}
+			case !current:
+				t.Fatalf("a record at epoch %d, log position %d (the team's: %d, %d) got %q", rec.Epoch, rec.LogSeq, epoch, logSeq, res.Status)
 			case res.Status == wire.PushOK:
 				applied++
 			case res.Status == wire.PushConflict:
@@ -177,6 +221,10 @@ var fuzzRoutes = []fuzzRoute{
 	{"GET", "/v1/joins", func(e *env) *device { return e.admin }, false},
 	{"POST", "/v1/joins/approve", func(e *env) *device { return e.admin }, false},
 	{"POST", "/v1/push", func(e *env) *device { return e.reader }, false}, // a reader pushing
+	{"GET", "/v1/log", func(e *env) *device { return e.reader }, false},
+	{"POST", "/v1/log", func(e *env) *device { return e.admin }, false},
+	{"GET", "/v1/audit", func(e *env) *device { return e.admin }, false},
+	{"POST", "/v1/log", func(e *env) *device { return e.writer }, false}, // a writer changing the log
 }
 
 var fuzzHeaders = []string{"", wire.HeaderDevice, wire.HeaderTime, wire.HeaderNonce, wire.HeaderSignature}
@@ -199,8 +247,12 @@ func sameAuth(tamper, value string, orig http.Header) bool {
 }
 
 // wellFormed is the reference for the routes with a body: may this body
-// get a 2xx from this route, signed by d?
-func wellFormed(e *env, route fuzzRoute, d *device, b []byte, now time.Time) bool {
+// get a 2xx from this route, signed by d, in the server's state now
+// (before the request)?
+func wellFormed(t testing.TB, e *env, route fuzzRoute, d *device, b []byte, now time.Time) bool {
+	if route.method == "GET" {
+		return true // the GET routes read no body
+	}
 	switch route.path {
 	case "/v1/push":
 		if d != e.writer {
@@ -209,9 +261,14 @@ func wellFormed(e *env, route fuzzRoute, d *device, b []byte, now time.Time) boo
 		_, ok := wellFormedPush(e.team, d, b)
 		return ok
 	case "/v1/teams":
+		// The log starts with this team's creation by this device.
 		var c wire.CreateTeam
-		return wire.Decode(b, &c) == nil && c.Device.ID == d.ID && bytes.Equal(c.Device.SignKey, d.SignKey) && c.Device.Check() == nil &&
-			wire.ValidID(c.Team) && len(c.Name) > 0 && len(c.Name) <= 64
+		if wire.Decode(b, &c) != nil || c.Device.ID != d.ID || !bytes.Equal(c.Device.SignKey, d.SignKey) || c.Device.Check() != nil ||
+			!wire.ValidID(c.Team) || len(c.Name) == 0 || len(c.Name) > 64 {
+			return false
+		}
+		g := c.Log
+		return wire.NewMembership(c.Team).Apply(&g) == nil && g.Kind == wire.LogCreate && g.Name == c.Name && equalDevice(g.Device, &c.Device)
 	case "/v1/join":
 		var j wire.Join
 		return wire.Decode(b, &j) == nil && j.Device.ID == d.ID && bytes.Equal(j.Device.SignKey, d.SignKey) && j.Device.Check() == nil &&
@@ -220,12 +277,58 @@ func wellFormed(e *env, route fuzzRoute, d *device, b []byte, now time.Time) boo
 		var i wire.Invite
 		return wire.Decode(b, &i) == nil && wire.ValidID(i.ID) && wire.ValidRole(i.Role) && i.Expires.After(now) && !i.Expires.After(now.Add(31*24*time.Hour))
 	case "/v1/joins/approve":
+		// A key for the device, of the current epoch, and the log's next
+		// entry adding that device, both signed by d.
 		var a wire.Approve
 		k := &a.Key
-		return wire.Decode(b, &a) == nil && wire.ValidID(a.Device) && k.Device == a.Device && k.Signer == d.ID && k.Epoch >= 1 &&
-			len(k.Sealed) > 0 && len(k.Sealed) <= 4096 && ed25519.Verify(d.SignKey, wire.WrappedKeySigned(e.team, k), k.Sig)
+		if wire.Decode(b, &a) != nil || !wire.ValidID(a.Device) || k.Device != a.Device || k.Signer != d.ID ||
+			len(k.Sealed) == 0 || len(k.Sealed) > 4096 || !ed25519.Verify(d.SignKey, wire.WrappedKeySigned(e.team, k), k.Sig) {
+			return false
+		}
+		m := e.storedLog(t)
+		le := &a.Entry
+		return le.Kind == wire.LogAdd && le.Signer == d.ID && le.Device != nil && le.Device.ID == a.Device && m.Apply(le) == nil && k.Epoch == m.Epoch
+	case "/v1/log":
+		// The log's next entry (a role change, a removal or a new epoch),
+		// signed by d, an admin; a new epoch with its key wrapped once to
+		// every device that remains, signed by d.
+		var a wire.AppendLog
+		if d != e.admin || wire.Decode(b, &a) != nil {
+			return false
+		}
+		le := &a.Entry
+		if le.Signer != d.ID || (le.Kind != wire.LogRole && le.Kind != wire.LogRemove && le.Kind != wire.LogEpoch) {
+			return false
+		}
+		m := e.storedLog(t)
+		if m.Apply(le) != nil {
+			return false
+		}
+		if le.Kind != wire.LogEpoch {
+			return len(a.Keys) == 0
+		}
+		want := map[string]bool{}
+		for id, dev := range m.Devices {
+			if dev.Active {
+				want[id] = true
+			}
+		}
+		for i := range a.Keys {
+			k := &a.Keys[i]
+			if !want[k.Device] || k.Epoch != le.Epoch || k.Signer != d.ID || len(k.Sealed) == 0 || len(k.Sealed) > 4096 ||
+				!ed25519.Verify(d.SignKey, wire.WrappedKeySigned(e.team, k), k.Sig) {
+				return false
+			}
+			delete(want, k.Device)
+		}
+		return len(want) == 0
 	}
-	return true // the GET routes read no body
+	return true
+}
+
+// equalDevice compares two devices field by field.
+func equalDevice(a, b *wire.Device) bool {
+	return a != nil && b != nil && a.ID == b.ID && a.Name == b.Name && a.Member == b.Member && bytes.Equal(a.SignKey, b.SignKey) && a.Box == b.Box
 }
 
 // requestSeeds are one input per route, each accepted as it is (or refused
@@ -243,8 +346,15 @@ func requestSeeds(e *env) []requestSeed {
 	k := wire.WrappedKey{Device: newcomer.ID, Epoch: 1, Sealed: []byte("opaque"), Signer: e.admin.ID}
 	k.Sig = ed25519.Sign(e.admin.key, wire.WrappedKeySigned(e.team, &k))
 	push := pushSeeds(e)
+	const newTeam = "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
+	// The log's next entries: a new key epoch, wrapped to every device
+	// (opaque bytes: the server never opens them), and a role change the
+	// writer signs.
+	epoch, keys, _ := e.epochEntry(e.admin)
+	slices.SortFunc(keys, func(a, b wire.WrappedKey) int { return strings.Compare(a.Device, b.Device) })
+	byWriter := e.roleEntry(e.writer, e.reader.Member, wire.RoleWriter)
 	return []requestSeed{
-		{uint8(0), body(e.t, wire.CreateTeam{Team: "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f", Name: "fuzz", Device: newcomer.Device}), uint8(0), "", ""},
+		{uint8(0), body(e.t, wire.CreateTeam{Team: newTeam, Name: "fuzz", Device: newcomer.Device, Log: *genesisEntry(newTeam, "fuzz", newcomer, fixedLogTime)}), uint8(0), "", ""},
 		{uint8(1), body(e.t, wire.Join{Team: e.team, Invite: inv.ID, Device: newcomer.Device, Binding: make([]byte, 32)}), uint8(0), "", ""},
 		{uint8(2), []byte(nil), uint8(0), "", "0"},
 		{uint8(2), []byte(nil), uint8(0), "", "-1"},
@@ -255,8 +365,14 @@ func requestSeeds(e *env) []requestSeed {
 		{uint8(5), []byte(nil), uint8(4), "AAAA", ""},
 		{uint8(6), body(e.t, inv), uint8(0), "", ""},
 		{uint8(7), []byte(nil), uint8(0), "", ""},
-		{uint8(8), body(e.t, wire.Approve{Invite: inv.ID, Device: newcomer.ID, Key: k}), uint8(0), "", ""},
+		{uint8(8), body(e.t, wire.Approve{Invite: inv.ID, Device: newcomer.ID, Key: k, Entry: *e.addEntry(e.admin, newcomer, wire.RoleWriter)}), uint8(0), "", ""},
 		{uint8(9), push[0], uint8(0), "", ""},
+		{uint8(10), []byte(nil), uint8(0), "", "0"},
+		{uint8(10), []byte(nil), uint8(0), "", "x"},
+		{uint8(12), []byte(nil), uint8(0), "", "0"},
+		{uint8(11), body(e.t, wire.AppendLog{Entry: *epoch, Keys: keys}), uint8(0), "", ""},
+		{uint8(11), body(e.t, wire.AppendLog{Entry: *epoch, Keys: keys}), uint8(0), "", ""},
+		{uint8(13), body(e.t, wire.AppendLog{Entry: *byWriter}), uint8(0), "", ""},
 	}
 }
 
@@ -274,6 +390,7 @@ func FuzzServeRequest(f *testing.F) {
 			target += "?since=" + url.QueryEscape(since)
 		}
 		d := route.signer(e)
+		ok := wellFormed(t, e, route, d, b, e.clock.Now())
 		w, r := e.serve(d, route.method, target, b, tamper, value)
 		code := w.Code
 		if code >= 500 {
@@ -300,14 +417,14 @@ func FuzzServeRequest(f *testing.F) {
 		if !same && code != http.StatusUnauthorized && !(route.selfSigned && code == http.StatusBadRequest) {
 			t.Fatalf("%s %s: %d with header %s changed to %q, want 401", route.method, target, code, tamper, value)
 		}
-		if code/100 == 2 && !wellFormed(e, route, d, b, e.clock.Now()) {
+		if code/100 == 2 && !ok {
 			t.Fatalf("%s %s: %d for a body the protocol refuses: %q", route.method, target, code, b)
 		}
 		if route.method == "GET" && same && code/100 != 2 {
 			// A member's GET is refused only for a since that is no
 			// sequence number.
 			n, err := strconv.ParseInt(since, 10, 64)
-			if route.path != "/v1/changes" || (err == nil && n >= 0) || code != http.StatusBadRequest {
+			if route.path == "/v1/members" || route.path == "/v1/key" || (err == nil && n >= 0) || code != http.StatusBadRequest {
 				t.Fatalf("GET %s by %s: %d %s", target, d.Name, code, w.Body)
 			}
 		}
@@ -318,7 +435,8 @@ func FuzzServeRequest(f *testing.F) {
 // handlers behind authentication, with both answers.
 func TestFuzzSeeds(t *testing.T) {
 	e := fixedTeam(t, fuzzOptions)
-	want := []int{201, 404, 200, 400, 200, 200, 401, 401, 401, 201, 200, 409, 403}
+	want := []int{201, 404, 200, 400, 200, 200, 401, 401, 401, 201, 200, 409, 403,
+		200, 400, 200, 200, 409, 403}
 	for i, s := range requestSeeds(e) {
 		route := fuzzRoutes[s.route]
 		target := route.path
@@ -333,7 +451,7 @@ func TestFuzzSeeds(t *testing.T) {
 	e = fixedTeam(t, fuzzOptions)
 	for i, s := range pushSeeds(e) {
 		w, _ := e.serve(e.writer, "POST", "/v1/push", s, "", "")
-		if _, ok := wellFormedPush(e.team, e.writer, s); (w.Code == http.StatusOK) != ok || (i < 3) != ok {
+		if _, ok := wellFormedPush(e.team, e.writer, s); (w.Code == http.StatusOK) != ok || (i < 5) != ok {
 			t.Errorf("push seed %d: %d %s (well-formed: %v)", i, w.Code, w.Body, ok)
 		}
 	}

@@ -35,6 +35,9 @@ var authedEndpoints = []endpoint{
 	{"POST", "/v1/invites"},
 	{"GET", "/v1/joins"},
 	{"POST", "/v1/joins/approve"},
+	{"GET", "/v1/log?since=0"},
+	{"POST", "/v1/log"},
+	{"GET", "/v1/audit?since=0"},
 }
 
 func TestUnauthenticated(t *testing.T) {
@@ -544,24 +547,25 @@ func TestStrangersLearnNothing(t *testing.T) {
 	}
 	// A device the server never heard of, correctly self-signed.
 	check(stranger, "an unknown device")
-	// A removed device, with its real key.
-	e.setState(e.writer, store.Removed)
+	// A removed device, with its real key: removed through the log.
+	e.remove(e.admin, e.writer)
 	check(e.writer, "a removed device")
 	e.call(e.writer, "POST", "/v1/push", wire.Push{Records: []wire.Record{e.record(e.writer, wire.NewID(), 1)}}).want(t, http.StatusUnauthorized, "unauthenticated")
-	// A removed admin cannot invite or approve.
+	// A removed admin cannot invite, approve or change the log: a second
+	// admin removes the first.
 	inv := e.invite(wire.RoleWriter)
 	p := e.join(inv, "p", "p")
-	e.setState(e.admin, store.Removed)
-	admin2 := e.admin
-	e.admin = nil // snapshots read the database only now
+	admin2 := e.member(wire.RoleAdmin, "second-admin", "abe")
+	old := e.admin
+	e.remove(admin2, old)
+	e.admin = admin2
 	before := e.snapshot()
-	e.call(admin2, "POST", "/v1/joins/approve", wire.Approve{Invite: inv, Device: p.ID, Key: e.wrappedKey(admin2, p)}).want(t, http.StatusUnauthorized, "unauthenticated")
-	e.call(admin2, "POST", "/v1/invites", wire.Invite{ID: wire.NewID(), Role: wire.RoleAdmin, Expires: e.clock.Now().Add(time.Hour)}).want(t, http.StatusUnauthorized, "unauthenticated")
+	e.call(old, "POST", "/v1/joins/approve", e.approval(old, inv, p)).want(t, http.StatusUnauthorized, "unauthenticated")
+	e.call(old, "POST", "/v1/invites", wire.Invite{ID: wire.NewID(), Role: wire.RoleAdmin, Expires: e.clock.Now().Add(time.Hour)}).want(t, http.StatusUnauthorized, "unauthenticated")
+	e.call(old, "POST", "/v1/log", wire.AppendLog{Entry: *e.removeEntry(old, admin2)}).want(t, http.StatusUnauthorized, "unauthenticated")
 	e.unchanged(before, "a removed admin")
 
 	// A member of another team sees nothing of this one.
-	e.admin = admin2
-	e.setState(e.admin, store.Active)
 	f := newEnvOn(t, e)
 	if c := f.changes(f.admin); c.Head != 0 || len(c.Records) != 0 {
 		t.Fatalf("another team's admin pulls %+v", c)
@@ -576,15 +580,31 @@ func TestStrangersLearnNothing(t *testing.T) {
 	if len(pj) != 0 {
 		t.Fatalf("another team's admin sees joins %+v", pj)
 	}
-	// ... and cannot approve this team's pending device with a key it signed.
+	var lg wire.Log
+	f.call(f.admin, "GET", "/v1/log?since=0", nil).want(t, http.StatusOK, "").decode(t, &lg)
+	if lg.Head != 1 || len(lg.Entries) != 1 || lg.Entries[0].Team != f.team {
+		t.Fatalf("another team's admin reads the log %+v", lg)
+	}
+	// ... and cannot approve this team's pending device with a key and an
+	// entry it signed, for either team's log.
 	before = e.snapshot()
-	f.call(f.admin, "POST", "/v1/joins/approve", wire.Approve{Invite: inv, Device: p.ID, Key: f.wrappedKey(f.admin, p)}).want(t, http.StatusConflict, "that device is not waiting for approval")
+	f.roles[inv] = wire.RoleWriter
+	f.call(f.admin, "POST", "/v1/joins/approve", f.approval(f.admin, inv, p)).want(t, http.StatusConflict, "that device is not waiting for approval")
+	a := e.approval(admin2, inv, p)
+	a.Key, a.Entry = f.wrappedKey(f.admin, p), *e.addEntry(f.admin, p, wire.RoleWriter)
+	f.call(f.admin, "POST", "/v1/joins/approve", a).want(t, http.StatusConflict, "that device is not waiting for approval")
+	// ... nor change this team's log with an entry it signed.
+	if r := f.call(f.admin, "POST", "/v1/log", wire.AppendLog{Entry: *e.removeEntry(f.admin, e.reader)}); r.code != http.StatusBadRequest && r.code != http.StatusConflict {
+		t.Fatalf("another team's admin appends to this team's log: %d %s", r.code, r.body)
+	}
 	e.unchanged(before, "another team's admin")
+	// Control: this team's admin approves.
+	e.call(admin2, "POST", "/v1/joins/approve", e.approval(admin2, inv, p)).want(t, http.StatusOK, "")
 }
 
 // newEnvOn makes a second team on e's server.
 func newEnvOn(t *testing.T, e *env) *env {
-	f := &env{t: t, db: e.db, st: e.st, srv: e.srv, hs: e.hs, clock: e.clock, logs: e.logs, secrets: map[string][]byte{}}
+	f := &env{t: t, db: e.db, st: e.st, srv: e.srv, hs: e.hs, clock: e.clock, logs: e.logs, secrets: map[string][]byte{}, roles: map[string]string{}}
 	f.createTeam()
 	return f
 }
@@ -666,12 +686,30 @@ func TestApproveRefusals(t *testing.T) {
 	e := newTeam(t, server.Options{})
 	inv := e.invite(wire.RoleWriter)
 	p := e.join(inv, "pending-box", "pat")
-	q := e.join(e.invite(wire.RoleReader), "queued", "quinn")
+	invQ := e.invite(wire.RoleReader)
+	q := e.join(invQ, "queued", "quinn")
 	admin2 := e.member(wire.RoleAdmin, "second-admin", "abe")
 	before := e.snapshot()
 
-	good := func() wire.Approve { return wire.Approve{Invite: inv, Device: p.ID, Key: e.wrappedKey(e.admin, p)} }
-	const badKey = "the wrapped key must be for the device approved and signed by this admin device"
+	good := func() wire.Approve { return e.approval(e.admin, inv, p) }
+	// withEntry is good() with the entry changed by mut and signed again
+	// by signer.
+	withEntry := func(signer *device, mut func(le *wire.LogEntry)) func() wire.Approve {
+		return func() wire.Approve {
+			a := good()
+			dev := *a.Entry.Device
+			a.Entry.Device = &dev
+			mut(&a.Entry)
+			a.Entry.Sign(signer.ID, signer.key)
+			return a
+		}
+	}
+	const (
+		badKey   = "the wrapped key must be for the device approved and signed by this admin device"
+		badEntry = "the log entry must add the device approved, with its invitation's role, signed by this admin device"
+		invalid  = "membership log entry"
+		moved    = "the membership log has moved on"
+	)
 	for _, c := range []struct {
 		name string
 		a    func() wire.Approve
@@ -747,6 +785,64 @@ func TestApproveRefusals(t *testing.T) {
 			s := newDevice(t, "s", "s")
 			return wire.Approve{Device: s.ID, Key: e.wrappedKey(e.admin, s)}
 		}, 409, "that device is not waiting for approval"},
+		{"another pending device's invite", func() wire.Approve {
+			a := good()
+			a.Invite = invQ
+			return a
+		}, 409, "that device is not waiting for approval"},
+
+		// The log entry must add exactly the pending device, with its
+		// invite's role, as the log's next entry, signed by the caller.
+		{"no entry", func() wire.Approve {
+			a := good()
+			a.Entry = wire.LogEntry{}
+			return a
+		}, 400, badEntry},
+		{"entry adds another pending device", func() wire.Approve {
+			a := good()
+			a.Entry = *e.addEntry(e.admin, q, wire.RoleWriter)
+			return a
+		}, 400, badEntry},
+		{"entry adds another pending device, with its role", func() wire.Approve {
+			a := good()
+			a.Entry = *e.addEntry(e.admin, q, wire.RoleReader)
+			return a
+		}, 400, badEntry},
+		{"entry adds a device the server never saw", func() wire.Approve {
+			a := good()
+			a.Entry = *e.addEntry(e.admin, newDevice(t, "ghost", "gus"), wire.RoleWriter)
+			return a
+		}, 400, badEntry},
+		{"entry with another box key", withEntry(e.admin, func(le *wire.LogEntry) {
+			le.Device.Box = newDevice(t, "x", "x").Box
+		}), 400, badEntry},
+		{"entry with another signing key", withEntry(e.admin, func(le *wire.LogEntry) {
+			le.Device.SignKey = newDevice(t, "x", "x").SignKey
+		}), 400, badEntry},
+		{"entry with another device name", withEntry(e.admin, func(le *wire.LogEntry) { le.Device.Name = "renamed" }), 400, badEntry},
+		{"entry with another member", withEntry(e.admin, func(le *wire.LogEntry) { le.Device.Member = "ann" }), 400, badEntry},
+		{"entry with the reader role", withEntry(e.admin, func(le *wire.LogEntry) { le.Role = wire.RoleReader }), 400, badEntry},
+		{"entry with the admin role", withEntry(e.admin, func(le *wire.LogEntry) { le.Role = wire.RoleAdmin }), 400, badEntry},
+		{"entry of another kind", withEntry(e.admin, func(le *wire.LogEntry) { le.Kind = wire.LogRole; le.Member = "pat" }), 400, badEntry},
+		{"entry signed by another admin", withEntry(admin2, func(*wire.LogEntry) {}), 400, badEntry},
+		{"entry signed by the writer", withEntry(e.writer, func(*wire.LogEntry) {}), 400, badEntry},
+		{"entry signed by another key as this admin", func() wire.Approve {
+			a := good()
+			a.Entry.Sign(e.writer.ID, e.writer.key)
+			a.Entry.Signer = e.admin.ID
+			return a
+		}, 400, invalid},
+		{"entry with a bit flipped after signing", func() wire.Approve {
+			a := good()
+			a.Entry.Time = a.Entry.Time.Add(time.Nanosecond)
+			return a
+		}, 400, invalid},
+		{"entry for another team", withEntry(e.admin, func(le *wire.LogEntry) { le.Team = wire.NewID() }), 400, invalid},
+		{"entry not chained to the head", withEntry(e.admin, func(le *wire.LogEntry) { le.Prev = e.entries[0].Hash() }), 400, invalid},
+		{"entry not chained at all", withEntry(e.admin, func(le *wire.LogEntry) { le.Prev = nil }), 400, invalid},
+		{"entry at a taken position", withEntry(e.admin, func(le *wire.LogEntry) { le.Seq-- }), 409, moved},
+		{"entry skipping a position", withEntry(e.admin, func(le *wire.LogEntry) { le.Seq++ }), 409, moved},
+		{"entry at position 1", withEntry(e.admin, func(le *wire.LogEntry) { le.Seq, le.Prev = 1, nil }), 409, moved},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e.call(e.admin, "POST", "/v1/joins/approve", c.a()).want(t, c.code, c.msg)
@@ -755,17 +851,50 @@ func TestApproveRefusals(t *testing.T) {
 	e.unchanged(before, "refused approvals")
 	e.call(p, "GET", "/v1/key", nil).want(t, http.StatusNotFound, "no key for this device yet")
 
-	// Control, then approving twice.
-	e.call(e.admin, "POST", "/v1/joins/approve", good()).want(t, http.StatusOK, "")
+	// Control, then approving twice, with a fresh entry or the same one.
+	a := good()
+	e.call(e.admin, "POST", "/v1/joins/approve", a).want(t, http.StatusOK, "")
+	e.took(&a.Entry)
 	before = e.snapshot()
+	e.call(e.admin, "POST", "/v1/joins/approve", a).want(t, http.StatusConflict, "that device is not waiting for approval")
 	e.call(e.admin, "POST", "/v1/joins/approve", good()).want(t, http.StatusConflict, "that device is not waiting for approval")
 	e.call(admin2, "POST", "/v1/joins/approve", wire.Approve{Device: p.ID, Key: e.wrappedKey(admin2, p)}).want(t, http.StatusConflict, "that device is not waiting for approval")
+	e.call(admin2, "POST", "/v1/joins/approve", e.approval(admin2, inv, p)).want(t, http.StatusConflict, "that device is not waiting for approval")
 	e.unchanged(before, "approving twice")
+	// The approval is in the log, as the admin sent it.
+	var lg wire.Log
+	e.call(p, "GET", "/v1/log?since=0", nil).want(t, http.StatusOK, "").decode(t, &lg)
+	if last := lg.Entries[len(lg.Entries)-1]; lg.Head != e.members.Seq || !bytes.Equal(last.Hash(), a.Entry.Hash()) {
+		t.Fatalf("log after the approval: head %d (want %d), last entry %+v", lg.Head, e.members.Seq, last)
+	}
+
 	// A removed device is not brought back by an approval.
-	e.setState(q, store.Removed)
+	e.approve(invQ, q)
+	e.remove(e.admin, q)
 	before = e.snapshot()
+	e.call(e.admin, "POST", "/v1/joins/approve", e.approval(e.admin, invQ, q)).want(t, http.StatusConflict, "that device is not waiting for approval")
 	e.call(e.admin, "POST", "/v1/joins/approve", wire.Approve{Device: q.ID, Key: e.wrappedKey(e.admin, q)}).want(t, http.StatusConflict, "that device is not waiting for approval")
 	e.unchanged(before, "approving a removed device")
+
+	// After a new key epoch, a key of the old one is refused: the joiner
+	// would refuse it and stay without a key.
+	invR := e.invite(wire.RoleReader)
+	r := e.join(invR, "late", "lou")
+	e.rotate(e.admin)
+	before = e.snapshot()
+	old := e.approval(e.admin, invR, r)
+	old.Key = e.wrapKey(e.admin, &r.Device, 1, e.keys[1])
+	e.call(e.admin, "POST", "/v1/joins/approve", old).want(t, http.StatusBadRequest, "the wrapped key must be for the team's current key epoch")
+	next := e.approval(e.admin, invR, r)
+	next.Key = e.wrapKey(e.admin, &r.Device, 3, e.keys[2])
+	e.call(e.admin, "POST", "/v1/joins/approve", next).want(t, http.StatusBadRequest, "the wrapped key must be for the team's current key epoch")
+	e.unchanged(before, "approving with a key of another epoch")
+	e.approve(invR, r)
+	var k wire.WrappedKey
+	e.call(r, "GET", "/v1/key", nil).want(t, http.StatusOK, "").decode(t, &k)
+	if k.Epoch != 2 {
+		t.Fatalf("the joiner's key is of epoch %d, want 2", k.Epoch)
+	}
 }
 
 func TestRateLimit(t *testing.T) {

@@ -562,8 +562,9 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 		fail(w, http.StatusBadRequest, "the wrapped key must be for the device approved and signed by this admin device")
 		return
 	}
-	// The device must have joined with the invite the admin checked.
-	if joiner, err := s.st.Device(r.Context(), req.Device); err != nil || joiner.Team != dev.Team || joiner.Invite != req.Invite {
+	// The device must have joined with the invite the admin checked, and
+	// still be waiting.
+	if joiner, err := s.st.Device(r.Context(), req.Device); err != nil || joiner.Team != dev.Team || joiner.Invite != req.Invite || joiner.State != store.Pending {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.internal(w, r, err)
 			return
@@ -585,6 +586,12 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 	}
 	if err := m.Apply(e); err != nil {
 		s.refuseEntry(w, m, e, err)
+		return
+	}
+	// The key must be of the team's current epoch: the joiner refuses any
+	// other, and would stay without a key.
+	if k.Epoch != m.Epoch {
+		fail(w, http.StatusBadRequest, "the wrapped key must be for the team's current key epoch")
 		return
 	}
 	entry, _ := json.Marshal(e)

@@ -123,13 +123,24 @@ type env struct {
 	reader  *device
 	// invite secrets by invite id, as the admin's client keeps them
 	secrets map[string][]byte
+	roles   map[string]string // the role of each invite
+
+	// The membership log as the team's clients verified it: every entry
+	// the server took, and the state they lead to.
+	members *wire.Membership
+	entries []wire.LogEntry
+	keys    map[int64][]byte // the team key of each epoch (1: teamKey)
+	// logTime, when set, is every entry's time (fixedTeam: the same
+	// signatures on every run); else the clock's.
+	logTime time.Time
 }
 
 // newEnv starts a server on a fresh SQLite file. Logger and Now in o are
 // filled in (a text log into e.logs, and e.clock).
 func newEnv(t testing.TB, o server.Options) *env {
 	t.Helper()
-	e := &env{t: t, db: filepath.Join(t.TempDir(), "server.db"), clock: &clock{t: time.Now().Truncate(time.Second)}, logs: &lockedBuffer{}, secrets: map[string][]byte{}}
+	e := &env{t: t, db: filepath.Join(t.TempDir(), "server.db"), clock: &clock{t: time.Now().Truncate(time.Second)}, logs: &lockedBuffer{},
+		secrets: map[string][]byte{}, roles: map[string]string{}}
 	e.start(o)
 	t.Cleanup(e.stop)
 	return e
@@ -191,6 +202,7 @@ func fixedTeam(t testing.TB, o server.Options) *env {
 	t.Helper()
 	e := newEnv(t, o)
 	e.team = fixedTeamID
+	e.logTime = fixedLogTime
 	e.admin = fixedDevice("admin-laptop", "ann")
 	e.teamKey = bytes.Repeat([]byte{7}, crypto.KeySize)
 	e.createTeam()
@@ -207,8 +219,11 @@ func fixedTeam(t testing.TB, o server.Options) *env {
 
 const fixedTeamID = "f022e5f022e5f022e5f022e5f022e5f0"
 
+// fixedLogTime is the time of a fixedTeam's log entries.
+var fixedLogTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
 // createTeam creates e.team (made up if empty) with e.admin (made up if
-// nil) as its first device.
+// nil) as its first device, and the membership log's first entry.
 func (e *env) createTeam() {
 	e.t.Helper()
 	if e.team == "" {
@@ -224,7 +239,122 @@ func (e *env) createTeam() {
 		}
 		e.teamKey = k
 	}
-	e.call(e.admin, "POST", "/v1/teams", wire.CreateTeam{Team: e.team, Name: "acme", Device: e.admin.Device}).want(e.t, http.StatusCreated, "")
+	e.keys = map[int64][]byte{1: e.teamKey}
+	e.members, e.entries = wire.NewMembership(e.team), nil
+	g := e.genesis(e.admin, "acme")
+	e.call(e.admin, "POST", "/v1/teams", wire.CreateTeam{Team: e.team, Name: "acme", Device: e.admin.Device, Log: *g}).want(e.t, http.StatusCreated, "")
+	e.took(g)
+}
+
+// entryTime is the time a new log entry carries.
+func (e *env) entryTime() time.Time {
+	if !e.logTime.IsZero() {
+		return e.logTime
+	}
+	return e.clock.Now().UTC()
+}
+
+// genesis is the log's first entry: team e.team named name, created by d
+// and signed by it.
+func (e *env) genesis(d *device, name string) *wire.LogEntry {
+	return genesisEntry(e.team, name, d, e.entryTime())
+}
+
+// genesisEntry is the first entry of team's log, created by d at time at.
+func genesisEntry(team, name string, d *device, at time.Time) *wire.LogEntry {
+	dev := d.Device
+	g := &wire.LogEntry{Seq: 1, Time: at, Kind: wire.LogCreate, Team: team, Name: name, Device: &dev, Role: wire.RoleAdmin}
+	g.Sign(d.ID, d.key)
+	return g
+}
+
+// next is the log's next entry of kind, unsigned: as a client makes it,
+// from the membership it verified.
+func (e *env) next(kind string) *wire.LogEntry {
+	return &wire.LogEntry{Seq: e.members.Seq + 1, Prev: bytes.Clone(e.members.Head), Time: e.entryTime(), Kind: kind, Team: e.team}
+}
+
+// took applies an entry the server accepted to the verified membership.
+func (e *env) took(le *wire.LogEntry) {
+	e.t.Helper()
+	if err := e.members.Apply(le); err != nil {
+		e.t.Fatalf("the server took an entry a client refuses: %v", err)
+	}
+	e.entries = append(e.entries, *le)
+}
+
+// addEntry is the next entry, adding d with role, signed by signer.
+func (e *env) addEntry(signer, d *device, role string) *wire.LogEntry {
+	le := e.next(wire.LogAdd)
+	dev := d.Device
+	le.Device, le.Role = &dev, role
+	le.Sign(signer.ID, signer.key)
+	return le
+}
+
+// roleEntry is the next entry, giving member role, signed by signer.
+func (e *env) roleEntry(signer *device, member, role string) *wire.LogEntry {
+	le := e.next(wire.LogRole)
+	le.Member, le.Role = member, role
+	le.Sign(signer.ID, signer.key)
+	return le
+}
+
+// removeEntry is the next entry, removing device d, signed by signer.
+func (e *env) removeEntry(signer, d *device) *wire.LogEntry {
+	le := e.next(wire.LogRemove)
+	le.Target = d.ID
+	le.Sign(signer.ID, signer.key)
+	return le
+}
+
+// epochEntry is the next entry, starting the next key epoch, signed by
+// signer, with a fresh key wrapped by signer to every active device.
+func (e *env) epochEntry(signer *device) (*wire.LogEntry, []wire.WrappedKey, []byte) {
+	e.t.Helper()
+	key, err := crypto.Random(crypto.KeySize)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	le := e.next(wire.LogEpoch)
+	le.Epoch = e.members.Epoch + 1
+	le.Sign(signer.ID, signer.key)
+	var keys []wire.WrappedKey
+	for _, d := range e.members.Devices {
+		if d.Active {
+			keys = append(keys, e.wrapKey(signer, &d.Device, le.Epoch, key))
+		}
+	}
+	return le, keys, key
+}
+
+// appendLog sends an entry as d (POST /v1/log); what the server takes is
+// applied to the verified membership.
+func (e *env) appendLog(d *device, le *wire.LogEntry, keys []wire.WrappedKey) response {
+	e.t.Helper()
+	r := e.call(d, "POST", "/v1/log", wire.AppendLog{Entry: *le, Keys: keys})
+	if r.code == http.StatusOK {
+		e.took(le)
+	}
+	return r
+}
+
+// setRole, remove and rotate make the change as admin and expect it taken.
+func (e *env) setRole(admin *device, member, role string) {
+	e.t.Helper()
+	e.appendLog(admin, e.roleEntry(admin, member, role), nil).want(e.t, http.StatusOK, "")
+}
+
+func (e *env) remove(admin, d *device) {
+	e.t.Helper()
+	e.appendLog(admin, e.removeEntry(admin, d), nil).want(e.t, http.StatusOK, "")
+}
+
+func (e *env) rotate(admin *device) {
+	e.t.Helper()
+	le, keys, key := e.epochEntry(admin)
+	e.appendLog(admin, le, keys).want(e.t, http.StatusOK, "")
+	e.keys[le.Epoch] = key
 }
 
 // invite makes an invite for role as the admin and returns its id.
@@ -233,6 +363,10 @@ func (e *env) invite(role string) string {
 	id := wire.NewID()
 	secret, _ := crypto.Random(32)
 	e.secrets[id] = secret
+	if e.roles == nil {
+		e.roles = map[string]string{}
+	}
+	e.roles[id] = role
 	e.call(e.admin, "POST", "/v1/invites", wire.Invite{ID: id, Role: role, Expires: e.clock.Now().Add(time.Hour).UTC()}).want(e.t, http.StatusCreated, "")
 	return id
 }
@@ -252,19 +386,22 @@ func (e *env) join(inv, name, member string) *device {
 	return d
 }
 
-// wrappedKey wraps the team key to d with age and signs it as signer. A
-// fixedDevice has no real age recipient: its key is opaque bytes.
+// wrappedKey wraps the team key of the current epoch to d with age and
+// signs it as signer.
 func (e *env) wrappedKey(signer, d *device) wire.WrappedKey {
 	e.t.Helper()
+	return e.wrapKey(signer, &d.Device, e.members.Epoch, e.keys[e.members.Epoch])
+}
+
+// wrapKey wraps key (of epoch) to d as the client does. A fixedDevice has
+// no real age recipient: its key is opaque bytes.
+func (e *env) wrapKey(signer *device, d *wire.Device, epoch int64, key []byte) wire.WrappedKey {
+	e.t.Helper()
 	var buf bytes.Buffer
-	if d.box == nil {
-		buf.WriteString("opaque wrapped key for " + d.ID)
+	if rcp, err := age.ParseX25519Recipient(d.Box); err != nil {
+		fmt.Fprintf(&buf, "opaque wrapped key for %s at epoch %d", d.ID, epoch)
 	} else {
-		rcp, err := age.ParseX25519Recipient(d.Box)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		grant, _ := json.Marshal(wire.KeyGrant{Team: e.team, Device: d.ID, Epoch: 1, Key: e.teamKey})
+		grant, _ := json.Marshal(wire.KeyGrant{Team: e.team, Device: d.ID, Epoch: epoch, Key: key})
 		w, err := age.Encrypt(&buf, rcp)
 		if err != nil {
 			e.t.Fatal(err)
@@ -274,14 +411,24 @@ func (e *env) wrappedKey(signer, d *device) wire.WrappedKey {
 			e.t.Fatal(err)
 		}
 	}
-	k := wire.WrappedKey{Device: d.ID, Epoch: 1, Sealed: buf.Bytes(), Signer: signer.ID}
+	k := wire.WrappedKey{Device: d.ID, Epoch: epoch, Sealed: buf.Bytes(), Signer: signer.ID}
 	k.Sig = ed25519.Sign(signer.key, wire.WrappedKeySigned(e.team, &k))
 	return k
 }
 
+// approval is what an admin's client sends to approve d, which joined
+// with invite inv: the key wrapped to it and the entry that adds it with
+// the invite's role, both signed by admin.
+func (e *env) approval(admin *device, inv string, d *device) wire.Approve {
+	e.t.Helper()
+	return wire.Approve{Invite: inv, Device: d.ID, Key: e.wrappedKey(admin, d), Entry: *e.addEntry(admin, d, e.roles[inv])}
+}
+
 func (e *env) approve(inv string, d *device) {
 	e.t.Helper()
-	e.call(e.admin, "POST", "/v1/joins/approve", wire.Approve{Invite: inv, Device: d.ID, Key: e.wrappedKey(e.admin, d)}).want(e.t, http.StatusOK, "")
+	a := e.approval(e.admin, inv, d)
+	e.call(e.admin, "POST", "/v1/joins/approve", a).want(e.t, http.StatusOK, "")
+	e.took(&a.Entry)
 }
 
 // member invites, joins and approves a device with role.
@@ -293,23 +440,30 @@ func (e *env) member(role, name, member string) *device {
 	return d
 }
 
-// seal seals plaintext as the client does for record id at version.
-func (e *env) seal(id string, version int64, plaintext []byte) []byte {
+// seal seals plaintext as the client does for record id at version, under
+// the key of epoch.
+func (e *env) seal(id string, version, epoch int64, plaintext []byte) []byte {
 	e.t.Helper()
-	k, err := crypto.KeyFromBytes(e.teamKey)
+	k, err := crypto.KeyFromBytes(e.keys[epoch])
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	sealed, err := crypto.Seal(k.Subkey([]byte(e.team), "hush/v1/team-records"), plaintext, wire.RecordAD(e.team, id, version, 1))
+	sealed, err := crypto.Seal(k.Subkey([]byte(e.team), "hush/v1/team-records"), plaintext, wire.RecordAD(e.team, id, version, epoch))
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return sealed
 }
 
-// record is a record of d's at version, sealed and signed.
+// record is a record of d's at version, sealed and signed at the team's
+// current key epoch and log position.
 func (e *env) record(d *device, id string, version int64) wire.Record {
-	r := wire.Record{ID: id, Version: version, Epoch: 1, Sealed: e.seal(id, version, []byte("payload of "+id)), Author: d.ID}
+	return e.recordAt(d, id, version, e.members.Epoch, e.members.Seq)
+}
+
+// recordAt is a record of d's written at key epoch and log position seq.
+func (e *env) recordAt(d *device, id string, version, epoch, seq int64) wire.Record {
+	r := wire.Record{ID: id, Version: version, Epoch: epoch, LogSeq: seq, Sealed: e.seal(id, version, epoch, []byte("payload of "+id)), Author: d.ID}
 	r.Sig = ed25519.Sign(d.key, wire.RecordSigned(e.team, &r))
 	return r
 }
@@ -455,10 +609,11 @@ func (e *env) dump() string {
 	defer db.Close()
 	var out strings.Builder
 	for _, q := range []string{
-		`SELECT id, name, seq FROM teams ORDER BY id`,
+		`SELECT id, name, seq, epoch, log_seq FROM teams ORDER BY id`,
+		`SELECT team, seq, hex(entry) FROM log ORDER BY team, seq`,
 		`SELECT id, team, name, member, hex(sign_key), box, role, state, invite, hex(binding), joined FROM devices ORDER BY id`,
 		`SELECT id, team, role, expires, by_device, used FROM invites ORDER BY id`,
-		`SELECT team, id, version, epoch, hex(sealed), author, hex(sig), seq FROM records ORDER BY team, id`,
+		`SELECT team, id, version, epoch, hex(sealed), author, hex(sig), seq, log_seq FROM records ORDER BY team, id`,
 		`SELECT team, device, epoch, hex(sealed), signer, hex(sig) FROM wrapped_keys ORDER BY device, epoch`,
 	} {
 		rows, err := db.Query(q)
@@ -490,11 +645,13 @@ func (e *env) dump() string {
 }
 
 // snapshot is what "nothing changed" compares: the stored state, and the
-// team as a legit device sees it over HTTP (head, records, members).
+// team as a legit device sees it over HTTP (head, records, members, the
+// membership log).
 type snapshot struct {
 	dump    string
 	changes string
 	members string
+	log     string
 }
 
 func (e *env) snapshot() snapshot {
@@ -511,6 +668,7 @@ func (e *env) snapshot() snapshot {
 		}
 		b, _ = json.Marshal(ms)
 		s.members = string(b)
+		s.log = string(e.call(e.admin, "GET", "/v1/log?since=0", nil).want(e.t, http.StatusOK, "").body)
 	}
 	return s
 }
@@ -527,6 +685,9 @@ func (e *env) unchanged(before snapshot, what string) {
 	}
 	if after.members != before.members {
 		e.t.Errorf("%s changed GET /v1/members:\nbefore: %s\nafter:  %s", what, before.members, after.members)
+	}
+	if after.log != before.log {
+		e.t.Errorf("%s changed GET /v1/log:\nbefore: %s\nafter:  %s", what, before.log, after.log)
 	}
 }
 
@@ -549,24 +710,6 @@ func (e *env) events(ok func(store.Event) bool) []store.Event {
 			e.t.Fatalf("no such audit event; the log: %+v", evs)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// setState changes a device's state in the SQLite file directly (there is
-// no endpoint to remove a device yet).
-func (e *env) setState(d *device, state string) {
-	e.t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+e.db+"?_busy_timeout=10000")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer db.Close()
-	res, err := db.Exec(`UPDATE devices SET state = ? WHERE id = ?`, state, d.ID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		e.t.Fatalf("device %s not in the database", d.ID)
 	}
 }
 
