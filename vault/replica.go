@@ -174,10 +174,16 @@ func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (error, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	if rm.Name != "" && (r == nil || rm.Name != curName) {
+	if rm.Name != "" && !rm.Deleted && (r == nil || rm.Name != curName) {
 		other, err := v.lookup(tx, rm.Name)
 		if err == nil && !bytes.Equal(other.id, rm.ID) {
-			return &NameTakenError{Name: rm.Name, ByID: other.id}, nil
+			free, err := v.freeName(tx, other)
+			if err != nil {
+				return nil, err
+			}
+			if !free {
+				return &NameTakenError{Name: rm.Name, ByID: other.id}, nil
+			}
 		}
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
@@ -426,4 +432,33 @@ func (v *Vault) Reseal() error {
 		_, err := tx.Exec(`UPDATE sync_records SET local_head = -1 WHERE theirs IS NULL AND id IN (SELECT id FROM secrets WHERE deleted IS NULL)`)
 		return err
 	})
+}
+
+// freeName lets a teammate's live secret take a name that a secret removed
+// here still holds, when that removal is settled with the server (or was
+// never shared): the removed secret and its history go, as with rm --purge.
+// A live holder, or a removal not yet pushed, keeps the name.
+func (v *Vault) freeName(tx *sql.Tx, holder *row) (bool, error) {
+	if !holder.deleted.Valid {
+		return false, nil
+	}
+	var base, localHead int64
+	var localDeleted bool
+	var theirs []byte
+	err := tx.QueryRow(`SELECT base, local_head, local_deleted, theirs FROM sync_records WHERE id = ?`, holder.id).Scan(&base, &localHead, &localDeleted, &theirs)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Never synced: removed before it was ever shared.
+	case err != nil:
+		return false, err
+	case theirs != nil || !localDeleted || localHead != int64(holder.head):
+		return false, nil
+	}
+	if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, holder.id); err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(`DELETE FROM secrets WHERE id = ?`, holder.id); err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -127,6 +127,7 @@ until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
 
 func (a *app) teamJoinCommand() *cobra.Command {
 	var device, member, ca string
+	var kdf kdfFlags
 	cmd := &cobra.Command{
 		Use:   "join CODE [--name DEVICE]",
 		Short: "join a team with an invitation code: makes a new local vault for it",
@@ -154,12 +155,19 @@ Use --vault NAME to keep it beside an existing vault.`,
 			if _, err := os.Stat(path); err == nil {
 				return fmt.Errorf("vault %s already exists at %s: join into a new one with --vault NAME", name, path)
 			}
+			params, err := kdf.params(crypto.DefaultKDF)
+			if err != nil {
+				return err
+			}
+			if !kdf.set() {
+				params = crypto.Calibrate(params, calibrationTarget)
+			}
 			pass, err := a.newPassphrase("", true)
 			if err != nil {
 				return err
 			}
 			defer crypto.Wipe(pass)
-			v, err := vault.Create(path, pass, vault.CreateOptions{KDF: crypto.Calibrate(crypto.DefaultKDF, calibrationTarget)})
+			v, err := vault.Create(path, pass, vault.CreateOptions{KDF: params})
 			if err != nil {
 				return err
 			}
@@ -184,6 +192,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 	f.StringVar(&device, "name", client.DefaultName(), "this device's `NAME`, shown to the team")
 	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
 	f.StringVar(&ca, "ca", "", "trust this CA certificate `FILE` (PEM) for a self-signed server")
+	kdf.register(cmd)
 	return cmd
 }
 
@@ -390,7 +399,11 @@ func (a *app) printTeamStatus(team map[string]any, now time.Time) {
 	if name == "" {
 		name = "a team"
 	}
-	a.printf("team      %s on %s, as %s (%s)\n", name, team["server"], team["device"], team["role"])
+	role := team["role"].(string)
+	if role == "" {
+		role = "not yet approved"
+	}
+	a.printf("team      %s on %s, as %s (%s)\n", name, team["server"], team["device"], role)
 	switch {
 	case !team["approved"].(bool):
 		a.printf("sync      waiting for an admin to approve this device, then `hush sync`\n")

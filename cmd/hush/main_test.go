@@ -75,6 +75,8 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(env *testscript.Env) error {
+			// A -race binary otherwise sleeps a second before exiting.
+			env.Setenv("GORACE", goraceNoExitSleep())
 			env.Setenv("HUSH_HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("VAULT", filepath.Join(env.WorkDir, "home", "vaults", "default.db"))
 			env.Setenv("AUDIT", filepath.Join(env.WorkDir, "home", "vaults", "default.audit.db"))

@@ -47,9 +47,6 @@ func TestSyncScripts(t *testing.T) {
 			case "postgres":
 				s, err := pg.get()
 				return s != nil, err
-			case "bugs":
-				// Scripts that show a known bug run only when asked.
-				return os.Getenv("HUSH_TEST_BUGS") == "1", nil
 			}
 			return false, errors.New("unknown condition " + strconv.Quote(cond))
 		},

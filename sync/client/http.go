@@ -115,6 +115,11 @@ func (c *conn) do(ctx context.Context, method, path string, in, out any) error {
 	req.Header.Set(wire.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var unknownCA x509.UnknownAuthorityError
+		var badCert *tls.CertificateVerificationError
+		if errors.As(err, &unknownCA) || errors.As(err, &badCert) {
+			return fmt.Errorf("the team server at %s has a certificate this device does not trust (%v): for a self-signed server, give its CA with --ca when creating or joining the team", c.base, errors.Unwrap(err))
+		}
 		return fmt.Errorf("%w at %s: %v", ErrOffline, c.base, errors.Unwrap(err))
 	}
 	defer resp.Body.Close()

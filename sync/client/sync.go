@@ -122,6 +122,7 @@ type syncer struct {
 	c       *conn
 	rep     *Report
 	stale   int
+	fresh   bool // a record this device had not seen came in
 	tracked map[string]*vault.Tracked
 }
 
@@ -181,16 +182,22 @@ func (s *syncer) pull(ctx context.Context) error {
 		if ch.Head < s.st.highest() {
 			return &RollbackError{fmt.Sprintf("its newest change is %d, but this device has seen %d", ch.Head, s.st.highest())}
 		}
+		// The whole page is checked before any of it is applied.
+		last := since
+		for _, r := range ch.Records {
+			if r.Seq <= last || r.Seq > ch.Head {
+				return &BadRecordError{r.ID, "its sequence number is out of order"}
+			}
+			last = r.Seq
+		}
 		if err := s.apply(ch.Records); err != nil {
 			return err
 		}
-		for _, r := range ch.Records {
-			if r.Seq <= since || r.Seq > ch.Head {
-				return &BadRecordError{r.ID, "its sequence number is out of order"}
-			}
-			since = r.Seq
-		}
-		if ch.Head > s.st.highest() {
+		since = last
+		// Only a record this device had not seen shows that the server
+		// passes changes on: a higher head alone costs the server nothing
+		// and would hide that it withholds them (Report.Quiet).
+		if s.fresh {
 			s.st.LastChange = time.Now().UTC()
 		}
 		if !ch.More || len(ch.Records) == 0 {
@@ -212,11 +219,18 @@ func (s *syncer) apply(recs []wire.Record) error {
 	var remotes []vault.Remote
 	var remoteRecs []*wire.Record
 	marks := map[string]vault.SyncMark{}
+	inPage := make(map[string]int64, len(recs))
 	for i := range recs {
 		r := &recs[i]
 		if t := s.tracked[r.ID]; t != nil && t.Mark != nil && r.Version < t.Mark.Seen {
 			return &RollbackError{fmt.Sprintf("it sent %s at version %d, but this device has seen version %d", s.name(r.ID), r.Version, t.Mark.Seen)}
 		}
+		// The server holds one version of a record: twice in a page is a
+		// lie, and applied in order an older one would win.
+		if v, ok := inPage[r.ID]; ok {
+			return &RollbackError{fmt.Sprintf("it sent %s twice in one page, at versions %d and %d", s.name(r.ID), v, r.Version)}
+		}
+		inPage[r.ID] = r.Version
 	}
 	// Checking signatures and opening payloads is most of a pull's work.
 	opened := make([]*payload, len(recs))
@@ -229,6 +243,11 @@ func (s *syncer) apply(recs []wire.Record) error {
 		return err
 	}); err != nil {
 		return err
+	}
+	for i := range recs {
+		if t := s.tracked[recs[i].ID]; opened[i] != nil && (t == nil || t.Mark == nil || recs[i].Version > t.Mark.Seen) {
+			s.fresh = true // authentic, current, and new here
+		}
 	}
 	for i := range recs {
 		r, p := &recs[i], opened[i]
@@ -285,6 +304,26 @@ func (s *syncer) apply(recs []wire.Record) error {
 	if len(remotes) == 0 {
 		return nil
 	}
+	// Removals first: a name a teammate freed is then free for the
+	// secret that takes it in the same page.
+	order := make([]int, len(remotes))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if remotes[a].Deleted == remotes[b].Deleted {
+			return 0
+		}
+		if remotes[a].Deleted {
+			return -1
+		}
+		return 1
+	})
+	sortedR, sortedRecs := make([]vault.Remote, len(remotes)), make([]*wire.Record, len(remotes))
+	for i, j := range order {
+		sortedR[i], sortedRecs[i] = remotes[j], remoteRecs[j]
+	}
+	remotes, remoteRecs = sortedR, sortedRecs
 	errs, err := s.v.ApplyRemote(remotes)
 	for i := range remotes {
 		clear(remotes[i].Value)
