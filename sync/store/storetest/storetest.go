@@ -67,7 +67,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Devices", testDevices},
 		{"Seen", testSeen},
 		{"Events", testEvents},
+		{"Log", testLog},
+		{"AppendLogChange", testAppendLogChange},
+		{"ApproveEntry", testApproveEntry},
+		{"PushStale", testPushStale},
 		{"RaceCAS", func(t *testing.T, s store.Store) { raceCAS(t, s) }},
+		{"RaceLog", func(t *testing.T, s store.Store) { raceLog(t, s) }},
 		{"RaceRecords", func(t *testing.T, s store.Store) { raceRecords(t, s) }},
 		{"RaceJoin", func(t *testing.T, s store.Store) { raceJoin(t, s) }},
 		{"RaceTeams", func(t *testing.T, s store.Store) { raceTeams(t, s) }},
@@ -96,6 +101,7 @@ func RunShared(t *testing.T, newDSN func(t *testing.T) string) {
 	t.Run("SharedRaceCAS", func(t *testing.T) { raceCAS(t, two(t)...) })
 	t.Run("SharedRaceRecords", func(t *testing.T) { raceRecords(t, two(t)...) })
 	t.Run("SharedRaceJoin", func(t *testing.T) { raceJoin(t, two(t)...) })
+	t.Run("SharedRaceLog", func(t *testing.T) { raceLog(t, two(t)...) })
 	t.Run("SharedRaceTeams", func(t *testing.T) {
 		dsn := newDSN(t)
 		ss := openTwo(t, dsn)
