@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math"
 	"path"
 	"regexp"
 	"slices"
@@ -189,12 +190,23 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, lock string) error {
 	return tx.Commit()
 }
 
+// nanos is t in unix nanoseconds (0 for the zero time). A time beyond
+// what that holds (before 1678, after 2262) is clamped: UnixNano would
+// wrap around, and a bound like Events' since would select the wrong
+// side.
 func nanos(t time.Time) int64 {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return 0
+	case t.Before(minNanos):
+		return math.MinInt64
+	case t.After(maxNanos):
+		return math.MaxInt64
 	}
 	return t.UnixNano()
 }
+
+var minNanos, maxNanos = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
 
 func fromNanos(n int64) time.Time {
 	if n == 0 {

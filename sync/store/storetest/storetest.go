@@ -913,6 +913,14 @@ func testEvents(t *testing.T, s store.Store) {
 	check(t1, at(1).Add(time.Millisecond), e[3], e[4])
 	check(t1, at(5))
 	check(wire.NewID(), time.Time{})
+	// Far ahead or far back, past what unix nanoseconds hold: none, all.
+	for _, y := range []int{2263, 2300, 3000, 9999} {
+		check(t1, time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC))
+	}
+	check(t1, time.Unix(1<<40, 0))
+	for _, y := range []int{1, 1000, 1677} {
+		check(t1, time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), e[0], e[1], e[3], e[4])
+	}
 }
 
 // ---- concurrency ----
