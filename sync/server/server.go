@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -753,6 +754,9 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, dev *store.Dev
 		fail(w, http.StatusBadRequest, "since must be unix seconds")
 		return
 	}
+	// time.Unix wraps around for seconds near the int64 limit: the year
+	// 2262 is as late as any event can be.
+	since = min(since, math.MaxInt64/int64(time.Second))
 	evs, err := s.st.Events(r.Context(), dev.Team, time.Unix(since, 0))
 	if err != nil {
 		s.internal(w, r, err)
