@@ -37,8 +37,10 @@ func newVault(t *testing.T, dir string) *vault.Vault {
 }
 
 // TestNoPlaintextOnServer runs the real client (sync/client on real vaults)
-// against the server: create, invite, join, approve, sync both ways. Then
-// neither the server's SQLite files nor its log hold a secret's name,
+// against the server: create, invite, join, approve, sync both ways,
+// change the member's role and remove it (a new key epoch: every secret
+// re-sealed and pushed again). Then neither the server's SQLite files
+// (records, the membership log, keys) nor its log hold a secret's name,
 // value, note or tag.
 func TestNoPlaintextOnServer(t *testing.T) {
 	e := newEnv(t, server.Options{})
@@ -88,6 +90,21 @@ func TestNoPlaintextOnServer(t *testing.T) {
 	}
 	if rep, err := client.Sync(ctx, v1, st1); err != nil || rep.Pulled != 1 {
 		t.Fatalf("admin's pull: %+v, %v", rep, err)
+	}
+	// The membership log moves: a role change, then the member's removal,
+	// which starts a new key epoch; every secret goes up again, re-sealed.
+	if err := client.SetRole(ctx, v1, st1, "bob", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	rm, err := client.Remove(ctx, v1, st1, "bob")
+	if err != nil || rm.Epoch != 2 || rm.Exposed != 2 {
+		t.Fatalf("removing the member: %+v, %v", rm, err)
+	}
+	if rep, err := client.Sync(ctx, v1, st1); err != nil || rep.Pushed != 2 {
+		t.Fatalf("admin's push after the new epoch: %+v, %v", rep, err)
+	}
+	if epoch, logSeq, err := e.st.Team(ctx, st1.Team); err != nil || epoch != 2 || logSeq != 5 {
+		t.Fatalf("the team after the removal: epoch %d, log %d, %v", epoch, logSeq, err)
 	}
 
 	canaries := []string{canaryName, canaryValue, canaryNote, canaryTag, canaryName2, canaryValue2,
