@@ -106,8 +106,9 @@ type Store interface {
 	// Push applies each record as a compare-and-set on its version
 	// (Version-1 must be the stored version, 0 meaning absent), each on its
 	// own, in one transaction, and gives each applied record the team's
-	// next sequence number. A record that does not apply gets status
-	// conflict and the stored record.
+	// next sequence number. A record whose Epoch or LogSeq is not the
+	// team's current one gets status stale; one whose version does not
+	// follow the stored one gets status conflict and the stored record.
 	Push(ctx context.Context, team string, records []wire.Record) (results []wire.PushResult, head int64, err error)
 	// Changes returns up to limit records with Seq > since in Seq order,
 	// the team's head, and whether more follow.
