@@ -49,6 +49,12 @@ func (st *State) syncLog(ctx context.Context, c *conn) error {
 		if e.Seq == 1 && st.Genesis != nil && !bytes.Equal(next.Genesis, st.Genesis) {
 			return errors.New("the team's membership log does not start where the invitation says: this server is not showing the team you were invited to")
 		}
+		if e.Seq == st.PinSeq && !bytes.Equal(next.Head, st.PinHead) {
+			return errors.New("the team's membership log does not pass through the entry the invitation names: this server is showing a different history of the team")
+		}
+	}
+	if next.Seq < st.PinSeq {
+		return fmt.Errorf("%w: the invitation names log entry %d, but the server shows only %d", wire.ErrLogFork, st.PinSeq, next.Seq)
 	}
 	if st.Genesis == nil {
 		st.Genesis = next.Genesis
@@ -166,7 +172,17 @@ func SetRole(ctx context.Context, v *vault.Vault, st *State, name, role string) 
 	if err := st.appendLog(ctx, c, e, nil); err != nil {
 		return err
 	}
-	return st.Save(v)
+	if err := st.Save(v); err != nil {
+		return err
+	}
+	// Who can no longer write still holds the key: a new epoch makes
+	// anything they seal from now on (or backdate) refused.
+	if wire.CanWrite(ds[0].Role) && !wire.CanWrite(role) {
+		if _, err := rotateEpoch(ctx, v, st, c); err != nil {
+			return fmt.Errorf("%s is now a %s, but the new key epoch failed (run `hush team rotate`): %w", member, role, err)
+		}
+	}
+	return nil
 }
 
 // Removal says what Remove did.

@@ -345,15 +345,14 @@ func secretID(t testing.TB, d *mDev, name string) string {
 //     fail (the AEAD refuses them, with another reason).
 //   - the AEAD's associated data binds the ciphertext to team, id, version
 //     and epoch, and each epoch has its own key (wire.RecordAD). The
-//     "removed member" subtests isolate it: mallory, removed, colludes
-//     with the server and re-signs the swapped ciphertext at a log
-//     position where she could still write. Sealing with no associated
-//     data makes the "records" and "versions" ones accepted.
+//     "writer" subtests isolate it: a current writer colludes with the
+//     server and re-signs the swapped ciphertext at the current log
+//     position. Sealing with no associated data makes the "records" and
+//     "versions" ones accepted.
 func TestMaliciousCiphertextSwaps(t *testing.T) {
 	tm := newMTeam(t)
-	mallory := tm.add(t, "mallory", wire.RoleWriter)
+	tm.add(t, "mallory", wire.RoleWriter) // removed below: epoch 2
 	team := tm.admin.st.Team
-	malloryAdded := tm.admin.st.Members.Devices[mallory.id()].Added
 
 	// Another team on the same server, with a secret of the same name.
 	other := &mDev{name: "other", v: mVault(t)}
@@ -404,11 +403,16 @@ func TestMaliciousCiphertextSwaps(t *testing.T) {
 	server := func(f func(r *wire.Record)) func() wire.Record {
 		return func() wire.Record { r := target; f(&r); return r }
 	}
-	// removed: re-signed by mallory at a log position where she could write.
+	// writer: re-signed by a current writer at the current log position,
+	// so that signature, role and epoch all pass and only the AEAD's
+	// associated data stands between the swap and the vault. (A removed
+	// member can no longer get this far: a record's log position must be
+	// after its epoch began, and she was removed before it.)
 	removed := func(sealed []byte) func() wire.Record {
 		return func() wire.Record {
-			r := wire.Record{ID: target.ID, Version: target.Version, Epoch: 2, Sealed: sealed, Author: mallory.id(), LogSeq: malloryAdded, Seq: target.Seq}
-			r.Sig = ed25519.Sign(ed25519.NewKeyFromSeed(mallory.st.SignSeed), wire.RecordSigned(team, &r))
+			bob := tm.bob
+			r := wire.Record{ID: target.ID, Version: target.Version, Epoch: 2, Sealed: sealed, Author: bob.id(), LogSeq: tm.admin.st.Members.Seq, Seq: target.Seq}
+			r.Sig = ed25519.Sign(ed25519.NewKeyFromSeed(bob.st.SignSeed), wire.RecordSigned(team, &r))
 			return r
 		}
 	}
@@ -429,11 +433,11 @@ func TestMaliciousCiphertextSwaps(t *testing.T) {
 		{"server/purpose, a request's signature", server(func(r *wire.Record) { r.Author, r.Sig = tm.admin.id(), reqSig }), badSig},
 		{"server/purpose, a wrapped key's signature", server(func(r *wire.Record) { r.Author, r.Sig = tm.admin.id(), wk.Sig }), badSig},
 		{"server/purpose, a log entry's signature", server(func(r *wire.Record) { r.Author, r.Sig = tm.admin.id(), adminLog.Sig }), badSig},
-		{"removed member/records", removed(alpha3.Sealed), badAEAD},
-		{"removed member/versions", removed(beta2.Sealed), badAEAD},
-		{"removed member/epochs", removed(beta1.Sealed), badAEAD},
-		{"removed member/teams", removed(otherRec.Sealed), badAEAD},
-		{"removed member/fields", removed(wk.Sealed), badAEAD},
+		{"writer/records", removed(alpha3.Sealed), badAEAD},
+		{"writer/versions", removed(beta2.Sealed), badAEAD},
+		{"writer/epochs", removed(beta1.Sealed), badAEAD},
+		{"writer/teams", removed(otherRec.Sealed), badAEAD},
+		{"writer/fields", removed(wk.Sealed), badAEAD},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -1412,20 +1416,14 @@ func wrapTo(t testing.TB, team string, d *wire.Device, epoch int64, key []byte, 
 	return wk
 }
 
-// KNOWN GAP (5, a removed device signs): a removed admin colluding with
-// the server forks the log for a device that joins after the removal. The
-// invitation pins only the log's first entry, so the server can show the
-// joiner the log cut just before admin2's removal, plus an entry adding
-// the joiner signed by admin2 (an admin at that point of the fork), and a
-// key wrapped by admin2: the joiner takes it, and what it writes is
-// sealed under a key the attacker holds. Members who verified the
-// removal are not fooled (the fork does not extend their log).
-//
-// The fix: the invitation also pins the log's head when it was made (seq
-// and hash); the joiner refuses a log that does not pass through it. The
-// fork must branch before the removal, which precedes the invitation.
-func TestMaliciousKnownGapForkForJoiner(t *testing.T) {
-	t.Skip("KNOWN GAP: the invitation pins only the log's first entry, so a removed admin and the server can show a new joiner a fork cut before the removal (fix: pin the log head in the invitation)")
+// Attack 5, a removed device signs: a removed admin colluding with the
+// server forks the log for a device that joins after the removal: the log
+// cut just before admin2's removal, plus an entry adding the joiner signed
+// by admin2 (an admin at that point of the fork), and a key wrapped by
+// admin2. The invitation pins the log's head when it was made (seq and
+// hash); the fork branches before the removal, which precedes the
+// invitation, so the joiner refuses it.
+func TestMaliciousForkForJoiner(t *testing.T) {
 	tm := newMTeam(t)
 	admin2 := tm.add(t, "admin2", wire.RoleAdmin)
 	oldKey := admin2.st.Keys[admin2.st.Epoch]
@@ -1463,19 +1461,13 @@ func TestMaliciousKnownGapForkForJoiner(t *testing.T) {
 	}
 }
 
-// KNOWN GAP (roles): a writer demoted to reader keeps the team key (a
-// reader reads) and can sign; a record names the log position it was
-// written at, and open checks the author's role there. Colluding with
-// the server, the demoted member backdates a record to a position where
-// it was still a writer, seals it under the current key, and every client
-// takes it. The honest server refuses such a push (old log position); a
-// lying one serves it.
-//
-// The fix: a demotion from a writing role starts a new key epoch (like a
-// removal), and open refuses a record whose log position is before the
-// start of its epoch (wire.Membership would keep the epoch's first seq).
-func TestMaliciousKnownGapBackdatedWrite(t *testing.T) {
-	t.Skip("KNOWN GAP: a demoted writer (now reader, still holding the key) and the server can backdate a record's log position to when it could write; demotion does not rotate the epoch (fix: rotate on demotion, refuse records older than their epoch's start)")
+// Roles: a writer demoted to reader keeps the team key (a reader reads)
+// and can sign; a record names the log position it was written at.
+// Colluding with the server, the demoted member backdates a record to a
+// position where it was still a writer. A demotion from a writing role
+// starts a new key epoch, and open refuses a record whose log position is
+// before the start of its epoch.
+func TestMaliciousBackdatedWrite(t *testing.T) {
 	tm := newMTeam(t)
 	admin, bob := tm.admin, tm.bob
 	writerAt := bob.st.Members.Seq
@@ -1506,7 +1498,7 @@ func TestMaliciousKnownGapBackdatedWrite(t *testing.T) {
 	})
 	_, err = Sync(mctx, admin.v, admin.st)
 	var bad *BadRecordError
-	mWantErr(t, err, "could not write at that point", &bad)
+	mWantErr(t, err, "before its key epoch began", &bad)
 	if got := mGet(t, admin.v, "app/alpha"); got != "alpha-1" {
 		t.Errorf("alpha = %q", got)
 	}

@@ -153,6 +153,12 @@ func (st *State) open(r *wire.Record) (*payload, error) {
 	if r.Epoch != m.Epoch {
 		return nil, &StaleRecordError{r.ID, r.Epoch, m.Epoch}
 	}
+	// A record sealed under this epoch was written after it began: a
+	// demoted writer who still holds the key cannot backdate a record to
+	// when it could write (demotion starts a new epoch).
+	if r.LogSeq < m.EpochSeq {
+		return nil, &BadRecordError{r.ID, fmt.Sprintf("it claims log position %d, before its key epoch began at %d", r.LogSeq, m.EpochSeq)}
+	}
 	keyBytes, ok := st.Keys[r.Epoch]
 	if !ok {
 		return nil, &BadRecordError{r.ID, fmt.Sprintf("sealed under key epoch %d, which this device does not hold", r.Epoch)}

@@ -47,10 +47,14 @@ type State struct {
 	Invites     map[string]InviteKey `json:"invites,omitempty"`
 	// Members is the membership the verified log leads to; Genesis pins
 	// the log's first entry (from the invitation, or made here).
-	Members    *wire.Membership `json:"members,omitempty"`
-	Genesis    []byte           `json:"genesis,omitempty"`
-	LastChange time.Time        `json:"last_change"` // when the server last showed anything new
-	Auto       bool             `json:"auto"`
+	Members *wire.Membership `json:"members,omitempty"`
+	Genesis []byte           `json:"genesis,omitempty"`
+	// PinSeq and PinHead: the log entry the invitation named; the log
+	// this device accepts must pass through it.
+	PinSeq     int64     `json:"pin_seq,omitempty"`
+	PinHead    []byte    `json:"pin_head,omitempty"`
+	LastChange time.Time `json:"last_change"` // when the server last showed anything new
+	Auto       bool      `json:"auto"`
 }
 
 // InviteKey is an invite this (admin) device made and has not yet seen

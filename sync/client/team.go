@@ -85,6 +85,10 @@ type Invite struct {
 	Secret []byte `json:"k"`
 	Name   string `json:"n,omitempty"` // the team's name, for display
 	Log    []byte `json:"l"`           // the hash of the team's first log entry: pins the team
+	// The log's head when the invitation was made: the joiner accepts only
+	// a log that passes through it (no fork cut before a removal).
+	HeadSeq int64  `json:"q"`
+	Head    []byte `json:"h"`
 }
 
 const invitePrefix = "hush-invite-1."
@@ -109,7 +113,7 @@ func ParseInvite(code string) (*Invite, error) {
 	var i Invite
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&i); err != nil || dec.More() || !wire.ValidID(i.Team) || !wire.ValidID(i.ID) || len(i.Secret) != 32 || len(i.Log) != 32 ||
+	if err := dec.Decode(&i); err != nil || dec.More() || !wire.ValidID(i.Team) || !wire.ValidID(i.ID) || len(i.Secret) != 32 || len(i.Log) != 32 || i.HeadSeq < 1 || len(i.Head) != 32 ||
 		len(i.Name) > 64 || strings.ContainsFunc(i.Name, unicode.IsControl) {
 		return nil, errors.New("the invitation code is damaged: copy it again, whole")
 	}
@@ -135,12 +139,16 @@ func CreateInvite(ctx context.Context, v *vault.Vault, st *State, role string, t
 	if st.Genesis == nil {
 		return nil, errors.New("sync first: this device has not verified the team's membership log")
 	}
-	inv := &Invite{Server: st.Server, Team: st.Team, ID: wire.NewID(), Secret: secret, Name: st.TeamName, Log: st.Genesis}
-	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
 	c, err := st.conn()
 	if err != nil {
 		return nil, err
 	}
+	if err := st.syncLog(ctx, c); err != nil {
+		return nil, err
+	}
+	inv := &Invite{Server: st.Server, Team: st.Team, ID: wire.NewID(), Secret: secret, Name: st.TeamName, Log: st.Genesis,
+		HeadSeq: st.Members.Seq, Head: st.Members.Head}
+	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
 	if err := c.do(ctx, "POST", "/v1/invites", wire.Invite{ID: inv.ID, Role: role, Expires: expires}, nil); err != nil {
 		return nil, err
 	}
@@ -175,6 +183,7 @@ func Join(ctx context.Context, v *vault.Vault, inv *Invite, o JoinOptions) (*Sta
 		return nil, err
 	}
 	st.Server, st.CA, st.Team, st.TeamName, st.Genesis = inv.Server, o.CA, inv.Team, inv.Name, inv.Log
+	st.PinSeq, st.PinHead = inv.HeadSeq, inv.Head
 	c, err := st.conn()
 	if err != nil {
 		return nil, err

@@ -92,18 +92,19 @@ func TestNoPlaintextOnServer(t *testing.T) {
 		t.Fatalf("admin's pull: %+v, %v", rep, err)
 	}
 	// The membership log moves: a role change, then the member's removal,
-	// which starts a new key epoch; every secret goes up again, re-sealed.
+	// each of which starts a new key epoch (a demotion from writer does
+	// too); every secret goes up again, re-sealed.
 	if err := client.SetRole(ctx, v1, st1, "bob", wire.RoleReader); err != nil {
 		t.Fatal(err)
 	}
 	rm, err := client.Remove(ctx, v1, st1, "bob")
-	if err != nil || rm.Epoch != 2 || rm.Exposed != 2 {
+	if err != nil || rm.Epoch != 3 || rm.Exposed != 2 {
 		t.Fatalf("removing the member: %+v, %v", rm, err)
 	}
 	if rep, err := client.Sync(ctx, v1, st1); err != nil || rep.Pushed != 2 {
 		t.Fatalf("admin's push after the new epoch: %+v, %v", rep, err)
 	}
-	if epoch, logSeq, err := e.st.Team(ctx, st1.Team); err != nil || epoch != 2 || logSeq != 5 {
+	if epoch, logSeq, err := e.st.Team(ctx, st1.Team); err != nil || epoch != 3 || logSeq != 6 {
 		t.Fatalf("the team after the removal: epoch %d, log %d, %v", epoch, logSeq, err)
 	}
 

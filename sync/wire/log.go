@@ -103,13 +103,14 @@ func (d *LogDevice) RoleAt(seq int64) (string, bool) {
 
 // Membership is the state a verified log leads to.
 type Membership struct {
-	Team    string
-	Name    string
-	Devices map[string]*LogDevice
-	Epoch   int64
-	Seq     int64  // the last entry applied
-	Head    []byte // its hash
-	Genesis []byte // the first entry's hash: the team's fingerprint
+	Team     string
+	Name     string
+	Devices  map[string]*LogDevice
+	Epoch    int64
+	EpochSeq int64  // the entry that began the current epoch
+	Seq      int64  // the last entry applied
+	Head     []byte // its hash
+	Genesis  []byte // the first entry's hash: the team's fingerprint
 }
 
 // NewMembership is the state before the first entry.
@@ -203,7 +204,7 @@ func (m *Membership) Apply(e *LogEntry) error {
 		if e.Role != RoleAdmin || e.Name == "" || len(e.Name) > 64 {
 			return bad("a creation names the team and makes its first device an admin")
 		}
-		m.Name, m.Epoch, m.Genesis = e.Name, 1, e.Hash()
+		m.Name, m.Epoch, m.EpochSeq, m.Genesis = e.Name, 1, 1, e.Hash()
 		m.Devices[e.Device.ID] = &LogDevice{Device: *e.Device, Role: RoleAdmin, Active: true, Added: e.Seq, Roles: []RoleSpan{{e.Seq, RoleAdmin}}}
 	case LogAdd:
 		if e.Device == nil {
@@ -267,7 +268,7 @@ func (m *Membership) Apply(e *LogEntry) error {
 		if e.Epoch != m.Epoch+1 {
 			return bad("the next key epoch is %d, not %d", m.Epoch+1, e.Epoch)
 		}
-		m.Epoch = e.Epoch
+		m.Epoch, m.EpochSeq = e.Epoch, e.Seq
 	default:
 		return bad("unknown kind %q", e.Kind)
 	}
