@@ -492,10 +492,19 @@ their devices'. The change is an entry of the team's signed membership log.`,
 		Args: exactArgs("NAME", "ROLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.teamChange("team-role", args[:1], func(ctx context.Context, v *vault.Vault, st *client.State) error {
+				epoch := st.Epoch
 				if err := client.SetRole(ctx, v, st, args[0], args[1]); err != nil {
 					return err
 				}
 				a.notef("%s is now a %s", args[0], args[1])
+				if st.Epoch != epoch {
+					a.notef("new team key epoch %d: what a former writer signs from now on is refused", st.Epoch)
+					if rep, err := client.Sync(ctx, v, st); err != nil {
+						return fmt.Errorf("pushing the re-sealed secrets failed (run `hush sync`): %w", err)
+					} else {
+						a.notef("pushed %d secret(s) sealed under the new key", rep.Pushed)
+					}
+				}
 				return nil
 			})
 		},
