@@ -359,7 +359,15 @@ func (s *syncer) apply(recs []wire.Record) error {
 		t.Mark, t.Exists, t.Head, t.Deleted = &m, m.LocalHead > 0, m.LocalHead, m.LocalDeleted
 	}
 	if len(collisions) > 0 {
-		return s.v.PutMarks(collisions)
+		if err := s.v.PutMarks(collisions); err != nil {
+			return err
+		}
+		for owner, m := range collisions {
+			if t := s.tracked[owner]; t != nil {
+				m := m
+				t.Mark = &m
+			}
+		}
 	}
 	return nil
 }
@@ -367,8 +375,12 @@ func (s *syncer) apply(recs []wire.Record) error {
 // push sends every local change that is not in conflict, in batches, each
 // record compare-and-set on the version it was based on.
 func (s *syncer) push(ctx context.Context) error {
-	if err := s.track(); err != nil {
-		return err
+	// What pull read and applied is still current, unless another process
+	// wrote in between: then the next sync sends that.
+	if s.tracked == nil {
+		if err := s.track(); err != nil {
+			return err
+		}
 	}
 	var ids []string
 	for id, t := range s.tracked {
