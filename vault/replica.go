@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -86,6 +87,65 @@ func (v *Vault) Tracked() ([]Tracked, error) {
 		} else {
 			out = append(out, Tracked{ID: id, Mark: m})
 		}
+	}
+	return out, rows.Err()
+}
+
+// Changed lists the secrets changed here since they were last in step
+// with the server (Tracked.Dirty), found by SQLite without reading every
+// row into Go: a sync of a large vault costs what changed, not its size.
+func (v *Vault) Changed() ([]Tracked, error) {
+	return v.trackedQuery(`SELECT s.id, s.head, s.deleted IS NOT NULL, 1, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
+		FROM secrets s LEFT JOIN sync_records m ON m.id = s.id
+		WHERE m.id IS NULL OR s.head != m.local_head OR (s.deleted IS NOT NULL) != m.local_deleted
+		UNION ALL
+		SELECT m.id, 0, 0, 0, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
+		FROM sync_records m WHERE m.base > 0 AND NOT m.local_deleted AND NOT EXISTS (SELECT 1 FROM secrets s WHERE s.id = m.id)`)
+}
+
+// TrackedByID lists the secrets and marks with the given ids.
+func (v *Vault) TrackedByID(ids [][]byte) ([]Tracked, error) {
+	var out []Tracked
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		args := make([]any, n)
+		for i := range n {
+			args[i] = ids[i]
+		}
+		in := "(?" + strings.Repeat(",?", n-1) + ")"
+		ts, err := v.trackedQuery(`SELECT s.id, s.head, s.deleted IS NOT NULL, 1, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
+			FROM secrets s LEFT JOIN sync_records m ON m.id = s.id WHERE s.id IN `+in+`
+			UNION ALL
+			SELECT m.id, 0, 0, 0, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
+			FROM sync_records m WHERE m.id IN `+in+` AND NOT EXISTS (SELECT 1 FROM secrets s WHERE s.id = m.id)`, append(args, args...)...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ts...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+func (v *Vault) trackedQuery(q string, args ...any) ([]Tracked, error) {
+	rows, err := v.db.Query(q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	defer rows.Close()
+	var out []Tracked
+	for rows.Next() {
+		var t Tracked
+		var base, seen, lh sql.NullInt64
+		var ld sql.NullBool
+		var theirs []byte
+		if err := rows.Scan(&t.ID, &t.Head, &t.Deleted, &t.Exists, &base, &seen, &lh, &ld, &theirs); err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		if base.Valid {
+			t.Mark = &SyncMark{Base: base.Int64, Seen: seen.Int64, LocalHead: int(lh.Int64), LocalDeleted: ld.Bool, Theirs: theirs}
+		}
+		out = append(out, t)
 	}
 	return out, rows.Err()
 }

@@ -143,19 +143,25 @@ func BenchmarkIncrementalSync(b *testing.B) {
 			b.Fatal(err)
 		}
 		i := 0
+		var push, pull time.Duration
 		for b.Loop() {
 			i++
 			if _, err := admin.Set("app/K00042", []byte(fmt.Sprint("changed-", i)), vault.Update{}); err != nil {
 				b.Fatal(err)
 			}
+			t0 := time.Now()
 			rep, err := client.Sync(ctx, admin, ast)
 			if err != nil || rep.Pushed != 1 {
 				b.Fatal(rep, err)
 			}
+			t1 := time.Now()
 			rep, err = client.Sync(ctx, member, mst)
 			if err != nil || rep.Pulled != 1 {
 				b.Fatal(rep, err)
 			}
+			push, pull = push+t1.Sub(t0), pull+time.Since(t1)
 		}
+		b.ReportMetric(float64(push.Milliseconds())/float64(i), "push-sync-ms")
+		b.ReportMetric(float64(pull.Milliseconds())/float64(i), "pull-sync-ms")
 	})
 }

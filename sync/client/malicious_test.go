@@ -1179,6 +1179,7 @@ func TestMaliciousWithholding(t *testing.T) {
 	admin, bob := tm.admin, tm.bob
 	frozen := map[string][]byte{}
 	freeze := func(bump func(ch *wire.Changes)) {
+		tm.sync(t, bob)
 		tm.sync(t, bob) // its last answers: nothing after what it has
 		for _, e := range []string{"GET /v1/log", "GET /v1/changes"} {
 			frozen[e] = tm.p.lastResp(e, bob.id())

@@ -73,14 +73,16 @@ func Sync(ctx context.Context, v *vault.Vault, st *State) (*Report, error) {
 				return rep, err
 			}
 			rep.GotKey = true
+			if err := st.Save(v); err != nil {
+				return rep, err
+			}
 		}
-		if err := st.Save(v); err != nil {
-			return rep, err
-		}
-		as, err := Approve(ctx, v, st)
-		rep.Approvals = append(rep.Approvals, as...)
-		if err != nil {
-			return rep, err
+		if len(st.Invites) > 0 { // joins can only come with this device's invitations
+			as, err := Approve(ctx, v, st)
+			rep.Approvals = append(rep.Approvals, as...)
+			if err != nil {
+				return rep, err
+			}
 		}
 		s := &syncer{v: v, st: st, c: c, rep: rep}
 		if err := s.pull(ctx); err != nil {
@@ -126,12 +128,23 @@ type syncer struct {
 	tracked map[string]*vault.Tracked
 }
 
-func (s *syncer) track() error {
-	ts, err := s.v.Tracked()
+// track reads what the vault knows of the given records into s.tracked.
+func (s *syncer) track(recs []wire.Record) error {
+	if s.tracked == nil {
+		s.tracked = map[string]*vault.Tracked{}
+	}
+	ids := make([][]byte, 0, len(recs))
+	for i := range recs {
+		id, err := hex.DecodeString(recs[i].ID)
+		if err != nil {
+			return &BadRecordError{recs[i].ID, "its id is not hex"}
+		}
+		ids = append(ids, id)
+	}
+	ts, err := s.v.TrackedByID(ids)
 	if err != nil {
 		return err
 	}
-	s.tracked = make(map[string]*vault.Tracked, len(ts))
 	for i := range ts {
 		s.tracked[hex.EncodeToString(ts[i].ID)] = &ts[i]
 	}
@@ -170,9 +183,6 @@ func (s *syncer) name(id string) string {
 }
 
 func (s *syncer) pull(ctx context.Context) error {
-	if err := s.track(); err != nil {
-		return err
-	}
 	since := s.st.Head
 	for {
 		var ch wire.Changes
@@ -216,6 +226,9 @@ func (s *syncer) pull(ctx context.Context) error {
 // apply opens one page of records and applies them in one transaction,
 // noting conflicts with local changes.
 func (s *syncer) apply(recs []wire.Record) error {
+	if err := s.track(recs); err != nil {
+		return err
+	}
 	var remotes []vault.Remote
 	var remoteRecs []*wire.Record
 	marks := map[string]vault.SyncMark{}
@@ -338,6 +351,15 @@ func (s *syncer) apply(recs []wire.Record) error {
 			// Two secrets with one name (made on two devices while apart):
 			// the teammate's waits as a conflict on ours.
 			owner := hex.EncodeToString(nt.ByID)
+			if _, ok := s.tracked[owner]; !ok {
+				ts, err := s.v.TrackedByID([][]byte{nt.ByID})
+				if err != nil {
+					return err
+				}
+				for i := range ts {
+					s.tracked[owner] = &ts[i]
+				}
+			}
 			var mark vault.SyncMark
 			if t := s.tracked[owner]; t != nil && t.Mark != nil {
 				mark = *t.Mark
@@ -375,16 +397,17 @@ func (s *syncer) apply(recs []wire.Record) error {
 // push sends every local change that is not in conflict, in batches, each
 // record compare-and-set on the version it was based on.
 func (s *syncer) push(ctx context.Context) error {
-	// What pull read and applied is still current, unless another process
-	// wrote in between: then the next sync sends that.
-	if s.tracked == nil {
-		if err := s.track(); err != nil {
-			return err
-		}
+	changed, err := s.v.Changed()
+	if err != nil {
+		return err
 	}
+	byID := map[string]*vault.Tracked{}
 	var ids []string
-	for id, t := range s.tracked {
+	for i := range changed {
+		t := &changed[i]
 		if t.Dirty() && (t.Mark == nil || t.Mark.Theirs == nil) {
+			id := hex.EncodeToString(t.ID)
+			byID[id] = t
 			ids = append(ids, id)
 		}
 	}
@@ -416,7 +439,7 @@ func (s *syncer) push(ctx context.Context) error {
 		return s.pushBatch(ctx, recs, ts)
 	}
 	for _, id := range ids {
-		t := s.tracked[id]
+		t := byID[id]
 		p, err := s.localPayload(t)
 		if err != nil {
 			return err
@@ -607,7 +630,7 @@ type Status struct {
 
 // GetStatus counts local changes not yet pushed and conflicts.
 func GetStatus(v *vault.Vault, st *State) (*Status, error) {
-	ts, err := v.Tracked()
+	ts, err := v.Changed()
 	if err != nil {
 		return nil, err
 	}
