@@ -88,6 +88,9 @@ func loadRun(b *testing.B, dsn string, clients int) {
 	if _, err := Approve(ctx, v, admin); err != nil {
 		b.Fatal(err)
 	}
+	for _, d := range devs {
+		d.Members = admin.Members // pushes name the current log position
+	}
 
 	var (
 		mu      sync.Mutex

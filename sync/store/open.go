@@ -10,8 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/jackc/pgx/v5/stdlib"
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
@@ -116,5 +117,14 @@ func openPostgres(ctx context.Context, dsn string) (Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &sqlStore{w: db, r: db, d: d}, nil
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s: %w", Describe(dsn), err)
+	}
+	cfg.RuntimeParams["synchronous_commit"] = "off"
+	nonceDB := stdlib.OpenDB(*cfg)
+	nonceDB.SetMaxOpenConns(16)
+	nonceDB.SetMaxIdleConns(16)
+	return &sqlStore{w: db, r: db, d: d, nonceDB: nonceDB}, nil
 }
