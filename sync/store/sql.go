@@ -511,28 +511,31 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 				results[i].Status = wire.PushStale
 				continue
 			}
-			cur, err := s.record(ctx, tx, team, r.ID)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			var have int64
-			if cur != nil {
-				have = cur.Version
-			}
-			if have != r.Version-1 {
-				results[i].Status, results[i].Current = wire.PushConflict, cur
-				continue
-			}
+			// Compare-and-set in one statement: a new record only if none
+			// exists, a new version only over the one before it.
 			head++
-			if cur == nil {
-				_, err = s.exec(ctx, tx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			var res sql.Result
+			var err error
+			if r.Version == 1 {
+				res, err = s.exec(ctx, tx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (team, id) DO NOTHING`,
 					team, r.ID, r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq)
 			} else {
-				_, err = s.exec(ctx, tx, `UPDATE records SET version = $1, epoch = $2, sealed = $3, author = $4, sig = $5, seq = $6, log_seq = $7 WHERE team = $8 AND id = $9`,
-					r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq, team, r.ID)
+				res, err = s.exec(ctx, tx, `UPDATE records SET version = $1, epoch = $2, sealed = $3, author = $4, sig = $5, seq = $6, log_seq = $7 WHERE team = $8 AND id = $9 AND version = $10`,
+					r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq, team, r.ID, r.Version-1)
 			}
 			if err != nil {
 				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n != 1 {
+				head--
+				cur, err := s.record(ctx, tx, team, r.ID)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+				results[i].Status, results[i].Current = wire.PushConflict, cur
+				continue
 			}
 			results[i].Status, results[i].Seq = wire.PushOK, head
 		}
