@@ -53,6 +53,13 @@ type Options struct {
 	Describe  func(vault.Type, []byte) (string, time.Time, error)
 	Clipboard Clipboard        // nil: DetectClipboard()
 	Now       func() time.Time // nil: time.Now
+	// SyncLabel says in the header how the vault syncs with its team
+	// ("" for a vault of one's own: nothing shown); nil shows nothing.
+	SyncLabel func(*vault.Vault) string
+	// AfterWrite runs after every change made here, in the background (an
+	// automatic team sync); what it returns, if anything, becomes the
+	// status line.
+	AfterWrite func(*vault.Vault) string
 }
 
 type screen int

@@ -32,16 +32,17 @@ type browser struct {
 	v    *vault.Vault
 	by   string // how the vault was unlocked
 
-	loading  bool
-	entries  []vault.IndexEntry
-	ix       *index
-	filter   *filter
-	rows     []int // entries shown, after filtering
-	cursor   int
-	offset   int
-	meta     map[string]vault.Meta // by entry id + version, opened as rows show
-	policies []vault.Policy        // folder defaults, read with the index
-	conflict map[string]string     // ids of secrets a team sync left in conflict
+	loading   bool
+	entries   []vault.IndexEntry
+	ix        *index
+	filter    *filter
+	rows      []int // entries shown, after filtering
+	cursor    int
+	offset    int
+	meta      map[string]vault.Meta // by entry id + version, opened as rows show
+	policies  []vault.Policy        // folder defaults, read with the index
+	conflict  map[string]string     // ids of secrets a team sync left in conflict
+	syncLabel string                // how the vault syncs, for the header
 
 	filterInput textinput.Model
 	filtering   bool
@@ -127,12 +128,24 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		b.scroll() // the list's height changed: keep the cursor's row on screen
 	}
 	switch msg := msg.(type) {
+	case syncedMsg:
+		if msg.status == "" {
+			return nil
+		}
+		sel := ""
+		if b.cursor >= 0 && b.cursor < len(b.rows) {
+			sel = b.entries[b.rows[b.cursor]].Name
+		}
+		return tea.Batch(b.reload(sel), b.setStatus(msg.status, false))
 	case indexMsg:
 		b.loading = false
 		if msg.err != nil {
 			return b.setStatus(msg.err.Error(), true)
 		}
 		b.entries, b.conflict = msg.entries, msg.conflicts
+		if f := b.root.opts.SyncLabel; f != nil {
+			b.syncLabel = f(b.v)
+		}
 		names := make([]string, len(msg.entries))
 		for i, e := range msg.entries {
 			names[i] = e.Name
@@ -299,7 +312,7 @@ func (b *browser) askDelete(name string) {
 			}
 			b.closeDetail()
 			b.removed = name
-			return tea.Batch(b.reload(""), b.setStatus("removed "+name+" (u: undo)", false))
+			return tea.Batch(b.reload(""), b.setStatus("removed "+name+" (u: undo)", false), b.wrote())
 		},
 	}
 }
@@ -410,7 +423,11 @@ func (b *browser) header() string {
 	if b.by != "" {
 		lock += " (" + b.by + ")"
 	}
-	left := s.Header.Render(" hush ") + s.HeaderDim.Render(" vault "+b.root.opts.VaultName+" · "+count+" · "+lock+" · sync: off ")
+	head := " vault " + b.root.opts.VaultName + " · " + count + " · " + lock
+	if b.syncLabel != "" {
+		head += " · " + b.syncLabel
+	}
+	left := s.Header.Render(" hush ") + s.HeaderDim.Render(head+" ")
 	w := b.root.width
 	if lipgloss.Width(left) < w {
 		left += s.HeaderDim.Render(strings.Repeat(" ", w-lipgloss.Width(left)))
@@ -615,7 +632,19 @@ func (b *browser) undoRemove() tea.Cmd {
 	if err != nil {
 		return b.setStatus(err.Error(), true)
 	}
-	return tea.Batch(b.reload(name), b.setStatus("restored "+name, false))
+	return tea.Batch(b.reload(name), b.setStatus("restored "+name, false), b.wrote())
+}
+
+// syncedMsg carries what AfterWrite said.
+type syncedMsg struct{ status string }
+
+// wrote runs AfterWrite in the background after a change.
+func (b *browser) wrote() tea.Cmd {
+	f, v := b.root.opts.AfterWrite, b.v
+	if f == nil {
+		return nil
+	}
+	return func() tea.Msg { return syncedMsg{f(v)} }
 }
 
 // quit ends the program; a value still on the clipboard is taken off it

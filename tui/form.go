@@ -256,7 +256,7 @@ func (f *form) save() tea.Cmd {
 	} else if !res.Changed {
 		status = name + " unchanged"
 	}
-	return tea.Batch(b.reload(name), b.setStatus(status, false))
+	return tea.Batch(b.reload(name), b.setStatus(status, false), b.wrote())
 }
 
 func (f *form) helpKeys() keymap.Help {

@@ -63,7 +63,7 @@ func (h *history) update(msg tea.Msg) tea.Cmd {
 				if err == nil {
 					b.history = fresh
 				}
-				return tea.Batch(b.reload(h.name), b.setStatus(fmt.Sprintf("restored version %d as version %d", v.Version, res.Version), false))
+				return tea.Batch(b.reload(h.name), b.setStatus(fmt.Sprintf("restored version %d as version %d", v.Version, res.Version), false), b.wrote())
 			},
 		}
 	}

@@ -198,11 +198,15 @@ given as value_base64 instead of value.`,
 					return err
 				}
 				defer crypto.Wipe(s.Value)
-				if v.HasConflict(s.ID) {
+				conflict := v.HasConflict(s.ID)
+				if conflict {
 					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush resolve %s --keep mine|theirs`)", s.Name, s.Name)
 				}
 				if a.jsonOut {
 					m := secretJSON(s, time.Now())
+					if conflict {
+						m["flags"] = append(m["flags"].([]string), "conflict")
+					}
 					jsonValue(m, s.Value)
 					if info := inspectJSON(s); info != nil {
 						m["kind"] = info

@@ -178,8 +178,9 @@ Use --vault NAME to keep it beside an existing vault.`,
 			v.Close()
 			if err != nil {
 				// The new vault holds nothing yet: remove it so a retry starts clean.
-				for _, suffix := range []string{"", "-wal", "-shm", ".audit.db", ".audit.db-journal"} {
-					os.Remove(path + suffix)
+				base := strings.TrimSuffix(path, ".db")
+				for _, f := range []string{path, path + "-wal", path + "-shm", base + ".audit.db", base + ".audit.db-journal"} {
+					os.Remove(f)
 				}
 				return err
 			}
@@ -205,6 +206,9 @@ func (a *app) teamApproveCommand() *cobra.Command {
 			return a.teamChange("team-approve", nil, func(ctx context.Context, v *vault.Vault, st *client.State) error {
 				as, err := client.Approve(ctx, v, st)
 				a.reportApprovals(as)
+				if err == nil && st.Role != "admin" {
+					return errors.New("only an admin approves joins")
+				}
 				if err == nil && len(as) == 0 {
 					a.notef("no joins are waiting for your invitations")
 				}
@@ -313,7 +317,7 @@ old (quietly: offline, it carries on with the local vault).`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&auto, "auto", "", "turn automatic sync `on` or `off`")
+	cmd.Flags().StringVar(&auto, "auto", "", "turn automatic sync on or off")
 	return cmd
 }
 
@@ -356,7 +360,7 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&keep, "keep", "", "`mine` or `theirs`")
+	cmd.Flags().StringVar(&keep, "keep", "", "which version to keep: mine or theirs")
 	return cmd
 }
 
@@ -411,7 +415,11 @@ func (a *app) printTeamStatus(team map[string]any, now time.Time) {
 		a.printf("sync      never synced: run `hush sync`\n")
 	default:
 		t, _ := time.Parse(time.RFC3339, team["last_sync"].(string))
-		a.printf("sync      last %s; %d local change(s) not yet pushed\n", age(t, now), team["unpushed"])
+		auto := "run `hush sync`"
+		if team["auto"].(bool) {
+			auto = "automatic sync on"
+		}
+		a.printf("sync      last %s; %d local change(s) not yet pushed; %s\n", age(t, now), team["unpushed"], auto)
 	}
 	if cs := team["conflicts"].([]string); len(cs) > 0 {
 		a.printf("conflict  %s: `hush resolve NAME --keep mine|theirs`\n", strings.Join(cs, ", "))
@@ -422,19 +430,13 @@ func (a *app) printTeamStatus(team map[string]any, now time.Time) {
 // change (force), before a read when the last sync is over a minute old.
 // It never fails the command: offline, it says so and the command goes on.
 func (a *app) autoSync(v *vault.Vault, force bool) {
-	if a.noAutoSync || !client.InTeam(v) {
+	if a.noAutoSync {
 		return
 	}
-	st, err := client.Load(v)
-	if err != nil || !st.Auto || len(st.Keys) == 0 {
+	rep, err, ran := syncIfAuto(v, force)
+	if !ran {
 		return
 	}
-	if !force && time.Since(st.LastSync) < time.Minute {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	rep, err := client.Sync(ctx, v, st)
 	switch {
 	case errors.Is(err, client.ErrOffline):
 		a.notef("note: the team server is unreachable: working offline (changes sync later)")
@@ -651,5 +653,66 @@ func (a *app) reportSyncNotes(rep *client.Report) {
 	}
 	if rep.Quiet > 0 {
 		a.notef("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(rep.Quiet.Hours()/24))
+	}
+}
+
+// syncIfAuto runs a sync if the vault is in a team with automatic sync on
+// (and, unless force, the last sync is over a minute old).
+func syncIfAuto(v *vault.Vault, force bool) (*client.Report, error, bool) {
+	if !client.InTeam(v) {
+		return nil, nil, false
+	}
+	st, err := client.Load(v)
+	if err != nil || !st.Auto || len(st.Keys) == 0 {
+		return nil, nil, false
+	}
+	if !force && time.Since(st.LastSync) < time.Minute {
+		return nil, nil, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	rep, err := client.Sync(ctx, v, st)
+	return rep, err, true
+}
+
+// quietSync is autoSync for the terminal UI: one short status line.
+func (a *app) quietSync(v *vault.Vault) string {
+	rep, err, ran := syncIfAuto(v, true)
+	switch {
+	case !ran:
+		return ""
+	case errors.Is(err, client.ErrOffline):
+		return "the team server is unreachable: working offline"
+	case err != nil:
+		return "automatic sync failed: " + err.Error()
+	case len(rep.Conflicts) > 0:
+		return fmt.Sprintf("synced; %d in conflict: hush resolve", len(rep.Conflicts))
+	}
+	return fmt.Sprintf("synced (pulled %d, pushed %d)", rep.Pulled, rep.Pushed)
+}
+
+// syncLabel is the TUI header's word on sync: nothing for a vault of
+// one's own.
+func syncLabel(v *vault.Vault) string {
+	if !client.InTeam(v) {
+		return ""
+	}
+	st, err := client.Load(v)
+	if err != nil {
+		return "team"
+	}
+	if st.Auto {
+		return "sync: auto"
+	}
+	return "sync: hush sync"
+}
+
+// readerNote tells a reader, at the time of a change, that it stays here.
+func (a *app) readerNote(v *vault.Vault) {
+	if !client.InTeam(v) {
+		return
+	}
+	if st, err := client.Load(v); err == nil && st.Role == "reader" {
+		a.notef("note: this device is a reader in the team: this change stays on this device")
 	}
 }

@@ -39,7 +39,8 @@ func (a *app) runTUI() error {
 	if err != nil {
 		return err
 	}
-	o := tui.Options{VaultName: name, VaultPath: path, Describe: describeValue}
+	o := tui.Options{VaultName: name, VaultPath: path, Describe: describeValue,
+		SyncLabel: syncLabel, AfterWrite: a.quietSync}
 	if _, err := os.Stat(path); err == nil {
 		v, err := vault.Open(path)
 		if err != nil {

@@ -114,7 +114,7 @@ func (st *State) appendLog(ctx context.Context, c *conn, e *wire.LogEntry, keys 
 
 // adminSession is what every admin command starts with: the verified log,
 // and a check that this device may change it.
-func adminSession(ctx context.Context, st *State) (*conn, error) {
+func adminSession(ctx context.Context, st *State, what string) (*conn, error) {
 	c, err := st.conn()
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func adminSession(ctx context.Context, st *State) (*conn, error) {
 		return nil, err
 	}
 	if st.Role != wire.RoleAdmin {
-		return nil, errors.New("only an admin can change the team")
+		return nil, errors.New("only an admin can " + what)
 	}
 	return c, nil
 }
@@ -155,7 +155,7 @@ func SetRole(ctx context.Context, v *vault.Vault, st *State, name, role string) 
 	if !wire.ValidRole(role) {
 		return fmt.Errorf("role %q: use admin, writer or reader", role)
 	}
-	c, err := adminSession(ctx, st)
+	c, err := adminSession(ctx, st, "change the team")
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ type Removal struct {
 // the next push, and every secret the removed devices could read is marked
 // to be rotated. The caller then syncs.
 func Remove(ctx context.Context, v *vault.Vault, st *State, name string) (*Removal, error) {
-	c, err := adminSession(ctx, st)
+	c, err := adminSession(ctx, st, "change the team")
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +242,7 @@ func Remove(ctx context.Context, v *vault.Vault, st *State, name string) (*Remov
 
 // Rotate starts a new key epoch without removing anyone.
 func Rotate(ctx context.Context, v *vault.Vault, st *State) (int64, error) {
-	c, err := adminSession(ctx, st)
+	c, err := adminSession(ctx, st, "change the team")
 	if err != nil {
 		return 0, err
 	}
@@ -328,7 +328,7 @@ type AuditEvent struct {
 
 // Audit fetches the server's audit log since a time (admin only).
 func Audit(ctx context.Context, v *vault.Vault, st *State, since time.Time) ([]AuditEvent, error) {
-	c, err := adminSession(ctx, st)
+	c, err := adminSession(ctx, st, "see the team's audit log")
 	if err != nil {
 		return nil, err
 	}

@@ -273,6 +273,14 @@ func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 			a.Refused = fmt.Sprintf("the server says role %s, the invite was for %s", p.Role, ik.Role)
 		case !hmac.Equal(p.Binding, binding(ik.Secret, st.Team, p.Invite, &p.Device)):
 			a.Refused = "its keys do not match the invite's secret: the server or someone else changed them"
+		default:
+			for _, d := range st.Members.Devices {
+				if d.Active && d.Member == p.Device.Member && d.Role != ik.Role {
+					a.Refused = fmt.Sprintf("member %s is already in the team as %s, and the invitation was for %s: invite them again with --role %s, or have them join under another --member name",
+						d.Member, d.Role, ik.Role, d.Role)
+					break
+				}
+			}
 		}
 		if a.Refused == "" {
 			wk, err := st.wrapKeyFor(&p.Device, st.Epoch, st.Keys[st.Epoch])

@@ -221,7 +221,7 @@ func (m *Membership) Apply(e *LogEntry) error {
 		}
 		// A member has one role: a new device of an existing member takes it.
 		if ds := m.memberDevices(e.Device.Member); len(ds) > 0 && ds[0].Role != e.Role {
-			return bad("member %s is a %s, not a %s", e.Device.Member, ds[0].Role, e.Role)
+			return bad("member %s is already in the team as %s, not %s", e.Device.Member, ds[0].Role, e.Role)
 		}
 		m.Devices[e.Device.ID] = &LogDevice{Device: *e.Device, Role: e.Role, Active: true, Added: e.Seq, Roles: []RoleSpan{{e.Seq, e.Role}}}
 	case LogRole:

@@ -245,8 +245,8 @@ func TestApplyAdd(t *testing.T) {
 		t.Fatalf("added device: %+v", d)
 	}
 	// A member's second device takes the member's role.
-	c.refuse(c.add(ann, wes2, RoleReader), "member wes is a writer, not a reader")
-	c.refuse(c.add(ann, wes2, RoleAdmin), "member wes is a writer, not a admin")
+	c.refuse(c.add(ann, wes2, RoleReader), "member wes is already in the team as writer, not reader")
+	c.refuse(c.add(ann, wes2, RoleAdmin), "member wes is already in the team as writer, not admin")
 	c.ok(c.add(ann, wes2, RoleWriter))
 	c.ok(c.add(ann, abe, RoleAdmin))
 	// An admin added by another admin adds in turn.
