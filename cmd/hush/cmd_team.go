@@ -589,11 +589,14 @@ head mean the server shows you both the same team.`,
 					return err
 				}
 				if a.jsonOut {
-					return a.writeJSON(map[string]any{"team": fp.Team, "fingerprint": fp.Genesis, "log_entries": fp.Seq, "head": fp.Head})
+					return a.writeJSON(map[string]any{"team": fp.Team, "fingerprint": fp.Genesis, "log_entries": fp.Seq, "head": fp.Head, "offline": fp.Offline})
 				}
 				a.printf("team         %s\n", fp.Team)
 				a.printf("fingerprint  %s\n", fp.Genesis)
 				a.printf("log head     %d: %s\n", fp.Seq, fp.Head)
+				if fp.Offline {
+					a.notef("note: the team server is unreachable: this is the log as this device verified it last")
+				}
 				return nil
 			})
 		},

@@ -288,6 +288,7 @@ type Fingerprint struct {
 	Genesis string
 	Seq     int64
 	Head    string
+	Offline bool // the server was unreachable: this is what was verified last
 }
 
 // Verify syncs the membership log and returns what to compare.
@@ -296,13 +297,19 @@ func Verify(ctx context.Context, v *vault.Vault, st *State) (*Fingerprint, error
 	if err != nil {
 		return nil, err
 	}
-	if err := st.syncLog(ctx, c); err != nil && !errors.Is(err, ErrPending) {
+	offline := false
+	if err := st.syncLog(ctx, c); errors.Is(err, ErrOffline) && st.Members != nil {
+		offline = true // what this device verified last is still worth comparing
+	} else if err != nil && !errors.Is(err, ErrPending) {
 		return nil, err
+	}
+	if st.Members == nil {
+		return nil, errors.New("this device has not verified the team's membership log yet: sync first")
 	}
 	if err := st.Save(v); err != nil {
 		return nil, err
 	}
-	return &Fingerprint{Team: st.Team, Genesis: short(st.Members.Genesis), Seq: st.Members.Seq, Head: short(st.Members.Head)}, nil
+	return &Fingerprint{Team: st.Team, Genesis: short(st.Members.Genesis), Seq: st.Members.Seq, Head: short(st.Members.Head), Offline: offline}, nil
 }
 
 // short prints a hash as groups of hex, like an SSH fingerprint.
