@@ -474,6 +474,27 @@ func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault
 	// Not the pull cursor (others' changes below it are not pulled yet),
 	// but what a server restored from an old backup would fall below.
 	s.st.Seen = max(s.st.Seen, resp.Head)
+	// If the server's sequence moved by exactly this push's records, nobody
+	// else wrote in between: the pull cursor moves past them, so that the
+	// next pull does not bring this device's own records back.
+	var okSeqs []int64
+	for _, res := range resp.Results {
+		if res.Status == wire.PushOK {
+			okSeqs = append(okSeqs, res.Seq)
+		}
+	}
+	slices.Sort(okSeqs)
+	contiguous := len(okSeqs) > 0 && resp.Head == s.st.Head+int64(len(okSeqs))
+	for i, seq := range okSeqs {
+		if seq != s.st.Head+int64(i)+1 {
+			contiguous = false
+		}
+	}
+	defer func() {
+		if contiguous {
+			s.st.Head = resp.Head
+		}
+	}()
 	marks := map[string]vault.SyncMark{}
 	for i, res := range resp.Results {
 		r, t := recs[i], ts[i]
