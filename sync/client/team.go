@@ -266,6 +266,7 @@ func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 			continue
 		}
 		a := Approval{Device: p.Device.Name, Member: p.Device.Member, Role: ik.Role}
+		turnAway := false
 		switch {
 		case p.Device.Check() != nil:
 			a.Refused = "its public keys are malformed"
@@ -276,6 +277,7 @@ func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 		default:
 			for _, d := range st.Members.Devices {
 				if d.Active && d.Member == p.Device.Member && d.Role != ik.Role {
+					turnAway = true
 					a.Refused = fmt.Sprintf("member %s is already in the team as %s, and the invitation was for %s: invite them again with --role %s, or have them join under another --member name",
 						d.Member, d.Role, ik.Role, d.Role)
 					break
@@ -293,12 +295,19 @@ func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 			st.sign(e)
 			next := cloneMembership(st.Members)
 			if err := next.Apply(e); err != nil {
-				a.Refused = err.Error()
+				a.Refused, turnAway = err.Error(), true
 			} else if err := c.do(ctx, "POST", "/v1/joins/approve", wire.Approve{Invite: p.Invite, Device: p.Device.ID, Key: *wk, Entry: *e}, nil); err != nil {
 				return out, err
 			} else {
 				st.Members = next
 			}
+		}
+		if turnAway {
+			// An honest join that cannot be approved as it stands: turned
+			// away, the device stops waiting (its next sync is told the
+			// server does not know it). Not done for a join the server may
+			// have changed: that joiner's own data is not what was shown.
+			_ = c.do(ctx, "POST", "/v1/joins/refuse", wire.Refuse{Device: p.Device.ID}, nil)
 		}
 		// An invite is single use: approved or refused, it is spent.
 		delete(st.Invites, p.Invite)

@@ -81,6 +81,7 @@ func New(st store.Store, o Options) *Server {
 	s.route("POST /v1/invites", s.authed(admins, s.invite))
 	s.route("GET /v1/joins", s.authed(admins, s.joins))
 	s.route("POST /v1/joins/approve", s.authed(admins, s.approve))
+	s.route("POST /v1/joins/refuse", s.authed(admins, s.refuse))
 	s.route("GET /v1/log", s.authed(pendingToo, s.getLog))
 	s.route("POST /v1/log", s.authed(admins, s.appendLog))
 	s.route("GET /v1/audit", s.authed(admins, s.auditLog))
@@ -784,4 +785,26 @@ func decode[T any](w http.ResponseWriter, body []byte) (*T, bool) {
 func wrappedBy(admin *store.Device, k *wire.WrappedKey) bool {
 	return k.Signer == admin.ID && k.Epoch >= 1 && len(k.Sealed) > 0 && len(k.Sealed) <= 4096 &&
 		len(k.Sig) == ed25519.SignatureSize && ed25519.Verify(admin.SignKey, wire.WrappedKeySigned(admin.Team, k), k.Sig)
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
+	req, ok := decode[wire.Refuse](w, body)
+	if !ok {
+		return
+	}
+	if !wire.ValidID(req.Device) {
+		fail(w, http.StatusBadRequest, "device id is not 32 hex digits")
+		return
+	}
+	err := s.st.RefuseJoin(r.Context(), dev.Team, req.Device)
+	if errors.Is(err, store.ErrState) {
+		fail(w, http.StatusConflict, "that device is not waiting for approval")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "refuse", Records: []string{req.Device}, Result: "ok"})
+	reply(w, http.StatusOK, struct{}{})
 }

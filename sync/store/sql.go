@@ -670,6 +670,17 @@ func (s *sqlStore) Approve(ctx context.Context, team, device string, key wire.Wr
 	})
 }
 
+func (s *sqlStore) RefuseJoin(ctx context.Context, team, device string) error {
+	res, err := s.exec(ctx, s.w, `UPDATE devices SET state = $1 WHERE id = $2 AND team = $3 AND state = $4`, Removed, device, team, Pending)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrState
+	}
+	return nil
+}
+
 func (s *sqlStore) putKey(ctx context.Context, q querier, team string, k wire.WrappedKey) error {
 	_, err := s.exec(ctx, q, `INSERT INTO wrapped_keys (team, device, epoch, sealed, signer, sig) VALUES ($1, $2, $3, $4, $5, $6)`,
 		team, k.Device, k.Epoch, k.Sealed, k.Signer, k.Sig)

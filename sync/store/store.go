@@ -127,6 +127,9 @@ type Store interface {
 	// ErrState if the device is not pending; ErrConflict if the entry is
 	// not the log's next.
 	Approve(ctx context.Context, team, device string, key wire.WrappedKey, entry *Entry) error
+	// RefuseJoin removes a pending device (an admin turned its join down).
+	// ErrState if the device is not pending in team.
+	RefuseJoin(ctx context.Context, team, device string) error
 	// WrappedKey returns the newest wrapped key of a device.
 	WrappedKey(ctx context.Context, device string) (*wire.WrappedKey, error)
 	// PutWrappedKey stores a wrapped key for an active device (the

@@ -261,6 +261,12 @@ type Approve struct {
 	Entry  LogEntry   `json:"entry"`
 }
 
+// Refuse is POST /v1/joins/refuse by an admin: the pending device is
+// turned away (it can no longer authenticate).
+type Refuse struct {
+	Device string `json:"device"`
+}
+
 // AppendLog is POST /v1/log by an admin: a role change, a removal, or a new
 // key epoch with the new key wrapped to every remaining device.
 type AppendLog struct {

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Nonces", testNonces},
 		{"Join", testJoin},
 		{"Approve", testApprove},
+		{"RefuseJoin", testRefuseJoin},
 		{"WrappedKey", testWrappedKey},
 		{"Devices", testDevices},
 		{"Seen", testSeen},
@@ -1381,5 +1382,35 @@ func testNewerSchema(t *testing.T, dsn string) {
 	defer s.Close()
 	if _, err := s.Device(t.Context(), tm.admin.ID); err != nil {
 		t.Fatalf("after a refused Open: %v", err)
+	}
+}
+
+// RefuseJoin removes a pending device of the team, and nothing else.
+func testRefuseJoin(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	tm := newTeam(t, s)
+	other := newTeam(t, s)
+	now := t0.Add(time.Minute)
+	d, theirs := newDevice("joiner"), newDevice("theirs")
+	if err := s.Join(ctx, tm.id, invite(t, s, tm, wire.RoleWriter, now.Add(time.Hour)).ID, d, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Join(ctx, other.id, invite(t, s, other, wire.RoleWriter, now.Add(time.Hour)).ID, theirs, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "RefuseJoin of another team's device", s.RefuseJoin(ctx, tm.id, theirs.ID), store.ErrState)
+	wantErr(t, "RefuseJoin of the active creator", s.RefuseJoin(ctx, tm.id, tm.admin.ID), store.ErrState)
+	if err := s.RefuseJoin(ctx, tm.id, d.ID); err != nil {
+		t.Fatalf("RefuseJoin: %v", err)
+	}
+	if got, err := s.Device(ctx, d.ID); err != nil || got.State != store.Removed {
+		t.Fatalf("a refused device: %+v, %v", got, err)
+	}
+	wantErr(t, "RefuseJoin twice", s.RefuseJoin(ctx, tm.id, d.ID), store.ErrState)
+	wantErr(t, "Approve of a refused device", s.Approve(ctx, tm.id, d.ID, newKey(d.ID, 1, tm.admin.ID), nil), store.ErrState)
+	for _, id := range []string{theirs.ID, tm.admin.ID} {
+		if got, err := s.Device(ctx, id); err != nil || got.State == store.Removed {
+			t.Fatalf("RefuseJoin touched %s: %+v, %v", id, got, err)
+		}
 	}
 }
