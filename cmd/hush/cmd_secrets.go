@@ -14,6 +14,7 @@ import (
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
+	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -175,6 +176,7 @@ func (a *app) readValue(name string, args []string, gen bool) ([]byte, error) {
 
 func (a *app) getCommand() *cobra.Command {
 	var version int
+	var theirs bool
 	cmd := &cobra.Command{
 		Use:   "get NAME",
 		Short: "print a secret's value",
@@ -190,6 +192,9 @@ given as value_base64 instead of value.`,
 				return err
 			}
 			return a.audited("get", args[:1], func(v *vault.Vault) error {
+				if theirs {
+					return a.getTheirs(v, args[0])
+				}
 				s, err := v.GetVersion(args[0], version)
 				if errors.Is(err, vault.ErrNotFound) && removedInConflict(v, args[0]) {
 					return fmt.Errorf("secret %s is in conflict: removed here, changed by a teammate: `hush resolve %s --keep theirs` brings their version back, `--keep mine` removes it for the team", args[0], args[0])
@@ -200,7 +205,7 @@ given as value_base64 instead of value.`,
 				defer crypto.Wipe(s.Value)
 				conflict := v.HasConflict(s.ID)
 				if conflict {
-					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush resolve %s --keep mine|theirs`)", s.Name, s.Name)
+					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush get --theirs %s` shows theirs; `hush resolve %s --keep mine|theirs`)", s.Name, s.Name, s.Name)
 				}
 				if a.jsonOut {
 					m := secretJSON(s, time.Now())
@@ -222,7 +227,39 @@ given as value_base64 instead of value.`,
 		},
 	}
 	cmd.Flags().IntVar(&version, "version", 0, "print version `N` instead of the current one")
+	cmd.Flags().BoolVar(&theirs, "theirs", false, "in a sync conflict, print the teammate's version")
 	return cmd
+}
+
+// getTheirs prints the teammate's side of a conflict.
+func (a *app) getTheirs(v *vault.Vault, name string) error {
+	st, err := client.Load(v)
+	if err != nil {
+		return err
+	}
+	th, err := client.TheirVersion(v, st, name)
+	if err != nil {
+		return err
+	}
+	defer crypto.Wipe(th.Value)
+	who := th.Author
+	if th.Member != "" && th.Member != th.Author {
+		who = th.Member + " on " + th.Author
+	}
+	if th.Removed {
+		return fmt.Errorf("%s removed %s; `hush resolve %s --keep theirs` removes it here too", who, name, name)
+	}
+	a.notef("%s's version of %s (resolve with `hush resolve %s --keep mine|theirs`)", who, name, name)
+	if a.jsonOut {
+		m := map[string]any{"name": th.Name, "type": th.Meta.Type, "note": th.Meta.Note, "tags": nonNil(th.Meta.Tags), "author": who}
+		jsonValue(m, th.Value)
+		return a.writeJSON(m)
+	}
+	a.stdout.Write(th.Value)
+	if a.stdoutIsTerminal() && !bytes.HasSuffix(th.Value, []byte("\n")) {
+		a.printf("\n")
+	}
+	return nil
 }
 
 func secretJSON(s *vault.Secret, now time.Time) map[string]any {

@@ -553,6 +553,64 @@ func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault
 	return s.v.PutMarks(marks)
 }
 
+// conflictOf finds the conflict on name: the local secret's bookkeeping
+// and the teammate's record as received.
+func conflictOf(v *vault.Vault, name string) (*vault.Tracked, *wire.Record, error) {
+	cs, err := v.Conflicts()
+	if err != nil {
+		return nil, nil, err
+	}
+	var id []byte
+	for hexID, n := range cs {
+		if n == name {
+			id, _ = hex.DecodeString(hexID)
+		}
+	}
+	if id == nil {
+		return nil, nil, fmt.Errorf("secret %s has no conflict to resolve", name)
+	}
+	ts, err := v.TrackedByID([][]byte{id})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(ts) == 0 || ts[0].Mark == nil || ts[0].Mark.Theirs == nil {
+		return nil, nil, fmt.Errorf("secret %s has no conflict to resolve", name)
+	}
+	var theirs wire.Record
+	if err := json.Unmarshal(ts[0].Mark.Theirs, &theirs); err != nil {
+		return nil, nil, fmt.Errorf("the conflicting version of %s is unreadable: %w", name, err)
+	}
+	return &ts[0], &theirs, nil
+}
+
+// Theirs is the teammate's side of a conflict, checked as any record is
+// (against the membership this device verified) and opened.
+type Theirs struct {
+	Name    string // empty: they removed it
+	Meta    vault.Meta
+	Value   []byte
+	Removed bool
+	Author  string // device name
+	Member  string
+}
+
+// TheirVersion opens the teammate's version of a secret in conflict.
+func TheirVersion(v *vault.Vault, st *State, name string) (*Theirs, error) {
+	_, theirs, err := conflictOf(v, name)
+	if err != nil {
+		return nil, err
+	}
+	p, err := st.open(theirs)
+	if err != nil {
+		return nil, err
+	}
+	out := &Theirs{Name: p.Name, Meta: p.Meta, Value: p.Value, Removed: p.Deleted}
+	if d, ok := st.Members.Devices[theirs.Author]; ok {
+		out.Author, out.Member = d.Name, d.Member
+	}
+	return out, nil
+}
+
 // Keep settles a conflict on the named secret.
 type Keep int
 
@@ -564,36 +622,11 @@ const (
 // Resolve settles the conflict on name: keep this device's state (pushed
 // over theirs at the next sync) or the teammate's (applied here now).
 func Resolve(ctx context.Context, v *vault.Vault, st *State, name string, keep Keep) error {
-	cs, err := v.Conflicts()
+	t, theirs, err := conflictOf(v, name)
 	if err != nil {
 		return err
 	}
-	var hexID string
-	for id, n := range cs {
-		if n == name {
-			hexID = id
-		}
-	}
-	if hexID == "" {
-		return fmt.Errorf("secret %s has no conflict to resolve", name)
-	}
-	ts, err := v.Tracked()
-	if err != nil {
-		return err
-	}
-	var t *vault.Tracked
-	for i := range ts {
-		if hex.EncodeToString(ts[i].ID) == hexID {
-			t = &ts[i]
-		}
-	}
-	if t == nil || t.Mark == nil || t.Mark.Theirs == nil {
-		return fmt.Errorf("secret %s has no conflict to resolve", name)
-	}
-	var theirs wire.Record
-	if err := json.Unmarshal(t.Mark.Theirs, &theirs); err != nil {
-		return fmt.Errorf("the conflicting version of %s is unreadable: %w", name, err)
-	}
+	hexID := hex.EncodeToString(t.ID)
 	c, err := st.conn()
 	if err != nil {
 		return err
@@ -601,7 +634,7 @@ func Resolve(ctx context.Context, v *vault.Vault, st *State, name string, keep K
 	if err := st.syncLog(ctx, c); err != nil {
 		return fmt.Errorf("resolving needs the team server, to check who wrote the other version: %w", err)
 	}
-	p, err := st.open(&theirs)
+	p, err := st.open(theirs)
 	if err != nil {
 		return err
 	}
