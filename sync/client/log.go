@@ -224,18 +224,23 @@ func Remove(ctx context.Context, v *vault.Vault, st *State, name string) (*Remov
 	if err := st.appendLog(ctx, c, e, nil); err != nil {
 		return nil, err
 	}
+	// Invitations this device made and that were not used yet are void:
+	// the removed member might hold one.
+	st.Invites = map[string]InviteKey{}
 	if err := st.Save(v); err != nil {
 		return nil, err
 	}
-	if rm.Epoch, err = rotateEpoch(ctx, v, st, c); err != nil {
-		return rm, fmt.Errorf("removed, but the new key epoch failed (run `hush team rotate`): %w", err)
-	}
+	// Marked before the new epoch, so that a failure there cannot leave
+	// what they could read unmarked.
 	reason := fmt.Sprintf("%s left the team", member)
 	if e.Target != "" {
 		reason = fmt.Sprintf("device %s of %s left the team", ds[0].Name, member)
 	}
 	if rm.Exposed, err = v.MarkExposed(reason, time.Now()); err != nil {
 		return rm, err
+	}
+	if rm.Epoch, err = rotateEpoch(ctx, v, st, c); err != nil {
+		return rm, fmt.Errorf("removed, but the new key epoch failed (run `hush team rotate`): %w", err)
 	}
 	return rm, nil
 }

@@ -142,7 +142,7 @@ func (st *State) open(r *wire.Record) (*payload, error) {
 		return nil, &BadRecordError{r.ID, "signed by a device that is not in the team's membership log"}
 	}
 	if r.LogSeq > m.Seq {
-		return nil, &BadRecordError{r.ID, "written at a membership log position this device has not seen"}
+		return nil, &logAheadError{BadRecordError{r.ID, "written at a membership log position this device has not seen"}}
 	}
 	if role, in := a.RoleAt(r.LogSeq); !in || !wire.CanWrite(role) {
 		return nil, &BadRecordError{r.ID, fmt.Sprintf("written by %s, who could not write at that point", a.Name)}
@@ -202,3 +202,8 @@ type StaleRecordError struct {
 func (e *StaleRecordError) Error() string {
 	return fmt.Sprintf("record %s is sealed under key epoch %d, but the team is at epoch %d", e.ID, e.Epoch, e.Want)
 }
+
+// logAheadError is a record written after a membership change this device
+// has not fetched yet: an honest race (the log moved between this sync's
+// log fetch and its pull), or a lie. Sync fetches the log once more.
+type logAheadError struct{ BadRecordError }

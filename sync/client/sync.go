@@ -86,6 +86,10 @@ func Sync(ctx context.Context, v *vault.Vault, st *State) (*Report, error) {
 		}
 		s := &syncer{v: v, st: st, c: c, rep: rep}
 		if err := s.pull(ctx); err != nil {
+			var ahead *logAheadError
+			if errors.As(err, &ahead) && round == 0 {
+				continue // the log moved meanwhile: fetch it again
+			}
 			return rep, err
 		}
 		if wire.CanWrite(st.Role) {

@@ -268,6 +268,8 @@ func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 		a := Approval{Device: p.Device.Name, Member: p.Device.Member, Role: ik.Role}
 		turnAway := false
 		switch {
+		case time.Now().After(ik.Expires):
+			a.Refused = "its invitation had expired"
 		case p.Device.Check() != nil:
 			a.Refused = "its public keys are malformed"
 		case p.Role != ik.Role:
@@ -287,7 +289,12 @@ func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 		if a.Refused == "" {
 			wk, err := st.wrapKeyFor(&p.Device, st.Epoch, st.Keys[st.Epoch])
 			if err != nil {
-				return out, err
+				// One bad join must not stop every later sync.
+				a.Refused = "its key cannot be used: " + err.Error()
+				out = append(out, a)
+				delete(st.Invites, p.Invite)
+				changed = true
+				continue
 			}
 			e := st.entry(wire.LogAdd)
 			d := p.Device

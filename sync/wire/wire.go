@@ -19,6 +19,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hush-secrets/hush/crypto"
 )
@@ -97,11 +99,11 @@ func (d *Device) Check() error {
 }
 
 func validLabel(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
+	if len(s) == 0 || len(s) > 64 || !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) { // C0, DEL and C1: nothing for a terminal to act on
 			return false
 		}
 	}
