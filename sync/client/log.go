@@ -152,6 +152,11 @@ func (st *State) FindMember(name string) (member string, devices []*wire.LogDevi
 
 // SetRole changes a member's role (admin only).
 func SetRole(ctx context.Context, v *vault.Vault, st *State, name, role string) error {
+	unlock, err := lockState(v, st)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if !wire.ValidRole(role) {
 		return fmt.Errorf("role %q: use admin, writer or reader", role)
 	}
@@ -199,6 +204,11 @@ type Removal struct {
 // the next push, and every secret the removed devices could read is marked
 // to be rotated. The caller then syncs.
 func Remove(ctx context.Context, v *vault.Vault, st *State, name string) (*Removal, error) {
+	unlock, err := lockState(v, st)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	c, err := adminSession(ctx, st, "change the team")
 	if err != nil {
 		return nil, err
@@ -226,7 +236,7 @@ func Remove(ctx context.Context, v *vault.Vault, st *State, name string) (*Remov
 	}
 	// Invitations this device made and that were not used yet are void:
 	// the removed member might hold one.
-	st.Invites = map[string]InviteKey{}
+	st.Invites, st.voided = map[string]InviteKey{}, true
 	if err := st.Save(v); err != nil {
 		return nil, err
 	}
@@ -247,6 +257,11 @@ func Remove(ctx context.Context, v *vault.Vault, st *State, name string) (*Remov
 
 // Rotate starts a new key epoch without removing anyone.
 func Rotate(ctx context.Context, v *vault.Vault, st *State) (int64, error) {
+	unlock, err := lockState(v, st)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	c, err := adminSession(ctx, st, "change the team")
 	if err != nil {
 		return 0, err

@@ -54,7 +54,10 @@ type State struct {
 	PinSeq     int64     `json:"pin_seq,omitempty"`
 	PinHead    []byte    `json:"pin_head,omitempty"`
 	LastChange time.Time `json:"last_change"` // when the server last showed anything new
-	Auto       bool      `json:"auto"`
+
+	spent  map[string]bool // invitations used or refused by this process
+	voided bool            // every invitation voided (a member was removed)
+	Auto   bool            `json:"auto"`
 }
 
 // InviteKey is an invite this (admin) device made and has not yet seen
@@ -87,6 +90,18 @@ func InTeam(v *vault.Vault) bool { return v.HasSyncState(stateKey) }
 
 // Save seals the state into the vault.
 func (st *State) Save(v *vault.Vault) error {
+	// Invitations another hush process made meanwhile (saved since this
+	// state was loaded) are kept, unless this one spent or voided them.
+	if disk, err := Load(v); err == nil && !st.voided {
+		for id, ik := range disk.Invites {
+			if _, ok := st.Invites[id]; !ok && !st.spent[id] {
+				if st.Invites == nil {
+					st.Invites = map[string]InviteKey{}
+				}
+				st.Invites[id] = ik
+			}
+		}
+	}
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -146,4 +161,21 @@ func newIdentity(name, member string) (*State, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// lockState takes this vault's sync lock (another hush process may be
+// syncing it, or changing the team) and reloads the team state saved by
+// whoever held it last, so that no save overwrites another's.
+func lockState(v *vault.Vault, st *State) (func(), error) {
+	unlock, err := lockSync(v.Path())
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := Load(v)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	*st = *fresh
+	return unlock, nil
 }

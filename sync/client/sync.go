@@ -78,7 +78,7 @@ func Sync(ctx context.Context, v *vault.Vault, st *State) (*Report, error) {
 			}
 		}
 		if len(st.Invites) > 0 { // joins can only come with this device's invitations
-			as, err := Approve(ctx, v, st)
+			as, err := approve(ctx, v, st)
 			rep.Approvals = append(rep.Approvals, as...)
 			if err != nil {
 				return rep, err

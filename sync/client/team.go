@@ -126,6 +126,11 @@ func ParseInvite(code string) (*Invite, error) {
 // CreateInvite registers a single-use invite for role on the server and
 // returns its code. The secret in the code never goes to the server.
 func CreateInvite(ctx context.Context, v *vault.Vault, st *State, role string, ttl time.Duration) (*Invite, error) {
+	unlock, err := lockState(v, st)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if !wire.ValidRole(role) {
 		return nil, fmt.Errorf("role %q: use admin, writer or reader", role)
 	}
@@ -244,6 +249,16 @@ type Approval struct {
 // and wraps the team key to those whose binding checks out. Joins made
 // with another admin's invite are left for that admin.
 func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error) {
+	unlock, err := lockState(v, st)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return approve(ctx, v, st)
+}
+
+// approve is Approve under the lock that Sync already holds.
+func approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error) {
 	c, err := st.conn()
 	if err != nil {
 		return nil, err
@@ -292,7 +307,7 @@ func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 				// One bad join must not stop every later sync.
 				a.Refused = "its key cannot be used: " + err.Error()
 				out = append(out, a)
-				delete(st.Invites, p.Invite)
+				st.spend(p.Invite)
 				changed = true
 				continue
 			}
@@ -317,13 +332,13 @@ func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 			_ = c.do(ctx, "POST", "/v1/joins/refuse", wire.Refuse{Device: p.Device.ID}, nil)
 		}
 		// An invite is single use: approved or refused, it is spent.
-		delete(st.Invites, p.Invite)
+		st.spend(p.Invite)
 		changed = true
 		out = append(out, a)
 	}
 	for id, ik := range st.Invites {
 		if time.Now().After(ik.Expires) {
-			delete(st.Invites, id)
+			st.spend(id)
 			changed = true
 		}
 	}
@@ -402,4 +417,13 @@ func (st *State) fetchKey(ctx context.Context, c *conn) error {
 	}
 	st.Keys, st.Epoch = map[int64][]byte{g.Epoch: g.Key}, g.Epoch
 	return nil
+}
+
+// spend forgets an invitation for good (Save does not bring it back).
+func (st *State) spend(id string) {
+	delete(st.Invites, id)
+	if st.spent == nil {
+		st.spent = map[string]bool{}
+	}
+	st.spent[id] = true
 }
