@@ -204,6 +204,13 @@ func (s *syncer) pull(ctx context.Context) error {
 			}
 			last = r.Seq
 		}
+		// The newest change is a record the server holds (each record keeps
+		// the number of its last write): a head above the last record sent
+		// names changes that never come, and would make this device refuse
+		// an honest server later as one that went backwards.
+		if !ch.More && ch.Head > since && last != ch.Head {
+			return fmt.Errorf("the team server says its newest change is %d but sends changes only up to %d: refused", ch.Head, last)
+		}
 		if err := s.apply(ch.Records); err != nil {
 			return err
 		}
