@@ -95,7 +95,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 }
 
 func (a *app) teamInviteCommand() *cobra.Command {
-	var role, expires string
+	var role, expires, member string
 	cmd := &cobra.Command{
 		Use:   "invite [--role writer] [--expires 7d]",
 		Short: "print a one-time invitation code for a new member (admin)",
@@ -110,17 +110,22 @@ until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
 				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
 			}
 			return a.teamChange("team-invite", nil, func(ctx context.Context, v *vault.Vault, st *client.State) error {
-				inv, err := client.CreateInvite(ctx, v, st, role, ttl)
+				inv, err := client.CreateInviteFor(ctx, v, st, role, member, ttl)
 				if err != nil {
 					return err
 				}
 				a.printf("%s\n", inv.String())
-				a.notef("a %s invitation, valid once for %s. On the new device: hush team join CODE", role, formatDuration(ttl))
+				if member != "" {
+					a.notef("an invitation for another device of %s, valid once for %s. On that device: hush team join CODE", member, formatDuration(ttl))
+				} else {
+					a.notef("a %s invitation for a new member, valid once for %s. On the new device: hush team join CODE --member NAME", role, formatDuration(ttl))
+				}
 				return nil
 			})
 		},
 	}
 	cmd.Flags().StringVar(&role, "role", "writer", "the new member's `ROLE`: admin, writer or reader")
+	cmd.Flags().StringVar(&member, "member", "", "invite another device of this existing `MEMBER` (with their role)")
 	cmd.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid")
 	return cmd
 }
@@ -145,7 +150,12 @@ Use --vault NAME to keep it beside an existing vault.`,
 			if err != nil {
 				return err
 			}
-			if member == "" {
+			switch {
+			case inv.Member != "" && member != "" && member != inv.Member:
+				return usagef("this invitation is for a device of %s: leave out --member, or use --member %s", inv.Member, inv.Member)
+			case inv.Member != "":
+				member = inv.Member
+			case member == "":
 				member = device
 			}
 			name, path, err := a.vaultPath()

@@ -66,6 +66,7 @@ type InviteKey struct {
 	Secret  []byte    `json:"secret"`
 	Role    string    `json:"role"`
 	Expires time.Time `json:"expires"`
+	Member  string    `json:"member,omitempty"` // a device for this member; empty: a new member
 }
 
 // Load reads the team state from an unlocked vault; ErrNoTeam if none.

@@ -89,6 +89,8 @@ type Invite struct {
 	// a log that passes through it (no fork cut before a removal).
 	HeadSeq int64  `json:"q"`
 	Head    []byte `json:"h"`
+	// Member, when set: the invitation is for another device of this member.
+	Member string `json:"u,omitempty"`
 }
 
 const invitePrefix = "hush-invite-1."
@@ -114,7 +116,8 @@ func ParseInvite(code string) (*Invite, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&i); err != nil || dec.More() || !wire.ValidID(i.Team) || !wire.ValidID(i.ID) || len(i.Secret) != 32 || len(i.Log) != 32 || i.HeadSeq < 1 || len(i.Head) != 32 ||
-		len(i.Name) > 64 || strings.ContainsFunc(i.Name, unicode.IsControl) {
+		len(i.Name) > 64 || strings.ContainsFunc(i.Name, unicode.IsControl) ||
+		len(i.Member) > 64 || strings.ContainsFunc(i.Member, unicode.IsControl) {
 		return nil, errors.New("the invitation code is damaged: copy it again, whole")
 	}
 	if _, err := CheckServerURL(i.Server); err != nil {
@@ -126,6 +129,14 @@ func ParseInvite(code string) (*Invite, error) {
 // CreateInvite registers a single-use invite for role on the server and
 // returns its code. The secret in the code never goes to the server.
 func CreateInvite(ctx context.Context, v *vault.Vault, st *State, role string, ttl time.Duration) (*Invite, error) {
+	return CreateInviteFor(ctx, v, st, role, "", ttl)
+}
+
+// CreateInviteFor is CreateInvite for another device of an existing member
+// (member not empty): only a joiner under that member name is approved,
+// and only with the member's role. An invitation without a member admits
+// only a new member name: nobody can join as somebody else.
+func CreateInviteFor(ctx context.Context, v *vault.Vault, st *State, role, member string, ttl time.Duration) (*Invite, error) {
 	unlock, err := lockState(v, st)
 	if err != nil {
 		return nil, err
@@ -151,8 +162,15 @@ func CreateInvite(ctx context.Context, v *vault.Vault, st *State, role string, t
 	if err := st.syncLog(ctx, c); err != nil {
 		return nil, err
 	}
+	if member != "" {
+		if _, ds, err := st.FindMember(member); err != nil || ds[0].Member != member {
+			return nil, fmt.Errorf("no member named %q in the team (see `hush team members`)", member)
+		} else {
+			role = ds[0].Role // another device of a member has the member's role
+		}
+	}
 	inv := &Invite{Server: st.Server, Team: st.Team, ID: wire.NewID(), Secret: secret, Name: st.TeamName, Log: st.Genesis,
-		HeadSeq: st.Members.Seq, Head: st.Members.Head}
+		HeadSeq: st.Members.Seq, Head: st.Members.Head, Member: member}
 	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
 	if err := c.do(ctx, "POST", "/v1/invites", wire.Invite{ID: inv.ID, Role: role, Expires: expires}, nil); err != nil {
 		return nil, err
@@ -160,7 +178,7 @@ func CreateInvite(ctx context.Context, v *vault.Vault, st *State, role string, t
 	if st.Invites == nil {
 		st.Invites = map[string]InviteKey{}
 	}
-	st.Invites[inv.ID] = InviteKey{Secret: secret, Role: role, Expires: expires}
+	st.Invites[inv.ID] = InviteKey{Secret: secret, Role: role, Expires: expires, Member: member}
 	return inv, st.Save(v)
 }
 
@@ -291,14 +309,24 @@ func approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 			a.Refused = fmt.Sprintf("the server says role %s, the invite was for %s", p.Role, ik.Role)
 		case !hmac.Equal(p.Binding, binding(ik.Secret, st.Team, p.Invite, &p.Device)):
 			a.Refused = "its keys do not match the invite's secret: the server or someone else changed them"
+		case ik.Member != "" && p.Device.Member != ik.Member:
+			turnAway = true
+			a.Refused = fmt.Sprintf("the invitation was for a device of %s, not of %s", ik.Member, p.Device.Member)
 		default:
 			for _, d := range st.Members.Devices {
-				if d.Active && d.Member == p.Device.Member && d.Role != ik.Role {
-					turnAway = true
-					a.Refused = fmt.Sprintf("member %s is already in the team as %s, and the invitation was for %s: invite them again with --role %s, or have them join under another --member name",
-						d.Member, d.Role, ik.Role, d.Role)
-					break
+				if !d.Active || d.Member != p.Device.Member {
+					continue
 				}
+				turnAway = true
+				switch {
+				case ik.Member == "":
+					a.Refused = fmt.Sprintf("member %s is already in the team: to add a device of theirs, invite with --member %s", d.Member, d.Member)
+				case d.Role != ik.Role:
+					a.Refused = fmt.Sprintf("member %s is in the team as %s, and the invitation was for %s: invite again with --role %s", d.Member, d.Role, ik.Role, d.Role)
+				default:
+					turnAway = false
+				}
+				break
 			}
 		}
 		if a.Refused == "" {
