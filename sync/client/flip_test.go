@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -94,7 +95,10 @@ func jflip(body []byte, p jpath, high bool) ([]byte, error) {
 			m[k] = c
 			return m, err
 		default:
-			a := v.([]any)
+			a, _ := v.([]any)
+			if k.(int) >= len(a) {
+				return v, errors.New("the path is no longer in this response")
+			}
 			c, err := set(a[k.(int)], i+1)
 			a[k.(int)] = c
 			return a, err

@@ -1063,8 +1063,12 @@ func TestMaliciousBitFlips(t *testing.T) {
 		}
 		var dave *mDev
 		var start []byte
+		daves := 0
 		next := func() {
-			dave = tm.invite(t, "dave", wire.RoleReader)
+			// A new member each time: an invitation admits only a new
+			// member name.
+			daves++
+			dave = tm.invite(t, fmt.Sprintf("dave%d", daves), wire.RoleReader)
 			start = admin.snapshot(t)
 		}
 		next()
