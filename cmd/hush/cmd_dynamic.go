@@ -177,19 +177,9 @@ func (a *app) readAdminURL(name, flag string, given bool) ([]byte, error) {
 	case given:
 		return nil, usagef("--postgres is empty: give the admin URL, or - to read it from stdin")
 	}
-	t, err := openTTY()
-	if err != nil {
-		return nil, usagef("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name)
-	}
-	defer t.Close()
-	v, err := t.readHidden(fmt.Sprintf("PostgreSQL admin URL for %s (postgres://USER:PASSWORD@HOST:PORT/DB): ", name))
-	if err != nil {
-		return nil, err
-	}
-	if len(v) == 0 {
-		return nil, fmt.Errorf("empty admin URL: nothing stored")
-	}
-	return v, nil
+	return askHidden(fmt.Sprintf("PostgreSQL admin URL for %s (postgres://USER:PASSWORD@HOST:PORT/DB): ", name),
+		usagef("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name),
+		errors.New("empty admin URL: nothing stored"))
 }
 
 // sourceInfo is a dynamic source as `dynamic ls` shows it.

@@ -56,7 +56,8 @@ a new value (hush set, hush rotate) makes the secret usable again.`,
 // dueItem is one thing that needs attention.
 type dueItem struct {
 	Name    string    `json:"name"`
-	What    string    `json:"what"` // rotation, expiry, certificate
+	What    string    `json:"what"`             // rotation, expiry, certificate
+	Reason  string    `json:"reason,omitempty"` // why, when it is not the schedule
 	When    time.Time `json:"-"`
 	WhenStr string    `json:"when"`
 	Overdue bool      `json:"overdue"`
@@ -77,7 +78,7 @@ func dueItems(entries []vault.Entry, now time.Time, within, certWithin time.Dura
 		}
 		if e.Exposed != nil {
 			// Someone who could read it left the team: due since then.
-			out = append(out, dueItem{Name: e.Name, What: "rotation (" + e.Exposed.Reason + ")", When: e.Exposed.At, WhenStr: jsonTime(e.Exposed.At), Overdue: true})
+			out = append(out, dueItem{Name: e.Name, What: "rotation", Reason: e.Exposed.Reason, When: e.Exposed.At, WhenStr: jsonTime(e.Exposed.At), Overdue: true})
 		} else if e.RotateEvery > 0 {
 			add(e.Name, "rotation", e.Updated.Add(e.RotateEvery), within)
 		}
@@ -137,7 +138,11 @@ cron can gate on it.`,
 						if it.Overdue {
 							state = "OVERDUE since " + dueWhen(it.When, now)
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t\n", it.Name, it.What, state)
+						what := it.What
+						if it.Reason != "" {
+							what += " (" + it.Reason + ")"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t\n", it.Name, what, state)
 					}
 					tw.Flush()
 				}
@@ -339,8 +344,8 @@ func (a *app) rotateDue(timeout time.Duration) error {
 		now := time.Now()
 		failed, done, skipped := 0, 0, 0
 		for _, it := range dueItems(entries, now, 0, 0) {
-			if !strings.HasPrefix(it.What, "rotation") || !it.Overdue {
-				continue // "rotation (carol left the team)" counts too
+			if it.What != "rotation" || !it.Overdue {
+				continue
 			}
 			var e vault.Entry
 			for _, x := range entries {

@@ -159,19 +159,9 @@ func (a *app) readValue(name string, args []string, gen bool) ([]byte, error) {
 		}
 		return []byte(args[0]), nil
 	}
-	t, err := openTTY()
-	if err != nil {
-		return nil, usagef("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name)
-	}
-	defer t.Close()
-	v, err := t.readHidden(fmt.Sprintf("Value for %s: ", name))
-	if err != nil {
-		return nil, err
-	}
-	if len(v) == 0 {
-		return nil, fmt.Errorf("empty value: nothing stored (use `printf '' | hush set %s -` for an empty secret)", name)
-	}
-	return v, nil
+	return askHidden(fmt.Sprintf("Value for %s: ", name),
+		usagef("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name),
+		fmt.Errorf("empty value: nothing stored (use `printf '' | hush set %s -` for an empty secret)", name))
 }
 
 func (a *app) getCommand() *cobra.Command {

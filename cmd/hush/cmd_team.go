@@ -443,7 +443,11 @@ func (a *app) autoSync(v *vault.Vault, force bool) {
 	if a.noAutoSync {
 		return
 	}
-	rep, err, ran := syncIfAuto(v, force)
+	rep, err, ran := syncIfAuto(v, force, func(st *client.State) {
+		if force && st.Role == "reader" {
+			a.notef("note: this device is a reader in the team: this change stays on this device")
+		}
+	})
 	if !ran {
 		return
 	}
@@ -509,15 +513,11 @@ their devices'. The change is an entry of the team's signed membership log.`,
 					return err
 				}
 				a.notef("%s is now a %s", args[0], args[1])
-				if st.Epoch != epoch {
-					a.notef("new team key epoch %d: what a former writer signs from now on is refused", st.Epoch)
-					if rep, err := client.Sync(ctx, v, st); err != nil {
-						return fmt.Errorf("pushing the re-sealed secrets failed (run `hush sync`): %w", err)
-					} else {
-						a.notef("pushed %d secret(s) sealed under the new key", rep.Pushed)
-					}
+				if st.Epoch == epoch {
+					return nil
 				}
-				return nil
+				a.notef("new team key epoch %d: what a former writer signs from now on is refused", st.Epoch)
+				return a.pushResealed(ctx, v, st)
 			})
 		},
 	}
@@ -549,13 +549,7 @@ What they copied before leaving, they keep: change those values.`,
 					return err
 				}
 				a.notef("new team key epoch %d; %d secret(s) marked to be rotated (see `hush due`)", rm.Epoch, rm.Exposed)
-				rep, err := client.Sync(ctx, v, st)
-				if err != nil {
-					return fmt.Errorf("the removal is done; pushing the re-sealed secrets failed (run `hush sync`): %w", err)
-				}
-				a.notef("pushed %d secret(s) sealed under the new key", rep.Pushed)
-				a.reportConflicts(rep.Conflicts)
-				return nil
+				return a.pushResealed(ctx, v, st)
 			})
 		},
 	}
@@ -572,12 +566,8 @@ func (a *app) teamRotateCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				rep, err := client.Sync(ctx, v, st)
-				if err != nil {
-					return fmt.Errorf("epoch %d started; pushing the re-sealed secrets failed (run `hush sync`): %w", epoch, err)
-				}
-				a.notef("team key epoch %d; pushed %d secret(s) sealed under it", epoch, rep.Pushed)
-				return nil
+				a.notef("new team key epoch %d", epoch)
+				return a.pushResealed(ctx, v, st)
 			})
 		},
 	}
@@ -671,12 +661,18 @@ func (a *app) reportSyncNotes(rep *client.Report) {
 
 // syncIfAuto runs a sync if the vault is in a team with automatic sync on
 // (and, unless force, the last sync is over a minute old).
-func syncIfAuto(v *vault.Vault, force bool) (*client.Report, error, bool) {
+func syncIfAuto(v *vault.Vault, force bool, loaded func(*client.State)) (*client.Report, error, bool) {
 	if !client.InTeam(v) {
 		return nil, nil, false
 	}
 	st, err := client.Load(v)
-	if err != nil || !st.Auto || len(st.Keys) == 0 {
+	if err != nil {
+		return nil, nil, false
+	}
+	if loaded != nil {
+		loaded(st)
+	}
+	if !st.Auto || len(st.Keys) == 0 {
 		return nil, nil, false
 	}
 	if !force && time.Since(st.LastSync) < time.Minute {
@@ -690,7 +686,7 @@ func syncIfAuto(v *vault.Vault, force bool) (*client.Report, error, bool) {
 
 // quietSync is autoSync for the terminal UI: one short status line.
 func (a *app) quietSync(v *vault.Vault) string {
-	rep, err, ran := syncIfAuto(v, true)
+	rep, err, ran := syncIfAuto(v, true, nil)
 	switch {
 	case !ran:
 		return ""
@@ -720,12 +716,14 @@ func syncLabel(v *vault.Vault) string {
 	return "sync: hush sync"
 }
 
-// readerNote tells a reader, at the time of a change, that it stays here.
-func (a *app) readerNote(v *vault.Vault) {
-	if !client.InTeam(v) {
-		return
+// pushResealed syncs after a new key epoch: every secret goes up sealed
+// under the new key. The team change itself is done whatever happens here.
+func (a *app) pushResealed(ctx context.Context, v *vault.Vault, st *client.State) error {
+	rep, err := client.Sync(ctx, v, st)
+	if err != nil {
+		return fmt.Errorf("the team change is done; pushing the re-sealed secrets failed (run `hush sync`): %w", err)
 	}
-	if st, err := client.Load(v); err == nil && st.Role == "reader" {
-		a.notef("note: this device is a reader in the team: this change stays on this device")
-	}
+	a.notef("pushed %d secret(s) sealed under the new key", rep.Pushed)
+	a.reportConflicts(rep.Conflicts)
+	return nil
 }

@@ -178,3 +178,21 @@ func checkNewPassphrase(p []byte) error {
 	}
 	return nil
 }
+
+// askHidden reads one hidden line from the terminal: noTerminal when there
+// is none, empty when nothing was typed.
+func askHidden(prompt string, noTerminal, empty error) ([]byte, error) {
+	t, err := openTTY()
+	if err != nil {
+		return nil, noTerminal
+	}
+	defer t.Close()
+	v, err := t.readHidden(prompt)
+	if err != nil {
+		return nil, err
+	}
+	if len(v) == 0 {
+		return nil, empty
+	}
+	return v, nil
+}

@@ -207,8 +207,7 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 		a.notef("note: the audit log could not be written: %v", err)
 	}
 	if result == nil && changes[action] {
-		a.readerNote(v)
-		a.autoSync(v, true)
+		a.autoSync(v, true) // also tells a reader the change stays here
 	}
 }
 
