@@ -208,9 +208,9 @@ func zipOf(t testing.TB, files map[string][]byte) []byte {
 func Test1PUX(t *testing.T) {
 	key := testSSHKey(t)
 	data := zipOf(t, map[string][]byte{
-		"export.attributes": []byte(`{"version":3,"description":"1Password Unencrypted Export","createdAt":1619465800}`),
-		"export.data":       onePuxExport(t, key),
-		"files/d1__id.pdf":  []byte("%PDF"),
+		"export.attributes":  []byte(`{"version":3,"description":"1Password Unencrypted Export","createdAt":1619465800}`),
+		"export.data":        onePuxExport(t, key),
+		"files/d1__id.pdf":   []byte("%PDF"),
 		"files/x__photo.jpg": []byte("jpg"),
 	})
 	p := mustParse(t, OnePUX, data, Options{})
