@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -223,11 +224,14 @@ given as value_base64 instead of value.`,
 
 // getTheirs prints the teammate's side of a conflict.
 func (a *app) getTheirs(v *vault.Vault, name string) error {
-	st, err := client.Load(v)
+	ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+	defer cancel()
+	t, err := client.Open(ctx, v)
 	if err != nil {
 		return err
 	}
-	th, err := client.TheirVersion(v, st, name)
+	th, err := t.Theirs(name)
+	t.Close()
 	if err != nil {
 		return err
 	}

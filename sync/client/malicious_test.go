@@ -86,7 +86,7 @@ func TestMaliciousKeySubstitutionAtJoin(t *testing.T) {
 			}
 			mSame(t, "the admin's secrets", mSecrets(t, tm.admin.v), before)
 			// The invite is spent; the joiner stays pending with nothing.
-			if _, err := Sync(mctx, carol.v, carol.st); !errors.Is(err, ErrPending) {
+			if _, err := carol.Sync(mctx); !errors.Is(err, ErrPending) {
 				t.Errorf("carol's sync: %v, want ErrPending", err)
 			}
 			mSame(t, "carol's secrets", mSecrets(t, carol.v), map[string]string{})
@@ -127,7 +127,7 @@ func TestMaliciousKeySubstitutionLater(t *testing.T) {
 			})
 		})
 		defer tm.p.honest()
-		_, err := Sync(mctx, fresh.v, fresh.st)
+		_, err := fresh.Sync(mctx)
 		mWantErr(t, err, "membership log entry 2 is not valid: its signature does not check out", nil)
 		if !errors.Is(err, wire.ErrLogFork) {
 			t.Errorf("%v is not ErrLogFork", err)
@@ -149,9 +149,9 @@ func TestMaliciousKeySubstitutionLater(t *testing.T) {
 		})
 		defer tm.p.honest()
 		mark := tm.p.mark()
-		_, err := Sync(mctx, tm.admin.v, tm.admin.st)
+		_, err := tm.admin.Sync(mctx)
 		mWantErr(t, err, "its signature does not check out", nil)
-		_, err = Rotate(mctx, tm.admin.v, tm.admin.st)
+		_, err = tm.admin.Rotate(mctx)
 		mWantErr(t, err, "its signature does not check out", nil)
 		if xs := tm.p.sent(mark, "POST /v1/log", ""); len(xs) > 0 {
 			t.Errorf("the admin appended to the log while it did not verify: %s", xs[0].Body)
@@ -178,7 +178,7 @@ func TestMaliciousKeySubstitutionLater(t *testing.T) {
 			})
 		})
 		defer tm.p.honest()
-		ms, err := Members(mctx, tm.admin.v, tm.admin.st)
+		ms, err := tm.admin.Members(mctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func TestMaliciousKeySubstitutionLater(t *testing.T) {
 		}
 		// A new epoch is wrapped to the keys of the verified log: bob's.
 		mark := tm.p.mark()
-		if _, err := Rotate(mctx, tm.admin.v, tm.admin.st); err != nil {
+		if _, err := tm.admin.Rotate(mctx); err != nil {
 			t.Fatal(err)
 		}
 		xs := tm.p.sent(mark, "POST /v1/log", "")
@@ -294,7 +294,7 @@ func TestMaliciousVaultInjection(t *testing.T) {
 			}
 			defer tm.p.honest()
 			mark := tm.p.mark()
-			_, err := Sync(mctx, carol.v, carol.st)
+			_, err := carol.Sync(mctx)
 			mWantErr(t, err, c.refuse, nil)
 			if len(carol.st.Keys) != 0 {
 				t.Errorf("carol took a team key")
@@ -366,7 +366,7 @@ func TestMaliciousCiphertextSwaps(t *testing.T) {
 	// Epoch 1: alpha and beta v1. Mallory leaves: epoch 2 re-seals them as
 	// v2. Then alpha v3; bob is up to date; then beta v3, which bob pulls
 	// next: the record the server lies about.
-	if _, err := Remove(mctx, tm.admin.v, tm.admin.st, "mallory"); err != nil {
+	if _, err := tm.admin.Remove(mctx, "mallory"); err != nil {
 		t.Fatal(err)
 	}
 	tm.sync(t, tm.admin)
@@ -457,7 +457,7 @@ func TestMaliciousCiphertextSwaps(t *testing.T) {
 				})
 			})
 			defer tm.p.honest()
-			rep, err := Sync(mctx, tm.bob.v, tm.bob.st)
+			rep, err := tm.bob.Sync(mctx)
 			var bad *BadRecordError
 			mWantErr(t, err, c.refuse, &bad)
 			if rep.Pulled != 0 {
@@ -531,7 +531,7 @@ func TestMaliciousRollback(t *testing.T) {
 		t.Helper()
 		defer tm.p.honest()
 		before, state := mSecrets(t, d.v), d.snapshot(t)
-		_, err := Sync(mctx, d.v, d.st)
+		_, err := d.Sync(mctx)
 		mWantErr(t, err, text, target)
 		mSame(t, d.name+"'s secrets", mSecrets(t, d.v), before)
 		if st, err := Load(d.v); err != nil {
@@ -592,7 +592,7 @@ func TestMaliciousRollback(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			tm.p.onAfter("GET /v1/log", func(x *mExchange) { rewrite(t, x, c.lie) })
 			defer tm.p.honest()
-			_, err := Sync(mctx, fresh.v, fresh.st)
+			_, err := fresh.Sync(mctx)
 			mWantErr(t, err, c.text, nil)
 			if !errors.Is(err, wire.ErrLogFork) || fresh.st.Members != nil || len(fresh.st.Keys) != 0 {
 				t.Errorf("%v: members %v, %d keys", err, fresh.st.Members, len(fresh.st.Keys))
@@ -637,7 +637,7 @@ func TestMaliciousRollback(t *testing.T) {
 			rewrite(t, x, func(r *wire.PushResponse) { r.Head = 1 })
 		})
 		defer tm.p.honest()
-		_, err := Sync(mctx, bob.v, bob.st)
+		_, err := bob.Sync(mctx)
 		var rb *RollbackError
 		mWantErr(t, err, "its newest change is 1, but this device has seen", &rb)
 	})
@@ -689,7 +689,7 @@ func TestMaliciousForgedLogEntries(t *testing.T) {
 	tm := newMTeam(t)
 	evil := newMEvil(t)
 	admin2 := tm.add(t, "admin2", wire.RoleAdmin)
-	if _, err := Remove(mctx, tm.admin.v, tm.admin.st, "admin2"); err != nil {
+	if _, err := tm.admin.Remove(mctx, "admin2"); err != nil {
 		t.Fatal(err)
 	}
 	tm.sync(t, tm.admin)
@@ -751,14 +751,14 @@ func TestMaliciousForgedLogEntries(t *testing.T) {
 			mark := tm.p.mark()
 			for _, d := range []*mDev{tm.admin, tm.bob} {
 				before := mSecrets(t, d.v)
-				_, err := Sync(mctx, d.v, d.st)
+				_, err := d.Sync(mctx)
 				mWantErr(t, err, c.text, nil)
 				if !errors.Is(err, wire.ErrLogFork) {
 					t.Errorf("%v is not ErrLogFork", err)
 				}
 				mSame(t, d.name+"'s secrets", mSecrets(t, d.v), before)
 			}
-			_, err := Rotate(mctx, tm.admin.v, tm.admin.st)
+			_, err := tm.admin.Rotate(mctx)
 			mWantErr(t, err, c.text, nil)
 			if !bytes.Equal(tm.admin.snapshot(t), adminStart) || !bytes.Equal(tm.bob.snapshot(t), bobStart) {
 				t.Errorf("a team state changed")
@@ -794,7 +794,7 @@ func TestMaliciousForgedLogEntries(t *testing.T) {
 			return answer(x, 200, wire.Log{Entries: forged, Head: int64(len(forged))})
 		})
 		defer tm.p.honest()
-		_, err := Sync(mctx, anew.v, anew.st)
+		_, err := anew.Sync(mctx)
 		mWantErr(t, err, "does not chain to entry", nil)
 		if anew.st.Members != nil {
 			t.Errorf("bob trusted the forged log")
@@ -846,7 +846,7 @@ func TestMaliciousOldEpochAsCurrent(t *testing.T) {
 	tm.sync(t, admin)
 	gamma := tm.p.record(t, secretID(t, admin, "app/gamma"), 1, 1)
 	oldKey := tm.p.lastResp("GET /v1/key", bob.id())
-	rm, err := Remove(mctx, admin.v, admin.st, "mallory")
+	rm, err := admin.Remove(mctx, "mallory")
 	if err != nil || rm.Epoch != 2 {
 		t.Fatalf("remove: %+v %v", rm, err)
 	}
@@ -864,7 +864,7 @@ func TestMaliciousOldEpochAsCurrent(t *testing.T) {
 			}
 		})
 		defer tm.p.honest()
-		_, err := Sync(mctx, bob.v, bob.st)
+		_, err := bob.Sync(mctx)
 		mWantErr(t, err, "the team key offered is for epoch 1, but the team is at epoch 2: refused", nil)
 		if _, ok := bob.st.Keys[2]; ok || bob.st.Epoch != 1 {
 			t.Errorf("bob's keys: epoch %d, %d keys", bob.st.Epoch, len(bob.st.Keys))
@@ -887,7 +887,7 @@ func TestMaliciousOldEpochAsCurrent(t *testing.T) {
 			ch.Records = append(ch.Records, delta)
 		})
 		defer tm.p.honest()
-		rep, err := Sync(mctx, bob.v, bob.st)
+		rep, err := bob.Sync(mctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -978,7 +978,7 @@ func TestMaliciousBitFlips(t *testing.T) {
 	}
 
 	t.Run("members", func(t *testing.T) {
-		ms, err := Members(mctx, admin.v, admin.st)
+		ms, err := admin.Members(mctx)
 		if err != nil || len(ms) != 2 {
 			t.Fatalf("%v %v", ms, err)
 		}
@@ -993,7 +993,7 @@ func TestMaliciousBitFlips(t *testing.T) {
 		}
 		each(body, func(p jpath, high bool) {
 			flipping(admin, "GET /v1/members", p, high)
-			ms, err := Members(mctx, admin.v, admin.st)
+			ms, err := admin.Members(mctx)
 			tm.p.honest()
 			judge(t, "GET /v1/members", p, err, harmless)
 			for _, m := range ms {
@@ -1032,7 +1032,7 @@ func TestMaliciousBitFlips(t *testing.T) {
 			each(xs[0].Resp, func(p jpath, high bool) {
 				d.restore(t, start)
 				flipping(d, endpoint, p, high)
-				_, err := Sync(mctx, d.v, d.st)
+				_, err := d.Sync(mctx)
 				tm.p.honest()
 				judge(t, endpoint, p, err, harmless)
 				got := mSecrets(t, d.v)
@@ -1046,7 +1046,7 @@ func TestMaliciousBitFlips(t *testing.T) {
 					// An honest sync after it works, or says the server
 					// went backwards (a head flipped upwards).
 					var rb *RollbackError
-					if _, err := Sync(mctx, d.v, d.st); err != nil && !errors.As(err, &rb) {
+					if _, err := d.Sync(mctx); err != nil && !errors.As(err, &rb) {
 						t.Errorf("%s %s: the honest sync after: %v", endpoint, p, err)
 					}
 					mSame(t, "the vault after an honest sync", mSecrets(t, d.v), want)
@@ -1085,7 +1085,7 @@ func TestMaliciousBitFlips(t *testing.T) {
 			admin.restore(t, start)
 			flipping(admin, "GET /v1/joins", p, high)
 			mark := tm.p.mark()
-			as, err := Approve(mctx, admin.v, admin.st)
+			as, err := admin.Approve(mctx)
 			tm.p.honest()
 			if err != nil {
 				t.Fatalf("approve: %v", err)
@@ -1129,7 +1129,7 @@ func TestMaliciousBitFlips(t *testing.T) {
 			mSet(t, admin.v, "app/alpha", value)
 			start := admin.snapshot(t)
 			flipping(admin, "POST /v1/push", p, high)
-			_, err := Sync(mctx, admin.v, admin.st)
+			_, err := admin.Sync(mctx)
 			tm.p.honest()
 			judge(t, "POST /v1/push", p, err, harmless)
 			// Then honestly, from the state before: no conflict, and bob
@@ -1201,7 +1201,7 @@ func TestMaliciousWithholding(t *testing.T) {
 	quiet := func(t *testing.T) *Report {
 		t.Helper()
 		bob.st.LastChange = time.Now().Add(-15 * 24 * time.Hour)
-		rep, err := Sync(mctx, bob.v, bob.st)
+		rep, err := bob.Sync(mctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1308,33 +1308,33 @@ func TestMaliciousCanaries(t *testing.T) {
 	if rep := tm.sync(t, bob); len(rep.Conflicts) != 1 {
 		t.Fatalf("conflicts %v", rep.Conflicts)
 	}
-	if err := Resolve(mctx, bob.v, bob.st, name, KeepMine); err != nil {
+	if err := bob.Resolve(mctx, name, KeepMine); err != nil {
 		t.Fatal(err)
 	}
 	tm.sync(t, bob)
 	tm.sync(t, admin)
 	// Membership: a role change, members, verify, audit, rotate, remove.
-	if err := SetRole(mctx, admin.v, admin.st, "bob", wire.RoleReader); err != nil {
+	if err := admin.SetRole(mctx, "bob", wire.RoleReader); err != nil {
 		t.Fatal(err)
 	}
-	if err := SetRole(mctx, admin.v, admin.st, "bob", wire.RoleWriter); err != nil {
+	if err := admin.SetRole(mctx, "bob", wire.RoleWriter); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Members(mctx, admin.v, admin.st); err != nil {
+	if _, err := admin.Members(mctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Verify(mctx, bob.v, bob.st); err != nil {
+	if _, err := bob.Verify(mctx); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := Audit(mctx, admin.v, admin.st, time.Now().Add(-time.Hour))
+	evs, err := admin.Audit(mctx, time.Now().Add(-time.Hour))
 	if err != nil || len(evs) == 0 {
 		t.Fatalf("audit: %d events, %v", len(evs), err)
 	}
-	if _, err := Rotate(mctx, admin.v, admin.st); err != nil {
+	if _, err := admin.Rotate(mctx); err != nil {
 		t.Fatal(err)
 	}
 	carol := tm.add(t, "carol", wire.RoleReader)
-	if _, err := Remove(mctx, admin.v, admin.st, "carol"); err != nil {
+	if _, err := admin.Remove(mctx, "carol"); err != nil {
 		t.Fatal(err)
 	}
 	tm.sync(t, admin)
@@ -1432,7 +1432,7 @@ func TestMaliciousForkForJoiner(t *testing.T) {
 	tm := newMTeam(t)
 	admin2 := tm.add(t, "admin2", wire.RoleAdmin)
 	oldKey := admin2.st.Keys[admin2.st.Epoch]
-	if _, err := Remove(mctx, tm.admin.v, tm.admin.st, "admin2"); err != nil {
+	if _, err := tm.admin.Remove(mctx, "admin2"); err != nil {
 		t.Fatal(err)
 	}
 	tm.sync(t, tm.admin)
@@ -1460,7 +1460,7 @@ func TestMaliciousForkForJoiner(t *testing.T) {
 	tm.p.onBefore("GET /v1/changes", func(x *mExchange) bool {
 		return x.Device == carol.id() && answer(x, 200, wire.Changes{Records: []wire.Record{}})
 	})
-	_, err := Sync(mctx, carol.v, carol.st)
+	_, err := carol.Sync(mctx)
 	if err == nil || bytes.Equal(carol.st.Keys[carol.st.Epoch], oldKey) {
 		t.Fatalf("carol took the fork and a key admin2 holds (sync: %v)", err)
 	}
@@ -1476,7 +1476,7 @@ func TestMaliciousBackdatedWrite(t *testing.T) {
 	tm := newMTeam(t)
 	admin, bob := tm.admin, tm.bob
 	writerAt := bob.st.Members.Seq
-	if err := SetRole(mctx, admin.v, admin.st, "bob", wire.RoleReader); err != nil {
+	if err := admin.SetRole(mctx, "bob", wire.RoleReader); err != nil {
 		t.Fatal(err)
 	}
 	tm.sync(t, bob)
@@ -1501,7 +1501,7 @@ func TestMaliciousBackdatedWrite(t *testing.T) {
 		rec.Seq = ch.Head
 		ch.Records = append(ch.Records, *rec)
 	})
-	_, err = Sync(mctx, admin.v, admin.st)
+	_, err = admin.Sync(mctx)
 	var bad *BadRecordError
 	mWantErr(t, err, "before its key epoch began", &bad)
 	if got := mGet(t, admin.v, "app/alpha"); got != "alpha-1" {
