@@ -92,14 +92,14 @@ func (b *browser) init() tea.Cmd { return b.reload("") }
 // reload reads the index (names only) again, keeping the filter.
 func (b *browser) reload(selectName string) tea.Cmd {
 	v := b.v
-	return func() tea.Msg {
+	return b.root.background(func() tea.Msg {
 		es, err := v.Index()
 		var cs map[string]string
 		if err == nil {
 			cs, err = v.Conflicts()
 		}
 		return indexMsg{entries: es, conflicts: cs, err: err, select_: selectName}
-	}
+	})
 }
 
 func (b *browser) nextRevealSeq() int {
@@ -644,7 +644,7 @@ func (b *browser) wrote() tea.Cmd {
 	if f == nil {
 		return nil
 	}
-	return func() tea.Msg { return syncedMsg{f(v)} }
+	return b.root.background(func() tea.Msg { return syncedMsg{f(v)} })
 }
 
 // quit ends the program; a value still on the clipboard is taken off it

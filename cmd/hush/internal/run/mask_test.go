@@ -279,7 +279,7 @@ func TestMaskerIdleFlushWritesHeldBackText(t *testing.T) {
 	if _, err := m.Write([]byte("Enter pass")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for buf.String() != "Enter pass" {
 		if time.Now().After(deadline) {
 			t.Fatalf("after 5s the writer has %q, want %q", buf.String(), "Enter pass")
@@ -304,7 +304,7 @@ func TestMaskerIdleFlushStillMasksCompleteSecrets(t *testing.T) {
 	// and when nothing follows, the idle flush writes it masked.
 	m.Write([]byte("k=abcd"))
 	want := "k=" + Concealed
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for buf.String() != want {
 		if time.Now().After(deadline) {
 			t.Fatalf("after 5s the writer has %q, want %q", buf.String(), want)
