@@ -194,7 +194,10 @@ given as value_base64 instead of value.`,
 					return err
 				}
 				defer crypto.Wipe(s.Value)
-				conflict := v.HasConflict(s.ID)
+				conflict, err := v.HasConflict(s.ID)
+				if err != nil {
+					return err
+				}
 				if conflict {
 					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush get --theirs %s` shows theirs; `hush resolve %s --keep mine|theirs`)", s.Name, s.Name, s.Name)
 				}

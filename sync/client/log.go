@@ -235,7 +235,7 @@ func (t *Team) Remove(ctx context.Context, name string) (*Removal, error) {
 	if e.Target != "" {
 		reason = fmt.Sprintf("device %s of %s left the team", ds[0].Name, member)
 	}
-	if rm.Exposed, err = t.v.MarkExposed(reason, time.Now()); err != nil {
+	if rm.Exposed, err = t.v.Replica().MarkExposed(reason, time.Now()); err != nil {
 		return rm, err
 	}
 	if rm.Epoch, err = t.rotateEpoch(ctx, c); err != nil {
@@ -283,7 +283,7 @@ func (t *Team) rotateEpoch(ctx context.Context, c *conn) (int64, error) {
 		return 0, err
 	}
 	// Every secret goes up again, sealed under the new key, at the next push.
-	return e.Epoch, t.v.Reseal()
+	return e.Epoch, t.v.Replica().Reseal()
 }
 
 // Fingerprint is the team's identity (the hash of its log's first entry)
@@ -347,7 +347,7 @@ func (t *Team) Audit(ctx context.Context, since time.Time) ([]AuditEvent, error)
 		return nil, err
 	}
 	names := map[string]string{}
-	ts, err := v.Tracked()
+	ts, err := v.Replica().Tracked()
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +355,7 @@ func (t *Team) Audit(ctx context.Context, since time.Time) ([]AuditEvent, error)
 		if !t.Exists {
 			continue
 		}
-		if sec, err := v.ByID(t.ID); err == nil {
+		if sec, err := v.Replica().ByID(t.ID); err == nil {
 			clear(sec.Value)
 			names[hex.EncodeToString(t.ID)] = sec.Name
 		}

@@ -71,7 +71,7 @@ type InviteKey struct {
 // It is a snapshot for display (status, labels): whatever changes the
 // state goes through [Open], under the sync lock.
 func Load(v *vault.Vault) (*State, error) {
-	b, err := v.SyncState(stateKey)
+	b, err := v.Replica().SyncState(stateKey)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func Load(v *vault.Vault) (*State, error) {
 }
 
 // InTeam reports, without the key, whether a vault belongs to a team.
-func InTeam(v *vault.Vault) bool { return v.HasSyncState(stateKey) }
+func InTeam(v *vault.Vault) bool { return v.Replica().HasSyncState(stateKey) }
 
 // save seals the state into the vault. The caller holds the sync lock
 // (Open, or a new team's Create or Join): nobody else wrote it meanwhile,
@@ -98,7 +98,7 @@ func (st *State) save(v *vault.Vault) error {
 		return err
 	}
 	defer crypto.Wipe(b)
-	return v.SetSyncState(stateKey, b)
+	return v.Replica().SetSyncState(stateKey, b)
 }
 
 // highest is the newest server sequence this device knows of: a server

@@ -82,7 +82,7 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 				return rep, err
 			}
 		}
-		s := &syncer{t: t, v: v, st: st, c: c, rep: rep}
+		s := &syncer{t: t, v: v.Replica(), st: st, c: c, rep: rep}
 		if err := s.pull(ctx); err != nil {
 			var ahead *logAheadError
 			if errors.As(err, &ahead) && round == 0 {
@@ -122,7 +122,7 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 
 type syncer struct {
 	t       *Team
-	v       *vault.Vault
+	v       *vault.Replica
 	st      *State
 	c       *conn
 	rep     *Report
@@ -347,7 +347,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 		sortedR[i], sortedRecs[i] = remotes[j], remoteRecs[j]
 	}
 	remotes, remoteRecs = sortedR, sortedRecs
-	errs, err := s.v.ApplyRemote(remotes)
+	applied, err := s.v.ApplyRemote(remotes)
 	for i := range remotes {
 		clear(remotes[i].Value)
 	}
@@ -355,14 +355,13 @@ func (s *syncer) apply(recs []wire.Record) error {
 		return err
 	}
 	collisions := map[string]vault.SyncMark{}
-	for i, e := range errs {
-		var nt *vault.NameTakenError
-		if errors.As(e, &nt) {
+	for i, a := range applied {
+		if a.TakenBy != nil {
 			// Two secrets with one name (made on two devices while apart):
 			// the teammate's waits as a conflict on ours.
-			owner := hex.EncodeToString(nt.ByID)
+			owner := hex.EncodeToString(a.TakenBy)
 			if _, ok := s.tracked[owner]; !ok {
-				ts, err := s.v.TrackedByID([][]byte{nt.ByID})
+				ts, err := s.v.TrackedByID([][]byte{a.TakenBy})
 				if err != nil {
 					return err
 				}
@@ -387,7 +386,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 			t = &vault.Tracked{ID: remotes[i].ID}
 			s.tracked[remoteRecs[i].ID] = t
 		}
-		m := remotes[i].Mark
+		m := a.Mark
 		t.Mark, t.Exists, t.Head, t.Deleted = &m, m.LocalHead > 0, m.LocalHead, m.LocalDeleted
 	}
 	if len(collisions) > 0 {
@@ -579,7 +578,7 @@ func conflictOf(v *vault.Vault, name string) (*vault.Tracked, *wire.Record, erro
 	if id == nil {
 		return nil, nil, fmt.Errorf("secret %s has no conflict to resolve", name)
 	}
-	ts, err := v.TrackedByID([][]byte{id})
+	ts, err := v.Replica().TrackedByID([][]byte{id})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -661,11 +660,11 @@ func (tm *Team) Resolve(ctx context.Context, name string, keep Keep) error {
 		}
 		mark.LocalHead = -1 // pushed at the next sync
 		marks[hexID] = mark
-		return v.PutMarks(marks)
+		return v.Replica().PutMarks(marks)
 	}
 	if !sameRecord {
 		id, _ := hex.DecodeString(hexID)
-		if err := v.PurgeID(id); err != nil {
+		if err := v.Replica().PurgeID(id); err != nil {
 			return err
 		}
 		if mark.Base == 0 {
@@ -673,14 +672,20 @@ func (tm *Team) Resolve(ctx context.Context, name string, keep Keep) error {
 		} else {
 			mark.LocalHead, mark.LocalDeleted = 0, false // removed on the server at the next sync
 		}
-		if err := v.PutMarks(map[string]vault.SyncMark{hexID: mark}); err != nil {
+		if err := v.Replica().PutMarks(map[string]vault.SyncMark{hexID: mark}); err != nil {
 			return err
 		}
 		mark = vault.SyncMark{}
 	}
 	mark.Base, mark.Seen = theirs.Version, max(mark.Seen, theirs.Version)
-	_, err = v.ApplyRemote([]vault.Remote{{ID: theirID, Deleted: p.Deleted, Name: p.Name, Meta: p.Meta, Value: p.Value, Mark: mark}})
-	return err
+	applied, err := v.Replica().ApplyRemote([]vault.Remote{{ID: theirID, Deleted: p.Deleted, Name: p.Name, Meta: p.Meta, Value: p.Value, Mark: mark}})
+	if err != nil {
+		return err
+	}
+	if applied[0].TakenBy != nil {
+		return fmt.Errorf("their version of %s is named %s, and another secret here has that name: rename it (`hush mv`), then resolve again", name, p.Name)
+	}
+	return nil
 }
 
 // Status is what `hush status` shows of sync. Its JSON is the "sync"
@@ -714,7 +719,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 
 // status counts local changes not yet pushed, and conflicts.
 func status(v *vault.Vault) (*Status, error) {
-	ts, err := v.Changed()
+	ts, err := v.Replica().Changed()
 	if err != nil {
 		return nil, err
 	}
