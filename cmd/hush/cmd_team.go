@@ -30,7 +30,7 @@ reaches a new device only wrapped to it by an admin. See docs/sync.md.
 
   admin$  hush team create --server https://hush.example.com:8443 --name acme
   admin$  hush team invite --role writer      # hand the code over out of band
-  member$ hush team join CODE --name laptop-2
+  member$ hush team join CODE --device laptop-2
   admin$  hush sync                           # approves the join
   member$ hush sync                           # receives the key and the secrets`,
 		Args: cobra.NoArgs,
@@ -132,10 +132,10 @@ until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
 }
 
 func (a *app) teamJoinCommand() *cobra.Command {
-	var device, member, ca string
+	var device, oldName, member, ca string
 	var kdf kdfFlags
 	cmd := &cobra.Command{
-		Use:   "join CODE [--name DEVICE]",
+		Use:   "join CODE [--device NAME] [--member NAME]",
 		Short: "join a team with an invitation code: makes a new local vault for it",
 		Long: `Join a team. This makes a new vault here (with its own passphrase: yours,
 not the team's) and registers this device with the server. An admin's next
@@ -143,6 +143,15 @@ not the team's) and registers this device with the server. An admin's next
 Use --vault NAME to keep it beside an existing vault.`,
 		Args: exactArgs("CODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("name") {
+				// --name names the team in `team create`; here it named the
+				// device, which misled. Kept working for old scripts.
+				if cmd.Flags().Changed("device") && device != oldName {
+					return usagef("give the device's name once, with --device")
+				}
+				device = oldName
+				a.notef("note: `team join --name` is deprecated: use --device NAME (the name of this device)")
+			}
 			inv, err := client.ParseInvite(args[0])
 			if err != nil {
 				return err
@@ -201,7 +210,9 @@ Use --vault NAME to keep it beside an existing vault.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&device, "name", client.DefaultName(), "this device's `NAME`, shown to the team")
+	f.StringVar(&device, "device", client.DefaultName(), "this device's `NAME`, shown to the team")
+	f.StringVar(&oldName, "name", "", "deprecated: use --device")
+	f.MarkHidden("name")
 	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
 	f.StringVar(&ca, "ca", "", "trust this CA certificate `FILE` (PEM) for a self-signed server")
 	kdf.register(cmd)

@@ -26,7 +26,7 @@ import (
 	"github.com/hush-secrets/hush/vault"
 )
 
-// The lying server of the malicious-server suite (malicious_test.go): the
+// The lying server of the malicious-server suite (malicious_*_test.go): the
 // real server (sync/server on a SQLite sync/store) behind a proxy on
 // 127.0.0.1 that forwards every request and can answer in the server's
 // place, or rewrite its answer, per endpoint. What no hook touches stays

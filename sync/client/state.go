@@ -4,6 +4,13 @@
 // detect conflicts, push compare-and-set, refuse a server that goes
 // backwards. Team keys never leave this package unwrapped except into the
 // vault's sealed settings.
+//
+// One [Team] owns the team state for the length of a command: [Open] takes
+// the vault's sync lock and loads the state once; its methods (Sync,
+// Approve, Invite, SetRole, Remove, Rotate, Verify, Members, Audit,
+// Resolve) work on that copy and write it when they change it. [Create]
+// and [Join] make a new team state; [Load] and [ReadStatus] read it for
+// display only.
 package client
 
 import (
