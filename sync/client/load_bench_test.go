@@ -17,7 +17,7 @@ import (
 	"github.com/hush-secrets/hush/sync/store"
 	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
-	"github.com/hush-secrets/hush/vault/pgtest"
+	"github.com/hush-secrets/hush/sync/store/pgtest"
 )
 
 // BenchmarkServerLoad: 50 and 200 devices, each on its own connection,

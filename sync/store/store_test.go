@@ -11,7 +11,7 @@ import (
 	"github.com/hush-secrets/hush/sync/store"
 	"github.com/hush-secrets/hush/sync/store/storetest"
 	"github.com/hush-secrets/hush/sync/wire"
-	"github.com/hush-secrets/hush/vault/pgtest"
+	"github.com/hush-secrets/hush/sync/store/pgtest"
 )
 
 // One PostgreSQL server for the package; each test gets its own database.
