@@ -57,9 +57,9 @@ type Manager struct {
 	// failed: the audit log. names are the source and the login; detail
 	// is never secret.
 	Record func(action string, names []string, detail string, err error)
-	host  string
-	pid   int
-	start uint64
+	host   string
+	pid    int
+	start  uint64
 }
 
 // NewManager returns a Manager recording its leases in the unlocked vault
