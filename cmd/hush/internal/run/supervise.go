@@ -49,9 +49,9 @@ func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 	defer runtime.UnlockOSThread()
 	harden.ForChild()
 
-	var secrets [][]byte
+	var secrets *automaton
 	if o.Mask {
-		secrets = p.Secrets
+		secrets = newMaskSet(p.Secrets)
 	}
 	cmd := exec.Command(p.Path)
 	cmd.Args, cmd.Env = p.Argv, p.Env
@@ -68,7 +68,7 @@ func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 // window changes to the child itself: hush does not forward those again.
 // Every other forwarded signal, and all of them without a terminal, came
 // from kill and are passed on.
-func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
+func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{})
 	var fromTerminal func(os.Signal) bool
 	if tty, fg := foregroundTTY(); tty != nil {
@@ -106,7 +106,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 	}
 	drains := []*drain{{f: outR}, {f: errR}}
 	var copies sync.WaitGroup
-	for i, m := range []*Masker{NewMasker(s.Stdout, secrets), NewMasker(s.Stderr, secrets)} {
+	for i, m := range []*Masker{newMaskerWith(s.Stdout, secrets), newMaskerWith(s.Stderr, secrets)} {
 		d := drains[i]
 		copies.Add(1)
 		go func() {
@@ -147,7 +147,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 // superviseTTY runs the child on a new pseudo-terminal in its own session.
 // hush's terminal goes raw, so keys (Ctrl-C included) reach the child's
 // terminal as typed, and its line discipline signals the child once.
-func superviseTTY(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
+func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{Setsid: true, Setctty: true})
 	ptmx, err := pty.StartWithAttrs(cmd, nil, cmd.SysProcAttr)
 	if err != nil {
@@ -173,7 +173,7 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 			ptmx.Write([]byte{4}) // end of input: ^D on the child's terminal
 		}
 	}()
-	out := NewMasker(s.Stdout, secrets)
+	out := newMaskerWith(s.Stdout, secrets)
 	d := &drain{f: ptmx}
 	copied := make(chan struct{})
 	go func() {
