@@ -81,7 +81,13 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 			opts := envfile.Options{NoExpand: noExpand}
 			where := "earlier in the file"
 			if expandEnv {
-				opts.LookupEnv = func(k string) (string, bool) { v, ok := a.env[k]; return v, ok }
+				opts.LookupEnv = func(k string) (string, bool) {
+					if strings.HasPrefix(k, "HUSH_") {
+						return "", false // the passphrase must never end up in a secret
+					}
+					v, ok := a.env[k]
+					return v, ok
+				}
 				where += " nor in the environment"
 			}
 			opts.Undefined = func(line int, key string) {
@@ -142,7 +148,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "with --from: add a version to secrets that already exist instead of refusing")
 	cmd.Flags().StringVar(&passwordFile, "password-file", "", "with --from bitwarden: read the export's password from `FILE`")
 	cmd.Flags().BoolVar(&noExpand, "no-expand", false, "dotenv: read $VAR and ${VAR} literally")
-	cmd.Flags().BoolVar(&expandEnv, "expand-env", false, "dotenv: expand variables not defined in the file from hush's environment")
+	cmd.Flags().BoolVar(&expandEnv, "expand-env", false, "dotenv: expand variables not defined in the file from the environment (never HUSH_*)")
 	cmd.MarkFlagsMutuallyExclusive("no-expand", "expand-env")
 	cmd.MarkFlagsMutuallyExclusive("from", "format")
 	return cmd
