@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,4 +55,39 @@ func TestKeePassXCCLIExport(t *testing.T) {
 		t.Errorf("%d items, want 2", len(p.Items))
 	}
 	wantSkips(t, p, map[string]int{reasonTrash: 1})
+
+	// The database itself, through keepassxc-cli: the same plan.
+	env := append(os.Environ(), "QT_QPA_PLATFORM=offscreen")
+	pw := func(s string) func() ([]byte, error) { return func() ([]byte, error) { return []byte(s), nil } }
+	k, err := Read(KDBX, db, Options{Password: pw("dbpw"), KeePassXC: cli, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPlan(t, k)
+	wantItem(t, k, "Work/Servers/db_prod", "sekrit-1", vault.TypePassword)
+	wantItem(t, k, "Email", "sek,rit\"2", vault.TypePassword)
+	if len(k.Items) != 2 || len(k.Skipped) != 1 {
+		t.Errorf("kdbx plan %+v", k)
+	}
+	if _, err := Read(KDBX, db, Options{Password: pw("wrong"), KeePassXC: cli, Env: env}); !errors.Is(err, ErrWrongPassword) {
+		t.Errorf("wrong password = %v", err)
+	}
+	if _, err := Read(KDBX, db, Options{KeePassXC: cli, Env: env}); !errors.Is(err, ErrNoPassword) {
+		t.Errorf("no password = %v", err)
+	}
+	notDB := filepath.Join(t.TempDir(), "x.kdbx")
+	os.WriteFile(notDB, []byte("sekrit, not a database"), 0o600)
+	if _, err := Read(KDBX, notDB, Options{Password: pw("dbpw"), KeePassXC: cli, Env: env}); err == nil ||
+		!strings.Contains(err.Error(), "keepassxc-cli could not export") || strings.Contains(err.Error(), "krit") {
+		t.Errorf("not a database = %v", err)
+	}
+}
+
+func TestKDBXWithoutKeePassXC(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "x.kdbx")
+	os.WriteFile(f, nil, 0o600)
+	_, err := Read(KDBX, f, Options{KeePassXC: "hush-no-such-keepassxc-cli"})
+	if err == nil || !strings.Contains(err.Error(), "keepassxc-cli is not installed") {
+		t.Errorf("missing keepassxc-cli = %v", err)
+	}
 }
