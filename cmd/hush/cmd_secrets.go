@@ -318,7 +318,7 @@ func (a *app) lsCommand() *cobra.Command {
 				folder = f
 			}
 			return a.withVault(func(v *vault.Vault) error {
-				listed, err := listWithPolicies(v, folder)
+				listed, err := v.ListWithPolicies(folder)
 				if err != nil {
 					return err
 				}

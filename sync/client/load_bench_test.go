@@ -15,9 +15,9 @@ import (
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/server"
 	"github.com/hush-secrets/hush/sync/store"
+	"github.com/hush-secrets/hush/sync/store/pgtest"
 	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
-	"github.com/hush-secrets/hush/vault/pgtest"
 )
 
 // BenchmarkServerLoad: 50 and 200 devices, each on its own connection,
