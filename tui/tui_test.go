@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -307,8 +308,8 @@ func TestNewSecretInvalidNameSavesNothing(t *testing.T) {
 			t.Errorf("the name's error is not under the name field:\n%s", s)
 		}
 	}
-	// Editing the field clears its error.
-	u.Press("up", "up", "ctrl+u")
+	// The cursor is on the field in error; editing it clears its error.
+	u.Press("ctrl+u")
 	u.Type("app/dev/OK")
 	u.WaitScreen("the name's error gone", func(s string) bool { return !strings.Contains(s, `starts with "/"`) })
 	u.Press("esc")
@@ -352,7 +353,7 @@ func TestNewSecretEmptyValueSavesNothing(t *testing.T) {
 	u.WaitText("New secret")
 	u.Type("app/dev/EMPTY")
 	u.Press("ctrl+s")
-	u.WaitText("type a value, or ctrl+g to generate one")
+	u.WaitText("type or paste a value, ctrl+g to generate one")
 	u.Press("esc")
 	u.WaitText("Discard what you typed? y/n")
 	u.Press("y")
@@ -421,6 +422,9 @@ func TestEditRenames(t *testing.T) {
 	u.Press("ctrl+u")
 	u.Type("ci/GITLAB_TOKEN")
 	u.Press("ctrl+s")
+	// Back to the secret's detail, saying what happened.
+	u.WaitText("renamed ci/GITHUB_TOKEN to ci/GITLAB_TOKEN", "Version       2 (2 in history)")
+	u.Press("esc")
 	s := u.WaitText("▸ ci/GITLAB_TOKEN", "3 secrets")
 	if strings.Contains(s, "GITHUB") {
 		t.Errorf("old name still listed:\n%s", s)
@@ -434,6 +438,18 @@ func TestEditRenames(t *testing.T) {
 	}
 	if _, err := v.Get("ci/GITHUB_TOKEN"); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("old name: %v, want ErrNotFound", err)
+	}
+	// The audit log says it was a rename, with both names.
+	log, err := v.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range log {
+		actions = append(actions, e.Action+" "+strings.Join(e.Names, " "))
+	}
+	if !slices.Contains(actions, "mv ci/GITHUB_TOKEN ci/GITLAB_TOKEN") {
+		t.Errorf("audit log %q has no rename", actions)
 	}
 }
 
