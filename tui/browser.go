@@ -120,6 +120,9 @@ func (b *browser) hide() {
 	if b.detail != nil {
 		b.detail.hide()
 	}
+	if b.history != nil {
+		b.history.hide()
+	}
 }
 
 func (b *browser) keys() keymap.KeyMap { return b.root.keys }
@@ -193,6 +196,9 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case revealTimeoutMsg:
+		if b.history != nil {
+			return b.history.update(msg)
+		}
 		if b.detail != nil {
 			return b.detail.update(msg)
 		}
@@ -400,9 +406,7 @@ func (b *browser) openDetail() tea.Cmd {
 }
 
 func (b *browser) closeDetail() {
-	if b.detail != nil {
-		b.detail.hide()
-	}
+	b.hide()
 	b.status = ""
 	b.detail, b.history, b.form = nil, nil, nil
 	b.mode = modeList

@@ -521,8 +521,8 @@ func TestHistoryRollback(t *testing.T) {
 	path := tui.NewFixtureVault(t, tui.FixtureSecrets)
 	{ // a second version, a day later
 		v := tui.UnlockFixtureVault(t, path)
-		note := "rotated"
-		if _, err := v.SetMany([]vault.SetRequest{{Name: "app/dev/API_KEY", Value: []byte("dev-rotated-2"), Update: vault.Update{Note: &note}}}, tui.FixtureWritten.Add(24*time.Hour)); err != nil {
+		note, every, tags := "rotated", 30*24*time.Hour, []string{"billing"}
+		if _, err := v.SetMany([]vault.SetRequest{{Name: "app/dev/API_KEY", Value: []byte("dev-rotated-2"), Update: vault.Update{Note: &note, RotateEvery: &every, Tags: &tags}}}, tui.FixtureWritten.Add(24*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		v.Close()
@@ -539,11 +539,19 @@ func TestHistoryRollback(t *testing.T) {
 	u.Press("enter")
 	u.WaitText("version 2 is the current one")
 	u.Press("up")
-	u.WaitText("▸ 1")
+	s = u.WaitText("▸ 1")
+	if strings.Contains(s, "dev-4f9c2e7a1bd0") {
+		t.Fatalf("an old value shown unasked:\n%s", s)
+	}
+	// r reveals the old version, with a diff against the current value.
+	u.Press("r")
+	s = u.WaitText("Version 1", "Changes from version 1 to the current value:", "- dev-4f9c2e7a1bd0", "+ dev-rotated-2")
+	u.Press("r")
+	u.WaitScreen("the old value hidden", func(s string) bool { return !strings.Contains(s, "dev-4f9c2e7a1bd0") })
 	u.Press("enter")
-	u.WaitText("Restore version 1 of app/dev/API_KEY as a new version? y/n")
+	u.WaitText("Restore the value of version 1 of app/dev/API_KEY (metadata stays)? y/n")
 	u.Press("y")
-	s = u.WaitText("restored version 1 as version 3")
+	s = u.WaitText("restored the value of version 1 as version 3")
 	if !strings.Contains(s, "▸ 3") {
 		t.Errorf("history not refreshed after the rollback:\n%s", s)
 	}
@@ -558,8 +566,12 @@ func TestHistoryRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != 3 || string(got.Value) != string(v1.Value) || got.Note != v1.Note || string(got.Value) != "dev-4f9c2e7a1bd0" {
-		t.Errorf("current: version %d value %q note %q; version 1: %q note %q", got.Version, got.Value, got.Note, v1.Value, v1.Note)
+	if got.Version != 3 || string(got.Value) != string(v1.Value) || string(got.Value) != "dev-4f9c2e7a1bd0" {
+		t.Errorf("current: version %d value %q; version 1: %q", got.Version, got.Value, v1.Value)
+	}
+	// The value is restored; the metadata set since stays.
+	if got.Note != "rotated" || got.RotateEvery != 30*24*time.Hour || len(got.Tags) != 1 {
+		t.Errorf("metadata rolled back too: note %q rotate %v tags %v", got.Note, got.RotateEvery, got.Tags)
 	}
 }
 
