@@ -9,7 +9,9 @@ import (
 // rotation, tags, note and type.
 func TestRollbackValueKeepsTodaysMetadata(t *testing.T) {
 	v := newVault(t)
-	summary := func(typ Type, value []byte) (string, time.Time, error) { return "about " + string(value), time.Time{}, nil }
+	summary := func(typ Type, value []byte) (string, time.Time, error) {
+		return "about " + string(value), time.Time{}, nil
+	}
 	if _, err := v.Set("app/KEY", []byte("old"), Update{Describe: summary}); err != nil {
 		t.Fatal(err)
 	}
