@@ -557,7 +557,7 @@ func (b *browser) listView() string {
 		if _, ok := b.conflict[e.ID]; ok {
 			marks = strings.TrimSpace("conflict " + marks)
 		}
-		cells := pad(string(meta.Type), typeWidth) + pad(shortAge(e.Updated, now), ageWidth)
+		cells := pad(string(meta.Type), typeWidth) + pad(vault.Ago(e.Updated, now), ageWidth)
 		if i == b.cursor {
 			line := pad("▸ "+name, nameW+2) + cells + pad(marks, markWidth)
 			lines = append(lines, s.Selected.Render(ansi.Truncate(line, w, "…")))
@@ -593,45 +593,18 @@ func pad(s string, w int) string {
 	return ansi.Truncate(s, w, "…")
 }
 
-func rowMarks(m vault.Meta, updated, now time.Time) string {
-	var marks []string
-	switch {
-	case m.Expired(now):
-		marks = append(marks, "expired")
-	case !m.Expires.IsZero() && m.Expires.Sub(now) < 14*24*time.Hour:
-		marks = append(marks, "expires soon")
-	}
-	if m.RotationDue(updated, now) {
-		marks = append(marks, "rotate")
-	}
-	switch {
-	case m.NotAfter.IsZero():
-	case !m.NotAfter.After(now):
-		marks = append(marks, "cert ended")
-	case m.NotAfter.Sub(now) < 30*24*time.Hour:
-		marks = append(marks, "cert ends")
-	}
-	if m.Revoked != nil {
-		marks = append(marks, "revoked")
-	}
-	return strings.Join(marks, " ")
+// markWords are the browser's short words for vault.Attention's marks.
+var markWords = map[vault.Mark]string{
+	vault.MarkExpired: "expired", vault.MarkExpiresSoon: "expires soon", vault.MarkRotationDue: "rotate",
+	vault.MarkCertificateEnded: "cert ended", vault.MarkCertificateEnds: "cert ends", vault.MarkRevoked: "revoked",
 }
 
-func shortAge(t, now time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	case d < 60*24*time.Hour:
-		return fmt.Sprintf("%dd", int(d.Hours()/24))
-	case d < 2*365*24*time.Hour:
-		return fmt.Sprintf("%dmo", int(d.Hours()/24/30))
+func rowMarks(m vault.Meta, updated, now time.Time) string {
+	var marks []string
+	for _, mark := range vault.Attention(m, updated, now) {
+		marks = append(marks, markWords[mark])
 	}
-	return fmt.Sprintf("%dy", int(d.Hours()/24/365))
+	return strings.Join(marks, " ")
 }
 
 // undoRemove brings back the secret removed last: its history was kept, and

@@ -160,7 +160,7 @@ func (d *detail) view(height int) string {
 		txt := when(sec.NotAfter, now)
 		if !sec.NotAfter.After(now) {
 			txt = s.Bad.Render("ended " + txt)
-		} else if sec.NotAfter.Sub(now) < 30*24*time.Hour {
+		} else if sec.NotAfter.Sub(now) < vault.CertificateWarning {
 			txt = s.Mark.Render(txt)
 		}
 		field("Cert ends", txt)
@@ -246,9 +246,9 @@ func relative(t, now time.Time) string {
 	case now.Sub(t).Abs() < time.Minute:
 		return "just now"
 	case t.After(now):
-		return "in " + shortAge(now, t)
+		return "in " + vault.Ago(now, t)
 	}
-	return shortAge(t, now) + " ago"
+	return vault.Ago(t, now) + " ago"
 }
 
 // plainWhen is when without styling, for aligned columns.

@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/hush-secrets/hush/vault/pgtest"
+	"github.com/hush-secrets/hush/sync/store/pgtest"
 )
 
 // withPostgres runs the package's tests, then stops the PostgreSQL server

@@ -27,7 +27,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/hush-secrets/hush/vault/pgtest"
+	"github.com/hush-secrets/hush/sync/store/pgtest"
 )
 
 // TestSyncScripts runs the team sync scripts in testdata/sync: real
