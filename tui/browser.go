@@ -557,7 +557,7 @@ func (b *browser) listView() string {
 	case b.loading:
 		return strings.Join(append(lines, "", s.Dim.Render("Opening the vault…")), "\n")
 	case len(b.entries) == 0:
-		return strings.Join(append(lines, "", "The vault is empty. Press n to add a secret."), "\n")
+		return strings.Join(append(lines, quickStart(s.Dim.Render)...), "\n")
 	case len(b.rows) == 0:
 		return strings.Join(append(lines, "", "Nothing matches. Esc clears the filter."), "\n")
 	}
@@ -591,6 +591,27 @@ func (b *browser) listView() string {
 		lines = append(lines, ansi.Truncate(line, w, "…"))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// quickStart is what an empty vault shows: the first steps, here and in
+// a shell.
+func quickStart(dim func(...string) string) []string {
+	return []string{
+		"",
+		"The vault is empty. Press n to add a secret.",
+		"",
+		"Quick start",
+		"  n        add a secret: a name like app/dev/API_KEY, a type, the value",
+		"           (ctrl+g generates one; paste keeps several lines exactly)",
+		"  /        filter by any part of the name; enter opens a secret",
+		"  r  c     reveal (15 s) or copy (cleared after 30 s)",
+		"  ?        every key",
+		"",
+		"From a shell:",
+		dim("  hush import --into app/dev .env       secrets from a .env file"),
+		dim("  hush run --from app/dev -- npm start  a program with them in its environment"),
+		dim("  hush unlock                           type the passphrase once for 8 h"),
+	}
 }
 
 func splitName(n string) (folder, base string) {

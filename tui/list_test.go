@@ -3,6 +3,7 @@ package tui_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hush-secrets/hush/tui"
 	"github.com/hush-secrets/hush/vault"
@@ -100,6 +101,30 @@ func TestWideTerminalKeepsColumnsTogether(t *testing.T) {
 	row := rowsWith(s, "app/prod/DATABASE_URL")[0]
 	if i := strings.Index(row, string(vault.TypePassword)); i < 0 || i > len("  app/prod/DATABASE_URL")+4 {
 		t.Errorf("the type column is at %d, far from the name:\n%s", i, row)
+	}
+	u.Press("q")
+	u.Finish()
+}
+
+// A folder's rotation policy shows in the detail of the secrets it covers,
+// with the folder it comes from.
+func TestDetailShowsTheFolderPolicy(t *testing.T) {
+	path := tui.NewFixtureVault(t, tui.FixtureSecrets)
+	{
+		v := tui.UnlockFixtureVault(t, path)
+		if err := v.SetPolicy("app/prod", 90*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		v.Close()
+	}
+	u := tui.StartUI(t, tui.FixtureOptions(t, path, nil))
+	u.WaitText("3 secrets")
+	u.Press("j", "enter") // app/prod/DATABASE_URL
+	u.WaitText("primary database", "every 90d (from app/prod)")
+	u.Press("esc", "k", "enter") // app/dev/API_KEY: no policy
+	s := u.WaitText("app/dev/API_KEY", "Version")
+	if strings.Contains(s, "90d") {
+		t.Errorf("app/prod's policy shown for app/dev:\n%s", s)
 	}
 	u.Press("q")
 	u.Finish()
