@@ -27,7 +27,7 @@ type detail struct {
 	// policyFrom is the folder whose rotation policy applies ("" when the
 	// secret has its own interval, or none).
 	policyFrom string
-	seq      int    // tells stale reveal timeouts apart
+	seq        int // tells stale reveal timeouts apart
 }
 
 type revealTimeoutMsg struct{ seq int }
