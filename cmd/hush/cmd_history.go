@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,7 +34,7 @@ func (a *app) historyCommand() *cobra.Command {
 					return a.writeJSON(map[string]any{"name": name, "removed": !cur.Deleted.IsZero(), "versions": out})
 				}
 				now := time.Now()
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "VERSION\tCREATED\tTYPE\tSIZE\tNOTE")
 				for _, h := range hist {
 					note := ""

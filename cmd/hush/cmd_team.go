@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -279,7 +278,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 					return a.writeJSON(out)
 				}
 				now := time.Now()
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
 				for _, m := range ms {
 					dev := m.Name
@@ -664,7 +663,7 @@ func (a *app) teamAuditCommand() *cobra.Command {
 					}
 					return a.writeJSON(out)
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "TIME\tMEMBER\tDEVICE\tACTION\tRESULT\tSECRETS")
 				for _, e := range evs {
 					names := strings.Join(e.Names, ", ")
