@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -368,8 +369,22 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	}
 	var out []SetResult
 	err := v.write(func(tx *sql.Tx) error {
-		for _, r := range reqs {
-			res, err := v.set(tx, r, now.UnixNano())
+		macs := make([][]byte, len(reqs))
+		for i, r := range reqs {
+			macs[i] = v.nameMAC(r.Name)
+		}
+		have, err := v.existing(tx, macs)
+		if err != nil {
+			return err
+		}
+		for i, r := range reqs {
+			var res SetResult
+			var err error
+			if have[string(macs[i])] {
+				res, err = v.set(tx, r, now.UnixNano())
+			} else {
+				res, err = v.create(tx, r, now.UnixNano())
+			}
 			if err != nil {
 				return err
 			}
@@ -380,16 +395,59 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	return out, err
 }
 
+// existingBatch is how many lookup MACs one query of [Vault.existing] asks
+// about (SQLite allows 32,766 parameters).
+const existingBatch = 500
+
+// existing returns those of the names' lookup MACs (as strings) that have
+// a row, live or removed, asking 500 at a time: an import of
+// thousands of new names then costs a query per 500 names instead of a
+// lookup per name. A name found here still goes through [Vault.lookup],
+// with its check that the row's sealed name is the name asked for.
+func (v *Vault) existing(tx *sql.Tx, macs [][]byte) (map[string]bool, error) {
+	have := map[string]bool{}
+	for start := 0; start < len(macs); start += existingBatch {
+		chunk := macs[start:min(start+existingBatch, len(macs))]
+		args := make([]any, len(chunk))
+		for i, mac := range chunk {
+			args[i] = mac
+		}
+		rows, err := tx.Query(`SELECT name_mac FROM secrets WHERE name_mac IN (?`+strings.Repeat(`, ?`, len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		for rows.Next() {
+			var mac []byte
+			if err := rows.Scan(&mac); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("failed to read vault: %w", err)
+			}
+			have[string(mac)] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+	}
+	return have, nil
+}
+
+// create writes req as a new secret, version 1.
+func (v *Vault) create(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
+	res := SetResult{Name: req.Name, Changed: true, Created: true, Version: 1}
+	meta := req.Update.apply(Meta{Type: TypeOther})
+	if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
+		return res, err
+	}
+	return res, v.insert(tx, req.Name, meta, req.Value, now)
+}
+
 func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 	res := SetResult{Name: req.Name, Changed: true}
 	r, err := v.lookup(tx, req.Name)
 	if errors.Is(err, ErrNotFound) {
-		res.Created, res.Version = true, 1
-		meta := req.Update.apply(Meta{Type: TypeOther})
-		if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
-			return res, err
-		}
-		return res, v.insert(tx, req.Name, meta, req.Value, now)
+		return v.create(tx, req, now)
 	}
 	if err != nil {
 		return res, err
