@@ -568,23 +568,25 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
-	defer rows.Close()
-	var out []IndexEntry
-	for rows.Next() {
-		var e IndexEntry
-		var nameCT []byte
-		var created, updated int64
-		if err := rows.Scan(&e.id, &e.Version, &created, &updated, &e.epoch, &nameCT); err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
-		}
-		if e.Name, err = v.openName(e.id, e.Version, e.epoch, nameCT); err != nil {
-			return nil, err
-		}
-		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, created), time.Unix(0, updated)
-		out = append(out, e)
+	type raw struct {
+		e                IndexEntry
+		created, updated int64
+		nameCT           []byte
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
+		err = rows.Scan(&r.e.id, &r.e.Version, &r.created, &r.updated, &r.e.epoch, &r.nameCT)
+		return r, err
+	}, func(r *raw) (IndexEntry, bool, error) {
+		e := r.e
+		var err error
+		if e.Name, err = v.openName(e.id, e.Version, e.epoch, r.nameCT); err != nil {
+			return e, false, err
+		}
+		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.created), time.Unix(0, r.updated)
+		return e, true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -623,31 +625,31 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		var id, nameCT, metaCT []byte
-		var head, epoch int
-		var created, updated int64
-		if err := rows.Scan(&id, &head, &created, &updated, &epoch, &nameCT, &metaCT); err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
-		}
-		name, err := v.openName(id, head, epoch, nameCT)
+	type raw struct {
+		id, nameCT, metaCT []byte
+		head, epoch        int
+		created, updated   int64
+	}
+	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
+		err = rows.Scan(&r.id, &r.head, &r.created, &r.updated, &r.epoch, &r.nameCT, &r.metaCT)
+		return r, err
+	}, func(r *raw) (Entry, bool, error) {
+		name, err := v.openName(r.id, r.head, r.epoch, r.nameCT)
 		if err != nil {
-			return nil, err
+			return Entry{}, false, err
 		}
 		if !InFolder(name, folder) {
-			continue
+			return Entry{}, false, nil
 		}
-		meta, err := v.openMeta(name, id, head, epoch, metaCT)
+		meta, err := v.openMeta(name, r.id, r.head, r.epoch, r.metaCT)
 		if err != nil {
-			return nil, err
+			return Entry{}, false, err
 		}
-		out = append(out, Entry{ID: idString(id), Name: name, Version: head, Meta: meta,
-			Created: time.Unix(0, created), Updated: time.Unix(0, updated)})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return Entry{ID: idString(r.id), Name: name, Version: r.head, Meta: meta,
+			Created: time.Unix(0, r.created), Updated: time.Unix(0, r.updated)}, true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
