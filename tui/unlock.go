@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"time"
 	"unicode"
 
 	"charm.land/bubbles/v2/help"
@@ -128,9 +127,8 @@ type createModel struct {
 }
 
 type createdMsg struct {
-	v      *vault.Vault
-	params crypto.KDFParams
-	err    error
+	v   *vault.Vault
+	err error
 }
 
 func newCreate(root *Model) *createModel {
@@ -186,11 +184,8 @@ func (c *createModel) update(msg tea.Msg) tea.Cmd {
 			path, params := c.root.opts.VaultPath, c.root.opts.CreateKDF
 			return func() tea.Msg {
 				defer crypto.Wipe(pass)
-				if params == (crypto.KDFParams{}) {
-					params = crypto.Calibrate(crypto.DefaultKDF, 500*time.Millisecond)
-				}
 				v, err := vault.Create(path, pass, vault.CreateOptions{KDF: params})
-				return createdMsg{v, params, err}
+				return createdMsg{v, err}
 			}
 		}
 	}

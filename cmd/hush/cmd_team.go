@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -158,26 +157,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			case member == "":
 				member = device
 			}
-			name, path, err := a.vaultPath()
-			if err != nil {
-				return err
-			}
-			if _, err := os.Stat(path); err == nil {
-				return fmt.Errorf("vault %s already exists at %s: join into a new one with --vault NAME", name, path)
-			}
-			params, err := kdf.params(crypto.DefaultKDF)
-			if err != nil {
-				return err
-			}
-			if !kdf.set() {
-				params = crypto.Calibrate(params, calibrationTarget)
-			}
-			pass, err := a.newPassphrase("", true)
-			if err != nil {
-				return err
-			}
-			defer crypto.Wipe(pass)
-			v, err := vault.Create(path, pass, vault.CreateOptions{KDF: params})
+			v, name, path, err := a.createVault(&kdf, ": join into a new one with --vault NAME")
 			if err != nil {
 				return err
 			}
@@ -188,10 +168,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			v.Close()
 			if err != nil {
 				// The new vault holds nothing yet: remove it so a retry starts clean.
-				base := strings.TrimSuffix(path, ".db")
-				for _, f := range []string{path, path + "-wal", path + "-shm", base + ".audit.db", base + ".audit.db-journal"} {
-					os.Remove(f)
-				}
+				vault.Remove(path)
 				return err
 			}
 			a.notef("created vault %s at %s and asked to join the team as %s (%s)", name, path, st.Device.Name, st.Device.Member)

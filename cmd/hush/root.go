@@ -13,6 +13,7 @@ import (
 
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
 
 // app carries what every command needs: the streams, the environment and
@@ -47,8 +48,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 	}
 	// hush reads these from a.env; no process it starts (clipboard tools,
 	// rotators, run's child) may inherit them from the process environment.
-	os.Unsetenv("HUSH_PASSPHRASE")
-	os.Unsetenv("HUSH_NEW_PASSPHRASE")
+	unlock.ScrubProcess()
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
