@@ -55,6 +55,7 @@ type browser struct {
 
 	removed string // the last secret removed here, for undo
 	copied  []byte // a value on the clipboard, until it is cleared
+	copySeq int    // numbers copies, so that an earlier copy's timeout leaves a later one alone
 
 	help      help.Model
 	status    string
@@ -92,14 +93,14 @@ func (b *browser) init() tea.Cmd { return b.reload("") }
 // reload reads the index (names only) again, keeping the filter.
 func (b *browser) reload(selectName string) tea.Cmd {
 	v := b.v
-	return func() tea.Msg {
+	return b.root.background(func() tea.Msg {
 		es, err := v.Index()
 		var cs map[string]string
 		if err == nil {
 			cs, err = v.Conflicts()
 		}
 		return indexMsg{entries: es, conflicts: cs, err: err, select_: selectName}
-	}
+	})
 }
 
 func (b *browser) nextRevealSeq() int {
@@ -170,11 +171,22 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case clipboardTimeoutMsg:
+		defer clear(msg.value)
+		clip := b.root.opts.Clipboard
+		if msg.seq != b.copySeq {
+			// A later copy replaced this value: that copy keeps its 30 s
+			// (and is what quitting clears). A clipboard that can be read
+			// back is still emptied if it holds this value (the later copy
+			// may have failed); one that cannot is left alone.
+			if !readsBack(clip) {
+				return nil
+			}
+			return clip.ClearIf(msg.value)
+		}
 		// Whatever view is open now, the copied value leaves the clipboard.
-		cmd := b.root.opts.Clipboard.ClearIf(msg.value)
-		clear(msg.value)
+		clear(b.copied)
 		b.copied = nil
-		return cmd
+		return clip.ClearIf(msg.value)
 	case clearedMsg:
 		if msg.cleared {
 			return b.setStatus("clipboard cleared", false)
@@ -617,7 +629,7 @@ func (b *browser) wrote() tea.Cmd {
 	if f == nil {
 		return nil
 	}
-	return func() tea.Msg { return syncedMsg{f(v)} }
+	return b.root.background(func() tea.Msg { return syncedMsg{f(v)} })
 }
 
 // quit ends the program; a value still on the clipboard is taken off it
@@ -628,7 +640,8 @@ func (b *browser) quit() tea.Cmd {
 	if b.copied == nil {
 		return tea.Quit
 	}
-	v := b.copied
+	cmd := b.root.opts.Clipboard.ClearIf(b.copied)
+	clear(b.copied)
 	b.copied = nil
-	return tea.Sequence(b.root.opts.Clipboard.ClearIf(v), tea.Quit)
+	return tea.Sequence(cmd, tea.Quit)
 }

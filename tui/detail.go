@@ -29,7 +29,11 @@ type detail struct {
 
 type revealTimeoutMsg struct{ seq int }
 
-type clipboardTimeoutMsg struct{ value []byte }
+// clipboardTimeoutMsg ends one copy: seq tells it from a later copy's.
+type clipboardTimeoutMsg struct {
+	seq   int
+	value []byte
+}
 
 func newDetail(b *browser, name string) (*detail, error) {
 	d := &detail{b: b, name: name}
@@ -94,12 +98,15 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 			}
 			clip := b.root.opts.Clipboard
 			later := bytes.Clone(s.Value)
+			clear(b.copied) // a newer copy replaces it on the clipboard
 			b.copied = later
+			b.copySeq++
+			seq := b.copySeq
 			cmd := clip.Copy(s.Value)
 			clear(s.Value)
 			return tea.Batch(cmd,
 				b.setStatus(fmt.Sprintf("copied with %s; the clipboard is cleared in %d s", clip.Name(), int(ClearClipboardAfter.Seconds())), false),
-				tea.Tick(ClearClipboardAfter, func(time.Time) tea.Msg { return clipboardTimeoutMsg{later} }))
+				tea.Tick(ClearClipboardAfter, func(time.Time) tea.Msg { return clipboardTimeoutMsg{seq, bytes.Clone(later)} }))
 		case key.Matches(msg, k.Edit):
 			for i := range b.entries {
 				if b.entries[i].Name == d.name {
