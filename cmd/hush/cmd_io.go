@@ -15,6 +15,7 @@ import (
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
 	"github.com/hush-secrets/hush/vault/importer"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
 
 func (a *app) importCommand() *cobra.Command {
@@ -160,7 +161,7 @@ func importFormats() string {
 func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, dryRun, overwrite bool) error {
 	opts := importer.Options{Password: func() ([]byte, error) {
 		if passwordFile != "" {
-			return readPassphraseFile(passwordFile)
+			return unlock.ReadPassphraseFile(passwordFile)
 		}
 		return askHidden("Password of the export: ",
 			errors.New("this export is password-protected: give --password-file FILE, or run on a terminal to be asked"),
