@@ -120,17 +120,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 				if err != nil {
 					return err
 				}
-				var created, updated, same int
-				for _, r := range res {
-					switch {
-					case !r.Changed:
-						same++
-					case r.Created:
-						created++
-					default:
-						updated++
-					}
-				}
+				created, updated, same := vault.Tally(res)
 				a.notef("imported %s into %s: %d new, %d updated, %d unchanged", plural(len(res), "secret"), displayFolder(folder), created, updated, same)
 				return nil
 			})
