@@ -18,7 +18,7 @@ import (
 	"github.com/hush-secrets/hush/vault"
 )
 
-// Time limits of the lease work that happens around a program.
+// Time limits and defaults of the lease commands.
 const (
 	// cleanupBudget bounds `dynamic leases --cleanup` and `dynamic revoke`.
 	cleanupBudget = 2 * time.Minute
@@ -144,7 +144,7 @@ for a throw-away login in a transaction that is rolled back.`,
 	f := cmd.Flags()
 	f.StringVar(&adminURL, "postgres", "", "the admin `URL` (postgres://USER:PASSWORD@HOST:PORT/DB), or - for stdin; asked when not given")
 	f.StringVar(&tmpl, "role-template", "", "the `SQL` that grants a new login its rights; {{name}} is the login")
-	f.StringVar(&ttlFlag, "ttl", "1h", "how long a login is valid (PostgreSQL refuses it after; e.g. 15m, 1h, 1d)")
+	f.StringVar(&ttlFlag, "ttl", formatDuration(defaultTTL), "how long a login is valid (PostgreSQL refuses it after; e.g. 15m, 1h, 1d)")
 	f.BoolVar(&check, "check", false, "connect now and dry-run the template")
 	f.StringVar(&note, "note", "", "a note kept (encrypted) with the source")
 	return cmd
