@@ -16,10 +16,11 @@ import (
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/tui/keymap"
 	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
 
-// minPassphrase matches the command line's rule.
-const minPassphrase = 8
+// minPassphrase is every front end's rule.
+const minPassphrase = unlock.MinPassphraseLen
 
 func passwordInput(prompt string) textinput.Model {
 	t := textinput.New()

@@ -13,10 +13,6 @@ import (
 	"github.com/hush-secrets/hush/vault/unlock"
 )
 
-// minPassphraseLen is the shortest new passphrase hush accepts. Argon2id
-// slows guessing; it cannot save a four-letter word.
-const minPassphraseLen = 8
-
 var errNoTerminal = errors.New("no terminal")
 
 // tty is the controlling terminal, used for hidden prompts even when stdin
@@ -135,7 +131,7 @@ func (a *app) newPassphrase(fileFlag string, allowCurrent bool) ([]byte, error) 
 			if err != nil {
 				return nil, err
 			}
-			if err := checkNewPassphrase(p1); err != nil {
+			if err := unlock.CheckNew(p1); err != nil {
 				if try == 3 {
 					return nil, err
 				}
@@ -158,17 +154,10 @@ func (a *app) newPassphrase(fileFlag string, allowCurrent bool) ([]byte, error) 
 			t.printf("the passphrases did not match, try again\n")
 		}
 	}
-	if err := checkNewPassphrase(p); err != nil {
+	if err := unlock.CheckNew(p); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-func checkNewPassphrase(p []byte) error {
-	if len([]rune(string(p))) < minPassphraseLen {
-		return fmt.Errorf("passphrase too short: use at least %d characters (a few random words are best)", minPassphraseLen)
-	}
-	return nil
 }
 
 // askHidden reads one hidden line from the terminal: noTerminal when there
