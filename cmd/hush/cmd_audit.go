@@ -61,16 +61,7 @@ first entry that was edited, removed, reordered or cut off.`,
 						entries[0].Time.Local().Format("2006-01-02 15:04"), entries[len(entries)-1].Time.Local().Format("2006-01-02 15:04"))
 					return nil
 				}
-				var shown []vault.AuditEntry
-				for _, e := range entries {
-					if !from.IsZero() && e.Time.Before(from) {
-						continue
-					}
-					if name != "" && !matchesName(e.Names, name) {
-						continue
-					}
-					shown = append(shown, e)
-				}
+				shown := vault.FilterAudit(entries, from, name)
 				if a.jsonOut {
 					return a.writeJSON(nonNilSlice(shown))
 				}
@@ -105,15 +96,6 @@ first entry that was edited, removed, reordered or cut off.`,
 	cmd.Flags().BoolVar(&verify, "verify", false, "check the chain and say so")
 	cmd.Flags().BoolVar(&restart, "restart", false, "start a new log when the old one is missing (deleted, or not copied with the vault)")
 	return cmd
-}
-
-func matchesName(names []string, prefix string) bool {
-	for _, n := range names {
-		if strings.HasPrefix(n, strings.TrimSuffix(prefix, "...")) {
-			return true
-		}
-	}
-	return false
 }
 
 func shorten(s string, n int) string {
