@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,8 @@ func (a *app) serverCommand() *cobra.Command {
 		listen, db, cert, key, logFormat, addrFile string
 		insecure                                   bool
 		rps                                        float64
+		maxConns                                   int
+		memLimit                                   int64
 	)
 	cmd := &cobra.Command{
 		Use:   "server [--listen ADDR] [--db PATH|postgres://...] [--tls-cert FILE --tls-key FILE]",
@@ -55,10 +58,18 @@ SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
 				}
 				db = filepath.Join(home, "server", "server.db")
 			}
+			if maxConns < 1 {
+				return usagef("--max-conns is at least 1")
+			}
+			if memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+				// A soft ceiling: the collector works harder near it and
+				// hands memory back to the system sooner after a flood.
+				debug.SetMemoryLimit(memLimit << 20)
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			err := server.Serve(ctx, server.Config{Listen: listen, DB: db, CertFile: cert, KeyFile: key, Insecure: insecure,
-				AddrFile: addrFile, Log: slog.New(h), Rate: rps})
+				AddrFile: addrFile, Log: slog.New(h), Rate: rps, MaxConns: maxConns})
 			switch {
 			case errors.Is(err, server.ErrListen):
 				return usagef("--listen %q is not HOST:PORT", listen)
@@ -77,5 +88,7 @@ SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
 	f.StringVar(&logFormat, "log-format", "text", "log lines as text or json")
 	f.StringVar(&addrFile, "addr-file", "", "write the server's URL to `FILE` once listening (for scripts)")
 	f.Float64Var(&rps, "rate", 100, "requests per second allowed per device")
+	f.IntVar(&maxConns, "max-conns", server.DefaultMaxConns, "connections open at once; more wait")
+	f.Int64Var(&memLimit, "memory-limit", 256, "soft memory ceiling in `MiB` (0: none; GOMEMLIMIT overrides)")
 	return cmd
 }

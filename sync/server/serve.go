@@ -34,6 +34,7 @@ type Config struct {
 	AddrFile string
 	Log      *slog.Logger
 	Rate     float64 // requests per second per device; the burst is twice that
+	MaxConns int     // connections open at once, more wait (0: DefaultMaxConns)
 }
 
 // Serve runs a server until ctx ends, then finishes the requests in flight
@@ -65,6 +66,10 @@ func Serve(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	ln = LimitListener(ln, c.MaxConns)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
 		ErrorLog: slog.NewLogLogger(c.Log.Handler(), slog.LevelWarn)}
