@@ -462,7 +462,7 @@ func (a *app) lsCommand() *cobra.Command {
 }
 
 func (a *app) rmCommand() *cobra.Command {
-	var purge bool
+	var purge, yes bool
 	cmd := &cobra.Command{
 		Use:   "rm NAME...",
 		Short: "remove secrets (history is kept until --purge)",
@@ -470,6 +470,11 @@ func (a *app) rmCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := validNames(args...); err != nil {
 				return err
+			}
+			if purge {
+				if err := a.confirm(yes, "Delete "+strings.Join(args, ", ")+" and every version for good"); err != nil {
+					return err
+				}
 			}
 			return a.audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
 				for _, n := range args {
@@ -489,7 +494,8 @@ func (a *app) rmCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&purge, "purge", false, "delete every version for good")
+	cmd.Flags().BoolVar(&purge, "purge", false, "delete every version for good (asks first on a terminal)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --purge: do not ask (for scripts)")
 	return cmd
 }
 
