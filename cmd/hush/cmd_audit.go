@@ -16,6 +16,7 @@ func (a *app) auditCommand() *cobra.Command {
 	var (
 		since, name     string
 		verify, restart bool
+		yes             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "audit [--since 7d] [--name PREFIX] [--verify]",
@@ -35,6 +36,11 @@ first entry that was edited, removed, reordered or cut off.`,
 					return usageError{err}
 				}
 				from = time.Now().Add(-d)
+			}
+			if restart {
+				if err := a.confirm(yes, "Begin a new audit log (the old one's entries are not carried over)"); err != nil {
+					return err
+				}
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				if restart {
@@ -94,7 +100,8 @@ first entry that was edited, removed, reordered or cut off.`,
 	cmd.Flags().StringVar(&since, "since", "", "only entries newer than this, e.g. 7d or 12h")
 	cmd.Flags().StringVar(&name, "name", "", "only entries about names starting with `PREFIX`")
 	cmd.Flags().BoolVar(&verify, "verify", false, "check the chain and say so")
-	cmd.Flags().BoolVar(&restart, "restart", false, "start a new log when the old one is missing (deleted, or not copied with the vault)")
+	cmd.Flags().BoolVar(&restart, "restart", false, "start a new log when the old one is missing (deleted, or not copied with the vault); asks first on a terminal")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --restart: do not ask (for scripts)")
 	return cmd
 }
 

@@ -319,8 +319,8 @@ func expiry(t, now time.Time) string {
 
 func (a *app) dynamicRevokeCommand() *cobra.Command {
 	var (
-		all  bool
-		role string
+		all, yes bool
+		role     string
 	)
 	cmd := &cobra.Command{
 		Use:   "revoke NAME (--all | --role ROLE)",
@@ -336,6 +336,11 @@ under another hush, which then finds the login gone.`,
 			}
 			if all == (role != "") {
 				return usagef("give --all (every login of %s) or --role ROLE (one)", name)
+			}
+			if all {
+				if err := a.confirm(yes, "Drop every login made from "+name+", ending the sessions of programs using them"); err != nil {
+					return err
+				}
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
@@ -361,7 +366,8 @@ under another hush, which then finds the login gone.`,
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "every login made from the source")
+	cmd.Flags().BoolVar(&all, "all", false, "every login made from the source (asks first on a terminal)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --all: do not ask (for scripts)")
 	cmd.Flags().StringVar(&role, "role", "", "only this login (hush_...)")
 	return cmd
 }

@@ -530,7 +530,8 @@ their devices'. The change is an entry of the team's signed membership log.`,
 }
 
 func (a *app) teamRemoveCommand() *cobra.Command {
-	return &cobra.Command{
+	var yes bool
+	cmd := &cobra.Command{
 		Use:   "remove NAME",
 		Short: "remove a member (or one device) and rotate the team key (admin)",
 		Long: `Remove a member, with all their devices, or a single device (by its name).
@@ -541,6 +542,9 @@ it (pushed now), and marks every secret they could read as to be rotated:
 What they copied before leaving, they keep: change those values.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.confirm(yes, "Remove "+args[0]+" from the team (a new team key; every secret they could read is marked to be rotated)"); err != nil {
+				return err
+			}
 			return a.withTeam("team-remove", args[:1], func(ctx context.Context, t *client.Team) error {
 				// Up to date first: what is re-sealed under the new key is
 				// what this device holds.
@@ -559,6 +563,8 @@ What they copied before leaving, they keep: change those values.`,
 			})
 		},
 	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask (for scripts)")
+	return cmd
 }
 
 func (a *app) teamRotateCommand() *cobra.Command {

@@ -85,7 +85,7 @@ Environment:
 	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the passphrase from `FILE`")
 	root.AddCommand(
 		a.initCommand(),
-		a.setCommand(), a.getCommand(), a.lsCommand(), a.rmCommand(), a.mvCommand(), a.cpCommand(),
+		a.setCommand(), a.editCommand(), a.getCommand(), a.lsCommand(), a.rmCommand(), a.mvCommand(), a.cpCommand(),
 		a.historyCommand(), a.rollbackCommand(),
 		a.importCommand(), a.exportCommand(),
 		a.generateCommand(),
@@ -167,7 +167,7 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 // changes are the audited actions that change secrets: with automatic
 // sync on, each is pushed at once.
 var changes = map[string]bool{"set": true, "import": true, "rotate": true, "revoke": true, "rm": true, "purge": true, "dynamic-add": true,
-	"mv": true, "cp": true, "rollback": true}
+	"mv": true, "cp": true, "rollback": true, "edit": true}
 
 // withVault runs fn on the unlocked vault and closes it (wiping its keys).
 func (a *app) withVault(fn func(v *vault.Vault) error) error {
