@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -79,7 +78,7 @@ first entry that was edited, removed, reordered or cut off.`,
 				for _, e := range shown {
 					details = details || e.Detail != ""
 				}
-				tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				tw := a.newTable()
 				header := "#\tTIME\tDEVICE\tACTION\tNAMES\tRESULT"
 				if details {
 					header += "\tDETAIL"

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -210,7 +209,7 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 					a.notef("no dynamic sources: add one with `hush dynamic add NAME --postgres - --role-template SQL`")
 					return nil
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "NAME\tSERVER\tTTL\tLEASES\tTEMPLATE")
 				for _, s := range out {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Server, s.TTL, s.Leases, shorten(oneLine(s.Template), 60))
@@ -288,7 +287,7 @@ anyway; --cleanup drops it for good, and so does every later
 					a.notef("no leases: every login hush made has been dropped")
 					return nil
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "SOURCE\tROLE\tCREATED\tEXPIRES\tSTATE")
 				for _, l := range leases {
 					state := string(l.State) + ", " + l.Why

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -446,7 +445,7 @@ func (a *app) lsCommand() *cobra.Command {
 					}
 					return nil
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT")
 				for _, e := range entries {
 					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(entryFlags(e, conflicts, now), ","), e.Summary)

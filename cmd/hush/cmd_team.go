@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,6 +60,11 @@ func (a *app) teamCreateCommand() *cobra.Command {
 			if server == "" || name == "" {
 				return usagef("give --server URL and --name TEAM")
 			}
+			// Looked up here, not as the flag's default, which every hush
+			// command would pay for (a user lookup in /etc/passwd).
+			if !cmd.Flags().Changed("device") {
+				device = client.DefaultName()
+			}
 			caPEM, err := readCA(ca)
 			if err != nil {
 				return err
@@ -88,7 +92,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&server, "server", "", "the team server's `URL` (https://..., or http:// on loopback)")
 	f.StringVar(&name, "name", "", "the team's `NAME`")
-	f.StringVar(&device, "device", client.DefaultName(), "this device's `NAME`")
+	f.StringVar(&device, "device", "", "this device's `NAME` (default user@host)")
 	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
 	f.StringVar(&ca, "ca", "", "trust this CA certificate `FILE` (PEM) for a self-signed server")
 	return cmd
@@ -151,6 +155,9 @@ Use --vault NAME to keep it beside an existing vault.`,
 				device = oldName
 				a.notef("note: `team join --name` is deprecated: use --device NAME (the name of this device)")
 			}
+			if device == "" && !cmd.Flags().Changed("device") {
+				device = client.DefaultName()
+			}
 			inv, err := client.ParseInvite(args[0])
 			if err != nil {
 				return err
@@ -187,7 +194,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&device, "device", client.DefaultName(), "this device's `NAME`, shown to the team")
+	f.StringVar(&device, "device", "", "this device's `NAME`, shown to the team (default user@host)")
 	f.StringVar(&oldName, "name", "", "deprecated: use --device")
 	f.MarkHidden("name")
 	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
@@ -248,7 +255,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 					return a.writeJSON(out)
 				}
 				now := time.Now()
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
 				for _, m := range ms {
 					dev := m.Name
@@ -639,7 +646,7 @@ func (a *app) teamAuditCommand() *cobra.Command {
 					}
 					return a.writeJSON(out)
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "TIME\tMEMBER\tDEVICE\tACTION\tRESULT\tSECRETS")
 				for _, e := range evs {
 					names := strings.Join(e.Names, ", ")
