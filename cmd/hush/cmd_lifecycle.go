@@ -175,7 +175,7 @@ rotator, reports each, and exits 1 if any failed.`,
 					return usagef("%v: give --generate, or --with COMMAND (it is kept for next time)", err)
 				}
 				if err != nil {
-					return err
+					return a.didYouMean(v, args[0], err)
 				}
 				a.notef("rotated %s (version %d)", args[0], res.Version)
 				return nil

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -175,26 +174,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			case member == "":
 				member = device
 			}
-			name, path, err := a.vaultPath()
-			if err != nil {
-				return err
-			}
-			if _, err := os.Stat(path); err == nil {
-				return fmt.Errorf("vault %s already exists at %s: join into a new one with --vault NAME", name, path)
-			}
-			params, err := kdf.params(crypto.DefaultKDF)
-			if err != nil {
-				return err
-			}
-			if !kdf.set() {
-				params = crypto.Calibrate(params, calibrationTarget)
-			}
-			pass, err := a.newPassphrase("", true)
-			if err != nil {
-				return err
-			}
-			defer crypto.Wipe(pass)
-			v, err := vault.Create(path, pass, vault.CreateOptions{KDF: params})
+			v, name, path, err := a.createVault(&kdf, ": join into a new one with --vault NAME")
 			if err != nil {
 				return err
 			}
@@ -205,10 +185,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			v.Close()
 			if err != nil {
 				// The new vault holds nothing yet: remove it so a retry starts clean.
-				base := strings.TrimSuffix(path, ".db")
-				for _, f := range []string{path, path + "-wal", path + "-shm", base + ".audit.db", base + ".audit.db-journal"} {
-					os.Remove(f)
-				}
+				vault.Remove(path)
 				return err
 			}
 			a.notef("created vault %s at %s and asked to join the team as %s (%s)", name, path, st.Device.Name, st.Device.Member)
@@ -560,7 +537,8 @@ their devices'. The change is an entry of the team's signed membership log.`,
 }
 
 func (a *app) teamRemoveCommand() *cobra.Command {
-	return &cobra.Command{
+	var yes bool
+	cmd := &cobra.Command{
 		Use:   "remove NAME",
 		Short: "remove a member (or one device) and rotate the team key (admin)",
 		Long: `Remove a member, with all their devices, or a single device (by its name).
@@ -571,6 +549,9 @@ it (pushed now), and marks every secret they could read as to be rotated:
 What they copied before leaving, they keep: change those values.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.confirm(yes, "Remove "+args[0]+" from the team (a new team key; every secret they could read is marked to be rotated)"); err != nil {
+				return err
+			}
 			return a.withTeam("team-remove", args[:1], func(ctx context.Context, t *client.Team) error {
 				// Up to date first: what is re-sealed under the new key is
 				// what this device holds.
@@ -589,6 +570,8 @@ What they copied before leaving, they keep: change those values.`,
 			})
 		},
 	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask (for scripts)")
+	return cmd
 }
 
 func (a *app) teamRotateCommand() *cobra.Command {
