@@ -200,8 +200,13 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		b.copied = nil
 		return clip.ClearIf(msg.value)
 	case clearedMsg:
-		if msg.cleared {
+		switch {
+		case msg.cleared && msg.note != "":
+			return b.setStatus(msg.note, false)
+		case msg.cleared:
 			return b.setStatus("clipboard cleared", false)
+		case msg.note != "":
+			return b.setStatus(msg.note, true)
 		}
 		return nil
 	case revealTimeoutMsg:
