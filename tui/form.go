@@ -320,6 +320,7 @@ func (f *form) update(msg tea.Msg) tea.Cmd {
 // moves the value to the text area, and text neither editor can hold
 // (tabs, carriage returns, other controls) is kept as bytes.
 func (f *form) paste(s string) tea.Cmd {
+	s = pastedText(s)
 	f.errs[fieldValue] = ""
 	cur := f.value()
 	switch {
@@ -342,6 +343,24 @@ func (f *form) paste(s string) tea.Cmd {
 	var cmd tea.Cmd
 	f.inputs[fieldValue], cmd = f.inputs[fieldValue].Update(tea.PasteMsg{Content: s})
 	return cmd
+}
+
+// pastedText undoes what terminals do to a paste's line ends: most send
+// each newline as a carriage return (the Enter key), so a lone "\r"
+// becomes "\n" again; a "\r\n" that arrives as such stays.
+func pastedText(s string) string {
+	if !strings.Contains(s, "\r") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\r' && (i+1 == len(s) || s[i+1] != '\n') {
+			b.WriteByte('\n')
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // edit opens the value in $EDITOR: what the field holds, or, when editing

@@ -81,6 +81,23 @@ func storedValue(t *testing.T, path, name string) string {
 	return string(mustGet(t, v, name).Value)
 }
 
+// Terminals send a pasted newline as a carriage return: it is a newline
+// again in the value.
+func TestPastedCarriageReturnsAreNewlines(t *testing.T) {
+	cert := testCertPEM(t)
+	u, path := startDescribing(t)
+	newWithType(u, "app/prod/TLS_CERT", vault.TypeCertificate)
+	u.Send(tea.PasteMsg{Content: strings.ReplaceAll(cert, "\n", "\r")})
+	u.WaitText("bytes")
+	u.Press("ctrl+s")
+	u.WaitText("created app/prod/TLS_CERT")
+	u.Press("q")
+	u.Finish()
+	if got := storedValue(t, path, "app/prod/TLS_CERT"); got != cert {
+		t.Errorf("stored %q, want %q", got, cert)
+	}
+}
+
 func TestPastedValuesKeepTheirBytes(t *testing.T) {
 	cert := testCertPEM(t)
 	for _, c := range []struct {

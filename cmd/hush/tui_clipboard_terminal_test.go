@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,4 +39,54 @@ func TestTUIClipboardClearedInTmux(t *testing.T) {
 	if !strings.Contains(left, "something the user copied") {
 		t.Errorf("the user's own buffer was deleted:\n%s", left)
 	}
+}
+
+// A PEM (here a key, stored as a note) pasted into the TUI in a real terminal (tmux's bracketed paste,
+// which sends each newline as a carriage return, as terminals do) is
+// stored with its bytes as they were: lines and all.
+func TestTUIPastedKeyKeepsItsLines(t *testing.T) {
+	env, hush, _ := terminalFixture(t)
+	const pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACD1yJ0nO6B2pnXPvzFmGHfxvC2vJAXbHB7q1w0X1t2ZtAAAAJAdc2lDHXNp\n-----END OPENSSH PRIVATE KEY-----\n"
+	x := startTmux(t, 100, 30, env, hush+" tui")
+	tmux := func(args ...string) {
+		if out, err := exec.Command("tmux", append([]string{"-S", x.sock}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+	}
+	x.waitFor("app/TOKEN")
+	x.key("n")
+	x.waitFor("New secret")
+	x.typeText("app/NOTES")
+	x.key("Tab")
+	for range 6 { // password → note
+		x.key("Right")
+	}
+	x.waitFor("‹ note ›")
+	x.key("Tab")
+	tmux("set-buffer", "-b", "pem", "--", pem)
+	tmux("paste-buffer", "-p", "-d", "-b", "pem")
+	x.waitFor("4 lines, " + strconv.Itoa(len(pem)) + " bytes")
+	if s := x.screen(); strings.Contains(s, "b3BlbnNzaC1rZXkt") {
+		t.Errorf("the pasted value is shown:\n%s", s)
+	}
+	x.key("C-s")
+	x.waitFor("created app/NOTES")
+	x.key("q")
+	x.waitFor("[exit=0]")
+
+	out, err := exec.Command("sh", "-c", "env "+strings.Join(quoteAll(env), " ")+" "+hush+" get app/NOTES").Output()
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if string(out) != pem {
+		t.Errorf("stored %q, want %q", out, pem)
+	}
+}
+
+func quoteAll(env []string) []string {
+	out := make([]string, len(env))
+	for i, e := range env {
+		out[i] = "'" + strings.ReplaceAll(e, "'", `'\''`) + "'"
+	}
+	return out
 }
