@@ -87,6 +87,10 @@ func newForm(b *browser, e *vault.IndexEntry) *form {
 			f.inputs[fieldNote].SetValue(cur.Note)
 			f.inputs[fieldTags].SetValue(strings.Join(cur.Tags, ", "))
 			f.inputs[fieldRotate].SetValue(vault.FormatInterval(cur.RotateEvery))
+			var m vault.Meta
+			if from := vault.Inherit(&m, cur.Name, b.policies); from != "" {
+				f.inputs[fieldRotate].Placeholder = fmt.Sprintf("empty: every %s, from %s", vault.FormatInterval(m.RotateEvery), from)
+			}
 			f.inputs[fieldValue].Placeholder = "(unchanged; type to replace, ctrl+g to generate)"
 			f.area.Placeholder = "(unchanged; paste to replace, ctrl+e to edit)"
 		}

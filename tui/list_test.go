@@ -121,6 +121,11 @@ func TestDetailShowsTheFolderPolicy(t *testing.T) {
 	u.WaitText("3 secrets")
 	u.Press("j", "enter") // app/prod/DATABASE_URL
 	u.WaitText("primary database", "every 90d (from app/prod)")
+	// The form says what an empty interval means here.
+	u.Press("e")
+	u.WaitText("Edit app/prod/DATABASE_URL", "empty: every 90d, from app/prod")
+	u.Press("esc")
+	u.WaitText("nothing saved")
 	u.Press("esc", "k", "enter") // app/dev/API_KEY: no policy
 	s := u.WaitText("app/dev/API_KEY", "Version")
 	if strings.Contains(s, "90d") {
