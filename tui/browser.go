@@ -590,7 +590,7 @@ func (b *browser) listView() string {
 	// longest name needs: on a wide terminal the columns stay together.
 	typeW, ageW, markW := typeWidth, ageWidth, markWidth
 	if w < 80 { // narrow: the name needs the room more
-		typeW, ageW, markW = 12, 6, 12
+		typeW, ageW, markW = 12, 8, 10
 	}
 	nameW := max(8, min(w-2-typeW-ageW-markW, b.longest+2))
 	lines = append(lines, s.Dim.Render(pad("  NAME", nameW+2)+pad("TYPE", typeW)+pad("UPDATED", ageW)+"MARKS"))
