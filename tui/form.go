@@ -439,6 +439,15 @@ func (f *form) save() tea.Cmd {
 		if _, _, err := b.root.opts.Describe(typ, []byte(value)); err != nil {
 			f.errs[fieldValue] = fmt.Sprintf("this is not a valid %s: %v. Paste all of it (it is kept exactly), or choose the type other to store it unchecked.", typ, err)
 		}
+	case f.orig != nil && typ != f.orig.Type && b.root.opts.Describe != nil:
+		// The value stays, under a new type: it must be one.
+		if cur, err := b.v.Get(f.orig.Name); err == nil {
+			_, _, err := b.root.opts.Describe(typ, cur.Value)
+			clear(cur.Value)
+			if err != nil {
+				f.errs[fieldType] = fmt.Sprintf("the value is not a valid %s (%v): keep the type, or paste a value of this type", typ, err)
+			}
+		}
 	}
 	rotate, err := vault.ParseInterval(strings.TrimSpace(f.inputs[fieldRotate].Value()))
 	if err != nil {

@@ -293,3 +293,29 @@ func fileText(t *testing.T, name string) string {
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// Changing only the type, to one the value is not, is refused on the type
+// field, with advice for the TUI.
+func TestRetypeToAWrongTypeIsRefusedOnTheTypeField(t *testing.T) {
+	u, path := startDescribing(t)
+	u.Press("G") // ci/GITHUB_TOKEN
+	u.WaitText("▸ ci/GITHUB_TOKEN")
+	u.Press("e")
+	u.WaitText("Edit ci/GITHUB_TOKEN")
+	u.Press("tab", "right") // token → certificate
+	u.WaitText("‹ certificate ›")
+	u.Press("ctrl+s")
+	s := u.WaitText("the value is not a valid certificate", "Fix the fields marked above.")
+	if strings.Contains(s, "--type") {
+		t.Errorf("command-line advice in the TUI:\n%s", s)
+	}
+	u.Press("esc")
+	u.WaitText("Discard what you typed? y/n")
+	u.Press("y")
+	u.WaitText("nothing saved")
+	u.Press("q")
+	u.Finish()
+	if got := mustGet(t, tui.UnlockFixtureVault(t, path), "ci/GITHUB_TOKEN"); got.Type != vault.TypeToken || got.Version != 1 {
+		t.Errorf("type %s version %d, want unchanged", got.Type, got.Version)
+	}
+}
