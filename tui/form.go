@@ -13,6 +13,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
@@ -587,41 +588,26 @@ func describeSize(v string) string {
 
 // maskRunes replaces every visible character of a rendered view but
 // spaces with a bullet, keeping its escape sequences (the cursor, styles).
+// The view is read with the ansi package's parser, as a terminal would.
 func maskRunes(view string) string {
 	var out strings.Builder
-	for i := 0; i < len(view); {
-		if view[i] == 0x1b { // copy an escape sequence as it is
-			j := i + 1
-			switch {
-			case j < len(view) && view[j] == '[':
-				j++
-				for j < len(view) && (view[j] < 0x40 || view[j] > 0x7e) {
-					j++
-				}
-				j++
-			case j < len(view) && view[j] == ']':
-				for j < len(view) && view[j] != 0x07 && !(view[j] == 0x1b && j+1 < len(view) && view[j+1] == '\\') {
-					j++
-				}
-				if j < len(view) && view[j] == 0x1b {
-					j++
-				}
-				j++
-			default:
-				j++
-			}
-			j = min(j, len(view))
-			out.WriteString(view[i:j])
-			i = j
-			continue
+	var state byte
+	for len(view) > 0 {
+		seq, width, n, next := ansi.DecodeSequence(view, state, nil)
+		state = next
+		switch {
+		case n <= 0:
+			return out.String()
+		case width > 0 && strings.TrimSpace(seq) == "":
+			out.WriteString(seq)
+		case width > 0:
+			out.WriteString(strings.Repeat("•", width))
+		case seq == "\n":
+			out.WriteString(seq)
+		case strings.HasPrefix(seq, "\x1b"), len(seq) == 1 && seq[0] < 0x20:
+			out.WriteString(seq) // an escape sequence or a control
 		}
-		r, n := utf8.DecodeRuneInString(view[i:])
-		if r == ' ' || r == '\n' {
-			out.WriteRune(r)
-		} else {
-			out.WriteRune('•')
-		}
-		i += n
+		view = view[n:]
 	}
 	return out.String()
 }
