@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,4 +91,64 @@ func quoteAll(env []string) []string {
 		out[i] = "'" + strings.ReplaceAll(e, "'", `'\''`) + "'"
 	}
 	return out
+}
+
+// Ctrl-E in a real terminal: the editor gets the terminal and a 0600 file
+// in a 0700 folder under XDG_RUNTIME_DIR; the TUI comes back, saves what
+// the editor wrote, and the folder is gone.
+func TestTUIEditValueInEditor(t *testing.T) {
+	env, hush, _ := terminalFixture(t) // app/TOKEN = tok_live_0123456789
+	dir := t.TempDir()
+	runtime := filepath.Join(dir, "run")
+	if err := os.Mkdir(runtime, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	editor := filepath.Join(dir, "editor")
+	// An editor that draws on the terminal, waits for a key, and writes.
+	script := `#!/bin/sh
+stat -c '%a' "$1" "$(dirname "$1")" | tr '\n' ' ' > ` + dir + `/modes
+dirname "$1" > ` + dir + `/where
+printf 'EDITOR RUNNING: press x\n'
+read -r line
+printf 'first line\nsecond line\n' > "$1"
+`
+	if err := os.WriteFile(editor, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "XDG_RUNTIME_DIR="+runtime, "EDITOR="+editor, "VISUAL=")
+	x := startTmux(t, 100, 30, env, hush+" tui")
+	x.waitFor("app/TOKEN")
+	x.key("e")
+	x.waitFor("Edit app/TOKEN")
+	x.key("Tab")
+	x.key("Tab")
+	x.key("C-e")
+	x.waitFor("EDITOR RUNNING")
+	x.typeText("x")
+	x.key("Enter")
+	x.waitFor("the value from the editor")
+	x.key("C-s")
+	x.waitFor("saved app/TOKEN (version 2)")
+	x.key("q")
+	x.waitFor("[exit=0]")
+
+	out, err := exec.Command("sh", "-c", "env "+strings.Join(quoteAll(env), " ")+" "+hush+" get app/TOKEN").Output()
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	// The value had no final newline, so the one the editor wrote is dropped.
+	if string(out) != "first line\nsecond line" {
+		t.Errorf("stored %q", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "modes")); string(b) != "600 700 " {
+		t.Errorf("file and folder modes %q, want 600 700", b)
+	}
+	where, _ := os.ReadFile(filepath.Join(dir, "where"))
+	w := strings.TrimSpace(string(where))
+	if filepath.Dir(w) != runtime {
+		t.Errorf("edited in %q, not under %s", w, runtime)
+	}
+	if _, err := os.Stat(w); !os.IsNotExist(err) {
+		t.Errorf("the private folder is still there: %v", err)
+	}
 }
