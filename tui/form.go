@@ -55,8 +55,10 @@ type form struct {
 	typ0    int
 	discard bool // the user confirmed leaving without saving
 	seed    bool // the value sent to the editor had no final newline
-	// areaHeight is the text area's height for this frame.
+	// areaHeight is the text area's height for this frame; overflow is by
+	// how many lines the last frame drawn was too tall.
 	areaHeight int
+	overflow   int
 }
 
 func newForm(b *browser, e *vault.IndexEntry) *form {
@@ -615,9 +617,9 @@ func maskRunes(view string) string {
 func (f *form) view(height int) string {
 	f.areaHeight = 8
 	out := f.render(height)
-	if n := strings.Count(out, "\n") + 1; n > height && f.multi && f.focus == fieldValue {
+	if f.overflow > 0 && f.multi && f.focus == fieldValue {
 		// The text area gives up rows so that every field and message fits.
-		f.areaHeight = max(1, f.areaHeight-(n-height))
+		f.areaHeight = max(1, f.areaHeight-f.overflow)
 		out = f.render(height)
 	}
 	return out
@@ -631,7 +633,11 @@ func (f *form) render(height int) string {
 		title = "Edit " + f.orig.Name
 	}
 	lines := []string{s.Title.Render(title), ""}
+	focusAt, focusEnd := 0, 0 // the focused field's lines, its mistake included
 	for i := 0; i < fieldCount; i++ {
+		if i == f.focus {
+			focusAt = len(lines)
+		}
 		label := s.Label.Render(fieldLabels[i])
 		if i == f.focus {
 			label = s.Focused.Render(fieldLabels[i])
@@ -662,10 +668,25 @@ func (f *form) render(height int) string {
 				lines = append(lines, strings.Repeat(" ", 14)+s.Bad.Render(strings.TrimRight(l, " ")))
 			}
 		}
+		if i == f.focus {
+			focusEnd = len(lines)
+		}
+	}
+	var tail []string
+	if f.message != "" {
+		tail = strings.Split(s.Status.Render(lipgloss.NewStyle().Width(max(10, w)).Render(f.message)), "\n")
+	}
+	f.overflow = len(lines) + 1 + len(tail) - height
+	// On a small terminal the fields scroll so that the focused one (with
+	// its mistake) shows; the message stays at the bottom.
+	if room := height - len(tail) - 1; len(lines) > room && room > 0 {
+		start := max(0, min(focusAt-1, len(lines)-room))
+		if focusEnd > start+room {
+			start = min(focusEnd-room, focusAt)
+		}
+		lines = lines[start:min(len(lines), start+room)]
 	}
 	lines = append(lines, "")
-	if f.message != "" {
-		lines = append(lines, s.Status.Render(lipgloss.NewStyle().Width(max(10, w)).Render(f.message)))
-	}
+	lines = append(lines, tail...)
 	return strings.Join(lines, "\n")
 }

@@ -319,3 +319,32 @@ func TestRetypeToAWrongTypeIsRefusedOnTheTypeField(t *testing.T) {
 		t.Errorf("type %s version %d, want unchanged", got.Type, got.Version)
 	}
 }
+
+// At 60×16 every mistake is reachable: the form scrolls to the focused
+// field, and the message stays.
+func TestSmallFormScrollsToTheFocusedField(t *testing.T) {
+	path := tui.NewFixtureVault(t, tui.FixtureSecrets)
+	o := tui.FixtureOptions(t, path, nil)
+	o.Describe = describe
+	u := tui.StartUISized(t, o, 60, 16)
+	u.WaitText("3 secrets")
+	newWithType(u, "/bad", vault.TypeCertificate)
+	u.Send(tea.PasteMsg{Content: "not a certificate\n"})
+	u.Press("tab", "tab", "tab") // note, tags, rotate every
+	u.Type("soon")
+	u.Press("ctrl+s")
+	u.WaitText(`starts with "/"`, "Fix the fields marked above.")
+	// Through the fields to the last one: its mistake comes into view.
+	for range 5 {
+		u.Press("tab")
+	}
+	s := u.WaitText("Rotate every", "Fix the fields marked above.")
+	if !strings.Contains(s, "soon") {
+		t.Errorf("the rotate field is not in view:\n%s", s)
+	}
+	u.Press("esc")
+	u.WaitText("Discard what you typed? y/n")
+	u.Press("y")
+	u.Press("q")
+	u.Finish()
+}
