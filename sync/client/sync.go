@@ -40,9 +40,9 @@ type Report struct {
 	// Stale counts local changes the server refused as written before the
 	// latest membership change; the next sync sends them again.
 	Stale int
-	// Quiet is how long the server has shown nothing new, when that is
-	// longer than Quiet: it may be withholding updates.
-	Quiet time.Duration
+	// Fresh warns when the server has shown nothing new for too long:
+	// it may be withholding updates (see State.Freshness).
+	Fresh Freshness
 }
 
 // Sync pulls what changed on the server, applies it (or notes a conflict
@@ -102,10 +102,8 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 			break
 		}
 	}
-	if q := time.Since(st.LastChange); !st.LastChange.IsZero() && q > Quiet {
-		rep.Quiet = q
-	}
-	st.LastSync = time.Now().UTC()
+	rep.Fresh = st.Freshness(st.now())
+	st.LastSync = st.now().UTC()
 	if err := t.save(); err != nil {
 		return rep, err
 	}
@@ -187,7 +185,7 @@ func (s *syncer) name(id string) string {
 
 func (s *syncer) pull(ctx context.Context) error {
 	since := s.st.Head
-	for {
+	for first := true; ; first = false {
 		var ch wire.Changes
 		if err := s.c.do(ctx, "GET", "/v1/changes?since="+strconv.FormatInt(since, 10), nil, &ch); err != nil {
 			return err
@@ -210,18 +208,31 @@ func (s *syncer) pull(ctx context.Context) error {
 		if !ch.More && ch.Head > since && last != ch.Head {
 			return fmt.Errorf("the team server says its newest change is %d but sends changes only up to %d: refused", ch.Head, last)
 		}
+		// More to come, and nothing sent: an honest server never answers
+		// so (a page is empty only at the head). Believed, it would move
+		// this device's cursor past changes that never come. Refused when
+		// it is the whole answer; after pages that checked out, the pull
+		// ends there, at the last record received.
+		if ch.More && len(ch.Records) == 0 {
+			if first {
+				return fmt.Errorf("the team server says changes after %d follow, but sends none: refused", since)
+			}
+			ch.More = false
+		}
 		if err := s.apply(ch.Records); err != nil {
 			return err
 		}
 		since = last
 		// Only a record this device had not seen shows that the server
 		// passes changes on: a higher head alone costs the server nothing
-		// and would hide that it withholds them (Report.Quiet).
+		// and would hide that it withholds them (Report.Fresh).
 		if s.fresh {
-			s.st.LastChange = time.Now().UTC()
+			s.st.LastChange = s.st.now().UTC()
 		}
-		if !ch.More || len(ch.Records) == 0 {
-			s.st.Head = max(s.st.Head, ch.Head)
+		// The cursor moves to the last record received, not to the head
+		// the server states (the same on an honest server's last page).
+		if !ch.More {
+			s.st.Head = max(s.st.Head, last)
 			return nil
 		}
 		// Remember progress page by page: an interrupted first sync of a
@@ -470,6 +481,7 @@ func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault
 	for i, r := range recs {
 		req.Records[i] = *r
 	}
+	s.st.LastWrite = s.st.now().UTC()
 	var resp wire.PushResponse
 	if err := s.c.do(ctx, "POST", "/v1/push", req, &resp); err != nil {
 		return err
@@ -700,6 +712,7 @@ type Status struct {
 	Server    string    `json:"server"`
 	Team      string    `json:"team"`
 	Unpushed  int       `json:"unpushed"` // local changes not yet pushed
+	Fresh     Freshness `json:"-"`
 }
 
 // ReadStatus reads the team's state for display, without the sync lock
@@ -714,6 +727,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 		return nil, err
 	}
 	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
+	s.Fresh = st.Freshness(time.Now())
 	return s, nil
 }
 
