@@ -696,6 +696,9 @@ func (a *app) reportSyncNotes(rep *client.Report) {
 	if rep.Skipped > 0 {
 		a.notef("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped)
 	}
+	if rep.Unconfirmed > 0 {
+		a.notef("note: the team server said it took %d change(s) but did not show them back: they stay unpushed and go again with the next `hush sync`", rep.Unconfirmed)
+	}
 	if rep.Stale > 0 {
 		a.notef("note: the team changed during this sync; %d change(s) go up with the next `hush sync`", rep.Stale)
 	}
