@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the real components hush's tests use when present: a Secret
 # Service (gnome-keyring, with secret-tool to read it back), PostgreSQL and
-# tmux. Debian/Ubuntu with apt-get; needs root (or sudo). Does nothing for a
+# tmux; the MinGW-w64 cross compiler `make cross` links hush.exe with; and
+# the OpenSSH client (ssh-add, ssh-keygen) the ssh-agent test drives. Debian/Ubuntu with apt-get; needs root (or sudo). Does nothing for a
 # package already installed.
 set -euo pipefail
-pkgs=(gnome-keyring libsecret-tools dbus dbus-bin postgresql tmux)
+pkgs=(gnome-keyring libsecret-tools dbus dbus-bin postgresql tmux gcc-mingw-w64-x86-64 openssh-client)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

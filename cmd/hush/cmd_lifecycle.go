@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"sort"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -281,15 +279,11 @@ func (a *app) rotate(v *vault.Vault, name string, gen bool, with string, timeout
 func (a *app) runRotator(name, command string, old []byte, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd := shellCommand(ctx, command)
 	cmd.Stdin = bytes.NewReader(old)
 	var out bytes.Buffer
 	cmd.Stdout = &limitedWriter{w: &out, n: vault.MaxValueSize + 1}
 	cmd.Stderr = a.stderr
-	// The rotator and everything it starts form one process group, killed
-	// together on a timeout: no orphan keeps running (or holds our pipes).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	env := []string{"HUSH_ROTATE_NAME=" + name}
 	for k, v := range a.env {

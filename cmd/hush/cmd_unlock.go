@@ -114,8 +114,8 @@ func (a *app) remember(v *vault.Vault, d time.Duration, persist bool) error {
 	var used []string
 	var failed []error
 	for i, s := range a.stores {
-		_, isKernel := s.(keychain.Kernel)
-		want := isKernel || persist || runtime.GOOS != "linux" || (i > 0 && len(used) == 0)
+		isFast := s == keychain.Fast()
+		want := isFast || persist || runtime.GOOS != "linux" || (i > 0 && len(used) == 0)
 		if !want {
 			s.Delete(id)
 			continue

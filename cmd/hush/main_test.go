@@ -1,3 +1,10 @@
+//go:build linux
+
+// The end-to-end tests of the hush binary are Linux tests: they use the
+// kernel keyring, pseudo-terminals, tmux and Unix signals. On Windows and
+// macOS, `make cross` type-checks them; docs/desktop.md says what only a
+// machine of that kind can check.
+
 package main
 
 import (
