@@ -209,6 +209,9 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create vault folder: %w", err)
 	}
+	if err := restrictFolder(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
 	// O_EXCL makes two concurrent inits safe and sets the mode before
 	// SQLite writes a byte.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)

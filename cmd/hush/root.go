@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -71,7 +70,8 @@ Names are paths such as app/prod/DATABASE_URL: segments of A-Z a-z 0-9 _ . -
 joined by "/". A folder is a prefix of names.
 
 Environment:
-  HUSH_HOME            where vaults live (default $XDG_DATA_HOME/hush or ~/.local/share/hush)
+  HUSH_HOME            where vaults live (default $XDG_DATA_HOME/hush or ~/.local/share/hush;
+                       macOS ~/Library/Application Support/hush; Windows %LOCALAPPDATA%\hush)
   HUSH_VAULT           the vault to use (default "default"; --vault overrides)
   HUSH_PASSPHRASE      the passphrase, for scripts and CI (--passphrase-file or
                        ` + "`hush unlock`" + ` are safer)
@@ -108,22 +108,7 @@ func (a *app) home() (string, error) {
 	if h := a.getenv("HUSH_HOME"); h != "" {
 		return h, nil
 	}
-	if d := a.getenv("XDG_DATA_HOME"); d != "" && runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
-		return filepath.Join(d, "hush"), nil
-	}
-	switch runtime.GOOS {
-	case "darwin", "windows":
-		d, err := os.UserConfigDir()
-		if err != nil {
-			return "", fmt.Errorf("cannot find a folder for vaults: set HUSH_HOME")
-		}
-		return filepath.Join(d, "hush"), nil
-	}
-	h := a.getenv("HOME")
-	if h == "" {
-		return "", fmt.Errorf("cannot find a folder for vaults: set HUSH_HOME or HOME")
-	}
-	return filepath.Join(h, ".local", "share", "hush"), nil
+	return vault.DefaultHome(a.getenv)
 }
 
 // validVaultName: 1 to 64 of A-Z a-z 0-9 _ . -, not starting with . or -
