@@ -100,6 +100,7 @@ Environment:
 		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(),
 		a.versionCommand(),
 	)
+	a.addDesktopCommands(root)
 	return root
 }
 
