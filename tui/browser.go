@@ -42,6 +42,7 @@ type browser struct {
 	meta      map[string]vault.Meta // by entry id + version, opened as rows show
 	policies  []vault.Policy        // folder defaults, read with the index
 	conflict  map[string]string     // ids of secrets a team sync left in conflict
+	longest   int                   // the widest name, in cells
 	syncLabel string                // how the vault syncs, for the header
 
 	filterInput textinput.Model
@@ -55,6 +56,7 @@ type browser struct {
 
 	removed string // the last secret removed here, for undo
 	copied  []byte // a value on the clipboard, until it is cleared
+	copySeq int    // numbers copies, so that an earlier copy's timeout leaves a later one alone
 
 	help      help.Model
 	status    string
@@ -92,14 +94,14 @@ func (b *browser) init() tea.Cmd { return b.reload("") }
 // reload reads the index (names only) again, keeping the filter.
 func (b *browser) reload(selectName string) tea.Cmd {
 	v := b.v
-	return func() tea.Msg {
+	return b.root.background(func() tea.Msg {
 		es, err := v.Index()
 		var cs map[string]string
 		if err == nil {
 			cs, err = v.Conflicts()
 		}
 		return indexMsg{entries: es, conflicts: cs, err: err, select_: selectName}
-	}
+	})
 }
 
 func (b *browser) nextRevealSeq() int {
@@ -118,6 +120,9 @@ func (b *browser) setStatus(msg string, bad bool) tea.Cmd {
 func (b *browser) hide() {
 	if b.detail != nil {
 		b.detail.hide()
+	}
+	if b.history != nil {
+		b.history.hide()
 	}
 }
 
@@ -147,16 +152,24 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 			b.syncLabel = f(b.v)
 		}
 		names := make([]string, len(msg.entries))
+		b.longest = 0
 		for i, e := range msg.entries {
 			names[i] = e.Name
+			b.longest = max(b.longest, lipgloss.Width(e.Name))
 		}
 		b.ix = newIndex(names)
 		b.filter = newFilter(b.ix)
 		b.meta = map[string]vault.Meta{}
 		b.policies, _ = b.v.Policies()
+		cursor := b.cursor
 		b.applyFilter()
 		if msg.select_ != "" {
 			b.selectName(msg.select_)
+		} else {
+			// The same place in the list (after a delete, the next row):
+			// the filter stays, and so does the cursor.
+			b.cursor = max(0, min(cursor, len(b.rows)-1))
+			b.scroll()
 		}
 		return nil
 	case statusTimeoutMsg:
@@ -170,17 +183,31 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case clipboardTimeoutMsg:
+		defer clear(msg.value)
+		clip := b.root.opts.Clipboard
+		if msg.seq != b.copySeq {
+			// A later copy replaced this value: that copy keeps its 30 s
+			// (and is what quitting clears). A clipboard that can be read
+			// back is still emptied if it holds this value (the later copy
+			// may have failed); one that cannot is left alone.
+			if !readsBack(clip) {
+				return nil
+			}
+			return clip.ClearIf(msg.value)
+		}
 		// Whatever view is open now, the copied value leaves the clipboard.
-		cmd := b.root.opts.Clipboard.ClearIf(msg.value)
-		clear(msg.value)
+		clear(b.copied)
 		b.copied = nil
-		return cmd
+		return clip.ClearIf(msg.value)
 	case clearedMsg:
 		if msg.cleared {
 			return b.setStatus("clipboard cleared", false)
 		}
 		return nil
 	case revealTimeoutMsg:
+		if b.history != nil {
+			return b.history.update(msg)
+		}
 		if b.detail != nil {
 			return b.detail.update(msg)
 		}
@@ -388,9 +415,7 @@ func (b *browser) openDetail() tea.Cmd {
 }
 
 func (b *browser) closeDetail() {
-	if b.detail != nil {
-		b.detail.hide()
-	}
+	b.hide()
 	b.status = ""
 	b.detail, b.history, b.form = nil, nil, nil
 	b.mode = modeList
@@ -515,35 +540,49 @@ func (b *browser) listView() string {
 	s := b.root.styles
 	w := b.root.width
 	var lines []string
+	var top string
 	if b.filtering || b.filterInput.Value() != "" {
-		lines = append(lines, b.filterInput.View()+s.Dim.Render(fmt.Sprintf("  %d of %d", len(b.rows), len(b.entries))))
+		top = b.filterInput.View() + s.Dim.Render(fmt.Sprintf("  %d of %d", len(b.rows), len(b.entries)))
 	} else {
-		lines = append(lines, s.Dim.Render("/ to filter"))
+		top = s.Dim.Render("/ to filter")
 	}
+	if len(b.rows) > 0 { // where the cursor is: "123/2040"
+		pos := fmt.Sprintf("%d/%d", b.cursor+1, len(b.rows))
+		if gap := w - lipgloss.Width(top) - len(pos); gap >= 2 {
+			top += strings.Repeat(" ", gap) + s.Dim.Render(pos)
+		}
+	}
+	lines = append(lines, top)
 	switch {
 	case b.loading:
 		return strings.Join(append(lines, "", s.Dim.Render("Opening the vault…")), "\n")
 	case len(b.entries) == 0:
-		return strings.Join(append(lines, "", "The vault is empty. Press n to add a secret."), "\n")
+		return strings.Join(append(lines, quickStart(s.Dim.Render)...), "\n")
 	case len(b.rows) == 0:
 		return strings.Join(append(lines, "", "Nothing matches. Esc clears the filter."), "\n")
 	}
-	nameW := max(8, w-2-typeWidth-ageWidth-markWidth)
-	lines = append(lines, s.Dim.Render(pad("  NAME", nameW+2)+pad("TYPE", typeWidth)+pad("UPDATED", ageWidth)+"MARKS"))
+	// The name takes what the other columns leave, but no more than the
+	// longest name needs: on a wide terminal the columns stay together.
+	typeW, ageW, markW := typeWidth, ageWidth, markWidth
+	if w < 80 { // narrow: the name needs the room more
+		typeW, ageW, markW = 12, 6, 12
+	}
+	nameW := max(8, min(w-2-typeW-ageW-markW, b.longest+2))
+	lines = append(lines, s.Dim.Render(pad("  NAME", nameW+2)+pad("TYPE", typeW)+pad("UPDATED", ageW)+"MARKS"))
 	now := b.root.opts.Now()
 	h := b.listHeight()
 	for i := b.offset; i < min(len(b.rows), b.offset+h); i++ {
 		e := &b.entries[b.rows[i]]
 		meta, _ := b.metaOf(e)
-		name := truncLeft(e.Name, nameW-1) // one space before the type column
+		name := shorten(e.Name, nameW-1) // one space before the type column
 		folder, base := splitName(name)
 		marks := rowMarks(meta, e.Updated, now)
 		if _, ok := b.conflict[e.ID]; ok {
 			marks = strings.TrimSpace("conflict " + marks)
 		}
-		cells := pad(string(meta.Type), typeWidth) + pad(shortAge(e.Updated, now), ageWidth)
+		cells := pad(string(meta.Type), typeW) + pad(vault.Ago(e.Updated, now), ageW)
 		if i == b.cursor {
-			line := pad("▸ "+name, nameW+2) + cells + pad(marks, markWidth)
+			line := pad("▸ "+name, nameW+2) + cells + pad(marks, markW)
 			lines = append(lines, s.Selected.Render(ansi.Truncate(line, w, "…")))
 			continue
 		}
@@ -554,6 +593,27 @@ func (b *browser) listView() string {
 	return strings.Join(lines, "\n")
 }
 
+// quickStart is what an empty vault shows: the first steps, here and in
+// a shell.
+func quickStart(dim func(...string) string) []string {
+	return []string{
+		"",
+		"The vault is empty. Press n to add a secret.",
+		"",
+		"Quick start",
+		"  n        add a secret: a name like app/dev/API_KEY, a type, the value",
+		"           (ctrl+g generates one; paste keeps several lines exactly)",
+		"  /        filter by any part of the name; enter opens a secret",
+		"  r  c     reveal (15 s) or copy (cleared after 30 s)",
+		"  ?        every key",
+		"",
+		"From a shell:",
+		dim("  hush import --into app/dev .env       secrets from a .env file"),
+		dim("  hush run --from app/dev -- npm start  a program with them in its environment"),
+		dim("  hush unlock                           type the passphrase once for 8 h"),
+	}
+}
+
 func splitName(n string) (folder, base string) {
 	if i := strings.LastIndexByte(n, '/'); i >= 0 {
 		return n[:i+1], n[i+1:]
@@ -561,12 +621,30 @@ func splitName(n string) (folder, base string) {
 	return "", n
 }
 
-// truncLeft keeps the end of a name, where the variable name is.
-func truncLeft(s string, w int) string {
+// shorten fits a name in w cells by cutting the middle of its path: the
+// first segment and the last (the variable's name) stay, and the folders
+// between keep their start, so app/dev/X and app/prod/X still differ.
+// When even that does not fit, the end of the name stays.
+func shorten(s string, w int) string {
 	if lipgloss.Width(s) <= w {
 		return s
 	}
 	r := []rune(s)
+	first := strings.IndexByte(s, '/')
+	last := strings.LastIndexByte(s, '/')
+	if first >= 0 && last > first {
+		head := []rune(s[:first+1])
+		tail := []rune(s[last:])
+		middle := []rune(s[first+1 : last])
+		if room := w - len(head) - len(tail) - 1; room >= min(3, len(middle)) {
+			return string(head) + string(middle[:min(room, len(middle))]) + "…" + string(tail)
+		}
+		// The name is long too: the start of the folders, then its end.
+		keep := min(3, len(middle))
+		if end := w - len(head) - keep - 1; end >= 4 {
+			return string(head) + string(middle[:keep]) + "…" + string(tail[len(tail)-end:])
+		}
+	}
 	return "…" + string(r[len(r)-(w-1):])
 }
 
@@ -577,45 +655,18 @@ func pad(s string, w int) string {
 	return ansi.Truncate(s, w, "…")
 }
 
-func rowMarks(m vault.Meta, updated, now time.Time) string {
-	var marks []string
-	switch {
-	case m.Expired(now):
-		marks = append(marks, "expired")
-	case !m.Expires.IsZero() && m.Expires.Sub(now) < 14*24*time.Hour:
-		marks = append(marks, "expires soon")
-	}
-	if m.RotationDue(updated, now) {
-		marks = append(marks, "rotate")
-	}
-	switch {
-	case m.NotAfter.IsZero():
-	case !m.NotAfter.After(now):
-		marks = append(marks, "cert ended")
-	case m.NotAfter.Sub(now) < 30*24*time.Hour:
-		marks = append(marks, "cert ends")
-	}
-	if m.Revoked != nil {
-		marks = append(marks, "revoked")
-	}
-	return strings.Join(marks, " ")
+// markWords are the browser's short words for vault.Attention's marks.
+var markWords = map[vault.Mark]string{
+	vault.MarkExpired: "expired", vault.MarkExpiresSoon: "expires soon", vault.MarkRotationDue: "rotate",
+	vault.MarkCertificateEnded: "cert ended", vault.MarkCertificateEnds: "cert ends", vault.MarkRevoked: "revoked",
 }
 
-func shortAge(t, now time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	case d < 60*24*time.Hour:
-		return fmt.Sprintf("%dd", int(d.Hours()/24))
-	case d < 2*365*24*time.Hour:
-		return fmt.Sprintf("%dmo", int(d.Hours()/24/30))
+func rowMarks(m vault.Meta, updated, now time.Time) string {
+	var marks []string
+	for _, mark := range vault.Attention(m, updated, now) {
+		marks = append(marks, markWords[mark])
 	}
-	return fmt.Sprintf("%dy", int(d.Hours()/24/365))
+	return strings.Join(marks, " ")
 }
 
 // undoRemove brings back the secret removed last: its history was kept, and
@@ -644,7 +695,7 @@ func (b *browser) wrote() tea.Cmd {
 	if f == nil {
 		return nil
 	}
-	return func() tea.Msg { return syncedMsg{f(v)} }
+	return b.root.background(func() tea.Msg { return syncedMsg{f(v)} })
 }
 
 // quit ends the program; a value still on the clipboard is taken off it
@@ -655,7 +706,8 @@ func (b *browser) quit() tea.Cmd {
 	if b.copied == nil {
 		return tea.Quit
 	}
-	v := b.copied
+	cmd := b.root.opts.Clipboard.ClearIf(b.copied)
+	clear(b.copied)
 	b.copied = nil
-	return tea.Sequence(b.root.opts.Clipboard.ClearIf(v), tea.Quit)
+	return tea.Sequence(cmd, tea.Quit)
 }

@@ -24,12 +24,19 @@ type detail struct {
 	secret   *vault.Secret // current version, without its value
 	versions int
 	value    []byte // the revealed value, nil when hidden
-	seq      int    // tells stale reveal timeouts apart
+	// policyFrom is the folder whose rotation policy applies ("" when the
+	// secret has its own interval, or none).
+	policyFrom string
+	seq        int // tells stale reveal timeouts apart
 }
 
 type revealTimeoutMsg struct{ seq int }
 
-type clipboardTimeoutMsg struct{ value []byte }
+// clipboardTimeoutMsg ends one copy: seq tells it from a later copy's.
+type clipboardTimeoutMsg struct {
+	seq   int
+	value []byte
+}
 
 func newDetail(b *browser, name string) (*detail, error) {
 	d := &detail{b: b, name: name}
@@ -43,6 +50,9 @@ func (d *detail) load() error {
 		return err
 	}
 	d.secret, d.versions = cur, len(hist)
+	// A folder's rotation policy applies where the secret has none: say
+	// which folder it comes from.
+	d.policyFrom = vault.Inherit(&d.secret.Meta, d.name, d.b.policies)
 	return nil
 }
 
@@ -94,12 +104,15 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 			}
 			clip := b.root.opts.Clipboard
 			later := bytes.Clone(s.Value)
+			clear(b.copied) // a newer copy replaces it on the clipboard
 			b.copied = later
+			b.copySeq++
+			seq := b.copySeq
 			cmd := clip.Copy(s.Value)
 			clear(s.Value)
 			return tea.Batch(cmd,
 				b.setStatus(fmt.Sprintf("copied with %s; the clipboard is cleared in %d s", clip.Name(), int(ClearClipboardAfter.Seconds())), false),
-				tea.Tick(ClearClipboardAfter, func(time.Time) tea.Msg { return clipboardTimeoutMsg{later} }))
+				tea.Tick(ClearClipboardAfter, func(time.Time) tea.Msg { return clipboardTimeoutMsg{seq, bytes.Clone(later)} }))
 		case key.Matches(msg, k.Edit):
 			for i := range b.entries {
 				if b.entries[i].Name == d.name {
@@ -153,7 +166,7 @@ func (d *detail) view(height int) string {
 		txt := when(sec.NotAfter, now)
 		if !sec.NotAfter.After(now) {
 			txt = s.Bad.Render("ended " + txt)
-		} else if sec.NotAfter.Sub(now) < 30*24*time.Hour {
+		} else if sec.NotAfter.Sub(now) < vault.CertificateWarning {
 			txt = s.Mark.Render(txt)
 		}
 		field("Cert ends", txt)
@@ -176,9 +189,13 @@ func (d *detail) view(height int) string {
 		field("Rotate", s.Mark.Render("now: "+sec.Exposed.Reason+" ("+when(sec.Exposed.At, now)+")"))
 	} else if sec.RotateEvery > 0 {
 		due := sec.Updated.Add(sec.RotateEvery)
-		txt := fmt.Sprintf("every %s, next %s", vault.FormatInterval(sec.RotateEvery), when(due, now))
+		every := "every " + vault.FormatInterval(sec.RotateEvery)
+		if d.policyFrom != "" {
+			every += " (from " + d.policyFrom + ")"
+		}
+		txt := fmt.Sprintf("%s, next %s", every, when(due, now))
 		if sec.RotationDue(sec.Updated, now) {
-			txt = s.Mark.Render("due since " + when(due, now) + " (every " + vault.FormatInterval(sec.RotateEvery) + ")")
+			txt = s.Mark.Render("due since " + when(due, now) + " (" + every + ")")
 		}
 		field("Rotation", txt)
 	}
@@ -239,9 +256,9 @@ func relative(t, now time.Time) string {
 	case now.Sub(t).Abs() < time.Minute:
 		return "just now"
 	case t.After(now):
-		return "in " + shortAge(now, t)
+		return "in " + vault.Ago(now, t)
 	}
-	return shortAge(t, now) + " ago"
+	return vault.Ago(t, now) + " ago"
 }
 
 // plainWhen is when without styling, for aligned columns.

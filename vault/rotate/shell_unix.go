@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package rotate
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"syscall"
 )
 
-// shellCommand runs a user's command line (a rotator) with sh -c in a
-// process group of its own, killed as a whole when ctx ends: no orphan it
-// started keeps running, or holds hush's pipes.
+// shellCommand runs a rotator's command line with sh -c in a process group
+// of its own, killed as a whole when ctx ends: no orphan it started keeps
+// running, or holds hush's pipes.
 func shellCommand(ctx context.Context, line string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "sh", "-c", line)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
