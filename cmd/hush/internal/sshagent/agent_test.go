@@ -31,6 +31,12 @@ func (m *memVault) Keys() ([]Key, error) {
 	return m.keys, nil
 }
 
+func (m *memVault) recorded() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return strings.Join(m.records, ",")
+}
+
 func (m *memVault) Record(action, name string, result error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -153,7 +159,7 @@ func TestSignWithSSHKeygen(t *testing.T) {
 		}
 		os.Remove(filepath.Join(f.dir, "data.sig"))
 	}
-	if got := strings.Join(f.v.records, ","); got != "ssh-sign ssh/ed25519,ssh-sign ssh/rsa" {
+	if got := f.v.recorded(); got != "ssh-sign ssh/ed25519,ssh-sign ssh/rsa" {
 		t.Errorf("audit records %q", got)
 	}
 }
@@ -186,7 +192,9 @@ func TestClientChangesRefused(t *testing.T) {
 // A locked vault: nothing is listed, nothing is signed.
 func TestLockedVault(t *testing.T) {
 	f := start(t, Options{}, "ed25519")
+	f.v.mu.Lock()
 	f.v.locked = true
+	f.v.mu.Unlock()
 	if out, err := f.run(t, "ssh-add", "-L"); err == nil || strings.Contains(out, "ssh-ed25519") {
 		t.Fatalf("ssh-add -L on a locked vault: %v\n%s", err, out)
 	}
@@ -227,7 +235,7 @@ func TestConfirm(t *testing.T) {
 	if n := strings.Count(string(b), "confirm Allow use of SSH key ssh/ed25519 (SHA256:"); n != 2 {
 		t.Errorf("askpass asked %d times, want 2:\n%s", n, b)
 	}
-	if got := strings.Join(f.v.records, ","); got != "ssh-sign ssh/ed25519 failed,ssh-sign ssh/ed25519" {
+	if got := f.v.recorded(); got != "ssh-sign ssh/ed25519 failed,ssh-sign ssh/ed25519" {
 		t.Errorf("audit records %q", got)
 	}
 }
