@@ -94,7 +94,7 @@ func (a *Agent) Serve(l net.Listener) error {
 		go func() {
 			defer c.Close()
 			if err := agent.ServeAgent(a, c); err != nil && !errors.Is(err, io.EOF) {
-				a.o.Log("ssh-agent: connection ended: %v", err)
+				a.o.Log("hush ssh-agent: connection ended: %v", err)
 			}
 		}()
 	}
@@ -103,7 +103,7 @@ func (a *Agent) Serve(l net.Listener) error {
 func (a *Agent) keys() ([]Key, error) {
 	ks, err := a.v.Keys()
 	if err != nil {
-		a.o.Log("ssh-agent: %v", err)
+		a.o.Log("hush ssh-agent: %v", err)
 	}
 	return ks, err
 }
@@ -148,7 +148,7 @@ func (a *Agent) SignWithFlags(key ssh.PublicKey, data []byte, flags agent.Signat
 		sig, err := a.sign(k, data, flags)
 		a.v.Record("ssh-sign", k.Name, err)
 		if err != nil {
-			a.o.Log("ssh-agent: signature with %s: %v", k.Name, err)
+			a.o.Log("hush ssh-agent: signature with %s: %v", k.Name, err)
 		}
 		return sig, err
 	}
@@ -157,7 +157,7 @@ func (a *Agent) SignWithFlags(key ssh.PublicKey, data []byte, flags agent.Signat
 			return sig, nil
 		}
 	}
-	a.o.Log("ssh-agent: asked to sign with a key it does not hold (%s)", ssh.FingerprintSHA256(key))
+	a.o.Log("hush ssh-agent: asked to sign with a key it does not hold (%s)", ssh.FingerprintSHA256(key))
 	return nil, errors.New("no such key")
 }
 
@@ -188,7 +188,7 @@ var errChanges = errors.New("hush ssh-agent does not take keys from clients: kee
 
 func (a *Agent) Add(key agent.AddedKey) error {
 	if !a.o.AllowChanges {
-		a.o.Log("ssh-agent: refused a client's request to add a key")
+		a.o.Log("hush ssh-agent: refused a client's request to add a key")
 		return errChanges
 	}
 	return a.added.Add(key)
@@ -196,7 +196,7 @@ func (a *Agent) Add(key agent.AddedKey) error {
 
 func (a *Agent) Remove(key ssh.PublicKey) error {
 	if !a.o.AllowChanges {
-		a.o.Log("ssh-agent: refused a client's request to remove a key")
+		a.o.Log("hush ssh-agent: refused a client's request to remove a key")
 		return errChanges
 	}
 	return a.added.Remove(key)
@@ -204,7 +204,7 @@ func (a *Agent) Remove(key ssh.PublicKey) error {
 
 func (a *Agent) RemoveAll() error {
 	if !a.o.AllowChanges {
-		a.o.Log("ssh-agent: refused a client's request to remove all keys")
+		a.o.Log("hush ssh-agent: refused a client's request to remove all keys")
 		return errChanges
 	}
 	return a.added.RemoveAll()
@@ -213,12 +213,12 @@ func (a *Agent) RemoveAll() error {
 // Lock and Unlock are refused: the vault is locked with `hush lock`, which
 // the agent follows at its next request.
 func (a *Agent) Lock([]byte) error {
-	a.o.Log("ssh-agent: refused a client's lock request: run `hush lock`")
+	a.o.Log("hush ssh-agent: refused a client's lock request: run `hush lock`")
 	return errors.New("use `hush lock` to lock the vault and its keys")
 }
 
 func (a *Agent) Unlock([]byte) error {
-	a.o.Log("ssh-agent: refused a client's unlock request: run `hush unlock`")
+	a.o.Log("hush ssh-agent: refused a client's unlock request: run `hush unlock`")
 	return errors.New("use `hush unlock`")
 }
 
