@@ -55,6 +55,13 @@ func TestMain(m *testing.M) {
 			_ = harden.Process()
 			os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 		},
+		// The names git and docker run a credential helper by.
+		"git-credential-hush": func() {
+			os.Exit(Main(multiCall("git-credential-hush", os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+		},
+		"docker-credential-hush": func() {
+			os.Exit(Main(multiCall("docker-credential-hush", os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+		},
 	})
 }
 
