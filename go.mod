@@ -21,6 +21,7 @@ require (
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/sethvargo/go-diceware v0.6.0
 	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.0.9
 	github.com/zalando/go-keyring v0.2.8
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.59.0
@@ -51,8 +52,15 @@ require (
 	github.com/muesli/cancelreader v0.2.2 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
-	github.com/spf13/pflag v1.0.9 // indirect
 	github.com/xo/terminfo v1.0.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
+)
+
+// Upstream copies whose init work (a PATH search, word lists parsed) is
+// moved to first use, so that every hush command does not pay for it: see
+// HUSH.md in each directory.
+replace (
+	github.com/atotto/clipboard v0.1.4 => ./tui/third_party/clipboard
+	github.com/ccojocar/zxcvbn-go v1.0.4 => ./tui/third_party/zxcvbn-go
 )

@@ -318,6 +318,10 @@ type SetRequest struct {
 	// Create refuses, with [ErrExists], a name that a live secret already
 	// has, instead of adding a version to it (a removed one is revived).
 	Create bool
+	// Existing refuses, with [ErrNotFound], a name that has no live
+	// secret, instead of creating one (hush rotate must not turn a typo
+	// into a new secret).
+	Existing bool
 	Update
 }
 
@@ -327,6 +331,21 @@ type SetResult struct {
 	Version int
 	Created bool // a new secret
 	Changed bool // false: the value and metadata were already so; no version added
+}
+
+// Tally counts what a SetMany did: new secrets, new versions, unchanged.
+func Tally(res []SetResult) (created, updated, same int) {
+	for _, r := range res {
+		switch {
+		case !r.Changed:
+			same++
+		case r.Created:
+			created++
+		default:
+			updated++
+		}
+	}
+	return created, updated, same
 }
 
 // Set writes a value under name: a new secret at version 1, or a new version
@@ -383,6 +402,9 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 	res := SetResult{Name: req.Name, Changed: true}
 	r, err := v.lookup(tx, req.Name)
+	if req.Existing && (errors.Is(err, ErrNotFound) || err == nil && r.deleted.Valid) {
+		return res, notFound(req.Name)
+	}
 	if errors.Is(err, ErrNotFound) {
 		res.Created, res.Version = true, 1
 		meta := req.Update.apply(Meta{Type: TypeOther})
@@ -687,7 +709,8 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 }
 
 // Rollback adds a new version equal to version n (value and metadata; the
-// name stays the current one). A removed secret comes back.
+// name stays the current one). A removed secret comes back. Rolling a
+// live secret back to its current version is [ErrCurrentVersion].
 func (v *Vault) Rollback(name string, n int) (SetResult, error) {
 	return v.rollback(name, n, false)
 }
@@ -711,6 +734,9 @@ func (v *Vault) rollback(name string, n int, valueOnly bool) (SetResult, error) 
 		r, err := v.lookup(tx, name)
 		if err != nil {
 			return err
+		}
+		if n == r.head && !r.deleted.Valid {
+			return fmt.Errorf("version %d of %s %w", n, name, ErrCurrentVersion)
 		}
 		head, err := v.version(tx, name, r, r.head, valueOnly)
 		if err != nil {

@@ -117,7 +117,7 @@ func (av *agentVault) open() (*vault.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := av.a.unlockFromCache(v); !ok {
+	if _, ok := av.a.chain().Remembered(v); !ok {
 		v.Close()
 		return nil, sshagent.ErrLocked
 	}

@@ -176,7 +176,7 @@ func readZipFile(f *zip.File) ([]byte, error) {
 func (b *builder) add1PUX(vaultName string, it *onePuxItem) {
 	e := entry{folder: []string{vaultName}, title: it.Overview.Title, tags: it.Overview.Tags, notes: it.Details.NotesPlain}
 	name := path(e.folder, e.title)
-	if it.Trashed || it.State == "deleted" {
+	if it.Trashed || it.State == "deleted" || it.State == "trashed" {
 		b.skip(name, reasonTrash)
 		return
 	}
