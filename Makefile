@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build run install test test-short bench fuzz vet fmt clean cross
+.PHONY: all build run install install-helpers test test-short bench fuzz vet fmt clean cross
 
 all: build
 
@@ -21,6 +21,13 @@ run: build
 
 install:
 	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/hush
+
+# git-credential-hush and docker-credential-hush beside the installed hush:
+# links, so git and docker find the helpers (docs/desktop.md).
+GOBIN_DIR = $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+install-helpers: install
+	ln -sf hush $(GOBIN_DIR)/git-credential-hush
+	ln -sf hush $(GOBIN_DIR)/docker-credential-hush
 
 vet:
 	$(GO) vet ./...
