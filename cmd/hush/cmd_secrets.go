@@ -289,6 +289,7 @@ given as value_base64 instead of value.`,
 				if err != nil {
 					return err
 				}
+				a.teamFreshness(v)
 				if conflict {
 					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush get --theirs %s` shows theirs; `hush resolve %s --keep mine|theirs`)", s.Name, s.Name, s.Name)
 				}
