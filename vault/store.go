@@ -581,12 +581,33 @@ type IndexEntry struct {
 // Index returns every live secret, sorted by name, decrypting only names:
 // the cheapest full listing, for a browser that opens metadata row by row.
 func (v *Vault) Index() ([]IndexEntry, error) {
+	return v.index(-1)
+}
+
+// IndexHead is the first n live secrets SQLite finds (in its order, not the
+// names'), sorted by name, and how many live secrets there are: enough for
+// a browser to draw its first screen of a large vault while [Vault.Index]
+// reads the rest. Only names are decrypted, as in Index.
+func (v *Vault) IndexHead(n int) ([]IndexEntry, int, error) {
+	if err := v.unlocked(); err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := v.db.QueryRow(`SELECT count(*) FROM secrets WHERE deleted IS NULL`).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("failed to read vault: %w", err)
+	}
+	head, err := v.index(n)
+	return head, total, err
+}
+
+// index reads up to limit live secrets (all when limit < 0).
+func (v *Vault) index(limit int) ([]IndexEntry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
 	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
-		WHERE s.deleted IS NULL`)
+		WHERE s.deleted IS NULL LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}

@@ -679,3 +679,35 @@ func TestRemoveDeletesTheVaultAndItsFiles(t *testing.T) {
 		t.Errorf("removing again: %v", err)
 	}
 }
+
+// TestIndexHead: the head is part of the index, sorted, and the count is
+// every live secret's.
+func TestIndexHead(t *testing.T) {
+	v := newVault(t)
+	for i := range 30 {
+		mustSet(t, v, fmt.Sprintf("app/K%02d", 29-i), "x")
+	}
+	if err := v.Remove("app/K00"); err != nil {
+		t.Fatal(err)
+	}
+	head, total, err := v.IndexHead(10)
+	if err != nil || total != 29 || len(head) != 10 {
+		t.Fatalf("IndexHead(10) = %d entries, total %d, %v; want 10 of 29", len(head), total, err)
+	}
+	all, err := v.Index()
+	if err != nil || len(all) != 29 {
+		t.Fatalf("Index = %d, %v", len(all), err)
+	}
+	names := map[string]bool{}
+	for _, e := range all {
+		names[e.Name] = true
+	}
+	for i, e := range head {
+		if !names[e.Name] {
+			t.Errorf("head entry %s is not a live secret", e.Name)
+		}
+		if i > 0 && head[i-1].Name >= e.Name {
+			t.Errorf("head not sorted: %s before %s", head[i-1].Name, e.Name)
+		}
+	}
+}
