@@ -388,6 +388,9 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	}
 	var out []SetResult
 	err := v.write(func(tx *sql.Tx) error {
+		// An import puts every name in a few folders: each folder's MAC
+		// is computed once.
+		folderMACs := macCache{v: v, m: map[string][]byte{}}
 		macs := make([][]byte, len(reqs))
 		for i, r := range reqs {
 			macs[i] = v.nameMAC(r.Name)
@@ -399,10 +402,12 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 		for i, r := range reqs {
 			var res SetResult
 			var err error
-			if have[string(macs[i])] {
+			// A name that exists, or that must (Existing), takes the
+			// per-name path with its checks.
+			if have[string(macs[i])] || r.Existing {
 				res, err = v.set(tx, r, now.UnixNano())
 			} else {
-				res, err = v.create(tx, r, now.UnixNano())
+				res, err = v.create(tx, r, macs[i], folderMACs.get(Folder(r.Name)), now.UnixNano())
 			}
 			if err != nil {
 				return err
@@ -453,13 +458,29 @@ func (v *Vault) existing(tx *sql.Tx, macs [][]byte) (map[string]bool, error) {
 }
 
 // create writes req as a new secret, version 1.
-func (v *Vault) create(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
+// macCache remembers folder lookup MACs within one write.
+type macCache struct {
+	v *Vault
+	m map[string][]byte
+}
+
+func (c macCache) get(folder string) []byte {
+	mac, ok := c.m[folder]
+	if !ok {
+		mac = c.v.folderMAC(folder)
+		c.m[folder] = mac
+	}
+	return mac
+}
+
+// create writes req as a new secret, version 1, under its lookup MACs.
+func (v *Vault) create(tx *sql.Tx, req SetRequest, nameMAC, folderMAC []byte, now int64) (SetResult, error) {
 	res := SetResult{Name: req.Name, Changed: true, Created: true, Version: 1}
 	meta := req.Update.apply(Meta{Type: TypeOther})
 	if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
 		return res, err
 	}
-	return res, v.insert(tx, req.Name, meta, req.Value, now)
+	return res, v.insertWithMACs(tx, req.Name, nameMAC, folderMAC, meta, req.Value, now)
 }
 
 func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
@@ -469,7 +490,7 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 		return res, notFound(req.Name)
 	}
 	if errors.Is(err, ErrNotFound) {
-		return v.create(tx, req, now)
+		return v.create(tx, req, v.nameMAC(req.Name), v.folderMAC(Folder(req.Name)), now)
 	}
 	if err != nil {
 		return res, err
@@ -510,6 +531,12 @@ func metaEqual(a, b Meta) bool {
 }
 
 func (v *Vault) insert(tx *sql.Tx, name string, meta Meta, value []byte, now int64) error {
+	return v.insertWithMACs(tx, name, v.nameMAC(name), v.folderMAC(Folder(name)), meta, value, now)
+}
+
+// insertWithMACs is insert with the name's and folder's lookup MACs
+// already computed.
+func (v *Vault) insertWithMACs(tx *sql.Tx, name string, nameMAC, folderMAC []byte, meta Meta, value []byte, now int64) error {
 	id, err := crypto.Random(16)
 	if err != nil {
 		return err
@@ -519,7 +546,7 @@ func (v *Vault) insert(tx *sql.Tx, name string, meta Meta, value []byte, now int
 		return err
 	}
 	if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated) VALUES (?, ?, ?, 1, ?, ?)`,
-		id, v.nameMAC(name), v.folderMAC(Folder(name)), now, now); err != nil {
+		id, nameMAC, folderMAC, now, now); err != nil {
 		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
 	if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES (?, 1, ?, ?, ?, ?, ?)`,
