@@ -180,7 +180,10 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// temp_store: no temporary files, ever. journal_size_limit: the WAL
 	// file is kept between commands (below), but cut back to 1 MiB after
 	// each checkpoint, so that a big import does not leave every later
-	// open reading a large file.
+	// open reading a large file. cache_size: up to 32 MiB of pages (SQLite's
+	// default is 2 MiB), so that a large transaction (an import, a first
+	// sync) does not spill dirty pages to the WAL before it commits; the
+	// pages hold only ciphertext, and memory is taken only as pages are read.
 	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576; PRAGMA cache_size = -32768"
 	if create {
 		// WAL (readers never block the writer) is stored in the file, so it
