@@ -101,14 +101,11 @@ func (v *Vault) attachAudit() error {
 			return fmt.Errorf("failed to start the audit log: %w", err)
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := private.Open(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("failed to open the audit log: %w", err)
 	}
 	f.Close()
-	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-		return &PermissionError{Path: path, Mode: st.Mode()}
-	}
 	u := &url.URL{Path: path}
 	if _, err := v.db.Exec(`ATTACH DATABASE ? AS audit`, "file:"+u.EscapedPath()+"?mode=rw"); err != nil {
 		return fmt.Errorf("failed to open the audit log: %w", err)

@@ -213,9 +213,12 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create vault folder: %w", err)
 	}
+	if err := checkLayout(path); err != nil {
+		return nil, err
+	}
 	// O_EXCL makes two concurrent inits safe and sets the mode before
 	// SQLite writes a byte.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := private.Open(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("%w at %s", ErrVaultExists, path)
 	}
@@ -224,8 +227,11 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	}
 	f.Close()
 	// An audit log left by an earlier vault of this name belongs to a key
-	// that no longer exists: it could never be read again.
-	os.Remove(AuditPath(path))
+	// that no longer exists: it could never be read again. A -wal left
+	// beside it would be replayed into the new file by SQLite.
+	for _, p := range companions(path)[1:] {
+		os.Remove(p)
+	}
 	v, err := create(path, passphrase, params, now)
 	if err != nil {
 		os.Remove(path)
@@ -298,21 +304,20 @@ func (v *Vault) wrap(passphrase []byte, params crypto.KDFParams) error {
 	return nil
 }
 
-// Open opens the vault file at path, locked. It refuses a file that other
-// users can read or write, and a file made by a newer hush.
+// Open opens the vault file at path, locked. It refuses a file made by a
+// newer hush, and (before opening anything) a vault whose folder, the
+// folder above it (HUSH_HOME) or any of its files is a link, another
+// user's, or open to other users: see [guard].
 func Open(path string) (*Vault, error) {
-	st, err := os.Stat(path)
+	_, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w at %s", ErrNoVault, path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to open vault: %w", err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, &PermissionError{Path: path, Mode: st.Mode()}
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("vault %s is not a regular file", path)
+	if err := checkLayout(path); err != nil {
+		return nil, err
 	}
 	db, err := openDB(path, false)
 	if err != nil {

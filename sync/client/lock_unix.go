@@ -7,12 +7,14 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/hush-secrets/hush/vault"
 )
 
 // lockSync keeps two syncs of one vault (a manual one and an automatic one)
 // from pushing the same change twice: the second waits up to 30 s.
 func lockSync(vaultPath string) (func(), error) {
-	f, err := os.OpenFile(vaultPath+".sync.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := vault.OpenPrivate(vaultPath+".sync.lock", os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
