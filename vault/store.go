@@ -127,7 +127,7 @@ func (v *Vault) lookup(q querier, name string) (*row, error) {
 		return nil, notFound(name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
 	if !epoch.Valid {
 		return nil, &TamperError{fmt.Sprintf("current version of %s is missing", name)}
@@ -154,7 +154,7 @@ func (v *Vault) version(q querier, name string, r *row, n int, withValue bool) (
 			return nil, fmt.Errorf("secret %s has no version %d (the latest is %d): %w", name, n, r.head, ErrNotFound)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
+			return nil, dbErr("read vault", err)
 		}
 	}
 	s := &Secret{ID: idString(r.id), Version: n, Head: r.head, Epoch: vr.epoch,
@@ -208,14 +208,20 @@ func (v *Vault) GetVersion(name string, n int) (*Secret, error) {
 	if r.deleted.Valid {
 		return nil, notFound(name)
 	}
-	if n != 0 {
-		return v.version(v.db, name, r, n, true)
+	if n == 0 {
+		n = r.head
 	}
-	s, err := v.version(v.db, name, r, r.head, true)
+	s, err := v.version(v.db, name, r, n, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.RevokedErr(); err != nil {
+	if n == r.head {
+		if err := s.RevokedErr(); err != nil {
+			clear(s.Value)
+			return nil, err
+		}
+	}
+	if err := v.served(); err != nil {
 		clear(s.Value)
 		return nil, err
 	}
@@ -463,20 +469,11 @@ func (v *Vault) addVersion(tx *sql.Tx, r *row, name string, meta Meta, value []b
 	return nil
 }
 
-// write runs fn in one immediate transaction.
+// write runs fn in one immediate transaction that changes the vault, with
+// the audit entry of the command's [Vault.Intend] when it has not been
+// written yet, and moves the vault's anchor (see anchor.go).
 func (v *Vault) write(fn func(*sql.Tx) error) error {
-	tx, err := v.db.Begin()
-	if err != nil {
-		return fmt.Errorf("failed to write vault: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("failed to write vault: %w", err)
-	}
-	return nil
+	return v.commit(fn, true, nil)
 }
 
 // IndexEntry is a live secret as the index knows it: its name (decrypted)
@@ -502,7 +499,7 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
 	defer rows.Close()
 	var out []IndexEntry
@@ -511,7 +508,7 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 		var nameCT []byte
 		var created, updated int64
 		if err := rows.Scan(&e.id, &e.Version, &created, &updated, &e.epoch, &nameCT); err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
+			return nil, dbErr("read vault", err)
 		}
 		if e.Name, err = v.openName(e.id, e.Version, e.epoch, nameCT); err != nil {
 			return nil, err
@@ -520,7 +517,7 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -537,7 +534,7 @@ func (v *Vault) Meta(e *IndexEntry) (Meta, error) {
 		return Meta{}, fmt.Errorf("secret %s changed since it was listed: %w", e.Name, ErrNotFound)
 	}
 	if err != nil {
-		return Meta{}, fmt.Errorf("failed to read vault: %w", err)
+		return Meta{}, dbErr("read vault", err)
 	}
 	return v.openMeta(e.Name, e.id, e.Version, e.epoch, ct)
 }
@@ -557,7 +554,7 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
 	defer rows.Close()
 	var out []Entry
@@ -566,7 +563,7 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 		var head, epoch int
 		var created, updated int64
 		if err := rows.Scan(&id, &head, &created, &updated, &epoch, &nameCT, &metaCT); err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
+			return nil, dbErr("read vault", err)
 		}
 		name, err := v.openName(id, head, epoch, nameCT)
 		if err != nil {
@@ -583,7 +580,7 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 			Created: time.Unix(0, created), Updated: time.Unix(0, updated)})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -604,7 +601,7 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.folder_mac = ? AND s.deleted IS NULL`, v.folderMAC(folder))
 	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
 	defer rows.Close()
 	var out []*Secret
@@ -613,7 +610,7 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 		s := &Secret{}
 		var created, updated int64
 		if err := rows.Scan(&id, &s.Version, &created, &updated, &s.Epoch, &nameCT, &metaCT, &valueCT); err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
+			return nil, dbErr("read vault", err)
 		}
 		s.ID, s.Head, s.Created, s.Updated = idString(id), s.Version, time.Unix(0, created), time.Unix(0, updated)
 		if s.Name, err = v.openName(id, s.Version, s.Epoch, nameCT); err != nil {
@@ -631,9 +628,15 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if err := v.served(); err != nil {
+		for _, s := range out {
+			clear(s.Value)
+		}
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -652,7 +655,7 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 	}
 	rows, err := v.db.Query(`SELECT version, epoch, created, name, meta, length(value) FROM versions WHERE secret_id = ? ORDER BY version`, r.id)
 	if err != nil {
-		return nil, nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, nil, dbErr("read vault", err)
 	}
 	defer rows.Close()
 	var out []VersionInfo
@@ -661,7 +664,7 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 		var created int64
 		var nameCT, metaCT []byte
 		if err := rows.Scan(&n, &epoch, &created, &nameCT, &metaCT, &size); err != nil {
-			return nil, nil, fmt.Errorf("failed to read vault: %w", err)
+			return nil, nil, dbErr("read vault", err)
 		}
 		vn, err := v.openName(r.id, n, epoch, nameCT)
 		if err != nil {
@@ -675,7 +678,7 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 			Created: time.Unix(0, created), Current: n == r.head})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, nil, dbErr("read vault", err)
 	}
 	return out, cur, nil
 }
@@ -734,19 +737,28 @@ func (v *Vault) Remove(name string) error {
 // Purge deletes a secret and every version of it, live or removed. With
 // secure_delete on, SQLite zeroes the freed pages.
 func (v *Vault) Purge(name string) error {
-	if err := v.unlocked(name); err != nil {
+	return v.PurgeMany([]string{name})
+}
+
+// PurgeMany purges several secrets in one transaction: all or none.
+func (v *Vault) PurgeMany(names []string) error {
+	if err := v.unlocked(names...); err != nil {
 		return err
 	}
 	return v.write(func(tx *sql.Tx) error {
-		r, err := v.lookup(tx, name)
-		if err != nil {
-			return err
+		for _, name := range names {
+			r, err := v.lookup(tx, name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, r.id); err != nil {
+				return dbErr("write vault", err)
+			}
+			if _, err = tx.Exec(`DELETE FROM secrets WHERE id = ?`, r.id); err != nil {
+				return dbErr("write vault", err)
+			}
 		}
-		if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, r.id); err != nil {
-			return err
-		}
-		_, err = tx.Exec(`DELETE FROM secrets WHERE id = ?`, r.id)
-		return err
+		return nil
 	})
 }
 
@@ -832,7 +844,7 @@ func (v *Vault) Count() (int, error) {
 func (v *Vault) revokedValue(q querier, name string, r *row, value []byte) error {
 	rows, err := q.Query(`SELECT version, epoch, meta FROM versions WHERE secret_id = ?`, r.id)
 	if err != nil {
-		return fmt.Errorf("failed to read vault: %w", err)
+		return dbErr("read vault", err)
 	}
 	type revoked struct {
 		n, epoch int

@@ -34,14 +34,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/mattn/go-sqlite3"
 )
 
-// Format is the record format this build writes and reads.
-const Format = 1
+// Format is the record format this build writes and reads. Format 2 adds
+// the anchor of the audit log (anchor.go); a format 1 vault is upgraded
+// at its first unlock by passphrase.
+const Format = 2
 
 var (
 	ErrNoVault         = errors.New("no vault")
@@ -54,7 +57,46 @@ var (
 	// ErrTampered means stored data did not authenticate: the file was
 	// changed outside hush, or damaged. It is wrapped in a [*TamperError].
 	ErrTampered = errors.New("vault data failed authentication")
+	// ErrDamaged means the file is not a well-formed vault any more (a
+	// disk error, a cut copy): SQLite or hush found a number or a page that
+	// makes no sense. It is wrapped in a [*DamagedError].
+	ErrDamaged = errors.New("vault file damaged")
+	// ErrBusy means another process held the vault's write lock for longer
+	// than [BusyTimeout].
+	ErrBusy = errors.New("the vault is busy (another hush is writing); try again")
 )
+
+// BusyTimeout is how long a command waits for another process's write to
+// finish before it gives up with [ErrBusy]. SQLite's busy handler retries
+// with a growing pause (1 ms up to 100 ms) until then.
+const BusyTimeout = 30 * time.Second
+
+// DamagedError says what in the file made no sense.
+type DamagedError struct{ What string }
+
+func (e *DamagedError) Error() string {
+	return ErrDamaged.Error() + ": " + e.What + " (restore it from a backup)"
+}
+func (e *DamagedError) Unwrap() error { return ErrDamaged }
+
+// dbErr turns SQLite's "database disk image is malformed", "file is not a
+// database" and "database is locked" into [ErrDamaged] and [ErrBusy], and
+// wraps any other error as "failed to what: ...".
+func dbErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrFormat, sqlite3.ErrRange:
+			return &DamagedError{se.Error()}
+		case sqlite3.ErrBusy, sqlite3.ErrLocked:
+			return ErrBusy
+		}
+	}
+	return fmt.Errorf("failed to %s: %w", what, err)
+}
 
 // TamperError says which stored item failed authentication.
 type TamperError struct{ What string }
@@ -102,6 +144,8 @@ type Vault struct {
 	keys *keyring // nil while locked
 
 	auditAttached bool
+	intent        *intent // the command's pending audit entry
+	anch          *anchor // the anchor, during a commit
 }
 
 // keyring holds the vault key of the current epoch and its subkeys.
@@ -149,12 +193,12 @@ func dsn(path string, create bool) string {
 	}
 	q := url.Values{}
 	q.Set("mode", mode)
-	q.Set("_txlock", "immediate")   // take the write lock at BEGIN: no deadlock on upgrade
-	q.Set("_busy_timeout", "10000") // wait for other writers instead of failing
-	q.Set("_synchronous", "FULL")   // a committed secret survives a power cut
-	q.Set("_secure_delete", "on")   // overwritten and deleted ciphertext is zeroed
-	q.Set("_foreign_keys", "on")    // purging a secret removes its versions
-	q.Set("_stmt_cache_size", "32") // a sync applies thousands of rows with the same few statements
+	q.Set("_txlock", "immediate")                                           // take the write lock at BEGIN: no deadlock on upgrade
+	q.Set("_busy_timeout", strconv.Itoa(int(BusyTimeout/time.Millisecond))) // wait for other writers instead of failing
+	q.Set("_synchronous", "FULL")                                           // a committed secret survives a power cut
+	q.Set("_secure_delete", "on")                                           // overwritten and deleted ciphertext is zeroed
+	q.Set("_foreign_keys", "on")                                            // purging a secret removes its versions
+	q.Set("_stmt_cache_size", "32")                                         // a sync applies thousands of rows with the same few statements
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
@@ -178,7 +222,7 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	}
 	if _, err := db.Exec(pragmas); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("failed to open vault %s: %w", path, err)
+		return nil, dbErr("open vault "+path, err)
 	}
 	// Keep the WAL file between commands rather than deleting it at every
 	// close and creating it again at the next open: a command then costs
@@ -234,9 +278,9 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	}
 	v, err := create(path, passphrase, params, now)
 	if err != nil {
-		os.Remove(path)
-		os.Remove(path + "-wal")
-		os.Remove(path + "-shm")
+		for _, p := range companions(path) {
+			os.Remove(p)
+		}
 		return nil, err
 	}
 	return v, nil
@@ -275,6 +319,16 @@ func create(path string, passphrase []byte, params crypto.KDFParams, now time.Ti
 	if err != nil {
 		v.Close()
 		return nil, fmt.Errorf("failed to write vault header: %w", err)
+	}
+	// The log exists from the start, anchored: its absence later is
+	// always noticed.
+	if err := v.attachAudit(); err != nil {
+		v.Close()
+		return nil, err
+	}
+	if err := v.startAnchor(v.db); err != nil {
+		v.Close()
+		return nil, err
 	}
 	return v, nil
 }
@@ -333,6 +387,10 @@ func Open(path string) (*Vault, error) {
 
 func (v *Vault) load() error {
 	if err := migrate(v.db); err != nil {
+		var de *DamagedError
+		if errors.As(err, &de) {
+			return &DamagedError{v.path + ": " + de.What}
+		}
 		return fmt.Errorf("vault %s: %w", v.path, err)
 	}
 	h := &v.hdr
@@ -343,7 +401,10 @@ func (v *Vault) load() error {
 		return fmt.Errorf("vault %s has no header: it was never finished; remove it and run `hush init` again", v.path)
 	}
 	if err != nil {
-		return fmt.Errorf("failed to read vault header: %w", err)
+		return dbErr("read vault header", err)
+	}
+	if h.format < 1 || h.epoch < 1 {
+		return &DamagedError{fmt.Sprintf("header says format %d, key epoch %d", h.format, h.epoch)}
 	}
 	if h.format > Format {
 		return fmt.Errorf("vault format %d is newer than this hush understands (%d): upgrade hush", h.format, Format)
@@ -407,6 +468,7 @@ func (v *Vault) Unlock(passphrase []byte) error {
 	if err := v.setKey(vk); err != nil {
 		return &TamperError{"header"}
 	}
+	v.upgrade(kek) // best effort: a format 1 vault keeps working
 	return nil
 }
 

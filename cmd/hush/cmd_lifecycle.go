@@ -358,8 +358,11 @@ func (a *app) rotateDue(timeout time.Duration) error {
 				a.notef("%s: overdue, but has no rotator (rotate it by hand)", it.Name)
 				continue
 			}
+			v.Intend("rotate", []string{it.Name})
 			res, err := a.rotate(v, it.Name, false, "", timeout)
-			a.record(v, "rotate", []string{it.Name}, err)
+			if rerr := a.record(v, "rotate", []string{it.Name}, err); err == nil {
+				err = rerr
+			}
 			if err != nil {
 				failed++
 				a.notef("%s: %v", it.Name, err)

@@ -47,7 +47,9 @@ from HUSH_NEW_PASSPHRASE / --new-passphrase-file). --kdf-memory and
 				a.notef("passphrase changed (key derivation: %s)", params)
 				return nil
 			}()
-			a.record(v, "passwd", nil, err)
+			if rerr := a.record(v, "passwd", nil, err); err == nil && rerr != nil {
+				a.notef("note: the passphrase was changed, but %v", rerr)
+			}
 			return err
 		},
 	}

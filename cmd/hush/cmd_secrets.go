@@ -99,8 +99,11 @@ A value given as an argument is visible in shell history and to ps: prefer
 				return err
 			}
 			defer crypto.Wipe(value)
+			v.Intend("set", []string{name})
 			res, err := v.Set(name, value, u)
-			a.record(v, "set", []string{name}, err)
+			if rerr := a.record(v, "set", []string{name}, err); err == nil && rerr != nil {
+				err = rerr
+			}
 			if err != nil {
 				return err
 			}
@@ -175,7 +178,7 @@ With --json: the value and its metadata; a value that is not UTF-8 text is
 given as value_base64 instead of value.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if version < 0 {
+			if version < 0 || cmd.Flags().Changed("version") && version == 0 {
 				return usagef("--version must be 1 or more")
 			}
 			if err := vault.ValidName(args[0]); err != nil {
@@ -376,14 +379,17 @@ func (a *app) rmCommand() *cobra.Command {
 				return err
 			}
 			return a.audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
-				for _, n := range args {
-					if purge {
-						if err := v.Purge(n); err != nil {
-							return err
-						}
-						a.notef("purged %s and its history", n)
-						continue
+				if purge {
+					// One transaction: all of them or none.
+					if err := v.PurgeMany(args); err != nil {
+						return err
 					}
+					for _, n := range args {
+						a.notef("purged %s and its history", n)
+					}
+					return nil
+				}
+				for _, n := range args {
 					if err := v.Remove(n); err != nil {
 						return err
 					}
