@@ -159,3 +159,13 @@ func TestPurgeManyIsAtomic(t *testing.T) {
 		t.Fatalf("history of a purged secret: %v", err)
 	}
 }
+
+// TestAbsurdKDFRefused: a header asking for an absurd cost is refused
+// before any derivation (a denial of service otherwise).
+func TestAbsurdKDFRefused(t *testing.T) {
+	v := newVault(t)
+	path := tamperFile(t, v, `UPDATE header SET kdf_memory = 4194304, kdf_passes = 64`)
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "exceed the maximum") {
+		t.Fatalf("Open with a 4 GiB, 64-pass header = %v", err)
+	}
+}

@@ -157,9 +157,9 @@ func (a *app) readValue(name string, args []string, gen bool) ([]byte, error) {
 		}
 		return b, nil
 	case len(args) == 1:
-		if a.stderrIsTerminal() {
-			a.notef("note: a value given as an argument stays in your shell history; `hush set %s` asks for it hidden", name)
-		}
+		// Whatever stderr is: the value was in every user's `ps` while
+		// hush ran, and a script's log is where this should be seen.
+		a.notef("warning: a value given as an argument is visible to every user's `ps` while hush runs, and stays in your shell history; use `hush set %s -` (stdin) or `hush set %s` (hidden prompt)", name, name)
 		return []byte(args[0]), nil
 	}
 	return askHidden(fmt.Sprintf("Value for %s: ", name),

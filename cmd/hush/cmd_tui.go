@@ -55,7 +55,7 @@ func (a *app) runTUI() error {
 			}
 			o.UnlockedBy = "HUSH_PASSPHRASE"
 		} else if a.passphraseFile != "" {
-			p, err := readPassphraseFile(a.passphraseFile)
+			p, err := a.readPassphraseFile(a.passphraseFile)
 			if err != nil {
 				v.Close()
 				return err

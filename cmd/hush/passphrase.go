@@ -50,7 +50,17 @@ func (t *tty) readHidden(prompt string) ([]byte, error) {
 func (t *tty) printf(format string, args ...any) { fmt.Fprintf(t.f, format, args...) }
 
 // readPassphraseFile reads --passphrase-file, without its final newline.
-func readPassphraseFile(path string) ([]byte, error) {
+// Like ssh with a key file, it refuses a file others can write (they could
+// choose your next passphrase) and warns about one others can read.
+func (a *app) readPassphraseFile(path string) ([]byte, error) {
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		switch perm := st.Mode().Perm(); {
+		case perm&0o022 != 0:
+			return nil, fmt.Errorf("passphrase file %s is writable by group or others (mode %04o): run `chmod 600 %s`", path, perm, path)
+		case perm&0o044 != 0:
+			a.notef("warning: passphrase file %s is readable by group or others (mode %04o): run `chmod 600 %s`", path, perm, path)
+		}
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read passphrase file: %w", err)
@@ -80,7 +90,7 @@ func (a *app) unlockWithPassphrase(v *vault.Vault) error {
 		return v.Unlock([]byte(p))
 	}
 	if a.passphraseFile != "" {
-		p, err := readPassphraseFile(a.passphraseFile)
+		p, err := a.readPassphraseFile(a.passphraseFile)
 		if err != nil {
 			return err
 		}
@@ -119,7 +129,7 @@ func (a *app) newPassphrase(fileFlag string, allowCurrent bool) ([]byte, error) 
 	case a.getenv("HUSH_NEW_PASSPHRASE") != "":
 		p = []byte(a.getenv("HUSH_NEW_PASSPHRASE"))
 	case fileFlag != "":
-		b, err := readPassphraseFile(fileFlag)
+		b, err := a.readPassphraseFile(fileFlag)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +137,7 @@ func (a *app) newPassphrase(fileFlag string, allowCurrent bool) ([]byte, error) 
 	case allowCurrent && a.getenv("HUSH_PASSPHRASE") != "":
 		p = []byte(a.getenv("HUSH_PASSPHRASE"))
 	case allowCurrent && a.passphraseFile != "":
-		b, err := readPassphraseFile(a.passphraseFile)
+		b, err := a.readPassphraseFile(a.passphraseFile)
 		if err != nil {
 			return nil, err
 		}

@@ -213,7 +213,7 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 	err := v.Record(action, names, result)
 	if err != nil {
 		err = fmt.Errorf("the audit log could not be written: %w", err)
-		if result != nil {
+		if result != nil && !strings.Contains(result.Error(), rerrText(err)) {
 			a.notef("note: %v", err) // the command fails with its own error
 		}
 		return err
@@ -222,6 +222,11 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 		a.autoSync(v, true) // also tells a reader the change stays here
 	}
 	return nil
+}
+
+// rerrText is the vault's part of a record error.
+func rerrText(err error) string {
+	return strings.TrimPrefix(err.Error(), "the audit log could not be written: ")
 }
 
 // changes are the audited actions that change secrets: with automatic
