@@ -93,6 +93,11 @@ func (v *Vault) attachAudit() error {
 	if v.auditAttached {
 		return nil
 	}
+	if v.keys != nil {
+		if err := v.finishRekey(); err != nil {
+			return err
+		}
+	}
 	path := AuditPath(v.path)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		var anchored int
