@@ -15,11 +15,14 @@ func anchoredVault(t *testing.T) *Vault {
 	t.Helper()
 	v := newVault(t)
 	for i, action := range []string{"set", "get", "set", "get", "get", "set", "set", "get", "set", "set"} {
-		v.Intend(action, []string{"app/K"})
 		if action == "set" {
+			v.Intend(action, []string{"app/K"})
 			mustSet(t, v, "app/K", string(rune('a'+i)))
-		} else if _, err := v.Get("app/K"); err != nil {
-			t.Fatal(err)
+		} else {
+			v.IntendRead(action, []string{"app/K"})
+			if _, err := v.Get("app/K"); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := v.Record(action, []string{"app/K"}, nil); err != nil {
 			t.Fatal(err)
@@ -167,7 +170,7 @@ func TestAnchorFindsAVaultBackInTime(t *testing.T) {
 		copyFile(t, path+".old", path)
 		v = reopenKey(t, path)
 		wantBroken(t, v, 11, "the vault went back in time")
-		v.Intend("get", []string{"app/K"})
+		v.IntendRead("get", []string{"app/K"})
 		if _, err := v.Get("app/K"); err == nil {
 			t.Fatal("a get on a vault that went back in time served a value")
 		}
@@ -224,7 +227,7 @@ func TestGetDoesNotWriteTheVault(t *testing.T) {
 	path := v.Path()
 	before := func() []byte { b, _ := os.ReadFile(path); w, _ := os.ReadFile(path + "-wal"); return append(b, w...) }()
 	for range 3 {
-		v.Intend("get", []string{"app/K"})
+		v.IntendRead("get", []string{"app/K"})
 		if _, err := v.Get("app/K"); err != nil {
 			t.Fatal(err)
 		}

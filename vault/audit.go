@@ -140,6 +140,7 @@ func device() string {
 type intent struct {
 	action string
 	names  []string
+	read   bool // a read: written before the first value is served
 	done   bool // written with a change or a read
 }
 
@@ -151,21 +152,28 @@ func (i *intent) entry(result error) AuditEntry {
 	return e
 }
 
-// Intend names the command under way for the audit log, before it reads a
-// value or changes anything. Its entry ("ok") is then written in the same
-// transaction as the command's first change, or before its first value is
-// handed out ([Vault.Get], [Vault.GetVersion], [Vault.Children]); if the
-// entry cannot be written, the change or the read fails. So no change and
-// no read served escapes the log. [Vault.Record] afterwards with the same
-// action and a nil result adds nothing; with an error it adds an entry
-// saying so.
+// Intend names the change under way for the audit log, before it
+// changes anything. Its entry ("ok") is then written in the same
+// transaction as the first change; if the entry cannot be written, the
+// change fails. So no change escapes the log. [Vault.Record] afterwards
+// with the same action and a nil result adds nothing; with an error it
+// adds an entry saying so.
 func (v *Vault) Intend(action string, names []string) {
 	v.intent = &intent{action: action, names: slices.Clone(names)}
 }
 
-// served writes the pending audit entry before a value is handed out.
+// IntendRead is [Vault.Intend] for a command that hands values out (get,
+// export): its entry is written before the first value leaves
+// ([Vault.Get], [Vault.GetVersion], [Vault.Children]), and if it cannot be
+// written, no value is returned.
+func (v *Vault) IntendRead(action string, names []string) {
+	v.intent = &intent{action: action, names: slices.Clone(names), read: true}
+}
+
+// served writes the pending audit entry of a read before a value is
+// handed out.
 func (v *Vault) served() error {
-	if v.intent == nil || v.intent.done {
+	if v.intent == nil || v.intent.done || !v.intent.read {
 		return nil
 	}
 	return v.commit(nil, false, nil)

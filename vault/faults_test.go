@@ -116,11 +116,11 @@ func TestAuditFailsClosed(t *testing.T) {
 	if err := v.Unlock(testPass); err != nil {
 		t.Fatal(err)
 	}
-	v.Intend("get", []string{"app/K"})
+	v.IntendRead("get", []string{"app/K"})
 	if s, err := v.Get("app/K"); err == nil || s != nil {
 		t.Fatalf("Get with an unwritable log = %v, %v: want an error and no value", s, err)
 	}
-	v.Intend("export", []string{"app"})
+	v.IntendRead("export", []string{"app"})
 	if l, err := v.Children("app"); err == nil || l != nil {
 		t.Fatalf("Children with an unwritable log = %v, %v: want an error and no values", l, err)
 	}

@@ -25,7 +25,7 @@ func rekeyVault(t *testing.T) *Vault {
 			mustSet(t, v, fmt.Sprintf("app/f%d/K%d", i%2, i), fmt.Sprintf("value-%d-%d", i, j))
 		}
 	}
-	v.Intend("get", []string{"app/f0/K0"})
+	v.IntendRead("get", []string{"app/f0/K0"})
 	if _, err := v.Get("app/f0/K0"); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func rekeyVault(t *testing.T) *Vault {
 	if err := v.PutLease(&Lease{Source: "db/admin", Role: "hush_0123456789abcdef", Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.SetSyncState("server", []byte("https://example.invalid")); err != nil {
+	if err := v.Replica().SetSyncState("server", []byte("https://example.invalid")); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -71,7 +71,7 @@ func checkRekeyed(t *testing.T, path string, pass []byte, entries int) *Vault {
 	if ls, err := v.Leases(); err != nil || len(ls) != 1 {
 		t.Fatalf("leases: %v, %v", ls, err)
 	}
-	if b, err := v.SyncState("server"); err != nil || string(b) != "https://example.invalid" {
+	if b, err := v.Replica().SyncState("server"); err != nil || string(b) != "https://example.invalid" {
 		t.Fatalf("sync state: %q, %v", b, err)
 	}
 	es, err := v.Audit()

@@ -197,7 +197,11 @@ func (a *app) audited(action string, names []string, fn func(v *vault.Vault) err
 	return a.withVault(func(v *vault.Vault) error {
 		// The entry goes in with the change, or before the value is
 		// handed out: see vault.Intend.
-		v.Intend(action, names)
+		if changes[action] {
+			v.Intend(action, names)
+		} else {
+			v.IntendRead(action, names)
+		}
 		err := fn(v)
 		if rerr := a.record(v, action, names, err); err == nil {
 			err = rerr

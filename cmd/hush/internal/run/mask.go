@@ -15,35 +15,54 @@ const Concealed = "<concealed by hush>"
 // "yes" would garble ordinary output and protect nothing.
 const minMaskLen = 4
 
-// idleFlush is how long the masker holds back bytes that might be the start
-// of a secret before it writes them anyway, so that a prompt that happens to
-// end like the start of a secret is not hidden until more output comes.
+// MaxShown is the most of a secret that masked output can ever show: when
+// the output pauses (idleFlush) on bytes that could be the start of a
+// secret, the first MaxShown of them are written so that a prompt or an
+// echoed key is not held back; the rest stays held for as long as it could
+// still become a secret, however long that is. If it does, the part not
+// yet written is replaced by [Concealed].
+const MaxShown = minMaskLen - 1
+
+// idleFlush is the pause after which up to MaxShown held-back bytes are
+// written.
 const idleFlush = 50 * time.Millisecond
 
-// Masker is a writer that replaces secrets with [Concealed], longest first,
-// also when a secret arrives split across several writes. It is safe for
-// concurrent use; Close writes what is held back.
+// Masker is a writer that replaces secrets with [Concealed]: scanning from
+// the left, the longest secret that starts at a position is replaced, also
+// when it arrives split across several writes with any pauses between
+// them. It is safe for concurrent use; Close writes what is held back.
 type Masker struct {
-	mu      sync.Mutex
-	w       io.Writer
-	secrets [][]byte // longest first
-	maxLen  int
-	buf     []byte
-	timer   *time.Timer
-	err     error
+	mu    sync.Mutex
+	w     io.Writer
+	a     *automaton // nil: nothing to mask
+	idle  time.Duration
+	buf   []byte // held back: could still become (a longer) secret
+	shown int    // how many of buf's first bytes were written (≤ MaxShown)
+	out   []byte
+	timer *time.Timer
+	err   error
 }
 
 // NewMasker wraps w. Values shorter than 4 bytes, and duplicates, are ignored.
 func NewMasker(w io.Writer, secrets [][]byte) *Masker {
-	m := &Masker{w: w}
+	return newMaskerWith(w, newMaskSet(secrets))
+}
+
+func newMaskerWith(w io.Writer, a *automaton) *Masker {
+	return &Masker{w: w, a: a, idle: idleFlush}
+}
+
+// newMaskSet builds the automaton for secrets, or nil when none is long
+// enough to mask.
+func newMaskSet(secrets [][]byte) *automaton {
+	var patterns [][]byte
 	seen := map[string]bool{}
 	add := func(s []byte) {
 		if len(s) < minMaskLen || seen[string(s)] {
 			return
 		}
 		seen[string(s)] = true
-		m.secrets = append(m.secrets, s)
-		m.maxLen = max(m.maxLen, len(s))
+		patterns = append(patterns, s)
 	}
 	for _, s := range secrets {
 		add(s)
@@ -53,8 +72,11 @@ func NewMasker(w io.Writer, secrets [][]byte) *Masker {
 			add(bytes.ReplaceAll(bytes.ReplaceAll(s, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n")))
 		}
 	}
-	sort.SliceStable(m.secrets, func(i, j int) bool { return len(m.secrets[i]) > len(m.secrets[j]) })
-	return m
+	if len(patterns) == 0 {
+		return nil
+	}
+	sort.SliceStable(patterns, func(i, j int) bool { return len(patterns[i]) > len(patterns[j]) })
+	return newAutomaton(patterns)
 }
 
 // Write masks p and writes what is safe to write; it always reports len(p)
@@ -65,27 +87,37 @@ func (m *Masker) Write(p []byte) (int, error) {
 	if m.err != nil {
 		return 0, m.err
 	}
-	if len(m.secrets) == 0 {
+	if m.a == nil {
 		_, m.err = m.w.Write(p)
 		return len(p), m.err
 	}
-	m.buf = append(m.buf, p...)
-	m.process(false)
-	if len(m.buf) > 0 {
+	if len(m.buf) == 0 {
+		m.process(p, false) // the usual case: nothing held, no copy
+	} else {
+		m.buf = append(m.buf, p...)
+		m.process(m.buf, false)
+	}
+	if min(len(m.buf), MaxShown) > m.shown {
 		if m.timer == nil {
-			m.timer = time.AfterFunc(idleFlush, m.idle)
+			m.timer = time.AfterFunc(m.idle, m.onIdle)
 		} else {
-			m.timer.Reset(idleFlush)
+			m.timer.Reset(m.idle)
 		}
 	}
 	return len(p), m.err
 }
 
-func (m *Masker) idle() {
+// onIdle writes the first MaxShown held-back bytes: the output paused on
+// them, and a secret that they begin can show no more than that.
+func (m *Masker) onIdle() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.err == nil {
-		m.process(true)
+	if m.err != nil {
+		return
+	}
+	if n := min(len(m.buf), MaxShown); n > m.shown {
+		_, m.err = m.w.Write(m.buf[m.shown:n])
+		m.shown = n
 	}
 }
 
@@ -96,43 +128,85 @@ func (m *Masker) Close() error {
 	if m.timer != nil {
 		m.timer.Stop()
 	}
-	if m.err == nil {
-		m.process(true)
+	if m.err == nil && len(m.buf) > 0 {
+		m.process(m.buf, true)
 	}
 	return m.err
 }
 
-// process writes m.buf with secrets replaced. Unless final, it keeps back
-// the tail from the first position that could still become a secret (or a
-// longer secret than the one that matches there now).
-func (m *Masker) process(final bool) {
-	var out bytes.Buffer
-	buf := m.buf
-	i, start := 0, 0
-scan:
-	for i < len(buf) {
-		rest := buf[i:]
-		if !final && len(rest) < m.maxLen {
-			for _, s := range m.secrets {
-				if len(s) > len(rest) && bytes.HasPrefix(s, rest) {
-					break scan // might still grow into s
-				}
-			}
+// process writes data (the held-back bytes and what follows them) with
+// secrets replaced, and keeps in m.buf the tail from the first position
+// that could still become a secret, or a longer secret than the one that
+// matches there now. With final, nothing is kept.
+//
+// The automaton reports a match at the byte that ends it; its state's depth
+// says how far back a secret that has not ended yet could start, so every
+// byte before that is decided. Between that point and a reported match,
+// the leftmost-longest secret is found by walking the trie from each
+// position, then scanning starts afresh after it.
+func (m *Masker) process(data []byte, final bool) {
+	a := m.a
+	if s, p := a.scan(0, data, 0); p == len(data) && a.out[s] == 0 && !final {
+		// No secret ends in data, the usual case: write all but the tail
+		// that could still begin one, straight from data.
+		w := len(data) - int(a.depth[s])
+		if w > m.shown {
+			_, m.err = m.w.Write(data[m.shown:w])
 		}
-		for _, s := range m.secrets {
-			if bytes.HasPrefix(rest, s) {
-				out.Write(buf[start:i])
-				out.WriteString(Concealed)
-				i += len(s)
-				start = i
+		m.shown = max(0, m.shown-w)
+		m.buf = append(m.buf[:0], data[w:]...)
+		return
+	}
+	out := m.out[:0]
+	shown := m.shown
+	// plain writes data[from:to] as it is, less what was already shown.
+	plain := func(from, to int) {
+		if from = max(from, shown); from < to {
+			out = append(out, data[from:to]...)
+		}
+	}
+	i, n := 0, len(data) // data[:i] is decided and written
+	var s int32
+	p := 0
+scan:
+	for p < n {
+		if s, p = a.scan(s, data, p); a.out[s] == 0 {
+			break
+		}
+		w := p - int(a.depth[s])
+		plain(i, w)
+		for i = w; ; i++ {
+			l, open := a.longestAt(data[i:])
+			if open && !final {
+				goto keep
+			}
+			if l > 0 {
+				// A secret can end only after what was shown of it
+				// (MaxShown < minMaskLen): the rest is concealed.
+				out = append(out, Concealed...)
+				i += l
+				s, p = 0, i
 				continue scan
 			}
+			plain(i, i+1)
 		}
-		i++
 	}
-	out.Write(buf[start:i])
-	m.buf = append(m.buf[:0], buf[i:]...)
-	if out.Len() > 0 {
-		_, m.err = m.w.Write(out.Bytes())
+	if final {
+		plain(i, n)
+		i = n
+	} else {
+		w := n - int(a.depth[s])
+		plain(i, w)
+		i = w
+	}
+keep:
+	m.shown = max(0, shown-i)
+	m.buf = append(m.buf[:0], data[i:]...)
+	m.out = out
+	if len(out) > 0 {
+		_, m.err = m.w.Write(out)
+	}
+	if cap(m.out) > 64<<10 {
+		m.out = nil // a huge write leaves no huge buffer behind
 	}
 }

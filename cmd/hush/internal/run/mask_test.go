@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	randv2 "math/rand/v2"
 	"slices"
@@ -61,14 +62,20 @@ func referenceMask(input []byte, secrets [][]byte) string {
 	return strings.NewReplacer(args...).Replace(string(input))
 }
 
-// maskChunks writes chunks to a fresh masker and closes it. ok is false
-// when the writes took so long that the idle flush may have written a
-// held-back prefix early, which makes an exact comparison meaningless.
-func maskChunks(t testing.TB, secrets [][]byte, chunks [][]byte) (out string, ok bool) {
+// newQuietMasker is a masker whose idle flush never fires by itself: tests
+// call onIdle where the output pauses, so the result does not depend on
+// how busy the machine is.
+func newQuietMasker(w io.Writer, secrets [][]byte) *Masker {
+	m := NewMasker(w, secrets)
+	m.idle = time.Hour
+	return m
+}
+
+// maskChunks writes chunks to a fresh masker and closes it.
+func maskChunks(t testing.TB, secrets [][]byte, chunks [][]byte) string {
 	t.Helper()
 	var buf syncBuffer
-	start := time.Now()
-	m := NewMasker(&buf, secrets)
+	m := newQuietMasker(&buf, secrets)
 	for _, c := range chunks {
 		n, err := m.Write(c)
 		if err != nil || n != len(c) {
@@ -78,20 +85,12 @@ func maskChunks(t testing.TB, secrets [][]byte, chunks [][]byte) (out string, ok
 	if err := m.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	return buf.String(), time.Since(start) < idleFlush
+	return buf.String()
 }
 
-// mustMaskChunks is maskChunks retried a few times when the machine was too
-// slow; the masker itself is deterministic without the idle flush.
 func mustMaskChunks(t testing.TB, secrets [][]byte, chunks ...[]byte) string {
 	t.Helper()
-	for range 5 {
-		if out, ok := maskChunks(t, secrets, chunks); ok {
-			return out
-		}
-	}
-	t.Skip("machine too slow: every attempt outlasted the idle flush")
-	return ""
+	return maskChunks(t, secrets, chunks)
 }
 
 func mask(t testing.TB, secrets [][]byte, chunks ...string) string {
@@ -171,14 +170,10 @@ func TestMaskerSecretByteByByte(t *testing.T) {
 // not a secret: nothing of a secret reaches the writer before Close.
 func TestMaskerHoldsBackPossibleSecret(t *testing.T) {
 	var buf syncBuffer
-	start := time.Now()
-	m := NewMasker(&buf, byteSecrets("s3cr3t-v4lue"))
+	m := newQuietMasker(&buf, byteSecrets("s3cr3t-v4lue"))
 	m.Write([]byte("token: s3cr3"))
 	got := buf.String()
 	m.Write([]byte("t-v4lue\n"))
-	if time.Since(start) >= idleFlush {
-		t.Skip("machine too slow: the idle flush may have run")
-	}
 	if got != "token: " {
 		t.Errorf("after the first part, the writer got %q, want %q", got, "token: ")
 	}
@@ -192,43 +187,66 @@ func TestMaskerHoldsBackPossibleSecret(t *testing.T) {
 // not held back until more output or the idle flush.
 func TestMaskerWritesCompleteSecretAtOnce(t *testing.T) {
 	var buf syncBuffer
-	start := time.Now()
-	m := NewMasker(&buf, byteSecrets("wxyz", "abcdefgh"))
+	m := newQuietMasker(&buf, byteSecrets("wxyz", "abcdefgh"))
 	defer m.Close()
 	m.Write([]byte("token=wxyz"))
 	got := buf.String()
-	if time.Since(start) >= idleFlush {
-		t.Skip("machine too slow: the idle flush may have run")
-	}
 	if want := "token=" + Concealed; got != want {
 		t.Fatalf("right after the write, the writer has %q, want %q", got, want)
 	}
 }
 
-// The idle flush waits for the output to pause: a secret that trickles out
-// in parts, each sooner than the idle time after the last, stays masked
-// even when the whole takes longer than the idle time.
-func TestMaskerIdleFlushWaitsForQuiet(t *testing.T) {
-	const secret = "password1"
-	var buf syncBuffer
-	m := NewMasker(&buf, byteSecrets(secret))
-	parts := []string{"pw: pa", "ss", "wo", "rd", "1\n"}
-	pause := idleFlush / 3
-	prev := time.Now()
-	for i, p := range parts {
-		if i > 0 {
-			time.Sleep(pause)
-		}
-		m.Write([]byte(p))
-		if now := time.Now(); now.Sub(prev) >= idleFlush-5*time.Millisecond {
-			t.Skip("machine too slow: a pause outlasted the idle flush")
-		} else {
-			prev = now
+// A secret written in pieces with pauses of any length between them shows
+// at most its first MaxShown bytes, wherever it is cut: the pauses are the
+// idle flush firing (several times) between pieces.
+func TestMaskerPausesShowAtMostMaxShown(t *testing.T) {
+	const secret = "postgres://app:s3cr3t@db"
+	secrets := byteSecrets(secret, "post-it-note", "s3cr3t")
+	for i := 0; i <= len(secret); i++ {
+		for j := i; j <= len(secret); j++ {
+			var buf syncBuffer
+			m := newQuietMasker(&buf, secrets)
+			for _, piece := range []string{"url=" + secret[:i], secret[i:j], secret[j:] + "\n"} {
+				m.Write([]byte(piece))
+				m.onIdle()
+				m.onIdle()
+			}
+			m.Close()
+			// After each pause, up to MaxShown of what has come of the
+			// secret shows, unless it came whole.
+			shown := 0
+			for _, sofar := range []int{i, j} {
+				if sofar < len(secret) {
+					shown = max(shown, min(sofar, MaxShown))
+				}
+			}
+			want := "url=" + secret[:shown] + Concealed + "\n"
+			if got := buf.String(); got != want {
+				t.Fatalf("pieces cut at %d and %d: got %q, want %q", i, j, got, want)
+			}
 		}
 	}
-	m.Close()
-	if got, want := buf.String(), "pw: "+Concealed+"\n"; got != want {
-		t.Fatalf("got %q, want %q", got, want)
+}
+
+// The same with the real idle flush and real pauses, several times longer
+// than it: whatever the timing, no more than MaxShown bytes show.
+func TestMaskerRealPausesShowAtMostMaxShown(t *testing.T) {
+	const secret = "postgres://app:s3cr3t@db"
+	for _, cut := range []int{1, 3, 4, 10, len(secret) - 1} {
+		var buf syncBuffer
+		m := NewMasker(&buf, byteSecrets(secret))
+		m.Write([]byte("url=" + secret[:cut]))
+		time.Sleep(4 * idleFlush)
+		m.Write([]byte(secret[cut:] + "\n"))
+		m.Close()
+		got := buf.String()
+		ok := false
+		for n := 0; n <= MaxShown; n++ {
+			ok = ok || got == "url="+secret[:n]+Concealed+"\n"
+		}
+		if !ok {
+			t.Fatalf("cut at %d with a pause: got %q, want at most %d bytes of the secret then %q", cut, got, MaxShown, Concealed)
+		}
 	}
 }
 
@@ -271,7 +289,8 @@ func TestMaskerCloseWritesHeldBackText(t *testing.T) {
 }
 
 // A prompt that happens to end like a secret's start appears after the
-// idle flush even when the child writes nothing more and nothing is closed.
+// idle flush even when the child writes nothing more and nothing is closed,
+// as far as MaxShown bytes of it.
 func TestMaskerIdleFlushWritesHeldBackText(t *testing.T) {
 	var buf syncBuffer
 	m := NewMasker(&buf, byteSecrets("password1"))
@@ -279,10 +298,10 @@ func TestMaskerIdleFlushWritesHeldBackText(t *testing.T) {
 	if _, err := m.Write([]byte("Enter pass")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for buf.String() != "Enter pass" {
+	deadline := time.Now().Add(20 * time.Second)
+	for buf.String() != "Enter pas" {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 5s the writer has %q, want %q", buf.String(), "Enter pass")
+			t.Fatalf("after 20s the writer has %q, want %q", buf.String(), "Enter pas")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -296,20 +315,22 @@ func TestMaskerIdleFlushWritesHeldBackText(t *testing.T) {
 	}
 }
 
-func TestMaskerIdleFlushStillMasksCompleteSecrets(t *testing.T) {
-	var buf syncBuffer
-	m := NewMasker(&buf, byteSecrets("abcd", "abcdefgh"))
-	defer m.Close()
-	// "abcd" is complete but could still grow into "abcdefgh": held back,
-	// and when nothing follows, the idle flush writes it masked.
-	m.Write([]byte("k=abcd"))
-	want := "k=" + Concealed
-	deadline := time.Now().Add(5 * time.Second)
-	for buf.String() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 5s the writer has %q, want %q", buf.String(), want)
+// "abcd" is complete but could still grow into "abcdefgh": a pause shows
+// "abc", and "d" waits for what follows, however long.
+func TestMaskerIdleFlushHoldsCompleteSecretThatCanGrow(t *testing.T) {
+	for _, tail := range []string{"efgh!", "!"} {
+		var buf syncBuffer
+		m := newQuietMasker(&buf, byteSecrets("abcd", "abcdefgh"))
+		m.Write([]byte("k=abcd"))
+		m.onIdle()
+		if got, want := buf.String(), "k=abc"; got != want {
+			t.Fatalf("after a pause the writer has %q, want %q", got, want)
 		}
-		time.Sleep(5 * time.Millisecond)
+		m.Write([]byte(tail))
+		m.Close()
+		if got, want := buf.String(), "k=abc"+Concealed+tail[len(tail)-1:]; got != want {
+			t.Fatalf("then %q: got %q, want %q", tail, got, want)
+		}
 	}
 }
 
@@ -441,10 +462,7 @@ func FuzzMasker(f *testing.F) {
 		}
 		r := randv2.New(randv2.NewPCG(uint64(split), uint64(len(data))))
 		chunks := randomChunks(r, data)
-		got, ok := maskChunks(t, secrets, chunks)
-		if !ok {
-			t.Skip("too slow: the idle flush may have run")
-		}
+		got := maskChunks(t, secrets, chunks)
 		if want := referenceMask(data, secrets); got != want {
 			t.Fatalf("secrets %q, chunks %q:\n got %q\nwant %q", secrets, chunks, got, want)
 		}

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
@@ -50,9 +49,9 @@ func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 	defer runtime.UnlockOSThread()
 	harden.ForChild()
 
-	var secrets [][]byte
+	var secrets *automaton
 	if o.Mask {
-		secrets = p.Secrets
+		secrets = newMaskSet(p.Secrets)
 	}
 	cmd := exec.Command(p.Path)
 	cmd.Args, cmd.Env = p.Argv, p.Env
@@ -69,7 +68,7 @@ func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 // window changes to the child itself: hush does not forward those again.
 // Every other forwarded signal, and all of them without a terminal, came
 // from kill and are passed on.
-func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
+func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{})
 	var fromTerminal func(os.Signal) bool
 	if tty, fg := foregroundTTY(); tty != nil {
@@ -105,22 +104,21 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("failed to start %s: %w", cmd.Args[0], err)
 	}
+	drains := []*drain{{f: outR}, {f: errR}}
 	var copies sync.WaitGroup
-	for _, c := range []struct {
-		r *os.File
-		m *Masker
-	}{{outR, NewMasker(s.Stdout, secrets)}, {errR, NewMasker(s.Stderr, secrets)}} {
+	for i, m := range []*Masker{newMaskerWith(s.Stdout, secrets), newMaskerWith(s.Stderr, secrets)} {
+		d := drains[i]
 		copies.Add(1)
 		go func() {
 			defer copies.Done()
-			if _, err := io.Copy(c.m, c.r); err != nil {
+			if _, err := io.Copy(m, d); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 				// hush's own output is gone (a closed pipe: hush survives
 				// it only while it holds SIGPIPE, see Hold). Closing the
 				// read end gives the child the broken pipe instead of a
 				// full one it would block on.
-				c.r.Close()
+				d.f.Close()
 			}
-			c.m.Close()
+			m.Close()
 		}()
 	}
 	done := make(chan struct{})
@@ -133,16 +131,15 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 	err = cmd.Wait()
 	close(done)
 	forwarder.Wait()
-	// Output still in the pipes is copied. A grandchild that kept them open
-	// (a daemon the child started) gets a second, then hush stops reading.
+	// Everything the child wrote is copied, to end of file. Only a program
+	// it started that keeps the pipes open (a daemon) can stop that, after
+	// DrainGrace of silence (drainAfterExit).
 	copied := make(chan struct{})
 	go func() { copies.Wait(); close(copied) }()
-	select {
-	case <-copied:
-	case <-time.After(time.Second):
-		outR.SetReadDeadline(time.Now())
-		errR.SetReadDeadline(time.Now())
-		<-copied
+	if drainAfterExit(copied, drains) {
+		fmt.Fprintf(s.Stderr, "hush: note: %s exited but a program it started still holds its output open; "+
+			"hush stopped reading after %s of silence, so later output from that program is not shown\n",
+			cmd.Args[0], DrainGrace)
 	}
 	return exitCode(cmd, err)
 }
@@ -150,7 +147,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 // superviseTTY runs the child on a new pseudo-terminal in its own session.
 // hush's terminal goes raw, so keys (Ctrl-C included) reach the child's
 // terminal as typed, and its line discipline signals the child once.
-func superviseTTY(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
+func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{Setsid: true, Setctty: true})
 	ptmx, err := pty.StartWithAttrs(cmd, nil, cmd.SysProcAttr)
 	if err != nil {
@@ -176,10 +173,11 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 			ptmx.Write([]byte{4}) // end of input: ^D on the child's terminal
 		}
 	}()
-	out := NewMasker(s.Stdout, secrets)
+	out := newMaskerWith(s.Stdout, secrets)
+	d := &drain{f: ptmx}
 	copied := make(chan struct{})
 	go func() {
-		io.Copy(out, ptmx) // ends with EIO once the child's side is closed
+		io.Copy(out, d) // ends with EIO once the child's side is closed
 		out.Close()
 		close(copied)
 	}()
@@ -193,7 +191,11 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets [][]byte) (int, error) {
 	err = cmd.Wait()
 	close(done)
 	forwarder.Wait()
-	<-copied
+	if drainAfterExit(copied, []*drain{d}) {
+		fmt.Fprintf(s.Stderr, "hush: note: %s exited but a program it started still holds its terminal open; "+
+			"hush stopped reading after %s of silence, so later output from that program is not shown\r\n",
+			cmd.Args[0], DrainGrace)
+	}
 	return exitCode(cmd, err)
 }
 

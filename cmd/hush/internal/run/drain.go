@@ -1,0 +1,90 @@
+package run
+
+import (
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// DrainGrace is how long hush goes on waiting, after the child exited, for
+// more output on a pipe (or terminal) that nobody writes to although it is
+// still open: the child started a program (a daemon) that keeps it open.
+// Output already written is never cut: while anything is waiting to be
+// read, or hush is still masking or writing it, the clock does not run.
+const DrainGrace = 2 * time.Second
+
+// drainPoll is how often the silence is checked.
+const drainPoll = 50 * time.Millisecond
+
+// drain is a reader over the child's end of an output pipe that says
+// whether it is waiting in read, so that "nothing more comes" can be told
+// apart from "hush is behind".
+type drain struct {
+	f       *os.File
+	reading atomic.Bool
+	reads   atomic.Int64
+	ended   atomic.Bool // read failed: end of file, or the deadline
+}
+
+func (d *drain) Read(p []byte) (int, error) {
+	d.reading.Store(true)
+	n, err := d.f.Read(p)
+	d.reading.Store(false)
+	d.reads.Add(1)
+	if err != nil {
+		d.ended.Store(true)
+	}
+	return n, err
+}
+
+// idle reports whether the reader waits in read on an empty file, or has
+// reached its end.
+func (d *drain) idle() bool {
+	if d.ended.Load() {
+		return true
+	}
+	if !d.reading.Load() {
+		return false
+	}
+	n, ok := unread(d.f)
+	return !ok || n == 0
+}
+
+// drainAfterExit waits for copied (every reader reached end of file) once
+// the child has exited. Only when every unfinished reader has waited on an
+// empty file for DrainGrace without a single read completing does it stop
+// them with a deadline, and then it reports true: something other than the
+// child holds the output open and what it writes later is not shown.
+func drainAfterExit(copied <-chan struct{}, ds []*drain) (cut bool) {
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	var quietSince time.Time
+	last := make([]int64, len(ds))
+	for {
+		select {
+		case <-copied:
+			return false
+		case now := <-tick.C:
+			quiet := true
+			for i, d := range ds {
+				r := d.reads.Load()
+				if r != last[i] || !d.idle() {
+					quiet = false
+				}
+				last[i] = r
+			}
+			switch {
+			case !quiet:
+				quietSince = time.Time{}
+			case quietSince.IsZero():
+				quietSince = now
+			case now.Sub(quietSince) >= DrainGrace:
+				for _, d := range ds {
+					d.f.SetReadDeadline(time.Now())
+				}
+				<-copied
+				return true
+			}
+		}
+	}
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// maskFixture makes a vault whose folder app holds n secrets (random
+// 32-character values, SECRET_0000 ... ) and returns the environment that
+// opens it and the value of SECRET_0000.
+func maskFixture(t testing.TB, n int) (env []string, first string) {
+	t.Helper()
+	home := t.TempDir()
+	const pass = "correct horse battery staple"
+	v, err := vault.Create(filepath.Join(home, "vaults", "default.db"), []byte(pass), vault.CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	var reqs []vault.SetRequest
+	for i := range n {
+		raw := make([]byte, 24)
+		rand.Read(raw)
+		value := base64.RawURLEncoding.EncodeToString(raw)
+		if i == 0 {
+			first = value
+		}
+		reqs = append(reqs, vault.SetRequest{Name: fmt.Sprintf("app/SECRET_%04d", i), Value: []byte(value)})
+	}
+	if _, err := v.SetMany(reqs, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	env = []string{"HUSH_TEST_AS=hush", "HUSH_HOME=" + home, "HUSH_PASSPHRASE=" + pass, "PATH=" + os.Getenv("PATH"),
+		"GORACE=" + goraceNoExitSleep()}
+	return env, first
+}
+
+// cpuHog keeps every core busy with twice as many spinning goroutines as
+// there are cores, until the test ends (and at most two minutes).
+func cpuHog(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	var wg sync.WaitGroup
+	for range 2 * runtime.NumCPU() {
+		wg.Go(func() {
+			for x := 0; ctx.Err() == nil; x++ {
+				for range 1 << 16 {
+					x ^= x << 1
+				}
+			}
+		})
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// Every byte a masked child writes reaches hush's output, in order, however
+// busy the machine is: 2 MB of output and then a secret, with 1 and 1,000
+// secrets, through pipes and through a pseudo-terminal, on CPUs kept busy.
+// The output is compared byte for byte.
+func TestRunMaskKeepsEveryByteUnderLoad(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the pseudo-terminal part is written for Linux")
+	}
+	const size = 2_000_000
+	cpuHog(t)
+	for _, n := range []int{1, 1000} {
+		env, first := maskFixture(t, n)
+		script := fmt.Sprintf(`head -c %d /dev/zero | tr '\0' x; printf 'end %%s\n' "$SECRET_0000"`, size)
+		args := []string{"run", "--mask", "--from", "app", "--", "sh", "-c", script}
+		exe, _ := os.Executable()
+		for _, mode := range []string{"pipe", "pty"} {
+			t.Run(fmt.Sprintf("secrets=%d/%s", n, mode), func(t *testing.T) {
+				cmd := exec.Command(exe, args...)
+				cmd.Env = env
+				var out []byte
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				newline := "\n"
+				if mode == "pipe" {
+					var err error
+					out, err = cmd.Output()
+					if err != nil {
+						t.Fatalf("hush run: %v\n%s", err, stderr.String())
+					}
+				} else {
+					// hush's stdin and stdout are a terminal: the child gets
+					// its own pseudo-terminal, whose line discipline turns
+					// "\n" into "\r\n"; hush makes ours raw, so no more.
+					ptmx, tty, err := pty.Open()
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer ptmx.Close()
+					cmd.Stdin, cmd.Stdout = tty, tty
+					if err := cmd.Start(); err != nil {
+						t.Fatal(err)
+					}
+					tty.Close()
+					read := make(chan []byte)
+					go func() {
+						b, _ := io.ReadAll(ptmx) // ends with EIO when hush is gone
+						read <- b
+					}()
+					if err := cmd.Wait(); err != nil {
+						t.Fatalf("hush run: %v\n%s", err, stderr.String())
+					}
+					select {
+					case out = <-read:
+					case <-time.After(60 * time.Second):
+						t.Fatal("the terminal never reached its end after hush exited")
+					}
+					newline = "\r\n"
+				}
+				want := strings.Repeat("x", size) + "end " + "<concealed by hush>" + newline
+				if !bytes.Equal(out, []byte(want)) {
+					i := 0
+					for i < min(len(out), len(want)) && out[i] == want[i] {
+						i++
+					}
+					t.Fatalf("got %d bytes, want %d; they part at byte %d: got %q, want %q",
+						len(out), len(want), i, out[i:min(len(out), i+40)], want[i:min(len(want), i+40)])
+				}
+				if bytes.Contains(out, []byte(first)) {
+					t.Fatal("the secret is in the output")
+				}
+			})
+		}
+	}
+}
