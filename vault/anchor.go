@@ -222,7 +222,14 @@ func (v *Vault) upgrade(kek *crypto.Key) error {
 		return dbErr("write vault", err)
 	}
 	defer tx.Rollback()
-	if err := v.startAnchor(tx); err != nil {
+	if a, err := v.readAnchor(tx); err != nil {
+		return err
+	} else if a == nil {
+		if err := v.startAnchor(tx); err != nil {
+			return err
+		}
+	}
+	if err := v.sealAllRows(tx); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(`UPDATE header SET format = ?, wrapped_key = ?, header_mac = ? WHERE id = 1`, h.format, h.wrappedKey, h.headerMAC); err != nil {

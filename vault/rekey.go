@@ -96,6 +96,9 @@ func (v *Vault) RotateKey(newPassphrase []byte, params crypto.KDFParams) error {
 		return fail(dbErr("write vault header", err))
 	}
 	v.keys, v.hdr = nk, nh
+	if err := v.sealAllRows(tx); err != nil {
+		return fail(err)
+	}
 	if anc != nil {
 		a := anchor{seq: anc.seq, changes: anc.changes + 1}
 		if a.seq > 0 {

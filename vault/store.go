@@ -103,6 +103,7 @@ type row struct {
 	created int64
 	updated int64
 	deleted sql.NullInt64
+	folder  []byte // folder_mac
 	headVer verRow
 }
 
@@ -120,19 +121,27 @@ func (v *Vault) lookup(q querier, name string) (*row, error) {
 	var r row
 	h := &r.headVer
 	var epoch, created sql.NullInt64
-	err := q.QueryRow(`SELECT s.id, s.head, s.created, s.updated, s.deleted, v.epoch, v.created, v.name, v.meta, v.value
+	var st rowState
+	err := q.QueryRow(`SELECT `+rowColumns+`, v.epoch, v.created, v.name, v.meta, v.value
 		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.name_mac = ?`, v.nameMAC(name)).
-		Scan(&r.id, &r.head, &r.created, &r.updated, &r.deleted, &epoch, &created, &h.name, &h.meta, &h.value)
+		Scan(append(st.dest(), &epoch, &created, &h.name, &h.meta, &h.value)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(name)
 	}
 	if err != nil {
 		return nil, dbErr("read vault", err)
 	}
+	if err := v.check(&st, name); err != nil {
+		return nil, err
+	}
+	r.id, r.head, r.created, r.updated, r.deleted, r.folder = st.id, st.head, st.created, st.updated, st.deleted, st.folderMAC
 	if !epoch.Valid {
 		return nil, &TamperError{fmt.Sprintf("current version of %s is missing", name)}
 	}
 	h.epoch, h.created = int(epoch.Int64), created.Int64
+	if err := checkUpdated(name, r.updated, h.created); err != nil {
+		return nil, err
+	}
 	stored, err := v.openName(r.id, r.head, h.epoch, h.name)
 	if err != nil {
 		return nil, err
@@ -452,7 +461,7 @@ func (v *Vault) insert(tx *sql.Tx, name string, meta Meta, value []byte, now int
 		id, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
 		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
-	return nil
+	return v.sealRow(tx, id)
 }
 
 // addVersion writes version head+1 of r under name (which may be a new
@@ -472,6 +481,15 @@ func (v *Vault) addVersion(tx *sql.Tx, r *row, name string, meta Meta, value []b
 		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
 	r.head = n
+	if err := v.sealRow(tx, r.id); err != nil {
+		return err
+	}
+	if newFolder := v.folderMAC(Folder(name)); !bytes.Equal(newFolder, r.folder) {
+		if err := v.sealFolder(tx, r.folder); err != nil { // renamed out of it
+			return err
+		}
+		r.folder = newFolder
+	}
 	return nil
 }
 
@@ -501,7 +519,7 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name
+	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
 	if err != nil {
@@ -511,12 +529,21 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 	var out []IndexEntry
 	for rows.Next() {
 		var e IndexEntry
+		var st rowState
 		var nameCT []byte
-		var created, updated int64
-		if err := rows.Scan(&e.id, &e.Version, &created, &updated, &e.epoch, &nameCT); err != nil {
+		var updated int64
+		if err := rows.Scan(append(st.dest(), &updated, &e.epoch, &nameCT)...); err != nil {
 			return nil, dbErr("read vault", err)
 		}
+		e.id, e.Version = st.id, st.head
+		created := st.created
 		if e.Name, err = v.openName(e.id, e.Version, e.epoch, nameCT); err != nil {
+			return nil, err
+		}
+		if err := v.check(&st, e.Name); err != nil {
+			return nil, err
+		}
+		if err := checkUpdated(e.Name, st.updated, updated); err != nil {
 			return nil, err
 		}
 		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, created), time.Unix(0, updated)
@@ -556,7 +583,7 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name, v.meta
+	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name, v.meta
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
 	if err != nil {
@@ -565,14 +592,22 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	defer rows.Close()
 	var out []Entry
 	for rows.Next() {
-		var id, nameCT, metaCT []byte
-		var head, epoch int
-		var created, updated int64
-		if err := rows.Scan(&id, &head, &created, &updated, &epoch, &nameCT, &metaCT); err != nil {
+		var st rowState
+		var nameCT, metaCT []byte
+		var epoch int
+		var updated int64
+		if err := rows.Scan(append(st.dest(), &updated, &epoch, &nameCT, &metaCT)...); err != nil {
 			return nil, dbErr("read vault", err)
 		}
+		id, head, created := st.id, st.head, st.created
 		name, err := v.openName(id, head, epoch, nameCT)
 		if err != nil {
+			return nil, err
+		}
+		if err := v.check(&st, name); err != nil {
+			return nil, err
+		}
+		if err := checkUpdated(name, st.updated, updated); err != nil {
 			return nil, err
 		}
 		if !InFolder(name, folder) {
@@ -603,7 +638,7 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name, v.meta, v.value
+	rows, err := v.db.Query(`SELECT `+rowColumns+`, v.created, v.epoch, v.name, v.meta, v.value
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.folder_mac = ? AND s.deleted IS NULL`, v.folderMAC(folder))
 	if err != nil {
@@ -612,14 +647,23 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 	defer rows.Close()
 	var out []*Secret
 	for rows.Next() {
-		var id, nameCT, metaCT, valueCT []byte
+		var st rowState
+		var nameCT, metaCT, valueCT []byte
 		s := &Secret{}
-		var created, updated int64
-		if err := rows.Scan(&id, &s.Version, &created, &updated, &s.Epoch, &nameCT, &metaCT, &valueCT); err != nil {
+		var updated int64
+		if err := rows.Scan(append(st.dest(), &updated, &s.Epoch, &nameCT, &metaCT, &valueCT)...); err != nil {
 			return nil, dbErr("read vault", err)
 		}
-		s.ID, s.Head, s.Created, s.Updated = idString(id), s.Version, time.Unix(0, created), time.Unix(0, updated)
+		id := st.id
+		s.Version = st.head
+		s.ID, s.Head, s.Created, s.Updated = idString(id), s.Version, time.Unix(0, st.created), time.Unix(0, updated)
 		if s.Name, err = v.openName(id, s.Version, s.Epoch, nameCT); err != nil {
+			return nil, err
+		}
+		if err := v.check(&st, s.Name); err != nil {
+			return nil, err
+		}
+		if err := checkUpdated(s.Name, st.updated, updated); err != nil {
 			return nil, err
 		}
 		if Folder(s.Name) != folder {
@@ -635,6 +679,14 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, dbErr("read vault", err)
+	}
+	// A row whose folder MAC was changed is not among those selected:
+	// the folder's authenticated count says one is missing.
+	if err := v.checkFolder(v.db, folder, v.folderMAC(folder), len(out)); err != nil {
+		for _, s := range out {
+			clear(s.Value)
+		}
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	if err := v.served(); err != nil {
@@ -735,8 +787,10 @@ func (v *Vault) Remove(name string) error {
 		if r.deleted.Valid {
 			return notFound(name)
 		}
-		_, err = tx.Exec(`UPDATE secrets SET deleted = ? WHERE id = ?`, time.Now().UnixNano(), r.id)
-		return err
+		if _, err = tx.Exec(`UPDATE secrets SET deleted = ? WHERE id = ?`, time.Now().UnixNano(), r.id); err != nil {
+			return dbErr("write vault", err)
+		}
+		return v.sealRow(tx, r.id)
 	})
 }
 
@@ -762,6 +816,9 @@ func (v *Vault) PurgeMany(names []string) error {
 			}
 			if _, err = tx.Exec(`DELETE FROM secrets WHERE id = ?`, r.id); err != nil {
 				return dbErr("write vault", err)
+			}
+			if err := v.sealFolder(tx, r.folder); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -42,9 +42,10 @@ import (
 )
 
 // Format is the record format this build writes and reads. Format 2 adds
-// the anchor of the audit log (anchor.go); a format 1 vault is upgraded
-// at its first unlock by passphrase.
-const Format = 2
+// the anchor of the audit log (anchor.go), format 3 the MAC of each
+// secret's row (rowmac.go); an older vault is upgraded at its first
+// unlock by passphrase.
+const Format = 3
 
 var (
 	ErrNoVault         = errors.New("no vault")
@@ -157,6 +158,7 @@ type keyring struct {
 	hmac   *crypto.Key // authenticates the header
 	audit  *crypto.Key // seals audit entries
 	chain  *crypto.Key // chains audit entries
+	row    *crypto.Key // authenticates each secret's row state
 }
 
 func newKeyring(vaultKey *crypto.Key, vaultID []byte) *keyring {
@@ -168,6 +170,7 @@ func newKeyring(vaultKey *crypto.Key, vaultID []byte) *keyring {
 		hmac:   vaultKey.Subkey(vaultID, "hush/v1/header"),
 		audit:  vaultKey.Subkey(vaultID, "hush/v1/audit"),
 		chain:  vaultKey.Subkey(vaultID, "hush/v1/audit-chain"),
+		row:    vaultKey.Subkey(vaultID, "hush/v1/row"),
 	}
 }
 
@@ -175,7 +178,7 @@ func (k *keyring) wipe() {
 	if k == nil {
 		return
 	}
-	for _, key := range []*crypto.Key{k.vault, k.name, k.value, k.lookup, k.hmac, k.audit, k.chain} {
+	for _, key := range []*crypto.Key{k.vault, k.name, k.value, k.lookup, k.hmac, k.audit, k.chain, k.row} {
 		key.Wipe()
 	}
 }
