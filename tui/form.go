@@ -236,6 +236,7 @@ func (f *form) save() tea.Cmd {
 		}
 		val = cur.Value
 	}
+	b.v.Intend("set", []string{name})
 	res, err := b.v.Set(name, val, u)
 	b.v.Record("set", []string{name}, err)
 	crypto.Wipe(val)

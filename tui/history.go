@@ -54,6 +54,7 @@ func (h *history) update(msg tea.Msg) tea.Cmd {
 		b.confirm = &confirm{
 			prompt: fmt.Sprintf("Restore version %d of %s as a new version? y/n", v.Version, h.name),
 			yes: func() tea.Cmd {
+				b.v.Intend("rollback", []string{h.name})
 				res, err := b.v.Rollback(h.name, v.Version)
 				b.v.Record("rollback", []string{h.name}, err)
 				if err != nil {

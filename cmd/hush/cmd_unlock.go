@@ -111,6 +111,9 @@ func (a *app) remember(v *vault.Vault, d time.Duration, persist bool) error {
 		e.Expires = time.Now().Add(d).Truncate(time.Second)
 	}
 	id := hex.EncodeToString(v.ID())
+	if name, path, err := a.vaultPath(); err == nil {
+		e.Label = fmt.Sprintf("hush: key of vault %s (%s)", name, path)
+	}
 	var used []string
 	var failed []error
 	for i, s := range a.stores {
