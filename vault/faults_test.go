@@ -169,3 +169,23 @@ func TestAbsurdKDFRefused(t *testing.T) {
 		t.Fatalf("Open with a 4 GiB, 64-pass header = %v", err)
 	}
 }
+
+// TestWhatTheFileShows backs what docs/security.md says is not hidden:
+// exact lengths (ciphertext = plaintext + 40) and folder grouping.
+func TestWhatTheFileShows(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/prod/A", strings.Repeat("x", 100))
+	mustSet(t, v, "app/prod/B", "y")
+	mustSet(t, v, "other/C", "z")
+	var size int
+	if err := v.db.QueryRow(`SELECT length(value) FROM versions WHERE secret_id = (SELECT id FROM secrets WHERE name_mac = ?)`, v.nameMAC("app/prod/A")).Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	if size != 100+40 {
+		t.Fatalf("a 100-byte value is stored in %d bytes; docs/security.md says 140", size)
+	}
+	var groups int
+	if err := v.db.QueryRow(`SELECT count(DISTINCT folder_mac) FROM secrets`).Scan(&groups); err != nil || groups != 2 {
+		t.Fatalf("folder grouping: %d distinct folder MACs for 2 folders (%v)", groups, err)
+	}
+}
