@@ -333,6 +333,10 @@ type SetRequest struct {
 	// Create refuses, with [ErrExists], a name that a live secret already
 	// has, instead of adding a version to it (a removed one is revived).
 	Create bool
+	// Existing refuses, with [ErrNotFound], a name that has no live
+	// secret, instead of creating one (hush rotate must not turn a typo
+	// into a new secret).
+	Existing bool
 	Update
 }
 
@@ -342,6 +346,21 @@ type SetResult struct {
 	Version int
 	Created bool // a new secret
 	Changed bool // false: the value and metadata were already so; no version added
+}
+
+// Tally counts what a SetMany did: new secrets, new versions, unchanged.
+func Tally(res []SetResult) (created, updated, same int) {
+	for _, r := range res {
+		switch {
+		case !r.Changed:
+			same++
+		case r.Created:
+			created++
+		default:
+			updated++
+		}
+	}
+	return created, updated, same
 }
 
 // Set writes a value under name: a new secret at version 1, or a new version
@@ -398,6 +417,9 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 	res := SetResult{Name: req.Name, Changed: true}
 	r, err := v.lookup(tx, req.Name)
+	if req.Existing && (errors.Is(err, ErrNotFound) || err == nil && r.deleted.Valid) {
+		return res, notFound(req.Name)
+	}
 	if errors.Is(err, ErrNotFound) {
 		res.Created, res.Version = true, 1
 		meta := req.Update.apply(Meta{Type: TypeOther})
@@ -742,8 +764,23 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 }
 
 // Rollback adds a new version equal to version n (value and metadata; the
-// name stays the current one). A removed secret comes back.
+// name stays the current one). A removed secret comes back. Rolling a
+// live secret back to its current version is [ErrCurrentVersion].
 func (v *Vault) Rollback(name string, n int) (SetResult, error) {
+	return v.rollback(name, n, false)
+}
+
+// RollbackValue is [Vault.Rollback] for the value only: the new version
+// has version n's value and the metadata the secret has now (rotation,
+// tags, note, type...), except what was read from the value itself (a
+// certificate's end, a key's fingerprint), which comes with it when the
+// type is the same. Restoring the value the secret already holds adds no
+// version (Changed false).
+func (v *Vault) RollbackValue(name string, n int) (SetResult, error) {
+	return v.rollback(name, n, true)
+}
+
+func (v *Vault) rollback(name string, n int, valueOnly bool) (SetResult, error) {
 	if err := v.unlocked(name); err != nil {
 		return SetResult{}, err
 	}
@@ -753,19 +790,38 @@ func (v *Vault) Rollback(name string, n int) (SetResult, error) {
 		if err != nil {
 			return err
 		}
-		if head, err := v.version(tx, name, r, r.head, false); err != nil {
+		if n == r.head && !r.deleted.Valid {
+			return fmt.Errorf("version %d of %s %w", n, name, ErrCurrentVersion)
+		}
+		head, err := v.version(tx, name, r, r.head, valueOnly)
+		if err != nil {
 			return err
-		} else if err := head.RevokedErr(); err != nil {
+		}
+		defer clear(head.Value)
+		if err := head.RevokedErr(); err != nil {
 			return err // a rollback must not bring a leaked value back
 		}
 		old, err := v.version(tx, name, r, n, true)
 		if err != nil {
 			return err
 		}
+		defer clear(old.Value)
 		if err := v.revokedValue(tx, name, r, old.Value); err != nil {
 			return err // a rollback must not bring a leaked value back
 		}
-		if err := v.addVersion(tx, r, name, old.Meta, old.Value, time.Now().UnixNano()); err != nil {
+		meta := old.Meta
+		if valueOnly {
+			meta = head.Meta
+			meta.Summary, meta.NotAfter = "", time.Time{}
+			if old.Type == head.Type {
+				meta.Summary, meta.NotAfter = old.Summary, old.NotAfter
+			}
+			if !r.deleted.Valid && bytes.Equal(old.Value, head.Value) && metaEqual(meta, head.Meta) {
+				res = SetResult{Name: name, Version: r.head}
+				return nil
+			}
+		}
+		if err := v.addVersion(tx, r, name, meta, old.Value, time.Now().UnixNano()); err != nil {
 			return err
 		}
 		res = SetResult{Name: name, Version: r.head, Changed: true}

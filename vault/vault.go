@@ -183,10 +183,17 @@ func (k *keyring) wipe() {
 	}
 }
 
+// CalibrationTarget is what one unlock of a new vault should cost on the
+// machine that creates it: slow for a guesser, bearable for a person.
+const CalibrationTarget = 500 * time.Millisecond
+
 // CreateOptions configure a new vault.
 type CreateOptions struct {
-	KDF crypto.KDFParams // zero means crypto.DefaultKDF
-	Now time.Time        // zero means time.Now
+	// KDF is the passphrase's key derivation cost. Zero means
+	// crypto.DefaultKDF with its passes raised until one unlock takes
+	// about CalibrationTarget here.
+	KDF crypto.KDFParams
+	Now time.Time // zero means time.Now
 }
 
 func dsn(path string, create bool) string {
@@ -248,7 +255,7 @@ func openDB(path string, create bool) (*sql.DB, error) {
 func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) {
 	params := opts.KDF
 	if params == (crypto.KDFParams{}) {
-		params = crypto.DefaultKDF
+		params = crypto.Calibrate(crypto.DefaultKDF, CalibrationTarget)
 	}
 	if err := params.Validate(); err != nil {
 		return nil, err
@@ -281,12 +288,28 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	}
 	v, err := create(path, passphrase, params, now)
 	if err != nil {
-		for _, p := range companions(path) {
-			os.Remove(p)
-		}
+		Remove(path)
 		return nil, err
 	}
 	return v, nil
+}
+
+// Remove deletes the vault at path with every file that belongs to it:
+// SQLite's -wal and -shm files and the audit log. It is for a vault that
+// was just made and is not wanted after all (a team join that failed):
+// what it holds is gone. A file that does not exist is not an error.
+func Remove(path string) error {
+	audit := AuditPath(path)
+	var errs []error
+	for _, f := range append(companions(path), audit+"-wal", audit+"-shm", rekeyPath(path)) {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("failed to remove the vault at %s: %w", path, err)
+	}
+	return nil
 }
 
 func create(path string, passphrase []byte, params crypto.KDFParams, now time.Time) (*Vault, error) {

@@ -52,7 +52,8 @@ type Options struct {
 // Rotate writes a new version of name: generated, from o.With, or from
 // the rotator kept with the secret. A revoked secret is exactly the one to
 // rotate: its rotator gets the revoked value. A rotation that gives the
-// current value again is refused.
+// current value again is refused, and so is a name with no live secret
+// ([vault.ErrNotFound]): rotating never creates.
 func Rotate(v *vault.Vault, name string, o Options) (vault.SetResult, error) {
 	// The rotation's audit entry goes in with the new value (a rotation
 	// of many secrets is one entry each).
@@ -94,7 +95,11 @@ func Rotate(v *vault.Vault, name string, o Options) (vault.SetResult, error) {
 		}
 	}
 	defer crypto.Wipe(value)
-	res, err := v.Set(name, value, u)
+	out, err := v.SetMany([]vault.SetRequest{{Name: name, Value: value, Existing: true, Update: u}}, time.Time{})
+	var res vault.SetResult
+	if err == nil {
+		res = out[0]
+	}
 	if err == nil && !res.Changed {
 		return res, fmt.Errorf("%s unchanged: the new value is the current one, so nothing was rotated", name)
 	}

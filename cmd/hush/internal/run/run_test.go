@@ -171,7 +171,7 @@ func TestBuildDropsHushPassphrases(t *testing.T) {
 		Parent:  []string{"HUSH_PASSPHRASE=correct horse", "HUSH_NEW_PASSPHRASE=battery staple", "HUSH_VAULT=team"},
 		EnvFile: []byte("PLAIN=1\n"),
 	})
-	for _, k := range ownVariables {
+	for _, k := range []string{"HUSH_PASSPHRASE", "HUSH_NEW_PASSPHRASE"} {
 		if _, ok := lookup(p.Env, k); ok {
 			t.Errorf("%s reaches the child", k)
 		}
@@ -233,6 +233,14 @@ func TestBuildResolvesReferences(t *testing.T) {
 func TestBuildEnvFileOverridesParent(t *testing.T) {
 	p := build(t, nil, Options{Parent: []string{"A=parent"}, EnvFile: []byte("A=file\n")})
 	wantVar(t, p.Env, "A", "file")
+}
+
+// The env-file expands ${A} to its own earlier keys, never to the
+// inherited environment (docs/run.md).
+func TestBuildEnvFileExpandsWithinTheFile(t *testing.T) {
+	p := build(t, nil, Options{Parent: []string{"HOME=/home/x"}, EnvFile: []byte("A=x\nB=\"${A}-$HOME\"\n")})
+	wantVar(t, p.Env, "B", "x-")
+	wantVar(t, p.Env, "HOME", "/home/x")
 }
 
 func TestBuildUnknownReferenceNamesVariable(t *testing.T) {
