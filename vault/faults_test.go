@@ -1,12 +1,14 @@
 package vault
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestFlippedSchemaVersion is the panic of issue 15: one bit of the SQLite
@@ -187,5 +189,36 @@ func TestWhatTheFileShows(t *testing.T) {
 	var groups int
 	if err := v.db.QueryRow(`SELECT count(DISTINCT folder_mac) FROM secrets`).Scan(&groups); err != nil || groups != 2 {
 		t.Fatalf("folder grouping: %d distinct folder MACs for 2 folders (%v)", groups, err)
+	}
+}
+
+// TestBusyVault: a write held by another process past the wait bound gives
+// ErrBusy with its plain message, and changes nothing.
+func TestBusyVault(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "k", "before")
+	path := v.Path()
+	v.Close()
+	holder, err := sql.Open("sqlite3", "file:"+path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	tx, err := holder.Begin() // another hush, writing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	old := busyTimeout
+	busyTimeout = 200 * time.Millisecond
+	defer func() { busyTimeout = old }()
+	v = reopenKey(t, path)
+	_, err = v.Set("k", []byte("after"), Update{})
+	if !errors.Is(err, ErrBusy) || err.Error() != "the vault is busy (another hush is writing); try again" {
+		t.Fatalf("Set while another process writes = %v", err)
+	}
+	tx.Rollback()
+	if s, err := v.Get("k"); err != nil || string(s.Value) != "before" {
+		t.Fatalf("after a busy refusal: %v, %v", s, err)
 	}
 }

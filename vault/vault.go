@@ -72,6 +72,9 @@ var (
 // with a growing pause (1 ms up to 100 ms) until then.
 const BusyTimeout = 30 * time.Second
 
+// busyTimeout is BusyTimeout, shortened by tests.
+var busyTimeout = BusyTimeout
+
 // DamagedError says what in the file made no sense.
 type DamagedError struct{ What string }
 
@@ -204,7 +207,7 @@ func dsn(path string, create bool) string {
 	q := url.Values{}
 	q.Set("mode", mode)
 	q.Set("_txlock", "immediate")                                           // take the write lock at BEGIN: no deadlock on upgrade
-	q.Set("_busy_timeout", strconv.Itoa(int(BusyTimeout/time.Millisecond))) // wait for other writers instead of failing
+	q.Set("_busy_timeout", strconv.Itoa(int(busyTimeout/time.Millisecond))) // wait for other writers instead of failing
 	q.Set("_synchronous", "FULL")                                           // a committed secret survives a power cut
 	q.Set("_secure_delete", "on")                                           // overwritten and deleted ciphertext is zeroed
 	q.Set("_foreign_keys", "on")                                            // purging a secret removes its versions
