@@ -25,7 +25,6 @@ package vault
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"database/sql"
 	"errors"
@@ -38,7 +37,6 @@ import (
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
-	"github.com/mattn/go-sqlite3"
 )
 
 // Format is the record format this build writes and reads. Format 2 adds
@@ -65,6 +63,9 @@ var (
 	// ErrBusy means another process held the vault's write lock for longer
 	// than [BusyTimeout].
 	ErrBusy = errors.New("the vault is busy (another hush is writing); try again")
+	// ErrNoSQLite: this binary was built without cgo, so it has no SQLite
+	// (go-sqlite3 is C). Only a type-checking build is made that way.
+	ErrNoSQLite = errors.New("this hush was built without cgo and has no SQLite: build it with CGO_ENABLED=1 and a C compiler")
 )
 
 // BusyTimeout is how long a command waits for another process's write to
@@ -74,6 +75,13 @@ const BusyTimeout = 30 * time.Second
 
 // busyTimeout is BusyTimeout, shortened by tests.
 var busyTimeout = BusyTimeout
+
+// What an error from SQLite means for the person (sqliteKind).
+const (
+	sqliteOther = iota
+	sqliteDamaged
+	sqliteBusy
+)
 
 // DamagedError says what in the file made no sense.
 type DamagedError struct{ What string }
@@ -90,14 +98,11 @@ func dbErr(what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		switch se.Code {
-		case sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrFormat, sqlite3.ErrRange:
-			return &DamagedError{se.Error()}
-		case sqlite3.ErrBusy, sqlite3.ErrLocked:
-			return ErrBusy
-		}
+	switch sqliteKind(err) {
+	case sqliteDamaged:
+		return &DamagedError{err.Error()}
+	case sqliteBusy:
+		return ErrBusy
 	}
 	return fmt.Errorf("failed to %s: %w", what, err)
 }
@@ -216,6 +221,9 @@ func dsn(path string, create bool) string {
 }
 
 func openDB(path string, create bool) (*sql.DB, error) {
+	if !haveSQLite {
+		return nil, ErrNoSQLite
+	}
 	db, err := sql.Open("sqlite3", dsn(path, create))
 	if err != nil {
 		return nil, err
@@ -227,7 +235,7 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// file is kept between commands (below), but cut back to 1 MiB after
 	// each checkpoint, so that a big import does not leave every later
 	// open reading a large file.
-	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576"
+	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576; PRAGMA cache_size = -32768"
 	if create {
 		// WAL (readers never block the writer) is stored in the file, so it
 		// is set once, when the vault is made.
@@ -241,15 +249,7 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// close and creating it again at the next open: a command then costs
 	// fewer file operations and fsyncs. Set after the first statement, when
 	// SQLite has opened the file. A failure only costs speed.
-	if c, err := db.Conn(context.Background()); err == nil {
-		c.Raw(func(dc any) error {
-			if sc, ok := dc.(*sqlite3.SQLiteConn); ok {
-				return sc.SetFileControlInt("main", sqlite3.SQLITE_FCNTL_PERSIST_WAL, 1)
-			}
-			return nil
-		})
-		c.Close()
-	}
+	persistWAL(db)
 	return db, nil
 }
 
@@ -269,6 +269,9 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create vault folder: %w", err)
+	}
+	if err := restrictFolder(filepath.Dir(path)); err != nil {
+		return nil, err
 	}
 	if err := checkLayout(path); err != nil {
 		return nil, err
