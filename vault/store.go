@@ -403,6 +403,10 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	}
 	var out []SetResult
 	err := v.write(func(tx *sql.Tx) error {
+		// Folder counts are sealed once per folder, after every row is
+		// written, in the same transaction.
+		v.pendingFolders = map[string][]byte{}
+		defer func() { v.pendingFolders = nil }()
 		// An import puts every name in a few folders: each folder's MAC
 		// is computed once.
 		folderMACs := macCache{v: v, m: map[string][]byte{}}
@@ -429,6 +433,13 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 				return err
 			}
 			out = append(out, res)
+		}
+		pending := v.pendingFolders
+		v.pendingFolders = nil
+		for _, mac := range pending {
+			if err := v.sealFolder(tx, mac); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -153,8 +153,15 @@ type Vault struct {
 	keys *keyring // nil while locked
 
 	auditAttached bool
-	intent        *intent // the command's pending audit entry
-	anch          *anchor // the anchor, during a commit
+
+	// pendingFolders, while a batch write ([Vault.SetMany]) runs, collects
+	// the folders whose authenticated live count must be sealed before it
+	// commits: sealed once per folder at the end rather than after every
+	// row (each seal counts the folder's rows, which made an import into
+	// one folder quadratic).
+	pendingFolders map[string][]byte
+	intent         *intent // the command's pending audit entry
+	anch           *anchor // the anchor, during a commit
 }
 
 // keyring holds the vault key of the current epoch and its subkeys.

@@ -568,6 +568,20 @@ func TestSetManyMixesNewAndExisting(t *testing.T) {
 	if l, _ := v.List(""); len(l) != 1200 {
 		t.Fatalf("%d live secrets after the batch, want 1200", len(l))
 	}
+	// The folder's authenticated count, sealed once at the batch's end,
+	// is right: a folder read checks it.
+	if c, err := v.Children("app"); err != nil || len(c) != 1200 {
+		t.Fatalf("Children(app) after the batch = %d, %v", len(c), err)
+	}
+	// A batch that fails leaves no folder seal pending: the next write
+	// seals its folder at once.
+	if _, err := v.SetMany([]SetRequest{{Name: "app/NEW1", Value: []byte("x")}, {Name: "app/GONE", Value: []byte("x"), Existing: true}}, time.Time{}); err == nil {
+		t.Fatal("a batch with a missing Existing name was accepted")
+	}
+	mustSet(t, v, "app/NEW2", "x")
+	if c, err := v.Children("app"); err != nil || len(c) != 1201 {
+		t.Fatalf("Children(app) after a failed batch and a set = %d, %v", len(c), err)
+	}
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
