@@ -258,8 +258,9 @@ func (a *app) getCommand() *cobra.Command {
 	var version int
 	var theirs bool
 	cmd := &cobra.Command{
-		Use:   "get NAME",
-		Short: "print a secret's value",
+		Use:     "get NAME",
+		Aliases: []string{"show"},
+		Short:   "print a secret's value",
 		Long: `Print a secret's value, byte for byte (a newline is added only on a terminal).
 With --json: the value and its metadata; a value that is not UTF-8 text is
 given as value_base64 instead of value.`,
@@ -268,7 +269,7 @@ given as value_base64 instead of value.`,
 			if version < 0 {
 				return usagef("--version must be 1 or more")
 			}
-			if err := vault.ValidName(args[0]); err != nil {
+			if err := validNames(args[0]); err != nil {
 				return err
 			}
 			return a.audited("get", args[:1], func(v *vault.Vault) error {
@@ -394,13 +395,14 @@ func nonNil(s []string) []string {
 func (a *app) lsCommand() *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
-		Use:   "ls [FOLDER]",
-		Short: "list secrets: names, types, ages and flags, never values",
-		Args:  rangeArgs(0, 1, "FOLDER"),
+		Use:     "ls [FOLDER]",
+		Aliases: []string{"list"},
+		Short:   "list secrets: names, types, ages and flags, never values",
+		Args:    rangeArgs(0, 1, "FOLDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			folder := ""
 			if len(args) == 1 {
-				f, err := vault.CleanFolder(args[0])
+				f, err := cleanFolder(args[0])
 				if err != nil {
 					return err
 				}
@@ -464,9 +466,10 @@ func (a *app) lsCommand() *cobra.Command {
 func (a *app) rmCommand() *cobra.Command {
 	var purge, yes bool
 	cmd := &cobra.Command{
-		Use:   "rm NAME...",
-		Short: "remove secrets (history is kept until --purge)",
-		Args:  rangeArgs(1, 1<<20, "NAME"),
+		Use:     "rm NAME...",
+		Aliases: []string{"remove", "delete"},
+		Short:   "remove secrets (history is kept until --purge)",
+		Args:    rangeArgs(1, 1<<20, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := validNames(args...); err != nil {
 				return err
@@ -539,14 +542,24 @@ func (a *app) cpCommand() *cobra.Command {
 	}
 }
 
-// validNames checks names before anything asks for a passphrase.
+// validNames checks names before anything asks for a passphrase. A bad
+// name is a usage error (exit 2): how hush was called was wrong.
 func validNames(names ...string) error {
 	for _, n := range names {
 		if err := vault.ValidName(n); err != nil {
-			return err
+			return usageError{err}
 		}
 	}
 	return nil
+}
+
+// cleanFolder is vault.CleanFolder with a bad folder as a usage error.
+func cleanFolder(folder string) (string, error) {
+	f, err := vault.CleanFolder(folder)
+	if err != nil {
+		return "", usageError{err}
+	}
+	return f, nil
 }
 
 // entryFlags is flags plus "conflict" for a secret a sync left in conflict.
