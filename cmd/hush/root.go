@@ -274,7 +274,7 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil
 	}
-	msg := fmt.Sprintf("unknown command %q", strings.TrimSpace(cmd.CommandPath()+" "+args[0])[len("hush "):])
+	msg := fmt.Sprintf("unknown command %q", strings.TrimSpace(cmd.CommandPath() + " " + args[0])[len("hush "):])
 	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 		msg += "; did you mean " + strings.Join(s, " or ") + "?"
 	}
