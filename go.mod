@@ -53,3 +53,11 @@ require (
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 )
+
+// Upstream copies whose init work (a PATH search, word lists parsed) is
+// moved to first use, so that every hush command does not pay for it: see
+// HUSH.md in each directory.
+replace (
+	github.com/atotto/clipboard v0.1.4 => ./tui/third_party/clipboard
+	github.com/ccojocar/zxcvbn-go v1.0.4 => ./tui/third_party/zxcvbn-go
+)

@@ -333,6 +333,21 @@ type SetResult struct {
 	Changed bool // false: the value and metadata were already so; no version added
 }
 
+// Tally counts what a SetMany did: new secrets, new versions, unchanged.
+func Tally(res []SetResult) (created, updated, same int) {
+	for _, r := range res {
+		switch {
+		case !r.Changed:
+			same++
+		case r.Created:
+			created++
+		default:
+			updated++
+		}
+	}
+	return created, updated, same
+}
+
 // Set writes a value under name: a new secret at version 1, or a new version
 // of an existing one (reviving it if it was removed). Writing exactly what
 // the current version holds adds no version.

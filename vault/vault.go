@@ -136,10 +136,17 @@ func (k *keyring) wipe() {
 	}
 }
 
+// CalibrationTarget is what one unlock of a new vault should cost on the
+// machine that creates it: slow for a guesser, bearable for a person.
+const CalibrationTarget = 500 * time.Millisecond
+
 // CreateOptions configure a new vault.
 type CreateOptions struct {
-	KDF crypto.KDFParams // zero means crypto.DefaultKDF
-	Now time.Time        // zero means time.Now
+	// KDF is the passphrase's key derivation cost. Zero means
+	// crypto.DefaultKDF with its passes raised until one unlock takes
+	// about CalibrationTarget here.
+	KDF crypto.KDFParams
+	Now time.Time // zero means time.Now
 }
 
 func dsn(path string, create bool) string {
@@ -201,7 +208,7 @@ func openDB(path string, create bool) (*sql.DB, error) {
 func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) {
 	params := opts.KDF
 	if params == (crypto.KDFParams{}) {
-		params = crypto.DefaultKDF
+		params = crypto.Calibrate(crypto.DefaultKDF, CalibrationTarget)
 	}
 	if err := params.Validate(); err != nil {
 		return nil, err
@@ -228,12 +235,29 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	os.Remove(AuditPath(path))
 	v, err := create(path, passphrase, params, now)
 	if err != nil {
-		os.Remove(path)
-		os.Remove(path + "-wal")
-		os.Remove(path + "-shm")
+		Remove(path)
 		return nil, err
 	}
 	return v, nil
+}
+
+// Remove deletes the vault at path with every file that belongs to it:
+// SQLite's -wal and -shm files and the audit log. It is for a vault that
+// was just made and is not wanted after all (a team join that failed):
+// what it holds is gone. A file that does not exist is not an error.
+func Remove(path string) error {
+	audit := AuditPath(path)
+	var errs []error
+	for _, f := range []string{path, path + "-wal", path + "-shm", path + "-journal",
+		audit, audit + "-wal", audit + "-shm", audit + "-journal"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("failed to remove the vault at %s: %w", path, err)
+	}
+	return nil
 }
 
 func create(path string, passphrase []byte, params crypto.KDFParams, now time.Time) (*Vault, error) {

@@ -592,3 +592,53 @@ func TestIntervalsReadBack(t *testing.T) {
 		t.Errorf("FormatInterval(8h) = %q", got)
 	}
 }
+
+// A vault made without a KDF cost gets the default memory, with passes
+// calibrated for this machine (never fewer than the default).
+func TestCreateCalibratesWithoutKDF(t *testing.T) {
+	v, err := Create(filepath.Join(t.TempDir(), "vaults", "c.db"), testPass, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	p := v.KDF()
+	if p.MemoryKiB != crypto.DefaultKDF.MemoryKiB || p.Lanes != crypto.DefaultKDF.Lanes || p.Passes < crypto.DefaultKDF.Passes {
+		t.Errorf("KDF %s, want %s or more passes", p, crypto.DefaultKDF)
+	}
+}
+
+// Remove deletes the vault with its SQLite side files and its audit log,
+// and nothing else in the folder.
+func TestRemoveDeletesTheVaultAndItsFiles(t *testing.T) {
+	v := newVault(t)
+	if _, err := v.Set("a/KEY", []byte("x"), Update{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Record("set", []string{"a/KEY"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(v.Path())
+	other := filepath.Join(dir, "other.db")
+	if err := os.WriteFile(other, []byte("another vault"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadDir(dir)
+	if len(before) < 3 {
+		t.Fatalf("expected the vault, its audit log and other.db, got %d files", len(before))
+	}
+	// Removed while still open, as a failed join does before closing.
+	if err := Remove(v.Path()); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadDir(dir)
+	if len(after) != 1 || after[0].Name() != "other.db" {
+		var names []string
+		for _, e := range after {
+			names = append(names, e.Name())
+		}
+		t.Errorf("left: %v", names)
+	}
+	if err := Remove(v.Path()); err != nil {
+		t.Errorf("removing again: %v", err)
+	}
+}

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -277,8 +277,10 @@ given as value_base64 instead of value.`,
 					return a.getTheirs(v, args[0])
 				}
 				s, err := v.GetVersion(args[0], version)
-				if errors.Is(err, vault.ErrNotFound) && removedInConflict(v, args[0]) {
-					return fmt.Errorf("secret %s is in conflict: removed here, changed by a teammate: `hush resolve %s --keep theirs` brings their version back, `--keep mine` removes it for the team", args[0], args[0])
+				if errors.Is(err, vault.ErrNotFound) {
+					if cs, _ := v.Conflicts(); slices.Contains(slices.Collect(maps.Values(cs)), args[0]) {
+						return fmt.Errorf("secret %s is in conflict: removed here, changed by a teammate: `hush resolve %s --keep theirs` brings their version back, `--keep mine` removes it for the team", args[0], args[0])
+					}
 				}
 				if err != nil {
 					return err
@@ -437,7 +439,7 @@ func (a *app) lsCommand() *cobra.Command {
 					}
 					return a.writeJSON(out)
 				}
-				if len(entries) == 0 && len(removedConflicts(entries, conflicts, folder)) == 0 {
+				if len(entries) == 0 && len(vault.RemovedInConflict(entries, conflicts, folder)) == 0 {
 					if folder == "" {
 						a.notef("the vault is empty: add a secret with `hush set NAME`")
 					} else {
@@ -445,14 +447,14 @@ func (a *app) lsCommand() *cobra.Command {
 					}
 					return nil
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT")
 				for _, e := range entries {
 					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(entryFlags(e, conflicts, now), ","), e.Summary)
 				}
 				// Removed here while a teammate changed them: listed, so the
 				// conflict is not out of sight.
-				for _, name := range removedConflicts(entries, conflicts, folder) {
+				for _, name := range vault.RemovedInConflict(entries, conflicts, folder) {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", name, "-", "-", "-", "conflict", "removed here, changed by a teammate")
 				}
 				return w.Flush()
@@ -569,36 +571,4 @@ func entryFlags(e vault.Entry, conflicts map[string]string, now time.Time) []str
 		f = append(f, "conflict")
 	}
 	return f
-}
-
-// removedConflicts are the conflicted names in folder that the listing
-// does not show because they were removed here.
-func removedConflicts(entries []vault.Entry, conflicts map[string]string, folder string) []string {
-	listed := map[string]bool{}
-	for _, e := range entries {
-		listed[e.ID] = true
-	}
-	var out []string
-	for id, name := range conflicts {
-		if !listed[id] && (folder == "" || strings.HasPrefix(name, folder+"/")) {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// removedInConflict reports whether name is a secret removed here that a
-// teammate changed.
-func removedInConflict(v *vault.Vault, name string) bool {
-	cs, err := v.Conflicts()
-	if err != nil {
-		return false
-	}
-	for _, n := range cs {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }

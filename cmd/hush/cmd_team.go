@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -62,6 +60,11 @@ func (a *app) teamCreateCommand() *cobra.Command {
 			if server == "" || name == "" {
 				return usagef("give --server URL and --name TEAM")
 			}
+			// Looked up here, not as the flag's default, which every hush
+			// command would pay for (a user lookup in /etc/passwd).
+			if !cmd.Flags().Changed("device") {
+				device = client.DefaultName()
+			}
 			caPEM, err := readCA(ca)
 			if err != nil {
 				return err
@@ -89,7 +92,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&server, "server", "", "the team server's `URL` (https://..., or http:// on loopback)")
 	f.StringVar(&name, "name", "", "the team's `NAME`")
-	f.StringVar(&device, "device", client.DefaultName(), "this device's `NAME`")
+	f.StringVar(&device, "device", "", "this device's `NAME` (default user@host)")
 	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
 	f.StringVar(&ca, "ca", "", "trust this CA certificate `FILE` (PEM) for a self-signed server")
 	return cmd
@@ -152,6 +155,9 @@ Use --vault NAME to keep it beside an existing vault.`,
 				device = oldName
 				a.notef("note: `team join --name` is deprecated: use --device NAME (the name of this device)")
 			}
+			if device == "" && !cmd.Flags().Changed("device") {
+				device = client.DefaultName()
+			}
 			inv, err := client.ParseInvite(args[0])
 			if err != nil {
 				return err
@@ -168,26 +174,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			case member == "":
 				member = device
 			}
-			name, path, err := a.vaultPath()
-			if err != nil {
-				return err
-			}
-			if _, err := os.Stat(path); err == nil {
-				return fmt.Errorf("vault %s already exists at %s: join into a new one with --vault NAME", name, path)
-			}
-			params, err := kdf.params(crypto.DefaultKDF)
-			if err != nil {
-				return err
-			}
-			if !kdf.set() {
-				params = crypto.Calibrate(params, calibrationTarget)
-			}
-			pass, err := a.newPassphrase("", true)
-			if err != nil {
-				return err
-			}
-			defer crypto.Wipe(pass)
-			v, err := vault.Create(path, pass, vault.CreateOptions{KDF: params})
+			v, name, path, err := a.createVault(&kdf, ": join into a new one with --vault NAME")
 			if err != nil {
 				return err
 			}
@@ -198,10 +185,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			v.Close()
 			if err != nil {
 				// The new vault holds nothing yet: remove it so a retry starts clean.
-				base := strings.TrimSuffix(path, ".db")
-				for _, f := range []string{path, path + "-wal", path + "-shm", base + ".audit.db", base + ".audit.db-journal"} {
-					os.Remove(f)
-				}
+				vault.Remove(path)
 				return err
 			}
 			a.notef("created vault %s at %s and asked to join the team as %s (%s)", name, path, st.Device.Name, st.Device.Member)
@@ -210,7 +194,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&device, "device", client.DefaultName(), "this device's `NAME`, shown to the team")
+	f.StringVar(&device, "device", "", "this device's `NAME`, shown to the team (default user@host)")
 	f.StringVar(&oldName, "name", "", "deprecated: use --device")
 	f.MarkHidden("name")
 	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
@@ -271,7 +255,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 					return a.writeJSON(out)
 				}
 				now := time.Now()
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
 				for _, m := range ms {
 					dev := m.Name
@@ -703,7 +687,7 @@ func (a *app) teamAuditCommand() *cobra.Command {
 					}
 					return a.writeJSON(out)
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "TIME\tMEMBER\tDEVICE\tACTION\tRESULT\tSECRETS")
 				for _, e := range evs {
 					names := strings.Join(e.Names, ", ")

@@ -36,11 +36,8 @@ import (
 
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
-
-// ownVariables are hush's variables that must never reach a child: they
-// hold passphrases.
-var ownVariables = []string{"HUSH_PASSPHRASE", "HUSH_NEW_PASSPHRASE"}
 
 // Source is what Build needs of a vault. *vault.Vault satisfies it.
 type Source interface {
@@ -95,7 +92,7 @@ func CheckVarName(k string) error {
 	if !validVarName(k) {
 		return fmt.Errorf("%q is not a valid environment variable name", k)
 	}
-	if slices.Contains(ownVariables, k) {
+	if unlock.IsPassphraseVar(k) {
 		return fmt.Errorf("%s is hush's own and is never passed to a program", k)
 	}
 	return nil
@@ -122,10 +119,7 @@ func (o *Options) NeedsVault() (bool, error) {
 // inherited is the parent environment, without hush's own variables, with
 // --env-file's lines on top. It also returns the env-file's keys in order.
 func (o *Options) inherited() (*environ, []string, error) {
-	env := newEnviron(o.Parent)
-	for _, k := range ownVariables {
-		env.unset(k)
-	}
+	env := newEnviron(unlock.Scrub(o.Parent))
 	if o.EnvFile == nil {
 		return env, nil, nil
 	}
@@ -138,7 +132,7 @@ func (o *Options) inherited() (*environ, []string, error) {
 		if !validVarName(e.Key) {
 			return nil, nil, fmt.Errorf("%s: %q is not a valid environment variable name", o.EnvFileName, e.Key)
 		}
-		if slices.Contains(ownVariables, e.Key) {
+		if unlock.IsPassphraseVar(e.Key) {
 			return nil, nil, fmt.Errorf("%s: %s is hush's own and is never passed to a program", o.EnvFileName, e.Key)
 		}
 		if err := checkValue(e.Value); err != nil {
@@ -233,7 +227,7 @@ func Build(src Source, o Options) (*Plan, error) {
 			if !validVarName(key) {
 				return nil, fmt.Errorf("secret %s cannot be injected: %q is not a valid environment variable name (rename it with `hush mv`)", s.Name, key)
 			}
-			if slices.Contains(ownVariables, key) {
+			if unlock.IsPassphraseVar(key) {
 				return nil, fmt.Errorf("secret %s cannot be injected: %s is hush's own and is never passed to a program", s.Name, key)
 			}
 			if err := checkValue(s.Value); err != nil {
