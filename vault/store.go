@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"time"
@@ -794,11 +795,13 @@ func (v *Vault) Remove(name string) error {
 }
 
 // Purge deletes a secret and every version of it, live or removed. With
-// secure_delete on, SQLite zeroes the freed pages.
+// secure_delete on, SQLite zeroes the freed pages. The sealed name cache
+// is deleted too, so the name is not kept there either.
 func (v *Vault) Purge(name string) error {
 	if err := v.unlocked(name); err != nil {
 		return err
 	}
+	defer os.Remove(NameCachePath(v.path))
 	return v.write(func(tx *sql.Tx) error {
 		r, err := v.lookup(tx, name)
 		if err != nil {
