@@ -98,6 +98,7 @@ Environment:
 		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(),
 		a.versionCommand(),
 	)
+	a.completeArgs(root)
 	// Every command that groups others says what a typo was meant to be.
 	for _, c := range append(root.Commands(), root) {
 		if c.HasSubCommands() {
