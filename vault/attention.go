@@ -98,8 +98,9 @@ func Due(entries []Entry, now time.Time, within, certWithin time.Duration) []Due
 }
 
 // ListWithPolicies is [Vault.List] with each secret's rotation interval
-// inherited from its folder's policy when it has none of its own: what
-// [Attention] and [Due] need to see.
+// inherited from its folder's policy when it has none of its own (and
+// [Entry.RotateFrom] saying which folder): what [Attention] and [Due] need
+// to see.
 func (v *Vault) ListWithPolicies(folder string) ([]Entry, error) {
 	entries, err := v.List(folder)
 	if err != nil {
@@ -110,7 +111,7 @@ func (v *Vault) ListWithPolicies(folder string) ([]Entry, error) {
 		return nil, err
 	}
 	for i := range entries {
-		Inherit(&entries[i].Meta, entries[i].Name, ps)
+		entries[i].RotateFrom = Inherit(&entries[i].Meta, entries[i].Name, ps)
 	}
 	return entries, nil
 }

@@ -207,6 +207,10 @@ type Entry struct {
 	Meta
 	Created time.Time
 	Updated time.Time
+	// RotateFrom is the folder whose policy gave RotateEvery ("/" for the
+	// root), as [Vault.ListWithPolicies] fills it; "" when the secret has
+	// its own interval, or none.
+	RotateFrom string
 }
 
 // RotationDue reports whether the secret's rotation interval has passed.
@@ -227,7 +231,8 @@ type VersionInfo struct {
 	Version int
 	Name    string
 	Type    Type
-	Size    int // bytes of the value
+	Note    string // the version's note
+	Size    int    // bytes of the value
 	Created time.Time
 	Current bool
 }

@@ -700,7 +700,7 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, VersionInfo{Version: n, Name: vn, Type: m.Type, Size: max(size-crypto.Overhead, 0),
+		out = append(out, VersionInfo{Version: n, Name: vn, Type: m.Type, Note: m.Note, Size: max(size-crypto.Overhead, 0),
 			Created: time.Unix(0, created), Current: n == r.head})
 	}
 	if err := rows.Err(); err != nil {

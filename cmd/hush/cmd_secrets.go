@@ -294,7 +294,15 @@ given as value_base64 instead of value.`,
 					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush get --theirs %s` shows theirs; `hush resolve %s --keep mine|theirs`)", s.Name, s.Name, s.Name)
 				}
 				if a.jsonOut {
+					ps, err := v.Policies()
+					if err != nil {
+						return err
+					}
+					from := vault.Inherit(&s.Meta, s.Name, ps)
 					m := secretJSON(s, time.Now())
+					if from != "" {
+						m["rotate_every_from"] = from
+					}
 					if conflict {
 						m["flags"] = append(m["flags"].([]string), "conflict")
 					}
@@ -435,6 +443,12 @@ func (a *app) lsCommand() *cobra.Command {
 						if e.Summary != "" {
 							m["summary"] = e.Summary
 						}
+						if e.RotateEvery > 0 {
+							m["rotate_every"] = formatDuration(e.RotateEvery)
+						}
+						if e.RotateFrom != "" {
+							m["rotate_every_from"] = e.RotateFrom
+						}
 						out = append(out, m)
 					}
 					return a.writeJSON(out)
@@ -448,14 +462,31 @@ func (a *app) lsCommand() *cobra.Command {
 					return nil
 				}
 				w := a.newTable()
-				fmt.Fprintln(w, "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT")
+				// ROTATION only when something rotates: where it comes from
+				// (its own, or a folder's policy) is then in view.
+				rotation := slices.ContainsFunc(entries, func(e vault.Entry) bool { return e.RotateEvery > 0 })
+				rot := func(e vault.Entry) string {
+					if !rotation {
+						return ""
+					}
+					return "\t" + rotationWords(e.RotateEvery, e.RotateFrom)
+				}
+				head := "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT"
+				if rotation {
+					head = "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tROTATION\tABOUT"
+				}
+				fmt.Fprintln(w, head)
 				for _, e := range entries {
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(entryFlags(e, conflicts, now), ","), e.Summary)
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(entryFlags(e, conflicts, now), ","), rot(e), e.Summary)
 				}
 				// Removed here while a teammate changed them: listed, so the
 				// conflict is not out of sight.
 				for _, name := range vault.RemovedInConflict(entries, conflicts, folder) {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", name, "-", "-", "-", "conflict", "removed here, changed by a teammate")
+					dash := ""
+					if rotation {
+						dash = "\t-"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s%s\t%s\n", name, "-", "-", "-", "conflict", dash, "removed here, changed by a teammate")
 				}
 				return w.Flush()
 			})
@@ -542,6 +573,18 @@ func (a *app) cpCommand() *cobra.Command {
 			})
 		},
 	}
+}
+
+// rotationWords is a rotation interval and where it comes from: "every
+// 30d", "every 90d (from app/prod)", or "-".
+func rotationWords(every time.Duration, from string) string {
+	switch {
+	case every <= 0:
+		return "-"
+	case from != "":
+		return "every " + formatDuration(every) + " (from " + from + ")"
+	}
+	return "every " + formatDuration(every)
 }
 
 // validNames checks names before anything asks for a passphrase. A bad
