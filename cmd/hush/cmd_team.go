@@ -497,6 +497,8 @@ func (a *app) reportAutoSync(rep *client.Report, err error) {
 	switch {
 	case errors.Is(err, client.ErrOffline):
 		a.notef("note: the team server is unreachable: working offline (changes sync later)")
+	case removedDevice(err):
+		a.notef("note: %s", removedWords)
 	case err != nil:
 		a.notef("note: automatic sync failed: %v", err)
 	default:

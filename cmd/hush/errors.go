@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -46,8 +48,24 @@ func report(stderr io.Writer, err error) int {
 	case errors.Is(err, crypto.ErrWeakKDF):
 		msg += " (the floor is 19 MiB and 2 passes)"
 	}
+	if removedDevice(err) {
+		msg = removedWords
+	}
 	fmt.Fprintf(stderr, "hush: %s\n", msg)
 	return code
+}
+
+// removedWords is what a device the team server no longer knows is told,
+// instead of the server's "unauthenticated (HTTP 401)".
+const removedWords = "the team server no longer knows this device: it was removed from the team (or its join was turned away, or the server lost its data). " +
+	"It can no longer sync; its secrets stay in this vault. To take part again, join with a new invitation (`hush team join CODE`)"
+
+// removedDevice reports whether err is the team server refusing a device
+// it does not know: removed, or the server's data was lost.
+func removedDevice(err error) bool {
+	var se *client.ServerError
+	return errors.Is(err, client.ErrRemoved) ||
+		errors.As(err, &se) && se.Status == http.StatusUnauthorized && se.Msg == "unauthenticated"
 }
 
 // isCobraUsage recognises cobra's own errors for unknown commands, flags
