@@ -102,3 +102,30 @@ func BenchmarkCompletion(b *testing.B) {
 		b.ReportMetric(float64(f.n), "secrets")
 	})
 }
+
+// FuzzNameCache feeds any bytes as the cache file: Names never panics and
+// never returns names the vault does not hold (a forged cache does not
+// open, and the vault is read instead).
+func FuzzNameCache(f *testing.F) {
+	v := newVault(f)
+	v.Set("app/KEY", []byte("x"), Update{})
+	if _, err := v.Names(); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(NameCachePath(v.Path()))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(nameCacheMagic))
+	f.Add(append([]byte(nameCacheMagic), make([]byte, 48)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := os.WriteFile(NameCachePath(v.Path()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		names, err := v.Names()
+		if err != nil || !slices.Equal(names, []string{"app/KEY"}) {
+			t.Fatalf("Names = %q, %v", names, err)
+		}
+	})
+}
