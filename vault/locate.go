@@ -3,38 +3,20 @@ package vault
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"runtime"
 )
 
 // ErrVaultName is a vault name that cannot be a file name.
 var ErrVaultName = errors.New("invalid vault name")
 
 // Home is the folder that holds hush's vaults (and a local team server's
-// database): $HUSH_HOME, else $XDG_DATA_HOME/hush (not on macOS or
-// Windows), else the user's config folder there, else
-// ~/.local/share/hush. getenv reads the environment.
+// database): $HUSH_HOME, else this system's [DefaultHome]. getenv reads
+// the environment.
 func Home(getenv func(string) string) (string, error) {
 	if h := getenv("HUSH_HOME"); h != "" {
 		return h, nil
 	}
-	if d := getenv("XDG_DATA_HOME"); d != "" && runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
-		return filepath.Join(d, "hush"), nil
-	}
-	switch runtime.GOOS {
-	case "darwin", "windows":
-		d, err := os.UserConfigDir()
-		if err != nil {
-			return "", fmt.Errorf("cannot find a folder for vaults: set HUSH_HOME")
-		}
-		return filepath.Join(d, "hush"), nil
-	}
-	h := getenv("HOME")
-	if h == "" {
-		return "", fmt.Errorf("cannot find a folder for vaults: set HUSH_HOME or HOME")
-	}
-	return filepath.Join(h, ".local", "share", "hush"), nil
+	return DefaultHome(getenv)
 }
 
 // Locate finds the vault called name ("" means $HUSH_VAULT, else

@@ -20,7 +20,7 @@ func (a *app) confirm(yes bool, question string) error {
 	}
 	defer t.Close()
 	t.printf("%s? This cannot be undone. [y/N] ", question)
-	line, _ := bufio.NewReader(t.f).ReadString('\n')
+	line, _ := bufio.NewReader(t.in).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
 		return nil

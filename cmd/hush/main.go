@@ -18,5 +18,5 @@ func main() {
 	// Hardening first, before any key or secret is in memory. A failure
 	// here only makes hush less protected, so it is not fatal.
 	_ = harden.Process()
-	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+	os.Exit(Main(multiCall(os.Args[0], os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 }

@@ -17,34 +17,36 @@ var errNoTerminal = errors.New("no terminal")
 
 // tty is the controlling terminal, used for hidden prompts even when stdin
 // is a pipe (`hush set NAME - < file` may still need to ask a passphrase).
-type tty struct{ f *os.File }
+// in and out are one file on Unix (/dev/tty) and the console's input and
+// output buffers on Windows (tty_windows.go).
+type tty struct{ in, out *os.File }
 
 func openTTY() (*tty, error) {
-	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	in, out, err := openTerminal()
 	if err != nil {
 		return nil, errNoTerminal
 	}
-	if !term.IsTerminal(int(f.Fd())) {
-		f.Close()
+	if !term.IsTerminal(int(in.Fd())) {
+		closeTerminal(in, out)
 		return nil, errNoTerminal
 	}
-	return &tty{f}, nil
+	return &tty{in, out}, nil
 }
 
-func (t *tty) Close() error { return t.f.Close() }
+func (t *tty) Close() error { return closeTerminal(t.in, t.out) }
 
 // readHidden prints prompt and reads a line without echo.
 func (t *tty) readHidden(prompt string) ([]byte, error) {
-	fmt.Fprint(t.f, prompt)
-	b, err := term.ReadPassword(int(t.f.Fd()))
-	fmt.Fprintln(t.f)
+	fmt.Fprint(t.out, prompt)
+	b, err := term.ReadPassword(int(t.in.Fd()))
+	fmt.Fprintln(t.out)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read from the terminal: %w", err)
 	}
 	return b, nil
 }
 
-func (t *tty) printf(format string, args ...any) { fmt.Fprintf(t.f, format, args...) }
+func (t *tty) printf(format string, args ...any) { fmt.Fprintf(t.out, format, args...) }
 
 // chain is the unlock order every front end uses (docs/unlock.md), from
 // this process's environment and flags.

@@ -68,7 +68,8 @@ Names are paths such as app/prod/DATABASE_URL: segments of A-Z a-z 0-9 _ . -
 joined by "/". A folder is a prefix of names.
 
 Environment:
-  HUSH_HOME            where vaults live (default $XDG_DATA_HOME/hush or ~/.local/share/hush)
+  HUSH_HOME            where vaults live (default $XDG_DATA_HOME/hush or ~/.local/share/hush;
+                       macOS ~/Library/Application Support/hush; Windows %LOCALAPPDATA%\hush)
   HUSH_VAULT           the vault to use (default "default"; --vault overrides)
   HUSH_PASSPHRASE      the passphrase, for scripts and CI (--passphrase-file or
                        ` + "`hush unlock`" + ` are safer)
@@ -98,6 +99,7 @@ Environment:
 		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(),
 		a.versionCommand(),
 	)
+	a.addDesktopCommands(root)
 	a.completeArgs(root)
 	// Every command that groups others says what a typo was meant to be.
 	for _, c := range append(root.Commands(), root) {

@@ -17,10 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -113,15 +111,11 @@ func Run(name, command string, old []byte, o Options) ([]byte, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd := shellCommand(ctx, command)
 	cmd.Stdin = bytes.NewReader(old)
 	var out bytes.Buffer
 	cmd.Stdout = &limitedWriter{w: &out, n: vault.MaxValueSize + 1}
 	cmd.Stderr = o.Stderr
-	// The rotator and everything it starts form one process group, killed
-	// together on a timeout.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	cmd.Env = append([]string{"HUSH_ROTATE_NAME=" + name}, slices.DeleteFunc(unlock.Scrub(o.Environ), func(kv string) bool {
 		return strings.HasPrefix(kv, "HUSH_ROTATE_NAME=")

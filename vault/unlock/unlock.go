@@ -144,8 +144,8 @@ func (c *Chain) Remember(v *vault.Vault, e keychain.Entry, persist bool) (used [
 	e.Key = key
 	id := hexID(v)
 	for i, s := range c.Stores {
-		_, isKernel := s.(keychain.Kernel)
-		want := isKernel || persist || runtime.GOOS != "linux" || (i > 0 && len(used) == 0)
+		isFast := s == keychain.Fast()
+		want := isFast || persist || runtime.GOOS != "linux" || (i > 0 && len(used) == 0)
 		if !want {
 			s.Delete(id)
 			continue
