@@ -14,85 +14,16 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
 
-// metaFlags are the metadata flags set and edit share.
-type metaFlags struct {
-	typ, note, rotate, expires, rotator string
-	tags                                []string
-}
-
-func (m *metaFlags) add(f *pflag.FlagSet) {
-	f.StringVar(&m.typ, "type", "", "kind of secret: "+typeNames())
-	f.StringVar(&m.note, "note", "", "a note kept (encrypted) with the secret")
-	f.StringSliceVar(&m.tags, "tag", nil, "tags (repeat or separate with commas)")
-	f.StringVar(&m.rotate, "rotate-every", "", "rotation interval, e.g. 30d, 2w (0 for none)")
-	f.StringVar(&m.expires, "expires", "", "expiry date, YYYY-MM-DD (never for none)")
-	f.StringVar(&m.rotator, "rotator", "", "a `COMMAND` that hush rotate runs: old value on stdin, new value on stdout")
-}
-
-var metaFlagNames = []string{"type", "note", "tag", "rotate-every", "expires", "rotator"}
-
-// changed reports whether any metadata flag was given.
-func (m *metaFlags) changed(f *pflag.FlagSet) bool {
-	for _, n := range metaFlagNames {
-		if f.Changed(n) {
-			return true
-		}
-	}
-	return false
-}
-
-// update turns the flags given into a vault.Update; flags not given stay nil.
-func (m *metaFlags) update(f *pflag.FlagSet) (vault.Update, error) {
-	var u vault.Update
-	if f.Changed("type") {
-		t, err := vault.ParseType(m.typ)
-		if err != nil {
-			return u, usageError{err}
-		}
-		u.Type = &t
-	}
-	if f.Changed("note") {
-		u.Note = &m.note
-	}
-	if f.Changed("tag") {
-		clean := []string{}
-		for _, t := range m.tags {
-			if t = strings.TrimSpace(t); t != "" {
-				clean = append(clean, t)
-			}
-		}
-		u.Tags = &clean
-	}
-	if f.Changed("rotate-every") {
-		d, err := parseDuration(m.rotate)
-		if err != nil {
-			return u, usageError{err}
-		}
-		u.RotateEvery = &d
-	}
-	if f.Changed("expires") {
-		t, err := parseDate(m.expires)
-		if err != nil {
-			return u, usageError{err}
-		}
-		u.Expires = &t
-	}
-	if f.Changed("rotator") {
-		u.Rotator = &m.rotator
-	}
-	u.Describe = describeValue
-	return u, nil
-}
-
 func (a *app) setCommand() *cobra.Command {
 	var (
-		meta metaFlags
+		meta metaflags.Flags
 		gen  bool
 	)
 	cmd := &cobra.Command{
@@ -115,7 +46,7 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 			if err := validNames(name); err != nil {
 				return err
 			}
-			u, err := meta.update(cmd.Flags())
+			u, err := metaUpdate(&meta, cmd.Flags())
 			if err != nil {
 				return err
 			}
@@ -133,7 +64,7 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 				return err
 			}
 			value, err := a.readValue(name, args[1:], gen)
-			if err != nil && len(args) == 1 && !gen && meta.changed(cmd.Flags()) {
+			if err != nil && len(args) == 1 && !gen && meta.Changed(cmd.Flags()) {
 				// Only metadata was given: say where that goes.
 				return usageError{fmt.Errorf("%w; to change only metadata, keeping the value: `hush edit %s` with the same flags", err, name)}
 			}
@@ -157,13 +88,13 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 			return nil
 		},
 	}
-	meta.add(cmd.Flags())
+	meta.Add(cmd.Flags())
 	cmd.Flags().BoolVar(&gen, "generate", false, "store a new random password (24 characters)")
 	return cmd
 }
 
 func (a *app) editCommand() *cobra.Command {
-	var meta metaFlags
+	var meta metaflags.Flags
 	cmd := &cobra.Command{
 		Use:   "edit NAME [--note TEXT] [--tag T] [--type T] [--rotate-every D] [--expires DATE] [--rotator CMD]",
 		Short: "change a secret's metadata, keeping its value",
@@ -180,10 +111,10 @@ Changing --type checks that the value is of the new type.`,
 			if err := validNames(name); err != nil {
 				return err
 			}
-			if !meta.changed(cmd.Flags()) {
+			if !meta.Changed(cmd.Flags()) {
 				return usagef("nothing to change: give --note, --tag, --type, --rotate-every, --expires or --rotator (`hush set %s` changes the value)", name)
 			}
-			u, err := meta.update(cmd.Flags())
+			u, err := metaUpdate(&meta, cmd.Flags())
 			if err != nil {
 				return err
 			}
@@ -201,8 +132,19 @@ Changing --type checks that the value is of the new type.`,
 			})
 		},
 	}
-	meta.add(cmd.Flags())
+	meta.Add(cmd.Flags())
 	return cmd
+}
+
+// metaUpdate is the metadata flags given, as a vault.Update; a value that
+// does not parse is a usage error.
+func metaUpdate(m *metaflags.Flags, f *pflag.FlagSet) (vault.Update, error) {
+	u, err := m.Update(f)
+	if err != nil {
+		return u, usageError{err}
+	}
+	u.Describe = describeValue
+	return u, nil
 }
 
 // didYouMean adds the nearest existing name to a not-found error.
@@ -214,14 +156,6 @@ func (a *app) didYouMean(v *vault.Vault, name string, err error) error {
 		return fmt.Errorf("%w; did you mean %s?", err, c)
 	}
 	return err
-}
-
-func typeNames() string {
-	s := make([]string, len(vault.Types))
-	for i, t := range vault.Types {
-		s[i] = string(t)
-	}
-	return strings.Join(s, ", ")
 }
 
 // readValue takes the value from the argument, stdin, the generator or a
