@@ -458,6 +458,8 @@ func (a *app) printTeamStatus(team *teamStatus, now time.Time) {
 	}
 	a.printf("team      %s on %s, as %s (%s)\n", name, team.Server, team.Device, role)
 	switch {
+	case team.Removed:
+		a.printf("sync      %s\n", removedWords)
 	case !team.Approved:
 		a.printf("sync      waiting for an admin to approve this device, then `hush sync`\n")
 	case team.Status.LastSync.IsZero():

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -63,9 +62,7 @@ const removedWords = "the team server no longer knows this device: it was remove
 // removedDevice reports whether err is the team server refusing a device
 // it does not know: removed, or the server's data was lost.
 func removedDevice(err error) bool {
-	var se *client.ServerError
-	return errors.Is(err, client.ErrRemoved) ||
-		errors.As(err, &se) && se.Status == http.StatusUnauthorized && se.Msg == "unauthenticated"
+	return errors.Is(err, client.ErrRemoved) || client.UnknownDevice(err)
 }
 
 // isCobraUsage recognises cobra's own errors for unknown commands, flags

@@ -38,6 +38,14 @@ func (e *ServerError) Error() string {
 	return fmt.Sprintf("the team server refused: %s (HTTP %d)%s", e.Msg, e.Status, hint)
 }
 
+// UnknownDevice reports whether err is the server refusing a device it
+// does not know: removed from the team, its join turned away, or the
+// server's data lost.
+func UnknownDevice(err error) bool {
+	var se *ServerError
+	return errors.As(err, &se) && se.Status == http.StatusUnauthorized && se.Msg == "unauthenticated"
+}
+
 // conn is a signed conversation with one server as one device.
 type conn struct {
 	base   *url.URL
