@@ -499,28 +499,39 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 		return nil, err
 	}
 	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name
-		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
+		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
 	defer rows.Close()
 	var out []IndexEntry
+	var bad []damagedRow
 	for rows.Next() {
 		var e IndexEntry
 		var nameCT []byte
-		var created, updated int64
-		if err := rows.Scan(&e.id, &e.Version, &created, &updated, &e.epoch, &nameCT); err != nil {
+		var created int64
+		var updated, epoch sql.NullInt64
+		if err := rows.Scan(&e.id, &e.Version, &created, &updated, &epoch, &nameCT); err != nil {
 			return nil, fmt.Errorf("failed to read vault: %w", err)
 		}
+		if nameCT == nil {
+			bad = append(bad, damagedRow{e.id, e.Version})
+			continue
+		}
+		e.epoch = int(epoch.Int64)
 		if e.Name, err = v.openName(e.id, e.Version, e.epoch, nameCT); err != nil {
 			return nil, err
 		}
-		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, created), time.Unix(0, updated)
+		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, created), time.Unix(0, updated.Int64)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	rows.Close()
+	if err := v.damaged(bad, nil); err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -544,7 +555,8 @@ func (v *Vault) Meta(e *IndexEntry) (Meta, error) {
 
 // List returns the live secrets in folder and below it ("" for all),
 // sorted by name, without values. Unlike [Vault.Index] it opens every
-// listed secret's metadata, in the same pass.
+// listed secret's metadata, in the same pass. When some of them are
+// damaged, it returns the others and a [*DamagedError] naming those.
 func (v *Vault) List(folder string) ([]Entry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
@@ -554,20 +566,27 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 		return nil, err
 	}
 	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name, v.meta
-		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
+		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
 	defer rows.Close()
 	var out []Entry
+	var bad []damagedRow
 	for rows.Next() {
 		var id, nameCT, metaCT []byte
-		var head, epoch int
-		var created, updated int64
-		if err := rows.Scan(&id, &head, &created, &updated, &epoch, &nameCT, &metaCT); err != nil {
+		var head int
+		var created int64
+		var updated, epochN sql.NullInt64
+		if err := rows.Scan(&id, &head, &created, &updated, &epochN, &nameCT, &metaCT); err != nil {
 			return nil, fmt.Errorf("failed to read vault: %w", err)
 		}
+		if nameCT == nil {
+			bad = append(bad, damagedRow{id, head})
+			continue
+		}
+		epoch := int(epochN.Int64)
 		name, err := v.openName(id, head, epoch, nameCT)
 		if err != nil {
 			return nil, err
@@ -580,13 +599,14 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 			return nil, err
 		}
 		out = append(out, Entry{ID: idString(id), Name: name, Version: head, Meta: meta,
-			Created: time.Unix(0, created), Updated: time.Unix(0, updated)})
+			Created: time.Unix(0, created), Updated: time.Unix(0, updated.Int64)})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
+	rows.Close()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out, v.damaged(bad, func(name string) bool { return InFolder(name, folder) })
 }
 
 // Children returns the live secrets directly in folder (not below it), with
@@ -601,21 +621,28 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 		return nil, err
 	}
 	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name, v.meta, v.value
-		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
+		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.folder_mac = ? AND s.deleted IS NULL`, v.folderMAC(folder))
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
 	defer rows.Close()
 	var out []*Secret
+	var bad []damagedRow
 	for rows.Next() {
 		var id, nameCT, metaCT, valueCT []byte
 		s := &Secret{}
-		var created, updated int64
-		if err := rows.Scan(&id, &s.Version, &created, &updated, &s.Epoch, &nameCT, &metaCT, &valueCT); err != nil {
+		var created int64
+		var updated, epoch sql.NullInt64
+		if err := rows.Scan(&id, &s.Version, &created, &updated, &epoch, &nameCT, &metaCT, &valueCT); err != nil {
 			return nil, fmt.Errorf("failed to read vault: %w", err)
 		}
-		s.ID, s.Head, s.Created, s.Updated = idString(id), s.Version, time.Unix(0, created), time.Unix(0, updated)
+		if nameCT == nil {
+			bad = append(bad, damagedRow{id, s.Version})
+			continue
+		}
+		s.Epoch = int(epoch.Int64)
+		s.ID, s.Head, s.Created, s.Updated = idString(id), s.Version, time.Unix(0, created), time.Unix(0, updated.Int64)
 		if s.Name, err = v.openName(id, s.Version, s.Epoch, nameCT); err != nil {
 			return nil, err
 		}
@@ -632,6 +659,10 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	rows.Close()
+	if err := v.damaged(bad, nil); err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -739,6 +770,17 @@ func (v *Vault) Purge(name string) error {
 	}
 	return v.write(func(tx *sql.Tx) error {
 		r, err := v.lookup(tx, name)
+		if errors.Is(err, ErrTampered) {
+			// A damaged secret (its current version gone, see
+			// DamagedError) can still be purged by its name's lookup MAC,
+			// so the user can set it again.
+			var id []byte
+			if tx.QueryRow(`SELECT id FROM secrets s WHERE name_mac = ?
+				AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.secret_id = s.id AND v.version = s.head)`,
+				v.nameMAC(name)).Scan(&id) == nil {
+				r, err = &row{id: id}, nil
+			}
+		}
 		if err != nil {
 			return err
 		}

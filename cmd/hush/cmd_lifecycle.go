@@ -386,10 +386,12 @@ func dueWhen(t, now time.Time) string {
 
 // listWithPolicies lists folder with each secret's rotation interval
 // inherited from its folder's policy when it has none of its own.
+// A [*vault.DamagedError] comes back with the entries that could be read.
 func listWithPolicies(v *vault.Vault, folder string) ([]vault.Entry, error) {
-	entries, err := v.List(folder)
-	if err != nil {
-		return nil, err
+	entries, listErr := v.List(folder)
+	var damaged *vault.DamagedError
+	if listErr != nil && !errors.As(listErr, &damaged) {
+		return nil, listErr
 	}
 	ps, err := v.Policies()
 	if err != nil {
@@ -398,7 +400,7 @@ func listWithPolicies(v *vault.Vault, folder string) ([]vault.Entry, error) {
 	for i := range entries {
 		vault.Inherit(&entries[i].Meta, entries[i].Name, ps)
 	}
-	return entries, nil
+	return entries, listErr
 }
 
 func (a *app) policyCommand() *cobra.Command {
