@@ -13,6 +13,7 @@ package tui
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -81,6 +82,25 @@ type Model struct {
 	create  *createModel
 	unlock  *unlockModel
 	browser *browser
+	// work is held (shared) by every command that uses the vault off the
+	// UI goroutine and (exclusively) by close, so that the vault is never
+	// locked and closed under a running command; closed tells a command
+	// that starts later that there is nothing left to do.
+	work   sync.RWMutex
+	closed bool
+}
+
+// background runs f as a command that may use the vault: every command
+// that touches the vault off the UI goroutine goes through here.
+func (m *Model) background(f func() tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		m.work.RLock()
+		defer m.work.RUnlock()
+		if m.closed {
+			return nil
+		}
+		return f()
+	}
 }
 
 // New returns the UI's root model.
@@ -111,11 +131,15 @@ func Run(o Options, opts ...tea.ProgramOption) error {
 	return err
 }
 
-// close wipes what is on screen and closes the vault.
+// close wipes what is on screen and closes the vault, once the commands
+// still using it (a reload, a background sync) have finished.
 func (m *Model) close() {
 	if m.browser != nil {
 		m.browser.hide()
 	}
+	m.work.Lock()
+	defer m.work.Unlock()
+	m.closed = true
 	if v := m.vault(); v != nil {
 		v.Close()
 	}

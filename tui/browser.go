@@ -55,6 +55,7 @@ type browser struct {
 
 	removed string // the last secret removed here, for undo
 	copied  []byte // a value on the clipboard, until it is cleared
+	copySeq int    // numbers copies, so that an earlier copy's timeout leaves a later one alone
 
 	help      help.Model
 	status    string
@@ -92,14 +93,14 @@ func (b *browser) init() tea.Cmd { return b.reload("") }
 // reload reads the index (names only) again, keeping the filter.
 func (b *browser) reload(selectName string) tea.Cmd {
 	v := b.v
-	return func() tea.Msg {
+	return b.root.background(func() tea.Msg {
 		es, err := v.Index()
 		var cs map[string]string
 		if err == nil {
 			cs, err = v.Conflicts()
 		}
 		return indexMsg{entries: es, conflicts: cs, err: err, select_: selectName}
-	}
+	})
 }
 
 func (b *browser) nextRevealSeq() int {
@@ -170,11 +171,22 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case clipboardTimeoutMsg:
+		defer clear(msg.value)
+		clip := b.root.opts.Clipboard
+		if msg.seq != b.copySeq {
+			// A later copy replaced this value: that copy keeps its 30 s
+			// (and is what quitting clears). A clipboard that can be read
+			// back is still emptied if it holds this value (the later copy
+			// may have failed); one that cannot is left alone.
+			if !readsBack(clip) {
+				return nil
+			}
+			return clip.ClearIf(msg.value)
+		}
 		// Whatever view is open now, the copied value leaves the clipboard.
-		cmd := b.root.opts.Clipboard.ClearIf(msg.value)
-		clear(msg.value)
+		clear(b.copied)
 		b.copied = nil
-		return cmd
+		return clip.ClearIf(msg.value)
 	case clearedMsg:
 		if msg.cleared {
 			return b.setStatus("clipboard cleared", false)
@@ -541,7 +553,7 @@ func (b *browser) listView() string {
 		if _, ok := b.conflict[e.ID]; ok {
 			marks = strings.TrimSpace("conflict " + marks)
 		}
-		cells := pad(string(meta.Type), typeWidth) + pad(shortAge(e.Updated, now), ageWidth)
+		cells := pad(string(meta.Type), typeWidth) + pad(vault.Ago(e.Updated, now), ageWidth)
 		if i == b.cursor {
 			line := pad("▸ "+name, nameW+2) + cells + pad(marks, markWidth)
 			lines = append(lines, s.Selected.Render(ansi.Truncate(line, w, "…")))
@@ -577,45 +589,18 @@ func pad(s string, w int) string {
 	return ansi.Truncate(s, w, "…")
 }
 
-func rowMarks(m vault.Meta, updated, now time.Time) string {
-	var marks []string
-	switch {
-	case m.Expired(now):
-		marks = append(marks, "expired")
-	case !m.Expires.IsZero() && m.Expires.Sub(now) < 14*24*time.Hour:
-		marks = append(marks, "expires soon")
-	}
-	if m.RotationDue(updated, now) {
-		marks = append(marks, "rotate")
-	}
-	switch {
-	case m.NotAfter.IsZero():
-	case !m.NotAfter.After(now):
-		marks = append(marks, "cert ended")
-	case m.NotAfter.Sub(now) < 30*24*time.Hour:
-		marks = append(marks, "cert ends")
-	}
-	if m.Revoked != nil {
-		marks = append(marks, "revoked")
-	}
-	return strings.Join(marks, " ")
+// markWords are the browser's short words for vault.Attention's marks.
+var markWords = map[vault.Mark]string{
+	vault.MarkExpired: "expired", vault.MarkExpiresSoon: "expires soon", vault.MarkRotationDue: "rotate",
+	vault.MarkCertificateEnded: "cert ended", vault.MarkCertificateEnds: "cert ends", vault.MarkRevoked: "revoked",
 }
 
-func shortAge(t, now time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	case d < 60*24*time.Hour:
-		return fmt.Sprintf("%dd", int(d.Hours()/24))
-	case d < 2*365*24*time.Hour:
-		return fmt.Sprintf("%dmo", int(d.Hours()/24/30))
+func rowMarks(m vault.Meta, updated, now time.Time) string {
+	var marks []string
+	for _, mark := range vault.Attention(m, updated, now) {
+		marks = append(marks, markWords[mark])
 	}
-	return fmt.Sprintf("%dy", int(d.Hours()/24/365))
+	return strings.Join(marks, " ")
 }
 
 // undoRemove brings back the secret removed last: its history was kept, and
@@ -644,7 +629,7 @@ func (b *browser) wrote() tea.Cmd {
 	if f == nil {
 		return nil
 	}
-	return func() tea.Msg { return syncedMsg{f(v)} }
+	return b.root.background(func() tea.Msg { return syncedMsg{f(v)} })
 }
 
 // quit ends the program; a value still on the clipboard is taken off it
@@ -655,7 +640,8 @@ func (b *browser) quit() tea.Cmd {
 	if b.copied == nil {
 		return tea.Quit
 	}
-	v := b.copied
+	cmd := b.root.opts.Clipboard.ClearIf(b.copied)
+	clear(b.copied)
 	b.copied = nil
-	return tea.Sequence(b.root.opts.Clipboard.ClearIf(v), tea.Quit)
+	return tea.Sequence(cmd, tea.Quit)
 }

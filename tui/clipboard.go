@@ -96,6 +96,13 @@ func (t *ToolClipboard) ClearIf(b []byte) tea.Cmd {
 	}
 }
 
+// readsBack reports whether ClearIf checks what the clipboard holds
+// before emptying it.
+func readsBack(c Clipboard) bool {
+	_, ok := c.(*ToolClipboard)
+	return ok
+}
+
 // OSC52 asks the terminal to set the clipboard with an escape sequence.
 // It cannot read the clipboard back, so clearing is unconditional.
 type OSC52 struct{}

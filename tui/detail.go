@@ -29,7 +29,11 @@ type detail struct {
 
 type revealTimeoutMsg struct{ seq int }
 
-type clipboardTimeoutMsg struct{ value []byte }
+// clipboardTimeoutMsg ends one copy: seq tells it from a later copy's.
+type clipboardTimeoutMsg struct {
+	seq   int
+	value []byte
+}
 
 func newDetail(b *browser, name string) (*detail, error) {
 	d := &detail{b: b, name: name}
@@ -94,12 +98,15 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 			}
 			clip := b.root.opts.Clipboard
 			later := bytes.Clone(s.Value)
+			clear(b.copied) // a newer copy replaces it on the clipboard
 			b.copied = later
+			b.copySeq++
+			seq := b.copySeq
 			cmd := clip.Copy(s.Value)
 			clear(s.Value)
 			return tea.Batch(cmd,
 				b.setStatus(fmt.Sprintf("copied with %s; the clipboard is cleared in %d s", clip.Name(), int(ClearClipboardAfter.Seconds())), false),
-				tea.Tick(ClearClipboardAfter, func(time.Time) tea.Msg { return clipboardTimeoutMsg{later} }))
+				tea.Tick(ClearClipboardAfter, func(time.Time) tea.Msg { return clipboardTimeoutMsg{seq, bytes.Clone(later)} }))
 		case key.Matches(msg, k.Edit):
 			for i := range b.entries {
 				if b.entries[i].Name == d.name {
@@ -153,7 +160,7 @@ func (d *detail) view(height int) string {
 		txt := when(sec.NotAfter, now)
 		if !sec.NotAfter.After(now) {
 			txt = s.Bad.Render("ended " + txt)
-		} else if sec.NotAfter.Sub(now) < 30*24*time.Hour {
+		} else if sec.NotAfter.Sub(now) < vault.CertificateWarning {
 			txt = s.Mark.Render(txt)
 		}
 		field("Cert ends", txt)
@@ -239,9 +246,9 @@ func relative(t, now time.Time) string {
 	case now.Sub(t).Abs() < time.Minute:
 		return "just now"
 	case t.After(now):
-		return "in " + shortAge(now, t)
+		return "in " + vault.Ago(now, t)
 	}
-	return shortAge(t, now) + " ago"
+	return vault.Ago(t, now) + " ago"
 }
 
 // plainWhen is when without styling, for aligned columns.

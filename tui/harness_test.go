@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 }
 
 // HarnessWait bounds every wait of the harness.
-const HarnessWait = 5 * time.Second
+const HarnessWait = 30 * time.Second
 
 // FixturePass is the passphrase of fixture vaults.
 const FixturePass = "correct horse battery staple"

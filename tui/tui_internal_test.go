@@ -188,6 +188,16 @@ func copyValue(t *testing.T, u *UI) {
 	u.WaitMsg("the copy to finish", mark, func(m tea.Msg) bool { _, ok := m.(copiedMsg); return ok })
 }
 
+// copyTimeout is the timeout of the last copy, as its tick sends it 30 s
+// after the copy.
+func copyTimeout(u *UI) clipboardTimeoutMsg {
+	var m clipboardTimeoutMsg
+	u.Inspect(func(root *Model) {
+		m = clipboardTimeoutMsg{seq: root.browser.copySeq, value: bytes.Clone(root.browser.copied)}
+	})
+	return m
+}
+
 func TestCopyWithAToolThenClearIfUnchanged(t *testing.T) {
 	clip, file := fakeClipboard(t)
 	u := startDetail(t, clip)
@@ -200,7 +210,7 @@ func TestCopyWithAToolThenClearIfUnchanged(t *testing.T) {
 	// The timeout clears it whatever view is open by then.
 	u.Press("esc")
 	u.WaitText("/ to filter")
-	u.Send(clipboardTimeoutMsg{value: []byte(dbValue)})
+	u.Send(copyTimeout(u))
 	u.WaitText("clipboard cleared")
 	if got := readFile(t, file); got != "" {
 		t.Errorf("clipboard holds %q after the timeout, want it empty", got)
@@ -218,7 +228,7 @@ func TestCopyWithAToolThenClearLeavesTheUsersCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	mark := u.MsgMark()
-	u.Send(clipboardTimeoutMsg{value: []byte(dbValue)})
+	u.Send(copyTimeout(u))
 	var cleared clearedMsg
 	u.WaitMsg("the clipboard check", mark, func(m tea.Msg) bool {
 		c, ok := m.(clearedMsg)
@@ -257,7 +267,7 @@ func TestCopyWithOSC52(t *testing.T) {
 	u.WaitOutput("the OSC 52 sequence", func(out []byte) bool { return bytes.Contains(out, []byte(want)) })
 	neverShown(t, u, dbValue, "after an OSC 52 copy")
 
-	u.Send(clipboardTimeoutMsg{value: []byte(dbValue)})
+	u.Send(copyTimeout(u))
 	u.WaitText("clipboard cleared")
 	u.WaitOutput("the OSC 52 clear", func(out []byte) bool { return bytes.Contains(out, []byte("\x1b]52;c;\a")) })
 	u.Press("q")
@@ -304,6 +314,58 @@ func TestQuitClearsTheClipboard(t *testing.T) {
 			u.Finish()
 			if got := readFile(t, file); got != "" {
 				t.Errorf("clipboard holds %q after quitting, want it empty", got)
+			}
+		})
+	}
+}
+
+// Copy A, copy B, then A's timeout: B stays on the clipboard until its own
+// timeout, and quitting still takes B off it (A's timeout used to forget
+// that B was there).
+func TestAnEarlierCopysTimeoutLeavesTheLaterCopy(t *testing.T) {
+	for _, name := range []string{"tool", "OSC 52"} {
+		t.Run(name, func(t *testing.T) {
+			clip, file := fakeClipboard(t)
+			if name == "OSC 52" {
+				clip = OSC52{}
+			}
+			u := startDetail(t, clip)
+			mark := u.MsgMark()
+			u.Press("c")
+			u.WaitMsg("the first copy to finish", mark, func(m tea.Msg) bool { _, ok := m.(copiedMsg); return ok })
+			first := copyTimeout(u)
+			u.Press("esc", "k", "enter") // app/dev/API_KEY
+			u.WaitText("app/dev/API_KEY", masked)
+			apiValue := FixtureSecrets[1].Value
+			mark = u.MsgMark()
+			u.Press("c")
+			if name == "tool" {
+				u.WaitMsg("the second copy to finish", mark, func(m tea.Msg) bool { _, ok := m.(copiedMsg); return ok })
+			}
+			u.Send(first)
+			u.Inspect(func(*Model) {})
+			if name == "tool" {
+				if got := readFile(t, file); got != apiValue {
+					t.Fatalf("after the first copy's timeout the clipboard holds %q, want the second value", got)
+				}
+			} else {
+				if bytes.Contains(u.Output(), []byte("\x1b]52;c;\a")) {
+					t.Fatal("the first copy's timeout emptied the clipboard, which held the second value")
+				}
+			}
+			var held []byte
+			u.Inspect(func(m *Model) { held = bytes.Clone(m.browser.copied) })
+			if string(held) != apiValue {
+				t.Fatalf("hush forgot the second copy: it holds %q", held)
+			}
+			u.Press("q")
+			u.Finish()
+			if name == "tool" {
+				if got := readFile(t, file); got != "" {
+					t.Errorf("clipboard holds %q after quitting, want it empty", got)
+				}
+			} else if !bytes.Contains(u.Output(), []byte("\x1b]52;c;\a")) {
+				t.Error("quitting did not empty the clipboard")
 			}
 		})
 	}

@@ -84,11 +84,11 @@ func (u *unlockModel) update(msg tea.Msg) tea.Cmd {
 			}
 			u.busy, u.message = true, ""
 			v := u.v
-			return func() tea.Msg {
+			return u.root.background(func() tea.Msg {
 				err := v.Unlock(pass)
 				crypto.Wipe(pass)
 				return unlockResultMsg{err}
-			}
+			})
 		}
 	}
 	var cmd tea.Cmd

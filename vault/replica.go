@@ -12,10 +12,16 @@ import (
 	"github.com/hush-secrets/hush/crypto"
 )
 
-// This file is what a sync client needs from the vault: each secret's
-// state by id, applying a teammate's version under the same id, and
-// bookkeeping (what the server last had) written in the same transaction.
-// The vault knows nothing of servers or team keys.
+// Replica is the vault as a sync client sees it: each secret's state by
+// id, applying a teammate's version under the same id with its bookkeeping
+// (what the server last had) in the same transaction, and the client's
+// sealed settings. The vault knows nothing of servers or team keys; only
+// a sync client needs this view, so it is kept apart from the vault's own
+// API (a [Vault] shows conflicts, which every front end needs).
+type Replica struct{ v *Vault }
+
+// Replica is v's view for a sync client.
+func (v *Vault) Replica() *Replica { return &Replica{v} }
 
 // SyncMark is a secret's sync bookkeeping.
 type SyncMark struct {
@@ -50,7 +56,8 @@ func (t *Tracked) Dirty() bool {
 
 // Tracked lists every secret and every mark, joined by id. Two plain
 // scans joined here are several times faster than a join in SQL.
-func (v *Vault) Tracked() ([]Tracked, error) {
+func (rp *Replica) Tracked() ([]Tracked, error) {
+	v := rp.v
 	rows, err := v.db.Query(`SELECT id, head, deleted IS NOT NULL FROM secrets`)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
@@ -94,7 +101,8 @@ func (v *Vault) Tracked() ([]Tracked, error) {
 // Changed lists the secrets changed here since they were last in step
 // with the server (Tracked.Dirty), found by SQLite without reading every
 // row into Go: a sync of a large vault costs what changed, not its size.
-func (v *Vault) Changed() ([]Tracked, error) {
+func (rp *Replica) Changed() ([]Tracked, error) {
+	v := rp.v
 	return v.trackedQuery(`SELECT s.id, s.head, s.deleted IS NOT NULL, 1, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
 		FROM secrets s LEFT JOIN sync_records m ON m.id = s.id
 		WHERE m.id IS NULL OR s.head != m.local_head OR (s.deleted IS NOT NULL) != m.local_deleted
@@ -104,7 +112,8 @@ func (v *Vault) Changed() ([]Tracked, error) {
 }
 
 // TrackedByID lists the secrets and marks with the given ids.
-func (v *Vault) TrackedByID(ids [][]byte) ([]Tracked, error) {
+func (rp *Replica) TrackedByID(ids [][]byte) ([]Tracked, error) {
+	v := rp.v
 	var out []Tracked
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
@@ -172,7 +181,8 @@ func (v *Vault) rowByID(q querier, id []byte) (*row, string, error) {
 
 // ByID returns the current version of a secret by id, live or removed,
 // with its value.
-func (v *Vault) ByID(id []byte) (*Secret, error) {
+func (rp *Replica) ByID(id []byte) (*Secret, error) {
+	v := rp.v
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
@@ -193,21 +203,22 @@ type Remote struct {
 	Mark    SyncMark // written with it; LocalHead and LocalDeleted are filled in
 }
 
-// NameTakenError says a remote secret's name belongs to another secret here.
-type NameTakenError struct {
-	Name string
-	ByID []byte
-}
-
-func (e *NameTakenError) Error() string {
-	return fmt.Sprintf("secret %s exists here as another secret", e.Name)
+// Applied is what ApplyRemote did with one remote state.
+type Applied struct {
+	// Mark is the mark written with it, LocalHead and LocalDeleted filled
+	// in. Zero when TakenBy is set.
+	Mark SyncMark
+	// TakenBy, when set, is the id of another secret here that holds the
+	// remote's name: the remote was not applied (nor its mark written).
+	TakenBy []byte
 }
 
 // ApplyRemote writes each remote state as the secret's next version (none
 // when it equals the current one) and its mark, all in one transaction. A
-// remote whose name is taken by another secret is not applied: its entry
-// in the returned slice is a *NameTakenError, and the transaction goes on.
-func (v *Vault) ApplyRemote(rs []Remote) ([]error, error) {
+// remote whose name another secret here holds is not applied: its
+// Applied says which secret (TakenBy), and the transaction goes on.
+func (rp *Replica) ApplyRemote(rs []Remote) ([]Applied, error) {
+	v := rp.v
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
@@ -228,48 +239,51 @@ func (v *Vault) ApplyRemote(rs []Remote) ([]error, error) {
 			}
 		}
 	}
-	errs := make([]error, len(rs))
+	out := make([]Applied, len(rs))
 	now := time.Now().UnixNano()
 	err := v.write(func(tx *sql.Tx) error {
 		for i := range rs {
 			var err error
-			errs[i], err = v.applyOne(tx, &rs[i], now)
-			if err != nil {
+			if out[i], err = v.applyOne(tx, &rs[i], now); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return errs, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (error, error) {
+func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (Applied, error) {
 	r, curName, err := v.rowByID(tx, rm.ID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
+		return Applied{}, err
 	}
 	if rm.Name != "" && !rm.Deleted && (r == nil || rm.Name != curName) {
 		other, err := v.lookup(tx, rm.Name)
 		if err == nil && !bytes.Equal(other.id, rm.ID) {
 			free, err := v.freeName(tx, other)
 			if err != nil {
-				return nil, err
+				return Applied{}, err
 			}
 			if !free {
-				return &NameTakenError{Name: rm.Name, ByID: other.id}, nil
+				return Applied{TakenBy: other.id}, nil
 			}
 		}
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
+			return Applied{}, err
 		}
 	}
+	mark := rm.Mark
 	switch {
 	case r == nil && rm.Name == "":
 		// A removal of a secret never seen here: only the mark.
 	case r == nil:
 		s, err := v.seal(rm.ID, 1, rm.Name, rm.Meta, rm.Value)
 		if err != nil {
-			return nil, err
+			return Applied{}, err
 		}
 		var deleted any
 		if rm.Deleted {
@@ -277,24 +291,24 @@ func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (error, error) {
 		}
 		if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated, deleted) VALUES (?, ?, ?, 1, ?, ?, ?)`,
 			rm.ID, v.nameMAC(rm.Name), v.folderMAC(Folder(rm.Name)), now, now, deleted); err != nil {
-			return nil, fmt.Errorf("failed to write %s: %w", rm.Name, err)
+			return Applied{}, fmt.Errorf("failed to write %s: %w", rm.Name, err)
 		}
 		if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES (?, 1, ?, ?, ?, ?, ?)`,
 			rm.ID, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
-			return nil, fmt.Errorf("failed to write %s: %w", rm.Name, err)
+			return Applied{}, fmt.Errorf("failed to write %s: %w", rm.Name, err)
 		}
-		rm.Mark.LocalHead = 1
+		mark.LocalHead = 1
 	default:
 		if rm.Name != "" {
 			cur, err := v.version(tx, curName, r, r.head, true)
 			if err != nil {
-				return nil, err
+				return Applied{}, err
 			}
 			same := cur.Name == rm.Name && bytes.Equal(cur.Value, rm.Value) && metaEqual(cur.Meta, rm.Meta)
 			clear(cur.Value)
 			if !same {
 				if err := v.addVersion(tx, r, rm.Name, rm.Meta, rm.Value, now); err != nil {
-					return nil, err
+					return Applied{}, err
 				}
 				r.deleted = sql.NullInt64{}
 			}
@@ -307,12 +321,15 @@ func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (error, error) {
 			}
 		}
 		if _, err := tx.Exec(`UPDATE secrets SET deleted = ? WHERE id = ?`, deleted, rm.ID); err != nil {
-			return nil, err
+			return Applied{}, fmt.Errorf("failed to write vault: %w", err)
 		}
-		rm.Mark.LocalHead = r.head
+		mark.LocalHead = r.head
 	}
-	rm.Mark.LocalDeleted = rm.Deleted
-	return nil, v.putMark(tx, rm.ID, &rm.Mark)
+	mark.LocalDeleted = rm.Deleted
+	if err := v.putMark(tx, rm.ID, &mark); err != nil {
+		return Applied{}, err
+	}
+	return Applied{Mark: mark}, nil
 }
 
 func (v *Vault) putMark(q querier, id []byte, m *SyncMark) error {
@@ -327,7 +344,8 @@ func (v *Vault) putMark(q querier, id []byte, m *SyncMark) error {
 }
 
 // PutMarks writes marks, in one transaction.
-func (v *Vault) PutMarks(ms map[string]SyncMark) error {
+func (rp *Replica) PutMarks(ms map[string]SyncMark) error {
+	v := rp.v
 	return v.write(func(tx *sql.Tx) error {
 		for hexID, m := range ms {
 			id, err := hex.DecodeString(hexID)
@@ -344,7 +362,8 @@ func (v *Vault) PutMarks(ms map[string]SyncMark) error {
 
 // PurgeID deletes a secret and its history by id (a name conflict settled
 // for the teammate's secret); its mark stays.
-func (v *Vault) PurgeID(id []byte) error {
+func (rp *Replica) PurgeID(id []byte) error {
+	v := rp.v
 	return v.write(func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, id); err != nil {
 			return err
@@ -363,9 +382,6 @@ func (v *Vault) Conflicts() (map[string]string, error) {
 	rows, err := v.db.Query(`SELECT s.id, s.head, v.epoch, v.name FROM sync_records m
 		JOIN secrets s ON s.id = m.id JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE m.theirs IS NOT NULL`)
 	if err != nil {
-		if isNoTable(err) {
-			return map[string]string{}, nil
-		}
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
 	defer rows.Close()
@@ -385,27 +401,25 @@ func (v *Vault) Conflicts() (map[string]string, error) {
 	return out, rows.Err()
 }
 
-// HasConflict reports whether the named secret has a conflicting version.
-func (v *Vault) HasConflict(id string) bool {
+// HasConflict reports whether the secret with this id (as in
+// [Secret.ID]) has a conflicting version from a team server.
+func (v *Vault) HasConflict(id string) (bool, error) {
 	b, err := hex.DecodeString(id)
 	if err != nil {
-		return false
+		return false, fmt.Errorf("secret id %q is not an id", id)
 	}
 	var n int
 	if err := v.db.QueryRow(`SELECT count(*) FROM sync_records WHERE id = ? AND theirs IS NOT NULL`, b).Scan(&n); err != nil {
-		return false
+		return false, fmt.Errorf("failed to read vault: %w", err)
 	}
-	return n > 0
-}
-
-func isNoTable(err error) bool {
-	return err != nil && bytes.Contains([]byte(err.Error()), []byte("no such table"))
+	return n > 0, nil
 }
 
 func (v *Vault) stateAD(k string) []byte { return crypto.AD("hush/v1/sync-state", v.hdr.vaultID, k) }
 
 // SyncState returns the sealed setting k, opened; nil if unset.
-func (v *Vault) SyncState(k string) ([]byte, error) {
+func (rp *Replica) SyncState(k string) ([]byte, error) {
+	v := rp.v
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
@@ -425,7 +439,8 @@ func (v *Vault) SyncState(k string) ([]byte, error) {
 }
 
 // SetSyncState seals and stores setting k.
-func (v *Vault) SetSyncState(k string, b []byte) error {
+func (rp *Replica) SetSyncState(k string, b []byte) error {
+	v := rp.v
 	if err := v.unlocked(); err != nil {
 		return err
 	}
@@ -441,7 +456,8 @@ func (v *Vault) SetSyncState(k string, b []byte) error {
 
 // HasSyncState reports, without the key, whether setting k exists: a
 // vault that belongs to a team.
-func (v *Vault) HasSyncState(k string) bool {
+func (rp *Replica) HasSyncState(k string) bool {
+	v := rp.v
 	var n int
 	if err := v.db.QueryRow(`SELECT count(*) FROM sync_state WHERE k = ?`, k).Scan(&n); err != nil {
 		return false
@@ -451,7 +467,8 @@ func (v *Vault) HasSyncState(k string) bool {
 
 // MarkExposed marks every live secret as to be rotated (a new version with
 // Exposed set), in one transaction, and returns how many it marked.
-func (v *Vault) MarkExposed(reason string, at time.Time) (int, error) {
+func (rp *Replica) MarkExposed(reason string, at time.Time) (int, error) {
+	v := rp.v
 	if err := v.unlocked(); err != nil {
 		return 0, err
 	}
@@ -501,7 +518,8 @@ func (v *Vault) MarkExposed(reason string, at time.Time) (int, error) {
 
 // Reseal makes every live secret that a team server knows count as changed
 // here, so that the next push sends it again (under a new key epoch).
-func (v *Vault) Reseal() error {
+func (rp *Replica) Reseal() error {
+	v := rp.v
 	return v.write(func(tx *sql.Tx) error {
 		_, err := tx.Exec(`UPDATE sync_records SET local_head = -1 WHERE theirs IS NULL AND id IN (SELECT id FROM secrets WHERE deleted IS NULL)`)
 		return err

@@ -88,7 +88,7 @@ type Meta struct {
 
 // DynamicSource is what a dynamic source keeps besides its admin URL (the
 // secret's value): the SQL that grants a new login its rights, and how long
-// the login is valid. The package vault/dynamic reads and checks the
+// the login is valid. The package cmd/hush/internal/dynamic reads and checks the
 // template; the vault only stores it.
 type DynamicSource struct {
 	Template string        `json:"template"`

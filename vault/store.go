@@ -315,6 +315,9 @@ func (u Update) describe(name string, m *Meta, value []byte) error {
 type SetRequest struct {
 	Name  string
 	Value []byte
+	// Create refuses, with [ErrExists], a name that a live secret already
+	// has, instead of adding a version to it (a removed one is revived).
+	Create bool
 	Update
 }
 
@@ -390,6 +393,9 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 	}
 	if err != nil {
 		return res, err
+	}
+	if req.Create && !r.deleted.Valid {
+		return res, fmt.Errorf("secret %s %w", req.Name, ErrExists)
 	}
 	cur, err := v.version(tx, req.Name, r, r.head, true)
 	if err != nil {

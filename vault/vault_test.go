@@ -510,6 +510,29 @@ func TestSetManyIsAtomic(t *testing.T) {
 	}
 }
 
+func TestSetManyCreate(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/A", "old")
+	mustSet(t, v, "app/gone", "x")
+	if err := v.Remove("app/gone"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := v.SetMany([]SetRequest{{Name: "app/B", Value: []byte("1"), Create: true}, {Name: "app/A", Value: []byte("new"), Create: true}}, time.Time{})
+	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "app/A") {
+		t.Fatalf("Create over a live secret = %v", err)
+	}
+	if s, _ := v.Get("app/A"); string(s.Value) != "old" || s.Version != 1 {
+		t.Fatalf("app/A changed to %q v%d", s.Value, s.Version)
+	}
+	if _, err := v.Get("app/B"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the refused batch wrote app/B: %v", err)
+	}
+	res, err := v.SetMany([]SetRequest{{Name: "app/gone", Value: []byte("back"), Create: true}}, time.Time{})
+	if err != nil || res[0].Version != 2 {
+		t.Fatalf("Create over a removed secret = %v, %v", res, err)
+	}
+}
+
 func TestNewerSchemaRefused(t *testing.T) {
 	v := newVault(t)
 	path := tamperFile(t, v, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion()+1))

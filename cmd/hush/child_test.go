@@ -26,7 +26,7 @@ import (
 //	hushchild chunks N TEXT       print TEXT in N-byte writes, 20 ms apart
 //	hushchild cat                 copy stdin to stdout
 //	hushchild isatty              print whether stdin/stdout are terminals
-//	hushchild signals PIDFILE     write the pid, then print each forwarded
+//	hushchild signals PIDFILE [LOG] write the pid, then print (and log) each forwarded
 //	                              signal; exit 42 after SIGTERM
 //	hushchild sleep PIDFILE       write the pid, then sleep for a minute
 //	hushchild envall              print the whole environment
@@ -83,13 +83,29 @@ func hushchild() int {
 		sigs := make(chan os.Signal, 16)
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
 			syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGALRM)
+		// An optional LOGFILE gets each line too, so that a script can wait
+		// for one signal to arrive before it sends the next: pending
+		// standard signals are delivered lowest number first, not in the
+		// order they were sent.
+		var log *os.File
+		if len(args) > 2 {
+			f, err := os.OpenFile(args[2], os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			log = f
+		}
 		writePid(args[1])
 		fmt.Println("ready")
-		timeout := time.After(30 * time.Second)
+		timeout := time.After(2 * time.Minute)
 		for {
 			select {
 			case s := <-sigs:
 				fmt.Printf("got %v\n", s)
+				if log != nil {
+					fmt.Fprintf(log, "got %v\n", s)
+				}
 				if s == syscall.SIGTERM {
 					return 42
 				}

@@ -6,25 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
-	"github.com/hush-secrets/hush/vault/dynamic"
 )
 
 // Time limits of the lease work that happens around a program.
 const (
-	// leftoverBudget bounds the cleanup of earlier runs' leftovers that
-	// every `run --dynamic` does first: it must never hold up the run long.
-	leftoverBudget = 5 * time.Second
 	// cleanupBudget bounds `dynamic leases --cleanup` and `dynamic revoke`.
 	cleanupBudget = 2 * time.Minute
 	// defaultTTL is a new source's login lifetime.
@@ -435,17 +430,6 @@ func (a *app) leaseManager(v *vault.Vault) *dynamic.Manager {
 	m.Record = func(action string, names []string, detail string, err error) {
 		a.recordDetail(v, action, names, detail, err)
 	}
-	m.AdminURL = func(source string) (string, error) {
-		s, err := v.Get(source)
-		if err != nil {
-			return "", err
-		}
-		if !s.IsDynamic() {
-			clear(s.Value)
-			return "", fmt.Errorf("%s is not a dynamic source", source)
-		}
-		return string(s.Value), nil
-	}
 	return m
 }
 
@@ -456,11 +440,8 @@ func (a *app) recordDetail(v *vault.Vault, action string, names []string, detail
 	}
 }
 
-// dynamicFlag is one --dynamic VAR=NAME.
-type dynamicFlag struct{ Var, Source string }
-
-func parseDynamicFlags(list []string) ([]dynamicFlag, error) {
-	var out []dynamicFlag
+func parseDynamicFlags(list []string) ([]dynamic.Binding, error) {
+	var out []dynamic.Binding
 	seen := map[string]bool{}
 	for _, s := range list {
 		k, name, ok := strings.Cut(s, "=")
@@ -477,145 +458,25 @@ func parseDynamicFlags(list []string) ([]dynamicFlag, error) {
 			return nil, usagef("--dynamic: %s is given twice", k)
 		}
 		seen[k] = true
-		out = append(out, dynamicFlag{k, name})
+		out = append(out, dynamic.Binding{Var: k, Source: name})
 	}
 	return out, nil
 }
 
-// runDynamic makes a login per --dynamic flag, runs the program under
-// supervision with their URLs in its environment, and drops the logins
-// when it ends, however it ends. It owns v and closes it.
-func (a *app) runDynamic(v *vault.Vault, plan *run.Plan, specs []dynamicFlag, mask bool) error {
+// runDynamic runs the program under supervision with a login of its own
+// per --dynamic flag, dropped when it ends, however it ends. It owns v and
+// closes it: hush stays with the vault open, to record the logins.
+func (a *app) runDynamic(v *vault.Vault, plan *run.Plan, bindings []dynamic.Binding, mask bool) error {
 	defer v.Close()
-	// From here until the logins are dropped, a signal must not end hush.
-	hold := run.HoldSignals()
-	defer hold.Release()
-	m := a.leaseManager(v)
-
-	// Leftovers of earlier runs first: bounded, and only warnings.
-	ctx, cancel := context.WithTimeout(context.Background(), leftoverBudget)
-	out, err := m.Cleanup(ctx, nil)
-	cancel()
-	if err != nil {
-		a.notef("warning: left-over leases could not be read: %v", err)
+	s := a.leaseManager(v).NewSession(bindings, a.notef)
+	code, err := run.SuperviseAround(plan, a.stdio(), run.SuperviseOptions{Mask: mask}, s.Around())
+	var ie *run.InterruptedError
+	if errors.As(err, &ie) {
+		a.notef("hush: %v; no login was left", err)
+		return exitStatus(ie.Code())
 	}
-	for _, o := range out {
-		if o.Err != nil {
-			a.notef("warning: could not drop left-over login %s of %s (%s): %v; `hush dynamic leases --cleanup` retries", o.Lease.Role, o.Lease.Source, o.Reason, o.Err)
-		} else {
-			a.notef("dropped left-over login %s of %s (%s)", o.Lease.Role, o.Lease.Source, o.Reason)
-		}
-	}
-
-	// Every source is read and checked before any login is made.
-	sources := make([]*dynamic.Source, len(specs))
-	for i, sp := range specs {
-		s, err := v.Get(sp.Source)
-		if err != nil {
-			return fmt.Errorf("--dynamic %s=%s: %w", sp.Var, sp.Source, err)
-		}
-		src, err := dynamic.NewSource(s)
-		clear(s.Value)
-		if err != nil {
-			return fmt.Errorf("--dynamic %s=%s: %w", sp.Var, sp.Source, err)
-		}
-		sources[i] = src
-	}
-
-	// Make the logins; a signal now cancels, and nothing starts.
-	ctx, cancel = context.WithCancel(context.Background())
-	interrupted := make(chan os.Signal, 1)
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		for {
-			select {
-			case sig := <-hold.C:
-				if sig == syscall.SIGPIPE {
-					continue
-				}
-				interrupted <- sig
-				cancel()
-				return
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var grants []*dynamic.Grant
-	var grantErr error
-	for i, src := range sources {
-		g, err := m.Grant(ctx, src)
-		if err != nil {
-			grantErr = fmt.Errorf("--dynamic %s=%s: %w", specs[i].Var, src.Name, err)
-			break
-		}
-		grants = append(grants, g)
-		if err := plan.Setenv(specs[i].Var, g.Login.URL); err != nil {
-			grantErr = err
-			break
-		}
-		plan.Secrets = append(plan.Secrets, []byte(g.Login.Password))
-	}
-	cancel()
-	<-watched
-	var sig os.Signal
-	select {
-	case sig = <-interrupted:
-	default:
-	}
-	if grantErr != nil || sig != nil {
-		a.dropAll(m, grants, hold)
-		if sig != nil {
-			a.notef("hush: interrupted (%v) before the program started; no login was left", sig)
-			return exitStatus(128 + int(sig.(syscall.Signal)))
-		}
-		return grantErr
-	}
-
-	code, err := run.Supervise(plan, a.stdio(), run.SuperviseOptions{Mask: mask})
-	hold.Drain() // the signals that were forwarded to the program
-	a.dropAll(m, grants, hold)
 	if err != nil {
 		return err
 	}
 	return exitStatus(code)
-}
-
-// dropAll drops the logins of a run. A first Ctrl-C (or SIGTERM) while it
-// works says what is happening; a second one stops it, leaving the logins
-// recorded for a later cleanup.
-func (a *app) dropAll(m *dynamic.Manager, grants []*dynamic.Grant, hold *run.Hold) {
-	if len(grants) == 0 {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		warned := false
-		for {
-			select {
-			case sig := <-hold.C:
-				if sig == syscall.SIGPIPE {
-					continue
-				}
-				if warned {
-					cancel()
-					return
-				}
-				warned = true
-				a.notef("hush: dropping the program's database logins; %v again stops, leaving them to `hush dynamic leases --cleanup`", sig)
-			case <-done:
-				return
-			}
-		}
-	}()
-	for _, g := range grants {
-		if err := m.Release(ctx, g.Lease); err != nil {
-			a.notef("warning: could not drop login %s of %s: %v\n  it stays recorded and `hush dynamic leases --cleanup` (or the next `hush run --dynamic`) retries; PostgreSQL refuses it after %s",
-				g.Lease.Role, g.Lease.Source, err, g.Lease.Expires.Local().Format("2006-01-02 15:04:05"))
-		}
-	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,24 +14,58 @@ import (
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
+	"github.com/hush-secrets/hush/vault/importer"
 )
 
 func (a *app) importCommand() *cobra.Command {
-	var into, format string
+	var into, format, from, passwordFile string
+	var dryRun, overwrite, noExpand, expandEnv bool
 	cmd := &cobra.Command{
-		Use:   "import [--into FOLDER] FILE|-",
-		Short: "import a .env, JSON or YAML file",
+		Use:   "import [--from FORMAT] [--into FOLDER] FILE|-",
+		Short: "import a .env, JSON or YAML file, or another secret store's export",
 		Long: `Import every KEY=value of a file as the secret FOLDER/KEY, in one transaction:
 all or nothing. The format follows the file's extension (.json, .yaml/.yml,
 anything else dotenv) unless --format says otherwise; "-" reads stdin.
-Existing secrets get a new version; unchanged ones are left alone.`,
+Existing secrets get a new version; unchanged ones are left alone. In a
+dotenv file ${A} and $B expand to keys defined earlier in the same file
+(never to hush's own environment unless --expand-env); --no-expand reads
+every $ literally.
+
+--from FORMAT reads another store's export instead (docs/import.md says how
+to make each and what carries over):
+  1pux           1Password export (.1pux)
+  1password-csv  1Password CSV export
+  bitwarden      Bitwarden JSON export, plain or password-protected
+  keepassxc-csv  KeePassXC CSV export
+  pass           a pass or gopass (gpg) password store: FILE is its folder
+  sops           a SOPS-encrypted dotenv, JSON or YAML file (runs sops -d)
+  vault-kv       HashiCorp Vault / OpenBao: vault kv get -format=json, or a tree
+An item becomes FOLDER/TITLE (its password or main secret), with
+FOLDER/TITLE.totp and FOLDER/TITLE.FIELD for its TOTP seed and hidden
+fields; username, URLs and notes go into the note. A name that already
+exists is refused unless --overwrite (which adds a version). What could not
+be brought is counted by reason; --dry-run shows every name, never a value.`,
 		Example: `  hush import --into app/dev .env
-  hush import --into app/prod --format json secrets.json`,
+  hush import --into app/prod --format json secrets.json
+  hush import --from 1pux --into moved/1password --dry-run export.1pux
+  hush import --from bitwarden --password-file pw.txt bitwarden_export.json
+  hush import --from pass --into moved ~/.password-store`,
 		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			folder, err := vault.CleanFolder(into)
 			if err != nil {
 				return err
+			}
+			if from != "" {
+				if f, err := envfile.ParseFormat(from); err == nil && f != envfile.Shell {
+					format = from // --from dotenv|json|yaml is --format
+				} else {
+					src, err := importer.ParseFormat(from)
+					if err != nil {
+						return usageError{err}
+					}
+					return a.importFrom(src, args[0], folder, passwordFile, dryRun, overwrite)
+				}
 			}
 			f := envfile.FormatFromPath(args[0])
 			if format != "" {
@@ -42,7 +78,16 @@ Existing secrets get a new version; unchanged ones are left alone.`,
 				return err
 			}
 			defer crypto.Wipe(data)
-			entries, err := envfile.Parse(f, data)
+			opts := envfile.Options{NoExpand: noExpand}
+			where := "earlier in the file"
+			if expandEnv {
+				opts.LookupEnv = func(k string) (string, bool) { v, ok := a.env[k]; return v, ok }
+				where += " nor in the environment"
+			}
+			opts.Undefined = func(line int, key string) {
+				a.notef("note: %s line %d: the value of %s refers to a variable defined neither %s: it expands to nothing (write \\$ or use single quotes for a literal $, or --no-expand)", displayName(args[0]), line, key, where)
+			}
+			entries, err := opts.Parse(f, data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", displayName(args[0]), err)
 			}
@@ -61,6 +106,13 @@ Existing secrets get a new version; unchanged ones are left alone.`,
 				}
 				reqs[i] = vault.SetRequest{Name: name, Value: e.Value}
 				names = append(names, name)
+			}
+			if dryRun {
+				fmt.Fprintf(a.stdout, "would import %s (new, or a new version where the value changed):\n", plural(len(names), "secret"))
+				for _, n := range names {
+					fmt.Fprintf(a.stdout, "  %s\n", n)
+				}
+				return nil
 			}
 			return a.audited("import", names, func(v *vault.Vault) error {
 				res, err := v.SetMany(reqs, time.Time{})
@@ -85,7 +137,77 @@ Existing secrets get a new version; unchanged ones are left alone.`,
 	}
 	cmd.Flags().StringVar(&into, "into", "", "the `FOLDER` to import into (default: the root)")
 	cmd.Flags().StringVar(&format, "format", "", "dotenv, json or yaml (default: from the file name)")
+	cmd.Flags().StringVar(&from, "from", "", "the `FORMAT` of another store's export: "+importFormats())
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be imported (names only) and what would be skipped; write nothing")
+	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "with --from: add a version to secrets that already exist instead of refusing")
+	cmd.Flags().StringVar(&passwordFile, "password-file", "", "with --from bitwarden: read the export's password from `FILE`")
+	cmd.Flags().BoolVar(&noExpand, "no-expand", false, "dotenv: read $VAR and ${VAR} literally")
+	cmd.Flags().BoolVar(&expandEnv, "expand-env", false, "dotenv: expand variables not defined in the file from hush's environment")
+	cmd.MarkFlagsMutuallyExclusive("no-expand", "expand-env")
+	cmd.MarkFlagsMutuallyExclusive("from", "format")
 	return cmd
+}
+
+func importFormats() string {
+	names := make([]string, len(importer.Formats))
+	for i, f := range importer.Formats {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
+
+// importFrom imports another store's export (hush import --from).
+func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, dryRun, overwrite bool) error {
+	opts := importer.Options{Password: func() ([]byte, error) {
+		if passwordFile != "" {
+			return readPassphraseFile(passwordFile)
+		}
+		return askHidden("Password of the export: ",
+			errors.New("this export is password-protected: give --password-file FILE, or run on a terminal to be asked"),
+			errors.New("no password given: nothing imported"))
+	}}
+	var plan *importer.Plan
+	var err error
+	if path == "-" && f != importer.Pass && f != importer.SOPS {
+		data, rerr := io.ReadAll(io.LimitReader(a.stdin, importer.MaxInput+1))
+		if rerr != nil {
+			return fmt.Errorf("failed to read stdin: %w", rerr)
+		}
+		defer crypto.Wipe(data)
+		plan, err = importer.Parse(f, data, opts)
+	} else {
+		plan, err = importer.Read(f, path, opts)
+	}
+	if err != nil {
+		if errors.Is(err, importer.ErrNoPassword) || errors.Is(err, importer.ErrWrongPassword) {
+			return fmt.Errorf("%s: %w: nothing imported", displayName(path), err)
+		}
+		return fmt.Errorf("%s: %w (nothing imported)", displayName(path), err)
+	}
+	defer plan.Wipe()
+	if dryRun {
+		importer.WritePlan(a.stdout, plan, folder)
+		return nil
+	}
+	if len(plan.Items) == 0 {
+		importer.WriteSkipped(a.stderr, plan, folder, true)
+		return fmt.Errorf("%s holds nothing hush can import: nothing imported", displayName(path))
+	}
+	return a.audited("import", plan.Names(folder), func(v *vault.Vault) error {
+		res, err := importer.Apply(v, folder, plan, overwrite)
+		var ee *importer.ExistsError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("%w: use --overwrite to add a version to each, or --into another folder", err)
+		}
+		if err != nil {
+			return err
+		}
+		importer.WriteResult(a.stderr, plan, folder, res)
+		if len(plan.Skipped) > 0 {
+			a.notef("(--dry-run lists what was not imported by name)")
+		}
+		return nil
+	})
 }
 
 func displayName(path string) string {

@@ -1,27 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os/exec"
-	"sort"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/crypto"
-	"github.com/hush-secrets/hush/crypto/generate"
 	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/rotate"
 )
-
-// certWarning is how long before a certificate's end `due` and `ls` warn.
-const certWarning = 30 * 24 * time.Hour
 
 func (a *app) revokeCommand() *cobra.Command {
 	var reason string
@@ -53,40 +43,13 @@ a new value (hush set, hush rotate) makes the secret usable again.`,
 	return cmd
 }
 
-// dueItem is one thing that needs attention.
+// dueItem is one thing that needs attention, as `due --json` prints it.
 type dueItem struct {
-	Name    string    `json:"name"`
-	What    string    `json:"what"`             // rotation, expiry, certificate
-	Reason  string    `json:"reason,omitempty"` // why, when it is not the schedule
-	When    time.Time `json:"-"`
-	WhenStr string    `json:"when"`
-	Overdue bool      `json:"overdue"`
-}
-
-// dueItems lists what is overdue, or due within d.
-func dueItems(entries []vault.Entry, now time.Time, within, certWithin time.Duration) []dueItem {
-	var out []dueItem
-	add := func(name, what string, t time.Time, window time.Duration) {
-		if t.IsZero() || t.After(now.Add(window)) {
-			return
-		}
-		out = append(out, dueItem{Name: name, What: what, When: t, WhenStr: jsonTime(t), Overdue: !t.After(now)})
-	}
-	for _, e := range entries {
-		if e.Revoked != nil {
-			continue
-		}
-		if e.Exposed != nil {
-			// Someone who could read it left the team: due since then.
-			out = append(out, dueItem{Name: e.Name, What: "rotation", Reason: e.Exposed.Reason, When: e.Exposed.At, WhenStr: jsonTime(e.Exposed.At), Overdue: true})
-		} else if e.RotateEvery > 0 {
-			add(e.Name, "rotation", e.Updated.Add(e.RotateEvery), within)
-		}
-		add(e.Name, "expiry", e.Expires, within)
-		add(e.Name, "certificate end", e.NotAfter, max(within, certWithin))
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].When.Before(out[j].When) })
-	return out
+	Name    string `json:"name"`
+	What    string `json:"what"`             // rotation, expiry, certificate
+	Reason  string `json:"reason,omitempty"` // why, when it is not the schedule
+	When    string `json:"when"`
+	Overdue bool   `json:"overdue"`
 }
 
 func (a *app) dueCommand() *cobra.Command {
@@ -112,20 +75,22 @@ cron can gate on it.`,
 				folder = args[0]
 			}
 			return a.withVault(func(v *vault.Vault) error {
-				entries, err := listWithPolicies(v, folder)
+				entries, err := v.ListWithPolicies(folder)
 				if err != nil {
 					return err
 				}
 				now := time.Now()
-				items := dueItems(entries, now, w, cw)
+				items := vault.Due(entries, now, w, cw)
 				overdue := 0
+				out := []dueItem{}
 				for _, it := range items {
 					if it.Overdue {
 						overdue++
 					}
+					out = append(out, dueItem{it.Name, it.What, it.Reason, jsonTime(it.When), it.Overdue})
 				}
 				if a.jsonOut {
-					if err := a.writeJSON(nonNilSlice(items)); err != nil {
+					if err := a.writeJSON(out); err != nil {
 						return err
 					}
 				} else if len(items) == 0 {
@@ -153,13 +118,10 @@ cron can gate on it.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&within, "within", "14d", "also list what falls due within this time")
-	cmd.Flags().StringVar(&certWithin, "cert-warning", "30d", "warn this long before a certificate ends")
+	cmd.Flags().StringVar(&within, "within", formatDuration(vault.ExpiryWarning), "also list what falls due within this time")
+	cmd.Flags().StringVar(&certWithin, "cert-warning", formatDuration(vault.CertificateWarning), "warn this long before a certificate ends")
 	return cmd
 }
-
-// rotatorTimeout bounds a rotator: a hung script must not hang cron.
-const rotatorTimeout = 60 * time.Second
 
 func (a *app) rotateCommand() *cobra.Command {
 	var (
@@ -207,7 +169,12 @@ rotator, reports each, and exits 1 if any failed.`,
 				return err
 			}
 			return a.audited("rotate", args[:1], func(v *vault.Vault) error {
-				res, err := a.rotate(v, args[0], gen, with, timeout)
+				o := a.rotateOptions(timeout)
+				o.Generate, o.With = gen, with
+				res, err := rotate.Rotate(v, args[0], o)
+				if errors.Is(err, rotate.ErrNoRotator) {
+					return usagef("%v: give --generate, or --with COMMAND (it is kept for next time)", err)
+				}
 				if err != nil {
 					return err
 				}
@@ -220,153 +187,40 @@ rotator, reports each, and exits 1 if any failed.`,
 	f.BoolVar(&gen, "generate", false, "a new random password")
 	f.StringVar(&with, "with", "", "a rotator `COMMAND`: old value on stdin, new value on stdout")
 	f.BoolVar(&due, "due", false, "rotate every overdue secret that has a rotator")
-	f.DurationVar(&timeout, "timeout", rotatorTimeout, "how long a rotator may run")
+	f.DurationVar(&timeout, "timeout", rotate.Timeout, "how long a rotator may run")
 	return cmd
 }
 
-// rotate writes a new version of name from the generator or a rotator.
-func (a *app) rotate(v *vault.Vault, name string, gen bool, with string, timeout time.Duration) (vault.SetResult, error) {
-	var u vault.Update
-	u.Describe = describeValue
-	var value []byte
-	switch {
-	case gen:
-		r, err := generate.New(generate.Options{})
-		if err != nil {
-			return vault.SetResult{}, err
-		}
-		value = r.Value
-	default:
-		cur, err := v.GetVersion(name, 0)
-		var re *vault.RevokedError
-		if errors.As(err, &re) {
-			// A revoked secret is exactly the one to rotate: take its value
-			// from the version that holds it.
-			h, _, herr := v.History(name)
-			if herr != nil {
-				return vault.SetResult{}, herr
-			}
-			cur, err = v.GetVersion(name, h[len(h)-1].Version)
-		}
-		if err != nil {
-			return vault.SetResult{}, err
-		}
-		defer crypto.Wipe(cur.Value)
-		command := with
-		if command == "" {
-			command = cur.Rotator
-		}
-		if command == "" {
-			return vault.SetResult{}, usagef("%s has no rotator: give --generate, or --with COMMAND (it is kept for next time)", name)
-		}
-		value, err = a.runRotator(name, command, cur.Value, timeout)
-		if err != nil {
-			return vault.SetResult{}, err
-		}
-		if with != "" {
-			u.Rotator = &with
-		}
-	}
-	defer crypto.Wipe(value)
-	res, err := v.Set(name, value, u)
-	if err == nil && !res.Changed {
-		return res, fmt.Errorf("%s unchanged: the new value is the current one, so nothing was rotated", name)
-	}
-	return res, err
-}
-
-// runRotator runs command with the old value on stdin and returns what it
-// printed, without one final newline. It fails, changing nothing, when the
-// command fails, times out or prints nothing.
-func (a *app) runRotator(name, command string, old []byte, timeout time.Duration) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
-	cmd.Stdin = bytes.NewReader(old)
-	var out bytes.Buffer
-	cmd.Stdout = &limitedWriter{w: &out, n: vault.MaxValueSize + 1}
-	cmd.Stderr = a.stderr
-	// The rotator and everything it starts form one process group, killed
-	// together on a timeout: no orphan keeps running (or holds our pipes).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	env := []string{"HUSH_ROTATE_NAME=" + name}
+// rotateOptions are the rotation engine's options for this process.
+func (a *app) rotateOptions(timeout time.Duration) rotate.Options {
+	o := rotate.Options{Timeout: timeout, Stderr: a.stderr, Describe: describeValue}
 	for k, v := range a.env {
-		if k != "HUSH_PASSPHRASE" && k != "HUSH_NEW_PASSPHRASE" && k != "HUSH_ROTATE_NAME" {
-			env = append(env, k+"="+v)
-		}
+		o.Environ = append(o.Environ, k+"="+v)
 	}
-	cmd.Env = env
-	err := cmd.Run()
-	value := out.Bytes()
-	switch {
-	case ctx.Err() != nil:
-		crypto.Wipe(value)
-		return nil, fmt.Errorf("rotator for %s did not finish within %s: nothing changed", name, timeout)
-	case err != nil:
-		crypto.Wipe(value)
-		return nil, fmt.Errorf("rotator for %s failed (%v): nothing changed", name, err)
-	case out.Len() > vault.MaxValueSize:
-		crypto.Wipe(value)
-		return nil, fmt.Errorf("rotator for %s printed more than %d bytes: nothing changed", name, vault.MaxValueSize)
-	}
-	value = bytes.TrimSuffix(value, []byte("\n"))
-	value = bytes.TrimSuffix(value, []byte("\r"))
-	if len(value) == 0 {
-		return nil, fmt.Errorf("rotator for %s printed nothing: nothing changed", name)
-	}
-	return value, nil
-}
-
-type limitedWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if l.n <= 0 {
-		return len(p), nil // keep draining, so the rotator is not killed by a full pipe
-	}
-	k := min(len(p), l.n)
-	l.n -= k
-	l.w.Write(p[:k])
-	return len(p), nil
+	return o
 }
 
 // rotateDue rotates every overdue secret that has a rotator.
 func (a *app) rotateDue(timeout time.Duration) error {
 	return a.withVault(func(v *vault.Vault) error {
-		entries, err := listWithPolicies(v, "")
-		if err != nil {
-			return err
-		}
-		now := time.Now()
 		failed, done, skipped := 0, 0, 0
-		for _, it := range dueItems(entries, now, 0, 0) {
-			if it.What != "rotation" || !it.Overdue {
-				continue
-			}
-			var e vault.Entry
-			for _, x := range entries {
-				if x.Name == it.Name {
-					e = x
-				}
-			}
-			if e.Rotator == "" {
+		err := rotate.Due(v, a.rotateOptions(timeout), func(o rotate.Outcome) {
+			if o.NoRotator {
 				skipped++
-				a.notef("%s: overdue, but has no rotator (rotate it by hand)", it.Name)
-				continue
+				a.notef("%s: overdue, but has no rotator (rotate it by hand)", o.Name)
+				return
 			}
-			res, err := a.rotate(v, it.Name, false, "", timeout)
-			a.record(v, "rotate", []string{it.Name}, err)
-			if err != nil {
+			a.record(v, "rotate", []string{o.Name}, o.Err)
+			if o.Err != nil {
 				failed++
-				a.notef("%s: %v", it.Name, err)
-				continue
+				a.notef("%s: %v", o.Name, o.Err)
+				return
 			}
 			done++
-			a.notef("%s: rotated (version %d)", it.Name, res.Version)
+			a.notef("%s: rotated (version %d)", o.Name, o.Version)
+		})
+		if err != nil {
+			return err
 		}
 		a.notef("rotated %d, failed %d, without a rotator %d", done, failed, skipped)
 		if failed > 0 {
@@ -382,25 +236,6 @@ func dueWhen(t, now time.Time) string {
 		return t.Local().Format("2006-01-02") + " (in " + strings.TrimSuffix(age(now, t), " ago") + ")"
 	}
 	return t.Local().Format("2006-01-02") + " (" + age(t, now) + ")"
-}
-
-// listWithPolicies lists folder with each secret's rotation interval
-// inherited from its folder's policy when it has none of its own.
-// A [*vault.DamagedError] comes back with the entries that could be read.
-func listWithPolicies(v *vault.Vault, folder string) ([]vault.Entry, error) {
-	entries, listErr := v.List(folder)
-	var damaged *vault.DamagedError
-	if listErr != nil && !errors.As(listErr, &damaged) {
-		return nil, listErr
-	}
-	ps, err := v.Policies()
-	if err != nil {
-		return nil, err
-	}
-	for i := range entries {
-		vault.Inherit(&entries[i].Meta, entries[i].Name, ps)
-	}
-	return entries, listErr
 }
 
 func (a *app) policyCommand() *cobra.Command {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -193,7 +194,10 @@ given as value_base64 instead of value.`,
 					return err
 				}
 				defer crypto.Wipe(s.Value)
-				conflict := v.HasConflict(s.ID)
+				conflict, err := v.HasConflict(s.ID)
+				if err != nil {
+					return err
+				}
 				if conflict {
 					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush get --theirs %s` shows theirs; `hush resolve %s --keep mine|theirs`)", s.Name, s.Name, s.Name)
 				}
@@ -223,11 +227,14 @@ given as value_base64 instead of value.`,
 
 // getTheirs prints the teammate's side of a conflict.
 func (a *app) getTheirs(v *vault.Vault, name string) error {
-	st, err := client.Load(v)
+	ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+	defer cancel()
+	t, err := client.Open(ctx, v)
 	if err != nil {
 		return err
 	}
-	th, err := client.TheirVersion(v, st, name)
+	th, err := t.Theirs(name)
+	t.Close()
 	if err != nil {
 		return err
 	}
@@ -312,7 +319,7 @@ func (a *app) lsCommand() *cobra.Command {
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				// Damaged secrets are listed as such, and ls fails.
-				listed, listErr := listWithPolicies(v, folder)
+				listed, listErr := v.ListWithPolicies(folder)
 				var damaged *vault.DamagedError
 				if listErr != nil && !errors.As(listErr, &damaged) {
 					return listErr

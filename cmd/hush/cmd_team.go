@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -29,7 +30,7 @@ reaches a new device only wrapped to it by an admin. See docs/sync.md.
 
   admin$  hush team create --server https://hush.example.com:8443 --name acme
   admin$  hush team invite --role writer      # hand the code over out of band
-  member$ hush team join CODE --name laptop-2
+  member$ hush team join CODE --device laptop-2
   admin$  hush sync                           # approves the join
   member$ hush sync                           # receives the key and the secrets`,
 		Args: cobra.NoArgs,
@@ -76,7 +77,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 					return err
 				}
 				a.notef("created team %s on %s; this device (%s) is its admin", name, st.Server, st.Device.Name)
-				rep, err := client.Sync(ctx, v, st)
+				rep, err := syncNow(ctx, v)
 				if err != nil {
 					return fmt.Errorf("the team exists, but the first sync failed (run `hush sync` again): %w", err)
 				}
@@ -109,8 +110,8 @@ until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
 			if err != nil || ttl <= 0 || ttl > 31*24*time.Hour {
 				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
 			}
-			return a.teamChange("team-invite", nil, func(ctx context.Context, v *vault.Vault, st *client.State) error {
-				inv, err := client.CreateInviteFor(ctx, v, st, role, member, ttl)
+			return a.withTeam("team-invite", nil, func(ctx context.Context, t *client.Team) error {
+				inv, err := t.Invite(ctx, role, member, ttl)
 				if err != nil {
 					return err
 				}
@@ -131,10 +132,10 @@ until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
 }
 
 func (a *app) teamJoinCommand() *cobra.Command {
-	var device, member, ca string
+	var device, oldName, member, ca string
 	var kdf kdfFlags
 	cmd := &cobra.Command{
-		Use:   "join CODE [--name DEVICE]",
+		Use:   "join CODE [--device NAME] [--member NAME]",
 		Short: "join a team with an invitation code: makes a new local vault for it",
 		Long: `Join a team. This makes a new vault here (with its own passphrase: yours,
 not the team's) and registers this device with the server. An admin's next
@@ -142,6 +143,15 @@ not the team's) and registers this device with the server. An admin's next
 Use --vault NAME to keep it beside an existing vault.`,
 		Args: exactArgs("CODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("name") {
+				// --name names the team in `team create`; here it named the
+				// device, which misled. Kept working for old scripts.
+				if cmd.Flags().Changed("device") && device != oldName {
+					return usagef("give the device's name once, with --device")
+				}
+				device = oldName
+				a.notef("note: `team join --name` is deprecated: use --device NAME (the name of this device)")
+			}
 			inv, err := client.ParseInvite(args[0])
 			if err != nil {
 				return err
@@ -200,7 +210,9 @@ Use --vault NAME to keep it beside an existing vault.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&device, "name", client.DefaultName(), "this device's `NAME`, shown to the team")
+	f.StringVar(&device, "device", client.DefaultName(), "this device's `NAME`, shown to the team")
+	f.StringVar(&oldName, "name", "", "deprecated: use --device")
+	f.MarkHidden("name")
 	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
 	f.StringVar(&ca, "ca", "", "trust this CA certificate `FILE` (PEM) for a self-signed server")
 	kdf.register(cmd)
@@ -213,10 +225,10 @@ func (a *app) teamApproveCommand() *cobra.Command {
 		Short: "approve pending joins made with your invitations (hush sync does it too)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.teamChange("team-approve", nil, func(ctx context.Context, v *vault.Vault, st *client.State) error {
-				as, err := client.Approve(ctx, v, st)
+			return a.withTeam("team-approve", nil, func(ctx context.Context, t *client.Team) error {
+				as, err := t.Approve(ctx)
 				a.reportApprovals(as)
-				if err == nil && st.Role != "admin" {
+				if err == nil && t.State().Role != "admin" {
 					return errors.New("only an admin approves joins")
 				}
 				if err == nil && len(as) == 0 {
@@ -244,11 +256,12 @@ func (a *app) teamMembersCommand() *cobra.Command {
 		Short: "list the team's members and devices, with roles and last seen",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.teamRead(func(ctx context.Context, v *vault.Vault, st *client.State) error {
-				ms, err := client.Members(ctx, v, st)
+			return a.withTeam("", nil, func(ctx context.Context, t *client.Team) error {
+				ms, err := t.Members(ctx)
 				if err != nil {
 					return err
 				}
+				st := t.State()
 				if a.jsonOut {
 					out := make([]map[string]any, 0, len(ms))
 					for _, m := range ms {
@@ -293,24 +306,17 @@ every command that reads it sync first when the last sync is over a minute
 old (quietly: offline, it carries on with the local vault).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.audited("sync", nil, func(v *vault.Vault) error {
-				st, err := client.Load(v)
-				if err != nil {
-					return err
-				}
+			if auto != "" && auto != "on" && auto != "off" {
+				return usagef("--auto is on or off")
+			}
+			return a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
 				if auto != "" {
-					if auto != "on" && auto != "off" {
-						return usagef("--auto is on or off")
-					}
-					st.Auto = auto == "on"
-					if err := st.Save(v); err != nil {
+					if err := t.SetAuto(auto == "on"); err != nil {
 						return err
 					}
 					a.notef("automatic sync is %s", auto)
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-				defer cancel()
-				rep, err := client.Sync(ctx, v, st)
+				rep, err := t.Sync(ctx)
 				if rep != nil {
 					a.reportApprovals(rep.Approvals)
 				}
@@ -359,13 +365,15 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 			default:
 				return usagef("--keep is mine or theirs")
 			}
-			return a.teamChange("resolve", args[:1], func(ctx context.Context, v *vault.Vault, st *client.State) error {
-				if err := client.Resolve(ctx, v, st, args[0], k); err != nil {
+			return a.withTeam("resolve", args[:1], func(ctx context.Context, t *client.Team) error {
+				if err := t.Resolve(ctx, args[0], k); err != nil {
 					return err
 				}
 				a.notef("resolved %s: kept %s (it syncs with the next `hush sync`)", args[0], keep)
-				a.noAutoSync = false
-				a.autoSync(v, true)
+				if t.State().Auto {
+					rep, err := t.Sync(ctx)
+					a.reportAutoSync(rep, err)
+				}
 				return nil
 			})
 		},
@@ -374,64 +382,69 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 	return cmd
 }
 
-// syncStatus prints the team part of `hush status`; it needs the key.
-func (a *app) syncStatus(v *vault.Vault) (map[string]any, error) {
+// teamStatus is the team part of `hush status`; it needs the key.
+type teamStatus struct {
+	*client.Status        // nil: locked
+	LastSync       string `json:"last_sync,omitempty"`
+}
+
+func (s *teamStatus) MarshalJSON() ([]byte, error) {
+	if s.Status == nil {
+		return json.Marshal(map[string]string{"team": "(locked)"})
+	}
+	type plain teamStatus // without this method
+	return json.Marshal((*plain)(s))
+}
+
+// syncStatus reads the team part of `hush status`: nil for a vault of
+// one's own.
+func (a *app) syncStatus(v *vault.Vault) (*teamStatus, error) {
 	if !client.InTeam(v) {
 		return nil, nil
 	}
 	if v.Locked() {
-		return map[string]any{"team": "(locked)"}, nil
+		return &teamStatus{}, nil
 	}
-	st, err := client.Load(v)
+	s, err := client.ReadStatus(v)
 	if errors.Is(err, client.ErrNoTeam) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	s, err := client.GetStatus(v, st)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]any{"server": st.Server, "team": st.TeamName, "device": st.Device.Name, "role": st.Role,
-		"unpushed": s.Unpushed, "conflicts": nonNil(s.Conflicts), "auto": st.Auto, "approved": len(st.Keys) > 0}
-	if !st.LastSync.IsZero() {
-		m["last_sync"] = jsonTime(st.LastSync)
-	}
-	return m, nil
+	return &teamStatus{Status: s, LastSync: jsonTime(s.LastSync)}, nil
 }
 
-func (a *app) printTeamStatus(team map[string]any, now time.Time) {
+func (a *app) printTeamStatus(team *teamStatus, now time.Time) {
 	if team == nil {
 		return
 	}
-	if _, ok := team["server"]; !ok {
+	if team.Status == nil {
 		a.printf("team      shared (unlock to see its sync state)\n")
 		return
 	}
-	name := team["team"].(string)
+	name := team.Team
 	if name == "" {
 		name = "a team"
 	}
-	role := team["role"].(string)
+	role := team.Role
 	if role == "" {
 		role = "not yet approved"
 	}
-	a.printf("team      %s on %s, as %s (%s)\n", name, team["server"], team["device"], role)
+	a.printf("team      %s on %s, as %s (%s)\n", name, team.Server, team.Device, role)
 	switch {
-	case !team["approved"].(bool):
+	case !team.Approved:
 		a.printf("sync      waiting for an admin to approve this device, then `hush sync`\n")
-	case team["last_sync"] == nil:
+	case team.Status.LastSync.IsZero():
 		a.printf("sync      never synced: run `hush sync`\n")
 	default:
-		t, _ := time.Parse(time.RFC3339, team["last_sync"].(string))
 		auto := "run `hush sync`"
-		if team["auto"].(bool) {
+		if team.Auto {
 			auto = "automatic sync on"
 		}
-		a.printf("sync      last %s; %d local change(s) not yet pushed; %s\n", age(t, now), team["unpushed"], auto)
+		a.printf("sync      last %s; %d local change(s) not yet pushed; %s\n", age(team.Status.LastSync.Truncate(time.Second), now), team.Unpushed, auto)
 	}
-	if cs := team["conflicts"].([]string); len(cs) > 0 {
+	if cs := team.Conflicts; len(cs) > 0 {
 		a.printf("conflict  %s: `hush resolve NAME --keep mine|theirs`\n", strings.Join(cs, ", "))
 	}
 }
@@ -440,17 +453,22 @@ func (a *app) printTeamStatus(team map[string]any, now time.Time) {
 // change (force), before a read when the last sync is over a minute old.
 // It never fails the command: offline, it says so and the command goes on.
 func (a *app) autoSync(v *vault.Vault, force bool) {
-	if a.noAutoSync {
+	if a.noAutoSync || !client.InTeam(v) {
 		return
 	}
-	rep, err, ran := syncIfAuto(v, force, func(st *client.State) {
-		if force && st.Role == "reader" {
-			a.notef("note: this device is a reader in the team: this change stays on this device")
-		}
-	})
-	if !ran {
+	st, err := client.Load(v)
+	if err != nil {
 		return
 	}
+	if force && st.Role == "reader" {
+		a.notef("note: this device is a reader in the team: this change stays on this device")
+	}
+	if st.AutoSyncDue(force, time.Now()) {
+		a.reportAutoSync(autoSyncNow(v))
+	}
+}
+
+func (a *app) reportAutoSync(rep *client.Report, err error) {
 	switch {
 	case errors.Is(err, client.ErrOffline):
 		a.notef("note: the team server is unreachable: working offline (changes sync later)")
@@ -460,6 +478,23 @@ func (a *app) autoSync(v *vault.Vault, force bool) {
 		a.reportConflicts(rep.Conflicts)
 		a.reportSyncNotes(rep)
 	}
+}
+
+// autoSyncNow is the sync automatic sync runs: a short one.
+func autoSyncNow(v *vault.Vault) (*client.Report, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return syncNow(ctx, v)
+}
+
+// syncNow syncs v as its own owner of the team state (client.Open).
+func syncNow(ctx context.Context, v *vault.Vault) (*client.Report, error) {
+	t, err := client.Open(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	return t.Sync(ctx)
 }
 
 func memberState(m client.Member) string {
@@ -472,30 +507,24 @@ func memberState(m client.Member) string {
 	return "removed"
 }
 
-// teamRead runs fn on the unlocked vault's team state.
-func (a *app) teamRead(fn func(ctx context.Context, v *vault.Vault, st *client.State) error) error {
-	return a.withVault(func(v *vault.Vault) error {
-		st, err := client.Load(v)
+// withTeam runs fn on the unlocked vault's team, owned for the command
+// (client.Open: the sync lock, the state loaded once and saved by the
+// methods that change it), audited as action unless action is empty.
+func (a *app) withTeam(action string, names []string, fn func(ctx context.Context, t *client.Team) error) error {
+	run := func(v *vault.Vault) error {
+		ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+		defer cancel()
+		t, err := client.Open(ctx, v)
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-		defer cancel()
-		return fn(ctx, v, st)
-	})
-}
-
-// teamChange runs fn on the unlocked vault's team state, audited.
-func (a *app) teamChange(action string, names []string, fn func(ctx context.Context, v *vault.Vault, st *client.State) error) error {
-	return a.audited(action, names, func(v *vault.Vault) error {
-		st, err := client.Load(v)
-		if err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-		defer cancel()
-		return fn(ctx, v, st)
-	})
+		defer t.Close()
+		return fn(ctx, t)
+	}
+	if action == "" {
+		return a.withVault(run)
+	}
+	return a.audited(action, names, run)
 }
 
 func (a *app) teamRoleCommand() *cobra.Command {
@@ -507,17 +536,17 @@ writer (secrets), reader (read only). NAME is a member's name or one of
 their devices'. The change is an entry of the team's signed membership log.`,
 		Args: exactArgs("NAME", "ROLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.teamChange("team-role", args[:1], func(ctx context.Context, v *vault.Vault, st *client.State) error {
-				epoch := st.Epoch
-				if err := client.SetRole(ctx, v, st, args[0], args[1]); err != nil {
+			return a.withTeam("team-role", args[:1], func(ctx context.Context, t *client.Team) error {
+				epoch, err := t.SetRole(ctx, args[0], args[1])
+				if err != nil {
 					return err
 				}
 				a.notef("%s is now a %s", args[0], args[1])
-				if st.Epoch == epoch {
+				if epoch == 0 {
 					return nil
 				}
-				a.notef("new team key epoch %d: what a former writer signs from now on is refused", st.Epoch)
-				return a.pushResealed(ctx, v, st)
+				a.notef("new team key epoch %d: what a former writer signs from now on is refused", epoch)
+				return a.pushResealed(ctx, t)
 			})
 		},
 	}
@@ -535,13 +564,13 @@ it (pushed now), and marks every secret they could read as to be rotated:
 What they copied before leaving, they keep: change those values.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.teamChange("team-remove", args[:1], func(ctx context.Context, v *vault.Vault, st *client.State) error {
+			return a.withTeam("team-remove", args[:1], func(ctx context.Context, t *client.Team) error {
 				// Up to date first: what is re-sealed under the new key is
 				// what this device holds.
-				if _, err := client.Sync(ctx, v, st); err != nil {
+				if _, err := t.Sync(ctx); err != nil {
 					return fmt.Errorf("sync before removing: %w", err)
 				}
-				rm, err := client.Remove(ctx, v, st, args[0])
+				rm, err := t.Remove(ctx, args[0])
 				if rm != nil {
 					a.notef("removed %s (%s)", rm.Member, strings.Join(rm.Devices, ", "))
 				}
@@ -549,7 +578,7 @@ What they copied before leaving, they keep: change those values.`,
 					return err
 				}
 				a.notef("new team key epoch %d; %d secret(s) marked to be rotated (see `hush due`)", rm.Epoch, rm.Exposed)
-				return a.pushResealed(ctx, v, st)
+				return a.pushResealed(ctx, t)
 			})
 		},
 	}
@@ -561,13 +590,13 @@ func (a *app) teamRotateCommand() *cobra.Command {
 		Short: "start a new team key epoch and seal every secret again (admin)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.teamChange("team-rotate", nil, func(ctx context.Context, v *vault.Vault, st *client.State) error {
-				epoch, err := client.Rotate(ctx, v, st)
+			return a.withTeam("team-rotate", nil, func(ctx context.Context, t *client.Team) error {
+				epoch, err := t.Rotate(ctx)
 				if err != nil {
 					return err
 				}
 				a.notef("new team key epoch %d", epoch)
-				return a.pushResealed(ctx, v, st)
+				return a.pushResealed(ctx, t)
 			})
 		},
 	}
@@ -583,8 +612,8 @@ channel you trust: the same fingerprint and, after both synced, the same
 head mean the server shows you both the same team.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.teamRead(func(ctx context.Context, v *vault.Vault, st *client.State) error {
-				fp, err := client.Verify(ctx, v, st)
+			return a.withTeam("", nil, func(ctx context.Context, t *client.Team) error {
+				fp, err := t.Verify(ctx)
 				if err != nil {
 					return err
 				}
@@ -614,8 +643,8 @@ func (a *app) teamAuditCommand() *cobra.Command {
 			if err != nil || d <= 0 {
 				return usagef("--since takes a duration like 24h or 7d")
 			}
-			return a.teamRead(func(ctx context.Context, v *vault.Vault, st *client.State) error {
-				evs, err := client.Audit(ctx, v, st, time.Now().Add(-d))
+			return a.withTeam("", nil, func(ctx context.Context, t *client.Team) error {
+				evs, err := t.Audit(ctx, time.Now().Add(-d))
 				if err != nil {
 					return err
 				}
@@ -659,37 +688,16 @@ func (a *app) reportSyncNotes(rep *client.Report) {
 	}
 }
 
-// syncIfAuto runs a sync if the vault is in a team with automatic sync on
-// (and, unless force, the last sync is over a minute old).
-func syncIfAuto(v *vault.Vault, force bool, loaded func(*client.State)) (*client.Report, error, bool) {
-	if !client.InTeam(v) {
-		return nil, nil, false
-	}
-	st, err := client.Load(v)
-	if err != nil {
-		return nil, nil, false
-	}
-	if loaded != nil {
-		loaded(st)
-	}
-	if !st.Auto || len(st.Keys) == 0 {
-		return nil, nil, false
-	}
-	if !force && time.Since(st.LastSync) < time.Minute {
-		return nil, nil, false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	rep, err := client.Sync(ctx, v, st)
-	return rep, err, true
-}
-
 // quietSync is autoSync for the terminal UI: one short status line.
 func (a *app) quietSync(v *vault.Vault) string {
-	rep, err, ran := syncIfAuto(v, true, nil)
-	switch {
-	case !ran:
+	if !client.InTeam(v) {
 		return ""
+	}
+	if st, err := client.Load(v); err != nil || !st.AutoSyncDue(true, time.Now()) {
+		return ""
+	}
+	rep, err := autoSyncNow(v)
+	switch {
 	case errors.Is(err, client.ErrOffline):
 		return "the team server is unreachable: working offline"
 	case err != nil:
@@ -718,8 +726,8 @@ func syncLabel(v *vault.Vault) string {
 
 // pushResealed syncs after a new key epoch: every secret goes up sealed
 // under the new key. The team change itself is done whatever happens here.
-func (a *app) pushResealed(ctx context.Context, v *vault.Vault, st *client.State) error {
-	rep, err := client.Sync(ctx, v, st)
+func (a *app) pushResealed(ctx context.Context, t *client.Team) error {
+	rep, err := t.Sync(ctx)
 	if err != nil {
 		return fmt.Errorf("the team change is done; pushing the re-sealed secrets failed (run `hush sync`): %w", err)
 	}

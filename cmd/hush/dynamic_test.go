@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/hush-secrets/hush/vault/pgtest"
+	"github.com/hush-secrets/hush/sync/store/pgtest"
 )
 
 // withPostgres runs the package's tests, then stops the PostgreSQL server
@@ -292,4 +292,31 @@ func cmdPGDrop(ts *testscript.TestScript, neg bool, args []string) {
 	s, err := pgServer()
 	ts.Check(err)
 	pgExec(ts, s.SuperURL(), fmt.Sprintf(`DROP ROLE %s`, pgx.Identifier{args[0]}.Sanitize()))
+}
+
+// pgbusy waits (at most 60 s) until PostgreSQL is running a role template
+// of this script that sleeps: the moment a login is being made.
+func cmdPGBusy(ts *testscript.TestScript, neg bool, args []string) {
+	s, err := pgServer()
+	ts.Check(err)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, err := pgx.Connect(ctx, s.SuperURL())
+		ts.Check(err)
+		var n int
+		err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE state = 'active' AND query LIKE '%pg_sleep%' AND strpos(query, $1) > 0`,
+			ts.Getenv("PGREADERS")).Scan(&n)
+		conn.Close(ctx)
+		cancel()
+		ts.Check(err)
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("no role template of this script started within 60s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

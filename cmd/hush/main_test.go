@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,6 +94,7 @@ func TestScripts(t *testing.T) {
 			"sleep":         cmdSleep,
 			"keyput":        cmdKeyPut,
 			"waitfile":      cmdWaitFile,
+			"waitgrep":      cmdWaitGrep,
 			"gone":          cmdGone,
 			"sigparent":     cmdSigParent,
 			"gencert":       cmdGenCert,
@@ -104,6 +106,7 @@ func TestScripts(t *testing.T) {
 			"noleak":        cmdNoLeak,
 			"urluser":       cmdURLUser,
 			"pgdrop":        cmdPGDrop,
+			"pgbusy":        cmdPGBusy,
 		},
 	})
 }
@@ -270,24 +273,24 @@ func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
 
 // waitfile FILE waits (at most 10 s) until FILE exists.
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	ts.Fatalf("%s did not appear within 10s", args[0])
+	ts.Fatalf("%s did not appear within 60s", args[0])
 }
 
-// gone PIDFILE checks (waiting at most 5 s) that the process whose pid is in
+// gone PIDFILE checks (waiting at most 30 s) that the process whose pid is in
 // PIDFILE no longer exists.
 func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 	b, err := os.ReadFile(ts.MkAbs(args[0]))
 	ts.Check(err)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	ts.Check(err)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if err := unix.Kill(pid, 0); err == unix.ESRCH {
 			return
@@ -342,4 +345,25 @@ func cmdGenCert(ts *testscript.TestScript, neg bool, args []string) {
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+}
+
+// waitgrep FILE REGEXP waits (at most 60 s) until FILE has a line matching
+// REGEXP: a background program has got that far.
+func cmdWaitGrep(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: waitgrep FILE REGEXP")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, _ := os.ReadFile(ts.MkAbs(args[0]))
+		if re.Match(b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s has no line matching %q after 60s; it holds:\n%s", args[0], args[1], b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

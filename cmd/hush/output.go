@@ -42,42 +42,17 @@ func jsonTime(t time.Time) string {
 
 // age is a short, human "how long ago".
 func age(t, now time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
-	case d < 60*24*time.Hour:
-		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
-	case d < 2*365*24*time.Hour:
-		return fmt.Sprintf("%dmo ago", int(d.Hours()/24/30))
+	if a := vault.Ago(t, now); a != "now" {
+		return a + " ago"
 	}
-	return fmt.Sprintf("%dy ago", int(d.Hours()/24/365))
+	return "just now"
 }
 
 // flags lists what needs attention about a secret.
 func flags(m vault.Meta, updated, now time.Time) []string {
 	var f []string
-	if m.Expired(now) {
-		f = append(f, "expired")
-	} else if !m.Expires.IsZero() && m.Expires.Sub(now) < 14*24*time.Hour {
-		f = append(f, "expires-soon")
-	}
-	if m.RotationDue(updated, now) {
-		f = append(f, "rotation-due")
-	}
-	switch {
-	case m.NotAfter.IsZero():
-	case !m.NotAfter.After(now):
-		f = append(f, "certificate-ended")
-	case m.NotAfter.Sub(now) < certWarning:
-		f = append(f, "certificate-ends-soon")
-	}
-	if m.Revoked != nil {
-		f = append(f, "revoked")
+	for _, mark := range vault.Attention(m, updated, now) {
+		f = append(f, string(mark))
 	}
 	return f
 }

@@ -27,7 +27,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/hush-secrets/hush/vault/pgtest"
+	"github.com/hush-secrets/hush/sync/store/pgtest"
 )
 
 // TestSyncScripts runs the team sync scripts in testdata/sync: real
@@ -126,7 +126,7 @@ func cmdServerURL(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: serverurl VAR FILE")
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		b, err := os.ReadFile(ts.MkAbs(args[1]))
 		if err == nil && bytes.HasSuffix(b, []byte("\n")) {
@@ -334,7 +334,7 @@ func testServerTLS(t *testing.T) {
 		}
 	}()
 	var serverURL string
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		if b, err := os.ReadFile(addrFile); err == nil && bytes.HasSuffix(b, []byte("\n")) {
 			serverURL = strings.TrimSpace(string(b))
 			break

@@ -54,7 +54,7 @@ func (x *tmuxTerm) screen() string {
 // waitFor polls the screen every 50 ms, for at most 10 s.
 func (x *tmuxTerm) waitFor(text string) string {
 	x.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s := x.screen()
 		if strings.Contains(s, text) {
@@ -118,7 +118,7 @@ func TestTerminalCtrlCOnce(t *testing.T) {
 				t.Fatalf("one Ctrl-C reached the child %d times:\n%s", n, x.screen())
 			}
 			x.keys("C-c")
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(30 * time.Second)
 			for strings.Count(x.screen(), "got interrupt") < 2 && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
@@ -214,7 +214,7 @@ func TestTerminalDynamicCtrlC(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			x := startTmux(t, 80, 24, env, "cd "+dir+" && "+tc.cmd)
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(30 * time.Second)
 			for {
 				if _, err := os.Stat(filepath.Join(dir, "pid")); err == nil {
 					break

@@ -325,7 +325,7 @@ func TestTUIFirstRun(t *testing.T) {
 	x.key("Enter")
 	x.typeText(pass)
 	dots := strings.Repeat("•", len(pass))
-	log.add(x.waitUntil("both passphrases masked", 10*time.Second, x.screen, func(s string) bool {
+	log.add(x.waitUntil("both passphrases masked", 30*time.Second, x.screen, func(s string) bool {
 		return strings.Contains(s, "New passphrase: "+dots+"\n") && strings.Contains(s, "Repeat it:      "+dots+"\n")
 	}))
 	x.key("Enter")
@@ -415,7 +415,7 @@ func TestTUIResize(t *testing.T) {
 	for _, size := range []struct{ w, h int }{{80, 24}, {60, 16}, {100, 30}, {40, 10}, {80, 24}} {
 		x.resize(size.w, size.h)
 		what := fmt.Sprintf("fit %d×%d", size.w, size.h)
-		x.waitUntil(what, 10*time.Second, x.joined, fits(size.w, size.h))
+		x.waitUntil(what, 30*time.Second, x.joined, fits(size.w, size.h))
 		// And it stays so: no late frame drawn for the old size.
 		time.Sleep(300 * time.Millisecond)
 		if s := x.joined(); !fits(size.w, size.h)(s) {
@@ -424,11 +424,11 @@ func TestTUIResize(t *testing.T) {
 	}
 	// The list scrolls within the body at the small size too.
 	x.resize(60, 16)
-	x.waitUntil("fit 60×16", 10*time.Second, x.joined, fits(60, 16))
+	x.waitUntil("fit 60×16", 30*time.Second, x.joined, fits(60, 16))
 	for range 25 {
 		x.key("j")
 	}
-	s := x.waitUntil("show the last secret", 10*time.Second, x.joined, func(s string) bool {
+	s := x.waitUntil("show the last secret", 30*time.Second, x.joined, func(s string) bool {
 		return fits(60, 16)(s) && strings.Contains(s, "▸ …") && strings.Contains(s, "KEY_19")
 	})
 	if strings.Contains(s, "s3cr3t") {

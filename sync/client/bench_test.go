@@ -79,25 +79,45 @@ func fill(tb testing.TB, v *vault.Vault, n int) {
 	}
 }
 
+// syncV syncs v as `hush sync` does: one Team, opened and closed.
+func syncV(ctx context.Context, v *vault.Vault) (*client.Report, error) {
+	t, err := client.Open(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	return t.Sync(ctx)
+}
+
+// inviteV makes an invitation for a new member, as `hush team invite` does.
+func inviteV(ctx context.Context, v *vault.Vault, role string, ttl time.Duration) (*client.Invite, error) {
+	t, err := client.Open(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	return t.Invite(ctx, role, "", ttl)
+}
+
 // pair makes a team with an admin vault and an approved member vault.
-func pair(tb testing.TB, url string) (admin, member *vault.Vault, ast, mst *client.State) {
+func pair(tb testing.TB, url string) (admin, member *vault.Vault) {
 	ctx := context.Background()
 	admin, member = newVault(tb), newVault(tb)
-	ast, err := client.Create(ctx, admin, client.CreateOptions{Server: url, Name: "bench", Device: "admin", Member: "admin"})
+	_, err := client.Create(ctx, admin, client.CreateOptions{Server: url, Name: "bench", Device: "admin", Member: "admin"})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	inv, err := client.CreateInvite(ctx, admin, ast, "writer", time.Hour)
+	inv, err := inviteV(ctx, admin, "writer", time.Hour)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if mst, err = client.Join(ctx, member, inv, client.JoinOptions{Device: "member", Member: "member"}); err != nil {
+	if _, err = client.Join(ctx, member, inv, client.JoinOptions{Device: "member", Member: "member"}); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := client.Sync(ctx, admin, ast); err != nil {
+	if _, err := syncV(ctx, admin); err != nil {
 		tb.Fatal(err)
 	}
-	return admin, member, ast, mst
+	return admin, member
 }
 
 // BenchmarkFirstSync10k: an admin's vault of 10,000 secrets goes up, then
@@ -108,17 +128,17 @@ func BenchmarkFirstSync10k(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			r := newRig(b, dsn())
-			admin, member, ast, mst := pair(b, r.url)
+			admin, member := pair(b, r.url)
 			fill(b, admin, 10000)
 			b.StartTimer()
 			start := time.Now()
-			rep, err := client.Sync(ctx, admin, ast)
+			rep, err := syncV(ctx, admin)
 			if err != nil || rep.Pushed != 10000 {
 				b.Fatal(rep, err)
 			}
 			push := time.Since(start)
 			start = time.Now()
-			rep, err = client.Sync(ctx, member, mst)
+			rep, err = syncV(ctx, member)
 			if err != nil || rep.Pulled != 10000 {
 				b.Fatal(rep, err)
 			}
@@ -134,12 +154,12 @@ func BenchmarkIncrementalSync(b *testing.B) {
 	backends(b, func(b *testing.B, dsn func() string) {
 		ctx := context.Background()
 		r := newRig(b, dsn())
-		admin, member, ast, mst := pair(b, r.url)
+		admin, member := pair(b, r.url)
 		fill(b, admin, 10000)
-		if _, err := client.Sync(ctx, admin, ast); err != nil {
+		if _, err := syncV(ctx, admin); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := client.Sync(ctx, member, mst); err != nil {
+		if _, err := syncV(ctx, member); err != nil {
 			b.Fatal(err)
 		}
 		i := 0
@@ -150,12 +170,12 @@ func BenchmarkIncrementalSync(b *testing.B) {
 				b.Fatal(err)
 			}
 			t0 := time.Now()
-			rep, err := client.Sync(ctx, admin, ast)
+			rep, err := syncV(ctx, admin)
 			if err != nil || rep.Pushed != 1 {
 				b.Fatal(rep, err)
 			}
 			t1 := time.Now()
-			rep, err = client.Sync(ctx, member, mst)
+			rep, err = syncV(ctx, member)
 			if err != nil || rep.Pulled != 1 {
 				b.Fatal(rep, err)
 			}

@@ -15,9 +15,9 @@ import (
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/server"
 	"github.com/hush-secrets/hush/sync/store"
+	"github.com/hush-secrets/hush/sync/store/pgtest"
 	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
-	"github.com/hush-secrets/hush/vault/pgtest"
 )
 
 // BenchmarkServerLoad: 50 and 200 devices, each on its own connection,
@@ -63,9 +63,14 @@ func loadRun(b *testing.B, dsn string, clients int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	at, err := Open(ctx, v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin = at.State()
 	devs := make([]*State, clients)
 	for i := range devs {
-		inv, err := CreateInvite(ctx, v, admin, wire.RoleWriter, time.Hour)
+		inv, err := at.Invite(ctx, wire.RoleWriter, "", time.Hour)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -85,9 +90,10 @@ func loadRun(b *testing.B, dsn string, clients int) {
 		d.Keys, d.Epoch = admin.Keys, admin.Epoch
 		devs[i] = d
 	}
-	if _, err := Approve(ctx, v, admin); err != nil {
+	if _, err := at.Approve(ctx); err != nil {
 		b.Fatal(err)
 	}
+	at.Close()
 	for _, d := range devs {
 		d.Members = admin.Members // pushes name the current log position
 	}

@@ -2,4 +2,6 @@
 
 package client
 
-func lockSync(string) (func(), error) { return func() {}, nil }
+import "context"
+
+func lockSync(context.Context, string) (func(), error) { return func() {}, nil }

@@ -3,15 +3,17 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"os"
 	"syscall"
 	"time"
 )
 
-// lockSync keeps two syncs of one vault (a manual one and an automatic one)
-// from pushing the same change twice: the second waits up to 30 s.
-func lockSync(vaultPath string) (func(), error) {
+// lockSync keeps two hush processes from owning one vault's team state at
+// once (a manual sync and an automatic one, an invitation and a sync): the
+// second waits up to 30 s, or until ctx ends.
+func lockSync(ctx context.Context, vaultPath string) (func(), error) {
 	f, err := os.OpenFile(vaultPath+".sync.lock", os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
@@ -22,10 +24,13 @@ func lockSync(vaultPath string) (func(), error) {
 		if err == nil {
 			return func() { f.Close() }, nil
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
 			f.Close()
-			return nil, errors.New("another hush sync of this vault is running")
+			return nil, errors.New("another hush process is syncing or changing this vault's team: try again when it is done")
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

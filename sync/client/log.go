@@ -11,7 +11,6 @@ import (
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/wire"
-	"github.com/hush-secrets/hush/vault"
 )
 
 // ErrRemoved means this device was removed from the team.
@@ -112,17 +111,14 @@ func (st *State) appendLog(ctx context.Context, c *conn, e *wire.LogEntry, keys 
 	return nil
 }
 
-// adminSession is what every admin command starts with: the verified log,
-// and a check that this device may change it.
-func adminSession(ctx context.Context, st *State, what string) (*conn, error) {
-	c, err := st.conn()
+// admin is what every admin command starts with: the verified log, and a
+// check that this device may change it.
+func (t *Team) admin(ctx context.Context, what string) (*conn, error) {
+	c, err := t.verifyLog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.syncLog(ctx, c); err != nil {
-		return nil, err
-	}
-	if st.Role != wire.RoleAdmin {
+	if t.st.Role != wire.RoleAdmin {
 		return nil, errors.New("only an admin can " + what)
 	}
 	return c, nil
@@ -150,44 +146,41 @@ func (st *State) FindMember(name string) (member string, devices []*wire.LogDevi
 	return "", nil, fmt.Errorf("no member or device named %q in the team (see `hush team members`)", name)
 }
 
-// SetRole changes a member's role (admin only).
-func SetRole(ctx context.Context, v *vault.Vault, st *State, name, role string) error {
-	unlock, err := lockState(v, st)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+// SetRole changes a member's role (admin only). When the member can no
+// longer write, it also starts a new key epoch and returns it (0: none).
+func (t *Team) SetRole(ctx context.Context, name, role string) (epoch int64, err error) {
+	st := t.st
 	if !wire.ValidRole(role) {
-		return fmt.Errorf("role %q: use admin, writer or reader", role)
+		return 0, fmt.Errorf("role %q: use admin, writer or reader", role)
 	}
-	c, err := adminSession(ctx, st, "change the team")
+	c, err := t.admin(ctx, "change the team")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	member, ds, err := st.FindMember(name)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if ds[0].Role == role {
-		return fmt.Errorf("%s is already a %s", member, role)
+		return 0, fmt.Errorf("%s is already a %s", member, role)
 	}
 	e := st.entry(wire.LogRole)
 	e.Member, e.Role = member, role
 	st.sign(e)
 	if err := st.appendLog(ctx, c, e, nil); err != nil {
-		return err
+		return 0, err
 	}
-	if err := st.Save(v); err != nil {
-		return err
+	if err := t.save(); err != nil {
+		return 0, err
 	}
 	// Who can no longer write still holds the key: a new epoch makes
 	// anything they seal from now on (or backdate) refused.
 	if wire.CanWrite(ds[0].Role) && !wire.CanWrite(role) {
-		if _, err := rotateEpoch(ctx, v, st, c); err != nil {
-			return fmt.Errorf("%s is now a %s, but the new key epoch failed (run `hush team rotate`): %w", member, role, err)
+		if epoch, err = t.rotateEpoch(ctx, c); err != nil {
+			return 0, fmt.Errorf("%s is now a %s, but the new key epoch failed (run `hush team rotate`): %w", member, role, err)
 		}
 	}
-	return nil
+	return epoch, nil
 }
 
 // Removal says what Remove did.
@@ -203,13 +196,9 @@ type Removal struct {
 // wrapped to every remaining device, every secret is re-sealed under it at
 // the next push, and every secret the removed devices could read is marked
 // to be rotated. The caller then syncs.
-func Remove(ctx context.Context, v *vault.Vault, st *State, name string) (*Removal, error) {
-	unlock, err := lockState(v, st)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	c, err := adminSession(ctx, st, "change the team")
+func (t *Team) Remove(ctx context.Context, name string) (*Removal, error) {
+	st := t.st
+	c, err := t.admin(ctx, "change the team")
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +225,8 @@ func Remove(ctx context.Context, v *vault.Vault, st *State, name string) (*Remov
 	}
 	// Invitations this device made and that were not used yet are void:
 	// the removed member might hold one.
-	st.Invites, st.voided = map[string]InviteKey{}, true
-	if err := st.Save(v); err != nil {
+	st.Invites = map[string]InviteKey{}
+	if err := t.save(); err != nil {
 		return nil, err
 	}
 	// Marked before the new epoch, so that a failure there cannot leave
@@ -246,30 +235,26 @@ func Remove(ctx context.Context, v *vault.Vault, st *State, name string) (*Remov
 	if e.Target != "" {
 		reason = fmt.Sprintf("device %s of %s left the team", ds[0].Name, member)
 	}
-	if rm.Exposed, err = v.MarkExposed(reason, time.Now()); err != nil {
+	if rm.Exposed, err = t.v.Replica().MarkExposed(reason, time.Now()); err != nil {
 		return rm, err
 	}
-	if rm.Epoch, err = rotateEpoch(ctx, v, st, c); err != nil {
+	if rm.Epoch, err = t.rotateEpoch(ctx, c); err != nil {
 		return rm, fmt.Errorf("removed, but the new key epoch failed (run `hush team rotate`): %w", err)
 	}
 	return rm, nil
 }
 
 // Rotate starts a new key epoch without removing anyone.
-func Rotate(ctx context.Context, v *vault.Vault, st *State) (int64, error) {
-	unlock, err := lockState(v, st)
+func (t *Team) Rotate(ctx context.Context) (int64, error) {
+	c, err := t.admin(ctx, "change the team")
 	if err != nil {
 		return 0, err
 	}
-	defer unlock()
-	c, err := adminSession(ctx, st, "change the team")
-	if err != nil {
-		return 0, err
-	}
-	return rotateEpoch(ctx, v, st, c)
+	return t.rotateEpoch(ctx, c)
 }
 
-func rotateEpoch(ctx context.Context, v *vault.Vault, st *State, c *conn) (int64, error) {
+func (t *Team) rotateEpoch(ctx context.Context, c *conn) (int64, error) {
+	st := t.st
 	key, err := crypto.Random(crypto.KeySize)
 	if err != nil {
 		return 0, err
@@ -294,11 +279,11 @@ func rotateEpoch(ctx context.Context, v *vault.Vault, st *State, c *conn) (int64
 	// Only the new epoch's key is kept: records sealed under an old one are
 	// no longer accepted from anyone.
 	st.Keys, st.Epoch = map[int64][]byte{e.Epoch: key}, e.Epoch
-	if err := st.Save(v); err != nil {
+	if err := t.save(); err != nil {
 		return 0, err
 	}
 	// Every secret goes up again, sealed under the new key, at the next push.
-	return e.Epoch, v.Reseal()
+	return e.Epoch, t.v.Replica().Reseal()
 }
 
 // Fingerprint is the team's identity (the hash of its log's first entry)
@@ -312,13 +297,10 @@ type Fingerprint struct {
 }
 
 // Verify syncs the membership log and returns what to compare.
-func Verify(ctx context.Context, v *vault.Vault, st *State) (*Fingerprint, error) {
-	c, err := st.conn()
-	if err != nil {
-		return nil, err
-	}
+func (t *Team) Verify(ctx context.Context) (*Fingerprint, error) {
+	st := t.st
 	offline := false
-	if err := st.syncLog(ctx, c); errors.Is(err, ErrOffline) && st.Members != nil {
+	if _, err := t.verifyLog(ctx); errors.Is(err, ErrOffline) && st.Members != nil {
 		offline = true // what this device verified last is still worth comparing
 	} else if err != nil && !errors.Is(err, ErrPending) {
 		return nil, err
@@ -326,7 +308,7 @@ func Verify(ctx context.Context, v *vault.Vault, st *State) (*Fingerprint, error
 	if st.Members == nil {
 		return nil, errors.New("this device has not verified the team's membership log yet: sync first")
 	}
-	if err := st.Save(v); err != nil {
+	if err := t.save(); err != nil {
 		return nil, err
 	}
 	return &Fingerprint{Team: st.Team, Genesis: short(st.Members.Genesis), Seq: st.Members.Seq, Head: short(st.Members.Head), Offline: offline}, nil
@@ -354,8 +336,9 @@ type AuditEvent struct {
 }
 
 // Audit fetches the server's audit log since a time (admin only).
-func Audit(ctx context.Context, v *vault.Vault, st *State, since time.Time) ([]AuditEvent, error) {
-	c, err := adminSession(ctx, st, "see the team's audit log")
+func (t *Team) Audit(ctx context.Context, since time.Time) ([]AuditEvent, error) {
+	st, v := t.st, t.v
+	c, err := t.admin(ctx, "see the team's audit log")
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +347,7 @@ func Audit(ctx context.Context, v *vault.Vault, st *State, since time.Time) ([]A
 		return nil, err
 	}
 	names := map[string]string{}
-	ts, err := v.Tracked()
+	ts, err := v.Replica().Tracked()
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +355,7 @@ func Audit(ctx context.Context, v *vault.Vault, st *State, since time.Time) ([]A
 		if !t.Exists {
 			continue
 		}
-		if sec, err := v.ByID(t.ID); err == nil {
+		if sec, err := v.Replica().ByID(t.ID); err == nil {
 			clear(sec.Value)
 			names[hex.EncodeToString(t.ID)] = sec.Name
 		}

@@ -26,7 +26,7 @@ import (
 	"github.com/hush-secrets/hush/vault"
 )
 
-// The lying server of the malicious-server suite (malicious_test.go): the
+// The lying server of the malicious-server suite (malicious_*_test.go): the
 // real server (sync/server on a SQLite sync/store) behind a proxy on
 // 127.0.0.1 that forwards every request and can answer in the server's
 // place, or rewrite its answer, per endpoint. What no hook touches stays
@@ -314,6 +314,73 @@ type mDev struct {
 
 func (d *mDev) id() string { return d.st.Device.ID }
 
+// team runs f on d's team as one command would (Open, f, Close). The
+// vault first holds d.st (a test may have changed it, as a lying past
+// would have), and d.st is then what the Team holds.
+func (d *mDev) team(f func(t *Team) error) error {
+	if d.st != nil {
+		if err := d.st.save(d.v); err != nil {
+			return err
+		}
+	}
+	t, err := Open(mctx, d.v)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	err = f(t)
+	d.st = t.st
+	return err
+}
+
+func (d *mDev) Sync(ctx context.Context) (rep *Report, err error) {
+	err = d.team(func(t *Team) error { rep, err = t.Sync(ctx); return err })
+	return rep, err
+}
+
+func (d *mDev) Approve(ctx context.Context) (as []Approval, err error) {
+	err = d.team(func(t *Team) error { as, err = t.Approve(ctx); return err })
+	return as, err
+}
+
+func (d *mDev) Invite(ctx context.Context, role string, ttl time.Duration) (inv *Invite, err error) {
+	err = d.team(func(t *Team) error { inv, err = t.Invite(ctx, role, "", ttl); return err })
+	return inv, err
+}
+
+func (d *mDev) Members(ctx context.Context) (ms []Member, err error) {
+	err = d.team(func(t *Team) error { ms, err = t.Members(ctx); return err })
+	return ms, err
+}
+
+func (d *mDev) SetRole(ctx context.Context, name, role string) error {
+	return d.team(func(t *Team) error { _, err := t.SetRole(ctx, name, role); return err })
+}
+
+func (d *mDev) Remove(ctx context.Context, name string) (rm *Removal, err error) {
+	err = d.team(func(t *Team) error { rm, err = t.Remove(ctx, name); return err })
+	return rm, err
+}
+
+func (d *mDev) Rotate(ctx context.Context) (epoch int64, err error) {
+	err = d.team(func(t *Team) error { epoch, err = t.Rotate(ctx); return err })
+	return epoch, err
+}
+
+func (d *mDev) Verify(ctx context.Context) (fp *Fingerprint, err error) {
+	err = d.team(func(t *Team) error { fp, err = t.Verify(ctx); return err })
+	return fp, err
+}
+
+func (d *mDev) Resolve(ctx context.Context, name string, keep Keep) error {
+	return d.team(func(t *Team) error { return t.Resolve(ctx, name, keep) })
+}
+
+func (d *mDev) Audit(ctx context.Context, since time.Time) (evs []AuditEvent, err error) {
+	err = d.team(func(t *Team) error { evs, err = t.Audit(ctx, since); return err })
+	return evs, err
+}
+
 // snapshot and restore copy the team state, to run one attack after
 // another from the same starting point.
 func (d *mDev) snapshot(t testing.TB) []byte {
@@ -330,7 +397,7 @@ func (d *mDev) restore(t testing.TB, b []byte) {
 		t.Fatal(err)
 	}
 	d.st = &st
-	if err := st.Save(d.v); err != nil {
+	if err := st.save(d.v); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -373,7 +440,7 @@ func newMTeam(t testing.TB) *mTeam {
 func (tm *mTeam) invite(t testing.TB, name, role string) *mDev {
 	t.Helper()
 	ctx := context.Background()
-	inv, err := CreateInvite(ctx, tm.admin.v, tm.admin.st, role, time.Hour)
+	inv, err := tm.admin.Invite(ctx, role, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +468,7 @@ func (tm *mTeam) add(t testing.TB, name, role string) *mDev {
 // sync is an honest sync that must work.
 func (tm *mTeam) sync(t testing.TB, d *mDev) *Report {
 	t.Helper()
-	rep, err := Sync(context.Background(), d.v, d.st)
+	rep, err := d.Sync(context.Background())
 	if err != nil {
 		t.Fatalf("%s's sync: %v", d.name, err)
 	}

@@ -4,6 +4,13 @@
 // detect conflicts, push compare-and-set, refuse a server that goes
 // backwards. Team keys never leave this package unwrapped except into the
 // vault's sealed settings.
+//
+// One [Team] owns the team state for the length of a command: [Open] takes
+// the vault's sync lock and loads the state once; its methods (Sync,
+// Approve, Invite, SetRole, Remove, Rotate, Verify, Members, Audit,
+// Resolve) work on that copy and write it when they change it. [Create]
+// and [Join] make a new team state; [Load] and [ReadStatus] read it for
+// display only.
 package client
 
 import (
@@ -55,9 +62,7 @@ type State struct {
 	PinHead    []byte    `json:"pin_head,omitempty"`
 	LastChange time.Time `json:"last_change"` // when the server last showed anything new
 
-	spent  map[string]bool // invitations used or refused by this process
-	voided bool            // every invitation voided (a member was removed)
-	Auto   bool            `json:"auto"`
+	Auto bool `json:"auto"`
 }
 
 // InviteKey is an invite this (admin) device made and has not yet seen
@@ -70,8 +75,10 @@ type InviteKey struct {
 }
 
 // Load reads the team state from an unlocked vault; ErrNoTeam if none.
+// It is a snapshot for display (status, labels): whatever changes the
+// state goes through [Open], under the sync lock.
 func Load(v *vault.Vault) (*State, error) {
-	b, err := v.SyncState(stateKey)
+	b, err := v.Replica().SyncState(stateKey)
 	if err != nil {
 		return nil, err
 	}
@@ -87,28 +94,18 @@ func Load(v *vault.Vault) (*State, error) {
 }
 
 // InTeam reports, without the key, whether a vault belongs to a team.
-func InTeam(v *vault.Vault) bool { return v.HasSyncState(stateKey) }
+func InTeam(v *vault.Vault) bool { return v.Replica().HasSyncState(stateKey) }
 
-// Save seals the state into the vault.
-func (st *State) Save(v *vault.Vault) error {
-	// Invitations another hush process made meanwhile (saved since this
-	// state was loaded) are kept, unless this one spent or voided them.
-	if disk, err := Load(v); err == nil && !st.voided {
-		for id, ik := range disk.Invites {
-			if _, ok := st.Invites[id]; !ok && !st.spent[id] {
-				if st.Invites == nil {
-					st.Invites = map[string]InviteKey{}
-				}
-				st.Invites[id] = ik
-			}
-		}
-	}
+// save seals the state into the vault. The caller holds the sync lock
+// (Open, or a new team's Create or Join): nobody else wrote it meanwhile,
+// so there is nothing to merge.
+func (st *State) save(v *vault.Vault) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
 	defer crypto.Wipe(b)
-	return v.SetSyncState(stateKey, b)
+	return v.Replica().SetSyncState(stateKey, b)
 }
 
 // highest is the newest server sequence this device knows of: a server
@@ -164,19 +161,12 @@ func newIdentity(name, member string) (*State, error) {
 	return st, nil
 }
 
-// lockState takes this vault's sync lock (another hush process may be
-// syncing it, or changing the team) and reloads the team state saved by
-// whoever held it last, so that no save overwrites another's.
-func lockState(v *vault.Vault, st *State) (func(), error) {
-	unlock, err := lockSync(v.Path())
-	if err != nil {
-		return nil, err
+// AutoSyncDue reports whether automatic sync should run now: it is on,
+// this device holds the team key, and this is after a change (force) or
+// the last sync is over a minute old.
+func (st *State) AutoSyncDue(force bool, now time.Time) bool {
+	if !st.Auto || len(st.Keys) == 0 {
+		return false
 	}
-	fresh, err := Load(v)
-	if err != nil {
-		unlock()
-		return nil, err
-	}
-	*st = *fresh
-	return unlock, nil
+	return force || now.Sub(st.LastSync) >= time.Minute
 }

@@ -47,25 +47,26 @@ type Report struct {
 
 // Sync pulls what changed on the server, applies it (or notes a conflict
 // where this device changed the same secret), then pushes local changes.
-// An admin's sync also approves joins made with its invites.
-func Sync(ctx context.Context, v *vault.Vault, st *State) (*Report, error) {
-	unlock, err := lockSync(v.Path())
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	c, err := st.conn()
-	if err != nil {
-		return nil, err
-	}
-	rep := &Report{}
+// An admin's sync also approves joins made with its invites. The state is
+// written once per page pulled (the cursor, so that an interrupted sync
+// resumes) and once at the end; an answer that fails verification writes
+// nothing.
+func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
+	st, v := t.st, t.v
+	rep = &Report{}
+	defer func() {
+		// The server took approvals (or this device was removed, or is
+		// still waiting): what it knows of that is kept, even on failure.
+		if err != nil && (t.owed || errors.Is(err, ErrRemoved) || errors.Is(err, ErrPending)) {
+			t.save()
+		}
+	}()
 	// A membership change during the sync (a member left, a key rotated)
 	// makes the server refuse pushes as stale: one more round catches up.
 	for round := 0; ; round++ {
-		if err := st.syncLog(ctx, c); err != nil {
-			if errors.Is(err, ErrRemoved) || errors.Is(err, ErrPending) {
-				st.Save(v)
-			}
+		t.verified = false // a sync always fetches the log afresh
+		c, err := t.verifyLog(ctx)
+		if err != nil {
 			return rep, err
 		}
 		if len(st.Keys) == 0 || st.Epoch != st.Members.Epoch {
@@ -73,18 +74,15 @@ func Sync(ctx context.Context, v *vault.Vault, st *State) (*Report, error) {
 				return rep, err
 			}
 			rep.GotKey = true
-			if err := st.Save(v); err != nil {
-				return rep, err
-			}
 		}
 		if len(st.Invites) > 0 { // joins can only come with this device's invitations
-			as, err := approve(ctx, v, st)
+			as, err := t.approve(ctx)
 			rep.Approvals = append(rep.Approvals, as...)
 			if err != nil {
 				return rep, err
 			}
 		}
-		s := &syncer{v: v, st: st, c: c, rep: rep}
+		s := &syncer{t: t, v: v.Replica(), st: st, c: c, rep: rep}
 		if err := s.pull(ctx); err != nil {
 			var ahead *logAheadError
 			if errors.As(err, &ahead) && round == 0 {
@@ -96,7 +94,7 @@ func Sync(ctx context.Context, v *vault.Vault, st *State) (*Report, error) {
 			if err := s.push(ctx); err != nil {
 				return rep, err
 			}
-		} else if stt, err := GetStatus(v, st); err == nil {
+		} else if stt, err := status(v); err == nil {
 			rep.ReadOnly = stt.Unpushed
 		}
 		if s.stale == 0 || round == 1 {
@@ -108,7 +106,7 @@ func Sync(ctx context.Context, v *vault.Vault, st *State) (*Report, error) {
 		rep.Quiet = q
 	}
 	st.LastSync = time.Now().UTC()
-	if err := st.Save(v); err != nil {
+	if err := t.save(); err != nil {
 		return rep, err
 	}
 	cs, err := v.Conflicts()
@@ -123,7 +121,8 @@ func Sync(ctx context.Context, v *vault.Vault, st *State) (*Report, error) {
 }
 
 type syncer struct {
-	v       *vault.Vault
+	t       *Team
+	v       *vault.Replica
 	st      *State
 	c       *conn
 	rep     *Report
@@ -228,7 +227,7 @@ func (s *syncer) pull(ctx context.Context) error {
 		// Remember progress page by page: an interrupted first sync of a
 		// large vault resumes instead of starting over.
 		s.st.Head = since
-		if err := s.st.Save(s.v); err != nil {
+		if err := s.t.save(); err != nil {
 			return err
 		}
 	}
@@ -348,7 +347,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 		sortedR[i], sortedRecs[i] = remotes[j], remoteRecs[j]
 	}
 	remotes, remoteRecs = sortedR, sortedRecs
-	errs, err := s.v.ApplyRemote(remotes)
+	applied, err := s.v.ApplyRemote(remotes)
 	for i := range remotes {
 		clear(remotes[i].Value)
 	}
@@ -356,14 +355,13 @@ func (s *syncer) apply(recs []wire.Record) error {
 		return err
 	}
 	collisions := map[string]vault.SyncMark{}
-	for i, e := range errs {
-		var nt *vault.NameTakenError
-		if errors.As(e, &nt) {
+	for i, a := range applied {
+		if a.TakenBy != nil {
 			// Two secrets with one name (made on two devices while apart):
 			// the teammate's waits as a conflict on ours.
-			owner := hex.EncodeToString(nt.ByID)
+			owner := hex.EncodeToString(a.TakenBy)
 			if _, ok := s.tracked[owner]; !ok {
-				ts, err := s.v.TrackedByID([][]byte{nt.ByID})
+				ts, err := s.v.TrackedByID([][]byte{a.TakenBy})
 				if err != nil {
 					return err
 				}
@@ -388,7 +386,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 			t = &vault.Tracked{ID: remotes[i].ID}
 			s.tracked[remoteRecs[i].ID] = t
 		}
-		m := remotes[i].Mark
+		m := a.Mark
 		t.Mark, t.Exists, t.Head, t.Deleted = &m, m.LocalHead > 0, m.LocalHead, m.LocalDeleted
 	}
 	if len(collisions) > 0 {
@@ -580,7 +578,7 @@ func conflictOf(v *vault.Vault, name string) (*vault.Tracked, *wire.Record, erro
 	if id == nil {
 		return nil, nil, fmt.Errorf("secret %s has no conflict to resolve", name)
 	}
-	ts, err := v.TrackedByID([][]byte{id})
+	ts, err := v.Replica().TrackedByID([][]byte{id})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -605,9 +603,10 @@ type Theirs struct {
 	Member  string
 }
 
-// TheirVersion opens the teammate's version of a secret in conflict.
-func TheirVersion(v *vault.Vault, st *State, name string) (*Theirs, error) {
-	_, theirs, err := conflictOf(v, name)
+// Theirs opens the teammate's version of a secret in conflict.
+func (t *Team) Theirs(name string) (*Theirs, error) {
+	st := t.st
+	_, theirs, err := conflictOf(t.v, name)
 	if err != nil {
 		return nil, err
 	}
@@ -632,17 +631,14 @@ const (
 
 // Resolve settles the conflict on name: keep this device's state (pushed
 // over theirs at the next sync) or the teammate's (applied here now).
-func Resolve(ctx context.Context, v *vault.Vault, st *State, name string, keep Keep) error {
+func (tm *Team) Resolve(ctx context.Context, name string, keep Keep) error {
+	st, v := tm.st, tm.v
 	t, theirs, err := conflictOf(v, name)
 	if err != nil {
 		return err
 	}
 	hexID := hex.EncodeToString(t.ID)
-	c, err := st.conn()
-	if err != nil {
-		return err
-	}
-	if err := st.syncLog(ctx, c); err != nil {
+	if _, err := tm.verifyLog(ctx); err != nil {
 		return fmt.Errorf("resolving needs the team server, to check who wrote the other version: %w", err)
 	}
 	p, err := st.open(theirs)
@@ -664,11 +660,11 @@ func Resolve(ctx context.Context, v *vault.Vault, st *State, name string, keep K
 		}
 		mark.LocalHead = -1 // pushed at the next sync
 		marks[hexID] = mark
-		return v.PutMarks(marks)
+		return v.Replica().PutMarks(marks)
 	}
 	if !sameRecord {
 		id, _ := hex.DecodeString(hexID)
-		if err := v.PurgeID(id); err != nil {
+		if err := v.Replica().PurgeID(id); err != nil {
 			return err
 		}
 		if mark.Base == 0 {
@@ -676,30 +672,58 @@ func Resolve(ctx context.Context, v *vault.Vault, st *State, name string, keep K
 		} else {
 			mark.LocalHead, mark.LocalDeleted = 0, false // removed on the server at the next sync
 		}
-		if err := v.PutMarks(map[string]vault.SyncMark{hexID: mark}); err != nil {
+		if err := v.Replica().PutMarks(map[string]vault.SyncMark{hexID: mark}); err != nil {
 			return err
 		}
 		mark = vault.SyncMark{}
 	}
 	mark.Base, mark.Seen = theirs.Version, max(mark.Seen, theirs.Version)
-	_, err = v.ApplyRemote([]vault.Remote{{ID: theirID, Deleted: p.Deleted, Name: p.Name, Meta: p.Meta, Value: p.Value, Mark: mark}})
-	return err
+	applied, err := v.Replica().ApplyRemote([]vault.Remote{{ID: theirID, Deleted: p.Deleted, Name: p.Name, Meta: p.Meta, Value: p.Value, Mark: mark}})
+	if err != nil {
+		return err
+	}
+	if applied[0].TakenBy != nil {
+		return fmt.Errorf("their version of %s is named %s, and another secret here has that name: rename it (`hush mv`), then resolve again", name, p.Name)
+	}
+	return nil
 }
 
-// Status is what `hush status` shows of sync.
+// Status is what `hush status` shows of sync. Its JSON is the "sync"
+// object of `hush status --json`.
 type Status struct {
-	State     *State
-	Unpushed  int
-	Conflicts []string
+	Approved  bool      `json:"approved"` // this device holds the team key
+	Auto      bool      `json:"auto"`
+	Conflicts []string  `json:"conflicts"`
+	Device    string    `json:"device"`
+	LastSync  time.Time `json:"-"` // zero: never synced
+	Role      string    `json:"role"`
+	Server    string    `json:"server"`
+	Team      string    `json:"team"`
+	Unpushed  int       `json:"unpushed"` // local changes not yet pushed
 }
 
-// GetStatus counts local changes not yet pushed and conflicts.
-func GetStatus(v *vault.Vault, st *State) (*Status, error) {
-	ts, err := v.Changed()
+// ReadStatus reads the team's state for display, without the sync lock
+// (status never waits for a sync): ErrNoTeam if v is not in a team.
+func ReadStatus(v *vault.Vault) (*Status, error) {
+	st, err := Load(v)
 	if err != nil {
 		return nil, err
 	}
-	s := &Status{State: st}
+	s, err := status(v)
+	if err != nil {
+		return nil, err
+	}
+	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
+	return s, nil
+}
+
+// status counts local changes not yet pushed, and conflicts.
+func status(v *vault.Vault) (*Status, error) {
+	ts, err := v.Replica().Changed()
+	if err != nil {
+		return nil, err
+	}
+	s := &Status{Conflicts: []string{}}
 	for i := range ts {
 		if ts[i].Dirty() && (ts[i].Mark == nil || ts[i].Mark.Theirs == nil) {
 			s.Unpushed++

@@ -74,7 +74,21 @@ func Create(ctx context.Context, v *vault.Vault, o CreateOptions) (*State, error
 		return nil, err
 	}
 	st.Members, st.Genesis, st.LastChange = m, m.Genesis, time.Now().UTC()
-	return st, st.Save(v)
+	return st, saveNew(ctx, v, st)
+}
+
+// saveNew writes the state of a team this vault just created or joined,
+// under the sync lock.
+func saveNew(ctx context.Context, v *vault.Vault, st *State) error {
+	unlock, err := lockSync(ctx, v.Path())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if InTeam(v) {
+		return errors.New("this vault is already shared with a team")
+	}
+	return st.save(v)
 }
 
 // Invite is an invitation code's content.
@@ -126,22 +140,14 @@ func ParseInvite(code string) (*Invite, error) {
 	return &i, nil
 }
 
-// CreateInvite registers a single-use invite for role on the server and
-// returns its code. The secret in the code never goes to the server.
-func CreateInvite(ctx context.Context, v *vault.Vault, st *State, role string, ttl time.Duration) (*Invite, error) {
-	return CreateInviteFor(ctx, v, st, role, "", ttl)
-}
-
-// CreateInviteFor is CreateInvite for another device of an existing member
-// (member not empty): only a joiner under that member name is approved,
-// and only with the member's role. An invitation without a member admits
-// only a new member name: nobody can join as somebody else.
-func CreateInviteFor(ctx context.Context, v *vault.Vault, st *State, role, member string, ttl time.Duration) (*Invite, error) {
-	unlock, err := lockState(v, st)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+// Invite registers a single-use invitation for role on the server and
+// returns its code; the secret in the code never goes to the server. With
+// member set, the invitation is for another device of that existing
+// member: only a joiner under that member name is approved, and only with
+// the member's role. An invitation without a member admits only a new
+// member name: nobody can join as somebody else.
+func (t *Team) Invite(ctx context.Context, role, member string, ttl time.Duration) (*Invite, error) {
+	st := t.st
 	if !wire.ValidRole(role) {
 		return nil, fmt.Errorf("role %q: use admin, writer or reader", role)
 	}
@@ -155,11 +161,8 @@ func CreateInviteFor(ctx context.Context, v *vault.Vault, st *State, role, membe
 	if st.Genesis == nil {
 		return nil, errors.New("sync first: this device has not verified the team's membership log")
 	}
-	c, err := st.conn()
+	c, err := t.verifyLog(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := st.syncLog(ctx, c); err != nil {
 		return nil, err
 	}
 	if member != "" {
@@ -179,7 +182,7 @@ func CreateInviteFor(ctx context.Context, v *vault.Vault, st *State, role, membe
 		st.Invites = map[string]InviteKey{}
 	}
 	st.Invites[inv.ID] = InviteKey{Secret: secret, Role: role, Expires: expires, Member: member}
-	return inv, st.Save(v)
+	return inv, t.save()
 }
 
 func binding(secret []byte, team, invite string, d *wire.Device) []byte {
@@ -215,7 +218,7 @@ func Join(ctx context.Context, v *vault.Vault, inv *Invite, o JoinOptions) (*Sta
 	if err := c.do(ctx, "POST", "/v1/join", j, nil); err != nil {
 		return nil, err
 	}
-	return st, st.Save(v)
+	return st, saveNew(ctx, v, st)
 }
 
 // Member is a device of the team as the verified log has it, with what
@@ -228,15 +231,13 @@ type Member struct {
 
 // Members lists the team's devices: keys and roles from the verified
 // membership log, dates from the server.
-func Members(ctx context.Context, v *vault.Vault, st *State) ([]Member, error) {
-	c, err := st.conn()
+func (t *Team) Members(ctx context.Context) ([]Member, error) {
+	st := t.st
+	c, err := t.verifyLog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.syncLog(ctx, c); err != nil {
-		return nil, err
-	}
-	if err := st.Save(v); err != nil {
+	if err := t.save(); err != nil {
 		return nil, err
 	}
 	var ms []wire.Member
@@ -266,22 +267,25 @@ type Approval struct {
 // Approve checks every pending join against the invites this device made
 // and wraps the team key to those whose binding checks out. Joins made
 // with another admin's invite are left for that admin.
-func Approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error) {
-	unlock, err := lockState(v, st)
-	if err != nil {
+func (t *Team) Approve(ctx context.Context) ([]Approval, error) {
+	if _, err := t.verifyLog(ctx); err != nil {
 		return nil, err
 	}
-	defer unlock()
-	return approve(ctx, v, st)
+	as, err := t.approve(ctx)
+	if t.owed {
+		if serr := t.save(); err == nil {
+			err = serr
+		}
+	}
+	return as, err
 }
 
-// approve is Approve under the lock that Sync already holds.
-func approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error) {
-	c, err := st.conn()
+// approve is Approve on a membership log verified by this Team (Sync has
+// just fetched it). It writes nothing: what it changed is owed.
+func (t *Team) approve(ctx context.Context) ([]Approval, error) {
+	st := t.st
+	c, err := t.verifyLog(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := st.syncLog(ctx, c); err != nil {
 		return nil, err
 	}
 	if st.Role != wire.RoleAdmin {
@@ -292,7 +296,6 @@ func approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 		return nil, err
 	}
 	var out []Approval
-	changed := false
 	for _, p := range pending {
 		ik, ok := st.Invites[p.Invite]
 		if !ok {
@@ -335,8 +338,8 @@ func approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 				// One bad join must not stop every later sync.
 				a.Refused = "its key cannot be used: " + err.Error()
 				out = append(out, a)
-				st.spend(p.Invite)
-				changed = true
+				delete(st.Invites, p.Invite)
+				t.owed = true
 				continue
 			}
 			e := st.entry(wire.LogAdd)
@@ -360,18 +363,15 @@ func approve(ctx context.Context, v *vault.Vault, st *State) ([]Approval, error)
 			_ = c.do(ctx, "POST", "/v1/joins/refuse", wire.Refuse{Device: p.Device.ID}, nil)
 		}
 		// An invite is single use: approved or refused, it is spent.
-		st.spend(p.Invite)
-		changed = true
+		delete(st.Invites, p.Invite)
+		t.owed = true
 		out = append(out, a)
 	}
 	for id, ik := range st.Invites {
 		if time.Now().After(ik.Expires) {
-			st.spend(id)
-			changed = true
+			delete(st.Invites, id)
+			t.owed = true
 		}
-	}
-	if changed {
-		return out, st.Save(v)
 	}
 	return out, nil
 }
@@ -445,13 +445,4 @@ func (st *State) fetchKey(ctx context.Context, c *conn) error {
 	}
 	st.Keys, st.Epoch = map[int64][]byte{g.Epoch: g.Key}, g.Epoch
 	return nil
-}
-
-// spend forgets an invitation for good (Save does not bring it back).
-func (st *State) spend(id string) {
-	delete(st.Invites, id)
-	if st.spent == nil {
-		st.spent = map[string]bool{}
-	}
-	st.spent[id] = true
 }

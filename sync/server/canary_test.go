@@ -36,6 +36,24 @@ func newVault(t *testing.T, dir string) *vault.Vault {
 	return v
 }
 
+// openTeam opens v's team for one call, as one hush command would: the
+// lock is released when the test's next openTeam of v needs it.
+func openTeam(t *testing.T, v *vault.Vault) *client.Team {
+	t.Helper()
+	if prev, ok := openTeams[v]; ok {
+		prev.Close()
+	}
+	tm, err := client.Open(t.Context(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	openTeams[v] = tm
+	t.Cleanup(func() { tm.Close(); delete(openTeams, v) })
+	return tm
+}
+
+var openTeams = map[*vault.Vault]*client.Team{}
+
 // TestNoPlaintextOnServer runs the real client (sync/client on real vaults)
 // against the server: create, invite, join, approve, sync both ways,
 // change the member's role and remove it (a new key epoch: every secret
@@ -55,10 +73,10 @@ func TestNoPlaintextOnServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := client.Sync(ctx, v1, st1); err != nil || rep.Pushed != 1 {
+	if rep, err := openTeam(t, v1).Sync(ctx); err != nil || rep.Pushed != 1 {
 		t.Fatalf("first sync: %+v, %v", rep, err)
 	}
-	inv, err := client.CreateInvite(ctx, v1, st1, wire.RoleWriter, time.Hour)
+	inv, err := openTeam(t, v1).Invite(ctx, wire.RoleWriter, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,14 +85,14 @@ func TestNoPlaintextOnServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	v2 := newVault(t, t.TempDir())
-	st2, err := client.Join(ctx, v2, code, client.JoinOptions{Device: "laptop-2", Member: "bob"})
+	_, err = client.Join(ctx, v2, code, client.JoinOptions{Device: "laptop-2", Member: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := client.Sync(ctx, v1, st1); err != nil || len(rep.Approvals) != 1 || rep.Approvals[0].Refused != "" {
+	if rep, err := openTeam(t, v1).Sync(ctx); err != nil || len(rep.Approvals) != 1 || rep.Approvals[0].Refused != "" {
 		t.Fatalf("admin's sync: %+v, %v", rep, err)
 	}
-	if rep, err := client.Sync(ctx, v2, st2); err != nil || !rep.GotKey || rep.Pulled != 1 {
+	if rep, err := openTeam(t, v2).Sync(ctx); err != nil || !rep.GotKey || rep.Pulled != 1 {
 		t.Fatalf("member's sync: %+v, %v", rep, err)
 	}
 	s, err := v2.Get(canaryName)
@@ -85,23 +103,23 @@ func TestNoPlaintextOnServer(t *testing.T) {
 	if _, err := v2.Set(canaryName2, []byte(canaryValue2), vault.Update{}); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := client.Sync(ctx, v2, st2); err != nil || rep.Pushed != 1 {
+	if rep, err := openTeam(t, v2).Sync(ctx); err != nil || rep.Pushed != 1 {
 		t.Fatalf("member's push: %+v, %v", rep, err)
 	}
-	if rep, err := client.Sync(ctx, v1, st1); err != nil || rep.Pulled != 1 {
+	if rep, err := openTeam(t, v1).Sync(ctx); err != nil || rep.Pulled != 1 {
 		t.Fatalf("admin's pull: %+v, %v", rep, err)
 	}
 	// The membership log moves: a role change, then the member's removal,
 	// each of which starts a new key epoch (a demotion from writer does
 	// too); every secret goes up again, re-sealed.
-	if err := client.SetRole(ctx, v1, st1, "bob", wire.RoleReader); err != nil {
+	if _, err := openTeam(t, v1).SetRole(ctx, "bob", wire.RoleReader); err != nil {
 		t.Fatal(err)
 	}
-	rm, err := client.Remove(ctx, v1, st1, "bob")
+	rm, err := openTeam(t, v1).Remove(ctx, "bob")
 	if err != nil || rm.Epoch != 3 || rm.Exposed != 2 {
 		t.Fatalf("removing the member: %+v, %v", rm, err)
 	}
-	if rep, err := client.Sync(ctx, v1, st1); err != nil || rep.Pushed != 2 {
+	if rep, err := openTeam(t, v1).Sync(ctx); err != nil || rep.Pushed != 2 {
 		t.Fatalf("admin's push after the new epoch: %+v, %v", rep, err)
 	}
 	if epoch, logSeq, err := e.st.Team(ctx, st1.Team); err != nil || epoch != 3 || logSeq != 6 {

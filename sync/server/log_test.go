@@ -697,7 +697,7 @@ func TestAudit(t *testing.T) {
 	}
 	// The audit log is written in batches: ask until every event is there.
 	var got []wire.AuditEvent
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got = nil
 		e.call(e.admin, "GET", "/v1/audit?since=0", nil).want(t, http.StatusOK, "").decode(t, &got)

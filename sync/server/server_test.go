@@ -691,11 +691,11 @@ func (e *env) unchanged(before snapshot, what string) {
 	}
 }
 
-// events waits (up to 3 s: the audit log is written in batches) until the
+// events waits (up to 30 s: the audit log is written in batches) until the
 // team's audit log has an event for which ok holds, and returns the log.
 func (e *env) events(ok func(store.Event) bool) []store.Event {
 	e.t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		evs, err := e.st.Events(context.Background(), e.team, time.Time{})
 		if err != nil {

@@ -1,9 +1,12 @@
 // Package store owns the team server's storage: teams, devices and their
 // public keys, roles, invites, sealed records, wrapped keys, used request
-// nonces and the server's audit log. Two backends implement [Store]:
-// SQLite (sync/store/sqlite, one file, zero setup) and PostgreSQL
-// (sync/store/postgres, any number of server processes on one database).
-// Both pass the same conformance suite (sync/store/storetest).
+// nonces and the server's audit log. One SQL implementation of [Store]
+// (sql.go) runs on two databases, chosen by [Open]'s dsn: SQLite (a file
+// path: one file, zero setup) and PostgreSQL (a postgres:// URL: any number
+// of server processes on one database); what differs between them is a
+// dialect, and each has its schema migrations under migrations/sqlite and
+// migrations/postgres. Both pass the same conformance suite
+// (sync/store/storetest).
 //
 // Nothing stored here is readable without a team key, which the server
 // never has.

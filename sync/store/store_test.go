@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/hush-secrets/hush/sync/store"
+	"github.com/hush-secrets/hush/sync/store/pgtest"
 	"github.com/hush-secrets/hush/sync/store/storetest"
 	"github.com/hush-secrets/hush/sync/wire"
-	"github.com/hush-secrets/hush/vault/pgtest"
 )
 
 // One PostgreSQL server for the package; each test gets its own database.

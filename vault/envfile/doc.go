@@ -36,16 +36,33 @@
 //   - Unquoted value: the rest of the line with surrounding spaces and tabs
 //     removed. A # that follows a space or tab starts a comment, so
 //     KEY=a#b is "a#b" but KEY=a #b is "a". Every other byte, backslashes
-//     included, is taken literally. A value starting with ' or " is quoted.
-//   - Single-quoted value: the bytes up to the next ', taken literally with
-//     no escapes. It may span lines.
+//     included, is taken literally, except that variables are expanded
+//     (below) and \$ stands for a literal $. A value starting with ' or "
+//     is quoted.
+//   - Single-quoted value: the bytes up to the closing ', taken literally:
+//     no escapes, no expansion. It may span lines. As in godotenv, a '
+//     after an odd number of backslashes does not close the value, and the
+//     backslashes stay: 'it\'s' is it\'s, 'x\\' is x\\.
 //   - Double-quoted value: may span lines; raw newlines inside are kept.
 //     The escapes \n \r \t \" \\ \$ \' stand for newline, carriage return,
 //     tab, ", \, $ and '. \xHH (exactly two hex digits) stands for the byte
 //     0xHH; \x not followed by two hex digits is an error. Any other
 //     backslash is kept literally together with the character after it
-//     (\a stays \a), as common dotenv loaders do.
-//   - There is never any variable expansion: $VAR and ${VAR} are literal.
+//     (\a stays \a), as common dotenv loaders do. Variables are expanded.
+//   - Variable expansion, in unquoted and double-quoted values: $NAME and
+//     ${NAME}, where NAME is [A-Za-z_][A-Za-z0-9_]* (the longest such run
+//     after a bare $), are replaced by the value of the key NAME defined
+//     earlier in the same input, as read (binary bytes included). The
+//     replacement is not read again for escapes or further references. A
+//     variable that is not an earlier key comes from [Options].LookupEnv
+//     when one is given, and is otherwise the empty string (godotenv and
+//     docker compose would read the process environment here; hush does not
+//     unless asked, so that an import never copies the importing shell's
+//     environment into a vault silently). A $ not followed by { or a name
+//     start is kept ($, $1, a$ b). A ${ that does not form ${NAME} is an
+//     error (${A, ${}, ${A:-default}): defaults and other shell operators
+//     are not supported. [Options].NoExpand turns all of this off: $ and \$
+//     are then literal in unquoted values, and \$ is $ in double-quoted ones.
 //   - After a closing quote only spaces, tabs and an optional # comment may
 //     follow on that line; anything else is an error. An unterminated quote
 //     is an error reporting the line on which the quote opened.
@@ -58,10 +75,12 @@
 //	TLS_KEY="-----BEGIN KEY-----
 //	MIIEvQ...
 //	-----END KEY-----"
-//	NO_EXPANSION="$HOME\n"        # "$HOME" and a newline
+//	DB_URL="postgres://app:${DB_PASS}@$DB_HOST/app"
+//	PRICE='$5'                   # single quotes: no expansion
+//	LITERAL="\$HOME\n"            # "$HOME" and a newline
 //
 // Writing produces one KEY="value" line per entry, always double-quoted.
-// \ " $ are written as \\ \" \$; newline, carriage return and tab as \n \r
+// \ " $ are written as \\ \" \$ (so nothing written is ever expanded); newline, carriage return and tab as \n \r
 // \t; every other byte below 0x20, the byte 0x7f and every byte that is not
 // part of valid UTF-8 as \xHH with lowercase hex. Valid multi-byte UTF-8 is
 // written as is. Any values, including binary ones, read back exactly.
@@ -72,7 +91,9 @@
 // nothing but white space after it. Each member's value must be a string,
 // a number or a boolean; numbers and booleans are kept as their literal text
 // (1.50 gives "1.50", true gives "true"). null, arrays and objects are
-// errors naming the key.
+// errors naming the key. A \u escape of an unpaired UTF-16 surrogate
+// ("\ud800") is an error: it stands for no text, and decoding it as U+FFFD
+// would store another value than the file holds.
 //
 // Writing produces an object indented by two spaces, one member per line, in
 // the given order, with a trailing newline. JSON cannot hold arbitrary bytes,
@@ -82,7 +103,10 @@
 //
 // Reading: the input is a single YAML document whose root is a mapping from
 // scalar keys to scalar values. Each scalar's text is kept as written, so
-// port: 5432 gives "5432" and on: yes gives "yes"; tags are ignored. A
+// port: 5432 gives "5432" and on: yes gives "yes"; tags are ignored, except
+// !!binary: its base64 text (white space allowed) is decoded and the bytes
+// are the value; base64 that does not decode is an error, and so is a key
+// tagged !!binary. A
 // value that is empty, ~ or null (unquoted) gives an empty value. Nested
 // mappings or sequences are errors naming the key. Anchors and aliases are
 // refused, which rules out alias expansion bombs. A second document is an
@@ -92,8 +116,9 @@
 // key starting with - or . is double-quoted too).
 // Every value is double-quoted so that values such as 0123, yes or null keep
 // their text and do not change type in other YAML readers; control
-// characters and Unicode line separators are escaped. As with JSON, a value
-// that is not valid UTF-8 is an error.
+// characters and Unicode line separators are escaped. A value that is not
+// valid UTF-8 is written as KEY: !!binary BASE64, so any value reads back
+// exactly.
 //
 // # Shell
 //

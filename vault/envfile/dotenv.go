@@ -13,13 +13,17 @@ type dotenvParser struct {
 	s    []byte
 	i    int
 	line int
+	opts Options
+	// vars holds the values read so far, for expansion. They alias the
+	// returned entries, which are the caller's.
+	vars map[string][]byte
 }
 
-func parseDotenv(data []byte) ([]Entry, error) {
+func parseDotenv(data []byte, opts Options) ([]Entry, error) {
 	// ReplaceAll always copies, so s is ours to wipe.
 	s := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 	defer clear(s)
-	p := &dotenvParser{s: s, line: 1}
+	p := &dotenvParser{s: s, line: 1, opts: opts, vars: map[string][]byte{}}
 	var entries []Entry
 	seen := map[string]int{}
 	for {
@@ -36,7 +40,7 @@ func parseDotenv(data []byte) ([]Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		value, err := p.value(key)
+		value, err := p.value(line, key)
 		if err != nil {
 			return nil, err
 		}
@@ -44,6 +48,7 @@ func parseDotenv(data []byte) ([]Entry, error) {
 			return nil, errorAt(line, "duplicate key %s (first defined on line %d)", key, first)
 		}
 		seen[key] = line
+		p.vars[key] = value
 		entries = append(entries, Entry{Key: key, Value: value})
 	}
 }
@@ -88,7 +93,7 @@ func (p *dotenvParser) key() (string, error) {
 	return string(k), nil
 }
 
-func (p *dotenvParser) value(key string) ([]byte, error) {
+func (p *dotenvParser) value(line int, key string) ([]byte, error) {
 	p.skipBlanks()
 	var v []byte
 	var err error
@@ -98,7 +103,7 @@ func (p *dotenvParser) value(key string) ([]byte, error) {
 	case p.i < len(p.s) && p.s[p.i] == '"':
 		v, err = p.doubleQuoted(key)
 	default:
-		return p.unquoted(), nil
+		return p.unquoted(line, key)
 	}
 	if err != nil {
 		return nil, err
@@ -111,7 +116,7 @@ func (p *dotenvParser) value(key string) ([]byte, error) {
 	return v, nil
 }
 
-func (p *dotenvParser) unquoted() []byte {
+func (p *dotenvParser) unquoted(line int, key string) ([]byte, error) {
 	rest := p.s[p.i:]
 	if n := bytes.IndexByte(rest, '\n'); n >= 0 {
 		rest = rest[:n]
@@ -123,20 +128,92 @@ func (p *dotenvParser) unquoted() []byte {
 			break
 		}
 	}
-	v := append([]byte{}, bytes.TrimRight(rest, " \t")...)
+	rest = bytes.TrimRight(rest, " \t")
 	p.skipLine()
-	return v
+	if p.opts.NoExpand {
+		return append([]byte{}, rest...), nil
+	}
+	v := []byte{}
+	for j := 0; j < len(rest); j++ {
+		switch c := rest[j]; {
+		case c == '\\' && j+1 < len(rest) && rest[j+1] == '$':
+			v = append(v, '$')
+			j++
+		case c == '$':
+			var err error
+			if v, j, err = p.expand(v, rest, j, line, key); err != nil {
+				return nil, err
+			}
+		default:
+			v = append(v, c)
+		}
+	}
+	return v, nil
 }
 
+// singleQuoted reads a literal value. As in godotenv, a quote after an odd
+// number of backslashes does not end the value, and the backslashes stay.
 func (p *dotenvParser) singleQuoted(key string) ([]byte, error) {
-	n := bytes.IndexByte(p.s[p.i+1:], '\'')
-	if n < 0 {
+	end := -1
+	for j := p.i + 1; j < len(p.s); j++ {
+		if p.s[j] != '\'' {
+			continue
+		}
+		n := 0
+		for k := j - 1; k > p.i && p.s[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			end = j
+			break
+		}
+	}
+	if end < 0 {
 		return nil, errorAt(p.line, "unterminated single-quoted value of %s", key)
 	}
-	v := append([]byte{}, p.s[p.i+1:p.i+1+n]...)
+	v := append([]byte{}, p.s[p.i+1:end]...)
 	p.line += bytes.Count(v, []byte("\n"))
-	p.i += n + 2
+	p.i = end + 1
 	return v, nil
+}
+
+// expand appends the value of the variable referred to at s[j] (a '$') to
+// v. It returns the index of the last byte it read. A '$' that starts no
+// reference is kept; a malformed ${ is an error, since guessing would change
+// the value silently.
+func (p *dotenvParser) expand(v, s []byte, j, line int, key string) ([]byte, int, error) {
+	braced := j+1 < len(s) && s[j+1] == '{'
+	start := j + 1
+	if braced {
+		start++
+	}
+	end := start
+	for end < len(s) && isNameByte(s[end], end == start) {
+		end++
+	}
+	switch {
+	case braced && (end == start || end == len(s) || s[end] != '}'):
+		return nil, 0, errorAt(line, "invalid ${...} in value of %s: only ${NAME} and $NAME are expanded; write \\$ for a literal dollar sign", key)
+	case end == start:
+		return append(v, '$'), j, nil
+	}
+	name := string(s[start:end])
+	last := end - 1
+	if braced {
+		last = end
+	}
+	if val, ok := p.vars[name]; ok {
+		return append(v, val...), last, nil
+	}
+	if p.opts.LookupEnv != nil {
+		if val, ok := p.opts.LookupEnv(name); ok {
+			return append(v, val...), last, nil
+		}
+	}
+	if p.opts.Undefined != nil {
+		p.opts.Undefined(line, key)
+	}
+	return v, last, nil
 }
 
 func (p *dotenvParser) doubleQuoted(key string) ([]byte, error) {
@@ -150,6 +227,14 @@ func (p *dotenvParser) doubleQuoted(key string) ([]byte, error) {
 			return v, nil
 		case c == '\n':
 			p.line++
+		case c == '$' && !p.opts.NoExpand:
+			var err error
+			// The reference ends before the closing quote: names and } are
+			// never a quote.
+			if v, p.i, err = p.expand(v, p.s, p.i, p.line, key); err != nil {
+				return nil, err
+			}
+			continue
 		case c == '\\' && p.i+1 < len(p.s):
 			if e := p.s[p.i+1]; e == 'x' {
 				hi, ok1 := unhex(p.s, p.i+2)
@@ -168,6 +253,12 @@ func (p *dotenvParser) doubleQuoted(key string) ([]byte, error) {
 		v = append(v, c)
 	}
 	return nil, errorAt(open, "unterminated double-quoted value of %s", key)
+}
+
+// isNameByte reports whether c may be part of a variable name that is
+// expanded: [A-Za-z_][A-Za-z0-9_]*, the shell's rule.
+func isNameByte(c byte, first bool) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || !first && '0' <= c && c <= '9'
 }
 
 func unhex(s []byte, i int) (byte, bool) {

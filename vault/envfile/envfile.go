@@ -122,12 +122,35 @@ func isShellName(k string) bool {
 	return k != ""
 }
 
-// Parse reads entries from data in file order. It does not keep data.
+// Options changes how [Options.Parse] reads dotenv input; the zero value
+// is what [Parse] does. JSON and YAML have no expansion and ignore it.
+type Options struct {
+	// NoExpand reads every $ literally, and a backslash before it too, as
+	// hush did before expansion existed.
+	NoExpand bool
+	// LookupEnv, when set, gives the value of a variable that is not a key
+	// earlier in the input (the process environment, for instance). When
+	// nil such a variable expands to the empty string.
+	LookupEnv func(name string) (string, bool)
+	// Undefined, when set, is called for each reference to a variable found
+	// neither earlier in the input nor through LookupEnv, with the line of
+	// the reference and the key whose value holds it; never the variable's
+	// name, which could be part of a secret such as "pa$$word".
+	Undefined func(line int, key string)
+}
+
+// Parse reads entries from data in file order, with the default [Options].
+// It does not keep data.
 func Parse(f Format, data []byte) ([]Entry, error) {
+	return Options{}.Parse(f, data)
+}
+
+// Parse reads entries from data in file order. It does not keep data.
+func (o Options) Parse(f Format, data []byte) ([]Entry, error) {
 	var parse func([]byte) ([]Entry, error)
 	switch f {
 	case Dotenv:
-		parse = parseDotenv
+		parse = func(b []byte) ([]Entry, error) { return parseDotenv(b, o) }
 	case JSON:
 		parse = parseJSON
 	case YAML:
@@ -181,7 +204,7 @@ func Write(w io.Writer, f Format, entries []Entry) error {
 
 func checkValue(f Format, e Entry) error {
 	switch f {
-	case JSON, YAML:
+	case JSON:
 		if !utf8.Valid(e.Value) {
 			return fmt.Errorf("value of %s is not valid UTF-8: use --format dotenv", e.Key)
 		}

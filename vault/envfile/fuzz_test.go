@@ -48,10 +48,19 @@ func FuzzParseDotenv(f *testing.F) {
 		"A=\"x\" y\n",
 		"A=1\nA=2\n",
 		`A="\xZZ"`,
+		"A=x\nB=${A}\nC=$B\nD=\"${A}${B}\\$A\"\nE='$A'\n",
+		"A=${B\nC=\"${}\"\nD=$1$",
+		"K='line one\nthis is \\'quoted\\'\none more line'\n",
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzParse(t, Dotenv, data) })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzParse(t, Dotenv, data)
+		// Without expansion too: whatever is accepted must round-trip.
+		if es, err := (Options{NoExpand: true}).Parse(Dotenv, data); err == nil {
+			reparse(t, Dotenv, es)
+		}
+	})
 }
 
 func FuzzDotenvRoundTrip(f *testing.F) {
@@ -61,9 +70,9 @@ func FuzzDotenvRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v []byte) {
 		es := []Entry{{Key: "A", Value: v}, {Key: "b.c-d", Value: append([]byte("x"), v...)}}
 		reparse(t, Dotenv, es)
+		reparse(t, YAML, es)
 		if utf8.Valid(v) {
 			reparse(t, JSON, es)
-			reparse(t, YAML, es)
 		}
 		err := Write(&bytes.Buffer{}, Shell, es[:1])
 		if (err != nil) != bytes.Contains(v, []byte{0}) {
@@ -80,6 +89,7 @@ func FuzzParseJSON(f *testing.F) {
 		`{"A": "x", "A": "y"}`,
 		`{"A": null} trailing`,
 		`[1, 2]`,
+		`{"A": "\ud83d\ude00", "B": "\ud800", "C": "\\udc00"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -94,6 +104,7 @@ func FuzzParseYAML(f *testing.F) {
 		"A: [1]\nB: {c: d}\n",
 		"A: x\n---\nB: y\n",
 		"{A: b, 'C': \"d\"}",
+		"A: !!binary AAEC\nB: !!binary |\n  aGVs\n  bG8=\nC: !!binary x!\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -51,8 +51,14 @@ func parseJSON(data []byte) ([]Entry, error) {
 			return nil, errorAt(line, "duplicate key %s (first defined on line %d)", key, first)
 		}
 		seen[key] = line
+		before := dec.InputOffset()
 		if t, err = token(); err != nil {
 			return nil, err
+		}
+		// encoding/json turns an unpaired UTF-16 surrogate escape into
+		// U+FFFD: a changed secret. Look at the raw text of the value.
+		if loneSurrogate(data[before:dec.InputOffset()]) {
+			return nil, errorAt(line, `value of %s holds an unpaired UTF-16 surrogate escape (\uD800 to \uDFFF), which is not text and cannot be stored exactly`, key)
 		}
 		var v string
 		switch t := t.(type) {
@@ -92,6 +98,47 @@ func jsonError(lines *lineCounter, dec *json.Decoder, err error) error {
 		off = se.Offset
 	}
 	return errorAt(lines.at(off), "invalid JSON syntax")
+}
+
+// loneSurrogate reports whether the JSON text b holds a \u escape of a
+// UTF-16 surrogate that is not half of a high-low pair.
+func loneSurrogate(b []byte) bool {
+	esc := func(i int) (rune, bool) { // the \uXXXX at b[i:], if any
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range b[i+2 : i+6] {
+			d, ok := unhex([]byte{c}, 0)
+			if !ok {
+				return 0, false
+			}
+			r = r<<4 | rune(d)
+		}
+		return r, true
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		r, ok := esc(i)
+		if !ok {
+			i++ // another escape: skip the escaped byte (it may be a backslash)
+			continue
+		}
+		switch {
+		case 0xd800 <= r && r < 0xdc00:
+			if lo, ok := esc(i + 6); !ok || lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 11
+		case 0xdc00 <= r && r <= 0xdfff:
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
 }
 
 func firstInvalidUTF8(b []byte) int {

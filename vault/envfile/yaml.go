@@ -2,6 +2,7 @@ package envfile
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
 	"regexp"
 	"strconv"
@@ -44,8 +45,8 @@ func parseYAML(data []byte) ([]Entry, error) {
 		if k.Anchor != "" || k.Kind == yaml.AliasNode {
 			return nil, errorAt(k.Line, "anchors and aliases are not allowed")
 		}
-		if k.Kind != yaml.ScalarNode {
-			return nil, errorAt(k.Line, "keys must be scalars")
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == binaryTag {
+			return nil, errorAt(k.Line, "keys must be text scalars")
 		}
 		key := k.Value
 		if err := ValidKey(key); err != nil {
@@ -62,13 +63,27 @@ func parseYAML(data []byte) ([]Entry, error) {
 			return nil, errorAt(v.Line, "value of %s is nested (a mapping or sequence); only scalars are allowed", key)
 		}
 		value := []byte{}
-		if !isNull(v) {
+		switch {
+		case v.ShortTag() == binaryTag:
+			// The text is base64 of the bytes meant; keeping the text would
+			// store something else than the file says.
+			b, err := base64.StdEncoding.DecodeString(stripSpace.Replace(v.Value))
+			if err != nil {
+				return nil, errorAt(v.Line, "value of %s is tagged !!binary but is not valid base64", key)
+			}
+			value = b
+		case !isNull(v):
 			value = []byte(v.Value)
 		}
 		entries = append(entries, Entry{Key: key, Value: value})
 	}
 	return entries, nil
 }
+
+const binaryTag = "!!binary"
+
+// stripSpace removes the white space a !!binary scalar may be wrapped with.
+var stripSpace = strings.NewReplacer(" ", "", "\t", "", "\n", "", "\r", "")
 
 // isNull reports an untagged, unquoted empty, ~ or null scalar. Style 0
 // means exactly that, and then ShortTag resolves from the text.
@@ -113,6 +128,13 @@ func appendYAML(b []byte, entries []Entry) []byte {
 			b = append(b, '"')
 		} else {
 			b = append(b, e.Key...)
+		}
+		if !utf8.Valid(e.Value) {
+			// Not text: YAML's own way to hold bytes.
+			b = append(b, ": !!binary "...)
+			b = base64.StdEncoding.AppendEncode(b, e.Value)
+			b = append(b, '\n')
+			continue
 		}
 		b = append(b, ':', ' ', '"')
 		for _, r := range string(e.Value) {

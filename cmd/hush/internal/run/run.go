@@ -17,9 +17,12 @@
 //
 // [Exec] replaces the process: the child keeps hush's pid, terminal, signals
 // and exit code, and hush costs nothing after it. [Supervise] is for
-// features that need hush to stay (masking today): it forwards a fixed set
-// of signals, passes stdin through, gives the child a parent-death signal,
+// features that need hush to stay (masking): it forwards a fixed set of
+// signals, passes stdin through, gives the child a parent-death signal,
 // and returns the child's exit code (128+N for signal N).
+// [SuperviseAround] adds work before and after the child that no signal
+// cuts short (the logins of --dynamic, see package dynamic): the one place
+// where hush decides what a signal means when it is not the child's.
 package run
 
 import (

@@ -14,16 +14,6 @@ import (
 // sessions, drop) when the caller's context has no earlier deadline.
 const DropTimeout = 15 * time.Second
 
-// Store is where a [Manager] records leases. *vault.Vault satisfies it.
-type Store interface {
-	// PutLease records a lease, or updates the one with the same ID.
-	PutLease(*vault.Lease) error
-	// DeleteLease forgets a lease; a missing one is not an error.
-	DeleteLease(id string) error
-	// Leases returns every recorded lease.
-	Leases() ([]*vault.Lease, error)
-}
-
 // Source is a dynamic source read from the vault: an admin URL, the role
 // template and the TTL of the logins made from it.
 type Source struct {
@@ -59,7 +49,7 @@ func (s *Source) Postgres() *Postgres { return s.pg }
 // forgotten only after the login is dropped. It is used by one goroutine
 // at a time, like the vault.
 type Manager struct {
-	store Store
+	store *vault.Vault
 
 	// ConnectTimeout bounds each connection (zero: DefaultConnectTimeout).
 	ConnectTimeout time.Duration
@@ -67,19 +57,14 @@ type Manager struct {
 	// failed: the audit log. names are the source and the login; detail
 	// is never secret.
 	Record func(action string, names []string, detail string, err error)
-	// AdminURL, when set, returns a source's current admin URL: a login
-	// whose recorded admin URL is refused (the admin password was changed
-	// since) is dropped with the current one when it names the same server.
-	AdminURL func(source string) (string, error)
-
-	host  string
-	pid   int
-	start uint64
+	host   string
+	pid    int
+	start  uint64
 }
 
-// NewManager returns a Manager recording in store, on behalf of this
-// process.
-func NewManager(store Store) *Manager {
+// NewManager returns a Manager recording its leases in the unlocked vault
+// v, on behalf of this process.
+func NewManager(store *vault.Vault) *Manager {
 	host, _ := os.Hostname()
 	pid := os.Getpid()
 	start, _ := processStart(pid)
@@ -198,11 +183,12 @@ func (m *Manager) drop(ctx context.Context, l *vault.Lease) error {
 		return fmt.Errorf("lease %s of %s: %w", l.Role, l.Source, err)
 	}
 	err = pg.Drop(ctx, l.Role)
-	if !errors.Is(err, ErrAuth) || m.AdminURL == nil {
+	if !errors.Is(err, ErrAuth) {
 		return err
 	}
-	// The recorded admin URL no longer logs in: try the source's current one.
-	cur, cerr := m.AdminURL(l.Source)
+	// The recorded admin URL no longer logs in (the admin password was
+	// changed since): try the source's current one, on the same server.
+	cur, cerr := m.adminURL(l.Source)
 	if cerr != nil || cur == l.AdminURL {
 		return err
 	}
@@ -269,4 +255,17 @@ func (m *Manager) Cleanup(ctx context.Context, pick func(*vault.Lease) (bool, st
 		out = append(out, Outcome{Lease: l, Reason: reason, Err: err})
 	}
 	return out, nil
+}
+
+// adminURL is a source's current admin URL.
+func (m *Manager) adminURL(source string) (string, error) {
+	s, err := m.store.Get(source)
+	if err != nil {
+		return "", err
+	}
+	if !s.IsDynamic() {
+		clear(s.Value)
+		return "", fmt.Errorf("%s is not a dynamic source", source)
+	}
+	return string(s.Value), nil
 }

@@ -2,11 +2,18 @@
 // program run: `hush run --dynamic VAR=NAME` creates a PostgreSQL login
 // before the program starts and drops it when the program ends.
 //
-// It owns three things: the role template ([Template]: the SQL an
+// It owns four things: the role template ([Template]: the SQL an
 // administrator wrote, with {{name}} for the new login), the PostgreSQL
 // engine ([Postgres]: create a login, check an admin role, drop a login),
-// and the lease life cycle ([Manager]: record, create, hand out, drop,
-// clean up), recorded in the vault through a small [Store] interface.
+// the lease life cycle ([Manager]: record, create, hand out, drop, clean
+// up), recorded in the vault, and the logins of one run ([Session]: made
+// before the program starts, dropped after, through the supervisor's
+// signal-safe hooks, [run.Around]).
+//
+// It lives in cmd/hush/internal, next to the supervisor, because logins
+// are made only for a program that `hush run` starts: managing PostgreSQL
+// roles is not storage, so it is not in the vault tree, and no other front
+// end needs it.
 //
 // # A lease's life
 //

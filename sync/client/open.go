@@ -1,0 +1,101 @@
+package client
+
+import (
+	"context"
+
+	"github.com/hush-secrets/hush/vault"
+)
+
+// Team is this device's team state, owned for the length of one command.
+//
+// [Open] takes the vault's sync lock (another hush process on the same
+// vault waits for it), loads the state once, and every method works on
+// that one copy: nothing is reloaded, nothing merged, because nobody else
+// can change it meanwhile. The membership log is fetched and verified once
+// per Team (a sync fetches it again, since that is what a sync is for).
+// The state is written when a method has changed it, once at its end, and
+// a sync checkpoints its pull cursor once per page so that an interrupted
+// first sync resumes. [Team.Close] releases the lock.
+type Team struct {
+	v        *vault.Vault
+	st       *State
+	c        *conn
+	unlock   func()
+	verified bool // the membership log was verified by this Team
+	// owed: the server has taken a change made here (an approval, a spent
+	// invitation) that the state does not hold yet: written even when the
+	// method then fails.
+	owed   bool
+	writes int // state writes, for tests
+}
+
+// Open takes the sync lock of v (waiting up to 30 s for another hush
+// process to finish, or until ctx ends) and loads its team state:
+// ErrNoTeam if v is not shared with a team.
+func Open(ctx context.Context, v *vault.Vault) (*Team, error) {
+	if !InTeam(v) {
+		return nil, ErrNoTeam
+	}
+	unlock, err := lockSync(ctx, v.Path())
+	if err != nil {
+		return nil, err
+	}
+	st, err := Load(v)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return &Team{v: v, st: st, unlock: unlock}, nil
+}
+
+// Close releases the sync lock. What the methods changed is already
+// written.
+func (t *Team) Close() {
+	if t.unlock != nil {
+		t.unlock()
+		t.unlock = nil
+	}
+}
+
+// State is the team state as this Team holds it. Read it only: changes go
+// through the methods.
+func (t *Team) State() *State { return t.st }
+
+// SetAuto turns automatic sync on or off, and writes it at once.
+func (t *Team) SetAuto(on bool) error {
+	t.st.Auto = on
+	return t.save()
+}
+
+func (t *Team) save() error {
+	t.writes++
+	t.owed = false
+	return t.st.save(t.v)
+}
+
+func (t *Team) conn() (*conn, error) {
+	if t.c == nil {
+		c, err := t.st.conn()
+		if err != nil {
+			return nil, err
+		}
+		t.c = c
+	}
+	return t.c, nil
+}
+
+// verifyLog fetches and verifies the membership log, once per Team.
+func (t *Team) verifyLog(ctx context.Context) (*conn, error) {
+	c, err := t.conn()
+	if err != nil {
+		return nil, err
+	}
+	if t.verified {
+		return c, nil
+	}
+	if err := t.st.syncLog(ctx, c); err != nil {
+		return nil, err
+	}
+	t.verified = true
+	return c, nil
+}

@@ -1,0 +1,227 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"testing"
+)
+
+// tracked is the one Tracked entry of id, or nil.
+func tracked(t *testing.T, v *Vault, id []byte) *Tracked {
+	t.Helper()
+	ts, err := v.Replica().TrackedByID([][]byte{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	return &ts[0]
+}
+
+func idOf(t *testing.T, v *Vault, name string) []byte {
+	t.Helper()
+	s, err := v.Get(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := hex.DecodeString(s.ID)
+	return id
+}
+
+// A teammate's secret arrives under its own id: it is created, then a
+// changed value is a new version, the same value none, and a removal
+// removes it here; each time with its bookkeeping, in step.
+func TestReplicaAppliesRemoteRecords(t *testing.T) {
+	v := newVault(t)
+	rp := v.Replica()
+	id := bytes.Repeat([]byte{7}, 16)
+	apply := func(r Remote) Applied {
+		t.Helper()
+		out, err := rp.ApplyRemote([]Remote{r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0]
+	}
+	a := apply(Remote{ID: id, Name: "app/token", Meta: Meta{Type: "token"}, Value: []byte("v1"), Mark: SyncMark{Base: 1, Seen: 1}})
+	if a.TakenBy != nil || a.Mark.LocalHead != 1 || a.Mark.Base != 1 {
+		t.Fatalf("applied %+v", a)
+	}
+	s, err := v.Get("app/token")
+	if err != nil || string(s.Value) != "v1" || s.ID != hex.EncodeToString(id) {
+		t.Fatalf("after the first apply: %+v, %v", s, err)
+	}
+	if tr := tracked(t, v, id); tr == nil || tr.Dirty() {
+		t.Fatalf("a secret as the server has it is not a local change: %+v", tr)
+	}
+
+	a = apply(Remote{ID: id, Name: "app/token", Meta: Meta{Type: "token"}, Value: []byte("v2"), Mark: SyncMark{Base: 2, Seen: 2}})
+	if s, _ := v.Get("app/token"); string(s.Value) != "v2" || s.Head != 2 || a.Mark.LocalHead != 2 {
+		t.Fatalf("a changed value: %+v, applied %+v", s, a)
+	}
+	a = apply(Remote{ID: id, Name: "app/token", Meta: Meta{Type: "token"}, Value: []byte("v2"), Mark: SyncMark{Base: 3, Seen: 3}})
+	if s, _ := v.Get("app/token"); s.Head != 2 || a.Mark.LocalHead != 2 {
+		t.Fatalf("the same value again added a version: head %d", s.Head)
+	}
+	a = apply(Remote{ID: id, Deleted: true, Mark: SyncMark{Base: 4, Seen: 4}})
+	if _, err := v.Get("app/token"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a removal left it: %v", err)
+	}
+	if tr := tracked(t, v, id); tr == nil || !tr.Deleted || tr.Dirty() || !a.Mark.LocalDeleted {
+		t.Fatalf("after the removal: %+v, applied %+v", tr, a)
+	}
+	// A removal of a secret this vault never saw writes only its mark.
+	other := bytes.Repeat([]byte{8}, 16)
+	apply(Remote{ID: other, Deleted: true, Mark: SyncMark{Base: 5, Seen: 5}})
+	if tr := tracked(t, v, other); tr == nil || tr.Exists || tr.Mark == nil || tr.Mark.Base != 5 {
+		t.Fatalf("a removal never seen here: %+v", tr)
+	}
+	// A bad remote is refused whole: nothing of the batch is applied.
+	if _, err := rp.ApplyRemote([]Remote{{ID: bytes.Repeat([]byte{9}, 16), Name: "ok/one", Meta: Meta{Type: "other"}, Value: []byte("x")}, {ID: other, Name: "bad name!"}}); err == nil {
+		t.Fatal("a remote with a bad name was applied")
+	}
+	if _, err := v.Get("ok/one"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("half a refused batch was applied: %v", err)
+	}
+}
+
+// A name held by a secret removed here goes to a teammate's secret once
+// the removal is settled with the server; a live holder, or a removal not
+// yet pushed, keeps it, and ApplyRemote says which secret holds it.
+func TestReplicaFreesANameOnlyWhenSettled(t *testing.T) {
+	v := newVault(t)
+	rp := v.Replica()
+	theirs := Remote{ID: bytes.Repeat([]byte{1}, 16), Name: "db/url", Meta: Meta{Type: "other"}, Value: []byte("theirs"), Mark: SyncMark{Base: 1, Seen: 1}}
+	if _, err := v.Set("db/url", []byte("mine"), Update{}); err != nil {
+		t.Fatal(err)
+	}
+	mine := idOf(t, v, "db/url")
+	// Live here: the name stays.
+	out, err := rp.ApplyRemote([]Remote{theirs})
+	if err != nil || !bytes.Equal(out[0].TakenBy, mine) {
+		t.Fatalf("a live holder: %+v, %v", out, err)
+	}
+	if tracked(t, v, theirs.ID) != nil {
+		t.Fatal("a remote that was not applied has a mark")
+	}
+	// Removed here, the removal not pushed: the name stays.
+	if err := v.Remove("db/url"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rp.PutMarks(map[string]SyncMark{hex.EncodeToString(mine): {Base: 1, Seen: 1, LocalHead: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := rp.ApplyRemote([]Remote{theirs}); err != nil || !bytes.Equal(out[0].TakenBy, mine) {
+		t.Fatalf("a removal not yet pushed: %+v, %v", out, err)
+	}
+	// The removal settled with the server: the name is theirs, and the
+	// removed secret goes with its history.
+	tr := tracked(t, v, mine)
+	if err := rp.PutMarks(map[string]SyncMark{hex.EncodeToString(mine): {Base: 2, Seen: 2, LocalHead: tr.Head, LocalDeleted: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := rp.ApplyRemote([]Remote{theirs}); err != nil || out[0].TakenBy != nil {
+		t.Fatalf("a settled removal: %+v, %v", out, err)
+	}
+	if s, err := v.Get("db/url"); err != nil || string(s.Value) != "theirs" {
+		t.Fatalf("the name after it was freed: %+v, %v", s, err)
+	}
+	if tr := tracked(t, v, mine); tr == nil || tr.Exists {
+		t.Fatalf("the removed secret that held the name: %+v", tr)
+	}
+}
+
+// Changed lists exactly the secrets changed here since they were last in
+// step with the server: new ones, edited ones, removed ones, and ones a
+// mark says the server has but this vault no longer holds.
+func TestReplicaDetectsChanges(t *testing.T) {
+	v := newVault(t)
+	rp := v.Replica()
+	changed := func() map[string]bool {
+		t.Helper()
+		ts, err := rp.Changed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, tr := range ts {
+			if !tr.Dirty() {
+				t.Errorf("Changed lists %x, which is not dirty", tr.ID)
+			}
+			out[hex.EncodeToString(tr.ID)] = true
+		}
+		return out
+	}
+	for _, n := range []string{"a/one", "a/two", "a/three"} {
+		if _, err := v.Set(n, []byte("x"), Update{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	one, two, three := hex.EncodeToString(idOf(t, v, "a/one")), hex.EncodeToString(idOf(t, v, "a/two")), hex.EncodeToString(idOf(t, v, "a/three"))
+	if c := changed(); len(c) != 3 {
+		t.Fatalf("three new secrets: %v", c)
+	}
+	// In step with the server: nothing to push.
+	inStep := SyncMark{Base: 1, Seen: 1, LocalHead: 1}
+	if err := rp.PutMarks(map[string]SyncMark{one: inStep, two: inStep, three: inStep}); err != nil {
+		t.Fatal(err)
+	}
+	if c := changed(); len(c) != 0 {
+		t.Fatalf("all in step: %v", c)
+	}
+	// An edit, a removal; and a purge of a secret the server has.
+	if _, err := v.Set("a/one", []byte("y"), Update{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Remove("a/two"); err != nil {
+		t.Fatal(err)
+	}
+	id3, _ := hex.DecodeString(three)
+	if err := rp.PurgeID(id3); err != nil {
+		t.Fatal(err)
+	}
+	if c := changed(); len(c) != 3 || !c[one] || !c[two] || !c[three] {
+		t.Fatalf("an edit, a removal and a purge: %v", c)
+	}
+	// Reseal makes every live secret the server knows count as changed
+	// (sent again under a new key); a conflict is not pushed by it.
+	if err := rp.PutMarks(map[string]SyncMark{one: {Base: 2, Seen: 2, LocalHead: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if c := changed(); c[one] {
+		t.Fatalf("a/one pushed is still changed: %v", c)
+	}
+	if err := rp.Reseal(); err != nil {
+		t.Fatal(err)
+	}
+	if c := changed(); !c[one] {
+		t.Fatalf("Reseal did not make a/one changed: %v", c)
+	}
+}
+
+// A conflict is seen by id and by name; a malformed id is an error, not
+// "no conflict".
+func TestReplicaConflicts(t *testing.T) {
+	v := newVault(t)
+	if _, err := v.Set("c/x", []byte("x"), Update{}); err != nil {
+		t.Fatal(err)
+	}
+	id := hex.EncodeToString(idOf(t, v, "c/x"))
+	if has, err := v.HasConflict(id); err != nil || has {
+		t.Fatalf("no conflict yet: %v, %v", has, err)
+	}
+	if err := v.Replica().PutMarks(map[string]SyncMark{id: {Base: 1, Seen: 2, LocalHead: 0, Theirs: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	if has, err := v.HasConflict(id); err != nil || !has {
+		t.Fatalf("a conflict: %v, %v", has, err)
+	}
+	if cs, err := v.Conflicts(); err != nil || cs[id] != "c/x" {
+		t.Fatalf("conflicts: %v, %v", cs, err)
+	}
+	if _, err := v.HasConflict("not hex"); err == nil {
+		t.Fatal("a malformed id reads as no conflict")
+	}
+}
