@@ -149,12 +149,19 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 // terminal as typed, and its line discipline signals the child once.
 func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{Setsid: true, Setctty: true})
-	ptmx, err := pty.StartWithAttrs(cmd, nil, cmd.SysProcAttr)
+	started, err := pty.StartWithAttrs(cmd, nil, cmd.SysProcAttr)
 	if err != nil {
 		return 0, fmt.Errorf("failed to start %s: %w", cmd.Args[0], err)
 	}
+	ptmx, err := pollable(started)
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return 0, err
+	}
 	defer ptmx.Close()
-	pty.InheritSize(s.Stdout, ptmx)
+	resize := func() { inheritSize(s.Stdout, ptmx) }
+	resize()
 	stdinTTY := term.IsTerminal(int(s.Stdin.Fd()))
 	if stdinTTY {
 		if old, err := term.MakeRaw(int(s.Stdin.Fd())); err == nil {
@@ -186,7 +193,7 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 	forwarder.Add(1)
 	go func() {
 		defer forwarder.Done()
-		forward(cmd.Process, sigs, done, func() { pty.InheritSize(s.Stdout, ptmx) }, nil)
+		forward(cmd.Process, sigs, done, resize, nil)
 	}()
 	err = cmd.Wait()
 	close(done)
@@ -197,6 +204,35 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 			cmd.Args[0], DrainGrace)
 	}
 	return exitCode(cmd, err)
+}
+
+// pollable turns the pseudo-terminal's master into a file the Go runtime
+// polls, so that a read deadline can end a read that would wait forever (a
+// daemon holding the terminal, see drainAfterExit): a non-blocking copy of
+// its descriptor, the original closed. (Fd would make it blocking again, so
+// the copy is only used through the poller and SyscallConn.)
+func pollable(f *os.File) (*os.File, error) {
+	defer f.Close()
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, fmt.Errorf("failed to set up the terminal: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("failed to set up the terminal: %w", err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// inheritSize gives the child's terminal the size of hush's.
+func inheritSize(from, to *os.File) {
+	ws, err := unix.IoctlGetWinsize(int(from.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return
+	}
+	if rc, err := to.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, ws) })
+	}
 }
 
 // forward passes signals to the child until done. With onWinch set (the
