@@ -49,7 +49,7 @@ func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 	defer runtime.UnlockOSThread()
 	harden.ForChild()
 
-	var secrets *automaton
+	var secrets *maskSet
 	if o.Mask {
 		secrets = newMaskSet(p.Secrets)
 	}
@@ -68,7 +68,7 @@ func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 // window changes to the child itself: hush does not forward those again.
 // Every other forwarded signal, and all of them without a terminal, came
 // from kill and are passed on.
-func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
+func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{})
 	var fromTerminal func(os.Signal) bool
 	if tty, fg := foregroundTTY(); tty != nil {
@@ -147,7 +147,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 // superviseTTY runs the child on a new pseudo-terminal in its own session.
 // hush's terminal goes raw, so keys (Ctrl-C included) reach the child's
 // terminal as typed, and its line discipline signals the child once.
-func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
+func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{Setsid: true, Setctty: true})
 	started, err := pty.StartWithAttrs(cmd, nil, cmd.SysProcAttr)
 	if err != nil {
