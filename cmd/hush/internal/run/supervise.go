@@ -94,6 +94,10 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 	}
 	defer outR.Close()
 	defer errR.Close()
+	// Bigger pipes: a program that writes fast (cat of a log) hands hush
+	// fewer, larger pieces, and both switch less often.
+	growPipe(outW)
+	growPipe(errW)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, Forwarded...)
@@ -111,7 +115,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 		copies.Add(1)
 		go func() {
 			defer copies.Done()
-			if _, err := io.Copy(m, d); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			if _, err := io.CopyBuffer(m, d, make([]byte, copyBuffer)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 				// hush's own output is gone (a closed pipe: hush survives
 				// it only while it holds SIGPIPE, see Hold). Closing the
 				// read end gives the child the broken pipe instead of a
@@ -184,7 +188,7 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 	d := &drain{f: ptmx}
 	copied := make(chan struct{})
 	go func() {
-		io.Copy(out, d) // ends with EIO once the child's side is closed
+		io.CopyBuffer(out, d, make([]byte, copyBuffer)) // ends with EIO once the child's side is closed
 		out.Close()
 		close(copied)
 	}()

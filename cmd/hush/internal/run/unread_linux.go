@@ -20,3 +20,11 @@ func unread(f *os.File) (n int, ok bool) {
 	}
 	return n, ierr == nil
 }
+
+// growPipe asks for a 1 MiB pipe buffer (the default is 64 KiB); without
+// it (an unprivileged limit), the pipe stays as it is.
+func growPipe(f *os.File) {
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
+	}
+}
