@@ -26,8 +26,9 @@ vet:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Every test, with the race detector. Tests that need a real Secret Service
-# or PostgreSQL start them when installed; HUSH_TEST_REAL=1 (set by .ci/run)
-# makes them fail instead of skipping when they are missing.
+# or PostgreSQL start them when installed, and the import tests use gpg,
+# pass, keepassxc-cli and sops when installed; HUSH_TEST_REAL=1 (set by
+# .ci/run) makes them fail instead of skipping when they are missing.
 test: vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 

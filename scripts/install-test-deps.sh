@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Installs the real components hush's tests use when present: a Secret
-# Service (gnome-keyring, with secret-tool to read it back), PostgreSQL and
-# tmux. Debian/Ubuntu with apt-get; needs root (or sudo). Does nothing for a
-# package already installed.
+# Service (gnome-keyring, with secret-tool to read it back), PostgreSQL,
+# tmux, gpg and pass (password stores), keepassxc (its CLI makes real CSV exports) and
+# sops (SOPS imports). Debian/Ubuntu with
+# apt-get; needs root (or sudo). Does nothing for what is already installed.
 set -euo pipefail
-pkgs=(gnome-keyring libsecret-tools dbus dbus-bin postgresql tmux)
+
+# sops is not packaged by Debian 12: build the pinned release from the Go
+# module proxy into $(go env GOPATH)/bin, where the tests look for it.
+sops_version=v3.13.3
+if ! command -v sops >/dev/null && [ ! -x "$(go env GOPATH)/bin/sops" ]; then
+  echo "install-test-deps: installing sops $sops_version (go install)"
+  go install "github.com/getsops/sops/v3/cmd/sops@$sops_version"
+fi
+
+pkgs=(gnome-keyring libsecret-tools dbus dbus-bin postgresql tmux gpg gpg-agent pass keepassxc)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

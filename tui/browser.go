@@ -42,6 +42,7 @@ type browser struct {
 	meta      map[string]vault.Meta // by entry id + version, opened as rows show
 	policies  []vault.Policy        // folder defaults, read with the index
 	conflict  map[string]string     // ids of secrets a team sync left in conflict
+	longest   int                   // the widest name, in cells
 	syncLabel string                // how the vault syncs, for the header
 
 	filterInput textinput.Model
@@ -120,6 +121,9 @@ func (b *browser) hide() {
 	if b.detail != nil {
 		b.detail.hide()
 	}
+	if b.history != nil {
+		b.history.hide()
+	}
 }
 
 func (b *browser) keys() keymap.KeyMap { return b.root.keys }
@@ -148,16 +152,24 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 			b.syncLabel = f(b.v)
 		}
 		names := make([]string, len(msg.entries))
+		b.longest = 0
 		for i, e := range msg.entries {
 			names[i] = e.Name
+			b.longest = max(b.longest, lipgloss.Width(e.Name))
 		}
 		b.ix = newIndex(names)
 		b.filter = newFilter(b.ix)
 		b.meta = map[string]vault.Meta{}
 		b.policies, _ = b.v.Policies()
+		cursor := b.cursor
 		b.applyFilter()
 		if msg.select_ != "" {
 			b.selectName(msg.select_)
+		} else {
+			// The same place in the list (after a delete, the next row):
+			// the filter stays, and so does the cursor.
+			b.cursor = max(0, min(cursor, len(b.rows)-1))
+			b.scroll()
 		}
 		return nil
 	case statusTimeoutMsg:
@@ -193,6 +205,9 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case revealTimeoutMsg:
+		if b.history != nil {
+			return b.history.update(msg)
+		}
 		if b.detail != nil {
 			return b.detail.update(msg)
 		}
@@ -400,9 +415,7 @@ func (b *browser) openDetail() tea.Cmd {
 }
 
 func (b *browser) closeDetail() {
-	if b.detail != nil {
-		b.detail.hide()
-	}
+	b.hide()
 	b.status = ""
 	b.detail, b.history, b.form = nil, nil, nil
 	b.mode = modeList
@@ -527,35 +540,49 @@ func (b *browser) listView() string {
 	s := b.root.styles
 	w := b.root.width
 	var lines []string
+	var top string
 	if b.filtering || b.filterInput.Value() != "" {
-		lines = append(lines, b.filterInput.View()+s.Dim.Render(fmt.Sprintf("  %d of %d", len(b.rows), len(b.entries))))
+		top = b.filterInput.View() + s.Dim.Render(fmt.Sprintf("  %d of %d", len(b.rows), len(b.entries)))
 	} else {
-		lines = append(lines, s.Dim.Render("/ to filter"))
+		top = s.Dim.Render("/ to filter")
 	}
+	if len(b.rows) > 0 { // where the cursor is: "123/2040"
+		pos := fmt.Sprintf("%d/%d", b.cursor+1, len(b.rows))
+		if gap := w - lipgloss.Width(top) - len(pos); gap >= 2 {
+			top += strings.Repeat(" ", gap) + s.Dim.Render(pos)
+		}
+	}
+	lines = append(lines, top)
 	switch {
 	case b.loading:
 		return strings.Join(append(lines, "", s.Dim.Render("Opening the vault…")), "\n")
 	case len(b.entries) == 0:
-		return strings.Join(append(lines, "", "The vault is empty. Press n to add a secret."), "\n")
+		return strings.Join(append(lines, quickStart(s.Dim.Render)...), "\n")
 	case len(b.rows) == 0:
 		return strings.Join(append(lines, "", "Nothing matches. Esc clears the filter."), "\n")
 	}
-	nameW := max(8, w-2-typeWidth-ageWidth-markWidth)
-	lines = append(lines, s.Dim.Render(pad("  NAME", nameW+2)+pad("TYPE", typeWidth)+pad("UPDATED", ageWidth)+"MARKS"))
+	// The name takes what the other columns leave, but no more than the
+	// longest name needs: on a wide terminal the columns stay together.
+	typeW, ageW, markW := typeWidth, ageWidth, markWidth
+	if w < 80 { // narrow: the name needs the room more
+		typeW, ageW, markW = 12, 6, 12
+	}
+	nameW := max(8, min(w-2-typeW-ageW-markW, b.longest+2))
+	lines = append(lines, s.Dim.Render(pad("  NAME", nameW+2)+pad("TYPE", typeW)+pad("UPDATED", ageW)+"MARKS"))
 	now := b.root.opts.Now()
 	h := b.listHeight()
 	for i := b.offset; i < min(len(b.rows), b.offset+h); i++ {
 		e := &b.entries[b.rows[i]]
 		meta, _ := b.metaOf(e)
-		name := truncLeft(e.Name, nameW-1) // one space before the type column
+		name := shorten(e.Name, nameW-1) // one space before the type column
 		folder, base := splitName(name)
 		marks := rowMarks(meta, e.Updated, now)
 		if _, ok := b.conflict[e.ID]; ok {
 			marks = strings.TrimSpace("conflict " + marks)
 		}
-		cells := pad(string(meta.Type), typeWidth) + pad(vault.Ago(e.Updated, now), ageWidth)
+		cells := pad(string(meta.Type), typeW) + pad(vault.Ago(e.Updated, now), ageW)
 		if i == b.cursor {
-			line := pad("▸ "+name, nameW+2) + cells + pad(marks, markWidth)
+			line := pad("▸ "+name, nameW+2) + cells + pad(marks, markW)
 			lines = append(lines, s.Selected.Render(ansi.Truncate(line, w, "…")))
 			continue
 		}
@@ -566,6 +593,27 @@ func (b *browser) listView() string {
 	return strings.Join(lines, "\n")
 }
 
+// quickStart is what an empty vault shows: the first steps, here and in
+// a shell.
+func quickStart(dim func(...string) string) []string {
+	return []string{
+		"",
+		"The vault is empty. Press n to add a secret.",
+		"",
+		"Quick start",
+		"  n        add a secret: a name like app/dev/API_KEY, a type, the value",
+		"           (ctrl+g generates one; paste keeps several lines exactly)",
+		"  /        filter by any part of the name; enter opens a secret",
+		"  r  c     reveal (15 s) or copy (cleared after 30 s)",
+		"  ?        every key",
+		"",
+		"From a shell:",
+		dim("  hush import --into app/dev .env       secrets from a .env file"),
+		dim("  hush run --from app/dev -- npm start  a program with them in its environment"),
+		dim("  hush unlock                           type the passphrase once for 8 h"),
+	}
+}
+
 func splitName(n string) (folder, base string) {
 	if i := strings.LastIndexByte(n, '/'); i >= 0 {
 		return n[:i+1], n[i+1:]
@@ -573,12 +621,30 @@ func splitName(n string) (folder, base string) {
 	return "", n
 }
 
-// truncLeft keeps the end of a name, where the variable name is.
-func truncLeft(s string, w int) string {
+// shorten fits a name in w cells by cutting the middle of its path: the
+// first segment and the last (the variable's name) stay, and the folders
+// between keep their start, so app/dev/X and app/prod/X still differ.
+// When even that does not fit, the end of the name stays.
+func shorten(s string, w int) string {
 	if lipgloss.Width(s) <= w {
 		return s
 	}
 	r := []rune(s)
+	first := strings.IndexByte(s, '/')
+	last := strings.LastIndexByte(s, '/')
+	if first >= 0 && last > first {
+		head := []rune(s[:first+1])
+		tail := []rune(s[last:])
+		middle := []rune(s[first+1 : last])
+		if room := w - len(head) - len(tail) - 1; room >= min(3, len(middle)) {
+			return string(head) + string(middle[:min(room, len(middle))]) + "…" + string(tail)
+		}
+		// The name is long too: the start of the folders, then its end.
+		keep := min(3, len(middle))
+		if end := w - len(head) - keep - 1; end >= 4 {
+			return string(head) + string(middle[:keep]) + "…" + string(tail[len(tail)-end:])
+		}
+	}
 	return "…" + string(r[len(r)-(w-1):])
 }
 

@@ -24,7 +24,10 @@ type detail struct {
 	secret   *vault.Secret // current version, without its value
 	versions int
 	value    []byte // the revealed value, nil when hidden
-	seq      int    // tells stale reveal timeouts apart
+	// policyFrom is the folder whose rotation policy applies ("" when the
+	// secret has its own interval, or none).
+	policyFrom string
+	seq        int // tells stale reveal timeouts apart
 }
 
 type revealTimeoutMsg struct{ seq int }
@@ -47,6 +50,9 @@ func (d *detail) load() error {
 		return err
 	}
 	d.secret, d.versions = cur, len(hist)
+	// A folder's rotation policy applies where the secret has none: say
+	// which folder it comes from.
+	d.policyFrom = vault.Inherit(&d.secret.Meta, d.name, d.b.policies)
 	return nil
 }
 
@@ -183,9 +189,13 @@ func (d *detail) view(height int) string {
 		field("Rotate", s.Mark.Render("now: "+sec.Exposed.Reason+" ("+when(sec.Exposed.At, now)+")"))
 	} else if sec.RotateEvery > 0 {
 		due := sec.Updated.Add(sec.RotateEvery)
-		txt := fmt.Sprintf("every %s, next %s", vault.FormatInterval(sec.RotateEvery), when(due, now))
+		every := "every " + vault.FormatInterval(sec.RotateEvery)
+		if d.policyFrom != "" {
+			every += " (from " + d.policyFrom + ")"
+		}
+		txt := fmt.Sprintf("%s, next %s", every, when(due, now))
 		if sec.RotationDue(sec.Updated, now) {
-			txt = s.Mark.Render("due since " + when(due, now) + " (every " + vault.FormatInterval(sec.RotateEvery) + ")")
+			txt = s.Mark.Render("due since " + when(due, now) + " (" + every + ")")
 		}
 		field("Rotation", txt)
 	}

@@ -25,9 +25,10 @@ func newIndex(names []string) *index {
 // matched before: every keystroke stays well within a frame at 100,000
 // secrets.
 type filter struct {
-	ix     *index
-	query  string
-	result []int // indexes into ix.names
+	ix      *index
+	query   string
+	result  []int // indexes into ix.names
+	scratch []int // rank's rows, reused
 }
 
 // maxRanked bounds how many matches are sorted by score: beyond it, name
@@ -66,40 +67,100 @@ func (f *filter) set(query string) []int {
 		return f.result
 	}
 	out := make([]int, 0, min(len(from), 1024))
-	scores := make([]int, 0, min(len(from), 1024))
 	for _, i := range from {
-		if s, ok := fuzzy(f.ix.lower[i], q); ok {
+		if matches(f.ix.lower[i], q) {
 			out = append(out, i)
-			scores = append(scores, s)
 		}
 	}
 	if len(out) <= maxRanked {
+		scores := make([]int, len(out))
+		for k, i := range out {
+			scores[k] = rank(f.ix.lower[i], q, &f.scratch)
+		}
 		sort.Stable(byScore{out, scores})
 	}
 	f.result = out
 	return f.result
 }
 
-// fuzzy reports whether every character of q appears in s in order, and a
-// score that favours consecutive characters and starts of path segments.
-func fuzzy(s, q string) (int, bool) {
-	score, qi, run := 0, 0, 0
+// matches reports whether every character of q appears in s in order.
+func matches(s, q string) bool {
+	qi := 0
 	for si := 0; si < len(s) && qi < len(q); si++ {
-		if s[si] != q[qi] {
-			run = 0
-			continue
+		if s[si] == q[qi] {
+			qi++
 		}
-		score++
-		if run > 0 {
-			score += 2 * run
-		}
-		if si == 0 || s[si-1] == '/' || s[si-1] == '_' || s[si-1] == '-' || s[si-1] == '.' {
-			score += 3
-		}
-		run++
-		qi++
 	}
-	return score, qi == len(q)
+	return qi == len(q)
+}
+
+// Scores of rank, in the manner of fzf: a matched character scores, more
+// at the start of a path segment or word, more again right after the
+// previous one; a gap between matched characters costs, the first skipped
+// character most.
+const (
+	scoreMatch       = 16
+	bonusBoundary    = 8
+	bonusConsecutive = 6
+	gapStart         = 5
+	gapExtend        = 1
+)
+
+// rank scores the best way q (a subsequence of s) lines up in s: for
+// "billingsecret", billing_secret_x (one character skipped) ranks above
+// billing_client_secret_x (eight skipped), whatever their order by name.
+// It is O(len(s)·len(q)) with two rows, run only on the matches shown
+// ranked.
+func rank(s, q string, scratch *[]int) int {
+	const none = -1 << 30
+	n := len(s)
+	if cap(*scratch) < 2*n {
+		*scratch = make([]int, 2*n)
+	}
+	prev, cur := (*scratch)[:n], (*scratch)[n:2*n]
+	boundary := func(j int) int {
+		if j == 0 {
+			return bonusBoundary
+		}
+		switch s[j-1] {
+		case '/', '_', '-', '.', ' ':
+			return bonusBoundary
+		}
+		return 0
+	}
+	for j := range n {
+		prev[j] = none
+		if s[j] == q[0] {
+			prev[j] = scoreMatch + boundary(j)
+		}
+	}
+	for i := 1; i < len(q); i++ {
+		gap := none // best prev[p] - gap cost for p ≤ j-2
+		for j := range n {
+			cur[j] = none
+			if j >= 2 && prev[j-2] > none {
+				gap = max(gap-gapExtend, prev[j-2]-gapStart)
+			} else if gap > none {
+				gap -= gapExtend
+			}
+			if s[j] != q[i] || j == 0 {
+				continue
+			}
+			best := gap
+			if prev[j-1] > none {
+				best = max(best, prev[j-1]+bonusConsecutive)
+			}
+			if best > none/2 {
+				cur[j] = best + scoreMatch + boundary(j)
+			}
+		}
+		prev, cur = cur, prev
+	}
+	best := none
+	for _, v := range prev {
+		best = max(best, v)
+	}
+	return best
 }
 
 type byScore struct {

@@ -1,11 +1,15 @@
 package tui
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -32,16 +36,26 @@ var fieldLabels = [fieldCount]string{"Name", "Type", "Value", "Note", "Tags", "R
 // form creates a secret (orig nil) or edits one: a new version, and a
 // rename when the name changed.
 type form struct {
-	b       *browser
-	orig    *vault.Secret
-	inputs  [fieldCount]textinput.Model // fieldType's input is unused
-	typ     int                         // index into vault.Types
+	b      *browser
+	orig   *vault.Secret
+	inputs [fieldCount]textinput.Model // fieldType's input is unused
+	// The value is in one of three places: inputs[fieldValue] (one line),
+	// area (several lines: multi), or raw (bytes neither editor can hold
+	// exactly, such as tabs or carriage returns, from a paste or $EDITOR).
+	area    textarea.Model
+	multi   bool
+	raw     []byte
+	shown   bool // ctrl+r: the value is shown as typed
+	typ     int  // index into vault.Types
 	focus   int
 	errs    [fieldCount]string
 	message string
 	start   [fieldCount]string // the fields as the form opened, to tell edits
 	typ0    int
 	discard bool // the user confirmed leaving without saving
+	seed    bool // the value sent to the editor had no final newline
+	// areaHeight is the text area's height for this frame.
+	areaHeight int
 }
 
 func newForm(b *browser, e *vault.IndexEntry) *form {
@@ -58,6 +72,11 @@ func newForm(b *browser, e *vault.IndexEntry) *form {
 	f.inputs[fieldName].Placeholder = "e.g. app/dev/API_KEY"
 	f.inputs[fieldTags].Placeholder = "comma, separated"
 	f.inputs[fieldRotate].Placeholder = "e.g. 30d (empty: never)"
+	f.area = textarea.New()
+	f.area.ShowLineNumbers = false
+	f.area.Prompt = ""
+	f.area.CharLimit = 0
+	f.area.MaxHeight = 0
 	f.typ = indexOfType(vault.TypePassword)
 	if e != nil {
 		_, cur, err := b.v.History(e.Name)
@@ -69,14 +88,90 @@ func newForm(b *browser, e *vault.IndexEntry) *form {
 			f.inputs[fieldTags].SetValue(strings.Join(cur.Tags, ", "))
 			f.inputs[fieldRotate].SetValue(vault.FormatInterval(cur.RotateEvery))
 			f.inputs[fieldValue].Placeholder = "(unchanged; type to replace, ctrl+g to generate)"
+			f.area.Placeholder = "(unchanged; paste to replace, ctrl+e to edit)"
 		}
 	} else {
 		f.inputs[fieldValue].Placeholder = "hidden as you type; ctrl+g generates one"
+		f.area.Placeholder = "paste it here (kept exactly), or ctrl+e for $EDITOR"
 		if q := strings.TrimSpace(b.filterInput.Value()); q != "" && vault.ValidName(q) == nil {
 			f.inputs[fieldName].SetValue(q)
 		}
 	}
+	f.multi = multiLine(vault.Types[f.typ])
 	return f
+}
+
+// multiLine reports whether values of a type are text of several lines,
+// edited in a text area rather than a one-line field.
+func multiLine(t vault.Type) bool {
+	return t == vault.TypeCertificate || t == vault.TypeSSHKey || t == vault.TypeNote
+}
+
+// areaHolds reports whether the text area keeps s exactly: it turns tabs
+// into spaces, carriage returns into newlines, and drops other controls.
+func areaHolds(s string) bool {
+	if !utf8.ValidString(s) || strings.Count(s, "\n") >= 9999 {
+		return false
+	}
+	for _, r := range s {
+		if r != '\n' && unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// inputHolds reports whether the one-line field keeps s exactly.
+func inputHolds(s string) bool { return areaHolds(s) && !strings.Contains(s, "\n") }
+
+// value is the value field's content.
+func (f *form) value() string {
+	switch {
+	case f.raw != nil:
+		return string(f.raw)
+	case f.multi:
+		return f.area.Value()
+	}
+	return f.inputs[fieldValue].Value()
+}
+
+// setValue puts v in whichever editor holds it exactly.
+func (f *form) setValue(v string) {
+	f.clearValue()
+	switch {
+	case f.multi && areaHolds(v), !f.multi && inputHolds(v):
+	case areaHolds(v):
+		f.multi = true
+	default:
+		f.raw = []byte(v)
+		return
+	}
+	if f.multi {
+		f.area.SetValue(v)
+	} else {
+		f.inputs[fieldValue].SetValue(v)
+	}
+}
+
+// clearValue empties the value field, wiping what it can.
+func (f *form) clearValue() {
+	clear(f.raw)
+	f.raw = nil
+	f.area.Reset()
+	f.inputs[fieldValue].Reset()
+}
+
+// retype follows a change of type: several-line types get the text area.
+func (f *form) retype() {
+	want := multiLine(vault.Types[f.typ]) || f.multi && strings.Contains(f.value(), "\n")
+	if want == f.multi || f.raw != nil {
+		return
+	}
+	v := f.value()
+	f.clearValue()
+	f.multi = want
+	f.setValue(v)
+	f.setFocus(f.focus)
 }
 
 // fixedType reports whether the secret's type cannot be changed here: a
@@ -110,22 +205,56 @@ func (f *form) changed() bool {
 			return true
 		}
 	}
-	return f.typ != f.typ0
+	return f.typ != f.typ0 || f.area.Value() != "" || f.raw != nil
 }
 
 func (f *form) setFocus(i int) tea.Cmd {
 	f.inputs[f.focus].Blur()
+	f.area.Blur()
 	f.focus = (i + fieldCount) % fieldCount
-	if f.focus == fieldType {
+	switch {
+	case f.focus == fieldType:
 		return nil
+	case f.focus == fieldValue && f.multi:
+		return f.area.Focus()
 	}
 	return f.inputs[f.focus].Focus()
 }
 
 func (f *form) update(msg tea.Msg) tea.Cmd {
 	k := f.b.keys()
+	switch msg := msg.(type) {
+	case editedMsg:
+		if msg.err != nil {
+			f.message = msg.err.Error()
+			return nil
+		}
+		f.setEdited(msg.value)
+		return f.setFocus(fieldValue)
+	case tea.PasteMsg:
+		if f.focus == fieldValue {
+			return f.paste(msg.Content)
+		}
+	}
+	onValue := f.focus == fieldValue
 	if km, ok := msg.(tea.KeyPressMsg); ok {
+		inArea := onValue && f.multi && f.raw == nil
 		switch {
+		case inArea && (km.String() == "enter" || km.String() == "up" || km.String() == "down"):
+			// lines and moves within the text area
+		case onValue && km.String() == "ctrl+e":
+			return f.edit()
+		case onValue && km.String() == "ctrl+r":
+			f.shown = !f.shown
+			f.echo()
+			return nil
+		case onValue && f.raw != nil && (km.String() == "backspace" || km.String() == "delete" || km.String() == "ctrl+u"):
+			f.clearValue()
+			f.message = ""
+			return f.setFocus(fieldValue)
+		case onValue && f.raw != nil && km.Text != "":
+			f.message = "The value is kept exactly as it came (it has tabs or control characters): backspace clears it, ctrl+e edits it."
+			return nil
 		case key.Matches(km, k.Back) && f.changed():
 			f.b.confirm = &confirm{
 				prompt: "Discard what you typed? y/n",
@@ -156,31 +285,109 @@ func (f *form) update(msg tea.Msg) tea.Cmd {
 				f.message = err.Error()
 				return nil
 			}
-			f.inputs[fieldValue].SetValue(string(r.Value))
+			f.setValue(string(r.Value))
 			crypto.Wipe(r.Value)
-			f.message = fmt.Sprintf("generated a %d-character password (about %.0f bits); it is saved with ctrl+s", len(f.inputs[fieldValue].Value()), r.EntropyBits)
+			f.message = fmt.Sprintf("generated a %d-character password (about %.0f bits); it is saved with ctrl+s", len(f.value()), r.EntropyBits)
 			return f.setFocus(fieldValue)
 		case f.focus == fieldType && key.Matches(km, k.PrevType):
 			f.typ = (f.typ + len(vault.Types) - 1) % len(vault.Types)
+			f.retype()
 			return nil
 		case f.focus == fieldType && (key.Matches(km, k.NextType) || km.String() == "space"):
 			f.typ = (f.typ + 1) % len(vault.Types)
+			f.retype()
 			return nil
 		}
 	}
-	if f.focus == fieldType {
-		return nil
-	}
 	var cmd tea.Cmd
-	f.inputs[f.focus], cmd = f.inputs[f.focus].Update(msg)
-	f.errs[f.focus] = ""
+	switch {
+	case f.focus == fieldType:
+		return nil
+	case onValue && f.raw != nil:
+		return nil
+	case onValue && f.multi:
+		f.area, cmd = f.area.Update(msg)
+	default:
+		f.inputs[f.focus], cmd = f.inputs[f.focus].Update(msg)
+	}
+	if _, ok := msg.(tea.KeyPressMsg); ok {
+		f.errs[f.focus] = ""
+	}
 	return cmd
 }
 
-// wipe clears the value field, so a typed secret does not linger.
-func (f *form) wipe() { f.inputs[fieldValue].Reset() }
+// paste takes pasted text into the value exactly: text of several lines
+// moves the value to the text area, and text neither editor can hold
+// (tabs, carriage returns, other controls) is kept as bytes.
+func (f *form) paste(s string) tea.Cmd {
+	f.errs[fieldValue] = ""
+	cur := f.value()
+	switch {
+	case f.raw != nil || !areaHolds(s):
+		f.clearValue()
+		f.raw = []byte(cur + s)
+		f.message = fmt.Sprintf("pasted %d bytes, kept exactly (they have tabs or control characters); ctrl+s saves them", len(s))
+		return nil
+	case !f.multi && strings.Contains(s, "\n"):
+		f.clearValue()
+		f.multi = true
+		f.area.SetValue(cur)
+		cmd := f.setFocus(fieldValue)
+		f.area.InsertString(s)
+		return cmd
+	case f.multi:
+		f.area.InsertString(s)
+		return nil
+	}
+	var cmd tea.Cmd
+	f.inputs[fieldValue], cmd = f.inputs[fieldValue].Update(tea.PasteMsg{Content: s})
+	return cmd
+}
 
-// save validates in place and writes: a rename first, then the new version.
+// edit opens the value in $EDITOR: what the field holds, or, when editing
+// a secret whose field is still empty, its current value.
+func (f *form) edit() tea.Cmd {
+	v := []byte(f.value())
+	if len(v) == 0 && f.orig != nil {
+		s, err := f.b.v.Get(f.orig.Name)
+		f.b.v.Record("reveal", []string{f.orig.Name}, err)
+		if err != nil {
+			f.message = err.Error()
+			return nil
+		}
+		v = s.Value
+	}
+	f.seed = len(v) > 0 && !bytes.HasSuffix(v, []byte("\n"))
+	return editValue(v)
+}
+
+// setEdited takes what the editor left. Editors end the last line with a
+// newline: when the value had none (or is a one-line type), it is dropped.
+func (f *form) setEdited(b []byte) {
+	defer clear(b)
+	if (f.seed || !multiLine(vault.Types[f.typ])) && bytes.HasSuffix(b, []byte("\n")) && !bytes.HasSuffix(b, []byte("\n\n")) {
+		b = b[:len(b)-1]
+	}
+	f.setValue(string(b))
+	f.message = fmt.Sprintf("the value from the editor (%d bytes) is saved with ctrl+s", len(b))
+}
+
+// echo shows or hides the one-line field as typed (the text area and the
+// kept bytes are masked when drawn).
+func (f *form) echo() {
+	if f.shown {
+		f.inputs[fieldValue].EchoMode = textinput.EchoNormal
+	} else {
+		f.inputs[fieldValue].EchoMode = textinput.EchoPassword
+	}
+}
+
+// wipe clears the value field, so a typed secret does not linger.
+func (f *form) wipe() { f.clearValue() }
+
+// save checks every field at once, shows each mistake under its field and
+// puts the cursor on the first; with none, it writes: a rename first, then
+// the new version.
 func (f *form) save() tea.Cmd {
 	b := f.b
 	f.errs = [fieldCount]string{}
@@ -195,9 +402,20 @@ func (f *form) save() tea.Cmd {
 			f.errs[fieldName] = "a secret with this name exists"
 		}
 	}
-	value := f.inputs[fieldValue].Value()
-	if f.orig == nil && value == "" {
-		f.errs[fieldValue] = "type a value, or ctrl+g to generate one"
+	typ := vault.Types[f.typ]
+	if f.fixedType() {
+		typ = f.orig.Type
+	}
+	value := f.value()
+	switch {
+	case f.orig == nil && value == "":
+		f.errs[fieldValue] = "type or paste a value, ctrl+g to generate one, or ctrl+e to write it in $EDITOR"
+	case value != "" && b.root.opts.Describe != nil:
+		// Checked here rather than by the vault, whose message gives
+		// advice for the command line.
+		if _, _, err := b.root.opts.Describe(typ, []byte(value)); err != nil {
+			f.errs[fieldValue] = fmt.Sprintf("this is not a valid %s: %v. Paste all of it (it is kept exactly), or choose the type other to store it unchecked.", typ, err)
+		}
 	}
 	rotate, err := vault.ParseInterval(strings.TrimSpace(f.inputs[fieldRotate].Value()))
 	if err != nil {
@@ -209,22 +427,23 @@ func (f *form) save() tea.Cmd {
 			tags = append(tags, t)
 		}
 	}
-	for _, e := range f.errs {
+	for i, e := range f.errs {
 		if e != "" {
 			f.message = "Fix the fields marked above."
-			return nil
+			return f.setFocus(i)
 		}
 	}
-	typ := vault.Types[f.typ]
 	note := f.inputs[fieldNote].Value()
 	u := vault.Update{Type: &typ, Note: &note, Tags: &tags, RotateEvery: &rotate, Describe: b.root.opts.Describe}
 	if f.fixedType() {
 		u.Type = nil // a dynamic source stays one (hush dynamic add made it)
 	}
 	if renamed {
-		if _, err := b.v.Move(f.orig.Name, name); err != nil {
-			f.message = err.Error()
-			return nil
+		_, err := b.v.Move(f.orig.Name, name)
+		b.v.Record("mv", []string{f.orig.Name, name}, err)
+		if err != nil {
+			f.errs[fieldName] = err.Error()
+			return f.setFocus(fieldName)
 		}
 	}
 	val := []byte(value)
@@ -237,37 +456,156 @@ func (f *form) save() tea.Cmd {
 		val = cur.Value
 	}
 	res, err := b.v.Set(name, val, u)
-	b.v.Record("set", []string{name}, err)
+	if !renamed || res.Changed || err != nil {
+		b.v.Record("set", []string{name}, err)
+	}
 	crypto.Wipe(val)
 	if err != nil {
 		var ne *vault.NameError
 		if errors.As(err, &ne) {
 			f.errs[fieldName] = err.Error()
+			return f.setFocus(fieldName)
 		}
 		f.message = err.Error()
 		return nil
 	}
 	f.wipe()
 	b.form = nil
-	b.closeDetail()
 	status := fmt.Sprintf("saved %s (version %d)", name, res.Version)
-	if res.Created {
+	switch {
+	case res.Created:
 		status = "created " + name
-	} else if !res.Changed {
+	case renamed && res.Changed:
+		status = fmt.Sprintf("renamed %s to %s and saved (version %d)", f.orig.Name, name, res.Version)
+	case renamed:
+		status = fmt.Sprintf("renamed %s to %s", f.orig.Name, name)
+	case !res.Changed:
 		status = name + " unchanged"
 	}
-	return tea.Batch(b.reload(name), b.setStatus(status, false), b.wrote())
+	cmds := []tea.Cmd{b.reload(name), b.setStatus(status, false), b.wrote()}
+	// After an edit, back to the secret's detail; after a new one, the list.
+	if f.orig != nil {
+		if d, err := newDetail(b, name); err == nil {
+			b.hide()
+			b.detail, b.history, b.mode = d, nil, modeDetail
+			return tea.Batch(cmds...)
+		}
+	}
+	b.closeDetail()
+	b.status = status
+	return tea.Batch(cmds...)
 }
+
+var (
+	editorKey = key.NewBinding(key.WithKeys("ctrl+e"), key.WithHelp("ctrl+e", "$EDITOR"))
+	showKey   = key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "show/hide"))
+)
 
 func (f *form) helpKeys() keymap.Help {
 	k := f.b.keys()
+	short := []key.Binding{k.NextField, k.Save, k.Generate, k.PrevType, k.Back}
+	if f.focus == fieldValue {
+		short = []key.Binding{k.NextField, k.Save, editorKey, showKey, k.Generate, k.Back}
+	}
 	return keymap.Help{
-		Short: []key.Binding{k.NextField, k.Save, k.Generate, k.PrevType, k.Back},
-		Full:  [][]key.Binding{{k.NextField, k.PrevField}, {k.Save, k.Generate, k.PrevType}, {k.Back}},
+		Short: short,
+		Full:  [][]key.Binding{{k.NextField, k.PrevField}, {k.Save, k.Generate, k.PrevType}, {editorKey, showKey}, {k.Back}},
 	}
 }
 
+// valueArea draws a value of several lines: a summary when the field is
+// not focused, the text area (masked unless shown) when it is.
+func (f *form) valueArea(label string, width int) []string {
+	s := f.b.root.styles
+	v := f.value()
+	about := s.Dim.Render(describeSize(v))
+	indent := strings.Repeat(" ", 14)
+	switch {
+	case f.raw != nil:
+		return []string{label + s.Masked.Render("••••••••") + "  " + about + s.Dim.Render(", kept exactly; ctrl+e edits, backspace clears")}
+	case f.focus != fieldValue && v == "":
+		return []string{label + s.Dim.Render(f.area.Placeholder)}
+	case f.focus != fieldValue:
+		return []string{label + s.Masked.Render("••••••••") + "  " + about}
+	}
+	f.area.SetWidth(width)
+	f.area.SetHeight(max(1, min(f.areaHeight, f.area.LineCount()+1)))
+	view := f.area.View()
+	if !f.shown && v != "" {
+		view = maskRunes(view)
+	}
+	out := []string{label + about}
+	for _, l := range strings.Split(view, "\n") {
+		out = append(out, indent+l)
+	}
+	return out
+}
+
+// describeSize says how big a value is without showing it.
+func describeSize(v string) string {
+	if v == "" {
+		return "(empty)"
+	}
+	n := strings.Count(strings.TrimSuffix(v, "\n"), "\n") + 1
+	if n == 1 {
+		return fmt.Sprintf("1 line, %d bytes", len(v))
+	}
+	return fmt.Sprintf("%d lines, %d bytes", n, len(v))
+}
+
+// maskRunes replaces every visible character of a rendered view but
+// spaces with a bullet, keeping its escape sequences (the cursor, styles).
+func maskRunes(view string) string {
+	var out strings.Builder
+	for i := 0; i < len(view); {
+		if view[i] == 0x1b { // copy an escape sequence as it is
+			j := i + 1
+			switch {
+			case j < len(view) && view[j] == '[':
+				j++
+				for j < len(view) && (view[j] < 0x40 || view[j] > 0x7e) {
+					j++
+				}
+				j++
+			case j < len(view) && view[j] == ']':
+				for j < len(view) && view[j] != 0x07 && !(view[j] == 0x1b && j+1 < len(view) && view[j+1] == '\\') {
+					j++
+				}
+				if j < len(view) && view[j] == 0x1b {
+					j++
+				}
+				j++
+			default:
+				j++
+			}
+			j = min(j, len(view))
+			out.WriteString(view[i:j])
+			i = j
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(view[i:])
+		if r == ' ' || r == '\n' {
+			out.WriteRune(r)
+		} else {
+			out.WriteRune('•')
+		}
+		i += n
+	}
+	return out.String()
+}
+
 func (f *form) view(height int) string {
+	f.areaHeight = 8
+	out := f.render(height)
+	if n := strings.Count(out, "\n") + 1; n > height && f.multi && f.focus == fieldValue {
+		// The text area gives up rows so that every field and message fits.
+		f.areaHeight = max(1, f.areaHeight-(n-height))
+		out = f.render(height)
+	}
+	return out
+}
+
+func (f *form) render(height int) string {
 	s := f.b.root.styles
 	w := f.b.root.width
 	title := "New secret"
@@ -281,19 +619,24 @@ func (f *form) view(height int) string {
 			label = s.Focused.Render(fieldLabels[i])
 		}
 		var field string
-		if i == fieldType && f.fixedType() {
+		switch {
+		case i == fieldType && f.fixedType():
 			field = string(f.orig.Type) + " (made by hush dynamic add)"
-		} else if i == fieldType {
+		case i == fieldType:
 			field = "‹ " + string(vault.Types[f.typ]) + " ›"
 			if i == f.focus {
 				field = s.Selected.Render(field)
 			}
-		} else {
+		case i == fieldValue && (f.multi || f.raw != nil):
+			lines = append(lines, f.valueArea(label, max(10, w-15))...)
+		default:
 			in := f.inputs[i]
 			in.SetWidth(max(10, w-16))
 			field = in.View()
 		}
-		lines = append(lines, label+field)
+		if field != "" {
+			lines = append(lines, label+field)
+		}
 		if f.errs[i] != "" {
 			// Wrapped, not cut: the reason is the useful part.
 			msg := lipgloss.NewStyle().Width(max(10, w-14)).Render(f.errs[i])

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,12 +82,15 @@ func firstRun(t *testing.T) (*tui.UI, string) {
 func TestFirstRunCreatesTheVault(t *testing.T) {
 	u, path := firstRun(t)
 	u.Type(tui.FixturePass)
-	u.WaitText("Strength: strong")
+	// Four common words: a real estimator does not call them strong.
+	u.WaitText("Strength: fair")
 	u.Press("enter")
 	u.Type(tui.FixturePass)
 	u.Press("enter")
 	u.WaitOutputText("The vault is empty. Press n to add a secret.")
-	u.WaitText("0 secrets", "unlocked (new vault)", "The vault is empty. Press n to add a secret.")
+	// The first run ends on the quick start.
+	u.WaitText("0 secrets", "unlocked (new vault)", "The vault is empty. Press n to add a secret.",
+		"Quick start", "hush run --from app/dev -- npm start")
 	u.Press("q")
 	u.Finish()
 
@@ -307,8 +311,8 @@ func TestNewSecretInvalidNameSavesNothing(t *testing.T) {
 			t.Errorf("the name's error is not under the name field:\n%s", s)
 		}
 	}
-	// Editing the field clears its error.
-	u.Press("up", "up", "ctrl+u")
+	// The cursor is on the field in error; editing it clears its error.
+	u.Press("ctrl+u")
 	u.Type("app/dev/OK")
 	u.WaitScreen("the name's error gone", func(s string) bool { return !strings.Contains(s, `starts with "/"`) })
 	u.Press("esc")
@@ -352,7 +356,7 @@ func TestNewSecretEmptyValueSavesNothing(t *testing.T) {
 	u.WaitText("New secret")
 	u.Type("app/dev/EMPTY")
 	u.Press("ctrl+s")
-	u.WaitText("type a value, or ctrl+g to generate one")
+	u.WaitText("type or paste a value, ctrl+g to generate one")
 	u.Press("esc")
 	u.WaitText("Discard what you typed? y/n")
 	u.Press("y")
@@ -421,6 +425,9 @@ func TestEditRenames(t *testing.T) {
 	u.Press("ctrl+u")
 	u.Type("ci/GITLAB_TOKEN")
 	u.Press("ctrl+s")
+	// Back to the secret's detail, saying what happened.
+	u.WaitText("renamed ci/GITHUB_TOKEN to ci/GITLAB_TOKEN", "Version       2 (2 in history)")
+	u.Press("esc")
 	s := u.WaitText("▸ ci/GITLAB_TOKEN", "3 secrets")
 	if strings.Contains(s, "GITHUB") {
 		t.Errorf("old name still listed:\n%s", s)
@@ -434,6 +441,18 @@ func TestEditRenames(t *testing.T) {
 	}
 	if _, err := v.Get("ci/GITHUB_TOKEN"); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("old name: %v, want ErrNotFound", err)
+	}
+	// The audit log says it was a rename, with both names.
+	log, err := v.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range log {
+		actions = append(actions, e.Action+" "+strings.Join(e.Names, " "))
+	}
+	if !slices.Contains(actions, "mv ci/GITHUB_TOKEN ci/GITLAB_TOKEN") {
+		t.Errorf("audit log %q has no rename", actions)
 	}
 }
 
@@ -505,8 +524,8 @@ func TestHistoryRollback(t *testing.T) {
 	path := tui.NewFixtureVault(t, tui.FixtureSecrets)
 	{ // a second version, a day later
 		v := tui.UnlockFixtureVault(t, path)
-		note := "rotated"
-		if _, err := v.SetMany([]vault.SetRequest{{Name: "app/dev/API_KEY", Value: []byte("dev-rotated-2"), Update: vault.Update{Note: &note}}}, tui.FixtureWritten.Add(24*time.Hour)); err != nil {
+		note, every, tags := "rotated", 30*24*time.Hour, []string{"billing"}
+		if _, err := v.SetMany([]vault.SetRequest{{Name: "app/dev/API_KEY", Value: []byte("dev-rotated-2"), Update: vault.Update{Note: &note, RotateEvery: &every, Tags: &tags}}}, tui.FixtureWritten.Add(24*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		v.Close()
@@ -523,11 +542,19 @@ func TestHistoryRollback(t *testing.T) {
 	u.Press("enter")
 	u.WaitText("version 2 is the current one")
 	u.Press("up")
-	u.WaitText("▸ 1")
+	s = u.WaitText("▸ 1")
+	if strings.Contains(s, "dev-4f9c2e7a1bd0") {
+		t.Fatalf("an old value shown unasked:\n%s", s)
+	}
+	// r reveals the old version, with a diff against the current value.
+	u.Press("r")
+	s = u.WaitText("Version 1", "Changes from version 1 to the current value:", "- dev-4f9c2e7a1bd0", "+ dev-rotated-2")
+	u.Press("r")
+	u.WaitScreen("the old value hidden", func(s string) bool { return !strings.Contains(s, "dev-4f9c2e7a1bd0") })
 	u.Press("enter")
-	u.WaitText("Restore version 1 of app/dev/API_KEY as a new version? y/n")
+	u.WaitText("Restore the value of version 1 of app/dev/API_KEY (metadata stays)? y/n")
 	u.Press("y")
-	s = u.WaitText("restored version 1 as version 3")
+	s = u.WaitText("restored the value of version 1 as version 3")
 	if !strings.Contains(s, "▸ 3") {
 		t.Errorf("history not refreshed after the rollback:\n%s", s)
 	}
@@ -542,8 +569,12 @@ func TestHistoryRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != 3 || string(got.Value) != string(v1.Value) || got.Note != v1.Note || string(got.Value) != "dev-4f9c2e7a1bd0" {
-		t.Errorf("current: version %d value %q note %q; version 1: %q note %q", got.Version, got.Value, got.Note, v1.Value, v1.Note)
+	if got.Version != 3 || string(got.Value) != string(v1.Value) || string(got.Value) != "dev-4f9c2e7a1bd0" {
+		t.Errorf("current: version %d value %q; version 1: %q", got.Version, got.Value, v1.Value)
+	}
+	// The value is restored; the metadata set since stays.
+	if got.Note != "rotated" || got.RotateEvery != 30*24*time.Hour || len(got.Tags) != 1 {
+		t.Errorf("metadata rolled back too: note %q rotate %v tags %v", got.Note, got.RotateEvery, got.Tags)
 	}
 }
 

@@ -3,16 +3,15 @@ package tui
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
-	"unicode"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/ccojocar/zxcvbn-go"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/tui/keymap"
@@ -125,6 +124,11 @@ type createModel struct {
 	focus   int
 	busy    bool
 	message string
+	// The strength of the passphrase last rated, so that a frame does not
+	// run the estimator again.
+	rated string
+	bits  float64
+	label string
 }
 
 type createdMsg struct {
@@ -214,37 +218,22 @@ func passphraseProblem(p string) string {
 	return ""
 }
 
-// strength estimates a passphrase's strength in bits from its length and
-// the kinds of characters in it. It is a hint, not a guarantee: a quote
-// from a book scores well and is not.
-func strength(p string) (bits float64, label string) {
-	var lower, upper, digit, other bool
-	n := 0
-	for _, r := range p {
-		n++
-		switch {
-		case unicode.IsLower(r):
-			lower = true
-		case unicode.IsUpper(r):
-			upper = true
-		case unicode.IsDigit(r):
-			digit = true
-		default:
-			other = true
-		}
+// strengthInput bounds what the estimator reads: its matching grows
+// faster than the length, and a passphrase this long is strong anyway.
+const strengthInput = 128
+
+// strength estimates a passphrase's strength in bits with zxcvbn's method
+// (the ccojocar/zxcvbn-go port): it knows common passwords, English words
+// and names, keyboard walks, dates, repeats and l33t spellings, so "correct
+// horse battery staple" is four common words (about 63 bits), not 28
+// random characters. It is a hint, not a guarantee: it cannot know a quote
+// from a book the attacker also read.
+func strength(p string, hints ...string) (bits float64, label string) {
+	n := len([]rune(p))
+	if n > strengthInput {
+		p = string([]rune(p)[:strengthInput])
 	}
-	pool := 0
-	for _, c := range []struct {
-		has  bool
-		size int
-	}{{lower, 26}, {upper, 26}, {digit, 10}, {other, 33}} {
-		if c.has {
-			pool += c.size
-		}
-	}
-	if pool > 0 {
-		bits = float64(n) * math.Log2(float64(pool))
-	}
+	bits = zxcvbn.PasswordStrength(p, append(hints, "hush", "vault", "passphrase")).Entropy
 	switch {
 	case n < minPassphrase:
 		label = "too short"
@@ -268,7 +257,11 @@ func (c *createModel) view() string {
 	b.WriteString(c.inputs[0].View() + "\n")
 	b.WriteString(c.inputs[1].View() + "\n\n")
 	if p := c.inputs[0].Value(); p != "" {
-		bits, label := strength(p)
+		if p != c.rated {
+			c.rated = p
+			c.bits, c.label = strength(p, c.root.opts.VaultName)
+		}
+		bits, label := c.bits, c.label
 		st := s.Good
 		if label == "too short" || label == "weak" {
 			st = s.Bad

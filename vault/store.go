@@ -720,6 +720,20 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 // Rollback adds a new version equal to version n (value and metadata; the
 // name stays the current one). A removed secret comes back.
 func (v *Vault) Rollback(name string, n int) (SetResult, error) {
+	return v.rollback(name, n, false)
+}
+
+// RollbackValue is [Vault.Rollback] for the value only: the new version
+// has version n's value and the metadata the secret has now (rotation,
+// tags, note, type...), except what was read from the value itself (a
+// certificate's end, a key's fingerprint), which comes with it when the
+// type is the same. Restoring the value the secret already holds adds no
+// version (Changed false).
+func (v *Vault) RollbackValue(name string, n int) (SetResult, error) {
+	return v.rollback(name, n, true)
+}
+
+func (v *Vault) rollback(name string, n int, valueOnly bool) (SetResult, error) {
 	if err := v.unlocked(name); err != nil {
 		return SetResult{}, err
 	}
@@ -729,19 +743,35 @@ func (v *Vault) Rollback(name string, n int) (SetResult, error) {
 		if err != nil {
 			return err
 		}
-		if head, err := v.version(tx, name, r, r.head, false); err != nil {
+		head, err := v.version(tx, name, r, r.head, valueOnly)
+		if err != nil {
 			return err
-		} else if err := head.RevokedErr(); err != nil {
+		}
+		defer clear(head.Value)
+		if err := head.RevokedErr(); err != nil {
 			return err // a rollback must not bring a leaked value back
 		}
 		old, err := v.version(tx, name, r, n, true)
 		if err != nil {
 			return err
 		}
+		defer clear(old.Value)
 		if err := v.revokedValue(tx, name, r, old.Value); err != nil {
 			return err // a rollback must not bring a leaked value back
 		}
-		if err := v.addVersion(tx, r, name, old.Meta, old.Value, time.Now().UnixNano()); err != nil {
+		meta := old.Meta
+		if valueOnly {
+			meta = head.Meta
+			meta.Summary, meta.NotAfter = "", time.Time{}
+			if old.Type == head.Type {
+				meta.Summary, meta.NotAfter = old.Summary, old.NotAfter
+			}
+			if !r.deleted.Valid && bytes.Equal(old.Value, head.Value) && metaEqual(meta, head.Meta) {
+				res = SetResult{Name: name, Version: r.head}
+				return nil
+			}
+		}
+		if err := v.addVersion(tx, r, name, meta, old.Value, time.Now().UnixNano()); err != nil {
 			return err
 		}
 		res = SetResult{Name: name, Version: r.head, Changed: true}

@@ -28,7 +28,7 @@ all or nothing. The format follows the file's extension (.json, .yaml/.yml,
 anything else dotenv) unless --format says otherwise; "-" reads stdin.
 Existing secrets get a new version; unchanged ones are left alone. In a
 dotenv file ${A} and $B expand to keys defined earlier in the same file
-(never to hush's own environment unless --expand-env); --no-expand reads
+(the environment takes part only with --expand-env); --no-expand reads
 every $ literally.
 
 --from FORMAT reads another store's export instead (docs/import.md says how
@@ -37,6 +37,7 @@ to make each and what carries over):
   1password-csv  1Password CSV export
   bitwarden      Bitwarden JSON export, plain or password-protected
   keepassxc-csv  KeePassXC CSV export
+  kdbx           a KeePass database, read through keepassxc-cli
   pass           a pass or gopass (gpg) password store: FILE is its folder
   sops           a SOPS-encrypted dotenv, JSON or YAML file (runs sops -d)
   vault-kv       HashiCorp Vault / OpenBao: vault kv get -format=json, or a tree
@@ -81,7 +82,13 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 			opts := envfile.Options{NoExpand: noExpand}
 			where := "earlier in the file"
 			if expandEnv {
-				opts.LookupEnv = func(k string) (string, bool) { v, ok := a.env[k]; return v, ok }
+				opts.LookupEnv = func(k string) (string, bool) {
+					if strings.HasPrefix(k, "HUSH_") {
+						return "", false // the passphrase must never end up in a secret
+					}
+					v, ok := a.env[k]
+					return v, ok
+				}
 				where += " nor in the environment"
 			}
 			opts.Undefined = func(line int, key string) {
@@ -140,9 +147,9 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 	cmd.Flags().StringVar(&from, "from", "", "the `FORMAT` of another store's export: "+importFormats())
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be imported (names only) and what would be skipped; write nothing")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "with --from: add a version to secrets that already exist instead of refusing")
-	cmd.Flags().StringVar(&passwordFile, "password-file", "", "with --from bitwarden: read the export's password from `FILE`")
+	cmd.Flags().StringVar(&passwordFile, "password-file", "", "with --from bitwarden or kdbx: read the export's password from `FILE`")
 	cmd.Flags().BoolVar(&noExpand, "no-expand", false, "dotenv: read $VAR and ${VAR} literally")
-	cmd.Flags().BoolVar(&expandEnv, "expand-env", false, "dotenv: expand variables not defined in the file from hush's environment")
+	cmd.Flags().BoolVar(&expandEnv, "expand-env", false, "dotenv: expand variables not defined in the file from the environment (never HUSH_*)")
 	cmd.MarkFlagsMutuallyExclusive("no-expand", "expand-env")
 	cmd.MarkFlagsMutuallyExclusive("from", "format")
 	return cmd
@@ -163,7 +170,7 @@ func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, d
 			return readPassphraseFile(passwordFile)
 		}
 		return askHidden("Password of the export: ",
-			errors.New("this export is password-protected: give --password-file FILE, or run on a terminal to be asked"),
+			errors.New("this export is protected by a password: give --password-file FILE, or run on a terminal to be asked"),
 			errors.New("no password given: nothing imported"))
 	}}
 	var plan *importer.Plan

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -25,6 +26,8 @@ func (a *app) serverCommand() *cobra.Command {
 		listen, db, cert, key, logFormat, addrFile string
 		insecure                                   bool
 		rps                                        float64
+		maxConns                                   int
+		memLimit                                   int64
 	)
 	cmd := &cobra.Command{
 		Use:   "server [--listen ADDR] [--db PATH|postgres://...] [--tls-cert FILE --tls-key FILE]",
@@ -85,10 +88,19 @@ SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
 			defer st.Close()
 			srv := server.New(st, server.Options{Logger: log, Rate: rps, Burst: int(2 * rps)})
 			defer srv.Close()
+			if maxConns < 1 {
+				return usagef("--max-conns is at least 1")
+			}
+			if memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+				// A soft ceiling: the collector works harder near it and
+				// hands memory back to the system sooner after a flood.
+				debug.SetMemoryLimit(memLimit << 20)
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return err
 			}
+			ln = server.LimitListener(ln, maxConns)
 			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 				WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
 				ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
@@ -135,5 +147,7 @@ SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
 	f.StringVar(&logFormat, "log-format", "text", "log lines as text or json")
 	f.StringVar(&addrFile, "addr-file", "", "write the server's URL to `FILE` once listening (for scripts)")
 	f.Float64Var(&rps, "rate", 100, "requests per second allowed per device")
+	f.IntVar(&maxConns, "max-conns", server.DefaultMaxConns, "connections open at once; more wait")
+	f.Int64Var(&memLimit, "memory-limit", 256, "soft memory ceiling in `MiB` (0: none; GOMEMLIMIT overrides)")
 	return cmd
 }

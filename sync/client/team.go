@@ -230,7 +230,9 @@ type Member struct {
 }
 
 // Members lists the team's devices: keys and roles from the verified
-// membership log, dates from the server.
+// membership log, dates from the server. A pending device is listed only
+// when this device can vouch for it: an admin's own invitation, whose
+// binding the join carries (the server's word alone adds nobody).
 func (t *Team) Members(ctx context.Context) ([]Member, error) {
 	st := t.st
 	c, err := t.verifyLog(ctx)
@@ -244,6 +246,18 @@ func (t *Team) Members(ctx context.Context) ([]Member, error) {
 	if err := c.do(ctx, "GET", "/v1/members", nil, &ms); err != nil {
 		return nil, err
 	}
+	vouched := map[string]Member{}
+	if st.Role == wire.RoleAdmin && len(st.Invites) > 0 {
+		var pending []wire.PendingJoin
+		if err := c.do(ctx, "GET", "/v1/joins", nil, &pending); err != nil {
+			return nil, err
+		}
+		for i := range pending {
+			if ik, ok := st.bound(&pending[i]); ok {
+				vouched[pending[i].Device.ID] = Member{LogDevice: wire.LogDevice{Device: pending[i].Device, Role: ik.Role}, Pending: true}
+			}
+		}
+	}
 	var out []Member
 	for _, sm := range ms {
 		d, ok := st.Members.Devices[sm.ID]
@@ -251,11 +265,24 @@ func (t *Team) Members(ctx context.Context) ([]Member, error) {
 		case ok && bytes.Equal(d.SignKey, sm.SignKey):
 			out = append(out, Member{LogDevice: *d, Joined: sm.Joined, LastSeen: sm.LastSeen})
 		case !ok && sm.State == "pending":
-			out = append(out, Member{LogDevice: wire.LogDevice{Device: sm.Device, Role: sm.Role}, Joined: sm.Joined, Pending: true})
+			if m, ok := vouched[sm.ID]; ok && bytes.Equal(m.SignKey, sm.SignKey) {
+				m.Joined = sm.Joined
+				out = append(out, m)
+			}
 		}
-		// Anything else the server lists is not in the signed log: not shown.
+		// Anything else the server lists is not in the signed log, nor a
+		// join this device invited: not shown.
 	}
 	return out, nil
+}
+
+// bound reports whether a pending join answers one of this device's
+// live invitations: its keys well formed, the invitation's role, and the
+// binding made with the invitation's secret.
+func (st *State) bound(p *wire.PendingJoin) (InviteKey, bool) {
+	ik, ok := st.Invites[p.Invite]
+	return ik, ok && !time.Now().After(ik.Expires) && p.Device.Check() == nil && p.Role == ik.Role &&
+		hmac.Equal(p.Binding, binding(ik.Secret, st.Team, p.Invite, &p.Device))
 }
 
 // Approval is what an admin's client did with one pending join.
@@ -299,6 +326,15 @@ func (t *Team) approve(ctx context.Context) ([]Approval, error) {
 	for _, p := range pending {
 		ik, ok := st.Invites[p.Invite]
 		if !ok {
+			// Another admin's invitation, left for them; unless the join is
+			// bound to one of ours under another id: the server changed it.
+			for id, ik := range st.Invites {
+				if hmac.Equal(p.Binding, binding(ik.Secret, st.Team, id, &p.Device)) {
+					out = append(out, Approval{Device: p.Device.Name, Member: p.Device.Member, Role: ik.Role,
+						Refused: "the server changed the invitation it names: compare with them, and invite again"})
+					break
+				}
+			}
 			continue
 		}
 		a := Approval{Device: p.Device.Name, Member: p.Device.Member, Role: ik.Role}

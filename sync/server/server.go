@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
 	"github.com/hush-secrets/hush/sync/internal/par"
@@ -38,6 +39,13 @@ type Options struct {
 	// requests, per client address) in one server process.
 	Rate  float64
 	Burst int
+	// BodyBudget bounds the bytes of request bodies the server holds at
+	// once, over all requests (default 64 MiB): a request waits up to
+	// BodyWait (default 10 s) for room, then is turned away (503). With
+	// the small cap on strangers' bodies, this is what keeps a flood of
+	// large bodies from taking the server's memory.
+	BodyBudget int64
+	BodyWait   time.Duration
 }
 
 // Server serves the sync protocol from a Store.
@@ -49,6 +57,8 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	audit   *auditor
+
+	bodies *semaphore.Weighted
 
 	// full is set when a write failed for lack of space and cleared by
 	// the next write that succeeds: /healthz says "degraded" meanwhile.
@@ -73,7 +83,14 @@ func New(st store.Store, o Options) *Server {
 	if o.Burst == 0 {
 		o.Burst = 200
 	}
-	s := &Server{st: st, log: o.Logger, now: o.Now, opts: o, mux: http.NewServeMux(),
+	if o.BodyBudget == 0 {
+		o.BodyBudget = DefaultBodyBudget
+	}
+	o.BodyBudget = max(o.BodyBudget, wire.MaxBody) // the largest request fits
+	if o.BodyWait == 0 {
+		o.BodyWait = 10 * time.Second
+	}
+	s := &Server{st: st, log: o.Logger, now: o.Now, opts: o, mux: http.NewServeMux(), bodies: semaphore.NewWeighted(o.BodyBudget),
 		metrics: newMetrics(), limiters: map[string]*rate.Limiter{}, seen: map[string]time.Time{}}
 	s.audit = newAuditor(st, o.Logger)
 	s.route("GET /healthz", s.healthz)
@@ -188,19 +205,50 @@ func (s *Server) limiter(key string) *rate.Limiter {
 	return l
 }
 
-// readBody reads at most wire.MaxBody bytes.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wire.MaxBody))
+// DefaultBodyBudget is Options.BodyBudget's default.
+const DefaultBodyBudget = 64 << 20
+
+// readBody reads a body of at most limit bytes, within the server's body
+// budget: a declared length over the limit is refused before a byte is
+// read, and the body is read into one buffer of its declared size. The
+// caller calls release once done with the body.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, release func(), ok bool) {
+	tooLarge := func() {
+		fail(w, http.StatusRequestEntityTooLarge, "request body over "+strconv.FormatInt(limit, 10)+" bytes")
+	}
+	if r.ContentLength > limit {
+		tooLarge()
+		return nil, nil, false
+	}
+	n := limit
+	if r.ContentLength >= 0 {
+		n = r.ContentLength
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.BodyWait)
+	err := s.bodies.Acquire(ctx, n)
+	cancel()
 	if err != nil {
+		fail(w, http.StatusServiceUnavailable, "the server is busy: try again in a moment")
+		return nil, nil, false
+	}
+	release = func() { s.bodies.Release(n) }
+	if r.ContentLength >= 0 {
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	}
+	if err != nil {
+		release()
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			fail(w, http.StatusRequestEntityTooLarge, "request body over "+strconv.Itoa(wire.MaxBody)+" bytes")
+			tooLarge()
 		} else {
 			fail(w, http.StatusBadRequest, "unreadable request body")
 		}
-		return nil, false
+		return nil, nil, false
 	}
-	return body, true
+	return body, release, true
 }
 
 // signedRequest is a request's authentication headers, parsed.
@@ -290,10 +338,11 @@ func (s *Server) selfSigned(h func(w http.ResponseWriter, r *http.Request, d *wi
 			fail(w, http.StatusTooManyRequests, "too many requests")
 			return
 		}
-		body, ok := readBody(w, r)
+		body, release, ok := s.readBody(w, r, wire.MaxSelfSignedBody)
 		if !ok {
 			return
 		}
+		defer release()
 		sr, msg := parseAuth(r)
 		if sr == nil {
 			fail(w, http.StatusUnauthorized, msg)
@@ -354,10 +403,15 @@ func (s *Server) authed(n need, h func(w http.ResponseWriter, r *http.Request, d
 			s.stranger(w, r)
 			return
 		}
-		body, ok := readBody(w, r)
+		limit := int64(wire.MaxBody)
+		if r.Method == http.MethodGet {
+			limit = wire.MaxQueryBody
+		}
+		body, release, ok := s.readBody(w, r, limit)
 		if !ok {
 			return
 		}
+		defer release()
 		// The device's own budget is spent only once its signature checks
 		// out (see stranger).
 		if !s.verify(w, r, sr, dev.SignKey, body, "dev:"+dev.ID) {

@@ -38,8 +38,14 @@ const (
 
 // Limits the server enforces and the client respects.
 const (
-	MaxBody        = 16 << 20 // bytes in one request body: one largest record, base64 in JSON
-	MaxRecord      = 9 << 20  // a sealed record: an 8 MiB value, its name and metadata, padded
+	MaxBody = 16 << 20 // bytes in one request body: one largest record, base64 in JSON
+	// MaxSelfSignedBody bounds the bodies of the two requests a stranger
+	// may send (creating a team, joining one): a device's public keys and
+	// one membership log entry, a few KB.
+	MaxSelfSignedBody = 64 << 10
+	// MaxQueryBody bounds the body of a GET: none is needed.
+	MaxQueryBody   = 4 << 10
+	MaxRecord      = 9 << 20 // a sealed record: an 8 MiB value, its name and metadata, padded
 	MaxPushRecords = 500
 	MaxPullRecords = 1000
 	ClockSkew      = 90 * time.Second // a request's time may be this far off

@@ -37,7 +37,7 @@ func Default() KeyMap {
 		Edit:        key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
 		Delete:      key.NewBinding(key.WithKeys("d", "delete"), key.WithHelp("d", "delete")),
 		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
-		Rollback:    key.NewBinding(key.WithKeys("enter", "r"), key.WithHelp("enter", "restore")),
+		Rollback:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "restore")),
 		NextField:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field")),
 		PrevField:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous")),
 		Save:        key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save")),

@@ -57,7 +57,7 @@ func TestExpansion(t *testing.T) {
 		{"unknown is empty", "B=a${NOPE}b$NOPE\n", kv("B", "ab")},
 		{"later keys are unknown", "B=$A\nA=x\n", kv("B", "", "A", "x")},
 		{"self is unknown", "A=$A\n", kv("A", "")},
-		{"lone dollar", "A=$\nB=\"$\"\nC=a$ b\nD=$1\nE=\"$$\"\n", kv("A", "$", "B", "$", "C", "a$ b", "D", "$1", "E", "$$")},
+		{"lone dollar", "A=$\nB=\"$\"\nC=a$ b\nD=$1\nE=\"$$\"\nF=$(cmd)\n", kv("A", "$", "B", "$", "C", "a$ b", "D", "$1", "E", "$$", "F", "$(cmd)")},
 		{"expanded text is not re-read", "A=\"\\$B #c\\n\"\nB=$A\nC=\"$A\"\n", kv("A", "$B #c\n", "B", "$B #c\n", "C", "$B #c\n")},
 		{"comment before expansion", "A=x\nB=$A #$A\n", kv("A", "x", "B", "x")},
 		{"keys with dots are not names", "a.b=x\nB=$a.b\n", kv("a.b", "x", "B", ".b")},

@@ -1,6 +1,10 @@
 // Package importer reads the exports of other secret stores (1Password,
 // Bitwarden, KeePassXC, pass and gopass, SOPS, HashiCorp Vault and
-// OpenBao) and writes them into a vault in one transaction. The flat
+// OpenBao) and writes them into a vault in one transaction. Encrypted
+// sources are opened by their own tools where those exist (gpg for pass,
+// sops, keepassxc-cli for KDBX), in memory, through pipes; Bitwarden's
+// password-protected JSON, which has no such tool offline, is decrypted
+// here. The flat
 // .env, JSON and YAML files are the package envfile's; this package is for
 // the stores people move in from.
 //

@@ -23,13 +23,14 @@ const (
 	OnePasswordCSV Format = "1password-csv"
 	Bitwarden      Format = "bitwarden"
 	KeePassXCCSV   Format = "keepassxc-csv"
+	KDBX           Format = "kdbx"
 	Pass           Format = "pass"
 	SOPS           Format = "sops"
 	VaultKV        Format = "vault-kv"
 )
 
 // Formats lists every format, in the order help texts show them.
-var Formats = []Format{OnePUX, OnePasswordCSV, Bitwarden, KeePassXCCSV, Pass, SOPS, VaultKV}
+var Formats = []Format{OnePUX, OnePasswordCSV, Bitwarden, KeePassXCCSV, KDBX, Pass, SOPS, VaultKV}
 
 // aliases are other spellings a user may type.
 var aliases = map[string]Format{
@@ -37,6 +38,7 @@ var aliases = map[string]Format{
 	"1password-csv": OnePasswordCSV, "1pw-csv": OnePasswordCSV,
 	"bitwarden": Bitwarden, "bitwarden-json": Bitwarden,
 	"keepassxc": KeePassXCCSV, "keepassxc-csv": KeePassXCCSV, "keepass-csv": KeePassXCCSV,
+	"kdbx": KDBX, "keepass": KDBX, "keepassxc-kdbx": KDBX,
 	"pass": Pass, "gopass": Pass, "password-store": Pass,
 	"sops":     SOPS,
 	"vault-kv": VaultKV, "vault": VaultKV, "openbao": VaultKV, "bao": VaultKV,
@@ -75,13 +77,15 @@ var ErrNoPassword = errors.New("this export is password-protected and no passwor
 // Options carries what some sources need besides the file.
 type Options struct {
 	// Password gives the password of a password-protected export
-	// (Bitwarden's "password protected" JSON). It is called only then, and
-	// the caller may wipe what it returns after Read.
+	// (Bitwarden's "password protected" JSON, a KeePass database). It is
+	// called only then, and the caller may wipe what it returns after Read.
 	Password func() ([]byte, error)
 	// GPG is the gpg program that decrypts a pass store; default "gpg".
 	GPG string
 	// SOPS is the sops program; default "sops".
 	SOPS string
+	// KeePassXC is the keepassxc-cli program; default "keepassxc-cli".
+	KeePassXC string
 	// Env is the environment of gpg and sops; nil means hush's own.
 	Env []string
 }

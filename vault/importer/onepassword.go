@@ -93,6 +93,10 @@ var onePuxCategories = map[string]struct {
 	"115": {typ: vault.TypeNote},      // Crypto Wallet
 }
 
+// onePuxMainField is the id of the concealed section field that holds the
+// main secret of the categories that keep it in a section.
+var onePuxMainField = map[string]string{"112": "credential", "102": "password", "110": "password", "109": "wireless_password", "111": "pop_password"}
+
 func read1PUX(data []byte) (*Plan, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -172,7 +176,7 @@ func readZipFile(f *zip.File) ([]byte, error) {
 func (b *builder) add1PUX(vaultName string, it *onePuxItem) {
 	e := entry{folder: []string{vaultName}, title: it.Overview.Title, tags: it.Overview.Tags, notes: it.Details.NotesPlain}
 	name := path(e.folder, e.title)
-	if it.Trashed || it.State == "deleted" {
+	if it.Trashed || it.State == "deleted" || it.State == "trashed" {
 		b.skip(name, reasonTrash)
 		return
 	}
@@ -214,7 +218,7 @@ func (b *builder) add1PUX(vaultName string, it *onePuxItem) {
 	}
 	for _, sec := range it.Details.Sections {
 		for _, f := range sec.Fields {
-			b.onePuxField(&e, it.CategoryUUID, sec.Title, f.Title, f.ID, f.Value, name)
+			b.onePuxField(&e, it.CategoryUUID, f.Title, f.ID, f.Value, name)
 		}
 	}
 	if it.CategoryUUID == "003" {
@@ -231,7 +235,7 @@ func (b *builder) add1PUX(vaultName string, it *onePuxItem) {
 // categories whose secret lives in a section (API credential, database,
 // server, SSH key, software license), a TOTP seed, a concealed field, or a
 // line of the note.
-func (b *builder) onePuxField(e *entry, cat, section, title, id string, value map[string]any, name string) {
+func (b *builder) onePuxField(e *entry, cat, title, id string, value map[string]any, name string) {
 	str := func(k string) string { s, _ := value[k].(string); return s }
 	label := title
 	if label == "" {
@@ -260,8 +264,7 @@ func (b *builder) onePuxField(e *entry, cat, section, title, id string, value ma
 		}
 	case str("concealed") != "":
 		v := str("concealed")
-		main := map[string]string{"112": "credential", "102": "password", "110": "password", "109": "wireless_password", "111": "pop_password"}
-		if e.value == nil && (main[cat] == id || cat == "005" && id == "password") {
+		if e.value == nil && (onePuxMainField[cat] == id || cat == "005" && id == "password") {
 			e.value = []byte(v)
 		} else {
 			e.fields = append(e.fields, field{name: label, value: v, secret: true})

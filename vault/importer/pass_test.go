@@ -124,6 +124,44 @@ func TestPassStore(t *testing.T) {
 	}
 }
 
+// TestRealPass builds the store with pass itself (pass init, pass insert
+// --multiline), then imports it.
+func TestRealPass(t *testing.T) {
+	passProg, err := exec.LookPath("pass")
+	if err != nil {
+		if real() {
+			t.Fatal("pass is not installed (HUSH_TEST_REAL=1): run scripts/install-test-deps.sh")
+		}
+		t.Skip("pass is not installed")
+	}
+	env, fpr := gpgHome(t)
+	store := filepath.Join(t.TempDir(), "store")
+	env = append(env, "PASSWORD_STORE_DIR="+store)
+	run := func(stdin string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(passProg, args...)
+		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("pass %v: %v\n%s", args, err, out)
+		}
+	}
+	run("", "init", fpr)
+	run("sekrit-1\nlogin: wendy\n", "insert", "--multiline", "web/example.com")
+	run("sekrit-2\n", "insert", "--multiline", "api/STRIPE_KEY")
+	p, err := Read(Pass, store, Options{Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPlan(t, p)
+	if it := wantItem(t, p, "web/example.com", "sekrit-1", vault.TypePassword); it.Note != "login: wendy" {
+		t.Errorf("note %q", it.Note)
+	}
+	wantItem(t, p, "api/STRIPE_KEY", "sekrit-2", vault.TypePassword)
+	if len(p.Items) != 2 || len(p.Skipped) != 0 {
+		t.Errorf("plan %+v", p)
+	}
+}
+
 func TestPassStoreErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {

@@ -21,6 +21,9 @@ func Read(f Format, path string, o Options) (*Plan, error) {
 	if f == SOPS {
 		return readSOPS(path, o)
 	}
+	if f == KDBX {
+		return readKDBX(path, o)
+	}
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err
@@ -30,7 +33,7 @@ func Read(f Format, path string, o Options) (*Plan, error) {
 }
 
 // Parse reads an export held in memory: every format but pass (a
-// directory) and sops (decrypted by the sops program).
+// directory), sops and kdbx (read by their own programs).
 func Parse(f Format, data []byte, o Options) (*Plan, error) {
 	switch f {
 	case OnePUX:
@@ -43,7 +46,7 @@ func Parse(f Format, data []byte, o Options) (*Plan, error) {
 		return readKeePassXCCSV(data)
 	case VaultKV:
 		return readVaultKV(data)
-	case Pass, SOPS:
+	case Pass, SOPS, KDBX:
 		return nil, fmt.Errorf("%s reads a path, not data", f)
 	}
 	return nil, fmt.Errorf("unknown source format %q", string(f))

@@ -235,6 +235,14 @@ func TestBuildEnvFileOverridesParent(t *testing.T) {
 	wantVar(t, p.Env, "A", "file")
 }
 
+// The env-file expands ${A} to its own earlier keys, never to the
+// inherited environment (docs/run.md).
+func TestBuildEnvFileExpandsWithinTheFile(t *testing.T) {
+	p := build(t, nil, Options{Parent: []string{"HOME=/home/x"}, EnvFile: []byte("A=x\nB=\"${A}-$HOME\"\n")})
+	wantVar(t, p.Env, "B", "x-")
+	wantVar(t, p.Env, "HOME", "/home/x")
+}
+
 func TestBuildUnknownReferenceNamesVariable(t *testing.T) {
 	v := newFakeVault("app/prod/DB", "db")
 	err := buildErr(t, v, Options{Parent: []string{"API_TOKEN=hush://app/prod/NOPE"}})
