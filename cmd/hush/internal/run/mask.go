@@ -14,15 +14,15 @@ const Concealed = "<concealed by hush>"
 // "yes" would garble ordinary output and protect nothing.
 const minMaskLen = 4
 
-// MaxShown is the most of a secret that masked output can ever show: when
+// maxShown is the most of a secret that masked output can ever show: when
 // the output pauses (idleFlush) on bytes that could be the start of a
-// secret, the first MaxShown of them are written so that a prompt or an
+// secret, the first maxShown of them are written so that a prompt or an
 // echoed key is not held back; the rest stays held for as long as it could
 // still become a secret, however long that is. If it does, the part not
 // yet written is replaced by [Concealed].
-const MaxShown = minMaskLen - 1
+const maxShown = minMaskLen - 1
 
-// idleFlush is the pause after which up to MaxShown held-back bytes are
+// idleFlush is the pause after which up to maxShown held-back bytes are
 // written.
 const idleFlush = 50 * time.Millisecond
 
@@ -36,7 +36,7 @@ type Masker struct {
 	a     *maskSet // nil: nothing to mask
 	idle  time.Duration
 	buf   []byte // held back: could still become (a longer) secret
-	shown int    // how many of buf's first bytes were written (≤ MaxShown)
+	shown int    // how many of buf's first bytes were written (≤ maxShown)
 	out   []byte
 	timer *time.Timer
 	err   error
@@ -95,7 +95,7 @@ func (m *Masker) Write(p []byte) (int, error) {
 		m.buf = append(m.buf, p...)
 		m.process(m.buf, false)
 	}
-	if min(len(m.buf), MaxShown) > m.shown {
+	if min(len(m.buf), maxShown) > m.shown {
 		if m.timer == nil {
 			m.timer = time.AfterFunc(m.idle, m.onIdle)
 		} else {
@@ -105,7 +105,7 @@ func (m *Masker) Write(p []byte) (int, error) {
 	return len(p), m.err
 }
 
-// onIdle writes the first MaxShown held-back bytes: the output paused on
+// onIdle writes the first maxShown held-back bytes: the output paused on
 // them, and a secret that they begin can show no more than that.
 func (m *Masker) onIdle() {
 	m.mu.Lock()
@@ -113,7 +113,7 @@ func (m *Masker) onIdle() {
 	if m.err != nil {
 		return
 	}
-	if n := min(len(m.buf), MaxShown); n > m.shown {
+	if n := min(len(m.buf), maxShown); n > m.shown {
 		_, m.err = m.w.Write(m.buf[m.shown:n])
 		m.shown = n
 	}
@@ -162,7 +162,7 @@ func (m *Masker) process(data []byte, final bool) {
 			break
 		}
 		if l > 0 {
-			// A secret ends only after what was shown of it (MaxShown <
+			// A secret ends only after what was shown of it (maxShown <
 			// minMaskLen): the rest of it is concealed.
 			if out == nil {
 				out = make([]byte, 0, n+n/4+len(Concealed))
