@@ -3,9 +3,11 @@
 GO      ?= go
 BIN     ?= bin/hush
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build run install test test-short bench fuzz vet fmt clean
+.PHONY: all build run install install-helpers test test-short bench fuzz vet fmt clean cross
 
 all: build
 
@@ -13,12 +15,20 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hush
 
 # Starts hush on the default vault (HUSH_HOME or ~/.local/share/hush):
-# on first run it creates the vault, then shows the quick start.
+# on first run it creates the vault, then shows a quick start (keys, and the
+# first commands to try from a shell).
 run: build
 	./$(BIN)
 
 install:
 	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/hush
+
+# git-credential-hush and docker-credential-hush beside the installed hush:
+# links, so git and docker find the helpers (docs/desktop.md).
+GOBIN_DIR = $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+install-helpers: install
+	ln -sf hush $(GOBIN_DIR)/git-credential-hush
+	ln -sf hush $(GOBIN_DIR)/docker-credential-hush
 
 vet:
 	$(GO) vet ./...
@@ -45,6 +55,20 @@ bench:
 FUZZTIME ?= 30s
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
+
+# The other systems, so that their builds cannot rot (.ci/run calls it):
+# hush.exe for windows/amd64, linked with MinGW-w64 (SQLite is C, so cgo;
+# scripts/install-test-deps.sh installs gcc-mingw-w64-x86-64), then
+# `go vet` of every package and test for windows and for darwin/amd64 and
+# darwin/arm64 with CGO_ENABLED=0 (Debian has no macOS linker or SDK, so
+# no darwin binary is linked here: docs/install.md).
+MINGW_CC ?= x86_64-w64-mingw32-gcc
+cross:
+	@command -v $(MINGW_CC) >/dev/null || { echo "make cross: $(MINGW_CC) not found: run scripts/install-test-deps.sh (Debian: apt-get install gcc-mingw-w64-x86-64)"; exit 1; }
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=$(MINGW_CC) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/windows-amd64/hush.exe ./cmd/hush
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
+	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

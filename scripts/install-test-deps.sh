@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real components hush's tests use when present: a Secret
 # Service (gnome-keyring, with secret-tool to read it back), PostgreSQL,
-# tmux, gpg and pass (password stores), keepassxc (its CLI makes real CSV exports) and
-# sops (SOPS imports). Debian/Ubuntu with
+# tmux, gpg and pass (password stores), keepassxc (its CLI makes real CSV exports),
+# sops (SOPS imports), the MinGW-w64 cross compiler `make cross` links
+# hush.exe with, and the OpenSSH client the ssh-agent test drives. Debian/Ubuntu with
 # apt-get; needs root (or sudo). Does nothing for what is already installed.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ if ! command -v sops >/dev/null && [ ! -x "$(go env GOPATH)/bin/sops" ]; then
   go install "github.com/getsops/sops/v3/cmd/sops@$sops_version"
 fi
 
-pkgs=(gnome-keyring libsecret-tools dbus dbus-bin postgresql tmux gpg gpg-agent pass keepassxc)
+pkgs=(gnome-keyring libsecret-tools dbus dbus-bin postgresql tmux gpg gpg-agent pass keepassxc gcc-mingw-w64-x86-64 openssh-client)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

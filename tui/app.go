@@ -45,8 +45,8 @@ type Options struct {
 	// UnlockedBy says how an already unlocked vault was unlocked, for the
 	// header ("kernel keyring", "HUSH_PASSPHRASE").
 	UnlockedBy string
-	// CreateKDF is the key derivation cost for a new vault; zero means
-	// crypto.DefaultKDF raised to about half a second on this machine.
+	// CreateKDF is the key derivation cost for a new vault; zero lets
+	// vault.Create calibrate it for this machine.
 	CreateKDF crypto.KDFParams
 	// Describe reads what a value is when it is saved (a certificate's
 	// end, an SSH key's fingerprint) and refuses one that is not of its

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -16,10 +15,11 @@ import (
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/tui/keymap"
 	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
 
-// minPassphrase matches the command line's rule.
-const minPassphrase = 8
+// minPassphrase is every front end's rule.
+const minPassphrase = unlock.MinPassphraseLen
 
 func passwordInput(prompt string) textinput.Model {
 	t := textinput.New()
@@ -132,9 +132,8 @@ type createModel struct {
 }
 
 type createdMsg struct {
-	v      *vault.Vault
-	params crypto.KDFParams
-	err    error
+	v   *vault.Vault
+	err error
 }
 
 func newCreate(root *Model) *createModel {
@@ -190,11 +189,8 @@ func (c *createModel) update(msg tea.Msg) tea.Cmd {
 			path, params := c.root.opts.VaultPath, c.root.opts.CreateKDF
 			return func() tea.Msg {
 				defer crypto.Wipe(pass)
-				if params == (crypto.KDFParams{}) {
-					params = crypto.Calibrate(crypto.DefaultKDF, 500*time.Millisecond)
-				}
 				v, err := vault.Create(path, pass, vault.CreateOptions{KDF: params})
-				return createdMsg{v, params, err}
+				return createdMsg{v, err}
 			}
 		}
 	}

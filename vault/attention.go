@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -133,4 +134,23 @@ func Ago(t, now time.Time) string {
 		return fmt.Sprintf("%dmo", int(d.Hours()/24/30))
 	}
 	return fmt.Sprintf("%dy", int(d.Hours()/24/365))
+}
+
+// RemovedInConflict lists, sorted, the secrets in conflict (as
+// [Vault.Conflicts] gives them: id to name) in folder ("" for all) that
+// are not among listed: removed here while a teammate changed them. A
+// listing shows them so that the conflict is not out of sight.
+func RemovedInConflict(listed []Entry, conflicts map[string]string, folder string) []string {
+	shown := map[string]bool{}
+	for _, e := range listed {
+		shown[e.ID] = true
+	}
+	var out []string
+	for id, name := range conflicts {
+		if !shown[id] && (folder == "" || strings.HasPrefix(name, folder+"/")) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -89,3 +89,14 @@ func TestAgo(t *testing.T) {
 		}
 	}
 }
+
+func TestRemovedInConflict(t *testing.T) {
+	listed := []Entry{{ID: "1", Name: "app/A"}}
+	conflicts := map[string]string{"1": "app/A", "2": "app/B", "3": "other/C", "4": "app/sub/D"}
+	if got := RemovedInConflict(listed, conflicts, "app"); !slices.Equal(got, []string{"app/B", "app/sub/D"}) {
+		t.Errorf("in app: %v", got)
+	}
+	if got := RemovedInConflict(listed, conflicts, ""); !slices.Equal(got, []string{"app/B", "app/sub/D", "other/C"}) {
+		t.Errorf("everywhere: %v", got)
+	}
+}

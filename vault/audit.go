@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -256,4 +257,21 @@ func (v *Vault) RestartAudit() error {
 		return err
 	}
 	return v.Record("audit-restart", nil, errors.New("the previous audit log was missing"))
+}
+
+// FilterAudit keeps the entries at or after since (zero: all) that name a
+// secret starting with prefix ("": all; a trailing "..." is ignored).
+func FilterAudit(entries []AuditEntry, since time.Time, prefix string) []AuditEntry {
+	trimmed := strings.TrimSuffix(prefix, "...")
+	var out []AuditEntry
+	for _, e := range entries {
+		if !since.IsZero() && e.Time.Before(since) {
+			continue
+		}
+		if prefix != "" && !slices.ContainsFunc(e.Names, func(n string) bool { return strings.HasPrefix(n, trimmed) }) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func auditedVault(t *testing.T) *Vault {
@@ -148,5 +150,35 @@ func TestAuditDeletedLogIsFound(t *testing.T) {
 	es, err := v2.Audit()
 	if err != nil || len(es) != 1 || es[0].Action != "audit-restart" {
 		t.Fatalf("after restart: %v %v", es, err)
+	}
+}
+
+func TestFilterAudit(t *testing.T) {
+	t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	es := []AuditEntry{
+		{Seq: 1, Time: t0, Names: []string{"app/prod/DB"}},
+		{Seq: 2, Time: t0.Add(time.Hour), Names: []string{"other/X", "app/dev/Y"}},
+		{Seq: 3, Time: t0.Add(2 * time.Hour)},
+	}
+	seqs := func(es []AuditEntry) (s []int) {
+		for _, e := range es {
+			s = append(s, e.Seq)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		since  time.Time
+		prefix string
+		want   []int
+	}{
+		{time.Time{}, "", []int{1, 2, 3}},
+		{t0.Add(time.Hour), "", []int{2, 3}},
+		{time.Time{}, "app/", []int{1, 2}},
+		{time.Time{}, "app/prod...", []int{1}},
+		{t0.Add(time.Minute), "app/prod", nil},
+	} {
+		if got := seqs(FilterAudit(es, tc.since, tc.prefix)); !slices.Equal(got, tc.want) {
+			t.Errorf("since %v, %q: %v, want %v", tc.since, tc.prefix, got, tc.want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -318,6 +319,10 @@ type SetRequest struct {
 	// Create refuses, with [ErrExists], a name that a live secret already
 	// has, instead of adding a version to it (a removed one is revived).
 	Create bool
+	// Existing refuses, with [ErrNotFound], a name that has no live
+	// secret, instead of creating one (hush rotate must not turn a typo
+	// into a new secret).
+	Existing bool
 	Update
 }
 
@@ -327,6 +332,21 @@ type SetResult struct {
 	Version int
 	Created bool // a new secret
 	Changed bool // false: the value and metadata were already so; no version added
+}
+
+// Tally counts what a SetMany did: new secrets, new versions, unchanged.
+func Tally(res []SetResult) (created, updated, same int) {
+	for _, r := range res {
+		switch {
+		case !r.Changed:
+			same++
+		case r.Created:
+			created++
+		default:
+			updated++
+		}
+	}
+	return created, updated, same
 }
 
 // Set writes a value under name: a new secret at version 1, or a new version
@@ -368,8 +388,22 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	}
 	var out []SetResult
 	err := v.write(func(tx *sql.Tx) error {
-		for _, r := range reqs {
-			res, err := v.set(tx, r, now.UnixNano())
+		macs := make([][]byte, len(reqs))
+		for i, r := range reqs {
+			macs[i] = v.nameMAC(r.Name)
+		}
+		have, err := v.existing(tx, macs)
+		if err != nil {
+			return err
+		}
+		for i, r := range reqs {
+			var res SetResult
+			var err error
+			if have[string(macs[i])] {
+				res, err = v.set(tx, r, now.UnixNano())
+			} else {
+				res, err = v.create(tx, r, now.UnixNano())
+			}
 			if err != nil {
 				return err
 			}
@@ -380,16 +414,62 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	return out, err
 }
 
+// existingBatch is how many lookup MACs one query of [Vault.existing] asks
+// about (SQLite allows 32,766 parameters).
+const existingBatch = 500
+
+// existing returns those of the names' lookup MACs (as strings) that have
+// a row, live or removed, asking 500 at a time: an import of
+// thousands of new names then costs a query per 500 names instead of a
+// lookup per name. A name found here still goes through [Vault.lookup],
+// with its check that the row's sealed name is the name asked for.
+func (v *Vault) existing(tx *sql.Tx, macs [][]byte) (map[string]bool, error) {
+	have := map[string]bool{}
+	for start := 0; start < len(macs); start += existingBatch {
+		chunk := macs[start:min(start+existingBatch, len(macs))]
+		args := make([]any, len(chunk))
+		for i, mac := range chunk {
+			args[i] = mac
+		}
+		rows, err := tx.Query(`SELECT name_mac FROM secrets WHERE name_mac IN (?`+strings.Repeat(`, ?`, len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		for rows.Next() {
+			var mac []byte
+			if err := rows.Scan(&mac); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("failed to read vault: %w", err)
+			}
+			have[string(mac)] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+	}
+	return have, nil
+}
+
+// create writes req as a new secret, version 1.
+func (v *Vault) create(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
+	res := SetResult{Name: req.Name, Changed: true, Created: true, Version: 1}
+	meta := req.Update.apply(Meta{Type: TypeOther})
+	if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
+		return res, err
+	}
+	return res, v.insert(tx, req.Name, meta, req.Value, now)
+}
+
 func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 	res := SetResult{Name: req.Name, Changed: true}
 	r, err := v.lookup(tx, req.Name)
+	if req.Existing && (errors.Is(err, ErrNotFound) || err == nil && r.deleted.Valid) {
+		return res, notFound(req.Name)
+	}
 	if errors.Is(err, ErrNotFound) {
-		res.Created, res.Version = true, 1
-		meta := req.Update.apply(Meta{Type: TypeOther})
-		if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
-			return res, err
-		}
-		return res, v.insert(tx, req.Name, meta, req.Value, now)
+		return v.create(tx, req, now)
 	}
 	if err != nil {
 		return res, err
@@ -510,32 +590,35 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
-	defer rows.Close()
-	var out []IndexEntry
+	type raw struct {
+		e                IndexEntry
+		created, updated int64
+		nameCT           []byte
+	}
 	var bad []damagedRow
-	for rows.Next() {
-		var e IndexEntry
-		var nameCT []byte
-		var created int64
+	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
 		var updated, epoch sql.NullInt64
-		if err := rows.Scan(&e.id, &e.Version, &created, &updated, &epoch, &nameCT); err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
+		err = rows.Scan(&r.e.id, &r.e.Version, &r.created, &updated, &epoch, &r.nameCT)
+		if err == nil && r.nameCT == nil { // the current version is gone
+			bad = append(bad, damagedRow{r.e.id, r.e.Version})
 		}
-		if nameCT == nil {
-			bad = append(bad, damagedRow{e.id, e.Version})
-			continue
+		r.updated, r.e.epoch = updated.Int64, int(epoch.Int64)
+		return r, err
+	}, func(r *raw) (IndexEntry, bool, error) {
+		e := r.e
+		if r.nameCT == nil {
+			return e, false, nil // in bad
 		}
-		e.epoch = int(epoch.Int64)
-		if e.Name, err = v.openName(e.id, e.Version, e.epoch, nameCT); err != nil {
-			return nil, err
+		var err error
+		if e.Name, err = v.openName(e.id, e.Version, e.epoch, r.nameCT); err != nil {
+			return e, false, err
 		}
-		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, created), time.Unix(0, updated.Int64)
-		out = append(out, e)
+		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.created), time.Unix(0, r.updated)
+		return e, true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
-	}
-	rows.Close()
 	if err := v.damaged(bad, nil); err != nil {
 		return nil, err
 	}
@@ -577,40 +660,41 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
-	defer rows.Close()
-	var out []Entry
+	type raw struct {
+		id, nameCT, metaCT []byte
+		head, epoch        int
+		created, updated   int64
+	}
 	var bad []damagedRow
-	for rows.Next() {
-		var id, nameCT, metaCT []byte
-		var head int
-		var created int64
-		var updated, epochN sql.NullInt64
-		if err := rows.Scan(&id, &head, &created, &updated, &epochN, &nameCT, &metaCT); err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
+	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
+		var updated, epoch sql.NullInt64
+		err = rows.Scan(&r.id, &r.head, &r.created, &updated, &epoch, &r.nameCT, &r.metaCT)
+		if err == nil && r.nameCT == nil { // the current version is gone
+			bad = append(bad, damagedRow{r.id, r.head})
 		}
-		if nameCT == nil {
-			bad = append(bad, damagedRow{id, head})
-			continue
+		r.updated, r.epoch = updated.Int64, int(epoch.Int64)
+		return r, err
+	}, func(r *raw) (Entry, bool, error) {
+		if r.nameCT == nil {
+			return Entry{}, false, nil // in bad
 		}
-		epoch := int(epochN.Int64)
-		name, err := v.openName(id, head, epoch, nameCT)
+		name, err := v.openName(r.id, r.head, r.epoch, r.nameCT)
 		if err != nil {
-			return nil, err
+			return Entry{}, false, err
 		}
 		if !InFolder(name, folder) {
-			continue
+			return Entry{}, false, nil
 		}
-		meta, err := v.openMeta(name, id, head, epoch, metaCT)
+		meta, err := v.openMeta(name, r.id, r.head, r.epoch, r.metaCT)
 		if err != nil {
-			return nil, err
+			return Entry{}, false, err
 		}
-		out = append(out, Entry{ID: idString(id), Name: name, Version: head, Meta: meta,
-			Created: time.Unix(0, created), Updated: time.Unix(0, updated.Int64)})
+		return Entry{ID: idString(r.id), Name: name, Version: r.head, Meta: meta,
+			Created: time.Unix(0, r.created), Updated: time.Unix(0, r.updated)}, true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
-	}
-	rows.Close()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, v.damaged(bad, func(name string) bool { return InFolder(name, folder) })
 }
@@ -718,7 +802,8 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 }
 
 // Rollback adds a new version equal to version n (value and metadata; the
-// name stays the current one). A removed secret comes back.
+// name stays the current one). A removed secret comes back. Rolling a
+// live secret back to its current version is [ErrCurrentVersion].
 func (v *Vault) Rollback(name string, n int) (SetResult, error) {
 	return v.rollback(name, n, false)
 }
@@ -742,6 +827,9 @@ func (v *Vault) rollback(name string, n int, valueOnly bool) (SetResult, error) 
 		r, err := v.lookup(tx, name)
 		if err != nil {
 			return err
+		}
+		if n == r.head && !r.deleted.Valid {
+			return fmt.Errorf("version %d of %s %w", n, name, ErrCurrentVersion)
 		}
 		head, err := v.version(tx, name, r, r.head, valueOnly)
 		if err != nil {

@@ -25,7 +25,6 @@ package vault
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"database/sql"
 	"errors"
@@ -37,7 +36,6 @@ import (
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
-	"github.com/mattn/go-sqlite3"
 )
 
 // Format is the record format this build writes and reads.
@@ -54,6 +52,9 @@ var (
 	// ErrTampered means stored data did not authenticate: the file was
 	// changed outside hush, or damaged. It is wrapped in a [*TamperError].
 	ErrTampered = errors.New("vault data failed authentication")
+	// ErrNoSQLite: this binary was built without cgo, so it has no SQLite
+	// (go-sqlite3 is C). Only a type-checking build is made that way.
+	ErrNoSQLite = errors.New("this hush was built without cgo and has no SQLite: build it with CGO_ENABLED=1 and a C compiler")
 )
 
 // TamperError says which stored item failed authentication.
@@ -136,10 +137,17 @@ func (k *keyring) wipe() {
 	}
 }
 
+// CalibrationTarget is what one unlock of a new vault should cost on the
+// machine that creates it: slow for a guesser, bearable for a person.
+const CalibrationTarget = 500 * time.Millisecond
+
 // CreateOptions configure a new vault.
 type CreateOptions struct {
-	KDF crypto.KDFParams // zero means crypto.DefaultKDF
-	Now time.Time        // zero means time.Now
+	// KDF is the passphrase's key derivation cost. Zero means
+	// crypto.DefaultKDF with its passes raised until one unlock takes
+	// about CalibrationTarget here.
+	KDF crypto.KDFParams
+	Now time.Time // zero means time.Now
 }
 
 func dsn(path string, create bool) string {
@@ -159,6 +167,9 @@ func dsn(path string, create bool) string {
 }
 
 func openDB(path string, create bool) (*sql.DB, error) {
+	if !haveSQLite {
+		return nil, ErrNoSQLite
+	}
 	db, err := sql.Open("sqlite3", dsn(path, create))
 	if err != nil {
 		return nil, err
@@ -170,7 +181,7 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// file is kept between commands (below), but cut back to 1 MiB after
 	// each checkpoint, so that a big import does not leave every later
 	// open reading a large file.
-	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576"
+	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576; PRAGMA cache_size = -32768"
 	if create {
 		// WAL (readers never block the writer) is stored in the file, so it
 		// is set once, when the vault is made.
@@ -184,15 +195,7 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// close and creating it again at the next open: a command then costs
 	// fewer file operations and fsyncs. Set after the first statement, when
 	// SQLite has opened the file. A failure only costs speed.
-	if c, err := db.Conn(context.Background()); err == nil {
-		c.Raw(func(dc any) error {
-			if sc, ok := dc.(*sqlite3.SQLiteConn); ok {
-				return sc.SetFileControlInt("main", sqlite3.SQLITE_FCNTL_PERSIST_WAL, 1)
-			}
-			return nil
-		})
-		c.Close()
-	}
+	persistWAL(db)
 	return db, nil
 }
 
@@ -201,7 +204,7 @@ func openDB(path string, create bool) (*sql.DB, error) {
 func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) {
 	params := opts.KDF
 	if params == (crypto.KDFParams{}) {
-		params = crypto.DefaultKDF
+		params = crypto.Calibrate(crypto.DefaultKDF, CalibrationTarget)
 	}
 	if err := params.Validate(); err != nil {
 		return nil, err
@@ -212,6 +215,9 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create vault folder: %w", err)
+	}
+	if err := restrictFolder(filepath.Dir(path)); err != nil {
+		return nil, err
 	}
 	// O_EXCL makes two concurrent inits safe and sets the mode before
 	// SQLite writes a byte.
@@ -228,12 +234,29 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	os.Remove(AuditPath(path))
 	v, err := create(path, passphrase, params, now)
 	if err != nil {
-		os.Remove(path)
-		os.Remove(path + "-wal")
-		os.Remove(path + "-shm")
+		Remove(path)
 		return nil, err
 	}
 	return v, nil
+}
+
+// Remove deletes the vault at path with every file that belongs to it:
+// SQLite's -wal and -shm files and the audit log. It is for a vault that
+// was just made and is not wanted after all (a team join that failed):
+// what it holds is gone. A file that does not exist is not an error.
+func Remove(path string) error {
+	audit := AuditPath(path)
+	var errs []error
+	for _, f := range []string{path, path + "-wal", path + "-shm", path + "-journal",
+		audit, audit + "-wal", audit + "-shm", audit + "-journal"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("failed to remove the vault at %s: %w", path, err)
+	}
+	return nil
 }
 
 func create(path string, passphrase []byte, params crypto.KDFParams, now time.Time) (*Vault, error) {

@@ -533,6 +533,43 @@ func TestSetManyCreate(t *testing.T) {
 	}
 }
 
+// TestSetManyMixesNewAndExisting: a batch larger than one existence query
+// (500 names) of new, live and removed names gives each its right version,
+// and a swapped lookup MAC is still caught for a name that exists.
+func TestSetManyMixesNewAndExisting(t *testing.T) {
+	v := newVault(t)
+	var reqs []SetRequest
+	for i := range 1200 {
+		name := fmt.Sprintf("app/K%04d", i)
+		switch i % 3 {
+		case 1: // live, changed by the batch
+			mustSet(t, v, name, "old")
+		case 2: // removed, revived by the batch
+			mustSet(t, v, name, "old")
+			if err := v.Remove(name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reqs = append(reqs, SetRequest{Name: name, Value: []byte("new")})
+	}
+	res, err := v.SetMany(reqs, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		wantCreated, wantVersion := i%3 == 0, map[int]int{0: 1, 1: 2, 2: 2}[i%3]
+		if r.Created != wantCreated || r.Version != wantVersion || !r.Changed {
+			t.Fatalf("%s: created %v version %d changed %v, want created %v version %d", r.Name, r.Created, r.Version, r.Changed, wantCreated, wantVersion)
+		}
+		if s, err := v.Get(r.Name); err != nil || string(s.Value) != "new" || s.Version != wantVersion {
+			t.Fatalf("%s after the batch: %v %v", r.Name, s, err)
+		}
+	}
+	if l, _ := v.List(""); len(l) != 1200 {
+		t.Fatalf("%d live secrets after the batch, want 1200", len(l))
+	}
+}
+
 func TestNewerSchemaRefused(t *testing.T) {
 	v := newVault(t)
 	path := tamperFile(t, v, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion()+1))
@@ -590,5 +627,55 @@ func TestIntervalsReadBack(t *testing.T) {
 	}
 	if got := FormatInterval(8 * time.Hour); got != "8h" {
 		t.Errorf("FormatInterval(8h) = %q", got)
+	}
+}
+
+// A vault made without a KDF cost gets the default memory, with passes
+// calibrated for this machine (never fewer than the default).
+func TestCreateCalibratesWithoutKDF(t *testing.T) {
+	v, err := Create(filepath.Join(t.TempDir(), "vaults", "c.db"), testPass, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	p := v.KDF()
+	if p.MemoryKiB != crypto.DefaultKDF.MemoryKiB || p.Lanes != crypto.DefaultKDF.Lanes || p.Passes < crypto.DefaultKDF.Passes {
+		t.Errorf("KDF %s, want %s or more passes", p, crypto.DefaultKDF)
+	}
+}
+
+// Remove deletes the vault with its SQLite side files and its audit log,
+// and nothing else in the folder.
+func TestRemoveDeletesTheVaultAndItsFiles(t *testing.T) {
+	v := newVault(t)
+	if _, err := v.Set("a/KEY", []byte("x"), Update{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Record("set", []string{"a/KEY"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(v.Path())
+	other := filepath.Join(dir, "other.db")
+	if err := os.WriteFile(other, []byte("another vault"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadDir(dir)
+	if len(before) < 3 {
+		t.Fatalf("expected the vault, its audit log and other.db, got %d files", len(before))
+	}
+	// Removed while still open, as a failed join does before closing.
+	if err := Remove(v.Path()); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadDir(dir)
+	if len(after) != 1 || after[0].Name() != "other.db" {
+		var names []string
+		for _, e := range after {
+			names = append(names, e.Name())
+		}
+		t.Errorf("left: %v", names)
+	}
+	if err := Remove(v.Path()); err != nil {
+		t.Errorf("removing again: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +15,7 @@ func (a *app) auditCommand() *cobra.Command {
 	var (
 		since, name     string
 		verify, restart bool
+		yes             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "audit [--since 7d] [--name PREFIX] [--verify]",
@@ -35,6 +35,11 @@ first entry that was edited, removed, reordered or cut off.`,
 					return usageError{err}
 				}
 				from = time.Now().Add(-d)
+			}
+			if restart {
+				if err := a.confirm(yes, "Begin a new audit log (the old one's entries are not carried over)"); err != nil {
+					return err
+				}
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				if restart {
@@ -61,16 +66,7 @@ first entry that was edited, removed, reordered or cut off.`,
 						entries[0].Time.Local().Format("2006-01-02 15:04"), entries[len(entries)-1].Time.Local().Format("2006-01-02 15:04"))
 					return nil
 				}
-				var shown []vault.AuditEntry
-				for _, e := range entries {
-					if !from.IsZero() && e.Time.Before(from) {
-						continue
-					}
-					if name != "" && !matchesName(e.Names, name) {
-						continue
-					}
-					shown = append(shown, e)
-				}
+				shown := vault.FilterAudit(entries, from, name)
 				if a.jsonOut {
 					return a.writeJSON(nonNilSlice(shown))
 				}
@@ -82,7 +78,7 @@ first entry that was edited, removed, reordered or cut off.`,
 				for _, e := range shown {
 					details = details || e.Detail != ""
 				}
-				tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				tw := a.newTable()
 				header := "#\tTIME\tDEVICE\tACTION\tNAMES\tRESULT"
 				if details {
 					header += "\tDETAIL"
@@ -103,17 +99,9 @@ first entry that was edited, removed, reordered or cut off.`,
 	cmd.Flags().StringVar(&since, "since", "", "only entries newer than this, e.g. 7d or 12h")
 	cmd.Flags().StringVar(&name, "name", "", "only entries about names starting with `PREFIX`")
 	cmd.Flags().BoolVar(&verify, "verify", false, "check the chain and say so")
-	cmd.Flags().BoolVar(&restart, "restart", false, "start a new log when the old one is missing (deleted, or not copied with the vault)")
+	cmd.Flags().BoolVar(&restart, "restart", false, "start a new log when the old one is missing (deleted, or not copied with the vault); asks first on a terminal")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --restart: do not ask (for scripts)")
 	return cmd
-}
-
-func matchesName(names []string, prefix string) bool {
-	for _, n := range names {
-		if strings.HasPrefix(n, strings.TrimSuffix(prefix, "...")) {
-			return true
-		}
-	}
-	return false
 }
 
 func shorten(s string, n int) string {

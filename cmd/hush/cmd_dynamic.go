@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,7 +17,7 @@ import (
 	"github.com/hush-secrets/hush/vault"
 )
 
-// Time limits of the lease work that happens around a program.
+// Time limits and defaults of the lease commands.
 const (
 	// cleanupBudget bounds `dynamic leases --cleanup` and `dynamic revoke`.
 	cleanupBudget = 2 * time.Minute
@@ -144,7 +143,7 @@ for a throw-away login in a transaction that is rolled back.`,
 	f := cmd.Flags()
 	f.StringVar(&adminURL, "postgres", "", "the admin `URL` (postgres://USER:PASSWORD@HOST:PORT/DB), or - for stdin; asked when not given")
 	f.StringVar(&tmpl, "role-template", "", "the `SQL` that grants a new login its rights; {{name}} is the login")
-	f.StringVar(&ttlFlag, "ttl", "1h", "how long a login is valid (PostgreSQL refuses it after; e.g. 15m, 1h, 1d)")
+	f.StringVar(&ttlFlag, "ttl", formatDuration(defaultTTL), "how long a login is valid (PostgreSQL refuses it after; e.g. 15m, 1h, 1d)")
 	f.BoolVar(&check, "check", false, "connect now and dry-run the template")
 	f.StringVar(&note, "note", "", "a note kept (encrypted) with the source")
 	return cmd
@@ -194,25 +193,14 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withVault(func(v *vault.Vault) error {
-				entries, err := v.List("")
+				sources, err := a.leaseManager(v).Sources()
 				if err != nil {
 					return err
-				}
-				leases, err := v.Leases()
-				if err != nil {
-					return err
-				}
-				count := map[string]int{}
-				for _, l := range leases {
-					count[l.Source]++
 				}
 				out := []sourceInfo{}
-				for _, e := range entries {
-					if !e.IsDynamic() || e.Dynamic == nil {
-						continue
-					}
+				for _, e := range sources {
 					out = append(out, sourceInfo{Name: e.Name, Server: e.Summary, TTL: formatDuration(e.Dynamic.TTL),
-						Template: e.Dynamic.Template, Leases: count[e.Name], Updated: jsonTime(e.Updated)})
+						Template: e.Dynamic.Template, Leases: e.Leases, Updated: jsonTime(e.Updated)})
 				}
 				if a.jsonOut {
 					return a.writeJSON(out)
@@ -221,7 +209,7 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 					a.notef("no dynamic sources: add one with `hush dynamic add NAME --postgres - --role-template SQL`")
 					return nil
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "NAME\tSERVER\tTTL\tLEASES\tTEMPLATE")
 				for _, s := range out {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Server, s.TTL, s.Leases, shorten(oneLine(s.Template), 60))
@@ -281,17 +269,16 @@ anyway; --cleanup drops it for good, and so does every later
 					}
 					return nil
 				}
-				leases, err := v.Leases()
+				now := time.Now()
+				leases, err := m.Leases(now)
 				if err != nil {
 					return err
 				}
-				now := time.Now()
 				out := make([]leaseInfo, 0, len(leases))
 				for _, l := range leases {
-					stale, why := m.Stale(l, now)
 					out = append(out, leaseInfo{Source: l.Source, Role: l.Role, Server: l.Server, State: string(l.State),
 						Created: jsonTime(l.Created), Expires: jsonTime(l.Expires), Host: l.Host, PID: l.PID,
-						LeftOver: stale, Why: why, LastError: l.LastError})
+						LeftOver: l.LeftOver, Why: l.Why, LastError: l.LastError})
 				}
 				if a.jsonOut {
 					return a.writeJSON(out)
@@ -300,12 +287,12 @@ anyway; --cleanup drops it for good, and so does every later
 					a.notef("no leases: every login hush made has been dropped")
 					return nil
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "SOURCE\tROLE\tCREATED\tEXPIRES\tSTATE")
-				for i, l := range leases {
-					state := string(l.State) + ", " + out[i].Why
-					if out[i].LeftOver {
-						state = string(l.State) + ", left over: " + out[i].Why
+				for _, l := range leases {
+					state := string(l.State) + ", " + l.Why
+					if l.LeftOver {
+						state = string(l.State) + ", left over: " + l.Why
 					}
 					if l.LastError != "" {
 						state += "; last error: " + shorten(l.LastError, 80)
@@ -331,8 +318,8 @@ func expiry(t, now time.Time) string {
 
 func (a *app) dynamicRevokeCommand() *cobra.Command {
 	var (
-		all  bool
-		role string
+		all, yes bool
+		role     string
 	)
 	cmd := &cobra.Command{
 		Use:   "revoke NAME (--all | --role ROLE)",
@@ -348,6 +335,11 @@ under another hush, which then finds the login gone.`,
 			}
 			if all == (role != "") {
 				return usagef("give --all (every login of %s) or --role ROLE (one)", name)
+			}
+			if all {
+				if err := a.confirm(yes, "Drop every login made from "+name+", ending the sessions of programs using them"); err != nil {
+					return err
+				}
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
@@ -373,7 +365,8 @@ under another hush, which then finds the login gone.`,
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "every login made from the source")
+	cmd.Flags().BoolVar(&all, "all", false, "every login made from the source (asks first on a terminal)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --all: do not ask (for scripts)")
 	cmd.Flags().StringVar(&role, "role", "", "only this login (hush_...)")
 	return cmd
 }
@@ -388,23 +381,15 @@ whose server no longer exists. If it does exist, drop it yourself
 		Args: exactArgs("ROLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withVault(func(v *vault.Vault) error {
-				leases, err := v.Leases()
+				l, err := a.leaseManager(v).Forget(args[0])
+				if errors.Is(err, vault.ErrNotFound) {
+					return fmt.Errorf("no lease %s: `hush dynamic leases` lists them", args[0])
+				}
 				if err != nil {
 					return err
 				}
-				for _, l := range leases {
-					if l.Role != args[0] {
-						continue
-					}
-					err := v.DeleteLease(l.ID)
-					a.recordDetail(v, "lease-forget", []string{l.Source, l.Role}, l.Server, err)
-					if err != nil {
-						return err
-					}
-					a.notef("forgot lease %s of %s at %s; if the login still exists, drop it yourself: DROP ROLE \"%s\"", l.Role, l.Source, l.Server, l.Role)
-					return nil
-				}
-				return fmt.Errorf("no lease %s: `hush dynamic leases` lists them", args[0])
+				a.notef("forgot lease %s of %s at %s; if the login still exists, drop it yourself: DROP ROLE \"%s\"", l.Role, l.Source, l.Server, l.Role)
+				return nil
 			})
 		},
 	}

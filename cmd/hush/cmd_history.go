@@ -1,9 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,7 +35,7 @@ func (a *app) historyCommand() *cobra.Command {
 					return a.writeJSON(map[string]any{"name": name, "removed": !cur.Deleted.IsZero(), "versions": out})
 				}
 				now := time.Now()
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "VERSION\tCREATED\tTYPE\tSIZE\tNOTE")
 				for _, h := range hist {
 					note := ""
@@ -78,10 +78,15 @@ func size(n int) string {
 
 func (a *app) rollbackCommand() *cobra.Command {
 	var to int
+	var withMeta bool
 	cmd := &cobra.Command{
 		Use:   "rollback NAME --to N",
-		Short: "restore version N as a new version",
-		Args:  exactArgs("NAME"),
+		Short: "restore the value of version N as a new version",
+		Long: `Restore the value of version N as a new version. The secret keeps the
+metadata it has now (note, tags, type, rotation, rotator, expiry);
+--with-metadata brings back version N's metadata too. A removed secret comes
+back.`,
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("to") {
 				return usagef("missing --to N: the version to restore (see `hush history %s`)", args[0])
@@ -93,15 +98,31 @@ func (a *app) rollbackCommand() *cobra.Command {
 				return err
 			}
 			return a.audited("rollback", args[:1], func(v *vault.Vault) error {
-				res, err := v.Rollback(args[0], to)
-				if err != nil {
-					return err
+				rb := v.RollbackValue
+				if withMeta {
+					rb = v.Rollback
 				}
-				a.notef("restored %s to version %d as version %d", args[0], to, res.Version)
+				res, err := rb(args[0], to)
+				if errors.Is(err, vault.ErrCurrentVersion) {
+					return usagef("version %d is the current one of %s: nothing to restore (see `hush history %s`)", to, args[0], args[0])
+				}
+				if err != nil {
+					return a.didYouMean(v, args[0], err)
+				}
+				if !res.Changed {
+					a.notef("%s already holds the value of version %d (version %d): nothing restored", args[0], to, res.Version)
+					return nil
+				}
+				what := "the value of version %d"
+				if withMeta {
+					what = "version %d with its metadata"
+				}
+				a.notef("restored %s as version %d", fmt.Sprintf(what, to), res.Version)
 				return nil
 			})
 		},
 	}
 	cmd.Flags().IntVar(&to, "to", 0, "the version `N` to restore")
+	cmd.Flags().BoolVar(&withMeta, "with-metadata", false, "also restore version N's note, tags, type, rotation and expiry")
 	return cmd
 }

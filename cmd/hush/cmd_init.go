@@ -12,10 +12,6 @@ import (
 	"github.com/hush-secrets/hush/vault"
 )
 
-// calibrationTarget is what one unlock should cost on the machine that
-// creates the vault: slow for a guesser, bearable for a person.
-const calibrationTarget = 500 * time.Millisecond
-
 type kdfFlags struct {
 	memoryMiB int
 	passes    int
@@ -67,39 +63,47 @@ this machine.`,
 }
 
 func (a *app) initVault(kdf *kdfFlags) error {
-	name, path, err := a.vaultPath()
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("vault %s already exists at %s", name, path)
-	}
-	params, err := kdf.params(crypto.DefaultKDF)
-	if err != nil {
-		return err
-	}
-	pass, err := a.newPassphrase("", true)
-	if err != nil {
-		return err
-	}
-	defer crypto.Wipe(pass)
-	if !kdf.set() {
-		params = crypto.Calibrate(params, calibrationTarget)
-	}
 	start := time.Now()
-	v, err := vault.Create(path, pass, vault.CreateOptions{KDF: params})
-	if errors.Is(err, vault.ErrVaultExists) {
-		return fmt.Errorf("vault %s already exists at %s", name, path)
-	}
+	v, name, path, err := a.createVault(kdf, "")
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
-	v.Close()
+	defer v.Close()
 	a.notef("created vault %s at %s", name, path)
-	a.notef("passphrase key: %s, about %.2f s per unlock here", params, took.Seconds())
+	a.notef("passphrase key: %s, about %.2f s per unlock here", v.KDF(), took.Seconds())
 	a.notef("\n%s", quickStart)
 	return nil
+}
+
+// createVault makes the chosen vault, for init and team join: the
+// passphrase from newPassphrase, the key derivation cost from the flags
+// or calibrated by vault.Create. hint follows "already exists".
+func (a *app) createVault(kdf *kdfFlags, hint string) (v *vault.Vault, name, path string, err error) {
+	name, path, err = a.vaultPath()
+	if err != nil {
+		return nil, "", "", err
+	}
+	exists := fmt.Errorf("vault %s already exists at %s%s", name, path, hint)
+	if _, err := os.Stat(path); err == nil {
+		return nil, "", "", exists
+	}
+	var params crypto.KDFParams // zero: vault.Create calibrates
+	if kdf.set() {
+		if params, err = kdf.params(crypto.DefaultKDF); err != nil {
+			return nil, "", "", err
+		}
+	}
+	pass, err := a.newPassphrase("", true)
+	if err != nil {
+		return nil, "", "", err
+	}
+	defer crypto.Wipe(pass)
+	v, err = vault.Create(path, pass, vault.CreateOptions{KDF: params})
+	if errors.Is(err, vault.ErrVaultExists) {
+		return nil, "", "", exists
+	}
+	return v, name, path, err
 }
 
 // runDefault is `hush` with no command: the terminal UI on a terminal

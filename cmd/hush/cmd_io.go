@@ -15,6 +15,7 @@ import (
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
 	"github.com/hush-secrets/hush/vault/importer"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
 
 func (a *app) importCommand() *cobra.Command {
@@ -126,17 +127,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 				if err != nil {
 					return err
 				}
-				var created, updated, same int
-				for _, r := range res {
-					switch {
-					case !r.Changed:
-						same++
-					case r.Created:
-						created++
-					default:
-						updated++
-					}
-				}
+				created, updated, same := vault.Tally(res)
 				a.notef("imported %s into %s: %d new, %d updated, %d unchanged", plural(len(res), "secret"), displayFolder(folder), created, updated, same)
 				return nil
 			})
@@ -167,7 +158,7 @@ func importFormats() string {
 func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, dryRun, overwrite bool) error {
 	opts := importer.Options{Password: func() ([]byte, error) {
 		if passwordFile != "" {
-			return readPassphraseFile(passwordFile)
+			return unlock.ReadPassphraseFile(passwordFile)
 		}
 		return askHidden("Password of the export: ",
 			errors.New("this export is protected by a password: give --password-file FILE, or run on a terminal to be asked"),

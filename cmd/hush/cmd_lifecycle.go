@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -96,7 +95,7 @@ cron can gate on it.`,
 				} else if len(items) == 0 {
 					a.notef("nothing is due within %s", formatDuration(w))
 				} else {
-					tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+					tw := a.newTable()
 					fmt.Fprintln(tw, "NAME\tDUE\tWHEN\t")
 					for _, it := range items {
 						state := "due " + dueWhen(it.When, now)
@@ -176,7 +175,7 @@ rotator, reports each, and exits 1 if any failed.`,
 					return usagef("%v: give --generate, or --with COMMAND (it is kept for next time)", err)
 				}
 				if err != nil {
-					return err
+					return a.didYouMean(v, args[0], err)
 				}
 				a.notef("rotated %s (version %d)", args[0], res.Version)
 				return nil

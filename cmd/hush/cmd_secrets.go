@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
@@ -19,11 +20,80 @@ import (
 	"github.com/hush-secrets/hush/vault"
 )
 
+// metaFlags are the metadata flags set and edit share.
+type metaFlags struct {
+	typ, note, rotate, expires, rotator string
+	tags                                []string
+}
+
+func (m *metaFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&m.typ, "type", "", "kind of secret: "+typeNames())
+	f.StringVar(&m.note, "note", "", "a note kept (encrypted) with the secret")
+	f.StringSliceVar(&m.tags, "tag", nil, "tags (repeat or separate with commas)")
+	f.StringVar(&m.rotate, "rotate-every", "", "rotation interval, e.g. 30d, 2w (0 for none)")
+	f.StringVar(&m.expires, "expires", "", "expiry date, YYYY-MM-DD (never for none)")
+	f.StringVar(&m.rotator, "rotator", "", "a `COMMAND` that hush rotate runs: old value on stdin, new value on stdout")
+}
+
+var metaFlagNames = []string{"type", "note", "tag", "rotate-every", "expires", "rotator"}
+
+// changed reports whether any metadata flag was given.
+func (m *metaFlags) changed(f *pflag.FlagSet) bool {
+	for _, n := range metaFlagNames {
+		if f.Changed(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// update turns the flags given into a vault.Update; flags not given stay nil.
+func (m *metaFlags) update(f *pflag.FlagSet) (vault.Update, error) {
+	var u vault.Update
+	if f.Changed("type") {
+		t, err := vault.ParseType(m.typ)
+		if err != nil {
+			return u, usageError{err}
+		}
+		u.Type = &t
+	}
+	if f.Changed("note") {
+		u.Note = &m.note
+	}
+	if f.Changed("tag") {
+		clean := []string{}
+		for _, t := range m.tags {
+			if t = strings.TrimSpace(t); t != "" {
+				clean = append(clean, t)
+			}
+		}
+		u.Tags = &clean
+	}
+	if f.Changed("rotate-every") {
+		d, err := parseDuration(m.rotate)
+		if err != nil {
+			return u, usageError{err}
+		}
+		u.RotateEvery = &d
+	}
+	if f.Changed("expires") {
+		t, err := parseDate(m.expires)
+		if err != nil {
+			return u, usageError{err}
+		}
+		u.Expires = &t
+	}
+	if f.Changed("rotator") {
+		u.Rotator = &m.rotator
+	}
+	u.Describe = describeValue
+	return u, nil
+}
+
 func (a *app) setCommand() *cobra.Command {
 	var (
-		typ, note, rotate, expires, rotator string
-		tags                                []string
-		gen                                 bool
+		meta metaFlags
+		gen  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "set NAME [VALUE|-]",
@@ -33,7 +103,8 @@ func (a *app) setCommand() *cobra.Command {
 The value comes from the argument, from stdin with "-" (kept byte for byte,
 newlines included), from --generate, or from a hidden prompt on the terminal.
 A value given as an argument is visible in shell history and to ps: prefer
-"-" or the prompt. Flags not given keep what the secret had.`,
+"-" or the prompt. Flags not given keep what the secret had. To change only
+metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 		Example: `  hush set app/prod/DATABASE_URL
   hush set app/prod/TLS_CERT --type certificate - < cert.pem
   hush set app/prod/STRIPE_KEY --type api-key --rotate-every 30d
@@ -41,47 +112,13 @@ A value given as an argument is visible in shell history and to ps: prefer
 		Args: rangeArgs(1, 2, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := vault.ValidName(name); err != nil {
+			if err := validNames(name); err != nil {
 				return err
 			}
-			var u vault.Update
-			if cmd.Flags().Changed("type") {
-				t, err := vault.ParseType(typ)
-				if err != nil {
-					return usageError{err}
-				}
-				u.Type = &t
+			u, err := meta.update(cmd.Flags())
+			if err != nil {
+				return err
 			}
-			if cmd.Flags().Changed("note") {
-				u.Note = &note
-			}
-			if cmd.Flags().Changed("tag") {
-				clean := []string{}
-				for _, t := range tags {
-					if t = strings.TrimSpace(t); t != "" {
-						clean = append(clean, t)
-					}
-				}
-				u.Tags = &clean
-			}
-			if cmd.Flags().Changed("rotate-every") {
-				d, err := parseDuration(rotate)
-				if err != nil {
-					return usageError{err}
-				}
-				u.RotateEvery = &d
-			}
-			if cmd.Flags().Changed("expires") {
-				t, err := parseDate(expires)
-				if err != nil {
-					return usageError{err}
-				}
-				u.Expires = &t
-			}
-			if cmd.Flags().Changed("rotator") {
-				u.Rotator = &rotator
-			}
-			u.Describe = describeValue
 			if gen && len(args) == 2 {
 				return usagef("give a VALUE or --generate, not both")
 			}
@@ -96,6 +133,10 @@ A value given as an argument is visible in shell history and to ps: prefer
 				return err
 			}
 			value, err := a.readValue(name, args[1:], gen)
+			if err != nil && len(args) == 1 && !gen && meta.changed(cmd.Flags()) {
+				// Only metadata was given: say where that goes.
+				return usageError{fmt.Errorf("%w; to change only metadata, keeping the value: `hush edit %s` with the same flags", err, name)}
+			}
 			if err != nil {
 				return err
 			}
@@ -116,15 +157,63 @@ A value given as an argument is visible in shell history and to ps: prefer
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&typ, "type", "", "kind of secret: "+typeNames())
-	f.StringVar(&note, "note", "", "a note kept (encrypted) with the secret")
-	f.StringSliceVar(&tags, "tag", nil, "tags (repeat or separate with commas)")
-	f.StringVar(&rotate, "rotate-every", "", "rotation interval, e.g. 30d, 2w (0 for none)")
-	f.StringVar(&expires, "expires", "", "expiry date, YYYY-MM-DD (never for none)")
-	f.BoolVar(&gen, "generate", false, "store a new random password (24 characters)")
-	f.StringVar(&rotator, "rotator", "", "a `COMMAND` that hush rotate runs: old value on stdin, new value on stdout")
+	meta.add(cmd.Flags())
+	cmd.Flags().BoolVar(&gen, "generate", false, "store a new random password (24 characters)")
 	return cmd
+}
+
+func (a *app) editCommand() *cobra.Command {
+	var meta metaFlags
+	cmd := &cobra.Command{
+		Use:   "edit NAME [--note TEXT] [--tag T] [--type T] [--rotate-every D] [--expires DATE] [--rotator CMD]",
+		Short: "change a secret's metadata, keeping its value",
+		Long: `Change a secret's note, tags, type, rotation interval, expiry date or rotator
+without giving its value again. The change is a new version with the same
+value; flags not given keep what the secret had. --tag replaces the tags
+(--tag "" clears them), --rotate-every 0 and --expires never remove those.
+Changing --type checks that the value is of the new type.`,
+		Example: `  hush edit app/prod/STRIPE_KEY --rotate-every 30d --rotator './rotate-stripe.sh'
+  hush edit app/prod/DATABASE_URL --note "primary, eu-west-1" --tag prod,db`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := validNames(name); err != nil {
+				return err
+			}
+			if !meta.changed(cmd.Flags()) {
+				return usagef("nothing to change: give --note, --tag, --type, --rotate-every, --expires or --rotator (`hush set %s` changes the value)", name)
+			}
+			u, err := meta.update(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			return a.audited("edit", args[:1], func(v *vault.Vault) error {
+				res, err := v.Edit(name, u)
+				if err != nil {
+					return a.didYouMean(v, name, err)
+				}
+				if !res.Changed {
+					a.notef("%s unchanged (version %d): it already has that", name, res.Version)
+					return nil
+				}
+				a.notef("edited %s (version %d, same value)", name, res.Version)
+				return nil
+			})
+		},
+	}
+	meta.add(cmd.Flags())
+	return cmd
+}
+
+// didYouMean adds the nearest existing name to a not-found error.
+func (a *app) didYouMean(v *vault.Vault, name string, err error) error {
+	if !errors.Is(err, vault.ErrNotFound) {
+		return err
+	}
+	if c, cerr := v.Closest(name); cerr == nil && c != "" {
+		return fmt.Errorf("%w; did you mean %s?", err, c)
+	}
+	return err
 }
 
 func typeNames() string {
@@ -187,8 +276,10 @@ given as value_base64 instead of value.`,
 					return a.getTheirs(v, args[0])
 				}
 				s, err := v.GetVersion(args[0], version)
-				if errors.Is(err, vault.ErrNotFound) && removedInConflict(v, args[0]) {
-					return fmt.Errorf("secret %s is in conflict: removed here, changed by a teammate: `hush resolve %s --keep theirs` brings their version back, `--keep mine` removes it for the team", args[0], args[0])
+				if errors.Is(err, vault.ErrNotFound) {
+					if cs, _ := v.Conflicts(); slices.Contains(slices.Collect(maps.Values(cs)), args[0]) {
+						return fmt.Errorf("secret %s is in conflict: removed here, changed by a teammate: `hush resolve %s --keep theirs` brings their version back, `--keep mine` removes it for the team", args[0], args[0])
+					}
 				}
 				if err != nil {
 					return err
@@ -198,6 +289,7 @@ given as value_base64 instead of value.`,
 				if err != nil {
 					return err
 				}
+				a.teamFreshness(v)
 				if conflict {
 					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush get --theirs %s` shows theirs; `hush resolve %s --keep mine|theirs`)", s.Name, s.Name, s.Name)
 				}
@@ -332,7 +424,9 @@ func (a *app) lsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var entries []vault.Entry
+				// Filtered in place: an Entry is large, and copying 100,000
+				// of them into a growing slice cost more than printing them.
+				entries := listed[:0]
 				for _, e := range listed {
 					if all || e.Revoked == nil {
 						entries = append(entries, e)
@@ -358,7 +452,7 @@ func (a *app) lsCommand() *cobra.Command {
 					}
 					return listErr
 				}
-				if len(entries) == 0 && len(broken) == 0 && len(removedConflicts(entries, conflicts, folder)) == 0 {
+				if len(entries) == 0 && len(broken) == 0 && len(vault.RemovedInConflict(entries, conflicts, folder)) == 0 {
 					if folder == "" {
 						a.notef("the vault is empty: add a secret with `hush set NAME`")
 					} else {
@@ -366,14 +460,14 @@ func (a *app) lsCommand() *cobra.Command {
 					}
 					return nil
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT")
 				for _, e := range entries {
 					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(entryFlags(e, conflicts, now), ","), e.Summary)
 				}
 				// Removed here while a teammate changed them: listed, so the
 				// conflict is not out of sight.
-				for _, name := range removedConflicts(entries, conflicts, folder) {
+				for _, name := range vault.RemovedInConflict(entries, conflicts, folder) {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", name, "-", "-", "-", "conflict", "removed here, changed by a teammate")
 				}
 				for _, d := range broken {
@@ -391,7 +485,7 @@ func (a *app) lsCommand() *cobra.Command {
 }
 
 func (a *app) rmCommand() *cobra.Command {
-	var purge bool
+	var purge, yes bool
 	cmd := &cobra.Command{
 		Use:   "rm NAME...",
 		Short: "remove secrets (history is kept until --purge)",
@@ -399,6 +493,11 @@ func (a *app) rmCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := validNames(args...); err != nil {
 				return err
+			}
+			if purge {
+				if err := a.confirm(yes, "Delete "+strings.Join(args, ", ")+" and every version for good"); err != nil {
+					return err
+				}
 			}
 			return a.audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
 				for _, n := range args {
@@ -418,7 +517,8 @@ func (a *app) rmCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&purge, "purge", false, "delete every version for good")
+	cmd.Flags().BoolVar(&purge, "purge", false, "delete every version for good (asks first on a terminal)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --purge: do not ask (for scripts)")
 	return cmd
 }
 
@@ -479,36 +579,4 @@ func entryFlags(e vault.Entry, conflicts map[string]string, now time.Time) []str
 		f = append(f, "conflict")
 	}
 	return f
-}
-
-// removedConflicts are the conflicted names in folder that the listing
-// does not show because they were removed here.
-func removedConflicts(entries []vault.Entry, conflicts map[string]string, folder string) []string {
-	listed := map[string]bool{}
-	for _, e := range entries {
-		listed[e.ID] = true
-	}
-	var out []string
-	for id, name := range conflicts {
-		if !listed[id] && (folder == "" || strings.HasPrefix(name, folder+"/")) {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// removedInConflict reports whether name is a secret removed here that a
-// teammate changed.
-func removedInConflict(v *vault.Vault, name string) bool {
-	cs, err := v.Conflicts()
-	if err != nil {
-		return false
-	}
-	for _, n := range cs {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }

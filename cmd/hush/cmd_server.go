@@ -2,23 +2,17 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/sync/server"
-	"github.com/hush-secrets/hush/sync/store"
 )
 
 func (a *app) serverCommand() *cobra.Command {
@@ -54,21 +48,8 @@ SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
 			} else if logFormat != "text" {
 				return usagef("--log-format is text or json")
 			}
-			log := slog.New(h)
 			if (cert == "") != (key == "") {
 				return usagef("--tls-cert and --tls-key go together")
-			}
-			host, _, err := net.SplitHostPort(listen)
-			if err != nil {
-				return usagef("--listen %q is not HOST:PORT", listen)
-			}
-			ip := net.ParseIP(host)
-			loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
-			if cert == "" && !loopback && !insecure {
-				return usagef("refusing plain HTTP on %s: it is not a loopback address. Give --tls-cert and --tls-key, or --insecure if a TLS proxy is in front", listen)
-			}
-			if cert == "" && !loopback {
-				log.Warn("INSECURE: serving plain HTTP on a non-loopback address; requests are signed, but anyone on the path sees who syncs when")
 			}
 			if db == "" {
 				home, err := a.home()
@@ -77,17 +58,6 @@ SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
 				}
 				db = filepath.Join(home, "server", "server.db")
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-			defer stop()
-			openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			st, err := store.Open(openCtx, db)
-			cancel()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			srv := server.New(st, server.Options{Logger: log, Rate: rps, Burst: int(2 * rps)})
-			defer srv.Close()
 			if maxConns < 1 {
 				return usagef("--max-conns is at least 1")
 			}
@@ -96,46 +66,17 @@ SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
 				// hands memory back to the system sooner after a flood.
 				debug.SetMemoryLimit(memLimit << 20)
 			}
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				return err
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			err := server.Serve(ctx, server.Config{Listen: listen, DB: db, CertFile: cert, KeyFile: key, Insecure: insecure,
+				AddrFile: addrFile, Log: slog.New(h), Rate: rps, MaxConns: maxConns})
+			switch {
+			case errors.Is(err, server.ErrListen):
+				return usagef("--listen %q is not HOST:PORT", listen)
+			case errors.Is(err, server.ErrPlainHTTP):
+				return usagef("refusing plain HTTP on %s: it is not a loopback address. Give --tls-cert and --tls-key, or --insecure if a TLS proxy is in front", listen)
 			}
-			ln = server.LimitListener(ln, maxConns)
-			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-				WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
-				ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
-			scheme := "http"
-			if cert != "" {
-				c, err := tls.LoadX509KeyPair(cert, key)
-				if err != nil {
-					return fmt.Errorf("TLS certificate: %w", err)
-				}
-				hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{c}}
-				ln = tls.NewListener(ln, hs.TLSConfig)
-				scheme = "https"
-			}
-			addr := ln.Addr().String()
-			if addrFile != "" {
-				if err := os.WriteFile(addrFile, []byte(scheme+"://"+addr+"\n"), 0o600); err != nil {
-					return err
-				}
-			}
-			log.Info("hush server listening", "url", scheme+"://"+addr, "db", store.Describe(db))
-			errc := make(chan error, 1)
-			go func() { errc <- hs.Serve(ln) }()
-			select {
-			case err := <-errc:
-				return err
-			case <-ctx.Done():
-			}
-			log.Info("shutting down: finishing requests in flight")
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			log.Info("stopped")
-			return nil
+			return err
 		},
 	}
 	f := cmd.Flags()

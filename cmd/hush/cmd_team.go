@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -62,6 +60,11 @@ func (a *app) teamCreateCommand() *cobra.Command {
 			if server == "" || name == "" {
 				return usagef("give --server URL and --name TEAM")
 			}
+			// Looked up here, not as the flag's default, which every hush
+			// command would pay for (a user lookup in /etc/passwd).
+			if !cmd.Flags().Changed("device") {
+				device = client.DefaultName()
+			}
 			caPEM, err := readCA(ca)
 			if err != nil {
 				return err
@@ -89,7 +92,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&server, "server", "", "the team server's `URL` (https://..., or http:// on loopback)")
 	f.StringVar(&name, "name", "", "the team's `NAME`")
-	f.StringVar(&device, "device", client.DefaultName(), "this device's `NAME`")
+	f.StringVar(&device, "device", "", "this device's `NAME` (default user@host)")
 	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
 	f.StringVar(&ca, "ca", "", "trust this CA certificate `FILE` (PEM) for a self-signed server")
 	return cmd
@@ -152,6 +155,9 @@ Use --vault NAME to keep it beside an existing vault.`,
 				device = oldName
 				a.notef("note: `team join --name` is deprecated: use --device NAME (the name of this device)")
 			}
+			if device == "" && !cmd.Flags().Changed("device") {
+				device = client.DefaultName()
+			}
 			inv, err := client.ParseInvite(args[0])
 			if err != nil {
 				return err
@@ -168,26 +174,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			case member == "":
 				member = device
 			}
-			name, path, err := a.vaultPath()
-			if err != nil {
-				return err
-			}
-			if _, err := os.Stat(path); err == nil {
-				return fmt.Errorf("vault %s already exists at %s: join into a new one with --vault NAME", name, path)
-			}
-			params, err := kdf.params(crypto.DefaultKDF)
-			if err != nil {
-				return err
-			}
-			if !kdf.set() {
-				params = crypto.Calibrate(params, calibrationTarget)
-			}
-			pass, err := a.newPassphrase("", true)
-			if err != nil {
-				return err
-			}
-			defer crypto.Wipe(pass)
-			v, err := vault.Create(path, pass, vault.CreateOptions{KDF: params})
+			v, name, path, err := a.createVault(&kdf, ": join into a new one with --vault NAME")
 			if err != nil {
 				return err
 			}
@@ -198,10 +185,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			v.Close()
 			if err != nil {
 				// The new vault holds nothing yet: remove it so a retry starts clean.
-				base := strings.TrimSuffix(path, ".db")
-				for _, f := range []string{path, path + "-wal", path + "-shm", base + ".audit.db", base + ".audit.db-journal"} {
-					os.Remove(f)
-				}
+				vault.Remove(path)
 				return err
 			}
 			a.notef("created vault %s at %s and asked to join the team as %s (%s)", name, path, st.Device.Name, st.Device.Member)
@@ -210,7 +194,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&device, "device", client.DefaultName(), "this device's `NAME`, shown to the team")
+	f.StringVar(&device, "device", "", "this device's `NAME`, shown to the team (default user@host)")
 	f.StringVar(&oldName, "name", "", "deprecated: use --device")
 	f.MarkHidden("name")
 	f.StringVar(&member, "member", "", "your `NAME` in the team (default: the device name)")
@@ -271,7 +255,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 					return a.writeJSON(out)
 				}
 				now := time.Now()
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
 				for _, m := range ms {
 					dev := m.Name
@@ -291,9 +275,9 @@ func (a *app) teamMembersCommand() *cobra.Command {
 }
 
 func (a *app) syncCommand() *cobra.Command {
-	var auto string
+	var auto, window string
 	cmd := &cobra.Command{
-		Use:    "sync [--auto on|off]",
+		Use:    "sync [--auto on|off] [--fresh-window 7d]",
 		PreRun: func(*cobra.Command, []string) { a.noAutoSync = true },
 		Short:  "push local changes to the team server and pull the team's",
 		Long: `Pull what changed on the team server, then push what changed here. A secret
@@ -309,12 +293,26 @@ old (quietly: offline, it carries on with the local vault).`,
 			if auto != "" && auto != "on" && auto != "off" {
 				return usagef("--auto is on or off")
 			}
+			var fresh time.Duration
+			if window != "" {
+				d, err := vault.ParseInterval(window)
+				if err != nil || d <= 0 {
+					return usagef("--fresh-window takes a duration like 3d or 7d")
+				}
+				fresh = d
+			}
 			return a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
 				if auto != "" {
 					if err := t.SetAuto(auto == "on"); err != nil {
 						return err
 					}
 					a.notef("automatic sync is %s", auto)
+				}
+				if fresh > 0 {
+					if err := t.SetFreshWindow(fresh); err != nil {
+						return err
+					}
+					a.notef("this device warns when it pushes but sees nothing new from the team for %s", formatDuration(fresh))
 				}
 				rep, err := t.Sync(ctx)
 				if rep != nil {
@@ -334,6 +332,7 @@ old (quietly: offline, it carries on with the local vault).`,
 		},
 	}
 	cmd.Flags().StringVar(&auto, "auto", "", "turn automatic sync on or off")
+	cmd.Flags().StringVar(&window, "fresh-window", "", "warn when this device pushes but sees nothing new from the team for this `LONG` (default 7d)")
 	return cmd
 }
 
@@ -447,6 +446,7 @@ func (a *app) printTeamStatus(team *teamStatus, now time.Time) {
 	if cs := team.Conflicts; len(cs) > 0 {
 		a.printf("conflict  %s: `hush resolve NAME --keep mine|theirs`\n", strings.Join(cs, ", "))
 	}
+	a.freshnessNote(team.Fresh)
 }
 
 // autoSync syncs when the vault's team settings ask for it: always after a
@@ -553,7 +553,8 @@ their devices'. The change is an entry of the team's signed membership log.`,
 }
 
 func (a *app) teamRemoveCommand() *cobra.Command {
-	return &cobra.Command{
+	var yes bool
+	cmd := &cobra.Command{
 		Use:   "remove NAME",
 		Short: "remove a member (or one device) and rotate the team key (admin)",
 		Long: `Remove a member, with all their devices, or a single device (by its name).
@@ -564,6 +565,9 @@ it (pushed now), and marks every secret they could read as to be rotated:
 What they copied before leaving, they keep: change those values.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.confirm(yes, "Remove "+args[0]+" from the team (a new team key; every secret they could read is marked to be rotated)"); err != nil {
+				return err
+			}
 			return a.withTeam("team-remove", args[:1], func(ctx context.Context, t *client.Team) error {
 				// Up to date first: what is re-sealed under the new key is
 				// what this device holds.
@@ -582,6 +586,8 @@ What they copied before leaving, they keep: change those values.`,
 			})
 		},
 	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask (for scripts)")
+	return cmd
 }
 
 func (a *app) teamRotateCommand() *cobra.Command {
@@ -656,7 +662,7 @@ func (a *app) teamAuditCommand() *cobra.Command {
 					}
 					return a.writeJSON(out)
 				}
-				w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				w := a.newTable()
 				fmt.Fprintln(w, "TIME\tMEMBER\tDEVICE\tACTION\tRESULT\tSECRETS")
 				for _, e := range evs {
 					names := strings.Join(e.Names, ", ")
@@ -680,11 +686,34 @@ func (a *app) reportSyncNotes(rep *client.Report) {
 	if rep.Skipped > 0 {
 		a.notef("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped)
 	}
+	if rep.Unconfirmed > 0 {
+		a.notef("note: the team server said it took %d change(s) but did not show them back: they stay unpushed and go again with the next `hush sync`", rep.Unconfirmed)
+	}
 	if rep.Stale > 0 {
 		a.notef("note: the team changed during this sync; %d change(s) go up with the next `hush sync`", rep.Stale)
 	}
-	if rep.Quiet > 0 {
-		a.notef("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(rep.Quiet.Hours()/24))
+	a.freshnessNote(rep.Fresh)
+}
+
+// teamFreshness warns, for a vault in a team, when the server may be
+// showing this device a frozen view.
+func (a *app) teamFreshness(v *vault.Vault) {
+	if !client.InTeam(v) {
+		return
+	}
+	if st, err := client.Load(v); err == nil {
+		a.freshnessNote(st.Freshness(time.Now()))
+	}
+}
+
+// freshnessNote warns, on every command that reads the team state, when
+// the server may be showing this device a frozen view.
+func (a *app) freshnessNote(f client.Freshness) {
+	switch {
+	case f.Wrote:
+		a.notef("warning: this device has pushed changes, but the team server has shown nothing new from the team for %d days: it may be showing this device a frozen view. Run `hush team verify` and compare the head with a teammate", int(f.Quiet.Hours()/24))
+	case f.Quiet > 0:
+		a.notef("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(f.Quiet.Hours()/24))
 	}
 }
 

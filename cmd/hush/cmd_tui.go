@@ -8,9 +8,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/tui"
 	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
 
 func (a *app) tuiCommand() *cobra.Command {
@@ -46,27 +46,11 @@ func (a *app) runTUI() error {
 		if err != nil {
 			return err
 		}
-		if s, ok := a.unlockFromCache(v); ok {
-			o.UnlockedBy = s.Name()
-		} else if p := a.getenv("HUSH_PASSPHRASE"); p != "" {
-			if err := v.Unlock([]byte(p)); err != nil {
-				v.Close()
-				return err
-			}
-			o.UnlockedBy = "HUSH_PASSPHRASE"
-		} else if a.passphraseFile != "" {
-			p, err := readPassphraseFile(a.passphraseFile)
-			if err != nil {
-				v.Close()
-				return err
-			}
-			err = v.Unlock(p)
-			crypto.Wipe(p)
-			if err != nil {
-				v.Close()
-				return err
-			}
-			o.UnlockedBy = "passphrase file"
+		// The commands' chain; where it ends, the UI asks instead of a prompt.
+		o.UnlockedBy, err = a.chain().Unlock(v)
+		if err != nil && !errors.Is(err, unlock.ErrNotGiven) {
+			v.Close()
+			return err
 		}
 		o.Vault = v
 	}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"time"
 
@@ -17,42 +15,6 @@ import (
 
 // defaultRemember is how long `hush unlock` remembers the key: a working day.
 const defaultRemember = 8 * time.Hour
-
-// unlockFromCache tries every store in order and unlocks v with the first
-// remembered key that opens it. A damaged or wrong entry is deleted (and
-// the user told), so the passphrase path runs next. A key found in a slow
-// store is copied into the faster ones that missed it, with the same expiry.
-func (a *app) unlockFromCache(v *vault.Vault) (keychain.Store, bool) {
-	id := hex.EncodeToString(v.ID())
-	var missed []keychain.Store
-	for _, s := range a.stores {
-		e, err := s.Get(id)
-		switch {
-		case errors.Is(err, keychain.ErrCorrupt):
-			s.Delete(id)
-			a.notef("the key remembered in the %s for this vault was damaged: forgot it", s.Name())
-			continue
-		case errors.Is(err, keychain.ErrNotFound):
-			missed = append(missed, s)
-			continue
-		case err != nil:
-			continue // unavailable here: not an error, the next way is tried
-		}
-		err = v.UnlockWithKey(e.Key)
-		if err != nil {
-			e.Key.Wipe()
-			s.Delete(id)
-			a.notef("the key remembered in the %s does not open this vault: forgot it", s.Name())
-			continue
-		}
-		for _, m := range missed {
-			m.Put(id, e)
-		}
-		e.Key.Wipe()
-		return s, true
-	}
-	return nil, false
-}
 
 func (a *app) unlockCommand() *cobra.Command {
 	var (
@@ -84,7 +46,7 @@ Running unlock again while unlocked changes the time without asking.`,
 				return err
 			}
 			defer v.Close()
-			if _, ok := a.unlockFromCache(v); !ok {
+			if _, ok := a.chain().Remembered(v); !ok {
 				if err := a.unlockWithPassphrase(v); err != nil {
 					return err
 				}
@@ -97,39 +59,18 @@ Running unlock again while unlocked changes the time without asking.`,
 	return cmd
 }
 
-// remember stores v's key in the kernel keyring (Linux) and, with persist,
-// on other systems, or when the kernel keyring is unavailable, in the OS
-// keychain. Stores not chosen forget any older entry, so the new time holds.
+// remember stores v's key for d (0: until `hush lock`), see
+// unlock.Chain.Remember, and says where.
 func (a *app) remember(v *vault.Vault, d time.Duration, persist bool) error {
-	key, err := v.Key()
-	if err != nil {
-		return err
-	}
-	defer key.Wipe()
-	e := keychain.Entry{Key: key}
+	var e keychain.Entry
 	if d > 0 {
 		e.Expires = time.Now().Add(d).Truncate(time.Second)
 	}
-	id := hex.EncodeToString(v.ID())
-	var used []string
-	var failed []error
-	for i, s := range a.stores {
-		_, isKernel := s.(keychain.Kernel)
-		want := isKernel || persist || runtime.GOOS != "linux" || (i > 0 && len(used) == 0)
-		if !want {
-			s.Delete(id)
-			continue
-		}
-		if err := s.Put(id, e); err != nil {
-			failed = append(failed, err)
-			continue
-		}
-		used = append(used, s.Name())
+	used, failed, err := a.chain().Remember(v, e, persist)
+	if err != nil {
+		return fmt.Errorf("%w: use --passphrase-file or HUSH_PASSPHRASE instead", err)
 	}
 	name, _, _ := a.vaultPath()
-	if len(used) == 0 {
-		return fmt.Errorf("could not remember the key anywhere (%v): use --passphrase-file or HUSH_PASSPHRASE instead", errors.Join(failed...))
-	}
 	until := "until `hush lock`"
 	if !e.Expires.IsZero() {
 		until = "until " + when(e.Expires, time.Now())
@@ -163,26 +104,11 @@ func (a *app) lockCommand() *cobra.Command {
 				return err
 			}
 			defer v.Close()
-			id := hex.EncodeToString(v.ID())
-			var forgot []string
-			var errs []error
-			for _, s := range a.stores {
-				_, getErr := s.Get(id)
-				if errors.Is(getErr, keychain.ErrUnavailable) {
-					continue
-				}
-				if err := s.Delete(id); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				if getErr == nil || errors.Is(getErr, keychain.ErrCorrupt) {
-					forgot = append(forgot, s.Name())
-				}
+			forgot, err := a.chain().Forget(v)
+			if err != nil {
+				return err
 			}
 			name, _, _ := a.vaultPath()
-			if err := errors.Join(errs...); err != nil {
-				return fmt.Errorf("failed to forget the key: %w", err)
-			}
 			if len(forgot) == 0 {
 				a.notef("vault %s is locked (no key was remembered)", name)
 				return nil
@@ -224,28 +150,17 @@ func (a *app) statusCommand() *cobra.Command {
 			var rem []remembered
 			var unav []unavailable
 			now := time.Now()
-			for _, s := range a.stores {
-				e, err := s.Get(id)
-				switch {
-				case err == nil:
-					ok := v.UnlockWithKey(e.Key) == nil
-					e.Key.Wipe()
-					if !ok {
-						continue
-					}
-					r := remembered{Store: s.Name()}
-					if !e.Expires.IsZero() {
-						r.Expires = jsonTime(e.Expires)
-					}
-					rem = append(rem, r)
-				case errors.Is(err, keychain.ErrUnavailable):
-					unav = append(unav, unavailable{s.Name(), err.Error()})
-				}
+			held, unreachable := a.chain().Status(v)
+			for _, h := range held {
+				rem = append(rem, remembered{Store: h.Store, Expires: jsonTime(h.Expires)})
 			}
-			if v.Locked() && (a.getenv("HUSH_PASSPHRASE") != "" || a.passphraseFile != "") && client.InTeam(v) {
+			for _, u := range unreachable {
+				unav = append(unav, unavailable{u.Store, u.Err.Error()})
+			}
+			if v.Locked() && client.InTeam(v) {
 				// The team's state is sealed: a passphrase given without a
 				// prompt opens it; status never asks for one.
-				_ = a.unlockWithPassphrase(v)
+				_, _ = a.chain().Given(v)
 			}
 			team, err := a.syncStatus(v)
 			if err != nil {

@@ -1,10 +1,11 @@
 // Command hush is a secrets manager: an encrypted local vault, a command
-// line to read and write it, and (as they land) a terminal UI, `hush run`
-// and a team server.
+// line and a terminal UI to read and write it, `hush run` to hand secrets
+// (and short-lived database logins) to a program, and a team server.
 //
 // This package only wires the cobra command tree to the packages that do
-// the work and maps their errors to messages and exit codes; see
-// docs/ and README.md for the user guide.
+// the work (vault and its subpackages, tui, sync/client, sync/server,
+// cmd/hush/internal/run and dynamic): flags, messages, output formats and
+// exit codes. See docs/ and README.md for the user guide.
 package main
 
 import (
@@ -17,5 +18,5 @@ func main() {
 	// Hardening first, before any key or secret is in memory. A failure
 	// here only makes hush less protected, so it is not fatal.
 	_ = harden.Process()
-	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+	os.Exit(Main(multiCall(os.Args[0], os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 }

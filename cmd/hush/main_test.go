@@ -1,3 +1,10 @@
+//go:build linux
+
+// The end-to-end tests of the hush binary are Linux tests: they use the
+// kernel keyring, pseudo-terminals, tmux and Unix signals. On Windows and
+// macOS, `make cross` type-checks them; docs/desktop.md says what only a
+// machine of that kind can check.
+
 package main
 
 import (
@@ -47,6 +54,13 @@ func TestMain(m *testing.M) {
 		"hush": func() {
 			_ = harden.Process()
 			os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+		},
+		// The names git and docker run a credential helper by.
+		"git-credential-hush": func() {
+			os.Exit(Main(multiCall("git-credential-hush", os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+		},
+		"docker-credential-hush": func() {
+			os.Exit(Main(multiCall("docker-credential-hush", os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 		},
 	})
 }

@@ -10,83 +10,73 @@ import (
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
-
-// minPassphraseLen is the shortest new passphrase hush accepts. Argon2id
-// slows guessing; it cannot save a four-letter word.
-const minPassphraseLen = 8
 
 var errNoTerminal = errors.New("no terminal")
 
 // tty is the controlling terminal, used for hidden prompts even when stdin
 // is a pipe (`hush set NAME - < file` may still need to ask a passphrase).
-type tty struct{ f *os.File }
+// in and out are one file on Unix (/dev/tty) and the console's input and
+// output buffers on Windows (tty_windows.go).
+type tty struct{ in, out *os.File }
 
 func openTTY() (*tty, error) {
-	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	in, out, err := openTerminal()
 	if err != nil {
 		return nil, errNoTerminal
 	}
-	if !term.IsTerminal(int(f.Fd())) {
-		f.Close()
+	if !term.IsTerminal(int(in.Fd())) {
+		closeTerminal(in, out)
 		return nil, errNoTerminal
 	}
-	return &tty{f}, nil
+	return &tty{in, out}, nil
 }
 
-func (t *tty) Close() error { return t.f.Close() }
+func (t *tty) Close() error { return closeTerminal(t.in, t.out) }
 
 // readHidden prints prompt and reads a line without echo.
 func (t *tty) readHidden(prompt string) ([]byte, error) {
-	fmt.Fprint(t.f, prompt)
-	b, err := term.ReadPassword(int(t.f.Fd()))
-	fmt.Fprintln(t.f)
+	fmt.Fprint(t.out, prompt)
+	b, err := term.ReadPassword(int(t.in.Fd()))
+	fmt.Fprintln(t.out)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read from the terminal: %w", err)
 	}
 	return b, nil
 }
 
-func (t *tty) printf(format string, args ...any) { fmt.Fprintf(t.f, format, args...) }
+func (t *tty) printf(format string, args ...any) { fmt.Fprintf(t.out, format, args...) }
 
-// readPassphraseFile reads --passphrase-file, without its final newline.
-func readPassphraseFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read passphrase file: %w", err)
-	}
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	if len(b) == 0 {
-		return nil, fmt.Errorf("passphrase file %s is empty", path)
-	}
-	return b, nil
+// chain is the unlock order every front end uses (docs/unlock.md), from
+// this process's environment and flags.
+func (a *app) chain() *unlock.Chain {
+	return &unlock.Chain{Stores: a.stores, Passphrase: a.getenv(unlock.PassphraseVar), PassphraseFile: a.passphraseFile, Notef: a.notef}
 }
 
-// unlock tries, in order: a key remembered by `hush unlock` (kernel
-// keyring, then OS keychain), HUSH_PASSPHRASE, --passphrase-file, a hidden
-// prompt on the terminal (three tries). Without any of them it fails with a
-// message saying what to set. docs/unlock.md explains the order.
+// unlock unlocks v by the chain (a key remembered by `hush unlock`,
+// HUSH_PASSPHRASE, --passphrase-file), else with a hidden prompt on the
+// terminal (three tries). Without any of them it fails with a message
+// saying what to set.
 func (a *app) unlock(v *vault.Vault) error {
-	if _, ok := a.unlockFromCache(v); ok {
-		return nil
+	_, err := a.chain().Unlock(v)
+	if errors.Is(err, unlock.ErrNotGiven) {
+		return a.askPassphrase(v)
 	}
-	return a.unlockWithPassphrase(v)
+	return err
 }
 
-// unlockWithPassphrase is unlock without the caches.
+// unlockWithPassphrase is unlock without the remembered keys.
 func (a *app) unlockWithPassphrase(v *vault.Vault) error {
-	if p := a.getenv("HUSH_PASSPHRASE"); p != "" {
-		return v.Unlock([]byte(p))
+	_, err := a.chain().Given(v)
+	if errors.Is(err, unlock.ErrNotGiven) {
+		return a.askPassphrase(v)
 	}
-	if a.passphraseFile != "" {
-		p, err := readPassphraseFile(a.passphraseFile)
-		if err != nil {
-			return err
-		}
-		defer crypto.Wipe(p)
-		return v.Unlock(p)
-	}
+	return err
+}
+
+// askPassphrase asks the passphrase on the terminal, three tries.
+func (a *app) askPassphrase(v *vault.Vault) error {
 	t, err := openTTY()
 	if err != nil {
 		return fmt.Errorf("%w: run `hush unlock`, set HUSH_PASSPHRASE or use --passphrase-file (there is no terminal to ask on)", vault.ErrLocked)
@@ -116,18 +106,18 @@ func (a *app) unlockWithPassphrase(v *vault.Vault) error {
 func (a *app) newPassphrase(fileFlag string, allowCurrent bool) ([]byte, error) {
 	var p []byte
 	switch {
-	case a.getenv("HUSH_NEW_PASSPHRASE") != "":
-		p = []byte(a.getenv("HUSH_NEW_PASSPHRASE"))
+	case a.getenv(unlock.NewPassphraseVar) != "":
+		p = []byte(a.getenv(unlock.NewPassphraseVar))
 	case fileFlag != "":
-		b, err := readPassphraseFile(fileFlag)
+		b, err := unlock.ReadPassphraseFile(fileFlag)
 		if err != nil {
 			return nil, err
 		}
 		p = b
-	case allowCurrent && a.getenv("HUSH_PASSPHRASE") != "":
-		p = []byte(a.getenv("HUSH_PASSPHRASE"))
+	case allowCurrent && a.getenv(unlock.PassphraseVar) != "":
+		p = []byte(a.getenv(unlock.PassphraseVar))
 	case allowCurrent && a.passphraseFile != "":
-		b, err := readPassphraseFile(a.passphraseFile)
+		b, err := unlock.ReadPassphraseFile(a.passphraseFile)
 		if err != nil {
 			return nil, err
 		}
@@ -143,7 +133,7 @@ func (a *app) newPassphrase(fileFlag string, allowCurrent bool) ([]byte, error) 
 			if err != nil {
 				return nil, err
 			}
-			if err := checkNewPassphrase(p1); err != nil {
+			if err := unlock.CheckNew(p1); err != nil {
 				if try == 3 {
 					return nil, err
 				}
@@ -166,17 +156,10 @@ func (a *app) newPassphrase(fileFlag string, allowCurrent bool) ([]byte, error) 
 			t.printf("the passphrases did not match, try again\n")
 		}
 	}
-	if err := checkNewPassphrase(p); err != nil {
+	if err := unlock.CheckNew(p); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-func checkNewPassphrase(p []byte) error {
-	if len([]rune(string(p))) < minPassphraseLen {
-		return fmt.Errorf("passphrase too short: use at least %d characters (a few random words are best)", minPassphraseLen)
-	}
-	return nil
 }
 
 // askHidden reads one hidden line from the terminal: noTerminal when there

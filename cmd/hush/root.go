@@ -4,15 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
 
 // app carries what every command needs: the streams, the environment and
@@ -47,8 +45,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 	}
 	// hush reads these from a.env; no process it starts (clipboard tools,
 	// rotators, run's child) may inherit them from the process environment.
-	os.Unsetenv("HUSH_PASSPHRASE")
-	os.Unsetenv("HUSH_NEW_PASSPHRASE")
+	unlock.ScrubProcess()
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -71,7 +68,8 @@ Names are paths such as app/prod/DATABASE_URL: segments of A-Z a-z 0-9 _ . -
 joined by "/". A folder is a prefix of names.
 
 Environment:
-  HUSH_HOME            where vaults live (default $XDG_DATA_HOME/hush or ~/.local/share/hush)
+  HUSH_HOME            where vaults live (default $XDG_DATA_HOME/hush or ~/.local/share/hush;
+                       macOS ~/Library/Application Support/hush; Windows %LOCALAPPDATA%\hush)
   HUSH_VAULT           the vault to use (default "default"; --vault overrides)
   HUSH_PASSPHRASE      the passphrase, for scripts and CI (--passphrase-file or
                        ` + "`hush unlock`" + ` are safer)
@@ -88,7 +86,7 @@ Environment:
 	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the passphrase from `FILE`")
 	root.AddCommand(
 		a.initCommand(),
-		a.setCommand(), a.getCommand(), a.lsCommand(), a.rmCommand(), a.mvCommand(), a.cpCommand(),
+		a.setCommand(), a.editCommand(), a.getCommand(), a.lsCommand(), a.rmCommand(), a.mvCommand(), a.cpCommand(),
 		a.historyCommand(), a.rollbackCommand(),
 		a.importCommand(), a.exportCommand(),
 		a.generateCommand(),
@@ -100,63 +98,20 @@ Environment:
 		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(),
 		a.versionCommand(),
 	)
+	a.addDesktopCommands(root)
 	return root
 }
 
 // home is the folder that holds the vaults.
-func (a *app) home() (string, error) {
-	if h := a.getenv("HUSH_HOME"); h != "" {
-		return h, nil
-	}
-	if d := a.getenv("XDG_DATA_HOME"); d != "" && runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
-		return filepath.Join(d, "hush"), nil
-	}
-	switch runtime.GOOS {
-	case "darwin", "windows":
-		d, err := os.UserConfigDir()
-		if err != nil {
-			return "", fmt.Errorf("cannot find a folder for vaults: set HUSH_HOME")
-		}
-		return filepath.Join(d, "hush"), nil
-	}
-	h := a.getenv("HOME")
-	if h == "" {
-		return "", fmt.Errorf("cannot find a folder for vaults: set HUSH_HOME or HOME")
-	}
-	return filepath.Join(h, ".local", "share", "hush"), nil
-}
-
-// validVaultName: 1 to 64 of A-Z a-z 0-9 _ . -, not starting with . or -
-// (a vault name becomes a file name).
-func validVaultName(name string) bool {
-	if name == "" || len(name) > 64 || name[0] == '.' || name[0] == '-' {
-		return false
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
+func (a *app) home() (string, error) { return vault.Home(a.getenv) }
 
 // vaultPath resolves --vault / HUSH_VAULT to the vault file.
 func (a *app) vaultPath() (name, path string, err error) {
-	name = a.vaultName
-	if name == "" {
-		name = a.getenv("HUSH_VAULT")
+	name, path, err = vault.Locate(a.vaultName, a.getenv)
+	if errors.Is(err, vault.ErrVaultName) {
+		return "", "", usageError{err}
 	}
-	if name == "" {
-		name = "default"
-	}
-	if !validVaultName(name) {
-		return "", "", usagef("invalid vault name %q: use up to 64 of A-Z a-z 0-9 _ . - (not starting with . or -)", name)
-	}
-	home, err := a.home()
-	if err != nil {
-		return "", "", err
-	}
-	return name, filepath.Join(home, "vaults", name+".db"), nil
+	return name, path, err
 }
 
 // open opens the chosen vault, locked, with a friendly message when there
@@ -214,7 +169,7 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 // changes are the audited actions that change secrets: with automatic
 // sync on, each is pushed at once.
 var changes = map[string]bool{"set": true, "import": true, "rotate": true, "revoke": true, "rm": true, "purge": true, "dynamic-add": true,
-	"mv": true, "cp": true, "rollback": true}
+	"mv": true, "cp": true, "rollback": true, "edit": true}
 
 // withVault runs fn on the unlocked vault and closes it (wiping its keys).
 func (a *app) withVault(fn func(v *vault.Vault) error) error {

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
-	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // Open opens (creating and migrating as needed) the store named by dsn: a
@@ -41,6 +40,9 @@ func Describe(dsn string) string {
 }
 
 func openSQLite(ctx context.Context, path string) (Store, error) {
+	if !haveSQLite {
+		return nil, errors.New("store: this hush was built without cgo and has no SQLite: use a postgres:// database, or build with CGO_ENABLED=1")
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -71,12 +73,7 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	w.SetMaxOpenConns(1)
-	d := dialect{name: "sqlite", rebind: sqliteRebind, unique: func(err error) bool {
-		var se sqlite3.Error
-		// Only a duplicate key: a foreign key or NOT NULL violation is no
-		// ErrExists (PostgreSQL's 23505 is as narrow).
-		return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
-	}}
+	d := dialect{name: "sqlite", rebind: sqliteRebind, unique: sqliteUnique}
 	if err := migrate(ctx, w, d, ""); err != nil {
 		w.Close()
 		return nil, err
@@ -108,8 +105,7 @@ func IsFull(err error) bool {
 	if errors.Is(err, ErrFull) {
 		return true
 	}
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+	if sqliteFull(err) {
 		return true
 	}
 	var pe *pgconn.PgError

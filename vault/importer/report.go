@@ -58,17 +58,7 @@ func WriteSkipped(w io.Writer, p *Plan, folder string, names bool) {
 
 // WriteResult writes the summary of an import that was applied.
 func WriteResult(w io.Writer, p *Plan, folder string, res []vault.SetResult) {
-	var created, updated, same int
-	for _, r := range res {
-		switch {
-		case !r.Changed:
-			same++
-		case r.Created:
-			created++
-		default:
-			updated++
-		}
-	}
+	created, updated, same := vault.Tally(res)
 	where := folder
 	if where == "" {
 		where = "the root folder"

@@ -110,6 +110,8 @@ func (k Kernel) Delete(vaultID string) error {
 	return nil
 }
 
+func fastStore() Store { return Kernel{} }
+
 func defaultStores() []Store {
 	return []Store{Kernel{}, NewOS()}
 }

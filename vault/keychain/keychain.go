@@ -109,3 +109,10 @@ func unavailable(store string, err error) error {
 func Default() []Store {
 	return defaultStores()
 }
+
+// Fast returns this platform's fast cache, or nil where it has none: a
+// store that answers in microseconds without a prompt or a daemon and
+// forgets by itself. On Linux it is the kernel keyring ([Kernel]); macOS
+// and Windows have no equivalent, so the OS keychain is their only store
+// and hush enforces the expiry it keeps beside the key.
+func Fast() Store { return fastStore() }

@@ -17,10 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -52,7 +50,8 @@ type Options struct {
 // Rotate writes a new version of name: generated, from o.With, or from
 // the rotator kept with the secret. A revoked secret is exactly the one to
 // rotate: its rotator gets the revoked value. A rotation that gives the
-// current value again is refused.
+// current value again is refused, and so is a name with no live secret
+// ([vault.ErrNotFound]): rotating never creates.
 func Rotate(v *vault.Vault, name string, o Options) (vault.SetResult, error) {
 	u := vault.Update{Describe: o.Describe}
 	var value []byte
@@ -91,7 +90,11 @@ func Rotate(v *vault.Vault, name string, o Options) (vault.SetResult, error) {
 		}
 	}
 	defer crypto.Wipe(value)
-	res, err := v.Set(name, value, u)
+	out, err := v.SetMany([]vault.SetRequest{{Name: name, Value: value, Existing: true, Update: u}}, time.Time{})
+	var res vault.SetResult
+	if err == nil {
+		res = out[0]
+	}
 	if err == nil && !res.Changed {
 		return res, fmt.Errorf("%s unchanged: the new value is the current one, so nothing was rotated", name)
 	}
@@ -108,15 +111,11 @@ func Run(name, command string, old []byte, o Options) ([]byte, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd := shellCommand(ctx, command)
 	cmd.Stdin = bytes.NewReader(old)
 	var out bytes.Buffer
 	cmd.Stdout = &limitedWriter{w: &out, n: vault.MaxValueSize + 1}
 	cmd.Stderr = o.Stderr
-	// The rotator and everything it starts form one process group, killed
-	// together on a timeout.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	cmd.Env = append([]string{"HUSH_ROTATE_NAME=" + name}, slices.DeleteFunc(unlock.Scrub(o.Environ), func(kv string) bool {
 		return strings.HasPrefix(kv, "HUSH_ROTATE_NAME=")

@@ -1,9 +1,11 @@
 package unlock
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // The passphrase variables. hush reads them once, at start; no process it
@@ -29,4 +31,20 @@ func Scrub(environ []string) []string {
 func ScrubProcess() {
 	os.Unsetenv(PassphraseVar)
 	os.Unsetenv(NewPassphraseVar)
+}
+
+// MinPassphraseLen is the shortest new passphrase hush accepts, in
+// characters, in every front end. Argon2id slows guessing; it cannot save
+// a four-letter word.
+const MinPassphraseLen = 8
+
+// ErrShortPassphrase is a new passphrase under [MinPassphraseLen].
+var ErrShortPassphrase = fmt.Errorf("passphrase too short: use at least %d characters (a few random words are best)", MinPassphraseLen)
+
+// CheckNew says whether p may become a vault's passphrase.
+func CheckNew(p []byte) error {
+	if utf8.RuneCount(p) < MinPassphraseLen {
+		return ErrShortPassphrase
+	}
+	return nil
 }

@@ -269,3 +269,72 @@ func (m *Manager) adminURL(source string) (string, error) {
 	}
 	return string(s.Value), nil
 }
+
+// SourceInfo is a dynamic source with how many of its leases are recorded.
+type SourceInfo struct {
+	vault.Entry
+	Leases int
+}
+
+// Sources lists the dynamic sources in the vault, with their lease counts.
+func (m *Manager) Sources() ([]SourceInfo, error) {
+	entries, err := m.store.List("")
+	if err != nil {
+		return nil, err
+	}
+	leases, err := m.store.Leases()
+	if err != nil {
+		return nil, err
+	}
+	count := map[string]int{}
+	for _, l := range leases {
+		count[l.Source]++
+	}
+	var out []SourceInfo
+	for _, e := range entries {
+		if e.IsDynamic() && e.Dynamic != nil {
+			out = append(out, SourceInfo{e, count[e.Name]})
+		}
+	}
+	return out, nil
+}
+
+// LeaseInfo is a recorded lease and whether it is left over (see
+// [Manager.Stale]).
+type LeaseInfo struct {
+	*vault.Lease
+	LeftOver bool
+	Why      string
+}
+
+// Leases lists the recorded leases, each with whether it is left over.
+func (m *Manager) Leases(now time.Time) ([]LeaseInfo, error) {
+	leases, err := m.store.Leases()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LeaseInfo, len(leases))
+	for i, l := range leases {
+		stale, why := m.Stale(l, now)
+		out[i] = LeaseInfo{l, stale, why}
+	}
+	return out, nil
+}
+
+// Forget removes the lease of login role without dropping the login (its
+// database is gone for good) and returns it; vault.ErrNotFound when there
+// is none.
+func (m *Manager) Forget(role string) (*vault.Lease, error) {
+	leases, err := m.store.Leases()
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range leases {
+		if l.Role == role {
+			err := m.store.DeleteLease(l.ID)
+			m.record("lease-forget", []string{l.Source, l.Role}, l.Server, err)
+			return l, err
+		}
+	}
+	return nil, fmt.Errorf("no lease %s: %w", role, vault.ErrNotFound)
+}

@@ -275,6 +275,56 @@ func TestNewSourceRefusesOtherSecrets(t *testing.T) {
 	}
 }
 
+// The views of `dynamic ls`, `dynamic leases` and `dynamic forget`, which
+// need no database: sources with their lease counts, leases with whether
+// they are left over, and forgetting one.
+func TestSourcesLeasesAndForget(t *testing.T) {
+	v := newVault(t)
+	addSource(t, v, "db/a", "postgres://admin:pw@127.0.0.1:1/app", "GRANT x TO {{name}}", time.Hour)
+	addSource(t, v, "db/b", "postgres://admin:pw@127.0.0.1:1/app", "GRANT x TO {{name}}", time.Hour)
+	if _, err := v.Set("app/PLAIN", []byte("x"), vault.Update{}); err != nil {
+		t.Fatal(err)
+	}
+	var log auditLog
+	m := newManager(v, &log)
+	now := time.Now()
+	mine := &vault.Lease{Source: "db/a", State: vault.LeaseActive, Role: "hush_0000000000000001", Server: "127.0.0.1:1",
+		AdminURL: "postgres://admin:pw@127.0.0.1:1/app", Created: now, Expires: now.Add(time.Hour), Host: m.host, PID: m.pid, PIDStart: m.start}
+	gone := *mine
+	gone.Role, gone.PID, gone.ID = "hush_0000000000000002", 1<<22+1, ""
+	for _, l := range []*vault.Lease{mine, &gone} {
+		if err := v.PutLease(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srcs, err := m.Sources()
+	if err != nil || len(srcs) != 2 || srcs[0].Name != "db/a" || srcs[0].Leases != 2 || srcs[1].Leases != 0 {
+		t.Fatalf("sources: %+v, %v", srcs, err)
+	}
+	ls, err := m.Leases(now)
+	if err != nil || len(ls) != 2 {
+		t.Fatalf("leases: %+v, %v", ls, err)
+	}
+	for _, l := range ls {
+		if want := l.Role == gone.Role; l.LeftOver != want {
+			t.Errorf("%s: left over %v (%s), want %v", l.Role, l.LeftOver, l.Why, want)
+		}
+	}
+	l, err := m.Forget(gone.Role)
+	if err != nil || l.Role != gone.Role {
+		t.Fatalf("forget: %+v, %v", l, err)
+	}
+	if _, err := m.Forget(gone.Role); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("forget again: %v", err)
+	}
+	if srcs, _ := m.Sources(); srcs[0].Leases != 1 {
+		t.Errorf("after forget: %+v", srcs)
+	}
+	if len(log) != 1 || !strings.HasPrefix(log[0], "lease-forget db/a,"+gone.Role) {
+		t.Errorf("audit: %q", log)
+	}
+}
+
 func BenchmarkGrantAndRelease(b *testing.B) {
 	f := newFixture(b, true)
 	v := newVault(b)

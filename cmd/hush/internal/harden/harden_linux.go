@@ -1,3 +1,11 @@
+// Linux.
+//
+// Does: a 0077 umask, a core-dump limit of 0, and PR_SET_DUMPABLE 0,
+// which also closes /proc/PID/mem and ptrace attach to other processes of
+// the same user (root excepted).
+//
+// Cannot: keep root out, or a process that was already attached.
+
 package harden
 
 import (

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// environ is an environment with set and unset, keeping one value per key.
+// environ is an environment, keeping one value per key.
 type environ struct {
 	vals map[string]string
 }
@@ -21,7 +21,6 @@ func newEnviron(kvs []string) *environ {
 }
 
 func (e *environ) set(k, v string) { e.vals[k] = v }
-func (e *environ) unset(k string)  { delete(e.vals, k) }
 
 func (e *environ) sortedKeys() []string {
 	keys := make([]string, 0, len(e.vals))

@@ -28,19 +28,12 @@ package run
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
-
-// ownVariables are hush's variables that must never reach a child: they
-// hold passphrases.
-var ownVariables = []string{"HUSH_PASSPHRASE", "HUSH_NEW_PASSPHRASE"}
 
 // Source is what Build needs of a vault. *vault.Vault satisfies it.
 type Source interface {
@@ -95,7 +88,7 @@ func CheckVarName(k string) error {
 	if !validVarName(k) {
 		return fmt.Errorf("%q is not a valid environment variable name", k)
 	}
-	if slices.Contains(ownVariables, k) {
+	if unlock.IsPassphraseVar(k) {
 		return fmt.Errorf("%s is hush's own and is never passed to a program", k)
 	}
 	return nil
@@ -122,10 +115,7 @@ func (o *Options) NeedsVault() (bool, error) {
 // inherited is the parent environment, without hush's own variables, with
 // --env-file's lines on top. It also returns the env-file's keys in order.
 func (o *Options) inherited() (*environ, []string, error) {
-	env := newEnviron(o.Parent)
-	for _, k := range ownVariables {
-		env.unset(k)
-	}
+	env := newEnviron(unlock.Scrub(o.Parent))
 	if o.EnvFile == nil {
 		return env, nil, nil
 	}
@@ -138,7 +128,7 @@ func (o *Options) inherited() (*environ, []string, error) {
 		if !validVarName(e.Key) {
 			return nil, nil, fmt.Errorf("%s: %q is not a valid environment variable name", o.EnvFileName, e.Key)
 		}
-		if slices.Contains(ownVariables, e.Key) {
+		if unlock.IsPassphraseVar(e.Key) {
 			return nil, nil, fmt.Errorf("%s: %s is hush's own and is never passed to a program", o.EnvFileName, e.Key)
 		}
 		if err := checkValue(e.Value); err != nil {
@@ -233,7 +223,7 @@ func Build(src Source, o Options) (*Plan, error) {
 			if !validVarName(key) {
 				return nil, fmt.Errorf("secret %s cannot be injected: %q is not a valid environment variable name (rename it with `hush mv`)", s.Name, key)
 			}
-			if slices.Contains(ownVariables, key) {
+			if unlock.IsPassphraseVar(key) {
 				return nil, fmt.Errorf("secret %s cannot be injected: %s is hush's own and is never passed to a program", s.Name, key)
 			}
 			if err := checkValue(s.Value); err != nil {
@@ -260,7 +250,7 @@ func Build(src Source, o Options) (*Plan, error) {
 	}
 	env.set("HUSH_RUN", "1")
 
-	path, err := lookPath(o.Command[0], env.vals["PATH"])
+	path, err := lookPath(o.Command[0], searchPath(env.vals))
 	if err != nil {
 		return nil, err
 	}
@@ -287,36 +277,3 @@ func validVarName(k string) bool {
 	return true
 }
 
-// lookPath finds the command as the child would: in the child's PATH.
-func lookPath(name, path string) (string, error) {
-	if strings.Contains(name, "/") {
-		return checkExecutable(name)
-	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("command not found: %s (not in the PATH hush would give it)", name)
-}
-
-func checkExecutable(p string) (string, error) {
-	st, err := os.Stat(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("command not found: %s", p)
-	}
-	if err != nil {
-		return "", fmt.Errorf("cannot run %s: %w", p, err)
-	}
-	if st.IsDir() {
-		return "", fmt.Errorf("cannot run %s: it is a folder", p)
-	}
-	if st.Mode().Perm()&0o111 == 0 {
-		return "", fmt.Errorf("cannot run %s: it is not executable (chmod +x %s)", p, p)
-	}
-	return p, nil
-}

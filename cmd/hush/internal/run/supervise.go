@@ -1,3 +1,5 @@
+//go:build unix
+
 package run
 
 import (
@@ -117,7 +119,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 			defer copies.Done()
 			if _, err := io.CopyBuffer(m, d, make([]byte, copyBuffer)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 				// hush's own output is gone (a closed pipe: hush survives
-				// it only while it holds SIGPIPE, see Hold). Closing the
+				// it only while it holds SIGPIPE, see SuperviseAround). Closing the
 				// read end gives the child the broken pipe instead of a
 				// full one it would block on.
 				d.f.Close()

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/docker-credential-helpers/credentials"
+	"github.com/spf13/cobra"
+
+	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// multiCall maps the names hush is installed under as a credential helper
+// to its commands: git runs `git-credential-hush get`, docker runs
+// `docker-credential-hush get`; both are links to (or, on Windows, copies
+// of) hush.
+func multiCall(argv0 string, args []string) []string {
+	base := strings.TrimSuffix(strings.ToLower(filepath.Base(argv0)), ".exe")
+	switch base {
+	case "git-credential-hush":
+		return append([]string{"credential", "git"}, args...)
+	case "docker-credential-hush":
+		return append([]string{"credential", "docker"}, args...)
+	}
+	return args
+}
+
+func (a *app) credentialCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "credential",
+		Short: "answer git's and docker's requests for logins (credential helpers)",
+		Long: `Credential helpers, so git and docker keep their logins in the vault.
+
+git:    git config --global credential.helper hush
+        (with git-credential-hush on PATH: a link to hush), or
+        git config --global credential.helper '!hush credential git'
+docker: "credsStore": "hush" in ~/.docker/config.json
+        (with docker-credential-hush on PATH: a link to hush)
+
+A locked vault is unlocked as for any command (remembered key,
+HUSH_PASSPHRASE, a prompt on the terminal); with none of them the helper
+fails at once with "vault is locked", so git or docker never hang.
+Every answer and change is recorded in the audit log.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(a.gitCredentialCommand(), a.dockerCredentialCommand())
+	return cmd
+}
+
+func (a *app) gitCredentialCommand() *cobra.Command {
+	var folder string
+	cmd := &cobra.Command{
+		Use:   "git get|store|erase",
+		Short: "git's credential helper: logins in git/HOST (username and password)",
+		Long: `git's credential helper (git-credential(1)). A host's login is two secrets,
+git/HOST/username and git/HOST/password (HOST with "_" for ":", e.g.
+git/example.com_8443); --folder FOLDER uses FOLDER/username and
+FOLDER/password for every host instead.
+
+get prints the login when the vault has one (and nothing when not, so git
+asks you); store keeps the login git used successfully; erase forgets a
+login the server refused.`,
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"get", "store", "erase"},
+		RunE: func(_ *cobra.Command, args []string) error {
+			op := args[0]
+			if op != "get" && op != "store" && op != "erase" {
+				// git may grow new operations: a helper ignores them.
+				return nil
+			}
+			req, err := credhelper.ReadGit(a.stdin)
+			if err != nil {
+				return err
+			}
+			f := folder
+			if f == "" {
+				seg := credhelper.Segment(req.Host)
+				if seg == "" {
+					return nil // no host: nothing hush can answer for
+				}
+				f = "git/" + seg
+			}
+			if f, err = vault.CleanFolder(f); err != nil {
+				return usageError{err}
+			}
+			userName, passName := f+"/username", f+"/password"
+			return a.audited("git-credential-"+op, []string{passName}, func(v *vault.Vault) error {
+				switch op {
+				case "get":
+					return a.gitGet(v, req, userName, passName)
+				case "store":
+					return gitStore(v, req, userName, passName)
+				default:
+					return gitErase(v, req, userName, passName)
+				}
+			})
+		},
+	}
+	cmd.Flags().StringVar(&folder, "folder", "", "the folder for every host's login (default git/HOST)")
+	return cmd
+}
+
+func (a *app) gitGet(v *vault.Vault, req credhelper.GitRequest, userName, passName string) error {
+	pass, err := v.Get(passName)
+	if errors.Is(err, vault.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer crypto.Wipe(pass.Value)
+	user := req.Username
+	if u, err := v.Get(userName); err == nil {
+		if req.Username != "" && req.Username != string(u.Value) {
+			return nil // git asks for another user's login: not this one
+		}
+		user = string(u.Value)
+	} else if !errors.Is(err, vault.ErrNotFound) {
+		return err
+	}
+	return credhelper.WriteGit(a.stdout, user, string(pass.Value))
+}
+
+func gitStore(v *vault.Vault, req credhelper.GitRequest, userName, passName string) error {
+	if req.Password == "" {
+		return nil
+	}
+	if req.Username != "" {
+		if _, err := v.Set(userName, []byte(req.Username), vault.Update{}); err != nil {
+			return err
+		}
+	}
+	_, err := v.Set(passName, []byte(req.Password), vault.Update{})
+	return err
+}
+
+// gitErase forgets the login only if it is the one git names: an erase
+// for a password the vault no longer holds leaves the new one alone.
+func gitErase(v *vault.Vault, req credhelper.GitRequest, userName, passName string) error {
+	pass, err := v.Get(passName)
+	if errors.Is(err, vault.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer crypto.Wipe(pass.Value)
+	if req.Password != "" && req.Password != string(pass.Value) {
+		return nil
+	}
+	if err := v.Remove(passName); err != nil {
+		return err
+	}
+	if err := v.Remove(userName); err != nil && !errors.Is(err, vault.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+func (a *app) dockerCredentialCommand() *cobra.Command {
+	var folder string
+	cmd := &cobra.Command{
+		Use:   "docker get|store|erase|list|version",
+		Short: "docker's credential helper: registry logins in docker/",
+		Long: `docker's credential helper (the docker-credential-helpers protocol: the
+server URL or a JSON login on stdin, JSON on stdout). Each registry's login
+is one secret in the folder (default docker), named after the server URL,
+holding {"ServerURL","Username","Secret"}.`,
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"get", "store", "erase", "list", "version"},
+		RunE: func(_ *cobra.Command, args []string) error {
+			f, err := vault.CleanFolder(folder)
+			if err != nil {
+				return usageError{err}
+			}
+			if args[0] == "version" {
+				a.printf("docker-credential-hush %s\n", versionString())
+				return nil
+			}
+			err = a.audited("docker-credential-"+args[0], []string{f}, func(v *vault.Vault) error {
+				return credentials.HandleCommand(&dockerHelper{v: v, folder: f}, args[0], a.stdin, a.stdout)
+			})
+			if err != nil {
+				// The protocol's client reads the error from stdout.
+				fmt.Fprintln(a.stdout, err)
+				a.notef("hush: %v", err)
+				return exitStatus(exitFailure)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&folder, "folder", "docker", "the folder holding registry logins")
+	return cmd
+}
+
+// dockerHelper is a credentials.Helper over the vault.
+type dockerHelper struct {
+	v      *vault.Vault
+	folder string
+}
+
+func (h *dockerHelper) Add(c *credentials.Credentials) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	defer crypto.Wipe(b)
+	_, err = h.v.Set(credhelper.DockerName(h.folder, c.ServerURL), b, vault.Update{})
+	return err
+}
+
+func (h *dockerHelper) read(name string) (*credentials.Credentials, error) {
+	s, err := h.v.Get(name)
+	if errors.Is(err, vault.ErrNotFound) {
+		return nil, credentials.NewErrCredentialsNotFound()
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer crypto.Wipe(s.Value)
+	var c credentials.Credentials
+	if err := json.Unmarshal(s.Value, &c); err != nil {
+		return nil, fmt.Errorf("%s does not hold a docker login (JSON with ServerURL, Username, Secret)", name)
+	}
+	return &c, nil
+}
+
+func (h *dockerHelper) Get(serverURL string) (string, string, error) {
+	c, err := h.read(credhelper.DockerName(h.folder, serverURL))
+	if err != nil {
+		return "", "", err
+	}
+	if c.ServerURL != serverURL {
+		return "", "", credentials.NewErrCredentialsNotFound()
+	}
+	return c.Username, c.Secret, nil
+}
+
+func (h *dockerHelper) Delete(serverURL string) error {
+	err := h.v.Remove(credhelper.DockerName(h.folder, serverURL))
+	if errors.Is(err, vault.ErrNotFound) {
+		return credentials.NewErrCredentialsNotFound()
+	}
+	return err
+}
+
+func (h *dockerHelper) List() (map[string]string, error) {
+	secrets, err := h.v.Children(h.folder)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, s := range secrets {
+		var c credentials.Credentials
+		if json.Unmarshal(s.Value, &c) == nil && c.ServerURL != "" {
+			out[c.ServerURL] = c.Username
+		}
+		crypto.Wipe(s.Value)
+	}
+	return out, nil
+}

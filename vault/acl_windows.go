@@ -1,0 +1,38 @@
+package vault
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/windows"
+)
+
+// Windows: mode bits mean little (0600 only sets the read-only attribute
+// or not); who may open a file is its access list. restrictFolder gives
+// the vaults folder a protected ACL that grants the current user, and no
+// one else, full control, inherited by every file made in it (the vault,
+// its -wal and -shm files, the audit log, lock files). A protected ACL
+// ignores what the parent folder would have passed down.
+//
+// Cannot: keep out an administrator, who can take ownership of anything,
+// or the SYSTEM account; or protect a vault folder the user made elsewhere
+// (HUSH_HOME) before hush first ran in it, beyond what this sets.
+func restrictFolder(path string) error {
+	tok := windows.GetCurrentProcessToken()
+	u, err := tok.GetTokenUser()
+	if err != nil {
+		return fmt.Errorf("failed to find the current user: %w", err)
+	}
+	sd, err := windows.SecurityDescriptorFromString("D:P(A;OICI;FA;;;" + u.User.Sid.String() + ")")
+	if err != nil {
+		return fmt.Errorf("failed to build the folder's access list: %w", err)
+	}
+	dacl, _, err := sd.DACL()
+	if err != nil {
+		return fmt.Errorf("failed to build the folder's access list: %w", err)
+	}
+	if err := windows.SetNamedSecurityInfo(path, windows.SE_FILE_OBJECT,
+		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil); err != nil {
+		return fmt.Errorf("failed to make %s private: %w", path, err)
+	}
+	return nil
+}
