@@ -399,9 +399,12 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 		for i, r := range reqs {
 			var res SetResult
 			var err error
-			if have[string(macs[i])] {
+			switch {
+			case have[string(macs[i])]:
 				res, err = v.set(tx, r, now.UnixNano())
-			} else {
+			case r.Existing:
+				err = notFound(r.Name)
+			default:
 				res, err = v.create(tx, r, now.UnixNano())
 			}
 			if err != nil {
