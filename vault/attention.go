@@ -103,7 +103,7 @@ func Due(entries []Entry, now time.Time, within, certWithin time.Duration) []Due
 // [Attention] and [Due] need to see.
 func (v *Vault) ListWithPolicies(folder string) ([]Entry, error) {
 	entries, listErr := v.List(folder)
-	var damaged *DamagedError
+	var damaged *DamagedSecretsError
 	if listErr != nil && !errors.As(listErr, &damaged) {
 		return nil, listErr
 	}
@@ -114,7 +114,7 @@ func (v *Vault) ListWithPolicies(folder string) ([]Entry, error) {
 	for i := range entries {
 		Inherit(&entries[i].Meta, entries[i].Name, ps)
 	}
-	return entries, listErr // with a *DamagedError, the entries that could be read
+	return entries, listErr // with a *DamagedSecretsError, the entries that could be read
 }
 
 // Ago is how long ago t was, as of now, in one short unit: "now", "5m",

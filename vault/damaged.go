@@ -5,23 +5,23 @@ import (
 	"strings"
 )
 
-// DamagedError lists secrets whose rows no longer fit together (the
+// DamagedSecretsError lists secrets whose rows no longer fit together (the
 // current version a secret points to is gone: an edited head, a flipped
 // byte in an id), found while reading a folder. A folder read never leaves
 // such a secret out quietly: it fails with this error, which unwraps to
 // [ErrTampered]. [Vault.List] also returns the secrets it could read.
-type DamagedError struct {
-	Secrets []Damaged
+type DamagedSecretsError struct {
+	Secrets []DamagedSecret
 }
 
-// Damaged is one damaged secret: its name as its newest remaining version
+// DamagedSecret is one damaged secret: its name as its newest remaining version
 // has it (or its id when no version opens), and what is wrong.
-type Damaged struct {
+type DamagedSecret struct {
 	Name string
 	Why  string
 }
 
-func (e *DamagedError) Error() string {
+func (e *DamagedSecretsError) Error() string {
 	parts := make([]string, len(e.Secrets))
 	for i, d := range e.Secrets {
 		parts[i] = d.Name + " is damaged (" + d.Why + ")"
@@ -29,7 +29,7 @@ func (e *DamagedError) Error() string {
 	return ErrTampered.Error() + ": " + strings.Join(parts, "; ")
 }
 
-func (e *DamagedError) Unwrap() error { return ErrTampered }
+func (e *DamagedSecretsError) Unwrap() error { return ErrTampered }
 
 // damagedRow is a secret row seen without its current version.
 type damagedRow struct {
@@ -37,14 +37,14 @@ type damagedRow struct {
 	head int
 }
 
-// damaged names the rows in a [*DamagedError]. folder, unless nil, keeps
+// damaged names the rows in a [*DamagedSecretsError]. folder, unless nil, keeps
 // only those whose remaining name is in it (and those without a name:
 // where they belong is unknown, so they belong everywhere). It runs after
 // the listing query is closed (the vault has one connection).
 func (v *Vault) damaged(rows []damagedRow, in func(name string) bool) error {
-	var e DamagedError
+	var e DamagedSecretsError
 	for _, r := range rows {
-		d := Damaged{Name: "the secret with id " + idString(r.id), Why: fmt.Sprintf("its current version %d is missing", r.head)}
+		d := DamagedSecret{Name: "the secret with id " + idString(r.id), Why: fmt.Sprintf("its current version %d is missing", r.head)}
 		var n, epoch int
 		var ct []byte
 		err := v.db.QueryRow(`SELECT version, epoch, name FROM versions WHERE secret_id = ? ORDER BY version DESC LIMIT 1`, r.id).Scan(&n, &epoch, &ct)

@@ -19,10 +19,10 @@ func TestDamagedSecretNeverLeftOut(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var d *DamagedError
+	var d *DamagedSecretsError
 	entries, err := v.List("app")
 	if !errors.As(err, &d) || !errors.Is(err, ErrTampered) {
-		t.Fatalf("List: err = %v, want a *DamagedError", err)
+		t.Fatalf("List: err = %v, want a *DamagedSecretsError", err)
 	}
 	if len(d.Secrets) != 1 || d.Secrets[0].Name != "app/K1" || d.Secrets[0].Why != "its current version 6 is missing" {
 		t.Fatalf("List: damaged = %+v, want app/K1 with its version 6 missing", d.Secrets)
@@ -56,7 +56,7 @@ func TestDamagedSecretWithoutVersions(t *testing.T) {
 	if err := v.Unlock(testPass); err != nil {
 		t.Fatal(err)
 	}
-	var d *DamagedError
+	var d *DamagedSecretsError
 	if _, err := v.List(""); !errors.As(err, &d) || len(d.Secrets) != 1 || d.Secrets[0].Name[:19] != "the secret with id " {
 		t.Fatalf("List: err = %v, want the secret named by its id", err)
 	}

@@ -43,13 +43,16 @@ func report(stderr io.Writer, err error) int {
 		msg += "\nrun `hush --help` for usage"
 	case errors.Is(err, vault.ErrWrongPassphrase):
 		msg = "wrong passphrase"
-	case errors.As(err, new(*vault.DamagedError)):
-		var d *vault.DamagedError
+	case errors.As(err, new(*vault.DamagedSecretsError)):
+		var d *vault.DamagedSecretsError
 		errors.As(err, &d)
 		msg += "\nhush will not hand out a folder with a secret missing from it. Restore the vault file from a backup, " +
 			"or delete what is left of the damaged secret and set it again: `hush rm --purge " + d.Secrets[0].Name + "`"
 	case errors.Is(err, crypto.ErrWeakKDF):
 		msg += " (the floor is 19 MiB and 2 passes)"
+	case errors.As(err, new(*vault.AuditError)) && !strings.Contains(msg, "audit --restart"):
+		// The log fails closed: say how to go on.
+		msg += "; `hush audit --verify` shows it, `hush audit --restart` keeps the broken log aside and starts a new one"
 	}
 	fmt.Fprintf(stderr, "hush: %s\n", msg)
 	return code
