@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -102,9 +103,10 @@ func Due(entries []Entry, now time.Time, within, certWithin time.Duration) []Due
 // [Entry.RotateFrom] saying which folder): what [Attention] and [Due] need
 // to see.
 func (v *Vault) ListWithPolicies(folder string) ([]Entry, error) {
-	entries, err := v.List(folder)
-	if err != nil {
-		return nil, err
+	entries, listErr := v.List(folder)
+	var damaged *DamagedSecretsError
+	if listErr != nil && !errors.As(listErr, &damaged) {
+		return nil, listErr
 	}
 	ps, err := v.Policies()
 	if err != nil {
@@ -113,7 +115,7 @@ func (v *Vault) ListWithPolicies(folder string) ([]Entry, error) {
 	for i := range entries {
 		entries[i].RotateFrom = Inherit(&entries[i].Meta, entries[i].Name, ps)
 	}
-	return entries, nil
+	return entries, listErr // with a *DamagedSecretsError, the entries that could be read
 }
 
 // Ago is how long ago t was, as of now, in one short unit: "now", "5m",

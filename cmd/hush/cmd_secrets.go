@@ -357,9 +357,15 @@ func (a *app) lsCommand() *cobra.Command {
 				folder = f
 			}
 			return a.withVault(func(v *vault.Vault) error {
-				listed, err := v.ListWithPolicies(folder)
-				if err != nil {
-					return err
+				// Damaged secrets are listed as such, and ls fails.
+				listed, listErr := v.ListWithPolicies(folder)
+				var damaged *vault.DamagedSecretsError
+				if listErr != nil && !errors.As(listErr, &damaged) {
+					return listErr
+				}
+				var broken []vault.DamagedSecret
+				if damaged != nil {
+					broken = damaged.Secrets
 				}
 				conflicts, err := v.Conflicts()
 				if err != nil {
@@ -391,9 +397,15 @@ func (a *app) lsCommand() *cobra.Command {
 						}
 						out = append(out, m)
 					}
-					return a.writeJSON(out)
+					for _, d := range broken {
+						out = append(out, map[string]any{"name": d.Name, "flags": []string{"damaged"}, "damaged": d.Why})
+					}
+					if err := a.writeJSON(out); err != nil {
+						return err
+					}
+					return listErr
 				}
-				if len(entries) == 0 && len(vault.RemovedInConflict(entries, conflicts, folder)) == 0 {
+				if len(entries) == 0 && len(broken) == 0 && len(vault.RemovedInConflict(entries, conflicts, folder)) == 0 {
 					if folder == "" {
 						a.notef("the vault is empty: add a secret with `hush set NAME`")
 					} else {
@@ -428,7 +440,13 @@ func (a *app) lsCommand() *cobra.Command {
 					}
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s%s\t%s\n", name, "-", "-", "-", "conflict", dash, "removed here, changed by a teammate")
 				}
-				return w.Flush()
+				for _, d := range broken {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, "-", "-", "-", "damaged", d.Why)
+				}
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				return listErr
 			})
 		},
 	}

@@ -44,6 +44,11 @@ func report(stderr io.Writer, err error) int {
 		msg += "\nrun `hush --help` for usage"
 	case errors.Is(err, vault.ErrWrongPassphrase):
 		msg = "wrong passphrase"
+	case errors.As(err, new(*vault.DamagedSecretsError)):
+		var d *vault.DamagedSecretsError
+		errors.As(err, &d)
+		msg += "\nhush will not hand out a folder with a secret missing from it. Restore the vault file from a backup, " +
+			"or delete what is left of the damaged secret and set it again: `hush rm --purge " + d.Secrets[0].Name + "`"
 	case errors.Is(err, crypto.ErrWeakKDF):
 		msg += " (the floor is 19 MiB and 2 passes)"
 	case errors.As(err, new(*vault.AuditError)) && !strings.Contains(msg, "audit --restart"):

@@ -31,6 +31,11 @@ type ServerError struct {
 }
 
 func (e *ServerError) Error() string {
+	if e.Status == http.StatusInsufficientStorage {
+		// The server's storage is full: the change is still here and
+		// goes with the next sync once space is freed.
+		return fmt.Sprintf("the team server's disk is full: it stores nothing until its operator frees space; your changes stay on this device for the next sync (HTTP %d)", e.Status)
+	}
 	hint := ""
 	if e.Status == http.StatusUnauthorized && e.Msg == "unauthenticated" {
 		hint = ": it does not know this device (removed from the team, or the server lost its data)"
