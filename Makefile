@@ -15,7 +15,8 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hush
 
 # Starts hush on the default vault (HUSH_HOME or ~/.local/share/hush):
-# on first run it creates the vault, then shows the quick start.
+# on first run it creates the vault, then shows a quick start (keys, and the
+# first commands to try from a shell).
 run: build
 	./$(BIN)
 

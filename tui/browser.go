@@ -54,6 +54,12 @@ type browser struct {
 	history *history
 	confirm *confirm
 
+	// The tree view: rows grouped under folder rows (negative rows index
+	// folderRows), and the folders collapsed.
+	tree       bool
+	folderRows []folderRow
+	collapsed  map[string]bool
+
 	removed string // the last secret removed here, for undo
 	copied  []byte // a value on the clipboard, until it is cleared
 	copySeq int    // numbers copies, so that an earlier copy's timeout leaves a later one alone
@@ -138,8 +144,8 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		sel := ""
-		if b.cursor >= 0 && b.cursor < len(b.rows) {
-			sel = b.entries[b.rows[b.cursor]].Name
+		if e := b.current(); e != nil {
+			sel = e.Name
 		}
 		return tea.Batch(b.reload(sel), b.setStatus(msg.status, false))
 	case indexMsg:
@@ -200,8 +206,13 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		b.copied = nil
 		return clip.ClearIf(msg.value)
 	case clearedMsg:
-		if msg.cleared {
+		switch {
+		case msg.cleared && msg.note != "":
+			return b.setStatus(msg.note, false)
+		case msg.cleared:
 			return b.setStatus("clipboard cleared", false)
+		case msg.note != "":
+			return b.setStatus(msg.note, true)
 		}
 		return nil
 	case revealTimeoutMsg:
@@ -265,7 +276,10 @@ func (b *browser) updateList(msg tea.Msg) tea.Cmd {
 			case key.Matches(km, k.Open), km.String() == "down", km.String() == "up":
 				b.filtering = false
 				b.filterInput.Blur()
-				if km.String() == "enter" && len(b.rows) > 0 {
+				for b.tree && b.cursor < len(b.rows)-1 && isFolder(b.rows[b.cursor]) {
+					b.cursor++ // the first match is the first secret, not its folder
+				}
+				if km.String() == "enter" && b.current() != nil {
 					return b.openDetail()
 				}
 				return nil
@@ -301,6 +315,14 @@ func (b *browser) updateList(msg tea.Msg) tea.Cmd {
 		b.move(-len(b.rows))
 	case key.Matches(km, k.End):
 		b.move(len(b.rows))
+	case key.Matches(km, k.Tree):
+		b.toggleTree()
+	case b.tree && km.String() == "left":
+		b.fold(false)
+	case b.tree && km.String() == "right":
+		b.fold(true)
+	case key.Matches(km, k.Open) && b.cursor < len(b.rows) && isFolder(b.rows[b.cursor]):
+		b.fold(b.collapsed[b.folderOf(b.rows[b.cursor]).path])
 	case key.Matches(km, k.Open):
 		if len(b.rows) > 0 {
 			return b.openDetail()
@@ -318,7 +340,7 @@ func (b *browser) updateList(msg tea.Msg) tea.Cmd {
 			b.askDelete(e.Name)
 		}
 	case key.Matches(km, k.Copy), key.Matches(km, k.Reveal), key.Matches(km, k.History):
-		if len(b.rows) > 0 {
+		if b.current() != nil {
 			if cmd := b.openDetail(); cmd != nil || b.detail == nil {
 				return cmd
 			}
@@ -349,12 +371,15 @@ func (b *browser) applyFilter() {
 		return
 	}
 	b.rows = b.filter.set(b.filterInput.Value())
+	if b.tree {
+		b.rows = b.treeRows(b.rows)
+	}
 	b.cursor, b.offset = 0, 0
 }
 
 func (b *browser) selectName(name string) {
 	for i, r := range b.rows {
-		if b.entries[r].Name == name {
+		if !isFolder(r) && b.entries[r].Name == name {
 			b.cursor = i
 			b.scroll()
 			return
@@ -379,7 +404,7 @@ func (b *browser) scroll() {
 }
 
 func (b *browser) current() *vault.IndexEntry {
-	if b.cursor < 0 || b.cursor >= len(b.rows) {
+	if b.cursor < 0 || b.cursor >= len(b.rows) || isFolder(b.rows[b.cursor]) {
 		return nil
 	}
 	return &b.entries[b.rows[b.cursor]]
@@ -484,7 +509,7 @@ func (b *browser) helpKeys() keymap.Help {
 		Short: []key.Binding{k.Filter, k.Open, k.Copy, k.New, k.Delete, k.Help, k.Quit},
 		Full: [][]key.Binding{
 			{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
-			{k.Filter, k.ClearFilter, k.Open, k.Reveal, k.Copy},
+			{k.Filter, k.ClearFilter, k.Open, k.Reveal, k.Copy, k.Tree},
 			{k.New, k.Edit, k.Delete, k.History, key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo remove"))},
 			{k.Help, k.Quit, k.ForceQuit},
 		},
@@ -565,17 +590,27 @@ func (b *browser) listView() string {
 	// longest name needs: on a wide terminal the columns stay together.
 	typeW, ageW, markW := typeWidth, ageWidth, markWidth
 	if w < 80 { // narrow: the name needs the room more
-		typeW, ageW, markW = 12, 6, 12
+		typeW, ageW, markW = 12, 8, 10
 	}
 	nameW := max(8, min(w-2-typeW-ageW-markW, b.longest+2))
 	lines = append(lines, s.Dim.Render(pad("  NAME", nameW+2)+pad("TYPE", typeW)+pad("UPDATED", ageW)+"MARKS"))
 	now := b.root.opts.Now()
 	h := b.listHeight()
 	for i := b.offset; i < min(len(b.rows), b.offset+h); i++ {
+		if r := b.rows[i]; isFolder(r) {
+			lines = append(lines, b.folderLine(b.folderOf(r), i == b.cursor, w))
+			continue
+		}
 		e := &b.entries[b.rows[i]]
 		meta, _ := b.metaOf(e)
 		name := shorten(e.Name, nameW-1) // one space before the type column
 		folder, base := splitName(name)
+		if b.tree { // under its folder's row: the name only, indented
+			indent := strings.Repeat("  ", strings.Count(e.Name, "/"))
+			_, last := splitName(e.Name)
+			name = indent + shorten(last, max(4, nameW-1-len(indent)))
+			folder, base = "", name
+		}
 		marks := rowMarks(meta, e.Updated, now)
 		if _, ok := b.conflict[e.ID]; ok {
 			marks = strings.TrimSpace("conflict " + marks)

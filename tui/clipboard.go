@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -27,7 +28,10 @@ type Clipboard interface {
 
 type copiedMsg struct{ err error }
 
-type clearedMsg struct{ cleared bool }
+type clearedMsg struct {
+	cleared bool
+	note    string // the status line instead of "clipboard cleared": where a copy may remain
+}
 
 // DetectClipboard picks a clipboard tool for this session (wl-copy on
 // Wayland, xclip or xsel on X11, pbcopy on macOS) and falls back to OSC 52,
@@ -43,6 +47,8 @@ func DetectClipboard() Clipboard {
 		return NewToolClipboard("xclip", []string{"xclip", "-selection", "clipboard"}, []string{"xclip", "-selection", "clipboard", "-o"})
 	case os.Getenv("DISPLAY") != "" && have("xsel"):
 		return NewToolClipboard("xsel", []string{"xsel", "--clipboard", "--input"}, []string{"xsel", "--clipboard", "--output"})
+	case os.Getenv("TMUX") != "" && have("tmux"):
+		return TmuxOSC52{}
 	}
 	return OSC52{}
 }
@@ -90,17 +96,20 @@ func (t *ToolClipboard) ClearIf(b []byte) tea.Cmd {
 		cur, err := exec.CommandContext(ctx, t.paste[0], t.paste[1:]...).Output()
 		defer clear(cur)
 		if err == nil && !bytes.Equal(cur, v) {
-			return clearedMsg{false} // the user copied something else since
+			return clearedMsg{cleared: false} // the user copied something else since
 		}
-		return clearedMsg{t.write(nil) == nil}
+		return clearedMsg{cleared: t.write(nil) == nil}
 	}
 }
 
 // readsBack reports whether ClearIf checks what the clipboard holds
 // before emptying it.
 func readsBack(c Clipboard) bool {
-	_, ok := c.(*ToolClipboard)
-	return ok
+	switch c.(type) {
+	case *ToolClipboard, TmuxOSC52:
+		return true
+	}
+	return false
 }
 
 // OSC52 asks the terminal to set the clipboard with an escape sequence.
@@ -114,5 +123,61 @@ func (OSC52) Copy(b []byte) tea.Cmd {
 }
 
 func (OSC52) ClearIf([]byte) tea.Cmd {
-	return tea.Sequence(tea.SetClipboard(""), func() tea.Msg { return clearedMsg{true} })
+	return tea.Sequence(tea.SetClipboard(""), func() tea.Msg { return clearedMsg{cleared: true} })
+}
+
+// TmuxOSC52 is OSC 52 inside tmux. With set-clipboard on, tmux keeps what
+// OSC 52 sets as a paste buffer (and passes it to the terminal outside),
+// but it ignores an empty OSC 52: clearing that way would leave the value
+// in the buffer. So clearing deletes, with the tmux command, every paste
+// buffer that holds the value, and says that the terminal outside tmux may
+// keep its own copy (tmux passes no clear on to it).
+type TmuxOSC52 struct{}
+
+func (TmuxOSC52) Name() string { return "OSC 52 (tmux)" }
+
+func (TmuxOSC52) Copy(b []byte) tea.Cmd { return OSC52{}.Copy(b) }
+
+func (TmuxOSC52) ClearIf(b []byte) tea.Cmd {
+	v := bytes.Clone(b)
+	return tea.Sequence(tea.SetClipboard(""), func() tea.Msg {
+		defer clear(v)
+		n, err := deleteTmuxBuffers(v)
+		if err != nil {
+			return clearedMsg{note: "could not clear tmux's paste buffers (" + err.Error() + "): a copy may remain there"}
+		}
+		note := "clipboard cleared; the terminal outside tmux may keep a copy"
+		if n > 0 {
+			note = "clipboard and tmux buffer cleared; the terminal outside tmux may keep a copy"
+		}
+		return clearedMsg{cleared: true, note: note}
+	})
+}
+
+// deleteTmuxBuffers deletes the tmux paste buffers that hold v, and says
+// how many there were.
+func deleteTmuxBuffers(v []byte) (int, error) {
+	run := func(args ...string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+		defer cancel()
+		return exec.CommandContext(ctx, "tmux", args...).Output()
+	}
+	names, err := run("list-buffers", "-F", "#{buffer_name}")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, name := range strings.Fields(string(names)) {
+		content, err := run("show-buffer", "-b", name)
+		same := err == nil && bytes.Equal(content, v)
+		clear(content)
+		if !same {
+			continue
+		}
+		if _, err := run("delete-buffer", "-b", name); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

@@ -39,7 +39,7 @@ func editorCommand() []string {
 }
 
 // privateEditDir makes a 0700 folder under $XDG_RUNTIME_DIR, after checking
-// that the runtime folder is the user's own and closed to others.
+// that the runtime folder is the user's own and not writable by others.
 func privateEditDir() (string, error) {
 	rt := os.Getenv("XDG_RUNTIME_DIR")
 	if rt == "" {
@@ -49,8 +49,10 @@ func privateEditDir() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("failed to use XDG_RUNTIME_DIR: %w", err)
 	}
-	if !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("XDG_RUNTIME_DIR %s is open to other users (%v): hush edits values only in a private folder", rt, fi.Mode().Perm())
+	// Others must not be able to replace what is in it; the folder made
+	// in it is 0700 whatever its own mode.
+	if !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 {
+		return "", fmt.Errorf("XDG_RUNTIME_DIR %s is writable by other users (%v): hush edits values only in a private folder", rt, fi.Mode().Perm())
 	}
 	if !ownedByMe(fi) {
 		return "", fmt.Errorf("XDG_RUNTIME_DIR %s belongs to another user", rt)

@@ -109,15 +109,29 @@ const (
 // rank scores the best way q (a subsequence of s) lines up in s: for
 // "billingsecret", billing_secret_x (one character skipped) ranks above
 // billing_client_secret_x (eight skipped), whatever their order by name.
-// It is O(len(s)·len(q)) with two rows, run only on the matches shown
-// ranked.
+// It is a dynamic programme over two rows, each row i limited to where
+// q[i] can be (between its earliest and its latest possible place), run
+// only on the matches shown ranked.
 func rank(s, q string, scratch *[]int) int {
 	const none = -1 << 30
-	n := len(s)
-	if cap(*scratch) < 2*n {
-		*scratch = make([]int, 2*n)
+	n, m := len(s), len(q)
+	if cap(*scratch) < 2*n+2*m {
+		*scratch = make([]int, 2*n+2*m)
 	}
-	prev, cur := (*scratch)[:n], (*scratch)[n:2*n]
+	buf := (*scratch)[:2*n+2*m]
+	prev, cur, lo, hi := buf[:n], buf[n:2*n], buf[2*n:2*n+m], buf[2*n+m:]
+	for i, j := 0, 0; i < m; j++ { // earliest places
+		if s[j] == q[i] {
+			lo[i] = j
+			i++
+		}
+	}
+	for i, j := m-1, n-1; i >= 0; j-- { // latest places
+		if s[j] == q[i] {
+			hi[i] = j
+			i--
+		}
+	}
 	boundary := func(j int) int {
 		if j == 0 {
 			return bonusBoundary
@@ -128,28 +142,33 @@ func rank(s, q string, scratch *[]int) int {
 		}
 		return 0
 	}
-	for j := range n {
+	for j := lo[0]; j <= hi[0]; j++ {
 		prev[j] = none
 		if s[j] == q[0] {
 			prev[j] = scoreMatch + boundary(j)
 		}
 	}
-	for i := 1; i < len(q); i++ {
-		gap := none // best prev[p] - gap cost for p ≤ j-2
-		for j := range n {
-			cur[j] = none
-			if j >= 2 && prev[j-2] > none {
-				gap = max(gap-gapExtend, prev[j-2]-gapStart)
-			} else if gap > none {
-				gap -= gapExtend
+	for i := 1; i < m; i++ {
+		plo, phi := lo[i-1], hi[i-1]
+		at := func(j int) int { // prev[j], none outside the last row's span
+			if j < plo || j > phi {
+				return none
 			}
-			if s[j] != q[i] || j == 0 {
+			return prev[j]
+		}
+		gap := none // best prev[p] - gap cost, for p ≤ j-2
+		for j := plo + 2; j < lo[i]; j++ {
+			gap = max(gap-gapExtend, at(j-2)-gapStart)
+		}
+		for j := lo[i]; j <= hi[i]; j++ {
+			if j >= plo+2 {
+				gap = max(gap-gapExtend, at(j-2)-gapStart)
+			}
+			cur[j] = none
+			if s[j] != q[i] {
 				continue
 			}
-			best := gap
-			if prev[j-1] > none {
-				best = max(best, prev[j-1]+bonusConsecutive)
-			}
+			best := max(gap, at(j-1)+bonusConsecutive)
 			if best > none/2 {
 				cur[j] = best + scoreMatch + boundary(j)
 			}
@@ -157,8 +176,8 @@ func rank(s, q string, scratch *[]int) int {
 		prev, cur = cur, prev
 	}
 	best := none
-	for _, v := range prev {
-		best = max(best, v)
+	for j := lo[m-1]; j <= hi[m-1]; j++ {
+		best = max(best, prev[j])
 	}
 	return best
 }

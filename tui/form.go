@@ -13,6 +13,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
@@ -54,8 +55,10 @@ type form struct {
 	typ0    int
 	discard bool // the user confirmed leaving without saving
 	seed    bool // the value sent to the editor had no final newline
-	// areaHeight is the text area's height for this frame.
+	// areaHeight is the text area's height for this frame; overflow is by
+	// how many lines the last frame drawn was too tall.
 	areaHeight int
+	overflow   int
 }
 
 func newForm(b *browser, e *vault.IndexEntry) *form {
@@ -87,6 +90,10 @@ func newForm(b *browser, e *vault.IndexEntry) *form {
 			f.inputs[fieldNote].SetValue(cur.Note)
 			f.inputs[fieldTags].SetValue(strings.Join(cur.Tags, ", "))
 			f.inputs[fieldRotate].SetValue(vault.FormatInterval(cur.RotateEvery))
+			var m vault.Meta
+			if from := vault.Inherit(&m, cur.Name, b.policies); from != "" {
+				f.inputs[fieldRotate].Placeholder = fmt.Sprintf("empty: every %s, from %s", vault.FormatInterval(m.RotateEvery), from)
+			}
 			f.inputs[fieldValue].Placeholder = "(unchanged; type to replace, ctrl+g to generate)"
 			f.area.Placeholder = "(unchanged; paste to replace, ctrl+e to edit)"
 		}
@@ -320,6 +327,7 @@ func (f *form) update(msg tea.Msg) tea.Cmd {
 // moves the value to the text area, and text neither editor can hold
 // (tabs, carriage returns, other controls) is kept as bytes.
 func (f *form) paste(s string) tea.Cmd {
+	s = pastedText(s)
 	f.errs[fieldValue] = ""
 	cur := f.value()
 	switch {
@@ -342,6 +350,24 @@ func (f *form) paste(s string) tea.Cmd {
 	var cmd tea.Cmd
 	f.inputs[fieldValue], cmd = f.inputs[fieldValue].Update(tea.PasteMsg{Content: s})
 	return cmd
+}
+
+// pastedText undoes what terminals do to a paste's line ends: most send
+// each newline as a carriage return (the Enter key), so a lone "\r"
+// becomes "\n" again; a "\r\n" that arrives as such stays.
+func pastedText(s string) string {
+	if !strings.Contains(s, "\r") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\r' && (i+1 == len(s) || s[i+1] != '\n') {
+			b.WriteByte('\n')
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // edit opens the value in $EDITOR: what the field holds, or, when editing
@@ -415,6 +441,15 @@ func (f *form) save() tea.Cmd {
 		// advice for the command line.
 		if _, _, err := b.root.opts.Describe(typ, []byte(value)); err != nil {
 			f.errs[fieldValue] = fmt.Sprintf("this is not a valid %s: %v. Paste all of it (it is kept exactly), or choose the type other to store it unchecked.", typ, err)
+		}
+	case f.orig != nil && typ != f.orig.Type && b.root.opts.Describe != nil:
+		// The value stays, under a new type: it must be one.
+		if cur, err := b.v.Get(f.orig.Name); err == nil {
+			_, _, err := b.root.opts.Describe(typ, cur.Value)
+			clear(cur.Value)
+			if err != nil {
+				f.errs[fieldType] = fmt.Sprintf("the value is not a valid %s (%v): keep the type, or paste a value of this type", typ, err)
+			}
 		}
 	}
 	rotate, err := vault.ParseInterval(strings.TrimSpace(f.inputs[fieldRotate].Value()))
@@ -555,41 +590,26 @@ func describeSize(v string) string {
 
 // maskRunes replaces every visible character of a rendered view but
 // spaces with a bullet, keeping its escape sequences (the cursor, styles).
+// The view is read with the ansi package's parser, as a terminal would.
 func maskRunes(view string) string {
 	var out strings.Builder
-	for i := 0; i < len(view); {
-		if view[i] == 0x1b { // copy an escape sequence as it is
-			j := i + 1
-			switch {
-			case j < len(view) && view[j] == '[':
-				j++
-				for j < len(view) && (view[j] < 0x40 || view[j] > 0x7e) {
-					j++
-				}
-				j++
-			case j < len(view) && view[j] == ']':
-				for j < len(view) && view[j] != 0x07 && !(view[j] == 0x1b && j+1 < len(view) && view[j+1] == '\\') {
-					j++
-				}
-				if j < len(view) && view[j] == 0x1b {
-					j++
-				}
-				j++
-			default:
-				j++
-			}
-			j = min(j, len(view))
-			out.WriteString(view[i:j])
-			i = j
-			continue
+	var state byte
+	for len(view) > 0 {
+		seq, width, n, next := ansi.DecodeSequence(view, state, nil)
+		state = next
+		switch {
+		case n <= 0:
+			return out.String()
+		case width > 0 && strings.TrimSpace(seq) == "":
+			out.WriteString(seq)
+		case width > 0:
+			out.WriteString(strings.Repeat("•", width))
+		case seq == "\n":
+			out.WriteString(seq)
+		case strings.HasPrefix(seq, "\x1b"), len(seq) == 1 && seq[0] < 0x20:
+			out.WriteString(seq) // an escape sequence or a control
 		}
-		r, n := utf8.DecodeRuneInString(view[i:])
-		if r == ' ' || r == '\n' {
-			out.WriteRune(r)
-		} else {
-			out.WriteRune('•')
-		}
-		i += n
+		view = view[n:]
 	}
 	return out.String()
 }
@@ -597,9 +617,9 @@ func maskRunes(view string) string {
 func (f *form) view(height int) string {
 	f.areaHeight = 8
 	out := f.render(height)
-	if n := strings.Count(out, "\n") + 1; n > height && f.multi && f.focus == fieldValue {
+	if f.overflow > 0 && f.multi && f.focus == fieldValue {
 		// The text area gives up rows so that every field and message fits.
-		f.areaHeight = max(1, f.areaHeight-(n-height))
+		f.areaHeight = max(1, f.areaHeight-f.overflow)
 		out = f.render(height)
 	}
 	return out
@@ -613,7 +633,11 @@ func (f *form) render(height int) string {
 		title = "Edit " + f.orig.Name
 	}
 	lines := []string{s.Title.Render(title), ""}
+	focusAt, focusEnd := 0, 0 // the focused field's lines, its mistake included
 	for i := 0; i < fieldCount; i++ {
+		if i == f.focus {
+			focusAt = len(lines)
+		}
 		label := s.Label.Render(fieldLabels[i])
 		if i == f.focus {
 			label = s.Focused.Render(fieldLabels[i])
@@ -644,10 +668,25 @@ func (f *form) render(height int) string {
 				lines = append(lines, strings.Repeat(" ", 14)+s.Bad.Render(strings.TrimRight(l, " ")))
 			}
 		}
+		if i == f.focus {
+			focusEnd = len(lines)
+		}
+	}
+	var tail []string
+	if f.message != "" {
+		tail = strings.Split(s.Status.Render(lipgloss.NewStyle().Width(max(10, w)).Render(f.message)), "\n")
+	}
+	f.overflow = len(lines) + 1 + len(tail) - height
+	// On a small terminal the fields scroll so that the focused one (with
+	// its mistake) shows; the message stays at the bottom.
+	if room := height - len(tail) - 1; len(lines) > room && room > 0 {
+		start := max(0, min(focusAt-1, len(lines)-room))
+		if focusEnd > start+room {
+			start = min(focusEnd-room, focusAt)
+		}
+		lines = lines[start:min(len(lines), start+room)]
 	}
 	lines = append(lines, "")
-	if f.message != "" {
-		lines = append(lines, s.Status.Render(lipgloss.NewStyle().Width(max(10, w)).Render(f.message)))
-	}
+	lines = append(lines, tail...)
 	return strings.Join(lines, "\n")
 }

@@ -226,7 +226,7 @@ func Key(t testing.TB, k string) tea.KeyPressMsg {
 	named := map[string]rune{
 		"enter": tea.KeyEnter, "esc": tea.KeyEscape, "tab": tea.KeyTab,
 		"up": tea.KeyUp, "down": tea.KeyDown, "backspace": tea.KeyBackspace,
-		"home": tea.KeyHome, "end": tea.KeyEnd,
+		"home": tea.KeyHome, "end": tea.KeyEnd, "left": tea.KeyLeft, "right": tea.KeyRight,
 	}
 	if c, ok := named[k]; ok {
 		return tea.KeyPressMsg{Code: c}

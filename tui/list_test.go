@@ -121,11 +121,52 @@ func TestDetailShowsTheFolderPolicy(t *testing.T) {
 	u.WaitText("3 secrets")
 	u.Press("j", "enter") // app/prod/DATABASE_URL
 	u.WaitText("primary database", "every 90d (from app/prod)")
+	// The form says what an empty interval means here.
+	u.Press("e")
+	u.WaitText("Edit app/prod/DATABASE_URL", "empty: every 90d, from app/prod")
+	u.Press("esc")
+	u.WaitText("nothing saved")
 	u.Press("esc", "k", "enter") // app/dev/API_KEY: no policy
 	s := u.WaitText("app/dev/API_KEY", "Version")
 	if strings.Contains(s, "90d") {
 		t.Errorf("app/prod's policy shown for app/dev:\n%s", s)
 	}
+	u.Press("q")
+	u.Finish()
+}
+
+// t shows the list as a tree: folders fold and unfold (enter, ←, →), and
+// t again brings the flat list back.
+func TestTreeViewFoldsFolders(t *testing.T) {
+	path := tui.NewFixtureVault(t, []tui.FixtureSecret{
+		{Name: "app/dev/API_KEY", Value: "1"}, {Name: "app/dev/DB_URL", Value: "2"},
+		{Name: "app/prod/DB_URL", Value: "3"}, {Name: "ci/TOKEN", Value: "4"},
+	})
+	u := tui.StartUI(t, tui.FixtureOptions(t, path, nil))
+	u.WaitText("4 secrets", "▸ app/dev/API_KEY")
+	u.Press("t")
+	s := u.WaitText("▾ app/", "▾ dev/", "▾ prod/", "▾ ci/")
+	if !regexpMatch(`(?m)^\s+DB_URL\s`, s) {
+		t.Errorf("secrets are not under their folders:\n%s", s)
+	}
+	// The cursor stayed on app/dev/API_KEY; ← folds app/dev.
+	u.Press("left")
+	s = u.WaitText("▸ dev/  2")
+	if strings.Contains(s, "API_KEY") || !strings.Contains(s, "prod/") {
+		t.Errorf("folding app/dev hid the wrong rows:\n%s", s)
+	}
+	// enter on a folder unfolds it; on a secret it opens the detail.
+	u.Press("enter")
+	u.WaitText("▾ dev/", "API_KEY")
+	u.Press("g", "enter") // app/: fold it all
+	s = u.WaitText("▸ app/  3", "ci/")
+	if strings.Contains(s, "prod/") || strings.Contains(s, "DB_URL") {
+		t.Errorf("app/ folded still shows its folders:\n%s", s)
+	}
+	u.Press("right", "j", "j", "enter") // app/, dev/, API_KEY
+	u.WaitText("app/dev/API_KEY", "Version")
+	u.Press("esc", "t")
+	u.WaitText("app/prod/DB_URL", "ci/TOKEN", "▸ app/dev/API_KEY")
 	u.Press("q")
 	u.Finish()
 }

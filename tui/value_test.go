@@ -81,6 +81,23 @@ func storedValue(t *testing.T, path, name string) string {
 	return string(mustGet(t, v, name).Value)
 }
 
+// Terminals send a pasted newline as a carriage return: it is a newline
+// again in the value.
+func TestPastedCarriageReturnsAreNewlines(t *testing.T) {
+	cert := testCertPEM(t)
+	u, path := startDescribing(t)
+	newWithType(u, "app/prod/TLS_CERT", vault.TypeCertificate)
+	u.Send(tea.PasteMsg{Content: strings.ReplaceAll(cert, "\n", "\r")})
+	u.WaitText("bytes")
+	u.Press("ctrl+s")
+	u.WaitText("created app/prod/TLS_CERT")
+	u.Press("q")
+	u.Finish()
+	if got := storedValue(t, path, "app/prod/TLS_CERT"); got != cert {
+		t.Errorf("stored %q, want %q", got, cert)
+	}
+}
+
 func TestPastedValuesKeepTheirBytes(t *testing.T) {
 	cert := testCertPEM(t)
 	for _, c := range []struct {
@@ -276,3 +293,58 @@ func fileText(t *testing.T, name string) string {
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// Changing only the type, to one the value is not, is refused on the type
+// field, with advice for the TUI.
+func TestRetypeToAWrongTypeIsRefusedOnTheTypeField(t *testing.T) {
+	u, path := startDescribing(t)
+	u.Press("G") // ci/GITHUB_TOKEN
+	u.WaitText("▸ ci/GITHUB_TOKEN")
+	u.Press("e")
+	u.WaitText("Edit ci/GITHUB_TOKEN")
+	u.Press("tab", "right") // token → certificate
+	u.WaitText("‹ certificate ›")
+	u.Press("ctrl+s")
+	s := u.WaitText("the value is not a valid certificate", "Fix the fields marked above.")
+	if strings.Contains(s, "--type") {
+		t.Errorf("command-line advice in the TUI:\n%s", s)
+	}
+	u.Press("esc")
+	u.WaitText("Discard what you typed? y/n")
+	u.Press("y")
+	u.WaitText("nothing saved")
+	u.Press("q")
+	u.Finish()
+	if got := mustGet(t, tui.UnlockFixtureVault(t, path), "ci/GITHUB_TOKEN"); got.Type != vault.TypeToken || got.Version != 1 {
+		t.Errorf("type %s version %d, want unchanged", got.Type, got.Version)
+	}
+}
+
+// At 60×16 every mistake is reachable: the form scrolls to the focused
+// field, and the message stays.
+func TestSmallFormScrollsToTheFocusedField(t *testing.T) {
+	path := tui.NewFixtureVault(t, tui.FixtureSecrets)
+	o := tui.FixtureOptions(t, path, nil)
+	o.Describe = describe
+	u := tui.StartUISized(t, o, 60, 16)
+	u.WaitText("3 secrets")
+	newWithType(u, "/bad", vault.TypeCertificate)
+	u.Send(tea.PasteMsg{Content: "not a certificate\n"})
+	u.Press("tab", "tab", "tab") // note, tags, rotate every
+	u.Type("soon")
+	u.Press("ctrl+s")
+	u.WaitText(`starts with "/"`, "Fix the fields marked above.")
+	// Through the fields to the last one: its mistake comes into view.
+	for range 5 {
+		u.Press("tab")
+	}
+	s := u.WaitText("Rotate every", "Fix the fields marked above.")
+	if !strings.Contains(s, "soon") {
+		t.Errorf("the rotate field is not in view:\n%s", s)
+	}
+	u.Press("esc")
+	u.WaitText("Discard what you typed? y/n")
+	u.Press("y")
+	u.Press("q")
+	u.Finish()
+}

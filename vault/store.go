@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -387,8 +388,22 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	}
 	var out []SetResult
 	err := v.write(func(tx *sql.Tx) error {
-		for _, r := range reqs {
-			res, err := v.set(tx, r, now.UnixNano())
+		macs := make([][]byte, len(reqs))
+		for i, r := range reqs {
+			macs[i] = v.nameMAC(r.Name)
+		}
+		have, err := v.existing(tx, macs)
+		if err != nil {
+			return err
+		}
+		for i, r := range reqs {
+			var res SetResult
+			var err error
+			if have[string(macs[i])] {
+				res, err = v.set(tx, r, now.UnixNano())
+			} else {
+				res, err = v.create(tx, r, now.UnixNano())
+			}
 			if err != nil {
 				return err
 			}
@@ -399,6 +414,54 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	return out, err
 }
 
+// existingBatch is how many lookup MACs one query of [Vault.existing] asks
+// about (SQLite allows 32,766 parameters).
+const existingBatch = 500
+
+// existing returns those of the names' lookup MACs (as strings) that have
+// a row, live or removed, asking 500 at a time: an import of
+// thousands of new names then costs a query per 500 names instead of a
+// lookup per name. A name found here still goes through [Vault.lookup],
+// with its check that the row's sealed name is the name asked for.
+func (v *Vault) existing(tx *sql.Tx, macs [][]byte) (map[string]bool, error) {
+	have := map[string]bool{}
+	for start := 0; start < len(macs); start += existingBatch {
+		chunk := macs[start:min(start+existingBatch, len(macs))]
+		args := make([]any, len(chunk))
+		for i, mac := range chunk {
+			args[i] = mac
+		}
+		rows, err := tx.Query(`SELECT name_mac FROM secrets WHERE name_mac IN (?`+strings.Repeat(`, ?`, len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		for rows.Next() {
+			var mac []byte
+			if err := rows.Scan(&mac); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("failed to read vault: %w", err)
+			}
+			have[string(mac)] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+	}
+	return have, nil
+}
+
+// create writes req as a new secret, version 1.
+func (v *Vault) create(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
+	res := SetResult{Name: req.Name, Changed: true, Created: true, Version: 1}
+	meta := req.Update.apply(Meta{Type: TypeOther})
+	if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
+		return res, err
+	}
+	return res, v.insert(tx, req.Name, meta, req.Value, now)
+}
+
 func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 	res := SetResult{Name: req.Name, Changed: true}
 	r, err := v.lookup(tx, req.Name)
@@ -406,12 +469,7 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 		return res, notFound(req.Name)
 	}
 	if errors.Is(err, ErrNotFound) {
-		res.Created, res.Version = true, 1
-		meta := req.Update.apply(Meta{Type: TypeOther})
-		if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
-			return res, err
-		}
-		return res, v.insert(tx, req.Name, meta, req.Value, now)
+		return v.create(tx, req, now)
 	}
 	if err != nil {
 		return res, err
@@ -532,23 +590,25 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
-	defer rows.Close()
-	var out []IndexEntry
-	for rows.Next() {
-		var e IndexEntry
-		var nameCT []byte
-		var created, updated int64
-		if err := rows.Scan(&e.id, &e.Version, &created, &updated, &e.epoch, &nameCT); err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
-		}
-		if e.Name, err = v.openName(e.id, e.Version, e.epoch, nameCT); err != nil {
-			return nil, err
-		}
-		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, created), time.Unix(0, updated)
-		out = append(out, e)
+	type raw struct {
+		e                IndexEntry
+		created, updated int64
+		nameCT           []byte
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
+		err = rows.Scan(&r.e.id, &r.e.Version, &r.created, &r.updated, &r.e.epoch, &r.nameCT)
+		return r, err
+	}, func(r *raw) (IndexEntry, bool, error) {
+		e := r.e
+		var err error
+		if e.Name, err = v.openName(e.id, e.Version, e.epoch, r.nameCT); err != nil {
+			return e, false, err
+		}
+		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.created), time.Unix(0, r.updated)
+		return e, true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -587,31 +647,31 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		var id, nameCT, metaCT []byte
-		var head, epoch int
-		var created, updated int64
-		if err := rows.Scan(&id, &head, &created, &updated, &epoch, &nameCT, &metaCT); err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
-		}
-		name, err := v.openName(id, head, epoch, nameCT)
+	type raw struct {
+		id, nameCT, metaCT []byte
+		head, epoch        int
+		created, updated   int64
+	}
+	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
+		err = rows.Scan(&r.id, &r.head, &r.created, &r.updated, &r.epoch, &r.nameCT, &r.metaCT)
+		return r, err
+	}, func(r *raw) (Entry, bool, error) {
+		name, err := v.openName(r.id, r.head, r.epoch, r.nameCT)
 		if err != nil {
-			return nil, err
+			return Entry{}, false, err
 		}
 		if !InFolder(name, folder) {
-			continue
+			return Entry{}, false, nil
 		}
-		meta, err := v.openMeta(name, id, head, epoch, metaCT)
+		meta, err := v.openMeta(name, r.id, r.head, r.epoch, r.metaCT)
 		if err != nil {
-			return nil, err
+			return Entry{}, false, err
 		}
-		out = append(out, Entry{ID: idString(id), Name: name, Version: head, Meta: meta,
-			Created: time.Unix(0, created), Updated: time.Unix(0, updated)})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return Entry{ID: idString(r.id), Name: name, Version: r.head, Meta: meta,
+			Created: time.Unix(0, r.created), Updated: time.Unix(0, r.updated)}, true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

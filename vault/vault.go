@@ -181,7 +181,7 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// file is kept between commands (below), but cut back to 1 MiB after
 	// each checkpoint, so that a big import does not leave every later
 	// open reading a large file.
-	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576"
+	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576; PRAGMA cache_size = -32768"
 	if create {
 		// WAL (readers never block the writer) is stored in the file, so it
 		// is set once, when the vault is made.

@@ -533,6 +533,43 @@ func TestSetManyCreate(t *testing.T) {
 	}
 }
 
+// TestSetManyMixesNewAndExisting: a batch larger than one existence query
+// (500 names) of new, live and removed names gives each its right version,
+// and a swapped lookup MAC is still caught for a name that exists.
+func TestSetManyMixesNewAndExisting(t *testing.T) {
+	v := newVault(t)
+	var reqs []SetRequest
+	for i := range 1200 {
+		name := fmt.Sprintf("app/K%04d", i)
+		switch i % 3 {
+		case 1: // live, changed by the batch
+			mustSet(t, v, name, "old")
+		case 2: // removed, revived by the batch
+			mustSet(t, v, name, "old")
+			if err := v.Remove(name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reqs = append(reqs, SetRequest{Name: name, Value: []byte("new")})
+	}
+	res, err := v.SetMany(reqs, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		wantCreated, wantVersion := i%3 == 0, map[int]int{0: 1, 1: 2, 2: 2}[i%3]
+		if r.Created != wantCreated || r.Version != wantVersion || !r.Changed {
+			t.Fatalf("%s: created %v version %d changed %v, want created %v version %d", r.Name, r.Created, r.Version, r.Changed, wantCreated, wantVersion)
+		}
+		if s, err := v.Get(r.Name); err != nil || string(s.Value) != "new" || s.Version != wantVersion {
+			t.Fatalf("%s after the batch: %v %v", r.Name, s, err)
+		}
+	}
+	if l, _ := v.List(""); len(l) != 1200 {
+		t.Fatalf("%d live secrets after the batch, want 1200", len(l))
+	}
+}
+
 func TestNewerSchemaRefused(t *testing.T) {
 	v := newVault(t)
 	path := tamperFile(t, v, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion()+1))

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	ageenc "filippo.io/age"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
@@ -41,13 +44,7 @@ func BenchmarkProcessGet(b *testing.B) {
 			{"floor", []string{floorBin, path, "get", name}},
 		} {
 			b.Run(fmt.Sprintf("%s/n=%d", c.label, n), func(b *testing.B) {
-				for b.Loop() {
-					cmd := exec.Command(c.cmd[0], c.cmd[1:]...)
-					cmd.Env = env
-					if out, err := cmd.CombinedOutput(); err != nil || len(out) != 40 {
-						b.Fatalf("%s: %v\n%s", c.label, err, out)
-					}
-				}
+				procLoop(b, env, nil, func(out []byte) bool { return len(out) == 40 }, c.cmd...)
 			})
 		}
 	}
@@ -80,13 +77,7 @@ func BenchmarkProcessRun(b *testing.B) {
 		{"floor", []string{floorBin, path, "run", "app/f007", trueBin}},
 	} {
 		b.Run(c.label+"/secrets=50", func(b *testing.B) {
-			for b.Loop() {
-				cmd := exec.Command(c.cmd[0], c.cmd[1:]...)
-				cmd.Env = env
-				if out, err := cmd.CombinedOutput(); err != nil {
-					b.Fatalf("%s: %v\n%s", c.label, err, out)
-				}
-			}
+			procLoop(b, env, nil, nil, c.cmd...)
 		})
 	}
 }
@@ -131,4 +122,121 @@ func benchFixture(b *testing.B, path string, n int) string {
 	b.Cleanup(func() { keychain.Kernel{}.Delete(id) })
 	i := n / 2
 	return fmt.Sprintf("app/f%03d/KEY_%06d", i%1000, i)
+}
+
+// procLoop runs argv as a whole process once per iteration and reports,
+// beside the wall time, the CPU time (user + system) the process itself
+// used, as cpu-ms/op: on a shared machine the wall time moves with the
+// load, the CPU time much less. before, when set, runs untimed before each
+// iteration; ok, when set, checks the output.
+func procLoop(b *testing.B, env []string, before func(i int), ok func(out []byte) bool, argv ...string) {
+	b.Helper()
+	var cpu time.Duration
+	i := 0
+	for b.Loop() {
+		if before != nil {
+			b.StopTimer()
+			before(i)
+			b.StartTimer()
+		}
+		i++
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = env
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		cmd.Stderr = &out
+		if err := cmd.Run(); err != nil || (ok != nil && !ok(out.Bytes())) {
+			b.Fatalf("%s: %v\n%.2000s", filepath.Base(argv[0]), err, out.Bytes())
+		}
+		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(i), "cpu-ms/op")
+}
+
+// sopsFixture writes the same n secrets as benchFixture as a dotenv file
+// encrypted by sops for a new age key, and returns the environment sops
+// needs to decrypt it and the file's path, plain and encrypted.
+func sopsFixture(b *testing.B, dir string, n int) (sops string, env []string, plain, enc, recipient string) {
+	b.Helper()
+	sops, err := exec.LookPath("sops")
+	if err != nil {
+		b.Skip("sops is not installed: it is the reference for this benchmark")
+	}
+	id, err := ageenc.GenerateX25519Identity()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "age.key")
+	if err := os.WriteFile(keyFile, []byte(id.String()+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	env = append(os.Environ(), "SOPS_AGE_KEY_FILE="+keyFile, "SOPS_DISABLE_VERSION_CHECK=1")
+	plain = filepath.Join(dir, fmt.Sprintf("plain-%d.env", n))
+	var buf bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&buf, "KEY_%06d=value-%034d\n", i, i)
+	}
+	if err := os.WriteFile(plain, buf.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	enc = filepath.Join(dir, fmt.Sprintf("enc-%d.env", n))
+	cmd := exec.Command(sops, "encrypt", "--age", id.Recipient().String(), "--input-type", "dotenv", "--output-type", "dotenv", "--output", enc, plain)
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("sops encrypt: %v\n%s", err, out)
+	}
+	return sops, env, plain, enc, id.Recipient().String()
+}
+
+// BenchmarkProcessLs times `hush ls` of a vault of 100,000 secrets (every
+// name decrypted, with its metadata) next to `sops decrypt` of a dotenv
+// file holding the same 100,000 keys and values, in the same run. Goal:
+// hush at most 0.25× sops, and 0.3 s on an idle machine.
+func BenchmarkProcessLs(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("the kernel keyring is Linux only")
+	}
+	const n = 100_000
+	dir := b.TempDir()
+	sops, sopsEnv, _, enc, _ := sopsFixture(b, dir, n)
+	hushBin := buildBinary(b, dir, ".", "hush")
+	home := filepath.Join(dir, "home")
+	benchFixture(b, filepath.Join(home, "vaults", "default.db"), n)
+	env := append(os.Environ(), "HUSH_HOME="+home, "HUSH_PASSPHRASE=", "HUSH_VAULT=")
+	lines := func(out []byte) bool { return bytes.Count(out, []byte("\n")) >= n }
+	b.Run(fmt.Sprintf("hush/n=%d", n), func(b *testing.B) {
+		procLoop(b, env, nil, lines, hushBin, "ls")
+	})
+	b.Run(fmt.Sprintf("sops-decrypt/n=%d", n), func(b *testing.B) {
+		procLoop(b, sopsEnv, nil, lines, sops, "decrypt", "--input-type", "dotenv", "--output-type", "dotenv", enc)
+	})
+}
+
+// BenchmarkProcessImport times `hush import` of a dotenv file of 10,000
+// lines into a new vault (key remembered in the kernel keyring) next to
+// `sops encrypt` of the same file. Goal: hush at most 1× sops.
+func BenchmarkProcessImport(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("the kernel keyring is Linux only")
+	}
+	const n = 10_000
+	dir := b.TempDir()
+	sops, sopsEnv, plain, _, recipient := sopsFixture(b, dir, n)
+	hushBin := buildBinary(b, dir, ".", "hush")
+	home := filepath.Join(dir, "home")
+	env := append(os.Environ(), "HUSH_HOME="+home, "HUSH_PASSPHRASE=", "HUSH_VAULT=")
+	// Each iteration imports into a vault of its own, made untimed.
+	fresh := func(i int) {
+		path := filepath.Join(home, "vaults", "default.db")
+		for _, f := range []string{path, path + "-wal", path + "-shm", vault.AuditPath(path)} {
+			os.Remove(f)
+		}
+		benchFixture(b, path, 0)
+	}
+	b.Run(fmt.Sprintf("hush/lines=%d", n), func(b *testing.B) {
+		procLoop(b, env, fresh, nil, hushBin, "import", "--into", "app", plain)
+	})
+	b.Run(fmt.Sprintf("sops-encrypt/lines=%d", n), func(b *testing.B) {
+		procLoop(b, sopsEnv, nil, nil, sops, "encrypt", "--age", recipient, "--input-type", "dotenv", "--output-type", "dotenv", plain)
+	})
 }

@@ -289,6 +289,7 @@ given as value_base64 instead of value.`,
 				if err != nil {
 					return err
 				}
+				a.teamFreshness(v)
 				if conflict {
 					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush get --theirs %s` shows theirs; `hush resolve %s --keep mine|theirs`)", s.Name, s.Name, s.Name)
 				}
@@ -417,7 +418,9 @@ func (a *app) lsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var entries []vault.Entry
+				// Filtered in place: an Entry is large, and copying 100,000
+				// of them into a growing slice cost more than printing them.
+				entries := listed[:0]
 				for _, e := range listed {
 					if all || e.Revoked == nil {
 						entries = append(entries, e)

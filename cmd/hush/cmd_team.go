@@ -275,9 +275,9 @@ func (a *app) teamMembersCommand() *cobra.Command {
 }
 
 func (a *app) syncCommand() *cobra.Command {
-	var auto string
+	var auto, window string
 	cmd := &cobra.Command{
-		Use:    "sync [--auto on|off]",
+		Use:    "sync [--auto on|off] [--fresh-window 7d]",
 		PreRun: func(*cobra.Command, []string) { a.noAutoSync = true },
 		Short:  "push local changes to the team server and pull the team's",
 		Long: `Pull what changed on the team server, then push what changed here. A secret
@@ -293,12 +293,26 @@ old (quietly: offline, it carries on with the local vault).`,
 			if auto != "" && auto != "on" && auto != "off" {
 				return usagef("--auto is on or off")
 			}
+			var fresh time.Duration
+			if window != "" {
+				d, err := vault.ParseInterval(window)
+				if err != nil || d <= 0 {
+					return usagef("--fresh-window takes a duration like 3d or 7d")
+				}
+				fresh = d
+			}
 			return a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
 				if auto != "" {
 					if err := t.SetAuto(auto == "on"); err != nil {
 						return err
 					}
 					a.notef("automatic sync is %s", auto)
+				}
+				if fresh > 0 {
+					if err := t.SetFreshWindow(fresh); err != nil {
+						return err
+					}
+					a.notef("this device warns when it pushes but sees nothing new from the team for %s", formatDuration(fresh))
 				}
 				rep, err := t.Sync(ctx)
 				if rep != nil {
@@ -318,6 +332,7 @@ old (quietly: offline, it carries on with the local vault).`,
 		},
 	}
 	cmd.Flags().StringVar(&auto, "auto", "", "turn automatic sync on or off")
+	cmd.Flags().StringVar(&window, "fresh-window", "", "warn when this device pushes but sees nothing new from the team for this `LONG` (default 7d)")
 	return cmd
 }
 
@@ -431,6 +446,7 @@ func (a *app) printTeamStatus(team *teamStatus, now time.Time) {
 	if cs := team.Conflicts; len(cs) > 0 {
 		a.printf("conflict  %s: `hush resolve NAME --keep mine|theirs`\n", strings.Join(cs, ", "))
 	}
+	a.freshnessNote(team.Fresh)
 }
 
 // autoSync syncs when the vault's team settings ask for it: always after a
@@ -670,11 +686,34 @@ func (a *app) reportSyncNotes(rep *client.Report) {
 	if rep.Skipped > 0 {
 		a.notef("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped)
 	}
+	if rep.Unconfirmed > 0 {
+		a.notef("note: the team server said it took %d change(s) but did not show them back: they stay unpushed and go again with the next `hush sync`", rep.Unconfirmed)
+	}
 	if rep.Stale > 0 {
 		a.notef("note: the team changed during this sync; %d change(s) go up with the next `hush sync`", rep.Stale)
 	}
-	if rep.Quiet > 0 {
-		a.notef("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(rep.Quiet.Hours()/24))
+	a.freshnessNote(rep.Fresh)
+}
+
+// teamFreshness warns, for a vault in a team, when the server may be
+// showing this device a frozen view.
+func (a *app) teamFreshness(v *vault.Vault) {
+	if !client.InTeam(v) {
+		return
+	}
+	if st, err := client.Load(v); err == nil {
+		a.freshnessNote(st.Freshness(time.Now()))
+	}
+}
+
+// freshnessNote warns, on every command that reads the team state, when
+// the server may be showing this device a frozen view.
+func (a *app) freshnessNote(f client.Freshness) {
+	switch {
+	case f.Wrote:
+		a.notef("warning: this device has pushed changes, but the team server has shown nothing new from the team for %d days: it may be showing this device a frozen view. Run `hush team verify` and compare the head with a teammate", int(f.Quiet.Hours()/24))
+	case f.Quiet > 0:
+		a.notef("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(f.Quiet.Hours()/24))
 	}
 }
 

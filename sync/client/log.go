@@ -59,7 +59,7 @@ func (st *State) syncLog(ctx context.Context, c *conn) error {
 		st.Genesis = next.Genesis
 	}
 	if next.Seq > m.Seq {
-		st.LastChange = time.Now().UTC()
+		st.LastChange = st.now().UTC()
 	}
 	st.Members = next
 	d, ok := next.Devices[st.Device.ID]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -196,9 +197,9 @@ func TestMaliciousRollback(t *testing.T) {
 // Defence: a server can withhold, but not unnoticed: LastChange moves only
 // when the server shows something new and authentic (a verified log entry,
 // a record of a version this device had not seen), and Sync reports
-// Report.Quiet once that is longer ago than Quiet (14 days); `hush sync`
+// Report.Fresh once that is longer ago than Quiet (14 days); `hush sync`
 // prints the warning and `hush team verify` lets two members compare
-// heads. Without the Quiet computation in Sync the first subtest fails;
+// heads. Without the Freshness computation in Sync the first subtest fails;
 // with LastChange moved by a higher head (as before this suite), the
 // second does.
 func TestMaliciousWithholding(t *testing.T) {
@@ -239,8 +240,8 @@ func TestMaliciousWithholding(t *testing.T) {
 		tm.sync(t, admin)
 		tm.add(t, "carol", wire.RoleReader)
 		rep := quiet(t)
-		if rep.Quiet < Quiet {
-			t.Errorf("Report.Quiet = %v after 15 days of nothing new; want a warning", rep.Quiet)
+		if rep.Fresh.Quiet < Quiet {
+			t.Errorf("Report.Fresh.Quiet = %v after 15 days of nothing new; want a warning", rep.Fresh.Quiet)
 		}
 		if _, err := bob.v.Get("app/new"); err == nil || mGet(t, bob.v, "app/alpha") != "alpha-1" {
 			t.Errorf("the frozen server passed changes on")
@@ -260,8 +261,8 @@ func TestMaliciousWithholding(t *testing.T) {
 		defer tm.p.honest()
 		before := bob.snapshot(t)
 		rep := quiet(t)
-		if rep.Quiet < Quiet {
-			t.Errorf("Report.Quiet = %v: a raised head and an old record hid 15 days of nothing new", rep.Quiet)
+		if rep.Fresh.Quiet < Quiet {
+			t.Errorf("Report.Fresh.Quiet = %v: a raised head and an old record hid 15 days of nothing new", rep.Fresh.Quiet)
 		}
 		bob.restore(t, before) // forget the raised head
 	})
@@ -269,8 +270,155 @@ func TestMaliciousWithholding(t *testing.T) {
 		mSet(t, admin.v, "app/new", "new-2")
 		tm.sync(t, admin)
 		rep := quiet(t)
-		if rep.Quiet != 0 || mGet(t, bob.v, "app/new") != "new-2" {
-			t.Errorf("honest: quiet %v", rep.Quiet)
+		if rep.Fresh.Quiet != 0 || mGet(t, bob.v, "app/new") != "new-2" {
+			t.Errorf("honest: quiet %v", rep.Fresh.Quiet)
 		}
 	})
+}
+
+// 12. A frozen view while this device writes: the server passes bob's
+// pushes on but shows him nothing new (his last log; no records after his
+// cursor, and push answers that keep his cursor in step with that fake
+// world) while the admin changes secrets and removes a member. Each sync
+// exits without an error, "pulled 0".
+//
+// Defence: a device that pushed but has seen nothing new from the team
+// for longer than its fresh window (7 days; configurable) warns
+// (State.Freshness: Report.Fresh on sync, `hush status` and `hush get`
+// print it). Time comes from a clock the test moves. Without the Wrote
+// rule the warning waits for the 14 days of Quiet, and the second check
+// fails.
+func TestMaliciousFrozenWhileWriting(t *testing.T) {
+	tm := newMTeam(t)
+	admin, bob := tm.admin, tm.bob
+	carol := tm.add(t, "carol", wire.RoleReader)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	bobSync := func() *Report {
+		t.Helper()
+		var rep *Report
+		err := bob.team(func(tt *Team) (err error) {
+			tt.SetClock(clock)
+			rep, err = tt.Sync(mctx)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	bobSync()
+	bobSync() // its last answers: nothing after what it has
+	frozenLog := tm.p.lastResp("GET /v1/log", bob.id())
+	fake := bob.st.Head // the head of the world bob is shown
+	tm.p.onAfter("GET /v1/log", func(x *mExchange) {
+		if x.Device == bob.id() {
+			x.Resp = frozenLog
+		}
+	})
+	tm.p.onAfter("GET /v1/changes", func(x *mExchange) {
+		if x.Device == bob.id() {
+			rewrite(t, x, func(ch *wire.Changes) { ch.Records, ch.Head, ch.More = []wire.Record{}, fake, false })
+		}
+	})
+	tm.p.onAfter("POST /v1/push", func(x *mExchange) {
+		if x.Device == bob.id() {
+			rewrite(t, x, func(r *wire.PushResponse) {
+				for i := range r.Results {
+					if r.Results[i].Status == wire.PushOK {
+						fake++
+						r.Results[i].Seq = fake
+					}
+				}
+				r.Head = fake
+			})
+		}
+	})
+	mSet(t, admin.v, "app/alpha", "alpha-2")
+	tm.sync(t, admin)
+	if _, err := admin.Remove(mctx, carol.name); err != nil {
+		t.Fatal(err)
+	}
+	for day := 1; day <= 3; day++ {
+		now = now.Add(3 * 24 * time.Hour)
+		mSet(t, bob.v, "app/bob", fmt.Sprintf("day-%d", day))
+		rep := bobSync()
+		if rep.Pulled != 0 {
+			t.Fatalf("the frozen view passed a change on: %+v", rep)
+		}
+		// Within the window (3 and 6 days since anything new), no word;
+		// past it (9 days), a warning that names the cause.
+		if want := day == 3; rep.Fresh.Wrote != want || (rep.Fresh.Quiet > 0) != want {
+			t.Errorf("day %d: %+v, want a warning %v", day*3, rep.Fresh, want)
+		}
+	}
+	if f := bob.st.Freshness(now); !f.Wrote || f.Quiet < DefaultFreshWindow {
+		t.Errorf("the saved state does not warn: %+v", f)
+	}
+	// Honest again: the next change from the team comes, and the warning
+	// goes.
+	tm.p.honest()
+	mSet(t, admin.v, "app/beta", "beta-2")
+	tm.sync(t, admin)
+	rep := bobSync()
+	if rep.Pulled == 0 || rep.Fresh != (Freshness{}) || mGet(t, bob.v, "app/beta") != "beta-2" {
+		t.Fatalf("honest again: %+v", rep)
+	}
+	// The window is the device's to set.
+	if err := bob.team(func(tt *Team) error { return tt.SetFreshWindow(24 * time.Hour) }); err != nil {
+		t.Fatal(err)
+	}
+	if f := bob.st.Freshness(now.Add(30 * time.Hour)); f.Wrote {
+		t.Errorf("no push since the last change: %+v", f)
+	}
+}
+
+// 13. The server raises the head once: an empty page that says more
+// changes follow (head H+3, more), or a head of 2^50 with nothing sent.
+// Believed, the device's cursor moves past changes that never come, and
+// the honest server then looks rolled back ("went backwards") for good.
+//
+// Defence: a page that says more follow must bring some, a last page must
+// reach the head it states, and the cursor moves to the last record
+// received, never to the stated head (sync.go, pull). A refused answer
+// saves nothing, and the next honest sync brings the change. Without the
+// first check the first case passes in silence and the honest sync after
+// it fails.
+func TestMaliciousRaisedHead(t *testing.T) {
+	tm := newMTeam(t)
+	admin, bob := tm.admin, tm.bob
+	for _, c := range []struct {
+		name string
+		lie  func(ch *wire.Changes)
+		text string
+	}{
+		{"an empty page that says more follow", func(ch *wire.Changes) { ch.Records, ch.Head, ch.More = []wire.Record{}, ch.Head+3, true }, "follow, but sends none"},
+		{"a head of 2^50 and nothing sent", func(ch *wire.Changes) { ch.Records, ch.Head, ch.More = []wire.Record{}, 1<<50, false }, "sends changes only up to"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mSet(t, admin.v, "app/alpha", c.name)
+			tm.sync(t, admin)
+			tm.onChanges(t, bob, c.lie)
+			before := bob.snapshot(t)
+			_, err := bob.Sync(mctx)
+			tm.p.honest()
+			if err == nil || !strings.Contains(err.Error(), c.text) {
+				t.Fatalf("bob's sync: %v, want it refused (%q)", err, c.text)
+			}
+			st, err := Load(bob.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if saved, _ := json.Marshal(st); !bytes.Equal(saved, before) {
+				t.Fatal("bob's saved team state changed on a refused answer")
+			}
+			// Recovery: the next command starts from what was saved, and
+			// the honest server's sync brings the change.
+			bob.st = st
+			tm.sync(t, bob)
+			if got := mGet(t, bob.v, "app/alpha"); got != c.name {
+				t.Fatalf("after the honest sync bob has %q", got)
+			}
+		})
+	}
 }

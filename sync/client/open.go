@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"time"
 
 	"github.com/hush-secrets/hush/vault"
 )
@@ -60,6 +61,17 @@ func (t *Team) Close() {
 // State is the team state as this Team holds it. Read it only: changes go
 // through the methods.
 func (t *Team) State() *State { return t.st }
+
+// SetClock makes the Team read time from now (tests move it).
+func (t *Team) SetClock(now func() time.Time) { t.st.clock = now }
+
+// SetFreshWindow sets how long this device may push without seeing
+// anything new from the team before it warns (0: the default), and writes
+// it at once.
+func (t *Team) SetFreshWindow(d time.Duration) error {
+	t.st.FreshWindow = d
+	return t.save()
+}
 
 // SetAuto turns automatic sync on or off, and writes it at once.
 func (t *Team) SetAuto(on bool) error {

@@ -61,6 +61,13 @@ type State struct {
 	PinSeq     int64     `json:"pin_seq,omitempty"`
 	PinHead    []byte    `json:"pin_head,omitempty"`
 	LastChange time.Time `json:"last_change"` // when the server last showed anything new
+	// LastWrite is when this device last sent changes (whatever the
+	// server answered: its answer is not signed); FreshWindow
+	// how long it may write without seeing anything new from the team
+	// before it warns (0: DefaultFreshWindow).
+	LastWrite   time.Time        `json:"last_write,omitzero"`
+	FreshWindow time.Duration    `json:"fresh_window,omitempty"`
+	clock       func() time.Time // nil: time.Now (tests move it)
 
 	Auto bool `json:"auto"`
 }
@@ -169,4 +176,46 @@ func (st *State) AutoSyncDue(force bool, now time.Time) bool {
 		return false
 	}
 	return force || now.Sub(st.LastSync) >= time.Minute
+}
+
+// now is the state's clock: time.Now, unless a test set another.
+func (st *State) now() time.Time {
+	if st.clock != nil {
+		return st.clock()
+	}
+	return time.Now()
+}
+
+// DefaultFreshWindow is how long a device may push without seeing anything
+// new from the team before it warns.
+const DefaultFreshWindow = 7 * 24 * time.Hour
+
+// Freshness is what this device can tell of whether the server still
+// shows it the team's changes. The server signs nothing, so this comes
+// from the team: only authentic changes new to this device count (a
+// verified log entry, a record of a version it had not seen).
+type Freshness struct {
+	Quiet time.Duration // how long the server has shown nothing new; 0: no warning
+	Wrote bool          // this device sent changes in that time: its view may be frozen
+}
+
+// Freshness says, at now, whether this device should warn: it wrote but
+// has seen nothing new for longer than its fresh window, or it has seen
+// nothing new for longer than Quiet.
+func (st *State) Freshness(now time.Time) Freshness {
+	if st.LastChange.IsZero() {
+		return Freshness{}
+	}
+	q := now.Sub(st.LastChange)
+	w := st.FreshWindow
+	if w <= 0 {
+		w = DefaultFreshWindow
+	}
+	switch {
+	case st.LastWrite.After(st.LastChange) && q > w:
+		return Freshness{Quiet: q, Wrote: true}
+	case q > Quiet:
+		return Freshness{Quiet: q}
+	}
+	return Freshness{}
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -28,11 +29,14 @@ func (e *RollbackError) Error() string {
 
 // Report says what a sync did.
 type Report struct {
-	Pulled    int      // remote changes applied here
-	Pushed    int      // local changes the server took
-	Conflicts []string // names with a conflict now
-	Approvals []Approval
-	GotKey    bool // this device received the team key in this sync
+	Pulled int // remote changes applied here
+	Pushed int // local changes the server took, seen back in its changes
+	// Unconfirmed counts local changes the server answered as taken but
+	// did not show back: they stay unpushed and go again next time.
+	Unconfirmed int
+	Conflicts   []string // names with a conflict now
+	Approvals   []Approval
+	GotKey      bool // this device received the team key in this sync
 	// ReadOnly counts local changes a reader's sync does not push.
 	ReadOnly int
 	// Skipped counts records sealed under an old key epoch, not applied.
@@ -40,9 +44,9 @@ type Report struct {
 	// Stale counts local changes the server refused as written before the
 	// latest membership change; the next sync sends them again.
 	Stale int
-	// Quiet is how long the server has shown nothing new, when that is
-	// longer than Quiet: it may be withholding updates.
-	Quiet time.Duration
+	// Fresh warns when the server has shown nothing new for too long:
+	// it may be withholding updates (see State.Freshness).
+	Fresh Freshness
 }
 
 // Sync pulls what changed on the server, applies it (or notes a conflict
@@ -94,6 +98,14 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 			if err := s.push(ctx); err != nil {
 				return rep, err
 			}
+			// A push is done when this device sees its records in the
+			// team's changes, not when the server says ok.
+			if len(s.sent) > 0 {
+				if err := s.pull(ctx); err != nil {
+					return rep, err
+				}
+				rep.Unconfirmed += len(s.sent)
+			}
 		} else if stt, err := status(v); err == nil {
 			rep.ReadOnly = stt.Unpushed
 		}
@@ -102,10 +114,8 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 			break
 		}
 	}
-	if q := time.Since(st.LastChange); !st.LastChange.IsZero() && q > Quiet {
-		rep.Quiet = q
-	}
-	st.LastSync = time.Now().UTC()
+	rep.Fresh = st.Freshness(st.now())
+	st.LastSync = st.now().UTC()
 	if err := t.save(); err != nil {
 		return rep, err
 	}
@@ -120,8 +130,18 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 	return rep, nil
 }
 
+// sentRecord is a record this device pushed and the server answered ok:
+// what to recognise it by when it comes back, and the local state it was.
+type sentRecord struct {
+	version int64
+	hash    [sha256.Size]byte
+	head    int
+	deleted bool
+}
+
 type syncer struct {
 	t       *Team
+	sent    map[string]sentRecord // pushed, not yet seen back
 	v       *vault.Replica
 	st      *State
 	c       *conn
@@ -187,7 +207,7 @@ func (s *syncer) name(id string) string {
 
 func (s *syncer) pull(ctx context.Context) error {
 	since := s.st.Head
-	for {
+	for first := true; ; first = false {
 		var ch wire.Changes
 		if err := s.c.do(ctx, "GET", "/v1/changes?since="+strconv.FormatInt(since, 10), nil, &ch); err != nil {
 			return err
@@ -210,18 +230,31 @@ func (s *syncer) pull(ctx context.Context) error {
 		if !ch.More && ch.Head > since && last != ch.Head {
 			return fmt.Errorf("the team server says its newest change is %d but sends changes only up to %d: refused", ch.Head, last)
 		}
+		// More to come, and nothing sent: an honest server never answers
+		// so (a page is empty only at the head). Believed, it would move
+		// this device's cursor past changes that never come. Refused when
+		// it is the whole answer; after pages that checked out, the pull
+		// ends there, at the last record received.
+		if ch.More && len(ch.Records) == 0 {
+			if first {
+				return fmt.Errorf("the team server says changes after %d follow, but sends none: refused", since)
+			}
+			ch.More = false
+		}
 		if err := s.apply(ch.Records); err != nil {
 			return err
 		}
 		since = last
 		// Only a record this device had not seen shows that the server
 		// passes changes on: a higher head alone costs the server nothing
-		// and would hide that it withholds them (Report.Quiet).
+		// and would hide that it withholds them (Report.Fresh).
 		if s.fresh {
-			s.st.LastChange = time.Now().UTC()
+			s.st.LastChange = s.st.now().UTC()
 		}
-		if !ch.More || len(ch.Records) == 0 {
-			s.st.Head = max(s.st.Head, ch.Head)
+		// The cursor moves to the last record received, not to the head
+		// the server states (the same on an honest server's last page).
+		if !ch.More {
+			s.st.Head = max(s.st.Head, last)
 			return nil
 		}
 		// Remember progress page by page: an interrupted first sync of a
@@ -255,9 +288,19 @@ func (s *syncer) apply(recs []wire.Record) error {
 		}
 		inPage[r.ID] = r.Version
 	}
+	// This device's own pushed records, byte for byte: seen back, done.
+	mine := make([]bool, len(recs))
+	for i := range recs {
+		if sr, ok := s.sent[recs[i].ID]; ok && recs[i].Version == sr.version && recs[i].Author == s.st.Device.ID && sha256.Sum256(recs[i].Sealed) == sr.hash {
+			mine[i] = true
+		}
+	}
 	// Checking signatures and opening payloads is most of a pull's work.
 	opened := make([]*payload, len(recs))
 	if err := par.Do(len(recs), func(i int) (err error) {
+		if mine[i] {
+			return nil
+		}
 		opened[i], err = s.st.open(&recs[i])
 		var stale *StaleRecordError
 		if errors.As(err, &stale) {
@@ -278,6 +321,17 @@ func (s *syncer) apply(recs []wire.Record) error {
 		var mark vault.SyncMark
 		if t != nil && t.Mark != nil {
 			mark = *t.Mark
+		}
+		if mine[i] {
+			sr := s.sent[r.ID]
+			mark.Base, mark.Seen, mark.LocalHead, mark.LocalDeleted = r.Version, max(mark.Seen, r.Version), sr.head, sr.deleted
+			marks[r.ID] = mark
+			if t != nil {
+				t.Mark = &mark
+			}
+			delete(s.sent, r.ID)
+			s.rep.Pushed++
+			continue
 		}
 		if p == nil {
 			// Sealed under an old epoch. If it is exactly the version this
@@ -470,6 +524,7 @@ func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault
 	for i, r := range recs {
 		req.Records[i] = *r
 	}
+	s.st.LastWrite = s.st.now().UTC()
 	var resp wire.PushResponse
 	if err := s.c.do(ctx, "POST", "/v1/push", req, &resp); err != nil {
 		return err
@@ -480,30 +535,9 @@ func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault
 	if resp.Head < s.st.highest() {
 		return &RollbackError{fmt.Sprintf("its newest change is %d, but this device has seen %d", resp.Head, s.st.highest())}
 	}
-	// Not the pull cursor (others' changes below it are not pulled yet),
-	// but what a server restored from an old backup would fall below.
-	s.st.Seen = max(s.st.Seen, resp.Head)
-	// If the server's sequence moved by exactly this push's records, nobody
-	// else wrote in between: the pull cursor moves past them, so that the
-	// next pull does not bring this device's own records back.
-	var okSeqs []int64
-	for _, res := range resp.Results {
-		if res.Status == wire.PushOK {
-			okSeqs = append(okSeqs, res.Seq)
-		}
-	}
-	slices.Sort(okSeqs)
-	contiguous := len(okSeqs) > 0 && resp.Head == s.st.Head+int64(len(okSeqs))
-	for i, seq := range okSeqs {
-		if seq != s.st.Head+int64(i)+1 {
-			contiguous = false
-		}
-	}
-	defer func() {
-		if contiguous {
-			s.st.Head = resp.Head
-		}
-	}()
+	// Nothing in the answer moves the pull cursor or counts as seen: the
+	// head and sequence numbers are the server's word, and believed they
+	// would let it hide changes or lock this device out later.
 	marks := map[string]vault.SyncMark{}
 	for i, res := range resp.Results {
 		r, t := recs[i], ts[i]
@@ -516,8 +550,12 @@ func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault
 		}
 		switch res.Status {
 		case wire.PushOK:
-			mark.Base, mark.Seen, mark.LocalHead, mark.LocalDeleted = r.Version, max(mark.Seen, r.Version), t.Head, t.Deleted || !t.Exists
-			s.rep.Pushed++
+			// Not done yet: done when the record comes back (Sync pulls).
+			if s.sent == nil {
+				s.sent = map[string]sentRecord{}
+			}
+			s.sent[r.ID] = sentRecord{version: r.Version, hash: sha256.Sum256(r.Sealed), head: t.Head, deleted: t.Deleted || !t.Exists}
+			continue
 		case wire.PushConflict:
 			cur := res.Current
 			if cur == nil || cur.ID != r.ID {
@@ -700,6 +738,7 @@ type Status struct {
 	Server    string    `json:"server"`
 	Team      string    `json:"team"`
 	Unpushed  int       `json:"unpushed"` // local changes not yet pushed
+	Fresh     Freshness `json:"-"`
 }
 
 // ReadStatus reads the team's state for display, without the sync lock
@@ -714,6 +753,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 		return nil, err
 	}
 	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
+	s.Fresh = st.Freshness(time.Now())
 	return s, nil
 }
 

@@ -24,7 +24,15 @@ import (
 // connection stays open (closed at cleanup).
 func rawRequest(t *testing.T, addr, head string, declared, sent int) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	return rawRequestFrom(t, "127.0.0.1", addr, head, declared, sent)
+}
+
+// rawRequestFrom is rawRequest from another loopback address (127.0.0.2:
+// another client, to the server).
+func rawRequestFrom(t *testing.T, from, addr, head string, declared, sent int) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,17 +76,23 @@ func TestStrangersBodiesAreSmall(t *testing.T) {
 	e.call(d, "POST", "/v1/join", e.joinBody(inv, d)).want(t, http.StatusAccepted, "")
 }
 
+// slowPush starts a push from address from, with a real device id and a
+// garbage signature, that declares the largest body and sends half of it.
+func slowPush(t *testing.T, e *env, from string) net.Conn {
+	t.Helper()
+	addr := strings.TrimPrefix(e.hs.URL, "http://")
+	garbage := base64.StdEncoding.EncodeToString(make([]byte, 64))
+	return rawRequestFrom(t, from, addr, "POST /v1/push HTTP/1.1\r\n"+wire.HeaderDevice+": "+e.writer.ID+"\r\n"+wire.HeaderTime+": "+
+		strconv.FormatInt(e.clock.Now().Unix(), 10)+"\r\n"+wire.HeaderNonce+": "+wire.NewID()+"\r\n"+wire.HeaderSignature+": "+garbage+"\r\n", wire.MaxBody, wire.MaxBody/2)
+}
+
 // The bodies held at once are bounded: while a slow sender holds the whole
-// budget (here the smallest, one largest body), another body waits, then
-// is turned away (503) without being read; once the slow one is gone, the
-// same request is served.
+// budget (here the smallest, one largest body), another client's body
+// waits, then is turned away (503) without being read; once the slow one
+// is gone, the same request is served.
 func TestBodyBudget(t *testing.T) {
 	e := newTeam(t, server.Options{BodyBudget: wire.MaxBody, BodyWait: 200 * time.Millisecond})
-	addr := strings.TrimPrefix(e.hs.URL, "http://")
-	// A real device id with a garbage signature, sending half its body.
-	garbage := base64.StdEncoding.EncodeToString(make([]byte, 64))
-	slow := rawRequest(t, addr, "POST /v1/push HTTP/1.1\r\n"+wire.HeaderDevice+": "+e.writer.ID+"\r\n"+wire.HeaderTime+": "+
-		strconv.FormatInt(e.clock.Now().Unix(), 10)+"\r\n"+wire.HeaderNonce+": "+wire.NewID()+"\r\n"+wire.HeaderSignature+": "+garbage+"\r\n", wire.MaxBody, wire.MaxBody/2)
+	slow := slowPush(t, e, "127.0.0.2")
 	// The slow body holds the budget once the server started reading it:
 	// wait until an honest push is turned away.
 	rec := e.record(e.writer, wire.NewID(), 1)
@@ -135,4 +149,38 @@ func TestConnectionCap(t *testing.T) {
 	if code := status(t, second); code != http.StatusOK {
 		t.Fatalf("second, once the first closed: %d", code)
 	}
+}
+
+// One client address holds at most a quarter of the budget (at least one
+// largest body): while it holds its share, its next body is turned away
+// at once, and another client's is served.
+func TestBodyShare(t *testing.T) {
+	e := newTeam(t, server.Options{BodyBudget: 4 * wire.MaxBody, BodyWait: time.Minute})
+	addr := strings.TrimPrefix(e.hs.URL, "http://")
+	slowPush(t, e, "127.0.0.2")
+	// A second largest body from the same address, its head only: turned
+	// away once the first holds the share. (Until the server reads the
+	// first, the probe may take the share itself and wait for its body:
+	// then it is closed, which frees it, and tried again.)
+	garbage := base64.StdEncoding.EncodeToString(make([]byte, 64))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c := rawRequestFrom(t, "127.0.0.2", addr, "POST /v1/push HTTP/1.1\r\n"+wire.HeaderDevice+": "+e.writer.ID+"\r\n"+wire.HeaderTime+": "+
+			strconv.FormatInt(e.clock.Now().Unix(), 10)+"\r\n"+wire.HeaderNonce+": "+wire.NewID()+"\r\n"+wire.HeaderSignature+": "+garbage+"\r\n", wire.MaxBody, 0)
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+			break
+		}
+		if err == nil {
+			t.Fatalf("a second largest body from one address: %d, want 503", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer to a second largest body from one address: %v", err)
+		}
+	}
+	// Another client (127.0.0.1) is served meanwhile.
+	rec := e.record(e.writer, wire.NewID(), 1)
+	e.call(e.writer, "POST", "/v1/push", wire.Push{Records: []wire.Record{rec}}).want(t, http.StatusOK, "")
 }

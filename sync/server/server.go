@@ -46,6 +46,10 @@ type Options struct {
 	BodyWait   time.Duration
 }
 
+// One client address may hold at most a quarter of the body budget (and
+// at least one largest body): one host cannot starve the others.
+func (o *Options) addrShare() int64 { return max(o.BodyBudget/4, wire.MaxBody) }
+
 // Server serves the sync protocol from a Store.
 type Server struct {
 	st      store.Store
@@ -57,6 +61,7 @@ type Server struct {
 	audit   *auditor
 
 	bodies *semaphore.Weighted
+	held   map[string]int64 // body bytes held per client address, under mu
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -84,7 +89,7 @@ func New(st store.Store, o Options) *Server {
 	if o.BodyWait == 0 {
 		o.BodyWait = 10 * time.Second
 	}
-	s := &Server{st: st, log: o.Logger, now: o.Now, opts: o, mux: http.NewServeMux(), bodies: semaphore.NewWeighted(o.BodyBudget),
+	s := &Server{st: st, log: o.Logger, now: o.Now, opts: o, mux: http.NewServeMux(), bodies: semaphore.NewWeighted(o.BodyBudget), held: map[string]int64{},
 		metrics: newMetrics(), limiters: map[string]*rate.Limiter{}, seen: map[string]time.Time{}}
 	s.audit = newAuditor(st, o.Logger)
 	s.route("GET /healthz", s.healthz)
@@ -185,14 +190,34 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 	if r.ContentLength >= 0 {
 		n = r.ContentLength
 	}
+	busy := func() { fail(w, http.StatusServiceUnavailable, "the server is busy: try again in a moment") }
+	addr := clientAddr(r)
+	s.mu.Lock()
+	over := s.held[addr]+n > s.opts.addrShare()
+	if !over {
+		s.held[addr] += n
+	}
+	s.mu.Unlock()
+	if over {
+		busy()
+		return nil, nil, false
+	}
+	unhold := func() {
+		s.mu.Lock()
+		if s.held[addr] -= n; s.held[addr] <= 0 {
+			delete(s.held, addr)
+		}
+		s.mu.Unlock()
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.BodyWait)
 	err := s.bodies.Acquire(ctx, n)
 	cancel()
 	if err != nil {
-		fail(w, http.StatusServiceUnavailable, "the server is busy: try again in a moment")
+		unhold()
+		busy()
 		return nil, nil, false
 	}
-	release = func() { s.bodies.Release(n) }
+	release = func() { s.bodies.Release(n); unhold() }
 	if r.ContentLength >= 0 {
 		body = make([]byte, n)
 		_, err = io.ReadFull(r.Body, body)

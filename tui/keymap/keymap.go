@@ -9,7 +9,7 @@ import "charm.land/bubbles/v2/key"
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
 	Open, Back                            key.Binding
-	Filter, ClearFilter                   key.Binding
+	Filter, ClearFilter, Tree             key.Binding
 	Reveal, Copy                          key.Binding
 	New, Edit, Delete, History, Rollback  key.Binding
 	NextField, PrevField, Save, Generate  key.Binding
@@ -31,6 +31,7 @@ func Default() KeyMap {
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		Tree:        key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tree: fold folders (←/→)")),
 		Reveal:      key.NewBinding(key.WithKeys("r", "space"), key.WithHelp("r", "reveal")),
 		Copy:        key.NewBinding(key.WithKeys("c", "y"), key.WithHelp("c", "copy")),
 		New:         key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new")),

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -91,9 +92,11 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Style == 0 && n.ShortTag() == "!!null"
 }
 
+// Compiled on first use (only a YAML error needs them), not at init, which
+// every hush command would pay for.
 var (
-	yamlErrorRE = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
-	quotedPunct = regexp.MustCompile(`'[^'\w\s]'`) // as in "did not find expected ',' or '}'"
+	yamlErrorRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`) })
+	quotedPunct = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`'[^'\w\s]'`) }) // as in "did not find expected ',' or '}'"
 )
 
 // yamlError rewords a parser error. yaml.v3's messages are fixed phrases
@@ -101,14 +104,14 @@ var (
 // pasted secret), so anything quoting is replaced by a generic message.
 func yamlError(err error) error {
 	msg, line := err.Error(), 0
-	if m := yamlErrorRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlErrorRE().FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	}
 	switch {
 	case strings.Contains(msg, "anchor"):
 		msg = "anchors and aliases are not allowed"
-	case strings.ContainsAny(quotedPunct.ReplaceAllString(msg, ""), "'\"`") || !strings.HasPrefix(err.Error(), "yaml: "):
+	case strings.ContainsAny(quotedPunct().ReplaceAllString(msg, ""), "'\"`") || !strings.HasPrefix(err.Error(), "yaml: "):
 		msg = "invalid YAML syntax"
 	default:
 		msg = "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")

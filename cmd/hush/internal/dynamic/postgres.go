@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -50,7 +51,8 @@ func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Kind }
 
 // rolePattern is every name hush gives a login, and the only names it drops.
-var rolePattern = regexp.MustCompile(`^hush_[0-9a-f]{16}$`)
+// It is compiled on first use, not at init (which every hush command pays).
+var rolePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^hush_[0-9a-f]{16}$`) })
 
 // NewRoleName returns a fresh random login name, hush_ and 16 hex digits.
 func NewRoleName() (string, error) {
@@ -62,7 +64,7 @@ func NewRoleName() (string, error) {
 }
 
 // ValidRoleName reports whether name is one hush could have made.
-func ValidRoleName(name string) bool { return rolePattern.MatchString(name) }
+func ValidRoleName(name string) bool { return rolePattern().MatchString(name) }
 
 // Postgres makes and drops logins on one PostgreSQL server through an
 // admin URL.

@@ -18,9 +18,9 @@ const (
 )
 
 var (
-	startUpperRx = regexp.MustCompile(`^[A-Z][^A-Z]+$`)
-	endUpperRx   = regexp.MustCompile(`^[^A-Z]+[A-Z]$'`)
-	allUpperRx   = regexp.MustCompile(`^[A-Z]+$`)
+	startUpperRx = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][^A-Z]+$`) })  // hush: compiled on first use
+	endUpperRx   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^A-Z]+[A-Z]$'`) }) // hush: compiled on first use
+	allUpperRx   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z]+$`) })        // hush: compiled on first use
 
 	// hush: computed on first use rather than at init (see adjacency.Load).
 	keypadOnce              sync.Once
@@ -61,7 +61,7 @@ func extraUpperCaseEntropy(match match.Match) float64 {
 	// so it only doubles the search space (uncapitalized + capitalized): 1 extra bit of entropy.
 	// allcaps and end-capitalized are common enough too, underestimate as 1 extra bit to be safe.
 
-	for _, matcher := range []*regexp.Regexp{startUpperRx, endUpperRx, allUpperRx} {
+	for _, matcher := range []*regexp.Regexp{startUpperRx(), endUpperRx(), allUpperRx()} {
 		if matcher.MatchString(word) {
 			return float64(1)
 		}
