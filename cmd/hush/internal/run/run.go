@@ -276,4 +276,3 @@ func validVarName(k string) bool {
 	}
 	return true
 }
-
