@@ -40,8 +40,11 @@ func restrictFolder(path string) error {
 // ownedByMe reports whether path's owner is the current user: Windows'
 // version of the Unix owner check (a file another account owns can be
 // changed by it whatever its ACL says, since an owner may rewrite the
-// ACL). Not called yet: it is for the vault file checks (owner and
-// permissions, a separate change) to use on Windows. It looks at
+// ACL). Not called yet by the vault file checks (private_other.go): a
+// file made by an elevated process of an administrator is owned by the
+// Administrators group, not the user, so a plain comparison would refuse
+// such a user's own vault; the check needs that case settled, and a
+// Windows machine to test it on. It looks at
 // the file itself, not through a link (GetNamedSecurityInfo follows
 // reparse points, so the caller refuses links first, as on Unix).
 func ownedByMe(path string) (bool, error) {
