@@ -145,6 +145,15 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 	}
 	v.anch = nil
 	if logged {
+		// A rotation by another hush since this one read the header: its
+		// key is stale, and the log may be the re-sealed one.
+		var epoch int
+		if err := tx.QueryRow(`SELECT epoch FROM header WHERE id = 1`).Scan(&epoch); err != nil {
+			return fail(dbErr("read vault header", err))
+		}
+		if epoch != v.hdr.epoch {
+			return fail(ErrRotated)
+		}
 		if v.anch, err = v.readAnchor(tx); err != nil {
 			return fail(err)
 		}
