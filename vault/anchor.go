@@ -196,6 +196,38 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 	return nil
 }
 
+// checkCurrent compares the vault's anchor with its log for a command
+// that only reads the vault and writes no log entry (ls, due, history):
+// a vault that went back in time, or a log cut or replaced, is reported
+// as it is by a get, instead of answering from the older state. It runs
+// under the write lock (as a logged read does), so that a change
+// committing meanwhile cannot be seen half-way; it writes nothing.
+func (v *Vault) checkCurrent() error {
+	if v.keys == nil || !v.anchored() {
+		return nil
+	}
+	if err := v.attachAudit(); err != nil {
+		return err
+	}
+	tx, err := v.db.Begin()
+	if err != nil {
+		return dbErr("read vault", err)
+	}
+	defer tx.Rollback()
+	var epoch int
+	if err := tx.QueryRow(`SELECT epoch FROM header WHERE id = 1`).Scan(&epoch); err != nil {
+		return dbErr("read vault header", err)
+	}
+	if epoch != v.hdr.epoch {
+		return ErrRotated
+	}
+	a, err := v.readAnchor(tx)
+	if err != nil || a == nil {
+		return err
+	}
+	return v.checkAnchor(tx, a)
+}
+
 // startAnchor anchors the log as it is: at create and at the upgrade of a
 // format 1 vault.
 func (v *Vault) startAnchor(q querier) error {
