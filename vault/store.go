@@ -603,6 +603,9 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
+	if err := v.checkCurrent(); err != nil {
+		return nil, err
+	}
 	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name
 		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
@@ -674,6 +677,9 @@ func (v *Vault) Meta(e *IndexEntry) (Meta, error) {
 // damaged, it returns the others and a [*DamagedSecretsError] naming those.
 func (v *Vault) List(folder string) ([]Entry, error) {
 	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	if err := v.checkCurrent(); err != nil {
 		return nil, err
 	}
 	folder, err := CleanFolder(folder)
@@ -821,6 +827,9 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 // History lists every version of a secret, oldest first, live or removed.
 func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 	if err := v.unlocked(name); err != nil {
+		return nil, nil, err
+	}
+	if err := v.checkCurrent(); err != nil {
 		return nil, nil, err
 	}
 	r, err := v.lookup(v.db, name)
@@ -1061,8 +1070,12 @@ func (v *Vault) transfer(from, to string, write func(tx *sql.Tx, r *row, cur *Se
 	return res, err
 }
 
-// Count returns the number of live secrets. It needs no key.
+// Count returns the number of live secrets. It needs no key; with one, it
+// first checks that the vault did not go back in time (see checkCurrent).
 func (v *Vault) Count() (int, error) {
+	if err := v.checkCurrent(); err != nil {
+		return 0, err
+	}
 	var n int
 	err := v.db.QueryRow(`SELECT count(*) FROM secrets WHERE deleted IS NULL`).Scan(&n)
 	return n, err
