@@ -276,8 +276,9 @@ func (a *app) teamMembersCommand() *cobra.Command {
 
 func (a *app) syncCommand() *cobra.Command {
 	var auto, window string
+	var watch bool
 	cmd := &cobra.Command{
-		Use:    "sync [--auto on|off] [--fresh-window 7d]",
+		Use:    "sync [--auto on|off] [--fresh-window 7d] [--watch]",
 		PreRun: func(*cobra.Command, []string) { a.noAutoSync = true },
 		Short:  "push local changes to the team server and pull the team's",
 		Long: `Pull what changed on the team server, then push what changed here. A secret
@@ -287,11 +288,22 @@ joins made with its invitations.
 
 --auto on makes every command that changes the vault sync afterwards, and
 every command that reads it sync first when the last sync is over a minute
-old (quietly: offline, it carries on with the local vault).`,
+old (quietly: offline, it carries on with the local vault).
+
+--watch stays connected to the team server and applies the team's changes
+as they are pushed (the server only says "something changed"; each change
+is fetched and verified by an ordinary sync). It says once when the server
+is unreachable and keeps retrying; Ctrl-C ends it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if auto != "" && auto != "on" && auto != "off" {
 				return usagef("--auto is on or off")
+			}
+			if watch {
+				if auto != "" || window != "" {
+					return usagef("--watch takes no other flag")
+				}
+				return a.syncWatch()
 			}
 			var fresh time.Duration
 			if window != "" {
@@ -332,6 +344,7 @@ old (quietly: offline, it carries on with the local vault).`,
 		},
 	}
 	cmd.Flags().StringVar(&auto, "auto", "", "turn automatic sync on or off")
+	cmd.Flags().BoolVar(&watch, "watch", false, "stay connected and apply the team's changes as they are pushed (Ctrl-C ends it)")
 	cmd.Flags().StringVar(&window, "fresh-window", "", "warn when this device pushes but sees nothing new from the team for this `LONG` (default 7d)")
 	return cmd
 }

@@ -75,6 +75,7 @@ func TestSyncScripts(t *testing.T) {
 			"sqlexec":   cmdSQLExec,
 			"waitfile":  cmdWaitFile,
 			"sleep":     cmdSleep,
+			"waitgrep":  cmdWaitGrepN,
 		},
 	})
 }

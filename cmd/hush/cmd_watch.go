@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// teamWatch follows the team server's watch stream for v and runs an
+// ordinary, fully verified sync whenever it says the head moved (and on
+// every (re)connection, to catch up with what happened meanwhile). It
+// says once when the server becomes unreachable and once when it is back.
+// It returns nil when ctx ends, or an error when this device can no longer
+// sync (removed from the team). synced is called after every sync that
+// succeeded.
+func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string, synced func(*client.Report)) error {
+	open := func() (*client.Team, context.CancelFunc, error) {
+		tctx, cancel := context.WithTimeout(ctx, teamTimeout)
+		t, err := client.Open(tctx, v)
+		if err != nil {
+			cancel()
+			return nil, nil, err
+		}
+		return t, cancel, nil
+	}
+	t, cancel, err := open()
+	if err != nil {
+		return err
+	}
+	w, err := t.Watcher()
+	t.Close()
+	cancel()
+	if err != nil {
+		return err
+	}
+	var (
+		unreachable bool
+		head        int64 = -1 // the head this device last synced to
+		fatal       error
+		wctx, stop  = context.WithCancel(ctx)
+	)
+	defer stop()
+	sync := func(force bool, to int64) {
+		if !force && to <= head {
+			return
+		}
+		t, cancel, err := open()
+		if err != nil {
+			if ctx.Err() == nil {
+				a.notef("sync: %v", err)
+			}
+			return
+		}
+		defer cancel()
+		defer t.Close()
+		rep, err := t.Sync(ctx)
+		if errors.Is(err, client.ErrRemoved) {
+			fatal = err
+			stop()
+			return
+		}
+		if err != nil {
+			if !errors.Is(err, client.ErrOffline) && ctx.Err() == nil {
+				a.notef("sync: %v", err)
+			}
+			return
+		}
+		head = max(to, t.State().Head)
+		if synced != nil {
+			synced(rep)
+		}
+	}
+	first := true
+	err = w.Run(wctx, func(e client.WatchEvent) {
+		switch e.Kind {
+		case client.WatchHead:
+			if unreachable {
+				a.notef("server reachable again")
+				unreachable = false
+			}
+			sync(first, e.Head)
+			first = false
+		case client.WatchUnreachable:
+			if !unreachable {
+				a.notef("%s", offlineNote)
+				unreachable = true
+			}
+			first = true // catch up on reconnection
+		}
+	})
+	if fatal != nil {
+		return fatal
+	}
+	if errors.Is(err, client.ErrWatchRefused) {
+		return err
+	}
+	return nil
+}
+
+// syncWatch is `hush sync --watch`.
+func (a *app) syncWatch() error {
+	return a.withVault(func(v *vault.Vault) error {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		a.notef("watching the team server for changes (Ctrl-C ends it)")
+		err := a.teamWatch(ctx, v, "server unreachable, retrying", func(rep *client.Report) {
+			a.reportApprovals(rep.Approvals)
+			if rep.GotKey {
+				a.notef("received the team key")
+			}
+			if rep.Pulled > 0 || rep.Pushed > 0 {
+				a.notef("pulled %d, pushed %d", rep.Pulled, rep.Pushed)
+			}
+			a.reportSyncNotes(rep)
+			a.reportConflicts(rep.Conflicts)
+		})
+		if err != nil {
+			return err
+		}
+		a.notef("stopped watching")
+		return nil
+	})
+}
