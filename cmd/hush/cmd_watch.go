@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/hush-secrets/hush/sync/client"
@@ -18,7 +19,10 @@ import (
 // It returns nil when ctx ends, or an error when this device can no longer
 // sync (removed from the team). synced is called after every sync that
 // succeeded.
-func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string, synced func(*client.Report)) error {
+//
+// lock, if not nil, is held around each sync: another goroutine of this
+// process reads the same vault (run --watch).
+func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string, lock sync.Locker, synced func(*client.Report)) error {
 	open := func() (*client.Team, context.CancelFunc, error) {
 		tctx, cancel := context.WithTimeout(ctx, teamTimeout)
 		t, err := client.Open(tctx, v)
@@ -45,9 +49,13 @@ func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string,
 		wctx, stop  = context.WithCancel(ctx)
 	)
 	defer stop()
-	sync := func(force bool, to int64) {
+	syncTo := func(force bool, to int64) {
 		if !force && to <= head {
 			return
+		}
+		if lock != nil {
+			lock.Lock()
+			defer lock.Unlock()
 		}
 		t, cancel, err := open()
 		if err != nil {
@@ -83,7 +91,7 @@ func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string,
 				a.notef("server reachable again")
 				unreachable = false
 			}
-			sync(first, e.Head)
+			syncTo(first, e.Head)
 			first = false
 		case client.WatchUnreachable:
 			if !unreachable {
@@ -108,7 +116,7 @@ func (a *app) syncWatch() error {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		a.notef("watching the team server for changes (Ctrl-C ends it)")
-		err := a.teamWatch(ctx, v, "server unreachable, retrying", func(rep *client.Report) {
+		err := a.teamWatch(ctx, v, "server unreachable, retrying", nil, func(rep *client.Report) {
 			a.reportApprovals(rep.Approvals)
 			if rep.GotKey {
 				a.notef("received the team key")
