@@ -46,6 +46,17 @@ func TestKDFFloorAndCeiling(t *testing.T) {
 		{MemoryKiB: 64 * 1024, Passes: 3, Lanes: 0},
 		{MemoryKiB: 8 * 1024 * 1024, Passes: 3, Lanes: 4},
 		{MemoryKiB: 64 * 1024, Passes: 1000, Lanes: 4},
+		// issue 15: a header asking for 4 GiB and 64 passes was accepted.
+		{MemoryKiB: 4 * 1024 * 1024, Passes: 64, Lanes: 4},
+		{MemoryKiB: 1024*1024 + 1, Passes: 2, Lanes: 4},
+		{MemoryKiB: 1024 * 1024, Passes: 5, Lanes: 4},
+		{MemoryKiB: 64 * 1024, Passes: 65, Lanes: 4},
+		{MemoryKiB: 64 * 1024, Passes: 3, Lanes: 17},
+	}
+	for _, p := range []KDFParams{{MemoryKiB: 1024 * 1024, Passes: 4, Lanes: 16}, {MemoryKiB: 64 * 1024, Passes: 64, Lanes: 4}} {
+		if err := p.Validate(); err != nil {
+			t.Errorf("Validate(%+v) refused parameters at the documented ceiling: %v", p, err)
+		}
 	}
 	for _, p := range bad {
 		if err := p.Validate(); err == nil {

@@ -31,9 +31,15 @@ var (
 	FloorKDF = KDFParams{MemoryKiB: 19 * 1024, Passes: 2, Lanes: 1}
 
 	// ceilingKDF bounds what a header may ask for, so that a hostile file
-	// cannot make hush allocate unbounded memory or spin for hours.
-	ceilingKDF = KDFParams{MemoryKiB: 4 * 1024 * 1024, Passes: 64, Lanes: 64}
+	// cannot make hush allocate unbounded memory or spin for minutes: at
+	// most 1 GiB, 64 passes, 16 lanes, and at most ceilingWork (memory
+	// times passes: 4 GiB once, 64 MiB 64 times, or 1 GiB 4 times), about
+	// 20 times the default's cost.
+	ceilingKDF = KDFParams{MemoryKiB: 1024 * 1024, Passes: 64, Lanes: 16}
 )
+
+// ceilingWork bounds MemoryKiB × Passes (in KiB passes).
+const ceilingWork = 4 * 1024 * 1024
 
 // ErrWeakKDF is returned for parameters below [FloorKDF].
 var ErrWeakKDF = errors.New("key derivation parameters below the floor")
@@ -43,8 +49,9 @@ func (p KDFParams) Validate() error {
 	if p.MemoryKiB < FloorKDF.MemoryKiB || p.Passes < FloorKDF.Passes || p.Lanes < 1 {
 		return fmt.Errorf("%w: %s is below %s", ErrWeakKDF, p, FloorKDF)
 	}
-	if p.MemoryKiB > ceilingKDF.MemoryKiB || p.Passes > ceilingKDF.Passes || p.Lanes > ceilingKDF.Lanes {
-		return fmt.Errorf("key derivation parameters %s exceed the maximum %s", p, ceilingKDF)
+	if p.MemoryKiB > ceilingKDF.MemoryKiB || p.Passes > ceilingKDF.Passes || p.Lanes > ceilingKDF.Lanes ||
+		uint64(p.MemoryKiB)*uint64(p.Passes) > ceilingWork {
+		return fmt.Errorf("key derivation parameters %s exceed the maximum (at most 1024 MiB, 64 passes, 16 lanes, and memory × passes at most 4096 MiB)", p)
 	}
 	// Argon2 needs at least 8 KiB per lane.
 	if p.MemoryKiB < 8*uint32(p.Lanes) {
@@ -87,7 +94,7 @@ func Calibrate(base KDFParams, target time.Duration) KDFParams {
 		start := time.Now()
 		argon2.IDKey([]byte("calibration"), salt, p.Passes, p.MemoryKiB, p.Lanes, KeySize)
 		took := time.Since(start)
-		if took*2 > target || p.Passes*2 > ceilingKDF.Passes {
+		if took*2 > target || (KDFParams{MemoryKiB: p.MemoryKiB, Passes: p.Passes * 2, Lanes: p.Lanes}).Validate() != nil {
 			break
 		}
 		p.Passes *= 2

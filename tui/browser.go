@@ -354,6 +354,7 @@ func (b *browser) askDelete(name string) {
 	b.confirm = &confirm{
 		prompt: fmt.Sprintf("Remove %s? Its history is kept (hush rm --purge deletes it for good). y/n", name),
 		yes: func() tea.Cmd {
+			b.v.Intend("rm", []string{name}) // the entry goes in with the change
 			err := b.v.Remove(name)
 			b.v.Record("rm", []string{name}, err)
 			if err != nil {
@@ -713,6 +714,7 @@ func (b *browser) undoRemove() tea.Cmd {
 	if err != nil {
 		return b.setStatus(err.Error(), true)
 	}
+	b.v.Intend("rollback", []string{name})
 	_, err = b.v.Rollback(name, hist[len(hist)-1].Version)
 	b.v.Record("rollback", []string{name}, err)
 	if err != nil {

@@ -85,6 +85,8 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 				d.hide()
 				return nil
 			}
+			// The log fails closed: no entry, no value (vault.IntendRead).
+			b.v.IntendRead("reveal", []string{d.name})
 			s, err := b.v.Get(d.name)
 			b.v.Record("reveal", []string{d.name}, err)
 			if err != nil {
@@ -97,6 +99,7 @@ func (d *detail) update(msg tea.Msg) tea.Cmd {
 				tea.Tick(RevealFor, func(time.Time) tea.Msg { return revealTimeoutMsg{seq} }),
 				b.setStatus(fmt.Sprintf("value shown; it hides again in %d s", int(RevealFor.Seconds())), false))
 		case key.Matches(msg, k.Copy):
+			b.v.IntendRead("copy", []string{d.name})
 			s, err := b.v.Get(d.name)
 			b.v.Record("copy", []string{d.name}, err)
 			if err != nil {

@@ -490,6 +490,7 @@ func (f *form) save() tea.Cmd {
 		}
 		val = cur.Value
 	}
+	b.v.Intend("set", []string{name})
 	res, err := b.v.Set(name, val, u)
 	if !renamed || res.Changed || err != nil {
 		b.v.Record("set", []string{name}, err)

@@ -93,6 +93,7 @@ func (h *history) update(msg tea.Msg) tea.Cmd {
 			prompt: fmt.Sprintf("Restore the value of version %d of %s (metadata stays)? y/n", v.Version, h.name),
 			yes: func() tea.Cmd {
 				h.hide()
+				b.v.Intend("rollback", []string{h.name})
 				res, err := b.v.RollbackValue(h.name, v.Version)
 				b.v.Record("rollback", []string{h.name}, err)
 				if err != nil {

@@ -28,6 +28,10 @@ type AuditEntry struct {
 	// never a value.
 	Detail string `json:"detail,omitempty"`
 	Result string `json:"result"` // "ok" or the error's message
+	// Changes is the vault's change counter when the entry was written
+	// (after the change, for a change): a log that has seen more changes
+	// than the vault holds shows a vault that went back in time.
+	Changes int64 `json:"changes,omitempty"`
 }
 
 // AuditError says where the audit chain breaks.
@@ -89,11 +93,16 @@ func (v *Vault) attachAudit() error {
 	if v.auditAttached {
 		return nil
 	}
+	if v.keys != nil {
+		if err := v.finishRekey(); err != nil {
+			return err
+		}
+	}
 	path := AuditPath(v.path)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		var anchored int
-		if err := v.db.QueryRow(`SELECT count(*) FROM audit_anchor`).Scan(&anchored); err != nil {
-			return err
+		if err := v.db.QueryRow(`SELECT (SELECT count(*) FROM audit_anchor) + (SELECT count(*) FROM anchor)`).Scan(&anchored); err != nil {
+			return dbErr("read vault", err)
 		}
 		if anchored > 0 {
 			return &AuditError{1, fmt.Sprintf("the audit log %s is missing: it was deleted or not copied with the vault (`hush audit --restart` starts a new one)", path)}
@@ -102,14 +111,11 @@ func (v *Vault) attachAudit() error {
 			return fmt.Errorf("failed to start the audit log: %w", err)
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := private.Open(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("failed to open the audit log: %w", err)
 	}
 	f.Close()
-	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-		return &PermissionError{Path: path, Mode: st.Mode()}
-	}
 	u := &url.URL{Path: path}
 	if _, err := v.db.Exec(`ATTACH DATABASE ? AS audit`, "file:"+u.EscapedPath()+"?mode=rw"); err != nil {
 		return fmt.Errorf("failed to open the audit log: %w", err)
@@ -130,8 +136,52 @@ func device() string {
 	return h
 }
 
+// intent is the audit entry of the command under way (see [Vault.Intend]).
+type intent struct {
+	action string
+	names  []string
+	read   bool // a read: written before the first value is served
+	done   bool // written with a change or a read
+}
+
+func (i *intent) entry(result error) AuditEntry {
+	e := AuditEntry{Time: time.Now().UTC(), Device: device(), Action: i.action, Names: i.names, Result: "ok"}
+	if result != nil {
+		e.Result = result.Error()
+	}
+	return e
+}
+
+// Intend names the change under way for the audit log, before it
+// changes anything. Its entry ("ok") is then written in the same
+// transaction as the first change; if the entry cannot be written, the
+// change fails. So no change escapes the log. [Vault.Record] afterwards
+// with the same action and a nil result adds nothing; with an error it
+// adds an entry saying so.
+func (v *Vault) Intend(action string, names []string) {
+	v.intent = &intent{action: action, names: slices.Clone(names)}
+}
+
+// IntendRead is [Vault.Intend] for a command that hands values out (get,
+// export): its entry is written before the first value leaves
+// ([Vault.Get], [Vault.GetVersion], [Vault.Children]), and if it cannot be
+// written, no value is returned.
+func (v *Vault) IntendRead(action string, names []string) {
+	v.intent = &intent{action: action, names: slices.Clone(names), read: true}
+}
+
+// served writes the pending audit entry of a read before a value is
+// handed out.
+func (v *Vault) served() error {
+	if v.intent == nil || v.intent.done || !v.intent.read {
+		return nil
+	}
+	return v.commit(nil, false, nil)
+}
+
 // Record appends an entry to the audit log: action on names, and err's
-// message as the result (or "ok"). See [AuditPath] for where and how.
+// message as the result (or "ok"). See [AuditPath] for where and how, and
+// [Vault.Intend] for entries that cannot be lost.
 func (v *Vault) Record(action string, names []string, result error) error {
 	return v.RecordDetail(action, names, "", result)
 }
@@ -141,6 +191,12 @@ func (v *Vault) RecordDetail(action string, names []string, detail string, resul
 	if v.keys == nil {
 		return ErrLocked
 	}
+	if i := v.intent; i != nil && i.action == action && detail == "" {
+		v.intent = nil
+		if i.done && result == nil {
+			return nil // written with the change or the read
+		}
+	}
 	e := AuditEntry{Time: time.Now().UTC(), Device: device(), Action: action, Names: names, Detail: detail, Result: "ok"}
 	if result != nil {
 		e.Result = result.Error()
@@ -148,34 +204,43 @@ func (v *Vault) RecordDetail(action string, names []string, detail string, resul
 	if err := v.attachAudit(); err != nil {
 		return err
 	}
+	return v.commit(nil, false, &e)
+}
+
+// appendEntry adds e at the end of the log, in tx.
+func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry) error {
+	if e.Changes == 0 && v.anch != nil {
+		e.Changes = v.anch.changes
+	}
 	sealKey, chainKey := v.auditKeys()
-	return v.write(func(tx *sql.Tx) error {
-		var seq int
-		var prev []byte
-		err := tx.QueryRow(`SELECT seq, mac FROM audit.audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-		if errors.Is(err, sql.ErrNoRows) {
-			seq, prev = 0, nil
-		} else if err != nil {
-			return err
-		}
-		seq++
-		e.Seq = seq
-		js, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		ct, err := crypto.Seal(sealKey, js, v.auditAD(seq))
-		if err != nil {
-			return err
-		}
-		mac := chainMAC(chainKey, prev, seq, ct)
-		if _, err := tx.Exec(`INSERT INTO audit.audit (seq, entry, mac) VALUES (?, ?, ?)`, seq, ct, mac); err != nil {
-			return fmt.Errorf("failed to write the audit log: %w", err)
-		}
-		_, err = tx.Exec(`INSERT INTO audit.audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
-			seq, headMAC(chainKey, seq, mac))
+	var seq int
+	var prev []byte
+	err := tx.QueryRow(`SELECT seq, mac FROM audit.audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	if errors.Is(err, sql.ErrNoRows) {
+		seq, prev = 0, nil
+	} else if err != nil {
+		return dbErr("read the audit log", err)
+	}
+	seq++
+	e.Seq = seq
+	js, err := json.Marshal(e)
+	if err != nil {
 		return err
-	})
+	}
+	ct, err := crypto.Seal(sealKey, js, v.auditAD(seq))
+	if err != nil {
+		return err
+	}
+	mac := chainMAC(chainKey, prev, seq, ct)
+	if _, err := tx.Exec(`INSERT INTO audit.audit (seq, entry, mac) VALUES (?, ?, ?)`, seq, ct, mac); err != nil {
+		return dbErr("write the audit log", err)
+	}
+	_, err = tx.Exec(`INSERT INTO audit.audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
+		seq, headMAC(chainKey, seq, mac))
+	if err != nil {
+		return dbErr("write the audit log", err)
+	}
+	return nil
 }
 
 // Audit returns the log's entries, oldest first, after checking the whole
@@ -240,23 +305,72 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 	case !bytes.Equal(head, headMAC(chainKey, headSeq, prev)):
 		return nil, &AuditError{headSeq, "the log's head does not match its last entry"}
 	}
+	// The chain is whole; does it still reach what the vault anchored, and
+	// is the vault as new as the log?
+	a, err := v.readAnchor(v.db)
+	if err != nil || a == nil {
+		return out, err
+	}
+	for _, e := range out {
+		if e.Changes > a.changes {
+			return nil, &AuditError{e.Seq, fmt.Sprintf("the vault went back in time: this entry was written after change %d, but the vault holds %d changes (its -wal file was lost or damaged, or an older copy of the vault was put back); restore the vault from a backup", e.Changes, a.changes)}
+		}
+	}
+	if err := v.checkAnchor(v.db, a); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
 // RestartAudit starts a new, empty audit log when the old one is missing
-// (deleted, or not copied along with the vault). Its first entry says so.
+// (deleted, or not copied along with the vault) or no longer matches the
+// vault (cut, replaced, or the vault went back in time). A broken log is
+// kept beside the new one, renamed NAME.audit.db.broken-UNIXTIME. The new
+// log's first entry says why it was started; the vault's change counter
+// carries on.
 func (v *Vault) RestartAudit() error {
 	if v.keys == nil {
 		return ErrLocked
 	}
 	path := AuditPath(v.path)
+	reason := "the previous audit log was missing"
 	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("the audit log %s exists: only a missing log is restarted", path)
+		_, verr := v.Audit()
+		if verr == nil {
+			return fmt.Errorf("the audit log %s is intact: only a missing or broken log is restarted", path)
+		}
+		if !errors.Is(verr, ErrTampered) {
+			return verr
+		}
+		reason = "the previous audit log was broken: " + verr.Error()
+		if v.auditAttached {
+			if _, err := v.db.Exec(`DETACH DATABASE audit`); err != nil {
+				return dbErr("close the audit log", err)
+			}
+			v.auditAttached = false
+		}
+		if err := os.Rename(path, fmt.Sprintf("%s.broken-%d", path, time.Now().Unix())); err != nil {
+			return fmt.Errorf("failed to move the broken audit log aside: %w", err)
+		}
 	}
-	if _, err := v.db.Exec(`DELETE FROM audit_anchor`); err != nil {
+	var changes int64
+	if a, err := v.readAnchor(v.db); err != nil && !errors.Is(err, ErrTampered) {
+		return err
+	} else if a != nil {
+		changes = a.changes
+	}
+	if _, err := v.db.Exec(`DELETE FROM audit_anchor; DELETE FROM anchor`); err != nil {
+		return dbErr("write vault", err)
+	}
+	if err := v.attachAudit(); err != nil {
 		return err
 	}
-	return v.Record("audit-restart", nil, errors.New("the previous audit log was missing"))
+	if v.anchored() {
+		if err := v.writeAnchor(v.db, anchor{changes: changes}); err != nil {
+			return err
+		}
+	}
+	return v.Record("audit-restart", nil, errors.New(reason))
 }
 
 // FilterAudit keeps the entries at or after since (zero: all) that name a

@@ -163,9 +163,11 @@ func (v *Vault) trackedQuery(q string, args ...any) ([]Tracked, error) {
 func (v *Vault) rowByID(q querier, id []byte) (*row, string, error) {
 	var r row
 	h := &r.headVer
-	err := q.QueryRow(`SELECT s.id, s.head, s.created, s.updated, s.deleted, s.name_mac, v.epoch, v.created, v.name, v.meta, v.value
+	var st rowState
+	err := q.QueryRow(`SELECT `+rowColumns+`, v.epoch, v.created, v.name, v.meta, v.value
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.id = ?`, id).
-		Scan(&r.id, &r.head, &r.created, &r.updated, &r.deleted, new([]byte), &h.epoch, &h.created, &h.name, &h.meta, &h.value)
+		Scan(append(st.dest(), &h.epoch, &h.created, &h.name, &h.meta, &h.value)...)
+	r.id, r.head, r.created, r.updated, r.deleted, r.folder = st.id, st.head, st.created, st.updated, st.deleted, st.folderMAC
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", fmt.Errorf("secret %x %w", id, ErrNotFound)
 	}
@@ -174,6 +176,9 @@ func (v *Vault) rowByID(q querier, id []byte) (*row, string, error) {
 	}
 	name, err := v.openName(r.id, r.head, h.epoch, h.name)
 	if err != nil {
+		return nil, "", err
+	}
+	if err := v.check(&st, name); err != nil {
 		return nil, "", err
 	}
 	return &r, name, nil
@@ -297,6 +302,9 @@ func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (Applied, error) {
 			rm.ID, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
 			return Applied{}, fmt.Errorf("failed to write %s: %w", rm.Name, err)
 		}
+		if err := v.sealRow(tx, rm.ID); err != nil {
+			return Applied{}, err
+		}
 		mark.LocalHead = 1
 	default:
 		if rm.Name != "" {
@@ -322,6 +330,9 @@ func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (Applied, error) {
 		}
 		if _, err := tx.Exec(`UPDATE secrets SET deleted = ? WHERE id = ?`, deleted, rm.ID); err != nil {
 			return Applied{}, fmt.Errorf("failed to write vault: %w", err)
+		}
+		if err := v.sealRow(tx, rm.ID); err != nil {
+			return Applied{}, err
 		}
 		mark.LocalHead = r.head
 	}
@@ -365,11 +376,15 @@ func (rp *Replica) PutMarks(ms map[string]SyncMark) error {
 func (rp *Replica) PurgeID(id []byte) error {
 	v := rp.v
 	return v.write(func(tx *sql.Tx) error {
+		var folder []byte
+		tx.QueryRow(`SELECT folder_mac FROM secrets WHERE id = ?`, id).Scan(&folder)
 		if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`DELETE FROM secrets WHERE id = ?`, id)
-		return err
+		if _, err := tx.Exec(`DELETE FROM secrets WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return v.sealFolder(tx, folder)
 	})
 }
 

@@ -65,7 +65,12 @@ func migrate(db *sql.DB) error {
 	}
 	var current int
 	if err := db.QueryRow("PRAGMA user_version").Scan(&current); err != nil {
-		return fmt.Errorf("failed to read schema version: %w", err)
+		return dbErr("read schema version", err)
+	}
+	// The number comes from the file: a flipped bit must give an error,
+	// not an index out of range.
+	if current < 0 {
+		return &DamagedError{fmt.Sprintf("schema version %d", current)}
 	}
 	if current > len(ms) {
 		return fmt.Errorf("vault schema %d is newer than this hush understands (%d): upgrade hush", current, len(ms))
@@ -73,14 +78,14 @@ func migrate(db *sql.DB) error {
 	for _, m := range ms[current:] {
 		tx, err := db.Begin()
 		if err != nil {
-			return err
+			return dbErr("migrate the vault", err)
 		}
 		// Re-read inside the write transaction: another process may have
 		// migrated between our read and our lock.
 		var v int
 		if err := tx.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
 			tx.Rollback()
-			return err
+			return dbErr("read schema version", err)
 		}
 		if v >= m.version {
 			tx.Rollback()
@@ -88,14 +93,14 @@ func migrate(db *sql.DB) error {
 		}
 		if _, err := tx.Exec(m.sql); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("failed to apply schema migration %d: %w", m.version, err)
+			return dbErr(fmt.Sprintf("apply schema migration %d", m.version), err)
 		}
 		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
 			tx.Rollback()
 			return err
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("failed to apply schema migration %d: %w", m.version, err)
+			return dbErr(fmt.Sprintf("apply schema migration %d", m.version), err)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ package vault
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -26,4 +27,18 @@ func persistWAL(db *sql.DB) {
 		}
 		return nil
 	})
+}
+
+// sqliteKind tells a damaged file and a held lock from other SQLite errors.
+func sqliteKind(err error) int {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrFormat, sqlite3.ErrRange:
+			return sqliteDamaged
+		case sqlite3.ErrBusy, sqlite3.ErrLocked:
+			return sqliteBusy
+		}
+	}
+	return sqliteOther
 }

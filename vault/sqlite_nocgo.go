@@ -11,3 +11,5 @@ import "database/sql"
 const haveSQLite = false
 
 func persistWAL(*sql.DB) {}
+
+func sqliteKind(error) int { return sqliteOther }

@@ -104,6 +104,7 @@ type row struct {
 	created int64
 	updated int64
 	deleted sql.NullInt64
+	folder  []byte // folder_mac
 	headVer verRow
 }
 
@@ -121,19 +122,27 @@ func (v *Vault) lookup(q querier, name string) (*row, error) {
 	var r row
 	h := &r.headVer
 	var epoch, created sql.NullInt64
-	err := q.QueryRow(`SELECT s.id, s.head, s.created, s.updated, s.deleted, v.epoch, v.created, v.name, v.meta, v.value
+	var st rowState
+	err := q.QueryRow(`SELECT `+rowColumns+`, v.epoch, v.created, v.name, v.meta, v.value
 		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.name_mac = ?`, v.nameMAC(name)).
-		Scan(&r.id, &r.head, &r.created, &r.updated, &r.deleted, &epoch, &created, &h.name, &h.meta, &h.value)
+		Scan(append(st.dest(), &epoch, &created, &h.name, &h.meta, &h.value)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
+	if err := v.check(&st, name); err != nil {
+		return nil, err
+	}
+	r.id, r.head, r.created, r.updated, r.deleted, r.folder = st.id, st.head, st.created, st.updated, st.deleted, st.folderMAC
 	if !epoch.Valid {
 		return nil, &TamperError{fmt.Sprintf("current version of %s is missing", name)}
 	}
 	h.epoch, h.created = int(epoch.Int64), created.Int64
+	if err := checkUpdated(name, r.updated, h.created); err != nil {
+		return nil, err
+	}
 	stored, err := v.openName(r.id, r.head, h.epoch, h.name)
 	if err != nil {
 		return nil, err
@@ -155,7 +164,7 @@ func (v *Vault) version(q querier, name string, r *row, n int, withValue bool) (
 			return nil, fmt.Errorf("secret %s has no version %d (the latest is %d): %w", name, n, r.head, ErrNotFound)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
+			return nil, dbErr("read vault", err)
 		}
 	}
 	s := &Secret{ID: idString(r.id), Version: n, Head: r.head, Epoch: vr.epoch,
@@ -209,14 +218,20 @@ func (v *Vault) GetVersion(name string, n int) (*Secret, error) {
 	if r.deleted.Valid {
 		return nil, notFound(name)
 	}
-	if n != 0 {
-		return v.version(v.db, name, r, n, true)
+	if n == 0 {
+		n = r.head
 	}
-	s, err := v.version(v.db, name, r, r.head, true)
+	s, err := v.version(v.db, name, r, n, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.RevokedErr(); err != nil {
+	if n == r.head {
+		if err := s.RevokedErr(); err != nil {
+			clear(s.Value)
+			return nil, err
+		}
+	}
+	if err := v.served(); err != nil {
 		clear(s.Value)
 		return nil, err
 	}
@@ -403,7 +418,7 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 			case have[string(macs[i])]:
 				res, err = v.set(tx, r, now.UnixNano())
 			case r.Existing:
-				err = notFound(r.Name)
+				err = notFound(r.Name) // Existing never creates
 			default:
 				res, err = v.create(tx, r, now.UnixNano())
 			}
@@ -529,7 +544,7 @@ func (v *Vault) insert(tx *sql.Tx, name string, meta Meta, value []byte, now int
 		id, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
 		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
-	return nil
+	return v.sealRow(tx, id)
 }
 
 // addVersion writes version head+1 of r under name (which may be a new
@@ -549,23 +564,23 @@ func (v *Vault) addVersion(tx *sql.Tx, r *row, name string, meta Meta, value []b
 		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
 	r.head = n
+	if err := v.sealRow(tx, r.id); err != nil {
+		return err
+	}
+	if newFolder := v.folderMAC(Folder(name)); !bytes.Equal(newFolder, r.folder) {
+		if err := v.sealFolder(tx, r.folder); err != nil { // renamed out of it
+			return err
+		}
+		r.folder = newFolder
+	}
 	return nil
 }
 
-// write runs fn in one immediate transaction.
+// write runs fn in one immediate transaction that changes the vault, with
+// the audit entry of the command's [Vault.Intend] when it has not been
+// written yet, and moves the vault's anchor (see anchor.go).
 func (v *Vault) write(fn func(*sql.Tx) error) error {
-	tx, err := v.db.Begin()
-	if err != nil {
-		return fmt.Errorf("failed to write vault: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("failed to write vault: %w", err)
-	}
-	return nil
+	return v.commit(fn, true, nil)
 }
 
 // IndexEntry is a live secret as the index knows it: its name (decrypted)
@@ -587,27 +602,34 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name
+	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
 	type raw struct {
-		e                IndexEntry
-		created, updated int64
-		nameCT           []byte
+		st      rowState
+		epoch   int
+		updated int64 // the head version's time
+		nameCT  []byte
 	}
 	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
-		err = rows.Scan(&r.e.id, &r.e.Version, &r.created, &r.updated, &r.e.epoch, &r.nameCT)
+		err = rows.Scan(append(r.st.dest(), &r.updated, &r.epoch, &r.nameCT)...)
 		return r, err
 	}, func(r *raw) (IndexEntry, bool, error) {
-		e := r.e
+		e := IndexEntry{id: r.st.id, Version: r.st.head, epoch: r.epoch}
 		var err error
 		if e.Name, err = v.openName(e.id, e.Version, e.epoch, r.nameCT); err != nil {
 			return e, false, err
 		}
-		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.created), time.Unix(0, r.updated)
+		if err := v.check(&r.st, e.Name); err != nil {
+			return e, false, err
+		}
+		if err := checkUpdated(e.Name, r.st.updated, r.updated); err != nil {
+			return e, false, err
+		}
+		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.st.created), time.Unix(0, r.updated)
 		return e, true, nil
 	})
 	if err != nil {
@@ -628,7 +650,7 @@ func (v *Vault) Meta(e *IndexEntry) (Meta, error) {
 		return Meta{}, fmt.Errorf("secret %s changed since it was listed: %w", e.Name, ErrNotFound)
 	}
 	if err != nil {
-		return Meta{}, fmt.Errorf("failed to read vault: %w", err)
+		return Meta{}, dbErr("read vault", err)
 	}
 	return v.openMeta(e.Name, e.id, e.Version, e.epoch, ct)
 }
@@ -644,34 +666,42 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name, v.meta
+	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name, v.meta
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
 	type raw struct {
-		id, nameCT, metaCT []byte
-		head, epoch        int
-		created, updated   int64
+		st             rowState
+		nameCT, metaCT []byte
+		epoch          int
+		updated        int64 // the head version's time
 	}
 	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
-		err = rows.Scan(&r.id, &r.head, &r.created, &r.updated, &r.epoch, &r.nameCT, &r.metaCT)
+		err = rows.Scan(append(r.st.dest(), &r.updated, &r.epoch, &r.nameCT, &r.metaCT)...)
 		return r, err
 	}, func(r *raw) (Entry, bool, error) {
-		name, err := v.openName(r.id, r.head, r.epoch, r.nameCT)
+		id, head := r.st.id, r.st.head
+		name, err := v.openName(id, head, r.epoch, r.nameCT)
 		if err != nil {
+			return Entry{}, false, err
+		}
+		if err := v.check(&r.st, name); err != nil {
+			return Entry{}, false, err
+		}
+		if err := checkUpdated(name, r.st.updated, r.updated); err != nil {
 			return Entry{}, false, err
 		}
 		if !InFolder(name, folder) {
 			return Entry{}, false, nil
 		}
-		meta, err := v.openMeta(name, r.id, r.head, r.epoch, r.metaCT)
+		meta, err := v.openMeta(name, id, head, r.epoch, r.metaCT)
 		if err != nil {
 			return Entry{}, false, err
 		}
-		return Entry{ID: idString(r.id), Name: name, Version: r.head, Meta: meta,
-			Created: time.Unix(0, r.created), Updated: time.Unix(0, r.updated)}, true, nil
+		return Entry{ID: idString(id), Name: name, Version: head, Meta: meta,
+			Created: time.Unix(0, r.st.created), Updated: time.Unix(0, r.updated)}, true, nil
 	})
 	if err != nil {
 		return nil, err
@@ -691,23 +721,32 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT s.id, s.head, s.created, v.created, v.epoch, v.name, v.meta, v.value
+	rows, err := v.db.Query(`SELECT `+rowColumns+`, v.created, v.epoch, v.name, v.meta, v.value
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.folder_mac = ? AND s.deleted IS NULL`, v.folderMAC(folder))
 	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
 	}
 	defer rows.Close()
 	var out []*Secret
 	for rows.Next() {
-		var id, nameCT, metaCT, valueCT []byte
+		var st rowState
+		var nameCT, metaCT, valueCT []byte
 		s := &Secret{}
-		var created, updated int64
-		if err := rows.Scan(&id, &s.Version, &created, &updated, &s.Epoch, &nameCT, &metaCT, &valueCT); err != nil {
-			return nil, fmt.Errorf("failed to read vault: %w", err)
+		var updated int64
+		if err := rows.Scan(append(st.dest(), &updated, &s.Epoch, &nameCT, &metaCT, &valueCT)...); err != nil {
+			return nil, dbErr("read vault", err)
 		}
-		s.ID, s.Head, s.Created, s.Updated = idString(id), s.Version, time.Unix(0, created), time.Unix(0, updated)
+		id := st.id
+		s.Version = st.head
+		s.ID, s.Head, s.Created, s.Updated = idString(id), s.Version, time.Unix(0, st.created), time.Unix(0, updated)
 		if s.Name, err = v.openName(id, s.Version, s.Epoch, nameCT); err != nil {
+			return nil, err
+		}
+		if err := v.check(&st, s.Name); err != nil {
+			return nil, err
+		}
+		if err := checkUpdated(s.Name, st.updated, updated); err != nil {
 			return nil, err
 		}
 		if Folder(s.Name) != folder {
@@ -722,9 +761,23 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, dbErr("read vault", err)
+	}
+	// A row whose folder MAC was changed is not among those selected:
+	// the folder's authenticated count says one is missing.
+	if err := v.checkFolder(v.db, folder, v.folderMAC(folder), len(out)); err != nil {
+		for _, s := range out {
+			clear(s.Value)
+		}
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if err := v.served(); err != nil {
+		for _, s := range out {
+			clear(s.Value)
+		}
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -743,7 +796,7 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 	}
 	rows, err := v.db.Query(`SELECT version, epoch, created, name, meta, length(value) FROM versions WHERE secret_id = ? ORDER BY version`, r.id)
 	if err != nil {
-		return nil, nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, nil, dbErr("read vault", err)
 	}
 	defer rows.Close()
 	var out []VersionInfo
@@ -752,7 +805,7 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 		var created int64
 		var nameCT, metaCT []byte
 		if err := rows.Scan(&n, &epoch, &created, &nameCT, &metaCT, &size); err != nil {
-			return nil, nil, fmt.Errorf("failed to read vault: %w", err)
+			return nil, nil, dbErr("read vault", err)
 		}
 		vn, err := v.openName(r.id, n, epoch, nameCT)
 		if err != nil {
@@ -766,7 +819,7 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 			Created: time.Unix(0, created), Current: n == r.head})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, nil, dbErr("read vault", err)
 	}
 	return out, cur, nil
 }
@@ -851,27 +904,41 @@ func (v *Vault) Remove(name string) error {
 		if r.deleted.Valid {
 			return notFound(name)
 		}
-		_, err = tx.Exec(`UPDATE secrets SET deleted = ? WHERE id = ?`, time.Now().UnixNano(), r.id)
-		return err
+		if _, err = tx.Exec(`UPDATE secrets SET deleted = ? WHERE id = ?`, time.Now().UnixNano(), r.id); err != nil {
+			return dbErr("write vault", err)
+		}
+		return v.sealRow(tx, r.id)
 	})
 }
 
 // Purge deletes a secret and every version of it, live or removed. With
 // secure_delete on, SQLite zeroes the freed pages.
 func (v *Vault) Purge(name string) error {
-	if err := v.unlocked(name); err != nil {
+	return v.PurgeMany([]string{name})
+}
+
+// PurgeMany purges several secrets in one transaction: all or none.
+func (v *Vault) PurgeMany(names []string) error {
+	if err := v.unlocked(names...); err != nil {
 		return err
 	}
 	return v.write(func(tx *sql.Tx) error {
-		r, err := v.lookup(tx, name)
-		if err != nil {
-			return err
+		for _, name := range names {
+			r, err := v.lookup(tx, name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, r.id); err != nil {
+				return dbErr("write vault", err)
+			}
+			if _, err = tx.Exec(`DELETE FROM secrets WHERE id = ?`, r.id); err != nil {
+				return dbErr("write vault", err)
+			}
+			if err := v.sealFolder(tx, r.folder); err != nil {
+				return err
+			}
 		}
-		if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, r.id); err != nil {
-			return err
-		}
-		_, err = tx.Exec(`DELETE FROM secrets WHERE id = ?`, r.id)
-		return err
+		return nil
 	})
 }
 
@@ -957,7 +1024,7 @@ func (v *Vault) Count() (int, error) {
 func (v *Vault) revokedValue(q querier, name string, r *row, value []byte) error {
 	rows, err := q.Query(`SELECT version, epoch, meta FROM versions WHERE secret_id = ?`, r.id)
 	if err != nil {
-		return fmt.Errorf("failed to read vault: %w", err)
+		return dbErr("read vault", err)
 	}
 	type revoked struct {
 		n, epoch int

@@ -33,13 +33,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
 )
 
-// Format is the record format this build writes and reads.
-const Format = 1
+// Format is the record format this build writes and reads. Format 2 adds
+// the anchor of the audit log (anchor.go), format 3 the MAC of each
+// secret's row (rowmac.go); an older vault is upgraded at its first
+// unlock by passphrase.
+const Format = 3
 
 var (
 	ErrNoVault         = errors.New("no vault")
@@ -52,10 +56,56 @@ var (
 	// ErrTampered means stored data did not authenticate: the file was
 	// changed outside hush, or damaged. It is wrapped in a [*TamperError].
 	ErrTampered = errors.New("vault data failed authentication")
+	// ErrDamaged means the file is not a well-formed vault any more (a
+	// disk error, a cut copy): SQLite or hush found a number or a page that
+	// makes no sense. It is wrapped in a [*DamagedError].
+	ErrDamaged = errors.New("vault file damaged")
+	// ErrBusy means another process held the vault's write lock for longer
+	// than [BusyTimeout].
+	ErrBusy = errors.New("the vault is busy (another hush is writing); try again")
 	// ErrNoSQLite: this binary was built without cgo, so it has no SQLite
 	// (go-sqlite3 is C). Only a type-checking build is made that way.
 	ErrNoSQLite = errors.New("this hush was built without cgo and has no SQLite: build it with CGO_ENABLED=1 and a C compiler")
 )
+
+// BusyTimeout is how long a command waits for another process's write to
+// finish before it gives up with [ErrBusy]. SQLite's busy handler retries
+// with a growing pause (1 ms up to 100 ms) until then.
+const BusyTimeout = 30 * time.Second
+
+// busyTimeout is BusyTimeout, shortened by tests.
+var busyTimeout = BusyTimeout
+
+// What an error from SQLite means for the person (sqliteKind).
+const (
+	sqliteOther = iota
+	sqliteDamaged
+	sqliteBusy
+)
+
+// DamagedError says what in the file made no sense.
+type DamagedError struct{ What string }
+
+func (e *DamagedError) Error() string {
+	return ErrDamaged.Error() + ": " + e.What + " (restore it from a backup)"
+}
+func (e *DamagedError) Unwrap() error { return ErrDamaged }
+
+// dbErr turns SQLite's "database disk image is malformed", "file is not a
+// database" and "database is locked" into [ErrDamaged] and [ErrBusy], and
+// wraps any other error as "failed to what: ...".
+func dbErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch sqliteKind(err) {
+	case sqliteDamaged:
+		return &DamagedError{err.Error()}
+	case sqliteBusy:
+		return ErrBusy
+	}
+	return fmt.Errorf("failed to %s: %w", what, err)
+}
 
 // TamperError says which stored item failed authentication.
 type TamperError struct{ What string }
@@ -103,6 +153,8 @@ type Vault struct {
 	keys *keyring // nil while locked
 
 	auditAttached bool
+	intent        *intent // the command's pending audit entry
+	anch          *anchor // the anchor, during a commit
 }
 
 // keyring holds the vault key of the current epoch and its subkeys.
@@ -114,6 +166,7 @@ type keyring struct {
 	hmac   *crypto.Key // authenticates the header
 	audit  *crypto.Key // seals audit entries
 	chain  *crypto.Key // chains audit entries
+	row    *crypto.Key // authenticates each secret's row state
 }
 
 func newKeyring(vaultKey *crypto.Key, vaultID []byte) *keyring {
@@ -125,6 +178,7 @@ func newKeyring(vaultKey *crypto.Key, vaultID []byte) *keyring {
 		hmac:   vaultKey.Subkey(vaultID, "hush/v1/header"),
 		audit:  vaultKey.Subkey(vaultID, "hush/v1/audit"),
 		chain:  vaultKey.Subkey(vaultID, "hush/v1/audit-chain"),
+		row:    vaultKey.Subkey(vaultID, "hush/v1/row"),
 	}
 }
 
@@ -132,7 +186,7 @@ func (k *keyring) wipe() {
 	if k == nil {
 		return
 	}
-	for _, key := range []*crypto.Key{k.vault, k.name, k.value, k.lookup, k.hmac, k.audit, k.chain} {
+	for _, key := range []*crypto.Key{k.vault, k.name, k.value, k.lookup, k.hmac, k.audit, k.chain, k.row} {
 		key.Wipe()
 	}
 }
@@ -157,12 +211,12 @@ func dsn(path string, create bool) string {
 	}
 	q := url.Values{}
 	q.Set("mode", mode)
-	q.Set("_txlock", "immediate")   // take the write lock at BEGIN: no deadlock on upgrade
-	q.Set("_busy_timeout", "10000") // wait for other writers instead of failing
-	q.Set("_synchronous", "FULL")   // a committed secret survives a power cut
-	q.Set("_secure_delete", "on")   // overwritten and deleted ciphertext is zeroed
-	q.Set("_foreign_keys", "on")    // purging a secret removes its versions
-	q.Set("_stmt_cache_size", "32") // a sync applies thousands of rows with the same few statements
+	q.Set("_txlock", "immediate")                                           // take the write lock at BEGIN: no deadlock on upgrade
+	q.Set("_busy_timeout", strconv.Itoa(int(busyTimeout/time.Millisecond))) // wait for other writers instead of failing
+	q.Set("_synchronous", "FULL")                                           // a committed secret survives a power cut
+	q.Set("_secure_delete", "on")                                           // overwritten and deleted ciphertext is zeroed
+	q.Set("_foreign_keys", "on")                                            // purging a secret removes its versions
+	q.Set("_stmt_cache_size", "32")                                         // a sync applies thousands of rows with the same few statements
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
@@ -189,7 +243,7 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	}
 	if _, err := db.Exec(pragmas); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("failed to open vault %s: %w", path, err)
+		return nil, dbErr("open vault "+path, err)
 	}
 	// Keep the WAL file between commands rather than deleting it at every
 	// close and creating it again at the next open: a command then costs
@@ -219,9 +273,12 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	if err := restrictFolder(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
+	if err := checkLayout(path); err != nil {
+		return nil, err
+	}
 	// O_EXCL makes two concurrent inits safe and sets the mode before
 	// SQLite writes a byte.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := private.Open(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("%w at %s", ErrVaultExists, path)
 	}
@@ -230,8 +287,11 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	}
 	f.Close()
 	// An audit log left by an earlier vault of this name belongs to a key
-	// that no longer exists: it could never be read again.
-	os.Remove(AuditPath(path))
+	// that no longer exists: it could never be read again. A -wal left
+	// beside it would be replayed into the new file by SQLite.
+	for _, p := range companions(path)[1:] {
+		os.Remove(p)
+	}
 	v, err := create(path, passphrase, params, now)
 	if err != nil {
 		Remove(path)
@@ -247,8 +307,7 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 func Remove(path string) error {
 	audit := AuditPath(path)
 	var errs []error
-	for _, f := range []string{path, path + "-wal", path + "-shm", path + "-journal",
-		audit, audit + "-wal", audit + "-shm", audit + "-journal"} {
+	for _, f := range append(companions(path), audit+"-wal", audit+"-shm", rekeyPath(path)) {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
@@ -293,6 +352,16 @@ func create(path string, passphrase []byte, params crypto.KDFParams, now time.Ti
 		v.Close()
 		return nil, fmt.Errorf("failed to write vault header: %w", err)
 	}
+	// The log exists from the start, anchored: its absence later is
+	// always noticed.
+	if err := v.attachAudit(); err != nil {
+		v.Close()
+		return nil, err
+	}
+	if err := v.startAnchor(v.db); err != nil {
+		v.Close()
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -321,21 +390,20 @@ func (v *Vault) wrap(passphrase []byte, params crypto.KDFParams) error {
 	return nil
 }
 
-// Open opens the vault file at path, locked. It refuses a file that other
-// users can read or write, and a file made by a newer hush.
+// Open opens the vault file at path, locked. It refuses a file made by a
+// newer hush, and (before opening anything) a vault whose folder, the
+// folder above it (HUSH_HOME) or any of its files is a link, another
+// user's, or open to other users: see [guard].
 func Open(path string) (*Vault, error) {
-	st, err := os.Stat(path)
+	_, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w at %s", ErrNoVault, path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to open vault: %w", err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, &PermissionError{Path: path, Mode: st.Mode()}
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("vault %s is not a regular file", path)
+	if err := checkLayout(path); err != nil {
+		return nil, err
 	}
 	db, err := openDB(path, false)
 	if err != nil {
@@ -351,6 +419,10 @@ func Open(path string) (*Vault, error) {
 
 func (v *Vault) load() error {
 	if err := migrate(v.db); err != nil {
+		var de *DamagedError
+		if errors.As(err, &de) {
+			return &DamagedError{v.path + ": " + de.What}
+		}
 		return fmt.Errorf("vault %s: %w", v.path, err)
 	}
 	h := &v.hdr
@@ -361,7 +433,10 @@ func (v *Vault) load() error {
 		return fmt.Errorf("vault %s has no header: it was never finished; remove it and run `hush init` again", v.path)
 	}
 	if err != nil {
-		return fmt.Errorf("failed to read vault header: %w", err)
+		return dbErr("read vault header", err)
+	}
+	if h.format < 1 || h.epoch < 1 {
+		return &DamagedError{fmt.Sprintf("header says format %d, key epoch %d", h.format, h.epoch)}
 	}
 	if h.format > Format {
 		return fmt.Errorf("vault format %d is newer than this hush understands (%d): upgrade hush", h.format, Format)
@@ -425,6 +500,7 @@ func (v *Vault) Unlock(passphrase []byte) error {
 	if err := v.setKey(vk); err != nil {
 		return &TamperError{"header"}
 	}
+	v.upgrade(kek) // best effort: a format 1 vault keeps working
 	return nil
 }
 

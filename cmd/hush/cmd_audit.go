@@ -25,7 +25,11 @@ func (a *app) auditCommand() *cobra.Command {
 made, dropped or failed (lease, lease-drop, lease-cleanup), with time,
 device and result; never a value. Entries are sealed and chained by hash: the whole chain is checked
 every time the log is read, and --verify says so explicitly, naming the
-first entry that was edited, removed, reordered or cut off.`,
+first entry that was edited, removed, reordered or cut off. The vault
+anchors its log at every change, so a log that was cut, emptied, deleted
+or replaced by an older copy, and a vault that went back in time, are
+found too; reads made since the last change are not anchored (see
+docs/security.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var from time.Time
@@ -46,7 +50,7 @@ first entry that was edited, removed, reordered or cut off.`,
 					if err := v.RestartAudit(); err != nil {
 						return err
 					}
-					a.notef("started a new audit log; its first entry records that the old one was missing")
+					a.notef("started a new audit log; its first entry records why the old one was missing or broken")
 					return nil
 				}
 				entries, err := v.Audit()
@@ -99,7 +103,7 @@ first entry that was edited, removed, reordered or cut off.`,
 	cmd.Flags().StringVar(&since, "since", "", "only entries newer than this, e.g. 7d or 12h")
 	cmd.Flags().StringVar(&name, "name", "", "only entries about names starting with `PREFIX`")
 	cmd.Flags().BoolVar(&verify, "verify", false, "check the chain and say so")
-	cmd.Flags().BoolVar(&restart, "restart", false, "start a new log when the old one is missing (deleted, or not copied with the vault); asks first on a terminal")
+	cmd.Flags().BoolVar(&restart, "restart", false, "start a new log when the old one is missing or broken (a broken one is kept as NAME.audit.db.broken-TIME); asks first on a terminal")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --restart: do not ask (for scripts)")
 	return cmd
 }

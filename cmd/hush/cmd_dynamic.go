@@ -123,8 +123,11 @@ for a throw-away login in a transaction that is rolled back.`,
 			if cmd.Flags().Changed("note") {
 				u.Note = &note
 			}
+			v.Intend("dynamic-add", []string{name})
 			res, err := v.Set(name, value, u)
-			a.record(v, "dynamic-add", []string{name}, err)
+			if rerr := a.record(v, "dynamic-add", []string{name}, err); err == nil {
+				err = rerr
+			}
 			if err != nil {
 				return err
 			}

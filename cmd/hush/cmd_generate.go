@@ -23,6 +23,16 @@ of EFF diceware words (--words 10, the default with --separator: about 129 bits;
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
+			// 0 would mean "the default" to the generator: given on the
+			// command line it is a mistake.
+			for _, f := range []struct {
+				name string
+				n    int
+			}{{"length", o.Length}, {"words", o.Words}, {"bytes", o.Bytes}} {
+				if fl.Changed(f.name) && f.n <= 0 {
+					return usagef("--%s must be a positive number", f.name)
+				}
+			}
 			switch {
 			case fl.Changed("words") && fl.Changed("bytes"):
 				return usagef("--words and --bytes make different things: give one")

@@ -28,8 +28,8 @@ func (f *kdfFlags) set() bool { return f.memoryMiB != 0 || f.passes != 0 }
 func (f *kdfFlags) params(base crypto.KDFParams) (crypto.KDFParams, error) {
 	p := base
 	if f.memoryMiB != 0 {
-		if f.memoryMiB < 0 || f.memoryMiB > 4096 {
-			return p, usagef("--kdf-memory must be between 19 and 4096 MiB")
+		if f.memoryMiB < 0 || f.memoryMiB > 1024 {
+			return p, usagef("--kdf-memory must be between 19 and 1024 MiB")
 		}
 		p.MemoryKiB = uint32(f.memoryMiB) * 1024
 	}

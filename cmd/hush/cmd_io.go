@@ -158,7 +158,7 @@ func importFormats() string {
 func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, dryRun, overwrite bool) error {
 	opts := importer.Options{Password: func() ([]byte, error) {
 		if passwordFile != "" {
-			return unlock.ReadPassphraseFile(passwordFile)
+			return unlock.ReadPassphraseFile(passwordFile, a.notef)
 		}
 		return askHidden("Password of the export: ",
 			errors.New("this export is protected by a password: give --password-file FILE, or run on a terminal to be asked"),

@@ -209,7 +209,9 @@ func (a *app) rotateDue(timeout time.Duration) error {
 				a.notef("%s: overdue, but has no rotator (rotate it by hand)", o.Name)
 				return
 			}
-			a.record(v, "rotate", []string{o.Name}, o.Err)
+			if rerr := a.record(v, "rotate", []string{o.Name}, o.Err); o.Err == nil && rerr != nil {
+				o.Err = rerr
+			}
 			if o.Err != nil {
 				failed++
 				a.notef("%s: %v", o.Name, o.Err)

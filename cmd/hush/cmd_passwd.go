@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/hex"
+
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -8,8 +10,9 @@ import (
 
 func (a *app) passwdCommand() *cobra.Command {
 	var (
-		kdf     kdfFlags
-		newFile string
+		kdf       kdfFlags
+		newFile   string
+		rotateKey bool
 	)
 	cmd := &cobra.Command{
 		Use:   "passwd",
@@ -18,7 +21,19 @@ func (a *app) passwdCommand() *cobra.Command {
 new salt; no secret is re-encrypted. The current passphrase is asked (or taken
 from HUSH_PASSPHRASE / --passphrase-file), the new one asked twice (or taken
 from HUSH_NEW_PASSPHRASE / --new-passphrase-file). --kdf-memory and
---kdf-passes change the key derivation cost at the same time.`,
+--kdf-passes change the key derivation cost at the same time.
+
+What plain passwd does not protect against: the vault key stays the same, so
+an old copy of the vault file (a backup, a synced folder) together with the
+old passphrase still opens every secret, including those written after the
+change; someone who can write the file can put the old header back; and a
+key remembered by ` + "`hush unlock`" + ` keeps working.
+
+--rotate-key also replaces the vault key with a new one (a new key epoch):
+every secret and all its history, the audit log and the rest are re-sealed,
+and remembered keys are forgotten and refused. Use it after a suspected
+leak of the passphrase or of a vault file. It is safe to interrupt: the vault
+is then either as it was (old passphrase) or rotated (new passphrase).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// The current passphrase, not a remembered key: whoever sits at
@@ -41,17 +56,33 @@ from HUSH_NEW_PASSPHRASE / --new-passphrase-file). --kdf-memory and
 					return err
 				}
 				defer crypto.Wipe(pass)
+				if rotateKey {
+					if err := v.RotateKey(pass, params); err != nil {
+						return err
+					}
+					// A remembered old key no longer opens the vault; don't
+					// leave it lying around either.
+					id := hex.EncodeToString(v.ID())
+					for _, s := range a.stores {
+						s.Delete(id)
+					}
+					a.notef("passphrase changed and vault key replaced (key epoch %d; key derivation: %s); remembered keys were forgotten", v.Epoch(), params)
+					return nil
+				}
 				if err := v.ChangePassphrase(pass, params); err != nil {
 					return err
 				}
 				a.notef("passphrase changed (key derivation: %s)", params)
 				return nil
 			}()
-			a.record(v, "passwd", nil, err)
+			if rerr := a.record(v, "passwd", nil, err); err == nil && rerr != nil {
+				a.notef("note: the passphrase was changed, but %v", rerr)
+			}
 			return err
 		},
 	}
 	kdf.register(cmd)
 	cmd.Flags().StringVar(&newFile, "new-passphrase-file", "", "read the new passphrase from `FILE`")
+	cmd.Flags().BoolVar(&rotateKey, "rotate-key", false, "also replace the vault key and re-seal everything (after a suspected leak)")
 	return cmd
 }

@@ -167,7 +167,9 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 		for _, sp := range specs {
 			names = append(names, sp.Source)
 		}
-		a.record(v, "run", names, err)
+		if rerr := a.record(v, "run", names, err); err == nil && rerr != nil {
+			err = rerr // nothing is handed to a program the log does not show
+		}
 		if err == nil {
 			for _, s := range plan.Skipped {
 				a.notef("note: %s is a dynamic source: its admin URL is not injected (use --dynamic VAR=%s)", s, s)

@@ -141,8 +141,11 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 				return err
 			}
 			defer crypto.Wipe(value)
+			v.Intend("set", []string{name})
 			res, err := v.Set(name, value, u)
-			a.record(v, "set", []string{name}, err)
+			if rerr := a.record(v, "set", []string{name}, err); err == nil && rerr != nil {
+				err = rerr
+			}
 			if err != nil {
 				return err
 			}
@@ -244,9 +247,9 @@ func (a *app) readValue(name string, args []string, gen bool) ([]byte, error) {
 		}
 		return b, nil
 	case len(args) == 1:
-		if a.stderrIsTerminal() {
-			a.notef("note: a value given as an argument stays in your shell history; `hush set %s` asks for it hidden", name)
-		}
+		// Whatever stderr is: the value was in every user's `ps` while
+		// hush ran, and a script's log is where this should be seen.
+		a.notef("warning: a value given as an argument is visible to every user's `ps` while hush runs, and stays in your shell history; use `hush set %s -` (stdin) or `hush set %s` (hidden prompt)", name, name)
 		return []byte(args[0]), nil
 	}
 	return askHidden(fmt.Sprintf("Value for %s: ", name),
@@ -265,7 +268,7 @@ With --json: the value and its metadata; a value that is not UTF-8 text is
 given as value_base64 instead of value.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if version < 0 {
+			if version < 0 || cmd.Flags().Changed("version") && version == 0 {
 				return usagef("--version must be 1 or more")
 			}
 			if err := vault.ValidName(args[0]); err != nil {
@@ -482,14 +485,17 @@ func (a *app) rmCommand() *cobra.Command {
 				}
 			}
 			return a.audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
-				for _, n := range args {
-					if purge {
-						if err := v.Purge(n); err != nil {
-							return err
-						}
-						a.notef("purged %s and its history", n)
-						continue
+				if purge {
+					// One transaction: all of them or none.
+					if err := v.PurgeMany(args); err != nil {
+						return err
 					}
+					for _, n := range args {
+						a.notef("purged %s and its history", n)
+					}
+					return nil
+				}
+				for _, n := range args {
 					if err := v.Remove(n); err != nil {
 						return err
 					}

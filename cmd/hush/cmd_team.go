@@ -181,7 +181,9 @@ Use --vault NAME to keep it beside an existing vault.`,
 			ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
 			defer cancel()
 			st, err := client.Join(ctx, v, inv, client.JoinOptions{Device: device, Member: member, CA: caPEM})
-			a.record(v, "team-join", nil, err)
+			if rerr := a.record(v, "team-join", nil, err); err == nil && rerr != nil {
+				a.notef("note: %v", rerr)
+			}
 			v.Close()
 			if err != nil {
 				// The new vault holds nothing yet: remove it so a retry starts clean.

@@ -63,6 +63,10 @@ Running unlock again while unlocked changes the time without asking.`,
 // unlock.Chain.Remember, and says where.
 func (a *app) remember(v *vault.Vault, d time.Duration, persist bool) error {
 	var e keychain.Entry
+	if name, path, err := a.vaultPath(); err == nil {
+		// What the OS keychain shows: which vault, and that it is its key.
+		e.Label = fmt.Sprintf("hush: key of vault %s (%s)", name, path)
+	}
 	if d > 0 {
 		e.Expires = time.Now().Add(d).Truncate(time.Second)
 	}

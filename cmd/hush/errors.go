@@ -45,6 +45,9 @@ func report(stderr io.Writer, err error) int {
 		msg = "wrong passphrase"
 	case errors.Is(err, crypto.ErrWeakKDF):
 		msg += " (the floor is 19 MiB and 2 passes)"
+	case errors.As(err, new(*vault.AuditError)) && !strings.Contains(msg, "audit --restart"):
+		// The log fails closed: say how to go on.
+		msg += "; `hush audit --verify` shows it, `hush audit --restart` keeps the broken log aside and starts a new one"
 	}
 	fmt.Fprintf(stderr, "hush: %s\n", msg)
 	return code

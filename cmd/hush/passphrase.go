@@ -109,7 +109,7 @@ func (a *app) newPassphrase(fileFlag string, allowCurrent bool) ([]byte, error) 
 	case a.getenv(unlock.NewPassphraseVar) != "":
 		p = []byte(a.getenv(unlock.NewPassphraseVar))
 	case fileFlag != "":
-		b, err := unlock.ReadPassphraseFile(fileFlag)
+		b, err := unlock.ReadPassphraseFile(fileFlag, a.notef)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +117,7 @@ func (a *app) newPassphrase(fileFlag string, allowCurrent bool) ([]byte, error) 
 	case allowCurrent && a.getenv(unlock.PassphraseVar) != "":
 		p = []byte(a.getenv(unlock.PassphraseVar))
 	case allowCurrent && a.passphraseFile != "":
-		b, err := unlock.ReadPassphraseFile(a.passphraseFile)
+		b, err := unlock.ReadPassphraseFile(a.passphraseFile, a.notef)
 		if err != nil {
 			return nil, err
 		}

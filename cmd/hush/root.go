@@ -150,20 +150,42 @@ func (a *app) unlocked() (*vault.Vault, error) {
 // the action, the names and the result go into the vault's audit log.
 func (a *app) audited(action string, names []string, fn func(v *vault.Vault) error) error {
 	return a.withVault(func(v *vault.Vault) error {
+		// The entry goes in with the change, or before the value is
+		// handed out: see vault.Intend.
+		if changes[action] {
+			v.Intend(action, names)
+		} else {
+			v.IntendRead(action, names)
+		}
 		err := fn(v)
-		a.record(v, action, names, err)
+		if rerr := a.record(v, action, names, err); err == nil {
+			err = rerr
+		}
 		return err
 	})
 }
 
-// record writes an audit entry; a failure to write it is reported, not fatal.
-func (a *app) record(v *vault.Vault, action string, names []string, result error) {
-	if err := v.Record(action, names, result); err != nil {
-		a.notef("note: the audit log could not be written: %v", err)
+// record writes an audit entry. The log fails closed: when the entry
+// cannot be written, the command fails (a change or a read that carried
+// its entry with vault.Intend did not happen; see docs/security.md).
+func (a *app) record(v *vault.Vault, action string, names []string, result error) error {
+	err := v.Record(action, names, result)
+	if err != nil {
+		err = fmt.Errorf("the audit log could not be written: %w", err)
+		if result != nil && !strings.Contains(result.Error(), rerrText(err)) {
+			a.notef("note: %v", err) // the command fails with its own error
+		}
+		return err
 	}
 	if result == nil && changes[action] {
 		a.autoSync(v, true) // also tells a reader the change stays here
 	}
+	return nil
+}
+
+// rerrText is the vault's part of a record error.
+func rerrText(err error) string {
+	return strings.TrimPrefix(err.Error(), "the audit log could not be written: ")
 }
 
 // changes are the audited actions that change secrets: with automatic

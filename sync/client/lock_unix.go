@@ -8,13 +8,15 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/hush-secrets/hush/vault"
 )
 
 // lockSync keeps two hush processes from owning one vault's team state at
 // once (a manual sync and an automatic one, an invitation and a sync): the
 // second waits up to 30 s, or until ctx ends.
 func lockSync(ctx context.Context, vaultPath string) (func(), error) {
-	f, err := os.OpenFile(vaultPath+".sync.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := vault.OpenPrivate(vaultPath+".sync.lock", os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,10 @@ var (
 type Entry struct {
 	Key     *crypto.Key
 	Expires time.Time // zero: until `hush lock` (or reboot, for the kernel keyring)
+	// Label is how a keychain that shows its items names this one (the
+	// vault, and that it is its key); not part of what is stored, not
+	// returned by Get.
+	Label string
 }
 
 // Expired reports whether the entry's time is up.

@@ -115,6 +115,7 @@ func TestOSKeychain(t *testing.T) {
 
 	id := randomID(t)
 	e := newEntry(t, time.Now().Add(time.Hour))
+	e.Label = "hush: key of vault work (/home/me/.local/share/hush/vaults/work.db)"
 	if err := s.Put(id, e); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +124,11 @@ func TestOSKeychain(t *testing.T) {
 		out, err := exec.Command("secret-tool", "search", "--all", "service", Service).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), id) {
 			t.Fatalf("secret-tool does not find the item for %s: %v\n%s", id, err, out)
+		}
+		// The item says which vault it is for and what it is, not
+		// "Password for '<id>' on 'hush'".
+		if !strings.Contains(string(out), "label = "+e.Label) {
+			t.Fatalf("the keychain item's label is not %q:\n%s", e.Label, out)
 		}
 	}
 	// A damaged item is reported as such.

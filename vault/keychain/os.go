@@ -104,7 +104,11 @@ func (s *OS) Put(vaultID string, e Entry) error {
 	raw := encode(e)
 	defer crypto.Wipe(raw)
 	secret := base64.StdEncoding.EncodeToString(raw)
-	err := s.call(func() error { return keyring.Set(Service, vaultID, secret) })
+	label := e.Label
+	if label == "" {
+		label = "hush vault key (vault id " + vaultID + ")"
+	}
+	err := s.call(func() error { return setLabelled(Service, vaultID, label, secret) })
 	if err != nil && !errors.Is(err, ErrUnavailable) {
 		return unavailable("OS keychain", err)
 	}

@@ -53,6 +53,9 @@ type Options struct {
 // current value again is refused, and so is a name with no live secret
 // ([vault.ErrNotFound]): rotating never creates.
 func Rotate(v *vault.Vault, name string, o Options) (vault.SetResult, error) {
+	// The rotation's audit entry goes in with the new value (a rotation
+	// of many secrets is one entry each).
+	v.Intend("rotate", []string{name})
 	u := vault.Update{Describe: o.Describe}
 	var value []byte
 	if o.Generate {

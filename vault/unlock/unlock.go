@@ -55,7 +55,7 @@ func (c *Chain) Given(v *vault.Vault) (string, error) {
 	case c.Passphrase != "":
 		return ByPassphraseVar, v.Unlock([]byte(c.Passphrase))
 	case c.PassphraseFile != "":
-		p, err := ReadPassphraseFile(c.PassphraseFile)
+		p, err := ReadPassphraseFile(c.PassphraseFile, c.Notef)
 		if err != nil {
 			return "", err
 		}
@@ -199,7 +199,18 @@ func (c *Chain) Status(v *vault.Vault) ([]Held, []Unavailable) {
 }
 
 // ReadPassphraseFile reads a passphrase file, without its final newline.
-func ReadPassphraseFile(path string) ([]byte, error) {
+// Like ssh with a key file, it refuses a file that group or others can
+// write (they could choose your next passphrase), and tells notef (when
+// not nil) about one they can read.
+func ReadPassphraseFile(path string, notef func(format string, args ...any)) ([]byte, error) {
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		switch perm := st.Mode().Perm(); {
+		case perm&0o022 != 0:
+			return nil, fmt.Errorf("passphrase file %s is writable by group or others (mode %04o): run `chmod 600 %s`", path, perm, path)
+		case perm&0o044 != 0 && notef != nil:
+			notef("warning: passphrase file %s is readable by group or others (mode %04o): run `chmod 600 %s`", path, perm, path)
+		}
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read passphrase file: %w", err)

@@ -1,0 +1,53 @@
+//go:build !unix
+
+package vault
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+)
+
+// osGuard, where owners and mode bits do not say who can write a file,
+// refuses links and anything but folders and regular files; the folder's
+// access list is the platform's business.
+type osGuard struct{}
+
+func (osGuard) Dir(path string) error {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("failed to check vault folder: %w", err)
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return &UnsafePathError{path, "is a symbolic link", "hush does not follow links to its folders; set HUSH_HOME to the real folder"}
+	}
+	if !st.IsDir() {
+		return &UnsafePathError{path, "is not a folder", "move it away, or set HUSH_HOME to a folder of your own"}
+	}
+	return nil
+}
+
+func (osGuard) File(path string) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to check vault file: %w", err)
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return &UnsafePathError{path, "is a symbolic link", "hush does not follow links beside a vault; remove the link"}
+	}
+	if !st.Mode().IsRegular() {
+		return &UnsafePathError{path, "is not a regular file", "remove it"}
+	}
+	return nil
+}
+
+func (g osGuard) Open(path string, flag int, perm fs.FileMode) (*os.File, error) {
+	if err := g.File(path); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, flag, perm)
+}

@@ -1,0 +1,227 @@
+//go:build unix
+
+package vault
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hush-secrets/hush/crypto"
+)
+
+// otherUserName is the second account the hostile-folder tests act as.
+const otherUserName = "hush-test-other"
+
+// otherUser returns a second local user, created when running as root.
+// Without root the tests skip, unless HUSH_TEST_REAL=1 makes that a
+// failure.
+func otherUser(t *testing.T) (name string, uid int) {
+	t.Helper()
+	miss := func(why string) {
+		if os.Getenv("HUSH_TEST_REAL") == "1" {
+			t.Fatalf("HUSH_TEST_REAL=1 but no second user: %s", why)
+		}
+		t.Skipf("no second user to act as the attacker: %s", why)
+	}
+	if os.Geteuid() != 0 {
+		miss("not running as root, so a second user cannot be created or acted as")
+	}
+	u, err := user.Lookup(otherUserName)
+	if err != nil {
+		out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", otherUserName).CombinedOutput()
+		// Exit 9: another test package created it meanwhile.
+		if err != nil && !strings.Contains(string(out), "already exists") {
+			miss("useradd: " + strings.TrimSpace(string(out)) + ": " + err.Error())
+		}
+		if u, err = user.Lookup(otherUserName); err != nil {
+			miss(err.Error())
+		}
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	return u.Username, uid
+}
+
+// asOther runs a shell command as the other user.
+func asOther(t *testing.T, who, script string) {
+	t.Helper()
+	out, err := exec.Command("runuser", "-u", who, "--", "sh", "-ec", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("as %s: %s: %v\n%s", who, script, err, out)
+	}
+}
+
+// sharedBase is a folder both users can reach, as /tmp is.
+func sharedBase(t *testing.T) string {
+	t.Helper()
+	base, err := os.MkdirTemp("", "hush-hostile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	return base
+}
+
+func wantUnsafe(t *testing.T, err error, path, says string) {
+	t.Helper()
+	var ue *UnsafePathError
+	var pe *PermissionError
+	switch {
+	case errors.As(err, &ue):
+		if ue.Path != path || !strings.Contains(err.Error(), says) {
+			t.Fatalf("err = %v, want one naming %s and saying %q", err, path, says)
+		}
+	case errors.As(err, &pe):
+		if pe.Path != path || !strings.Contains(err.Error(), says) {
+			t.Fatalf("err = %v, want one naming %s and saying %q", err, path, says)
+		}
+	default:
+		t.Fatalf("err = %v, want a refusal naming %s", err, path)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Fatalf("the refusal is more than one line: %q", err)
+	}
+}
+
+// TestHostileFolder is issue 15's first item: another user prepares the
+// folders or files a victim's vault will use; hush refuses before it
+// opens anything, naming the path and the fix.
+func TestHostileFolder(t *testing.T) {
+	who, uid := otherUser(t)
+	ownedBy := "owned by uid " + strconv.Itoa(uid)
+
+	t.Run("home made by another user", func(t *testing.T) {
+		home := filepath.Join(sharedBase(t), "hush")
+		asOther(t, who, "mkdir -m 700 "+home)
+		_, err := Create(filepath.Join(home, "vaults", "default.db"), testPass, CreateOptions{KDF: crypto.FloorKDF})
+		if err == nil || !errors.Is(err, ErrUnsafePath) {
+			// MkdirAll fails first when the other user's 0700 folder
+			// cannot be entered; make it enterable to reach the check.
+			asOther(t, who, "chmod 755 "+home)
+			_, err = Create(filepath.Join(home, "vaults", "default.db"), testPass, CreateOptions{KDF: crypto.FloorKDF})
+		}
+		if err != nil && !errors.Is(err, ErrUnsafePath) {
+			t.Fatalf("Create in another user's folder: %v", err)
+		}
+		wantUnsafe(t, err, home, ownedBy)
+	})
+
+	t.Run("world-writable vaults folder with a planted -wal", func(t *testing.T) {
+		// The issue's attack: HUSH_HOME=/tmp/hush, the attacker was first.
+		home := filepath.Join(sharedBase(t), "hush")
+		if err := os.Mkdir(home, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(home, 0o777) // a mis-set folder the victim made
+		vaults := filepath.Join(home, "vaults")
+		asOther(t, who, "mkdir -m 777 "+vaults+" && : > "+vaults+"/default.db-wal && chmod 666 "+vaults+"/default.db-wal")
+		path := filepath.Join(vaults, "default.db")
+		_, err := Create(path, testPass, CreateOptions{KDF: crypto.FloorKDF})
+		wantUnsafe(t, err, home, "chmod 700 "+home)
+		os.Chmod(home, 0o700)
+		_, err = Create(path, testPass, CreateOptions{KDF: crypto.FloorKDF})
+		wantUnsafe(t, err, vaults, ownedBy)
+		if _, err := os.Stat(path); err == nil {
+			t.Fatal("a vault file was created in the attacker's folder")
+		}
+	})
+
+	// The victim's own folders, where the attacker planted files while
+	// the vaults folder was open (it is closed again before hush runs).
+	planted := []struct {
+		name  string
+		plant func(vaults, path string) string // returns the planted file
+	}{
+		{"-wal", func(_, p string) string { return p + "-wal" }},
+		{"-shm", func(_, p string) string { return p + "-shm" }},
+		{"audit log", func(_, p string) string { return AuditPath(p) }},
+		{"sync lock", func(_, p string) string { return p + ".sync.lock" }},
+	}
+	for _, pc := range planted {
+		t.Run("another user's "+pc.name, func(t *testing.T) {
+			home := filepath.Join(sharedBase(t), "hush")
+			path := filepath.Join(home, "vaults", "test.db")
+			v, err := Create(path, testPass, CreateOptions{KDF: crypto.FloorKDF})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v.Close()
+			vaults := filepath.Dir(path)
+			f := pc.plant(vaults, path)
+			os.Remove(f)
+			os.Chmod(home, 0o755)
+			os.Chmod(vaults, 0o777)
+			asOther(t, who, ": > "+f+" && chmod 600 "+f)
+			os.Chmod(vaults, 0o700)
+			_, err = Open(path)
+			wantUnsafe(t, err, f, ownedBy)
+		})
+	}
+
+	t.Run("links", func(t *testing.T) {
+		for _, name := range []string{"-wal", "audit", "vault"} {
+			v := newVault(t)
+			path := v.Path()
+			v.Close()
+			target := filepath.Join(t.TempDir(), "elsewhere")
+			link := map[string]string{"-wal": path + "-wal", "audit": AuditPath(path), "vault": path}[name]
+			if name == "vault" {
+				os.Rename(path, target)
+			} else {
+				os.Remove(link)
+			}
+			if err := os.Symlink(target, link); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(path)
+			wantUnsafe(t, err, link, "symbolic link")
+			if name != "vault" {
+				if _, err := os.Lstat(target); err == nil {
+					t.Fatalf("%s: hush created the file the link points at", name)
+				}
+			}
+		}
+		// Opened through the guard, a link is refused even if it appears
+		// after the check.
+		dir := t.TempDir()
+		os.Symlink(filepath.Join(dir, "target"), filepath.Join(dir, "lock"))
+		_, err := OpenPrivate(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+		wantUnsafe(t, err, filepath.Join(dir, "lock"), "symbolic link")
+		if _, err := os.Lstat(filepath.Join(dir, "target")); err == nil {
+			t.Fatal("OpenPrivate created the file a link points at")
+		}
+	})
+
+	t.Run("group-writable files and folders", func(t *testing.T) {
+		v := newVault(t)
+		path := v.Path()
+		if err := v.Record("get", []string{"x"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		v.Close()
+		for _, f := range []string{path + "-shm", AuditPath(path)} {
+			os.Chmod(f, 0o620)
+			_, err := Open(path)
+			wantUnsafe(t, err, f, "chmod 600 "+f)
+			os.Chmod(f, 0o600)
+		}
+		vaults := filepath.Dir(path)
+		os.Chmod(vaults, 0o770)
+		_, err := Open(path)
+		wantUnsafe(t, err, vaults, "chmod 700 "+vaults)
+		os.Chmod(vaults, 0o700)
+		if v, err := Open(path); err != nil {
+			t.Fatalf("the repaired vault does not open: %v", err)
+		} else {
+			v.Close()
+		}
+	})
+}

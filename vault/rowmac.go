@@ -1,0 +1,162 @@
+package vault
+
+import (
+	"crypto/hmac"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/hush-secrets/hush/crypto"
+)
+
+// A secret's row holds what decides which version is current, whether it
+// was removed, which folder lists it and when it is due: bookkeeping that
+// the AEAD of its versions does not cover. The row MAC authenticates it
+// (record format 3), so that a local writer who moves head back (reviving
+// a revoked value), clears deleted, changes folder_mac (hiding a secret
+// from export) or the times (moving what is due) gets "vault data failed
+// authentication" instead. The head version's own time must equal the
+// row's updated time, which binds it too.
+//
+// What the MAC cannot stop: a row put back whole, with its MAC, from an
+// older copy of the file (a secret's own older state), and a row deleted.
+
+// rowState is a secret row's authenticated columns.
+type rowState struct {
+	id                 []byte
+	head               int
+	created, updated   int64
+	deleted            sql.NullInt64
+	nameMAC, folderMAC []byte
+	mac                []byte
+}
+
+func (v *Vault) rowMAC(s *rowState) []byte {
+	live := "live"
+	if s.deleted.Valid {
+		live = "deleted"
+	}
+	return v.keys.row.MAC(crypto.AD("hush/v1/row", v.hdr.vaultID, s.id, s.head, s.created, s.updated,
+		live, s.deleted.Int64, s.nameMAC, s.folderMAC))
+}
+
+// check authenticates a row read for name (its name when known, else its id).
+func (v *Vault) check(s *rowState, name string) error {
+	if name == "" {
+		name = fmt.Sprintf("secret %x", s.id)
+	}
+	if s.mac == nil {
+		if v.hdr.format >= 3 {
+			return &TamperError{fmt.Sprintf("the state of %s is not authenticated", name)}
+		}
+		return nil // written by an older hush, before the upgrade
+	}
+	if !hmac.Equal(s.mac, v.rowMAC(s)) {
+		return &TamperError{fmt.Sprintf("the state of %s (its current version, removal, folder or times) was changed outside hush", name)}
+	}
+	return nil
+}
+
+// checkUpdated binds the head version's time to the row's.
+func checkUpdated(name string, rowUpdated, headCreated int64) error {
+	if rowUpdated != headCreated {
+		return &TamperError{fmt.Sprintf("the time of %s's current version was changed outside hush", name)}
+	}
+	return nil
+}
+
+const rowColumns = `s.id, s.head, s.created, s.updated, s.deleted, s.name_mac, s.folder_mac, s.row_mac`
+
+func (s *rowState) dest() []any {
+	return []any{&s.id, &s.head, &s.created, &s.updated, &s.deleted, &s.nameMAC, &s.folderMAC, &s.mac}
+}
+
+// sealRow computes and stores the MAC of a row as it now is: every write
+// to a secrets row ends with it.
+func (v *Vault) sealRow(q querier, id []byte) error {
+	var s rowState
+	err := q.QueryRow(`SELECT `+rowColumns+` FROM secrets s WHERE s.id = ?`, id).Scan(s.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return dbErr("read vault", err)
+	}
+	if _, err = q.Exec(`UPDATE secrets SET row_mac = ? WHERE id = ?`, v.rowMAC(&s), id); err != nil {
+		return dbErr("write vault", err)
+	}
+	return v.sealFolder(q, s.folderMAC)
+}
+
+func (v *Vault) folderCountMAC(folderMAC []byte, live int) []byte {
+	return v.keys.row.MAC(crypto.AD("hush/v1/folder", v.hdr.vaultID, folderMAC, live))
+}
+
+// sealFolder records, authenticated, how many live secrets the folder
+// holds now. Every write that may change it ends with it.
+func (v *Vault) sealFolder(q querier, folderMAC []byte) error {
+	var live int
+	if err := q.QueryRow(`SELECT count(*) FROM secrets WHERE folder_mac = ? AND deleted IS NULL`, folderMAC).Scan(&live); err != nil {
+		return dbErr("read vault", err)
+	}
+	var err error
+	if live == 0 {
+		_, err = q.Exec(`DELETE FROM folders WHERE folder_mac = ?`, folderMAC)
+	} else {
+		_, err = q.Exec(`INSERT INTO folders (folder_mac, live, mac) VALUES (?, ?, ?)
+			ON CONFLICT(folder_mac) DO UPDATE SET live = excluded.live, mac = excluded.mac`, folderMAC, live, v.folderCountMAC(folderMAC, live))
+	}
+	return dbErr("write vault", err)
+}
+
+// checkFolder compares the live secrets a folder listing found with the
+// folder's authenticated count.
+func (v *Vault) checkFolder(q querier, folder string, folderMAC []byte, found int) error {
+	if v.hdr.format < 3 {
+		return nil
+	}
+	var live int
+	var mac []byte
+	err := q.QueryRow(`SELECT live, mac FROM folders WHERE folder_mac = ?`, folderMAC).Scan(&live, &mac)
+	if errors.Is(err, sql.ErrNoRows) {
+		live, mac = 0, nil
+	} else if err != nil {
+		return dbErr("read vault", err)
+	} else if !hmac.Equal(mac, v.folderCountMAC(folderMAC, live)) {
+		return &TamperError{fmt.Sprintf("the count of secrets in folder %q", folder)}
+	}
+	if live != found {
+		return &TamperError{fmt.Sprintf("folder %q holds %d secrets but %d were found: a secret was moved out of it or into it outside hush", folder, live, found)}
+	}
+	return nil
+}
+
+// sealAllRows MACs every row: at the upgrade to format 3 and after a key
+// rotation.
+func (v *Vault) sealAllRows(q querier) error {
+	rows, err := q.Query(`SELECT id FROM secrets`)
+	if err != nil {
+		return dbErr("read vault", err)
+	}
+	var ids [][]byte
+	for rows.Next() {
+		var id []byte
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return dbErr("read vault", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	// Folder counts are recomputed from scratch (their MACs change with
+	// the key): sealRow re-adds every folder that has live secrets.
+	if _, err := q.Exec(`DELETE FROM folders`); err != nil {
+		return dbErr("write vault", err)
+	}
+	for _, id := range ids {
+		if err := v.sealRow(q, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package vault
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+)
+
+// TestRowStateEdits is issue 15's fourth item: each edit of a secret's
+// bookkeeping in the SQLite file gives "vault data failed authentication"
+// instead of changing what hush serves.
+func TestRowStateEdits(t *testing.T) {
+	setup := func(t *testing.T) *Vault {
+		v := newVault(t)
+		mustSet(t, v, "app/prod/TOKEN", "leaked")
+		if _, err := v.Revoke("app/prod/TOKEN", "posted in chat"); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, v, "app/prod/DB", "db-value")
+		mustSet(t, v, "app/prod/GONE", "removed-value")
+		if err := v.Remove("app/prod/GONE"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Set("app/prod/KEY", []byte("k"), Update{RotateEvery: ptr(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct {
+		name string
+		edit func(v *Vault) string
+		read func(v *Vault) error
+	}{
+		{"head moved back revives a revoked value", func(v *Vault) string {
+			return rowEdit(t, v, "app/prod/TOKEN", `head = 1`)
+		}, func(v *Vault) error { _, err := v.Get("app/prod/TOKEN"); return err }},
+		{"head moved back, listing", func(v *Vault) string {
+			return rowEdit(t, v, "app/prod/TOKEN", `head = 1`)
+		}, func(v *Vault) error { _, err := v.List(""); return err }},
+		{"deleted cleared revives a removed secret", func(v *Vault) string {
+			return rowEdit(t, v, "app/prod/GONE", `deleted = NULL`)
+		}, func(v *Vault) error { _, err := v.Get("app/prod/GONE"); return err }},
+		{"deleted cleared, listing", func(v *Vault) string {
+			return rowEdit(t, v, "app/prod/GONE", `deleted = NULL`)
+		}, func(v *Vault) error { _, err := v.Index(); return err }},
+		{"folder_mac changed hides a revoked secret from export", func(v *Vault) string {
+			return rowEdit(t, v, "app/prod/TOKEN", `folder_mac = randomblob(32)`)
+		}, func(v *Vault) error { _, err := v.Children("app/prod"); return err }},
+		{"secrets.updated moved", func(v *Vault) string {
+			return rowEdit(t, v, "app/prod/KEY", `updated = updated + 23*3600*1000000000`)
+		}, func(v *Vault) error { _, err := v.List(""); return err }},
+		{"versions.created of the head moved", func(v *Vault) string {
+			id := rowID(t, v, "app/prod/KEY")
+			return tamperFile(t, v, `UPDATE versions SET created = created + 23*3600*1000000000 WHERE secret_id = x'`+id+`'`)
+		}, func(v *Vault) error { _, err := v.List(""); return err }},
+		{"versions.created of the head moved, get", func(v *Vault) string {
+			id := rowID(t, v, "app/prod/KEY")
+			return tamperFile(t, v, `UPDATE versions SET created = created + 23*3600*1000000000 WHERE secret_id = x'`+id+`'`)
+		}, func(v *Vault) error { _, err := v.Get("app/prod/KEY"); return err }},
+		{"row MAC removed", func(v *Vault) string {
+			return rowEdit(t, v, "app/prod/DB", `row_mac = NULL`)
+		}, func(v *Vault) error { _, err := v.Get("app/prod/DB"); return err }},
+		{"row MAC swapped with another secret's", func(v *Vault) string {
+			db := rowID(t, v, "app/prod/DB")
+			key := rowID(t, v, "app/prod/KEY")
+			return tamperFile(t, v, `UPDATE secrets SET row_mac = (SELECT row_mac FROM secrets WHERE id = x'`+key+`') WHERE id = x'`+db+`'`)
+		}, func(v *Vault) error { _, err := v.Get("app/prod/DB"); return err }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := setup(t)
+			path := tc.edit(v)
+			v = reopenKey(t, path)
+			wantTampered(t, tc.name, tc.read(v))
+		})
+	}
+	t.Run("untouched", func(t *testing.T) {
+		v := setup(t)
+		if _, err := v.Children("app/prod"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Get("app/prod/TOKEN"); !errors.As(err, new(*RevokedError)) {
+			t.Fatalf("the revoked secret: %v", err)
+		}
+	})
+}
+
+func ptr[T any](x T) *T { return &x }
+
+// rowID is the hex id of a secret, for SQL.
+func rowID(t *testing.T, v *Vault, name string) string {
+	t.Helper()
+	r, err := v.lookup(v.db, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idString(r.id)
+}
+
+// rowEdit changes columns of a secret's row in the file.
+func rowEdit(t *testing.T, v *Vault, name, set string) string {
+	t.Helper()
+	return tamperFile(t, v, `UPDATE secrets SET `+set+` WHERE id = x'`+rowID(t, v, name)+`'`)
+}
+
+// TestRowMACUpgrade: a format 2 vault's rows get their MACs at the first
+// unlock by passphrase; before, they are read as they are.
+func TestRowMACUpgrade(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "k", "v")
+	v.hdr.format = 2
+	if err := v.wrap(testPass, crypto.FloorKDF); err != nil {
+		t.Fatal(err)
+	}
+	h := v.hdr
+	if _, err := v.db.Exec(`UPDATE header SET format = 2, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ?; UPDATE secrets SET row_mac = NULL`,
+		h.salt, h.checkMAC, h.wrappedKey, h.headerMAC); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := v.Key()
+	path := v.Path()
+	v.Close()
+	v, _ = Open(path)
+	if err := v.UnlockWithKey(key); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := v.Get("k"); err != nil || string(s.Value) != "v" {
+		t.Fatalf("a format 2 vault before its upgrade: %v", err)
+	}
+	v.Close()
+	v = reopenKey(t, path)
+	if v.hdr.format != 3 {
+		t.Fatalf("format %d after the upgrade", v.hdr.format)
+	}
+	path = rowEdit(t, v, "k", "row_mac = NULL")
+	v = reopenKey(t, path)
+	if _, err := v.Get("k"); !errors.Is(err, ErrTampered) {
+		t.Fatalf("a removed row MAC after the upgrade: %v", err)
+	}
+}
