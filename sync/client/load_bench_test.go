@@ -41,7 +41,11 @@ func BenchmarkServerLoad(b *testing.B) {
 	}
 }
 
-func loadRun(b *testing.B, dsn string, clients int) {
+func loadRun(b *testing.B, dsn string, clients int) { loadRunWatched(b, dsn, clients, 0) }
+
+// loadRunWatched is loadRun with watchers idle watch streams open on the
+// server meanwhile (all on the same team: every push is told to each).
+func loadRunWatched(b *testing.B, dsn string, clients, watchers int) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
@@ -98,6 +102,23 @@ func loadRun(b *testing.B, dsn string, clients int) {
 		d.Members = admin.Members // pushes name the current log position
 	}
 
+	wctx, stopWatch := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	defer func() { stopWatch(); watching.Wait() }()
+	for i := range watchers {
+		c, err := devs[i%len(devs)].conn()
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.http.Timeout = 0
+		w := &Watcher{c: c, Silence: wire.WatchSilence, MaxBackoff: 5 * time.Second}
+		watching.Go(func() { w.Run(wctx, func(WatchEvent) {}) })
+	}
+	for deadline := time.Now().Add(2 * time.Minute); srv.Watching() < watchers; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d watch streams open after 2 minutes", srv.Watching(), watchers)
+		}
+	}
 	var (
 		mu      sync.Mutex
 		lat     []time.Duration
