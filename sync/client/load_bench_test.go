@@ -44,7 +44,7 @@ func BenchmarkServerLoad(b *testing.B) {
 func loadRun(b *testing.B, dsn string, clients int) { loadRunWatched(b, dsn, clients, 0) }
 
 // loadRunWatched is loadRun with watchers idle watch streams open on the
-// server meanwhile (all on the same team: every push is told to each).
+// server meanwhile.
 func loadRunWatched(b *testing.B, dsn string, clients, watchers int) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, dsn)
@@ -105,8 +105,23 @@ func loadRunWatched(b *testing.B, dsn string, clients, watchers int) {
 	wctx, stopWatch := context.WithCancel(ctx)
 	var watching sync.WaitGroup
 	defer func() { stopWatch(); watching.Wait() }()
-	for i := range watchers {
-		c, err := devs[i%len(devs)].conn()
+	// The watchers are of another team: idle streams, which hear only
+	// heartbeats (watchers of the team being pushed to are told of every
+	// push, and would each sync).
+	var idle *State
+	if watchers > 0 {
+		iv, err := vault.Create(filepath.Join(b.TempDir(), "idle.db"), []byte("correct horse battery"),
+			vault.CreateOptions{KDF: crypto.KDFParams{MemoryKiB: 19 * 1024, Passes: 2, Lanes: 1}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer iv.Close()
+		if idle, err = Create(ctx, iv, CreateOptions{Server: hs.URL, Name: "idle", Device: "idle", Member: "idle"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range watchers {
+		c, err := idle.conn()
 		if err != nil {
 			b.Fatal(err)
 		}
