@@ -121,7 +121,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, dev *store.Device
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	send := func(line string) bool {
-		_ = rc.SetWriteDeadline(s.now().Add(s.opts.Heartbeat))
+		_ = rc.SetWriteDeadline(time.Now().Add(wire.WatchSilence)) // a reader silent that long is gone
 		if _, err := fmt.Fprint(w, line); err != nil {
 			return false
 		}
