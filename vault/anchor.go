@@ -145,6 +145,15 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 	}
 	v.anch = nil
 	if logged {
+		// A rotation by another hush since this one read the header: its
+		// key is stale, and the log may be the re-sealed one.
+		var epoch int
+		if err := tx.QueryRow(`SELECT epoch FROM header WHERE id = 1`).Scan(&epoch); err != nil {
+			return fail(dbErr("read vault header", err))
+		}
+		if epoch != v.hdr.epoch {
+			return fail(ErrRotated)
+		}
 		if v.anch, err = v.readAnchor(tx); err != nil {
 			return fail(err)
 		}
@@ -185,6 +194,38 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 		v.intent.done = true
 	}
 	return nil
+}
+
+// checkCurrent compares the vault's anchor with its log for a command
+// that only reads the vault and writes no log entry (ls, due, history):
+// a vault that went back in time, or a log cut or replaced, is reported
+// as it is by a get, instead of answering from the older state. It runs
+// under the write lock (as a logged read does), so that a change
+// committing meanwhile cannot be seen half-way; it writes nothing.
+func (v *Vault) checkCurrent() error {
+	if v.keys == nil || !v.anchored() {
+		return nil
+	}
+	if err := v.attachAudit(); err != nil {
+		return err
+	}
+	tx, err := v.db.Begin()
+	if err != nil {
+		return dbErr("read vault", err)
+	}
+	defer tx.Rollback()
+	var epoch int
+	if err := tx.QueryRow(`SELECT epoch FROM header WHERE id = 1`).Scan(&epoch); err != nil {
+		return dbErr("read vault header", err)
+	}
+	if epoch != v.hdr.epoch {
+		return ErrRotated
+	}
+	a, err := v.readAnchor(tx)
+	if err != nil || a == nil {
+		return err
+	}
+	return v.checkAnchor(tx, a)
 }
 
 // startAnchor anchors the log as it is: at create and at the upgrade of a

@@ -290,3 +290,34 @@ func TestFormat1Upgrade(t *testing.T) {
 	defer v2.Close()
 	wantTampered(t, "format set back", v2.Unlock(testPass))
 }
+
+// TestListingsFindAVaultBackInTime: ls, ls --all, due (List and
+// ListWithPolicies), history, the browser's index and status (Count, with
+// the key) write no log entry, but must not answer from a vault put back
+// to an older copy either: they say what a get says.
+func TestListingsFindAVaultBackInTime(t *testing.T) {
+	v := anchoredVault(t)
+	path := v.Path()
+	v.Close()
+	copyFile(t, path, path+".old")
+	v = reopenKey(t, path)
+	v.Intend("set", []string{"app/K"})
+	mustSet(t, v, "app/K", "after the copy")
+	v.Close()
+	os.Remove(path + "-wal")
+	copyFile(t, path+".old", path)
+	v = reopenKey(t, path)
+	reads := map[string]func() error{
+		"ls":      func() error { _, err := v.List(""); return err },
+		"due":     func() error { _, err := v.ListWithPolicies(""); return err },
+		"index":   func() error { _, err := v.Index(); return err },
+		"history": func() error { _, _, err := v.History("app/K"); return err },
+		"status":  func() error { _, err := v.Count(); return err },
+	}
+	for name, read := range reads {
+		err := read()
+		if err == nil || !strings.Contains(err.Error(), "the vault went back in time") {
+			t.Errorf("%s on a vault that went back in time: %v", name, err)
+		}
+	}
+}

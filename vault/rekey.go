@@ -403,10 +403,22 @@ func (v *Vault) resealAll(tx *sql.Tx, old, nk *keyring, oldEpoch, epoch int) err
 	return nil
 }
 
+// ErrRotated means another hush rotated the vault key while this one had
+// the vault open with the old key.
+var ErrRotated = errors.New("the vault's key was rotated by another hush while this one had it open: run the command again (with the new passphrase)")
+
 // finishRekey puts a re-sealed audit log left by RotateKey in place when
-// it belongs to the current key, and removes it when it does not (the
-// rotation did not commit). Called with the keys, before the log is
+// it belongs to the current key, and removes it only when its rotation is
+// known not to have committed. Called with the keys, before the log is
 // attached.
+//
+// It judges under the vault's write lock: RotateKey holds it from writing
+// the file until its commit, so a file that does not check out under this
+// process's key may be a rotation still under way (this process read the
+// old header). Once the lock is ours, the header on disk tells: the same
+// epoch as ours means the rotation rolled back or died before its commit
+// (the file is removed); a newer epoch means it committed and our key is
+// stale (the file is left for the next open, and [ErrRotated] returned).
 func (v *Vault) finishRekey() error {
 	path := rekeyPath(v.path)
 	if err := private.File(path); err != nil {
@@ -421,6 +433,18 @@ func (v *Vault) finishRekey() error {
 		}
 		v.auditAttached = false
 	}
+	tx, err := v.db.Begin() // BEGIN IMMEDIATE: waits for a rotation under way
+	if err != nil {
+		return dbErr("take the vault's write lock", err)
+	}
+	defer tx.Rollback()
+	if _, err := os.Lstat(path); err != nil {
+		return nil // another hush finished it meanwhile
+	}
+	var epoch int
+	if err := tx.QueryRow(`SELECT epoch FROM header WHERE id = 1`).Scan(&epoch); err != nil {
+		return dbErr("read vault header", err)
+	}
 	ours := false
 	if db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro"); err == nil {
 		var seq int
@@ -431,7 +455,12 @@ func (v *Vault) finishRekey() error {
 		}
 		db.Close()
 	}
+	if epoch != v.hdr.epoch {
+		return ErrRotated
+	}
 	if !ours {
+		// Our epoch is the vault's and no rotation holds the lock: the
+		// one that wrote this file did not commit.
 		return os.Remove(path)
 	}
 	step("renaming")

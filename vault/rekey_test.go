@@ -3,6 +3,7 @@ package vault
 import (
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -132,4 +133,56 @@ func TestRotateKey(t *testing.T) {
 	if s, err := v2.Get("app/f0/K0"); err == nil {
 		t.Fatalf("the old key read a secret re-sealed by the rotation: %q", s.Value)
 	}
+}
+
+// TestRotateKeyConcurrentOpen: a hush that opens the vault with the old
+// key while a rotation is under way (its re-sealed log written, its
+// transaction not yet committed) must not remove that log: it waits for
+// the write lock, and after the commit its key is stale. The rotation's
+// log then replaces the old one and the vault opens with every entry.
+func TestRotateKeyConcurrentOpen(t *testing.T) {
+	v := rekeyVault(t)
+	path := v.Path()
+	es, err := v.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := busyTimeout
+	busyTimeout = 200 * time.Millisecond
+	defer func() { busyTimeout = old }()
+	other, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	var during error
+	rekeyStep = func(s string) {
+		if s != "resealed" {
+			return
+		}
+		// The other hush reads the log: before the fix it judged the
+		// re-sealed log foreign under the old key and removed it.
+		_, during = other.Audit()
+		if _, err := os.Lstat(rekeyPath(path)); err != nil {
+			t.Errorf("the re-sealed log is gone while the rotation is under way: %v", err)
+		}
+	}
+	defer func() { rekeyStep = nil }()
+	if err := v.RotateKey(newPass, crypto.FloorKDF); err != nil {
+		t.Fatal(err)
+	}
+	rekeyStep = nil
+	if !errors.Is(during, ErrBusy) {
+		t.Errorf("the other hush during the rotation: %v, want ErrBusy", during)
+	}
+	// After the commit, the stale key is told so, and nothing is removed.
+	if _, err := other.Audit(); err == nil {
+		t.Errorf("the old key read the log after the rotation")
+	}
+	other.Close()
+	v.Close()
+	checkRekeyed(t, path, newPass, len(es)+0).Close()
 }

@@ -19,7 +19,9 @@ import (
 // row's updated time, which binds it too.
 //
 // What the MAC cannot stop: a row put back whole, with its MAC, from an
-// older copy of the file (a secret's own older state), and a row deleted.
+// older copy of the file together with its newer version rows deleted (a
+// secret's own older state), and a row deleted. A row put back while its
+// newer versions stay is refused: head must be the newest version.
 
 // rowState is a secret row's authenticated columns.
 type rowState struct {
@@ -29,6 +31,7 @@ type rowState struct {
 	deleted            sql.NullInt64
 	nameMAC, folderMAC []byte
 	mac                []byte
+	newest             sql.NullInt64 // the highest version stored for the secret
 }
 
 func (v *Vault) rowMAC(s *rowState) []byte {
@@ -54,6 +57,9 @@ func (v *Vault) check(s *rowState, name string) error {
 	if !hmac.Equal(s.mac, v.rowMAC(s)) {
 		return &TamperError{fmt.Sprintf("the state of %s (its current version, removal, folder or times) was changed outside hush", name)}
 	}
+	if s.newest.Valid && s.newest.Int64 != int64(s.head) {
+		return &TamperError{fmt.Sprintf("the current version of %s is %d, but version %d is stored: its state was put back from an older copy", name, s.head, s.newest.Int64)}
+	}
 	return nil
 }
 
@@ -65,10 +71,15 @@ func checkUpdated(name string, rowUpdated, headCreated int64) error {
 	return nil
 }
 
-const rowColumns = `s.id, s.head, s.created, s.updated, s.deleted, s.name_mac, s.folder_mac, s.row_mac`
+// rowColumns reads a row's state and the highest version stored for it:
+// versions are only ever added as head+1, so a current version that is
+// not the newest is a row put back from an older copy of the file while
+// the newer versions stayed (an index seek on the versions' primary key).
+const rowColumns = `s.id, s.head, s.created, s.updated, s.deleted, s.name_mac, s.folder_mac, s.row_mac,
+	(SELECT max(mv.version) FROM versions mv WHERE mv.secret_id = s.id)`
 
 func (s *rowState) dest() []any {
-	return []any{&s.id, &s.head, &s.created, &s.updated, &s.deleted, &s.nameMAC, &s.folderMAC, &s.mac}
+	return []any{&s.id, &s.head, &s.created, &s.updated, &s.deleted, &s.nameMAC, &s.folderMAC, &s.mac, &s.newest}
 }
 
 // sealRow computes and stores the MAC of a row as it now is: every write

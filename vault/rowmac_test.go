@@ -2,6 +2,7 @@ package vault
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -139,4 +140,34 @@ func TestRowMACUpgrade(t *testing.T) {
 	if _, err := v.Get("k"); !errors.Is(err, ErrTampered) {
 		t.Fatalf("a removed row MAC after the upgrade: %v", err)
 	}
+}
+
+// TestRowRestoredFromOlderCopy: a writer who puts a secret's whole row
+// back from an older copy of the file (with its valid MAC), while the newer
+// version rows stay, must not revive the revoked value: the current
+// version is not the newest stored.
+func TestRowRestoredFromOlderCopy(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/prod/TOKEN", "leaked")
+	var head, created, updated int64
+	var id, nameMAC, folderMAC, mac []byte
+	if err := v.db.QueryRow(`SELECT id, head, created, updated, name_mac, folder_mac, row_mac FROM secrets`).
+		Scan(&id, &head, &created, &updated, &nameMAC, &folderMAC, &mac); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Revoke("app/prod/TOKEN", "posted in chat"); err != nil {
+		t.Fatal(err)
+	}
+	path := tamperFile(t, v, fmt.Sprintf(`UPDATE secrets SET head = %d, created = %d, updated = %d, deleted = NULL, name_mac = x'%x', folder_mac = x'%x', row_mac = x'%x' WHERE id = x'%x'`,
+		head, created, updated, nameMAC, folderMAC, mac, id))
+	v = reopenKey(t, path)
+	s, err := v.Get("app/prod/TOKEN")
+	if err == nil {
+		t.Fatalf("the revoked value came back: %q", s.Value)
+	}
+	wantTampered(t, "get", err)
+	_, err = v.Children("app/prod")
+	wantTampered(t, "export", err)
+	_, err = v.List("")
+	wantTampered(t, "ls", err)
 }
