@@ -52,7 +52,8 @@ func loadRunWatched(b *testing.B, dsn string, clients, watchers int) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	srv := server.New(st, server.Options{Rate: 1e6, Burst: 1e6})
+	// The idle watchers below are one device's streams.
+	srv := server.New(st, server.Options{Rate: 1e6, Burst: 1e6, WatchesPerDevice: max(watchers, 1)})
 	defer srv.Close()
 	hs := httptest.NewServer(srv)
 	defer hs.Close()

@@ -49,6 +49,10 @@ type Options struct {
 	// Heartbeat is how often an idle watch stream carries a heartbeat
 	// (default wire.WatchHeartbeat).
 	Heartbeat time.Duration
+	// WatchesPerDevice bounds the watch streams one device holds open at
+	// once (default 8): each holds a connection, and one member must not
+	// be able to take them all.
+	WatchesPerDevice int
 }
 
 // One client address may hold at most a quarter of the body budget (and
@@ -101,6 +105,9 @@ func New(st store.Store, o Options) *Server {
 	}
 	if o.Heartbeat == 0 {
 		o.Heartbeat = DefaultHeartbeat
+	}
+	if o.WatchesPerDevice == 0 {
+		o.WatchesPerDevice = 8
 	}
 	s := &Server{st: st, log: o.Logger, now: o.Now, opts: o, mux: http.NewServeMux(), bodies: semaphore.NewWeighted(o.BodyBudget), held: map[string]int64{},
 		metrics: newMetrics(), hub: newHub(), limiters: map[string]*rate.Limiter{}, seen: map[string]time.Time{}}

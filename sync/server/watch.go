@@ -39,9 +39,21 @@ type sub struct {
 
 func newHub() *hub { return &hub{subs: map[string]map[*sub]struct{}{}, closed: make(chan struct{})} }
 
-func (h *hub) add(team, device string) *sub {
+// add subscribes device to team's heads, unless it already holds limit
+// streams (nil then).
+func (h *hub) add(team, device string, limit int) *sub {
 	s := &sub{device: device, ch: make(chan int64, 1), gone: make(chan struct{})}
 	h.mu.Lock()
+	n := 0
+	for o := range h.subs[team] {
+		if o.device == device {
+			n++
+		}
+	}
+	if n >= limit {
+		h.mu.Unlock()
+		return nil
+	}
 	if h.subs[team] == nil {
 		h.subs[team] = map[*sub]struct{}{}
 	}
@@ -110,13 +122,17 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, dev *store.Device
 		s.internal(w, r, err)
 		return
 	}
+	sb := s.hub.add(dev.Team, dev.ID, s.opts.WatchesPerDevice)
+	if sb == nil {
+		fail(w, http.StatusTooManyRequests, "this device already holds "+strconv.Itoa(s.opts.WatchesPerDevice)+" watch streams: close one first")
+		return
+	}
+	defer s.hub.drop(dev.Team, sb)
 	rc := http.NewResponseController(w)
 	// The stream outlives the server's read and write timeouts: each
 	// write gets its own deadline instead.
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	sb := s.hub.add(dev.Team, dev.ID)
-	defer s.hub.drop(dev.Team, sb)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)

@@ -132,3 +132,29 @@ func TestWatchEndsForARemovedDevice(t *testing.T) {
 		t.Fatalf("a removed device opened a watch stream: HTTP %d", resp.StatusCode)
 	}
 }
+
+// One device cannot take every connection with watch streams.
+func TestWatchStreamsPerDevice(t *testing.T) {
+	e := newTeam(t, server.Options{WatchesPerDevice: 2})
+	for range 2 {
+		_, closeStream := watchStream(t, e, e.reader)
+		defer closeStream()
+	}
+	// The server counts a stream once its handler runs: wait for both.
+	for deadline := time.Now().Add(30 * time.Second); e.srv.Watching() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d streams open", e.srv.Watching())
+		}
+	}
+	resp, err := http.DefaultClient.Do(e.signed(e.reader, "GET", "/v1/watch", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a third stream of one device: HTTP %d, want 429", resp.StatusCode)
+	}
+	// Another device still can.
+	_, closeStream := watchStream(t, e, e.writer)
+	closeStream()
+}
