@@ -134,7 +134,7 @@ func (w *Watcher) once(ctx context.Context, on func(WatchEvent), failures *int) 
 	}()
 	silence := time.NewTimer(w.Silence)
 	defer silence.Stop()
-	var event, data string
+	var p streamParser
 	for {
 		select {
 		case <-ctx.Done():
@@ -145,26 +145,47 @@ func (w *Watcher) once(ctx context.Context, on func(WatchEvent), failures *int) 
 			return fmt.Errorf("%w at %s: nothing heard for %s", ErrOffline, w.c.base, w.Silence)
 		case line := <-lines:
 			silence.Reset(w.Silence)
+			event, head, err := p.line(line)
 			switch {
-			case strings.HasPrefix(line, ":"): // heartbeat
-			case strings.HasPrefix(line, "event: "):
-				event = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				data = strings.TrimPrefix(line, "data: ")
-			case line == "":
-				switch event {
-				case "head":
-					head, err := strconv.ParseInt(data, 10, 64)
-					if err != nil || head < 0 {
-						return fmt.Errorf("the team server sent an unreadable watch event")
-					}
-					*failures = 0
-					on(WatchEvent{Kind: WatchHead, Head: head})
-				case "removed":
-					return fmt.Errorf("%w: the server says this device was removed from the team", ErrWatchRefused)
-				}
-				event, data = "", ""
+			case err != nil:
+				return err
+			case event == "head":
+				*failures = 0
+				on(WatchEvent{Kind: WatchHead, Head: head})
+			case event == "removed":
+				return fmt.Errorf("%w: the server says this device was removed from the team", ErrWatchRefused)
 			}
 		}
 	}
+}
+
+// streamParser reads a watch stream (server-sent events) line by line.
+// It knows two events, "head" (data: the head, a sequence number) and
+// "removed"; comments (heartbeats) and anything else are skipped.
+type streamParser struct{ event, data string }
+
+// line takes one line (without its end); at the blank line that ends an
+// event it returns the event's name and, for "head", the head.
+func (p *streamParser) line(l string) (event string, head int64, err error) {
+	switch {
+	case strings.HasPrefix(l, ":"): // heartbeat
+	case strings.HasPrefix(l, "event: "):
+		p.event = strings.TrimPrefix(l, "event: ")
+	case strings.HasPrefix(l, "data: "):
+		p.data = strings.TrimPrefix(l, "data: ")
+	case l == "":
+		event, data := p.event, p.data
+		p.event, p.data = "", ""
+		switch event {
+		case "head":
+			head, err := strconv.ParseInt(data, 10, 64)
+			if err != nil || head < 0 {
+				return "", 0, errors.New("the team server sent an unreadable watch event")
+			}
+			return event, head, nil
+		case "removed":
+			return event, 0, nil
+		}
+	}
+	return "", 0, nil
 }
