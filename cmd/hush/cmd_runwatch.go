@@ -159,6 +159,8 @@ func (a *app) watchVault(ctx context.Context, v *vault.Vault, o run.Options, cur
 			msg := err.Error()
 			if errors.Is(err, vault.ErrLocked) {
 				msg = "the vault is locked"
+			} else if keyReplaced(v) {
+				msg = "the vault key was replaced (hush passwd --rotate-key); start hush run again to unlock the vault with the new one"
 			}
 			if msg != said {
 				a.notef("hush: cannot restart %s with new secrets: %s; it keeps running with the ones it has", cur.Argv[0], msg)
@@ -177,4 +179,16 @@ func (a *app) watchVault(ctx context.Context, v *vault.Vault, o run.Options, cur
 		}
 		restart <- next
 	}
+}
+
+// keyReplaced says whether the vault file is now sealed under another key
+// epoch than the one v was unlocked with: what this hush holds reads
+// nothing written since.
+func keyReplaced(v *vault.Vault) bool {
+	now, err := vault.Open(v.Path())
+	if err != nil {
+		return false
+	}
+	defer now.Close()
+	return now.Epoch() != v.Epoch()
 }
