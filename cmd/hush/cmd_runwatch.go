@@ -89,8 +89,9 @@ func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Wat
 	go a.watchVault(ctx, v, o, plan, &mu, restart, stop)
 	code, err := run.SuperviseWatch(plan, a.stdio(), rw)
 	cancel()
-	mu.Lock() // a sync or a build in flight ends before the vault closes
-	defer mu.Unlock()
+	// A sync or a build in flight ends before the vault closes, and none
+	// starts after: the lock is kept until hush exits.
+	mu.Lock()
 	var stopped *run.StoppedError
 	if errors.As(err, &stopped) {
 		return fmt.Errorf("stopped %s: %s", plan.Argv[0], stopped.Reason)
