@@ -14,7 +14,8 @@ import (
 
 // teamWatch follows the team server's watch stream for v and runs an
 // ordinary, fully verified sync whenever it says the head moved (and on
-// every (re)connection, to catch up with what happened meanwhile). It
+// every (re)connection, whose first event is the head: to catch up with
+// what happened meanwhile). It
 // says once when the server becomes unreachable and once when it is back.
 // It returns nil when ctx ends, or an error when this device can no longer
 // sync (removed from the team). synced is called after every sync that
@@ -44,15 +45,15 @@ func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string,
 	}
 	var (
 		unreachable bool
-		head        int64 = -1 // the head this device last synced to
 		fatal       error
 		wctx, stop  = context.WithCancel(ctx)
 	)
 	defer stop()
-	syncTo := func(force bool, to int64) {
-		if !force && to <= head {
-			return
-		}
+	// Every event is answered with a sync, whatever head it names: the
+	// head is not trusted even to skip one (a server naming a huge head
+	// must not make the device ignore the next ones). A device's own
+	// push comes back as one event, and one sync with nothing to do.
+	syncNow := func() {
 		if lock != nil {
 			lock.Lock()
 			defer lock.Unlock()
@@ -78,12 +79,10 @@ func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string,
 			}
 			return
 		}
-		head = max(to, t.State().Head)
 		if synced != nil {
 			synced(rep)
 		}
 	}
-	first := true
 	err = w.Run(wctx, func(e client.WatchEvent) {
 		switch e.Kind {
 		case client.WatchHead:
@@ -91,14 +90,12 @@ func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string,
 				a.notef("server reachable again")
 				unreachable = false
 			}
-			syncTo(first, e.Head)
-			first = false
+			syncNow()
 		case client.WatchUnreachable:
 			if !unreachable {
 				a.notef("%s", offlineNote)
 				unreachable = true
 			}
-			first = true // catch up on reconnection
 		}
 	})
 	if fatal != nil {
