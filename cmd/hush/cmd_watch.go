@@ -112,6 +112,9 @@ func (a *app) syncWatch() error {
 	return a.withVault(func(v *vault.Vault) error {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		if !client.InTeam(v) {
+			return client.ErrNoTeam
+		}
 		a.notef("watching the team server for changes (Ctrl-C ends it)")
 		err := a.teamWatch(ctx, v, "server unreachable, retrying", nil, func(rep *client.Report) {
 			a.reportApprovals(rep.Approvals)
