@@ -54,11 +54,23 @@ func SuperviseWatch(p *Plan, std Stdio, w Watch) (int, error) {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, Forwarded...)
 	defer signal.Stop(sigs)
+	// In a terminal's foreground, each child's group takes the terminal
+	// over (as a shell does for a job): it reads keys, and Ctrl-C reaches
+	// it from the terminal itself. The shell takes the terminal back when
+	// hush exits.
+	tty, fg := foregroundTTY()
+	if tty != nil {
+		defer tty.Close()
+	}
 	for {
 		cmd := exec.Command(p.Path)
 		cmd.Args, cmd.Env = p.Argv, p.Env
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = std.Stdin, std.Stdout, std.Stderr
-		cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{Setpgid: true})
+		attr := &syscall.SysProcAttr{Setpgid: true}
+		if fg {
+			attr.Foreground, attr.Ctty = true, int(tty.Fd())
+		}
+		cmd.SysProcAttr = withParentDeath(attr)
 		if err := cmd.Start(); err != nil {
 			return 0, fmt.Errorf("failed to start %s: %w", cmd.Args[0], err)
 		}
