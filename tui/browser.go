@@ -32,18 +32,24 @@ type browser struct {
 	v    *vault.Vault
 	by   string // how the vault was unlocked
 
-	loading   bool
-	entries   []vault.IndexEntry
-	ix        *index
-	filter    *filter
-	rows      []int // entries shown, after filtering
-	cursor    int
-	offset    int
-	meta      map[string]vault.Meta // by entry id + version, opened as rows show
-	policies  []vault.Policy        // folder defaults, read with the index
-	conflict  map[string]string     // ids of secrets a team sync left in conflict
-	longest   int                   // the widest name, in cells
-	syncLabel string                // how the vault syncs, for the header
+	loading bool
+	// loadingRest is, while the first rows are shown and the rest of a
+	// large index loads in the background, how many live secrets there
+	// are; 0 once the whole index is in. While it is set the browser does
+	// not touch the vault (the loading goroutine has it): no metadata, no
+	// detail, no edits.
+	loadingRest int
+	entries     []vault.IndexEntry
+	ix          *index
+	filter      *filter
+	rows        []int // entries shown, after filtering
+	cursor      int
+	offset      int
+	meta        map[string]vault.Meta // by entry id + version, opened as rows show
+	policies    []vault.Policy        // folder defaults, read with the index
+	conflict    map[string]string     // ids of secrets a team sync left in conflict
+	longest     int                   // the widest name, in cells
+	syncLabel   string                // how the vault syncs, for the header
 
 	filterInput textinput.Model
 	filtering   bool
@@ -84,6 +90,17 @@ type indexMsg struct {
 	select_   string // name to put the cursor on
 }
 
+// indexHeadMsg is the first rows of a large index, while the rest loads.
+type indexHeadMsg struct {
+	entries []vault.IndexEntry
+	total   int
+	err     error
+}
+
+// headRows is how many rows of the index the first screen is drawn from:
+// more than a screen, so that a filter typed at once has rows to narrow.
+const headRows = 500
+
 type statusTimeoutMsg struct{ seq int }
 
 func newBrowser(root *Model, v *vault.Vault, by string) *browser {
@@ -95,7 +112,20 @@ func newBrowser(root *Model, v *vault.Vault, by string) *browser {
 	return b
 }
 
-func (b *browser) init() tea.Cmd { return b.reload("") }
+// init reads the first rows of the index, then the rest: a large vault
+// shows its first screen without waiting for every name to be decrypted.
+func (b *browser) init() tea.Cmd {
+	v := b.v
+	return b.root.background(func() tea.Msg {
+		head, total, err := v.IndexHead(headRows)
+		if err != nil || total > len(head) {
+			return indexHeadMsg{entries: head, total: total, err: err}
+		}
+		// The head is the whole index.
+		cs, err := v.Conflicts()
+		return indexMsg{entries: head, conflicts: cs, err: err}
+	})
+}
 
 // reload reads the index (names only) again, keeping the filter.
 func (b *browser) reload(selectName string) tea.Cmd {
@@ -108,6 +138,27 @@ func (b *browser) reload(selectName string) tea.Cmd {
 		}
 		return indexMsg{entries: es, conflicts: cs, err: err, select_: selectName}
 	})
+}
+
+// setEntries makes entries (sorted by name) the list's index, and
+// forgets metadata opened for earlier entries.
+func (b *browser) setEntries(entries []vault.IndexEntry) {
+	b.entries = entries
+	names := make([]string, len(entries))
+	b.longest = 0
+	for i, e := range entries {
+		names[i] = e.Name
+		b.longest = max(b.longest, lipgloss.Width(e.Name))
+	}
+	b.ix = newIndex(names)
+	b.filter = newFilter(b.ix)
+	b.meta = map[string]vault.Meta{}
+}
+
+// stillLoading is the status for an action that needs the vault while the
+// rest of the index loads.
+func (b *browser) stillLoading() tea.Cmd {
+	return b.setStatus(fmt.Sprintf("still reading the index (%d of %d names): try again in a moment", len(b.entries), b.loadingRest), false)
 }
 
 func (b *browser) nextRevealSeq() int {
@@ -148,24 +199,35 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 			sel = e.Name
 		}
 		return tea.Batch(b.reload(sel), b.setStatus(msg.status, false))
-	case indexMsg:
+	case indexHeadMsg:
 		b.loading = false
 		if msg.err != nil {
 			return b.setStatus(msg.err.Error(), true)
 		}
-		b.entries, b.conflict = msg.entries, msg.conflicts
+		b.loadingRest = msg.total
+		b.setEntries(msg.entries)
+		b.applyFilter()
+		b.cursor = 0
+		b.scroll()
+		return b.reload("")
+	case indexMsg:
+		b.loading = false
+		if b.loadingRest > 0 && msg.select_ == "" && b.cursor > 0 {
+			// The whole index replaces the first rows: the cursor stays
+			// on the secret it was on, if the person moved it.
+			if e := b.current(); e != nil {
+				msg.select_ = e.Name
+			}
+		}
+		b.loadingRest = 0
+		if msg.err != nil {
+			return b.setStatus(msg.err.Error(), true)
+		}
+		b.conflict = msg.conflicts
 		if f := b.root.opts.SyncLabel; f != nil {
 			b.syncLabel = f(b.v)
 		}
-		names := make([]string, len(msg.entries))
-		b.longest = 0
-		for i, e := range msg.entries {
-			names[i] = e.Name
-			b.longest = max(b.longest, lipgloss.Width(e.Name))
-		}
-		b.ix = newIndex(names)
-		b.filter = newFilter(b.ix)
-		b.meta = map[string]vault.Meta{}
+		b.setEntries(msg.entries)
 		b.policies, _ = b.v.Policies()
 		cursor := b.cursor
 		b.applyFilter()
@@ -280,6 +342,9 @@ func (b *browser) updateList(msg tea.Msg) tea.Cmd {
 					b.cursor++ // the first match is the first secret, not its folder
 				}
 				if km.String() == "enter" && b.current() != nil {
+					if b.loadingRest > 0 {
+						return b.stillLoading()
+					}
 					return b.openDetail()
 				}
 				return nil
@@ -294,6 +359,11 @@ func (b *browser) updateList(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	page := max(1, b.listHeight()-1)
+	if b.loadingRest > 0 && (key.Matches(km, k.New) || key.Matches(km, k.Edit) || key.Matches(km, k.Delete) ||
+		key.Matches(km, k.Copy) || key.Matches(km, k.Reveal) || key.Matches(km, k.History) ||
+		(key.Matches(km, k.Open) && b.current() != nil)) {
+		return b.stillLoading()
+	}
 	switch {
 	case key.Matches(km, k.Quit):
 		return b.quit()
@@ -417,6 +487,9 @@ func (b *browser) metaOf(e *vault.IndexEntry) (vault.Meta, bool) {
 	if m, ok := b.meta[k]; ok {
 		return m, true
 	}
+	if b.loadingRest > 0 {
+		return vault.Meta{}, false // the vault is busy loading the index
+	}
 	m, err := b.v.Meta(e)
 	if err != nil {
 		return vault.Meta{}, false
@@ -466,6 +539,9 @@ func (b *browser) chromeHeight() int {
 func (b *browser) header() string {
 	s := b.root.styles
 	n := len(b.entries)
+	if b.loadingRest > 0 {
+		n = b.loadingRest
+	}
 	count := fmt.Sprintf("%d secrets", n)
 	if n == 1 {
 		count = "1 secret"
@@ -571,6 +647,9 @@ func (b *browser) listView() string {
 		top = b.filterInput.View() + s.Dim.Render(fmt.Sprintf("  %d of %d", len(b.rows), len(b.entries)))
 	} else {
 		top = s.Dim.Render("/ to filter")
+	}
+	if b.loadingRest > 0 {
+		top += s.Dim.Render(fmt.Sprintf("  · loading names: %d of %d", len(b.entries), b.loadingRest))
 	}
 	if len(b.rows) > 0 { // where the cursor is: "123/2040"
 		pos := fmt.Sprintf("%d/%d", b.cursor+1, len(b.rows))

@@ -170,3 +170,36 @@ func TestTreeViewFoldsFolders(t *testing.T) {
 	u.Press("q")
 	u.Finish()
 }
+
+// A vault larger than the first screen's rows shows those rows at once,
+// says the index is still loading (and how far), and then lists every
+// secret. No frame shows a value.
+func TestLargeIndexShowsFirstRowsWhileLoading(t *testing.T) {
+	const n = 1200
+	path := tui.NewFixtureVault(t, manySecrets(n))
+	u := tui.StartUI(t, tui.FixtureOptions(t, path, nil))
+	u.WaitText("1200 secrets", "1/1200")
+	var partial string
+	for _, f := range u.Frames() {
+		if strings.Contains(f, "loading names: 500 of 1200") {
+			partial = f
+			break
+		}
+	}
+	if partial == "" {
+		t.Fatal("no frame showed the first rows while the rest of the index loaded")
+	}
+	if !strings.Contains(partial, "1200 secrets") || !strings.Contains(partial, "1/500") || len(rowsWith(partial, "RATHER_LONG")) == 0 {
+		t.Errorf("the first screen while loading shows no rows or the wrong counts:\n%s", partial)
+	}
+	for _, f := range u.Frames() {
+		if strings.Contains(f, "value-") {
+			t.Fatalf("a frame shows a value:\n%s", f)
+		}
+	}
+	if s := u.Screen(); strings.Contains(s, "loading names") {
+		t.Errorf("still says loading after the whole index arrived:\n%s", s)
+	}
+	u.Press("q")
+	u.Finish()
+}

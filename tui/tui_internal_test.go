@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/hush-secrets/hush/vault"
 )
 
 const dbName, masked = "app/prod/DATABASE_URL", "••••••••"
@@ -368,5 +370,46 @@ func TestAnEarlierCopysTimeoutLeavesTheLaterCopy(t *testing.T) {
 				t.Error("quitting did not empty the clipboard")
 			}
 		})
+	}
+}
+
+// A filter typed while the rest of the index loads narrows the rows
+// loaded so far, and the same filter refines over the whole index when it
+// arrives; actions that need the vault wait until then.
+func TestFilterRefinesWhenTheRestOfTheIndexArrives(t *testing.T) {
+	var secrets []FixtureSecret
+	for _, n := range []string{"app/one/KEY", "app/two/KEY", "db/one/URL", "db/two/URL"} {
+		secrets = append(secrets, FixtureSecret{Name: n, Value: "v-" + n})
+	}
+	path := NewFixtureVault(t, secrets)
+	m := New(FixtureOptions(t, path, nil))
+	m.width, m.height = 80, 24
+	b := m.browser
+	all, err := b.v.Index()
+	if err != nil || len(all) != 4 {
+		t.Fatalf("Index = %d, %v", len(all), err)
+	}
+	// The first rows: two of the four.
+	b.update(indexHeadMsg{entries: []vault.IndexEntry{all[0], all[3]}, total: 4})
+	if b.loadingRest != 4 || len(b.rows) != 2 {
+		t.Fatalf("after the first rows: loadingRest %d, %d rows", b.loadingRest, len(b.rows))
+	}
+	if v := b.view(); !strings.Contains(v, "loading names: 2 of 4") || !strings.Contains(v, "4 secrets") {
+		t.Fatalf("the list does not say it is loading:\n%s", v)
+	}
+	b.filterInput.SetValue("one")
+	b.applyFilter()
+	if len(b.rows) != 1 || b.entries[b.rows[0]].Name != all[0].Name {
+		t.Fatalf("filter over the first rows: %d rows", len(b.rows))
+	}
+	if b.update(tea.KeyPressMsg{Code: 'n', Text: "n"}); b.mode != modeList || !strings.Contains(b.status, "still reading the index") {
+		t.Fatalf("n while loading: mode %v, status %q", b.mode, b.status)
+	}
+	b.update(indexMsg{entries: all})
+	if b.loadingRest != 0 || len(b.rows) != 2 {
+		t.Fatalf("after the whole index: loadingRest %d, %d rows match \"one\", want 2", b.loadingRest, len(b.rows))
+	}
+	if v := b.view(); strings.Contains(v, "loading names") {
+		t.Fatalf("still says loading:\n%s", v)
 	}
 }

@@ -342,3 +342,21 @@ func BenchmarkSetManyNew10k(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkIndexHead is what the terminal UI reads before its first
+// screen: the first 500 rows and the count. Compare with BenchmarkIndex
+// (what it waited for before).
+func BenchmarkIndexHead(b *testing.B) {
+	runSizes(b, func(b *testing.B, f *benchFixture) {
+		v := f.open(b)
+		for b.Loop() {
+			es, total, err := v.IndexHead(500)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if total != f.n || len(es) != min(500, f.n) {
+				b.Fatalf("IndexHead returned %d of %d secrets, want %d of %d", len(es), total, min(500, f.n), f.n)
+			}
+		}
+	})
+}

@@ -106,6 +106,10 @@ func (v *Vault) folderCountMAC(folderMAC []byte, live int) []byte {
 // sealFolder records, authenticated, how many live secrets the folder
 // holds now. Every write that may change it ends with it.
 func (v *Vault) sealFolder(q querier, folderMAC []byte) error {
+	if v.pendingFolders != nil {
+		v.pendingFolders[string(folderMAC)] = folderMAC // sealed at the batch's end
+		return nil
+	}
 	var live int
 	if err := q.QueryRow(`SELECT count(*) FROM secrets WHERE folder_mac = ? AND deleted IS NULL`, folderMAC).Scan(&live); err != nil {
 		return dbErr("read vault", err)

@@ -404,6 +404,13 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	}
 	var out []SetResult
 	err := v.write(func(tx *sql.Tx) error {
+		// Folder counts are sealed once per folder, after every row is
+		// written, in the same transaction.
+		v.pendingFolders = map[string][]byte{}
+		defer func() { v.pendingFolders = nil }()
+		// An import puts every name in a few folders: each folder's MAC
+		// is computed once.
+		folderMACs := macCache{v: v, m: map[string][]byte{}}
 		macs := make([][]byte, len(reqs))
 		for i, r := range reqs {
 			macs[i] = v.nameMAC(r.Name)
@@ -421,12 +428,19 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 			case r.Existing:
 				err = notFound(r.Name) // Existing never creates
 			default:
-				res, err = v.create(tx, r, now.UnixNano())
+				res, err = v.create(tx, r, macs[i], folderMACs.get(Folder(r.Name)), now.UnixNano())
 			}
 			if err != nil {
 				return err
 			}
 			out = append(out, res)
+		}
+		pending := v.pendingFolders
+		v.pendingFolders = nil
+		for _, mac := range pending {
+			if err := v.sealFolder(tx, mac); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -472,13 +486,29 @@ func (v *Vault) existing(tx *sql.Tx, macs [][]byte) (map[string]bool, error) {
 }
 
 // create writes req as a new secret, version 1.
-func (v *Vault) create(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
+// macCache remembers folder lookup MACs within one write.
+type macCache struct {
+	v *Vault
+	m map[string][]byte
+}
+
+func (c macCache) get(folder string) []byte {
+	mac, ok := c.m[folder]
+	if !ok {
+		mac = c.v.folderMAC(folder)
+		c.m[folder] = mac
+	}
+	return mac
+}
+
+// create writes req as a new secret, version 1, under its lookup MACs.
+func (v *Vault) create(tx *sql.Tx, req SetRequest, nameMAC, folderMAC []byte, now int64) (SetResult, error) {
 	res := SetResult{Name: req.Name, Changed: true, Created: true, Version: 1}
 	meta := req.Update.apply(Meta{Type: TypeOther})
 	if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
 		return res, err
 	}
-	return res, v.insert(tx, req.Name, meta, req.Value, now)
+	return res, v.insertWithMACs(tx, req.Name, nameMAC, folderMAC, meta, req.Value, now)
 }
 
 func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
@@ -488,7 +518,7 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 		return res, notFound(req.Name)
 	}
 	if errors.Is(err, ErrNotFound) {
-		return v.create(tx, req, now)
+		return v.create(tx, req, v.nameMAC(req.Name), v.folderMAC(Folder(req.Name)), now)
 	}
 	if err != nil {
 		return res, err
@@ -529,6 +559,12 @@ func metaEqual(a, b Meta) bool {
 }
 
 func (v *Vault) insert(tx *sql.Tx, name string, meta Meta, value []byte, now int64) error {
+	return v.insertWithMACs(tx, name, v.nameMAC(name), v.folderMAC(Folder(name)), meta, value, now)
+}
+
+// insertWithMACs is insert with the name's and folder's lookup MACs
+// already computed.
+func (v *Vault) insertWithMACs(tx *sql.Tx, name string, nameMAC, folderMAC []byte, meta Meta, value []byte, now int64) error {
 	id, err := crypto.Random(16)
 	if err != nil {
 		return err
@@ -538,7 +574,7 @@ func (v *Vault) insert(tx *sql.Tx, name string, meta Meta, value []byte, now int
 		return err
 	}
 	if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated) VALUES (?, ?, ?, 1, ?, ?)`,
-		id, v.nameMAC(name), v.folderMAC(Folder(name)), now, now); err != nil {
+		id, nameMAC, folderMAC, now, now); err != nil {
 		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
 	if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES (?, 1, ?, ?, ?, ?, ?)`,
@@ -600,15 +636,36 @@ type IndexEntry struct {
 // Index returns every live secret, sorted by name, decrypting only names:
 // the cheapest full listing, for a browser that opens metadata row by row.
 func (v *Vault) Index() ([]IndexEntry, error) {
+	return v.index(-1)
+}
+
+// IndexHead is the first n live secrets SQLite finds (in its order, not the
+// names'), sorted by name, and how many live secrets there are: enough for
+// a browser to draw its first screen of a large vault while [Vault.Index]
+// reads the rest. Only names are decrypted, as in Index.
+func (v *Vault) IndexHead(n int) ([]IndexEntry, int, error) {
+	if err := v.unlocked(); err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := v.db.QueryRow(`SELECT count(*) FROM secrets WHERE deleted IS NULL`).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("failed to read vault: %w", err)
+	}
+	head, err := v.index(n)
+	return head, total, err
+}
+
+// index reads up to limit live secrets (all when limit < 0).
+func (v *Vault) index(limit int) ([]IndexEntry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
 	if err := v.checkCurrent(); err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name
+	rows, err := v.db.Query(`SELECT `+rowColumns+`, v.created, v.epoch, v.name
 		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
-		WHERE s.deleted IS NULL`)
+		WHERE s.deleted IS NULL LIMIT ?`, limit)
 	if err != nil {
 		return nil, dbErr("read vault", err)
 	}

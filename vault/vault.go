@@ -153,8 +153,15 @@ type Vault struct {
 	keys *keyring // nil while locked
 
 	auditAttached bool
-	intent        *intent // the command's pending audit entry
-	anch          *anchor // the anchor, during a commit
+
+	// pendingFolders, while a batch write ([Vault.SetMany]) runs, collects
+	// the folders whose authenticated live count must be sealed before it
+	// commits: sealed once per folder at the end rather than after every
+	// row (each seal counts the folder's rows, which made an import into
+	// one folder quadratic).
+	pendingFolders map[string][]byte
+	intent         *intent // the command's pending audit entry
+	anch           *anchor // the anchor, during a commit
 }
 
 // keyring holds the vault key of the current epoch and its subkeys.
@@ -234,7 +241,10 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// temp_store: no temporary files, ever. journal_size_limit: the WAL
 	// file is kept between commands (below), but cut back to 1 MiB after
 	// each checkpoint, so that a big import does not leave every later
-	// open reading a large file.
+	// open reading a large file. cache_size: up to 32 MiB of pages (SQLite's
+	// default is 2 MiB), so that a large transaction (an import, a first
+	// sync) does not spill dirty pages to the WAL before it commits; the
+	// pages hold only ciphertext, and memory is taken only as pages are read.
 	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576; PRAGMA cache_size = -32768"
 	if create {
 		// WAL (readers never block the writer) is stored in the file, so it

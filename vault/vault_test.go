@@ -568,6 +568,20 @@ func TestSetManyMixesNewAndExisting(t *testing.T) {
 	if l, _ := v.List(""); len(l) != 1200 {
 		t.Fatalf("%d live secrets after the batch, want 1200", len(l))
 	}
+	// The folder's authenticated count, sealed once at the batch's end,
+	// is right: a folder read checks it.
+	if c, err := v.Children("app"); err != nil || len(c) != 1200 {
+		t.Fatalf("Children(app) after the batch = %d, %v", len(c), err)
+	}
+	// A batch that fails leaves no folder seal pending: the next write
+	// seals its folder at once.
+	if _, err := v.SetMany([]SetRequest{{Name: "app/NEW1", Value: []byte("x")}, {Name: "app/GONE", Value: []byte("x"), Existing: true}}, time.Time{}); err == nil {
+		t.Fatal("a batch with a missing Existing name was accepted")
+	}
+	mustSet(t, v, "app/NEW2", "x")
+	if c, err := v.Children("app"); err != nil || len(c) != 1201 {
+		t.Fatalf("Children(app) after a failed batch and a set = %d, %v", len(c), err)
+	}
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
@@ -677,5 +691,37 @@ func TestRemoveDeletesTheVaultAndItsFiles(t *testing.T) {
 	}
 	if err := Remove(v.Path()); err != nil {
 		t.Errorf("removing again: %v", err)
+	}
+}
+
+// TestIndexHead: the head is part of the index, sorted, and the count is
+// every live secret's.
+func TestIndexHead(t *testing.T) {
+	v := newVault(t)
+	for i := range 30 {
+		mustSet(t, v, fmt.Sprintf("app/K%02d", 29-i), "x")
+	}
+	if err := v.Remove("app/K00"); err != nil {
+		t.Fatal(err)
+	}
+	head, total, err := v.IndexHead(10)
+	if err != nil || total != 29 || len(head) != 10 {
+		t.Fatalf("IndexHead(10) = %d entries, total %d, %v; want 10 of 29", len(head), total, err)
+	}
+	all, err := v.Index()
+	if err != nil || len(all) != 29 {
+		t.Fatalf("Index = %d, %v", len(all), err)
+	}
+	names := map[string]bool{}
+	for _, e := range all {
+		names[e.Name] = true
+	}
+	for i, e := range head {
+		if !names[e.Name] {
+			t.Errorf("head entry %s is not a live secret", e.Name)
+		}
+		if i > 0 && head[i-1].Name >= e.Name {
+			t.Errorf("head not sorted: %s before %s", head[i-1].Name, e.Name)
+		}
 	}
 }

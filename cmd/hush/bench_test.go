@@ -271,3 +271,67 @@ func BenchmarkProcessImport(b *testing.B) {
 		procLoop(b, sopsEnv, nil, nil, sops, "encrypt", "--age", recipient, "--input-type", "dotenv", "--output-type", "dotenv", plain)
 	})
 }
+
+// BenchmarkProcessTUIFirstScreen times the terminal UI of a vault of
+// 100,000 secrets in a real terminal (tmux), from starting the program to
+// its first rows on screen ("first-rows") and to the whole index listed
+// ("all-rows", the header's count and no "loading" left), next to `cat` of
+// a file holding the same first screen's text through the same terminal.
+// The key is remembered in the kernel keyring, so no passphrase is asked.
+// Goal: first rows within 300 ms on an idle machine.
+func BenchmarkProcessTUIFirstScreen(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("the kernel keyring is Linux only")
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		b.Skip("tmux is not installed")
+	}
+	const n = 100_000
+	dir := b.TempDir()
+	hushBin := buildBinary(b, dir, ".", "hush")
+	home := filepath.Join(dir, "home")
+	benchFixture(b, filepath.Join(home, "vaults", "default.db"), n)
+	var screen bytes.Buffer
+	for i := range 20 {
+		fmt.Fprintf(&screen, "app/f%03d/KEY_%06d  other  1m\n", i%1000, i)
+	}
+	textFile := filepath.Join(dir, "screen.txt")
+	if err := os.WriteFile(textFile, screen.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	env := []string{"HUSH_HOME=" + home, "HUSH_PASSPHRASE=", "HUSH_VAULT=", "TERM=xterm-256color", "PATH=" + os.Getenv("PATH")}
+	run := func(b *testing.B, command string, done func(screen string) bool) {
+		for b.Loop() {
+			sock := filepath.Join(b.TempDir(), "tmux.sock")
+			args := []string{"-S", sock, "-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "30"}
+			for _, e := range env {
+				args = append(args, "-e", e)
+			}
+			start := time.Now()
+			if out, err := exec.Command("tmux", append(args, command+"; exec sleep 600")...).CombinedOutput(); err != nil {
+				b.Fatalf("tmux: %v\n%s", err, out)
+			}
+			for {
+				out, _ := exec.Command("tmux", "-S", sock, "capture-pane", "-p").Output()
+				if done(string(out)) {
+					break
+				}
+				if time.Since(start) > 2*time.Minute {
+					b.Fatalf("never done; the screen:\n%s", out)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			b.StopTimer()
+			exec.Command("tmux", "-S", sock, "kill-server").Run()
+			b.StartTimer()
+		}
+	}
+	rows := func(s string) bool { return strings.Count(s, "KEY_") >= 10 }
+	b.Run("hush/first-rows", func(b *testing.B) { run(b, hushBin, rows) })
+	b.Run("hush/all-rows", func(b *testing.B) {
+		run(b, hushBin, func(s string) bool {
+			return rows(s) && strings.Contains(s, "100000 secrets") && !strings.Contains(s, "loading")
+		})
+	})
+	b.Run("cat/first-rows", func(b *testing.B) { run(b, "cat "+textFile, rows) })
+}
