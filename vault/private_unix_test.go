@@ -64,7 +64,8 @@ func sharedBase(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o1777); err != nil {
+	// Go spells the sticky bit os.ModeSticky: 0o1777 would give 0777.
+	if err := os.Chmod(base, 0o777|os.ModeSticky); err != nil {
 		t.Fatal(err)
 	}
 	return base
@@ -224,4 +225,55 @@ func TestHostileFolder(t *testing.T) {
 			v.Close()
 		}
 	})
+}
+
+// TestFoldersAboveHome: a folder above HUSH_HOME that others can write
+// and that is not sticky (a root-owned 0777 /tmp/ww2 above
+// HUSH_HOME=/tmp/ww2/hush) lets them swap HUSH_HOME for a folder of their
+// own between hush's checks and its opens: hush refuses it, naming it; a
+// sticky one (as /tmp is) is fine. Needs no second user.
+func TestFoldersAboveHome(t *testing.T) {
+	above := filepath.Join(t.TempDir(), "ww2")
+	if err := os.Mkdir(above, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(above, "hush", "vaults", "default.db")
+	v, err := Create(path, testPass, CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if err := os.Chmod(above, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(path)
+	wantUnsafe(t, err, above, "writable by group or others and not sticky (mode 0777)")
+	if _, err := Create(filepath.Join(above, "hush", "vaults", "other.db"), testPass, CreateOptions{KDF: crypto.FloorKDF}); !errors.Is(err, ErrUnsafePath) {
+		t.Fatalf("Create under a non-sticky 0777 folder: %v", err)
+	}
+	if err := os.Chmod(above, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	v, err = Open(path)
+	if err != nil {
+		t.Fatalf("under a sticky folder: %v", err)
+	}
+	v.Close()
+}
+
+// TestStickyModeShown: a 1777 HUSH_HOME is refused (others can add files
+// to it) and the message shows the mode as chmod would, 1777.
+func TestStickyModeShown(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "hush")
+	path := filepath.Join(home, "vaults", "default.db")
+	v, err := Create(path, testPass, CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if err := os.Chmod(home, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(path)
+	wantUnsafe(t, err, home, "(mode 1777)")
 }

@@ -400,6 +400,11 @@ func Open(path string) (*Vault, error) {
 		return nil, fmt.Errorf("%w at %s", ErrNoVault, path)
 	}
 	if err != nil {
+		// A folder hush cannot read (another user's, say) is named with
+		// what is wrong with it, not as a bare "permission denied".
+		if ferr := checkFolders(path); ferr != nil {
+			return nil, ferr
+		}
 		return nil, fmt.Errorf("failed to open vault: %w", err)
 	}
 	if err := checkLayout(path); err != nil {
