@@ -20,8 +20,15 @@ build:
 run: build
 	./$(BIN)
 
-install:
-	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/hush
+# Installs bin/hush as $(PREFIX)/bin/hush (default /usr/local; use
+# `make install PREFIX=$HOME/.local` for a home directory without sudo) and says
+# where it went, and whether that is on PATH.
+PREFIX ?= /usr/local
+install: build
+	@mkdir -p $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hush
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/hush"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "note: $(PREFIX)/bin is not on your PATH; add it, e.g. export PATH=\"$(PREFIX)/bin:\$$PATH\"";; esac
 
 # git-credential-hush and docker-credential-hush beside the installed hush:
 # links, so git and docker find the helpers (docs/desktop.md).

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -98,21 +99,23 @@ func Due(entries []Entry, now time.Time, within, certWithin time.Duration) []Due
 }
 
 // ListWithPolicies is [Vault.List] with each secret's rotation interval
-// inherited from its folder's policy when it has none of its own: what
-// [Attention] and [Due] need to see.
+// inherited from its folder's policy when it has none of its own (and
+// [Entry.RotateFrom] saying which folder): what [Attention] and [Due] need
+// to see.
 func (v *Vault) ListWithPolicies(folder string) ([]Entry, error) {
-	entries, err := v.List(folder)
-	if err != nil {
-		return nil, err
+	entries, listErr := v.List(folder)
+	var damaged *DamagedSecretsError
+	if listErr != nil && !errors.As(listErr, &damaged) {
+		return nil, listErr
 	}
 	ps, err := v.Policies()
 	if err != nil {
 		return nil, err
 	}
 	for i := range entries {
-		Inherit(&entries[i].Meta, entries[i].Name, ps)
+		entries[i].RotateFrom = Inherit(&entries[i].Meta, entries[i].Name, ps)
 	}
-	return entries, nil
+	return entries, listErr // with a *DamagedSecretsError, the entries that could be read
 }
 
 // Ago is how long ago t was, as of now, in one short unit: "now", "5m",

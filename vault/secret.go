@@ -207,6 +207,10 @@ type Entry struct {
 	Meta
 	Created time.Time
 	Updated time.Time
+	// RotateFrom is the folder whose policy gave RotateEvery ("/" for the
+	// root), as [Vault.ListWithPolicies] fills it; "" when the secret has
+	// its own interval, or none.
+	RotateFrom string
 }
 
 // RotationDue reports whether the secret's rotation interval has passed.
@@ -227,12 +231,28 @@ type VersionInfo struct {
 	Version int
 	Name    string
 	Type    Type
-	Size    int // bytes of the value
+	Note    string // the version's note
+	Size    int    // bytes of the value
 	Created time.Time
 	Current bool
 }
 
 func idString(id []byte) string { return hex.EncodeToString(id) }
+
+// ParseDate reads an expiry date: 2027-01-31 (midnight UTC) or RFC 3339;
+// "" and "never" mean none.
+func ParseDate(s string) (time.Time, error) {
+	if s == "" || s == "never" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("invalid date %q: use YYYY-MM-DD or RFC 3339", s)
+}
 
 // ParseInterval reads a rotation interval: Go durations plus days and
 // weeks (30d, 2w, 12h). "" and "0" mean none.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -606,7 +607,7 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 		return nil, err
 	}
 	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name
-		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
+		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
 	if err != nil {
 		return nil, dbErr("read vault", err)
@@ -617,11 +618,20 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 		updated int64 // the head version's time
 		nameCT  []byte
 	}
+	var bad []damagedRow
 	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
-		err = rows.Scan(append(r.st.dest(), &r.updated, &r.epoch, &r.nameCT)...)
+		var updated, epoch sql.NullInt64
+		err = rows.Scan(append(r.st.dest(), &updated, &epoch, &r.nameCT)...)
+		if err == nil && r.nameCT == nil { // the current version is gone
+			bad = append(bad, damagedRow{r.st.id, r.st.head})
+		}
+		r.updated, r.epoch = updated.Int64, int(epoch.Int64)
 		return r, err
 	}, func(r *raw) (IndexEntry, bool, error) {
 		e := IndexEntry{id: r.st.id, Version: r.st.head, epoch: r.epoch}
+		if r.nameCT == nil {
+			return e, false, nil // in bad
+		}
 		var err error
 		if e.Name, err = v.openName(e.id, e.Version, e.epoch, r.nameCT); err != nil {
 			return e, false, err
@@ -636,6 +646,9 @@ func (v *Vault) Index() ([]IndexEntry, error) {
 		return e, true, nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := v.damaged(bad, nil); err != nil {
 		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -660,7 +673,8 @@ func (v *Vault) Meta(e *IndexEntry) (Meta, error) {
 
 // List returns the live secrets in folder and below it ("" for all),
 // sorted by name, without values. Unlike [Vault.Index] it opens every
-// listed secret's metadata, in the same pass.
+// listed secret's metadata, in the same pass. When some of them are
+// damaged, it returns the others and a [*DamagedSecretsError] naming those.
 func (v *Vault) List(folder string) ([]Entry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
@@ -673,7 +687,7 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 		return nil, err
 	}
 	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name, v.meta
-		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
+		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL`)
 	if err != nil {
 		return nil, dbErr("read vault", err)
@@ -684,10 +698,19 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 		epoch          int
 		updated        int64 // the head version's time
 	}
+	var bad []damagedRow
 	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
-		err = rows.Scan(append(r.st.dest(), &r.updated, &r.epoch, &r.nameCT, &r.metaCT)...)
+		var updated, epoch sql.NullInt64
+		err = rows.Scan(append(r.st.dest(), &updated, &epoch, &r.nameCT, &r.metaCT)...)
+		if err == nil && r.nameCT == nil { // the current version is gone
+			bad = append(bad, damagedRow{r.st.id, r.st.head})
+		}
+		r.updated, r.epoch = updated.Int64, int(epoch.Int64)
 		return r, err
 	}, func(r *raw) (Entry, bool, error) {
+		if r.nameCT == nil {
+			return Entry{}, false, nil // in bad
+		}
 		id, head := r.st.id, r.st.head
 		name, err := v.openName(id, head, r.epoch, r.nameCT)
 		if err != nil {
@@ -713,7 +736,7 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out, v.damaged(bad, func(name string) bool { return InFolder(name, folder) })
 }
 
 // Children returns the live secrets directly in folder (not below it), with
@@ -728,21 +751,28 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 		return nil, err
 	}
 	rows, err := v.db.Query(`SELECT `+rowColumns+`, v.created, v.epoch, v.name, v.meta, v.value
-		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head
+		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.folder_mac = ? AND s.deleted IS NULL`, v.folderMAC(folder))
 	if err != nil {
 		return nil, dbErr("read vault", err)
 	}
 	defer rows.Close()
 	var out []*Secret
+	var bad []damagedRow
 	for rows.Next() {
 		var st rowState
 		var nameCT, metaCT, valueCT []byte
 		s := &Secret{}
-		var updated int64
-		if err := rows.Scan(append(st.dest(), &updated, &s.Epoch, &nameCT, &metaCT, &valueCT)...); err != nil {
+		var updatedN, epochN sql.NullInt64
+		if err := rows.Scan(append(st.dest(), &updatedN, &epochN, &nameCT, &metaCT, &valueCT)...); err != nil {
 			return nil, dbErr("read vault", err)
 		}
+		if nameCT == nil { // the current version is gone
+			bad = append(bad, damagedRow{st.id, st.head})
+			continue
+		}
+		updated := updatedN.Int64
+		s.Epoch = int(epochN.Int64)
 		id := st.id
 		s.Version = st.head
 		s.ID, s.Head, s.Created, s.Updated = idString(id), s.Version, time.Unix(0, st.created), time.Unix(0, updated)
@@ -768,6 +798,13 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, dbErr("read vault", err)
+	}
+	rows.Close()
+	if err := v.damaged(bad, nil); err != nil {
+		for _, s := range out {
+			clear(s.Value)
+		}
+		return nil, err
 	}
 	// A row whose folder MAC was changed is not among those selected:
 	// the folder's authenticated count says one is missing.
@@ -824,7 +861,7 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, VersionInfo{Version: n, Name: vn, Type: m.Type, Size: max(size-crypto.Overhead, 0),
+		out = append(out, VersionInfo{Version: n, Name: vn, Type: m.Type, Note: m.Note, Size: max(size-crypto.Overhead, 0),
 			Created: time.Unix(0, created), Current: n == r.head})
 	}
 	if err := rows.Err(); err != nil {
@@ -921,7 +958,8 @@ func (v *Vault) Remove(name string) error {
 }
 
 // Purge deletes a secret and every version of it, live or removed. With
-// secure_delete on, SQLite zeroes the freed pages.
+// secure_delete on, SQLite zeroes the freed pages. The sealed name cache
+// is deleted too, so the name is not kept there either.
 func (v *Vault) Purge(name string) error {
 	return v.PurgeMany([]string{name})
 }
@@ -931,9 +969,21 @@ func (v *Vault) PurgeMany(names []string) error {
 	if err := v.unlocked(names...); err != nil {
 		return err
 	}
+	defer os.Remove(NameCachePath(v.path))
 	return v.write(func(tx *sql.Tx) error {
 		for _, name := range names {
 			r, err := v.lookup(tx, name)
+			if errors.Is(err, ErrTampered) {
+				// A damaged secret (its current version gone, see
+				// DamagedSecretsError) can still be purged by its name's lookup
+				// MAC, so the user can set it again.
+				var id, folder []byte
+				if tx.QueryRow(`SELECT id, folder_mac FROM secrets s WHERE name_mac = ?
+					AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.secret_id = s.id AND v.version = s.head)`,
+					v.nameMAC(name)).Scan(&id, &folder) == nil {
+					r, err = &row{id: id, folder: folder}, nil
+				}
+			}
 			if err != nil {
 				return err
 			}

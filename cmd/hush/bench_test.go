@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,6 +123,36 @@ func benchFixture(b *testing.B, path string, n int) string {
 	b.Cleanup(func() { keychain.Kernel{}.Delete(id) })
 	i := n / 2
 	return fmt.Sprintf("app/f%03d/KEY_%06d", i%1000, i)
+}
+
+// BenchmarkProcessComplete times a whole `hush __complete get app/f00`
+// process (what a shell runs on Tab) with the key remembered in the kernel
+// keyring and the sealed name cache current, at 100, 10,000 and 100,000
+// secrets. Goal: under 50 ms at 100,000.
+func BenchmarkProcessComplete(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("the kernel keyring is Linux only")
+	}
+	dir := b.TempDir()
+	hushBin := buildBinary(b, dir, ".", "hush")
+	for _, n := range []int{100, 10_000, 100_000} {
+		home := filepath.Join(dir, fmt.Sprintf("home-%d", n))
+		benchFixture(b, filepath.Join(home, "vaults", "default.db"), n)
+		env := append(os.Environ(), "HUSH_HOME="+home, "HUSH_PASSPHRASE=", "HUSH_VAULT=")
+		complete := func(b *testing.B) {
+			cmd := exec.Command(hushBin, "__complete", "get", "app/f00")
+			cmd.Env = env
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "app/f001/") {
+				b.Fatalf("__complete: %v\n%.300s", err, out)
+			}
+		}
+		complete(b) // builds the cache
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			procLoop(b, env, nil, func(out []byte) bool { return strings.Contains(string(out), "app/f001/") },
+				hushBin, "__complete", "get", "app/f00")
+		})
+	}
 }
 
 // procLoop runs argv as a whole process once per iteration and reports,

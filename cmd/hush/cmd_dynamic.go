@@ -67,7 +67,7 @@ for a throw-away login in a transaction that is rolled back.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := vault.ValidName(name); err != nil {
+			if err := validNames(name); err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("role-template") {
@@ -333,7 +333,7 @@ under another hush, which then finds the login gone.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := vault.ValidName(name); err != nil {
+			if err := validNames(name); err != nil {
 				return err
 			}
 			if all == (role != "") {

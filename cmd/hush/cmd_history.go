@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,23 +30,26 @@ func (a *app) historyCommand() *cobra.Command {
 				if a.jsonOut {
 					out := make([]map[string]any, 0, len(hist))
 					for _, h := range hist {
-						out = append(out, map[string]any{"version": h.Version, "name": h.Name, "type": h.Type,
+						out = append(out, map[string]any{"version": h.Version, "name": h.Name, "type": h.Type, "note": h.Note,
 							"size": h.Size, "created": jsonTime(h.Created), "current": h.Current})
 					}
 					return a.writeJSON(map[string]any{"name": name, "removed": !cur.Deleted.IsZero(), "versions": out})
 				}
 				now := time.Now()
 				w := a.newTable()
-				fmt.Fprintln(w, "VERSION\tCREATED\tTYPE\tSIZE\tNOTE")
+				fmt.Fprintln(w, "VERSION\tCREATED\tTYPE\tSIZE\tSTATE\tNOTE")
 				for _, h := range hist {
-					note := ""
+					state := ""
 					if h.Name != name {
-						note = "named " + h.Name
+						state = "named " + h.Name
 					}
 					if h.Current {
-						note = join(note, "current")
+						state = join(state, "current")
 					}
-					fmt.Fprintf(w, "%d\t%s (%s)\t%s\t%s\t%s\n", h.Version, h.Created.Local().Format("2006-01-02 15:04"), age(h.Created, now), h.Type, size(h.Size), note)
+					if state == "" {
+						state = "-"
+					}
+					fmt.Fprintf(w, "%d\t%s (%s)\t%s\t%s\t%s\t%s\n", h.Version, h.Created.Local().Format("2006-01-02 15:04"), age(h.Created, now), h.Type, size(h.Size), state, noteCell(h.Note, 60))
 				}
 				if err := w.Flush(); err != nil {
 					return err
@@ -57,6 +61,18 @@ func (a *app) historyCommand() *cobra.Command {
 			})
 		},
 	}
+}
+
+// noteCell is a note as a table cell: its first line, cut to max runes.
+func noteCell(s string, max int) string {
+	s, _, more := strings.Cut(s, "\n")
+	if r := []rune(s); len(r) > max {
+		return string(r[:max-1]) + "…"
+	}
+	if more {
+		return s + " …"
+	}
+	return s
 }
 
 func join(a, b string) string {

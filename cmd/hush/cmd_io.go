@@ -54,7 +54,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
   hush import --from pass --into moved ~/.password-store`,
 		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			folder, err := vault.CleanFolder(into)
+			folder, err := cleanFolder(into)
 			if err != nil {
 				return err
 			}
@@ -258,7 +258,7 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 			}
 			folder := ""
 			if len(args) == 1 {
-				if folder, err = vault.CleanFolder(args[0]); err != nil {
+				if folder, err = cleanFolder(args[0]); err != nil {
 					return err
 				}
 			}

@@ -29,7 +29,8 @@ func (a *app) runCommand() *cobra.Command {
 		Long: `Run COMMAND with secrets as environment variables, named by the last segment
 of each secret's name.
 
-  --from FOLDER       the secrets directly in FOLDER (repeatable; later wins)
+  --from FOLDER       the secrets directly in FOLDER (repeatable; later wins);
+                      FOLDER? (quoted: 'app/dev-local?') may be empty or absent
   --env-file FILE     KEY=value lines; values of the form hush://NAME or
                       hush://NAME?version=N are replaced by that secret
   hush:// references  in the inherited environment are replaced too
@@ -55,7 +56,7 @@ command, and --from skips dynamic sources.
 The environment of a process is readable by other processes of the same
 user (/proc/PID/environ): see docs/run.md.`,
 		Example: `  hush run --from app/dev -- npm start
-  hush exec --from app/dev --from app/dev-local -- ./server
+  hush exec --from app/dev --from 'app/dev-local?' -- ./server
   DATABASE_URL=hush://app/prod/DATABASE_URL hush run -- psql
   hush run --env-file .env.tpl -- make test
   hush run --mask --from app/prod -- ./deploy.sh

@@ -14,85 +14,16 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
 
-// metaFlags are the metadata flags set and edit share.
-type metaFlags struct {
-	typ, note, rotate, expires, rotator string
-	tags                                []string
-}
-
-func (m *metaFlags) add(f *pflag.FlagSet) {
-	f.StringVar(&m.typ, "type", "", "kind of secret: "+typeNames())
-	f.StringVar(&m.note, "note", "", "a note kept (encrypted) with the secret")
-	f.StringSliceVar(&m.tags, "tag", nil, "tags (repeat or separate with commas)")
-	f.StringVar(&m.rotate, "rotate-every", "", "rotation interval, e.g. 30d, 2w (0 for none)")
-	f.StringVar(&m.expires, "expires", "", "expiry date, YYYY-MM-DD (never for none)")
-	f.StringVar(&m.rotator, "rotator", "", "a `COMMAND` that hush rotate runs: old value on stdin, new value on stdout")
-}
-
-var metaFlagNames = []string{"type", "note", "tag", "rotate-every", "expires", "rotator"}
-
-// changed reports whether any metadata flag was given.
-func (m *metaFlags) changed(f *pflag.FlagSet) bool {
-	for _, n := range metaFlagNames {
-		if f.Changed(n) {
-			return true
-		}
-	}
-	return false
-}
-
-// update turns the flags given into a vault.Update; flags not given stay nil.
-func (m *metaFlags) update(f *pflag.FlagSet) (vault.Update, error) {
-	var u vault.Update
-	if f.Changed("type") {
-		t, err := vault.ParseType(m.typ)
-		if err != nil {
-			return u, usageError{err}
-		}
-		u.Type = &t
-	}
-	if f.Changed("note") {
-		u.Note = &m.note
-	}
-	if f.Changed("tag") {
-		clean := []string{}
-		for _, t := range m.tags {
-			if t = strings.TrimSpace(t); t != "" {
-				clean = append(clean, t)
-			}
-		}
-		u.Tags = &clean
-	}
-	if f.Changed("rotate-every") {
-		d, err := parseDuration(m.rotate)
-		if err != nil {
-			return u, usageError{err}
-		}
-		u.RotateEvery = &d
-	}
-	if f.Changed("expires") {
-		t, err := parseDate(m.expires)
-		if err != nil {
-			return u, usageError{err}
-		}
-		u.Expires = &t
-	}
-	if f.Changed("rotator") {
-		u.Rotator = &m.rotator
-	}
-	u.Describe = describeValue
-	return u, nil
-}
-
 func (a *app) setCommand() *cobra.Command {
 	var (
-		meta metaFlags
+		meta metaflags.Flags
 		gen  bool
 	)
 	cmd := &cobra.Command{
@@ -115,7 +46,7 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 			if err := validNames(name); err != nil {
 				return err
 			}
-			u, err := meta.update(cmd.Flags())
+			u, err := metaUpdate(&meta, cmd.Flags())
 			if err != nil {
 				return err
 			}
@@ -133,7 +64,7 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 				return err
 			}
 			value, err := a.readValue(name, args[1:], gen)
-			if err != nil && len(args) == 1 && !gen && meta.changed(cmd.Flags()) {
+			if err != nil && len(args) == 1 && !gen && meta.Changed(cmd.Flags()) {
 				// Only metadata was given: say where that goes.
 				return usageError{fmt.Errorf("%w; to change only metadata, keeping the value: `hush edit %s` with the same flags", err, name)}
 			}
@@ -160,13 +91,13 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 			return nil
 		},
 	}
-	meta.add(cmd.Flags())
+	meta.Add(cmd.Flags())
 	cmd.Flags().BoolVar(&gen, "generate", false, "store a new random password (24 characters)")
 	return cmd
 }
 
 func (a *app) editCommand() *cobra.Command {
-	var meta metaFlags
+	var meta metaflags.Flags
 	cmd := &cobra.Command{
 		Use:   "edit NAME [--note TEXT] [--tag T] [--type T] [--rotate-every D] [--expires DATE] [--rotator CMD]",
 		Short: "change a secret's metadata, keeping its value",
@@ -183,10 +114,10 @@ Changing --type checks that the value is of the new type.`,
 			if err := validNames(name); err != nil {
 				return err
 			}
-			if !meta.changed(cmd.Flags()) {
+			if !meta.Changed(cmd.Flags()) {
 				return usagef("nothing to change: give --note, --tag, --type, --rotate-every, --expires or --rotator (`hush set %s` changes the value)", name)
 			}
-			u, err := meta.update(cmd.Flags())
+			u, err := metaUpdate(&meta, cmd.Flags())
 			if err != nil {
 				return err
 			}
@@ -204,8 +135,19 @@ Changing --type checks that the value is of the new type.`,
 			})
 		},
 	}
-	meta.add(cmd.Flags())
+	meta.Add(cmd.Flags())
 	return cmd
+}
+
+// metaUpdate is the metadata flags given, as a vault.Update; a value that
+// does not parse is a usage error.
+func metaUpdate(m *metaflags.Flags, f *pflag.FlagSet) (vault.Update, error) {
+	u, err := m.Update(f)
+	if err != nil {
+		return u, usageError{err}
+	}
+	u.Describe = describeValue
+	return u, nil
 }
 
 // didYouMean adds the nearest existing name to a not-found error.
@@ -217,14 +159,6 @@ func (a *app) didYouMean(v *vault.Vault, name string, err error) error {
 		return fmt.Errorf("%w; did you mean %s?", err, c)
 	}
 	return err
-}
-
-func typeNames() string {
-	s := make([]string, len(vault.Types))
-	for i, t := range vault.Types {
-		s[i] = string(t)
-	}
-	return strings.Join(s, ", ")
 }
 
 // readValue takes the value from the argument, stdin, the generator or a
@@ -261,8 +195,9 @@ func (a *app) getCommand() *cobra.Command {
 	var version int
 	var theirs bool
 	cmd := &cobra.Command{
-		Use:   "get NAME",
-		Short: "print a secret's value",
+		Use:     "get NAME",
+		Aliases: []string{"show"},
+		Short:   "print a secret's value",
 		Long: `Print a secret's value, byte for byte (a newline is added only on a terminal).
 With --json: the value and its metadata; a value that is not UTF-8 text is
 given as value_base64 instead of value.`,
@@ -271,7 +206,7 @@ given as value_base64 instead of value.`,
 			if version < 0 || cmd.Flags().Changed("version") && version == 0 {
 				return usagef("--version must be 1 or more")
 			}
-			if err := vault.ValidName(args[0]); err != nil {
+			if err := validNames(args[0]); err != nil {
 				return err
 			}
 			return a.audited("get", args[:1], func(v *vault.Vault) error {
@@ -297,7 +232,15 @@ given as value_base64 instead of value.`,
 					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush get --theirs %s` shows theirs; `hush resolve %s --keep mine|theirs`)", s.Name, s.Name, s.Name)
 				}
 				if a.jsonOut {
+					ps, err := v.Policies()
+					if err != nil {
+						return err
+					}
+					from := vault.Inherit(&s.Meta, s.Name, ps)
 					m := secretJSON(s, time.Now())
+					if from != "" {
+						m["rotate_every_from"] = from
+					}
 					if conflict {
 						m["flags"] = append(m["flags"].([]string), "conflict")
 					}
@@ -400,22 +343,29 @@ func nonNil(s []string) []string {
 func (a *app) lsCommand() *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
-		Use:   "ls [FOLDER]",
-		Short: "list secrets: names, types, ages and flags, never values",
-		Args:  rangeArgs(0, 1, "FOLDER"),
+		Use:     "ls [FOLDER]",
+		Aliases: []string{"list"},
+		Short:   "list secrets: names, types, ages and flags, never values",
+		Args:    rangeArgs(0, 1, "FOLDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			folder := ""
 			if len(args) == 1 {
-				f, err := vault.CleanFolder(args[0])
+				f, err := cleanFolder(args[0])
 				if err != nil {
 					return err
 				}
 				folder = f
 			}
 			return a.withVault(func(v *vault.Vault) error {
-				listed, err := v.ListWithPolicies(folder)
-				if err != nil {
-					return err
+				// Damaged secrets are listed as such, and ls fails.
+				listed, listErr := v.ListWithPolicies(folder)
+				var damaged *vault.DamagedSecretsError
+				if listErr != nil && !errors.As(listErr, &damaged) {
+					return listErr
+				}
+				var broken []vault.DamagedSecret
+				if damaged != nil {
+					broken = damaged.Secrets
 				}
 				conflicts, err := v.Conflicts()
 				if err != nil {
@@ -439,11 +389,23 @@ func (a *app) lsCommand() *cobra.Command {
 						if e.Summary != "" {
 							m["summary"] = e.Summary
 						}
+						if e.RotateEvery > 0 {
+							m["rotate_every"] = formatDuration(e.RotateEvery)
+						}
+						if e.RotateFrom != "" {
+							m["rotate_every_from"] = e.RotateFrom
+						}
 						out = append(out, m)
 					}
-					return a.writeJSON(out)
+					for _, d := range broken {
+						out = append(out, map[string]any{"name": d.Name, "flags": []string{"damaged"}, "damaged": d.Why})
+					}
+					if err := a.writeJSON(out); err != nil {
+						return err
+					}
+					return listErr
 				}
-				if len(entries) == 0 && len(vault.RemovedInConflict(entries, conflicts, folder)) == 0 {
+				if len(entries) == 0 && len(broken) == 0 && len(vault.RemovedInConflict(entries, conflicts, folder)) == 0 {
 					if folder == "" {
 						a.notef("the vault is empty: add a secret with `hush set NAME`")
 					} else {
@@ -452,16 +414,39 @@ func (a *app) lsCommand() *cobra.Command {
 					return nil
 				}
 				w := a.newTable()
-				fmt.Fprintln(w, "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT")
+				// ROTATION only when something rotates: where it comes from
+				// (its own, or a folder's policy) is then in view.
+				rotation := slices.ContainsFunc(entries, func(e vault.Entry) bool { return e.RotateEvery > 0 })
+				rot := func(e vault.Entry) string {
+					if !rotation {
+						return ""
+					}
+					return "\t" + rotationWords(e.RotateEvery, e.RotateFrom)
+				}
+				head := "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT"
+				if rotation {
+					head = "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tROTATION\tABOUT"
+				}
+				fmt.Fprintln(w, head)
 				for _, e := range entries {
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(entryFlags(e, conflicts, now), ","), e.Summary)
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(entryFlags(e, conflicts, now), ","), rot(e), e.Summary)
 				}
 				// Removed here while a teammate changed them: listed, so the
 				// conflict is not out of sight.
 				for _, name := range vault.RemovedInConflict(entries, conflicts, folder) {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", name, "-", "-", "-", "conflict", "removed here, changed by a teammate")
+					dash := ""
+					if rotation {
+						dash = "\t-"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s%s\t%s\n", name, "-", "-", "-", "conflict", dash, "removed here, changed by a teammate")
 				}
-				return w.Flush()
+				for _, d := range broken {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, "-", "-", "-", "damaged", d.Why)
+				}
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				return listErr
 			})
 		},
 	}
@@ -472,9 +457,10 @@ func (a *app) lsCommand() *cobra.Command {
 func (a *app) rmCommand() *cobra.Command {
 	var purge, yes bool
 	cmd := &cobra.Command{
-		Use:   "rm NAME...",
-		Short: "remove secrets (history is kept until --purge)",
-		Args:  rangeArgs(1, 1<<20, "NAME"),
+		Use:     "rm NAME...",
+		Aliases: []string{"remove", "delete"},
+		Short:   "remove secrets (history is kept until --purge)",
+		Args:    rangeArgs(1, 1<<20, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := validNames(args...); err != nil {
 				return err
@@ -550,14 +536,36 @@ func (a *app) cpCommand() *cobra.Command {
 	}
 }
 
-// validNames checks names before anything asks for a passphrase.
+// rotationWords is a rotation interval and where it comes from: "every
+// 30d", "every 90d (from app/prod)", or "-".
+func rotationWords(every time.Duration, from string) string {
+	switch {
+	case every <= 0:
+		return "-"
+	case from != "":
+		return "every " + formatDuration(every) + " (from " + from + ")"
+	}
+	return "every " + formatDuration(every)
+}
+
+// validNames checks names before anything asks for a passphrase. A bad
+// name is a usage error (exit 2): how hush was called was wrong.
 func validNames(names ...string) error {
 	for _, n := range names {
 		if err := vault.ValidName(n); err != nil {
-			return err
+			return usageError{err}
 		}
 	}
 	return nil
+}
+
+// cleanFolder is vault.CleanFolder with a bad folder as a usage error.
+func cleanFolder(folder string) (string, error) {
+	f, err := vault.CleanFolder(folder)
+	if err != nil {
+		return "", usageError{err}
+	}
+	return f, nil
 }
 
 // entryFlags is flags plus "conflict" for a secret a sync left in conflict.

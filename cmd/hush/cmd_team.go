@@ -289,7 +289,11 @@ joins made with its invitations.
 
 --auto on makes every command that changes the vault sync afterwards, and
 every command that reads it sync first when the last sync is over a minute
-old (quietly: offline, it carries on with the local vault).`,
+old (quietly: offline, it carries on with the local vault). It is turned on
+only by a sync that reaches the server.
+
+Exit status: 0 when everything is in sync, 1 when the sync failed or left a
+conflict (the names are listed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if auto != "" && auto != "on" && auto != "off" {
@@ -303,12 +307,13 @@ old (quietly: offline, it carries on with the local vault).`,
 				}
 				fresh = d
 			}
-			return a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
-				if auto != "" {
-					if err := t.SetAuto(auto == "on"); err != nil {
+			var conflicts []string
+			err := a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
+				if auto == "off" {
+					if err := t.SetAuto(false); err != nil {
 						return err
 					}
-					a.notef("automatic sync is %s", auto)
+					a.notef("automatic sync is off")
 				}
 				if fresh > 0 {
 					if err := t.SetFreshWindow(fresh); err != nil {
@@ -321,16 +326,37 @@ old (quietly: offline, it carries on with the local vault).`,
 					a.reportApprovals(rep.Approvals)
 				}
 				if err != nil {
+					if auto == "on" {
+						// Not turned on: a sync that cannot reach the
+						// server now would only fail after every change.
+						return fmt.Errorf("%w; automatic sync stays off (run `hush sync --auto on` again when the server answers)", err)
+					}
 					return err
+				}
+				if auto == "on" {
+					if err := t.SetAuto(true); err != nil {
+						return err
+					}
+					a.notef("automatic sync is on")
 				}
 				if rep.GotKey {
 					a.notef("received the team key")
 				}
 				a.notef("pulled %d, pushed %d", rep.Pulled, rep.Pushed)
 				a.reportSyncNotes(rep)
-				a.reportConflicts(rep.Conflicts)
+				conflicts = rep.Conflicts
 				return nil
 			})
+			if err != nil {
+				return err
+			}
+			if len(conflicts) > 0 {
+				// The sync itself worked (and is audited so); the exit
+				// status tells a script that something waits for a person.
+				return fmt.Errorf("%d in conflict (changed here and by a teammate): %s\nkeep one side with `hush resolve NAME --keep mine` or `--keep theirs`",
+					len(conflicts), strings.Join(conflicts, ", "))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&auto, "auto", "", "turn automatic sync on or off")
@@ -434,21 +460,38 @@ func (a *app) printTeamStatus(team *teamStatus, now time.Time) {
 	}
 	a.printf("team      %s on %s, as %s (%s)\n", name, team.Server, team.Device, role)
 	switch {
+	case team.Removed:
+		a.printf("sync      %s\n", removedWords)
 	case !team.Approved:
 		a.printf("sync      waiting for an admin to approve this device, then `hush sync`\n")
 	case team.Status.LastSync.IsZero():
 		a.printf("sync      never synced: run `hush sync`\n")
 	default:
-		auto := "run `hush sync`"
-		if team.Auto {
-			auto = "automatic sync on"
-		}
-		a.printf("sync      last %s; %d local change(s) not yet pushed; %s\n", age(team.Status.LastSync.Truncate(time.Second), now), team.Unpushed, auto)
+		a.printf("sync      last %s; %s\n", age(team.Status.LastSync.Truncate(time.Second), now), syncWords(team.Status))
 	}
 	if cs := team.Conflicts; len(cs) > 0 {
 		a.printf("conflict  %s: `hush resolve NAME --keep mine|theirs`\n", strings.Join(cs, ", "))
 	}
 	a.freshnessNote(team.Fresh)
+}
+
+// syncWords says what waits to be pushed, and what to do about it: nothing
+// when nothing waits; a reader's changes are never pushed, so a reader is
+// not told to push them.
+func syncWords(s *client.Status) string {
+	auto := ""
+	if s.Auto {
+		auto = "; automatic sync on"
+	}
+	switch {
+	case s.Role == "reader" && s.Unpushed > 0:
+		return fmt.Sprintf("%d local change(s) stay on this device (a reader's changes are not sent to the team)%s", s.Unpushed, auto)
+	case s.Unpushed == 0:
+		return "nothing to push" + auto
+	case s.Auto:
+		return fmt.Sprintf("%d local change(s) not yet pushed (automatic sync sends them at the next change, or run `hush sync`)", s.Unpushed)
+	}
+	return fmt.Sprintf("%d local change(s) not yet pushed: run `hush sync`", s.Unpushed)
 }
 
 // autoSync syncs when the vault's team settings ask for it: always after a
@@ -474,6 +517,8 @@ func (a *app) reportAutoSync(rep *client.Report, err error) {
 	switch {
 	case errors.Is(err, client.ErrOffline):
 		a.notef("note: the team server is unreachable: working offline (changes sync later)")
+	case removedDevice(err):
+		a.notef("note: %s", removedWords)
 	case err != nil:
 		a.notef("note: automatic sync failed: %v", err)
 	default:

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -43,14 +44,33 @@ func report(stderr io.Writer, err error) int {
 		msg += "\nrun `hush --help` for usage"
 	case errors.Is(err, vault.ErrWrongPassphrase):
 		msg = "wrong passphrase"
+	case errors.As(err, new(*vault.DamagedSecretsError)):
+		var d *vault.DamagedSecretsError
+		errors.As(err, &d)
+		msg += "\nhush will not hand out a folder with a secret missing from it. Restore the vault file from a backup, " +
+			"or delete what is left of the damaged secret and set it again: `hush rm --purge " + d.Secrets[0].Name + "`"
 	case errors.Is(err, crypto.ErrWeakKDF):
 		msg += " (the floor is 19 MiB and 2 passes)"
 	case errors.As(err, new(*vault.AuditError)) && !strings.Contains(msg, "audit --restart"):
 		// The log fails closed: say how to go on.
 		msg += "; `hush audit --verify` shows it, `hush audit --restart` keeps the broken log aside and starts a new one"
 	}
+	if removedDevice(err) {
+		msg = removedWords
+	}
 	fmt.Fprintf(stderr, "hush: %s\n", msg)
 	return code
+}
+
+// removedWords is what a device the team server no longer knows is told,
+// instead of the server's "unauthenticated (HTTP 401)".
+const removedWords = "the team server no longer knows this device: it was removed from the team (or its join was turned away, or the server lost its data). " +
+	"It can no longer sync; its secrets stay in this vault. To take part again, join with a new invitation (`hush team join CODE`)"
+
+// removedDevice reports whether err is the team server refusing a device
+// it does not know: removed, or the server's data was lost.
+func removedDevice(err error) bool {
+	return errors.Is(err, client.ErrRemoved) || client.UnknownDevice(err)
 }
 
 // isCobraUsage recognises cobra's own errors for unknown commands, flags

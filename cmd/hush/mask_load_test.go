@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -104,29 +105,7 @@ func TestRunMaskKeepsEveryByteUnderLoad(t *testing.T) {
 					// hush's stdin and stdout are a terminal: the child gets
 					// its own pseudo-terminal, whose line discipline turns
 					// "\n" into "\r\n"; hush makes ours raw, so no more.
-					ptmx, tty, err := pty.Open()
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer ptmx.Close()
-					cmd.Stdin, cmd.Stdout = tty, tty
-					if err := cmd.Start(); err != nil {
-						t.Fatal(err)
-					}
-					tty.Close()
-					read := make(chan []byte)
-					go func() {
-						b, _ := io.ReadAll(ptmx) // ends with EIO when hush is gone
-						read <- b
-					}()
-					if err := cmd.Wait(); err != nil {
-						t.Fatalf("hush run: %v\n%s", err, stderr.String())
-					}
-					select {
-					case out = <-read:
-					case <-time.After(60 * time.Second):
-						t.Fatal("the terminal never reached its end after hush exited")
-					}
+					out = runOnTerminal(t, cmd)
 					newline = "\r\n"
 				}
 				want := strings.Repeat("x", size) + "end " + "<concealed by hush>" + newline
@@ -143,5 +122,86 @@ func TestRunMaskKeepsEveryByteUnderLoad(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// runOnTerminal runs cmd with a new pseudo-terminal as its stdin and
+// stdout (stderr stays as set) and returns all it wrote there.
+func runOnTerminal(t *testing.T, cmd *exec.Cmd) []byte {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	cmd.Stdin, cmd.Stdout = tty, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	read := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(ptmx) // ends with EIO when hush is gone
+		read <- b
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("hush run: %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatal("hush did not exit within 2 minutes")
+	}
+	select {
+	case out := <-read:
+		return out
+	case <-time.After(60 * time.Second):
+		t.Fatal("the terminal never reached its end after hush exited")
+	}
+	return nil
+}
+
+// A program the child started that keeps the child's terminal open (it
+// ignores the hangup) does not keep hush waiting: after DrainGrace of
+// silence hush says so and exits with the child's code.
+func TestRunMaskDaemonHoldingTerminal(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("written for Linux pseudo-terminals")
+	}
+	env, _ := maskFixture(t, 1)
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "run", "--mask", "--from", "app", "--", "sh", "-c",
+		`trap "" HUP; sleep 30 & echo "started $SECRET_0000"; exit 3`)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	cmd.Stdin, cmd.Stdout = tty, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	go io.Copy(io.Discard, ptmx)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+			t.Fatalf("hush run: %v, want exit code 3\n%s", err, stderr.String())
+		}
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatal("hush still waits for the terminal a daemon holds, 2 minutes after its child exited")
+	}
+	if !strings.Contains(stderr.String(), "still holds its terminal open") {
+		t.Fatalf("no note on stderr: %q", stderr.String())
 	}
 }

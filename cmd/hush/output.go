@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"time"
 	"unicode/utf8"
@@ -59,20 +58,6 @@ func flags(m vault.Meta, updated, now time.Time) []string {
 
 // parseDuration accepts Go durations plus days and weeks: 30d, 2w, 12h.
 func parseDuration(s string) (time.Duration, error) { return vault.ParseInterval(s) }
-
-// parseDate accepts 2027-01-31 (midnight UTC) or RFC 3339.
-func parseDate(s string) (time.Time, error) {
-	if s == "" || s == "never" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("invalid date %q: use YYYY-MM-DD or RFC 3339", s)
-}
 
 // formatDuration prints 720h as 30d.
 func formatDuration(d time.Duration) string { return vault.FormatInterval(d) }

@@ -76,9 +76,10 @@ Environment:
   HUSH_NEW_PASSPHRASE  the new passphrase for init and passwd without a terminal`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Args:          cobra.NoArgs,
+		Version:       versionString(),
 		RunE:          a.runDefault,
 	}
+	root.SetVersionTemplate(`hush {{.Version}}` + "\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{plainFlagError(err)} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.vaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
@@ -99,6 +100,17 @@ Environment:
 		a.versionCommand(),
 	)
 	a.addDesktopCommands(root)
+	a.completeArgs(root)
+	// Every command that groups others says what a typo was meant to be.
+	for _, c := range append(root.Commands(), root) {
+		if c.HasSubCommands() {
+			c.SuggestionsMinimumDistance = 2
+			c.Args = unknownCommand
+			if c.RunE == nil && c.Run == nil {
+				c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+			}
+		}
+	}
 	return root
 }
 
@@ -232,6 +244,19 @@ func rangeArgs(min, max int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// unknownCommand refuses arguments to a command that only groups others,
+// with cobra's suggestions ("did you mean get?") for a typo.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q", strings.TrimSpace(cmd.CommandPath() + " " + args[0])[len("hush "):])
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usageError{errors.New(msg)}
 }
 
 // plainFlagError turns pflag's "invalid argument "x" for "--n" flag:

@@ -29,6 +29,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/hush-secrets/hush/vault/keychain/keychaintest"
+
 	"github.com/hush-secrets/hush/sync/store/pgtest"
 )
 
@@ -49,6 +51,8 @@ func TestSyncScripts(t *testing.T) {
 			case "postgres":
 				s, err := pg.get()
 				return s != nil, err
+			case "tmpfs":
+				return keychaintest.Real() || canMountTmpfs(), nil
 			}
 			return false, errors.New("unknown condition " + strconv.Quote(cond))
 		},
@@ -75,6 +79,9 @@ func TestSyncScripts(t *testing.T) {
 			"sqlexec":   cmdSQLExec,
 			"waitfile":  cmdWaitFile,
 			"sleep":     cmdSleep,
+			"tmpfs":     cmdTmpfs,
+			"fill":      cmdFill,
+			"httpget":   cmdHTTPGet,
 		},
 	})
 }

@@ -31,11 +31,24 @@ type ServerError struct {
 }
 
 func (e *ServerError) Error() string {
+	if e.Status == http.StatusInsufficientStorage {
+		// The server's storage is full: the change is still here and
+		// goes with the next sync once space is freed.
+		return fmt.Sprintf("the team server's disk is full: it stores nothing until its operator frees space; your changes stay on this device for the next sync (HTTP %d)", e.Status)
+	}
 	hint := ""
 	if e.Status == http.StatusUnauthorized && e.Msg == "unauthenticated" {
 		hint = ": it does not know this device (removed from the team, or the server lost its data)"
 	}
 	return fmt.Sprintf("the team server refused: %s (HTTP %d)%s", e.Msg, e.Status, hint)
+}
+
+// UnknownDevice reports whether err is the server refusing a device it
+// does not know: removed from the team, its join turned away, or the
+// server's data lost.
+func UnknownDevice(err error) bool {
+	var se *ServerError
+	return errors.As(err, &se) && se.Status == http.StatusUnauthorized && se.Msg == "unauthenticated"
 }
 
 // conn is a signed conversation with one server as one device.

@@ -70,6 +70,10 @@ type State struct {
 	clock       func() time.Time // nil: time.Now (tests move it)
 
 	Auto bool `json:"auto"`
+	// Removed: at the last contact the server no longer knew this device
+	// (removed from the team, its join turned away, or the server's data
+	// lost), or the log showed it removed. Cleared by a sync that works.
+	Removed bool `json:"removed,omitempty"`
 }
 
 // InviteKey is an invite this (admin) device made and has not yet seen

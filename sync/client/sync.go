@@ -61,6 +61,12 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 	defer func() {
 		// The server took approvals (or this device was removed, or is
 		// still waiting): what it knows of that is kept, even on failure.
+		gone := errors.Is(err, ErrRemoved) || UnknownDevice(err)
+		if gone != st.Removed && (err == nil || gone) {
+			st.Removed = gone // `hush status` says so until a sync works
+			t.save()
+			return
+		}
 		if err != nil && (t.owed || errors.Is(err, ErrRemoved) || errors.Is(err, ErrPending)) {
 			t.save()
 		}
@@ -738,6 +744,7 @@ type Status struct {
 	Server    string    `json:"server"`
 	Team      string    `json:"team"`
 	Unpushed  int       `json:"unpushed"` // local changes not yet pushed
+	Removed   bool      `json:"removed"`  // the server no longer knows this device
 	Fresh     Freshness `json:"-"`
 }
 
@@ -753,6 +760,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 		return nil, err
 	}
 	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
+	s.Removed = st.Removed
 	s.Fresh = st.Freshness(time.Now())
 	return s, nil
 }

@@ -18,7 +18,9 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -62,6 +64,10 @@ type Server struct {
 
 	bodies *semaphore.Weighted
 	held   map[string]int64 // body bytes held per client address, under mu
+
+	// full is set when a write failed for lack of space and cleared by
+	// the next write that succeeds: /healthz says "degraded" meanwhile.
+	full atomic.Bool
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -111,6 +117,18 @@ func New(st store.Store, o Options) *Server {
 }
 
 func (s *Server) route(pattern string, h http.HandlerFunc) {
+	if strings.HasPrefix(pattern, "POST ") {
+		// Every write endpoint is a POST: one that succeeds shows the
+		// store takes writes again.
+		inner := h
+		h = func(w http.ResponseWriter, r *http.Request) {
+			sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+			inner(sw, r)
+			if sw.code/100 == 2 {
+				s.full.Store(false)
+			}
+		}
+	}
 	s.mux.Handle(pattern, s.metrics.wrap(pattern, h))
 }
 
@@ -136,6 +154,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
+	if s.full.Load() {
+		// Reads still work: a plain probe gets 200, so an orchestrator does
+		// not take away what still works (or restart a server whose disk
+		// a restart does not free); ?strict=1 gets 503 for a monitor that
+		// looks only at the status.
+		if r.URL.Query().Get("strict") != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		io.WriteString(w, "degraded: the disk is full: writes fail (HTTP 507) until space is freed\n")
+		return
+	}
 	io.WriteString(w, "ok\n")
 }
 
@@ -152,10 +181,20 @@ func reply(w http.ResponseWriter, code int, v any) {
 }
 
 // internal answers a storage failure without its details (logged instead).
+// A write refused for lack of space is said as such (507), and /healthz
+// reports it until a write succeeds again.
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	if store.IsFull(err) {
+		s.full.Store(true)
+		fail(w, http.StatusInsufficientStorage, DiskFull)
+		return
+	}
 	fail(w, http.StatusInternalServerError, "internal error")
 }
+
+// DiskFull is the error a write gets when the server's storage is full.
+const DiskFull = "the team server's disk is full"
 
 func (s *Server) limiter(key string) *rate.Limiter {
 	s.mu.Lock()

@@ -94,6 +94,24 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 	return &sqlStore{w: w, r: r, d: d, unlock: unlock, nonces: nonces}, nil
 }
 
+// ErrFull means the store refused a write for lack of space (a full disk,
+// or a database at its size limit): reads still work, writes fail until
+// space is freed. [IsFull] also recognises the backends' own errors.
+var ErrFull = errors.New("storage is full")
+
+// IsFull reports whether err is a write refused for lack of space:
+// [ErrFull], SQLite's SQLITE_FULL, or PostgreSQL's disk_full (53100).
+func IsFull(err error) bool {
+	if errors.Is(err, ErrFull) {
+		return true
+	}
+	if sqliteFull(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "53100"
+}
+
 func openPostgres(ctx context.Context, dsn string) (Store, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {

@@ -15,5 +15,12 @@ func sqliteUnique(err error) bool {
 	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 }
 
+// sqliteFull reports SQLITE_FULL: the disk (or the database's size
+// limit) refused a write.
+func sqliteFull(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrFull
+}
+
 // haveSQLite: go-sqlite3 is C, so only a cgo build has SQLite.
 const haveSQLite = true

@@ -8,3 +8,6 @@ package store
 func sqliteUnique(error) bool { return false }
 
 const haveSQLite = false
+
+// sqliteFull without cgo: there is no SQLite to be full.
+func sqliteFull(error) bool { return false }

@@ -109,6 +109,14 @@ func unavailable(store string, err error) error {
 	return fmt.Errorf("%s %w: %v", store, ErrUnavailable, err)
 }
 
+// Silent reports whether s answers at once and never asks the person
+// anything (the kernel keyring; an OS keychain may show an unlock prompt).
+// Shell completion reads only such stores.
+func Silent(s Store) bool {
+	_, ok := s.(interface{ silent() })
+	return ok
+}
+
 // Default returns this platform's stores, fastest first.
 func Default() []Store {
 	return defaultStores()

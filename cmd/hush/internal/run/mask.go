@@ -3,7 +3,6 @@ package run
 import (
 	"bytes"
 	"io"
-	"sort"
 	"sync"
 	"time"
 )
@@ -15,15 +14,15 @@ const Concealed = "<concealed by hush>"
 // "yes" would garble ordinary output and protect nothing.
 const minMaskLen = 4
 
-// MaxShown is the most of a secret that masked output can ever show: when
+// maxShown is the most of a secret that masked output can ever show: when
 // the output pauses (idleFlush) on bytes that could be the start of a
-// secret, the first MaxShown of them are written so that a prompt or an
+// secret, the first maxShown of them are written so that a prompt or an
 // echoed key is not held back; the rest stays held for as long as it could
 // still become a secret, however long that is. If it does, the part not
 // yet written is replaced by [Concealed].
-const MaxShown = minMaskLen - 1
+const maxShown = minMaskLen - 1
 
-// idleFlush is the pause after which up to MaxShown held-back bytes are
+// idleFlush is the pause after which up to maxShown held-back bytes are
 // written.
 const idleFlush = 50 * time.Millisecond
 
@@ -34,10 +33,10 @@ const idleFlush = 50 * time.Millisecond
 type Masker struct {
 	mu    sync.Mutex
 	w     io.Writer
-	a     *automaton // nil: nothing to mask
+	a     *maskSet // nil: nothing to mask
 	idle  time.Duration
 	buf   []byte // held back: could still become (a longer) secret
-	shown int    // how many of buf's first bytes were written (≤ MaxShown)
+	shown int    // how many of buf's first bytes were written (≤ maxShown)
 	out   []byte
 	timer *time.Timer
 	err   error
@@ -48,13 +47,13 @@ func NewMasker(w io.Writer, secrets [][]byte) *Masker {
 	return newMaskerWith(w, newMaskSet(secrets))
 }
 
-func newMaskerWith(w io.Writer, a *automaton) *Masker {
+func newMaskerWith(w io.Writer, a *maskSet) *Masker {
 	return &Masker{w: w, a: a, idle: idleFlush}
 }
 
-// newMaskSet builds the automaton for secrets, or nil when none is long
-// enough to mask.
-func newMaskSet(secrets [][]byte) *automaton {
+// newMaskSet builds the set for secrets, or nil when none is long enough
+// to mask.
+func newMaskSet(secrets [][]byte) *maskSet {
 	var patterns [][]byte
 	seen := map[string]bool{}
 	add := func(s []byte) {
@@ -75,8 +74,7 @@ func newMaskSet(secrets [][]byte) *automaton {
 	if len(patterns) == 0 {
 		return nil
 	}
-	sort.SliceStable(patterns, func(i, j int) bool { return len(patterns[i]) > len(patterns[j]) })
-	return newAutomaton(patterns)
+	return newMaskSetOf(patterns)
 }
 
 // Write masks p and writes what is safe to write; it always reports len(p)
@@ -97,7 +95,7 @@ func (m *Masker) Write(p []byte) (int, error) {
 		m.buf = append(m.buf, p...)
 		m.process(m.buf, false)
 	}
-	if min(len(m.buf), MaxShown) > m.shown {
+	if min(len(m.buf), maxShown) > m.shown {
 		if m.timer == nil {
 			m.timer = time.AfterFunc(m.idle, m.onIdle)
 		} else {
@@ -107,7 +105,7 @@ func (m *Masker) Write(p []byte) (int, error) {
 	return len(p), m.err
 }
 
-// onIdle writes the first MaxShown held-back bytes: the output paused on
+// onIdle writes the first maxShown held-back bytes: the output paused on
 // them, and a secret that they begin can show no more than that.
 func (m *Masker) onIdle() {
 	m.mu.Lock()
@@ -115,7 +113,7 @@ func (m *Masker) onIdle() {
 	if m.err != nil {
 		return
 	}
-	if n := min(len(m.buf), MaxShown); n > m.shown {
+	if n := min(len(m.buf), maxShown); n > m.shown {
 		_, m.err = m.w.Write(m.buf[m.shown:n])
 		m.shown = n
 	}
@@ -139,74 +137,57 @@ func (m *Masker) Close() error {
 // that could still become a secret, or a longer secret than the one that
 // matches there now. With final, nothing is kept.
 //
-// The automaton reports a match at the byte that ends it; its state's depth
-// says how far back a secret that has not ended yet could start, so every
-// byte before that is decided. Between that point and a reported match,
-// the leftmost-longest secret is found by walking the trie from each
-// position, then scanning starts afresh after it.
+// Scanning from the left, the skipper names the next position where a
+// secret might start; walking the trie from there says whether one does
+// (the longest), cannot yet tell (the data ends inside a secret: keep from
+// there), or does not (go on after it). The last m-1 positions, where no
+// whole secret fits, are walked one by one.
 func (m *Masker) process(data []byte, final bool) {
-	a := m.a
-	if s, p := a.scan(0, data, 0); p == len(data) && a.out[s] == 0 && !final {
-		// No secret ends in data, the usual case: write all but the tail
-		// that could still begin one, straight from data.
-		w := len(data) - int(a.depth[s])
-		if w > m.shown {
-			_, m.err = m.w.Write(data[m.shown:w])
-		}
-		m.shown = max(0, m.shown-w)
-		m.buf = append(m.buf[:0], data[w:]...)
-		return
-	}
-	out := m.out[:0]
+	a, sk := m.a, m.a.skip
+	n := len(data)
 	shown := m.shown
-	// plain writes data[from:to] as it is, less what was already shown.
-	plain := func(from, to int) {
-		if from = max(from, shown); from < to {
-			out = append(out, data[from:to]...)
+	out := m.out[:0]
+	w := shown // data[w:] not yet written (data[:shown] was, by onIdle)
+	i := n     // where what is kept begins
+	for x := 0; x < n; x++ {
+		if x <= n-sk.m {
+			if x = sk.next(data, x); x > n-sk.m {
+				x-- // no secret starts before x; walk the tail from there
+				continue
+			}
 		}
-	}
-	i, n := 0, len(data) // data[:i] is decided and written
-	var s int32
-	p := 0
-scan:
-	for p < n {
-		if s, p = a.scan(s, data, p); a.out[s] == 0 {
+		l, open := a.longestAt(data[x:])
+		if open && !final {
+			i = x
 			break
 		}
-		w := p - int(a.depth[s])
-		plain(i, w)
-		for i = w; ; i++ {
-			l, open := a.longestAt(data[i:])
-			if open && !final {
-				goto keep
+		if l > 0 {
+			// A secret ends only after what was shown of it (maxShown <
+			// minMaskLen): the rest of it is concealed.
+			if out == nil {
+				out = make([]byte, 0, n+n/4+len(Concealed))
 			}
-			if l > 0 {
-				// A secret can end only after what was shown of it
-				// (MaxShown < minMaskLen): the rest is concealed.
-				out = append(out, Concealed...)
-				i += l
-				s, p = 0, i
-				continue scan
+			if x > w {
+				out = append(out, data[w:x]...)
 			}
-			plain(i, i+1)
+			out = append(out, Concealed...)
+			w = x + l
+			x = w - 1
 		}
 	}
-	if final {
-		plain(i, n)
-		i = n
-	} else {
-		w := n - int(a.depth[s])
-		plain(i, w)
-		i = w
-	}
-keep:
-	m.shown = max(0, shown-i)
-	m.buf = append(m.buf[:0], data[i:]...)
-	m.out = out
-	if len(out) > 0 {
+	switch {
+	case len(out) == 0 && i > w:
+		_, m.err = m.w.Write(data[w:i]) // nothing replaced: no copy
+	case len(out) > 0:
+		if i > w {
+			out = append(out, data[w:i]...)
+		}
 		_, m.err = m.w.Write(out)
 	}
-	if cap(m.out) > 64<<10 {
+	m.shown = max(0, shown-i)
+	m.buf = append(m.buf[:0], data[i:]...)
+	m.out = out[:0]
+	if cap(m.out) > 1<<20 {
 		m.out = nil // a huge write leaves no huge buffer behind
 	}
 }

@@ -197,7 +197,7 @@ func TestMaskerWritesCompleteSecretAtOnce(t *testing.T) {
 }
 
 // A secret written in pieces with pauses of any length between them shows
-// at most its first MaxShown bytes, wherever it is cut: the pauses are the
+// at most its first maxShown bytes, wherever it is cut: the pauses are the
 // idle flush firing (several times) between pieces.
 func TestMaskerPausesShowAtMostMaxShown(t *testing.T) {
 	const secret = "postgres://app:s3cr3t@db"
@@ -212,12 +212,12 @@ func TestMaskerPausesShowAtMostMaxShown(t *testing.T) {
 				m.onIdle()
 			}
 			m.Close()
-			// After each pause, up to MaxShown of what has come of the
+			// After each pause, up to maxShown of what has come of the
 			// secret shows, unless it came whole.
 			shown := 0
 			for _, sofar := range []int{i, j} {
 				if sofar < len(secret) {
-					shown = max(shown, min(sofar, MaxShown))
+					shown = max(shown, min(sofar, maxShown))
 				}
 			}
 			want := "url=" + secret[:shown] + Concealed + "\n"
@@ -229,7 +229,7 @@ func TestMaskerPausesShowAtMostMaxShown(t *testing.T) {
 }
 
 // The same with the real idle flush and real pauses, several times longer
-// than it: whatever the timing, no more than MaxShown bytes show.
+// than it: whatever the timing, no more than maxShown bytes show.
 func TestMaskerRealPausesShowAtMostMaxShown(t *testing.T) {
 	const secret = "postgres://app:s3cr3t@db"
 	for _, cut := range []int{1, 3, 4, 10, len(secret) - 1} {
@@ -241,11 +241,11 @@ func TestMaskerRealPausesShowAtMostMaxShown(t *testing.T) {
 		m.Close()
 		got := buf.String()
 		ok := false
-		for n := 0; n <= MaxShown; n++ {
+		for n := 0; n <= maxShown; n++ {
 			ok = ok || got == "url="+secret[:n]+Concealed+"\n"
 		}
 		if !ok {
-			t.Fatalf("cut at %d with a pause: got %q, want at most %d bytes of the secret then %q", cut, got, MaxShown, Concealed)
+			t.Fatalf("cut at %d with a pause: got %q, want at most %d bytes of the secret then %q", cut, got, maxShown, Concealed)
 		}
 	}
 }
@@ -290,7 +290,7 @@ func TestMaskerCloseWritesHeldBackText(t *testing.T) {
 
 // A prompt that happens to end like a secret's start appears after the
 // idle flush even when the child writes nothing more and nothing is closed,
-// as far as MaxShown bytes of it.
+// as far as maxShown bytes of it.
 func TestMaskerIdleFlushWritesHeldBackText(t *testing.T) {
 	var buf syncBuffer
 	m := NewMasker(&buf, byteSecrets("password1"))

@@ -91,6 +91,7 @@ func ParseProject(b []byte) (*Project, error) {
 		return nil, err
 	}
 	for _, f := range p.From {
+		f, _ := OptionalFolder(f)
 		if _, err := vault.CleanFolder(f); err != nil || f == "" {
 			if err == nil {
 				err = errors.New("empty folder")

@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
@@ -45,7 +46,7 @@ type Source interface {
 
 // Options say what to inject and what to run.
 type Options struct {
-	From        []string // folders; later ones win
+	From        []string // folders; later ones win; "FOLDER?" may be empty or absent
 	EnvFile     []byte   // contents of --env-file (dotenv), or nil
 	EnvFileName string   // for messages
 	PreserveEnv bool     // inherited variables win over injected secrets
@@ -92,6 +93,16 @@ func CheckVarName(k string) error {
 		return fmt.Errorf("%s is hush's own and is never passed to a program", k)
 	}
 	return nil
+}
+
+// OptionalFolder reads a --from folder: "app/dev-local?" is optional (a
+// folder with no secrets is skipped, not an error), and is returned
+// without its "?".
+func OptionalFolder(f string) (folder string, optional bool) {
+	if strings.HasSuffix(f, "?") {
+		return strings.TrimSuffix(f, "?"), true
+	}
+	return f, false
 }
 
 // NeedsVault reports whether o refers to the vault at all, so the caller
@@ -194,6 +205,7 @@ func Build(src Source, o Options) (*Plan, error) {
 		return nil, errors.New("--from needs the vault")
 	}
 	for _, f := range o.From {
+		f, optional := OptionalFolder(f)
 		folder, err := vault.CleanFolder(f)
 		if err != nil {
 			return nil, err
@@ -201,6 +213,9 @@ func Build(src Source, o Options) (*Plan, error) {
 		list, err := src.Children(folder)
 		if err != nil {
 			return nil, err
+		}
+		if len(list) == 0 && optional {
+			continue // "app/dev-local?": used when it exists
 		}
 		if len(list) == 0 {
 			return nil, fmt.Errorf("no secrets directly in folder %q: `hush ls %s` shows what is there", f, folder)

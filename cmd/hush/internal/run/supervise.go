@@ -51,7 +51,7 @@ func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 	defer runtime.UnlockOSThread()
 	harden.ForChild()
 
-	var secrets *automaton
+	var secrets *maskSet
 	if o.Mask {
 		secrets = newMaskSet(p.Secrets)
 	}
@@ -70,7 +70,7 @@ func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 // window changes to the child itself: hush does not forward those again.
 // Every other forwarded signal, and all of them without a terminal, came
 // from kill and are passed on.
-func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
+func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{})
 	var fromTerminal func(os.Signal) bool
 	if tty, fg := foregroundTTY(); tty != nil {
@@ -96,6 +96,10 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 	}
 	defer outR.Close()
 	defer errR.Close()
+	// Bigger pipes: a program that writes fast (cat of a log) hands hush
+	// fewer, larger pieces, and both switch less often.
+	growPipe(outW)
+	growPipe(errW)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, Forwarded...)
@@ -113,7 +117,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 		copies.Add(1)
 		go func() {
 			defer copies.Done()
-			if _, err := io.Copy(m, d); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			if _, err := io.CopyBuffer(m, d, make([]byte, copyBuffer)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 				// hush's own output is gone (a closed pipe: hush survives
 				// it only while it holds SIGPIPE, see SuperviseAround). Closing the
 				// read end gives the child the broken pipe instead of a
@@ -149,14 +153,21 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 // superviseTTY runs the child on a new pseudo-terminal in its own session.
 // hush's terminal goes raw, so keys (Ctrl-C included) reach the child's
 // terminal as typed, and its line discipline signals the child once.
-func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
+func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 	cmd.SysProcAttr = withParentDeath(&syscall.SysProcAttr{Setsid: true, Setctty: true})
-	ptmx, err := pty.StartWithAttrs(cmd, nil, cmd.SysProcAttr)
+	started, err := pty.StartWithAttrs(cmd, nil, cmd.SysProcAttr)
 	if err != nil {
 		return 0, fmt.Errorf("failed to start %s: %w", cmd.Args[0], err)
 	}
+	ptmx, err := pollable(started)
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return 0, err
+	}
 	defer ptmx.Close()
-	pty.InheritSize(s.Stdout, ptmx)
+	resize := func() { inheritSize(s.Stdout, ptmx) }
+	resize()
 	stdinTTY := term.IsTerminal(int(s.Stdin.Fd()))
 	if stdinTTY {
 		if old, err := term.MakeRaw(int(s.Stdin.Fd())); err == nil {
@@ -179,7 +190,7 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 	d := &drain{f: ptmx}
 	copied := make(chan struct{})
 	go func() {
-		io.Copy(out, d) // ends with EIO once the child's side is closed
+		io.CopyBuffer(out, d, make([]byte, copyBuffer)) // ends with EIO once the child's side is closed
 		out.Close()
 		close(copied)
 	}()
@@ -188,7 +199,7 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 	forwarder.Add(1)
 	go func() {
 		defer forwarder.Done()
-		forward(cmd.Process, sigs, done, func() { pty.InheritSize(s.Stdout, ptmx) }, nil)
+		forward(cmd.Process, sigs, done, resize, nil)
 	}()
 	err = cmd.Wait()
 	close(done)
@@ -199,6 +210,35 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *automaton) (int, error) {
 			cmd.Args[0], DrainGrace)
 	}
 	return exitCode(cmd, err)
+}
+
+// pollable turns the pseudo-terminal's master into a file the Go runtime
+// polls, so that a read deadline can end a read that would wait forever (a
+// daemon holding the terminal, see drainAfterExit): a non-blocking copy of
+// its descriptor, the original closed. (Fd would make it blocking again, so
+// the copy is only used through the poller and SyscallConn.)
+func pollable(f *os.File) (*os.File, error) {
+	defer f.Close()
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, fmt.Errorf("failed to set up the terminal: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("failed to set up the terminal: %w", err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// inheritSize gives the child's terminal the size of hush's.
+func inheritSize(from, to *os.File) {
+	ws, err := unix.IoctlGetWinsize(int(from.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return
+	}
+	if rc, err := to.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, ws) })
+	}
 }
 
 // forward passes signals to the child until done. With onWinch set (the

@@ -1,0 +1,43 @@
+package complete
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+)
+
+func TestCandidates(t *testing.T) {
+	names := []string{"DB", "app/dev/API_KEY", "app/dev/sub/X", "app/prod/API_KEY", "app/prod/DB_PASSWORD", "app/prod2/K", "ci/TOKEN"}
+	for _, c := range []struct {
+		prefix  string
+		folders bool
+		want    []string
+	}{
+		{"", false, []string{"DB", "app/", "ci/"}},
+		{"", true, []string{"app/", "ci/"}},
+		{"app/pr", false, []string{"app/prod/", "app/prod2/"}},
+		{"app/prod/", false, []string{"app/prod/API_KEY", "app/prod/DB_PASSWORD"}},
+		{"app/prod/D", false, []string{"app/prod/DB_PASSWORD"}},
+		{"app/dev/", true, []string{"app/dev/sub/"}},
+		{"app/dev/", false, []string{"app/dev/API_KEY", "app/dev/sub/"}},
+		{"zz", false, nil},
+	} {
+		if got := Candidates(names, c.prefix, c.folders); !slices.Equal(got, c.want) {
+			t.Errorf("Candidates(%q, folders %v) = %q, want %q", c.prefix, c.folders, got, c.want)
+		}
+	}
+}
+
+func BenchmarkCandidates100k(b *testing.B) {
+	var names []string
+	for i := range 100_000 {
+		names = append(names, fmt.Sprintf("app/f%03d/KEY_%06d", i%1000, i))
+	}
+	sort.Strings(names)
+	for b.Loop() {
+		if len(Candidates(names, "app/f", false)) != 1000 {
+			b.Fatal("want 1000 folders")
+		}
+	}
+}
