@@ -41,9 +41,10 @@ import (
 
 // Format is the record format this build writes and reads. Format 2 adds
 // the anchor of the audit log (anchor.go), format 3 the MAC of each
-// secret's row (rowmac.go); an older vault is upgraded at its first
-// unlock by passphrase.
-const Format = 3
+// secret's row (rowmac.go), format 4 the MAC of the set of folder
+// policies (policy.go); an older vault is upgraded at its first unlock by
+// passphrase.
+const Format = 4
 
 var (
 	ErrNoVault         = errors.New("no vault")
@@ -359,6 +360,10 @@ func create(path string, passphrase []byte, params crypto.KDFParams, now time.Ti
 		return nil, err
 	}
 	if err := v.startAnchor(v.db); err != nil {
+		v.Close()
+		return nil, err
+	}
+	if err := v.sealPolicySet(v.db); err != nil {
 		v.Close()
 		return nil, err
 	}
