@@ -228,3 +228,34 @@ func TestPolicySetEdits(t *testing.T) {
 		}
 	})
 }
+
+// TestRemovedRowPutBack: a removed secret's row put back from a copy taken
+// before the removal (with its valid MAC) is one live secret more than its
+// folder's authenticated count: get and ls refuse it (export already did).
+func TestRemovedRowPutBack(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/prod/GONE", "removed-value")
+	mustSet(t, v, "app/prod/OTHER", "o")
+	id := rowID(t, v, "app/prod/GONE")
+	var head, created, updated int64
+	var nameMAC, folderMAC, mac []byte
+	if err := v.db.QueryRow(`SELECT head, created, updated, name_mac, folder_mac, row_mac FROM secrets WHERE id = x'`+id+`'`).
+		Scan(&head, &created, &updated, &nameMAC, &folderMAC, &mac); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Remove("app/prod/GONE"); err != nil {
+		t.Fatal(err)
+	}
+	path := tamperFile(t, v, fmt.Sprintf(`UPDATE secrets SET head = %d, created = %d, updated = %d, deleted = NULL, name_mac = x'%x', folder_mac = x'%x', row_mac = x'%x' WHERE id = x'%s'`,
+		head, created, updated, nameMAC, folderMAC, mac, id))
+	v = reopenKey(t, path)
+	s, err := v.Get("app/prod/GONE")
+	if err == nil {
+		t.Fatalf("the removed secret came back: %q", s.Value)
+	}
+	wantTampered(t, "get", err)
+	_, err = v.List("")
+	wantTampered(t, "ls", err)
+	_, err = v.Children("app/prod")
+	wantTampered(t, "export", err)
+}
