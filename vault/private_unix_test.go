@@ -4,6 +4,7 @@ package vault
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
@@ -276,4 +277,47 @@ func TestStickyModeShown(t *testing.T) {
 	}
 	_, err = Open(path)
 	wantUnsafe(t, err, home, "(mode 1777)")
+}
+
+// TestUnreadableFolderNamed: a vaults folder made by another user, 0700,
+// cannot even be looked into by the victim; hush names the folder and its
+// owner instead of a bare "lstat …: permission denied". The victim is the
+// second user here (root made the folder), so the test binary runs again
+// as that user.
+func TestUnreadableFolderNamed(t *testing.T) {
+	if path := os.Getenv("HUSH_TEST_OPEN_AS_OTHER"); path != "" {
+		_, err := Open(path)
+		os.Stdout.WriteString(fmt.Sprint(err))
+		return
+	}
+	who, _ := otherUser(t)
+	base := sharedBase(t)
+	home := filepath.Join(base, "hush")
+	vaults := filepath.Join(home, "vaults")
+	if err := os.MkdirAll(vaults, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	asOther(t, who, "true") // the user exists
+	if out, err := exec.Command("chown", who, home).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
+	// vaults stays root's, 0700: the victim cannot look inside.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(base, "vault.test")
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("runuser", "-u", who, "--", bin, "-test.run=^TestUnreadableFolderNamed$")
+	cmd.Env = append(os.Environ(), "HUSH_TEST_OPEN_AS_OTHER="+filepath.Join(vaults, "default.db"))
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), vaults+" is owned by uid 0, not by you") {
+		t.Fatalf("opening a vault in another user's unreadable folder: %s", out)
+	}
 }
