@@ -273,6 +273,9 @@ func (v *Vault) upgrade(kek *crypto.Key) error {
 	if err := v.sealAllRows(tx); err != nil {
 		return err
 	}
+	if err := v.sealPolicySet(tx); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(`UPDATE header SET format = ?, wrapped_key = ?, header_mac = ? WHERE id = 1`, h.format, h.wrappedKey, h.headerMAC); err != nil {
 		return dbErr("write vault header", err)
 	}

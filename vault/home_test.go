@@ -31,6 +31,14 @@ func TestDefaultHome(t *testing.T) {
 			t.Errorf("with XDG_DATA_HOME: %q, want %q", got, want)
 		}
 	}
+	if runtime.GOOS != "windows" {
+		// The XDG spec: a relative path in XDG_DATA_HOME is ignored (it
+		// would put the vault wherever hush happens to be started).
+		got, _ := DefaultHome(env(map[string]string{"HOME": "/h", "XDG_DATA_HOME": "rel/x"}))
+		if got != want {
+			t.Errorf("with a relative XDG_DATA_HOME: %q, want %q", got, want)
+		}
+	}
 	if _, err := DefaultHome(env(nil)); !errors.Is(err, ErrNoHome) {
 		t.Errorf("empty environment: %v, want ErrNoHome", err)
 	}

@@ -1,6 +1,9 @@
 package vault
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -34,18 +37,111 @@ func (v *Vault) SetPolicy(folder string, rotateEvery time.Duration) error {
 		return fmt.Errorf("rotation interval must be positive")
 	}
 	mac := v.folderMAC(folder)
-	if rotateEvery == 0 {
-		_, err := v.db.Exec(`DELETE FROM policies WHERE folder_mac = ?`, mac)
+	tx, err := v.db.Begin()
+	if err != nil {
+		return dbErr("write vault", err)
+	}
+	defer tx.Rollback()
+	if err := v.checkPolicySet(tx); err != nil {
 		return err
 	}
-	js, _ := json.Marshal(Policy{Folder: folder, RotateEvery: rotateEvery})
-	ct, err := crypto.Seal(v.keys.value, js, v.policyAD(mac, v.hdr.epoch))
+	if rotateEvery == 0 {
+		_, err = tx.Exec(`DELETE FROM policies WHERE folder_mac = ?`, mac)
+	} else {
+		js, _ := json.Marshal(Policy{Folder: folder, RotateEvery: rotateEvery})
+		ct, err := crypto.Seal(v.keys.value, js, v.policyAD(mac, v.hdr.epoch))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(`INSERT INTO policies (folder_mac, epoch, policy) VALUES (?, ?, ?)
+		ON CONFLICT(folder_mac) DO UPDATE SET epoch = excluded.epoch, policy = excluded.policy`, mac, v.hdr.epoch, ct)
+	}
+	if err != nil {
+		return dbErr("write vault", err)
+	}
+	if err := v.sealPolicySet(tx); err != nil {
+		return err
+	}
+	return dbErr("write vault", tx.Commit())
+}
+
+// policyRow is one stored policy, as the set's MAC covers it.
+type policyRow struct {
+	folderMAC []byte
+	epoch     int
+	ct        []byte
+}
+
+// policySetMAC authenticates the whole set of policies (record format 4):
+// the MAC of each policy's AEAD binds it to its folder, but not that it is
+// there at all.
+func (v *Vault) policySetMAC(ps []policyRow) []byte {
+	sort.Slice(ps, func(i, j int) bool { return string(ps[i].folderMAC) < string(ps[j].folderMAC) })
+	h := sha256.New()
+	for _, p := range ps {
+		for _, b := range [][]byte{p.folderMAC, binary.BigEndian.AppendUint64(nil, uint64(p.epoch)), p.ct} {
+			h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
+			h.Write(b)
+		}
+	}
+	return v.keys.row.MAC(crypto.AD("hush/v1/policies", v.hdr.vaultID, h.Sum(nil)))
+}
+
+// readPolicies reads every policy row and the set's stored MAC (nil when
+// none) in one statement, so one snapshot.
+func readPolicies(q querier) (ps []policyRow, setMAC []byte, err error) {
+	rows, err := q.Query(`SELECT NULL, 0, NULL, (SELECT mac FROM policy_set WHERE id = 1), 1
+		UNION ALL SELECT folder_mac, epoch, policy, NULL, 0 FROM policies`)
+	if err != nil {
+		return nil, nil, dbErr("read vault", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p policyRow
+		var mac []byte
+		var head bool
+		if err := rows.Scan(&p.folderMAC, &p.epoch, &p.ct, &mac, &head); err != nil {
+			return nil, nil, dbErr("read vault", err)
+		}
+		if head {
+			setMAC = mac
+			continue
+		}
+		ps = append(ps, p)
+	}
+	return ps, setMAC, dbErr("read vault", rows.Err())
+}
+
+func (v *Vault) verifyPolicySet(ps []policyRow, setMAC []byte) error {
+	if v.hdr.format < 4 {
+		return nil // written by an older hush, before the upgrade
+	}
+	if setMAC == nil {
+		return &TamperError{"the set of folder policies is not authenticated (its record was deleted)"}
+	}
+	if !hmac.Equal(setMAC, v.policySetMAC(ps)) {
+		return &TamperError{"the set of folder policies (one was removed, added or put back from an older copy outside hush)"}
+	}
+	return nil
+}
+
+func (v *Vault) checkPolicySet(q querier) error {
+	ps, setMAC, err := readPolicies(q)
 	if err != nil {
 		return err
 	}
-	_, err = v.db.Exec(`INSERT INTO policies (folder_mac, epoch, policy) VALUES (?, ?, ?)
-		ON CONFLICT(folder_mac) DO UPDATE SET epoch = excluded.epoch, policy = excluded.policy`, mac, v.hdr.epoch, ct)
-	return err
+	return v.verifyPolicySet(ps, setMAC)
+}
+
+// sealPolicySet records the MAC of the policies as they now are: every
+// write to the policies ends with it.
+func (v *Vault) sealPolicySet(q querier) error {
+	ps, _, err := readPolicies(q)
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(`INSERT INTO policy_set (id, mac) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET mac = excluded.mac`, v.policySetMAC(ps))
+	return dbErr("write vault", err)
 }
 
 // Policies returns every folder policy, sorted by folder.
@@ -53,18 +149,16 @@ func (v *Vault) Policies() ([]Policy, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT folder_mac, epoch, policy FROM policies`)
+	ps, setMAC, err := readPolicies(v.db)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
+	if err := v.verifyPolicySet(ps, setMAC); err != nil {
+		return nil, err
+	}
 	var out []Policy
-	for rows.Next() {
-		var mac, ct []byte
-		var epoch int
-		if err := rows.Scan(&mac, &epoch, &ct); err != nil {
-			return nil, err
-		}
+	for _, row := range ps {
+		mac, epoch, ct := row.folderMAC, row.epoch, row.ct
 		if err := v.checkEpoch(epoch); err != nil {
 			return nil, err
 		}
@@ -79,7 +173,7 @@ func (v *Vault) Policies() ([]Policy, error) {
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Folder < out[j].Folder })
-	return out, rows.Err()
+	return out, nil
 }
 
 func macEqual(a, b []byte) bool { return string(a) == string(b) }

@@ -41,6 +41,9 @@ type guard interface {
 	// file (not a link), owned by the current user, no permission bits for
 	// group or others.
 	File(path string) error
+	// Ancestors checks the folders above HUSH_HOME: none may let another
+	// user replace HUSH_HOME.
+	Ancestors(home string) error
 	// Open opens a file like os.OpenFile without following a link in its
 	// last element, and checks the opened file as File does.
 	Open(path string, flag int, perm fs.FileMode) (*os.File, error)
@@ -66,14 +69,26 @@ func companions(path string) []string {
 // vault file (HUSH_HOME/vaults), the folder above it (HUSH_HOME), and every
 // file hush or SQLite opens for the vault.
 func checkLayout(path string) error {
-	dir := filepath.Dir(path)
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := private.Dir(d); err != nil {
-			return err
-		}
+	if err := checkFolders(path); err != nil {
+		return err
 	}
 	for _, f := range companions(path) {
 		if err := private.File(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkFolders checks the folders of checkLayout: every folder above
+// HUSH_HOME, HUSH_HOME, and its vaults folder.
+func checkFolders(path string) error {
+	dir := filepath.Dir(path)
+	if err := private.Ancestors(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := private.Dir(d); err != nil {
 			return err
 		}
 	}

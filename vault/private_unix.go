@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -28,10 +29,65 @@ func (osGuard) Dir(path string) error {
 		return err
 	}
 	if st.Mode().Perm()&0o022 != 0 {
-		return &UnsafePathError{path, fmt.Sprintf("is writable by group or others (mode %04o)", st.Mode().Perm()),
+		return &UnsafePathError{path, fmt.Sprintf("is writable by group or others (mode %s)", octal(st.Mode())),
 			fmt.Sprintf("run `chmod 700 %s`", path)}
 	}
 	return nil
+}
+
+// octal is a mode as chmod takes it, with the sticky, setuid and setgid
+// bits: a 1777 folder is not shown as 0777.
+func octal(m fs.FileMode) string {
+	n := uint32(m.Perm())
+	if m&fs.ModeSticky != 0 {
+		n |= 0o1000
+	}
+	if m&fs.ModeSetgid != 0 {
+		n |= 0o2000
+	}
+	if m&fs.ModeSetuid != 0 {
+		n |= 0o4000
+	}
+	return fmt.Sprintf("%04o", n)
+}
+
+// Ancestors checks every folder above HUSH_HOME, as OpenSSH's StrictModes
+// does: each must be owned by root or by you, and not writable by group or
+// others unless it is sticky (as /tmp is, where others cannot rename or
+// remove what is yours). Otherwise whoever can write one of them can swap
+// HUSH_HOME for a folder of their own between hush's checks and its
+// opens. Links are resolved first, and the real folders checked.
+func (osGuard) Ancestors(home string) error {
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return fmt.Errorf("failed to check vault folder: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(filepath.Dir(abs))
+	if err != nil {
+		return fmt.Errorf("failed to check the folders above %s: %w", home, err)
+	}
+	me := os.Geteuid()
+	for d := real; ; d = filepath.Dir(d) {
+		st, err := os.Lstat(d)
+		if err != nil {
+			return fmt.Errorf("failed to check the folders above %s: %w", home, err)
+		}
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			return fmt.Errorf("failed to check the owner of %s", d)
+		}
+		if int(sys.Uid) != me && sys.Uid != 0 {
+			return &UnsafePathError{d, fmt.Sprintf("(above %s) is owned by uid %d, not by you (uid %d) or root", home, sys.Uid, me),
+				"its owner can replace your vault's folder; move your vault to a folder of your own (HUSH_HOME)"}
+		}
+		if st.Mode().Perm()&0o022 != 0 && st.Mode()&fs.ModeSticky == 0 {
+			return &UnsafePathError{d, fmt.Sprintf("(above %s) is writable by group or others and not sticky (mode %s)", home, octal(st.Mode())),
+				fmt.Sprintf("others can replace your vault's folder; run `chmod go-w %s` (or `chmod +t %s`), or move your vault to a folder of your own (HUSH_HOME)", d, d)}
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 func (osGuard) File(path string) error {

@@ -4,6 +4,7 @@ package vault
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
@@ -64,7 +65,8 @@ func sharedBase(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o1777); err != nil {
+	// Go spells the sticky bit os.ModeSticky: 0o1777 would give 0777.
+	if err := os.Chmod(base, 0o777|os.ModeSticky); err != nil {
 		t.Fatal(err)
 	}
 	return base
@@ -224,4 +226,98 @@ func TestHostileFolder(t *testing.T) {
 			v.Close()
 		}
 	})
+}
+
+// TestFoldersAboveHome: a folder above HUSH_HOME that others can write
+// and that is not sticky (a root-owned 0777 /tmp/ww2 above
+// HUSH_HOME=/tmp/ww2/hush) lets them swap HUSH_HOME for a folder of their
+// own between hush's checks and its opens: hush refuses it, naming it; a
+// sticky one (as /tmp is) is fine. Needs no second user.
+func TestFoldersAboveHome(t *testing.T) {
+	above := filepath.Join(t.TempDir(), "ww2")
+	if err := os.Mkdir(above, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(above, "hush", "vaults", "default.db")
+	v, err := Create(path, testPass, CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if err := os.Chmod(above, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(path)
+	wantUnsafe(t, err, above, "writable by group or others and not sticky (mode 0777)")
+	if _, err := Create(filepath.Join(above, "hush", "vaults", "other.db"), testPass, CreateOptions{KDF: crypto.FloorKDF}); !errors.Is(err, ErrUnsafePath) {
+		t.Fatalf("Create under a non-sticky 0777 folder: %v", err)
+	}
+	if err := os.Chmod(above, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	v, err = Open(path)
+	if err != nil {
+		t.Fatalf("under a sticky folder: %v", err)
+	}
+	v.Close()
+}
+
+// TestStickyModeShown: a 1777 HUSH_HOME is refused (others can add files
+// to it) and the message shows the mode as chmod would, 1777.
+func TestStickyModeShown(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "hush")
+	path := filepath.Join(home, "vaults", "default.db")
+	v, err := Create(path, testPass, CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if err := os.Chmod(home, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(path)
+	wantUnsafe(t, err, home, "(mode 1777)")
+}
+
+// TestUnreadableFolderNamed: a vaults folder made by another user, 0700,
+// cannot even be looked into by the victim; hush names the folder and its
+// owner instead of a bare "lstat …: permission denied". The victim is the
+// second user here (root made the folder), so the test binary runs again
+// as that user.
+func TestUnreadableFolderNamed(t *testing.T) {
+	if path := os.Getenv("HUSH_TEST_OPEN_AS_OTHER"); path != "" {
+		_, err := Open(path)
+		os.Stdout.WriteString(fmt.Sprint(err))
+		return
+	}
+	who, _ := otherUser(t)
+	base := sharedBase(t)
+	home := filepath.Join(base, "hush")
+	vaults := filepath.Join(home, "vaults")
+	if err := os.MkdirAll(vaults, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	asOther(t, who, "true") // the user exists
+	if out, err := exec.Command("chown", who, home).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
+	// vaults stays root's, 0700: the victim cannot look inside.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(base, "vault.test")
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("runuser", "-u", who, "--", bin, "-test.run=^TestUnreadableFolderNamed$")
+	cmd.Env = append(os.Environ(), "HUSH_TEST_OPEN_AS_OTHER="+filepath.Join(vaults, "default.db"))
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), vaults+" is owned by uid 0, not by you") {
+		t.Fatalf("opening a vault in another user's unreadable folder: %s", out)
+	}
 }

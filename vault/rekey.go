@@ -81,6 +81,9 @@ func (v *Vault) RotateKey(newPassphrase []byte, params crypto.KDFParams) error {
 	if err != nil {
 		return fail(err)
 	}
+	if err := v.checkPolicySet(tx); err != nil {
+		return fail(err)
+	}
 	macs, err := v.writeRekeyedLog(tx, nk, len(entries))
 	if err != nil {
 		return fail(err)
@@ -97,6 +100,9 @@ func (v *Vault) RotateKey(newPassphrase []byte, params crypto.KDFParams) error {
 	}
 	v.keys, v.hdr = nk, nh
 	if err := v.sealAllRows(tx); err != nil {
+		return fail(err)
+	}
+	if err := v.sealPolicySet(tx); err != nil {
 		return fail(err)
 	}
 	if anc != nil {

@@ -20,8 +20,11 @@ import (
 //
 // What the MAC cannot stop: a row put back whole, with its MAC, from an
 // older copy of the file together with its newer version rows deleted (a
-// secret's own older state), and a row deleted. A row put back while its
-// newer versions stay is refused: head must be the newest version.
+// secret's own older state); a removed secret's row put back together
+// with its folder's count row; and a row deleted. A row put back while its
+// newer versions stay is refused (head must be the newest version), and a
+// removed secret's row put back alone too (its folder's count is one
+// short: checkFolderOf, and List's per-folder counts).
 
 // rowState is a secret row's authenticated columns.
 type rowState struct {
@@ -174,4 +177,19 @@ func (v *Vault) sealAllRows(q querier) error {
 		}
 	}
 	return nil
+}
+
+// checkFolderOf compares a folder's live secrets with its authenticated
+// count: a removed secret's row put back from a copy taken before the
+// removal is one live secret more than the folder's count says. One
+// count over the folder's index.
+func (v *Vault) checkFolderOf(q querier, folder string, folderMAC []byte) error {
+	if v.hdr.format < 3 {
+		return nil
+	}
+	var live int
+	if err := q.QueryRow(`SELECT count(*) FROM secrets WHERE folder_mac = ? AND deleted IS NULL`, folderMAC).Scan(&live); err != nil {
+		return dbErr("read vault", err)
+	}
+	return v.checkFolder(q, folder, folderMAC, live)
 }

@@ -132,7 +132,7 @@ func TestRowMACUpgrade(t *testing.T) {
 	}
 	v.Close()
 	v = reopenKey(t, path)
-	if v.hdr.format != 3 {
+	if v.hdr.format != Format {
 		t.Fatalf("format %d after the upgrade", v.hdr.format)
 	}
 	path = rowEdit(t, v, "k", "row_mac = NULL")
@@ -170,4 +170,92 @@ func TestRowRestoredFromOlderCopy(t *testing.T) {
 	wantTampered(t, "export", err)
 	_, err = v.List("")
 	wantTampered(t, "ls", err)
+}
+
+// TestPolicySetEdits: deleting, emptying or putting back a folder policy
+// in the file changed `hush due` and `hush policy` silently; the set is
+// authenticated now (record format 4).
+func TestPolicySetEdits(t *testing.T) {
+	setup := func(t *testing.T) (*Vault, []byte) {
+		v := newVault(t)
+		mustSet(t, v, "app/a/K", "k")
+		if err := v.SetPolicy("app/a", 30*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		var older []byte
+		if err := v.db.QueryRow(`SELECT policy FROM policies`).Scan(&older); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.SetPolicy("app/a", 7*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.SetPolicy("app/b", 90*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		return v, older
+	}
+	cases := map[string]func(v *Vault, older []byte) string{
+		"one policy deleted": func(v *Vault, _ []byte) string {
+			return tamperFile(t, v, `DELETE FROM policies WHERE rowid = (SELECT min(rowid) FROM policies)`)
+		},
+		"every policy and the set's record deleted": func(v *Vault, _ []byte) string {
+			return tamperFile(t, v, `DELETE FROM policies; DELETE FROM policy_set`)
+		},
+		"a policy put back from an older copy": func(v *Vault, older []byte) string {
+			return tamperFile(t, v, fmt.Sprintf(`UPDATE policies SET policy = x'%x' WHERE folder_mac = x'%x'`, older, v.folderMAC("app/a")))
+		},
+	}
+	for name, edit := range cases {
+		t.Run(name, func(t *testing.T) {
+			v, older := setup(t)
+			v = reopenKey(t, edit(v, older))
+			_, err := v.Policies()
+			wantTampered(t, "policy", err)
+			_, err = v.ListWithPolicies("")
+			wantTampered(t, "due", err)
+			wantTampered(t, "policy set", v.SetPolicy("app/c", time.Hour))
+		})
+	}
+	t.Run("untouched, and removing a policy", func(t *testing.T) {
+		v, _ := setup(t)
+		if err := v.SetPolicy("app/b", 0); err != nil {
+			t.Fatal(err)
+		}
+		v = reopenKey(t, tamperFile(t, v, `SELECT 1`))
+		ps, err := v.Policies()
+		if err != nil || len(ps) != 1 || ps[0].RotateEvery != 7*24*time.Hour {
+			t.Fatalf("policies: %v, %v", ps, err)
+		}
+	})
+}
+
+// TestRemovedRowPutBack: a removed secret's row put back from a copy taken
+// before the removal (with its valid MAC) is one live secret more than its
+// folder's authenticated count: get and ls refuse it (export already did).
+func TestRemovedRowPutBack(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/prod/GONE", "removed-value")
+	mustSet(t, v, "app/prod/OTHER", "o")
+	id := rowID(t, v, "app/prod/GONE")
+	var head, created, updated int64
+	var nameMAC, folderMAC, mac []byte
+	if err := v.db.QueryRow(`SELECT head, created, updated, name_mac, folder_mac, row_mac FROM secrets WHERE id = x'`+id+`'`).
+		Scan(&head, &created, &updated, &nameMAC, &folderMAC, &mac); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Remove("app/prod/GONE"); err != nil {
+		t.Fatal(err)
+	}
+	path := tamperFile(t, v, fmt.Sprintf(`UPDATE secrets SET head = %d, created = %d, updated = %d, deleted = NULL, name_mac = x'%x', folder_mac = x'%x', row_mac = x'%x' WHERE id = x'%s'`,
+		head, created, updated, nameMAC, folderMAC, mac, id))
+	v = reopenKey(t, path)
+	s, err := v.Get("app/prod/GONE")
+	if err == nil {
+		t.Fatalf("the removed secret came back: %q", s.Value)
+	}
+	wantTampered(t, "get", err)
+	_, err = v.List("")
+	wantTampered(t, "ls", err)
+	_, err = v.Children("app/prod")
+	wantTampered(t, "export", err)
 }

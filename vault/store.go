@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
@@ -150,6 +151,9 @@ func (v *Vault) lookup(q querier, name string) (*row, error) {
 	}
 	if stored != name {
 		return nil, &TamperError{fmt.Sprintf("the lookup for %s points at another secret", name)}
+	}
+	if err := v.checkFolderOf(q, Folder(name), r.folder); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -743,8 +747,11 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name, v.meta
+	// Each row brings its folder's authenticated count, in the same
+	// snapshot: a removed secret's row put back is one more than it says.
+	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name, v.meta, f.live, f.mac
 		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
+		LEFT JOIN folders f ON f.folder_mac = s.folder_mac
 		WHERE s.deleted IS NULL`)
 	if err != nil {
 		return nil, dbErr("read vault", err)
@@ -756,9 +763,23 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 		updated        int64 // the head version's time
 	}
 	var bad []damagedRow
+	type count struct {
+		found, live int
+		mac         []byte
+	}
+	folders := map[string]*count{}
 	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
-		var updated, epoch sql.NullInt64
-		err = rows.Scan(append(r.st.dest(), &updated, &epoch, &r.nameCT, &r.metaCT)...)
+		var updated, epoch, live sql.NullInt64
+		var fmac []byte
+		err = rows.Scan(append(r.st.dest(), &updated, &epoch, &r.nameCT, &r.metaCT, &live, &fmac)...)
+		if err == nil {
+			c := folders[string(r.st.folderMAC)]
+			if c == nil {
+				c = &count{live: int(live.Int64), mac: fmac}
+				folders[string(r.st.folderMAC)] = c
+			}
+			c.found++
+		}
 		if err == nil && r.nameCT == nil { // the current version is gone
 			bad = append(bad, damagedRow{r.st.id, r.st.head})
 		}
@@ -791,6 +812,16 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if v.hdr.format >= 3 {
+		for fm, c := range folders {
+			if c.mac == nil || !hmac.Equal(c.mac, v.folderCountMAC([]byte(fm), c.live)) {
+				return nil, &TamperError{"the count of secrets in a folder"}
+			}
+			if c.found != c.live {
+				return nil, &TamperError{fmt.Sprintf("a folder holds %d secrets but %d were found: a secret was put back or moved outside hush", c.live, c.found)}
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, v.damaged(bad, func(name string) bool { return InFolder(name, folder) })

@@ -41,9 +41,10 @@ import (
 
 // Format is the record format this build writes and reads. Format 2 adds
 // the anchor of the audit log (anchor.go), format 3 the MAC of each
-// secret's row (rowmac.go); an older vault is upgraded at its first
-// unlock by passphrase.
-const Format = 3
+// secret's row (rowmac.go), format 4 the MAC of the set of folder
+// policies (policy.go); an older vault is upgraded at its first unlock by
+// passphrase.
+const Format = 4
 
 var (
 	ErrNoVault         = errors.New("no vault")
@@ -372,6 +373,10 @@ func create(path string, passphrase []byte, params crypto.KDFParams, now time.Ti
 		v.Close()
 		return nil, err
 	}
+	if err := v.sealPolicySet(v.db); err != nil {
+		v.Close()
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -410,6 +415,11 @@ func Open(path string) (*Vault, error) {
 		return nil, fmt.Errorf("%w at %s", ErrNoVault, path)
 	}
 	if err != nil {
+		// A folder hush cannot read (another user's, say) is named with
+		// what is wrong with it, not as a bare "permission denied".
+		if ferr := checkFolders(path); ferr != nil {
+			return nil, ferr
+		}
 		return nil, fmt.Errorf("failed to open vault: %w", err)
 	}
 	if err := checkLayout(path); err != nil {

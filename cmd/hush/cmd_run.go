@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,7 @@ func (a *app) runCommand() *cobra.Command {
 		from, dyn              []string
 		envFile                string
 		preserve, mask, noProj bool
+		watch                  watchFlags
 	)
 	cmd := &cobra.Command{
 		Use:     "run [--from FOLDER]... [--env-file FILE] [--dynamic VAR=NAME]... [--mask] -- COMMAND [ARGS...]",
@@ -53,6 +55,15 @@ TTL, and puts its URL in VAR; hush then stays, as with --mask, and drops the
 login when the command ends. The source's admin URL never reaches the
 command, and --from skips dynamic sources.
 
+--watch keeps hush as a supervisor that follows the vault (a change made on
+this machine, by any process) and, when it is shared with a team, the team
+server: when an injected secret gets a new version, hush sends the command's
+process group --watch-signal (default TERM), waits --watch-grace (default
+10s), then SIGKILL, and starts it again with the new values. Changes that
+arrive together restart it once. --watch=signal:HUP only sends that signal.
+A revoked secret stops the command; a locked vault or an unreachable server
+is said once and the command keeps running. See docs/run.md.
+
 The environment of a process is readable by other processes of the same
 user (/proc/PID/environ): see docs/run.md.`,
 		Example: `  hush run --from app/dev -- npm start
@@ -60,7 +71,9 @@ user (/proc/PID/environ): see docs/run.md.`,
   DATABASE_URL=hush://app/prod/DATABASE_URL hush run -- psql
   hush run --env-file .env.tpl -- make test
   hush run --mask --from app/prod -- ./deploy.sh
-  hush run --from app/prod --dynamic DATABASE_URL=db/prod -- ./report.sh`,
+  hush run --from app/prod --dynamic DATABASE_URL=db/prod -- ./report.sh
+  hush run --watch --from app/dev -- npm run dev
+  hush run --watch=signal:HUP --from app/prod -- ./server`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("missing COMMAND: put it after --, e.g. `hush run --from app/dev -- npm start`")
@@ -68,7 +81,7 @@ user (/proc/PID/environ): see docs/run.md.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(args, from, dyn, envFile, preserve, mask, noProj)
+			return a.run(args, from, dyn, envFile, preserve, mask, noProj, watch)
 		},
 	}
 	// Flags stop at the command: `hush run --from x npm start --port 3`.
@@ -79,14 +92,27 @@ user (/proc/PID/environ): see docs/run.md.`,
 	f.BoolVar(&preserve, "preserve-env", false, "inherited variables win over injected secrets")
 	f.BoolVar(&mask, "mask", false, "replace secret values in the command's output with <concealed by hush>")
 	f.BoolVar(&noProj, "no-project", false, "ignore .hush.toml")
+	f.StringVar(&watch.mode, "watch", "", "restart the command when a secret it was given changes (`restart` or signal:NAME)")
+	f.Lookup("watch").NoOptDefVal = "restart"
+	f.StringVar(&watch.signal, "watch-signal", "TERM", "the signal that asks the command to stop before a restart (`NAME`)")
+	f.DurationVar(&watch.grace, "watch-grace", 10*time.Second, "how long the command has to stop before SIGKILL (`DURATION`)")
 	f.StringArrayVar(&dyn, "dynamic", nil, "a short-lived database login from dynamic source NAME, its URL in VAR (`VAR=NAME`, repeatable)")
 	return cmd
 }
 
-func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noProject bool) error {
+func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noProject bool, watch watchFlags) error {
 	specs, err := parseDynamicFlags(dyn)
 	if err != nil {
 		return err
+	}
+	var rw run.Watch
+	if watch.mode != "" {
+		if mask || len(specs) > 0 {
+			return usagef("--watch does not combine with --mask or --dynamic yet")
+		}
+		if rw, err = watch.parse(); err != nil {
+			return err
+		}
 	}
 	if !noProject {
 		wd, err := os.Getwd()
@@ -122,6 +148,9 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 		return err
 	}
 	needsVault = needsVault || len(specs) > 0
+	if watch.mode != "" && !needsVault {
+		return usagef("--watch follows secrets from the vault: give --from FOLDER or a hush:// reference")
+	}
 	if !needsVault && o.EnvFile == nil {
 		return usagef("nothing to inject: give --from FOLDER, --env-file FILE, --dynamic VAR=NAME, a hush:// reference, or a %s with from = [...]", run.ProjectFile)
 	}
@@ -145,6 +174,9 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 		if err == nil {
 			for _, s := range plan.Skipped {
 				a.notef("note: %s is a dynamic source: its admin URL is not injected (use --dynamic VAR=%s)", s, s)
+			}
+			if watch.mode != "" {
+				return a.runWatch(v, o, plan, rw)
 			}
 			if len(specs) > 0 {
 				// hush stays with the vault open: it records the logins it

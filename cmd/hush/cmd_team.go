@@ -278,8 +278,9 @@ func (a *app) teamMembersCommand() *cobra.Command {
 
 func (a *app) syncCommand() *cobra.Command {
 	var auto, window string
+	var watch bool
 	cmd := &cobra.Command{
-		Use:    "sync [--auto on|off] [--fresh-window 7d]",
+		Use:    "sync [--auto on|off] [--fresh-window 7d] [--watch]",
 		PreRun: func(*cobra.Command, []string) { a.noAutoSync = true },
 		Short:  "push local changes to the team server and pull the team's",
 		Long: `Pull what changed on the team server, then push what changed here. A secret
@@ -292,12 +293,24 @@ every command that reads it sync first when the last sync is over a minute
 old (quietly: offline, it carries on with the local vault). It is turned on
 only by a sync that reaches the server.
 
+--watch stays connected to the team server and applies the team's changes
+as they are pushed (the server only says "something changed"; each change
+is fetched and verified by an ordinary sync). It says once when the server
+is unreachable and keeps retrying; Ctrl-C ends it.
+
 Exit status: 0 when everything is in sync, 1 when the sync failed or left a
-conflict (the names are listed).`,
+conflict (the names are listed); with --watch, 0 when Ctrl-C ends it, 1 when
+this device can no longer sync (removed from the team).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if auto != "" && auto != "on" && auto != "off" {
 				return usagef("--auto is on or off")
+			}
+			if watch {
+				if auto != "" || window != "" {
+					return usagef("--watch takes no other flag")
+				}
+				return a.syncWatch()
 			}
 			var fresh time.Duration
 			if window != "" {
@@ -360,6 +373,7 @@ conflict (the names are listed).`,
 		},
 	}
 	cmd.Flags().StringVar(&auto, "auto", "", "turn automatic sync on or off")
+	cmd.Flags().BoolVar(&watch, "watch", false, "stay connected and apply the team's changes as they are pushed (Ctrl-C ends it)")
 	cmd.Flags().StringVar(&window, "fresh-window", "", "warn when this device pushes but sees nothing new from the team for this `LONG` (default 7d)")
 	return cmd
 }

@@ -79,6 +79,7 @@ func TestSyncScripts(t *testing.T) {
 			"sqlexec":   cmdSQLExec,
 			"waitfile":  cmdWaitFile,
 			"sleep":     cmdSleep,
+			"waitgrep":  cmdWaitGrepN,
 			"tmpfs":     cmdTmpfs,
 			"fill":      cmdFill,
 			"httpget":   cmdHTTPGet,

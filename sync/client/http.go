@@ -114,18 +114,10 @@ func (c *conn) do(ctx context.Context, method, path string, in, out any) error {
 			return err
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, bytes.NewReader(body))
+	req, err := c.request(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
-	unix := c.now().Unix()
-	nonce := wire.NewID()
-	sig := ed25519.Sign(c.key, wire.RequestSigned(method, req.URL.RequestURI(), body, unix, nonce, c.device))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(wire.HeaderDevice, c.device)
-	req.Header.Set(wire.HeaderTime, strconv.FormatInt(unix, 10))
-	req.Header.Set(wire.HeaderNonce, nonce)
-	req.Header.Set(wire.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
 	resp, err := c.http.Do(req)
 	if err != nil {
 		var unknownCA x509.UnknownAuthorityError
@@ -154,6 +146,23 @@ func (c *conn) do(ctx context.Context, method, path string, in, out any) error {
 		return fmt.Errorf("the team server sent an unreadable answer to %s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+// request is a signed request with body (nil for none).
+func (c *conn) request(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	unix := c.now().Unix()
+	nonce := wire.NewID()
+	sig := ed25519.Sign(c.key, wire.RequestSigned(method, req.URL.RequestURI(), body, unix, nonce, c.device))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(wire.HeaderDevice, c.device)
+	req.Header.Set(wire.HeaderTime, strconv.FormatInt(unix, 10))
+	req.Header.Set(wire.HeaderNonce, nonce)
+	req.Header.Set(wire.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
+	return req, nil
 }
 
 func (st *State) conn() (*conn, error) {

@@ -41,14 +41,19 @@ func BenchmarkServerLoad(b *testing.B) {
 	}
 }
 
-func loadRun(b *testing.B, dsn string, clients int) {
+func loadRun(b *testing.B, dsn string, clients int) { loadRunWatched(b, dsn, clients, 0) }
+
+// loadRunWatched is loadRun with watchers idle watch streams open on the
+// server meanwhile.
+func loadRunWatched(b *testing.B, dsn string, clients, watchers int) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	srv := server.New(st, server.Options{Rate: 1e6, Burst: 1e6})
+	// The idle watchers below are one device's streams.
+	srv := server.New(st, server.Options{Rate: 1e6, Burst: 1e6, WatchesPerDevice: max(watchers, 1)})
 	defer srv.Close()
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
@@ -98,6 +103,38 @@ func loadRun(b *testing.B, dsn string, clients int) {
 		d.Members = admin.Members // pushes name the current log position
 	}
 
+	wctx, stopWatch := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	defer func() { stopWatch(); watching.Wait() }()
+	// The watchers are of another team: idle streams, which hear only
+	// heartbeats (watchers of the team being pushed to are told of every
+	// push, and would each sync).
+	var idle *State
+	if watchers > 0 {
+		iv, err := vault.Create(filepath.Join(b.TempDir(), "idle.db"), []byte("correct horse battery"),
+			vault.CreateOptions{KDF: crypto.KDFParams{MemoryKiB: 19 * 1024, Passes: 2, Lanes: 1}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer iv.Close()
+		if idle, err = Create(ctx, iv, CreateOptions{Server: hs.URL, Name: "idle", Device: "idle", Member: "idle"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range watchers {
+		c, err := idle.conn()
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.http.Timeout = 0
+		w := &Watcher{c: c, Silence: wire.WatchSilence, MaxBackoff: 5 * time.Second}
+		watching.Go(func() { w.Run(wctx, func(WatchEvent) {}) })
+	}
+	for deadline := time.Now().Add(2 * time.Minute); srv.Watching() < watchers; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d watch streams open after 2 minutes", srv.Watching(), watchers)
+		}
+	}
 	var (
 		mu      sync.Mutex
 		lat     []time.Duration

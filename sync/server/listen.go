@@ -5,8 +5,11 @@ import (
 	"sync"
 )
 
-// DefaultMaxConns is the connection cap `hush server` uses by default.
-const DefaultMaxConns = 256
+// DefaultMaxConns is the connection cap `hush server` uses by default. A
+// device that watches (sync --watch, run --watch) holds one connection for
+// as long as it runs: 2,048 leaves room for 1,000 watching devices and
+// their requests; an idle connection costs tens of KB.
+const DefaultMaxConns = 2048
 
 // LimitListener accepts at most n connections open at once: past that,
 // Accept waits until one closes, and new connections wait in the kernel's

@@ -100,6 +100,7 @@ func Serve(ctx context.Context, c Config) error {
 	case <-ctx.Done():
 	}
 	c.Log.Info("shutting down: finishing requests in flight")
+	srv.EndWatches() // a watch stream never finishes by itself
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

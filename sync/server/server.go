@@ -46,6 +46,13 @@ type Options struct {
 	// large bodies from taking the server's memory.
 	BodyBudget int64
 	BodyWait   time.Duration
+	// Heartbeat is how often an idle watch stream carries a heartbeat
+	// (default wire.WatchHeartbeat).
+	Heartbeat time.Duration
+	// WatchesPerDevice bounds the watch streams one device holds open at
+	// once (default 8): each holds a connection, and one member must not
+	// be able to take them all.
+	WatchesPerDevice int
 }
 
 // One client address may hold at most a quarter of the body budget (and
@@ -61,6 +68,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	audit   *auditor
+	hub     *hub
 
 	bodies *semaphore.Weighted
 	held   map[string]int64 // body bytes held per client address, under mu
@@ -95,8 +103,14 @@ func New(st store.Store, o Options) *Server {
 	if o.BodyWait == 0 {
 		o.BodyWait = 10 * time.Second
 	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = DefaultHeartbeat
+	}
+	if o.WatchesPerDevice == 0 {
+		o.WatchesPerDevice = 8
+	}
 	s := &Server{st: st, log: o.Logger, now: o.Now, opts: o, mux: http.NewServeMux(), bodies: semaphore.NewWeighted(o.BodyBudget), held: map[string]int64{},
-		metrics: newMetrics(), limiters: map[string]*rate.Limiter{}, seen: map[string]time.Time{}}
+		metrics: newMetrics(), hub: newHub(), limiters: map[string]*rate.Limiter{}, seen: map[string]time.Time{}}
 	s.audit = newAuditor(st, o.Logger)
 	s.route("GET /healthz", s.healthz)
 	s.route("GET /metrics", s.metrics.serve)
@@ -113,6 +127,7 @@ func New(st store.Store, o Options) *Server {
 	s.route("GET /v1/log", s.authed(pendingToo, s.getLog))
 	s.route("POST /v1/log", s.authed(admins, s.appendLog))
 	s.route("GET /v1/audit", s.authed(admins, s.auditLog))
+	s.route("GET /v1/watch", s.authed(anyRole, s.watch))
 	return s
 }
 
@@ -143,8 +158,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(w, r)
 }
 
-// Close flushes the audit log.
-func (s *Server) Close() { s.audit.close() }
+// Close ends the watch streams and flushes the audit log.
+func (s *Server) Close() { s.hub.close(); s.audit.close() }
+
+// EndWatches ends every watch stream (their devices reconnect): a server
+// shutting down calls it first, since a stream never finishes by itself.
+func (s *Server) EndWatches() { s.hub.close() }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -606,6 +625,9 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 			s.audit.log(store.Event{Time: now, Team: dev.Team, Device: dev.ID, Action: "push", Records: ids, Result: status})
 		}
 	}
+	if len(byStatus[wire.PushOK]) > 0 {
+		s.hub.publish(dev.Team, head)
+	}
 	reply(w, http.StatusOK, wire.PushResponse{Results: results, Head: head})
 }
 
@@ -864,6 +886,8 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "log-" + e.Kind, Records: c.Remove, Result: "ok"})
 	s.log.Info("membership changed", "team", dev.Team, "kind", e.Kind, "seq", e.Seq, "by", dev.ID)
+	s.hub.remove(dev.Team, c.Remove)
+	s.notify(r, dev.Team) // the log moved: watchers go and look
 	reply(w, http.StatusOK, struct{}{})
 }
 

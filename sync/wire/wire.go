@@ -49,6 +49,11 @@ const (
 	MaxPushRecords = 500
 	MaxPullRecords = 1000
 	ClockSkew      = 90 * time.Second // a request's time may be this far off
+	// WatchHeartbeat: an idle watch stream (GET /v1/watch) carries a
+	// heartbeat this often; a client that hears nothing for WatchSilence
+	// takes the connection as dead and reconnects.
+	WatchHeartbeat = 10 * time.Second
+	WatchSilence   = 25 * time.Second
 )
 
 // Roles of a member.

@@ -61,6 +61,9 @@ type Plan struct {
 	Env     []string // its environment, sorted
 	Secrets [][]byte // every value injected from the vault (for masking)
 	Names   []string // the secrets injected, for the audit log
+	// Versions are the injected secrets' version numbers, in Names'
+	// order: `run --watch` restarts when they change, not the values.
+	Versions []int
 	// Skipped are the dynamic sources found in --from folders and left
 	// out: their values are admin credentials (use --dynamic).
 	Skipped []string
@@ -163,6 +166,7 @@ func Build(src Source, o Options) (*Plan, error) {
 	}
 	var secrets [][]byte
 	var names, skipped []string
+	var versions []int
 
 	// References: hush://NAME[?version=N] in any inherited variable.
 	for _, k := range env.sortedKeys() {
@@ -196,6 +200,7 @@ func Build(src Source, o Options) (*Plan, error) {
 		env.set(k, string(s.Value))
 		secrets = append(secrets, s.Value)
 		names = append(names, ref.Name)
+		versions = append(versions, s.Version)
 	}
 
 	// Folders, in order: later ones win.
@@ -253,6 +258,7 @@ func Build(src Source, o Options) (*Plan, error) {
 			injected[key] = string(s.Value)
 			secrets = append(secrets, s.Value)
 			names = append(names, s.Name)
+			versions = append(versions, s.Version)
 		}
 	}
 	for _, k := range order {
@@ -269,7 +275,7 @@ func Build(src Source, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Path: path, Argv: slices.Clone(o.Command), Env: env.list(), Secrets: secrets, Names: names, Skipped: skipped}, nil
+	return &Plan{Path: path, Argv: slices.Clone(o.Command), Env: env.list(), Secrets: secrets, Names: names, Versions: versions, Skipped: skipped}, nil
 }
 
 func checkValue(v []byte) error {

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hush-secrets/hush/cmd/hush/internal/run"
+	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// How `run --watch` notices a change made on this machine: it polls the
+// vault file and its write-ahead log (a stat each, no read) every
+// vaultPoll, and rebuilds the environment once they have been quiet for
+// one more poll (changes arriving together restart once).
+const vaultPoll = 200 * time.Millisecond
+
+// watchFlags are run's --watch, --watch-signal and --watch-grace.
+type watchFlags struct {
+	mode   string // "", "restart" or "signal:NAME"
+	signal string
+	grace  time.Duration
+}
+
+func (w *watchFlags) parse() (run.Watch, error) {
+	var rw run.Watch
+	name := w.signal
+	switch {
+	case w.mode == "restart":
+	case strings.HasPrefix(w.mode, "signal:"):
+		rw.OnlySignal = true
+		name = strings.TrimPrefix(w.mode, "signal:")
+	default:
+		return rw, usagef("--watch is restart (the default) or signal:NAME, e.g. --watch=signal:HUP")
+	}
+	sig, err := run.ParseSignal(strings.ToUpper(name))
+	if err != nil {
+		return rw, usagef("%v", err)
+	}
+	if w.grace <= 0 {
+		return rw, usagef("--watch-grace takes a positive duration, e.g. 10s")
+	}
+	rw.Signal, rw.Grace = sig, w.grace
+	return rw, nil
+}
+
+// planPrint is what run --watch compares: the injected secrets and their
+// versions (never their values).
+func planPrint(p *run.Plan) string {
+	var b strings.Builder
+	for i, n := range p.Names {
+		b.WriteString(n)
+		b.WriteByte('@')
+		if i < len(p.Versions) {
+			b.WriteString(strconv.Itoa(p.Versions[i]))
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// runWatch is `hush run --watch`: hush keeps the vault open, restarts the
+// child when an injected secret's version changes (a change made here, by
+// any process, or one the team server pushes), and stops it when one is
+// revoked.
+func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Watch) error {
+	defer v.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	restart := make(chan *run.Plan, 1)
+	stop := make(chan string, 1)
+	rw.Restart, rw.Stop = restart, stop
+	rw.Notef = func(format string, args ...any) { a.notef("hush: "+format, args...) }
+	var mu sync.Mutex // the vault, between the two watchers
+	if client.InTeam(v) {
+		go func() {
+			err := a.teamWatch(ctx, v, "hush: watching local changes only; server unreachable, retrying", &mu, nil)
+			if err != nil && ctx.Err() == nil {
+				a.notef("hush: %v; watching local changes only", err)
+			}
+		}()
+	}
+	go a.watchVault(ctx, v, o, plan, &mu, restart, stop)
+	code, err := run.SuperviseWatch(plan, a.stdio(), rw)
+	cancel()
+	// A sync or a build in flight ends before the vault closes, and none
+	// starts after: the lock is kept until hush exits.
+	mu.Lock()
+	var stopped *run.StoppedError
+	if errors.As(err, &stopped) {
+		return fmt.Errorf("stopped %s: %s", plan.Argv[0], stopped.Reason)
+	}
+	if err != nil {
+		return err
+	}
+	return exitStatus(code)
+}
+
+// vaultStamp is what a stat of the vault's files says: any write changes it.
+func vaultStamp(path string) string {
+	var b strings.Builder
+	for _, p := range []string{path, path + "-wal"} {
+		if fi, err := os.Stat(p); err == nil {
+			fmt.Fprintf(&b, "%d.%d;", fi.Size(), fi.ModTime().UnixNano())
+		} else {
+			b.WriteString("-;")
+		}
+	}
+	return b.String()
+}
+
+// watchVault polls the vault and, when it changed, rebuilds the child's
+// environment: a new version of an injected secret sends a plan to
+// restart; a revoked one sends a reason to stop; any other failure (a
+// locked vault, a folder emptied) is said once and the child keeps
+// running with what it has.
+func (a *app) watchVault(ctx context.Context, v *vault.Vault, o run.Options, cur *run.Plan, mu *sync.Mutex, restart chan *run.Plan, stop chan string) {
+	last := vaultStamp(v.Path())
+	said := ""
+	tick := time.NewTicker(vaultPoll)
+	defer tick.Stop()
+	pending := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := vaultStamp(v.Path())
+		if now != last {
+			last, pending = now, true
+			continue // wait for one quiet poll: a burst restarts once
+		}
+		if !pending {
+			continue
+		}
+		pending = false
+		mu.Lock()
+		if ctx.Err() != nil {
+			mu.Unlock()
+			return
+		}
+		next, err := run.Build(v, o)
+		if err == nil && planPrint(next) != planPrint(cur) {
+			a.record(v, "run", next.Names, nil)
+		}
+		mu.Unlock()
+		var revoked *vault.RevokedError
+		switch {
+		case errors.As(err, &revoked):
+			stop <- err.Error()
+			return
+		case err != nil:
+			msg := err.Error()
+			if errors.Is(err, vault.ErrLocked) {
+				msg = "the vault is locked"
+			} else if keyReplaced(v) {
+				msg = "the vault key was replaced (hush passwd --rotate-key); start hush run again to unlock the vault with the new one"
+			}
+			if msg != said {
+				a.notef("hush: cannot restart %s with new secrets: %s; it keeps running with the ones it has", cur.Argv[0], msg)
+				said = msg
+			}
+			continue
+		}
+		said = ""
+		if planPrint(next) == planPrint(cur) {
+			continue
+		}
+		cur = next
+		select { // only the newest plan matters
+		case <-restart:
+		default:
+		}
+		restart <- next
+	}
+}
+
+// keyReplaced says whether the vault file is now sealed under another key
+// epoch than the one v was unlocked with: what this hush holds reads
+// nothing written since.
+func keyReplaced(v *vault.Vault) bool {
+	now, err := vault.Open(v.Path())
+	if err != nil {
+		return false
+	}
+	defer now.Close()
+	return now.Epoch() != v.Epoch()
+}
