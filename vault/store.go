@@ -428,6 +428,11 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 			var err error
 			switch {
 			case have[string(macs[i])]:
+				// A lookup compares the folder's rows with its sealed
+				// count: seal what this batch added to it first.
+				if err := v.flushFolder(tx, folderMACs.get(Folder(r.Name))); err != nil {
+					return err
+				}
 				res, err = v.set(tx, r, now.UnixNano())
 			case r.Existing:
 				err = notFound(r.Name) // Existing never creates
@@ -449,6 +454,19 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 		return nil
 	})
 	return out, err
+}
+
+// flushFolder seals now a folder count that the running batch left pending.
+func (v *Vault) flushFolder(tx *sql.Tx, folderMAC []byte) error {
+	if _, ok := v.pendingFolders[string(folderMAC)]; !ok {
+		return nil
+	}
+	delete(v.pendingFolders, string(folderMAC))
+	pending := v.pendingFolders
+	v.pendingFolders = nil
+	err := v.sealFolder(tx, folderMAC)
+	v.pendingFolders = pending
+	return err
 }
 
 // existingBatch is how many lookup MACs one query of [Vault.existing] asks
