@@ -195,14 +195,40 @@ func listenAgent(path string) (net.Listener, error) {
 		}
 		os.Remove(path)
 	}
-	l, err := net.Listen("unix", path)
+	// The socket is made under a temporary name and renamed into place
+	// once it listens and is 0600: a client that sees path can connect at
+	// once (net.Listen binds, then listens, and a client between the two
+	// is refused).
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	os.Remove(tmp)
+	l, err := net.Listen("unix", tmp)
 	if err != nil {
 		return nil, fmt.Errorf("failed to listen on %s: %w", path, err)
 	}
+	ul := l.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false)
 	// Only the user may connect: the folder is 0700 and the socket 0600.
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := os.Chmod(tmp, 0o600); err != nil {
 		l.Close()
+		os.Remove(tmp)
 		return nil, err
 	}
-	return l, nil
+	if err := os.Rename(tmp, path); err != nil {
+		l.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("failed to listen on %s: %w", path, err)
+	}
+	return &agentListener{ul, path}, nil
+}
+
+// agentListener removes the socket's final name when it closes.
+type agentListener struct {
+	*net.UnixListener
+	path string
+}
+
+func (l *agentListener) Close() error {
+	err := l.UnixListener.Close()
+	os.Remove(l.path)
+	return err
 }
