@@ -94,3 +94,29 @@ func checkFolders(path string) error {
 	}
 	return nil
 }
+
+// lstatDir refuses a link or anything but a folder where hush keeps vaults.
+func lstatDir(path string) (fs.FileInfo, error) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to check vault folder: %w", err)
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return nil, &UnsafePathError{path, "is a symbolic link", "hush does not follow links to its folders; set HUSH_HOME to the real folder"}
+	}
+	if !st.IsDir() {
+		return nil, &UnsafePathError{path, "is not a folder", "move it away, or set HUSH_HOME to a folder of your own"}
+	}
+	return st, nil
+}
+
+// fileKind refuses a link or anything but a regular file beside a vault.
+func fileKind(path string, st fs.FileInfo) error {
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return &UnsafePathError{path, "is a symbolic link", "hush does not follow links beside a vault; remove the link"}
+	}
+	if !st.Mode().IsRegular() {
+		return &UnsafePathError{path, "is not a regular file", "remove it"}
+	}
+	return nil
+}

@@ -15,17 +15,8 @@ import (
 type osGuard struct{}
 
 func (osGuard) Dir(path string) error {
-	st, err := os.Lstat(path)
-	if err != nil {
-		return fmt.Errorf("failed to check vault folder: %w", err)
-	}
-	if st.Mode()&fs.ModeSymlink != 0 {
-		return &UnsafePathError{path, "is a symbolic link", "hush does not follow links to its folders; set HUSH_HOME to the real folder"}
-	}
-	if !st.IsDir() {
-		return &UnsafePathError{path, "is not a folder", "move it away, or set HUSH_HOME to a folder of your own"}
-	}
-	return nil
+	_, err := lstatDir(path)
+	return err
 }
 
 func (osGuard) File(path string) error {
@@ -36,13 +27,7 @@ func (osGuard) File(path string) error {
 	if err != nil {
 		return fmt.Errorf("failed to check vault file: %w", err)
 	}
-	if st.Mode()&fs.ModeSymlink != 0 {
-		return &UnsafePathError{path, "is a symbolic link", "hush does not follow links beside a vault; remove the link"}
-	}
-	if !st.Mode().IsRegular() {
-		return &UnsafePathError{path, "is not a regular file", "remove it"}
-	}
-	return nil
+	return fileKind(path, st)
 }
 
 func (g osGuard) Open(path string, flag int, perm fs.FileMode) (*os.File, error) {

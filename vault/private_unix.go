@@ -15,15 +15,9 @@ import (
 type osGuard struct{}
 
 func (osGuard) Dir(path string) error {
-	st, err := os.Lstat(path)
+	st, err := lstatDir(path)
 	if err != nil {
-		return fmt.Errorf("failed to check vault folder: %w", err)
-	}
-	if st.Mode()&fs.ModeSymlink != 0 {
-		return &UnsafePathError{path, "is a symbolic link", "hush does not follow links to its folders; set HUSH_HOME to the real folder"}
-	}
-	if !st.IsDir() {
-		return &UnsafePathError{path, "is not a folder", "move it away, or set HUSH_HOME to a folder of your own"}
+		return err
 	}
 	if err := owned(path, st); err != nil {
 		return err
@@ -102,11 +96,8 @@ func (osGuard) File(path string) error {
 }
 
 func checkFile(path string, st fs.FileInfo) error {
-	if st.Mode()&fs.ModeSymlink != 0 {
-		return &UnsafePathError{path, "is a symbolic link", "hush does not follow links beside a vault; remove the link"}
-	}
-	if !st.Mode().IsRegular() {
-		return &UnsafePathError{path, "is not a regular file", "remove it"}
+	if err := fileKind(path, st); err != nil {
+		return err
 	}
 	if err := owned(path, st); err != nil {
 		return err

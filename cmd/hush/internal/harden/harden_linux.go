@@ -10,41 +10,17 @@ package harden
 
 import (
 	"errors"
-	"sync"
 
 	"golang.org/x/sys/unix"
-)
-
-var (
-	mu        sync.Mutex
-	saved     bool
-	origUmask int
-	origCore  unix.Rlimit
 )
 
 func process() error {
 	mu.Lock()
 	defer mu.Unlock()
-	old := unix.Umask(0o077)
-	e0 := unix.Getrlimit(unix.RLIMIT_CORE, &origCore)
-	if !saved {
-		origUmask, saved = old, e0 == nil
-	}
+	err := privateFilesNoCore()
 	// Not dumpable: no core file, and /proc/PID/mem and ptrace are closed
 	// to other processes of the same user (root excepted).
-	e1 := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	e2 := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 0, Max: origCore.Max})
-	return errors.Join(e1, e2)
-}
-
-func forChild() {
-	mu.Lock()
-	defer mu.Unlock()
-	if !saved {
-		return
-	}
-	unix.Umask(origUmask)
-	unix.Setrlimit(unix.RLIMIT_CORE, &origCore)
+	return errors.Join(unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0), err)
 }
 
 // Dumpable reports the process's dumpable flag, for tests and `hush status`.

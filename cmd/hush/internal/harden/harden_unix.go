@@ -12,42 +12,14 @@ package harden
 // with the task_for_pid right (a debugger the user approved, or root) can
 // still read hush's memory; [Dumpable] reports true.
 
-import (
-	"sync"
-
-	"golang.org/x/sys/unix"
-)
-
-var (
-	mu        sync.Mutex
-	saved     bool
-	origUmask int
-	origCore  unix.Rlimit
-)
-
 func process() error {
 	mu.Lock()
 	defer mu.Unlock()
-	old := unix.Umask(0o077)
-	e0 := unix.Getrlimit(unix.RLIMIT_CORE, &origCore)
-	if !saved {
-		origUmask, saved = old, e0 == nil
-	}
-	err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 0, Max: origCore.Max})
+	err := privateFilesNoCore()
 	if e := denyAttach(); e != nil && err == nil {
 		err = e
 	}
 	return err
-}
-
-func forChild() {
-	mu.Lock()
-	defer mu.Unlock()
-	if !saved {
-		return
-	}
-	unix.Umask(origUmask)
-	unix.Setrlimit(unix.RLIMIT_CORE, &origCore)
 }
 
 // Dumpable reports true: these systems have no flag that closes a
