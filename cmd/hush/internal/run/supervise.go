@@ -26,17 +26,6 @@ import (
 var Forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
-// Stdio are the streams a supervised child is connected to.
-type Stdio struct {
-	Stdin          *os.File
-	Stdout, Stderr *os.File
-}
-
-// SuperviseOptions choose what the supervisor does between hush and child.
-type SuperviseOptions struct {
-	Mask bool // replace secret values in the child's output
-}
-
 // Supervise starts the child, stays with it and returns its exit code:
 // the child's own, or 128+N when signal N ended it.
 //

@@ -31,17 +31,6 @@ import (
 // itself. Listed so that hush holds them while the child runs.
 var Forwarded = []os.Signal{os.Interrupt}
 
-// Stdio are the streams a supervised child is connected to.
-type Stdio struct {
-	Stdin          *os.File
-	Stdout, Stderr *os.File
-}
-
-// SuperviseOptions choose what the supervisor does between hush and child.
-type SuperviseOptions struct {
-	Mask bool // replace secret values in the child's output
-}
-
 // Supervise starts the child, stays with it and returns its exit code.
 func Supervise(p *Plan, std Stdio, o SuperviseOptions) (int, error) {
 	harden.ForChild()

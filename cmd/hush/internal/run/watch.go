@@ -15,30 +15,6 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/harden"
 )
 
-// Watch says how [SuperviseWatch] follows changes to a child's secrets.
-type Watch struct {
-	// Signal is sent to the child's process group to restart it (or, with
-	// OnlySignal, to the child alone as the whole reaction).
-	Signal     syscall.Signal
-	OnlySignal bool
-	// Grace is how long a child has to exit after Signal before its
-	// process group gets SIGKILL.
-	Grace time.Duration
-	// Restart brings the plan for the next start, once the secrets it
-	// was given have changed (debounced by the caller).
-	Restart <-chan *Plan
-	// Stop brings a reason to stop the child for good (a revoked secret):
-	// SuperviseWatch stops it as for a restart and returns a StoppedError.
-	Stop <-chan string
-	// Notef says what hush does, one line at a time.
-	Notef func(format string, args ...any)
-}
-
-// StoppedError is a watched child stopped by hush, and why.
-type StoppedError struct{ Reason string }
-
-func (e *StoppedError) Error() string { return e.Reason }
-
 // SuperviseWatch starts the child and restarts it with each plan from
 // w.Restart: w.Signal to its process group, up to w.Grace for it to end,
 // then SIGKILL to the group, and a new start with the new environment.

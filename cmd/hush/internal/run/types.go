@@ -1,0 +1,45 @@
+// The types the supervisor shares on every platform; what it does with
+// them is in supervise.go, watch.go and their _windows files.
+
+package run
+
+import (
+	"os"
+	"syscall"
+	"time"
+)
+
+// Stdio are the streams a supervised child is connected to.
+type Stdio struct {
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+}
+
+// SuperviseOptions choose what the supervisor does between hush and child.
+type SuperviseOptions struct {
+	Mask bool // replace secret values in the child's output
+}
+
+// Watch says how [SuperviseWatch] follows changes to a child's secrets.
+type Watch struct {
+	// Signal is sent to the child's process group to restart it (or, with
+	// OnlySignal, to the child alone as the whole reaction).
+	Signal     syscall.Signal
+	OnlySignal bool
+	// Grace is how long a child has to exit after Signal before its
+	// process group gets SIGKILL.
+	Grace time.Duration
+	// Restart brings the plan for the next start, once the secrets it
+	// was given have changed (debounced by the caller).
+	Restart <-chan *Plan
+	// Stop brings a reason to stop the child for good (a revoked secret):
+	// SuperviseWatch stops it as for a restart and returns a StoppedError.
+	Stop <-chan string
+	// Notef says what hush does, one line at a time.
+	Notef func(format string, args ...any)
+}
+
+// StoppedError is a watched child stopped by hush, and why.
+type StoppedError struct{ Reason string }
+
+func (e *StoppedError) Error() string { return e.Reason }
