@@ -52,7 +52,7 @@ func (s *sqlStore) chainTx(ctx context.Context, tx *sql.Tx, team string, a *Chai
 		res.Status = wire.ChainBehind
 		return res, nil
 	}
-	if a.Base != nil {
+	if a.IsBase {
 		return s.chainBase(ctx, tx, team, a, res)
 	}
 	if chained == 0 {

@@ -39,7 +39,9 @@ type ChainAppend struct {
 	Prev    wire.ChainCursor
 	Entries []ChainStored
 	Records []wire.Record
-	Base    []wire.BaseItem
+	// IsBase: Entries is one base entry, over the snapshot Base.
+	IsBase bool
+	Base   []wire.BaseItem
 }
 
 // ChainStored is one entry as stored: its position, its JSON and its hash.

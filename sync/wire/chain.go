@@ -256,7 +256,9 @@ func (e *ChainEntry) SignedBy(team string, key ed25519.PublicKey) bool {
 }
 
 // Next is the cursor of the chain after e (its position and hash).
-func (e *ChainEntry) Next(team string) ChainCursor { return ChainCursor{Pos: e.Pos, Hash: e.Hash(team)} }
+func (e *ChainEntry) Next(team string) ChainCursor {
+	return ChainCursor{Pos: e.Pos, Hash: e.Hash(team)}
+}
 
 // PrevHash is what the entry after c names as its predecessor (32 zero
 // bytes before entry 1).

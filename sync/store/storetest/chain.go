@@ -148,7 +148,7 @@ func testChainBase(t *testing.T, s store.Store) {
 	base := func(items []wire.BaseItem) *store.ChainAppend {
 		e := wire.ChainEntry{Pos: 1, Prev: make([]byte, 32), Kind: wire.ChainBase, SealedHash: wire.BaseHash(items), LogSeq: 1, Time: t0, Author: tm.admin.ID, Sig: make([]byte, 64)}
 		b, _ := json.Marshal(&e)
-		return &store.ChainAppend{Entries: []store.ChainStored{{Pos: 1, JSON: b, Hash: e.Hash(tm.id)}}, Base: items}
+		return &store.ChainAppend{Entries: []store.ChainStored{{Pos: 1, JSON: b, Hash: e.Hash(tm.id)}}, IsBase: true, Base: items}
 	}
 	var items []wire.BaseItem
 	for i := range all(t, s, tm.id).Records {
