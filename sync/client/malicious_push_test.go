@@ -25,7 +25,7 @@ import (
 // marked pushed and no conflict; with the head counted as seen, the last
 // one's honest sync fails as "went backwards".
 func TestMaliciousPushAnswers(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamV1(t)
 	admin, bob := tm.admin, tm.bob
 	unpushed := func(d *mDev) int {
 		t.Helper()

@@ -38,20 +38,26 @@ var ErrNoTeam = errors.New("this vault is not shared with a team: see `hush team
 // State is everything this device knows about its team, sealed in the
 // vault as one setting.
 type State struct {
-	Server      string               `json:"server"`
-	CA          []byte               `json:"ca,omitempty"` // PEM roots for a self-signed server
-	Team        string               `json:"team"`
-	TeamName    string               `json:"team_name"`
-	Device      wire.Device          `json:"device"`
-	SignSeed    []byte               `json:"sign_seed"`
-	BoxIdentity string               `json:"box_identity"`
-	Role        string               `json:"role"`
-	Keys        map[int64][]byte     `json:"keys"` // team key per epoch; empty until approved
-	Epoch       int64                `json:"epoch"`
-	Head        int64                `json:"head"` // server sequence pulled up to
-	Seen        int64                `json:"seen"` // highest server sequence seen, pushes included
-	LastSync    time.Time            `json:"last_sync"`
-	Invites     map[string]InviteKey `json:"invites,omitempty"`
+	Server      string           `json:"server"`
+	CA          []byte           `json:"ca,omitempty"` // PEM roots for a self-signed server
+	Team        string           `json:"team"`
+	TeamName    string           `json:"team_name"`
+	Device      wire.Device      `json:"device"`
+	SignSeed    []byte           `json:"sign_seed"`
+	BoxIdentity string           `json:"box_identity"`
+	Role        string           `json:"role"`
+	Keys        map[int64][]byte `json:"keys"` // team key per epoch; empty until approved
+	Epoch       int64            `json:"epoch"`
+	Head        int64            `json:"head"` // server sequence pulled up to
+	Seen        int64            `json:"seen"` // highest server sequence seen, pushes included
+	// Chain is the change chain's position and hash this device verified
+	// (sync v2): it moves only on entries that passed every check.
+	// Chained: the team's changes are a chain (this device created it so,
+	// or verified an entry): never again v1.
+	Chain    wire.ChainCursor     `json:"chain,omitzero"`
+	Chained  bool                 `json:"chained,omitempty"`
+	LastSync time.Time            `json:"last_sync"`
+	Invites  map[string]InviteKey `json:"invites,omitempty"`
 	// Members is the membership the verified log leads to; Genesis pins
 	// the log's first entry (from the invitation, or made here).
 	Members *wire.Membership `json:"members,omitempty"`

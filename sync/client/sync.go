@@ -93,6 +93,25 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 			}
 		}
 		s := &syncer{t: t, v: v.Replica(), st: st, c: c, rep: rep}
+		useChain, first, err := s.chainStart(ctx)
+		if err != nil {
+			return rep, err
+		}
+		if useChain {
+			if err := s.chainSync(ctx, first); err != nil {
+				var ahead *logAheadError
+				if errors.As(err, &ahead) && round == 0 {
+					continue // the log moved meanwhile: fetch it again
+				}
+				return rep, err
+			}
+			rep.Unconfirmed += len(s.sent)
+			if s.stale == 0 || round == 1 {
+				rep.Stale = s.stale
+				break
+			}
+			continue
+		}
 		if err := s.pull(ctx); err != nil {
 			var ahead *logAheadError
 			if errors.As(err, &ahead) && round == 0 {
@@ -143,6 +162,9 @@ type sentRecord struct {
 	hash    [sha256.Size]byte
 	head    int
 	deleted bool
+	// The chain entry that carried it (sync v2): its position and hash.
+	pos   int64
+	entry []byte
 }
 
 type syncer struct {
@@ -155,6 +177,17 @@ type syncer struct {
 	stale   int
 	fresh   bool // a record this device had not seen came in
 	tracked map[string]*vault.Tracked
+
+	// The change chain (chain.go). chain: this sync uses it.
+	chain bool
+	// confirmed: this page's records whose newest entry is the one this
+	// device signed, at the position it signed.
+	confirmed map[string]bool
+	// signed: the hash of each entry this device signed in this sync, by
+	// position (its own entries need no signature check).
+	signed map[int64][]byte
+	status string            // the server's answer to the last batch pushed
+	head   *wire.ChainCursor // this push's own last entry, the next batch's prev
 }
 
 // track reads what the vault knows of the given records into s.tracked.
@@ -297,7 +330,8 @@ func (s *syncer) apply(recs []wire.Record) error {
 	// This device's own pushed records, byte for byte: seen back, done.
 	mine := make([]bool, len(recs))
 	for i := range recs {
-		if sr, ok := s.sent[recs[i].ID]; ok && recs[i].Version == sr.version && recs[i].Author == s.st.Device.ID && sha256.Sum256(recs[i].Sealed) == sr.hash {
+		if sr, ok := s.sent[recs[i].ID]; ok && recs[i].Version == sr.version && recs[i].Author == s.st.Device.ID && sha256.Sum256(recs[i].Sealed) == sr.hash &&
+			(!s.chain || s.confirmed[recs[i].ID]) {
 			mine[i] = true
 		}
 	}
@@ -505,6 +539,9 @@ func (s *syncer) push(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
+		if s.chain {
+			return s.chainBatch(ctx, recs, ts)
+		}
 		return s.pushBatch(ctx, recs, ts)
 	}
 	for _, id := range ids {
@@ -516,13 +553,20 @@ func (s *syncer) push(ctx context.Context) error {
 		n := len(p.Name) + len(p.Value) + 256
 		if len(ps) > 0 && (size+n > 2<<20 || len(ps) == wire.MaxPushRecords) {
 			if err := flush(); err != nil {
+				clear(p.Value)
+				if err == errStopPush {
+					return nil // the server took nothing more: the chain sync pulls, then goes again
+				}
 				return err
 			}
 		}
 		ps, ts = append(ps, p), append(ts, t)
 		size += n
 	}
-	return flush()
+	if err := flush(); err != errStopPush {
+		return err
+	}
+	return nil
 }
 
 func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault.Tracked) error {

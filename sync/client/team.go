@@ -34,6 +34,9 @@ func verifyRecord(st *State, key []byte, r *wire.Record) bool {
 type CreateOptions struct {
 	Server, Name, Device, Member string
 	CA                           []byte
+	// legacy: a team whose changes are not a chain (a v1 team, as a hush
+	// before the change chain made it; tests of migration).
+	legacy bool
 }
 
 // Create registers a new team on a server with this vault's device as its
@@ -70,9 +73,11 @@ func Create(ctx context.Context, v *vault.Vault, o CreateOptions) (*State, error
 	if err := m.Apply(e); err != nil {
 		return nil, err
 	}
-	if err := c.do(ctx, "POST", "/v1/teams", wire.CreateTeam{Team: st.Team, Name: o.Name, Device: st.Device, Log: *e}, nil); err != nil {
+	// A team made by this hush is a chain from the start.
+	if err := c.do(ctx, "POST", "/v1/teams", wire.CreateTeam{Team: st.Team, Name: o.Name, Device: st.Device, Log: *e, Chain: !o.legacy}, nil); err != nil {
 		return nil, err
 	}
+	st.Chained = !o.legacy
 	st.Members, st.Genesis, st.LastChange = m, m.Genesis, time.Now().UTC()
 	return st, saveNew(ctx, v, st)
 }
