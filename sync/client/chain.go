@@ -298,16 +298,17 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 }
 
 // lagging is the cursor to save: at, or just before the first entry whose
-// record has not come.
+// record has not come (hashes holds every position this pull verified, and
+// the one it started from).
 func (s *syncer) lagging(cr *wire.ChainRecords, at wire.ChainCursor, hashes map[int64][]byte) wire.ChainCursor {
 	p := cr.Pending()
-	if p == 0 || p > at.Pos || p-1 < s.st.Chain.Pos {
-		if p != 0 && p-1 < s.st.Chain.Pos {
-			return s.st.Chain
-		}
+	if p == 0 || p > at.Pos {
 		return at
 	}
-	return wire.ChainCursor{Pos: p - 1, Hash: hashes[p-1]}
+	if h, ok := hashes[p-1]; ok && (p == 1 || h != nil) {
+		return wire.ChainCursor{Pos: p - 1, Hash: h}
+	}
+	return s.st.Chain
 }
 
 // checkPage checks what the server says of its head against the page,

@@ -229,3 +229,15 @@ func (st *State) Freshness(now time.Time) Freshness {
 	}
 	return Freshness{}
 }
+
+// Warning is what a command that reads the team state says on stderr (and
+// `hush status --json` carries): empty when there is nothing to warn of.
+func (f Freshness) Warning() string {
+	switch {
+	case f.Wrote:
+		return fmt.Sprintf("warning: this device has pushed changes, but the team server has shown nothing new from the team for %d days: it may be showing this device a frozen view. Run `hush team verify` and compare the hash with a teammate", int(f.Quiet.Hours()/24))
+	case f.Quiet > 0:
+		return fmt.Sprintf("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(f.Quiet.Hours()/24))
+	}
+	return ""
+}

@@ -790,6 +790,8 @@ type Status struct {
 	Unpushed  int       `json:"unpushed"` // local changes not yet pushed
 	Removed   bool      `json:"removed"`  // the server no longer knows this device
 	Fresh     Freshness `json:"-"`
+	// Warning is Fresh in words (empty: none), as `hush status` prints it.
+	Warning string `json:"warning,omitempty"`
 }
 
 // ReadStatus reads the team's state for display, without the sync lock
@@ -806,6 +808,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
 	s.Removed = st.Removed
 	s.Fresh = st.Freshness(time.Now())
+	s.Warning = s.Fresh.Warning()
 	return s, nil
 }
 
