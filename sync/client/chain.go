@@ -222,10 +222,10 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		if !pg.Started {
 			return fmt.Errorf("the team server says the team's change chain has not started, but this device has verified it to position %d: refused. Run `hush team verify` and compare with a teammate", at.Pos)
 		}
-		if err := s.checkPage(at, pg); err != nil {
-			return err
-		}
 		if len(pg.Entries) == 0 {
+			if err := s.checkPage(at, pg); err != nil {
+				return err
+			}
 			break
 		}
 		// Entries first: a membership change this device has not fetched
@@ -237,6 +237,9 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		}
 		next, err := wire.VerifyChainKnown(st.Team, at, pg.Entries, st.chainSigners, s.signed)
 		if err != nil {
+			return err
+		}
+		if err := s.checkPage(at, pg); err != nil {
 			return err
 		}
 		if e := &pg.Entries[0]; e.Kind == wire.ChainBase {
@@ -311,8 +314,8 @@ func (s *syncer) lagging(cr *wire.ChainRecords, at wire.ChainCursor, hashes map[
 	return s.st.Chain
 }
 
-// checkPage checks what the server says of its head against the page,
-// before anything of it is used: a head is the server's word only, and
+// checkPage checks what the server says of its head against the page
+// (whose entries verified), before anything of it is used: a head is the server's word only, and
 // may move nothing; but a claim that cannot be true is refused, so that
 // a lie is reported rather than followed.
 func (s *syncer) checkPage(at wire.ChainCursor, pg *wire.ChainPage) error {
@@ -332,9 +335,12 @@ func (s *syncer) checkPage(at wire.ChainCursor, pg *wire.ChainPage) error {
 		}
 		return nil
 	}
-	last := pg.Entries[len(pg.Entries)-1].Pos
-	if !pg.More && pg.Head.Pos != last {
-		return fmt.Errorf("the team server says its change chain reaches entry %d, but sends entries only up to %d: refused", pg.Head.Pos, last)
+	last := &pg.Entries[len(pg.Entries)-1]
+	switch {
+	case !pg.More && pg.Head.Pos != last.Pos:
+		return fmt.Errorf("the team server says its change chain reaches entry %d, but sends entries only up to %d: refused", pg.Head.Pos, last.Pos)
+	case !pg.More && !bytes.Equal(pg.Head.Hash, last.Hash(s.st.Team)):
+		return &wire.ChainError{Fault: wire.FaultReplaced, Pos: last.Pos, Msg: "the server names another entry as its head there: it is showing this device two histories"}
 	}
 	return nil
 }

@@ -186,5 +186,6 @@ func markPushes(p *mProxy, d *mDev, mark int) {
 }
 
 func pushedYet(p *mProxy, d *mDev) bool {
-	return len(p.sent(pushState[p][d.id()], "POST /v1/push", d.id())) > 0
+	mark := pushState[p][d.id()]
+	return len(p.sent(mark, "POST /v1/push", d.id()))+len(p.sent(mark, "POST /v2/push", d.id())) > 0
 }
