@@ -554,9 +554,8 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, d *wire.Device, bo
 }
 
 func (s *Server) changes(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
-	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
-	if err != nil || since < 0 {
-		fail(w, http.StatusBadRequest, "since must be a sequence number")
+	since, ok := sinceParam(w, r, "a sequence number")
+	if !ok {
 		return
 	}
 	c, err := s.st.Changes(r.Context(), dev.Team, since, wire.MaxPullRecords)
@@ -633,15 +632,12 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	ds, err := s.st.Devices(r.Context(), dev.Team)
-	if err != nil {
-		s.internal(w, r, err)
-		return
+	out, ok := wireRows(s, w, r, ds, err, func(d store.Device) (wire.Member, error) {
+		return wire.Member{Device: d.Device, Role: d.Role, State: d.State, Joined: d.Joined, LastSeen: d.LastSeen}, nil
+	})
+	if ok {
+		reply(w, http.StatusOK, out)
 	}
-	out := make([]wire.Member, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, wire.Member{Device: d.Device, Role: d.Role, State: d.State, Joined: d.Joined, LastSeen: d.LastSeen})
-	}
-	reply(w, http.StatusOK, out)
 }
 
 func (s *Server) key(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
@@ -683,15 +679,12 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, dev *store.Devic
 
 func (s *Server) joins(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	ds, err := s.st.PendingJoins(r.Context(), dev.Team)
-	if err != nil {
-		s.internal(w, r, err)
-		return
+	out, ok := wireRows(s, w, r, ds, err, func(d store.Device) (wire.PendingJoin, error) {
+		return wire.PendingJoin{Join: wire.Join{Team: d.Team, Invite: d.Invite, Device: d.Device, Binding: d.Binding}, Role: d.Role, Created: d.Joined}, nil
+	})
+	if ok {
+		reply(w, http.StatusOK, out)
 	}
-	out := make([]wire.PendingJoin, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, wire.PendingJoin{Join: wire.Join{Team: d.Team, Invite: d.Invite, Device: d.Device, Binding: d.Binding}, Role: d.Role, Created: d.Joined})
-	}
-	reply(w, http.StatusOK, out)
 }
 
 func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
@@ -770,9 +763,9 @@ func (s *Server) membership(w http.ResponseWriter, r *http.Request, team string)
 	}
 	m := wire.NewMembership(team)
 	for _, b := range entries {
-		var e wire.LogEntry
-		if err := json.Unmarshal(b, &e); err != nil {
-			s.internal(w, r, fmt.Errorf("stored log entry unreadable: %w", err))
+		e, err := logEntry(b)
+		if err != nil {
+			s.internal(w, r, err)
 			return nil, false
 		}
 		if err := m.Apply(&e); err != nil {
@@ -781,6 +774,15 @@ func (s *Server) membership(w http.ResponseWriter, r *http.Request, team string)
 		}
 	}
 	return m, true
+}
+
+// logEntry decodes one stored membership log entry.
+func logEntry(b []byte) (wire.LogEntry, error) {
+	var e wire.LogEntry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, fmt.Errorf("stored log entry unreadable: %w", err)
+	}
+	return e, nil
 }
 
 func (s *Server) refuseEntry(w http.ResponseWriter, m *wire.Membership, e *wire.LogEntry, err error) {
@@ -792,26 +794,14 @@ func (s *Server) refuseEntry(w http.ResponseWriter, m *wire.Membership, e *wire.
 }
 
 func (s *Server) getLog(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
-	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
-	if err != nil || since < 0 {
-		fail(w, http.StatusBadRequest, "since must be a log position")
+	since, ok := sinceParam(w, r, "a log position")
+	if !ok {
 		return
 	}
 	entries, head, err := s.st.Log(r.Context(), dev.Team, since)
-	if err != nil {
-		s.internal(w, r, err)
-		return
+	if es, ok := wireRows(s, w, r, entries, err, logEntry); ok {
+		reply(w, http.StatusOK, wire.Log{Entries: es, Head: head})
 	}
-	out := wire.Log{Entries: make([]wire.LogEntry, 0, len(entries)), Head: head}
-	for _, b := range entries {
-		var e wire.LogEntry
-		if err := json.Unmarshal(b, &e); err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		out.Entries = append(out.Entries, e)
-	}
-	reply(w, http.StatusOK, out)
 }
 
 // appendLog takes a role change, a removal, or a new key epoch with the
@@ -892,24 +882,52 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
-	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
-	if err != nil || since < 0 {
-		fail(w, http.StatusBadRequest, "since must be unix seconds")
+	since, ok := sinceParam(w, r, "unix seconds")
+	if !ok {
 		return
 	}
 	// time.Unix wraps around for seconds near the int64 limit: the year
 	// 2262 is as late as any event can be.
 	since = min(since, math.MaxInt64/int64(time.Second))
 	evs, err := s.st.Events(r.Context(), dev.Team, time.Unix(since, 0))
+	out, ok := wireRows(s, w, r, evs, err, func(e store.Event) (wire.AuditEvent, error) {
+		return wire.AuditEvent{Time: e.Time, Device: e.Device, Action: e.Action, Records: e.Records, Result: e.Result}, nil
+	})
+	if ok {
+		reply(w, http.StatusOK, out)
+	}
+}
+
+// sinceParam reads a read endpoint's ?since= (a number from 0), or
+// answers 400 saying it must be what.
+func sinceParam(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
+	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+	if err != nil || since < 0 {
+		fail(w, http.StatusBadRequest, "since must be "+what)
+		return 0, false
+	}
+	return since, true
+}
+
+// wireRows is the shape every list endpoint shares: the rows fetched from
+// the store (or the error fetching them), each turned into its wire form,
+// as a list that is never null ([] when empty, as clients expect). On an
+// error it has answered the request and returns false.
+func wireRows[S, W any](s *Server, w http.ResponseWriter, r *http.Request, rows []S, err error, wireForm func(S) (W, error)) ([]W, bool) {
 	if err != nil {
 		s.internal(w, r, err)
-		return
+		return nil, false
 	}
-	out := make([]wire.AuditEvent, 0, len(evs))
-	for _, e := range evs {
-		out = append(out, wire.AuditEvent{Time: e.Time, Device: e.Device, Action: e.Action, Records: e.Records, Result: e.Result})
+	out := make([]W, 0, len(rows))
+	for _, row := range rows {
+		v, err := wireForm(row)
+		if err != nil {
+			s.internal(w, r, err)
+			return nil, false
+		}
+		out = append(out, v)
 	}
-	reply(w, http.StatusOK, out)
+	return out, true
 }
 
 // decode reads a request body into a T, or answers 400.
