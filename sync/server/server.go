@@ -212,6 +212,36 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	fail(w, http.StatusInternalServerError, "internal error")
 }
 
+// refusal is how an endpoint answers one sentinel error of the store.
+type refusal struct {
+	err  error
+	code int
+	msg  string
+}
+
+// The refusals more than one endpoint gives.
+var (
+	logMoved   = refusal{store.ErrConflict, http.StatusConflict, "the membership log has moved on: sync and try again"}
+	notWaiting = refusal{store.ErrState, http.StatusConflict, "that device is not waiting for approval"}
+)
+
+// refused answers a write's store error: a sentinel the endpoint expects
+// with its own status and message, any other error as internal. It
+// returns false, having answered nothing, when err is nil.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, err error, expected ...refusal) bool {
+	if err == nil {
+		return false
+	}
+	for _, x := range expected {
+		if errors.Is(err, x.err) {
+			fail(w, x.code, x.msg)
+			return true
+		}
+	}
+	s.internal(w, r, err)
+	return true
+}
+
 // DiskFull is the error a write gets when the server's storage is full.
 const DiskFull = "the team server's disk is full"
 
@@ -515,12 +545,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, d *wire.Devi
 	}
 	genesis, _ := json.Marshal(&req.Log)
 	err := s.st.CreateTeam(r.Context(), req.Team, req.Name, *d, genesis, s.now())
-	if errors.Is(err, store.ErrExists) {
-		fail(w, http.StatusConflict, "team or device id already in use")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, refusal{store.ErrExists, http.StatusConflict, "team or device id already in use"}) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: req.Team, Device: d.ID, Action: "create", Result: "ok"})
@@ -538,15 +563,9 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, d *wire.Device, bo
 		return
 	}
 	err := s.st.Join(r.Context(), req.Team, req.Invite, *d, req.Binding, s.now())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		fail(w, http.StatusNotFound, "invite not found, already used or expired")
-		return
-	case errors.Is(err, store.ErrExists):
-		fail(w, http.StatusConflict, "device id already in use")
-		return
-	case err != nil:
-		s.internal(w, r, err)
+	if s.refused(w, r, err,
+		refusal{store.ErrNotFound, http.StatusNotFound, "invite not found, already used or expired"},
+		refusal{store.ErrExists, http.StatusConflict, "device id already in use"}) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: req.Team, Device: d.ID, Action: "join", Result: "pending"})
@@ -642,12 +661,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, dev *store.Devi
 
 func (s *Server) key(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	k, err := s.st.WrappedKey(r.Context(), dev.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		fail(w, http.StatusNotFound, "no key for this device yet: an admin has to approve it (hush sync on an admin's device)")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, refusal{store.ErrNotFound, http.StatusNotFound, "no key for this device yet: an admin has to approve it (hush sync on an admin's device)"}) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "key", Result: "ok"})
@@ -665,12 +679,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, dev *store.Devic
 		return
 	}
 	err := s.st.CreateInvite(r.Context(), store.Invite{ID: req.ID, Team: dev.Team, Role: req.Role, Expires: req.Expires, By: dev.ID})
-	if errors.Is(err, store.ErrExists) {
-		fail(w, http.StatusConflict, "invite id already in use")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, refusal{store.ErrExists, http.StatusConflict, "invite id already in use"}) {
 		return
 	}
 	s.audit.log(store.Event{Time: now, Team: dev.Team, Device: dev.ID, Action: "invite", Records: []string{req.ID}, Result: req.Role})
@@ -731,16 +740,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 	}
 	entry, _ := json.Marshal(e)
 	err := s.st.Approve(r.Context(), dev.Team, req.Device, *k, &store.Entry{Seq: e.Seq, JSON: entry})
-	if errors.Is(err, store.ErrState) {
-		fail(w, http.StatusConflict, "that device is not waiting for approval")
-		return
-	}
-	if errors.Is(err, store.ErrConflict) {
-		fail(w, http.StatusConflict, "the membership log has moved on: sync and try again")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, notWaiting, logMoved) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "approve", Records: []string{req.Device}, Result: "ok"})
@@ -787,7 +787,7 @@ func logEntry(b []byte) (wire.LogEntry, error) {
 
 func (s *Server) refuseEntry(w http.ResponseWriter, m *wire.Membership, e *wire.LogEntry, err error) {
 	if e.Seq != m.Seq+1 {
-		fail(w, http.StatusConflict, "the membership log has moved on: sync and try again")
+		fail(w, logMoved.code, logMoved.msg)
 		return
 	}
 	fail(w, http.StatusBadRequest, err.Error())
@@ -866,12 +866,7 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 	}
 	entry, _ := json.Marshal(e)
 	err := s.st.AppendLog(r.Context(), dev.Team, e.Seq, entry, c)
-	if errors.Is(err, store.ErrConflict) {
-		fail(w, http.StatusConflict, "the membership log has moved on: sync and try again")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, logMoved) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "log-" + e.Kind, Records: c.Remove, Result: "ok"})
@@ -957,12 +952,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, dev *store.Devic
 		return
 	}
 	err := s.st.RefuseJoin(r.Context(), dev.Team, req.Device)
-	if errors.Is(err, store.ErrState) {
-		fail(w, http.StatusConflict, "that device is not waiting for approval")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, notWaiting) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "refuse", Records: []string{req.Device}, Result: "ok"})
