@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
+	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
@@ -191,7 +192,7 @@ func (a *app) readValue(name string, args []string, gen bool) ([]byte, error) {
 		a.notef("warning: a value given as an argument is visible to every user's `ps` while hush runs, and stays in your shell history; use `hush set %s -` (stdin) or `hush set %s` (hidden prompt)", name, name)
 		return []byte(args[0]), nil
 	}
-	return askHidden(fmt.Sprintf("Value for %s: ", name),
+	return prompt.Hidden(fmt.Sprintf("Value for %s: ", name),
 		usagef("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name),
 		fmt.Errorf("empty value: nothing stored (use `printf '' | hush set %s -` for an empty secret)", name))
 }
