@@ -57,11 +57,13 @@ func newSkipper(patterns [][]byte) *skipper {
 		}
 	}
 	if m >= minSampleWindow {
-		// About 16 bits per block present keeps false hits near 6%; from
-		// 512 bytes (a few secrets) to 256 KiB (tens of thousands), which
-		// stays in a core's cache.
+		// About 32 bits per block present keeps false hits near 3%. At
+		// least 4 KiB: ordinary output repeats a few hundred blocks over
+		// and over, and one of them colliding with a secret's block in a
+		// small set would be looked at again every time. At most 256 KiB
+		// (tens of thousands of secrets), which stays in a core's cache.
 		blocks := len(patterns) * (m - 3)
-		logBits := min(max(bits.Len(uint(blocks*16)), 12), 21)
+		logBits := min(max(bits.Len(uint(blocks*32)), 15), 21)
 		sk.sample = make([]uint64, 1<<logBits/64)
 		sk.sampleShift = uint(32 - logBits)
 		sk.stride = m - 3
