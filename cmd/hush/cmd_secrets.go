@@ -179,6 +179,12 @@ func (a *app) readValue(name string, args []string, gen bool) ([]byte, error) {
 		if len(b) > vault.MaxValueSize {
 			return nil, fmt.Errorf("value on stdin is larger than %d bytes", vault.MaxValueSize)
 		}
+		// `echo TOKEN | hush set NAME -` stores TOKEN and a newline, which
+		// breaks an API key or a password silently: keep the bytes (a file
+		// piped in means them) but say so for a one-line value.
+		if n := bytes.IndexByte(b, '\n'); n >= 0 && n == len(b)-1 {
+			a.notef("note: the value from stdin ends with a newline, stored as given (%d bytes); use `printf %%s VALUE | hush set %s -` or `echo -n` if it should not", len(b), name)
+		}
 		return b, nil
 	case len(args) == 1:
 		// Whatever stderr is: the value was in every user's `ps` while
