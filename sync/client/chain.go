@@ -220,7 +220,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			}
 		}
 		if !pg.Started {
-			return fmt.Errorf("the team server says the team's change chain has not started, but this device has verified it to position %d: refused. Run `hush team verify` and compare with a teammate", at.Pos)
+			return fmt.Errorf("the team server says the team's change chain has not started, but this device knows it has (it verified it to position %d, or its invitation said so): refused. Run `hush team verify` and compare with a teammate", at.Pos)
 		}
 		if len(pg.Entries) == 0 {
 			if err := s.checkPage(at, pg); err != nil {
