@@ -416,7 +416,9 @@ func TestMaliciousChainPushAnswers(t *testing.T) {
 // hash; and neither accepts the other's branch afterwards (a replaced
 // entry). A fork cannot be merged again: the devices stay refused until
 // the server is honest with both from the fork on (an admin re-creates
-// the team from an up-to-date device; docs/sync.md, Backups).
+// the team from an up-to-date device; docs/sync.md, Backups). A device
+// kept on a branch of its own also warns once it has written but seen no
+// entry by another device for longer than its fresh window.
 func TestMaliciousChainFork(t *testing.T) {
 	tm := newMTeam(t)
 	admin, bob := tm.admin, tm.bob
@@ -483,9 +485,22 @@ func TestMaliciousChainFork(t *testing.T) {
 	if fa.Seq != fb.Seq || fa.Head != fb.Head {
 		t.Fatalf("the membership logs differ too: the hash must tell the chains apart alone")
 	}
-	// Each writes once more on its own branch.
+	// Each writes once more on its own branch; bob's, nine days on, warns:
+	// he wrote, and saw nothing from the team for longer than his fresh
+	// window (only entries by other devices count as news).
 	mSet(t, bob.v, "app/alpha", "bob-fork-2")
-	tm.sync(t, bob)
+	later := time.Now().Add(9 * 24 * time.Hour)
+	var rep9 *Report
+	if err := bob.team(func(tt *Team) (err error) {
+		tt.SetClock(func() time.Time { return later })
+		rep9, err = tt.Sync(mctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !rep9.Fresh.Wrote || rep9.Fresh.Warning() == "" {
+		t.Fatalf("bob wrote on a fork for 9 days without a warning: %+v", rep9.Fresh)
+	}
 	mSet(t, admin.v, "app/beta", "admin-real-2")
 	tm.sync(t, admin)
 
