@@ -254,7 +254,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			return err
 		}
 		// This device's own pushes, at the positions it signed.
-		s.confirmed = map[string]bool{}
+		s.confirmed, s.vouched = map[string]bool{}, map[string]bool{}
 		newest := map[string]*wire.ChainEntry{}
 		for i := range pg.Entries {
 			e := &pg.Entries[i]
@@ -269,6 +269,15 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		for id, e := range newest {
 			if sr, ok := s.sent[id]; ok && e.Pos == sr.pos && bytes.Equal(s.signed[e.Pos], sr.entry) {
 				s.confirmed[id] = true
+			}
+		}
+		// A record of this page is its id's newest entry in the page
+		// (ChainRecords.Page checked it byte for byte), whose signature
+		// VerifyChain checked; a record matched to a base snapshot item
+		// only is checked in full.
+		for i := range pg.Records {
+			if e, ok := newest[pg.Records[i].ID]; ok && e.Matches(&pg.Records[i]) {
+				s.vouched[pg.Records[i].ID] = true
 			}
 		}
 		if err := s.apply(pg.Records); err != nil {

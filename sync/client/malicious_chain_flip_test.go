@@ -89,6 +89,8 @@ func TestMaliciousChainBitFlips(t *testing.T) {
 		harmless := map[string]string{
 			"records[*].seq": "not read: the order is the entries'",
 			"more":           "asks for one more page, which is empty at the head",
+			"records[*].sig": "not read for a record its verified entry names byte for byte (the entry's signature, by the same author, " +
+				"covers the same id, version, epoch, ciphertext hash and log position); a record kept as a conflict is checked in full",
 			"entries[*].log_seq": "a position past the verified log: the sync fetches the log again and pulls again, the flipped answer unused " +
 				"(a lower one fails the signature)",
 		}

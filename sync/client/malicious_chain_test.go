@@ -559,3 +559,36 @@ func TestMaliciousChainCursorOnlyVerified(t *testing.T) {
 		}
 	}
 }
+
+// A record kept as a conflict carries its own signature, which is read
+// again when it is shown or resolved: on the chain its signature is not
+// checked on the way in (its entry's covers it), so a record about to be
+// kept as a conflict is checked in full, and a bad signature is refused
+// before anything is written (syncer.theirs).
+func TestMaliciousChainConflictRecordSignature(t *testing.T) {
+	tm := newMTeam(t)
+	admin, bob := tm.admin, tm.bob
+	mSet(t, admin.v, "app/alpha", "admin-2")
+	tm.sync(t, admin)
+	mSet(t, bob.v, "app/alpha", "bob-2")
+	alpha := secretID(t, admin, "app/alpha")
+	tm.onChain(t, bob, func(pg *wire.ChainPage) {
+		for i := range pg.Records {
+			if pg.Records[i].ID == alpha {
+				pg.Records[i].Sig[0] ^= 1
+			}
+		}
+	})
+	tm.chainRefused(t, bob, "its signature does not check out", "")
+	rep := tm.sync(t, bob)
+	if !slices.Contains(rep.Conflicts, "app/alpha") {
+		t.Fatalf("the honest sync: %+v", rep)
+	}
+	th, err := func() (th *Theirs, err error) {
+		err = bob.team(func(tt *Team) error { th, err = tt.Theirs("app/alpha"); return err })
+		return th, err
+	}()
+	if err != nil || string(th.Value) != "admin-2" {
+		t.Fatalf("theirs: %v %v", th, err)
+	}
+}

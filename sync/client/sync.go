@@ -186,8 +186,11 @@ type syncer struct {
 	// signed: the hash of each entry this device signed in this sync, by
 	// position (its own entries need no signature check).
 	signed map[int64][]byte
-	status string            // the server's answer to the last batch pushed
-	head   *wire.ChainCursor // this push's own last entry, the next batch's prev
+	// vouched: this page's records that are exactly what a verified
+	// record entry of the page names (openRecord).
+	vouched map[string]bool
+	status  string            // the server's answer to the last batch pushed
+	head    *wire.ChainCursor // this push's own last entry, the next batch's prev
 }
 
 // track reads what the vault knows of the given records into s.tracked.
@@ -341,7 +344,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 		if mine[i] {
 			return nil
 		}
-		opened[i], err = s.st.open(&recs[i])
+		opened[i], err = s.st.openRecord(&recs[i], s.vouched[recs[i].ID])
 		var stale *StaleRecordError
 		if errors.As(err, &stale) {
 			return nil // opened[i] stays nil: skipped
@@ -402,7 +405,10 @@ func (s *syncer) apply(recs []wire.Record) error {
 			if same {
 				mark.Base, mark.LocalHead, mark.LocalDeleted, mark.Theirs = r.Version, t.Head, t.Deleted, nil
 			} else {
-				b, _ := json.Marshal(r)
+				b, err := s.theirs(r)
+				if err != nil {
+					return err
+				}
 				mark.Theirs = b
 			}
 			marks[r.ID] = mark
@@ -469,7 +475,10 @@ func (s *syncer) apply(recs []wire.Record) error {
 			} else if t != nil {
 				mark.LocalHead = -1 // never pushed: stays a local change
 			}
-			b, _ := json.Marshal(remoteRecs[i])
+			b, err := s.theirs(remoteRecs[i])
+			if err != nil {
+				return err
+			}
 			mark.Theirs = b
 			collisions[owner] = mark
 			continue
@@ -495,6 +504,19 @@ func (s *syncer) apply(recs []wire.Record) error {
 		}
 	}
 	return nil
+}
+
+// theirs is a teammate's record kept beside a local change (a conflict):
+// it is opened again later (`hush get --theirs`, `hush resolve`) with
+// every check, its own signature included, so a record whose signature
+// was not checked here (vouched by its chain entry) is checked now.
+func (s *syncer) theirs(r *wire.Record) ([]byte, error) {
+	if s.vouched[r.ID] {
+		if a, ok := s.st.Members.Devices[r.Author]; !ok || !verifyRecord(s.st, a.SignKey, r) {
+			return nil, &BadRecordError{r.ID, "its signature does not check out"}
+		}
+	}
+	return json.Marshal(r)
 }
 
 // push sends every local change that is not in conflict, in batches, each
