@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -107,9 +108,18 @@ func TestChainEndpoints(t *testing.T) {
 		t.Fatalf("the chain: %d entries, %d base items, %d records", len(pg.Entries), len(pg.Base), len(pg.Records))
 	}
 	e.call(e.reader, "GET", "/v2/chain?after=-1", nil).want(t, http.StatusBadRequest, "after must be")
-	// A stranger learns nothing.
+	// A stranger learns nothing, and the body limits are v1's: a body
+	// over its limit is refused from its declared length, a stranger's
+	// never read.
 	e.send(e.request("GET", "/v2/chain?after=0", nil)).want(t, http.StatusUnauthorized, "unauthenticated")
 	e.send(e.request("POST", "/v2/push", []byte("{}"))).want(t, http.StatusUnauthorized, "unauthenticated")
+	big := bytes.Repeat([]byte(" "), wire.MaxBody+1)
+	e.call(e.writer, "POST", "/v2/push", big).want(t, http.StatusRequestEntityTooLarge, "request body over")
+	e.send(e.request("POST", "/v2/push", big)).want(t, http.StatusUnauthorized, "unauthenticated")
+	e.call(e.reader, "GET", "/v2/chain?after=0", bytes.Repeat([]byte(" "), wire.MaxQueryBody+1)).want(t, http.StatusRequestEntityTooLarge, "request body over")
+	pending := e.join(e.invite(wire.RoleWriter), "pending-box", "pia")
+	e.call(pending, "GET", "/v2/chain?after=0", nil).want(t, http.StatusForbidden, "this device is waiting")
+	e.call(pending, "POST", "/v2/push", p).want(t, http.StatusForbidden, "this device is waiting")
 }
 
 // FuzzDecodeChainPush: any body to POST /v2/push, from a writer of a
