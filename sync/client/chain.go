@@ -288,6 +288,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		}
 		for i := range pg.Entries {
 			hashes[pg.Entries[i].Pos] = pg.Entries[i].Hash(st.Team)
+			st.ChainLogSeq = max(st.ChainLogSeq, pg.Entries[i].LogSeq)
 		}
 		at = next
 		st.Chained = true

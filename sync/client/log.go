@@ -62,6 +62,9 @@ func (st *State) syncLog(ctx context.Context, c *conn) error {
 	if next.Seq > m.Seq {
 		st.LastChange = st.now().UTC()
 	}
+	if next.EpochSeq != m.EpochSeq {
+		st.EpochAt = st.now().UTC()
+	}
 	st.Members = next
 	d, ok := next.Devices[st.Device.ID]
 	switch {

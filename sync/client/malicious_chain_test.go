@@ -592,3 +592,65 @@ func TestMaliciousChainConflictRecordSignature(t *testing.T) {
 		t.Fatalf("theirs: %v %v", th, err)
 	}
 }
+
+// A stalled view (issue 14, class 3): the server shows bob the real
+// membership log (a member removed: a new key epoch, whose admin seals
+// every secret again) but freezes the chain it shows him at his cursor,
+// an honest-looking empty page. The log moving counts as news, so the
+// quiet and fresh-window rules say nothing. Defence: a device that
+// verified a new epoch and, for longer than its fresh window, was shown no
+// chain entry written in it warns (Freshness.Stalled), on sync and in
+// `hush status --json` ("warning"); the honest server's re-sealed entries
+// end the warning. Without the Stalled rule the first check fails.
+func TestMaliciousChainStalledAfterRemoval(t *testing.T) {
+	tm := newMTeam(t)
+	admin, bob := tm.admin, tm.bob
+	carol := tm.add(t, "carol", wire.RoleReader)
+	tm.sync(t, bob)
+	now := time.Now()
+	bobSync := func(at time.Time) *Report {
+		t.Helper()
+		var rep *Report
+		if err := bob.team(func(tt *Team) (err error) {
+			tt.SetClock(func() time.Time { return at })
+			rep, err = tt.Sync(mctx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	tm.p.onBefore("GET /v2/chain", func(x *mExchange) bool {
+		if x.Device != bob.id() {
+			return false
+		}
+		return answer(x, 200, wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}, Head: bob.st.Chain, Started: true})
+	})
+	if _, err := admin.Remove(mctx, carol.name); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, admin) // every secret sealed again under epoch 2
+	if rep := bobSync(now); rep.Fresh != (Freshness{}) {
+		t.Fatalf("the day of the removal: %+v", rep.Fresh)
+	}
+	rep := bobSync(now.Add(8 * 24 * time.Hour))
+	if !rep.Fresh.Stalled || rep.Fresh.Warning() == "" {
+		t.Fatalf("8 days after a new epoch, nothing written in it shown: %+v", rep.Fresh)
+	}
+	// `hush status --json` carries it.
+	bob.st.EpochAt = time.Now().Add(-8 * 24 * time.Hour)
+	if err := bob.st.save(bob.v); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadStatus(bob.v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(s); !strings.Contains(string(b), `"warning":"warning: the team's key changed 8 days ago`) {
+		t.Fatalf("status JSON without the warning: %s", b)
+	}
+	tm.p.honest()
+	if rep := bobSync(now.Add(9 * 24 * time.Hour)); rep.Fresh != (Freshness{}) || rep.Pulled == 0 {
+		t.Fatalf("honest again: %+v", rep)
+	}
+}

@@ -54,8 +54,15 @@ type State struct {
 	// (sync v2): it moves only on entries that passed every check.
 	// Chained: the team's changes are a chain (this device created it so,
 	// or verified an entry): never again v1.
-	Chain    wire.ChainCursor     `json:"chain,omitzero"`
-	Chained  bool                 `json:"chained,omitempty"`
+	Chain   wire.ChainCursor `json:"chain,omitzero"`
+	Chained bool             `json:"chained,omitempty"`
+	// ChainLogSeq is the highest membership log position of a chain entry
+	// this device verified, and EpochAt when it verified the log entry that
+	// began the team's current key epoch (this device's clock): an epoch
+	// begun with no entry written in it shown here is a stalled view.
+	ChainLogSeq int64     `json:"chain_log_seq,omitempty"`
+	EpochAt     time.Time `json:"epoch_at,omitzero"`
+
 	LastSync time.Time            `json:"last_sync"`
 	Invites  map[string]InviteKey `json:"invites,omitempty"`
 	// Members is the membership the verified log leads to; Genesis pins
@@ -207,20 +214,32 @@ const DefaultFreshWindow = 7 * 24 * time.Hour
 type Freshness struct {
 	Quiet time.Duration // how long the server has shown nothing new; 0: no warning
 	Wrote bool          // this device sent changes in that time: its view may be frozen
+	// Stalled: the verified membership log began a new key epoch that
+	// long ago (a member left, a key rotated), and every secret is sealed
+	// again under it by the admin who began it, but the change chain this
+	// device is shown has no entry written since.
+	Stalled bool
 }
 
 // Freshness says, at now, whether this device should warn: it wrote but
 // has seen nothing new for longer than its fresh window, or it has seen
 // nothing new for longer than Quiet.
 func (st *State) Freshness(now time.Time) Freshness {
-	if st.LastChange.IsZero() {
-		return Freshness{}
-	}
-	q := now.Sub(st.LastChange)
 	w := st.FreshWindow
 	if w <= 0 {
 		w = DefaultFreshWindow
 	}
+	// Devices were active in the verified log (a new epoch, whose admin
+	// seals every secret again) while the chain shown has not moved since.
+	if st.Chained && st.Chain.Pos > 0 && st.Members != nil && st.Members.EpochSeq > st.ChainLogSeq && !st.EpochAt.IsZero() {
+		if q := now.Sub(st.EpochAt); q > w {
+			return Freshness{Quiet: q, Stalled: true}
+		}
+	}
+	if st.LastChange.IsZero() {
+		return Freshness{}
+	}
+	q := now.Sub(st.LastChange)
 	switch {
 	case st.LastWrite.After(st.LastChange) && q > w:
 		return Freshness{Quiet: q, Wrote: true}
@@ -234,6 +253,8 @@ func (st *State) Freshness(now time.Time) Freshness {
 // `hush status --json` carries): empty when there is nothing to warn of.
 func (f Freshness) Warning() string {
 	switch {
+	case f.Stalled:
+		return fmt.Sprintf("warning: the team's key changed %d days ago (a member left, or a key was rotated) and every secret was to be sealed again under it, but the team server has shown this device no change since: it may be showing this device a frozen view. Run `hush team verify` and compare the hash with a teammate", int(f.Quiet.Hours()/24))
 	case f.Wrote:
 		return fmt.Sprintf("warning: this device has pushed changes, but the team server has shown nothing new from the team for %d days: it may be showing this device a frozen view. Run `hush team verify` and compare the hash with a teammate", int(f.Quiet.Hours()/24))
 	case f.Quiet > 0:
