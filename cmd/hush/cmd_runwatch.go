@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
@@ -69,7 +70,10 @@ func planPrint(p *run.Plan) string {
 // child when an injected secret's version changes (a change made here, by
 // any process, or one the team server pushes), and stops it when one is
 // revoked.
-func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Watch) error {
+//
+// With --dynamic, each start gets logins of its own, made before it
+// starts and dropped once it has stopped (dynamic.Session per start).
+func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Watch, specs []dynamic.Binding) error {
 	defer v.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -77,7 +81,12 @@ func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Wat
 	stop := make(chan string, 1)
 	rw.Restart, rw.Stop = restart, stop
 	rw.Notef = func(format string, args ...any) { a.notef("hush: "+format, args...) }
-	var mu sync.Mutex // the vault, between the two watchers
+	var mu sync.Mutex // the vault, between the two watchers and the logins
+	if len(specs) > 0 {
+		rw.Around = func() run.Around {
+			return lockedAround(&mu, a.leaseManager(v).NewSession(specs, a.notef).Around())
+		}
+	}
 	if client.InTeam(v) {
 		go func() {
 			err := a.teamWatch(ctx, v, "hush: watching local changes only; server unreachable, retrying", &mu, nil)
@@ -93,6 +102,11 @@ func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Wat
 	// starts after: the lock is kept until hush exits.
 	mu.Lock()
 	var stopped *run.StoppedError
+	var ie *run.InterruptedError
+	if errors.As(err, &ie) {
+		a.notef("hush: %v; no login was left", err)
+		return exitStatus(ie.Code())
+	}
 	if errors.As(err, &stopped) {
 		return fmt.Errorf("stopped %s: %s", plan.Argv[0], stopped.Reason)
 	}
@@ -100,6 +114,23 @@ func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Wat
 		return err
 	}
 	return exitStatus(code)
+}
+
+// lockedAround holds mu around the work of w: the lease manager writes
+// the vault, which the watchers read.
+func lockedAround(mu *sync.Mutex, w run.Around) run.Around {
+	before, after := w.Before, w.After
+	w.Before = func(ctx context.Context, p *run.Plan) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return before(ctx, p)
+	}
+	w.After = func(ctx context.Context) {
+		mu.Lock()
+		defer mu.Unlock()
+		after(ctx)
+	}
+	return w
 }
 
 // vaultStamp is what a stat of the vault's files says: any write changes it.
