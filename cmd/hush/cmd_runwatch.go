@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
+	"github.com/hush-secrets/hush/cmd/hush/internal/vaultwatch"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -20,7 +19,7 @@ import (
 // vault file and its write-ahead log (a stat each, no read) every
 // vaultPoll, and rebuilds the environment once they have been quiet for
 // one more poll (changes arriving together restart once).
-const vaultPoll = 200 * time.Millisecond
+const vaultPoll = vaultwatch.Poll
 
 // watchFlags are run's --watch, --watch-signal and --watch-grace.
 type watchFlags struct {
@@ -51,21 +50,6 @@ func (w *watchFlags) parse() (run.Watch, error) {
 	return rw, nil
 }
 
-// planPrint is what run --watch compares: the injected secrets and their
-// versions (never their values).
-func planPrint(p *run.Plan) string {
-	var b strings.Builder
-	for i, n := range p.Names {
-		b.WriteString(n)
-		b.WriteByte('@')
-		if i < len(p.Versions) {
-			b.WriteString(strconv.Itoa(p.Versions[i]))
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
 // runWatch is `hush run --watch`: hush keeps the vault open, restarts the
 // child when an injected secret's version changes (a change made here, by
 // any process, or one the team server pushes), and stops it when one is
@@ -89,7 +73,7 @@ func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Wat
 	}
 	if client.InTeam(v) {
 		go func() {
-			err := a.teamWatch(ctx, v, "hush: watching local changes only; server unreachable, retrying", &mu, nil)
+			err := a.teamWatch(ctx, v, "hush: watching local changes only; server unreachable, retrying", &mu, false, nil)
 			if err != nil && ctx.Err() == nil {
 				a.notef("hush: %v; watching local changes only", err)
 			}
@@ -133,84 +117,45 @@ func lockedAround(mu *sync.Mutex, w run.Around) run.Around {
 	return w
 }
 
-// vaultStamp is what a stat of the vault's files says: any write changes it.
-func vaultStamp(path string) string {
-	var b strings.Builder
-	for _, p := range []string{path, path + "-wal"} {
-		if fi, err := os.Stat(p); err == nil {
-			fmt.Fprintf(&b, "%d.%d;", fi.Size(), fi.ModTime().UnixNano())
-		} else {
-			b.WriteString("-;")
-		}
-	}
-	return b.String()
-}
-
-// watchVault polls the vault and, when it changed, rebuilds the child's
-// environment: a new version of an injected secret sends a plan to
-// restart; a revoked one sends a reason to stop; any other failure (a
-// locked vault, a folder emptied) is said once and the child keeps
+// watchVault follows the vault and, when it changed, rebuilds the child's
+// environment (run.Follower): a new version of an injected secret sends a
+// plan to restart; a revoked one sends a reason to stop; any other failure
+// (a locked vault, a folder emptied) is said once and the child keeps
 // running with what it has.
 func (a *app) watchVault(ctx context.Context, v *vault.Vault, o run.Options, cur *run.Plan, mu *sync.Mutex, restart chan *run.Plan, stop chan string) {
-	last := vaultStamp(v.Path())
-	said := ""
-	tick := time.NewTicker(vaultPoll)
-	defer tick.Stop()
-	pending := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+	f := &run.Follower{Options: o, Current: cur, Explain: func(err error) string {
+		if !errors.Is(err, vault.ErrLocked) && keyReplaced(v) {
+			return "the vault key was replaced (hush passwd --rotate-key); start hush run again to unlock the vault with the new one"
 		}
-		now := vaultStamp(v.Path())
-		if now != last {
-			last, pending = now, true
-			continue // wait for one quiet poll: a burst restarts once
-		}
-		if !pending {
-			continue
-		}
-		pending = false
+		return ""
+	}}
+	vaultwatch.Follow(ctx, v.Path(), vaultPoll, func() bool {
 		mu.Lock()
 		if ctx.Err() != nil {
 			mu.Unlock()
-			return
+			return false
 		}
-		next, err := run.Build(v, o)
-		if err == nil && planPrint(next) != planPrint(cur) {
-			a.record(v, "run", next.Names, nil)
+		c := f.Rebuild(v)
+		if c.Restart != nil {
+			a.record(v, "run", c.Restart.Names, nil)
 		}
 		mu.Unlock()
-		var revoked *vault.RevokedError
+		if c.Note != "" {
+			a.notef("hush: %s", c.Note)
+		}
 		switch {
-		case errors.As(err, &revoked):
-			stop <- err.Error()
-			return
-		case err != nil:
-			msg := err.Error()
-			if errors.Is(err, vault.ErrLocked) {
-				msg = "the vault is locked"
-			} else if keyReplaced(v) {
-				msg = "the vault key was replaced (hush passwd --rotate-key); start hush run again to unlock the vault with the new one"
+		case c.Stop != "":
+			stop <- c.Stop
+			return false
+		case c.Restart != nil:
+			select { // only the newest plan matters
+			case <-restart:
+			default:
 			}
-			if msg != said {
-				a.notef("hush: cannot restart %s with new secrets: %s; it keeps running with the ones it has", cur.Argv[0], msg)
-				said = msg
-			}
-			continue
+			restart <- c.Restart
 		}
-		said = ""
-		if planPrint(next) == planPrint(cur) {
-			continue
-		}
-		cur = next
-		select { // only the newest plan matters
-		case <-restart:
-		default:
-		}
-		restart <- next
-	}
+		return true
+	})
 }
 
 // keyReplaced says whether the vault file is now sealed under another key

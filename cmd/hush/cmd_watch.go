@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/vaultwatch"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -23,7 +24,14 @@ import (
 //
 // lock, if not nil, is held around each sync: another goroutine of this
 // process reads the same vault (run --watch).
-func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string, lock sync.Locker, synced func(*client.Report)) error {
+//
+// With pushLocal, it also follows the vault on this machine (as run
+// --watch does) and syncs when a change made here by any process (`hush
+// set` in another terminal) is not pushed yet.
+func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string, lock sync.Locker, pushLocal bool, synced func(*client.Report)) error {
+	if lock == nil {
+		lock = &sync.Mutex{} // the stream's syncs and the local ones
+	}
 	open := func() (*client.Team, context.CancelFunc, error) {
 		tctx, cancel := context.WithTimeout(ctx, teamTimeout)
 		t, err := client.Open(tctx, v)
@@ -53,10 +61,15 @@ func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string,
 	// head is not trusted even to skip one (a server naming a huge head
 	// must not make the device ignore the next ones). A device's own
 	// push comes back as one event, and one sync with nothing to do.
+	// afterSync is the vault's stamp after this process's last sync: a
+	// sync writes the vault, which must not look like a change made here.
+	var afterSync string
 	syncNow := func() {
-		if lock != nil {
-			lock.Lock()
-			defer lock.Unlock()
+		lock.Lock()
+		defer lock.Unlock()
+		defer func() { afterSync = vaultwatch.Stamp(v.Path()) }()
+		if wctx.Err() != nil {
+			return
 		}
 		t, cancel, err := open()
 		if err != nil {
@@ -83,6 +96,26 @@ func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string,
 			synced(rep)
 		}
 	}
+	var local sync.WaitGroup
+	if pushLocal {
+		local.Add(1)
+		go func() {
+			defer local.Done()
+			vaultwatch.Follow(wctx, v.Path(), vaultPoll, func() bool {
+				lock.Lock()
+				ours := vaultwatch.Stamp(v.Path()) == afterSync
+				st, err := client.ReadStatus(v)
+				lock.Unlock()
+				// Only a change another process made, and only when it
+				// waits to be pushed: a change that cannot be (a
+				// reader's, a full server) is not tried again and again.
+				if !ours && err == nil && st.Unpushed > 0 {
+					syncNow()
+				}
+				return true
+			})
+		}()
+	}
 	err = w.Run(wctx, func(e client.WatchEvent) {
 		switch e.Kind {
 		case client.WatchHead:
@@ -98,6 +131,8 @@ func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string,
 			}
 		}
 	})
+	stop()
+	local.Wait()
 	if fatal != nil {
 		return fatal
 	}
@@ -116,7 +151,7 @@ func (a *app) syncWatch() error {
 			return client.ErrNoTeam
 		}
 		a.notef("watching the team server for changes (Ctrl-C ends it)")
-		err := a.teamWatch(ctx, v, "server unreachable, retrying", nil, func(rep *client.Report) {
+		err := a.teamWatch(ctx, v, "server unreachable, retrying", nil, true, func(rep *client.Report) {
 			a.reportApprovals(rep.Approvals)
 			if rep.GotKey {
 				a.notef("received the team key")

@@ -65,7 +65,8 @@ func waitFor(t *testing.T, file, re string) {
 	}
 }
 
-// outFile is a Stdio whose stdout and stderr are files (pipes to hush's
+// outFile is a Stdio whose stdout and stderr are files (stdout's is
+// returned) (pipes to hush's
 // masker, as when hush's output is not a terminal).
 func outFile(t *testing.T) (Stdio, string) {
 	t.Helper()
@@ -78,8 +79,13 @@ func outFile(t *testing.T) (Stdio, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { in.Close(); out.Close() })
-	return Stdio{Stdin: in, Stdout: out, Stderr: out}, out.Name()
+	errs, err := os.Create(filepath.Join(dir, "err"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); out.Close(); errs.Close() })
+	// stderr apart: the shell's own notes ("Terminated") go there.
+	return Stdio{Stdin: in, Stdout: out, Stderr: errs}, out.Name()
 }
 
 // The masker survives a restart: the old child's output (a lot of it,
