@@ -72,6 +72,12 @@ func SuperviseWatch(p *Plan, std Stdio, w Watch) (int, error) {
 			}
 		}()
 	} else {
+		if w.Mask {
+			// As supervisePipes: hush's own output pipes take a whole
+			// masked piece at once.
+			growPipe(std.Stdout)
+			growPipe(std.Stderr)
+		}
 		// In a terminal's foreground, each child's group takes the
 		// terminal over (as a shell does for a job): it reads keys, and
 		// Ctrl-C reaches it from the terminal itself. The shell takes the
