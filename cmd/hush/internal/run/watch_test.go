@@ -325,3 +325,74 @@ while :; do sleep 1 & wait $!; done`
 		t.Errorf("logins: %s", got)
 	}
 }
+
+// A signal while the first start's logins are being made cancels them; the
+// child never starts, and they are dropped. A signal while the old child
+// stops for a restart ends hush run with the old child's code: the new
+// one is not started, and its logins are dropped.
+func TestSuperviseWatchSignals(t *testing.T) {
+	started := filepath.Join(t.TempDir(), "started")
+	after := false
+	_, err := SuperviseWatch(aroundPlan(t, "touch "+started), devNull(t), Watch{Signal: syscall.SIGTERM, Grace: time.Minute,
+		Notef: func(string, ...any) {}, Around: func() Around {
+			return Around{
+				Before: func(ctx context.Context, p *Plan) error {
+					syscall.Kill(os.Getpid(), syscall.SIGINT)
+					return waitDone(ctx)
+				},
+				After: func(context.Context) { after = true },
+			}
+		}})
+	var ie *InterruptedError
+	if !errors.As(err, &ie) || ie.Signal != syscall.SIGINT {
+		t.Fatalf("err %v: want the interruption by SIGINT", err)
+	}
+	if !after {
+		t.Error("After did not run")
+	}
+	if _, err := os.Stat(started); err == nil {
+		t.Error("the child started")
+	}
+
+	// The old child takes its time to stop; hush gets SIGTERM meanwhile.
+	log := filepath.Join(t.TempDir(), "log")
+	// A helper in the child's group counts the TERMs it gets.
+	script := `sh -c 'n=0; trap "n=\$((n+1)); echo sig \$n >>` + log + `" TERM; echo helper >>` + log + `; while :; do sleep 1 & wait \$!; done' &
+echo "start $N" >>` + log + `
+trap 'while [ ! -e ` + log + `.go ]; do sleep 0.01; done; exit 9' TERM
+while :; do sleep 1 & wait $!; done`
+	r := &recorder{}
+	restart := make(chan *Plan, 1)
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, err := SuperviseWatch(watchPlan(t, script, "N=1"), devNull(t), Watch{Signal: syscall.SIGTERM,
+			Grace: time.Minute, Restart: restart, Notef: func(string, ...any) {}, Around: r.around})
+		done <- result{code, err}
+	}()
+	waitFor(t, log, `^start 1$`)
+	waitFor(t, log, `^helper$`)
+	restart <- watchPlan(t, script, "N=2")
+	waitFor(t, log, `^sig 1$`) // the restart's stop signal
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	waitFor(t, log, `^sig 2$`) // forwarded to the stopping child's group
+	os.WriteFile(log+".go", nil, 0o600)
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("SuperviseWatch did not return")
+	}
+	if res.err != nil || res.code != 9 {
+		t.Fatalf("code %d, err %v: want the old child's 9", res.code, res.err)
+	}
+	if got := r.String(); got != "grant 1,grant 2,drop 1,drop 2" {
+		t.Errorf("logins: %s", got)
+	}
+	if b, _ := os.ReadFile(log); strings.Contains(string(b), "start 2") {
+		t.Errorf("the new child started:\n%s", b)
+	}
+}
