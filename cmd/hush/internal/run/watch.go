@@ -184,6 +184,14 @@ func (s *watchSup) run(p *Plan) (int, error) {
 				w.Notef("cannot restart %s with new secrets: %v; it keeps running with the ones it has", c.cmd.Args[0], err)
 				continue
 			}
+			select {
+			case err := <-c.exited: // it ended by itself meanwhile: that ends hush run
+				s.after(g.around)
+				s.finish(c)
+				s.after(around)
+				return exitCode(c.cmd, err)
+			default:
+			}
 			w.Notef("secrets changed: restarting %s", c.cmd.Args[0])
 			quit, werr := s.stop(c)
 			s.finish(c)
