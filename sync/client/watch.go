@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/hush-secrets/hush/sync/wire"
 )
 
@@ -51,15 +53,22 @@ type Watcher struct {
 	// wire.WatchSilence). MaxBackoff caps the wait between reconnections.
 	Silence    time.Duration
 	MaxBackoff time.Duration
-	// MinGap: a head is passed on at most once per MinGap (default
-	// WatchMinGap); heads that come meanwhile, or while the last one is
-	// still being answered, collapse into the newest. A server flooding
-	// the stream makes the device sync at most that often.
-	MinGap time.Duration
+	// HeadRate and HeadBurst bound how often a head is passed on: at
+	// most HeadBurst at once, then HeadRate per second (defaults
+	// WatchHeadRate, WatchHeadBurst). Heads that come while one waits or
+	// is being answered collapse into the newest. A server flooding the
+	// stream makes the device sync at most that often.
+	HeadRate  float64
+	HeadBurst int
 }
 
-// WatchMinGap is the default [Watcher.MinGap].
-const WatchMinGap = 100 * time.Millisecond
+// The default bound on heads passed on: a burst of 20, then 20 a second.
+// Every team push is one head, so a busy team is far below it; a device
+// answers each with a sync, which costs it a few milliseconds of work.
+const (
+	WatchHeadRate  = 20
+	WatchHeadBurst = 20
+)
 
 // Watcher returns a Watcher for this device's team server.
 func (t *Team) Watcher() (*Watcher, error) {
@@ -68,7 +77,7 @@ func (t *Team) Watcher() (*Watcher, error) {
 		return nil, err
 	}
 	c.http.Timeout = 0 // the stream is long-lived; silence is watched instead
-	return &Watcher{c: c, Silence: wire.WatchSilence, MaxBackoff: 5 * time.Second, MinGap: WatchMinGap}, nil
+	return &Watcher{c: c, Silence: wire.WatchSilence, MaxBackoff: 5 * time.Second, HeadRate: WatchHeadRate, HeadBurst: WatchHeadBurst}, nil
 }
 
 // Run keeps the subscription until ctx ends (returning nil) or the server
@@ -76,11 +85,11 @@ func (t *Team) Watcher() (*Watcher, error) {
 // the events, in order, from one goroutine, never two calls at once; it
 // returns once the last call has. Events of one kind that come in a row
 // while on is busy collapse into the newest, and heads are passed on at
-// most once per MinGap: however fast a server sends them, on runs a
-// bounded number of times. Lost connections are retried with exponential
+// most HeadRate a second after a burst of HeadBurst: however fast a server
+// sends them, on runs a bounded number of times. Lost connections are retried with exponential
 // backoff and full jitter, from 100 ms up to MaxBackoff.
 func (w *Watcher) Run(ctx context.Context, on func(WatchEvent)) error {
-	d := newDispatch(on, w.MinGap)
+	d := newDispatch(on, rate.NewLimiter(rate.Limit(w.HeadRate), max(w.HeadBurst, 1)))
 	defer d.close()
 	return w.run(ctx, d.send)
 }
@@ -214,7 +223,7 @@ func (p *streamParser) line(l string) (event string, head int64, err error) {
 // event (a sync), and a flood of events cannot queue up work.
 type dispatch struct {
 	on    func(WatchEvent)
-	gap   time.Duration
+	heads *rate.Limiter
 	mu    sync.Mutex
 	queue []WatchEvent // at most maxQueued; consecutive ones differ in kind
 	wake  chan struct{}
@@ -226,8 +235,8 @@ type dispatch struct {
 // alternate in it, and only the last few matter.
 const maxQueued = 4
 
-func newDispatch(on func(WatchEvent), gap time.Duration) *dispatch {
-	d := &dispatch{on: on, gap: gap, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+func newDispatch(on func(WatchEvent), heads *rate.Limiter) *dispatch {
+	d := &dispatch{on: on, heads: heads, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go d.loop()
 	return d
 }
@@ -273,7 +282,6 @@ func (d *dispatch) newerHead(e WatchEvent) WatchEvent {
 
 func (d *dispatch) loop() {
 	defer close(d.done)
-	var lastHead time.Time
 	for {
 		select {
 		case <-d.stop:
@@ -282,7 +290,7 @@ func (d *dispatch) loop() {
 		}
 		for e, ok := d.next(); ok; e, ok = d.next() {
 			if e.Kind == WatchHead {
-				if wait := time.Until(lastHead.Add(d.gap)); wait > 0 {
+				if wait := d.heads.Reserve().Delay(); wait > 0 {
 					t := time.NewTimer(wait)
 					select {
 					case <-d.stop:
@@ -292,7 +300,6 @@ func (d *dispatch) loop() {
 					}
 					e = d.newerHead(e)
 				}
-				lastHead = time.Now()
 			}
 			d.on(e)
 		}
