@@ -423,11 +423,23 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 		if err != nil {
 			return err
 		}
+		// New secrets are written insertBatch at a time; the batch is
+		// written before any existing secret is read (its folder count
+		// must include them) and at the end.
+		var batch []newRow
+		flush := func() error {
+			err := v.insertRows(tx, batch)
+			batch = batch[:0]
+			return err
+		}
 		for i, r := range reqs {
 			var res SetResult
 			var err error
 			switch {
 			case have[string(macs[i])]:
+				if err := flush(); err != nil {
+					return err
+				}
 				// A lookup compares the folder's rows with its sealed
 				// count: seal what this batch added to it first.
 				if err := v.flushFolder(tx, folderMACs.get(Folder(r.Name))); err != nil {
@@ -437,12 +449,22 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 			case r.Existing:
 				err = notFound(r.Name) // Existing never creates
 			default:
-				res, err = v.create(tx, r, macs[i], folderMACs.get(Folder(r.Name)), now.UnixNano())
+				var nr newRow
+				res, nr, err = v.prepareCreate(r, macs[i], folderMACs.get(Folder(r.Name)), now.UnixNano())
+				if err == nil {
+					batch = append(batch, nr)
+					if len(batch) == insertBatch {
+						err = flush()
+					}
+				}
 			}
 			if err != nil {
 				return err
 			}
 			out = append(out, res)
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		pending := v.pendingFolders
 		v.pendingFolders = nil
@@ -525,12 +547,22 @@ func (c macCache) get(folder string) []byte {
 
 // create writes req as a new secret, version 1, under its lookup MACs.
 func (v *Vault) create(tx *sql.Tx, req SetRequest, nameMAC, folderMAC []byte, now int64) (SetResult, error) {
+	res, r, err := v.prepareCreate(req, nameMAC, folderMAC, now)
+	if err != nil {
+		return res, err
+	}
+	return res, v.insertRows(tx, []newRow{r})
+}
+
+// prepareCreate seals req as a new secret, version 1, for insertRows.
+func (v *Vault) prepareCreate(req SetRequest, nameMAC, folderMAC []byte, now int64) (SetResult, newRow, error) {
 	res := SetResult{Name: req.Name, Changed: true, Created: true, Version: 1}
 	meta := req.Update.apply(Meta{Type: TypeOther})
 	if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
-		return res, err
+		return res, newRow{}, err
 	}
-	return res, v.insertWithMACs(tx, req.Name, nameMAC, folderMAC, meta, req.Value, now)
+	r, err := v.newRow(req.Name, nameMAC, folderMAC, meta, req.Value, now)
+	return res, r, err
 }
 
 func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
@@ -587,23 +619,88 @@ func (v *Vault) insert(tx *sql.Tx, name string, meta Meta, value []byte, now int
 // insertWithMACs is insert with the name's and folder's lookup MACs
 // already computed.
 func (v *Vault) insertWithMACs(tx *sql.Tx, name string, nameMAC, folderMAC []byte, meta Meta, value []byte, now int64) error {
-	id, err := crypto.Random(16)
+	r, err := v.newRow(name, nameMAC, folderMAC, meta, value, now)
 	if err != nil {
 		return err
+	}
+	return v.insertRows(tx, []newRow{r})
+}
+
+// newRow is a new secret's version 1, sealed, with its row MAC, ready for
+// [Vault.insertRows].
+type newRow struct {
+	name               string
+	id                 []byte
+	nameMAC, folderMAC []byte
+	now                int64
+	s                  sealed
+	mac                []byte
+}
+
+func (v *Vault) newRow(name string, nameMAC, folderMAC []byte, meta Meta, value []byte, now int64) (newRow, error) {
+	id, err := crypto.Random(16)
+	if err != nil {
+		return newRow{}, err
 	}
 	s, err := v.seal(id, 1, name, meta, value)
 	if err != nil {
-		return err
+		return newRow{}, err
 	}
-	if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated) VALUES (?, ?, ?, 1, ?, ?)`,
-		id, nameMAC, folderMAC, now, now); err != nil {
-		return fmt.Errorf("failed to write %s: %w", name, err)
+	// The row MAC is computed from the very values the INSERT stores (what
+	// sealRow would read back): a new row is written sealed, in one
+	// statement.
+	st := rowState{id: id, head: 1, created: now, updated: now, nameMAC: nameMAC, folderMAC: folderMAC}
+	return newRow{name: name, id: id, nameMAC: nameMAC, folderMAC: folderMAC, now: now, s: s, mac: v.rowMAC(&st)}, nil
+}
+
+// insertBatch is how many new secrets one INSERT statement writes (7
+// parameters a row; SQLite allows 32,766).
+const insertBatch = 128
+
+// insertRows writes new secrets, insertBatch rows per statement, and
+// seals (or, in a batch, marks) their folders' counts.
+func (v *Vault) insertRows(tx *sql.Tx, rows []newRow) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), insertBatch)]
+		rows = rows[len(chunk):]
+		sargs := make([]any, 0, 6*len(chunk))
+		vargs := make([]any, 0, 7*len(chunk))
+		for _, r := range chunk {
+			sargs = append(sargs, r.id, r.nameMAC, r.folderMAC, r.now, r.now, r.mac)
+			vargs = append(vargs, r.id, v.hdr.epoch, r.now, r.s.name, r.s.meta, r.s.value)
+		}
+		what := chunk[0].name
+		if len(chunk) > 1 {
+			what = fmt.Sprintf("%d secrets (%s, ...)", len(chunk), what)
+		}
+		if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated, row_mac) VALUES `+
+			repeatValues(`(?, ?, ?, 1, ?, ?, ?)`, len(chunk)), sargs...); err != nil {
+			return fmt.Errorf("failed to write %s: %w", what, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES `+
+			repeatValues(`(?, 1, ?, ?, ?, ?, ?)`, len(chunk)), vargs...); err != nil {
+			return fmt.Errorf("failed to write %s: %w", what, err)
+		}
+		for _, r := range chunk {
+			if err := v.sealFolder(tx, r.folderMAC); err != nil {
+				return err
+			}
+		}
 	}
-	if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES (?, 1, ?, ?, ?, ?, ?)`,
-		id, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
-		return fmt.Errorf("failed to write %s: %w", name, err)
+	return nil
+}
+
+// repeatValues is n copies of a VALUES tuple, comma-separated.
+func repeatValues(tuple string, n int) string {
+	var b strings.Builder
+	b.Grow(n * (len(tuple) + 2))
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(tuple)
 	}
-	return v.sealRow(tx, id)
+	return b.String()
 }
 
 // addVersion writes version head+1 of r under name (which may be a new
