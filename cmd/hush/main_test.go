@@ -81,6 +81,13 @@ func TestScripts(t *testing.T) {
 				_, err1 := exec.LookPath("gnome-keyring-daemon")
 				_, err2 := exec.LookPath("dbus-daemon")
 				return keychaintest.Real() || (err1 == nil && err2 == nil), nil
+			case "openssh":
+				// ssh-add and ssh-keygen (openssh-client, installed by
+				// scripts/install-test-deps.sh); under HUSH_TEST_REAL=1 a
+				// missing client fails the test instead of skipping it.
+				_, err1 := exec.LookPath("ssh-add")
+				_, err2 := exec.LookPath("ssh-keygen")
+				return keychaintest.Real() || (err1 == nil && err2 == nil), nil
 			case "postgres":
 				// Started on first use; under HUSH_TEST_REAL=1 a missing
 				// PostgreSQL is an error, not a skip.
