@@ -862,45 +862,33 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Each row brings its folder's authenticated count, in the same
-	// snapshot: a removed secret's row put back is one more than it says.
-	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name, v.meta, f.live, f.mac
-		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
-		LEFT JOIN folders f ON f.folder_mac = s.folder_mac
-		WHERE s.deleted IS NULL`)
+	// Every live row, its head version and the folders' authenticated
+	// counts, in one snapshot: a removed secret's row put back is one more
+	// than its folder's count says.
+	live, counts, err := v.scanLive(true)
 	if err != nil {
-		return nil, dbErr("read vault", err)
+		return nil, err
 	}
-	type raw struct {
-		st             rowState
-		nameCT, metaCT []byte
-		epoch          int
-		updated        int64 // the head version's time
-	}
-	var bad []damagedRow
 	type count struct {
 		found, live int
 		mac         []byte
 	}
 	folders := map[string]*count{}
-	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
-		var updated, epoch, live sql.NullInt64
-		var fmac []byte
-		err = rows.Scan(append(r.st.dest(), &updated, &epoch, &r.nameCT, &r.metaCT, &live, &fmac)...)
-		if err == nil {
-			c := folders[string(r.st.folderMAC)]
-			if c == nil {
-				c = &count{live: int(live.Int64), mac: fmac}
-				folders[string(r.st.folderMAC)] = c
-			}
-			c.found++
+	var bad []damagedRow
+	for i := range live {
+		r := &live[i]
+		c := folders[string(r.st.folderMAC)]
+		if c == nil {
+			stored := counts[string(r.st.folderMAC)] // zero when missing: refused below
+			c = &count{live: stored.live, mac: stored.mac}
+			folders[string(r.st.folderMAC)] = c
 		}
-		if err == nil && r.nameCT == nil { // the current version is gone
+		c.found++
+		if r.nameCT == nil { // the current version is gone
 			bad = append(bad, damagedRow{r.st.id, r.st.head})
 		}
-		r.updated, r.epoch = updated.Int64, int(epoch.Int64)
-		return r, err
-	}, func(r *raw) (Entry, bool, error) {
+	}
+	out, err := openSlice(live, func(r *liveRow) (Entry, bool, error) {
 		if r.nameCT == nil {
 			return Entry{}, false, nil // in bad
 		}
