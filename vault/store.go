@@ -926,7 +926,7 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	out = sortByName(out, func(e *Entry) string { return e.Name })
 	return out, v.damaged(bad, func(name string) bool { return InFolder(name, folder) })
 }
 
