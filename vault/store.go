@@ -782,6 +782,9 @@ func (v *Vault) index(limit int) ([]IndexEntry, error) {
 	if err := v.checkCurrent(); err != nil {
 		return nil, err
 	}
+	if limit < 0 {
+		return v.indexAll()
+	}
 	rows, err := v.db.Query(`SELECT `+rowColumns+`, v.created, v.epoch, v.name
 		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL LIMIT ?`, limit)
@@ -829,6 +832,47 @@ func (v *Vault) index(limit int) ([]IndexEntry, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// indexAll is the whole index, from [Vault.scanLive]'s two sequential
+// scans (the query of index() seeks three times per secret), with the
+// same checks.
+func (v *Vault) indexAll() ([]IndexEntry, error) {
+	live, _, err := v.scanLive(false)
+	if err != nil {
+		return nil, err
+	}
+	var bad []damagedRow
+	for i := range live {
+		if live[i].nameCT == nil { // the current version is gone
+			bad = append(bad, damagedRow{live[i].st.id, live[i].st.head})
+		}
+	}
+	out, err := openSlice(live, func(r *liveRow) (IndexEntry, bool, error) {
+		e := IndexEntry{id: r.st.id, Version: r.st.head, epoch: r.epoch}
+		if r.nameCT == nil {
+			return e, false, nil // in bad
+		}
+		var err error
+		if e.Name, err = v.openName(e.id, e.Version, e.epoch, r.nameCT); err != nil {
+			return e, false, err
+		}
+		if err := v.check(&r.st, e.Name); err != nil {
+			return e, false, err
+		}
+		if err := checkUpdated(e.Name, r.st.updated, r.updated); err != nil {
+			return e, false, err
+		}
+		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.st.created), time.Unix(0, r.updated)
+		return e, true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := v.damaged(bad, nil); err != nil {
+		return nil, err
+	}
+	return sortByName(out, func(e *IndexEntry) string { return e.Name }), nil
 }
 
 // Meta reads and opens the metadata of an entry from [Vault.Index].
