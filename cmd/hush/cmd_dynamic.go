@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/crypto"
@@ -192,7 +193,7 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 				out := []sourceInfo{}
 				for _, e := range sources {
 					out = append(out, sourceInfo{Name: e.Name, Server: e.Summary, TTL: formatDuration(e.Dynamic.TTL),
-						Template: e.Dynamic.Template, Leases: e.Leases, Updated: jsonTime(e.Updated)})
+						Template: e.Dynamic.Template, Leases: e.Leases, Updated: jsonout.Time(e.Updated)})
 				}
 				if a.jsonOut {
 					return a.writeJSON(out)
@@ -269,7 +270,7 @@ anyway; --cleanup drops it for good, and so does every later
 				out := make([]leaseInfo, 0, len(leases))
 				for _, l := range leases {
 					out = append(out, leaseInfo{Source: l.Source, Role: l.Role, Server: l.Server, State: string(l.State),
-						Created: jsonTime(l.Created), Expires: jsonTime(l.Expires), Host: l.Host, PID: l.PID,
+						Created: jsonout.Time(l.Created), Expires: jsonout.Time(l.Expires), Host: l.Host, PID: l.PID,
 						LeftOver: l.LeftOver, Why: l.Why, LastError: l.LastError})
 				}
 				if a.jsonOut {

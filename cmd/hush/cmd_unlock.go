@@ -167,13 +167,6 @@ func (a *app) statusCommand() *cobra.Command {
 	}
 }
 
-func nonNilSlice[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
 // left prints a remaining time as 7h59m, 12m or 40s.
 func left(d time.Duration) string {
 	switch {

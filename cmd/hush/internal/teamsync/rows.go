@@ -1,8 +1,7 @@
 package teamsync
 
 import (
-	"time"
-
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/sync/client"
 )
 
@@ -23,7 +22,7 @@ func MemberRows(ms []client.Member, thisDevice string) []MemberRow {
 	out := make([]MemberRow, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, MemberRow{Member: m.Member, Device: m.Name, ID: m.ID, Role: m.Role, State: MemberState(m),
-			Joined: jsonTime(m.Joined), LastSeen: jsonTime(m.LastSeen), ThisDevice: m.ID == thisDevice})
+			Joined: jsonout.Time(m.Joined), LastSeen: jsonout.Time(m.LastSeen), ThisDevice: m.ID == thisDevice})
 	}
 	return out
 }
@@ -43,20 +42,7 @@ type AuditRow struct {
 func AuditRows(evs []client.AuditEvent) []AuditRow {
 	out := make([]AuditRow, 0, len(evs))
 	for _, e := range evs {
-		names := e.Names
-		if names == nil {
-			names = []string{}
-		}
-		out = append(out, AuditRow{Time: jsonTime(e.Time), Member: e.Member, Device: e.DeviceName, Action: e.Action, Secrets: names, Result: e.Result})
+		out = append(out, AuditRow{Time: jsonout.Time(e.Time), Member: e.Member, Device: e.DeviceName, Action: e.Action, Secrets: jsonout.List(e.Names), Result: e.Result})
 	}
 	return out
-}
-
-// jsonTime is the one time format of JSON output: RFC 3339 in UTC, ""
-// for none.
-func jsonTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -39,5 +40,5 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Status{Status: s, LastSync: jsonTime(s.LastSync)}, nil
+	return &Status{Status: s, LastSync: jsonout.Time(s.LastSync)}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
@@ -65,11 +66,7 @@ func Read(v *vault.Vault, name, path string, c *unlock.Chain) (*Status, error) {
 		Remembered: []Remembered{}, Unavailable: []Unavailable{}}
 	held, unreachable := c.Status(v)
 	for _, h := range held {
-		r := Remembered{Store: h.Store, Expires: h.Expires.Truncate(time.Second)}
-		if !h.Expires.IsZero() {
-			r.ExpiresUTC = h.Expires.UTC().Format(time.RFC3339)
-		}
-		s.Remembered = append(s.Remembered, r)
+		s.Remembered = append(s.Remembered, Remembered{Store: h.Store, Expires: h.Expires.Truncate(time.Second), ExpiresUTC: jsonout.Time(h.Expires)})
 	}
 	for _, u := range unreachable {
 		s.Unavailable = append(s.Unavailable, Unavailable{u.Store, u.Err.Error()})
