@@ -215,7 +215,12 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		first = nil
 		if pg == nil {
 			pg = &wire.ChainPage{}
-			if err := s.c.do(ctx, "GET", "/v2/chain?after="+strconv.FormatInt(at.Pos, 10), nil, pg); err != nil {
+			q := "/v2/chain?after=" + strconv.FormatInt(at.Pos, 10)
+			if s.mine > 0 {
+				// This sync's own records: this device holds them.
+				q += "&mine=" + strconv.FormatInt(s.mine, 10)
+			}
+			if err := s.c.do(ctx, "GET", q, nil, pg); err != nil {
 				return err
 			}
 		}
@@ -242,6 +247,9 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		if err := s.checkPage(at, pg); err != nil {
 			return err
 		}
+		for i := range pg.Entries {
+			hashes[pg.Entries[i].Pos] = pg.Entries[i].Hash(st.Team)
+		}
 		if e := &pg.Entries[0]; e.Kind == wire.ChainBase {
 			if err := wire.CheckBase(pg.Base); err != nil || !bytes.Equal(wire.BaseHash(pg.Base), e.SealedHash) {
 				return &wire.ChainError{Fault: wire.FaultMismatch, Pos: 1, Msg: "the snapshot sent with the base entry is not the one its author signed"}
@@ -253,12 +261,21 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		if err := cr.Page(pg.Entries, pg.Records); err != nil {
 			return err
 		}
+		// Entries this device signed in this sync (the same hash) name
+		// records it holds: the server need not send them back.
+		var own []string
+		for i := range pg.Entries {
+			e := &pg.Entries[i]
+			if h, ok := s.signed[e.Pos]; ok && e.Kind == wire.ChainRecord && bytes.Equal(h, hashes[e.Pos]) {
+				cr.Known(e)
+				own = append(own, e.ID)
+			}
+		}
 		// This device's own pushes, at the positions it signed.
 		s.confirmed, s.vouched = map[string]bool{}, map[string]bool{}
 		newest := map[string]*wire.ChainEntry{}
 		for i := range pg.Entries {
 			e := &pg.Entries[i]
-			hashes[e.Pos] = nil
 			if e.Kind == wire.ChainRecord {
 				newest[e.ID] = e
 			}
@@ -283,11 +300,13 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		if err := s.apply(pg.Records); err != nil {
 			return err
 		}
+		if err := s.confirmOwn(own); err != nil {
+			return err
+		}
 		if s.fresh {
 			st.LastChange = st.now().UTC()
 		}
 		for i := range pg.Entries {
-			hashes[pg.Entries[i].Pos] = pg.Entries[i].Hash(st.Team)
 			st.ChainLogSeq = max(st.ChainLogSeq, pg.Entries[i].LogSeq)
 		}
 		at = next
@@ -395,6 +414,9 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 			e := &req.Entries[i]
 			h := e.Hash(st.Team)
 			s.signed[e.Pos] = h
+			if s.mine == 0 || e.Pos < s.mine {
+				s.mine = e.Pos
+			}
 			s.sent[r.ID] = sentRecord{version: r.Version, hash: sha256.Sum256(r.Sealed), head: t.Head, deleted: t.Deleted || !t.Exists, pos: e.Pos, entry: h}
 		}
 		s.head = &cur
@@ -406,4 +428,39 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 		return fmt.Errorf("the team server answered a push with status %q", resp.Status)
 	}
 	return errStopPush
+}
+
+// confirmOwn marks pushed the changes whose entries came back where this
+// device signed them, in a page that (asked with mine) left their records
+// out: this device holds them.
+func (s *syncer) confirmOwn(ids []string) error {
+	var recs []wire.Record
+	for _, id := range ids {
+		if sr, ok := s.sent[id]; ok && s.confirmed[id] && sr.pos > 0 {
+			recs = append(recs, wire.Record{ID: id})
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := s.track(recs); err != nil {
+		return err
+	}
+	marks := map[string]vault.SyncMark{}
+	for _, r := range recs {
+		sr, t := s.sent[r.ID], s.tracked[r.ID]
+		var mark vault.SyncMark
+		if t != nil && t.Mark != nil {
+			mark = *t.Mark
+		}
+		mark.Base, mark.Seen, mark.LocalHead, mark.LocalDeleted = sr.version, max(mark.Seen, sr.version), sr.head, sr.deleted
+		marks[r.ID] = mark
+		if t != nil {
+			m := mark
+			t.Mark = &m
+		}
+		delete(s.sent, r.ID)
+		s.rep.Pushed++
+	}
+	return s.v.PutMarks(marks)
 }

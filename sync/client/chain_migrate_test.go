@@ -1,9 +1,13 @@
 package client
 
 import (
+	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hush-secrets/hush/sync/wire"
@@ -95,5 +99,58 @@ func TestChainMigration(t *testing.T) {
 	}
 	if got := mGet(t, carol.v, "app/alpha"); got != "bob-v1" {
 		t.Fatalf("carol has alpha %q", got)
+	}
+}
+
+// A push is confirmed by its entries: the pull after it asks without the
+// records this device just wrote (mine=POS), and they do not travel back;
+// the changes are marked pushed once their entries come back where they
+// were signed. A server that sends them anyway changes nothing.
+func TestChainPushConfirmedByEntries(t *testing.T) {
+	tm := newMTeam(t)
+	admin, bob := tm.admin, tm.bob
+	for i := range 5 {
+		mSet(t, admin.v, fmt.Sprintf("app/k%d", i), "v1")
+	}
+	mark := tm.p.mark()
+	rep := tm.sync(t, admin)
+	if rep.Pushed != 5 || rep.Unconfirmed != 0 {
+		t.Fatalf("admin: %+v", rep)
+	}
+	xs := tm.p.sent(mark, "GET /v2/chain", admin.id())
+	last := xs[len(xs)-1]
+	var pg wire.ChainPage
+	if err := json.Unmarshal(last.Resp, &pg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(last.Query, "mine=") || len(pg.Entries) != 5 || len(pg.Records) != 0 {
+		t.Fatalf("the confirming pull %q: %d entries, %d records", last.Query, len(pg.Entries), len(pg.Records))
+	}
+	// The server ignores mine and sends the records anyway.
+	tm.onChain(t, admin, func(pg *wire.ChainPage) {
+		if len(pg.Entries) == 0 {
+			return
+		}
+		full, err := tm.p.store.Chain(context.Background(), admin.st.Team, pg.Entries[0].Pos-1, len(pg.Entries))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		pg.Records = full.Records
+	})
+	mSet(t, admin.v, "app/k0", "v2")
+	mark = tm.p.mark()
+	rep, err := admin.Sync(mctx)
+	tm.p.honest()
+	if err != nil || rep.Pushed != 1 || rep.Unconfirmed != 0 {
+		t.Fatalf("with the records sent anyway: %+v %v", rep, err)
+	}
+	xs = tm.p.sent(mark, "GET /v2/chain", admin.id())
+	if err := json.Unmarshal(xs[len(xs)-1].Resp, &pg); err != nil || len(pg.Records) != 1 {
+		t.Fatalf("the records were not sent anyway: %d (%v)", len(pg.Records), err)
+	}
+	tm.chainConverge(t, admin, bob)
+	if got := mGet(t, bob.v, "app/k0"); got != "v2" {
+		t.Fatalf("bob has %q", got)
 	}
 }

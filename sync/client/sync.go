@@ -189,8 +189,11 @@ type syncer struct {
 	// vouched: this page's records that are exactly what a verified
 	// record entry of the page names (openRecord).
 	vouched map[string]bool
-	status  string            // the server's answer to the last batch pushed
-	head    *wire.ChainCursor // this push's own last entry, the next batch's prev
+	// mine: the first position of an entry this device signed in this
+	// sync and the server took; pulls ask without its records from there.
+	mine   int64
+	status string            // the server's answer to the last batch pushed
+	head   *wire.ChainCursor // this push's own last entry, the next batch's prev
 }
 
 // track reads what the vault knows of the given records into s.tracked.

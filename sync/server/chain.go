@@ -17,15 +17,28 @@ import (
 // signed chain.
 const ErrV1Push = "this team's changes are signed in a chain (sync v2), which this hush does not know: upgrade hush on this device, then sync again (your changes stay on this device)"
 
-// chain serves GET /v2/chain?after=POS: entries after POS and the records
-// they wrote last (docs/sync.md, "The change chain").
+// chain serves GET /v2/chain?after=POS[&mine=POS]: entries after POS and
+// the records they wrote last (docs/sync.md, "The change chain").
 func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
 	if err != nil || after < 0 {
 		fail(w, http.StatusBadRequest, "after must be a chain position")
 		return
 	}
-	p, err := s.st.Chain(r.Context(), dev.Team, after, wire.MaxPullEntries)
+	// mine=POS: the device holds the records it wrote from POS on (it
+	// just pushed them); their entries suffice.
+	var mine int64
+	if m := r.URL.Query().Get("mine"); m != "" {
+		if mine, err = strconv.ParseInt(m, 10, 64); err != nil || mine < 1 {
+			fail(w, http.StatusBadRequest, "mine must be a chain position")
+			return
+		}
+	}
+	author := ""
+	if mine > 0 {
+		author = dev.ID
+	}
+	p, err := s.st.ChainOmitting(r.Context(), dev.Team, after, wire.MaxPullEntries, author, mine)
 	if err != nil {
 		s.internal(w, r, err)
 		return

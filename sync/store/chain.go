@@ -164,6 +164,10 @@ func (s *sqlStore) chainInsert(ctx context.Context, tx *sql.Tx, team string, e *
 }
 
 func (s *sqlStore) Chain(ctx context.Context, team string, after int64, limit int) (*wire.ChainPage, error) {
+	return s.ChainOmitting(ctx, team, after, limit, "", 0)
+}
+
+func (s *sqlStore) ChainOmitting(ctx context.Context, team string, after int64, limit int, author string, from int64) (*wire.ChainPage, error) {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
@@ -213,7 +217,8 @@ func (s *sqlStore) Chain(ctx context.Context, team string, after int64, limit in
 	p.More = last < p.Head.Pos
 	// The records whose newest entry is in the page: a record written
 	// again after it comes with that later entry.
-	rows, err = tx.QueryContext(ctx, s.query(`SELECT `+recordColumns+` FROM records WHERE team = $1 AND chain_pos > $2 AND chain_pos <= $3 ORDER BY chain_pos, id`), team, after, last)
+	rows, err = tx.QueryContext(ctx, s.query(`SELECT `+recordColumns+` FROM records WHERE team = $1 AND chain_pos > $2 AND chain_pos <= $3
+		AND NOT (author = $4 AND chain_pos >= $5) ORDER BY chain_pos, id`), team, after, last, author, from)
 	if err != nil {
 		return nil, err
 	}

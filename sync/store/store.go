@@ -158,6 +158,10 @@ type Store interface {
 	// entry in them wrote last, the record; with the base entry, its
 	// snapshot.
 	Chain(ctx context.Context, team string, after int64, limit int) (*wire.ChainPage, error)
+	// ChainOmitting is Chain without the records author wrote at
+	// positions from on: the device that pushed them asks, since it holds
+	// them (their entries are what it signed).
+	ChainOmitting(ctx context.Context, team string, after int64, limit int, author string, from int64) (*wire.ChainPage, error)
 	// CreateChainedTeam is CreateTeam for a team whose changes are a chain
 	// from the start (v1 pushes refused).
 	CreateChainedTeam(ctx context.Context, team, name string, creator wire.Device, genesis []byte, now time.Time) error

@@ -365,6 +365,15 @@ func (c *ChainRecords) Base(pos int64, items []BaseItem) {
 	}
 }
 
+// Known drops the expectation e set, if it is still the newest for its
+// id: the caller holds e's record (it wrote it, and e is exactly the
+// entry it signed), so the server need not send it.
+func (c *ChainRecords) Known(e *ChainEntry) {
+	if p, ok := c.pending[e.ID]; ok && p.Pos == e.Pos {
+		delete(c.pending, e.ID)
+	}
+}
+
 // Pending is the lowest position whose record has not come yet (0: none):
 // a cursor saved past it would skip that record for good.
 func (c *ChainRecords) Pending() int64 {

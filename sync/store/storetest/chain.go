@@ -125,6 +125,14 @@ func testChainPush(t *testing.T, s store.Store) {
 	if got[a1] != 2 || got[b1] != 1 {
 		t.Fatalf("paged records %v", got)
 	}
+	// The device that pushed asks without the records it wrote from a
+	// position on: their entries come, they do not.
+	if p, err := s.ChainOmitting(t.Context(), tm.id, 0, 1000, tm.admin.ID, 3); err != nil || len(p.Entries) != 3 || len(p.Records) != 1 || p.Records[0].ID != b1 {
+		t.Fatalf("omitting the admin's records from 3: %+v %v", p, err)
+	}
+	if p, err := s.ChainOmitting(t.Context(), tm.id, 0, 1000, tm.admin.ID, 1); err != nil || len(p.Entries) != 3 || len(p.Records) != 0 {
+		t.Fatalf("omitting the admin's records from 1: %+v %v", p, err)
+	}
 	if p, err := s.Chain(t.Context(), tm.id, 3, 1000); err != nil || len(p.Entries) != 0 || p.More {
 		t.Fatalf("after the head: %+v %v", p, err)
 	}
