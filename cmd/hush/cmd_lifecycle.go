@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
+	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/rotate"
 )
@@ -287,7 +288,7 @@ arguments, list the policies.`,
 					a.notef("no folder policies: `hush policy FOLDER --rotate-every 90d` sets one")
 				}
 				for _, p := range ps {
-					a.printf("%s\trotate every %s\n", displayFolder(p.Folder), formatDuration(p.RotateEvery))
+					a.printf("%s\trotate every %s\n", transfer.DisplayFolder(p.Folder), formatDuration(p.RotateEvery))
 				}
 				return nil
 			})

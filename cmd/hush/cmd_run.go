@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
+	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/vault/envfile"
 )
 
@@ -137,7 +137,7 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 		o.Parent = append(o.Parent, k+"="+v)
 	}
 	if envFile != "" {
-		b, err := readLimited(envFile, envfile.MaxInput)
+		b, err := transfer.ReadFile(envFile, envfile.MaxInput)
 		if err != nil {
 			return err
 		}
@@ -213,20 +213,4 @@ func (a *app) stdio() run.Stdio {
 		s.Stderr = f
 	}
 	return s
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read %s: %w", path, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("failed to read %s: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
 }
