@@ -12,17 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
-	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
-)
-
-// Time limits and defaults of the lease commands.
-const (
-	// cleanupBudget bounds `dynamic leases --cleanup` and `dynamic revoke`.
-	cleanupBudget = 2 * time.Minute
 )
 
 func (a *app) dynamicCommand() *cobra.Command {
@@ -169,16 +162,6 @@ func (a *app) readAdminURL(name, flag string, given bool) ([]byte, error) {
 		errors.New("empty admin URL: nothing stored"))
 }
 
-// sourceInfo is a dynamic source as `dynamic ls` shows it.
-type sourceInfo struct {
-	Name     string `json:"name"`
-	Server   string `json:"server"`
-	TTL      string `json:"ttl"`
-	Template string `json:"template"`
-	Leases   int    `json:"leases"`
-	Updated  string `json:"updated"`
-}
-
 func (a *app) dynamicLsCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "ls",
@@ -186,14 +169,9 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withVault(func(v *vault.Vault) error {
-				sources, err := a.leaseManager(v).Sources()
+				out, err := a.leaseManager(v).SourceRows()
 				if err != nil {
 					return err
-				}
-				out := []sourceInfo{}
-				for _, e := range sources {
-					out = append(out, sourceInfo{Name: e.Name, Server: e.Summary, TTL: formatDuration(e.Dynamic.TTL),
-						Template: e.Dynamic.Template, Leases: e.Leases, Updated: jsonout.Time(e.Updated)})
 				}
 				if a.jsonOut {
 					return a.writeJSON(out)
@@ -215,21 +193,6 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// leaseInfo is a lease as `dynamic leases` shows it: never a password.
-type leaseInfo struct {
-	Source    string `json:"source"`
-	Role      string `json:"role"`
-	Server    string `json:"server"`
-	State     string `json:"state"`
-	Created   string `json:"created"`
-	Expires   string `json:"expires"`
-	Host      string `json:"host"`
-	PID       int    `json:"pid"`
-	LeftOver  bool   `json:"left_over"`
-	Why       string `json:"why"`
-	LastError string `json:"last_error,omitempty"`
-}
-
 func (a *app) dynamicLeasesCommand() *cobra.Command {
 	var cleanup bool
 	cmd := &cobra.Command{
@@ -247,7 +210,7 @@ anyway; --cleanup drops it for good, and so does every later
 			return a.withVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
 				if cleanup {
-					ctx, cancel := context.WithTimeout(context.Background(), cleanupBudget)
+					ctx, cancel := context.WithTimeout(context.Background(), dynamic.CleanupTimeout)
 					defer cancel()
 					out, err := m.Cleanup(ctx, nil)
 					if err != nil {
@@ -267,16 +230,10 @@ anyway; --cleanup drops it for good, and so does every later
 				if err != nil {
 					return err
 				}
-				out := make([]leaseInfo, 0, len(leases))
-				for _, l := range leases {
-					out = append(out, leaseInfo{Source: l.Source, Role: l.Role, Server: l.Server, State: string(l.State),
-						Created: jsonout.Time(l.Created), Expires: jsonout.Time(l.Expires), Host: l.Host, PID: l.PID,
-						LeftOver: l.LeftOver, Why: l.Why, LastError: l.LastError})
-				}
 				if a.jsonOut {
-					return a.writeJSON(out)
+					return a.writeJSON(dynamic.LeaseRows(leases))
 				}
-				if len(out) == 0 {
+				if len(leases) == 0 {
 					a.notef("no leases: every login hush made has been dropped")
 					return nil
 				}
@@ -336,11 +293,9 @@ under another hush, which then finds the login gone.`,
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
-				ctx, cancel := context.WithTimeout(context.Background(), cleanupBudget)
+				ctx, cancel := context.WithTimeout(context.Background(), dynamic.CleanupTimeout)
 				defer cancel()
-				out, err := m.Cleanup(ctx, func(l *vault.Lease) (bool, string) {
-					return l.Source == name && (all || l.Role == role), "revoked by hand"
-				})
+				out, err := m.Revoke(ctx, name, role)
 				if err != nil {
 					return err
 				}
@@ -394,10 +349,8 @@ func (a *app) reportOutcomes(out []dynamic.Outcome) int {
 	for _, o := range out {
 		if o.Err != nil {
 			failed++
-			a.notef("could not drop %s of %s (%s): %v", o.Lease.Role, o.Lease.Source, o.Reason, o.Err)
-			continue
 		}
-		a.notef("dropped %s of %s (%s)", o.Lease.Role, o.Lease.Source, o.Reason)
+		a.notef("%s", o)
 	}
 	return failed
 }
