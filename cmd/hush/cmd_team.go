@@ -277,8 +277,10 @@ only by a sync that reaches the server.
 
 --watch stays connected to the team server and applies the team's changes
 as they are pushed (the server only says "something changed"; each change
-is fetched and verified by an ordinary sync). It says once when the server
-is unreachable and keeps retrying; Ctrl-C ends it.
+is fetched and verified by an ordinary sync), and pushes a change made on
+this machine by any process (hush set in another terminal) as it is made.
+It says once when the server is unreachable and keeps retrying; Ctrl-C
+ends it.
 
 Exit status: 0 when everything is in sync, 1 when the sync failed or left a
 conflict (the names are listed); with --watch, 0 when Ctrl-C ends it, 1 when
