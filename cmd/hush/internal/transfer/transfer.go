@@ -52,23 +52,6 @@ func ReadInput(stdin io.Reader, path string) ([]byte, error) {
 	return b, nil
 }
 
-// ReadFile reads the file path, refusing one larger than limit.
-func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read %s: %w", path, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("failed to read %s: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
-}
-
 // ParseOptions tell [Parse] how to expand variables in a dotenv file.
 type ParseOptions struct {
 	NoExpand bool
