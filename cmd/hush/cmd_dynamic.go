@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/crypto"
@@ -183,15 +184,13 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 				w := a.newTable()
 				fmt.Fprintln(w, "NAME\tSERVER\tTTL\tLEASES\tTEMPLATE")
 				for _, s := range out {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Server, s.TTL, s.Leases, shorten(oneLine(s.Template), 60))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Server, s.TTL, s.Leases, human.Shorten(human.OneLine(s.Template), 60))
 				}
 				return w.Flush()
 			})
 		},
 	}
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func (a *app) dynamicLeasesCommand() *cobra.Command {
 	var cleanup bool
@@ -221,7 +220,7 @@ anyway; --cleanup drops it for good, and so does every later
 						a.notef("no left-over leases")
 					}
 					if failed > 0 {
-						return fmt.Errorf("%s could not be dropped; they stay recorded: run `hush dynamic leases --cleanup` again once the database is reachable", plural(failed, "login"))
+						return fmt.Errorf("%s could not be dropped; they stay recorded: run `hush dynamic leases --cleanup` again once the database is reachable", human.Count(failed, "login"))
 					}
 					return nil
 				}
@@ -245,10 +244,10 @@ anyway; --cleanup drops it for good, and so does every later
 						state = string(l.State) + ", left over: " + l.Why
 					}
 					if l.LastError != "" {
-						state += "; last error: " + shorten(l.LastError, 80)
+						state += "; last error: " + human.Shorten(l.LastError, 80)
 					}
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.Source, l.Role, l.Created.Local().Format("2006-01-02 15:04:05"),
-						expiry(l.Expires, now), state)
+						human.Expiry(l.Expires, now), state)
 				}
 				return w.Flush()
 			})
@@ -256,14 +255,6 @@ anyway; --cleanup drops it for good, and so does every later
 	}
 	cmd.Flags().BoolVar(&cleanup, "cleanup", false, "drop the logins of left-over leases")
 	return cmd
-}
-
-func expiry(t, now time.Time) string {
-	s := t.Local().Format("2006-01-02 15:04:05")
-	if !t.After(now) {
-		s += " (expired)"
-	}
-	return s
 }
 
 func (a *app) dynamicRevokeCommand() *cobra.Command {
@@ -307,7 +298,7 @@ under another hush, which then finds the login gone.`,
 					return nil
 				}
 				if failed := a.reportOutcomes(out); failed > 0 {
-					return fmt.Errorf("%s could not be dropped; they stay recorded", plural(failed, "login"))
+					return fmt.Errorf("%s could not be dropped; they stay recorded", human.Count(failed, "login"))
 				}
 				return nil
 			})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/crypto"
@@ -99,7 +100,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 				return err
 			}
 			if dryRun {
-				fmt.Fprintf(a.stdout, "would import %s (new, or a new version where the value changed):\n", plural(len(names), "secret"))
+				fmt.Fprintf(a.stdout, "would import %s (new, or a new version where the value changed):\n", human.Count(len(names), "secret"))
 				for _, n := range names {
 					fmt.Fprintf(a.stdout, "  %s\n", n)
 				}
@@ -111,7 +112,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 					return err
 				}
 				created, updated, same := vault.Tally(res)
-				a.notef("imported %s into %s: %d new, %d updated, %d unchanged", plural(len(res), "secret"), transfer.DisplayFolder(folder), created, updated, same)
+				a.notef("imported %s into %s: %d new, %d updated, %d unchanged", human.Count(len(res), "secret"), transfer.DisplayFolder(folder), created, updated, same)
 				return nil
 			})
 		},
@@ -238,11 +239,4 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 	cmd.Flags().StringVar(&format, "format", "dotenv", "dotenv, json, yaml or shell")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `FILE` (mode 0600) instead of stdout")
 	return cmd
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
@@ -318,7 +319,7 @@ func (a *app) lsCommand() *cobra.Command {
 					if rotation {
 						rot = "\t" + listing.RotationWords(e.RotateEvery, e.RotateFrom)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(l.Flags(e, now), ","), rot, e.Summary)
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\t%s\n", e.Name, e.Type, e.Version, human.Ago(e.Updated, now), strings.Join(l.Flags(e, now), ","), rot, e.Summary)
 				}
 				for _, name := range l.Removed {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s%s\t%s\n", name, "-", "-", "-", "conflict", dash, "removed here, changed by a teammate")

@@ -11,6 +11,7 @@ package main
 import (
 	"os"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
 	"github.com/hush-secrets/hush/cmd/hush/internal/harden"
 )
 
@@ -18,5 +19,5 @@ func main() {
 	// Hardening first, before any key or secret is in memory. A failure
 	// here only makes hush less protected, so it is not fatal.
 	_ = harden.Process()
-	os.Exit(Main(multiCall(os.Args[0], os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+	os.Exit(Main(credhelper.MultiCall(os.Args[0], os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 }

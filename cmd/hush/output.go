@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -30,16 +31,11 @@ func (a *app) stderrIsTerminal() bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// age is a short, human "how long ago".
-func age(t, now time.Time) string {
-	if a := vault.Ago(t, now); a != "now" {
-		return a + " ago"
-	}
-	return "just now"
-}
-
 // parseDuration accepts Go durations plus days and weeks: 30d, 2w, 12h.
 func parseDuration(s string) (time.Duration, error) { return vault.ParseInterval(s) }
 
 // formatDuration prints 720h as 30d.
 func formatDuration(d time.Duration) string { return vault.FormatInterval(d) }
+
+// newTable is a table on stdout.
+func (a *app) newTable() human.Table { return human.NewTable(a.stdout) }
