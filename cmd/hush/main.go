@@ -3,9 +3,11 @@
 // (and short-lived database logins) to a program, and a team server.
 //
 // This package only wires the cobra command tree to the packages that do
-// the work (vault and its subpackages, tui, sync/client, sync/server,
-// cmd/hush/internal/run and dynamic): flags, messages, output formats and
-// exit codes. See docs/ and README.md for the user guide.
+// the work (vault and its subpackages, tui, sync/client, sync/server, and
+// cmd/hush/internal/...: run, dynamic, teamsync, listing, transfer,
+// prompt, ...; README.md lists what each owns): flags, messages, output
+// formats and exit codes. Each command parses its flags, calls a package
+// and prints what it returns. See docs/ and README.md for the user guide.
 package main
 
 import (
