@@ -235,11 +235,7 @@ given as value_base64 instead of value.`,
 					}
 					return a.writeJSON(row)
 				}
-				a.stdout.Write(s.Value)
-				if a.stdoutIsTerminal() && !bytes.HasSuffix(s.Value, []byte("\n")) {
-					a.printf("\n")
-				}
-				return nil
+				return a.printValue(s.Value)
 			})
 		},
 	}
@@ -262,11 +258,7 @@ func (a *app) getTheirs(v *vault.Vault, name string) error {
 	if a.jsonOut {
 		return a.writeJSON(listing.Theirs(th.Name, th.Meta, th.Value, who))
 	}
-	a.stdout.Write(th.Value)
-	if a.stdoutIsTerminal() && !bytes.HasSuffix(th.Value, []byte("\n")) {
-		a.printf("\n")
-	}
-	return nil
+	return a.printValue(th.Value)
 }
 
 func (a *app) lsCommand() *cobra.Command {

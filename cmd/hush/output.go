@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"time"
@@ -19,11 +20,14 @@ func (a *app) writeJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// stdoutIsTerminal reports whether stdout is a terminal: then values get a
-// trailing newline for display, and tables are printed for a person.
-func (a *app) stdoutIsTerminal() bool {
-	f, ok := a.stdout.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// printValue prints a value byte for byte; on a terminal, a newline
+// follows one that does not end with one, for display.
+func (a *app) printValue(value []byte) error {
+	a.stdout.Write(value) // as it always was: a closed stdout is the reader's choice
+	if f, ok := a.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !bytes.HasSuffix(value, []byte("\n")) {
+		a.printf("\n")
+	}
+	return nil
 }
 
 func (a *app) stderrIsTerminal() bool {
