@@ -360,41 +360,6 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 	return cmd
 }
 
-// printTeamStatus prints the team part of `hush status`: nothing for a
-// vault of one's own.
-func (a *app) printTeamStatus(team *teamsync.Status, now time.Time) {
-	if team == nil {
-		return
-	}
-	if team.Status == nil {
-		a.printf("team      shared (unlock to see its sync state)\n")
-		return
-	}
-	name := team.Team
-	if name == "" {
-		name = "a team"
-	}
-	role := team.Role
-	if role == "" {
-		role = "not yet approved"
-	}
-	a.printf("team      %s on %s, as %s (%s)\n", name, team.Server, team.Device, role)
-	switch {
-	case team.Removed:
-		a.printf("sync      %s\n", teamsync.RemovedWords)
-	case !team.Approved:
-		a.printf("sync      waiting for an admin to approve this device, then `hush sync`\n")
-	case team.Status.LastSync.IsZero():
-		a.printf("sync      never synced: run `hush sync`\n")
-	default:
-		a.printf("sync      last %s; %s\n", human.Ago(team.Status.LastSync.Truncate(time.Second), now), teamsync.SyncWords(team.Status))
-	}
-	if cs := team.Conflicts; len(cs) > 0 {
-		a.printf("conflict  %s: `hush resolve NAME --keep mine|theirs`\n", strings.Join(cs, ", "))
-	}
-	a.note(teamsync.FreshnessNote(team.Fresh))
-}
-
 // autoSync syncs when the vault's team settings ask for it (see
 // teamsync.AfterCommand), unless the command talks to the server itself.
 func (a *app) autoSync(v *vault.Vault, changed bool) {

@@ -134,24 +134,10 @@ func (a *app) statusCommand() *cobra.Command {
 			if a.jsonOut {
 				return a.writeJSON(st)
 			}
-			now := time.Now()
-			a.printf("vault     %s (%s)\n", name, path)
-			a.printf("secrets   %d\n", st.Secrets)
-			a.printf("key       %s\n", v.KDF())
-			if st.Locked {
-				a.printf("state     locked: commands ask for the passphrase (`hush unlock` remembers it)\n")
+			for _, l := range st.Lines(time.Now()) {
+				a.printf("%-10s%s\n", l.Label, l.Text)
 			}
-			for _, r := range st.Remembered {
-				until := "until `hush lock`"
-				if !r.Expires.IsZero() {
-					until = fmt.Sprintf("until %s (%s left)", human.When(r.Expires, now), human.Left(r.Expires.Sub(now)))
-				}
-				a.printf("state     unlocked %s, in the %s\n", until, r.Store)
-			}
-			for _, u := range st.Unavailable {
-				a.printf("note      %s\n", u.Reason)
-			}
-			a.printTeamStatus(st.Sync, now)
+			a.note(st.Sync.Warning())
 			return nil
 		},
 	}
