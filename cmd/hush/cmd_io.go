@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -140,31 +139,16 @@ func importFormats() string {
 
 // importFrom imports another store's export (hush import --from).
 func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, dryRun, overwrite bool) error {
-	opts := importer.Options{Password: func() ([]byte, error) {
+	plan, err := transfer.ReadExport(f, path, a.stdin, func() ([]byte, error) {
 		if passwordFile != "" {
 			return unlock.ReadPassphraseFile(passwordFile, a.notef)
 		}
 		return prompt.Hidden("Password of the export: ",
 			errors.New("this export is protected by a password: give --password-file FILE, or run on a terminal to be asked"),
 			errors.New("no password given: nothing imported"))
-	}}
-	var plan *importer.Plan
-	var err error
-	if path == "-" && f != importer.Pass && f != importer.SOPS {
-		data, rerr := io.ReadAll(io.LimitReader(a.stdin, importer.MaxInput+1))
-		if rerr != nil {
-			return fmt.Errorf("failed to read stdin: %w", rerr)
-		}
-		defer crypto.Wipe(data)
-		plan, err = importer.Parse(f, data, opts)
-	} else {
-		plan, err = importer.Read(f, path, opts)
-	}
+	})
 	if err != nil {
-		if errors.Is(err, importer.ErrNoPassword) || errors.Is(err, importer.ErrWrongPassword) {
-			return fmt.Errorf("%s: %w: nothing imported", transfer.DisplayName(path), err)
-		}
-		return fmt.Errorf("%s: %w (nothing imported)", transfer.DisplayName(path), err)
+		return err
 	}
 	defer plan.Wipe()
 	if dryRun {

@@ -164,16 +164,9 @@ Use --vault NAME to keep it beside an existing vault.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
-			defer cancel()
-			st, err := client.Join(ctx, v, inv, client.JoinOptions{Device: device, Member: member, CA: caPEM})
-			if rerr := a.record(v, "team-join", nil, err); err == nil && rerr != nil {
-				a.notef("note: %v", rerr)
-			}
-			v.Close()
-			if err != nil {
-				// The new vault holds nothing yet: remove it so a retry starts clean.
-				vault.Remove(path)
+			st, notes, err := teamsync.Join(v, inv, client.JoinOptions{Device: device, Member: member, CA: caPEM},
+				func(err error) error { return a.record(v, "team-join", nil, err) })
+			if err := a.told(notes, err); err != nil {
 				return err
 			}
 			a.notef("created vault %s at %s and asked to join the team as %s (%s)", name, path, st.Device.Name, st.Device.Member)

@@ -85,3 +85,24 @@ func pushResealed(ctx context.Context, t *client.Team, notes []string) ([]string
 	notes = append(notes, fmt.Sprintf("pushed %d secret(s) sealed under the new key", rep.Pushed))
 	return append(notes, ConflictNotes(rep.Conflicts)...), nil
 }
+
+// Join registers v, a vault made for it, with the team of invitation inv,
+// and closes v. record writes the audit entry of the attempt before v
+// closes; its failure is only a note when the join worked. A failed join
+// removes the vault again: it holds nothing yet, and a retry starts clean.
+func Join(v *vault.Vault, inv *client.Invite, o client.JoinOptions, record func(error) error) (*client.State, []string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	st, err := client.Join(ctx, v, inv, o)
+	var notes []string
+	if rerr := record(err); err == nil && rerr != nil {
+		notes = append(notes, fmt.Sprintf("note: %v", rerr))
+	}
+	path := v.Path()
+	v.Close()
+	if err != nil {
+		vault.Remove(path)
+		return nil, notes, err
+	}
+	return st, notes, nil
+}

@@ -8,13 +8,16 @@
 package transfer
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
+	"github.com/hush-secrets/hush/vault/importer"
 )
 
 // DisplayName names an input for a person: "-" is stdin.
@@ -156,4 +159,31 @@ func WritePrivate(path string, data []byte) error {
 		return fmt.Errorf("failed to write %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// ReadExport reads another store's export at path ("-": stdin, for the
+// formats that are one file) into a plan; password is asked only when the
+// export is protected by one. Nothing is imported yet. The caller wipes
+// the plan.
+func ReadExport(f importer.Format, path string, stdin io.Reader, password func() ([]byte, error)) (*importer.Plan, error) {
+	opts := importer.Options{Password: password}
+	var plan *importer.Plan
+	var err error
+	if path == "-" && f != importer.Pass && f != importer.SOPS {
+		data, rerr := io.ReadAll(io.LimitReader(stdin, importer.MaxInput+1))
+		if rerr != nil {
+			return nil, fmt.Errorf("failed to read stdin: %w", rerr)
+		}
+		defer crypto.Wipe(data)
+		plan, err = importer.Parse(f, data, opts)
+	} else {
+		plan, err = importer.Read(f, path, opts)
+	}
+	switch {
+	case errors.Is(err, importer.ErrNoPassword) || errors.Is(err, importer.ErrWrongPassword):
+		return nil, fmt.Errorf("%s: %w: nothing imported", DisplayName(path), err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w (nothing imported)", DisplayName(path), err)
+	}
+	return plan, nil
 }
