@@ -27,6 +27,7 @@ func TestListenIsPrivateAndNeverTakesAnAgentsSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The listener is passed in: l is reassigned below.
 	go func(l net.Listener) {
 		for {
 			c, err := l.Accept()
