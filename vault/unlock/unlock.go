@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"runtime"
 	"time"
 
@@ -31,6 +31,7 @@ type Chain struct {
 	Stores         []keychain.Store // remembered keys, fastest first (keychain.Default)
 	Passphrase     string           // HUSH_PASSPHRASE's value, "" when unset
 	PassphraseFile string           // a file holding the passphrase, "" for none
+	NewPassphrase  string           // HUSH_NEW_PASSPHRASE's value, "" when unset
 	// Notef tells the person of a remembered key that was damaged or does
 	// not open the vault, and was forgotten; nil says nothing.
 	Notef func(format string, args ...any)
@@ -63,6 +64,41 @@ func (c *Chain) Given(v *vault.Vault) (string, error) {
 		return ByPassphraseFile, v.Unlock(p)
 	}
 	return "", ErrNotGiven
+}
+
+// NewGiven is a new passphrase (for a new vault, or a changed passphrase)
+// given without asking, in this order: HUSH_NEW_PASSPHRASE, newFile (a
+// file named for the new passphrase), and, when allowCurrent (a vault
+// being created has no current passphrase to confuse it with),
+// HUSH_PASSPHRASE and the passphrase file. It returns [ErrNotGiven] when
+// none is given, and refuses one [CheckNew] refuses.
+func (c *Chain) NewGiven(newFile string, allowCurrent bool) ([]byte, error) {
+	var p []byte
+	switch {
+	case c.NewPassphrase != "":
+		p = []byte(c.NewPassphrase)
+	case newFile != "":
+		b, err := ReadPassphraseFile(newFile, c.Notef)
+		if err != nil {
+			return nil, err
+		}
+		p = b
+	case allowCurrent && c.Passphrase != "":
+		p = []byte(c.Passphrase)
+	case allowCurrent && c.PassphraseFile != "":
+		b, err := ReadPassphraseFile(c.PassphraseFile, c.Notef)
+		if err != nil {
+			return nil, err
+		}
+		p = b
+	default:
+		return nil, ErrNotGiven
+	}
+	if err := CheckNew(p); err != nil {
+		crypto.Wipe(p)
+		return nil, err
+	}
+	return p, nil
 }
 
 func (c *Chain) notef(format string, args ...any) {
@@ -222,11 +258,22 @@ func (c *Chain) Status(v *vault.Vault) ([]Held, []Unavailable) {
 }
 
 // ReadPassphraseFile reads a passphrase file, without its final newline.
-// Like ssh with a key file, it refuses a file that group or others can
-// write (they could choose your next passphrase), and tells notef (when
-// not nil) about one they can read.
+// Like ssh with a key file, it refuses a file that someone else can have
+// chosen: one owned by another user than you or root, or reached through
+// a link another user owns (its owner could choose your next passphrase,
+// even with mode 0600), or one that group or others can write; and it
+// tells notef (when not nil) about one they can read.
 func ReadPassphraseFile(path string, notef func(format string, args ...any)) ([]byte, error) {
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+	f, st, err := vault.OpenOwned(path, "another user can choose what it holds; use a passphrase file of your own")
+	if err != nil {
+		var ue *vault.UnsafePathError
+		if errors.As(err, &ue) {
+			return nil, fmt.Errorf("passphrase file %w", err)
+		}
+		return nil, fmt.Errorf("failed to read passphrase file: %w", err)
+	}
+	defer f.Close()
+	if st.Mode().IsRegular() {
 		switch perm := st.Mode().Perm(); {
 		case perm&0o022 != 0:
 			return nil, fmt.Errorf("passphrase file %s is writable by group or others (mode %04o): run `chmod 600 %s`", path, perm, path)
@@ -234,7 +281,7 @@ func ReadPassphraseFile(path string, notef func(format string, args ...any)) ([]
 			notef("warning: passphrase file %s is readable by group or others (mode %04o): run `chmod 600 %s`", path, perm, path)
 		}
 	}
-	b, err := os.ReadFile(path)
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read passphrase file: %w", err)
 	}
