@@ -122,7 +122,12 @@ func (m *Masker) maskedSplice(data []byte, h int, sp *splicer) error {
 				m.err = sp.drop(a - h)
 			}
 			if m.err == nil {
-				m.err = sp.splice(b - a)
+				if m.err = sp.splice(b - a); errors.Is(m.err, unix.EPIPE) {
+					// Nobody reads hush's output any more. Fail as a write
+					// does: on hush's own stdout or stderr, that ends hush
+					// with SIGPIPE unless it holds the signal (os.File).
+					_, m.err = m.w.Write(data[a:b])
+				}
 			}
 			n -= b - h
 		} else {
