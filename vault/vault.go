@@ -178,15 +178,17 @@ type keyring struct {
 }
 
 func newKeyring(vaultKey *crypto.Key, vaultID []byte) *keyring {
+	sub := vaultKey.Subkeys(vaultID, "hush/v1/name", "hush/v1/value", "hush/v1/name-lookup", "hush/v1/header",
+		"hush/v1/audit", "hush/v1/audit-chain", "hush/v1/row")
 	return &keyring{
 		vault:  vaultKey,
-		name:   vaultKey.Subkey(vaultID, "hush/v1/name"),
-		value:  vaultKey.Subkey(vaultID, "hush/v1/value"),
-		lookup: vaultKey.Subkey(vaultID, "hush/v1/name-lookup"),
-		hmac:   vaultKey.Subkey(vaultID, "hush/v1/header"),
-		audit:  vaultKey.Subkey(vaultID, "hush/v1/audit"),
-		chain:  vaultKey.Subkey(vaultID, "hush/v1/audit-chain"),
-		row:    vaultKey.Subkey(vaultID, "hush/v1/row"),
+		name:   sub[0],
+		value:  sub[1],
+		lookup: sub[2],
+		hmac:   sub[3],
+		audit:  sub[4],
+		chain:  sub[5],
+		row:    sub[6],
 	}
 }
 
