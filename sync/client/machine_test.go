@@ -73,7 +73,10 @@ func TestMachineReadsWithToken(t *testing.T) {
 	if !found {
 		t.Fatalf("members: %+v", ms)
 	}
-	for _, c := range []struct{ by *mDev; name, role, want string }{
+	for _, c := range []struct {
+		by               *mDev
+		name, role, want string
+	}{
 		{tm.admin, "ci-deploy", wire.RoleReader, "already a member"},
 		{tm.admin, "ci-2", wire.RoleAdmin, "reader or a writer"},
 		{tm.bob, "ci-3", wire.RoleReader, "only an admin"},
