@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,6 +81,10 @@ cron can gate on it.`,
 				}
 				now := time.Now()
 				items := vault.Due(entries, now, w, cw)
+				if folder == "" {
+					items = append(items, machinesDue(v, now)...)
+					slices.SortStableFunc(items, func(x, y vault.DueItem) int { return x.When.Compare(y.When) })
+				}
 				overdue := 0
 				out := []dueItem{}
 				for _, it := range items {

@@ -83,6 +83,8 @@ func TestSyncScripts(t *testing.T) {
 			"tmpfs":     cmdTmpfs,
 			"fill":      cmdFill,
 			"httpget":   cmdHTTPGet,
+			"mangle":    cmdMangle,
+			"nocreate":  cmdNoCreate,
 		},
 	})
 }

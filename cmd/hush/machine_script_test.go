@@ -1,0 +1,84 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// mangle VAR truncate|typo sets $VAR to a damaged copy of itself: cut in
+// the middle, or with one character changed, as a person copying a token
+// by hand might make it.
+func cmdMangle(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: mangle VAR truncate|typo")
+	}
+	s := ts.Getenv(args[0])
+	switch args[1] {
+	case "truncate":
+		s = s[:len(s)*2/3]
+	case "typo":
+		b := []byte(s)
+		i := len(b) / 2
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		s = string(b)
+	default:
+		ts.Fatalf("mangle: truncate or typo")
+	}
+	ts.Setenv(args[0], s)
+}
+
+// openCreate matches a system call that may create a file.
+var openCreate = regexp.MustCompile(`(?m)^.*(O_CREAT|creat\(|mkdir|rename|link\(|symlink).*$`)
+
+// nocreate CMD ARGS... runs CMD under strace and fails if it (or any
+// process it starts) makes a system call that can create a file or a
+// folder: open with O_CREAT, creat, mkdir, rename, link.
+func cmdNoCreate(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: nocreate CMD ARGS...")
+	}
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		ts.Fatalf("strace is not installed (scripts run nocreate under [exec:strace])")
+	}
+	bin := ""
+	for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+		if p := filepath.Join(dir, args[0]); bin == "" {
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+				bin = p
+			}
+		}
+	}
+	if bin == "" {
+		ts.Fatalf("%s not found in $PATH", args[0])
+	}
+	out := ts.MkAbs("strace.out")
+	cmd := exec.Command(strace, append([]string{"-f", "-qq", "-o", out, "-e", "trace=open,openat,openat2,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,symlink,symlinkat", bin}, args[1:]...)...)
+	env := os.Environ()
+	for _, k := range []string{"HOME", "HUSH_HOME", "HUSH_TOKEN", "HUSH_PASSPHRASE", "XDG_DATA_HOME", "PATH"} {
+		env = append(env, k+"="+ts.Getenv(k))
+	}
+	cmd.Env = env
+	cmd.Dir = ts.Getenv("WORK")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		ts.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	trace, err := os.ReadFile(out)
+	ts.Check(err)
+	if m := openCreate.FindAllString(string(trace), -1); len(m) > 0 {
+		ts.Fatalf("%s made files or folders:\n%s", strings.Join(args, " "), strings.Join(m, "\n"))
+	}
+	ts.Logf("no file created by: %s (%d system calls traced)", strings.Join(args, " "), strings.Count(string(trace), "\n"))
+}
