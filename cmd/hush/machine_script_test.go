@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,4 +82,40 @@ func cmdNoCreate(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s made files or folders:\n%s", strings.Join(args, " "), strings.Join(m, "\n"))
 	}
 	ts.Logf("no file created by: %s (%d system calls traced)", strings.Join(args, " "), strings.Count(string(trace), "\n"))
+}
+
+// eso URL KEY [VERSION] does what the External Secrets Operator's webhook
+// provider does for one ExternalSecret data entry (external-secrets
+// providers/v1/webhook, read at v2.9.0): the SecretStore's url template
+// executed with remoteRef.key and .version query-escaped, its headers
+// template executed with the store's secrets (here auth.token from
+// $AGENT_AUTH) and added, a GET with no body, 404 as "no such secret",
+// any other non-2xx as an error, and result.jsonPath "$.value" read with
+// the JSONPath library ESO uses, the result turned into bytes as ESO's
+// extractSecretData does. It prints the value ESO would put in the
+// Kubernetes Secret; with `!`, it expects ESO to fail and prints why.
+func cmdESO(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: eso URL-TEMPLATE KEY [VERSION]")
+	}
+	version := ""
+	if len(args) == 3 {
+		version = args[2]
+	}
+	store := esoStore{
+		URL:      args[0],
+		Headers:  map[string]string{"Authorization": "Bearer {{ .auth.token }}"},
+		JSONPath: "$.value",
+	}
+	val, err := store.getSecret(args[1], version, map[string]string{"token": ts.Getenv("AGENT_AUTH")})
+	switch {
+	case err != nil && !neg:
+		ts.Fatalf("eso: %v", err)
+	case err == nil && neg:
+		ts.Fatalf("eso: unexpected success: %q", val)
+	case err != nil:
+		fmt.Fprintf(ts.Stdout(), "%v\n", err)
+	default:
+		ts.Stdout().Write(val)
+	}
 }

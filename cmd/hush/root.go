@@ -106,7 +106,7 @@ Environment:
 		a.runCommand(), a.dynamicCommand(),
 		a.tuiCommand(),
 		a.revokeCommand(), a.dueCommand(), a.rotateCommand(), a.auditCommand(), a.policyCommand(),
-		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(),
+		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(), a.agentCommand(),
 		a.versionCommand(),
 	)
 	a.addDesktopCommands(root)

@@ -85,6 +85,7 @@ func TestSyncScripts(t *testing.T) {
 			"httpget":   cmdHTTPGet,
 			"mangle":    cmdMangle,
 			"nocreate":  cmdNoCreate,
+			"eso":       cmdESO,
 		},
 	})
 }

@@ -63,6 +63,16 @@ func Load(getenv func(string) string, file string) (*client.Token, error) {
 	return tok, nil
 }
 
+// ReadSecretFile reads a credential from a file only its owner may read,
+// without surrounding space (the agent's bearer token).
+func ReadSecretFile(file string) ([]byte, error) {
+	b, err := readTokenFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(strings.TrimSpace(string(b))), nil
+}
+
 func readTokenFile(file string) ([]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {
@@ -106,11 +116,26 @@ func Read(ctx context.Context, tok *client.Token) (*vault.Vault, *client.Report,
 	return v, rep, nil
 }
 
+// ErrGone: the team no longer has this machine (removed, expired, or the
+// server does not know it): its token will not work again.
+var ErrGone = errors.New("this machine is no longer in the team")
+
+type goneError struct{ msg string }
+
+func (e *goneError) Error() string { return e.msg }
+func (e *goneError) Unwrap() error { return ErrGone }
+
 // Explain turns a sync error into what the token's holder can act on.
 func Explain(err error, tok *client.Token) error {
+	var se *client.ServerError
+	var me *client.MachineExpiredError
 	switch {
 	case client.UnknownDevice(err), errors.Is(err, client.ErrRemoved):
-		return fmt.Errorf("the team server at %s does not accept machine %s: it was removed from the team, or the token is for another server; ask an admin for a new token", tok.Server, tok.Name)
+		return &goneError{fmt.Sprintf("the team server at %s does not accept machine %s: it was removed from the team, or the token is for another server; ask an admin for a new token", tok.Server, tok.Name)}
+	case errors.As(err, &me):
+		return &goneError{me.Error()}
+	case errors.As(err, &se) && se.Status == 403 && strings.Contains(se.Msg, "expired"):
+		return &goneError{fmt.Sprintf("the team server says machine %s's access has expired (%s)", tok.Name, se.Msg)}
 	case errors.Is(err, client.ErrPending):
 		return fmt.Errorf("machine %s holds no team key on %s: the token was never approved; ask an admin for a new token", tok.Name, tok.Server)
 	}
