@@ -65,4 +65,5 @@ require (
 replace (
 	github.com/atotto/clipboard v0.1.4 => ./tui/third_party/clipboard
 	github.com/ccojocar/zxcvbn-go v1.0.4 => ./tui/third_party/zxcvbn-go
+	github.com/charmbracelet/x/ansi v0.11.9 => ./tui/third_party/ansi
 )

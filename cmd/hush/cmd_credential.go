@@ -1,17 +1,13 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 
-	"github.com/docker/docker-credential-helpers/credentials"
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
-	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -77,89 +73,21 @@ login the server refused.`,
 			if err != nil {
 				return err
 			}
-			f := folder
-			if f == "" {
-				seg := credhelper.Segment(req.Host)
-				if seg == "" {
-					return nil // no host: nothing hush can answer for
-				}
-				f = "git/" + seg
-			}
-			if f, err = vault.CleanFolder(f); err != nil {
+			f, err := credhelper.GitFolder(folder, req.Host)
+			if err != nil {
 				return usageError{err}
 			}
-			userName, passName := f+"/username", f+"/password"
+			if f == "" {
+				return nil // no host: nothing hush can answer for
+			}
+			_, passName := credhelper.GitNames(f)
 			return a.audited("git-credential-"+op, []string{passName}, func(v *vault.Vault) error {
-				switch op {
-				case "get":
-					return a.gitGet(v, req, userName, passName)
-				case "store":
-					return gitStore(v, req, userName, passName)
-				default:
-					return gitErase(v, req, userName, passName)
-				}
+				return credhelper.Git(v, op, req, f, a.stdout)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&folder, "folder", "", "the folder for every host's login (default git/HOST)")
 	return cmd
-}
-
-func (a *app) gitGet(v *vault.Vault, req credhelper.GitRequest, userName, passName string) error {
-	pass, err := v.Get(passName)
-	if errors.Is(err, vault.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer crypto.Wipe(pass.Value)
-	user := req.Username
-	if u, err := v.Get(userName); err == nil {
-		if req.Username != "" && req.Username != string(u.Value) {
-			return nil // git asks for another user's login: not this one
-		}
-		user = string(u.Value)
-	} else if !errors.Is(err, vault.ErrNotFound) {
-		return err
-	}
-	return credhelper.WriteGit(a.stdout, user, string(pass.Value))
-}
-
-func gitStore(v *vault.Vault, req credhelper.GitRequest, userName, passName string) error {
-	if req.Password == "" {
-		return nil
-	}
-	if req.Username != "" {
-		if _, err := v.Set(userName, []byte(req.Username), vault.Update{}); err != nil {
-			return err
-		}
-	}
-	_, err := v.Set(passName, []byte(req.Password), vault.Update{})
-	return err
-}
-
-// gitErase forgets the login only if it is the one git names: an erase
-// for a password the vault no longer holds leaves the new one alone.
-func gitErase(v *vault.Vault, req credhelper.GitRequest, userName, passName string) error {
-	pass, err := v.Get(passName)
-	if errors.Is(err, vault.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer crypto.Wipe(pass.Value)
-	if req.Password != "" && req.Password != string(pass.Value) {
-		return nil
-	}
-	if err := v.Remove(passName); err != nil {
-		return err
-	}
-	if err := v.Remove(userName); err != nil && !errors.Is(err, vault.ErrNotFound) {
-		return err
-	}
-	return nil
 }
 
 func (a *app) dockerCredentialCommand() *cobra.Command {
@@ -183,7 +111,7 @@ holding {"ServerURL","Username","Secret"}.`,
 				return nil
 			}
 			err = a.audited("docker-credential-"+args[0], []string{f}, func(v *vault.Vault) error {
-				return credentials.HandleCommand(&dockerHelper{v: v, folder: f}, args[0], a.stdin, a.stdout)
+				return credhelper.Docker(v, f, args[0], a.stdin, a.stdout)
 			})
 			if err != nil {
 				// The protocol's client reads the error from stdout.
@@ -196,71 +124,4 @@ holding {"ServerURL","Username","Secret"}.`,
 	}
 	cmd.Flags().StringVar(&folder, "folder", "docker", "the folder holding registry logins")
 	return cmd
-}
-
-// dockerHelper is a credentials.Helper over the vault.
-type dockerHelper struct {
-	v      *vault.Vault
-	folder string
-}
-
-func (h *dockerHelper) Add(c *credentials.Credentials) error {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	defer crypto.Wipe(b)
-	_, err = h.v.Set(credhelper.DockerName(h.folder, c.ServerURL), b, vault.Update{})
-	return err
-}
-
-func (h *dockerHelper) read(name string) (*credentials.Credentials, error) {
-	s, err := h.v.Get(name)
-	if errors.Is(err, vault.ErrNotFound) {
-		return nil, credentials.NewErrCredentialsNotFound()
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer crypto.Wipe(s.Value)
-	var c credentials.Credentials
-	if err := json.Unmarshal(s.Value, &c); err != nil {
-		return nil, fmt.Errorf("%s does not hold a docker login (JSON with ServerURL, Username, Secret)", name)
-	}
-	return &c, nil
-}
-
-func (h *dockerHelper) Get(serverURL string) (string, string, error) {
-	c, err := h.read(credhelper.DockerName(h.folder, serverURL))
-	if err != nil {
-		return "", "", err
-	}
-	if c.ServerURL != serverURL {
-		return "", "", credentials.NewErrCredentialsNotFound()
-	}
-	return c.Username, c.Secret, nil
-}
-
-func (h *dockerHelper) Delete(serverURL string) error {
-	err := h.v.Remove(credhelper.DockerName(h.folder, serverURL))
-	if errors.Is(err, vault.ErrNotFound) {
-		return credentials.NewErrCredentialsNotFound()
-	}
-	return err
-}
-
-func (h *dockerHelper) List() (map[string]string, error) {
-	secrets, err := h.v.Children(h.folder)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for _, s := range secrets {
-		var c credentials.Credentials
-		if json.Unmarshal(s.Value, &c) == nil && c.ServerURL != "" {
-			out[c.ServerURL] = c.Username
-		}
-		crypto.Wipe(s.Value)
-	}
-	return out, nil
 }

@@ -1,3 +1,5 @@
+//go:build gendocs
+
 package main
 
 import (
@@ -8,6 +10,12 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
+
+// gen-docs is built only with `-tags gendocs` (`go run -tags gendocs
+// ./cmd/hush gen-docs DIR`, as .goreleaser.yaml does): cobra's man page
+// generator links a Markdown library whose init builds an HTML entity table
+// (about a million instructions), which every command would pay for.
+func init() { buildTagCommands = append(buildTagCommands, (*app).genDocsCommand) }
 
 // genDocsCommand writes what a release archive carries beside the binary:
 // a man page per command (cobra's doc generator) and the shell completions

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
@@ -160,7 +161,7 @@ func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, d
 		if passwordFile != "" {
 			return unlock.ReadPassphraseFile(passwordFile, a.notef)
 		}
-		return askHidden("Password of the export: ",
+		return prompt.Hidden("Password of the export: ",
 			errors.New("this export is protected by a password: give --password-file FILE, or run on a terminal to be asked"),
 			errors.New("no password given: nothing imported"))
 	}}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,9 +14,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
+	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
+	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
-	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -192,7 +192,7 @@ func (a *app) readValue(name string, args []string, gen bool) ([]byte, error) {
 		a.notef("warning: a value given as an argument is visible to every user's `ps` while hush runs, and stays in your shell history; use `hush set %s -` (stdin) or `hush set %s` (hidden prompt)", name, name)
 		return []byte(args[0]), nil
 	}
-	return askHidden(fmt.Sprintf("Value for %s: ", name),
+	return prompt.Hidden(fmt.Sprintf("Value for %s: ", name),
 		usagef("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name),
 		fmt.Errorf("empty value: nothing stored (use `printf '' | hush set %s -` for an empty secret)", name))
 }
@@ -233,7 +233,7 @@ given as value_base64 instead of value.`,
 				if err != nil {
 					return err
 				}
-				a.teamFreshness(v)
+				a.note(teamsync.Freshness(v))
 				if conflict {
 					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush get --theirs %s` shows theirs; `hush resolve %s --keep mine|theirs`)", s.Name, s.Name, s.Name)
 				}
@@ -271,22 +271,11 @@ given as value_base64 instead of value.`,
 
 // getTheirs prints the teammate's side of a conflict.
 func (a *app) getTheirs(v *vault.Vault, name string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-	defer cancel()
-	t, err := client.Open(ctx, v)
-	if err != nil {
-		return err
-	}
-	th, err := t.Theirs(name)
-	t.Close()
+	th, who, err := teamsync.Theirs(v, name)
 	if err != nil {
 		return err
 	}
 	defer crypto.Wipe(th.Value)
-	who := th.Author
-	if th.Member != "" && th.Member != th.Author {
-		who = th.Member + " on " + th.Author
-	}
 	if th.Removed {
 		return fmt.Errorf("%s removed %s; `hush resolve %s --keep theirs` removes it here too", who, name, name)
 	}

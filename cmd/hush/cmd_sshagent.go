@@ -6,20 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/sshagent"
-	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -60,7 +55,8 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 				}
 				o.Confirm = sshagent.Askpass(askpass, os.Environ())
 			}
-			av := &agentVault{a: a, folder: folder}
+			av := &sshagent.FolderVault{Open: a.rememberedOnly, Folder: folder, Notef: a.notef,
+				Audit: func(v *vault.Vault, action string, names []string, result error) { a.record(v, action, names, result) }}
 			keys, err := av.Keys()
 			if errors.Is(err, sshagent.ErrLocked) {
 				return fmt.Errorf("vault is locked: run `hush unlock` first (the agent uses the key it remembers, and drops its keys at `hush lock`)")
@@ -72,11 +68,15 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 				a.notef("note: no SSH private key in folder %q yet: add one with `hush set %s - < ~/.ssh/id_ed25519`", folder, strings.TrimPrefix(folder+"/NAME", "/"))
 			}
 			if socket == "" {
-				if socket, err = a.agentSocket(); err != nil {
+				name, _, err := a.vaultPath()
+				if err != nil {
+					return err
+				}
+				if socket, err = sshagent.SocketPath(a.getenv("XDG_RUNTIME_DIR"), name); err != nil {
 					return err
 				}
 			}
-			l, err := listenAgent(socket)
+			l, err := sshagent.Listen(socket)
 			if err != nil {
 				return err
 			}
@@ -103,132 +103,16 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 	return cmd
 }
 
-// agentVault opens the vault for each request of the agent, with the
-// remembered key only: a long-running agent never asks for a passphrase,
-// and a `hush lock` locks it too.
-type agentVault struct {
-	a      *app
-	folder string
-	warned sync.Map // names already reported as unusable
-}
-
-func (av *agentVault) open() (*vault.Vault, error) {
-	v, err := av.a.open()
+// rememberedOnly opens the chosen vault unlocked by a remembered key, or
+// fails with sshagent.ErrLocked: the agent never asks for a passphrase.
+func (a *app) rememberedOnly() (*vault.Vault, error) {
+	v, err := a.open()
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := av.a.chain().Remembered(v); !ok {
+	if _, ok := a.chain().Remembered(v); !ok {
 		v.Close()
 		return nil, sshagent.ErrLocked
 	}
 	return v, nil
-}
-
-func (av *agentVault) Keys() ([]sshagent.Key, error) {
-	v, err := av.open()
-	if err != nil {
-		return nil, err
-	}
-	defer v.Close()
-	secrets, err := v.Children(av.folder)
-	if err != nil {
-		return nil, err
-	}
-	var keys []sshagent.Key
-	for _, s := range secrets {
-		k, err := sshagent.ParseKey(s.Name, s.Value)
-		crypto.Wipe(s.Value)
-		if err != nil {
-			if _, seen := av.warned.LoadOrStore(s.Name, true); !seen {
-				av.a.notef("hush ssh-agent: skipping %v", err)
-			}
-			continue
-		}
-		keys = append(keys, k)
-	}
-	return keys, nil
-}
-
-func (av *agentVault) Record(action, name string, result error) {
-	v, err := av.open()
-	if err != nil {
-		av.a.notef("note: the audit log could not be written: %v", err)
-		return
-	}
-	defer v.Close()
-	av.a.record(v, action, []string{name}, result)
-}
-
-// agentSocket is $XDG_RUNTIME_DIR/hush/ssh-agent.VAULT.sock, or a folder
-// of the user's own under the temp folder where there is no runtime dir.
-func (a *app) agentSocket() (string, error) {
-	name, _, err := a.vaultPath()
-	if err != nil {
-		return "", err
-	}
-	dir := a.getenv("XDG_RUNTIME_DIR")
-	if dir != "" {
-		dir = filepath.Join(dir, "hush")
-	} else {
-		dir = filepath.Join(os.TempDir(), "hush-"+strconv.Itoa(os.Getuid()))
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("failed to create the agent's folder: %w", err)
-	}
-	st, err := os.Lstat(dir)
-	if err != nil {
-		return "", err
-	}
-	if !st.IsDir() || st.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("%s is not a private folder (mode %04o): remove it, or use --socket", dir, st.Mode().Perm())
-	}
-	return filepath.Join(dir, "ssh-agent."+name+".sock"), nil
-}
-
-// listenAgent listens on path, replacing a socket that nothing answers on
-// (an agent that was killed), never one that is in use.
-func listenAgent(path string) (net.Listener, error) {
-	if _, err := os.Lstat(path); err == nil {
-		if c, err := net.Dial("unix", path); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("an agent already listens on %s: use it (export SSH_AUTH_SOCK=%s), or stop it first", path, path)
-		}
-		os.Remove(path)
-	}
-	// The socket is made under a temporary name and renamed into place
-	// once it listens and is 0600: a client that sees path can connect at
-	// once (net.Listen binds, then listens, and a client between the two
-	// is refused).
-	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	os.Remove(tmp)
-	l, err := net.Listen("unix", tmp)
-	if err != nil {
-		return nil, fmt.Errorf("failed to listen on %s: %w", path, err)
-	}
-	ul := l.(*net.UnixListener)
-	ul.SetUnlinkOnClose(false)
-	// Only the user may connect: the folder is 0700 and the socket 0600.
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		l.Close()
-		os.Remove(tmp)
-		return nil, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		l.Close()
-		os.Remove(tmp)
-		return nil, fmt.Errorf("failed to listen on %s: %w", path, err)
-	}
-	return &agentListener{ul, path}, nil
-}
-
-// agentListener removes the socket's final name when it closes.
-type agentListener struct {
-	*net.UnixListener
-	path string
-}
-
-func (l *agentListener) Close() error {
-	err := l.UnixListener.Close()
-	os.Remove(l.path)
-	return err
 }

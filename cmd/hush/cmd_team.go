@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,12 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
-
-// teamTimeout bounds every conversation with the team server.
-const teamTimeout = 2 * time.Minute
 
 func (a *app) teamCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -73,14 +70,14 @@ func (a *app) teamCreateCommand() *cobra.Command {
 				member = device
 			}
 			return a.audited("team-create", nil, func(v *vault.Vault) error {
-				ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+				ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
 				defer cancel()
 				st, err := client.Create(ctx, v, client.CreateOptions{Server: server, Name: name, Device: device, Member: member, CA: caPEM})
 				if err != nil {
 					return err
 				}
 				a.notef("created team %s on %s; this device (%s) is its admin", name, st.Server, st.Device.Name)
-				rep, err := syncNow(ctx, v)
+				rep, err := teamsync.Now(ctx, v)
 				if err != nil {
 					return fmt.Errorf("the team exists, but the first sync failed (run `hush sync` again): %w", err)
 				}
@@ -187,7 +184,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
 			defer cancel()
 			st, err := client.Join(ctx, v, inv, client.JoinOptions{Device: device, Member: member, CA: caPEM})
 			if rerr := a.record(v, "team-join", nil, err); err == nil && rerr != nil {
@@ -222,7 +219,7 @@ func (a *app) teamApproveCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withTeam("team-approve", nil, func(ctx context.Context, t *client.Team) error {
 				as, err := t.Approve(ctx)
-				a.reportApprovals(as)
+				a.notes(teamsync.ApprovalNotes(as))
 				if err == nil && t.State().Role != "admin" {
 					return errors.New("only an admin approves joins")
 				}
@@ -232,16 +229,6 @@ func (a *app) teamApproveCommand() *cobra.Command {
 				return err
 			})
 		},
-	}
-}
-
-func (a *app) reportApprovals(as []client.Approval) {
-	for _, ap := range as {
-		if ap.Refused != "" {
-			a.notef("refused the join of %s (%s): %s", ap.Device, ap.Member, ap.Refused)
-		} else {
-			a.notef("approved %s (%s) as %s", ap.Device, ap.Member, ap.Role)
-		}
 	}
 }
 
@@ -261,7 +248,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 					out := make([]map[string]any, 0, len(ms))
 					for _, m := range ms {
 						out = append(out, map[string]any{"member": m.Member, "device": m.Name, "id": m.ID, "role": m.Role,
-							"state": memberState(m), "joined": jsonTime(m.Joined), "last_seen": jsonTime(m.LastSeen), "this_device": m.ID == st.Device.ID,
+							"state": teamsync.MemberState(m), "joined": jsonTime(m.Joined), "last_seen": jsonTime(m.LastSeen), "this_device": m.ID == st.Device.ID,
 							"machine": m.Machine, "expires": jsonTime(m.Expires)})
 					}
 					return a.writeJSON(out)
@@ -286,7 +273,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 							expires += " (expired)"
 						}
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, dev, m.Role, memberState(m), m.Joined.Local().Format("2006-01-02"), seen, expires)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, dev, m.Role, teamsync.MemberState(m), m.Joined.Local().Format("2006-01-02"), seen, expires)
 				}
 				return w.Flush()
 			})
@@ -354,7 +341,7 @@ this device can no longer sync (removed from the team).`,
 				}
 				rep, err := t.Sync(ctx)
 				if rep != nil {
-					a.reportApprovals(rep.Approvals)
+					a.notes(teamsync.ApprovalNotes(rep.Approvals))
 				}
 				if err != nil {
 					if auto == "on" {
@@ -374,7 +361,7 @@ this device can no longer sync (removed from the team).`,
 					a.notef("received the team key")
 				}
 				a.notef("pulled %d, pushed %d", rep.Pulled, rep.Pushed)
-				a.reportSyncNotes(rep)
+				a.notes(teamsync.ReportNotes(rep))
 				conflicts = rep.Conflicts
 				return nil
 			})
@@ -394,14 +381,6 @@ this device can no longer sync (removed from the team).`,
 	cmd.Flags().BoolVar(&watch, "watch", false, "stay connected and apply the team's changes as they are pushed (Ctrl-C ends it)")
 	cmd.Flags().StringVar(&window, "fresh-window", "", "warn when this device pushes but sees nothing new from the team for this `LONG` (default 7d)")
 	return cmd
-}
-
-func (a *app) reportConflicts(names []string) {
-	if len(names) == 0 {
-		return
-	}
-	a.notef("%d in conflict (changed here and by a teammate): %s", len(names), strings.Join(names, ", "))
-	a.notef("keep one side with `hush resolve NAME --keep mine` or `--keep theirs`")
 }
 
 func (a *app) resolveCommand() *cobra.Command {
@@ -430,8 +409,7 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 				}
 				a.notef("resolved %s: kept %s (it syncs with the next `hush sync`)", args[0], keep)
 				if t.State().Auto {
-					rep, err := t.Sync(ctx)
-					a.reportAutoSync(rep, err)
+					a.notes(teamsync.AutoNotes(t.Sync(ctx)))
 				}
 				return nil
 			})
@@ -441,40 +419,9 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 	return cmd
 }
 
-// teamStatus is the team part of `hush status`; it needs the key.
-type teamStatus struct {
-	*client.Status        // nil: locked
-	LastSync       string `json:"last_sync,omitempty"`
-}
-
-func (s *teamStatus) MarshalJSON() ([]byte, error) {
-	if s.Status == nil {
-		return json.Marshal(map[string]string{"team": "(locked)"})
-	}
-	type plain teamStatus // without this method
-	return json.Marshal((*plain)(s))
-}
-
-// syncStatus reads the team part of `hush status`: nil for a vault of
-// one's own.
-func (a *app) syncStatus(v *vault.Vault) (*teamStatus, error) {
-	if !client.InTeam(v) {
-		return nil, nil
-	}
-	if v.Locked() {
-		return &teamStatus{}, nil
-	}
-	s, err := client.ReadStatus(v)
-	if errors.Is(err, client.ErrNoTeam) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &teamStatus{Status: s, LastSync: jsonTime(s.LastSync)}, nil
-}
-
-func (a *app) printTeamStatus(team *teamStatus, now time.Time) {
+// printTeamStatus prints the team part of `hush status`: nothing for a
+// vault of one's own.
+func (a *app) printTeamStatus(team *teamsync.Status, now time.Time) {
 	if team == nil {
 		return
 	}
@@ -493,113 +440,33 @@ func (a *app) printTeamStatus(team *teamStatus, now time.Time) {
 	a.printf("team      %s on %s, as %s (%s)\n", name, team.Server, team.Device, role)
 	switch {
 	case team.Removed:
-		a.printf("sync      %s\n", removedWords)
+		a.printf("sync      %s\n", teamsync.RemovedWords)
 	case !team.Approved:
 		a.printf("sync      waiting for an admin to approve this device, then `hush sync`\n")
 	case team.Status.LastSync.IsZero():
 		a.printf("sync      never synced: run `hush sync`\n")
 	default:
-		a.printf("sync      last %s; %s\n", age(team.Status.LastSync.Truncate(time.Second), now), syncWords(team.Status))
+		a.printf("sync      last %s; %s\n", age(team.Status.LastSync.Truncate(time.Second), now), teamsync.SyncWords(team.Status))
 	}
 	if cs := team.Conflicts; len(cs) > 0 {
 		a.printf("conflict  %s: `hush resolve NAME --keep mine|theirs`\n", strings.Join(cs, ", "))
 	}
-	a.freshnessNote(team.Fresh)
+	a.note(teamsync.FreshnessNote(team.Fresh))
 }
 
-// syncWords says what waits to be pushed, and what to do about it: nothing
-// when nothing waits; a reader's changes are never pushed, so a reader is
-// not told to push them.
-func syncWords(s *client.Status) string {
-	auto := ""
-	if s.Auto {
-		auto = "; automatic sync on"
+// autoSync syncs when the vault's team settings ask for it (see
+// teamsync.AfterCommand), unless the command talks to the server itself.
+func (a *app) autoSync(v *vault.Vault, changed bool) {
+	if !a.noAutoSync {
+		a.notes(teamsync.AfterCommand(v, changed))
 	}
-	switch {
-	case s.Role == "reader" && s.Unpushed > 0:
-		return fmt.Sprintf("%d local change(s) stay on this device (a reader's changes are not sent to the team)%s", s.Unpushed, auto)
-	case s.Unpushed == 0:
-		return "nothing to push" + auto
-	case s.Auto:
-		return fmt.Sprintf("%d local change(s) not yet pushed (automatic sync sends them at the next change, or run `hush sync`)", s.Unpushed)
-	}
-	return fmt.Sprintf("%d local change(s) not yet pushed: run `hush sync`", s.Unpushed)
-}
-
-// autoSync syncs when the vault's team settings ask for it: always after a
-// change (force), before a read when the last sync is over a minute old.
-// It never fails the command: offline, it says so and the command goes on.
-func (a *app) autoSync(v *vault.Vault, force bool) {
-	if a.noAutoSync || !client.InTeam(v) {
-		return
-	}
-	st, err := client.Load(v)
-	if err != nil {
-		return
-	}
-	if force && st.Role == "reader" {
-		a.notef("note: this device is a reader in the team: this change stays on this device")
-	}
-	if st.AutoSyncDue(force, time.Now()) {
-		a.reportAutoSync(autoSyncNow(v))
-	}
-}
-
-func (a *app) reportAutoSync(rep *client.Report, err error) {
-	switch {
-	case errors.Is(err, client.ErrOffline):
-		a.notef("note: the team server is unreachable: working offline (changes sync later)")
-	case removedDevice(err):
-		a.notef("note: %s", removedWords)
-	case err != nil:
-		a.notef("note: automatic sync failed: %v", err)
-	default:
-		a.reportConflicts(rep.Conflicts)
-		a.reportSyncNotes(rep)
-	}
-}
-
-// autoSyncNow is the sync automatic sync runs: a short one.
-func autoSyncNow(v *vault.Vault) (*client.Report, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return syncNow(ctx, v)
-}
-
-// syncNow syncs v as its own owner of the team state (client.Open).
-func syncNow(ctx context.Context, v *vault.Vault) (*client.Report, error) {
-	t, err := client.Open(ctx, v)
-	if err != nil {
-		return nil, err
-	}
-	defer t.Close()
-	return t.Sync(ctx)
-}
-
-func memberState(m client.Member) string {
-	switch {
-	case m.Pending:
-		return "pending"
-	case m.Active:
-		return "active"
-	}
-	return "removed"
 }
 
 // withTeam runs fn on the unlocked vault's team, owned for the command
 // (client.Open: the sync lock, the state loaded once and saved by the
 // methods that change it), audited as action unless action is empty.
 func (a *app) withTeam(action string, names []string, fn func(ctx context.Context, t *client.Team) error) error {
-	run := func(v *vault.Vault) error {
-		ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
-		defer cancel()
-		t, err := client.Open(ctx, v)
-		if err != nil {
-			return err
-		}
-		defer t.Close()
-		return fn(ctx, t)
-	}
+	run := func(v *vault.Vault) error { return teamsync.With(v, fn) }
 	if action == "" {
 		return a.withVault(run)
 	}
@@ -758,80 +625,6 @@ func (a *app) teamAuditCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) reportSyncNotes(rep *client.Report) {
-	if rep.ReadOnly > 0 {
-		a.notef("note: this device is a reader: %d local change(s) stay here and are not sent to the team", rep.ReadOnly)
-	}
-	if rep.Skipped > 0 {
-		a.notef("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped)
-	}
-	if rep.Unconfirmed > 0 {
-		a.notef("note: the team server said it took %d change(s) but did not show them back: they stay unpushed and go again with the next `hush sync`", rep.Unconfirmed)
-	}
-	if rep.Stale > 0 {
-		a.notef("note: the team changed during this sync; %d change(s) go up with the next `hush sync`", rep.Stale)
-	}
-	a.freshnessNote(rep.Fresh)
-}
-
-// teamFreshness warns, for a vault in a team, when the server may be
-// showing this device a frozen view.
-func (a *app) teamFreshness(v *vault.Vault) {
-	if !client.InTeam(v) {
-		return
-	}
-	if st, err := client.Load(v); err == nil {
-		a.freshnessNote(st.Freshness(time.Now()))
-	}
-}
-
-// freshnessNote warns, on every command that reads the team state, when
-// the server may be showing this device a frozen view.
-func (a *app) freshnessNote(f client.Freshness) {
-	switch {
-	case f.Wrote:
-		a.notef("warning: this device has pushed changes, but the team server has shown nothing new from the team for %d days: it may be showing this device a frozen view. Run `hush team verify` and compare the head with a teammate", int(f.Quiet.Hours()/24))
-	case f.Quiet > 0:
-		a.notef("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(f.Quiet.Hours()/24))
-	}
-}
-
-// quietSync is autoSync for the terminal UI: one short status line.
-func (a *app) quietSync(v *vault.Vault) string {
-	if !client.InTeam(v) {
-		return ""
-	}
-	if st, err := client.Load(v); err != nil || !st.AutoSyncDue(true, time.Now()) {
-		return ""
-	}
-	rep, err := autoSyncNow(v)
-	switch {
-	case errors.Is(err, client.ErrOffline):
-		return "the team server is unreachable: working offline"
-	case err != nil:
-		return "automatic sync failed: " + err.Error()
-	case len(rep.Conflicts) > 0:
-		return fmt.Sprintf("synced; %d in conflict: hush resolve", len(rep.Conflicts))
-	}
-	return fmt.Sprintf("synced (pulled %d, pushed %d)", rep.Pulled, rep.Pushed)
-}
-
-// syncLabel is the TUI header's word on sync: nothing for a vault of
-// one's own.
-func syncLabel(v *vault.Vault) string {
-	if !client.InTeam(v) {
-		return ""
-	}
-	st, err := client.Load(v)
-	if err != nil {
-		return "team"
-	}
-	if st.Auto {
-		return "sync: auto"
-	}
-	return "sync: hush sync"
-}
-
 // pushResealed syncs after a new key epoch: every secret goes up sealed
 // under the new key. The team change itself is done whatever happens here.
 func (a *app) pushResealed(ctx context.Context, t *client.Team) error {
@@ -840,6 +633,6 @@ func (a *app) pushResealed(ctx context.Context, t *client.Team) error {
 		return fmt.Errorf("the team change is done; pushing the re-sealed secrets failed (run `hush sync`): %w", err)
 	}
 	a.notef("pushed %d secret(s) sealed under the new key", rep.Pushed)
-	a.reportConflicts(rep.Conflicts)
+	a.notes(teamsync.ConflictNotes(rep.Conflicts))
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/tui"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/unlock"
@@ -40,7 +41,7 @@ func (a *app) runTUI() error {
 		return err
 	}
 	o := tui.Options{VaultName: name, VaultPath: path, Describe: describeValue,
-		SyncLabel: syncLabel, AfterWrite: a.quietSync}
+		SyncLabel: teamsync.Label, AfterWrite: teamsync.Quiet}
 	if _, err := os.Stat(path); err == nil {
 		v, err := vault.Open(path)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
@@ -166,7 +167,7 @@ func (a *app) statusCommand() *cobra.Command {
 				// prompt opens it; status never asks for one.
 				_, _ = a.chain().Given(v)
 			}
-			team, err := a.syncStatus(v)
+			team, err := teamsync.ReadStatus(v)
 			if err != nil {
 				return err
 			}

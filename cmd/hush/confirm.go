@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"strings"
+
+	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 )
 
 // confirm asks before something that cannot be undone. On a terminal it
@@ -14,16 +14,12 @@ func (a *app) confirm(yes bool, question string) error {
 	if yes {
 		return nil
 	}
-	t, err := openTTY()
+	ok, err := prompt.Confirm(question)
 	if err != nil {
 		return usagef("%s? There is no terminal to ask on: add --yes to do it (it cannot be undone)", question)
 	}
-	defer t.Close()
-	t.printf("%s? This cannot be undone. [y/N] ", question)
-	line, _ := bufio.NewReader(t.in).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return nil
+	if !ok {
+		return fmt.Errorf("not confirmed: nothing changed")
 	}
-	return fmt.Errorf("not confirmed: nothing changed")
+	return nil
 }

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/crypto"
-	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -55,22 +55,11 @@ func report(stderr io.Writer, err error) int {
 		// The log fails closed: say how to go on.
 		msg += "; `hush audit --verify` shows it, `hush audit --restart` keeps the broken log aside and starts a new one"
 	}
-	if removedDevice(err) {
-		msg = removedWords
+	if teamsync.Removed(err) {
+		msg = teamsync.RemovedWords
 	}
 	fmt.Fprintf(stderr, "hush: %s\n", msg)
 	return code
-}
-
-// removedWords is what a device the team server no longer knows is told,
-// instead of the server's "unauthenticated (HTTP 401)".
-const removedWords = "the team server no longer knows this device: it was removed from the team (or its join was turned away, or the server lost its data). " +
-	"It can no longer sync; its secrets stay in this vault. To take part again, join with a new invitation (`hush team join CODE`)"
-
-// removedDevice reports whether err is the team server refusing a device
-// it does not know: removed, or the server's data was lost.
-func removedDevice(err error) bool {
-	return errors.Is(err, client.ErrRemoved) || client.UnknownDevice(err)
 }
 
 // isCobraUsage recognises cobra's own errors for unknown commands, flags

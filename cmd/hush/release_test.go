@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -124,18 +125,23 @@ func TestReleaseConfig(t *testing.T) {
 	if c.Checksum.Algorithm != "sha256" || c.Checksum.NameTemplate != "{{ .ProjectName }}_{{ .Version }}_checksums.txt" {
 		t.Errorf("checksum %+v: want sha256 in hush_VERSION_checksums.txt", c.Checksum)
 	}
-	if !slices.Contains(c.Before.Hooks, "go run ./cmd/hush gen-docs dist-extra") {
+	if !slices.Contains(c.Before.Hooks, "go run -tags gendocs ./cmd/hush gen-docs dist-extra") {
 		t.Errorf("hooks %v: the archives' man pages and completions come from gen-docs", c.Before.Hooks)
 	}
 }
 
 // The gen-docs hook writes a man page per command and the four shell
-// completions; hidden commands get no page.
+// completions; hidden commands get no page. It is built as the hook builds
+// it, with -tags gendocs.
 func TestGenDocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds hush with -tags gendocs")
+	}
 	dir := t.TempDir()
-	var out, errb bytes.Buffer
-	if code := Main([]string{"gen-docs", dir}, strings.NewReader(""), &out, &errb, []string{"HUSH_HOME=" + t.TempDir()}); code != 0 {
-		t.Fatalf("gen-docs: exit %d: %s", code, errb.String())
+	cmd := exec.Command("go", "run", "-tags", "gendocs", ".", "gen-docs", dir)
+	cmd.Env = append(os.Environ(), "HUSH_HOME="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run -tags gendocs . gen-docs: %v\n%s", err, out)
 	}
 	for _, f := range []string{"man/hush.1", "man/hush-run.1", "man/hush-get.1", "completions/hush.bash", "completions/_hush", "completions/hush.fish", "completions/hush.ps1"} {
 		b, err := os.ReadFile(filepath.Join(dir, f))
@@ -148,5 +154,24 @@ func TestGenDocs(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "man", "hush-gen-docs.1")); err == nil {
 		t.Error("the hidden gen-docs command got a man page")
+	}
+}
+
+// The hush people run does not link the man page generator (its Markdown
+// library builds a table at init that every command would pay for), and
+// says so plainly when asked for gen-docs.
+func TestGenDocsNotLinked(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	for _, pkg := range []string{"github.com/spf13/cobra/doc", "github.com/russross/blackfriday/v2"} {
+		if slices.Contains(strings.Fields(string(out)), pkg) {
+			t.Errorf("hush links %s: it belongs behind -tags gendocs", pkg)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"gen-docs", t.TempDir()}, strings.NewReader(""), &stdout, &stderr, []string{"HUSH_HOME=" + t.TempDir()}); code != 2 {
+		t.Errorf("gen-docs without the tag: exit %d, want 2 (unknown command): %s", code, stderr.String())
 	}
 }

@@ -236,6 +236,20 @@ func (a *app) printf(format string, args ...any) { fmt.Fprintf(a.stdout, format,
 // notef prints a message for the person (stderr), keeping stdout for data.
 func (a *app) notef(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
 
+// note prints a note a package worded, if there is one.
+func (a *app) note(n string) {
+	if n != "" {
+		a.notef("%s", n)
+	}
+}
+
+// notes prints the notes a package worded, one a line.
+func (a *app) notes(ns []string) {
+	for _, n := range ns {
+		a.notef("%s", n)
+	}
+}
+
 // exactArgs is cobra.ExactArgs with a usage error and a message naming
 // what is missing.
 func exactArgs(names ...string) cobra.PositionalArgs {

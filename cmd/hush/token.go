@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
+	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
@@ -26,7 +27,7 @@ func (a *app) tokenVault(src string) (*vault.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), teamTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
 	defer cancel()
 	v, rep, err := machine.Read(ctx, tok)
 	if err != nil {

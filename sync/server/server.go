@@ -213,6 +213,36 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	fail(w, http.StatusInternalServerError, "internal error")
 }
 
+// refusal is how an endpoint answers one sentinel error of the store.
+type refusal struct {
+	err  error
+	code int
+	msg  string
+}
+
+// The refusals more than one endpoint gives.
+var (
+	logMoved   = refusal{store.ErrConflict, http.StatusConflict, "the membership log has moved on: sync and try again"}
+	notWaiting = refusal{store.ErrState, http.StatusConflict, "that device is not waiting for approval"}
+)
+
+// refused answers a write's store error: a sentinel the endpoint expects
+// with its own status and message, any other error as internal. It
+// returns false, having answered nothing, when err is nil.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, err error, expected ...refusal) bool {
+	if err == nil {
+		return false
+	}
+	for _, x := range expected {
+		if errors.Is(err, x.err) {
+			fail(w, x.code, x.msg)
+			return true
+		}
+	}
+	s.internal(w, r, err)
+	return true
+}
+
 // DiskFull is the error a write gets when the server's storage is full.
 const DiskFull = "the team server's disk is full"
 
@@ -519,12 +549,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, d *wire.Devi
 	}
 	genesis, _ := json.Marshal(&req.Log)
 	err := s.st.CreateTeam(r.Context(), req.Team, req.Name, *d, genesis, s.now())
-	if errors.Is(err, store.ErrExists) {
-		fail(w, http.StatusConflict, "team or device id already in use")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, refusal{store.ErrExists, http.StatusConflict, "team or device id already in use"}) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: req.Team, Device: d.ID, Action: "create", Result: "ok"})
@@ -542,15 +567,9 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, d *wire.Device, bo
 		return
 	}
 	err := s.st.Join(r.Context(), req.Team, req.Invite, *d, req.Binding, s.now())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		fail(w, http.StatusNotFound, "invite not found, already used or expired")
-		return
-	case errors.Is(err, store.ErrExists):
-		fail(w, http.StatusConflict, "device id already in use")
-		return
-	case err != nil:
-		s.internal(w, r, err)
+	if s.refused(w, r, err,
+		refusal{store.ErrNotFound, http.StatusNotFound, "invite not found, already used or expired"},
+		refusal{store.ErrExists, http.StatusConflict, "device id already in use"}) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: req.Team, Device: d.ID, Action: "join", Result: "pending"})
@@ -558,9 +577,8 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, d *wire.Device, bo
 }
 
 func (s *Server) changes(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
-	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
-	if err != nil || since < 0 {
-		fail(w, http.StatusBadRequest, "since must be a sequence number")
+	since, ok := sinceParam(w, r, "a sequence number")
+	if !ok {
 		return
 	}
 	c, err := s.st.Changes(r.Context(), dev.Team, since, wire.MaxPullRecords)
@@ -637,25 +655,17 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	ds, err := s.st.Devices(r.Context(), dev.Team)
-	if err != nil {
-		s.internal(w, r, err)
-		return
+	out, ok := wireRows(s, w, r, ds, err, func(d store.Device) (wire.Member, error) {
+		return wire.Member{Device: d.Device, Role: d.Role, State: d.State, Joined: d.Joined, LastSeen: d.LastSeen}, nil
+	})
+	if ok {
+		reply(w, http.StatusOK, out)
 	}
-	out := make([]wire.Member, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, wire.Member{Device: d.Device, Role: d.Role, State: d.State, Joined: d.Joined, LastSeen: d.LastSeen})
-	}
-	reply(w, http.StatusOK, out)
 }
 
 func (s *Server) key(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	k, err := s.st.WrappedKey(r.Context(), dev.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		fail(w, http.StatusNotFound, "no key for this device yet: an admin has to approve it (hush sync on an admin's device)")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, refusal{store.ErrNotFound, http.StatusNotFound, "no key for this device yet: an admin has to approve it (hush sync on an admin's device)"}) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "key", Result: "ok"})
@@ -673,12 +683,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, dev *store.Devic
 		return
 	}
 	err := s.st.CreateInvite(r.Context(), store.Invite{ID: req.ID, Team: dev.Team, Role: req.Role, Expires: req.Expires, By: dev.ID})
-	if errors.Is(err, store.ErrExists) {
-		fail(w, http.StatusConflict, "invite id already in use")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, refusal{store.ErrExists, http.StatusConflict, "invite id already in use"}) {
 		return
 	}
 	s.audit.log(store.Event{Time: now, Team: dev.Team, Device: dev.ID, Action: "invite", Records: []string{req.ID}, Result: req.Role})
@@ -687,15 +692,12 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, dev *store.Devic
 
 func (s *Server) joins(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	ds, err := s.st.PendingJoins(r.Context(), dev.Team)
-	if err != nil {
-		s.internal(w, r, err)
-		return
+	out, ok := wireRows(s, w, r, ds, err, func(d store.Device) (wire.PendingJoin, error) {
+		return wire.PendingJoin{Join: wire.Join{Team: d.Team, Invite: d.Invite, Device: d.Device, Binding: d.Binding}, Role: d.Role, Created: d.Joined}, nil
+	})
+	if ok {
+		reply(w, http.StatusOK, out)
 	}
-	out := make([]wire.PendingJoin, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, wire.PendingJoin{Join: wire.Join{Team: d.Team, Invite: d.Invite, Device: d.Device, Binding: d.Binding}, Role: d.Role, Created: d.Joined})
-	}
-	reply(w, http.StatusOK, out)
 }
 
 func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
@@ -742,16 +744,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 	}
 	entry, _ := json.Marshal(e)
 	err := s.st.Approve(r.Context(), dev.Team, req.Device, *k, &store.Entry{Seq: e.Seq, JSON: entry})
-	if errors.Is(err, store.ErrState) {
-		fail(w, http.StatusConflict, "that device is not waiting for approval")
-		return
-	}
-	if errors.Is(err, store.ErrConflict) {
-		fail(w, http.StatusConflict, "the membership log has moved on: sync and try again")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, notWaiting, logMoved) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "approve", Records: []string{req.Device}, Result: "ok"})
@@ -774,9 +767,9 @@ func (s *Server) membership(w http.ResponseWriter, r *http.Request, team string)
 	}
 	m := wire.NewMembership(team)
 	for _, b := range entries {
-		var e wire.LogEntry
-		if err := json.Unmarshal(b, &e); err != nil {
-			s.internal(w, r, fmt.Errorf("stored log entry unreadable: %w", err))
+		e, err := logEntry(b)
+		if err != nil {
+			s.internal(w, r, err)
 			return nil, false
 		}
 		if err := m.Apply(&e); err != nil {
@@ -787,35 +780,32 @@ func (s *Server) membership(w http.ResponseWriter, r *http.Request, team string)
 	return m, true
 }
 
+// logEntry decodes one stored membership log entry.
+func logEntry(b []byte) (wire.LogEntry, error) {
+	var e wire.LogEntry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, fmt.Errorf("stored log entry unreadable: %w", err)
+	}
+	return e, nil
+}
+
 func (s *Server) refuseEntry(w http.ResponseWriter, m *wire.Membership, e *wire.LogEntry, err error) {
 	if e.Seq != m.Seq+1 {
-		fail(w, http.StatusConflict, "the membership log has moved on: sync and try again")
+		fail(w, logMoved.code, logMoved.msg)
 		return
 	}
 	fail(w, http.StatusBadRequest, err.Error())
 }
 
 func (s *Server) getLog(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
-	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
-	if err != nil || since < 0 {
-		fail(w, http.StatusBadRequest, "since must be a log position")
+	since, ok := sinceParam(w, r, "a log position")
+	if !ok {
 		return
 	}
 	entries, head, err := s.st.Log(r.Context(), dev.Team, since)
-	if err != nil {
-		s.internal(w, r, err)
-		return
+	if es, ok := wireRows(s, w, r, entries, err, logEntry); ok {
+		reply(w, http.StatusOK, wire.Log{Entries: es, Head: head})
 	}
-	out := wire.Log{Entries: make([]wire.LogEntry, 0, len(entries)), Head: head}
-	for _, b := range entries {
-		var e wire.LogEntry
-		if err := json.Unmarshal(b, &e); err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		out.Entries = append(out.Entries, e)
-	}
-	reply(w, http.StatusOK, out)
 }
 
 // appendLog takes a role change, a removal, or a new key epoch with the
@@ -880,12 +870,7 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 	}
 	entry, _ := json.Marshal(e)
 	err := s.st.AppendLog(r.Context(), dev.Team, e.Seq, entry, c)
-	if errors.Is(err, store.ErrConflict) {
-		fail(w, http.StatusConflict, "the membership log has moved on: sync and try again")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, logMoved) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "log-" + e.Kind, Records: c.Remove, Result: "ok"})
@@ -896,24 +881,52 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
-	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
-	if err != nil || since < 0 {
-		fail(w, http.StatusBadRequest, "since must be unix seconds")
+	since, ok := sinceParam(w, r, "unix seconds")
+	if !ok {
 		return
 	}
 	// time.Unix wraps around for seconds near the int64 limit: the year
 	// 2262 is as late as any event can be.
 	since = min(since, math.MaxInt64/int64(time.Second))
 	evs, err := s.st.Events(r.Context(), dev.Team, time.Unix(since, 0))
+	out, ok := wireRows(s, w, r, evs, err, func(e store.Event) (wire.AuditEvent, error) {
+		return wire.AuditEvent{Time: e.Time, Device: e.Device, Action: e.Action, Records: e.Records, Result: e.Result}, nil
+	})
+	if ok {
+		reply(w, http.StatusOK, out)
+	}
+}
+
+// sinceParam reads a read endpoint's ?since= (a number from 0), or
+// answers 400 saying it must be what.
+func sinceParam(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
+	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+	if err != nil || since < 0 {
+		fail(w, http.StatusBadRequest, "since must be "+what)
+		return 0, false
+	}
+	return since, true
+}
+
+// wireRows is the shape every list endpoint shares: the rows fetched from
+// the store (or the error fetching them), each turned into its wire form,
+// as a list that is never null ([] when empty, as clients expect). On an
+// error it has answered the request and returns false.
+func wireRows[S, W any](s *Server, w http.ResponseWriter, r *http.Request, rows []S, err error, wireForm func(S) (W, error)) ([]W, bool) {
 	if err != nil {
 		s.internal(w, r, err)
-		return
+		return nil, false
 	}
-	out := make([]wire.AuditEvent, 0, len(evs))
-	for _, e := range evs {
-		out = append(out, wire.AuditEvent{Time: e.Time, Device: e.Device, Action: e.Action, Records: e.Records, Result: e.Result})
+	out := make([]W, 0, len(rows))
+	for _, row := range rows {
+		v, err := wireForm(row)
+		if err != nil {
+			s.internal(w, r, err)
+			return nil, false
+		}
+		out = append(out, v)
 	}
-	reply(w, http.StatusOK, out)
+	return out, true
 }
 
 // decode reads a request body into a T, or answers 400.
@@ -943,12 +956,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, dev *store.Devic
 		return
 	}
 	err := s.st.RefuseJoin(r.Context(), dev.Team, req.Device)
-	if errors.Is(err, store.ErrState) {
-		fail(w, http.StatusConflict, "that device is not waiting for approval")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if s.refused(w, r, err, notWaiting) {
 		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "refuse", Records: []string{req.Device}, Result: "ok"})

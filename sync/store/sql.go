@@ -126,9 +126,11 @@ func (s *sqlStore) query(q string) string {
 	return s.d.rebind(q)
 }
 
-var dollar = regexp.MustCompile(`\$(\d+)`)
+// dollar is compiled on first use, not at init: every hush command links
+// this package.
+var dollar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$(\d+)`) })
 
-func sqliteRebind(q string) string { return dollar.ReplaceAllString(q, "?$1") }
+func sqliteRebind(q string) string { return dollar().ReplaceAllString(q, "?$1") }
 
 func (s *sqlStore) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
 	return q.ExecContext(ctx, s.query(query), args...)

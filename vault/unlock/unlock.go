@@ -31,6 +31,7 @@ type Chain struct {
 	Stores         []keychain.Store // remembered keys, fastest first (keychain.Default)
 	Passphrase     string           // HUSH_PASSPHRASE's value, "" when unset
 	PassphraseFile string           // a file holding the passphrase, "" for none
+	NewPassphrase  string           // HUSH_NEW_PASSPHRASE's value, "" when unset
 	// Notef tells the person of a remembered key that was damaged or does
 	// not open the vault, and was forgotten; nil says nothing.
 	Notef func(format string, args ...any)
@@ -63,6 +64,41 @@ func (c *Chain) Given(v *vault.Vault) (string, error) {
 		return ByPassphraseFile, v.Unlock(p)
 	}
 	return "", ErrNotGiven
+}
+
+// NewGiven is a new passphrase (for a new vault, or a changed passphrase)
+// given without asking, in this order: HUSH_NEW_PASSPHRASE, newFile (a
+// file named for the new passphrase), and, when allowCurrent (a vault
+// being created has no current passphrase to confuse it with),
+// HUSH_PASSPHRASE and the passphrase file. It returns [ErrNotGiven] when
+// none is given, and refuses one [CheckNew] refuses.
+func (c *Chain) NewGiven(newFile string, allowCurrent bool) ([]byte, error) {
+	var p []byte
+	switch {
+	case c.NewPassphrase != "":
+		p = []byte(c.NewPassphrase)
+	case newFile != "":
+		b, err := ReadPassphraseFile(newFile, c.Notef)
+		if err != nil {
+			return nil, err
+		}
+		p = b
+	case allowCurrent && c.Passphrase != "":
+		p = []byte(c.Passphrase)
+	case allowCurrent && c.PassphraseFile != "":
+		b, err := ReadPassphraseFile(c.PassphraseFile, c.Notef)
+		if err != nil {
+			return nil, err
+		}
+		p = b
+	default:
+		return nil, ErrNotGiven
+	}
+	if err := CheckNew(p); err != nil {
+		crypto.Wipe(p)
+		return nil, err
+	}
+	return p, nil
 }
 
 func (c *Chain) notef(format string, args ...any) {

@@ -60,6 +60,39 @@ func TestChainGivenOrder(t *testing.T) {
 // With the real kernel keyring: a remembered key comes first, a key that
 // does not open the vault is forgotten (and the person told), Forget
 // forgets, and Status says where a key is.
+func TestChainNewGivenOrder(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	newFile, curFile := file("new", "new passphrase from a file"), file("cur", "current from a file")
+	for _, tc := range []struct {
+		c            Chain
+		newFile      string
+		allowCurrent bool
+		want         string
+		wantErr      error
+	}{
+		{Chain{NewPassphrase: "the new variable", Passphrase: pass}, newFile, true, "the new variable", nil},
+		{Chain{Passphrase: pass}, newFile, true, "new passphrase from a file", nil},
+		{Chain{Passphrase: pass, PassphraseFile: curFile}, "", true, pass, nil},
+		{Chain{PassphraseFile: curFile}, "", true, "current from a file", nil},
+		// passwd: the current passphrase is never taken for the new one.
+		{Chain{Passphrase: pass, PassphraseFile: curFile}, "", false, "", ErrNotGiven},
+		{Chain{}, "", true, "", ErrNotGiven},
+		{Chain{NewPassphrase: "short"}, "", true, "", ErrShortPassphrase},
+	} {
+		p, err := tc.c.NewGiven(tc.newFile, tc.allowCurrent)
+		if string(p) != tc.want || !errors.Is(err, tc.wantErr) {
+			t.Errorf("%+v, %q, %v: got %q, %v; want %q, %v", tc.c, tc.newFile, tc.allowCurrent, p, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
 func TestChainRememberedKernelKeyring(t *testing.T) {
 	if _, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_USER_KEYRING, false); err != nil {
 		if keychaintest.Real() {

@@ -16,8 +16,10 @@ const DrainGrace = 2 * time.Second
 // drainPoll is how often the silence is checked.
 const drainPoll = 50 * time.Millisecond
 
-// copyBuffer is the size of the reads from the child's output.
-const copyBuffer = 256 << 10
+// copyBuffer is the size of the reads from the child's output: as large as
+// the pipe (growPipe), so that a program that writes faster than hush
+// masks is read in as few pieces as can be.
+const copyBuffer = 1 << 20
 
 // drain is a reader over the child's end of an output pipe that says
 // whether it is waiting in read, so that "nothing more comes" can be told

@@ -187,7 +187,7 @@ func (m *Masker) process(data []byte, final bool) {
 	m.shown = max(0, shown-i)
 	m.buf = append(m.buf[:0], data[i:]...)
 	m.out = out[:0]
-	if cap(m.out) > 1<<20 {
+	if cap(m.out) > 2*copyBuffer {
 		m.out = nil // a huge write leaves no huge buffer behind
 	}
 }

@@ -86,9 +86,15 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 	defer outR.Close()
 	defer errR.Close()
 	// Bigger pipes: a program that writes fast (cat of a log) hands hush
-	// fewer, larger pieces, and both switch less often.
+	// fewer, larger pieces, and both switch less often. The same for the
+	// pipes hush writes to, when its stdout and stderr are pipes: a whole
+	// masked piece goes in with one write, while the reader at the other
+	// end (the next program of the shell's pipeline) goes on reading, and
+	// neither waits for the other after every 64 KiB.
 	growPipe(outW)
 	growPipe(errW)
+	growPipe(s.Stdout)
+	growPipe(s.Stderr)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, Forwarded...)

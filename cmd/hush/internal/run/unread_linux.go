@@ -21,10 +21,21 @@ func unread(f *os.File) (n int, ok bool) {
 	return n, ierr == nil
 }
 
-// growPipe asks for a 1 MiB pipe buffer (the default is 64 KiB); without
-// it (an unprivileged limit), the pipe stays as it is.
+// pipeSize is what growPipe asks for.
+const pipeSize = 1 << 20
+
+// growPipe asks for a 1 MiB pipe buffer (the default is 64 KiB) when f is
+// a smaller pipe; a file that is no pipe, or a pipe already that large,
+// is left as it is, as is a pipe the limit for unprivileged users
+// (/proc/sys/fs/pipe-max-size) keeps small.
 func growPipe(f *os.File) {
-	if rc, err := f.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) { unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
 	}
+	rc.Control(func(fd uintptr) {
+		if n, err := unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0); err == nil && n < pipeSize {
+			unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
+		}
+	})
 }

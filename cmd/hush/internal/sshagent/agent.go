@@ -11,6 +11,10 @@
 // exports one, and clients' requests to add, remove or lock keys are
 // refused unless [Options.AllowChanges] is set (added keys then live only
 // in this process's memory, never in the vault).
+//
+// [FolderVault] is the [Vault] of one folder of a hush vault; [SocketPath]
+// and [Listen] give the agent a socket only its user can reach, and never
+// take over one another agent still listens on.
 package sshagent
 
 import (

@@ -1,0 +1,162 @@
+// Package teamsync is what a front end (the command line, the terminal UI)
+// does around a vault shared with a team: it opens the team state for one
+// task ([With]), syncs on its own when the vault's settings ask for it
+// ([AfterCommand], [Quiet]), follows the server's watch stream ([Watch]),
+// reads the team part of a status ([ReadStatus]), and says in words what a
+// sync did or what waits ([ReportNotes], [AutoNotes], [SyncWords]).
+//
+// The team state and the protocol are sync/client's; this package decides
+// when to sync, how long to wait, and what a person is told. It never
+// fails a command for a sync the command did not ask for: offline, it says
+// so and the command goes on.
+package teamsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// Timeout bounds every conversation with the team server.
+const Timeout = 2 * time.Minute
+
+// autoTimeout bounds an automatic sync: a short one, since the command the
+// person asked for waits on it.
+const autoTimeout = 15 * time.Second
+
+// With runs fn on v's team, owned for the task (client.Open: the sync
+// lock, the state loaded once and saved by the methods that change it),
+// within Timeout.
+func With(v *vault.Vault, fn func(ctx context.Context, t *client.Team) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	t, err := client.Open(ctx, v)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return fn(ctx, t)
+}
+
+// Now syncs v as its own owner of the team state (client.Open).
+func Now(ctx context.Context, v *vault.Vault) (*client.Report, error) {
+	t, err := client.Open(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	return t.Sync(ctx)
+}
+
+// auto is the sync automatic sync runs: a short one.
+func auto(v *vault.Vault) (*client.Report, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), autoTimeout)
+	defer cancel()
+	return Now(ctx, v)
+}
+
+// AfterCommand syncs when v's team settings ask for it: always after a
+// change (changed), before a read when the last sync is over a minute old.
+// It returns what to tell the person; it never fails.
+func AfterCommand(v *vault.Vault, changed bool) []string {
+	if !client.InTeam(v) {
+		return nil
+	}
+	st, err := client.Load(v)
+	if err != nil {
+		return nil
+	}
+	var notes []string
+	if changed && st.Role == "reader" {
+		notes = append(notes, "note: this device is a reader in the team: this change stays on this device")
+	}
+	if st.AutoSyncDue(changed, time.Now()) {
+		notes = append(notes, AutoNotes(auto(v))...)
+	}
+	return notes
+}
+
+// Quiet is AfterCommand for the terminal UI, after a change: one short
+// status line (empty when nothing was synced).
+func Quiet(v *vault.Vault) string {
+	if !client.InTeam(v) {
+		return ""
+	}
+	if st, err := client.Load(v); err != nil || !st.AutoSyncDue(true, time.Now()) {
+		return ""
+	}
+	rep, err := auto(v)
+	switch {
+	case errors.Is(err, client.ErrOffline):
+		return "the team server is unreachable: working offline"
+	case err != nil:
+		return "automatic sync failed: " + err.Error()
+	case len(rep.Conflicts) > 0:
+		return fmt.Sprintf("synced; %d in conflict: hush resolve", len(rep.Conflicts))
+	}
+	return fmt.Sprintf("synced (pulled %d, pushed %d)", rep.Pulled, rep.Pushed)
+}
+
+// Label is the terminal UI header's word on sync: empty for a vault of
+// one's own.
+func Label(v *vault.Vault) string {
+	if !client.InTeam(v) {
+		return ""
+	}
+	st, err := client.Load(v)
+	if err != nil {
+		return "team"
+	}
+	if st.Auto {
+		return "sync: auto"
+	}
+	return "sync: hush sync"
+}
+
+// Freshness is the warning, for a vault in a team, that the server may be
+// showing this device a frozen view; empty when there is none.
+func Freshness(v *vault.Vault) string {
+	if !client.InTeam(v) {
+		return ""
+	}
+	if st, err := client.Load(v); err == nil {
+		return FreshnessNote(st.Freshness(time.Now()))
+	}
+	return ""
+}
+
+// Theirs is the teammate's side of a conflict on name, and who made it
+// ("member on device", or the device alone).
+func Theirs(v *vault.Vault, name string) (th *client.Theirs, who string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	t, err := client.Open(ctx, v)
+	if err != nil {
+		return nil, "", err
+	}
+	th, err = t.Theirs(name)
+	t.Close()
+	if err != nil {
+		return nil, "", err
+	}
+	who = th.Author
+	if th.Member != "" && th.Member != th.Author {
+		who = th.Member + " on " + th.Author
+	}
+	return th, who, nil
+}
+
+// MemberState is a member's state in one word: pending, active or removed.
+func MemberState(m client.Member) string {
+	switch {
+	case m.Pending:
+		return "pending"
+	case m.Active:
+		return "active"
+	}
+	return "removed"
+}

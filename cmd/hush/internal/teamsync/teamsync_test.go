@@ -1,0 +1,79 @@
+package teamsync
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
+)
+
+func TestAVaultOfOnesOwnHasNoTeamPart(t *testing.T) {
+	v, err := vault.Create(filepath.Join(t.TempDir(), "vaults", "own.db"), []byte("correct horse battery staple"), vault.CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	st, err := ReadStatus(v)
+	if err != nil || st != nil {
+		t.Fatalf("ReadStatus = %v, %v; want nil, nil", st, err)
+	}
+	if n := AfterCommand(v, true); n != nil {
+		t.Errorf("AfterCommand said %q for a vault of one's own", n)
+	}
+	if l, q, f := Label(v), Quiet(v), Freshness(v); l != "" || q != "" || f != "" {
+		t.Errorf("Label, Quiet, Freshness = %q, %q, %q; want nothing", l, q, f)
+	}
+}
+
+func TestAReaderIsNotToldToPush(t *testing.T) {
+	s := &client.Status{Role: "reader", Unpushed: 2}
+	if w := SyncWords(s); strings.Contains(w, "hush sync") || !strings.Contains(w, "stay on this device") {
+		t.Errorf("reader: %q", w)
+	}
+	s.Role = "writer"
+	if w := SyncWords(s); !strings.Contains(w, "2 local change(s) not yet pushed: run `hush sync`") {
+		t.Errorf("writer: %q", w)
+	}
+	s.Unpushed, s.Auto = 0, true
+	if w := SyncWords(s); w != "nothing to push; automatic sync on" {
+		t.Errorf("nothing waits: %q", w)
+	}
+}
+
+func TestAnAutomaticSyncNeverFailsItSaysSo(t *testing.T) {
+	offline := AutoNotes(nil, fmt.Errorf("%w at https://x: refused", client.ErrOffline))
+	if len(offline) != 1 || !strings.Contains(offline[0], "working offline") {
+		t.Errorf("offline: %q", offline)
+	}
+	removed := AutoNotes(nil, client.ErrRemoved)
+	if len(removed) != 1 || !strings.Contains(removed[0], RemovedWords) {
+		t.Errorf("removed: %q", removed)
+	}
+	rep := &client.Report{Conflicts: []string{"a/B"}, Stale: 1, Fresh: client.Freshness{Quiet: 10 * 24 * time.Hour, Wrote: true}}
+	got := strings.Join(AutoNotes(rep, nil), "\n")
+	for _, want := range []string{"1 in conflict", "hush resolve NAME", "1 change(s) go up with the next", "for 10 days: it may be showing this device a frozen view"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("notes lack %q:\n%s", want, got)
+		}
+	}
+	if n := AutoNotes(&client.Report{}, nil); len(n) != 0 {
+		t.Errorf("a clean sync said %q", n)
+	}
+}
+
+func TestMemberState(t *testing.T) {
+	for _, c := range []struct {
+		m    client.Member
+		want string
+	}{{client.Member{Pending: true}, "pending"}, {client.Member{LogDevice: wire.LogDevice{Active: true}}, "active"}, {client.Member{}, "removed"}} {
+		if got := MemberState(c.m); got != c.want {
+			t.Errorf("MemberState(%+v) = %q, want %q", c.m, got, c.want)
+		}
+	}
+}

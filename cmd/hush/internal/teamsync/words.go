@@ -1,0 +1,113 @@
+package teamsync
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hush-secrets/hush/sync/client"
+)
+
+// RemovedWords is what a device the team server no longer knows is told,
+// instead of the server's "unauthenticated (HTTP 401)".
+const RemovedWords = "the team server no longer knows this device: it was removed from the team (or its join was turned away, or the server lost its data). " +
+	"It can no longer sync; its secrets stay in this vault. To take part again, join with a new invitation (`hush team join CODE`)"
+
+// Removed reports whether err is the team server refusing a device it
+// does not know: removed, or the server's data was lost.
+func Removed(err error) bool {
+	return errors.Is(err, client.ErrRemoved) || client.UnknownDevice(err)
+}
+
+// ReportNotes are the notes a sync's report calls for: changes that stay
+// here, records not applied, changes to push again, and the freshness
+// warning.
+func ReportNotes(rep *client.Report) []string {
+	var notes []string
+	if rep.ReadOnly > 0 {
+		notes = append(notes, fmt.Sprintf("note: this device is a reader: %d local change(s) stay here and are not sent to the team", rep.ReadOnly))
+	}
+	if rep.Skipped > 0 {
+		notes = append(notes, fmt.Sprintf("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped))
+	}
+	if rep.Unconfirmed > 0 {
+		notes = append(notes, fmt.Sprintf("note: the team server said it took %d change(s) but did not show them back: they stay unpushed and go again with the next `hush sync`", rep.Unconfirmed))
+	}
+	if rep.Stale > 0 {
+		notes = append(notes, fmt.Sprintf("note: the team changed during this sync; %d change(s) go up with the next `hush sync`", rep.Stale))
+	}
+	if n := FreshnessNote(rep.Fresh); n != "" {
+		notes = append(notes, n)
+	}
+	return notes
+}
+
+// FreshnessNote warns, on every command that reads the team state, when
+// the server may be showing this device a frozen view; empty otherwise.
+func FreshnessNote(f client.Freshness) string {
+	switch {
+	case f.Wrote:
+		return fmt.Sprintf("warning: this device has pushed changes, but the team server has shown nothing new from the team for %d days: it may be showing this device a frozen view. Run `hush team verify` and compare the head with a teammate", int(f.Quiet.Hours()/24))
+	case f.Quiet > 0:
+		return fmt.Sprintf("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(f.Quiet.Hours()/24))
+	}
+	return ""
+}
+
+// ConflictNotes name the secrets a sync left in conflict, and how to settle
+// them; nothing when there are none.
+func ConflictNotes(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	return []string{
+		fmt.Sprintf("%d in conflict (changed here and by a teammate): %s", len(names), strings.Join(names, ", ")),
+		"keep one side with `hush resolve NAME --keep mine` or `--keep theirs`",
+	}
+}
+
+// ApprovalNotes say which joins a sync approved or refused.
+func ApprovalNotes(as []client.Approval) []string {
+	var notes []string
+	for _, ap := range as {
+		if ap.Refused != "" {
+			notes = append(notes, fmt.Sprintf("refused the join of %s (%s): %s", ap.Device, ap.Member, ap.Refused))
+		} else {
+			notes = append(notes, fmt.Sprintf("approved %s (%s) as %s", ap.Device, ap.Member, ap.Role))
+		}
+	}
+	return notes
+}
+
+// AutoNotes say how a sync the person did not ask for went: offline and
+// failures are notes, never errors.
+func AutoNotes(rep *client.Report, err error) []string {
+	switch {
+	case errors.Is(err, client.ErrOffline):
+		return []string{"note: the team server is unreachable: working offline (changes sync later)"}
+	case Removed(err):
+		return []string{"note: " + RemovedWords}
+	case err != nil:
+		return []string{"note: automatic sync failed: " + err.Error()}
+	}
+	return append(ConflictNotes(rep.Conflicts), ReportNotes(rep)...)
+}
+
+// SyncWords says what waits to be pushed, and what to do about it: nothing
+// when nothing waits; a reader's changes are never pushed, so a reader is
+// not told to push them.
+func SyncWords(s *client.Status) string {
+	auto := ""
+	if s.Auto {
+		auto = "; automatic sync on"
+	}
+	switch {
+	case s.Role == "reader" && s.Unpushed > 0:
+		return fmt.Sprintf("%d local change(s) stay on this device (a reader's changes are not sent to the team)%s", s.Unpushed, auto)
+	case s.Unpushed == 0:
+		return "nothing to push" + auto
+	case s.Auto:
+		return fmt.Sprintf("%d local change(s) not yet pushed (automatic sync sends them at the next change, or run `hush sync`)", s.Unpushed)
+	}
+	return fmt.Sprintf("%d local change(s) not yet pushed: run `hush sync`", s.Unpushed)
+}
