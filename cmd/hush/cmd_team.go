@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -255,7 +256,13 @@ func (a *app) teamMembersCommand() *cobra.Command {
 				}
 				now := time.Now()
 				w := a.newTable()
-				fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN\tEXPIRES")
+				// The EXPIRES column appears once the team has a machine.
+				machines := slices.ContainsFunc(ms, func(m client.Member) bool { return m.Machine })
+				if machines {
+					fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN\tEXPIRES")
+				} else {
+					fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
+				}
 				for _, m := range ms {
 					dev := m.Name
 					if m.ID == st.Device.ID {
@@ -273,7 +280,11 @@ func (a *app) teamMembersCommand() *cobra.Command {
 							expires += " (expired)"
 						}
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, dev, m.Role, teamsync.MemberState(m), m.Joined.Local().Format("2006-01-02"), seen, expires)
+					line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", m.Member, dev, m.Role, teamsync.MemberState(m), m.Joined.Local().Format("2006-01-02"), seen)
+					if machines {
+						line += "\t" + expires
+					}
+					fmt.Fprintln(w, line)
 				}
 				return w.Flush()
 			})
