@@ -104,10 +104,7 @@ func (t *Token) String() string {
 	if len(t.CA) > 0 {
 		f = appendField(f, tagCA, t.CA)
 	}
-	b := binary.BigEndian.AppendUint16(nil, uint16(len(f)))
-	b = append(b, f...)
-	b = binary.BigEndian.AppendUint32(b, tokenSum(b))
-	return TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return encodeToken(f)
 }
 
 func tokenSum(b []byte) uint32 {
@@ -145,6 +142,7 @@ func ParseToken(s string) (*Token, error) {
 	if len(body)%4 == 1 {
 		body = body[:len(body)-1]
 	}
+	// Lenient first, to tell a token cut short (its length says more)...
 	b, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenDamaged, err)
@@ -159,6 +157,11 @@ func ParseToken(s string) (*Token, error) {
 	case len(b) > 2+n+4:
 		return nil, fmt.Errorf("%w: it has characters after its end", ErrTokenDamaged)
 	case binary.BigEndian.Uint32(b[2+n:]) != tokenSum(b[:2+n]):
+		return nil, ErrTokenDamaged
+	}
+	// ...then strict: the last character's unused bits are zero, so that
+	// no character can change without being noticed.
+	if _, err := base64.RawURLEncoding.Strict().DecodeString(body); err != nil {
 		return nil, ErrTokenDamaged
 	}
 	t, err := parseTokenFields(b[2 : 2+n])
@@ -276,4 +279,12 @@ func (t *Token) state() (*State, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// encodeToken frames fields: length, fields, checksum.
+func encodeToken(fields []byte) string {
+	b := binary.BigEndian.AppendUint16(nil, uint16(len(fields)))
+	b = append(b, fields...)
+	b = binary.BigEndian.AppendUint32(b, tokenSum(b))
+	return TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 }
