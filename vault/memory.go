@@ -27,7 +27,7 @@ func CreateMemory() (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite3", "file:hush-memory-"+hex.EncodeToString(name)+"?mode=memory&_txlock=immediate&_foreign_keys=on&_secure_delete=on")
+	db, err := sql.Open("sqlite3", "file:hush-memory-"+hex.EncodeToString(name)+"?mode=memory&_txlock=immediate&_foreign_keys=on&_secure_delete=on&_stmt_cache_size=32")
 	if err != nil {
 		return nil, err
 	}
