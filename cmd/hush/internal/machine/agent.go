@@ -72,7 +72,7 @@ type Agent struct {
 // NewAgent makes an agent; Run starts it.
 func NewAgent(o AgentOptions) (*Agent, error) {
 	if len(o.Auth) < 16 {
-		return nil, errors.New("the agent's bearer token must be at least 16 characters (generate one with `hush generate`)")
+		return nil, errors.New("the agent's bearer token must be at least 16 characters (make one with `hush generate --bytes 32`)")
 	}
 	if o.Interval <= 0 {
 		o.Interval = 30 * time.Second
