@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
+	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
 	"github.com/hush-secrets/hush/vault/unlock"
@@ -37,6 +38,8 @@ type app struct {
 	// no vault (token.go); command is the running command's name.
 	tokenFile string
 	command   string
+	token     *client.Token // a writer machine's change: pushed by record
+	tokenTeam *client.Team
 }
 
 func (a *app) getenv(k string) string { return a.env[k] }
@@ -140,7 +143,10 @@ func (a *app) vaultPath() (name, path string, err error) {
 // is none.
 func (a *app) open() (*vault.Vault, error) {
 	if src := machine.Source(a.getenv, a.tokenFile); src != "" {
-		return nil, tokenOnly(src) // the reads go through unlocked
+		if a.command == "set" { // set opens, then unlocks (a no-op here)
+			return a.tokenVault(src)
+		}
+		return nil, tokenOnly(src) // the others go through unlocked
 	}
 	name, path, err := a.vaultPath()
 	if err != nil {
@@ -206,6 +212,9 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 		return err
 	}
 	if result == nil && changes[action] {
+		if a.tokenTeam != nil {
+			return a.tokenPush()
+		}
 		a.autoSync(v, true) // also tells a reader the change stays here
 	}
 	return nil

@@ -14,8 +14,9 @@ import (
 	"github.com/hush-secrets/hush/vault"
 )
 
-// tokenCommands read with a machine token instead of a vault.
-var tokenCommands = map[string]bool{"get": true, "ls": true, "export": true, "run": true}
+// tokenCommands work with a machine token instead of a vault; the
+// writing ones only for a writer machine, and push before they return.
+var tokenCommands = map[string]bool{"get": true, "ls": true, "export": true, "run": true, "set": true, "rm": true}
 
 // tokenVault is the vault a command reads when a machine token is given:
 // the team, synced into memory with the token (internal/machine).
@@ -29,18 +30,33 @@ func (a *app) tokenVault(src string) (*vault.Vault, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
 	defer cancel()
-	v, rep, err := machine.Read(ctx, tok)
+	v, t, rep, err := machine.Read(ctx, tok)
 	if err != nil {
 		return nil, err
 	}
 	if note := machine.SkippedNote(rep); note != "" {
 		a.notef("%s", note)
 	}
+	if changes[a.command] {
+		if !wire.CanWrite(t.State().Role) {
+			v.Close()
+			return nil, fmt.Errorf("machine %s is a %s: it cannot change secrets", tok.Name, t.State().Role)
+		}
+		a.token, a.tokenTeam = tok, t // record pushes the change
+	}
 	return v, nil
 }
 
+// tokenPush is record's part for a writer machine's change: pushed now,
+// or the command fails (the memory vault holds it only until then).
+func (a *app) tokenPush() error {
+	ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
+	defer cancel()
+	return machine.Push(ctx, a.tokenTeam, a.token)
+}
+
 func tokenOnly(src string) error {
-	return fmt.Errorf("with a machine token (%s), only get, ls, export and run work: unset it to use this device's vault", src)
+	return fmt.Errorf("with a machine token (%s), only get, ls, export, run, set and rm work: unset it to use this device's vault", src)
 }
 
 // inviteMachine is `hush team invite --machine NAME`.

@@ -98,22 +98,42 @@ func readTokenFile(file string) ([]byte, error) {
 // Read syncs the token's team into a new memory vault and returns it,
 // unlocked; the caller closes it. The sync is the ordinary one: the log
 // verified from the token's pins, the key checked, every record checked.
-func Read(ctx context.Context, tok *client.Token) (*vault.Vault, *client.Report, error) {
+func Read(ctx context.Context, tok *client.Token) (*vault.Vault, *client.Team, *client.Report, error) {
 	v, err := vault.CreateMemory()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	t, err := client.OpenToken(v, tok)
 	if err != nil {
 		v.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rep, err := t.Sync(ctx)
 	if err != nil {
 		v.Close()
-		return nil, rep, Explain(err, tok)
+		return nil, nil, rep, Explain(err, tok)
 	}
-	return v, rep, nil
+	return v, t, rep, nil
+}
+
+// Push sends what a command changed in a token's memory vault (a writer
+// machine's `hush set`, `hush rm`) and waits until the team shows it: the
+// memory vault is gone when the command ends, so a change the server has
+// not shown back is an error, not a change left for later.
+func Push(ctx context.Context, t *client.Team, tok *client.Token) error {
+	rep, err := t.Sync(ctx)
+	if err != nil {
+		return fmt.Errorf("the change was not saved: %w", Explain(err, tok))
+	}
+	switch {
+	case rep.ReadOnly > 0:
+		return fmt.Errorf("the change was not saved: machine %s is a reader", tok.Name)
+	case len(rep.Conflicts) > 0:
+		return fmt.Errorf("the change was not saved: %s changed on the team meanwhile; run the command again", strings.Join(rep.Conflicts, ", "))
+	case rep.Unconfirmed > 0 || rep.Stale > 0:
+		return errors.New("the change was not saved: the team server did not show it back; run the command again")
+	}
+	return nil
 }
 
 // ErrGone: the team no longer has this machine (removed, expired, or the
