@@ -117,6 +117,15 @@ cron can gate on it.`,
 					tw.Flush()
 				}
 				if overdue > 0 {
+					ended := 0
+					for _, it := range items {
+						if it.Overdue && strings.HasPrefix(it.Name, "machine ") {
+							ended++
+						}
+					}
+					if ended == overdue {
+						return fmt.Errorf("%d machine(s) whose access has ended: `hush team remove NAME`, and `hush team invite --machine` for a new token", ended)
+					}
 					return fmt.Errorf("%d overdue: rotate with `hush rotate NAME`, or `hush rotate --due` for those with a rotator", overdue)
 				}
 				return nil
