@@ -44,5 +44,5 @@ func TestMachineExpiry(t *testing.T) {
 	le.Device, le.Role, le.Expires = &dev, wire.RoleAdmin, le.Time.Add(time.Hour)
 	le.Sign(e.admin.ID, e.admin.key)
 	a.Entry = *le
-	e.call(e.admin, "POST", "/v1/joins/approve", a).want(t, http.StatusBadRequest, "a machine is a reader or a writer")
+	e.call(e.admin, "POST", "/v1/joins/approve", a).want(t, http.StatusBadRequest, "membership log entry 5 is not valid: a machine is a reader or a writer")
 }
