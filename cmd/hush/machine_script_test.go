@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -94,9 +95,16 @@ func cmdNoCreate(ts *testscript.TestScript, neg bool, args []string) {
 // the JSONPath library ESO uses, the result turned into bytes as ESO's
 // extractSecretData does. It prints the value ESO would put in the
 // Kubernetes Secret; with `!`, it expects ESO to fail and prints why.
+//
+// eso -want VALUE URL KEY [VERSION] asks again (for up to 60 s) until ESO
+// would get VALUE: a change the agent is to pick up by itself.
 func cmdESO(ts *testscript.TestScript, neg bool, args []string) {
+	want := ""
+	if len(args) > 2 && args[0] == "-want" {
+		want, args = args[1], args[2:]
+	}
 	if len(args) < 2 || len(args) > 3 {
-		ts.Fatalf("usage: eso URL-TEMPLATE KEY [VERSION]")
+		ts.Fatalf("usage: eso [-want VALUE] URL-TEMPLATE KEY [VERSION]")
 	}
 	version := ""
 	if len(args) == 3 {
@@ -107,7 +115,15 @@ func cmdESO(ts *testscript.TestScript, neg bool, args []string) {
 		Headers:  map[string]string{"Authorization": "Bearer {{ .auth.token }}"},
 		JSONPath: "$.value",
 	}
-	val, err := store.getSecret(args[1], version, map[string]string{"token": ts.Getenv("AGENT_AUTH")})
+	auth := map[string]string{"token": ts.Getenv("AGENT_AUTH")}
+	val, err := store.getSecret(args[1], version, auth)
+	for deadline := time.Now().Add(60 * time.Second); want != "" && string(val) != want && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		val, err = store.getSecret(args[1], version, auth)
+	}
+	if want != "" && err == nil && string(val) != want {
+		ts.Fatalf("eso: still %q after 60 s, want %q", val, want)
+	}
 	switch {
 	case err != nil && !neg:
 		ts.Fatalf("eso: %v", err)

@@ -57,16 +57,26 @@ func CheckListen(addr string, haveTLS, insecure bool) error {
 }
 
 // Agent keeps a machine's view of its team in memory and serves it.
+//
+// It holds two views, each a memory vault with its own Team: requests
+// read one while a sync brings the other up to date, and a sync that
+// worked swaps them. So a sync waiting on a slow or silent server never
+// holds up a request: the agent answers from what it verified last.
 type Agent struct {
 	o AgentOptions
 
-	mu      sync.Mutex // the vault and the team: one user at a time
-	v       *vault.Vault
-	t       *client.Team
+	syncMu sync.Mutex // one sync at a time; owns spare
+	spare  *view
+
+	mu      sync.Mutex // serve and the fields below; a vault has one user at a time
+	serve   *view      // nil until the first sync worked
 	lastOK  time.Time
 	lastErr error
 	gone    error // removed or expired: nothing is served any more
 	syncs   chan struct{}
+	// stopWatch ends the watch stream once the machine is gone (an
+	// expired machine's stream would be retried for nothing).
+	stopWatch context.CancelFunc
 }
 
 // NewAgent makes an agent; Run starts it.
@@ -86,16 +96,38 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return nil, errors.New("give both --tls-cert and --tls-key")
 	}
+	a := &Agent{o: o, syncs: make(chan struct{}, 1)}
+	var err error
+	if a.spare, err = newView(o.Token); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// view is one memory vault and the Team that syncs it.
+type view struct {
+	v *vault.Vault
+	t *client.Team
+}
+
+func newView(tok *client.Token) (*view, error) {
 	v, err := vault.CreateMemory()
 	if err != nil {
 		return nil, err
 	}
-	t, err := client.OpenToken(v, o.Token)
+	t, err := client.OpenToken(v, tok)
 	if err != nil {
 		v.Close()
 		return nil, err
 	}
-	return &Agent{o: o, v: v, t: t, syncs: make(chan struct{}, 1)}, nil
+	return &view{v, t}, nil
+}
+
+func (w *view) close() {
+	if w != nil && w.v != nil {
+		w.v.Close()
+		w.v = nil
+	}
 }
 
 // Run syncs once (failing if that fails), then listens, re-syncs every
@@ -128,6 +160,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
+	a.mu.Lock()
+	a.stopWatch = stopWatch
+	a.mu.Unlock()
 	go a.watch(watchCtx)
 	tick := time.NewTicker(a.o.Interval)
 	defer tick.Stop()
@@ -152,9 +187,9 @@ func (a *Agent) Run(ctx context.Context) error {
 // watch turns the server's "the team changed" events into syncs. An
 // event is only a reason to look: the sync verifies everything.
 func (a *Agent) watch(ctx context.Context) {
-	a.mu.Lock()
-	w, err := a.t.Watcher()
-	a.mu.Unlock()
+	a.syncMu.Lock()
+	w, err := a.spare.t.Watcher()
+	a.syncMu.Unlock()
 	if err != nil {
 		return
 	}
@@ -179,20 +214,27 @@ func (a *Agent) watch(ctx context.Context) {
 func (a *Agent) sync(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
+	if a.spare == nil { // gone
+		return ErrGone
+	}
+	// The spare view syncs while requests read the other one.
+	rep, err := a.spare.t.Sync(ctx)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.gone != nil {
-		return a.gone
-	}
-	rep, err := a.t.Sync(ctx)
 	if err != nil {
 		err = Explain(err, a.o.Token)
 		a.lastErr = err
 		if errors.Is(err, ErrGone) {
 			// The team ended this machine: what it held is dropped at once.
 			a.gone = err
-			a.v.Close()
-			a.v = nil
+			a.serve.close()
+			a.spare.close()
+			a.serve, a.spare = nil, nil
+			if a.stopWatch != nil {
+				a.stopWatch()
+			}
 			a.o.Logger.Error("machine no longer in the team: serving nothing", "err", err)
 		}
 		return err
@@ -201,17 +243,24 @@ func (a *Agent) sync(ctx context.Context) error {
 		a.o.Logger.Warn(note)
 	}
 	a.lastOK, a.lastErr = time.Now(), nil
+	if a.serve == nil { // the first sync: the second view starts empty
+		if a.serve, err = newView(a.o.Token); err != nil {
+			return err
+		}
+	}
+	a.serve, a.spare = a.spare, a.serve
 	a.o.Logger.Info("synced", "pulled", rep.Pulled)
 	return nil
 }
 
 func (a *Agent) close() {
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.v != nil {
-		a.v.Close()
-		a.v = nil
-	}
+	a.serve.close()
+	a.spare.close()
+	a.serve, a.spare = nil, nil
 }
 
 // Secret is the answer to GET /v1/secrets/NAME: what ESO's webhook
@@ -268,12 +317,16 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 		version = n
 	}
 	a.mu.Lock()
-	if a.gone != nil {
+	if a.gone != nil || a.serve == nil {
+		msg := "the agent has not synced yet"
+		if a.gone != nil {
+			msg = a.gone.Error()
+		}
 		a.mu.Unlock()
-		agentError(w, http.StatusServiceUnavailable, a.gone.Error())
+		agentError(w, http.StatusServiceUnavailable, msg)
 		return
 	}
-	s, err := a.v.GetVersion(name, version)
+	s, err := a.serve.v.GetVersion(name, version)
 	a.mu.Unlock()
 	if errors.Is(err, vault.ErrNotFound) {
 		agentError(w, http.StatusNotFound, "no secret "+name)

@@ -55,7 +55,7 @@ func TestAgentHandler(t *testing.T) {
 	if _, err := v.Set("app/prod/BIN", []byte{0xff, 0x00}, vault.Update{}); err != nil {
 		t.Fatal(err)
 	}
-	a := &Agent{o: AgentOptions{Auth: []byte("0123456789abcdef-bearer")}, v: v}
+	a := &Agent{o: AgentOptions{Auth: []byte("0123456789abcdef-bearer")}, serve: &view{v: v}}
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	get := func(path, bearer string) (int, string) {
