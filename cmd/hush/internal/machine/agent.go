@@ -242,6 +242,15 @@ func (a *Agent) sync(ctx context.Context) error {
 	if note := SkippedNote(rep); note != "" {
 		a.o.Logger.Warn(note)
 	}
+	// Each view refuses a server that goes back on what it saw; the one
+	// synced now must also not be behind the one it replaces.
+	if a.serve != nil {
+		now, was := a.spare.t.State(), a.serve.t.State()
+		if now.Members.Seq < was.Members.Seq || now.Head < was.Head {
+			a.lastErr = &client.RollbackError{What: fmt.Sprintf("it shows membership log entry %d and change %d, but this agent has served %d and %d", now.Members.Seq, now.Head, was.Members.Seq, was.Head)}
+			return a.lastErr
+		}
+	}
 	a.lastOK, a.lastErr = time.Now(), nil
 	if a.serve == nil { // the first sync: the second view starts empty
 		if a.serve, err = newView(a.o.Token); err != nil {
