@@ -166,6 +166,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.watch(watchCtx)
 	tick := time.NewTicker(a.o.Interval)
 	defer tick.Stop()
+	// A sync at the machine's expiry (the token says when; the sync
+	// checks the signed log's date) drops everything then, not at the
+	// next interval.
+	expiry := time.NewTimer(time.Until(a.o.Token.Expires))
+	defer expiry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -177,6 +182,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			return err
 		case <-tick.C:
 		case <-a.syncs:
+		case <-expiry.C:
 		}
 		if err := a.sync(ctx); err != nil && ctx.Err() == nil {
 			a.o.Logger.Warn("sync failed", "err", err)
