@@ -11,7 +11,7 @@ import (
 	"github.com/hush-secrets/hush/sync/wire"
 )
 
-// Machines (threat 15 in docs/security.md): a lying server cannot keep a
+// Machines (threat 27 in docs/security.md): a lying server cannot keep a
 // removed or expired machine's view alive without the machine noticing.
 
 // An expired machine: the server goes on serving it (its clock says not

@@ -29,6 +29,9 @@ type Team struct {
 	// method then fails.
 	owed   bool
 	writes int // state writes, for tests
+	// legacy: sync with v1 only, as a hush before the change chain did
+	// (tests of v1 teams, and of their migration).
+	legacy bool
 }
 
 // ErrMemoryTeam: a vault in memory (a machine token's) is owned by the
