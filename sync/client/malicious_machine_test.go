@@ -1,7 +1,6 @@
 package client
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -28,7 +27,7 @@ func TestMaliciousMachineExpiredKeptAlive(t *testing.T) {
 		t.Fatalf("expired machine read through a server that serves it: %v", err)
 	}
 	// It took nothing from the server: no key fetched, no record pulled.
-	if n := len(tm.p.sent(mark, "GET /v1/key", tok.Device)) + len(tm.p.sent(mark, "GET /v1/changes", tok.Device)); n > 0 {
+	if n := len(tm.p.sent(mark, "GET /v1/key", tok.Device)) + len(tm.p.sent(mark, "GET /v1/changes", tok.Device)) + len(tm.p.sent(mark, "GET /v2/chain", tok.Device)); n > 0 {
 		t.Fatalf("the expired machine went on after the log: %d requests", n)
 	}
 	if _, err := v.Get("app/alpha"); err == nil {
@@ -72,13 +71,16 @@ func TestMaliciousMachineRemovalHidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldKey := tm.p.lastResp("GET /v1/key", tok.Device)
-	oldChanges := tm.p.lastResp("GET /v1/changes", tok.Device)
+	oldChain := tm.p.lastResp("GET /v2/chain", tok.Device)
 	before := tm.admin.st.Members.Seq
 	if _, err := tm.admin.Remove(mctx, "ci-deploy"); err != nil {
 		t.Fatal(err)
 	}
 	mSet(t, tm.admin.v, "app/alpha", "alpha-after-removal")
 	tm.sync(t, tm.admin)
+	// What the server holds now, as a new member's first pull gets it.
+	carol := tm.add(t, "carol", wire.RoleReader)
+	nowChain := tm.p.lastResp("GET /v2/chain", carol.id())
 
 	team := tm.admin.st.Team
 	tm.p.onBefore("GET /v1/log", func(x *mExchange) bool {
@@ -97,28 +99,26 @@ func TestMaliciousMachineRemovalHidden(t *testing.T) {
 		return true
 	})
 	current := true
-	tm.p.onBefore("GET /v1/changes", func(x *mExchange) bool {
+	tm.p.onBefore("GET /v2/chain", func(x *mExchange) bool {
 		if x.Device != tok.Device {
 			return false
 		}
-		if !current {
-			x.Status, x.Resp = 200, oldChanges
-			return true
+		x.Status, x.Resp = 200, oldChain
+		if current {
+			x.Resp = nowChain
 		}
-		ch, err := tm.p.store.Changes(context.Background(), team, 0, wire.MaxPullRecords)
-		if err != nil {
-			t.Error(err)
-			return false
-		}
-		return answer(x, 200, ch)
+		return true
 	})
-	_, _, err := machineRead(t, tok, time.Time{})
-	if err == nil || !strings.Contains(err.Error(), "cannot be trusted: written at a membership log position this device has not seen") {
+	v, _, err := machineRead(t, tok, time.Time{})
+	if err == nil || !strings.Contains(err.Error(), "written at a membership log position this device has not seen") {
 		t.Fatalf("current records through a server hiding the removal: %v", err)
+	}
+	if _, gerr := v.Get("app/alpha"); gerr == nil {
+		t.Fatal("a refused pull applied a record")
 	}
 
 	current = false
-	v, _, err := machineRead(t, tok, time.Time{})
+	v, _, err = machineRead(t, tok, time.Time{})
 	if err != nil {
 		t.Fatalf("the old view replayed: %v", err)
 	}
