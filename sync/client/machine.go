@@ -27,10 +27,11 @@ func (e *MachineExpiredError) Unwrap() error { return wire.ErrMachineExpired }
 
 // expiredAuthorError: a record signed by a machine whose access has ended
 // (by this device's clock). It is skipped like a record of an old key
-// epoch: applied by nobody, and it does not stop the sync. A v1 record
-// carries no time its author signed, so a record a writer machine pushed
-// just before it expired and that this device pulls after is skipped too;
-// the change chain's signed entry time will tell them apart.
+// epoch: applied by nobody, and it does not stop the sync. The check uses
+// this device's clock, so a record a writer machine pushed just before it
+// expired and that this device pulls after is skipped too; on a chained
+// team the record's entry carries the author's signed time, which could
+// tell them apart (not wired yet).
 type expiredAuthorError struct {
 	StaleRecordError
 	name string
