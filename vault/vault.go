@@ -154,6 +154,7 @@ type Vault struct {
 	keys *keyring // nil while locked
 
 	auditAttached bool
+	memory        bool // CreateMemory: no file at all (memory.go)
 
 	// pendingFolders, while a batch write ([Vault.SetMany]) runs, collects
 	// the folders whose authenticated live count must be sealed before it

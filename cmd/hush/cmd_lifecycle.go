@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,10 @@ cron can gate on it.`,
 				}
 				now := time.Now()
 				items := vault.Due(entries, now, w, cw)
+				if folder == "" {
+					items = append(items, machinesDue(v, now)...)
+					slices.SortStableFunc(items, func(x, y vault.DueItem) int { return x.When.Compare(y.When) })
+				}
 				out, overdue := listing.DueRows(items)
 				if a.jsonOut {
 					if err := a.writeJSON(out); err != nil {
@@ -98,6 +103,15 @@ cron can gate on it.`,
 					tw.Flush()
 				}
 				if overdue > 0 {
+					ended := 0
+					for _, it := range items {
+						if it.Overdue && strings.HasPrefix(it.Name, "machine ") {
+							ended++
+						}
+					}
+					if ended == overdue {
+						return fmt.Errorf("%d machine(s) whose access has ended: `hush team remove NAME`, and `hush team invite --machine` for a new token", ended)
+					}
 					return fmt.Errorf("%d overdue: rotate with `hush rotate NAME`, or `hush rotate --due` for those with a rotator", overdue)
 				}
 				return nil

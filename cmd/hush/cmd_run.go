@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 )
 
@@ -102,6 +103,9 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 	specs, err := parseDynamicFlags(dyn)
 	if err != nil {
 		return err
+	}
+	if src := machine.Source(a.getenv, a.tokenFile); src != "" && (watch.mode != "" || len(specs) > 0) {
+		return usagef("--watch and --dynamic do not work with a machine token (%s) yet: `hush agent` follows a team with one", src)
 	}
 	var rw run.Watch
 	if watch.mode != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,16 +86,24 @@ func (a *app) teamCreateCommand() *cobra.Command {
 }
 
 func (a *app) teamInviteCommand() *cobra.Command {
-	var role, expires, member string
+	var role, expires, member, machineName string
 	cmd := &cobra.Command{
-		Use:   "invite [--role writer] [--expires 7d]",
+		Use:   "invite [--role writer] [--expires 7d] | invite --machine NAME [--role reader] [--expires 90d]",
 		Short: "print a one-time invitation code for a new member (admin)",
 		Long: `Print a one-line invitation code. Hand it over out of band (in person, a
 chat you trust): it holds a one-time secret that binds the joiner's keys,
 so that the server cannot slip in a key of its own. The code works once,
-until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
+until it expires. Your next ` + "`hush sync`" + ` approves the join.
+
+--machine NAME adds a machine (a CI job, ` + "`hush agent`" + `) at once, as a reader
+(default) or a writer, never an admin, for --expires (default 90d, at most
+366d), and prints its token once, on one line: store it in the CI system's
+secret store and give it as HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if machineName != "" {
+				return a.inviteMachine(cmd, machineName, role, expires, member)
+			}
 			ttl, err := vault.ParseInterval(expires)
 			if err != nil || ttl <= 0 || ttl > 31*24*time.Hour {
 				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
@@ -116,7 +125,8 @@ until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
 	}
 	cmd.Flags().StringVar(&role, "role", "writer", "the new member's `ROLE`: admin, writer or reader")
 	cmd.Flags().StringVar(&member, "member", "", "invite another device of this existing `MEMBER` (with their role)")
-	cmd.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid")
+	cmd.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid (a machine: its access, default 90d)")
+	cmd.Flags().StringVar(&machineName, "machine", "", "add a machine named `NAME` and print its token")
 	return cmd
 }
 
@@ -222,7 +232,13 @@ func (a *app) teamMembersCommand() *cobra.Command {
 				}
 				now := time.Now()
 				w := a.newTable()
-				fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
+				// The EXPIRES column appears once the team has a machine.
+				machines := slices.ContainsFunc(ms, func(m client.Member) bool { return m.Machine })
+				if machines {
+					fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN\tEXPIRES")
+				} else {
+					fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
+				}
 				for _, m := range ms {
 					dev := m.Name
 					if m.ID == st.Device.ID {
@@ -232,7 +248,19 @@ func (a *app) teamMembersCommand() *cobra.Command {
 					if !m.LastSeen.IsZero() {
 						seen = human.Ago(m.LastSeen, now)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, dev, m.Role, teamsync.MemberState(m), m.Joined.Local().Format("2006-01-02"), seen)
+					expires := "-"
+					if m.Machine {
+						dev = "(machine)"
+						expires = m.Expires.Local().Format("2006-01-02")
+						if m.Active && !now.Before(m.Expires) {
+							expires += " (expired)"
+						}
+					}
+					line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", m.Member, dev, m.Role, teamsync.MemberState(m), m.Joined.Local().Format("2006-01-02"), seen)
+					if machines {
+						line += "\t" + expires
+					}
+					fmt.Fprintln(w, line)
 				}
 				return w.Flush()
 			})

@@ -55,6 +55,9 @@ func TestSyncScripts(t *testing.T) {
 				return s != nil, err
 			case "tmpfs":
 				return keychaintest.Real() || canMountTmpfs(), nil
+			case "strace": // nocreate: under HUSH_TEST_REAL=1 a missing strace fails
+				_, err := exec.LookPath("strace")
+				return keychaintest.Real() || err == nil, nil
 			}
 			return false, errors.New("unknown condition " + strconv.Quote(cond))
 		},
@@ -89,6 +92,9 @@ func TestSyncScripts(t *testing.T) {
 			"watchliar": cmdWatchLiar,
 			"liarflood": cmdLiarFlood,
 			"liarpulls": cmdLiarPulls,
+			"mangle":    cmdMangle,
+			"nocreate":  cmdNoCreate,
+			"eso":       cmdESO,
 		},
 	})
 }

@@ -167,6 +167,9 @@ func (st *State) openRecord(r *wire.Record, vouched bool) (*payload, error) {
 	if r.Epoch != m.Epoch {
 		return nil, &StaleRecordError{r.ID, r.Epoch, m.Epoch}
 	}
+	if a.Expired(st.now()) {
+		return nil, &expiredAuthorError{StaleRecordError{r.ID, r.Epoch, m.Epoch}, a.Name}
+	}
 	// A record sealed under this epoch was written after it began: a
 	// demoted writer who still holds the key cannot backdate a record to
 	// when it could write (demotion starts a new epoch).

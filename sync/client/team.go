@@ -176,6 +176,8 @@ func (t *Team) Invite(ctx context.Context, role, member string, ttl time.Duratio
 	if member != "" {
 		if _, ds, err := st.FindMember(member); err != nil || ds[0].Member != member {
 			return nil, fmt.Errorf("no member named %q in the team (see `hush team members`)", member)
+		} else if ds[0].Machine {
+			return nil, fmt.Errorf("%s is a machine: it has one device, made with it (`hush team invite --machine` makes a new machine)", member)
 		} else {
 			role = ds[0].Role // another device of a member has the member's role
 		}
