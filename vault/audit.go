@@ -121,7 +121,13 @@ func (v *Vault) attachAudit() error {
 		return fmt.Errorf("failed to open the audit log: %w", err)
 	}
 	if _, err := v.db.Exec(`PRAGMA audit.journal_mode = MEMORY; PRAGMA audit.synchronous = OFF; PRAGMA audit.secure_delete = ON;` + auditSchema); err != nil {
+		v.db.Exec(`DETACH DATABASE audit`)
 		return fmt.Errorf("failed to open the audit log: %w", err)
+	}
+	// A trigger planted in the log could swallow its entries (schemacheck.go).
+	if err := checkSchema(v.db, "audit", 0, "audit log"); err != nil {
+		v.db.Exec(`DETACH DATABASE audit`)
+		return err
 	}
 	v.auditAttached = true
 	return nil

@@ -246,7 +246,10 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// default is 2 MiB), so that a large transaction (an import, a first
 	// sync) does not spill dirty pages to the WAL before it commits; the
 	// pages hold only ciphertext, and memory is taken only as pages are read.
-	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576; PRAGMA cache_size = -32768"
+	// trusted_schema OFF: SQL in the file's schema may not call functions
+	// with side effects (defence in depth: the schema check refuses any
+	// trigger or view anyway).
+	pragmas := "PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576; PRAGMA cache_size = -32768"
 	if create {
 		// WAL (readers never block the writer) is stored in the file, so it
 		// is set once, when the vault is made.
@@ -442,6 +445,10 @@ func (v *Vault) load() error {
 		var de *DamagedError
 		if errors.As(err, &de) {
 			return &DamagedError{v.path + ": " + de.What}
+		}
+		var se *SchemaTamperError
+		if errors.As(err, &se) {
+			return err
 		}
 		return fmt.Errorf("vault %s: %w", v.path, err)
 	}
