@@ -196,3 +196,28 @@ func (v *Vault) checkFolderOf(q querier, folder string, folderMAC []byte) error 
 	}
 	return v.checkFolder(q, folder, folderMAC, live)
 }
+
+// checkGapless refuses a secret whose versions are not exactly 1..head:
+// versions are only ever added as head+1 and deleted all together (a
+// purge), so a gap is a row deleted outside hush, such as the version that
+// revoked a leaked value; a rollback across it could bring that value
+// back, and a history would hide it. Every command that walks or picks
+// among a secret's versions (history, rollback, get --version, the
+// revoked-value check of set) calls it; one count over the secret's
+// versions, and the search for the first gap only when there is one.
+func (v *Vault) checkGapless(q querier, name string, r *row) error {
+	var missing int
+	err := q.QueryRow(`SELECT CASE
+		WHEN (SELECT count(*) FROM versions WHERE secret_id = ?1 AND version BETWEEN 1 AND ?2) = ?2 THEN 0
+		WHEN NOT EXISTS (SELECT 1 FROM versions WHERE secret_id = ?1 AND version = 1) THEN 1
+		ELSE (SELECT min(a.version) + 1 FROM versions a WHERE a.secret_id = ?1 AND a.version >= 1
+			AND NOT EXISTS (SELECT 1 FROM versions b WHERE b.secret_id = ?1 AND b.version = a.version + 1))
+		END`, r.id, r.head).Scan(&missing)
+	if err != nil {
+		return dbErr("read vault", err)
+	}
+	if missing != 0 {
+		return &TamperError{fmt.Sprintf("version %d of %s is missing (deleted outside hush; restore the vault from a backup)", missing, name)}
+	}
+	return nil
+}

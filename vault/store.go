@@ -225,6 +225,10 @@ func (v *Vault) GetVersion(name string, n int) (*Secret, error) {
 	}
 	if n == 0 {
 		n = r.head
+	} else if n != r.head {
+		if err := v.checkGapless(v.db, name, r); err != nil {
+			return nil, err
+		}
 	}
 	s, err := v.version(v.db, name, r, n, true)
 	if err != nil {
@@ -946,6 +950,9 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := v.checkGapless(v.db, name, r); err != nil {
+		return nil, nil, err
+	}
 	rows, err := v.db.Query(`SELECT version, epoch, created, name, meta, length(value) FROM versions WHERE secret_id = ? ORDER BY version`, r.id)
 	if err != nil {
 		return nil, nil, dbErr("read vault", err)
@@ -1005,6 +1012,9 @@ func (v *Vault) rollback(name string, n int, valueOnly bool) (SetResult, error) 
 		}
 		if n == r.head && !r.deleted.Valid {
 			return fmt.Errorf("version %d of %s %w", n, name, ErrCurrentVersion)
+		}
+		if err := v.checkGapless(tx, name, r); err != nil {
+			return err // never restore across a deleted version (a revocation)
 		}
 		head, err := v.version(tx, name, r, r.head, valueOnly)
 		if err != nil {
@@ -1191,6 +1201,9 @@ func (v *Vault) Count() (int, error) {
 // of the secret's revoked versions: a leaked value must not come back as
 // current, by set, rollback or a versioned reference.
 func (v *Vault) revokedValue(q querier, name string, r *row, value []byte) error {
+	if err := v.checkGapless(q, name, r); err != nil {
+		return err // a deleted revocation must not let its value back
+	}
 	rows, err := q.Query(`SELECT version, epoch, meta FROM versions WHERE secret_id = ?`, r.id)
 	if err != nil {
 		return dbErr("read vault", err)
