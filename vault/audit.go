@@ -325,6 +325,10 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 	if err := v.checkAnchor(v.db, a); err != nil {
 		return nil, err
 	}
+	// And does the vault hold the secrets the anchor recorded (format 5)?
+	if err := v.checkCurrentScan(true); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -372,7 +376,13 @@ func (v *Vault) RestartAudit() error {
 		return err
 	}
 	if v.anchored() {
-		if err := v.writeAnchor(v.db, anchor{changes: changes}); err != nil {
+		// The new anchor takes the vault as it is (what the person asked
+		// for): its rows, policies, and a counter no row is newer than.
+		var newest int64
+		if err := v.db.QueryRow(`SELECT coalesce(max(changed), 0) FROM secrets`).Scan(&newest); err != nil {
+			return dbErr("read vault", err)
+		}
+		if err := v.rebuildAnchor(v.db, anchor{changes: max(changes, newest)}); err != nil {
 			return err
 		}
 	}

@@ -762,7 +762,7 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
-	if err := v.checkCurrent(); err != nil {
+	if err := v.checkCurrentScan(true); err != nil {
 		return nil, err
 	}
 	folder, err := CleanFolder(folder)
@@ -1106,8 +1106,8 @@ func (v *Vault) PurgeMany(names []string) error {
 			if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, r.id); err != nil {
 				return dbErr("write vault", err)
 			}
-			if _, err = tx.Exec(`DELETE FROM secrets WHERE id = ?`, r.id); err != nil {
-				return dbErr("write vault", err)
+			if err := v.deleteRow(tx, r.id); err != nil {
+				return err
 			}
 			if err := v.sealFolder(tx, r.folder); err != nil {
 				return err
