@@ -41,9 +41,10 @@ type guard interface {
 	// file (not a link), owned by the current user, no permission bits for
 	// group or others.
 	File(path string) error
-	// Ancestors checks the folders above HUSH_HOME: none may let another
-	// user replace HUSH_HOME.
-	Ancestors(home string) error
+	// Above checks the folders and links on the way to HUSH_HOME: none
+	// may let another user replace HUSH_HOME. It returns HUSH_HOME's real
+	// path (no link in it), which every later open uses.
+	Above(home string) (string, error)
 	// Open opens a file like os.OpenFile without following a link in its
 	// last element, and checks the opened file as File does.
 	Open(path string, flag int, perm fs.FileMode) (*os.File, error)
@@ -80,13 +81,23 @@ func checkLayout(path string) error {
 	return nil
 }
 
-// checkFolders checks the folders of checkLayout: every folder above
-// HUSH_HOME, HUSH_HOME, and its vaults folder.
+// realPath checks the folders and links on the way to HUSH_HOME (the
+// folder above the vaults folder of the vault at path) and returns the
+// vault's path through HUSH_HOME's real folder: hush opens only that, so
+// a link on the way re-pointed after the check redirects nothing.
+func realPath(path string) (string, error) {
+	dir := filepath.Dir(path)
+	home, err := private.Above(filepath.Dir(dir))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, filepath.Base(dir), filepath.Base(path)), nil
+}
+
+// checkFolders checks the folders of checkLayout: HUSH_HOME and its
+// vaults folder (realPath checked those above).
 func checkFolders(path string) error {
 	dir := filepath.Dir(path)
-	if err := private.Ancestors(filepath.Dir(dir)); err != nil {
-		return err
-	}
 	for _, d := range []string{filepath.Dir(dir), dir} {
 		if err := private.Dir(d); err != nil {
 			return err
@@ -120,3 +131,7 @@ func fileKind(path string, st fs.FileInfo) error {
 	}
 	return nil
 }
+
+// afterCheck, when a test sets it, runs between Open's checks and its
+// first open: the moment a link re-pointed by someone else would matter.
+var afterCheck func()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // osGuard, where owners and mode bits do not say who can write a file,
@@ -37,6 +38,12 @@ func (g osGuard) Open(path string, flag int, perm fs.FileMode) (*os.File, error)
 	return os.OpenFile(path, flag, perm)
 }
 
-// Ancestors: the folders' access lists above HUSH_HOME are the platform's
-// business, as for Dir.
-func (osGuard) Ancestors(home string) error { return nil }
+// Above: the folders' access lists above HUSH_HOME are the platform's
+// business, as for Dir; HUSH_HOME is used as given (made absolute).
+func (osGuard) Above(home string) (string, error) {
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return "", fmt.Errorf("failed to check vault folder: %w", err)
+	}
+	return abs, nil
+}

@@ -45,43 +45,51 @@ func octal(m fs.FileMode) string {
 	return fmt.Sprintf("%04o", n)
 }
 
-// Ancestors checks every folder above HUSH_HOME, as OpenSSH's StrictModes
-// does: each must be owned by root or by you, and not writable by group or
-// others unless it is sticky (as /tmp is, where others cannot rename or
-// remove what is yours). Otherwise whoever can write one of them can swap
-// HUSH_HOME for a folder of their own between hush's checks and its
-// opens. Links are resolved first, and the real folders checked.
-func (osGuard) Ancestors(home string) error {
+// Above checks every folder and link on the way to HUSH_HOME, as
+// OpenSSH's StrictModes does: each folder must be owned by root or by you,
+// and not writable by group or others unless it is sticky (as /tmp is,
+// where others cannot rename or remove what is yours); each link must be
+// owned by root or by you. Otherwise whoever can write one of them, or
+// owns the link, can swap HUSH_HOME for a folder of their own (or another
+// of yours) between hush's checks and its opens. It returns HUSH_HOME's
+// real path, through folders nobody else can change, for every later
+// open: a link re-pointed after the check redirects nothing.
+func (osGuard) Above(home string) (string, error) {
 	abs, err := filepath.Abs(home)
 	if err != nil {
-		return fmt.Errorf("failed to check vault folder: %w", err)
-	}
-	real, err := filepath.EvalSymlinks(filepath.Dir(abs))
-	if err != nil {
-		return fmt.Errorf("failed to check the folders above %s: %w", home, err)
+		return "", fmt.Errorf("failed to check vault folder: %w", err)
 	}
 	me := os.Geteuid()
-	for d := real; ; d = filepath.Dir(d) {
-		st, err := os.Lstat(d)
-		if err != nil {
-			return fmt.Errorf("failed to check the folders above %s: %w", home, err)
+	check := func(d string, st fs.FileInfo) error {
+		if st.Mode()&fs.ModeSymlink != 0 {
+			return linkOwned(d, st, fmt.Sprintf("(on the way to %s) its owner can point it at any folder, also another of yours; set HUSH_HOME to a path without it", home))
 		}
-		sys, ok := st.Sys().(*syscall.Stat_t)
-		if !ok {
+		if !st.IsDir() {
+			return nil // walk says it is not a folder
+		}
+		uid, err := owner(st)
+		if err != nil {
 			return fmt.Errorf("failed to check the owner of %s", d)
 		}
-		if int(sys.Uid) != me && sys.Uid != 0 {
-			return &UnsafePathError{d, fmt.Sprintf("(above %s) is owned by uid %d, not by you (uid %d) or root", home, sys.Uid, me),
+		if uid != me && uid != 0 {
+			return &UnsafePathError{d, fmt.Sprintf("(above %s) is owned by uid %d, not by you (uid %d) or root", home, uid, me),
 				"its owner can replace your vault's folder; move your vault to a folder of your own (HUSH_HOME)"}
 		}
 		if st.Mode().Perm()&0o022 != 0 && st.Mode()&fs.ModeSticky == 0 {
 			return &UnsafePathError{d, fmt.Sprintf("(above %s) is writable by group or others and not sticky (mode %s)", home, octal(st.Mode())),
 				fmt.Sprintf("others can replace your vault's folder; run `chmod go-w %s` (or `chmod +t %s`), or move your vault to a folder of your own (HUSH_HOME)", d, d)}
 		}
-		if d == filepath.Dir(d) {
-			return nil
-		}
+		return nil
 	}
+	real, _, err := walk(filepath.Dir(abs), check)
+	if err != nil {
+		var ue *UnsafePathError
+		if errors.As(err, &ue) {
+			return "", err
+		}
+		return "", fmt.Errorf("failed to check the folders above %s: %w", home, err)
+	}
+	return filepath.Join(real, filepath.Base(abs)), nil
 }
 
 func (osGuard) File(path string) error {

@@ -3,74 +3,23 @@
 package vault
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault/otheruser"
 )
 
-// otherUserName is the second account the hostile-folder tests act as.
-const otherUserName = "hush-test-other"
-
-// otherUser returns a second local user, created when running as root.
-// Without root the tests skip, unless HUSH_TEST_REAL=1 makes that a
-// failure.
-func otherUser(t *testing.T) (name string, uid int) {
-	t.Helper()
-	miss := func(why string) {
-		if os.Getenv("HUSH_TEST_REAL") == "1" {
-			t.Fatalf("HUSH_TEST_REAL=1 but no second user: %s", why)
-		}
-		t.Skipf("no second user to act as the attacker: %s", why)
-	}
-	if os.Geteuid() != 0 {
-		miss("not running as root, so a second user cannot be created or acted as")
-	}
-	u, err := user.Lookup(otherUserName)
-	if err != nil {
-		out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", otherUserName).CombinedOutput()
-		// Exit 9: another test package created it meanwhile.
-		if err != nil && !strings.Contains(string(out), "already exists") {
-			miss("useradd: " + strings.TrimSpace(string(out)) + ": " + err.Error())
-		}
-		if u, err = user.Lookup(otherUserName); err != nil {
-			miss(err.Error())
-		}
-	}
-	uid, _ = strconv.Atoi(u.Uid)
-	return u.Username, uid
-}
-
-// asOther runs a shell command as the other user.
-func asOther(t *testing.T, who, script string) {
-	t.Helper()
-	out, err := exec.Command("runuser", "-u", who, "--", "sh", "-ec", script).CombinedOutput()
-	if err != nil {
-		t.Fatalf("as %s: %s: %v\n%s", who, script, err, out)
-	}
-}
-
-// sharedBase is a folder both users can reach, as /tmp is.
-func sharedBase(t *testing.T) string {
-	t.Helper()
-	base, err := os.MkdirTemp("", "hush-hostile-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	// Go spells the sticky bit os.ModeSticky: 0o1777 would give 0777.
-	if err := os.Chmod(base, 0o777|os.ModeSticky); err != nil {
-		t.Fatal(err)
-	}
-	return base
-}
+func otherUser(t *testing.T) (string, int)     { return otheruser.Get(t) }
+func asOther(t *testing.T, who, script string) { otheruser.Run(t, who, script) }
+func sharedBase(t *testing.T) string           { return otheruser.SharedDir(t) }
 
 func wantUnsafe(t *testing.T, err error, path, says string) {
 	t.Helper()
@@ -319,5 +268,95 @@ func TestUnreadableFolderNamed(t *testing.T) {
 	out, _ := cmd.CombinedOutput()
 	if !strings.Contains(string(out), vaults+" is owned by uid 0, not by you") {
 		t.Fatalf("opening a vault in another user's unreadable folder: %s", out)
+	}
+}
+
+// TestLinkAboveHome is ATTACK15's F5: HUSH_HOME=/tmp/f5-link/hush where
+// /tmp/f5-link is a link another user owns in sticky /tmp. Its owner can
+// re-point it at any time, also at another folder of the victim's, so
+// hush refuses it, naming the link, its owner and the fix; nothing is
+// created where it points.
+func TestLinkAboveHome(t *testing.T) {
+	who, uid := otherUser(t)
+	base := sharedBase(t)
+	real := t.TempDir() // the victim's own folder
+	link := filepath.Join(base, "f5-link")
+	asOther(t, who, "ln -s "+real+" "+link)
+	path := filepath.Join(link, "hush", "vaults", "default.db")
+	_, err := Create(path, testPass, CreateOptions{KDF: crypto.FloorKDF})
+	wantUnsafe(t, err, link, "is a symbolic link owned by uid "+strconv.Itoa(uid))
+	if _, err := os.Stat(filepath.Join(real, "hush")); err == nil {
+		t.Fatal("Create made folders where the other user's link points")
+	}
+	// A vault made through the real folder, then asked for through the
+	// link: refused too.
+	v, err := Create(filepath.Join(real, "hush", "vaults", "default.db"), testPass, CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	_, err = Open(path)
+	wantUnsafe(t, err, link, "set HUSH_HOME to a path without it")
+
+	// A link deeper down, reached through a link of the victim's own
+	// that points at a folder holding the other user's link.
+	mid := filepath.Join(base, "mid")
+	if err := os.Mkdir(mid, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(mid, 0o777|os.ModeSticky)
+	inner := filepath.Join(mid, "inner")
+	asOther(t, who, "ln -s "+real+" "+inner)
+	mine := filepath.Join(base, "mine")
+	if err := os.Symlink(mid, mine); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(filepath.Join(mine, "inner", "hush", "vaults", "default.db"))
+	wantUnsafe(t, err, inner, "owned by uid "+strconv.Itoa(uid))
+}
+
+// TestLinkFlippedAfterCheck is F5's race: a link on the way to HUSH_HOME
+// re-pointed between hush's checks and its opens. The link is the
+// victim's own here (another user's is refused outright), re-pointed at
+// the moment in between; the vault opened is still the one the checks
+// saw, at its real path, because every open after the check uses that.
+func TestLinkFlippedAfterCheck(t *testing.T) {
+	base := t.TempDir()
+	mk := func(dir string) *Vault {
+		v, err := Create(filepath.Join(base, dir, "hush", "vaults", "default.db"), testPass, CreateOptions{KDF: crypto.FloorKDF})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Close()
+		return v
+	}
+	a, b := mk("a"), mk("b")
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(filepath.Join(base, "a"), link); err != nil {
+		t.Fatal(err)
+	}
+	afterCheck = func() {
+		os.Remove(link)
+		if err := os.Symlink(filepath.Join(base, "b"), link); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { afterCheck = nil }()
+	v, err := Open(filepath.Join(link, "hush", "vaults", "default.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if want := filepath.Join(base, "a", "hush", "vaults", "default.db"); v.Path() != want {
+		t.Fatalf("Path() = %s, want the real path %s", v.Path(), want)
+	}
+	if !bytes.Equal(v.ID(), a.ID()) || bytes.Equal(v.ID(), b.ID()) {
+		t.Fatal("the link re-pointed after the check redirected the open to the other vault")
+	}
+	if err := v.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Record("get", []string{"x"}, nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -290,8 +290,17 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 	if now.IsZero() {
 		now = time.Now()
 	}
+	path, err := realPath(path)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create vault folder: %w", err)
+	}
+	// Again, now that every folder exists: one made meanwhile by someone
+	// else, or a link put where a folder was missing, is refused.
+	if path, err = realPath(path); err != nil {
+		return nil, err
 	}
 	if err := restrictFolder(filepath.Dir(path)); err != nil {
 		return nil, err
@@ -420,9 +429,15 @@ func (v *Vault) wrap(passphrase []byte, params crypto.KDFParams) error {
 // Open opens the vault file at path, locked. It refuses a file made by a
 // newer hush, and (before opening anything) a vault whose folder, the
 // folder above it (HUSH_HOME) or any of its files is a link, another
-// user's, or open to other users: see [guard].
+// user's, or open to other users, or that is reached through a folder or
+// link another user can change: see [guard]. The vault's [Vault.Path] is
+// then its real path, which every later open uses.
 func Open(path string) (*Vault, error) {
-	_, err := os.Lstat(path)
+	path, err := realPath(path)
+	if err != nil {
+		return nil, err
+	}
+	_, err = os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w at %s", ErrNoVault, path)
 	}
@@ -436,6 +451,9 @@ func Open(path string) (*Vault, error) {
 	}
 	if err := checkLayout(path); err != nil {
 		return nil, err
+	}
+	if afterCheck != nil {
+		afterCheck()
 	}
 	db, err := openDB(path, false)
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"runtime"
 	"time"
 
@@ -258,11 +258,22 @@ func (c *Chain) Status(v *vault.Vault) ([]Held, []Unavailable) {
 }
 
 // ReadPassphraseFile reads a passphrase file, without its final newline.
-// Like ssh with a key file, it refuses a file that group or others can
-// write (they could choose your next passphrase), and tells notef (when
-// not nil) about one they can read.
+// Like ssh with a key file, it refuses a file that someone else can have
+// chosen: one owned by another user than you or root, or reached through
+// a link another user owns (its owner could choose your next passphrase,
+// even with mode 0600), or one that group or others can write; and it
+// tells notef (when not nil) about one they can read.
 func ReadPassphraseFile(path string, notef func(format string, args ...any)) ([]byte, error) {
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+	f, st, err := vault.OpenOwned(path, "another user can choose what it holds; use a passphrase file of your own")
+	if err != nil {
+		var ue *vault.UnsafePathError
+		if errors.As(err, &ue) {
+			return nil, fmt.Errorf("passphrase file %w", err)
+		}
+		return nil, fmt.Errorf("failed to read passphrase file: %w", err)
+	}
+	defer f.Close()
+	if st.Mode().IsRegular() {
 		switch perm := st.Mode().Perm(); {
 		case perm&0o022 != 0:
 			return nil, fmt.Errorf("passphrase file %s is writable by group or others (mode %04o): run `chmod 600 %s`", path, perm, path)
@@ -270,7 +281,7 @@ func ReadPassphraseFile(path string, notef func(format string, args ...any)) ([]
 			notef("warning: passphrase file %s is readable by group or others (mode %04o): run `chmod 600 %s`", path, perm, path)
 		}
 	}
-	b, err := os.ReadFile(path)
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read passphrase file: %w", err)
 	}
