@@ -117,8 +117,8 @@ func (v *Vault) sealRow(q querier, id []byte) error {
 		return dbErr("read vault", err)
 	}
 	old := s.mac
-	if v.hdr.format >= 5 {
-		s.changed = v.changeNo
+	if v.hdr.format >= 5 && v.changeNo != 0 {
+		s.changed = v.changeNo // outside a change, the row keeps its number
 	}
 	mac := v.rowMAC(&s)
 	if _, err = q.Exec(`UPDATE secrets SET row_mac = ?, changed = ? WHERE id = ?`, mac, s.changed, id); err != nil {

@@ -639,6 +639,7 @@ type newRow struct {
 	now                int64
 	s                  sealed
 	mac                []byte
+	changed            int64
 }
 
 func (v *Vault) newRow(name string, nameMAC, folderMAC []byte, meta Meta, value []byte, now int64) (newRow, error) {
@@ -654,7 +655,10 @@ func (v *Vault) newRow(name string, nameMAC, folderMAC []byte, meta Meta, value 
 	// sealRow would read back): a new row is written sealed, in one
 	// statement.
 	st := rowState{id: id, head: 1, created: now, updated: now, nameMAC: nameMAC, folderMAC: folderMAC}
-	return newRow{name: name, id: id, nameMAC: nameMAC, folderMAC: folderMAC, now: now, s: s, mac: v.rowMAC(&st)}, nil
+	if v.hdr.format >= 5 {
+		st.changed = v.changeNo
+	}
+	return newRow{name: name, id: id, nameMAC: nameMAC, folderMAC: folderMAC, now: now, s: s, mac: v.rowMAC(&st), changed: st.changed}, nil
 }
 
 // insertBatch is how many new secrets one INSERT statement writes (7
@@ -667,19 +671,24 @@ func (v *Vault) insertRows(tx *sql.Tx, rows []newRow) error {
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), insertBatch)]
 		rows = rows[len(chunk):]
-		sargs := make([]any, 0, 6*len(chunk))
+		sargs := make([]any, 0, 7*len(chunk))
 		vargs := make([]any, 0, 7*len(chunk))
 		for _, r := range chunk {
-			sargs = append(sargs, r.id, r.nameMAC, r.folderMAC, r.now, r.now, r.mac)
+			sargs = append(sargs, r.id, r.nameMAC, r.folderMAC, r.now, r.now, r.mac, r.changed)
 			vargs = append(vargs, r.id, v.hdr.epoch, r.now, r.s.name, r.s.meta, r.s.value)
 		}
 		what := chunk[0].name
 		if len(chunk) > 1 {
 			what = fmt.Sprintf("%d secrets (%s, ...)", len(chunk), what)
 		}
-		if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated, row_mac) VALUES `+
-			repeatValues(`(?, ?, ?, 1, ?, ?, ?)`, len(chunk)), sargs...); err != nil {
+		if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated, row_mac, changed) VALUES `+
+			repeatValues(`(?, ?, ?, 1, ?, ?, ?, ?)`, len(chunk)), sargs...); err != nil {
 			return fmt.Errorf("failed to write %s: %w", what, err)
+		}
+		if v.anch != nil {
+			for _, r := range chunk {
+				v.anch.rowChanged(v, r.id, nil, r.mac)
+			}
 		}
 		if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES `+
 			repeatValues(`(?, 1, ?, ?, ?, ?, ?)`, len(chunk)), vargs...); err != nil {
