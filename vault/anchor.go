@@ -51,6 +51,7 @@ type anchor struct {
 	changes int64
 
 	lastID, lastMAC []byte
+	header          []byte // header_mac as the vault last wrote it
 	policies        []byte
 	digestCT        []byte
 	digest          []byte // opened digestCT, during a change
@@ -59,7 +60,7 @@ type anchor struct {
 func (v *Vault) anchorTag(a anchor) []byte {
 	if v.hdr.format >= 5 {
 		return v.keys.chain.MAC(crypto.AD("hush/v1/anchor", v.hdr.vaultID, a.seq, a.mac, a.changes,
-			a.lastID, a.lastMAC, a.policies, a.digestCT))
+			a.lastID, a.lastMAC, a.header, a.policies, a.digestCT))
 	}
 	return v.keys.chain.MAC(crypto.AD("hush/v1/anchor", v.hdr.vaultID, a.seq, a.mac, a.changes))
 }
@@ -140,6 +141,7 @@ func (v *Vault) rebuildAnchor(q querier, base anchor) error {
 			return err
 		}
 		base.policies = setMAC
+		base.header = v.hdr.headerMAC
 		base.lastID, base.lastMAC = nil, nil
 	}
 	return v.writeAnchor(q, base)
@@ -154,8 +156,8 @@ func (v *Vault) anchored() bool { return v.hdr.format >= 2 }
 func (v *Vault) readAnchor(q querier) (*anchor, error) {
 	var a anchor
 	var tag []byte
-	err := q.QueryRow(`SELECT seq, mac, changes, tag, last_id, last_mac, policies, digest FROM anchor WHERE id = 1`).
-		Scan(&a.seq, &a.mac, &a.changes, &tag, &a.lastID, &a.lastMAC, &a.policies, &a.digestCT)
+	err := q.QueryRow(`SELECT seq, mac, changes, tag, last_id, last_mac, header, policies, digest FROM anchor WHERE id = 1`).
+		Scan(&a.seq, &a.mac, &a.changes, &tag, &a.lastID, &a.lastMAC, &a.header, &a.policies, &a.digestCT)
 	if errors.Is(err, sql.ErrNoRows) {
 		if v.anchored() {
 			return nil, &TamperError{"the vault's anchor of its audit log is missing"}
@@ -178,11 +180,12 @@ func (v *Vault) writeAnchor(q querier, a anchor) error {
 			return err
 		}
 	}
-	res, err := q.Exec(`INSERT INTO anchor (id, seq, mac, changes, tag, last_id, last_mac, policies, digest) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := q.Exec(`INSERT INTO anchor (id, seq, mac, changes, tag, last_id, last_mac, header, policies, digest) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, changes = excluded.changes, tag = excluded.tag,
-			last_id = excluded.last_id, last_mac = excluded.last_mac, policies = excluded.policies, digest = excluded.digest`,
+			last_id = excluded.last_id, last_mac = excluded.last_mac, header = excluded.header, policies = excluded.policies, digest = excluded.digest`,
 		a.seq, append([]byte{}, a.mac...), a.changes, v.anchorTag(a),
-		append([]byte{}, a.lastID...), append([]byte{}, a.lastMAC...), append([]byte{}, a.policies...), append([]byte{}, a.digestCT...))
+		append([]byte{}, a.lastID...), append([]byte{}, a.lastMAC...), append([]byte{}, a.header...),
+		append([]byte{}, a.policies...), append([]byte{}, a.digestCT...))
 	if err != nil {
 		return dbErr("write vault", err)
 	}
@@ -249,6 +252,18 @@ func (v *Vault) checkContents(q querier, a *anchor) error {
 	}
 	if v.maxSeen > a.changes {
 		return rowNewerError("a secret", v.maxSeen, a.changes)
+	}
+	if !hmac.Equal(a.header, v.hdr.headerMAC) {
+		// The header this hush opened is not the one the vault last
+		// wrote: a passwd by another hush since (the file's header then
+		// matches), or an older header put back (it does not).
+		var hm []byte
+		if err := q.QueryRow(`SELECT header_mac FROM header WHERE id = 1`).Scan(&hm); err != nil {
+			return dbErr("read vault header", err)
+		}
+		if !hmac.Equal(a.header, hm) {
+			return &TamperError{"the vault's header is not the one it last wrote: an older header was put back (the passphrase from before a passwd); restore the vault from a backup"}
+		}
 	}
 	older := &TamperError{"the vault does not hold the last change its anchor names: an older copy of the vault was put back under a newer anchor, or an older anchor (with its audit log) into a newer vault (restore both from a backup)"}
 	switch {

@@ -178,7 +178,7 @@ func (e *SchemaTamperError) Unwrap() error { return ErrTampered }
 // hash. TestSchemaDigests says what to write here when a migration is
 // added; a stale digest only costs the slower comparison.
 const (
-	currentVaultSchemaDigest = "c956788f44b2413acadea26d3d5aa427096c3946e5b1dc4d5d8eaf7707b98cd6"
+	currentVaultSchemaDigest = "87cb1affb0619e2d932e9691333d7e9f24039fa5205ff2118e38fca9bea77476"
 	currentAuditSchemaDigest = "9f3f39d51ae5c361b0f66a7cf7e3def44fbaa201b2678fcc9531591cb5beed96"
 )
 

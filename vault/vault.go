@@ -636,6 +636,7 @@ func (v *Vault) ChangePassphrase(newPassphrase []byte, params crypto.KDFParams) 
 		}
 		if v.anch != nil {
 			v.anch.lastID, v.anch.lastMAC = lastHeader, h.headerMAC
+			v.anch.header = h.headerMAC
 		}
 		return nil
 	})

@@ -17,6 +17,9 @@ ALTER TABLE anchor ADD COLUMN last_mac BLOB NOT NULL DEFAULT x'';
 -- The MAC of the set of folder policies (policy_set.mac) as the vault
 -- last wrote it.
 ALTER TABLE anchor ADD COLUMN policies BLOB NOT NULL DEFAULT x'';
+-- The header's MAC as the vault last wrote it (create, passwd, a key
+-- rotation): the header from before a passwd put back does not match.
+ALTER TABLE anchor ADD COLUMN header   BLOB NOT NULL DEFAULT x'';
 -- Seal(value key, XOR of HMAC(row-set key, row_mac) over every secret
 -- row): checked against the rows by ls and audit --verify.
 ALTER TABLE anchor ADD COLUMN digest   BLOB NOT NULL DEFAULT x'';
