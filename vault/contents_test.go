@@ -164,6 +164,18 @@ func TestPasswdIsAChange(t *testing.T) {
 			wantRefused(t, "set", err, says)
 		})
 	}
+	t.Run("whole older file", func(t *testing.T) {
+		v, oldDB, _ := setup(t)
+		path := v.Path()
+		v.Close()
+		os.Remove(path + "-wal")
+		copyFile(t, oldDB, path)
+		v = reopenKey(t, path) // the old passphrase opens the old file
+		_, err := get(v, "app/K")
+		wantRefused(t, "get", err, "the vault went back in time")
+		_, err = v.List("")
+		wantRefused(t, "ls", err, "the vault went back in time")
+	})
 	t.Run("passwd by another hush meanwhile", func(t *testing.T) {
 		v, _, _ := setup(t)
 		other := reopenKeyWith(t, v.Path(), []byte("a new passphrase"))
@@ -389,6 +401,22 @@ func TestOneSecretPutBack(t *testing.T) {
 		wantRefused(t, "ls", err, digest)
 		_, err = v.Audit()
 		wantRefused(t, "audit --verify", err, digest)
+	})
+	t.Run("row put back when it was the last change", func(t *testing.T) {
+		v, oldDB := setup(t)
+		set(t, v, "app/A", "a-newest") // app/A is now the anchor's last change
+		path := tamperFile(t, v, `ATTACH '`+oldDB+`' AS old`,
+			`DELETE FROM versions WHERE secret_id = (SELECT id FROM old.secrets WHERE created = (SELECT min(created) FROM old.secrets)) AND version > 1`,
+			`DELETE FROM secrets WHERE id = (SELECT id FROM old.secrets WHERE created = (SELECT min(created) FROM old.secrets))`,
+			`INSERT INTO secrets SELECT * FROM old.secrets WHERE created = (SELECT min(created) FROM old.secrets)`)
+		v = reopenKey(t, path)
+		s, err := get(v, "app/A")
+		wantRefused(t, "get", err, "the vault does not hold the last change its anchor names")
+		if s != "" {
+			t.Errorf("get served %q", s)
+		}
+		_, err = v.Children("app")
+		wantRefused(t, "export", err, "the vault does not hold the last change its anchor names")
 	})
 	t.Run("a secret deleted", func(t *testing.T) {
 		v, _ := setup(t)
