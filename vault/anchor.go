@@ -251,7 +251,7 @@ func (v *Vault) checkContents(q querier, a *anchor) error {
 		return nil
 	}
 	if v.maxSeen > a.changes {
-		return rowNewerError("a secret", v.maxSeen, a.changes)
+		return rowNewerError(v.maxSeenName, v.maxSeen, a.changes)
 	}
 	if !hmac.Equal(a.header, v.hdr.headerMAC) {
 		// The header this hush opened is not the one the vault last
@@ -448,7 +448,12 @@ func (v *Vault) checkCurrentScan(full bool) error {
 		return err
 	}
 	if full {
-		return v.checkDigest(tx, a)
+		if err := v.checkDigest(tx, a); err != nil {
+			return err
+		}
+		if v.hdr.format >= 5 {
+			return v.checkPolicySet(tx) // the policies too: a few rows
+		}
 	}
 	return nil
 }

@@ -101,6 +101,8 @@ func TestPolicyChangeIsAChange(t *testing.T) {
 		wantRefused(t, "policy", err, "the folder policies are not the ones the vault last wrote")
 		_, err = v.ListWithPolicies("")
 		wantRefused(t, "due", err, "the folder policies are not the ones the vault last wrote")
+		_, err = v.Audit()
+		wantRefused(t, "audit --verify", err, "the folder policies are not the ones the vault last wrote")
 	})
 	t.Run("whole older file", func(t *testing.T) {
 		v, oldDB := setup(t)
@@ -229,7 +231,7 @@ func TestOlderLogWithItsAnchor(t *testing.T) {
 		for _, name := range []string{"app/K0", "app/K2"} {
 			v := reopenKey(t, path)
 			_, err := get(v, name)
-			wantRefused(t, "get "+name, err, "but the vault's anchor has seen only")
+			wantRefused(t, "get "+name, err, name+" was written by change")
 		}
 		v := reopenKey(t, path)
 		_, err := v.List("")

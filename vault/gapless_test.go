@@ -37,6 +37,8 @@ func TestVersionGap(t *testing.T) {
 	want("get --version", err)
 	_, err = v.Set("app/A", []byte("leaked"), Update{})
 	want("set", err)
+	_, err = v.Audit()
+	want("audit --verify", err)
 	if s, err := v.Get("app/A"); err != nil || string(s.Value) != "v4" {
 		t.Errorf("get = %v, %v; the current value itself is intact", s, err)
 	}

@@ -76,7 +76,8 @@ func (v *Vault) check(s *rowState, name string) error {
 				return rowNewerError(name, s.changed, v.anch.changes)
 			}
 		} else if s.changed > v.maxSeen {
-			v.maxSeen = s.changed // compared with the anchor by the command's check
+			// compared with the anchor by the command's check
+			v.maxSeen, v.maxSeenName = s.changed, name
 		}
 	}
 	return nil

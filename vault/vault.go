@@ -168,8 +168,9 @@ type Vault struct {
 	// anchor's counter after this change); maxSeen the highest change
 	// number of a row read outside a commit, compared with the anchor by
 	// the next check (anchor.go).
-	changeNo int64
-	maxSeen  int64
+	changeNo    int64
+	maxSeen     int64
+	maxSeenName string
 }
 
 // keyring holds the vault key of the current epoch and its subkeys.
