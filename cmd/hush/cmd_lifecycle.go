@@ -254,7 +254,14 @@ arguments, list the policies.`,
 					if err != nil {
 						return usageError{err}
 					}
-					if err := v.SetPolicy(args[0], d); err != nil {
+					// A change like any other: its audit entry goes in
+					// with it and the vault's anchor moves.
+					v.Intend("policy", []string{args[0]})
+					err = v.SetPolicy(args[0], d)
+					if rerr := a.record(v, "policy", []string{args[0]}, err); err == nil {
+						err = rerr
+					}
+					if err != nil {
 						return err
 					}
 					if d == 0 {
