@@ -396,7 +396,7 @@ func (rp *Replica) PurgeID(id []byte) error {
 		if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`DELETE FROM secrets WHERE id = ?`, id); err != nil {
+		if err := v.deleteRow(tx, id); err != nil {
 			return err
 		}
 		return v.sealFolder(tx, folder)
@@ -579,7 +579,7 @@ func (v *Vault) freeName(tx *sql.Tx, holder *row) (bool, error) {
 	if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, holder.id); err != nil {
 		return false, err
 	}
-	if _, err := tx.Exec(`DELETE FROM secrets WHERE id = ?`, holder.id); err != nil {
+	if err := v.deleteRow(tx, holder.id); err != nil {
 		return false, err
 	}
 	return true, nil

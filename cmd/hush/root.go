@@ -259,6 +259,12 @@ func (a *app) notes(ns []string) {
 	}
 }
 
+// told prints what a package said it did, then passes its error on.
+func (a *app) told(notes []string, err error) error {
+	a.notes(notes)
+	return err
+}
+
 // exactArgs is cobra.ExactArgs with a usage error and a message naming
 // what is missing.
 func exactArgs(names ...string) cobra.PositionalArgs {

@@ -23,7 +23,7 @@ import (
 )
 
 func signRecord(st *State, r *wire.Record) []byte {
-	return ed25519.Sign(st.signer(), wire.RecordSigned(st.Team, r))
+	return crypto.SignEd25519(st.SignSeed, wire.RecordSigned(st.Team, r))
 }
 
 func verifyRecord(st *State, key []byte, r *wire.Record) bool {
@@ -444,7 +444,7 @@ func (st *State) wrapKeyFor(d *wire.Device, epoch int64, key []byte) (*wire.Wrap
 		return nil, err
 	}
 	wk := &wire.WrappedKey{Device: d.ID, Epoch: epoch, Sealed: buf.Bytes(), Signer: st.Device.ID}
-	wk.Sig = ed25519.Sign(st.signer(), wire.WrappedKeySigned(st.Team, wk))
+	wk.Sig = crypto.SignEd25519(st.SignSeed, wire.WrappedKeySigned(st.Team, wk))
 	return wk, nil
 }
 

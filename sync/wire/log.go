@@ -78,7 +78,7 @@ func (e *LogEntry) Hash() []byte {
 // Sign signs the entry with an admin device's key.
 func (e *LogEntry) Sign(signer string, key ed25519.PrivateKey) {
 	e.Signer = signer
-	e.Sig = ed25519.Sign(key, e.signed())
+	e.Sig = crypto.SignEd25519(key.Seed(), e.signed())
 }
 
 // LogDevice is a device as the log says: its keys, its member's role,
