@@ -72,11 +72,13 @@ func CreateMemory() (*Vault, error) {
 		v.Close()
 		return nil, err
 	}
-	if err := v.startAnchor(v.db); err != nil {
+	// The policy set is sealed before the anchor is started, as Create
+	// does: the anchor records the set's MAC.
+	if err := v.sealPolicySet(v.db); err != nil {
 		v.Close()
 		return nil, err
 	}
-	if err := v.sealPolicySet(v.db); err != nil {
+	if err := v.startAnchor(v.db); err != nil {
 		v.Close()
 		return nil, err
 	}
