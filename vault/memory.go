@@ -72,8 +72,7 @@ func CreateMemory() (*Vault, error) {
 		v.Close()
 		return nil, err
 	}
-	// The policy set is sealed before the anchor is started, as Create
-	// does: the anchor records the set's MAC.
+	// The policy set first: the anchor names it (as Create does).
 	if err := v.sealPolicySet(v.db); err != nil {
 		v.Close()
 		return nil, err
