@@ -93,6 +93,9 @@ func (v *Vault) attachAudit() error {
 	if v.auditAttached {
 		return nil
 	}
+	if v.memory {
+		return v.attachMemoryAudit()
+	}
 	if v.keys != nil {
 		if err := v.finishRekey(); err != nil {
 			return err
@@ -358,6 +361,9 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 func (v *Vault) RestartAudit() error {
 	if v.keys == nil {
 		return ErrLocked
+	}
+	if v.memory {
+		return errors.New("a memory vault's audit log is never broken")
 	}
 	path := AuditPath(v.path)
 	reason := "the previous audit log was missing"

@@ -430,6 +430,9 @@ var ErrRotated = errors.New("the vault's key was rotated by another hush while t
 // (the file is removed); a newer epoch means it committed and our key is
 // stale (the file is left for the next open, and [ErrRotated] returned).
 func (v *Vault) finishRekey() error {
+	if v.memory {
+		return nil
+	}
 	path := rekeyPath(v.path)
 	if err := private.File(path); err != nil {
 		return err

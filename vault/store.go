@@ -1223,7 +1223,9 @@ func (v *Vault) PurgeMany(names []string) error {
 	if err := v.unlocked(names...); err != nil {
 		return err
 	}
-	defer os.Remove(NameCachePath(v.path))
+	if !v.memory {
+		defer os.Remove(NameCachePath(v.path))
+	}
 	return v.write(func(tx *sql.Tx) error {
 		for _, name := range names {
 			r, err := v.lookup(tx, name)

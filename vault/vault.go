@@ -155,6 +155,7 @@ type Vault struct {
 	keys *keyring // nil while locked
 
 	auditAttached bool
+	memory        bool // CreateMemory: no file at all (memory.go)
 
 	// pendingFolders, while a batch write ([Vault.SetMany]) runs, collects
 	// the folders whose authenticated live count must be sealed before it
@@ -187,16 +188,18 @@ type keyring struct {
 }
 
 func newKeyring(vaultKey *crypto.Key, vaultID []byte) *keyring {
+	sub := vaultKey.Subkeys(vaultID, "hush/v1/name", "hush/v1/value", "hush/v1/name-lookup", "hush/v1/header",
+		"hush/v1/audit", "hush/v1/audit-chain", "hush/v1/row", "hush/v1/row-set")
 	return &keyring{
 		vault:  vaultKey,
-		name:   vaultKey.Subkey(vaultID, "hush/v1/name"),
-		value:  vaultKey.Subkey(vaultID, "hush/v1/value"),
-		lookup: vaultKey.Subkey(vaultID, "hush/v1/name-lookup"),
-		hmac:   vaultKey.Subkey(vaultID, "hush/v1/header"),
-		audit:  vaultKey.Subkey(vaultID, "hush/v1/audit"),
-		chain:  vaultKey.Subkey(vaultID, "hush/v1/audit-chain"),
-		row:    vaultKey.Subkey(vaultID, "hush/v1/row"),
-		rowSet: vaultKey.Subkey(vaultID, "hush/v1/row-set"),
+		name:   sub[0],
+		value:  sub[1],
+		lookup: sub[2],
+		hmac:   sub[3],
+		audit:  sub[4],
+		chain:  sub[5],
+		row:    sub[6],
+		rowSet: sub[7],
 	}
 }
 

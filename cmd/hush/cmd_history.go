@@ -3,13 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
+	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -29,12 +28,7 @@ func (a *app) historyCommand() *cobra.Command {
 					return err
 				}
 				if a.jsonOut {
-					out := make([]map[string]any, 0, len(hist))
-					for _, h := range hist {
-						out = append(out, map[string]any{"version": h.Version, "name": h.Name, "type": h.Type, "note": h.Note,
-							"size": h.Size, "created": jsonout.Time(h.Created), "current": h.Current})
-					}
-					return a.writeJSON(map[string]any{"name": name, "removed": !cur.Deleted.IsZero(), "versions": out})
+					return a.writeJSON(listing.HistoryRows(name, hist, cur))
 				}
 				now := time.Now()
 				w := a.newTable()
@@ -45,52 +39,23 @@ func (a *app) historyCommand() *cobra.Command {
 						state = "named " + h.Name
 					}
 					if h.Current {
-						state = join(state, "current")
+						state = human.Join(state, "current")
 					}
 					if state == "" {
 						state = "-"
 					}
-					fmt.Fprintf(w, "%d\t%s (%s)\t%s\t%s\t%s\t%s\n", h.Version, h.Created.Local().Format("2006-01-02 15:04"), age(h.Created, now), h.Type, size(h.Size), state, noteCell(h.Note, 60))
+					fmt.Fprintf(w, "%d\t%s (%s)\t%s\t%s\t%s\t%s\n", h.Version, h.Created.Local().Format("2006-01-02 15:04"), human.Ago(h.Created, now), h.Type, human.Size(h.Size), state, human.Cell(h.Note, 60))
 				}
 				if err := w.Flush(); err != nil {
 					return err
 				}
 				if !cur.Deleted.IsZero() {
-					a.notef("%s was removed %s; `hush rollback %s --to N` restores a version", name, age(cur.Deleted, now), name)
+					a.notef("%s was removed %s; `hush rollback %s --to N` restores a version", name, human.Ago(cur.Deleted, now), name)
 				}
 				return nil
 			})
 		},
 	}
-}
-
-// noteCell is a note as a table cell: its first line, cut to max runes.
-func noteCell(s string, max int) string {
-	s, _, more := strings.Cut(s, "\n")
-	if r := []rune(s); len(r) > max {
-		return string(r[:max-1]) + "…"
-	}
-	if more {
-		return s + " …"
-	}
-	return s
-}
-
-func join(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + ", " + b
-}
-
-func size(n int) string {
-	switch {
-	case n < 1024:
-		return strconv.Itoa(n) + " B"
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 func (a *app) rollbackCommand() *cobra.Command {
