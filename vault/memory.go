@@ -72,11 +72,12 @@ func CreateMemory() (*Vault, error) {
 		v.Close()
 		return nil, err
 	}
-	if err := v.startAnchor(v.db); err != nil {
+	// The policy set first: the anchor records its MAC (format 5).
+	if err := v.sealPolicySet(v.db); err != nil {
 		v.Close()
 		return nil, err
 	}
-	if err := v.sealPolicySet(v.db); err != nil {
+	if err := v.startAnchor(v.db); err != nil {
 		v.Close()
 		return nil, err
 	}
