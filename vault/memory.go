@@ -72,7 +72,7 @@ func CreateMemory() (*Vault, error) {
 		v.Close()
 		return nil, err
 	}
-	// The policy set first: the anchor records its MAC (format 5).
+	// The policy set first: the anchor names it (as Create does).
 	if err := v.sealPolicySet(v.db); err != nil {
 		v.Close()
 		return nil, err
