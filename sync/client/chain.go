@@ -392,7 +392,7 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 	for i, r := range recs {
 		req.Records[i] = *r
 		e := wire.NextEntry(cur, r, now)
-		e.Sign(st.Team, st.Device.ID, key)
+		e.SignOneOf(len(recs), st.Team, st.Device.ID, key)
 		req.Entries[i] = e
 		cur = e.Next(st.Team)
 	}
