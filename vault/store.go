@@ -423,11 +423,23 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 		if err != nil {
 			return err
 		}
+		// New secrets are written insertBatch at a time; the batch is
+		// written before any existing secret is read (its folder count
+		// must include them) and at the end.
+		var batch []newRow
+		flush := func() error {
+			err := v.insertRows(tx, batch)
+			batch = batch[:0]
+			return err
+		}
 		for i, r := range reqs {
 			var res SetResult
 			var err error
 			switch {
 			case have[string(macs[i])]:
+				if err := flush(); err != nil {
+					return err
+				}
 				// A lookup compares the folder's rows with its sealed
 				// count: seal what this batch added to it first.
 				if err := v.flushFolder(tx, folderMACs.get(Folder(r.Name))); err != nil {
@@ -437,12 +449,22 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 			case r.Existing:
 				err = notFound(r.Name) // Existing never creates
 			default:
-				res, err = v.create(tx, r, macs[i], folderMACs.get(Folder(r.Name)), now.UnixNano())
+				var nr newRow
+				res, nr, err = v.prepareCreate(r, macs[i], folderMACs.get(Folder(r.Name)), now.UnixNano())
+				if err == nil {
+					batch = append(batch, nr)
+					if len(batch) == insertBatch {
+						err = flush()
+					}
+				}
 			}
 			if err != nil {
 				return err
 			}
 			out = append(out, res)
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		pending := v.pendingFolders
 		v.pendingFolders = nil
@@ -525,12 +547,22 @@ func (c macCache) get(folder string) []byte {
 
 // create writes req as a new secret, version 1, under its lookup MACs.
 func (v *Vault) create(tx *sql.Tx, req SetRequest, nameMAC, folderMAC []byte, now int64) (SetResult, error) {
+	res, r, err := v.prepareCreate(req, nameMAC, folderMAC, now)
+	if err != nil {
+		return res, err
+	}
+	return res, v.insertRows(tx, []newRow{r})
+}
+
+// prepareCreate seals req as a new secret, version 1, for insertRows.
+func (v *Vault) prepareCreate(req SetRequest, nameMAC, folderMAC []byte, now int64) (SetResult, newRow, error) {
 	res := SetResult{Name: req.Name, Changed: true, Created: true, Version: 1}
 	meta := req.Update.apply(Meta{Type: TypeOther})
 	if err := req.Update.describe(req.Name, &meta, req.Value); err != nil {
-		return res, err
+		return res, newRow{}, err
 	}
-	return res, v.insertWithMACs(tx, req.Name, nameMAC, folderMAC, meta, req.Value, now)
+	r, err := v.newRow(req.Name, nameMAC, folderMAC, meta, req.Value, now)
+	return res, r, err
 }
 
 func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
@@ -587,23 +619,88 @@ func (v *Vault) insert(tx *sql.Tx, name string, meta Meta, value []byte, now int
 // insertWithMACs is insert with the name's and folder's lookup MACs
 // already computed.
 func (v *Vault) insertWithMACs(tx *sql.Tx, name string, nameMAC, folderMAC []byte, meta Meta, value []byte, now int64) error {
-	id, err := crypto.Random(16)
+	r, err := v.newRow(name, nameMAC, folderMAC, meta, value, now)
 	if err != nil {
 		return err
+	}
+	return v.insertRows(tx, []newRow{r})
+}
+
+// newRow is a new secret's version 1, sealed, with its row MAC, ready for
+// [Vault.insertRows].
+type newRow struct {
+	name               string
+	id                 []byte
+	nameMAC, folderMAC []byte
+	now                int64
+	s                  sealed
+	mac                []byte
+}
+
+func (v *Vault) newRow(name string, nameMAC, folderMAC []byte, meta Meta, value []byte, now int64) (newRow, error) {
+	id, err := crypto.Random(16)
+	if err != nil {
+		return newRow{}, err
 	}
 	s, err := v.seal(id, 1, name, meta, value)
 	if err != nil {
-		return err
+		return newRow{}, err
 	}
-	if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated) VALUES (?, ?, ?, 1, ?, ?)`,
-		id, nameMAC, folderMAC, now, now); err != nil {
-		return fmt.Errorf("failed to write %s: %w", name, err)
+	// The row MAC is computed from the very values the INSERT stores (what
+	// sealRow would read back): a new row is written sealed, in one
+	// statement.
+	st := rowState{id: id, head: 1, created: now, updated: now, nameMAC: nameMAC, folderMAC: folderMAC}
+	return newRow{name: name, id: id, nameMAC: nameMAC, folderMAC: folderMAC, now: now, s: s, mac: v.rowMAC(&st)}, nil
+}
+
+// insertBatch is how many new secrets one INSERT statement writes (7
+// parameters a row; SQLite allows 32,766).
+const insertBatch = 128
+
+// insertRows writes new secrets, insertBatch rows per statement, and
+// seals (or, in a batch, marks) their folders' counts.
+func (v *Vault) insertRows(tx *sql.Tx, rows []newRow) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), insertBatch)]
+		rows = rows[len(chunk):]
+		sargs := make([]any, 0, 6*len(chunk))
+		vargs := make([]any, 0, 7*len(chunk))
+		for _, r := range chunk {
+			sargs = append(sargs, r.id, r.nameMAC, r.folderMAC, r.now, r.now, r.mac)
+			vargs = append(vargs, r.id, v.hdr.epoch, r.now, r.s.name, r.s.meta, r.s.value)
+		}
+		what := chunk[0].name
+		if len(chunk) > 1 {
+			what = fmt.Sprintf("%d secrets (%s, ...)", len(chunk), what)
+		}
+		if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated, row_mac) VALUES `+
+			repeatValues(`(?, ?, ?, 1, ?, ?, ?)`, len(chunk)), sargs...); err != nil {
+			return fmt.Errorf("failed to write %s: %w", what, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES `+
+			repeatValues(`(?, 1, ?, ?, ?, ?, ?)`, len(chunk)), vargs...); err != nil {
+			return fmt.Errorf("failed to write %s: %w", what, err)
+		}
+		for _, r := range chunk {
+			if err := v.sealFolder(tx, r.folderMAC); err != nil {
+				return err
+			}
+		}
 	}
-	if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES (?, 1, ?, ?, ?, ?, ?)`,
-		id, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
-		return fmt.Errorf("failed to write %s: %w", name, err)
+	return nil
+}
+
+// repeatValues is n copies of a VALUES tuple, comma-separated.
+func repeatValues(tuple string, n int) string {
+	var b strings.Builder
+	b.Grow(n * (len(tuple) + 2))
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(tuple)
 	}
-	return v.sealRow(tx, id)
+	return b.String()
 }
 
 // addVersion writes version head+1 of r under name (which may be a new
@@ -685,6 +782,9 @@ func (v *Vault) index(limit int) ([]IndexEntry, error) {
 	if err := v.checkCurrent(); err != nil {
 		return nil, err
 	}
+	if limit < 0 {
+		return v.indexAll()
+	}
 	rows, err := v.db.Query(`SELECT `+rowColumns+`, v.created, v.epoch, v.name
 		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
 		WHERE s.deleted IS NULL LIMIT ?`, limit)
@@ -734,6 +834,47 @@ func (v *Vault) index(limit int) ([]IndexEntry, error) {
 	return out, nil
 }
 
+// indexAll is the whole index, from [Vault.scanLive]'s two sequential
+// scans (the query of index() seeks three times per secret), with the
+// same checks.
+func (v *Vault) indexAll() ([]IndexEntry, error) {
+	live, _, err := v.scanLive(false)
+	if err != nil {
+		return nil, err
+	}
+	var bad []damagedRow
+	for i := range live {
+		if live[i].nameCT == nil { // the current version is gone
+			bad = append(bad, damagedRow{live[i].st.id, live[i].st.head})
+		}
+	}
+	out, err := openSlice(live, func(r *liveRow) (IndexEntry, bool, error) {
+		e := IndexEntry{id: r.st.id, Version: r.st.head, epoch: r.epoch}
+		if r.nameCT == nil {
+			return e, false, nil // in bad
+		}
+		var err error
+		if e.Name, err = v.openName(e.id, e.Version, e.epoch, r.nameCT); err != nil {
+			return e, false, err
+		}
+		if err := v.check(&r.st, e.Name); err != nil {
+			return e, false, err
+		}
+		if err := checkUpdated(e.Name, r.st.updated, r.updated); err != nil {
+			return e, false, err
+		}
+		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.st.created), time.Unix(0, r.updated)
+		return e, true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := v.damaged(bad, nil); err != nil {
+		return nil, err
+	}
+	return sortByName(out, func(e *IndexEntry) string { return e.Name }), nil
+}
+
 // Meta reads and opens the metadata of an entry from [Vault.Index].
 func (v *Vault) Meta(e *IndexEntry) (Meta, error) {
 	if err := v.unlocked(); err != nil {
@@ -765,45 +906,33 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Each row brings its folder's authenticated count, in the same
-	// snapshot: a removed secret's row put back is one more than it says.
-	rows, err := v.db.Query(`SELECT ` + rowColumns + `, v.created, v.epoch, v.name, v.meta, f.live, f.mac
-		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head
-		LEFT JOIN folders f ON f.folder_mac = s.folder_mac
-		WHERE s.deleted IS NULL`)
+	// Every live row, its head version and the folders' authenticated
+	// counts, in one snapshot: a removed secret's row put back is one more
+	// than its folder's count says.
+	live, counts, err := v.scanLive(true)
 	if err != nil {
-		return nil, dbErr("read vault", err)
+		return nil, err
 	}
-	type raw struct {
-		st             rowState
-		nameCT, metaCT []byte
-		epoch          int
-		updated        int64 // the head version's time
-	}
-	var bad []damagedRow
 	type count struct {
 		found, live int
 		mac         []byte
 	}
 	folders := map[string]*count{}
-	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
-		var updated, epoch, live sql.NullInt64
-		var fmac []byte
-		err = rows.Scan(append(r.st.dest(), &updated, &epoch, &r.nameCT, &r.metaCT, &live, &fmac)...)
-		if err == nil {
-			c := folders[string(r.st.folderMAC)]
-			if c == nil {
-				c = &count{live: int(live.Int64), mac: fmac}
-				folders[string(r.st.folderMAC)] = c
-			}
-			c.found++
+	var bad []damagedRow
+	for i := range live {
+		r := &live[i]
+		c := folders[string(r.st.folderMAC)]
+		if c == nil {
+			stored := counts[string(r.st.folderMAC)] // zero when missing: refused below
+			c = &count{live: stored.live, mac: stored.mac}
+			folders[string(r.st.folderMAC)] = c
 		}
-		if err == nil && r.nameCT == nil { // the current version is gone
+		c.found++
+		if r.nameCT == nil { // the current version is gone
 			bad = append(bad, damagedRow{r.st.id, r.st.head})
 		}
-		r.updated, r.epoch = updated.Int64, int(epoch.Int64)
-		return r, err
-	}, func(r *raw) (Entry, bool, error) {
+	}
+	out, err := openSlice(live, func(r *liveRow) (Entry, bool, error) {
 		if r.nameCT == nil {
 			return Entry{}, false, nil // in bad
 		}
@@ -841,7 +970,7 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	out = sortByName(out, func(e *Entry) string { return e.Name })
 	return out, v.damaged(bad, func(name string) bool { return InFolder(name, folder) })
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -72,7 +73,7 @@ docs/security.md).`,
 				}
 				shown := vault.FilterAudit(entries, from, name)
 				if a.jsonOut {
-					return a.writeJSON(nonNilSlice(shown))
+					return a.writeJSON(jsonout.List(shown))
 				}
 				if len(shown) == 0 {
 					a.notef("no audit entries match")

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/crypto"
@@ -22,8 +23,6 @@ import (
 const (
 	// cleanupBudget bounds `dynamic leases --cleanup` and `dynamic revoke`.
 	cleanupBudget = 2 * time.Minute
-	// defaultTTL is a new source's login lifetime.
-	defaultTTL = time.Hour
 )
 
 func (a *app) dynamicCommand() *cobra.Command {
@@ -82,8 +81,8 @@ for a throw-away login in a transaction that is rolled back.`,
 			if err != nil {
 				return usageError{err}
 			}
-			if ttl < time.Second {
-				return usagef("--ttl must be at least 1s")
+			if ttl < dynamic.MinTTL {
+				return usagef("--ttl must be at least %s", formatDuration(dynamic.MinTTL))
 			}
 			v, err := a.open()
 			if err != nil {
@@ -93,12 +92,7 @@ for a throw-away login in a transaction that is rolled back.`,
 			if err := a.unlock(v); err != nil {
 				return err
 			}
-			if cur, err := v.Get(name); err == nil {
-				clear(cur.Value)
-				if !cur.IsDynamic() {
-					return fmt.Errorf("secret %s exists (type %s): choose another name for the dynamic source", name, cur.Type)
-				}
-			} else if !errors.Is(err, vault.ErrNotFound) {
+			if err := dynamic.Available(v, name); err != nil {
 				return err
 			}
 			value, err := a.readAdminURL(name, adminURL, cmd.Flags().Changed("postgres"))
@@ -106,27 +100,22 @@ for a throw-away login in a transaction that is rolled back.`,
 				return err
 			}
 			defer crypto.Wipe(value)
-			pg, err := dynamic.NewPostgres(string(value))
+			o := dynamic.AddOptions{Template: t, TTL: ttl, Check: check, Describe: describeValue}
+			if cmd.Flags().Changed("note") {
+				o.Note = &note
+			}
+			src, err := dynamic.Prepare(value, o)
 			if err != nil {
 				return err
 			}
-			if check {
-				ctx, cancel := context.WithTimeout(context.Background(), dynamic.DropTimeout)
-				err := pg.Check(ctx, t)
-				cancel()
-				if err != nil {
-					a.record(v, "dynamic-add", []string{name}, err)
-					return fmt.Errorf("check failed, nothing stored: %w", err)
-				}
-			}
-			typ := vault.TypeDynamicPostgres
-			u := vault.Update{Type: &typ, Dynamic: &vault.DynamicSource{Template: tmpl, TTL: ttl}, Describe: describeValue}
-			if cmd.Flags().Changed("note") {
-				u.Note = &note
-			}
 			v.Intend("dynamic-add", []string{name})
-			res, err := v.Set(name, value, u)
-			if rerr := a.record(v, "dynamic-add", []string{name}, err); err == nil {
+			res, err := src.Add(v, name)
+			result := err
+			var ce *dynamic.CheckError
+			if errors.As(err, &ce) {
+				result = ce.Err // the log says what the check found
+			}
+			if rerr := a.record(v, "dynamic-add", []string{name}, result); err == nil {
 				err = rerr
 			}
 			if err != nil {
@@ -140,14 +129,14 @@ for a throw-away login in a transaction that is rolled back.`,
 			if check {
 				checked = "; checked: the admin role can create logins and the template runs"
 			}
-			a.notef("%s dynamic source %s: %s, logins valid for %s%s", verb, name, pg.Redacted(), formatDuration(ttl), checked)
+			a.notef("%s dynamic source %s: %s, logins valid for %s%s", verb, name, res.Server, formatDuration(ttl), checked)
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&adminURL, "postgres", "", "the admin `URL` (postgres://USER:PASSWORD@HOST:PORT/DB), or - for stdin; asked when not given")
 	f.StringVar(&tmpl, "role-template", "", "the `SQL` that grants a new login its rights; {{name}} is the login")
-	f.StringVar(&ttlFlag, "ttl", formatDuration(defaultTTL), "how long a login is valid (PostgreSQL refuses it after; e.g. 15m, 1h, 1d)")
+	f.StringVar(&ttlFlag, "ttl", formatDuration(dynamic.DefaultTTL), "how long a login is valid (PostgreSQL refuses it after; e.g. 15m, 1h, 1d)")
 	f.BoolVar(&check, "check", false, "connect now and dry-run the template")
 	f.StringVar(&note, "note", "", "a note kept (encrypted) with the source")
 	return cmd
@@ -204,7 +193,7 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 				out := []sourceInfo{}
 				for _, e := range sources {
 					out = append(out, sourceInfo{Name: e.Name, Server: e.Summary, TTL: formatDuration(e.Dynamic.TTL),
-						Template: e.Dynamic.Template, Leases: e.Leases, Updated: jsonTime(e.Updated)})
+						Template: e.Dynamic.Template, Leases: e.Leases, Updated: jsonout.Time(e.Updated)})
 				}
 				if a.jsonOut {
 					return a.writeJSON(out)
@@ -281,7 +270,7 @@ anyway; --cleanup drops it for good, and so does every later
 				out := make([]leaseInfo, 0, len(leases))
 				for _, l := range leases {
 					out = append(out, leaseInfo{Source: l.Source, Role: l.Role, Server: l.Server, State: string(l.State),
-						Created: jsonTime(l.Created), Expires: jsonTime(l.Expires), Host: l.Host, PID: l.PID,
+						Created: jsonout.Time(l.Created), Expires: jsonout.Time(l.Expires), Host: l.Host, PID: l.PID,
 						LeftOver: l.LeftOver, Why: l.Why, LastError: l.LastError})
 				}
 				if a.jsonOut {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -31,7 +32,7 @@ func (a *app) historyCommand() *cobra.Command {
 					out := make([]map[string]any, 0, len(hist))
 					for _, h := range hist {
 						out = append(out, map[string]any{"version": h.Version, "name": h.Name, "type": h.Type, "note": h.Note,
-							"size": h.Size, "created": jsonTime(h.Created), "current": h.Current})
+							"size": h.Size, "created": jsonout.Time(h.Created), "current": h.Current})
 					}
 					return a.writeJSON(map[string]any{"name": name, "removed": !cur.Deleted.IsZero(), "versions": out})
 				}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/rotate"
 )
@@ -86,7 +87,7 @@ cron can gate on it.`,
 					if it.Overdue {
 						overdue++
 					}
-					out = append(out, dueItem{it.Name, it.What, it.Reason, jsonTime(it.When), it.Overdue})
+					out = append(out, dueItem{it.Name, it.What, it.Reason, jsonout.Time(it.When), it.Overdue})
 				}
 				if a.jsonOut {
 					if err := a.writeJSON(out); err != nil {

@@ -107,12 +107,10 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 	}
 	var rw run.Watch
 	if watch.mode != "" {
-		if mask || len(specs) > 0 {
-			return usagef("--watch does not combine with --mask or --dynamic yet")
-		}
 		if rw, err = watch.parse(); err != nil {
 			return err
 		}
+		rw.Mask = mask
 	}
 	if !noProject {
 		wd, err := os.Getwd()
@@ -176,7 +174,7 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 				a.notef("note: %s is a dynamic source: its admin URL is not injected (use --dynamic VAR=%s)", s, s)
 			}
 			if watch.mode != "" {
-				return a.runWatch(v, o, plan, rw)
+				return a.runWatch(v, o, plan, rw, specs)
 			}
 			if len(specs) > 0 {
 				// hush stays with the vault open: it records the logins it

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
+	"github.com/hush-secrets/hush/cmd/hush/internal/vaultwatch"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -19,7 +19,7 @@ import (
 // vault file and its write-ahead log (a stat each, no read) every
 // vaultPoll, and rebuilds the environment once they have been quiet for
 // one more poll (changes arriving together restart once).
-const vaultPoll = 200 * time.Millisecond
+const vaultPoll = vaultwatch.Poll
 
 // watchFlags are run's --watch, --watch-signal and --watch-grace.
 type watchFlags struct {
@@ -50,26 +50,14 @@ func (w *watchFlags) parse() (run.Watch, error) {
 	return rw, nil
 }
 
-// planPrint is what run --watch compares: the injected secrets and their
-// versions (never their values).
-func planPrint(p *run.Plan) string {
-	var b strings.Builder
-	for i, n := range p.Names {
-		b.WriteString(n)
-		b.WriteByte('@')
-		if i < len(p.Versions) {
-			b.WriteString(strconv.Itoa(p.Versions[i]))
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
 // runWatch is `hush run --watch`: hush keeps the vault open, restarts the
 // child when an injected secret's version changes (a change made here, by
 // any process, or one the team server pushes), and stops it when one is
 // revoked.
-func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Watch) error {
+//
+// With --dynamic, each start gets logins of its own, made before it
+// starts and dropped once it has stopped (dynamic.Session per start).
+func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Watch, specs []dynamic.Binding) error {
 	defer v.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -77,10 +65,15 @@ func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Wat
 	stop := make(chan string, 1)
 	rw.Restart, rw.Stop = restart, stop
 	rw.Notef = func(format string, args ...any) { a.notef("hush: "+format, args...) }
-	var mu sync.Mutex // the vault, between the two watchers
+	var mu sync.Mutex // the vault, between the two watchers and the logins
+	if len(specs) > 0 {
+		rw.Around = func() run.Around {
+			return lockedAround(&mu, a.leaseManager(v).NewSession(specs, a.notef).Around())
+		}
+	}
 	if client.InTeam(v) {
 		go func() {
-			err := a.teamWatch(ctx, v, "hush: watching local changes only; server unreachable, retrying", &mu, nil)
+			err := a.teamWatch(ctx, v, "hush: watching local changes only; server unreachable, retrying", &mu, false, nil)
 			if err != nil && ctx.Err() == nil {
 				a.notef("hush: %v; watching local changes only", err)
 			}
@@ -93,6 +86,11 @@ func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Wat
 	// starts after: the lock is kept until hush exits.
 	mu.Lock()
 	var stopped *run.StoppedError
+	var ie *run.InterruptedError
+	if errors.As(err, &ie) {
+		a.notef("hush: %v; no login was left", err)
+		return exitStatus(ie.Code())
+	}
 	if errors.As(err, &stopped) {
 		return fmt.Errorf("stopped %s: %s", plan.Argv[0], stopped.Reason)
 	}
@@ -102,84 +100,62 @@ func (a *app) runWatch(v *vault.Vault, o run.Options, plan *run.Plan, rw run.Wat
 	return exitStatus(code)
 }
 
-// vaultStamp is what a stat of the vault's files says: any write changes it.
-func vaultStamp(path string) string {
-	var b strings.Builder
-	for _, p := range []string{path, path + "-wal"} {
-		if fi, err := os.Stat(p); err == nil {
-			fmt.Fprintf(&b, "%d.%d;", fi.Size(), fi.ModTime().UnixNano())
-		} else {
-			b.WriteString("-;")
-		}
+// lockedAround holds mu around the work of w: the lease manager writes
+// the vault, which the watchers read.
+func lockedAround(mu *sync.Mutex, w run.Around) run.Around {
+	before, after := w.Before, w.After
+	w.Before = func(ctx context.Context, p *run.Plan) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return before(ctx, p)
 	}
-	return b.String()
+	w.After = func(ctx context.Context) {
+		mu.Lock()
+		defer mu.Unlock()
+		after(ctx)
+	}
+	return w
 }
 
-// watchVault polls the vault and, when it changed, rebuilds the child's
-// environment: a new version of an injected secret sends a plan to
-// restart; a revoked one sends a reason to stop; any other failure (a
-// locked vault, a folder emptied) is said once and the child keeps
+// watchVault follows the vault and, when it changed, rebuilds the child's
+// environment (run.Follower): a new version of an injected secret sends a
+// plan to restart; a revoked one sends a reason to stop; any other failure
+// (a locked vault, a folder emptied) is said once and the child keeps
 // running with what it has.
 func (a *app) watchVault(ctx context.Context, v *vault.Vault, o run.Options, cur *run.Plan, mu *sync.Mutex, restart chan *run.Plan, stop chan string) {
-	last := vaultStamp(v.Path())
-	said := ""
-	tick := time.NewTicker(vaultPoll)
-	defer tick.Stop()
-	pending := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+	f := &run.Follower{Options: o, Current: cur, Explain: func(err error) string {
+		if !errors.Is(err, vault.ErrLocked) && keyReplaced(v) {
+			return "the vault key was replaced (hush passwd --rotate-key); start hush run again to unlock the vault with the new one"
 		}
-		now := vaultStamp(v.Path())
-		if now != last {
-			last, pending = now, true
-			continue // wait for one quiet poll: a burst restarts once
-		}
-		if !pending {
-			continue
-		}
-		pending = false
+		return ""
+	}}
+	vaultwatch.Follow(ctx, v.Path(), vaultPoll, func() bool {
 		mu.Lock()
 		if ctx.Err() != nil {
 			mu.Unlock()
-			return
+			return false
 		}
-		next, err := run.Build(v, o)
-		if err == nil && planPrint(next) != planPrint(cur) {
-			a.record(v, "run", next.Names, nil)
+		c := f.Rebuild(v)
+		if c.Restart != nil {
+			a.record(v, "run", c.Restart.Names, nil)
 		}
 		mu.Unlock()
-		var revoked *vault.RevokedError
+		if c.Note != "" {
+			a.notef("hush: %s", c.Note)
+		}
 		switch {
-		case errors.As(err, &revoked):
-			stop <- err.Error()
-			return
-		case err != nil:
-			msg := err.Error()
-			if errors.Is(err, vault.ErrLocked) {
-				msg = "the vault is locked"
-			} else if keyReplaced(v) {
-				msg = "the vault key was replaced (hush passwd --rotate-key); start hush run again to unlock the vault with the new one"
+		case c.Stop != "":
+			stop <- c.Stop
+			return false
+		case c.Restart != nil:
+			select { // only the newest plan matters
+			case <-restart:
+			default:
 			}
-			if msg != said {
-				a.notef("hush: cannot restart %s with new secrets: %s; it keeps running with the ones it has", cur.Argv[0], msg)
-				said = msg
-			}
-			continue
+			restart <- c.Restart
 		}
-		said = ""
-		if planPrint(next) == planPrint(cur) {
-			continue
-		}
-		cur = next
-		select { // only the newest plan matters
-		case <-restart:
-		default:
-		}
-		restart <- next
-	}
+		return true
+	})
 }
 
 // keyReplaced says whether the vault file is now sealed under another key

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
@@ -219,42 +218,21 @@ given as value_base64 instead of value.`,
 				if theirs {
 					return a.getTheirs(v, args[0])
 				}
-				s, err := v.GetVersion(args[0], version)
-				if errors.Is(err, vault.ErrNotFound) {
-					if cs, _ := v.Conflicts(); slices.Contains(slices.Collect(maps.Values(cs)), args[0]) {
-						return fmt.Errorf("secret %s is in conflict: removed here, changed by a teammate: `hush resolve %s --keep theirs` brings their version back, `--keep mine` removes it for the team", args[0], args[0])
-					}
-				}
+				s, conflict, err := listing.Get(v, args[0], version)
 				if err != nil {
 					return err
 				}
 				defer crypto.Wipe(s.Value)
-				conflict, err := v.HasConflict(s.ID)
-				if err != nil {
-					return err
-				}
 				a.note(teamsync.Freshness(v))
 				if conflict {
 					a.notef("warning: %s is in conflict with a teammate's version; this is the one on this device (`hush get --theirs %s` shows theirs; `hush resolve %s --keep mine|theirs`)", s.Name, s.Name, s.Name)
 				}
 				if a.jsonOut {
-					ps, err := v.Policies()
+					row, err := listing.Secret(v, s, conflict, time.Now())
 					if err != nil {
 						return err
 					}
-					from := vault.Inherit(&s.Meta, s.Name, ps)
-					m := secretJSON(s, time.Now())
-					if from != "" {
-						m["rotate_every_from"] = from
-					}
-					if conflict {
-						m["flags"] = append(m["flags"].([]string), "conflict")
-					}
-					jsonValue(m, s.Value)
-					if info := inspectJSON(s); info != nil {
-						m["kind"] = info
-					}
-					return a.writeJSON(m)
+					return a.writeJSON(row)
 				}
 				a.stdout.Write(s.Value)
 				if a.stdoutIsTerminal() && !bytes.HasSuffix(s.Value, []byte("\n")) {
@@ -281,58 +259,13 @@ func (a *app) getTheirs(v *vault.Vault, name string) error {
 	}
 	a.notef("%s's version of %s (resolve with `hush resolve %s --keep mine|theirs`)", who, name, name)
 	if a.jsonOut {
-		m := map[string]any{"name": th.Name, "type": th.Meta.Type, "note": th.Meta.Note, "tags": nonNil(th.Meta.Tags), "author": who}
-		jsonValue(m, th.Value)
-		return a.writeJSON(m)
+		return a.writeJSON(listing.Theirs(th.Name, th.Meta, th.Value, who))
 	}
 	a.stdout.Write(th.Value)
 	if a.stdoutIsTerminal() && !bytes.HasSuffix(th.Value, []byte("\n")) {
 		a.printf("\n")
 	}
 	return nil
-}
-
-func secretJSON(s *vault.Secret, now time.Time) map[string]any {
-	m := map[string]any{
-		"name":    s.Name,
-		"version": s.Version,
-		"current": s.Version == s.Head,
-		"type":    s.Type,
-		"note":    s.Note,
-		"tags":    nonNil(s.Tags),
-		"created": jsonTime(s.Created),
-		"updated": jsonTime(s.Updated),
-		"flags":   nonNil(flags(s.Meta, s.Updated, now)),
-	}
-	if s.RotateEvery > 0 {
-		m["rotate_every"] = formatDuration(s.RotateEvery)
-	}
-	if !s.Expires.IsZero() {
-		m["expires"] = jsonTime(s.Expires)
-	}
-	if s.Summary != "" {
-		m["summary"] = s.Summary
-	}
-	if !s.NotAfter.IsZero() {
-		m["not_after"] = jsonTime(s.NotAfter)
-	}
-	if s.Rotator != "" {
-		m["rotator"] = s.Rotator
-	}
-	if s.Revoked != nil {
-		m["revoked"] = map[string]string{"at": jsonTime(s.Revoked.At), "reason": s.Revoked.Reason}
-	}
-	if s.Dynamic != nil {
-		m["dynamic"] = map[string]string{"template": s.Dynamic.Template, "ttl": formatDuration(s.Dynamic.TTL)}
-	}
-	return m
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 func (a *app) lsCommand() *cobra.Command {
@@ -353,54 +286,18 @@ func (a *app) lsCommand() *cobra.Command {
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				// Damaged secrets are listed as such, and ls fails.
-				listed, listErr := v.ListWithPolicies(folder)
-				var damaged *vault.DamagedSecretsError
-				if listErr != nil && !errors.As(listErr, &damaged) {
-					return listErr
-				}
-				var broken []vault.DamagedSecret
-				if damaged != nil {
-					broken = damaged.Secrets
-				}
-				conflicts, err := v.Conflicts()
+				l, err := listing.Read(v, folder, all)
 				if err != nil {
 					return err
 				}
-				// Filtered in place: an Entry is large, and copying 100,000
-				// of them into a growing slice cost more than printing them.
-				entries := listed[:0]
-				for _, e := range listed {
-					if all || e.Revoked == nil {
-						entries = append(entries, e)
-					}
-				}
 				now := time.Now()
 				if a.jsonOut {
-					out := make([]map[string]any, 0, len(entries))
-					for _, e := range entries {
-						m := map[string]any{"name": e.Name, "type": e.Type, "version": e.Version,
-							"created": jsonTime(e.Created), "updated": jsonTime(e.Updated),
-							"tags": nonNil(e.Tags), "flags": nonNil(entryFlags(e, conflicts, now))}
-						if e.Summary != "" {
-							m["summary"] = e.Summary
-						}
-						if e.RotateEvery > 0 {
-							m["rotate_every"] = formatDuration(e.RotateEvery)
-						}
-						if e.RotateFrom != "" {
-							m["rotate_every_from"] = e.RotateFrom
-						}
-						out = append(out, m)
-					}
-					for _, d := range broken {
-						out = append(out, map[string]any{"name": d.Name, "flags": []string{"damaged"}, "damaged": d.Why})
-					}
-					if err := a.writeJSON(out); err != nil {
+					if err := a.writeJSON(l.Rows(now)); err != nil {
 						return err
 					}
-					return listErr
+					return l.Err
 				}
-				if len(entries) == 0 && len(broken) == 0 && len(vault.RemovedInConflict(entries, conflicts, folder)) == 0 {
+				if l.Empty() {
 					if folder == "" {
 						a.notef("the vault is empty: add a secret with `hush set NAME`")
 					} else {
@@ -411,37 +308,28 @@ func (a *app) lsCommand() *cobra.Command {
 				w := a.newTable()
 				// ROTATION only when something rotates: where it comes from
 				// (its own, or a folder's policy) is then in view.
-				rotation := slices.ContainsFunc(entries, func(e vault.Entry) bool { return e.RotateEvery > 0 })
-				rot := func(e vault.Entry) string {
-					if !rotation {
-						return ""
-					}
-					return "\t" + rotationWords(e.RotateEvery, e.RotateFrom)
-				}
+				rotation, rot, dash := l.Rotates(), "", ""
 				head := "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT"
 				if rotation {
-					head = "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tROTATION\tABOUT"
+					head, dash = "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tROTATION\tABOUT", "\t-"
 				}
 				fmt.Fprintln(w, head)
-				for _, e := range entries {
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(entryFlags(e, conflicts, now), ","), rot(e), e.Summary)
-				}
-				// Removed here while a teammate changed them: listed, so the
-				// conflict is not out of sight.
-				for _, name := range vault.RemovedInConflict(entries, conflicts, folder) {
-					dash := ""
+				for _, e := range l.Entries {
 					if rotation {
-						dash = "\t-"
+						rot = "\t" + listing.RotationWords(e.RotateEvery, e.RotateFrom)
 					}
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(l.Flags(e, now), ","), rot, e.Summary)
+				}
+				for _, name := range l.Removed {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s%s\t%s\n", name, "-", "-", "-", "conflict", dash, "removed here, changed by a teammate")
 				}
-				for _, d := range broken {
+				for _, d := range l.Damaged {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, "-", "-", "-", "damaged", d.Why)
 				}
 				if err := w.Flush(); err != nil {
 					return err
 				}
-				return listErr
+				return l.Err
 			})
 		},
 	}
@@ -531,18 +419,6 @@ func (a *app) cpCommand() *cobra.Command {
 	}
 }
 
-// rotationWords is a rotation interval and where it comes from: "every
-// 30d", "every 90d (from app/prod)", or "-".
-func rotationWords(every time.Duration, from string) string {
-	switch {
-	case every <= 0:
-		return "-"
-	case from != "":
-		return "every " + formatDuration(every) + " (from " + from + ")"
-	}
-	return "every " + formatDuration(every)
-}
-
 // validNames checks names before anything asks for a passphrase. A bad
 // name is a usage error (exit 2): how hush was called was wrong.
 func validNames(names ...string) error {
@@ -561,13 +437,4 @@ func cleanFolder(folder string) (string, error) {
 		return "", usageError{err}
 	}
 	return f, nil
-}
-
-// entryFlags is flags plus "conflict" for a secret a sync left in conflict.
-func entryFlags(e vault.Entry, conflicts map[string]string, now time.Time) []string {
-	f := flags(e.Meta, e.Updated, now)
-	if _, ok := conflicts[e.ID]; ok {
-		f = append(f, "conflict")
-	}
-	return f
 }

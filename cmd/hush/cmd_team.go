@@ -236,12 +236,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 				}
 				st := t.State()
 				if a.jsonOut {
-					out := make([]map[string]any, 0, len(ms))
-					for _, m := range ms {
-						out = append(out, map[string]any{"member": m.Member, "device": m.Name, "id": m.ID, "role": m.Role,
-							"state": teamsync.MemberState(m), "joined": jsonTime(m.Joined), "last_seen": jsonTime(m.LastSeen), "this_device": m.ID == st.Device.ID})
-					}
-					return a.writeJSON(out)
+					return a.writeJSON(teamsync.MemberRows(ms, st.Device.ID))
 				}
 				now := time.Now()
 				w := a.newTable()
@@ -282,8 +277,10 @@ only by a sync that reaches the server.
 
 --watch stays connected to the team server and applies the team's changes
 as they are pushed (the server only says "something changed"; each change
-is fetched and verified by an ordinary sync). It says once when the server
-is unreachable and keeps retrying; Ctrl-C ends it.
+is fetched and verified by an ordinary sync), and pushes a change made on
+this machine by any process (hush set in another terminal) as it is made.
+It says once when the server is unreachable and keeps retrying; Ctrl-C
+ends it.
 
 Exit status: 0 when everything is in sync, 1 when the sync failed or left a
 conflict (the names are listed); with --watch, 0 when Ctrl-C ends it, 1 when
@@ -307,45 +304,19 @@ this device can no longer sync (removed from the team).`,
 				}
 				fresh = d
 			}
+			o := teamsync.SyncOptions{Fresh: fresh}
+			if auto != "" {
+				on := auto == "on"
+				o.Auto = &on
+			}
 			var conflicts []string
 			err := a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
-				if auto == "off" {
-					if err := t.SetAuto(false); err != nil {
-						return err
-					}
-					a.notef("automatic sync is off")
+				rep, notes, err := teamsync.Sync(ctx, t, o)
+				a.notes(notes)
+				if err == nil {
+					conflicts = rep.Conflicts
 				}
-				if fresh > 0 {
-					if err := t.SetFreshWindow(fresh); err != nil {
-						return err
-					}
-					a.notef("this device warns when it pushes but sees nothing new from the team for %s", formatDuration(fresh))
-				}
-				rep, err := t.Sync(ctx)
-				if rep != nil {
-					a.notes(teamsync.ApprovalNotes(rep.Approvals))
-				}
-				if err != nil {
-					if auto == "on" {
-						// Not turned on: a sync that cannot reach the
-						// server now would only fail after every change.
-						return fmt.Errorf("%w; automatic sync stays off (run `hush sync --auto on` again when the server answers)", err)
-					}
-					return err
-				}
-				if auto == "on" {
-					if err := t.SetAuto(true); err != nil {
-						return err
-					}
-					a.notef("automatic sync is on")
-				}
-				if rep.GotKey {
-					a.notef("received the team key")
-				}
-				a.notef("pulled %d, pushed %d", rep.Pulled, rep.Pushed)
-				a.notes(teamsync.ReportNotes(rep))
-				conflicts = rep.Conflicts
-				return nil
+				return err
 			})
 			if err != nil {
 				return err
@@ -583,12 +554,7 @@ func (a *app) teamAuditCommand() *cobra.Command {
 					return err
 				}
 				if a.jsonOut {
-					out := make([]map[string]any, 0, len(evs))
-					for _, e := range evs {
-						out = append(out, map[string]any{"time": jsonTime(e.Time), "member": e.Member, "device": e.DeviceName,
-							"action": e.Action, "secrets": nonNil(e.Names), "result": e.Result})
-					}
-					return a.writeJSON(out)
+					return a.writeJSON(teamsync.AuditRows(evs))
 				}
 				w := a.newTable()
 				fmt.Fprintln(w, "TIME\tMEMBER\tDEVICE\tACTION\tRESULT\tSECRETS")

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
-	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/cmd/hush/internal/vaultstatus"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
 )
@@ -139,77 +137,34 @@ func (a *app) statusCommand() *cobra.Command {
 				return err
 			}
 			defer v.Close()
-			count, err := v.Count()
-			if err != nil {
-				return err
-			}
-			id := hex.EncodeToString(v.ID())
-			type remembered struct {
-				Store   string `json:"store"`
-				Expires string `json:"expires,omitempty"`
-			}
-			type unavailable struct {
-				Store  string `json:"store"`
-				Reason string `json:"reason"`
-			}
-			var rem []remembered
-			var unav []unavailable
-			now := time.Now()
-			held, unreachable := a.chain().Status(v)
-			for _, h := range held {
-				rem = append(rem, remembered{Store: h.Store, Expires: jsonTime(h.Expires)})
-			}
-			for _, u := range unreachable {
-				unav = append(unav, unavailable{u.Store, u.Err.Error()})
-			}
-			if v.Locked() && client.InTeam(v) {
-				// The team's state is sealed: a passphrase given without a
-				// prompt opens it; status never asks for one.
-				_, _ = a.chain().Given(v)
-			}
-			team, err := teamsync.ReadStatus(v)
+			st, err := vaultstatus.Read(v, name, path, a.chain())
 			if err != nil {
 				return err
 			}
 			if a.jsonOut {
-				m := map[string]any{
-					"vault": name, "path": path, "id": id, "secrets": count,
-					"kdf":    map[string]any{"algorithm": "argon2id", "memory_kib": v.KDF().MemoryKiB, "passes": v.KDF().Passes, "lanes": v.KDF().Lanes},
-					"locked": len(rem) == 0, "remembered": nonNilSlice(rem), "unavailable": nonNilSlice(unav),
-				}
-				if team != nil {
-					m["sync"] = team
-				}
-				return a.writeJSON(m)
+				return a.writeJSON(st)
 			}
+			now := time.Now()
 			a.printf("vault     %s (%s)\n", name, path)
-			a.printf("secrets   %d\n", count)
+			a.printf("secrets   %d\n", st.Secrets)
 			a.printf("key       %s\n", v.KDF())
-			if len(rem) == 0 {
+			if st.Locked {
 				a.printf("state     locked: commands ask for the passphrase (`hush unlock` remembers it)\n")
 			}
-			for _, r := range rem {
+			for _, r := range st.Remembered {
 				until := "until `hush lock`"
-				if r.Expires != "" {
-					t, _ := time.Parse(time.RFC3339, r.Expires)
-					until = fmt.Sprintf("until %s (%s left)", when(t, now), left(t.Sub(now)))
+				if !r.Expires.IsZero() {
+					until = fmt.Sprintf("until %s (%s left)", when(r.Expires, now), left(r.Expires.Sub(now)))
 				}
 				a.printf("state     unlocked %s, in the %s\n", until, r.Store)
 			}
-			for _, u := range unav {
+			for _, u := range st.Unavailable {
 				a.printf("note      %s\n", u.Reason)
 			}
-			a.printTeamStatus(team, now)
+			a.printTeamStatus(st.Sync, now)
 			return nil
 		},
 	}
-}
-
-func nonNilSlice[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }
 
 // left prints a remaining time as 7h59m, 12m or 40s.

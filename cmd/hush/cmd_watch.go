@@ -12,9 +12,10 @@ import (
 	"github.com/hush-secrets/hush/vault"
 )
 
-// teamWatch is teamsync.Watch with notes on stderr.
-func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string, lock sync.Locker, synced func(*client.Report)) error {
-	return teamsync.Watch(ctx, v, teamsync.WatchOptions{Notef: a.notef, OfflineNote: offlineNote, Lock: lock, Synced: synced})
+// teamWatch is teamsync.Watch with notes on stderr; with pushLocal it
+// also pushes changes made on this machine (sync --watch).
+func (a *app) teamWatch(ctx context.Context, v *vault.Vault, offlineNote string, lock sync.Locker, pushLocal bool, synced func(*client.Report)) error {
+	return teamsync.Watch(ctx, v, teamsync.WatchOptions{Notef: a.notef, OfflineNote: offlineNote, Lock: lock, Synced: synced, PushLocal: pushLocal})
 }
 
 // syncWatch is `hush sync --watch`.
@@ -26,7 +27,7 @@ func (a *app) syncWatch() error {
 			return client.ErrNoTeam
 		}
 		a.notef("watching the team server for changes (Ctrl-C ends it)")
-		err := a.teamWatch(ctx, v, "server unreachable, retrying", nil, func(rep *client.Report) {
+		err := a.teamWatch(ctx, v, "server unreachable, retrying", nil, true, func(rep *client.Report) {
 			a.notes(teamsync.ApprovalNotes(rep.Approvals))
 			if rep.GotKey {
 				a.notef("received the team key")

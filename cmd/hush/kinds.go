@@ -17,12 +17,3 @@ func describeValue(typ vault.Type, value []byte) (string, time.Time, error) {
 	}
 	return info.Summary, info.NotAfter, nil
 }
-
-// inspectJSON is the parsed description for get --json: public parts only.
-func inspectJSON(s *vault.Secret) map[string]any {
-	info, err := kinds.Inspect(string(s.Type), s.Value)
-	if err != nil || len(info.Fields) == 0 {
-		return nil
-	}
-	return info.Fields
-}

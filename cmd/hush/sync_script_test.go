@@ -65,6 +65,7 @@ func TestSyncScripts(t *testing.T) {
 			env.Setenv("GORACE", goraceNoExitSleep())
 			env.Values[pgKey{}] = pg
 			env.Values[proxyKey{}] = map[string]*proxy{}
+			env.Values[liarKey{}] = map[string]*liar{}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -83,6 +84,9 @@ func TestSyncScripts(t *testing.T) {
 			"tmpfs":     cmdTmpfs,
 			"fill":      cmdFill,
 			"httpget":   cmdHTTPGet,
+			"watchliar": cmdWatchLiar,
+			"liarflood": cmdLiarFlood,
+			"liarpulls": cmdLiarPulls,
 		},
 	})
 }

@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/hush-secrets/hush/sync/wire"
 )
@@ -50,7 +53,22 @@ type Watcher struct {
 	// wire.WatchSilence). MaxBackoff caps the wait between reconnections.
 	Silence    time.Duration
 	MaxBackoff time.Duration
+	// HeadRate and HeadBurst bound how often a head is passed on: at
+	// most HeadBurst at once, then HeadRate per second (defaults
+	// WatchHeadRate, WatchHeadBurst). Heads that come while one waits or
+	// is being answered collapse into the newest. A server flooding the
+	// stream makes the device sync at most that often.
+	HeadRate  float64
+	HeadBurst int
 }
+
+// The default bound on heads passed on: a burst of 20, then 20 a second.
+// Every team push is one head, so a busy team is far below it; a device
+// answers each with a sync, which costs it a few milliseconds of work.
+const (
+	WatchHeadRate  = 20
+	WatchHeadBurst = 20
+)
 
 // Watcher returns a Watcher for this device's team server.
 func (t *Team) Watcher() (*Watcher, error) {
@@ -59,14 +77,24 @@ func (t *Team) Watcher() (*Watcher, error) {
 		return nil, err
 	}
 	c.http.Timeout = 0 // the stream is long-lived; silence is watched instead
-	return &Watcher{c: c, Silence: wire.WatchSilence, MaxBackoff: 5 * time.Second}, nil
+	return &Watcher{c: c, Silence: wire.WatchSilence, MaxBackoff: 5 * time.Second, HeadRate: WatchHeadRate, HeadBurst: WatchHeadBurst}, nil
 }
 
 // Run keeps the subscription until ctx ends (returning nil) or the server
 // refuses this device (an error wrapping ErrWatchRefused), calling on for
-// every event, in order, from this goroutine. Lost connections are retried
-// with exponential backoff and full jitter, from 100 ms up to MaxBackoff.
+// the events, in order, from one goroutine, never two calls at once; it
+// returns once the last call has. Events of one kind that come in a row
+// while on is busy collapse into the newest, and heads are passed on at
+// most HeadRate a second after a burst of HeadBurst: however fast a server
+// sends them, on runs a bounded number of times. Lost connections are retried with exponential
+// backoff and full jitter, from 100 ms up to MaxBackoff.
 func (w *Watcher) Run(ctx context.Context, on func(WatchEvent)) error {
+	d := newDispatch(on, rate.NewLimiter(rate.Limit(w.HeadRate), max(w.HeadBurst, 1)))
+	defer d.close()
+	return w.run(ctx, d.send)
+}
+
+func (w *Watcher) run(ctx context.Context, on func(WatchEvent)) error {
 	failures := 0
 	for {
 		err := w.once(ctx, on, &failures)
@@ -188,4 +216,98 @@ func (p *streamParser) line(l string) (event string, head int64, err error) {
 		}
 	}
 	return "", 0, nil
+}
+
+// dispatch passes a watcher's events to its callback from a goroutine of
+// its own, so that reading the stream never waits for the answer to an
+// event (a sync), and a flood of events cannot queue up work.
+type dispatch struct {
+	on    func(WatchEvent)
+	heads *rate.Limiter
+	mu    sync.Mutex
+	queue []WatchEvent // at most maxQueued; consecutive ones differ in kind
+	wake  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+// maxQueued bounds the events waiting: only heads and unreachables
+// alternate in it, and only the last few matter.
+const maxQueued = 4
+
+func newDispatch(on func(WatchEvent), heads *rate.Limiter) *dispatch {
+	d := &dispatch{on: on, heads: heads, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go d.loop()
+	return d
+}
+
+func (d *dispatch) send(e WatchEvent) {
+	d.mu.Lock()
+	if n := len(d.queue); n > 0 && d.queue[n-1].Kind == e.Kind {
+		d.queue[n-1] = e // the newest of a run of one kind is what matters
+	} else {
+		d.queue = append(d.queue, e)
+		if len(d.queue) > maxQueued {
+			d.queue = append(d.queue[:0], d.queue[len(d.queue)-maxQueued:]...)
+		}
+	}
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next takes the oldest waiting event.
+func (d *dispatch) next() (WatchEvent, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.queue) == 0 {
+		return WatchEvent{}, false
+	}
+	e := d.queue[0]
+	d.queue = d.queue[1:]
+	return e, true
+}
+
+// newerHead replaces e, a head, by a newer one waiting right behind it.
+func (d *dispatch) newerHead(e WatchEvent) WatchEvent {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for len(d.queue) > 0 && d.queue[0].Kind == WatchHead {
+		e, d.queue = d.queue[0], d.queue[1:]
+	}
+	return e
+}
+
+func (d *dispatch) loop() {
+	defer close(d.done)
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-d.wake:
+		}
+		for e, ok := d.next(); ok; e, ok = d.next() {
+			if e.Kind == WatchHead {
+				if wait := d.heads.Reserve().Delay(); wait > 0 {
+					t := time.NewTimer(wait)
+					select {
+					case <-d.stop:
+						t.Stop()
+						return
+					case <-t.C:
+					}
+					e = d.newerHead(e)
+				}
+			}
+			d.on(e)
+		}
+	}
+}
+
+// close drops what waits and returns once a call under way has ended.
+func (d *dispatch) close() {
+	close(d.stop)
+	<-d.done
 }

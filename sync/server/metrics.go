@@ -2,7 +2,9 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -17,8 +19,16 @@ type metrics struct {
 	mu       sync.Mutex
 	requests map[[2]string]uint64 // route, status -> count
 	latency  map[string]*histogram
+	streams  map[string]int64 // stream route -> open now
 	started  time.Time
 }
+
+// streamRoutes are long-lived requests (a watch stream lasts as long as a
+// device is connected): their lifetime is not a latency, and would drown
+// the histogram's tail. They are counted in hush_requests_total when they
+// end, and as open streams while they last, never in
+// hush_request_duration_seconds.
+var streamRoutes = map[string]bool{"GET /v1/watch": true}
 
 var buckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
 
@@ -29,7 +39,7 @@ type histogram struct {
 }
 
 func newMetrics() *metrics {
-	return &metrics{requests: map[[2]string]uint64{}, latency: map[string]*histogram{}, started: time.Now()}
+	return &metrics{requests: map[[2]string]uint64{}, latency: map[string]*histogram{}, streams: map[string]int64{}, started: time.Now()}
 }
 
 type statusWriter struct {
@@ -47,12 +57,29 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (m *metrics) wrap(route string, h http.HandlerFunc) http.HandlerFunc {
+	if streamRoutes[route] {
+		return func(w http.ResponseWriter, r *http.Request) {
+			m.open(route, 1)
+			sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+			h(sw, r)
+			m.open(route, -1)
+			m.mu.Lock()
+			m.requests[[2]string{route, strconv.Itoa(sw.code)}]++
+			m.mu.Unlock()
+		}
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		h(sw, r)
 		m.observe(route, sw.code, time.Since(start).Seconds())
 	}
+}
+
+func (m *metrics) open(route string, d int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.streams[route] += d
 }
 
 func (m *metrics) observe(route string, code int, secs float64) {
@@ -105,6 +132,11 @@ func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(w, "hush_request_duration_seconds_bucket{route=%q,le=\"+Inf\"} %d\n", r, h.n)
 		fmt.Fprintf(w, "hush_request_duration_seconds_sum{route=%q} %g\n", r, h.sum)
 		fmt.Fprintf(w, "hush_request_duration_seconds_count{route=%q} %d\n", r, h.n)
+	}
+	fmt.Fprintln(w, "# HELP hush_open_streams Long-lived requests open now (watch streams), by route; they are not in hush_request_duration_seconds.")
+	fmt.Fprintln(w, "# TYPE hush_open_streams gauge")
+	for _, r := range slices.Sorted(maps.Keys(streamRoutes)) {
+		fmt.Fprintf(w, "hush_open_streams{route=%q} %d\n", r, m.streams[r])
 	}
 	fmt.Fprintln(w, "# HELP hush_uptime_seconds Seconds since this server process started.")
 	fmt.Fprintln(w, "# TYPE hush_uptime_seconds gauge")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,4 +158,44 @@ func TestWatchStreamsPerDevice(t *testing.T) {
 	// Another device still can.
 	_, closeStream := watchStream(t, e, e.writer)
 	closeStream()
+}
+
+// A watch stream is not a request that takes its lifetime to serve: it is
+// an open stream while it lasts, a request counted when it ends, and never
+// in the latency histogram (whose tail it would drown).
+func TestWatchMetrics(t *testing.T) {
+	e := newTeam(t, server.Options{})
+	metrics := func() string {
+		m := e.send(e.request("GET", "/metrics", nil))
+		if m.code != http.StatusOK {
+			t.Fatalf("/metrics: %d", m.code)
+		}
+		return string(m.body)
+	}
+	lines, stop := watchStream(t, e, e.writer)
+	if l, _ := nextLine(t, lines, true); l != "event: head" {
+		t.Fatalf("first line %q", l)
+	}
+	if text := metrics(); !strings.Contains(text, `hush_open_streams{route="GET /v1/watch"} 1`+"\n") {
+		t.Errorf("/metrics does not count the open stream:\n%s", text)
+	}
+	stop()
+	deadline := time.Now().Add(30 * time.Second)
+	var text string
+	for {
+		text = metrics()
+		if strings.Contains(text, `hush_open_streams{route="GET /v1/watch"} 0`+"\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the closed stream is still counted open:\n%s", text)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(text, `hush_requests_total{route="GET /v1/watch",code="200"} 1`) {
+		t.Errorf("/metrics does not count the ended stream as a request:\n%s", text)
+	}
+	if strings.Contains(text, `hush_request_duration_seconds_count{route="GET /v1/watch"}`) {
+		t.Errorf("a stream's lifetime is in the latency histogram:\n%s", text)
+	}
 }

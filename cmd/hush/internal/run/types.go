@@ -37,6 +37,15 @@ type Watch struct {
 	Stop <-chan string
 	// Notef says what hush does, one line at a time.
 	Notef func(format string, args ...any)
+	// Mask replaces the injected values in the child's output, as
+	// [SuperviseOptions.Mask] does: one masker per start, each start's
+	// output read to its end before the next starts, and every value any
+	// start was given stays masked.
+	Mask bool
+	// Around, when set, gives the work around each start (the logins of
+	// --dynamic): its Before runs before that start (at a restart, while
+	// the old child still runs), its After once that start has ended.
+	Around func() Around
 }
 
 // StoppedError is a watched child stopped by hush, and why.

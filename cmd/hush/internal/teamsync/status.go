@@ -3,8 +3,8 @@ package teamsync
 import (
 	"encoding/json"
 	"errors"
-	"time"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -40,9 +40,5 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &Status{Status: s}
-	if !s.LastSync.IsZero() {
-		st.LastSync = s.LastSync.UTC().Format(time.RFC3339)
-	}
-	return st, nil
+	return &Status{Status: s, LastSync: jsonout.Time(s.LastSync)}, nil
 }

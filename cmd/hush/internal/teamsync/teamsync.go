@@ -160,3 +160,50 @@ func MemberState(m client.Member) string {
 	}
 	return "removed"
 }
+
+// SyncOptions change a device's sync settings along with a sync.
+type SyncOptions struct {
+	Auto  *bool         // turn automatic sync on or off; nil: unchanged
+	Fresh time.Duration // warn after this long without news from the team; 0: unchanged
+}
+
+// Sync changes t's settings as o says and syncs, returning what to tell
+// the person, in order, also when it fails. Automatic sync is turned off
+// before the sync, but on only after a sync that worked: a sync that
+// cannot reach the server now would only fail after every change.
+func Sync(ctx context.Context, t *client.Team, o SyncOptions) (*client.Report, []string, error) {
+	var notes []string
+	if o.Auto != nil && !*o.Auto {
+		if err := t.SetAuto(false); err != nil {
+			return nil, notes, err
+		}
+		notes = append(notes, "automatic sync is off")
+	}
+	if o.Fresh > 0 {
+		if err := t.SetFreshWindow(o.Fresh); err != nil {
+			return nil, notes, err
+		}
+		notes = append(notes, "this device warns when it pushes but sees nothing new from the team for "+vault.FormatInterval(o.Fresh))
+	}
+	rep, err := t.Sync(ctx)
+	if rep != nil {
+		notes = append(notes, ApprovalNotes(rep.Approvals)...)
+	}
+	if err != nil {
+		if o.Auto != nil && *o.Auto {
+			err = fmt.Errorf("%w; automatic sync stays off (run `hush sync --auto on` again when the server answers)", err)
+		}
+		return rep, notes, err
+	}
+	if o.Auto != nil && *o.Auto {
+		if err := t.SetAuto(true); err != nil {
+			return rep, notes, err
+		}
+		notes = append(notes, "automatic sync is on")
+	}
+	if rep.GotKey {
+		notes = append(notes, "received the team key")
+	}
+	notes = append(notes, fmt.Sprintf("pulled %d, pushed %d", rep.Pulled, rep.Pushed))
+	return rep, append(notes, ReportNotes(rep)...), nil
+}

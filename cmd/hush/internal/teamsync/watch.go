@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/vaultwatch"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -20,6 +21,10 @@ type WatchOptions struct {
 	Lock sync.Locker
 	// Synced, if not nil, is called after every sync that succeeded.
 	Synced func(*client.Report)
+	// PushLocal also follows the vault on this machine (as run --watch
+	// does) and syncs when a change made here by any process (`hush set`
+	// in another terminal) waits to be pushed.
+	PushLocal bool
 }
 
 // Watch follows the team server's watch stream for v and runs an ordinary,
@@ -30,6 +35,9 @@ type WatchOptions struct {
 // this device can no longer sync (removed from the team).
 func Watch(ctx context.Context, v *vault.Vault, o WatchOptions) error {
 	lock, synced, notef := o.Lock, o.Synced, o.Notef
+	if lock == nil {
+		lock = &sync.Mutex{} // the stream's syncs and the local ones
+	}
 	open := func() (*client.Team, context.CancelFunc, error) {
 		tctx, cancel := context.WithTimeout(ctx, Timeout)
 		t, err := client.Open(tctx, v)
@@ -59,10 +67,15 @@ func Watch(ctx context.Context, v *vault.Vault, o WatchOptions) error {
 	// head is not trusted even to skip one (a server naming a huge head
 	// must not make the device ignore the next ones). A device's own
 	// push comes back as one event, and one sync with nothing to do.
+	// afterSync is the vault's stamp after this process's last sync: a
+	// sync writes the vault, which must not look like a change made here.
+	var afterSync string
 	syncNow := func() {
-		if lock != nil {
-			lock.Lock()
-			defer lock.Unlock()
+		lock.Lock()
+		defer lock.Unlock()
+		defer func() { afterSync = vaultwatch.Stamp(v.Path()) }()
+		if wctx.Err() != nil {
+			return
 		}
 		t, cancel, err := open()
 		if err != nil {
@@ -89,6 +102,26 @@ func Watch(ctx context.Context, v *vault.Vault, o WatchOptions) error {
 			synced(rep)
 		}
 	}
+	var local sync.WaitGroup
+	if o.PushLocal {
+		local.Add(1)
+		go func() {
+			defer local.Done()
+			vaultwatch.Follow(wctx, v.Path(), vaultwatch.Poll, func() bool {
+				lock.Lock()
+				ours := vaultwatch.Stamp(v.Path()) == afterSync
+				st, err := client.ReadStatus(v)
+				lock.Unlock()
+				// Only a change another process made, and only when it
+				// waits to be pushed: a change that cannot be (a
+				// reader's, a full server) is not tried again and again.
+				if !ours && err == nil && st.Unpushed > 0 {
+					syncNow()
+				}
+				return true
+			})
+		}()
+	}
 	err = w.Run(wctx, func(e client.WatchEvent) {
 		switch e.Kind {
 		case client.WatchHead:
@@ -104,6 +137,8 @@ func Watch(ctx context.Context, v *vault.Vault, o WatchOptions) error {
 			}
 		}
 	})
+	stop()
+	local.Wait()
 	if fatal != nil {
 		return fatal
 	}

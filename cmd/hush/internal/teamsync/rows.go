@@ -1,0 +1,48 @@
+package teamsync
+
+import (
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
+	"github.com/hush-secrets/hush/sync/client"
+)
+
+// MemberRow is one device of a member, as `team members --json` shows it.
+type MemberRow struct {
+	Device     string `json:"device"`
+	ID         string `json:"id"`
+	Joined     string `json:"joined"`
+	LastSeen   string `json:"last_seen"`
+	Member     string `json:"member"`
+	Role       string `json:"role"`
+	State      string `json:"state"` // MemberState
+	ThisDevice bool   `json:"this_device"`
+}
+
+// MemberRows are ms as rows; thisDevice is this device's id.
+func MemberRows(ms []client.Member, thisDevice string) []MemberRow {
+	out := make([]MemberRow, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, MemberRow{Member: m.Member, Device: m.Name, ID: m.ID, Role: m.Role, State: MemberState(m),
+			Joined: jsonout.Time(m.Joined), LastSeen: jsonout.Time(m.LastSeen), ThisDevice: m.ID == thisDevice})
+	}
+	return out
+}
+
+// AuditRow is one event of the server's audit log, as `team audit --json`
+// shows it.
+type AuditRow struct {
+	Action  string   `json:"action"`
+	Device  string   `json:"device"`
+	Member  string   `json:"member"`
+	Result  string   `json:"result"`
+	Secrets []string `json:"secrets"` // never null
+	Time    string   `json:"time"`
+}
+
+// AuditRows are evs as rows.
+func AuditRows(evs []client.AuditEvent) []AuditRow {
+	out := make([]AuditRow, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, AuditRow{Time: jsonout.Time(e.Time), Member: e.Member, Device: e.DeviceName, Action: e.Action, Secrets: jsonout.List(e.Names), Result: e.Result})
+	}
+	return out
+}

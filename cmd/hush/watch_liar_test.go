@@ -1,0 +1,146 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// liar is an HTTP proxy in front of a real hush server that passes every
+// request on, and on command lies on the watch stream: a flood of
+// made-up heads. It counts the pulls (GET /v1/changes) that devices make.
+type liar struct {
+	srv     *http.Server
+	changes atomic.Int64
+	mu      sync.Mutex
+	streams map[*http.Request]context.CancelFunc // watch streams passed on, open now
+	flood   int                                  // heads to send on the next watch stream
+	// from the flood on: pulls when it began, and when the device came
+	// back for another stream (it had read the whole flood)
+	floodAt, backAt int64
+	flooded, back   bool
+	backCh          chan struct{}
+}
+
+type liarKey struct{}
+
+// watchliar VAR URL starts a liar in front of the server at URL and sets
+// $VAR to its URL.
+func cmdWatchLiar(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: watchliar VAR URL")
+	}
+	target, err := url.Parse(args[1])
+	ts.Check(err)
+	l := &liar{streams: map[*http.Request]context.CancelFunc{}, backCh: make(chan struct{})}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.FlushInterval = -1 // a watch stream's lines go on at once
+	l.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/changes":
+			l.changes.Add(1)
+		case "/v1/watch":
+			if l.watch(w, r, rp) {
+				return
+			}
+		}
+		rp.ServeHTTP(w, r)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	go l.srv.Serve(ln)
+	ts.Defer(func() { l.srv.Close() })
+	ts.Setenv(args[0], "http://"+ln.Addr().String())
+	ts.Value(liarKey{}).(map[string]*liar)[args[0]] = l
+}
+
+// watch serves a watch stream: the flood when one is due (then it ends
+// the stream), else the real server's stream, which a flood command ends.
+func (l *liar) watch(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy) bool {
+	l.mu.Lock()
+	n := l.flood
+	l.flood = 0
+	if n == 0 && l.flooded && !l.back {
+		l.back, l.backAt = true, l.changes.Load()
+		close(l.backCh)
+	}
+	if n > 0 {
+		l.flooded, l.floodAt = true, l.changes.Load()
+		l.mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		for i := 0; i < n; i++ {
+			// Heads that are not there: far ahead, and jumping about.
+			fmt.Fprintf(w, "event: head\ndata: %d\n\n", 1_000_000_000+(i*7919)%100_000)
+		}
+		w.(http.Flusher).Flush()
+		return true
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	r2 := r.WithContext(ctx)
+	l.streams[r2] = cancel
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.streams, r2)
+		l.mu.Unlock()
+		cancel()
+	}()
+	rp.ServeHTTP(w, r2)
+	return true
+}
+
+// liarflood VAR N: the next watch stream through liar $VAR gets N made-up
+// heads; the streams open now are ended, so that devices come for it.
+func cmdLiarFlood(ts *testscript.TestScript, neg bool, args []string) {
+	l := liarNamed(ts, args[0])
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	l.mu.Lock()
+	l.flood = n
+	for _, cancel := range l.streams {
+		cancel()
+	}
+	l.mu.Unlock()
+}
+
+// liarpulls VAR MAX waits (at most 60 s) until a device read a whole flood
+// and came back for another stream, then checks that it pulled at most
+// MAX times meanwhile: a flood of heads is answered by a bounded number
+// of syncs, not one each.
+func cmdLiarPulls(ts *testscript.TestScript, neg bool, args []string) {
+	l := liarNamed(ts, args[0])
+	max, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	select {
+	case <-l.backCh:
+	case <-time.After(60 * time.Second):
+		ts.Fatalf("no device came back for a watch stream after the flood within 60s")
+	}
+	l.mu.Lock()
+	n := l.backAt - l.floodAt
+	l.mu.Unlock()
+	ts.Logf("%d pulls while the flood was read", n)
+	if n > int64(max) {
+		ts.Fatalf("%d pulls while a flood was read, want at most %d", n, max)
+	}
+}
+
+func liarNamed(ts *testscript.TestScript, name string) *liar {
+	l := ts.Value(liarKey{}).(map[string]*liar)[name]
+	if l == nil {
+		ts.Fatalf("no watchliar %s", name)
+	}
+	return l
+}
