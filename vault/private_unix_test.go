@@ -360,3 +360,39 @@ func TestLinkFlippedAfterCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHardLinkedFiles: a vault file or audit log with a second name (a
+// hard link: a "backup" made with `cp -l` or `ln`, or one vault put under
+// two names) is refused, naming the file and the fix: SQLite keeps a
+// journal per name, so writes through both can damage it. Another user
+// cannot make such a link here (the vaults folder is yours and 0700, and
+// a file of theirs is refused by its owner), so no second user is needed.
+func TestHardLinkedFiles(t *testing.T) {
+	for _, which := range []string{"vault", "audit log"} {
+		v := newVault(t)
+		path := v.Path()
+		if err := v.Record("get", []string{"x"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		v.Close()
+		f := path
+		if which == "audit log" {
+			f = AuditPath(path)
+		}
+		other := filepath.Join(t.TempDir(), "backup.db")
+		if err := os.Link(f, other); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(path)
+		wantUnsafe(t, err, f, "has 2 names (hard links)")
+		if !strings.Contains(err.Error(), "-samefile "+f) {
+			t.Fatalf("%s: the refusal does not say how to find the other name: %v", which, err)
+		}
+		os.Remove(other)
+		v, err = Open(path)
+		if err != nil {
+			t.Fatalf("%s: with its other name removed: %v", which, err)
+		}
+		v.Close()
+	}
+}
