@@ -50,7 +50,7 @@ func report(stderr io.Writer, err error) int {
 		msg += "\nhush will not hand out a folder with a secret missing from it. Restore the vault file from a backup, " +
 			"or delete what is left of the damaged secret and set it again: `hush rm --purge " + d.Secrets[0].Name + "`"
 	case errors.Is(err, crypto.ErrWeakKDF):
-		msg += " (the floor is 19 MiB and 2 passes)"
+		msg += " (the floor is OWASP's minimum for Argon2id: 19 MiB, 2 passes and 1 lane, shown as m=19 MiB, t=2, p=1; hush's default is 64 MiB, 4 lanes and at least 3 passes)"
 	case errors.As(err, new(*vault.AuditError)) && !strings.Contains(msg, "audit --restart"):
 		// The log fails closed: say how to go on.
 		msg += "; `hush audit --verify` shows it, `hush audit --restart` keeps the broken log aside and starts a new one"
