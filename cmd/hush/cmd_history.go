@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,13 +29,25 @@ func (a *app) historyCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				bad, err := v.DamagedValues(name)
+				if err != nil {
+					return err
+				}
+				damaged := damagedErr(name, hist, bad)
 				if a.jsonOut {
 					out := make([]map[string]any, 0, len(hist))
 					for _, h := range hist {
-						out = append(out, map[string]any{"version": h.Version, "name": h.Name, "type": h.Type, "note": h.Note,
-							"size": h.Size, "created": jsonout.Time(h.Created), "current": h.Current})
+						e := map[string]any{"version": h.Version, "name": h.Name, "type": h.Type, "note": h.Note,
+							"size": h.Size, "created": jsonout.Time(h.Created), "current": h.Current}
+						if slices.Contains(bad, h.Version) {
+							e["damaged"] = damagedValue
+						}
+						out = append(out, e)
 					}
-					return a.writeJSON(map[string]any{"name": name, "removed": !cur.Deleted.IsZero(), "versions": out})
+					if err := a.writeJSON(map[string]any{"name": name, "removed": !cur.Deleted.IsZero(), "versions": out}); err != nil {
+						return err
+					}
+					return damaged
 				}
 				now := time.Now()
 				w := a.newTable()
@@ -47,6 +60,9 @@ func (a *app) historyCommand() *cobra.Command {
 					if h.Current {
 						state = join(state, "current")
 					}
+					if slices.Contains(bad, h.Version) {
+						state = join(state, "damaged: "+damagedValue)
+					}
 					if state == "" {
 						state = "-"
 					}
@@ -58,10 +74,44 @@ func (a *app) historyCommand() *cobra.Command {
 				if !cur.Deleted.IsZero() {
 					a.notef("%s was removed %s; `hush rollback %s --to N` restores a version", name, age(cur.Deleted, now), name)
 				}
-				return nil
+				return damaged
 			})
 		},
 	}
+}
+
+// damagedValue is what history says of a version whose value does not
+// authenticate; its size is what is stored, not what was set.
+const damagedValue = "its value does not authenticate"
+
+// damagedErr is history's failure when some versions' values are damaged:
+// the table is shown, and the command fails, saying what can be done.
+func damagedErr(name string, hist []vault.VersionInfo, bad []int) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	vs := make([]string, len(bad))
+	for i, n := range bad {
+		vs[i] = strconv.Itoa(n)
+	}
+	what := fmt.Sprintf("version %s of %s is damaged: its value does not authenticate", vs[0], name)
+	if len(bad) > 1 {
+		what = fmt.Sprintf("versions %s of %s are damaged: their values do not authenticate", strings.Join(vs, ", "), name)
+	}
+	fix := "restore the vault file from a backup"
+	for i := len(hist) - 1; i >= 0; i-- {
+		if h := hist[i]; !slices.Contains(bad, h.Version) {
+			if h.Current {
+				fix = "the current value is intact; only a backup of the vault file brings the damaged ones back"
+			} else {
+				// --with-metadata: a value-only rollback compares with the
+				// current value, which is damaged.
+				fix = fmt.Sprintf("`hush rollback %s --to %d --with-metadata` restores the newest intact version, or %s", name, h.Version, fix)
+			}
+			break
+		}
+	}
+	return fmt.Errorf("%w: %s; %s", vault.ErrTampered, what, fix)
 }
 
 // noteCell is a note as a table cell: its first line, cut to max runes.
