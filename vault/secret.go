@@ -143,14 +143,21 @@ type Revocation struct {
 type RevokedError struct {
 	Name string
 	Revocation
+	// OldValue: not the secret's current state, but a value it had (one
+	// a set or rollback would bring back) was revoked; the secret may
+	// have a newer value.
+	OldValue bool
 }
 
 func (e *RevokedError) Error() string {
-	msg := fmt.Sprintf("secret %s was revoked on %s", e.Name, e.At.Local().Format("2006-01-02 15:04"))
+	when := e.At.Local().Format("2006-01-02 15:04")
 	if e.Reason != "" {
-		msg += " (" + e.Reason + ")"
+		when += " (" + e.Reason + ")"
 	}
-	return msg + ": set a new value (hush set or hush rotate), or read an old one with --version N"
+	if e.OldValue {
+		return fmt.Sprintf("that value of secret %s was revoked on %s: hush will not use a leaked value again; choose another version (`hush history %s`) or a new value", e.Name, when, e.Name)
+	}
+	return fmt.Sprintf("secret %s was revoked on %s: set a new value (hush set or hush rotate), or read an old one with --version N", e.Name, when)
 }
 
 // RevokedErr returns the revocation error for s, or nil when s is usable.

@@ -1369,7 +1369,7 @@ func (v *Vault) revokedValue(q querier, name string, r *row, value []byte) error
 		same := subtle.ConstantTimeCompare(s.Value, value) == 1
 		clear(s.Value)
 		if same {
-			return &RevokedError{Name: name, Revocation: x.rev}
+			return &RevokedError{Name: name, Revocation: x.rev, OldValue: true}
 		}
 	}
 	return nil
