@@ -512,9 +512,12 @@ func (a *app) teamVerifyCommand() *cobra.Command {
 		Use:   "verify",
 		Short: "print the team's fingerprint and membership log head, to compare out of band",
 		Long: `Verify the team's signed membership log and print its fingerprint (its first
-entry) and its head (the newest entry). Compare them with a teammate over a
-channel you trust: the same fingerprint and, after both synced, the same
-head mean the server shows you both the same team.`,
+entry), its head (the newest entry), the change chain's head as this device
+verified it at its last sync, and one hash over both heads. Compare the hash
+with a teammate over a channel you trust, both just after a sync with no
+change in between: the same hash means the server shows you both the same
+members and the same changes; a different one at the same chain position
+means it is showing you different histories.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withTeam("", nil, func(ctx context.Context, t *client.Team) error {
@@ -523,11 +526,14 @@ head mean the server shows you both the same team.`,
 					return err
 				}
 				if a.jsonOut {
-					return a.writeJSON(map[string]any{"team": fp.Team, "fingerprint": fp.Genesis, "log_entries": fp.Seq, "head": fp.Head, "offline": fp.Offline})
+					return a.writeJSON(map[string]any{"team": fp.Team, "fingerprint": fp.Genesis, "log_entries": fp.Seq, "head": fp.Head,
+						"chain_entries": fp.ChainPos, "chain_head": fp.ChainHead, "hash": fp.Hash, "offline": fp.Offline})
 				}
 				a.printf("team         %s\n", fp.Team)
 				a.printf("fingerprint  %s\n", fp.Genesis)
 				a.printf("log head     %d: %s\n", fp.Seq, fp.Head)
+				a.printf("chain head   %d: %s\n", fp.ChainPos, fp.ChainHead)
+				a.printf("compare      %s\n", fp.Hash)
 				if fp.Offline {
 					a.notef("note: the team server is unreachable: this is the log as this device verified it last")
 				}

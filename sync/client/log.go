@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -60,6 +61,9 @@ func (st *State) syncLog(ctx context.Context, c *conn) error {
 	}
 	if next.Seq > m.Seq {
 		st.LastChange = st.now().UTC()
+	}
+	if next.EpochSeq != m.EpochSeq {
+		st.EpochAt = st.now().UTC()
 	}
 	st.Members = next
 	d, ok := next.Devices[st.Device.ID]
@@ -293,7 +297,21 @@ type Fingerprint struct {
 	Genesis string
 	Seq     int64
 	Head    string
+	// ChainPos and ChainHead: the change chain's position and hash this
+	// device verified (its last sync).
+	ChainPos  int64
+	ChainHead string
+	// Hash is one hash over the membership log's head and the chain's:
+	// two devices synced to the same point that show different hashes
+	// are shown different histories (a fork).
+	Hash    string
 	Offline bool // the server was unreachable: this is what was verified last
+}
+
+// verifyHash is Fingerprint.Hash.
+func (st *State) verifyHash() []byte {
+	h := sha256.Sum256(crypto.AD("hush/v2/team-verify", st.Team, st.Members.Seq, st.Members.Head, st.Chain.Pos, st.Chain.PrevHash()))
+	return h[:]
 }
 
 // Verify syncs the membership log and returns what to compare.
@@ -311,7 +329,8 @@ func (t *Team) Verify(ctx context.Context) (*Fingerprint, error) {
 	if err := t.save(); err != nil {
 		return nil, err
 	}
-	return &Fingerprint{Team: st.Team, Genesis: short(st.Members.Genesis), Seq: st.Members.Seq, Head: short(st.Members.Head), Offline: offline}, nil
+	return &Fingerprint{Team: st.Team, Genesis: short(st.Members.Genesis), Seq: st.Members.Seq, Head: short(st.Members.Head),
+		ChainPos: st.Chain.Pos, ChainHead: short(st.Chain.PrevHash()), Hash: short(st.verifyHash()), Offline: offline}, nil
 }
 
 // short prints a hash as groups of hex, like an SSH fingerprint.

@@ -27,7 +27,7 @@ import (
 // entries, wrapped keys and records, the AEAD, the join binding, the
 // sequence and version checks.
 func TestMaliciousBitFlips(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamV1(t)
 	admin := tm.admin
 	mSet(t, admin.v, "app/gamma", "gamma-1")
 	tm.sync(t, admin)
@@ -116,7 +116,7 @@ func TestMaliciousBitFlips(t *testing.T) {
 		tm.sync(t, admin) // approved; carol has not synced
 		start := carol.snapshot(t)
 		vaultFor := func() *mDev {
-			d := &mDev{name: "carol", v: mVault(t)}
+			d := &mDev{name: "carol", v: mVault(t), v1: tm.v1}
 			d.restore(t, start)
 			return d
 		}

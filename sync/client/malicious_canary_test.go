@@ -126,7 +126,7 @@ func TestMaliciousCanaries(t *testing.T) {
 		}
 	}
 	for _, e := range []string{"POST /v1/teams", "POST /v1/invites", "POST /v1/join", "GET /v1/joins", "POST /v1/joins/approve",
-		"GET /v1/key", "GET /v1/log", "POST /v1/log", "GET /v1/changes", "POST /v1/push", "GET /v1/members", "GET /v1/audit"} {
+		"GET /v1/key", "GET /v1/log", "POST /v1/log", "GET /v2/chain", "POST /v2/push", "GET /v1/members", "GET /v1/audit"} {
 		if endpoints[e] == 0 {
 			t.Errorf("the flow never used %s", e)
 		}

@@ -318,7 +318,7 @@ func TestMaliciousVaultInjection(t *testing.T) {
 // that stops the sync: the test fails (it wants them skipped); without
 // the epoch check in fetchKey bob takes the old key back.
 func TestMaliciousOldEpochAsCurrent(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamV1(t)
 	admin, bob := tm.admin, tm.bob
 	mallory := tm.add(t, "mallory", wire.RoleWriter)
 	tm.sync(t, bob)

@@ -25,7 +25,7 @@ import (
 // marked pushed and no conflict; with the head counted as seen, the last
 // one's honest sync fails as "went backwards".
 func TestMaliciousPushAnswers(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamV1(t)
 	admin, bob := tm.admin, tm.bob
 	unpushed := func(d *mDev) int {
 		t.Helper()
@@ -186,5 +186,6 @@ func markPushes(p *mProxy, d *mDev, mark int) {
 }
 
 func pushedYet(p *mProxy, d *mDev) bool {
-	return len(p.sent(pushState[p][d.id()], "POST /v1/push", d.id())) > 0
+	mark := pushState[p][d.id()]
+	return len(p.sent(mark, "POST /v1/push", d.id()))+len(p.sent(mark, "POST /v2/push", d.id())) > 0
 }

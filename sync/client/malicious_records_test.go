@@ -34,15 +34,15 @@ import (
 //     position. Sealing with no associated data makes the "records" and
 //     "versions" ones accepted.
 func TestMaliciousCiphertextSwaps(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamV1(t)
 	tm.add(t, "mallory", wire.RoleWriter) // removed below: epoch 2
 	team := tm.admin.st.Team
 
 	// Another team on the same server, with a secret of the same name.
-	other := &mDev{name: "other", v: mVault(t)}
+	other := &mDev{name: "other", v: mVault(t), v1: true}
 	mSet(t, other.v, "app/beta", "other-team-beta")
 	var err error
-	if other.st, err = Create(mctx, other.v, CreateOptions{Server: tm.p.url, Name: "other-team", Device: "o", Member: "o"}); err != nil {
+	if other.st, err = Create(mctx, other.v, CreateOptions{Server: tm.p.url, Name: "other-team", Device: "o", Member: "o", legacy: true}); err != nil {
 		t.Fatal(err)
 	}
 	tm.sync(t, other)
@@ -160,7 +160,7 @@ func TestMaliciousCiphertextSwaps(t *testing.T) {
 }
 
 func TestMaliciousBackdatedWrite(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamV1(t)
 	admin, bob := tm.admin, tm.bob
 	writerAt := bob.st.Members.Seq
 	if err := admin.SetRole(mctx, "bob", wire.RoleReader); err != nil {

@@ -32,7 +32,7 @@ import (
 // reordered page; without the once-per-page check the older of two
 // versions wins.
 func TestMaliciousRollback(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamV1(t)
 	admin, bob := tm.admin, tm.bob
 	alpha := secretID(t, admin, "app/alpha")
 	firstChanges := tm.p.lastResp("GET /v1/changes", bob.id()) // head 2
@@ -90,7 +90,7 @@ func TestMaliciousRollback(t *testing.T) {
 	scratch := func() *mDev {
 		st := *carol.st
 		st.Members, st.Keys, st.Epoch, st.Head, st.Seen = nil, map[int64][]byte{}, 0, 0, 0
-		return &mDev{name: "carol-anew", v: mVault(t), st: &st}
+		return &mDev{name: "carol-anew", v: mVault(t), st: &st, v1: true}
 	}
 	fresh := scratch()
 	for _, c := range []struct {
@@ -203,7 +203,7 @@ func TestMaliciousRollback(t *testing.T) {
 // with LastChange moved by a higher head (as before this suite), the
 // second does.
 func TestMaliciousWithholding(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamV1(t)
 	admin, bob := tm.admin, tm.bob
 	frozen := map[string][]byte{}
 	freeze := func(bump func(ch *wire.Changes)) {
@@ -289,7 +289,7 @@ func TestMaliciousWithholding(t *testing.T) {
 // rule the warning waits for the 14 days of Quiet, and the second check
 // fails.
 func TestMaliciousFrozenWhileWriting(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamV1(t)
 	admin, bob := tm.admin, tm.bob
 	carol := tm.add(t, "carol", wire.RoleReader)
 	now := time.Now()
@@ -385,7 +385,7 @@ func TestMaliciousFrozenWhileWriting(t *testing.T) {
 // first check the first case passes in silence and the honest sync after
 // it fails.
 func TestMaliciousRaisedHead(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamV1(t)
 	admin, bob := tm.admin, tm.bob
 	for _, c := range []struct {
 		name string

@@ -28,6 +28,9 @@ type Team struct {
 	// method then fails.
 	owed   bool
 	writes int // state writes, for tests
+	// legacy: sync with v1 only, as a hush before the change chain did
+	// (tests of v1 teams, and of their migration).
+	legacy bool
 }
 
 // Open takes the sync lock of v (waiting up to 30 s for another hush

@@ -11,7 +11,7 @@ import (
 
 // A sync writes the team state once per page it pulls (its cursor, so an
 // interrupted first sync resumes) and once at the end: no more. Pages are
-// counted on the wire (the proxy's GET /v1/changes), writes where the
+// counted on the wire (the proxy's GET /v2/chain, or /v1/changes), writes where the
 // state is written.
 func TestSyncWritesStateOncePerPagePlusOne(t *testing.T) {
 	tm := newMTeam(t)
@@ -35,7 +35,7 @@ func TestSyncWritesStateOncePerPagePlusOne(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s's sync: %v", d.name, err)
 		}
-		pages := len(tm.p.sent(mark, "GET /v1/changes", d.id()))
+		pages := len(tm.p.sent(mark, "GET /v1/changes", d.id())) + len(tm.p.sent(mark, "GET /v2/chain", d.id()))
 		if writes > pages+1 {
 			t.Errorf("%s's sync wrote the team state %d times for %d page(s)", d.name, writes, pages)
 		}

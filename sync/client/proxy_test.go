@@ -242,6 +242,20 @@ func (p *mProxy) records() map[string]wire.Record {
 					add(r)
 				}
 			}
+		case "POST /v2/push":
+			var req wire.ChainPush
+			if json.Unmarshal(x.Body, &req) == nil {
+				for _, r := range req.Records {
+					add(r)
+				}
+			}
+		case "GET /v2/chain":
+			var pg wire.ChainPage
+			if json.Unmarshal(x.Resp, &pg) == nil {
+				for _, r := range pg.Records {
+					add(r)
+				}
+			}
 		}
 	}
 	return out
@@ -310,6 +324,8 @@ type mDev struct {
 	name string
 	v    *vault.Vault
 	st   *State
+	// v1: the device syncs as a hush before the change chain did.
+	v1 bool
 }
 
 func (d *mDev) id() string { return d.st.Device.ID }
@@ -328,6 +344,7 @@ func (d *mDev) team(f func(t *Team) error) error {
 		return err
 	}
 	defer t.Close()
+	t.legacy = d.v1
 	err = f(t)
 	d.st = t.st
 	return err
@@ -406,6 +423,11 @@ type mTeam struct {
 	p     *mProxy
 	admin *mDev
 	bob   *mDev // a writer
+	// v1: a team whose changes are not a chain, whose devices sync with
+	// v1 (GET /v1/changes, POST /v1/push), as before the change chain:
+	// the tests of the v1 path, which a team keeps until an admin's sync
+	// starts its chain.
+	v1 bool
 }
 
 func mVault(t testing.TB) *vault.Vault {
@@ -420,15 +442,20 @@ func mVault(t testing.TB) *vault.Vault {
 // newMTeam: an admin with two secrets creates a team through the proxy,
 // invites bob as a writer, bob joins, the admin approves with a sync, bob
 // syncs: both hold the team key and both secrets.
-func newMTeam(t testing.TB) *mTeam {
+func newMTeam(t testing.TB) *mTeam { return newMTeamOf(t, false) }
+
+// newMTeamV1 is newMTeam for a v1 team (mTeam.v1).
+func newMTeamV1(t testing.TB) *mTeam { return newMTeamOf(t, true) }
+
+func newMTeamOf(t testing.TB, v1 bool) *mTeam {
 	t.Helper()
 	ctx := context.Background()
-	tm := &mTeam{p: newMProxy(t)}
-	tm.admin = &mDev{name: "admin", v: mVault(t)}
+	tm := &mTeam{p: newMProxy(t), v1: v1}
+	tm.admin = &mDev{name: "admin", v: mVault(t), v1: v1}
 	mSet(t, tm.admin.v, "app/alpha", "alpha-1")
 	mSet(t, tm.admin.v, "app/beta", "beta-1")
 	var err error
-	tm.admin.st, err = Create(ctx, tm.admin.v, CreateOptions{Server: tm.p.url, Name: "acme-team", Device: "admin-laptop", Member: "admin"})
+	tm.admin.st, err = Create(ctx, tm.admin.v, CreateOptions{Server: tm.p.url, Name: "acme-team", Device: "admin-laptop", Member: "admin", legacy: v1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +471,7 @@ func (tm *mTeam) invite(t testing.TB, name, role string) *mDev {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &mDev{name: name, v: mVault(t)}
+	d := &mDev{name: name, v: mVault(t), v1: tm.v1}
 	if d.st, err = Join(ctx, d.v, inv, JoinOptions{Device: name + "-laptop", Member: name}); err != nil {
 		t.Fatal(err)
 	}

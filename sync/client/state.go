@@ -38,20 +38,33 @@ var ErrNoTeam = errors.New("this vault is not shared with a team: see `hush team
 // State is everything this device knows about its team, sealed in the
 // vault as one setting.
 type State struct {
-	Server      string               `json:"server"`
-	CA          []byte               `json:"ca,omitempty"` // PEM roots for a self-signed server
-	Team        string               `json:"team"`
-	TeamName    string               `json:"team_name"`
-	Device      wire.Device          `json:"device"`
-	SignSeed    []byte               `json:"sign_seed"`
-	BoxIdentity string               `json:"box_identity"`
-	Role        string               `json:"role"`
-	Keys        map[int64][]byte     `json:"keys"` // team key per epoch; empty until approved
-	Epoch       int64                `json:"epoch"`
-	Head        int64                `json:"head"` // server sequence pulled up to
-	Seen        int64                `json:"seen"` // highest server sequence seen, pushes included
-	LastSync    time.Time            `json:"last_sync"`
-	Invites     map[string]InviteKey `json:"invites,omitempty"`
+	Server      string           `json:"server"`
+	CA          []byte           `json:"ca,omitempty"` // PEM roots for a self-signed server
+	Team        string           `json:"team"`
+	TeamName    string           `json:"team_name"`
+	Device      wire.Device      `json:"device"`
+	SignSeed    []byte           `json:"sign_seed"`
+	BoxIdentity string           `json:"box_identity"`
+	Role        string           `json:"role"`
+	Keys        map[int64][]byte `json:"keys"` // team key per epoch; empty until approved
+	Epoch       int64            `json:"epoch"`
+	Head        int64            `json:"head"` // server sequence pulled up to
+	Seen        int64            `json:"seen"` // highest server sequence seen, pushes included
+	// Chain is the change chain's position and hash this device verified
+	// (sync v2): it moves only on entries that passed every check.
+	// Chained: the team's changes are a chain (this device created it so,
+	// or verified an entry): never again v1.
+	Chain   wire.ChainCursor `json:"chain,omitzero"`
+	Chained bool             `json:"chained,omitempty"`
+	// ChainLogSeq is the highest membership log position of a chain entry
+	// this device verified, and EpochAt when it verified the log entry that
+	// began the team's current key epoch (this device's clock): an epoch
+	// begun with no entry written in it shown here is a stalled view.
+	ChainLogSeq int64     `json:"chain_log_seq,omitempty"`
+	EpochAt     time.Time `json:"epoch_at,omitzero"`
+
+	LastSync time.Time            `json:"last_sync"`
+	Invites  map[string]InviteKey `json:"invites,omitempty"`
 	// Members is the membership the verified log leads to; Genesis pins
 	// the log's first entry (from the invitation, or made here).
 	Members *wire.Membership `json:"members,omitempty"`
@@ -201,20 +214,32 @@ const DefaultFreshWindow = 7 * 24 * time.Hour
 type Freshness struct {
 	Quiet time.Duration // how long the server has shown nothing new; 0: no warning
 	Wrote bool          // this device sent changes in that time: its view may be frozen
+	// Stalled: the verified membership log began a new key epoch that
+	// long ago (a member left, a key rotated), and every secret is sealed
+	// again under it by the admin who began it, but the change chain this
+	// device is shown has no entry written since.
+	Stalled bool
 }
 
 // Freshness says, at now, whether this device should warn: it wrote but
 // has seen nothing new for longer than its fresh window, or it has seen
 // nothing new for longer than Quiet.
 func (st *State) Freshness(now time.Time) Freshness {
-	if st.LastChange.IsZero() {
-		return Freshness{}
-	}
-	q := now.Sub(st.LastChange)
 	w := st.FreshWindow
 	if w <= 0 {
 		w = DefaultFreshWindow
 	}
+	// Devices were active in the verified log (a new epoch, whose admin
+	// seals every secret again) while the chain shown has not moved since.
+	if st.Chained && st.Chain.Pos > 0 && st.Members != nil && st.Members.EpochSeq > st.ChainLogSeq && !st.EpochAt.IsZero() {
+		if q := now.Sub(st.EpochAt); q > w {
+			return Freshness{Quiet: q, Stalled: true}
+		}
+	}
+	if st.LastChange.IsZero() {
+		return Freshness{}
+	}
+	q := now.Sub(st.LastChange)
 	switch {
 	case st.LastWrite.After(st.LastChange) && q > w:
 		return Freshness{Quiet: q, Wrote: true}
@@ -222,4 +247,18 @@ func (st *State) Freshness(now time.Time) Freshness {
 		return Freshness{Quiet: q}
 	}
 	return Freshness{}
+}
+
+// Warning is what a command that reads the team state says on stderr (and
+// `hush status --json` carries): empty when there is nothing to warn of.
+func (f Freshness) Warning() string {
+	switch {
+	case f.Stalled:
+		return fmt.Sprintf("warning: the team's key changed %d days ago (a member left, or a key was rotated) and every secret was to be sealed again under it, but the team server has shown this device no change since: it may be showing this device a frozen view. Run `hush team verify` and compare the hash with a teammate", int(f.Quiet.Hours()/24))
+	case f.Wrote:
+		return fmt.Sprintf("warning: this device has pushed changes, but the team server has shown nothing new from the team for %d days: it may be showing this device a frozen view. Run `hush team verify` and compare the hash with a teammate", int(f.Quiet.Hours()/24))
+	case f.Quiet > 0:
+		return fmt.Sprintf("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(f.Quiet.Hours()/24))
+	}
+	return ""
 }

@@ -93,6 +93,25 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 			}
 		}
 		s := &syncer{t: t, v: v.Replica(), st: st, c: c, rep: rep}
+		useChain, first, err := s.chainStart(ctx)
+		if err != nil {
+			return rep, err
+		}
+		if useChain {
+			if err := s.chainSync(ctx, first); err != nil {
+				var ahead *logAheadError
+				if errors.As(err, &ahead) && round == 0 {
+					continue // the log moved meanwhile: fetch it again
+				}
+				return rep, err
+			}
+			rep.Unconfirmed += len(s.sent)
+			if s.stale == 0 || round == 1 {
+				rep.Stale = s.stale
+				break
+			}
+			continue
+		}
 		if err := s.pull(ctx); err != nil {
 			var ahead *logAheadError
 			if errors.As(err, &ahead) && round == 0 {
@@ -143,6 +162,9 @@ type sentRecord struct {
 	hash    [sha256.Size]byte
 	head    int
 	deleted bool
+	// The chain entry that carried it (sync v2): its position and hash.
+	pos   int64
+	entry []byte
 }
 
 type syncer struct {
@@ -155,6 +177,23 @@ type syncer struct {
 	stale   int
 	fresh   bool // a record this device had not seen came in
 	tracked map[string]*vault.Tracked
+
+	// The change chain (chain.go). chain: this sync uses it.
+	chain bool
+	// confirmed: this page's records whose newest entry is the one this
+	// device signed, at the position it signed.
+	confirmed map[string]bool
+	// signed: the hash of each entry this device signed in this sync, by
+	// position (its own entries need no signature check).
+	signed map[int64][]byte
+	// vouched: this page's records that are exactly what a verified
+	// record entry of the page names (openRecord).
+	vouched map[string]bool
+	// mine: the first position of an entry this device signed in this
+	// sync and the server took; pulls ask without its records from there.
+	mine   int64
+	status string            // the server's answer to the last batch pushed
+	head   *wire.ChainCursor // this push's own last entry, the next batch's prev
 }
 
 // track reads what the vault knows of the given records into s.tracked.
@@ -297,7 +336,8 @@ func (s *syncer) apply(recs []wire.Record) error {
 	// This device's own pushed records, byte for byte: seen back, done.
 	mine := make([]bool, len(recs))
 	for i := range recs {
-		if sr, ok := s.sent[recs[i].ID]; ok && recs[i].Version == sr.version && recs[i].Author == s.st.Device.ID && sha256.Sum256(recs[i].Sealed) == sr.hash {
+		if sr, ok := s.sent[recs[i].ID]; ok && recs[i].Version == sr.version && recs[i].Author == s.st.Device.ID && sha256.Sum256(recs[i].Sealed) == sr.hash &&
+			(!s.chain || s.confirmed[recs[i].ID]) {
 			mine[i] = true
 		}
 	}
@@ -307,7 +347,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 		if mine[i] {
 			return nil
 		}
-		opened[i], err = s.st.open(&recs[i])
+		opened[i], err = s.st.openRecord(&recs[i], s.vouched[recs[i].ID])
 		var stale *StaleRecordError
 		if errors.As(err, &stale) {
 			return nil // opened[i] stays nil: skipped
@@ -368,7 +408,10 @@ func (s *syncer) apply(recs []wire.Record) error {
 			if same {
 				mark.Base, mark.LocalHead, mark.LocalDeleted, mark.Theirs = r.Version, t.Head, t.Deleted, nil
 			} else {
-				b, _ := json.Marshal(r)
+				b, err := s.theirs(r)
+				if err != nil {
+					return err
+				}
 				mark.Theirs = b
 			}
 			marks[r.ID] = mark
@@ -435,7 +478,10 @@ func (s *syncer) apply(recs []wire.Record) error {
 			} else if t != nil {
 				mark.LocalHead = -1 // never pushed: stays a local change
 			}
-			b, _ := json.Marshal(remoteRecs[i])
+			b, err := s.theirs(remoteRecs[i])
+			if err != nil {
+				return err
+			}
 			mark.Theirs = b
 			collisions[owner] = mark
 			continue
@@ -461,6 +507,19 @@ func (s *syncer) apply(recs []wire.Record) error {
 		}
 	}
 	return nil
+}
+
+// theirs is a teammate's record kept beside a local change (a conflict):
+// it is opened again later (`hush get --theirs`, `hush resolve`) with
+// every check, its own signature included, so a record whose signature
+// was not checked here (vouched by its chain entry) is checked now.
+func (s *syncer) theirs(r *wire.Record) ([]byte, error) {
+	if s.vouched[r.ID] {
+		if a, ok := s.st.Members.Devices[r.Author]; !ok || !verifyRecord(s.st, a.SignKey, r) {
+			return nil, &BadRecordError{r.ID, "its signature does not check out"}
+		}
+	}
+	return json.Marshal(r)
 }
 
 // push sends every local change that is not in conflict, in batches, each
@@ -505,6 +564,9 @@ func (s *syncer) push(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
+		if s.chain {
+			return s.chainBatch(ctx, recs, ts)
+		}
 		return s.pushBatch(ctx, recs, ts)
 	}
 	for _, id := range ids {
@@ -516,13 +578,20 @@ func (s *syncer) push(ctx context.Context) error {
 		n := len(p.Name) + len(p.Value) + 256
 		if len(ps) > 0 && (size+n > 2<<20 || len(ps) == wire.MaxPushRecords) {
 			if err := flush(); err != nil {
+				clear(p.Value)
+				if err == errStopPush {
+					return nil // the server took nothing more: the chain sync pulls, then goes again
+				}
 				return err
 			}
 		}
 		ps, ts = append(ps, p), append(ts, t)
 		size += n
 	}
-	return flush()
+	if err := flush(); err != errStopPush {
+		return err
+	}
+	return nil
 }
 
 func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault.Tracked) error {
@@ -746,6 +815,8 @@ type Status struct {
 	Unpushed  int       `json:"unpushed"` // local changes not yet pushed
 	Removed   bool      `json:"removed"`  // the server no longer knows this device
 	Fresh     Freshness `json:"-"`
+	// Warning is Fresh in words (empty: none), as `hush status` prints it.
+	Warning string `json:"warning,omitempty"`
 }
 
 // ReadStatus reads the team's state for display, without the sync lock
@@ -762,6 +833,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
 	s.Removed = st.Removed
 	s.Fresh = st.Freshness(time.Now())
+	s.Warning = s.Fresh.Warning()
 	return s, nil
 }
 

@@ -34,6 +34,9 @@ func verifyRecord(st *State, key []byte, r *wire.Record) bool {
 type CreateOptions struct {
 	Server, Name, Device, Member string
 	CA                           []byte
+	// legacy: a team whose changes are not a chain (a v1 team, as a hush
+	// before the change chain made it; tests of migration).
+	legacy bool
 }
 
 // Create registers a new team on a server with this vault's device as its
@@ -70,9 +73,11 @@ func Create(ctx context.Context, v *vault.Vault, o CreateOptions) (*State, error
 	if err := m.Apply(e); err != nil {
 		return nil, err
 	}
-	if err := c.do(ctx, "POST", "/v1/teams", wire.CreateTeam{Team: st.Team, Name: o.Name, Device: st.Device, Log: *e}, nil); err != nil {
+	// A team made by this hush is a chain from the start.
+	if err := c.do(ctx, "POST", "/v1/teams", wire.CreateTeam{Team: st.Team, Name: o.Name, Device: st.Device, Log: *e, Chain: !o.legacy}, nil); err != nil {
 		return nil, err
 	}
+	st.Chained = !o.legacy
 	st.Members, st.Genesis, st.LastChange = m, m.Genesis, time.Now().UTC()
 	return st, saveNew(ctx, v, st)
 }
@@ -105,6 +110,9 @@ type Invite struct {
 	Head    []byte `json:"h"`
 	// Member, when set: the invitation is for another device of this member.
 	Member string `json:"u,omitempty"`
+	// Chain: the team's changes are a signed chain (sync v2): the joiner
+	// never syncs with v1, whatever the server says.
+	Chain bool `json:"c,omitempty"`
 }
 
 const invitePrefix = "hush-invite-1."
@@ -173,7 +181,7 @@ func (t *Team) Invite(ctx context.Context, role, member string, ttl time.Duratio
 		}
 	}
 	inv := &Invite{Server: st.Server, Team: st.Team, ID: wire.NewID(), Secret: secret, Name: st.TeamName, Log: st.Genesis,
-		HeadSeq: st.Members.Seq, Head: st.Members.Head, Member: member}
+		HeadSeq: st.Members.Seq, Head: st.Members.Head, Member: member, Chain: st.Chained}
 	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
 	if err := c.do(ctx, "POST", "/v1/invites", wire.Invite{ID: inv.ID, Role: role, Expires: expires}, nil); err != nil {
 		return nil, err
@@ -209,7 +217,7 @@ func Join(ctx context.Context, v *vault.Vault, inv *Invite, o JoinOptions) (*Sta
 		return nil, err
 	}
 	st.Server, st.CA, st.Team, st.TeamName, st.Genesis = inv.Server, o.CA, inv.Team, inv.Name, inv.Log
-	st.PinSeq, st.PinHead = inv.HeadSeq, inv.Head
+	st.PinSeq, st.PinHead, st.Chained = inv.HeadSeq, inv.Head, inv.Chain
 	c, err := st.conn()
 	if err != nil {
 		return nil, err

@@ -128,6 +128,8 @@ func New(st store.Store, o Options) *Server {
 	s.route("POST /v1/log", s.authed(admins, s.appendLog))
 	s.route("GET /v1/audit", s.authed(admins, s.auditLog))
 	s.route("GET /v1/watch", s.authed(anyRole, s.watch))
+	s.route("GET /v2/chain", s.authed(anyRole, s.chain))
+	s.route("POST /v2/push", s.authed(writers, s.chainPush))
 	return s
 }
 
@@ -544,7 +546,11 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, d *wire.Devi
 		return
 	}
 	genesis, _ := json.Marshal(&req.Log)
-	err := s.st.CreateTeam(r.Context(), req.Team, req.Name, *d, genesis, s.now())
+	create := s.st.CreateTeam
+	if req.Chain {
+		create = s.st.CreateChainedTeam
+	}
+	err := create(r.Context(), req.Team, req.Name, *d, genesis, s.now())
 	if s.refused(w, r, err, refusal{store.ErrExists, http.StatusConflict, "team or device id already in use"}) {
 		return
 	}
@@ -629,6 +635,12 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 		return
 	}
 	results, head, err := s.st.Push(r.Context(), dev.Team, req.Records)
+	if errors.Is(err, store.ErrChained) {
+		// An old client must not write records outside the chain.
+		s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "push", Records: ids(req.Records), Result: "refused: v1"})
+		fail(w, http.StatusUpgradeRequired, ErrV1Push)
+		return
+	}
 	if err != nil {
 		s.internal(w, r, err)
 		return

@@ -232,12 +232,20 @@ func (s *sqlStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (s *sqlStore) CreateTeam(ctx context.Context, team, name string, d wire.Device, genesis []byte, now time.Time) error {
+	return s.createTeam(ctx, team, name, d, genesis, now, 0)
+}
+
+func (s *sqlStore) CreateChainedTeam(ctx context.Context, team, name string, d wire.Device, genesis []byte, now time.Time) error {
+	return s.createTeam(ctx, team, name, d, genesis, now, 1)
+}
+
+func (s *sqlStore) createTeam(ctx context.Context, team, name string, d wire.Device, genesis []byte, now time.Time, chained int) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var logSeq int64
 		if genesis != nil {
 			logSeq = 1
 		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO teams (id, name, seq, created, epoch, log_seq) VALUES ($1, $2, 0, $3, 1, $4)`, team, name, nanos(now), logSeq); err != nil {
+		if _, err := s.exec(ctx, tx, `INSERT INTO teams (id, name, seq, created, epoch, log_seq, chained) VALUES ($1, $2, 0, $3, 1, $4, $5)`, team, name, nanos(now), logSeq, chained); err != nil {
 			if s.d.unique(err) {
 				return ErrExists
 			}
@@ -401,6 +409,8 @@ func (s *sqlStore) UseNonce(ctx context.Context, device, nonce string, now, befo
 // pushReq is one Push waiting for the committer.
 type pushReq struct {
 	team    string
+	chain   *ChainAppend // a v2 push (records unused)
+	chained *ChainResult
 	records []wire.Record
 	results []wire.PushResult
 	head    int64
@@ -463,7 +473,7 @@ func (s *sqlStore) commit() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			for _, r := range batch {
-				if r.results, r.head, r.err = s.pushTx(ctx, tx, r.team, r.records); r.err != nil {
+				if r.err = s.pushAny(ctx, tx, r); r.err != nil {
 					return r.err
 				}
 			}
@@ -472,10 +482,7 @@ func (s *sqlStore) commit() {
 		if err != nil && len(batch) > 1 {
 			// One failing push must not fail the others: apply each alone.
 			for _, r := range batch {
-				r.err = s.tx(ctx, func(tx *sql.Tx) (err error) {
-					r.results, r.head, err = s.pushTx(ctx, tx, r.team, r.records)
-					return err
-				})
+				r.err = s.tx(ctx, func(tx *sql.Tx) error { return s.pushAny(ctx, tx, r) })
 			}
 		} else if err != nil {
 			batch[0].err = err
@@ -483,11 +490,20 @@ func (s *sqlStore) commit() {
 		cancel()
 		for _, r := range batch {
 			if r.err != nil {
-				r.results, r.head = nil, 0
+				r.results, r.head, r.chained = nil, 0, nil
 			}
 			close(r.done)
 		}
 	}
+}
+
+func (s *sqlStore) pushAny(ctx context.Context, tx *sql.Tx, r *pushReq) (err error) {
+	if r.chain != nil {
+		r.chained, err = s.chainTx(ctx, tx, r.team, r.chain)
+		return err
+	}
+	r.results, r.head, err = s.pushTx(ctx, tx, r.team, r.records)
+	return err
 }
 
 func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records []wire.Record) ([]wire.PushResult, int64, error) {
@@ -497,12 +513,16 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 		// Taking the team's row first serialises pushes to one team across
 		// processes (PostgreSQL row lock), so sequence numbers become
 		// visible in order and a pull never skips one.
-		var epoch, logSeq int64
-		if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq, epoch, log_seq`), team).Scan(&head, &epoch, &logSeq); err != nil {
+		var epoch, logSeq, chained int64
+		if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq, epoch, log_seq, chained`), team).Scan(&head, &epoch, &logSeq, &chained); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return ErrNotFound
 			}
 			return err
+		}
+		// A team whose changes are a chain takes no record outside it.
+		if chained != 0 {
+			return ErrChained
 		}
 		for i := range records {
 			r := &records[i]

@@ -27,7 +27,40 @@ var (
 	ErrReplay   = errors.New("nonce already used")
 	ErrState    = errors.New("not in a state that allows this")
 	ErrConflict = errors.New("the membership log has moved on")
+	// ErrChained: a v1 push into a team whose change chain has started.
+	ErrChained = errors.New("this team's changes are signed in a chain (sync v2)")
 )
+
+// ChainAppend is a push that extends a team's change chain (POST
+// /v2/push), checked by the server: Entries extend Prev one by one, and
+// each record entry's record is in Records, in order. A base entry comes
+// alone, with its snapshot.
+type ChainAppend struct {
+	Prev    wire.ChainCursor
+	Entries []ChainStored
+	Records []wire.Record
+	// IsBase: Entries is one base entry, over the snapshot Base.
+	IsBase bool
+	Base   []wire.BaseItem
+}
+
+// ChainStored is one entry as stored: its position, its JSON and its hash.
+type ChainStored struct {
+	Pos  int64
+	JSON []byte
+	Hash []byte
+}
+
+// ChainResult is what ChainPush did: Status is wire.PushOK,
+// wire.ChainBehind, wire.PushConflict (Conflicts), wire.PushStale or
+// wire.ChainUnstarted; Head is the chain's head after it, and Seq the
+// team's sequence number (what watch streams announce).
+type ChainResult struct {
+	Status    string
+	Head      wire.ChainCursor
+	Conflicts []string
+	Seq       int64
+}
 
 // Entry is a membership log entry to append: its number and its JSON.
 type Entry struct {
@@ -112,7 +145,27 @@ type Store interface {
 	// next sequence number. A record whose Epoch or LogSeq is not the
 	// team's current one gets status stale; one whose version does not
 	// follow the stored one gets status conflict and the stored record.
+	// ErrChained if the team's changes are a chain.
 	Push(ctx context.Context, team string, records []wire.Record) (results []wire.PushResult, head int64, err error)
+	// ChainPush appends a push to the team's change chain, all or
+	// nothing, in the team's push order (the same lock and group commit
+	// as Push): only if Prev is the chain's head, each record's version
+	// follows the stored one, and its epoch and log position are the
+	// team's current ones. A base entry is taken only as entry 1, and
+	// only if its snapshot is exactly the records stored.
+	ChainPush(ctx context.Context, team string, a *ChainAppend) (*ChainResult, error)
+	// Chain returns up to limit entries after pos, and for each record an
+	// entry in them wrote last, the record; with the base entry, its
+	// snapshot.
+	Chain(ctx context.Context, team string, after int64, limit int) (*wire.ChainPage, error)
+	// ChainOmitting is Chain without the records author wrote at
+	// positions from on: the device that pushed them asks, since it holds
+	// them (their entries are what it signed).
+	ChainOmitting(ctx context.Context, team string, after int64, limit int, author string, from int64) (*wire.ChainPage, error)
+	// CreateChainedTeam is CreateTeam for a team whose changes are a chain
+	// from the start (v1 pushes refused).
+	CreateChainedTeam(ctx context.Context, team, name string, creator wire.Device, genesis []byte, now time.Time) error
+
 	// Changes returns up to limit records with Seq > since in Seq order,
 	// the team's head, and whether more follow.
 	Changes(ctx context.Context, team string, since int64, limit int) (*wire.Changes, error)

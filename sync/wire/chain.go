@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/internal/par"
 )
 
 // The change chain (sync v2, docs/sync.md "The change chain"): every
@@ -18,8 +19,8 @@ import (
 // position and hash it verified, entry by entry, so that order and
 // completeness are signed by writers, not asserted by the server.
 //
-// This file is the format and its verifier; the server, the stores and
-// the client do not use them yet.
+// This file is the format, the wire messages of the v2 endpoints (POST
+// /v2/push, GET /v2/chain) and the verifier the client runs.
 
 // Kinds of chain entries.
 const (
@@ -166,7 +167,19 @@ type ChainSigners func(author string, logSeq int64, kind string) ed25519.PublicK
 // (position, link, shape, signature), and returns the cursor at the last
 // one. On failure it returns from and the first fault.
 func VerifyChain(team string, from ChainCursor, entries []ChainEntry, signers ChainSigners) (ChainCursor, error) {
+	return VerifyChainKnown(team, from, entries, signers, nil)
+}
+
+// VerifyChainKnown is VerifyChain, except that an entry whose hash is the
+// one known names for its position needs no signature check: the device
+// signed exactly that entry itself. Links are checked in order;
+// signatures, most of the cost, on every core; the fault reported is the
+// one at the lowest position either way.
+func VerifyChainKnown(team string, from ChainCursor, entries []ChainEntry, signers ChainSigners, known map[int64][]byte) (ChainCursor, error) {
 	at := from
+	var linkErr error
+	n := len(entries)
+	hashes := make([][]byte, n)
 	for i := range entries {
 		e := &entries[i]
 		if e.Pos != at.Pos+1 {
@@ -179,19 +192,37 @@ func VerifyChain(team string, from ChainCursor, entries []ChainEntry, signers Ch
 					fault = FaultReorder
 				}
 			}
-			return from, &ChainError{fault, at.Pos + 1, fmt.Sprintf("expected entry %d, got entry %d", at.Pos+1, e.Pos)}
+			linkErr, n = &ChainError{fault, at.Pos + 1, fmt.Sprintf("expected entry %d, got entry %d", at.Pos+1, e.Pos)}, i
+			break
 		}
 		if msg := e.check(); msg != "" {
-			return from, &ChainError{FaultMalformed, e.Pos, msg}
+			linkErr, n = &ChainError{FaultMalformed, e.Pos, msg}, i
+			break
 		}
 		if !bytes.Equal(e.Prev, at.prevHash()) {
-			return from, &ChainError{FaultReplaced, e.Pos, "it does not follow the entry this device verified before it"}
+			linkErr, n = &ChainError{FaultReplaced, e.Pos, "it does not follow the entry this device verified before it"}, i
+			break
+		}
+		hashes[i] = e.Hash(team)
+		at = ChainCursor{Pos: e.Pos, Hash: hashes[i]}
+	}
+	// The entries before the first broken link: a bad signature among
+	// them is the first fault.
+	if err := par.Do(n, func(i int) error {
+		e := &entries[i]
+		if h, ok := known[e.Pos]; ok && bytes.Equal(h, hashes[i]) {
+			return nil
 		}
 		key := signers(e.Author, e.LogSeq, e.Kind)
 		if len(key) != ed25519.PublicKeySize || !ed25519.Verify(key, e.signed(team), e.Sig) {
-			return from, &ChainError{FaultSignature, e.Pos, "it is not signed by a device of the team that could write there"}
+			return &ChainError{FaultSignature, e.Pos, "it is not signed by a device of the team that could write there"}
 		}
-		at = ChainCursor{Pos: e.Pos, Hash: e.Hash(team)}
+		return nil
+	}); err != nil {
+		return from, err
+	}
+	if linkErr != nil {
+		return from, linkErr
 	}
 	return at, nil
 }
@@ -240,4 +271,170 @@ func (c *ChainRecords) Done() error {
 		return &ChainError{FaultWithheld, first.Pos, fmt.Sprintf("record %s at version %d was never sent (%d record(s) missing)", first.ID, first.Version, len(c.pending))}
 	}
 	return nil
+}
+
+// CheckShape validates an entry's fields (not its place or signature).
+func (e *ChainEntry) CheckShape() error {
+	if msg := e.check(); msg != "" {
+		return errors.New("chain entry: " + msg)
+	}
+	return nil
+}
+
+// SignedBy reports whether key signed the entry for team.
+func (e *ChainEntry) SignedBy(team string, key ed25519.PublicKey) bool {
+	return len(key) == ed25519.PublicKeySize && len(e.Sig) == ed25519.SignatureSize && ed25519.Verify(key, e.signed(team), e.Sig)
+}
+
+// Next is the cursor of the chain after e (its position and hash).
+func (e *ChainEntry) Next(team string) ChainCursor {
+	return ChainCursor{Pos: e.Pos, Hash: e.Hash(team)}
+}
+
+// PrevHash is what the entry after c names as its predecessor (32 zero
+// bytes before entry 1).
+func (c ChainCursor) PrevHash() []byte { return c.prevHash() }
+
+// Equal reports whether two cursors name the same position and hash.
+func (c ChainCursor) Equal(d ChainCursor) bool {
+	return c.Pos == d.Pos && (c.Pos == 0 || bytes.Equal(c.Hash, d.Hash))
+}
+
+// BaseItem is one record of a base entry's snapshot: what the record was
+// when an admin started the chain of a team that had synced with v1.
+type BaseItem struct {
+	ID         string `json:"id"`
+	Version    int64  `json:"version"`
+	Epoch      int64  `json:"epoch"`
+	SealedHash []byte `json:"sealed_hash"`
+	Author     string `json:"author"`
+	LogSeq     int64  `json:"log_seq"`
+}
+
+// BaseItemOf is r's snapshot item.
+func BaseItemOf(r *Record) BaseItem {
+	h := sha256.Sum256(r.Sealed)
+	return BaseItem{ID: r.ID, Version: r.Version, Epoch: r.Epoch, SealedHash: h[:], Author: r.Author, LogSeq: r.LogSeq}
+}
+
+// BaseHash is the SHA-256 of a snapshot: its items sorted by id, each
+// AD-encoded. A base entry's SealedHash is this hash. Items must be
+// sorted by id, each id once (CheckBase).
+func BaseHash(items []BaseItem) []byte {
+	h := sha256.New()
+	for i := range items {
+		it := &items[i]
+		h.Write(crypto.AD("hush/v2/chain-base-item", it.ID, it.Version, it.Epoch, it.SealedHash, it.Author, it.LogSeq))
+	}
+	return h.Sum(nil)
+}
+
+// CheckBase validates a snapshot's shape: ids in strictly increasing
+// order, every field well formed.
+func CheckBase(items []BaseItem) error {
+	for i := range items {
+		it := &items[i]
+		if !ValidID(it.ID) || it.Version < 1 || it.Epoch < 1 || len(it.SealedHash) != sha256.Size || !ValidID(it.Author) {
+			return fmt.Errorf("base snapshot item %d is malformed", i)
+		}
+		if i > 0 && items[i-1].ID >= it.ID {
+			return errors.New("base snapshot items are not sorted by id, each once")
+		}
+	}
+	return nil
+}
+
+// entry is the expectation a snapshot item sets for its record, as if an
+// entry at pos named it.
+func (it *BaseItem) entry(pos int64) ChainEntry {
+	return ChainEntry{Pos: pos, Kind: ChainRecord, ID: it.ID, Version: it.Version, Epoch: it.Epoch, SealedHash: it.SealedHash,
+		LogSeq: it.LogSeq, Author: it.Author}
+}
+
+// Base adds the expectations of a verified base entry's snapshot (its
+// hash checked against the entry by the caller): each record in it must
+// come, unless a later entry replaces it. Call it before Page for the
+// page that holds the base entry.
+func (c *ChainRecords) Base(pos int64, items []BaseItem) {
+	if c.pending == nil {
+		c.pending = map[string]*ChainEntry{}
+	}
+	for i := range items {
+		e := items[i].entry(pos)
+		c.pending[items[i].ID] = &e
+	}
+}
+
+// Known drops the expectation e set, if it is still the newest for its
+// id: the caller holds e's record (it wrote it, and e is exactly the
+// entry it signed), so the server need not send it.
+func (c *ChainRecords) Known(e *ChainEntry) {
+	if p, ok := c.pending[e.ID]; ok && p.Pos == e.Pos {
+		delete(c.pending, e.ID)
+	}
+}
+
+// Pending is the lowest position whose record has not come yet (0: none):
+// a cursor saved past it would skip that record for good.
+func (c *ChainRecords) Pending() int64 {
+	var low int64
+	for _, e := range c.pending {
+		if low == 0 || e.Pos < low {
+			low = e.Pos
+		}
+	}
+	return low
+}
+
+// VersionV2 is the path prefix of the chain endpoints.
+const VersionV2 = "v2"
+
+// MaxPullEntries bounds the entries of one GET /v2/chain answer.
+const MaxPullEntries = 1000
+
+// ChainPush is POST /v2/push: entries that extend the chain at Prev, the
+// device's verified head, each signed by the device, and the record each
+// record entry names, in the same order. A base entry (entry 1 of a team
+// that synced with v1, by an admin) comes with its snapshot and no record.
+// The server takes all of it or nothing.
+type ChainPush struct {
+	Prev    ChainCursor  `json:"prev"`
+	Entries []ChainEntry `json:"entries"`
+	Records []Record     `json:"records"`
+	Base    []BaseItem   `json:"base,omitempty"`
+}
+
+// Chain push outcomes.
+const (
+	// ChainBehind: Prev is not the server's head: pull, sign again on the
+	// new head, push again.
+	ChainBehind = "behind"
+	// ChainUnstarted: the team has synced with v1 and no admin has written
+	// its base entry yet.
+	ChainUnstarted = "unstarted"
+)
+
+// ChainPushResponse answers a ChainPush: Status is PushOK, ChainBehind,
+// PushConflict (Conflicts: the records whose stored version is not the
+// one before), PushStale or ChainUnstarted. Head is the server's word
+// only: a client moves nothing on it.
+type ChainPushResponse struct {
+	Status    string      `json:"status"`
+	Head      ChainCursor `json:"head"`
+	Conflicts []string    `json:"conflicts,omitempty"`
+}
+
+// ChainPage answers GET /v2/chain?after=POS: up to MaxPullEntries entries
+// after POS, and for each record an entry in the page names, the record
+// at the version of its newest entry, unless an entry after the page
+// replaces it; with the base entry, its snapshot. Head and More are the
+// server's word only: a client moves its cursor only on what it verified.
+// Started is false for a team that synced with v1 and has no chain yet.
+type ChainPage struct {
+	Entries []ChainEntry `json:"entries"`
+	Records []Record     `json:"records"`
+	Base    []BaseItem   `json:"base,omitempty"`
+	Head    ChainCursor  `json:"head"`
+	More    bool         `json:"more"`
+	Started bool         `json:"started"`
 }

@@ -138,6 +138,9 @@ type CreateTeam struct {
 	Name   string   `json:"name"`
 	Device Device   `json:"device"`
 	Log    LogEntry `json:"log"`
+	// Chain: the team's changes are a signed chain from the start (sync
+	// v2): the server refuses v1 pushes into it.
+	Chain bool `json:"chain,omitempty"`
 }
 
 // Record is one sealed secret at one version, as the server keeps it.

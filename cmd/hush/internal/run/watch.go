@@ -156,6 +156,7 @@ func (s *watchSup) run(p *Plan) (int, error) {
 		}
 		select {
 		case err := <-c.exited:
+			syscall.Kill(-c.pgid, syscall.SIGKILL) // what it left in its group goes with it
 			s.abandon(next)
 			s.finish(c)
 			s.after(around)
@@ -186,6 +187,7 @@ func (s *watchSup) run(p *Plan) (int, error) {
 			}
 			select {
 			case err := <-c.exited: // it ended by itself meanwhile: that ends hush run
+				syscall.Kill(-c.pgid, syscall.SIGKILL)
 				s.after(g.around)
 				s.finish(c)
 				s.after(around)

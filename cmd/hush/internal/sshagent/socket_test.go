@@ -27,7 +27,8 @@ func TestListenIsPrivateAndNeverTakesAnAgentsSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
+	// The listener is passed in: l is reassigned below.
+	go func(l net.Listener) {
 		for {
 			c, err := l.Accept()
 			if err != nil {
@@ -35,7 +36,7 @@ func TestListenIsPrivateAndNeverTakesAnAgentsSocket(t *testing.T) {
 			}
 			c.Close()
 		}
-	}()
+	}(l)
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket: %v, %v; want mode 0600", fi, err)
 	}

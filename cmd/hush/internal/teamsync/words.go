@@ -44,15 +44,7 @@ func ReportNotes(rep *client.Report) []string {
 
 // FreshnessNote warns, on every command that reads the team state, when
 // the server may be showing this device a frozen view; empty otherwise.
-func FreshnessNote(f client.Freshness) string {
-	switch {
-	case f.Wrote:
-		return fmt.Sprintf("warning: this device has pushed changes, but the team server has shown nothing new from the team for %d days: it may be showing this device a frozen view. Run `hush team verify` and compare the head with a teammate", int(f.Quiet.Hours()/24))
-	case f.Quiet > 0:
-		return fmt.Sprintf("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(f.Quiet.Hours()/24))
-	}
-	return ""
-}
+func FreshnessNote(f client.Freshness) string { return f.Warning() }
 
 // ConflictNotes name the secrets a sync left in conflict, and how to settle
 // them; nothing when there are none.

@@ -1,0 +1,466 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/hush-secrets/hush/sync/internal/par"
+	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// The change chain (sync v2, docs/sync.md "The change chain"): every
+// change this device pushes is an entry it signs on the chain head it
+// verified; every pull verifies entries from its verified cursor, entry
+// by entry, before it applies a record. The cursor moves only on what
+// passed every check; a push is done when the device's own entries come
+// back at the positions it signed.
+
+// chainRounds bounds push, pull and sign again when the server answers
+// that this device is behind (another device pushed meanwhile).
+const chainRounds = 4
+
+// errBehind ends a chain push whose rounds all came back behind.
+var errBehind = errors.New("the team server kept answering that this device is behind the team's change chain, without sending what it is behind: sync again later; if it persists, run `hush team verify` and compare with a teammate")
+
+// errStopPush stops a push's batches after a batch the server did not take.
+var errStopPush = errors.New("push stopped")
+
+// chainStart decides whether this sync uses the chain, and migrates a
+// team that synced with v1 when this device is an admin. It returns the
+// first page of the chain when it fetched one to find out (nil: not yet).
+func (s *syncer) chainStart(ctx context.Context) (use bool, first *wire.ChainPage, err error) {
+	st := s.st
+	if s.t.legacy {
+		return false, nil, nil
+	}
+	if st.Chained {
+		return true, nil, nil
+	}
+	var pg wire.ChainPage
+	if err := s.c.do(ctx, "GET", "/v2/chain?after="+strconv.FormatInt(st.Chain.Pos, 10), nil, &pg); err != nil {
+		var se *ServerError
+		if errors.As(err, &se) && se.Status == 404 {
+			return false, nil, nil // a v1 server
+		}
+		return false, nil, err
+	}
+	if pg.Started {
+		return true, &pg, nil
+	}
+	// A team that synced with v1. The server's word that the chain has
+	// not started can only make an admin write a base of its own: a fork
+	// at position 1, which `hush team verify` shows.
+	if st.Role != wire.RoleAdmin {
+		return false, nil, nil
+	}
+	for try := 0; ; try++ {
+		status, err := s.writeBase(ctx)
+		if err != nil {
+			return false, nil, err
+		}
+		if status == wire.PushOK {
+			return true, nil, nil
+		}
+		if try == 2 {
+			return false, nil, fmt.Errorf("starting the team's change chain: the server answered %q three times: sync again", status)
+		}
+	}
+}
+
+// writeBase starts the chain of a team that synced with v1: it fetches
+// every record with the v1 checks (signed by a device that could write,
+// not below a version this device has seen), and signs entry 1 over the
+// snapshot of them. Other devices check that the records they are sent
+// hash to it.
+func (s *syncer) writeBase(ctx context.Context) (string, error) {
+	st := s.st
+	var items []wire.BaseItem
+	for since, pages := int64(0), 0; ; pages++ {
+		var ch wire.Changes
+		if err := s.c.do(ctx, "GET", "/v1/changes?since="+strconv.FormatInt(since, 10), nil, &ch); err != nil {
+			return "", err
+		}
+		if err := s.track(ch.Records); err != nil {
+			return "", err
+		}
+		last := since
+		for i := range ch.Records {
+			r := &ch.Records[i]
+			if r.Seq <= last {
+				return "", &BadRecordError{r.ID, "its sequence number is out of order"}
+			}
+			last = r.Seq
+			if t := s.tracked[r.ID]; t != nil && t.Mark != nil && r.Version < t.Mark.Seen {
+				return "", &RollbackError{fmt.Sprintf("it sent %s at version %d, but this device has seen version %d", s.name(r.ID), r.Version, t.Mark.Seen)}
+			}
+		}
+		if err := s.verifyRecords(ch.Records); err != nil {
+			return "", err
+		}
+		for i := range ch.Records {
+			items = append(items, wire.BaseItemOf(&ch.Records[i]))
+		}
+		if !ch.More {
+			break
+		}
+		if len(ch.Records) == 0 {
+			return "", fmt.Errorf("the team server says changes after %d follow, but sends none: refused", since)
+		}
+		since = last
+	}
+	slices.SortFunc(items, func(a, b wire.BaseItem) int { return cmpString(a.ID, b.ID) })
+	if err := wire.CheckBase(items); err != nil {
+		return "", fmt.Errorf("the team server's records cannot start the chain: %w", err)
+	}
+	e := wire.ChainEntry{Pos: 1, Prev: make([]byte, sha256.Size), Kind: wire.ChainBase, SealedHash: wire.BaseHash(items),
+		LogSeq: st.Members.Seq, Time: st.now().UTC().Truncate(1e9)}
+	e.Sign(st.Team, st.Device.ID, st.signer())
+	var res wire.ChainPushResponse
+	if err := s.c.do(ctx, "POST", "/v2/push", wire.ChainPush{Entries: []wire.ChainEntry{e}, Base: items}, &res); err != nil {
+		return "", err
+	}
+	return res.Status, nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// verifyRecords checks records as pull does (author, role, signature),
+// without opening them for apply: a record under an old epoch is
+// authentic too.
+func (s *syncer) verifyRecords(recs []wire.Record) error {
+	return par.Do(len(recs), func(i int) error {
+		_, err := s.st.open(&recs[i])
+		var stale *StaleRecordError
+		if errors.As(err, &stale) {
+			return nil
+		}
+		return err
+	})
+}
+
+// chainSigners gives the key of a device that could write (or, for a
+// base entry, was an admin) at a log position of the verified membership.
+func (st *State) chainSigners(author string, logSeq int64, kind string) ed25519.PublicKey {
+	d, ok := st.Members.Devices[author]
+	if !ok || logSeq > st.Members.Seq {
+		return nil
+	}
+	role, in := d.RoleAt(logSeq)
+	if !in || (kind == wire.ChainBase && role != wire.RoleAdmin) || !wire.CanWrite(role) {
+		return nil
+	}
+	return d.SignKey
+}
+
+// chainSync is a sync's pull and push on the chain.
+func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
+	s.chain = true
+	if err := s.pullChain(ctx, first); err != nil {
+		return err
+	}
+	if !wire.CanWrite(s.st.Role) {
+		if stt, err := status(s.t.v); err == nil {
+			s.rep.ReadOnly = stt.Unpushed
+		}
+		return nil
+	}
+	for round := 0; round < chainRounds; round++ {
+		s.status, s.head = "", nil
+		if err := s.push(ctx); err != nil {
+			return err
+		}
+		if s.status == "" {
+			return nil // nothing to push
+		}
+		// Done only when this device sees its entries in the chain.
+		if err := s.pullChain(ctx, nil); err != nil {
+			return err
+		}
+		switch s.status {
+		case wire.PushOK, wire.PushStale:
+			return nil
+		case wire.ChainUnstarted:
+			return errors.New("the team server says the team's change chain has not started, but this device has verified it: refused. Run `hush team verify` and compare with a teammate")
+		}
+		// Behind, or a conflict: what the pull brought is signed again on
+		// the new head (a record in conflict waits for `hush resolve`).
+	}
+	return errBehind
+}
+
+// pullChain verifies and applies the chain after this device's cursor,
+// page by page. first, when set, is the first page, already fetched.
+func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
+	st := s.st
+	at := st.Chain
+	var cr wire.ChainRecords
+	hashes := map[int64][]byte{at.Pos: at.Hash}
+	for {
+		pg := first
+		first = nil
+		if pg == nil {
+			pg = &wire.ChainPage{}
+			q := "/v2/chain?after=" + strconv.FormatInt(at.Pos, 10)
+			if s.mine > 0 {
+				// This sync's own records: this device holds them.
+				q += "&mine=" + strconv.FormatInt(s.mine, 10)
+			}
+			if err := s.c.do(ctx, "GET", q, nil, pg); err != nil {
+				return err
+			}
+		}
+		if !pg.Started {
+			return fmt.Errorf("the team server says the team's change chain has not started, but this device knows it has (it verified it to position %d, or its invitation said so): refused. Run `hush team verify` and compare with a teammate", at.Pos)
+		}
+		if len(pg.Entries) == 0 {
+			if err := s.checkPage(at, pg); err != nil {
+				return err
+			}
+			break
+		}
+		// Entries first: a membership change this device has not fetched
+		// yet (an honest race) sends Sync back for the log.
+		for i := range pg.Entries {
+			if e := &pg.Entries[i]; e.LogSeq > st.Members.Seq {
+				return &logAheadError{BadRecordError{e.ID, "written at a membership log position this device has not seen"}}
+			}
+		}
+		next, err := wire.VerifyChainKnown(st.Team, at, pg.Entries, st.chainSigners, s.signed)
+		if err != nil {
+			return err
+		}
+		if err := s.checkPage(at, pg); err != nil {
+			return err
+		}
+		for i := range pg.Entries {
+			hashes[pg.Entries[i].Pos] = pg.Entries[i].Hash(st.Team)
+		}
+		if e := &pg.Entries[0]; e.Kind == wire.ChainBase {
+			if err := wire.CheckBase(pg.Base); err != nil || !bytes.Equal(wire.BaseHash(pg.Base), e.SealedHash) {
+				return &wire.ChainError{Fault: wire.FaultMismatch, Pos: 1, Msg: "the snapshot sent with the base entry is not the one its author signed"}
+			}
+			cr.Base(e.Pos, pg.Base)
+		} else if len(pg.Base) > 0 {
+			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: "a snapshot came without its base entry"}
+		}
+		if err := cr.Page(pg.Entries, pg.Records); err != nil {
+			return err
+		}
+		// Entries this device signed in this sync (the same hash) name
+		// records it holds: the server need not send them back.
+		var own []string
+		for i := range pg.Entries {
+			e := &pg.Entries[i]
+			if h, ok := s.signed[e.Pos]; ok && e.Kind == wire.ChainRecord && bytes.Equal(h, hashes[e.Pos]) {
+				cr.Known(e)
+				own = append(own, e.ID)
+			}
+		}
+		// This device's own pushes, at the positions it signed.
+		s.confirmed, s.vouched = map[string]bool{}, map[string]bool{}
+		newest := map[string]*wire.ChainEntry{}
+		for i := range pg.Entries {
+			e := &pg.Entries[i]
+			if e.Kind == wire.ChainRecord {
+				newest[e.ID] = e
+			}
+			if e.Author != st.Device.ID {
+				s.fresh = true // an authentic entry by another device
+			}
+		}
+		for id, e := range newest {
+			if sr, ok := s.sent[id]; ok && e.Pos == sr.pos && bytes.Equal(s.signed[e.Pos], sr.entry) {
+				s.confirmed[id] = true
+			}
+		}
+		// A record of this page is its id's newest entry in the page
+		// (ChainRecords.Page checked it byte for byte), whose signature
+		// VerifyChain checked; a record matched to a base snapshot item
+		// only is checked in full.
+		for i := range pg.Records {
+			if e, ok := newest[pg.Records[i].ID]; ok && e.Matches(&pg.Records[i]) {
+				s.vouched[pg.Records[i].ID] = true
+			}
+		}
+		if err := s.apply(pg.Records); err != nil {
+			return err
+		}
+		if err := s.confirmOwn(own); err != nil {
+			return err
+		}
+		if s.fresh {
+			st.LastChange = st.now().UTC()
+		}
+		for i := range pg.Entries {
+			st.ChainLogSeq = max(st.ChainLogSeq, pg.Entries[i].LogSeq)
+		}
+		at = next
+		st.Chained = true
+		if !pg.More {
+			if err := cr.Done(); err != nil {
+				st.Chain = s.lagging(&cr, at, hashes)
+				return err
+			}
+			break
+		}
+		// Progress, page by page, but never past an entry whose record
+		// has not come yet: resumed, the pull asks for it again.
+		st.Chain = s.lagging(&cr, at, hashes)
+		if err := s.t.save(); err != nil {
+			return err
+		}
+	}
+	st.Chain = at
+	return nil
+}
+
+// lagging is the cursor to save: at, or just before the first entry whose
+// record has not come (hashes holds every position this pull verified, and
+// the one it started from).
+func (s *syncer) lagging(cr *wire.ChainRecords, at wire.ChainCursor, hashes map[int64][]byte) wire.ChainCursor {
+	p := cr.Pending()
+	if p == 0 || p > at.Pos {
+		return at
+	}
+	if h, ok := hashes[p-1]; ok && (p == 1 || h != nil) {
+		return wire.ChainCursor{Pos: p - 1, Hash: h}
+	}
+	return s.st.Chain
+}
+
+// checkPage checks what the server says of its head against the page
+// (whose entries verified), before anything of it is used: a head is the server's word only, and
+// may move nothing; but a claim that cannot be true is refused, so that
+// a lie is reported rather than followed.
+func (s *syncer) checkPage(at wire.ChainCursor, pg *wire.ChainPage) error {
+	if len(pg.Entries) > wire.MaxPullEntries {
+		return fmt.Errorf("the team server sent %d chain entries in one page (at most %d): refused", len(pg.Entries), wire.MaxPullEntries)
+	}
+	if len(pg.Entries) == 0 {
+		switch {
+		case pg.More:
+			return fmt.Errorf("the team server says chain entries after %d follow, but sends none: refused", at.Pos)
+		case pg.Head.Pos < at.Pos:
+			return &RollbackError{fmt.Sprintf("its change chain has %d entries, but this device has verified %d", pg.Head.Pos, at.Pos)}
+		case pg.Head.Pos > at.Pos:
+			return fmt.Errorf("the team server says its change chain reaches entry %d, but sends nothing after %d: refused", pg.Head.Pos, at.Pos)
+		case !pg.Head.Equal(at):
+			return &wire.ChainError{Fault: wire.FaultReplaced, Pos: at.Pos, Msg: "the server's head there is not the entry this device verified: it is showing this device another history"}
+		}
+		return nil
+	}
+	last := &pg.Entries[len(pg.Entries)-1]
+	switch {
+	case !pg.More && pg.Head.Pos != last.Pos:
+		return fmt.Errorf("the team server says its change chain reaches entry %d, but sends entries only up to %d: refused", pg.Head.Pos, last.Pos)
+	case !pg.More && !bytes.Equal(pg.Head.Hash, last.Hash(s.st.Team)):
+		return &wire.ChainError{Fault: wire.FaultReplaced, Pos: last.Pos, Msg: "the server names another entry as its head there: it is showing this device two histories"}
+	}
+	return nil
+}
+
+// chainBatch pushes one batch of records as entries on the chain head
+// this device verified (or on its own entries of this push, batch after
+// batch). What the server answers is noted; nothing in it is taken as
+// done, and nothing moves the cursor.
+func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vault.Tracked) error {
+	st := s.st
+	at := s.head
+	if at == nil {
+		c := st.Chain
+		at = &c
+	}
+	req := wire.ChainPush{Prev: *at, Records: make([]wire.Record, len(recs)), Entries: make([]wire.ChainEntry, len(recs))}
+	now := st.now()
+	cur := *at
+	for i, r := range recs {
+		req.Records[i] = *r
+		e := wire.NextEntry(cur, r, now)
+		e.Sign(st.Team, st.Device.ID, st.signer())
+		req.Entries[i] = e
+		cur = e.Next(st.Team)
+	}
+	st.LastWrite = now.UTC()
+	var resp wire.ChainPushResponse
+	if err := s.c.do(ctx, "POST", "/v2/push", req, &resp); err != nil {
+		return err
+	}
+	s.status = resp.Status
+	switch resp.Status {
+	case wire.PushOK:
+		if s.sent == nil {
+			s.sent = map[string]sentRecord{}
+		}
+		if s.signed == nil {
+			s.signed = map[int64][]byte{}
+		}
+		for i, r := range recs {
+			t := ts[i]
+			e := &req.Entries[i]
+			h := e.Hash(st.Team)
+			s.signed[e.Pos] = h
+			if s.mine == 0 || e.Pos < s.mine {
+				s.mine = e.Pos
+			}
+			s.sent[r.ID] = sentRecord{version: r.Version, hash: sha256.Sum256(r.Sealed), head: t.Head, deleted: t.Deleted || !t.Exists, pos: e.Pos, entry: h}
+		}
+		s.head = &cur
+		return nil
+	case wire.PushStale:
+		s.stale += len(recs)
+	case wire.ChainBehind, wire.PushConflict, wire.ChainUnstarted:
+	default:
+		return fmt.Errorf("the team server answered a push with status %q", resp.Status)
+	}
+	return errStopPush
+}
+
+// confirmOwn marks pushed the changes whose entries came back where this
+// device signed them, in a page that (asked with mine) left their records
+// out: this device holds them.
+func (s *syncer) confirmOwn(ids []string) error {
+	var recs []wire.Record
+	for _, id := range ids {
+		if sr, ok := s.sent[id]; ok && s.confirmed[id] && sr.pos > 0 {
+			recs = append(recs, wire.Record{ID: id})
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := s.track(recs); err != nil {
+		return err
+	}
+	marks := map[string]vault.SyncMark{}
+	for _, r := range recs {
+		sr, t := s.sent[r.ID], s.tracked[r.ID]
+		var mark vault.SyncMark
+		if t != nil && t.Mark != nil {
+			mark = *t.Mark
+		}
+		mark.Base, mark.Seen, mark.LocalHead, mark.LocalDeleted = sr.version, max(mark.Seen, sr.version), sr.head, sr.deleted
+		marks[r.ID] = mark
+		if t != nil {
+			m := mark
+			t.Mark = &m
+		}
+		delete(s.sent, r.ID)
+		s.rep.Pushed++
+	}
+	return s.v.PutMarks(marks)
+}

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/hush-secrets/hush/sync/internal/par"
+	"github.com/hush-secrets/hush/sync/store"
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+// ErrV1Push is the answer to a v1 push into a team whose changes are a
+// signed chain.
+const ErrV1Push = "this team's changes are signed in a chain (sync v2), which this hush does not know: upgrade hush on this device, then sync again (your changes stay on this device)"
+
+// chain serves GET /v2/chain?after=POS[&mine=POS]: entries after POS and
+// the records they wrote last (docs/sync.md, "The change chain").
+func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
+	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if err != nil || after < 0 {
+		fail(w, http.StatusBadRequest, "after must be a chain position")
+		return
+	}
+	// mine=POS: the device holds the records it wrote from POS on (it
+	// just pushed them); their entries suffice.
+	var mine int64
+	if m := r.URL.Query().Get("mine"); m != "" {
+		if mine, err = strconv.ParseInt(m, 10, 64); err != nil || mine < 1 {
+			fail(w, http.StatusBadRequest, "mine must be a chain position")
+			return
+		}
+	}
+	author := ""
+	if mine > 0 {
+		author = dev.ID
+	}
+	p, err := s.st.ChainOmitting(r.Context(), dev.Team, after, wire.MaxPullEntries, author, mine)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "pull", Records: ids(p.Records), Result: "ok"})
+	reply(w, http.StatusOK, p)
+}
+
+// chainPush serves POST /v2/push. What the server can check cheaply it
+// checks before the store: each entry is this device's, signed by it,
+// extends the one before it from the named head, and names its record
+// exactly; a base entry is an admin's, with its snapshot. The store then
+// takes it all only at the chain's head.
+func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
+	req, ok := decode[wire.ChainPush](w, body)
+	if !ok {
+		return
+	}
+	n := len(req.Entries)
+	if n == 0 || n > wire.MaxPushRecords {
+		fail(w, http.StatusBadRequest, "a push carries 1 to "+strconv.Itoa(wire.MaxPushRecords)+" entries")
+		return
+	}
+	if req.Prev.Pos < 0 || (req.Prev.Pos > 0 && len(req.Prev.Hash) != 32) || (req.Prev.Pos == 0 && len(req.Prev.Hash) != 0) {
+		fail(w, http.StatusBadRequest, "the push's previous entry is not a chain position and hash")
+		return
+	}
+	base := req.Entries[0].Kind == wire.ChainBase
+	if base {
+		switch {
+		case dev.Role != wire.RoleAdmin:
+			fail(w, http.StatusForbidden, "only an admin can start the team's chain")
+			return
+		case n != 1 || len(req.Records) != 0 || req.Prev.Pos != 0:
+			fail(w, http.StatusBadRequest, "a base entry comes alone, as the chain's first entry")
+			return
+		case wire.CheckBase(req.Base) != nil || !bytes.Equal(wire.BaseHash(req.Base), req.Entries[0].SealedHash):
+			fail(w, http.StatusBadRequest, "the base entry does not name its snapshot")
+			return
+		}
+	} else if len(req.Base) != 0 || len(req.Records) != n {
+		fail(w, http.StatusBadRequest, "a push carries one record per entry")
+		return
+	}
+	a := &store.ChainAppend{Prev: req.Prev, Records: req.Records, IsBase: base, Base: req.Base, Entries: make([]store.ChainStored, n)}
+	at := req.Prev
+	seen := map[string]bool{}
+	for i := range req.Entries {
+		e := &req.Entries[i]
+		if err := e.CheckShape(); err != nil {
+			fail(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if e.Author != dev.ID || e.Pos != at.Pos+1 || !bytes.Equal(e.Prev, at.PrevHash()) || (i > 0 && e.Kind != wire.ChainRecord) {
+			fail(w, http.StatusBadRequest, "chain entry "+strconv.FormatInt(e.Pos, 10)+" is not this device's next entry after the head it names")
+			return
+		}
+		if !base {
+			rec := &req.Records[i]
+			rec.Seq = 0
+			if err := rec.Check(); err != nil {
+				fail(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			if seen[rec.ID] {
+				fail(w, http.StatusBadRequest, "record "+rec.ID+" is in the push twice")
+				return
+			}
+			seen[rec.ID] = true
+			if !e.Matches(rec) {
+				fail(w, http.StatusBadRequest, "chain entry "+strconv.FormatInt(e.Pos, 10)+" does not name its record")
+				return
+			}
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		h := e.Hash(dev.Team)
+		a.Entries[i] = store.ChainStored{Pos: e.Pos, JSON: b, Hash: h}
+		at = wire.ChainCursor{Pos: e.Pos, Hash: h}
+	}
+	// Authorship is the signer's: a device cannot push in another's name.
+	if err := par.Do(n, func(i int) error {
+		if !req.Entries[i].SignedBy(dev.Team, dev.SignKey) {
+			return errors.New("chain entry " + strconv.FormatInt(req.Entries[i].Pos, 10) + " is not signed by this device")
+		}
+		if !base && !ed25519.Verify(dev.SignKey, wire.RecordSigned(dev.Team, &req.Records[i]), req.Records[i].Sig) {
+			return errors.New("record " + req.Records[i].ID + " is not signed by this device")
+		}
+		return nil
+	}); err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := s.st.ChainPush(r.Context(), dev.Team, a)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	action, recs := "push", ids(req.Records)
+	if base {
+		action = "chain-base"
+	}
+	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: action, Records: recs, Result: res.Status})
+	if res.Status == wire.PushOK {
+		s.hub.publish(dev.Team, res.Seq)
+	}
+	reply(w, http.StatusOK, wire.ChainPushResponse{Status: res.Status, Head: res.Head, Conflicts: res.Conflicts})
+}

@@ -1,0 +1,190 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/server"
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+// chainPush builds d's push of recs on prev, each entry signed by d.
+func (e *env) chainPush(d *device, prev wire.ChainCursor, recs ...wire.Record) (wire.ChainPush, wire.ChainCursor) {
+	p := wire.ChainPush{Prev: prev, Records: recs}
+	at := prev
+	for i := range recs {
+		en := wire.NextEntry(at, &recs[i], e.clock.Now())
+		en.Sign(e.team, d.ID, d.key)
+		p.Entries = append(p.Entries, en)
+		at = en.Next(e.team)
+	}
+	return p, at
+}
+
+// baseFor is an admin's base entry over the records the server holds.
+func (e *env) baseFor(d *device, recs ...wire.Record) wire.ChainPush {
+	items := make([]wire.BaseItem, len(recs))
+	for i := range recs {
+		items[i] = wire.BaseItemOf(&recs[i])
+	}
+	for i := range items {
+		for j := i + 1; j < len(items); j++ {
+			if items[j].ID < items[i].ID {
+				items[i], items[j] = items[j], items[i]
+			}
+		}
+	}
+	en := wire.ChainEntry{Pos: 1, Prev: make([]byte, 32), Kind: wire.ChainBase, SealedHash: wire.BaseHash(items), LogSeq: e.members.Seq, Time: e.clock.Now().UTC().Truncate(time.Second)}
+	en.Sign(e.team, d.ID, d.key)
+	return wire.ChainPush{Entries: []wire.ChainEntry{en}, Base: items}
+}
+
+// The v2 endpoints: a team that synced with v1 gets its chain from an
+// admin's base entry; from then on v1 pushes are refused (an old client
+// must not write outside the chain), and a push is taken only from its
+// author, on the head, entry by entry.
+func TestChainEndpoints(t *testing.T) {
+	e := newTeam(t, server.Options{})
+	r1 := e.record(e.writer, wire.NewID(), 1)
+	e.push(e.writer, r1)
+
+	var pg wire.ChainPage
+	e.call(e.writer, "GET", "/v2/chain?after=0", nil).want(t, http.StatusOK, "").decode(t, &pg)
+	if pg.Started || len(pg.Entries) != 0 {
+		t.Fatalf("a v1 team's chain: %+v", pg)
+	}
+	// Only an admin starts the chain, and only over what the server holds.
+	e.call(e.writer, "POST", "/v2/push", e.baseFor(e.writer, r1)).want(t, http.StatusForbidden, "only an admin")
+	bad := e.baseFor(e.admin, r1)
+	bad.Base[0].Version = 9
+	e.call(e.admin, "POST", "/v2/push", bad).want(t, http.StatusBadRequest, "the base entry does not name its snapshot")
+	var res wire.ChainPushResponse
+	e.call(e.admin, "POST", "/v2/push", e.baseFor(e.admin)).want(t, http.StatusOK, "").decode(t, &res)
+	if res.Status != wire.ChainBehind {
+		t.Fatalf("a base that leaves a record out: %q", res.Status)
+	}
+	e.call(e.admin, "POST", "/v2/push", e.baseFor(e.admin, r1)).want(t, http.StatusOK, "").decode(t, &res)
+	if res.Status != wire.PushOK || res.Head.Pos != 1 {
+		t.Fatalf("base: %+v", res)
+	}
+	head := res.Head
+
+	// A v1 push now: refused, saying what to do.
+	r2 := e.record(e.writer, wire.NewID(), 1)
+	e.call(e.writer, "POST", "/v1/push", wire.Push{Records: []wire.Record{r2}}).want(t, http.StatusUpgradeRequired, "this team's changes are signed in a chain")
+
+	// Entries in another device's name, not on the named head, not
+	// naming their record, or unsigned: refused before the store.
+	p, _ := e.chainPush(e.admin, head, e.record(e.admin, wire.NewID(), 1))
+	e.call(e.writer, "POST", "/v2/push", p).want(t, http.StatusBadRequest, "chain entry 2 is not this device's")
+	p, _ = e.chainPush(e.writer, wire.ChainCursor{Pos: 5, Hash: head.Hash}, r2)
+	e.call(e.writer, "POST", "/v2/push", p).want(t, http.StatusOK, "").decode(t, &res)
+	if res.Status != wire.ChainBehind {
+		t.Fatalf("a push on a head the server does not have: %q", res.Status)
+	}
+	p, _ = e.chainPush(e.writer, head, r2)
+	p.Entries[0].Version = 2
+	p.Entries[0].Sig = ed25519.Sign(e.writer.key, []byte("x"))
+	e.call(e.writer, "POST", "/v2/push", p).want(t, http.StatusBadRequest, "chain entry 2 does not name its record")
+	p, _ = e.chainPush(e.writer, head, r2)
+	p.Entries[0].Sig[0] ^= 1
+	e.call(e.writer, "POST", "/v2/push", p).want(t, http.StatusBadRequest, "chain entry 2 is not signed by this device")
+	p, _ = e.chainPush(e.reader, head, e.record(e.reader, wire.NewID(), 1))
+	e.call(e.reader, "POST", "/v2/push", p).want(t, http.StatusForbidden, "a reader cannot change secrets")
+
+	// The honest push.
+	p, next := e.chainPush(e.writer, head, r2)
+	e.call(e.writer, "POST", "/v2/push", p).want(t, http.StatusOK, "").decode(t, &res)
+	if res.Status != wire.PushOK || !res.Head.Equal(next) {
+		t.Fatalf("push: %+v", res)
+	}
+	e.call(e.reader, "GET", "/v2/chain?after=0", nil).want(t, http.StatusOK, "").decode(t, &pg)
+	if !pg.Started || len(pg.Entries) != 2 || len(pg.Base) != 1 || len(pg.Records) != 2 || !pg.Head.Equal(next) {
+		t.Fatalf("the chain: %d entries, %d base items, %d records", len(pg.Entries), len(pg.Base), len(pg.Records))
+	}
+	e.call(e.reader, "GET", "/v2/chain?after=-1", nil).want(t, http.StatusBadRequest, "after must be")
+	// A stranger learns nothing, and the body limits are v1's: a body
+	// over its limit is refused from its declared length, a stranger's
+	// never read.
+	e.send(e.request("GET", "/v2/chain?after=0", nil)).want(t, http.StatusUnauthorized, "unauthenticated")
+	e.send(e.request("POST", "/v2/push", []byte("{}"))).want(t, http.StatusUnauthorized, "unauthenticated")
+	big := bytes.Repeat([]byte(" "), wire.MaxBody+1)
+	e.call(e.writer, "POST", "/v2/push", big).want(t, http.StatusRequestEntityTooLarge, "request body over")
+	e.send(e.request("POST", "/v2/push", big)).want(t, http.StatusUnauthorized, "unauthenticated")
+	e.call(e.reader, "GET", "/v2/chain?after=0", bytes.Repeat([]byte(" "), wire.MaxQueryBody+1)).want(t, http.StatusRequestEntityTooLarge, "request body over")
+	pending := e.join(e.invite(wire.RoleWriter), "pending-box", "pia")
+	e.call(pending, "GET", "/v2/chain?after=0", nil).want(t, http.StatusForbidden, "this device is waiting")
+	e.call(pending, "POST", "/v2/push", p).want(t, http.StatusForbidden, "this device is waiting")
+}
+
+// FuzzDecodeChainPush: any body to POST /v2/push, from a writer of a
+// chained team. The server never answers 5xx; a push it does not take
+// leaves the chain as it was; one it takes extends it by its entries, and
+// the stored chain still verifies from the start (positions, links,
+// signatures by the writer).
+//
+//	go test -run '^$' -fuzz FuzzDecodeChainPush -fuzztime 60s ./sync/server/
+func FuzzDecodeChainPush(f *testing.F) {
+	e := fixedTeam(f, fuzzOptions)
+	e.clock.t = fixedLogTime.Add(time.Hour)
+	var res wire.ChainPushResponse
+	e.call(e.admin, "POST", "/v2/push", e.baseFor(e.admin)).want(f, http.StatusOK, "").decode(f, &res)
+	if res.Status != wire.PushOK {
+		f.Fatalf("base: %+v", res)
+	}
+	head := res.Head
+	r1 := e.fixedRecord(e.writer, "0123456789abcdef0123456789abcdef", 1, "sealed one")
+	r2 := e.fixedRecord(e.writer, "fedcba9876543210fedcba9876543210", 1, "sealed two")
+	p, _ := e.chainPush(e.writer, head, r1, r2)
+	f.Add(body(f, p))
+	p, _ = e.chainPush(e.writer, head, r1)
+	f.Add(body(f, p))
+	p, _ = e.chainPush(e.admin, head, r1)
+	f.Add(body(f, p))
+	f.Add([]byte(`{"prev":{"pos":1},"entries":[],"records":[]}`))
+	f.Add([]byte(`{"prev":{"pos":-1,"hash":""},"entries":[{"pos":0}]}`))
+	signers := func(author string, _ int64, kind string) ed25519.PublicKey {
+		switch {
+		case author == e.writer.ID && kind == wire.ChainRecord:
+			return e.writer.SignKey
+		case author == e.admin.ID:
+			return e.admin.SignKey
+		}
+		return nil
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e.clock.Add(time.Millisecond)
+		before, err := e.st.Chain(context.Background(), e.team, 0, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := e.serve(e.writer, "POST", "/v2/push", b, "", "")
+		if w.Code >= 500 {
+			t.Fatalf("%d %s for body %q", w.Code, w.Body, b)
+		}
+		after, err := e.st.Chain(context.Background(), e.team, 0, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res wire.ChainPushResponse
+		took := w.Code == http.StatusOK && wire.Decode(w.Body.Bytes(), &res) == nil && res.Status == wire.PushOK
+		if !took {
+			if !after.Head.Equal(before.Head) || len(after.Entries) != len(before.Entries) {
+				t.Fatalf("a push not taken (%d %s) moved the chain from %d to %d: %q", w.Code, w.Body, before.Head.Pos, after.Head.Pos, b)
+			}
+			return
+		}
+		var req wire.ChainPush
+		if err := json.Unmarshal(b, &req); err != nil || after.Head.Pos != before.Head.Pos+int64(len(req.Entries)) {
+			t.Fatalf("a push taken moved the chain from %d to %d with %d entries: %q", before.Head.Pos, after.Head.Pos, len(req.Entries), b)
+		}
+		if at, err := wire.VerifyChain(e.team, wire.ChainCursor{}, after.Entries, signers); err != nil || !at.Equal(after.Head) {
+			t.Fatalf("the stored chain does not verify after %q: %v", b, err)
+		}
+	})
+}

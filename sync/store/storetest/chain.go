@@ -1,0 +1,255 @@
+package storetest
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/store"
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+// The change chain: a push extends it only at its head, all or nothing.
+
+func newChainedTeam(t *testing.T, s store.Store) team {
+	t.Helper()
+	tm := team{id: wire.NewID(), admin: newDevice("admin")}
+	if err := s.CreateChainedTeam(t.Context(), tm.id, "team "+tm.id[:6], tm.admin, nil, t0); err != nil {
+		t.Fatalf("CreateChainedTeam: %v", err)
+	}
+	return tm
+}
+
+// chainOf builds the entries that extend prev with recs (unsigned: the
+// store does not check signatures, the server does).
+func chainOf(team string, prev wire.ChainCursor, recs []wire.Record) (*store.ChainAppend, wire.ChainCursor) {
+	a := &store.ChainAppend{Prev: prev, Records: recs}
+	at := prev
+	for i := range recs {
+		e := wire.NextEntry(at, &recs[i], t0)
+		e.Author, e.Sig = recs[i].Author, make([]byte, 64)
+		b, _ := json.Marshal(&e)
+		h := e.Hash(team)
+		a.Entries = append(a.Entries, store.ChainStored{Pos: e.Pos, JSON: b, Hash: h})
+		at = wire.ChainCursor{Pos: e.Pos, Hash: h}
+	}
+	return a, at
+}
+
+func chainPush(t *testing.T, s store.Store, team string, a *store.ChainAppend, want string) *store.ChainResult {
+	t.Helper()
+	res, err := s.ChainPush(t.Context(), team, a)
+	if err != nil {
+		t.Fatalf("ChainPush: %v", err)
+	}
+	if res.Status != want {
+		t.Fatalf("ChainPush: status %q, want %q (head %d)", res.Status, want, res.Head.Pos)
+	}
+	return res
+}
+
+func testChainPush(t *testing.T, s store.Store) {
+	tm := newChainedTeam(t, s)
+	a1, b1 := wire.NewID(), wire.NewID()
+	recs := []wire.Record{newRecord(a1, 1, tm.admin.ID), newRecord(b1, 1, tm.admin.ID)}
+	app, head := chainOf(tm.id, wire.ChainCursor{}, recs)
+	res := chainPush(t, s, tm.id, app, wire.PushOK)
+	if !res.Head.Equal(head) || res.Seq != 2 {
+		t.Fatalf("head %+v seq %d, want %+v seq 2", res.Head, res.Seq, head)
+	}
+	// The same head again: behind, nothing taken.
+	again, _ := chainOf(tm.id, wire.ChainCursor{}, []wire.Record{newRecord(wire.NewID(), 1, tm.admin.ID)})
+	chainPush(t, s, tm.id, again, wire.ChainBehind)
+	// The right head, a wrong hash: behind.
+	wrong, _ := chainOf(tm.id, wire.ChainCursor{Pos: 2, Hash: make([]byte, 32)}, []wire.Record{newRecord(wire.NewID(), 1, tm.admin.ID)})
+	chainPush(t, s, tm.id, wrong, wire.ChainBehind)
+	// A version that does not follow: conflict, nothing taken (not even
+	// the record that would have applied).
+	c, _ := chainOf(tm.id, head, []wire.Record{newRecord(wire.NewID(), 1, tm.admin.ID), newRecord(a1, 3, tm.admin.ID)})
+	if res := chainPush(t, s, tm.id, c, wire.PushConflict); len(res.Conflicts) != 1 || res.Conflicts[0] != a1 {
+		t.Fatalf("conflicts %v, want [%s]", res.Conflicts, a1)
+	}
+	// An old epoch: stale.
+	old := newRecord(a1, 2, tm.admin.ID)
+	old.Epoch = 7
+	st, _ := chainOf(tm.id, head, []wire.Record{old})
+	chainPush(t, s, tm.id, st, wire.PushStale)
+	if got := all(t, s, tm.id); len(got.Records) != 2 || got.Head != 2 {
+		t.Fatalf("after refused pushes: %d records, head %d", len(got.Records), got.Head)
+	}
+	// A v1 push into a chained team is refused whole.
+	_, _, err := s.Push(t.Context(), tm.id, []wire.Record{newRecord(wire.NewID(), 1, tm.admin.ID)})
+	wantErr(t, "v1 Push into a chained team", err, store.ErrChained)
+
+	// The next version, on the head: taken; the page shows the entries and,
+	// for each record, only its newest version.
+	next, head2 := chainOf(tm.id, head, []wire.Record{newRecord(a1, 2, tm.admin.ID)})
+	chainPush(t, s, tm.id, next, wire.PushOK)
+	p, err := s.Chain(t.Context(), tm.id, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Started || p.More || len(p.Entries) != 3 || !p.Head.Equal(head2) || len(p.Records) != 2 {
+		t.Fatalf("page: started %v more %v, %d entries, %d records, head %d", p.Started, p.More, len(p.Entries), len(p.Records), p.Head.Pos)
+	}
+	var cr wire.ChainRecords
+	if err := cr.Page(p.Entries, p.Records); err != nil {
+		t.Fatal(err)
+	}
+	if err := cr.Done(); err != nil {
+		t.Fatal(err)
+	}
+	// Paging: one entry at a time, a record comes with its newest entry.
+	got := map[string]int64{}
+	for after := int64(0); ; {
+		p, err := s.Chain(t.Context(), tm.id, after, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Entries) == 0 {
+			break
+		}
+		for _, r := range p.Records {
+			got[r.ID] = r.Version
+			if r.ID == a1 && p.Entries[0].Pos != 3 {
+				t.Fatalf("record %s came with entry %d, want with its newest (3)", r.ID, p.Entries[0].Pos)
+			}
+		}
+		after = p.Entries[len(p.Entries)-1].Pos
+		if p.More != (after < 3) {
+			t.Fatalf("after %d: more %v", after, p.More)
+		}
+	}
+	if got[a1] != 2 || got[b1] != 1 {
+		t.Fatalf("paged records %v", got)
+	}
+	// The device that pushed asks without the records it wrote from a
+	// position on: their entries come, they do not.
+	if p, err := s.ChainOmitting(t.Context(), tm.id, 0, 1000, tm.admin.ID, 3); err != nil || len(p.Entries) != 3 || len(p.Records) != 1 || p.Records[0].ID != b1 {
+		t.Fatalf("omitting the admin's records from 3: %+v %v", p, err)
+	}
+	if p, err := s.ChainOmitting(t.Context(), tm.id, 0, 1000, tm.admin.ID, 1); err != nil || len(p.Entries) != 3 || len(p.Records) != 0 {
+		t.Fatalf("omitting the admin's records from 1: %+v %v", p, err)
+	}
+	if p, err := s.Chain(t.Context(), tm.id, 3, 1000); err != nil || len(p.Entries) != 0 || p.More {
+		t.Fatalf("after the head: %+v %v", p, err)
+	}
+	if _, err := s.Chain(t.Context(), wire.NewID(), 0, 10); err != store.ErrNotFound {
+		t.Fatalf("Chain of an unknown team: %v", err)
+	}
+}
+
+func testChainBase(t *testing.T, s store.Store) {
+	tm := newTeam(t, s) // a team that synced with v1
+	recs := []wire.Record{newRecord(wire.NewID(), 1, tm.admin.ID), newRecord(wire.NewID(), 1, tm.admin.ID)}
+	push(t, s, tm.id, recs...)
+	p, err := s.Chain(t.Context(), tm.id, 0, 1000)
+	if err != nil || p.Started || len(p.Entries) != 0 {
+		t.Fatalf("v1 team: %+v %v", p, err)
+	}
+	// Records before the base: unstarted.
+	early, _ := chainOf(tm.id, wire.ChainCursor{}, []wire.Record{newRecord(recs[0].ID, 2, tm.admin.ID)})
+	chainPush(t, s, tm.id, early, wire.ChainUnstarted)
+
+	base := func(items []wire.BaseItem) *store.ChainAppend {
+		e := wire.ChainEntry{Pos: 1, Prev: make([]byte, 32), Kind: wire.ChainBase, SealedHash: wire.BaseHash(items), LogSeq: 1, Time: t0, Author: tm.admin.ID, Sig: make([]byte, 64)}
+		b, _ := json.Marshal(&e)
+		return &store.ChainAppend{Entries: []store.ChainStored{{Pos: 1, JSON: b, Hash: e.Hash(tm.id)}}, IsBase: true, Base: items}
+	}
+	var items []wire.BaseItem
+	for i := range all(t, s, tm.id).Records {
+		items = append(items, wire.BaseItemOf(&all(t, s, tm.id).Records[i]))
+	}
+	sortItems(items)
+	// A snapshot that misses a record is not the server's: behind.
+	chainPush(t, s, tm.id, base(items[:1]), wire.ChainBehind)
+	res := chainPush(t, s, tm.id, base(items), wire.PushOK)
+	if res.Head.Pos != 1 {
+		t.Fatalf("head after the base: %d", res.Head.Pos)
+	}
+	// Only once.
+	chainPush(t, s, tm.id, base(items), wire.ChainBehind)
+	_, _, err = s.Push(t.Context(), tm.id, []wire.Record{newRecord(wire.NewID(), 1, tm.admin.ID)})
+	wantErr(t, "v1 Push after the base", err, store.ErrChained)
+	p, err = s.Chain(t.Context(), tm.id, 0, 1000)
+	if err != nil || !p.Started || len(p.Entries) != 1 || len(p.Base) != 2 || len(p.Records) != 2 {
+		t.Fatalf("after the base: %+v %v", p, err)
+	}
+	var cr wire.ChainRecords
+	cr.Base(1, p.Base)
+	if err := cr.Page(p.Entries, p.Records); err != nil {
+		t.Fatal(err)
+	}
+	if err := cr.Done(); err != nil {
+		t.Fatal(err)
+	}
+	// The chain goes on from the base.
+	next, _ := chainOf(tm.id, res.Head, []wire.Record{newRecord(recs[0].ID, 2, tm.admin.ID)})
+	chainPush(t, s, tm.id, next, wire.PushOK)
+}
+
+func sortItems(items []wire.BaseItem) {
+	for i := range items {
+		for j := i + 1; j < len(items); j++ {
+			if items[j].ID < items[i].ID {
+				items[i], items[j] = items[j], items[i]
+			}
+		}
+	}
+}
+
+// raceChain: devices sign on the same head at once; exactly one gets in
+// each round, the others are behind, and the chain has no gap or fork.
+func raceChain(t *testing.T, s store.Store) {
+	tm := newChainedTeam(t, s)
+	head := wire.ChainCursor{}
+	deadline := time.Now().Add(raceTimeout)
+	for round := 0; round < 5 && time.Now().Before(deadline); round++ {
+		var wg sync.WaitGroup
+		results := make([]*store.ChainResult, 4)
+		heads := make([]wire.ChainCursor, 4)
+		for i := range results {
+			a, h := chainOf(tm.id, head, []wire.Record{newRecord(wire.NewID(), 1, tm.admin.ID)})
+			heads[i] = h
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := s.ChainPush(t.Context(), tm.id, a)
+				if err != nil {
+					t.Errorf("ChainPush: %v", err)
+					return
+				}
+				results[i] = res
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for i, r := range results {
+			if r == nil {
+				t.FailNow()
+			}
+			if r.Status == wire.PushOK {
+				won++
+				head = heads[i]
+			} else if r.Status != wire.ChainBehind {
+				t.Fatalf("status %q", r.Status)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d pushes on one head got in", round, won)
+		}
+	}
+	p, err := s.Chain(t.Context(), tm.id, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := make([]byte, sha256.Size)
+	for i, e := range p.Entries {
+		if e.Pos != int64(i+1) || string(e.Prev) != string(prev) {
+			t.Fatalf("entry %d at %d does not follow the one before", i, e.Pos)
+		}
+		prev = e.Hash(tm.id)
+	}
+}
