@@ -62,7 +62,8 @@ func (osGuard) Above(home string) (string, error) {
 	me := os.Geteuid()
 	check := func(d string, st fs.FileInfo) error {
 		if st.Mode()&fs.ModeSymlink != 0 {
-			return linkOwned(d, st, fmt.Sprintf("(on the way to %s) its owner can point it at any folder, also another of yours; set HUSH_HOME to a path without it", home))
+			return linkOwned(d, st, fmt.Sprintf("(on the way to %s) ", home),
+				"its owner can point it at any folder, also another of yours; set HUSH_HOME to a path without it")
 		}
 		if !st.IsDir() {
 			return nil // walk says it is not a folder
