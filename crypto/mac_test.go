@@ -90,3 +90,17 @@ func FuzzADEncodingUnchanged(f *testing.F) {
 		}
 	})
 }
+
+// Subkeys runs HKDF's extract once for several purposes: each key must be
+// Subkey's, or every vault opens with wrong keys.
+func TestSubkeysAreSubkey(t *testing.T) {
+	k, _ := NewKey()
+	purposes := []string{"hush/v1/name", "hush/v1/value", "", "hush/v1/row"}
+	for _, salt := range [][]byte{nil, []byte("vault-id-16bytes"), bytes.Repeat([]byte{7}, 100)} {
+		for i, sub := range k.Subkeys(salt, purposes...) {
+			if *sub != *k.Subkey(salt, purposes[i]) {
+				t.Fatalf("Subkeys(%x)[%q] differs from Subkey", salt, purposes[i])
+			}
+		}
+	}
+}

@@ -26,14 +26,125 @@ import (
 // Reads (get, run, export) append to the log without writing the vault, so
 // that a get stays fast: the entries after the anchor's are not covered,
 // and a local writer can cut them off unseen. docs/security.md says so.
+//
+// Record format 5 makes the anchor commit to the vault's contents too, so
+// that the anchor row cannot be moved between copies of different times:
+//
+//   - every secret row's MAC covers the change number of its last write
+//     (secrets.changed): a row newer than the anchor (an older log put
+//     back with the anchor row of its time, the secrets kept) is refused
+//     when read;
+//   - the anchor names the last change (the secret's id and the row MAC
+//     it left, an empty MAC for a purge, or "header" and the header MAC
+//     for a passwd), checked by every command: an older vault put back
+//     under the current anchor row does not hold it;
+//   - the anchor holds the MAC of the set of policies, compared by every
+//     read of the policies;
+//   - and, sealed, the XOR of HMAC(row-set key, row_mac) over every
+//     secret row, updated with each change and compared with the rows by
+//     `ls` and `audit --verify`: any row older or newer than the anchor,
+//     added or missing, changes it. Sealed so that the digests of
+//     successive copies reveal nothing about the elements.
 type anchor struct {
 	seq     int
 	mac     []byte
 	changes int64
+
+	lastID, lastMAC []byte
+	header          []byte // header_mac as the vault last wrote it
+	policies        []byte
+	digestCT        []byte
+	digest          []byte // opened digestCT, during a change
 }
 
 func (v *Vault) anchorTag(a anchor) []byte {
+	if v.hdr.format >= 5 {
+		return v.keys.chain.MAC(crypto.AD("hush/v1/anchor", v.hdr.vaultID, a.seq, a.mac, a.changes,
+			a.lastID, a.lastMAC, a.header, a.policies, a.digestCT))
+	}
 	return v.keys.chain.MAC(crypto.AD("hush/v1/anchor", v.hdr.vaultID, a.seq, a.mac, a.changes))
+}
+
+// lastHeader names a passwd as the anchor's last change.
+var lastHeader = []byte("header")
+
+func (v *Vault) digestAD() []byte { return crypto.AD("hush/v1/anchor-digest", v.hdr.vaultID) }
+
+// openDigest opens the anchor's sealed digest of the rows.
+func (a *anchor) openDigest(v *Vault) error {
+	d, err := crypto.Open(v.keys.value, a.digestCT, v.digestAD())
+	if err != nil || len(d) != 32 {
+		return &TamperError{"the vault's anchor of its contents"}
+	}
+	a.digest = d
+	return nil
+}
+
+// rowElement is one secret row's part of the digest.
+func (v *Vault) rowElement(rowMAC []byte) []byte { return v.keys.rowSet.MAC(rowMAC) }
+
+func xorInto(d, e []byte) {
+	for i := range d {
+		d[i] ^= e[i]
+	}
+}
+
+// rowChanged follows a secret row's write (or, with mac nil, its
+// deletion) in the anchor being written.
+func (a *anchor) rowChanged(v *Vault, id, old, mac []byte) {
+	if v.hdr.format < 5 || a.digest == nil {
+		return
+	}
+	if old != nil {
+		xorInto(a.digest, v.rowElement(old))
+	}
+	if mac != nil {
+		xorInto(a.digest, v.rowElement(mac))
+	}
+	a.lastID, a.lastMAC = append([]byte{}, id...), append([]byte{}, mac...)
+}
+
+// rowsDigest computes the digest of every secret row as the file holds it.
+func (v *Vault) rowsDigest(q querier) ([]byte, error) {
+	rows, err := q.Query(`SELECT row_mac FROM secrets`)
+	if err != nil {
+		return nil, dbErr("read vault", err)
+	}
+	defer rows.Close()
+	d := make([]byte, 32)
+	var mac []byte
+	for rows.Next() {
+		if err := rows.Scan(&mac); err != nil {
+			return nil, dbErr("read vault", err)
+		}
+		if mac != nil {
+			xorInto(d, v.rowElement(mac))
+		}
+	}
+	return d, dbErr("read vault", rows.Err())
+}
+
+// rebuildAnchor writes base's log position and counter with the digest and
+// policies computed from the file: at create, at an upgrade and at a key
+// rotation, when every row was (re)sealed.
+func (v *Vault) rebuildAnchor(q querier, base anchor) error {
+	if v.hdr.format >= 5 {
+		d, err := v.rowsDigest(q)
+		if err != nil {
+			return err
+		}
+		if base.digestCT, err = crypto.Seal(v.keys.value, d, v.digestAD()); err != nil {
+			return err
+		}
+		_, setMAC, err := readPolicies(q)
+		if err != nil {
+			return err
+		}
+		base.policies = setMAC
+		base.header = v.hdr.headerMAC
+		base.lastID, base.lastMAC = nil, nil
+	}
+	return v.writeAnchor(q, base)
 }
 
 // anchored reports whether this vault must have an anchor: every vault of
@@ -45,7 +156,8 @@ func (v *Vault) anchored() bool { return v.hdr.format >= 2 }
 func (v *Vault) readAnchor(q querier) (*anchor, error) {
 	var a anchor
 	var tag []byte
-	err := q.QueryRow(`SELECT seq, mac, changes, tag FROM anchor WHERE id = 1`).Scan(&a.seq, &a.mac, &a.changes, &tag)
+	err := q.QueryRow(`SELECT seq, mac, changes, tag, last_id, last_mac, header, policies, digest FROM anchor WHERE id = 1`).
+		Scan(&a.seq, &a.mac, &a.changes, &tag, &a.lastID, &a.lastMAC, &a.header, &a.policies, &a.digestCT)
 	if errors.Is(err, sql.ErrNoRows) {
 		if v.anchored() {
 			return nil, &TamperError{"the vault's anchor of its audit log is missing"}
@@ -62,10 +174,27 @@ func (v *Vault) readAnchor(q querier) (*anchor, error) {
 }
 
 func (v *Vault) writeAnchor(q querier, a anchor) error {
-	_, err := q.Exec(`INSERT INTO anchor (id, seq, mac, changes, tag) VALUES (1, ?, ?, ?, ?)
-		ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, changes = excluded.changes, tag = excluded.tag`,
-		a.seq, append([]byte{}, a.mac...), a.changes, v.anchorTag(a))
-	return dbErr("write vault", err)
+	if a.digest != nil {
+		var err error
+		if a.digestCT, err = crypto.Seal(v.keys.value, a.digest, v.digestAD()); err != nil {
+			return err
+		}
+	}
+	res, err := q.Exec(`INSERT INTO anchor (id, seq, mac, changes, tag, last_id, last_mac, header, policies, digest) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, changes = excluded.changes, tag = excluded.tag,
+			last_id = excluded.last_id, last_mac = excluded.last_mac, header = excluded.header, policies = excluded.policies, digest = excluded.digest`,
+		a.seq, append([]byte{}, a.mac...), a.changes, v.anchorTag(a),
+		append([]byte{}, a.lastID...), append([]byte{}, a.lastMAC...), append([]byte{}, a.header...),
+		append([]byte{}, a.policies...), append([]byte{}, a.digestCT...))
+	if err != nil {
+		return dbErr("write vault", err)
+	}
+	// Defence in depth (the schema check refuses triggers): a write that
+	// changed nothing did not happen.
+	if n, err := res.RowsAffected(); err == nil && n != 1 {
+		return &SchemaTamperError{File: "vault file", What: "the anchor's write was ignored"}
+	}
+	return nil
 }
 
 // logHead returns the log's last entry (0 and nil when empty), opened.
@@ -110,6 +239,77 @@ func (v *Vault) checkAnchor(q querier, a *anchor) error {
 	}
 	if last.Changes > a.changes {
 		return &AuditError{seq, fmt.Sprintf("the vault went back in time: the log has seen %d changes, the vault holds %d (its -wal file was lost or damaged, or an older copy of the vault was put back); restore the vault from a backup", last.Changes, a.changes)}
+	}
+	return v.checkContents(q, a)
+}
+
+// checkContents compares the anchor (record format 5) with what the vault
+// holds, at the cost of one row: the last change it names must be there,
+// and no row read so far may be newer than the anchor.
+func (v *Vault) checkContents(q querier, a *anchor) error {
+	if v.hdr.format < 5 {
+		return nil
+	}
+	if v.maxSeen > a.changes {
+		return rowNewerError(v.maxSeenName, v.maxSeen, a.changes)
+	}
+	if !hmac.Equal(a.header, v.hdr.headerMAC) {
+		// The header this hush opened is not the one the vault last
+		// wrote: a passwd by another hush since (the file's header then
+		// matches), or an older header put back (it does not).
+		var hm []byte
+		if err := q.QueryRow(`SELECT header_mac FROM header WHERE id = 1`).Scan(&hm); err != nil {
+			return dbErr("read vault header", err)
+		}
+		if !hmac.Equal(a.header, hm) {
+			return &TamperError{"the vault's header is not the one it last wrote: an older header was put back (the passphrase from before a passwd); restore the vault from a backup"}
+		}
+	}
+	older := &TamperError{"the vault does not hold the last change its anchor names: an older copy of the vault was put back under a newer anchor, or an older anchor (with its audit log) into a newer vault (restore both from a backup)"}
+	switch {
+	case len(a.lastID) == 0:
+	case bytes.Equal(a.lastID, lastHeader):
+		var hm []byte
+		if err := q.QueryRow(`SELECT header_mac FROM header WHERE id = 1`).Scan(&hm); err != nil {
+			return dbErr("read vault header", err)
+		}
+		if !hmac.Equal(hm, a.lastMAC) {
+			return older
+		}
+	default:
+		var mac []byte
+		err := q.QueryRow(`SELECT row_mac FROM secrets WHERE id = ?`, a.lastID).Scan(&mac)
+		if errors.Is(err, sql.ErrNoRows) {
+			if len(a.lastMAC) != 0 {
+				return older
+			}
+			return nil
+		}
+		if err != nil {
+			return dbErr("read vault", err)
+		}
+		if !hmac.Equal(mac, a.lastMAC) {
+			return older
+		}
+	}
+	return nil
+}
+
+// checkDigest compares the anchor's digest with every secret row: the
+// full-scan check of ls and audit --verify.
+func (v *Vault) checkDigest(q querier, a *anchor) error {
+	if v.hdr.format < 5 {
+		return nil
+	}
+	if err := a.openDigest(v); err != nil {
+		return err
+	}
+	d, err := v.rowsDigest(q)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(d, a.digest) {
+		return &TamperError{"the secrets the vault holds are not the ones its anchor recorded: a secret's row was deleted, or put back from an older copy, or the anchor and the audit log were (restore the vault from a backup)"}
 	}
 	return nil
 }
@@ -161,7 +361,21 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 			if err := v.checkAnchor(tx, v.anch); err != nil {
 				return fail(err)
 			}
+			if change && v.hdr.format >= 5 {
+				if err := v.anch.openDigest(v); err != nil {
+					return fail(err)
+				}
+			}
 		}
+	}
+	seen := v.maxSeen
+	if v.anch != nil {
+		v.changeNo = v.anch.changes + 1
+	}
+	fail0 := fail
+	fail = func(err error) error {
+		v.maxSeen, v.changeNo = seen, 0
+		return fail0(err)
 	}
 	if fn != nil {
 		if err := fn(tx); err != nil {
@@ -186,8 +400,9 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 			return fail(err)
 		}
 	}
-	v.anch = nil
+	v.anch, v.changeNo = nil, 0
 	if err := tx.Commit(); err != nil {
+		v.maxSeen = seen
 		return dbErr("write vault", err)
 	}
 	if pending {
@@ -202,7 +417,11 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 // as it is by a get, instead of answering from the older state. It runs
 // under the write lock (as a logged read does), so that a change
 // committing meanwhile cannot be seen half-way; it writes nothing.
-func (v *Vault) checkCurrent() error {
+func (v *Vault) checkCurrent() error { return v.checkCurrentScan(false) }
+
+// checkCurrentScan is checkCurrent; full also compares the anchor's digest
+// with every secret row (ls, audit --verify), in the same snapshot.
+func (v *Vault) checkCurrentScan(full bool) error {
 	if v.keys == nil || !v.anchored() {
 		return nil
 	}
@@ -225,7 +444,18 @@ func (v *Vault) checkCurrent() error {
 	if err != nil || a == nil {
 		return err
 	}
-	return v.checkAnchor(tx, a)
+	if err := v.checkAnchor(tx, a); err != nil {
+		return err
+	}
+	if full {
+		if err := v.checkDigest(tx, a); err != nil {
+			return err
+		}
+		if v.hdr.format >= 5 {
+			return v.checkPolicySet(tx) // the policies too: a few rows
+		}
+	}
+	return nil
 }
 
 // startAnchor anchors the log as it is: at create and at the upgrade of a
@@ -235,7 +465,7 @@ func (v *Vault) startAnchor(q querier) error {
 	if err != nil {
 		return err
 	}
-	return v.writeAnchor(q, anchor{seq: seq, mac: mac, changes: last.Changes})
+	return v.rebuildAnchor(q, anchor{seq: seq, mac: mac, changes: last.Changes})
 }
 
 // upgrade turns a format 1 vault into the current format, once, while
@@ -263,25 +493,38 @@ func (v *Vault) upgrade(kek *crypto.Key) error {
 		return dbErr("write vault", err)
 	}
 	defer tx.Rollback()
-	if a, err := v.readAnchor(tx); err != nil {
+	old := v.hdr
+	defer func() { v.changeNo = 0 }()
+	a, err := v.readAnchor(tx) // under the old format's tag
+	if err != nil {
 		return err
-	} else if a == nil {
-		if err := v.startAnchor(tx); err != nil {
-			return err
-		}
 	}
+	// From here on the rows, the policies and the anchor are written in
+	// the new format.
+	v.hdr = h
+	fail := func(err error) error { v.hdr = old; return err }
+	if a == nil {
+		seq, mac, last, err := v.logHead(tx)
+		if err != nil {
+			return fail(err)
+		}
+		a = &anchor{seq: seq, mac: mac, changes: last.Changes}
+	}
+	v.changeNo = a.changes
 	if err := v.sealAllRows(tx); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := v.sealPolicySet(tx); err != nil {
-		return err
+		return fail(err)
+	}
+	if err := v.rebuildAnchor(tx, *a); err != nil {
+		return fail(err)
 	}
 	if _, err := tx.Exec(`UPDATE header SET format = ?, wrapped_key = ?, header_mac = ? WHERE id = 1`, h.format, h.wrappedKey, h.headerMAC); err != nil {
-		return dbErr("write vault header", err)
+		return fail(dbErr("write vault header", err))
 	}
 	if err := tx.Commit(); err != nil {
-		return dbErr("write vault header", err)
+		return fail(dbErr("write vault header", err))
 	}
-	v.hdr = h
 	return nil
 }

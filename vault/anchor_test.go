@@ -248,15 +248,7 @@ func TestFormat1Upgrade(t *testing.T) {
 	v := newVault(t)
 	mustSet(t, v, "k", "v")
 	// Make it what an older hush wrote: format 1, no anchor.
-	v.hdr.format = 1
-	if err := v.wrap(testPass, crypto.FloorKDF); err != nil {
-		t.Fatal(err)
-	}
-	h := v.hdr
-	if _, err := v.db.Exec(`UPDATE header SET format = 1, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ?; DELETE FROM anchor`,
-		h.salt, h.checkMAC, h.wrappedKey, h.headerMAC); err != nil {
-		t.Fatal(err)
-	}
+	downgrade(t, v, 1)
 	key, _ := v.Key()
 	path := v.Path()
 	v.Close()
@@ -319,5 +311,55 @@ func TestListingsFindAVaultBackInTime(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "the vault went back in time") {
 			t.Errorf("%s on a vault that went back in time: %v", name, err)
 		}
+	}
+}
+
+// downgrade makes v what an older hush of record format f wrote: the
+// header's format (wrapped again), row MACs (none before format 3,
+// without the change number before format 5), the policy set's MAC
+// (none before format 4) and the anchor (none before format 2, tagged
+// without the contents before format 5). The vault is left open.
+func downgrade(t *testing.T, v *Vault, f int) {
+	t.Helper()
+	v.hdr.format = f
+	if err := v.wrap(testPass, crypto.FloorKDF); err != nil {
+		t.Fatal(err)
+	}
+	h := v.hdr
+	if _, err := v.db.Exec(`UPDATE header SET format = ?, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ?; UPDATE secrets SET changed = 0`,
+		f, h.salt, h.checkMAC, h.wrappedKey, h.headerMAC); err != nil {
+		t.Fatal(err)
+	}
+	if f < 3 {
+		if _, err := v.db.Exec(`UPDATE secrets SET row_mac = NULL; DELETE FROM folders`); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := v.sealAllRows(v.db); err != nil {
+		t.Fatal(err)
+	}
+	if f < 4 {
+		if _, err := v.db.Exec(`DELETE FROM policy_set`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f < 2 {
+		if _, err := v.db.Exec(`DELETE FROM anchor`); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err := v.attachAudit(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := func() (*anchor, error) {
+		var a anchor
+		err := v.db.QueryRow(`SELECT seq, mac, changes FROM anchor`).Scan(&a.seq, &a.mac, &a.changes)
+		return &a, err
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.writeAnchor(v.db, anchor{seq: a.seq, mac: a.mac, changes: a.changes}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -93,6 +93,9 @@ func (v *Vault) attachAudit() error {
 	if v.auditAttached {
 		return nil
 	}
+	if v.memory {
+		return v.attachMemoryAudit()
+	}
 	if v.keys != nil {
 		if err := v.finishRekey(); err != nil {
 			return err
@@ -121,7 +124,13 @@ func (v *Vault) attachAudit() error {
 		return fmt.Errorf("failed to open the audit log: %w", err)
 	}
 	if _, err := v.db.Exec(`PRAGMA audit.journal_mode = MEMORY; PRAGMA audit.synchronous = OFF; PRAGMA audit.secure_delete = ON;` + auditSchema); err != nil {
+		v.db.Exec(`DETACH DATABASE audit`)
 		return fmt.Errorf("failed to open the audit log: %w", err)
+	}
+	// A trigger planted in the log could swallow its entries (schemacheck.go).
+	if err := checkSchema(v.db, "audit", 0, "audit log"); err != nil {
+		v.db.Exec(`DETACH DATABASE audit`)
+		return err
 	}
 	v.auditAttached = true
 	return nil
@@ -319,6 +328,27 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 	if err := v.checkAnchor(v.db, a); err != nil {
 		return nil, err
 	}
+	// And does the vault hold the secrets the anchor recorded (format 5)?
+	if err := v.checkCurrentScan(true); err != nil {
+		return nil, err
+	}
+	// Every secret's versions run from 1 to its head (checkGapless, for
+	// all of them at once).
+	var gap []byte
+	var gapHead int
+	err = v.db.QueryRow(`SELECT s.id, s.head FROM secrets s
+		WHERE (SELECT count(*) FROM versions v WHERE v.secret_id = s.id AND v.version BETWEEN 1 AND s.head) != s.head LIMIT 1`).Scan(&gap, &gapHead)
+	if err == nil {
+		r, name, rerr := v.rowByID(v.db, gap)
+		if rerr != nil {
+			return nil, &TamperError{fmt.Sprintf("a version of secret %x is missing (deleted outside hush; restore the vault from a backup)", gap)}
+		}
+		if err := v.checkGapless(v.db, name, r); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, dbErr("read vault", err)
+	}
 	return out, nil
 }
 
@@ -331,6 +361,9 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 func (v *Vault) RestartAudit() error {
 	if v.keys == nil {
 		return ErrLocked
+	}
+	if v.memory {
+		return errors.New("a memory vault's audit log is never broken")
 	}
 	path := AuditPath(v.path)
 	reason := "the previous audit log was missing"
@@ -366,7 +399,13 @@ func (v *Vault) RestartAudit() error {
 		return err
 	}
 	if v.anchored() {
-		if err := v.writeAnchor(v.db, anchor{changes: changes}); err != nil {
+		// The new anchor takes the vault as it is (what the person asked
+		// for): its rows, policies, and a counter no row is newer than.
+		var newest int64
+		if err := v.db.QueryRow(`SELECT coalesce(max(changed), 0) FROM secrets`).Scan(&newest); err != nil {
+			return dbErr("read vault", err)
+		}
+		if err := v.rebuildAnchor(v.db, anchor{changes: max(changes, newest)}); err != nil {
 			return err
 		}
 	}

@@ -55,7 +55,7 @@ func (v *Vault) scanLive(withMeta bool) ([]liveRow, map[string]folderCount, erro
 
 	// NOT INDEXED: a scan of the table, not a seek per row through the
 	// partial index of live rows.
-	rows, err := conn.QueryContext(ctx, `SELECT id, head, created, updated, deleted, name_mac, folder_mac, row_mac
+	rows, err := conn.QueryContext(ctx, `SELECT id, head, created, updated, deleted, name_mac, folder_mac, row_mac, changed
 		FROM secrets NOT INDEXED WHERE deleted IS NULL`)
 	if err != nil {
 		return nil, nil, dbErr("read vault", err)
@@ -64,7 +64,7 @@ func (v *Vault) scanLive(withMeta bool) ([]liveRow, map[string]folderCount, erro
 	for rows.Next() {
 		var r liveRow
 		s := &r.st
-		if err := rows.Scan(&s.id, &s.head, &s.created, &s.updated, &s.deleted, &s.nameMAC, &s.folderMAC, &s.mac); err != nil {
+		if err := rows.Scan(&s.id, &s.head, &s.created, &s.updated, &s.deleted, &s.nameMAC, &s.folderMAC, &s.mac, &s.changed); err != nil {
 			rows.Close()
 			return nil, nil, dbErr("read vault", err)
 		}

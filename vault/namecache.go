@@ -68,6 +68,9 @@ func (v *Vault) Names() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if v.memory {
+		return v.indexNames()
+	}
 	key := v.nameCacheKey()
 	defer key.Wipe()
 	path := NameCachePath(v.path)
@@ -140,4 +143,18 @@ func (v *Vault) writeNameCache(path string, key *crypto.Key, stamp []byte, names
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// indexNames is Names without the cache (a memory vault has no file to
+// keep one in).
+func (v *Vault) indexNames() ([]string, error) {
+	idx, err := v.Index()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(idx))
+	for i, e := range idx {
+		names[i] = e.Name
+	}
+	return names, nil
 }

@@ -3,6 +3,7 @@ package vault
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -37,32 +38,30 @@ func (v *Vault) SetPolicy(folder string, rotateEvery time.Duration) error {
 		return fmt.Errorf("rotation interval must be positive")
 	}
 	mac := v.folderMAC(folder)
-	tx, err := v.db.Begin()
-	if err != nil {
-		return dbErr("write vault", err)
-	}
-	defer tx.Rollback()
-	if err := v.checkPolicySet(tx); err != nil {
-		return err
-	}
-	if rotateEvery == 0 {
-		_, err = tx.Exec(`DELETE FROM policies WHERE folder_mac = ?`, mac)
-	} else {
-		js, _ := json.Marshal(Policy{Folder: folder, RotateEvery: rotateEvery})
-		ct, err := crypto.Seal(v.keys.value, js, v.policyAD(mac, v.hdr.epoch))
-		if err != nil {
+	// A change like any other: its audit entry (the command's Intend) and
+	// the anchor's counter move with it, so that a policy put back from an
+	// older copy is caught as any rollback is.
+	return v.write(func(tx *sql.Tx) error {
+		if err := v.checkPolicySet(tx); err != nil {
 			return err
 		}
-		_, err = tx.Exec(`INSERT INTO policies (folder_mac, epoch, policy) VALUES (?, ?, ?)
+		var err error
+		if rotateEvery == 0 {
+			_, err = tx.Exec(`DELETE FROM policies WHERE folder_mac = ?`, mac)
+		} else {
+			js, _ := json.Marshal(Policy{Folder: folder, RotateEvery: rotateEvery})
+			ct, serr := crypto.Seal(v.keys.value, js, v.policyAD(mac, v.hdr.epoch))
+			if serr != nil {
+				return serr
+			}
+			_, err = tx.Exec(`INSERT INTO policies (folder_mac, epoch, policy) VALUES (?, ?, ?)
 		ON CONFLICT(folder_mac) DO UPDATE SET epoch = excluded.epoch, policy = excluded.policy`, mac, v.hdr.epoch, ct)
-	}
-	if err != nil {
-		return dbErr("write vault", err)
-	}
-	if err := v.sealPolicySet(tx); err != nil {
-		return err
-	}
-	return dbErr("write vault", tx.Commit())
+		}
+		if err != nil {
+			return dbErr("write vault", err)
+		}
+		return v.sealPolicySet(tx)
+	})
 }
 
 // policyRow is one stored policy, as the set's MAC covers it.
@@ -112,7 +111,7 @@ func readPolicies(q querier) (ps []policyRow, setMAC []byte, err error) {
 	return ps, setMAC, dbErr("read vault", rows.Err())
 }
 
-func (v *Vault) verifyPolicySet(ps []policyRow, setMAC []byte) error {
+func (v *Vault) verifyPolicySet(q querier, ps []policyRow, setMAC []byte) error {
 	if v.hdr.format < 4 {
 		return nil // written by an older hush, before the upgrade
 	}
@@ -122,6 +121,20 @@ func (v *Vault) verifyPolicySet(ps []policyRow, setMAC []byte) error {
 	if !hmac.Equal(setMAC, v.policySetMAC(ps)) {
 		return &TamperError{"the set of folder policies (one was removed, added or put back from an older copy outside hush)"}
 	}
+	if v.hdr.format >= 5 {
+		// The whole set put back from an older copy, with its MAC: the
+		// anchor says which set the vault last wrote.
+		a := v.anch
+		if a == nil {
+			var err error
+			if a, err = v.readAnchor(q); err != nil {
+				return err
+			}
+		}
+		if a != nil && !hmac.Equal(a.policies, setMAC) {
+			return &TamperError{"the folder policies are not the ones the vault last wrote: they were put back from an older copy outside hush (restore the vault from a backup)"}
+		}
+	}
 	return nil
 }
 
@@ -130,7 +143,7 @@ func (v *Vault) checkPolicySet(q querier) error {
 	if err != nil {
 		return err
 	}
-	return v.verifyPolicySet(ps, setMAC)
+	return v.verifyPolicySet(q, ps, setMAC)
 }
 
 // sealPolicySet records the MAC of the policies as they now are: every
@@ -140,7 +153,11 @@ func (v *Vault) sealPolicySet(q querier) error {
 	if err != nil {
 		return err
 	}
-	_, err = q.Exec(`INSERT INTO policy_set (id, mac) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET mac = excluded.mac`, v.policySetMAC(ps))
+	mac := v.policySetMAC(ps)
+	_, err = q.Exec(`INSERT INTO policy_set (id, mac) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET mac = excluded.mac`, mac)
+	if v.anch != nil {
+		v.anch.policies = mac
+	}
 	return dbErr("write vault", err)
 }
 
@@ -149,11 +166,22 @@ func (v *Vault) Policies() ([]Policy, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
-	ps, setMAC, err := readPolicies(v.db)
-	if err != nil {
+	// A vault that went back in time (a whole older copy, policies and
+	// all) says so, as ls does.
+	if err := v.checkCurrent(); err != nil {
 		return nil, err
 	}
-	if err := v.verifyPolicySet(ps, setMAC); err != nil {
+	// One snapshot of the policies and the anchor that names them.
+	tx, err := v.db.Begin()
+	if err != nil {
+		return nil, dbErr("read vault", err)
+	}
+	ps, setMAC, err := readPolicies(tx)
+	if err == nil {
+		err = v.verifyPolicySet(tx, ps, setMAC)
+	}
+	tx.Rollback()
+	if err != nil {
 		return nil, err
 	}
 	var out []Policy

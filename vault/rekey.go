@@ -99,6 +99,10 @@ func (v *Vault) RotateKey(newPassphrase []byte, params crypto.KDFParams) error {
 		return fail(dbErr("write vault header", err))
 	}
 	v.keys, v.hdr = nk, nh
+	if anc != nil {
+		v.changeNo = anc.changes + 1
+	}
+	defer func() { v.changeNo = 0 }()
 	if err := v.sealAllRows(tx); err != nil {
 		return fail(err)
 	}
@@ -110,7 +114,7 @@ func (v *Vault) RotateKey(newPassphrase []byte, params crypto.KDFParams) error {
 		if a.seq > 0 {
 			a.mac = macs[a.seq-1]
 		}
-		if err := v.writeAnchor(tx, a); err != nil {
+		if err := v.rebuildAnchor(tx, a); err != nil {
 			return fail(err)
 		}
 	}
@@ -426,6 +430,9 @@ var ErrRotated = errors.New("the vault's key was rotated by another hush while t
 // (the file is removed); a newer epoch means it committed and our key is
 // stale (the file is left for the next open, and [ErrRotated] returned).
 func (v *Vault) finishRekey() error {
+	if v.memory {
+		return nil
+	}
 	path := rekeyPath(v.path)
 	if err := private.File(path); err != nil {
 		return err

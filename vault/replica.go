@@ -247,9 +247,24 @@ func (rp *Replica) ApplyRemote(rs []Remote) ([]Applied, error) {
 	out := make([]Applied, len(rs))
 	now := time.Now().UnixNano()
 	err := v.write(func(tx *sql.Tx) error {
+		// A memory vault (a machine token's read of a whole team) seals
+		// each folder's count once, at the end, as SetMany does: no one
+		// but this process can change its rows meanwhile, and sealing
+		// after every row counts the folder each time (quadratic).
+		if v.memory {
+			v.pendingFolders = map[string][]byte{}
+			defer func() { v.pendingFolders = nil }()
+		}
 		for i := range rs {
 			var err error
 			if out[i], err = v.applyOne(tx, &rs[i], now); err != nil {
+				return err
+			}
+		}
+		pending := v.pendingFolders
+		v.pendingFolders = nil
+		for _, mac := range pending {
+			if err := v.sealFolder(tx, mac); err != nil {
 				return err
 			}
 		}
@@ -381,7 +396,7 @@ func (rp *Replica) PurgeID(id []byte) error {
 		if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`DELETE FROM secrets WHERE id = ?`, id); err != nil {
+		if err := v.deleteRow(tx, id); err != nil {
 			return err
 		}
 		return v.sealFolder(tx, folder)
@@ -565,7 +580,7 @@ func (v *Vault) freeName(tx *sql.Tx, holder *row) (bool, error) {
 	if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, holder.id); err != nil {
 		return false, err
 	}
-	if _, err := tx.Exec(`DELETE FROM secrets WHERE id = ?`, holder.id); err != nil {
+	if err := v.deleteRow(tx, holder.id); err != nil {
 		return false, err
 	}
 	return true, nil

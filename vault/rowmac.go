@@ -35,12 +35,17 @@ type rowState struct {
 	nameMAC, folderMAC []byte
 	mac                []byte
 	newest             sql.NullInt64 // the highest version stored for the secret
+	changed            int64         // the change number of its last write (format 5)
 }
 
 func (v *Vault) rowMAC(s *rowState) []byte {
 	live := "live"
 	if s.deleted.Valid {
 		live = "deleted"
+	}
+	if v.hdr.format >= 5 {
+		return v.keys.row.MAC(crypto.AD("hush/v1/row", v.hdr.vaultID, s.id, s.head, s.created, s.updated,
+			live, s.deleted.Int64, s.nameMAC, s.folderMAC, s.changed))
 	}
 	return v.keys.row.MAC(crypto.AD("hush/v1/row", v.hdr.vaultID, s.id, s.head, s.created, s.updated,
 		live, s.deleted.Int64, s.nameMAC, s.folderMAC))
@@ -63,7 +68,23 @@ func (v *Vault) check(s *rowState, name string) error {
 	if s.newest.Valid && s.newest.Int64 != int64(s.head) {
 		return &TamperError{fmt.Sprintf("the current version of %s is %d, but version %d is stored: its state was put back from an older copy", name, s.head, s.newest.Int64)}
 	}
+	if v.hdr.format >= 5 {
+		if v.anch != nil {
+			// In a commit: a row newer than the anchor, other than one
+			// this change wrote, is one the anchor has not seen.
+			if s.changed > v.anch.changes && s.changed != v.changeNo {
+				return rowNewerError(name, s.changed, v.anch.changes)
+			}
+		} else if s.changed > v.maxSeen {
+			// compared with the anchor by the command's check
+			v.maxSeen, v.maxSeenName = s.changed, name
+		}
+	}
 	return nil
+}
+
+func rowNewerError(name string, changed, anchored int64) error {
+	return &TamperError{fmt.Sprintf("%s was written by change %d, but the vault's anchor has seen only %d: the anchor and the audit log were put back from an older copy (restore both from a backup)", name, changed, anchored)}
 }
 
 // checkUpdated binds the head version's time to the row's.
@@ -79,10 +100,10 @@ func checkUpdated(name string, rowUpdated, headCreated int64) error {
 // not the newest is a row put back from an older copy of the file while
 // the newer versions stayed (an index seek on the versions' primary key).
 const rowColumns = `s.id, s.head, s.created, s.updated, s.deleted, s.name_mac, s.folder_mac, s.row_mac,
-	(SELECT max(mv.version) FROM versions mv WHERE mv.secret_id = s.id)`
+	(SELECT max(mv.version) FROM versions mv WHERE mv.secret_id = s.id), s.changed`
 
 func (s *rowState) dest() []any {
-	return []any{&s.id, &s.head, &s.created, &s.updated, &s.deleted, &s.nameMAC, &s.folderMAC, &s.mac, &s.newest}
+	return []any{&s.id, &s.head, &s.created, &s.updated, &s.deleted, &s.nameMAC, &s.folderMAC, &s.mac, &s.newest, &s.changed}
 }
 
 // sealRow computes and stores the MAC of a row as it now is: every write
@@ -96,8 +117,16 @@ func (v *Vault) sealRow(q querier, id []byte) error {
 	if err != nil {
 		return dbErr("read vault", err)
 	}
-	if _, err = q.Exec(`UPDATE secrets SET row_mac = ? WHERE id = ?`, v.rowMAC(&s), id); err != nil {
+	old := s.mac
+	if v.hdr.format >= 5 && v.changeNo != 0 {
+		s.changed = v.changeNo // outside a change, the row keeps its number
+	}
+	mac := v.rowMAC(&s)
+	if _, err = q.Exec(`UPDATE secrets SET row_mac = ?, changed = ? WHERE id = ?`, mac, s.changed, id); err != nil {
 		return dbErr("write vault", err)
+	}
+	if v.anch != nil {
+		v.anch.rowChanged(v, id, old, mac)
 	}
 	return v.sealFolder(q, s.folderMAC)
 }
@@ -195,4 +224,47 @@ func (v *Vault) checkFolderOf(q querier, folder string, folderMAC []byte) error 
 		return dbErr("read vault", err)
 	}
 	return v.checkFolder(q, folder, folderMAC, live)
+}
+
+// checkGapless refuses a secret whose versions are not exactly 1..head:
+// versions are only ever added as head+1 and deleted all together (a
+// purge), so a gap is a row deleted outside hush, such as the version that
+// revoked a leaked value; a rollback across it could bring that value
+// back, and a history would hide it. Every command that walks or picks
+// among a secret's versions (history, rollback, get --version, the
+// revoked-value check of set) calls it; one count over the secret's
+// versions, and the search for the first gap only when there is one.
+func (v *Vault) checkGapless(q querier, name string, r *row) error {
+	var missing int
+	err := q.QueryRow(`SELECT CASE
+		WHEN (SELECT count(*) FROM versions WHERE secret_id = ?1 AND version BETWEEN 1 AND ?2) = ?2 THEN 0
+		WHEN NOT EXISTS (SELECT 1 FROM versions WHERE secret_id = ?1 AND version = 1) THEN 1
+		ELSE (SELECT min(a.version) + 1 FROM versions a WHERE a.secret_id = ?1 AND a.version >= 1
+			AND NOT EXISTS (SELECT 1 FROM versions b WHERE b.secret_id = ?1 AND b.version = a.version + 1))
+		END`, r.id, r.head).Scan(&missing)
+	if err != nil {
+		return dbErr("read vault", err)
+	}
+	if missing != 0 {
+		return &TamperError{fmt.Sprintf("version %d of %s is missing (deleted outside hush; restore the vault from a backup)", missing, name)}
+	}
+	return nil
+}
+
+// deleteRow deletes a secret's row (its versions are deleted first, by the
+// caller): every purge goes through it, so that the anchor's digest and
+// last change follow.
+func (v *Vault) deleteRow(q querier, id []byte) error {
+	var old []byte
+	err := q.QueryRow(`DELETE FROM secrets WHERE id = ? RETURNING row_mac`, id).Scan(&old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return dbErr("write vault", err)
+	}
+	if v.anch != nil {
+		v.anch.rowChanged(v, id, old, nil)
+	}
+	return nil
 }

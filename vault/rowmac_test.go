@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/hush-secrets/hush/crypto"
 )
 
 // TestRowStateEdits is issue 15's fourth item: each edit of a secret's
@@ -111,15 +109,7 @@ func rowEdit(t *testing.T, v *Vault, name, set string) string {
 func TestRowMACUpgrade(t *testing.T) {
 	v := newVault(t)
 	mustSet(t, v, "k", "v")
-	v.hdr.format = 2
-	if err := v.wrap(testPass, crypto.FloorKDF); err != nil {
-		t.Fatal(err)
-	}
-	h := v.hdr
-	if _, err := v.db.Exec(`UPDATE header SET format = 2, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ?; UPDATE secrets SET row_mac = NULL`,
-		h.salt, h.checkMAC, h.wrappedKey, h.headerMAC); err != nil {
-		t.Fatal(err)
-	}
+	downgrade(t, v, 2)
 	key, _ := v.Key()
 	path := v.Path()
 	v.Close()

@@ -75,6 +75,11 @@ func migrate(db *sql.DB) error {
 	if current > len(ms) {
 		return fmt.Errorf("vault schema %d is newer than this hush understands (%d): upgrade hush", current, len(ms))
 	}
+	// Before any statement touches a table: a planted trigger or view
+	// would run inside hush's own writes (schemacheck.go).
+	if err := checkSchema(db, "main", current, "vault file"); err != nil {
+		return err
+	}
 	for _, m := range ms[current:] {
 		tx, err := db.Begin()
 		if err != nil {

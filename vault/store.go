@@ -225,6 +225,10 @@ func (v *Vault) GetVersion(name string, n int) (*Secret, error) {
 	}
 	if n == 0 {
 		n = r.head
+	} else if n != r.head {
+		if err := v.checkGapless(v.db, name, r); err != nil {
+			return nil, err
+		}
 	}
 	s, err := v.version(v.db, name, r, n, true)
 	if err != nil {
@@ -641,6 +645,7 @@ type newRow struct {
 	now                int64
 	s                  sealed
 	mac                []byte
+	changed            int64
 }
 
 func (v *Vault) newRow(name string, nameMAC, folderMAC []byte, meta Meta, value []byte, now int64) (newRow, error) {
@@ -656,7 +661,10 @@ func (v *Vault) newRow(name string, nameMAC, folderMAC []byte, meta Meta, value 
 	// sealRow would read back): a new row is written sealed, in one
 	// statement.
 	st := rowState{id: id, head: 1, created: now, updated: now, nameMAC: nameMAC, folderMAC: folderMAC}
-	return newRow{name: name, id: id, nameMAC: nameMAC, folderMAC: folderMAC, now: now, s: s, mac: v.rowMAC(&st)}, nil
+	if v.hdr.format >= 5 {
+		st.changed = v.changeNo
+	}
+	return newRow{name: name, id: id, nameMAC: nameMAC, folderMAC: folderMAC, now: now, s: s, mac: v.rowMAC(&st), changed: st.changed}, nil
 }
 
 // insertBatch is how many new secrets one INSERT statement writes (7
@@ -669,19 +677,24 @@ func (v *Vault) insertRows(tx *sql.Tx, rows []newRow) error {
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), insertBatch)]
 		rows = rows[len(chunk):]
-		sargs := make([]any, 0, 6*len(chunk))
+		sargs := make([]any, 0, 7*len(chunk))
 		vargs := make([]any, 0, 7*len(chunk))
 		for _, r := range chunk {
-			sargs = append(sargs, r.id, r.nameMAC, r.folderMAC, r.now, r.now, r.mac)
+			sargs = append(sargs, r.id, r.nameMAC, r.folderMAC, r.now, r.now, r.mac, r.changed)
 			vargs = append(vargs, r.id, v.hdr.epoch, r.now, r.s.name, r.s.meta, r.s.value)
 		}
 		what := chunk[0].name
 		if len(chunk) > 1 {
 			what = fmt.Sprintf("%d secrets (%s, ...)", len(chunk), what)
 		}
-		if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated, row_mac) VALUES `+
-			repeatValues(`(?, ?, ?, 1, ?, ?, ?)`, len(chunk)), sargs...); err != nil {
+		if _, err := tx.Exec(`INSERT INTO secrets (id, name_mac, folder_mac, head, created, updated, row_mac, changed) VALUES `+
+			repeatValues(`(?, ?, ?, 1, ?, ?, ?, ?)`, len(chunk)), sargs...); err != nil {
 			return fmt.Errorf("failed to write %s: %w", what, err)
+		}
+		if v.anch != nil {
+			for _, r := range chunk {
+				v.anch.rowChanged(v, r.id, nil, r.mac)
+			}
 		}
 		if _, err := tx.Exec(`INSERT INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES `+
 			repeatValues(`(?, 1, ?, ?, ?, ?, ?)`, len(chunk)), vargs...); err != nil {
@@ -905,7 +918,7 @@ func (v *Vault) List(folder string) ([]Entry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
-	if err := v.checkCurrent(); err != nil {
+	if err := v.checkCurrentScan(true); err != nil {
 		return nil, err
 	}
 	folder, err := CleanFolder(folder)
@@ -1081,6 +1094,9 @@ func (v *Vault) History(name string) ([]VersionInfo, *Secret, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := v.checkGapless(v.db, name, r); err != nil {
+		return nil, nil, err
+	}
 	rows, err := v.db.Query(`SELECT version, epoch, created, name, meta, length(value) FROM versions WHERE secret_id = ? ORDER BY version`, r.id)
 	if err != nil {
 		return nil, nil, dbErr("read vault", err)
@@ -1140,6 +1156,9 @@ func (v *Vault) rollback(name string, n int, valueOnly bool) (SetResult, error) 
 		}
 		if n == r.head && !r.deleted.Valid {
 			return fmt.Errorf("version %d of %s %w", n, name, ErrCurrentVersion)
+		}
+		if err := v.checkGapless(tx, name, r); err != nil {
+			return err // never restore across a deleted version (a revocation)
 		}
 		head, err := v.version(tx, name, r, r.head, valueOnly)
 		if err != nil {
@@ -1215,7 +1234,9 @@ func (v *Vault) PurgeMany(names []string) error {
 	if err := v.unlocked(names...); err != nil {
 		return err
 	}
-	defer os.Remove(NameCachePath(v.path))
+	if !v.memory {
+		defer os.Remove(NameCachePath(v.path))
+	}
 	return v.write(func(tx *sql.Tx) error {
 		for _, name := range names {
 			r, err := v.lookup(tx, name)
@@ -1236,8 +1257,8 @@ func (v *Vault) PurgeMany(names []string) error {
 			if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, r.id); err != nil {
 				return dbErr("write vault", err)
 			}
-			if _, err = tx.Exec(`DELETE FROM secrets WHERE id = ?`, r.id); err != nil {
-				return dbErr("write vault", err)
+			if err := v.deleteRow(tx, r.id); err != nil {
+				return err
 			}
 			if err := v.sealFolder(tx, r.folder); err != nil {
 				return err
@@ -1335,6 +1356,9 @@ func (v *Vault) Count() (int, error) {
 // of the secret's revoked versions: a leaked value must not come back as
 // current, by set, rollback or a versioned reference.
 func (v *Vault) revokedValue(q querier, name string, r *row, value []byte) error {
+	if err := v.checkGapless(q, name, r); err != nil {
+		return err // a deleted revocation must not let its value back
+	}
 	rows, err := q.Query(`SELECT version, epoch, meta FROM versions WHERE secret_id = ?`, r.id)
 	if err != nil {
 		return dbErr("read vault", err)

@@ -42,9 +42,10 @@ import (
 // Format is the record format this build writes and reads. Format 2 adds
 // the anchor of the audit log (anchor.go), format 3 the MAC of each
 // secret's row (rowmac.go), format 4 the MAC of the set of folder
-// policies (policy.go); an older vault is upgraded at its first unlock by
+// policies (policy.go), format 5 the anchor's commitment to the vault's
+// contents (anchor.go); an older vault is upgraded at its first unlock by
 // passphrase.
-const Format = 4
+const Format = 5
 
 var (
 	ErrNoVault         = errors.New("no vault")
@@ -154,6 +155,7 @@ type Vault struct {
 	keys *keyring // nil while locked
 
 	auditAttached bool
+	memory        bool // CreateMemory: no file at all (memory.go)
 
 	// pendingFolders, while a batch write ([Vault.SetMany]) runs, collects
 	// the folders whose authenticated live count must be sealed before it
@@ -163,6 +165,13 @@ type Vault struct {
 	pendingFolders map[string][]byte
 	intent         *intent // the command's pending audit entry
 	anch           *anchor // the anchor, during a commit
+	// changeNo is the change number the rows written now get (the
+	// anchor's counter after this change); maxSeen the highest change
+	// number of a row read outside a commit, compared with the anchor by
+	// the next check (anchor.go).
+	changeNo    int64
+	maxSeen     int64
+	maxSeenName string
 
 	keptAudit string // Create: where an earlier vault's audit log was kept
 }
@@ -177,18 +186,22 @@ type keyring struct {
 	audit  *crypto.Key // seals audit entries
 	chain  *crypto.Key // chains audit entries
 	row    *crypto.Key // authenticates each secret's row state
+	rowSet *crypto.Key // the elements of the anchor's digest of all rows
 }
 
 func newKeyring(vaultKey *crypto.Key, vaultID []byte) *keyring {
+	sub := vaultKey.Subkeys(vaultID, "hush/v1/name", "hush/v1/value", "hush/v1/name-lookup", "hush/v1/header",
+		"hush/v1/audit", "hush/v1/audit-chain", "hush/v1/row", "hush/v1/row-set")
 	return &keyring{
 		vault:  vaultKey,
-		name:   vaultKey.Subkey(vaultID, "hush/v1/name"),
-		value:  vaultKey.Subkey(vaultID, "hush/v1/value"),
-		lookup: vaultKey.Subkey(vaultID, "hush/v1/name-lookup"),
-		hmac:   vaultKey.Subkey(vaultID, "hush/v1/header"),
-		audit:  vaultKey.Subkey(vaultID, "hush/v1/audit"),
-		chain:  vaultKey.Subkey(vaultID, "hush/v1/audit-chain"),
-		row:    vaultKey.Subkey(vaultID, "hush/v1/row"),
+		name:   sub[0],
+		value:  sub[1],
+		lookup: sub[2],
+		hmac:   sub[3],
+		audit:  sub[4],
+		chain:  sub[5],
+		row:    sub[6],
+		rowSet: sub[7],
 	}
 }
 
@@ -196,7 +209,7 @@ func (k *keyring) wipe() {
 	if k == nil {
 		return
 	}
-	for _, key := range []*crypto.Key{k.vault, k.name, k.value, k.lookup, k.hmac, k.audit, k.chain, k.row} {
+	for _, key := range []*crypto.Key{k.vault, k.name, k.value, k.lookup, k.hmac, k.audit, k.chain, k.row, k.rowSet} {
 		key.Wipe()
 	}
 }
@@ -248,7 +261,10 @@ func openDB(path string, create bool) (*sql.DB, error) {
 	// default is 2 MiB), so that a large transaction (an import, a first
 	// sync) does not spill dirty pages to the WAL before it commits; the
 	// pages hold only ciphertext, and memory is taken only as pages are read.
-	pragmas := "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576; PRAGMA cache_size = -32768"
+	// trusted_schema OFF: SQL in the file's schema may not call functions
+	// with side effects (defence in depth: the schema check refuses any
+	// trigger or view anyway).
+	pragmas := "PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 1048576; PRAGMA cache_size = -32768"
 	if create {
 		// WAL (readers never block the writer) is stored in the file, so it
 		// is set once, when the vault is made.
@@ -388,11 +404,11 @@ func create(path string, passphrase []byte, params crypto.KDFParams, now time.Ti
 		v.Close()
 		return nil, err
 	}
-	if err := v.startAnchor(v.db); err != nil {
+	if err := v.sealPolicySet(v.db); err != nil {
 		v.Close()
 		return nil, err
 	}
-	if err := v.sealPolicySet(v.db); err != nil {
+	if err := v.startAnchor(v.db); err != nil {
 		v.Close()
 		return nil, err
 	}
@@ -470,6 +486,10 @@ func (v *Vault) load() error {
 		var de *DamagedError
 		if errors.As(err, &de) {
 			return &DamagedError{v.path + ": " + de.What}
+		}
+		var se *SchemaTamperError
+		if errors.As(err, &se) {
+			return err
 		}
 		return fmt.Errorf("vault %s: %w", v.path, err)
 	}
@@ -614,12 +634,30 @@ func (v *Vault) ChangePassphrase(newPassphrase []byte, params crypto.KDFParams) 
 		v.hdr = old
 		return err
 	}
-	h := &v.hdr
-	_, err := v.db.Exec(`UPDATE header SET kdf_memory = ?, kdf_passes = ?, kdf_lanes = ?, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ? WHERE id = 1`,
-		h.params.MemoryKiB, h.params.Passes, h.params.Lanes, h.salt, h.checkMAC, h.wrappedKey, h.headerMAC)
+	h := v.hdr
+	// A change like any other: its audit entry (the command's Intend) and
+	// the anchor move with it, and the anchor names the new header, so
+	// that the older header or log put back is caught.
+	err := v.write(func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE header SET kdf_memory = ?, kdf_passes = ?, kdf_lanes = ?, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ? WHERE id = 1`,
+			h.params.MemoryKiB, h.params.Passes, h.params.Lanes, h.salt, h.checkMAC, h.wrappedKey, h.headerMAC)
+		if err != nil {
+			return fmt.Errorf("failed to write vault header: %w", err)
+		}
+		// Defence in depth (the schema check refuses triggers): a header
+		// write that changed nothing must not say "passphrase changed".
+		if n, err := res.RowsAffected(); err == nil && n != 1 {
+			return &SchemaTamperError{File: "vault file", What: "the header's write was ignored"}
+		}
+		if v.anch != nil {
+			v.anch.lastID, v.anch.lastMAC = lastHeader, h.headerMAC
+			v.anch.header = h.headerMAC
+		}
+		return nil
+	})
 	if err != nil {
 		v.hdr = old
-		return fmt.Errorf("failed to write vault header: %w", err)
+		return err
 	}
 	return nil
 }

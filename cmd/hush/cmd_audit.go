@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -91,9 +92,9 @@ docs/security.md).`,
 				fmt.Fprintln(tw, header)
 				for _, e := range shown {
 					line := fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", e.Seq, e.Time.Local().Format("2006-01-02 15:04:05"), e.Device, e.Action,
-						shorten(strings.Join(e.Names, ","), 60), shorten(e.Result, 60))
+						human.Shorten(strings.Join(e.Names, ","), 60), human.Shorten(e.Result, 60))
 					if details {
-						line += "\t" + shorten(e.Detail, 80)
+						line += "\t" + human.Shorten(e.Detail, 80)
 					}
 					fmt.Fprintln(tw, line)
 				}
@@ -107,11 +108,4 @@ docs/security.md).`,
 	cmd.Flags().BoolVar(&restart, "restart", false, "start a new log when the old one is missing or broken (a broken one is kept as NAME.audit.db.broken-TIME); asks first on a terminal")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --restart: do not ask (for scripts)")
 	return cmd
-}
-
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
 }

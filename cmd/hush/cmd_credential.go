@@ -2,29 +2,12 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
 	"github.com/hush-secrets/hush/vault"
 )
-
-// multiCall maps the names hush is installed under as a credential helper
-// to its commands: git runs `git-credential-hush get`, docker runs
-// `docker-credential-hush get`; both are links to (or, on Windows, copies
-// of) hush.
-func multiCall(argv0 string, args []string) []string {
-	base := strings.TrimSuffix(strings.ToLower(filepath.Base(argv0)), ".exe")
-	switch base {
-	case "git-credential-hush":
-		return append([]string{"credential", "git"}, args...)
-	case "docker-credential-hush":
-		return append([]string{"credential", "docker"}, args...)
-	}
-	return args
-}
 
 func (a *app) credentialCommand() *cobra.Command {
 	cmd := &cobra.Command{

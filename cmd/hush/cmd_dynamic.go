@@ -12,17 +12,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
-	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
-)
-
-// Time limits and defaults of the lease commands.
-const (
-	// cleanupBudget bounds `dynamic leases --cleanup` and `dynamic revoke`.
-	cleanupBudget = 2 * time.Minute
 )
 
 func (a *app) dynamicCommand() *cobra.Command {
@@ -169,16 +163,6 @@ func (a *app) readAdminURL(name, flag string, given bool) ([]byte, error) {
 		errors.New("empty admin URL: nothing stored"))
 }
 
-// sourceInfo is a dynamic source as `dynamic ls` shows it.
-type sourceInfo struct {
-	Name     string `json:"name"`
-	Server   string `json:"server"`
-	TTL      string `json:"ttl"`
-	Template string `json:"template"`
-	Leases   int    `json:"leases"`
-	Updated  string `json:"updated"`
-}
-
 func (a *app) dynamicLsCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "ls",
@@ -186,14 +170,9 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withVault(func(v *vault.Vault) error {
-				sources, err := a.leaseManager(v).Sources()
+				out, err := a.leaseManager(v).SourceRows()
 				if err != nil {
 					return err
-				}
-				out := []sourceInfo{}
-				for _, e := range sources {
-					out = append(out, sourceInfo{Name: e.Name, Server: e.Summary, TTL: formatDuration(e.Dynamic.TTL),
-						Template: e.Dynamic.Template, Leases: e.Leases, Updated: jsonout.Time(e.Updated)})
 				}
 				if a.jsonOut {
 					return a.writeJSON(out)
@@ -205,29 +184,12 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 				w := a.newTable()
 				fmt.Fprintln(w, "NAME\tSERVER\tTTL\tLEASES\tTEMPLATE")
 				for _, s := range out {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Server, s.TTL, s.Leases, shorten(oneLine(s.Template), 60))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Server, s.TTL, s.Leases, human.Shorten(human.OneLine(s.Template), 60))
 				}
 				return w.Flush()
 			})
 		},
 	}
-}
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// leaseInfo is a lease as `dynamic leases` shows it: never a password.
-type leaseInfo struct {
-	Source    string `json:"source"`
-	Role      string `json:"role"`
-	Server    string `json:"server"`
-	State     string `json:"state"`
-	Created   string `json:"created"`
-	Expires   string `json:"expires"`
-	Host      string `json:"host"`
-	PID       int    `json:"pid"`
-	LeftOver  bool   `json:"left_over"`
-	Why       string `json:"why"`
-	LastError string `json:"last_error,omitempty"`
 }
 
 func (a *app) dynamicLeasesCommand() *cobra.Command {
@@ -247,7 +209,7 @@ anyway; --cleanup drops it for good, and so does every later
 			return a.withVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
 				if cleanup {
-					ctx, cancel := context.WithTimeout(context.Background(), cleanupBudget)
+					ctx, cancel := context.WithTimeout(context.Background(), dynamic.CleanupTimeout)
 					defer cancel()
 					out, err := m.Cleanup(ctx, nil)
 					if err != nil {
@@ -258,7 +220,7 @@ anyway; --cleanup drops it for good, and so does every later
 						a.notef("no left-over leases")
 					}
 					if failed > 0 {
-						return fmt.Errorf("%s could not be dropped; they stay recorded: run `hush dynamic leases --cleanup` again once the database is reachable", plural(failed, "login"))
+						return fmt.Errorf("%s could not be dropped; they stay recorded: run `hush dynamic leases --cleanup` again once the database is reachable", human.Count(failed, "login"))
 					}
 					return nil
 				}
@@ -267,16 +229,10 @@ anyway; --cleanup drops it for good, and so does every later
 				if err != nil {
 					return err
 				}
-				out := make([]leaseInfo, 0, len(leases))
-				for _, l := range leases {
-					out = append(out, leaseInfo{Source: l.Source, Role: l.Role, Server: l.Server, State: string(l.State),
-						Created: jsonout.Time(l.Created), Expires: jsonout.Time(l.Expires), Host: l.Host, PID: l.PID,
-						LeftOver: l.LeftOver, Why: l.Why, LastError: l.LastError})
-				}
 				if a.jsonOut {
-					return a.writeJSON(out)
+					return a.writeJSON(dynamic.LeaseRows(leases))
 				}
-				if len(out) == 0 {
+				if len(leases) == 0 {
 					a.notef("no leases: every login hush made has been dropped")
 					return nil
 				}
@@ -288,10 +244,10 @@ anyway; --cleanup drops it for good, and so does every later
 						state = string(l.State) + ", left over: " + l.Why
 					}
 					if l.LastError != "" {
-						state += "; last error: " + shorten(l.LastError, 80)
+						state += "; last error: " + human.Shorten(l.LastError, 80)
 					}
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.Source, l.Role, l.Created.Local().Format("2006-01-02 15:04:05"),
-						expiry(l.Expires, now), state)
+						human.Expiry(l.Expires, now), state)
 				}
 				return w.Flush()
 			})
@@ -299,14 +255,6 @@ anyway; --cleanup drops it for good, and so does every later
 	}
 	cmd.Flags().BoolVar(&cleanup, "cleanup", false, "drop the logins of left-over leases")
 	return cmd
-}
-
-func expiry(t, now time.Time) string {
-	s := t.Local().Format("2006-01-02 15:04:05")
-	if !t.After(now) {
-		s += " (expired)"
-	}
-	return s
 }
 
 func (a *app) dynamicRevokeCommand() *cobra.Command {
@@ -336,11 +284,9 @@ under another hush, which then finds the login gone.`,
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
-				ctx, cancel := context.WithTimeout(context.Background(), cleanupBudget)
+				ctx, cancel := context.WithTimeout(context.Background(), dynamic.CleanupTimeout)
 				defer cancel()
-				out, err := m.Cleanup(ctx, func(l *vault.Lease) (bool, string) {
-					return l.Source == name && (all || l.Role == role), "revoked by hand"
-				})
+				out, err := m.Revoke(ctx, name, role)
 				if err != nil {
 					return err
 				}
@@ -352,7 +298,7 @@ under another hush, which then finds the login gone.`,
 					return nil
 				}
 				if failed := a.reportOutcomes(out); failed > 0 {
-					return fmt.Errorf("%s could not be dropped; they stay recorded", plural(failed, "login"))
+					return fmt.Errorf("%s could not be dropped; they stay recorded", human.Count(failed, "login"))
 				}
 				return nil
 			})
@@ -394,10 +340,8 @@ func (a *app) reportOutcomes(out []dynamic.Outcome) int {
 	for _, o := range out {
 		if o.Err != nil {
 			failed++
-			a.notef("could not drop %s of %s (%s): %v", o.Lease.Role, o.Lease.Source, o.Reason, o.Err)
-			continue
 		}
-		a.notef("dropped %s of %s (%s)", o.Lease.Role, o.Lease.Source, o.Reason)
+		a.notef("%s", o)
 	}
 	return failed
 }

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
+	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
@@ -76,48 +76,30 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 					return usageError{err}
 				}
 			}
-			data, err := a.readInput(args[0])
+			data, err := transfer.ReadInput(a.stdin, args[0])
 			if err != nil {
 				return err
 			}
 			defer crypto.Wipe(data)
-			opts := envfile.Options{NoExpand: noExpand}
+			po := transfer.ParseOptions{NoExpand: noExpand}
 			where := "earlier in the file"
 			if expandEnv {
-				opts.LookupEnv = func(k string) (string, bool) {
-					if strings.HasPrefix(k, "HUSH_") {
-						return "", false // the passphrase must never end up in a secret
-					}
-					v, ok := a.env[k]
-					return v, ok
-				}
+				po.Env = a.env
 				where += " nor in the environment"
 			}
-			opts.Undefined = func(line int, key string) {
-				a.notef("note: %s line %d: the value of %s refers to a variable defined neither %s: it expands to nothing (write \\$ or use single quotes for a literal $, or --no-expand)", displayName(args[0]), line, key, where)
+			po.Undefined = func(line int, key string) {
+				a.notef("note: %s line %d: the value of %s refers to a variable defined neither %s: it expands to nothing (write \\$ or use single quotes for a literal $, or --no-expand)", transfer.DisplayName(args[0]), line, key, where)
 			}
-			entries, err := opts.Parse(f, data)
+			entries, err := transfer.Parse(f, data, transfer.DisplayName(args[0]), po)
 			if err != nil {
-				return fmt.Errorf("%s: %w", displayName(args[0]), err)
+				return err
 			}
-			if len(entries) == 0 {
-				return fmt.Errorf("%s holds no secrets: nothing imported", displayName(args[0]))
-			}
-			reqs := make([]vault.SetRequest, len(entries))
-			var names []string
-			for i, e := range entries {
-				name := e.Key
-				if folder != "" {
-					name = folder + "/" + e.Key
-				}
-				if err := vault.ValidName(name); err != nil {
-					return err
-				}
-				reqs[i] = vault.SetRequest{Name: name, Value: e.Value}
-				names = append(names, name)
+			reqs, names, err := transfer.Requests(entries, folder)
+			if err != nil {
+				return err
 			}
 			if dryRun {
-				fmt.Fprintf(a.stdout, "would import %s (new, or a new version where the value changed):\n", plural(len(names), "secret"))
+				fmt.Fprintf(a.stdout, "would import %s (new, or a new version where the value changed):\n", human.Count(len(names), "secret"))
 				for _, n := range names {
 					fmt.Fprintf(a.stdout, "  %s\n", n)
 				}
@@ -129,7 +111,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 					return err
 				}
 				created, updated, same := vault.Tally(res)
-				a.notef("imported %s into %s: %d new, %d updated, %d unchanged", plural(len(res), "secret"), displayFolder(folder), created, updated, same)
+				a.notef("imported %s into %s: %d new, %d updated, %d unchanged", human.Count(len(res), "secret"), transfer.DisplayFolder(folder), created, updated, same)
 				return nil
 			})
 		},
@@ -157,31 +139,16 @@ func importFormats() string {
 
 // importFrom imports another store's export (hush import --from).
 func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, dryRun, overwrite bool) error {
-	opts := importer.Options{Password: func() ([]byte, error) {
+	plan, err := transfer.ReadExport(f, path, a.stdin, func() ([]byte, error) {
 		if passwordFile != "" {
 			return unlock.ReadPassphraseFile(passwordFile, a.notef)
 		}
 		return prompt.Hidden("Password of the export: ",
 			errors.New("this export is protected by a password: give --password-file FILE, or run on a terminal to be asked"),
 			errors.New("no password given: nothing imported"))
-	}}
-	var plan *importer.Plan
-	var err error
-	if path == "-" && f != importer.Pass && f != importer.SOPS {
-		data, rerr := io.ReadAll(io.LimitReader(a.stdin, importer.MaxInput+1))
-		if rerr != nil {
-			return fmt.Errorf("failed to read stdin: %w", rerr)
-		}
-		defer crypto.Wipe(data)
-		plan, err = importer.Parse(f, data, opts)
-	} else {
-		plan, err = importer.Read(f, path, opts)
-	}
+	})
 	if err != nil {
-		if errors.Is(err, importer.ErrNoPassword) || errors.Is(err, importer.ErrWrongPassword) {
-			return fmt.Errorf("%s: %w: nothing imported", displayName(path), err)
-		}
-		return fmt.Errorf("%s: %w (nothing imported)", displayName(path), err)
+		return err
 	}
 	defer plan.Wipe()
 	if dryRun {
@@ -190,7 +157,7 @@ func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, d
 	}
 	if len(plan.Items) == 0 {
 		importer.WriteSkipped(a.stderr, plan, folder, true)
-		return fmt.Errorf("%s holds nothing hush can import: nothing imported", displayName(path))
+		return fmt.Errorf("%s holds nothing hush can import: nothing imported", transfer.DisplayName(path))
 	}
 	return a.audited("import", plan.Names(folder), func(v *vault.Vault) error {
 		res, err := importer.Apply(v, folder, plan, overwrite)
@@ -207,37 +174,6 @@ func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, d
 		}
 		return nil
 	})
-}
-
-func displayName(path string) string {
-	if path == "-" {
-		return "stdin"
-	}
-	return path
-}
-
-func displayFolder(f string) string {
-	if f == "" {
-		return "the root folder"
-	}
-	return f
-}
-
-func (a *app) readInput(path string) ([]byte, error) {
-	var r io.Reader = a.stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("failed to read %s: %w", path, err)
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, envfile.MaxInput+1))
-	if err != nil {
-		return nil, fmt.Errorf("failed to read %s: %w", displayName(path), err)
-	}
-	return b, nil
 }
 
 func (a *app) exportCommand() *cobra.Command {
@@ -263,29 +199,13 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 					return err
 				}
 			}
-			return a.audited("export", []string{displayFolder(folder)}, func(v *vault.Vault) error {
-				secrets, err := v.Children(folder)
+			return a.audited("export", []string{transfer.DisplayFolder(folder)}, func(v *vault.Vault) error {
+				entries, skipped, err := transfer.Entries(v, folder)
+				for _, name := range skipped {
+					a.notef("note: %s is a dynamic source: its admin URL is not exported (`hush get %s` shows it)", name, name)
+				}
 				if err != nil {
 					return err
-				}
-				if len(secrets) == 0 {
-					return fmt.Errorf("no secrets directly in %s: `hush ls %s` shows what is below it", displayFolder(folder), folder)
-				}
-				entries := make([]envfile.Entry, 0, len(secrets))
-				for _, s := range secrets {
-					if s.IsDynamic() {
-						// An admin credential: read it with `hush get` if you must.
-						clear(s.Value)
-						a.notef("note: %s is a dynamic source: its admin URL is not exported (`hush get %s` shows it)", s.Name, s.Name)
-						continue
-					}
-					if err := s.RevokedErr(); err != nil {
-						return err
-					}
-					entries = append(entries, envfile.Entry{Key: vault.Base(s.Name), Value: s.Value})
-				}
-				if len(entries) == 0 {
-					return fmt.Errorf("nothing to export in %s: it holds only dynamic sources", displayFolder(folder))
 				}
 				var buf bytes.Buffer
 				defer func() { crypto.Wipe(buf.Bytes()) }()
@@ -296,34 +216,11 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 					_, err := a.stdout.Write(buf.Bytes())
 					return err
 				}
-				return writePrivateFile(output, buf.Bytes())
+				return transfer.WritePrivate(output, buf.Bytes())
 			})
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "dotenv", "dotenv, json, yaml or shell")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `FILE` (mode 0600) instead of stdout")
 	return cmd
-}
-
-// writePrivateFile writes data to a new file only its owner can read. An
-// existing file is refused rather than overwritten: it may be another
-// export the user still needs.
-func writePrivateFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("failed to create %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("failed to write %s: %w", path, err)
-	}
-	return f.Close()
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
+	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
+	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/rotate"
 )
@@ -43,15 +46,6 @@ a new value (hush set, hush rotate) makes the secret usable again.`,
 	return cmd
 }
 
-// dueItem is one thing that needs attention, as `due --json` prints it.
-type dueItem struct {
-	Name    string `json:"name"`
-	What    string `json:"what"`             // rotation, expiry, certificate
-	Reason  string `json:"reason,omitempty"` // why, when it is not the schedule
-	When    string `json:"when"`
-	Overdue bool   `json:"overdue"`
-}
-
 func (a *app) dueCommand() *cobra.Command {
 	var within, certWithin string
 	cmd := &cobra.Command{
@@ -81,14 +75,11 @@ cron can gate on it.`,
 				}
 				now := time.Now()
 				items := vault.Due(entries, now, w, cw)
-				overdue := 0
-				out := []dueItem{}
-				for _, it := range items {
-					if it.Overdue {
-						overdue++
-					}
-					out = append(out, dueItem{it.Name, it.What, it.Reason, jsonout.Time(it.When), it.Overdue})
+				if folder == "" {
+					items = append(items, machinesDue(v, now)...)
+					slices.SortStableFunc(items, func(x, y vault.DueItem) int { return x.When.Compare(y.When) })
 				}
+				out, overdue := listing.DueRows(items)
 				if a.jsonOut {
 					if err := a.writeJSON(out); err != nil {
 						return err
@@ -99,9 +90,9 @@ cron can gate on it.`,
 					tw := a.newTable()
 					fmt.Fprintln(tw, "NAME\tDUE\tWHEN\t")
 					for _, it := range items {
-						state := "due " + dueWhen(it.When, now)
+						state := "due " + human.Date(it.When, now)
 						if it.Overdue {
-							state = "OVERDUE since " + dueWhen(it.When, now)
+							state = "OVERDUE since " + human.Date(it.When, now)
 						}
 						what := it.What
 						if it.Reason != "" {
@@ -112,6 +103,15 @@ cron can gate on it.`,
 					tw.Flush()
 				}
 				if overdue > 0 {
+					ended := 0
+					for _, it := range items {
+						if it.Overdue && strings.HasPrefix(it.Name, "machine ") {
+							ended++
+						}
+					}
+					if ended == overdue {
+						return fmt.Errorf("%d machine(s) whose access has ended: `hush team remove NAME`, and `hush team invite --machine` for a new token", ended)
+					}
 					return fmt.Errorf("%d overdue: rotate with `hush rotate NAME`, or `hush rotate --due` for those with a rotator", overdue)
 				}
 				return nil
@@ -232,14 +232,6 @@ func (a *app) rotateDue(timeout time.Duration) error {
 	})
 }
 
-// dueWhen prints a date with its distance from now.
-func dueWhen(t, now time.Time) string {
-	if t.After(now) {
-		return t.Local().Format("2006-01-02") + " (in " + strings.TrimSuffix(age(now, t), " ago") + ")"
-	}
-	return t.Local().Format("2006-01-02") + " (" + age(t, now) + ")"
-}
-
 func (a *app) policyCommand() *cobra.Command {
 	var rotate string
 	cmd := &cobra.Command{
@@ -262,7 +254,14 @@ arguments, list the policies.`,
 					if err != nil {
 						return usageError{err}
 					}
-					if err := v.SetPolicy(args[0], d); err != nil {
+					// A change like any other: its audit entry goes in
+					// with it and the vault's anchor moves.
+					v.Intend("policy", []string{args[0]})
+					err = v.SetPolicy(args[0], d)
+					if rerr := a.record(v, "policy", []string{args[0]}, err); err == nil {
+						err = rerr
+					}
+					if err != nil {
 						return err
 					}
 					if d == 0 {
@@ -287,7 +286,7 @@ arguments, list the policies.`,
 					a.notef("no folder policies: `hush policy FOLDER --rotate-every 90d` sets one")
 				}
 				for _, p := range ps {
-					a.printf("%s\trotate every %s\n", displayFolder(p.Folder), formatDuration(p.RotateEvery))
+					a.printf("%s\trotate every %s\n", transfer.DisplayFolder(p.Folder), formatDuration(p.RotateEvery))
 				}
 				return nil
 			})

@@ -69,6 +69,8 @@ is then either as it was (old passphrase) or rotated (new passphrase).`,
 					a.notef("passphrase changed and vault key replaced (key epoch %d; key derivation: %s); remembered keys were forgotten", v.Epoch(), params)
 					return nil
 				}
+				// Its entry goes in with the change, and moves the anchor.
+				v.Intend("passwd", nil)
 				if err := v.ChangePassphrase(pass, params); err != nil {
 					return err
 				}

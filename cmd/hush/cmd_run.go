@@ -2,14 +2,13 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
-	"github.com/hush-secrets/hush/vault/envfile"
 )
 
 // exitStatus carries a child's exit code out of `hush run`: no message.
@@ -105,6 +104,9 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 	if err != nil {
 		return err
 	}
+	if src := machine.Source(a.getenv, a.tokenFile); src != "" && (watch.mode != "" || len(specs) > 0) {
+		return usagef("--watch and --dynamic do not work with a machine token (%s) yet: `hush agent` follows a team with one", src)
+	}
 	var rw run.Watch
 	if watch.mode != "" {
 		if rw, err = watch.parse(); err != nil {
@@ -112,34 +114,13 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 		}
 		rw.Mask = mask
 	}
-	if !noProject {
-		wd, err := os.Getwd()
-		if err != nil {
-			return err
-		}
-		proj, err := run.FindProject(wd)
-		if err != nil {
-			return err
-		}
-		if proj != nil {
-			if a.vaultName == "" && proj.Vault != "" {
-				a.vaultName = proj.Vault
-			}
-			if len(from) == 0 {
-				from = proj.From
-			}
-		}
+	o, projectVault, err := run.Prepare(run.Request{From: from, EnvFile: envFile, PreserveEnv: preserve, NoProject: noProject,
+		Env: a.env, Command: args})
+	if err != nil {
+		return err
 	}
-	o := run.Options{From: from, PreserveEnv: preserve, Command: args}
-	for k, v := range a.env {
-		o.Parent = append(o.Parent, k+"="+v)
-	}
-	if envFile != "" {
-		b, err := readLimited(envFile, envfile.MaxInput)
-		if err != nil {
-			return err
-		}
-		o.EnvFile, o.EnvFileName = b, envFile
+	if a.vaultName == "" {
+		a.vaultName = projectVault
 	}
 	needsVault, err := o.NeedsVault()
 	if err != nil {
@@ -211,20 +192,4 @@ func (a *app) stdio() run.Stdio {
 		s.Stderr = f
 	}
 	return s
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read %s: %w", path, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("failed to read %s: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
 }

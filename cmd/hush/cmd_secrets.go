@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
@@ -234,11 +235,7 @@ given as value_base64 instead of value.`,
 					}
 					return a.writeJSON(row)
 				}
-				a.stdout.Write(s.Value)
-				if a.stdoutIsTerminal() && !bytes.HasSuffix(s.Value, []byte("\n")) {
-					a.printf("\n")
-				}
-				return nil
+				return a.printValue(s.Value)
 			})
 		},
 	}
@@ -261,11 +258,7 @@ func (a *app) getTheirs(v *vault.Vault, name string) error {
 	if a.jsonOut {
 		return a.writeJSON(listing.Theirs(th.Name, th.Meta, th.Value, who))
 	}
-	a.stdout.Write(th.Value)
-	if a.stdoutIsTerminal() && !bytes.HasSuffix(th.Value, []byte("\n")) {
-		a.printf("\n")
-	}
-	return nil
+	return a.printValue(th.Value)
 }
 
 func (a *app) lsCommand() *cobra.Command {
@@ -318,7 +311,7 @@ func (a *app) lsCommand() *cobra.Command {
 					if rotation {
 						rot = "\t" + listing.RotationWords(e.RotateEvery, e.RotateFrom)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\t%s\n", e.Name, e.Type, e.Version, age(e.Updated, now), strings.Join(l.Flags(e, now), ","), rot, e.Summary)
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\t%s\n", e.Name, e.Type, e.Version, human.Ago(e.Updated, now), strings.Join(l.Flags(e, now), ","), rot, e.Summary)
 				}
 				for _, name := range l.Removed {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s%s\t%s\n", name, "-", "-", "-", "conflict", dash, "removed here, changed by a teammate")

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
@@ -70,19 +72,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 				member = device
 			}
 			return a.audited("team-create", nil, func(v *vault.Vault) error {
-				ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
-				defer cancel()
-				st, err := client.Create(ctx, v, client.CreateOptions{Server: server, Name: name, Device: device, Member: member, CA: caPEM})
-				if err != nil {
-					return err
-				}
-				a.notef("created team %s on %s; this device (%s) is its admin", name, st.Server, st.Device.Name)
-				rep, err := teamsync.Now(ctx, v)
-				if err != nil {
-					return fmt.Errorf("the team exists, but the first sync failed (run `hush sync` again): %w", err)
-				}
-				a.notef("pushed %d secrets. Next: `hush team invite --role writer`", rep.Pushed)
-				return nil
+				return a.told(teamsync.Create(v, client.CreateOptions{Server: server, Name: name, Device: device, Member: member, CA: caPEM}))
 			})
 		},
 	}
@@ -96,16 +86,24 @@ func (a *app) teamCreateCommand() *cobra.Command {
 }
 
 func (a *app) teamInviteCommand() *cobra.Command {
-	var role, expires, member string
+	var role, expires, member, machineName string
 	cmd := &cobra.Command{
-		Use:   "invite [--role writer] [--expires 7d]",
+		Use:   "invite [--role writer] [--expires 7d] | invite --machine NAME [--role reader] [--expires 90d]",
 		Short: "print a one-time invitation code for a new member (admin)",
 		Long: `Print a one-line invitation code. Hand it over out of band (in person, a
 chat you trust): it holds a one-time secret that binds the joiner's keys,
 so that the server cannot slip in a key of its own. The code works once,
-until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
+until it expires. Your next ` + "`hush sync`" + ` approves the join.
+
+--machine NAME adds a machine (a CI job, ` + "`hush agent`" + `) at once, as a reader
+(default) or a writer, never an admin, for --expires (default 90d, at most
+366d), and prints its token once, on one line: store it in the CI system's
+secret store and give it as HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if machineName != "" {
+				return a.inviteMachine(cmd, machineName, role, expires, member)
+			}
 			ttl, err := vault.ParseInterval(expires)
 			if err != nil || ttl <= 0 || ttl > 31*24*time.Hour {
 				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
@@ -127,7 +125,8 @@ until it expires. Your next ` + "`hush sync`" + ` approves the join.`,
 	}
 	cmd.Flags().StringVar(&role, "role", "writer", "the new member's `ROLE`: admin, writer or reader")
 	cmd.Flags().StringVar(&member, "member", "", "invite another device of this existing `MEMBER` (with their role)")
-	cmd.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid")
+	cmd.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid (a machine: its access, default 90d)")
+	cmd.Flags().StringVar(&machineName, "machine", "", "add a machine named `NAME` and print its token")
 	return cmd
 }
 
@@ -175,16 +174,9 @@ Use --vault NAME to keep it beside an existing vault.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
-			defer cancel()
-			st, err := client.Join(ctx, v, inv, client.JoinOptions{Device: device, Member: member, CA: caPEM})
-			if rerr := a.record(v, "team-join", nil, err); err == nil && rerr != nil {
-				a.notef("note: %v", rerr)
-			}
-			v.Close()
-			if err != nil {
-				// The new vault holds nothing yet: remove it so a retry starts clean.
-				vault.Remove(path)
+			st, notes, err := teamsync.Join(v, inv, client.JoinOptions{Device: device, Member: member, CA: caPEM},
+				func(err error) error { return a.record(v, "team-join", nil, err) })
+			if err := a.told(notes, err); err != nil {
 				return err
 			}
 			a.notef("created vault %s at %s and asked to join the team as %s (%s)", name, path, st.Device.Name, st.Device.Member)
@@ -240,7 +232,13 @@ func (a *app) teamMembersCommand() *cobra.Command {
 				}
 				now := time.Now()
 				w := a.newTable()
-				fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
+				// The EXPIRES column appears once the team has a machine.
+				machines := slices.ContainsFunc(ms, func(m client.Member) bool { return m.Machine })
+				if machines {
+					fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN\tEXPIRES")
+				} else {
+					fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
+				}
 				for _, m := range ms {
 					dev := m.Name
 					if m.ID == st.Device.ID {
@@ -248,9 +246,21 @@ func (a *app) teamMembersCommand() *cobra.Command {
 					}
 					seen := "never"
 					if !m.LastSeen.IsZero() {
-						seen = age(m.LastSeen, now)
+						seen = human.Ago(m.LastSeen, now)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, dev, m.Role, teamsync.MemberState(m), m.Joined.Local().Format("2006-01-02"), seen)
+					expires := "-"
+					if m.Machine {
+						dev = "(machine)"
+						expires = m.Expires.Local().Format("2006-01-02")
+						if m.Active && !now.Before(m.Expires) {
+							expires += " (expired)"
+						}
+					}
+					line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", m.Member, dev, m.Role, teamsync.MemberState(m), m.Joined.Local().Format("2006-01-02"), seen)
+					if machines {
+						line += "\t" + expires
+					}
+					fmt.Fprintln(w, line)
 				}
 				return w.Flush()
 			})
@@ -312,11 +322,10 @@ this device can no longer sync (removed from the team).`,
 			var conflicts []string
 			err := a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
 				rep, notes, err := teamsync.Sync(ctx, t, o)
-				a.notes(notes)
 				if err == nil {
 					conflicts = rep.Conflicts
 				}
-				return err
+				return a.told(notes, err)
 			})
 			if err != nil {
 				return err
@@ -372,41 +381,6 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 	return cmd
 }
 
-// printTeamStatus prints the team part of `hush status`: nothing for a
-// vault of one's own.
-func (a *app) printTeamStatus(team *teamsync.Status, now time.Time) {
-	if team == nil {
-		return
-	}
-	if team.Status == nil {
-		a.printf("team      shared (unlock to see its sync state)\n")
-		return
-	}
-	name := team.Team
-	if name == "" {
-		name = "a team"
-	}
-	role := team.Role
-	if role == "" {
-		role = "not yet approved"
-	}
-	a.printf("team      %s on %s, as %s (%s)\n", name, team.Server, team.Device, role)
-	switch {
-	case team.Removed:
-		a.printf("sync      %s\n", teamsync.RemovedWords)
-	case !team.Approved:
-		a.printf("sync      waiting for an admin to approve this device, then `hush sync`\n")
-	case team.Status.LastSync.IsZero():
-		a.printf("sync      never synced: run `hush sync`\n")
-	default:
-		a.printf("sync      last %s; %s\n", age(team.Status.LastSync.Truncate(time.Second), now), teamsync.SyncWords(team.Status))
-	}
-	if cs := team.Conflicts; len(cs) > 0 {
-		a.printf("conflict  %s: `hush resolve NAME --keep mine|theirs`\n", strings.Join(cs, ", "))
-	}
-	a.note(teamsync.FreshnessNote(team.Fresh))
-}
-
 // autoSync syncs when the vault's team settings ask for it (see
 // teamsync.AfterCommand), unless the command talks to the server itself.
 func (a *app) autoSync(v *vault.Vault, changed bool) {
@@ -436,16 +410,7 @@ their devices'. The change is an entry of the team's signed membership log.`,
 		Args: exactArgs("NAME", "ROLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withTeam("team-role", args[:1], func(ctx context.Context, t *client.Team) error {
-				epoch, err := t.SetRole(ctx, args[0], args[1])
-				if err != nil {
-					return err
-				}
-				a.notef("%s is now a %s", args[0], args[1])
-				if epoch == 0 {
-					return nil
-				}
-				a.notef("new team key epoch %d: what a former writer signs from now on is refused", epoch)
-				return a.pushResealed(ctx, t)
+				return a.told(teamsync.SetRole(ctx, t, args[0], args[1]))
 			})
 		},
 	}
@@ -468,20 +433,7 @@ What they copied before leaving, they keep: change those values.`,
 				return err
 			}
 			return a.withTeam("team-remove", args[:1], func(ctx context.Context, t *client.Team) error {
-				// Up to date first: what is re-sealed under the new key is
-				// what this device holds.
-				if _, err := t.Sync(ctx); err != nil {
-					return fmt.Errorf("sync before removing: %w", err)
-				}
-				rm, err := t.Remove(ctx, args[0])
-				if rm != nil {
-					a.notef("removed %s (%s)", rm.Member, strings.Join(rm.Devices, ", "))
-				}
-				if err != nil {
-					return err
-				}
-				a.notef("new team key epoch %d; %d secret(s) marked to be rotated (see `hush due`)", rm.Epoch, rm.Exposed)
-				return a.pushResealed(ctx, t)
+				return a.told(teamsync.Remove(ctx, t, args[0]))
 			})
 		},
 	}
@@ -496,12 +448,7 @@ func (a *app) teamRotateCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withTeam("team-rotate", nil, func(ctx context.Context, t *client.Team) error {
-				epoch, err := t.Rotate(ctx)
-				if err != nil {
-					return err
-				}
-				a.notef("new team key epoch %d", epoch)
-				return a.pushResealed(ctx, t)
+				return a.told(teamsync.Rotate(ctx, t))
 			})
 		},
 	}
@@ -577,16 +524,4 @@ func (a *app) teamAuditCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&since, "since", "7d", "how far back")
 	return cmd
-}
-
-// pushResealed syncs after a new key epoch: every secret goes up sealed
-// under the new key. The team change itself is done whatever happens here.
-func (a *app) pushResealed(ctx context.Context, t *client.Team) error {
-	rep, err := t.Sync(ctx)
-	if err != nil {
-		return fmt.Errorf("the team change is done; pushing the re-sealed secrets failed (run `hush sync`): %w", err)
-	}
-	a.notef("pushed %d secret(s) sealed under the new key", rep.Pushed)
-	a.notes(teamsync.ConflictNotes(rep.Conflicts))
-	return nil
 }

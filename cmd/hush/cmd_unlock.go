@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/vaultstatus"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
@@ -76,24 +77,13 @@ func (a *app) remember(v *vault.Vault, d time.Duration, persist bool) error {
 	name, _, _ := a.vaultPath()
 	until := "until `hush lock`"
 	if !e.Expires.IsZero() {
-		until = "until " + when(e.Expires, time.Now())
+		until = "until " + human.When(e.Expires, time.Now())
 	}
 	for _, err := range failed {
 		a.notef("note: %v; the key is remembered in the %s %s", err, strings.Join(used, " and "), until)
 	}
 	a.notef("vault %s unlocked %s (%s)", name, until, strings.Join(used, ", "))
 	return nil
-}
-
-// when prints a time of day, with the date when it is not today.
-func when(t, now time.Time) string {
-	t = t.Local()
-	y1, m1, d1 := t.Date()
-	y2, m2, d2 := now.Local().Date()
-	if y1 == y2 && m1 == m2 && d1 == d2 {
-		return t.Format("15:04")
-	}
-	return t.Format("2006-01-02 15:04")
 }
 
 func (a *app) lockCommand() *cobra.Command {
@@ -144,36 +134,11 @@ func (a *app) statusCommand() *cobra.Command {
 			if a.jsonOut {
 				return a.writeJSON(st)
 			}
-			now := time.Now()
-			a.printf("vault     %s (%s)\n", name, path)
-			a.printf("secrets   %d\n", st.Secrets)
-			a.printf("key       %s\n", v.KDF())
-			if st.Locked {
-				a.printf("state     locked: commands ask for the passphrase (`hush unlock` remembers it)\n")
+			for _, l := range st.Lines(time.Now()) {
+				a.printf("%-10s%s\n", l.Label, l.Text)
 			}
-			for _, r := range st.Remembered {
-				until := "until `hush lock`"
-				if !r.Expires.IsZero() {
-					until = fmt.Sprintf("until %s (%s left)", when(r.Expires, now), left(r.Expires.Sub(now)))
-				}
-				a.printf("state     unlocked %s, in the %s\n", until, r.Store)
-			}
-			for _, u := range st.Unavailable {
-				a.printf("note      %s\n", u.Reason)
-			}
-			a.printTeamStatus(st.Sync, now)
+			a.note(st.Sync.Warning())
 			return nil
 		},
 	}
-}
-
-// left prints a remaining time as 7h59m, 12m or 40s.
-func left(d time.Duration) string {
-	switch {
-	case d >= time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	}
-	return fmt.Sprintf("%ds", int(d.Seconds()))
 }

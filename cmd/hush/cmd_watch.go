@@ -28,15 +28,7 @@ func (a *app) syncWatch() error {
 		}
 		a.notef("watching the team server for changes (Ctrl-C ends it)")
 		err := a.teamWatch(ctx, v, "server unreachable, retrying", nil, true, func(rep *client.Report) {
-			a.notes(teamsync.ApprovalNotes(rep.Approvals))
-			if rep.GotKey {
-				a.notef("received the team key")
-			}
-			if rep.Pulled > 0 || rep.Pushed > 0 {
-				a.notef("pulled %d, pushed %d", rep.Pulled, rep.Pushed)
-			}
-			a.notes(teamsync.ReportNotes(rep))
-			a.notes(teamsync.ConflictNotes(rep.Conflicts))
+			a.notes(teamsync.WatchNotes(rep))
 		})
 		if err != nil {
 			return err

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/complete"
-	"github.com/hush-secrets/hush/vault"
 )
 
 // Shell completion of secret names and folders (`hush get app/pr<Tab>`),
@@ -40,47 +37,15 @@ func (a *app) completion(foldersOnly bool, max int) cobra.CompletionFunc {
 		if max >= 0 && len(args) >= max {
 			return nil, none
 		}
-		names := a.quietNames()
-		out := complete.Candidates(names, toComplete, foldersOnly)
-		if foldersOnly {
-			// A folder is also the answer itself: `hush ls app/prod`.
-			if f := strings.TrimSuffix(toComplete, "/"); f != "" && hasFolder(names, f) && len(out) == 0 {
-				out = append(out, f)
-			}
+		var names []string
+		if _, path, err := a.vaultPath(); err == nil {
+			names = complete.Names(path, a.chain())
 		}
+		out, intoFolder := complete.Offer(names, toComplete, foldersOnly)
 		dir := none
-		for _, c := range out {
-			if strings.HasSuffix(c, "/") {
-				dir |= cobra.ShellCompDirectiveNoSpace // go on typing into the folder
-				break
-			}
+		if intoFolder {
+			dir |= cobra.ShellCompDirectiveNoSpace // go on typing into the folder
 		}
 		return out, dir
 	}
-}
-
-func hasFolder(names []string, folder string) bool {
-	return len(complete.Candidates(names, folder+"/", false)) > 0
-}
-
-// quietNames lists the vault's names when a remembered key opens it
-// without asking; otherwise nothing.
-func (a *app) quietNames() []string {
-	_, path, err := a.vaultPath()
-	if err != nil {
-		return nil
-	}
-	v, err := vault.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer v.Close()
-	if !a.chain().Quietly(v) {
-		return nil
-	}
-	names, err := v.Names()
-	if err != nil {
-		return nil
-	}
-	return names
 }

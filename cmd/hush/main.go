@@ -3,14 +3,17 @@
 // (and short-lived database logins) to a program, and a team server.
 //
 // This package only wires the cobra command tree to the packages that do
-// the work (vault and its subpackages, tui, sync/client, sync/server,
-// cmd/hush/internal/run and dynamic): flags, messages, output formats and
-// exit codes. See docs/ and README.md for the user guide.
+// the work (vault and its subpackages, tui, sync/client, sync/server, and
+// cmd/hush/internal/...: run, dynamic, teamsync, listing, transfer,
+// prompt, ...; README.md lists what each owns): flags, messages, output
+// formats and exit codes. Each command parses its flags, calls a package
+// and prints what it returns. See docs/ and README.md for the user guide.
 package main
 
 import (
 	"os"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
 	"github.com/hush-secrets/hush/cmd/hush/internal/harden"
 )
 
@@ -18,5 +21,5 @@ func main() {
 	// Hardening first, before any key or secret is in memory. A failure
 	// here only makes hush less protected, so it is not fatal.
 	_ = harden.Process()
-	os.Exit(Main(multiCall(os.Args[0], os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+	os.Exit(Main(credhelper.MultiCall(os.Args[0], os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
 	"github.com/hush-secrets/hush/cmd/hush/internal/harden"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault/keychain"
@@ -57,10 +58,10 @@ func TestMain(m *testing.M) {
 		},
 		// The names git and docker run a credential helper by.
 		"git-credential-hush": func() {
-			os.Exit(Main(multiCall("git-credential-hush", os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+			os.Exit(Main(credhelper.MultiCall("git-credential-hush", os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 		},
 		"docker-credential-hush": func() {
-			os.Exit(Main(multiCall("docker-credential-hush", os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+			os.Exit(Main(credhelper.MultiCall("docker-credential-hush", os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 		},
 	})
 }

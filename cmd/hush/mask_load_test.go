@@ -14,8 +14,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -174,6 +176,62 @@ func TestRunMaskSecretsAcrossReadBorders(t *testing.T) {
 					t.Fatalf("%d bytes more than %d concealed lines: %q", len(rest), lines, rest[:min(len(rest), 40)])
 				}
 			})
+		}
+	}
+}
+
+// When nobody reads hush's output any more (`hush run --mask ... | head`),
+// hush does not wait on the pipe: like any writer to a closed pipe it ends
+// with SIGPIPE, and the child, which would go on writing for ever, goes
+// with it (its parent-death signal). Through the spliced path: log lines
+// with no secret in them.
+func TestRunMaskClosedOutput(t *testing.T) {
+	env, _ := maskFixture(t, 1000)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "run", "--mask", "--from", "app", "--", "sh", "-c",
+		`echo $$ > `+pidFile+`; trap "" PIPE; while :; do echo "level=info msg=served path=/api/v1/items status=200"; done`)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(out, make([]byte, 4<<20)); err != nil {
+		t.Fatalf("reading hush's output: %v\n%s", err, stderr.String())
+	}
+	out.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("hush run: %v, want SIGPIPE\n%s", err, stderr.String())
+		}
+		if ws := ee.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
+			t.Fatalf("hush run: %v, want SIGPIPE\n%s", err, stderr.String())
+		}
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatal("hush still runs 2 minutes after its output was closed")
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); syscall.Kill(pid, 0) == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatal("the child outlived hush by a minute")
 		}
 	}
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -18,11 +20,14 @@ func (a *app) writeJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// stdoutIsTerminal reports whether stdout is a terminal: then values get a
-// trailing newline for display, and tables are printed for a person.
-func (a *app) stdoutIsTerminal() bool {
-	f, ok := a.stdout.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// printValue prints a value byte for byte; on a terminal, a newline
+// follows one that does not end with one, for display.
+func (a *app) printValue(value []byte) error {
+	a.stdout.Write(value) // as it always was: a closed stdout is the reader's choice
+	if f, ok := a.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !bytes.HasSuffix(value, []byte("\n")) {
+		a.printf("\n")
+	}
+	return nil
 }
 
 func (a *app) stderrIsTerminal() bool {
@@ -30,16 +35,11 @@ func (a *app) stderrIsTerminal() bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// age is a short, human "how long ago".
-func age(t, now time.Time) string {
-	if a := vault.Ago(t, now); a != "now" {
-		return a + " ago"
-	}
-	return "just now"
-}
-
 // parseDuration accepts Go durations plus days and weeks: 30d, 2w, 12h.
 func parseDuration(s string) (time.Duration, error) { return vault.ParseInterval(s) }
 
 // formatDuration prints 720h as 30d.
 func formatDuration(d time.Duration) string { return vault.FormatInterval(d) }
+
+// newTable is a table on stdout.
+func (a *app) newTable() human.Table { return human.NewTable(a.stdout) }

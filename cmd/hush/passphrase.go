@@ -21,6 +21,9 @@ func (a *app) chain() *unlock.Chain {
 // terminal (three tries). Without any of them it fails with a message
 // saying what to set.
 func (a *app) unlock(v *vault.Vault) error {
+	if v.Memory() {
+		return nil // a machine token's vault: open from the start
+	}
 	_, err := a.chain().Unlock(v)
 	if errors.Is(err, unlock.ErrNotGiven) {
 		return a.askPassphrase(v)

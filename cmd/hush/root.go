@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
+	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
 	"github.com/hush-secrets/hush/vault/unlock"
@@ -31,6 +33,13 @@ type app struct {
 	// noAutoSync is set by commands that talk to the team server
 	// themselves (sync, team, resolve).
 	noAutoSync bool
+
+	// tokenFile (--token-file) or HUSH_TOKEN: read with a machine token,
+	// no vault (token.go); command is the running command's name.
+	tokenFile string
+	command   string
+	token     *client.Token // a writer machine's change: pushed by record
+	tokenTeam *client.Team
 }
 
 func (a *app) getenv(k string) string { return a.env[k] }
@@ -73,7 +82,9 @@ Environment:
   HUSH_VAULT           the vault to use (default "default"; --vault overrides)
   HUSH_PASSPHRASE      the passphrase, for scripts and CI (--passphrase-file or
                        ` + "`hush unlock`" + ` are safer)
-  HUSH_NEW_PASSPHRASE  the new passphrase for init and passwd without a terminal`,
+  HUSH_NEW_PASSPHRASE  the new passphrase for init and passwd without a terminal
+  HUSH_TOKEN           a machine token (` + "`hush team invite --machine`" + `): get, ls, export
+                       and run then read the team with it, with no vault and no passphrase`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       versionString(),
@@ -85,6 +96,8 @@ Environment:
 	pf.StringVar(&a.vaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
 	pf.BoolVar(&a.jsonOut, "json", false, "print data as JSON")
 	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the passphrase from `FILE`")
+	pf.StringVar(&a.tokenFile, "token-file", "", "read with the machine token in `FILE`, without a vault (get, ls, export, run)")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { a.command = cmd.Name() }
 	root.AddCommand(
 		a.initCommand(),
 		a.setCommand(), a.editCommand(), a.getCommand(), a.lsCommand(), a.rmCommand(), a.mvCommand(), a.cpCommand(),
@@ -96,7 +109,7 @@ Environment:
 		a.runCommand(), a.dynamicCommand(),
 		a.tuiCommand(),
 		a.revokeCommand(), a.dueCommand(), a.rotateCommand(), a.auditCommand(), a.policyCommand(),
-		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(),
+		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(), a.agentCommand(),
 		a.versionCommand(),
 	)
 	a.addDesktopCommands(root)
@@ -129,6 +142,12 @@ func (a *app) vaultPath() (name, path string, err error) {
 // open opens the chosen vault, locked, with a friendly message when there
 // is none.
 func (a *app) open() (*vault.Vault, error) {
+	if src := machine.Source(a.getenv, a.tokenFile); src != "" {
+		if a.command == "set" { // set opens, then unlocks (a no-op here)
+			return a.tokenVault(src)
+		}
+		return nil, tokenOnly(src) // the others go through unlocked
+	}
 	name, path, err := a.vaultPath()
 	if err != nil {
 		return nil, err
@@ -146,6 +165,9 @@ func (a *app) open() (*vault.Vault, error) {
 
 // unlocked opens the chosen vault and unlocks it.
 func (a *app) unlocked() (*vault.Vault, error) {
+	if src := machine.Source(a.getenv, a.tokenFile); src != "" {
+		return a.tokenVault(src)
+	}
 	v, err := a.open()
 	if err != nil {
 		return nil, err
@@ -190,6 +212,9 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 		return err
 	}
 	if result == nil && changes[action] {
+		if a.tokenTeam != nil {
+			return a.tokenPush()
+		}
 		a.autoSync(v, true) // also tells a reader the change stays here
 	}
 	return nil
@@ -232,6 +257,12 @@ func (a *app) notes(ns []string) {
 	for _, n := range ns {
 		a.notef("%s", n)
 	}
+}
+
+// told prints what a package said it did, then passes its error on.
+func (a *app) told(notes []string, err error) error {
+	a.notes(notes)
+	return err
 }
 
 // exactArgs is cobra.ExactArgs with a usage error and a message naming

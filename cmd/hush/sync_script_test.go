@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -27,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/hush-secrets/hush/vault/keychain/keychaintest"
@@ -53,6 +55,9 @@ func TestSyncScripts(t *testing.T) {
 				return s != nil, err
 			case "tmpfs":
 				return keychaintest.Real() || canMountTmpfs(), nil
+			case "strace": // nocreate: under HUSH_TEST_REAL=1 a missing strace fails
+				_, err := exec.LookPath("strace")
+				return keychaintest.Real() || err == nil, nil
 			}
 			return false, errors.New("unknown condition " + strconv.Quote(cond))
 		},
@@ -87,6 +92,9 @@ func TestSyncScripts(t *testing.T) {
 			"watchliar": cmdWatchLiar,
 			"liarflood": cmdLiarFlood,
 			"liarpulls": cmdLiarPulls,
+			"mangle":    cmdMangle,
+			"nocreate":  cmdNoCreate,
+			"eso":       cmdESO,
 		},
 	})
 }
@@ -283,9 +291,22 @@ func (p *pgOnce) stop() {
 	}
 }
 
-// pgdb VAR creates a fresh database (and role) on the test PostgreSQL and
-// sets $VAR to its URL. Use it after `[!postgres] skip`.
+// pgdb [-tablespace SIZE] VAR creates a fresh database (and role) on the
+// test PostgreSQL and sets $VAR to its URL. Use it after `[!postgres]
+// skip`. With -tablespace, the database lives in a tablespace on a tmpfs
+// of SIZE (e.g. 32m) of its own, a real disk that can really fill up
+// (`fill $VAR_DISK`): mounting it needs root, so guard with [tmpfs] too.
+// The tmpfs is outside $WORK, which the user PostgreSQL runs as cannot
+// enter; the database, the tablespace and the tmpfs go when the script
+// ends. The server must run on this machine (not HUSH_TEST_PG_URL's).
 func cmdPGDB(ts *testscript.TestScript, neg bool, args []string) {
+	size := ""
+	if len(args) == 3 && args[0] == "-tablespace" {
+		size, args = args[1], args[2:]
+	}
+	if len(args) != 1 {
+		ts.Fatalf("usage: pgdb [-tablespace SIZE] VAR")
+	}
 	pg := ts.Value(pgKey{}).(*pgOnce)
 	s, err := pg.get()
 	ts.Check(err)
@@ -296,7 +317,73 @@ func cmdPGDB(ts *testscript.TestScript, neg bool, args []string) {
 	defer cancel()
 	u, err := s.NewDatabase(ctx)
 	ts.Check(err)
+	if size != "" {
+		ts.Setenv(args[0]+"_DISK", pgTablespace(ctx, ts, s.SuperURL(), u, size))
+	}
 	ts.Setenv(args[0], u)
+}
+
+// pgTablespace moves the database of dbURL into a new tablespace on a
+// tmpfs of size and returns where the tmpfs is mounted.
+func pgTablespace(ctx context.Context, ts *testscript.TestScript, superURL, dbURL, size string) string {
+	pu, err := url.Parse(dbURL)
+	ts.Check(err)
+	db := strings.TrimPrefix(pu.Path, "/")
+	conn, err := pgx.Connect(ctx, superURL)
+	ts.Check(err)
+	defer conn.Close(ctx)
+	// The tablespace belongs to the user the server runs as: the owner of
+	// its data folder.
+	var dataDir string
+	ts.Check(conn.QueryRow(ctx, "SHOW data_directory").Scan(&dataDir))
+	fi, err := os.Stat(dataDir)
+	if err != nil {
+		ts.Fatalf("pgdb -tablespace needs the PostgreSQL server on this machine: %v", err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	disk, err := os.MkdirTemp("", "hush-pgdisk-")
+	ts.Check(err)
+	ts.Check(os.Chmod(disk, 0o755))
+	opts := fmt.Sprintf("size=%s,mode=0700,uid=%d,gid=%d", size, st.Uid, st.Gid)
+	if err := syscall.Mount("tmpfs", disk, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, opts); err != nil {
+		os.Remove(disk)
+		ts.Fatalf("cannot mount a tmpfs for the tablespace (run as root): %v", err)
+	}
+	space := filepath.Join(disk, "space")
+	ts.Check(os.Mkdir(space, 0o700))
+	ts.Check(os.Chown(space, int(st.Uid), int(st.Gid)))
+	name := db + "_space"
+	ts.Defer(func() {
+		syscall.Unmount(disk, syscall.MNT_DETACH)
+		os.Remove(disk)
+	})
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE TABLESPACE %s LOCATION '%s'`, name, space),
+		fmt.Sprintf(`ALTER DATABASE %s SET TABLESPACE %s`, db, name),
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			ts.Fatalf("pgdb: %s: %v", q, err)
+		}
+	}
+	ts.Defer(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, superURL)
+		if err != nil {
+			ts.Logf("pgdb: dropping %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		for _, q := range []string{
+			fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, db),
+			fmt.Sprintf(`DROP TABLESPACE %s`, name),
+		} {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				ts.Logf("pgdb: %s: %v", q, err)
+			}
+		}
+	})
+	return disk
 }
 
 // testServerTLS: `hush server` with a certificate, a client that trusts it

@@ -388,10 +388,11 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 	req := wire.ChainPush{Prev: *at, Records: make([]wire.Record, len(recs)), Entries: make([]wire.ChainEntry, len(recs))}
 	now := st.now()
 	cur := *at
+	key := st.signer()
 	for i, r := range recs {
 		req.Records[i] = *r
 		e := wire.NextEntry(cur, r, now)
-		e.Sign(st.Team, st.Device.ID, st.signer())
+		e.Sign(st.Team, st.Device.ID, key)
 		req.Entries[i] = e
 		cur = e.Next(st.Team)
 	}

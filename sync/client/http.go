@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/wire"
 )
 
@@ -156,7 +157,7 @@ func (c *conn) request(ctx context.Context, method, path string, body []byte) (*
 	}
 	unix := c.now().Unix()
 	nonce := wire.NewID()
-	sig := ed25519.Sign(c.key, wire.RequestSigned(method, req.URL.RequestURI(), body, unix, nonce, c.device))
+	sig := crypto.SignEd25519(c.key.Seed(), wire.RequestSigned(method, req.URL.RequestURI(), body, unix, nonce, c.device))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(wire.HeaderDevice, c.device)
 	req.Header.Set(wire.HeaderTime, strconv.FormatInt(unix, 10))

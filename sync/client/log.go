@@ -72,6 +72,8 @@ func (st *State) syncLog(ctx context.Context, c *conn) error {
 		return ErrPending
 	case !d.Active:
 		return ErrRemoved
+	case d.ID == st.Device.ID && d.Expired(st.now()):
+		return &MachineExpiredError{d.Name, d.Expires}
 	}
 	st.Role = d.Role
 	return nil

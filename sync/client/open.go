@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hush-secrets/hush/vault"
@@ -33,12 +34,20 @@ type Team struct {
 	legacy bool
 }
 
+// ErrMemoryTeam: a vault in memory (a machine token's) is owned by the
+// Team that OpenToken made for it; nothing else opens its team.
+var ErrMemoryTeam = errors.New("this command does not work with a machine token yet")
+
 // Open takes the sync lock of v (waiting up to 30 s for another hush
 // process to finish, or until ctx ends) and loads its team state:
 // ErrNoTeam if v is not shared with a team.
 func Open(ctx context.Context, v *vault.Vault) (*Team, error) {
 	if !InTeam(v) {
 		return nil, ErrNoTeam
+	}
+	if v.Memory() {
+		// A machine token's vault (OpenToken) has no file to lock beside.
+		return nil, ErrMemoryTeam
 	}
 	unlock, err := lockSync(ctx, v.Path())
 	if err != nil {

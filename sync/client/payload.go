@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -103,6 +104,12 @@ func decodePayload(b []byte) (*payload, error) {
 
 // seal builds and signs a record of p at version.
 func (st *State) seal(id string, version int64, p *payload) (*wire.Record, error) {
+	return st.sealWith(id, version, p, st.signer())
+}
+
+// sealWith is seal with this device's signing key already derived from its
+// seed (a push derives it once, not once per record).
+func (st *State) sealWith(id string, version int64, p *payload, signer ed25519.PrivateKey) (*wire.Record, error) {
 	key, err := st.teamKey()
 	if err != nil {
 		return nil, err
@@ -120,7 +127,7 @@ func (st *State) seal(id string, version int64, p *payload) (*wire.Record, error
 	if r.Sealed, err = crypto.Seal(key, pt, wire.RecordAD(st.Team, id, version, st.Epoch)); err != nil {
 		return nil, err
 	}
-	r.Sig = signRecord(st, r)
+	r.Sig = ed25519.Sign(signer, wire.RecordSigned(st.Team, r))
 	return r, nil
 }
 
@@ -159,6 +166,9 @@ func (st *State) openRecord(r *wire.Record, vouched bool) (*payload, error) {
 	}
 	if r.Epoch != m.Epoch {
 		return nil, &StaleRecordError{r.ID, r.Epoch, m.Epoch}
+	}
+	if a.Expired(st.now()) {
+		return nil, &expiredAuthorError{StaleRecordError{r.ID, r.Epoch, m.Epoch}, a.Name}
 	}
 	// A record sealed under this epoch was written after it began: a
 	// demoted writer who still holds the key cannot backdate a record to

@@ -136,7 +136,7 @@ func (st *State) save(v *vault.Vault) error {
 // whose head is below it went backwards.
 func (st *State) highest() int64 { return max(st.Head, st.Seen) }
 
-func (st *State) signer() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(st.SignSeed) }
+func (st *State) signer() ed25519.PrivateKey { return crypto.Ed25519PrivateKey(st.SignSeed) }
 
 func (st *State) teamKey() (*crypto.Key, error) {
 	k, ok := st.Keys[st.Epoch]

@@ -554,12 +554,13 @@ func (s *syncer) push(ctx context.Context) error {
 			ps, ts, size = ps[:0], ts[:0], 0
 		}()
 		recs := make([]*wire.Record, len(ps))
+		key := s.st.signer()
 		if err := par.Do(len(ps), func(i int) (err error) {
 			var base int64
 			if ts[i].Mark != nil {
 				base = ts[i].Mark.Base
 			}
-			recs[i], err = s.st.seal(hex.EncodeToString(ts[i].ID), base+1, ps[i])
+			recs[i], err = s.st.sealWith(hex.EncodeToString(ts[i].ID), base+1, ps[i], key)
 			return err
 		}); err != nil {
 			return err

@@ -23,7 +23,7 @@ import (
 )
 
 func signRecord(st *State, r *wire.Record) []byte {
-	return ed25519.Sign(st.signer(), wire.RecordSigned(st.Team, r))
+	return crypto.SignEd25519(st.SignSeed, wire.RecordSigned(st.Team, r))
 }
 
 func verifyRecord(st *State, key []byte, r *wire.Record) bool {
@@ -176,6 +176,8 @@ func (t *Team) Invite(ctx context.Context, role, member string, ttl time.Duratio
 	if member != "" {
 		if _, ds, err := st.FindMember(member); err != nil || ds[0].Member != member {
 			return nil, fmt.Errorf("no member named %q in the team (see `hush team members`)", member)
+		} else if ds[0].Machine {
+			return nil, fmt.Errorf("%s is a machine: it has one device, made with it (`hush team invite --machine` makes a new machine)", member)
 		} else {
 			role = ds[0].Role // another device of a member has the member's role
 		}
@@ -442,7 +444,7 @@ func (st *State) wrapKeyFor(d *wire.Device, epoch int64, key []byte) (*wire.Wrap
 		return nil, err
 	}
 	wk := &wire.WrappedKey{Device: d.ID, Epoch: epoch, Sealed: buf.Bytes(), Signer: st.Device.ID}
-	wk.Sig = ed25519.Sign(st.signer(), wire.WrappedKeySigned(st.Team, wk))
+	wk.Sig = crypto.SignEd25519(st.SignSeed, wire.WrappedKeySigned(st.Team, wk))
 	return wk, nil
 }
 

@@ -80,6 +80,7 @@ type Server struct {
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 	seen     map[string]time.Time
+	expiry   map[string]time.Time // machine devices' expiry, under mu (machines.go)
 }
 
 // New returns a Server on st. Call Close to flush the audit log.
@@ -110,7 +111,7 @@ func New(st store.Store, o Options) *Server {
 		o.WatchesPerDevice = 8
 	}
 	s := &Server{st: st, log: o.Logger, now: o.Now, opts: o, mux: http.NewServeMux(), bodies: semaphore.NewWeighted(o.BodyBudget), held: map[string]int64{},
-		metrics: newMetrics(), hub: newHub(), limiters: map[string]*rate.Limiter{}, seen: map[string]time.Time{}}
+		metrics: newMetrics(), hub: newHub(), limiters: map[string]*rate.Limiter{}, seen: map[string]time.Time{}, expiry: map[string]time.Time{}}
 	s.audit = newAuditor(st, o.Logger)
 	s.route("GET /healthz", s.healthz)
 	s.route("GET /metrics", s.metrics.serve)
@@ -493,6 +494,9 @@ func (s *Server) authed(n need, h func(w http.ResponseWriter, r *http.Request, d
 		if !s.verify(w, r, sr, dev.SignKey, body, "dev:"+dev.ID) {
 			return
 		}
+		if s.expired(w, r, dev) {
+			return
+		}
 		s.touch(r.Context(), dev.ID)
 		switch {
 		case dev.State == store.Pending && n != pendingToo:
@@ -736,7 +740,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 		return
 	}
 	e := &req.Entry
-	if e.Signer != dev.ID || e.Kind != wire.LogAdd || joiner == nil || !sameDevice(e.Device, &joiner.Device) || e.Role != joiner.Role {
+	if e.Signer != dev.ID || (e.Kind != wire.LogAdd && e.Kind != wire.LogMachine) || joiner == nil || !sameDevice(e.Device, &joiner.Device) || e.Role != joiner.Role {
 		fail(w, http.StatusBadRequest, "the log entry must add the device approved, with its invitation's role, signed by this admin device")
 		return
 	}

@@ -75,7 +75,7 @@ func (e *ChainEntry) Hash(team string) []byte {
 // Sign signs the entry as author.
 func (e *ChainEntry) Sign(team, author string, key ed25519.PrivateKey) {
 	e.Author = author
-	e.Sig = ed25519.Sign(key, e.signed(team))
+	e.Sig = crypto.SignEd25519(key.Seed(), e.signed(team))
 }
 
 // NextEntry is the record entry that extends the chain at c with r, at the

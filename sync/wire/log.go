@@ -25,6 +25,10 @@ const (
 	LogRole   = "role"   // a member's role changes (all their devices)
 	LogRemove = "remove" // a device leaves, or every device of a member
 	LogEpoch  = "epoch"  // a new team key epoch begins
+	// LogMachine: a machine (CI, an agent) joins as a member of its own
+	// with one device whose keys the signing admin made, a reader or
+	// writer role, never admin, and an expiry (see machine.go).
+	LogMachine = "machine"
 )
 
 // LogEntry is one signed entry of the membership log.
@@ -40,8 +44,10 @@ type LogEntry struct {
 	Member string    `json:"member,omitempty"` // role, remove (every device of the member)
 	Target string    `json:"target,omitempty"` // remove: one device id
 	Epoch  int64     `json:"epoch,omitempty"`  // epoch: the new epoch
-	Signer string    `json:"signer"`
-	Sig    []byte    `json:"sig"`
+	// Expires: machine: when the machine's access ends (whole seconds).
+	Expires time.Time `json:"expires,omitzero"`
+	Signer  string    `json:"signer"`
+	Sig     []byte    `json:"sig"`
 }
 
 // signed is the entry's content in hush's unambiguous encoding.
@@ -50,8 +56,14 @@ func (e *LogEntry) signed() []byte {
 	if e.Device != nil {
 		dev = crypto.AD(e.Device.ID, e.Device.Name, e.Device.Member, e.Device.SignKey, e.Device.Box)
 	}
-	return crypto.AD("hush/v1/log-entry", e.Team, e.Seq, e.Prev, e.Time.UTC().Format(time.RFC3339Nano),
-		e.Kind, e.Name, dev, e.Role, e.Member, e.Target, e.Epoch, e.Signer)
+	parts := []any{"hush/v1/log-entry", e.Team, e.Seq, e.Prev, e.Time.UTC().Format(time.RFC3339Nano),
+		e.Kind, e.Name, dev, e.Role, e.Member, e.Target, e.Epoch, e.Signer}
+	// Fields of newer kinds are signed only by those kinds, so that every
+	// older entry keeps its exact encoding (and hash).
+	if e.Kind == LogMachine {
+		parts = append(parts, e.Expires.UTC().Unix())
+	}
+	return crypto.AD(parts...)
 }
 
 // Hash chains the next entry to this one: it covers the content and the
@@ -66,7 +78,7 @@ func (e *LogEntry) Hash() []byte {
 // Sign signs the entry with an admin device's key.
 func (e *LogEntry) Sign(signer string, key ed25519.PrivateKey) {
 	e.Signer = signer
-	e.Sig = ed25519.Sign(key, e.signed())
+	e.Sig = crypto.SignEd25519(key.Seed(), e.signed())
 }
 
 // LogDevice is a device as the log says: its keys, its member's role,
@@ -78,6 +90,9 @@ type LogDevice struct {
 	Added   int64      // log seq of its add (or create)
 	Removed int64      // log seq of its removal; 0 while active
 	Roles   []RoleSpan // role from each log seq on, oldest first
+	// Machine: added by a machine entry; its access ends at Expires.
+	Machine bool      `json:",omitempty"`
+	Expires time.Time `json:",omitzero"`
 }
 
 // RoleSpan is a role held from log seq From on.
@@ -219,6 +234,9 @@ func (m *Membership) Apply(e *LogEntry) error {
 		if _, ok := m.Devices[e.Device.ID]; ok {
 			return bad("device %s was already in the team", e.Device.ID)
 		}
+		if m.isMachine(e.Device.Member) {
+			return bad("%s is a machine: it has one device, made with it", e.Device.Member)
+		}
 		// A member has one role: a new device of an existing member takes it.
 		if ds := m.memberDevices(e.Device.Member); len(ds) > 0 && ds[0].Role != e.Role {
 			return bad("member %s is already in the team as %s, not %s", e.Device.Member, ds[0].Role, e.Role)
@@ -231,6 +249,9 @@ func (m *Membership) Apply(e *LogEntry) error {
 		}
 		if !ValidRole(e.Role) {
 			return bad("unknown role %q", e.Role)
+		}
+		if e.Role == RoleAdmin && m.isMachine(e.Member) {
+			return bad("%s is a machine: a machine is never an admin", e.Member)
 		}
 		if ds[0].Role == RoleAdmin && e.Role != RoleAdmin && m.admins() == len(ds) {
 			return bad("it would leave the team without an admin")
@@ -263,6 +284,10 @@ func (m *Membership) Apply(e *LogEntry) error {
 		}
 		for _, d := range ds {
 			d.Active, d.Removed = false, e.Seq
+		}
+	case LogMachine:
+		if err := m.applyMachine(e); err != nil {
+			return bad("%v", err)
 		}
 	case LogEpoch:
 		if e.Epoch != m.Epoch+1 {

@@ -595,6 +595,13 @@ func TestSignatureCoversEveryField(t *testing.T) {
 		"Signer": str(func(e *LogEntry) *string { return &e.Signer }),
 		"Sig":    byt(func(e *LogEntry) *[]byte { return &e.Sig }),
 		"Device": {func(*LogEntry) int { return 1 }, func(e *LogEntry, _ int) { e.Device = nil }},
+		// Signed by machine entries only (TestMachineEntry changes it there).
+		"Expires": {func(e *LogEntry) int {
+			if e.Kind == LogMachine {
+				return 40
+			}
+			return 0
+		}, func(e *LogEntry, i int) { e.Expires = e.Expires.Add(time.Second << i) }},
 	}
 	devFields := map[string]field{
 		"ID":      str(func(e *LogEntry) *string { return &e.Device.ID }),

@@ -13,10 +13,16 @@ import (
 const (
 	PassphraseVar    = "HUSH_PASSPHRASE"     // the vault's passphrase
 	NewPassphraseVar = "HUSH_NEW_PASSPHRASE" // a new one, for init and passwd
+	// TokenVar holds a machine token: a credential like a passphrase,
+	// scrubbed the same way.
+	TokenVar = "HUSH_TOKEN"
 )
 
-// IsPassphraseVar reports whether k is one of the passphrase variables.
-func IsPassphraseVar(k string) bool { return k == PassphraseVar || k == NewPassphraseVar }
+// IsPassphraseVar reports whether k is one of the passphrase variables
+// (or the machine token's, a credential too).
+func IsPassphraseVar(k string) bool {
+	return k == PassphraseVar || k == NewPassphraseVar || k == TokenVar
+}
 
 // Scrub returns environ (KEY=VALUE) without the passphrase variables.
 func Scrub(environ []string) []string {
@@ -31,6 +37,7 @@ func Scrub(environ []string) []string {
 func ScrubProcess() {
 	os.Unsetenv(PassphraseVar)
 	os.Unsetenv(NewPassphraseVar)
+	os.Unsetenv(TokenVar)
 }
 
 // MinPassphraseLen is the shortest new passphrase hush accepts, in

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -38,6 +39,28 @@ func BenchmarkCandidates100k(b *testing.B) {
 	for b.Loop() {
 		if len(Candidates(names, "app/f", false)) != 1000 {
 			b.Fatal("want 1000 folders")
+		}
+	}
+}
+
+func TestOfferAFolderAsItsOwnAnswer(t *testing.T) {
+	names := []string{"app/dev/A", "app/prod/B", "app/prod/C", "top"}
+	for _, c := range []struct {
+		typed       string
+		foldersOnly bool
+		want        string
+		into        bool
+	}{
+		{"app/", true, "app/dev/ app/prod/", true},
+		{"app/prod", true, "app/prod/", true},
+		{"app/prod/", true, "app/prod", false}, // nothing further: the folder itself
+		{"app/prod/", false, "app/prod/B app/prod/C", false},
+		{"t", false, "top", false},
+		{"none/", true, "", false},
+	} {
+		out, into := Offer(names, c.typed, c.foldersOnly)
+		if got := strings.Join(out, " "); got != c.want || into != c.into {
+			t.Errorf("Offer(%q, %v) = %q, %v; want %q, %v", c.typed, c.foldersOnly, got, into, c.want, c.into)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 )
 
@@ -124,4 +125,19 @@ func DockerName(folder, serverURL string) string {
 		return name
 	}
 	return folder + "/" + name
+}
+
+// MultiCall maps the names hush is installed under as a credential helper
+// to its commands: git runs `git-credential-hush get`, docker runs
+// `docker-credential-hush get`; both are links to (or, on Windows, copies
+// of) hush. Any other name runs args as they are.
+func MultiCall(argv0 string, args []string) []string {
+	base := strings.TrimSuffix(strings.ToLower(filepath.Base(argv0)), ".exe")
+	switch base {
+	case "git-credential-hush":
+		return append([]string{"credential", "git"}, args...)
+	case "docker-credential-hush":
+		return append([]string{"credential", "docker"}, args...)
+	}
+	return args
 }

@@ -100,3 +100,15 @@ func FuzzReadGit(f *testing.F) {
 		}
 	})
 }
+
+func TestMultiCall(t *testing.T) {
+	for _, c := range []struct{ argv0, want string }{
+		{"/usr/local/bin/git-credential-hush", "credential git get"},
+		{"/opt/bin/Docker-Credential-Hush.exe", "credential docker get"},
+		{"hush", "get"},
+	} {
+		if got := strings.Join(MultiCall(c.argv0, []string{"get"}), " "); got != c.want {
+			t.Errorf("MultiCall(%q) = %q, want %q", c.argv0, got, c.want)
+		}
+	}
+}

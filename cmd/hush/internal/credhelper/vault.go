@@ -44,12 +44,19 @@ func Git(v *vault.Vault, op string, req GitRequest, folder string, out io.Writer
 	return nil // git may grow new operations: a helper ignores them
 }
 
-func gitGet(v *vault.Vault, req GitRequest, userName, passName string, out io.Writer) error {
-	pass, err := v.Get(passName)
+// password reads a login's password: nil, and no error, when there is
+// none (git then asks the person, or there is nothing to erase).
+func password(v *vault.Vault, name string) (*vault.Secret, error) {
+	s, err := v.Get(name)
 	if errors.Is(err, vault.ErrNotFound) {
-		return nil
+		return nil, nil
 	}
-	if err != nil {
+	return s, err
+}
+
+func gitGet(v *vault.Vault, req GitRequest, userName, passName string, out io.Writer) error {
+	pass, err := password(v, passName)
+	if pass == nil {
 		return err
 	}
 	defer crypto.Wipe(pass.Value)
@@ -81,11 +88,8 @@ func gitStore(v *vault.Vault, req GitRequest, userName, passName string) error {
 // gitErase forgets the login only if it is the one git names: an erase
 // for a password the vault no longer holds leaves the new one alone.
 func gitErase(v *vault.Vault, req GitRequest, userName, passName string) error {
-	pass, err := v.Get(passName)
-	if errors.Is(err, vault.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	pass, err := password(v, passName)
+	if pass == nil {
 		return err
 	}
 	defer crypto.Wipe(pass.Value)

@@ -37,6 +37,7 @@ type Masker struct {
 	idle  time.Duration
 	buf   []byte // held back: could still become (a longer) secret
 	shown int    // how many of buf's first bytes were written (≤ maxShown)
+	segs  []seg  // what scan found: the output of one piece, in order
 	out   []byte
 	timer *time.Timer
 	err   error
@@ -95,6 +96,13 @@ func (m *Masker) Write(p []byte) (int, error) {
 		m.buf = append(m.buf, p...)
 		m.process(m.buf, false)
 	}
+	m.armIdle()
+	return len(p), m.err
+}
+
+// armIdle starts (again) the wait after which onIdle shows the first
+// held-back bytes, when some could still be shown.
+func (m *Masker) armIdle() {
 	if min(len(m.buf), maxShown) > m.shown {
 		if m.timer == nil {
 			m.timer = time.AfterFunc(m.idle, m.onIdle)
@@ -102,7 +110,6 @@ func (m *Masker) Write(p []byte) (int, error) {
 			m.timer.Reset(m.idle)
 		}
 	}
-	return len(p), m.err
 }
 
 // onIdle writes the first maxShown held-back bytes: the output paused on
@@ -132,23 +139,37 @@ func (m *Masker) Close() error {
 	return m.err
 }
 
+// seg is a piece of masked output: data[a:b] as it is, or, with a < 0,
+// [Concealed].
+type seg struct{ a, b int }
+
 // process writes data (the held-back bytes and what follows them) with
 // secrets replaced, and keeps in m.buf the tail from the first position
 // that could still become a secret, or a longer secret than the one that
 // matches there now. With final, nothing is kept.
+func (m *Masker) process(data []byte, final bool) {
+	i := m.scan(data, final)
+	m.writeSegs(data)
+	m.keep(data, i)
+}
+
+// scan puts in m.segs what to write for data (the held-back bytes and what
+// follows them), in order, and returns where what is kept begins: the
+// first position that could still become a secret, or a longer secret
+// than the one that matches there now (with final: len(data)). Bytes
+// onIdle already wrote (data[:m.shown]) are not written again.
 //
 // Scanning from the left, the skipper names the next position where a
 // secret might start; walking the trie from there says whether one does
 // (the longest), cannot yet tell (the data ends inside a secret: keep from
 // there), or does not (go on after it). The last m-1 positions, where no
 // whole secret fits, are walked one by one.
-func (m *Masker) process(data []byte, final bool) {
+func (m *Masker) scan(data []byte, final bool) (keep int) {
 	a, sk := m.a, m.a.skip
 	n := len(data)
-	shown := m.shown
-	out := m.out[:0]
-	w := shown // data[w:] not yet written (data[:shown] was, by onIdle)
-	i := n     // where what is kept begins
+	segs := m.segs[:0]
+	w := m.shown // data[w:] not yet written (data[:shown] was, by onIdle)
+	i := n       // where what is kept begins
 	for x := 0; x < n; x++ {
 		if x <= n-sk.m {
 			if x = sk.next(data, x); x > n-sk.m {
@@ -164,30 +185,49 @@ func (m *Masker) process(data []byte, final bool) {
 		if l > 0 {
 			// A secret ends only after what was shown of it (maxShown <
 			// minMaskLen): the rest of it is concealed.
-			if out == nil {
-				out = make([]byte, 0, n+n/4+len(Concealed))
-			}
 			if x > w {
-				out = append(out, data[w:x]...)
+				segs = append(segs, seg{w, x})
 			}
-			out = append(out, Concealed...)
+			segs = append(segs, seg{-1, -1})
 			w = x + l
 			x = w - 1
 		}
 	}
+	if i > w {
+		segs = append(segs, seg{w, i})
+	}
+	m.segs = segs
+	return i
+}
+
+// writeSegs writes what scan found in data, in one write.
+func (m *Masker) writeSegs(data []byte) {
 	switch {
-	case len(out) == 0 && i > w:
-		_, m.err = m.w.Write(data[w:i]) // nothing replaced: no copy
-	case len(out) > 0:
-		if i > w {
-			out = append(out, data[w:i]...)
+	case len(m.segs) == 0:
+	case len(m.segs) == 1 && m.segs[0].a >= 0:
+		_, m.err = m.w.Write(data[m.segs[0].a:m.segs[0].b]) // nothing replaced: no copy
+	default:
+		out := m.out[:0]
+		if out == nil {
+			out = make([]byte, 0, len(data)+len(data)/4+len(Concealed))
+		}
+		for _, s := range m.segs {
+			if s.a < 0 {
+				out = append(out, Concealed...)
+			} else {
+				out = append(out, data[s.a:s.b]...)
+			}
 		}
 		_, m.err = m.w.Write(out)
+		m.out = out[:0]
+		if cap(m.out) > 2*copyBuffer {
+			m.out = nil // a huge write leaves no huge buffer behind
+		}
 	}
-	m.shown = max(0, shown-i)
+}
+
+// keep holds back data[i:], of which what onIdle showed stays counted.
+func (m *Masker) keep(data []byte, i int) {
+	m.shown = max(0, m.shown-i)
 	m.buf = append(m.buf[:0], data[i:]...)
-	m.out = out[:0]
-	if cap(m.out) > 2*copyBuffer {
-		m.out = nil // a huge write leaves no huge buffer behind
-	}
 }

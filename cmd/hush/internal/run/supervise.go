@@ -112,7 +112,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 		copies.Add(1)
 		go func() {
 			defer copies.Done()
-			if _, err := io.CopyBuffer(m, d, make([]byte, copyBuffer)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			if err := m.copyOut(d); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 				// hush's own output is gone (a closed pipe: hush survives
 				// it only while it holds SIGPIPE, see SuperviseAround). Closing the
 				// read end gives the child the broken pipe instead of a
@@ -185,7 +185,7 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 	d := &drain{f: ptmx}
 	copied := make(chan struct{})
 	go func() {
-		io.CopyBuffer(out, d, make([]byte, copyBuffer)) // ends with EIO once the child's side is closed
+		out.copyOut(d) // ends with EIO once the child's side is closed
 		out.Close()
 		close(copied)
 	}()

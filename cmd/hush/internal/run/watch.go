@@ -334,7 +334,7 @@ func (s *watchSup) start(p *Plan) (*watched, error) {
 		c.drains = []*drain{d}
 		c.copied = make(chan struct{})
 		go func() {
-			io.CopyBuffer(out, d, make([]byte, copyBuffer)) // ends with EIO once the child's side is closed
+			out.copyOut(d) // ends with EIO once the child's side is closed
 			out.Close()
 			close(c.copied)
 		}()
@@ -369,7 +369,7 @@ func (s *watchSup) start(p *Plan) (*watched, error) {
 			copies.Add(1)
 			go func() {
 				defer copies.Done()
-				if _, err := io.CopyBuffer(m, d, make([]byte, copyBuffer)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				if err := m.copyOut(d); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 					d.f.Close() // hush's own output is gone: the child gets the broken pipe
 				}
 				m.Close()

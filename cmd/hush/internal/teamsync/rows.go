@@ -15,6 +15,9 @@ type MemberRow struct {
 	Role       string `json:"role"`
 	State      string `json:"state"` // MemberState
 	ThisDevice bool   `json:"this_device"`
+	// A machine's access ends at Expires.
+	Machine bool   `json:"machine,omitempty"`
+	Expires string `json:"expires,omitempty"`
 }
 
 // MemberRows are ms as rows; thisDevice is this device's id.
@@ -22,7 +25,8 @@ func MemberRows(ms []client.Member, thisDevice string) []MemberRow {
 	out := make([]MemberRow, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, MemberRow{Member: m.Member, Device: m.Name, ID: m.ID, Role: m.Role, State: MemberState(m),
-			Joined: jsonout.Time(m.Joined), LastSeen: jsonout.Time(m.LastSeen), ThisDevice: m.ID == thisDevice})
+			Joined: jsonout.Time(m.Joined), LastSeen: jsonout.Time(m.LastSeen), ThisDevice: m.ID == thisDevice,
+			Machine: m.Machine, Expires: jsonout.Time(m.Expires)})
 	}
 	return out
 }

@@ -77,3 +77,13 @@ func TestMemberState(t *testing.T) {
 		}
 	}
 }
+
+func TestWatchNotesSayNothingForANothingSync(t *testing.T) {
+	if n := WatchNotes(&client.Report{}); len(n) != 0 {
+		t.Errorf("a sync with nothing to do said %q", n)
+	}
+	n := strings.Join(WatchNotes(&client.Report{GotKey: true, Pulled: 2, Approvals: []client.Approval{{Device: "d", Member: "m", Role: "writer"}}}), "\n")
+	if n != "approved d (m) as writer\nreceived the team key\npulled 2, pushed 0" {
+		t.Errorf("notes:\n%s", n)
+	}
+}

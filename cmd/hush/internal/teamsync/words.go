@@ -71,6 +71,20 @@ func ApprovalNotes(as []client.Approval) []string {
 	return notes
 }
 
+// WatchNotes say what one sync of `sync --watch` did: nothing when it
+// had nothing to do.
+func WatchNotes(rep *client.Report) []string {
+	notes := ApprovalNotes(rep.Approvals)
+	if rep.GotKey {
+		notes = append(notes, "received the team key")
+	}
+	if rep.Pulled > 0 || rep.Pushed > 0 {
+		notes = append(notes, fmt.Sprintf("pulled %d, pushed %d", rep.Pulled, rep.Pushed))
+	}
+	notes = append(notes, ReportNotes(rep)...)
+	return append(notes, ConflictNotes(rep.Conflicts)...)
+}
+
 // AutoNotes say how a sync the person did not ask for went: offline and
 // failures are notes, never errors.
 func AutoNotes(rep *client.Report, err error) []string {

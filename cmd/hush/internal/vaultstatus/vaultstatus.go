@@ -8,10 +8,14 @@ package vaultstatus
 
 import (
 	"encoding/hex"
+	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
+	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/unlock"
@@ -29,6 +33,8 @@ type Status struct {
 	Sync        *teamsync.Status `json:"sync,omitempty"` // nil: a vault of one's own
 	Unavailable []Unavailable    `json:"unavailable"`
 	Vault       string           `json:"vault"`
+
+	params crypto.KDFParams
 }
 
 // KDF is how the passphrase key is derived.
@@ -61,7 +67,7 @@ func Read(v *vault.Vault, name, path string, c *unlock.Chain) (*Status, error) {
 		return nil, err
 	}
 	k := v.KDF()
-	s := &Status{Vault: name, Path: path, ID: hex.EncodeToString(v.ID()), Secrets: count,
+	s := &Status{Vault: name, Path: path, ID: hex.EncodeToString(v.ID()), Secrets: count, params: k,
 		KDF:        KDF{Algorithm: "argon2id", MemoryKiB: k.MemoryKiB, Passes: k.Passes, Lanes: k.Lanes},
 		Remembered: []Remembered{}, Unavailable: []Unavailable{}}
 	held, unreachable := c.Status(v)
@@ -81,4 +87,24 @@ func Read(v *vault.Vault, name, path string, c *unlock.Chain) (*Status, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Lines are the status for a person, the team's included; the team's
+// freshness warning is Sync.Warning.
+func (s *Status) Lines(now time.Time) []teamsync.Line {
+	out := []teamsync.Line{{Label: "vault", Text: fmt.Sprintf("%s (%s)", s.Vault, s.Path)}, {Label: "secrets", Text: strconv.Itoa(s.Secrets)}, {Label: "key", Text: s.params.String()}}
+	if s.Locked {
+		out = append(out, teamsync.Line{Label: "state", Text: "locked: commands ask for the passphrase (`hush unlock` remembers it)"})
+	}
+	for _, r := range s.Remembered {
+		until := "until `hush lock`"
+		if !r.Expires.IsZero() {
+			until = fmt.Sprintf("until %s (%s left)", human.When(r.Expires, now), human.Left(r.Expires.Sub(now)))
+		}
+		out = append(out, teamsync.Line{Label: "state", Text: fmt.Sprintf("unlocked %s, in the %s", until, r.Store)})
+	}
+	for _, u := range s.Unavailable {
+		out = append(out, teamsync.Line{Label: "note", Text: u.Reason})
+	}
+	return append(out, s.Sync.Lines(now)...)
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
@@ -42,5 +43,12 @@ func TestReadNeverUnlocksAndListsEveryField(t *testing.T) {
 	want := `{"id":"` + st.ID + `","kdf":{"algorithm":"argon2id","lanes":` // keys in the order status --json has always had
 	if !strings.HasPrefix(string(b), want) || !strings.Contains(string(b), `"remembered":[],"secrets":1,"unavailable":[],"vault":"default"}`) {
 		t.Errorf("JSON = %s", b)
+	}
+	var text []string
+	for _, l := range st.Lines(time.Now()) {
+		text = append(text, l.Label+": "+l.Text)
+	}
+	if got := strings.Join(text, "\n"); got != "vault: default ("+path+")\nsecrets: 1\nkey: "+crypto.FloorKDF.String()+"\nstate: locked: commands ask for the passphrase (`hush unlock` remembers it)" {
+		t.Errorf("lines:\n%s", got)
 	}
 }

@@ -1,0 +1,81 @@
+package dynamic
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// CleanupTimeout bounds a cleanup or a revocation as a whole.
+const CleanupTimeout = 2 * time.Minute
+
+// SourceRow is a dynamic source as `dynamic ls` shows it: its server
+// without the password.
+type SourceRow struct {
+	Name     string `json:"name"`
+	Server   string `json:"server"`
+	TTL      string `json:"ttl"`
+	Template string `json:"template"`
+	Leases   int    `json:"leases"`
+	Updated  string `json:"updated"`
+}
+
+// SourceRows are the vault's dynamic sources as rows.
+func (m *Manager) SourceRows() ([]SourceRow, error) {
+	sources, err := m.Sources()
+	if err != nil {
+		return nil, err
+	}
+	out := []SourceRow{}
+	for _, e := range sources {
+		out = append(out, SourceRow{Name: e.Name, Server: e.Summary, TTL: vault.FormatInterval(e.Dynamic.TTL),
+			Template: e.Dynamic.Template, Leases: e.Leases, Updated: jsonout.Time(e.Updated)})
+	}
+	return out, nil
+}
+
+// LeaseRow is a lease as `dynamic leases --json` shows it: never a
+// password.
+type LeaseRow struct {
+	Source    string `json:"source"`
+	Role      string `json:"role"`
+	Server    string `json:"server"`
+	State     string `json:"state"`
+	Created   string `json:"created"`
+	Expires   string `json:"expires"`
+	Host      string `json:"host"`
+	PID       int    `json:"pid"`
+	LeftOver  bool   `json:"left_over"`
+	Why       string `json:"why"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// LeaseRows are leases as rows.
+func LeaseRows(leases []LeaseInfo) []LeaseRow {
+	out := make([]LeaseRow, 0, len(leases))
+	for _, l := range leases {
+		out = append(out, LeaseRow{Source: l.Source, Role: l.Role, Server: l.Server, State: string(l.State),
+			Created: jsonout.Time(l.Created), Expires: jsonout.Time(l.Expires), Host: l.Host, PID: l.PID,
+			LeftOver: l.LeftOver, Why: l.Why, LastError: l.LastError})
+	}
+	return out
+}
+
+// Revoke drops the logins made from source now, even those of programs
+// still running: the one of login role, or all of them when role is "".
+func (m *Manager) Revoke(ctx context.Context, source, role string) ([]Outcome, error) {
+	return m.Cleanup(ctx, func(l *vault.Lease) (bool, string) {
+		return l.Source == source && (role == "" || l.Role == role), "revoked by hand"
+	})
+}
+
+// String says what happened to the lease, for a person.
+func (o Outcome) String() string {
+	if o.Err != nil {
+		return fmt.Sprintf("could not drop %s of %s (%s): %v", o.Lease.Role, o.Lease.Source, o.Reason, o.Err)
+	}
+	return fmt.Sprintf("dropped %s of %s (%s)", o.Lease.Role, o.Lease.Source, o.Reason)
+}

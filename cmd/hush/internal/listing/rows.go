@@ -1,0 +1,56 @@
+package listing
+
+import (
+	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// History is a secret's versions as `history --json` shows them.
+type History struct {
+	Name     string       `json:"name"`
+	Removed  bool         `json:"removed"`
+	Versions []VersionRow `json:"versions"`
+}
+
+// VersionRow is one version in a History (never its value).
+type VersionRow struct {
+	Created string     `json:"created"`
+	Current bool       `json:"current"`
+	Name    string     `json:"name"` // the secret's name at that version
+	Note    string     `json:"note"`
+	Size    int        `json:"size"`
+	Type    vault.Type `json:"type"`
+	Version int        `json:"version"`
+	Damaged string     `json:"damaged,omitempty"` // DamagedValue, when it does not authenticate
+}
+
+// HistoryRows are name's versions, and whether the secret is removed.
+func HistoryRows(name string, hist []vault.VersionInfo, cur *vault.Secret) History {
+	out := History{Name: name, Removed: !cur.Deleted.IsZero(), Versions: make([]VersionRow, 0, len(hist))}
+	for _, h := range hist {
+		out.Versions = append(out.Versions, VersionRow{Version: h.Version, Name: h.Name, Type: h.Type, Note: h.Note,
+			Size: h.Size, Created: jsonout.Time(h.Created), Current: h.Current})
+	}
+	return out
+}
+
+// DueRow is one thing that needs attention, as `due --json` shows it.
+type DueRow struct {
+	Name    string `json:"name"`
+	What    string `json:"what"`             // rotation, expiry, certificate
+	Reason  string `json:"reason,omitempty"` // why, when it is not the schedule
+	When    string `json:"when"`
+	Overdue bool   `json:"overdue"`
+}
+
+// DueRows are items as rows, and how many of them are overdue.
+func DueRows(items []vault.DueItem) (rows []DueRow, overdue int) {
+	rows = []DueRow{}
+	for _, it := range items {
+		if it.Overdue {
+			overdue++
+		}
+		rows = append(rows, DueRow{it.Name, it.What, it.Reason, jsonout.Time(it.When), it.Overdue})
+	}
+	return rows, overdue
+}

@@ -1,0 +1,108 @@
+package teamsync
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// The team changes below return what to tell the person, in order, also
+// when they fail part way: a change the server took stays done.
+
+// Create makes v the team's on a server, this device its admin, and
+// pushes v's secrets with a first sync.
+func Create(v *vault.Vault, o client.CreateOptions) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	st, err := client.Create(ctx, v, o)
+	if err != nil {
+		return nil, err
+	}
+	notes := []string{fmt.Sprintf("created team %s on %s; this device (%s) is its admin", o.Name, st.Server, st.Device.Name)}
+	rep, err := Now(ctx, v)
+	if err != nil {
+		return notes, fmt.Errorf("the team exists, but the first sync failed (run `hush sync` again): %w", err)
+	}
+	return append(notes, fmt.Sprintf("pushed %d secrets. Next: `hush team invite --role writer`", rep.Pushed)), nil
+}
+
+// SetRole gives member name role, for all their devices. A writer made a
+// reader starts a new key epoch (what they sign from now on is refused),
+// and every secret is pushed sealed under it.
+func SetRole(ctx context.Context, t *client.Team, name, role string) ([]string, error) {
+	epoch, err := t.SetRole(ctx, name, role)
+	if err != nil {
+		return nil, err
+	}
+	notes := []string{fmt.Sprintf("%s is now a %s", name, role)}
+	if epoch == 0 {
+		return notes, nil
+	}
+	notes = append(notes, fmt.Sprintf("new team key epoch %d: what a former writer signs from now on is refused", epoch))
+	return pushResealed(ctx, t, notes)
+}
+
+// Remove removes a member, or one device, from the team: after a sync
+// (what is sealed again under the new key is what this device holds), a
+// new key epoch, every secret they could read marked to be rotated, every
+// secret pushed sealed under the new key.
+func Remove(ctx context.Context, t *client.Team, name string) ([]string, error) {
+	if _, err := t.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("sync before removing: %w", err)
+	}
+	var notes []string
+	rm, err := t.Remove(ctx, name)
+	if rm != nil {
+		notes = append(notes, fmt.Sprintf("removed %s (%s)", rm.Member, strings.Join(rm.Devices, ", ")))
+	}
+	if err != nil {
+		return notes, err
+	}
+	notes = append(notes, fmt.Sprintf("new team key epoch %d; %d secret(s) marked to be rotated (see `hush due`)", rm.Epoch, rm.Exposed))
+	return pushResealed(ctx, t, notes)
+}
+
+// Rotate starts a new team key epoch and pushes every secret sealed under
+// it.
+func Rotate(ctx context.Context, t *client.Team) ([]string, error) {
+	epoch, err := t.Rotate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pushResealed(ctx, t, []string{fmt.Sprintf("new team key epoch %d", epoch)})
+}
+
+// pushResealed syncs after a new key epoch: every secret goes up sealed
+// under the new key. The team change itself is done whatever happens here.
+func pushResealed(ctx context.Context, t *client.Team, notes []string) ([]string, error) {
+	rep, err := t.Sync(ctx)
+	if err != nil {
+		return notes, fmt.Errorf("the team change is done; pushing the re-sealed secrets failed (run `hush sync`): %w", err)
+	}
+	notes = append(notes, fmt.Sprintf("pushed %d secret(s) sealed under the new key", rep.Pushed))
+	return append(notes, ConflictNotes(rep.Conflicts)...), nil
+}
+
+// Join registers v, a vault made for it, with the team of invitation inv,
+// and closes v. record writes the audit entry of the attempt before v
+// closes; its failure is only a note when the join worked. A failed join
+// removes the vault again: it holds nothing yet, and a retry starts clean.
+func Join(v *vault.Vault, inv *client.Invite, o client.JoinOptions, record func(error) error) (*client.State, []string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	st, err := client.Join(ctx, v, inv, o)
+	var notes []string
+	if rerr := record(err); err == nil && rerr != nil {
+		notes = append(notes, fmt.Sprintf("note: %v", rerr))
+	}
+	path := v.Path()
+	v.Close()
+	if err != nil {
+		vault.Remove(path)
+		return nil, notes, err
+	}
+	return st, notes, nil
+}

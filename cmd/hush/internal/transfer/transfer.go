@@ -1,0 +1,189 @@
+// Package transfer moves secrets between the vault and files for `hush
+// import` and `hush export`: a dotenv, JSON or YAML file's KEY=value pairs
+// become the secrets FOLDER/KEY, all or nothing ([Requests]); a folder's
+// secrets become entries named by their last segment, as `hush run`
+// injects them ([Entries]); an export goes to a file only its owner can
+// read, never over an existing one ([WritePrivate]). The formats are
+// vault/envfile's; another store's export is vault/importer's.
+package transfer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/envfile"
+	"github.com/hush-secrets/hush/vault/importer"
+)
+
+// DisplayName names an input for a person: "-" is stdin.
+func DisplayName(path string) string {
+	if path == "-" {
+		return "stdin"
+	}
+	return path
+}
+
+// DisplayFolder names a folder for a person: "" is the root folder.
+func DisplayFolder(f string) string {
+	if f == "" {
+		return "the root folder"
+	}
+	return f
+}
+
+// ReadInput reads path ("-": stdin) up to envfile.MaxInput (and one byte
+// more, which the parser refuses).
+func ReadInput(stdin io.Reader, path string) ([]byte, error) {
+	r := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read %s: %w", path, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, envfile.MaxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("failed to read %s: %w", DisplayName(path), err)
+	}
+	return b, nil
+}
+
+// ParseOptions tell [Parse] how to expand variables in a dotenv file.
+type ParseOptions struct {
+	NoExpand bool
+	// Env, when not nil, is also looked in for a variable the file does
+	// not define; hush's own variables (HUSH_*) never are, so that the
+	// passphrase cannot end up in a secret.
+	Env map[string]string
+	// Undefined is called for each reference to a variable defined
+	// nowhere it was looked for (see envfile.Options.Undefined).
+	Undefined func(line int, key string)
+}
+
+// Parse reads a file's entries in format f; name names the file in errors.
+// A file without any entry is an error: nothing is imported.
+func Parse(f envfile.Format, data []byte, name string, o ParseOptions) ([]envfile.Entry, error) {
+	opts := envfile.Options{NoExpand: o.NoExpand, Undefined: o.Undefined}
+	if o.Env != nil {
+		opts.LookupEnv = func(k string) (string, bool) {
+			if strings.HasPrefix(k, "HUSH_") {
+				return "", false // the passphrase must never end up in a secret
+			}
+			v, ok := o.Env[k]
+			return v, ok
+		}
+	}
+	entries, err := opts.Parse(f, data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("%s holds no secrets: nothing imported", name)
+	}
+	return entries, nil
+}
+
+// Requests are entries as the secrets FOLDER/KEY, and their names; a key
+// that makes no valid name is an error.
+func Requests(entries []envfile.Entry, folder string) ([]vault.SetRequest, []string, error) {
+	reqs := make([]vault.SetRequest, len(entries))
+	names := make([]string, 0, len(entries))
+	for i, e := range entries {
+		name := e.Key
+		if folder != "" {
+			name = folder + "/" + e.Key
+		}
+		if err := vault.ValidName(name); err != nil {
+			return nil, nil, err
+		}
+		reqs[i] = vault.SetRequest{Name: name, Value: e.Value}
+		names = append(names, name)
+	}
+	return reqs, names, nil
+}
+
+// Entries are the secrets directly in folder, each named by its last
+// segment. Dynamic sources are left out (an admin credential is read with
+// `hush get` if at all) and named in skipped; a revoked secret is an
+// error. The caller wipes the values.
+func Entries(v *vault.Vault, folder string) (entries []envfile.Entry, skipped []string, err error) {
+	secrets, err := v.Children(folder)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(secrets) == 0 {
+		return nil, nil, fmt.Errorf("no secrets directly in %s: `hush ls %s` shows what is below it", DisplayFolder(folder), folder)
+	}
+	wipe := func() {
+		for _, s := range secrets {
+			clear(s.Value)
+		}
+	}
+	entries = make([]envfile.Entry, 0, len(secrets))
+	for _, s := range secrets {
+		if s.IsDynamic() {
+			clear(s.Value)
+			skipped = append(skipped, s.Name)
+			continue
+		}
+		if err := s.RevokedErr(); err != nil {
+			wipe()
+			return nil, skipped, err
+		}
+		entries = append(entries, envfile.Entry{Key: vault.Base(s.Name), Value: s.Value})
+	}
+	if len(entries) == 0 {
+		return nil, skipped, fmt.Errorf("nothing to export in %s: it holds only dynamic sources", DisplayFolder(folder))
+	}
+	return entries, skipped, nil
+}
+
+// WritePrivate writes data to a new file only its owner can read. An
+// existing file is refused rather than overwritten: it may be another
+// export the user still needs.
+func WritePrivate(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("failed to create %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("failed to write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// ReadExport reads another store's export at path ("-": stdin, for the
+// formats that are one file) into a plan; password is asked only when the
+// export is protected by one. Nothing is imported yet. The caller wipes
+// the plan.
+func ReadExport(f importer.Format, path string, stdin io.Reader, password func() ([]byte, error)) (*importer.Plan, error) {
+	opts := importer.Options{Password: password}
+	var plan *importer.Plan
+	var err error
+	if path == "-" && f != importer.Pass && f != importer.SOPS {
+		data, rerr := io.ReadAll(io.LimitReader(stdin, importer.MaxInput+1))
+		if rerr != nil {
+			return nil, fmt.Errorf("failed to read stdin: %w", rerr)
+		}
+		defer crypto.Wipe(data)
+		plan, err = importer.Parse(f, data, opts)
+	} else {
+		plan, err = importer.Read(f, path, opts)
+	}
+	switch {
+	case errors.Is(err, importer.ErrNoPassword) || errors.Is(err, importer.ErrWrongPassword):
+		return nil, fmt.Errorf("%s: %w: nothing imported", DisplayName(path), err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w (nothing imported)", DisplayName(path), err)
+	}
+	return plan, nil
+}

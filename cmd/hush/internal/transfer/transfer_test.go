@@ -1,0 +1,84 @@
+package transfer
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/envfile"
+)
+
+func TestParseNeverExpandsHushsOwnVariables(t *testing.T) {
+	env := map[string]string{"HOME": "/home/ann", "HUSH_PASSPHRASE": "the passphrase"}
+	es, err := Parse(envfile.Dotenv, []byte("A=$HOME\nB=${HUSH_PASSPHRASE}\n"), "f.env", ParseOptions{Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(es[0].Value) != "/home/ann" || string(es[1].Value) != "" {
+		t.Errorf("entries = %q, %q", es[0].Value, es[1].Value)
+	}
+	if _, err := Parse(envfile.Dotenv, []byte("# nothing\n"), "f.env", ParseOptions{}); err == nil || !strings.Contains(err.Error(), "f.env holds no secrets") {
+		t.Errorf("an empty file: %v", err)
+	}
+	reqs, names, err := Requests(es, "app/dev")
+	if err != nil || len(reqs) != 2 || names[1] != "app/dev/B" {
+		t.Errorf("Requests = %v, %v, %v", reqs, names, err)
+	}
+	if _, _, err := Requests([]envfile.Entry{{Key: "bad name"}}, ""); err == nil {
+		t.Error("a key that makes no valid name was taken")
+	}
+}
+
+func TestEntriesLeaveOutSourcesAndRefuseRevoked(t *testing.T) {
+	v, err := vault.Create(filepath.Join(t.TempDir(), "vaults", "t.db"), []byte("correct horse battery staple"), vault.CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	typ := vault.TypeDynamicPostgres
+	for name, u := range map[string]vault.Update{
+		"app/KEY": {},
+		"app/DB":  {Type: &typ, Dynamic: &vault.DynamicSource{Template: "GRANT r TO {{name}}", TTL: 3600e9}},
+	} {
+		val := "v"
+		if u.Type != nil {
+			val = "postgres://admin:pw@127.0.0.1/app"
+		}
+		if _, err := v.Set(name, []byte(val), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, skipped, err := Entries(v, "app")
+	if err != nil || len(es) != 1 || es[0].Key != "KEY" || len(skipped) != 1 || skipped[0] != "app/DB" {
+		t.Fatalf("Entries = %v, %v, %v", es, skipped, err)
+	}
+	if _, err := v.Revoke("app/KEY", "leaked"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Entries(v, "app"); err == nil {
+		t.Error("a revoked secret was exported")
+	}
+	if _, _, err := Entries(v, "none"); err == nil || !strings.Contains(err.Error(), "no secrets directly in none") {
+		t.Errorf("an empty folder: %v", err)
+	}
+}
+
+func TestWritePrivateNeverOverwrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.env")
+	if err := WritePrivate(path, []byte("A=1\n")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%v, %v: want mode 0600", fi, err)
+	}
+	if err := WritePrivate(path, []byte("B=2\n")); err == nil {
+		t.Error("an existing file was overwritten")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "A=1\n" {
+		t.Errorf("file = %q", b)
+	}
+}

@@ -1,0 +1,151 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// MachineExpiredError says that a machine's access ended: its own client
+// (the token's holder) stops with it.
+type MachineExpiredError struct {
+	Name    string
+	Expires time.Time
+}
+
+func (e *MachineExpiredError) Error() string {
+	return fmt.Sprintf("machine %s's access to the team expired on %s: ask an admin for a new token", e.Name, e.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+func (e *MachineExpiredError) Unwrap() error { return wire.ErrMachineExpired }
+
+// expiredAuthorError: a record signed by a machine whose access has ended
+// (by this device's clock). It is skipped like a record of an old key
+// epoch: applied by nobody, and it does not stop the sync. The check uses
+// this device's clock, so a record a writer machine pushed just before it
+// expired and that this device pulls after is skipped too; on a chained
+// team the record's entry carries the author's signed time, which could
+// tell them apart (not wired yet).
+type expiredAuthorError struct {
+	StaleRecordError
+	name string
+}
+
+func (e *expiredAuthorError) Error() string {
+	return fmt.Sprintf("record %s: written by machine %s, whose access has expired", e.ID, e.name)
+}
+
+func (e *expiredAuthorError) Unwrap() error { return &e.StaleRecordError }
+
+// InviteMachine adds a machine to the team (admin only) and returns its
+// token, which holds the machine's private keys: show it once. This
+// device makes the machine's key pairs, registers a single-use invitation
+// and the machine's join with them, and approves it at once with a
+// machine entry of the membership log (role reader or writer, access until
+// now+life) and the team key wrapped to the machine: no code goes
+// anywhere, since no other party made a key.
+func (t *Team) InviteMachine(ctx context.Context, name, role string, life time.Duration) (*Token, error) {
+	st := t.st
+	if role != wire.RoleReader && role != wire.RoleWriter {
+		return nil, fmt.Errorf("a machine is a reader or a writer, not %q", role)
+	}
+	if life <= 0 || life > wire.MaxMachineLife {
+		return nil, fmt.Errorf("a machine's access lasts up to %d days", int(wire.MaxMachineLife.Hours()/24))
+	}
+	c, err := t.admin(ctx, "add a machine")
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := st.FindMember(name); err == nil {
+		return nil, fmt.Errorf("%q is already a member or a device of the team: a machine needs a name of its own", name)
+	}
+	key, ok := st.Keys[st.Members.Epoch]
+	if !ok || st.Epoch != st.Members.Epoch {
+		return nil, errors.New("this device does not hold the team's current key: run `hush sync` first")
+	}
+	ms, err := newIdentity(name, name)
+	if err != nil {
+		return nil, err
+	}
+	ms.Server, ms.CA, ms.Team = st.Server, st.CA, st.Team
+	secret, err := crypto.Random(32)
+	if err != nil {
+		return nil, err
+	}
+	defer crypto.Wipe(secret)
+	// The invitation lives minutes and is never kept in this device's
+	// state: if this command stops half way, no later sync approves the
+	// machine as an ordinary member.
+	inv := wire.Invite{ID: wire.NewID(), Role: role, Expires: time.Now().Add(10 * time.Minute).UTC().Truncate(time.Second)}
+	if err := c.do(ctx, "POST", "/v1/invites", inv, nil); err != nil {
+		return nil, err
+	}
+	mc, err := ms.conn()
+	if err != nil {
+		return nil, err
+	}
+	j := wire.Join{Team: st.Team, Invite: inv.ID, Device: ms.Device, Binding: binding(secret, st.Team, inv.ID, &ms.Device)}
+	if err := mc.do(ctx, "POST", "/v1/join", j, nil); err != nil {
+		return nil, err
+	}
+	wk, err := st.wrapKeyFor(&ms.Device, st.Epoch, key)
+	if err != nil {
+		return nil, err
+	}
+	e := st.entry(wire.LogMachine)
+	d := ms.Device
+	e.Device, e.Role, e.Expires = &d, role, e.Time.Add(life).Truncate(time.Second)
+	st.sign(e)
+	next := cloneMembership(st.Members)
+	if err := next.Apply(e); err != nil {
+		return nil, err
+	}
+	if err := c.do(ctx, "POST", "/v1/joins/approve", wire.Approve{Invite: inv.ID, Device: d.ID, Key: *wk, Entry: *e}, nil); err != nil {
+		return nil, err
+	}
+	st.Members = next
+	if err := t.save(); err != nil {
+		return nil, err
+	}
+	return &Token{Server: st.Server, CA: st.CA, Team: st.Team, TeamName: st.TeamName, Device: d.ID, Name: name,
+		SignSeed: ms.SignSeed, Box: ms.BoxIdentity, Genesis: st.Genesis, PinSeq: next.Seq, PinHead: next.Head, Expires: e.Expires}, nil
+}
+
+// OpenToken is the team of a machine token, held in v: a vault of its
+// own (an in-memory one: vault.CreateMemory) that is not in a team. Its
+// Sync fetches and verifies the membership log from the token's pins,
+// fetches the team key and pulls every record, with every check of an
+// ordinary device's sync.
+func OpenToken(v *vault.Vault, tok *Token) (*Team, error) {
+	if InTeam(v) {
+		return nil, errors.New("this vault is already shared with a team")
+	}
+	st, err := tok.state()
+	if err != nil {
+		return nil, err
+	}
+	return &Team{v: v, st: st}, nil
+}
+
+// Machines is the team's machines whose access ends before now+within,
+// soonest first (already expired ones included), from the verified log
+// this device holds.
+func (st *State) Machines(now time.Time, within time.Duration) []*wire.LogDevice {
+	var out []*wire.LogDevice
+	if st.Members == nil {
+		return nil
+	}
+	for _, d := range st.Members.Devices {
+		if d.Active && d.Machine && d.Expires.Before(now.Add(within)) {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b *wire.LogDevice) int { return a.Expires.Compare(b.Expires) })
+	return out
+}
