@@ -37,7 +37,7 @@ func CreateMemory() (*Vault, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	if _, err := db.Exec("PRAGMA temp_store = MEMORY"); err != nil {
+	if _, err := db.Exec("PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY"); err != nil {
 		db.Close()
 		return nil, dbErr("open memory vault", err)
 	}
@@ -72,7 +72,7 @@ func CreateMemory() (*Vault, error) {
 		v.Close()
 		return nil, err
 	}
-	// The policy set first: the anchor names it (as Create does).
+	// As create does, in its order (the anchor commits to the policies).
 	if err := v.sealPolicySet(v.db); err != nil {
 		v.Close()
 		return nil, err
