@@ -191,7 +191,7 @@ func (d *detail) view(height int) string {
 	if sec.Exposed != nil {
 		field("Rotate", s.Mark.Render("now: "+sec.Exposed.Reason+" ("+when(sec.Exposed.At, now)+")"))
 	} else if sec.RotateEvery > 0 {
-		due := sec.Updated.Add(sec.RotateEvery)
+		due := sec.RotationStart(sec.Updated).Add(sec.RotateEvery)
 		every := "every " + vault.FormatInterval(sec.RotateEvery)
 		if d.policyFrom != "" {
 			every += " (from " + d.policyFrom + ")"

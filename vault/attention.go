@@ -89,7 +89,7 @@ func Due(entries []Entry, now time.Time, within, certWithin time.Duration) []Due
 			// Someone who could read it left the team: due since then.
 			out = append(out, DueItem{Name: e.Name, What: "rotation", Reason: e.Exposed.Reason, When: e.Exposed.At, Overdue: true})
 		} else if e.RotateEvery > 0 {
-			add(e.Name, "rotation", e.Updated.Add(e.RotateEvery), within)
+			add(e.Name, "rotation", e.RotationStart(e.Updated).Add(e.RotateEvery), within)
 		}
 		add(e.Name, "expiry", e.Expires, within)
 		add(e.Name, "certificate end", e.NotAfter, max(within, certWithin))

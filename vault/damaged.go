@@ -19,6 +19,9 @@ type DamagedSecretsError struct {
 type DamagedSecret struct {
 	Name string
 	Why  string
+	// Named is false when no remaining version gives the name: Name is
+	// then "the secret with id …", which no command takes.
+	Named bool
 }
 
 func (e *DamagedSecretsError) Error() string {
@@ -53,7 +56,7 @@ func (v *Vault) damaged(rows []damagedRow, in func(name string) bool) error {
 				if in != nil && !in(name) {
 					continue
 				}
-				d.Name = name
+				d.Name, d.Named = name, true
 			}
 		}
 		e.Secrets = append(e.Secrets, d)

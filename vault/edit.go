@@ -42,6 +42,7 @@ func (v *Vault) Edit(name string, u Update) (SetResult, error) {
 			res = SetResult{Name: name, Version: r.head}
 			return nil
 		}
+		keepClock(&meta, cur.Meta, r) // the value is the same: so is its age
 		if err := v.addVersion(tx, r, name, meta, cur.Value, time.Now().UnixNano()); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -89,7 +90,15 @@ func (v *Vault) Names() ([]string, error) {
 }
 
 func (v *Vault) readNameCache(path string, key *crypto.Key, stamp []byte) ([]string, bool) {
-	b, err := os.ReadFile(path)
+	// Opened as the vault's own files are: never through a link, only the
+	// user's own with no permissions for others; anything else is
+	// rebuilt (the rename in writeNameCache replaces it).
+	f, err := private.Open(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, false
+	}
+	b, err := io.ReadAll(f)
+	f.Close()
 	if err != nil || !bytes.HasPrefix(b, []byte(nameCacheMagic)) {
 		return nil, false
 	}

@@ -7,10 +7,18 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 func openOwned(path, fix string) (*os.File, fs.FileInfo, error) {
-	_, _, err := walk(path, func(p string, st fs.FileInfo) error { return linkOwned(p, st, fix) })
+	abs, _ := filepath.Abs(path)
+	_, _, err := walk(path, func(p string, st fs.FileInfo) error {
+		where := ""
+		if p != abs {
+			where = "(on the way to " + path + ") "
+		}
+		return linkOwned(p, st, where, fix)
+	})
 	var ue *UnsafePathError
 	if errors.As(err, &ue) {
 		return nil, nil, err

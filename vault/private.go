@@ -85,6 +85,12 @@ func checkLayout(path string) error {
 // folder above the vaults folder of the vault at path) and returns the
 // vault's path through HUSH_HOME's real folder: hush opens only that, so
 // a link on the way re-pointed after the check redirects nothing.
+//
+// SQLite opens its files (the vault, its journals, the attached audit
+// log) by name, so they cannot be opened relative to a checked folder's
+// descriptor (openat with O_NOFOLLOW, openat2's RESOLVE_NO_SYMLINKS). A
+// real path whose every folder only you or root can change gives the same
+// guarantee: nobody else can swap a part of it after the check.
 func realPath(path string) (string, error) {
 	dir := filepath.Dir(path)
 	home, err := private.Above(filepath.Dir(dir))

@@ -62,7 +62,8 @@ func (osGuard) Above(home string) (string, error) {
 	me := os.Geteuid()
 	check := func(d string, st fs.FileInfo) error {
 		if st.Mode()&fs.ModeSymlink != 0 {
-			return linkOwned(d, st, fmt.Sprintf("(on the way to %s) its owner can point it at any folder, also another of yours; set HUSH_HOME to a path without it", home))
+			return linkOwned(d, st, fmt.Sprintf("(on the way to %s) ", home),
+				"its owner can point it at any folder, also another of yours; set HUSH_HOME to a path without it")
 		}
 		if !st.IsDir() {
 			return nil // walk says it is not a folder
@@ -112,6 +113,14 @@ func checkFile(path string, st fs.FileInfo) error {
 	}
 	if st.Mode().Perm()&0o077 != 0 {
 		return &PermissionError{Path: path, Mode: st.Mode()}
+	}
+	// SQLite finds a database's journal and -wal by the file's name: a
+	// change made through another name of the same file goes into another
+	// -wal, which can corrupt it ("How To Corrupt An SQLite Database
+	// File", 2.5); and a "backup" that is a hard link is no copy.
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink > 1 {
+		return &UnsafePathError{path, fmt.Sprintf("has %d names (hard links)", sys.Nlink),
+			fmt.Sprintf("changes made through another name go to another journal and can damage it; remove the other names (`find / -xdev -samefile %s`), or keep a copy made with `cp` instead", path)}
 	}
 	return nil
 }

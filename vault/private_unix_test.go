@@ -360,3 +360,106 @@ func TestLinkFlippedAfterCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHardLinkedFiles: a vault file or audit log with a second name (a
+// hard link: a "backup" made with `cp -l` or `ln`, or one vault put under
+// two names) is refused, naming the file and the fix: SQLite keeps a
+// journal per name, so writes through both can damage it. Another user
+// cannot make such a link here (the vaults folder is yours and 0700, and
+// a file of theirs is refused by its owner), so no second user is needed.
+func TestHardLinkedFiles(t *testing.T) {
+	for _, which := range []string{"vault", "audit log"} {
+		v := newVault(t)
+		path := v.Path()
+		if err := v.Record("get", []string{"x"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		v.Close()
+		f := path
+		if which == "audit log" {
+			f = AuditPath(path)
+		}
+		other := filepath.Join(t.TempDir(), "backup.db")
+		if err := os.Link(f, other); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(path)
+		wantUnsafe(t, err, f, "has 2 names (hard links)")
+		if !strings.Contains(err.Error(), "-samefile "+f) {
+			t.Fatalf("%s: the refusal does not say how to find the other name: %v", which, err)
+		}
+		os.Remove(other)
+		v, err = Open(path)
+		if err != nil {
+			t.Fatalf("%s: with its other name removed: %v", which, err)
+		}
+		v.Close()
+	}
+}
+
+// TestFilesBesideChecked: the two files hush keeps beside a vault besides
+// those SQLite opens (docs/security.md names them). NAME.names, the
+// completion cache, is opened as the vault's files are: a link there (or
+// a file another user could read) is not read but replaced by a rebuilt
+// cache. NAME.audit.db.rekey, the re-sealed log `passwd --rotate-key`
+// writes before its commit, is refused when the log is opened (at the
+// first entry) when it is another user's.
+func TestFilesBesideChecked(t *testing.T) {
+	t.Run(".names", func(t *testing.T) {
+		v := newVault(t)
+		if _, err := v.Set("app/K", []byte("x"), Update{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Names(); err != nil {
+			t.Fatal(err)
+		}
+		cache := NameCachePath(v.Path())
+		good, err := os.ReadFile(cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := filepath.Join(t.TempDir(), "elsewhere")
+		if err := os.WriteFile(target, good, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(cache)
+		if err := os.Symlink(target, cache); err != nil {
+			t.Fatal(err)
+		}
+		names, err := v.Names()
+		if err != nil || len(names) != 1 || names[0] != "app/K" {
+			t.Fatalf("Names = %v, %v", names, err)
+		}
+		if st, err := os.Lstat(cache); err != nil || !st.Mode().IsRegular() {
+			t.Fatalf("the link at %s was read instead of replaced by a rebuilt cache: %v", cache, err)
+		}
+	})
+	t.Run(".rekey", func(t *testing.T) {
+		who, uid := otherUser(t)
+		home := filepath.Join(sharedBase(t), "hush")
+		path := filepath.Join(home, "vaults", "test.db")
+		v, err := Create(path, testPass, CreateOptions{KDF: crypto.FloorKDF})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Close()
+		vaults := filepath.Dir(path)
+		f := rekeyPath(path)
+		os.Chmod(home, 0o755)
+		os.Chmod(vaults, 0o777)
+		asOther(t, who, ": > "+f+" && chmod 600 "+f)
+		os.Chmod(vaults, 0o700)
+		os.Chmod(home, 0o700)
+		v, err = Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Close()
+		if err := v.Unlock(testPass); err != nil {
+			t.Fatal(err)
+		}
+		// The log (and so the .rekey beside it) is opened at the first
+		// entry.
+		wantUnsafe(t, v.Record("get", []string{"x"}, nil), f, "owned by uid "+strconv.Itoa(uid))
+	})
+}

@@ -534,6 +534,7 @@ func (rp *Replica) MarkExposed(reason string, at time.Time) (int, error) {
 			}
 			m := cur.Meta
 			m.Exposed = &Exposure{At: at.UTC(), Reason: reason}
+			keepClock(&m, cur.Meta, r)
 			err = v.addVersion(tx, r, name, m, cur.Value, now)
 			clear(cur.Value)
 			if err != nil {

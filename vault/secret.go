@@ -84,6 +84,30 @@ type Meta struct {
 	Summary string `json:"summary,omitempty"`
 	// Dynamic is set exactly when Type is [TypeDynamicPostgres].
 	Dynamic *DynamicSource `json:"dynamic,omitempty"`
+	// ValueSince is when the value was last set, on a version that
+	// changed something else (an edit, a revocation, a rename): the
+	// rotation clock runs from it, not from that version. Zero: the
+	// version set the value.
+	ValueSince time.Time `json:"value_since,omitzero"`
+}
+
+// keepClock marks m, the metadata of a new version of the secret whose
+// current version has metadata cur and row r, as keeping the value: the
+// rotation clock keeps running from when the value was set.
+func keepClock(m *Meta, cur Meta, r *row) {
+	m.ValueSince = cur.ValueSince
+	if m.ValueSince.IsZero() {
+		m.ValueSince = time.Unix(0, r.updated).UTC()
+	}
+}
+
+// RotationStart is when the rotation clock of a secret last changed at
+// updated started: when its value was set.
+func (m Meta) RotationStart(updated time.Time) time.Time {
+	if !m.ValueSince.IsZero() {
+		return m.ValueSince
+	}
+	return updated
 }
 
 // DynamicSource is what a dynamic source keeps besides its admin URL (the
@@ -119,14 +143,21 @@ type Revocation struct {
 type RevokedError struct {
 	Name string
 	Revocation
+	// OldValue: not the secret's current state, but a value it had (one
+	// a set or rollback would bring back) was revoked; the secret may
+	// have a newer value.
+	OldValue bool
 }
 
 func (e *RevokedError) Error() string {
-	msg := fmt.Sprintf("secret %s was revoked on %s", e.Name, e.At.Local().Format("2006-01-02 15:04"))
+	when := e.At.Local().Format("2006-01-02 15:04")
 	if e.Reason != "" {
-		msg += " (" + e.Reason + ")"
+		when += " (" + e.Reason + ")"
 	}
-	return msg + ": set a new value (hush set or hush rotate), or read an old one with --version N"
+	if e.OldValue {
+		return fmt.Sprintf("that value of secret %s was revoked on %s: hush will not use a leaked value again; choose another version (`hush history %s`) or a new value", e.Name, when, e.Name)
+	}
+	return fmt.Sprintf("secret %s was revoked on %s: set a new value (hush set or hush rotate), or read an old one with --version N", e.Name, when)
 }
 
 // RevokedErr returns the revocation error for s, or nil when s is usable.
@@ -213,12 +244,13 @@ type Entry struct {
 	RotateFrom string
 }
 
-// RotationDue reports whether the secret's rotation interval has passed.
+// RotationDue reports whether the secret's rotation interval has passed
+// since its value was set ([Meta.RotationStart]).
 func (m Meta) RotationDue(updated, now time.Time) bool {
 	if m.Exposed != nil {
 		return true // someone who could read it left the team
 	}
-	return m.RotateEvery > 0 && !updated.Add(m.RotateEvery).After(now)
+	return m.RotateEvery > 0 && !m.RotationStart(updated).Add(m.RotateEvery).After(now)
 }
 
 // Expired reports whether the secret's expiry date has passed.

@@ -269,6 +269,7 @@ func (v *Vault) Revoke(name, reason string) (SetResult, error) {
 		}
 		meta := cur.Meta
 		meta.Revoked = &Revocation{At: time.Now().UTC().Truncate(time.Second), Reason: reason}
+		keepClock(&meta, cur.Meta, r)
 		if err := v.addVersion(tx, r, name, meta, cur.Value, time.Now().UnixNano()); err != nil {
 			return err
 		}
@@ -605,6 +606,11 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 	if !r.deleted.Valid && bytes.Equal(cur.Value, req.Value) && metaEqual(cur.Meta, meta) {
 		res.Changed, res.Version = false, r.head
 		return res, nil
+	}
+	if bytes.Equal(cur.Value, req.Value) && !r.deleted.Valid {
+		keepClock(&meta, cur.Meta, r) // metadata only: the clock runs on
+	} else {
+		meta.ValueSince = time.Time{} // a new value starts the clock
 	}
 	res.Version = r.head + 1
 	return res, v.addVersion(tx, r, req.Name, meta, req.Value, now)
@@ -1182,6 +1188,11 @@ func (v *Vault) rollback(name string, n int, valueOnly bool) (SetResult, error) 
 				return nil
 			}
 		}
+		if !r.deleted.Valid && bytes.Equal(old.Value, head.Value) {
+			keepClock(&meta, head.Meta, r)
+		} else {
+			meta.ValueSince = time.Time{} // another value in use: its clock starts
+		}
 		if err := v.addVersion(tx, r, name, meta, old.Value, time.Now().UnixNano()); err != nil {
 			return err
 		}
@@ -1274,15 +1285,19 @@ func (v *Vault) ensureFree(tx *sql.Tx, name string) error {
 // Move renames a live secret. The rename is a new version; history stays.
 func (v *Vault) Move(from, to string) (SetResult, error) {
 	return v.transfer(from, to, func(tx *sql.Tx, r *row, cur *Secret, now int64) (SetResult, error) {
-		err := v.addVersion(tx, r, to, cur.Meta, cur.Value, now)
+		meta := cur.Meta
+		keepClock(&meta, cur.Meta, r) // renamed, not rotated
+		err := v.addVersion(tx, r, to, meta, cur.Value, now)
 		return SetResult{Name: to, Version: r.head, Changed: true}, err
 	})
 }
 
 // Copy makes a new secret with the current value and metadata of another.
 func (v *Vault) Copy(from, to string) (SetResult, error) {
-	return v.transfer(from, to, func(tx *sql.Tx, _ *row, cur *Secret, now int64) (SetResult, error) {
-		err := v.insert(tx, to, cur.Meta, cur.Value, now)
+	return v.transfer(from, to, func(tx *sql.Tx, r *row, cur *Secret, now int64) (SetResult, error) {
+		meta := cur.Meta
+		keepClock(&meta, cur.Meta, r) // a copy of the value, as old as it
+		err := v.insert(tx, to, meta, cur.Value, now)
 		return SetResult{Name: to, Version: 1, Created: true, Changed: true}, err
 	})
 }
@@ -1378,7 +1393,7 @@ func (v *Vault) revokedValue(q querier, name string, r *row, value []byte) error
 		same := subtle.ConstantTimeCompare(s.Value, value) == 1
 		clear(s.Value)
 		if same {
-			return &RevokedError{Name: name, Revocation: x.rev}
+			return &RevokedError{Name: name, Revocation: x.rev, OldValue: true}
 		}
 	}
 	return nil

@@ -172,6 +172,8 @@ type Vault struct {
 	changeNo    int64
 	maxSeen     int64
 	maxSeenName string
+
+	keptAudit string // Create: where an earlier vault's audit log was kept
 }
 
 // keyring holds the vault key of the current epoch and its subkeys.
@@ -322,9 +324,16 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 		return nil, fmt.Errorf("failed to create vault file: %w", err)
 	}
 	f.Close()
-	// An audit log left by an earlier vault of this name belongs to a key
-	// that no longer exists: it could never be read again. A -wal left
-	// beside it would be replayed into the new file by SQLite.
+	// An audit log left by an earlier vault of this name opens only with
+	// that vault's key: with a backup of that vault (the file emptied or
+	// lost, say), it tells what happened since. So it is kept aside, with
+	// its journal, never deleted. A -wal left beside the vault would be
+	// replayed into the new file by SQLite: that goes.
+	kept, err := keepAuditAside(path, now)
+	if err != nil {
+		Remove(path)
+		return nil, err
+	}
 	for _, p := range companions(path)[1:] {
 		os.Remove(p)
 	}
@@ -333,6 +342,7 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 		Remove(path)
 		return nil, err
 	}
+	v.keptAudit = kept
 	return v, nil
 }
 
@@ -488,7 +498,8 @@ func (v *Vault) load() error {
 	err := v.db.QueryRow(`SELECT vault_id, format, kdf, kdf_memory, kdf_passes, kdf_lanes, salt, epoch, created, check_mac, wrapped_key, header_mac FROM header WHERE id = 1`).
 		Scan(&h.vaultID, &h.format, &h.kdf, &mem, &passes, &lanes, &h.salt, &h.epoch, &h.created, &h.checkMAC, &h.wrappedKey, &h.headerMAC)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("vault %s has no header: it was never finished; remove it and run `hush init` again", v.path)
+		return fmt.Errorf("vault %s has no header: it was never finished, or it was emptied or damaged. If you have a backup of it, put that back; "+
+			"else move the file away and run `hush init` again (the audit log beside it is kept, renamed, not deleted: it opens with that backup)", v.path)
 	}
 	if err != nil {
 		return dbErr("read vault header", err)
@@ -650,3 +661,35 @@ func (v *Vault) ChangePassphrase(newPassphrase []byte, params crypto.KDFParams) 
 	}
 	return nil
 }
+
+// keepAuditAside renames an earlier vault's audit log beside path (and its
+// journal files) to NAME.audit.db.replaced-UNIXTIME, and returns the new
+// name, or "" when there was none.
+func keepAuditAside(path string, now time.Time) (string, error) {
+	audit := AuditPath(path)
+	st, err := os.Lstat(audit)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("failed to check the earlier audit log: %w", err)
+	}
+	if st.Size() == 0 {
+		return "", nil // nothing to keep
+	}
+	kept := fmt.Sprintf("%s.replaced-%d", audit, now.Unix())
+	for _, suffix := range []string{"-wal", "-journal"} {
+		if err := os.Rename(audit+suffix, kept+suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("failed to keep the earlier audit log aside: %w", err)
+		}
+	}
+	if err := os.Rename(audit, kept); err != nil {
+		return "", fmt.Errorf("failed to keep the earlier audit log aside: %w", err)
+	}
+	return kept, nil
+}
+
+// KeptAuditLog is, for a vault [Create] just made, where it kept the audit
+// log an earlier vault of the same name left ("" when there was none): it
+// opens only with that vault's key, so only with a backup of that vault.
+func (v *Vault) KeptAuditLog() string { return v.keptAudit }

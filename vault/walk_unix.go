@@ -97,7 +97,8 @@ func trustedOwner(uid int) bool { return uid == os.Geteuid() || uid == 0 }
 
 // linkOwned refuses a link another user owns: its owner can point it
 // anywhere at any time, also at another file or folder of yours.
-func linkOwned(p string, st fs.FileInfo, fix string) error {
+// where, when not "", says where the link is: "(on the way to X) ".
+func linkOwned(p string, st fs.FileInfo, where, fix string) error {
 	if st.Mode()&fs.ModeSymlink == 0 {
 		return nil
 	}
@@ -106,7 +107,7 @@ func linkOwned(p string, st fs.FileInfo, fix string) error {
 		return fmt.Errorf("failed to check the owner of %s", p)
 	}
 	if !trustedOwner(uid) {
-		return &UnsafePathError{p, fmt.Sprintf("is a symbolic link owned by uid %d, not by you (uid %d) or root", uid, os.Geteuid()), fix}
+		return &UnsafePathError{p, fmt.Sprintf("%sis a symbolic link owned by uid %d, not by you (uid %d) or root", where, uid, os.Geteuid()), fix}
 	}
 	return nil
 }

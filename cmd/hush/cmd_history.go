@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,8 +28,18 @@ func (a *app) historyCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				bad, err := v.DamagedValues(name)
+				if err != nil {
+					return err
+				}
+				damaged := listing.DamagedHistory(name, hist, bad)
 				if a.jsonOut {
-					return a.writeJSON(listing.HistoryRows(name, hist, cur))
+					rows := listing.HistoryRows(name, hist, cur)
+					rows.MarkDamaged(bad)
+					if err := a.writeJSON(rows); err != nil {
+						return err
+					}
+					return damaged
 				}
 				now := time.Now()
 				w := a.newTable()
@@ -41,6 +52,9 @@ func (a *app) historyCommand() *cobra.Command {
 					if h.Current {
 						state = human.Join(state, "current")
 					}
+					if slices.Contains(bad, h.Version) {
+						state = human.Join(state, "damaged: "+listing.DamagedValue)
+					}
 					if state == "" {
 						state = "-"
 					}
@@ -52,7 +66,7 @@ func (a *app) historyCommand() *cobra.Command {
 				if !cur.Deleted.IsZero() {
 					a.notef("%s was removed %s; `hush rollback %s --to N` restores a version", name, human.Ago(cur.Deleted, now), name)
 				}
-				return nil
+				return damaged
 			})
 		},
 	}

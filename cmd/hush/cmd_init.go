@@ -103,6 +103,9 @@ func (a *app) createVault(kdf *kdfFlags, hint string) (v *vault.Vault, name, pat
 	if errors.Is(err, vault.ErrVaultExists) {
 		return nil, "", "", exists
 	}
+	if err == nil && v.KeptAuditLog() != "" {
+		a.notef("note: the audit log an earlier vault %s left was kept as %s: it opens only with a backup of that vault", name, v.KeptAuditLog())
+	}
 	return v, name, path, err
 }
 

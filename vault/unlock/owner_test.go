@@ -68,4 +68,10 @@ func TestPassphraseFileOwner(t *testing.T) {
 	if p, err := (&Chain{}).NewGiven(myLink, false); err != nil || string(p) != "new passphrase from a file" {
 		t.Fatalf("the user's own file through the user's link: %q, %v", p, err)
 	}
+	// The user's own file, but through a folder link the other user owns:
+	// they can point it at another folder with a file of that name.
+	dirLink := filepath.Join(base, "f8-dir")
+	otheruser.Run(t, who, "ln -s "+filepath.Dir(mine)+" "+dirLink)
+	_, err = ReadPassphraseFile(filepath.Join(dirLink, "mine"), nil)
+	wantRefused(err, dirLink+" (on the way to "+filepath.Join(dirLink, "mine")+")", "is a symbolic link owned by uid "+strconv.Itoa(uid))
 }

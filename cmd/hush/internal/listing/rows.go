@@ -21,6 +21,7 @@ type VersionRow struct {
 	Size    int        `json:"size"`
 	Type    vault.Type `json:"type"`
 	Version int        `json:"version"`
+	Damaged string     `json:"damaged,omitempty"` // DamagedValue, when it does not authenticate
 }
 
 // HistoryRows are name's versions, and whether the secret is removed.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/pelletier/go-toml/v2"
@@ -31,12 +30,23 @@ type Project struct {
 // maxProjectSize bounds what is read: a project file is a few lines.
 const maxProjectSize = 64 << 10
 
+// ErrForeignProject means a project file another user owns or can
+// write was found: hush does not use it (see [FindProject]).
+var ErrForeignProject = errors.New("refusing a project file")
+
 // FindProject looks for .hush.toml in dir and each parent. It returns nil
 // and no error when there is none.
+//
+// A project file decides which secrets `hush run` hands to a program, so,
+// as git does with a repository another user owns, hush refuses one that
+// someone else can have chosen: owned by another user than you or root,
+// reached through a link another user owns, or writable by group or
+// others. That is an error, not a file skipped: a program run with other
+// secrets than meant (or none) is worse than one not run.
 func FindProject(dir string) (*Project, error) {
 	for {
 		p := filepath.Join(dir, ProjectFile)
-		b, err := readSmall(p)
+		b, err := readProject(p)
 		if err == nil {
 			proj, err := ParseProject(b)
 			if err != nil {
@@ -44,6 +54,9 @@ func FindProject(dir string) (*Project, error) {
 			}
 			proj.Path = p
 			return proj, nil
+		}
+		if errors.Is(err, ErrForeignProject) {
+			return nil, err
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("failed to read %s: %w", p, err)
@@ -56,12 +69,22 @@ func FindProject(dir string) (*Project, error) {
 	}
 }
 
-func readSmall(p string) ([]byte, error) {
-	f, err := os.Open(p)
+// foreignFix is what to do about a project file hush refuses.
+const foreignFix = "hush will not use it, since it decides what `hush run` injects; remove it if it is not yours, take it over (`chown`), or run with --no-project (and --from)"
+
+func readProject(p string) ([]byte, error) {
+	f, st, err := vault.OpenOwned(p, foreignFix)
 	if err != nil {
+		if errors.Is(err, vault.ErrUnsafePath) {
+			return nil, fmt.Errorf("%w: %w", ErrForeignProject, err)
+		}
 		return nil, err
 	}
 	defer f.Close()
+	if st.Mode().IsRegular() && st.Mode().Perm()&0o022 != 0 {
+		return nil, fmt.Errorf("%w: %s is writable by group or others (mode %04o): others can change what `hush run` injects; run `chmod go-w %s`, or run with --no-project (and --from)",
+			ErrForeignProject, p, st.Mode().Perm(), p)
+	}
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(io.LimitReader(f, maxProjectSize+1)); err != nil {
 		return nil, err
