@@ -62,22 +62,7 @@ func CreateMemory() (*Vault, error) {
 	// No passphrase wraps the key: the header only makes the schema whole.
 	h.salt, h.checkMAC, h.wrappedKey = make([]byte, crypto.SaltSize), []byte{}, []byte{}
 	h.headerMAC = v.keys.hmac.MAC(h.bytes())
-	if _, err := db.Exec(`INSERT INTO header (id, vault_id, format, kdf, kdf_memory, kdf_passes, kdf_lanes, salt, epoch, created, check_mac, wrapped_key, header_mac)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		h.vaultID, h.format, h.kdf, h.params.MemoryKiB, h.params.Passes, h.params.Lanes, h.salt, h.epoch, h.created, h.checkMAC, h.wrappedKey, h.headerMAC); err != nil {
-		v.Close()
-		return nil, fmt.Errorf("failed to write vault header: %w", err)
-	}
-	if err := v.attachAudit(); err != nil {
-		v.Close()
-		return nil, err
-	}
-	// As create does, in its order (the anchor commits to the policies).
-	if err := v.sealPolicySet(v.db); err != nil {
-		v.Close()
-		return nil, err
-	}
-	if err := v.startAnchor(v.db); err != nil {
+	if err := v.start(); err != nil {
 		v.Close()
 		return nil, err
 	}

@@ -810,14 +810,8 @@ func (v *Vault) index(limit int) ([]IndexEntry, error) {
 	if err != nil {
 		return nil, dbErr("read vault", err)
 	}
-	type raw struct {
-		st      rowState
-		epoch   int
-		updated int64 // the head version's time
-		nameCT  []byte
-	}
 	var bad []damagedRow
-	out, err := openRows(rows, func(rows *sql.Rows) (r raw, err error) {
+	out, err := openRows(rows, func(rows *sql.Rows) (r liveRow, err error) {
 		var updated, epoch sql.NullInt64
 		err = rows.Scan(append(r.st.dest(), &updated, &epoch, &r.nameCT)...)
 		if err == nil && r.nameCT == nil { // the current version is gone
@@ -825,24 +819,7 @@ func (v *Vault) index(limit int) ([]IndexEntry, error) {
 		}
 		r.updated, r.epoch = updated.Int64, int(epoch.Int64)
 		return r, err
-	}, func(r *raw) (IndexEntry, bool, error) {
-		e := IndexEntry{id: r.st.id, Version: r.st.head, epoch: r.epoch}
-		if r.nameCT == nil {
-			return e, false, nil // in bad
-		}
-		var err error
-		if e.Name, err = v.openName(e.id, e.Version, e.epoch, r.nameCT); err != nil {
-			return e, false, err
-		}
-		if err := v.check(&r.st, e.Name); err != nil {
-			return e, false, err
-		}
-		if err := checkUpdated(e.Name, r.st.updated, r.updated); err != nil {
-			return e, false, err
-		}
-		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.st.created), time.Unix(0, r.updated)
-		return e, true, nil
-	})
+	}, v.indexEntry)
 	if err != nil {
 		return nil, err
 	}
@@ -851,6 +828,28 @@ func (v *Vault) index(limit int) ([]IndexEntry, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// indexEntry opens and checks one live row's name for the index; a row
+// whose current version is gone is left out here (its caller lists it as
+// damaged).
+func (v *Vault) indexEntry(r *liveRow) (IndexEntry, bool, error) {
+	e := IndexEntry{id: r.st.id, Version: r.st.head, epoch: r.epoch}
+	if r.nameCT == nil {
+		return e, false, nil // in bad
+	}
+	var err error
+	if e.Name, err = v.openName(e.id, e.Version, e.epoch, r.nameCT); err != nil {
+		return e, false, err
+	}
+	if err := v.check(&r.st, e.Name); err != nil {
+		return e, false, err
+	}
+	if err := checkUpdated(e.Name, r.st.updated, r.updated); err != nil {
+		return e, false, err
+	}
+	e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.st.created), time.Unix(0, r.updated)
+	return e, true, nil
 }
 
 // indexAll is the whole index, from [Vault.scanLive]'s two sequential
@@ -867,24 +866,7 @@ func (v *Vault) indexAll() ([]IndexEntry, error) {
 			bad = append(bad, damagedRow{live[i].st.id, live[i].st.head})
 		}
 	}
-	out, err := openSlice(live, func(r *liveRow) (IndexEntry, bool, error) {
-		e := IndexEntry{id: r.st.id, Version: r.st.head, epoch: r.epoch}
-		if r.nameCT == nil {
-			return e, false, nil // in bad
-		}
-		var err error
-		if e.Name, err = v.openName(e.id, e.Version, e.epoch, r.nameCT); err != nil {
-			return e, false, err
-		}
-		if err := v.check(&r.st, e.Name); err != nil {
-			return e, false, err
-		}
-		if err := checkUpdated(e.Name, r.st.updated, r.updated); err != nil {
-			return e, false, err
-		}
-		e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.st.created), time.Unix(0, r.updated)
-		return e, true, nil
-	})
+	out, err := openSlice(live, v.indexEntry)
 	if err != nil {
 		return nil, err
 	}

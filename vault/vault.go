@@ -390,29 +390,33 @@ func create(path string, passphrase []byte, params crypto.KDFParams, now time.Ti
 		v.Close()
 		return nil, err
 	}
-	h := &v.hdr
-	_, err = db.Exec(`INSERT INTO header (id, vault_id, format, kdf, kdf_memory, kdf_passes, kdf_lanes, salt, epoch, created, check_mac, wrapped_key, header_mac)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		h.vaultID, h.format, h.kdf, h.params.MemoryKiB, h.params.Passes, h.params.Lanes, h.salt, h.epoch, h.created, h.checkMAC, h.wrappedKey, h.headerMAC)
-	if err != nil {
-		v.Close()
-		return nil, fmt.Errorf("failed to write vault header: %w", err)
-	}
-	// The log exists from the start, anchored: its absence later is
-	// always noticed.
-	if err := v.attachAudit(); err != nil {
-		v.Close()
-		return nil, err
-	}
-	if err := v.sealPolicySet(v.db); err != nil {
-		v.Close()
-		return nil, err
-	}
-	if err := v.startAnchor(v.db); err != nil {
+	if err := v.start(); err != nil {
 		v.Close()
 		return nil, err
 	}
 	return v, nil
+}
+
+// start writes a new vault's header, and starts its audit log and the
+// anchor that names the log, the policies and the header (Create and
+// CreateMemory).
+func (v *Vault) start() error {
+	h := &v.hdr
+	if _, err := v.db.Exec(`INSERT INTO header (id, vault_id, format, kdf, kdf_memory, kdf_passes, kdf_lanes, salt, epoch, created, check_mac, wrapped_key, header_mac)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		h.vaultID, h.format, h.kdf, h.params.MemoryKiB, h.params.Passes, h.params.Lanes, h.salt, h.epoch, h.created, h.checkMAC, h.wrappedKey, h.headerMAC); err != nil {
+		return fmt.Errorf("failed to write vault header: %w", err)
+	}
+	// The log exists from the start, anchored: its absence later is
+	// always noticed.
+	if err := v.attachAudit(); err != nil {
+		return err
+	}
+	// The policy set first: the anchor commits to it.
+	if err := v.sealPolicySet(v.db); err != nil {
+		return err
+	}
+	return v.startAnchor(v.db)
 }
 
 // wrap sets a new salt and parameters in the header and wraps the vault key
