@@ -98,16 +98,10 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 		}
 		if !base {
 			rec := &req.Records[i]
-			rec.Seq = 0
-			if err := rec.Check(); err != nil {
-				fail(w, http.StatusBadRequest, err.Error())
+			if msg := checkPushed(rec, seen); msg != "" {
+				fail(w, http.StatusBadRequest, msg)
 				return
 			}
-			if seen[rec.ID] {
-				fail(w, http.StatusBadRequest, "record "+rec.ID+" is in the push twice")
-				return
-			}
-			seen[rec.ID] = true
 			if !e.Matches(rec) {
 				fail(w, http.StatusBadRequest, "chain entry "+strconv.FormatInt(e.Pos, 10)+" does not name its record")
 				return

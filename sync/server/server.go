@@ -615,17 +615,10 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 	}
 	seen := map[string]bool{}
 	for i := range req.Records {
-		rec := &req.Records[i]
-		rec.Seq = 0
-		if err := rec.Check(); err != nil {
-			fail(w, http.StatusBadRequest, err.Error())
+		if msg := checkPushed(&req.Records[i], seen); msg != "" {
+			fail(w, http.StatusBadRequest, msg)
 			return
 		}
-		if seen[rec.ID] {
-			fail(w, http.StatusBadRequest, "record "+rec.ID+" is in the push twice")
-			return
-		}
-		seen[rec.ID] = true
 	}
 	// Authorship is the signer's: a device cannot push in another's name.
 	if err := par.Do(len(req.Records), func(i int) error {
@@ -973,4 +966,19 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, dev *store.Devic
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "refuse", Records: []string{req.Device}, Result: "ok"})
 	reply(w, http.StatusOK, struct{}{})
+}
+
+// checkPushed checks one pushed record's form and that the push names it
+// once (seen), and clears the sequence number only the server assigns;
+// it returns what to answer, or "".
+func checkPushed(rec *wire.Record, seen map[string]bool) string {
+	rec.Seq = 0
+	if err := rec.Check(); err != nil {
+		return err.Error()
+	}
+	if seen[rec.ID] {
+		return "record " + rec.ID + " is in the push twice"
+	}
+	seen[rec.ID] = true
+	return ""
 }
