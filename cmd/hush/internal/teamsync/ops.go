@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -26,7 +27,7 @@ func Create(v *vault.Vault, o client.CreateOptions) ([]string, error) {
 	if err != nil {
 		return notes, fmt.Errorf("the team exists, but the first sync failed (run `hush sync` again): %w", err)
 	}
-	return append(notes, fmt.Sprintf("pushed %d secrets. Next: `hush team invite --role writer`", rep.Pushed)), nil
+	return append(notes, "pushed "+human.Count(rep.Pushed, "secret")+". Next: `hush team invite --role writer`"), nil
 }
 
 // SetRole gives member name role, for all their devices. A writer made a
