@@ -351,6 +351,13 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 		return err
 	}
 	v.anch = nil
+	// Again under the write lock: the check at open does not cover a
+	// trigger planted while this command ran (a rotator, a value read from
+	// stdin) and it would swallow this very write. No one can plant one
+	// between here and the commit.
+	if err := v.checkSchemaNow(tx, logged); err != nil {
+		return fail(err)
+	}
 	if logged {
 		// A rotation by another hush since this one read the header: its
 		// key is stale, and the log may be the re-sealed one.

@@ -204,3 +204,19 @@ func schemaDigest(objs []schemaObject) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// checkSchemaNow checks the vault file's schema, and the audit log's when
+// it is attached, inside the caller's transaction.
+func (v *Vault) checkSchemaNow(q querier, audit bool) error {
+	var version int
+	if err := q.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return dbErr("read schema version", err)
+	}
+	if err := checkSchema(q, "main", version, "vault file"); err != nil {
+		return err
+	}
+	if audit {
+		return checkSchema(q, "audit", 0, "audit log")
+	}
+	return nil
+}

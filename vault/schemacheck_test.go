@@ -164,3 +164,39 @@ func TestSchemaDigests(t *testing.T) {
 		t.Errorf("currentAuditSchemaDigest = %q, want %q (schemacheck.go)", currentAuditSchemaDigest, d)
 	}
 }
+
+// TestTriggerPlantedWhileOpen: a trigger planted after hush opened the
+// vault (while a rotator ran, or a value was read from stdin) is found by
+// the write itself, which changes nothing (attack 15b B2).
+func TestTriggerPlantedWhileOpen(t *testing.T) {
+	for _, file := range []string{"vault", "audit"} {
+		t.Run(file, func(t *testing.T) {
+			v := newVault(t)
+			v.Intend("set", []string{"app/A"})
+			mustSet(t, v, "app/A", "leaked-value")
+			path := v.Path()
+			if file == "audit" {
+				path = AuditPath(path)
+			}
+			db, err := sql.Open("sqlite3", "file:"+path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.SetMaxOpenConns(1)
+			table := "versions"
+			if file == "audit" {
+				table = "audit"
+			}
+			if _, err := db.Exec(`CREATE TRIGGER t1 BEFORE INSERT ON ` + table + ` BEGIN SELECT RAISE(IGNORE); END`); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			v.Intend("set", []string{"app/A"})
+			_, err = v.Set("app/A", []byte("rotated-at-source"), Update{})
+			var se *SchemaTamperError
+			if !errors.As(err, &se) || !strings.Contains(err.Error(), "unexpected trigger t1") {
+				t.Fatalf("set with a trigger planted while open: %v, want the schema refused", err)
+			}
+		})
+	}
+}
