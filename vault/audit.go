@@ -428,3 +428,28 @@ func FilterAudit(entries []AuditEntry, since time.Time, prefix string) []AuditEn
 	}
 	return out
 }
+
+// CheckFile is what `audit --verify` adds to reading the log: every live
+// secret and folder count checked as `ls` checks them, and SQLite's own
+// integrity check of both files, which compares each index with its
+// table (an index rebuilt outside hush would otherwise hand back rows it
+// should not, and hide others).
+func (v *Vault) CheckFile() error {
+	if _, err := v.List(""); err != nil {
+		return err
+	}
+	for _, schema := range []string{"main", "audit"} {
+		var res string
+		if err := v.db.QueryRow(`PRAGMA ` + schema + `.integrity_check(1)`).Scan(&res); err != nil {
+			return dbErr("check the vault file", err)
+		}
+		if res != "ok" {
+			file := "vault file"
+			if schema == "audit" {
+				file = "audit log"
+			}
+			return &TamperError{fmt.Sprintf("SQLite's integrity check of the %s says %q: restore it from a backup", file, res)}
+		}
+	}
+	return nil
+}

@@ -200,3 +200,111 @@ func TestTriggerPlantedWhileOpen(t *testing.T) {
 		})
 	}
 }
+
+// TestRebuiltLiveIndex: the partial index of live rows rebuilt over the
+// removed ones, its text put back as hush wrote it, makes SQLite hand a
+// folder read the removed secret and hide the live one; the rows say what
+// they are, so export and run --from refuse (attack 15b B1).
+func TestRebuiltLiveIndex(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/K1", "removed-value")
+	mustSet(t, v, "app/K2", "current-two")
+	if err := v.Remove("app/K1"); err != nil {
+		t.Fatal(err)
+	}
+	path := v.Path()
+	v.Close()
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		`PRAGMA writable_schema = ON`,
+		`UPDATE sqlite_master SET sql = 'CREATE INDEX secrets_folder_live ON secrets(folder_mac) WHERE deleted IS NOT NULL' WHERE name = 'secrets_folder_live'`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	// A new connection reads the changed text; REINDEX fills it so.
+	db, err = sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		`REINDEX secrets_folder_live`,
+		`PRAGMA writable_schema = ON`,
+		`UPDATE sqlite_master SET sql = 'CREATE INDEX secrets_folder_live ON secrets(folder_mac) WHERE deleted IS NULL' WHERE name = 'secrets_folder_live'`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	v, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	if err := v.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	got, err := v.Children("app")
+	if err == nil {
+		names := []string{}
+		for _, s := range got {
+			names = append(names, s.Name)
+		}
+		t.Fatalf("Children(app) = %v, want refused", names)
+	}
+	if !errors.Is(err, ErrTampered) {
+		t.Fatalf("Children(app): %v, want tampering", err)
+	}
+}
+
+// TestCheckFileFindsRebuiltIndex: audit --verify's file check names an
+// index whose contents do not match its table, and passes an untouched
+// vault.
+func TestCheckFileFindsRebuiltIndex(t *testing.T) {
+	v := newVault(t)
+	mustSet(t, v, "app/K1", "removed-value")
+	mustSet(t, v, "app/K2", "current-two")
+	if err := v.Remove("app/K1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.CheckFile(); err != nil {
+		t.Fatalf("CheckFile on an untouched vault: %v", err)
+	}
+	path := v.Path()
+	v.Close()
+	for _, step := range [][]string{
+		{`PRAGMA writable_schema = ON`, `UPDATE sqlite_master SET sql = 'CREATE INDEX secrets_folder_live ON secrets(folder_mac) WHERE deleted IS NOT NULL' WHERE name = 'secrets_folder_live'`},
+		{`REINDEX secrets_folder_live`, `PRAGMA writable_schema = ON`, `UPDATE sqlite_master SET sql = 'CREATE INDEX secrets_folder_live ON secrets(folder_mac) WHERE deleted IS NULL' WHERE name = 'secrets_folder_live'`},
+	} {
+		db, err := sql.Open("sqlite3", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		for _, q := range step {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Close()
+	}
+	v, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	if err := v.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.CheckFile(); err == nil || !errors.Is(err, ErrTampered) || !strings.Contains(err.Error(), "integrity check") {
+		t.Fatalf("CheckFile on a rebuilt index: %v, want SQLite's integrity check named", err)
+	}
+}

@@ -845,6 +845,9 @@ func (v *Vault) indexEntry(r *liveRow) (IndexEntry, bool, error) {
 	if err := v.check(&r.st, e.Name); err != nil {
 		return e, false, err
 	}
+	if r.st.deleted.Valid { // an index of live rows rebuilt outside hush
+		return e, false, &TamperError{fmt.Sprintf("the index of live secrets holds %s, which was removed: an index of the vault file was rebuilt outside hush", e.Name)}
+	}
 	if err := checkUpdated(e.Name, r.st.updated, r.updated); err != nil {
 		return e, false, err
 	}
@@ -1021,8 +1024,11 @@ func (v *Vault) Children(folder string) ([]*Secret, error) {
 		if err := checkUpdated(s.Name, st.updated, updated); err != nil {
 			return nil, err
 		}
-		if Folder(s.Name) != folder {
-			return nil, &TamperError{fmt.Sprintf("the folder lookup for %q holds %s", folder, s.Name)}
+		// The row says what it is (its MAC covers both): an index
+		// rebuilt outside hush can hand back a removed row or another
+		// folder's, and hide a live one (the count below says so).
+		if Folder(s.Name) != folder || st.deleted.Valid {
+			return nil, &TamperError{fmt.Sprintf("the folder lookup for %q holds %s (removed or elsewhere): an index of the vault file was rebuilt outside hush", folder, s.Name)}
 		}
 		if s.Meta, err = v.openMeta(s.Name, id, s.Version, s.Epoch, metaCT); err != nil {
 			return nil, err

@@ -64,6 +64,9 @@ docs/security.md).`,
 					return err
 				}
 				if verify {
+					if err := v.CheckFile(); err != nil {
+						return err
+					}
 					if len(entries) == 0 {
 						a.notef("audit log intact: no entries yet")
 						return nil
