@@ -473,8 +473,15 @@ means it is showing you different histories.`,
 					return err
 				}
 				if a.jsonOut {
-					return a.writeJSON(map[string]any{"team": fp.Team, "fingerprint": fp.Genesis, "log_entries": fp.Seq, "head": fp.Head,
-						"chain_entries": fp.ChainPos, "chain_head": fp.ChainHead, "hash": fp.Hash, "offline": fp.Offline})
+					out := map[string]any{"team": fp.Team, "fingerprint": fp.Genesis, "log_entries": fp.Seq, "head": fp.Head,
+						"chain_entries": fp.ChainPos, "chain_head": fp.ChainHead, "hash": fp.Hash, "offline": fp.Offline}
+					if fp.Refused != nil {
+						out["refused"] = fp.Refused.Error()
+					}
+					if err := a.writeJSON(out); err != nil {
+						return err
+					}
+					return fp.Refused
 				}
 				a.printf("team         %s\n", fp.Team)
 				a.printf("fingerprint  %s\n", fp.Genesis)
@@ -483,6 +490,11 @@ means it is showing you different histories.`,
 				a.printf("compare      %s\n", fp.Hash)
 				if fp.Offline {
 					a.notef("note: the team server is unreachable: this is the log as this device verified it last")
+				}
+				if fp.Refused != nil {
+					// Printed all the same: the server being checked must
+					// not decide whether the check can be made.
+					return fmt.Errorf("the team server's answer was refused, so the above is what this device verified at its last sync: %w", fp.Refused)
 				}
 				return nil
 			})

@@ -210,6 +210,18 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	at := st.Chain
 	var cr wire.ChainRecords
 	hashes := map[int64][]byte{at.Pos: at.Hash}
+	// A page is applied only once every record its entries name has come
+	// (in it, or replaced by a later entry that came with its record):
+	// until then it is held, so that a server withholding one record
+	// cannot leave this device with the others of a change (half of a
+	// rotated pair). applied is the cursor after the last page applied.
+	type heldPage struct {
+		records            []wire.Record
+		own                []string
+		confirmed, vouched map[string]bool
+	}
+	var held []heldPage
+	applied := at
 	for {
 		pg := first
 		first = nil
@@ -297,12 +309,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 				s.vouched[pg.Records[i].ID] = true
 			}
 		}
-		if err := s.apply(pg.Records); err != nil {
-			return err
-		}
-		if err := s.confirmOwn(own); err != nil {
-			return err
-		}
+		held = append(held, heldPage{pg.Records, own, s.confirmed, s.vouched})
 		if s.fresh {
 			st.LastChange = st.now().UTC()
 		}
@@ -313,34 +320,34 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		st.Chained = true
 		if !pg.More {
 			if err := cr.Done(); err != nil {
-				st.Chain = s.lagging(&cr, at, hashes)
+				st.Chain = applied
 				return err
 			}
+		}
+		if cr.Pending() == 0 {
+			for _, h := range held {
+				s.confirmed, s.vouched = h.confirmed, h.vouched
+				if err := s.apply(h.records); err != nil {
+					return err
+				}
+				if err := s.confirmOwn(h.own); err != nil {
+					return err
+				}
+			}
+			held, applied = nil, at
+		}
+		if !pg.More {
 			break
 		}
-		// Progress, page by page, but never past an entry whose record
-		// has not come yet: resumed, the pull asks for it again.
-		st.Chain = s.lagging(&cr, at, hashes)
+		// Progress, page by page, but never past a page held back:
+		// resumed, the pull asks for it again.
+		st.Chain = applied
 		if err := s.t.save(); err != nil {
 			return err
 		}
 	}
 	st.Chain = at
 	return nil
-}
-
-// lagging is the cursor to save: at, or just before the first entry whose
-// record has not come (hashes holds every position this pull verified, and
-// the one it started from).
-func (s *syncer) lagging(cr *wire.ChainRecords, at wire.ChainCursor, hashes map[int64][]byte) wire.ChainCursor {
-	p := cr.Pending()
-	if p == 0 || p > at.Pos {
-		return at
-	}
-	if h, ok := hashes[p-1]; ok && (p == 1 || h != nil) {
-		return wire.ChainCursor{Pos: p - 1, Hash: h}
-	}
-	return s.st.Chain
 }
 
 // checkPage checks what the server says of its head against the page

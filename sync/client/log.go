@@ -308,6 +308,10 @@ type Fingerprint struct {
 	// are shown different histories (a fork).
 	Hash    string
 	Offline bool // the server was unreachable: this is what was verified last
+	// Refused is why the server's answer was refused (a lie, an error):
+	// the rest is what this device verified last, still worth comparing,
+	// since the server checked must not decide whether the check runs.
+	Refused error
 }
 
 // verifyHash is Fingerprint.Hash.
@@ -320,19 +324,25 @@ func (st *State) verifyHash() []byte {
 func (t *Team) Verify(ctx context.Context) (*Fingerprint, error) {
 	st := t.st
 	offline := false
+	var refused error
 	if _, err := t.verifyLog(ctx); errors.Is(err, ErrOffline) && st.Members != nil {
 		offline = true // what this device verified last is still worth comparing
 	} else if err != nil && !errors.Is(err, ErrPending) {
-		return nil, err
+		if st.Members == nil {
+			return nil, err
+		}
+		refused = err
 	}
 	if st.Members == nil {
 		return nil, errors.New("this device has not verified the team's membership log yet: sync first")
 	}
-	if err := t.save(); err != nil {
-		return nil, err
+	if refused == nil {
+		if err := t.save(); err != nil {
+			return nil, err
+		}
 	}
 	return &Fingerprint{Team: st.Team, Genesis: short(st.Members.Genesis), Seq: st.Members.Seq, Head: short(st.Members.Head),
-		ChainPos: st.Chain.Pos, ChainHead: short(st.Chain.PrevHash()), Hash: short(st.verifyHash()), Offline: offline}, nil
+		ChainPos: st.Chain.Pos, ChainHead: short(st.Chain.PrevHash()), Hash: short(st.verifyHash()), Offline: offline, Refused: refused}, nil
 }
 
 // short prints a hash as groups of hex, like an SSH fingerprint.

@@ -6,6 +6,8 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -207,10 +209,10 @@ func TestMaliciousChainRewrittenPosition(t *testing.T) {
 // A record dropped from the middle of a page: the entry that names it
 // comes, the record does not (a new member would never receive that
 // secret). Defence: every record an entry names must come, in its page
-// or with a later entry (wire.ChainRecords: "a withheld record"), and the
-// cursor is saved before that entry (lagging), so the next pull asks for
-// it again. Saving the cursor at the page's end makes the honest sync
-// after it miss the secret for good.
+// or with a later entry (wire.ChainRecords: "a withheld record"); the
+// page is held, not applied, and the cursor stays before it, so the next
+// pull asks for it again. Saving the cursor at the page's end makes the
+// honest sync after it miss the secret for good.
 func TestMaliciousChainRecordDroppedMidPage(t *testing.T) {
 	tm := newMTeam(t)
 	admin, bob := tm.admin, tm.bob
@@ -652,5 +654,85 @@ func TestMaliciousChainStalledAfterRemoval(t *testing.T) {
 	tm.p.honest()
 	if rep := bobSync(now.Add(9 * 24 * time.Hour)); rep.Fresh != (Freshness{}) || rep.Pulled == 0 {
 		t.Fatalf("honest again: %+v", rep)
+	}
+}
+
+// Half of a change: a credential pair rotated together, the server sends
+// the entries of both and the record of one. Defence: a page is applied
+// only once every record its entries name has come, so the refused page
+// leaves both old values (not one new and one old, a state the team never
+// had); also when the server says more follow and then fails (attack 14b).
+func TestMaliciousChainHalfAChange(t *testing.T) {
+	for _, failNext := range []bool{false, true} {
+		t.Run(fmt.Sprintf("more-then-fail=%v", failNext), func(t *testing.T) {
+			tm := newMTeam(t)
+			admin, bob := tm.admin, tm.bob
+			mSet(t, admin.v, "db/USER", "user-1")
+			mSet(t, admin.v, "db/PASS", "pass-1")
+			tm.sync(t, admin)
+			tm.sync(t, bob)
+			mSet(t, admin.v, "db/USER", "user-2")
+			mSet(t, admin.v, "db/PASS", "pass-2")
+			tm.sync(t, admin)
+			dropped := secretID(t, admin, "db/USER")
+			pages := 0
+			tm.onChain(t, bob, func(pg *wire.ChainPage) {
+				pages++
+				pg.Records = slices.DeleteFunc(pg.Records, func(r wire.Record) bool { return r.ID == dropped })
+				if failNext {
+					if pages > 1 {
+						// The next page is not an answer at all.
+						pg.Entries, pg.Records, pg.More, pg.Started = nil, nil, false, false
+						return
+					}
+					pg.More = true
+				}
+			})
+			_, err := bob.Sync(mctx)
+			tm.p.honest()
+			if err == nil {
+				t.Fatal("bob's sync took a page with a record withheld")
+			}
+			if u, p := mGet(t, bob.v, "db/USER"), mGet(t, bob.v, "db/PASS"); u != "user-1" || p != "pass-1" {
+				t.Fatalf("after the refused sync bob holds %s / %s, want user-1 / pass-1 (nothing applied)", u, p)
+			}
+			chainCursorReal(t, tm, bob)
+			tm.sync(t, bob)
+			if u, p := mGet(t, bob.v, "db/USER"), mGet(t, bob.v, "db/PASS"); u != "user-2" || p != "pass-2" {
+				t.Fatalf("after the honest sync bob holds %s / %s", u, p)
+			}
+			tm.chainConverge(t, admin, bob)
+		})
+	}
+}
+
+// The server being checked must not decide whether the check can be made:
+// a server that refuses or lies when `team verify` fetches the log still
+// gets the hash this device verified at its last sync printed, with the
+// refusal (attack 14b).
+func TestVerifyPrintsWhenTheServerLies(t *testing.T) {
+	tm := newMTeam(t)
+	admin, bob := tm.admin, tm.bob
+	mSet(t, admin.v, "app/alpha", "alpha-2")
+	tm.sync(t, admin)
+	tm.sync(t, bob)
+	want, err := bob.Verify(mctx)
+	if err != nil || want.Refused != nil {
+		t.Fatalf("honest verify: %v, %v", err, want.Refused)
+	}
+	tm.p.onBefore("GET /v1/log", func(x *mExchange) bool {
+		if x.Device != bob.id() {
+			return false
+		}
+		x.Status, x.Resp = http.StatusServiceUnavailable, []byte(`{"error":"unavailable"}`)
+		return true
+	})
+	got, err := bob.Verify(mctx)
+	tm.p.honest()
+	if err != nil {
+		t.Fatalf("verify against a refusing server: %v, want the last verified hash and the refusal", err)
+	}
+	if got.Refused == nil || got.Hash != want.Hash || got.ChainPos != want.ChainPos {
+		t.Fatalf("verify against a refusing server: hash %s at %d (refused: %v), want %s at %d with the refusal", got.Hash, got.ChainPos, got.Refused, want.Hash, want.ChainPos)
 	}
 }
