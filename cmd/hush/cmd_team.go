@@ -320,15 +320,21 @@ this device can no longer sync (removed from the team).`,
 				o.Auto = &on
 			}
 			var conflicts []string
+			unconfirmed := 0
 			err := a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
 				rep, notes, err := teamsync.Sync(ctx, t, o)
 				if err == nil {
-					conflicts = rep.Conflicts
+					conflicts, unconfirmed = rep.Conflicts, rep.Unconfirmed
 				}
 				return a.told(notes, err)
 			})
 			if err != nil {
 				return err
+			}
+			if unconfirmed > 0 {
+				// `hush set … && hush sync` must not believe a change went
+				// up that the team never showed back.
+				return fmt.Errorf("%d change(s) not pushed: the team server answered that it took them, but the team's changes do not show them; they go again with the next `hush sync` (if this repeats, the server is not passing them on: `hush team verify` and compare with a teammate)", unconfirmed)
 			}
 			if len(conflicts) > 0 {
 				// The sync itself worked (and is audited so); the exit

@@ -31,6 +31,7 @@ type liar struct {
 	floodAt, backAt int64
 	flooded, back   bool
 	backCh          chan struct{}
+	swallow         atomic.Bool // answer pushes "ok" without passing them on
 }
 
 type liarKey struct{}
@@ -52,6 +53,12 @@ func cmdWatchLiar(ts *testscript.TestScript, neg bool, args []string) {
 			l.changes.Add(1)
 		case "/v1/watch":
 			if l.watch(w, r, rp) {
+				return
+			}
+		case "/v2/push":
+			if l.swallow.Load() {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`{"status":"ok"}`))
 				return
 			}
 		}
@@ -143,4 +150,13 @@ func liarNamed(ts *testscript.TestScript, name string) *liar {
 		ts.Fatalf("no watchliar %s", name)
 	}
 	return l
+}
+
+// liarswallow VAR on|off: pushes through liar $VAR are answered "ok" and
+// never reach the server (on), or passed on again (off).
+func cmdLiarSwallow(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: liarswallow VAR on|off")
+	}
+	liarNamed(ts, args[0]).swallow.Store(args[1] == "on")
 }

@@ -254,11 +254,27 @@ func (st *State) Freshness(now time.Time) Freshness {
 func (f Freshness) Warning() string {
 	switch {
 	case f.Stalled:
-		return fmt.Sprintf("warning: the team's key changed %d days ago (a member left, or a key was rotated) and every secret was to be sealed again under it, but the team server has shown this device no change since: it may be showing this device a frozen view. Run `hush team verify` and compare the hash with a teammate", int(f.Quiet.Hours()/24))
+		return fmt.Sprintf("warning: the team's key changed %s ago (a member left, or a key was rotated) and every secret was to be sealed again under it, but the team server has shown this device no change since: it may be showing this device a frozen view. Run `hush team verify` and compare the hash with a teammate", quietFor(f.Quiet))
 	case f.Wrote:
-		return fmt.Sprintf("warning: this device has pushed changes, but the team server has shown nothing new from the team for %d days: it may be showing this device a frozen view. Run `hush team verify` and compare the hash with a teammate", int(f.Quiet.Hours()/24))
+		return fmt.Sprintf("warning: this device has pushed changes, but the team server has shown nothing new from the team for %s: it may be showing this device a frozen view. Run `hush team verify` and compare the hash with a teammate", quietFor(f.Quiet))
 	case f.Quiet > 0:
-		return fmt.Sprintf("warning: the team server has shown nothing new for %d days. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", int(f.Quiet.Hours()/24))
+		return fmt.Sprintf("warning: the team server has shown nothing new for %s. If teammates have been making changes, the server may be withholding them: compare `hush team verify` with a teammate", quietFor(f.Quiet))
 	}
 	return ""
+}
+
+// quietFor says how long the team has been quiet: in days, or in hours
+// (or less than an hour) for a fresh window shorter than a day.
+func quietFor(d time.Duration) string {
+	switch days := int(d.Hours() / 24); {
+	case days > 1:
+		return fmt.Sprintf("%d days", days)
+	case days == 1:
+		return "1 day"
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	case d >= time.Hour:
+		return "an hour"
+	}
+	return "less than an hour"
 }
