@@ -39,6 +39,12 @@ func TestVersionGap(t *testing.T) {
 	want("set", err)
 	_, err = v.Audit()
 	want("audit --verify", err)
+	_, err = v.Revoke("app/A", "again")
+	want("revoke", err)
+	_, err = v.Copy("app/A", "app/A2")
+	want("cp", err)
+	_, err = v.Move("app/A", "app/A3")
+	want("mv", err)
 	if s, err := v.Get("app/A"); err != nil || string(s.Value) != "v4" {
 		t.Errorf("get = %v, %v; the current value itself is intact", s, err)
 	}

@@ -264,6 +264,10 @@ func (v *Vault) Revoke(name, reason string) (SetResult, error) {
 			return err
 		}
 		defer clear(cur.Value)
+		// A new version on a history with a hole would hide the hole.
+		if err := v.checkGapless(tx, name, r); err != nil {
+			return err
+		}
 		if cur.Revoked != nil {
 			return cur.RevokedErr()
 		}
@@ -1316,6 +1320,10 @@ func (v *Vault) transfer(from, to string, write func(tx *sql.Tx, r *row, cur *Se
 	err := v.write(func(tx *sql.Tx) error {
 		r, cur, err := v.current(tx, from)
 		if err != nil {
+			return err
+		}
+		if err := v.checkGapless(tx, from, r); err != nil {
+			clear(cur.Value)
 			return err
 		}
 		if err := v.ensureFree(tx, to); err != nil {
