@@ -97,6 +97,12 @@ func Rotate(v *vault.Vault, name string, o Options) (vault.SetResult, error) {
 	var res vault.SetResult
 	if err == nil {
 		res = out[0]
+	} else if !o.Generate {
+		// The rotator ran: the source may hold the new credential now,
+		// and this process is the only place it was. It is neither kept
+		// nor printed (a secret on a terminal or in a log is a leak), so
+		// say where it has to come from.
+		return res, fmt.Errorf("%w\nthe rotator for %s ran, so its source may already use the new value, which hush could not store and did not keep: get it from the source (or reset it there) and store it with `hush set %s`", err, name, name)
 	}
 	if err == nil && !res.Changed {
 		return res, fmt.Errorf("%s unchanged: the new value is the current one, so nothing was rotated", name)

@@ -105,6 +105,25 @@ func TestRotateFailuresChangeNothing(t *testing.T) {
 	}
 }
 
+// A rotator that ran but whose value cannot be stored (here: not of the
+// secret's type) says that the source may have moved on and where the new
+// value has to come from; the old value stays.
+func TestRotateStoreFailsAfterTheRotatorRan(t *testing.T) {
+	v := newVault(t)
+	set(t, v, "app/KEY", "old-value", vault.Update{})
+	notOfType := func(vault.Type, []byte) (string, time.Time, error) {
+		return "", time.Time{}, errors.New("not a certificate")
+	}
+	_, err := Rotate(v, "app/KEY", Options{With: "echo new-value", Describe: notOfType, Environ: []string{"PATH=" + os.Getenv("PATH")}})
+	if err == nil || !strings.Contains(err.Error(), "not a certificate") || !strings.Contains(err.Error(), "the rotator for app/KEY ran") ||
+		!strings.Contains(err.Error(), "hush set app/KEY") || strings.Contains(err.Error(), "new-value") {
+		t.Fatalf("store failed after the rotator: %v", err)
+	}
+	if got := value(t, v, "app/KEY"); got != "old-value" {
+		t.Fatalf("value %q", got)
+	}
+}
+
 // Due rotates the overdue secrets that have a rotator and reports the rest.
 func TestDue(t *testing.T) {
 	v := newVault(t)
