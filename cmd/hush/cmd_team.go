@@ -463,7 +463,7 @@ func (a *app) teamRotateCommand() *cobra.Command {
 func (a *app) teamVerifyCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "verify",
-		Short: "print the team's fingerprint and membership log head, to compare out of band",
+		Short: "print one hash over the team's log and change chain, to compare out of band",
 		Long: `Verify the team's signed membership log and print its fingerprint (its first
 entry), its head (the newest entry), the change chain's head as this device
 verified it at its last sync, and one hash over both heads. Compare the hash
@@ -487,6 +487,9 @@ means it is showing you different histories.`,
 					if err := a.writeJSON(out); err != nil {
 						return err
 					}
+					if fp.Offline {
+						return errors.New("the team server is unreachable, so this is what this device verified at its last sync")
+					}
 					return fp.Refused
 				}
 				a.printf("team         %s\n", fp.Team)
@@ -495,7 +498,9 @@ means it is showing you different histories.`,
 				a.printf("chain head   %d: %s\n", fp.ChainPos, fp.ChainHead)
 				a.printf("compare      %s\n", fp.Hash)
 				if fp.Offline {
-					a.notef("note: the team server is unreachable: this is the log as this device verified it last")
+					// A server can hang up as easily as it can lie: either
+					// way its current state was not checked.
+					return errors.New("the team server is unreachable, so the above is what this device verified at its last sync")
 				}
 				if fp.Refused != nil {
 					// Printed all the same: the server being checked must

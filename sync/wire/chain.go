@@ -166,7 +166,7 @@ func (e *ChainError) Error() string {
 	if e.Pos > 0 {
 		at = fmt.Sprintf(" at position %d", e.Pos)
 	}
-	return fmt.Sprintf("the team server's change chain has %s%s: %s. Nothing was applied; run `hush team verify` and compare with a teammate", e.Fault, at, e.Msg)
+	return fmt.Sprintf("the team server's change chain has %s%s: %s. Nothing of this answer was applied (pages before it that checked out were); run `hush team verify` and compare with a teammate", e.Fault, at, e.Msg)
 }
 
 func (e *ChainError) Is(target error) bool { return target == ErrChain }
