@@ -466,7 +466,7 @@ func testServerTLS(t *testing.T) {
 		t.Errorf("team create without --ca: exit %d, output:\n%s", code, out)
 	}
 	out, code = hush("alice", "team", "create", "--server", serverURL, "--name", "acme", "--device", "alice-laptop", "--ca", certFile)
-	if code != 0 || !strings.Contains(out, "created team acme on "+serverURL) || !strings.Contains(out, "pushed 1 secrets") {
+	if code != 0 || !strings.Contains(out, "created team acme on "+serverURL) || !strings.Contains(out, "pushed 1 secret.") {
 		t.Fatalf("team create --ca: exit %d, output:\n%s", code, out)
 	}
 	// The invite carries the https URL; the joiner brings the CA too.
