@@ -246,28 +246,33 @@ func VerifyChainKnown(team string, from ChainCursor, entries []ChainEntry, signe
 // a later entry (in a later page) are not expected.
 type ChainRecords struct {
 	pending map[string]*ChainEntry // id: the newest entry whose record has not come
+	came    map[string]bool        // ids whose record came for their newest entry
 }
 
 // Page checks one page's records against its entries (already verified).
 func (c *ChainRecords) Page(entries []ChainEntry, records []Record) error {
 	if c.pending == nil {
-		c.pending = map[string]*ChainEntry{}
+		c.pending, c.came = map[string]*ChainEntry{}, map[string]bool{}
 	}
 	for i := range entries {
 		if entries[i].Kind == ChainRecord {
 			c.pending[entries[i].ID] = &entries[i] // a later entry replaces an earlier expectation
+			delete(c.came, entries[i].ID)
 		}
 	}
 	for i := range records {
 		r := &records[i]
 		e, ok := c.pending[r.ID]
 		switch {
+		case !ok && c.came[r.ID]:
+			return &ChainError{FaultMismatch, 0, fmt.Sprintf("record %s came twice for the same entry", r.ID)}
 		case !ok:
 			return &ChainError{FaultMismatch, 0, fmt.Sprintf("record %s came with no entry naming it", r.ID)}
 		case !e.Matches(r):
 			return &ChainError{FaultMismatch, e.Pos, fmt.Sprintf("record %s at version %d is not what the entry names", r.ID, r.Version)}
 		}
 		delete(c.pending, r.ID)
+		c.came[r.ID] = true
 	}
 	return nil
 }

@@ -189,6 +189,16 @@ func TestChainRecords(t *testing.T) {
 		t.Fatalf("a record no entry names: %v", err)
 	}
 
+	// A record sent again in a later page, with no new entry: a duplicate,
+	// said so.
+	var twice ChainRecords
+	if err := twice.Page(es, rs); err != nil {
+		t.Fatal(err)
+	}
+	if err := twice.Page(nil, rs[:1]); !errors.As(err, &ce) || !strings.Contains(err.Error(), "came twice") {
+		t.Fatalf("a record sent twice: %v", err)
+	}
+
 	// Overwritten later: entry 2 names a version that a later page's entry
 	// replaces; only the newer record is expected.
 	next := rs[1]
