@@ -252,7 +252,10 @@ type ChainRecords struct {
 // Page checks one page's records against its entries (already verified).
 func (c *ChainRecords) Page(entries []ChainEntry, records []Record) error {
 	if c.pending == nil {
-		c.pending, c.came = map[string]*ChainEntry{}, map[string]bool{}
+		c.pending = map[string]*ChainEntry{}
+	}
+	if c.came == nil { // Base may have made pending alone
+		c.came = map[string]bool{}
 	}
 	for i := range entries {
 		if entries[i].Kind == ChainRecord {
