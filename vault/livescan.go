@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // liveRow is a live secret's row state and its head version's sealed
@@ -168,59 +166,4 @@ func sortByName[T any](es []T, name func(*T) string) []T {
 		out[i] = es[j]
 	}
 	return out
-}
-
-// openSlice opens every element of in with open, in batches of openBatch
-// on one goroutine per core, and returns the kept results in in's order;
-// on failure, the error of the earliest failing element (so the message
-// does not depend on scheduling). Each element is opened exactly as a
-// sequential loop would open it.
-func openSlice[R, T any](in []R, open func(*R) (T, bool, error)) ([]T, error) {
-	type batch struct {
-		in  []R
-		out []T
-		err error
-	}
-	var batches []*batch
-	for start := 0; start < len(in); start += openBatch {
-		batches = append(batches, &batch{in: in[start:min(start+openBatch, len(in))]})
-	}
-	work := make(chan *batch)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(batches)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range work {
-				b.out = make([]T, 0, len(b.in))
-				for i := range b.in {
-					t, keep, err := open(&b.in[i])
-					if err != nil {
-						b.err = err
-						break
-					}
-					if keep {
-						b.out = append(b.out, t)
-					}
-				}
-			}
-		}()
-	}
-	for _, b := range batches {
-		work <- b
-	}
-	close(work)
-	wg.Wait()
-	n := 0
-	for _, b := range batches {
-		if b.err != nil {
-			return nil, b.err
-		}
-		n += len(b.out)
-	}
-	out := make([]T, 0, n)
-	for _, b := range batches {
-		out = append(out, b.out...)
-	}
-	return out, nil
 }

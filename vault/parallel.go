@@ -22,6 +22,48 @@ const openBatch = 512
 // exactly as a sequential loop would open it, into memory only.
 func openRows[R, T any](rows *sql.Rows, scan func(*sql.Rows) (R, error), open func(*R) (T, bool, error)) ([]T, error) {
 	defer rows.Close()
+	return openBatches(func(emit func([]R)) error {
+		cur := make([]R, 0, openBatch)
+		for rows.Next() {
+			r, err := scan(rows)
+			if err != nil {
+				return fmt.Errorf("failed to read vault: %w", err)
+			}
+			cur = append(cur, r)
+			if len(cur) == openBatch {
+				emit(cur)
+				cur = make([]R, 0, openBatch)
+			}
+		}
+		if len(cur) > 0 {
+			emit(cur)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("failed to read vault: %w", err)
+		}
+		return nil
+	}, open)
+}
+
+// openSlice opens every element of in with open, in batches of openBatch
+// on one goroutine per core, and returns the kept results in in's order;
+// on failure, the error of the earliest failing element (so the message
+// does not depend on scheduling). Each element is opened exactly as a
+// sequential loop would open it.
+func openSlice[R, T any](in []R, open func(*R) (T, bool, error)) ([]T, error) {
+	return openBatches(func(emit func([]R)) error {
+		for start := 0; start < len(in); start += openBatch {
+			emit(in[start:min(start+openBatch, len(in))])
+		}
+		return nil
+	}, open)
+}
+
+// openBatches runs feed on the calling goroutine, which hands batches to
+// one worker per core that opens them with open, and gathers the kept
+// results in the batches' order. An error of open (the earliest batch's)
+// comes before feed's own.
+func openBatches[R, T any](feed func(emit func([]R)) error, open func(*R) (T, bool, error)) ([]T, error) {
 	type batch struct {
 		in  []R
 		out []T
@@ -52,30 +94,13 @@ func openRows[R, T any](rows *sql.Rows, scan func(*sql.Rows) (R, error), open fu
 			}
 		}()
 	}
-	cur := &batch{in: make([]R, 0, openBatch)}
-	var scanErr error
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			scanErr = err
-			break
-		}
-		cur.in = append(cur.in, r)
-		if len(cur.in) == openBatch {
-			batches = append(batches, cur)
-			work <- cur
-			cur = &batch{in: make([]R, 0, openBatch)}
-		}
-	}
-	if len(cur.in) > 0 {
-		batches = append(batches, cur)
-		work <- cur
-	}
+	feedErr := feed(func(in []R) {
+		b := &batch{in: in}
+		batches = append(batches, b)
+		work <- b
+	})
 	close(work)
 	wg.Wait()
-	if scanErr == nil {
-		scanErr = rows.Err()
-	}
 	n := 0
 	for _, b := range batches {
 		if b.err != nil {
@@ -83,8 +108,8 @@ func openRows[R, T any](rows *sql.Rows, scan func(*sql.Rows) (R, error), open fu
 		}
 		n += len(b.out)
 	}
-	if scanErr != nil {
-		return nil, fmt.Errorf("failed to read vault: %w", scanErr)
+	if feedErr != nil {
+		return nil, feedErr
 	}
 	out := make([]T, 0, n)
 	for _, b := range batches {
