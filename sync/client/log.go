@@ -79,16 +79,7 @@ func (st *State) syncLog(ctx context.Context, c *conn) error {
 	return nil
 }
 
-func cloneMembership(m *wire.Membership) *wire.Membership {
-	c := *m
-	c.Devices = make(map[string]*wire.LogDevice, len(m.Devices))
-	for id, d := range m.Devices {
-		dc := *d
-		dc.Roles = append([]wire.RoleSpan(nil), d.Roles...)
-		c.Devices[id] = &dc
-	}
-	return &c
-}
+func cloneMembership(m *wire.Membership) *wire.Membership { return m.Clone() }
 
 // entry makes the next log entry of the given kind, signed by this device.
 func (st *State) entry(kind string) *wire.LogEntry {
