@@ -704,8 +704,8 @@ func (s *sqlStore) RefuseJoin(ctx context.Context, team, device string) error {
 }
 
 func (s *sqlStore) putKey(ctx context.Context, q querier, team string, k wire.WrappedKey) error {
-	_, err := s.exec(ctx, q, `INSERT INTO wrapped_keys (team, device, epoch, sealed, signer, sig) VALUES ($1, $2, $3, $4, $5, $6)`,
-		team, k.Device, k.Epoch, k.Sealed, k.Signer, k.Sig)
+	_, err := s.exec(ctx, q, `INSERT INTO wrapped_keys (team, device, scope, epoch, sealed, signer, sig) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		team, k.Device, k.Scope, k.Epoch, k.Sealed, k.Signer, k.Sig)
 	if err != nil && s.d.unique(err) {
 		return ErrExists
 	}
@@ -718,7 +718,7 @@ func (s *sqlStore) PutWrappedKey(ctx context.Context, team string, k wire.Wrappe
 
 func (s *sqlStore) WrappedKey(ctx context.Context, device string) (*wire.WrappedKey, error) {
 	var k wire.WrappedKey
-	err := s.r.QueryRowContext(ctx, s.query(`SELECT device, epoch, sealed, signer, sig FROM wrapped_keys WHERE device = $1 ORDER BY epoch DESC LIMIT 1`), device).
+	err := s.r.QueryRowContext(ctx, s.query(`SELECT device, epoch, sealed, signer, sig FROM wrapped_keys WHERE device = $1 AND scope = '' ORDER BY epoch DESC LIMIT 1`), device).
 		Scan(&k.Device, &k.Epoch, &k.Sealed, &k.Signer, &k.Sig)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -727,6 +727,24 @@ func (s *sqlStore) WrappedKey(ctx context.Context, device string) (*wire.Wrapped
 		return nil, err
 	}
 	return &k, nil
+}
+
+func (s *sqlStore) WrappedKeys(ctx context.Context, device string) ([]wire.WrappedKey, error) {
+	rows, err := s.r.QueryContext(ctx, s.query(`SELECT device, scope, epoch, sealed, signer, sig FROM wrapped_keys w WHERE device = $1
+		AND epoch = (SELECT MAX(epoch) FROM wrapped_keys x WHERE x.device = w.device AND x.scope = w.scope) ORDER BY scope`), device)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []wire.WrappedKey
+	for rows.Next() {
+		var k wire.WrappedKey
+		if err := rows.Scan(&k.Device, &k.Scope, &k.Epoch, &k.Sealed, &k.Signer, &k.Sig); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
 }
 
 func (s *sqlStore) Audit(ctx context.Context, events ...Event) error {

@@ -253,19 +253,24 @@ type PendingJoin struct {
 	Created time.Time `json:"created"`
 }
 
-// WrappedKey is a team key sealed to one device with age, signed by the
-// admin device that wrapped it.
+// WrappedKey is a team key (or a folder scope's key: Scope) sealed to one
+// device with age, signed by the admin device that wrapped it.
 type WrappedKey struct {
 	Device string `json:"device"`
+	Scope  string `json:"scope,omitempty"` // "": the root's, the team key
 	Epoch  int64  `json:"epoch"`
 	Sealed []byte `json:"sealed"` // age ciphertext of KeyGrant JSON
 	Signer string `json:"signer"`
 	Sig    []byte `json:"sig"`
 }
 
-// WrappedKeySigned is what the wrapping admin signs.
+// WrappedKeySigned is what the wrapping admin signs. A scope's key signs
+// its scope too; the root's keeps the encoding it had before scopes.
 func WrappedKeySigned(team string, w *WrappedKey) []byte {
 	h := sha256.Sum256(w.Sealed)
+	if w.Scope != "" {
+		return crypto.AD("hush/v1/wrapped-key", team, w.Device, w.Epoch, h[:], w.Signer, "scope", w.Scope)
+	}
 	return crypto.AD("hush/v1/wrapped-key", team, w.Device, w.Epoch, h[:], w.Signer)
 }
 
@@ -274,8 +279,12 @@ func WrappedKeySigned(team string, w *WrappedKey) []byte {
 type KeyGrant struct {
 	Team   string `json:"team"`
 	Device string `json:"device"`
+	Scope  string `json:"scope,omitempty"`
 	Epoch  int64  `json:"epoch"`
 	Key    []byte `json:"key"`
+	// Names is the team's names key (scope ids, sealed folder names:
+	// scope.go), in every grant once the team has one.
+	Names []byte `json:"names,omitempty"`
 }
 
 // Approve is POST /v1/joins/approve by an admin: the log entry that adds
@@ -293,11 +302,18 @@ type Refuse struct {
 	Device string `json:"device"`
 }
 
-// AppendLog is POST /v1/log by an admin: a role change, a removal, or a new
-// key epoch with the new key wrapped to every remaining device.
+// AppendLog is POST /v1/log by an admin: a role change, a removal, a new
+// key epoch with the new key wrapped to every remaining device, or a grant
+// or ungrant with the scope's key wrapped to the devices that get it.
 type AppendLog struct {
 	Entry LogEntry     `json:"entry"`
 	Keys  []WrappedKey `json:"keys,omitempty"`
+}
+
+// Keys answers GET /v1/keys: this device's newest wrapped key of each
+// scope its member holds (the root's included, when it holds the root).
+type Keys struct {
+	Keys []WrappedKey `json:"keys"`
 }
 
 // Log answers GET /v1/log?since=SEQ: the entries after SEQ, in order, and
