@@ -498,6 +498,12 @@ func (rp *Replica) HasSyncState(k string) bool {
 // MarkExposed marks every live secret as to be rotated (a new version with
 // Exposed set), in one transaction, and returns how many it marked.
 func (rp *Replica) MarkExposed(reason string, at time.Time) (int, error) {
+	return rp.MarkExposedWhere(nil, reason, at)
+}
+
+// MarkExposedWhere is MarkExposed for the live secrets whose name match
+// accepts (nil: all): a team scope's, when a member loses that scope.
+func (rp *Replica) MarkExposedWhere(match func(name string) bool, reason string, at time.Time) (int, error) {
 	v := rp.v
 	if err := v.unlocked(); err != nil {
 		return 0, err
@@ -523,6 +529,9 @@ func (rp *Replica) MarkExposed(reason string, at time.Time) (int, error) {
 			r, name, err := v.rowByID(tx, id)
 			if err != nil {
 				return err
+			}
+			if match != nil && !match(name) {
+				continue
 			}
 			cur, err := v.version(tx, name, r, r.head, true)
 			if err != nil {

@@ -48,8 +48,13 @@ type State struct {
 	Role        string           `json:"role"`
 	Keys        map[int64][]byte `json:"keys"` // team key per epoch; empty until approved
 	Epoch       int64            `json:"epoch"`
-	Head        int64            `json:"head"` // server sequence pulled up to
-	Seen        int64            `json:"seen"` // highest server sequence seen, pushes included
+	// ScopeKeys: each folder scope's key this device holds, by scope id,
+	// at the scope's current epoch (the root's is Keys). NamesKey: the
+	// team's names key (scope ids, sealed folder names), once it has one.
+	ScopeKeys map[string]ScopeKey `json:"scope_keys,omitempty"`
+	NamesKey  []byte              `json:"names_key,omitempty"`
+	Head      int64               `json:"head"` // server sequence pulled up to
+	Seen      int64               `json:"seen"` // highest server sequence seen, pushes included
 	// Chain is the change chain's position and hash this device verified
 	// (sync v2): it moves only on entries that passed every check.
 	// Chained: the team's changes are a chain (this device created it so,
@@ -87,6 +92,12 @@ type State struct {
 	// (removed from the team, its join turned away, or the server's data
 	// lost), or the log showed it removed. Cleared by a sync that works.
 	Removed bool `json:"removed,omitempty"`
+}
+
+// ScopeKey is a folder scope's key at one epoch.
+type ScopeKey struct {
+	Epoch int64  `json:"epoch"`
+	Key   []byte `json:"key"`
 }
 
 // InviteKey is an invite this (admin) device made and has not yet seen

@@ -79,8 +79,15 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 		if err != nil {
 			return rep, err
 		}
-		if len(st.Keys) == 0 || st.Epoch != st.Members.Epoch {
+		if (len(st.Keys) == 0 || st.Epoch != st.Members.Epoch) && st.Members.Holds(st.Device.ID, "") {
 			if err := st.fetchKey(ctx, c); err != nil {
+				return rep, err
+			}
+			rep.GotKey = true
+		}
+		st.dropLostScopeKeys()
+		if st.needScopeKeys() {
+			if err := st.fetchScopeKeys(ctx, c); err != nil {
 				return rep, err
 			}
 			rep.GotKey = true

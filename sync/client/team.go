@@ -62,6 +62,11 @@ func Create(ctx context.Context, v *vault.Vault, o CreateOptions) (*State, error
 		return nil, err
 	}
 	st.Keys[1] = key
+	// A team made by this hush has its names key (folder scopes) from
+	// the start; an older team gets one at its first grant.
+	if st.NamesKey, err = crypto.Random(crypto.KeySize); err != nil {
+		return nil, err
+	}
 	c, err := st.conn()
 	if err != nil {
 		return nil, err
@@ -423,11 +428,17 @@ func (t *Team) approve(ctx context.Context) ([]Approval, error) {
 }
 
 func (st *State) wrapKeyFor(d *wire.Device, epoch int64, key []byte) (*wire.WrappedKey, error) {
+	return st.wrapScopeKeyFor(d, "", epoch, key)
+}
+
+// wrapScopeKeyFor wraps a scope's key (the root's for "") to a device,
+// with the team's names key.
+func (st *State) wrapScopeKeyFor(d *wire.Device, scope string, epoch int64, key []byte) (*wire.WrappedKey, error) {
 	rcp, err := age.ParseX25519Recipient(d.Box)
 	if err != nil {
 		return nil, err
 	}
-	grant, err := json.Marshal(wire.KeyGrant{Team: st.Team, Device: d.ID, Epoch: epoch, Key: key})
+	grant, err := json.Marshal(wire.KeyGrant{Team: st.Team, Device: d.ID, Scope: scope, Epoch: epoch, Key: key, Names: st.NamesKey})
 	if err != nil {
 		return nil, err
 	}
@@ -443,7 +454,7 @@ func (st *State) wrapKeyFor(d *wire.Device, epoch int64, key []byte) (*wire.Wrap
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	wk := &wire.WrappedKey{Device: d.ID, Epoch: epoch, Sealed: buf.Bytes(), Signer: st.Device.ID}
+	wk := &wire.WrappedKey{Device: d.ID, Scope: scope, Epoch: epoch, Sealed: buf.Bytes(), Signer: st.Device.ID}
 	wk.Sig = crypto.SignEd25519(st.SignSeed, wire.WrappedKeySigned(st.Team, wk))
 	return wk, nil
 }
@@ -486,8 +497,11 @@ func (st *State) fetchKey(ctx context.Context, c *conn) error {
 	}
 	defer crypto.Wipe(b)
 	var g wire.KeyGrant
-	if err := json.Unmarshal(b, &g); err != nil || g.Team != st.Team || g.Device != st.Device.ID || g.Epoch != wk.Epoch || len(g.Key) != crypto.KeySize {
+	if err := json.Unmarshal(b, &g); err != nil || g.Team != st.Team || g.Device != st.Device.ID || g.Scope != "" || g.Epoch != wk.Epoch || len(g.Key) != crypto.KeySize {
 		return errors.New("the team key offered to this device is not bound to this team, device and epoch: refused")
+	}
+	if err := st.takeNamesKey(g.Names); err != nil {
+		return err
 	}
 	st.Keys, st.Epoch = map[int64][]byte{g.Epoch: g.Key}, g.Epoch
 	return nil

@@ -1,0 +1,203 @@
+package client
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"strings"
+	"testing"
+
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+func (d *mDev) Grant(name, folder, role string) error {
+	return d.team(func(t *Team) error { return t.Grant(mctx, name, folder, role) })
+}
+
+func (d *mDev) Ungrant(name, folder string) (n int, err error) {
+	err = d.team(func(t *Team) error { n, err = t.Ungrant(mctx, name, folder); return err })
+	return n, err
+}
+
+// holders is scope folder → "member:role,…" as a device's Scopes shows.
+func holders(t testing.TB, d *mDev) map[string]string {
+	t.Helper()
+	ss, err := d.st.Scopes()
+	if err != nil {
+		t.Fatalf("%s's scopes: %v", d.name, err)
+	}
+	out := map[string]string{}
+	for _, s := range ss {
+		var hs []string
+		for _, h := range s.Holders {
+			hs = append(hs, h.Member+":"+h.Role)
+		}
+		out[s.Folder] = strings.Join(hs, ",")
+	}
+	return out
+}
+
+func wantHolders(t testing.TB, d *mDev, want map[string]string) {
+	t.Helper()
+	got := holders(t, d)
+	if len(got) != len(want) {
+		t.Fatalf("%s sees scopes %v, want %v", d.name, got, want)
+	}
+	for f, h := range want {
+		if got[f] != h {
+			t.Fatalf("%s sees scopes %v, want %v", d.name, got, want)
+		}
+	}
+}
+
+// A grant and an ungrant through the real server: the scope's key reaches
+// exactly its holders' devices, checked against the signed log; an
+// ungrant starts a new epoch of that scope only and marks its secrets
+// (and no other) to be rotated.
+func TestGrantUngrantScope(t *testing.T) {
+	tm := newMTeam(t) // admin, bob (writer)
+	carol := tm.add(t, "carol", wire.RoleReader)
+	mSet(t, tm.admin.v, "app/staging/DB", "staging-db")
+	tm.sync(t, tm.admin)
+	if err := tm.admin.Grant("carol", "app/staging", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	id := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/staging")
+	for _, d := range []*mDev{bob(tm), carol} {
+		tm.sync(t, d)
+		if k := d.st.ScopeKeys[id]; k.Epoch != 1 || !bytes.Equal(k.Key, tm.admin.st.ScopeKeys[id].Key) {
+			t.Fatalf("%s has key %+v of app/staging", d.name, k)
+		}
+		if !bytes.Equal(d.st.NamesKey, tm.admin.st.NamesKey) {
+			t.Fatalf("%s has another names key", d.name)
+		}
+		// bob held the root, out of which app/staging was carved: he
+		// holds it too, as the writer he is.
+		wantHolders(t, d, map[string]string{"/": "admin:admin,bob:writer,carol:reader", "app/staging": "admin:admin,bob:writer,carol:writer"})
+	}
+
+	// Bad input: one clear refusal each, nothing sent.
+	for _, c := range []struct {
+		do   func() error
+		want string
+	}{
+		{func() error { return tm.admin.Grant("carol", "/app//x", wire.RoleReader) }, "is not a valid folder name"},
+		{func() error { return tm.admin.Grant("carol", "app/x", wire.RoleAdmin) }, "--role reader or writer"},
+		{func() error { return tm.admin.Grant("admin", "app/x", wire.RoleReader) }, "admin is an admin: admins hold every scope"},
+		{func() error { return tm.admin.Grant("nobody", "app/x", wire.RoleReader) }, `no member or device named "nobody"`},
+		{func() error { return tm.admin.Grant("carol", "app/staging", wire.RoleWriter) }, "already holds scope"},
+		{func() error { return carol.Grant("bob", "app/x", wire.RoleReader) }, "only an admin"},
+		{func() error { _, err := tm.admin.Ungrant("admin", "app/staging"); return err }, "admins hold every scope (change their role first"},
+		{func() error { _, err := tm.admin.Ungrant("carol", "app/prod"); return err }, "carol does not hold app/prod"},
+	} {
+		if err := c.do(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+
+	mSet(t, tm.admin.v, "app/other", "other")
+	tm.sync(t, tm.admin)
+	n, err := tm.admin.Ungrant("bob", "app/staging")
+	if err != nil || n != 1 {
+		t.Fatalf("ungrant: %d marked, %v; want app/staging/DB alone", n, err)
+	}
+	if s, _ := tm.admin.v.Get("app/staging/DB"); s.Exposed == nil {
+		t.Fatal("the scope's secret is not marked to be rotated")
+	}
+	if s, _ := tm.admin.v.Get("app/other"); s.Exposed != nil {
+		t.Fatal("a secret outside the scope is marked to be rotated")
+	}
+	if tm.admin.st.Epoch != 1 || tm.admin.st.ScopeKeys[id].Epoch != 2 {
+		t.Fatalf("after an ungrant: root epoch %d, scope epoch %d; want 1 and 2", tm.admin.st.Epoch, tm.admin.st.ScopeKeys[id].Epoch)
+	}
+	tm.sync(t, carol)
+	tm.sync(t, bob(tm))
+	if carol.st.ScopeKeys[id].Epoch != 2 || !bytes.Equal(carol.st.ScopeKeys[id].Key, tm.admin.st.ScopeKeys[id].Key) {
+		t.Fatal("carol did not get the scope's new key")
+	}
+	if _, ok := bob(tm).st.ScopeKeys[id]; ok {
+		t.Fatal("bob keeps the key of a scope he lost")
+	}
+	if _, err := tm.admin.Ungrant("bob", "/"); err == nil || !strings.Contains(err.Error(), "holds only the root") {
+		t.Fatalf("ungrant of the root from a member who holds nothing else: %v", err)
+	}
+	wantHolders(t, carol, map[string]string{"/": "admin:admin,bob:writer,carol:reader", "app/staging": "admin:admin,carol:writer"})
+
+	// A removal starts a new epoch of every scope the member held.
+	if _, err := tm.admin.Remove(mctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	if tm.admin.st.ScopeKeys[id].Epoch != 3 || tm.admin.st.Members.Scopes[id].Epoch != 3 {
+		t.Fatalf("after carol's removal, app/staging is at epoch %d", tm.admin.st.Members.Scopes[id].Epoch)
+	}
+}
+
+func bob(tm *mTeam) *mDev { return tm.bob }
+
+// A team made before scopes has no names key: its first grant gives it
+// one, with a new root epoch whose key grants carry it to every device.
+func TestFirstGrantMigrates(t *testing.T) {
+	tm := newMTeam(t)
+	tm.admin.st.NamesKey, tm.bob.st.NamesKey = nil, nil
+	if err := tm.admin.Grant("bob", "app/prod", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	if tm.admin.st.NamesKey == nil || tm.admin.st.Epoch != 2 {
+		t.Fatalf("the first grant: names key %v, root epoch %d; want a key and epoch 2", tm.admin.st.NamesKey != nil, tm.admin.st.Epoch)
+	}
+	tm.sync(t, tm.bob)
+	if !bytes.Equal(tm.bob.st.NamesKey, tm.admin.st.NamesKey) || tm.bob.st.Epoch != 2 {
+		t.Fatal("bob did not get the names key with the new root key")
+	}
+	wantHolders(t, tm.bob, map[string]string{"/": "admin:admin,bob:writer", "app/prod": "admin:admin,bob:reader"})
+	// The team's secrets went up again under the new root key and bob
+	// still reads them.
+	if mGet(t, tm.bob.v, "app/alpha") != "alpha-1" {
+		t.Fatal("bob no longer reads the team's secrets")
+	}
+}
+
+// The server sends a device only keys of scopes the verified log gives
+// its member; a key the server slips in for a scope the device was not
+// granted is refused by the client.
+func TestScopeKeyNotGrantedRefused(t *testing.T) {
+	tm := newMTeam(t)
+	carol := tm.add(t, "carol", wire.RoleReader)
+	if err := tm.admin.Grant("carol", "app/staging", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.admin.Ungrant("bob", "app/staging"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, carol)
+	id := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/staging")
+	// bob never held epoch 2: the server has no key of it for him, and
+	// sends him none.
+	tm.sync(t, tm.bob)
+	if _, ok := tm.bob.st.ScopeKeys[id]; ok {
+		t.Fatal("bob got a key of a scope he does not hold")
+	}
+	// A lying server hands bob carol's key of the scope, rewritten for
+	// him and signed by the admin (as if the admin had wrapped it).
+	k := carol.st.ScopeKeys[id]
+	wk := wrapTo(t, tm.admin.st.Team, &tm.bob.st.Device, k.Epoch, k.Key, tm.admin.id(), tm.admin.st.SignSeed)
+	wk.Scope = id
+	wk.Sig = ed25519.Sign(ed25519.NewKeyFromSeed(tm.admin.st.SignSeed), wire.WrappedKeySigned(tm.admin.st.Team, &wk))
+	tm.p.onAfter("GET /v1/keys", func(x *mExchange) {
+		if x.Device == tm.bob.id() {
+			rewrite(t, x, func(ks *wire.Keys) { ks.Keys = append(ks.Keys, wk) })
+		}
+	})
+	err := tm.bob.team(func(tt *Team) error {
+		c, err := tt.verifyLog(mctx)
+		if err != nil {
+			return err
+		}
+		return tt.st.fetchScopeKeys(mctx, c)
+	})
+	if err == nil || !strings.Contains(err.Error(), "which the team's log does not grant it: refused") {
+		t.Fatalf("a key of a scope bob was not granted: %v", err)
+	}
+	if _, ok := tm.bob.st.ScopeKeys[id]; ok {
+		t.Fatal("bob kept the key")
+	}
+}
