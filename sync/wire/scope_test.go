@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 )
@@ -299,5 +300,76 @@ func TestDeepestScope(t *testing.T) {
 		if got := DeepestScope(folders, name); got != want {
 			t.Errorf("DeepestScope(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// A record's scope is signed (in the record and its chain entry) and in
+// its associated data; a root record and its entry keep the encoding they
+// had before scopes.
+func TestRecordScopeSigned(t *testing.T) {
+	r := Record{ID: prod, Version: 2, Epoch: 1, Sealed: []byte("sealed"), Author: ann.ID, LogSeq: 3}
+	root, rootAD := RecordSigned(testTeam, &r), ScopedRecordAD(testTeam, "", r.ID, 2, 1)
+	if !bytes.Equal(rootAD, RecordAD(testTeam, r.ID, 2, 1)) {
+		t.Fatal("a root record's AD changed with scopes")
+	}
+	e := NextEntry(ChainCursor{}, &r, t0)
+	rootEntry := e.signed(testTeam)
+	r.Scope = staging
+	if bytes.Equal(root, RecordSigned(testTeam, &r)) || bytes.Equal(rootAD, ScopedRecordAD(testTeam, staging, r.ID, 2, 1)) ||
+		bytes.Equal(ScopedRecordAD(testTeam, prod, r.ID, 2, 1), ScopedRecordAD(testTeam, staging, r.ID, 2, 1)) {
+		t.Fatal("a record's scope is not in its signature or its AD")
+	}
+	se := NextEntry(ChainCursor{}, &r, t0)
+	if se.Scope != staging || bytes.Equal(se.signed(testTeam), rootEntry) {
+		t.Fatal("a scoped record's chain entry does not sign its scope")
+	}
+	if !se.Matches(&r) {
+		t.Fatal("an entry does not match its own record")
+	}
+	served := r
+	served.Scope = prod // the server serves it as another scope
+	if se.Matches(&served) {
+		t.Fatal("a record served as another scope matches its entry")
+	}
+	r.Scope = "app/prod"
+	if r.Check() == nil {
+		t.Fatal("a record whose scope is not an id passes Check")
+	}
+}
+
+// A device expects the records of entries of its scopes only, and takes
+// no record of another scope.
+func TestChainRecordsScopes(t *testing.T) {
+	d := newChainDev(1, ChainRecord)
+	var es []ChainEntry
+	var rs []Record
+	at := ChainCursor{}
+	for i, scope := range []string{"", staging, prod, staging} {
+		r := Record{ID: strings.Repeat(string("abcd"[i]), 32), Version: 1, Epoch: 1, Sealed: []byte{byte(i)}, Author: d.id, LogSeq: 3, Scope: scope}
+		e := NextEntry(at, &r, t0)
+		e.Sign(testTeam, d.id, d.key)
+		at = e.Next(testTeam)
+		es, rs = append(es, e), append(rs, r)
+	}
+	holds := func(s string) bool { return s == staging }
+	mine := []Record{rs[1], rs[3]}
+	c := ChainRecords{Holds: holds}
+	if err := c.Page(es, mine); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Done(); err != nil {
+		t.Fatalf("records of other scopes were expected: %v", err)
+	}
+	var ce *ChainError
+	c = ChainRecords{Holds: holds}
+	if err := c.Page(es, append(mine, rs[2])); !errors.As(err, &ce) || ce.Fault != FaultMismatch {
+		t.Fatalf("a record of a scope the device does not hold: %v", err)
+	}
+	c = ChainRecords{Holds: holds}
+	if err := c.Page(es, mine[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Done(); !errors.As(err, &ce) || ce.Fault != FaultWithheld || ce.Pos != 4 {
+		t.Fatalf("a withheld record of the device's scope: %v", err)
 	}
 }

@@ -153,6 +153,9 @@ type Record struct {
 	LogSeq  int64  `json:"log_seq"` // the membership log position the author wrote at
 	Sig     []byte `json:"sig"`     // Ed25519 by Author over RecordSigned
 	Seq     int64  `json:"seq,omitempty"`
+	// Scope is the id of the folder scope the record belongs to ("": the
+	// root), whose key at Epoch seals it.
+	Scope string `json:"scope,omitempty"`
 }
 
 // Check validates a record's shape (not its signature).
@@ -168,20 +171,37 @@ func (r *Record) Check() error {
 		return fmt.Errorf("record %s: sealed payload of %d bytes (1..%d)", r.ID, len(r.Sealed), MaxRecord)
 	case len(r.Sig) != ed25519.SignatureSize:
 		return fmt.Errorf("record %s: signature is not an Ed25519 signature", r.ID)
+	case r.Scope != "" && !ValidID(r.Scope):
+		return fmt.Errorf("record %s: its scope is not an id", r.ID)
 	}
 	return nil
 }
 
 // RecordSigned is what a record's author signs: the record's place (team,
-// id, version, epoch), its ciphertext and the author.
+// id, version, epoch, and its scope when it is not the root), its
+// ciphertext and the author. A root record keeps the encoding it had
+// before scopes.
 func RecordSigned(team string, r *Record) []byte {
 	h := sha256.Sum256(r.Sealed)
+	if r.Scope != "" {
+		return crypto.AD("hush/v1/record-signature", team, r.ID, r.Version, r.Epoch, h[:], r.Author, r.LogSeq, "scope", r.Scope)
+	}
 	return crypto.AD("hush/v1/record-signature", team, r.ID, r.Version, r.Epoch, h[:], r.Author, r.LogSeq)
 }
 
-// RecordAD is the associated data a record's payload is sealed with.
+// RecordAD is the associated data a root record's payload is sealed with.
 func RecordAD(team, id string, version, epoch int64) []byte {
 	return crypto.AD("hush/v1/record", team, id, version, epoch)
+}
+
+// ScopedRecordAD is the associated data a record of scope is sealed with:
+// RecordAD for the root, and the scope id for any other, so that a
+// ciphertext sealed for one scope does not open as another's.
+func ScopedRecordAD(team, scope, id string, version, epoch int64) []byte {
+	if scope == "" {
+		return RecordAD(team, id, version, epoch)
+	}
+	return crypto.AD("hush/v1/record", team, id, version, epoch, "scope", scope)
 }
 
 // Push is POST /v1/push: each record's Version is the version it replaces
