@@ -208,7 +208,7 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	st := s.st
 	at := st.Chain
-	var cr wire.ChainRecords
+	cr := wire.ChainRecords{Holds: st.holdsScope()}
 	hashes := map[int64][]byte{at.Pos: at.Hash}
 	// A page is applied only once every record its entries name has come
 	// (in it, or replaced by a later entry that came with its record):

@@ -172,7 +172,14 @@ func (t *Team) Grant(ctx context.Context, name, folder, role string) error {
 	if id != "" {
 		st.setScopeKey(id, e.Epoch, key)
 	}
-	return t.save()
+	if err := t.save(); err != nil {
+		return err
+	}
+	if !exists && id != "" {
+		// The secrets under the new scope go up again, sealed into it.
+		return t.v.Replica().Reseal()
+	}
+	return nil
 }
 
 // Ungrant takes a folder scope from a member (admin only): a new epoch of
@@ -436,4 +443,69 @@ func (st *State) dropLostScopeKeys() {
 			delete(st.ScopeKeys, sid)
 		}
 	}
+}
+
+// holdsScope is whether this device holds a scope now, for the records a
+// pull expects (nil: a team without scopes, where it holds everything).
+func (st *State) holdsScope() func(scope string) bool {
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 && len(m.RootOff) == 0 {
+		return nil
+	}
+	held := map[string]bool{"": m.Holds(st.Device.ID, "")}
+	for id := range m.Scopes {
+		held[id] = m.Holds(st.Device.ID, id)
+	}
+	return func(scope string) bool { return held[scope] }
+}
+
+// foldersAt is the folders of the scopes that existed right after log
+// entry seq: a record belongs to the deepest of them above its name.
+func foldersAt(m *wire.Membership, folders map[string]string, seq int64) map[string]string {
+	out := make(map[string]string, len(folders))
+	for id, f := range folders {
+		if s, ok := m.Scopes[id]; ok && s.Created <= seq {
+			out[id] = f
+		}
+	}
+	return out
+}
+
+// scopeFolders is Folders, kept while the verified log does not move (a
+// push seals many records; a pull opens many).
+func (st *State) scopeFolders() (map[string]string, error) {
+	if st.Members == nil || len(st.Members.Scopes) == 0 {
+		return nil, nil
+	}
+	if st.folders != nil && st.foldersSeq == st.Members.Seq {
+		return st.folders, nil
+	}
+	f, err := st.Folders()
+	if err != nil {
+		return nil, err
+	}
+	st.folders, st.foldersSeq = f, st.Members.Seq
+	return f, nil
+}
+
+// sealKey is the key and epoch a record of scope is sealed under now.
+func (st *State) sealKey(scope string) (*crypto.Key, int64, error) {
+	if scope == "" {
+		k, err := st.teamKey()
+		return k, st.Epoch, err
+	}
+	sk, ok := st.ScopeKeys[scope]
+	if !ok {
+		return nil, 0, scopeErr("this device does not hold the key of the scope of this secret: ask an admin for a grant (`hush team grant`)")
+	}
+	return recordKey(st.Team, sk.Key)
+}
+
+func recordKey(team string, b []byte) (*crypto.Key, int64, error) {
+	k, err := crypto.KeyFromBytes(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer k.Wipe()
+	return k.Subkey([]byte(team), "hush/v1/team-records"), 0, nil
 }

@@ -86,6 +86,10 @@ type State struct {
 	LastWrite   time.Time        `json:"last_write,omitzero"`
 	FreshWindow time.Duration    `json:"fresh_window,omitempty"`
 	clock       func() time.Time // nil: time.Now (tests move it)
+	// folders: the scopes' folder names, opened at log position
+	// foldersSeq (scopeFolders).
+	folders    map[string]string
+	foldersSeq int64
 
 	Auto bool `json:"auto"`
 	// Removed: at the last contact the server no longer knew this device

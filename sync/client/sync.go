@@ -229,7 +229,14 @@ func (s *syncer) track(recs []wire.Record) error {
 // localPayload is a secret's local state as a record payload.
 func (s *syncer) localPayload(t *vault.Tracked) (*payload, error) {
 	if !t.Exists || t.Deleted {
-		return &payload{Deleted: true}, nil
+		p := &payload{Deleted: true}
+		if t.Exists && s.st.Members != nil && len(s.st.Members.Scopes) > 0 {
+			if sec, err := s.v.ByID(t.ID); err == nil { // its scope is its last name's
+				p.was = sec.Name
+				clear(sec.Value)
+			}
+		}
+		return p, nil
 	}
 	sec, err := s.v.ByID(t.ID)
 	if err != nil {

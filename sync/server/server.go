@@ -593,6 +593,11 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, dev *store.Devi
 		s.internal(w, r, err)
 		return
 	}
+	m, ok := s.membership(w, r, dev.Team)
+	if !ok {
+		return
+	}
+	c.Records = heldRecords(m, dev.ID, c.Records)
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "pull", Records: ids(c.Records), Result: "ok"})
 	reply(w, http.StatusOK, c)
 }
@@ -630,6 +635,19 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 		return nil
 	}); err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	m, ok := s.membership(w, r, dev.Team)
+	if !ok {
+		return
+	}
+	for i := range req.Records {
+		if req.Records[i].Scope != "" {
+			fail(w, http.StatusBadRequest, "records of folder scopes go through the change chain (POST /v2/push)")
+			return
+		}
+	}
+	if _, ok := checkScopes(w, m, dev, req.Records); !ok {
 		return
 	}
 	results, head, err := s.st.Push(r.Context(), dev.Team, req.Records)
@@ -846,12 +864,12 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 		return
 	}
 	e := &req.Entry
-	switch {
-	case e.Signer != dev.ID:
-		fail(w, http.StatusBadRequest, "an appended entry is signed by this admin device")
-		return
-	case e.Kind != wire.LogRole && e.Kind != wire.LogRemove && e.Kind != wire.LogEpoch && e.Kind != wire.LogGrant && e.Kind != wire.LogUngrant:
+	if e.Signer != dev.ID || (e.Kind != wire.LogRole && e.Kind != wire.LogRemove && e.Kind != wire.LogEpoch && e.Kind != wire.LogGrant && e.Kind != wire.LogUngrant) {
 		fail(w, http.StatusBadRequest, "an appended entry is a role change, a removal, a new epoch, a grant or an ungrant, signed by this admin device")
+		return
+	}
+	if (e.Kind == wire.LogRole || e.Kind == wire.LogRemove) && len(req.Keys) > 0 {
+		fail(w, http.StatusBadRequest, "only a new epoch, a grant or an ungrant carries keys")
 		return
 	}
 	m, ok := s.membership(w, r, dev.Team)
@@ -898,16 +916,20 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 			}
 		}
 	}
+	badKeys := "an entry's key is wrapped once to each device that gets it, for its scope and epoch, signed by this admin device"
+	if e.Kind == wire.LogEpoch && e.Scope == "" {
+		badKeys = "a new epoch needs its key wrapped once to every device in the team, signed by this admin device"
+	}
 	for i := range req.Keys {
 		k := &req.Keys[i]
 		if !want[k.Device] || k.Scope != e.Scope || k.Epoch != epoch || !wrappedBy(dev, k) {
-			fail(w, http.StatusBadRequest, "an entry's key is wrapped once to each device that gets it, for its scope and epoch, signed by this admin device")
+			fail(w, http.StatusBadRequest, badKeys)
 			return
 		}
 		delete(want, k.Device)
 	}
 	if len(want) > 0 {
-		fail(w, http.StatusBadRequest, "an entry's key is wrapped once to each device that gets it, for its scope and epoch, signed by this admin device")
+		fail(w, http.StatusBadRequest, badKeys)
 		return
 	}
 	c.Keys = req.Keys

@@ -529,7 +529,9 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 			results[i].ID = r.ID
 			// A record sealed under an old key epoch, or written before the
 			// latest membership change, is refused: the writer syncs again.
-			if r.Epoch != epoch || r.LogSeq != logSeq {
+			// (A folder scope's epoch is the server's to check, from the
+			// log: the store knows the root's.)
+			if r.Scope == "" && r.Epoch != epoch || r.LogSeq != logSeq {
 				results[i].Status = wire.PushStale
 				continue
 			}
@@ -539,11 +541,11 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 			var res sql.Result
 			var err error
 			if r.Version == 1 {
-				res, err = s.exec(ctx, tx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (team, id) DO NOTHING`,
-					team, r.ID, r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq)
+				res, err = s.exec(ctx, tx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (team, id) DO NOTHING`,
+					team, r.ID, r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq, r.Scope)
 			} else {
-				res, err = s.exec(ctx, tx, `UPDATE records SET version = $1, epoch = $2, sealed = $3, author = $4, sig = $5, seq = $6, log_seq = $7 WHERE team = $8 AND id = $9 AND version = $10`,
-					r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq, team, r.ID, r.Version-1)
+				res, err = s.exec(ctx, tx, `UPDATE records SET version = $1, epoch = $2, sealed = $3, author = $4, sig = $5, seq = $6, log_seq = $7, scope = $11 WHERE team = $8 AND id = $9 AND version = $10`,
+					r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq, team, r.ID, r.Version-1, r.Scope)
 			}
 			if err != nil {
 				return err
@@ -570,11 +572,11 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 	return results, head, nil
 }
 
-const recordColumns = `id, version, epoch, sealed, author, sig, seq, log_seq`
+const recordColumns = `id, version, epoch, sealed, author, sig, seq, log_seq, scope`
 
 func scanRecord(sc interface{ Scan(...any) error }) (*wire.Record, error) {
 	var r wire.Record
-	err := sc.Scan(&r.ID, &r.Version, &r.Epoch, &r.Sealed, &r.Author, &r.Sig, &r.Seq, &r.LogSeq)
+	err := sc.Scan(&r.ID, &r.Version, &r.Epoch, &r.Sealed, &r.Author, &r.Sig, &r.Seq, &r.LogSeq, &r.Scope)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -589,7 +591,7 @@ func (s *sqlStore) Changes(ctx context.Context, team string, since int64, limit 
 	// One statement: one snapshot of the head and the records below it,
 	// and one round trip (pulls are half of a server's requests).
 	rows, err := s.r.QueryContext(ctx, s.query(`WITH h AS (SELECT seq FROM teams WHERE id = $1)
-		SELECT h.seq, r.id, r.version, r.epoch, r.sealed, r.author, r.sig, r.seq, r.log_seq
+		SELECT h.seq, r.id, r.version, r.epoch, r.sealed, r.author, r.sig, r.seq, r.log_seq, r.scope
 		FROM h LEFT JOIN (SELECT * FROM records WHERE team = $1 AND seq > $2 ORDER BY seq LIMIT $3) r ON r.seq <= h.seq
 		ORDER BY r.seq`), team, since, limit+1)
 	if err != nil {
@@ -603,14 +605,14 @@ func (s *sqlStore) Changes(ctx context.Context, team string, since int64, limit 
 		var id sql.NullString
 		var r wire.Record
 		var version, epoch, seq, logSeq sql.NullInt64
-		var author sql.NullString
-		if err := rows.Scan(&c.Head, &id, &version, &epoch, &r.Sealed, &author, &r.Sig, &seq, &logSeq); err != nil {
+		var author, scope sql.NullString
+		if err := rows.Scan(&c.Head, &id, &version, &epoch, &r.Sealed, &author, &r.Sig, &seq, &logSeq, &scope); err != nil {
 			return nil, err
 		}
 		if !id.Valid {
 			continue // the team, with no record after since
 		}
-		r.ID, r.Version, r.Epoch, r.Author, r.Seq, r.LogSeq = id.String, version.Int64, epoch.Int64, author.String, seq.Int64, logSeq.Int64
+		r.ID, r.Version, r.Epoch, r.Author, r.Seq, r.LogSeq, r.Scope = id.String, version.Int64, epoch.Int64, author.String, seq.Int64, logSeq.Int64, scope.String
 		c.Records = append(c.Records, r)
 	}
 	if err := rows.Err(); err != nil {

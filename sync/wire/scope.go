@@ -385,8 +385,39 @@ func (m *Membership) ScopesOf(member string, seq int64) map[string]string {
 // RoleOn is a member's role on scope id right after log entry seq, and
 // whether they held it then.
 func (m *Membership) RoleOn(member, id string, seq int64) (string, bool) {
-	r, ok := m.ScopesOf(member, seq)[id]
-	return r, ok
+	role := ""
+	for _, d := range m.Devices {
+		if d.Member == member {
+			if r, ok := d.RoleAt(seq); ok {
+				role = r
+				break
+			}
+		}
+	}
+	if role == "" {
+		return "", false
+	}
+	if id == "" {
+		for i := range m.RootOff {
+			if g := &m.RootOff[i]; g.Member == member && g.covers(seq) {
+				return "", false
+			}
+		}
+		return role, true
+	}
+	s, ok := m.Scopes[id]
+	if !ok || s.Created > seq {
+		return "", false
+	}
+	if role == RoleAdmin {
+		return RoleAdmin, true
+	}
+	for i := range s.Grants {
+		if g := &s.Grants[i]; g.Member == member && g.covers(seq) {
+			return g.Role, true
+		}
+	}
+	return "", false
 }
 
 // Holds reports whether the device may have scope id's records and keys
