@@ -111,20 +111,41 @@ func (t *Team) Grant(ctx context.Context, name, folder, role string) error {
 	if ds[0].Role == wire.RoleAdmin {
 		return scopeErr("%s is an admin: admins hold every scope", member)
 	}
+	_, err = t.grant(ctx, c, member, ds[0].Role, f, role)
+	return err
+}
+
+// makeScope makes folder a scope if it is not one yet, held by the
+// holders of the scope it is carved out of, and returns its id.
+func (t *Team) makeScope(ctx context.Context, c *conn, folder string) (string, error) {
+	if t.st.NamesKey != nil {
+		id := wire.ScopeID(t.st.NamesKey, t.st.Team, folder)
+		if _, ok := t.st.Members.Scopes[id]; ok {
+			return id, nil
+		}
+	}
+	return t.grant(ctx, c, "", "", folder, "")
+}
+
+// grant writes a grant entry (member "": one that only makes the scope)
+// with the scope's key wrapped to the devices it gives it to.
+func (t *Team) grant(ctx context.Context, c *conn, member, teamRole, f, role string) (string, error) {
+	st := t.st
+	var err error
 	if st.NamesKey == nil {
 		// The migration of a team made before scopes: the names key goes
 		// to every device with a new root key.
 		if st.NamesKey, err = crypto.Random(crypto.KeySize); err != nil {
-			return err
+			return "", err
 		}
 		if _, err := t.rotateEpoch(ctx, c); err != nil {
 			st.NamesKey = nil
-			return fmt.Errorf("failed to give the team a names key (a new key epoch): %w", err)
+			return "", fmt.Errorf("failed to give the team a names key (a new key epoch): %w", err)
 		}
 	}
 	folders, err := st.Folders()
 	if err != nil {
-		return err
+		return "", err
 	}
 	id := wire.ScopeID(st.NamesKey, st.Team, f)
 	e := st.entry(wire.LogGrant)
@@ -133,7 +154,7 @@ func (t *Team) Grant(ctx context.Context, name, folder, role string) error {
 	s, exists := st.Members.Scopes[id]
 	switch {
 	case id == "":
-		e.Role, e.Epoch = ds[0].Role, st.Members.Epoch
+		e.Role, e.Epoch = teamRole, st.Members.Epoch
 		key = st.Keys[st.Epoch]
 	case exists:
 		e.Epoch = s.Epoch
@@ -141,19 +162,19 @@ func (t *Team) Grant(ctx context.Context, name, folder, role string) error {
 	default:
 		e.Epoch, e.Parent = 1, wire.DeepestScope(folders, f)
 		if e.Folder, err = wire.SealFolder(st.NamesKey, st.Team, f); err != nil {
-			return err
+			return "", err
 		}
 		if key, err = crypto.Random(crypto.KeySize); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if len(key) != crypto.KeySize {
-		return scopeErr("this device has no key of %s yet: sync first", scopeName(f))
+		return "", scopeErr("this device has no key of %s yet: sync first", scopeName(f))
 	}
 	st.sign(e)
 	next := cloneMembership(st.Members)
 	if err := next.Apply(e); err != nil {
-		return scopeErr("%v", err)
+		return "", scopeErr("%v", err)
 	}
 	var keys []wire.WrappedKey
 	for _, d := range next.Devices {
@@ -162,24 +183,24 @@ func (t *Team) Grant(ctx context.Context, name, folder, role string) error {
 		}
 		wk, err := st.wrapScopeKeyFor(&d.Device, id, e.Epoch, key)
 		if err != nil {
-			return err
+			return "", err
 		}
 		keys = append(keys, *wk)
 	}
 	if err := st.appendLog(ctx, c, e, keys); err != nil {
-		return err
+		return "", err
 	}
 	if id != "" {
 		st.setScopeKey(id, e.Epoch, key)
 	}
 	if err := t.save(); err != nil {
-		return err
+		return "", err
 	}
 	if !exists && id != "" {
 		// The secrets under the new scope go up again, sealed into it.
-		return t.v.Replica().Reseal()
+		return id, t.v.Replica().Reseal()
 	}
-	return nil
+	return id, nil
 }
 
 // Ungrant takes a folder scope from a member (admin only): a new epoch of

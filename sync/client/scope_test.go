@@ -3,8 +3,10 @@ package client
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hush-secrets/hush/sync/wire"
 )
@@ -199,5 +201,61 @@ func TestScopeKeyNotGrantedRefused(t *testing.T) {
 	}
 	if _, ok := tm.bob.st.ScopeKeys[id]; ok {
 		t.Fatal("bob kept the key")
+	}
+}
+
+// A machine made with --scope app/prod holds only app/prod: its token
+// says so, the server sends it only that scope's records and key, and
+// its memory vault holds only those secrets.
+func TestScopedMachineReadsItsScopeOnly(t *testing.T) {
+	tm := newMTeam(t)
+	mSet(t, tm.admin.v, "app/prod/DB", "prod-db")
+	mSet(t, tm.admin.v, "app/prod/API", "prod-api")
+	mSet(t, tm.admin.v, "app/staging/DB", "CANARY-staging-value")
+	mSet(t, tm.admin.v, "CANARY-root-name", "CANARY-root-value")
+	tm.sync(t, tm.admin)
+	var tok *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		tok, err = tt.InviteMachineScoped(mctx, "ci-deploy", wire.RoleReader, time.Hour, []string{"app/prod"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseToken(tok.String())
+	if err != nil || len(parsed.Scopes) != 1 || parsed.Scopes[0] != "app/prod" {
+		t.Fatalf("the token's scopes: %v, %v", parsed, err)
+	}
+	tm.sync(t, tm.admin) // the secrets under app/prod go up again, sealed into it
+	mark := tm.p.mark()
+	v, _, err := machineRead(t, tok, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mSecrets(t, v)
+	if len(got) != 2 || !strings.HasPrefix(got["app/prod/DB"], "prod-db") || !strings.HasPrefix(got["app/prod/API"], "prod-api") {
+		t.Fatalf("the machine holds %v, want app/prod's two secrets alone", got)
+	}
+	// The server sent it no record of another scope.
+	id := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/prod")
+	n := 0
+	for _, x := range tm.p.sent(mark, "GET /v2/chain", parsed.Device) {
+		var pg wire.ChainPage
+		if err := json.Unmarshal(x.Resp, &pg); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range pg.Records {
+			if r.Scope != id {
+				t.Fatalf("the server sent the machine record %s of scope %q", r.ID, r.Scope)
+			}
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("the machine got %d records, want 2", n)
+	}
+	// Bob, who holds the root, still reads everything.
+	tm.sync(t, tm.bob)
+	if mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" || mGet(t, tm.bob.v, "app/staging/DB") != "CANARY-staging-value" {
+		t.Fatal("bob no longer reads the team")
 	}
 }

@@ -784,15 +784,41 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 		return
 	}
 	// The key must be of the team's current epoch: the joiner refuses any
-	// other, and would stay without a key.
-	if k.Epoch != m.Epoch {
-		fail(w, http.StatusBadRequest, "the wrapped key must be for the team's current key epoch")
+	// other, and would stay without a key. A machine with folder scopes
+	// gets the key of each of its scopes at its current epoch instead,
+	// once each, and no other.
+	want := append([]string{""}, e.Scopes...)
+	if len(e.Scopes) > 0 {
+		want = e.Scopes
+	}
+	keys := append([]wire.WrappedKey{*k}, req.Keys...)
+	if len(keys) != len(want) {
+		fail(w, http.StatusBadRequest, "the wrapped keys must be one for each scope the device gets")
 		return
+	}
+	for i := range keys {
+		ep, _ := m.ScopeEpoch(want[i])
+		if keys[i].Scope != want[i] || keys[i].Epoch != ep || keys[i].Device != req.Device || !wrappedBy(dev, &keys[i]) {
+			if want[i] == "" {
+				fail(w, http.StatusBadRequest, "the wrapped key must be for the team's current key epoch")
+			} else {
+				fail(w, http.StatusBadRequest, "the wrapped keys must be one for each scope the device gets, at its current epoch")
+			}
+			return
+		}
 	}
 	entry, _ := json.Marshal(e)
 	err := s.st.Approve(r.Context(), dev.Team, req.Device, *k, &store.Entry{Seq: e.Seq, JSON: entry})
 	if s.refused(w, r, err, notWaiting, logMoved) {
 		return
+	}
+	// (Not in the approval's transaction: a failure here leaves the
+	// machine without some scope's key, which its sync says.)
+	for _, x := range req.Keys {
+		if err := s.st.PutWrappedKey(r.Context(), dev.Team, x); err != nil {
+			s.internal(w, r, err)
+			return
+		}
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "approve", Records: []string{req.Device}, Result: "ok"})
 	s.log.Info("device approved", "team", dev.Team, "device", req.Device, "by", dev.ID)

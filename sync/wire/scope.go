@@ -160,6 +160,17 @@ func (m *Membership) holdersNow(id string) map[string]string {
 // applyGrant checks and applies a grant (its signature and place in the
 // chain are already checked).
 func (m *Membership) applyGrant(e *LogEntry) error {
+	if e.Member == "" {
+		// A scope made for no member yet (a machine's, made next): its
+		// holders are its parent's.
+		if e.Role != "" || e.Scope == "" {
+			return errors.New("a grant to no member makes a scope, with no role")
+		}
+		if _, ok := m.Scopes[e.Scope]; ok {
+			return fmt.Errorf("scope %s is already in the log", e.Scope)
+		}
+		return m.newScope(e)
+	}
 	role := m.teamRole(e.Member)
 	switch {
 	case role == "":
@@ -187,41 +198,8 @@ func (m *Membership) applyGrant(e *LogEntry) error {
 		return errors.New("a scope id is 32 hex digits")
 	}
 	s, ok := m.Scopes[e.Scope]
-	if !ok { // a new scope
-		if len(m.Scopes) >= MaxScopes {
-			return fmt.Errorf("a team has at most %d scopes", MaxScopes)
-		}
-		if len(e.Folder) == 0 || len(e.Folder) > maxFolder {
-			return errors.New("a grant that creates a scope carries its sealed folder name")
-		}
-		if e.Epoch != 1 {
-			return errors.New("a new scope starts at epoch 1")
-		}
-		if e.Parent != "" {
-			if _, ok := m.Scopes[e.Parent]; !ok {
-				return fmt.Errorf("its parent scope %s is not in the log", e.Parent)
-			}
-		}
-		// Whoever held the parent holds the new scope: carving a scope out
-		// of another takes nothing from anyone.
-		s = &Scope{ID: e.Scope, Parent: e.Parent, Folder: e.Folder, Created: e.Seq, Epoch: 1, EpochSeq: e.Seq}
-		holders := m.holdersNow(e.Parent)
-		members := make([]string, 0, len(holders))
-		for member := range holders {
-			members = append(members, member)
-		}
-		slices.Sort(members) // the same state for every replay
-		for _, member := range members {
-			if member != e.Member {
-				s.Grants = append(s.Grants, ScopeGrant{Member: member, Role: holders[member], From: e.Seq})
-			}
-		}
-		s.Grants = append(s.Grants, ScopeGrant{Member: e.Member, Role: e.Role, From: e.Seq})
-		if m.Scopes == nil {
-			m.Scopes = map[string]*Scope{}
-		}
-		m.Scopes[e.Scope] = s
-		return nil
+	if !ok {
+		return m.newScope(e)
 	}
 	if e.Parent != "" || len(e.Folder) > 0 {
 		return errors.New("a grant of an existing scope names no parent nor folder")
@@ -236,6 +214,50 @@ func (m *Membership) applyGrant(e *LogEntry) error {
 		g.Until = e.Seq
 	}
 	s.Grants = append(s.Grants, ScopeGrant{Member: e.Member, Role: e.Role, From: e.Seq})
+	return nil
+}
+
+// newScope applies a grant that makes a scope: epoch 1, its folder sealed,
+// held by its parent's holders and the grantee (if any).
+func (m *Membership) newScope(e *LogEntry) error {
+	if !ValidID(e.Scope) {
+		return errors.New("a scope id is 32 hex digits")
+	}
+	if len(m.Scopes) >= MaxScopes {
+		return fmt.Errorf("a team has at most %d scopes", MaxScopes)
+	}
+	if len(e.Folder) == 0 || len(e.Folder) > maxFolder {
+		return errors.New("a grant that creates a scope carries its sealed folder name")
+	}
+	if e.Epoch != 1 {
+		return errors.New("a new scope starts at epoch 1")
+	}
+	if e.Parent != "" {
+		if _, ok := m.Scopes[e.Parent]; !ok {
+			return fmt.Errorf("its parent scope %s is not in the log", e.Parent)
+		}
+	}
+	// Whoever held the parent holds the new scope: carving a scope out
+	// of another takes nothing from anyone.
+	s := &Scope{ID: e.Scope, Parent: e.Parent, Folder: e.Folder, Created: e.Seq, Epoch: 1, EpochSeq: e.Seq}
+	holders := m.holdersNow(e.Parent)
+	members := make([]string, 0, len(holders))
+	for member := range holders {
+		members = append(members, member)
+	}
+	slices.Sort(members) // the same state for every replay
+	for _, member := range members {
+		if member != e.Member {
+			s.Grants = append(s.Grants, ScopeGrant{Member: member, Role: holders[member], From: e.Seq})
+		}
+	}
+	if e.Member != "" {
+		s.Grants = append(s.Grants, ScopeGrant{Member: e.Member, Role: e.Role, From: e.Seq})
+	}
+	if m.Scopes == nil {
+		m.Scopes = map[string]*Scope{}
+	}
+	m.Scopes[e.Scope] = s
 	return nil
 }
 

@@ -314,6 +314,9 @@ type Approve struct {
 	Device string     `json:"device"`
 	Key    WrappedKey `json:"key"`
 	Entry  LogEntry   `json:"entry"`
+	// Keys: a machine with folder scopes gets the key of each: Key is
+	// its first scope's, Keys the others'.
+	Keys []WrappedKey `json:"keys,omitempty"`
 }
 
 // Refuse is POST /v1/joins/refuse by an admin: the pending device is
