@@ -530,3 +530,32 @@ func recordKey(team string, b []byte) (*crypto.Key, int64, error) {
 	defer k.Wipe()
 	return k.Subkey([]byte(team), "hush/v1/team-records"), 0, nil
 }
+
+// ListScopes verifies the log and lists the team's scopes (Scopes).
+func (t *Team) ListScopes(ctx context.Context) ([]ScopeInfo, error) {
+	if _, err := t.verifyLog(ctx); err != nil && !errors.Is(err, ErrOffline) {
+		return nil, err
+	}
+	return t.st.Scopes()
+}
+
+// ErrOutOfScope means a name is outside a machine token's scopes.
+var ErrOutOfScope = errors.New("not in this token's scopes")
+
+// InScopes checks, before anything is fetched, that a name (or a folder,
+// for ls and export: "" is the whole team) is one a token with these
+// scope folders may read: inside one of them, or a folder above one of
+// them (listing it shows only what is in the scopes). No scopes: the
+// whole team.
+func InScopes(scopes []string, name string, folder bool) error {
+	if len(scopes) == 0 {
+		return nil
+	}
+	n := strings.TrimSuffix(name, "/")
+	for _, f := range scopes {
+		if n == f || strings.HasPrefix(n, f+"/") || folder && (n == "" || strings.HasPrefix(f, n+"/")) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s only", ErrOutOfScope, strings.Join(scopes, ", "))
+}
