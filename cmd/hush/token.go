@@ -126,6 +126,12 @@ func (a *app) inviteMachine(cmd *cobra.Command, name, role, expires, member stri
 		if err != nil {
 			return err
 		}
+		if len(scopes) > 0 {
+			// A folder made a scope now: its secrets go up sealed into it.
+			if _, err := t.Sync(ctx); err != nil {
+				a.notef("note: the sync after making its scopes failed (run `hush sync`): %v", err)
+			}
+		}
 		a.printf("%s\n", tok.String())
 		a.notef("machine %s added as a %s until %s. This token is shown once: store it in your CI system's secret store and give it as HUSH_TOKEN (or --token-file). `hush team remove %s` ends it.",
 			name, role, tok.Expires.Local().Format("2006-01-02 15:04"), name)

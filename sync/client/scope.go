@@ -492,8 +492,8 @@ func foldersAt(m *wire.Membership, folders map[string]string, seq int64) map[str
 	return out
 }
 
-// scopeFolders is Folders, kept while the verified log does not move (a
-// push seals many records; a pull opens many).
+// scopeFolders is Folders, as prepareFolders kept it while the verified
+// log did not move (a push seals many records; a pull opens many).
 func (st *State) scopeFolders() (map[string]string, error) {
 	if st.Members == nil || len(st.Members.Scopes) == 0 {
 		return nil, nil
@@ -501,12 +501,19 @@ func (st *State) scopeFolders() (map[string]string, error) {
 	if st.folders != nil && st.foldersSeq == st.Members.Seq {
 		return st.folders, nil
 	}
-	f, err := st.Folders()
-	if err != nil {
-		return nil, err
+	return st.Folders() // not kept: records are sealed and opened on every core
+}
+
+// prepareFolders opens the scopes' folder names once for the records a
+// sync seals and opens next (scopeFolders). Not safe to run alongside
+// them.
+func (st *State) prepareFolders() {
+	if st.Members == nil || len(st.Members.Scopes) == 0 || st.folders != nil && st.foldersSeq == st.Members.Seq {
+		return
 	}
-	st.folders, st.foldersSeq = f, st.Members.Seq
-	return f, nil
+	if f, err := st.Folders(); err == nil {
+		st.folders, st.foldersSeq = f, st.Members.Seq
+	}
 }
 
 // sealKey is the key and epoch a record of scope is sealed under now.

@@ -87,7 +87,8 @@ type State struct {
 	FreshWindow time.Duration    `json:"fresh_window,omitempty"`
 	clock       func() time.Time // nil: time.Now (tests move it)
 	// folders: the scopes' folder names, opened at log position
-	// foldersSeq (scopeFolders).
+	// foldersSeq (prepareFolders, before a push seals and a pull opens
+	// records on every core, which only read it).
 	folders    map[string]string
 	foldersSeq int64
 

@@ -92,6 +92,7 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 			}
 			rep.GotKey = true
 		}
+		st.prepareFolders()
 		if len(st.Invites) > 0 { // joins can only come with this device's invitations
 			as, err := t.approve(ctx)
 			rep.Approvals = append(rep.Approvals, as...)
