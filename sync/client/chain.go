@@ -252,7 +252,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 				return &logAheadError{BadRecordError{e.ID, "written at a membership log position this device has not seen"}}
 			}
 		}
-		next, err := wire.VerifyChainKnown(st.Team, at, pg.Entries, st.chainSigners, s.signed)
+		next, err := wire.VerifyChainKnown(st.Team, at, pg.Entries, st.chainSigners, outOfScope(st.Team, pg.Entries, cr.Holds, s.signed))
 		if err != nil {
 			return err
 		}
@@ -291,7 +291,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			if e.Kind == wire.ChainRecord {
 				newest[e.ID] = e
 			}
-			if e.Author != st.Device.ID {
+			if e.Author != st.Device.ID && (cr.Holds == nil || cr.Holds(e.Scope)) {
 				s.fresh = true // an authentic entry by another device
 			}
 		}

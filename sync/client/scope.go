@@ -566,3 +566,29 @@ func InScopes(scopes []string, name string, folder bool) error {
 	}
 	return fmt.Errorf("%w: %s only", ErrOutOfScope, strings.Join(scopes, ", "))
 }
+
+// outOfScope is the known map VerifyChainKnown takes (known: the entries
+// this device signed), plus every entry of a scope this device does not
+// hold, by its own hash: their links are checked in order like every
+// entry's, their signatures are not. This device applies nothing of
+// them (it gets none of their records), and the devices that hold their
+// scopes check their signatures: a forged one there forks the chain for
+// them, which `hush team verify` shows. A machine holding 50 of a team's
+// 10,000 records verifies 50 signatures, not 10,000.
+func outOfScope(team string, es []wire.ChainEntry, holds func(string) bool, known map[int64][]byte) map[int64][]byte {
+	if holds == nil {
+		return known
+	}
+	out := make(map[int64][]byte, len(known))
+	for pos, h := range known {
+		out[pos] = h
+	}
+	for i := range es {
+		if e := &es[i]; e.Kind == wire.ChainRecord && !holds(e.Scope) {
+			if _, mine := known[e.Pos]; !mine {
+				out[e.Pos] = e.Hash(team)
+			}
+		}
+	}
+	return out
+}
