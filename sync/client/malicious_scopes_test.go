@@ -193,3 +193,68 @@ func TestMaliciousUngrantRolledBack(t *testing.T) {
 	_, err := tm.bob.Sync(mctx)
 	mWantErr(t, err, "but this device has verified", &rb)
 }
+
+// A machine that holds app/prod alone checks the signatures of app/prod's
+// chain entries, and only the links of the others: a bad signature on an
+// entry of its scope is refused; a forged entry of another scope at the
+// chain's tail is not its to judge (it applies nothing of it; the holders
+// of that scope refuse it, and the fork shows in `hush team verify`).
+func TestMaliciousScopedMachineChecksItsEntries(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	var tok *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, []string{"app/prod"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	prod := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/prod")
+	mSet(t, tm.admin.v, "app/staging/LAST", "last") // the chain's last entry: app/staging's
+	tm.sync(t, tm.admin)
+	team := tm.admin.st.Team
+	flip := func(inScope bool) {
+		tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+			if x.Device != tok.Device {
+				return
+			}
+			rewrite(t, x, func(p *wire.ChainPage) {
+				for i := len(p.Entries) - 1; i >= 0; i-- {
+					if e := &p.Entries[i]; e.Kind == wire.ChainRecord && (e.Scope == prod) == inScope {
+						e.Sig = bytes.Clone(e.Sig)
+						e.Sig[0] ^= 1
+						if i == len(p.Entries)-1 {
+							p.Head.Hash = e.Hash(team) // a forged tail: the head names it
+						}
+						return
+					}
+				}
+				t.Error("no entry to flip")
+			})
+		})
+	}
+	flip(true)
+	_, _, err := machineRead(t, tok, time.Time{})
+	tm.p.honest()
+	mWantErr(t, err, "an unsigned entry", nil)
+	flip(false)
+	v, _, err := machineRead(t, tok, time.Time{})
+	tm.p.honest()
+	if err != nil || mGet(t, v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("an entry of another scope, badly signed, stopped the machine: %v", err)
+	}
+	// Bob holds app/staging's entries' scopes (the root): he refuses it.
+	tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+		if x.Device == tm.bob.id() {
+			rewrite(t, x, func(p *wire.ChainPage) {
+				if len(p.Entries) > 0 {
+					p.Entries[0].Sig = bytes.Clone(p.Entries[0].Sig)
+					p.Entries[0].Sig[0] ^= 1
+				}
+			})
+		}
+	})
+	defer tm.p.honest()
+	tm.bob.st.Chain = wire.ChainCursor{} // bob pulls the whole chain again
+	_, err = tm.bob.Sync(mctx)
+	mWantErr(t, err, "an unsigned entry", nil)
+}
