@@ -664,7 +664,7 @@ type fuzzStep struct {
 }
 
 func FuzzApplyLog(f *testing.F) {
-	for _, s := range fuzzSeeds(f) {
+	for _, s := range append(fuzzSeeds(f), scopeFuzzSeeds(f)...) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -848,7 +848,7 @@ func TestFuzzApplyLogSeeds(t *testing.T) {
 		}
 		applied[filepath.Base(f)] = m.Seq
 	}
-	want := map[string]int64{"signed-log": 9, "log-to-sign": 9, "remove-last-admin": 1, "writer-signs": 2, "epoch-skipped": 2, "second-creation": 3}
+	want := map[string]int64{"signed-log": 9, "log-to-sign": 9, "scoped-log": 9, "remove-last-admin": 1, "writer-signs": 2, "epoch-skipped": 2, "second-creation": 3}
 	for name, seq := range want {
 		if applied[name] != seq {
 			t.Errorf("seed %s applies %d entries, want %d", name, applied[name], seq)

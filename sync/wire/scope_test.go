@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"encoding/json"
 	"maps"
 	"strings"
 	"testing"
@@ -372,4 +373,27 @@ func TestChainRecordsScopes(t *testing.T) {
 	if err := c.Done(); !errors.As(err, &ce) || ce.Fault != FaultWithheld || ce.Pos != 4 {
 		t.Fatalf("a withheld record of the device's scope: %v", err)
 	}
+}
+
+// scopeFuzzSeeds is a log with every scope entry, as signed, and as
+// steps to sign (FuzzApplyLog's seeds).
+func scopeFuzzSeeds(t testing.TB) [][]byte {
+	c := team(t)
+	c.ok(c.grant(ann, "rita", "app/staging", "", RoleWriter))
+	c.ok(c.grant(ann, "wes", "app/staging/db", staging, RoleReader))
+	c.ok(c.ungrant(ann, "wes", "app/staging"))
+	c.ok(c.scopeEpoch(ann, "app/staging/db", 2))
+	c.ok(c.ungrant(ann, "rita", ""))
+	m := c.machine(ann, robot, RoleReader, time.Hour)
+	m.Scopes = []string{staging}
+	c.ok(signed(m, ann))
+	var asSigned []fuzzStep
+	for _, e := range c.entries {
+		asSigned = append(asSigned, fuzzStep{Entry: e})
+	}
+	b, err := json.Marshal(asSigned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return [][]byte{b}
 }
