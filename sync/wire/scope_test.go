@@ -8,8 +8,8 @@ package wire
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"encoding/json"
+	"errors"
 	"maps"
 	"strings"
 	"testing"
