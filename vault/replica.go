@@ -566,6 +566,47 @@ func (rp *Replica) Reseal() error {
 	})
 }
 
+// ResealWhere is Reseal for the live secrets whose name match accepts: a
+// team scope's, when that scope gets a new key.
+func (rp *Replica) ResealWhere(match func(name string) bool) error {
+	v := rp.v
+	if err := v.unlocked(); err != nil {
+		return err
+	}
+	return v.write(func(tx *sql.Tx) error {
+		rows, err := tx.Query(`SELECT id FROM sync_records WHERE theirs IS NULL AND id IN (SELECT id FROM secrets WHERE deleted IS NULL)`)
+		if err != nil {
+			return err
+		}
+		var ids [][]byte
+		for rows.Next() {
+			var id []byte
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			_, name, err := v.rowByID(tx, id)
+			if err != nil {
+				return err
+			}
+			if !match(name) {
+				continue
+			}
+			if _, err := tx.Exec(`UPDATE sync_records SET local_head = -1 WHERE id = ?`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // freeName lets a teammate's live secret take a name that a secret removed
 // here still holds, when that removal is settled with the server (or was
 // never shared): the removed secret and its history go, as with rm --purge.

@@ -198,7 +198,8 @@ func (t *Team) grant(ctx context.Context, c *conn, member, teamRole, f, role str
 	}
 	if !exists && id != "" {
 		// The secrets under the new scope go up again, sealed into it.
-		return id, t.v.Replica().Reseal()
+		folders[id] = f
+		return id, t.v.Replica().ResealWhere(func(name string) bool { return wire.DeepestScope(folders, name) == id })
 	}
 	return id, nil
 }
@@ -281,7 +282,7 @@ func (t *Team) Ungrant(ctx context.Context, name, folder string) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	return n, t.v.Replica().Reseal()
+	return n, t.v.Replica().ResealWhere(in)
 }
 
 // rotateScope starts a new epoch of one scope, its key wrapped to its

@@ -111,6 +111,10 @@ func TestGrantUngrantScope(t *testing.T) {
 	if tm.admin.st.Epoch != 1 || tm.admin.st.ScopeKeys[id].Epoch != 2 {
 		t.Fatalf("after an ungrant: root epoch %d, scope epoch %d; want 1 and 2", tm.admin.st.Epoch, tm.admin.st.ScopeKeys[id].Epoch)
 	}
+	// Only the scope's secrets go up again, under its new key.
+	if rep := tm.sync(t, tm.admin); rep.Pushed != 1 {
+		t.Fatalf("after an ungrant of app/staging the admin pushed %d secrets, want its one", rep.Pushed)
+	}
 	tm.sync(t, carol)
 	tm.sync(t, bob(tm))
 	if carol.st.ScopeKeys[id].Epoch != 2 || !bytes.Equal(carol.st.ScopeKeys[id].Key, tm.admin.st.ScopeKeys[id].Key) {
