@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -261,5 +262,39 @@ func TestScopedMachineReadsItsScopeOnly(t *testing.T) {
 	tm.sync(t, tm.bob)
 	if mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" || mGet(t, tm.bob.v, "app/staging/DB") != "CANARY-staging-value" {
 		t.Fatal("bob no longer reads the team")
+	}
+}
+
+func TestInScopes(t *testing.T) {
+	scopes := []string{"app/prod", "ci"}
+	for _, c := range []struct {
+		name   string
+		folder bool
+		ok     bool
+	}{
+		{"app/prod/DB", false, true},
+		{"app/prod/x/y", false, true},
+		{"ci/TOKEN", false, true},
+		{"app/prod", false, true},
+		{"app/prod2/DB", false, false},
+		{"app/staging/DB", false, false},
+		{"TOP", false, false},
+		{"app", false, false},
+		{"app", true, true},  // ls app: shows only app/prod
+		{"app/", true, true}, // with the trailing slash
+		{"", true, true},     // ls: the whole token
+		{"app/staging", true, false},
+		{"application", true, false},
+	} {
+		err := InScopes(scopes, c.name, c.folder)
+		if (err == nil) != c.ok {
+			t.Errorf("InScopes(%q, folder %v) = %v, want ok %v", c.name, c.folder, err, c.ok)
+		}
+		if err != nil && (!errors.Is(err, ErrOutOfScope) || err.Error() != "not in this token's scopes: app/prod, ci only") {
+			t.Errorf("InScopes(%q): %q", c.name, err)
+		}
+	}
+	if InScopes(nil, "anything", false) != nil {
+		t.Error("a token without scopes refused a name")
 	}
 }
