@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -459,6 +461,14 @@ func (st *State) fetchScopeKeys(ctx context.Context, c *conn) error {
 // dropLostScopeKeys forgets the keys of scopes the verified log no longer
 // gives this device.
 func (st *State) dropLostScopeKeys() {
+	if st.Members != nil && len(st.Keys) > 0 {
+		if _, in := st.Members.Devices[st.Device.ID]; in && !st.Members.Holds(st.Device.ID, "") {
+			for _, k := range st.Keys { // the root's, which it no longer holds
+				crypto.Wipe(k)
+			}
+			st.Keys = map[int64][]byte{}
+		}
+	}
 	for sid := range st.ScopeKeys {
 		if st.Members == nil || !st.Members.Holds(st.Device.ID, sid) {
 			crypto.Wipe(st.ScopeKeys[sid].Key)
@@ -592,4 +602,30 @@ func outOfScope(team string, es []wire.ChainEntry, holds func(string) bool, know
 		}
 	}
 	return out
+}
+
+// writableScope says whether this device may write a name, by the scope it
+// belongs to (nil: a team without scopes, where its role alone decides).
+// Not safe to run alongside the sealing of records (it may open the
+// scopes' folder names).
+func (st *State) writableScope() func(name string) bool {
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 && len(m.RootOff) == 0 {
+		return nil
+	}
+	st.prepareFolders()
+	folders, err := st.scopeFolders()
+	if err != nil {
+		return nil // sealing says why
+	}
+	d, ok := m.Devices[st.Device.ID]
+	if !ok {
+		return nil
+	}
+	can := map[string]bool{}
+	for _, id := range append([]string{""}, slices.Collect(maps.Keys(m.Scopes))...) {
+		role, held := m.RoleOn(d.Member, id, m.Seq)
+		can[id] = held && wire.CanWrite(role)
+	}
+	return func(name string) bool { return name == "" || can[wire.DeepestScope(folders, name)] }
 }

@@ -298,3 +298,31 @@ func TestInScopes(t *testing.T) {
 		t.Error("a token without scopes refused a name")
 	}
 }
+
+// A member who lost the root keeps writing the scopes she may write; a
+// local change outside them stays on her device, said in the report, and
+// does not stop the rest.
+func TestLocalChangeOutsideScopesStays(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	if _, err := tm.admin.Ungrant("carol", "/"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	if len(carol.st.Keys) != 0 {
+		t.Fatal("carol keeps the root's key after losing the root")
+	}
+	mSet(t, carol.v, "TOP-LOCAL", "stays")
+	mSet(t, carol.v, "app/staging/NEW", "goes")
+	rep := tm.sync(t, carol)
+	if rep.OutOfScope != 1 || rep.Pushed != 1 {
+		t.Fatalf("carol's sync: %d out of scope, %d pushed; want 1 and 1", rep.OutOfScope, rep.Pushed)
+	}
+	tm.sync(t, tm.admin)
+	if mGet(t, tm.admin.v, "app/staging/NEW") != "goes" {
+		t.Fatal("the change in carol's scope did not reach the admin")
+	}
+	if _, err := tm.admin.v.Get("TOP-LOCAL"); err == nil {
+		t.Fatal("a change outside carol's scopes reached the team")
+	}
+}

@@ -202,10 +202,10 @@ func newIdentity(name, member string) (*State, error) {
 }
 
 // AutoSyncDue reports whether automatic sync should run now: it is on,
-// this device holds the team key, and this is after a change (force) or
+// this device holds the team key (or a scope's), and this is after a change (force) or
 // the last sync is over a minute old.
 func (st *State) AutoSyncDue(force bool, now time.Time) bool {
-	if !st.Auto || len(st.Keys) == 0 {
+	if !st.Auto || len(st.Keys) == 0 && len(st.ScopeKeys) == 0 {
 		return false
 	}
 	return force || now.Sub(st.LastSync) >= time.Minute

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -39,6 +40,10 @@ type Report struct {
 	GotKey      bool // this device received the team key in this sync
 	// ReadOnly counts local changes a reader's sync does not push.
 	ReadOnly int
+	// OutOfScope counts local changes in folder scopes this device may
+	// not write (it does not hold them, or holds them as a reader): they
+	// stay here.
+	OutOfScope int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
 	// Stale counts local changes the server refused as written before the
@@ -585,11 +590,17 @@ func (s *syncer) push(ctx context.Context) error {
 		}
 		return s.pushBatch(ctx, recs, ts)
 	}
+	writable := s.st.writableScope()
 	for _, id := range ids {
 		t := byID[id]
 		p, err := s.localPayload(t)
 		if err != nil {
 			return err
+		}
+		if writable != nil && !writable(cmp.Or(p.Name, p.was)) {
+			clear(p.Value)
+			s.rep.OutOfScope++ // stays here: this device may not write its scope
+			continue
 		}
 		n := len(p.Name) + len(p.Value) + 256
 		if len(ps) > 0 && (size+n > 2<<20 || len(ps) == wire.MaxPushRecords) {
@@ -846,7 +857,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
+	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0 || len(st.ScopeKeys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
 	s.Removed = st.Removed
 	s.Fresh = st.Freshness(time.Now())
 	s.Warning = s.Fresh.Warning()
