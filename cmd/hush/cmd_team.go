@@ -88,30 +88,32 @@ func (a *app) teamCreateCommand() *cobra.Command {
 
 func (a *app) teamInviteCommand() *cobra.Command {
 	var role, expires, member, machineName string
-	var machineScopes []string
+	var scopes []string
 	cmd := &cobra.Command{
-		Use:   "invite [--role writer] [--expires 7d] | invite --machine NAME [--role reader] [--expires 90d]",
+		Use:   "invite [--role writer] [--expires 7d] [--scope FOLDER]... | invite --machine NAME [--role reader] [--expires 90d] [--scope FOLDER]...",
 		Short: "print a one-time invitation code for a new member (admin)",
 		Long: `Print a one-line invitation code. Hand it over out of band (in person, a
 chat you trust): it holds a one-time secret that binds the joiner's keys,
 so that the server cannot slip in a key of its own. The code works once,
-until it expires. Your next ` + "`hush sync`" + ` approves the join.
+until it expires. Your next ` + "`hush sync`" + ` approves the join. With --scope the
+new member holds only those folder scopes (see ` + "`hush team grant`" + `).
 
 --machine NAME adds a machine (a CI job, ` + "`hush agent`" + `) at once, as a reader
 (default) or a writer, never an admin, for --expires (default 90d, at most
-366d), holding only the --scope folders if given, and prints its token once, on one line: store it in the CI system's
-secret store and give it as HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
+366d), holding only the --scope folders if given, and prints its token
+once, on one line: store it in the CI system's secret store and give it as
+HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if machineName != "" {
-				return a.inviteMachine(cmd, machineName, role, expires, member, machineScopes)
+				return a.inviteMachine(cmd, machineName, role, expires, member, scopes)
 			}
 			ttl, err := vault.ParseInterval(expires)
 			if err != nil || ttl <= 0 || ttl > 31*24*time.Hour {
 				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
 			}
 			return a.withTeam("team-invite", nil, func(ctx context.Context, t *client.Team) error {
-				inv, err := t.Invite(ctx, role, member, ttl)
+				inv, err := t.InviteScoped(ctx, role, member, ttl, scopes)
 				if err != nil {
 					return err
 				}
@@ -129,7 +131,7 @@ secret store and give it as HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends i
 	cmd.Flags().StringVar(&member, "member", "", "invite another device of this existing `MEMBER` (with their role)")
 	cmd.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid (a machine: its access, default 90d)")
 	cmd.Flags().StringVar(&machineName, "machine", "", "add a machine named `NAME` and print its token")
-	cmd.Flags().StringSliceVar(&machineScopes, "scope", nil, "a machine holds only this `FOLDER` scope (repeatable; default: the whole team)")
+	cmd.Flags().StringSliceVar(&scopes, "scope", nil, "the new member or machine holds only this `FOLDER` scope (repeatable; default: the whole team)")
 	return cmd
 }
 

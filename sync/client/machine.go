@@ -74,7 +74,7 @@ func (t *Team) InviteMachineScoped(ctx context.Context, name, role string, life 
 	if _, _, err := st.FindMember(name); err == nil {
 		return nil, fmt.Errorf("%q is already a member or a device of the team: a machine needs a name of its own", name)
 	}
-	key, ok := st.Keys[st.Members.Epoch]
+	_, ok := st.Keys[st.Members.Epoch]
 	if !ok || st.Epoch != st.Members.Epoch {
 		return nil, errors.New("this device does not hold the team's current key: run `hush sync` first")
 	}
@@ -121,29 +121,17 @@ func (t *Team) InviteMachineScoped(ctx context.Context, name, role string, life 
 	if err := mc.do(ctx, "POST", "/v1/join", j, nil); err != nil {
 		return nil, err
 	}
-	// The root's key, or the key of each of its scopes.
-	var wks []wire.WrappedKey
-	if len(scopes) == 0 {
-		wk, err := st.wrapKeyFor(&ms.Device, st.Epoch, key)
-		if err != nil {
-			return nil, err
-		}
-		wks = append(wks, *wk)
-	}
-	for _, id := range scopes {
-		sk := st.ScopeKeys[id]
-		wk, err := st.wrapScopeKeyFor(&ms.Device, id, sk.Epoch, sk.Key)
-		if err != nil {
-			return nil, err
-		}
-		wks = append(wks, *wk)
-	}
 	e := st.entry(wire.LogMachine)
 	d := ms.Device
 	e.Device, e.Role, e.Expires, e.Scopes = &d, role, e.Time.Add(life).Truncate(time.Second), scopes
 	st.sign(e)
 	next := cloneMembership(st.Members)
 	if err := next.Apply(e); err != nil {
+		return nil, err
+	}
+	// The root's key, or the key of each of its scopes.
+	wks, err := st.wrapHeld(next, &ms.Device)
+	if err != nil {
 		return nil, err
 	}
 	if err := c.do(ctx, "POST", "/v1/joins/approve", wire.Approve{Invite: inv.ID, Device: d.ID, Key: wks[0], Keys: wks[1:], Entry: *e}, nil); err != nil {

@@ -629,3 +629,28 @@ func (st *State) writableScope() func(name string) bool {
 	}
 	return func(name string) bool { return name == "" || can[wire.DeepestScope(folders, name)] }
 }
+
+// wrapHeld wraps to a device the key of each scope it holds in next (the
+// membership right after the entry that adds it), in HeldScopes' order:
+// what its approval carries.
+func (st *State) wrapHeld(next *wire.Membership, d *wire.Device) ([]wire.WrappedKey, error) {
+	var out []wire.WrappedKey
+	for _, id := range next.HeldScopes(d.ID) {
+		key, epoch := st.Keys[st.Epoch], st.Epoch
+		if id != "" {
+			key, epoch = st.ScopeKeys[id].Key, st.ScopeKeys[id].Epoch
+		}
+		if ep, _ := next.ScopeEpoch(id); len(key) != crypto.KeySize || epoch != ep {
+			return nil, fmt.Errorf("this device does not hold the current key of scope %q: run `hush sync` first", id)
+		}
+		wk, err := st.wrapScopeKeyFor(d, id, epoch, key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *wk)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("the device would hold no scope")
+	}
+	return out, nil
+}

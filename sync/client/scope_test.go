@@ -326,3 +326,53 @@ func TestLocalChangeOutsideScopesStays(t *testing.T) {
 		t.Fatal("a change outside carol's scopes reached the team")
 	}
 }
+
+// A contractor invited with --scope app/staging holds app/staging alone
+// from the start: her device never gets the team key nor a record of
+// another scope. A device approved later gets the key of every scope it
+// holds: a new admin, all of them.
+func TestInviteWithScopes(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	inv, err := func() (inv *Invite, err error) {
+		err = tm.admin.team(func(tt *Team) error {
+			inv, err = tt.InviteScoped(mctx, wire.RoleWriter, "", time.Hour, []string{"app/staging"})
+			return err
+		})
+		return inv, err
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+	con := &mDev{name: "con", v: mVault(t)}
+	if con.st, err = Join(mctx, con.v, inv, JoinOptions{Device: "con-laptop", Member: "con"}); err != nil {
+		t.Fatal(err)
+	}
+	rep := tm.sync(t, tm.admin)
+	if len(rep.Approvals) != 1 || rep.Approvals[0].Refused != "" {
+		t.Fatalf("approving con: %+v", rep.Approvals)
+	}
+	tm.sync(t, con)
+	if len(con.st.Keys) != 0 {
+		t.Fatal("the contractor got the team key")
+	}
+	got := mSecrets(t, con.v)
+	if len(got) != 1 || !strings.HasPrefix(got["app/staging/DB"], "staging-db") {
+		t.Fatalf("the contractor holds %v, want app/staging/DB alone", got)
+	}
+	// A second admin, approved now, gets every scope's key.
+	admin2 := tm.add(t, "admin2", wire.RoleAdmin)
+	if len(admin2.st.ScopeKeys) != len(tm.admin.st.Members.Scopes) || len(admin2.st.Keys) != 1 {
+		t.Fatalf("a new admin holds %d scope keys of %d", len(admin2.st.ScopeKeys), len(tm.admin.st.Members.Scopes))
+	}
+	if mGet(t, admin2.v, "app/prod/DB") != "prod-db" || mGet(t, admin2.v, "app/staging/DB") != "staging-db" {
+		t.Fatal("the new admin does not read every scope")
+	}
+	// Bad input.
+	err = tm.admin.team(func(tt *Team) error {
+		_, err := tt.InviteScoped(mctx, wire.RoleAdmin, "", time.Hour, []string{"app/x"})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "only a new member who is not an admin starts with scopes") {
+		t.Fatalf("an admin invited with scopes: %v", err)
+	}
+}

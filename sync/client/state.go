@@ -112,6 +112,7 @@ type InviteKey struct {
 	Role    string    `json:"role"`
 	Expires time.Time `json:"expires"`
 	Member  string    `json:"member,omitempty"` // a device for this member; empty: a new member
+	Scopes  []string  `json:"scopes,omitempty"` // a new member holding only these scope ids
 }
 
 // Load reads the team state from an unlocked vault; ErrNoTeam if none.

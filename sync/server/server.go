@@ -784,13 +784,10 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 		return
 	}
 	// The key must be of the team's current epoch: the joiner refuses any
-	// other, and would stay without a key. A machine with folder scopes
-	// gets the key of each of its scopes at its current epoch instead,
-	// once each, and no other.
-	want := append([]string{""}, e.Scopes...)
-	if len(e.Scopes) > 0 {
-		want = e.Scopes
-	}
+	// other, and would stay without a key. With folder scopes, the device
+	// gets the key of each scope it holds (the root's first, if it holds
+	// the root; then by scope id), at its current epoch, and no other.
+	want := m.HeldScopes(req.Device)
 	keys := append([]wire.WrappedKey{*k}, req.Keys...)
 	if len(keys) != len(want) {
 		fail(w, http.StatusBadRequest, "the wrapped keys must be one for each scope the device gets")

@@ -258,10 +258,22 @@ func (m *Membership) Apply(e *LogEntry) error {
 			return bad("%s is a machine: it has one device, made with it", e.Device.Member)
 		}
 		// A member has one role: a new device of an existing member takes it.
-		if ds := m.memberDevices(e.Device.Member); len(ds) > 0 && ds[0].Role != e.Role {
+		ds := m.memberDevices(e.Device.Member)
+		if len(ds) > 0 && ds[0].Role != e.Role {
 			return bad("member %s is already in the team as %s, not %s", e.Device.Member, ds[0].Role, e.Role)
 		}
+		// A new member may start with some scopes and not the root (a
+		// device of an existing member has the member's scopes).
+		if len(e.Scopes) > 0 {
+			if len(ds) > 0 || e.Role == RoleAdmin {
+				return bad("only a new member who is not an admin starts with scopes")
+			}
+			if err := m.checkMachineScopes(e); err != nil {
+				return bad("%v", err)
+			}
+		}
 		m.Devices[e.Device.ID] = &LogDevice{Device: *e.Device, Role: e.Role, Active: true, Added: e.Seq, Roles: []RoleSpan{{e.Seq, e.Role}}}
+		m.memberScopes(e.Device.Member, e)
 	case LogRole:
 		ds := m.memberDevices(e.Member)
 		if len(ds) == 0 {

@@ -58,7 +58,7 @@ func (m *Membership) applyMachine(e *LogEntry) error {
 	}
 	m.Devices[e.Device.ID] = &LogDevice{Device: *e.Device, Role: e.Role, Active: true, Added: e.Seq,
 		Roles: []RoleSpan{{e.Seq, e.Role}}, Machine: true, Expires: e.Expires.UTC()}
-	m.machineScopes(e)
+	m.memberScopes(e.Device.Member, e)
 	return nil
 }
 

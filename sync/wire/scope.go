@@ -76,7 +76,7 @@ func (e *LogEntry) scopeParts() []any {
 		return []any{"scope", e.Scope, e.Parent, e.Folder}
 	case e.Kind == LogEpoch && e.Scope != "":
 		return []any{"scope", e.Scope}
-	case e.Kind == LogMachine && len(e.Scopes) > 0:
+	case (e.Kind == LogMachine || e.Kind == LogAdd) && len(e.Scopes) > 0:
 		return []any{"scopes", strings.Join(e.Scopes, ",")}
 	}
 	return nil
@@ -94,9 +94,9 @@ func (e *LogEntry) scopeFieldsFit() string {
 		if e.Parent != "" || len(e.Folder) > 0 || len(e.Scopes) > 0 {
 			return "an epoch entry names at most a scope"
 		}
-	case LogMachine:
+	case LogMachine, LogAdd:
 		if e.Scope != "" || e.Parent != "" || len(e.Folder) > 0 {
-			return "a machine entry lists its scopes in scopes"
+			return fmt.Sprintf("a %s entry lists its scopes in scopes", e.Kind)
 		}
 	default:
 		if e.Scope != "" || e.Parent != "" || len(e.Folder) > 0 || len(e.Scopes) > 0 {
@@ -329,13 +329,12 @@ func (m *Membership) checkMachineScopes(e *LogEntry) error {
 	return nil
 }
 
-// machineScopes gives a machine made with scopes those scopes, and not
-// the root.
-func (m *Membership) machineScopes(e *LogEntry) {
+// memberScopes gives a member (a machine, or a person added with scopes)
+// the entry's scopes with its role, and not the root.
+func (m *Membership) memberScopes(member string, e *LogEntry) {
 	if len(e.Scopes) == 0 {
 		return
 	}
-	member := e.Device.Member
 	m.RootOff = append(m.RootOff, ScopeGrant{Member: member, From: e.Seq})
 	for _, id := range e.Scopes {
 		s := m.Scopes[id]
@@ -451,6 +450,23 @@ func (m *Membership) Holds(device, id string) bool {
 	}
 	_, ok = m.RoleOn(d.Member, id, m.Seq)
 	return ok
+}
+
+// HeldScopes is the scopes a device holds now, the root ("") first, then
+// by id: the keys its approval carries, in that order.
+func (m *Membership) HeldScopes(device string) []string {
+	var out []string
+	if m.Holds(device, "") {
+		out = append(out, "")
+	}
+	ids := make([]string, 0, len(m.Scopes))
+	for id := range m.Scopes {
+		if m.Holds(device, id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return append(out, ids...)
 }
 
 // ScopeEpoch is scope id's current epoch (the root's for "").

@@ -213,7 +213,7 @@ func TestRemovalEndsGrants(t *testing.T) {
 // those that do: changed after signing, the entry no longer checks out.
 func TestScopeFieldsSigned(t *testing.T) {
 	c := team(t)
-	c.refuse(resigned(c.add(ann, wes2, RoleWriter), func(e *LogEntry) { e.Scope = prod }), "a add entry has no scope fields")
+	c.refuse(resigned(c.add(ann, wes2, RoleWriter), func(e *LogEntry) { e.Scope = prod }), "a add entry lists its scopes in scopes")
 	c.refuse(resigned(c.role(ann, "wes", RoleReader), func(e *LogEntry) { e.Folder = []byte("x") }), "a role entry has no scope fields")
 	c.refuse(resigned(c.removeMember(ann, "wes"), func(e *LogEntry) { e.Scopes = []string{prod} }), "a remove entry has no scope fields")
 	g := c.grant(ann, "wes", "app/prod", "", RoleWriter)
@@ -396,4 +396,34 @@ func scopeFuzzSeeds(t testing.TB) [][]byte {
 		t.Fatal(err)
 	}
 	return [][]byte{b}
+}
+
+// A new member may start with some scopes and not the root; a second
+// device of a member, or an admin, may not start with scopes.
+func TestAddWithScopes(t *testing.T) {
+	c := team(t)
+	c.ok(c.grant(ann, "wes", "app/staging", "", RoleWriter))
+	contractor := fixedDev("con-laptop", "con")
+	a := c.add(ann, contractor, RoleWriter)
+	c.refuse(resigned(a, func(e *LogEntry) { e.Scopes = []string{prod} }), "is not")
+	c.refuse(resigned(a, func(e *LogEntry) { e.Scopes, e.Role = []string{staging}, RoleAdmin }), "only a new member who is not an admin starts with scopes")
+	c.refuse(resigned(c.add(ann, wes2, RoleWriter), func(e *LogEntry) { e.Scopes = []string{staging} }), "only a new member")
+	signedAdd := resigned(a, func(e *LogEntry) { e.Scopes = []string{staging} })
+	changed := *signedAdd
+	changed.Scopes = nil
+	c.refuse(&changed, "its signature does not check out")
+	c.ok(signedAdd)
+	wantScopes(t, c.m, "con", c.m.Seq, map[string]string{staging: RoleWriter})
+	if got := c.m.HeldScopes(contractor.ID); len(got) != 1 || got[0] != staging {
+		t.Fatalf("HeldScopes: %v", got)
+	}
+	if got := c.m.HeldScopes(ann.ID); len(got) != 2 || got[0] != "" || got[1] != staging {
+		t.Fatalf("an admin's HeldScopes: %v", got)
+	}
+	// A second device of hers has her scopes.
+	con2 := fixedDev("con-phone", "con")
+	c.ok(c.add(ann, con2, RoleWriter))
+	if got := c.m.HeldScopes(con2.ID); len(got) != 1 || got[0] != staging {
+		t.Fatalf("her second device holds %v", got)
+	}
 }

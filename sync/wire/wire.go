@@ -314,8 +314,9 @@ type Approve struct {
 	Device string     `json:"device"`
 	Key    WrappedKey `json:"key"`
 	Entry  LogEntry   `json:"entry"`
-	// Keys: a machine with folder scopes gets the key of each: Key is
-	// its first scope's, Keys the others'.
+	// Keys: with folder scopes, the device gets the key of each scope it
+	// holds (Membership.HeldScopes, in that order): Key is the first's,
+	// Keys the others'.
 	Keys []WrappedKey `json:"keys,omitempty"`
 }
 
