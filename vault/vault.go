@@ -174,6 +174,12 @@ type Vault struct {
 	maxSeenName string
 
 	keptAudit string // Create: where an earlier vault's audit log was kept
+
+	// held are the vault's own files opened to read their bytes (the
+	// listing cache's digest, listcache.go), one per file, closed only
+	// after SQLite: on Unix, closing any descriptor of a file drops every
+	// POSIX lock this process holds on it, SQLite's included.
+	held []*os.File
 }
 
 // keyring holds the vault key of the current epoch and its subkeys.
@@ -617,7 +623,12 @@ func (v *Vault) Lock() {
 // Close locks the vault and closes the file.
 func (v *Vault) Close() error {
 	v.Lock()
-	return v.db.Close()
+	err := v.db.Close()
+	for _, f := range v.held {
+		f.Close()
+	}
+	v.held = nil
+	return err
 }
 
 // ChangePassphrase re-wraps the vault key under a new passphrase, with new
