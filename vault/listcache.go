@@ -56,15 +56,15 @@ func (v *Vault) listCacheAD(files []byte) []byte {
 }
 
 // filesDigest is the SHA-256 of the vault file and its -wal (a missing
-// -wal counts as empty, which SQLite treats the same), each with its
-// length. It reads what is on disk now, without SQLite.
+// -wal counts as an empty one), each followed by its length. It reads what is on disk now, without SQLite.
 func (v *Vault) filesDigest() ([]byte, error) {
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
 	for _, p := range []string{v.path, v.path + "-wal"} {
 		f, err := v.heldFile(p)
 		if errors.Is(err, fs.ErrNotExist) && p != v.path {
-			h.Write([]byte("absent\n"))
+			// SQLite reads a missing -wal as an empty one.
+			h.Write(binary.BigEndian.AppendUint64([]byte("length"), 0))
 			continue
 		}
 		if err != nil {

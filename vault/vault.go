@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -172,6 +173,7 @@ type Vault struct {
 	changeNo    int64
 	maxSeen     int64
 	maxSeenName string
+	seenMu      sync.Mutex // maxSeen while rows are checked in parallel
 
 	keptAudit string // Create: where an earlier vault's audit log was kept
 
