@@ -99,7 +99,15 @@ func (v *Vault) cachedList() ([]Entry, []byte, bool) {
 	if err != nil {
 		return nil, digest, false
 	}
-	b, err := io.ReadAll(f)
+	// Read in one piece of the file's size (io.ReadAll would grow its
+	// buffer through a dozen copies of a 10 MB file).
+	st, err := f.Stat()
+	if err != nil || st.Size() > 1<<31 {
+		f.Close()
+		return nil, digest, false
+	}
+	b := make([]byte, st.Size())
+	_, err = io.ReadFull(f, b)
 	f.Close()
 	if err != nil || !bytes.HasPrefix(b, []byte(listCacheMagic)) {
 		return nil, digest, false
