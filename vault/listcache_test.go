@@ -70,6 +70,24 @@ func TestListCacheIsTheListing(t *testing.T) {
 			t.Errorf("List(%q):\n uncached %+v\n first    %+v\n cached   %+v", folder, want, first, second)
 		}
 	}
+	// The browser's index reads the cache too: the same entries, and
+	// their metadata opens.
+	idx, err := v.Index()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := v.indexAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(idx, full) {
+		t.Errorf("Index from the cache:\n %+v\nwant\n %+v", idx, full)
+	}
+	for i := range idx {
+		if _, err := v.Meta(&idx[i]); err != nil {
+			t.Errorf("Meta(%s): %v", idx[i].Name, err)
+		}
+	}
 	// Through ListWithPolicies too (what ls and due call).
 	if err := v.SetPolicy("app", 7*24*time.Hour); err != nil {
 		t.Fatal(err)

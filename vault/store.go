@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -806,6 +807,13 @@ func (v *Vault) index(limit int) ([]IndexEntry, error) {
 		return nil, err
 	}
 	if limit < 0 {
+		// A current listing cache was written by a List that checked
+		// every row Index checks, and more (listcache.go).
+		if !v.memory {
+			if es, _, ok := v.cachedList(); ok {
+				return v.indexFromList(es)
+			}
+		}
 		return v.indexAll()
 	}
 	rows, err := v.db.Query(`SELECT `+rowColumns+`, v.created, v.epoch, v.name
@@ -857,6 +865,22 @@ func (v *Vault) indexEntry(r *liveRow) (IndexEntry, bool, error) {
 	}
 	e.ID, e.Created, e.Updated = idString(e.id), time.Unix(0, r.st.created), time.Unix(0, r.updated)
 	return e, true, nil
+}
+
+// indexFromList is the index of a full listing: the same secrets in the
+// same order (by name), their metadata left out.
+func (v *Vault) indexFromList(es []Entry) ([]IndexEntry, error) {
+	out := make([]IndexEntry, len(es))
+	for i := range es {
+		e := &es[i]
+		id, err := hex.DecodeString(e.ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = IndexEntry{ID: e.ID, Name: e.Name, Version: e.Version, Created: e.Created, Updated: e.Updated,
+			id: id, epoch: v.hdr.epoch}
+	}
+	return out, nil
 }
 
 // indexAll is the whole index, from [Vault.scanLive]'s two sequential
