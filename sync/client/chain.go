@@ -437,7 +437,9 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 	for i, r := range recs {
 		req.Records[i] = *r
 		e := wire.NextEntry(cur, r, now)
-		e.InPush(*at, len(recs))
+		if !s.t.unmarked {
+			e.InPush(*at, len(recs))
+		}
 		e.SignOneOf(len(recs), st.Team, st.Device.ID, key)
 		req.Entries[i] = e
 		cur = e.Next(st.Team)
