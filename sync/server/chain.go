@@ -23,8 +23,9 @@ const ErrV1Push = "this team's changes are signed in a chain (sync v2), which th
 // more than one entry without them.
 const ErrNoPushMarks = "this team's change chain marks whole pushes, which this hush does not know: upgrade hush on this device, then sync again (your changes stay on this device)"
 
-// chain serves GET /v2/chain?after=POS[&mine=POS]: entries after POS and
-// the records they wrote last (docs/sync.md, "The change chain").
+// chain serves GET /v2/chain?after=POS&pushes=1[&mine=POS]: entries
+// after POS, on to the end of a push, and the records they wrote last
+// (docs/sync.md, "The change chain", "Whole pushes").
 func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
 	if err != nil || after < 0 {
