@@ -371,3 +371,66 @@ func TestChainOldEntries(t *testing.T) {
 		t.Fatal("carol and the admin verified different heads")
 	}
 }
+
+// TestMaliciousChainPushCutFirstSync: a new member's first sync, over
+// pages of 2 entries (a push of two, pushes of one, then a push of four:
+// pages 1-2, 3-4, then 5 run on to 9), is cut inside the push of four
+// ("more follow": entries 5 and 6), and the next answer fails. The pages
+// before the cut one are applied and saved; the cut page is held whole
+// (one/c with the push's first entry), so the saved cursor is 4, before
+// the push; the honest sync then brings the rest.
+func TestMaliciousChainPushCutFirstSync(t *testing.T) {
+	tm := newMTeamOpts(t, false, server.Options{PullEntries: 2})
+	admin := tm.admin
+	for _, n := range []string{"one/a", "one/b", "one/c"} {
+		mSet(t, admin.v, n, n)
+		tm.sync(t, admin)
+	}
+	for _, n := range []string{"four/a", "four/b", "four/c", "four/d"} {
+		mSet(t, admin.v, n, n)
+	}
+	tm.sync(t, admin)
+	carol := tm.invite(t, "carol", wire.RoleReader)
+	tm.sync(t, admin) // approves carol
+	team := carol.st.Team
+	var cut wire.ChainCursor
+	tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+		if x.Device != carol.id() {
+			return
+		}
+		if cut.Pos != 0 {
+			x.Status, x.Resp = http.StatusServiceUnavailable, []byte(`{"error":"unavailable"}`)
+			return
+		}
+		rewrite(t, x, func(pg *wire.ChainPage) {
+			if slices.IndexFunc(pg.Entries, func(e wire.ChainEntry) bool { return e.PushLast > e.Pos+1 }) < 0 {
+				return // a page before the push of four: honest
+			}
+			cut = cutPage(t, team, pg)
+			pg.More = true
+		})
+	})
+	_, err := carol.Sync(mctx)
+	tm.p.honest()
+	mWantErr(t, err, "unavailable", nil)
+	if cut.Pos == 0 {
+		t.Fatal("carol's pull never reached the push of four")
+	}
+	for _, n := range []string{"one/a", "one/b"} {
+		if got := mGet(t, carol.v, n); got != n {
+			t.Fatalf("carol holds %s = %q: the pages before the cut one were not applied", n, got)
+		}
+	}
+	for _, n := range []string{"one/c", "four/a", "four/b", "four/c", "four/d"} {
+		if _, err := carol.v.Get(n); err == nil {
+			t.Fatalf("carol holds %s of a push cut short", n)
+		}
+	}
+	if at := chainCursorReal(t, tm, carol); cut.Pos != 6 || at.Pos != 4 {
+		t.Fatalf("carol's saved cursor is %d after a cut at %d, want 4 after a cut at 6", at.Pos, cut.Pos)
+	}
+	tm.chainConverge(t, admin, carol)
+	if got := mGet(t, carol.v, "four/d"); got != "four/d" {
+		t.Fatalf("after the honest sync carol holds four/d = %q", got)
+	}
+}
