@@ -355,13 +355,13 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 }
 
 // Remove deletes the vault at path with every file that belongs to it:
-// SQLite's -wal and -shm files and the audit log. It is for a vault that
+// SQLite's -wal and -shm files, the audit log and the sealed caches. It is for a vault that
 // was just made and is not wanted after all (a team join that failed):
 // what it holds is gone. A file that does not exist is not an error.
 func Remove(path string) error {
 	audit := AuditPath(path)
 	var errs []error
-	for _, f := range append(companions(path), audit+"-wal", audit+"-shm", rekeyPath(path)) {
+	for _, f := range append(companions(path), audit+"-wal", audit+"-shm", rekeyPath(path), NameCachePath(path), ListCachePath(path)) {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}

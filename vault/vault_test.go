@@ -703,6 +703,13 @@ func TestRemoveDeletesTheVaultAndItsFiles(t *testing.T) {
 	if err := v.Record("set", []string{"a/KEY"}, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Its caches too: the sealed listing and names.
+	if _, err := v.List(""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Names(); err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Dir(v.Path())
 	other := filepath.Join(dir, "other.db")
 	if err := os.WriteFile(other, []byte("another vault"), 0o600); err != nil {
