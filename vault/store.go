@@ -687,7 +687,11 @@ const insertBatch = 128
 // The INSERTs of insertRows: the values every row of one write shares
 // (its time, key epoch and change number) are bound once, as ?1, ?2 and
 // ?3, and each row binds only its own four. Each parameter is a call into
-// SQLite, and binding was a tenth of an import's CPU.
+// SQLite, and binding was a tenth of an import's CPU. OR ROLLBACK: a row
+// that breaks a constraint (a name or id already there, which SetMany has
+// ruled out) ends the whole transaction, as the error does anyway, so
+// SQLite keeps no statement journal (a copy of every page a multi-row
+// INSERT touches, to undo the statement alone).
 const (
 	insertSecrets  = `INSERT OR ROLLBACK INTO secrets (id, name_mac, folder_mac, head, created, updated, row_mac, changed) VALUES `
 	insertVersions = `INSERT OR ROLLBACK INTO versions (secret_id, version, epoch, created, name, meta, value) VALUES `
