@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -126,11 +125,40 @@ func (s *sqlStore) query(q string) string {
 	return s.d.rebind(q)
 }
 
-// dollar is compiled on first use, not at init: every hush command links
-// this package.
-var dollar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$(\d+)`) })
+// sqliteRebind is q with SQLite's numbered placeholders (?1) for $1. Each
+// query's form is made once and remembered: the queries are this
+// package's own constants, a few dozen, and rebinding one on every request
+// (a regular expression, at first) cost the server more than looking it
+// up.
+func sqliteRebind(q string) string {
+	if r, ok := rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := rebindDollars(q)
+	rebound.Store(q, r)
+	return r
+}
 
-func sqliteRebind(q string) string { return dollar().ReplaceAllString(q, "?$1") }
+var rebound sync.Map // query -> its SQLite form
+
+// limitSQL is " LIMIT n" for a query's text. SQLite (3.48 and later) plans
+// a LIMIT with the value bound to its parameter and marks the statement
+// to be prepared again whenever that parameter is bound anew, which the
+// driver does at every use of a cached statement: a bound LIMIT costs a
+// parse and a plan per query. Callers pass a few constants, so each query
+// keeps a few texts (and cached statements).
+func limitSQL(n int) string { return " LIMIT " + strconv.Itoa(n) }
+
+// rebindDollars replaces each $ followed by a digit with ?: $12 is ?12.
+func rebindDollars(q string) string {
+	b := []byte(q)
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] == '$' && b[i+1] >= '0' && b[i+1] <= '9' {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
 
 func (s *sqlStore) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
 	return q.ExecContext(ctx, s.query(query), args...)
@@ -587,11 +615,14 @@ func (s *sqlStore) record(ctx context.Context, q querier, team, id string) (*wir
 
 func (s *sqlStore) Changes(ctx context.Context, team string, since int64, limit int) (*wire.Changes, error) {
 	// One statement: one snapshot of the head and the records below it,
-	// and one round trip (pulls are half of a server's requests).
+	// and one round trip (pulls are half of a server's requests). The
+	// limit is in the text, not a parameter: SQLite plans a LIMIT with the
+	// value bound to it, so a LIMIT parameter made it prepare the
+	// statement again at every pull (see limitSQL).
 	rows, err := s.r.QueryContext(ctx, s.query(`WITH h AS (SELECT seq FROM teams WHERE id = $1)
 		SELECT h.seq, r.id, r.version, r.epoch, r.sealed, r.author, r.sig, r.seq, r.log_seq
-		FROM h LEFT JOIN (SELECT * FROM records WHERE team = $1 AND seq > $2 ORDER BY seq LIMIT $3) r ON r.seq <= h.seq
-		ORDER BY r.seq`), team, since, limit+1)
+		FROM h LEFT JOIN (SELECT * FROM records WHERE team = $1 AND seq > $2 ORDER BY seq`+limitSQL(limit+1)+`) r ON r.seq <= h.seq
+		ORDER BY r.seq`), team, since)
 	if err != nil {
 		return nil, err
 	}
