@@ -182,7 +182,7 @@ func (s *sqlStore) ChainOmitting(ctx context.Context, team string, after int64, 
 		return nil, err
 	}
 	p.Started = chained != 0
-	rows, err := tx.QueryContext(ctx, s.query(`SELECT pos, entry, base FROM chain WHERE team = $1 AND pos > $2 AND pos <= $3 ORDER BY pos`+limitSQL(limit)), team, after, p.Head.Pos)
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT pos, entry, base FROM chain WHERE team = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4`), team, after, p.Head.Pos, limit)
 	if err != nil {
 		return nil, err
 	}

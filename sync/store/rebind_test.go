@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestRebindDollars: the loop that turns $1 into ?1 gives what the
-// regular expression it replaced gave, on the package's kind of queries
+// TestRebindDollars: the loop that turns $1 into +?1 gives what a
+// regular expression gives, on the package's kind of queries
 // and on random text made of the characters that matter.
 func TestRebindDollars(t *testing.T) {
 	re := regexp.MustCompile(`\$(\d+)`)
@@ -16,7 +16,7 @@ func TestRebindDollars(t *testing.T) {
 		`UPDATE devices SET last_seen = $1 WHERE id = $2 AND last_seen < $1`,
 		`SELECT pos FROM chain WHERE team = $1 AND pos > $2 ORDER BY pos LIMIT 1001`,
 	} {
-		if got, want := rebindDollars(q), re.ReplaceAllString(q, "?$1"); got != want {
+		if got, want := rebindDollars(q), re.ReplaceAllString(q, "+?$1"); got != want {
 			t.Errorf("rebindDollars(%q) = %q, want %q", q, got, want)
 		}
 	}
@@ -28,13 +28,13 @@ func TestRebindDollars(t *testing.T) {
 			b[i] = chars[rnd.IntN(len(chars))]
 		}
 		q := string(b)
-		if got, want := rebindDollars(q), re.ReplaceAllString(q, "?$1"); got != want {
+		if got, want := rebindDollars(q), re.ReplaceAllString(q, "+?$1"); got != want {
 			t.Fatalf("rebindDollars(%q) = %q, want %q", q, got, want)
 		}
 	}
 	// Remembered: the same query twice gives the same text.
 	q := `SELECT $1, $2`
-	if a, b := sqliteRebind(q), sqliteRebind(q); a != b || a != `SELECT ?1, ?2` {
+	if a, b := sqliteRebind(q), sqliteRebind(q); a != b || a != `SELECT +?1, +?2` {
 		t.Fatalf("sqliteRebind: %q then %q", a, b)
 	}
 }

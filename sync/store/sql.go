@@ -125,11 +125,24 @@ func (s *sqlStore) query(q string) string {
 	return s.d.rebind(q)
 }
 
-// sqliteRebind is q with SQLite's numbered placeholders (?1) for $1. Each
-// query's form is made once and remembered: the queries are this
+// sqliteRebind is q with SQLite's numbered placeholders for $1, written
+// +?1. Each query's form is made once and remembered: the queries are this
 // package's own constants, a few dozen, and rebinding one on every request
 // (a regular expression, at first) cost the server more than looking it
 // up.
+//
+// Why the unary plus (a no-op on any value, and like a bare parameter of
+// no affinity, so comparisons, index use and stored values are the same):
+// SQLite 3.48 and later may look at a parameter's bound value while
+// planning (a LIMIT, or an equality the plan might use) and then mark the
+// statement to be prepared again when the parameter is bound anew; and
+// go-sqlite3 clears every binding before it binds (sqlite3_clear_bindings),
+// which expires such a statement every time. So most of the server's
+// queries were parsed and planned again at each use, statement cache or
+// not: half of a pull's work. SQLite does not look through a unary plus
+// (sqlite3ExprIsInteger), so +?1 keeps one plan. go-sqlite3 offers no way
+// to set SQLITE_DBCONFIG_ENABLE_QPSG, which would say the same for every
+// query.
 func sqliteRebind(q string) string {
 	if r, ok := rebound.Load(q); ok {
 		return r.(string)
@@ -141,21 +154,15 @@ func sqliteRebind(q string) string {
 
 var rebound sync.Map // query -> its SQLite form
 
-// limitSQL is " LIMIT n" for a query's text. SQLite (3.48 and later) plans
-// a LIMIT with the value bound to its parameter and marks the statement
-// to be prepared again whenever that parameter is bound anew, which the
-// driver does at every use of a cached statement: a bound LIMIT costs a
-// parse and a plan per query. Callers pass a few constants, so each query
-// keeps a few texts (and cached statements).
-func limitSQL(n int) string { return " LIMIT " + strconv.Itoa(n) }
-
-// rebindDollars replaces each $ followed by a digit with ?: $12 is ?12.
+// rebindDollars replaces each $ followed by a digit with +?: $12 is +?12.
 func rebindDollars(q string) string {
-	b := []byte(q)
-	for i := 0; i+1 < len(b); i++ {
-		if b[i] == '$' && b[i+1] >= '0' && b[i+1] <= '9' {
-			b[i] = '?'
+	b := make([]byte, 0, len(q)+8)
+	for i := 0; i < len(q); i++ {
+		if q[i] == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+			b = append(b, '+', '?')
+			continue
 		}
+		b = append(b, q[i])
 	}
 	return string(b)
 }
@@ -615,14 +622,11 @@ func (s *sqlStore) record(ctx context.Context, q querier, team, id string) (*wir
 
 func (s *sqlStore) Changes(ctx context.Context, team string, since int64, limit int) (*wire.Changes, error) {
 	// One statement: one snapshot of the head and the records below it,
-	// and one round trip (pulls are half of a server's requests). The
-	// limit is in the text, not a parameter: SQLite plans a LIMIT with the
-	// value bound to it, so a LIMIT parameter made it prepare the
-	// statement again at every pull (see limitSQL).
+	// and one round trip (pulls are half of a server's requests).
 	rows, err := s.r.QueryContext(ctx, s.query(`WITH h AS (SELECT seq FROM teams WHERE id = $1)
 		SELECT h.seq, r.id, r.version, r.epoch, r.sealed, r.author, r.sig, r.seq, r.log_seq
-		FROM h LEFT JOIN (SELECT * FROM records WHERE team = $1 AND seq > $2 ORDER BY seq`+limitSQL(limit+1)+`) r ON r.seq <= h.seq
-		ORDER BY r.seq`), team, since)
+		FROM h LEFT JOIN (SELECT * FROM records WHERE team = $1 AND seq > $2 ORDER BY seq LIMIT $3) r ON r.seq <= h.seq
+		ORDER BY r.seq`), team, since, limit+1)
 	if err != nil {
 		return nil, err
 	}
