@@ -1,11 +1,15 @@
 package vault
 
 import (
+	"bytes"
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/hush-secrets/hush/crypto"
 )
 
 // TestSetManyAcrossSortedRuns: more new secrets than one sorted run, in
@@ -102,5 +106,28 @@ func TestSetManyFailedInsertWritesNothing(t *testing.T) {
 	mustSet(t, v, "app/AFTER", "x")
 	if s, err := v.Get("app/KEEP"); err != nil || string(s.Value) != "kept" {
 		t.Fatalf("app/KEEP: %v %v", s, err)
+	}
+}
+
+// TestSecretADIsCryptoAD: the associated data the vault builds for a
+// sealed field is byte for byte crypto.AD of the same parts.
+func TestSecretADIsCryptoAD(t *testing.T) {
+	v := newVault(t)
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for i := range 2000 {
+		id := make([]byte, rnd.IntN(40))
+		for j := range id {
+			id[j] = byte(rnd.IntN(256))
+		}
+		field := []string{"name", "meta", "value", "", "x\x00y"}[i%5]
+		version, epoch := rnd.IntN(1<<40)-1<<20, rnd.IntN(1000)
+		if i%7 == 0 {
+			version = -version
+		}
+		got := v.ad(id, field, version, epoch)
+		want := crypto.AD("hush/v1/secret", v.hdr.vaultID, id, field, version, epoch)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("ad(%x, %q, %d, %d) = %x, want %x", id, field, version, epoch, got, want)
+		}
 	}
 }
