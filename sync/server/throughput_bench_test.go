@@ -63,6 +63,7 @@ import (
 const throughputLimit = 60 * time.Second
 
 func BenchmarkServerThroughput(b *testing.B) {
+	b.Cleanup(stopBenchPostgres)
 	backends := []struct {
 		name string
 		dsn  func(b *testing.B) string
@@ -92,26 +93,38 @@ func BenchmarkServerThroughput(b *testing.B) {
 }
 
 var (
+	benchPGMu   sync.Mutex
 	benchPG     *pgtest.Server
 	benchPGSkip string
-	benchPGOnce sync.Once
 )
 
-// benchPostgres is one PostgreSQL for the run (stopped when the top-level
-// benchmark ends), or skips without one (fails under HUSH_TEST_REAL=1).
+// benchPostgres is one PostgreSQL for the run (stopBenchPostgres stops it when
+// the top-level benchmark ends), or skips without one (fails under
+// HUSH_TEST_REAL=1).
 func benchPostgres(b *testing.B) *pgtest.Server {
 	b.Helper()
-	var err error
-	benchPGOnce.Do(func() {
-		benchPG, benchPGSkip, err = pgtest.ForTest()
-	})
-	if err != nil {
-		b.Fatal(err)
+	benchPGMu.Lock()
+	defer benchPGMu.Unlock()
+	if benchPG == nil && benchPGSkip == "" {
+		s, skip, err := pgtest.ForTest()
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchPG, benchPGSkip = s, skip
 	}
 	if benchPG == nil {
 		b.Skip(benchPGSkip)
 	}
 	return benchPG
+}
+
+func stopBenchPostgres() {
+	benchPGMu.Lock()
+	defer benchPGMu.Unlock()
+	if benchPG != nil {
+		benchPG.Stop()
+	}
+	benchPG, benchPGSkip = nil, ""
 }
 
 // benchTeam is a running server with a team of devices, all writers.
