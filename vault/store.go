@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -875,6 +876,13 @@ func (v *Vault) index(limit int) ([]IndexEntry, error) {
 		return nil, err
 	}
 	if limit < 0 {
+		// A current listing cache was written by a List that checked
+		// every row Index checks, and more (listcache.go).
+		if !v.memory {
+			if es, _, ok := v.cachedList(); ok {
+				return v.indexFromList(es)
+			}
+		}
 		return v.indexAll()
 	}
 	rows, err := v.db.Query(`SELECT `+rowColumns+`, v.created, v.epoch, v.name
@@ -928,6 +936,22 @@ func (v *Vault) indexEntry(r *liveRow) (IndexEntry, bool, error) {
 	return e, true, nil
 }
 
+// indexFromList is the index of a full listing: the same secrets in the
+// same order (by name), their metadata left out.
+func (v *Vault) indexFromList(es []Entry) ([]IndexEntry, error) {
+	out := make([]IndexEntry, len(es))
+	for i := range es {
+		e := &es[i]
+		id, err := hex.DecodeString(e.ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = IndexEntry{ID: e.ID, Name: e.Name, Version: e.Version, Created: e.Created, Updated: e.Updated,
+			id: id, epoch: v.hdr.epoch}
+	}
+	return out, nil
+}
+
 // indexAll is the whole index, from [Vault.scanLive]'s two sequential
 // scans (the query of index() seeks three times per secret), with the
 // same checks.
@@ -972,10 +996,63 @@ func (v *Vault) Meta(e *IndexEntry) (Meta, error) {
 // sorted by name, without values. Unlike [Vault.Index] it opens every
 // listed secret's metadata, in the same pass. When some of them are
 // damaged, it returns the others and a [*DamagedSecretsError] naming those.
+//
+// A vault file keeps the last full listing in its sealed listing cache
+// (listcache.go), which List returns while the vault's bytes are those it
+// was checked against; the anchor is compared with the audit log either way.
 func (v *Vault) List(folder string) ([]Entry, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
+	if v.memory {
+		return v.list(folder)
+	}
+	if err := v.checkCurrent(); err != nil {
+		return nil, err
+	}
+	clean, err := CleanFolder(folder)
+	if err != nil {
+		return nil, err
+	}
+	es, before, ok := v.cachedList()
+	if ok {
+		return inFolder(es, clean), nil
+	}
+	seen := v.maxSeen
+	v.maxSeen = 0 // the highest change number of the rows listed, to cache
+	all, err := v.list("")
+	listed := v.maxSeen
+	v.maxSeen = max(seen, listed)
+	if err != nil {
+		// Damaged secrets, or a row that does not open: the listing of
+		// folder alone says what it says today (it opens no metadata
+		// outside folder, and names only the damaged secrets in it).
+		return v.list(folder)
+	}
+	if before != nil {
+		if after, err := v.filesDigest(); err == nil && bytes.Equal(after, before) {
+			_ = v.writeListCache(before, all, listed)
+		}
+	}
+	return inFolder(all, clean), nil
+}
+
+// inFolder keeps the entries of es in folder (all for ""), in place.
+func inFolder(es []Entry, folder string) []Entry {
+	if folder == "" {
+		return es
+	}
+	out := es[:0]
+	for i := range es {
+		if InFolder(es[i].Name, folder) {
+			out = append(out, es[i])
+		}
+	}
+	return out
+}
+
+// list is List without the cache: every row opened and checked.
+func (v *Vault) list(folder string) ([]Entry, error) {
 	if err := v.checkCurrentScan(true); err != nil {
 		return nil, err
 	}
@@ -1285,7 +1362,8 @@ func (v *Vault) Remove(name string) error {
 
 // Purge deletes a secret and every version of it, live or removed. With
 // secure_delete on, SQLite zeroes the freed pages. The sealed name cache
-// is deleted too, so the name is not kept there either.
+// and the sealed listing cache are deleted too, so the name is not kept
+// there either.
 func (v *Vault) Purge(name string) error {
 	return v.PurgeMany([]string{name})
 }
@@ -1297,6 +1375,7 @@ func (v *Vault) PurgeMany(names []string) error {
 	}
 	if !v.memory {
 		defer os.Remove(NameCachePath(v.path))
+		defer v.dropListCache()
 	}
 	return v.write(func(tx *sql.Tx) error {
 		for _, name := range names {
