@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -126,11 +125,47 @@ func (s *sqlStore) query(q string) string {
 	return s.d.rebind(q)
 }
 
-// dollar is compiled on first use, not at init: every hush command links
-// this package.
-var dollar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$(\d+)`) })
+// sqliteRebind is q with SQLite's numbered placeholders for $1, written
+// +?1. Each query's form is made once and remembered: the queries are this
+// package's own constants, a few dozen, and rebinding one on every request
+// (a regular expression, at first) cost the server more than looking it
+// up.
+//
+// Why the unary plus (a no-op on any value, and like a bare parameter of
+// no affinity, so comparisons, index use and stored values are the same):
+// SQLite 3.48 and later may look at a parameter's bound value while
+// planning (a LIMIT, or an equality the plan might use) and then mark the
+// statement to be prepared again when the parameter is bound anew; and
+// go-sqlite3 clears every binding before it binds (sqlite3_clear_bindings),
+// which expires such a statement every time. So most of the server's
+// queries were parsed and planned again at each use, statement cache or
+// not: half of a pull's work. SQLite does not look through a unary plus
+// (sqlite3ExprIsInteger), so +?1 keeps one plan. go-sqlite3 offers no way
+// to set SQLITE_DBCONFIG_ENABLE_QPSG, which would say the same for every
+// query.
+func sqliteRebind(q string) string {
+	if r, ok := rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := rebindDollars(q)
+	rebound.Store(q, r)
+	return r
+}
 
-func sqliteRebind(q string) string { return dollar().ReplaceAllString(q, "?$1") }
+var rebound sync.Map // query -> its SQLite form
+
+// rebindDollars replaces each $ followed by a digit with +?: $12 is +?12.
+func rebindDollars(q string) string {
+	b := make([]byte, 0, len(q)+8)
+	for i := 0; i < len(q); i++ {
+		if q[i] == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+			b = append(b, '+', '?')
+			continue
+		}
+		b = append(b, q[i])
+	}
+	return string(b)
+}
 
 func (s *sqlStore) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
 	return q.ExecContext(ctx, s.query(query), args...)
@@ -269,32 +304,36 @@ func (s *sqlStore) Team(ctx context.Context, team string) (epoch, logSeq int64, 
 }
 
 func (s *sqlStore) Log(ctx context.Context, team string, since int64) ([][]byte, int64, error) {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, 0, err
-	}
-	defer tx.Rollback()
-	var head int64
-	if err := tx.QueryRowContext(ctx, s.query(`SELECT log_seq FROM teams WHERE id = $1`), team).Scan(&head); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, 0, ErrNotFound
-		}
-		return nil, 0, err
-	}
-	rows, err := tx.QueryContext(ctx, s.query(`SELECT entry FROM log WHERE team = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`), team, since, head)
+	// One statement, as Changes: one snapshot of the head and the entries
+	// up to it, in one round trip (every sync asks; it was a read
+	// transaction of two queries, four round trips on PostgreSQL).
+	rows, err := s.r.QueryContext(ctx, s.query(`WITH h AS (SELECT log_seq FROM teams WHERE id = $1)
+		SELECT h.log_seq, l.entry FROM h LEFT JOIN log l ON l.team = $1 AND l.seq > $2 AND l.seq <= h.log_seq
+		ORDER BY l.seq`), team, since)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
 	var out [][]byte
+	var head int64
+	found := false
 	for rows.Next() {
+		found = true
 		var b []byte
-		if err := rows.Scan(&b); err != nil {
+		if err := rows.Scan(&head, &b); err != nil {
 			return nil, 0, err
 		}
-		out = append(out, b)
+		if b != nil {
+			out = append(out, b)
+		}
 	}
-	return out, head, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if !found {
+		return nil, 0, ErrNotFound
+	}
+	return out, head, nil
 }
 
 // appendEntry takes the team's row (serialising log appends and pushes),
