@@ -604,6 +604,30 @@ func outOfScope(team string, es []wire.ChainEntry, holds func(string) bool, know
 	return out
 }
 
+// writesAny reports whether this device may write anything: a writing
+// team role, or a writer grant on a scope (docs/sync.md "Folder scopes": a
+// member's role on a scope is the grant's, on the root the team role). A
+// sync pushes only then, and writableScope keeps back what it may not
+// write.
+func (st *State) writesAny() bool {
+	if wire.CanWrite(st.Role) {
+		return true
+	}
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 {
+		return false
+	}
+	d, ok := m.Devices[st.Device.ID]
+	return ok && d.Active && m.WritesAny(d.Member, m.Seq)
+}
+
+// writesAt reports whether device d, whose team role at log position seq
+// is role, could write some scope there: the record its chain entry names
+// is then checked against its own scope (openRecord).
+func (st *State) writesAt(d *wire.LogDevice, role string, seq int64) bool {
+	return wire.CanWrite(role) || len(st.Members.Scopes) > 0 && st.Members.WritesAny(d.Member, seq)
+}
+
 // writableScope says whether this device may write a name, by the scope it
 // belongs to (nil: a team without scopes, where its role alone decides).
 // Not safe to run alongside the sealing of records (it may open the

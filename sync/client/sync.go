@@ -132,7 +132,7 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 			}
 			return rep, err
 		}
-		if wire.CanWrite(st.Role) {
+		if st.writesAny() {
 			if err := s.push(ctx); err != nil {
 				return rep, err
 			}
