@@ -382,6 +382,50 @@ func (st *State) Scopes() ([]ScopeInfo, error) {
 	return out, nil
 }
 
+// ScopeRole is one scope a member holds, by folder ("/": the root), and
+// their role on it.
+type ScopeRole struct {
+	Folder string `json:"folder"`
+	Role   string `json:"role"`
+}
+
+// withMemberScopes fills each member's Scopes from the verified log, when
+// the team has folder scopes: a member's role on a scope is the grant's
+// (an admin's, admin), on the root their team role. A pending device
+// holds nothing yet.
+func (st *State) withMemberScopes(ms []Member) error {
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 && len(m.RootOff) == 0 {
+		return nil
+	}
+	folders, err := st.Folders()
+	if err != nil {
+		return err
+	}
+	folders[""] = "/"
+	byMember := map[string][]ScopeRole{}
+	for i := range ms {
+		mb := &ms[i]
+		if mb.Pending {
+			mb.Scopes = []ScopeRole{}
+			continue
+		}
+		rs, ok := byMember[mb.Member]
+		if !ok {
+			rs = []ScopeRole{}
+			for id, role := range m.ScopesOf(mb.Member, m.Seq) {
+				if f, ok := folders[id]; ok {
+					rs = append(rs, ScopeRole{Folder: f, Role: role})
+				}
+			}
+			sort.Slice(rs, func(i, j int) bool { return rs[i].Folder == "/" || rs[j].Folder != "/" && rs[i].Folder < rs[j].Folder })
+			byMember[mb.Member] = rs
+		}
+		mb.Scopes = rs
+	}
+	return nil
+}
+
 // needScopeKeys reports whether this device holds a scope whose key at
 // the current epoch it does not have.
 func (st *State) needScopeKeys() bool {
