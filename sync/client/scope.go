@@ -547,6 +547,47 @@ func foldersAt(m *wire.Membership, folders map[string]string, seq int64) map[str
 	return out
 }
 
+// checkRemovals refuses a removal whose scope is not the deepest scope
+// above the name it removes, as this device knows the name: a removal
+// carries no name (its scope is that of the name it had on the writer's
+// device), so without this a writer of app/staging could remove
+// app/prod/DB from every device that holds both by sealing its removal
+// into app/staging. Checked for a copy in step with the server (what the
+// removal would delete now); a copy changed here meets the removal as a
+// conflict, which `hush resolve` settles by hand.
+func (s *syncer) checkRemovals(recs []wire.Record, opened []*payload) error {
+	m := s.st.Members
+	if m == nil || len(m.Scopes) == 0 {
+		return nil // one scope: the key that opened it is the only check
+	}
+	var folders map[string]string
+	for i := range recs {
+		r, p := &recs[i], opened[i]
+		if p == nil || !p.Deleted {
+			continue
+		}
+		t := s.tracked[r.ID]
+		if t == nil || !t.Exists || t.Deleted || t.Dirty() {
+			continue // nothing here for it to remove, or a conflict
+		}
+		sec, err := s.v.ByID(t.ID)
+		if err != nil {
+			return err
+		}
+		name := sec.Name
+		clear(sec.Value)
+		if folders == nil {
+			if folders, err = s.st.scopeFolders(); err != nil {
+				return err
+			}
+		}
+		if want := wire.DeepestScope(foldersAt(m, folders, r.LogSeq), name); want != r.Scope {
+			return &BadRecordError{r.ID, fmt.Sprintf("it removes %s here, but came as a removal in another scope than that name's", name)}
+		}
+	}
+	return nil
+}
+
 // scopeFolders is Folders, as prepareFolders kept it while the verified
 // log did not move (a push seals many records; a pull opens many).
 func (st *State) scopeFolders() (map[string]string, error) {

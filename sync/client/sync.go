@@ -376,6 +376,14 @@ func (s *syncer) apply(recs []wire.Record) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.checkRemovals(recs, opened); err != nil {
+		for _, p := range opened {
+			if p != nil {
+				clear(p.Value)
+			}
+		}
+		return err
+	}
 	for i := range recs {
 		if t := s.tracked[recs[i].ID]; opened[i] != nil && (t == nil || t.Mark == nil || recs[i].Version > t.Mark.Seen) {
 			s.fresh = true // authentic, current, and new here
