@@ -180,7 +180,7 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 	if err := s.pullChain(ctx, first); err != nil {
 		return err
 	}
-	if !s.st.writesAny() {
+	if !s.st.WritesAny() {
 		if stt, err := status(s.t.v); err == nil {
 			s.rep.ReadOnly = stt.Unpushed
 		}

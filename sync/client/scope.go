@@ -689,12 +689,12 @@ func outOfScope(team string, es []wire.ChainEntry, holds func(string) bool, know
 	return out
 }
 
-// writesAny reports whether this device may write anything: a writing
+// WritesAny reports whether this device may write anything: a writing
 // team role, or a writer grant on a scope (docs/sync.md "Folder scopes": a
 // member's role on a scope is the grant's, on the root the team role). A
 // sync pushes only then, and writableScope keeps back what it may not
 // write.
-func (st *State) writesAny() bool {
+func (st *State) WritesAny() bool {
 	if wire.CanWrite(st.Role) {
 		return true
 	}

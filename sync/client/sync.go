@@ -132,7 +132,7 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 			}
 			return rep, err
 		}
-		if st.writesAny() {
+		if st.WritesAny() {
 			if err := s.push(ctx); err != nil {
 				return rep, err
 			}
@@ -849,7 +849,10 @@ type Status struct {
 	Team      string    `json:"team"`
 	Unpushed  int       `json:"unpushed"` // local changes not yet pushed
 	Removed   bool      `json:"removed"`  // the server no longer knows this device
-	Fresh     Freshness `json:"-"`
+	// WritesScopes: a reader on the root who holds a writer grant on a
+	// folder scope (her changes there are pushed, the others stay).
+	WritesScopes bool      `json:"writes_scopes,omitempty"`
+	Fresh        Freshness `json:"-"`
 	// Warning is Fresh in words (empty: none), as `hush status` prints it.
 	Warning string `json:"warning,omitempty"`
 }
@@ -867,6 +870,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	}
 	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0 || len(st.ScopeKeys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
 	s.Removed = st.Removed
+	s.WritesScopes = !wire.CanWrite(st.Role) && st.WritesAny()
 	s.Fresh = st.Freshness(time.Now())
 	s.Warning = s.Fresh.Warning()
 	return s, nil

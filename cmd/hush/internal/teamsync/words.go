@@ -111,7 +111,7 @@ func SyncWords(s *client.Status) string {
 		auto = "; automatic sync on"
 	}
 	switch {
-	case s.Role == "reader" && s.Unpushed > 0:
+	case s.Role == "reader" && !s.WritesScopes && s.Unpushed > 0:
 		return fmt.Sprintf("%d local change(s) stay on this device (a reader's changes are not sent to the team)%s", s.Unpushed, auto)
 	case s.Unpushed == 0:
 		return "nothing to push" + auto
