@@ -19,6 +19,44 @@ import (
 // scope above the name it removes as this device knows it. Without it the
 // admin's app/prod/DB is gone.
 func TestMaliciousRemovalServedInAnotherScope(t *testing.T) {
+	tm := removalInStaging(t)
+	before := mSecrets(t, tm.admin.v)
+	_, err := tm.admin.Sync(mctx)
+	mWantErr(t, err, "it removes app/prod/DB here, but came as a removal in another scope than that name's", nil)
+	mSame(t, "the admin's secrets", mSecrets(t, tm.admin.v), before)
+	if mGet(t, tm.admin.v, "app/prod/DB") != "prod-db" {
+		t.Fatal("the admin lost app/prod/DB")
+	}
+	// Bob holds app/prod, not app/staging: the server sends him nothing of it.
+	tm.sync(t, tm.bob)
+	if mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" {
+		t.Fatal("bob lost app/prod/DB")
+	}
+}
+
+// The same removal, met by a change of app/prod/DB on the admin's device:
+// a conflict, and `hush resolve --keep theirs` refuses to apply it.
+//
+// Defence: State.checkRemovalKept. Without it the resolve removes the
+// admin's app/prod/DB.
+func TestMaliciousRemovalKeptInAnotherScope(t *testing.T) {
+	tm := removalInStaging(t)
+	mSet(t, tm.admin.v, "app/prod/DB", "prod-db-2")
+	rep := tm.sync(t, tm.admin)
+	if len(rep.Conflicts) != 1 || rep.Conflicts[0] != "app/prod/DB" {
+		t.Fatalf("the admin's sync: conflicts %v, want app/prod/DB", rep.Conflicts)
+	}
+	err := tm.admin.Resolve(mctx, "app/prod/DB", KeepTheirs)
+	mWantErr(t, err, "it removes app/prod/DB here, but came as a removal in another scope than that name's", nil)
+	if mGet(t, tm.admin.v, "app/prod/DB") != "prod-db-2" {
+		t.Fatal("the admin lost app/prod/DB")
+	}
+}
+
+// removalInStaging: carol, a writer of app/staging who does not hold
+// app/prod, has pushed a removal of app/prod/DB's record sealed into
+// app/staging.
+func removalInStaging(t *testing.T) *mTeam {
 	tm, carol := scopedTeam(t)
 	team := tm.admin.st.Team
 	staging := wire.ScopeID(tm.admin.st.NamesKey, team, "app/staging")
@@ -57,16 +95,5 @@ func TestMaliciousRemovalServedInAnotherScope(t *testing.T) {
 	if !found {
 		t.Fatal("carol pushed no removal of app/prod/DB's id into app/staging: the attack did not run")
 	}
-	before := mSecrets(t, tm.admin.v)
-	_, err = tm.admin.Sync(mctx)
-	mWantErr(t, err, "it removes app/prod/DB here, but came as a removal in another scope than that name's", nil)
-	mSame(t, "the admin's secrets", mSecrets(t, tm.admin.v), before)
-	if mGet(t, tm.admin.v, "app/prod/DB") != "prod-db" {
-		t.Fatal("the admin lost app/prod/DB")
-	}
-	// Bob holds app/prod, not app/staging: the server sends him nothing of it.
-	tm.sync(t, tm.bob)
-	if mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" {
-		t.Fatal("bob lost app/prod/DB")
-	}
+	return tm
 }

@@ -554,7 +554,7 @@ func foldersAt(m *wire.Membership, folders map[string]string, seq int64) map[str
 // app/prod/DB from every device that holds both by sealing its removal
 // into app/staging. Checked for a copy in step with the server (what the
 // removal would delete now); a copy changed here meets the removal as a
-// conflict, which `hush resolve` settles by hand.
+// conflict, and checkRemovalKept checks it if it is kept.
 func (s *syncer) checkRemovals(recs []wire.Record, opened []*payload) error {
 	m := s.st.Members
 	if m == nil || len(m.Scopes) == 0 {
@@ -581,11 +581,37 @@ func (s *syncer) checkRemovals(recs []wire.Record, opened []*payload) error {
 				return err
 			}
 		}
-		if want := wire.DeepestScope(foldersAt(m, folders, r.LogSeq), name); want != r.Scope {
-			return &BadRecordError{r.ID, fmt.Sprintf("it removes %s here, but came as a removal in another scope than that name's", name)}
+		if err := removalFits(m, folders, r, name); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// removalFits refuses removal r of the secret this device names name
+// unless r's scope is the deepest scope above name as the log stood when
+// r was written.
+func removalFits(m *wire.Membership, folders map[string]string, r *wire.Record, name string) error {
+	if want := wire.DeepestScope(foldersAt(m, folders, r.LogSeq), name); want != r.Scope {
+		return &BadRecordError{r.ID, fmt.Sprintf("it removes %s here, but came as a removal in another scope than that name's", name)}
+	}
+	return nil
+}
+
+// checkRemovalKept is checkRemovals for a removal that met a change here
+// and is kept with `hush resolve --keep theirs`: its scope is checked
+// against this device's name for the secret (changed here: if it was
+// moved into another scope, keep mine, or remove it with `hush rm`).
+func (st *State) checkRemovalKept(r *wire.Record, name string) error {
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 {
+		return nil
+	}
+	folders, err := st.Folders()
+	if err != nil {
+		return err
+	}
+	return removalFits(m, folders, r, name)
 }
 
 // scopeFolders is Folders, as prepareFolders kept it while the verified

@@ -797,6 +797,11 @@ func (tm *Team) Resolve(ctx context.Context, name string, keep Keep) error {
 	mark := *t.Mark
 	mark.Theirs = nil
 	sameRecord := theirs.ID == hexID
+	if keep == KeepTheirs && sameRecord && p.Deleted {
+		if err := st.checkRemovalKept(theirs, name); err != nil {
+			return err
+		}
+	}
 	theirID, _ := hex.DecodeString(theirs.ID)
 	if keep == KeepMine {
 		marks := map[string]vault.SyncMark{}
