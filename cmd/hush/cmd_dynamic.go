@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,7 +13,6 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
-	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -347,58 +345,4 @@ func (a *app) reportOutcomes(out []dynamic.Outcome) int {
 }
 
 // leaseManager is a lease manager on v that writes the audit log.
-func (a *app) leaseManager(v *vault.Vault) *dynamic.Manager {
-	m := dynamic.NewManager(v)
-	m.Record = func(action string, names []string, detail string, err error) {
-		a.recordDetail(v, action, names, detail, err)
-	}
-	return m
-}
-
-// recordDetail is record with a detail.
-func (a *app) recordDetail(v *vault.Vault, action string, names []string, detail string, result error) {
-	if err := v.RecordDetail(action, names, detail, result); err != nil {
-		a.notef("note: the audit log could not be written: %v", err)
-	}
-}
-
-func parseDynamicFlags(list []string) ([]dynamic.Binding, error) {
-	var out []dynamic.Binding
-	seen := map[string]bool{}
-	for _, s := range list {
-		k, name, ok := strings.Cut(s, "=")
-		if !ok || k == "" || name == "" {
-			return nil, usagef("--dynamic %q: use VAR=NAME, e.g. --dynamic DATABASE_URL=db/prod", s)
-		}
-		if err := run.CheckVarName(k); err != nil {
-			return nil, usagef("--dynamic %s: %v", s, err)
-		}
-		if err := vault.ValidName(name); err != nil {
-			return nil, usageError{fmt.Errorf("--dynamic %s: %w", s, err)}
-		}
-		if seen[k] {
-			return nil, usagef("--dynamic: %s is given twice", k)
-		}
-		seen[k] = true
-		out = append(out, dynamic.Binding{Var: k, Source: name})
-	}
-	return out, nil
-}
-
-// runDynamic runs the program under supervision with a login of its own
-// per --dynamic flag, dropped when it ends, however it ends. It owns v and
-// closes it: hush stays with the vault open, to record the logins.
-func (a *app) runDynamic(v *vault.Vault, plan *run.Plan, bindings []dynamic.Binding, mask bool) error {
-	defer v.Close()
-	s := a.leaseManager(v).NewSession(bindings, a.notef)
-	code, err := run.SuperviseAround(plan, a.stdio(), run.SuperviseOptions{Mask: mask}, s.Around())
-	var ie *run.InterruptedError
-	if errors.As(err, &ie) {
-		a.notef("hush: %v; no login was left", err)
-		return exitStatus(ie.Code())
-	}
-	if err != nil {
-		return err
-	}
-	return exitStatus(code)
-}
+func (a *app) leaseManager(v *vault.Vault) *dynamic.Manager { return dynamic.Audited(v, a.notef) }
