@@ -1,18 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
-	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -87,7 +84,12 @@ for a throw-away login in a transaction that is rolled back.`,
 			if err := dynamic.Available(v, name); err != nil {
 				return err
 			}
-			value, err := a.readAdminURL(name, adminURL, cmd.Flags().Changed("postgres"))
+			given := cmd.Flags().Changed("postgres")
+			if given && adminURL == "" {
+				return usagef("--postgres is empty: give the admin URL, or - to read it from stdin")
+			}
+			value, err := a.input().AdminURL(name, adminURL, a.stderrIsTerminal(),
+				usagef("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name))
 			if err != nil {
 				return err
 			}
@@ -132,33 +134,6 @@ for a throw-away login in a transaction that is rolled back.`,
 	f.BoolVar(&check, "check", false, "connect now and dry-run the template")
 	f.StringVar(&note, "note", "", "a note kept (encrypted) with the source")
 	return cmd
-}
-
-// readAdminURL takes the admin URL from the flag, stdin ("-") or a hidden
-// prompt.
-func (a *app) readAdminURL(name, flag string, given bool) ([]byte, error) {
-	switch {
-	case given && flag == "-":
-		b, err := io.ReadAll(io.LimitReader(a.stdin, 8<<10))
-		if err != nil {
-			return nil, fmt.Errorf("failed to read the admin URL from stdin: %w", err)
-		}
-		b = bytes.TrimRight(b, "\r\n")
-		if len(b) == 0 {
-			return nil, fmt.Errorf("no admin URL on stdin")
-		}
-		return b, nil
-	case given && flag != "":
-		if a.stderrIsTerminal() {
-			a.notef("note: an admin URL given as an argument is visible to ps and stays in your shell history; `--postgres -` reads it from stdin")
-		}
-		return []byte(flag), nil
-	case given:
-		return nil, usagef("--postgres is empty: give the admin URL, or - to read it from stdin")
-	}
-	return prompt.Hidden(fmt.Sprintf("PostgreSQL admin URL for %s (postgres://USER:PASSWORD@HOST:PORT/DB): ", name),
-		usagef("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name),
-		errors.New("empty admin URL: nothing stored"))
 }
 
 func (a *app) dynamicLsCommand() *cobra.Command {
