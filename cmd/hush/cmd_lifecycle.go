@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/vault"
@@ -87,20 +86,7 @@ cron can gate on it.`,
 				} else if len(items) == 0 {
 					a.notef("nothing is due within %s", formatDuration(w))
 				} else {
-					tw := a.newTable()
-					fmt.Fprintln(tw, "NAME\tDUE\tWHEN\t")
-					for _, it := range items {
-						state := "due " + human.Date(it.When, now)
-						if it.Overdue {
-							state = "OVERDUE since " + human.Date(it.When, now)
-						}
-						what := it.What
-						if it.Reason != "" {
-							what += " (" + it.Reason + ")"
-						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t\n", it.Name, what, state)
-					}
-					tw.Flush()
+					listing.WriteDue(a.stdout, items, now)
 				}
 				if overdue > 0 {
 					ended := 0

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
@@ -259,28 +258,7 @@ func (a *app) lsCommand() *cobra.Command {
 					}
 					return nil
 				}
-				w := a.newTable()
-				// ROTATION only when something rotates: where it comes from
-				// (its own, or a folder's policy) is then in view.
-				rotation, rot, dash := l.Rotates(), "", ""
-				head := "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT"
-				if rotation {
-					head, dash = "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tROTATION\tABOUT", "\t-"
-				}
-				fmt.Fprintln(w, head)
-				for _, e := range l.Entries {
-					if rotation {
-						rot = "\t" + listing.RotationWords(e.RotateEvery, e.RotateFrom)
-					}
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\t%s\n", e.Name, e.Type, e.Version, human.Ago(e.Updated, now), strings.Join(l.Flags(e, now), ","), rot, e.Summary)
-				}
-				for _, name := range l.Removed {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s%s\t%s\n", name, "-", "-", "-", "conflict", dash, "removed here, changed by a teammate")
-				}
-				for _, d := range l.Damaged {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, "-", "-", "-", "damaged", d.Why)
-				}
-				if err := w.Flush(); err != nil {
+				if err := l.WriteTable(a.stdout, now); err != nil {
 					return err
 				}
 				return l.Err
