@@ -154,12 +154,7 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 					a.notef("no dynamic sources: add one with `hush dynamic add NAME --postgres - --role-template SQL`")
 					return nil
 				}
-				w := a.newTable()
-				fmt.Fprintln(w, "NAME\tSERVER\tTTL\tLEASES\tTEMPLATE")
-				for _, s := range out {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Server, s.TTL, s.Leases, human.Shorten(human.OneLine(s.Template), 60))
-				}
-				return w.Flush()
+				return dynamic.WriteSources(a.stdout, out)
 			})
 		},
 	}
@@ -188,7 +183,7 @@ anyway; --cleanup drops it for good, and so does every later
 					if err != nil {
 						return err
 					}
-					failed := a.reportOutcomes(out)
+					failed := dynamic.Report(out, a.notef)
 					if len(out) == 0 {
 						a.notef("no left-over leases")
 					}
@@ -209,20 +204,7 @@ anyway; --cleanup drops it for good, and so does every later
 					a.notef("no leases: every login hush made has been dropped")
 					return nil
 				}
-				w := a.newTable()
-				fmt.Fprintln(w, "SOURCE\tROLE\tCREATED\tEXPIRES\tSTATE")
-				for _, l := range leases {
-					state := string(l.State) + ", " + l.Why
-					if l.LeftOver {
-						state = string(l.State) + ", left over: " + l.Why
-					}
-					if l.LastError != "" {
-						state += "; last error: " + human.Shorten(l.LastError, 80)
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.Source, l.Role, l.Created.Local().Format("2006-01-02 15:04:05"),
-						human.Expiry(l.Expires, now), state)
-				}
-				return w.Flush()
+				return dynamic.WriteLeases(a.stdout, leases, now)
 			})
 		},
 	}
@@ -270,7 +252,7 @@ under another hush, which then finds the login gone.`,
 					a.notef("no leases of %s", name)
 					return nil
 				}
-				if failed := a.reportOutcomes(out); failed > 0 {
+				if failed := dynamic.Report(out, a.notef); failed > 0 {
 					return fmt.Errorf("%s could not be dropped; they stay recorded", human.Count(failed, "login"))
 				}
 				return nil
@@ -305,18 +287,6 @@ whose server no longer exists. If it does exist, drop it yourself
 			})
 		},
 	}
-}
-
-// reportOutcomes prints what a cleanup did and returns how many failed.
-func (a *app) reportOutcomes(out []dynamic.Outcome) int {
-	failed := 0
-	for _, o := range out {
-		if o.Err != nil {
-			failed++
-		}
-		a.notef("%s", o)
-	}
-	return failed
 }
 
 // leaseManager is a lease manager on v that writes the audit log.
