@@ -88,19 +88,7 @@ cron can gate on it.`,
 				} else {
 					listing.WriteDue(a.stdout, items, now)
 				}
-				if overdue > 0 {
-					ended := 0
-					for _, it := range items {
-						if it.Overdue && strings.HasPrefix(it.Name, "machine ") {
-							ended++
-						}
-					}
-					if ended == overdue {
-						return fmt.Errorf("%d machine(s) whose access has ended: `hush team remove NAME`, and `hush team invite --machine` for a new token", ended)
-					}
-					return fmt.Errorf("%d overdue: rotate with `hush rotate NAME`, or `hush rotate --due` for those with a rotator", overdue)
-				}
-				return nil
+				return listing.DueError(items, overdue)
 			})
 		},
 	}
@@ -262,11 +250,7 @@ arguments, list the policies.`,
 					return err
 				}
 				if a.jsonOut {
-					out := make([]map[string]string, 0, len(ps))
-					for _, p := range ps {
-						out = append(out, map[string]string{"folder": p.Folder, "rotate_every": formatDuration(p.RotateEvery)})
-					}
-					return a.writeJSON(out)
+					return a.writeJSON(listing.PolicyRows(ps))
 				}
 				if len(ps) == 0 {
 					a.notef("no folder policies: `hush policy FOLDER --rotate-every 90d` sets one")
