@@ -141,48 +141,17 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 	if !needsVault && o.EnvFile == nil {
 		return usagef("nothing to inject: give --from FOLDER, --env-file FILE, --dynamic VAR=NAME, a hush:// reference, or a %s with from = [...]", run.ProjectFile)
 	}
-	var plan *run.Plan
+	s := &runsession.Session{Stdio: a.stdio(), Notef: a.notef, Record: a.record}
 	if needsVault {
-		v, err := a.unlocked()
-		if err != nil {
+		if s.Vault, err = a.unlocked(); err != nil {
 			return err
 		}
-		plan, err = run.Build(v, o)
-		var names []string
-		if plan != nil {
-			names = plan.Names
-		}
-		for _, sp := range specs {
-			names = append(names, sp.Source)
-		}
-		if rerr := a.record(v, "run", names, err); err == nil && rerr != nil {
-			err = rerr // nothing is handed to a program the log does not show
-		}
-		if err == nil {
-			for _, s := range plan.Skipped {
-				a.notef("note: %s is a dynamic source: its admin URL is not injected (use --dynamic VAR=%s)", s, s)
-			}
-			// hush stays with the vault open: it records the logins it
-			// makes and drops, and follows the vault with --watch.
-			s := &runsession.Session{Vault: v, Stdio: a.stdio(), Notef: a.notef, Record: a.record}
-			switch {
-			case watch.mode != "":
-				return exitCode(s.Watch(o, plan, rw, specs))
-			case len(specs) > 0:
-				return exitCode(s.Dynamic(plan, specs, mask))
-			}
-		}
-		v.Close() // wipe the keys before the child exists
-		if err != nil {
-			return err
-		}
-	} else if plan, err = run.Build(nil, o); err != nil {
-		return err
 	}
-	if !mask {
-		return run.Exec(plan)
+	m := runsession.Mode{Mask: mask, Bindings: specs}
+	if watch.mode != "" {
+		m.Watch = &rw
 	}
-	return exitCode(run.Supervise(plan, a.stdio(), run.SuperviseOptions{Mask: true}))
+	return exitCode(s.Run(o, m))
 }
 
 // exitCode is a supervised child's exit code as hush's, or the error that

@@ -1,13 +1,17 @@
-// Package runsession runs the program `hush run` prepared while hush keeps
-// the vault open: with --dynamic (logins of the program's own, made before
-// it starts and dropped when it ends, however it ends) and with --watch
-// (the program restarted when a secret it was given gets a new version,
-// stopped when one is revoked, the team server followed too).
+// Package runsession runs the program `hush run` prepared: it builds the
+// program's environment from the vault, records in the audit log what it
+// hands out, and starts the program, replacing hush (exec) unless hush
+// must stay in between: to mask the output (--mask), to make logins of
+// the program's own and drop them when it ends, however it ends
+// (--dynamic), or to follow the vault and the team server, restarting the
+// program when a secret it was given gets a new version and stopping it
+// when one is revoked (--watch).
 //
 // It owns the wiring between the supervisor (run), the lease manager
 // (dynamic), the vault watcher (vaultwatch) and the team watcher
 // (teamsync), and the lock that keeps them from using the vault at once.
-// The command line only prepares the plan and prints the exit code.
+// The command line parses the flags, prepares the options (run.Prepare)
+// and turns the exit code into hush's.
 package runsession
 
 import (
@@ -30,9 +34,12 @@ import (
 // for one more poll (changes arriving together restart once).
 const VaultPoll = vaultwatch.Poll
 
-// Session is one supervised run on an unlocked vault, which it owns: its
-// methods close the vault when the program has ended.
+// Session is one run of a program. It owns its vault: the vault is closed
+// before the program starts, or, when hush stays with it open, once the
+// program has ended.
 type Session struct {
+	// Vault is the unlocked vault the program's secrets come from; nil
+	// when it needs none (only an --env-file without references).
 	Vault *vault.Vault
 	Stdio run.Stdio
 	// Notef says what hush does (stderr).
@@ -40,6 +47,66 @@ type Session struct {
 	// Record writes an audit entry for the secrets handed to a new start
 	// (the command line's record, which also syncs the change).
 	Record func(v *vault.Vault, action string, names []string, result error) error
+}
+
+// Mode is how the program runs.
+type Mode struct {
+	Mask     bool              // replace secret values in its output
+	Bindings []dynamic.Binding // --dynamic: logins of its own
+	Watch    *run.Watch        // --watch: follow its secrets (nil: no)
+}
+
+// Run builds the program's environment from o, records what it hands out
+// (nothing is handed to a program the log does not show), and runs it as
+// m says. Without Mask, Bindings or Watch it replaces hush (exec) and
+// returns only when that fails; otherwise it returns the program's exit
+// code (128+N for signal N).
+func (s *Session) Run(o run.Options, m Mode) (int, error) {
+	if s.Vault == nil {
+		plan, err := run.Build(nil, o)
+		if err != nil {
+			return 0, err
+		}
+		return s.start(plan, m.Mask)
+	}
+	v := s.Vault
+	plan, err := run.Build(v, o)
+	var names []string
+	if plan != nil {
+		names = plan.Names
+	}
+	for _, b := range m.Bindings {
+		names = append(names, b.Source)
+	}
+	if rerr := s.Record(v, "run", names, err); err == nil && rerr != nil {
+		err = rerr
+	}
+	if err == nil {
+		for _, n := range plan.Skipped {
+			s.Notef("note: %s is a dynamic source: its admin URL is not injected (use --dynamic VAR=%s)", n, n)
+		}
+		// hush stays with the vault open: it records the logins it
+		// makes and drops, and follows the vault with --watch.
+		switch {
+		case m.Watch != nil:
+			return s.Watch(o, plan, *m.Watch, m.Bindings)
+		case len(m.Bindings) > 0:
+			return s.Dynamic(plan, m.Bindings, m.Mask)
+		}
+	}
+	v.Close() // wipe the keys before the child exists
+	if err != nil {
+		return 0, err
+	}
+	return s.start(plan, m.Mask)
+}
+
+// start replaces hush with the program, or with mask supervises it.
+func (s *Session) start(plan *run.Plan, mask bool) (int, error) {
+	if !mask {
+		return 0, run.Exec(plan)
+	}
+	return run.Supervise(plan, s.Stdio, run.SuperviseOptions{Mask: true})
 }
 
 // leases is the lease manager on the session's vault, auditing.
