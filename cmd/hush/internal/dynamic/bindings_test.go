@@ -3,6 +3,9 @@ package dynamic
 import (
 	"strings"
 	"testing"
+
+	"github.com/hush-secrets/hush/cmd/hush/internal/run"
+	"github.com/hush-secrets/hush/vault"
 )
 
 func TestParseBindings(t *testing.T) {
@@ -24,4 +27,30 @@ func TestParseBindings(t *testing.T) {
 			t.Errorf("ParseBindings(%q) = %v, want an error with %q", c.in, err, c.want)
 		}
 	}
+}
+
+// FuzzParseBindings: whatever --dynamic is given, ParseBindings never
+// panics, and what it accepts is one binding a flag, each variable a valid
+// name given once, each source a valid secret name.
+func FuzzParseBindings(f *testing.F) {
+	for _, s := range []string{"DATABASE_URL=db/prod", "X=", "=y", "A=b=c", "A=db/a\x00B=db/b", "A=db/a\x00A=db/b", "1=x", "PATH=a/../b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		in := strings.Split(s, "\x00")
+		got, err := ParseBindings(in)
+		if err != nil {
+			return
+		}
+		if len(got) != len(in) {
+			t.Fatalf("%q: %d bindings", in, len(got))
+		}
+		seen := map[string]bool{}
+		for _, b := range got {
+			if run.CheckVarName(b.Var) != nil || vault.ValidName(b.Source) != nil || seen[b.Var] {
+				t.Fatalf("%q: accepted %+v", in, b)
+			}
+			seen[b.Var] = true
+		}
+	})
 }
