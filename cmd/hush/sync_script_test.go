@@ -93,6 +93,7 @@ func TestSyncScripts(t *testing.T) {
 			"liarflood":   cmdLiarFlood,
 			"liarpulls":   cmdLiarPulls,
 			"liarswallow": cmdLiarSwallow,
+			"liarcut":     cmdLiarCut,
 			"mangle":      cmdMangle,
 			"nocreate":    cmdNoCreate,
 			"eso":         cmdESO,

@@ -3,8 +3,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -15,6 +18,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hush-secrets/hush/sync/wire"
 )
 
 // liar is an HTTP proxy in front of a real hush server that passes every
@@ -32,6 +37,9 @@ type liar struct {
 	flooded, back   bool
 	backCh          chan struct{}
 	swallow         atomic.Bool // answer pushes "ok" without passing them on
+	// cut: chain pages are cut inside a push; cutAt is where (0: not yet)
+	cut   atomic.Bool
+	cutAt wire.ChainCursor
 }
 
 type liarKey struct{}
@@ -47,6 +55,7 @@ func cmdWatchLiar(ts *testscript.TestScript, neg bool, args []string) {
 	l := &liar{streams: map[*http.Request]context.CancelFunc{}, backCh: make(chan struct{})}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.FlushInterval = -1 // a watch stream's lines go on at once
+	rp.ModifyResponse = l.cutChain
 	l.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/v1/changes":
@@ -150,6 +159,70 @@ func liarNamed(ts *testscript.TestScript, name string) *liar {
 		ts.Fatalf("no watchliar %s", name)
 	}
 	return l
+}
+
+// cutChain, in cut mode, cuts the first chain page that holds a push
+// after that push's first entry ("more follow"), then answers every pull
+// after it with no entries and the cut as the chain's head: a server that
+// stops a device inside a push and shows it an older head.
+func (l *liar) cutChain(resp *http.Response) error {
+	if resp.Request.URL.Path != "/v2/chain" || resp.StatusCode != http.StatusOK || !l.cut.Load() {
+		return nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	var pg wire.ChainPage
+	if err := json.Unmarshal(b, &pg); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	if l.cutAt.Pos == 0 {
+		for i, e := range pg.Entries {
+			// The entry after it names its hash (an honest page runs on to
+			// the end of the push).
+			if e.PushLast > e.Pos && i+1 < len(pg.Entries) {
+				named := map[string]bool{}
+				for _, e := range pg.Entries[:i+1] {
+					named[e.ID] = true
+				}
+				var recs []wire.Record
+				for _, r := range pg.Records {
+					if named[r.ID] {
+						recs = append(recs, r)
+					}
+				}
+				l.cutAt = wire.ChainCursor{Pos: e.Pos, Hash: pg.Entries[i+1].Prev}
+				pg.Entries, pg.Records, pg.More = pg.Entries[:i+1], recs, true
+				break
+			}
+		}
+	} else {
+		pg.Entries, pg.Records, pg.More, pg.Head = []wire.ChainEntry{}, []wire.Record{}, false, l.cutAt
+	}
+	l.mu.Unlock()
+	if b, err = json.Marshal(pg); err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	return nil
+}
+
+// liarcut VAR on|off: chain pages through liar $VAR are cut inside a push,
+// then the cut is served as the chain's head (on), or passed on (off).
+func cmdLiarCut(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: liarcut VAR on|off")
+	}
+	l := liarNamed(ts, args[0])
+	l.mu.Lock()
+	l.cutAt = wire.ChainCursor{}
+	l.mu.Unlock()
+	l.cut.Store(args[1] == "on")
 }
 
 // liarswallow VAR on|off: pushes through liar $VAR are answered "ok" and

@@ -44,7 +44,7 @@ func (s *syncer) chainStart(ctx context.Context) (use bool, first *wire.ChainPag
 		return true, nil, nil
 	}
 	var pg wire.ChainPage
-	if err := s.c.do(ctx, "GET", "/v2/chain?after="+strconv.FormatInt(st.Chain.Pos, 10), nil, &pg); err != nil {
+	if err := s.c.do(ctx, "GET", chainQuery(st.Chain.Pos), nil, &pg); err != nil {
 		var se *ServerError
 		if errors.As(err, &se) && se.Status == 404 {
 			return false, nil, nil // a v1 server
@@ -121,12 +121,19 @@ func (s *syncer) writeBase(ctx context.Context) (string, error) {
 	}
 	e := wire.ChainEntry{Pos: 1, Prev: make([]byte, sha256.Size), Kind: wire.ChainBase, SealedHash: wire.BaseHash(items),
 		LogSeq: st.Members.Seq, Time: st.now().UTC().Truncate(1e9)}
+	e.InPush(wire.ChainCursor{}, 1)
 	e.Sign(st.Team, st.Device.ID, st.signer())
 	var res wire.ChainPushResponse
 	if err := s.c.do(ctx, "POST", "/v2/push", wire.ChainPush{Entries: []wire.ChainEntry{e}, Base: items}, &res); err != nil {
 		return "", err
 	}
 	return res.Status, nil
+}
+
+// chainQuery is GET /v2/chain after pos, from a client that knows push
+// marks.
+func chainQuery(pos int64) string {
+	return "/v2/chain?after=" + strconv.FormatInt(pos, 10) + "&" + wire.PullPushes + "=1"
 }
 
 func cmpString(a, b string) int {
@@ -222,12 +229,16 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	}
 	var held []heldPage
 	applied := at
+	// Pushes are applied whole: a page that ends inside one (a lying
+	// server; an honest one runs a page on to the end of a push) is held
+	// until the rest of the push comes, and refused if it does not.
+	var marks wire.PushMarks
 	for {
 		pg := first
 		first = nil
 		if pg == nil {
 			pg = &wire.ChainPage{}
-			q := "/v2/chain?after=" + strconv.FormatInt(at.Pos, 10)
+			q := chainQuery(at.Pos)
 			if s.mine > 0 {
 				// This sync's own records: this device holds them.
 				q += "&mine=" + strconv.FormatInt(s.mine, 10)
@@ -240,6 +251,10 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			return fmt.Errorf("the team server says the team's change chain has not started, but this device knows it has (it verified it to position %d, or its invitation said so): refused. Run `hush team verify` and compare with a teammate", at.Pos)
 		}
 		if len(pg.Entries) == 0 {
+			if _, last := marks.Open(); last > 0 {
+				st.Chain = applied
+				return pushCut(at, applied, &marks, pg)
+			}
 			if err := s.checkPage(at, pg); err != nil {
 				return err
 			}
@@ -254,6 +269,9 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		}
 		next, err := wire.VerifyChainKnown(st.Team, at, pg.Entries, st.chainSigners, s.signed)
 		if err != nil {
+			return err
+		}
+		if err := marks.Check(pg.Entries); err != nil {
 			return err
 		}
 		if err := s.checkPage(at, pg); err != nil {
@@ -319,12 +337,16 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		at = next
 		st.Chained = true
 		if !pg.More {
+			if _, last := marks.Open(); last > 0 {
+				st.Chain = applied
+				return pushCut(at, applied, &marks, pg)
+			}
 			if err := cr.Done(); err != nil {
 				st.Chain = applied
 				return err
 			}
 		}
-		if cr.Pending() == 0 {
+		if _, open := marks.Open(); cr.Pending() == 0 && open == 0 {
 			for _, h := range held {
 				s.confirmed, s.vouched = h.confirmed, h.vouched
 				if err := s.apply(h.records); err != nil {
@@ -350,13 +372,29 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	return nil
 }
 
+// pushCut is the refusal of a pull that ends inside a push: the server
+// stopped at at, and says no more follows, or names an older head.
+func pushCut(at, applied wire.ChainCursor, marks *wire.PushMarks, pg *wire.ChainPage) error {
+	first, last := marks.Open()
+	head := "and says its chain ends there"
+	switch {
+	case len(pg.Entries) == 0 && pg.Head.Pos < at.Pos:
+		head = fmt.Sprintf("then names an older head (entry %d)", pg.Head.Pos)
+	case len(pg.Entries) == 0 && pg.Head.Pos > at.Pos:
+		head = fmt.Sprintf("then names entry %d as its head but sends nothing", pg.Head.Pos)
+	}
+	return &wire.ChainError{Fault: wire.FaultPushCut, Pos: at.Pos + 1, Msg: fmt.Sprintf(
+		"the server sent entries up to %d, inside one device's push of entries %d to %d, %s: it is withholding the rest of that push, so none of it was applied (this device stays at entry %d)",
+		at.Pos, first, last, head, applied.Pos)}
+}
+
 // checkPage checks what the server says of its head against the page
 // (whose entries verified), before anything of it is used: a head is the server's word only, and
 // may move nothing; but a claim that cannot be true is refused, so that
 // a lie is reported rather than followed.
 func (s *syncer) checkPage(at wire.ChainCursor, pg *wire.ChainPage) error {
-	if len(pg.Entries) > wire.MaxPullEntries {
-		return fmt.Errorf("the team server sent %d chain entries in one page (at most %d): refused", len(pg.Entries), wire.MaxPullEntries)
+	if len(pg.Entries) > wire.MaxPageEntries {
+		return fmt.Errorf("the team server sent %d chain entries in one page (at most %d): refused", len(pg.Entries), wire.MaxPageEntries)
 	}
 	if len(pg.Entries) == 0 {
 		switch {
@@ -399,6 +437,9 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 	for i, r := range recs {
 		req.Records[i] = *r
 		e := wire.NextEntry(cur, r, now)
+		if !s.t.unmarked {
+			e.InPush(*at, len(recs))
+		}
 		e.SignOneOf(len(recs), st.Team, st.Device.ID, key)
 		req.Entries[i] = e
 		cur = e.Next(st.Team)

@@ -32,6 +32,9 @@ type Team struct {
 	// legacy: sync with v1 only, as a hush before the change chain did
 	// (tests of v1 teams, and of their migration).
 	legacy bool
+	// unmarked: push chain entries without push marks, as a hush before
+	// them did (tests of chains written before them).
+	unmarked bool
 }
 
 // ErrMemoryTeam: a vault in memory (a machine token's) is owned by the

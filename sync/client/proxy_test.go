@@ -65,13 +65,18 @@ type mProxy struct {
 	log    []*mExchange
 }
 
-func newMProxy(t testing.TB) *mProxy {
+func newMProxy(t testing.TB) *mProxy { return newMProxyOpts(t, server.Options{}) }
+
+// newMProxyOpts is newMProxy with the server's options o (its rate limit
+// always out of the way).
+func newMProxyOpts(t testing.TB, o server.Options) *mProxy {
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "server.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(st, server.Options{Rate: 1e6, Burst: 1e6})
+	o.Rate, o.Burst = 1e6, 1e6
+	srv := server.New(st, o)
 	real := httptest.NewServer(srv)
 	tr := &http.Transport{}
 	p := &mProxy{t: t, target: real.URL, store: st, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second},
@@ -326,6 +331,9 @@ type mDev struct {
 	st   *State
 	// v1: the device syncs as a hush before the change chain did.
 	v1 bool
+	// unmarked: the device pushes without push marks, as a hush before
+	// them did.
+	unmarked bool
 }
 
 func (d *mDev) id() string { return d.st.Device.ID }
@@ -344,7 +352,7 @@ func (d *mDev) team(f func(t *Team) error) error {
 		return err
 	}
 	defer t.Close()
-	t.legacy = d.v1
+	t.legacy, t.unmarked = d.v1, d.unmarked
 	err = f(t)
 	d.st = t.st
 	return err
@@ -447,10 +455,13 @@ func newMTeam(t testing.TB) *mTeam { return newMTeamOf(t, false) }
 // newMTeamV1 is newMTeam for a v1 team (mTeam.v1).
 func newMTeamV1(t testing.TB) *mTeam { return newMTeamOf(t, true) }
 
-func newMTeamOf(t testing.TB, v1 bool) *mTeam {
+func newMTeamOf(t testing.TB, v1 bool) *mTeam { return newMTeamOpts(t, v1, server.Options{}) }
+
+// newMTeamOpts is newMTeamOf on a server with options o.
+func newMTeamOpts(t testing.TB, v1 bool, o server.Options) *mTeam {
 	t.Helper()
 	ctx := context.Background()
-	tm := &mTeam{p: newMProxy(t), v1: v1}
+	tm := &mTeam{p: newMProxyOpts(t, o), v1: v1}
 	tm.admin = &mDev{name: "admin", v: mVault(t), v1: v1}
 	mSet(t, tm.admin.v, "app/alpha", "alpha-1")
 	mSet(t, tm.admin.v, "app/beta", "beta-1")

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -17,8 +18,14 @@ import (
 // signed chain.
 const ErrV1Push = "this team's changes are signed in a chain (sync v2), which this hush does not know: upgrade hush on this device, then sync again (your changes stay on this device)"
 
-// chain serves GET /v2/chain?after=POS[&mine=POS]: entries after POS and
-// the records they wrote last (docs/sync.md, "The change chain").
+// ErrNoPushMarks is the answer to a client that does not know push marks
+// (docs/sync.md, "Whole pushes"), when it pulls marked entries or pushes
+// more than one entry without them.
+const ErrNoPushMarks = "this team's change chain marks whole pushes, which this hush does not know: upgrade hush on this device, then sync again (your changes stay on this device)"
+
+// chain serves GET /v2/chain?after=POS&pushes=1[&mine=POS]: entries
+// after POS, on to the end of a push, and the records they wrote last
+// (docs/sync.md, "The change chain", "Whole pushes").
 func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
 	if err != nil || after < 0 {
@@ -38,10 +45,20 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 	if mine > 0 {
 		author = dev.ID
 	}
-	p, err := s.st.ChainOmitting(r.Context(), dev.Team, after, wire.MaxPullEntries, author, mine)
+	p, err := s.st.ChainOmitting(r.Context(), dev.Team, after, s.pullEntries(), author, mine)
 	if err != nil {
 		s.internal(w, r, err)
 		return
+	}
+	if r.URL.Query().Get(wire.PullPushes) != "1" {
+		// A client that cannot check push marks would take the entries
+		// that carry them for forgeries: it is told to upgrade instead.
+		for i := range p.Entries {
+			if p.Entries[i].PushLast != 0 {
+				fail(w, http.StatusUpgradeRequired, ErrNoPushMarks)
+				return
+			}
+		}
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "pull", Records: ids(p.Records), Result: "ok"})
 	reply(w, http.StatusOK, p)
@@ -81,6 +98,27 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 		}
 	} else if len(req.Base) != 0 || len(req.Records) != n {
 		fail(w, http.StatusBadRequest, "a push carries one record per entry")
+		return
+	}
+	// Push marks: every entry names this push, from the entry after Prev
+	// to the last one; a push of one may name none (a client from before
+	// marks), a longer one must.
+	first, last := req.Prev.Pos+1, req.Prev.Pos+int64(n)
+	unmarked := 0
+	for i := range req.Entries {
+		if e := &req.Entries[i]; e.PushFirst == 0 && e.PushLast == 0 {
+			unmarked++
+		} else if e.PushFirst != first || e.PushLast != last {
+			fail(w, http.StatusBadRequest, fmt.Sprintf("chain entry %d names a push from entry %d to %d, but its push runs from %d to %d", e.Pos, e.PushFirst, e.PushLast, first, last))
+			return
+		}
+	}
+	switch {
+	case unmarked == n && n > 1:
+		fail(w, http.StatusUpgradeRequired, ErrNoPushMarks)
+		return
+	case unmarked > 0 && unmarked < n:
+		fail(w, http.StatusBadRequest, fmt.Sprintf("some entries of a push from entry %d to %d name no push", first, last))
 		return
 	}
 	a := &store.ChainAppend{Prev: req.Prev, Records: req.Records, IsBase: base, Base: req.Base, Entries: make([]store.ChainStored, n)}

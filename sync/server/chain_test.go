@@ -26,6 +26,115 @@ func (e *env) chainPush(d *device, prev wire.ChainCursor, recs ...wire.Record) (
 	return p, at
 }
 
+// markedPush is chainPush with every entry marked with its push
+// (docs/sync.md, "Whole pushes"), as a client signs it.
+func (e *env) markedPush(d *device, prev wire.ChainCursor, recs ...wire.Record) (wire.ChainPush, wire.ChainCursor) {
+	p := wire.ChainPush{Prev: prev, Records: recs}
+	at := prev
+	for i := range recs {
+		en := wire.NextEntry(at, &recs[i], e.clock.Now())
+		en.InPush(prev, len(recs))
+		en.Sign(e.team, d.ID, d.key)
+		p.Entries = append(p.Entries, en)
+		at = en.Next(e.team)
+	}
+	return p, at
+}
+
+// resignPush re-signs p's entries from i on as d, each linked to the one
+// before: what d's own (modified) client would send.
+func (e *env) resignPush(p *wire.ChainPush, d *device, i int) {
+	for j := i; j < len(p.Entries); j++ {
+		if j > 0 {
+			p.Entries[j].Prev = p.Entries[j-1].Hash(e.team)
+		}
+		p.Entries[j].Sign(e.team, d.ID, d.key)
+	}
+}
+
+// Push marks (issue 14, a push cut short): the server takes a push only
+// when every entry names that push, from the entry after the head it
+// names to its last; a push of more than one entry without marks (a
+// client from before them) is told to upgrade, and so is a pull by such
+// a client once the chain has marked entries. A page runs on to the end
+// of the push it is in (Options.PullEntries: 2 here), so an honest
+// server never ends a page inside a push.
+func TestChainPushMarks(t *testing.T) {
+	e := newTeam(t, server.Options{PullEntries: 2})
+	var res wire.ChainPushResponse
+	e.call(e.admin, "POST", "/v2/push", e.baseFor(e.admin)).want(t, http.StatusOK, "").decode(t, &res)
+	if res.Status != wire.PushOK {
+		t.Fatalf("base: %+v", res)
+	}
+	head := res.Head
+	three := func() []wire.Record {
+		return []wire.Record{e.record(e.writer, wire.NewID(), 1), e.record(e.writer, wire.NewID(), 1), e.record(e.writer, wire.NewID(), 1)}
+	}
+	for _, c := range []struct {
+		name   string
+		lie    func(p *wire.ChainPush) int // returns the first entry changed
+		status int
+		text   string
+	}{
+		{"entries of one push name different ends", func(p *wire.ChainPush) int { p.Entries[1].PushLast = 3; return 1 }, http.StatusBadRequest,
+			"chain entry 3 names a push from entry 2 to 3, but its push runs from 2 to 4"},
+		{"every entry names an end past the push", func(p *wire.ChainPush) int {
+			for i := range p.Entries {
+				p.Entries[i].PushLast = 5
+			}
+			return 0
+		}, http.StatusBadRequest, "chain entry 2 names a push from entry 2 to 5, but its push runs from 2 to 4"},
+		{"a push that names a start before the head", func(p *wire.ChainPush) int {
+			for i := range p.Entries {
+				p.Entries[i].PushFirst = 1
+			}
+			return 0
+		}, http.StatusBadRequest, "chain entry 2 names a push from entry 1 to 4, but its push runs from 2 to 4"},
+		{"one entry of a push names no push", func(p *wire.ChainPush) int { p.Entries[2].PushFirst, p.Entries[2].PushLast = 0, 0; return 2 },
+			http.StatusBadRequest, "some entries of a push from entry 2 to 4 name no push"},
+		{"a push of three from a client that does not mark pushes", func(p *wire.ChainPush) int {
+			for i := range p.Entries {
+				p.Entries[i].PushFirst, p.Entries[i].PushLast = 0, 0
+			}
+			return 0
+		}, http.StatusUpgradeRequired, "this team's change chain marks whole pushes, which this hush does not know: upgrade hush"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, _ := e.markedPush(e.writer, head, three()...)
+			e.resignPush(&p, e.writer, c.lie(&p))
+			e.call(e.writer, "POST", "/v2/push", p).want(t, c.status, c.text)
+		})
+	}
+	// Nothing of them got in; the honest push of three does, and then a
+	// push of one without marks (a push of one by its nature).
+	p, next := e.markedPush(e.writer, head, three()...)
+	e.call(e.writer, "POST", "/v2/push", p).want(t, http.StatusOK, "").decode(t, &res)
+	if res.Status != wire.PushOK || !res.Head.Equal(next) || next.Pos != 4 {
+		t.Fatalf("the honest push: %+v", res)
+	}
+	p, next = e.chainPush(e.writer, next, e.record(e.writer, wire.NewID(), 1))
+	e.call(e.writer, "POST", "/v2/push", p).want(t, http.StatusOK, "").decode(t, &res)
+	if res.Status != wire.PushOK || next.Pos != 5 {
+		t.Fatalf("an unmarked push of one: %+v", res)
+	}
+
+	// Pages of 2 entries: 1 (base) and 2 would end inside the push 2-4:
+	// the page runs on to 4, with its records; then 5.
+	var pg wire.ChainPage
+	e.call(e.reader, "GET", "/v2/chain?after=0&pushes=1", nil).want(t, http.StatusOK, "").decode(t, &pg)
+	if len(pg.Entries) != 4 || !pg.More || len(pg.Records) != 3 || pg.Entries[3].PushLast != 4 {
+		t.Fatalf("page 1: %d entries, %d records, more %v", len(pg.Entries), len(pg.Records), pg.More)
+	}
+	e.call(e.reader, "GET", "/v2/chain?after=4&pushes=1", nil).want(t, http.StatusOK, "").decode(t, &pg)
+	if len(pg.Entries) != 1 || pg.More || len(pg.Records) != 1 || !pg.Head.Equal(next) {
+		t.Fatalf("page 2: %d entries, %d records, more %v", len(pg.Entries), len(pg.Records), pg.More)
+	}
+	// A client that does not ask with pushes=1 cannot check the marks: it
+	// is told to upgrade when a page holds marked entries, not sent them.
+	e.call(e.reader, "GET", "/v2/chain?after=0", nil).want(t, http.StatusUpgradeRequired, server.ErrNoPushMarks)
+	e.call(e.reader, "GET", "/v2/chain?after=4", nil).want(t, http.StatusOK, "")
+}
+
 // baseFor is an admin's base entry over the records the server holds.
 func (e *env) baseFor(d *device, recs ...wire.Record) wire.ChainPush {
 	items := make([]wire.BaseItem, len(recs))
@@ -142,6 +251,13 @@ func FuzzDecodeChainPush(f *testing.F) {
 	r2 := e.fixedRecord(e.writer, "fedcba9876543210fedcba9876543210", 1, "sealed two")
 	p, _ := e.chainPush(e.writer, head, r1, r2)
 	f.Add(body(f, p))
+	p, _ = e.markedPush(e.writer, head, r1, r2)
+	f.Add(body(f, p))
+	p.Entries[1].PushLast = 4
+	e.resignPush(&p, e.writer, 1)
+	f.Add(body(f, p))
+	p, _ = e.markedPush(e.writer, head, r1)
+	f.Add(body(f, p))
 	p, _ = e.chainPush(e.writer, head, r1)
 	f.Add(body(f, p))
 	p, _ = e.chainPush(e.admin, head, r1)
@@ -185,6 +301,14 @@ func FuzzDecodeChainPush(f *testing.F) {
 		}
 		if at, err := wire.VerifyChain(e.team, wire.ChainCursor{}, after.Entries, signers); err != nil || !at.Equal(after.Head) {
 			t.Fatalf("the stored chain does not verify after %q: %v", b, err)
+		}
+		// A push taken is whole: its marks check, and none is left open.
+		var m wire.PushMarks
+		if err := m.Check(after.Entries); err != nil {
+			t.Fatalf("the stored chain's push marks do not check after %q: %v", b, err)
+		}
+		if _, open := m.Open(); open != 0 || (len(req.Entries) > 1 && req.Entries[0].PushLast != after.Head.Pos) {
+			t.Fatalf("a push taken that is not marked whole: %q", b)
 		}
 	})
 }

@@ -53,6 +53,17 @@ type Options struct {
 	// once (default 8): each holds a connection, and one member must not
 	// be able to take them all.
 	WatchesPerDevice int
+	// PullEntries is the entries of a GET /v2/chain page before it runs
+	// on to the end of a push (default wire.MaxPullEntries; tests make
+	// it small to see pages end at pushes).
+	PullEntries int
+}
+
+func (s *Server) pullEntries() int {
+	if s.opts.PullEntries > 0 {
+		return min(s.opts.PullEntries, wire.MaxPullEntries)
+	}
+	return wire.MaxPullEntries
 }
 
 // One client address may hold at most a quarter of the body budget (and

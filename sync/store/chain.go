@@ -182,42 +182,26 @@ func (s *sqlStore) ChainOmitting(ctx context.Context, team string, after int64, 
 		return nil, err
 	}
 	p.Started = chained != 0
-	rows, err := tx.QueryContext(ctx, s.query(`SELECT pos, entry, base FROM chain WHERE team = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4`), team, after, p.Head.Pos, limit)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var pos int64
-		var entry, base []byte
-		if err := rows.Scan(&pos, &entry, &base); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		var e wire.ChainEntry
-		if err := json.Unmarshal(entry, &e); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: chain entry %d unreadable: %w", pos, err)
-		}
-		p.Entries = append(p.Entries, e)
-		if base != nil {
-			if err := json.Unmarshal(base, &p.Base); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: base snapshot unreadable: %w", err)
-			}
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := s.chainEntries(ctx, tx, p, team, after, p.Head.Pos, limit); err != nil {
 		return nil, err
 	}
 	if len(p.Entries) == 0 {
 		return p, nil
 	}
+	// A page never ends inside a push (docs/sync.md, "Whole pushes"): it
+	// runs on to the push's last entry, at most MaxPushRecords-1 more, so
+	// that an honest server never makes a client hold a push back.
+	if e := &p.Entries[len(p.Entries)-1]; e.PushLast > e.Pos {
+		end := min(e.PushLast, e.Pos+wire.MaxPushRecords-1, p.Head.Pos)
+		if err := s.chainEntries(ctx, tx, p, team, e.Pos, end, int(end-e.Pos)); err != nil {
+			return nil, err
+		}
+	}
 	last := p.Entries[len(p.Entries)-1].Pos
 	p.More = last < p.Head.Pos
 	// The records whose newest entry is in the page: a record written
 	// again after it comes with that later entry.
-	rows, err = tx.QueryContext(ctx, s.query(`SELECT `+recordColumns+` FROM records WHERE team = $1 AND chain_pos > $2 AND chain_pos <= $3
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT `+recordColumns+` FROM records WHERE team = $1 AND chain_pos > $2 AND chain_pos <= $3
 		AND NOT (author = $4 AND chain_pos >= $5) ORDER BY chain_pos, id`), team, after, last, author, from)
 	if err != nil {
 		return nil, err
@@ -232,4 +216,32 @@ func (s *sqlStore) ChainOmitting(ctx context.Context, team string, after int64, 
 		p.Records = append(p.Records, *r)
 	}
 	return p, rows.Err()
+}
+
+// chainEntries appends to p the entries after after, up to upTo, at most
+// limit of them, and the base snapshot if entry 1 is among them.
+func (s *sqlStore) chainEntries(ctx context.Context, tx *sql.Tx, p *wire.ChainPage, team string, after, upTo int64, limit int) error {
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT pos, entry, base FROM chain WHERE team = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4`), team, after, upTo, limit)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pos int64
+		var entry, base []byte
+		if err := rows.Scan(&pos, &entry, &base); err != nil {
+			return err
+		}
+		var e wire.ChainEntry
+		if err := json.Unmarshal(entry, &e); err != nil {
+			return fmt.Errorf("store: chain entry %d unreadable: %w", pos, err)
+		}
+		p.Entries = append(p.Entries, e)
+		if base != nil {
+			if err := json.Unmarshal(base, &p.Base); err != nil {
+				return fmt.Errorf("store: base snapshot unreadable: %w", err)
+			}
+		}
+	}
+	return rows.Err()
 }

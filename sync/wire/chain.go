@@ -39,8 +39,16 @@ type ChainEntry struct {
 	SealedHash []byte    `json:"sealed_hash"` // SHA-256 of the sealed record, or of the snapshot (base)
 	LogSeq     int64     `json:"log_seq"`     // the membership log position the author wrote at
 	Time       time.Time `json:"time"`        // the author's clock, whole seconds
-	Author     string    `json:"author"`
-	Sig        []byte    `json:"sig"`
+	// PushFirst and PushLast are the positions of the first and the last
+	// entry of the push this entry came in (docs/sync.md, "Whole
+	// pushes"): every entry of a push names them, signed, so that a
+	// client knows when it holds a whole push and applies none of one
+	// cut short. Both 0 in an entry written before push marks: a push of
+	// its own.
+	PushFirst int64  `json:"push_first,omitempty"`
+	PushLast  int64  `json:"push_last,omitempty"`
+	Author    string `json:"author"`
+	Sig       []byte `json:"sig"`
 }
 
 // ChainCursor is a position in the chain and the hash of the entry there,
@@ -59,6 +67,13 @@ func (c ChainCursor) prevHash() []byte {
 }
 
 func (e *ChainEntry) signed(team string) []byte {
+	if e.PushLast != 0 || e.PushFirst != 0 {
+		// An entry with push marks signs them under another label: a
+		// signature of one form never verifies as the other, so marks can
+		// be neither stripped nor added.
+		return crypto.AD("hush/v2/chain-entry/pushes", team, e.Pos, e.Prev, e.Kind, e.ID, e.Version, e.Epoch, e.SealedHash,
+			e.LogSeq, e.Time.UTC().Format(time.RFC3339), e.PushFirst, e.PushLast, e.Author)
+	}
 	return crypto.AD("hush/v2/chain-entry", team, e.Pos, e.Prev, e.Kind, e.ID, e.Version, e.Epoch, e.SealedHash,
 		e.LogSeq, e.Time.UTC().Format(time.RFC3339), e.Author)
 }
@@ -92,11 +107,18 @@ func (e *ChainEntry) SignOneOf(n int, team, author string, key ed25519.PrivateKe
 }
 
 // NextEntry is the record entry that extends the chain at c with r, at the
-// author's time t (signed afterwards with Sign).
+// author's time t (signed afterwards with Sign), without push marks: a
+// push of one written before them. A push names its marks with InPush.
 func NextEntry(c ChainCursor, r *Record, t time.Time) ChainEntry {
 	h := sha256.Sum256(r.Sealed)
 	return ChainEntry{Pos: c.Pos + 1, Prev: c.prevHash(), Kind: ChainRecord, ID: r.ID, Version: r.Version, Epoch: r.Epoch,
 		SealedHash: h[:], LogSeq: r.LogSeq, Time: t.UTC().Truncate(time.Second), Author: r.Author}
+}
+
+// InPush marks e as one of the n entries of a push on the chain at prev
+// (before it is signed).
+func (e *ChainEntry) InPush(prev ChainCursor, n int) {
+	e.PushFirst, e.PushLast = prev.Pos+1, prev.Pos+int64(n)
 }
 
 // check validates an entry's shape (not its place or signature).
@@ -114,6 +136,10 @@ func (e *ChainEntry) check() string {
 		return "it is not signed"
 	case e.LogSeq < 1:
 		return "it names no membership log position"
+	case (e.PushFirst != 0 || e.PushLast != 0) && (e.PushFirst < 1 || e.PushFirst > e.Pos || e.PushLast < e.Pos):
+		return fmt.Sprintf("it names a push from entry %d to %d, which does not hold it", e.PushFirst, e.PushLast)
+	case e.PushLast-e.PushFirst >= MaxPushRecords:
+		return fmt.Sprintf("it names a push of %d entries (at most %d)", e.PushLast-e.PushFirst+1, MaxPushRecords)
 	}
 	switch e.Kind {
 	case ChainRecord:
@@ -121,7 +147,7 @@ func (e *ChainEntry) check() string {
 			return "it names no valid record"
 		}
 	case ChainBase:
-		if e.Pos != 1 || e.ID != "" || e.Version != 0 || e.Epoch != 0 {
+		if e.Pos != 1 || e.ID != "" || e.Version != 0 || e.Epoch != 0 || e.PushLast > 1 {
 			return "a base entry is entry 1 and names no record"
 		}
 	default:
@@ -149,6 +175,8 @@ const (
 	FaultMalformed ChainFault = "a malformed entry"
 	FaultMismatch  ChainFault = "a record that is not its entry" // a record that differs from the entry that names it
 	FaultWithheld  ChainFault = "a withheld record"              // an entry whose record never came
+	FaultPushMark  ChainFault = "a forged push mark"             // entries of one push that name different pushes
+	FaultPushCut   ChainFault = "a push cut short"               // the server stops inside a push
 )
 
 // ErrChain matches every *ChainError with errors.Is.
@@ -239,6 +267,50 @@ func VerifyChainKnown(team string, from ChainCursor, entries []ChainEntry, signe
 	}
 	return at, nil
 }
+
+// PushMarks follows the pushes of a chain as a client verifies it, page
+// after page: every entry of a push names the same first and last
+// position and the same author, the first entry of a push names itself as
+// the first, and an entry without marks (written before them) is a push
+// of its own. The zero PushMarks is at the end of a push, where a
+// client's saved cursor always is.
+type PushMarks struct {
+	first, last int64 // the push open after the entries checked so far (0: none)
+	author      string
+}
+
+// Check checks the marks of entries that VerifyChain verified, in order,
+// right after those checked before.
+func (m *PushMarks) Check(entries []ChainEntry) error {
+	for i := range entries {
+		e := &entries[i]
+		if m.last > 0 {
+			if e.PushFirst != m.first || e.PushLast != m.last || e.Author != m.author {
+				return &ChainError{FaultPushMark, e.Pos, fmt.Sprintf("the push of entries %d to %d by one device is not what it names (%s)", m.first, m.last, e.marks())}
+			}
+		} else if e.PushLast != 0 && e.PushFirst != e.Pos {
+			return &ChainError{FaultPushMark, e.Pos, fmt.Sprintf("it names a push that began at entry %d, but the push before it ended at entry %d", e.PushFirst, e.Pos-1)}
+		}
+		if e.PushLast > e.Pos {
+			m.first, m.last, m.author = e.PushFirst, e.PushLast, e.Author
+		} else {
+			m.first, m.last, m.author = 0, 0, ""
+		}
+	}
+	return nil
+}
+
+func (e *ChainEntry) marks() string {
+	if e.PushLast == 0 {
+		return "it names no push"
+	}
+	return fmt.Sprintf("it names a push from entry %d to %d", e.PushFirst, e.PushLast)
+}
+
+// Open is the push the entries checked so far end inside (first and last
+// position; 0, 0: they end at the end of a push). A client applies none
+// of it until the rest comes.
+func (m *PushMarks) Open() (first, last int64) { return m.first, m.last }
 
 // ChainRecords checks the records of a pull against its verified entries,
 // page by page: each record is exactly what the newest entry of its id
@@ -410,12 +482,23 @@ func (c *ChainRecords) Pending() int64 {
 // VersionV2 is the path prefix of the chain endpoints.
 const VersionV2 = "v2"
 
-// MaxPullEntries bounds the entries of one GET /v2/chain answer.
+// MaxPullEntries is the entries a GET /v2/chain answer holds before it
+// runs on to the end of the push it is in: an honest page never ends
+// inside a push, so it holds at most MaxPageEntries.
 const MaxPullEntries = 1000
+
+// MaxPageEntries bounds the entries of one GET /v2/chain answer.
+const MaxPageEntries = MaxPullEntries + MaxPushRecords - 1
+
+// PullPushes is the query parameter (pushes=1) by which a client says it
+// knows push marks: a client that does not is told to upgrade, rather
+// than shown entries whose signatures it cannot check.
+const PullPushes = "pushes"
 
 // ChainPush is POST /v2/push: entries that extend the chain at Prev, the
 // device's verified head, each signed by the device, and the record each
-// record entry names, in the same order. A base entry (entry 1 of a team
+// record entry names, in the same order. Every entry names the push's
+// first and last position (InPush). A base entry (entry 1 of a team
 // that synced with v1, by an admin) comes with its snapshot and no record.
 // The server takes all of it or nothing.
 type ChainPush struct {
@@ -445,10 +528,11 @@ type ChainPushResponse struct {
 	Conflicts []string    `json:"conflicts,omitempty"`
 }
 
-// ChainPage answers GET /v2/chain?after=POS: up to MaxPullEntries entries
-// after POS, and for each record an entry in the page names, the record
-// at the version of its newest entry, unless an entry after the page
-// replaces it; with the base entry, its snapshot. Head and More are the
+// ChainPage answers GET /v2/chain?after=POS&pushes=1: up to
+// MaxPullEntries entries after POS, and on to the end of the push the
+// last of them is in; for each record an entry in the page names, the
+// record at the version of its newest entry, unless an entry after the
+// page replaces it; with the base entry, its snapshot. Head and More are the
 // server's word only: a client moves its cursor only on what it verified.
 // Started is false for a team that synced with v1 and has no chain yet.
 type ChainPage struct {

@@ -217,6 +217,157 @@ func TestChainRecords(t *testing.T) {
 	}
 }
 
+// pushesOf writes pushes of the given sizes after from, each by one of by
+// in turn, every entry marked with its push.
+func pushesOf(t testing.TB, from ChainCursor, sizes []int, by ...*chainDev) []ChainEntry {
+	t.Helper()
+	var es []ChainEntry
+	at := from
+	for p, n := range sizes {
+		d := by[p%len(by)]
+		prev := at
+		for range n {
+			i := len(es)
+			r := Record{ID: strings.Repeat(string("abcdef"[i%6]), 32), Version: int64(i + 1), Epoch: 1, Sealed: []byte{byte(i), 9},
+				Author: d.id, LogSeq: 3}
+			e := NextEntry(at, &r, time.Date(2026, 12, 7, 3, 0, i, 0, time.UTC))
+			e.InPush(prev, n)
+			e.Sign(testTeam, d.id, d.key)
+			es = append(es, e)
+			at = e.Next(testTeam)
+		}
+	}
+	return es
+}
+
+// resignFrom re-signs es[i:] as their authors after a change to es[i],
+// each linked to the one before: a push a device really signed.
+func resignFrom(es []ChainEntry, i int, team string, keys map[string]ed25519.PrivateKey) {
+	for j := i; j < len(es); j++ {
+		if j > 0 {
+			es[j].Prev = es[j-1].Hash(team)
+		}
+		es[j].Sign(team, es[j].Author, keys[es[j].Author])
+	}
+}
+
+// Push marks: every entry of a push names its first and last position,
+// signed; marks can be neither stripped nor added; a page may end inside
+// a push (PushMarks.Open says which), never with marks that disagree.
+func TestChainPushMarks(t *testing.T) {
+	ann, bob := newChainDev(1, ChainRecord), newChainDev(2, ChainRecord)
+	signers := signersOf(ann, bob)
+	keys := map[string]ed25519.PrivateKey{ann.id: ann.key, bob.id: bob.key}
+	es := pushesOf(t, ChainCursor{}, []int{3, 1, 2}, ann, bob) // 1-3 ann, 4 bob, 5-6 ann
+	if _, err := VerifyChain(testTeam, ChainCursor{}, es, signers); err != nil {
+		t.Fatal(err)
+	}
+	var whole PushMarks
+	if err := whole.Check(es); err != nil {
+		t.Fatal(err)
+	}
+	if f, l := whole.Open(); f != 0 || l != 0 {
+		t.Fatalf("a whole chain ends inside the push %d-%d", f, l)
+	}
+	// Page by page, cut anywhere: open exactly inside a push.
+	for cut := 1; cut < len(es); cut++ {
+		var m PushMarks
+		if err := m.Check(es[:cut]); err != nil {
+			t.Fatal(err)
+		}
+		_, l := m.Open()
+		if want := map[int]int64{1: 3, 2: 3, 5: 6}[cut]; l != want {
+			t.Fatalf("cut after %d: open to %d, want %d", cut, l, want)
+		}
+		if err := m.Check(es[cut:]); err != nil {
+			t.Fatalf("cut after %d, the rest: %v", cut, err)
+		}
+	}
+	// Entries without marks (written before them) are pushes of one, and
+	// a chain may go on from them with marked pushes.
+	old, _ := chainOf(t, ChainCursor{}, 2, ann)
+	more := pushesOf(t, old[1].Next(testTeam), []int{2}, bob)
+	mixed := append(append([]ChainEntry(nil), old...), more...)
+	if _, err := VerifyChain(testTeam, ChainCursor{}, mixed, signers); err != nil {
+		t.Fatal(err)
+	}
+	var mm PushMarks
+	if err := mm.Check(mixed[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, l := mm.Open(); l != 0 {
+		t.Fatalf("an entry without marks left a push open to %d", l)
+	}
+
+	// Marks are signed: stripped, added, or changed without a new
+	// signature, the entry is unsigned.
+	for name, lie := range map[string]func(e *ChainEntry){
+		"stripped": func(e *ChainEntry) { e.PushFirst, e.PushLast = 0, 0 },
+		"added":    func(e *ChainEntry) { e.PushFirst, e.PushLast = e.Pos, e.Pos },
+		"changed":  func(e *ChainEntry) { e.PushLast++ },
+	} {
+		base := es
+		if name == "added" {
+			base = old
+		}
+		page := append([]ChainEntry(nil), base...)
+		lie(&page[len(page)-1])
+		var ce *ChainError
+		if _, err := VerifyChain(testTeam, ChainCursor{}, page, signers); !errors.As(err, &ce) || ce.Fault != FaultSignature {
+			t.Fatalf("marks %s: %v, want an unsigned entry", name, err)
+		}
+	}
+
+	// Marks a device signed that disagree: refused where they do.
+	for _, c := range []struct {
+		name string
+		lie  func(es []ChainEntry) int // changes es, returns the first entry changed
+		pos  int64
+	}{
+		{"entries of one push name different ends", func(es []ChainEntry) int { es[1].PushLast = 2; return 1 }, 2},
+		{"a push that claims one more entry than it has", func(es []ChainEntry) int {
+			for i := range 3 {
+				es[i].PushLast = 4
+			}
+			return 0
+		}, 4},
+		{"an entry inside a push names another start", func(es []ChainEntry) int { es[2].PushFirst = 3; return 2 }, 3},
+		{"an entry inside a push names no push", func(es []ChainEntry) int { es[1].PushFirst, es[1].PushLast = 0, 0; return 1 }, 2},
+		{"a push that names a start before its first entry", func(es []ChainEntry) int { es[3].PushFirst = 3; return 3 }, 4},
+		{"another author inside a push", func(es []ChainEntry) int { es[2].Author = bob.id; return 2 }, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			page := append([]ChainEntry(nil), es...)
+			resignFrom(page, c.lie(page), testTeam, keys)
+			if _, err := VerifyChain(testTeam, ChainCursor{}, page, signers); err != nil {
+				t.Fatalf("signed by its authors, the chain should verify before its marks: %v", err)
+			}
+			var m PushMarks
+			var ce *ChainError
+			err := m.Check(page)
+			if !errors.As(err, &ce) || ce.Fault != FaultPushMark || ce.Pos != c.pos || !strings.Contains(err.Error(), "a forged push mark") {
+				t.Fatalf("got %v, want a forged push mark at %d", err, c.pos)
+			}
+		})
+	}
+
+	// Shapes no push can have: malformed, whoever signed them.
+	for name, lie := range map[string]func(e *ChainEntry){
+		"a push that does not hold its entry": func(e *ChainEntry) { e.PushFirst, e.PushLast = e.Pos+1, e.Pos+2 },
+		"a push that ends before its entry":   func(e *ChainEntry) { e.PushLast = e.Pos - 1 },
+		"only a first position":               func(e *ChainEntry) { e.PushLast = 0 },
+		"a push over the push limit":          func(e *ChainEntry) { e.PushFirst, e.PushLast = 1, MaxPushRecords+1 },
+	} {
+		page := append([]ChainEntry(nil), es...)
+		lie(&page[1])
+		resignFrom(page, 1, testTeam, keys)
+		var ce *ChainError
+		if _, err := VerifyChain(testTeam, ChainCursor{}, page, signers); !errors.As(err, &ce) || ce.Fault != FaultMalformed || ce.Pos != 2 {
+			t.Fatalf("%s: %v, want a malformed entry at 2", name, err)
+		}
+	}
+}
+
 // FuzzVerifyChain: whatever entries the server sends, the verifier never
 // panics; a refusal leaves the cursor where it was; a success moves it by
 // exactly the entries it verified, to the last one's hash.
@@ -230,6 +381,11 @@ func FuzzVerifyChain(f *testing.F) {
 	swapped := []ChainEntry{es[1], es[0], es[2]}
 	b, _ := json.Marshal(swapped)
 	f.Add(b)
+	// Push marks (a push of two, then one), and one cut short.
+	marked, _ := json.Marshal(pushesOf(f, ChainCursor{}, []int{2, 1}, ann))
+	f.Add(marked)
+	f.Add(marked[:bytes.LastIndex(marked, []byte(`,{"pos":3`))])
+	f.Add([]byte(`[{"pos":1,"push_first":1,"push_last":600}]`))
 	signers := signersOf(ann)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var entries []ChainEntry
@@ -249,6 +405,16 @@ func FuzzVerifyChain(f *testing.F) {
 		}
 		if at.Pos != int64(len(entries)) {
 			t.Fatalf("verified %d entries, cursor at %d", len(entries), at.Pos)
+		}
+		// Their push marks check or are refused as a chain fault; a push
+		// left open is one that holds the last entry.
+		var m PushMarks
+		if err := m.Check(entries); err != nil {
+			if !errors.Is(err, ErrChain) {
+				t.Fatalf("a refused push mark that is not a chain error: %v", err)
+			}
+		} else if first, last := m.Open(); last != 0 && (len(entries) == 0 || first > at.Pos || last <= at.Pos) {
+			t.Fatalf("open push %d-%d after entries up to %d", first, last, at.Pos)
 		}
 		if len(entries) > 0 {
 			if h := entries[len(entries)-1].Hash(testTeam); !bytes.Equal(at.Hash, h) || len(h) != sha256.Size {

@@ -25,10 +25,18 @@ func newChainedTeam(t *testing.T, s store.Store) team {
 // chainOf builds the entries that extend prev with recs (unsigned: the
 // store does not check signatures, the server does).
 func chainOf(team string, prev wire.ChainCursor, recs []wire.Record) (*store.ChainAppend, wire.ChainCursor) {
+	return chainOfPush(team, prev, recs, false)
+}
+
+// chainOfPush is chainOf, with push marks on every entry when marked.
+func chainOfPush(team string, prev wire.ChainCursor, recs []wire.Record, marked bool) (*store.ChainAppend, wire.ChainCursor) {
 	a := &store.ChainAppend{Prev: prev, Records: recs}
 	at := prev
 	for i := range recs {
 		e := wire.NextEntry(at, &recs[i], t0)
+		if marked {
+			e.InPush(prev, len(recs))
+		}
 		e.Author, e.Sig = recs[i].Author, make([]byte, 64)
 		b, _ := json.Marshal(&e)
 		h := e.Hash(team)
@@ -251,5 +259,58 @@ func raceChain(t *testing.T, s store.Store) {
 			t.Fatalf("entry %d at %d does not follow the one before", i, e.Pos)
 		}
 		prev = e.Hash(tm.id)
+	}
+}
+
+// testChainWholePushes: a page never ends inside a push (docs/sync.md,
+// "Whole pushes"): it runs on past its limit to the last entry of the
+// push it is in, with that push's records; entries without push marks
+// (written before them) are pushes of one, and a page may end after any.
+func testChainWholePushes(t *testing.T, s store.Store) {
+	tm := newChainedTeam(t, s)
+	recs := func(n int) []wire.Record {
+		rs := make([]wire.Record, n)
+		for i := range rs {
+			rs[i] = newRecord(wire.NewID(), 1, tm.admin.ID)
+		}
+		return rs
+	}
+	head := wire.ChainCursor{}
+	for _, p := range []struct {
+		n      int
+		marked bool
+	}{{3, true}, {2, true}, {2, false}, {1, true}} {
+		a, next := chainOfPush(tm.id, head, recs(p.n), p.marked)
+		chainPush(t, s, tm.id, a, wire.PushOK)
+		head = next
+	}
+	// Entries 1-3 and 4-5 are pushes; 6, 7 and 8 pushes of one.
+	for _, c := range []struct {
+		after    int64
+		limit    int
+		last     int64
+		wantMore bool
+	}{
+		{0, 1, 3, true}, {0, 2, 3, true}, {0, 3, 3, true}, {0, 4, 5, true},
+		{1, 1, 3, true}, // a page from inside a push runs to its end too
+		{3, 1, 5, true}, {5, 1, 6, true}, {6, 1, 7, true}, {7, 1, 8, false}, {0, 1000, 8, false},
+	} {
+		p, err := s.Chain(t.Context(), tm.id, c.after, c.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(p.Entries); n == 0 || p.Entries[n-1].Pos != c.last || p.More != c.wantMore || int64(n) != c.last-c.after {
+			t.Fatalf("after %d, limit %d: %d entries, more %v; want entries to %d, more %v", c.after, c.limit, len(p.Entries), p.More, c.last, c.wantMore)
+		}
+		if int64(len(p.Records)) != c.last-c.after {
+			t.Fatalf("after %d, limit %d: %d records for %d entries", c.after, c.limit, len(p.Records), c.last-c.after)
+		}
+		var m wire.PushMarks
+		if err := m.Check(p.Entries); err != nil && c.after != 1 {
+			t.Fatalf("after %d, limit %d: %v", c.after, c.limit, err)
+		}
+		if _, open := m.Open(); open != 0 {
+			t.Fatalf("after %d, limit %d: the page ends inside the push to %d", c.after, c.limit, open)
+		}
 	}
 }

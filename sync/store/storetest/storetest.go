@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PushStale", testPushStale},
 		{"ChainPush", testChainPush},
 		{"ChainBase", testChainBase},
+		{"ChainWholePushes", testChainWholePushes},
 		{"RaceChain", func(t *testing.T, s store.Store) { raceChain(t, s) }},
 		{"RaceCAS", func(t *testing.T, s store.Store) { raceCAS(t, s) }},
 		{"RaceLog", func(t *testing.T, s store.Store) { raceLog(t, s) }},
