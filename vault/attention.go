@@ -142,9 +142,14 @@ func Ago(t, now time.Time) string {
 // are not among listed: removed here while a teammate changed them. A
 // listing shows them so that the conflict is not out of sight.
 func RemovedInConflict(listed []Entry, conflicts map[string]string, folder string) []string {
-	shown := map[string]bool{}
+	if len(conflicts) == 0 {
+		return nil // the common case: no map of every listed id
+	}
+	shown := make(map[string]bool, len(conflicts))
 	for _, e := range listed {
-		shown[e.ID] = true
+		if _, ok := conflicts[e.ID]; ok {
+			shown[e.ID] = true
+		}
 	}
 	var out []string
 	for id, name := range conflicts {

@@ -123,14 +123,28 @@ func (v *Vault) attachAudit() error {
 	if _, err := v.db.Exec(`ATTACH DATABASE ? AS audit`, "file:"+u.EscapedPath()+"?mode=rw"); err != nil {
 		return fmt.Errorf("failed to open the audit log: %w", err)
 	}
-	if _, err := v.db.Exec(`PRAGMA audit.journal_mode = MEMORY; PRAGMA audit.synchronous = OFF; PRAGMA audit.secure_delete = ON;` + auditSchema); err != nil {
+	if _, err := v.db.Exec(`PRAGMA audit.journal_mode = MEMORY; PRAGMA audit.synchronous = OFF; PRAGMA audit.secure_delete = ON`); err != nil {
 		v.db.Exec(`DETACH DATABASE audit`)
 		return fmt.Errorf("failed to open the audit log: %w", err)
 	}
 	// A trigger planted in the log could swallow its entries (schemacheck.go).
-	if err := checkSchema(v.db, "audit", 0, "audit log"); err != nil {
+	// A log that holds exactly the current schema passes the check as it
+	// is; any other (a new log, one from before audit_head) gets what is
+	// missing created first, and is then checked.
+	objs, err := readSchema(v.db, "audit")
+	if err != nil {
 		v.db.Exec(`DETACH DATABASE audit`)
-		return err
+		return dbErr("read the schema of audit log", err)
+	}
+	if schemaDigest(objs) != currentAuditSchemaDigest {
+		if _, err := v.db.Exec(auditSchema); err != nil {
+			v.db.Exec(`DETACH DATABASE audit`)
+			return fmt.Errorf("failed to open the audit log: %w", err)
+		}
+		if err := checkSchema(v.db, "audit", 0, "audit log"); err != nil {
+			v.db.Exec(`DETACH DATABASE audit`)
+			return err
+		}
 	}
 	v.auditAttached = true
 	return nil

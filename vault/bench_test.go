@@ -233,10 +233,14 @@ func BenchmarkSet(b *testing.B) {
 	})
 }
 
-// BenchmarkList lists every secret (names and metadata, no values).
+// BenchmarkList lists every secret (names and metadata, no values) as
+// `hush ls` does: after the first List, from the sealed listing cache.
 func BenchmarkList(b *testing.B) {
 	runSizes(b, func(b *testing.B, f *benchFixture) {
 		v := f.open(b)
+		if _, err := v.List(""); err != nil { // writes the cache
+			b.Fatal(err)
+		}
 		b.ReportAllocs()
 		for b.Loop() {
 			es, err := v.List("")
@@ -251,11 +255,32 @@ func BenchmarkList(b *testing.B) {
 	})
 }
 
+// BenchmarkListUncached lists every secret opening and checking every row:
+// what the first List after a change costs (without writing the cache).
+func BenchmarkListUncached(b *testing.B) {
+	runSizes(b, func(b *testing.B, f *benchFixture) {
+		v := f.open(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			es, err := v.list("")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(es) != f.n {
+				b.Fatalf("List returned %d secrets, want %d", len(es), f.n)
+			}
+		}
+		b.ReportMetric(float64(f.n), "secrets")
+	})
+}
+
 // BenchmarkChildren reads one folder's secrets with their values, as
 // `hush run --from` and `hush export` do.
-// BenchmarkIndex is what the terminal UI pays to open: names only.
+// BenchmarkIndex is what the terminal UI pays to open: names only, with
+// no listing cache (BenchmarkIndexFromListCache: with one).
 func BenchmarkIndex(b *testing.B) {
 	runSizes(b, func(b *testing.B, f *benchFixture) {
+		os.Remove(ListCachePath(f.path))
 		v := f.open(b)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -356,6 +381,40 @@ func BenchmarkIndexHead(b *testing.B) {
 			}
 			if total != f.n || len(es) != min(500, f.n) {
 				b.Fatalf("IndexHead returned %d of %d secrets, want %d of %d", len(es), total, min(500, f.n), f.n)
+			}
+		}
+	})
+}
+
+// BenchmarkListCacheDigest is the digest of the vault's bytes that a
+// cached List computes to know the cache is current.
+func BenchmarkListCacheDigest(b *testing.B) {
+	runSizes(b, func(b *testing.B, f *benchFixture) {
+		v := f.open(b)
+		for b.Loop() {
+			if _, err := v.filesDigest(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkIndexFromListCache is the terminal UI's index when an `ls`
+// has written the listing cache since the vault last changed.
+func BenchmarkIndexFromListCache(b *testing.B) {
+	runSizes(b, func(b *testing.B, f *benchFixture) {
+		v := f.open(b)
+		if _, err := v.List(""); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			es, err := v.Index()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(es) != f.n {
+				b.Fatalf("Index returned %d secrets, want %d", len(es), f.n)
 			}
 		}
 	})

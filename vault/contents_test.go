@@ -39,6 +39,7 @@ func set(t *testing.T, v *Vault, name, value string) {
 func snapshot(t *testing.T, v *Vault) (oldDB, oldLog string) {
 	t.Helper()
 	path := v.Path()
+	cacheListing(t, v) // the cache of the older copy, when it is put back
 	v.Close()
 	oldDB, oldLog = path+".old", path+".old-audit"
 	copyFile(t, path, oldDB)

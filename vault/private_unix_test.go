@@ -397,9 +397,10 @@ func TestHardLinkedFiles(t *testing.T) {
 	}
 }
 
-// TestFilesBesideChecked: the two files hush keeps beside a vault besides
+// TestFilesBesideChecked: the files hush keeps beside a vault besides
 // those SQLite opens (docs/security.md names them). NAME.names, the
-// completion cache, is opened as the vault's files are: a link there (or
+// completion cache, and NAME.list, the listing cache, are opened as the
+// vault's files are: a link there (or
 // a file another user could read) is not read but replaced by a rebuilt
 // cache. NAME.audit.db.rekey, the re-sealed log `passwd --rotate-key`
 // writes before its commit, is refused when the log is opened (at the
@@ -432,6 +433,45 @@ func TestFilesBesideChecked(t *testing.T) {
 		}
 		if st, err := os.Lstat(cache); err != nil || !st.Mode().IsRegular() {
 			t.Fatalf("the link at %s was read instead of replaced by a rebuilt cache: %v", cache, err)
+		}
+	})
+	t.Run(".list", func(t *testing.T) {
+		v := newVault(t)
+		if _, err := v.Set("app/K", []byte("x"), Update{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.List(""); err != nil {
+			t.Fatal(err)
+		}
+		cache := ListCachePath(v.Path())
+		good, err := os.ReadFile(cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := filepath.Join(t.TempDir(), "elsewhere")
+		if err := os.WriteFile(target, good, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(cache)
+		if err := os.Symlink(target, cache); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok := v.cachedList(); ok {
+			t.Fatalf("the listing cache was read through the link at %s", cache)
+		}
+		es, err := v.List("")
+		if err != nil || len(es) != 1 || es[0].Name != "app/K" {
+			t.Fatalf("List = %v, %v", es, err)
+		}
+		if st, err := os.Lstat(cache); err != nil || !st.Mode().IsRegular() {
+			t.Fatalf("the link at %s was read instead of replaced by a rebuilt cache: %v", cache, err)
+		}
+		// Open to others: not read either.
+		if err := os.Chmod(cache, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok := v.cachedList(); ok {
+			t.Fatalf("a listing cache readable by others was read")
 		}
 	})
 	t.Run(".rekey", func(t *testing.T) {

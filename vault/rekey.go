@@ -122,6 +122,9 @@ func (v *Vault) RotateKey(newPassphrase []byte, params crypto.KDFParams) error {
 		return fail(dbErr("write vault", err))
 	}
 	old.wipe()
+	// The listing cache sealed under the old key: it would no longer
+	// open, and a leaked old key should not read it.
+	v.dropListCache()
 	step("committed")
 	return v.finishRekey()
 }

@@ -75,9 +75,14 @@ func (v *Vault) check(s *rowState, name string) error {
 			if s.changed > v.anch.changes && s.changed != v.changeNo {
 				return rowNewerError(name, s.changed, v.anch.changes)
 			}
-		} else if s.changed > v.maxSeen {
-			// compared with the anchor by the command's check
-			v.maxSeen, v.maxSeenName = s.changed, name
+		} else {
+			// compared with the anchor by the command's check; rows are
+			// checked on several goroutines at once (openBatches)
+			v.seenMu.Lock()
+			if s.changed > v.maxSeen {
+				v.maxSeen, v.maxSeenName = s.changed, name
+			}
+			v.seenMu.Unlock()
 		}
 	}
 	return nil

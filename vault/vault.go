@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -172,8 +173,15 @@ type Vault struct {
 	changeNo    int64
 	maxSeen     int64
 	maxSeenName string
+	seenMu      sync.Mutex // maxSeen while rows are checked in parallel
 
 	keptAudit string // Create: where an earlier vault's audit log was kept
+
+	// held are the vault's own files opened to read their bytes (the
+	// listing cache's digest, listcache.go), one per file, closed only
+	// after SQLite: on Unix, closing any descriptor of a file drops every
+	// POSIX lock this process holds on it, SQLite's included.
+	held []*os.File
 }
 
 // keyring holds the vault key of the current epoch and its subkeys.
@@ -347,13 +355,13 @@ func Create(path string, passphrase []byte, opts CreateOptions) (*Vault, error) 
 }
 
 // Remove deletes the vault at path with every file that belongs to it:
-// SQLite's -wal and -shm files and the audit log. It is for a vault that
+// SQLite's -wal and -shm files, the audit log and the sealed caches. It is for a vault that
 // was just made and is not wanted after all (a team join that failed):
 // what it holds is gone. A file that does not exist is not an error.
 func Remove(path string) error {
 	audit := AuditPath(path)
 	var errs []error
-	for _, f := range append(companions(path), audit+"-wal", audit+"-shm", rekeyPath(path)) {
+	for _, f := range append(companions(path), audit+"-wal", audit+"-shm", rekeyPath(path), NameCachePath(path), ListCachePath(path)) {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
@@ -617,7 +625,12 @@ func (v *Vault) Lock() {
 // Close locks the vault and closes the file.
 func (v *Vault) Close() error {
 	v.Lock()
-	return v.db.Close()
+	err := v.db.Close()
+	for _, f := range v.held {
+		f.Close()
+	}
+	v.held = nil
+	return err
 }
 
 // ChangePassphrase re-wraps the vault key under a new passphrase, with new

@@ -327,6 +327,7 @@ func tamper(t *testing.T, v *Vault, stmts ...string) *Vault {
 func tamperFile(t *testing.T, v *Vault, stmts ...string) string {
 	t.Helper()
 	path := v.Path()
+	cacheListing(t, v)
 	v.Close()
 	db, err := sql.Open("sqlite3", "file:"+path)
 	if err != nil {
@@ -340,6 +341,40 @@ func tamperFile(t *testing.T, v *Vault, stmts ...string) string {
 		}
 	}
 	return path
+}
+
+// cacheListing closes v and writes its listing cache as the next process
+// finds the file (v's -wal is checkpointed at close), when it lists
+// without error: every edit of the file after it is made with a cache in
+// place that would otherwise open, and a List after the edit must see the
+// edit, not the cache (listcache.go).
+func cacheListing(t *testing.T, v *Vault) {
+	t.Helper()
+	if v.keys == nil || v.memory {
+		v.Close()
+		return
+	}
+	key, err := v.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer key.Wipe()
+	path := v.Path()
+	v.Close()
+	w, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.UnlockWithKey(key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.List(""); err != nil {
+		return
+	}
+	if _, _, ok := w.cachedList(); !ok {
+		t.Fatal("List wrote no listing cache that opens")
+	}
 }
 
 func wantTampered(t *testing.T, what string, err error) {
@@ -666,6 +701,13 @@ func TestRemoveDeletesTheVaultAndItsFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := v.Record("set", []string{"a/KEY"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Its caches too: the sealed listing and names.
+	if _, err := v.List(""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Names(); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Dir(v.Path())

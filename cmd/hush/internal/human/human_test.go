@@ -3,7 +3,10 @@ package human
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 )
 
@@ -47,5 +50,54 @@ func TestTableAligns(t *testing.T) {
 	}
 	if want := "NAME           TYPE\napp/LONG_NAME  password\n"; b.String() != want {
 		t.Errorf("table = %q, want %q", b.String(), want)
+	}
+}
+
+// TestTableIsTabwriter: whatever is written, a Table writes exactly what
+// text/tabwriter (minwidth 2, padding 2, spaces) writes: the tables of
+// hush's commands (every line with the same cells, aligned in one pass)
+// and any other text (which goes through tabwriter).
+func TestTableIsTabwriter(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	words := []string{"", "a", "app/prod/KEY", "ключ", "日本語", "x y", strings.Repeat("w", 300), "-", "\xff", "é\u0301"}
+	for i := range 3000 {
+		var text strings.Builder
+		cols := r.IntN(5)
+		lines := r.IntN(6)
+		for range lines {
+			n := cols
+			if i%3 == 0 { // not every line with the same cells
+				n = r.IntN(5)
+			}
+			for range n {
+				text.WriteString(words[r.IntN(len(words))])
+				text.WriteByte('\t')
+			}
+			text.WriteString(words[r.IntN(len(words))])
+			if i%7 != 0 || r.IntN(2) == 0 {
+				text.WriteByte('\n')
+			}
+		}
+		if i%11 == 0 {
+			text.WriteString("\v\f")
+		}
+		var want, got bytes.Buffer
+		tw := tabwriter.NewWriter(&want, 2, 4, 2, ' ', 0)
+		tw.Write([]byte(text.String()))
+		tw.Flush()
+		tb := NewTable(&got)
+		// In pieces, as fmt.Fprintf writes.
+		s := text.String()
+		for len(s) > 0 {
+			k := min(len(s), 1+r.IntN(20))
+			tb.Write([]byte(s[:k]))
+			s = s[k:]
+		}
+		if err := tb.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("table of %q:\n got %q\nwant %q", text.String(), got.String(), want.String())
+		}
 	}
 }
