@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/vault"
@@ -22,8 +21,17 @@ func (a *app) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit [--since 7d] [--name PREFIX] [--verify]",
 		Short: "the local access log: who read or changed what, and when",
-		Long:  helptext.Audit,
-		Args:  cobra.NoArgs,
+		Long: `Show the vault's audit log: every get, run, export, set, rotate, revoke, rm
+(and the terminal UI's reveal and copy), and every short-lived database login
+made, dropped or failed (lease, lease-drop, lease-cleanup), with time,
+device and result; never a value. Entries are sealed and chained by hash: the whole chain is checked
+every time the log is read, and --verify says so explicitly, naming the
+first entry that was edited, removed, reordered or cut off. The vault
+anchors its log at every change, so a log that was cut, emptied, deleted
+or replaced by an older copy, and a vault that went back in time, are
+found too; reads made since the last change are not anchored (see
+docs/security.md).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var from time.Time
 			if since != "" {

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -14,8 +13,19 @@ func (a *app) credentialCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "credential",
 		Short: "answer git's and docker's requests for logins (credential helpers)",
-		Long:  helptext.Credential,
-		Args:  cobra.NoArgs,
+		Long: `Credential helpers, so git and docker keep their logins in the vault.
+
+git:    git config --global credential.helper hush
+        (with git-credential-hush on PATH: a link to hush), or
+        git config --global credential.helper '!hush credential git'
+docker: "credsStore": "hush" in ~/.docker/config.json
+        (with docker-credential-hush on PATH: a link to hush)
+
+A locked vault is unlocked as for any command (remembered key,
+HUSH_PASSPHRASE, a prompt on the terminal); with none of them the helper
+fails at once with "vault is locked", so git or docker never hang.
+Every answer and change is recorded in the audit log.`,
+		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(a.gitCredentialCommand(), a.dockerCredentialCommand())
 	return cmd
@@ -24,9 +34,16 @@ func (a *app) credentialCommand() *cobra.Command {
 func (a *app) gitCredentialCommand() *cobra.Command {
 	var folder string
 	cmd := &cobra.Command{
-		Use:       "git get|store|erase",
-		Short:     "git's credential helper: logins in git/HOST (username and password)",
-		Long:      helptext.GitCredential,
+		Use:   "git get|store|erase",
+		Short: "git's credential helper: logins in git/HOST (username and password)",
+		Long: `git's credential helper (git-credential(1)). A host's login is two secrets,
+git/HOST/username and git/HOST/password (HOST with "_" for ":", e.g.
+git/example.com_8443); --folder FOLDER uses FOLDER/username and
+FOLDER/password for every host instead.
+
+get prints the login when the vault has one (and nothing when not, so git
+asks you); store keeps the login git used successfully; erase forgets a
+login the server refused.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"get", "store", "erase"},
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -59,9 +76,12 @@ func (a *app) gitCredentialCommand() *cobra.Command {
 func (a *app) dockerCredentialCommand() *cobra.Command {
 	var folder string
 	cmd := &cobra.Command{
-		Use:       "docker get|store|erase|list|version",
-		Short:     "docker's credential helper: registry logins in docker/",
-		Long:      helptext.DockerCredential,
+		Use:   "docker get|store|erase|list|version",
+		Short: "docker's credential helper: registry logins in docker/",
+		Long: `docker's credential helper (the docker-credential-helpers protocol: the
+server URL or a JSON login on stdin, JSON on stdout). Each registry's login
+is one secret in the folder (default docker), named after the server URL,
+holding {"ServerURL","Username","Secret"}.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"get", "store", "erase", "list", "version"},
 		RunE: func(_ *cobra.Command, args []string) error {

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
@@ -19,9 +18,12 @@ func (a *app) dynamicCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dynamic",
 		Short: "short-lived database logins for `hush run --dynamic`",
-		Long:  helptext.Dynamic,
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Long: `A dynamic source holds a PostgreSQL admin URL (sealed like any secret), a role
+template and a TTL. ` + "`hush run --dynamic VAR=NAME`" + ` makes a login of its own for the
+program from it, puts its URL in VAR, and drops the login when the program
+ends. The admin URL itself is never given to a program. See docs/dynamic.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(a.dynamicAddCommand(), a.dynamicLsCommand(), a.dynamicLeasesCommand(),
 		a.dynamicRevokeCommand(), a.dynamicForgetCommand())
@@ -34,11 +36,24 @@ func (a *app) dynamicAddCommand() *cobra.Command {
 		check                         bool
 	)
 	cmd := &cobra.Command{
-		Use:     "add NAME --postgres URL|- --role-template SQL [--ttl 1h] [--check]",
-		Short:   "add (or update) a dynamic source: a PostgreSQL admin URL and a role template",
-		Long:    helptext.DynamicAdd,
-		Example: helptext.DynamicAddExample,
-		Args:    exactArgs("NAME"),
+		Use:   "add NAME --postgres URL|- --role-template SQL [--ttl 1h] [--check]",
+		Short: "add (or update) a dynamic source: a PostgreSQL admin URL and a role template",
+		Long: `Store a dynamic source under NAME: the PostgreSQL admin URL is the secret's
+value, sealed like any other; the role template and the TTL are its metadata.
+
+The admin URL comes from --postgres: "-" reads it from stdin (recommended: an
+argument is visible to ps and stays in your shell history), and without
+--postgres hush asks for it, hidden. Its role needs CREATEROLE (or superuser)
+and the right to grant what the template grants.
+
+The template is SQL run, in one transaction with the CREATE ROLE, for every
+new login; {{name}} stands for the login (a quoted identifier hush makes,
+hush_ and 16 hex digits) and {{database}} for the admin URL's database.
+Other placeholders are refused. --check connects now and runs the template
+for a throw-away login in a transaction that is rolled back.`,
+		Example: `  hush dynamic add db/prod --postgres - --role-template 'GRANT app_readonly TO {{name}}' < admin-url.txt
+  hush dynamic add db/dev --role-template 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO {{name}}' --ttl 15m --check`,
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := validNames(name); err != nil {
@@ -150,8 +165,14 @@ func (a *app) dynamicLeasesCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "leases [--cleanup]",
 		Short: "list the logins handed out and not yet dropped; --cleanup drops the left-over ones",
-		Long:  helptext.DynamicLeases,
-		Args:  cobra.NoArgs,
+		Long: `List the leases: logins hush made for a program and has not yet seen dropped,
+with their source, expiry and the hush process that holds them.
+
+A lease is left over when its hush is gone (killed, or its database was down
+when the program ended). PostgreSQL refuses the login after its expiry
+anyway; --cleanup drops it for good, and so does every later
+` + "`hush run --dynamic`" + `. The leases of a running hush are left alone.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
@@ -199,8 +220,10 @@ func (a *app) dynamicRevokeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "revoke NAME (--all | --role ROLE)",
 		Short: "drop the logins made from a source now, even those of running programs",
-		Long:  helptext.DynamicRevoke,
-		Args:  exactArgs("NAME"),
+		Long: `Drop logins made from the dynamic source NAME: all of them (--all), or one
+(--role). Their sessions are ended, also those of programs still running
+under another hush, which then finds the login gone.`,
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := validNames(name); err != nil {
@@ -246,8 +269,10 @@ func (a *app) dynamicForgetCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "forget ROLE",
 		Short: "forget a lease without dropping its login (its database is gone for good)",
-		Long:  helptext.DynamicForget,
-		Args:  exactArgs("ROLE"),
+		Long: `Remove a lease from the vault without touching the database: for a login
+whose server no longer exists. If it does exist, drop it yourself
+(DROP ROLE "hush_..."); PostgreSQL refuses it after its expiry anyway.`,
+		Args: exactArgs("ROLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withVault(func(v *vault.Vault) error {
 				l, err := a.leaseManager(v).Forget(args[0])

@@ -3,7 +3,6 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
 )
@@ -11,11 +10,17 @@ import (
 func (a *app) generateCommand() *cobra.Command {
 	var o generate.Options
 	cmd := &cobra.Command{
-		Use:     "generate",
-		Short:   "print a new password, passphrase or token",
-		Long:    helptext.Generate,
-		Example: helptext.GenerateExample,
-		Args:    cobra.NoArgs,
+		Use:   "generate",
+		Short: "print a new password, passphrase or token",
+		Long: `Print a new random value. The default is a 24-character password of letters,
+digits and shell-safe symbols (about 149 bits). --words N makes a passphrase
+of EFF diceware words (--words 10, the default with --separator: about 129 bits; 6 words: 77); --bytes N makes a token.`,
+		Example: `  hush generate
+  hush generate --length 32 --no-symbols
+  hush generate --words 6
+  hush generate --bytes 32 --encoding base64
+  hush generate | hush set app/prod/DB_PASSWORD -`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
 			// 0 would mean "the default" to the generator: given on the

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/vault"
@@ -60,8 +59,11 @@ func (a *app) rollbackCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback NAME --to N",
 		Short: "restore the value of version N as a new version",
-		Long:  helptext.Rollback,
-		Args:  exactArgs("NAME"),
+		Long: `Restore the value of version N as a new version. The secret keeps the
+metadata it has now (note, tags, type, rotation, rotator, expiry);
+--with-metadata brings back version N's metadata too. A removed secret comes
+back.`,
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("to") {
 				return usagef("missing --to N: the version to restore (see `hush history %s`)", args[0])

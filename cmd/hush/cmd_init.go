@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -48,8 +47,13 @@ func (a *app) initCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "create the vault",
-		Long:  helptext.Init,
-		Args:  cobra.NoArgs,
+		Long: `Create the vault. The passphrase is asked twice on the terminal, or taken from
+HUSH_NEW_PASSPHRASE, HUSH_PASSPHRASE or --passphrase-file.
+
+Without --kdf-memory/--kdf-passes, the cost of deriving the key (Argon2id,
+64 MiB, 4 lanes) is raised until one unlock takes about half a second on
+this machine.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.initVault(&kdf)
 		},

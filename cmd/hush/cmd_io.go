@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
@@ -24,11 +23,37 @@ func (a *app) importCommand() *cobra.Command {
 	var into, format, from, passwordFile string
 	var dryRun, overwrite, noExpand, expandEnv bool
 	cmd := &cobra.Command{
-		Use:     "import [--from FORMAT] [--into FOLDER] FILE|-",
-		Short:   "import a .env, JSON or YAML file, or another secret store's export",
-		Long:    helptext.Import,
-		Example: helptext.ImportExample,
-		Args:    exactArgs("FILE"),
+		Use:   "import [--from FORMAT] [--into FOLDER] FILE|-",
+		Short: "import a .env, JSON or YAML file, or another secret store's export",
+		Long: `Import every KEY=value of a file as the secret FOLDER/KEY, in one transaction:
+all or nothing. The format follows the file's extension (.json, .yaml/.yml,
+anything else dotenv) unless --format says otherwise; "-" reads stdin.
+Existing secrets get a new version; unchanged ones are left alone. In a
+dotenv file ${A} and $B expand to keys defined earlier in the same file
+(the environment takes part only with --expand-env); --no-expand reads
+every $ literally.
+
+--from FORMAT reads another store's export instead (docs/import.md says how
+to make each and what carries over):
+  1pux           1Password export (.1pux)
+  1password-csv  1Password CSV export
+  bitwarden      Bitwarden JSON export, plain or password-protected
+  keepassxc-csv  KeePassXC CSV export
+  kdbx           a KeePass database, read through keepassxc-cli
+  pass           a pass or gopass (gpg) password store: FILE is its folder
+  sops           a SOPS-encrypted dotenv, JSON or YAML file (runs sops -d)
+  vault-kv       HashiCorp Vault / OpenBao: vault kv get -format=json, or a tree
+An item becomes FOLDER/TITLE (its password or main secret), with
+FOLDER/TITLE.totp and FOLDER/TITLE.FIELD for its TOTP seed and hidden
+fields; username, URLs and notes go into the note. A name that already
+exists is refused unless --overwrite (which adds a version). What could not
+be brought is counted by reason; --dry-run shows every name, never a value.`,
+		Example: `  hush import --into app/dev .env
+  hush import --into app/prod --format json secrets.json
+  hush import --from 1pux --into moved/1password --dry-run export.1pux
+  hush import --from bitwarden --password-file pw.txt bitwarden_export.json
+  hush import --from pass --into moved ~/.password-store`,
+		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			folder, err := cleanFolder(into)
 			if err != nil {
@@ -138,11 +163,15 @@ func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, d
 func (a *app) exportCommand() *cobra.Command {
 	var format, output string
 	cmd := &cobra.Command{
-		Use:     "export [FOLDER]",
-		Short:   "print the secrets of a folder as dotenv, JSON, YAML or shell",
-		Long:    helptext.Export,
-		Example: helptext.ExportExample,
-		Args:    rangeArgs(0, 1, "FOLDER"),
+		Use:   "export [FOLDER]",
+		Short: "print the secrets of a folder as dotenv, JSON, YAML or shell",
+		Long: `Print the secrets directly in FOLDER (not in its sub-folders), each under the
+last segment of its name, as ` + "`hush run --from FOLDER`" + ` would inject them.
+The output is plaintext: mind where it goes. -o writes a file readable only by you.`,
+		Example: `  hush export --format dotenv app/dev > .env.backup
+  hush export --format json -o secrets.json app/prod
+  eval "$(hush export --format shell app/dev)"`,
+		Args: rangeArgs(0, 1, "FOLDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := envfile.ParseFormat(format)
 			if err != nil {

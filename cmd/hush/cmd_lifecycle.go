@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/vault"
@@ -21,8 +20,10 @@ func (a *app) revokeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "revoke NAME --reason TEXT",
 		Short: "retire a leaked secret: kept in history, never handed out as current again",
-		Long:  helptext.Revoke,
-		Args:  exactArgs("NAME"),
+		Long: `Mark a secret's current value as revoked. get, run, hush:// references and
+export refuse it from then on, naming the reason; its history stays. Setting
+a new value (hush set, hush rotate) makes the secret usable again.`,
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {
 				return usagef("missing --reason: say why, e.g. --reason \"leaked in a CI log\"")
@@ -49,8 +50,10 @@ func (a *app) dueCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "due [FOLDER]",
 		Short: "what is overdue or due soon: rotation, expiry, certificate end",
-		Long:  helptext.Due,
-		Args:  rangeArgs(0, 1, "FOLDER"),
+		Long: `List the secrets whose rotation is due, whose expiry date comes, or whose
+certificate ends, soonest first. Exits 1 when anything is overdue, so CI and
+cron can gate on it.`,
+		Args: rangeArgs(0, 1, "FOLDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w, err := parseDuration(within)
 			if err != nil {
@@ -101,10 +104,22 @@ func (a *app) rotateCommand() *cobra.Command {
 		timeout  time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:     "rotate NAME [--generate | --with CMD] | rotate --due",
-		Short:   "give a secret a new value: generated, or from a rotator command",
-		Long:    helptext.Rotate,
-		Example: helptext.RotateExample,
+		Use:   "rotate NAME [--generate | --with CMD] | rotate --due",
+		Short: "give a secret a new value: generated, or from a rotator command",
+		Long: `Write a new version of a secret and restart its rotation clock.
+
+  --generate    a new 24-character password
+  --with CMD    run CMD (with sh -c); it gets the old value on stdin and the
+                secret's name in HUSH_ROTATE_NAME, and prints the new value.
+                CMD is kept (sealed) as the secret's rotator for next time.
+  (neither)     run the rotator kept from an earlier --with
+
+The new value is written only if the rotator exits 0 and prints something;
+otherwise nothing changes. --due rotates every overdue secret that has a
+rotator, reports each, and exits 1 if any failed.`,
+		Example: `  hush rotate app/prod/DB_PASSWORD --generate
+  hush rotate app/prod/API_KEY --with './rotate-api-key.sh'
+  hush rotate --due`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if due {
 				if len(args) > 0 || gen || with != "" {
@@ -194,11 +209,15 @@ func (a *app) rotateDue(timeout time.Duration) error {
 func (a *app) policyCommand() *cobra.Command {
 	var rotate string
 	cmd := &cobra.Command{
-		Use:     "policy [FOLDER --rotate-every 30d]",
-		Short:   "folder defaults: a rotation interval the secrets below inherit",
-		Long:    helptext.Policy,
-		Example: helptext.PolicyExample,
-		Args:    rangeArgs(0, 1, "FOLDER"),
+		Use:   "policy [FOLDER --rotate-every 30d]",
+		Short: "folder defaults: a rotation interval the secrets below inherit",
+		Long: `Set a folder's rotation interval: every secret in the folder or below it
+that has no --rotate-every of its own is due that long after its last change
+(the nearest folder's policy wins). --rotate-every 0 removes it. Without
+arguments, list the policies.`,
+		Example: `  hush policy app/prod --rotate-every 90d
+  hush policy`,
+		Args: rangeArgs(0, 1, "FOLDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 != cmd.Flags().Changed("rotate-every") {
 				return usagef("give a FOLDER and --rotate-every together, or neither to list the policies")

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
@@ -23,11 +22,20 @@ func (a *app) setCommand() *cobra.Command {
 		gen  bool
 	)
 	cmd := &cobra.Command{
-		Use:     "set NAME [VALUE|-]",
-		Short:   "create or update a secret",
-		Long:    helptext.Set,
-		Example: helptext.SetExample,
-		Args:    rangeArgs(1, 2, "NAME"),
+		Use:   "set NAME [VALUE|-]",
+		Short: "create or update a secret",
+		Long: `Create a secret, or add a new version of an existing one.
+
+The value comes from the argument, from stdin with "-" (kept byte for byte,
+newlines included), from --generate, or from a hidden prompt on the terminal.
+A value given as an argument is visible in shell history and to ps: prefer
+"-" or the prompt. Flags not given keep what the secret had. To change only
+metadata, without giving the value again, use ` + "`hush edit`" + `.`,
+		Example: `  hush set app/prod/DATABASE_URL
+  hush set app/prod/TLS_CERT --type certificate - < cert.pem
+  hush set app/prod/STRIPE_KEY --type api-key --rotate-every 30d
+  hush set app/dev/SESSION_SECRET --generate`,
+		Args: rangeArgs(1, 2, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := validNames(name); err != nil {
@@ -87,11 +95,16 @@ func (a *app) setCommand() *cobra.Command {
 func (a *app) editCommand() *cobra.Command {
 	var meta metaflags.Flags
 	cmd := &cobra.Command{
-		Use:     "edit NAME [--note TEXT] [--tag T] [--type T] [--rotate-every D] [--expires DATE] [--rotator CMD]",
-		Short:   "change a secret's metadata, keeping its value",
-		Long:    helptext.Edit,
-		Example: helptext.EditExample,
-		Args:    exactArgs("NAME"),
+		Use:   "edit NAME [--note TEXT] [--tag T] [--type T] [--rotate-every D] [--expires DATE] [--rotator CMD]",
+		Short: "change a secret's metadata, keeping its value",
+		Long: `Change a secret's note, tags, type, rotation interval, expiry date or rotator
+without giving its value again. The change is a new version with the same
+value; flags not given keep what the secret had. --tag replaces the tags
+(--tag "" clears them), --rotate-every 0 and --expires never remove those.
+Changing --type checks that the value is of the new type.`,
+		Example: `  hush edit app/prod/STRIPE_KEY --rotate-every 30d --rotator './rotate-stripe.sh'
+  hush edit app/prod/DATABASE_URL --note "primary, eu-west-1" --tag prod,db`,
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := validNames(name); err != nil {
@@ -151,8 +164,10 @@ func (a *app) getCommand() *cobra.Command {
 		Use:     "get NAME",
 		Aliases: []string{"show"},
 		Short:   "print a secret's value",
-		Long:    helptext.Get,
-		Args:    exactArgs("NAME"),
+		Long: `Print a secret's value, byte for byte (a newline is added only on a terminal).
+With --json: the value and its metadata; a value that is not UTF-8 text is
+given as value_base64 instead of value.`,
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if version < 0 || cmd.Flags().Changed("version") && version == 0 {
 				return usagef("--version must be 1 or more")

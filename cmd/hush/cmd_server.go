@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/sync/server"
 )
 
@@ -25,11 +24,23 @@ func (a *app) serverCommand() *cobra.Command {
 		memLimit                                   int64
 	)
 	cmd := &cobra.Command{
-		Use:     "server [--listen ADDR] [--db PATH|postgres://...] [--tls-cert FILE --tls-key FILE]",
-		Short:   "run a team server: it stores only ciphertext",
-		Long:    helptext.Server,
-		Example: helptext.ServerExample,
-		Args:    cobra.NoArgs,
+		Use:   "server [--listen ADDR] [--db PATH|postgres://...] [--tls-cert FILE --tls-key FILE]",
+		Short: "run a team server: it stores only ciphertext",
+		Long: `Run hush's team server. It keeps sealed records, public keys, wrapped keys,
+roles and an audit log: never a passphrase, a team key, a name or a value.
+
+  --db PATH            a SQLite file (default $HUSH_HOME/server/server.db):
+                       zero setup, one server process
+  --db postgres://...  PostgreSQL: any number of server processes on one
+                       database, behind a load balancer
+
+Plain HTTP is allowed only on a loopback address; elsewhere give
+--tls-cert and --tls-key (or --insecure, behind a TLS-terminating proxy).
+SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
+/metrics (Prometheus) need no signature. See docs/sync.md.`,
+		Example: `  hush server --listen 127.0.0.1:8443
+  hush server --listen :8443 --tls-cert cert.pem --tls-key key.pem --db postgres://hush@db/hush`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var h slog.Handler = slog.NewTextHandler(a.stderr, nil)
 			if logFormat == "json" {

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/cmd/hush/internal/sshagent"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -22,8 +21,19 @@ func (a *app) sshAgentCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ssh-agent",
 		Short: "serve the SSH keys of a folder to ssh through an agent socket",
-		Long:  helptext.SSHAgent,
-		Args:  cobra.NoArgs,
+		Long: `Serve the SSH private keys kept in a folder of the vault (default "ssh")
+through the SSH agent protocol, until interrupted. It prints the line that
+points ssh at it:
+
+  eval "$(hush ssh-agent &)"       # or: hush ssh-agent --socket PATH &
+
+The agent reads the keys with the key ` + "`hush unlock`" + ` remembered, at each
+request: after ` + "`hush lock`" + ` it lists and signs nothing until the next
+` + "`hush unlock`" + `. It never exports a private key, refuses ssh-add's
+requests to add or remove keys (unless --allow-add: kept in memory only),
+and records every signature in the audit log. With --confirm each
+signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			folder, err := vault.CleanFolder(folder)
 			if err != nil {

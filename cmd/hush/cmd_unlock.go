@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/vaultstatus"
 	"github.com/hush-secrets/hush/vault"
@@ -22,11 +21,20 @@ func (a *app) unlockCommand() *cobra.Command {
 		persist  bool
 	)
 	cmd := &cobra.Command{
-		Use:     "unlock",
-		Short:   "remember the vault key so that no command asks for the passphrase",
-		Long:    helptext.Unlock,
-		Example: helptext.UnlockExample,
-		Args:    cobra.NoArgs,
+		Use:   "unlock",
+		Short: "remember the vault key so that no command asks for the passphrase",
+		Long: `Ask the passphrase once and remember the vault key, so that commands stop
+asking. On Linux the key goes into the kernel keyring (fast, works over SSH
+and on servers, forgotten at reboot or when the time is up); --persist also
+stores it in the OS keychain (Secret Service), which survives a reboot. On
+macOS and Windows the OS keychain is used.
+
+--remember sets how long (default 8h; 0 means until ` + "`hush lock`" + `).
+Running unlock again while unlocked changes the time without asking.`,
+		Example: `  hush unlock
+  hush unlock --remember 30m
+  hush unlock --remember 0 --persist`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := parseDuration(remember)
 			if err != nil {

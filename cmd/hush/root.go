@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/helptext"
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
@@ -70,9 +69,23 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "hush",
-		Short:         "an encrypted vault for your secrets",
-		Long:          helptext.Root,
+		Use:   "hush",
+		Short: "an encrypted vault for your secrets",
+		Long: `hush keeps API keys, passwords, tokens and certificates in an encrypted vault
+on your machine. Start with ` + "`hush init`" + `, then ` + "`hush set NAME`" + ` and ` + "`hush get NAME`" + `.
+
+Names are paths such as app/prod/DATABASE_URL: segments of A-Z a-z 0-9 _ . -
+joined by "/". A folder is a prefix of names.
+
+Environment:
+  HUSH_HOME            where vaults live (default $XDG_DATA_HOME/hush or ~/.local/share/hush;
+                       macOS ~/Library/Application Support/hush; Windows %LOCALAPPDATA%\hush)
+  HUSH_VAULT           the vault to use (default "default"; --vault overrides)
+  HUSH_PASSPHRASE      the passphrase, for scripts and CI (--passphrase-file or
+                       ` + "`hush unlock`" + ` are safer)
+  HUSH_NEW_PASSPHRASE  the new passphrase for init and passwd without a terminal
+  HUSH_TOKEN           a machine token (` + "`hush team invite --machine`" + `): get, ls, export
+                       and run then read the team with it, with no vault and no passphrase`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       versionString(),
