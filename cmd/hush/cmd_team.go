@@ -131,7 +131,7 @@ HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
 	cmd.Flags().StringVar(&member, "member", "", "invite another device of this existing `MEMBER` (with their role)")
 	cmd.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid (a machine: its access, default 90d)")
 	cmd.Flags().StringVar(&machineName, "machine", "", "add a machine named `NAME` and print its token")
-	cmd.Flags().StringSliceVar(&scopes, "scope", nil, "the new member or machine holds only this `FOLDER` scope (repeatable; default: the whole team)")
+	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "the new member or machine holds only this `FOLDER` scope (repeat the flag for more; default: the whole team)")
 	return cmd
 }
 

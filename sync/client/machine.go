@@ -80,7 +80,7 @@ func (t *Team) InviteMachineScoped(ctx context.Context, name, role string, life 
 	}
 	var scopes, clean []string
 	for _, f := range folders {
-		f, err := cleanScopeFolder(f)
+		f, err := cleanScopeFolder(f, false)
 		if err != nil {
 			return nil, err
 		}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/wire"
-	"github.com/hush-secrets/hush/vault"
 )
 
 // Folder scopes (docs/sync.md "Folder scopes"): the client side. The log
@@ -79,14 +78,21 @@ func (st *State) Folders() (map[string]string, error) {
 	return out, nil
 }
 
-// cleanScopeFolder validates a folder given for a scope: "" or "/" is the
-// root.
-func cleanScopeFolder(folder string) (string, error) {
-	f, err := vault.CleanFolder(folder)
-	if err != nil {
-		return "", scopeErr("%q is not a valid folder name: %v", folder, err)
+// cleanScopeFolder validates a folder given for a scope by the one rule
+// (wire.CheckFolder). With root, "/" names the root (returned as ""); an
+// empty folder is never the root, so an unset $FOLDER in a script fails
+// instead of handing out the whole team.
+func cleanScopeFolder(folder string, root bool) (string, error) {
+	if root && folder == "/" {
+		return "", nil
 	}
-	return f, nil
+	if err := wire.CheckFolder(folder); err != nil {
+		if root && folder == "" {
+			return "", scopeErr("%v; the team's root is spelled /", err)
+		}
+		return "", scopeErr("%v", err)
+	}
+	return folder, nil
 }
 
 // Grant gives a member a folder scope with a role (admin only). A scope
@@ -95,7 +101,7 @@ func cleanScopeFolder(folder string) (string, error) {
 // key gets one first, with a new epoch of the root.
 func (t *Team) Grant(ctx context.Context, name, folder, role string) error {
 	st := t.st
-	f, err := cleanScopeFolder(folder)
+	f, err := cleanScopeFolder(folder, true)
 	if err != nil {
 		return err
 	}
@@ -112,6 +118,11 @@ func (t *Team) Grant(ctx context.Context, name, folder, role string) error {
 	}
 	if ds[0].Role == wire.RoleAdmin {
 		return scopeErr("%s is an admin: admins hold every scope", member)
+	}
+	if f == "" && role != ds[0].Role {
+		// On the root a member holds their team role: a grant of it with
+		// another role would say one thing and give another.
+		return scopeErr("on the root (/) %s holds their team role, %s: grant it with --role %s, or change the team role with `hush team role`", member, ds[0].Role, ds[0].Role)
 	}
 	_, err = t.grant(ctx, c, member, ds[0].Role, f, role)
 	return err
@@ -212,7 +223,7 @@ func (t *Team) grant(ctx context.Context, c *conn, member, teamRole, f, role str
 // marked.
 func (t *Team) Ungrant(ctx context.Context, name, folder string) (int, error) {
 	st := t.st
-	f, err := cleanScopeFolder(folder)
+	f, err := cleanScopeFolder(folder, true)
 	if err != nil {
 		return 0, err
 	}

@@ -202,7 +202,7 @@ func (t *Team) InviteScoped(ctx context.Context, role, member string, ttl time.D
 			return nil, scopeErr("only a new member who is not an admin starts with scopes (--scope)")
 		}
 		for _, f := range folders {
-			f, err := cleanScopeFolder(f)
+			f, err := cleanScopeFolder(f, false)
 			if err != nil {
 				return nil, err
 			}

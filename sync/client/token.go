@@ -15,7 +15,6 @@ import (
 	"filippo.io/age"
 
 	"github.com/hush-secrets/hush/sync/wire"
-	"github.com/hush-secrets/hush/vault"
 )
 
 // A machine token is everything a machine needs to read its team with no
@@ -245,8 +244,7 @@ func parseTokenFields(f []byte) (*Token, error) {
 			t.CA = v
 		case tagScopes:
 			for _, f := range strings.Split(string(v), "\n") {
-				c, err := vault.CleanFolder(f)
-				if err != nil || c == "" || c != f || slices.Contains(t.Scopes, f) || len(t.Scopes) >= wire.MaxScopes {
+				if wire.CheckFolder(f) != nil || slices.Contains(t.Scopes, f) || len(t.Scopes) >= wire.MaxScopes {
 					return nil, errors.New("its scopes are not folder names")
 				}
 				t.Scopes = append(t.Scopes, f)

@@ -226,7 +226,9 @@ func (m *Membership) newScope(e *LogEntry) error {
 	if len(m.Scopes) >= MaxScopes {
 		return fmt.Errorf("a team has at most %d scopes", MaxScopes)
 	}
-	if len(e.Folder) == 0 || len(e.Folder) > maxFolder {
+	if len(e.Folder) <= crypto.Overhead || len(e.Folder) > maxFolder {
+		// <= Overhead: sealed, an empty folder; the server cannot open it
+		// but refuses what cannot hold a name, and clients check the name.
 		return errors.New("a grant that creates a scope carries its sealed folder name")
 	}
 	if e.Epoch != 1 {
@@ -541,8 +543,56 @@ func folderKey(namesKey []byte, team string) *crypto.Key {
 	return k.Subkey([]byte(team), "hush/v1/scope-folder")
 }
 
+// FolderError is CheckFolder's error: one line, naming the folder and why.
+type FolderError struct{ Folder, Reason string }
+
+func (e *FolderError) Error() string {
+	return fmt.Sprintf("%q is not a valid folder name: %s", e.Folder, e.Reason)
+}
+
+// maxFolderName bounds a folder name so that it fits, sealed, in a grant.
+const maxFolderName = maxFolder - crypto.Overhead
+
+// CheckFolder is the one rule for a scope's folder name, used by every
+// command that names a scope (grant, ungrant, invite --scope), by a
+// machine token's folders and by a sealed folder opened from the log: a
+// non-empty path of segments of A-Z a-z 0-9 _ . - (the vault's name
+// alphabet, so no control character or newline) joined by single "/",
+// with no "/" at either end and no "." or ".." segment. The root is not a
+// folder here: a command that may name it spells it "/" itself.
+func CheckFolder(folder string) error {
+	bad := func(why string) error { return &FolderError{folder, why} }
+	switch {
+	case folder == "":
+		return bad("it is empty (name a folder, such as app/prod)")
+	case len(folder) > maxFolderName:
+		return &FolderError{folder[:32] + "...", fmt.Sprintf("longer than %d bytes", maxFolderName)}
+	case strings.HasPrefix(folder, "/"):
+		return bad(`starts with "/"`)
+	case strings.HasSuffix(folder, "/"):
+		return bad(`ends with "/"`)
+	}
+	for _, seg := range strings.Split(folder, "/") {
+		switch seg {
+		case "":
+			return bad(`empty segment ("//")`)
+		case ".", "..":
+			return bad(fmt.Sprintf("segment %q is not allowed", seg))
+		}
+		for _, r := range seg {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+				return bad(fmt.Sprintf("character %q is not allowed (use A-Z a-z 0-9 _ . -)", r))
+			}
+		}
+	}
+	return nil
+}
+
 // SealFolder seals a folder name for a grant entry that creates its scope.
 func SealFolder(namesKey []byte, team, folder string) ([]byte, error) {
+	if err := CheckFolder(folder); err != nil {
+		return nil, err
+	}
 	k := folderKey(namesKey, team)
 	defer k.Wipe()
 	return crypto.Seal(k, []byte(folder), crypto.AD("hush/v1/scope-folder", team, ScopeID(namesKey, team, folder)))
@@ -558,7 +608,7 @@ func OpenFolder(namesKey []byte, team, id string, sealed []byte) (string, error)
 	k := folderKey(namesKey, team)
 	defer k.Wipe()
 	pt, err := crypto.Open(k, sealed, crypto.AD("hush/v1/scope-folder", team, id))
-	if err != nil || string(pt) == "" || ScopeID(namesKey, team, string(pt)) != id {
+	if err != nil || CheckFolder(string(pt)) != nil || ScopeID(namesKey, team, string(pt)) != id {
 		return "", ErrFolder
 	}
 	return string(pt), nil

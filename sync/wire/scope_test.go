@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hush-secrets/hush/crypto"
 )
 
 var namesKey = func() []byte { h := sha256.Sum256([]byte("hush test names key")); return h[:] }()
@@ -425,5 +427,60 @@ func TestAddWithScopes(t *testing.T) {
 	c.ok(c.add(ann, con2, RoleWriter))
 	if got := c.m.HeldScopes(con2.ID); len(got) != 1 || got[0] != staging {
 		t.Fatalf("her second device holds %v", got)
+	}
+}
+
+// TestCheckFolder: the one folder rule (finding F1 of the attack17
+// report): an empty folder, a trailing or leading "/", "//", a newline
+// or control character, "." or "..", and a character outside the name
+// alphabet are each refused with one line naming the folder.
+func TestCheckFolder(t *testing.T) {
+	for _, f := range []string{"app", "app/prod", "a.b/c-d/E_9", strings.Repeat("x", maxFolderName)} {
+		if err := CheckFolder(f); err != nil {
+			t.Errorf("CheckFolder(%q): %v", f, err)
+		}
+	}
+	for _, f := range []string{"", "/", "app/prod/", "/app", "app//prod", "app/prod\napp/staging", "app\tprod",
+		"app/\x00", "app/./prod", "app/..", ".", "app prod", "app,prod", "ä", strings.Repeat("x", maxFolderName+1)} {
+		err := CheckFolder(f)
+		var fe *FolderError
+		if !errors.As(err, &fe) || strings.Contains(err.Error(), "\n") && !strings.Contains(f, "\n") {
+			t.Errorf("CheckFolder(%q): %v; want a FolderError", f, err)
+			continue
+		}
+		if len(f) <= maxFolderName && !strings.Contains(err.Error(), "is not a valid folder name") {
+			t.Errorf("CheckFolder(%q): %q", f, err)
+		}
+	}
+	if _, err := SealFolder(namesKey, testTeam, ""); err == nil {
+		t.Error("SealFolder sealed an empty folder")
+	}
+}
+
+// TestSealedFolderMustBeValid: a grant whose sealed folder opens to an
+// empty or invalid folder (an admin's client with another rule, a forged
+// entry) is refused by clients (OpenFolder) and, when it cannot even
+// hold a name, by the log rules the server applies too.
+func TestSealedFolderMustBeValid(t *testing.T) {
+	for _, f := range []string{"", "app/prod/", "app\nprod"} {
+		id := ScopeID(namesKey, testTeam, f)
+		if id == "" {
+			id = prod
+		}
+		k := folderKey(namesKey, testTeam)
+		sealed, err := crypto.Seal(k, []byte(f), crypto.AD("hush/v1/scope-folder", testTeam, id))
+		k.Wipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := OpenFolder(namesKey, testTeam, id, sealed); !errors.Is(err, ErrFolder) {
+			t.Errorf("sealed %q: opened %q, %v; want ErrFolder", f, got, err)
+		}
+		if f == "" {
+			m := &Membership{Scopes: map[string]*Scope{}}
+			if err := m.newScope(&LogEntry{Kind: LogGrant, Scope: id, Epoch: 1, Folder: sealed}); err == nil {
+				t.Error("a grant with a sealed empty folder made a scope")
+			}
+		}
 	}
 }
