@@ -72,12 +72,22 @@ func cmdFill(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// httpget URL prints the status code on one line, then the body.
+// httpget [-bearer TOKEN] URL prints the status code on one line, then
+// the body.
 func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 1 {
-		ts.Fatalf("usage: httpget URL")
+	bearer := ""
+	if len(args) == 3 && args[0] == "-bearer" {
+		bearer, args = args[1], args[2:]
 	}
-	resp, err := http.Get(args[0])
+	if len(args) != 1 {
+		ts.Fatalf("usage: httpget [-bearer TOKEN] URL")
+	}
+	req, err := http.NewRequest("GET", args[0], nil)
+	ts.Check(err)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	ts.Check(err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

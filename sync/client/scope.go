@@ -800,3 +800,53 @@ func (st *State) wrapHeld(next *wire.Membership, d *wire.Device) ([]wire.Wrapped
 	}
 	return out, nil
 }
+
+// Held is what the verified log says this device may read now: the
+// scopes it holds and their folders. A long-running reader (`hush agent`)
+// checks every name against it, and drops what it held before a scope
+// was taken away (Lost).
+type Held struct {
+	ids     []string          // held scope ids ("": the root), sorted
+	folders map[string]string // every scope's folder, by id
+}
+
+// Held is this device's Held from the log it verified last.
+func (st *State) Held() (*Held, error) {
+	if st.Members == nil {
+		return &Held{}, nil
+	}
+	folders, err := st.Folders()
+	if err != nil {
+		return nil, err
+	}
+	return &Held{ids: st.Members.HeldScopes(st.Device.ID), folders: folders}, nil
+}
+
+// Name reports whether the scope a name belongs to is held.
+func (h *Held) Name(name string) bool {
+	return slices.Contains(h.ids, wire.DeepestScope(h.folders, name))
+}
+
+// Lost reports whether a scope held in before is held no longer.
+func (h *Held) Lost(before *Held) bool {
+	for _, id := range before.ids {
+		if !slices.Contains(h.ids, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// Folders is the folders held, "/" for the root, sorted: for a message.
+func (h *Held) Folders() []string {
+	var out []string
+	for _, id := range h.ids {
+		if id == "" {
+			out = append(out, "/")
+		} else {
+			out = append(out, h.folders[id])
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -108,6 +108,9 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 type view struct {
 	v *vault.Vault
 	t *client.Team
+	// held is what the log verified by the view's last sync let this
+	// machine read (nil: never synced, so it holds no record).
+	held *client.Held
 }
 
 func newView(tok *client.Token) (*view, error) {
@@ -120,7 +123,7 @@ func newView(tok *client.Token) (*view, error) {
 		v.Close()
 		return nil, err
 	}
-	return &view{v, t}, nil
+	return &view{v: v, t: t}, nil
 }
 
 func (w *view) close() {
@@ -227,8 +230,26 @@ func (a *Agent) sync(ctx context.Context) error {
 	}
 	// The spare view syncs while requests read the other one.
 	rep, err := a.spare.t.Sync(ctx)
+	var held *client.Held
+	if err == nil {
+		held, err = a.spare.t.State().Held()
+	}
+	if err == nil && a.spare.held != nil && held.Lost(a.spare.held) {
+		// A scope was taken from this machine (an ungrant): the records
+		// it pulled from it are still in this view. The view goes, and a
+		// new one pulls only what the machine holds now.
+		var now *client.Held
+		if rep, now, err = a.fresh(ctx); err == nil {
+			held = now
+		}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err != nil && held != nil && a.serve != nil && a.serve.held != nil && held.Lost(a.serve.held) {
+		// The log says a scope was lost but no view without it could be
+		// made: the view served keeps answering, for what is still held.
+		a.serve.held = held
+	}
 	if err != nil {
 		err = Explain(err, a.o.Token)
 		a.lastErr = err
@@ -258,6 +279,14 @@ func (a *Agent) sync(ctx context.Context) error {
 		}
 	}
 	a.lastOK, a.lastErr = time.Now(), nil
+	a.spare.held = held
+	if a.serve != nil && a.serve.held != nil && held.Lost(a.serve.held) {
+		// The view served until now holds values of a scope this machine
+		// lost: dropped now rather than at the next sync.
+		a.serve.close()
+		a.serve = nil
+		a.o.Logger.Warn("a scope was taken from this machine: serving only its scopes", "scopes", strings.Join(held.Folders(), ", "))
+	}
 	if a.serve == nil { // the first sync: the second view starts empty
 		if a.serve, err = newView(a.o.Token); err != nil {
 			return err
@@ -266,6 +295,23 @@ func (a *Agent) sync(ctx context.Context) error {
 	a.serve, a.spare = a.spare, a.serve
 	a.o.Logger.Info("synced", "pulled", rep.Pulled)
 	return nil
+}
+
+// fresh replaces the spare view with a new one, synced from the token's
+// pins: it holds only the records of the scopes the machine holds now.
+func (a *Agent) fresh(ctx context.Context) (*client.Report, *client.Held, error) {
+	a.spare.close()
+	w, err := newView(a.o.Token)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.spare = w
+	rep, err := w.t.Sync(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	held, err := w.t.State().Held()
+	return rep, held, err
 }
 
 func (a *Agent) close() {
@@ -345,6 +391,13 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 		}
 		a.mu.Unlock()
 		agentError(w, http.StatusServiceUnavailable, msg)
+		return
+	}
+	if h := a.serve.held; h != nil && !h.Name(name) {
+		// The verified log says this machine no longer holds the scope
+		// (an ungrant), whatever the token named when it was made.
+		a.mu.Unlock()
+		agentError(w, http.StatusNotFound, fmt.Sprintf("%v: %s only", client.ErrOutOfScope, strings.Join(h.Folders(), ", ")))
 		return
 	}
 	s, err := a.serve.v.GetVersion(name, version)
