@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -184,15 +186,19 @@ func (t *Team) SetRole(ctx context.Context, name, role string) (epoch int64, err
 type Removal struct {
 	Member  string
 	Devices []string // names
-	Epoch   int64    // the new key epoch
+	Epoch   int64    // the new key epoch of the root (0: they did not hold it)
+	Scopes  []string // the folders of the other scopes that got a new epoch
 	Exposed int      // secrets marked for rotation
 }
 
 // Remove takes a member (every device) or one device out of the team: the
-// server stops serving it at once; then a new key epoch is made and
-// wrapped to every remaining device, every secret is re-sealed under it at
-// the next push, and every secret the removed devices could read is marked
-// to be rotated. The caller then syncs.
+// server stops serving it at once; then each scope the removed devices
+// held gets a new key epoch, wrapped to its remaining holders, and its
+// secrets are marked to be rotated and re-sealed at the next push. A
+// holder of the root: a new team key epoch, and every secret is marked
+// (as before scopes). A member who held only folder scopes (a scoped
+// machine, a contractor): those scopes alone, so that retiring one CI
+// token does not mark the whole team. The caller then syncs.
 func (t *Team) Remove(ctx context.Context, name string) (*Removal, error) {
 	st := t.st
 	c, err := t.admin(ctx, "change the team")
@@ -204,8 +210,14 @@ func (t *Team) Remove(ctx context.Context, name string) (*Removal, error) {
 		return nil, err
 	}
 	rm := &Removal{Member: member}
-	// The scopes they held (the root aside) each get a new epoch after.
+	// The scopes they held each get a new epoch after (a device holds
+	// what its member holds).
 	held := st.Members.ScopesOf(member, st.Members.Seq)
+	_, root := held[""]
+	folders, err := st.Folders()
+	if err != nil {
+		return nil, err
+	}
 	e := st.entry(wire.LogRemove)
 	if len(ds) == 1 && ds[0].Member != name {
 		e.Target = ds[0].ID // one device of a member
@@ -234,21 +246,34 @@ func (t *Team) Remove(ctx context.Context, name string) (*Removal, error) {
 	if e.Target != "" {
 		reason = fmt.Sprintf("device %s of %s left the team", ds[0].Name, member)
 	}
-	if rm.Exposed, err = t.v.Replica().MarkExposed(reason, time.Now()); err != nil {
+	in := func(name string) bool { _, ok := held[wire.DeepestScope(folders, name)]; return ok }
+	if root {
+		rm.Exposed, err = t.v.Replica().MarkExposed(reason, time.Now())
+	} else {
+		rm.Exposed, err = t.v.Replica().MarkExposedWhere(in, reason, time.Now())
+	}
+	if err != nil {
 		return rm, err
 	}
-	if rm.Epoch, err = t.rotateEpoch(ctx, c); err != nil {
-		return rm, fmt.Errorf("removed, but the new key epoch failed (run `hush team rotate`): %w", err)
-	}
-	if e.Target == "" { // a whole member: their scopes too
-		for id := range held {
-			if id == "" {
-				continue
-			}
-			if err := t.rotateScope(ctx, c, id); err != nil {
-				return rm, fmt.Errorf("removed, but the new key of one of their scopes failed: %w", err)
-			}
+	if root {
+		if rm.Epoch, err = t.rotateEpoch(ctx, c); err != nil {
+			return rm, fmt.Errorf("removed, but the new key epoch failed (run `hush team rotate`): %w", err)
 		}
+	}
+	ids := slices.Sorted(maps.Keys(held))
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		if err := t.rotateScope(ctx, c, id); err != nil {
+			return rm, fmt.Errorf("removed, but the new key of one of their scopes failed: %w", err)
+		}
+		rm.Scopes = append(rm.Scopes, folders[id])
+	}
+	slices.Sort(rm.Scopes)
+	if !root {
+		// Their scopes' secrets go up again, sealed under the new keys.
+		return rm, t.v.Replica().ResealWhere(in)
 	}
 	return rm, nil
 }

@@ -62,7 +62,14 @@ func Remove(ctx context.Context, t *client.Team, name string) ([]string, error) 
 	if err != nil {
 		return notes, err
 	}
-	notes = append(notes, fmt.Sprintf("new team key epoch %d; %d secret(s) marked to be rotated (see `hush due`)", rm.Epoch, rm.Exposed))
+	switch {
+	case rm.Epoch > 0:
+		notes = append(notes, fmt.Sprintf("new team key epoch %d; %d secret(s) marked to be rotated (see `hush due`)", rm.Epoch, rm.Exposed))
+	case len(rm.Scopes) > 0:
+		notes = append(notes, fmt.Sprintf("new keys for the scopes they held (%s); %d secret(s) in them marked to be rotated (see `hush due`)", strings.Join(rm.Scopes, ", "), rm.Exposed))
+	default:
+		notes = append(notes, "they held no key: nothing to rotate")
+	}
 	return pushResealed(ctx, t, notes)
 }
 
