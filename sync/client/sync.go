@@ -37,7 +37,10 @@ type Report struct {
 	Unconfirmed int
 	Conflicts   []string // names with a conflict now
 	Approvals   []Approval
-	GotKey      bool // this device received the team key in this sync
+	GotKey      bool // this device received the team key (the root's) in this sync
+	// GotScopes is the folders of the scopes whose key this device
+	// received in this sync (a new scope, or a scope's new epoch).
+	GotScopes []string
 	// ReadOnly counts local changes a reader's sync does not push.
 	ReadOnly int
 	// OutOfScope counts local changes in folder scopes this device may
@@ -92,10 +95,21 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 		}
 		st.dropLostScopeKeys()
 		if st.needScopeKeys() {
+			had := make(map[string]int64, len(st.ScopeKeys))
+			for id, k := range st.ScopeKeys {
+				had[id] = k.Epoch
+			}
 			if err := st.fetchScopeKeys(ctx, c); err != nil {
 				return rep, err
 			}
-			rep.GotKey = true
+			st.prepareFolders()
+			folders, _ := st.scopeFolders()
+			for id, k := range st.ScopeKeys {
+				if e, ok := had[id]; (!ok || e != k.Epoch) && folders[id] != "" && !slices.Contains(rep.GotScopes, folders[id]) {
+					rep.GotScopes = append(rep.GotScopes, folders[id])
+				}
+			}
+			slices.Sort(rep.GotScopes)
 		}
 		st.prepareFolders()
 		if len(st.Invites) > 0 { // joins can only come with this device's invitations

@@ -204,6 +204,9 @@ func Sync(ctx context.Context, t *client.Team, o SyncOptions) (*client.Report, [
 	if rep.GotKey {
 		notes = append(notes, "received the team key")
 	}
+	if len(rep.GotScopes) > 0 {
+		notes = append(notes, ScopeKeysNote(rep.GotScopes))
+	}
 	notes = append(notes, fmt.Sprintf("pulled %d, pushed %d", rep.Pulled, rep.Pushed))
 	return rep, append(notes, ReportNotes(rep)...), nil
 }

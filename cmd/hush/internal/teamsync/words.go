@@ -81,6 +81,9 @@ func WatchNotes(rep *client.Report) []string {
 	if rep.GotKey {
 		notes = append(notes, "received the team key")
 	}
+	if len(rep.GotScopes) > 0 {
+		notes = append(notes, ScopeKeysNote(rep.GotScopes))
+	}
 	if rep.Pulled > 0 || rep.Pushed > 0 {
 		notes = append(notes, fmt.Sprintf("pulled %d, pushed %d", rep.Pulled, rep.Pushed))
 	}
@@ -119,4 +122,14 @@ func SyncWords(s *client.Status) string {
 		return fmt.Sprintf("%d local change(s) not yet pushed (automatic sync sends them at the next change, or run `hush sync`)", s.Unpushed)
 	}
 	return fmt.Sprintf("%d local change(s) not yet pushed: run `hush sync`", s.Unpushed)
+}
+
+// ScopeKeysNote names the folder scopes whose key a sync received: a
+// member who holds only folder scopes never gets the team key, and a
+// note saying so would be wrong.
+func ScopeKeysNote(folders []string) string {
+	if len(folders) == 1 {
+		return "received the key of the folder scope " + folders[0]
+	}
+	return "received the keys of the folder scopes " + strings.Join(folders, ", ")
 }
