@@ -229,6 +229,11 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	}
 	var held []heldPage
 	applied := at
+	// The log position of the entry at at, and at applied: the next
+	// entry may not name one below it.
+	atLog := st.ChainAtLog
+	appliedLog := atLog
+	setCursor := func(c wire.ChainCursor, log int64) { st.Chain, st.ChainAtLog = c, log }
 	// Pushes are applied whole: a page that ends inside one (a lying
 	// server; an honest one runs a page on to the end of a push) is held
 	// until the rest of the push comes, and refused if it does not.
@@ -252,7 +257,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		}
 		if len(pg.Entries) == 0 {
 			if _, last := marks.Open(); last > 0 {
-				st.Chain = applied
+				setCursor(applied, appliedLog)
 				return pushCut(at, applied, &marks, pg)
 			}
 			if err := s.checkPage(at, pg); err != nil {
@@ -269,6 +274,9 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		}
 		next, err := wire.VerifyChainKnown(st.Team, at, pg.Entries, st.chainSigners, s.signed)
 		if err != nil {
+			return err
+		}
+		if err := wire.CheckLogOrder(atLog, pg.Entries); err != nil {
 			return err
 		}
 		if err := marks.Check(pg.Entries); err != nil {
@@ -309,8 +317,11 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			if e.Kind == wire.ChainRecord {
 				newest[e.ID] = e
 			}
-			if e.Author != st.Device.ID {
-				s.fresh = true // an authentic entry by another device
+			// An authentic entry by another device that is still a member:
+			// a removed member's key (which the server may hold) says
+			// nothing of whether the team's changes reach this device.
+			if d, ok := st.Members.Devices[e.Author]; e.Author != st.Device.ID && ok && d.Removed == 0 {
+				s.fresh = true
 			}
 		}
 		for id, e := range newest {
@@ -334,15 +345,15 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		for i := range pg.Entries {
 			st.ChainLogSeq = max(st.ChainLogSeq, pg.Entries[i].LogSeq)
 		}
-		at = next
+		at, atLog = next, pg.Entries[len(pg.Entries)-1].LogSeq
 		st.Chained = true
 		if !pg.More {
 			if _, last := marks.Open(); last > 0 {
-				st.Chain = applied
+				setCursor(applied, appliedLog)
 				return pushCut(at, applied, &marks, pg)
 			}
 			if err := cr.Done(); err != nil {
-				st.Chain = applied
+				setCursor(applied, appliedLog)
 				return err
 			}
 		}
@@ -356,19 +367,19 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 					return err
 				}
 			}
-			held, applied = nil, at
+			held, applied, appliedLog = nil, at, atLog
 		}
 		if !pg.More {
 			break
 		}
 		// Progress, page by page, but never past a page held back:
 		// resumed, the pull asks for it again.
-		st.Chain = applied
+		setCursor(applied, appliedLog)
 		if err := s.t.save(); err != nil {
 			return err
 		}
 	}
-	st.Chain = at
+	setCursor(at, atLog)
 	return nil
 }
 

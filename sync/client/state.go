@@ -56,6 +56,10 @@ type State struct {
 	// or verified an entry): never again v1.
 	Chain   wire.ChainCursor `json:"chain,omitzero"`
 	Chained bool             `json:"chained,omitempty"`
+	// ChainAtLog is the membership log position of the entry at Chain:
+	// the next entry may not name one below it (wire.CheckLogOrder). 0
+	// in a state saved before it was kept: the next entry sets it.
+	ChainAtLog int64 `json:"chain_at_log,omitempty"`
 	// ChainLogSeq is the highest membership log position of a chain entry
 	// this device verified, and EpochAt when it verified the log entry that
 	// began the team's current key epoch (this device's clock): an epoch
