@@ -186,17 +186,33 @@ func (st *State) openRecord(r *wire.Record, vouched bool) (*payload, error) {
 	}
 	key := k.Subkey([]byte(st.Team), "hush/v1/team-records")
 	defer key.Wipe()
+	// From here on the author's signature (or the entry's that vouches
+	// for the record) covers the ciphertext's hash: what fails now is
+	// what the author wrote, not something the server changed.
 	pt, err := crypto.Open(key, r.Sealed, wire.RecordAD(st.Team, r.ID, r.Version, r.Epoch))
 	if err != nil {
-		return nil, &BadRecordError{r.ID, "its ciphertext failed authentication"}
+		return nil, &UnreadableRecordError{BadRecordError{r.ID, "its ciphertext failed authentication"}, a.Name, a.Member}
 	}
 	defer crypto.Wipe(pt)
 	p, err := decodePayload(pt)
 	if err != nil {
-		return nil, &BadRecordError{r.ID, err.Error()}
+		return nil, &UnreadableRecordError{BadRecordError{r.ID, err.Error()}, a.Name, a.Member}
 	}
 	return p, nil
 }
+
+// UnreadableRecordError is a record its author signed (its signature, or
+// its chain entry's, covers the ciphertext's hash) that does not open
+// under the epoch's key: the author wrote it so, a broken or hostile
+// device of the team. On the chain it is skipped and reported
+// (Report.Unreadable), not a reason to stop: one writer must not be able
+// to stop the team's sync.
+type UnreadableRecordError struct {
+	BadRecordError
+	Device, Member string // the author
+}
+
+func (e *UnreadableRecordError) Unwrap() error { return &e.BadRecordError }
 
 // BadRecordError is a record from the server that does not authenticate:
 // the server or the network changed it. Nothing of it is applied.

@@ -41,6 +41,10 @@ type Report struct {
 	ReadOnly int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
+	// Unreadable lists records their author signed but that do not open
+	// under the team key (chain): skipped, this device keeps its last
+	// readable version; the author's device is broken or hostile.
+	Unreadable []Unreadable
 	// Stale counts local changes the server refused as written before the
 	// latest membership change; the next sync sends them again.
 	Stale int
@@ -153,6 +157,17 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 	}
 	slices.Sort(rep.Conflicts)
 	return rep, nil
+}
+
+// Unreadable is a record skipped because it does not open although its
+// author signed it.
+type Unreadable struct {
+	ID      string // the secret's record id
+	Name    string // the secret's name on this device; empty: not held here
+	Version int64
+	Device  string // the author's device and member
+	Member  string
+	Reason  string
 }
 
 // sentRecord is a record this device pushed and the server answered ok:
@@ -343,6 +358,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 	}
 	// Checking signatures and opening payloads is most of a pull's work.
 	opened := make([]*payload, len(recs))
+	unreadable := make([]*UnreadableRecordError, len(recs))
 	if err := par.Do(len(recs), func(i int) (err error) {
 		if mine[i] {
 			return nil
@@ -351,6 +367,14 @@ func (s *syncer) apply(recs []wire.Record) error {
 		var stale *StaleRecordError
 		if errors.As(err, &stale) {
 			return nil // opened[i] stays nil: skipped
+		}
+		// On the chain, a record its author signed (its entry verified)
+		// that does not open is the author's doing: skipped and reported,
+		// so that one writer cannot stop every device's sync for good.
+		var unread *UnreadableRecordError
+		if s.chain && errors.As(err, &unread) {
+			unreadable[i] = unread
+			return nil
 		}
 		return err
 	}); err != nil {
@@ -367,6 +391,21 @@ func (s *syncer) apply(recs []wire.Record) error {
 		var mark vault.SyncMark
 		if t != nil && t.Mark != nil {
 			mark = *t.Mark
+		}
+		if u := unreadable[i]; u != nil {
+			name := ""
+			if t != nil && t.Exists {
+				name = s.name(r.ID)
+			}
+			s.rep.Unreadable = append(s.rep.Unreadable, Unreadable{ID: r.ID, Name: name, Version: r.Version, Device: u.Device, Member: u.Member, Reason: u.Reason})
+			// This device keeps its last readable version; its next change
+			// of the secret goes on top of the unreadable one.
+			if t != nil && t.Mark != nil && mark.Theirs == nil {
+				mark.Base, mark.Seen = max(mark.Base, r.Version), max(mark.Seen, r.Version)
+				marks[r.ID] = mark
+				t.Mark = &mark
+			}
+			continue
 		}
 		if mine[i] {
 			sr := s.sent[r.ID]

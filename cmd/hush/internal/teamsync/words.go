@@ -30,6 +30,14 @@ func ReportNotes(rep *client.Report) []string {
 	if rep.Skipped > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped))
 	}
+	for _, u := range rep.Unreadable {
+		what := "secret " + u.ID
+		if u.Name != "" {
+			what = fmt.Sprintf("secret %s (%s)", u.Name, u.ID)
+		}
+		notes = append(notes, fmt.Sprintf("warning: %s's device %s signed version %d of %s, but it cannot be read (%s): skipped, this device keeps its last readable version. That device is broken or compromised: check it, or remove it (`hush team remove %s`); the next change of the secret replaces the unreadable version",
+			u.Member, u.Device, u.Version, what, u.Reason, u.Member))
+	}
 	if rep.Unconfirmed > 0 {
 		notes = append(notes, fmt.Sprintf("note: the team server said it took %d change(s) but did not show them back: they stay unpushed and go again with the next `hush sync`", rep.Unconfirmed))
 	}
