@@ -109,7 +109,11 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 				}
 				return rep, err
 			}
-			rep.Unconfirmed += len(s.sent)
+			for _, sr := range s.sent {
+				if !sr.earlier { // an earlier sync's: that sync said so
+					rep.Unconfirmed++
+				}
+			}
 			if s.stale == 0 || round == 1 {
 				rep.Stale = s.stale
 				break
@@ -180,6 +184,8 @@ type sentRecord struct {
 	// The chain entry that carried it (sync v2): its position and hash.
 	pos   int64
 	entry []byte
+	// earlier: pushed by an earlier sync (pushedKey), not this one.
+	earlier bool
 }
 
 type syncer struct {
@@ -206,9 +212,11 @@ type syncer struct {
 	vouched map[string]bool
 	// mine: the first position of an entry this device signed in this
 	// sync and the server took; pulls ask without its records from there.
-	mine   int64
-	status string            // the server's answer to the last batch pushed
-	head   *wire.ChainCursor // this push's own last entry, the next batch's prev
+	mine int64
+	// pushedSaved: the vault's pushedKey setting holds entries.
+	pushedSaved bool
+	status      string            // the server's answer to the last batch pushed
+	head        *wire.ChainCursor // this push's own last entry, the next batch's prev
 }
 
 // track reads what the vault knows of the given records into s.tracked.
