@@ -498,6 +498,12 @@ func (rp *Replica) HasSyncState(k string) bool {
 // MarkExposed marks every live secret as to be rotated (a new version with
 // Exposed set), in one transaction, and returns how many it marked.
 func (rp *Replica) MarkExposed(reason string, at time.Time) (int, error) {
+	return rp.MarkExposedWhere(nil, reason, at)
+}
+
+// MarkExposedWhere is MarkExposed for the live secrets whose name match
+// accepts (nil: all): a team scope's, when a member loses that scope.
+func (rp *Replica) MarkExposedWhere(match func(name string) bool, reason string, at time.Time) (int, error) {
 	v := rp.v
 	if err := v.unlocked(); err != nil {
 		return 0, err
@@ -523,6 +529,9 @@ func (rp *Replica) MarkExposed(reason string, at time.Time) (int, error) {
 			r, name, err := v.rowByID(tx, id)
 			if err != nil {
 				return err
+			}
+			if match != nil && !match(name) {
+				continue
 			}
 			cur, err := v.version(tx, name, r, r.head, true)
 			if err != nil {
@@ -554,6 +563,47 @@ func (rp *Replica) Reseal() error {
 	return v.write(func(tx *sql.Tx) error {
 		_, err := tx.Exec(`UPDATE sync_records SET local_head = -1 WHERE theirs IS NULL AND id IN (SELECT id FROM secrets WHERE deleted IS NULL)`)
 		return err
+	})
+}
+
+// ResealWhere is Reseal for the live secrets whose name match accepts: a
+// team scope's, when that scope gets a new key.
+func (rp *Replica) ResealWhere(match func(name string) bool) error {
+	v := rp.v
+	if err := v.unlocked(); err != nil {
+		return err
+	}
+	return v.write(func(tx *sql.Tx) error {
+		rows, err := tx.Query(`SELECT id FROM sync_records WHERE theirs IS NULL AND id IN (SELECT id FROM secrets WHERE deleted IS NULL)`)
+		if err != nil {
+			return err
+		}
+		var ids [][]byte
+		for rows.Next() {
+			var id []byte
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			_, name, err := v.rowByID(tx, id)
+			if err != nil {
+				return err
+			}
+			if !match(name) {
+				continue
+			}
+			if _, err := tx.Exec(`UPDATE sync_records SET local_head = -1 WHERE id = ?`, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -34,7 +34,8 @@ reaches a new device only wrapped to it by an admin. See docs/sync.md.
 	}
 	cmd.PersistentPreRun = func(*cobra.Command, []string) { a.noAutoSync = true }
 	cmd.AddCommand(a.teamCreateCommand(), a.teamInviteCommand(), a.teamJoinCommand(), a.teamApproveCommand(), a.teamMembersCommand(),
-		a.teamRoleCommand(), a.teamRemoveCommand(), a.teamRotateCommand(), a.teamVerifyCommand(), a.teamAuditCommand())
+		a.teamRoleCommand(), a.teamRemoveCommand(), a.teamRotateCommand(), a.teamVerifyCommand(), a.teamAuditCommand(),
+		a.teamGrantCommand(), a.teamUngrantCommand(), a.teamScopesCommand())
 	return cmd
 }
 
@@ -87,29 +88,32 @@ func (a *app) teamCreateCommand() *cobra.Command {
 
 func (a *app) teamInviteCommand() *cobra.Command {
 	var role, expires, member, machineName string
+	var scopes []string
 	cmd := &cobra.Command{
-		Use:   "invite [--role writer] [--expires 7d] | invite --machine NAME [--role reader] [--expires 90d]",
+		Use:   "invite [--role writer] [--expires 7d] [--scope FOLDER]... | invite --machine NAME [--role reader] [--expires 90d] [--scope FOLDER]...",
 		Short: "print a one-time invitation code for a new member (admin)",
 		Long: `Print a one-line invitation code. Hand it over out of band (in person, a
 chat you trust): it holds a one-time secret that binds the joiner's keys,
 so that the server cannot slip in a key of its own. The code works once,
-until it expires. Your next ` + "`hush sync`" + ` approves the join.
+until it expires. Your next ` + "`hush sync`" + ` approves the join. With --scope the
+new member holds only those folder scopes (see ` + "`hush team grant`" + `).
 
 --machine NAME adds a machine (a CI job, ` + "`hush agent`" + `) at once, as a reader
 (default) or a writer, never an admin, for --expires (default 90d, at most
-366d), and prints its token once, on one line: store it in the CI system's
-secret store and give it as HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
+366d), holding only the --scope folders if given, and prints its token
+once, on one line: store it in the CI system's secret store and give it as
+HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if machineName != "" {
-				return a.inviteMachine(cmd, machineName, role, expires, member)
+				return a.inviteMachine(cmd, machineName, role, expires, member, scopes)
 			}
 			ttl, err := vault.ParseInterval(expires)
 			if err != nil || ttl <= 0 || ttl > 31*24*time.Hour {
 				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
 			}
 			return a.withTeam("team-invite", nil, func(ctx context.Context, t *client.Team) error {
-				inv, err := t.Invite(ctx, role, member, ttl)
+				inv, err := t.InviteScoped(ctx, role, member, ttl, scopes)
 				if err != nil {
 					return err
 				}
@@ -127,6 +131,7 @@ secret store and give it as HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends i
 	cmd.Flags().StringVar(&member, "member", "", "invite another device of this existing `MEMBER` (with their role)")
 	cmd.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid (a machine: its access, default 90d)")
 	cmd.Flags().StringVar(&machineName, "machine", "", "add a machine named `NAME` and print its token")
+	cmd.Flags().StringSliceVar(&scopes, "scope", nil, "the new member or machine holds only this `FOLDER` scope (repeatable; default: the whole team)")
 	return cmd
 }
 
@@ -417,6 +422,71 @@ their devices'. The change is an entry of the team's signed membership log.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withTeam("team-role", args[:1], func(ctx context.Context, t *client.Team) error {
 				return a.told(teamsync.SetRole(ctx, t, args[0], args[1]))
+			})
+		},
+	}
+}
+
+func (a *app) teamGrantCommand() *cobra.Command {
+	var role string
+	cmd := &cobra.Command{
+		Use:   "grant MEMBER FOLDER --role reader|writer",
+		Short: "give a member a folder scope: its own key, wrapped to their devices (admin)",
+		Long: `Give MEMBER the folder scope FOLDER (and every name below it that is in no
+deeper scope) as a reader or a writer. A folder that is not a scope yet
+becomes one, with its own key; whoever held the scope it is carved out of
+keeps it. See docs/sync.md "Folder scopes".`,
+		Args: exactArgs("MEMBER", "FOLDER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withTeam("team-grant", args, func(ctx context.Context, t *client.Team) error {
+				return a.told(teamsync.Grant(ctx, t, args[0], args[1], role))
+			})
+		},
+	}
+	cmd.Flags().StringVar(&role, "role", "reader", "the member's `ROLE` on the scope: reader or writer")
+	return cmd
+}
+
+func (a *app) teamUngrantCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ungrant MEMBER FOLDER",
+		Short: "take a folder scope from a member: a new key for it, its secrets marked to rotate (admin)",
+		Long: `Take the folder scope FOLDER from MEMBER. That scope (and no other) gets a
+new key, wrapped to its remaining holders, and its secrets are marked to be
+rotated: what MEMBER copied before, they keep. FOLDER / is the team's root.`,
+		Args: exactArgs("MEMBER", "FOLDER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withTeam("team-ungrant", args, func(ctx context.Context, t *client.Team) error {
+				return a.told(teamsync.Ungrant(ctx, t, args[0], args[1]))
+			})
+		},
+	}
+}
+
+func (a *app) teamScopesCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "scopes",
+		Short: "list the team's folder scopes, who holds each, with which role",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withTeam("", nil, func(ctx context.Context, t *client.Team) error {
+				ss, err := t.ListScopes(ctx)
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					return a.writeJSON(teamsync.ScopeRows{Scopes: ss})
+				}
+				w := a.newTable()
+				fmt.Fprintln(w, "SCOPE\tEPOCH\tHOLDERS")
+				for _, s := range ss {
+					var hs []string
+					for _, h := range s.Holders {
+						hs = append(hs, h.Member+" ("+h.Role+")")
+					}
+					fmt.Fprintf(w, "%s\t%d\t%s\n", s.Folder, s.Epoch, strings.Join(hs, ", "))
+				}
+				return w.Flush()
 			})
 		},
 	}

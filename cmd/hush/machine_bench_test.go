@@ -21,9 +21,11 @@ import (
 
 // BenchmarkProcessRunToken times a whole `hush run --from F -- true` on a
 // team of 10,000 secrets (50 in F) against a real `hush server` process on
-// 127.0.0.1, two ways in the same run: with a machine token (HUSH_TOKEN, an
-// empty HOME: the team is fetched, verified and decrypted into memory on
-// every run) and with the admin's local vault (key remembered in the
+// 127.0.0.1, three ways in the same run: with a machine token for the
+// whole team (HUSH_TOKEN, an empty HOME: the team is fetched, verified and
+// decrypted into memory on every run), with a token whose only scope is F
+// (only F's records and key are fetched; every chain entry is still
+// verified), and with the admin's local vault (key remembered in the
 // kernel keyring, automatic sync off).
 //
 //	go test -run '^$' -bench ProcessRunToken -benchtime 10x ./cmd/hush/
@@ -61,17 +63,20 @@ func BenchmarkProcessRunToken(b *testing.B) {
 	}
 	hush("team", "create", "--server", url, "--name", "bench", "--device", "admin")
 	token := hush("team", "invite", "--machine", "bench-ci")
+	scoped := hush("team", "invite", "--machine", "bench-scoped", "--scope", "app/f007")
 
 	runner := filepath.Join(dir, "runner")
 	if err := os.Mkdir(runner, 0o700); err != nil {
 		b.Fatal(err)
 	}
 	tokenEnv := append(os.Environ(), "HOME="+runner, "HUSH_HOME=", "XDG_DATA_HOME=", "HUSH_PASSPHRASE=", "HUSH_TOKEN="+token)
+	scopedEnv := append(os.Environ(), "HOME="+runner, "HUSH_HOME=", "XDG_DATA_HOME=", "HUSH_PASSPHRASE=", "HUSH_TOKEN="+scoped)
 	for _, c := range []struct {
 		label string
 		env   []string
 	}{
 		{"token", tokenEnv},
+		{"token-scoped", scopedEnv}, // a token for app/f007 alone (issue 17's folder scopes)
 		{"vault", env},
 	} {
 		b.Run(c.label+"/team=10000/from=50", func(b *testing.B) {

@@ -19,6 +19,7 @@ import (
 // the global flags. Commands get it in their constructor; nothing is
 // fetched from globals or a context.
 type app struct {
+	tokenNames     []tokenName // what a command given a machine token reads (token.go)
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	env            map[string]string
@@ -97,7 +98,7 @@ Environment:
 	pf.BoolVar(&a.jsonOut, "json", false, "print data as JSON")
 	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the passphrase from `FILE`")
 	pf.StringVar(&a.tokenFile, "token-file", "", "read with the machine token in `FILE`, without a vault (get, ls, export, run)")
-	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { a.command = cmd.Name() }
+	root.PersistentPreRun = func(cmd *cobra.Command, args []string) { a.command = cmd.Name(); a.noteTokenNames(cmd, args) }
 	root.AddCommand(
 		a.initCommand(),
 		a.setCommand(), a.editCommand(), a.getCommand(), a.lsCommand(), a.rmCommand(), a.mvCommand(), a.cpCommand(),

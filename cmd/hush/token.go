@@ -28,6 +28,12 @@ func (a *app) tokenVault(src string) (*vault.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A name outside the token's scopes is refused before any request.
+	for _, n := range a.tokenNames {
+		if err := client.InScopes(tok.Scopes, n.name, n.folder); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
 	defer cancel()
 	v, t, rep, err := machine.Read(ctx, tok)
@@ -55,12 +61,49 @@ func (a *app) tokenPush() error {
 	return machine.Push(ctx, a.tokenTeam, a.token)
 }
 
+// tokenName is a name (or a folder) a command given a token will read.
+type tokenName struct {
+	name   string
+	folder bool
+}
+
+// noteTokenNames keeps the names a command reads, to check them against a
+// token's scopes: get, set and rm name secrets; ls and export a folder;
+// run its --from folders.
+func (a *app) noteTokenNames(cmd *cobra.Command, args []string) {
+	a.tokenNames = nil
+	switch cmd.Name() {
+	case "get", "set":
+		if len(args) > 0 {
+			a.tokenNames = append(a.tokenNames, tokenName{args[0], false})
+		}
+	case "rm":
+		for _, n := range args {
+			a.tokenNames = append(a.tokenNames, tokenName{n, false})
+		}
+	case "ls", "export":
+		if len(args) > 0 {
+			a.tokenNames = append(a.tokenNames, tokenName{args[0], true})
+		} else {
+			a.tokenNames = append(a.tokenNames, tokenName{"", true})
+		}
+	case "run":
+		if f := cmd.Flags().Lookup("from"); f != nil {
+			if from, err := cmd.Flags().GetStringArray("from"); err == nil {
+				for _, n := range from {
+					a.tokenNames = append(a.tokenNames, tokenName{n, true})
+				}
+			}
+		}
+	}
+}
+
 func tokenOnly(src string) error {
 	return fmt.Errorf("with a machine token (%s), only get, ls, export, run, set and rm work: unset it to use this device's vault", src)
 }
 
 // inviteMachine is `hush team invite --machine NAME`.
-func (a *app) inviteMachine(cmd *cobra.Command, name, role, expires, member string) error {
+func (a *app) inviteMachine(cmd *cobra.Command, name, role, expires, member string, scopes []string) error {
 	if member != "" {
 		return usagef("--machine and --member do not go together: a machine is a member of its own")
 	}
@@ -79,9 +122,15 @@ func (a *app) inviteMachine(cmd *cobra.Command, name, role, expires, member stri
 		life = d
 	}
 	return a.withTeam("team-invite-machine", []string{name}, func(ctx context.Context, t *client.Team) error {
-		tok, err := t.InviteMachine(ctx, name, role, life)
+		tok, err := t.InviteMachineScoped(ctx, name, role, life, scopes)
 		if err != nil {
 			return err
+		}
+		if len(scopes) > 0 {
+			// A folder made a scope now: its secrets go up sealed into it.
+			if _, err := t.Sync(ctx); err != nil {
+				a.notef("note: the sync after making its scopes failed (run `hush sync`): %v", err)
+			}
 		}
 		a.printf("%s\n", tok.String())
 		a.notef("machine %s added as a %s until %s. This token is shown once: store it in your CI system's secret store and give it as HUSH_TOKEN (or --token-file). `hush team remove %s` ends it.",

@@ -297,7 +297,7 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	st := s.st
 	at := st.Chain
-	var cr wire.ChainRecords
+	cr := wire.ChainRecords{Holds: st.holdsScope()}
 	hashes := map[int64][]byte{at.Pos: at.Hash}
 	// A page is applied only once every record its entries name has come
 	// (in it, or replaced by a later entry that came with its record):
@@ -354,7 +354,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 				return &logAheadError{BadRecordError{e.ID, "written at a membership log position this device has not seen"}}
 			}
 		}
-		next, err := wire.VerifyChainKnown(st.Team, at, pg.Entries, st.chainSigners, s.signed)
+		next, err := wire.VerifyChainKnown(st.Team, at, pg.Entries, st.chainSigners, outOfScope(st.Team, pg.Entries, cr.Holds, s.signed))
 		if err != nil {
 			return err
 		}
@@ -402,7 +402,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			// An authentic entry by another device that is still a member:
 			// a removed member's key (which the server may hold) says
 			// nothing of whether the team's changes reach this device.
-			if d, ok := st.Members.Devices[e.Author]; e.Author != st.Device.ID && ok && d.Removed == 0 {
+			if d, ok := st.Members.Devices[e.Author]; e.Author != st.Device.ID && ok && d.Removed == 0 && (cr.Holds == nil || cr.Holds(e.Scope)) {
 				s.fresh = true
 			}
 		}

@@ -79,16 +79,7 @@ func (st *State) syncLog(ctx context.Context, c *conn) error {
 	return nil
 }
 
-func cloneMembership(m *wire.Membership) *wire.Membership {
-	c := *m
-	c.Devices = make(map[string]*wire.LogDevice, len(m.Devices))
-	for id, d := range m.Devices {
-		dc := *d
-		dc.Roles = append([]wire.RoleSpan(nil), d.Roles...)
-		c.Devices[id] = &dc
-	}
-	return &c
-}
+func cloneMembership(m *wire.Membership) *wire.Membership { return m.Clone() }
 
 // entry makes the next log entry of the given kind, signed by this device.
 func (st *State) entry(kind string) *wire.LogEntry {
@@ -213,6 +204,8 @@ func (t *Team) Remove(ctx context.Context, name string) (*Removal, error) {
 		return nil, err
 	}
 	rm := &Removal{Member: member}
+	// The scopes they held (the root aside) each get a new epoch after.
+	held := st.Members.ScopesOf(member, st.Members.Seq)
 	e := st.entry(wire.LogRemove)
 	if len(ds) == 1 && ds[0].Member != name {
 		e.Target = ds[0].ID // one device of a member
@@ -247,6 +240,16 @@ func (t *Team) Remove(ctx context.Context, name string) (*Removal, error) {
 	if rm.Epoch, err = t.rotateEpoch(ctx, c); err != nil {
 		return rm, fmt.Errorf("removed, but the new key epoch failed (run `hush team rotate`): %w", err)
 	}
+	if e.Target == "" { // a whole member: their scopes too
+		for id := range held {
+			if id == "" {
+				continue
+			}
+			if err := t.rotateScope(ctx, c, id); err != nil {
+				return rm, fmt.Errorf("removed, but the new key of one of their scopes failed: %w", err)
+			}
+		}
+	}
 	return rm, nil
 }
 
@@ -270,8 +273,8 @@ func (t *Team) rotateEpoch(ctx context.Context, c *conn) (int64, error) {
 	st.sign(e)
 	var keys []wire.WrappedKey
 	for _, d := range st.Members.Devices {
-		if !d.Active {
-			continue
+		if !d.Active || !st.Members.Holds(d.ID, "") {
+			continue // the root's key goes to the root's holders
 		}
 		wk, err := st.wrapKeyFor(&d.Device, e.Epoch, key)
 		if err != nil {

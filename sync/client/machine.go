@@ -51,6 +51,15 @@ func (e *expiredAuthorError) Unwrap() error { return &e.StaleRecordError }
 // now+life) and the team key wrapped to the machine: no code goes
 // anywhere, since no other party made a key.
 func (t *Team) InviteMachine(ctx context.Context, name, role string, life time.Duration) (*Token, error) {
+	return t.InviteMachineScoped(ctx, name, role, life, nil)
+}
+
+// InviteMachineScoped is InviteMachine for a machine that holds only the
+// folder scopes given (none: the root, like every member), with its role:
+// each folder that is not a scope yet becomes one first (held by the
+// holders of the scope it is carved out of), and the machine gets the
+// keys of its scopes and not the team key.
+func (t *Team) InviteMachineScoped(ctx context.Context, name, role string, life time.Duration, folders []string) (*Token, error) {
 	st := t.st
 	if role != wire.RoleReader && role != wire.RoleWriter {
 		return nil, fmt.Errorf("a machine is a reader or a writer, not %q", role)
@@ -65,9 +74,27 @@ func (t *Team) InviteMachine(ctx context.Context, name, role string, life time.D
 	if _, _, err := st.FindMember(name); err == nil {
 		return nil, fmt.Errorf("%q is already a member or a device of the team: a machine needs a name of its own", name)
 	}
-	key, ok := st.Keys[st.Members.Epoch]
+	_, ok := st.Keys[st.Members.Epoch]
 	if !ok || st.Epoch != st.Members.Epoch {
 		return nil, errors.New("this device does not hold the team's current key: run `hush sync` first")
+	}
+	var scopes, clean []string
+	for _, f := range folders {
+		f, err := cleanScopeFolder(f)
+		if err != nil {
+			return nil, err
+		}
+		if f == "" {
+			return nil, scopeErr("a machine with scopes does not hold the root: name folders (or no --scope for the whole team)")
+		}
+		if slices.Contains(clean, f) {
+			continue
+		}
+		id, err := t.makeScope(ctx, c, f)
+		if err != nil {
+			return nil, err
+		}
+		scopes, clean = append(scopes, id), append(clean, f)
 	}
 	ms, err := newIdentity(name, name)
 	if err != nil {
@@ -94,19 +121,20 @@ func (t *Team) InviteMachine(ctx context.Context, name, role string, life time.D
 	if err := mc.do(ctx, "POST", "/v1/join", j, nil); err != nil {
 		return nil, err
 	}
-	wk, err := st.wrapKeyFor(&ms.Device, st.Epoch, key)
-	if err != nil {
-		return nil, err
-	}
 	e := st.entry(wire.LogMachine)
 	d := ms.Device
-	e.Device, e.Role, e.Expires = &d, role, e.Time.Add(life).Truncate(time.Second)
+	e.Device, e.Role, e.Expires, e.Scopes = &d, role, e.Time.Add(life).Truncate(time.Second), scopes
 	st.sign(e)
 	next := cloneMembership(st.Members)
 	if err := next.Apply(e); err != nil {
 		return nil, err
 	}
-	if err := c.do(ctx, "POST", "/v1/joins/approve", wire.Approve{Invite: inv.ID, Device: d.ID, Key: *wk, Entry: *e}, nil); err != nil {
+	// The root's key, or the key of each of its scopes.
+	wks, err := st.wrapHeld(next, &ms.Device)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.do(ctx, "POST", "/v1/joins/approve", wire.Approve{Invite: inv.ID, Device: d.ID, Key: wks[0], Keys: wks[1:], Entry: *e}, nil); err != nil {
 		return nil, err
 	}
 	st.Members = next
@@ -114,7 +142,8 @@ func (t *Team) InviteMachine(ctx context.Context, name, role string, life time.D
 		return nil, err
 	}
 	return &Token{Server: st.Server, CA: st.CA, Team: st.Team, TeamName: st.TeamName, Device: d.ID, Name: name,
-		SignSeed: ms.SignSeed, Box: ms.BoxIdentity, Genesis: st.Genesis, PinSeq: next.Seq, PinHead: next.Head, Expires: e.Expires}, nil
+		SignSeed: ms.SignSeed, Box: ms.BoxIdentity, Genesis: st.Genesis, PinSeq: next.Seq, PinHead: next.Head, Expires: e.Expires,
+		Scopes: clean}, nil
 }
 
 // OpenToken is the team of a machine token, held in v: a vault of its

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
@@ -18,6 +19,9 @@ type payload struct {
 	Name    string
 	Meta    vault.Meta
 	Value   []byte
+	// was: a removal's last name here, if known (not sent): its record
+	// goes into that name's folder scope.
+	was string
 }
 
 const payloadVersion = 1
@@ -110,21 +114,36 @@ func (st *State) seal(id string, version int64, p *payload) (*wire.Record, error
 // sealWith is seal with this device's signing key already derived from its
 // seed (a push derives it once, not once per record).
 func (st *State) sealWith(id string, version int64, p *payload, signer ed25519.PrivateKey) (*wire.Record, error) {
-	key, err := st.teamKey()
+	// The record's scope: the deepest above its name (a removal's, the
+	// name it had here; unknown: the root).
+	scope := ""
+	folders, err := st.scopeFolders()
+	if err != nil {
+		return nil, err
+	}
+	if name := cmp.Or(p.Name, p.was); folders != nil && name != "" {
+		scope = wire.DeepestScope(folders, name)
+	}
+	key, epoch, err := st.sealKey(scope)
 	if err != nil {
 		return nil, err
 	}
 	defer key.Wipe()
+	if scope == "" {
+		epoch = st.Epoch
+	} else {
+		epoch = st.ScopeKeys[scope].Epoch
+	}
 	pt, err := p.encode()
 	if err != nil {
 		return nil, err
 	}
 	defer crypto.Wipe(pt)
-	r := &wire.Record{ID: id, Version: version, Epoch: st.Epoch, Author: st.Device.ID}
+	r := &wire.Record{ID: id, Version: version, Epoch: epoch, Author: st.Device.ID, Scope: scope}
 	if st.Members != nil {
 		r.LogSeq = st.Members.Seq
 	}
-	if r.Sealed, err = crypto.Seal(key, pt, wire.RecordAD(st.Team, id, version, st.Epoch)); err != nil {
+	if r.Sealed, err = crypto.Seal(key, pt, wire.ScopedRecordAD(st.Team, scope, id, version, epoch)); err != nil {
 		return nil, err
 	}
 	r.Sig = ed25519.Sign(signer, wire.RecordSigned(st.Team, r))
@@ -158,8 +177,16 @@ func (st *State) openRecord(r *wire.Record, vouched bool) (*payload, error) {
 	if r.LogSeq > m.Seq {
 		return nil, &logAheadError{BadRecordError{r.ID, "written at a membership log position this device has not seen"}}
 	}
+	if r.Scope != "" {
+		return st.openScoped(r, a, vouched)
+	}
 	if role, in := a.RoleAt(r.LogSeq); !in || !wire.CanWrite(role) {
 		return nil, &BadRecordError{r.ID, fmt.Sprintf("written by %s, who could not write at that point", a.Name)}
+	}
+	if len(m.RootOff) > 0 {
+		if _, in := m.RoleOn(a.Member, "", r.LogSeq); !in {
+			return nil, &BadRecordError{r.ID, fmt.Sprintf("written by %s, who did not hold the team's root scope at that point", a.Name)}
+		}
 	}
 	if !vouched && !verifyRecord(st, a.SignKey, r) {
 		return nil, &BadRecordError{r.ID, "its signature does not check out"}
@@ -180,16 +207,63 @@ func (st *State) openRecord(r *wire.Record, vouched bool) (*payload, error) {
 	if !ok {
 		return nil, &BadRecordError{r.ID, fmt.Sprintf("sealed under key epoch %d, which this device does not hold", r.Epoch)}
 	}
-	k, err := crypto.KeyFromBytes(keyBytes)
+	key, _, err := recordKey(st.Team, keyBytes)
 	if err != nil {
 		return nil, err
 	}
-	key := k.Subkey([]byte(st.Team), "hush/v1/team-records")
 	defer key.Wipe()
-	// From here on the author's signature (or the entry's that vouches
-	// for the record) covers the ciphertext's hash: what fails now is
-	// what the author wrote, not something the server changed.
-	pt, err := crypto.Open(key, r.Sealed, wire.RecordAD(st.Team, r.ID, r.Version, r.Epoch))
+	return st.openPayload(r, key, a)
+}
+
+// openScoped is openRecord for a record of a folder scope: its author
+// could write that scope at its log position, it is sealed under the
+// scope's current epoch, begun before it was written, with the scope's key
+// this device holds.
+func (st *State) openScoped(r *wire.Record, a *wire.LogDevice, vouched bool) (*payload, error) {
+	m := st.Members
+	s, ok := m.Scopes[r.Scope]
+	if !ok {
+		return nil, &BadRecordError{r.ID, "it belongs to a scope the team's membership log does not have"}
+	}
+	if role, in := m.RoleOn(a.Member, r.Scope, r.LogSeq); !in || !wire.CanWrite(role) {
+		return nil, &BadRecordError{r.ID, fmt.Sprintf("written by %s, who could not write its scope at that point", a.Name)}
+	}
+	if !vouched && !verifyRecord(st, a.SignKey, r) {
+		return nil, &BadRecordError{r.ID, "its signature does not check out"}
+	}
+	if r.Epoch != s.Epoch {
+		return nil, &StaleRecordError{r.ID, r.Epoch, s.Epoch}
+	}
+	if a.Expired(st.now()) {
+		return nil, &expiredAuthorError{StaleRecordError{r.ID, r.Epoch, s.Epoch}, a.Name}
+	}
+	if r.LogSeq < s.EpochSeq {
+		return nil, &BadRecordError{r.ID, fmt.Sprintf("it claims log position %d, before its scope's key epoch began at %d", r.LogSeq, s.EpochSeq)}
+	}
+	sk, ok := st.ScopeKeys[r.Scope]
+	if !ok || sk.Epoch != r.Epoch {
+		return nil, &BadRecordError{r.ID, "sealed under the key of a scope this device does not hold"}
+	}
+	key, _, err := recordKey(st.Team, sk.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer key.Wipe()
+	return st.openPayload(r, key, a)
+}
+
+// openPayload decrypts a record whose place is checked, and checks that
+// it belongs to the scope it was served as: the deepest scope above its
+// name as the log stood when it was written. (The server cannot serve a
+// record of one scope as another's: the key would not open it, and if
+// it did the name would not match.)
+//
+// From here on the author's signature (or the chain entry's that vouches
+// for the record) covers the ciphertext's hash and the scope: what fails
+// now is what the author a wrote, not something the server changed
+// (UnreadableRecordError).
+func (st *State) openPayload(r *wire.Record, key *crypto.Key, a *wire.LogDevice) (*payload, error) {
+	pt, err := crypto.Open(key, r.Sealed, wire.ScopedRecordAD(st.Team, r.Scope, r.ID, r.Version, r.Epoch))
 	if err != nil {
 		return nil, &UnreadableRecordError{BadRecordError{r.ID, "its ciphertext failed authentication"}, a.Name, a.Member}
 	}
@@ -198,21 +272,18 @@ func (st *State) openRecord(r *wire.Record, vouched bool) (*payload, error) {
 	if err != nil {
 		return nil, &UnreadableRecordError{BadRecordError{r.ID, err.Error()}, a.Name, a.Member}
 	}
+	if p.Name != "" && (r.Scope != "" || len(st.Members.Scopes) > 0) {
+		folders, err := st.scopeFolders()
+		if err != nil {
+			return nil, err
+		}
+		if want := wire.DeepestScope(foldersAt(st.Members, folders, r.LogSeq), p.Name); want != r.Scope {
+			clear(p.Value)
+			return nil, &UnreadableRecordError{BadRecordError{r.ID, "it was served as a record of another scope than its name's"}, a.Name, a.Member}
+		}
+	}
 	return p, nil
 }
-
-// UnreadableRecordError is a record its author signed (its signature, or
-// its chain entry's, covers the ciphertext's hash) that does not open
-// under the epoch's key: the author wrote it so, a broken or hostile
-// device of the team. On the chain it is skipped and reported
-// (Report.Unreadable), not a reason to stop: one writer must not be able
-// to stop the team's sync.
-type UnreadableRecordError struct {
-	BadRecordError
-	Device, Member string // the author
-}
-
-func (e *UnreadableRecordError) Unwrap() error { return &e.BadRecordError }
 
 // BadRecordError is a record from the server that does not authenticate:
 // the server or the network changed it. Nothing of it is applied.
@@ -240,3 +311,16 @@ func (e *StaleRecordError) Error() string {
 // has not fetched yet: an honest race (the log moved between this sync's
 // log fetch and its pull), or a lie. Sync fetches the log once more.
 type logAheadError struct{ BadRecordError }
+
+// UnreadableRecordError is a record its author signed (its signature, or
+// its chain entry's, covers the ciphertext's hash and its scope) that does
+// not open under the epoch's key, or holds a name outside its scope: the
+// author wrote it so, a broken or hostile device of the team. On the
+// chain it is skipped and reported (Report.Unreadable), not a reason to
+// stop: one writer must not be able to stop the team's sync.
+type UnreadableRecordError struct {
+	BadRecordError
+	Device, Member string // the author
+}
+
+func (e *UnreadableRecordError) Unwrap() error { return &e.BadRecordError }

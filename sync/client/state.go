@@ -48,8 +48,13 @@ type State struct {
 	Role        string           `json:"role"`
 	Keys        map[int64][]byte `json:"keys"` // team key per epoch; empty until approved
 	Epoch       int64            `json:"epoch"`
-	Head        int64            `json:"head"` // server sequence pulled up to
-	Seen        int64            `json:"seen"` // highest server sequence seen, pushes included
+	// ScopeKeys: each folder scope's key this device holds, by scope id,
+	// at the scope's current epoch (the root's is Keys). NamesKey: the
+	// team's names key (scope ids, sealed folder names), once it has one.
+	ScopeKeys map[string]ScopeKey `json:"scope_keys,omitempty"`
+	NamesKey  []byte              `json:"names_key,omitempty"`
+	Head      int64               `json:"head"` // server sequence pulled up to
+	Seen      int64               `json:"seen"` // highest server sequence seen, pushes included
 	// Chain is the change chain's position and hash this device verified
 	// (sync v2): it moves only on entries that passed every check.
 	// Chained: the team's changes are a chain (this device created it so,
@@ -85,12 +90,23 @@ type State struct {
 	LastWrite   time.Time        `json:"last_write,omitzero"`
 	FreshWindow time.Duration    `json:"fresh_window,omitempty"`
 	clock       func() time.Time // nil: time.Now (tests move it)
+	// folders: the scopes' folder names, opened at log position
+	// foldersSeq (prepareFolders, before a push seals and a pull opens
+	// records on every core, which only read it).
+	folders    map[string]string
+	foldersSeq int64
 
 	Auto bool `json:"auto"`
 	// Removed: at the last contact the server no longer knew this device
 	// (removed from the team, its join turned away, or the server's data
 	// lost), or the log showed it removed. Cleared by a sync that works.
 	Removed bool `json:"removed,omitempty"`
+}
+
+// ScopeKey is a folder scope's key at one epoch.
+type ScopeKey struct {
+	Epoch int64  `json:"epoch"`
+	Key   []byte `json:"key"`
 }
 
 // InviteKey is an invite this (admin) device made and has not yet seen
@@ -100,6 +116,7 @@ type InviteKey struct {
 	Role    string    `json:"role"`
 	Expires time.Time `json:"expires"`
 	Member  string    `json:"member,omitempty"` // a device for this member; empty: a new member
+	Scopes  []string  `json:"scopes,omitempty"` // a new member holding only these scope ids
 }
 
 // Load reads the team state from an unlocked vault; ErrNoTeam if none.
@@ -190,10 +207,10 @@ func newIdentity(name, member string) (*State, error) {
 }
 
 // AutoSyncDue reports whether automatic sync should run now: it is on,
-// this device holds the team key, and this is after a change (force) or
+// this device holds the team key (or a scope's), and this is after a change (force) or
 // the last sync is over a minute old.
 func (st *State) AutoSyncDue(force bool, now time.Time) bool {
-	if !st.Auto || len(st.Keys) == 0 {
+	if !st.Auto || len(st.Keys) == 0 && len(st.ScopeKeys) == 0 {
 		return false
 	}
 	return force || now.Sub(st.LastSync) >= time.Minute

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -39,6 +40,10 @@ type Report struct {
 	GotKey      bool // this device received the team key in this sync
 	// ReadOnly counts local changes a reader's sync does not push.
 	ReadOnly int
+	// OutOfScope counts local changes in folder scopes this device may
+	// not write (it does not hold them, or holds them as a reader): they
+	// stay here.
+	OutOfScope int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
 	// Unreadable lists records their author signed but that do not open
@@ -83,12 +88,20 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 		if err != nil {
 			return rep, err
 		}
-		if len(st.Keys) == 0 || st.Epoch != st.Members.Epoch {
+		if (len(st.Keys) == 0 || st.Epoch != st.Members.Epoch) && st.Members.Holds(st.Device.ID, "") {
 			if err := st.fetchKey(ctx, c); err != nil {
 				return rep, err
 			}
 			rep.GotKey = true
 		}
+		st.dropLostScopeKeys()
+		if st.needScopeKeys() {
+			if err := st.fetchScopeKeys(ctx, c); err != nil {
+				return rep, err
+			}
+			rep.GotKey = true
+		}
+		st.prepareFolders()
 		if len(st.Invites) > 0 { // joins can only come with this device's invitations
 			as, err := t.approve(ctx)
 			rep.Approvals = append(rep.Approvals, as...)
@@ -245,7 +258,14 @@ func (s *syncer) track(recs []wire.Record) error {
 // localPayload is a secret's local state as a record payload.
 func (s *syncer) localPayload(t *vault.Tracked) (*payload, error) {
 	if !t.Exists || t.Deleted {
-		return &payload{Deleted: true}, nil
+		p := &payload{Deleted: true}
+		if t.Exists && s.st.Members != nil && len(s.st.Members.Scopes) > 0 {
+			if sec, err := s.v.ByID(t.ID); err == nil { // its scope is its last name's
+				p.was = sec.Name
+				clear(sec.Value)
+			}
+		}
+		return p, nil
 	}
 	sec, err := s.v.ByID(t.ID)
 	if err != nil {
@@ -617,11 +637,17 @@ func (s *syncer) push(ctx context.Context) error {
 		}
 		return s.pushBatch(ctx, recs, ts)
 	}
+	writable := s.st.writableScope()
 	for _, id := range ids {
 		t := byID[id]
 		p, err := s.localPayload(t)
 		if err != nil {
 			return err
+		}
+		if writable != nil && !writable(cmp.Or(p.Name, p.was)) {
+			clear(p.Value)
+			s.rep.OutOfScope++ // stays here: this device may not write its scope
+			continue
 		}
 		n := len(p.Name) + len(p.Value) + 256
 		if len(ps) > 0 && (size+n > 2<<20 || len(ps) == wire.MaxPushRecords) {
@@ -878,7 +904,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
+	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0 || len(st.ScopeKeys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
 	s.Removed = st.Removed
 	s.Fresh = st.Freshness(time.Now())
 	s.Warning = s.Fresh.Warning()

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -62,6 +63,11 @@ func Create(ctx context.Context, v *vault.Vault, o CreateOptions) (*State, error
 		return nil, err
 	}
 	st.Keys[1] = key
+	// A team made by this hush has its names key (folder scopes) from
+	// the start; an older team gets one at its first grant.
+	if st.NamesKey, err = crypto.Random(crypto.KeySize); err != nil {
+		return nil, err
+	}
 	c, err := st.conn()
 	if err != nil {
 		return nil, err
@@ -155,6 +161,14 @@ func ParseInvite(code string) (*Invite, error) {
 // the member's role. An invitation without a member admits only a new
 // member name: nobody can join as somebody else.
 func (t *Team) Invite(ctx context.Context, role, member string, ttl time.Duration) (*Invite, error) {
+	return t.InviteScoped(ctx, role, member, ttl, nil)
+}
+
+// InviteScoped is Invite for a new member who holds only the given folder
+// scopes (none: the root, like every member), with role: each folder that
+// is not a scope yet becomes one now, and the approval gives the member
+// their keys and not the team key.
+func (t *Team) InviteScoped(ctx context.Context, role, member string, ttl time.Duration, folders []string) (*Invite, error) {
 	st := t.st
 	if !wire.ValidRole(role) {
 		return nil, fmt.Errorf("role %q: use admin, writer or reader", role)
@@ -182,6 +196,28 @@ func (t *Team) Invite(ctx context.Context, role, member string, ttl time.Duratio
 			role = ds[0].Role // another device of a member has the member's role
 		}
 	}
+	var scopes []string
+	if len(folders) > 0 {
+		if member != "" || role == wire.RoleAdmin {
+			return nil, scopeErr("only a new member who is not an admin starts with scopes (--scope)")
+		}
+		for _, f := range folders {
+			f, err := cleanScopeFolder(f)
+			if err != nil {
+				return nil, err
+			}
+			if f == "" {
+				return nil, scopeErr("a member invited with scopes does not hold the root: name folders (or no --scope for the whole team)")
+			}
+			id, err := t.makeScope(ctx, c, f)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Contains(scopes, id) {
+				scopes = append(scopes, id)
+			}
+		}
+	}
 	inv := &Invite{Server: st.Server, Team: st.Team, ID: wire.NewID(), Secret: secret, Name: st.TeamName, Log: st.Genesis,
 		HeadSeq: st.Members.Seq, Head: st.Members.Head, Member: member, Chain: st.Chained}
 	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
@@ -191,7 +227,7 @@ func (t *Team) Invite(ctx context.Context, role, member string, ttl time.Duratio
 	if st.Invites == nil {
 		st.Invites = map[string]InviteKey{}
 	}
-	st.Invites[inv.ID] = InviteKey{Secret: secret, Role: role, Expires: expires, Member: member}
+	st.Invites[inv.ID] = InviteKey{Secret: secret, Role: role, Expires: expires, Member: member, Scopes: scopes}
 	return inv, t.save()
 }
 
@@ -379,23 +415,21 @@ func (t *Team) approve(ctx context.Context) ([]Approval, error) {
 			}
 		}
 		if a.Refused == "" {
-			wk, err := st.wrapKeyFor(&p.Device, st.Epoch, st.Keys[st.Epoch])
-			if err != nil {
+			e := st.entry(wire.LogAdd)
+			d := p.Device
+			e.Device, e.Role, e.Scopes = &d, ik.Role, ik.Scopes
+			st.sign(e)
+			next := cloneMembership(st.Members)
+			if err := next.Apply(e); err != nil {
+				a.Refused, turnAway = err.Error(), true
+			} else if wks, err := st.wrapHeld(next, &p.Device); err != nil {
 				// One bad join must not stop every later sync.
 				a.Refused = "its key cannot be used: " + err.Error()
 				out = append(out, a)
 				delete(st.Invites, p.Invite)
 				t.owed = true
 				continue
-			}
-			e := st.entry(wire.LogAdd)
-			d := p.Device
-			e.Device, e.Role = &d, ik.Role
-			st.sign(e)
-			next := cloneMembership(st.Members)
-			if err := next.Apply(e); err != nil {
-				a.Refused, turnAway = err.Error(), true
-			} else if err := c.do(ctx, "POST", "/v1/joins/approve", wire.Approve{Invite: p.Invite, Device: p.Device.ID, Key: *wk, Entry: *e}, nil); err != nil {
+			} else if err := c.do(ctx, "POST", "/v1/joins/approve", wire.Approve{Invite: p.Invite, Device: p.Device.ID, Key: wks[0], Keys: wks[1:], Entry: *e}, nil); err != nil {
 				return out, err
 			} else {
 				st.Members = next
@@ -423,11 +457,17 @@ func (t *Team) approve(ctx context.Context) ([]Approval, error) {
 }
 
 func (st *State) wrapKeyFor(d *wire.Device, epoch int64, key []byte) (*wire.WrappedKey, error) {
+	return st.wrapScopeKeyFor(d, "", epoch, key)
+}
+
+// wrapScopeKeyFor wraps a scope's key (the root's for "") to a device,
+// with the team's names key.
+func (st *State) wrapScopeKeyFor(d *wire.Device, scope string, epoch int64, key []byte) (*wire.WrappedKey, error) {
 	rcp, err := age.ParseX25519Recipient(d.Box)
 	if err != nil {
 		return nil, err
 	}
-	grant, err := json.Marshal(wire.KeyGrant{Team: st.Team, Device: d.ID, Epoch: epoch, Key: key})
+	grant, err := json.Marshal(wire.KeyGrant{Team: st.Team, Device: d.ID, Scope: scope, Epoch: epoch, Key: key, Names: st.NamesKey})
 	if err != nil {
 		return nil, err
 	}
@@ -443,7 +483,7 @@ func (st *State) wrapKeyFor(d *wire.Device, epoch int64, key []byte) (*wire.Wrap
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	wk := &wire.WrappedKey{Device: d.ID, Epoch: epoch, Sealed: buf.Bytes(), Signer: st.Device.ID}
+	wk := &wire.WrappedKey{Device: d.ID, Scope: scope, Epoch: epoch, Sealed: buf.Bytes(), Signer: st.Device.ID}
 	wk.Sig = crypto.SignEd25519(st.SignSeed, wire.WrappedKeySigned(st.Team, wk))
 	return wk, nil
 }
@@ -486,8 +526,11 @@ func (st *State) fetchKey(ctx context.Context, c *conn) error {
 	}
 	defer crypto.Wipe(b)
 	var g wire.KeyGrant
-	if err := json.Unmarshal(b, &g); err != nil || g.Team != st.Team || g.Device != st.Device.ID || g.Epoch != wk.Epoch || len(g.Key) != crypto.KeySize {
+	if err := json.Unmarshal(b, &g); err != nil || g.Team != st.Team || g.Device != st.Device.ID || g.Scope != "" || g.Epoch != wk.Epoch || len(g.Key) != crypto.KeySize {
 		return errors.New("the team key offered to this device is not bound to this team, device and epoch: refused")
+	}
+	if err := st.takeNamesKey(g.Names); err != nil {
+		return err
 	}
 	st.Keys, st.Epoch = map[int64][]byte{g.Epoch: g.Key}, g.Epoch
 	return nil

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"slices"
 	"strings"
 	"time"
 
 	"filippo.io/age"
 
 	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
 )
 
 // A machine token is everything a machine needs to read its team with no
@@ -29,9 +31,9 @@ import (
 // CRC-32 of what precedes them. The length tells a token cut short from a
 // mistyped one (the checksum). Each field is a tag byte, a uvarint length
 // and the value; a tag this build does not know is refused (a newer hush
-// made the token), so fields can be added (tag 13 is kept for the scopes
-// a machine holds, once folder scopes land) without an old hush reading
-// a token it cannot honour.
+// made the token), so fields can be added (tag 13, the folders of the
+// scopes a machine holds, came with folder scopes) without an old hush
+// reading a token it cannot honour.
 //
 // The token is a credential: whoever holds it reads what the machine may
 // read, until it expires or the machine is removed.
@@ -48,6 +50,10 @@ type Token struct {
 	PinSeq   int64  // the machine's own entry
 	PinHead  []byte
 	Expires  time.Time
+	// Scopes: the folders of the scopes the machine holds (none: the
+	// root, the whole team). Names are refused outside them before any
+	// request; its sync checks that the log gives it exactly these.
+	Scopes []string
 }
 
 // TokenPrefix starts every machine token of this format.
@@ -69,7 +75,7 @@ const (
 	tagExpires
 	tagTeamName
 	tagCA
-	// tagScopes = 13: reserved for the scope ids a machine holds.
+	tagScopes // the folders of the machine's scopes, one a line
 )
 
 // Errors of ParseToken, for callers that tell them apart.
@@ -103,6 +109,9 @@ func (t *Token) String() string {
 	}
 	if len(t.CA) > 0 {
 		f = appendField(f, tagCA, t.CA)
+	}
+	if len(t.Scopes) > 0 {
+		f = appendField(f, tagScopes, []byte(strings.Join(t.Scopes, "\n")))
 	}
 	return encodeToken(f)
 }
@@ -234,6 +243,14 @@ func parseTokenFields(f []byte) (*Token, error) {
 			t.TeamName = string(v)
 		case tagCA:
 			t.CA = v
+		case tagScopes:
+			for _, f := range strings.Split(string(v), "\n") {
+				c, err := vault.CleanFolder(f)
+				if err != nil || c == "" || c != f || slices.Contains(t.Scopes, f) || len(t.Scopes) >= wire.MaxScopes {
+					return nil, errors.New("its scopes are not folder names")
+				}
+				t.Scopes = append(t.Scopes, f)
+			}
 		default:
 			return nil, fmt.Errorf("field %d is unknown to this hush (upgrade hush)", tag)
 		}

@@ -106,7 +106,10 @@ func TestTokenFields(t *testing.T) {
 	for _, c := range []struct {
 		s, want string
 	}{
-		{build([]byte{13, 1, 0}, 0), "field 13 is unknown to this hush"},
+		{build([]byte{14, 1, 0}, 0), "field 14 is unknown to this hush"},
+		{build([]byte{13, 1, 0}, 0), "its scopes are not folder names"},
+		{build(appendField(nil, tagScopes, []byte("app/prod\n/bad")), 0), "its scopes are not folder names"},
+		{build(appendField(nil, tagScopes, []byte("app/prod\napp/prod")), 0), "its scopes are not folder names"},
 		{build(nil, tagBox), "field 6 is missing"},
 		{build(appendField(nil, tagServer, []byte("http://evil.example.com")), tagServer), "plain http is allowed only to a loopback address"},
 		{build(appendField(nil, tagName, []byte("x")), 0), "field 4 twice"},

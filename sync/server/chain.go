@@ -60,6 +60,11 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 			}
 		}
 	}
+	m, ok := s.membership(w, r, dev.Team)
+	if !ok {
+		return
+	}
+	p.Records = heldRecords(m, dev.ID, p.Records)
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "pull", Records: ids(p.Records), Result: "ok"})
 	reply(w, http.StatusOK, p)
 }
@@ -153,6 +158,20 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 		h := e.Hash(dev.Team)
 		a.Entries[i] = store.ChainStored{Pos: e.Pos, JSON: b, Hash: h}
 		at = wire.ChainCursor{Pos: e.Pos, Hash: h}
+	}
+	if !base {
+		m, ok := s.membership(w, r, dev.Team)
+		if !ok {
+			return
+		}
+		stale, ok := checkScopes(w, m, dev, req.Records)
+		if !ok {
+			return
+		}
+		if stale {
+			reply(w, http.StatusOK, wire.ChainPushResponse{Status: wire.PushStale})
+			return
+		}
 	}
 	// Authorship is the signer's: a device cannot push in another's name.
 	if err := par.Do(n, func(i int) error {

@@ -391,7 +391,7 @@ func TestLogEpoch(t *testing.T) {
 				r.keys[i].Sig = ed25519.Sign(e.admin.key, wire.WrappedKeySigned(e.team, &r.keys[i]))
 			}
 			return r
-		}, 400, "only a new epoch carries keys"},
+		}, 400, "only a new epoch, a grant or an ungrant carries keys"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := c.req()
@@ -471,7 +471,7 @@ func TestLogRefusals(t *testing.T) {
 	}
 	by := func(signer *device) func() *wire.LogEntry { return signed(signer, func(*wire.LogEntry) {}) }
 	const (
-		notAppendable = "an appended entry is a role change, a removal or a new epoch, signed by this admin device"
+		notAppendable = "an appended entry is a role change, a removal, a new epoch, a grant or an ungrant, signed by this admin device"
 		invalid       = "membership log entry"
 		moved         = "the membership log has moved on"
 	)

@@ -132,6 +132,7 @@ func New(st store.Store, o Options) *Server {
 	s.route("POST /v1/push", s.authed(writers, s.push))
 	s.route("GET /v1/members", s.authed(anyRole, s.members))
 	s.route("GET /v1/key", s.authed(pendingToo, s.key))
+	s.route("GET /v1/keys", s.authed(anyRole, s.keys))
 	s.route("POST /v1/invites", s.authed(admins, s.invite))
 	s.route("GET /v1/joins", s.authed(admins, s.joins))
 	s.route("POST /v1/joins/approve", s.authed(admins, s.approve))
@@ -603,6 +604,11 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, dev *store.Devi
 		s.internal(w, r, err)
 		return
 	}
+	m, ok := s.membership(w, r, dev.Team)
+	if !ok {
+		return
+	}
+	c.Records = heldRecords(m, dev.ID, c.Records)
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "pull", Records: ids(c.Records), Result: "ok"})
 	reply(w, http.StatusOK, c)
 }
@@ -640,6 +646,19 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 		return nil
 	}); err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	m, ok := s.membership(w, r, dev.Team)
+	if !ok {
+		return
+	}
+	for i := range req.Records {
+		if req.Records[i].Scope != "" {
+			fail(w, http.StatusBadRequest, "records of folder scopes go through the change chain (POST /v2/push)")
+			return
+		}
+	}
+	if _, ok := checkScopes(w, m, dev, req.Records); !ok {
 		return
 	}
 	results, head, err := s.st.Push(r.Context(), dev.Team, req.Records)
@@ -686,6 +705,29 @@ func (s *Server) key(w http.ResponseWriter, r *http.Request, dev *store.Device, 
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "key", Result: "ok"})
 	reply(w, http.StatusOK, k)
+}
+
+// keys answers a device's newest wrapped key of each scope its member
+// holds now, from the verified log: the key of a scope it lost is not
+// sent, whatever the store holds.
+func (s *Server) keys(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
+	m, ok := s.membership(w, r, dev.Team)
+	if !ok {
+		return
+	}
+	ks, err := s.st.WrappedKeys(r.Context(), dev.ID)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := wire.Keys{Keys: []wire.WrappedKey{}}
+	for _, k := range ks {
+		if m.Holds(dev.ID, k.Scope) {
+			out.Keys = append(out.Keys, k)
+		}
+	}
+	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "keys", Result: "ok"})
+	reply(w, http.StatusOK, out)
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
@@ -753,15 +795,38 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 		return
 	}
 	// The key must be of the team's current epoch: the joiner refuses any
-	// other, and would stay without a key.
-	if k.Epoch != m.Epoch {
-		fail(w, http.StatusBadRequest, "the wrapped key must be for the team's current key epoch")
+	// other, and would stay without a key. With folder scopes, the device
+	// gets the key of each scope it holds (the root's first, if it holds
+	// the root; then by scope id), at its current epoch, and no other.
+	want := m.HeldScopes(req.Device)
+	keys := append([]wire.WrappedKey{*k}, req.Keys...)
+	if len(keys) != len(want) {
+		fail(w, http.StatusBadRequest, "the wrapped keys must be one for each scope the device gets")
 		return
+	}
+	for i := range keys {
+		ep, _ := m.ScopeEpoch(want[i])
+		if keys[i].Scope != want[i] || keys[i].Epoch != ep || keys[i].Device != req.Device || !wrappedBy(dev, &keys[i]) {
+			if want[i] == "" {
+				fail(w, http.StatusBadRequest, "the wrapped key must be for the team's current key epoch")
+			} else {
+				fail(w, http.StatusBadRequest, "the wrapped keys must be one for each scope the device gets, at its current epoch")
+			}
+			return
+		}
 	}
 	entry, _ := json.Marshal(e)
 	err := s.st.Approve(r.Context(), dev.Team, req.Device, *k, &store.Entry{Seq: e.Seq, JSON: entry})
 	if s.refused(w, r, err, notWaiting, logMoved) {
 		return
+	}
+	// (Not in the approval's transaction: a failure here leaves the
+	// machine without some scope's key, which its sync says.)
+	for _, x := range req.Keys {
+		if err := s.st.PutWrappedKey(r.Context(), dev.Team, x); err != nil {
+			s.internal(w, r, err)
+			return
+		}
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "approve", Records: []string{req.Device}, Result: "ok"})
 	s.log.Info("device approved", "team", dev.Team, "device", req.Device, "by", dev.ID)
@@ -824,16 +889,21 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request, dev *store.Devic
 	}
 }
 
-// appendLog takes a role change, a removal, or a new key epoch with the
-// key wrapped to every device that remains.
+// appendLog takes a role change, a removal, a new key epoch with the key
+// wrapped to every device that remains, or a grant or ungrant of a scope
+// with its key wrapped to the devices that get it.
 func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {
 	req, ok := decode[wire.AppendLog](w, body)
 	if !ok {
 		return
 	}
 	e := &req.Entry
-	if e.Signer != dev.ID || (e.Kind != wire.LogRole && e.Kind != wire.LogRemove && e.Kind != wire.LogEpoch) {
-		fail(w, http.StatusBadRequest, "an appended entry is a role change, a removal or a new epoch, signed by this admin device")
+	if e.Signer != dev.ID || (e.Kind != wire.LogRole && e.Kind != wire.LogRemove && e.Kind != wire.LogEpoch && e.Kind != wire.LogGrant && e.Kind != wire.LogUngrant) {
+		fail(w, http.StatusBadRequest, "an appended entry is a role change, a removal, a new epoch, a grant or an ungrant, signed by this admin device")
+		return
+	}
+	if (e.Kind == wire.LogRole || e.Kind == wire.LogRemove) && len(req.Keys) > 0 {
+		fail(w, http.StatusBadRequest, "only a new epoch, a grant or an ungrant carries keys")
 		return
 	}
 	m, ok := s.membership(w, r, dev.Team)
@@ -841,8 +911,10 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 		return
 	}
 	before := map[string]bool{}
+	held := map[string]bool{} // devices that held the entry's scope before it
 	for id, d := range m.Devices {
 		before[id] = d.Active
+		held[id] = m.Holds(id, e.Scope)
 	}
 	if err := m.Apply(e); err != nil {
 		s.refuseEntry(w, m, e, err)
@@ -858,31 +930,45 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 				c.Remove = append(c.Remove, id)
 			}
 		}
-	case wire.LogEpoch:
-		// Every active device gets the new key, wrapped by this admin.
-		want := map[string]bool{}
+	}
+	// The keys an entry carries: a new epoch of a scope (the root's:
+	// epoch or ungrant of the root; a scope's: its epoch, its ungrant, the
+	// grant that creates it) goes to every device that holds the scope
+	// after it; a grant of a scope that existed, to the devices that get
+	// it by this grant. Each key is wrapped once to each of them, by this
+	// admin, for that scope and epoch, and to nobody else.
+	want := map[string]bool{}
+	newEpoch := e.Kind == wire.LogEpoch || e.Kind == wire.LogUngrant || (e.Kind == wire.LogGrant && e.Epoch == 1 && e.Scope != "" && m.Scopes[e.Scope].Created == e.Seq)
+	epoch := e.Epoch
+	if e.Kind == wire.LogGrant && e.Scope == "" {
+		epoch = m.Epoch
+	}
+	if newEpoch || e.Kind == wire.LogGrant {
 		for id, d := range m.Devices {
-			if d.Active {
+			if d.Active && m.Holds(id, e.Scope) && (newEpoch || !held[id]) {
 				want[id] = true
 			}
 		}
-		for i := range req.Keys {
-			k := &req.Keys[i]
-			if !want[k.Device] || k.Epoch != e.Epoch || !wrappedBy(dev, k) {
-				fail(w, http.StatusBadRequest, "a new epoch needs its key wrapped once to every device in the team, signed by this admin device")
-				return
-			}
-			delete(want, k.Device)
-		}
-		if len(want) > 0 {
-			fail(w, http.StatusBadRequest, "a new epoch needs its key wrapped once to every device in the team, signed by this admin device")
+	}
+	badKeys := "an entry's key is wrapped once to each device that gets it, for its scope and epoch, signed by this admin device"
+	if e.Kind == wire.LogEpoch && e.Scope == "" {
+		badKeys = "a new epoch needs its key wrapped once to every device in the team, signed by this admin device"
+	}
+	for i := range req.Keys {
+		k := &req.Keys[i]
+		if !want[k.Device] || k.Scope != e.Scope || k.Epoch != epoch || !wrappedBy(dev, k) {
+			fail(w, http.StatusBadRequest, badKeys)
 			return
 		}
-		c.Epoch, c.Keys = e.Epoch, req.Keys
+		delete(want, k.Device)
 	}
-	if e.Kind != wire.LogEpoch && len(req.Keys) > 0 {
-		fail(w, http.StatusBadRequest, "only a new epoch carries keys")
+	if len(want) > 0 {
+		fail(w, http.StatusBadRequest, badKeys)
 		return
+	}
+	c.Keys = req.Keys
+	if newEpoch && e.Scope == "" {
+		c.Epoch = e.Epoch // the root's: the team's epoch
 	}
 	entry, _ := json.Marshal(e)
 	err := s.st.AppendLog(r.Context(), dev.Team, e.Seq, entry, c)

@@ -65,7 +65,7 @@ func (s *sqlStore) chainTx(ctx context.Context, tx *sql.Tx, team string, a *Chai
 	// All or nothing: every record must be of the current epoch and log
 	// position, and follow the version stored.
 	for i := range a.Records {
-		if r := &a.Records[i]; r.Epoch != epoch || r.LogSeq != logSeq {
+		if r := &a.Records[i]; r.Scope == "" && r.Epoch != epoch || r.LogSeq != logSeq { // a scope's epoch: the server's check
 			res.Status = wire.PushStale
 			return res, nil
 		}
@@ -90,11 +90,11 @@ func (s *sqlStore) chainTx(ctx context.Context, tx *sql.Tx, team string, a *Chai
 		seq++
 		var q string
 		if r.Version == 1 {
-			q = `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq, chain_pos) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+			q = `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq, chain_pos, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 		} else {
-			q = `UPDATE records SET version = $3, epoch = $4, sealed = $5, author = $6, sig = $7, seq = $8, log_seq = $9, chain_pos = $10 WHERE team = $1 AND id = $2`
+			q = `UPDATE records SET version = $3, epoch = $4, sealed = $5, author = $6, sig = $7, seq = $8, log_seq = $9, chain_pos = $10, scope = $11 WHERE team = $1 AND id = $2`
 		}
-		if _, err := s.exec(ctx, tx, q, team, r.ID, r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, seq, r.LogSeq, e.Pos); err != nil {
+		if _, err := s.exec(ctx, tx, q, team, r.ID, r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, seq, r.LogSeq, e.Pos, r.Scope); err != nil {
 			return nil, err
 		}
 		if err := s.chainInsert(ctx, tx, team, e, nil); err != nil {

@@ -83,7 +83,12 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	// As many kept idle as may be open: a connection closed after a busy
+	// moment is opened again at the next one, which reads the schema and
+	// starts with an empty statement cache and page cache (database/sql
+	// keeps 2 by default; under load most reads paid that).
 	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
 	nonces, err := loadNonces(ctx, w)
 	if err != nil {
 		w.Close()

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -126,11 +125,47 @@ func (s *sqlStore) query(q string) string {
 	return s.d.rebind(q)
 }
 
-// dollar is compiled on first use, not at init: every hush command links
-// this package.
-var dollar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$(\d+)`) })
+// sqliteRebind is q with SQLite's numbered placeholders for $1, written
+// +?1. Each query's form is made once and remembered: the queries are this
+// package's own constants, a few dozen, and rebinding one on every request
+// (a regular expression, at first) cost the server more than looking it
+// up.
+//
+// Why the unary plus (a no-op on any value, and like a bare parameter of
+// no affinity, so comparisons, index use and stored values are the same):
+// SQLite 3.48 and later may look at a parameter's bound value while
+// planning (a LIMIT, or an equality the plan might use) and then mark the
+// statement to be prepared again when the parameter is bound anew; and
+// go-sqlite3 clears every binding before it binds (sqlite3_clear_bindings),
+// which expires such a statement every time. So most of the server's
+// queries were parsed and planned again at each use, statement cache or
+// not: half of a pull's work. SQLite does not look through a unary plus
+// (sqlite3ExprIsInteger), so +?1 keeps one plan. go-sqlite3 offers no way
+// to set SQLITE_DBCONFIG_ENABLE_QPSG, which would say the same for every
+// query.
+func sqliteRebind(q string) string {
+	if r, ok := rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := rebindDollars(q)
+	rebound.Store(q, r)
+	return r
+}
 
-func sqliteRebind(q string) string { return dollar().ReplaceAllString(q, "?$1") }
+var rebound sync.Map // query -> its SQLite form
+
+// rebindDollars replaces each $ followed by a digit with +?: $12 is +?12.
+func rebindDollars(q string) string {
+	b := make([]byte, 0, len(q)+8)
+	for i := 0; i < len(q); i++ {
+		if q[i] == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+			b = append(b, '+', '?')
+			continue
+		}
+		b = append(b, q[i])
+	}
+	return string(b)
+}
 
 func (s *sqlStore) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
 	return q.ExecContext(ctx, s.query(query), args...)
@@ -269,32 +304,36 @@ func (s *sqlStore) Team(ctx context.Context, team string) (epoch, logSeq int64, 
 }
 
 func (s *sqlStore) Log(ctx context.Context, team string, since int64) ([][]byte, int64, error) {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, 0, err
-	}
-	defer tx.Rollback()
-	var head int64
-	if err := tx.QueryRowContext(ctx, s.query(`SELECT log_seq FROM teams WHERE id = $1`), team).Scan(&head); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, 0, ErrNotFound
-		}
-		return nil, 0, err
-	}
-	rows, err := tx.QueryContext(ctx, s.query(`SELECT entry FROM log WHERE team = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`), team, since, head)
+	// One statement, as Changes: one snapshot of the head and the entries
+	// up to it, in one round trip (every sync asks; it was a read
+	// transaction of two queries, four round trips on PostgreSQL).
+	rows, err := s.r.QueryContext(ctx, s.query(`WITH h AS (SELECT log_seq FROM teams WHERE id = $1)
+		SELECT h.log_seq, l.entry FROM h LEFT JOIN log l ON l.team = $1 AND l.seq > $2 AND l.seq <= h.log_seq
+		ORDER BY l.seq`), team, since)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
 	var out [][]byte
+	var head int64
+	found := false
 	for rows.Next() {
+		found = true
 		var b []byte
-		if err := rows.Scan(&b); err != nil {
+		if err := rows.Scan(&head, &b); err != nil {
 			return nil, 0, err
 		}
-		out = append(out, b)
+		if b != nil {
+			out = append(out, b)
+		}
 	}
-	return out, head, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if !found {
+		return nil, 0, ErrNotFound
+	}
+	return out, head, nil
 }
 
 // appendEntry takes the team's row (serialising log appends and pushes),
@@ -529,7 +568,9 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 			results[i].ID = r.ID
 			// A record sealed under an old key epoch, or written before the
 			// latest membership change, is refused: the writer syncs again.
-			if r.Epoch != epoch || r.LogSeq != logSeq {
+			// (A folder scope's epoch is the server's to check, from the
+			// log: the store knows the root's.)
+			if r.Scope == "" && r.Epoch != epoch || r.LogSeq != logSeq {
 				results[i].Status = wire.PushStale
 				continue
 			}
@@ -539,11 +580,11 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 			var res sql.Result
 			var err error
 			if r.Version == 1 {
-				res, err = s.exec(ctx, tx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (team, id) DO NOTHING`,
-					team, r.ID, r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq)
+				res, err = s.exec(ctx, tx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (team, id) DO NOTHING`,
+					team, r.ID, r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq, r.Scope)
 			} else {
-				res, err = s.exec(ctx, tx, `UPDATE records SET version = $1, epoch = $2, sealed = $3, author = $4, sig = $5, seq = $6, log_seq = $7 WHERE team = $8 AND id = $9 AND version = $10`,
-					r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq, team, r.ID, r.Version-1)
+				res, err = s.exec(ctx, tx, `UPDATE records SET version = $1, epoch = $2, sealed = $3, author = $4, sig = $5, seq = $6, log_seq = $7, scope = $11 WHERE team = $8 AND id = $9 AND version = $10`,
+					r.Version, r.Epoch, r.Sealed, r.Author, r.Sig, head, r.LogSeq, team, r.ID, r.Version-1, r.Scope)
 			}
 			if err != nil {
 				return err
@@ -570,11 +611,11 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 	return results, head, nil
 }
 
-const recordColumns = `id, version, epoch, sealed, author, sig, seq, log_seq`
+const recordColumns = `id, version, epoch, sealed, author, sig, seq, log_seq, scope`
 
 func scanRecord(sc interface{ Scan(...any) error }) (*wire.Record, error) {
 	var r wire.Record
-	err := sc.Scan(&r.ID, &r.Version, &r.Epoch, &r.Sealed, &r.Author, &r.Sig, &r.Seq, &r.LogSeq)
+	err := sc.Scan(&r.ID, &r.Version, &r.Epoch, &r.Sealed, &r.Author, &r.Sig, &r.Seq, &r.LogSeq, &r.Scope)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -589,7 +630,7 @@ func (s *sqlStore) Changes(ctx context.Context, team string, since int64, limit 
 	// One statement: one snapshot of the head and the records below it,
 	// and one round trip (pulls are half of a server's requests).
 	rows, err := s.r.QueryContext(ctx, s.query(`WITH h AS (SELECT seq FROM teams WHERE id = $1)
-		SELECT h.seq, r.id, r.version, r.epoch, r.sealed, r.author, r.sig, r.seq, r.log_seq
+		SELECT h.seq, r.id, r.version, r.epoch, r.sealed, r.author, r.sig, r.seq, r.log_seq, r.scope
 		FROM h LEFT JOIN (SELECT * FROM records WHERE team = $1 AND seq > $2 ORDER BY seq LIMIT $3) r ON r.seq <= h.seq
 		ORDER BY r.seq`), team, since, limit+1)
 	if err != nil {
@@ -603,14 +644,14 @@ func (s *sqlStore) Changes(ctx context.Context, team string, since int64, limit 
 		var id sql.NullString
 		var r wire.Record
 		var version, epoch, seq, logSeq sql.NullInt64
-		var author sql.NullString
-		if err := rows.Scan(&c.Head, &id, &version, &epoch, &r.Sealed, &author, &r.Sig, &seq, &logSeq); err != nil {
+		var author, scope sql.NullString
+		if err := rows.Scan(&c.Head, &id, &version, &epoch, &r.Sealed, &author, &r.Sig, &seq, &logSeq, &scope); err != nil {
 			return nil, err
 		}
 		if !id.Valid {
 			continue // the team, with no record after since
 		}
-		r.ID, r.Version, r.Epoch, r.Author, r.Seq, r.LogSeq = id.String, version.Int64, epoch.Int64, author.String, seq.Int64, logSeq.Int64
+		r.ID, r.Version, r.Epoch, r.Author, r.Seq, r.LogSeq, r.Scope = id.String, version.Int64, epoch.Int64, author.String, seq.Int64, logSeq.Int64, scope.String
 		c.Records = append(c.Records, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -704,8 +745,8 @@ func (s *sqlStore) RefuseJoin(ctx context.Context, team, device string) error {
 }
 
 func (s *sqlStore) putKey(ctx context.Context, q querier, team string, k wire.WrappedKey) error {
-	_, err := s.exec(ctx, q, `INSERT INTO wrapped_keys (team, device, epoch, sealed, signer, sig) VALUES ($1, $2, $3, $4, $5, $6)`,
-		team, k.Device, k.Epoch, k.Sealed, k.Signer, k.Sig)
+	_, err := s.exec(ctx, q, `INSERT INTO wrapped_keys (team, device, scope, epoch, sealed, signer, sig) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		team, k.Device, k.Scope, k.Epoch, k.Sealed, k.Signer, k.Sig)
 	if err != nil && s.d.unique(err) {
 		return ErrExists
 	}
@@ -718,7 +759,7 @@ func (s *sqlStore) PutWrappedKey(ctx context.Context, team string, k wire.Wrappe
 
 func (s *sqlStore) WrappedKey(ctx context.Context, device string) (*wire.WrappedKey, error) {
 	var k wire.WrappedKey
-	err := s.r.QueryRowContext(ctx, s.query(`SELECT device, epoch, sealed, signer, sig FROM wrapped_keys WHERE device = $1 ORDER BY epoch DESC LIMIT 1`), device).
+	err := s.r.QueryRowContext(ctx, s.query(`SELECT device, epoch, sealed, signer, sig FROM wrapped_keys WHERE device = $1 AND scope = '' ORDER BY epoch DESC LIMIT 1`), device).
 		Scan(&k.Device, &k.Epoch, &k.Sealed, &k.Signer, &k.Sig)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -727,6 +768,24 @@ func (s *sqlStore) WrappedKey(ctx context.Context, device string) (*wire.Wrapped
 		return nil, err
 	}
 	return &k, nil
+}
+
+func (s *sqlStore) WrappedKeys(ctx context.Context, device string) ([]wire.WrappedKey, error) {
+	rows, err := s.r.QueryContext(ctx, s.query(`SELECT device, scope, epoch, sealed, signer, sig FROM wrapped_keys w WHERE device = $1
+		AND epoch = (SELECT MAX(epoch) FROM wrapped_keys x WHERE x.device = w.device AND x.scope = w.scope) ORDER BY scope`), device)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []wire.WrappedKey
+	for rows.Next() {
+		var k wire.WrappedKey
+		if err := rows.Scan(&k.Device, &k.Scope, &k.Epoch, &k.Sealed, &k.Signer, &k.Sig); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
 }
 
 func (s *sqlStore) Audit(ctx context.Context, events ...Event) error {

@@ -73,8 +73,8 @@ type Entry struct {
 type Change struct {
 	Member, Role string            // every active device of Member takes Role
 	Remove       []string          // these devices are removed
-	Epoch        int64             // the team's new key epoch
-	Keys         []wire.WrappedKey // the new epoch's key, wrapped to each device
+	Epoch        int64             // the team's new key epoch (the root's)
+	Keys         []wire.WrappedKey // the new epoch's key (or a scope's), wrapped to each device that gets it
 }
 
 // Device states.
@@ -186,8 +186,12 @@ type Store interface {
 	// RefuseJoin removes a pending device (an admin turned its join down).
 	// ErrState if the device is not pending in team.
 	RefuseJoin(ctx context.Context, team, device string) error
-	// WrappedKey returns the newest wrapped key of a device.
+	// WrappedKey returns the newest wrapped key of a device for the root
+	// scope (the team key).
 	WrappedKey(ctx context.Context, device string) (*wire.WrappedKey, error)
+	// WrappedKeys returns the newest wrapped key of a device for each
+	// scope it has keys of, the root's ("") first.
+	WrappedKeys(ctx context.Context, device string) ([]wire.WrappedKey, error)
 	// PutWrappedKey stores a wrapped key for an active device (the
 	// creator's own, or a later epoch).
 	PutWrappedKey(ctx context.Context, team string, key wire.WrappedKey) error

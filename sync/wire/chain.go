@@ -49,6 +49,10 @@ type ChainEntry struct {
 	PushLast  int64  `json:"push_last,omitempty"`
 	Author    string `json:"author"`
 	Sig       []byte `json:"sig"`
+	// Scope: the record's folder scope id ("": the root), signed only
+	// when set so that entries before scopes keep their hashes. A device
+	// expects the record of an entry only for a scope it holds.
+	Scope string `json:"scope,omitempty"`
 }
 
 // ChainCursor is a position in the chain and the hash of the entry there,
@@ -67,15 +71,24 @@ func (c ChainCursor) prevHash() []byte {
 }
 
 func (e *ChainEntry) signed(team string) []byte {
+	var b []byte
 	if e.PushLast != 0 || e.PushFirst != 0 {
 		// An entry with push marks signs them under another label: a
 		// signature of one form never verifies as the other, so marks can
 		// be neither stripped nor added.
-		return crypto.AD("hush/v2/chain-entry/pushes", team, e.Pos, e.Prev, e.Kind, e.ID, e.Version, e.Epoch, e.SealedHash,
+		b = crypto.AD("hush/v2/chain-entry/pushes", team, e.Pos, e.Prev, e.Kind, e.ID, e.Version, e.Epoch, e.SealedHash,
 			e.LogSeq, e.Time.UTC().Format(time.RFC3339), e.PushFirst, e.PushLast, e.Author)
+	} else {
+		b = crypto.AD("hush/v2/chain-entry", team, e.Pos, e.Prev, e.Kind, e.ID, e.Version, e.Epoch, e.SealedHash,
+			e.LogSeq, e.Time.UTC().Format(time.RFC3339), e.Author)
 	}
-	return crypto.AD("hush/v2/chain-entry", team, e.Pos, e.Prev, e.Kind, e.ID, e.Version, e.Epoch, e.SealedHash,
-		e.LogSeq, e.Time.UTC().Format(time.RFC3339), e.Author)
+	if e.Scope != "" {
+		// A folder scope's entry signs its scope id after the rest (the
+		// encoding is length-prefixed parts: two more parts, never equal
+		// to an entry without them).
+		b = append(b, crypto.AD("scope", e.Scope)...)
+	}
+	return b
 }
 
 // Hash is what the next entry's Prev names: it covers the content and the
@@ -112,7 +125,7 @@ func (e *ChainEntry) SignOneOf(n int, team, author string, key ed25519.PrivateKe
 func NextEntry(c ChainCursor, r *Record, t time.Time) ChainEntry {
 	h := sha256.Sum256(r.Sealed)
 	return ChainEntry{Pos: c.Pos + 1, Prev: c.prevHash(), Kind: ChainRecord, ID: r.ID, Version: r.Version, Epoch: r.Epoch,
-		SealedHash: h[:], LogSeq: r.LogSeq, Time: t.UTC().Truncate(time.Second), Author: r.Author}
+		SealedHash: h[:], LogSeq: r.LogSeq, Time: t.UTC().Truncate(time.Second), Author: r.Author, Scope: r.Scope}
 }
 
 // InPush marks e as one of the n entries of a push on the chain at prev
@@ -143,11 +156,11 @@ func (e *ChainEntry) check() string {
 	}
 	switch e.Kind {
 	case ChainRecord:
-		if !ValidID(e.ID) || e.Version < 1 || e.Epoch < 1 {
+		if !ValidID(e.ID) || e.Version < 1 || e.Epoch < 1 || e.Scope != "" && !ValidID(e.Scope) {
 			return "it names no valid record"
 		}
 	case ChainBase:
-		if e.Pos != 1 || e.ID != "" || e.Version != 0 || e.Epoch != 0 || e.PushLast > 1 {
+		if e.Pos != 1 || e.ID != "" || e.Version != 0 || e.Epoch != 0 || e.PushLast > 1 || e.Scope != "" {
 			return "a base entry is entry 1 and names no record"
 		}
 	default:
@@ -160,7 +173,7 @@ func (e *ChainEntry) check() string {
 func (e *ChainEntry) Matches(r *Record) bool {
 	h := sha256.Sum256(r.Sealed)
 	return e.Kind == ChainRecord && r.ID == e.ID && r.Version == e.Version && r.Epoch == e.Epoch &&
-		r.Author == e.Author && r.LogSeq == e.LogSeq && bytes.Equal(h[:], e.SealedHash)
+		r.Author == e.Author && r.LogSeq == e.LogSeq && r.Scope == e.Scope && bytes.Equal(h[:], e.SealedHash)
 }
 
 // ChainFault is the class of a chain check that failed.
@@ -338,6 +351,10 @@ func (m *PushMarks) Open() (first, last int64) { return m.first, m.last }
 type ChainRecords struct {
 	pending map[string]*ChainEntry // id: the newest entry whose record has not come
 	came    map[string]bool        // ids whose record came for their newest entry
+	// Holds says whether the device holds a folder scope (nil: every
+	// one): the record of an entry of a scope it does not hold is not
+	// expected, and not accepted.
+	Holds func(scope string) bool
 }
 
 // Page checks one page's records against its entries (already verified).
@@ -350,8 +367,12 @@ func (c *ChainRecords) Page(entries []ChainEntry, records []Record) error {
 	}
 	for i := range entries {
 		if entries[i].Kind == ChainRecord {
-			c.pending[entries[i].ID] = &entries[i] // a later entry replaces an earlier expectation
 			delete(c.came, entries[i].ID)
+			if c.Holds != nil && !c.Holds(entries[i].Scope) {
+				delete(c.pending, entries[i].ID) // out of this device's scopes now
+				continue
+			}
+			c.pending[entries[i].ID] = &entries[i] // a later entry replaces an earlier expectation
 		}
 	}
 	for i := range records {

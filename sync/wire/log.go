@@ -29,6 +29,10 @@ const (
 	// with one device whose keys the signing admin made, a reader or
 	// writer role, never admin, and an expiry (see machine.go).
 	LogMachine = "machine"
+	// LogGrant and LogUngrant give a member a folder scope, or take it
+	// away with a new epoch of that scope (see scope.go).
+	LogGrant   = "grant"
+	LogUngrant = "ungrant"
 )
 
 // LogEntry is one signed entry of the membership log.
@@ -46,8 +50,17 @@ type LogEntry struct {
 	Epoch  int64     `json:"epoch,omitempty"`  // epoch: the new epoch
 	// Expires: machine: when the machine's access ends (whole seconds).
 	Expires time.Time `json:"expires,omitzero"`
-	Signer  string    `json:"signer"`
-	Sig     []byte    `json:"sig"`
+	// Scope: grant, ungrant, and an epoch of one scope: the scope's id
+	// (empty: the team's root). Parent and Folder: a grant that creates
+	// the scope names its parent scope's id and carries its folder name
+	// sealed under the team's names key. Scopes: a machine that holds
+	// only these scopes, not the root. See scope.go.
+	Scope  string   `json:"scope,omitempty"`
+	Parent string   `json:"parent,omitempty"`
+	Folder []byte   `json:"folder,omitempty"`
+	Scopes []string `json:"scopes,omitempty"`
+	Signer string   `json:"signer"`
+	Sig    []byte   `json:"sig"`
 }
 
 // signed is the entry's content in hush's unambiguous encoding.
@@ -63,7 +76,7 @@ func (e *LogEntry) signed() []byte {
 	if e.Kind == LogMachine {
 		parts = append(parts, e.Expires.UTC().Unix())
 	}
-	return crypto.AD(parts...)
+	return crypto.AD(append(parts, e.scopeParts()...)...)
 }
 
 // Hash chains the next entry to this one: it covers the content and the
@@ -126,6 +139,10 @@ type Membership struct {
 	Seq      int64  // the last entry applied
 	Head     []byte // its hash
 	Genesis  []byte // the first entry's hash: the team's fingerprint
+	// Scopes: the folder scopes by id; RootOff: when members did not
+	// hold the root (scope.go).
+	Scopes  map[string]*Scope `json:",omitempty"`
+	RootOff []ScopeGrant      `json:",omitempty"`
 }
 
 // NewMembership is the state before the first entry.
@@ -190,6 +207,9 @@ func (m *Membership) Apply(e *LogEntry) error {
 	if len(e.Sig) != ed25519.SignatureSize {
 		return bad("its signature is malformed")
 	}
+	if msg := e.scopeFieldsFit(); msg != "" {
+		return bad("%s", msg)
+	}
 	// The signer's key: an active admin before this entry; for the
 	// creation, the device the entry creates.
 	var signKey []byte
@@ -238,10 +258,22 @@ func (m *Membership) Apply(e *LogEntry) error {
 			return bad("%s is a machine: it has one device, made with it", e.Device.Member)
 		}
 		// A member has one role: a new device of an existing member takes it.
-		if ds := m.memberDevices(e.Device.Member); len(ds) > 0 && ds[0].Role != e.Role {
+		ds := m.memberDevices(e.Device.Member)
+		if len(ds) > 0 && ds[0].Role != e.Role {
 			return bad("member %s is already in the team as %s, not %s", e.Device.Member, ds[0].Role, e.Role)
 		}
+		// A new member may start with some scopes and not the root (a
+		// device of an existing member has the member's scopes).
+		if len(e.Scopes) > 0 {
+			if len(ds) > 0 || e.Role == RoleAdmin {
+				return bad("only a new member who is not an admin starts with scopes")
+			}
+			if err := m.checkMachineScopes(e); err != nil {
+				return bad("%v", err)
+			}
+		}
 		m.Devices[e.Device.ID] = &LogDevice{Device: *e.Device, Role: e.Role, Active: true, Added: e.Seq, Roles: []RoleSpan{{e.Seq, e.Role}}}
+		m.memberScopes(e.Device.Member, e)
 	case LogRole:
 		ds := m.memberDevices(e.Member)
 		if len(ds) == 0 {
@@ -285,11 +317,26 @@ func (m *Membership) Apply(e *LogEntry) error {
 		for _, d := range ds {
 			d.Active, d.Removed = false, e.Seq
 		}
+		m.leaveScopes(e.Seq)
 	case LogMachine:
 		if err := m.applyMachine(e); err != nil {
 			return bad("%v", err)
 		}
+	case LogGrant:
+		if err := m.applyGrant(e); err != nil {
+			return bad("%v", err)
+		}
+	case LogUngrant:
+		if err := m.applyUngrant(e); err != nil {
+			return bad("%v", err)
+		}
 	case LogEpoch:
+		if e.Scope != "" {
+			if err := m.applyScopeEpoch(e); err != nil {
+				return bad("%v", err)
+			}
+			break
+		}
 		if e.Epoch != m.Epoch+1 {
 			return bad("the next key epoch is %d, not %d", m.Epoch+1, e.Epoch)
 		}

@@ -148,16 +148,12 @@ func (c *chain) refuse(e *LogEntry, reason string) {
 
 // cloneM is a deep copy of a membership.
 func cloneM(m *Membership) *Membership {
-	c := *m
+	c := m.Clone()
 	c.Head, c.Genesis = bytes.Clone(m.Head), bytes.Clone(m.Genesis)
-	c.Devices = make(map[string]*LogDevice, len(m.Devices))
-	for id, d := range m.Devices {
-		dc := *d
-		dc.SignKey = bytes.Clone(d.SignKey)
-		dc.Roles = append([]RoleSpan(nil), d.Roles...)
-		c.Devices[id] = &dc
+	for _, d := range c.Devices {
+		d.SignKey = bytes.Clone(d.SignKey)
 	}
-	return &c
+	return c
 }
 
 // team is a chain with ann (admin), wes (writer) and rita (reader).
@@ -602,6 +598,12 @@ func TestSignatureCoversEveryField(t *testing.T) {
 			}
 			return 0
 		}, func(e *LogEntry, i int) { e.Expires = e.Expires.Add(time.Second << i) }},
+		// Scope is signed by an epoch entry when set; the other scope
+		// fields only by the kinds that carry them (TestScopeFieldsSigned).
+		"Scope":  str(func(e *LogEntry) *string { return &e.Scope }),
+		"Parent": {func(*LogEntry) int { return 0 }, nil},
+		"Folder": {func(*LogEntry) int { return 0 }, nil},
+		"Scopes": {func(*LogEntry) int { return 0 }, nil},
 	}
 	devFields := map[string]field{
 		"ID":      str(func(e *LogEntry) *string { return &e.Device.ID }),
@@ -662,7 +664,7 @@ type fuzzStep struct {
 }
 
 func FuzzApplyLog(f *testing.F) {
-	for _, s := range fuzzSeeds(f) {
+	for _, s := range append(fuzzSeeds(f), scopeFuzzSeeds(f)...) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -846,7 +848,7 @@ func TestFuzzApplyLogSeeds(t *testing.T) {
 		}
 		applied[filepath.Base(f)] = m.Seq
 	}
-	want := map[string]int64{"signed-log": 9, "log-to-sign": 9, "remove-last-admin": 1, "writer-signs": 2, "epoch-skipped": 2, "second-creation": 3}
+	want := map[string]int64{"signed-log": 9, "log-to-sign": 9, "scoped-log": 9, "remove-last-admin": 1, "writer-signs": 2, "epoch-skipped": 2, "second-creation": 3}
 	for name, seq := range want {
 		if applied[name] != seq {
 			t.Errorf("seed %s applies %d entries, want %d", name, applied[name], seq)

@@ -15,11 +15,11 @@ import (
 // private keys leave the admin's device only in the machine token, printed
 // once.
 //
-// Room for folder scopes: a machine entry gives what every member has
-// today, the team's root scope. A later kind of entry (a grant) gives a
-// member a scope; a machine entry that should hold only some scopes will
-// carry their ids in a field signed only when it is set, so that entries
-// written before scopes keep their encoding and their hash.
+// Folder scopes: a machine entry without scopes gives the machine what
+// every member has, the team's root scope; one with Scopes (ids of scopes
+// already in the log, signed only when set, so that entries written before
+// scopes keep their encoding and their hash) gives it those scopes, with
+// its role, and not the root.
 
 // MaxMachineLife is the longest a machine's access may last from its entry.
 const MaxMachineLife = 366 * 24 * time.Hour
@@ -53,8 +53,12 @@ func (m *Membership) applyMachine(e *LogEntry) error {
 	if len(m.memberDevices(e.Device.Member)) > 0 {
 		return fmt.Errorf("member %s is already in the team", e.Device.Member)
 	}
+	if err := m.checkMachineScopes(e); err != nil {
+		return err
+	}
 	m.Devices[e.Device.ID] = &LogDevice{Device: *e.Device, Role: e.Role, Active: true, Added: e.Seq,
 		Roles: []RoleSpan{{e.Seq, e.Role}}, Machine: true, Expires: e.Expires.UTC()}
+	m.memberScopes(e.Device.Member, e)
 	return nil
 }
 

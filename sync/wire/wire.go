@@ -153,6 +153,9 @@ type Record struct {
 	LogSeq  int64  `json:"log_seq"` // the membership log position the author wrote at
 	Sig     []byte `json:"sig"`     // Ed25519 by Author over RecordSigned
 	Seq     int64  `json:"seq,omitempty"`
+	// Scope is the id of the folder scope the record belongs to ("": the
+	// root), whose key at Epoch seals it.
+	Scope string `json:"scope,omitempty"`
 }
 
 // Check validates a record's shape (not its signature).
@@ -168,20 +171,37 @@ func (r *Record) Check() error {
 		return fmt.Errorf("record %s: sealed payload of %d bytes (1..%d)", r.ID, len(r.Sealed), MaxRecord)
 	case len(r.Sig) != ed25519.SignatureSize:
 		return fmt.Errorf("record %s: signature is not an Ed25519 signature", r.ID)
+	case r.Scope != "" && !ValidID(r.Scope):
+		return fmt.Errorf("record %s: its scope is not an id", r.ID)
 	}
 	return nil
 }
 
 // RecordSigned is what a record's author signs: the record's place (team,
-// id, version, epoch), its ciphertext and the author.
+// id, version, epoch, and its scope when it is not the root), its
+// ciphertext and the author. A root record keeps the encoding it had
+// before scopes.
 func RecordSigned(team string, r *Record) []byte {
 	h := sha256.Sum256(r.Sealed)
+	if r.Scope != "" {
+		return crypto.AD("hush/v1/record-signature", team, r.ID, r.Version, r.Epoch, h[:], r.Author, r.LogSeq, "scope", r.Scope)
+	}
 	return crypto.AD("hush/v1/record-signature", team, r.ID, r.Version, r.Epoch, h[:], r.Author, r.LogSeq)
 }
 
-// RecordAD is the associated data a record's payload is sealed with.
+// RecordAD is the associated data a root record's payload is sealed with.
 func RecordAD(team, id string, version, epoch int64) []byte {
 	return crypto.AD("hush/v1/record", team, id, version, epoch)
+}
+
+// ScopedRecordAD is the associated data a record of scope is sealed with:
+// RecordAD for the root, and the scope id for any other, so that a
+// ciphertext sealed for one scope does not open as another's.
+func ScopedRecordAD(team, scope, id string, version, epoch int64) []byte {
+	if scope == "" {
+		return RecordAD(team, id, version, epoch)
+	}
+	return crypto.AD("hush/v1/record", team, id, version, epoch, "scope", scope)
 }
 
 // Push is POST /v1/push: each record's Version is the version it replaces
@@ -253,19 +273,24 @@ type PendingJoin struct {
 	Created time.Time `json:"created"`
 }
 
-// WrappedKey is a team key sealed to one device with age, signed by the
-// admin device that wrapped it.
+// WrappedKey is a team key (or a folder scope's key: Scope) sealed to one
+// device with age, signed by the admin device that wrapped it.
 type WrappedKey struct {
 	Device string `json:"device"`
+	Scope  string `json:"scope,omitempty"` // "": the root's, the team key
 	Epoch  int64  `json:"epoch"`
 	Sealed []byte `json:"sealed"` // age ciphertext of KeyGrant JSON
 	Signer string `json:"signer"`
 	Sig    []byte `json:"sig"`
 }
 
-// WrappedKeySigned is what the wrapping admin signs.
+// WrappedKeySigned is what the wrapping admin signs. A scope's key signs
+// its scope too; the root's keeps the encoding it had before scopes.
 func WrappedKeySigned(team string, w *WrappedKey) []byte {
 	h := sha256.Sum256(w.Sealed)
+	if w.Scope != "" {
+		return crypto.AD("hush/v1/wrapped-key", team, w.Device, w.Epoch, h[:], w.Signer, "scope", w.Scope)
+	}
 	return crypto.AD("hush/v1/wrapped-key", team, w.Device, w.Epoch, h[:], w.Signer)
 }
 
@@ -274,8 +299,12 @@ func WrappedKeySigned(team string, w *WrappedKey) []byte {
 type KeyGrant struct {
 	Team   string `json:"team"`
 	Device string `json:"device"`
+	Scope  string `json:"scope,omitempty"`
 	Epoch  int64  `json:"epoch"`
 	Key    []byte `json:"key"`
+	// Names is the team's names key (scope ids, sealed folder names:
+	// scope.go), in every grant once the team has one.
+	Names []byte `json:"names,omitempty"`
 }
 
 // Approve is POST /v1/joins/approve by an admin: the log entry that adds
@@ -285,6 +314,10 @@ type Approve struct {
 	Device string     `json:"device"`
 	Key    WrappedKey `json:"key"`
 	Entry  LogEntry   `json:"entry"`
+	// Keys: with folder scopes, the device gets the key of each scope it
+	// holds (Membership.HeldScopes, in that order): Key is the first's,
+	// Keys the others'.
+	Keys []WrappedKey `json:"keys,omitempty"`
 }
 
 // Refuse is POST /v1/joins/refuse by an admin: the pending device is
@@ -293,11 +326,18 @@ type Refuse struct {
 	Device string `json:"device"`
 }
 
-// AppendLog is POST /v1/log by an admin: a role change, a removal, or a new
-// key epoch with the new key wrapped to every remaining device.
+// AppendLog is POST /v1/log by an admin: a role change, a removal, a new
+// key epoch with the new key wrapped to every remaining device, or a grant
+// or ungrant with the scope's key wrapped to the devices that get it.
 type AppendLog struct {
 	Entry LogEntry     `json:"entry"`
 	Keys  []WrappedKey `json:"keys,omitempty"`
+}
+
+// Keys answers GET /v1/keys: this device's newest wrapped key of each
+// scope its member holds (the root's included, when it holds the root).
+type Keys struct {
+	Keys []WrappedKey `json:"keys"`
 }
 
 // Log answers GET /v1/log?since=SEQ: the entries after SEQ, in order, and

@@ -269,7 +269,7 @@ func sameDevice(got *store.Device, want wire.Device) error {
 }
 
 func sameKey(got *wire.WrappedKey, want wire.WrappedKey) error {
-	if got.Device != want.Device || got.Epoch != want.Epoch || !bytes.Equal(got.Sealed, want.Sealed) ||
+	if got.Device != want.Device || got.Scope != want.Scope || got.Epoch != want.Epoch || !bytes.Equal(got.Sealed, want.Sealed) ||
 		got.Signer != want.Signer || !bytes.Equal(got.Sig, want.Sig) {
 		return fmt.Errorf("wrapped key for %s epoch %d by %s, want for %s epoch %d by %s (or payload/signature differ)",
 			got.Device, got.Epoch, got.Signer, want.Device, want.Epoch, want.Signer)
@@ -870,6 +870,40 @@ func testWrappedKey(t *testing.T, s store.Store) {
 	}
 	if k, err := s.WrappedKey(ctx, admin); err != nil || sameKey(k, k3) != nil {
 		t.Fatalf("after a second key for epoch 3: %+v, %v", k, err)
+	}
+	// Folder scopes: a scope's keys are its own; the root's newest is
+	// still the team key; WrappedKeys gives the newest of each scope.
+	sa, sb := wire.NewID(), wire.NewID()
+	if sa > sb {
+		sa, sb = sb, sa
+	}
+	a1, a4, b2 := newKey(admin, 1, admin), newKey(admin, 4, admin), newKey(admin, 2, admin)
+	a1.Scope, a4.Scope, b2.Scope = sa, sa, sb
+	for _, k := range []wire.WrappedKey{a4, a1, b2} {
+		if err := s.PutWrappedKey(ctx, tm.id, k); err != nil {
+			t.Fatalf("PutWrappedKey scope %s epoch %d: %v", k.Scope, k.Epoch, err)
+		}
+	}
+	if err := s.PutWrappedKey(ctx, tm.id, a4); err == nil {
+		t.Fatal("a second key for one scope's epoch was accepted")
+	}
+	if k, err := s.WrappedKey(ctx, admin); err != nil || sameKey(k, k3) != nil {
+		t.Fatalf("the root's key once scopes have keys: %+v, %v", k, err)
+	}
+	ks, err := s.WrappedKeys(ctx, admin)
+	if err != nil || len(ks) != 3 {
+		t.Fatalf("WrappedKeys: %d keys, %v; want 3", len(ks), err)
+	}
+	for i, want := range []wire.WrappedKey{k3, a4, b2} {
+		if ks[i].Scope != want.Scope {
+			t.Fatalf("WrappedKeys[%d] is of scope %q, want %q", i, ks[i].Scope, want.Scope)
+		}
+		if err := sameKey(&ks[i], want); err != nil {
+			t.Fatalf("WrappedKeys[%d]: %v", i, err)
+		}
+	}
+	if ks, err := s.WrappedKeys(ctx, wire.NewID()); err != nil || len(ks) != 0 {
+		t.Fatalf("WrappedKeys of an unknown device: %v, %v", ks, err)
 	}
 }
 

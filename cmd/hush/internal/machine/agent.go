@@ -322,6 +322,12 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 		agentError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if tok := a.o.Token; tok != nil {
+		if err := client.InScopes(tok.Scopes, name, false); err != nil {
+			agentError(w, http.StatusNotFound, err.Error()) // as any name it does not hold
+			return
+		}
+	}
 	version := 0
 	if s := r.URL.Query().Get("version"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -100,6 +101,14 @@ func TestAgentHandler(t *testing.T) {
 				t.Errorf("GET %s: %v", c.path, err)
 			}
 		}
+	}
+	// A token with scopes: a name outside them is not found, and says why.
+	a.o.Token = &client.Token{Scopes: []string{"app/prod"}}
+	if code, body := get("/v1/secrets/app/dev/KEY", good); code != 404 || !strings.Contains(body, "not in this token's scopes: app/prod only") {
+		t.Fatalf("a name outside the token's scopes: %d %s", code, body)
+	}
+	if code, _ := get("/v1/secrets/app/prod/KEY", good); code != 200 {
+		t.Fatalf("a name in the token's scope: %d", code)
 	}
 	a.gone = &goneError{"machine removed"}
 	if code, body := get("/v1/secrets/app/prod/KEY", good); code != 503 || strings.Contains(body, "two") {

@@ -27,6 +27,9 @@ func ReportNotes(rep *client.Report) []string {
 	if rep.ReadOnly > 0 {
 		notes = append(notes, fmt.Sprintf("note: this device is a reader: %d local change(s) stay here and are not sent to the team", rep.ReadOnly))
 	}
+	if rep.OutOfScope > 0 {
+		notes = append(notes, fmt.Sprintf("note: %d local change(s) are in folder scopes this device may not write: they stay here (see `hush team scopes`)", rep.OutOfScope))
+	}
 	if rep.Skipped > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped))
 	}

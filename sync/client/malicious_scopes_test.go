@@ -1,0 +1,269 @@
+package client
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+// Folder scope attacks (issue 17): the server forges or changes a grant,
+// serves a record of one scope as another's, rolls back an ungrant; a
+// writer of one scope writes a name of another. docs/security.md lists
+// them.
+
+// scopedTeam: admin; bob (writer) holds the root and app/prod; carol
+// (writer) holds the root and app/staging, not app/prod. One secret in
+// each scope, synced by all.
+func scopedTeam(t *testing.T) (*mTeam, *mDev) {
+	t.Helper()
+	tm := newMTeam(t)
+	carol := tm.add(t, "carol", wire.RoleWriter)
+	mSet(t, tm.admin.v, "app/prod/DB", "prod-db")
+	mSet(t, tm.admin.v, "app/staging/DB", "staging-db")
+	tm.sync(t, tm.admin)
+	for _, g := range []struct{ member, folder string }{{"bob", "app/prod"}, {"carol", "app/staging"}} {
+		if err := tm.admin.Grant(g.member, g.folder, wire.RoleWriter); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tm.admin.Ungrant("carol", "app/prod"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.admin.Ungrant("bob", "app/staging"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, tm.bob)
+	tm.sync(t, carol)
+	return tm, carol
+}
+
+// The server adds a grant of its own making, or changes a real one: signed
+// by a writer, in an admin's name with another key, or a real admin's
+// grant with its scope, role or member changed after signing.
+//
+// Defence: wire.Membership.Apply checks a grant like any entry (an admin
+// active right before it signed all of it, the scope fields included);
+// syncLog applies entries to a copy. Without scopeParts in the signed
+// encoding, the changed scope passes.
+func TestMaliciousForgedGrant(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	team := tm.admin.st.Team
+	prod := wire.ScopeID(tm.admin.st.NamesKey, team, "app/prod")
+	staging := wire.ScopeID(tm.admin.st.NamesKey, team, "app/staging")
+	forge := func(signer string, seed []byte, f func(e *wire.LogEntry)) wire.LogEntry {
+		all := tm.p.fullLog(t, team)
+		ep := tm.admin.st.Members.Scopes[prod].Epoch
+		e := wire.LogEntry{Seq: int64(len(all)) + 1, Prev: all[len(all)-1].Hash(), Time: time.Now().UTC(), Team: team,
+			Kind: wire.LogGrant, Member: "carol", Role: wire.RoleWriter, Scope: prod, Epoch: ep}
+		e.Sign(signer, ed25519.NewKeyFromSeed(seed))
+		f(&e)
+		return e
+	}
+	evil := newMEvil(t)
+	cases := []struct {
+		name, text string
+		entry      func() wire.LogEntry
+	}{
+		{"a grant signed by a writer", "which is not an admin of the team at this point", func() wire.LogEntry {
+			return forge(carol.id(), carol.st.SignSeed, func(*wire.LogEntry) {})
+		}},
+		{"a grant in the admin's name, another key", "its signature does not check out", func() wire.LogEntry {
+			return forge(tm.admin.id(), evil.sign, func(*wire.LogEntry) {})
+		}},
+		{"a real grant of app/staging served as one of app/prod", "its signature does not check out", func() wire.LogEntry {
+			return forge(tm.admin.id(), tm.admin.st.SignSeed, func(e *wire.LogEntry) { e.Scope, e.Epoch = staging, 1 })
+		}},
+		{"a real grant with its role raised", "its signature does not check out", func() wire.LogEntry {
+			return forge(tm.admin.id(), tm.admin.st.SignSeed, func(e *wire.LogEntry) { e.Role = wire.RoleAdmin })
+		}},
+		{"a real grant to another member", "its signature does not check out", func() wire.LogEntry {
+			return forge(tm.admin.id(), tm.admin.st.SignSeed, func(e *wire.LogEntry) { e.Member = "bob" })
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tm.p.onAfter("GET /v1/log", func(x *mExchange) {
+				e := c.entry()
+				rewrite(t, x, func(l *wire.Log) { l.Entries = append(l.Entries, e); l.Head = e.Seq })
+			})
+			defer tm.p.honest()
+			before, state := mSecrets(t, carol.v), carol.snapshot(t)
+			_, err := carol.Sync(mctx)
+			mWantErr(t, err, c.text, nil)
+			if !errors.Is(err, wire.ErrLogFork) {
+				t.Errorf("%v is not ErrLogFork", err)
+			}
+			mSame(t, "carol's secrets", mSecrets(t, carol.v), before)
+			if !bytes.Equal(carol.snapshot(t), state) || carol.st.Members.Holds(carol.id(), prod) {
+				t.Error("carol's team state changed")
+			}
+		})
+	}
+}
+
+// The server serves a record of app/prod as one of app/staging (or the
+// root): the record's scope is signed in its chain entry, so the record no
+// longer matches its entry, and it would not open under the other scope's
+// key. Nothing of the page is applied.
+func TestMaliciousRecordServedAsAnotherScope(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	mSet(t, tm.admin.v, "app/prod/DB", "prod-db-2")
+	tm.sync(t, tm.admin)
+	staging := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/staging")
+	for _, as := range []string{staging, ""} {
+		tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+			if x.Device == tm.bob.id() {
+				rewrite(t, x, func(p *wire.ChainPage) {
+					for i := range p.Records {
+						p.Records[i].Scope = as
+					}
+				})
+			}
+		})
+		before := mSecrets(t, tm.bob.v)
+		_, err := tm.bob.Sync(mctx)
+		tm.p.honest()
+		mWantErr(t, err, "a record that is not its entry", nil)
+		mSame(t, "bob's secrets", mSecrets(t, tm.bob.v), before)
+	}
+	tm.sync(t, tm.bob)
+	if mGet(t, tm.bob.v, "app/prod/DB") != "prod-db-2" {
+		t.Fatal("the honest server's record did not come after")
+	}
+}
+
+// A writer of app/staging who does not hold app/prod writes a name of
+// app/prod sealed into app/staging (the server takes it: she may write
+// app/staging). Every holder of app/staging refuses it: the deepest scope
+// above its name is app/prod, not the scope it came as.
+//
+// Defence: openPayload's check of the name's scope. Without it, bob's
+// app/prod/DB would take carol's value. Carol signed the record (scope
+// and ciphertext hash), so it is her doing, not the server's: it is
+// skipped and reported (Report.Unreadable, as any record its author
+// signed that cannot be taken), and the team's sync goes on.
+func TestMaliciousWriterOutsideHerScope(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	team := tm.admin.st.Team
+	staging := wire.ScopeID(tm.admin.st.NamesKey, team, "app/staging")
+	// Carol's client is made to believe app/prod is inside app/staging.
+	mSet(t, carol.v, "app/prod/DB", "CAROLS-VALUE")
+	carol.st.folders, carol.st.foldersSeq = map[string]string{staging: "app/prod"}, carol.st.Members.Seq
+	if err := carol.team(func(tt *Team) error {
+		tt.st.folders, tt.st.foldersSeq = map[string]string{staging: "app/prod"}, tt.st.Members.Seq
+		_, err := tt.Sync(mctx)
+		return err
+	}); err != nil {
+		t.Logf("carol's sync: %v", err)
+	}
+	// What reached the server: a record of app/staging.
+	found := false
+	for _, x := range tm.p.sent(0, "POST /v2/push", carol.id()) {
+		var req wire.ChainPush
+		if json.Unmarshal(x.Body, &req) == nil {
+			for _, r := range req.Records {
+				found = found || r.Scope == staging
+			}
+		}
+	}
+	if !found {
+		t.Fatal("carol pushed no record into app/staging: the attack did not run")
+	}
+	before := mSecrets(t, tm.bob.v)
+	rep, err := tm.admin.Sync(mctx)
+	if err != nil {
+		t.Fatalf("the admin's sync: %v", err)
+	}
+	if len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" || !strings.Contains(rep.Unreadable[0].Reason, "it was served as a record of another scope than its name's") {
+		t.Fatalf("the admin's sync did not report carol's record: %+v", rep.Unreadable)
+	}
+	if mGet(t, tm.admin.v, "app/prod/DB") != "prod-db" {
+		t.Fatal("the admin took carol's value for app/prod/DB")
+	}
+	mSame(t, "bob's secrets", mSecrets(t, tm.bob.v), before)
+}
+
+// An ungrant, once seen, cannot be rolled back: a log without it is
+// shorter than what the device verified.
+func TestMaliciousUngrantRolledBack(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	tm.p.onAfter("GET /v1/log", func(x *mExchange) {
+		rewrite(t, x, func(l *wire.Log) { l.Head--; l.Entries = nil })
+	})
+	defer tm.p.honest()
+	var rb *RollbackError
+	_, err := tm.bob.Sync(mctx)
+	mWantErr(t, err, "but this device has verified", &rb)
+}
+
+// A machine that holds app/prod alone checks the signatures of app/prod's
+// chain entries, and only the links of the others: a bad signature on an
+// entry of its scope is refused; a forged entry of another scope at the
+// chain's tail is not its to judge (it applies nothing of it; the holders
+// of that scope refuse it, and the fork shows in `hush team verify`).
+func TestMaliciousScopedMachineChecksItsEntries(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	var tok *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, []string{"app/prod"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	prod := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/prod")
+	mSet(t, tm.admin.v, "app/staging/LAST", "last") // the chain's last entry: app/staging's
+	tm.sync(t, tm.admin)
+	team := tm.admin.st.Team
+	flip := func(inScope bool) {
+		tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+			if x.Device != tok.Device {
+				return
+			}
+			rewrite(t, x, func(p *wire.ChainPage) {
+				for i := len(p.Entries) - 1; i >= 0; i-- {
+					if e := &p.Entries[i]; e.Kind == wire.ChainRecord && (e.Scope == prod) == inScope {
+						e.Sig = bytes.Clone(e.Sig)
+						e.Sig[0] ^= 1
+						if i == len(p.Entries)-1 {
+							p.Head.Hash = e.Hash(team) // a forged tail: the head names it
+						}
+						return
+					}
+				}
+				t.Error("no entry to flip")
+			})
+		})
+	}
+	flip(true)
+	_, _, err := machineRead(t, tok, time.Time{})
+	tm.p.honest()
+	mWantErr(t, err, "an unsigned entry", nil)
+	flip(false)
+	v, _, err := machineRead(t, tok, time.Time{})
+	tm.p.honest()
+	if err != nil || mGet(t, v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("an entry of another scope, badly signed, stopped the machine: %v", err)
+	}
+	// Bob holds app/staging's entries' scopes (the root): he refuses it.
+	tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+		if x.Device == tm.bob.id() {
+			rewrite(t, x, func(p *wire.ChainPage) {
+				if len(p.Entries) > 0 {
+					p.Entries[0].Sig = bytes.Clone(p.Entries[0].Sig)
+					p.Entries[0].Sig[0] ^= 1
+				}
+			})
+		}
+	})
+	defer tm.p.honest()
+	tm.bob.st.Chain = wire.ChainCursor{} // bob pulls the whole chain again
+	_, err = tm.bob.Sync(mctx)
+	mWantErr(t, err, "an unsigned entry", nil)
+}

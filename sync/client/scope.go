@@ -1,0 +1,656 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// Folder scopes (docs/sync.md "Folder scopes"): the client side. The log
+// rules are wire's (scope.go); here an admin grants and ungrants, every
+// device opens the scopes' folder names with the team's names key and
+// fetches the keys of the scopes it holds, checking each against the
+// verified log.
+
+// ErrScope is the class of a bad folder or a scope that cannot be
+// granted, ungranted or found.
+var ErrScope = errors.New("scope")
+
+func scopeErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrScope, fmt.Sprintf(format, args...))
+}
+
+// takeNamesKey keeps the team's names key from a key grant: the first one
+// seen, and the same one ever after (a grant carrying another is refused:
+// scope ids would no longer match the log).
+func (st *State) takeNamesKey(k []byte) error {
+	switch {
+	case len(k) == 0:
+		return nil
+	case len(k) != crypto.KeySize:
+		return errors.New("the team's names key offered to this device is malformed: refused")
+	case st.NamesKey == nil:
+		st.NamesKey = bytes.Clone(k)
+	case !bytes.Equal(st.NamesKey, k):
+		return errors.New("a key offered to this device carries another names key than the team's: refused")
+	}
+	return nil
+}
+
+// Folders opens the folder name of every scope of the verified log, by
+// id, checking each against its id: the map DeepestScope takes.
+func (st *State) Folders() (map[string]string, error) {
+	out := map[string]string{}
+	if st.Members == nil || len(st.Members.Scopes) == 0 {
+		return out, nil
+	}
+	if st.NamesKey == nil {
+		return nil, errors.New("the team has folder scopes but this device has no names key yet: sync first")
+	}
+	for id, s := range st.Members.Scopes {
+		f, err := wire.OpenFolder(st.NamesKey, st.Team, id, s.Folder)
+		if err != nil {
+			return nil, fmt.Errorf("scope %s: %w", id, err)
+		}
+		out[id] = f
+	}
+	// Each scope's parent is the deepest scope above it when it was made
+	// (a scope made later may sit between them).
+	for id, s := range st.Members.Scopes {
+		if p := s.Parent; p != "" && !strings.HasPrefix(out[id], out[p]+"/") {
+			return nil, fmt.Errorf("scope %s: %w (its parent is not above it)", id, wire.ErrFolder)
+		}
+	}
+	return out, nil
+}
+
+// cleanScopeFolder validates a folder given for a scope: "" or "/" is the
+// root.
+func cleanScopeFolder(folder string) (string, error) {
+	f, err := vault.CleanFolder(folder)
+	if err != nil {
+		return "", scopeErr("%q is not a valid folder name: %v", folder, err)
+	}
+	return f, nil
+}
+
+// Grant gives a member a folder scope with a role (admin only). A scope
+// new to the team gets a fresh key, wrapped to its holders: the holders of
+// the scope it is carved out of, and the member. A team without a names
+// key gets one first, with a new epoch of the root.
+func (t *Team) Grant(ctx context.Context, name, folder, role string) error {
+	st := t.st
+	f, err := cleanScopeFolder(folder)
+	if err != nil {
+		return err
+	}
+	if role != wire.RoleReader && role != wire.RoleWriter {
+		return scopeErr("role %q: a scope is granted with --role reader or writer", role)
+	}
+	c, err := t.admin(ctx, "grant a scope")
+	if err != nil {
+		return err
+	}
+	member, ds, err := st.FindMember(name)
+	if err != nil {
+		return err
+	}
+	if ds[0].Role == wire.RoleAdmin {
+		return scopeErr("%s is an admin: admins hold every scope", member)
+	}
+	_, err = t.grant(ctx, c, member, ds[0].Role, f, role)
+	return err
+}
+
+// makeScope makes folder a scope if it is not one yet, held by the
+// holders of the scope it is carved out of, and returns its id.
+func (t *Team) makeScope(ctx context.Context, c *conn, folder string) (string, error) {
+	if t.st.NamesKey != nil {
+		id := wire.ScopeID(t.st.NamesKey, t.st.Team, folder)
+		if _, ok := t.st.Members.Scopes[id]; ok {
+			return id, nil
+		}
+	}
+	return t.grant(ctx, c, "", "", folder, "")
+}
+
+// grant writes a grant entry (member "": one that only makes the scope)
+// with the scope's key wrapped to the devices it gives it to.
+func (t *Team) grant(ctx context.Context, c *conn, member, teamRole, f, role string) (string, error) {
+	st := t.st
+	var err error
+	if st.NamesKey == nil {
+		// The migration of a team made before scopes: the names key goes
+		// to every device with a new root key.
+		if st.NamesKey, err = crypto.Random(crypto.KeySize); err != nil {
+			return "", err
+		}
+		if _, err := t.rotateEpoch(ctx, c); err != nil {
+			st.NamesKey = nil
+			return "", fmt.Errorf("failed to give the team a names key (a new key epoch): %w", err)
+		}
+	}
+	folders, err := st.Folders()
+	if err != nil {
+		return "", err
+	}
+	id := wire.ScopeID(st.NamesKey, st.Team, f)
+	e := st.entry(wire.LogGrant)
+	e.Member, e.Role, e.Scope = member, role, id
+	var key []byte
+	s, exists := st.Members.Scopes[id]
+	switch {
+	case id == "":
+		e.Role, e.Epoch = teamRole, st.Members.Epoch
+		key = st.Keys[st.Epoch]
+	case exists:
+		e.Epoch = s.Epoch
+		key = st.ScopeKeys[id].Key
+	default:
+		e.Epoch, e.Parent = 1, wire.DeepestScope(folders, f)
+		if e.Folder, err = wire.SealFolder(st.NamesKey, st.Team, f); err != nil {
+			return "", err
+		}
+		if key, err = crypto.Random(crypto.KeySize); err != nil {
+			return "", err
+		}
+	}
+	if len(key) != crypto.KeySize {
+		return "", scopeErr("this device has no key of %s yet: sync first", scopeName(f))
+	}
+	st.sign(e)
+	next := cloneMembership(st.Members)
+	if err := next.Apply(e); err != nil {
+		return "", scopeErr("%v", err)
+	}
+	var keys []wire.WrappedKey
+	for _, d := range next.Devices {
+		if !d.Active || !next.Holds(d.ID, id) || (exists || id == "") && st.Members.Holds(d.ID, id) {
+			continue
+		}
+		wk, err := st.wrapScopeKeyFor(&d.Device, id, e.Epoch, key)
+		if err != nil {
+			return "", err
+		}
+		keys = append(keys, *wk)
+	}
+	if err := st.appendLog(ctx, c, e, keys); err != nil {
+		return "", err
+	}
+	if id != "" {
+		st.setScopeKey(id, e.Epoch, key)
+	}
+	if err := t.save(); err != nil {
+		return "", err
+	}
+	if !exists && id != "" {
+		// The secrets under the new scope go up again, sealed into it.
+		folders[id] = f
+		return id, t.v.Replica().ResealWhere(func(name string) bool { return wire.DeepestScope(folders, name) == id })
+	}
+	return id, nil
+}
+
+// Ungrant takes a folder scope from a member (admin only): a new epoch of
+// that scope, its key wrapped to the remaining holders, and the scope's
+// secrets (and no other) marked to be rotated. It returns how many were
+// marked.
+func (t *Team) Ungrant(ctx context.Context, name, folder string) (int, error) {
+	st := t.st
+	f, err := cleanScopeFolder(folder)
+	if err != nil {
+		return 0, err
+	}
+	c, err := t.admin(ctx, "ungrant a scope")
+	if err != nil {
+		return 0, err
+	}
+	member, ds, err := st.FindMember(name)
+	if err != nil {
+		return 0, err
+	}
+	if ds[0].Role == wire.RoleAdmin {
+		return 0, scopeErr("%s is an admin: admins hold every scope (change their role first: `hush team role %s writer`)", member, member)
+	}
+	folders, err := st.Folders()
+	if err != nil {
+		return 0, err
+	}
+	id := ""
+	if f != "" {
+		if st.NamesKey == nil {
+			return 0, scopeErr("%s is not a scope of the team (see `hush team scopes`)", f)
+		}
+		id = wire.ScopeID(st.NamesKey, st.Team, f)
+	}
+	if _, ok := st.Members.RoleOn(member, id, st.Members.Seq); !ok {
+		return 0, scopeErr("%s does not hold %s (see `hush team scopes`)", member, scopeName(f))
+	}
+	if id == "" && len(st.Members.ScopesOf(member, st.Members.Seq)) < 2 {
+		return 0, scopeErr("%s holds only the root: remove them from the team instead (`hush team remove %s`)", member, member)
+	}
+	key, err := crypto.Random(crypto.KeySize)
+	if err != nil {
+		return 0, err
+	}
+	e := st.entry(wire.LogUngrant)
+	e.Member, e.Scope = member, id
+	cur, _ := st.Members.ScopeEpoch(id)
+	e.Epoch = cur + 1
+	st.sign(e)
+	next := cloneMembership(st.Members)
+	if err := next.Apply(e); err != nil {
+		return 0, scopeErr("%v", err)
+	}
+	var keys []wire.WrappedKey
+	for _, d := range next.Devices {
+		if d.Active && next.Holds(d.ID, id) {
+			wk, err := st.wrapScopeKeyFor(&d.Device, id, e.Epoch, key)
+			if err != nil {
+				return 0, err
+			}
+			keys = append(keys, *wk)
+		}
+	}
+	if err := st.appendLog(ctx, c, e, keys); err != nil {
+		return 0, err
+	}
+	if id == "" {
+		st.Keys, st.Epoch = map[int64][]byte{e.Epoch: key}, e.Epoch
+	} else {
+		st.setScopeKey(id, e.Epoch, key)
+	}
+	if err := t.save(); err != nil {
+		return 0, err
+	}
+	folders[id] = f
+	in := func(name string) bool { return wire.DeepestScope(folders, name) == id }
+	n, err := t.v.Replica().MarkExposedWhere(in, fmt.Sprintf("%s no longer holds %s", member, scopeName(f)), time.Now())
+	if err != nil {
+		return n, err
+	}
+	return n, t.v.Replica().ResealWhere(in)
+}
+
+// rotateScope starts a new epoch of one scope, its key wrapped to its
+// holders' devices.
+func (t *Team) rotateScope(ctx context.Context, c *conn, id string) error {
+	st := t.st
+	key, err := crypto.Random(crypto.KeySize)
+	if err != nil {
+		return err
+	}
+	e := st.entry(wire.LogEpoch)
+	e.Scope = id
+	cur, _ := st.Members.ScopeEpoch(id)
+	e.Epoch = cur + 1
+	st.sign(e)
+	var keys []wire.WrappedKey
+	for _, d := range st.Members.Devices {
+		if d.Active && st.Members.Holds(d.ID, id) {
+			wk, err := st.wrapScopeKeyFor(&d.Device, id, e.Epoch, key)
+			if err != nil {
+				return err
+			}
+			keys = append(keys, *wk)
+		}
+	}
+	if err := st.appendLog(ctx, c, e, keys); err != nil {
+		return err
+	}
+	st.setScopeKey(id, e.Epoch, key)
+	return t.save()
+}
+
+func (st *State) setScopeKey(id string, epoch int64, key []byte) {
+	if st.ScopeKeys == nil {
+		st.ScopeKeys = map[string]ScopeKey{}
+	}
+	st.ScopeKeys[id] = ScopeKey{Epoch: epoch, Key: key}
+}
+
+func scopeName(folder string) string {
+	if folder == "" {
+		return "the root (/)"
+	}
+	return folder
+}
+
+// ScopeInfo is one scope as `hush team scopes` shows it.
+type ScopeInfo struct {
+	Folder  string        `json:"folder"` // "/" for the root
+	ID      string        `json:"id"`     // "" for the root
+	Epoch   int64         `json:"epoch"`
+	Holders []ScopeHolder `json:"holders"`
+}
+
+// ScopeHolder is a member holding a scope, and their role on it.
+type ScopeHolder struct {
+	Member  string `json:"member"`
+	Role    string `json:"role"`
+	Machine bool   `json:"machine,omitempty"`
+}
+
+// Scopes lists the team's scopes as the verified log says, root first,
+// then by folder; each with its holders by name (admins hold every scope).
+func (st *State) Scopes() ([]ScopeInfo, error) {
+	if st.Members == nil {
+		return nil, errors.New("sync first: this device has not seen the team's members yet")
+	}
+	folders, err := st.Folders()
+	if err != nil {
+		return nil, err
+	}
+	folders[""] = "/"
+	m := st.Members
+	members := map[string]bool{}
+	machines := map[string]bool{}
+	for _, d := range m.Devices {
+		if d.Active {
+			members[d.Member] = true
+			machines[d.Member] = d.Machine
+		}
+	}
+	var out []ScopeInfo
+	for id, f := range folders {
+		ep, _ := m.ScopeEpoch(id)
+		si := ScopeInfo{Folder: f, ID: id, Epoch: ep, Holders: []ScopeHolder{}}
+		for member := range members {
+			if r, ok := m.RoleOn(member, id, m.Seq); ok {
+				si.Holders = append(si.Holders, ScopeHolder{Member: member, Role: r, Machine: machines[member]})
+			}
+		}
+		sort.Slice(si.Holders, func(i, j int) bool { return si.Holders[i].Member < si.Holders[j].Member })
+		out = append(out, si)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID == "" || out[j].ID != "" && out[i].Folder < out[j].Folder })
+	return out, nil
+}
+
+// needScopeKeys reports whether this device holds a scope whose key at
+// the current epoch it does not have.
+func (st *State) needScopeKeys() bool {
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 {
+		return false
+	}
+	for id, s := range m.Scopes {
+		if m.Holds(st.Device.ID, id) && st.ScopeKeys[id].Epoch != s.Epoch {
+			return true
+		}
+	}
+	return false
+}
+
+// fetchScopeKeys gets this device's keys of the scopes it holds and keeps
+// each that checks out against the verified log: signed by an admin of the
+// team for this device, of a scope its member holds now, at the scope's
+// current epoch. A key of a scope this device was not granted by a valid
+// signed entry is refused, whatever the server sends. Keys of scopes it no
+// longer holds are dropped.
+func (st *State) fetchScopeKeys(ctx context.Context, c *conn) error {
+	var ks wire.Keys
+	if err := c.do(ctx, "GET", "/v1/keys", nil, &ks); err != nil {
+		return err
+	}
+	m := st.Members
+	id, err := age.ParseX25519Identity(st.BoxIdentity)
+	if err != nil {
+		return err
+	}
+	for i := range ks.Keys {
+		wk := &ks.Keys[i]
+		if wk.Scope == "" {
+			continue // the root's: fetchKey
+		}
+		s, ok := m.Scopes[wk.Scope]
+		signer, sok := m.Devices[wk.Signer]
+		switch {
+		case !ok || !m.Holds(st.Device.ID, wk.Scope):
+			return fmt.Errorf("the server offered this device the key of scope %s, which the team's log does not grant it: refused", wk.Scope)
+		case !sok || !signer.Active || signer.Role != wire.RoleAdmin:
+			return fmt.Errorf("the key of scope %s offered to this device is not signed by an admin of the team: refused", wk.Scope)
+		case wk.Device != st.Device.ID:
+			return fmt.Errorf("the key of scope %s offered is for another device: refused", wk.Scope)
+		case wk.Epoch != s.Epoch:
+			if st.ScopeKeys[wk.Scope].Epoch == s.Epoch {
+				continue // an older one this device has replaced
+			}
+			return fmt.Errorf("the key of scope %s offered is for epoch %d, but the scope is at epoch %d: refused", wk.Scope, wk.Epoch, s.Epoch)
+		case !ed25519.Verify(signer.SignKey, wire.WrappedKeySigned(st.Team, wk), wk.Sig):
+			return fmt.Errorf("the key of scope %s offered to this device has a bad signature: refused", wk.Scope)
+		}
+		r, err := age.Decrypt(bytes.NewReader(wk.Sealed), id)
+		if err != nil {
+			return fmt.Errorf("the key of scope %s offered to this device does not open: %w", wk.Scope, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(r, 4096))
+		if err != nil {
+			return fmt.Errorf("the key of scope %s offered to this device does not open: %w", wk.Scope, err)
+		}
+		var g wire.KeyGrant
+		err = json.Unmarshal(b, &g)
+		crypto.Wipe(b)
+		if err != nil || g.Team != st.Team || g.Device != st.Device.ID || g.Scope != wk.Scope || g.Epoch != wk.Epoch || len(g.Key) != crypto.KeySize {
+			return fmt.Errorf("the key of scope %s offered to this device is not bound to this team, device, scope and epoch: refused", wk.Scope)
+		}
+		if err := st.takeNamesKey(g.Names); err != nil {
+			return err
+		}
+		st.setScopeKey(wk.Scope, g.Epoch, g.Key)
+	}
+	st.dropLostScopeKeys()
+	return nil
+}
+
+// dropLostScopeKeys forgets the keys of scopes the verified log no longer
+// gives this device.
+func (st *State) dropLostScopeKeys() {
+	if st.Members != nil && len(st.Keys) > 0 {
+		if _, in := st.Members.Devices[st.Device.ID]; in && !st.Members.Holds(st.Device.ID, "") {
+			for _, k := range st.Keys { // the root's, which it no longer holds
+				crypto.Wipe(k)
+			}
+			st.Keys = map[int64][]byte{}
+		}
+	}
+	for sid := range st.ScopeKeys {
+		if st.Members == nil || !st.Members.Holds(st.Device.ID, sid) {
+			crypto.Wipe(st.ScopeKeys[sid].Key)
+			delete(st.ScopeKeys, sid)
+		}
+	}
+}
+
+// holdsScope is whether this device holds a scope now, for the records a
+// pull expects (nil: a team without scopes, where it holds everything).
+func (st *State) holdsScope() func(scope string) bool {
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 && len(m.RootOff) == 0 {
+		return nil
+	}
+	held := map[string]bool{"": m.Holds(st.Device.ID, "")}
+	for id := range m.Scopes {
+		held[id] = m.Holds(st.Device.ID, id)
+	}
+	return func(scope string) bool { return held[scope] }
+}
+
+// foldersAt is the folders of the scopes that existed right after log
+// entry seq: a record belongs to the deepest of them above its name.
+func foldersAt(m *wire.Membership, folders map[string]string, seq int64) map[string]string {
+	out := make(map[string]string, len(folders))
+	for id, f := range folders {
+		if s, ok := m.Scopes[id]; ok && s.Created <= seq {
+			out[id] = f
+		}
+	}
+	return out
+}
+
+// scopeFolders is Folders, as prepareFolders kept it while the verified
+// log did not move (a push seals many records; a pull opens many).
+func (st *State) scopeFolders() (map[string]string, error) {
+	if st.Members == nil || len(st.Members.Scopes) == 0 {
+		return nil, nil
+	}
+	if st.folders != nil && st.foldersSeq == st.Members.Seq {
+		return st.folders, nil
+	}
+	return st.Folders() // not kept: records are sealed and opened on every core
+}
+
+// prepareFolders opens the scopes' folder names once for the records a
+// sync seals and opens next (scopeFolders). Not safe to run alongside
+// them.
+func (st *State) prepareFolders() {
+	if st.Members == nil || len(st.Members.Scopes) == 0 || st.folders != nil && st.foldersSeq == st.Members.Seq {
+		return
+	}
+	if f, err := st.Folders(); err == nil {
+		st.folders, st.foldersSeq = f, st.Members.Seq
+	}
+}
+
+// sealKey is the key and epoch a record of scope is sealed under now.
+func (st *State) sealKey(scope string) (*crypto.Key, int64, error) {
+	if scope == "" {
+		k, err := st.teamKey()
+		return k, st.Epoch, err
+	}
+	sk, ok := st.ScopeKeys[scope]
+	if !ok {
+		return nil, 0, scopeErr("this device does not hold the key of the scope of this secret: ask an admin for a grant (`hush team grant`)")
+	}
+	return recordKey(st.Team, sk.Key)
+}
+
+func recordKey(team string, b []byte) (*crypto.Key, int64, error) {
+	k, err := crypto.KeyFromBytes(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer k.Wipe()
+	return k.Subkey([]byte(team), "hush/v1/team-records"), 0, nil
+}
+
+// ListScopes verifies the log and lists the team's scopes (Scopes).
+func (t *Team) ListScopes(ctx context.Context) ([]ScopeInfo, error) {
+	if _, err := t.verifyLog(ctx); err != nil && !errors.Is(err, ErrOffline) {
+		return nil, err
+	}
+	return t.st.Scopes()
+}
+
+// ErrOutOfScope means a name is outside a machine token's scopes.
+var ErrOutOfScope = errors.New("not in this token's scopes")
+
+// InScopes checks, before anything is fetched, that a name (or a folder,
+// for ls and export: "" is the whole team) is one a token with these
+// scope folders may read: inside one of them, or a folder above one of
+// them (listing it shows only what is in the scopes). No scopes: the
+// whole team.
+func InScopes(scopes []string, name string, folder bool) error {
+	if len(scopes) == 0 {
+		return nil
+	}
+	n := strings.TrimSuffix(name, "/")
+	for _, f := range scopes {
+		if n == f || strings.HasPrefix(n, f+"/") || folder && (n == "" || strings.HasPrefix(f, n+"/")) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s only", ErrOutOfScope, strings.Join(scopes, ", "))
+}
+
+// outOfScope is the known map VerifyChainKnown takes (known: the entries
+// this device signed), plus every entry of a scope this device does not
+// hold, by its own hash: their links are checked in order like every
+// entry's, their signatures are not. This device applies nothing of
+// them (it gets none of their records), and the devices that hold their
+// scopes check their signatures: a forged one there forks the chain for
+// them, which `hush team verify` shows. A machine holding 50 of a team's
+// 10,000 records verifies 50 signatures, not 10,000.
+func outOfScope(team string, es []wire.ChainEntry, holds func(string) bool, known map[int64][]byte) map[int64][]byte {
+	if holds == nil {
+		return known
+	}
+	out := make(map[int64][]byte, len(known))
+	for pos, h := range known {
+		out[pos] = h
+	}
+	for i := range es {
+		if e := &es[i]; e.Kind == wire.ChainRecord && !holds(e.Scope) {
+			if _, mine := known[e.Pos]; !mine {
+				out[e.Pos] = e.Hash(team)
+			}
+		}
+	}
+	return out
+}
+
+// writableScope says whether this device may write a name, by the scope it
+// belongs to (nil: a team without scopes, where its role alone decides).
+// Not safe to run alongside the sealing of records (it may open the
+// scopes' folder names).
+func (st *State) writableScope() func(name string) bool {
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 && len(m.RootOff) == 0 {
+		return nil
+	}
+	st.prepareFolders()
+	folders, err := st.scopeFolders()
+	if err != nil {
+		return nil // sealing says why
+	}
+	d, ok := m.Devices[st.Device.ID]
+	if !ok {
+		return nil
+	}
+	can := map[string]bool{}
+	for _, id := range append([]string{""}, slices.Collect(maps.Keys(m.Scopes))...) {
+		role, held := m.RoleOn(d.Member, id, m.Seq)
+		can[id] = held && wire.CanWrite(role)
+	}
+	return func(name string) bool { return name == "" || can[wire.DeepestScope(folders, name)] }
+}
+
+// wrapHeld wraps to a device the key of each scope it holds in next (the
+// membership right after the entry that adds it), in HeldScopes' order:
+// what its approval carries.
+func (st *State) wrapHeld(next *wire.Membership, d *wire.Device) ([]wire.WrappedKey, error) {
+	var out []wire.WrappedKey
+	for _, id := range next.HeldScopes(d.ID) {
+		key, epoch := st.Keys[st.Epoch], st.Epoch
+		if id != "" {
+			key, epoch = st.ScopeKeys[id].Key, st.ScopeKeys[id].Epoch
+		}
+		if ep, _ := next.ScopeEpoch(id); len(key) != crypto.KeySize || epoch != ep {
+			return nil, fmt.Errorf("this device does not hold the current key of scope %q: run `hush sync` first", id)
+		}
+		wk, err := st.wrapScopeKeyFor(d, id, epoch, key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *wk)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("the device would hold no scope")
+	}
+	return out, nil
+}

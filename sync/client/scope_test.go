@@ -1,0 +1,378 @@
+package client
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+func (d *mDev) Grant(name, folder, role string) error {
+	return d.team(func(t *Team) error { return t.Grant(mctx, name, folder, role) })
+}
+
+func (d *mDev) Ungrant(name, folder string) (n int, err error) {
+	err = d.team(func(t *Team) error { n, err = t.Ungrant(mctx, name, folder); return err })
+	return n, err
+}
+
+// holders is scope folder → "member:role,…" as a device's Scopes shows.
+func holders(t testing.TB, d *mDev) map[string]string {
+	t.Helper()
+	ss, err := d.st.Scopes()
+	if err != nil {
+		t.Fatalf("%s's scopes: %v", d.name, err)
+	}
+	out := map[string]string{}
+	for _, s := range ss {
+		var hs []string
+		for _, h := range s.Holders {
+			hs = append(hs, h.Member+":"+h.Role)
+		}
+		out[s.Folder] = strings.Join(hs, ",")
+	}
+	return out
+}
+
+func wantHolders(t testing.TB, d *mDev, want map[string]string) {
+	t.Helper()
+	got := holders(t, d)
+	if len(got) != len(want) {
+		t.Fatalf("%s sees scopes %v, want %v", d.name, got, want)
+	}
+	for f, h := range want {
+		if got[f] != h {
+			t.Fatalf("%s sees scopes %v, want %v", d.name, got, want)
+		}
+	}
+}
+
+// A grant and an ungrant through the real server: the scope's key reaches
+// exactly its holders' devices, checked against the signed log; an
+// ungrant starts a new epoch of that scope only and marks its secrets
+// (and no other) to be rotated.
+func TestGrantUngrantScope(t *testing.T) {
+	tm := newMTeam(t) // admin, bob (writer)
+	carol := tm.add(t, "carol", wire.RoleReader)
+	mSet(t, tm.admin.v, "app/staging/DB", "staging-db")
+	tm.sync(t, tm.admin)
+	if err := tm.admin.Grant("carol", "app/staging", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	id := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/staging")
+	for _, d := range []*mDev{bob(tm), carol} {
+		tm.sync(t, d)
+		if k := d.st.ScopeKeys[id]; k.Epoch != 1 || !bytes.Equal(k.Key, tm.admin.st.ScopeKeys[id].Key) {
+			t.Fatalf("%s has key %+v of app/staging", d.name, k)
+		}
+		if !bytes.Equal(d.st.NamesKey, tm.admin.st.NamesKey) {
+			t.Fatalf("%s has another names key", d.name)
+		}
+		// bob held the root, out of which app/staging was carved: he
+		// holds it too, as the writer he is.
+		wantHolders(t, d, map[string]string{"/": "admin:admin,bob:writer,carol:reader", "app/staging": "admin:admin,bob:writer,carol:writer"})
+	}
+
+	// Bad input: one clear refusal each, nothing sent.
+	for _, c := range []struct {
+		do   func() error
+		want string
+	}{
+		{func() error { return tm.admin.Grant("carol", "/app//x", wire.RoleReader) }, "is not a valid folder name"},
+		{func() error { return tm.admin.Grant("carol", "app/x", wire.RoleAdmin) }, "--role reader or writer"},
+		{func() error { return tm.admin.Grant("admin", "app/x", wire.RoleReader) }, "admin is an admin: admins hold every scope"},
+		{func() error { return tm.admin.Grant("nobody", "app/x", wire.RoleReader) }, `no member or device named "nobody"`},
+		{func() error { return tm.admin.Grant("carol", "app/staging", wire.RoleWriter) }, "already holds scope"},
+		{func() error { return carol.Grant("bob", "app/x", wire.RoleReader) }, "only an admin"},
+		{func() error { _, err := tm.admin.Ungrant("admin", "app/staging"); return err }, "admins hold every scope (change their role first"},
+		{func() error { _, err := tm.admin.Ungrant("carol", "app/prod"); return err }, "carol does not hold app/prod"},
+	} {
+		if err := c.do(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+
+	mSet(t, tm.admin.v, "app/other", "other")
+	tm.sync(t, tm.admin)
+	n, err := tm.admin.Ungrant("bob", "app/staging")
+	if err != nil || n != 1 {
+		t.Fatalf("ungrant: %d marked, %v; want app/staging/DB alone", n, err)
+	}
+	if s, _ := tm.admin.v.Get("app/staging/DB"); s.Exposed == nil {
+		t.Fatal("the scope's secret is not marked to be rotated")
+	}
+	if s, _ := tm.admin.v.Get("app/other"); s.Exposed != nil {
+		t.Fatal("a secret outside the scope is marked to be rotated")
+	}
+	if tm.admin.st.Epoch != 1 || tm.admin.st.ScopeKeys[id].Epoch != 2 {
+		t.Fatalf("after an ungrant: root epoch %d, scope epoch %d; want 1 and 2", tm.admin.st.Epoch, tm.admin.st.ScopeKeys[id].Epoch)
+	}
+	// Only the scope's secrets go up again, under its new key.
+	if rep := tm.sync(t, tm.admin); rep.Pushed != 1 {
+		t.Fatalf("after an ungrant of app/staging the admin pushed %d secrets, want its one", rep.Pushed)
+	}
+	tm.sync(t, carol)
+	tm.sync(t, bob(tm))
+	if carol.st.ScopeKeys[id].Epoch != 2 || !bytes.Equal(carol.st.ScopeKeys[id].Key, tm.admin.st.ScopeKeys[id].Key) {
+		t.Fatal("carol did not get the scope's new key")
+	}
+	if _, ok := bob(tm).st.ScopeKeys[id]; ok {
+		t.Fatal("bob keeps the key of a scope he lost")
+	}
+	if _, err := tm.admin.Ungrant("bob", "/"); err == nil || !strings.Contains(err.Error(), "holds only the root") {
+		t.Fatalf("ungrant of the root from a member who holds nothing else: %v", err)
+	}
+	wantHolders(t, carol, map[string]string{"/": "admin:admin,bob:writer,carol:reader", "app/staging": "admin:admin,carol:writer"})
+
+	// A removal starts a new epoch of every scope the member held.
+	if _, err := tm.admin.Remove(mctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	if tm.admin.st.ScopeKeys[id].Epoch != 3 || tm.admin.st.Members.Scopes[id].Epoch != 3 {
+		t.Fatalf("after carol's removal, app/staging is at epoch %d", tm.admin.st.Members.Scopes[id].Epoch)
+	}
+}
+
+func bob(tm *mTeam) *mDev { return tm.bob }
+
+// A team made before scopes has no names key: its first grant gives it
+// one, with a new root epoch whose key grants carry it to every device.
+func TestFirstGrantMigrates(t *testing.T) {
+	tm := newMTeam(t)
+	tm.admin.st.NamesKey, tm.bob.st.NamesKey = nil, nil
+	if err := tm.admin.Grant("bob", "app/prod", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	if tm.admin.st.NamesKey == nil || tm.admin.st.Epoch != 2 {
+		t.Fatalf("the first grant: names key %v, root epoch %d; want a key and epoch 2", tm.admin.st.NamesKey != nil, tm.admin.st.Epoch)
+	}
+	tm.sync(t, tm.bob)
+	if !bytes.Equal(tm.bob.st.NamesKey, tm.admin.st.NamesKey) || tm.bob.st.Epoch != 2 {
+		t.Fatal("bob did not get the names key with the new root key")
+	}
+	wantHolders(t, tm.bob, map[string]string{"/": "admin:admin,bob:writer", "app/prod": "admin:admin,bob:reader"})
+	// The team's secrets went up again under the new root key and bob
+	// still reads them.
+	if mGet(t, tm.bob.v, "app/alpha") != "alpha-1" {
+		t.Fatal("bob no longer reads the team's secrets")
+	}
+}
+
+// The server sends a device only keys of scopes the verified log gives
+// its member; a key the server slips in for a scope the device was not
+// granted is refused by the client.
+func TestScopeKeyNotGrantedRefused(t *testing.T) {
+	tm := newMTeam(t)
+	carol := tm.add(t, "carol", wire.RoleReader)
+	if err := tm.admin.Grant("carol", "app/staging", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.admin.Ungrant("bob", "app/staging"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, carol)
+	id := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/staging")
+	// bob never held epoch 2: the server has no key of it for him, and
+	// sends him none.
+	tm.sync(t, tm.bob)
+	if _, ok := tm.bob.st.ScopeKeys[id]; ok {
+		t.Fatal("bob got a key of a scope he does not hold")
+	}
+	// A lying server hands bob carol's key of the scope, rewritten for
+	// him and signed by the admin (as if the admin had wrapped it).
+	k := carol.st.ScopeKeys[id]
+	wk := wrapTo(t, tm.admin.st.Team, &tm.bob.st.Device, k.Epoch, k.Key, tm.admin.id(), tm.admin.st.SignSeed)
+	wk.Scope = id
+	wk.Sig = ed25519.Sign(ed25519.NewKeyFromSeed(tm.admin.st.SignSeed), wire.WrappedKeySigned(tm.admin.st.Team, &wk))
+	tm.p.onAfter("GET /v1/keys", func(x *mExchange) {
+		if x.Device == tm.bob.id() {
+			rewrite(t, x, func(ks *wire.Keys) { ks.Keys = append(ks.Keys, wk) })
+		}
+	})
+	err := tm.bob.team(func(tt *Team) error {
+		c, err := tt.verifyLog(mctx)
+		if err != nil {
+			return err
+		}
+		return tt.st.fetchScopeKeys(mctx, c)
+	})
+	if err == nil || !strings.Contains(err.Error(), "which the team's log does not grant it: refused") {
+		t.Fatalf("a key of a scope bob was not granted: %v", err)
+	}
+	if _, ok := tm.bob.st.ScopeKeys[id]; ok {
+		t.Fatal("bob kept the key")
+	}
+}
+
+// A machine made with --scope app/prod holds only app/prod: its token
+// says so, the server sends it only that scope's records and key, and
+// its memory vault holds only those secrets.
+func TestScopedMachineReadsItsScopeOnly(t *testing.T) {
+	tm := newMTeam(t)
+	mSet(t, tm.admin.v, "app/prod/DB", "prod-db")
+	mSet(t, tm.admin.v, "app/prod/API", "prod-api")
+	mSet(t, tm.admin.v, "app/staging/DB", "CANARY-staging-value")
+	mSet(t, tm.admin.v, "CANARY-root-name", "CANARY-root-value")
+	tm.sync(t, tm.admin)
+	var tok *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		tok, err = tt.InviteMachineScoped(mctx, "ci-deploy", wire.RoleReader, time.Hour, []string{"app/prod"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseToken(tok.String())
+	if err != nil || len(parsed.Scopes) != 1 || parsed.Scopes[0] != "app/prod" {
+		t.Fatalf("the token's scopes: %v, %v", parsed, err)
+	}
+	tm.sync(t, tm.admin) // the secrets under app/prod go up again, sealed into it
+	mark := tm.p.mark()
+	v, _, err := machineRead(t, tok, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mSecrets(t, v)
+	if len(got) != 2 || !strings.HasPrefix(got["app/prod/DB"], "prod-db") || !strings.HasPrefix(got["app/prod/API"], "prod-api") {
+		t.Fatalf("the machine holds %v, want app/prod's two secrets alone", got)
+	}
+	// The server sent it no record of another scope.
+	id := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/prod")
+	n := 0
+	for _, x := range tm.p.sent(mark, "GET /v2/chain", parsed.Device) {
+		var pg wire.ChainPage
+		if err := json.Unmarshal(x.Resp, &pg); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range pg.Records {
+			if r.Scope != id {
+				t.Fatalf("the server sent the machine record %s of scope %q", r.ID, r.Scope)
+			}
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("the machine got %d records, want 2", n)
+	}
+	// Bob, who holds the root, still reads everything.
+	tm.sync(t, tm.bob)
+	if mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" || mGet(t, tm.bob.v, "app/staging/DB") != "CANARY-staging-value" {
+		t.Fatal("bob no longer reads the team")
+	}
+}
+
+func TestInScopes(t *testing.T) {
+	scopes := []string{"app/prod", "ci"}
+	for _, c := range []struct {
+		name   string
+		folder bool
+		ok     bool
+	}{
+		{"app/prod/DB", false, true},
+		{"app/prod/x/y", false, true},
+		{"ci/TOKEN", false, true},
+		{"app/prod", false, true},
+		{"app/prod2/DB", false, false},
+		{"app/staging/DB", false, false},
+		{"TOP", false, false},
+		{"app", false, false},
+		{"app", true, true},  // ls app: shows only app/prod
+		{"app/", true, true}, // with the trailing slash
+		{"", true, true},     // ls: the whole token
+		{"app/staging", true, false},
+		{"application", true, false},
+	} {
+		err := InScopes(scopes, c.name, c.folder)
+		if (err == nil) != c.ok {
+			t.Errorf("InScopes(%q, folder %v) = %v, want ok %v", c.name, c.folder, err, c.ok)
+		}
+		if err != nil && (!errors.Is(err, ErrOutOfScope) || err.Error() != "not in this token's scopes: app/prod, ci only") {
+			t.Errorf("InScopes(%q): %q", c.name, err)
+		}
+	}
+	if InScopes(nil, "anything", false) != nil {
+		t.Error("a token without scopes refused a name")
+	}
+}
+
+// A member who lost the root keeps writing the scopes she may write; a
+// local change outside them stays on her device, said in the report, and
+// does not stop the rest.
+func TestLocalChangeOutsideScopesStays(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	if _, err := tm.admin.Ungrant("carol", "/"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	if len(carol.st.Keys) != 0 {
+		t.Fatal("carol keeps the root's key after losing the root")
+	}
+	mSet(t, carol.v, "TOP-LOCAL", "stays")
+	mSet(t, carol.v, "app/staging/NEW", "goes")
+	rep := tm.sync(t, carol)
+	if rep.OutOfScope != 1 || rep.Pushed != 1 {
+		t.Fatalf("carol's sync: %d out of scope, %d pushed; want 1 and 1", rep.OutOfScope, rep.Pushed)
+	}
+	tm.sync(t, tm.admin)
+	if mGet(t, tm.admin.v, "app/staging/NEW") != "goes" {
+		t.Fatal("the change in carol's scope did not reach the admin")
+	}
+	if _, err := tm.admin.v.Get("TOP-LOCAL"); err == nil {
+		t.Fatal("a change outside carol's scopes reached the team")
+	}
+}
+
+// A contractor invited with --scope app/staging holds app/staging alone
+// from the start: her device never gets the team key nor a record of
+// another scope. A device approved later gets the key of every scope it
+// holds: a new admin, all of them.
+func TestInviteWithScopes(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	inv, err := func() (inv *Invite, err error) {
+		err = tm.admin.team(func(tt *Team) error {
+			inv, err = tt.InviteScoped(mctx, wire.RoleWriter, "", time.Hour, []string{"app/staging"})
+			return err
+		})
+		return inv, err
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+	con := &mDev{name: "con", v: mVault(t)}
+	if con.st, err = Join(mctx, con.v, inv, JoinOptions{Device: "con-laptop", Member: "con"}); err != nil {
+		t.Fatal(err)
+	}
+	rep := tm.sync(t, tm.admin)
+	if len(rep.Approvals) != 1 || rep.Approvals[0].Refused != "" {
+		t.Fatalf("approving con: %+v", rep.Approvals)
+	}
+	tm.sync(t, con)
+	if len(con.st.Keys) != 0 {
+		t.Fatal("the contractor got the team key")
+	}
+	got := mSecrets(t, con.v)
+	if len(got) != 1 || !strings.HasPrefix(got["app/staging/DB"], "staging-db") {
+		t.Fatalf("the contractor holds %v, want app/staging/DB alone", got)
+	}
+	// A second admin, approved now, gets every scope's key.
+	admin2 := tm.add(t, "admin2", wire.RoleAdmin)
+	if len(admin2.st.ScopeKeys) != len(tm.admin.st.Members.Scopes) || len(admin2.st.Keys) != 1 {
+		t.Fatalf("a new admin holds %d scope keys of %d", len(admin2.st.ScopeKeys), len(tm.admin.st.Members.Scopes))
+	}
+	if mGet(t, admin2.v, "app/prod/DB") != "prod-db" || mGet(t, admin2.v, "app/staging/DB") != "staging-db" {
+		t.Fatal("the new admin does not read every scope")
+	}
+	// Bad input.
+	err = tm.admin.team(func(tt *Team) error {
+		_, err := tt.InviteScoped(mctx, wire.RoleAdmin, "", time.Hour, []string{"app/x"})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "only a new member who is not an admin starts with scopes") {
+		t.Fatalf("an admin invited with scopes: %v", err)
+	}
+}
