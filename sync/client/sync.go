@@ -46,6 +46,10 @@ type Report struct {
 	OutOfScope int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
+	// TakenIn counts records of the epoch before the current one, written
+	// before it began, that this device (the admin that began it) applied
+	// and seals again under the new key, marked to rotate.
+	TakenIn int
 	// Unreadable lists records their author signed but that do not open
 	// under the team key (chain): skipped, this device keeps its last
 	// readable version; the author's device is broken or hostile.
@@ -363,6 +367,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 	var remotes []vault.Remote
 	var remoteRecs []*wire.Record
 	marks := map[string]vault.SyncMark{}
+	old := map[string]bool{} // records of the epoch before, taken in (PrevKey)
 	inPage := make(map[string]int64, len(recs))
 	for i := range recs {
 		r := &recs[i]
@@ -457,14 +462,31 @@ func (s *syncer) apply(recs []wire.Record) error {
 				t.Mark = &mark
 			} else {
 				s.rep.Skipped++
+				// A device sealing its copy again (a new epoch it began)
+				// that cannot take in a newer old-epoch record goes on top
+				// of it: else its re-seal would be refused as a conflict
+				// at every push, and the team would never converge.
+				if t != nil && t.Mark != nil && mark.LocalHead == -1 && mark.Theirs == nil && r.Version > mark.Base {
+					mark.Base, mark.Seen = r.Version, max(mark.Seen, r.Version)
+					marks[r.ID] = mark
+					t.Mark = &mark
+				}
 			}
 			continue
 		}
 		if r.Version == mark.Base && mark.Theirs == nil {
 			continue // what we pushed, or already have
 		}
+		// A record of the epoch before, taken in by the admin that began
+		// this one: applied, then sealed again under the new key. Its
+		// copy waiting to be sealed again is no change of its own, unless
+		// it was edited after the epoch began.
+		resealing := p.old && t != nil && t.Mark != nil && mark.LocalHead == -1 && mark.Theirs == nil && !s.editedSince(t, s.st.PrevKey.Began)
+		if p.old {
+			old[r.ID] = true
+		}
 		id, _ := hex.DecodeString(r.ID)
-		if t != nil && t.Dirty() {
+		if t != nil && t.Dirty() && !resealing {
 			local, err := s.localPayload(t)
 			if err != nil {
 				return err
@@ -525,6 +547,8 @@ func (s *syncer) apply(recs []wire.Record) error {
 		return err
 	}
 	collisions := map[string]vault.SyncMark{}
+	resealed := map[string]vault.SyncMark{}
+	exposed := map[string]bool{}
 	for i, a := range applied {
 		if a.TakenBy != nil {
 			// Two secrets with one name (made on two devices while apart):
@@ -560,6 +584,16 @@ func (s *syncer) apply(recs []wire.Record) error {
 			s.tracked[remoteRecs[i].ID] = t
 		}
 		m := a.Mark
+		if old[remoteRecs[i].ID] {
+			// Sealed again under the current key at the next push; the
+			// removed member (or demoted writer) held the key it was
+			// written under.
+			m.LocalHead = -1
+			resealed[remoteRecs[i].ID] = m
+			if !remotes[i].Deleted {
+				exposed[remotes[i].Name] = true
+			}
+		}
 		t.Mark, t.Exists, t.Head, t.Deleted = &m, m.LocalHead > 0, m.LocalHead, m.LocalDeleted
 	}
 	if len(collisions) > 0 {
@@ -573,7 +607,40 @@ func (s *syncer) apply(recs []wire.Record) error {
 			}
 		}
 	}
+	if len(resealed) > 0 {
+		if err := s.v.PutMarks(resealed); err != nil {
+			return err
+		}
+		for id, m := range resealed {
+			if t := s.tracked[id]; t != nil {
+				m := m
+				t.Mark = &m
+			}
+		}
+		s.rep.TakenIn += len(resealed)
+		if len(exposed) > 0 {
+			if _, err := s.v.MarkExposedWhere(func(name string) bool { return exposed[name] },
+				"written under the team's previous key, which a member who has left holds", s.st.now()); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// editedSince reports whether t's current local version was written after
+// at (this device's clock): a change made here, not only a copy waiting
+// to be sealed again.
+func (s *syncer) editedSince(t *vault.Tracked, at time.Time) bool {
+	if !t.Exists {
+		return false
+	}
+	sec, err := s.v.ByID(t.ID)
+	if err != nil {
+		return true // unknown: treated as a change, kept as a conflict
+	}
+	clear(sec.Value)
+	return sec.Updated.After(at)
 }
 
 // theirs is a teammate's record kept beside a local change (a conflict):

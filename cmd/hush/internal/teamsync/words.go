@@ -33,6 +33,9 @@ func ReportNotes(rep *client.Report) []string {
 	if rep.Skipped > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped))
 	}
+	if rep.TakenIn > 0 {
+		notes = append(notes, fmt.Sprintf("note: %d record(s) a teammate wrote under the previous team key, before the new one began, were taken in and go up again sealed under the new key; they are marked to rotate, since a member who left holds that key (`hush due`)", rep.TakenIn))
+	}
 	for _, u := range rep.Unreadable {
 		what := "secret " + u.ID
 		if u.Name != "" {
