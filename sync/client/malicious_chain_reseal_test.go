@@ -63,3 +63,40 @@ func TestMaliciousChainResealTakesIn(t *testing.T) {
 		}
 	}
 }
+
+// The admin changed the secret itself after the new epoch began: bob's
+// old-epoch change is kept as a conflict (readable with the previous
+// key), not taken over it; resolved as theirs, it goes up sealed under the
+// new key and every device converges on it.
+func TestMaliciousChainResealConflict(t *testing.T) {
+	tm := newMTeam(t)
+	admin, bob := tm.admin, tm.bob
+	carol := tm.add(t, "carol", wire.RoleWriter)
+	tm.add(t, "mallory", wire.RoleWriter)
+	tm.sync(t, bob)
+	tm.sync(t, carol)
+	mSet(t, bob.v, "app/alpha", "bob-alpha-2")
+	tm.sync(t, bob)
+	if _, err := admin.Remove(mctx, "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	mSet(t, admin.v, "app/alpha", "admin-alpha-after")
+	rep, err := admin.Sync(mctx)
+	if err != nil {
+		t.Fatalf("the admin's sync: %v", err)
+	}
+	if len(rep.Conflicts) != 1 || rep.Conflicts[0] != "app/alpha" {
+		t.Fatalf("the admin's edit after the epoch began and bob's old-epoch change: %+v", rep)
+	}
+	var th *Theirs
+	if err := admin.team(func(tt *Team) (err error) { th, err = tt.Theirs("app/alpha"); return err }); err != nil || string(th.Value) != "bob-alpha-2" {
+		t.Fatalf("theirs: %+v %v", th, err)
+	}
+	if err := admin.Resolve(mctx, "app/alpha", KeepTheirs); err != nil {
+		t.Fatal(err)
+	}
+	tm.chainConverge(t, admin, bob, carol)
+	if got := mGet(t, carol.v, "app/alpha"); got != "bob-alpha-2" {
+		t.Fatalf("carol holds %s", got)
+	}
+}

@@ -939,6 +939,13 @@ func (tm *Team) Resolve(ctx context.Context, name string, keep Keep) error {
 	if applied[0].TakenBy != nil {
 		return fmt.Errorf("their version of %s is named %s, and another secret here has that name: rename it (`hush mv`), then resolve again", name, p.Name)
 	}
+	if p.old {
+		// Written under the epoch before (taken in by this admin): it goes
+		// up again sealed under the current key.
+		m := applied[0].Mark
+		m.LocalHead = -1
+		return v.Replica().PutMarks(map[string]vault.SyncMark{theirs.ID: m})
+	}
 	return nil
 }
 
