@@ -63,7 +63,7 @@ func TestMaliciousChainRemovedMemberBackdated(t *testing.T) {
 	// behind on the log fetches it again and pushes again, in one sync.
 	carol := tm.invite(t, "carol", wire.RoleReader)
 	mSet(t, bob.v, "app/alpha", "bob-behind")
-	moved := false
+	moved, mark := false, tm.p.mark()
 	tm.p.onBefore("POST /v2/push", func(x *mExchange) bool {
 		if x.Device == bob.id() && !moved {
 			moved = true
@@ -79,6 +79,15 @@ func TestMaliciousChainRemovedMemberBackdated(t *testing.T) {
 	tm.p.honest()
 	if !moved || rep.Pushed != 1 || rep.Stale != 0 {
 		t.Fatalf("bob behind on the log: moved=%v %+v", moved, rep)
+	}
+	var answers []string
+	for _, x := range tm.p.sent(mark, "POST /v2/push", bob.id()) {
+		var res wire.ChainPushResponse
+		json.Unmarshal(x.Resp, &res)
+		answers = append(answers, res.Status)
+	}
+	if strings.Join(answers, ",") != wire.PushStale+","+wire.PushOK {
+		t.Fatalf("the server's answers to bob's pushes: %v, want stale then ok", answers)
 	}
 	tm.sync(t, carol)
 	tm.chainConverge(t, admin, bob, carol)
