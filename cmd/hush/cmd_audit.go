@@ -3,13 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
+	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -83,25 +82,7 @@ docs/security.md).`,
 					a.notef("no audit entries match")
 					return nil
 				}
-				details := false
-				for _, e := range shown {
-					details = details || e.Detail != ""
-				}
-				tw := a.newTable()
-				header := "#\tTIME\tDEVICE\tACTION\tNAMES\tRESULT"
-				if details {
-					header += "\tDETAIL"
-				}
-				fmt.Fprintln(tw, header)
-				for _, e := range shown {
-					line := fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", e.Seq, e.Time.Local().Format("2006-01-02 15:04:05"), e.Device, e.Action,
-						human.Shorten(strings.Join(e.Names, ","), 60), human.Shorten(e.Result, 60))
-					if details {
-						line += "\t" + human.Shorten(e.Detail, 80)
-					}
-					fmt.Fprintln(tw, line)
-				}
-				return tw.Flush()
+				return listing.WriteAudit(a.stdout, shown)
 			})
 		},
 	}

@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
-	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
-	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -89,7 +84,12 @@ for a throw-away login in a transaction that is rolled back.`,
 			if err := dynamic.Available(v, name); err != nil {
 				return err
 			}
-			value, err := a.readAdminURL(name, adminURL, cmd.Flags().Changed("postgres"))
+			given := cmd.Flags().Changed("postgres")
+			if given && adminURL == "" {
+				return usagef("--postgres is empty: give the admin URL, or - to read it from stdin")
+			}
+			value, err := a.input().AdminURL(name, adminURL, a.stderrIsTerminal(),
+				usagef("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name))
 			if err != nil {
 				return err
 			}
@@ -136,33 +136,6 @@ for a throw-away login in a transaction that is rolled back.`,
 	return cmd
 }
 
-// readAdminURL takes the admin URL from the flag, stdin ("-") or a hidden
-// prompt.
-func (a *app) readAdminURL(name, flag string, given bool) ([]byte, error) {
-	switch {
-	case given && flag == "-":
-		b, err := io.ReadAll(io.LimitReader(a.stdin, 8<<10))
-		if err != nil {
-			return nil, fmt.Errorf("failed to read the admin URL from stdin: %w", err)
-		}
-		b = bytes.TrimRight(b, "\r\n")
-		if len(b) == 0 {
-			return nil, fmt.Errorf("no admin URL on stdin")
-		}
-		return b, nil
-	case given && flag != "":
-		if a.stderrIsTerminal() {
-			a.notef("note: an admin URL given as an argument is visible to ps and stays in your shell history; `--postgres -` reads it from stdin")
-		}
-		return []byte(flag), nil
-	case given:
-		return nil, usagef("--postgres is empty: give the admin URL, or - to read it from stdin")
-	}
-	return prompt.Hidden(fmt.Sprintf("PostgreSQL admin URL for %s (postgres://USER:PASSWORD@HOST:PORT/DB): ", name),
-		usagef("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name),
-		errors.New("empty admin URL: nothing stored"))
-}
-
 func (a *app) dynamicLsCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "ls",
@@ -181,12 +154,7 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 					a.notef("no dynamic sources: add one with `hush dynamic add NAME --postgres - --role-template SQL`")
 					return nil
 				}
-				w := a.newTable()
-				fmt.Fprintln(w, "NAME\tSERVER\tTTL\tLEASES\tTEMPLATE")
-				for _, s := range out {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Server, s.TTL, s.Leases, human.Shorten(human.OneLine(s.Template), 60))
-				}
-				return w.Flush()
+				return dynamic.WriteSources(a.stdout, out)
 			})
 		},
 	}
@@ -215,7 +183,7 @@ anyway; --cleanup drops it for good, and so does every later
 					if err != nil {
 						return err
 					}
-					failed := a.reportOutcomes(out)
+					failed := dynamic.Report(out, a.notef)
 					if len(out) == 0 {
 						a.notef("no left-over leases")
 					}
@@ -236,20 +204,7 @@ anyway; --cleanup drops it for good, and so does every later
 					a.notef("no leases: every login hush made has been dropped")
 					return nil
 				}
-				w := a.newTable()
-				fmt.Fprintln(w, "SOURCE\tROLE\tCREATED\tEXPIRES\tSTATE")
-				for _, l := range leases {
-					state := string(l.State) + ", " + l.Why
-					if l.LeftOver {
-						state = string(l.State) + ", left over: " + l.Why
-					}
-					if l.LastError != "" {
-						state += "; last error: " + human.Shorten(l.LastError, 80)
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.Source, l.Role, l.Created.Local().Format("2006-01-02 15:04:05"),
-						human.Expiry(l.Expires, now), state)
-				}
-				return w.Flush()
+				return dynamic.WriteLeases(a.stdout, leases, now)
 			})
 		},
 	}
@@ -297,7 +252,7 @@ under another hush, which then finds the login gone.`,
 					a.notef("no leases of %s", name)
 					return nil
 				}
-				if failed := a.reportOutcomes(out); failed > 0 {
+				if failed := dynamic.Report(out, a.notef); failed > 0 {
 					return fmt.Errorf("%s could not be dropped; they stay recorded", human.Count(failed, "login"))
 				}
 				return nil
@@ -334,71 +289,5 @@ whose server no longer exists. If it does exist, drop it yourself
 	}
 }
 
-// reportOutcomes prints what a cleanup did and returns how many failed.
-func (a *app) reportOutcomes(out []dynamic.Outcome) int {
-	failed := 0
-	for _, o := range out {
-		if o.Err != nil {
-			failed++
-		}
-		a.notef("%s", o)
-	}
-	return failed
-}
-
 // leaseManager is a lease manager on v that writes the audit log.
-func (a *app) leaseManager(v *vault.Vault) *dynamic.Manager {
-	m := dynamic.NewManager(v)
-	m.Record = func(action string, names []string, detail string, err error) {
-		a.recordDetail(v, action, names, detail, err)
-	}
-	return m
-}
-
-// recordDetail is record with a detail.
-func (a *app) recordDetail(v *vault.Vault, action string, names []string, detail string, result error) {
-	if err := v.RecordDetail(action, names, detail, result); err != nil {
-		a.notef("note: the audit log could not be written: %v", err)
-	}
-}
-
-func parseDynamicFlags(list []string) ([]dynamic.Binding, error) {
-	var out []dynamic.Binding
-	seen := map[string]bool{}
-	for _, s := range list {
-		k, name, ok := strings.Cut(s, "=")
-		if !ok || k == "" || name == "" {
-			return nil, usagef("--dynamic %q: use VAR=NAME, e.g. --dynamic DATABASE_URL=db/prod", s)
-		}
-		if err := run.CheckVarName(k); err != nil {
-			return nil, usagef("--dynamic %s: %v", s, err)
-		}
-		if err := vault.ValidName(name); err != nil {
-			return nil, usageError{fmt.Errorf("--dynamic %s: %w", s, err)}
-		}
-		if seen[k] {
-			return nil, usagef("--dynamic: %s is given twice", k)
-		}
-		seen[k] = true
-		out = append(out, dynamic.Binding{Var: k, Source: name})
-	}
-	return out, nil
-}
-
-// runDynamic runs the program under supervision with a login of its own
-// per --dynamic flag, dropped when it ends, however it ends. It owns v and
-// closes it: hush stays with the vault open, to record the logins.
-func (a *app) runDynamic(v *vault.Vault, plan *run.Plan, bindings []dynamic.Binding, mask bool) error {
-	defer v.Close()
-	s := a.leaseManager(v).NewSession(bindings, a.notef)
-	code, err := run.SuperviseAround(plan, a.stdio(), run.SuperviseOptions{Mask: mask}, s.Around())
-	var ie *run.InterruptedError
-	if errors.As(err, &ie) {
-		a.notef("hush: %v; no login was left", err)
-		return exitStatus(ie.Code())
-	}
-	if err != nil {
-		return err
-	}
-	return exitStatus(code)
-}
+func (a *app) leaseManager(v *vault.Vault) *dynamic.Manager { return dynamic.Audited(v, a.notef) }

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,25 +41,7 @@ func (a *app) historyCommand() *cobra.Command {
 					return damaged
 				}
 				now := time.Now()
-				w := a.newTable()
-				fmt.Fprintln(w, "VERSION\tCREATED\tTYPE\tSIZE\tSTATE\tNOTE")
-				for _, h := range hist {
-					state := ""
-					if h.Name != name {
-						state = "named " + h.Name
-					}
-					if h.Current {
-						state = human.Join(state, "current")
-					}
-					if slices.Contains(bad, h.Version) {
-						state = human.Join(state, "damaged: "+listing.DamagedValue)
-					}
-					if state == "" {
-						state = "-"
-					}
-					fmt.Fprintf(w, "%d\t%s (%s)\t%s\t%s\t%s\t%s\n", h.Version, h.Created.Local().Format("2006-01-02 15:04"), human.Ago(h.Created, now), h.Type, human.Size(h.Size), state, human.Cell(h.Note, 60))
-				}
-				if err := w.Flush(); err != nil {
+				if err := listing.WriteHistory(a.stdout, name, hist, bad, now); err != nil {
 					return err
 				}
 				if !cur.Deleted.IsZero() {

@@ -76,28 +76,12 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 					return usageError{err}
 				}
 			}
-			data, err := transfer.ReadInput(a.stdin, args[0])
+			file := transfer.File{Path: args[0], Format: f, Folder: folder, NoExpand: noExpand, ExpandEnv: expandEnv, Env: a.env}
+			reqs, names, wipe, err := file.Read(a.stdin, a.notef)
 			if err != nil {
 				return err
 			}
-			defer crypto.Wipe(data)
-			po := transfer.ParseOptions{NoExpand: noExpand}
-			where := "earlier in the file"
-			if expandEnv {
-				po.Env = a.env
-				where += " nor in the environment"
-			}
-			po.Undefined = func(line int, key string) {
-				a.notef("note: %s line %d: the value of %s refers to a variable defined neither %s: it expands to nothing (write \\$ or use single quotes for a literal $, or --no-expand)", transfer.DisplayName(args[0]), line, key, where)
-			}
-			entries, err := transfer.Parse(f, data, transfer.DisplayName(args[0]), po)
-			if err != nil {
-				return err
-			}
-			reqs, names, err := transfer.Requests(entries, folder)
-			if err != nil {
-				return err
-			}
+			defer wipe()
 			if dryRun {
 				fmt.Fprintf(a.stdout, "would import %s (new, or a new version where the value changed):\n", human.Count(len(names), "secret"))
 				for _, n := range names {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/vault"
@@ -87,34 +86,9 @@ cron can gate on it.`,
 				} else if len(items) == 0 {
 					a.notef("nothing is due within %s", formatDuration(w))
 				} else {
-					tw := a.newTable()
-					fmt.Fprintln(tw, "NAME\tDUE\tWHEN\t")
-					for _, it := range items {
-						state := "due " + human.Date(it.When, now)
-						if it.Overdue {
-							state = "OVERDUE since " + human.Date(it.When, now)
-						}
-						what := it.What
-						if it.Reason != "" {
-							what += " (" + it.Reason + ")"
-						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t\n", it.Name, what, state)
-					}
-					tw.Flush()
+					listing.WriteDue(a.stdout, items, now)
 				}
-				if overdue > 0 {
-					ended := 0
-					for _, it := range items {
-						if it.Overdue && strings.HasPrefix(it.Name, "machine ") {
-							ended++
-						}
-					}
-					if ended == overdue {
-						return fmt.Errorf("%d machine(s) whose access has ended: `hush team remove NAME`, and `hush team invite --machine` for a new token", ended)
-					}
-					return fmt.Errorf("%d overdue: rotate with `hush rotate NAME`, or `hush rotate --due` for those with a rotator", overdue)
-				}
-				return nil
+				return listing.DueError(items, overdue)
 			})
 		},
 	}
@@ -276,11 +250,7 @@ arguments, list the policies.`,
 					return err
 				}
 				if a.jsonOut {
-					out := make([]map[string]string, 0, len(ps))
-					for _, p := range ps {
-						out = append(out, map[string]string{"folder": p.Folder, "rotate_every": formatDuration(p.RotateEvery)})
-					}
-					return a.writeJSON(out)
+					return a.writeJSON(listing.PolicyRows(ps))
 				}
 				if len(ps) == 0 {
 					a.notef("no folder policies: `hush policy FOLDER --rotate-every 90d` sets one")

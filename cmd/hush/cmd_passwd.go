@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
-
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -57,14 +55,8 @@ is then either as it was (old passphrase) or rotated (new passphrase).`,
 				}
 				defer crypto.Wipe(pass)
 				if rotateKey {
-					if err := v.RotateKey(pass, params); err != nil {
+					if err := a.chain().RotateKey(v, pass, params); err != nil {
 						return err
-					}
-					// A remembered old key no longer opens the vault; don't
-					// leave it lying around either.
-					id := hex.EncodeToString(v.ID())
-					for _, s := range a.stores {
-						s.Delete(id)
 					}
 					a.notef("passphrase changed and vault key replaced (key epoch %d; key derivation: %s); remembered keys were forgotten", v.Epoch(), params)
 					return nil

@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
+	"github.com/hush-secrets/hush/cmd/hush/internal/runsession"
 )
 
 // exitStatus carries a child's exit code out of `hush run`: no message.
@@ -99,18 +100,25 @@ user (/proc/PID/environ): see docs/run.md.`,
 	return cmd
 }
 
+// watchFlags are run's --watch, --watch-signal and --watch-grace.
+type watchFlags struct {
+	mode   string // "", "restart" or "signal:NAME"
+	signal string
+	grace  time.Duration
+}
+
 func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noProject bool, watch watchFlags) error {
-	specs, err := parseDynamicFlags(dyn)
+	specs, err := dynamic.ParseBindings(dyn)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	if src := machine.Source(a.getenv, a.tokenFile); src != "" && (watch.mode != "" || len(specs) > 0) {
 		return usagef("--watch and --dynamic do not work with a machine token (%s) yet: `hush agent` follows a team with one", src)
 	}
 	var rw run.Watch
 	if watch.mode != "" {
-		if rw, err = watch.parse(); err != nil {
-			return err
+		if rw, err = run.ParseWatch(watch.mode, watch.signal, watch.grace); err != nil {
+			return usageError{err}
 		}
 		rw.Mask = mask
 	}
@@ -133,63 +141,26 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 	if !needsVault && o.EnvFile == nil {
 		return usagef("nothing to inject: give --from FOLDER, --env-file FILE, --dynamic VAR=NAME, a hush:// reference, or a %s with from = [...]", run.ProjectFile)
 	}
-	var plan *run.Plan
+	s := &runsession.Session{Stdio: a.stdio(), Notef: a.notef, Record: a.record}
 	if needsVault {
-		v, err := a.unlocked()
-		if err != nil {
+		if s.Vault, err = a.unlocked(); err != nil {
 			return err
 		}
-		plan, err = run.Build(v, o)
-		var names []string
-		if plan != nil {
-			names = plan.Names
-		}
-		for _, sp := range specs {
-			names = append(names, sp.Source)
-		}
-		if rerr := a.record(v, "run", names, err); err == nil && rerr != nil {
-			err = rerr // nothing is handed to a program the log does not show
-		}
-		if err == nil {
-			for _, s := range plan.Skipped {
-				a.notef("note: %s is a dynamic source: its admin URL is not injected (use --dynamic VAR=%s)", s, s)
-			}
-			if watch.mode != "" {
-				return a.runWatch(v, o, plan, rw, specs)
-			}
-			if len(specs) > 0 {
-				// hush stays with the vault open: it records the logins it
-				// makes and drops.
-				return a.runDynamic(v, plan, specs, mask)
-			}
-		}
-		v.Close() // wipe the keys before the child exists
-		if err != nil {
-			return err
-		}
-	} else if plan, err = run.Build(nil, o); err != nil {
-		return err
 	}
-	if !mask {
-		return run.Exec(plan)
+	m := runsession.Mode{Mask: mask, Bindings: specs}
+	if watch.mode != "" {
+		m.Watch = &rw
 	}
-	code, err := run.Supervise(plan, a.stdio(), run.SuperviseOptions{Mask: true})
+	return exitCode(s.Run(o, m))
+}
+
+// exitCode is a supervised child's exit code as hush's, or the error that
+// kept it from running.
+func exitCode(code int, err error) error {
 	if err != nil {
 		return err
 	}
 	return exitStatus(code)
 }
 
-func (a *app) stdio() run.Stdio {
-	s := run.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	if f, ok := a.stdin.(*os.File); ok {
-		s.Stdin = f
-	}
-	if f, ok := a.stdout.(*os.File); ok {
-		s.Stdout = f
-	}
-	if f, ok := a.stderr.(*os.File); ok {
-		s.Stderr = f
-	}
-	return s
-}
+func (a *app) stdio() run.Stdio { return run.StdioOf(a.stdin, a.stdout, a.stderr) }

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
-	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/crypto"
-	"github.com/hush-secrets/hush/crypto/generate"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -63,7 +58,8 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 			if err := a.unlock(v); err != nil {
 				return err
 			}
-			value, err := a.readValue(name, args[1:], gen)
+			value, err := a.input().Value(name, args[1:], gen,
+				usagef("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name))
 			if err != nil && len(args) == 1 && !gen && meta.Changed(cmd.Flags()) {
 				// Only metadata was given: say where that goes.
 				return usageError{fmt.Errorf("%w; to change only metadata, keeping the value: `hush edit %s` with the same flags", err, name)}
@@ -159,42 +155,6 @@ func (a *app) didYouMean(v *vault.Vault, name string, err error) error {
 		return fmt.Errorf("%w; did you mean %s?", err, c)
 	}
 	return err
-}
-
-// readValue takes the value from the argument, stdin, the generator or a
-// hidden prompt.
-func (a *app) readValue(name string, args []string, gen bool) ([]byte, error) {
-	switch {
-	case gen:
-		r, err := generate.New(generate.Options{})
-		if err != nil {
-			return nil, err
-		}
-		return r.Value, nil
-	case len(args) == 1 && args[0] == "-":
-		b, err := io.ReadAll(io.LimitReader(a.stdin, vault.MaxValueSize+1))
-		if err != nil {
-			return nil, fmt.Errorf("failed to read the value from stdin: %w", err)
-		}
-		if len(b) > vault.MaxValueSize {
-			return nil, fmt.Errorf("value on stdin is larger than %d bytes", vault.MaxValueSize)
-		}
-		// `echo TOKEN | hush set NAME -` stores TOKEN and a newline, which
-		// breaks an API key or a password silently: keep the bytes (a file
-		// piped in means them) but say so for a one-line value.
-		if n := bytes.IndexByte(b, '\n'); n >= 0 && n == len(b)-1 {
-			a.notef("note: the value from stdin ends with a newline, stored as given (%d bytes); use `printf %%s VALUE | hush set %s -` or `echo -n` if it should not", len(b), name)
-		}
-		return b, nil
-	case len(args) == 1:
-		// Whatever stderr is: the value was in every user's `ps` while
-		// hush ran, and a script's log is where this should be seen.
-		a.notef("warning: a value given as an argument is visible to every user's `ps` while hush runs, and stays in your shell history; use `hush set %s -` (stdin) or `hush set %s` (hidden prompt)", name, name)
-		return []byte(args[0]), nil
-	}
-	return prompt.Hidden(fmt.Sprintf("Value for %s: ", name),
-		usagef("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name),
-		fmt.Errorf("empty value: nothing stored (use `printf '' | hush set %s -` for an empty secret)", name))
 }
 
 func (a *app) getCommand() *cobra.Command {
@@ -298,28 +258,7 @@ func (a *app) lsCommand() *cobra.Command {
 					}
 					return nil
 				}
-				w := a.newTable()
-				// ROTATION only when something rotates: where it comes from
-				// (its own, or a folder's policy) is then in view.
-				rotation, rot, dash := l.Rotates(), "", ""
-				head := "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tABOUT"
-				if rotation {
-					head, dash = "NAME\tTYPE\tVERSION\tUPDATED\tFLAGS\tROTATION\tABOUT", "\t-"
-				}
-				fmt.Fprintln(w, head)
-				for _, e := range l.Entries {
-					if rotation {
-						rot = "\t" + listing.RotationWords(e.RotateEvery, e.RotateFrom)
-					}
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\t%s\n", e.Name, e.Type, e.Version, human.Ago(e.Updated, now), strings.Join(l.Flags(e, now), ","), rot, e.Summary)
-				}
-				for _, name := range l.Removed {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s%s\t%s\n", name, "-", "-", "-", "conflict", dash, "removed here, changed by a teammate")
-				}
-				for _, d := range l.Damaged {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, "-", "-", "-", "damaged", d.Why)
-				}
-				if err := w.Flush(); err != nil {
+				if err := l.WriteTable(a.stdout, now); err != nil {
 					return err
 				}
 				return l.Err

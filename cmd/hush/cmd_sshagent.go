@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -44,9 +39,6 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 			if err != nil {
 				return usageError{err}
 			}
-			// x/crypto's agent server also logs each refusal through the
-			// standard logger; hush's own line (o.Log) says it already.
-			log.SetOutput(io.Discard)
 			o := sshagent.Options{AllowChanges: allowAdd, Log: a.notef}
 			if confirm {
 				askpass := a.getenv("SSH_ASKPASS")
@@ -76,23 +68,15 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 					return err
 				}
 			}
-			l, err := sshagent.Listen(socket)
-			if err != nil {
-				return err
-			}
-			defer os.Remove(socket)
-			defer l.Close()
-			a.printf("SSH_AUTH_SOCK=%s; export SSH_AUTH_SOCK;\n", socket)
-			// Close stdout unless it is a terminal: `eval "$(hush ssh-agent &)"`
-			// returns once the line is read, while the agent keeps serving.
-			if f, ok := a.stdout.(*os.File); ok && !term.IsTerminal(int(f.Fd())) {
-				f.Close()
-			}
-			a.notef("hush ssh-agent: serving %d key(s) from %q on %s; Ctrl-C stops it", len(keys), folder, socket)
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			go func() { <-ctx.Done(); l.Close() }()
-			return sshagent.New(av, o).Serve(l)
+			return sshagent.ListenAndServe(socket, av, o, func() {
+				a.printf("SSH_AUTH_SOCK=%s; export SSH_AUTH_SOCK;\n", socket)
+				// Close stdout unless it is a terminal: `eval "$(hush ssh-agent &)"`
+				// returns once the line is read, while the agent keeps serving.
+				if f, ok := a.stdout.(*os.File); ok && !term.IsTerminal(int(f.Fd())) {
+					f.Close()
+				}
+				a.notef("hush ssh-agent: serving %d key(s) from %q on %s; Ctrl-C stops it", len(keys), folder, socket)
+			})
 		},
 	}
 	f := cmd.Flags()

@@ -10,7 +10,6 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/vaultstatus"
 	"github.com/hush-secrets/hush/vault"
-	"github.com/hush-secrets/hush/vault/keychain"
 )
 
 // defaultRemember is how long `hush unlock` remembers the key: a working day.
@@ -62,22 +61,14 @@ Running unlock again while unlocked changes the time without asking.`,
 // remember stores v's key for d (0: until `hush lock`), see
 // unlock.Chain.Remember, and says where.
 func (a *app) remember(v *vault.Vault, d time.Duration, persist bool) error {
-	var e keychain.Entry
-	if name, path, err := a.vaultPath(); err == nil {
-		// What the OS keychain shows: which vault, and that it is its key.
-		e.Label = fmt.Sprintf("hush: key of vault %s (%s)", name, path)
-	}
-	if d > 0 {
-		e.Expires = time.Now().Add(d).Truncate(time.Second)
-	}
-	used, failed, err := a.chain().Remember(v, e, persist)
+	name, path, _ := a.vaultPath()
+	used, failed, expires, err := a.chain().RememberFor(v, name, path, d, persist)
 	if err != nil {
 		return fmt.Errorf("%w: use --passphrase-file or HUSH_PASSPHRASE instead", err)
 	}
-	name, _, _ := a.vaultPath()
 	until := "until `hush lock`"
-	if !e.Expires.IsZero() {
-		until = "until " + human.When(e.Expires, time.Now())
+	if !expires.IsZero() {
+		until = "until " + human.When(expires, time.Now())
 	}
 	for _, err := range failed {
 		a.notef("note: %v; the key is remembered in the %s %s", err, strings.Join(used, " and "), until)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
@@ -47,7 +48,7 @@ func report(stderr io.Writer, err error) int {
 	case errors.As(err, new(*vault.DamagedSecretsError)):
 		var d *vault.DamagedSecretsError
 		errors.As(err, &d)
-		msg += "\n" + damagedHint(d)
+		msg += "\n" + listing.DamagedHint(d)
 	case errors.Is(err, crypto.ErrWeakKDF):
 		msg += " (the floor is OWASP's minimum for Argon2id: 19 MiB, 2 passes and 1 lane, shown as m=19 MiB, t=2, p=1; hush's default is 64 MiB, 4 lanes and at least 3 passes)"
 	case errors.As(err, new(*vault.AuditError)) && !strings.Contains(msg, "audit --restart"):
@@ -71,26 +72,4 @@ func isCobraUsage(msg string) bool {
 		}
 	}
 	return false
-}
-
-// damagedHint says what to do about damaged secrets: only commands that
-// work, so a secret no version names any more (Named false) is not put
-// into an `rm --purge`.
-func damagedHint(d *vault.DamagedSecretsError) string {
-	var named, nameless []string
-	for _, s := range d.Secrets {
-		if s.Named {
-			named = append(named, s.Name)
-		} else {
-			nameless = append(nameless, s.Name)
-		}
-	}
-	hint := "hush will not hand out a folder with a secret missing from it. Restore the vault file from a backup"
-	if len(named) > 0 {
-		hint += ", or delete what is left of the damaged secret and set it again: `hush rm --purge " + strings.Join(named, " ") + "`"
-	}
-	if len(nameless) > 0 {
-		hint += "; " + strings.Join(nameless, ", ") + " has no version left that gives its name, so no command can remove it: only the backup helps"
-	}
-	return hint
 }

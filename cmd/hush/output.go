@@ -9,6 +9,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
+	"github.com/hush-secrets/hush/cmd/hush/internal/secretinput"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -43,3 +44,6 @@ func formatDuration(d time.Duration) string { return vault.FormatInterval(d) }
 
 // newTable is a table on stdout.
 func (a *app) newTable() human.Table { return human.NewTable(a.stdout) }
+
+// input reads values to keep from stdin or the terminal.
+func (a *app) input() secretinput.Reader { return secretinput.Reader{Stdin: a.stdin, Notef: a.notef} }

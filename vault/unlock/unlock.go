@@ -198,6 +198,32 @@ func (c *Chain) Remember(v *vault.Vault, e keychain.Entry, persist bool) (used [
 	return used, failed, nil
 }
 
+// RememberFor is [Chain.Remember] for d from now (0: until
+// [Chain.Forget]), labelled for the OS keychain with the vault's name and
+// path; expires is when the key is forgotten (zero: at Forget).
+func (c *Chain) RememberFor(v *vault.Vault, name, path string, d time.Duration, persist bool) (used []string, failed []error, expires time.Time, err error) {
+	e := keychain.Entry{Label: fmt.Sprintf("hush: key of vault %s (%s)", name, path)}
+	if d > 0 {
+		e.Expires = time.Now().Add(d).Truncate(time.Second)
+	}
+	used, failed, err = c.Remember(v, e, persist)
+	return used, failed, e.Expires, err
+}
+
+// RotateKey replaces v's key with a new one under pass (vault.RotateKey:
+// everything re-sealed) and forgets the old key in every store: it no
+// longer opens the vault, and is not left lying around either.
+func (c *Chain) RotateKey(v *vault.Vault, pass []byte, p crypto.KDFParams) error {
+	if err := v.RotateKey(pass, p); err != nil {
+		return err
+	}
+	id := hexID(v)
+	for _, s := range c.Stores {
+		s.Delete(id)
+	}
+	return nil
+}
+
 // Forget deletes v's key from every store that can be reached and returns
 // the names of those that held one.
 func (c *Chain) Forget(v *vault.Vault) ([]string, error) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -148,3 +149,40 @@ func TestScrub(t *testing.T) {
 }
 
 func idOf(v *vault.Vault) string { return hexID(v) }
+
+// RememberFor keeps the key for the time asked; RotateKey forgets it in
+// every store, so the old key opens nothing and lies nowhere.
+func TestChainRememberForThenRotateKeyForgets(t *testing.T) {
+	if _, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_USER_KEYRING, false); err != nil {
+		if keychaintest.Real() {
+			t.Fatalf("no kernel keyring: %v", err)
+		}
+		t.Skipf("no kernel keyring here: %v", err)
+	}
+	v := newVault(t)
+	c := Chain{Stores: []keychain.Store{keychain.Kernel{}}}
+	if err := v.Unlock([]byte(pass)); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	used, _, expires, err := c.RememberFor(v, "test", v.Path(), time.Hour, false)
+	if err != nil || !slices.Equal(used, []string{"kernel keyring"}) {
+		t.Fatalf("RememberFor: %v %v", used, err)
+	}
+	t.Cleanup(func() { c.Forget(v) })
+	if expires.Before(before.Add(time.Hour-time.Second)) || expires.After(before.Add(time.Hour+time.Minute)) {
+		t.Fatalf("expires %v, asked for an hour from %v", expires, before)
+	}
+	if held, _ := c.Status(v); len(held) != 1 || !held[0].Expires.Equal(expires) {
+		t.Fatalf("status: %+v", held)
+	}
+	if err := c.RotateKey(v, []byte(pass), crypto.FloorKDF); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (keychain.Kernel{}).Get(idOf(v)); !errors.Is(err, keychain.ErrNotFound) {
+		t.Fatalf("the old key is still remembered after RotateKey: %v", err)
+	}
+	if _, ok := c.Remembered(v); ok {
+		t.Fatal("a remembered key opens the vault after RotateKey")
+	}
+}

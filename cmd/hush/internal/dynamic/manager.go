@@ -71,6 +71,19 @@ func NewManager(store *vault.Vault) *Manager {
 	return &Manager{store: store, host: host, pid: pid, start: start}
 }
 
+// Audited is a Manager on v that writes every lease made, dropped or
+// failed to v's audit log. An entry that cannot be written is said with
+// notef: the login is made or dropped all the same.
+func Audited(v *vault.Vault, notef func(format string, args ...any)) *Manager {
+	m := NewManager(v)
+	m.Record = func(action string, names []string, detail string, result error) {
+		if err := v.RecordDetail(action, names, detail, result); err != nil {
+			notef("note: the audit log could not be written: %v", err)
+		}
+	}
+	return m
+}
+
 func (m *Manager) record(action string, names []string, detail string, err error) {
 	if m.Record != nil {
 		m.Record(action, names, detail, err)

@@ -3,8 +3,10 @@ package dynamic
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -78,4 +80,45 @@ func (o Outcome) String() string {
 		return fmt.Sprintf("could not drop %s of %s (%s): %v", o.Lease.Role, o.Lease.Source, o.Reason, o.Err)
 	}
 	return fmt.Sprintf("dropped %s of %s (%s)", o.Lease.Role, o.Lease.Source, o.Reason)
+}
+
+// WriteSources writes sources as `dynamic ls` shows them.
+func WriteSources(out io.Writer, sources []SourceRow) error {
+	w := human.NewTable(out)
+	fmt.Fprintln(w, "NAME\tSERVER\tTTL\tLEASES\tTEMPLATE")
+	for _, s := range sources {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Server, s.TTL, s.Leases, human.Shorten(human.OneLine(s.Template), 60))
+	}
+	return w.Flush()
+}
+
+// WriteLeases writes leases as `dynamic leases` shows them: each one's
+// state, why it is left over, and its last error.
+func WriteLeases(out io.Writer, leases []LeaseInfo, now time.Time) error {
+	w := human.NewTable(out)
+	fmt.Fprintln(w, "SOURCE\tROLE\tCREATED\tEXPIRES\tSTATE")
+	for _, l := range leases {
+		state := string(l.State) + ", " + l.Why
+		if l.LeftOver {
+			state = string(l.State) + ", left over: " + l.Why
+		}
+		if l.LastError != "" {
+			state += "; last error: " + human.Shorten(l.LastError, 80)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.Source, l.Role, l.Created.Local().Format("2006-01-02 15:04:05"),
+			human.Expiry(l.Expires, now), state)
+	}
+	return w.Flush()
+}
+
+// Report says what each outcome of a cleanup or a revocation was, one
+// line each, and returns how many logins could not be dropped.
+func Report(out []Outcome, notef func(format string, args ...any)) (failed int) {
+	for _, o := range out {
+		if o.Err != nil {
+			failed++
+		}
+		notef("%s", o)
+	}
+	return failed
 }

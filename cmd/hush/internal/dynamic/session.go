@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
+	"github.com/hush-secrets/hush/vault"
 )
 
 // LeftoverBudget bounds the cleanup of earlier runs' leftovers that every
@@ -16,6 +18,32 @@ const LeftoverBudget = 5 * time.Second
 // Binding is one `--dynamic VAR=NAME`: the variable that gets the URL of
 // a login made from the dynamic source NAME.
 type Binding struct{ Var, Source string }
+
+// ParseBindings reads the `--dynamic VAR=NAME` flags: each VAR a variable
+// name given once, each NAME a secret name. Every error is a mistake in
+// how hush was called.
+func ParseBindings(list []string) ([]Binding, error) {
+	var out []Binding
+	seen := map[string]bool{}
+	for _, s := range list {
+		k, name, ok := strings.Cut(s, "=")
+		if !ok || k == "" || name == "" {
+			return nil, fmt.Errorf("--dynamic %q: use VAR=NAME, e.g. --dynamic DATABASE_URL=db/prod", s)
+		}
+		if err := run.CheckVarName(k); err != nil {
+			return nil, fmt.Errorf("--dynamic %s: %v", s, err)
+		}
+		if err := vault.ValidName(name); err != nil {
+			return nil, fmt.Errorf("--dynamic %s: %w", s, err)
+		}
+		if seen[k] {
+			return nil, fmt.Errorf("--dynamic: %s is given twice", k)
+		}
+		seen[k] = true
+		out = append(out, Binding{Var: k, Source: name})
+	}
+	return out, nil
+}
 
 // Session is the logins of one program run under `hush run --dynamic`:
 // made before the program starts, dropped when it ends, however it ends.

@@ -52,3 +52,25 @@ func DamagedHistory(name string, hist []vault.VersionInfo, bad []int) error {
 	}
 	return fmt.Errorf("%w: %s; %s", vault.ErrTampered, what, fix)
 }
+
+// DamagedHint says what to do about damaged secrets: only commands that
+// work, so a secret no version names any more (Named false) is not put
+// into an `rm --purge`.
+func DamagedHint(d *vault.DamagedSecretsError) string {
+	var named, nameless []string
+	for _, s := range d.Secrets {
+		if s.Named {
+			named = append(named, s.Name)
+		} else {
+			nameless = append(nameless, s.Name)
+		}
+	}
+	hint := "hush will not hand out a folder with a secret missing from it. Restore the vault file from a backup"
+	if len(named) > 0 {
+		hint += ", or delete what is left of the damaged secret and set it again: `hush rm --purge " + strings.Join(named, " ") + "`"
+	}
+	if len(nameless) > 0 {
+		hint += "; " + strings.Join(nameless, ", ") + " has no version left that gives its name, so no command can remove it: only the backup helps"
+	}
+	return hint
+}

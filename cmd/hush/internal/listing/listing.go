@@ -3,7 +3,9 @@
 // with each secret's flags (the attention marks of vault.Attention, a
 // sync conflict), the secrets a sync removed here while a teammate changed
 // them, and the damaged ones; and the typed JSON rows of a listed entry
-// and of a secret. The commands print what it reads, as a table or JSON.
+// and of a secret; the history, due and audit rows; and the text tables
+// of all of them (table.go), so that the words in a cell are decided next
+// to the rows. The commands print what it gives, as a table or JSON.
 package listing
 
 import (

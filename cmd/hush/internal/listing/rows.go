@@ -1,6 +1,9 @@
 package listing
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -53,4 +56,38 @@ func DueRows(items []vault.DueItem) (rows []DueRow, overdue int) {
 		rows = append(rows, DueRow{it.Name, it.What, it.Reason, jsonout.Time(it.When), it.Overdue})
 	}
 	return rows, overdue
+}
+
+// DueError is `due`'s failure when overdue of items are: what to do, for
+// secrets (rotate them) or, when only machines are overdue, for machines
+// whose access has ended.
+func DueError(items []vault.DueItem, overdue int) error {
+	if overdue == 0 {
+		return nil
+	}
+	ended := 0
+	for _, it := range items {
+		if it.Overdue && strings.HasPrefix(it.Name, "machine ") {
+			ended++
+		}
+	}
+	if ended == overdue {
+		return fmt.Errorf("%d machine(s) whose access has ended: `hush team remove NAME`, and `hush team invite --machine` for a new token", ended)
+	}
+	return fmt.Errorf("%d overdue: rotate with `hush rotate NAME`, or `hush rotate --due` for those with a rotator", overdue)
+}
+
+// PolicyRow is a folder's policy as `policy --json` shows it.
+type PolicyRow struct {
+	Folder      string `json:"folder"`
+	RotateEvery string `json:"rotate_every"`
+}
+
+// PolicyRows are the folder policies as rows.
+func PolicyRows(ps []vault.Policy) []PolicyRow {
+	out := make([]PolicyRow, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, PolicyRow{p.Folder, vault.FormatInterval(p.RotateEvery)})
+	}
+	return out
 }

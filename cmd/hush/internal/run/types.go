@@ -4,7 +4,10 @@
 package run
 
 import (
+	"errors"
+	"io"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -13,6 +16,22 @@ import (
 type Stdio struct {
 	Stdin          *os.File
 	Stdout, Stderr *os.File
+}
+
+// StdioOf are the streams a supervised child gets: those of in, out and
+// errOut that are files, and this process's own for the others.
+func StdioOf(in io.Reader, out, errOut io.Writer) Stdio {
+	s := Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	if f, ok := in.(*os.File); ok {
+		s.Stdin = f
+	}
+	if f, ok := out.(*os.File); ok {
+		s.Stdout = f
+	}
+	if f, ok := errOut.(*os.File); ok {
+		s.Stderr = f
+	}
+	return s
 }
 
 // SuperviseOptions choose what the supervisor does between hush and child.
@@ -46,6 +65,31 @@ type Watch struct {
 	// --dynamic): its Before runs before that start (at a restart, while
 	// the old child still runs), its After once that start has ended.
 	Around func() Around
+}
+
+// ParseWatch reads `run --watch MODE --watch-signal NAME --watch-grace D`:
+// MODE is "restart" or "signal:NAME" (then only that signal is sent).
+// Every error is a mistake in how hush was called.
+func ParseWatch(mode, signal string, grace time.Duration) (Watch, error) {
+	var w Watch
+	name := signal
+	switch {
+	case mode == "restart":
+	case strings.HasPrefix(mode, "signal:"):
+		w.OnlySignal = true
+		name = strings.TrimPrefix(mode, "signal:")
+	default:
+		return w, errors.New("--watch is restart (the default) or signal:NAME, e.g. --watch=signal:HUP")
+	}
+	sig, err := ParseSignal(strings.ToUpper(name))
+	if err != nil {
+		return w, err
+	}
+	if grace <= 0 {
+		return w, errors.New("--watch-grace takes a positive duration, e.g. 10s")
+	}
+	w.Signal, w.Grace = sig, grace
+	return w, nil
 }
 
 // StoppedError is a watched child stopped by hush, and why.

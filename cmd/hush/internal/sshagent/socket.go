@@ -1,12 +1,17 @@
 package sshagent
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
@@ -138,4 +143,24 @@ func (l *agentListener) Close() error {
 	err := l.UnixListener.Close()
 	os.Remove(l.path)
 	return err
+}
+
+// ListenAndServe serves the keys of v on a socket at path until SIGINT or
+// SIGTERM, then removes the socket. ready is called once it listens (it
+// prints the line that points ssh at the socket).
+func ListenAndServe(path string, v Vault, o Options, ready func()) error {
+	// x/crypto's agent server also logs each refusal through the standard
+	// logger; hush's own line (o.Log) says it already.
+	log.SetOutput(io.Discard)
+	l, err := Listen(path)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	defer l.Close()
+	ready()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { <-ctx.Done(); l.Close() }()
+	return New(v, o).Serve(l)
 }

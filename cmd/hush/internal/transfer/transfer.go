@@ -109,6 +109,48 @@ func Requests(entries []envfile.Entry, folder string) ([]vault.SetRequest, []str
 	return reqs, names, nil
 }
 
+// File is a dotenv, JSON or YAML file to import.
+type File struct {
+	Path   string // "-": stdin
+	Format envfile.Format
+	Folder string // the folder its keys go into
+	// NoExpand reads every $ literally; ExpandEnv also looks in Env for a
+	// variable the file does not define (dotenv).
+	NoExpand, ExpandEnv bool
+	Env                 map[string]string
+}
+
+// Read reads f as `hush import` does: its entries as requests for the
+// secrets FOLDER/KEY, and their names. A variable the file refers to but
+// defines nowhere it was looked for is said with notef (it expands to
+// nothing). wipe clears the file's bytes, which the requests' values
+// share: call it once they are stored.
+func (f File) Read(stdin io.Reader, notef func(format string, args ...any)) (reqs []vault.SetRequest, names []string, wipe func(), err error) {
+	data, err := ReadInput(stdin, f.Path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	wipe = func() { crypto.Wipe(data) }
+	po := ParseOptions{NoExpand: f.NoExpand}
+	where := "earlier in the file"
+	if f.ExpandEnv {
+		po.Env = f.Env
+		where += " nor in the environment"
+	}
+	po.Undefined = func(line int, key string) {
+		notef("note: %s line %d: the value of %s refers to a variable defined neither %s: it expands to nothing (write \\$ or use single quotes for a literal $, or --no-expand)", DisplayName(f.Path), line, key, where)
+	}
+	entries, err := Parse(f.Format, data, DisplayName(f.Path), po)
+	if err == nil {
+		reqs, names, err = Requests(entries, f.Folder)
+	}
+	if err != nil {
+		wipe()
+		return nil, nil, nil, err
+	}
+	return reqs, names, wipe, nil
+}
+
 // Entries are the secrets directly in folder, each named by its last
 // segment. Dynamic sources are left out (an admin credential is read with
 // `hush get` if at all) and named in skipped; a revoked secret is an

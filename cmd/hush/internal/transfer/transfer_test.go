@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,5 +81,25 @@ func TestWritePrivateNeverOverwrites(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "A=1\n" {
 		t.Errorf("file = %q", b)
+	}
+}
+
+func TestFileReadNamesTheUndefinedVariableAndWipes(t *testing.T) {
+	var notes []string
+	notef := func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) }
+	f := File{Path: "-", Format: envfile.Dotenv, Folder: "app", ExpandEnv: true, Env: map[string]string{"HOME": "/h"}}
+	reqs, names, wipe, err := f.Read(strings.NewReader("A=${HOME}/x\nB=$NOPE\n"), notef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 2 || names[0] != "app/A" || string(reqs[0].Value) != "/h/x" {
+		t.Fatalf("names %q, first value %q", names, reqs[0].Value)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "stdin line 2: the value of B refers to a variable defined neither earlier in the file nor in the environment") {
+		t.Fatalf("notes = %q", notes)
+	}
+	wipe()
+	if _, _, _, err := (File{Path: "-", Format: envfile.Dotenv}).Read(strings.NewReader("# nothing\n"), notef); err == nil || !strings.Contains(err.Error(), "holds no secrets") {
+		t.Fatalf("an empty file: %v", err)
 	}
 }
