@@ -100,3 +100,31 @@ func TestMaliciousChainResealConflict(t *testing.T) {
 		t.Fatalf("carol holds %s", got)
 	}
 }
+
+// An admin without the previous key (its state from before PrevKey was
+// kept) cannot take bob's old-epoch change in: its re-seal goes on top of
+// it and says so (Report.Superseded), rather than be answered "behind" at
+// every push. Without that, the admin's sync fails for good.
+func TestMaliciousChainResealWithoutPrevKey(t *testing.T) {
+	tm := newMTeam(t)
+	admin, bob := tm.admin, tm.bob
+	tm.add(t, "mallory", wire.RoleWriter)
+	tm.sync(t, bob)
+	mSet(t, bob.v, "app/alpha", "bob-alpha-2")
+	tm.sync(t, bob)
+	if _, err := admin.Remove(mctx, "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	admin.st.PrevKey = nil
+	rep, err := admin.Sync(mctx)
+	if err != nil {
+		t.Fatalf("the admin's re-seal without the previous key: %v", err)
+	}
+	if len(rep.Superseded) != 1 || rep.Superseded[0] != "app/alpha" {
+		t.Fatalf("the admin's sync: %+v", rep)
+	}
+	tm.chainConverge(t, admin, bob)
+	if got := mGet(t, bob.v, "app/alpha"); got != "alpha-1" {
+		t.Fatalf("bob holds %s, want the admin's re-sealed copy", got)
+	}
+}

@@ -50,6 +50,10 @@ type Report struct {
 	// before it began, that this device (the admin that began it) applied
 	// and seals again under the new key, marked to rotate.
 	TakenIn int
+	// Superseded names secrets whose newer record, under an old key
+	// epoch, this device could not take in, and whose re-seal goes on top
+	// of it: that write is lost to the team.
+	Superseded []string
 	// Unreadable lists records their author signed but that do not open
 	// under the team key (chain): skipped, this device keeps its last
 	// readable version; the author's device is broken or hostile.
@@ -460,17 +464,17 @@ func (s *syncer) apply(recs []wire.Record) error {
 				mark.LocalHead = -1
 				marks[r.ID] = mark
 				t.Mark = &mark
-			} else {
-				s.rep.Skipped++
+			} else if t != nil && t.Mark != nil && mark.LocalHead == -1 && mark.Theirs == nil && r.Version > mark.Base {
 				// A device sealing its copy again (a new epoch it began)
 				// that cannot take in a newer old-epoch record goes on top
 				// of it: else its re-seal would be refused as a conflict
 				// at every push, and the team would never converge.
-				if t != nil && t.Mark != nil && mark.LocalHead == -1 && mark.Theirs == nil && r.Version > mark.Base {
-					mark.Base, mark.Seen = r.Version, max(mark.Seen, r.Version)
-					marks[r.ID] = mark
-					t.Mark = &mark
-				}
+				mark.Base, mark.Seen = r.Version, max(mark.Seen, r.Version)
+				marks[r.ID] = mark
+				t.Mark = &mark
+				s.rep.Superseded = append(s.rep.Superseded, s.name(r.ID))
+			} else {
+				s.rep.Skipped++
 			}
 			continue
 		}

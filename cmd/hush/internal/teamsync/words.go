@@ -36,6 +36,9 @@ func ReportNotes(rep *client.Report) []string {
 	if rep.TakenIn > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) a teammate wrote under the previous team key, before the new one began, were taken in and go up again sealed under the new key; they are marked to rotate, since a member who left holds that key (`hush due`)", rep.TakenIn))
 	}
+	if len(rep.Superseded) > 0 {
+		notes = append(notes, fmt.Sprintf("warning: a teammate changed %s under the previous team key, which this device no longer holds: its copy, sealed again under the new key, replaces that change; ask who changed it to check the value", strings.Join(rep.Superseded, ", ")))
+	}
 	for _, u := range rep.Unreadable {
 		what := "secret " + u.ID
 		if u.Name != "" {
