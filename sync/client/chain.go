@@ -247,6 +247,14 @@ func (s *syncer) savePushed() error {
 	return s.v.SetSyncState(pushedKey, b)
 }
 
+// pulled is what follows a pull that verified the chain to its head:
+// the entries pushed and not seen back are saved (savePushed). (PrevKey
+// is kept: a record taken in may wait as a conflict, opened with it; once
+// an entry written in the current epoch is in the chain, no record of the
+// epoch before can follow it, wire.CheckLogOrder, and the key it holds is
+// the one the removed member holds too.)
+func (s *syncer) pulled() error { return s.savePushed() }
+
 // chainSync is a sync's pull and push on the chain.
 func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 	s.chain = true
@@ -256,7 +264,7 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 	if err := s.pullChain(ctx, first); err != nil {
 		return err
 	}
-	if err := s.savePushed(); err != nil {
+	if err := s.pulled(); err != nil {
 		return err
 	}
 	if !wire.CanWrite(s.st.Role) {
@@ -277,7 +285,7 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 		if err := s.pullChain(ctx, nil); err != nil {
 			return err
 		}
-		if err := s.savePushed(); err != nil {
+		if err := s.pulled(); err != nil {
 			return err
 		}
 		switch s.status {

@@ -278,7 +278,7 @@ func (st *State) openScoped(r *wire.Record, a *wire.LogDevice, vouched bool) (*p
 //
 // From here on the author's signature (or the chain entry's that vouches
 // for the record) covers the ciphertext's hash and the scope: what fails
-// now is what the author a wrote, not something the server changed
+// now is what its author wrote, not something the server changed
 // (UnreadableRecordError).
 func (st *State) openPayload(r *wire.Record, key *crypto.Key, a *wire.LogDevice) (*payload, error) {
 	pt, err := crypto.Open(key, r.Sealed, wire.ScopedRecordAD(st.Team, r.Scope, r.ID, r.Version, r.Epoch))

@@ -405,6 +405,14 @@ func (s *syncer) apply(recs []wire.Record) error {
 		if errors.As(err, &stale) {
 			return nil // opened[i] stays nil: skipped
 		}
+		if p := opened[i]; p != nil && p.old && !s.chain {
+			// Only the chain orders a record of the epoch before against
+			// the re-seal (no entry may be dated before the one it
+			// follows); v1 does not: there it is skipped, as before.
+			clear(p.Value)
+			opened[i] = nil
+			return nil
+		}
 		// On the chain, a record its author signed (its entry verified)
 		// that does not open is the author's doing: skipped and reported,
 		// so that one writer cannot stop every device's sync for good.
