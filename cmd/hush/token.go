@@ -44,7 +44,7 @@ func (a *app) tokenVault(src string) (*vault.Vault, error) {
 		a.notef("%s", note)
 	}
 	if changes[a.command] {
-		if !wire.CanWrite(t.State().Role) {
+		if !t.State().WritesAny() { // a writing role, or a writer grant on a scope
 			v.Close()
 			return nil, fmt.Errorf("machine %s is a %s: it cannot change secrets", tok.Name, t.State().Role)
 		}
