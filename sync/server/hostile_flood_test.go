@@ -89,19 +89,28 @@ func TestRateLimitStrangers(t *testing.T) {
 	// A stranger who knows the writer's id sends requests under it with
 	// bad signatures, many more than the writer's budget.
 	var codes []int
+	start := time.Now()
 	for i := 0; i < 20; i++ {
 		r := e.request("GET", "/v1/members", nil)
 		signRequest(r.Header, stranger.key, e.writer.ID, "GET", "/v1/members", nil, e.clock.Now().Unix(), wire.NewID())
 		codes = append(codes, e.send(r).code)
 	}
+	took := time.Since(start)
+	answered := 0
 	for _, c := range codes {
-		if c != http.StatusUnauthorized && c != http.StatusTooManyRequests {
+		switch c {
+		case http.StatusUnauthorized:
+			answered++
+		case http.StatusTooManyRequests:
+		default:
 			t.Fatalf("stranger: %v", codes)
 		}
 	}
-	// Unauthenticated requests are limited too (per address).
-	if codes[len(codes)-1] != http.StatusTooManyRequests {
-		t.Errorf("20 bad signatures in a row were never limited: %v", codes)
+	// Unauthenticated requests are limited too (per address): no more of
+	// them are answered than the burst and what the rate refilled while
+	// they were sent (a slow machine refills some; it never answers all).
+	if allowed := 5 + int(took.Seconds()*5) + 1; answered > allowed || answered == len(codes) {
+		t.Errorf("bad signatures were not limited: %d of %d answered in %v (at most %d): %v", answered, len(codes), took, allowed, codes)
 	}
 	// The writer is not locked out by them.
 	e.call(e.writer, "GET", "/v1/members", nil).want(t, http.StatusOK, "")
