@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -255,6 +256,36 @@ func (s *syncer) savePushed() error {
 // the one the removed member holds too.)
 func (s *syncer) pulled() error { return s.savePushed() }
 
+// unsentConflicts: a record the server answered a push as in conflict
+// with, and whose newer version the pull that followed did not bring,
+// is one this device can no longer read — moved by a teammate out of its
+// folder scopes (attack17 F3), or withheld. Pushing it again would get
+// the same answer for ever and hold up every other change: its change
+// stays on this device for this sync, and the sync says so (MovedAway).
+func (s *syncer) unsentConflicts() error {
+	ids := s.conflicted
+	s.conflicted = nil
+	for _, id := range ids {
+		raw, err := hex.DecodeString(id)
+		if err != nil || s.movedAway[id] {
+			continue
+		}
+		ts, err := s.v.TrackedByID([][]byte{raw})
+		if err != nil {
+			return err
+		}
+		if len(ts) == 1 && ts[0].Mark != nil && ts[0].Mark.Theirs != nil {
+			continue // a conflict this device holds: `hush resolve`
+		}
+		if s.movedAway == nil {
+			s.movedAway = map[string]bool{}
+		}
+		s.movedAway[id] = true
+	}
+	s.rep.MovedAway = len(s.movedAway)
+	return nil
+}
+
 // chainSync is a sync's pull and push on the chain.
 func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 	s.chain = true
@@ -286,6 +317,9 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 			return err
 		}
 		if err := s.pulled(); err != nil {
+			return err
+		}
+		if err := s.unsentConflicts(); err != nil {
 			return err
 		}
 		switch s.status {
@@ -593,7 +627,9 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 		return nil
 	case wire.PushStale:
 		s.stale += len(recs)
-	case wire.ChainBehind, wire.PushConflict, wire.ChainUnstarted:
+	case wire.PushConflict:
+		s.conflicted = append(s.conflicted, resp.Conflicts...)
+	case wire.ChainBehind, wire.ChainUnstarted:
 	default:
 		return fmt.Errorf("the team server answered a push with status %q", resp.Status)
 	}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -441,4 +442,47 @@ func TestReaderWithWriterGrantPushesItsScope(t *testing.T) {
 	}
 	_, err = dave.Sync(mctx)
 	mWantErr(t, err, "a reader cannot change secrets", nil)
+}
+
+// An admin moves a secret out of carol's scope; carol, who keeps her
+// stale copy, then removes it and makes another change in her scope. Her
+// sync must not wedge on the server's conflict for a record it will never
+// send her (attack17 F3): the change to the moved secret stays on her
+// device, and is counted, and her other change reaches the team.
+func TestMovedOutOfScopeDoesNotWedge(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	if _, err := tm.admin.Ungrant("carol", "/"); err != nil {
+		t.Fatal(err)
+	}
+	mSet(t, tm.admin.v, "app/staging/TO_MOVE", "v1")
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	if mGet(t, carol.v, "app/staging/TO_MOVE") != "v1" {
+		t.Fatal("carol did not get app/staging/TO_MOVE")
+	}
+	if _, err := tm.admin.v.Move("app/staging/TO_MOVE", "app/prod/TO_MOVE"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	if err := carol.v.Remove("app/staging/TO_MOVE"); err != nil {
+		t.Fatal(err)
+	}
+	mSet(t, carol.v, "app/staging/LEGIT", "goes")
+	for i := range 2 { // and again: not once, for good
+		rep, err := carol.Sync(context.Background())
+		if err != nil {
+			t.Fatalf("carol's sync %d: %v", i, err)
+		}
+		if rep.MovedAway != 1 {
+			t.Fatalf("carol's sync %d: %d change(s) to records moved away, want 1", i, rep.MovedAway)
+		}
+	}
+	tm.sync(t, tm.admin)
+	if mGet(t, tm.admin.v, "app/staging/LEGIT") != "goes" {
+		t.Fatal("carol's change in her scope did not reach the admin")
+	}
+	if mGet(t, tm.admin.v, "app/prod/TO_MOVE") != "v1" {
+		t.Fatal("the moved secret changed")
+	}
 }

@@ -47,6 +47,10 @@ type Report struct {
 	// not write (it does not hold them, or holds them as a reader): they
 	// stay here.
 	OutOfScope int
+	// MovedAway counts local changes to secrets whose newer version the
+	// server holds but does not send this device (a teammate moved them
+	// out of its folder scopes): they stay here, and the rest is pushed.
+	MovedAway int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
 	// TakenIn counts records of the epoch before the current one, written
@@ -250,8 +254,12 @@ type syncer struct {
 	mine int64
 	// pushedSaved: the vault's pushedKey setting holds entries.
 	pushedSaved bool
-	status      string            // the server's answer to the last batch pushed
-	head        *wire.ChainCursor // this push's own last entry, the next batch's prev
+	status      string // the server's answer to the last batch pushed
+	// conflicted: the ids the server's last answers said were in
+	// conflict; movedAway: those it will not send (unsentConflicts).
+	conflicted []string
+	movedAway  map[string]bool
+	head       *wire.ChainCursor // this push's own last entry, the next batch's prev
 }
 
 // track reads what the vault knows of the given records into s.tracked.
@@ -703,6 +711,9 @@ func (s *syncer) push(ctx context.Context) error {
 		t := &changed[i]
 		if t.Dirty() && (t.Mark == nil || t.Mark.Theirs == nil) {
 			id := hex.EncodeToString(t.ID)
+			if s.movedAway[id] {
+				continue // stays here: see unsentConflicts
+			}
 			byID[id] = t
 			ids = append(ids, id)
 		}

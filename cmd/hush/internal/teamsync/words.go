@@ -27,6 +27,9 @@ func ReportNotes(rep *client.Report) []string {
 	if rep.ReadOnly > 0 {
 		notes = append(notes, fmt.Sprintf("note: this device is a reader: %d local change(s) stay here and are not sent to the team", rep.ReadOnly))
 	}
+	if rep.MovedAway > 0 {
+		notes = append(notes, fmt.Sprintf("note: %d local change(s) are to secrets the team server holds a newer version of that this device may not read (moved out of its folder scopes by a teammate?): they stay here; the rest was pushed. Ask an admin where the secret went (`hush team scopes`)", rep.MovedAway))
+	}
 	if rep.OutOfScope > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d local change(s) are outside the scopes this device may write (a folder scope it does not write, or the root for a reader): they stay here (see `hush team scopes`)", rep.OutOfScope))
 	}
