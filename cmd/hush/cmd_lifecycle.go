@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
+	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/rotate"
@@ -75,7 +76,7 @@ cron can gate on it.`,
 				now := time.Now()
 				items := vault.Due(entries, now, w, cw)
 				if folder == "" {
-					items = append(items, machinesDue(v, now)...)
+					items = append(items, machine.Due(v, now)...)
 					slices.SortStableFunc(items, func(x, y vault.DueItem) int { return x.When.Compare(y.When) })
 				}
 				out, overdue := listing.DueRows(items)
