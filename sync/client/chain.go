@@ -168,7 +168,7 @@ func (st *State) chainSigners(author string, logSeq int64, kind string) ed25519.
 		return nil
 	}
 	role, in := d.RoleAt(logSeq)
-	if !in || (kind == wire.ChainBase && role != wire.RoleAdmin) || !wire.CanWrite(role) {
+	if !in || (kind == wire.ChainBase && role != wire.RoleAdmin) || !st.writesAt(d, role, logSeq) {
 		return nil
 	}
 	return d.SignKey
@@ -180,7 +180,7 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 	if err := s.pullChain(ctx, first); err != nil {
 		return err
 	}
-	if !wire.CanWrite(s.st.Role) {
+	if !s.st.WritesAny() {
 		if stt, err := status(s.t.v); err == nil {
 			s.rep.ReadOnly = stt.Unpushed
 		}

@@ -382,6 +382,50 @@ func (st *State) Scopes() ([]ScopeInfo, error) {
 	return out, nil
 }
 
+// ScopeRole is one scope a member holds, by folder ("/": the root), and
+// their role on it.
+type ScopeRole struct {
+	Folder string `json:"folder"`
+	Role   string `json:"role"`
+}
+
+// withMemberScopes fills each member's Scopes from the verified log, when
+// the team has folder scopes: a member's role on a scope is the grant's
+// (an admin's, admin), on the root their team role. A pending device
+// holds nothing yet.
+func (st *State) withMemberScopes(ms []Member) error {
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 && len(m.RootOff) == 0 {
+		return nil
+	}
+	folders, err := st.Folders()
+	if err != nil {
+		return err
+	}
+	folders[""] = "/"
+	byMember := map[string][]ScopeRole{}
+	for i := range ms {
+		mb := &ms[i]
+		if mb.Pending {
+			mb.Scopes = []ScopeRole{}
+			continue
+		}
+		rs, ok := byMember[mb.Member]
+		if !ok {
+			rs = []ScopeRole{}
+			for id, role := range m.ScopesOf(mb.Member, m.Seq) {
+				if f, ok := folders[id]; ok {
+					rs = append(rs, ScopeRole{Folder: f, Role: role})
+				}
+			}
+			sort.Slice(rs, func(i, j int) bool { return rs[i].Folder == "/" || rs[j].Folder != "/" && rs[i].Folder < rs[j].Folder })
+			byMember[mb.Member] = rs
+		}
+		mb.Scopes = rs
+	}
+	return nil
+}
+
 // needScopeKeys reports whether this device holds a scope whose key at
 // the current epoch it does not have.
 func (st *State) needScopeKeys() bool {
@@ -503,6 +547,73 @@ func foldersAt(m *wire.Membership, folders map[string]string, seq int64) map[str
 	return out
 }
 
+// checkRemovals refuses a removal whose scope is not the deepest scope
+// above the name it removes, as this device knows the name: a removal
+// carries no name (its scope is that of the name it had on the writer's
+// device), so without this a writer of app/staging could remove
+// app/prod/DB from every device that holds both by sealing its removal
+// into app/staging. Checked for a copy in step with the server (what the
+// removal would delete now); a copy changed here meets the removal as a
+// conflict, and checkRemovalKept checks it if it is kept.
+func (s *syncer) checkRemovals(recs []wire.Record, opened []*payload) error {
+	m := s.st.Members
+	if m == nil || len(m.Scopes) == 0 {
+		return nil // one scope: the key that opened it is the only check
+	}
+	var folders map[string]string
+	for i := range recs {
+		r, p := &recs[i], opened[i]
+		if p == nil || !p.Deleted {
+			continue
+		}
+		t := s.tracked[r.ID]
+		if t == nil || !t.Exists || t.Deleted || t.Dirty() {
+			continue // nothing here for it to remove, or a conflict
+		}
+		sec, err := s.v.ByID(t.ID)
+		if err != nil {
+			return err
+		}
+		name := sec.Name
+		clear(sec.Value)
+		if folders == nil {
+			if folders, err = s.st.scopeFolders(); err != nil {
+				return err
+			}
+		}
+		if err := removalFits(m, folders, r, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removalFits refuses removal r of the secret this device names name
+// unless r's scope is the deepest scope above name as the log stood when
+// r was written.
+func removalFits(m *wire.Membership, folders map[string]string, r *wire.Record, name string) error {
+	if want := wire.DeepestScope(foldersAt(m, folders, r.LogSeq), name); want != r.Scope {
+		return &BadRecordError{r.ID, fmt.Sprintf("it removes %s here, but came as a removal in another scope than that name's", name)}
+	}
+	return nil
+}
+
+// checkRemovalKept is checkRemovals for a removal that met a change here
+// and is kept with `hush resolve --keep theirs`: its scope is checked
+// against this device's name for the secret (changed here: if it was
+// moved into another scope, keep mine, or remove it with `hush rm`).
+func (st *State) checkRemovalKept(r *wire.Record, name string) error {
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 {
+		return nil
+	}
+	folders, err := st.Folders()
+	if err != nil {
+		return err
+	}
+	return removalFits(m, folders, r, name)
+}
+
 // scopeFolders is Folders, as prepareFolders kept it while the verified
 // log did not move (a push seals many records; a pull opens many).
 func (st *State) scopeFolders() (map[string]string, error) {
@@ -602,6 +713,30 @@ func outOfScope(team string, es []wire.ChainEntry, holds func(string) bool, know
 		}
 	}
 	return out
+}
+
+// WritesAny reports whether this device may write anything: a writing
+// team role, or a writer grant on a scope (docs/sync.md "Folder scopes": a
+// member's role on a scope is the grant's, on the root the team role). A
+// sync pushes only then, and writableScope keeps back what it may not
+// write.
+func (st *State) WritesAny() bool {
+	if wire.CanWrite(st.Role) {
+		return true
+	}
+	m := st.Members
+	if m == nil || len(m.Scopes) == 0 {
+		return false
+	}
+	d, ok := m.Devices[st.Device.ID]
+	return ok && d.Active && m.WritesAny(d.Member, m.Seq)
+}
+
+// writesAt reports whether device d, whose team role at log position seq
+// is role, could write some scope there: the record its chain entry names
+// is then checked against its own scope (openRecord).
+func (st *State) writesAt(d *wire.LogDevice, role string, seq int64) bool {
+	return wire.CanWrite(role) || len(st.Members.Scopes) > 0 && st.Members.WritesAny(d.Member, seq)
 }
 
 // writableScope says whether this device may write a name, by the scope it

@@ -376,3 +376,69 @@ func TestInviteWithScopes(t *testing.T) {
 		t.Fatalf("an admin invited with scopes: %v", err)
 	}
 }
+
+// A member whose team role is reader, granted app/staging as a writer,
+// pushes into app/staging through the real server: her role on a scope is
+// the grant's, on the root her team role. Her change of a root secret
+// stays on her device, and the sync says so; a client that sends it
+// anyway is refused by the server.
+func TestReaderWithWriterGrantPushesItsScope(t *testing.T) {
+	tm := newMTeam(t)
+	carol := tm.add(t, "carol", wire.RoleReader)
+	mSet(t, tm.admin.v, "app/staging/DB", "staging-db")
+	mSet(t, tm.admin.v, "TOP", "top")
+	tm.sync(t, tm.admin)
+	if err := tm.admin.Grant("carol", "app/staging", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	mSet(t, carol.v, "app/staging/NEW", "carols")
+	mSet(t, carol.v, "TOP", "carols-top")
+	rep := tm.sync(t, carol)
+	if rep.Pushed != 1 || rep.OutOfScope != 1 || rep.ReadOnly != 0 {
+		t.Fatalf("carol's sync: %d pushed, %d kept back, %d read-only; want 1, 1, 0", rep.Pushed, rep.OutOfScope, rep.ReadOnly)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, bob(tm))
+	for _, d := range []*mDev{tm.admin, bob(tm)} {
+		if got := mGet(t, d.v, "app/staging/NEW"); got != "carols" {
+			t.Fatalf("%s holds app/staging/NEW = %q, want carol's value", d.name, got)
+		}
+		if got := mGet(t, d.v, "TOP"); got != "top" {
+			t.Fatalf("%s holds TOP = %q: a reader's root change reached the team", d.name, got)
+		}
+	}
+	if got := mGet(t, carol.v, "TOP"); got != "carols-top" {
+		t.Fatalf("carol's own change of TOP is gone: %q", got)
+	}
+	// The server refuses a root record from her, whatever her client
+	// thinks (here: that the log made her a writer).
+	carol.st.Role = wire.RoleWriter
+	for _, sp := range carol.st.Members.Devices {
+		if sp.Member == "carol" {
+			for i := range sp.Roles {
+				sp.Roles[i].Role = wire.RoleWriter
+			}
+		}
+	}
+	_, err := carol.Sync(mctx)
+	mWantErr(t, err, "may not write record", nil)
+	tm.sync(t, tm.admin)
+	if got := mGet(t, tm.admin.v, "TOP"); got != "top" {
+		t.Fatalf("the server took a reader's root record: TOP = %q", got)
+	}
+	// A reader with no writer grant is refused before anything else.
+	dave := tm.add(t, "dave", wire.RoleReader)
+	mSet(t, dave.v, "DAVE", "x")
+	dave.st.Role = wire.RoleWriter
+	for _, sp := range dave.st.Members.Devices {
+		if sp.Member == "dave" {
+			for i := range sp.Roles {
+				sp.Roles[i].Role = wire.RoleWriter
+			}
+		}
+	}
+	_, err = dave.Sync(mctx)
+	mWantErr(t, err, "a reader cannot change secrets", nil)
+}

@@ -132,7 +132,7 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 			}
 			return rep, err
 		}
-		if wire.CanWrite(st.Role) {
+		if st.WritesAny() {
 			if err := s.push(ctx); err != nil {
 				return rep, err
 			}
@@ -374,6 +374,14 @@ func (s *syncer) apply(recs []wire.Record) error {
 		}
 		return err
 	}); err != nil {
+		return err
+	}
+	if err := s.checkRemovals(recs, opened); err != nil {
+		for _, p := range opened {
+			if p != nil {
+				clear(p.Value)
+			}
+		}
 		return err
 	}
 	for i := range recs {
@@ -789,6 +797,11 @@ func (tm *Team) Resolve(ctx context.Context, name string, keep Keep) error {
 	mark := *t.Mark
 	mark.Theirs = nil
 	sameRecord := theirs.ID == hexID
+	if keep == KeepTheirs && sameRecord && p.Deleted {
+		if err := st.checkRemovalKept(theirs, name); err != nil {
+			return err
+		}
+	}
 	theirID, _ := hex.DecodeString(theirs.ID)
 	if keep == KeepMine {
 		marks := map[string]vault.SyncMark{}
@@ -841,7 +854,10 @@ type Status struct {
 	Team      string    `json:"team"`
 	Unpushed  int       `json:"unpushed"` // local changes not yet pushed
 	Removed   bool      `json:"removed"`  // the server no longer knows this device
-	Fresh     Freshness `json:"-"`
+	// WritesScopes: a reader on the root who holds a writer grant on a
+	// folder scope (her changes there are pushed, the others stay).
+	WritesScopes bool      `json:"writes_scopes,omitempty"`
+	Fresh        Freshness `json:"-"`
 	// Warning is Fresh in words (empty: none), as `hush status` prints it.
 	Warning string `json:"warning,omitempty"`
 }
@@ -859,6 +875,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	}
 	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0 || len(st.ScopeKeys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
 	s.Removed = st.Removed
+	s.WritesScopes = !wire.CanWrite(st.Role) && st.WritesAny()
 	s.Fresh = st.Freshness(time.Now())
 	s.Warning = s.Fresh.Warning()
 	return s, nil

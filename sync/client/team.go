@@ -273,6 +273,9 @@ type Member struct {
 	wire.LogDevice
 	Joined, LastSeen time.Time
 	Pending          bool // joined, not yet approved
+	// Scopes are the member's scopes and roles on each, root ("/") first
+	// then by folder, when the team has folder scopes (nil otherwise).
+	Scopes []ScopeRole
 }
 
 // Members lists the team's devices: keys and roles from the verified
@@ -318,6 +321,9 @@ func (t *Team) Members(ctx context.Context) ([]Member, error) {
 		}
 		// Anything else the server lists is not in the signed log, nor a
 		// join this device invited: not shown.
+	}
+	if err := st.withMemberScopes(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

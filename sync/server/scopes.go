@@ -56,3 +56,17 @@ func checkScopes(w http.ResponseWriter, m *wire.Membership, dev *store.Device, r
 	}
 	return stale, true
 }
+
+// writesAScope reports whether a device whose team role cannot write holds
+// a writer grant on some scope: it may push, and checkScopes then takes
+// only its records of the scopes it may write (a member's role on a scope
+// is the grant's; on the root, the team role). ok false: the server could
+// not read its log, and has answered.
+func (s *Server) writesAScope(w http.ResponseWriter, r *http.Request, dev *store.Device) (writes, ok bool) {
+	m, ok := s.membership(w, r, dev.Team)
+	if !ok {
+		return false, false
+	}
+	d, in := m.Devices[dev.ID]
+	return in && d.Active && len(m.Scopes) > 0 && m.WritesAny(d.Member, m.Seq), true
+}

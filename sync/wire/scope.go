@@ -441,6 +441,20 @@ func (m *Membership) RoleOn(member, id string, seq int64) (string, bool) {
 	return "", false
 }
 
+// WritesAny reports whether a member may write some scope right after log
+// entry seq: a writing team role on the root they hold, or a writer grant
+// on a scope. A member whose team role is reader but who holds a writer
+// grant pushes into that scope (docs/sync.md "Folder scopes": a member's
+// role on a scope is the grant's, on the root the team role).
+func (m *Membership) WritesAny(member string, seq int64) bool {
+	for _, role := range m.ScopesOf(member, seq) {
+		if CanWrite(role) {
+			return true
+		}
+	}
+	return false
+}
+
 // Holds reports whether the device may have scope id's records and keys
 // now: it is active and its member holds the scope.
 func (m *Membership) Holds(device, id string) bool {

@@ -128,6 +128,8 @@ func Push(ctx context.Context, t *client.Team, tok *client.Token) error {
 	switch {
 	case rep.ReadOnly > 0:
 		return fmt.Errorf("the change was not saved: machine %s is a reader", tok.Name)
+	case rep.OutOfScope > 0:
+		return fmt.Errorf("the change was not saved: machine %s may not write there (it reads it only); see `hush team scopes`", tok.Name)
 	case len(rep.Conflicts) > 0:
 		return fmt.Errorf("the change was not saved: %s changed on the team meanwhile; run the command again", strings.Join(rep.Conflicts, ", "))
 	case rep.Unconfirmed > 0 || rep.Stale > 0:

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hush-secrets/hush/sync/client"
-	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -86,7 +85,7 @@ func Open(ctx context.Context, getenv func(string) string, file string, names []
 // Writable refuses a change by a machine that cannot write; the caller
 // closes the vault then.
 func (s *Session) Writable() error {
-	if !wire.CanWrite(s.Team.State().Role) {
+	if !s.Team.State().WritesAny() { // a writing role, or a writer grant on a scope
 		return fmt.Errorf("machine %s is a %s: it cannot change secrets", s.Token.Name, s.Team.State().Role)
 	}
 	return nil

@@ -1,6 +1,8 @@
 package teamsync
 
 import (
+	"strings"
+
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/sync/client"
 )
@@ -18,6 +20,25 @@ type MemberRow struct {
 	// A machine's access ends at Expires.
 	Machine bool   `json:"machine,omitempty"`
 	Expires string `json:"expires,omitempty"`
+	// Scopes the member holds and their role on each, root ("/") first;
+	// only in a team with folder scopes.
+	Scopes []client.ScopeRole `json:"scopes,omitempty"`
+}
+
+// ScopesCell is a member's scopes for the SCOPES column of `team members`
+// ("/:reader app/staging:writer"), and whether the team has scopes at all.
+func ScopesCell(m client.Member) (string, bool) {
+	if m.Scopes == nil {
+		return "", false
+	}
+	if len(m.Scopes) == 0 {
+		return "-", true
+	}
+	parts := make([]string, len(m.Scopes))
+	for i, s := range m.Scopes {
+		parts[i] = s.Folder + ":" + s.Role
+	}
+	return strings.Join(parts, " "), true
 }
 
 // MemberRows are ms as rows; thisDevice is this device's id.
@@ -26,7 +47,7 @@ func MemberRows(ms []client.Member, thisDevice string) []MemberRow {
 	for _, m := range ms {
 		out = append(out, MemberRow{Member: m.Member, Device: m.Name, ID: m.ID, Role: m.Role, State: MemberState(m),
 			Joined: jsonout.Time(m.Joined), LastSeen: jsonout.Time(m.LastSeen), ThisDevice: m.ID == thisDevice,
-			Machine: m.Machine, Expires: jsonout.Time(m.Expires)})
+			Machine: m.Machine, Expires: jsonout.Time(m.Expires), Scopes: m.Scopes})
 	}
 	return out
 }

@@ -18,11 +18,16 @@ func WriteMembers(out io.Writer, ms []client.Member, thisDevice string, now time
 	w := human.NewTable(out)
 	// The EXPIRES column appears once the team has a machine.
 	machines := slices.ContainsFunc(ms, func(m client.Member) bool { return m.Machine })
+	// The SCOPES column, once the team has folder scopes.
+	scoped := slices.ContainsFunc(ms, func(m client.Member) bool { _, ok := ScopesCell(m); return ok })
+	head := "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN"
 	if machines {
-		fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN\tEXPIRES")
-	} else {
-		fmt.Fprintln(w, "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN")
+		head += "\tEXPIRES"
 	}
+	if scoped {
+		head += "\tSCOPES"
+	}
+	fmt.Fprintln(w, head)
 	for _, m := range ms {
 		dev := m.Name
 		if m.ID == thisDevice {
@@ -43,6 +48,9 @@ func WriteMembers(out io.Writer, ms []client.Member, thisDevice string, now time
 		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", m.Member, dev, m.Role, MemberState(m), m.Joined.Local().Format("2006-01-02"), seen)
 		if machines {
 			line += "\t" + expires
+		}
+		if cell, ok := ScopesCell(m); scoped && ok {
+			line += "\t" + cell
 		}
 		fmt.Fprintln(w, line)
 	}

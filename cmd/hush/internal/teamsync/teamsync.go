@@ -78,7 +78,7 @@ func AfterCommand(v *vault.Vault, changed bool) []string {
 		return nil
 	}
 	var notes []string
-	if changed && st.Role == "reader" {
+	if changed && st.Role == "reader" && !st.WritesAny() {
 		notes = append(notes, "note: this device is a reader in the team: this change stays on this device")
 	}
 	if st.AutoSyncDue(changed, time.Now()) {

@@ -28,7 +28,7 @@ func ReportNotes(rep *client.Report) []string {
 		notes = append(notes, fmt.Sprintf("note: this device is a reader: %d local change(s) stay here and are not sent to the team", rep.ReadOnly))
 	}
 	if rep.OutOfScope > 0 {
-		notes = append(notes, fmt.Sprintf("note: %d local change(s) are in folder scopes this device may not write: they stay here (see `hush team scopes`)", rep.OutOfScope))
+		notes = append(notes, fmt.Sprintf("note: %d local change(s) are outside the scopes this device may write (a folder scope it does not write, or the root for a reader): they stay here (see `hush team scopes`)", rep.OutOfScope))
 	}
 	if rep.Skipped > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped))
@@ -111,7 +111,7 @@ func SyncWords(s *client.Status) string {
 		auto = "; automatic sync on"
 	}
 	switch {
-	case s.Role == "reader" && s.Unpushed > 0:
+	case s.Role == "reader" && !s.WritesScopes && s.Unpushed > 0:
 		return fmt.Sprintf("%d local change(s) stay on this device (a reader's changes are not sent to the team)%s", s.Unpushed, auto)
 	case s.Unpushed == 0:
 		return "nothing to push" + auto
