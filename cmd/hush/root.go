@@ -187,11 +187,7 @@ func (a *app) audited(action string, names []string, fn func(v *vault.Vault) err
 	return a.withVault(func(v *vault.Vault) error {
 		// The entry goes in with the change, or before the value is
 		// handed out: see vault.Intend.
-		if changes[action] {
-			v.Intend(action, names)
-		} else {
-			v.IntendRead(action, names)
-		}
+		v.IntendAction(action, names)
 		err := fn(v)
 		if rerr := a.record(v, action, names, err); err == nil {
 			err = rerr
@@ -212,7 +208,7 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 		}
 		return err
 	}
-	if result == nil && changes[action] {
+	if result == nil && vault.Changes(action) {
 		if a.tokenSession != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
 			defer cancel()
@@ -227,11 +223,6 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 func rerrText(err error) string {
 	return strings.TrimPrefix(err.Error(), "the audit log could not be written: ")
 }
-
-// changes are the audited actions that change secrets: with automatic
-// sync on, each is pushed at once.
-var changes = map[string]bool{"set": true, "import": true, "rotate": true, "revoke": true, "rm": true, "purge": true, "dynamic-add": true,
-	"mv": true, "cp": true, "rollback": true, "edit": true}
 
 // withVault runs fn on the unlocked vault and closes it (wiping its keys).
 func (a *app) withVault(fn func(v *vault.Vault) error) error {

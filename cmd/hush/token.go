@@ -25,7 +25,7 @@ func (a *app) tokenVault(src string) (*vault.Vault, error) {
 		return nil, err
 	}
 	a.note(s.Note)
-	if changes[a.command] {
+	if vault.Changes(a.command) {
 		if err := s.Writable(); err != nil {
 			s.Vault.Close()
 			return nil, err
