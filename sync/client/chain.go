@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -174,10 +175,96 @@ func (st *State) chainSigners(author string, logSeq int64, kind string) ed25519.
 	return d.SignKey
 }
 
+// pushedKey is the vault setting that keeps, from one sync to the next,
+// the entries this device pushed and has not seen back yet: a sync that
+// fails after its push (the confirming pull's answer lost) leaves the
+// next sync able to recognise them, by position and hash, and to confirm
+// them rather than take a teammate's change built on them for a
+// conflict.
+const pushedKey = "team-pushed"
+
+// pushedEntry is one entry of pushedKey: a sentRecord, saved.
+type pushedEntry struct {
+	ID      string `json:"id"`
+	Version int64  `json:"version"`
+	Hash    []byte `json:"hash"` // SHA-256 of the sealed record
+	Head    int    `json:"head"`
+	Deleted bool   `json:"deleted,omitempty"`
+	Pos     int64  `json:"pos"`
+	Entry   []byte `json:"entry"` // the entry's hash
+}
+
+// loadPushed takes in the entries an earlier sync pushed past this
+// device's cursor: they are recognised as this device's own when they
+// come (not counted as unconfirmed if they do not: that sync said so).
+func (s *syncer) loadPushed() error {
+	b, err := s.v.SyncState(pushedKey)
+	if err != nil || len(b) == 0 {
+		return err
+	}
+	var ps []pushedEntry
+	if json.Unmarshal(b, &ps) != nil {
+		return nil // a memory aid only: without it a push is pushed again
+	}
+	for _, p := range ps {
+		if p.Pos <= s.st.Chain.Pos || len(p.Hash) != sha256.Size {
+			continue
+		}
+		if s.sent == nil {
+			s.sent, s.signed = map[string]sentRecord{}, map[int64][]byte{}
+		}
+		sr := sentRecord{version: p.Version, head: p.Head, deleted: p.Deleted, pos: p.Pos, entry: p.Entry, earlier: true}
+		copy(sr.hash[:], p.Hash)
+		s.sent[p.ID], s.signed[p.Pos] = sr, p.Entry
+	}
+	s.pushedSaved = len(ps) > 0
+	return nil
+}
+
+// savePushed writes the entries pushed and not seen back that lie past
+// the cursor (those before it did not land), and forgets earlier syncs'
+// entries the cursor passed without them.
+func (s *syncer) savePushed() error {
+	var ps []pushedEntry
+	for id, sr := range s.sent {
+		if sr.pos <= s.st.Chain.Pos {
+			if sr.earlier {
+				delete(s.sent, id)
+			}
+			continue
+		}
+		ps = append(ps, pushedEntry{ID: id, Version: sr.version, Hash: sr.hash[:], Head: sr.head, Deleted: sr.deleted, Pos: sr.pos, Entry: sr.entry})
+	}
+	if len(ps) == 0 && !s.pushedSaved {
+		return nil
+	}
+	slices.SortFunc(ps, func(a, b pushedEntry) int { return int(a.Pos - b.Pos) })
+	b, err := json.Marshal(ps)
+	if err != nil {
+		return err
+	}
+	s.pushedSaved = len(ps) > 0
+	return s.v.SetSyncState(pushedKey, b)
+}
+
+// pulled is what follows a pull that verified the chain to its head:
+// the entries pushed and not seen back are saved (savePushed). (PrevKey
+// is kept: a record taken in may wait as a conflict, opened with it; once
+// an entry written in the current epoch is in the chain, no record of the
+// epoch before can follow it, wire.CheckLogOrder, and the key it holds is
+// the one the removed member holds too.)
+func (s *syncer) pulled() error { return s.savePushed() }
+
 // chainSync is a sync's pull and push on the chain.
 func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 	s.chain = true
+	if err := s.loadPushed(); err != nil {
+		return err
+	}
 	if err := s.pullChain(ctx, first); err != nil {
+		return err
+	}
+	if err := s.pulled(); err != nil {
 		return err
 	}
 	if !s.st.WritesAny() {
@@ -196,6 +283,9 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 		}
 		// Done only when this device sees its entries in the chain.
 		if err := s.pullChain(ctx, nil); err != nil {
+			return err
+		}
+		if err := s.pulled(); err != nil {
 			return err
 		}
 		switch s.status {
@@ -229,6 +319,11 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	}
 	var held []heldPage
 	applied := at
+	// The log position of the entry at at, and at applied: the next
+	// entry may not name one below it.
+	atLog := st.ChainAtLog
+	appliedLog := atLog
+	setCursor := func(c wire.ChainCursor, log int64) { st.Chain, st.ChainAtLog = c, log }
 	// Pushes are applied whole: a page that ends inside one (a lying
 	// server; an honest one runs a page on to the end of a push) is held
 	// until the rest of the push comes, and refused if it does not.
@@ -252,7 +347,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		}
 		if len(pg.Entries) == 0 {
 			if _, last := marks.Open(); last > 0 {
-				st.Chain = applied
+				setCursor(applied, appliedLog)
 				return pushCut(at, applied, &marks, pg)
 			}
 			if err := s.checkPage(at, pg); err != nil {
@@ -269,6 +364,9 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		}
 		next, err := wire.VerifyChainKnown(st.Team, at, pg.Entries, st.chainSigners, outOfScope(st.Team, pg.Entries, cr.Holds, s.signed))
 		if err != nil {
+			return err
+		}
+		if err := wire.CheckLogOrder(atLog, pg.Entries); err != nil {
 			return err
 		}
 		if err := marks.Check(pg.Entries); err != nil {
@@ -309,13 +407,21 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			if e.Kind == wire.ChainRecord {
 				newest[e.ID] = e
 			}
-			if e.Author != st.Device.ID && (cr.Holds == nil || cr.Holds(e.Scope)) {
-				s.fresh = true // an authentic entry by another device
+			// An authentic entry by another device that is still a member:
+			// a removed member's key (which the server may hold) says
+			// nothing of whether the team's changes reach this device.
+			if d, ok := st.Members.Devices[e.Author]; e.Author != st.Device.ID && ok && d.Removed == 0 && (cr.Holds == nil || cr.Holds(e.Scope)) {
+				s.fresh = true
 			}
 		}
-		for id, e := range newest {
-			if sr, ok := s.sent[id]; ok && e.Pos == sr.pos && bytes.Equal(s.signed[e.Pos], sr.entry) {
-				s.confirmed[id] = true
+		// A push is confirmed by its entries: each at the position this
+		// device signed it, with the hash it signed (its record is then
+		// the one this device holds, byte for byte), whether or not a
+		// later entry, in this page or a later one, replaced the record.
+		for i := range pg.Entries {
+			e := &pg.Entries[i]
+			if sr, ok := s.sent[e.ID]; ok && e.Kind == wire.ChainRecord && e.Pos == sr.pos && bytes.Equal(hashes[e.Pos], sr.entry) {
+				s.confirmed[e.ID] = true
 			}
 		}
 		// A record of this page is its id's newest entry in the page
@@ -334,41 +440,44 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		for i := range pg.Entries {
 			st.ChainLogSeq = max(st.ChainLogSeq, pg.Entries[i].LogSeq)
 		}
-		at = next
+		at, atLog = next, pg.Entries[len(pg.Entries)-1].LogSeq
 		st.Chained = true
 		if !pg.More {
 			if _, last := marks.Open(); last > 0 {
-				st.Chain = applied
+				setCursor(applied, appliedLog)
 				return pushCut(at, applied, &marks, pg)
 			}
 			if err := cr.Done(); err != nil {
-				st.Chain = applied
+				setCursor(applied, appliedLog)
 				return err
 			}
 		}
 		if _, open := marks.Open(); cr.Pending() == 0 && open == 0 {
 			for _, h := range held {
 				s.confirmed, s.vouched = h.confirmed, h.vouched
-				if err := s.apply(h.records); err != nil {
-					return err
-				}
+				// This device's own entries first: a later entry by a
+				// teammate on the same record is then built on it, not
+				// a conflict with it.
 				if err := s.confirmOwn(h.own); err != nil {
 					return err
 				}
+				if err := s.apply(h.records); err != nil {
+					return err
+				}
 			}
-			held, applied = nil, at
+			held, applied, appliedLog = nil, at, atLog
 		}
 		if !pg.More {
 			break
 		}
 		// Progress, page by page, but never past a page held back:
 		// resumed, the pull asks for it again.
-		st.Chain = applied
+		setCursor(applied, appliedLog)
 		if err := s.t.save(); err != nil {
 			return err
 		}
 	}
-	st.Chain = at
+	setCursor(at, atLog)
 	return nil
 }
 
@@ -445,13 +554,7 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 		cur = e.Next(st.Team)
 	}
 	st.LastWrite = now.UTC()
-	var resp wire.ChainPushResponse
-	if err := s.c.do(ctx, "POST", "/v2/push", req, &resp); err != nil {
-		return err
-	}
-	s.status = resp.Status
-	switch resp.Status {
-	case wire.PushOK:
+	took := func() {
 		if s.sent == nil {
 			s.sent = map[string]sentRecord{}
 		}
@@ -468,7 +571,25 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 			}
 			s.sent[r.ID] = sentRecord{version: r.Version, hash: sha256.Sum256(r.Sealed), head: t.Head, deleted: t.Deleted || !t.Exists, pos: e.Pos, entry: h}
 		}
+	}
+	var resp wire.ChainPushResponse
+	if err := s.c.do(ctx, "POST", "/v2/push", req, &resp); err != nil {
+		// The server may have taken it, its answer lost: the next sync
+		// recognises these entries if they come.
+		took()
+		if serr := s.savePushed(); serr != nil {
+			return errors.Join(err, serr)
+		}
+		return err
+	}
+	s.status = resp.Status
+	switch resp.Status {
+	case wire.PushOK:
+		took()
 		s.head = &cur
+		if err := s.savePushed(); err != nil {
+			return err
+		}
 		return nil
 	case wire.PushStale:
 		s.stale += len(recs)

@@ -285,9 +285,10 @@ func (t *Team) rotateEpoch(ctx context.Context, c *conn) (int64, error) {
 	if err := st.appendLog(ctx, c, e, keys); err != nil {
 		return 0, err
 	}
-	// Only the new epoch's key is kept: records sealed under an old one are
-	// no longer accepted from anyone.
-	st.Keys, st.Epoch = map[int64][]byte{e.Epoch: key}, e.Epoch
+	// Only the new epoch's key is the team key: records sealed under an
+	// old one are no longer accepted from anyone, except, by this device,
+	// those written under the one before it before it ended (PrevKey).
+	st.beginEpoch(e.Epoch, key)
 	if err := t.save(); err != nil {
 		return 0, err
 	}

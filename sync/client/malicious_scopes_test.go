@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,7 +145,10 @@ func TestMaliciousRecordServedAsAnotherScope(t *testing.T) {
 // above its name is app/prod, not the scope it came as.
 //
 // Defence: openPayload's check of the name's scope. Without it, bob's
-// app/prod/DB would take carol's value.
+// app/prod/DB would take carol's value. Carol signed the record (scope
+// and ciphertext hash), so it is her doing, not the server's: it is
+// skipped and reported (Report.Unreadable, as any record its author
+// signed that cannot be taken), and the team's sync goes on.
 func TestMaliciousWriterOutsideHerScope(t *testing.T) {
 	tm, carol := scopedTeam(t)
 	team := tm.admin.st.Team
@@ -173,8 +177,13 @@ func TestMaliciousWriterOutsideHerScope(t *testing.T) {
 		t.Fatal("carol pushed no record into app/staging: the attack did not run")
 	}
 	before := mSecrets(t, tm.bob.v)
-	_, err := tm.admin.Sync(mctx)
-	mWantErr(t, err, "it was served as a record of another scope than its name's", nil)
+	rep, err := tm.admin.Sync(mctx)
+	if err != nil {
+		t.Fatalf("the admin's sync: %v", err)
+	}
+	if len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" || !strings.Contains(rep.Unreadable[0].Reason, "it was served as a record of another scope than its name's") {
+		t.Fatalf("the admin's sync did not report carol's record: %+v", rep.Unreadable)
+	}
 	if mGet(t, tm.admin.v, "app/prod/DB") != "prod-db" {
 		t.Fatal("the admin took carol's value for app/prod/DB")
 	}

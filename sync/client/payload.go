@@ -22,6 +22,9 @@ type payload struct {
 	// was: a removal's last name here, if known (not sent): its record
 	// goes into that name's folder scope.
 	was string
+	// old: opened with PrevKey (a record of the epoch before, taken in to
+	// be sealed again); not sent.
+	old bool
 }
 
 const payloadVersion = 1
@@ -192,6 +195,21 @@ func (st *State) openRecord(r *wire.Record, vouched bool) (*payload, error) {
 		return nil, &BadRecordError{r.ID, "its signature does not check out"}
 	}
 	if r.Epoch != m.Epoch {
+		if pk := st.PrevKey; pk != nil && r.Epoch == pk.Epoch && m.Epoch == pk.Next && r.LogSeq < m.EpochSeq && !a.Expired(st.now()) {
+			// Written under the epoch before, before this one began, by
+			// a device that could write then: this device (the admin
+			// that began this epoch) takes it in and seals it again.
+			key, _, err := recordKey(st.Team, pk.Key)
+			if err != nil {
+				return nil, err
+			}
+			defer key.Wipe()
+			p, err := st.openPayload(r, key, a)
+			if p != nil {
+				p.old = true
+			}
+			return p, err
+		}
 		return nil, &StaleRecordError{r.ID, r.Epoch, m.Epoch}
 	}
 	if a.Expired(st.now()) {
@@ -212,7 +230,7 @@ func (st *State) openRecord(r *wire.Record, vouched bool) (*payload, error) {
 		return nil, err
 	}
 	defer key.Wipe()
-	return st.openPayload(r, key)
+	return st.openPayload(r, key, a)
 }
 
 // openScoped is openRecord for a record of a folder scope: its author
@@ -249,7 +267,7 @@ func (st *State) openScoped(r *wire.Record, a *wire.LogDevice, vouched bool) (*p
 		return nil, err
 	}
 	defer key.Wipe()
-	return st.openPayload(r, key)
+	return st.openPayload(r, key, a)
 }
 
 // openPayload decrypts a record whose place is checked, and checks that
@@ -257,15 +275,20 @@ func (st *State) openScoped(r *wire.Record, a *wire.LogDevice, vouched bool) (*p
 // name as the log stood when it was written. (The server cannot serve a
 // record of one scope as another's: the key would not open it, and if
 // it did the name would not match.)
-func (st *State) openPayload(r *wire.Record, key *crypto.Key) (*payload, error) {
+//
+// From here on the author's signature (or the chain entry's that vouches
+// for the record) covers the ciphertext's hash and the scope: what fails
+// now is what its author wrote, not something the server changed
+// (UnreadableRecordError).
+func (st *State) openPayload(r *wire.Record, key *crypto.Key, a *wire.LogDevice) (*payload, error) {
 	pt, err := crypto.Open(key, r.Sealed, wire.ScopedRecordAD(st.Team, r.Scope, r.ID, r.Version, r.Epoch))
 	if err != nil {
-		return nil, &BadRecordError{r.ID, "its ciphertext failed authentication"}
+		return nil, &UnreadableRecordError{BadRecordError{r.ID, "its ciphertext failed authentication"}, a.Name, a.Member}
 	}
 	defer crypto.Wipe(pt)
 	p, err := decodePayload(pt)
 	if err != nil {
-		return nil, &BadRecordError{r.ID, err.Error()}
+		return nil, &UnreadableRecordError{BadRecordError{r.ID, err.Error()}, a.Name, a.Member}
 	}
 	if p.Name != "" && (r.Scope != "" || len(st.Members.Scopes) > 0) {
 		folders, err := st.scopeFolders()
@@ -274,7 +297,7 @@ func (st *State) openPayload(r *wire.Record, key *crypto.Key) (*payload, error) 
 		}
 		if want := wire.DeepestScope(foldersAt(st.Members, folders, r.LogSeq), p.Name); want != r.Scope {
 			clear(p.Value)
-			return nil, &BadRecordError{r.ID, "it was served as a record of another scope than its name's"}
+			return nil, &UnreadableRecordError{BadRecordError{r.ID, "it was served as a record of another scope than its name's"}, a.Name, a.Member}
 		}
 	}
 	return p, nil
@@ -306,3 +329,16 @@ func (e *StaleRecordError) Error() string {
 // has not fetched yet: an honest race (the log moved between this sync's
 // log fetch and its pull), or a lie. Sync fetches the log once more.
 type logAheadError struct{ BadRecordError }
+
+// UnreadableRecordError is a record its author signed (its signature, or
+// its chain entry's, covers the ciphertext's hash and its scope) that does
+// not open under the epoch's key, or holds a name outside its scope: the
+// author wrote it so, a broken or hostile device of the team. On the
+// chain it is skipped and reported (Report.Unreadable), not a reason to
+// stop: one writer must not be able to stop the team's sync.
+type UnreadableRecordError struct {
+	BadRecordError
+	Device, Member string // the author
+}
+
+func (e *UnreadableRecordError) Unwrap() error { return &e.BadRecordError }

@@ -271,7 +271,7 @@ func (t *Team) Ungrant(ctx context.Context, name, folder string) (int, error) {
 		return 0, err
 	}
 	if id == "" {
-		st.Keys, st.Epoch = map[int64][]byte{e.Epoch: key}, e.Epoch
+		st.beginEpoch(e.Epoch, key)
 	} else {
 		st.setScopeKey(id, e.Epoch, key)
 	}

@@ -61,12 +61,24 @@ type State struct {
 	// or verified an entry): never again v1.
 	Chain   wire.ChainCursor `json:"chain,omitzero"`
 	Chained bool             `json:"chained,omitempty"`
+	// ChainAtLog is the membership log position of the entry at Chain:
+	// the next entry may not name one below it (wire.CheckLogOrder). 0
+	// in a state saved before it was kept: the next entry sets it.
+	ChainAtLog int64 `json:"chain_at_log,omitempty"`
 	// ChainLogSeq is the highest membership log position of a chain entry
 	// this device verified, and EpochAt when it verified the log entry that
 	// began the team's current key epoch (this device's clock): an epoch
 	// begun with no entry written in it shown here is a stalled view.
 	ChainLogSeq int64     `json:"chain_log_seq,omitempty"`
 	EpochAt     time.Time `json:"epoch_at,omitzero"`
+	// PrevKey is the team key of the epoch before the current one, kept
+	// by the admin device that began the current one: records written
+	// under it before the new epoch began (at log positions before it, by
+	// members who could write then) that reach the chain after the new
+	// epoch began (a push racing the removal, or held back by the server)
+	// are taken in and sealed again under the new key (openRecord,
+	// apply). Nil on every other device.
+	PrevKey *PrevKey `json:"prev_key,omitempty"`
 
 	LastSync time.Time            `json:"last_sync"`
 	Invites  map[string]InviteKey `json:"invites,omitempty"`
@@ -103,6 +115,25 @@ type State struct {
 type ScopeKey struct {
 	Epoch int64  `json:"epoch"`
 	Key   []byte `json:"key"`
+}
+
+// PrevKey is the key of the epoch before Next, and when this device
+// began Next (its clock).
+type PrevKey struct {
+	Epoch int64     `json:"epoch"`
+	Key   []byte    `json:"key"`
+	Next  int64     `json:"next"`
+	Began time.Time `json:"began"`
+}
+
+// beginEpoch makes key, of the epoch this device just began, the team
+// key, and keeps the one before it (PrevKey).
+func (st *State) beginEpoch(epoch int64, key []byte) {
+	st.PrevKey = nil
+	if old, ok := st.Keys[st.Epoch]; ok && st.Epoch < epoch {
+		st.PrevKey = &PrevKey{Epoch: st.Epoch, Key: old, Next: epoch, Began: st.now().UTC()}
+	}
+	st.Keys, st.Epoch = map[int64][]byte{epoch: key}, epoch
 }
 
 // InviteKey is an invite this (admin) device made and has not yet seen

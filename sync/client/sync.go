@@ -46,6 +46,18 @@ type Report struct {
 	OutOfScope int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
+	// TakenIn counts records of the epoch before the current one, written
+	// before it began, that this device (the admin that began it) applied
+	// and seals again under the new key, marked to rotate.
+	TakenIn int
+	// Superseded names secrets whose newer record, under an old key
+	// epoch, this device could not take in, and whose re-seal goes on top
+	// of it: that write is lost to the team.
+	Superseded []string
+	// Unreadable lists records their author signed but that do not open
+	// under the team key (chain): skipped, this device keeps its last
+	// readable version; the author's device is broken or hostile.
+	Unreadable []Unreadable
 	// Stale counts local changes the server refused as written before the
 	// latest membership change; the next sync sends them again.
 	Stale int
@@ -118,7 +130,11 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 				}
 				return rep, err
 			}
-			rep.Unconfirmed += len(s.sent)
+			for _, sr := range s.sent {
+				if !sr.earlier { // an earlier sync's: that sync said so
+					rep.Unconfirmed++
+				}
+			}
 			if s.stale == 0 || round == 1 {
 				rep.Stale = s.stale
 				break
@@ -168,6 +184,17 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 	return rep, nil
 }
 
+// Unreadable is a record skipped because it does not open although its
+// author signed it.
+type Unreadable struct {
+	ID      string // the secret's record id
+	Name    string // the secret's name on this device; empty: not held here
+	Version int64
+	Device  string // the author's device and member
+	Member  string
+	Reason  string
+}
+
 // sentRecord is a record this device pushed and the server answered ok:
 // what to recognise it by when it comes back, and the local state it was.
 type sentRecord struct {
@@ -178,6 +205,8 @@ type sentRecord struct {
 	// The chain entry that carried it (sync v2): its position and hash.
 	pos   int64
 	entry []byte
+	// earlier: pushed by an earlier sync (pushedKey), not this one.
+	earlier bool
 }
 
 type syncer struct {
@@ -204,9 +233,11 @@ type syncer struct {
 	vouched map[string]bool
 	// mine: the first position of an entry this device signed in this
 	// sync and the server took; pulls ask without its records from there.
-	mine   int64
-	status string            // the server's answer to the last batch pushed
-	head   *wire.ChainCursor // this push's own last entry, the next batch's prev
+	mine int64
+	// pushedSaved: the vault's pushedKey setting holds entries.
+	pushedSaved bool
+	status      string            // the server's answer to the last batch pushed
+	head        *wire.ChainCursor // this push's own last entry, the next batch's prev
 }
 
 // track reads what the vault knows of the given records into s.tracked.
@@ -340,6 +371,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 	var remotes []vault.Remote
 	var remoteRecs []*wire.Record
 	marks := map[string]vault.SyncMark{}
+	old := map[string]bool{} // records of the epoch before, taken in (PrevKey)
 	inPage := make(map[string]int64, len(recs))
 	for i := range recs {
 		r := &recs[i]
@@ -363,6 +395,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 	}
 	// Checking signatures and opening payloads is most of a pull's work.
 	opened := make([]*payload, len(recs))
+	unreadable := make([]*UnreadableRecordError, len(recs))
 	if err := par.Do(len(recs), func(i int) (err error) {
 		if mine[i] {
 			return nil
@@ -371,6 +404,22 @@ func (s *syncer) apply(recs []wire.Record) error {
 		var stale *StaleRecordError
 		if errors.As(err, &stale) {
 			return nil // opened[i] stays nil: skipped
+		}
+		if p := opened[i]; p != nil && p.old && !s.chain {
+			// Only the chain orders a record of the epoch before against
+			// the re-seal (no entry may be dated before the one it
+			// follows); v1 does not: there it is skipped, as before.
+			clear(p.Value)
+			opened[i] = nil
+			return nil
+		}
+		// On the chain, a record its author signed (its entry verified)
+		// that does not open is the author's doing: skipped and reported,
+		// so that one writer cannot stop every device's sync for good.
+		var unread *UnreadableRecordError
+		if s.chain && errors.As(err, &unread) {
+			unreadable[i] = unread
+			return nil
 		}
 		return err
 	}); err != nil {
@@ -396,6 +445,21 @@ func (s *syncer) apply(recs []wire.Record) error {
 		if t != nil && t.Mark != nil {
 			mark = *t.Mark
 		}
+		if u := unreadable[i]; u != nil {
+			name := ""
+			if t != nil && t.Exists {
+				name = s.name(r.ID)
+			}
+			s.rep.Unreadable = append(s.rep.Unreadable, Unreadable{ID: r.ID, Name: name, Version: r.Version, Device: u.Device, Member: u.Member, Reason: u.Reason})
+			// This device keeps its last readable version; its next change
+			// of the secret goes on top of the unreadable one.
+			if t != nil && t.Mark != nil && mark.Theirs == nil {
+				mark.Base, mark.Seen = max(mark.Base, r.Version), max(mark.Seen, r.Version)
+				marks[r.ID] = mark
+				t.Mark = &mark
+			}
+			continue
+		}
 		if mine[i] {
 			sr := s.sent[r.ID]
 			mark.Base, mark.Seen, mark.LocalHead, mark.LocalDeleted = r.Version, max(mark.Seen, r.Version), sr.head, sr.deleted
@@ -416,6 +480,15 @@ func (s *syncer) apply(recs []wire.Record) error {
 				mark.LocalHead = -1
 				marks[r.ID] = mark
 				t.Mark = &mark
+			} else if t != nil && t.Mark != nil && mark.LocalHead == -1 && mark.Theirs == nil && r.Version > mark.Base {
+				// A device sealing its copy again (a new epoch it began)
+				// that cannot take in a newer old-epoch record goes on top
+				// of it: else its re-seal would be refused as a conflict
+				// at every push, and the team would never converge.
+				mark.Base, mark.Seen = r.Version, max(mark.Seen, r.Version)
+				marks[r.ID] = mark
+				t.Mark = &mark
+				s.rep.Superseded = append(s.rep.Superseded, s.name(r.ID))
 			} else {
 				s.rep.Skipped++
 			}
@@ -424,8 +497,16 @@ func (s *syncer) apply(recs []wire.Record) error {
 		if r.Version == mark.Base && mark.Theirs == nil {
 			continue // what we pushed, or already have
 		}
+		// A record of the epoch before, taken in by the admin that began
+		// this one: applied, then sealed again under the new key. Its
+		// copy waiting to be sealed again is no change of its own, unless
+		// it was edited after the epoch began.
+		resealing := p.old && t != nil && t.Mark != nil && mark.LocalHead == -1 && mark.Theirs == nil && !s.editedSince(t, s.st.PrevKey.Began)
+		if p.old {
+			old[r.ID] = true
+		}
 		id, _ := hex.DecodeString(r.ID)
-		if t != nil && t.Dirty() {
+		if t != nil && t.Dirty() && !resealing {
 			local, err := s.localPayload(t)
 			if err != nil {
 				return err
@@ -486,6 +567,8 @@ func (s *syncer) apply(recs []wire.Record) error {
 		return err
 	}
 	collisions := map[string]vault.SyncMark{}
+	resealed := map[string]vault.SyncMark{}
+	exposed := map[string]bool{}
 	for i, a := range applied {
 		if a.TakenBy != nil {
 			// Two secrets with one name (made on two devices while apart):
@@ -521,6 +604,16 @@ func (s *syncer) apply(recs []wire.Record) error {
 			s.tracked[remoteRecs[i].ID] = t
 		}
 		m := a.Mark
+		if old[remoteRecs[i].ID] {
+			// Sealed again under the current key at the next push; the
+			// removed member (or demoted writer) held the key it was
+			// written under.
+			m.LocalHead = -1
+			resealed[remoteRecs[i].ID] = m
+			if !remotes[i].Deleted {
+				exposed[remotes[i].Name] = true
+			}
+		}
 		t.Mark, t.Exists, t.Head, t.Deleted = &m, m.LocalHead > 0, m.LocalHead, m.LocalDeleted
 	}
 	if len(collisions) > 0 {
@@ -534,7 +627,40 @@ func (s *syncer) apply(recs []wire.Record) error {
 			}
 		}
 	}
+	if len(resealed) > 0 {
+		if err := s.v.PutMarks(resealed); err != nil {
+			return err
+		}
+		for id, m := range resealed {
+			if t := s.tracked[id]; t != nil {
+				m := m
+				t.Mark = &m
+			}
+		}
+		s.rep.TakenIn += len(resealed)
+		if len(exposed) > 0 {
+			if _, err := s.v.MarkExposedWhere(func(name string) bool { return exposed[name] },
+				"written under the team's previous key, which a member who has left holds", s.st.now()); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// editedSince reports whether t's current local version was written after
+// at (this device's clock): a change made here, not only a copy waiting
+// to be sealed again.
+func (s *syncer) editedSince(t *vault.Tracked, at time.Time) bool {
+	if !t.Exists {
+		return false
+	}
+	sec, err := s.v.ByID(t.ID)
+	if err != nil {
+		return true // unknown: treated as a change, kept as a conflict
+	}
+	clear(sec.Value)
+	return sec.Updated.After(at)
 }
 
 // theirs is a teammate's record kept beside a local change (a conflict):
@@ -837,6 +963,13 @@ func (tm *Team) Resolve(ctx context.Context, name string, keep Keep) error {
 	}
 	if applied[0].TakenBy != nil {
 		return fmt.Errorf("their version of %s is named %s, and another secret here has that name: rename it (`hush mv`), then resolve again", name, p.Name)
+	}
+	if p.old {
+		// Written under the epoch before (taken in by this admin): it goes
+		// up again sealed under the current key.
+		m := applied[0].Mark
+		m.LocalHead = -1
+		return v.Replica().PutMarks(map[string]vault.SyncMark{theirs.ID: m})
 	}
 	return nil
 }

@@ -186,10 +186,11 @@ const (
 	FaultReplaced  ChainFault = "a replaced entry"  // an entry that does not link to the one before: another history
 	FaultSignature ChainFault = "an unsigned entry" // not signed by a device that could write there
 	FaultMalformed ChainFault = "a malformed entry"
-	FaultMismatch  ChainFault = "a record that is not its entry" // a record that differs from the entry that names it
-	FaultWithheld  ChainFault = "a withheld record"              // an entry whose record never came
-	FaultPushMark  ChainFault = "a forged push mark"             // entries of one push that name different pushes
-	FaultPushCut   ChainFault = "a push cut short"               // the server stops inside a push
+	FaultMismatch  ChainFault = "a record that is not its entry"           // a record that differs from the entry that names it
+	FaultWithheld  ChainFault = "a withheld record"                        // an entry whose record never came
+	FaultPushMark  ChainFault = "a forged push mark"                       // entries of one push that name different pushes
+	FaultPushCut   ChainFault = "a push cut short"                         // the server stops inside a push
+	FaultBackdated ChainFault = "an entry dated before the one it follows" // a membership log position below the previous entry's
 )
 
 // ErrChain matches every *ChainError with errors.Is.
@@ -279,6 +280,24 @@ func VerifyChainKnown(team string, from ChainCursor, entries []ChainEntry, signe
 		return from, linkErr
 	}
 	return at, nil
+}
+
+// CheckLogOrder checks that entries (verified by VerifyChain, in order)
+// never name a membership log position below the one before them; floor
+// is the log position of the entry at the cursor they extend (0: none
+// known). An honest server takes a push only at the current log position,
+// which only grows: an entry dated before the one it follows was written
+// on another history, or by a device that claims a time when it could
+// still write (a removed member's key).
+func CheckLogOrder(floor int64, entries []ChainEntry) error {
+	for i := range entries {
+		e := &entries[i]
+		if e.LogSeq < floor {
+			return &ChainError{FaultBackdated, e.Pos, fmt.Sprintf("it names membership log position %d, but the entry before it was written at %d", e.LogSeq, floor)}
+		}
+		floor = e.LogSeq
+	}
+	return nil
 }
 
 // PushMarks follows the pushes of a chain as a client verifies it, page

@@ -87,3 +87,17 @@ func TestWatchNotesSayNothingForANothingSync(t *testing.T) {
 		t.Errorf("notes:\n%s", n)
 	}
 }
+
+// A record a teammate signed but that cannot be read is a warning that
+// names the writer, its device and the secret, and what to do.
+func TestUnreadableRecordIsAWarning(t *testing.T) {
+	notes := ReportNotes(&client.Report{Unreadable: []client.Unreadable{{ID: "0123", Name: "db/PASS", Version: 4, Device: "m-laptop", Member: "mallory", Reason: "its ciphertext failed authentication"}}})
+	if len(notes) != 1 {
+		t.Fatalf("notes: %q", notes)
+	}
+	for _, want := range []string{"warning:", "mallory", "m-laptop", "db/PASS (0123)", "version 4", "hush team remove mallory"} {
+		if !strings.Contains(notes[0], want) {
+			t.Errorf("note %q lacks %q", notes[0], want)
+		}
+	}
+}

@@ -33,6 +33,20 @@ func ReportNotes(rep *client.Report) []string {
 	if rep.Skipped > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped))
 	}
+	if rep.TakenIn > 0 {
+		notes = append(notes, fmt.Sprintf("note: %d record(s) a teammate wrote under the previous team key, before the new one began, were taken in and go up again sealed under the new key; they are marked to rotate, since a member who left holds that key (`hush due`)", rep.TakenIn))
+	}
+	if len(rep.Superseded) > 0 {
+		notes = append(notes, fmt.Sprintf("warning: a teammate changed %s under the previous team key, which this device no longer holds: its copy, sealed again under the new key, replaces that change; ask who changed it to check the value", strings.Join(rep.Superseded, ", ")))
+	}
+	for _, u := range rep.Unreadable {
+		what := "secret " + u.ID
+		if u.Name != "" {
+			what = fmt.Sprintf("secret %s (%s)", u.Name, u.ID)
+		}
+		notes = append(notes, fmt.Sprintf("warning: %s's device %s signed version %d of %s, but it cannot be read (%s): skipped, this device keeps its last readable version. That device is broken or compromised: check it, or remove it (`hush team remove %s`); the next change of the secret replaces the unreadable version",
+			u.Member, u.Device, u.Version, what, u.Reason, u.Member))
+	}
 	if rep.Unconfirmed > 0 {
 		notes = append(notes, fmt.Sprintf("note: the team server said it took %d change(s) but did not show them back: they stay unpushed and go again with the next `hush sync`", rep.Unconfirmed))
 	}
