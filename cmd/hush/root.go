@@ -84,8 +84,8 @@ Environment:
   HUSH_PASSPHRASE      the passphrase, for scripts and CI (--passphrase-file or
                        ` + "`hush unlock`" + ` are safer)
   HUSH_NEW_PASSPHRASE  the new passphrase for init and passwd without a terminal
-  HUSH_TOKEN           a machine token (` + "`hush team invite --machine`" + `): get, ls, export
-                       and run then read the team with it, with no vault and no passphrase`,
+  HUSH_TOKEN           a machine token (` + "`hush team invite --machine`" + `): get, ls, export,
+                       run, set and rm then use the team with it, with no vault and no passphrase`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       versionString(),
@@ -97,7 +97,7 @@ Environment:
 	pf.StringVar(&a.vaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
 	pf.BoolVar(&a.jsonOut, "json", false, "print data as JSON")
 	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the passphrase from `FILE`")
-	pf.StringVar(&a.tokenFile, "token-file", "", "read with the machine token in `FILE`, without a vault (get, ls, export, run)")
+	pf.StringVar(&a.tokenFile, "token-file", "", "read with the machine token in `FILE`, without a vault (get, ls, export, run, set, rm)")
 	root.PersistentPreRun = func(cmd *cobra.Command, args []string) { a.command = cmd.Name(); a.noteTokenNames(cmd, args) }
 	root.AddCommand(
 		a.initCommand(),
