@@ -1005,8 +1005,11 @@ type Status struct {
 	Removed   bool      `json:"removed"`  // the server no longer knows this device
 	// WritesScopes: a reader on the root who holds a writer grant on a
 	// folder scope (her changes there are pushed, the others stay).
-	WritesScopes bool      `json:"writes_scopes,omitempty"`
-	Fresh        Freshness `json:"-"`
+	WritesScopes bool `json:"writes_scopes,omitempty"`
+	// NoScopes: the verified log shows this device approved, but it
+	// holds no key any more (every scope it held was ungranted).
+	NoScopes bool      `json:"no_scopes,omitempty"`
+	Fresh    Freshness `json:"-"`
 	// Warning is Fresh in words (empty: none), as `hush status` prints it.
 	Warning string `json:"warning,omitempty"`
 }
@@ -1024,6 +1027,9 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	}
 	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0 || len(st.ScopeKeys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
 	s.Removed = st.Removed
+	if d := st.memberDevice(st.Device.ID); !s.Approved && d != nil && d.Active {
+		s.Approved, s.NoScopes = true, true
+	}
 	s.WritesScopes = !wire.CanWrite(st.Role) && st.WritesAny()
 	s.Fresh = st.Freshness(time.Now())
 	s.Warning = s.Fresh.Warning()
