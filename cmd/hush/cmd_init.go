@@ -1,15 +1,13 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
 
 type kdfFlags struct {
@@ -76,36 +74,25 @@ func (a *app) initVault(kdf *kdfFlags) error {
 	return nil
 }
 
-// createVault makes the chosen vault, for init and team join: the
-// passphrase from newPassphrase, the key derivation cost from the flags
-// or calibrated by vault.Create. hint follows "already exists".
+// createVault makes the chosen vault, for init and team join
+// (unlock.Create): the key derivation cost from the flags, or calibrated
+// by vault.Create; the passphrase from newPassphrase. hint follows
+// "already exists".
 func (a *app) createVault(kdf *kdfFlags, hint string) (v *vault.Vault, name, path string, err error) {
 	name, path, err = a.vaultPath()
 	if err != nil {
 		return nil, "", "", err
 	}
-	exists := fmt.Errorf("vault %s already exists at %s%s", name, path, hint)
-	if _, err := os.Stat(path); err == nil {
-		return nil, "", "", exists
-	}
-	var params crypto.KDFParams // zero: vault.Create calibrates
-	if kdf.set() {
-		if params, err = kdf.params(crypto.DefaultKDF); err != nil {
-			return nil, "", "", err
+	v, note, err := unlock.Create(name, path, hint, func() (params crypto.KDFParams, pass []byte, err error) {
+		if kdf.set() { // zero params: vault.Create calibrates
+			if params, err = kdf.params(crypto.DefaultKDF); err != nil {
+				return params, nil, err
+			}
 		}
-	}
-	pass, err := a.newPassphrase("", true)
-	if err != nil {
-		return nil, "", "", err
-	}
-	defer crypto.Wipe(pass)
-	v, err = vault.Create(path, pass, vault.CreateOptions{KDF: params})
-	if errors.Is(err, vault.ErrVaultExists) {
-		return nil, "", "", exists
-	}
-	if err == nil && v.KeptAuditLog() != "" {
-		a.notef("note: the audit log an earlier vault %s left was kept as %s: it opens only with a backup of that vault", name, v.KeptAuditLog())
-	}
+		pass, err = a.newPassphrase("", true)
+		return params, pass, err
+	})
+	a.note(note)
 	return v, name, path, err
 }
 

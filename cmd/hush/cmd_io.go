@@ -3,13 +3,10 @@ package main
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/crypto"
@@ -83,20 +80,13 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 			}
 			defer wipe()
 			if dryRun {
-				fmt.Fprintf(a.stdout, "would import %s (new, or a new version where the value changed):\n", human.Count(len(names), "secret"))
-				for _, n := range names {
-					fmt.Fprintf(a.stdout, "  %s\n", n)
-				}
+				transfer.WritePlan(a.stdout, names)
 				return nil
 			}
 			return a.audited("import", names, func(v *vault.Vault) error {
-				res, err := v.SetMany(reqs, time.Time{})
-				if err != nil {
-					return err
-				}
-				created, updated, same := vault.Tally(res)
-				a.notef("imported %s into %s: %d new, %d updated, %d unchanged", human.Count(len(res), "secret"), transfer.DisplayFolder(folder), created, updated, same)
-				return nil
+				done, err := transfer.Import(v, reqs, folder)
+				a.note(done)
+				return err
 			})
 		},
 	}
@@ -139,24 +129,11 @@ func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, d
 		importer.WritePlan(a.stdout, plan, folder)
 		return nil
 	}
-	if len(plan.Items) == 0 {
-		importer.WriteSkipped(a.stderr, plan, folder, true)
-		return fmt.Errorf("%s holds nothing hush can import: nothing imported", transfer.DisplayName(path))
+	if err := transfer.Importable(a.stderr, plan, folder, path); err != nil {
+		return err
 	}
 	return a.audited("import", plan.Names(folder), func(v *vault.Vault) error {
-		res, err := importer.Apply(v, folder, plan, overwrite)
-		var ee *importer.ExistsError
-		if errors.As(err, &ee) {
-			return fmt.Errorf("%w: use --overwrite to add a version to each, or --into another folder", err)
-		}
-		if err != nil {
-			return err
-		}
-		importer.WriteResult(a.stderr, plan, folder, res)
-		if len(plan.Skipped) > 0 {
-			a.notef("(--dry-run lists what was not imported by name)")
-		}
-		return nil
+		return transfer.ApplyExport(v, folder, plan, overwrite, a.stderr)
 	})
 }
 

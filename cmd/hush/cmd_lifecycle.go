@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
+	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/rotate"
@@ -75,7 +75,7 @@ cron can gate on it.`,
 				now := time.Now()
 				items := vault.Due(entries, now, w, cw)
 				if folder == "" {
-					items = append(items, machinesDue(v, now)...)
+					items = append(items, machine.Due(v, now)...)
 					slices.SortStableFunc(items, func(x, y vault.DueItem) int { return x.When.Compare(y.When) })
 				}
 				out, overdue := listing.DueRows(items)
@@ -174,35 +174,24 @@ func (a *app) rotateOptions(timeout time.Duration) rotate.Options {
 	return o
 }
 
-// rotateDue rotates every overdue secret that has a rotator.
+// rotateDue rotates every overdue secret that has a rotator, each
+// rotation audited.
 func (a *app) rotateDue(timeout time.Duration) error {
 	return a.withVault(func(v *vault.Vault) error {
-		failed, done, skipped := 0, 0, 0
+		var tally rotate.Tally
 		err := rotate.Due(v, a.rotateOptions(timeout), func(o rotate.Outcome) {
-			if o.NoRotator {
-				skipped++
-				a.notef("%s: overdue, but has no rotator (rotate it by hand)", o.Name)
-				return
+			if !o.NoRotator {
+				if rerr := a.record(v, "rotate", []string{o.Name}, o.Err); o.Err == nil && rerr != nil {
+					o.Err = rerr
+				}
 			}
-			if rerr := a.record(v, "rotate", []string{o.Name}, o.Err); o.Err == nil && rerr != nil {
-				o.Err = rerr
-			}
-			if o.Err != nil {
-				failed++
-				a.notef("%s: %v", o.Name, o.Err)
-				return
-			}
-			done++
-			a.notef("%s: rotated (version %d)", o.Name, o.Version)
+			a.notef("%s", tally.Add(o))
 		})
 		if err != nil {
 			return err
 		}
-		a.notef("rotated %d, failed %d, without a rotator %d", done, failed, skipped)
-		if failed > 0 {
-			return fmt.Errorf("%d rotations failed", failed)
-		}
-		return nil
+		a.notef("%s", tally.Summary())
+		return tally.Err()
 	})
 }
 

@@ -2,16 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
@@ -39,17 +33,6 @@ reaches a new device only wrapped to it by an admin. See docs/sync.md.
 	return cmd
 }
 
-func readCA(path string) ([]byte, error) {
-	if path == "" {
-		return nil, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("--ca: %w", err)
-	}
-	return b, nil
-}
-
 func (a *app) teamCreateCommand() *cobra.Command {
 	var server, name, device, member, ca string
 	cmd := &cobra.Command{
@@ -65,7 +48,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 			if !cmd.Flags().Changed("device") {
 				device = client.DefaultName()
 			}
-			caPEM, err := readCA(ca)
+			caPEM, err := teamsync.ReadCA(ca)
 			if err != nil {
 				return err
 			}
@@ -113,16 +96,12 @@ HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
 				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
 			}
 			return a.withTeam("team-invite", nil, func(ctx context.Context, t *client.Team) error {
-				inv, err := t.InviteScoped(ctx, role, member, ttl, scopes)
+				code, note, err := teamsync.Invite(ctx, t, role, member, ttl, scopes)
 				if err != nil {
 					return err
 				}
-				a.printf("%s\n", inv.String())
-				if member != "" {
-					a.notef("an invitation for another device of %s, valid once for %s. On that device: hush team join CODE", member, formatDuration(ttl))
-				} else {
-					a.notef("a %s invitation for a new member, valid once for %s. On the new device: hush team join CODE --member NAME", role, formatDuration(ttl))
-				}
+				a.printf("%s\n", code)
+				a.note(note)
 				return nil
 			})
 		},
@@ -163,17 +142,12 @@ Use --vault NAME to keep it beside an existing vault.`,
 			if err != nil {
 				return err
 			}
-			caPEM, err := readCA(ca)
+			caPEM, err := teamsync.ReadCA(ca)
 			if err != nil {
 				return err
 			}
-			switch {
-			case inv.Member != "" && member != "" && member != inv.Member:
-				return usagef("this invitation is for a device of %s: leave out --member, or use --member %s", inv.Member, inv.Member)
-			case inv.Member != "":
-				member = inv.Member
-			case member == "":
-				member = device
+			if member, err = teamsync.JoinMember(inv, member, device); err != nil {
+				return usageError{err}
 			}
 			v, name, path, err := a.createVault(&kdf, ": join into a new one with --vault NAME")
 			if err != nil {
@@ -184,8 +158,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			if err := a.told(notes, err); err != nil {
 				return err
 			}
-			a.notef("created vault %s at %s and asked to join the team as %s (%s)", name, path, st.Device.Name, st.Device.Member)
-			a.notef("waiting for an admin: once one has run `hush sync`, run `hush sync` here")
+			a.notes(teamsync.Joined(name, path, st))
 			return nil
 		},
 	}
@@ -206,15 +179,7 @@ func (a *app) teamApproveCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withTeam("team-approve", nil, func(ctx context.Context, t *client.Team) error {
-				as, err := t.Approve(ctx)
-				a.notes(teamsync.ApprovalNotes(as))
-				if err == nil && t.State().Role != "admin" {
-					return errors.New("only an admin approves joins")
-				}
-				if err == nil && len(as) == 0 {
-					a.notef("no joins are waiting for your invitations")
-				}
-				return err
+				return a.told(teamsync.Approve(ctx, t))
 			})
 		},
 	}
@@ -235,47 +200,7 @@ func (a *app) teamMembersCommand() *cobra.Command {
 				if a.jsonOut {
 					return a.writeJSON(teamsync.MemberRows(ms, st.Device.ID))
 				}
-				now := time.Now()
-				w := a.newTable()
-				// The EXPIRES column appears once the team has a machine.
-				machines := slices.ContainsFunc(ms, func(m client.Member) bool { return m.Machine })
-				// The SCOPES column, once the team has folder scopes.
-				scoped := slices.ContainsFunc(ms, func(m client.Member) bool { _, ok := teamsync.ScopesCell(m); return ok })
-				head := "MEMBER\tDEVICE\tROLE\tSTATE\tJOINED\tLAST SEEN"
-				if machines {
-					head += "\tEXPIRES"
-				}
-				if scoped {
-					head += "\tSCOPES"
-				}
-				fmt.Fprintln(w, head)
-				for _, m := range ms {
-					dev := m.Name
-					if m.ID == st.Device.ID {
-						dev += " (this device)"
-					}
-					seen := "never"
-					if !m.LastSeen.IsZero() {
-						seen = human.Ago(m.LastSeen, now)
-					}
-					expires := "-"
-					if m.Machine {
-						dev = "(machine)"
-						expires = m.Expires.Local().Format("2006-01-02")
-						if m.Active && !now.Before(m.Expires) {
-							expires += " (expired)"
-						}
-					}
-					line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", m.Member, dev, m.Role, teamsync.MemberState(m), m.Joined.Local().Format("2006-01-02"), seen)
-					if machines {
-						line += "\t" + expires
-					}
-					if cell, ok := teamsync.ScopesCell(m); scoped && ok {
-						line += "\t" + cell
-					}
-					fmt.Fprintln(w, line)
-				}
-				return w.Flush()
+				return teamsync.WriteMembers(a.stdout, ms, st.Device.ID, time.Now())
 			})
 		},
 	}
@@ -332,30 +257,18 @@ this device can no longer sync (removed from the team).`,
 				on := auto == "on"
 				o.Auto = &on
 			}
-			var conflicts []string
-			unconfirmed := 0
+			var rep *client.Report
 			err := a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
-				rep, notes, err := teamsync.Sync(ctx, t, o)
+				r, notes, err := teamsync.Sync(ctx, t, o)
 				if err == nil {
-					conflicts, unconfirmed = rep.Conflicts, rep.Unconfirmed
+					rep = r
 				}
 				return a.told(notes, err)
 			})
 			if err != nil {
 				return err
 			}
-			if unconfirmed > 0 {
-				// `hush set … && hush sync` must not believe a change went
-				// up that the team never showed back.
-				return fmt.Errorf("%d change(s) not pushed: the team server answered that it took them, but the team's changes do not show them; they go again with the next `hush sync` (if this repeats, the server is not passing them on: `hush team verify` and compare with a teammate)", unconfirmed)
-			}
-			if len(conflicts) > 0 {
-				// The sync itself worked (and is audited so); the exit
-				// status tells a script that something waits for a person.
-				return fmt.Errorf("%d in conflict (changed here and by a teammate): %s\nkeep one side with `hush resolve NAME --keep mine` or `--keep theirs`",
-					len(conflicts), strings.Join(conflicts, ", "))
-			}
-			return nil
+			return teamsync.Outstanding(rep)
 		},
 	}
 	cmd.Flags().StringVar(&auto, "auto", "", "turn automatic sync on or off")
@@ -385,14 +298,7 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 				return usagef("--keep is mine or theirs")
 			}
 			return a.withTeam("resolve", args[:1], func(ctx context.Context, t *client.Team) error {
-				if err := t.Resolve(ctx, args[0], k); err != nil {
-					return err
-				}
-				a.notef("resolved %s: kept %s (it syncs with the next `hush sync`)", args[0], keep)
-				if t.State().Auto {
-					a.notes(teamsync.AutoNotes(t.Sync(ctx)))
-				}
-				return nil
+				return a.told(teamsync.Resolve(ctx, t, args[0], k))
 			})
 		},
 	}
@@ -485,16 +391,7 @@ func (a *app) teamScopesCommand() *cobra.Command {
 				if a.jsonOut {
 					return a.writeJSON(teamsync.ScopeRows{Scopes: ss})
 				}
-				w := a.newTable()
-				fmt.Fprintln(w, "SCOPE\tEPOCH\tHOLDERS")
-				for _, s := range ss {
-					var hs []string
-					for _, h := range s.Holders {
-						hs = append(hs, h.Member+" ("+h.Role+")")
-					}
-					fmt.Fprintf(w, "%s\t%d\t%s\n", s.Folder, s.Epoch, strings.Join(hs, ", "))
-				}
-				return w.Flush()
+				return teamsync.WriteScopes(a.stdout, ss)
 			})
 		},
 	}
@@ -557,35 +454,13 @@ means it is showing you different histories.`,
 					return err
 				}
 				if a.jsonOut {
-					out := map[string]any{"team": fp.Team, "fingerprint": fp.Genesis, "log_entries": fp.Seq, "head": fp.Head,
-						"chain_entries": fp.ChainPos, "chain_head": fp.ChainHead, "hash": fp.Hash, "offline": fp.Offline}
-					if fp.Refused != nil {
-						out["refused"] = fp.Refused.Error()
-					}
-					if err := a.writeJSON(out); err != nil {
+					if err := a.writeJSON(teamsync.Verified(fp)); err != nil {
 						return err
 					}
-					if fp.Offline {
-						return errors.New("the team server is unreachable, so this is what this device verified at its last sync")
-					}
-					return fp.Refused
+				} else {
+					teamsync.WriteVerify(a.stdout, fp)
 				}
-				a.printf("team         %s\n", fp.Team)
-				a.printf("fingerprint  %s\n", fp.Genesis)
-				a.printf("log head     %d: %s\n", fp.Seq, fp.Head)
-				a.printf("chain head   %d: %s\n", fp.ChainPos, fp.ChainHead)
-				a.printf("compare      %s\n", fp.Hash)
-				if fp.Offline {
-					// A server can hang up as easily as it can lie: either
-					// way its current state was not checked.
-					return errors.New("the team server is unreachable, so the above is what this device verified at its last sync")
-				}
-				if fp.Refused != nil {
-					// Printed all the same: the server being checked must
-					// not decide whether the check can be made.
-					return fmt.Errorf("the team server's answer was refused, so the above is what this device verified at its last sync: %w", fp.Refused)
-				}
-				return nil
+				return teamsync.VerifyError(fp, a.jsonOut)
 			})
 		},
 	}
@@ -610,16 +485,7 @@ func (a *app) teamAuditCommand() *cobra.Command {
 				if a.jsonOut {
 					return a.writeJSON(teamsync.AuditRows(evs))
 				}
-				w := a.newTable()
-				fmt.Fprintln(w, "TIME\tMEMBER\tDEVICE\tACTION\tRESULT\tSECRETS")
-				for _, e := range evs {
-					names := strings.Join(e.Names, ", ")
-					if len(e.Names) > 5 {
-						names = strings.Join(e.Names[:5], ", ") + fmt.Sprintf(" and %d more", len(e.Names)-5)
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Member, e.DeviceName, e.Action, e.Result, names)
-				}
-				return w.Flush()
+				return teamsync.WriteAudit(a.stdout, evs)
 			})
 		},
 	}

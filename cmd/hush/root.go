@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
-	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
 	"github.com/hush-secrets/hush/vault/unlock"
@@ -19,7 +20,7 @@ import (
 // the global flags. Commands get it in their constructor; nothing is
 // fetched from globals or a context.
 type app struct {
-	tokenNames     []tokenName // what a command given a machine token reads (token.go)
+	tokenNames     []machine.Name // what a command given a machine token reads (token.go)
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	env            map[string]string
@@ -37,10 +38,9 @@ type app struct {
 
 	// tokenFile (--token-file) or HUSH_TOKEN: read with a machine token,
 	// no vault (token.go); command is the running command's name.
-	tokenFile string
-	command   string
-	token     *client.Token // a writer machine's change: pushed by record
-	tokenTeam *client.Team
+	tokenFile    string
+	command      string
+	tokenSession *machine.Session // a writer machine's change: pushed by record
 }
 
 func (a *app) getenv(k string) string { return a.env[k] }
@@ -84,8 +84,8 @@ Environment:
   HUSH_PASSPHRASE      the passphrase, for scripts and CI (--passphrase-file or
                        ` + "`hush unlock`" + ` are safer)
   HUSH_NEW_PASSPHRASE  the new passphrase for init and passwd without a terminal
-  HUSH_TOKEN           a machine token (` + "`hush team invite --machine`" + `): get, ls, export
-                       and run then read the team with it, with no vault and no passphrase`,
+  HUSH_TOKEN           a machine token (` + "`hush team invite --machine`" + `): get, ls, export,
+                       run, set and rm then use the team with it, with no vault and no passphrase`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       versionString(),
@@ -97,7 +97,7 @@ Environment:
 	pf.StringVar(&a.vaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
 	pf.BoolVar(&a.jsonOut, "json", false, "print data as JSON")
 	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the passphrase from `FILE`")
-	pf.StringVar(&a.tokenFile, "token-file", "", "read with the machine token in `FILE`, without a vault (get, ls, export, run)")
+	pf.StringVar(&a.tokenFile, "token-file", "", "read with the machine token in `FILE`, without a vault (get, ls, export, run, set, rm)")
 	root.PersistentPreRun = func(cmd *cobra.Command, args []string) { a.command = cmd.Name(); a.noteTokenNames(cmd, args) }
 	root.AddCommand(
 		a.initCommand(),
@@ -147,7 +147,7 @@ func (a *app) open() (*vault.Vault, error) {
 		if a.command == "set" { // set opens, then unlocks (a no-op here)
 			return a.tokenVault(src)
 		}
-		return nil, tokenOnly(src) // the others go through unlocked
+		return nil, machine.OnlyError(src) // the others go through unlocked
 	}
 	name, path, err := a.vaultPath()
 	if err != nil {
@@ -187,11 +187,7 @@ func (a *app) audited(action string, names []string, fn func(v *vault.Vault) err
 	return a.withVault(func(v *vault.Vault) error {
 		// The entry goes in with the change, or before the value is
 		// handed out: see vault.Intend.
-		if changes[action] {
-			v.Intend(action, names)
-		} else {
-			v.IntendRead(action, names)
-		}
+		v.IntendAction(action, names)
 		err := fn(v)
 		if rerr := a.record(v, action, names, err); err == nil {
 			err = rerr
@@ -212,9 +208,11 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 		}
 		return err
 	}
-	if result == nil && changes[action] {
-		if a.tokenTeam != nil {
-			return a.tokenPush()
+	if result == nil && vault.Changes(action) {
+		if a.tokenSession != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
+			defer cancel()
+			return a.tokenSession.Push(ctx)
 		}
 		a.autoSync(v, true) // also tells a reader the change stays here
 	}
@@ -225,11 +223,6 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 func rerrText(err error) string {
 	return strings.TrimPrefix(err.Error(), "the audit log could not be written: ")
 }
-
-// changes are the audited actions that change secrets: with automatic
-// sync on, each is pushed at once.
-var changes = map[string]bool{"set": true, "import": true, "rotate": true, "revoke": true, "rm": true, "purge": true, "dynamic-add": true,
-	"mv": true, "cp": true, "rollback": true, "edit": true}
 
 // withVault runs fn on the unlocked vault and closes it (wiping its keys).
 func (a *app) withVault(fn func(v *vault.Vault) error) error {

@@ -47,6 +47,11 @@ func TestMaliciousChainResealTakesIn(t *testing.T) {
 	if rep.TakenIn != 2 {
 		t.Fatalf("the admin's sync took in %d old-epoch records, want 2: %+v", rep.TakenIn, rep)
 	}
+	for _, f := range rep.TakenFrom {
+		if f.Member != "bob" || f.Removed {
+			t.Errorf("taken in %+v, want bob's, who is still in the team", f)
+		}
+	}
 	for _, name := range []string{"db/USER", "db/PASS"} {
 		s, err := admin.v.Get(name)
 		if err != nil {
@@ -126,5 +131,31 @@ func TestMaliciousChainResealWithoutPrevKey(t *testing.T) {
 	tm.chainConverge(t, admin, bob)
 	if got := mGet(t, bob.v, "app/alpha"); got != "alpha-1" {
 		t.Fatalf("bob holds %s, want the admin's re-sealed copy", got)
+	}
+}
+
+// A removed member's own write that reached the chain before the re-seal
+// (attack 14d, finding A): taken in like a teammate's, and named as the
+// removed member's, so the admin knows the value is theirs, not only seen
+// by them.
+func TestMaliciousChainResealNamesRemovedAuthor(t *testing.T) {
+	tm := newMTeam(t)
+	admin := tm.admin
+	mallory := tm.add(t, "mallory", wire.RoleWriter)
+	tm.sync(t, admin)
+	tm.sync(t, mallory)
+	mSet(t, mallory.v, "app/WEBHOOK", "https://mallory.example/hook")
+	if rep := tm.sync(t, mallory); rep.Pushed != 1 {
+		t.Fatalf("mallory's push: %+v", rep)
+	}
+	if _, err := admin.Remove(mctx, "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := admin.Sync(mctx)
+	if err != nil {
+		t.Fatalf("the admin's re-seal after the removal: %v", err)
+	}
+	if len(rep.TakenFrom) != 1 || rep.TakenFrom[0].Member != "mallory" || !rep.TakenFrom[0].Removed || rep.TakenFrom[0].Name != "app/WEBHOOK" {
+		t.Fatalf("taken in from %+v, want app/WEBHOOK by mallory, removed", rep.TakenFrom)
 	}
 }

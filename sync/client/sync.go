@@ -57,6 +57,10 @@ type Report struct {
 	// before it began, that this device (the admin that began it) applied
 	// and seals again under the new key, marked to rotate.
 	TakenIn int
+	// TakenFrom names who wrote each taken-in record (member and device),
+	// and whether the verified log shows that member removed now: a
+	// removed member's write taken in is a value they chose.
+	TakenFrom []TakenIn
 	// Superseded names secrets whose newer record, under an old key
 	// epoch, this device could not take in, and whose re-seal goes on top
 	// of it: that write is lost to the team.
@@ -200,6 +204,13 @@ func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 	}
 	slices.Sort(rep.Conflicts)
 	return rep, nil
+}
+
+// TakenIn is one record an admin's sync took in from the previous key
+// epoch: the secret's name and who wrote it.
+type TakenIn struct {
+	Name, Member, Device string
+	Removed              bool // the member is no longer in the team
 }
 
 // Unreadable is a record skipped because it does not open although its
@@ -632,6 +643,11 @@ func (s *syncer) apply(recs []wire.Record) error {
 			// written under.
 			m.LocalHead = -1
 			resealed[remoteRecs[i].ID] = m
+			from := TakenIn{Name: remotes[i].Name, Device: remoteRecs[i].Author}
+			if d := s.st.memberDevice(remoteRecs[i].Author); d != nil {
+				from.Member, from.Device, from.Removed = d.Member, d.Name, !d.Active
+			}
+			s.rep.TakenFrom = append(s.rep.TakenFrom, from)
 			if !remotes[i].Deleted {
 				exposed[remotes[i].Name] = true
 			}
@@ -1014,8 +1030,11 @@ type Status struct {
 	Removed   bool      `json:"removed"`  // the server no longer knows this device
 	// WritesScopes: a reader on the root who holds a writer grant on a
 	// folder scope (her changes there are pushed, the others stay).
-	WritesScopes bool      `json:"writes_scopes,omitempty"`
-	Fresh        Freshness `json:"-"`
+	WritesScopes bool `json:"writes_scopes,omitempty"`
+	// NoScopes: the verified log shows this device approved, but it
+	// holds no key any more (every scope it held was ungranted).
+	NoScopes bool      `json:"no_scopes,omitempty"`
+	Fresh    Freshness `json:"-"`
 	// Warning is Fresh in words (empty: none), as `hush status` prints it.
 	Warning string `json:"warning,omitempty"`
 }
@@ -1033,6 +1052,9 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	}
 	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0 || len(st.ScopeKeys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
 	s.Removed = st.Removed
+	if d := st.memberDevice(st.Device.ID); !s.Approved && d != nil && d.Active {
+		s.Approved, s.NoScopes = true, true
+	}
 	s.WritesScopes = !wire.CanWrite(st.Role) && st.WritesAny()
 	s.Fresh = st.Freshness(time.Now())
 	s.Warning = s.Fresh.Warning()
@@ -1060,4 +1082,12 @@ func status(v *vault.Vault) (*Status, error) {
 	}
 	slices.Sort(s.Conflicts)
 	return s, nil
+}
+
+// memberDevice is the verified log's device with this id, or nil.
+func (st *State) memberDevice(id string) *wire.LogDevice {
+	if st.Members == nil {
+		return nil
+	}
+	return st.Members.Devices[id]
 }

@@ -201,3 +201,33 @@ func Due(v *vault.Vault, o Options, done func(Outcome)) error {
 	}
 	return nil
 }
+
+// Tally counts what [Due] did, for the words a front end shows.
+type Tally struct{ Done, Failed, NoRotator int }
+
+// Add counts o and says what happened to its secret.
+func (t *Tally) Add(o Outcome) string {
+	switch {
+	case o.NoRotator:
+		t.NoRotator++
+		return o.Name + ": overdue, but has no rotator (rotate it by hand)"
+	case o.Err != nil:
+		t.Failed++
+		return fmt.Sprintf("%s: %v", o.Name, o.Err)
+	}
+	t.Done++
+	return fmt.Sprintf("%s: rotated (version %d)", o.Name, o.Version)
+}
+
+// Summary is the line after the last secret.
+func (t *Tally) Summary() string {
+	return fmt.Sprintf("rotated %d, failed %d, without a rotator %d", t.Done, t.Failed, t.NoRotator)
+}
+
+// Err fails `rotate --due` when any rotation failed.
+func (t *Tally) Err() error {
+	if t.Failed > 0 {
+		return fmt.Errorf("%d rotations failed", t.Failed)
+	}
+	return nil
+}

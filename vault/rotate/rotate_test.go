@@ -175,3 +175,29 @@ func gone(pid string) bool {
 	}
 	return false
 }
+
+// The words of `rotate --due`: one line a secret, the counts, and a
+// failure only when a rotation failed.
+func TestTally(t *testing.T) {
+	var tl Tally
+	got := []string{
+		tl.Add(Outcome{Name: "a", Version: 3}),
+		tl.Add(Outcome{Name: "b", NoRotator: true}),
+		tl.Add(Outcome{Name: "c", Err: errors.New("boom")}),
+	}
+	want := []string{"a: rotated (version 3)", "b: overdue, but has no rotator (rotate it by hand)", "c: boom"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+	if s := tl.Summary(); s != "rotated 1, failed 1, without a rotator 1" {
+		t.Errorf("summary %q", s)
+	}
+	if err := tl.Err(); err == nil || err.Error() != "1 rotations failed" {
+		t.Errorf("err %v", err)
+	}
+	if err := (&Tally{Done: 2}).Err(); err != nil {
+		t.Errorf("no failure: %v", err)
+	}
+}

@@ -5,6 +5,7 @@
 // its own way (a hidden prompt, the terminal UI's unlock screen).
 //
 // It also remembers and forgets vault keys for `hush unlock` and `hush
-// lock`, and owns the passphrase variables: [Scrub] is the one list of
-// what no process hush starts may inherit.
+// lock`, creates a vault for init and team join ([Create]), and owns the
+// passphrase variables: [Scrub] is the one list of what no process hush
+// starts may inherit.
 package unlock

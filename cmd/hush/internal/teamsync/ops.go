@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/sync/client"
@@ -113,4 +114,34 @@ func Join(v *vault.Vault, inv *client.Invite, o client.JoinOptions, record func(
 		return nil, notes, err
 	}
 	return st, notes, nil
+}
+
+// MachineLife is how long a machine's access lasts unless its invitation
+// says otherwise.
+const MachineLife = 90 * 24 * time.Hour
+
+// InviteMachine adds machine name to the team at once, as role (reader or
+// writer) for life, holding only scopes if any, and returns its token,
+// shown once. A folder made a scope now has its secrets pushed sealed into
+// it; when that sync fails, the machine is added all the same and a note
+// says so.
+func InviteMachine(ctx context.Context, t *client.Team, name, role string, life time.Duration, scopes []string) (*client.Token, []string, error) {
+	tok, err := t.InviteMachineScoped(ctx, name, role, life, scopes)
+	if err != nil {
+		return nil, nil, err
+	}
+	var notes []string
+	if len(scopes) > 0 {
+		if _, err := t.Sync(ctx); err != nil {
+			notes = append(notes, fmt.Sprintf("note: the sync after making its scopes failed (run `hush sync`): %v", err))
+		}
+	}
+	return tok, notes, nil
+}
+
+// MachineAdded is what to tell the admin after the token of machine name
+// was printed.
+func MachineAdded(name, role string, tok *client.Token) string {
+	return fmt.Sprintf("machine %s added as a %s until %s. This token is shown once: store it in your CI system's secret store and give it as HUSH_TOKEN (or --token-file). `hush team remove %s` ends it.",
+		name, role, tok.Expires.Local().Format("2006-01-02 15:04"), name)
 }

@@ -71,6 +71,8 @@ func (s *Status) Lines(now time.Time) []Line {
 	switch {
 	case s.Removed:
 		out = append(out, Line{"sync", RemovedWords})
+	case s.NoScopes:
+		out = append(out, Line{"sync", "this device holds no scope of the team any more (an admin ungranted them): it keeps the copies it had and gets nothing new; `hush team scopes` shows who holds what"})
 	case !s.Approved:
 		out = append(out, Line{"sync", "waiting for an admin to approve this device, then `hush sync`"})
 	case s.Status.LastSync.IsZero():

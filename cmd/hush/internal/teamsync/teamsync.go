@@ -5,6 +5,13 @@
 // reads the team part of a status ([ReadStatus]), and says in words what a
 // sync did or what waits ([ReportNotes], [AutoNotes], [SyncWords]).
 //
+// It also runs the team's administration as a whole task each, with what
+// to say about it: create, join, invite (a person or a machine), approve,
+// change a role, grant and ungrant a folder scope, remove, rotate the key,
+// resolve a conflict (ops.go, scopes.go, admin.go); and it writes the
+// tables of members, scopes, the server's audit log and the verify
+// fingerprint (tables.go), so that a second front end says them the same.
+//
 // The team state and the protocol are sync/client's; this package decides
 // when to sync, how long to wait, and what a person is told. It never
 // fails a command for a sync the command did not ask for: offline, it says

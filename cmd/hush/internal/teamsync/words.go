@@ -38,6 +38,17 @@ func ReportNotes(rep *client.Report) []string {
 	}
 	if rep.TakenIn > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) a teammate wrote under the previous team key, before the new one began, were taken in and go up again sealed under the new key; they are marked to rotate, since a member who left holds that key (`hush due`)", rep.TakenIn))
+		for _, t := range rep.TakenFrom {
+			who := t.Member + "'s device " + t.Device
+			if t.Member == "" {
+				who = "device " + t.Device
+			}
+			if t.Removed {
+				notes = append(notes, fmt.Sprintf("warning: %s was taken in as %s wrote it, and %s is no longer in the team: the value is theirs, not only seen by them; check it before trusting it", t.Name, who, t.Member))
+			} else {
+				notes = append(notes, fmt.Sprintf("note: %s taken in as %s wrote it", t.Name, who))
+			}
+		}
 	}
 	if len(rep.Superseded) > 0 {
 		notes = append(notes, fmt.Sprintf("warning: a teammate changed %s under the previous team key, which this device no longer holds: its copy, sealed again under the new key, replaces that change; ask who changed it to check the value", strings.Join(rep.Superseded, ", ")))

@@ -3,8 +3,9 @@
 // become the secrets FOLDER/KEY, all or nothing ([Requests]); a folder's
 // secrets become entries named by their last segment, as `hush run`
 // injects them ([Entries]); an export goes to a file only its owner can
-// read, never over an existing one ([WritePrivate]). The formats are
-// vault/envfile's; another store's export is vault/importer's.
+// read, never over an existing one ([WritePrivate]); another store's
+// export is read ([ReadExport]) and applied ([ApplyExport]). The formats
+// are vault/envfile's; another store's export is vault/importer's.
 package transfer
 
 import (
@@ -13,7 +14,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
@@ -228,4 +231,52 @@ func ReadExport(f importer.Format, path string, stdin io.Reader, password func()
 		return nil, fmt.Errorf("%s: %w (nothing imported)", DisplayName(path), err)
 	}
 	return plan, nil
+}
+
+// Importable refuses an export plan that holds nothing to import, after
+// writing to w what was skipped, by reason and name.
+func Importable(w io.Writer, plan *importer.Plan, folder, path string) error {
+	if len(plan.Items) > 0 {
+		return nil
+	}
+	importer.WriteSkipped(w, plan, folder, true)
+	return fmt.Errorf("%s holds nothing hush can import: nothing imported", DisplayName(path))
+}
+
+// ApplyExport writes an export's plan into v under folder, all or nothing
+// (a name that exists is refused unless overwrite), and writes to w what
+// it did.
+func ApplyExport(v *vault.Vault, folder string, plan *importer.Plan, overwrite bool, w io.Writer) error {
+	res, err := importer.Apply(v, folder, plan, overwrite)
+	var ee *importer.ExistsError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("%w: use --overwrite to add a version to each, or --into another folder", err)
+	}
+	if err != nil {
+		return err
+	}
+	importer.WriteResult(w, plan, folder, res)
+	if len(plan.Skipped) > 0 {
+		fmt.Fprintln(w, "(--dry-run lists what was not imported by name)")
+	}
+	return nil
+}
+
+// WritePlan writes to w the names a dry run of a file's import lists.
+func WritePlan(w io.Writer, names []string) {
+	fmt.Fprintf(w, "would import %s (new, or a new version where the value changed):\n", human.Count(len(names), "secret"))
+	for _, n := range names {
+		fmt.Fprintf(w, "  %s\n", n)
+	}
+}
+
+// Import writes a file's requests into v in one transaction (Read made
+// them) and says what it did.
+func Import(v *vault.Vault, reqs []vault.SetRequest, folder string) (string, error) {
+	res, err := v.SetMany(reqs, time.Time{})
+	if err != nil {
+		return "", err
+	}
+	created, updated, same := vault.Tally(res)
+	return fmt.Sprintf("imported %s into %s: %d new, %d updated, %d unchanged", human.Count(len(res), "secret"), DisplayFolder(folder), created, updated, same), nil
 }

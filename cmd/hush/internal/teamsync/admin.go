@@ -1,0 +1,120 @@
+package teamsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/vault"
+)
+
+// ReadCA reads the CA certificate (PEM) a self-signed team server is
+// trusted by (--ca); none when path is empty.
+func ReadCA(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	return b, nil
+}
+
+// Invite makes a one-time invitation code for a new member as role, or
+// for another device of member (with their role), valid for ttl, holding
+// only scopes if any. note says what the code is for, and what to do
+// with it.
+func Invite(ctx context.Context, t *client.Team, role, member string, ttl time.Duration, scopes []string) (code, note string, err error) {
+	inv, err := t.InviteScoped(ctx, role, member, ttl, scopes)
+	if err != nil {
+		return "", "", err
+	}
+	if member != "" {
+		note = fmt.Sprintf("an invitation for another device of %s, valid once for %s. On that device: hush team join CODE", member, vault.FormatInterval(ttl))
+	} else {
+		note = fmt.Sprintf("a %s invitation for a new member, valid once for %s. On the new device: hush team join CODE --member NAME", role, vault.FormatInterval(ttl))
+	}
+	return inv.String(), note, nil
+}
+
+// JoinMember is the member a join with inv makes this device part of:
+// the invitation's member for another device of theirs, else member,
+// else the device's own name. An error means member contradicts the
+// invitation.
+func JoinMember(inv *client.Invite, member, device string) (string, error) {
+	switch {
+	case inv.Member != "" && member != "" && member != inv.Member:
+		return "", fmt.Errorf("this invitation is for a device of %s: leave out --member, or use --member %s", inv.Member, inv.Member)
+	case inv.Member != "":
+		return inv.Member, nil
+	case member == "":
+		return device, nil
+	}
+	return member, nil
+}
+
+// Joined is what to tell the person after a join asked (Join) for vault
+// name at path: what happens next.
+func Joined(name, path string, st *client.State) []string {
+	return []string{
+		fmt.Sprintf("created vault %s at %s and asked to join the team as %s (%s)", name, path, st.Device.Name, st.Device.Member),
+		"waiting for an admin: once one has run `hush sync`, run `hush sync` here",
+	}
+}
+
+// Approve approves the joins made with this device's invitations (an
+// admin's sync does it too).
+func Approve(ctx context.Context, t *client.Team) ([]string, error) {
+	as, err := t.Approve(ctx)
+	notes := ApprovalNotes(as)
+	if err == nil && t.State().Role != "admin" {
+		return notes, errors.New("only an admin approves joins")
+	}
+	if err == nil && len(as) == 0 {
+		notes = append(notes, "no joins are waiting for your invitations")
+	}
+	return notes, err
+}
+
+// Outstanding fails a sync that worked but left something for a person:
+// changes the server said it took but did not show back, or conflicts.
+// The exit status tells a script so.
+func Outstanding(rep *client.Report) error {
+	if rep == nil {
+		return nil
+	}
+	if rep.Unconfirmed > 0 {
+		// `hush set … && hush sync` must not believe a change went
+		// up that the team never showed back.
+		return fmt.Errorf("%d change(s) not pushed: the team server answered that it took them, but the team's changes do not show them; they go again with the next `hush sync` (if this repeats, the server is not passing them on: `hush team verify` and compare with a teammate)", rep.Unconfirmed)
+	}
+	if len(rep.Conflicts) > 0 {
+		// The sync itself worked (and is audited so); the exit
+		// status tells a script that something waits for a person.
+		return fmt.Errorf("%d in conflict (changed here and by a teammate): %s\nkeep one side with `hush resolve NAME --keep mine` or `--keep theirs`",
+			len(rep.Conflicts), strings.Join(rep.Conflicts, ", "))
+	}
+	return nil
+}
+
+// Resolve settles the conflict on name, keeping k's side, and syncs at
+// once when automatic sync is on.
+func Resolve(ctx context.Context, t *client.Team, name string, k client.Keep) ([]string, error) {
+	if err := t.Resolve(ctx, name, k); err != nil {
+		return nil, err
+	}
+	keep := "mine"
+	if k == client.KeepTheirs {
+		keep = "theirs"
+	}
+	notes := []string{fmt.Sprintf("resolved %s: kept %s (it syncs with the next `hush sync`)", name, keep)}
+	if t.State().Auto {
+		notes = append(notes, AutoNotes(t.Sync(ctx))...)
+	}
+	return notes, nil
+}

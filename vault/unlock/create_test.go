@@ -1,0 +1,42 @@
+package unlock
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hush-secrets/hush/crypto"
+)
+
+// A vault already there is refused before the passphrase is asked; a new
+// one opens with the passphrase given, which Create wipes.
+func TestCreate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.db")
+	var given []byte
+	ask := func() (crypto.KDFParams, []byte, error) {
+		given = []byte(pass)
+		return crypto.FloorKDF, given, nil
+	}
+	v, note, err := Create("v", path, "", ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if note != "" {
+		t.Errorf("note for a fresh vault: %q", note)
+	}
+	if string(given) == pass {
+		t.Error("the passphrase was not wiped")
+	}
+	v.Close()
+	asked := false
+	_, _, err = Create("v", path, ": use --vault NAME", func() (crypto.KDFParams, []byte, error) {
+		asked = true
+		return crypto.FloorKDF, []byte(pass), nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "vault v already exists at "+path+": use --vault NAME") {
+		t.Fatalf("second create: %v", err)
+	}
+	if asked {
+		t.Error("the passphrase was asked for a vault that exists")
+	}
+}
