@@ -510,20 +510,10 @@ func (rp *Replica) MarkExposedWhere(match func(name string) bool, reason string,
 	}
 	n := 0
 	err := v.write(func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT id FROM secrets WHERE deleted IS NULL`)
+		ids, err := queryIDs(tx, `SELECT id FROM secrets WHERE deleted IS NULL`)
 		if err != nil {
 			return err
 		}
-		var ids [][]byte
-		for rows.Next() {
-			var id []byte
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
 		now := time.Now().UnixNano()
 		for _, id := range ids {
 			r, name, err := v.rowByID(tx, id)
@@ -574,21 +564,8 @@ func (rp *Replica) ResealWhere(match func(name string) bool) error {
 		return err
 	}
 	return v.write(func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT id FROM sync_records WHERE theirs IS NULL AND id IN (SELECT id FROM secrets WHERE deleted IS NULL)`)
+		ids, err := queryIDs(tx, `SELECT id FROM sync_records WHERE theirs IS NULL AND id IN (SELECT id FROM secrets WHERE deleted IS NULL)`)
 		if err != nil {
-			return err
-		}
-		var ids [][]byte
-		for rows.Next() {
-			var id []byte
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {
@@ -634,4 +611,23 @@ func (v *Vault) freeName(tx *sql.Tx, holder *row) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// queryIDs reads the one id column a query returns, whole, so that the
+// caller can write in the same transaction after it.
+func queryIDs(tx *sql.Tx, query string) ([][]byte, error) {
+	rows, err := tx.Query(query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids [][]byte
+	for rows.Next() {
+		var id []byte
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
