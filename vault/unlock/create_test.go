@@ -8,13 +8,16 @@ import (
 	"github.com/hush-secrets/hush/crypto"
 )
 
+// createPass is this file's own: the other tests' pass is Linux-only.
+const createPass = "correct horse battery staple"
+
 // A vault already there is refused before the passphrase is asked; a new
 // one opens with the passphrase given, which Create wipes.
 func TestCreate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v.db")
 	var given []byte
 	ask := func() (crypto.KDFParams, []byte, error) {
-		given = []byte(pass)
+		given = []byte(createPass)
 		return crypto.FloorKDF, given, nil
 	}
 	v, note, err := Create("v", path, "", ask)
@@ -24,14 +27,14 @@ func TestCreate(t *testing.T) {
 	if note != "" {
 		t.Errorf("note for a fresh vault: %q", note)
 	}
-	if string(given) == pass {
+	if string(given) == createPass {
 		t.Error("the passphrase was not wiped")
 	}
 	v.Close()
 	asked := false
 	_, _, err = Create("v", path, ": use --vault NAME", func() (crypto.KDFParams, []byte, error) {
 		asked = true
-		return crypto.FloorKDF, []byte(pass), nil
+		return crypto.FloorKDF, []byte(createPass), nil
 	})
 	if err == nil || !strings.Contains(err.Error(), "vault v already exists at "+path+": use --vault NAME") {
 		t.Fatalf("second create: %v", err)
