@@ -401,6 +401,16 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, err := a.serve.v.GetVersion(name, version)
+	if errors.Is(err, vault.ErrNotFound) && version > 0 {
+		// Say whether the secret is there at another version: ESO's
+		// "not found" should not read as a missing secret.
+		if cur, cerr := a.serve.v.GetVersion(name, 0); cerr == nil {
+			crypto.Wipe(cur.Value)
+			a.mu.Unlock()
+			agentError(w, http.StatusNotFound, fmt.Sprintf("no version %d of %s here: the agent holds version %d", version, name, cur.Version))
+			return
+		}
+	}
 	a.mu.Unlock()
 	if errors.Is(err, vault.ErrNotFound) {
 		agentError(w, http.StatusNotFound, "no secret "+name)

@@ -86,6 +86,8 @@ func TestAgentHandler(t *testing.T) {
 		{"/v1/secrets/app/prod/KEY?version=1", good, 200, `{"value":"one","version":1}`},
 		{"/v1/secrets/app/prod/KEY?version=", good, 200, `{"value":"two","version":2}`},
 		{"/v1/secrets/app/prod/KEY?version=x", good, 400, "version must be"},
+		{"/v1/secrets/app/prod/KEY?version=7", good, 404, "no version 7 of app/prod/KEY here: the agent holds version 2"},
+		{"/v1/secrets/app/prod/NOPE?version=7", good, 404, "no secret app/prod/NOPE"},
 		{"/v1/secrets/app/prod/BIN", good, 200, `{"value_base64":"/wA=","version":1}`},
 		{"/v1/secrets/app/prod/a%20b", good, 400, ""},
 		{"/v1/other", good, 404, "serves GET /v1/secrets/NAME"},
