@@ -1031,8 +1031,9 @@ type Status struct {
 	// WritesScopes: a reader on the root who holds a writer grant on a
 	// folder scope (her changes there are pushed, the others stay).
 	WritesScopes bool `json:"writes_scopes,omitempty"`
-	// NoScopes: the verified log shows this device approved, but it
-	// holds no key any more (every scope it held was ungranted).
+	// NoScopes: the verified log shows this device approved, but holding
+	// no scope any more (every scope it held was ungranted); approved and
+	// holding a scope whose key has not come yet stays "not approved".
 	NoScopes bool      `json:"no_scopes,omitempty"`
 	Fresh    Freshness `json:"-"`
 	// Warning is Fresh in words (empty: none), as `hush status` prints it.
@@ -1052,7 +1053,7 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	}
 	s.Approved, s.Auto, s.Device, s.LastSync, s.Role, s.Server, s.Team = len(st.Keys) > 0 || len(st.ScopeKeys) > 0, st.Auto, st.Device.Name, st.LastSync, st.Role, st.Server, st.TeamName
 	s.Removed = st.Removed
-	if d := st.memberDevice(st.Device.ID); !s.Approved && d != nil && d.Active {
+	if d := st.memberDevice(st.Device.ID); !s.Approved && d != nil && d.Active && len(st.Members.HeldScopes(d.ID)) == 0 {
 		s.Approved, s.NoScopes = true, true
 	}
 	s.WritesScopes = !wire.CanWrite(st.Role) && st.WritesAny()
