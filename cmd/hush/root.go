@@ -214,6 +214,9 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 			defer cancel()
 			return a.tokenSession.Push(ctx)
 		}
+		if note := teamsync.StaysHere(v, names); note != "" {
+			a.notef("%s", note)
+		}
 		a.autoSync(v, true) // also tells a reader the change stays here
 	}
 	return nil

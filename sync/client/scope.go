@@ -850,3 +850,21 @@ func (h *Held) Folders() []string {
 	slices.Sort(out)
 	return out
 }
+
+// Unwritable lists the names among names that this device may not write
+// (a folder scope it does not hold, or holds as a reader): a change to
+// them stays on the device. Empty for a team without scopes, where the
+// role alone decides.
+func (st *State) Unwritable(names []string) []string {
+	writable := st.writableScope()
+	if writable == nil {
+		return nil
+	}
+	var out []string
+	for _, n := range names {
+		if !writable(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hush-secrets/hush/sync/client"
@@ -85,6 +86,24 @@ func AfterCommand(v *vault.Vault, changed bool) []string {
 		notes = append(notes, AutoNotes(auto(v))...)
 	}
 	return notes
+}
+
+// StaysHere is the note for a change to names this device may not write
+// in its team's folder scopes (empty when it may write them all, or is a
+// reader, whom AfterCommand tells already): the change is kept here and
+// never sent, which "created" alone would not say.
+func StaysHere(v *vault.Vault, names []string) string {
+	if !client.InTeam(v) {
+		return ""
+	}
+	st, err := client.Load(v)
+	if err != nil || !st.WritesAny() {
+		return ""
+	}
+	if out := st.Unwritable(names); len(out) > 0 {
+		return fmt.Sprintf("note: %s is outside the folder scopes this device may write: the change stays on this device and is not sent to the team (`hush team scopes`)", strings.Join(out, ", "))
+	}
+	return ""
 }
 
 // Quiet is AfterCommand for the terminal UI, after a change: one short
