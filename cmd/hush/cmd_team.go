@@ -308,9 +308,9 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 
 // autoSync syncs when the vault's team settings ask for it (see
 // teamsync.AfterCommand), unless the command talks to the server itself.
-func (a *app) autoSync(v *vault.Vault, changed bool) {
+func (a *app) autoSync(v *vault.Vault, changed bool, names ...string) {
 	if !a.noAutoSync {
-		a.notes(teamsync.AfterCommand(v, changed))
+		a.notes(teamsync.AfterCommand(v, changed, names...))
 	}
 }
 

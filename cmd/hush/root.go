@@ -214,10 +214,7 @@ func (a *app) record(v *vault.Vault, action string, names []string, result error
 			defer cancel()
 			return a.tokenSession.Push(ctx)
 		}
-		if note := teamsync.StaysHere(v, names); note != "" {
-			a.notef("%s", note)
-		}
-		a.autoSync(v, true) // also tells a reader the change stays here
+		a.autoSync(v, true, names...) // also tells when the change stays here
 	}
 	return nil
 }

@@ -68,9 +68,11 @@ func auto(v *vault.Vault) (*client.Report, error) {
 }
 
 // AfterCommand syncs when v's team settings ask for it: always after a
-// change (changed), before a read when the last sync is over a minute old.
-// It returns what to tell the person; it never fails.
-func AfterCommand(v *vault.Vault, changed bool) []string {
+// change (changed, to names), before a read when the last sync is over a
+// minute old. It returns what to tell the person, including that a change
+// stays on this device (a reader's, or one outside the folder scopes it
+// may write, which "created" alone would not say); it never fails.
+func AfterCommand(v *vault.Vault, changed bool, names ...string) []string {
 	if !client.InTeam(v) {
 		return nil
 	}
@@ -79,31 +81,18 @@ func AfterCommand(v *vault.Vault, changed bool) []string {
 		return nil
 	}
 	var notes []string
-	if changed && st.Role == "reader" && !st.WritesAny() {
+	switch {
+	case changed && st.Role == "reader" && !st.WritesAny():
 		notes = append(notes, "note: this device is a reader in the team: this change stays on this device")
+	case changed:
+		if out := st.Unwritable(names); len(out) > 0 {
+			notes = append(notes, fmt.Sprintf("note: %s is outside the folder scopes this device may write: the change stays on this device and is not sent to the team (`hush team scopes`)", strings.Join(out, ", ")))
+		}
 	}
 	if st.AutoSyncDue(changed, time.Now()) {
 		notes = append(notes, AutoNotes(auto(v))...)
 	}
 	return notes
-}
-
-// StaysHere is the note for a change to names this device may not write
-// in its team's folder scopes (empty when it may write them all, or is a
-// reader, whom AfterCommand tells already): the change is kept here and
-// never sent, which "created" alone would not say.
-func StaysHere(v *vault.Vault, names []string) string {
-	if !client.InTeam(v) {
-		return ""
-	}
-	st, err := client.Load(v)
-	if err != nil || !st.WritesAny() {
-		return ""
-	}
-	if out := st.Unwritable(names); len(out) > 0 {
-		return fmt.Sprintf("note: %s is outside the folder scopes this device may write: the change stays on this device and is not sent to the team (`hush team scopes`)", strings.Join(out, ", "))
-	}
-	return ""
 }
 
 // Quiet is AfterCommand for the terminal UI, after a change: one short
