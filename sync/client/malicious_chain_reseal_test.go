@@ -44,10 +44,10 @@ func TestMaliciousChainResealTakesIn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the admin's re-seal after the removal: %v", err)
 	}
-	if rep.TakenIn != 2 {
-		t.Fatalf("the admin's sync took in %d old-epoch records, want 2: %+v", rep.TakenIn, rep)
+	if len(rep.TakenIn) != 2 {
+		t.Fatalf("the admin's sync took in %d old-epoch records, want 2: %+v", len(rep.TakenIn), rep)
 	}
-	for _, f := range rep.TakenFrom {
+	for _, f := range rep.TakenIn {
 		if f.Member != "bob" || f.Removed {
 			t.Errorf("taken in %+v, want bob's, who is still in the team", f)
 		}
@@ -155,7 +155,7 @@ func TestMaliciousChainResealNamesRemovedAuthor(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the admin's re-seal after the removal: %v", err)
 	}
-	if len(rep.TakenFrom) != 1 || rep.TakenFrom[0].Member != "mallory" || !rep.TakenFrom[0].Removed || rep.TakenFrom[0].Name != "app/WEBHOOK" {
-		t.Fatalf("taken in from %+v, want app/WEBHOOK by mallory, removed", rep.TakenFrom)
+	if len(rep.TakenIn) != 1 || rep.TakenIn[0].Member != "mallory" || !rep.TakenIn[0].Removed || rep.TakenIn[0].Name != "app/WEBHOOK" {
+		t.Fatalf("taken in from %+v, want app/WEBHOOK by mallory, removed", rep.TakenIn)
 	}
 }

@@ -53,14 +53,11 @@ type Report struct {
 	MovedAway int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
-	// TakenIn counts records of the epoch before the current one, written
+	// TakenIn lists records of the epoch before the current one, written
 	// before it began, that this device (the admin that began it) applied
-	// and seals again under the new key, marked to rotate.
-	TakenIn int
-	// TakenFrom names who wrote each taken-in record (member and device),
-	// and whether the verified log shows that member removed now: a
-	// removed member's write taken in is a value they chose.
-	TakenFrom []TakenIn
+	// and seals again under the new key, marked to rotate; each names who
+	// wrote it, and whether that member has left (the value is theirs).
+	TakenIn []TakenIn
 	// Superseded names secrets whose newer record, under an old key
 	// epoch, this device could not take in, and whose re-seal goes on top
 	// of it: that write is lost to the team.
@@ -647,7 +644,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 			if d := s.st.memberDevice(remoteRecs[i].Author); d != nil {
 				from.Member, from.Device, from.Removed = d.Member, d.Name, !d.Active
 			}
-			s.rep.TakenFrom = append(s.rep.TakenFrom, from)
+			s.rep.TakenIn = append(s.rep.TakenIn, from)
 			if !remotes[i].Deleted {
 				exposed[remotes[i].Name] = true
 			}
@@ -675,7 +672,6 @@ func (s *syncer) apply(recs []wire.Record) error {
 				t.Mark = &m
 			}
 		}
-		s.rep.TakenIn += len(resealed)
 		if len(exposed) > 0 {
 			if _, err := s.v.MarkExposedWhere(func(name string) bool { return exposed[name] },
 				"written under the team's previous key, which a member who has left holds", s.st.now()); err != nil {

@@ -101,3 +101,20 @@ func TestUnreadableRecordIsAWarning(t *testing.T) {
 		}
 	}
 }
+
+// Records taken in after a removal are counted; one a member who has left
+// wrote is a warning of its own, naming the secret and who wrote it.
+func TestTakenInNamesALeaver(t *testing.T) {
+	notes := ReportNotes(&client.Report{TakenIn: []client.TakenIn{
+		{Name: "db/USER", Member: "bob", Device: "bob-laptop"},
+		{Name: "app/WEBHOOK", Member: "mallory", Device: "m-laptop", Removed: true},
+	}})
+	if len(notes) != 2 || !strings.Contains(notes[0], "2 record(s)") {
+		t.Fatalf("notes: %q", notes)
+	}
+	for _, want := range []string{"warning:", "app/WEBHOOK", "mallory's device m-laptop", "no longer in the team"} {
+		if !strings.Contains(notes[1], want) {
+			t.Errorf("note %q lacks %q", notes[1], want)
+		}
+	}
+}

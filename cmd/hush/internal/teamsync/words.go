@@ -1,6 +1,7 @@
 package teamsync
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -36,18 +37,16 @@ func ReportNotes(rep *client.Report) []string {
 	if rep.Skipped > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped))
 	}
-	if rep.TakenIn > 0 {
-		notes = append(notes, fmt.Sprintf("note: %d record(s) a teammate wrote under the previous team key, before the new one began, were taken in and go up again sealed under the new key; they are marked to rotate, since a member who left holds that key (`hush due`)", rep.TakenIn))
-		for _, t := range rep.TakenFrom {
-			who := t.Member + "'s device " + t.Device
-			if t.Member == "" {
-				who = "device " + t.Device
+	if len(rep.TakenIn) > 0 {
+		notes = append(notes, fmt.Sprintf("note: %d record(s) a teammate wrote under the previous team key, before the new one began, were taken in and go up again sealed under the new key; they are marked to rotate, since a member who left holds that key (`hush due`)", len(rep.TakenIn)))
+		// A member who has left chose the value, not only saw it: named
+		// one by one (the rest are teammates' writes, counted above).
+		for _, t := range rep.TakenIn {
+			if !t.Removed {
+				continue
 			}
-			if t.Removed {
-				notes = append(notes, fmt.Sprintf("warning: %s was taken in as %s wrote it, and %s is no longer in the team: the value is theirs, not only seen by them; check it before trusting it", t.Name, who, t.Member))
-			} else {
-				notes = append(notes, fmt.Sprintf("note: %s taken in as %s wrote it", t.Name, who))
-			}
+			name := cmp.Or(t.Name, "a removal")
+			notes = append(notes, fmt.Sprintf("warning: %s was taken in as %s's device %s wrote it, and %s is no longer in the team: the value is theirs, not only seen by them; check it before trusting it", name, t.Member, t.Device, t.Member))
 		}
 	}
 	if len(rep.Superseded) > 0 {
