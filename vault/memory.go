@@ -41,18 +41,8 @@ func CreateMemory() (*Vault, error) {
 		db.Close()
 		return nil, dbErr("open memory vault", err)
 	}
-	if err := migrate(db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	vaultID, err := crypto.Random(16)
+	vaultID, vk, err := newSchema(db)
 	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	vk, err := crypto.NewKey()
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	v := &Vault{db: db, memory: true}

@@ -372,23 +372,30 @@ func Remove(path string) error {
 	return nil
 }
 
+// newSchema gives a new vault's database its tables, and makes the
+// vault's id and key; it closes db when it fails.
+func newSchema(db *sql.DB) (vaultID []byte, vk *crypto.Key, err error) {
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	if vaultID, err = crypto.Random(16); err == nil {
+		vk, err = crypto.NewKey()
+	}
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return vaultID, vk, nil
+}
+
 func create(path string, passphrase []byte, params crypto.KDFParams, now time.Time) (*Vault, error) {
 	db, err := openDB(path, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	vaultID, err := crypto.Random(16)
+	vaultID, vk, err := newSchema(db)
 	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	vk, err := crypto.NewKey()
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	v := &Vault{db: db, path: path}
