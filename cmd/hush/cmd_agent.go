@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 )
 
 func (a *app) agentCommand() *cobra.Command {
@@ -39,7 +40,7 @@ is served only on a loopback address: elsewhere give --tls-cert and
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if machine.Source(a.getenv, a.tokenFile) == "" {
-				return usagef("the agent needs a machine token: set HUSH_TOKEN or give --token-file (see `hush team invite --machine`)")
+				return usage.Errorf("the agent needs a machine token: set HUSH_TOKEN or give --token-file (see `hush team invite --machine`)")
 			}
 			tok, err := machine.Load(a.getenv, a.tokenFile)
 			if err != nil {
@@ -52,10 +53,10 @@ is served only on a loopback address: elsewhere give --tls-cert and
 				}
 			}
 			if len(auth) == 0 {
-				return usagef("the agent needs a bearer token for its clients: --auth-token-file FILE or HUSH_AGENT_AUTH_TOKEN")
+				return usage.Errorf("the agent needs a bearer token for its clients: --auth-token-file FILE or HUSH_AGENT_AUTH_TOKEN")
 			}
 			if err := machine.CheckListen(listen, cert != "", insecure); err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			if insecure && cert == "" {
 				a.notef("warning: --insecure-listen: secrets and the bearer token cross the network in clear unless something in front encrypts them")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -37,7 +38,7 @@ docs/security.md).`,
 			if since != "" {
 				d, err := parseDuration(since)
 				if err != nil {
-					return usageError{err}
+					return usage.Wrap(err)
 				}
 				from = time.Now().Add(-d)
 			}

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -58,7 +59,7 @@ login the server refused.`,
 			}
 			f, err := credhelper.GitFolder(folder, req.Host)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			if f == "" {
 				return nil // no host: nothing hush can answer for
@@ -87,7 +88,7 @@ holding {"ServerURL","Username","Secret"}.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			f, err := vault.CleanFolder(folder)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			if args[0] == "version" {
 				a.printf("docker-credential-hush %s\n", versionString())

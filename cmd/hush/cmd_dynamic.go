@@ -10,6 +10,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -56,22 +57,22 @@ for a throw-away login in a transaction that is rolled back.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validNames(name); err != nil {
+			if err := usage.Names(name); err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("role-template") {
-				return usagef("missing --role-template: the SQL that grants a new login its rights, e.g. 'GRANT app_readonly TO {{name}}'")
+				return usage.Errorf("missing --role-template: the SQL that grants a new login its rights, e.g. 'GRANT app_readonly TO {{name}}'")
 			}
 			t, err := dynamic.ParseTemplate(tmpl)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			ttl, err := parseDuration(ttlFlag)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			if ttl < dynamic.MinTTL {
-				return usagef("--ttl must be at least %s", formatDuration(dynamic.MinTTL))
+				return usage.Errorf("--ttl must be at least %s", formatDuration(dynamic.MinTTL))
 			}
 			v, err := a.open()
 			if err != nil {
@@ -86,10 +87,10 @@ for a throw-away login in a transaction that is rolled back.`,
 			}
 			given := cmd.Flags().Changed("postgres")
 			if given && adminURL == "" {
-				return usagef("--postgres is empty: give the admin URL, or - to read it from stdin")
+				return usage.Errorf("--postgres is empty: give the admin URL, or - to read it from stdin")
 			}
 			value, err := a.input().AdminURL(name, adminURL, a.stderrIsTerminal(),
-				usagef("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name))
+				usage.Errorf("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name))
 			if err != nil {
 				return err
 			}
@@ -226,11 +227,11 @@ under another hush, which then finds the login gone.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validNames(name); err != nil {
+			if err := usage.Names(name); err != nil {
 				return err
 			}
 			if all == (role != "") {
-				return usagef("give --all (every login of %s) or --role ROLE (one)", name)
+				return usage.Errorf("give --all (every login of %s) or --role ROLE (one)", name)
 			}
 			if all {
 				if err := a.confirm(yes, "Drop every login made from "+name+", ending the sessions of programs using them"); err != nil {

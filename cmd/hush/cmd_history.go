@@ -9,6 +9,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -19,7 +20,7 @@ func (a *app) historyCommand() *cobra.Command {
 		Args:  exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validNames(name); err != nil {
+			if err := usage.Names(name); err != nil {
 				return err
 			}
 			return a.withVault(func(v *vault.Vault) error {
@@ -66,12 +67,12 @@ back.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("to") {
-				return usagef("missing --to N: the version to restore (see `hush history %s`)", args[0])
+				return usage.Errorf("missing --to N: the version to restore (see `hush history %s`)", args[0])
 			}
 			if to < 1 {
-				return usagef("--to must be 1 or more")
+				return usage.Errorf("--to must be 1 or more")
 			}
-			if err := validNames(args[0]); err != nil {
+			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
 			return a.audited("rollback", args[:1], func(v *vault.Vault) error {
@@ -81,7 +82,7 @@ back.`,
 				}
 				res, err := rb(args[0], to)
 				if errors.Is(err, vault.ErrCurrentVersion) {
-					return usagef("version %d is the current one of %s: nothing to restore (see `hush history %s`)", to, args[0], args[0])
+					return usage.Errorf("version %d is the current one of %s: nothing to restore (see `hush history %s`)", to, args[0], args[0])
 				}
 				if err != nil {
 					return a.didYouMean(v, args[0], err)

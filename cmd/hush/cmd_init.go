@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/unlock"
@@ -27,13 +28,13 @@ func (f *kdfFlags) params(base crypto.KDFParams) (crypto.KDFParams, error) {
 	p := base
 	if f.memoryMiB != 0 {
 		if f.memoryMiB < 0 || f.memoryMiB > 1024 {
-			return p, usagef("--kdf-memory must be between 19 and 1024 MiB")
+			return p, usage.Errorf("--kdf-memory must be between 19 and 1024 MiB")
 		}
 		p.MemoryKiB = uint32(f.memoryMiB) * 1024
 	}
 	if f.passes != 0 {
 		if f.passes < 0 || f.passes > 64 {
-			return p, usagef("--kdf-passes must be between 2 and 64")
+			return p, usage.Errorf("--kdf-passes must be between 2 and 64")
 		}
 		p.Passes = uint32(f.passes)
 	}

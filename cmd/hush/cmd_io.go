@@ -9,6 +9,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
@@ -52,7 +53,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
   hush import --from pass --into moved ~/.password-store`,
 		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			folder, err := cleanFolder(into)
+			folder, err := usage.Folder(into)
 			if err != nil {
 				return err
 			}
@@ -62,7 +63,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 				} else {
 					src, err := importer.ParseFormat(from)
 					if err != nil {
-						return usageError{err}
+						return usage.Wrap(err)
 					}
 					return a.importFrom(src, args[0], folder, passwordFile, dryRun, overwrite)
 				}
@@ -70,7 +71,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 			f := envfile.FormatFromPath(args[0])
 			if format != "" {
 				if f, err = envfile.ParseFormat(format); err != nil {
-					return usageError{err}
+					return usage.Wrap(err)
 				}
 			}
 			file := transfer.File{Path: args[0], Format: f, Folder: folder, NoExpand: noExpand, ExpandEnv: expandEnv, Env: a.env}
@@ -152,11 +153,11 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := envfile.ParseFormat(format)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			folder := ""
 			if len(args) == 1 {
-				if folder, err = cleanFolder(args[0]); err != nil {
+				if folder, err = usage.Folder(args[0]); err != nil {
 					return err
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/rotate"
 )
@@ -26,9 +27,9 @@ a new value (hush set, hush rotate) makes the secret usable again.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {
-				return usagef("missing --reason: say why, e.g. --reason \"leaked in a CI log\"")
+				return usage.Errorf("missing --reason: say why, e.g. --reason \"leaked in a CI log\"")
 			}
-			if err := validNames(args[0]); err != nil {
+			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
 			return a.audited("revoke", args[:1], func(v *vault.Vault) error {
@@ -57,11 +58,11 @@ cron can gate on it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w, err := parseDuration(within)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			cw, err := parseDuration(certWithin)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			folder := ""
 			if len(args) == 1 {
@@ -123,23 +124,23 @@ rotator, reports each, and exits 1 if any failed.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if due {
 				if len(args) > 0 || gen || with != "" {
-					return usagef("--due rotates every overdue secret: give no NAME, --generate or --with")
+					return usage.Errorf("--due rotates every overdue secret: give no NAME, --generate or --with")
 				}
 				return nil
 			}
 			if gen && with != "" {
-				return usagef("give --generate or --with, not both")
+				return usage.Errorf("give --generate or --with, not both")
 			}
 			return exactArgs("NAME")(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if timeout <= 0 {
-				return usagef("--timeout must be positive")
+				return usage.Errorf("--timeout must be positive")
 			}
 			if due {
 				return a.rotateDue(timeout)
 			}
-			if err := validNames(args[0]); err != nil {
+			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
 			return a.audited("rotate", args[:1], func(v *vault.Vault) error {
@@ -147,7 +148,7 @@ rotator, reports each, and exits 1 if any failed.`,
 				o.Generate, o.With = gen, with
 				res, err := rotate.Rotate(v, args[0], o)
 				if errors.Is(err, rotate.ErrNoRotator) {
-					return usagef("%v: give --generate, or --with COMMAND (it is kept for next time)", err)
+					return usage.Errorf("%v: give --generate, or --with COMMAND (it is kept for next time)", err)
 				}
 				if err != nil {
 					return a.didYouMean(v, args[0], err)
@@ -209,13 +210,13 @@ arguments, list the policies.`,
 		Args: rangeArgs(0, 1, "FOLDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 != cmd.Flags().Changed("rotate-every") {
-				return usagef("give a FOLDER and --rotate-every together, or neither to list the policies")
+				return usage.Errorf("give a FOLDER and --rotate-every together, or neither to list the policies")
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				if len(args) == 1 {
 					d, err := parseDuration(rotate)
 					if err != nil {
-						return usageError{err}
+						return usage.Wrap(err)
 					}
 					// A change like any other: its audit entry goes in
 					// with it and the vault's anchor moves.

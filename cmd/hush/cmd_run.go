@@ -10,6 +10,7 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/cmd/hush/internal/runsession"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 )
 
 // exitStatus carries a child's exit code out of `hush run`: no message.
@@ -76,7 +77,7 @@ user (/proc/PID/environ): see docs/run.md.`,
   hush run --watch=signal:HUP --from app/prod -- ./server`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usagef("missing COMMAND: put it after --, e.g. `hush run --from app/dev -- npm start`")
+				return usage.Errorf("missing COMMAND: put it after --, e.g. `hush run --from app/dev -- npm start`")
 			}
 			return nil
 		},
@@ -110,15 +111,15 @@ type watchFlags struct {
 func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noProject bool, watch watchFlags) error {
 	specs, err := dynamic.ParseBindings(dyn)
 	if err != nil {
-		return usageError{err}
+		return usage.Wrap(err)
 	}
 	if src := machine.Source(a.getenv, a.tokenFile); src != "" && (watch.mode != "" || len(specs) > 0) {
-		return usagef("--watch and --dynamic do not work with a machine token (%s) yet: `hush agent` follows a team with one", src)
+		return usage.Errorf("--watch and --dynamic do not work with a machine token (%s) yet: `hush agent` follows a team with one", src)
 	}
 	var rw run.Watch
 	if watch.mode != "" {
 		if rw, err = run.ParseWatch(watch.mode, watch.signal, watch.grace); err != nil {
-			return usageError{err}
+			return usage.Wrap(err)
 		}
 		rw.Mask = mask
 	}
@@ -136,10 +137,10 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 	}
 	needsVault = needsVault || len(specs) > 0
 	if watch.mode != "" && !needsVault {
-		return usagef("--watch follows secrets from the vault: give --from FOLDER or a hush:// reference")
+		return usage.Errorf("--watch follows secrets from the vault: give --from FOLDER or a hush:// reference")
 	}
 	if !needsVault && o.EnvFile == nil {
-		return usagef("nothing to inject: give --from FOLDER, --env-file FILE, --dynamic VAR=NAME, a hush:// reference, or a %s with from = [...]", run.ProjectFile)
+		return usage.Errorf("nothing to inject: give --from FOLDER, --env-file FILE, --dynamic VAR=NAME, a hush:// reference, or a %s with from = [...]", run.ProjectFile)
 	}
 	s := &runsession.Session{Stdio: a.stdio(), Notef: a.notef, Record: a.record}
 	if needsVault {

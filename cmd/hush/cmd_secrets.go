@@ -12,6 +12,7 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -38,7 +39,7 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 		Args: rangeArgs(1, 2, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validNames(name); err != nil {
+			if err := usage.Names(name); err != nil {
 				return err
 			}
 			u, err := metaUpdate(&meta, cmd.Flags())
@@ -46,7 +47,7 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 				return err
 			}
 			if gen && len(args) == 2 {
-				return usagef("give a VALUE or --generate, not both")
+				return usage.Errorf("give a VALUE or --generate, not both")
 			}
 			v, err := a.open()
 			if err != nil {
@@ -59,10 +60,10 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 				return err
 			}
 			value, err := a.input().Value(name, args[1:], gen,
-				usagef("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name))
+				usage.Errorf("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name))
 			if err != nil && len(args) == 1 && !gen && meta.Changed(cmd.Flags()) {
 				// Only metadata was given: say where that goes.
-				return usageError{fmt.Errorf("%w; to change only metadata, keeping the value: `hush edit %s` with the same flags", err, name)}
+				return usage.Wrap(fmt.Errorf("%w; to change only metadata, keeping the value: `hush edit %s` with the same flags", err, name))
 			}
 			if err != nil {
 				return err
@@ -107,11 +108,11 @@ Changing --type checks that the value is of the new type.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validNames(name); err != nil {
+			if err := usage.Names(name); err != nil {
 				return err
 			}
 			if !meta.Changed(cmd.Flags()) {
-				return usagef("nothing to change: give --note, --tag, --type, --rotate-every, --expires or --rotator (`hush set %s` changes the value)", name)
+				return usage.Errorf("nothing to change: give --note, --tag, --type, --rotate-every, --expires or --rotator (`hush set %s` changes the value)", name)
 			}
 			u, err := metaUpdate(&meta, cmd.Flags())
 			if err != nil {
@@ -140,7 +141,7 @@ Changing --type checks that the value is of the new type.`,
 func metaUpdate(m *metaflags.Flags, f *pflag.FlagSet) (vault.Update, error) {
 	u, err := m.Update(f)
 	if err != nil {
-		return u, usageError{err}
+		return u, usage.Wrap(err)
 	}
 	u.Describe = describeValue
 	return u, nil
@@ -170,9 +171,9 @@ given as value_base64 instead of value.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if version < 0 || cmd.Flags().Changed("version") && version == 0 {
-				return usagef("--version must be 1 or more")
+				return usage.Errorf("--version must be 1 or more")
 			}
-			if err := validNames(args[0]); err != nil {
+			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
 			return a.audited("get", args[:1], func(v *vault.Vault) error {
@@ -231,7 +232,7 @@ func (a *app) lsCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			folder := ""
 			if len(args) == 1 {
-				f, err := cleanFolder(args[0])
+				f, err := usage.Folder(args[0])
 				if err != nil {
 					return err
 				}
@@ -277,7 +278,7 @@ func (a *app) rmCommand() *cobra.Command {
 		Short:   "remove secrets (history is kept until --purge)",
 		Args:    rangeArgs(1, 1<<20, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := validNames(args...); err != nil {
+			if err := usage.Names(args...); err != nil {
 				return err
 			}
 			if purge {
@@ -317,7 +318,7 @@ func (a *app) mvCommand() *cobra.Command {
 		Short: "rename a secret (history moves with it)",
 		Args:  exactArgs("OLD", "NEW"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := validNames(args...); err != nil {
+			if err := usage.Names(args...); err != nil {
 				return err
 			}
 			return a.audited("mv", args, func(v *vault.Vault) error {
@@ -337,7 +338,7 @@ func (a *app) cpCommand() *cobra.Command {
 		Short: "copy a secret's current value and metadata to a new name",
 		Args:  exactArgs("SOURCE", "DEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := validNames(args...); err != nil {
+			if err := usage.Names(args...); err != nil {
 				return err
 			}
 			return a.audited("cp", args, func(v *vault.Vault) error {
@@ -349,24 +350,4 @@ func (a *app) cpCommand() *cobra.Command {
 			})
 		},
 	}
-}
-
-// validNames checks names before anything asks for a passphrase. A bad
-// name is a usage error (exit 2): how hush was called was wrong.
-func validNames(names ...string) error {
-	for _, n := range names {
-		if err := vault.ValidName(n); err != nil {
-			return usageError{err}
-		}
-	}
-	return nil
-}
-
-// cleanFolder is vault.CleanFolder with a bad folder as a usage error.
-func cleanFolder(folder string) (string, error) {
-	f, err := vault.CleanFolder(folder)
-	if err != nil {
-		return "", usageError{err}
-	}
-	return f, nil
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/sshagent"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -37,13 +38,13 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 		RunE: func(*cobra.Command, []string) error {
 			folder, err := vault.CleanFolder(folder)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			o := sshagent.Options{AllowChanges: allowAdd, Log: a.notef}
 			if confirm {
 				askpass := a.getenv("SSH_ASKPASS")
 				if askpass == "" {
-					return usagef("--confirm asks through $SSH_ASKPASS, which is not set (e.g. ssh-askpass, ksshaskpass, or a script that exits 0 for yes)")
+					return usage.Errorf("--confirm asks through $SSH_ASKPASS, which is not set (e.g. ssh-askpass, ksshaskpass, or a script that exits 0 for yes)")
 				}
 				o.Confirm = sshagent.Askpass(askpass, os.Environ())
 			}

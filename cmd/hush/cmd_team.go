@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -41,7 +42,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if server == "" || name == "" {
-				return usagef("give --server URL and --name TEAM")
+				return usage.Errorf("give --server URL and --name TEAM")
 			}
 			// Looked up here, not as the flag's default, which every hush
 			// command would pay for (a user lookup in /etc/passwd).
@@ -93,7 +94,7 @@ HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
 			}
 			ttl, err := vault.ParseInterval(expires)
 			if err != nil || ttl <= 0 || ttl > 31*24*time.Hour {
-				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
+				return usage.Errorf("--expires takes a duration up to 31d, like 1h or 7d")
 			}
 			return a.withTeam("team-invite", nil, func(ctx context.Context, t *client.Team) error {
 				code, note, err := teamsync.Invite(ctx, t, role, member, ttl, scopes)
@@ -130,7 +131,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 				// --name names the team in `team create`; here it named the
 				// device, which misled. Kept working for old scripts.
 				if cmd.Flags().Changed("device") && device != oldName {
-					return usagef("give the device's name once, with --device")
+					return usage.Errorf("give the device's name once, with --device")
 				}
 				device = oldName
 				a.notef("note: `team join --name` is deprecated: use --device NAME (the name of this device)")
@@ -147,7 +148,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 				return err
 			}
 			if member, err = teamsync.JoinMember(inv, member, device); err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			v, name, path, err := a.createVault(&kdf, ": join into a new one with --vault NAME")
 			if err != nil {
@@ -236,11 +237,11 @@ this device can no longer sync (removed from the team).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if auto != "" && auto != "on" && auto != "off" {
-				return usagef("--auto is on or off")
+				return usage.Errorf("--auto is on or off")
 			}
 			if watch {
 				if auto != "" || window != "" {
-					return usagef("--watch takes no other flag")
+					return usage.Errorf("--watch takes no other flag")
 				}
 				return a.syncWatch()
 			}
@@ -248,7 +249,7 @@ this device can no longer sync (removed from the team).`,
 			if window != "" {
 				d, err := vault.ParseInterval(window)
 				if err != nil || d <= 0 {
-					return usagef("--fresh-window takes a duration like 3d or 7d")
+					return usage.Errorf("--fresh-window takes a duration like 3d or 7d")
 				}
 				fresh = d
 			}
@@ -295,7 +296,7 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 			case "theirs":
 				k = client.KeepTheirs
 			default:
-				return usagef("--keep is mine or theirs")
+				return usage.Errorf("--keep is mine or theirs")
 			}
 			return a.withTeam("resolve", args[:1], func(ctx context.Context, t *client.Team) error {
 				return a.told(teamsync.Resolve(ctx, t, args[0], k))
@@ -475,7 +476,7 @@ func (a *app) teamAuditCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := vault.ParseInterval(since)
 			if err != nil || d <= 0 {
-				return usagef("--since takes a duration like 24h or 7d")
+				return usage.Errorf("--since takes a duration like 24h or 7d")
 			}
 			return a.withTeam("", nil, func(ctx context.Context, t *client.Team) error {
 				evs, err := t.Audit(ctx, time.Now().Add(-d))

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/cmd/hush/internal/vaultstatus"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -38,7 +39,7 @@ Running unlock again while unlocked changes the time without asking.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := parseDuration(remember)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			v, err := a.open()
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
 	"github.com/hush-secrets/hush/vault/unlock"
@@ -92,7 +93,7 @@ Environment:
 		RunE:          a.runDefault,
 	}
 	root.SetVersionTemplate(`hush {{.Version}}` + "\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{plainFlagError(err)} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage.Wrap(plainFlagError(err)) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.vaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
 	pf.BoolVar(&a.jsonOut, "json", false, "print data as JSON")
@@ -135,7 +136,7 @@ func (a *app) home() (string, error) { return vault.Home(a.getenv) }
 func (a *app) vaultPath() (name, path string, err error) {
 	name, path, err = vault.Locate(a.vaultName, a.getenv)
 	if errors.Is(err, vault.ErrVaultName) {
-		return "", "", usageError{err}
+		return "", "", usage.Wrap(err)
 	}
 	return name, path, err
 }
@@ -264,10 +265,10 @@ func (a *app) told(notes []string, err error) error {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {
 		if len(args) < len(names) {
-			return usagef("missing %s", strings.Join(names[len(args):], " and "))
+			return usage.Errorf("missing %s", strings.Join(names[len(args):], " and "))
 		}
 		if len(args) > len(names) {
-			return usagef("too many arguments: expected %s", strings.Join(names, " "))
+			return usage.Errorf("too many arguments: expected %s", strings.Join(names, " "))
 		}
 		return nil
 	}
@@ -276,10 +277,10 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 func rangeArgs(min, max int, what string) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {
 		if len(args) < min {
-			return usagef("missing %s", what)
+			return usage.Errorf("missing %s", what)
 		}
 		if len(args) > max {
-			return usagef("too many arguments")
+			return usage.Errorf("too many arguments")
 		}
 		return nil
 	}
@@ -295,7 +296,7 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 		msg += "; did you mean " + strings.Join(s, " or ") + "?"
 	}
-	return usageError{errors.New(msg)}
+	return usage.Wrap(errors.New(msg))
 }
 
 // plainFlagError turns pflag's "invalid argument "x" for "--n" flag:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
@@ -48,19 +49,19 @@ func (a *app) noteTokenNames(cmd *cobra.Command, args []string) {
 // inviteMachine is `hush team invite --machine NAME`.
 func (a *app) inviteMachine(cmd *cobra.Command, name, role, expires, member string, scopes []string) error {
 	if member != "" {
-		return usagef("--machine and --member do not go together: a machine is a member of its own")
+		return usage.Errorf("--machine and --member do not go together: a machine is a member of its own")
 	}
 	if !cmd.Flags().Changed("role") {
 		role = wire.RoleReader
 	}
 	if role != wire.RoleReader && role != wire.RoleWriter {
-		return usagef("a machine is a reader or a writer (--role), never an admin")
+		return usage.Errorf("a machine is a reader or a writer (--role), never an admin")
 	}
 	life := teamsync.MachineLife
 	if cmd.Flags().Changed("expires") {
 		d, err := vault.ParseInterval(expires)
 		if err != nil || d <= 0 || d > wire.MaxMachineLife {
-			return usagef("--expires takes a duration up to 366d for a machine, like 30d or 90d")
+			return usage.Errorf("--expires takes a duration up to 366d for a machine, like 30d or 90d")
 		}
 		life = d
 	}
