@@ -39,14 +39,14 @@ is served only on a loopback address: elsewhere give --tls-cert and
 --tls-key, or --insecure-listen behind something that encrypts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if machine.Source(a.getenv, a.tokenFile) == "" {
+			if machine.Source(a.Getenv, a.TokenFile) == "" {
 				return usage.Errorf("the agent needs a machine token: set HUSH_TOKEN or give --token-file (see `hush team invite --machine`)")
 			}
-			tok, err := machine.Load(a.getenv, a.tokenFile)
+			tok, err := machine.Load(a.Getenv, a.TokenFile)
 			if err != nil {
 				return err
 			}
-			auth := []byte(strings.TrimSpace(a.getenv("HUSH_AGENT_AUTH_TOKEN")))
+			auth := []byte(strings.TrimSpace(a.Getenv("HUSH_AGENT_AUTH_TOKEN")))
 			if authFile != "" {
 				if auth, err = machine.ReadSecretFile(authFile); err != nil {
 					return err

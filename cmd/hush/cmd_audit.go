@@ -47,7 +47,7 @@ docs/security.md).`,
 					return err
 				}
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				if restart {
 					if err := v.RestartAudit(); err != nil {
 						return err

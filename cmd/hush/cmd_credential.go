@@ -65,7 +65,7 @@ login the server refused.`,
 				return nil // no host: nothing hush can answer for
 			}
 			_, passName := credhelper.GitNames(f)
-			return a.audited("git-credential-"+op, []string{passName}, func(v *vault.Vault) error {
+			return a.Audited("git-credential-"+op, []string{passName}, func(v *vault.Vault) error {
 				return credhelper.Git(v, op, req, f, a.stdout)
 			})
 		},
@@ -94,7 +94,7 @@ holding {"ServerURL","Username","Secret"}.`,
 				a.printf("docker-credential-hush %s\n", versionString())
 				return nil
 			}
-			err = a.audited("docker-credential-"+args[0], []string{f}, func(v *vault.Vault) error {
+			err = a.Audited("docker-credential-"+args[0], []string{f}, func(v *vault.Vault) error {
 				return credhelper.Docker(v, f, args[0], a.stdin, a.stdout)
 			})
 			if err != nil {

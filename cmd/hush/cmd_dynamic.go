@@ -74,12 +74,12 @@ for a throw-away login in a transaction that is rolled back.`,
 			if ttl < dynamic.MinTTL {
 				return usage.Errorf("--ttl must be at least %s", formatDuration(dynamic.MinTTL))
 			}
-			v, err := a.open()
+			v, err := a.Open()
 			if err != nil {
 				return err
 			}
 			defer v.Close()
-			if err := a.unlock(v); err != nil {
+			if err := a.Unlock(v); err != nil {
 				return err
 			}
 			if err := dynamic.Available(v, name); err != nil {
@@ -110,7 +110,7 @@ for a throw-away login in a transaction that is rolled back.`,
 			if errors.As(err, &ce) {
 				result = ce.Err // the log says what the check found
 			}
-			if rerr := a.record(v, "dynamic-add", []string{name}, result); err == nil {
+			if rerr := a.Record(v, "dynamic-add", []string{name}, result); err == nil {
 				err = rerr
 			}
 			if err != nil {
@@ -143,7 +143,7 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 		Short: "list dynamic sources: server (without password), TTL, template, leases",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				out, err := a.leaseManager(v).SourceRows()
 				if err != nil {
 					return err
@@ -175,7 +175,7 @@ anyway; --cleanup drops it for good, and so does every later
 ` + "`hush run --dynamic`" + `. The leases of a running hush are left alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
 				if cleanup {
 					ctx, cancel := context.WithTimeout(context.Background(), dynamic.CleanupTimeout)
@@ -238,7 +238,7 @@ under another hush, which then finds the login gone.`,
 					return err
 				}
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
 				ctx, cancel := context.WithTimeout(context.Background(), dynamic.CleanupTimeout)
 				defer cancel()
@@ -275,7 +275,7 @@ whose server no longer exists. If it does exist, drop it yourself
 (DROP ROLE "hush_..."); PostgreSQL refuses it after its expiry anyway.`,
 		Args: exactArgs("ROLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				l, err := a.leaseManager(v).Forget(args[0])
 				if errors.Is(err, vault.ErrNotFound) {
 					return fmt.Errorf("no lease %s: `hush dynamic leases` lists them", args[0])

@@ -23,7 +23,7 @@ func (a *app) historyCommand() *cobra.Command {
 			if err := usage.Names(name); err != nil {
 				return err
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				hist, cur, err := v.History(name)
 				if err != nil {
 					return err
@@ -75,7 +75,7 @@ back.`,
 			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
-			return a.audited("rollback", args[:1], func(v *vault.Vault) error {
+			return a.Audited("rollback", args[:1], func(v *vault.Vault) error {
 				rb := v.RollbackValue
 				if withMeta {
 					rb = v.Rollback

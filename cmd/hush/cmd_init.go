@@ -80,7 +80,7 @@ func (a *app) initVault(kdf *kdfFlags) error {
 // by vault.Create; the passphrase from newPassphrase. hint follows
 // "already exists".
 func (a *app) createVault(kdf *kdfFlags, hint string) (v *vault.Vault, name, path string, err error) {
-	name, path, err = a.vaultPath()
+	name, path, err = a.VaultPath()
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -90,7 +90,7 @@ func (a *app) createVault(kdf *kdfFlags, hint string) (v *vault.Vault, name, pat
 				return params, nil, err
 			}
 		}
-		pass, err = a.newPassphrase("", true)
+		pass, err = a.NewPassphrase("", true)
 		return params, pass, err
 	})
 	a.note(note)

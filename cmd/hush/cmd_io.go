@@ -74,7 +74,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 					return usage.Wrap(err)
 				}
 			}
-			file := transfer.File{Path: args[0], Format: f, Folder: folder, NoExpand: noExpand, ExpandEnv: expandEnv, Env: a.env}
+			file := transfer.File{Path: args[0], Format: f, Folder: folder, NoExpand: noExpand, ExpandEnv: expandEnv, Env: a.Env}
 			reqs, names, wipe, err := file.Read(a.stdin, a.notef)
 			if err != nil {
 				return err
@@ -84,7 +84,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 				transfer.WritePlan(a.stdout, names)
 				return nil
 			}
-			return a.audited("import", names, func(v *vault.Vault) error {
+			return a.Audited("import", names, func(v *vault.Vault) error {
 				done, err := transfer.Import(v, reqs, folder)
 				a.note(done)
 				return err
@@ -133,7 +133,7 @@ func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, d
 	if err := transfer.Importable(a.stderr, plan, folder, path); err != nil {
 		return err
 	}
-	return a.audited("import", plan.Names(folder), func(v *vault.Vault) error {
+	return a.Audited("import", plan.Names(folder), func(v *vault.Vault) error {
 		return transfer.ApplyExport(v, folder, plan, overwrite, a.stderr)
 	})
 }
@@ -161,7 +161,7 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 					return err
 				}
 			}
-			return a.audited("export", []string{transfer.DisplayFolder(folder)}, func(v *vault.Vault) error {
+			return a.Audited("export", []string{transfer.DisplayFolder(folder)}, func(v *vault.Vault) error {
 				entries, skipped, err := transfer.Entries(v, folder)
 				for _, name := range skipped {
 					a.notef("note: %s is a dynamic source: its admin URL is not exported (`hush get %s` shows it)", name, name)

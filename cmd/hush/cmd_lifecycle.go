@@ -32,7 +32,7 @@ a new value (hush set, hush rotate) makes the secret usable again.`,
 			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
-			return a.audited("revoke", args[:1], func(v *vault.Vault) error {
+			return a.Audited("revoke", args[:1], func(v *vault.Vault) error {
 				res, err := v.Revoke(args[0], reason)
 				if err != nil {
 					return err
@@ -68,7 +68,7 @@ cron can gate on it.`,
 			if len(args) == 1 {
 				folder = args[0]
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				entries, err := v.ListWithPolicies(folder)
 				if err != nil {
 					return err
@@ -143,7 +143,7 @@ rotator, reports each, and exits 1 if any failed.`,
 			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
-			return a.audited("rotate", args[:1], func(v *vault.Vault) error {
+			return a.Audited("rotate", args[:1], func(v *vault.Vault) error {
 				o := a.rotateOptions(timeout)
 				o.Generate, o.With = gen, with
 				res, err := rotate.Rotate(v, args[0], o)
@@ -169,7 +169,7 @@ rotator, reports each, and exits 1 if any failed.`,
 // rotateOptions are the rotation engine's options for this process.
 func (a *app) rotateOptions(timeout time.Duration) rotate.Options {
 	o := rotate.Options{Timeout: timeout, Stderr: a.stderr, Describe: describeValue}
-	for k, v := range a.env {
+	for k, v := range a.Env {
 		o.Environ = append(o.Environ, k+"="+v)
 	}
 	return o
@@ -178,11 +178,11 @@ func (a *app) rotateOptions(timeout time.Duration) rotate.Options {
 // rotateDue rotates every overdue secret that has a rotator, each
 // rotation audited.
 func (a *app) rotateDue(timeout time.Duration) error {
-	return a.withVault(func(v *vault.Vault) error {
+	return a.WithVault(func(v *vault.Vault) error {
 		var tally rotate.Tally
 		err := rotate.Due(v, a.rotateOptions(timeout), func(o rotate.Outcome) {
 			if !o.NoRotator {
-				if rerr := a.record(v, "rotate", []string{o.Name}, o.Err); o.Err == nil && rerr != nil {
+				if rerr := a.Record(v, "rotate", []string{o.Name}, o.Err); o.Err == nil && rerr != nil {
 					o.Err = rerr
 				}
 			}
@@ -212,7 +212,7 @@ arguments, list the policies.`,
 			if len(args) == 1 != cmd.Flags().Changed("rotate-every") {
 				return usage.Errorf("give a FOLDER and --rotate-every together, or neither to list the policies")
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				if len(args) == 1 {
 					d, err := parseDuration(rotate)
 					if err != nil {
@@ -222,7 +222,7 @@ arguments, list the policies.`,
 					// with it and the vault's anchor moves.
 					v.Intend("policy", []string{args[0]})
 					err = v.SetPolicy(args[0], d)
-					if rerr := a.record(v, "policy", []string{args[0]}, err); err == nil {
+					if rerr := a.Record(v, "policy", []string{args[0]}, err); err == nil {
 						err = rerr
 					}
 					if err != nil {

@@ -36,12 +36,12 @@ is then either as it was (old passphrase) or rotated (new passphrase).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// The current passphrase, not a remembered key: whoever sits at
 			// an unlocked session must not be able to change it.
-			v, err := a.open()
+			v, err := a.Open()
 			if err != nil {
 				return err
 			}
 			defer v.Close()
-			if err := a.unlockWithPassphrase(v); err != nil {
+			if err := a.UnlockWithPassphrase(v); err != nil {
 				return err
 			}
 			err = func() error {
@@ -49,13 +49,13 @@ is then either as it was (old passphrase) or rotated (new passphrase).`,
 				if err != nil {
 					return err
 				}
-				pass, err := a.newPassphrase(newFile, false)
+				pass, err := a.NewPassphrase(newFile, false)
 				if err != nil {
 					return err
 				}
 				defer crypto.Wipe(pass)
 				if rotateKey {
-					if err := a.chain().RotateKey(v, pass, params); err != nil {
+					if err := a.Chain().RotateKey(v, pass, params); err != nil {
 						return err
 					}
 					a.notef("passphrase changed and vault key replaced (key epoch %d; key derivation: %s); remembered keys were forgotten", v.Epoch(), params)
@@ -69,7 +69,7 @@ is then either as it was (old passphrase) or rotated (new passphrase).`,
 				a.notef("passphrase changed (key derivation: %s)", params)
 				return nil
 			}()
-			if rerr := a.record(v, "passwd", nil, err); err == nil && rerr != nil {
+			if rerr := a.Record(v, "passwd", nil, err); err == nil && rerr != nil {
 				a.notef("note: the passphrase was changed, but %v", rerr)
 			}
 			return err

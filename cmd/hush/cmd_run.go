@@ -113,7 +113,7 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 	if err != nil {
 		return usage.Wrap(err)
 	}
-	if src := machine.Source(a.getenv, a.tokenFile); src != "" && (watch.mode != "" || len(specs) > 0) {
+	if src := machine.Source(a.Getenv, a.TokenFile); src != "" && (watch.mode != "" || len(specs) > 0) {
 		return usage.Errorf("--watch and --dynamic do not work with a machine token (%s) yet: `hush agent` follows a team with one", src)
 	}
 	var rw run.Watch
@@ -124,12 +124,12 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 		rw.Mask = mask
 	}
 	o, projectVault, err := run.Prepare(run.Request{From: from, EnvFile: envFile, PreserveEnv: preserve, NoProject: noProject,
-		Env: a.env, Command: args})
+		Env: a.Env, Command: args})
 	if err != nil {
 		return err
 	}
-	if a.vaultName == "" {
-		a.vaultName = projectVault
+	if a.VaultName == "" {
+		a.VaultName = projectVault
 	}
 	needsVault, err := o.NeedsVault()
 	if err != nil {
@@ -142,9 +142,9 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 	if !needsVault && o.EnvFile == nil {
 		return usage.Errorf("nothing to inject: give --from FOLDER, --env-file FILE, --dynamic VAR=NAME, a hush:// reference, or a %s with from = [...]", run.ProjectFile)
 	}
-	s := &runsession.Session{Stdio: a.stdio(), Notef: a.notef, Record: a.record}
+	s := &runsession.Session{Stdio: a.stdio(), Notef: a.notef, Record: a.Record}
 	if needsVault {
-		if s.Vault, err = a.unlocked(); err != nil {
+		if s.Vault, err = a.Unlocked(); err != nil {
 			return err
 		}
 	}

@@ -49,14 +49,14 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 			if gen && len(args) == 2 {
 				return usage.Errorf("give a VALUE or --generate, not both")
 			}
-			v, err := a.open()
+			v, err := a.Open()
 			if err != nil {
 				return err
 			}
 			defer v.Close()
 			// Unlock before reading the value so that a wrong passphrase
 			// does not cost the user retyping a long value.
-			if err := a.unlock(v); err != nil {
+			if err := a.Unlock(v); err != nil {
 				return err
 			}
 			value, err := a.input().Value(name, args[1:], gen,
@@ -71,7 +71,7 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 			defer crypto.Wipe(value)
 			v.Intend("set", []string{name})
 			res, err := v.Set(name, value, u)
-			if rerr := a.record(v, "set", []string{name}, err); err == nil && rerr != nil {
+			if rerr := a.Record(v, "set", []string{name}, err); err == nil && rerr != nil {
 				err = rerr
 			}
 			if err != nil {
@@ -118,7 +118,7 @@ Changing --type checks that the value is of the new type.`,
 			if err != nil {
 				return err
 			}
-			return a.audited("edit", args[:1], func(v *vault.Vault) error {
+			return a.Audited("edit", args[:1], func(v *vault.Vault) error {
 				res, err := v.Edit(name, u)
 				if err != nil {
 					return a.didYouMean(v, name, err)
@@ -176,7 +176,7 @@ given as value_base64 instead of value.`,
 			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
-			return a.audited("get", args[:1], func(v *vault.Vault) error {
+			return a.Audited("get", args[:1], func(v *vault.Vault) error {
 				if theirs {
 					return a.getTheirs(v, args[0])
 				}
@@ -238,7 +238,7 @@ func (a *app) lsCommand() *cobra.Command {
 				}
 				folder = f
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				// Damaged secrets are listed as such, and ls fails.
 				l, err := listing.Read(v, folder, all)
 				if err != nil {
@@ -286,7 +286,7 @@ func (a *app) rmCommand() *cobra.Command {
 					return err
 				}
 			}
-			return a.audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
+			return a.Audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
 				if purge {
 					// One transaction: all of them or none.
 					if err := v.PurgeMany(args); err != nil {
@@ -321,7 +321,7 @@ func (a *app) mvCommand() *cobra.Command {
 			if err := usage.Names(args...); err != nil {
 				return err
 			}
-			return a.audited("mv", args, func(v *vault.Vault) error {
+			return a.Audited("mv", args, func(v *vault.Vault) error {
 				if _, err := v.Move(args[0], args[1]); err != nil {
 					return err
 				}
@@ -341,7 +341,7 @@ func (a *app) cpCommand() *cobra.Command {
 			if err := usage.Names(args...); err != nil {
 				return err
 			}
-			return a.audited("cp", args, func(v *vault.Vault) error {
+			return a.Audited("cp", args, func(v *vault.Vault) error {
 				if _, err := v.Copy(args[0], args[1]); err != nil {
 					return err
 				}

@@ -53,7 +53,7 @@ SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
 				return usage.Errorf("--tls-cert and --tls-key go together")
 			}
 			if db == "" {
-				home, err := a.home()
+				home, err := a.Home()
 				if err != nil {
 					return err
 				}

@@ -27,7 +27,7 @@ reaches a new device only wrapped to it by an admin. See docs/sync.md.
   member$ hush sync                           # receives the key and the secrets`,
 		Args: cobra.NoArgs,
 	}
-	cmd.PersistentPreRun = func(*cobra.Command, []string) { a.noAutoSync = true }
+	cmd.PersistentPreRun = func(*cobra.Command, []string) { a.NoAutoSync = true }
 	cmd.AddCommand(a.teamCreateCommand(), a.teamInviteCommand(), a.teamJoinCommand(), a.teamApproveCommand(), a.teamMembersCommand(),
 		a.teamRoleCommand(), a.teamRemoveCommand(), a.teamRotateCommand(), a.teamVerifyCommand(), a.teamAuditCommand(),
 		a.teamGrantCommand(), a.teamUngrantCommand(), a.teamScopesCommand())
@@ -56,7 +56,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 			if member == "" {
 				member = device
 			}
-			return a.audited("team-create", nil, func(v *vault.Vault) error {
+			return a.Audited("team-create", nil, func(v *vault.Vault) error {
 				return a.told(teamsync.Create(v, client.CreateOptions{Server: server, Name: name, Device: device, Member: member, CA: caPEM}))
 			})
 		},
@@ -155,7 +155,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 				return err
 			}
 			st, notes, err := teamsync.Join(v, inv, client.JoinOptions{Device: device, Member: member, CA: caPEM},
-				func(err error) error { return a.record(v, "team-join", nil, err) })
+				func(err error) error { return a.Record(v, "team-join", nil, err) })
 			if err := a.told(notes, err); err != nil {
 				return err
 			}
@@ -212,7 +212,7 @@ func (a *app) syncCommand() *cobra.Command {
 	var watch bool
 	cmd := &cobra.Command{
 		Use:    "sync [--auto on|off] [--fresh-window 7d] [--watch]",
-		PreRun: func(*cobra.Command, []string) { a.noAutoSync = true },
+		PreRun: func(*cobra.Command, []string) { a.NoAutoSync = true },
 		Short:  "push local changes to the team server and pull the team's",
 		Long: `Pull what changed on the team server, then push what changed here. A secret
 changed both here and there is a conflict: nothing is overwritten; see
@@ -282,7 +282,7 @@ func (a *app) resolveCommand() *cobra.Command {
 	var keep string
 	cmd := &cobra.Command{
 		Use:    "resolve NAME --keep mine|theirs",
-		PreRun: func(*cobra.Command, []string) { a.noAutoSync = true },
+		PreRun: func(*cobra.Command, []string) { a.NoAutoSync = true },
 		Short:  "settle a sync conflict: keep this device's version or the teammate's",
 		Long: `Settle a conflict on NAME. --keep mine keeps this device's version and
 sends it over the teammate's at the next sync; --keep theirs takes the
@@ -307,23 +307,15 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 	return cmd
 }
 
-// autoSync syncs when the vault's team settings ask for it (see
-// teamsync.AfterCommand), unless the command talks to the server itself.
-func (a *app) autoSync(v *vault.Vault, changed bool, names ...string) {
-	if !a.noAutoSync {
-		a.notes(teamsync.AfterCommand(v, changed, names...))
-	}
-}
-
 // withTeam runs fn on the unlocked vault's team, owned for the command
 // (client.Open: the sync lock, the state loaded once and saved by the
 // methods that change it), audited as action unless action is empty.
 func (a *app) withTeam(action string, names []string, fn func(ctx context.Context, t *client.Team) error) error {
 	run := func(v *vault.Vault) error { return teamsync.With(v, fn) }
 	if action == "" {
-		return a.withVault(run)
+		return a.WithVault(run)
 	}
-	return a.audited(action, names, run)
+	return a.Audited(action, names, run)
 }
 
 func (a *app) teamRoleCommand() *cobra.Command {

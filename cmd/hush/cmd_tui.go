@@ -36,7 +36,7 @@ func (a *app) runTUI() error {
 	if !a.onTerminal() {
 		return errors.New("the terminal UI needs a terminal: use the commands (`hush --help`) in scripts")
 	}
-	name, path, err := a.vaultPath()
+	name, path, err := a.VaultPath()
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (a *app) runTUI() error {
 			return err
 		}
 		// The commands' chain; where it ends, the UI asks instead of a prompt.
-		o.UnlockedBy, err = a.chain().Unlock(v)
+		o.UnlockedBy, err = a.Chain().Unlock(v)
 		if err != nil && !errors.Is(err, unlock.ErrNotGiven) {
 			v.Close()
 			return err

@@ -41,13 +41,13 @@ Running unlock again while unlocked changes the time without asking.`,
 			if err != nil {
 				return usage.Wrap(err)
 			}
-			v, err := a.open()
+			v, err := a.Open()
 			if err != nil {
 				return err
 			}
 			defer v.Close()
-			if _, ok := a.chain().Remembered(v); !ok {
-				if err := a.unlockWithPassphrase(v); err != nil {
+			if _, ok := a.Chain().Remembered(v); !ok {
+				if err := a.UnlockWithPassphrase(v); err != nil {
 					return err
 				}
 			}
@@ -62,8 +62,8 @@ Running unlock again while unlocked changes the time without asking.`,
 // remember stores v's key for d (0: until `hush lock`), see
 // unlock.Chain.Remember, and says where.
 func (a *app) remember(v *vault.Vault, d time.Duration, persist bool) error {
-	name, path, _ := a.vaultPath()
-	used, failed, expires, err := a.chain().RememberFor(v, name, path, d, persist)
+	name, path, _ := a.VaultPath()
+	used, failed, expires, err := a.Chain().RememberFor(v, name, path, d, persist)
 	if err != nil {
 		return fmt.Errorf("%w: use --passphrase-file or HUSH_PASSPHRASE instead", err)
 	}
@@ -84,16 +84,16 @@ func (a *app) lockCommand() *cobra.Command {
 		Short: "forget the remembered vault key everywhere, now",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := a.open()
+			v, err := a.Open()
 			if err != nil {
 				return err
 			}
 			defer v.Close()
-			forgot, err := a.chain().Forget(v)
+			forgot, err := a.Chain().Forget(v)
 			if err != nil {
 				return err
 			}
-			name, _, _ := a.vaultPath()
+			name, _, _ := a.VaultPath()
 			if len(forgot) == 0 {
 				a.notef("vault %s is locked (no key was remembered)", name)
 				return nil
@@ -110,16 +110,16 @@ func (a *app) statusCommand() *cobra.Command {
 		Short: "show the vault, its lock state and where the key is remembered",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, path, err := a.vaultPath()
+			name, path, err := a.VaultPath()
 			if err != nil {
 				return err
 			}
-			v, err := a.open()
+			v, err := a.Open()
 			if err != nil {
 				return err
 			}
 			defer v.Close()
-			st, err := vaultstatus.Read(v, name, path, a.chain())
+			st, err := vaultstatus.Read(v, name, path, a.Chain())
 			if err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ import (
 // syncWatch is `hush sync --watch`: it follows the team server and pushes
 // changes made on this machine.
 func (a *app) syncWatch() error {
-	return a.withVault(func(v *vault.Vault) error {
+	return a.WithVault(func(v *vault.Vault) error {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		if !client.InTeam(v) {

@@ -13,29 +13,6 @@ import (
 	"github.com/hush-secrets/hush/vault"
 )
 
-// tokenVault is the vault a command reads when a machine token is given:
-// the team, synced into memory with the token (internal/machine).
-func (a *app) tokenVault(src string) (*vault.Vault, error) {
-	if !machine.Commands[a.command] {
-		return nil, machine.OnlyError(src)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
-	defer cancel()
-	s, err := machine.Open(ctx, a.getenv, a.tokenFile, a.tokenNames)
-	if err != nil {
-		return nil, err
-	}
-	a.note(s.Note)
-	if vault.Changes(a.command) {
-		if err := s.Writable(); err != nil {
-			s.Vault.Close()
-			return nil, err
-		}
-		a.tokenSession = s // record pushes the change
-	}
-	return s.Vault, nil
-}
-
 // noteTokenNames keeps the names a command reads, to check them against a
 // token's scopes (machine.Names); run's are its --from folders.
 func (a *app) noteTokenNames(cmd *cobra.Command, args []string) {
@@ -43,7 +20,7 @@ func (a *app) noteTokenNames(cmd *cobra.Command, args []string) {
 	if f := cmd.Flags().Lookup("from"); f != nil && cmd.Name() == "run" {
 		from, _ = cmd.Flags().GetStringArray("from")
 	}
-	a.tokenNames = machine.Names(cmd.Name(), args, from)
+	a.TokenNames = machine.Names(cmd.Name(), args, from)
 }
 
 // inviteMachine is `hush team invite --machine NAME`.
