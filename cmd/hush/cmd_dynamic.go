@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
-	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
-	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -74,6 +69,10 @@ for a throw-away login in a transaction that is rolled back.`,
 			if ttl < dynamic.MinTTL {
 				return usage.Errorf("--ttl must be at least %s", formatDuration(dynamic.MinTTL))
 			}
+			o := dynamic.AddOptions{Template: t, TTL: ttl, Check: check, Describe: describeValue}
+			if cmd.Flags().Changed("note") {
+				o.Note = &note
+			}
 			v, err := a.Open()
 			if err != nil {
 				return err
@@ -82,49 +81,17 @@ for a throw-away login in a transaction that is rolled back.`,
 			if err := a.Unlock(v); err != nil {
 				return err
 			}
-			if err := dynamic.Available(v, name); err != nil {
-				return err
-			}
-			given := cmd.Flags().Changed("postgres")
-			if given && adminURL == "" {
-				return usage.Errorf("--postgres is empty: give the admin URL, or - to read it from stdin")
-			}
-			value, err := a.input().AdminURL(name, adminURL, a.stderrIsTerminal(),
-				usage.Errorf("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name))
+			done, err := dynamic.AddAudited(v, name, o, func() ([]byte, error) {
+				if cmd.Flags().Changed("postgres") && adminURL == "" {
+					return nil, usage.Errorf("--postgres is empty: give the admin URL, or - to read it from stdin")
+				}
+				return a.input().AdminURL(name, adminURL, a.stderrIsTerminal(),
+					usage.Errorf("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name))
+			}, a.Record)
 			if err != nil {
 				return err
 			}
-			defer crypto.Wipe(value)
-			o := dynamic.AddOptions{Template: t, TTL: ttl, Check: check, Describe: describeValue}
-			if cmd.Flags().Changed("note") {
-				o.Note = &note
-			}
-			src, err := dynamic.Prepare(value, o)
-			if err != nil {
-				return err
-			}
-			v.Intend("dynamic-add", []string{name})
-			res, err := src.Add(v, name)
-			result := err
-			var ce *dynamic.CheckError
-			if errors.As(err, &ce) {
-				result = ce.Err // the log says what the check found
-			}
-			if rerr := a.Record(v, "dynamic-add", []string{name}, result); err == nil {
-				err = rerr
-			}
-			if err != nil {
-				return err
-			}
-			verb := "added"
-			if !res.Created {
-				verb = "updated"
-			}
-			checked := ""
-			if check {
-				checked = "; checked: the admin role can create logins and the template runs"
-			}
-			a.notef("%s dynamic source %s: %s, logins valid for %s%s", verb, name, res.Server, formatDuration(ttl), checked)
+			a.notef("%s", done)
 			return nil
 		},
 	}
@@ -178,20 +145,7 @@ anyway; --cleanup drops it for good, and so does every later
 			return a.WithVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
 				if cleanup {
-					ctx, cancel := context.WithTimeout(context.Background(), dynamic.CleanupTimeout)
-					defer cancel()
-					out, err := m.Cleanup(ctx, nil)
-					if err != nil {
-						return err
-					}
-					failed := dynamic.Report(out, a.notef)
-					if len(out) == 0 {
-						a.notef("no left-over leases")
-					}
-					if failed > 0 {
-						return fmt.Errorf("%s could not be dropped; they stay recorded: run `hush dynamic leases --cleanup` again once the database is reachable", human.Count(failed, "login"))
-					}
-					return nil
+					return m.CleanupLeftOver(a.notef)
 				}
 				now := time.Now()
 				leases, err := m.Leases(now)
@@ -239,24 +193,7 @@ under another hush, which then finds the login gone.`,
 				}
 			}
 			return a.WithVault(func(v *vault.Vault) error {
-				m := a.leaseManager(v)
-				ctx, cancel := context.WithTimeout(context.Background(), dynamic.CleanupTimeout)
-				defer cancel()
-				out, err := m.Revoke(ctx, name, role)
-				if err != nil {
-					return err
-				}
-				if len(out) == 0 {
-					if role != "" {
-						return fmt.Errorf("no lease %s of %s: `hush dynamic leases` lists them", role, name)
-					}
-					a.notef("no leases of %s", name)
-					return nil
-				}
-				if failed := dynamic.Report(out, a.notef); failed > 0 {
-					return fmt.Errorf("%s could not be dropped; they stay recorded", human.Count(failed, "login"))
-				}
-				return nil
+				return a.leaseManager(v).RevokeLogins(name, role, a.notef)
 			})
 		},
 	}
@@ -276,14 +213,11 @@ whose server no longer exists. If it does exist, drop it yourself
 		Args: exactArgs("ROLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.WithVault(func(v *vault.Vault) error {
-				l, err := a.leaseManager(v).Forget(args[0])
-				if errors.Is(err, vault.ErrNotFound) {
-					return fmt.Errorf("no lease %s: `hush dynamic leases` lists them", args[0])
-				}
+				done, err := a.leaseManager(v).ForgetLease(args[0])
 				if err != nil {
 					return err
 				}
-				a.notef("forgot lease %s of %s at %s; if the login still exists, drop it yourself: DROP ROLE \"%s\"", l.Role, l.Source, l.Server, l.Role)
+				a.notef("%s", done)
 				return nil
 			})
 		},
