@@ -2,14 +2,12 @@ package main
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
-	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
@@ -69,15 +67,10 @@ cron can gate on it.`,
 				folder = args[0]
 			}
 			return a.WithVault(func(v *vault.Vault) error {
-				entries, err := v.ListWithPolicies(folder)
+				now := time.Now()
+				items, err := listing.Due(v, folder, now, w, cw)
 				if err != nil {
 					return err
-				}
-				now := time.Now()
-				items := vault.Due(entries, now, w, cw)
-				if folder == "" {
-					items = append(items, machine.Due(v, now)...)
-					slices.SortStableFunc(items, func(x, y vault.DueItem) int { return x.When.Compare(y.When) })
 				}
 				out, overdue := listing.DueRows(items)
 				if a.jsonOut {
@@ -179,20 +172,7 @@ func (a *app) rotateOptions(timeout time.Duration) rotate.Options {
 // rotation audited.
 func (a *app) rotateDue(timeout time.Duration) error {
 	return a.WithVault(func(v *vault.Vault) error {
-		var tally rotate.Tally
-		err := rotate.Due(v, a.rotateOptions(timeout), func(o rotate.Outcome) {
-			if !o.NoRotator {
-				if rerr := a.Record(v, "rotate", []string{o.Name}, o.Err); o.Err == nil && rerr != nil {
-					o.Err = rerr
-				}
-			}
-			a.notef("%s", tally.Add(o))
-		})
-		if err != nil {
-			return err
-		}
-		a.notef("%s", tally.Summary())
-		return tally.Err()
+		return rotate.DueRecorded(v, a.rotateOptions(timeout), a.Record, a.note)
 	})
 }
 
@@ -220,11 +200,7 @@ arguments, list the policies.`,
 					}
 					// A change like any other: its audit entry goes in
 					// with it and the vault's anchor moves.
-					v.Intend("policy", []string{args[0]})
-					err = v.SetPolicy(args[0], d)
-					if rerr := a.Record(v, "policy", []string{args[0]}, err); err == nil {
-						err = rerr
-					}
+					err = a.Change(v, "policy", []string{args[0]}, func() error { return v.SetPolicy(args[0], d) })
 					if err != nil {
 						return err
 					}

@@ -132,6 +132,18 @@ func (s *Session) Audited(action string, names []string, fn func(v *vault.Vault)
 	})
 }
 
+// Change runs fn, a change to the open vault v, with its audit entry: the
+// entry goes in with the change (vault.Intend) and Record writes the
+// result; an entry that cannot be written fails the change.
+func (s *Session) Change(v *vault.Vault, action string, names []string, fn func() error) error {
+	v.Intend(action, names)
+	err := fn()
+	if rerr := s.Record(v, action, names, err); err == nil {
+		err = rerr
+	}
+	return err
+}
+
 // Record writes an audit entry. The log fails closed: when the entry
 // cannot be written, the command fails (a change or a read that carried
 // its entry with vault.Intend did not happen; see docs/security.md).
