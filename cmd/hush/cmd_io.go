@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
-	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
 	"github.com/hush-secrets/hush/vault/importer"
@@ -57,22 +55,12 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 			if err != nil {
 				return err
 			}
-			if from != "" {
-				if f, err := envfile.ParseFormat(from); err == nil && f != envfile.Shell {
-					format = from // --from dotenv|json|yaml is --format
-				} else {
-					src, err := importer.ParseFormat(from)
-					if err != nil {
-						return usage.Wrap(err)
-					}
-					return a.importFrom(src, args[0], folder, passwordFile, dryRun, overwrite)
-				}
+			src, f, err := transfer.Formats(from, format, args[0])
+			if err != nil {
+				return err
 			}
-			f := envfile.FormatFromPath(args[0])
-			if format != "" {
-				if f, err = envfile.ParseFormat(format); err != nil {
-					return usage.Wrap(err)
-				}
+			if src != "" {
+				return a.importFrom(src, args[0], folder, passwordFile, dryRun, overwrite)
 			}
 			file := transfer.File{Path: args[0], Format: f, Folder: folder, NoExpand: noExpand, ExpandEnv: expandEnv, Env: a.Env}
 			reqs, names, wipe, err := file.Read(a.stdin, a.notef)
@@ -162,23 +150,7 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 				}
 			}
 			return a.Audited("export", []string{transfer.DisplayFolder(folder)}, func(v *vault.Vault) error {
-				entries, skipped, err := transfer.Entries(v, folder)
-				for _, name := range skipped {
-					a.notef("note: %s is a dynamic source: its admin URL is not exported (`hush get %s` shows it)", name, name)
-				}
-				if err != nil {
-					return err
-				}
-				var buf bytes.Buffer
-				defer func() { crypto.Wipe(buf.Bytes()) }()
-				if err := envfile.Write(&buf, f, entries); err != nil {
-					return err
-				}
-				if output == "" {
-					_, err := a.stdout.Write(buf.Bytes())
-					return err
-				}
-				return transfer.WritePrivate(output, buf.Bytes())
+				return transfer.Export(v, folder, f, a.stdout, output, a.notef)
 			})
 		},
 	}
