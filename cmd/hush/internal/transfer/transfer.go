@@ -4,9 +4,10 @@
 // secrets become entries named by their last segment, as `hush run`
 // injects them ([Entries]), written in a format to stdout or to a file
 // only its owner can read, never over an existing one ([Export],
-// [WritePrivate]); which of the two an import reads is [Formats]; another store's
-// export is read ([ReadExport]) and applied ([ApplyExport]). The formats
-// are vault/envfile's; another store's export is vault/importer's.
+// [WritePrivate]); another store's export is read ([ReadExport]) and
+// applied ([ApplyExport]); [Formats] says which of the two an import
+// reads. The formats are vault/envfile's; another store's export is
+// vault/importer's.
 package transfer
 
 import (
