@@ -150,7 +150,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			if member, err = teamsync.JoinMember(inv, member, device); err != nil {
 				return usage.Wrap(err)
 			}
-			v, name, path, err := a.createVault(&kdf, ": join into a new one with --vault NAME")
+			v, name, path, err := a.Create(kdf.chosen, ": join into a new one with --vault NAME")
 			if err != nil {
 				return err
 			}

@@ -2,9 +2,11 @@
 // and for any other front end that runs in a hush process: which vault
 // (--vault, HUSH_VAULT), opened with a hint when there is none, unlocked
 // by the one chain (vault/unlock) or else a prompt on the terminal, or
-// read with a machine token instead (internal/machine); and its audited
+// read with a machine token instead (internal/machine); its audited
 // actions: the audit entry fails closed, and a change is pushed, or the
-// vault synced, after it (internal/teamsync).
+// vault synced, after it (internal/teamsync); and the vault's own life:
+// creating it, remembering and forgetting its key, changing its
+// passphrase.
 package session
 
 import (
@@ -229,8 +231,8 @@ func (s *Session) Unlock(v *vault.Vault) error {
 	return err
 }
 
-// UnlockWithPassphrase is Unlock without the remembered keys.
-func (s *Session) UnlockWithPassphrase(v *vault.Vault) error {
+// unlockWithPassphrase is Unlock without the remembered keys.
+func (s *Session) unlockWithPassphrase(v *vault.Vault) error {
 	_, err := s.Chain().Given(v)
 	if errors.Is(err, unlock.ErrNotGiven) {
 		return s.askPassphrase(v)
@@ -249,11 +251,11 @@ func (s *Session) askPassphrase(v *vault.Vault) error {
 	return err
 }
 
-// NewPassphrase gets a new passphrase for init or passwd: given without
+// newPassphrase gets a new passphrase for init or passwd: given without
 // asking (unlock.Chain.NewGiven: HUSH_NEW_PASSPHRASE, newFile, and when
 // allowCurrent, as for init, HUSH_PASSPHRASE / --passphrase-file), else
 // asked twice on the terminal.
-func (s *Session) NewPassphrase(newFile string, allowCurrent bool) ([]byte, error) {
+func (s *Session) newPassphrase(newFile string, allowCurrent bool) ([]byte, error) {
 	p, err := s.Chain().NewGiven(newFile, allowCurrent)
 	if !errors.Is(err, unlock.ErrNotGiven) {
 		return p, err
