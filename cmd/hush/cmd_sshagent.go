@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -50,15 +47,9 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 			}
 			av := &sshagent.FolderVault{Open: a.Open, Chain: a.Chain(), Folder: folder, Notef: a.notef,
 				Audit: func(v *vault.Vault, action string, names []string, result error) { a.Record(v, action, names, result) }}
-			keys, err := av.Keys()
-			if errors.Is(err, sshagent.ErrLocked) {
-				return fmt.Errorf("vault is locked: run `hush unlock` first (the agent uses the key it remembers, and drops its keys at `hush lock`)")
-			}
+			keys, err := av.Check()
 			if err != nil {
 				return err
-			}
-			if len(keys) == 0 {
-				a.notef("note: no SSH private key in folder %q yet: add one with `hush set %s - < ~/.ssh/id_ed25519`", folder, strings.TrimPrefix(folder+"/NAME", "/"))
 			}
 			if socket == "" {
 				name, _, err := a.VaultPath()
@@ -76,7 +67,7 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 				if f, ok := a.stdout.(*os.File); ok && !term.IsTerminal(int(f.Fd())) {
 					f.Close()
 				}
-				a.notef("hush ssh-agent: serving %d key(s) from %q on %s; Ctrl-C stops it", len(keys), folder, socket)
+				a.notef("hush ssh-agent: serving %d key(s) from %q on %s; Ctrl-C stops it", keys, folder, socket)
 			})
 		},
 	}

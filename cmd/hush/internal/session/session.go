@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
@@ -207,6 +208,29 @@ func (s *Session) tokenVault(src string) (*vault.Vault, error) {
 		s.tokenSession = m // Record pushes the change
 	}
 	return m.Vault, nil
+}
+
+// ForUI opens the chosen vault for a front end that asks the passphrase
+// itself (the terminal UI): unlocked by the chain where it can (how, in
+// unlockedBy), else locked; nil when there is no vault yet (the UI offers
+// to create one).
+func (s *Session) ForUI() (v *vault.Vault, name, path, unlockedBy string, err error) {
+	if name, path, err = s.VaultPath(); err != nil {
+		return nil, "", "", "", err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, name, path, "", nil
+	}
+	if v, err = vault.Open(path); err != nil {
+		return nil, "", "", "", err
+	}
+	// The commands' chain; where it ends, the UI asks instead of a prompt.
+	unlockedBy, err = s.Chain().Unlock(v)
+	if err != nil && !errors.Is(err, unlock.ErrNotGiven) {
+		v.Close()
+		return nil, "", "", "", err
+	}
+	return v, name, path, unlockedBy, nil
 }
 
 // Chain is the unlock order every front end uses (docs/unlock.md), from

@@ -79,3 +79,22 @@ func TestAuditedRecordsEachActionWithItsResult(t *testing.T) {
 		t.Fatalf("a vault in no team said: %q", *notes)
 	}
 }
+
+func TestForUIUnlocksWhereTheChainCanAndLeavesTheRestToTheUI(t *testing.T) {
+	empty := &Session{Env: map[string]string{"HUSH_HOME": t.TempDir()}}
+	if v, name, path, _, err := empty.ForUI(); err != nil || v != nil || name != "default" || path == "" {
+		t.Fatalf("ForUI without a vault: %v, %q, %q, %v", v, name, path, err)
+	}
+	s, _ := newSession(t)
+	v, _, _, by, err := s.ForUI()
+	if err != nil || v == nil || v.Locked() || by == "" {
+		t.Fatalf("ForUI with HUSH_PASSPHRASE: %v, %q, %v", v, by, err)
+	}
+	v.Close()
+	delete(s.Env, "HUSH_PASSPHRASE")
+	v, _, _, by, err = s.ForUI()
+	if err != nil || v == nil || !v.Locked() || by != "" {
+		t.Fatalf("ForUI with nothing to unlock by: %v, %q, %v", v, by, err)
+	}
+	v.Close()
+}

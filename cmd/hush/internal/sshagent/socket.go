@@ -2,6 +2,7 @@ package sshagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -10,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -62,6 +64,23 @@ func (fv *FolderVault) Keys() ([]Key, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// Check reads the keys once, before the agent serves: a locked vault is
+// an error that says how to unlock it, a folder without a key a note
+// (Notef) that says how to add one. It returns how many keys there are.
+func (fv *FolderVault) Check() (int, error) {
+	keys, err := fv.Keys()
+	if errors.Is(err, ErrLocked) {
+		return 0, fmt.Errorf("vault is locked: run `hush unlock` first (the agent uses the key it remembers, and drops its keys at `hush lock`)")
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(keys) == 0 {
+		fv.Notef("note: no SSH private key in folder %q yet: add one with `hush set %s - < ~/.ssh/id_ed25519`", fv.Folder, strings.TrimPrefix(fv.Folder+"/NAME", "/"))
+	}
+	return len(keys), nil
 }
 
 // open opens the vault unlocked by a remembered key, or fails with
