@@ -115,3 +115,20 @@ func TestDueListsAFolderOrTheVaultSoonestFirst(t *testing.T) {
 		t.Errorf("app: %q", got)
 	}
 }
+
+func TestVerifyAuditCountsTheEntries(t *testing.T) {
+	v := testVault(t)
+	said, err := VerifyAudit(v)
+	if err != nil || said != "audit log intact: no entries yet" {
+		t.Fatalf("a new vault: %q, %v", said, err)
+	}
+	for _, action := range []string{"get", "set"} {
+		if err := v.Record(action, []string{"app/A"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	said, err = VerifyAudit(v)
+	if err != nil || !strings.HasPrefix(said, "audit log intact: 2 entries, ") {
+		t.Fatalf("after two entries: %q, %v", said, err)
+	}
+}
