@@ -1,12 +1,11 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/change"
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
@@ -76,27 +75,9 @@ back.`,
 				return err
 			}
 			return a.Audited("rollback", args[:1], func(v *vault.Vault) error {
-				rb := v.RollbackValue
-				if withMeta {
-					rb = v.Rollback
-				}
-				res, err := rb(args[0], to)
-				if errors.Is(err, vault.ErrCurrentVersion) {
-					return usage.Errorf("version %d is the current one of %s: nothing to restore (see `hush history %s`)", to, args[0], args[0])
-				}
-				if err != nil {
-					return a.didYouMean(v, args[0], err)
-				}
-				if !res.Changed {
-					a.notef("%s already holds the value of version %d (version %d): nothing restored", args[0], to, res.Version)
-					return nil
-				}
-				what := "the value of version %d"
-				if withMeta {
-					what = "version %d with its metadata"
-				}
-				a.notef("restored %s as version %d", fmt.Sprintf(what, to), res.Version)
-				return nil
+				said, err := change.Rollback(v, args[0], to, withMeta)
+				a.note(said)
+				return err
 			})
 		},
 	}

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/change"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
@@ -139,15 +139,9 @@ rotator, reports each, and exits 1 if any failed.`,
 			return a.Audited("rotate", args[:1], func(v *vault.Vault) error {
 				o := a.rotateOptions(timeout)
 				o.Generate, o.With = gen, with
-				res, err := rotate.Rotate(v, args[0], o)
-				if errors.Is(err, rotate.ErrNoRotator) {
-					return usage.Errorf("%v: give --generate, or --with COMMAND (it is kept for next time)", err)
-				}
-				if err != nil {
-					return a.didYouMean(v, args[0], err)
-				}
-				a.notef("rotated %s (version %d)", args[0], res.Version)
-				return nil
+				said, err := change.Rotate(v, args[0], o)
+				a.note(said)
+				return err
 			})
 		},
 	}
