@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/change"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
@@ -69,22 +69,16 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 				return err
 			}
 			defer crypto.Wipe(value)
-			v.Intend("set", []string{name})
-			res, err := v.Set(name, value, u)
-			if rerr := a.Record(v, "set", []string{name}, err); err == nil && rerr != nil {
-				err = rerr
-			}
+			// Said once recorded: after what the sync that follows says.
+			var said string
+			err = a.Change(v, "set", []string{name}, func() (err error) {
+				said, err = change.Set(v, name, value, u)
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			switch {
-			case !res.Changed:
-				a.notef("%s unchanged (version %d)", name, res.Version)
-			case res.Created:
-				a.notef("created %s", name)
-			default:
-				a.notef("updated %s (version %d)", name, res.Version)
-			}
+			a.note(said)
 			return nil
 		},
 	}
@@ -119,16 +113,9 @@ Changing --type checks that the value is of the new type.`,
 				return err
 			}
 			return a.Audited("edit", args[:1], func(v *vault.Vault) error {
-				res, err := v.Edit(name, u)
-				if err != nil {
-					return a.didYouMean(v, name, err)
-				}
-				if !res.Changed {
-					a.notef("%s unchanged (version %d): it already has that", name, res.Version)
-					return nil
-				}
-				a.notef("edited %s (version %d, same value)", name, res.Version)
-				return nil
+				said, err := change.Edit(v, name, u)
+				a.note(said)
+				return err
 			})
 		},
 	}
@@ -145,17 +132,6 @@ func metaUpdate(m *metaflags.Flags, f *pflag.FlagSet) (vault.Update, error) {
 	}
 	u.Describe = describeValue
 	return u, nil
-}
-
-// didYouMean adds the nearest existing name to a not-found error.
-func (a *app) didYouMean(v *vault.Vault, name string, err error) error {
-	if !errors.Is(err, vault.ErrNotFound) {
-		return err
-	}
-	if c, cerr := v.Closest(name); cerr == nil && c != "" {
-		return fmt.Errorf("%w; did you mean %s?", err, c)
-	}
-	return err
 }
 
 func (a *app) getCommand() *cobra.Command {
@@ -287,23 +263,7 @@ func (a *app) rmCommand() *cobra.Command {
 				}
 			}
 			return a.Audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
-				if purge {
-					// One transaction: all of them or none.
-					if err := v.PurgeMany(args); err != nil {
-						return err
-					}
-					for _, n := range args {
-						a.notef("purged %s and its history", n)
-					}
-					return nil
-				}
-				for _, n := range args {
-					if err := v.Remove(n); err != nil {
-						return err
-					}
-					a.notef("removed %s (history kept: `hush rm --purge %s` deletes it for good)", n, n)
-				}
-				return nil
+				return change.Remove(v, args, purge, a.note)
 			})
 		},
 	}
