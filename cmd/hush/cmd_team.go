@@ -92,9 +92,9 @@ HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
 			if machineName != "" {
 				return a.inviteMachine(cmd, machineName, role, expires, member, scopes)
 			}
-			ttl, err := vault.ParseInterval(expires)
-			if err != nil || ttl <= 0 || ttl > 31*24*time.Hour {
-				return usage.Errorf("--expires takes a duration up to 31d, like 1h or 7d")
+			ttl, err := teamsync.InviteLife(expires)
+			if err != nil {
+				return err
 			}
 			return a.withTeam("team-invite", nil, func(ctx context.Context, t *client.Team) error {
 				code, note, err := teamsync.Invite(ctx, t, role, member, ttl, scopes)

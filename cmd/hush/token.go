@@ -7,10 +7,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
-	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/sync/client"
-	"github.com/hush-secrets/hush/sync/wire"
-	"github.com/hush-secrets/hush/vault"
 )
 
 // noteTokenNames keeps the names a command reads, to check them against a
@@ -25,22 +22,9 @@ func (a *app) noteTokenNames(cmd *cobra.Command, args []string) {
 
 // inviteMachine is `hush team invite --machine NAME`.
 func (a *app) inviteMachine(cmd *cobra.Command, name, role, expires, member string, scopes []string) error {
-	if member != "" {
-		return usage.Errorf("--machine and --member do not go together: a machine is a member of its own")
-	}
-	if !cmd.Flags().Changed("role") {
-		role = wire.RoleReader
-	}
-	if role != wire.RoleReader && role != wire.RoleWriter {
-		return usage.Errorf("a machine is a reader or a writer (--role), never an admin")
-	}
-	life := teamsync.MachineLife
-	if cmd.Flags().Changed("expires") {
-		d, err := vault.ParseInterval(expires)
-		if err != nil || d <= 0 || d > wire.MaxMachineLife {
-			return usage.Errorf("--expires takes a duration up to 366d for a machine, like 30d or 90d")
-		}
-		life = d
+	role, life, err := teamsync.MachineTerms(member, role, cmd.Flags().Changed("role"), expires, cmd.Flags().Changed("expires"))
+	if err != nil {
+		return err
 	}
 	return a.withTeam("team-invite-machine", []string{name}, func(ctx context.Context, t *client.Team) error {
 		tok, notes, err := teamsync.InviteMachine(ctx, t, name, role, life, scopes)
