@@ -47,7 +47,7 @@ type Session struct {
 	// Notef says what hush does (stderr).
 	Notef func(format string, args ...any)
 	// Record writes an audit entry for the secrets handed to a new start
-	// (the command line's record, which also syncs the change).
+	// (session.Session.Record, which also syncs or pushes the change).
 	Record func(v *vault.Vault, action string, names []string, result error) error
 }
 
