@@ -69,7 +69,7 @@ for a throw-away login in a transaction that is rolled back.`,
 			if ttl < dynamic.MinTTL {
 				return usage.Errorf("--ttl must be at least %s", formatDuration(dynamic.MinTTL))
 			}
-			o := dynamic.AddOptions{Template: t, TTL: ttl, Check: check, Describe: describeValue}
+			o := dynamic.AddOptions{Template: t, TTL: ttl, Check: check, Describe: vault.Describe}
 			if cmd.Flags().Changed("note") {
 				o.Note = &note
 			}

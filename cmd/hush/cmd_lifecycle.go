@@ -155,7 +155,7 @@ rotator, reports each, and exits 1 if any failed.`,
 
 // rotateOptions are the rotation engine's options for this process.
 func (a *app) rotateOptions(timeout time.Duration) rotate.Options {
-	o := rotate.Options{Timeout: timeout, Stderr: a.stderr, Describe: describeValue}
+	o := rotate.Options{Timeout: timeout, Stderr: a.stderr, Describe: vault.Describe}
 	for k, v := range a.Env {
 		o.Environ = append(o.Environ, k+"="+v)
 	}

@@ -130,7 +130,7 @@ func metaUpdate(m *metaflags.Flags, f *pflag.FlagSet) (vault.Update, error) {
 	if err != nil {
 		return u, usage.Wrap(err)
 	}
-	u.Describe = describeValue
+	u.Describe = vault.Describe
 	return u, nil
 }
 

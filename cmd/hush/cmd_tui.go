@@ -10,6 +10,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/tui"
+	"github.com/hush-secrets/hush/vault"
 )
 
 func (a *app) tuiCommand() *cobra.Command {
@@ -38,7 +39,7 @@ func (a *app) runTUI() error {
 	if err != nil {
 		return err
 	}
-	o := tui.Options{VaultName: name, VaultPath: path, Vault: v, UnlockedBy: unlockedBy, Describe: describeValue,
+	o := tui.Options{VaultName: name, VaultPath: path, Vault: v, UnlockedBy: unlockedBy, Describe: vault.Describe,
 		SyncLabel: teamsync.Label, AfterWrite: teamsync.Quiet}
 	if err := tui.Run(o); err != nil {
 		return fmt.Errorf("terminal UI: %w", err)
