@@ -188,7 +188,8 @@ type Removal struct {
 	Devices []string // names
 	Epoch   int64    // the new key epoch of the root (0: they did not hold it)
 	Scopes  []string // the folders of the other scopes that got a new epoch
-	Exposed int      // secrets marked for rotation
+	Exposed int      // secrets marked for rotation now
+	Due     int      // secrets they could read marked for rotation, now or before
 }
 
 // Remove takes a member (every device) or one device out of the team: the
@@ -253,6 +254,15 @@ func (t *Team) Remove(ctx context.Context, name string) (*Removal, error) {
 		rm.Exposed, err = t.v.Replica().MarkExposedWhere(in, reason, time.Now())
 	}
 	if err != nil {
+		return rm, err
+	}
+	// Some may have been marked before (an earlier ungrant, removal):
+	// "0 marked" alone would read as nothing to rotate (attack18 F5).
+	due := in
+	if root {
+		due = nil
+	}
+	if rm.Due, err = t.dueWhere(due); err != nil {
 		return rm, err
 	}
 	if root {

@@ -95,37 +95,76 @@ func cleanScopeFolder(folder string, root bool) (string, error) {
 	return folder, nil
 }
 
+// Granted says what Grant did.
+type Granted struct {
+	// New is set when the folder became a scope with this grant; then
+	// Parent is the scope it was carved out of ("/": the root) and Others
+	// the holders of Parent who hold the new scope too (admins included),
+	// by name: a grant to one member gives it to them all.
+	New    bool
+	Parent string
+	Others []ScopeHolder
+}
+
 // Grant gives a member a folder scope with a role (admin only). A scope
 // new to the team gets a fresh key, wrapped to its holders: the holders of
 // the scope it is carved out of, and the member. A team without a names
 // key gets one first, with a new epoch of the root.
-func (t *Team) Grant(ctx context.Context, name, folder, role string) error {
+func (t *Team) Grant(ctx context.Context, name, folder, role string) (*Granted, error) {
 	st := t.st
 	f, err := cleanScopeFolder(folder, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if role != wire.RoleReader && role != wire.RoleWriter {
-		return scopeErr("role %q: a scope is granted with --role reader or writer", role)
+		return nil, scopeErr("role %q: a scope is granted with --role reader or writer", role)
 	}
 	c, err := t.admin(ctx, "grant a scope")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	member, ds, err := st.FindMember(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ds[0].Role == wire.RoleAdmin {
-		return scopeErr("%s is an admin: admins hold every scope", member)
+		return nil, scopeErr("%s is an admin: admins hold every scope", member)
 	}
 	if f == "" && role != ds[0].Role {
 		// On the root a member holds their team role: a grant of it with
 		// another role would say one thing and give another.
-		return scopeErr("on the root (/) %s holds their team role, %s: grant it with --role %s, or change the team role with `hush team role`", member, ds[0].Role, ds[0].Role)
+		return nil, scopeErr("on the root (/) %s holds their team role, %s: grant it with --role %s, or change the team role with `hush team role`", member, ds[0].Role, ds[0].Role)
 	}
-	_, err = t.grant(ctx, c, member, ds[0].Role, f, role)
-	return err
+	before, err := st.Folders()
+	if err != nil {
+		return nil, err
+	}
+	id, err := t.grant(ctx, c, member, ds[0].Role, f, role)
+	if err != nil {
+		return nil, err
+	}
+	g := &Granted{}
+	if _, existed := before[id]; id == "" || existed {
+		return g, nil
+	}
+	g.New, g.Parent = true, "/"
+	if p := wire.DeepestScope(before, f); p != "" {
+		g.Parent = before[p]
+	}
+	ss, err := st.Scopes()
+	if err != nil {
+		return g, nil // the grant is done; only the note is lost
+	}
+	for _, s := range ss {
+		if s.ID == id {
+			for _, h := range s.Holders {
+				if h.Member != member {
+					g.Others = append(g.Others, h)
+				}
+			}
+		}
+	}
+	return g, nil
 }
 
 // makeScope makes folder a scope if it is not one yet, held by the
@@ -145,6 +184,11 @@ func (t *Team) makeScope(ctx context.Context, c *conn, folder string) (string, e
 func (t *Team) grant(ctx context.Context, c *conn, member, teamRole, f, role string) (string, error) {
 	st := t.st
 	var err error
+	if f != "" && (st.NamesKey == nil || st.Members.Scopes[wire.ScopeID(st.NamesKey, st.Team, f)] == nil) {
+		if err := t.notASecret(f); err != nil {
+			return "", err
+		}
+	}
 	if st.NamesKey == nil {
 		// The migration of a team made before scopes: the names key goes
 		// to every device with a new root key.
@@ -217,44 +261,141 @@ func (t *Team) grant(ctx context.Context, c *conn, member, teamRole, f, role str
 	return id, nil
 }
 
-// Ungrant takes a folder scope from a member (admin only): a new epoch of
-// that scope, its key wrapped to the remaining holders, and the scope's
-// secrets (and no other) marked to be rotated. It returns how many were
-// marked.
-func (t *Team) Ungrant(ctx context.Context, name, folder string) (int, error) {
+// notASecret refuses to make a scope of a secret's name (in this
+// vault) with nothing below it: no name could be in that scope, and the
+// admin meant the folder the secret is in (attack18 F5).
+func (t *Team) notASecret(f string) error {
+	idx, err := t.v.Index()
+	if err != nil {
+		return err
+	}
+	secret := false
+	for _, e := range idx {
+		if strings.HasPrefix(e.Name, f+"/") {
+			return nil
+		}
+		secret = secret || e.Name == f
+	}
+	if secret {
+		hint := "a scope is a folder"
+		if i := strings.LastIndex(f, "/"); i > 0 {
+			hint = fmt.Sprintf("the folder it is in is %s", f[:i])
+		}
+		return scopeErr("%s is a secret, not a folder: %s", f, hint)
+	}
+	return nil
+}
+
+// Ungranted says what Ungrant did.
+type Ungranted struct {
+	Member string
+	// Folders are the scopes taken from the member ("/": the root): the
+	// folder's own, then every scope below it that they held, by folder.
+	Folders []string
+	// Marked is how many secrets of those scopes were marked to be
+	// rotated now; Due how many of them are marked in all (Marked and
+	// those marked before, by an earlier ungrant or removal).
+	Marked, Due int
+	// Above is set when the folder is not a scope: the scope its names
+	// (those in no deeper scope) belong to, which the member still holds
+	// ("/": the root).
+	Above string
+	// Kept, for the root, are the scopes below it the member still holds:
+	// an ungrant of / takes the root alone.
+	Kept []string
+}
+
+// Ungrant takes a folder and everything below it from a member (admin
+// only): the folder's scope, if they hold it, and every scope below it
+// they hold, whether granted to them or held because they held its parent
+// when it was carved out (attack18 F3). Each is one ungrant entry: a new
+// epoch of that scope, its key wrapped to the remaining holders, and its
+// secrets (and no other) marked to be rotated. The root (/) is taken
+// alone: the scopes below it stay (Kept); `team remove` takes everything.
+// When a later ungrant fails, the earlier ones stand and are returned.
+func (t *Team) Ungrant(ctx context.Context, name, folder string) (*Ungranted, error) {
 	st := t.st
 	f, err := cleanScopeFolder(folder, true)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	c, err := t.admin(ctx, "ungrant a scope")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	member, ds, err := st.FindMember(name)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if ds[0].Role == wire.RoleAdmin {
-		return 0, scopeErr("%s is an admin: admins hold every scope (change their role first: `hush team role %s writer`)", member, member)
+		return nil, scopeErr("%s is an admin: admins hold every scope (change their role first: `hush team role %s writer`)", member, member)
 	}
 	folders, err := st.Folders()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	id := ""
-	if f != "" {
-		if st.NamesKey == nil {
-			return 0, scopeErr("%s is not a scope of the team (see `hush team scopes`)", f)
+	held := st.Members.ScopesOf(member, st.Members.Seq)
+	u := &Ungranted{Member: member}
+	var ids []string
+	if f == "" {
+		if _, ok := held[""]; !ok {
+			return nil, scopeErr("%s does not hold %s (see `hush team scopes`)", member, scopeName(f))
 		}
-		id = wire.ScopeID(st.NamesKey, st.Team, f)
+		if len(held) < 2 {
+			return nil, scopeErr("%s holds only the root: remove them from the team instead (`hush team remove %s`)", member, member)
+		}
+		ids = []string{""}
+		for id := range held {
+			if id != "" {
+				u.Kept = append(u.Kept, folders[id])
+			}
+		}
+		slices.Sort(u.Kept)
+	} else {
+		for id, sf := range folders {
+			if _, ok := held[id]; ok && (sf == f || strings.HasPrefix(sf, f+"/")) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			return nil, scopeErr("%s does not hold %s (see `hush team scopes`)", member, f)
+		}
+		slices.SortFunc(ids, func(a, b string) int { return strings.Compare(folders[a], folders[b]) })
+		if folders[ids[0]] != f {
+			above := wire.DeepestScope(folders, f)
+			if _, ok := held[above]; ok {
+				u.Above = "/"
+				if above != "" {
+					u.Above = folders[above]
+				}
+			}
+		}
 	}
-	if _, ok := st.Members.RoleOn(member, id, st.Members.Seq); !ok {
-		return 0, scopeErr("%s does not hold %s (see `hush team scopes`)", member, scopeName(f))
+	for _, id := range ids {
+		marked, err := t.ungrantOne(ctx, c, member, id, folders)
+		u.Marked += marked
+		if err != nil {
+			if len(u.Folders) > 0 {
+				err = fmt.Errorf("taking %s failed (run `hush team ungrant %s %s` again): %w", scopeName(folders[id]), member, folder, err)
+			}
+			return u, err
+		}
+		u.Folders = append(u.Folders, folderName(folders[id]))
 	}
-	if id == "" && len(st.Members.ScopesOf(member, st.Members.Seq)) < 2 {
-		return 0, scopeErr("%s holds only the root: remove them from the team instead (`hush team remove %s`)", member, member)
+	in := func(name string) bool { return slices.Contains(ids, wire.DeepestScope(folders, name)) }
+	if f == "" {
+		in = func(name string) bool { return wire.DeepestScope(folders, name) == "" }
 	}
+	u.Due, err = t.dueWhere(in)
+	return u, err
+}
+
+// ungrantOne writes one ungrant entry taking scope id from member, with
+// the scope's new key wrapped to its remaining holders, marks its secrets
+// to be rotated and seals them again under the new key. It returns how
+// many it marked.
+func (t *Team) ungrantOne(ctx context.Context, c *conn, member, id string, folders map[string]string) (int, error) {
+	st := t.st
 	key, err := crypto.Random(crypto.KeySize)
 	if err != nil {
 		return 0, err
@@ -289,13 +430,28 @@ func (t *Team) Ungrant(ctx context.Context, name, folder string) (int, error) {
 	if err := t.save(); err != nil {
 		return 0, err
 	}
-	folders[id] = f
 	in := func(name string) bool { return wire.DeepestScope(folders, name) == id }
-	n, err := t.v.Replica().MarkExposedWhere(in, fmt.Sprintf("%s no longer holds %s", member, scopeName(f)), time.Now())
+	n, err := t.v.Replica().MarkExposedWhere(in, fmt.Sprintf("%s no longer holds %s", member, scopeName(folders[id])), time.Now())
 	if err != nil {
 		return n, err
 	}
 	return n, t.v.Replica().ResealWhere(in)
+}
+
+// dueWhere counts the live secrets in (nil: all) that are marked to be
+// rotated, whenever they were marked.
+func (t *Team) dueWhere(in func(name string) bool) (int, error) {
+	es, err := t.v.List("")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range es {
+		if es[i].Exposed != nil && (in == nil || in(es[i].Name)) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // rotateScope starts a new epoch of one scope, its key wrapped to its
@@ -333,6 +489,14 @@ func (st *State) setScopeKey(id string, epoch int64, key []byte) {
 		st.ScopeKeys = map[string]ScopeKey{}
 	}
 	st.ScopeKeys[id] = ScopeKey{Epoch: epoch, Key: key}
+}
+
+// folderName is a scope's folder as commands show it: "/" for the root.
+func folderName(folder string) string {
+	if folder == "" {
+		return "/"
+	}
+	return folder
 }
 
 func scopeName(folder string) string {

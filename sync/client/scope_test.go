@@ -14,12 +14,27 @@ import (
 )
 
 func (d *mDev) Grant(name, folder, role string) error {
-	return d.team(func(t *Team) error { return t.Grant(mctx, name, folder, role) })
+	_, err := d.granted(name, folder, role)
+	return err
 }
 
-func (d *mDev) Ungrant(name, folder string) (n int, err error) {
-	err = d.team(func(t *Team) error { n, err = t.Ungrant(mctx, name, folder); return err })
-	return n, err
+func (d *mDev) granted(name, folder, role string) (g *Granted, err error) {
+	err = d.team(func(t *Team) error { g, err = t.Grant(mctx, name, folder, role); return err })
+	return g, err
+}
+
+// Ungrant returns how many secrets it marked to be rotated.
+func (d *mDev) Ungrant(name, folder string) (int, error) {
+	u, err := d.ungranted(name, folder)
+	if u == nil {
+		return 0, err
+	}
+	return u.Marked, err
+}
+
+func (d *mDev) ungranted(name, folder string) (u *Ungranted, err error) {
+	err = d.team(func(t *Team) error { u, err = t.Ungrant(mctx, name, folder); return err })
+	return u, err
 }
 
 // holders is scope folder → "member:role,…" as a device's Scopes shows.
@@ -484,5 +499,114 @@ func TestMovedOutOfScopeDoesNotWedge(t *testing.T) {
 	}
 	if mGet(t, tm.admin.v, "app/prod/TO_MOVE") != "v1" {
 		t.Fatal("the moved secret changed")
+	}
+}
+
+// An ungrant of a folder takes everything below it (attack18 F3): carol,
+// who held app/staging when the admin carved app/staging/db out of it for
+// bob, held app/staging/db too; ungranted app/staging, she loses both,
+// each with a new epoch and its secrets marked, and reads nothing new in
+// either. The grant that made app/staging/db said who else held it.
+func TestUngrantTakesScopesBelow(t *testing.T) {
+	tm := newMTeam(t) // admin, bob (writer)
+	carol := tm.add(t, "carol", wire.RoleReader)
+	mSet(t, tm.admin.v, "app/staging/DB", "staging-db")
+	mSet(t, tm.admin.v, "app/staging/db/PASSWORD", "nested-v1")
+	mSet(t, tm.admin.v, "app/other", "other")
+	tm.sync(t, tm.admin)
+	if err := tm.admin.Grant("carol", "app/staging", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	g, err := tm.admin.granted("bob", "app/staging/db", wire.RoleWriter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var others []string
+	for _, h := range g.Others {
+		others = append(others, h.Member+":"+h.Role)
+	}
+	if !g.New || g.Parent != "app/staging" || strings.Join(others, ",") != "admin:admin,carol:writer" {
+		t.Fatalf("the grant that made app/staging/db says %+v (others %v); want new, carved out of app/staging, also held by admin and carol", g, others)
+	}
+	if g, err := tm.admin.granted("bob", "app/staging/db", wire.RoleReader); err != nil || g.New || len(g.Others) > 0 {
+		t.Fatalf("a grant of an existing scope says %+v, %v; want nothing new", g, err)
+	}
+	db := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/staging/db")
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	if mGet(t, carol.v, "app/staging/db/PASSWORD") != "nested-v1" || carol.st.ScopeKeys[db].Epoch != 1 {
+		t.Fatal("carol, a holder of app/staging, does not hold app/staging/db carved out of it")
+	}
+
+	u, err := tm.admin.ungranted("carol", "app/staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(u.Folders, ",") != "app/staging,app/staging/db" || u.Marked != 2 || u.Due != 2 || u.Above != "" {
+		t.Fatalf("ungrant of app/staging: %+v; want app/staging and app/staging/db taken, their 2 secrets marked", u)
+	}
+	for _, n := range []string{"app/staging/DB", "app/staging/db/PASSWORD"} {
+		if s, _ := tm.admin.v.Get(n); s.Exposed == nil || s.Exposed.Reason == "" {
+			t.Fatalf("%s is not marked to be rotated", n)
+		}
+	}
+	if s, _ := tm.admin.v.Get("app/other"); s.Exposed != nil {
+		t.Fatal("a secret outside the folder is marked to be rotated")
+	}
+	if e := tm.admin.st.Members.Scopes[db].Epoch; e != 2 || tm.admin.st.ScopeKeys[db].Epoch != 2 {
+		t.Fatalf("app/staging/db is at epoch %d after the ungrant, want 2", e)
+	}
+	mSet(t, tm.admin.v, "app/staging/db/PASSWORD", "nested-v2-after-ungrant")
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	if mGet(t, carol.v, "app/staging/db/PASSWORD") != "nested-v1" {
+		t.Fatal("carol reads a value written in app/staging/db after she was ungranted app/staging")
+	}
+	if _, ok := carol.st.ScopeKeys[db]; ok {
+		t.Fatal("carol keeps the key of app/staging/db")
+	}
+	wantHolders(t, carol, map[string]string{"/": "admin:admin,bob:writer,carol:reader", "app/staging": "admin:admin,bob:writer", "app/staging/db": "admin:admin,bob:reader"})
+	if _, err := tm.admin.Ungrant("carol", "app/staging"); err == nil || !strings.Contains(err.Error(), "carol does not hold app/staging") {
+		t.Fatalf("a second ungrant: %v", err)
+	}
+
+	// A folder that is not a scope: the scopes below it go; its own names
+	// are the root's, which bob still holds, and the answer says so.
+	u, err = tm.admin.ungranted("bob", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(u.Folders, ",") != "app/staging,app/staging/db" || u.Above != "/" || u.Marked != 1 || u.Due != 2 {
+		t.Fatalf("ungrant of app from bob: %+v; want both scopes below it, the root above, 1 marked now of 2", u)
+	}
+
+	// The root is taken alone: the scopes below it stay, and are named.
+	if err := tm.admin.Grant("carol", "app/prod", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	u, err = tm.admin.ungranted("carol", "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(u.Folders, ",") != "/" || strings.Join(u.Kept, ",") != "app/prod" {
+		t.Fatalf("ungrant of / from carol: %+v; want the root alone, app/prod kept", u)
+	}
+
+	// A secret's own name is no folder (attack18 F5).
+	if err := tm.admin.Grant("carol", "app/other", wire.RoleReader); err == nil || !strings.Contains(err.Error(), "app/other is a secret, not a folder: the folder it is in is app") {
+		t.Fatalf("grant of a secret's name: %v", err)
+	}
+	if err := tm.admin.Grant("carol", "app/staging/db/PASSWORD", wire.RoleReader); err == nil || !strings.Contains(err.Error(), "is a secret, not a folder") {
+		t.Fatalf("grant of a secret's name: %v", err)
+	}
+
+	// A removal when everything bob could read was marked already says
+	// how many are due, not only "0 marked" (attack18 F5).
+	rm, err := tm.admin.Remove(mctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rm.Exposed != 0 || rm.Due != 5 {
+		t.Fatalf("removal of bob: %d marked now, %d due; want 0 and all 5", rm.Exposed, rm.Due)
 	}
 }
