@@ -342,7 +342,7 @@ func (a *app) teamGrantCommand() *cobra.Command {
 		Long: `Give MEMBER the folder scope FOLDER (and every name below it that is in no
 deeper scope) as a reader or a writer. A folder that is not a scope yet
 becomes one, with its own key; whoever held the scope it is carved out of
-keeps it. See docs/sync.md "Folder scopes".`,
+holds it too (the output names them). See docs/sync.md "Folder scopes".`,
 		Args: exactArgs("MEMBER", "FOLDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withTeam("team-grant", args, func(ctx context.Context, t *client.Team) error {
@@ -357,10 +357,12 @@ keeps it. See docs/sync.md "Folder scopes".`,
 func (a *app) teamUngrantCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "ungrant MEMBER FOLDER",
-		Short: "take a folder scope from a member: a new key for it, its secrets marked to rotate (admin)",
-		Long: `Take the folder scope FOLDER from MEMBER. That scope (and no other) gets a
-new key, wrapped to its remaining holders, and its secrets are marked to be
-rotated: what MEMBER copied before, they keep. FOLDER / is the team's root.`,
+		Short: "take a folder (and the scopes below it) from a member: new keys, secrets marked to rotate (admin)",
+		Long: `Take the folder scope FOLDER from MEMBER, and every scope below it they hold
+(one carved out of FOLDER while they held it, too). Each scope taken (and
+no other) gets a new key, wrapped to its remaining holders, and its secrets
+are marked to be rotated: what MEMBER copied before, they keep. FOLDER / is
+the team's root, taken alone: the scopes below it stay theirs.`,
 		Args: exactArgs("MEMBER", "FOLDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withTeam("team-ungrant", args, func(ctx context.Context, t *client.Team) error {

@@ -65,9 +65,9 @@ func Remove(ctx context.Context, t *client.Team, name string) ([]string, error) 
 	}
 	switch {
 	case rm.Epoch > 0:
-		notes = append(notes, fmt.Sprintf("new team key epoch %d; %d secret(s) marked to be rotated (see `hush due`)", rm.Epoch, rm.Exposed))
+		notes = append(notes, fmt.Sprintf("new team key epoch %d; %s", rm.Epoch, dueNote(rm.Exposed, rm.Due, "")))
 	case len(rm.Scopes) > 0:
-		notes = append(notes, fmt.Sprintf("new keys for the scopes they held (%s); %d secret(s) in them marked to be rotated (see `hush due`)", strings.Join(rm.Scopes, ", "), rm.Exposed))
+		notes = append(notes, fmt.Sprintf("new keys for the scopes they held (%s); %s", strings.Join(rm.Scopes, ", "), dueNote(rm.Exposed, rm.Due, " in them")))
 	default:
 		notes = append(notes, "they held no key: nothing to rotate")
 	}
