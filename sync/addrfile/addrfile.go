@@ -1,0 +1,43 @@
+// Package addrfile writes the file that `hush server --addr-file` and
+// `hush agent --addr-file` fill with the URL they serve on, for scripts.
+//
+// The path is the user's, and its folder may be one that others can write
+// (a shared, non-sticky folder): a symbolic link or a hard link planted
+// at the path must not make hush write to the file it leads to (attack18
+// F6). So the URL goes into a new file beside it (created with O_EXCL,
+// mode 0600, under a name nobody can guess), which is synced and renamed
+// over the path: a rename replaces a link itself and never follows it,
+// and a reader never sees a half-written address.
+package addrfile
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Write replaces what is at path with url and a newline, in a file only
+// its owner can read. It fails (and leaves nothing behind) when path is a
+// folder or its folder cannot be written.
+func Write(path, url string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("failed to write the address file %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.WriteString(url + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("failed to write the address file %s: %w", path, err)
+	}
+	return nil
+}
