@@ -8,9 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
+	"github.com/hush-secrets/hush/sync/addrfile"
 	"github.com/hush-secrets/hush/sync/store"
 )
 
@@ -86,7 +86,7 @@ func Serve(ctx context.Context, c Config) error {
 	}
 	addr := ln.Addr().String()
 	if c.AddrFile != "" {
-		if err := os.WriteFile(c.AddrFile, []byte(scheme+"://"+addr+"\n"), 0o600); err != nil {
+		if err := addrfile.Write(c.AddrFile, scheme+"://"+addr); err != nil {
 			ln.Close()
 			return err
 		}
