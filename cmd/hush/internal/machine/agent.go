@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/sync/addrfile"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -200,7 +200,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		if a.o.TLSCert != "" {
 			scheme = "https://"
 		}
-		if err := os.WriteFile(a.o.AddrFile, []byte(scheme+ln.Addr().String()+"\n"), 0o600); err != nil {
+		if err := addrfile.Write(a.o.AddrFile, scheme+ln.Addr().String()); err != nil {
 			a.o.Logger.Warn("could not write --addr-file", "err", err)
 		}
 	}
