@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -598,6 +599,31 @@ func TestUngrantTakesScopesBelow(t *testing.T) {
 	}
 	if err := tm.admin.Grant("carol", "app/staging/db/PASSWORD", wire.RoleReader); err == nil || !strings.Contains(err.Error(), "is a secret, not a folder") {
 		t.Fatalf("grant of a secret's name: %v", err)
+	}
+
+	// The second of two ungrants fails: the first stands, and the error
+	// says to run the command again, which takes the rest.
+	if err := tm.admin.Grant("carol", "svc", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.admin.Grant("bob", "svc/db", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	posts := 0
+	tm.p.onBefore("POST /v1/log", func(x *mExchange) bool {
+		if posts++; posts < 2 {
+			return false
+		}
+		x.Status, x.Resp = http.StatusInternalServerError, []byte(`{"error":"the store is down"}`)
+		return true
+	})
+	u, err = tm.admin.ungranted("carol", "svc")
+	tm.p.honest()
+	if err == nil || !strings.Contains(err.Error(), "taking svc/db failed (run `hush team ungrant carol svc` again)") || strings.Join(u.Folders, ",") != "svc" {
+		t.Fatalf("an ungrant whose second entry fails: %+v, %v", u, err)
+	}
+	if u, err = tm.admin.ungranted("carol", "svc"); err != nil || strings.Join(u.Folders, ",") != "svc/db" {
+		t.Fatalf("the ungrant again: %+v, %v; want svc/db, the rest", u, err)
 	}
 
 	// A removal when everything bob could read was marked already says
