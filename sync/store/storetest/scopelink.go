@@ -450,6 +450,18 @@ func testMigrateScopeLinks(t *testing.T, dsn string) {
 	if p, err := s.ChainScoped(ctx, tm.id, 0, 1000, []string{A}, "", 0); err != nil || len(p.Entries) != 3 || p.Entries[2].Pos != 6 {
 		t.Fatalf("A's entries after the migration: %+v %v", p, err)
 	}
+	// A device of the root or of A that reads only its scopes finds the
+	// entries from before links, and is told to read the whole chain.
+	for _, sc := range []string{"", A} {
+		p, err := s.ChainScoped(ctx, tm.id, 0, 1000, []string{sc}, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sp wire.ScopedPull
+		if err := sp.Page(tm.id, p.Entries, func(s string) bool { return s == sc }, l.signers); !errors.Is(err, wire.ErrUnlinked) {
+			t.Fatalf("scope %q from before links: %v, want %v", sc, err, wire.ErrUnlinked)
+		}
+	}
 	a, _ = l.build([]wire.Record{l.rec(A, "", 1)}, false, nil)
 	if res, err := s.ChainPush(ctx, tm.id, a); err != nil || !errors.Is(res.Refused, store.ErrUnlinkedPush) {
 		t.Fatalf("an unlinked push after the migration's first linked one: %+v %v", res, err)
