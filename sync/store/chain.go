@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/hush-secrets/hush/sync/wire"
 )
@@ -413,40 +412,68 @@ func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, li
 			return nil, err
 		}
 	}
-	// The records of the scopes whose newest entry is in the page (a
-	// record's scope is its newest entry's).
-	type posRecord struct {
-		pos int64
-		r   wire.Record
+	// The records whose newest entry is in the page, found by primary key
+	// from the ids its entries name, and kept if their newest entry
+	// (chain_pos) is that one. (A range of records_chain, as ChainOmitting
+	// reads, walks every record of every scope written in the page's
+	// span, and planners without statistics choose it if the query has
+	// that range.)
+	named := map[int64]string{}
+	ids := make([]string, 0, len(p.Entries))
+	for i := range p.Entries {
+		if e := &p.Entries[i]; e.Kind == wire.ChainRecord {
+			named[e.Pos] = e.ID
+			ids = append(ids, e.ID)
+		}
 	}
-	var recs []posRecord
-	for _, sc := range scopes {
-		rows, err := tx.QueryContext(ctx, s.query(`SELECT `+recordColumns+`, chain_pos FROM records WHERE team = $1 AND scope = $2 AND chain_pos > $3 AND chain_pos <= $4
-			AND NOT (author = $5 AND chain_pos >= $6)`), team, sc, after, last, author, from)
+	inBase := map[string]bool{}
+	if p.Base != nil && p.Entries[0].Kind == wire.ChainBase {
+		// The base entry wrote (chain_pos 1) the records of its snapshot
+		// that no later entry replaced.
+		for j := range p.Base {
+			inBase[p.Base[j].ID] = true
+			ids = append(ids, p.Base[j].ID)
+		}
+	}
+	var arg any = ids
+	in := `id = ANY($2)`
+	if s.d.name != "postgres" {
+		list, err := json.Marshal(ids)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var pr posRecord
-			r, err := scanRecord(withPos{rows, &pr.pos})
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			r.Seq = 0
-			pr.r = *r
-			recs = append(recs, pr)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		arg, in = string(list), `id IN (SELECT value FROM json_each($2))`
+	}
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT `+recordColumns+`, chain_pos FROM records WHERE team = $1 AND `+in), team, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type posRecord struct {
+		pos int64
+		r   *wire.Record
+	}
+	var recs []posRecord
+	for rows.Next() {
+		var pos int64
+		r, err := scanRecord(withPos{rows, &pos})
+		if err != nil {
 			return nil, err
 		}
+		if !(named[pos] == r.ID || pos == 1 && inBase[r.ID]) || pos <= after || r.Author == author && pos >= from {
+			continue // written again after the page, or the asker's own
+		}
+		r.Seq = 0
+		recs = append(recs, posRecord{pos, r})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(recs, func(a, b posRecord) int {
-		return cmp.Or(cmp.Compare(a.pos, b.pos), strings.Compare(a.r.ID, b.r.ID))
+		return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.r.ID, b.r.ID))
 	})
 	for i := range recs {
-		p.Records = append(p.Records, recs[i].r)
+		p.Records = append(p.Records, *recs[i].r)
 	}
 	return p, nil
 }

@@ -403,7 +403,7 @@ func testMigrateScopeLinks(t *testing.T, dsn string) {
 	// Back to schema 4, as a server before links left it.
 	db := raw(t, dsn)
 	for _, q := range []string{
-		`DROP INDEX chain_scope`, `DROP INDEX records_scope_chain`, `ALTER TABLE chain DROP COLUMN scope`,
+		`DROP INDEX chain_scope`, `ALTER TABLE chain DROP COLUMN scope`,
 		`ALTER TABLE teams DROP COLUMN linked`, `DELETE FROM schema_version WHERE version = 5`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {

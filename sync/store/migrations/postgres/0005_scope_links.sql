@@ -6,9 +6,6 @@
 ALTER TABLE chain ADD COLUMN scope TEXT NOT NULL DEFAULT '';
 UPDATE chain SET scope = COALESCE(convert_from(entry, 'UTF8')::jsonb ->> 'scope', '');
 CREATE INDEX chain_scope ON chain(team, scope, pos);
--- A record's scope is its newest entry's: a scoped page's records are an
--- index range per scope too.
-CREATE INDEX records_scope_chain ON records(team, scope, chain_pos);
 -- 1 once the team's chain holds a linked entry: from then on an unlinked
 -- push (a client from before links) is told to upgrade.
 ALTER TABLE teams ADD COLUMN linked BIGINT NOT NULL DEFAULT 0;
