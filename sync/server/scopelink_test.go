@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/server"
@@ -320,4 +321,62 @@ func TestChainScopedPull(t *testing.T) {
 	if err := sp.Page(e.team, pg.Entries, func(sc string) bool { return sc == P }, signers); !errors.As(err, &cerr) {
 		t.Fatalf("the admin's page checked as carol's: %v", err)
 	}
+}
+
+// BenchmarkChainScopedPull: what a machine holding one scope pays the
+// server for its records, through HTTP on a real SQLite store: GET
+// /v2/chain?scoped=1 on a chain of 10,000 entries of which 50 are its
+// scope's (one page: the entries, their records), beside the first of
+// the ten whole-chain pages a device without scoped pages reads.
+//
+//	go test -run '^$' -bench ChainScopedPull -benchtime 100x ./sync/server/
+func BenchmarkChainScopedPull(b *testing.B) {
+	e := newTeam(b, server.Options{})
+	P, others := e.makeScope(), []string{""}
+	for range 10 {
+		others = append(others, e.makeScope())
+	}
+	carol := e.scopedMember("ci", "carol", P)
+	var res wire.ChainPushResponse
+	e.call(e.admin, "POST", "/v2/push", e.baseFor(e.admin)).want(b, http.StatusOK, "").decode(b, &res)
+	head, heads := res.Head, wire.ScopeHeads{"": res.Head}
+	for push := range 50 { // 50 pushes of 200 (the base is entry 1)
+		n := 200
+		if push == 0 {
+			n = 199
+		}
+		recs := make([]wire.Record, n)
+		for i := range recs {
+			sc := others[(push*n+i)%len(others)]
+			if i == push%n {
+				sc = P
+			}
+			recs[i] = e.scopeRecord(e.writer, sc)
+		}
+		p, next, nextHeads := e.linkedPush(e.writer, head, heads, recs...)
+		e.call(e.writer, "POST", "/v2/push", p).want(b, http.StatusOK, "").decode(b, &res)
+		if res.Status != wire.PushOK {
+			b.Fatalf("push %d: %+v", push, res)
+		}
+		head, heads = next, nextHeads
+		e.clock.Add(time.Second)
+	}
+	b.Run("scoped-50-of-10000", func(b *testing.B) {
+		for b.Loop() {
+			var pg wire.ChainPage
+			e.call(carol, "GET", "/v2/chain?after=0&scoped=1"+linksQuery, nil).want(b, http.StatusOK, "").decode(b, &pg)
+			if len(pg.Entries) != 50 || len(pg.Records) != 50 || pg.More {
+				b.Fatalf("%d entries, %d records, more %v", len(pg.Entries), len(pg.Records), pg.More)
+			}
+		}
+	})
+	b.Run("whole-page-1000", func(b *testing.B) {
+		for b.Loop() {
+			var pg wire.ChainPage
+			e.call(e.admin, "GET", "/v2/chain?after=0"+linksQuery, nil).want(b, http.StatusOK, "").decode(b, &pg)
+			if len(pg.Entries) < 1000 || !pg.More {
+				b.Fatalf("%d entries, more %v", len(pg.Entries), pg.More)
+			}
+		}
+	})
 }
