@@ -457,6 +457,11 @@ func testMigrateScopeLinks(t *testing.T, dsn string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if sc == "" && (len(p.Entries) != 2 || len(p.Base) != 1 || len(p.Records) != 2) {
+			// The base (with its snapshot and the record it wrote) and
+			// the root's linked entry.
+			t.Fatalf("the root's entries after the migration: %d entries, base of %d, %d records", len(p.Entries), len(p.Base), len(p.Records))
+		}
 		var sp wire.ScopedPull
 		if err := sp.Page(tm.id, p.Entries, func(s string) bool { return s == sc }, l.signers); !errors.Is(err, wire.ErrUnlinked) {
 			t.Fatalf("scope %q from before links: %v, want %v", sc, err, wire.ErrUnlinked)
