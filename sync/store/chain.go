@@ -349,18 +349,11 @@ func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, li
 	if len(scopes) == 0 || limit < 1 {
 		return p, nil
 	}
-	// The first limit entries of the scopes after after: each scope's
-	// first limit, merged by position.
-	var raw []rawEntry
-	for _, sc := range scopes {
-		rs, err := s.rawEntries(ctx, tx, `SELECT pos, entry, base FROM chain WHERE team = $1 AND scope = $2 AND pos > $3 ORDER BY pos LIMIT $4`, team, sc, after, limit)
-		if err != nil {
-			return nil, err
-		}
-		raw = append(raw, rs...)
+	// The first limit entries of the scopes after after.
+	raw, err := s.scopeEntries(ctx, tx, team, scopes, after, p.Head.Pos, limit)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(raw, func(a, b rawEntry) int { return cmp.Compare(a.pos, b.pos) })
-	raw = raw[:min(len(raw), limit)]
 	if err := decodeEntries(p, raw); err != nil {
 		return nil, err
 	}
@@ -386,32 +379,21 @@ func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, li
 		}
 	}
 	if end > last {
-		raw = raw[:0]
-		for _, sc := range scopes {
-			rs, err := s.rawEntries(ctx, tx, `SELECT pos, entry, base FROM chain WHERE team = $1 AND scope = $2 AND pos > $3 AND pos <= $4 ORDER BY pos`, team, sc, last, end)
-			if err != nil {
-				return nil, err
-			}
-			raw = append(raw, rs...)
+		raw, err := s.scopeEntries(ctx, tx, team, scopes, last, end, wire.MaxPushRecords)
+		if err != nil {
+			return nil, err
 		}
-		slices.SortFunc(raw, func(a, b rawEntry) int { return cmp.Compare(a.pos, b.pos) })
 		if err := decodeEntries(p, raw); err != nil {
 			return nil, err
 		}
 		last = p.Entries[len(p.Entries)-1].Pos
 	}
 	// More: an entry of the scopes after the page.
-	for _, sc := range scopes {
-		var pos int64
-		err := tx.QueryRowContext(ctx, s.query(`SELECT pos FROM chain WHERE team = $1 AND scope = $2 AND pos > $3 ORDER BY pos LIMIT 1`), team, sc, last).Scan(&pos)
-		if err == nil {
-			p.More = true
-			break
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return nil, err
-		}
+	next, err := s.scopeEntries(ctx, tx, team, scopes, last, p.Head.Pos, 1)
+	if err != nil {
+		return nil, err
 	}
+	p.More = len(next) > 0
 	// The records whose newest entry is in the page, found by primary key
 	// from the ids its entries name, and kept if their newest entry
 	// (chain_pos) is that one. (A range of records_chain, as ChainOmitting
@@ -476,6 +458,44 @@ func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, li
 		p.Records = append(p.Records, *recs[i].r)
 	}
 	return p, nil
+}
+
+// maxScopeRanges is the most scopes a scoped page reads as one index
+// range each; a device that holds more (an admin holds every scope, up
+// to wire.MaxScopes) is served by one query over the chain in position
+// order, which costs at most what a whole page costs, instead of a range
+// per scope.
+const maxScopeRanges = 8
+
+// scopeEntries reads the entries of scopes in (after, upTo], in position
+// order, at most limit of them.
+func (s *sqlStore) scopeEntries(ctx context.Context, tx *sql.Tx, team string, scopes []string, after, upTo int64, limit int) ([]rawEntry, error) {
+	if len(scopes) > maxScopeRanges {
+		var arg any = scopes
+		in := `scope = ANY($2)`
+		if s.d.name != "postgres" {
+			list, err := json.Marshal(scopes)
+			if err != nil {
+				return nil, err
+			}
+			arg, in = string(list), `scope IN (SELECT value FROM json_each($2))`
+		}
+		return s.rawEntries(ctx, tx, `SELECT pos, entry, base FROM chain WHERE team = $1 AND `+in+` AND pos > $3 AND pos <= $4 ORDER BY pos LIMIT $5`, team, arg, after, upTo, limit)
+	}
+	// Each scope's first limit, merged by position. (+pos: the upper
+	// bound is no index range, else SQLite takes the primary key's range
+	// (team, pos > after AND pos <= upTo) over chain_scope's and walks
+	// every entry between.)
+	var raw []rawEntry
+	for _, sc := range scopes {
+		rs, err := s.rawEntries(ctx, tx, `SELECT pos, entry, base FROM chain WHERE team = $1 AND scope = $2 AND pos > $3 AND +pos <= $4 ORDER BY pos LIMIT $5`, team, sc, after, upTo, limit)
+		if err != nil {
+			return nil, err
+		}
+		raw = append(raw, rs...)
+	}
+	slices.SortFunc(raw, func(a, b rawEntry) int { return cmp.Compare(a.pos, b.pos) })
+	return raw[:min(len(raw), limit)], nil
 }
 
 // withPos scans a record row with its chain position after the record's

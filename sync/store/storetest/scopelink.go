@@ -320,6 +320,33 @@ func testChainScopedPage(t *testing.T, s store.Store) {
 			t.Fatalf("scopes %q after %d limit %d: %d records for %d entries", c.scopes, c.after, c.limit, len(p.Records), want)
 		}
 	}
+	// A device that holds many scopes (an admin holds every one) is
+	// served by one query instead of a range per scope: the same pages.
+	many := func(names string) []string {
+		out := scopes(names)
+		for range 20 {
+			out = append(out, wire.NewID())
+		}
+		return out
+	}
+	for _, c := range []struct {
+		scopes string
+		after  int64
+		limit  int
+	}{{"A", 0, 1}, {"A B", 0, 1}, {"A B", 8, 2}, {"root A B C", 0, 4}, {"root A B C", 0, 1000}, {"C", 9, 1}} {
+		want, err := s.ChainScoped(t.Context(), tm.id, c.after, c.limit, scopes(c.scopes), "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ChainScoped(t.Context(), tm.id, c.after, c.limit, many(c.scopes), "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(positions(got), positions(want)) || got.More != want.More || len(got.Records) != len(want.Records) {
+			t.Fatalf("scopes %q and 20 more, after %d limit %d: entries %v more %v, %d records; want %v more %v, %d records",
+				c.scopes, c.after, c.limit, positions(got), got.More, len(got.Records), positions(want), want.More, len(want.Records))
+		}
+	}
 	// The device that pushed asks without its own records: entries only.
 	if p, err := s.ChainScoped(t.Context(), tm.id, 0, 1000, scopes("A"), l.author, 1); err != nil || len(p.Entries) != 4 || len(p.Records) != 0 {
 		t.Fatalf("scoped, omitting the author's records: %+v %v", p, err)
