@@ -189,7 +189,11 @@ type Store interface {
 	// as Push): only if Prev is the chain's head, each record's version
 	// follows the stored one, and its epoch and log position are the
 	// team's current ones. A base entry is taken only as entry 1, and
-	// only if its snapshot is exactly the records stored.
+	// only if its snapshot is exactly the records stored. A linked push
+	// (docs/sync.md, "Scope links") is taken only if each entry links to
+	// the last entry of its scope before it and names the last of its
+	// scope in the push (else Refused is a *LinkError); an unlinked one
+	// not at all once the chain holds a linked entry (ErrUnlinkedPush).
 	ChainPush(ctx context.Context, team string, a *ChainAppend) (*ChainResult, error)
 	// Chain returns up to limit entries after pos, and for each record an
 	// entry in them wrote last, the record; with the base entry, its
