@@ -42,8 +42,8 @@ func (s *syncer) chainStart(ctx context.Context) (use bool, first *wire.ChainPag
 	if s.t.legacy {
 		return false, nil, nil
 	}
-	if st.Chained {
-		return true, nil, nil
+	if st.Chained || s.scopedRead() != nil {
+		return true, nil, nil // a machine's scoped read asks for its scopes' entries only
 	}
 	var pg wire.ChainPage
 	if err := s.c.do(ctx, "GET", chainQuery(st.Chain.Pos), nil, &pg); err != nil {
@@ -291,6 +291,13 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 	s.chain = true
 	if err := s.loadPushed(); err != nil {
 		return err
+	}
+	if hold := s.scopedRead(); hold != nil {
+		err := s.pullScoped(ctx, hold)
+		if !errors.Is(err, wire.ErrUnlinked) {
+			return err // read only: nothing to push
+		}
+		// A scope's entries from before scope links: the whole chain.
 	}
 	if err := s.pullChain(ctx, first); err != nil {
 		return err
