@@ -353,7 +353,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	}
 	at := st.Chain
 	heads := st.ScopeHeads.Clone()
-	appliedHeads := heads
+	appliedHeads := heads.Clone()
 	cr := wire.ChainRecords{Holds: st.holdsScope()}
 	hashes := map[int64][]byte{at.Pos: at.Hash}
 	// A page is applied only once every record its entries name has come
@@ -647,8 +647,8 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 	// Each entry also links to the last entry of its scope (docs/sync.md,
 	// "Scope links"): the heads this device verified, moved on by its own
 	// entries of this push, batch after batch.
-	heads := s.heads
-	if heads == nil {
+	heads := s.heads.Clone() // a batch the server does not take moves nothing
+	if s.heads == nil {
 		heads = st.ScopeHeads.Clone()
 	}
 	link := !s.t.unmarked && !s.t.unlinked
