@@ -334,6 +334,9 @@ type mDev struct {
 	// unmarked: the device pushes without push marks, as a hush before
 	// them did.
 	unmarked bool
+	// unlinked: the device pushes without scope links, as a hush before
+	// them did.
+	unlinked bool
 }
 
 func (d *mDev) id() string { return d.st.Device.ID }
@@ -352,7 +355,7 @@ func (d *mDev) team(f func(t *Team) error) error {
 		return err
 	}
 	defer t.Close()
-	t.legacy, t.unmarked = d.v1, d.unmarked
+	t.legacy, t.unmarked, t.unlinked = d.v1, d.unmarked, d.unlinked
 	err = f(t)
 	d.st = t.st
 	return err
