@@ -649,6 +649,11 @@ const MaxPageEntries = MaxPullEntries + MaxPushRecords - 1
 // than shown entries whose signatures it cannot check.
 const PullPushes = "pushes"
 
+// PullLinks is the query parameter (links=1) by which a client says it
+// knows scope links (docs/sync.md, "Scope links"): a client that does
+// not is told to upgrade once the chain has linked entries.
+const PullLinks = "links"
+
 // ChainPush is POST /v2/push: entries that extend the chain at Prev, the
 // device's verified head, each signed by the device, and the record each
 // record entry names, in the same order. Every entry names the push's

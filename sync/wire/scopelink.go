@@ -74,6 +74,11 @@ func (p *ScopedPull) Page(team string, entries []ChainEntry, holds func(string) 
 			linkErr, n = &ChainError{FaultReorder, e.Pos, fmt.Sprintf("it comes after entry %d", after)}, i
 			break
 		}
+		if e.Kind == ChainBase && holds("") {
+			// A migrated team's entry 1 is the root's, from before links.
+			linkErr, n = ErrUnlinked, i
+			break
+		}
 		if e.Kind != ChainRecord || !holds(e.Scope) {
 			linkErr, n = &ChainError{FaultMalformed, e.Pos, "it is not of a scope this device holds"}, i
 			break
