@@ -25,11 +25,6 @@ import (
 // device must fetch and link the whole chain.
 var ErrUnlinked = errors.New("an entry of this device's scopes was written before scope links")
 
-// PullLinks is the query parameter (links=1) by which a client says it
-// knows scope links: one that does not is told to upgrade rather than
-// shown entries whose signatures it cannot check.
-const PullLinks = "links"
-
 // ChainScoped is GET /v2/chain's query parameter (scoped=1) by which a
 // device asks for its scopes' entries only (ScopedPull).
 const ChainScoped = "scoped"

@@ -173,7 +173,7 @@ func TestScopedPullRefuses(t *testing.T) {
 	}{
 		{"a middle entry left out", without(2), []string{scopeA}, FaultGap, nil},
 		{"the first entry left out", without(0), []string{scopeA}, FaultGap, nil},
-		{"two entries swapped", append(append([]ChainEntry{a[1], a[0]}), a[2:]...), []string{scopeA}, FaultGap, nil},
+		{"two entries swapped", append([]ChainEntry{a[1], a[0]}, a[2:]...), []string{scopeA}, FaultGap, nil},
 		{"an entry twice", append(append([]ChainEntry(nil), a[:2]...), a[1:]...), []string{scopeA}, FaultReorder, nil},
 		{"a forged signature", forged, []string{scopeA}, FaultSignature, nil},
 		{"another history", other, []string{scopeA}, FaultReplaced, nil},
