@@ -310,7 +310,7 @@ func TestChainWholePushAcrossPages(t *testing.T) {
 // whole of it from entry 1. A server that knows marks tells such a client
 // to upgrade instead of taking its push of three.
 func TestChainOldEntries(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamOpts(t, false, server.Options{}, func(d *mDev) { d.unlinked = true }) // before scope links too
 	admin, bob := tm.admin, tm.bob
 	team := admin.st.Team
 	admin.unmarked = true

@@ -358,3 +358,53 @@ func TestScopedMachineReadsOldChainWhole(t *testing.T) {
 		t.Fatalf("the machine's read after a linked entry: %v", err)
 	}
 }
+
+// A device whose state was saved before scope links (no scope heads)
+// walks the chain once to its cursor to learn them, then pulls, checks
+// and signs links like any device; a server that shows it another
+// history on the walk is refused, with nothing saved.
+func TestScopeHeadsWalkedOnce(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	mSet(t, tm.admin.v, "app/staging/NEW", "new")
+	tm.sync(t, tm.admin)
+	want := carol.st.ScopeHeads.Clone()
+	if len(want) == 0 {
+		t.Fatal("carol's state has no scope heads")
+	}
+	carol.st.ScopeHeads = nil // as saved by a hush before scope links
+	tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+		if x.Device != carol.id() || !strings.Contains(x.Query, "after=0&") {
+			return
+		}
+		rewrite(t, x, func(p *wire.ChainPage) {
+			p.Entries[1].SealedHash = bytes.Repeat([]byte{7}, 32) // another history under her cursor
+		})
+	})
+	tm.chainRefused(t, carol, "the chain up to this device's position is not the one it verified", wire.FaultReplaced)
+	tm.p.honest()
+	mark := tm.p.mark()
+	tm.sync(t, carol)
+	if walks := len(tm.p.sent(mark, "GET /v2/chain", carol.id())); walks < 2 {
+		t.Fatalf("carol asked for the chain %d times: no walk", walks)
+	}
+	for id, c := range want {
+		if got := carol.st.ScopeHeads[id]; got.Pos < c.Pos {
+			t.Fatalf("carol's head of scope %q is at %d, want at least %d", id, got.Pos, c.Pos)
+		}
+	}
+	if mGet(t, carol.v, "app/staging/NEW") != "new" {
+		t.Fatal("carol did not get the new secret")
+	}
+	// Her own next entry links where the server expects it.
+	mSet(t, carol.v, "app/staging/HERS", "hers")
+	tm.sync(t, carol)
+	tm.sync(t, tm.admin)
+	if mGet(t, tm.admin.v, "app/staging/HERS") != "hers" {
+		t.Fatal("carol's linked push did not reach the admin")
+	}
+	mark = tm.p.mark()
+	tm.sync(t, carol)
+	if n := len(tm.p.sent(mark, "GET /v2/chain", carol.id())); n != 1 {
+		t.Fatalf("carol walked the chain again (%d pulls)", n)
+	}
+}
