@@ -408,3 +408,82 @@ func TestScopeHeadsWalkedOnce(t *testing.T) {
 		t.Fatalf("carol walked the chain again (%d pulls)", n)
 	}
 }
+
+// A record that left a machine's scope (moved to another scope) is not
+// the machine's to expect: the server proves it with the record's newer
+// entry, of the other scope, signed by its author. Without that proof, or
+// with a forged one, the read is refused.
+func TestScopedMachineRecordMovedAway(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	var tok *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, []string{"app/prod"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mSet(t, tm.admin.v, "app/prod/LEAVING", "leaving")
+	tm.sync(t, tm.admin)
+	if _, err := tm.admin.v.Move("app/prod/LEAVING", "app/staging/LEAVING"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	prod := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/prod")
+	mark := tm.p.mark()
+	v, _, err := machineRead(t, tok, time.Time{})
+	if err != nil {
+		t.Fatalf("a record moved out of the machine's scope stopped its read: %v", err)
+	}
+	got := mSecrets(t, v)
+	if _, ok := got["app/staging/LEAVING"]; ok || len(got) != 1 || mGet(t, v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("the machine holds %v", got)
+	}
+	moved := 0
+	for _, x := range tm.p.sent(mark, "GET /v2/chain", tok.Device) {
+		var pg wire.ChainPage
+		if err := json.Unmarshal(x.Resp, &pg); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range pg.Moved {
+			if e.Scope == prod {
+				t.Fatalf("a moved entry of the machine's own scope")
+			}
+			moved++
+		}
+	}
+	if moved != 1 {
+		t.Fatalf("%d moved entries, want 1", moved)
+	}
+	for _, c := range []struct {
+		name string
+		lie  func(p *wire.ChainPage)
+		text string
+	}{
+		{"the proof left out", func(p *wire.ChainPage) { p.Moved = nil }, "a withheld record"},
+		{"the proof forged", func(p *wire.ChainPage) {
+			p.Moved[0].Sig = bytes.Clone(p.Moved[0].Sig)
+			p.Moved[0].Sig[0] ^= 1
+		}, "an unsigned entry"},
+		{"the proof of the machine's own scope", func(p *wire.ChainPage) {
+			p.Moved[0].Scope = prod
+		}, "of one it holds"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+				if x.Device == tok.Device {
+					rewrite(t, x, func(p *wire.ChainPage) {
+						if len(p.Moved) == 1 {
+							c.lie(p)
+						}
+					})
+				}
+			})
+			v, _, err := machineRead(t, tok, time.Time{})
+			tm.p.honest()
+			mWantErr(t, err, c.text, nil)
+			if n := len(mSecrets(t, v)); n != 0 {
+				t.Fatalf("a refused read left %d secrets", n)
+			}
+		})
+	}
+}

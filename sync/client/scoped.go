@@ -67,6 +67,7 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 		sp = *t.scoped // Page replaces its maps, never changes them
 	}
 	cr := wire.ChainRecords{Holds: hold}
+	var moved []wire.ChainEntry
 	newest := map[string]wire.ChainEntry{}
 	var order []string
 	recs := map[string]wire.Record{}
@@ -105,6 +106,10 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 		if err := cr.Page(pg.Entries, pg.Records); err != nil {
 			return err
 		}
+		if len(pg.Moved) > wire.MaxPageEntries {
+			return fmt.Errorf("the team server sent %d moved records' entries in one page (at most %d): refused", len(pg.Moved), wire.MaxPageEntries)
+		}
+		moved = append(moved, pg.Moved...)
 		for i := range pg.Entries {
 			e := pg.Entries[i]
 			newest[e.ID] = e
@@ -125,6 +130,9 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 		}
 	}
 	if err := sp.Done(); err != nil {
+		return err
+	}
+	if err := s.checkMoved(&cr, moved, hold); err != nil {
 		return err
 	}
 	if err := cr.Done(); err != nil {
@@ -148,5 +156,31 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 		st.LastChange = st.now().UTC()
 	}
 	t.scoped, t.scopedHeld = &sp, key
+	return nil
+}
+
+// checkMoved takes the server's proof that a record an entry of the
+// device's scopes named has left them: the record's newer entry, of a
+// scope the device does not hold, signed by a device that could write
+// there. Without it the record would be missing (a withheld record);
+// with a forged one, the read is refused.
+func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold func(string) bool) error {
+	st := s.st
+	for i := range moved {
+		e := &moved[i]
+		if err := e.CheckShape(); err != nil {
+			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: err.Error()}
+		}
+		if e.LogSeq > st.Members.Seq {
+			return &logAheadError{BadRecordError{e.ID, "written at a membership log position this device has not seen"}}
+		}
+		if e.Kind != wire.ChainRecord || hold(e.Scope) {
+			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: "an entry sent as a record's move out of this device's scopes is of one it holds"}
+		}
+		if !e.SignedBy(st.Team, st.chainSigners(e.Author, e.LogSeq, e.Kind)) {
+			return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: "it is not signed by a device of the team that could write there"}
+		}
+		cr.MovedAway(e)
+	}
 	return nil
 }
