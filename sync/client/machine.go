@@ -159,7 +159,7 @@ func OpenToken(v *vault.Vault, tok *Token) (*Team, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Team{v: v, st: st}, nil
+	return &Team{v: v, st: st, token: true}, nil
 }
 
 // Machines is the team's machines whose access ends before now+within,

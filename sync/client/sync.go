@@ -268,6 +268,7 @@ type syncer struct {
 	conflicted []string
 	movedAway  map[string]bool
 	head       *wire.ChainCursor // this push's own last entry, the next batch's prev
+	heads      wire.ScopeHeads   // the scopes' heads after it (nil: st.ScopeHeads)
 }
 
 // track reads what the vault knows of the given records into s.tracked.

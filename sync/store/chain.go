@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/hush-secrets/hush/sync/wire"
 )
@@ -457,7 +459,59 @@ func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, li
 	for i := range recs {
 		p.Records = append(p.Records, *recs[i].r)
 	}
-	return p, nil
+	return p, s.movedOut(ctx, tx, p, team, scopes)
+}
+
+// movedOut adds to a scoped page, for each record an entry of the page
+// names whose newest entry is of a scope the device does not hold, that
+// entry (wire.ChainPage.Moved): the device's proof that the record left
+// its scopes, without which it would take the record as withheld.
+func (s *sqlStore) movedOut(ctx context.Context, tx *sql.Tx, p *wire.ChainPage, team string, scopes []string) error {
+	held := make(map[string]bool, len(scopes))
+	for _, sc := range scopes {
+		held[sc] = true
+	}
+	seen := map[string]bool{}
+	args := []any{team}
+	var marks []string
+	for i := range p.Entries {
+		if id := p.Entries[i].ID; !seen[id] {
+			seen[id] = true
+			args = append(args, id)
+			marks = append(marks, "$"+strconv.Itoa(len(args)))
+		}
+	}
+	if len(marks) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT r.scope, c.pos, c.entry, c.base FROM records r JOIN chain c ON c.team = r.team AND c.pos = r.chain_pos
+		WHERE r.team = $1 AND r.id IN (`+strings.Join(marks, ", ")+`) ORDER BY c.pos`), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var raw []rawEntry
+	for rows.Next() {
+		var sc string
+		var r rawEntry
+		if err := rows.Scan(&sc, &r.pos, &r.entry, &r.base); err != nil {
+			return err
+		}
+		if !held[sc] {
+			raw = append(raw, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range raw {
+		var e wire.ChainEntry
+		if err := json.Unmarshal(r.entry, &e); err != nil {
+			return fmt.Errorf("store: chain entry %d unreadable: %w", r.pos, err)
+		}
+		p.Moved = append(p.Moved, e)
+	}
+	return nil
 }
 
 // maxScopeRanges is the most scopes a scoped page reads as one index

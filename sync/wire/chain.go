@@ -506,6 +506,19 @@ func (c *ChainRecords) Page(entries []ChainEntry, records []Record) error {
 	return nil
 }
 
+// MovedAway drops the expectation of e's record if e (verified by the
+// caller, of a scope the device does not hold) is a newer entry of the
+// same record than the one expected: the record left the device's
+// scopes. It reports whether it did.
+func (c *ChainRecords) MovedAway(e *ChainEntry) bool {
+	p, ok := c.pending[e.ID]
+	if !ok || e.Kind != ChainRecord || e.Pos <= p.Pos || e.Version <= p.Version || c.Holds == nil || c.Holds(e.Scope) {
+		return false
+	}
+	delete(c.pending, e.ID)
+	return true
+}
+
 // Done checks, after the last page, that every record an entry named came.
 func (c *ChainRecords) Done() error {
 	var first *ChainEntry
@@ -701,4 +714,9 @@ type ChainPage struct {
 	Head    ChainCursor  `json:"head"`
 	More    bool         `json:"more"`
 	Started bool         `json:"started"`
+	// Moved (a scoped page only, ChainScoped): for a record an entry of
+	// the page names whose newest entry is of a scope the device does not
+	// hold (re-sealed into a new scope, or moved there), that newest
+	// entry: signed proof that its record is not the device's to expect.
+	Moved []ChainEntry `json:"moved,omitempty"`
 }
