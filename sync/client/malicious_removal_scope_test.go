@@ -37,7 +37,7 @@ func TestMaliciousRemovalServedInAnotherScope(t *testing.T) {
 // The same removal, met by a change of app/prod/DB on the admin's device:
 // a conflict, and `hush resolve --keep theirs` refuses to apply it.
 //
-// Defence: State.checkRemovalKept. Without it the resolve removes the
+// Defence: State.checkKept. Without it the resolve removes the
 // admin's app/prod/DB.
 func TestMaliciousRemovalKeptInAnotherScope(t *testing.T) {
 	tm := removalInStaging(t)

@@ -5,13 +5,16 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hush-secrets/hush/sync/server"
+	"github.com/hush-secrets/hush/sync/store"
 	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
 )
 
 // Folder scope attacks (issue 17): the server forges or changes a grant,
@@ -485,5 +488,101 @@ func TestScopedMachineRecordMovedAway(t *testing.T) {
 				t.Fatalf("a refused read left %d secrets", n)
 			}
 		})
+	}
+}
+
+// A writer of app/staging cannot take app/prod/DB by sealing its next
+// version, renamed into app/staging, into her own scope (outside attack
+// attack18 F1): the server refuses the push (403), and a server that
+// takes it anyway gets it skipped by every device that holds the secret,
+// which keeps its value and says who wrote it.
+func TestMaliciousScopedWriterTakesAnotherScopesRecord(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	team := tm.admin.st.Team
+	id := secretID(t, tm.admin, "app/prod/DB")
+	var version int64
+	pg, err := tm.p.store.Chain(mctx, team, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range pg.Entries {
+		if e.ID == id {
+			version = max(version, e.Version)
+		}
+	}
+	// Carol's hand-made push: the record's next version, hers, in
+	// app/staging, at the chain's head.
+	var req wire.ChainPush
+	if err := carol.team(func(tt *Team) error {
+		if _, err := tt.verifyLog(mctx); err != nil {
+			return err
+		}
+		st := tt.st
+		st.prepareFolders()
+		r, err := st.seal(id, version+1, &payload{Name: "app/staging/TAKEN", Meta: vault.Meta{Type: "password"}, Value: []byte("CAROLS-VALUE")})
+		if err != nil {
+			return err
+		}
+		e := wire.NextEntry(st.Chain, r, time.Now())
+		e.InPush(st.Chain, 1)
+		e.ScopeLast = e.Pos
+		st.ScopeHeads.LinkNext(&e)
+		e.Sign(team, st.Device.ID, st.signer())
+		req = wire.ChainPush{Prev: st.Chain, Entries: []wire.ChainEntry{e}, Records: []wire.Record{*r}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var se *ServerError
+	err = carol.team(func(tt *Team) error {
+		c, err := tt.verifyLog(mctx)
+		if err != nil {
+			return err
+		}
+		var res wire.ChainPushResponse
+		return c.do(mctx, "POST", "/v2/push", req, &res)
+	})
+	if !errors.As(err, &se) || se.Status != http.StatusForbidden || !strings.Contains(err.Error(), "may not write") {
+		t.Fatalf("the server took carol's record of app/prod's secret: %v", err)
+	}
+	// A server that takes it anyway (its store, without the check).
+	a := &store.ChainAppend{Prev: req.Prev, Records: req.Records}
+	for i := range req.Entries {
+		se, err := store.Stored(team, &req.Entries[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Entries = append(a.Entries, se)
+	}
+	if res, err := tm.p.store.ChainPush(mctx, team, a); err != nil || res.Status != wire.PushOK {
+		t.Fatalf("the store: %+v, %v", res, err)
+	}
+	before := mSecrets(t, tm.bob.v)
+	for _, d := range []*mDev{tm.admin, tm.bob} {
+		rep, err := d.Sync(mctx)
+		if err != nil {
+			t.Fatalf("%s's sync: %v", d.name, err)
+		}
+		// The admin holds app/staging and gets carol's record: skipped,
+		// reported. Bob does not: the record left his scopes, and he keeps
+		// his copy (as after any move out of them).
+		if d == tm.admin && (len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" || !strings.Contains(rep.Unreadable[0].Reason, "out of a folder scope its author could not write")) {
+			t.Fatalf("%s's sync did not report carol's record: %+v", d.name, rep.Unreadable)
+		}
+		if mGet(t, d.v, "app/prod/DB") != "prod-db" {
+			t.Fatalf("%s lost app/prod/DB", d.name)
+		}
+		if _, err := d.v.Get("app/staging/TAKEN"); err == nil {
+			t.Fatalf("%s took carol's rename", d.name)
+		}
+	}
+	mSame(t, "bob's secrets", mSecrets(t, tm.bob.v), before)
+	// The admin may move it (she writes both scopes): that is no attack.
+	if _, err := tm.admin.v.Move("app/prod/DB", "moved/DB"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	if rep := tm.sync(t, tm.bob); len(rep.Unreadable) != 0 || mGet(t, tm.bob.v, "moved/DB") != "prod-db" {
+		t.Fatalf("bob did not take the admin's move: %+v", rep.Unreadable)
 	}
 }

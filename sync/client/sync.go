@@ -456,6 +456,9 @@ func (s *syncer) apply(recs []wire.Record) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.checkMoves(recs, opened, unreadable); err != nil {
+		return err
+	}
 	if err := s.checkRemovals(recs, opened); err != nil {
 		for _, p := range opened {
 			if p != nil {
@@ -961,8 +964,8 @@ func (tm *Team) Resolve(ctx context.Context, name string, keep Keep) error {
 	mark := *t.Mark
 	mark.Theirs = nil
 	sameRecord := theirs.ID == hexID
-	if keep == KeepTheirs && sameRecord && p.Deleted {
-		if err := st.checkRemovalKept(theirs, name); err != nil {
+	if keep == KeepTheirs && sameRecord {
+		if err := st.checkKept(theirs, p.Deleted, name); err != nil {
 			return err
 		}
 	}

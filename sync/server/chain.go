@@ -212,6 +212,14 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 			reply(w, http.StatusOK, wire.ChainPushResponse{Status: wire.PushStale})
 			return
 		}
+		// A record's next version may move it to another scope (a `hush
+		// mv`) only when its device may write the scope it leaves.
+		if member := m.Devices[dev.ID].Member; len(m.Scopes) > 0 || len(m.RootOff) > 0 {
+			a.MayMove = func(from string) bool {
+				role, held := m.RoleOn(member, from, m.Seq)
+				return held && wire.CanWrite(role)
+			}
+		}
 	}
 	// Authorship is the signer's: a device cannot push in another's name.
 	if err := par.Do(n, func(i int) error {
@@ -237,8 +245,11 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 	}
 	if res.Refused != nil {
 		s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: action, Records: recs, Result: "refused"})
+		var move *store.MoveError
 		if errors.Is(res.Refused, store.ErrUnlinkedPush) {
 			fail(w, http.StatusUpgradeRequired, ErrNoScopeLinks)
+		} else if errors.As(res.Refused, &move) {
+			fail(w, http.StatusForbidden, res.Refused.Error())
 		} else {
 			fail(w, http.StatusBadRequest, res.Refused.Error())
 		}

@@ -97,12 +97,16 @@ func (s *sqlStore) chainTx(ctx context.Context, tx *sql.Tx, team string, a *Chai
 	for i := range a.Records {
 		r := &a.Records[i]
 		var have int64
-		err := tx.QueryRowContext(ctx, s.query(`SELECT version FROM records WHERE team = $1 AND id = $2`), team, r.ID).Scan(&have)
+		var scope string
+		err := tx.QueryRowContext(ctx, s.query(`SELECT version, scope FROM records WHERE team = $1 AND id = $2`), team, r.ID).Scan(&have, &scope)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
 		if have != r.Version-1 {
 			res.Conflicts = append(res.Conflicts, r.ID)
+		} else if have > 0 && scope != r.Scope && a.MayMove != nil && !a.MayMove(scope) {
+			res.Refused = &MoveError{r.ID}
+			return res, nil
 		}
 	}
 	if len(res.Conflicts) > 0 {

@@ -60,6 +60,20 @@ type ChainAppend struct {
 	// IsBase: Entries is one base entry, over the snapshot Base.
 	IsBase bool
 	Base   []wire.BaseItem
+	// MayMove says whether the pushing device may write folder scope
+	// from: a record whose stored version is of another scope than the
+	// one pushed moves out of from, which only a writer of from may do
+	// (else Refused is a *MoveError). Nil: every move is allowed.
+	MayMove func(from string) bool
+}
+
+// MoveError refuses a push that would move a record out of a scope the
+// device may not write (a writer of app/staging taking app/prod/DB by
+// sealing its next version into app/staging).
+type MoveError struct{ ID string }
+
+func (e *MoveError) Error() string {
+	return "record " + e.ID + " is in a folder scope this device may not write: it cannot be moved out of it, or written into another"
 }
 
 // ChainStored is one entry as stored: its position, its JSON and its
