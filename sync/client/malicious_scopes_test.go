@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hush-secrets/hush/sync/server"
-	"github.com/hush-secrets/hush/sync/store"
 	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -545,18 +544,7 @@ func TestMaliciousScopedWriterTakesAnotherScopesRecord(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != http.StatusForbidden || !strings.Contains(err.Error(), "may not write") {
 		t.Fatalf("the server took carol's record of app/prod's secret: %v", err)
 	}
-	// A server that takes it anyway (its store, without the check).
-	a := &store.ChainAppend{Prev: req.Prev, Records: req.Records}
-	for i := range req.Entries {
-		se, err := store.Stored(team, &req.Entries[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.Entries = append(a.Entries, se)
-	}
-	if res, err := tm.p.store.ChainPush(mctx, team, a); err != nil || res.Status != wire.PushOK {
-		t.Fatalf("the store: %+v, %v", res, err)
-	}
+	storeTakes(t, tm, &req) // a server that takes it anyway
 	before := mSecrets(t, tm.bob.v)
 	for _, d := range []*mDev{tm.admin, tm.bob} {
 		rep, err := d.Sync(mctx)
