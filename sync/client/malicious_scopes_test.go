@@ -574,3 +574,31 @@ func TestMaliciousScopedWriterTakesAnotherScopesRecord(t *testing.T) {
 		t.Fatalf("bob did not take the admin's move: %+v", rep.Unreadable)
 	}
 }
+
+// A server that tells a machine token its team's chain has not started
+// cannot send it back to v1, where the server alone says what exists
+// (outside attack attack18 F2): the read is refused, for a whole-team
+// token and a scoped one.
+func TestMaliciousMachineChainDowngrade(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	for _, folders := range [][]string{nil, {"app/prod"}} {
+		var tok *Token
+		if err := tm.admin.team(func(tt *Team) (err error) {
+			tok, err = tt.InviteMachineScoped(mctx, "ci-"+strings.Join(folders, "-")[min(len(folders), 1):]+"x", wire.RoleReader, time.Hour, folders)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		tm.sync(t, tm.admin)
+		tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+			rewrite(t, x, func(p *wire.ChainPage) { *p = wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}} })
+		})
+		mark := tm.p.mark()
+		_, _, err := machineRead(t, tok, time.Time{})
+		tm.p.honest()
+		mWantErr(t, err, "has not started", nil)
+		if n := len(tm.p.sent(mark, "GET /v1/changes", tok.Device)); n != 0 {
+			t.Fatalf("the machine read %d pages of v1 changes", n)
+		}
+	}
+}
