@@ -577,14 +577,19 @@ func TestMaliciousScopedWriterTakesAnotherScopesRecord(t *testing.T) {
 
 // A server that tells a machine token its team's chain has not started
 // cannot send it back to v1, where the server alone says what exists
-// (outside attack attack18 F2): the read is refused, for a whole-team
-// token and a scoped one.
+// (outside attack attack18 F2): the read is refused, for a token of a
+// team without scopes (which reads the whole chain) and a scoped one.
 func TestMaliciousMachineChainDowngrade(t *testing.T) {
-	tm, _ := scopedTeam(t)
-	for _, folders := range [][]string{nil, {"app/prod"}} {
+	plain := newMTeam(t)
+	scoped, _ := scopedTeam(t)
+	for _, c := range []struct {
+		tm      *mTeam
+		folders []string
+	}{{plain, nil}, {scoped, []string{"app/prod"}}} {
+		tm := c.tm
 		var tok *Token
 		if err := tm.admin.team(func(tt *Team) (err error) {
-			tok, err = tt.InviteMachineScoped(mctx, "ci-"+strings.Join(folders, "-")[min(len(folders), 1):]+"x", wire.RoleReader, time.Hour, folders)
+			tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, c.folders)
 			return err
 		}); err != nil {
 			t.Fatal(err)
