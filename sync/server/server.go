@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -72,14 +71,15 @@ func (o *Options) addrShare() int64 { return max(o.BodyBudget/4, wire.MaxBody) }
 
 // Server serves the sync protocol from a Store.
 type Server struct {
-	st      store.Store
-	log     *slog.Logger
-	now     func() time.Time
-	opts    Options
-	mux     *http.ServeMux
-	metrics *metrics
-	audit   *auditor
-	hub     *hub
+	st       store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	opts     Options
+	mux      *http.ServeMux
+	metrics  *metrics
+	audit    *auditor
+	hub      *hub
+	verified memberships // each team's verified membership (members.go)
 
 	bodies *semaphore.Weighted
 	held   map[string]int64 // body bytes held per client address, under mu
@@ -789,7 +789,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 	// The log entry must add exactly the pending device, with its invite's
 	// role, signed by this admin, as the log's next entry.
 	joiner, _ := s.st.Device(r.Context(), req.Device)
-	m, ok := s.membership(w, r, dev.Team)
+	m, ok := s.membershipToChange(w, r, dev.Team)
 	if !ok {
 		return
 	}
@@ -846,38 +846,6 @@ func sameDevice(a, b *wire.Device) bool {
 		bytes.Equal(a.SignKey, b.SignKey) && a.Box == b.Box
 }
 
-// membership replays the team's stored log. The server applies the same
-// rules as the clients, so it never stores an entry a client would refuse.
-func (s *Server) membership(w http.ResponseWriter, r *http.Request, team string) (*wire.Membership, bool) {
-	entries, _, err := s.st.Log(r.Context(), team, 0)
-	if err != nil {
-		s.internal(w, r, err)
-		return nil, false
-	}
-	m := wire.NewMembership(team)
-	for _, b := range entries {
-		e, err := logEntry(b)
-		if err != nil {
-			s.internal(w, r, err)
-			return nil, false
-		}
-		if err := m.Apply(&e); err != nil {
-			s.internal(w, r, fmt.Errorf("stored log does not verify: %w", err))
-			return nil, false
-		}
-	}
-	return m, true
-}
-
-// logEntry decodes one stored membership log entry.
-func logEntry(b []byte) (wire.LogEntry, error) {
-	var e wire.LogEntry
-	if err := json.Unmarshal(b, &e); err != nil {
-		return e, fmt.Errorf("stored log entry unreadable: %w", err)
-	}
-	return e, nil
-}
-
 func (s *Server) refuseEntry(w http.ResponseWriter, m *wire.Membership, e *wire.LogEntry, err error) {
 	if e.Seq != m.Seq+1 {
 		fail(w, logMoved.code, logMoved.msg)
@@ -914,7 +882,7 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 		fail(w, http.StatusBadRequest, "only a new epoch, a grant or an ungrant carries keys")
 		return
 	}
-	m, ok := s.membership(w, r, dev.Team)
+	m, ok := s.membershipToChange(w, r, dev.Team)
 	if !ok {
 		return
 	}
