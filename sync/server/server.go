@@ -289,6 +289,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 		tooLarge()
 		return nil, nil, false
 	}
+	if r.ContentLength == 0 {
+		// No body (most GETs): nothing to hold, so no budget to take (it
+		// was a lock and a timer on every pull).
+		return nil, func() {}, true
+	}
 	n := limit
 	if r.ContentLength >= 0 {
 		n = r.ContentLength

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"path"
 	"slices"
@@ -57,10 +58,26 @@ type sqlStore struct {
 // is dropped whole. The set once swept every nonce it held under its lock
 // every 10 s: at thousands of requests a second that was hundreds of
 // thousands of entries, with every request waiting behind it.
+//
+// The set is split by device into shards, each with its own lock: every
+// request takes one, and one lock for all had fifty devices' requests
+// queue on it.
 type nonceSet struct {
+	shards [nonceShards]nonceShard
+}
+
+const nonceShards = 16
+
+type nonceShard struct {
 	mu   sync.Mutex
 	gens []*nonceGen // oldest first; the last takes new nonces
 }
+
+func (n *nonceSet) shard(device string) *nonceShard {
+	return &n.shards[maphash.String(nonceSeed, device)%nonceShards]
+}
+
+var nonceSeed = maphash.MakeSeed()
 
 type nonceGen struct {
 	start, last time.Time // its first and newest nonce's times
@@ -88,13 +105,13 @@ func loadNonces(ctx context.Context, db *sql.DB) (*nonceSet, error) {
 		if err := rows.Scan(&k.device, &k.nonce, &at); err != nil {
 			return nil, fmt.Errorf("store: nonces: %w", err)
 		}
-		n.add(k, fromNanos(at))
+		n.shard(k.device).add(k, fromNanos(at))
 	}
 	return n, rows.Err()
 }
 
 // add puts key in the newest generation.
-func (n *nonceSet) add(key nonceKey, at time.Time) {
+func (n *nonceShard) add(key nonceKey, at time.Time) {
 	if len(n.gens) == 0 {
 		n.gens = append(n.gens, &nonceGen{start: at, last: at, seen: map[nonceKey]time.Time{}})
 	}
@@ -107,8 +124,10 @@ func (n *nonceSet) add(key nonceKey, at time.Time) {
 
 // save replaces the saved nonces with the remembered ones.
 func (n *nonceSet) save(db *sql.DB) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	for i := range n.shards {
+		n.shards[i].mu.Lock()
+		defer n.shards[i].mu.Unlock()
+	}
 	ctx := context.Background()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -118,10 +137,12 @@ func (n *nonceSet) save(db *sql.DB) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM nonces`); err != nil {
 		return err
 	}
-	for _, g := range n.gens {
-		for k, at := range g.seen {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO nonces (device, nonce, at) VALUES (?, ?, ?)`, k.device, k.nonce, nanos(at)); err != nil {
-				return err
+	for i := range n.shards {
+		for _, g := range n.shards[i].gens {
+			for k, at := range g.seen {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO nonces (device, nonce, at) VALUES (?, ?, ?)`, k.device, k.nonce, nanos(at)); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -131,6 +152,10 @@ func (n *nonceSet) save(db *sql.DB) error {
 // use records key at now, or returns ErrReplay if it is held; nonces
 // older than before may be forgotten.
 func (n *nonceSet) use(key nonceKey, now, before time.Time) error {
+	return n.shard(key.device).use(key, now, before)
+}
+
+func (n *nonceShard) use(key nonceKey, now, before time.Time) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, g := range n.gens {
