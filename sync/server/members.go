@@ -21,7 +21,11 @@ import (
 // are verified onto a copy of it, as a client does (each must chain to
 // the kept head and be signed by an admin at its point), and the copy is
 // kept instead. A log shorter than what was kept (a database restored from
-// a backup) is replayed from its start. Every server process on a shared
+// a backup) is replayed from its start. A pull reads the log's length in
+// the same snapshot as its records, and a push's records name the log
+// position they were written at (the store takes them only if the log is
+// still there when it commits): when that is the kept state, it answers
+// without a query (membershipAt). Every server process on a shared
 // PostgreSQL reads the head each time, so none answers from a log another
 // has moved past.
 
@@ -67,6 +71,17 @@ func (s *Server) membership(w http.ResponseWriter, r *http.Request, team string)
 		return nil, false
 	}
 	return m, true
+}
+
+// membershipAt is membership, when the caller knows the log's length
+// from a read it made in this request (the same snapshot as the records
+// it answers with, or the log position the records it takes were written
+// at): if that is what is kept, it is the answer without a query.
+func (s *Server) membershipAt(w http.ResponseWriter, r *http.Request, team string, logSeq int64) (*wire.Membership, bool) {
+	if kept := s.verified.get(team); kept != nil && kept.Seq == logSeq {
+		return kept, true
+	}
+	return s.membership(w, r, team)
 }
 
 // membershipToChange is membership as a copy of the caller's own, to

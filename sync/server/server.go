@@ -612,12 +612,13 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, dev *store.Devi
 	if !ok {
 		return
 	}
-	c, err := s.st.Changes(r.Context(), dev.Team, since, wire.MaxPullRecords)
+	c, logSeq, err := s.st.ChangesWithLog(r.Context(), dev.Team, since, wire.MaxPullRecords)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	m, ok := s.membership(w, r, dev.Team)
+	// Who holds which scope as of the records' snapshot (or later).
+	m, ok := s.membershipAt(w, r, dev.Team, logSeq)
 	if !ok {
 		return
 	}
@@ -661,7 +662,17 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 		fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	m, ok := s.membership(w, r, dev.Team)
+	// The records are checked against the log at the position they were
+	// written at, when every one names the same: the store takes them
+	// only if that is still the log's length when it commits (else they
+	// are stale), so that is the membership they are taken under.
+	logSeq := req.Records[0].LogSeq
+	for i := range req.Records {
+		if req.Records[i].LogSeq != logSeq {
+			logSeq = -1
+		}
+	}
+	m, ok := s.membershipAt(w, r, dev.Team, logSeq)
 	if !ok {
 		return
 	}

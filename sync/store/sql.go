@@ -689,45 +689,49 @@ func (s *sqlStore) record(ctx context.Context, q querier, team, id string) (*wir
 }
 
 func (s *sqlStore) Changes(ctx context.Context, team string, since int64, limit int) (*wire.Changes, error) {
-	// One statement: one snapshot of the head and the records below it,
+	c, _, err := s.ChangesWithLog(ctx, team, since, limit)
+	return c, err
+}
+
+func (s *sqlStore) ChangesWithLog(ctx context.Context, team string, since int64, limit int) (*wire.Changes, int64, error) {
+	// One statement: one snapshot of the heads and the records below it,
 	// and one round trip (pulls are half of a server's requests). The
 	// records are read in the index's order, straight from it: a
 	// subquery with its own LIMIT made SQLite copy every row sent (sealed
-	// blobs and all) into a temporary table, and sort them again.
-	rows, err := s.r.QueryContext(ctx, s.query(`SELECT t.seq, r.id, r.version, r.epoch, r.sealed, r.author, r.sig, r.seq, r.log_seq, r.scope
+	// blobs and all) into a temporary table, and sort them again. A team
+	// with no record after since is one row with no record (id '': ids
+	// are 32 hex digits).
+	rows, err := s.r.QueryContext(ctx, s.query(`SELECT t.seq, t.log_seq, COALESCE(r.id, ''), COALESCE(r.version, 0), COALESCE(r.epoch, 0),
+		r.sealed, COALESCE(r.author, ''), r.sig, COALESCE(r.seq, 0), COALESCE(r.log_seq, 0), COALESCE(r.scope, '')
 		FROM teams t LEFT JOIN records r ON r.team = t.id AND r.seq > $2 AND r.seq <= t.seq
 		WHERE t.id = $1 ORDER BY r.seq LIMIT $3`), team, since, limit+1)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rows.Close()
 	c := &wire.Changes{Records: []wire.Record{}}
+	var logSeq int64
 	found := false
 	for rows.Next() {
 		found = true
-		var id sql.NullString
 		var r wire.Record
-		var version, epoch, seq, logSeq sql.NullInt64
-		var author, scope sql.NullString
-		if err := rows.Scan(&c.Head, &id, &version, &epoch, &r.Sealed, &author, &r.Sig, &seq, &logSeq, &scope); err != nil {
-			return nil, err
+		if err := rows.Scan(&c.Head, &logSeq, &r.ID, &r.Version, &r.Epoch, &r.Sealed, &r.Author, &r.Sig, &r.Seq, &r.LogSeq, &r.Scope); err != nil {
+			return nil, 0, err
 		}
-		if !id.Valid {
-			continue // the team, with no record after since
+		if r.ID != "" {
+			c.Records = append(c.Records, r)
 		}
-		r.ID, r.Version, r.Epoch, r.Author, r.Seq, r.LogSeq, r.Scope = id.String, version.Int64, epoch.Int64, author.String, seq.Int64, logSeq.Int64, scope.String
-		c.Records = append(c.Records, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !found {
-		return nil, ErrNotFound
+		return nil, 0, ErrNotFound
 	}
 	if len(c.Records) > limit {
 		c.Records, c.More = c.Records[:limit], true
 	}
-	return c, nil
+	return c, logSeq, nil
 }
 
 func (s *sqlStore) CreateInvite(ctx context.Context, inv Invite) error {
