@@ -208,10 +208,20 @@ func fail(w http.ResponseWriter, code int, msg string) {
 	json.NewEncoder(w).Encode(wire.Error{Error: msg})
 }
 
+// reply answers v as JSON, in one write with its length: a pull's
+// answer of tens of records, encoded straight into the connection's
+// buffer, went out in chunks, a write each.
 func reply(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	w.Write(b)
 }
 
 // internal answers a storage failure without its details (logged instead).
