@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 
@@ -32,6 +33,19 @@ func TestMain(m *testing.M) {
 }
 
 func benchServe(dsn string) int {
+	if path := os.Getenv("HUSH_BENCH_SERVER_CPUPROFILE"); path != "" {
+		// The server process's own CPU profile (the benchmark's
+		// -cpuprofile sees only the load generator).
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench server:", err)
+			return 1
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
