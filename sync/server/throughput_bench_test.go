@@ -14,9 +14,11 @@ package server_test
 // run as server.Serve (what `hush server` runs: its http.Server, its
 // connection limit) on the same store, on 127.0.0.1. So the server's CPU
 // is measured apart from the load generator's, as on a real machine
-// where the clients are elsewhere. HUSH_BENCH_INPROCESS=1 keeps the
-// server in the benchmark's process instead (behind httptest), for
-// -cpuprofile, -mutexprofile and -blockprofile to see it.
+// where the clients are elsewhere (on Linux, where /proc gives the
+// server's CPU). HUSH_BENCH_INPROCESS=1 keeps the server in the
+// benchmark's process instead (behind httptest), for -cpuprofile,
+// -mutexprofile and -blockprofile to see it; HUSH_BENCH_SERVER_CPUPROFILE
+// names a file for the server process's own CPU profile.
 //
 // Every request is signed, and every pushed record sealed and signed,
 // before the timer starts: what is timed is the HTTP exchange and the
@@ -188,7 +190,8 @@ func newBenchTeam(b *testing.B, dsn string, devices int) *benchTeam {
 	}
 	e.push(e.admin, rs...)
 	bt.url = e.hs.URL
-	if os.Getenv("HUSH_BENCH_INPROCESS") == "" {
+	// Apart where the server's CPU can be read (/proc: Linux).
+	if _, err := os.Stat("/proc/self/stat"); err == nil && os.Getenv("HUSH_BENCH_INPROCESS") == "" {
 		bt.serveApart(b, dsn)
 	}
 	return bt
