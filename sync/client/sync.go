@@ -268,6 +268,7 @@ type syncer struct {
 	conflicted []string
 	movedAway  map[string]bool
 	head       *wire.ChainCursor // this push's own last entry, the next batch's prev
+	heads      wire.ScopeHeads   // the scopes' heads after it (nil: st.ScopeHeads)
 }
 
 // track reads what the vault knows of the given records into s.tracked.
@@ -453,6 +454,9 @@ func (s *syncer) apply(recs []wire.Record) error {
 		}
 		return err
 	}); err != nil {
+		return err
+	}
+	if err := s.checkMoves(recs, opened, unreadable); err != nil {
 		return err
 	}
 	if err := s.checkRemovals(recs, opened); err != nil {
@@ -960,8 +964,8 @@ func (tm *Team) Resolve(ctx context.Context, name string, keep Keep) error {
 	mark := *t.Mark
 	mark.Theirs = nil
 	sameRecord := theirs.ID == hexID
-	if keep == KeepTheirs && sameRecord && p.Deleted {
-		if err := st.checkRemovalKept(theirs, name); err != nil {
+	if keep == KeepTheirs && sameRecord {
+		if err := st.checkKept(theirs, p.Deleted, name); err != nil {
 			return err
 		}
 	}
