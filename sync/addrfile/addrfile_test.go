@@ -1,9 +1,11 @@
 package addrfile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -49,10 +51,10 @@ func wantAddr(t *testing.T, path string) {
 	}
 }
 
-// A symbolic link planted at the path (attack18 F6) is replaced; the file
-// it points to keeps its content, and a dangling one's target is not
-// created.
-func TestWriteReplacesPlantedSymlink(t *testing.T) {
+// A symbolic link planted at the path (attack18 F6) is refused: the file
+// it points to keeps its content, a dangling one's target is not
+// created, and the link stays as it was.
+func TestWriteRefusesPlantedSymlink(t *testing.T) {
 	dir := t.TempDir()
 	victim := filepath.Join(dir, "victim")
 	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
@@ -62,22 +64,22 @@ func TestWriteReplacesPlantedSymlink(t *testing.T) {
 	if err := os.Symlink(victim, addr); err != nil {
 		t.Skipf("no symbolic links here: %v", err)
 	}
-	if err := Write(addr, url); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(victim); string(b) != "precious" {
-		t.Fatalf("the link's target now holds %q", b)
-	}
-	wantAddr(t, addr)
-
 	dangling := filepath.Join(dir, "dangling")
 	if err := os.Symlink(filepath.Join(dir, "created"), dangling); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(dangling, url); err != nil {
-		t.Fatal(err)
+	for _, p := range []string{addr, dangling} {
+		err := Write(p, url)
+		if !errors.Is(err, ErrNotFile) || !strings.Contains(err.Error(), p+" is a symbolic link: hush does not write through one") {
+			t.Fatalf("write through a link: %v", err)
+		}
+		if st, err := os.Lstat(p); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("the link at %s was replaced", p)
+		}
 	}
-	wantAddr(t, dangling)
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Fatalf("the link's target now holds %q", b)
+	}
 	only(t, dir, "addr", "dangling", "victim")
 }
 
@@ -103,7 +105,8 @@ func TestWriteReplacesPlantedHardLink(t *testing.T) {
 }
 
 // A new path, and an existing file readable by others, end as the owner's
-// file alone; a folder at the path is an error that leaves nothing behind.
+// file alone; a folder at the path, or a path in a missing folder, is an
+// error that leaves nothing behind.
 func TestWrite(t *testing.T) {
 	dir := t.TempDir()
 	addr := filepath.Join(dir, "addr")
@@ -123,8 +126,8 @@ func TestWrite(t *testing.T) {
 	if err := os.Mkdir(sub, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(sub, url); err == nil {
-		t.Fatal("a folder at the path was replaced")
+	if err := Write(sub, url); !errors.Is(err, ErrNotFile) {
+		t.Fatalf("a folder at the path: %v", err)
 	}
 	if err := Write(filepath.Join(dir, "missing", "addr"), url); err == nil {
 		t.Fatal("a path in a missing folder was written")
