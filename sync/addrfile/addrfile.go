@@ -19,6 +19,10 @@ import (
 	"path/filepath"
 )
 
+// checked runs between the check of the path and the write: a test plants
+// a link there, as another user could.
+var checked = func() {}
+
 // ErrNotFile means the path holds a symbolic link, a folder or another
 // thing that is not a regular file.
 var ErrNotFile = errors.New("not a regular file")
@@ -35,6 +39,7 @@ func Write(path, url string) error {
 		}
 		return fmt.Errorf("failed to write the address file: %s %s (%w): remove it, or give another path", path, what, ErrNotFile)
 	}
+	checked() // a link planted from here on is replaced by the rename
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("failed to write the address file %s: %w", path, err)

@@ -83,6 +83,31 @@ func TestWriteRefusesPlantedSymlink(t *testing.T) {
 	only(t, dir, "addr", "dangling", "victim")
 }
 
+// A symbolic link planted after the check (a race another user could
+// win) is replaced by the rename, not followed.
+func TestWriteReplacesSymlinkPlantedAfterCheck(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := filepath.Join(dir, "addr")
+	checked = func() {
+		if err := os.Symlink(victim, addr); err != nil {
+			t.Skipf("no symbolic links here: %v", err)
+		}
+	}
+	t.Cleanup(func() { checked = func() {} })
+	if err := Write(addr, url); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Fatalf("the link's target now holds %q", b)
+	}
+	wantAddr(t, addr)
+	only(t, dir, "addr", "victim")
+}
+
 // A hard link planted at the path is replaced too: its other name keeps
 // its content.
 func TestWriteReplacesPlantedHardLink(t *testing.T) {
