@@ -434,9 +434,12 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(out)
 }
 
-// healthz: 200 "ok" while the last sync worked; 200 "degraded: ..." while
+// healthz: 200 "ok" while the last sync worked; 200 "degraded" while
 // syncs fail but a verified view is served (the team server is down: the
 // agent keeps answering); 503 once the machine was removed or expired.
+// Anyone may ask it (a probe carries no bearer), so it names neither the
+// team server nor the machine, nor what failed: that is in the agent's
+// log (stderr), where sync and its failures are written.
 func (a *Agent) healthz(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	gone, lastErr, lastOK := a.gone, a.lastErr, a.lastOK
@@ -445,10 +448,13 @@ func (a *Agent) healthz(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case gone != nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "unavailable: %v\n", gone)
+		fmt.Fprintln(w, Unhealthy)
 	case lastErr != nil:
-		fmt.Fprintf(w, "degraded: the last sync failed (%v); serving what was verified %s ago\n", lastErr, time.Since(lastOK).Round(time.Second))
+		fmt.Fprintf(w, "degraded: the last sync failed (see the agent's log); serving what was verified %s ago\n", time.Since(lastOK).Round(time.Second))
 	default:
 		fmt.Fprintln(w, "ok")
 	}
 }
+
+// Unhealthy is /healthz's whole answer once the agent serves nothing.
+const Unhealthy = "unhealthy: cannot reach or verify the team server"
