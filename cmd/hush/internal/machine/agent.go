@@ -368,12 +368,6 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 		agentError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if tok := a.o.Token; tok != nil {
-		if err := client.InScopes(tok.Scopes, name, false); err != nil {
-			agentError(w, http.StatusNotFound, err.Error()) // as any name it does not hold
-			return
-		}
-	}
 	version := 0
 	if s := r.URL.Query().Get("version"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -393,11 +387,20 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 		agentError(w, http.StatusServiceUnavailable, msg)
 		return
 	}
-	if h := a.serve.held; h != nil && !h.Name(name) {
-		// The verified log says this machine no longer holds the scope
-		// (an ungrant), whatever the token named when it was made.
+	// The verified log says which scopes this machine holds now (a grant
+	// or an ungrant since the token was made), whatever the token named;
+	// a view not synced yet has only the token's folders to go by.
+	var refuse error
+	if h := a.serve.held; h != nil {
+		if !h.Name(name) {
+			refuse = h.OutOfScope()
+		}
+	} else if tok := a.o.Token; tok != nil {
+		refuse = client.InScopes(tok.Scopes, name, false)
+	}
+	if refuse != nil {
 		a.mu.Unlock()
-		agentError(w, http.StatusNotFound, fmt.Sprintf("%v: %s only", client.ErrOutOfScope, strings.Join(h.Folders(), ", ")))
+		agentError(w, http.StatusNotFound, refuse.Error()) // as any name it does not hold
 		return
 	}
 	s, err := a.serve.v.GetVersion(name, version)
