@@ -10,6 +10,7 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/cmd/hush/internal/runsession"
+	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 )
 
 // exitStatus carries a child's exit code out of `hush run`: no message.
@@ -146,6 +147,7 @@ func (a *app) run(args, from, dyn []string, envFile string, preserve, mask, noPr
 		if s.Vault, err = a.unlocked(); err != nil {
 			return err
 		}
+		o.Hidden = func(f string) error { return teamsync.NotHeld(s.Vault, f, true) }
 	}
 	m := runsession.Mode{Mask: mask, Bindings: specs}
 	if watch.mode != "" {

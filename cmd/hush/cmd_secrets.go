@@ -181,7 +181,7 @@ given as value_base64 instead of value.`,
 				}
 				s, conflict, err := listing.Get(v, args[0], version)
 				if err != nil {
-					return err
+					return teamsync.OutOfSight(v, args[0], false, err)
 				}
 				defer crypto.Wipe(s.Value)
 				a.note(teamsync.Freshness(v))

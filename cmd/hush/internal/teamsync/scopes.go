@@ -2,9 +2,12 @@ package teamsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/vault"
 )
 
 // Grant gives member name a folder scope with role, then syncs: a scope
@@ -44,4 +47,56 @@ func Ungrant(ctx context.Context, t *client.Team, name, folder string) ([]string
 // ScopeRows is `hush team scopes --json`.
 type ScopeRows struct {
 	Scopes []client.ScopeInfo `json:"scopes"`
+}
+
+// NotHeldError is a name (or a folder) outside every folder scope this
+// device holds: it is "not found" here because the team does not give
+// this device its scope, whether or not it exists (which is not said).
+type NotHeldError struct {
+	Name   string
+	Folder bool
+	Held   []string // the folders this device holds
+}
+
+func (e *NotHeldError) Error() string {
+	what := e.Name
+	if e.Folder {
+		what = "folder " + e.Name
+	}
+	return fmt.Sprintf("%s: not in your scopes (%s only); ask an admin for `hush team grant`", what, strings.Join(e.Held, ", "))
+}
+
+// Unwrap makes it a vault.ErrNotFound for callers that test for one.
+func (e *NotHeldError) Unwrap() error { return vault.ErrNotFound }
+
+// NotHeld is a *NotHeldError when name (folder: a folder; "" is the
+// whole team) lies outside every folder scope this device holds by the
+// log it verified last; nil when it holds it, when v is not in a team or
+// the team has no folder scopes, or when that cannot be told.
+func NotHeld(v *vault.Vault, name string, folder bool) error {
+	if !client.InTeam(v) {
+		return nil
+	}
+	st, err := client.Load(v)
+	if err != nil || st.Members == nil || len(st.Members.Scopes) == 0 && len(st.Members.RootOff) == 0 {
+		return nil
+	}
+	h, err := st.Held()
+	if err != nil || h.Covers(name, folder) {
+		return nil
+	}
+	return &NotHeldError{Name: name, Folder: folder, Held: h.Folders()}
+}
+
+// OutOfSight is err, or, when err is a vault.ErrNotFound for name and
+// name lies outside every scope this device holds, a *NotHeldError: "not
+// found" would send a contractor looking for a typo.
+func OutOfSight(v *vault.Vault, name string, folder bool, err error) error {
+	if !errors.Is(err, vault.ErrNotFound) {
+		return err
+	}
+	if nh := NotHeld(v, name, folder); nh != nil {
+		return nh
+	}
+	return err
 }
