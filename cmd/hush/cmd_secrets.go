@@ -243,6 +243,7 @@ func (a *app) lsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				l.Held = teamsync.HeldNames(v)
 				now := time.Now()
 				if a.jsonOut {
 					if err := a.writeJSON(l.Rows(now)); err != nil {
@@ -253,6 +254,8 @@ func (a *app) lsCommand() *cobra.Command {
 				if l.Empty() {
 					if folder == "" {
 						a.notef("the vault is empty: add a secret with `hush set NAME`")
+					} else if nh := teamsync.NotHeld(v, folder, true); nh != nil {
+						a.notef("%v", nh)
 					} else {
 						a.notef("no secrets in %s", folder)
 					}

@@ -41,7 +41,7 @@ func (a *app) runTUI() error {
 		return err
 	}
 	o := tui.Options{VaultName: name, VaultPath: path, Describe: describeValue,
-		SyncLabel: teamsync.Label, AfterWrite: teamsync.Quiet}
+		SyncLabel: teamsync.Label, AfterWrite: teamsync.Quiet, Held: teamsync.HeldNames}
 	if _, err := os.Stat(path); err == nil {
 		v, err := vault.Open(path)
 		if err != nil {

@@ -20,6 +20,13 @@ func Grant(ctx context.Context, t *client.Team, name, folder, role string) ([]st
 		return nil, err
 	}
 	notes := []string{fmt.Sprintf("%s now holds %s as %s", name, folder, role)}
+	// An ungrant before marked the scope's secrets to rotate because
+	// name lost it: with it given back, that reason is gone.
+	if n, err := t.ClearUngrantMarks(name, folder); err != nil {
+		notes = append(notes, fmt.Sprintf("note: the marks to rotate an earlier ungrant of %s left on %s stay (%v)", name, folder, err))
+	} else if n > 0 {
+		notes = append(notes, fmt.Sprintf("%d secret(s) in %s no longer marked to be rotated: %s was ungranted it before, and holds it again", n, folder, name))
+	}
 	rep, err := t.Sync(ctx)
 	if err != nil {
 		return notes, fmt.Errorf("the grant is done; the sync after it failed (run `hush sync`): %w", err)
@@ -74,15 +81,8 @@ func (e *NotHeldError) Unwrap() error { return vault.ErrNotFound }
 // log it verified last; nil when it holds it, when v is not in a team or
 // the team has no folder scopes, or when that cannot be told.
 func NotHeld(v *vault.Vault, name string, folder bool) error {
-	if !client.InTeam(v) {
-		return nil
-	}
-	st, err := client.Load(v)
-	if err != nil || st.Members == nil || len(st.Members.Scopes) == 0 && len(st.Members.RootOff) == 0 {
-		return nil
-	}
-	h, err := st.Held()
-	if err != nil || h.Covers(name, folder) {
+	h := scoped(v)
+	if h == nil || h.Covers(name, folder) {
 		return nil
 	}
 	return &NotHeldError{Name: name, Folder: folder, Held: h.Folders()}
@@ -99,4 +99,37 @@ func OutOfSight(v *vault.Vault, name string, folder bool, err error) error {
 		return nh
 	}
 	return err
+}
+
+// HeldNames says whether this device holds the folder scope a name
+// belongs to, by the log it verified last: what marks a copy
+// vault.MarkOutOfScope in a listing. Nil (everything held) when v is not
+// in a team, the team has no folder scopes, or that cannot be told.
+func HeldNames(v *vault.Vault) func(name string) bool {
+	if h := scoped(v); h != nil {
+		return h.Name
+	}
+	return nil
+}
+
+// scoped is what this device holds of v's team with folder scopes, by
+// the log it verified last; nil when v is not in a team, the team has no
+// folder scopes, the log does not list this device as active (pending or
+// removed: status says so), or that cannot be told.
+func scoped(v *vault.Vault) *client.Held {
+	if !client.InTeam(v) {
+		return nil
+	}
+	st, err := client.Load(v)
+	if err != nil || st.Members == nil || len(st.Members.Scopes) == 0 && len(st.Members.RootOff) == 0 {
+		return nil
+	}
+	if d, ok := st.Members.Devices[st.Device.ID]; !ok || !d.Active {
+		return nil
+	}
+	h, err := st.Held()
+	if err != nil {
+		return nil
+	}
+	return h
 }
