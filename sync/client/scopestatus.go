@@ -33,7 +33,9 @@ func (st *State) HeldRoles() ([]ScopeRole, error) {
 			out = append(out, ScopeRole{Folder: f, Role: role})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Folder == "/" || out[j].Folder != "/" && out[i].Folder < out[j].Folder })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Folder == "/" || out[j].Folder != "/" && out[i].Folder < out[j].Folder
+	})
 	return out, nil
 }
 
