@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/hex"
 	"sort"
 
 	"github.com/hush-secrets/hush/vault"
@@ -55,15 +56,19 @@ func (st *State) KeptHere(v *vault.Vault) (int, error) {
 	n := 0
 	for i := range ts {
 		t := &ts[i]
-		if !t.Dirty() || t.Mark != nil && t.Mark.Theirs != nil || !t.Exists {
-			continue // not waiting to be pushed, or in conflict; a purge's removal carries no name
+		if !t.Dirty() || t.Mark != nil && t.Mark.Theirs != nil {
+			continue // not waiting to be pushed, or in conflict
 		}
-		sec, err := v.Replica().ByID(t.ID)
-		if err != nil {
-			return 0, err
+		name := st.Purged[hex.EncodeToString(t.ID)] // a purge's removal: the name it had (Purge)
+		if t.Exists {
+			sec, err := v.Replica().ByID(t.ID)
+			if err != nil {
+				return 0, err
+			}
+			clear(sec.Value)
+			name = sec.Name
 		}
-		clear(sec.Value)
-		if !writable(sec.Name) {
+		if name != "" && !writable(name) {
 			n++
 		}
 	}
