@@ -291,13 +291,7 @@ func (a *app) rmCommand() *cobra.Command {
 			return a.audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
 				if purge {
 					// One transaction: all of them or none.
-					if err := v.PurgeMany(args); err != nil {
-						return err
-					}
-					for _, n := range args {
-						a.notef("purged %s and its history", n)
-					}
-					return nil
+					return a.told(teamsync.Purge(v, args))
 				}
 				for _, n := range args {
 					if err := v.Remove(n); err != nil {

@@ -133,3 +133,34 @@ func scoped(v *vault.Vault) *client.Held {
 	}
 	return h
 }
+
+// Purge deletes names from v for good, all or none (vault.PurgeMany),
+// and, in a team, sees that each removal goes to the team in the right
+// folder scope, or not at all for a name this device may not write
+// (client.Team.Purge). It returns what to tell the person, a line a name.
+func Purge(v *vault.Vault, names []string) ([]string, error) {
+	local := map[string]bool{}
+	if client.InTeam(v) {
+		err := With(v, func(ctx context.Context, t *client.Team) error {
+			l, err := t.Purge(names)
+			for _, n := range l {
+				local[n] = true
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else if err := v.PurgeMany(names); err != nil {
+		return nil, err
+	}
+	notes := make([]string, 0, len(names))
+	for _, n := range names {
+		if local[n] {
+			notes = append(notes, fmt.Sprintf("purged %s and its history on this device only: this device may not write its folder scope (or is a reader), so no removal is sent and the team keeps its version", n))
+		} else {
+			notes = append(notes, fmt.Sprintf("purged %s and its history", n))
+		}
+	}
+	return notes, nil
+}
