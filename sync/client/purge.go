@@ -74,12 +74,12 @@ func (t *Team) Purge(names []string) (local []string, err error) {
 			return local, err
 		}
 	}
-	st.prunePurged(v)
 	return local, t.save()
 }
 
 // prunePurged forgets the names of purged secrets whose removal the team
-// has taken (their mark is in step).
+// has taken: their mark is in step, which a sync makes it only once the
+// team shows the removal back (each save of the state).
 func (st *State) prunePurged(v *vault.Vault) {
 	if len(st.Purged) == 0 {
 		return
