@@ -291,7 +291,7 @@ func (a *app) rmCommand() *cobra.Command {
 			return a.audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
 				if purge {
 					// One transaction: all of them or none.
-					return a.told(teamsync.Purge(v, args))
+					return a.told(teamsync.Purge(v, a.tokenTeam(), args))
 				}
 				for _, n := range args {
 					if err := v.Remove(n); err != nil {

@@ -35,6 +35,15 @@ func (a *app) tokenVault(src string) (*vault.Vault, error) {
 	return s.Vault, nil
 }
 
+// tokenTeam is the team of the machine token a changing command runs
+// with; nil without one.
+func (a *app) tokenTeam() *client.Team {
+	if a.tokenSession == nil {
+		return nil
+	}
+	return a.tokenSession.Team
+}
+
 // noteTokenNames keeps the names a command reads, to check them against a
 // token's scopes (machine.Names); run's are its --from folders.
 func (a *app) noteTokenNames(cmd *cobra.Command, args []string) {

@@ -137,21 +137,28 @@ func scoped(v *vault.Vault) *client.Held {
 // Purge deletes names from v for good, all or none (vault.PurgeMany),
 // and, in a team, sees that each removal goes to the team in the right
 // folder scope, or not at all for a name this device may not write
-// (client.Team.Purge). It returns what to tell the person, a line a name.
-func Purge(v *vault.Vault, names []string) ([]string, error) {
+// (client.Team.Purge). t is v's team when the caller holds it already (a
+// machine token's, whose vault lives in memory); nil: opened here. It
+// returns what to tell the person, a line a name.
+func Purge(v *vault.Vault, t *client.Team, names []string) ([]string, error) {
 	local := map[string]bool{}
-	if client.InTeam(v) {
-		err := With(v, func(ctx context.Context, t *client.Team) error {
-			l, err := t.Purge(names)
-			for _, n := range l {
-				local[n] = true
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
+	purge := func(_ context.Context, t *client.Team) error {
+		l, err := t.Purge(names)
+		for _, n := range l {
+			local[n] = true
 		}
-	} else if err := v.PurgeMany(names); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case t != nil:
+		err = purge(context.Background(), t)
+	case client.InTeam(v):
+		err = With(v, purge)
+	default:
+		err = v.PurgeMany(names)
+	}
+	if err != nil {
 		return nil, err
 	}
 	notes := make([]string, 0, len(names))
