@@ -37,8 +37,9 @@ func (h *Held) OutOfScope() error {
 	return fmt.Errorf("%w: %s only", ErrOutOfScope, strings.Join(h.Folders(), ", "))
 }
 
-// scopeOf is the folder of the scope a name belongs to ("/" for the root).
-func (h *Held) scopeOf(name string) string {
+// ScopeOf is the folder of the scope a name belongs to ("/" for the
+// root), by the verified log: for a message.
+func (h *Held) ScopeOf(name string) string {
 	if id := wire.DeepestScope(h.folders, name); id != "" {
 		return h.folders[id]
 	}

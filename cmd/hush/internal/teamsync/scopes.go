@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hush-secrets/hush/sync/client"
@@ -62,13 +63,18 @@ type ScopeRows struct {
 type NotHeldError struct {
 	Name   string
 	Folder bool
-	Held   []string // the folders this device holds
+	Held   []string // the folders this device holds ("/": the root)
+	Scope  string   // the folder of the scope Name belongs to
 }
 
 func (e *NotHeldError) Error() string {
 	what := e.Name
 	if e.Folder {
 		what = "folder " + e.Name
+	}
+	if slices.Contains(e.Held, "/") {
+		// "not in your scopes (/ only)" would read as holding it all.
+		return fmt.Sprintf("%s: in %s, a folder scope you do not hold; ask an admin for `hush team grant`", what, e.Scope)
 	}
 	return fmt.Sprintf("%s: not in your scopes (%s only); ask an admin for `hush team grant`", what, strings.Join(e.Held, ", "))
 }
@@ -85,7 +91,11 @@ func NotHeld(v *vault.Vault, name string, folder bool) error {
 	if h == nil || h.Covers(name, folder) {
 		return nil
 	}
-	return &NotHeldError{Name: name, Folder: folder, Held: h.Folders()}
+	in := name
+	if folder {
+		in = strings.TrimSuffix(name, "/") + "/\x00" // the scope the folder lies in
+	}
+	return &NotHeldError{Name: name, Folder: folder, Held: h.Folders(), Scope: h.ScopeOf(in)}
 }
 
 // OutOfSight is err, or, when err is a vault.ErrNotFound for name and
