@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -123,5 +124,19 @@ func TestAgentHandler(t *testing.T) {
 	a.gone, a.lastErr = nil, errors.New("failed to reach https://team.example:8443 as machine k8s-prod")
 	if code, body := get("/healthz", ""); code != 200 || !strings.HasPrefix(body, "degraded: ") || strings.Contains(body, "team.example") || strings.Contains(body, "k8s-prod") {
 		t.Fatalf("healthz while syncs fail: %d %q", code, body)
+	}
+}
+
+// Without a machine token the agent cannot start: a usage error saying
+// where one comes from.
+func TestPrepareAgentNeedsAToken(t *testing.T) {
+	none := func(string) string { return "" }
+	_, err := PrepareAgent(none, "", "", AgentOptions{Listen: "127.0.0.1:0"}, t.Logf)
+	if !usage.Is(err) || !strings.Contains(err.Error(), "set HUSH_TOKEN or give --token-file") {
+		t.Fatalf("PrepareAgent without a token: %v", err)
+	}
+	withBad := func(k string) string { return map[string]string{TokenVar: "not a token"}[k] }
+	if _, err := PrepareAgent(withBad, "", "", AgentOptions{Listen: "127.0.0.1:0"}, t.Logf); err == nil || usage.Is(err) {
+		t.Fatalf("PrepareAgent with a damaged token: %v, want the token's own error", err)
 	}
 }

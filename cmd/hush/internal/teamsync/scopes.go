@@ -144,6 +144,9 @@ func scoped(v *vault.Vault) *client.Held {
 	return h
 }
 
+// Shared reports whether v belongs to a team.
+func Shared(v *vault.Vault) bool { return client.InTeam(v) }
+
 // Purge deletes names from v for good, all or none (vault.PurgeMany),
 // and, in a team, sees that each removal goes to the team in the right
 // folder scope, or not at all for a name this device may not write
