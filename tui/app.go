@@ -61,6 +61,11 @@ type Options struct {
 	// automatic team sync); what it returns, if anything, becomes the
 	// status line.
 	AfterWrite func(*vault.Vault) string
+	// Held says, for a team vault, whether this device holds the folder
+	// scope a name belongs to (a row outside is marked "out of scope": an
+	// old copy, see vault.MarkOutOfScope); nil, or a nil func: it holds
+	// everything.
+	Held func(*vault.Vault) func(name string) bool
 }
 
 type screen int
