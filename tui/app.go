@@ -93,6 +93,11 @@ type Model struct {
 	// that starts later that there is nothing left to do.
 	work   sync.RWMutex
 	closed bool
+	// turn is held by the command using the vault: a vault.Vault is safe
+	// for one goroutine at a time, and a reload can start while another
+	// command still reads (two listings at once raced on the vault's
+	// checks and its held files).
+	turn sync.Mutex
 }
 
 // background runs f as a command that may use the vault: every command
@@ -104,6 +109,8 @@ func (m *Model) background(f func() tea.Msg) tea.Cmd {
 		if m.closed {
 			return nil
 		}
+		m.turn.Lock()
+		defer m.turn.Unlock()
 		return f()
 	}
 }
