@@ -431,7 +431,7 @@ func (t *Team) ungrantOne(ctx context.Context, c *conn, member, id string, folde
 		return 0, err
 	}
 	in := func(name string) bool { return wire.DeepestScope(folders, name) == id }
-	n, err := t.v.Replica().MarkExposedWhere(in, fmt.Sprintf("%s no longer holds %s", member, scopeName(folders[id])), time.Now())
+	n, err := t.v.Replica().MarkExposedWhere(in, ungrantReason(member, folders[id]), time.Now())
 	if err != nil {
 		return n, err
 	}
