@@ -34,7 +34,12 @@ func (h *Held) Covers(name string, folder bool) bool {
 // OutOfScope is the refusal of a name a machine does not hold by the
 // verified log: ErrOutOfScope, with the folders it does hold.
 func (h *Held) OutOfScope() error {
-	return fmt.Errorf("%w: %s only", ErrOutOfScope, strings.Join(h.Folders(), ", "))
+	fs := h.Folders()
+	if len(fs) == 0 {
+		// Ungranted from every scope it had: say so, not ": only".
+		return fmt.Errorf("%w: this machine holds no scope of the team now (an admin ungranted them): ask an admin for `hush team grant`", ErrOutOfScope)
+	}
+	return fmt.Errorf("%w: %s only", ErrOutOfScope, strings.Join(fs, ", "))
 }
 
 // ScopeOf is the folder of the scope a name belongs to ("/" for the
