@@ -1045,11 +1045,15 @@ func (st *State) Held() (*Held, error) {
 	if st.Members == nil {
 		return &Held{}, nil
 	}
+	ids := st.Members.HeldScopes(st.Device.ID)
+	if len(ids) == 0 {
+		return &Held{}, nil // nothing held: no names key to know folders by
+	}
 	folders, err := st.Folders()
 	if err != nil {
 		return nil, err
 	}
-	return &Held{ids: st.Members.HeldScopes(st.Device.ID), folders: folders}, nil
+	return &Held{ids: ids, folders: folders}, nil
 }
 
 // Name reports whether the scope a name belongs to is held.

@@ -485,19 +485,25 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 
 // healthz: 200 "ok" while the last sync worked; 200 "degraded" while
 // syncs fail but a verified view is served (the team server is down: the
-// agent keeps answering); 503 once the machine was removed or expired.
+// agent keeps answering); 503 once the machine was removed or expired,
+// or while it holds no scope (an admin ungranted every one).
 // Anyone may ask it (a probe carries no bearer), so it names neither the
 // team server nor the machine, nor what failed: that is in the agent's
 // log (stderr), where sync and its failures are written.
 func (a *Agent) healthz(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	gone, lastErr, lastOK := a.gone, a.lastErr, a.lastOK
+	empty := a.serve != nil && a.serve.held != nil && len(a.serve.held.Folders()) == 0
 	a.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	switch {
 	case gone != nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintln(w, Unhealthy)
+	case empty:
+		// Ungranted from every scope: it serves nothing (attack18 F5).
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, NothingHeld)
 	case lastErr != nil:
 		fmt.Fprintf(w, "degraded: the last sync failed (see the agent's log); serving what was verified %s ago\n", time.Since(lastOK).Round(time.Second))
 	default:
@@ -507,3 +513,6 @@ func (a *Agent) healthz(w http.ResponseWriter, r *http.Request) {
 
 // Unhealthy is /healthz's whole answer once the agent serves nothing.
 const Unhealthy = "unhealthy: cannot reach or verify the team server"
+
+// NothingHeld is /healthz's answer while the machine holds no scope.
+const NothingHeld = "unhealthy: this machine holds no scope of the team"
