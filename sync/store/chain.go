@@ -233,20 +233,11 @@ func (s *sqlStore) Chain(ctx context.Context, team string, after int64, limit in
 }
 
 func (s *sqlStore) ChainOmitting(ctx context.Context, team string, after int64, limit int, author string, from int64) (*wire.ChainPage, error) {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, p, err := s.pageStart(ctx, team)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	p := &wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}}
-	var chained int64
-	if err := tx.QueryRowContext(ctx, s.query(`SELECT chained, chain_pos, chain_hash FROM teams WHERE id = $1`), team).Scan(&chained, &p.Head.Pos, &p.Head.Hash); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNotFound
-		}
-		return nil, err
-	}
-	p.Started = chained != 0
 	if err := s.chainEntries(ctx, tx, p, team, after, p.Head.Pos, limit); err != nil {
 		return nil, err
 	}
@@ -334,24 +325,35 @@ func (s *sqlStore) rawEntries(ctx context.Context, tx *sql.Tx, q string, args ..
 	return out, rows.Err()
 }
 
+// pageStart begins a page's read-only transaction and the page, with the
+// team's head and whether its chain has started.
+func (s *sqlStore) pageStart(ctx context.Context, team string) (*sql.Tx, *wire.ChainPage, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}}
+	var chained int64
+	if err := tx.QueryRowContext(ctx, s.query(`SELECT chained, chain_pos, chain_hash FROM teams WHERE id = $1`), team).Scan(&chained, &p.Head.Pos, &p.Head.Hash); err != nil {
+		tx.Rollback()
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil, ErrNotFound
+		}
+		return nil, nil, err
+	}
+	p.Started = chained != 0
+	return tx, p, nil
+}
+
 // ChainScoped serves a scoped page (docs/sync.md, "Scope links"): each
 // scope's entries are one range of the chain_scope index, so a device
 // whose scopes hold 50 entries of 10,000 reads 50 rows, not 10,000.
 func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, limit int, scopes []string, author string, from int64) (*wire.ChainPage, error) {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, p, err := s.pageStart(ctx, team)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	p := &wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}}
-	var chained int64
-	if err := tx.QueryRowContext(ctx, s.query(`SELECT chained, chain_pos, chain_hash FROM teams WHERE id = $1`), team).Scan(&chained, &p.Head.Pos, &p.Head.Hash); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNotFound
-		}
-		return nil, err
-	}
-	p.Started = chained != 0
 	if len(scopes) == 0 || limit < 1 {
 		return p, nil
 	}
