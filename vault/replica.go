@@ -509,6 +509,22 @@ func (rp *Replica) MarkExposed(reason string, at time.Time) (int, error) {
 // so that [Replica.ClearExposureWhere] can take one back; it is not
 // counted again.
 func (rp *Replica) MarkExposedWhere(match func(name string) bool, reason string, at time.Time) (int, error) {
+	return rp.reexpose(match, func(was *Exposure) (*Exposure, bool) {
+		switch {
+		case was == nil:
+			return &Exposure{At: at.UTC(), Reason: reason}, true
+		case slices.Contains(exposureReasons(was.Reason), reason):
+			return was, false
+		}
+		return &Exposure{At: was.At, Reason: was.Reason + exposureSep + reason}, false
+	})
+}
+
+// reexpose gives each live secret whose name match accepts (nil: all) the
+// exposure next makes of its own, as a new version with the same value,
+// when next says it changed (or returns another pointer); counted says
+// whether the change counts in what it returns.
+func (rp *Replica) reexpose(match func(name string) bool, next func(was *Exposure) (e *Exposure, counted bool)) (int, error) {
 	v := rp.v
 	if err := v.unlocked(); err != nil {
 		return 0, err
@@ -532,24 +548,21 @@ func (rp *Replica) MarkExposedWhere(match func(name string) bool, reason string,
 			if err != nil {
 				return err
 			}
-			m := cur.Meta
 			was := cur.Meta.Exposed
-			switch {
-			case was == nil:
-				m.Exposed = &Exposure{At: at.UTC(), Reason: reason}
-			case slices.Contains(exposureReasons(was.Reason), reason):
+			e, counted := next(was)
+			if e == was {
 				clear(cur.Value)
 				continue
-			default:
-				m.Exposed = &Exposure{At: was.At, Reason: was.Reason + exposureSep + reason}
 			}
+			m := cur.Meta
+			m.Exposed = e
 			keepClock(&m, cur.Meta, r)
 			err = v.addVersion(tx, r, name, m, cur.Value, now)
 			clear(cur.Value)
 			if err != nil {
 				return err
 			}
-			if was == nil {
+			if counted {
 				n++
 			}
 		}
@@ -570,53 +583,16 @@ func exposureReasons(r string) []string { return strings.Split(r, exposureSep) }
 // secret gets a new version, with the same value; it returns how many
 // were no longer marked.
 func (rp *Replica) ClearExposureWhere(match func(name string) bool, reason string) (int, error) {
-	v := rp.v
-	if err := v.unlocked(); err != nil {
-		return 0, err
-	}
-	n := 0
-	err := v.write(func(tx *sql.Tx) error {
-		ids, err := queryIDs(tx, `SELECT id FROM secrets WHERE deleted IS NULL`)
-		if err != nil {
-			return err
+	return rp.reexpose(match, func(was *Exposure) (*Exposure, bool) {
+		if was == nil || !slices.Contains(exposureReasons(was.Reason), reason) {
+			return was, false
 		}
-		now := time.Now().UnixNano()
-		for _, id := range ids {
-			r, name, err := v.rowByID(tx, id)
-			if err != nil {
-				return err
-			}
-			if !match(name) {
-				continue
-			}
-			cur, err := v.version(tx, name, r, r.head, true)
-			if err != nil {
-				return err
-			}
-			was := cur.Meta.Exposed
-			if was == nil || !slices.Contains(exposureReasons(was.Reason), reason) {
-				clear(cur.Value)
-				continue
-			}
-			rest := slices.DeleteFunc(exposureReasons(was.Reason), func(s string) bool { return s == reason })
-			m := cur.Meta
-			m.Exposed = nil
-			if len(rest) > 0 {
-				m.Exposed = &Exposure{At: was.At, Reason: strings.Join(rest, exposureSep)}
-			}
-			keepClock(&m, cur.Meta, r)
-			err = v.addVersion(tx, r, name, m, cur.Value, now)
-			clear(cur.Value)
-			if err != nil {
-				return err
-			}
-			if m.Exposed == nil {
-				n++
-			}
+		rest := slices.DeleteFunc(exposureReasons(was.Reason), func(s string) bool { return s == reason })
+		if len(rest) == 0 {
+			return nil, true
 		}
-		return nil
+		return &Exposure{At: was.At, Reason: strings.Join(rest, exposureSep)}, false
 	})
-	return n, err
 }
 
 // Reseal makes every live secret that a team server knows count as changed
