@@ -247,14 +247,17 @@ func (rp *Replica) ApplyRemote(rs []Remote) ([]Applied, error) {
 	out := make([]Applied, len(rs))
 	now := time.Now().UnixNano()
 	err := v.write(func(tx *sql.Tx) error {
-		// A memory vault (a machine token's read of a whole team) seals
-		// each folder's count once, at the end, as SetMany does: no one
-		// but this process can change its rows meanwhile, and sealing
-		// after every row counts the folder each time (quadratic).
-		if v.memory {
-			v.pendingFolders = map[string][]byte{}
-			defer func() { v.pendingFolders = nil }()
-		}
+		// Each folder's count is sealed once, at the end, as SetMany
+		// does: sealing after every row counts the folder each time
+		// (a first pull of 10,000 secrets into one folder was quadratic,
+		// half its time). Nothing is checked less: the transaction holds
+		// the write lock from BEGIN, so only this batch changes the
+		// folder's rows meanwhile, and a lookup's check of a folder
+		// (checkFolderOf) runs as before until the batch first writes to
+		// it; after that, sealing per row would have sealed this batch's
+		// own count, which the check then compared with itself.
+		v.pendingFolders = map[string][]byte{}
+		defer func() { v.pendingFolders = nil }()
 		for i := range rs {
 			var err error
 			if out[i], err = v.applyOne(tx, &rs[i], now); err != nil {
