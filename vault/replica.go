@@ -165,7 +165,7 @@ func (v *Vault) rowByID(q querier, id []byte) (*row, string, error) {
 	h := &r.headVer
 	var st rowState
 	err := q.QueryRow(`SELECT `+rowColumns+`, v.epoch, v.created, v.name, v.meta, v.value
-		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.id = ?`, id).
+		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.id = `+boundOnce, id).
 		Scan(append(st.dest(), &h.epoch, &h.created, &h.name, &h.meta, &h.value)...)
 	r.id, r.head, r.created, r.updated, r.deleted, r.folder = st.id, st.head, st.created, st.updated, st.deleted, st.folderMAC
 	if errors.Is(err, sql.ErrNoRows) {
