@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -258,11 +259,54 @@ func (rp *Replica) ApplyRemote(rs []Remote) ([]Applied, error) {
 		// own count, which the check then compared with itself.
 		v.pendingFolders = map[string][]byte{}
 		defer func() { v.pendingFolders = nil }()
+		fresh, err := v.freshRemotes(tx, rs)
+		if err != nil {
+			return err
+		}
+		// A fresh remote (a first pull is all fresh) is written as SetMany
+		// writes a new secret: sealed with its row MAC, many rows per
+		// INSERT, sortedRun at a time in the order of their ids, instead
+		// of a search by id, a search by name, two INSERTs, and reading
+		// the row back to seal it. What is written is the same.
+		var batch []newRow
+		folders := macCache{v: v, m: map[string][]byte{}}
+		flush := func() error {
+			slices.SortFunc(batch, func(a, b newRow) int { return bytes.Compare(a.id, b.id) })
+			err := v.insertRows(tx, batch)
+			batch = batch[:0]
+			return err
+		}
 		for i := range rs {
-			var err error
-			if out[i], err = v.applyOne(tx, &rs[i], now); err != nil {
+			rm := &rs[i]
+			if fresh[i] != nil {
+				nr, err := v.newRowID(rm.ID, rm.Name, fresh[i], folders.get(Folder(rm.Name)), rm.Meta, rm.Value, now)
+				if err != nil {
+					return err
+				}
+				batch = append(batch, nr)
+				mark := rm.Mark
+				mark.LocalHead, mark.LocalDeleted = 1, false
+				if err := v.putMark(tx, rm.ID, &mark); err != nil {
+					return err
+				}
+				out[i] = Applied{Mark: mark}
+				if len(batch) == sortedRun {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			// Anything else reads what this batch wrote before it.
+			if err := flush(); err != nil {
 				return err
 			}
+			if out[i], err = v.applyOne(tx, rm, now); err != nil {
+				return err
+			}
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		pending := v.pendingFolders
 		v.pendingFolders = nil
@@ -277,6 +321,66 @@ func (rp *Replica) ApplyRemote(rs []Remote) ([]Applied, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// freshRemotes finds the remotes of rs that are new here: live, with an
+// id and a name that no secret here holds (removed ones included) and no
+// earlier remote of rs names. Such a remote is, in applyOne, a search by
+// id and one by name that find nothing, then version 1: nothing to
+// compare or check. The ids and names are asked 500 at a time. For each
+// fresh remote the result holds its name's lookup MAC; nil for the rest.
+func (v *Vault) freshRemotes(tx *sql.Tx, rs []Remote) ([][]byte, error) {
+	out := make([][]byte, len(rs))
+	ids := make([][]byte, 0, len(rs))
+	macs := make([][]byte, 0, len(rs))
+	for i := range rs {
+		ids = append(ids, rs[i].ID)
+		if rs[i].Name != "" {
+			out[i] = v.nameMAC(rs[i].Name)
+			macs = append(macs, out[i])
+		}
+	}
+	haveID, err := existingIDs(tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	haveName, err := v.existing(tx, macs)
+	if err != nil {
+		return nil, err
+	}
+	seenID, seenName := map[string]bool{}, map[string]bool{}
+	for i := range rs {
+		rm, mac := &rs[i], out[i]
+		if rm.Deleted || mac == nil || haveID[string(rm.ID)] || seenID[string(rm.ID)] || haveName[string(mac)] || seenName[string(mac)] {
+			out[i] = nil
+		}
+		seenID[string(rm.ID)] = true
+		if mac != nil {
+			seenName[string(mac)] = true
+		}
+	}
+	return out, nil
+}
+
+// existingIDs returns those of ids (as strings) that have a row, asking
+// existingBatch at a time.
+func existingIDs(tx *sql.Tx, ids [][]byte) (map[string]bool, error) {
+	have := map[string]bool{}
+	for start := 0; start < len(ids); start += existingBatch {
+		chunk := ids[start:min(start+existingBatch, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		got, err := queryIDs(tx, `SELECT id FROM secrets WHERE id IN (?`+strings.Repeat(`, ?`, len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		for _, id := range got {
+			have[string(id)] = true
+		}
+	}
+	return have, nil
 }
 
 func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (Applied, error) {
@@ -618,8 +722,8 @@ func (v *Vault) freeName(tx *sql.Tx, holder *row) (bool, error) {
 
 // queryIDs reads the one id column a query returns, whole, so that the
 // caller can write in the same transaction after it.
-func queryIDs(tx *sql.Tx, query string) ([][]byte, error) {
-	rows, err := tx.Query(query)
+func queryIDs(tx *sql.Tx, query string, args ...any) ([][]byte, error) {
+	rows, err := tx.Query(query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -225,3 +225,68 @@ func TestReplicaConflicts(t *testing.T) {
 		t.Fatal("a malformed id reads as no conflict")
 	}
 }
+
+// One batch of new secrets and others: the new ones are written many at
+// a time (ApplyRemote's fast path), the rest one by one, and a name or id
+// an earlier remote of the same batch took is seen by the later one, as
+// if each were applied alone. Every row then checks out: the anchor's
+// digest of the rows, the folders' counts (list), and each secret.
+func TestReplicaBatchOfNewAndKnown(t *testing.T) {
+	v := newVault(t)
+	rp := v.Replica()
+	if _, err := v.Set("app/x", []byte("mine"), Update{}); err != nil {
+		t.Fatal(err)
+	}
+	x := idOf(t, v, "app/x")
+	id := func(b byte) []byte { return bytes.Repeat([]byte{b}, 16) }
+	mark := SyncMark{Base: 1, Seen: 1}
+	rs := []Remote{
+		{ID: id(1), Name: "app/a", Value: []byte("a"), Mark: mark},                        // new
+		{ID: id(2), Name: "app/b", Value: []byte("b"), Mark: mark},                        // new
+		{ID: id(3), Name: "app/a", Value: []byte("not a"), Mark: mark},                    // a's name, taken in this batch
+		{ID: x, Name: "app/d", Value: []byte("x renamed"), Mark: mark},                    // a known secret renamed
+		{ID: id(5), Name: "app/d", Value: []byte("not d"), Mark: mark},                    // the name x took just before
+		{ID: id(2), Name: "app/b", Value: []byte("b2"), Mark: SyncMark{Base: 2, Seen: 2}}, // b again: a new version
+		{ID: id(6), Deleted: true, Mark: mark},                                            // a removal never seen here
+		{ID: id(7), Name: "other/c", Value: []byte("c"), Mark: mark},                      // new, another folder
+	}
+	for i := range rs {
+		rs[i].Meta = Meta{Type: "other"}
+	}
+	out, err := rp.ApplyRemote(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out[2].TakenBy, id(1)) || !bytes.Equal(out[4].TakenBy, x) {
+		t.Fatalf("names taken in the batch: %x, %x", out[2].TakenBy, out[4].TakenBy)
+	}
+	for i, want := range map[int]int{0: 1, 1: 1, 3: 2, 5: 2, 7: 1} {
+		if out[i].TakenBy != nil || out[i].Mark.LocalHead != want {
+			t.Fatalf("remote %d applied %+v, want local head %d", i, out[i], want)
+		}
+	}
+	for name, want := range map[string]string{"app/a": "a", "app/b": "b2", "app/d": "x renamed", "other/c": "c"} {
+		if s, err := v.Get(name); err != nil || string(s.Value) != want {
+			t.Fatalf("%s: %+v, %v", name, s, err)
+		}
+	}
+	if _, err := v.Get("app/x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("app/x after its rename: %v", err)
+	}
+	if tr := tracked(t, v, id(3)); tr != nil {
+		t.Fatalf("a remote that was not applied has a mark: %+v", tr)
+	}
+	if tr := tracked(t, v, id(6)); tr == nil || tr.Exists || tr.Mark == nil {
+		t.Fatalf("a removal never seen here: %+v", tr)
+	}
+	es, err := v.list("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 4 {
+		t.Fatalf("listed %d secrets, want 4", len(es))
+	}
+	if _, err := v.Audit(); err != nil {
+		t.Fatal(err)
+	}
+}

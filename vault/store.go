@@ -695,6 +695,11 @@ func (v *Vault) newRow(name string, nameMAC, folderMAC []byte, meta Meta, value 
 	if err != nil {
 		return newRow{}, err
 	}
+	return v.newRowID(id, name, nameMAC, folderMAC, meta, value, now)
+}
+
+// newRowID is newRow under a given id (a teammate's secret, ApplyRemote).
+func (v *Vault) newRowID(id []byte, name string, nameMAC, folderMAC []byte, meta Meta, value []byte, now int64) (newRow, error) {
 	s, err := v.seal(id, 1, name, meta, value)
 	if err != nil {
 		return newRow{}, err
