@@ -591,6 +591,64 @@ func (rp *Replica) SetSyncState(k string, b []byte) error {
 	})
 }
 
+// SyncStates returns the sealed settings whose keys begin with prefix,
+// opened, by key.
+func (rp *Replica) SyncStates(prefix string) (map[string][]byte, error) {
+	v := rp.v
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	rows, err := v.db.Query(`SELECT k, v FROM sync_state WHERE substr(k, 1, length(?1)) = ?1`, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var k string
+		var ct []byte
+		if err := rows.Scan(&k, &ct); err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		b, err := crypto.Open(v.keys.value, ct, v.stateAD(k))
+		if err != nil {
+			return nil, &TamperError{"sync settings " + k}
+		}
+		out[k] = b
+	}
+	return out, rows.Err()
+}
+
+// SetSyncStates seals and stores the settings of set and deletes those
+// named in del, in one transaction.
+func (rp *Replica) SetSyncStates(set map[string][]byte, del []string) error {
+	v := rp.v
+	if err := v.unlocked(); err != nil {
+		return err
+	}
+	cts := make(map[string][]byte, len(set))
+	for k, b := range set {
+		ct, err := crypto.Seal(v.keys.value, b, v.stateAD(k))
+		if err != nil {
+			return err
+		}
+		cts[k] = ct
+	}
+	return v.write(func(tx *sql.Tx) error {
+		for _, k := range del {
+			if _, err := tx.Exec(`DELETE FROM sync_state WHERE k = ?`, k); err != nil {
+				return err
+			}
+		}
+		for k, ct := range cts {
+			if _, err := tx.Exec(`INSERT INTO sync_state (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, ct); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // HasSyncState reports, without the key, whether setting k exists: a
 // vault that belongs to a team.
 func (rp *Replica) HasSyncState(k string) bool {

@@ -290,3 +290,32 @@ func TestReplicaBatchOfNewAndKnown(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Settings by prefix: written and deleted together, read back sealed
+// under their own keys, and only those whose key begins with the prefix.
+func TestReplicaSyncStatesByPrefix(t *testing.T) {
+	v := newVault(t)
+	rp := v.Replica()
+	if err := rp.SetSyncStates(map[string][]byte{"p": []byte("0"), "p/1": []byte("1"), "p/2": []byte("2"), "q": []byte("q")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rp.SyncStates("p")
+	if err != nil || len(got) != 3 || string(got["p/2"]) != "2" {
+		t.Fatalf("by prefix: %q, %v", got, err)
+	}
+	if err := rp.SetSyncStates(map[string][]byte{"p": []byte("all")}, []string{"p/1", "p/2"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = rp.SyncStates("p")
+	if err != nil || len(got) != 1 || string(got["p"]) != "all" {
+		t.Fatalf("after deleting the batches: %q, %v", got, err)
+	}
+	// A value moved under another key does not open there.
+	if _, err := v.db.Exec(`UPDATE sync_state SET v = (SELECT v FROM sync_state WHERE k = 'q') WHERE k = 'p'`); err != nil {
+		t.Fatal(err)
+	}
+	var te *TamperError
+	if _, err := rp.SyncStates("p"); !errors.As(err, &te) {
+		t.Fatalf("a value moved to another key: %v", err)
+	}
+}

@@ -233,6 +233,8 @@ type sentRecord struct {
 	entry []byte
 	// earlier: pushed by an earlier sync (pushedKey), not this one.
 	earlier bool
+	// saved: in the vault's pushedKey setting (savePushed).
+	saved bool
 }
 
 type syncer struct {
@@ -260,8 +262,14 @@ type syncer struct {
 	// mine: the first position of an entry this device signed in this
 	// sync and the server took; pulls ask without its records from there.
 	mine int64
-	// pushedSaved: the vault's pushedKey setting holds entries.
+	// pushedSaved: the vault's pushedKey setting (or its batches) holds
+	// entries. savedN: how many of s.sent's entries it holds (those with
+	// sentRecord.saved), -1 when it holds others too; pushedKeys: its
+	// batches' keys (pushedKey/N, N up to pushedN).
 	pushedSaved bool
+	savedN      int
+	pushedKeys  []string
+	pushedN     int
 	status      string // the server's answer to the last batch pushed
 	// conflicted: the ids the server's last answers said were in
 	// conflict; movedAway: those it will not send (unsentConflicts).
