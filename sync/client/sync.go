@@ -739,35 +739,36 @@ func (s *syncer) push(ctx context.Context) error {
 		}
 	}
 	slices.Sort(ids)
-	var ps []*payload
-	var ts []*vault.Tracked
-	size := 0
-	flush := func() error {
-		if len(ps) == 0 {
+	// Each batch's records are sealed and signed (on every core) while
+	// the batch before it is on its way: the server's checks, its
+	// commit and this device's signing of that batch's chain entries
+	// leave a core free. Batches still go one after the other, in order,
+	// and one the server does not take stops the push as before (the
+	// next one, sealed meanwhile, is dropped). Only the sealing runs
+	// beside the push: the vault is read and written on this goroutine.
+	var cur, sealing *pushBatchOf
+	cur = &pushBatchOf{}
+	defer func() {
+		sealing.drop()
+		cur.drop()
+	}()
+	// next starts sealing the full batch and sends the one before it.
+	next := func() error {
+		b := cur
+		cur = &pushBatchOf{}
+		b.seal(s.st)
+		prev := sealing
+		sealing = b
+		if prev == nil {
 			return nil
 		}
-		defer func() {
-			for _, p := range ps {
-				clear(p.Value)
-			}
-			ps, ts, size = ps[:0], ts[:0], 0
-		}()
-		recs := make([]*wire.Record, len(ps))
-		key := s.st.signer()
-		if err := par.Do(len(ps), func(i int) (err error) {
-			var base int64
-			if ts[i].Mark != nil {
-				base = ts[i].Mark.Base
-			}
-			recs[i], err = s.st.sealWith(hex.EncodeToString(ts[i].ID), base+1, ps[i], key)
-			return err
-		}); err != nil {
-			return err
+		return s.sendBatch(ctx, prev)
+	}
+	stop := func(err error) error {
+		if err == errStopPush {
+			return nil // the server took nothing more: the chain sync pulls, then goes again
 		}
-		if s.chain {
-			return s.chainBatch(ctx, recs, ts)
-		}
-		return s.pushBatch(ctx, recs, ts)
+		return err
 	}
 	writable := s.st.writableScope()
 	for _, id := range ids {
@@ -782,22 +783,82 @@ func (s *syncer) push(ctx context.Context) error {
 			continue
 		}
 		n := len(p.Name) + len(p.Value) + 256
-		if len(ps) > 0 && (size+n > 2<<20 || len(ps) == wire.MaxPushRecords) {
-			if err := flush(); err != nil {
+		if len(cur.ps) > 0 && (cur.size+n > 2<<20 || len(cur.ps) == wire.MaxPushRecords) {
+			if err := next(); err != nil {
 				clear(p.Value)
-				if err == errStopPush {
-					return nil // the server took nothing more: the chain sync pulls, then goes again
-				}
-				return err
+				return stop(err)
 			}
 		}
-		ps, ts = append(ps, p), append(ts, t)
-		size += n
+		cur.ps, cur.ts = append(cur.ps, p), append(cur.ts, t)
+		cur.size += n
 	}
-	if err := flush(); err != errStopPush {
-		return err
+	if len(cur.ps) > 0 {
+		if err := next(); err != nil {
+			return stop(err)
+		}
+	}
+	if sealing != nil {
+		b := sealing
+		sealing = nil
+		return stop(s.sendBatch(ctx, b))
 	}
 	return nil
+}
+
+// pushBatchOf is one batch of a push: the local changes, and their
+// records once sealed.
+type pushBatchOf struct {
+	ps   []*payload
+	ts   []*vault.Tracked
+	size int
+	recs []*wire.Record
+	err  error
+	done chan struct{} // closed when sealed; nil before seal
+}
+
+// seal seals and signs b's records in the background (b.done).
+func (b *pushBatchOf) seal(st *State) {
+	b.done = make(chan struct{})
+	key := st.signer()
+	go func() {
+		defer close(b.done)
+		b.recs = make([]*wire.Record, len(b.ps))
+		b.err = par.Do(len(b.ps), func(i int) (err error) {
+			var base int64
+			if b.ts[i].Mark != nil {
+				base = b.ts[i].Mark.Base
+			}
+			b.recs[i], err = st.sealWith(hex.EncodeToString(b.ts[i].ID), base+1, b.ps[i], key)
+			return err
+		})
+	}()
+}
+
+// drop waits for b's sealing, if begun, and wipes its values.
+func (b *pushBatchOf) drop() {
+	if b == nil {
+		return
+	}
+	if b.done != nil {
+		<-b.done
+	}
+	for _, p := range b.ps {
+		clear(p.Value)
+	}
+	b.ps = nil
+}
+
+// sendBatch sends a sealed batch, once its sealing is done.
+func (s *syncer) sendBatch(ctx context.Context, b *pushBatchOf) error {
+	defer b.drop()
+	<-b.done
+	if b.err != nil {
+		return b.err
+	}
+	if s.chain {
+		return s.chainBatch(ctx, b.recs, b.ts)
+	}
+	return s.pushBatch(ctx, b.recs, b.ts)
 }
 
 func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault.Tracked) error {
