@@ -199,6 +199,76 @@ func (rp *Replica) ByID(id []byte) (*Secret, error) {
 	return v.version(v.db, name, r, r.head, true)
 }
 
+// ByIDs is ByID for many secrets (a push reads every changed one): one
+// query per existingBatch ids, and each row checked and opened exactly as
+// ByID does, on every core. The result follows ids; a missing one is an
+// ErrNotFound error.
+func (rp *Replica) ByIDs(ids [][]byte) ([]*Secret, error) {
+	v := rp.v
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	type idRow struct {
+		st rowState
+		h  verRow
+	}
+	out := make([]*Secret, len(ids))
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		at[string(id)] = i
+	}
+	for start := 0; start < len(ids); start += existingBatch {
+		chunk := ids[start:min(start+existingBatch, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := v.db.Query(`SELECT `+rowColumns+`, v.epoch, v.created, v.name, v.meta, v.value
+			FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.id IN (?`+strings.Repeat(`, ?`, len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		got, err := openRows(rows, func(rows *sql.Rows) (r idRow, err error) {
+			h := &r.h
+			err = rows.Scan(append(r.st.dest(), &h.epoch, &h.created, &h.name, &h.meta, &h.value)...)
+			return r, err
+		}, func(ir *idRow) (*Secret, bool, error) {
+			st := &ir.st
+			r := &row{id: st.id, head: st.head, created: st.created, updated: st.updated, deleted: st.deleted, folder: st.folderMAC, headVer: ir.h}
+			name, err := v.openName(r.id, r.head, ir.h.epoch, ir.h.name)
+			if err != nil {
+				return nil, false, err
+			}
+			if err := v.check(st, name); err != nil {
+				return nil, false, err
+			}
+			s, err := v.version(nil, name, r, r.head, true)
+			return s, err == nil, err
+		})
+		for _, s := range got {
+			id, _ := hex.DecodeString(s.ID)
+			out[at[string(id)]] = s
+		}
+		if err == nil {
+			for i := range chunk {
+				if out[start+i] == nil {
+					err = fmt.Errorf("secret %x %w", chunk[i], ErrNotFound)
+					break
+				}
+			}
+		}
+		if err != nil {
+			for _, s := range out {
+				if s != nil {
+					clear(s.Value)
+				}
+			}
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Remote is a teammate's state of a secret, to apply under its id.
 type Remote struct {
 	ID      []byte

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -317,5 +318,49 @@ func TestReplicaSyncStatesByPrefix(t *testing.T) {
 	var te *TamperError
 	if _, err := rp.SyncStates("p"); !errors.As(err, &te) {
 		t.Fatalf("a value moved to another key: %v", err)
+	}
+}
+
+// ByIDs reads many secrets as ByID reads each: the same secrets in the
+// order asked, a missing one an error, and a row changed outside hush
+// refused as ByID refuses it.
+func TestReplicaByIDs(t *testing.T) {
+	v := newVault(t)
+	rp := v.Replica()
+	var ids [][]byte
+	for i := range 600 { // two queries
+		name := fmt.Sprintf("app/K%03d", i)
+		mSetV(t, v, name, fmt.Sprint("value-", i))
+		ids = append(ids, idOf(t, v, name))
+	}
+	ids[0], ids[599] = ids[599], ids[0]
+	got, err := rp.ByIDs(ids)
+	if err != nil || len(got) != len(ids) {
+		t.Fatalf("%d secrets, %v", len(got), err)
+	}
+	for i, s := range got {
+		want, err := rp.ByID(ids[i])
+		if err != nil || s.Name != want.Name || string(s.Value) != string(want.Value) || s.Head != want.Head || s.ID != want.ID {
+			t.Fatalf("secret %d: %+v, want %+v (%v)", i, s, want, err)
+		}
+	}
+	if _, err := rp.ByIDs(append(ids[:3:3], bytes.Repeat([]byte{9}, 16))); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a missing id: %v", err)
+	}
+	if _, err := v.db.Exec(`UPDATE secrets SET created = created - 1 WHERE id = ?`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	_, one := rp.ByID(ids[1])
+	_, many := rp.ByIDs(ids)
+	var te *TamperError
+	if !errors.As(one, &te) || !errors.As(many, &te) {
+		t.Fatalf("a row changed outside hush: ByID %v, ByIDs %v", one, many)
+	}
+}
+
+func mSetV(t *testing.T, v *Vault, name, value string) {
+	t.Helper()
+	if _, err := v.Set(name, []byte(value), Update{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -320,6 +320,27 @@ func (s *syncer) localPayload(t *vault.Tracked) (*payload, error) {
 	return &payload{Name: sec.Name, Meta: sec.Meta, Value: sec.Value}, nil
 }
 
+// livePayloads is localPayload of those of ids that are live here, by
+// id, read together.
+func (s *syncer) livePayloads(ids []string, byID map[string]*vault.Tracked) (map[string]*payload, error) {
+	var live [][]byte
+	var names []string
+	for _, id := range ids {
+		if t := byID[id]; t.Exists && !t.Deleted {
+			live, names = append(live, t.ID), append(names, id)
+		}
+	}
+	secs, err := s.v.ByIDs(live)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*payload, len(secs))
+	for i, sec := range secs {
+		out[names[i]] = &payload{Name: sec.Name, Meta: sec.Meta, Value: sec.Value}
+	}
+	return out, nil
+}
+
 func samePayload(a, b *payload) bool {
 	if a.Deleted || b.Deleted {
 		return a.Deleted && b.Deleted
@@ -771,11 +792,28 @@ func (s *syncer) push(ctx context.Context) error {
 		return err
 	}
 	writable := s.st.writableScope()
-	for _, id := range ids {
+	// The live secrets' payloads are read a window at a time, in one
+	// query, and opened on every core (vault.Replica.ByIDs).
+	const window = 128
+	var read map[string]*payload
+	defer func() {
+		for _, p := range read {
+			clear(p.Value)
+		}
+	}()
+	for w, id := range ids {
+		if w%window == 0 {
+			if read, err = s.livePayloads(ids[w:min(w+window, len(ids))], byID); err != nil {
+				return err
+			}
+		}
 		t := byID[id]
-		p, err := s.localPayload(t)
-		if err != nil {
-			return err
+		p, ok := read[id]
+		delete(read, id)
+		if !ok {
+			if p, err = s.localPayload(t); err != nil {
+				return err
+			}
 		}
 		if writable != nil && !writable(cmp.Or(p.Name, p.was)) {
 			clear(p.Value)
