@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/hush-secrets/hush/sync/internal/par"
 	"github.com/hush-secrets/hush/sync/wire"
@@ -638,26 +639,56 @@ func (s *syncer) checkPage(at wire.ChainCursor, pg *wire.ChainPage) error {
 // batch). What the server answers is noted; nothing in it is taken as
 // done, and nothing moves the cursor.
 func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vault.Tracked) error {
+	return s.chainBatchSigned(ctx, nil, recs, ts)
+}
+
+// chainSigned is a batch's entries signed on the head at req.Prev, and
+// the head after them (cur).
+type chainSigned struct {
+	req wire.ChainPush
+	cur wire.ChainCursor
+	now time.Time
+}
+
+// signChain signs recs as the entries after at, dated now: what
+// chainBatch sends. It reads only the team, this device's id and key, so
+// a push signs the next batch's entries while this batch is on its way
+// (push); chainBatchSigned uses them only if at is then the head.
+func (s *syncer) signChain(at wire.ChainCursor, recs []*wire.Record, now time.Time, unmarked bool) *chainSigned {
 	st := s.st
-	at := s.head
-	if at == nil {
-		c := st.Chain
-		at = &c
-	}
-	req := wire.ChainPush{Prev: *at, Records: make([]wire.Record, len(recs)), Entries: make([]wire.ChainEntry, len(recs))}
-	now := st.now()
-	cur := *at
+	req := wire.ChainPush{Prev: at, Records: make([]wire.Record, len(recs)), Entries: make([]wire.ChainEntry, len(recs))}
+	cur := at
 	key := st.signer()
 	for i, r := range recs {
 		req.Records[i] = *r
 		e := wire.NextEntry(cur, r, now)
-		if !s.t.unmarked {
-			e.InPush(*at, len(recs))
+		if !unmarked {
+			e.InPush(at, len(recs))
 		}
 		e.SignOneOf(len(recs), st.Team, st.Device.ID, key)
 		req.Entries[i] = e
 		cur = e.Next(st.Team)
 	}
+	return &chainSigned{req: req, cur: cur, now: now}
+}
+
+// chainHead is the head the next batch of this push goes on.
+func (s *syncer) chainHead() wire.ChainCursor {
+	if s.head != nil {
+		return *s.head
+	}
+	return s.st.Chain
+}
+
+// chainBatchSigned is chainBatch with the entries signed already (nil:
+// not yet, or on another head than the one to push on now).
+func (s *syncer) chainBatchSigned(ctx context.Context, sg *chainSigned, recs []*wire.Record, ts []*vault.Tracked) error {
+	st := s.st
+	at := s.chainHead()
+	if sg == nil || sg.req.Prev.Pos != at.Pos || !bytes.Equal(sg.req.Prev.Hash, at.Hash) {
+		sg = s.signChain(at, recs, st.now(), s.t.unmarked)
+	}
+	req, cur, now := sg.req, sg.cur, sg.now
 	st.LastWrite = now.UTC()
 	took := func() {
 		if s.sent == nil {

@@ -760,13 +760,14 @@ func (s *syncer) push(ctx context.Context) error {
 		}
 	}
 	slices.Sort(ids)
-	// Each batch's records are sealed and signed (on every core) while
-	// the batch before it is on its way: the server's checks, its
-	// commit and this device's signing of that batch's chain entries
-	// leave a core free. Batches still go one after the other, in order,
-	// and one the server does not take stops the push as before (the
-	// next one, sealed meanwhile, is dropped). Only the sealing runs
-	// beside the push: the vault is read and written on this goroutine.
+	// Each batch's records are sealed and signed (on every core), and on
+	// the chain its entries signed on the head after the batch before
+	// it, while the batch before it is on its way: the server's checks
+	// and commit leave this device's cores free. Batches still go one
+	// after the other, in order, and one the server does not take stops
+	// the push as before (the next one, signed meanwhile, is dropped).
+	// Only the signing runs beside the push: the vault is read and
+	// written on this goroutine.
 	var cur, sealing *pushBatchOf
 	cur = &pushBatchOf{}
 	defer func() {
@@ -777,7 +778,7 @@ func (s *syncer) push(ctx context.Context) error {
 	next := func() error {
 		b := cur
 		cur = &pushBatchOf{}
-		b.seal(s.st)
+		b.seal(s, sealing)
 		prev := sealing
 		sealing = b
 		if prev == nil {
@@ -850,14 +851,21 @@ type pushBatchOf struct {
 	ts   []*vault.Tracked
 	size int
 	recs []*wire.Record
-	err  error
-	done chan struct{} // closed when sealed; nil before seal
+	// signed: on the chain, its entries (chainBatchSigned).
+	signed *chainSigned
+	err    error
+	done   chan struct{} // closed when sealed and signed; nil before seal
 }
 
-// seal seals and signs b's records in the background (b.done).
-func (b *pushBatchOf) seal(st *State) {
+// seal seals and signs b's records in the background (b.done), then, on
+// the chain, signs its entries on the head after the batch before it
+// (after; nil for a push's first batch, which goes on the head now),
+// once that one is signed.
+func (b *pushBatchOf) seal(s *syncer, after *pushBatchOf) {
+	st := s.st
 	b.done = make(chan struct{})
 	key := st.signer()
+	chain, at, now, unmarked := s.chain, s.chainHead(), st.now(), s.t.unmarked
 	go func() {
 		defer close(b.done)
 		b.recs = make([]*wire.Record, len(b.ps))
@@ -869,6 +877,17 @@ func (b *pushBatchOf) seal(st *State) {
 			b.recs[i], err = st.sealWith(hex.EncodeToString(b.ts[i].ID), base+1, b.ps[i], key)
 			return err
 		})
+		if b.err != nil || !chain {
+			return
+		}
+		if after != nil {
+			<-after.done
+			if after.signed == nil {
+				return // signed when sent, if at all
+			}
+			at = after.signed.cur
+		}
+		b.signed = s.signChain(at, b.recs, now, unmarked)
 	}()
 }
 
@@ -894,7 +913,7 @@ func (s *syncer) sendBatch(ctx context.Context, b *pushBatchOf) error {
 		return b.err
 	}
 	if s.chain {
-		return s.chainBatch(ctx, b.recs, b.ts)
+		return s.chainBatchSigned(ctx, b.signed, b.recs, b.ts)
 	}
 	return s.pushBatch(ctx, b.recs, b.ts)
 }
