@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -38,42 +37,8 @@ is served only on a loopback address: elsewhere give --tls-cert and
 --tls-key, or --insecure-listen behind something that encrypts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if machine.Source(a.getenv, a.tokenFile) == "" {
-				return usagef("the agent needs a machine token: set HUSH_TOKEN or give --token-file (see `hush team invite --machine`)")
-			}
-			tok, err := machine.Load(a.getenv, a.tokenFile)
-			if err != nil {
-				return err
-			}
-			auth := []byte(strings.TrimSpace(a.getenv("HUSH_AGENT_AUTH_TOKEN")))
-			if authFile != "" {
-				if auth, err = machine.ReadSecretFile(authFile); err != nil {
-					return err
-				}
-			}
-			if len(auth) == 0 {
-				return usagef("the agent needs a bearer token for its clients: --auth-token-file FILE or HUSH_AGENT_AUTH_TOKEN")
-			}
-			if err := machine.CheckListen(listen, cert != "", insecure); err != nil {
-				return usageError{err}
-			}
-			if insecure && cert == "" {
-				a.notef("warning: --insecure-listen: secrets and the bearer token cross the network in clear unless something in front encrypts them")
-			}
-			log := slog.New(slog.NewTextHandler(a.stderr, nil))
-			ag, err := machine.NewAgent(machine.AgentOptions{Token: tok, Auth: auth, Listen: listen, Interval: interval,
-				TLSCert: cert, TLSKey: key, Insecure: insecure, Logger: log,
-				Ready: func(addr string) {
-					if addrFile != "" {
-						scheme := "http://"
-						if cert != "" {
-							scheme = "https://"
-						}
-						if err := os.WriteFile(addrFile, []byte(scheme+addr+"\n"), 0o600); err != nil {
-							log.Warn("could not write --addr-file", "err", err)
-						}
-					}
-				}})
+			ag, err := machine.PrepareAgent(a.Getenv, a.TokenFile, authFile, machine.AgentOptions{Listen: listen, Interval: interval,
+				TLSCert: cert, TLSKey: key, Insecure: insecure, Logger: slog.New(slog.NewTextHandler(a.stderr, nil)), AddrFile: addrFile}, a.notef)
 			if err != nil {
 				return err
 			}

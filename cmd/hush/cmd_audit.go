@@ -1,14 +1,13 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -37,7 +36,7 @@ docs/security.md).`,
 			if since != "" {
 				d, err := parseDuration(since)
 				if err != nil {
-					return usageError{err}
+					return usage.Wrap(err)
 				}
 				from = time.Now().Add(-d)
 			}
@@ -46,7 +45,7 @@ docs/security.md).`,
 					return err
 				}
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				if restart {
 					if err := v.RestartAudit(); err != nil {
 						return err
@@ -54,25 +53,14 @@ docs/security.md).`,
 					a.notef("started a new audit log; its first entry records why the old one was missing or broken")
 					return nil
 				}
-				entries, err := v.Audit()
-				var ae *vault.AuditError
-				if errors.As(err, &ae) {
-					return fmt.Errorf("%w: the log was altered outside hush", err)
-				}
-				if err != nil {
+				if verify {
+					said, err := listing.VerifyAudit(v)
+					a.note(said)
 					return err
 				}
-				if verify {
-					if err := v.CheckFile(); err != nil {
-						return err
-					}
-					if len(entries) == 0 {
-						a.notef("audit log intact: no entries yet")
-						return nil
-					}
-					a.notef("audit log intact: %d entries, %s to %s", len(entries),
-						entries[0].Time.Local().Format("2006-01-02 15:04"), entries[len(entries)-1].Time.Local().Format("2006-01-02 15:04"))
-					return nil
+				entries, err := listing.Audit(v)
+				if err != nil {
+					return err
 				}
 				shown := vault.FilterAudit(entries, from, name)
 				if a.jsonOut {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -58,13 +59,13 @@ login the server refused.`,
 			}
 			f, err := credhelper.GitFolder(folder, req.Host)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			if f == "" {
 				return nil // no host: nothing hush can answer for
 			}
 			_, passName := credhelper.GitNames(f)
-			return a.audited("git-credential-"+op, []string{passName}, func(v *vault.Vault) error {
+			return a.Audited("git-credential-"+op, []string{passName}, func(v *vault.Vault) error {
 				return credhelper.Git(v, op, req, f, a.stdout)
 			})
 		},
@@ -87,13 +88,13 @@ holding {"ServerURL","Username","Secret"}.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			f, err := vault.CleanFolder(folder)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			if args[0] == "version" {
 				a.printf("docker-credential-hush %s\n", versionString())
 				return nil
 			}
-			err = a.audited("docker-credential-"+args[0], []string{f}, func(v *vault.Vault) error {
+			err = a.Audited("docker-credential-"+args[0], []string{f}, func(v *vault.Vault) error {
 				return credhelper.Docker(v, f, args[0], a.stdin, a.stdout)
 			})
 			if err != nil {

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/dynamic"
-	"github.com/hush-secrets/hush/cmd/hush/internal/human"
-	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -56,74 +52,46 @@ for a throw-away login in a transaction that is rolled back.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validNames(name); err != nil {
+			if err := usage.Names(name); err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("role-template") {
-				return usagef("missing --role-template: the SQL that grants a new login its rights, e.g. 'GRANT app_readonly TO {{name}}'")
+				return usage.Errorf("missing --role-template: the SQL that grants a new login its rights, e.g. 'GRANT app_readonly TO {{name}}'")
 			}
 			t, err := dynamic.ParseTemplate(tmpl)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			ttl, err := parseDuration(ttlFlag)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			if ttl < dynamic.MinTTL {
-				return usagef("--ttl must be at least %s", formatDuration(dynamic.MinTTL))
+				return usage.Errorf("--ttl must be at least %s", formatDuration(dynamic.MinTTL))
 			}
-			v, err := a.open()
+			o := dynamic.AddOptions{Template: t, TTL: ttl, Check: check, Describe: vault.Describe}
+			if cmd.Flags().Changed("note") {
+				o.Note = &note
+			}
+			v, err := a.Open()
 			if err != nil {
 				return err
 			}
 			defer v.Close()
-			if err := a.unlock(v); err != nil {
+			if err := a.Unlock(v); err != nil {
 				return err
 			}
-			if err := dynamic.Available(v, name); err != nil {
-				return err
-			}
-			given := cmd.Flags().Changed("postgres")
-			if given && adminURL == "" {
-				return usagef("--postgres is empty: give the admin URL, or - to read it from stdin")
-			}
-			value, err := a.input().AdminURL(name, adminURL, a.stderrIsTerminal(),
-				usagef("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name))
+			done, err := dynamic.AddAudited(v, name, o, func() ([]byte, error) {
+				if cmd.Flags().Changed("postgres") && adminURL == "" {
+					return nil, usage.Errorf("--postgres is empty: give the admin URL, or - to read it from stdin")
+				}
+				return a.input().AdminURL(name, adminURL, a.stderrIsTerminal(),
+					usage.Errorf("no admin URL for %s: give --postgres URL, or --postgres - with the URL on stdin (there is no terminal to ask on)", name))
+			}, a.Record)
 			if err != nil {
 				return err
 			}
-			defer crypto.Wipe(value)
-			o := dynamic.AddOptions{Template: t, TTL: ttl, Check: check, Describe: describeValue}
-			if cmd.Flags().Changed("note") {
-				o.Note = &note
-			}
-			src, err := dynamic.Prepare(value, o)
-			if err != nil {
-				return err
-			}
-			v.Intend("dynamic-add", []string{name})
-			res, err := src.Add(v, name)
-			result := err
-			var ce *dynamic.CheckError
-			if errors.As(err, &ce) {
-				result = ce.Err // the log says what the check found
-			}
-			if rerr := a.record(v, "dynamic-add", []string{name}, result); err == nil {
-				err = rerr
-			}
-			if err != nil {
-				return err
-			}
-			verb := "added"
-			if !res.Created {
-				verb = "updated"
-			}
-			checked := ""
-			if check {
-				checked = "; checked: the admin role can create logins and the template runs"
-			}
-			a.notef("%s dynamic source %s: %s, logins valid for %s%s", verb, name, res.Server, formatDuration(ttl), checked)
+			a.notef("%s", done)
 			return nil
 		},
 	}
@@ -142,7 +110,7 @@ func (a *app) dynamicLsCommand() *cobra.Command {
 		Short: "list dynamic sources: server (without password), TTL, template, leases",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				out, err := a.leaseManager(v).SourceRows()
 				if err != nil {
 					return err
@@ -174,23 +142,10 @@ anyway; --cleanup drops it for good, and so does every later
 ` + "`hush run --dynamic`" + `. The leases of a running hush are left alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				m := a.leaseManager(v)
 				if cleanup {
-					ctx, cancel := context.WithTimeout(context.Background(), dynamic.CleanupTimeout)
-					defer cancel()
-					out, err := m.Cleanup(ctx, nil)
-					if err != nil {
-						return err
-					}
-					failed := dynamic.Report(out, a.notef)
-					if len(out) == 0 {
-						a.notef("no left-over leases")
-					}
-					if failed > 0 {
-						return fmt.Errorf("%s could not be dropped; they stay recorded: run `hush dynamic leases --cleanup` again once the database is reachable", human.Count(failed, "login"))
-					}
-					return nil
+					return m.CleanupLeftOver(a.notef)
 				}
 				now := time.Now()
 				leases, err := m.Leases(now)
@@ -226,36 +181,19 @@ under another hush, which then finds the login gone.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validNames(name); err != nil {
+			if err := usage.Names(name); err != nil {
 				return err
 			}
 			if all == (role != "") {
-				return usagef("give --all (every login of %s) or --role ROLE (one)", name)
+				return usage.Errorf("give --all (every login of %s) or --role ROLE (one)", name)
 			}
 			if all {
 				if err := a.confirm(yes, "Drop every login made from "+name+", ending the sessions of programs using them"); err != nil {
 					return err
 				}
 			}
-			return a.withVault(func(v *vault.Vault) error {
-				m := a.leaseManager(v)
-				ctx, cancel := context.WithTimeout(context.Background(), dynamic.CleanupTimeout)
-				defer cancel()
-				out, err := m.Revoke(ctx, name, role)
-				if err != nil {
-					return err
-				}
-				if len(out) == 0 {
-					if role != "" {
-						return fmt.Errorf("no lease %s of %s: `hush dynamic leases` lists them", role, name)
-					}
-					a.notef("no leases of %s", name)
-					return nil
-				}
-				if failed := dynamic.Report(out, a.notef); failed > 0 {
-					return fmt.Errorf("%s could not be dropped; they stay recorded", human.Count(failed, "login"))
-				}
-				return nil
+			return a.WithVault(func(v *vault.Vault) error {
+				return a.leaseManager(v).RevokeLogins(name, role, a.notef)
 			})
 		},
 	}
@@ -274,15 +212,12 @@ whose server no longer exists. If it does exist, drop it yourself
 (DROP ROLE "hush_..."); PostgreSQL refuses it after its expiry anyway.`,
 		Args: exactArgs("ROLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withVault(func(v *vault.Vault) error {
-				l, err := a.leaseManager(v).Forget(args[0])
-				if errors.Is(err, vault.ErrNotFound) {
-					return fmt.Errorf("no lease %s: `hush dynamic leases` lists them", args[0])
-				}
+			return a.WithVault(func(v *vault.Vault) error {
+				done, err := a.leaseManager(v).ForgetLease(args[0])
 				if err != nil {
 					return err
 				}
-				a.notef("forgot lease %s of %s at %s; if the login still exists, drop it yourself: DROP ROLE \"%s\"", l.Role, l.Source, l.Server, l.Role)
+				a.notef("%s", done)
 				return nil
 			})
 		},

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/crypto/generate"
 )
@@ -30,12 +31,12 @@ of EFF diceware words (--words 10, the default with --separator: about 129 bits;
 				n    int
 			}{{"length", o.Length}, {"words", o.Words}, {"bytes", o.Bytes}} {
 				if fl.Changed(f.name) && f.n <= 0 {
-					return usagef("--%s must be a positive number", f.name)
+					return usage.Errorf("--%s must be a positive number", f.name)
 				}
 			}
 			switch {
 			case fl.Changed("words") && fl.Changed("bytes"):
-				return usagef("--words and --bytes make different things: give one")
+				return usage.Errorf("--words and --bytes make different things: give one")
 			case fl.Changed("words") || fl.Changed("separator"):
 				o.Kind = generate.Passphrase
 			case fl.Changed("bytes") || fl.Changed("encoding"):
@@ -43,7 +44,7 @@ of EFF diceware words (--words 10, the default with --separator: about 129 bits;
 			}
 			r, err := generate.New(o)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			defer crypto.Wipe(r.Value)
 			if a.jsonOut {

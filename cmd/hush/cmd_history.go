@@ -1,14 +1,14 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/change"
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -19,10 +19,10 @@ func (a *app) historyCommand() *cobra.Command {
 		Args:  exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validNames(name); err != nil {
+			if err := usage.Names(name); err != nil {
 				return err
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				hist, cur, err := v.History(name)
 				if err != nil {
 					return err
@@ -66,36 +66,18 @@ back.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("to") {
-				return usagef("missing --to N: the version to restore (see `hush history %s`)", args[0])
+				return usage.Errorf("missing --to N: the version to restore (see `hush history %s`)", args[0])
 			}
 			if to < 1 {
-				return usagef("--to must be 1 or more")
+				return usage.Errorf("--to must be 1 or more")
 			}
-			if err := validNames(args[0]); err != nil {
+			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
-			return a.audited("rollback", args[:1], func(v *vault.Vault) error {
-				rb := v.RollbackValue
-				if withMeta {
-					rb = v.Rollback
-				}
-				res, err := rb(args[0], to)
-				if errors.Is(err, vault.ErrCurrentVersion) {
-					return usagef("version %d is the current one of %s: nothing to restore (see `hush history %s`)", to, args[0], args[0])
-				}
-				if err != nil {
-					return a.didYouMean(v, args[0], err)
-				}
-				if !res.Changed {
-					a.notef("%s already holds the value of version %d (version %d): nothing restored", args[0], to, res.Version)
-					return nil
-				}
-				what := "the value of version %d"
-				if withMeta {
-					what = "version %d with its metadata"
-				}
-				a.notef("restored %s as version %d", fmt.Sprintf(what, to), res.Version)
-				return nil
+			return a.Audited("rollback", args[:1], func(v *vault.Vault) error {
+				said, err := change.Rollback(v, args[0], to, withMeta)
+				a.note(said)
+				return err
 			})
 		},
 	}

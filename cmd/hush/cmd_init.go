@@ -5,9 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
-	"github.com/hush-secrets/hush/vault"
-	"github.com/hush-secrets/hush/vault/unlock"
 )
 
 type kdfFlags struct {
@@ -27,13 +26,13 @@ func (f *kdfFlags) params(base crypto.KDFParams) (crypto.KDFParams, error) {
 	p := base
 	if f.memoryMiB != 0 {
 		if f.memoryMiB < 0 || f.memoryMiB > 1024 {
-			return p, usagef("--kdf-memory must be between 19 and 1024 MiB")
+			return p, usage.Errorf("--kdf-memory must be between 19 and 1024 MiB")
 		}
 		p.MemoryKiB = uint32(f.memoryMiB) * 1024
 	}
 	if f.passes != 0 {
 		if f.passes < 0 || f.passes > 64 {
-			return p, usagef("--kdf-passes must be between 2 and 64")
+			return p, usage.Errorf("--kdf-passes must be between 2 and 64")
 		}
 		p.Passes = uint32(f.passes)
 	}
@@ -62,7 +61,7 @@ this machine.`,
 
 func (a *app) initVault(kdf *kdfFlags) error {
 	start := time.Now()
-	v, name, path, err := a.createVault(kdf, "")
+	v, name, path, err := a.Create(kdf.chosen, "")
 	if err != nil {
 		return err
 	}
@@ -74,26 +73,13 @@ func (a *app) initVault(kdf *kdfFlags) error {
 	return nil
 }
 
-// createVault makes the chosen vault, for init and team join
-// (unlock.Create): the key derivation cost from the flags, or calibrated
-// by vault.Create; the passphrase from newPassphrase. hint follows
-// "already exists".
-func (a *app) createVault(kdf *kdfFlags, hint string) (v *vault.Vault, name, path string, err error) {
-	name, path, err = a.vaultPath()
-	if err != nil {
-		return nil, "", "", err
+// chosen is the key derivation cost the flags give, or zero (for
+// vault.Create to calibrate) when they give none.
+func (f *kdfFlags) chosen() (crypto.KDFParams, error) {
+	if !f.set() {
+		return crypto.KDFParams{}, nil
 	}
-	v, note, err := unlock.Create(name, path, hint, func() (params crypto.KDFParams, pass []byte, err error) {
-		if kdf.set() { // zero params: vault.Create calibrates
-			if params, err = kdf.params(crypto.DefaultKDF); err != nil {
-				return params, nil, err
-			}
-		}
-		pass, err = a.newPassphrase("", true)
-		return params, pass, err
-	})
-	a.note(note)
-	return v, name, path, err
+	return f.params(crypto.DefaultKDF)
 }
 
 // runDefault is `hush` with no command: the terminal UI on a terminal

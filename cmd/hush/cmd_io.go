@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 
@@ -9,7 +8,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
-	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
 	"github.com/hush-secrets/hush/vault/importer"
@@ -52,28 +51,18 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
   hush import --from pass --into moved ~/.password-store`,
 		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			folder, err := cleanFolder(into)
+			folder, err := usage.Folder(into)
 			if err != nil {
 				return err
 			}
-			if from != "" {
-				if f, err := envfile.ParseFormat(from); err == nil && f != envfile.Shell {
-					format = from // --from dotenv|json|yaml is --format
-				} else {
-					src, err := importer.ParseFormat(from)
-					if err != nil {
-						return usageError{err}
-					}
-					return a.importFrom(src, args[0], folder, passwordFile, dryRun, overwrite)
-				}
+			src, f, err := transfer.Formats(from, format, args[0])
+			if err != nil {
+				return err
 			}
-			f := envfile.FormatFromPath(args[0])
-			if format != "" {
-				if f, err = envfile.ParseFormat(format); err != nil {
-					return usageError{err}
-				}
+			if src != "" {
+				return a.importFrom(src, args[0], folder, passwordFile, dryRun, overwrite)
 			}
-			file := transfer.File{Path: args[0], Format: f, Folder: folder, NoExpand: noExpand, ExpandEnv: expandEnv, Env: a.env}
+			file := transfer.File{Path: args[0], Format: f, Folder: folder, NoExpand: noExpand, ExpandEnv: expandEnv, Env: a.Env}
 			reqs, names, wipe, err := file.Read(a.stdin, a.notef)
 			if err != nil {
 				return err
@@ -83,7 +72,7 @@ be brought is counted by reason; --dry-run shows every name, never a value.`,
 				transfer.WritePlan(a.stdout, names)
 				return nil
 			}
-			return a.audited("import", names, func(v *vault.Vault) error {
+			return a.Audited("import", names, func(v *vault.Vault) error {
 				done, err := transfer.Import(v, reqs, folder)
 				a.note(done)
 				return err
@@ -132,7 +121,7 @@ func (a *app) importFrom(f importer.Format, path, folder, passwordFile string, d
 	if err := transfer.Importable(a.stderr, plan, folder, path); err != nil {
 		return err
 	}
-	return a.audited("import", plan.Names(folder), func(v *vault.Vault) error {
+	return a.Audited("import", plan.Names(folder), func(v *vault.Vault) error {
 		return transfer.ApplyExport(v, folder, plan, overwrite, a.stderr)
 	})
 }
@@ -152,32 +141,16 @@ The output is plaintext: mind where it goes. -o writes a file readable only by y
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := envfile.ParseFormat(format)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			folder := ""
 			if len(args) == 1 {
-				if folder, err = cleanFolder(args[0]); err != nil {
+				if folder, err = usage.Folder(args[0]); err != nil {
 					return err
 				}
 			}
-			return a.audited("export", []string{transfer.DisplayFolder(folder)}, func(v *vault.Vault) error {
-				entries, skipped, err := transfer.Entries(v, folder)
-				for _, name := range skipped {
-					a.notef("note: %s is a dynamic source: its admin URL is not exported (`hush get %s` shows it)", name, name)
-				}
-				if err != nil {
-					return err
-				}
-				var buf bytes.Buffer
-				defer func() { crypto.Wipe(buf.Bytes()) }()
-				if err := envfile.Write(&buf, f, entries); err != nil {
-					return err
-				}
-				if output == "" {
-					_, err := a.stdout.Write(buf.Bytes())
-					return err
-				}
-				return transfer.WritePrivate(output, buf.Bytes())
+			return a.Audited("export", []string{transfer.DisplayFolder(folder)}, func(v *vault.Vault) error {
+				return transfer.Export(v, folder, f, a.stdout, output, a.notef)
 			})
 		},
 	}

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"errors"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/change"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
-	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/transfer"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/rotate"
 )
@@ -26,12 +25,12 @@ a new value (hush set, hush rotate) makes the secret usable again.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {
-				return usagef("missing --reason: say why, e.g. --reason \"leaked in a CI log\"")
+				return usage.Errorf("missing --reason: say why, e.g. --reason \"leaked in a CI log\"")
 			}
-			if err := validNames(args[0]); err != nil {
+			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
-			return a.audited("revoke", args[:1], func(v *vault.Vault) error {
+			return a.Audited("revoke", args[:1], func(v *vault.Vault) error {
 				res, err := v.Revoke(args[0], reason)
 				if err != nil {
 					return err
@@ -57,26 +56,21 @@ cron can gate on it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w, err := parseDuration(within)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			cw, err := parseDuration(certWithin)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			folder := ""
 			if len(args) == 1 {
 				folder = args[0]
 			}
-			return a.withVault(func(v *vault.Vault) error {
-				entries, err := v.ListWithPolicies(folder)
+			return a.WithVault(func(v *vault.Vault) error {
+				now := time.Now()
+				items, err := listing.Due(v, folder, now, w, cw)
 				if err != nil {
 					return err
-				}
-				now := time.Now()
-				items := vault.Due(entries, now, w, cw)
-				if folder == "" {
-					items = append(items, machine.Due(v, now)...)
-					slices.SortStableFunc(items, func(x, y vault.DueItem) int { return x.When.Compare(y.When) })
 				}
 				out, overdue := listing.DueRows(items)
 				if a.jsonOut {
@@ -123,37 +117,31 @@ rotator, reports each, and exits 1 if any failed.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if due {
 				if len(args) > 0 || gen || with != "" {
-					return usagef("--due rotates every overdue secret: give no NAME, --generate or --with")
+					return usage.Errorf("--due rotates every overdue secret: give no NAME, --generate or --with")
 				}
 				return nil
 			}
 			if gen && with != "" {
-				return usagef("give --generate or --with, not both")
+				return usage.Errorf("give --generate or --with, not both")
 			}
 			return exactArgs("NAME")(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if timeout <= 0 {
-				return usagef("--timeout must be positive")
+				return usage.Errorf("--timeout must be positive")
 			}
 			if due {
 				return a.rotateDue(timeout)
 			}
-			if err := validNames(args[0]); err != nil {
+			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
-			return a.audited("rotate", args[:1], func(v *vault.Vault) error {
+			return a.Audited("rotate", args[:1], func(v *vault.Vault) error {
 				o := a.rotateOptions(timeout)
 				o.Generate, o.With = gen, with
-				res, err := rotate.Rotate(v, args[0], o)
-				if errors.Is(err, rotate.ErrNoRotator) {
-					return usagef("%v: give --generate, or --with COMMAND (it is kept for next time)", err)
-				}
-				if err != nil {
-					return a.didYouMean(v, args[0], err)
-				}
-				a.notef("rotated %s (version %d)", args[0], res.Version)
-				return nil
+				said, err := change.Rotate(v, args[0], o)
+				a.note(said)
+				return err
 			})
 		},
 	}
@@ -167,8 +155,8 @@ rotator, reports each, and exits 1 if any failed.`,
 
 // rotateOptions are the rotation engine's options for this process.
 func (a *app) rotateOptions(timeout time.Duration) rotate.Options {
-	o := rotate.Options{Timeout: timeout, Stderr: a.stderr, Describe: describeValue}
-	for k, v := range a.env {
+	o := rotate.Options{Timeout: timeout, Stderr: a.stderr, Describe: vault.Describe}
+	for k, v := range a.Env {
 		o.Environ = append(o.Environ, k+"="+v)
 	}
 	return o
@@ -177,21 +165,8 @@ func (a *app) rotateOptions(timeout time.Duration) rotate.Options {
 // rotateDue rotates every overdue secret that has a rotator, each
 // rotation audited.
 func (a *app) rotateDue(timeout time.Duration) error {
-	return a.withVault(func(v *vault.Vault) error {
-		var tally rotate.Tally
-		err := rotate.Due(v, a.rotateOptions(timeout), func(o rotate.Outcome) {
-			if !o.NoRotator {
-				if rerr := a.record(v, "rotate", []string{o.Name}, o.Err); o.Err == nil && rerr != nil {
-					o.Err = rerr
-				}
-			}
-			a.notef("%s", tally.Add(o))
-		})
-		if err != nil {
-			return err
-		}
-		a.notef("%s", tally.Summary())
-		return tally.Err()
+	return a.WithVault(func(v *vault.Vault) error {
+		return rotate.DueRecorded(v, a.rotateOptions(timeout), a.Record, a.note)
 	})
 }
 
@@ -209,21 +184,17 @@ arguments, list the policies.`,
 		Args: rangeArgs(0, 1, "FOLDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 != cmd.Flags().Changed("rotate-every") {
-				return usagef("give a FOLDER and --rotate-every together, or neither to list the policies")
+				return usage.Errorf("give a FOLDER and --rotate-every together, or neither to list the policies")
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				if len(args) == 1 {
 					d, err := parseDuration(rotate)
 					if err != nil {
-						return usageError{err}
+						return usage.Wrap(err)
 					}
 					// A change like any other: its audit entry goes in
 					// with it and the vault's anchor moves.
-					v.Intend("policy", []string{args[0]})
-					err = v.SetPolicy(args[0], d)
-					if rerr := a.record(v, "policy", []string{args[0]}, err); err == nil {
-						err = rerr
-					}
+					err = a.Change(v, "policy", []string{args[0]}, func() error { return v.SetPolicy(args[0], d) })
 					if err != nil {
 						return err
 					}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"github.com/spf13/cobra"
-
-	"github.com/hush-secrets/hush/crypto"
 )
 
 func (a *app) passwdCommand() *cobra.Command {
@@ -34,45 +32,7 @@ leak of the passphrase or of a vault file. It is safe to interrupt: the vault
 is then either as it was (old passphrase) or rotated (new passphrase).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// The current passphrase, not a remembered key: whoever sits at
-			// an unlocked session must not be able to change it.
-			v, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer v.Close()
-			if err := a.unlockWithPassphrase(v); err != nil {
-				return err
-			}
-			err = func() error {
-				params, err := kdf.params(v.KDF())
-				if err != nil {
-					return err
-				}
-				pass, err := a.newPassphrase(newFile, false)
-				if err != nil {
-					return err
-				}
-				defer crypto.Wipe(pass)
-				if rotateKey {
-					if err := a.chain().RotateKey(v, pass, params); err != nil {
-						return err
-					}
-					a.notef("passphrase changed and vault key replaced (key epoch %d; key derivation: %s); remembered keys were forgotten", v.Epoch(), params)
-					return nil
-				}
-				// Its entry goes in with the change, and moves the anchor.
-				v.Intend("passwd", nil)
-				if err := v.ChangePassphrase(pass, params); err != nil {
-					return err
-				}
-				a.notef("passphrase changed (key derivation: %s)", params)
-				return nil
-			}()
-			if rerr := a.record(v, "passwd", nil, err); err == nil && rerr != nil {
-				a.notef("note: the passphrase was changed, but %v", rerr)
-			}
-			return err
+			return a.ChangePassphrase(kdf.params, newFile, rotateKey)
 		},
 	}
 	kdf.register(cmd)

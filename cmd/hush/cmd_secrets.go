@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,9 +8,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/change"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/metaflags"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -38,7 +39,7 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 		Args: rangeArgs(1, 2, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validNames(name); err != nil {
+			if err := usage.Names(name); err != nil {
 				return err
 			}
 			u, err := metaUpdate(&meta, cmd.Flags())
@@ -46,44 +47,38 @@ metadata, without giving the value again, use ` + "`hush edit`" + `.`,
 				return err
 			}
 			if gen && len(args) == 2 {
-				return usagef("give a VALUE or --generate, not both")
+				return usage.Errorf("give a VALUE or --generate, not both")
 			}
-			v, err := a.open()
+			v, err := a.Open()
 			if err != nil {
 				return err
 			}
 			defer v.Close()
 			// Unlock before reading the value so that a wrong passphrase
 			// does not cost the user retyping a long value.
-			if err := a.unlock(v); err != nil {
+			if err := a.Unlock(v); err != nil {
 				return err
 			}
 			value, err := a.input().Value(name, args[1:], gen,
-				usagef("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name))
+				usage.Errorf("no value for %s: give it as an argument, with - on stdin, or --generate (there is no terminal to ask on)", name))
 			if err != nil && len(args) == 1 && !gen && meta.Changed(cmd.Flags()) {
 				// Only metadata was given: say where that goes.
-				return usageError{fmt.Errorf("%w; to change only metadata, keeping the value: `hush edit %s` with the same flags", err, name)}
+				return usage.Wrap(fmt.Errorf("%w; to change only metadata, keeping the value: `hush edit %s` with the same flags", err, name))
 			}
 			if err != nil {
 				return err
 			}
 			defer crypto.Wipe(value)
-			v.Intend("set", []string{name})
-			res, err := v.Set(name, value, u)
-			if rerr := a.record(v, "set", []string{name}, err); err == nil && rerr != nil {
-				err = rerr
-			}
+			// Said once recorded: after what the sync that follows says.
+			var said string
+			err = a.Change(v, "set", []string{name}, func() (err error) {
+				said, err = change.Set(v, name, value, u)
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			switch {
-			case !res.Changed:
-				a.notef("%s unchanged (version %d)", name, res.Version)
-			case res.Created:
-				a.notef("created %s", name)
-			default:
-				a.notef("updated %s (version %d)", name, res.Version)
-			}
+			a.note(said)
 			return nil
 		},
 	}
@@ -107,27 +102,20 @@ Changing --type checks that the value is of the new type.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validNames(name); err != nil {
+			if err := usage.Names(name); err != nil {
 				return err
 			}
 			if !meta.Changed(cmd.Flags()) {
-				return usagef("nothing to change: give --note, --tag, --type, --rotate-every, --expires or --rotator (`hush set %s` changes the value)", name)
+				return usage.Errorf("nothing to change: give --note, --tag, --type, --rotate-every, --expires or --rotator (`hush set %s` changes the value)", name)
 			}
 			u, err := metaUpdate(&meta, cmd.Flags())
 			if err != nil {
 				return err
 			}
-			return a.audited("edit", args[:1], func(v *vault.Vault) error {
-				res, err := v.Edit(name, u)
-				if err != nil {
-					return a.didYouMean(v, name, err)
-				}
-				if !res.Changed {
-					a.notef("%s unchanged (version %d): it already has that", name, res.Version)
-					return nil
-				}
-				a.notef("edited %s (version %d, same value)", name, res.Version)
-				return nil
+			return a.Audited("edit", args[:1], func(v *vault.Vault) error {
+				said, err := change.Edit(v, name, u)
+				a.note(said)
+				return err
 			})
 		},
 	}
@@ -140,21 +128,10 @@ Changing --type checks that the value is of the new type.`,
 func metaUpdate(m *metaflags.Flags, f *pflag.FlagSet) (vault.Update, error) {
 	u, err := m.Update(f)
 	if err != nil {
-		return u, usageError{err}
+		return u, usage.Wrap(err)
 	}
-	u.Describe = describeValue
+	u.Describe = vault.Describe
 	return u, nil
-}
-
-// didYouMean adds the nearest existing name to a not-found error.
-func (a *app) didYouMean(v *vault.Vault, name string, err error) error {
-	if !errors.Is(err, vault.ErrNotFound) {
-		return err
-	}
-	if c, cerr := v.Closest(name); cerr == nil && c != "" {
-		return fmt.Errorf("%w; did you mean %s?", err, c)
-	}
-	return err
 }
 
 func (a *app) getCommand() *cobra.Command {
@@ -170,12 +147,12 @@ given as value_base64 instead of value.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if version < 0 || cmd.Flags().Changed("version") && version == 0 {
-				return usagef("--version must be 1 or more")
+				return usage.Errorf("--version must be 1 or more")
 			}
-			if err := validNames(args[0]); err != nil {
+			if err := usage.Names(args[0]); err != nil {
 				return err
 			}
-			return a.audited("get", args[:1], func(v *vault.Vault) error {
+			return a.Audited("get", args[:1], func(v *vault.Vault) error {
 				if theirs {
 					return a.getTheirs(v, args[0])
 				}
@@ -231,13 +208,13 @@ func (a *app) lsCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			folder := ""
 			if len(args) == 1 {
-				f, err := cleanFolder(args[0])
+				f, err := usage.Folder(args[0])
 				if err != nil {
 					return err
 				}
 				folder = f
 			}
-			return a.withVault(func(v *vault.Vault) error {
+			return a.WithVault(func(v *vault.Vault) error {
 				// Damaged secrets are listed as such, and ls fails.
 				l, err := listing.Read(v, folder, all)
 				if err != nil {
@@ -277,7 +254,7 @@ func (a *app) rmCommand() *cobra.Command {
 		Short:   "remove secrets (history is kept until --purge)",
 		Args:    rangeArgs(1, 1<<20, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := validNames(args...); err != nil {
+			if err := usage.Names(args...); err != nil {
 				return err
 			}
 			if purge {
@@ -285,24 +262,8 @@ func (a *app) rmCommand() *cobra.Command {
 					return err
 				}
 			}
-			return a.audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
-				if purge {
-					// One transaction: all of them or none.
-					if err := v.PurgeMany(args); err != nil {
-						return err
-					}
-					for _, n := range args {
-						a.notef("purged %s and its history", n)
-					}
-					return nil
-				}
-				for _, n := range args {
-					if err := v.Remove(n); err != nil {
-						return err
-					}
-					a.notef("removed %s (history kept: `hush rm --purge %s` deletes it for good)", n, n)
-				}
-				return nil
+			return a.Audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
+				return change.Remove(v, args, purge, a.note)
 			})
 		},
 	}
@@ -317,10 +278,10 @@ func (a *app) mvCommand() *cobra.Command {
 		Short: "rename a secret (history moves with it)",
 		Args:  exactArgs("OLD", "NEW"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := validNames(args...); err != nil {
+			if err := usage.Names(args...); err != nil {
 				return err
 			}
-			return a.audited("mv", args, func(v *vault.Vault) error {
+			return a.Audited("mv", args, func(v *vault.Vault) error {
 				if _, err := v.Move(args[0], args[1]); err != nil {
 					return err
 				}
@@ -337,10 +298,10 @@ func (a *app) cpCommand() *cobra.Command {
 		Short: "copy a secret's current value and metadata to a new name",
 		Args:  exactArgs("SOURCE", "DEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := validNames(args...); err != nil {
+			if err := usage.Names(args...); err != nil {
 				return err
 			}
-			return a.audited("cp", args, func(v *vault.Vault) error {
+			return a.Audited("cp", args, func(v *vault.Vault) error {
 				if _, err := v.Copy(args[0], args[1]); err != nil {
 					return err
 				}
@@ -349,24 +310,4 @@ func (a *app) cpCommand() *cobra.Command {
 			})
 		},
 	}
-}
-
-// validNames checks names before anything asks for a passphrase. A bad
-// name is a usage error (exit 2): how hush was called was wrong.
-func validNames(names ...string) error {
-	for _, n := range names {
-		if err := vault.ValidName(n); err != nil {
-			return usageError{err}
-		}
-	}
-	return nil
-}
-
-// cleanFolder is vault.CleanFolder with a bad folder as a usage error.
-func cleanFolder(folder string) (string, error) {
-	f, err := vault.CleanFolder(folder)
-	if err != nil {
-		return "", usageError{err}
-	}
-	return f, nil
 }

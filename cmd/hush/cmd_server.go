@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/sync/server"
 )
 
@@ -46,20 +47,20 @@ SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
 			if logFormat == "json" {
 				h = slog.NewJSONHandler(a.stderr, nil)
 			} else if logFormat != "text" {
-				return usagef("--log-format is text or json")
+				return usage.Errorf("--log-format is text or json")
 			}
 			if (cert == "") != (key == "") {
-				return usagef("--tls-cert and --tls-key go together")
+				return usage.Errorf("--tls-cert and --tls-key go together")
 			}
 			if db == "" {
-				home, err := a.home()
+				home, err := a.Home()
 				if err != nil {
 					return err
 				}
 				db = filepath.Join(home, "server", "server.db")
 			}
 			if maxConns < 1 {
-				return usagef("--max-conns is at least 1")
+				return usage.Errorf("--max-conns is at least 1")
 			}
 			if memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 				// A soft ceiling: the collector works harder near it and
@@ -72,9 +73,9 @@ SIGTERM or Ctrl-C stops it after the requests in flight. /healthz and
 				AddrFile: addrFile, Log: slog.New(h), Rate: rps, MaxConns: maxConns})
 			switch {
 			case errors.Is(err, server.ErrListen):
-				return usagef("--listen %q is not HOST:PORT", listen)
+				return usage.Errorf("--listen %q is not HOST:PORT", listen)
 			case errors.Is(err, server.ErrPlainHTTP):
-				return usagef("refusing plain HTTP on %s: it is not a loopback address. Give --tls-cert and --tls-key, or --insecure if a TLS proxy is in front", listen)
+				return usage.Errorf("refusing plain HTTP on %s: it is not a loopback address. Give --tls-cert and --tls-key, or --insecure if a TLS proxy is in front", listen)
 			}
 			return err
 		},

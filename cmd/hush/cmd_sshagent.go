@@ -1,15 +1,13 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/sshagent"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -37,34 +35,28 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 		RunE: func(*cobra.Command, []string) error {
 			folder, err := vault.CleanFolder(folder)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
 			o := sshagent.Options{AllowChanges: allowAdd, Log: a.notef}
 			if confirm {
-				askpass := a.getenv("SSH_ASKPASS")
+				askpass := a.Getenv("SSH_ASKPASS")
 				if askpass == "" {
-					return usagef("--confirm asks through $SSH_ASKPASS, which is not set (e.g. ssh-askpass, ksshaskpass, or a script that exits 0 for yes)")
+					return usage.Errorf("--confirm asks through $SSH_ASKPASS, which is not set (e.g. ssh-askpass, ksshaskpass, or a script that exits 0 for yes)")
 				}
 				o.Confirm = sshagent.Askpass(askpass, os.Environ())
 			}
-			av := &sshagent.FolderVault{Open: a.rememberedOnly, Folder: folder, Notef: a.notef,
-				Audit: func(v *vault.Vault, action string, names []string, result error) { a.record(v, action, names, result) }}
-			keys, err := av.Keys()
-			if errors.Is(err, sshagent.ErrLocked) {
-				return fmt.Errorf("vault is locked: run `hush unlock` first (the agent uses the key it remembers, and drops its keys at `hush lock`)")
-			}
+			av := &sshagent.FolderVault{Open: a.Open, Chain: a.Chain(), Folder: folder, Notef: a.notef,
+				Audit: func(v *vault.Vault, action string, names []string, result error) { a.Record(v, action, names, result) }}
+			keys, err := av.Check()
 			if err != nil {
 				return err
 			}
-			if len(keys) == 0 {
-				a.notef("note: no SSH private key in folder %q yet: add one with `hush set %s - < ~/.ssh/id_ed25519`", folder, strings.TrimPrefix(folder+"/NAME", "/"))
-			}
 			if socket == "" {
-				name, _, err := a.vaultPath()
+				name, _, err := a.VaultPath()
 				if err != nil {
 					return err
 				}
-				if socket, err = sshagent.SocketPath(a.getenv("XDG_RUNTIME_DIR"), name); err != nil {
+				if socket, err = sshagent.SocketPath(a.Getenv("XDG_RUNTIME_DIR"), name); err != nil {
 					return err
 				}
 			}
@@ -75,7 +67,7 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 				if f, ok := a.stdout.(*os.File); ok && !term.IsTerminal(int(f.Fd())) {
 					f.Close()
 				}
-				a.notef("hush ssh-agent: serving %d key(s) from %q on %s; Ctrl-C stops it", len(keys), folder, socket)
+				a.notef("hush ssh-agent: serving %d key(s) from %q on %s; Ctrl-C stops it", keys, folder, socket)
 			})
 		},
 	}
@@ -85,18 +77,4 @@ signature is first confirmed through $SSH_ASKPASS, as ssh-add -c does.`,
 	f.BoolVar(&allowAdd, "allow-add", false, "let clients add keys (kept in memory, never in the vault)")
 	f.StringVar(&socket, "socket", "", "the socket's path (default $XDG_RUNTIME_DIR/hush/ssh-agent.VAULT.sock)")
 	return cmd
-}
-
-// rememberedOnly opens the chosen vault unlocked by a remembered key, or
-// fails with sshagent.ErrLocked: the agent never asks for a passphrase.
-func (a *app) rememberedOnly() (*vault.Vault, error) {
-	v, err := a.open()
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := a.chain().Remembered(v); !ok {
-		v.Close()
-		return nil, sshagent.ErrLocked
-	}
-	return v, nil
 }

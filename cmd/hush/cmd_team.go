@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -26,7 +27,7 @@ reaches a new device only wrapped to it by an admin. See docs/sync.md.
   member$ hush sync                           # receives the key and the secrets`,
 		Args: cobra.NoArgs,
 	}
-	cmd.PersistentPreRun = func(*cobra.Command, []string) { a.noAutoSync = true }
+	cmd.PersistentPreRun = func(*cobra.Command, []string) { a.NoAutoSync = true }
 	cmd.AddCommand(a.teamCreateCommand(), a.teamInviteCommand(), a.teamJoinCommand(), a.teamApproveCommand(), a.teamMembersCommand(),
 		a.teamRoleCommand(), a.teamRemoveCommand(), a.teamRotateCommand(), a.teamVerifyCommand(), a.teamAuditCommand(),
 		a.teamGrantCommand(), a.teamUngrantCommand(), a.teamScopesCommand())
@@ -41,7 +42,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if server == "" || name == "" {
-				return usagef("give --server URL and --name TEAM")
+				return usage.Errorf("give --server URL and --name TEAM")
 			}
 			// Looked up here, not as the flag's default, which every hush
 			// command would pay for (a user lookup in /etc/passwd).
@@ -55,7 +56,7 @@ func (a *app) teamCreateCommand() *cobra.Command {
 			if member == "" {
 				member = device
 			}
-			return a.audited("team-create", nil, func(v *vault.Vault) error {
+			return a.Audited("team-create", nil, func(v *vault.Vault) error {
 				return a.told(teamsync.Create(v, client.CreateOptions{Server: server, Name: name, Device: device, Member: member, CA: caPEM}))
 			})
 		},
@@ -91,9 +92,9 @@ HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
 			if machineName != "" {
 				return a.inviteMachine(cmd, machineName, role, expires, member, scopes)
 			}
-			ttl, err := vault.ParseInterval(expires)
-			if err != nil || ttl <= 0 || ttl > 31*24*time.Hour {
-				return usagef("--expires takes a duration up to 31d, like 1h or 7d")
+			ttl, err := teamsync.InviteLife(expires)
+			if err != nil {
+				return err
 			}
 			return a.withTeam("team-invite", nil, func(ctx context.Context, t *client.Team) error {
 				code, note, err := teamsync.Invite(ctx, t, role, member, ttl, scopes)
@@ -130,7 +131,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 				// --name names the team in `team create`; here it named the
 				// device, which misled. Kept working for old scripts.
 				if cmd.Flags().Changed("device") && device != oldName {
-					return usagef("give the device's name once, with --device")
+					return usage.Errorf("give the device's name once, with --device")
 				}
 				device = oldName
 				a.notef("note: `team join --name` is deprecated: use --device NAME (the name of this device)")
@@ -147,14 +148,14 @@ Use --vault NAME to keep it beside an existing vault.`,
 				return err
 			}
 			if member, err = teamsync.JoinMember(inv, member, device); err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
-			v, name, path, err := a.createVault(&kdf, ": join into a new one with --vault NAME")
+			v, name, path, err := a.Create(kdf.chosen, ": join into a new one with --vault NAME")
 			if err != nil {
 				return err
 			}
 			st, notes, err := teamsync.Join(v, inv, client.JoinOptions{Device: device, Member: member, CA: caPEM},
-				func(err error) error { return a.record(v, "team-join", nil, err) })
+				func(err error) error { return a.Record(v, "team-join", nil, err) })
 			if err := a.told(notes, err); err != nil {
 				return err
 			}
@@ -211,7 +212,7 @@ func (a *app) syncCommand() *cobra.Command {
 	var watch bool
 	cmd := &cobra.Command{
 		Use:    "sync [--auto on|off] [--fresh-window 7d] [--watch]",
-		PreRun: func(*cobra.Command, []string) { a.noAutoSync = true },
+		PreRun: func(*cobra.Command, []string) { a.NoAutoSync = true },
 		Short:  "push local changes to the team server and pull the team's",
 		Long: `Pull what changed on the team server, then push what changed here. A secret
 changed both here and there is a conflict: nothing is overwritten; see
@@ -236,11 +237,11 @@ this device can no longer sync (removed from the team).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if auto != "" && auto != "on" && auto != "off" {
-				return usagef("--auto is on or off")
+				return usage.Errorf("--auto is on or off")
 			}
 			if watch {
 				if auto != "" || window != "" {
-					return usagef("--watch takes no other flag")
+					return usage.Errorf("--watch takes no other flag")
 				}
 				return a.syncWatch()
 			}
@@ -248,7 +249,7 @@ this device can no longer sync (removed from the team).`,
 			if window != "" {
 				d, err := vault.ParseInterval(window)
 				if err != nil || d <= 0 {
-					return usagef("--fresh-window takes a duration like 3d or 7d")
+					return usage.Errorf("--fresh-window takes a duration like 3d or 7d")
 				}
 				fresh = d
 			}
@@ -281,7 +282,7 @@ func (a *app) resolveCommand() *cobra.Command {
 	var keep string
 	cmd := &cobra.Command{
 		Use:    "resolve NAME --keep mine|theirs",
-		PreRun: func(*cobra.Command, []string) { a.noAutoSync = true },
+		PreRun: func(*cobra.Command, []string) { a.NoAutoSync = true },
 		Short:  "settle a sync conflict: keep this device's version or the teammate's",
 		Long: `Settle a conflict on NAME. --keep mine keeps this device's version and
 sends it over the teammate's at the next sync; --keep theirs takes the
@@ -295,7 +296,7 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 			case "theirs":
 				k = client.KeepTheirs
 			default:
-				return usagef("--keep is mine or theirs")
+				return usage.Errorf("--keep is mine or theirs")
 			}
 			return a.withTeam("resolve", args[:1], func(ctx context.Context, t *client.Team) error {
 				return a.told(teamsync.Resolve(ctx, t, args[0], k))
@@ -306,23 +307,15 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 	return cmd
 }
 
-// autoSync syncs when the vault's team settings ask for it (see
-// teamsync.AfterCommand), unless the command talks to the server itself.
-func (a *app) autoSync(v *vault.Vault, changed bool, names ...string) {
-	if !a.noAutoSync {
-		a.notes(teamsync.AfterCommand(v, changed, names...))
-	}
-}
-
 // withTeam runs fn on the unlocked vault's team, owned for the command
 // (client.Open: the sync lock, the state loaded once and saved by the
 // methods that change it), audited as action unless action is empty.
 func (a *app) withTeam(action string, names []string, fn func(ctx context.Context, t *client.Team) error) error {
 	run := func(v *vault.Vault) error { return teamsync.With(v, fn) }
 	if action == "" {
-		return a.withVault(run)
+		return a.WithVault(run)
 	}
-	return a.audited(action, names, run)
+	return a.Audited(action, names, run)
 }
 
 func (a *app) teamRoleCommand() *cobra.Command {
@@ -475,7 +468,7 @@ func (a *app) teamAuditCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := vault.ParseInterval(since)
 			if err != nil || d <= 0 {
-				return usagef("--since takes a duration like 24h or 7d")
+				return usage.Errorf("--since takes a duration like 24h or 7d")
 			}
 			return a.withTeam("", nil, func(ctx context.Context, t *client.Team) error {
 				evs, err := t.Audit(ctx, time.Now().Add(-d))

@@ -11,7 +11,6 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/tui"
 	"github.com/hush-secrets/hush/vault"
-	"github.com/hush-secrets/hush/vault/unlock"
 )
 
 func (a *app) tuiCommand() *cobra.Command {
@@ -36,25 +35,12 @@ func (a *app) runTUI() error {
 	if !a.onTerminal() {
 		return errors.New("the terminal UI needs a terminal: use the commands (`hush --help`) in scripts")
 	}
-	name, path, err := a.vaultPath()
+	v, name, path, unlockedBy, err := a.ForUI()
 	if err != nil {
 		return err
 	}
-	o := tui.Options{VaultName: name, VaultPath: path, Describe: describeValue,
+	o := tui.Options{VaultName: name, VaultPath: path, Vault: v, UnlockedBy: unlockedBy, Describe: vault.Describe,
 		SyncLabel: teamsync.Label, AfterWrite: teamsync.Quiet}
-	if _, err := os.Stat(path); err == nil {
-		v, err := vault.Open(path)
-		if err != nil {
-			return err
-		}
-		// The commands' chain; where it ends, the UI asks instead of a prompt.
-		o.UnlockedBy, err = a.chain().Unlock(v)
-		if err != nil && !errors.Is(err, unlock.ErrNotGiven) {
-			v.Close()
-			return err
-		}
-		o.Vault = v
-	}
 	if err := tui.Run(o); err != nil {
 		return fmt.Errorf("terminal UI: %w", err)
 	}

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/human"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/cmd/hush/internal/vaultstatus"
-	"github.com/hush-secrets/hush/vault"
 )
 
 // defaultRemember is how long `hush unlock` remembers the key: a working day.
@@ -38,19 +35,9 @@ Running unlock again while unlocked changes the time without asking.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := parseDuration(remember)
 			if err != nil {
-				return usageError{err}
+				return usage.Wrap(err)
 			}
-			v, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer v.Close()
-			if _, ok := a.chain().Remembered(v); !ok {
-				if err := a.unlockWithPassphrase(v); err != nil {
-					return err
-				}
-			}
-			return a.remember(v, d, persist)
+			return a.Remember(d, persist)
 		},
 	}
 	cmd.Flags().StringVar(&remember, "remember", formatDuration(defaultRemember), "how long to remember the key, e.g. 30m, 8h, 7d (0: until hush lock)")
@@ -58,48 +45,12 @@ Running unlock again while unlocked changes the time without asking.`,
 	return cmd
 }
 
-// remember stores v's key for d (0: until `hush lock`), see
-// unlock.Chain.Remember, and says where.
-func (a *app) remember(v *vault.Vault, d time.Duration, persist bool) error {
-	name, path, _ := a.vaultPath()
-	used, failed, expires, err := a.chain().RememberFor(v, name, path, d, persist)
-	if err != nil {
-		return fmt.Errorf("%w: use --passphrase-file or HUSH_PASSPHRASE instead", err)
-	}
-	until := "until `hush lock`"
-	if !expires.IsZero() {
-		until = "until " + human.When(expires, time.Now())
-	}
-	for _, err := range failed {
-		a.notef("note: %v; the key is remembered in the %s %s", err, strings.Join(used, " and "), until)
-	}
-	a.notef("vault %s unlocked %s (%s)", name, until, strings.Join(used, ", "))
-	return nil
-}
-
 func (a *app) lockCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "lock",
 		Short: "forget the remembered vault key everywhere, now",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer v.Close()
-			forgot, err := a.chain().Forget(v)
-			if err != nil {
-				return err
-			}
-			name, _, _ := a.vaultPath()
-			if len(forgot) == 0 {
-				a.notef("vault %s is locked (no key was remembered)", name)
-				return nil
-			}
-			a.notef("vault %s locked: forgot the key in the %s", name, strings.Join(forgot, " and "))
-			return nil
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.Forget() },
 	}
 }
 
@@ -109,16 +60,16 @@ func (a *app) statusCommand() *cobra.Command {
 		Short: "show the vault, its lock state and where the key is remembered",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, path, err := a.vaultPath()
+			name, path, err := a.VaultPath()
 			if err != nil {
 				return err
 			}
-			v, err := a.open()
+			v, err := a.Open()
 			if err != nil {
 				return err
 			}
 			defer v.Close()
-			st, err := vaultstatus.Read(v, name, path, a.chain())
+			st, err := vaultstatus.Read(v, name, path, a.Chain())
 			if err != nil {
 				return err
 			}

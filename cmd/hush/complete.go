@@ -38,8 +38,8 @@ func (a *app) completion(foldersOnly bool, max int) cobra.CompletionFunc {
 			return nil, none
 		}
 		var names []string
-		if _, path, err := a.vaultPath(); err == nil {
-			names = complete.Names(path, a.chain())
+		if _, path, err := a.VaultPath(); err == nil {
+			names = complete.Names(path, a.Chain())
 		}
 		out, intoFolder := complete.Offer(names, toComplete, foldersOnly)
 		dir := none

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 )
 
 // confirm asks before something that cannot be undone. On a terminal it
@@ -16,7 +17,7 @@ func (a *app) confirm(yes bool, question string) error {
 	}
 	ok, err := prompt.Confirm(question)
 	if err != nil {
-		return usagef("%s? There is no terminal to ask on: add --yes to do it (it cannot be undone)", question)
+		return usage.Errorf("%s? There is no terminal to ask on: add --yes to do it (it cannot be undone)", question)
 	}
 	if !ok {
 		return fmt.Errorf("not confirmed: nothing changed")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -19,16 +20,6 @@ const (
 	exitUsage   = 2
 )
 
-// usageError marks a mistake in how hush was called (exit code 2).
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error {
-	return usageError{fmt.Errorf(format, args...)}
-}
-
 // report prints err for a person and returns the exit code. Messages come
 // from the packages, which never put a secret value in an error.
 func report(stderr io.Writer, err error) int {
@@ -37,10 +28,9 @@ func report(stderr io.Writer, err error) int {
 		return int(es) // the child's own code; it has said what it had to
 	}
 	code := exitFailure
-	var ue usageError
 	msg := err.Error()
 	switch {
-	case errors.As(err, &ue), isCobraUsage(msg):
+	case usage.Is(err), isCobraUsage(msg):
 		code = exitUsage
 		msg += "\nrun `hush --help` for usage"
 	case errors.Is(err, vault.ErrWrongPassphrase):

@@ -4,10 +4,13 @@
 //
 // This package only wires the cobra command tree to the packages that do
 // the work (vault and its subpackages, tui, sync/client, sync/server, and
-// cmd/hush/internal/...: run, dynamic, teamsync, listing, transfer,
-// prompt, ...; README.md lists what each owns): flags, messages, output
-// formats and exit codes. Each command parses its flags, calls a package
-// and prints what it returns. See docs/ and README.md for the user guide.
+// cmd/hush/internal/...: session for the vault a command opens, unlocks
+// and audits, change, run and runsession, dynamic, teamsync, listing,
+// transfer, prompt, ...; README.md lists what each owns): flags, help,
+// output formats and exit codes. Each command parses its flags, calls a
+// package and prints what it returns; a decision a second front end would
+// need is the package's, and so is a usage error it finds
+// (internal/usage). See docs/ and README.md for the user guide.
 package main
 
 import (

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,51 +8,33 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
-	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
-	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/cmd/hush/internal/session"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault/keychain"
 	"github.com/hush-secrets/hush/vault/unlock"
 )
 
-// app carries what every command needs: the streams, the environment and
-// the global flags. Commands get it in their constructor; nothing is
-// fetched from globals or a context.
+// app carries what every command needs: the streams, the global flags and
+// the vault session (internal/session: the environment, which vault, how it
+// is unlocked and audited). Commands get it in their constructor; nothing
+// is fetched from globals or a context.
 type app struct {
-	tokenNames     []machine.Name // what a command given a machine token reads (token.go)
+	*session.Session
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	env            map[string]string
-
-	vaultName      string
 	jsonOut        bool
-	passphraseFile string
-
-	// stores remember vault keys between commands, fastest first.
-	stores []keychain.Store
-
-	// noAutoSync is set by commands that talk to the team server
-	// themselves (sync, team, resolve).
-	noAutoSync bool
-
-	// tokenFile (--token-file) or HUSH_TOKEN: read with a machine token,
-	// no vault (token.go); command is the running command's name.
-	tokenFile    string
-	command      string
-	tokenSession *machine.Session // a writer machine's change: pushed by record
 }
-
-func (a *app) getenv(k string) string { return a.env[k] }
 
 // Main runs hush with args and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: map[string]string{}, stores: keychain.Default()}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	a.Session = &session.Session{Env: map[string]string{}, Stores: keychain.Default(), Notef: a.notef}
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
-			a.env[k] = v
+			a.Env[k] = v
 		}
 	}
-	// hush reads these from a.env; no process it starts (clipboard tools,
+	// hush reads these from a.Env; no process it starts (clipboard tools,
 	// rotators, run's child) may inherit them from the process environment.
 	unlock.ScrubProcess()
 	root := a.rootCommand()
@@ -92,13 +73,13 @@ Environment:
 		RunE:          a.runDefault,
 	}
 	root.SetVersionTemplate(`hush {{.Version}}` + "\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{plainFlagError(err)} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage.Wrap(plainFlagError(err)) })
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.vaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
+	pf.StringVar(&a.VaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
 	pf.BoolVar(&a.jsonOut, "json", false, "print data as JSON")
-	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the passphrase from `FILE`")
-	pf.StringVar(&a.tokenFile, "token-file", "", "read with the machine token in `FILE`, without a vault (get, ls, export, run, set, rm)")
-	root.PersistentPreRun = func(cmd *cobra.Command, args []string) { a.command = cmd.Name(); a.noteTokenNames(cmd, args) }
+	pf.StringVar(&a.PassphraseFile, "passphrase-file", "", "read the passphrase from `FILE`")
+	pf.StringVar(&a.TokenFile, "token-file", "", "read with the machine token in `FILE`, without a vault (get, ls, export, run, set, rm)")
+	root.PersistentPreRun = func(cmd *cobra.Command, args []string) { a.Command = cmd.Name(); a.noteTokenNames(cmd, args) }
 	root.AddCommand(
 		a.initCommand(),
 		a.setCommand(), a.editCommand(), a.getCommand(), a.lsCommand(), a.rmCommand(), a.mvCommand(), a.cpCommand(),
@@ -126,112 +107,6 @@ Environment:
 		}
 	}
 	return root
-}
-
-// home is the folder that holds the vaults.
-func (a *app) home() (string, error) { return vault.Home(a.getenv) }
-
-// vaultPath resolves --vault / HUSH_VAULT to the vault file.
-func (a *app) vaultPath() (name, path string, err error) {
-	name, path, err = vault.Locate(a.vaultName, a.getenv)
-	if errors.Is(err, vault.ErrVaultName) {
-		return "", "", usageError{err}
-	}
-	return name, path, err
-}
-
-// open opens the chosen vault, locked, with a friendly message when there
-// is none.
-func (a *app) open() (*vault.Vault, error) {
-	if src := machine.Source(a.getenv, a.tokenFile); src != "" {
-		if a.command == "set" { // set opens, then unlocks (a no-op here)
-			return a.tokenVault(src)
-		}
-		return nil, machine.OnlyError(src) // the others go through unlocked
-	}
-	name, path, err := a.vaultPath()
-	if err != nil {
-		return nil, err
-	}
-	v, err := vault.Open(path)
-	if errors.Is(err, vault.ErrNoVault) {
-		hint := "run `hush init`"
-		if name != "default" {
-			hint = fmt.Sprintf("run `hush init --vault %s`", name)
-		}
-		return nil, fmt.Errorf("no vault at %s: %s", path, hint)
-	}
-	return v, err
-}
-
-// unlocked opens the chosen vault and unlocks it.
-func (a *app) unlocked() (*vault.Vault, error) {
-	if src := machine.Source(a.getenv, a.tokenFile); src != "" {
-		return a.tokenVault(src)
-	}
-	v, err := a.open()
-	if err != nil {
-		return nil, err
-	}
-	if err := a.unlock(v); err != nil {
-		v.Close()
-		return nil, err
-	}
-	a.autoSync(v, false)
-	return v, nil
-}
-
-// audited is withVault for commands that read a value or change the vault:
-// the action, the names and the result go into the vault's audit log.
-func (a *app) audited(action string, names []string, fn func(v *vault.Vault) error) error {
-	return a.withVault(func(v *vault.Vault) error {
-		// The entry goes in with the change, or before the value is
-		// handed out: see vault.Intend.
-		v.IntendAction(action, names)
-		err := fn(v)
-		if rerr := a.record(v, action, names, err); err == nil {
-			err = rerr
-		}
-		return err
-	})
-}
-
-// record writes an audit entry. The log fails closed: when the entry
-// cannot be written, the command fails (a change or a read that carried
-// its entry with vault.Intend did not happen; see docs/security.md).
-func (a *app) record(v *vault.Vault, action string, names []string, result error) error {
-	err := v.Record(action, names, result)
-	if err != nil {
-		err = fmt.Errorf("the audit log could not be written: %w", err)
-		if result != nil && !strings.Contains(result.Error(), rerrText(err)) {
-			a.notef("note: %v", err) // the command fails with its own error
-		}
-		return err
-	}
-	if result == nil && vault.Changes(action) {
-		if a.tokenSession != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), teamsync.Timeout)
-			defer cancel()
-			return a.tokenSession.Push(ctx)
-		}
-		a.autoSync(v, true, names...) // also tells when the change stays here
-	}
-	return nil
-}
-
-// rerrText is the vault's part of a record error.
-func rerrText(err error) string {
-	return strings.TrimPrefix(err.Error(), "the audit log could not be written: ")
-}
-
-// withVault runs fn on the unlocked vault and closes it (wiping its keys).
-func (a *app) withVault(fn func(v *vault.Vault) error) error {
-	v, err := a.unlocked()
-	if err != nil {
-		return err
-	}
-	defer v.Close()
-	return fn(v)
 }
 
 func (a *app) printf(format string, args ...any) { fmt.Fprintf(a.stdout, format, args...) }
@@ -264,10 +139,10 @@ func (a *app) told(notes []string, err error) error {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {
 		if len(args) < len(names) {
-			return usagef("missing %s", strings.Join(names[len(args):], " and "))
+			return usage.Errorf("missing %s", strings.Join(names[len(args):], " and "))
 		}
 		if len(args) > len(names) {
-			return usagef("too many arguments: expected %s", strings.Join(names, " "))
+			return usage.Errorf("too many arguments: expected %s", strings.Join(names, " "))
 		}
 		return nil
 	}
@@ -276,10 +151,10 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 func rangeArgs(min, max int, what string) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {
 		if len(args) < min {
-			return usagef("missing %s", what)
+			return usage.Errorf("missing %s", what)
 		}
 		if len(args) > max {
-			return usagef("too many arguments")
+			return usage.Errorf("too many arguments")
 		}
 		return nil
 	}
@@ -295,7 +170,7 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 		msg += "; did you mean " + strings.Join(s, " or ") + "?"
 	}
-	return usageError{errors.New(msg)}
+	return usage.Wrap(errors.New(msg))
 }
 
 // plainFlagError turns pflag's "invalid argument "x" for "--n" flag:

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -43,8 +44,8 @@ func (s *syncer) chainStart(ctx context.Context) (use bool, first *wire.ChainPag
 	if s.t.legacy {
 		return false, nil, nil
 	}
-	if st.Chained {
-		return true, nil, nil
+	if st.Chained || s.scopedRead() != nil {
+		return true, nil, nil // a machine's scoped read asks for its scopes' entries only
 	}
 	var pg wire.ChainPage
 	if err := s.c.do(ctx, "GET", chainQuery(st.Chain.Pos), nil, &pg); err != nil {
@@ -134,9 +135,9 @@ func (s *syncer) writeBase(ctx context.Context) (string, error) {
 }
 
 // chainQuery is GET /v2/chain after pos, from a client that knows push
-// marks.
+// marks and scope links.
 func chainQuery(pos int64) string {
-	return "/v2/chain?after=" + strconv.FormatInt(pos, 10) + "&" + wire.PullPushes + "=1"
+	return "/v2/chain?after=" + strconv.FormatInt(pos, 10) + "&" + wire.PullPushes + "=1&" + wire.PullLinks + "=1"
 }
 
 func cmpString(a, b string) int {
@@ -364,6 +365,13 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 	if err := s.loadPushed(); err != nil {
 		return err
 	}
+	if hold := s.scopedRead(); hold != nil {
+		err := s.pullScoped(ctx, hold)
+		if !errors.Is(err, wire.ErrUnlinked) {
+			return err // read only: nothing to push
+		}
+		// A scope's entries from before scope links: the whole chain.
+	}
 	if err := s.pullChain(ctx, first); err != nil {
 		return err
 	}
@@ -377,7 +385,7 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 		return nil
 	}
 	for round := 0; round < chainRounds; round++ {
-		s.status, s.head = "", nil
+		s.status, s.head, s.heads = "", nil, nil
 		if err := s.push(ctx); err != nil {
 			return err
 		}
@@ -410,7 +418,15 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 // page by page. first, when set, is the first page, already fetched.
 func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	st := s.st
+	if st.Chain.Pos > 0 && st.ScopeHeads == nil {
+		if err := s.walkHeads(ctx); err != nil {
+			return err
+		}
+		first = nil // a page from before the walk: asked again
+	}
 	at := st.Chain
+	heads := st.ScopeHeads.Clone()
+	appliedHeads := heads.Clone()
 	cr := wire.ChainRecords{Holds: st.holdsScope()}
 	hashes := map[int64][]byte{at.Pos: at.Hash}
 	// A page is applied only once every record its entries name has come
@@ -429,7 +445,9 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	// entry may not name one below it.
 	atLog := st.ChainAtLog
 	appliedLog := atLog
-	setCursor := func(c wire.ChainCursor, log int64) { st.Chain, st.ChainAtLog = c, log }
+	setCursor := func(c wire.ChainCursor, log int64, h wire.ScopeHeads) {
+		st.Chain, st.ChainAtLog, st.ScopeHeads = c, log, h.Clone()
+	}
 	// Pushes are applied whole: a page that ends inside one (a lying
 	// server; an honest one runs a page on to the end of a push) is held
 	// until the rest of the push comes, and refused if it does not.
@@ -453,7 +471,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		}
 		if len(pg.Entries) == 0 {
 			if _, last := marks.Open(); last > 0 {
-				setCursor(applied, appliedLog)
+				setCursor(applied, appliedLog, appliedHeads)
 				return pushCut(at, applied, &marks, pg)
 			}
 			if err := s.checkPage(at, pg); err != nil {
@@ -483,6 +501,16 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		}
 		for i := range pg.Entries {
 			hashes[pg.Entries[i].Pos] = pg.Entries[i].Hash(st.Team)
+		}
+		// Scope links: each linked entry follows the last entry of its
+		// scope, which this device verified (a scoped device checks them
+		// alone; this one checks them beside the chain's own links).
+		for i := range pg.Entries {
+			e := &pg.Entries[i]
+			if err := heads.CheckLink(e); err != nil {
+				return err
+			}
+			heads.Follow(e, hashes[e.Pos])
 		}
 		if e := &pg.Entries[0]; e.Kind == wire.ChainBase {
 			if err := wire.CheckBase(pg.Base); err != nil || !bytes.Equal(wire.BaseHash(pg.Base), e.SealedHash) {
@@ -550,11 +578,11 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		st.Chained = true
 		if !pg.More {
 			if _, last := marks.Open(); last > 0 {
-				setCursor(applied, appliedLog)
+				setCursor(applied, appliedLog, appliedHeads)
 				return pushCut(at, applied, &marks, pg)
 			}
 			if err := cr.Done(); err != nil {
-				setCursor(applied, appliedLog)
+				setCursor(applied, appliedLog, appliedHeads)
 				return err
 			}
 		}
@@ -571,19 +599,61 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 					return err
 				}
 			}
-			held, applied, appliedLog = nil, at, atLog
+			held, applied, appliedLog, appliedHeads = nil, at, atLog, heads.Clone()
 		}
 		if !pg.More {
 			break
 		}
 		// Progress, page by page, but never past a page held back:
 		// resumed, the pull asks for it again.
-		setCursor(applied, appliedLog)
+		setCursor(applied, appliedLog, appliedHeads)
 		if err := s.t.save(); err != nil {
 			return err
 		}
 	}
-	setCursor(at, atLog)
+	setCursor(at, atLog, heads)
+	return nil
+}
+
+// walkHeads finds the scopes' heads of a state saved before scope links
+// (ScopeHeads nil): it fetches the chain from its start to this device's
+// cursor and links it, entry by entry, to the hash this device verified
+// there, which vouches for every entry before it; no signature needs
+// checking again. Done once per device.
+func (s *syncer) walkHeads(ctx context.Context) error {
+	st := s.st
+	heads := wire.ScopeHeads{}
+	var at wire.ChainCursor
+	for at.Pos < st.Chain.Pos {
+		var pg wire.ChainPage
+		if err := s.c.do(ctx, "GET", chainQuery(at.Pos), nil, &pg); err != nil {
+			return err
+		}
+		if len(pg.Entries) == 0 {
+			return &RollbackError{fmt.Sprintf("its change chain ends at entry %d, but this device has verified %d", at.Pos, st.Chain.Pos)}
+		}
+		if len(pg.Entries) > wire.MaxPageEntries {
+			return fmt.Errorf("the team server sent %d chain entries in one page (at most %d): refused", len(pg.Entries), wire.MaxPageEntries)
+		}
+		for i := range pg.Entries {
+			e := &pg.Entries[i]
+			if e.Pos > st.Chain.Pos {
+				break
+			}
+			if err := e.CheckShape(); err != nil {
+				return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: err.Error()}
+			}
+			if e.Pos != at.Pos+1 || !bytes.Equal(e.Prev, at.PrevHash()) {
+				return &wire.ChainError{Fault: wire.FaultReplaced, Pos: at.Pos + 1, Msg: "the chain up to this device's position is not the one it verified"}
+			}
+			at = e.Next(st.Team)
+			heads.Follow(e, at.Hash)
+		}
+	}
+	if !at.Equal(st.Chain) {
+		return &wire.ChainError{Fault: wire.FaultReplaced, Pos: st.Chain.Pos, Msg: "the chain up to this device's position is not the one it verified"}
+	}
+	st.ScopeHeads = heads // saved with the cursor, by the pull that follows
 	return nil
 }
 
@@ -642,53 +712,75 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 	return s.chainBatchSigned(ctx, nil, recs, ts)
 }
 
-// chainSigned is a batch's entries signed on the head at req.Prev, and
-// the head after them (cur).
+// chainSigned is a batch's entries signed on the head at req.Prev and
+// the scope heads base, and the heads after them (cur, heads).
 type chainSigned struct {
-	req wire.ChainPush
-	cur wire.ChainCursor
-	now time.Time
+	req         wire.ChainPush
+	base, heads wire.ScopeHeads
+	cur         wire.ChainCursor
+	now         time.Time
 }
 
-// signChain signs recs as the entries after at, dated now: what
-// chainBatch sends. It reads only the team, this device's id and key, so
-// a push signs the next batch's entries while this batch is on its way
-// (push); chainBatchSigned uses them only if at is then the head.
-func (s *syncer) signChain(at wire.ChainCursor, recs []*wire.Record, now time.Time, unmarked bool) *chainSigned {
+// signChain signs recs as the entries after at, dated now, linked to the
+// scope heads base (not changed): what chainBatch sends. It reads only
+// the team, this device's id and key, so a push signs the next batch's
+// entries while this batch is on its way (push); chainBatchSigned uses
+// them only if at and base are then the heads.
+func (s *syncer) signChain(at wire.ChainCursor, base wire.ScopeHeads, recs []*wire.Record, now time.Time, unmarked, unlinked bool) *chainSigned {
 	st := s.st
 	req := wire.ChainPush{Prev: at, Records: make([]wire.Record, len(recs)), Entries: make([]wire.ChainEntry, len(recs))}
-	cur := at
-	key := st.signer()
+	// Each entry also links to the last entry of its scope (docs/sync.md,
+	// "Scope links"): the heads this device verified, moved on by its own
+	// entries of this push, batch after batch.
+	heads := base.Clone() // a batch the server does not take moves nothing
+	link := !unmarked && !unlinked
 	for i, r := range recs {
 		req.Records[i] = *r
-		e := wire.NextEntry(cur, r, now)
+		req.Entries[i] = wire.NextEntry(wire.ChainCursor{Pos: at.Pos + int64(i)}, r, now)
 		if !unmarked {
-			e.InPush(at, len(recs))
+			req.Entries[i].InPush(at, len(recs))
+		}
+	}
+	if link {
+		wire.LinkPush(req.Entries)
+	}
+	cur := at
+	key := st.signer()
+	for i := range req.Entries {
+		e := &req.Entries[i]
+		e.Prev = cur.PrevHash()
+		if link {
+			heads.LinkNext(e)
 		}
 		e.SignOneOf(len(recs), st.Team, st.Device.ID, key)
-		req.Entries[i] = e
 		cur = e.Next(st.Team)
+		heads.Follow(e, cur.Hash)
 	}
-	return &chainSigned{req: req, cur: cur, now: now}
+	return &chainSigned{req: req, base: base, heads: heads, cur: cur, now: now}
 }
 
-// chainHead is the head the next batch of this push goes on.
-func (s *syncer) chainHead() wire.ChainCursor {
-	if s.head != nil {
-		return *s.head
+// chainHead is the head the next batch of this push goes on, and the
+// scope heads then.
+func (s *syncer) chainHead() (wire.ChainCursor, wire.ScopeHeads) {
+	heads := s.heads
+	if heads == nil {
+		heads = s.st.ScopeHeads
 	}
-	return s.st.Chain
+	if s.head != nil {
+		return *s.head, heads
+	}
+	return s.st.Chain, heads
 }
 
 // chainBatchSigned is chainBatch with the entries signed already (nil:
-// not yet, or on another head than the one to push on now).
+// not yet, or on other heads than the ones to push on now).
 func (s *syncer) chainBatchSigned(ctx context.Context, sg *chainSigned, recs []*wire.Record, ts []*vault.Tracked) error {
 	st := s.st
-	at := s.chainHead()
-	if sg == nil || sg.req.Prev.Pos != at.Pos || !bytes.Equal(sg.req.Prev.Hash, at.Hash) {
-		sg = s.signChain(at, recs, st.now(), s.t.unmarked)
+	at, base := s.chainHead()
+	if sg == nil || !sg.req.Prev.Equal(at) || !maps.EqualFunc(sg.base, base, wire.ChainCursor.Equal) {
+		sg = s.signChain(at, base, recs, st.now(), s.t.unmarked, s.t.unlinked)
 	}
-	req, cur, now := sg.req, sg.cur, sg.now
+	req, cur, heads, now := sg.req, sg.cur, sg.heads, sg.now
 	st.LastWrite = now.UTC()
 	took := func() {
 		if s.sent == nil {
@@ -722,7 +814,7 @@ func (s *syncer) chainBatchSigned(ctx context.Context, sg *chainSigned, recs []*
 	switch resp.Status {
 	case wire.PushOK:
 		took()
-		s.head = &cur
+		s.head, s.heads = &cur, heads
 		if err := s.savePushed(); err != nil {
 			return err
 		}

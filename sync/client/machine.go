@@ -78,6 +78,12 @@ func (t *Team) InviteMachineScoped(ctx context.Context, name, role string, life 
 	if !ok || st.Epoch != st.Members.Epoch {
 		return nil, errors.New("this device does not hold the team's current key: run `hush sync` first")
 	}
+	// A token reads the team's change chain only (OpenToken): a server's
+	// word that the chain has not started cannot send it back to v1,
+	// where the server alone says what exists.
+	if !st.Chained {
+		return nil, errors.New("this team's changes are not a signed chain yet: run `hush sync` first (an admin's sync starts it)")
+	}
 	var scopes, clean []string
 	for _, f := range folders {
 		f, err := cleanScopeFolder(f, false)
@@ -159,7 +165,8 @@ func OpenToken(v *vault.Vault, tok *Token) (*Team, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Team{v: v, st: st}, nil
+	st.Chained = true // InviteMachineScoped makes tokens of chained teams only
+	return &Team{v: v, st: st, token: true}, nil
 }
 
 // Machines is the team's machines whose access ends before now+within,

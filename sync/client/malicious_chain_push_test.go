@@ -181,6 +181,16 @@ func relink(team string, es []wire.ChainEntry, i int, d *mDev) {
 		if j > 0 {
 			es[j].Prev = es[j-1].Hash(team)
 		}
+		// Its scope link too, as the lying author would sign it: to the
+		// entry of its scope before it, within its push's (new) end.
+		if l := es[j].ScopePrev; l != nil {
+			for k := range j {
+				if es[k].Pos == l.Pos {
+					l.Hash = es[k].Hash(team)
+				}
+			}
+			es[j].ScopeLast = min(es[j].ScopeLast, es[j].PushLast)
+		}
 		es[j].Sign(team, d.id(), d.st.signer())
 	}
 }
@@ -300,7 +310,7 @@ func TestChainWholePushAcrossPages(t *testing.T) {
 // whole of it from entry 1. A server that knows marks tells such a client
 // to upgrade instead of taking its push of three.
 func TestChainOldEntries(t *testing.T) {
-	tm := newMTeam(t)
+	tm := newMTeamOpts(t, false, server.Options{}, func(d *mDev) { d.unlinked = true }) // before scope links too
 	admin, bob := tm.admin, tm.bob
 	team := admin.st.Team
 	admin.unmarked = true

@@ -48,6 +48,8 @@ func TestMaliciousChainUnreadableRecord(t *testing.T) {
 	r.Sig = ed25519.Sign(st.signer(), wire.RecordSigned(st.Team, &r))
 	e := wire.NextEntry(st.Chain, &r, time.Now())
 	e.InPush(st.Chain, 1)
+	e.ScopeLast = e.Pos
+	st.ScopeHeads.LinkNext(&e)
 	e.Sign(st.Team, st.Device.ID, st.signer())
 	if err := mallory.team(func(tt *Team) error {
 		c, err := tt.verifyLog(mctx)

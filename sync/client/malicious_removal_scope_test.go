@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/hush-secrets/hush/sync/store"
 	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -12,7 +13,8 @@ import (
 // A writer of app/staging who does not hold app/prod removes app/prod/DB
 // by sealing its removal into app/staging: a removal carries no name, only
 // the record's id (every chain entry shows it) and its scope. The server
-// takes it (she may write app/staging). A device that holds both scopes
+// refuses it (she may not write app/prod, the scope the record leaves);
+// a server that takes it anyway is what this tests. A device that holds both scopes
 // opens it with app/staging's key, and would remove its app/prod/DB.
 //
 // Defence: syncer.checkRemovals: a removal's scope must be the deepest
@@ -37,7 +39,7 @@ func TestMaliciousRemovalServedInAnotherScope(t *testing.T) {
 // The same removal, met by a change of app/prod/DB on the admin's device:
 // a conflict, and `hush resolve --keep theirs` refuses to apply it.
 //
-// Defence: State.checkRemovalKept. Without it the resolve removes the
+// Defence: State.checkKept. Without it the resolve removes the
 // admin's app/prod/DB.
 func TestMaliciousRemovalKeptInAnotherScope(t *testing.T) {
 	tm := removalInStaging(t)
@@ -82,18 +84,41 @@ func removalInStaging(t *testing.T) *mTeam {
 	if _, err := carol.Sync(mctx); err != nil {
 		t.Logf("carol's sync: %v", err)
 	}
-	// What reached the server: a removal of app/prod/DB's id in app/staging.
-	found := false
+	// What reached the server: a removal of app/prod/DB's id in app/staging,
+	// which it refused (403: she may not write app/prod); a server that
+	// takes it anyway is what the devices' checks are for.
+	var push *wire.ChainPush
 	for _, x := range tm.p.sent(0, "POST /v2/push", carol.id()) {
 		var req wire.ChainPush
 		if json.Unmarshal(x.Body, &req) == nil {
 			for _, r := range req.Records {
-				found = found || r.ID == prodDB.ID && r.Scope == staging
+				if r.ID == prodDB.ID && r.Scope == staging {
+					push = &req
+				}
 			}
 		}
 	}
-	if !found {
+	if push == nil {
 		t.Fatal("carol pushed no removal of app/prod/DB's id into app/staging: the attack did not run")
 	}
+	storeTakes(t, tm, push)
 	return tm
+}
+
+// storeTakes puts a push into the server's store as a server without its
+// checks would (the store checks only links and versions).
+func storeTakes(t *testing.T, tm *mTeam, req *wire.ChainPush) {
+	t.Helper()
+	team := tm.admin.st.Team
+	a := &store.ChainAppend{Prev: req.Prev, Records: req.Records}
+	for i := range req.Entries {
+		se, err := store.Stored(team, &req.Entries[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Entries = append(a.Entries, se)
+	}
+	if res, err := tm.p.store.ChainPush(mctx, team, a); err != nil || res.Status != wire.PushOK {
+		t.Fatalf("the store did not take the push: %+v, %v", res, err)
+	}
 }

@@ -5,11 +5,15 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hush-secrets/hush/sync/server"
 	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
 )
 
 // Folder scope attacks (issue 17): the server forges or changes a grant,
@@ -203,11 +207,11 @@ func TestMaliciousUngrantRolledBack(t *testing.T) {
 	mWantErr(t, err, "but this device has verified", &rb)
 }
 
-// A machine that holds app/prod alone checks the signatures of app/prod's
-// chain entries, and only the links of the others: a bad signature on an
-// entry of its scope is refused; a forged entry of another scope at the
-// chain's tail is not its to judge (it applies nothing of it; the holders
-// of that scope refuse it, and the fork shows in `hush team verify`).
+// A machine that holds app/prod alone reads only app/prod's chain entries
+// (a scoped pull, docs/sync.md "Scope links"), and verifies them as a
+// chain of their own: every lie about them is refused with nothing
+// applied, and a holder of the whole chain refuses a bad entry of any
+// scope.
 func TestMaliciousScopedMachineChecksItsEntries(t *testing.T) {
 	tm, _ := scopedTeam(t)
 	var tok *Token
@@ -217,41 +221,89 @@ func TestMaliciousScopedMachineChecksItsEntries(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	prod := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/prod")
-	mSet(t, tm.admin.v, "app/staging/LAST", "last") // the chain's last entry: app/staging's
 	tm.sync(t, tm.admin)
+	// Three more entries of app/prod, two of them one push, and the
+	// chain's last entry app/staging's.
+	mSet(t, tm.admin.v, "app/prod/ONE", "one")
+	tm.sync(t, tm.admin)
+	mSet(t, tm.admin.v, "app/prod/TWO", "two")
+	mSet(t, tm.admin.v, "app/prod/THREE", "three")
+	tm.sync(t, tm.admin)
+	mSet(t, tm.admin.v, "app/staging/LAST", "last")
+	tm.sync(t, tm.admin)
+	prod := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/prod")
+	staging := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/staging")
 	team := tm.admin.st.Team
-	flip := func(inScope bool) {
-		tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
-			if x.Device != tok.Device {
-				return
-			}
-			rewrite(t, x, func(p *wire.ChainPage) {
-				for i := len(p.Entries) - 1; i >= 0; i-- {
-					if e := &p.Entries[i]; e.Kind == wire.ChainRecord && (e.Scope == prod) == inScope {
-						e.Sig = bytes.Clone(e.Sig)
-						e.Sig[0] ^= 1
-						if i == len(p.Entries)-1 {
-							p.Head.Hash = e.Hash(team) // a forged tail: the head names it
+	drop := func(p *wire.ChainPage, i int) {
+		id := p.Entries[i].ID
+		p.Entries = slices.Delete(p.Entries, i, i+1)
+		p.Records = slices.DeleteFunc(p.Records, func(r wire.Record) bool { return r.ID == id })
+	}
+	for _, c := range []struct {
+		name string
+		lie  func(p *wire.ChainPage)
+		text string
+	}{
+		{"a signature flipped", func(p *wire.ChainPage) {
+			e := &p.Entries[len(p.Entries)-1]
+			e.Sig = bytes.Clone(e.Sig)
+			e.Sig[0] ^= 1
+		}, "an unsigned entry"},
+		{"an entry of its scope left out", func(p *wire.ChainPage) { drop(p, len(p.Entries)-3) }, "a gap"},
+		{"its scope's first entry left out", func(p *wire.ChainPage) { drop(p, 0) }, "a gap"},
+		{"the end of a push left out", func(p *wire.ChainPage) { drop(p, len(p.Entries)-1) }, "a push cut short"},
+		{"an entry of another scope slipped in", func(p *wire.ChainPage) {
+			e := p.Entries[1] // a push of its own
+			e.Scope = staging
+			p.Entries = slices.Insert(p.Entries, 1, e)
+		}, "not of a scope this device holds"},
+		{"a record withheld", func(p *wire.ChainPage) { p.Records = p.Records[:len(p.Records)-1] }, "a withheld record"},
+		{"a record with no entry", func(p *wire.ChainPage) {
+			r := p.Records[0]
+			r.ID = strings.Repeat("e", 32)
+			p.Records = append(p.Records, r)
+		}, "with no entry naming it"},
+		{"two entries swapped", func(p *wire.ChainPage) {
+			n := len(p.Entries)
+			p.Entries[n-3], p.Entries[n-4] = p.Entries[n-4], p.Entries[n-3]
+		}, "the team server's change chain"},
+		{"an entry linked past the one before it", func(p *wire.ChainPage) {
+			e := &p.Entries[len(p.Entries)-1]
+			e.ScopePrev = &wire.ChainCursor{Pos: p.Entries[len(p.Entries)-3].Pos, Hash: p.Entries[len(p.Entries)-3].Hash(team)}
+		}, "another history"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+				if x.Device != tok.Device {
+					return
+				}
+				rewrite(t, x, func(p *wire.ChainPage) {
+					for _, e := range p.Entries {
+						if e.Scope != prod {
+							t.Errorf("proxy: the machine was sent entry %d of scope %q", e.Pos, e.Scope)
 						}
+					}
+					if len(p.Entries) != 4 {
+						t.Errorf("proxy: the machine's page has %d entries", len(p.Entries))
 						return
 					}
-				}
-				t.Error("no entry to flip")
+					c.lie(p)
+				})
 			})
+			v, _, err := machineRead(t, tok, time.Time{})
+			tm.p.honest()
+			mWantErr(t, err, c.text, nil)
+			if got := mSecrets(t, v); len(got) != 0 {
+				t.Fatalf("a refused read left %d secrets in the machine's vault", len(got))
+			}
 		})
 	}
-	flip(true)
-	_, _, err := machineRead(t, tok, time.Time{})
-	tm.p.honest()
-	mWantErr(t, err, "an unsigned entry", nil)
-	flip(false)
 	v, _, err := machineRead(t, tok, time.Time{})
-	tm.p.honest()
-	if err != nil || mGet(t, v, "app/prod/DB") != "prod-db" {
-		t.Fatalf("an entry of another scope, badly signed, stopped the machine: %v", err)
+	if err != nil || mGet(t, v, "app/prod/THREE") != "three" {
+		t.Fatalf("the honest read after: %v", err)
 	}
-	// Bob holds app/staging's entries' scopes (the root): he refuses it.
+	// Bob holds the whole chain: a bad entry of a scope he does not hold
+	// is still his to refuse (he checks every entry's links).
 	tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
 		if x.Device == tm.bob.id() {
 			rewrite(t, x, func(p *wire.ChainPage) {
@@ -263,7 +315,295 @@ func TestMaliciousScopedMachineChecksItsEntries(t *testing.T) {
 		}
 	})
 	defer tm.p.honest()
-	tm.bob.st.Chain = wire.ChainCursor{} // bob pulls the whole chain again
+	tm.bob.st.Chain, tm.bob.st.ScopeHeads = wire.ChainCursor{}, nil // bob pulls the whole chain again
 	_, err = tm.bob.Sync(mctx)
 	mWantErr(t, err, "an unsigned entry", nil)
+}
+
+// A scope whose entries were written before scope links cannot be read
+// as a chain of its own: the machine reads the whole chain, as before,
+// and gets its secrets.
+func TestScopedMachineReadsOldChainWhole(t *testing.T) {
+	tm := newMTeamOpts(t, false, server.Options{}, func(d *mDev) { d.unlinked = true }) // a team written before scope links
+	mSet(t, tm.admin.v, "app/prod/DB", "prod-db")
+	mSet(t, tm.admin.v, "app/staging/DB", "staging-db")
+	tm.sync(t, tm.admin)
+	var tok *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, []string{"app/prod"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin) // app/prod's re-seal, unlinked
+	mark := tm.p.mark()
+	v, _, err := machineRead(t, tok, time.Time{})
+	if err != nil || mGet(t, v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("the machine's read of an unlinked scope: %v", err)
+	}
+	full := 0
+	for _, x := range tm.p.sent(mark, "GET /v2/chain", tok.Device) {
+		if !strings.Contains(x.Query, wire.ChainScoped+"=1") {
+			full++
+		}
+	}
+	if full == 0 {
+		t.Fatal("the machine did not fall back to the whole chain")
+	}
+	// Linked entries after unlinked ones: still the whole chain, still
+	// right.
+	tm.admin.unlinked = false
+	mSet(t, tm.admin.v, "app/prod/DB", "prod-db-2")
+	tm.sync(t, tm.admin)
+	v, _, err = machineRead(t, tok, time.Time{})
+	if err != nil || mGet(t, v, "app/prod/DB") != "prod-db-2" {
+		t.Fatalf("the machine's read after a linked entry: %v", err)
+	}
+}
+
+// A device whose state was saved before scope links (no scope heads)
+// walks the chain once to its cursor to learn them, then pulls, checks
+// and signs links like any device; a server that shows it another
+// history on the walk is refused, with nothing saved.
+func TestScopeHeadsWalkedOnce(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	mSet(t, tm.admin.v, "app/staging/NEW", "new")
+	tm.sync(t, tm.admin)
+	want := carol.st.ScopeHeads.Clone()
+	if len(want) == 0 {
+		t.Fatal("carol's state has no scope heads")
+	}
+	carol.st.ScopeHeads = nil // as saved by a hush before scope links
+	tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+		if x.Device != carol.id() || !strings.Contains(x.Query, "after=0&") {
+			return
+		}
+		rewrite(t, x, func(p *wire.ChainPage) {
+			p.Entries[1].SealedHash = bytes.Repeat([]byte{7}, 32) // another history under her cursor
+		})
+	})
+	tm.chainRefused(t, carol, "the chain up to this device's position is not the one it verified", wire.FaultReplaced)
+	tm.p.honest()
+	mark := tm.p.mark()
+	tm.sync(t, carol)
+	if walks := len(tm.p.sent(mark, "GET /v2/chain", carol.id())); walks < 2 {
+		t.Fatalf("carol asked for the chain %d times: no walk", walks)
+	}
+	for id, c := range want {
+		if got := carol.st.ScopeHeads[id]; got.Pos < c.Pos {
+			t.Fatalf("carol's head of scope %q is at %d, want at least %d", id, got.Pos, c.Pos)
+		}
+	}
+	if mGet(t, carol.v, "app/staging/NEW") != "new" {
+		t.Fatal("carol did not get the new secret")
+	}
+	// Her own next entry links where the server expects it.
+	mSet(t, carol.v, "app/staging/HERS", "hers")
+	tm.sync(t, carol)
+	tm.sync(t, tm.admin)
+	if mGet(t, tm.admin.v, "app/staging/HERS") != "hers" {
+		t.Fatal("carol's linked push did not reach the admin")
+	}
+	mark = tm.p.mark()
+	tm.sync(t, carol)
+	if n := len(tm.p.sent(mark, "GET /v2/chain", carol.id())); n != 1 {
+		t.Fatalf("carol walked the chain again (%d pulls)", n)
+	}
+}
+
+// A record that left a machine's scope (moved to another scope) is not
+// the machine's to expect: the server proves it with the record's newer
+// entry, of the other scope, signed by its author. Without that proof, or
+// with a forged one, the read is refused.
+func TestScopedMachineRecordMovedAway(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	var tok *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, []string{"app/prod"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mSet(t, tm.admin.v, "app/prod/LEAVING", "leaving")
+	tm.sync(t, tm.admin)
+	if _, err := tm.admin.v.Move("app/prod/LEAVING", "app/staging/LEAVING"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	prod := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/prod")
+	mark := tm.p.mark()
+	v, _, err := machineRead(t, tok, time.Time{})
+	if err != nil {
+		t.Fatalf("a record moved out of the machine's scope stopped its read: %v", err)
+	}
+	got := mSecrets(t, v)
+	if _, ok := got["app/staging/LEAVING"]; ok || len(got) != 1 || mGet(t, v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("the machine holds %v", got)
+	}
+	moved := 0
+	for _, x := range tm.p.sent(mark, "GET /v2/chain", tok.Device) {
+		var pg wire.ChainPage
+		if err := json.Unmarshal(x.Resp, &pg); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range pg.Moved {
+			if e.Scope == prod {
+				t.Fatalf("a moved entry of the machine's own scope")
+			}
+			moved++
+		}
+	}
+	if moved != 1 {
+		t.Fatalf("%d moved entries, want 1", moved)
+	}
+	for _, c := range []struct {
+		name string
+		lie  func(p *wire.ChainPage)
+		text string
+	}{
+		{"the proof left out", func(p *wire.ChainPage) { p.Moved = nil }, "a withheld record"},
+		{"the proof forged", func(p *wire.ChainPage) {
+			p.Moved[0].Sig = bytes.Clone(p.Moved[0].Sig)
+			p.Moved[0].Sig[0] ^= 1
+		}, "an unsigned entry"},
+		{"the proof of the machine's own scope", func(p *wire.ChainPage) {
+			p.Moved[0].Scope = prod
+		}, "of one it holds"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+				if x.Device == tok.Device {
+					rewrite(t, x, func(p *wire.ChainPage) {
+						if len(p.Moved) == 1 {
+							c.lie(p)
+						}
+					})
+				}
+			})
+			v, _, err := machineRead(t, tok, time.Time{})
+			tm.p.honest()
+			mWantErr(t, err, c.text, nil)
+			if n := len(mSecrets(t, v)); n != 0 {
+				t.Fatalf("a refused read left %d secrets", n)
+			}
+		})
+	}
+}
+
+// A writer of app/staging cannot take app/prod/DB by sealing its next
+// version, renamed into app/staging, into her own scope (outside attack
+// attack18 F1): the server refuses the push (403), and a server that
+// takes it anyway gets it skipped by every device that holds the secret,
+// which keeps its value and says who wrote it.
+func TestMaliciousScopedWriterTakesAnotherScopesRecord(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	team := tm.admin.st.Team
+	id := secretID(t, tm.admin, "app/prod/DB")
+	var version int64
+	pg, err := tm.p.store.Chain(mctx, team, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range pg.Entries {
+		if e.ID == id {
+			version = max(version, e.Version)
+		}
+	}
+	// Carol's hand-made push: the record's next version, hers, in
+	// app/staging, at the chain's head.
+	var req wire.ChainPush
+	if err := carol.team(func(tt *Team) error {
+		if _, err := tt.verifyLog(mctx); err != nil {
+			return err
+		}
+		st := tt.st
+		st.prepareFolders()
+		r, err := st.seal(id, version+1, &payload{Name: "app/staging/TAKEN", Meta: vault.Meta{Type: "password"}, Value: []byte("CAROLS-VALUE")})
+		if err != nil {
+			return err
+		}
+		e := wire.NextEntry(st.Chain, r, time.Now())
+		e.InPush(st.Chain, 1)
+		e.ScopeLast = e.Pos
+		st.ScopeHeads.LinkNext(&e)
+		e.Sign(team, st.Device.ID, st.signer())
+		req = wire.ChainPush{Prev: st.Chain, Entries: []wire.ChainEntry{e}, Records: []wire.Record{*r}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var se *ServerError
+	err = carol.team(func(tt *Team) error {
+		c, err := tt.verifyLog(mctx)
+		if err != nil {
+			return err
+		}
+		var res wire.ChainPushResponse
+		return c.do(mctx, "POST", "/v2/push", req, &res)
+	})
+	if !errors.As(err, &se) || se.Status != http.StatusForbidden || !strings.Contains(err.Error(), "may not write") {
+		t.Fatalf("the server took carol's record of app/prod's secret: %v", err)
+	}
+	storeTakes(t, tm, &req) // a server that takes it anyway
+	before := mSecrets(t, tm.bob.v)
+	for _, d := range []*mDev{tm.admin, tm.bob} {
+		rep, err := d.Sync(mctx)
+		if err != nil {
+			t.Fatalf("%s's sync: %v", d.name, err)
+		}
+		// The admin holds app/staging and gets carol's record: skipped,
+		// reported. Bob does not: the record left his scopes, and he keeps
+		// his copy (as after any move out of them).
+		if d == tm.admin && (len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" || !strings.Contains(rep.Unreadable[0].Reason, "out of a folder scope its author could not write")) {
+			t.Fatalf("%s's sync did not report carol's record: %+v", d.name, rep.Unreadable)
+		}
+		if mGet(t, d.v, "app/prod/DB") != "prod-db" {
+			t.Fatalf("%s lost app/prod/DB", d.name)
+		}
+		if _, err := d.v.Get("app/staging/TAKEN"); err == nil {
+			t.Fatalf("%s took carol's rename", d.name)
+		}
+	}
+	mSame(t, "bob's secrets", mSecrets(t, tm.bob.v), before)
+	// The admin may move it (she writes both scopes): that is no attack.
+	if _, err := tm.admin.v.Move("app/prod/DB", "moved/DB"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	if rep := tm.sync(t, tm.bob); len(rep.Unreadable) != 0 || mGet(t, tm.bob.v, "moved/DB") != "prod-db" {
+		t.Fatalf("bob did not take the admin's move: %+v", rep.Unreadable)
+	}
+}
+
+// A server that tells a machine token its team's chain has not started
+// cannot send it back to v1, where the server alone says what exists
+// (outside attack attack18 F2): the read is refused, for a token of a
+// team without scopes (which reads the whole chain) and a scoped one.
+func TestMaliciousMachineChainDowngrade(t *testing.T) {
+	plain := newMTeam(t)
+	scoped, _ := scopedTeam(t)
+	for _, c := range []struct {
+		tm      *mTeam
+		folders []string
+	}{{plain, nil}, {scoped, []string{"app/prod"}}} {
+		tm := c.tm
+		var tok *Token
+		if err := tm.admin.team(func(tt *Team) (err error) {
+			tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, c.folders)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		tm.sync(t, tm.admin)
+		tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+			rewrite(t, x, func(p *wire.ChainPage) { *p = wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}} })
+		})
+		mark := tm.p.mark()
+		_, _, err := machineRead(t, tok, time.Time{})
+		tm.p.honest()
+		mWantErr(t, err, "has not started", nil)
+		if n := len(tm.p.sent(mark, "GET /v1/changes", tok.Device)); n != 0 {
+			t.Fatalf("the machine read %d pages of v1 changes", n)
+		}
+	}
 }

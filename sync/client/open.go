@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -35,6 +36,16 @@ type Team struct {
 	// unmarked: push chain entries without push marks, as a hush before
 	// them did (tests of chains written before them).
 	unmarked bool
+	// unlinked: push chain entries without scope links, as a hush before
+	// them did (tests of chains written before them).
+	unlinked bool
+	// token: the team of a machine token, in memory (OpenToken). Its
+	// reads fetch only its scopes' entries when it holds some and not
+	// every one (wire.ScopedPull); scoped is where those reads are, and
+	// scopedHeld the scopes they were of.
+	token      bool
+	scoped     *wire.ScopedPull
+	scopedHeld string
 }
 
 // ErrMemoryTeam: a vault in memory (a machine token's) is owned by the

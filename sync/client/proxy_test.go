@@ -334,6 +334,9 @@ type mDev struct {
 	// unmarked: the device pushes without push marks, as a hush before
 	// them did.
 	unmarked bool
+	// unlinked: the device pushes without scope links, as a hush before
+	// them did.
+	unlinked bool
 }
 
 func (d *mDev) id() string { return d.st.Device.ID }
@@ -352,7 +355,7 @@ func (d *mDev) team(f func(t *Team) error) error {
 		return err
 	}
 	defer t.Close()
-	t.legacy, t.unmarked = d.v1, d.unmarked
+	t.legacy, t.unmarked, t.unlinked = d.v1, d.unmarked, d.unlinked
 	err = f(t)
 	d.st = t.st
 	return err
@@ -457,8 +460,9 @@ func newMTeamV1(t testing.TB) *mTeam { return newMTeamOf(t, true) }
 
 func newMTeamOf(t testing.TB, v1 bool) *mTeam { return newMTeamOpts(t, v1, server.Options{}) }
 
-// newMTeamOpts is newMTeamOf on a server with options o.
-func newMTeamOpts(t testing.TB, v1 bool, o server.Options) *mTeam {
+// newMTeamOpts is newMTeamOf on a server with options o; admin, when
+// set, changes the admin's device before its first sync.
+func newMTeamOpts(t testing.TB, v1 bool, o server.Options, admin ...func(*mDev)) *mTeam {
 	t.Helper()
 	ctx := context.Background()
 	tm := &mTeam{p: newMProxyOpts(t, o), v1: v1}
@@ -469,6 +473,9 @@ func newMTeamOpts(t testing.TB, v1 bool, o server.Options) *mTeam {
 	tm.admin.st, err = Create(ctx, tm.admin.v, CreateOptions{Server: tm.p.url, Name: "acme-team", Device: "admin-laptop", Member: "admin", legacy: v1})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range admin {
+		f(tm.admin)
 	}
 	tm.bob = tm.add(t, "bob", wire.RoleWriter)
 	return tm

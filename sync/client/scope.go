@@ -565,7 +565,7 @@ func foldersAt(m *wire.Membership, folders map[string]string, seq int64) map[str
 // app/prod/DB from every device that holds both by sealing its removal
 // into app/staging. Checked for a copy in step with the server (what the
 // removal would delete now); a copy changed here meets the removal as a
-// conflict, and checkRemovalKept checks it if it is kept.
+// conflict, and checkKept checks it if it is kept.
 func (s *syncer) checkRemovals(recs []wire.Record, opened []*payload) error {
 	m := s.st.Members
 	if m == nil || len(m.Scopes) == 0 {
@@ -599,6 +599,65 @@ func (s *syncer) checkRemovals(recs []wire.Record, opened []*payload) error {
 	return nil
 }
 
+// checkMoves skips, as unreadable (its author's doing, reported), a new
+// version of a secret this device holds in step that comes in another
+// scope than its copy's name belongs to, from an author who could not
+// write the copy's scope: else a writer of app/staging could take
+// app/prod/DB from every device by sealing its next version, renamed,
+// into app/staging (the server refuses such a push too). Only a writer
+// of the scope a secret leaves may move it out (`hush mv`). Removals are
+// checkRemovals'.
+func (s *syncer) checkMoves(recs []wire.Record, opened []*payload, unreadable []*UnreadableRecordError) error {
+	m := s.st.Members
+	if m == nil || len(m.Scopes) == 0 && len(m.RootOff) == 0 {
+		return nil
+	}
+	var folders map[string]string
+	for i := range recs {
+		r, p := &recs[i], opened[i]
+		if p == nil || p.Deleted {
+			continue
+		}
+		t := s.tracked[r.ID]
+		if t == nil || !t.Exists || t.Deleted || t.Dirty() {
+			continue // nothing here to take, or a conflict (resolve checks it)
+		}
+		name := s.name(r.ID)
+		if folders == nil {
+			var err error
+			if folders, err = s.st.scopeFolders(); err != nil {
+				return err
+			}
+		}
+		if err := moveFits(m, folders, r, name); err != nil {
+			clear(p.Value)
+			opened[i], unreadable[i] = nil, err
+		}
+	}
+	return nil
+}
+
+// moveFits refuses r, a new version of the secret this device names
+// name, when r's scope is not that name's and r's author could not write
+// that name's scope when r was written.
+func moveFits(m *wire.Membership, folders map[string]string, r *wire.Record, name string) *UnreadableRecordError {
+	from := wire.DeepestScope(foldersAt(m, folders, r.LogSeq), name)
+	if from == r.Scope {
+		return nil
+	}
+	d := m.Devices[r.Author]
+	if d != nil {
+		if role, held := m.RoleOn(d.Member, from, r.LogSeq); held && wire.CanWrite(role) {
+			return nil
+		}
+	}
+	device, member := r.Author, ""
+	if d != nil {
+		device, member = d.Name, d.Member
+	}
+	return &UnreadableRecordError{BadRecordError{r.ID, fmt.Sprintf("it moves %s out of a folder scope its author could not write", name)}, device, member}
+}
+
 // removalFits refuses removal r of the secret this device names name
 // unless r's scope is the deepest scope above name as the log stood when
 // r was written.
@@ -609,11 +668,12 @@ func removalFits(m *wire.Membership, folders map[string]string, r *wire.Record, 
 	return nil
 }
 
-// checkRemovalKept is checkRemovals for a removal that met a change here
-// and is kept with `hush resolve --keep theirs`: its scope is checked
-// against this device's name for the secret (changed here: if it was
-// moved into another scope, keep mine, or remove it with `hush rm`).
-func (st *State) checkRemovalKept(r *wire.Record, name string) error {
+// checkKept is checkRemovals (deleted) and checkMoves for a record that
+// met a change here and is kept with `hush resolve --keep theirs`: its
+// scope is checked against this device's name for the secret (changed
+// here: if it was moved into another scope, keep mine, or remove it with
+// `hush rm`).
+func (st *State) checkKept(r *wire.Record, deleted bool, name string) error {
 	m := st.Members
 	if m == nil || len(m.Scopes) == 0 {
 		return nil
@@ -622,7 +682,13 @@ func (st *State) checkRemovalKept(r *wire.Record, name string) error {
 	if err != nil {
 		return err
 	}
-	return removalFits(m, folders, r, name)
+	if deleted {
+		return removalFits(m, folders, r, name)
+	}
+	if err := moveFits(m, folders, r, name); err != nil {
+		return err
+	}
+	return nil
 }
 
 // scopeFolders is Folders, as prepareFolders kept it while the verified

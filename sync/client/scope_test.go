@@ -244,10 +244,20 @@ func TestScopedMachineReadsItsScopeOnly(t *testing.T) {
 	// The server sent it no record of another scope.
 	id := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/prod")
 	n := 0
-	for _, x := range tm.p.sent(mark, "GET /v2/chain", parsed.Device) {
+	pulls := tm.p.sent(mark, "GET /v2/chain", parsed.Device)
+	if len(pulls) != 1 {
+		t.Fatalf("the machine asked for the chain %d times, want once (one round trip for its records)", len(pulls))
+	}
+	for _, x := range pulls {
 		var pg wire.ChainPage
 		if err := json.Unmarshal(x.Resp, &pg); err != nil {
 			t.Fatal(err)
+		}
+		// Nor an entry of another scope: it reads its scope's own chain.
+		for _, e := range pg.Entries {
+			if e.Scope != id {
+				t.Fatalf("the server sent the machine entry %d of scope %q", e.Pos, e.Scope)
+			}
 		}
 		for _, r := range pg.Records {
 			if r.Scope != id {

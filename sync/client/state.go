@@ -65,6 +65,11 @@ type State struct {
 	// the next entry may not name one below it (wire.CheckLogOrder). 0
 	// in a state saved before it was kept: the next entry sets it.
 	ChainAtLog int64 `json:"chain_at_log,omitempty"`
+	// ScopeHeads is the last entry of each scope in the chain up to Chain
+	// (what this device's next entry of a scope links to, and what the
+	// next entry of a scope it pulls must link to). Nil in a state saved
+	// before scope links: the next sync walks the chain once to find them.
+	ScopeHeads wire.ScopeHeads `json:"scope_heads,omitempty"`
 	// ChainLogSeq is the highest membership log position of a chain entry
 	// this device verified, and EpochAt when it verified the log entry that
 	// began the team's current key epoch (this device's clock): an epoch

@@ -276,6 +276,7 @@ type syncer struct {
 	conflicted []string
 	movedAway  map[string]bool
 	head       *wire.ChainCursor // this push's own last entry, the next batch's prev
+	heads      wire.ScopeHeads   // the scopes' heads after it (nil: st.ScopeHeads)
 }
 
 // track reads what the vault knows of the given records into s.tracked.
@@ -482,6 +483,9 @@ func (s *syncer) apply(recs []wire.Record) error {
 		}
 		return err
 	}); err != nil {
+		return err
+	}
+	if err := s.checkMoves(recs, opened, unreadable); err != nil {
 		return err
 	}
 	if err := s.checkRemovals(recs, opened); err != nil {
@@ -865,7 +869,9 @@ func (b *pushBatchOf) seal(s *syncer, after *pushBatchOf) {
 	st := s.st
 	b.done = make(chan struct{})
 	key := st.signer()
-	chain, at, now, unmarked := s.chain, s.chainHead(), st.now(), s.t.unmarked
+	at, heads := s.chainHead()
+	heads = heads.Clone() // read here, not beside the push
+	chain, now, unmarked, unlinked := s.chain, st.now(), s.t.unmarked, s.t.unlinked
 	go func() {
 		defer close(b.done)
 		b.recs = make([]*wire.Record, len(b.ps))
@@ -885,9 +891,9 @@ func (b *pushBatchOf) seal(s *syncer, after *pushBatchOf) {
 			if after.signed == nil {
 				return // signed when sent, if at all
 			}
-			at = after.signed.cur
+			at, heads = after.signed.cur, after.signed.heads
 		}
-		b.signed = s.signChain(at, b.recs, now, unmarked)
+		b.signed = s.signChain(at, heads, b.recs, now, unmarked, unlinked)
 	}()
 }
 
@@ -1086,8 +1092,8 @@ func (tm *Team) Resolve(ctx context.Context, name string, keep Keep) error {
 	mark := *t.Mark
 	mark.Theirs = nil
 	sameRecord := theirs.ID == hexID
-	if keep == KeepTheirs && sameRecord && p.Deleted {
-		if err := st.checkRemovalKept(theirs, name); err != nil {
+	if keep == KeepTheirs && sameRecord {
+		if err := st.checkKept(theirs, p.Deleted, name); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,9 +22,16 @@ const ErrV1Push = "this team's changes are signed in a chain (sync v2), which th
 // more than one entry without them.
 const ErrNoPushMarks = "this team's change chain marks whole pushes, which this hush does not know: upgrade hush on this device, then sync again (your changes stay on this device)"
 
-// chain serves GET /v2/chain?after=POS&pushes=1[&mine=POS]: entries
-// after POS, on to the end of a push, and the records they wrote last
-// (docs/sync.md, "The change chain", "Whole pushes").
+// ErrNoScopeLinks is the answer to a client that does not know scope
+// links (docs/sync.md, "Scope links"), when it pulls linked entries or
+// pushes unlinked ones into a chain that has linked entries.
+const ErrNoScopeLinks = "this team's change chain links each folder scope's entries (scope links), which this hush does not know: upgrade hush on this device, then sync again (your changes stay on this device)"
+
+// chain serves GET /v2/chain?after=POS&pushes=1&links=1[&mine=POS]
+// [&scoped=1]: entries after POS, on to the end of a push, and the
+// records they wrote last (docs/sync.md, "The change chain", "Whole
+// pushes"); with scoped=1 only the entries of the scopes the device
+// holds, on to the end of their parts of a push ("Scope links").
 func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
 	if err != nil || after < 0 {
@@ -45,24 +51,46 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 	if mine > 0 {
 		author = dev.ID
 	}
-	p, err := s.st.ChainOmitting(r.Context(), dev.Team, after, s.pullEntries(), author, mine)
-	if err != nil {
-		s.internal(w, r, err)
+	scoped := false
+	switch r.URL.Query().Get(wire.ChainScoped) {
+	case "":
+	case "1":
+		scoped = true
+	default:
+		fail(w, http.StatusBadRequest, wire.ChainScoped+" must be 1 or absent")
 		return
-	}
-	if r.URL.Query().Get(wire.PullPushes) != "1" {
-		// A client that cannot check push marks would take the entries
-		// that carry them for forgeries: it is told to upgrade instead.
-		for i := range p.Entries {
-			if p.Entries[i].PushLast != 0 {
-				fail(w, http.StatusUpgradeRequired, ErrNoPushMarks)
-				return
-			}
-		}
 	}
 	m, ok := s.membership(w, r, dev.Team)
 	if !ok {
 		return
+	}
+	var p *wire.ChainPage
+	if scoped {
+		// The scopes the replayed log says the device holds: a device
+		// cannot ask for another's, it names none.
+		p, err = s.st.ChainScoped(r.Context(), dev.Team, after, s.pullEntries(), m.HeldScopes(dev.ID), author, mine)
+	} else {
+		p, err = s.st.ChainOmitting(r.Context(), dev.Team, after, s.pullEntries(), author, mine)
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	pushes, links := r.URL.Query().Get(wire.PullPushes) == "1", r.URL.Query().Get(wire.PullLinks) == "1"
+	if !pushes || !links {
+		// A client that cannot check push marks or scope links would take
+		// the entries that carry them for forgeries: it is told to
+		// upgrade instead.
+		for i := range p.Entries {
+			if !pushes && p.Entries[i].PushLast != 0 {
+				fail(w, http.StatusUpgradeRequired, ErrNoPushMarks)
+				return
+			}
+			if !links && p.Entries[i].Linked() {
+				fail(w, http.StatusUpgradeRequired, ErrNoScopeLinks)
+				return
+			}
+		}
 	}
 	p.Records = heldRecords(m, dev.ID, p.Records)
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "pull", Records: ids(p.Records), Result: "ok"})
@@ -126,6 +154,19 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 		fail(w, http.StatusBadRequest, fmt.Sprintf("some entries of a push from entry %d to %d name no push", first, last))
 		return
 	}
+	// Scope links (docs/sync.md, "Scope links"): a push links every entry
+	// or none; whether each link is the right one only the store can say,
+	// under the push lock.
+	linked := 0
+	for i := range req.Entries {
+		if req.Entries[i].Linked() {
+			linked++
+		}
+	}
+	if linked > 0 && linked < n {
+		fail(w, http.StatusBadRequest, fmt.Sprintf("some entries of a push from entry %d to %d have no scope link: a push links all its entries or none", first, last))
+		return
+	}
 	a := &store.ChainAppend{Prev: req.Prev, Records: req.Records, IsBase: base, Base: req.Base, Entries: make([]store.ChainStored, n)}
 	at := req.Prev
 	seen := map[string]bool{}
@@ -150,14 +191,13 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 				return
 			}
 		}
-		b, err := json.Marshal(e)
+		st, err := store.Stored(dev.Team, e)
 		if err != nil {
 			s.internal(w, r, err)
 			return
 		}
-		h := e.Hash(dev.Team)
-		a.Entries[i] = store.ChainStored{Pos: e.Pos, JSON: b, Hash: h}
-		at = wire.ChainCursor{Pos: e.Pos, Hash: h}
+		a.Entries[i] = st
+		at = wire.ChainCursor{Pos: e.Pos, Hash: st.Hash}
 	}
 	if !base {
 		m, ok := s.membership(w, r, dev.Team)
@@ -171,6 +211,14 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 		if stale {
 			reply(w, http.StatusOK, wire.ChainPushResponse{Status: wire.PushStale})
 			return
+		}
+		// A record's next version may move it to another scope (a `hush
+		// mv`) only when its device may write the scope it leaves.
+		if member := m.Devices[dev.ID].Member; len(m.Scopes) > 0 || len(m.RootOff) > 0 {
+			a.MayMove = func(from string) bool {
+				role, held := m.RoleOn(member, from, m.Seq)
+				return held && wire.CanWrite(role)
+			}
 		}
 	}
 	// Authorship is the signer's: a device cannot push in another's name.
@@ -194,6 +242,18 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 	action, recs := "push", ids(req.Records)
 	if base {
 		action = "chain-base"
+	}
+	if res.Refused != nil {
+		s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: action, Records: recs, Result: "refused"})
+		var move *store.MoveError
+		if errors.Is(res.Refused, store.ErrUnlinkedPush) {
+			fail(w, http.StatusUpgradeRequired, ErrNoScopeLinks)
+		} else if errors.As(res.Refused, &move) {
+			fail(w, http.StatusForbidden, res.Refused.Error())
+		} else {
+			fail(w, http.StatusBadRequest, res.Refused.Error())
+		}
+		return
 	}
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: action, Records: recs, Result: res.Status})
 	if res.Status == wire.PushOK {

@@ -2,12 +2,16 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/hush-secrets/hush/sync/wire"
 )
@@ -35,10 +39,10 @@ func (s *sqlStore) ChainPush(ctx context.Context, team string, a *ChainAppend) (
 }
 
 func (s *sqlStore) chainTx(ctx context.Context, tx *sql.Tx, team string, a *ChainAppend) (*ChainResult, error) {
-	var seq, epoch, logSeq, chained int64
+	var seq, epoch, logSeq, chained, linked int64
 	res := &ChainResult{}
-	if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq, epoch, log_seq, chained, chain_pos, chain_hash`), team).
-		Scan(&seq, &epoch, &logSeq, &chained, &res.Head.Pos, &res.Head.Hash); err != nil {
+	if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq, epoch, log_seq, chained, chain_pos, chain_hash, linked`), team).
+		Scan(&seq, &epoch, &logSeq, &chained, &res.Head.Pos, &res.Head.Hash, &linked); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -62,6 +66,26 @@ func (s *sqlStore) chainTx(ctx context.Context, tx *sql.Tx, team string, a *Chai
 	if len(a.Entries) != len(a.Records) {
 		return nil, errors.New("store: a chain push needs one record per entry")
 	}
+	// Scope links (docs/sync.md, "Scope links"): once one linked entry is
+	// in, every push must link, or a device that reads only its scopes'
+	// entries would find its scope's chain broken; a linked push must
+	// link each entry to the stored head of its scope, which only the
+	// store knows under the push lock.
+	if a.Entries[0].ScopePrev == nil {
+		if linked != 0 {
+			res.Refused = ErrUnlinkedPush
+			return res, nil
+		}
+	} else {
+		if err := s.checkLinks(ctx, tx, team, a.Entries); err != nil {
+			if le := (*LinkError)(nil); errors.As(err, &le) {
+				res.Refused = err
+				return res, nil
+			}
+			return nil, err
+		}
+		linked = 1
+	}
 	// All or nothing: every record must be of the current epoch and log
 	// position, and follow the version stored.
 	for i := range a.Records {
@@ -73,12 +97,16 @@ func (s *sqlStore) chainTx(ctx context.Context, tx *sql.Tx, team string, a *Chai
 	for i := range a.Records {
 		r := &a.Records[i]
 		var have int64
-		err := tx.QueryRowContext(ctx, s.query(`SELECT version FROM records WHERE team = $1 AND id = $2`), team, r.ID).Scan(&have)
+		var scope string
+		err := tx.QueryRowContext(ctx, s.query(`SELECT version, scope FROM records WHERE team = $1 AND id = $2`), team, r.ID).Scan(&have, &scope)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
 		if have != r.Version-1 {
 			res.Conflicts = append(res.Conflicts, r.ID)
+		} else if have > 0 && scope != r.Scope && a.MayMove != nil && !a.MayMove(scope) {
+			res.Refused = &MoveError{r.ID}
+			return res, nil
 		}
 	}
 	if len(res.Conflicts) > 0 {
@@ -102,7 +130,7 @@ func (s *sqlStore) chainTx(ctx context.Context, tx *sql.Tx, team string, a *Chai
 		}
 	}
 	last := &a.Entries[len(a.Entries)-1]
-	if _, err := s.exec(ctx, tx, `UPDATE teams SET seq = $1, chain_pos = $2, chain_hash = $3 WHERE id = $4`, seq, last.Pos, last.Hash, team); err != nil {
+	if _, err := s.exec(ctx, tx, `UPDATE teams SET seq = $1, chain_pos = $2, chain_hash = $3, linked = $4 WHERE id = $5`, seq, last.Pos, last.Hash, linked, team); err != nil {
 		return nil, err
 	}
 	res.Status, res.Head, res.Seq = wire.PushOK, wire.ChainCursor{Pos: last.Pos, Hash: last.Hash}, seq
@@ -155,11 +183,48 @@ func (s *sqlStore) chainBase(ctx context.Context, tx *sql.Tx, team string, a *Ch
 	return res, nil
 }
 
+// checkLinks checks a linked push's scope links against the chain: each
+// entry links to the last entry of its scope before it (stored, or
+// earlier in the push), by position and hash, and names the last entry
+// of its scope in the push. A *LinkError says which entry is wrong.
+func (s *sqlStore) checkLinks(ctx context.Context, tx *sql.Tx, team string, entries []ChainStored) error {
+	last := map[string]int64{}
+	for i := range entries {
+		last[entries[i].Scope] = entries[i].Pos
+	}
+	heads := map[string]wire.ChainCursor{}
+	for i := range entries {
+		e := &entries[i]
+		if e.ScopePrev == nil {
+			return &LinkError{e.Pos, "it has none, in a push whose first entry has one (a push links all its entries or none)"}
+		}
+		h, ok := heads[e.Scope]
+		if !ok {
+			err := tx.QueryRowContext(ctx, s.query(`SELECT pos, hash FROM chain WHERE team = $1 AND scope = $2 ORDER BY pos DESC LIMIT 1`), team, e.Scope).Scan(&h.Pos, &h.Hash)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		switch p := e.ScopePrev; {
+		case p.Pos != h.Pos && h.Pos == 0:
+			return &LinkError{e.Pos, fmt.Sprintf("it follows entry %d of its scope, but it is the first entry of its scope (link to 0)", p.Pos)}
+		case p.Pos != h.Pos:
+			return &LinkError{e.Pos, fmt.Sprintf("it follows entry %d of its scope, but the last entry of its scope before it is %d", p.Pos, h.Pos)}
+		case h.Pos > 0 && !bytes.Equal(p.Hash, h.Hash):
+			return &LinkError{e.Pos, fmt.Sprintf("it names entry %d of its scope with a hash that is not that entry's", p.Pos)}
+		case e.ScopeLast != last[e.Scope]:
+			return &LinkError{e.Pos, fmt.Sprintf("it names entry %d as the last of its scope in its push, but that is entry %d", e.ScopeLast, last[e.Scope])}
+		}
+		heads[e.Scope] = wire.ChainCursor{Pos: e.Pos, Hash: e.Hash}
+	}
+	return nil
+}
+
 func (s *sqlStore) chainInsert(ctx context.Context, tx *sql.Tx, team string, e *ChainStored, base []byte) error {
 	if len(e.Hash) != sha256.Size {
 		return fmt.Errorf("store: chain entry %d without its hash", e.Pos)
 	}
-	_, err := s.exec(ctx, tx, `INSERT INTO chain (team, pos, entry, hash, base) VALUES ($1, $2, $3, $4, $5)`, team, e.Pos, e.JSON, e.Hash, base)
+	_, err := s.exec(ctx, tx, `INSERT INTO chain (team, pos, entry, hash, base, scope) VALUES ($1, $2, $3, $4, $5, $6)`, team, e.Pos, e.JSON, e.Hash, base, e.Scope)
 	return err
 }
 
@@ -244,4 +309,276 @@ func (s *sqlStore) chainEntries(ctx context.Context, tx *sql.Tx, p *wire.ChainPa
 		}
 	}
 	return rows.Err()
+}
+
+// rawEntry is a chain row not yet decoded.
+type rawEntry struct {
+	pos         int64
+	entry, base []byte
+}
+
+func (s *sqlStore) rawEntries(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]rawEntry, error) {
+	rows, err := tx.QueryContext(ctx, s.query(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []rawEntry
+	for rows.Next() {
+		var r rawEntry
+		if err := rows.Scan(&r.pos, &r.entry, &r.base); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ChainScoped serves a scoped page (docs/sync.md, "Scope links"): each
+// scope's entries are one range of the chain_scope index, so a device
+// whose scopes hold 50 entries of 10,000 reads 50 rows, not 10,000.
+func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, limit int, scopes []string, author string, from int64) (*wire.ChainPage, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	p := &wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}}
+	var chained int64
+	if err := tx.QueryRowContext(ctx, s.query(`SELECT chained, chain_pos, chain_hash FROM teams WHERE id = $1`), team).Scan(&chained, &p.Head.Pos, &p.Head.Hash); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	p.Started = chained != 0
+	if len(scopes) == 0 || limit < 1 {
+		return p, nil
+	}
+	// The first limit entries of the scopes after after.
+	raw, err := s.scopeEntries(ctx, tx, team, scopes, after, p.Head.Pos, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeEntries(p, raw); err != nil {
+		return nil, err
+	}
+	if len(p.Entries) == 0 {
+		return p, nil
+	}
+	// A scoped page never ends inside a scope's part of a push: if the
+	// part of one of the scopes goes on after the page's last entry, the
+	// page runs on to the end of that push (the only one the page's end
+	// is inside), with every entry of the scopes there, so that each
+	// scope's part of it is whole.
+	last := p.Entries[len(p.Entries)-1].Pos
+	end := last
+	seen := map[string]bool{}
+	for i := len(p.Entries) - 1; i >= 0 && len(seen) < len(scopes); i-- {
+		e := &p.Entries[i]
+		if seen[e.Scope] {
+			continue
+		}
+		seen[e.Scope] = true
+		if e.ScopeLast > last {
+			end = max(end, min(e.PushLast, last+wire.MaxPushRecords-1, p.Head.Pos))
+		}
+	}
+	if end > last {
+		raw, err := s.scopeEntries(ctx, tx, team, scopes, last, end, wire.MaxPushRecords)
+		if err != nil {
+			return nil, err
+		}
+		if err := decodeEntries(p, raw); err != nil {
+			return nil, err
+		}
+		last = p.Entries[len(p.Entries)-1].Pos
+	}
+	// More: an entry of the scopes after the page.
+	next, err := s.scopeEntries(ctx, tx, team, scopes, last, p.Head.Pos, 1)
+	if err != nil {
+		return nil, err
+	}
+	p.More = len(next) > 0
+	// The records whose newest entry is in the page, found by primary key
+	// from the ids its entries name, and kept if their newest entry
+	// (chain_pos) is that one. (A range of records_chain, as ChainOmitting
+	// reads, walks every record of every scope written in the page's
+	// span, and planners without statistics choose it if the query has
+	// that range.)
+	named := map[int64]string{}
+	ids := make([]string, 0, len(p.Entries))
+	for i := range p.Entries {
+		if e := &p.Entries[i]; e.Kind == wire.ChainRecord {
+			named[e.Pos] = e.ID
+			ids = append(ids, e.ID)
+		}
+	}
+	inBase := map[string]bool{}
+	if p.Base != nil && p.Entries[0].Kind == wire.ChainBase {
+		// The base entry wrote (chain_pos 1) the records of its snapshot
+		// that no later entry replaced.
+		for j := range p.Base {
+			inBase[p.Base[j].ID] = true
+			ids = append(ids, p.Base[j].ID)
+		}
+	}
+	var arg any = ids
+	in := `id = ANY($2)`
+	if s.d.name != "postgres" {
+		list, err := json.Marshal(ids)
+		if err != nil {
+			return nil, err
+		}
+		arg, in = string(list), `id IN (SELECT value FROM json_each($2))`
+	}
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT `+recordColumns+`, chain_pos FROM records WHERE team = $1 AND `+in), team, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type posRecord struct {
+		pos int64
+		r   *wire.Record
+	}
+	var recs []posRecord
+	for rows.Next() {
+		var pos int64
+		r, err := scanRecord(withPos{rows, &pos})
+		if err != nil {
+			return nil, err
+		}
+		if !(named[pos] == r.ID || pos == 1 && inBase[r.ID]) || pos <= after || r.Author == author && pos >= from {
+			continue // written again after the page, or the asker's own
+		}
+		r.Seq = 0
+		recs = append(recs, posRecord{pos, r})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(recs, func(a, b posRecord) int {
+		return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.r.ID, b.r.ID))
+	})
+	for i := range recs {
+		p.Records = append(p.Records, *recs[i].r)
+	}
+	return p, s.movedOut(ctx, tx, p, team, scopes)
+}
+
+// movedOut adds to a scoped page, for each record an entry of the page
+// names whose newest entry is of a scope the device does not hold, that
+// entry (wire.ChainPage.Moved): the device's proof that the record left
+// its scopes, without which it would take the record as withheld.
+func (s *sqlStore) movedOut(ctx context.Context, tx *sql.Tx, p *wire.ChainPage, team string, scopes []string) error {
+	held := make(map[string]bool, len(scopes))
+	for _, sc := range scopes {
+		held[sc] = true
+	}
+	seen := map[string]bool{}
+	args := []any{team}
+	var marks []string
+	for i := range p.Entries {
+		if id := p.Entries[i].ID; !seen[id] {
+			seen[id] = true
+			args = append(args, id)
+			marks = append(marks, "$"+strconv.Itoa(len(args)))
+		}
+	}
+	if len(marks) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT r.scope, c.pos, c.entry, c.base FROM records r JOIN chain c ON c.team = r.team AND c.pos = r.chain_pos
+		WHERE r.team = $1 AND r.id IN (`+strings.Join(marks, ", ")+`) ORDER BY c.pos`), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var raw []rawEntry
+	for rows.Next() {
+		var sc string
+		var r rawEntry
+		if err := rows.Scan(&sc, &r.pos, &r.entry, &r.base); err != nil {
+			return err
+		}
+		if !held[sc] {
+			raw = append(raw, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range raw {
+		var e wire.ChainEntry
+		if err := json.Unmarshal(r.entry, &e); err != nil {
+			return fmt.Errorf("store: chain entry %d unreadable: %w", r.pos, err)
+		}
+		p.Moved = append(p.Moved, e)
+	}
+	return nil
+}
+
+// maxScopeRanges is the most scopes a scoped page reads as one index
+// range each; a device that holds more (an admin holds every scope, up
+// to wire.MaxScopes) is served by one query over the chain in position
+// order, which costs at most what a whole page costs, instead of a range
+// per scope.
+const maxScopeRanges = 8
+
+// scopeEntries reads the entries of scopes in (after, upTo], in position
+// order, at most limit of them.
+func (s *sqlStore) scopeEntries(ctx context.Context, tx *sql.Tx, team string, scopes []string, after, upTo int64, limit int) ([]rawEntry, error) {
+	if len(scopes) > maxScopeRanges {
+		var arg any = scopes
+		in := `scope = ANY($2)`
+		if s.d.name != "postgres" {
+			list, err := json.Marshal(scopes)
+			if err != nil {
+				return nil, err
+			}
+			arg, in = string(list), `scope IN (SELECT value FROM json_each($2))`
+		}
+		return s.rawEntries(ctx, tx, `SELECT pos, entry, base FROM chain WHERE team = $1 AND `+in+` AND pos > $3 AND pos <= $4 ORDER BY pos LIMIT $5`, team, arg, after, upTo, limit)
+	}
+	// Each scope's first limit, merged by position. (+pos: the upper
+	// bound is no index range, else SQLite takes the primary key's range
+	// (team, pos > after AND pos <= upTo) over chain_scope's and walks
+	// every entry between.)
+	var raw []rawEntry
+	for _, sc := range scopes {
+		rs, err := s.rawEntries(ctx, tx, `SELECT pos, entry, base FROM chain WHERE team = $1 AND scope = $2 AND pos > $3 AND +pos <= $4 ORDER BY pos LIMIT $5`, team, sc, after, upTo, limit)
+		if err != nil {
+			return nil, err
+		}
+		raw = append(raw, rs...)
+	}
+	slices.SortFunc(raw, func(a, b rawEntry) int { return cmp.Compare(a.pos, b.pos) })
+	return raw[:min(len(raw), limit)], nil
+}
+
+// withPos scans a record row with its chain position after the record's
+// columns.
+type withPos struct {
+	rows *sql.Rows
+	pos  *int64
+}
+
+func (w withPos) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.pos)...) }
+
+// decodeEntries appends raw's entries to p, and the base snapshot if one
+// of them is the base entry.
+func decodeEntries(p *wire.ChainPage, raw []rawEntry) error {
+	for _, r := range raw {
+		var e wire.ChainEntry
+		if err := json.Unmarshal(r.entry, &e); err != nil {
+			return fmt.Errorf("store: chain entry %d unreadable: %w", r.pos, err)
+		}
+		p.Entries = append(p.Entries, e)
+		if r.base != nil {
+			if err := json.Unmarshal(r.base, &p.Base); err != nil {
+				return fmt.Errorf("store: base snapshot unreadable: %w", err)
+			}
+		}
+	}
+	return nil
 }

@@ -14,7 +14,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hush-secrets/hush/sync/wire"
@@ -29,7 +31,23 @@ var (
 	ErrConflict = errors.New("the membership log has moved on")
 	// ErrChained: a v1 push into a team whose change chain has started.
 	ErrChained = errors.New("this team's changes are signed in a chain (sync v2)")
+	// ErrUnlinkedPush: a push without scope links into a team whose chain
+	// already holds linked entries (a client from before links).
+	ErrUnlinkedPush = errors.New("this team's change chain links each folder scope's entries, and this push does not")
 )
+
+// LinkError is a linked push refused for a scope link that is not the
+// one the chain needs there (docs/sync.md, "Scope links"): Pos is the
+// entry, Msg what it named and what was expected. Nothing of the push is
+// stored.
+type LinkError struct {
+	Pos int64
+	Msg string
+}
+
+func (e *LinkError) Error() string {
+	return fmt.Sprintf("chain entry %d has a wrong scope link: %s", e.Pos, e.Msg)
+}
 
 // ChainAppend is a push that extends a team's change chain (POST
 // /v2/push), checked by the server: Entries extend Prev one by one, and
@@ -42,13 +60,41 @@ type ChainAppend struct {
 	// IsBase: Entries is one base entry, over the snapshot Base.
 	IsBase bool
 	Base   []wire.BaseItem
+	// MayMove says whether the pushing device may write folder scope
+	// from: a record whose stored version is of another scope than the
+	// one pushed moves out of from, which only a writer of from may do
+	// (else Refused is a *MoveError). Nil: every move is allowed.
+	MayMove func(from string) bool
 }
 
-// ChainStored is one entry as stored: its position, its JSON and its hash.
+// MoveError refuses a push that would move a record out of a scope the
+// device may not write (a writer of app/staging taking app/prod/DB by
+// sealing its next version into app/staging).
+type MoveError struct{ ID string }
+
+func (e *MoveError) Error() string {
+	return "record " + e.ID + " is in a folder scope this device may not write: it cannot be moved out of it, or written into another"
+}
+
+// ChainStored is one entry as stored: its position, its JSON and its
+// hash, and what the store checks and indexes of it: its scope and scope
+// link (docs/sync.md, "Scope links"). [Stored] fills it from an entry.
 type ChainStored struct {
-	Pos  int64
-	JSON []byte
-	Hash []byte
+	Pos       int64
+	JSON      []byte
+	Hash      []byte
+	Scope     string            // "": the root's (and a base entry's)
+	ScopePrev *wire.ChainCursor // nil: an entry written before scope links
+	ScopeLast int64
+}
+
+// Stored is e as the store keeps it in team's chain.
+func Stored(team string, e *wire.ChainEntry) (ChainStored, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return ChainStored{}, err
+	}
+	return ChainStored{Pos: e.Pos, JSON: b, Hash: e.Hash(team), Scope: e.Scope, ScopePrev: e.ScopePrev, ScopeLast: e.ScopeLast}, nil
 }
 
 // ChainResult is what ChainPush did: Status is wire.PushOK,
@@ -60,6 +106,11 @@ type ChainResult struct {
 	Head      wire.ChainCursor
 	Conflicts []string
 	Seq       int64
+	// Refused, when set, is why a push was refused whole at the head (the
+	// compare-and-set passed; Status is empty): a *LinkError, or
+	// ErrUnlinkedPush. A client's fault, not the chain moving on: signing
+	// again on a new head would not help.
+	Refused error
 }
 
 // Entry is a membership log entry to append: its number and its JSON.
@@ -152,7 +203,11 @@ type Store interface {
 	// as Push): only if Prev is the chain's head, each record's version
 	// follows the stored one, and its epoch and log position are the
 	// team's current ones. A base entry is taken only as entry 1, and
-	// only if its snapshot is exactly the records stored.
+	// only if its snapshot is exactly the records stored. A linked push
+	// (docs/sync.md, "Scope links") is taken only if each entry links to
+	// the last entry of its scope before it and names the last of its
+	// scope in the push (else Refused is a *LinkError); an unlinked one
+	// not at all once the chain holds a linked entry (ErrUnlinkedPush).
 	ChainPush(ctx context.Context, team string, a *ChainAppend) (*ChainResult, error)
 	// Chain returns up to limit entries after pos, and for each record an
 	// entry in them wrote last, the record; with the base entry, its
@@ -162,6 +217,13 @@ type Store interface {
 	// positions from on: the device that pushed them asks, since it holds
 	// them (their entries are what it signed).
 	ChainOmitting(ctx context.Context, team string, after int64, limit int, author string, from int64) (*wire.ChainPage, error)
+	// ChainScoped is ChainOmitting restricted to the entries of scopes
+	// (scope ids, "" the root's, base entry included): up to limit of
+	// them after pos, in position order, and on to the end of a push in
+	// which one of those scopes' part is not whole at the page's end; the
+	// records they wrote last; More if an entry of those scopes follows.
+	// Head is the whole chain's.
+	ChainScoped(ctx context.Context, team string, after int64, limit int, scopes []string, author string, from int64) (*wire.ChainPage, error)
 	// CreateChainedTeam is CreateTeam for a team whose changes are a chain
 	// from the start (v1 pushes refused).
 	CreateChainedTeam(ctx context.Context, team, name string, creator wire.Device, genesis []byte, now time.Time) error

@@ -53,7 +53,21 @@ type ChainEntry struct {
 	// when set so that entries before scopes keep their hashes. A device
 	// expects the record of an entry only for a scope it holds.
 	Scope string `json:"scope,omitempty"`
+	// ScopePrev and ScopeLast link the entry into its scope's own chain
+	// (docs/sync.md, "Scope links"): ScopePrev is the position and hash
+	// of the previous entry of the same scope (position 0: the first of
+	// it), ScopeLast the position of the last entry of the same scope in
+	// this push. A device that holds some scopes fetches only their
+	// entries and verifies them as a chain of their own, whole push by
+	// whole push. Nil and 0 in an entry written before scope links
+	// (unlinked); signed when set, so a link can be neither stripped nor
+	// added.
+	ScopePrev *ChainCursor `json:"scope_prev,omitempty"`
+	ScopeLast int64        `json:"scope_last,omitempty"`
 }
+
+// Linked reports whether the entry carries a scope link.
+func (e *ChainEntry) Linked() bool { return e.ScopePrev != nil }
 
 // ChainCursor is a position in the chain and the hash of the entry there,
 // as a device verified them. The zero cursor is before entry 1.
@@ -87,6 +101,11 @@ func (e *ChainEntry) signed(team string) []byte {
 		// encoding is length-prefixed parts: two more parts, never equal
 		// to an entry without them).
 		b = append(b, crypto.AD("scope", e.Scope)...)
+	}
+	if e.ScopePrev != nil {
+		// The scope link, after the rest for the same reason: an entry
+		// written before links keeps its exact encoding and hash.
+		b = append(b, crypto.AD("scope-link", e.ScopePrev.Pos, e.ScopePrev.prevHash(), e.ScopeLast)...)
 	}
 	return b
 }
@@ -136,6 +155,9 @@ func (e *ChainEntry) InPush(prev ChainCursor, n int) {
 
 // check validates an entry's shape (not its place or signature).
 func (e *ChainEntry) check() string {
+	if msg := e.checkLink(); msg != "" {
+		return msg
+	}
 	switch {
 	case e.Pos < 1:
 		return "its position is not positive"
@@ -167,6 +189,98 @@ func (e *ChainEntry) check() string {
 		return fmt.Sprintf("its kind %q is unknown", e.Kind)
 	}
 	return ""
+}
+
+func (e *ChainEntry) checkLink() string {
+	if e.ScopePrev == nil {
+		if e.ScopeLast != 0 {
+			return "it names the end of its scope's part of a push without a scope link"
+		}
+		return ""
+	}
+	p := e.ScopePrev
+	switch {
+	case e.Kind != ChainRecord:
+		return "only a record entry has a scope link"
+	case p.Pos < 0 || p.Pos >= e.Pos:
+		return fmt.Sprintf("its scope link names entry %d, which is not before it", p.Pos)
+	case p.Pos == 0 && len(p.Hash) != 0 && !bytes.Equal(p.Hash, make([]byte, sha256.Size)):
+		return "its scope link names no entry but carries a hash"
+	case p.Pos > 0 && len(p.Hash) != sha256.Size:
+		return "its scope link is not a SHA-256 hash"
+	case e.PushLast == 0:
+		return "it has a scope link but no push marks"
+	case e.ScopeLast < e.Pos || e.ScopeLast > e.PushLast:
+		return fmt.Sprintf("it names entry %d as its scope's last in a push of entries %d to %d", e.ScopeLast, e.PushFirst, e.PushLast)
+	}
+	return ""
+}
+
+// ScopeHeads is the last entry of each scope (by scope id; "" is the
+// root) in a chain as a device verified it: what the next entry of that
+// scope links to.
+type ScopeHeads map[string]ChainCursor
+
+// Clone is a copy of h that can be changed without changing h.
+func (h ScopeHeads) Clone() ScopeHeads {
+	c := make(ScopeHeads, len(h))
+	for k, v := range h {
+		c[k] = v
+	}
+	return c
+}
+
+// Follow moves the head of e's scope to e (whose hash is hash).
+func (h ScopeHeads) Follow(e *ChainEntry, hash []byte) {
+	if e.Kind == ChainRecord {
+		h[e.Scope] = ChainCursor{Pos: e.Pos, Hash: hash}
+	} else {
+		h[""] = ChainCursor{Pos: e.Pos, Hash: hash} // a base: the root's records
+	}
+}
+
+// LinkPush sets the scope links of a push's entries (positions set, not
+// yet signed): each links to the head of its scope in h, or to the entry
+// of its scope before it in the push, whose hash is only known once it is
+// signed; so entries are linked, signed and followed one by one with
+// LinkNext. LinkPush sets each entry's ScopeLast, which needs the whole
+// push.
+func LinkPush(entries []ChainEntry) {
+	last := map[string]int64{}
+	for i := range entries {
+		last[entries[i].Scope] = entries[i].Pos
+	}
+	for i := range entries {
+		entries[i].ScopeLast = last[entries[i].Scope]
+	}
+}
+
+// LinkNext sets e's scope link to the head of its scope in h.
+func (h ScopeHeads) LinkNext(e *ChainEntry) {
+	c := h[e.Scope]
+	e.ScopePrev = &ChainCursor{Pos: c.Pos, Hash: c.Hash}
+	if c.Pos == 0 {
+		e.ScopePrev.Hash = nil
+	}
+}
+
+// CheckLink checks e's scope link against the head of its scope in h:
+// the FaultGap, FaultReplaced or FaultReorder it shows, or nil.
+func (h ScopeHeads) CheckLink(e *ChainEntry) error {
+	if e.ScopePrev == nil {
+		return nil
+	}
+	c := h[e.Scope]
+	p := e.ScopePrev
+	switch {
+	case p.Pos > c.Pos:
+		return &ChainError{FaultGap, e.Pos, fmt.Sprintf("it follows entry %d of its scope, but the last entry of its scope this device has is %d: the entries between were not sent", p.Pos, c.Pos)}
+	case p.Pos < c.Pos:
+		return &ChainError{FaultReplaced, e.Pos, fmt.Sprintf("it follows entry %d of its scope, but entry %d of its scope came before it: another history", p.Pos, c.Pos)}
+	case p.Pos > 0 && !bytes.Equal(p.Hash, c.Hash):
+		return &ChainError{FaultReplaced, e.Pos, "it does not follow the entry of its scope this device verified before it"}
+	}
+	return nil
 }
 
 // Matches reports whether r is the record e names, byte for byte.
@@ -392,6 +506,19 @@ func (c *ChainRecords) Page(entries []ChainEntry, records []Record) error {
 	return nil
 }
 
+// MovedAway drops the expectation of e's record if e (verified by the
+// caller, of a scope the device does not hold) is a newer entry of the
+// same record than the one expected: the record left the device's
+// scopes. It reports whether it did.
+func (c *ChainRecords) MovedAway(e *ChainEntry) bool {
+	p, ok := c.pending[e.ID]
+	if !ok || e.Kind != ChainRecord || e.Pos <= p.Pos || e.Version <= p.Version || c.Holds == nil || c.Holds(e.Scope) {
+		return false
+	}
+	delete(c.pending, e.ID)
+	return true
+}
+
 // Done checks, after the last page, that every record an entry named came.
 func (c *ChainRecords) Done() error {
 	var first *ChainEntry
@@ -535,6 +662,11 @@ const MaxPageEntries = MaxPullEntries + MaxPushRecords - 1
 // than shown entries whose signatures it cannot check.
 const PullPushes = "pushes"
 
+// PullLinks is the query parameter (links=1) by which a client says it
+// knows scope links (docs/sync.md, "Scope links"): a client that does
+// not is told to upgrade once the chain has linked entries.
+const PullLinks = "links"
+
 // ChainPush is POST /v2/push: entries that extend the chain at Prev, the
 // device's verified head, each signed by the device, and the record each
 // record entry names, in the same order. Every entry names the push's
@@ -582,4 +714,9 @@ type ChainPage struct {
 	Head    ChainCursor  `json:"head"`
 	More    bool         `json:"more"`
 	Started bool         `json:"started"`
+	// Moved (a scoped page only, ChainScoped): for a record an entry of
+	// the page names whose newest entry is of a scope the device does not
+	// hold (re-sealed into a new scope, or moved there), that newest
+	// entry: signed proof that its record is not the device's to expect.
+	Moved []ChainEntry `json:"moved,omitempty"`
 }

@@ -202,6 +202,27 @@ func Due(v *vault.Vault, o Options, done func(Outcome)) error {
 	return nil
 }
 
+// DueRecorded is `rotate --due` for a front end: [Due], with each
+// rotation written to the audit log by record (an entry that cannot be
+// written fails its rotation), what happened to each overdue secret and
+// then the summary told; it fails when a rotation failed.
+func DueRecorded(v *vault.Vault, o Options, record func(v *vault.Vault, action string, names []string, result error) error, tell func(string)) error {
+	var tally Tally
+	err := Due(v, o, func(out Outcome) {
+		if !out.NoRotator {
+			if rerr := record(v, "rotate", []string{out.Name}, out.Err); out.Err == nil && rerr != nil {
+				out.Err = rerr
+			}
+		}
+		tell(tally.Add(out))
+	})
+	if err != nil {
+		return err
+	}
+	tell(tally.Summary())
+	return tally.Err()
+}
+
 // Tally counts what [Due] did, for the words a front end shows.
 type Tally struct{ Done, Failed, NoRotator int }
 

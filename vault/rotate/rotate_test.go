@@ -201,3 +201,34 @@ func TestTally(t *testing.T) {
 		t.Errorf("no failure: %v", err)
 	}
 }
+
+// rotate --due records each rotation it tried (not a secret without a
+// rotator), and a rotation whose entry cannot be written counts as failed.
+func TestDueRecorded(t *testing.T) {
+	v := newVault(t)
+	every := 24 * time.Hour
+	rotator := "echo new"
+	if _, err := v.SetMany([]vault.SetRequest{
+		{Name: "a/WITH", Value: []byte("old"), Update: vault.Update{RotateEvery: &every, Rotator: &rotator}},
+		{Name: "a/WITHOUT", Value: []byte("old"), Update: vault.Update{RotateEvery: &every}},
+	}, time.Now().Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var recorded, told []string
+	logFails := errors.New("disk full")
+	record := func(_ *vault.Vault, action string, names []string, result error) error {
+		recorded = append(recorded, action+" "+strings.Join(names, ","))
+		return logFails
+	}
+	err := DueRecorded(v, Options{Environ: []string{"PATH=" + os.Getenv("PATH")}}, record, func(s string) { told = append(told, s) })
+	if err == nil || err.Error() != "1 rotations failed" {
+		t.Fatalf("DueRecorded: %v", err)
+	}
+	if strings.Join(recorded, ";") != "rotate a/WITH" {
+		t.Errorf("recorded %q", recorded)
+	}
+	want := "a/WITH: disk full\na/WITHOUT: overdue, but has no rotator (rotate it by hand)\nrotated 0, failed 1, without a rotator 1"
+	if strings.Join(told, "\n") != want {
+		t.Errorf("told:\n%s\nwant:\n%s", strings.Join(told, "\n"), want)
+	}
+}

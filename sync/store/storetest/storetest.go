@@ -75,6 +75,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ChainPush", testChainPush},
 		{"ChainBase", testChainBase},
 		{"ChainWholePushes", testChainWholePushes},
+		{"ChainScopeLinks", testChainScopeLinks},
+		{"ChainScopedPage", testChainScopedPage},
 		{"RaceChain", func(t *testing.T, s store.Store) { raceChain(t, s) }},
 		{"RaceCAS", func(t *testing.T, s store.Store) { raceCAS(t, s) }},
 		{"RaceLog", func(t *testing.T, s store.Store) { raceLog(t, s) }},
@@ -93,6 +95,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 func RunReopen(t *testing.T, newDSN func(t *testing.T) string) {
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, newDSN(t)) })
 	t.Run("NewerSchema", func(t *testing.T) { testNewerSchema(t, newDSN(t)) })
+	t.Run("MigrateScopeLinks", func(t *testing.T) { testMigrateScopeLinks(t, newDSN(t)) })
 }
 
 // RunShared runs the concurrency tests across two stores open on one

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -99,4 +100,54 @@ func (s *Pending) Add(v *vault.Vault, name string) (*Added, error) {
 		return nil, err
 	}
 	return &Added{Created: res.Created, Server: s.pg.Redacted(), Version: res.Version}, nil
+}
+
+// AddAudited adds the source name with its audit entry, for a front end
+// that has checked o and unlocked v: the name must be free for a source
+// first, and only then is the admin URL read (nobody types one for
+// nothing), checked (Prepare, and AddOptions.Check) and stored. The entry
+// goes in with the change (vault.Intend) and record writes its result: a
+// failed check is logged as what the check found. It returns what to tell
+// the person.
+func AddAudited(v *vault.Vault, name string, o AddOptions, adminURL func() ([]byte, error),
+	record func(v *vault.Vault, action string, names []string, result error) error) (string, error) {
+	if err := Available(v, name); err != nil {
+		return "", err
+	}
+	value, err := adminURL()
+	if err != nil {
+		return "", err
+	}
+	defer crypto.Wipe(value)
+	src, err := Prepare(value, o)
+	if err != nil {
+		return "", err
+	}
+	v.Intend("dynamic-add", []string{name})
+	res, err := src.Add(v, name)
+	result := err
+	var ce *CheckError
+	if errors.As(err, &ce) {
+		result = ce.Err // the log says what the check found
+	}
+	if rerr := record(v, "dynamic-add", []string{name}, result); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return "", err
+	}
+	return res.words(name, o), nil
+}
+
+// words say what was stored, and that the check passed when there was one.
+func (a *Added) words(name string, o AddOptions) string {
+	verb := "added"
+	if !a.Created {
+		verb = "updated"
+	}
+	checked := ""
+	if o.Check {
+		checked = "; checked: the admin role can create logins and the template runs"
+	}
+	return fmt.Sprintf("%s dynamic source %s: %s, logins valid for %s%s", verb, name, a.Server, vault.FormatInterval(o.TTL), checked)
 }

@@ -64,3 +64,36 @@ func TestAddStoresASourceAndNeverTakesAnotherSecretsName(t *testing.T) {
 		t.Errorf("a failed check stored the source: %v", err)
 	}
 }
+
+func TestAddAuditedAsksForTheURLOnlyForAFreeNameAndRecordsTheResult(t *testing.T) {
+	v := newVault(t)
+	if _, err := v.Set("app/API_KEY", []byte("k"), vault.Update{}); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := ParseTemplate("GRANT app_readonly TO {{name}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := AddOptions{Template: tmpl, TTL: 15 * time.Minute}
+	asked := 0
+	url := func() ([]byte, error) { asked++; return []byte("postgres://admin:pw@127.0.0.1:5432/app"), nil }
+	var logged []string
+	record := func(v *vault.Vault, action string, names []string, result error) error {
+		logged = append(logged, action+" "+strings.Join(names, ","))
+		return v.Record(action, names, result)
+	}
+	if _, err := AddAudited(v, "app/API_KEY", o, url, record); err == nil || asked != 0 {
+		t.Fatalf("over a plain secret: %v, the URL asked %d times", err, asked)
+	}
+	said, err := AddAudited(v, "db/prod", o, url, record)
+	if err != nil || said != "added dynamic source db/prod: postgres://admin:xxxxx@127.0.0.1:5432/app, logins valid for 15m" {
+		t.Fatalf("AddAudited = %q, %v", said, err)
+	}
+	said, err = AddAudited(v, "db/prod", o, url, record)
+	if err != nil || !strings.HasPrefix(said, "updated dynamic source db/prod:") {
+		t.Fatalf("AddAudited again = %q, %v", said, err)
+	}
+	if strings.Join(logged, "; ") != "dynamic-add db/prod; dynamic-add db/prod" {
+		t.Fatalf("recorded: %q", logged)
+	}
+}

@@ -2,6 +2,7 @@ package dynamic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -109,6 +110,62 @@ func WriteLeases(out io.Writer, leases []LeaseInfo, now time.Time) error {
 			human.Expiry(l.Expires, now), state)
 	}
 	return w.Flush()
+}
+
+// CleanupLeftOver is `dynamic leases --cleanup`: it drops the logins of
+// the left-over leases, says what happened to each (or that there were
+// none), and fails when some could not be dropped.
+func (m *Manager) CleanupLeftOver(notef func(format string, args ...any)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), CleanupTimeout)
+	defer cancel()
+	out, err := m.Cleanup(ctx, nil)
+	if err != nil {
+		return err
+	}
+	failed := Report(out, notef)
+	if len(out) == 0 {
+		notef("no left-over leases")
+	}
+	if failed > 0 {
+		return fmt.Errorf("%s could not be dropped; they stay recorded: run `hush dynamic leases --cleanup` again once the database is reachable", human.Count(failed, "login"))
+	}
+	return nil
+}
+
+// RevokeLogins is `dynamic revoke`: Revoke, saying what happened to each
+// login (or that source has none), failing when role names no lease of it
+// or some could not be dropped.
+func (m *Manager) RevokeLogins(source, role string, notef func(format string, args ...any)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), CleanupTimeout)
+	defer cancel()
+	out, err := m.Revoke(ctx, source, role)
+	if err != nil {
+		return err
+	}
+	if len(out) == 0 {
+		if role != "" {
+			return fmt.Errorf("no lease %s of %s: `hush dynamic leases` lists them", role, source)
+		}
+		notef("no leases of %s", source)
+		return nil
+	}
+	if failed := Report(out, notef); failed > 0 {
+		return fmt.Errorf("%s could not be dropped; they stay recorded", human.Count(failed, "login"))
+	}
+	return nil
+}
+
+// ForgetLease is `dynamic forget`: Forget, and what to tell the person
+// (the login may still exist: how to drop it by hand).
+func (m *Manager) ForgetLease(role string) (string, error) {
+	l, err := m.Forget(role)
+	if errors.Is(err, vault.ErrNotFound) {
+		return "", fmt.Errorf("no lease %s: `hush dynamic leases` lists them", role)
+	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("forgot lease %s of %s at %s; if the login still exists, drop it yourself: DROP ROLE \"%s\"", l.Role, l.Source, l.Server, l.Role), nil
 }
 
 // Report says what each outcome of a cleanup or a revocation was, one

@@ -80,3 +80,55 @@ func TestSecretRowCarriesTheValueWithoutLosingBytes(t *testing.T) {
 		t.Error("Get of a missing secret succeeded")
 	}
 }
+
+func TestDueListsAFolderOrTheVaultSoonestFirst(t *testing.T) {
+	v := testVault(t)
+	now := time.Now()
+	soon, later := now.Add(24*time.Hour), now.Add(72*time.Hour)
+	for _, s := range []struct {
+		name    string
+		expires time.Time
+	}{{"other/B", soon}, {"app/A", later}, {"app/NEVER", time.Time{}}} {
+		u := vault.Update{}
+		if !s.expires.IsZero() {
+			u.Expires = &s.expires
+		}
+		if _, err := v.Set(s.name, []byte("v"), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(folder string) string {
+		items, err := Due(v, folder, now, 7*24*time.Hour, vault.CertificateWarning)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, it := range items {
+			out = append(out, it.Name)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := names(""); got != "other/B app/A" {
+		t.Errorf("the vault: %q", got)
+	}
+	if got := names("app"); got != "app/A" {
+		t.Errorf("app: %q", got)
+	}
+}
+
+func TestVerifyAuditCountsTheEntries(t *testing.T) {
+	v := testVault(t)
+	said, err := VerifyAudit(v)
+	if err != nil || said != "audit log intact: no entries yet" {
+		t.Fatalf("a new vault: %q, %v", said, err)
+	}
+	for _, action := range []string{"get", "set"} {
+		if err := v.Record(action, []string{"app/A"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	said, err = VerifyAudit(v)
+	if err != nil || !strings.HasPrefix(said, "audit log intact: 2 entries, ") {
+		t.Fatalf("after two entries: %q, %v", said, err)
+	}
+}

@@ -2,9 +2,12 @@ package listing
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
+	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -44,6 +47,23 @@ type DueRow struct {
 	Reason  string `json:"reason,omitempty"` // why, when it is not the schedule
 	When    string `json:"when"`
 	Overdue bool   `json:"overdue"`
+}
+
+// Due is what `hush due` lists in folder, soonest first: rotations,
+// expiry dates and certificate ends that are overdue or fall within
+// within (certWithin for certificates), and for the whole vault the
+// team's machines whose access ends.
+func Due(v *vault.Vault, folder string, now time.Time, within, certWithin time.Duration) ([]vault.DueItem, error) {
+	entries, err := v.ListWithPolicies(folder)
+	if err != nil {
+		return nil, err
+	}
+	items := vault.Due(entries, now, within, certWithin)
+	if folder == "" {
+		items = append(items, machine.Due(v, now)...)
+		slices.SortStableFunc(items, func(x, y vault.DueItem) int { return x.When.Compare(y.When) })
+	}
+	return items, nil
 }
 
 // DueRows are items as rows, and how many of them are overdue.

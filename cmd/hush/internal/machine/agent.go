@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
@@ -35,6 +37,41 @@ type AgentOptions struct {
 	// Ready, when set, is called with the listening address once the first
 	// sync worked and requests are served.
 	Ready func(addr string)
+	// AddrFile, when set, gets the agent's URL (http:// or https://) at
+	// the same time, for scripts.
+	AddrFile string
+}
+
+// PrepareAgent is `hush agent`'s setup before NewAgent: the machine token
+// (HUSH_TOKEN or tokenFile; neither is a usage error), the bearer token
+// its clients send (authFile, else HUSH_AGENT_AUTH_TOKEN), the address
+// checked, and a warning through warn when secrets would cross the
+// network in clear.
+func PrepareAgent(getenv func(string) string, tokenFile, authFile string, o AgentOptions, warn func(format string, args ...any)) (*Agent, error) {
+	if Source(getenv, tokenFile) == "" {
+		return nil, usage.Errorf("the agent needs a machine token: set HUSH_TOKEN or give --token-file (see `hush team invite --machine`)")
+	}
+	tok, err := Load(getenv, tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	auth := []byte(strings.TrimSpace(getenv("HUSH_AGENT_AUTH_TOKEN")))
+	if authFile != "" {
+		if auth, err = ReadSecretFile(authFile); err != nil {
+			return nil, err
+		}
+	}
+	if len(auth) == 0 {
+		return nil, usage.Errorf("the agent needs a bearer token for its clients: --auth-token-file FILE or HUSH_AGENT_AUTH_TOKEN")
+	}
+	if err := CheckListen(o.Listen, o.TLSCert != "", o.Insecure); err != nil {
+		return nil, usage.Wrap(err)
+	}
+	if o.Insecure && o.TLSCert == "" {
+		warn("warning: --insecure-listen: secrets and the bearer token cross the network in clear unless something in front encrypts them")
+	}
+	o.Token, o.Auth = tok, auth
+	return NewAgent(o)
 }
 
 // ErrNonLoopback: plain HTTP was asked for on an address others reach.
@@ -158,6 +195,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	a.o.Logger.Info("hush agent listening", "addr", ln.Addr().String(), "machine", a.o.Token.Name, "tls", a.o.TLSCert != "")
+	if a.o.AddrFile != "" {
+		scheme := "http://"
+		if a.o.TLSCert != "" {
+			scheme = "https://"
+		}
+		if err := os.WriteFile(a.o.AddrFile, []byte(scheme+ln.Addr().String()+"\n"), 0o600); err != nil {
+			a.o.Logger.Warn("could not write --addr-file", "err", err)
+		}
+	}
 	if a.o.Ready != nil {
 		a.o.Ready(ln.Addr().String())
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -118,5 +119,19 @@ func TestAgentHandler(t *testing.T) {
 	}
 	if code, _ := get("/healthz", ""); code != 503 {
 		t.Fatalf("healthz after removal: %d", code)
+	}
+}
+
+// Without a machine token the agent cannot start: a usage error saying
+// where one comes from.
+func TestPrepareAgentNeedsAToken(t *testing.T) {
+	none := func(string) string { return "" }
+	_, err := PrepareAgent(none, "", "", AgentOptions{Listen: "127.0.0.1:0"}, t.Logf)
+	if !usage.Is(err) || !strings.Contains(err.Error(), "set HUSH_TOKEN or give --token-file") {
+		t.Fatalf("PrepareAgent without a token: %v", err)
+	}
+	withBad := func(k string) string { return map[string]string{TokenVar: "not a token"}[k] }
+	if _, err := PrepareAgent(withBad, "", "", AgentOptions{Listen: "127.0.0.1:0"}, t.Logf); err == nil || usage.Is(err) {
+		t.Fatalf("PrepareAgent with a damaged token: %v, want the token's own error", err)
 	}
 }

@@ -10,8 +10,10 @@
 // It owns the wiring between the supervisor (run), the lease manager
 // (dynamic), the vault watcher (vaultwatch) and the team watcher
 // (teamsync), and the lock that keeps them from using the vault at once.
-// The command line parses the flags, prepares the options (run.Prepare)
-// and turns the exit code into hush's.
+// The command line parses the flags into a Request, which Prepare checks
+// (which flags go together, whether there is anything to inject) and
+// prepares (run.Prepare); it unlocks the vault when the run needs it and
+// turns the exit code into hush's.
 package runsession
 
 import (
@@ -45,7 +47,7 @@ type Session struct {
 	// Notef says what hush does (stderr).
 	Notef func(format string, args ...any)
 	// Record writes an audit entry for the secrets handed to a new start
-	// (the command line's record, which also syncs the change).
+	// (session.Session.Record, which also syncs or pushes the change).
 	Record func(v *vault.Vault, action string, names []string, result error) error
 }
 

@@ -2,6 +2,7 @@ package sshagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -10,11 +11,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
+	"github.com/hush-secrets/hush/vault/unlock"
 )
 
 // FolderVault is the agent's [Vault]: the SSH private keys in one folder
@@ -22,9 +25,10 @@ import (
 // remembered key only: a long-running agent never asks for a passphrase,
 // and a `hush lock` locks it too.
 type FolderVault struct {
-	// Open opens the vault unlocked by a remembered key, or fails with
-	// ErrLocked.
+	// Open opens the vault, locked; Chain's remembered keys (and only
+	// they) unlock it.
 	Open   func() (*vault.Vault, error)
+	Chain  *unlock.Chain
 	Folder string
 	// Notef tells the person about a key it skips (once per name) and an
 	// audit entry it could not write.
@@ -38,7 +42,7 @@ type FolderVault struct {
 // Keys reads the folder's keys; a secret that is not a private key is
 // skipped, and said once.
 func (fv *FolderVault) Keys() ([]Key, error) {
-	v, err := fv.Open()
+	v, err := fv.open()
 	if err != nil {
 		return nil, err
 	}
@@ -62,9 +66,40 @@ func (fv *FolderVault) Keys() ([]Key, error) {
 	return keys, nil
 }
 
+// Check reads the keys once, before the agent serves: a locked vault is
+// an error that says how to unlock it, a folder without a key a note
+// (Notef) that says how to add one. It returns how many keys there are.
+func (fv *FolderVault) Check() (int, error) {
+	keys, err := fv.Keys()
+	if errors.Is(err, ErrLocked) {
+		return 0, fmt.Errorf("vault is locked: run `hush unlock` first (the agent uses the key it remembers, and drops its keys at `hush lock`)")
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(keys) == 0 {
+		fv.Notef("note: no SSH private key in folder %q yet: add one with `hush set %s - < ~/.ssh/id_ed25519`", fv.Folder, strings.TrimPrefix(fv.Folder+"/NAME", "/"))
+	}
+	return len(keys), nil
+}
+
+// open opens the vault unlocked by a remembered key, or fails with
+// ErrLocked: the agent never asks for a passphrase.
+func (fv *FolderVault) open() (*vault.Vault, error) {
+	v, err := fv.Open()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := fv.Chain.Remembered(v); !ok {
+		v.Close()
+		return nil, ErrLocked
+	}
+	return v, nil
+}
+
 // Record writes an audit entry about the key name.
 func (fv *FolderVault) Record(action, name string, result error) {
-	v, err := fv.Open()
+	v, err := fv.open()
 	if err != nil {
 		fv.Notef("note: the audit log could not be written: %v", err)
 		return

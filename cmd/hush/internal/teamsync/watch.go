@@ -147,3 +147,25 @@ func Watch(ctx context.Context, v *vault.Vault, o WatchOptions) error {
 	}
 	return nil
 }
+
+// Follow is `hush sync --watch` on v until ctx ends: the team's changes
+// applied as they are pushed, this machine's pushed as they are made, with
+// what each sync did and when the watching starts and stops said through
+// notef.
+func Follow(ctx context.Context, v *vault.Vault, notef func(format string, args ...any)) error {
+	if !client.InTeam(v) {
+		return client.ErrNoTeam
+	}
+	notef("watching the team server for changes (Ctrl-C ends it)")
+	err := Watch(ctx, v, WatchOptions{Notef: notef, OfflineNote: "server unreachable, retrying", PushLocal: true,
+		Synced: func(rep *client.Report) {
+			for _, n := range WatchNotes(rep) {
+				notef("%s", n)
+			}
+		}})
+	if err != nil {
+		return err
+	}
+	notef("stopped watching")
+	return nil
+}

@@ -2,13 +2,16 @@
 // import` and `hush export`: a dotenv, JSON or YAML file's KEY=value pairs
 // become the secrets FOLDER/KEY, all or nothing ([Requests]); a folder's
 // secrets become entries named by their last segment, as `hush run`
-// injects them ([Entries]); an export goes to a file only its owner can
-// read, never over an existing one ([WritePrivate]); another store's
-// export is read ([ReadExport]) and applied ([ApplyExport]). The formats
-// are vault/envfile's; another store's export is vault/importer's.
+// injects them ([Entries]), written in a format to stdout or to a file
+// only its owner can read, never over an existing one ([Export],
+// [WritePrivate]); another store's export is read ([ReadExport]) and
+// applied ([ApplyExport]); [Formats] says which of the two an import
+// reads. The formats are vault/envfile's; another store's export is
+// vault/importer's.
 package transfer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/human"
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
@@ -188,6 +192,54 @@ func Entries(v *vault.Vault, folder string) (entries []envfile.Entry, skipped []
 		return nil, skipped, fmt.Errorf("nothing to export in %s: it holds only dynamic sources", DisplayFolder(folder))
 	}
 	return entries, skipped, nil
+}
+
+// Export writes the secrets directly in folder (Entries) in format f, to
+// out, or with output to a new private file (WritePrivate). A dynamic
+// source is left out, and notef says so.
+func Export(v *vault.Vault, folder string, f envfile.Format, out io.Writer, output string, notef func(format string, args ...any)) error {
+	entries, skipped, err := Entries(v, folder)
+	for _, name := range skipped {
+		notef("note: %s is a dynamic source: its admin URL is not exported (`hush get %s` shows it)", name, name)
+	}
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	defer func() { crypto.Wipe(buf.Bytes()) }()
+	if err := envfile.Write(&buf, f, entries); err != nil {
+		return err
+	}
+	if output == "" {
+		_, err := out.Write(buf.Bytes())
+		return err
+	}
+	return WritePrivate(output, buf.Bytes())
+}
+
+// Formats is what import reads: another store's export (src, when from
+// names one) or a file in format f (from --format, from when it names a
+// file format, else from the path's extension). A name of neither is a
+// usage error.
+func Formats(from, format, path string) (src importer.Format, f envfile.Format, err error) {
+	if from != "" {
+		if f, err := envfile.ParseFormat(from); err == nil && f != envfile.Shell {
+			format = from // --from dotenv|json|yaml is --format
+		} else {
+			src, err := importer.ParseFormat(from)
+			if err != nil {
+				return "", f, usage.Wrap(err)
+			}
+			return src, f, nil
+		}
+	}
+	f = envfile.FormatFromPath(path)
+	if format != "" {
+		if f, err = envfile.ParseFormat(format); err != nil {
+			return "", f, usage.Wrap(err)
+		}
+	}
+	return "", f, nil
 }
 
 // WritePrivate writes data to a new file only its owner can read. An

@@ -7,10 +7,13 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/envfile"
+	"github.com/hush-secrets/hush/vault/importer"
 )
 
 func TestParseNeverExpandsHushsOwnVariables(t *testing.T) {
@@ -101,5 +104,59 @@ func TestFileReadNamesTheUndefinedVariableAndWipes(t *testing.T) {
 	wipe()
 	if _, _, _, err := (File{Path: "-", Format: envfile.Dotenv}).Read(strings.NewReader("# nothing\n"), notef); err == nil || !strings.Contains(err.Error(), "holds no secrets") {
 		t.Fatalf("an empty file: %v", err)
+	}
+}
+
+func TestFormatsTellAnExportFromAFile(t *testing.T) {
+	for _, c := range []struct {
+		from, format, path string
+		src                importer.Format
+		f                  envfile.Format
+	}{
+		{"", "", "secrets.yml", "", envfile.YAML},
+		{"", "json", "secrets.txt", "", envfile.JSON},
+		{"json", "", "secrets.env", "", envfile.JSON}, // --from json is --format json
+		{"bitwarden", "", "export.json", importer.Bitwarden, ""},
+	} {
+		src, f, err := Formats(c.from, c.format, c.path)
+		if err != nil || src != c.src || (src == "" && f != c.f) {
+			t.Errorf("Formats(%q, %q, %q) = %q, %q, %v", c.from, c.format, c.path, src, f, err)
+		}
+	}
+	for _, bad := range [][2]string{{"lastpass", ""}, {"", "toml"}, {"shell", ""}} {
+		if _, _, err := Formats(bad[0], bad[1], "x"); !usage.Is(err) {
+			t.Errorf("Formats(%q, %q): %v, want a usage error", bad[0], bad[1], err)
+		}
+	}
+}
+
+func TestExportWritesTheFolderAndNamesTheSourcesLeftOut(t *testing.T) {
+	v, err := vault.Create(filepath.Join(t.TempDir(), "vaults", "t.db"), []byte("correct horse"), vault.CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	typ := vault.TypeDynamicPostgres
+	if _, err := v.Set("app/DB", []byte("postgres://a:b@h/d"), vault.Update{Type: &typ, Dynamic: &vault.DynamicSource{Template: "GRANT r TO {{name}}", TTL: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Set("app/KEY", []byte("k1"), vault.Update{}); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	var notes []string
+	notef := func(f string, args ...any) { notes = append(notes, fmt.Sprintf(f, args...)) }
+	if err := Export(v, "app", envfile.Dotenv, &out, "", notef); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "KEY=\"k1\"\n" || len(notes) != 1 || !strings.Contains(notes[0], "app/DB is a dynamic source") {
+		t.Fatalf("exported %q, said %q", out.String(), notes)
+	}
+	file := filepath.Join(t.TempDir(), "out.env")
+	if err := Export(v, "app", envfile.Dotenv, &out, file, notef); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(file); err != nil || string(data) != "KEY=\"k1\"\n" {
+		t.Fatalf("the file holds %q, %v", data, err)
 	}
 }

@@ -1,0 +1,186 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+// A machine token that holds some scopes and not every one reads only
+// their entries (docs/sync.md, "Scope links"): GET /v2/chain?scoped=1
+// gives the entries of its scopes, each linked to the one of its scope
+// before it, and their records, in one round trip for a small scope; the
+// token verifies them as a chain of their own (wire.ScopedPull) and
+// applies nothing until every page has checked out. The rest of the
+// team's chain is its holders' to check.
+
+// scopedRead says whether this sync reads only the device's scopes: a
+// machine token's team in memory that holds some scopes and not every
+// one, with nothing of its own to push (a push extends the whole chain,
+// which a device must have verified to sign on it).
+func (s *syncer) scopedRead() func(string) bool {
+	st := s.st
+	if !s.t.token || st.Chain.Pos != 0 {
+		return nil
+	}
+	hold := st.holdsScope()
+	if hold == nil {
+		return nil
+	}
+	if stt, err := status(s.t.v); err != nil || stt.Unpushed > 0 {
+		return nil
+	}
+	return hold
+}
+
+// heldKey names the set of scopes a device holds: a scoped read goes on
+// from where the last one stopped only for the same set (a scope granted
+// since must be read from its start).
+func (st *State) heldKey(hold func(string) bool) string {
+	var ids []string
+	if hold("") {
+		ids = append(ids, "/")
+	}
+	for id := range st.Members.Scopes {
+		if hold(id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, ",")
+}
+
+// pullScoped reads the entries of the scopes hold names after where the
+// last scoped read of this Team stopped, checks them and their records,
+// then applies the records. wire.ErrUnlinked: an entry of those scopes
+// was written before scope links, and the caller pulls the whole chain
+// instead (nothing was applied).
+func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
+	st, t := s.st, s.t
+	key := st.heldKey(hold)
+	sp := wire.ScopedPull{}
+	if t.scoped != nil && t.scopedHeld == key {
+		sp = *t.scoped // Page replaces its maps, never changes them
+	}
+	cr := wire.ChainRecords{Holds: hold}
+	var moved []wire.ChainEntry
+	newest := map[string]wire.ChainEntry{}
+	var order []string
+	recs := map[string]wire.Record{}
+	for {
+		var pg wire.ChainPage
+		q := chainQuery(sp.After) + "&" + wire.ChainScoped + "=1"
+		if err := s.c.do(ctx, "GET", q, nil, &pg); err != nil {
+			return err
+		}
+		if !pg.Started {
+			return errors.New("the team server says the team's change chain has not started, but the machine token's team has one: refused. Ask an admin to run `hush team verify`")
+		}
+		if len(pg.Entries) > wire.MaxPageEntries {
+			return fmt.Errorf("the team server sent %d chain entries in one page (at most %d): refused", len(pg.Entries), wire.MaxPageEntries)
+		}
+		if len(pg.Base) > 0 {
+			return &wire.ChainError{Fault: wire.FaultMalformed, Msg: "a snapshot came with the entries of a scope"}
+		}
+		if len(pg.Entries) == 0 {
+			if pg.More {
+				return fmt.Errorf("the team server says chain entries after %d follow, but sends none: refused", sp.After)
+			}
+			if len(pg.Records) > 0 {
+				return &wire.ChainError{Fault: wire.FaultMismatch, Msg: "records came with no entry naming them"}
+			}
+			break
+		}
+		for i := range pg.Entries {
+			if e := &pg.Entries[i]; e.LogSeq > st.Members.Seq {
+				return &logAheadError{BadRecordError{e.ID, "written at a membership log position this device has not seen"}}
+			}
+		}
+		if err := sp.Page(st.Team, pg.Entries, hold, st.chainSigners); err != nil {
+			return err
+		}
+		if err := cr.Page(pg.Entries, pg.Records); err != nil {
+			return err
+		}
+		if len(pg.Moved) > wire.MaxPageEntries {
+			return fmt.Errorf("the team server sent %d moved records' entries in one page (at most %d): refused", len(pg.Moved), wire.MaxPageEntries)
+		}
+		moved = append(moved, pg.Moved...)
+		for i := range pg.Entries {
+			e := pg.Entries[i]
+			newest[e.ID] = e
+			if d, ok := st.Members.Devices[e.Author]; ok && d.Removed == 0 && e.Author != st.Device.ID {
+				s.fresh = true
+			}
+			st.ChainLogSeq = max(st.ChainLogSeq, e.LogSeq)
+		}
+		for i := range pg.Records {
+			r := pg.Records[i]
+			if _, ok := recs[r.ID]; !ok {
+				order = append(order, r.ID)
+			}
+			recs[r.ID] = r // a later entry's record replaces an earlier one's
+		}
+		if !pg.More {
+			break
+		}
+	}
+	if err := sp.Done(); err != nil {
+		return err
+	}
+	if err := s.checkMoved(&cr, moved, hold); err != nil {
+		return err
+	}
+	if err := cr.Done(); err != nil {
+		return err
+	}
+	// A record is exactly what its id's newest entry names (ChainRecords
+	// checked it byte for byte): that entry's signature covers it.
+	s.vouched = map[string]bool{}
+	list := make([]wire.Record, 0, len(order))
+	for _, id := range order {
+		r := recs[id]
+		if e, ok := newest[id]; ok && e.Matches(&r) {
+			s.vouched[id] = true
+		}
+		list = append(list, r)
+	}
+	if err := s.apply(list); err != nil {
+		return err
+	}
+	if s.fresh {
+		st.LastChange = st.now().UTC()
+	}
+	t.scoped, t.scopedHeld = &sp, key
+	return nil
+}
+
+// checkMoved takes the server's proof that a record an entry of the
+// device's scopes named has left them: the record's newer entry, of a
+// scope the device does not hold, signed by a device that could write
+// there. Without it the record would be missing (a withheld record);
+// with a forged one, the read is refused.
+func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold func(string) bool) error {
+	st := s.st
+	for i := range moved {
+		e := &moved[i]
+		if err := e.CheckShape(); err != nil {
+			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: err.Error()}
+		}
+		if e.LogSeq > st.Members.Seq {
+			return &logAheadError{BadRecordError{e.ID, "written at a membership log position this device has not seen"}}
+		}
+		if e.Kind != wire.ChainRecord || hold(e.Scope) {
+			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: "an entry sent as a record's move out of this device's scopes is of one it holds"}
+		}
+		if !e.SignedBy(st.Team, st.chainSigners(e.Author, e.LogSeq, e.Kind)) {
+			return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: "it is not signed by a device of the team that could write there"}
+		}
+		cr.MovedAway(e)
+	}
+	return nil
+}

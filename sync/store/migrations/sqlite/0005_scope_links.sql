@@ -1,0 +1,12 @@
+-- Team server schema 5 (SQLite): scope links (docs/sync.md, "Scope links").
+-- Each chain entry's scope id ('' is the root, and a base entry's), so
+-- that the last entry of a scope before a position, and a scope's
+-- entries after one, are an index range each; backfilled from the
+-- stored entry (JSON in a BLOB: read as text, which json_extract takes
+-- as JSON rather than as SQLite's binary JSONB).
+ALTER TABLE chain ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+UPDATE chain SET scope = COALESCE(json_extract(CAST(entry AS TEXT), '$.scope'), '');
+CREATE INDEX chain_scope ON chain(team, scope, pos);
+-- 1 once the team's chain holds a linked entry: from then on an unlinked
+-- push (a client from before links) is told to upgrade.
+ALTER TABLE teams ADD COLUMN linked INTEGER NOT NULL DEFAULT 0;
