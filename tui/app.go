@@ -61,6 +61,11 @@ type Options struct {
 	// automatic team sync); what it returns, if anything, becomes the
 	// status line.
 	AfterWrite func(*vault.Vault) string
+	// Held says, for a team vault, whether this device holds the folder
+	// scope a name belongs to (a row outside is marked "out of scope": an
+	// old copy, see vault.MarkOutOfScope); nil, or a nil func: it holds
+	// everything.
+	Held func(*vault.Vault) func(name string) bool
 }
 
 type screen int
@@ -88,6 +93,11 @@ type Model struct {
 	// that starts later that there is nothing left to do.
 	work   sync.RWMutex
 	closed bool
+	// turn is held by the command using the vault: a vault.Vault is safe
+	// for one goroutine at a time, and a reload can start while another
+	// command still reads (two listings at once raced on the vault's
+	// checks and its held files).
+	turn sync.Mutex
 }
 
 // background runs f as a command that may use the vault: every command
@@ -99,6 +109,8 @@ func (m *Model) background(f func() tea.Msg) tea.Cmd {
 		if m.closed {
 			return nil
 		}
+		m.turn.Lock()
+		defer m.turn.Unlock()
 		return f()
 	}
 }

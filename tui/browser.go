@@ -45,11 +45,12 @@ type browser struct {
 	rows        []int // entries shown, after filtering
 	cursor      int
 	offset      int
-	meta        map[string]vault.Meta // by entry id + version, opened as rows show
-	policies    []vault.Policy        // folder defaults, read with the index
-	conflict    map[string]string     // ids of secrets a team sync left in conflict
-	longest     int                   // the widest name, in cells
-	syncLabel   string                // how the vault syncs, for the header
+	meta        map[string]vault.Meta  // by entry id + version, opened as rows show
+	policies    []vault.Policy         // folder defaults, read with the index
+	conflict    map[string]string      // ids of secrets a team sync left in conflict
+	held        func(name string) bool // nil: every name's scope is held (Options.Held)
+	longest     int                    // the widest name, in cells
+	syncLabel   string                 // how the vault syncs, for the header
 
 	filterInput textinput.Model
 	filtering   bool
@@ -226,6 +227,9 @@ func (b *browser) update(msg tea.Msg) tea.Cmd {
 		b.conflict = msg.conflicts
 		if f := b.root.opts.SyncLabel; f != nil {
 			b.syncLabel = f(b.v)
+		}
+		if f := b.root.opts.Held; f != nil {
+			b.held = f(b.v)
 		}
 		b.setEntries(msg.entries)
 		b.policies, _ = b.v.Policies()
@@ -691,7 +695,7 @@ func (b *browser) listView() string {
 			name = indent + shorten(last, max(4, nameW-1-len(indent)))
 			folder, base = "", name
 		}
-		marks := rowMarks(meta, e.Updated, now)
+		marks := rowMarks(meta, e.Updated, now, b.held == nil || b.held(e.Name))
 		if _, ok := b.conflict[e.ID]; ok {
 			marks = strings.TrimSpace("conflict " + marks)
 		}
@@ -774,11 +778,14 @@ func pad(s string, w int) string {
 var markWords = map[vault.Mark]string{
 	vault.MarkExpired: "expired", vault.MarkExpiresSoon: "expires soon", vault.MarkRotationDue: "rotate",
 	vault.MarkCertificateEnded: "cert ended", vault.MarkCertificateEnds: "cert ends", vault.MarkRevoked: "revoked",
+	vault.MarkOutOfScope: "out of scope",
 }
 
-func rowMarks(m vault.Meta, updated, now time.Time) string {
+// rowMarks are a row's marks; held: this device holds the row's team
+// folder scope.
+func rowMarks(m vault.Meta, updated, now time.Time, held bool) string {
 	var marks []string
-	for _, mark := range vault.Attention(m, updated, now) {
+	for _, mark := range vault.AttentionIn(m, updated, now, held) {
 		marks = append(marks, markWords[mark])
 	}
 	return strings.Join(marks, " ")

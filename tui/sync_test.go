@@ -50,3 +50,30 @@ func TestOwnVaultHeaderSaysNothingOfSync(t *testing.T) {
 	}
 	u.Quit()
 }
+
+// A team vault's secret in a folder scope this device no longer holds is
+// marked "out of scope" in the list (an old copy that gets no update),
+// and no other is.
+func TestOutOfScopeMark(t *testing.T) {
+	path := NewFixtureVault(t, FixtureSecrets)
+	o := FixtureOptions(t, path, nil)
+	o.Held = func(*vault.Vault) func(string) bool {
+		return func(name string) bool { return !strings.HasPrefix(name, "app/prod/") }
+	}
+	u := StartUISized(t, o, 100, 24)
+	screen := u.WaitText("3 secrets", "out of scope")
+	rows := 0
+	for _, line := range strings.Split(screen, "\n") {
+		if !strings.Contains(line, "API_KEY") && !strings.Contains(line, "GITHUB_TOKEN") && !strings.Contains(line, "DATABASE_URL") {
+			continue
+		}
+		rows++
+		if strings.Contains(line, "out of scope") != strings.Contains(line, "DATABASE_URL") {
+			t.Errorf("mark on the wrong row: %q\n%s", line, screen)
+		}
+	}
+	if rows < 3 {
+		t.Errorf("%d rows of secrets on screen, want 3:\n%s", rows, screen)
+	}
+	u.Quit()
+}

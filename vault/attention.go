@@ -30,6 +30,10 @@ const (
 	MarkCertificateEnded Mark = "certificate-ended"
 	MarkCertificateEnds  Mark = "certificate-ends-soon"
 	MarkRevoked          Mark = "revoked"
+	// MarkOutOfScope: a team's copy of a secret in a folder scope this
+	// device does not hold (an admin ungranted it, or it never held it):
+	// it gets no newer version, and a change to it stays on this device.
+	MarkOutOfScope Mark = "out-of-scope"
 )
 
 // Attention lists what needs attention about a secret last changed at
@@ -37,6 +41,14 @@ const (
 // rotation (see [Meta.RotationDue]), its certificate's end (passed, or
 // within [CertificateWarning]) and a revocation.
 func Attention(m Meta, updated, now time.Time) []Mark {
+	return AttentionIn(m, updated, now, true)
+}
+
+// AttentionIn is [Attention] for a secret of a team vault: held is
+// whether this device holds the folder scope the secret belongs to
+// ([MarkOutOfScope] when it does not). Only a front end that knows the
+// team's scopes asks it; a vault of one's own holds everything.
+func AttentionIn(m Meta, updated, now time.Time, held bool) []Mark {
 	var out []Mark
 	switch {
 	case m.Expired(now):
@@ -56,6 +68,9 @@ func Attention(m Meta, updated, now time.Time) []Mark {
 	}
 	if m.Revoked != nil {
 		out = append(out, MarkRevoked)
+	}
+	if !held {
+		out = append(out, MarkOutOfScope)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,5 +99,69 @@ func TestRemovedInConflict(t *testing.T) {
 	}
 	if got := RemovedInConflict(listed, conflicts, ""); !slices.Equal(got, []string{"app/B", "app/sub/D", "other/C"}) {
 		t.Errorf("everywhere: %v", got)
+	}
+}
+
+// A team copy outside the folder scopes this device holds is marked
+// out-of-scope, after its other marks; a vault of one's own never is.
+func TestAttentionOutOfScope(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	m := Meta{RotateEvery: time.Hour}
+	if got := AttentionIn(m, now.Add(-2*time.Hour), now, false); !slices.Equal(got, []Mark{MarkRotationDue, MarkOutOfScope}) {
+		t.Errorf("AttentionIn(not held) = %v", got)
+	}
+	if got := Attention(Meta{}, now, now); len(got) != 0 {
+		t.Errorf("Attention = %v, want nothing", got)
+	}
+}
+
+// Each member who loses a scope is a reason of its own to rotate its
+// secrets; one given the scope back takes only their reason back, and
+// the mark goes with the last one.
+func TestExposureReasonsAddAndClear(t *testing.T) {
+	v := newVault(t)
+	for _, n := range []string{"app/staging/DB", "app/prod/DB"} {
+		if _, err := v.Set(n, []byte("value-"+n), Update{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	staging := func(name string) bool { return strings.HasPrefix(name, "app/staging/") }
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	exposed := func(name string) *Exposure {
+		s, err := v.Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(s.Value) != "value-"+name {
+			t.Fatalf("%s changed value: %q", name, s.Value)
+		}
+		return s.Exposed
+	}
+	if n, err := v.Replica().MarkExposedWhere(staging, "bob no longer holds app/staging", at); err != nil || n != 1 {
+		t.Fatalf("mark bob: %d, %v", n, err)
+	}
+	if n, err := v.Replica().MarkExposedWhere(staging, "carol no longer holds app/staging", at.Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("mark carol: %d, %v (a secret marked already is not counted again)", n, err)
+	}
+	if n, _ := v.Replica().MarkExposedWhere(staging, "carol no longer holds app/staging", at); n != 0 {
+		t.Fatalf("the same reason twice counted %d", n)
+	}
+	if e := exposed("app/staging/DB"); e == nil || e.Reason != "bob no longer holds app/staging; carol no longer holds app/staging" || !e.At.Equal(at) {
+		t.Fatalf("exposure = %+v", e)
+	}
+	if exposed("app/prod/DB") != nil {
+		t.Fatal("a secret outside the scope was marked")
+	}
+	if n, err := v.Replica().ClearExposureWhere(staging, "bob no longer holds app/staging"); err != nil || n != 0 {
+		t.Fatalf("clear bob: %d, %v", n, err)
+	}
+	if e := exposed("app/staging/DB"); e == nil || e.Reason != "carol no longer holds app/staging" {
+		t.Fatalf("after clearing bob: %+v", e)
+	}
+	if n, err := v.Replica().ClearExposureWhere(staging, "carol no longer holds app/staging"); err != nil || n != 1 {
+		t.Fatalf("clear carol: %d, %v", n, err)
+	}
+	if e := exposed("app/staging/DB"); e != nil {
+		t.Fatalf("still exposed: %+v", e)
 	}
 }

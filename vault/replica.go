@@ -737,7 +737,11 @@ func (rp *Replica) MarkExposed(reason string, at time.Time) (int, error) {
 }
 
 // MarkExposedWhere is MarkExposed for the live secrets whose name match
-// accepts (nil: all): a team scope's, when a member loses that scope.
+// accepts (nil: all): a team scope's, when a member loses that scope. A
+// secret marked already keeps its date and adds reason to its own
+// ("bob no longer holds app/staging; carol no longer holds app/staging"),
+// so that [Replica.ClearExposureWhere] can take one back; it is not
+// counted again.
 func (rp *Replica) MarkExposedWhere(match func(name string) bool, reason string, at time.Time) (int, error) {
 	v := rp.v
 	if err := v.unlocked(); err != nil {
@@ -762,19 +766,87 @@ func (rp *Replica) MarkExposedWhere(match func(name string) bool, reason string,
 			if err != nil {
 				return err
 			}
-			if cur.Meta.Exposed != nil {
+			m := cur.Meta
+			was := cur.Meta.Exposed
+			switch {
+			case was == nil:
+				m.Exposed = &Exposure{At: at.UTC(), Reason: reason}
+			case slices.Contains(exposureReasons(was.Reason), reason):
 				clear(cur.Value)
 				continue
+			default:
+				m.Exposed = &Exposure{At: was.At, Reason: was.Reason + exposureSep + reason}
 			}
-			m := cur.Meta
-			m.Exposed = &Exposure{At: at.UTC(), Reason: reason}
 			keepClock(&m, cur.Meta, r)
 			err = v.addVersion(tx, r, name, m, cur.Value, now)
 			clear(cur.Value)
 			if err != nil {
 				return err
 			}
-			n++
+			if was == nil {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// exposureSep joins the reasons of an exposure with more than one.
+const exposureSep = "; "
+
+func exposureReasons(r string) []string { return strings.Split(r, exposureSep) }
+
+// ClearExposureWhere takes reason back from the exposure of the live
+// secrets whose name match accepts (a member who lost a team scope was
+// given it again: a new value would not keep them out). A secret left
+// with no other reason is no longer marked to be rotated. Each changed
+// secret gets a new version, with the same value; it returns how many
+// were no longer marked.
+func (rp *Replica) ClearExposureWhere(match func(name string) bool, reason string) (int, error) {
+	v := rp.v
+	if err := v.unlocked(); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := v.write(func(tx *sql.Tx) error {
+		ids, err := queryIDs(tx, `SELECT id FROM secrets WHERE deleted IS NULL`)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UnixNano()
+		for _, id := range ids {
+			r, name, err := v.rowByID(tx, id)
+			if err != nil {
+				return err
+			}
+			if !match(name) {
+				continue
+			}
+			cur, err := v.version(tx, name, r, r.head, true)
+			if err != nil {
+				return err
+			}
+			was := cur.Meta.Exposed
+			if was == nil || !slices.Contains(exposureReasons(was.Reason), reason) {
+				clear(cur.Value)
+				continue
+			}
+			rest := slices.DeleteFunc(exposureReasons(was.Reason), func(s string) bool { return s == reason })
+			m := cur.Meta
+			m.Exposed = nil
+			if len(rest) > 0 {
+				m.Exposed = &Exposure{At: was.At, Reason: strings.Join(rest, exposureSep)}
+			}
+			keepClock(&m, cur.Meta, r)
+			err = v.addVersion(tx, r, name, m, cur.Value, now)
+			clear(cur.Value)
+			if err != nil {
+				return err
+			}
+			if m.Exposed == nil {
+				n++
+			}
 		}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/machine"
 	"github.com/hush-secrets/hush/cmd/hush/internal/run"
 	"github.com/hush-secrets/hush/cmd/hush/internal/runsession"
+	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 )
 
@@ -112,6 +113,7 @@ func (a *app) run(r runsession.Request) error {
 		if s.Vault, err = a.Unlocked(); err != nil {
 			return err
 		}
+		p.Options.Hidden = func(f string) error { return teamsync.NotHeld(s.Vault, f, true) }
 	}
 	return exitCode(s.Run(p.Options, p.Mode))
 }

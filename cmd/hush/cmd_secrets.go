@@ -158,7 +158,7 @@ given as value_base64 instead of value.`,
 				}
 				s, conflict, err := listing.Get(v, args[0], version)
 				if err != nil {
-					return err
+					return teamsync.OutOfSight(v, args[0], false, err)
 				}
 				defer crypto.Wipe(s.Value)
 				a.note(teamsync.Freshness(v))
@@ -220,6 +220,7 @@ func (a *app) lsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				l.Held = teamsync.HeldNames(v)
 				now := time.Now()
 				if a.jsonOut {
 					if err := a.writeJSON(l.Rows(now)); err != nil {
@@ -230,6 +231,8 @@ func (a *app) lsCommand() *cobra.Command {
 				if l.Empty() {
 					if folder == "" {
 						a.notef("the vault is empty: add a secret with `hush set NAME`")
+					} else if nh := teamsync.NotHeld(v, folder, true); nh != nil {
+						a.notef("%v", nh)
 					} else {
 						a.notef("no secrets in %s", folder)
 					}
@@ -263,6 +266,10 @@ func (a *app) rmCommand() *cobra.Command {
 				}
 			}
 			return a.Audited(map[bool]string{true: "purge", false: "rm"}[purge], args, func(v *vault.Vault) error {
+				if purge && teamsync.Shared(v) {
+					// Each removal in its folder scope, or kept here.
+					return a.told(teamsync.Purge(v, a.TokenTeam(), args))
+				}
 				return change.Remove(v, args, purge, a.note)
 			})
 		},

@@ -40,7 +40,7 @@ func (a *app) runTUI() error {
 		return err
 	}
 	o := tui.Options{VaultName: name, VaultPath: path, Vault: v, UnlockedBy: unlockedBy, Describe: vault.Describe,
-		SyncLabel: teamsync.Label, AfterWrite: teamsync.Quiet}
+		SyncLabel: teamsync.Label, AfterWrite: teamsync.Quiet, Held: teamsync.HeldNames}
 	if err := tui.Run(o); err != nil {
 		return fmt.Errorf("terminal UI: %w", err)
 	}

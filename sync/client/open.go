@@ -108,6 +108,7 @@ func (t *Team) SetAuto(on bool) error {
 func (t *Team) save() error {
 	t.writes++
 	t.owed = false
+	t.st.prunePurged(t.v) // the names of purges the team has taken go
 	return t.st.save(t.v)
 }
 

@@ -291,7 +291,7 @@ func (t *Team) Ungrant(ctx context.Context, name, folder string) (int, error) {
 	}
 	folders[id] = f
 	in := func(name string) bool { return wire.DeepestScope(folders, name) == id }
-	n, err := t.v.Replica().MarkExposedWhere(in, fmt.Sprintf("%s no longer holds %s", member, scopeName(f)), time.Now())
+	n, err := t.v.Replica().MarkExposedWhere(in, ungrantReason(member, f), time.Now())
 	if err != nil {
 		return n, err
 	}

@@ -53,8 +53,12 @@ type State struct {
 	// team's names key (scope ids, sealed folder names), once it has one.
 	ScopeKeys map[string]ScopeKey `json:"scope_keys,omitempty"`
 	NamesKey  []byte              `json:"names_key,omitempty"`
-	Head      int64               `json:"head"` // server sequence pulled up to
-	Seen      int64               `json:"seen"` // highest server sequence seen, pushes included
+	// Purged: the name of each secret purged here whose removal the team
+	// has not taken yet, by record id: a purge leaves no name, and the
+	// removal goes in the scope of the one it had (see Purge).
+	Purged map[string]string `json:"purged,omitempty"`
+	Head   int64             `json:"head"` // server sequence pulled up to
+	Seen   int64             `json:"seen"` // highest server sequence seen, pushes included
 	// Chain is the change chain's position and hash this device verified
 	// (sync v2): it moves only on entries that passed every check.
 	// Chained: the team's changes are a chain (this device created it so,

@@ -305,7 +305,7 @@ func (s *syncer) track(recs []wire.Record) error {
 // localPayload is a secret's local state as a record payload.
 func (s *syncer) localPayload(t *vault.Tracked) (*payload, error) {
 	if !t.Exists || t.Deleted {
-		p := &payload{Deleted: true}
+		p := &payload{Deleted: true, was: s.st.Purged[hex.EncodeToString(t.ID)]}
 		if t.Exists && s.st.Members != nil && len(s.st.Members.Scopes) > 0 {
 			if sec, err := s.v.ByID(t.ID); err == nil { // its scope is its last name's
 				p.was = sec.Name

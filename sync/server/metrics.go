@@ -5,22 +5,32 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // metrics counts requests and their latency per route and status, and
 // serves them in Prometheus's text format. Written here rather than with
 // client_golang: its init registers collectors in every hush command, and
-// the server needs only these few series.
+// the server needs only these few series. Each route's counters are its
+// own atomics, made when the route is: every request counts itself, and
+// one lock for all of them was one more place for every request to queue.
 type metrics struct {
-	mu       sync.Mutex
-	requests map[[2]string]uint64 // route, status -> count
-	latency  map[string]*histogram
-	streams  map[string]int64 // stream route -> open now
-	started  time.Time
+	mu      sync.Mutex // guards routes (added to only while routes are made)
+	routes  map[string]*routeStats
+	started time.Time
+}
+
+type routeStats struct {
+	codes [1000]atomic.Uint64 // requests by status (net/http allows 100-999)
+	// latency: per bucket (cumulative at exposition), the sum in
+	// nanoseconds, the count. Not for stream routes.
+	counts  [len(buckets)]atomic.Uint64
+	sumNs   atomic.Int64
+	n       atomic.Uint64
+	streams atomic.Int64 // open now (stream routes)
 }
 
 // streamRoutes are long-lived requests (a watch stream lasts as long as a
@@ -30,16 +40,21 @@ type metrics struct {
 // hush_request_duration_seconds.
 var streamRoutes = map[string]bool{"GET /v1/watch": true}
 
-var buckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
-
-type histogram struct {
-	counts []uint64 // per bucket, cumulative at exposition
-	sum    float64
-	n      uint64
-}
+var buckets = [...]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
 
 func newMetrics() *metrics {
-	return &metrics{requests: map[[2]string]uint64{}, latency: map[string]*histogram{}, streams: map[string]int64{}, started: time.Now()}
+	return &metrics{routes: map[string]*routeStats{}, started: time.Now()}
+}
+
+func (m *metrics) route(route string) *routeStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rs := m.routes[route]
+	if rs == nil {
+		rs = &routeStats{}
+		m.routes[route] = rs
+	}
+	return rs
 }
 
 type statusWriter struct {
@@ -57,86 +72,89 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (m *metrics) wrap(route string, h http.HandlerFunc) http.HandlerFunc {
+	rs := m.route(route)
 	if streamRoutes[route] {
 		return func(w http.ResponseWriter, r *http.Request) {
-			m.open(route, 1)
+			rs.streams.Add(1)
 			sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 			h(sw, r)
-			m.open(route, -1)
-			m.mu.Lock()
-			m.requests[[2]string{route, strconv.Itoa(sw.code)}]++
-			m.mu.Unlock()
+			rs.streams.Add(-1)
+			rs.count(sw.code)
 		}
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		h(sw, r)
-		m.observe(route, sw.code, time.Since(start).Seconds())
+		rs.observe(sw.code, time.Since(start))
 	}
 }
 
-func (m *metrics) open(route string, d int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.streams[route] += d
+func (rs *routeStats) count(code int) {
+	if code >= 0 && code < len(rs.codes) {
+		rs.codes[code].Add(1)
+	}
 }
 
-func (m *metrics) observe(route string, code int, secs float64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.requests[[2]string{route, strconv.Itoa(code)}]++
-	h := m.latency[route]
-	if h == nil {
-		h = &histogram{counts: make([]uint64, len(buckets))}
-		m.latency[route] = h
-	}
+func (rs *routeStats) observe(code int, d time.Duration) {
+	rs.count(code)
+	secs := d.Seconds()
 	for i, b := range buckets {
 		if secs <= b {
-			h.counts[i]++
+			rs.counts[i].Add(1)
 			break
 		}
 	}
-	h.sum += secs
-	h.n++
+	rs.sumNs.Add(int64(d))
+	rs.n.Add(1)
 }
 
 func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	routes := slices.Sorted(maps.Keys(m.routes))
+	stats := make([]*routeStats, len(routes))
+	for i, r := range routes {
+		stats[i] = m.routes[r]
+	}
+	m.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	fmt.Fprintln(w, "# HELP hush_requests_total Requests served, by route and status.")
 	fmt.Fprintln(w, "# TYPE hush_requests_total counter")
-	keys := make([][2]string, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
-	for _, k := range keys {
-		fmt.Fprintf(w, "hush_requests_total{route=%q,code=%q} %d\n", k[0], k[1], m.requests[k])
+	for i, r := range routes {
+		for code := range stats[i].codes {
+			if n := stats[i].codes[code].Load(); n > 0 {
+				fmt.Fprintf(w, "hush_requests_total{route=%q,code=%q} %d\n", r, strconv.Itoa(code), n)
+			}
+		}
 	}
 	fmt.Fprintln(w, "# HELP hush_request_duration_seconds Time to serve a request, by route.")
 	fmt.Fprintln(w, "# TYPE hush_request_duration_seconds histogram")
-	routes := make([]string, 0, len(m.latency))
-	for r := range m.latency {
-		routes = append(routes, r)
-	}
-	sort.Strings(routes)
-	for _, r := range routes {
-		h := m.latency[r]
+	for i, r := range routes {
+		h := stats[i]
+		n := h.n.Load()
+		if streamRoutes[r] || n == 0 {
+			continue
+		}
 		var cum uint64
 		for i, b := range buckets {
-			cum += h.counts[i]
+			cum += h.counts[i].Load()
 			fmt.Fprintf(w, "hush_request_duration_seconds_bucket{route=%q,le=%q} %d\n", r, strconv.FormatFloat(b, 'g', -1, 64), cum)
 		}
-		fmt.Fprintf(w, "hush_request_duration_seconds_bucket{route=%q,le=\"+Inf\"} %d\n", r, h.n)
-		fmt.Fprintf(w, "hush_request_duration_seconds_sum{route=%q} %g\n", r, h.sum)
-		fmt.Fprintf(w, "hush_request_duration_seconds_count{route=%q} %d\n", r, h.n)
+		// (Read one after another, not at one instant: a request counted
+		// meanwhile can make +Inf a little under a bucket; Prometheus
+		// takes that as it takes any scrape racing requests.)
+		fmt.Fprintf(w, "hush_request_duration_seconds_bucket{route=%q,le=\"+Inf\"} %d\n", r, max(n, cum))
+		fmt.Fprintf(w, "hush_request_duration_seconds_sum{route=%q} %g\n", r, time.Duration(h.sumNs.Load()).Seconds())
+		fmt.Fprintf(w, "hush_request_duration_seconds_count{route=%q} %d\n", r, max(n, cum))
 	}
 	fmt.Fprintln(w, "# HELP hush_open_streams Long-lived requests open now (watch streams), by route; they are not in hush_request_duration_seconds.")
 	fmt.Fprintln(w, "# TYPE hush_open_streams gauge")
 	for _, r := range slices.Sorted(maps.Keys(streamRoutes)) {
-		fmt.Fprintf(w, "hush_open_streams{route=%q} %d\n", r, m.streams[r])
+		var open int64
+		if i := slices.Index(routes, r); i >= 0 {
+			open = stats[i].streams.Load()
+		}
+		fmt.Fprintf(w, "hush_open_streams{route=%q} %d\n", r, open)
 	}
 	fmt.Fprintln(w, "# HELP hush_uptime_seconds Seconds since this server process started.")
 	fmt.Fprintln(w, "# TYPE hush_uptime_seconds gauge")

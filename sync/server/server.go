@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -72,14 +71,15 @@ func (o *Options) addrShare() int64 { return max(o.BodyBudget/4, wire.MaxBody) }
 
 // Server serves the sync protocol from a Store.
 type Server struct {
-	st      store.Store
-	log     *slog.Logger
-	now     func() time.Time
-	opts    Options
-	mux     *http.ServeMux
-	metrics *metrics
-	audit   *auditor
-	hub     *hub
+	st       store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	opts     Options
+	mux      *http.ServeMux
+	metrics  *metrics
+	audit    *auditor
+	hub      *hub
+	verified memberships // each team's verified membership (members.go)
 
 	bodies *semaphore.Weighted
 	held   map[string]int64 // body bytes held per client address, under mu
@@ -208,10 +208,20 @@ func fail(w http.ResponseWriter, code int, msg string) {
 	json.NewEncoder(w).Encode(wire.Error{Error: msg})
 }
 
+// reply answers v as JSON, in one write with its length: a pull's
+// answer of tens of records, encoded straight into the connection's
+// buffer, went out in chunks, a write each.
 func reply(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	w.Write(b)
 }
 
 // internal answers a storage failure without its details (logged instead).
@@ -288,6 +298,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 	if r.ContentLength > limit {
 		tooLarge()
 		return nil, nil, false
+	}
+	if r.ContentLength == 0 {
+		// No body (most GETs): nothing to hold, so no budget to take (it
+		// was a lock and a timer on every pull).
+		return nil, func() {}, true
 	}
 	n := limit
 	if r.ContentLength >= 0 {
@@ -607,12 +622,13 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, dev *store.Devi
 	if !ok {
 		return
 	}
-	c, err := s.st.Changes(r.Context(), dev.Team, since, wire.MaxPullRecords)
+	c, logSeq, err := s.st.ChangesWithLog(r.Context(), dev.Team, since, wire.MaxPullRecords)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	m, ok := s.membership(w, r, dev.Team)
+	// Who holds which scope as of the records' snapshot (or later).
+	m, ok := s.membershipAt(w, r, dev.Team, logSeq)
 	if !ok {
 		return
 	}
@@ -656,7 +672,17 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 		fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	m, ok := s.membership(w, r, dev.Team)
+	// The records are checked against the log at the position they were
+	// written at, when every one names the same: the store takes them
+	// only if that is still the log's length when it commits (else they
+	// are stale), so that is the membership they are taken under.
+	logSeq := req.Records[0].LogSeq
+	for i := range req.Records {
+		if req.Records[i].LogSeq != logSeq {
+			logSeq = -1
+		}
+	}
+	m, ok := s.membershipAt(w, r, dev.Team, logSeq)
 	if !ok {
 		return
 	}
@@ -789,7 +815,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, dev *store.Devi
 	// The log entry must add exactly the pending device, with its invite's
 	// role, signed by this admin, as the log's next entry.
 	joiner, _ := s.st.Device(r.Context(), req.Device)
-	m, ok := s.membership(w, r, dev.Team)
+	m, ok := s.membershipToChange(w, r, dev.Team)
 	if !ok {
 		return
 	}
@@ -846,38 +872,6 @@ func sameDevice(a, b *wire.Device) bool {
 		bytes.Equal(a.SignKey, b.SignKey) && a.Box == b.Box
 }
 
-// membership replays the team's stored log. The server applies the same
-// rules as the clients, so it never stores an entry a client would refuse.
-func (s *Server) membership(w http.ResponseWriter, r *http.Request, team string) (*wire.Membership, bool) {
-	entries, _, err := s.st.Log(r.Context(), team, 0)
-	if err != nil {
-		s.internal(w, r, err)
-		return nil, false
-	}
-	m := wire.NewMembership(team)
-	for _, b := range entries {
-		e, err := logEntry(b)
-		if err != nil {
-			s.internal(w, r, err)
-			return nil, false
-		}
-		if err := m.Apply(&e); err != nil {
-			s.internal(w, r, fmt.Errorf("stored log does not verify: %w", err))
-			return nil, false
-		}
-	}
-	return m, true
-}
-
-// logEntry decodes one stored membership log entry.
-func logEntry(b []byte) (wire.LogEntry, error) {
-	var e wire.LogEntry
-	if err := json.Unmarshal(b, &e); err != nil {
-		return e, fmt.Errorf("stored log entry unreadable: %w", err)
-	}
-	return e, nil
-}
-
 func (s *Server) refuseEntry(w http.ResponseWriter, m *wire.Membership, e *wire.LogEntry, err error) {
 	if e.Seq != m.Seq+1 {
 		fail(w, logMoved.code, logMoved.msg)
@@ -914,7 +908,7 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request, dev *store.De
 		fail(w, http.StatusBadRequest, "only a new epoch, a grant or an ungrant carries keys")
 		return
 	}
-	m, ok := s.membership(w, r, dev.Team)
+	m, ok := s.membershipToChange(w, r, dev.Team)
 	if !ok {
 		return
 	}

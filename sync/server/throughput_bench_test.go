@@ -3,23 +3,32 @@
 package server_test
 
 // BenchmarkServerThroughput measures the team server alone: a real server
-// (server.New behind httptest on 127.0.0.1) on a real store (a SQLite
-// file, and a throw-away PostgreSQL when one is installed: pgtest), with
-// N devices of one team, each on its own keep-alive connection, sending
-// requests at once. Run it with
+// on a real store (a SQLite file, and a throw-away PostgreSQL when one is
+// installed: pgtest), with N devices of one team, each on its own
+// keep-alive connection, sending requests at once. Run it with
 //
 //	go test -run '^$' -bench ServerThroughput -benchtime 4000x ./sync/server/
+//
+// The team is built through the protocol against an in-process server;
+// then the server the load goes to is another process: this test binary
+// run as server.Serve (what `hush server` runs: its http.Server, its
+// connection limit) on the same store, on 127.0.0.1. So the server's CPU
+// is measured apart from the load generator's, as on a real machine
+// where the clients are elsewhere (on Linux, where /proc gives the
+// server's CPU). HUSH_BENCH_INPROCESS=1 keeps the server in the
+// benchmark's process instead (behind httptest), for -cpuprofile,
+// -mutexprofile and -blockprofile to see it; HUSH_BENCH_SERVER_CPUPROFILE
+// names a file for the server process's own CPU profile.
 //
 // Every request is signed, and every pushed record sealed and signed,
 // before the timer starts: what is timed is the HTTP exchange and the
 // server's work (finding the device, checking the request's signature and
 // nonce, the record signatures of a push, the store, the audit log and the
 // answer), not the devices' signing. Client and server still share the
-// machine's cores (the HTTP client's side of each exchange is in the
-// figures). b.N is the number of operations over all devices; each run
-// also stops after throughputLimit, so a slow machine ends the run with
-// fewer operations instead of running for ever (signed requests are only
-// good for wire.ClockSkew).
+// machine's cores. b.N is the number of operations over all devices; each
+// run also stops after throughputLimit, so a slow machine ends the run
+// with fewer operations instead of running for ever (signed requests are
+// only good for wire.ClockSkew).
 //
 // Operations:
 //   - push: a device pushes a new version of its own record (POST /v1/push,
@@ -31,23 +40,33 @@ package server_test
 //     since the head it has (GET /v1/changes), one after the other; the
 //     latency is the pair's.
 //   - mixed: pushes and pulls in turn (issue 18's load: half and half).
+//     A pull asks from the head before the run less 10, as pull does, so
+//     it also gets the records the devices pushed meanwhile: with 50
+//     devices, some 10 + 50 records (a device that syncs as often as its
+//     team pushes gets about as many). recs/pull says how many.
 //
 // Reported: ops/s over the run (and req/s: a no-op is two requests),
-// p50-ms and p99-ms of single operations, and cpu-us/op: the process's
-// CPU time (server and the HTTP clients, user and system) per operation,
-// which moves much less than the rates when other programs share the
-// machine.
+// p50-ms and p99-ms of single operations, and CPU per operation (user and
+// system), which moves much less than the rates when other programs share
+// the machine: srv-cpu-us/op is the server process's, cli-cpu-us/op the
+// load generator's (HTTP clients; their signing was done before), and
+// cpu-us/op both together (with HUSH_BENCH_INPROCESS=1, only cpu-us/op:
+// one process).
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -131,6 +150,10 @@ func stopBenchPostgres() {
 type benchTeam struct {
 	e    *env
 	devs []*benchDevice
+	// url is the server's; srv its process when it has one of its own
+	// (else the server runs in this process, behind e.hs).
+	url string
+	srv *exec.Cmd
 }
 
 // benchDevice is a device of the team with its own connection and its
@@ -166,7 +189,56 @@ func newBenchTeam(b *testing.B, dsn string, devices int) *benchTeam {
 		rs = append(rs, e.record(e.admin, wire.NewID(), 1))
 	}
 	e.push(e.admin, rs...)
+	bt.url = e.hs.URL
+	// Apart where the server's CPU can be read (/proc: Linux).
+	if _, err := os.Stat("/proc/self/stat"); err == nil && os.Getenv("HUSH_BENCH_INPROCESS") == "" {
+		bt.serveApart(b, dsn)
+	}
 	return bt
+}
+
+// serveApart stops the in-process server and starts this test binary as
+// a server process on the same store (see TestMain), for the load.
+func (bt *benchTeam) serveApart(b *testing.B, dsn string) {
+	b.Helper()
+	bt.e.stop()
+	addrFile := filepath.Join(b.TempDir(), "addr")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), benchServeEnv+"="+dsn, benchAddrEnv+"="+addrFile)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	b.Cleanup(func() {
+		stdin.Close() // the server finishes what is in flight and stops
+		select {
+		case <-exited:
+		case <-time.After(time.Minute):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if u, err := os.ReadFile(addrFile); err == nil && strings.HasSuffix(string(u), "\n") {
+			bt.url = strings.TrimSpace(string(u))
+			break
+		}
+		select {
+		case err := <-exited:
+			b.Fatalf("the server process ended before it listened: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the server process did not listen within a minute")
+		}
+	}
+	bt.srv = cmd
 }
 
 // signedReq is a request signed ahead of time.
@@ -174,7 +246,7 @@ type signedReq struct {
 	method, uri string
 	body        []byte
 	hdr         http.Header
-	push        bool
+	push, pull  bool
 }
 
 func (bt *benchTeam) sign(d *device, method, uri string, body []byte) signedReq {
@@ -186,9 +258,15 @@ func (bt *benchTeam) sign(d *device, method, uri string, body []byte) signedReq 
 
 // head is the team's change sequence and log position now.
 func (bt *benchTeam) head() (seq, logSeq int64) {
-	c := bt.e.call(bt.e.admin, "GET", "/v1/changes?since=0", nil)
+	r := bt.sign(bt.e.admin, "GET", "/v1/changes?since=0", nil)
+	b, err := bt.send(&http.Client{Timeout: time.Minute}, r)
+	if err != nil {
+		bt.e.t.Fatal(err)
+	}
 	var ch wire.Changes
-	c.want(bt.e.t, http.StatusOK, "").decode(bt.e.t, &ch)
+	if err := json.Unmarshal(b, &ch); err != nil {
+		bt.e.t.Fatal(err)
+	}
 	return ch.Head, bt.e.members.Seq
 }
 
@@ -216,7 +294,9 @@ func (bt *benchTeam) plan(op string, n int) [][][]signedReq {
 			r.push = true
 			reqs = append(reqs, r)
 		case "pull":
-			reqs = append(reqs, bt.sign(d.device, "GET", "/v1/changes?since="+strconv.FormatInt(max(0, seq-10), 10), nil))
+			r := bt.sign(d.device, "GET", "/v1/changes?since="+strconv.FormatInt(max(0, seq-10), 10), nil)
+			r.pull = true
+			reqs = append(reqs, r)
 		case "noop":
 			reqs = append(reqs,
 				bt.sign(d.device, "GET", "/v1/log?since="+strconv.FormatInt(logSeq, 10), nil),
@@ -229,29 +309,45 @@ func (bt *benchTeam) plan(op string, n int) [][][]signedReq {
 
 var okPush = []byte(`"status":"` + wire.PushOK + `"`)
 
-// do sends one signed request on d's connection and reads the answer.
-func (bt *benchTeam) do(d *benchDevice, r signedReq) error {
-	req, err := http.NewRequest(r.method, bt.e.hs.URL+r.uri, bytes.NewReader(r.body))
+// do sends one signed request on d's connection and reads the answer; it
+// returns the records a pull got.
+func (bt *benchTeam) do(d *benchDevice, r signedReq) (records int, err error) {
+	b, err := bt.send(d.client, r)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	if r.push && !bytes.Contains(b, okPush) {
+		return 0, fmt.Errorf("push not taken: %s", b)
+	}
+	if r.pull {
+		records = bytes.Count(b, recordID)
+	}
+	return records, nil
+}
+
+// recordID starts each record of a pull's answer (and nothing else in it).
+var recordID = []byte(`{"id":"`)
+
+// send sends one signed request and reads a 200 answer.
+func (bt *benchTeam) send(c *http.Client, r signedReq) ([]byte, error) {
+	req, err := http.NewRequest(r.method, bt.url+r.uri, bytes.NewReader(r.body))
+	if err != nil {
+		return nil, err
 	}
 	req.Header = r.hdr
-	resp, err := d.client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: status %d: %s", r.method, r.uri, resp.StatusCode, b)
+		return nil, fmt.Errorf("%s %s: status %d: %s", r.method, r.uri, resp.StatusCode, b)
 	}
-	if r.push && !bytes.Contains(b, okPush) {
-		return fmt.Errorf("push not taken: %s", b)
-	}
-	return nil
+	return b, nil
 }
 
 func (bt *benchTeam) run(b *testing.B, op string) {
@@ -260,21 +356,22 @@ func (bt *benchTeam) run(b *testing.B, op string) {
 	defer func() { bt.e.t = parent }()
 	plans := bt.plan(op, b.N)
 	var (
-		mu      sync.Mutex
-		lat     []time.Duration
-		reqs    int
-		firstEr error
-		wg      sync.WaitGroup
+		mu          sync.Mutex
+		lat         []time.Duration
+		reqs        int
+		pulls, recs int
+		firstEr     error
+		wg          sync.WaitGroup
 	)
 	deadline := time.Now().Add(throughputLimit)
 	b.ResetTimer()
-	cpu0 := processCPU(b)
+	cpu0, srv0 := processCPU(b), bt.serverCPU(b)
 	start := time.Now()
 	for di, ops := range plans {
 		d := bt.devs[di]
 		wg.Go(func() {
 			mine := make([]time.Duration, 0, len(ops))
-			n := 0
+			n, np, nr := 0, 0, 0
 			var err error
 		loop:
 			for _, o := range ops {
@@ -283,16 +380,21 @@ func (bt *benchTeam) run(b *testing.B, op string) {
 				}
 				t0 := time.Now()
 				for _, r := range o {
-					if err = bt.do(d, r); err != nil {
+					var got int
+					if got, err = bt.do(d, r); err != nil {
 						break loop
 					}
 					n++
+					if r.pull {
+						np, nr = np+1, nr+got
+					}
 				}
 				mine = append(mine, time.Since(t0))
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
 			reqs += n
+			pulls, recs = pulls+np, recs+nr
 			if err != nil && firstEr == nil {
 				firstEr = err
 			}
@@ -301,7 +403,7 @@ func (bt *benchTeam) run(b *testing.B, op string) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := processCPU(b) - cpu0
+	cpu, srv := processCPU(b)-cpu0, bt.serverCPU(b)-srv0
 	b.StopTimer()
 	if firstEr != nil {
 		b.Fatal(firstEr)
@@ -315,7 +417,15 @@ func (bt *benchTeam) run(b *testing.B, op string) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "ops/s")
 	b.ReportMetric(float64(reqs)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu-us/op")
+	perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(len(lat)) }
+	b.ReportMetric(perOp(cpu+srv), "cpu-us/op")
+	if bt.srv != nil {
+		b.ReportMetric(perOp(srv), "srv-cpu-us/op")
+		b.ReportMetric(perOp(cpu), "cli-cpu-us/op")
+	}
+	if pulls > 0 {
+		b.ReportMetric(float64(recs)/float64(pulls), "recs/pull")
+	}
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, "p99-ms")
 }
@@ -327,4 +437,32 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// serverCPU is the CPU time the server process has used, user and system
+// (from /proc: Linux; 0 where the server runs in this process).
+func (bt *benchTeam) serverCPU(b *testing.B) time.Duration {
+	if bt.srv == nil {
+		return 0
+	}
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(bt.srv.Process.Pid) + "/stat")
+	if err != nil {
+		b.Fatalf("the server process's CPU time: %v", err)
+	}
+	// Fields after the command's closing parenthesis: state is the 3rd
+	// field of the line, utime and stime the 14th and 15th, in clock
+	// ticks (USER_HZ, 100 on Linux).
+	f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+	if len(f) < 13 {
+		b.Fatalf("the server process's CPU time: %q", st)
+	}
+	var ticks int64
+	for _, x := range f[11:13] {
+		n, err := strconv.ParseInt(x, 10, 64)
+		if err != nil {
+			b.Fatalf("the server process's CPU time: %q", st)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * (time.Second / 100)
 }

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"path"
 	"slices"
@@ -51,18 +52,48 @@ type sqlStore struct {
 	committerDone chan struct{}
 }
 
+// nonceSet is the nonces used within the replay window, in generations:
+// each holds the nonces of a stretch of time (a quarter of the window),
+// and a generation whose newest nonce is older than the window's start
+// is dropped whole. The set once swept every nonce it held under its lock
+// every 10 s: at thousands of requests a second that was hundreds of
+// thousands of entries, with every request waiting behind it.
+//
+// The set is split by device into shards, each with its own lock: every
+// request takes one, and one lock for all had fifty devices' requests
+// queue on it.
 type nonceSet struct {
+	shards [nonceShards]nonceShard
+}
+
+const nonceShards = 16
+
+type nonceShard struct {
 	mu   sync.Mutex
-	seen map[nonceKey]time.Time
-	last time.Time
+	gens []*nonceGen // oldest first; the last takes new nonces
+}
+
+func (n *nonceSet) shard(device string) *nonceShard {
+	return &n.shards[maphash.String(nonceSeed, device)%nonceShards]
+}
+
+var nonceSeed = maphash.MakeSeed()
+
+type nonceGen struct {
+	start, last time.Time // its first and newest nonce's times
+	seen        map[nonceKey]time.Time
 }
 
 type nonceKey struct{ device, nonce string }
 
+// nonceGens is how many generations span the replay window: a nonce is
+// kept for the window and at most a quarter more.
+const nonceGens = 4
+
 // loadNonces reads the nonces the last server saved when it closed the
 // store: a restart must not reopen the replay window.
 func loadNonces(ctx context.Context, db *sql.DB) (*nonceSet, error) {
-	n := &nonceSet{seen: map[nonceKey]time.Time{}}
+	n := &nonceSet{}
 	rows, err := db.QueryContext(ctx, `SELECT device, nonce, at FROM nonces`)
 	if err != nil {
 		return nil, fmt.Errorf("store: nonces: %w", err)
@@ -74,15 +105,29 @@ func loadNonces(ctx context.Context, db *sql.DB) (*nonceSet, error) {
 		if err := rows.Scan(&k.device, &k.nonce, &at); err != nil {
 			return nil, fmt.Errorf("store: nonces: %w", err)
 		}
-		n.seen[k] = fromNanos(at)
+		n.shard(k.device).add(k, fromNanos(at))
 	}
 	return n, rows.Err()
 }
 
+// add puts key in the newest generation.
+func (n *nonceShard) add(key nonceKey, at time.Time) {
+	if len(n.gens) == 0 {
+		n.gens = append(n.gens, &nonceGen{start: at, last: at, seen: map[nonceKey]time.Time{}})
+	}
+	g := n.gens[len(n.gens)-1]
+	g.seen[key] = at
+	if at.After(g.last) {
+		g.last = at
+	}
+}
+
 // save replaces the saved nonces with the remembered ones.
 func (n *nonceSet) save(db *sql.DB) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	for i := range n.shards {
+		n.shards[i].mu.Lock()
+		defer n.shards[i].mu.Unlock()
+	}
 	ctx := context.Background()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -92,29 +137,46 @@ func (n *nonceSet) save(db *sql.DB) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM nonces`); err != nil {
 		return err
 	}
-	for k, at := range n.seen {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO nonces (device, nonce, at) VALUES (?, ?, ?)`, k.device, k.nonce, nanos(at)); err != nil {
-			return err
+	for i := range n.shards {
+		for _, g := range n.shards[i].gens {
+			for k, at := range g.seen {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO nonces (device, nonce, at) VALUES (?, ?, ?)`, k.device, k.nonce, nanos(at)); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return tx.Commit()
 }
 
+// use records key at now, or returns ErrReplay if it is held; nonces
+// older than before may be forgotten.
 func (n *nonceSet) use(key nonceKey, now, before time.Time) error {
+	return n.shard(key.device).use(key, now, before)
+}
+
+func (n *nonceShard) use(key nonceKey, now, before time.Time) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if _, ok := n.seen[key]; ok {
-		return ErrReplay
-	}
-	if now.Sub(n.last) > 10*time.Second {
-		for k, at := range n.seen {
-			if at.Before(before) {
-				delete(n.seen, k)
-			}
+	for _, g := range n.gens {
+		if _, ok := g.seen[key]; ok {
+			return ErrReplay
 		}
-		n.last = now
 	}
-	n.seen[key] = now
+	// Drop the generations wholly before the window; start a new one
+	// when the newest has taken nonces for a quarter of the window.
+	drop := 0
+	for drop < len(n.gens) && n.gens[drop].last.Before(before) {
+		drop++
+	}
+	if drop > 0 {
+		clear(n.gens[:drop])
+		n.gens = n.gens[drop:]
+	}
+	if len(n.gens) == 0 || now.Sub(n.gens[len(n.gens)-1].start) > now.Sub(before)/nonceGens {
+		n.gens = append(n.gens, &nonceGen{start: now, last: now, seen: map[nonceKey]time.Time{}})
+	}
+	n.add(key, now)
 	return nil
 }
 
@@ -627,43 +689,49 @@ func (s *sqlStore) record(ctx context.Context, q querier, team, id string) (*wir
 }
 
 func (s *sqlStore) Changes(ctx context.Context, team string, since int64, limit int) (*wire.Changes, error) {
-	// One statement: one snapshot of the head and the records below it,
-	// and one round trip (pulls are half of a server's requests).
-	rows, err := s.r.QueryContext(ctx, s.query(`WITH h AS (SELECT seq FROM teams WHERE id = $1)
-		SELECT h.seq, r.id, r.version, r.epoch, r.sealed, r.author, r.sig, r.seq, r.log_seq, r.scope
-		FROM h LEFT JOIN (SELECT * FROM records WHERE team = $1 AND seq > $2 ORDER BY seq LIMIT $3) r ON r.seq <= h.seq
-		ORDER BY r.seq`), team, since, limit+1)
+	c, _, err := s.ChangesWithLog(ctx, team, since, limit)
+	return c, err
+}
+
+func (s *sqlStore) ChangesWithLog(ctx context.Context, team string, since int64, limit int) (*wire.Changes, int64, error) {
+	// One statement: one snapshot of the heads and the records below it,
+	// and one round trip (pulls are half of a server's requests). The
+	// records are read in the index's order, straight from it: a
+	// subquery with its own LIMIT made SQLite copy every row sent (sealed
+	// blobs and all) into a temporary table, and sort them again. A team
+	// with no record after since is one row with no record (id '': ids
+	// are 32 hex digits).
+	rows, err := s.r.QueryContext(ctx, s.query(`SELECT t.seq, t.log_seq, COALESCE(r.id, ''), COALESCE(r.version, 0), COALESCE(r.epoch, 0),
+		r.sealed, COALESCE(r.author, ''), r.sig, COALESCE(r.seq, 0), COALESCE(r.log_seq, 0), COALESCE(r.scope, '')
+		FROM teams t LEFT JOIN records r ON r.team = t.id AND r.seq > $2 AND r.seq <= t.seq
+		WHERE t.id = $1 ORDER BY r.seq LIMIT $3`), team, since, limit+1)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rows.Close()
 	c := &wire.Changes{Records: []wire.Record{}}
+	var logSeq int64
 	found := false
 	for rows.Next() {
 		found = true
-		var id sql.NullString
 		var r wire.Record
-		var version, epoch, seq, logSeq sql.NullInt64
-		var author, scope sql.NullString
-		if err := rows.Scan(&c.Head, &id, &version, &epoch, &r.Sealed, &author, &r.Sig, &seq, &logSeq, &scope); err != nil {
-			return nil, err
+		if err := rows.Scan(&c.Head, &logSeq, &r.ID, &r.Version, &r.Epoch, &r.Sealed, &r.Author, &r.Sig, &r.Seq, &r.LogSeq, &r.Scope); err != nil {
+			return nil, 0, err
 		}
-		if !id.Valid {
-			continue // the team, with no record after since
+		if r.ID != "" {
+			c.Records = append(c.Records, r)
 		}
-		r.ID, r.Version, r.Epoch, r.Author, r.Seq, r.LogSeq, r.Scope = id.String, version.Int64, epoch.Int64, author.String, seq.Int64, logSeq.Int64, scope.String
-		c.Records = append(c.Records, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !found {
-		return nil, ErrNotFound
+		return nil, 0, ErrNotFound
 	}
 	if len(c.Records) > limit {
 		c.Records, c.More = c.Records[:limit], true
 	}
-	return c, nil
+	return c, logSeq, nil
 }
 
 func (s *sqlStore) CreateInvite(ctx context.Context, inv Invite) error {

@@ -231,6 +231,11 @@ type Store interface {
 	// Changes returns up to limit records with Seq > since in Seq order,
 	// the team's head, and whether more follow.
 	Changes(ctx context.Context, team string, since int64, limit int) (*wire.Changes, error)
+	// ChangesWithLog is Changes and the length of the team's membership
+	// log, read at one moment: the server checks what a pull may see
+	// against the log as it was when the records were read, without
+	// asking again.
+	ChangesWithLog(ctx context.Context, team string, since int64, limit int) (c *wire.Changes, logSeq int64, err error)
 
 	// CreateInvite stores an invite.
 	CreateInvite(ctx context.Context, inv Invite) error

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -595,8 +596,20 @@ func SealFolder(namesKey []byte, team, folder string) ([]byte, error) {
 	}
 	k := folderKey(namesKey, team)
 	defer k.Wipe()
-	return crypto.Seal(k, []byte(folder), crypto.AD("hush/v1/scope-folder", team, ScopeID(namesKey, team, folder)))
+	// Padded with zero bytes (never in a folder name), so that the server
+	// does not learn a folder name's length from its grant: to 256 bytes,
+	// or the longest a name may be.
+	pt := make([]byte, folderPad)
+	if len(folder) > folderPad {
+		pt = make([]byte, maxFolderName)
+	}
+	copy(pt, folder)
+	return crypto.Seal(k, pt, crypto.AD("hush/v1/scope-folder", team, ScopeID(namesKey, team, folder)))
 }
+
+// folderPad is the length a sealed folder name is padded to (the longest
+// ones, to maxFolderName).
+const folderPad = 256
 
 // ErrFolder means a grant's sealed folder name does not open to a folder
 // whose id is the grant's scope.
@@ -608,7 +621,11 @@ func OpenFolder(namesKey []byte, team, id string, sealed []byte) (string, error)
 	k := folderKey(namesKey, team)
 	defer k.Wipe()
 	pt, err := crypto.Open(k, sealed, crypto.AD("hush/v1/scope-folder", team, id))
-	if err != nil || CheckFolder(string(pt)) != nil || ScopeID(namesKey, team, string(pt)) != id {
+	if err != nil {
+		return "", ErrFolder
+	}
+	pt = bytes.TrimRight(pt, "\x00") // padding (names sealed before it have none)
+	if CheckFolder(string(pt)) != nil || ScopeID(namesKey, team, string(pt)) != id {
 		return "", ErrFolder
 	}
 	return string(pt), nil

@@ -270,6 +270,27 @@ func TestScopeIDAndFolder(t *testing.T) {
 	if f, err := OpenFolder(namesKey, testTeam, prod, sealed); err != nil || f != "app/prod" {
 		t.Fatalf("OpenFolder: %q, %v", f, err)
 	}
+	// The server does not learn a folder name's length (outside attack
+	// attack18 F4): names of 1 and of 200 bytes seal to the same length.
+	long := strings.Repeat("x", 199) + "y"
+	short, _ := SealFolder(namesKey, testTeam, "a")
+	longSealed, err := SealFolder(namesKey, testTeam, long)
+	if err != nil || len(short) != len(longSealed) || len(short) != len(sealed) {
+		t.Fatalf("sealed folder names of 1, 8 and 200 bytes are %d, %d and %d bytes long", len(short), len(sealed), len(longSealed))
+	}
+	if f, err := OpenFolder(namesKey, testTeam, ScopeID(namesKey, testTeam, long), longSealed); err != nil || f != long {
+		t.Fatalf("OpenFolder of a long name: %q, %v", f, err)
+	}
+	// A name sealed before padding (no zero bytes) still opens.
+	k := folderKey(namesKey, testTeam)
+	unpadded, err := crypto.Seal(k, []byte("app/prod"), crypto.AD("hush/v1/scope-folder", testTeam, prod))
+	k.Wipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := OpenFolder(namesKey, testTeam, prod, unpadded); err != nil || f != "app/prod" {
+		t.Fatalf("OpenFolder of a name sealed before padding: %q, %v", f, err)
+	}
 	// Under another scope's id (the server, or a confused admin, naming one
 	// folder and keying another), another team, another key, changed:
 	// refused.

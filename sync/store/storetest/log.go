@@ -63,6 +63,9 @@ func (tm *logTeam) checkLog(t *testing.T, s store.Store, epoch int64) {
 	if err != nil || gotEpoch != epoch || logSeq != n {
 		t.Fatalf("Team: epoch %d, log %d, %v; want epoch %d, log %d", gotEpoch, logSeq, err, epoch, n)
 	}
+	if _, logSeq, err := s.ChangesWithLog(ctx, tm.id, 0, 10); err != nil || logSeq != n {
+		t.Fatalf("ChangesWithLog: log %d, %v; want log %d", logSeq, err, n)
+	}
 	for since := int64(0); since <= n+1; since++ {
 		entries, head, err := s.Log(ctx, tm.id, since)
 		if err != nil {

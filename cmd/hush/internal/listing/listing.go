@@ -28,6 +28,11 @@ type Listing struct {
 	Damaged []vault.DamagedSecret
 	Err     error
 
+	// Held says whether this device holds the team folder scope a name
+	// belongs to (nil: it holds everything, as a vault of one's own): a
+	// name outside is marked vault.MarkOutOfScope.
+	Held func(name string) bool
+
 	conflicts map[string]string // secret id -> name
 }
 
@@ -71,7 +76,10 @@ func (l *Listing) Rotates() bool {
 // Flags are what needs attention about e: its marks, and "conflict" when
 // a sync left it in conflict.
 func (l *Listing) Flags(e vault.Entry, now time.Time) []string {
-	f := Marks(e.Meta, e.Updated, now)
+	var f []string
+	for _, mark := range vault.AttentionIn(e.Meta, e.Updated, now, l.Held == nil || l.Held(e.Name)) {
+		f = append(f, string(mark))
+	}
 	if _, ok := l.conflicts[e.ID]; ok {
 		f = append(f, "conflict")
 	}

@@ -414,12 +414,6 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 		agentError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if tok := a.o.Token; tok != nil {
-		if err := client.InScopes(tok.Scopes, name, false); err != nil {
-			agentError(w, http.StatusNotFound, err.Error()) // as any name it does not hold
-			return
-		}
-	}
 	version := 0
 	if s := r.URL.Query().Get("version"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -439,11 +433,20 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 		agentError(w, http.StatusServiceUnavailable, msg)
 		return
 	}
-	if h := a.serve.held; h != nil && !h.Name(name) {
-		// The verified log says this machine no longer holds the scope
-		// (an ungrant), whatever the token named when it was made.
+	// The verified log says which scopes this machine holds now (a grant
+	// or an ungrant since the token was made), whatever the token named;
+	// a view not synced yet has only the token's folders to go by.
+	var refuse error
+	if h := a.serve.held; h != nil {
+		if !h.Name(name) {
+			refuse = h.OutOfScope()
+		}
+	} else if tok := a.o.Token; tok != nil {
+		refuse = client.InScopes(tok.Scopes, name, false)
+	}
+	if refuse != nil {
 		a.mu.Unlock()
-		agentError(w, http.StatusNotFound, fmt.Sprintf("%v: %s only", client.ErrOutOfScope, strings.Join(h.Folders(), ", ")))
+		agentError(w, http.StatusNotFound, refuse.Error()) // as any name it does not hold
 		return
 	}
 	s, err := a.serve.v.GetVersion(name, version)
@@ -480,9 +483,12 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(out)
 }
 
-// healthz: 200 "ok" while the last sync worked; 200 "degraded: ..." while
+// healthz: 200 "ok" while the last sync worked; 200 "degraded" while
 // syncs fail but a verified view is served (the team server is down: the
 // agent keeps answering); 503 once the machine was removed or expired.
+// Anyone may ask it (a probe carries no bearer), so it names neither the
+// team server nor the machine, nor what failed: that is in the agent's
+// log (stderr), where sync and its failures are written.
 func (a *Agent) healthz(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	gone, lastErr, lastOK := a.gone, a.lastErr, a.lastOK
@@ -491,10 +497,13 @@ func (a *Agent) healthz(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case gone != nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "unavailable: %v\n", gone)
+		fmt.Fprintln(w, Unhealthy)
 	case lastErr != nil:
-		fmt.Fprintf(w, "degraded: the last sync failed (%v); serving what was verified %s ago\n", lastErr, time.Since(lastOK).Round(time.Second))
+		fmt.Fprintf(w, "degraded: the last sync failed (see the agent's log); serving what was verified %s ago\n", time.Since(lastOK).Round(time.Second))
 	default:
 		fmt.Fprintln(w, "ok")
 	}
 }
+
+// Unhealthy is /healthz's whole answer once the agent serves nothing.
+const Unhealthy = "unhealthy: cannot reach or verify the team server"

@@ -117,8 +117,13 @@ func TestAgentHandler(t *testing.T) {
 	if code, body := get("/v1/secrets/app/prod/KEY", good); code != 503 || strings.Contains(body, "two") {
 		t.Fatalf("after removal: %d %s", code, body)
 	}
-	if code, _ := get("/healthz", ""); code != 503 {
-		t.Fatalf("healthz after removal: %d", code)
+	// Unauthenticated: it names nothing (server, machine, what failed).
+	if code, body := get("/healthz", ""); code != 503 || body != Unhealthy+"\n" {
+		t.Fatalf("healthz after removal: %d %q, want 503 %q", code, body, Unhealthy)
+	}
+	a.gone, a.lastErr = nil, errors.New("failed to reach https://team.example:8443 as machine k8s-prod")
+	if code, body := get("/healthz", ""); code != 200 || !strings.HasPrefix(body, "degraded: ") || strings.Contains(body, "team.example") || strings.Contains(body, "k8s-prod") {
+		t.Fatalf("healthz while syncs fail: %d %q", code, body)
 	}
 }
 

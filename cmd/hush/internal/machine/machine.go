@@ -4,7 +4,7 @@
 // that lives only in memory, with the ordinary sync and every one of its
 // checks. Nothing is written to disk: no vault, no cache, no lock file.
 // session.go is one command's use of a token: which commands take one,
-// the names checked against its scopes before any request, the read, and
+// the names checked against the scopes the log gives it, the read, and
 // a writer machine's push; and the machines `hush due` lists. The agent
 // (agent.go) keeps such a vault and serves it over HTTP.
 package machine

@@ -25,9 +25,9 @@ type Name struct {
 	Folder bool
 }
 
-// Names are what command reads, to check them against a token's scopes
-// before any request: get, set and rm name secrets; ls and export a
-// folder; run its --from folders (from).
+// Names are what command reads, to check them against the scopes the
+// verified log gives the machine once the team is read: get, set and rm
+// name secrets; ls and export a folder; run its --from folders (from).
 func Names(command string, args, from []string) []Name {
 	var out []Name
 	switch command {
@@ -62,24 +62,45 @@ type Session struct {
 	Note  string // what to tell the person about the read (SkippedNote)
 }
 
-// Open loads the token (from file, or the variable), refuses a name
-// outside its scopes before any request, and reads the team with it
-// ([Read]).
+// Open loads the token (from file, or the variable), reads the team with
+// it ([Read]), and refuses a name outside every scope the verified log
+// gives the machine. The token's own folders (tag 13, as they were when
+// it was made) are only a fast path: a name inside them is read at once,
+// one outside them is checked against the log once it is read, so a
+// scope granted to the machine later works without a new token, and one
+// ungranted is refused though the token names it.
 func Open(ctx context.Context, getenv func(string) string, file string, names []Name) (*Session, error) {
 	tok, err := Load(getenv, file)
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range names {
-		if err := client.InScopes(tok.Scopes, n.Name, n.Folder); err != nil {
-			return nil, err
-		}
-	}
 	v, t, rep, err := Read(ctx, tok)
 	if err != nil {
 		return nil, err
 	}
+	if err := heldNames(t, names); err != nil {
+		v.Close()
+		return nil, err
+	}
 	return &Session{Vault: v, Team: t, Token: tok, Note: SkippedNote(rep)}, nil
+}
+
+// heldNames refuses the first of names that the log t verified does not
+// give its machine: "not in this token's scopes: F only", F what it holds.
+func heldNames(t *client.Team, names []Name) error {
+	if len(names) == 0 {
+		return nil
+	}
+	held, err := t.State().Held()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if !held.Covers(n.Name, n.Folder) {
+			return held.OutOfScope()
+		}
+	}
+	return nil
 }
 
 // Writable refuses a change by a machine that cannot write; the caller

@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// The names a command reads, checked against a token's scopes before any
-// request: a secret for get, set and rm; a folder (the root when none is
+// The names a command reads, checked against the machine's scopes once
+// the team is read: a secret for get, set and rm; a folder (the root when none is
 // given) for ls and export; run's --from folders; nothing for the rest.
 func TestNames(t *testing.T) {
 	for _, c := range []struct {

@@ -52,6 +52,10 @@ type Options struct {
 	PreserveEnv bool     // inherited variables win over injected secrets
 	Parent      []string // the parent's environment, KEY=VALUE
 	Command     []string // argv; Command[0] is looked up in the child's PATH
+	// Hidden says why a --from folder shows nothing here when that is not
+	// for lack of secrets (a team's folder scope this device does not
+	// hold); nil, or a nil error: it is only empty.
+	Hidden func(folder string) error
 }
 
 // Plan is a child ready to start.
@@ -221,6 +225,11 @@ func Build(src Source, o Options) (*Plan, error) {
 		}
 		if len(list) == 0 && optional {
 			continue // "app/dev-local?": used when it exists
+		}
+		if len(list) == 0 && o.Hidden != nil {
+			if err := o.Hidden(folder); err != nil {
+				return nil, err
+			}
 		}
 		if len(list) == 0 {
 			return nil, fmt.Errorf("no secrets directly in folder %q: `hush ls %s` shows what is there", f, folder)

@@ -20,6 +20,7 @@ import (
 	"github.com/hush-secrets/hush/cmd/hush/internal/prompt"
 	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
+	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 	"github.com/hush-secrets/hush/vault/keychain"
 	"github.com/hush-secrets/hush/vault/unlock"
@@ -183,6 +184,15 @@ func (s *Session) AutoSync(v *vault.Vault, changed bool, names ...string) {
 			s.Notef("%s", n)
 		}
 	}
+}
+
+// TokenTeam is the team of the machine token a changing command runs
+// with (its vault lives in memory); nil without one.
+func (s *Session) TokenTeam() *client.Team {
+	if s.tokenSession == nil {
+		return nil
+	}
+	return s.tokenSession.Team
 }
 
 // tokenVault is the vault a command reads when a machine token is given:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
 )
 
@@ -112,9 +113,28 @@ func Resolve(ctx context.Context, t *client.Team, name string, k client.Keep) ([
 	if k == client.KeepTheirs {
 		keep = "theirs"
 	}
+	if k == client.KeepMine {
+		if why := keptHere(t.State(), name); why != "" {
+			// Nothing will send it: saying it syncs next would be false.
+			return []string{fmt.Sprintf("resolved %s: kept mine, on this device only: %s, so it is not sent to the team and the team keeps its version (`hush team scopes`)", name, why)}, nil
+		}
+	}
 	notes := []string{fmt.Sprintf("resolved %s: kept %s (it syncs with the next `hush sync`)", name, keep)}
 	if t.State().Auto {
 		notes = append(notes, AutoNotes(t.Sync(ctx))...)
 	}
 	return notes, nil
+}
+
+// keptHere says why a change to name stays on this device and is never
+// sent (a reader's, or outside the folder scopes it may write); empty when
+// a sync sends it.
+func keptHere(st *client.State, name string) string {
+	switch {
+	case st.Role == wire.RoleReader && !st.WritesAny():
+		return "this device is a reader in the team"
+	case len(st.Unwritable([]string{name})) > 0:
+		return name + " is outside the folder scopes this device may write"
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package teamsync
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
@@ -39,6 +40,24 @@ func ScopesCell(m client.Member) (string, bool) {
 		parts[i] = s.Folder + ":" + s.Role
 	}
 	return strings.Join(parts, " "), true
+}
+
+// RoleCell is a member's role for the ROLE column of `team members`: the
+// team role, or, for a member who does not hold the root (a contractor
+// invited with --scope, a machine made with one), what they hold instead
+// ("writer on app/staging"): the team role says nothing of what they see.
+func RoleCell(m client.Member) string {
+	if m.Scopes == nil || !m.Active || m.Pending || slices.ContainsFunc(m.Scopes, func(s client.ScopeRole) bool { return s.Folder == "/" }) {
+		return m.Role
+	}
+	if len(m.Scopes) == 0 {
+		return "no scope"
+	}
+	parts := make([]string, len(m.Scopes))
+	for i, s := range m.Scopes {
+		parts[i] = s.Role + " on " + s.Folder
+	}
+	return strings.Join(parts, ", ")
 }
 
 // MemberRows are ms as rows; thisDevice is this device's id.

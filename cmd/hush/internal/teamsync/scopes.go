@@ -2,9 +2,13 @@ package teamsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/hush-secrets/hush/sync/client"
+	"github.com/hush-secrets/hush/vault"
 )
 
 // Grant gives member name a folder scope with role, then syncs: a scope
@@ -17,6 +21,13 @@ func Grant(ctx context.Context, t *client.Team, name, folder, role string) ([]st
 		return nil, err
 	}
 	notes := []string{fmt.Sprintf("%s now holds %s as %s", name, folder, role)}
+	// An ungrant before marked the scope's secrets to rotate because
+	// name lost it: with it given back, that reason is gone.
+	if n, err := t.ClearUngrantMarks(name, folder); err != nil {
+		notes = append(notes, fmt.Sprintf("note: the marks to rotate an earlier ungrant of %s left on %s stay (%v)", name, folder, err))
+	} else if n > 0 {
+		notes = append(notes, fmt.Sprintf("%d secret(s) in %s no longer marked to be rotated: %s was ungranted it before, and holds it again", n, folder, name))
+	}
 	rep, err := t.Sync(ctx)
 	if err != nil {
 		return notes, fmt.Errorf("the grant is done; the sync after it failed (run `hush sync`): %w", err)
@@ -44,4 +55,132 @@ func Ungrant(ctx context.Context, t *client.Team, name, folder string) ([]string
 // ScopeRows is `hush team scopes --json`.
 type ScopeRows struct {
 	Scopes []client.ScopeInfo `json:"scopes"`
+}
+
+// NotHeldError is a name (or a folder) outside every folder scope this
+// device holds: it is "not found" here because the team does not give
+// this device its scope, whether or not it exists (which is not said).
+type NotHeldError struct {
+	Name   string
+	Folder bool
+	Held   []string // the folders this device holds ("/": the root)
+	Scope  string   // the folder of the scope Name belongs to
+}
+
+func (e *NotHeldError) Error() string {
+	what := e.Name
+	if e.Folder {
+		what = "folder " + e.Name
+	}
+	if slices.Contains(e.Held, "/") {
+		// "not in your scopes (/ only)" would read as holding it all.
+		return fmt.Sprintf("%s: in %s, a folder scope you do not hold; ask an admin for `hush team grant`", what, e.Scope)
+	}
+	return fmt.Sprintf("%s: not in your scopes (%s only); ask an admin for `hush team grant`", what, strings.Join(e.Held, ", "))
+}
+
+// Unwrap makes it a vault.ErrNotFound for callers that test for one.
+func (e *NotHeldError) Unwrap() error { return vault.ErrNotFound }
+
+// NotHeld is a *NotHeldError when name (folder: a folder; "" is the
+// whole team) lies outside every folder scope this device holds by the
+// log it verified last; nil when it holds it, when v is not in a team or
+// the team has no folder scopes, or when that cannot be told.
+func NotHeld(v *vault.Vault, name string, folder bool) error {
+	h := scoped(v)
+	if h == nil || h.Covers(name, folder) {
+		return nil
+	}
+	in := name
+	if folder {
+		in = strings.TrimSuffix(name, "/") + "/\x00" // the scope the folder lies in
+	}
+	return &NotHeldError{Name: name, Folder: folder, Held: h.Folders(), Scope: h.ScopeOf(in)}
+}
+
+// OutOfSight is err, or, when err is a vault.ErrNotFound for name and
+// name lies outside every scope this device holds, a *NotHeldError: "not
+// found" would send a contractor looking for a typo.
+func OutOfSight(v *vault.Vault, name string, folder bool, err error) error {
+	if !errors.Is(err, vault.ErrNotFound) {
+		return err
+	}
+	if nh := NotHeld(v, name, folder); nh != nil {
+		return nh
+	}
+	return err
+}
+
+// HeldNames says whether this device holds the folder scope a name
+// belongs to, by the log it verified last: what marks a copy
+// vault.MarkOutOfScope in a listing. Nil (everything held) when v is not
+// in a team, the team has no folder scopes, or that cannot be told.
+func HeldNames(v *vault.Vault) func(name string) bool {
+	if h := scoped(v); h != nil {
+		return h.Name
+	}
+	return nil
+}
+
+// scoped is what this device holds of v's team with folder scopes, by
+// the log it verified last; nil when v is not in a team, the team has no
+// folder scopes, the log does not list this device as active (pending or
+// removed: status says so), or that cannot be told.
+func scoped(v *vault.Vault) *client.Held {
+	if !client.InTeam(v) {
+		return nil
+	}
+	st, err := client.Load(v)
+	if err != nil || st.Members == nil || len(st.Members.Scopes) == 0 && len(st.Members.RootOff) == 0 {
+		return nil
+	}
+	if d, ok := st.Members.Devices[st.Device.ID]; !ok || !d.Active {
+		return nil
+	}
+	h, err := st.Held()
+	if err != nil {
+		return nil
+	}
+	return h
+}
+
+// Shared reports whether v belongs to a team.
+func Shared(v *vault.Vault) bool { return client.InTeam(v) }
+
+// Purge deletes names from v for good, all or none (vault.PurgeMany),
+// and, in a team, sees that each removal goes to the team in the right
+// folder scope, or not at all for a name this device may not write
+// (client.Team.Purge). t is v's team when the caller holds it already (a
+// machine token's, whose vault lives in memory); nil: opened here. It
+// returns what to tell the person, a line a name.
+func Purge(v *vault.Vault, t *client.Team, names []string) ([]string, error) {
+	local := map[string]bool{}
+	purge := func(_ context.Context, t *client.Team) error {
+		l, err := t.Purge(names)
+		for _, n := range l {
+			local[n] = true
+		}
+		return err
+	}
+	var err error
+	switch {
+	case t != nil:
+		err = purge(context.Background(), t)
+	case client.InTeam(v):
+		err = With(v, purge)
+	default:
+		err = v.PurgeMany(names)
+	}
+	if err != nil {
+		return nil, err
+	}
+	notes := make([]string, 0, len(names))
+	for _, n := range names {
+		if local[n] {
+			notes = append(notes, fmt.Sprintf("purged %s and its history on this device only: this device may not write its folder scope (or is a reader), so no removal is sent and the team keeps its version", n))
+		} else {
+			notes = append(notes, fmt.Sprintf("purged %s and its history", n))
+		}
+	}
+	return notes, nil
 }

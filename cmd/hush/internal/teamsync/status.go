@@ -18,6 +18,13 @@ import (
 type Status struct {
 	*client.Status        // nil: locked
 	LastSync       string `json:"last_sync,omitempty"` // RFC 3339, UTC
+	// Scopes are the folder scopes this device holds, with its role on
+	// each, when it does not hold the team's root: it sees only a part of
+	// the team.
+	Scopes []client.ScopeRole `json:"scopes,omitempty"`
+	// Kept counts the local changes not yet pushed that no sync will send:
+	// outside the folder scopes this device may write.
+	Kept int `json:"kept_here,omitempty"`
 }
 
 // MarshalJSON writes a locked vault's team status as {"team": "(locked)"}.
@@ -44,7 +51,20 @@ func ReadStatus(v *vault.Vault) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Status{Status: s, LastSync: jsonout.Time(s.LastSync)}, nil
+	out := &Status{Status: s, LastSync: jsonout.Time(s.LastSync)}
+	if st, err := client.Load(v); err == nil {
+		rs, err := st.HeldRoles()
+		if err != nil {
+			return nil, err
+		}
+		if len(rs) > 0 && rs[0].Folder != "/" {
+			out.Scopes = rs
+		}
+		if out.Kept, err = st.KeptHere(v); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Line is one line of a status for a person: a label ("team", "sync")
@@ -78,7 +98,14 @@ func (s *Status) Lines(now time.Time) []Line {
 	case s.Status.LastSync.IsZero():
 		out = append(out, Line{"sync", "never synced: run `hush sync`"})
 	default:
-		out = append(out, Line{"sync", fmt.Sprintf("last %s; %s", human.Ago(s.Status.LastSync.Truncate(time.Second), now), SyncWords(s.Status))})
+		out = append(out, Line{"sync", fmt.Sprintf("last %s; %s", human.Ago(s.Status.LastSync.Truncate(time.Second), now), syncWords(s.Status, s.Kept))})
+	}
+	if len(s.Scopes) > 0 {
+		var held []string
+		for _, r := range s.Scopes {
+			held = append(held, r.Folder+" ("+r.Role+")")
+		}
+		out = append(out, Line{"scopes", strings.Join(held, ", ") + " only: this device does not hold the team's root, so it sees only these folders (`hush team scopes`)"})
 	}
 	if cs := s.Conflicts; len(cs) > 0 {
 		out = append(out, Line{"conflict", strings.Join(cs, ", ") + ": `hush resolve NAME --keep mine|theirs`"})

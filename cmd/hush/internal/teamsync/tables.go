@@ -45,7 +45,7 @@ func WriteMembers(out io.Writer, ms []client.Member, thisDevice string, now time
 				expires += " (expired)"
 			}
 		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", m.Member, dev, m.Role, MemberState(m), m.Joined.Local().Format("2006-01-02"), seen)
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", m.Member, dev, RoleCell(m), MemberState(m), m.Joined.Local().Format("2006-01-02"), seen)
 		if machines {
 			line += "\t" + expires
 		}

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,11 +61,52 @@ func Now(ctx context.Context, v *vault.Vault) (*client.Report, error) {
 	return t.Sync(ctx)
 }
 
-// auto is the sync automatic sync runs: a short one.
-func auto(v *vault.Vault) (*client.Report, error) {
+// auto is the sync automatic sync runs: a short one. It also returns
+// what to say of folder scopes this device lost in it (LostNotes).
+func auto(v *vault.Vault) (*client.Report, []string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), autoTimeout)
 	defer cancel()
-	return Now(ctx, v)
+	t, err := client.Open(ctx, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer t.Close()
+	return syncNoting(ctx, t)
+}
+
+// syncNoting is t.Sync, with the notes for the folder scopes this device
+// held before it and no longer holds after it: said once, by the sync
+// that learns it (the log it verified is saved with it).
+func syncNoting(ctx context.Context, t *client.Team) (*client.Report, []string, error) {
+	before, _ := t.State().Held()
+	rep, err := t.Sync(ctx)
+	if err != nil || before == nil {
+		return rep, nil, err
+	}
+	after, herr := t.State().Held()
+	if herr != nil {
+		return rep, nil, nil
+	}
+	return rep, LostNotes(before, after), nil
+}
+
+// LostNotes tell a member which folder scopes she held before and does
+// not hold now (an admin ungranted them): the copies of their secrets
+// on this device are old ones, marked out-of-scope, and get nothing new.
+func LostNotes(before, after *client.Held) []string {
+	var notes []string
+	now := after.Folders()
+	for _, f := range before.Folders() {
+		if slices.Contains(now, f) {
+			continue
+		}
+		what := f
+		if f == "/" {
+			what = "the team's root (/)"
+		}
+		notes = append(notes, fmt.Sprintf("you no longer hold %s: its secrets here are old copies that get no update (marked out-of-scope in `hush ls`); ask an admin for `hush team grant` if you need it", what))
+	}
+	return notes
 }
 
 // AfterCommand syncs when v's team settings ask for it: always after a
@@ -90,7 +132,8 @@ func AfterCommand(v *vault.Vault, changed bool, names ...string) []string {
 		}
 	}
 	if st.AutoSyncDue(changed, time.Now()) {
-		notes = append(notes, AutoNotes(auto(v))...)
+		rep, lost, err := auto(v)
+		notes = append(append(notes, lost...), AutoNotes(rep, err)...)
 	}
 	return notes
 }
@@ -104,8 +147,10 @@ func Quiet(v *vault.Vault) string {
 	if st, err := client.Load(v); err != nil || !st.AutoSyncDue(true, time.Now()) {
 		return ""
 	}
-	rep, err := auto(v)
+	rep, lost, err := auto(v)
 	switch {
+	case err == nil && len(lost) > 0:
+		return lost[0]
 	case errors.Is(err, client.ErrOffline):
 		return "the team server is unreachable: working offline"
 	case err != nil:
@@ -200,7 +245,7 @@ func Sync(ctx context.Context, t *client.Team, o SyncOptions) (*client.Report, [
 		}
 		notes = append(notes, "this device warns when it pushes but sees nothing new from the team for "+vault.FormatInterval(o.Fresh))
 	}
-	rep, err := t.Sync(ctx)
+	rep, lost, err := syncNoting(ctx, t)
 	if rep != nil {
 		notes = append(notes, ApprovalNotes(rep.Approvals)...)
 	}
@@ -222,6 +267,6 @@ func Sync(ctx context.Context, t *client.Team, o SyncOptions) (*client.Report, [
 	if len(rep.GotScopes) > 0 {
 		notes = append(notes, ScopeKeysNote(rep.GotScopes))
 	}
-	notes = append(notes, fmt.Sprintf("pulled %d, pushed %d", rep.Pulled, rep.Pushed))
+	notes = append(append(notes, lost...), fmt.Sprintf("pulled %d, pushed %d", rep.Pulled, rep.Pushed))
 	return rep, append(notes, ReportNotes(rep)...), nil
 }

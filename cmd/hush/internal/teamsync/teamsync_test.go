@@ -46,6 +46,41 @@ func TestAReaderIsNotToldToPush(t *testing.T) {
 	}
 }
 
+// Changes outside the folder scopes a device may write stay on it: status
+// says so, and asks for a sync only for the others.
+func TestKeptChangesAreNotToPush(t *testing.T) {
+	s := &client.Status{Role: "writer", Unpushed: 1}
+	if w := syncWords(s, 1); strings.Contains(w, "hush sync") || w != "1 local change(s) stay on this device: outside the folder scopes it may write (`hush team scopes`)" {
+		t.Errorf("all kept: %q", w)
+	}
+	s.Unpushed, s.Auto = 3, true
+	if w := syncWords(s, 1); !strings.HasPrefix(w, "2 local change(s) not yet pushed (automatic sync sends them") || !strings.HasSuffix(w, "; 1 local change(s) stay on this device: outside the folder scopes it may write (`hush team scopes`)") {
+		t.Errorf("some kept: %q", w)
+	}
+}
+
+// A member who holds no root shows what she holds as her role; one who
+// holds the root, her team role; a team without scopes, the role.
+func TestRoleCell(t *testing.T) {
+	member := func(active, pending bool, scopes []client.ScopeRole) client.Member {
+		return client.Member{LogDevice: wire.LogDevice{Role: "writer", Active: active}, Pending: pending, Scopes: scopes}
+	}
+	for _, c := range []struct {
+		m    client.Member
+		want string
+	}{
+		{member(true, false, nil), "writer"},
+		{member(true, false, []client.ScopeRole{{Folder: "/", Role: "writer"}, {Folder: "app/x", Role: "reader"}}), "writer"},
+		{member(true, false, []client.ScopeRole{{Folder: "app/a", Role: "reader"}, {Folder: "app/b", Role: "writer"}}), "reader on app/a, writer on app/b"},
+		{member(true, false, []client.ScopeRole{}), "no scope"},
+		{member(false, true, []client.ScopeRole{}), "writer"},
+	} {
+		if got := RoleCell(c.m); got != c.want {
+			t.Errorf("RoleCell(%+v) = %q, want %q", c.m.Scopes, got, c.want)
+		}
+	}
+}
+
 func TestAnAutomaticSyncNeverFailsItSaysSo(t *testing.T) {
 	offline := AutoNotes(nil, fmt.Errorf("%w at https://x: refused", client.ErrOffline))
 	if len(offline) != 1 || !strings.Contains(offline[0], "working offline") {

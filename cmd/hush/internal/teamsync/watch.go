@@ -86,7 +86,10 @@ func Watch(ctx context.Context, v *vault.Vault, o WatchOptions) error {
 		}
 		defer cancel()
 		defer t.Close()
-		rep, err := t.Sync(ctx)
+		rep, lost, err := syncNoting(ctx, t)
+		for _, n := range lost {
+			notef("%s", n)
+		}
 		if errors.Is(err, client.ErrRemoved) {
 			fatal = err
 			stop()

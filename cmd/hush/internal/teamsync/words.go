@@ -135,20 +135,36 @@ func AutoNotes(rep *client.Report, err error) []string {
 // SyncWords says what waits to be pushed, and what to do about it: nothing
 // when nothing waits; a reader's changes are never pushed, so a reader is
 // not told to push them.
-func SyncWords(s *client.Status) string {
+func SyncWords(s *client.Status) string { return syncWords(s, 0) }
+
+// syncWords is SyncWords when kept of the changes not yet pushed are
+// outside the folder scopes this device may write: a sync keeps those
+// here (and says so), so they are not "to push".
+func syncWords(s *client.Status, kept int) string {
 	auto := ""
 	if s.Auto {
 		auto = "; automatic sync on"
 	}
-	switch {
+	kept = min(kept, s.Unpushed)
+	stay := ""
+	if kept > 0 {
+		stay = fmt.Sprintf("%d local change(s) stay on this device: outside the folder scopes it may write (`hush team scopes`)", kept)
+	}
+	switch n := s.Unpushed - kept; {
 	case s.Role == "reader" && !s.WritesScopes && s.Unpushed > 0:
 		return fmt.Sprintf("%d local change(s) stay on this device (a reader's changes are not sent to the team)%s", s.Unpushed, auto)
 	case s.Unpushed == 0:
 		return "nothing to push" + auto
-	case s.Auto:
-		return fmt.Sprintf("%d local change(s) not yet pushed (automatic sync sends them at the next change, or run `hush sync`)", s.Unpushed)
+	case n == 0:
+		return stay + auto
+	case kept > 0:
+		stay = "; " + stay
 	}
-	return fmt.Sprintf("%d local change(s) not yet pushed: run `hush sync`", s.Unpushed)
+	n := s.Unpushed - kept
+	if s.Auto {
+		return fmt.Sprintf("%d local change(s) not yet pushed (automatic sync sends them at the next change, or run `hush sync`)%s", n, stay)
+	}
+	return fmt.Sprintf("%d local change(s) not yet pushed: run `hush sync`%s", n, stay)
 }
 
 // ScopeKeysNote names the folder scopes whose key a sync received: a
