@@ -166,7 +166,7 @@ func (v *Vault) rowByID(q querier, id []byte) (*row, string, error) {
 	h := &r.headVer
 	var st rowState
 	err := q.QueryRow(`SELECT `+rowColumns+`, v.epoch, v.created, v.name, v.meta, v.value
-		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.id = ?`, id).
+		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.id = `+boundOnce, id).
 		Scan(append(st.dest(), &h.epoch, &h.created, &h.name, &h.meta, &h.value)...)
 	r.id, r.head, r.created, r.updated, r.deleted, r.folder = st.id, st.head, st.created, st.updated, st.deleted, st.folderMAC
 	if errors.Is(err, sql.ErrNoRows) {
@@ -197,6 +197,76 @@ func (rp *Replica) ByID(id []byte) (*Secret, error) {
 		return nil, err
 	}
 	return v.version(v.db, name, r, r.head, true)
+}
+
+// ByIDs is ByID for many secrets (a push reads every changed one): one
+// query per existingBatch ids, and each row checked and opened exactly as
+// ByID does, on every core. The result follows ids; a missing one is an
+// ErrNotFound error.
+func (rp *Replica) ByIDs(ids [][]byte) ([]*Secret, error) {
+	v := rp.v
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	type idRow struct {
+		st rowState
+		h  verRow
+	}
+	out := make([]*Secret, len(ids))
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		at[string(id)] = i
+	}
+	for start := 0; start < len(ids); start += existingBatch {
+		chunk := ids[start:min(start+existingBatch, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := v.db.Query(`SELECT `+rowColumns+`, v.epoch, v.created, v.name, v.meta, v.value
+			FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.id IN (?`+strings.Repeat(`, ?`, len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		got, err := openRows(rows, func(rows *sql.Rows) (r idRow, err error) {
+			h := &r.h
+			err = rows.Scan(append(r.st.dest(), &h.epoch, &h.created, &h.name, &h.meta, &h.value)...)
+			return r, err
+		}, func(ir *idRow) (*Secret, bool, error) {
+			st := &ir.st
+			r := &row{id: st.id, head: st.head, created: st.created, updated: st.updated, deleted: st.deleted, folder: st.folderMAC, headVer: ir.h}
+			name, err := v.openName(r.id, r.head, ir.h.epoch, ir.h.name)
+			if err != nil {
+				return nil, false, err
+			}
+			if err := v.check(st, name); err != nil {
+				return nil, false, err
+			}
+			s, err := v.version(nil, name, r, r.head, true)
+			return s, err == nil, err
+		})
+		for _, s := range got {
+			id, _ := hex.DecodeString(s.ID)
+			out[at[string(id)]] = s
+		}
+		if err == nil {
+			for i := range chunk {
+				if out[start+i] == nil {
+					err = fmt.Errorf("secret %x %w", chunk[i], ErrNotFound)
+					break
+				}
+			}
+		}
+		if err != nil {
+			for _, s := range out {
+				if s != nil {
+					clear(s.Value)
+				}
+			}
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Remote is a teammate's state of a secret, to apply under its id.
@@ -248,19 +318,65 @@ func (rp *Replica) ApplyRemote(rs []Remote) ([]Applied, error) {
 	out := make([]Applied, len(rs))
 	now := time.Now().UnixNano()
 	err := v.write(func(tx *sql.Tx) error {
-		// A memory vault (a machine token's read of a whole team) seals
-		// each folder's count once, at the end, as SetMany does: no one
-		// but this process can change its rows meanwhile, and sealing
-		// after every row counts the folder each time (quadratic).
-		if v.memory {
-			v.pendingFolders = map[string][]byte{}
-			defer func() { v.pendingFolders = nil }()
+		// Each folder's count is sealed once, at the end, as SetMany
+		// does: sealing after every row counts the folder each time
+		// (a first pull of 10,000 secrets into one folder was quadratic,
+		// half its time). Nothing is checked less: the transaction holds
+		// the write lock from BEGIN, so only this batch changes the
+		// folder's rows meanwhile, and a lookup's check of a folder
+		// (checkFolderOf) runs as before until the batch first writes to
+		// it; after that, sealing per row would have sealed this batch's
+		// own count, which the check then compared with itself.
+		v.pendingFolders = map[string][]byte{}
+		defer func() { v.pendingFolders = nil }()
+		fresh, err := v.freshRemotes(tx, rs)
+		if err != nil {
+			return err
+		}
+		// A fresh remote (a first pull is all fresh) is written as SetMany
+		// writes a new secret: sealed with its row MAC, many rows per
+		// INSERT, sortedRun at a time in the order of their ids, instead
+		// of a search by id, a search by name, two INSERTs, and reading
+		// the row back to seal it. What is written is the same.
+		var batch []newRow
+		folders := macCache{v: v, m: map[string][]byte{}}
+		flush := func() error {
+			slices.SortFunc(batch, func(a, b newRow) int { return bytes.Compare(a.id, b.id) })
+			err := v.insertRows(tx, batch)
+			batch = batch[:0]
+			return err
 		}
 		for i := range rs {
-			var err error
-			if out[i], err = v.applyOne(tx, &rs[i], now); err != nil {
+			rm := &rs[i]
+			if fresh[i] != nil {
+				nr, err := v.newRowID(rm.ID, rm.Name, fresh[i], folders.get(Folder(rm.Name)), rm.Meta, rm.Value, now)
+				if err != nil {
+					return err
+				}
+				batch = append(batch, nr)
+				mark := rm.Mark
+				mark.LocalHead, mark.LocalDeleted = 1, false
+				if err := v.putMark(tx, rm.ID, &mark); err != nil {
+					return err
+				}
+				out[i] = Applied{Mark: mark}
+				if len(batch) == sortedRun {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			// Anything else reads what this batch wrote before it.
+			if err := flush(); err != nil {
 				return err
 			}
+			if out[i], err = v.applyOne(tx, rm, now); err != nil {
+				return err
+			}
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		pending := v.pendingFolders
 		v.pendingFolders = nil
@@ -275,6 +391,66 @@ func (rp *Replica) ApplyRemote(rs []Remote) ([]Applied, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// freshRemotes finds the remotes of rs that are new here: live, with an
+// id and a name that no secret here holds (removed ones included) and no
+// earlier remote of rs names. Such a remote is, in applyOne, a search by
+// id and one by name that find nothing, then version 1: nothing to
+// compare or check. The ids and names are asked 500 at a time. For each
+// fresh remote the result holds its name's lookup MAC; nil for the rest.
+func (v *Vault) freshRemotes(tx *sql.Tx, rs []Remote) ([][]byte, error) {
+	out := make([][]byte, len(rs))
+	ids := make([][]byte, 0, len(rs))
+	macs := make([][]byte, 0, len(rs))
+	for i := range rs {
+		ids = append(ids, rs[i].ID)
+		if rs[i].Name != "" {
+			out[i] = v.nameMAC(rs[i].Name)
+			macs = append(macs, out[i])
+		}
+	}
+	haveID, err := existingIDs(tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	haveName, err := v.existing(tx, macs)
+	if err != nil {
+		return nil, err
+	}
+	seenID, seenName := map[string]bool{}, map[string]bool{}
+	for i := range rs {
+		rm, mac := &rs[i], out[i]
+		if rm.Deleted || mac == nil || haveID[string(rm.ID)] || seenID[string(rm.ID)] || haveName[string(mac)] || seenName[string(mac)] {
+			out[i] = nil
+		}
+		seenID[string(rm.ID)] = true
+		if mac != nil {
+			seenName[string(mac)] = true
+		}
+	}
+	return out, nil
+}
+
+// existingIDs returns those of ids (as strings) that have a row, asking
+// existingBatch at a time.
+func existingIDs(tx *sql.Tx, ids [][]byte) (map[string]bool, error) {
+	have := map[string]bool{}
+	for start := 0; start < len(ids); start += existingBatch {
+		chunk := ids[start:min(start+existingBatch, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		got, err := queryIDs(tx, `SELECT id FROM secrets WHERE id IN (?`+strings.Repeat(`, ?`, len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		for _, id := range got {
+			have[string(id)] = true
+		}
+	}
+	return have, nil
 }
 
 func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (Applied, error) {
@@ -485,6 +661,64 @@ func (rp *Replica) SetSyncState(k string, b []byte) error {
 	})
 }
 
+// SyncStates returns the sealed settings whose keys begin with prefix,
+// opened, by key.
+func (rp *Replica) SyncStates(prefix string) (map[string][]byte, error) {
+	v := rp.v
+	if err := v.unlocked(); err != nil {
+		return nil, err
+	}
+	rows, err := v.db.Query(`SELECT k, v FROM sync_state WHERE substr(k, 1, length(?1)) = ?1`, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read vault: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var k string
+		var ct []byte
+		if err := rows.Scan(&k, &ct); err != nil {
+			return nil, fmt.Errorf("failed to read vault: %w", err)
+		}
+		b, err := crypto.Open(v.keys.value, ct, v.stateAD(k))
+		if err != nil {
+			return nil, &TamperError{"sync settings " + k}
+		}
+		out[k] = b
+	}
+	return out, rows.Err()
+}
+
+// SetSyncStates seals and stores the settings of set and deletes those
+// named in del, in one transaction.
+func (rp *Replica) SetSyncStates(set map[string][]byte, del []string) error {
+	v := rp.v
+	if err := v.unlocked(); err != nil {
+		return err
+	}
+	cts := make(map[string][]byte, len(set))
+	for k, b := range set {
+		ct, err := crypto.Seal(v.keys.value, b, v.stateAD(k))
+		if err != nil {
+			return err
+		}
+		cts[k] = ct
+	}
+	return v.write(func(tx *sql.Tx) error {
+		for _, k := range del {
+			if _, err := tx.Exec(`DELETE FROM sync_state WHERE k = ?`, k); err != nil {
+				return err
+			}
+		}
+		for k, ct := range cts {
+			if _, err := tx.Exec(`INSERT INTO sync_state (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, ct); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // HasSyncState reports, without the key, whether setting k exists: a
 // vault that belongs to a team.
 func (rp *Replica) HasSyncState(k string) bool {
@@ -664,8 +898,8 @@ func (v *Vault) freeName(tx *sql.Tx, holder *row) (bool, error) {
 
 // queryIDs reads the one id column a query returns, whole, so that the
 // caller can write in the same transaction after it.
-func queryIDs(tx *sql.Tx, query string) ([][]byte, error) {
-	rows, err := tx.Query(query)
+func queryIDs(tx *sql.Tx, query string, args ...any) ([][]byte, error) {
+	rows, err := tx.Query(query, args...)
 	if err != nil {
 		return nil, err
 	}

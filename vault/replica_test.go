@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -223,5 +224,143 @@ func TestReplicaConflicts(t *testing.T) {
 	}
 	if _, err := v.HasConflict("not hex"); err == nil {
 		t.Fatal("a malformed id reads as no conflict")
+	}
+}
+
+// One batch of new secrets and others: the new ones are written many at
+// a time (ApplyRemote's fast path), the rest one by one, and a name or id
+// an earlier remote of the same batch took is seen by the later one, as
+// if each were applied alone. Every row then checks out: the anchor's
+// digest of the rows, the folders' counts (list), and each secret.
+func TestReplicaBatchOfNewAndKnown(t *testing.T) {
+	v := newVault(t)
+	rp := v.Replica()
+	if _, err := v.Set("app/x", []byte("mine"), Update{}); err != nil {
+		t.Fatal(err)
+	}
+	x := idOf(t, v, "app/x")
+	id := func(b byte) []byte { return bytes.Repeat([]byte{b}, 16) }
+	mark := SyncMark{Base: 1, Seen: 1}
+	rs := []Remote{
+		{ID: id(1), Name: "app/a", Value: []byte("a"), Mark: mark},                        // new
+		{ID: id(2), Name: "app/b", Value: []byte("b"), Mark: mark},                        // new
+		{ID: id(3), Name: "app/a", Value: []byte("not a"), Mark: mark},                    // a's name, taken in this batch
+		{ID: x, Name: "app/d", Value: []byte("x renamed"), Mark: mark},                    // a known secret renamed
+		{ID: id(5), Name: "app/d", Value: []byte("not d"), Mark: mark},                    // the name x took just before
+		{ID: id(2), Name: "app/b", Value: []byte("b2"), Mark: SyncMark{Base: 2, Seen: 2}}, // b again: a new version
+		{ID: id(6), Deleted: true, Mark: mark},                                            // a removal never seen here
+		{ID: id(7), Name: "other/c", Value: []byte("c"), Mark: mark},                      // new, another folder
+	}
+	for i := range rs {
+		rs[i].Meta = Meta{Type: "other"}
+	}
+	out, err := rp.ApplyRemote(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out[2].TakenBy, id(1)) || !bytes.Equal(out[4].TakenBy, x) {
+		t.Fatalf("names taken in the batch: %x, %x", out[2].TakenBy, out[4].TakenBy)
+	}
+	for i, want := range map[int]int{0: 1, 1: 1, 3: 2, 5: 2, 7: 1} {
+		if out[i].TakenBy != nil || out[i].Mark.LocalHead != want {
+			t.Fatalf("remote %d applied %+v, want local head %d", i, out[i], want)
+		}
+	}
+	for name, want := range map[string]string{"app/a": "a", "app/b": "b2", "app/d": "x renamed", "other/c": "c"} {
+		if s, err := v.Get(name); err != nil || string(s.Value) != want {
+			t.Fatalf("%s: %+v, %v", name, s, err)
+		}
+	}
+	if _, err := v.Get("app/x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("app/x after its rename: %v", err)
+	}
+	if tr := tracked(t, v, id(3)); tr != nil {
+		t.Fatalf("a remote that was not applied has a mark: %+v", tr)
+	}
+	if tr := tracked(t, v, id(6)); tr == nil || tr.Exists || tr.Mark == nil {
+		t.Fatalf("a removal never seen here: %+v", tr)
+	}
+	es, err := v.list("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 4 {
+		t.Fatalf("listed %d secrets, want 4", len(es))
+	}
+	if _, err := v.Audit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Settings by prefix: written and deleted together, read back sealed
+// under their own keys, and only those whose key begins with the prefix.
+func TestReplicaSyncStatesByPrefix(t *testing.T) {
+	v := newVault(t)
+	rp := v.Replica()
+	if err := rp.SetSyncStates(map[string][]byte{"p": []byte("0"), "p/1": []byte("1"), "p/2": []byte("2"), "q": []byte("q")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rp.SyncStates("p")
+	if err != nil || len(got) != 3 || string(got["p/2"]) != "2" {
+		t.Fatalf("by prefix: %q, %v", got, err)
+	}
+	if err := rp.SetSyncStates(map[string][]byte{"p": []byte("all")}, []string{"p/1", "p/2"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = rp.SyncStates("p")
+	if err != nil || len(got) != 1 || string(got["p"]) != "all" {
+		t.Fatalf("after deleting the batches: %q, %v", got, err)
+	}
+	// A value moved under another key does not open there.
+	if _, err := v.db.Exec(`UPDATE sync_state SET v = (SELECT v FROM sync_state WHERE k = 'q') WHERE k = 'p'`); err != nil {
+		t.Fatal(err)
+	}
+	var te *TamperError
+	if _, err := rp.SyncStates("p"); !errors.As(err, &te) {
+		t.Fatalf("a value moved to another key: %v", err)
+	}
+}
+
+// ByIDs reads many secrets as ByID reads each: the same secrets in the
+// order asked, a missing one an error, and a row changed outside hush
+// refused as ByID refuses it.
+func TestReplicaByIDs(t *testing.T) {
+	v := newVault(t)
+	rp := v.Replica()
+	var ids [][]byte
+	for i := range 600 { // two queries
+		name := fmt.Sprintf("app/K%03d", i)
+		mSetV(t, v, name, fmt.Sprint("value-", i))
+		ids = append(ids, idOf(t, v, name))
+	}
+	ids[0], ids[599] = ids[599], ids[0]
+	got, err := rp.ByIDs(ids)
+	if err != nil || len(got) != len(ids) {
+		t.Fatalf("%d secrets, %v", len(got), err)
+	}
+	for i, s := range got {
+		want, err := rp.ByID(ids[i])
+		if err != nil || s.Name != want.Name || string(s.Value) != string(want.Value) || s.Head != want.Head || s.ID != want.ID {
+			t.Fatalf("secret %d: %+v, want %+v (%v)", i, s, want, err)
+		}
+	}
+	if _, err := rp.ByIDs(append(ids[:3:3], bytes.Repeat([]byte{9}, 16))); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a missing id: %v", err)
+	}
+	if _, err := v.db.Exec(`UPDATE secrets SET created = created - 1 WHERE id = ?`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	_, one := rp.ByID(ids[1])
+	_, many := rp.ByIDs(ids)
+	var te *TamperError
+	if !errors.As(one, &te) || !errors.As(many, &te) {
+		t.Fatalf("a row changed outside hush: ByID %v, ByIDs %v", one, many)
+	}
+}
+
+func mSetV(t *testing.T, v *Vault, name, value string) {
+	t.Helper()
+	if _, err := v.Set(name, []byte(value), Update{}); err != nil {
+		t.Fatal(err)
 	}
 }

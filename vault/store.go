@@ -137,6 +137,16 @@ type verRow struct {
 	name, meta, value []byte
 }
 
+// boundOnce is a join's one parameter, compared as "col = "+boundOnce
+// instead of "col = ?": SQLite plans a join whose WHERE compares a column
+// with a bound parameter for that parameter's value, and so prepares the
+// statement again (parsing the SQL) at every new binding, which tripled
+// the cost of a cached lookup by name or id (about 25 µs of 35 on this
+// machine; a sync applies one of each per record). Wrapped in a scalar
+// subquery, the value is computed once per run and the plan (the same
+// index seeks: EXPLAIN QUERY PLAN) no longer depends on it.
+const boundOnce = `(SELECT ?)`
+
 // lookup finds a secret by name, live or removed, and checks that the name
 // sealed in its head version is the name asked for: a swapped lookup MAC
 // must not hand out another secret's value.
@@ -146,7 +156,7 @@ func (v *Vault) lookup(q querier, name string) (*row, error) {
 	var epoch, created sql.NullInt64
 	var st rowState
 	err := q.QueryRow(`SELECT `+rowColumns+`, v.epoch, v.created, v.name, v.meta, v.value
-		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.name_mac = ?`, v.nameMAC(name)).
+		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.name_mac = `+boundOnce, v.nameMAC(name)).
 		Scan(append(st.dest(), &epoch, &created, &h.name, &h.meta, &h.value)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(name)
@@ -685,6 +695,11 @@ func (v *Vault) newRow(name string, nameMAC, folderMAC []byte, meta Meta, value 
 	if err != nil {
 		return newRow{}, err
 	}
+	return v.newRowID(id, name, nameMAC, folderMAC, meta, value, now)
+}
+
+// newRowID is newRow under a given id (a teammate's secret, ApplyRemote).
+func (v *Vault) newRowID(id []byte, name string, nameMAC, folderMAC []byte, meta Meta, value []byte, now int64) (newRow, error) {
 	s, err := v.seal(id, 1, name, meta, value)
 	if err != nil {
 		return newRow{}, err

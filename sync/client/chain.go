@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/hush-secrets/hush/sync/internal/par"
 	"github.com/hush-secrets/hush/sync/wire"
@@ -199,34 +201,67 @@ type pushedEntry struct {
 // device's cursor: they are recognised as this device's own when they
 // come (not counted as unconfirmed if they do not: that sync said so).
 func (s *syncer) loadPushed() error {
-	b, err := s.v.SyncState(pushedKey)
-	if err != nil || len(b) == 0 {
+	saved, err := s.v.SyncStates(pushedKey)
+	if err != nil {
 		return err
 	}
-	var ps []pushedEntry
-	if json.Unmarshal(b, &ps) != nil {
-		return nil // a memory aid only: without it a push is pushed again
+	// pushedKey first, then its batches (savePushed) in the order written.
+	keys := make([]string, 0, len(saved))
+	for k := range saved {
+		if n, ok := pushedBatch(k); ok {
+			keys = append(keys, k)
+			s.pushedN = max(s.pushedN, n)
+		}
 	}
-	for _, p := range ps {
-		if p.Pos <= s.st.Chain.Pos || len(p.Hash) != sha256.Size {
+	slices.SortFunc(keys, func(a, b string) int {
+		na, _ := pushedBatch(a)
+		nb, _ := pushedBatch(b)
+		return na - nb
+	})
+	s.pushedKeys = keys
+	for _, k := range append([]string{pushedKey}, keys...) {
+		var ps []pushedEntry
+		if b, ok := saved[k]; !ok || len(b) == 0 {
+			continue
+		} else if json.Unmarshal(b, &ps) != nil {
+			s.savedN = -1 // a memory aid only: without it a push is pushed again
 			continue
 		}
-		if s.sent == nil {
-			s.sent, s.signed = map[string]sentRecord{}, map[int64][]byte{}
+		s.pushedSaved = s.pushedSaved || len(ps) > 0
+		for _, p := range ps {
+			if p.Pos <= s.st.Chain.Pos || len(p.Hash) != sha256.Size {
+				s.savedN = -1 // rewritten without it at the next save
+				continue
+			}
+			if s.sent == nil {
+				s.sent, s.signed = map[string]sentRecord{}, map[int64][]byte{}
+			}
+			sr := sentRecord{version: p.Version, head: p.Head, deleted: p.Deleted, pos: p.Pos, entry: p.Entry, earlier: true, saved: true}
+			copy(sr.hash[:], p.Hash)
+			if _, twice := s.sent[p.ID]; twice {
+				s.savedN = -1 // a later batch's entry replaces it: rewritten
+			}
+			s.sent[p.ID], s.signed[p.Pos] = sr, p.Entry
+			if s.savedN >= 0 {
+				s.savedN++
+			}
 		}
-		sr := sentRecord{version: p.Version, head: p.Head, deleted: p.Deleted, pos: p.Pos, entry: p.Entry, earlier: true}
-		copy(sr.hash[:], p.Hash)
-		s.sent[p.ID], s.signed[p.Pos] = sr, p.Entry
 	}
-	s.pushedSaved = len(ps) > 0
 	return nil
 }
 
 // savePushed writes the entries pushed and not seen back that lie past
 // the cursor (those before it did not land), and forgets earlier syncs'
-// entries the cursor passed without them.
+// entries the cursor passed without them. While a push only adds entries
+// (batch after batch), each save writes the batch's new entries under a
+// key of their own (pushedKey/N): a push of n batches then writes each
+// entry once instead of all of them n times (a first push of 10,000
+// wrote 23 MB). When any saved entry goes (confirmed, or passed), all
+// that remain are written under pushedKey and the batches' keys go, in
+// one transaction.
 func (s *syncer) savePushed() error {
-	var ps []pushedEntry
+	kept := 0
+	var add []pushedEntry
 	for id, sr := range s.sent {
 		if sr.pos <= s.st.Chain.Pos {
 			if sr.earlier {
@@ -234,18 +269,56 @@ func (s *syncer) savePushed() error {
 			}
 			continue
 		}
-		ps = append(ps, pushedEntry{ID: id, Version: sr.version, Hash: sr.hash[:], Head: sr.head, Deleted: sr.deleted, Pos: sr.pos, Entry: sr.entry})
+		if sr.saved {
+			kept++
+		} else {
+			add = append(add, sr.saving(id))
+		}
 	}
-	if len(ps) == 0 && !s.pushedSaved {
+	if kept+len(add) == 0 && !s.pushedSaved {
+		s.savedN = 0
 		return nil
 	}
-	slices.SortFunc(ps, func(a, b pushedEntry) int { return int(a.Pos - b.Pos) })
+	byPos := func(a, b pushedEntry) int { return int(a.Pos - b.Pos) }
+	if kept == s.savedN {
+		if len(add) == 0 {
+			return nil // saved as it is
+		}
+		slices.SortFunc(add, byPos)
+		b, err := json.Marshal(add)
+		if err != nil {
+			return err
+		}
+		k := pushedKey + "/" + strconv.Itoa(s.pushedN+1)
+		if err := s.v.SetSyncStates(map[string][]byte{k: b}, nil); err != nil {
+			return err
+		}
+		s.pushedN++
+		s.pushedKeys = append(s.pushedKeys, k)
+		s.markSaved(add)
+		s.savedN += len(add)
+		s.pushedSaved = true
+		return nil
+	}
+	ps := add
+	for id, sr := range s.sent {
+		if sr.pos > s.st.Chain.Pos && sr.saved {
+			ps = append(ps, sr.saving(id))
+		}
+	}
+	slices.SortFunc(ps, byPos)
 	b, err := json.Marshal(ps)
 	if err != nil {
 		return err
 	}
+	if err := s.v.SetSyncStates(map[string][]byte{pushedKey: b}, s.pushedKeys); err != nil {
+		return err
+	}
+	s.pushedKeys, s.pushedN = nil, 0
+	s.markSaved(ps)
+	s.savedN = len(ps)
 	s.pushedSaved = len(ps) > 0
-	return s.v.SetSyncState(pushedKey, b)
+	return nil
 }
 
 // pulled is what follows a pull that verified the chain to its head:
@@ -636,33 +709,42 @@ func (s *syncer) checkPage(at wire.ChainCursor, pg *wire.ChainPage) error {
 // batch). What the server answers is noted; nothing in it is taken as
 // done, and nothing moves the cursor.
 func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vault.Tracked) error {
+	return s.chainBatchSigned(ctx, nil, recs, ts)
+}
+
+// chainSigned is a batch's entries signed on the head at req.Prev and
+// the scope heads base, and the heads after them (cur, heads).
+type chainSigned struct {
+	req         wire.ChainPush
+	base, heads wire.ScopeHeads
+	cur         wire.ChainCursor
+	now         time.Time
+}
+
+// signChain signs recs as the entries after at, dated now, linked to the
+// scope heads base (not changed): what chainBatch sends. It reads only
+// the team, this device's id and key, so a push signs the next batch's
+// entries while this batch is on its way (push); chainBatchSigned uses
+// them only if at and base are then the heads.
+func (s *syncer) signChain(at wire.ChainCursor, base wire.ScopeHeads, recs []*wire.Record, now time.Time, unmarked, unlinked bool) *chainSigned {
 	st := s.st
-	at := s.head
-	if at == nil {
-		c := st.Chain
-		at = &c
-	}
-	req := wire.ChainPush{Prev: *at, Records: make([]wire.Record, len(recs)), Entries: make([]wire.ChainEntry, len(recs))}
-	now := st.now()
+	req := wire.ChainPush{Prev: at, Records: make([]wire.Record, len(recs)), Entries: make([]wire.ChainEntry, len(recs))}
 	// Each entry also links to the last entry of its scope (docs/sync.md,
 	// "Scope links"): the heads this device verified, moved on by its own
 	// entries of this push, batch after batch.
-	heads := s.heads.Clone() // a batch the server does not take moves nothing
-	if s.heads == nil {
-		heads = st.ScopeHeads.Clone()
-	}
-	link := !s.t.unmarked && !s.t.unlinked
+	heads := base.Clone() // a batch the server does not take moves nothing
+	link := !unmarked && !unlinked
 	for i, r := range recs {
 		req.Records[i] = *r
 		req.Entries[i] = wire.NextEntry(wire.ChainCursor{Pos: at.Pos + int64(i)}, r, now)
-		if !s.t.unmarked {
-			req.Entries[i].InPush(*at, len(recs))
+		if !unmarked {
+			req.Entries[i].InPush(at, len(recs))
 		}
 	}
 	if link {
 		wire.LinkPush(req.Entries)
 	}
-	cur := *at
+	cur := at
 	key := st.signer()
 	for i := range req.Entries {
 		e := &req.Entries[i]
@@ -674,6 +756,31 @@ func (s *syncer) chainBatch(ctx context.Context, recs []*wire.Record, ts []*vaul
 		cur = e.Next(st.Team)
 		heads.Follow(e, cur.Hash)
 	}
+	return &chainSigned{req: req, base: base, heads: heads, cur: cur, now: now}
+}
+
+// chainHead is the head the next batch of this push goes on, and the
+// scope heads then.
+func (s *syncer) chainHead() (wire.ChainCursor, wire.ScopeHeads) {
+	heads := s.heads
+	if heads == nil {
+		heads = s.st.ScopeHeads
+	}
+	if s.head != nil {
+		return *s.head, heads
+	}
+	return s.st.Chain, heads
+}
+
+// chainBatchSigned is chainBatch with the entries signed already (nil:
+// not yet, or on other heads than the ones to push on now).
+func (s *syncer) chainBatchSigned(ctx context.Context, sg *chainSigned, recs []*wire.Record, ts []*vault.Tracked) error {
+	st := s.st
+	at, base := s.chainHead()
+	if sg == nil || !sg.req.Prev.Equal(at) || !maps.EqualFunc(sg.base, base, wire.ChainCursor.Equal) {
+		sg = s.signChain(at, base, recs, st.now(), s.t.unmarked, s.t.unlinked)
+	}
+	req, cur, heads, now := sg.req, sg.cur, sg.heads, sg.now
 	st.LastWrite = now.UTC()
 	took := func() {
 		if s.sent == nil {

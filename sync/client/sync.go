@@ -233,6 +233,8 @@ type sentRecord struct {
 	entry []byte
 	// earlier: pushed by an earlier sync (pushedKey), not this one.
 	earlier bool
+	// saved: in the vault's pushedKey setting (savePushed).
+	saved bool
 }
 
 type syncer struct {
@@ -260,8 +262,14 @@ type syncer struct {
 	// mine: the first position of an entry this device signed in this
 	// sync and the server took; pulls ask without its records from there.
 	mine int64
-	// pushedSaved: the vault's pushedKey setting holds entries.
+	// pushedSaved: the vault's pushedKey setting (or its batches) holds
+	// entries. savedN: how many of s.sent's entries it holds (those with
+	// sentRecord.saved), -1 when it holds others too; pushedKeys: its
+	// batches' keys (pushedKey/N, N up to pushedN).
 	pushedSaved bool
+	savedN      int
+	pushedKeys  []string
+	pushedN     int
 	status      string // the server's answer to the last batch pushed
 	// conflicted: the ids the server's last answers said were in
 	// conflict; movedAway: those it will not send (unsentConflicts).
@@ -311,6 +319,27 @@ func (s *syncer) localPayload(t *vault.Tracked) (*payload, error) {
 		return nil, err
 	}
 	return &payload{Name: sec.Name, Meta: sec.Meta, Value: sec.Value}, nil
+}
+
+// livePayloads is localPayload of those of ids that are live here, by
+// id, read together.
+func (s *syncer) livePayloads(ids []string, byID map[string]*vault.Tracked) (map[string]*payload, error) {
+	var live [][]byte
+	var names []string
+	for _, id := range ids {
+		if t := byID[id]; t.Exists && !t.Deleted {
+			live, names = append(live, t.ID), append(names, id)
+		}
+	}
+	secs, err := s.v.ByIDs(live)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*payload, len(secs))
+	for i, sec := range secs {
+		out[names[i]] = &payload{Name: sec.Name, Meta: sec.Meta, Value: sec.Value}
+	}
+	return out, nil
 }
 
 func samePayload(a, b *payload) bool {
@@ -735,42 +764,61 @@ func (s *syncer) push(ctx context.Context) error {
 		}
 	}
 	slices.Sort(ids)
-	var ps []*payload
-	var ts []*vault.Tracked
-	size := 0
-	flush := func() error {
-		if len(ps) == 0 {
+	// Each batch's records are sealed and signed (on every core), and on
+	// the chain its entries signed on the head after the batch before
+	// it, while the batch before it is on its way: the server's checks
+	// and commit leave this device's cores free. Batches still go one
+	// after the other, in order, and one the server does not take stops
+	// the push as before (the next one, signed meanwhile, is dropped).
+	// Only the signing runs beside the push: the vault is read and
+	// written on this goroutine.
+	var cur, sealing *pushBatchOf
+	cur = &pushBatchOf{}
+	defer func() {
+		sealing.drop()
+		cur.drop()
+	}()
+	// next starts sealing the full batch and sends the one before it.
+	next := func() error {
+		b := cur
+		cur = &pushBatchOf{}
+		b.seal(s, sealing)
+		prev := sealing
+		sealing = b
+		if prev == nil {
 			return nil
 		}
-		defer func() {
-			for _, p := range ps {
-				clear(p.Value)
-			}
-			ps, ts, size = ps[:0], ts[:0], 0
-		}()
-		recs := make([]*wire.Record, len(ps))
-		key := s.st.signer()
-		if err := par.Do(len(ps), func(i int) (err error) {
-			var base int64
-			if ts[i].Mark != nil {
-				base = ts[i].Mark.Base
-			}
-			recs[i], err = s.st.sealWith(hex.EncodeToString(ts[i].ID), base+1, ps[i], key)
-			return err
-		}); err != nil {
-			return err
+		return s.sendBatch(ctx, prev)
+	}
+	stop := func(err error) error {
+		if err == errStopPush {
+			return nil // the server took nothing more: the chain sync pulls, then goes again
 		}
-		if s.chain {
-			return s.chainBatch(ctx, recs, ts)
-		}
-		return s.pushBatch(ctx, recs, ts)
+		return err
 	}
 	writable := s.st.writableScope()
-	for _, id := range ids {
+	// The live secrets' payloads are read a window at a time, in one
+	// query, and opened on every core (vault.Replica.ByIDs).
+	const window = 128
+	var read map[string]*payload
+	defer func() {
+		for _, p := range read {
+			clear(p.Value)
+		}
+	}()
+	for w, id := range ids {
+		if w%window == 0 {
+			if read, err = s.livePayloads(ids[w:min(w+window, len(ids))], byID); err != nil {
+				return err
+			}
+		}
 		t := byID[id]
-		p, err := s.localPayload(t)
-		if err != nil {
-			return err
+		p, ok := read[id]
+		delete(read, id)
+		if !ok {
+			if p, err = s.localPayload(t); err != nil {
+				return err
+			}
 		}
 		if writable != nil && !writable(cmp.Or(p.Name, p.was)) {
 			clear(p.Value)
@@ -778,22 +826,102 @@ func (s *syncer) push(ctx context.Context) error {
 			continue
 		}
 		n := len(p.Name) + len(p.Value) + 256
-		if len(ps) > 0 && (size+n > 2<<20 || len(ps) == wire.MaxPushRecords) {
-			if err := flush(); err != nil {
+		if len(cur.ps) > 0 && (cur.size+n > 2<<20 || len(cur.ps) == wire.MaxPushRecords) {
+			if err := next(); err != nil {
 				clear(p.Value)
-				if err == errStopPush {
-					return nil // the server took nothing more: the chain sync pulls, then goes again
-				}
-				return err
+				return stop(err)
 			}
 		}
-		ps, ts = append(ps, p), append(ts, t)
-		size += n
+		cur.ps, cur.ts = append(cur.ps, p), append(cur.ts, t)
+		cur.size += n
 	}
-	if err := flush(); err != errStopPush {
-		return err
+	if len(cur.ps) > 0 {
+		if err := next(); err != nil {
+			return stop(err)
+		}
+	}
+	if sealing != nil {
+		b := sealing
+		sealing = nil
+		return stop(s.sendBatch(ctx, b))
 	}
 	return nil
+}
+
+// pushBatchOf is one batch of a push: the local changes, and their
+// records once sealed.
+type pushBatchOf struct {
+	ps   []*payload
+	ts   []*vault.Tracked
+	size int
+	recs []*wire.Record
+	// signed: on the chain, its entries (chainBatchSigned).
+	signed *chainSigned
+	err    error
+	done   chan struct{} // closed when sealed and signed; nil before seal
+}
+
+// seal seals and signs b's records in the background (b.done), then, on
+// the chain, signs its entries on the head after the batch before it
+// (after; nil for a push's first batch, which goes on the head now),
+// once that one is signed.
+func (b *pushBatchOf) seal(s *syncer, after *pushBatchOf) {
+	st := s.st
+	b.done = make(chan struct{})
+	key := st.signer()
+	at, heads := s.chainHead()
+	heads = heads.Clone() // read here, not beside the push
+	chain, now, unmarked, unlinked := s.chain, st.now(), s.t.unmarked, s.t.unlinked
+	go func() {
+		defer close(b.done)
+		b.recs = make([]*wire.Record, len(b.ps))
+		b.err = par.Do(len(b.ps), func(i int) (err error) {
+			var base int64
+			if b.ts[i].Mark != nil {
+				base = b.ts[i].Mark.Base
+			}
+			b.recs[i], err = st.sealWith(hex.EncodeToString(b.ts[i].ID), base+1, b.ps[i], key)
+			return err
+		})
+		if b.err != nil || !chain {
+			return
+		}
+		if after != nil {
+			<-after.done
+			if after.signed == nil {
+				return // signed when sent, if at all
+			}
+			at, heads = after.signed.cur, after.signed.heads
+		}
+		b.signed = s.signChain(at, heads, b.recs, now, unmarked, unlinked)
+	}()
+}
+
+// drop waits for b's sealing, if begun, and wipes its values.
+func (b *pushBatchOf) drop() {
+	if b == nil {
+		return
+	}
+	if b.done != nil {
+		<-b.done
+	}
+	for _, p := range b.ps {
+		clear(p.Value)
+	}
+	b.ps = nil
+}
+
+// sendBatch sends a sealed batch, once its sealing is done.
+func (s *syncer) sendBatch(ctx context.Context, b *pushBatchOf) error {
+	defer b.drop()
+	<-b.done
+	if b.err != nil {
+		return b.err
+	}
+	if s.chain {
+		return s.chainBatchSigned(ctx, b.signed, b.recs, b.ts)
+	}
+	return s.pushBatch(ctx, b.recs, b.ts)
 }
 
 func (s *syncer) pushBatch(ctx context.Context, recs []*wire.Record, ts []*vault.Tracked) error {
