@@ -497,43 +497,9 @@ func TestScopedMachineRecordMovedAway(t *testing.T) {
 // which keeps its value and says who wrote it.
 func TestMaliciousScopedWriterTakesAnotherScopesRecord(t *testing.T) {
 	tm, carol := scopedTeam(t)
-	team := tm.admin.st.Team
-	id := secretID(t, tm.admin, "app/prod/DB")
-	var version int64
-	pg, err := tm.p.store.Chain(mctx, team, 0, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range pg.Entries {
-		if e.ID == id {
-			version = max(version, e.Version)
-		}
-	}
-	// Carol's hand-made push: the record's next version, hers, in
-	// app/staging, at the chain's head.
-	var req wire.ChainPush
-	if err := carol.team(func(tt *Team) error {
-		if _, err := tt.verifyLog(mctx); err != nil {
-			return err
-		}
-		st := tt.st
-		st.prepareFolders()
-		r, err := st.seal(id, version+1, &payload{Name: "app/staging/TAKEN", Meta: vault.Meta{Type: "password"}, Value: []byte("CAROLS-VALUE")})
-		if err != nil {
-			return err
-		}
-		e := wire.NextEntry(st.Chain, r, time.Now())
-		e.InPush(st.Chain, 1)
-		e.ScopeLast = e.Pos
-		st.ScopeHeads.LinkNext(&e)
-		e.Sign(team, st.Device.ID, st.signer())
-		req = wire.ChainPush{Prev: st.Chain, Entries: []wire.ChainEntry{e}, Records: []wire.Record{*r}}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	req := takeover(t, tm, carol, "app/prod/DB")
 	var se *ServerError
-	err = carol.team(func(tt *Team) error {
+	err := carol.team(func(tt *Team) error {
 		c, err := tt.verifyLog(mctx)
 		if err != nil {
 			return err
@@ -604,6 +570,99 @@ func TestMaliciousMachineChainDowngrade(t *testing.T) {
 		mWantErr(t, err, "has not started", nil)
 		if n := len(tm.p.sent(mark, "GET /v1/changes", tok.Device)); n != 0 {
 			t.Fatalf("the machine read %d pages of v1 changes", n)
+		}
+	}
+}
+
+// takeover is carol's hand-made push of the next version of name's
+// record (a secret of a scope she may not write), hers, renamed into
+// app/staging, at the chain's head: attack18 F1.
+func takeover(t *testing.T, tm *mTeam, carol *mDev, name string) wire.ChainPush {
+	t.Helper()
+	team := tm.admin.st.Team
+	id := secretID(t, tm.admin, name)
+	var version int64
+	pg, err := tm.p.store.Chain(mctx, team, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range pg.Entries {
+		if e.ID == id {
+			version = max(version, e.Version)
+		}
+	}
+	var req wire.ChainPush
+	if err := carol.team(func(tt *Team) error {
+		if _, err := tt.verifyLog(mctx); err != nil {
+			return err
+		}
+		st := tt.st
+		st.prepareFolders()
+		r, err := st.seal(id, version+1, &payload{Name: "app/staging/TAKEN", Meta: vault.Meta{Type: "password"}, Value: []byte("CAROLS-VALUE")})
+		if err != nil {
+			return err
+		}
+		e := wire.NextEntry(st.Chain, r, time.Now())
+		e.InPush(st.Chain, 1)
+		e.ScopeLast = e.Pos
+		st.ScopeHeads.LinkNext(&e)
+		e.Sign(team, st.Device.ID, st.signer())
+		req = wire.ChainPush{Prev: st.Chain, Entries: []wire.ChainEntry{e}, Records: []wire.Record{*r}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// The same takeover, taken by a server without its check, read by
+// machine tokens (attack19 G2): one that holds both scopes meets the
+// record coming into app/staging from app/prod, one that holds app/prod
+// alone meets it as moved out: both refuse the read, naming the record,
+// rather than lose app/prod/DB (a token has no earlier copy to keep).
+// And a "moved" entry the server forges from a writer of app/staging
+// alone (attack19 G1) is refused the same way.
+func TestMaliciousScopedMachineTakeover(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	var both, prodOnly *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		if both, err = tt.InviteMachineScoped(mctx, "ci-both", wire.RoleReader, time.Hour, []string{"app/prod", "app/staging"}); err != nil {
+			return err
+		}
+		prodOnly, err = tt.InviteMachineScoped(mctx, "ci-prod", wire.RoleReader, time.Hour, []string{"app/prod"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	for _, tok := range []*Token{both, prodOnly} {
+		if v, _, err := machineRead(t, tok, time.Time{}); err != nil || mGet(t, v, "app/prod/DB") != "prod-db" {
+			t.Fatalf("%s before: %v", tok.Name, err)
+		}
+	}
+	// G1: a forged move, signed by carol (app/staging only), served to
+	// the app/prod machine in place of app/prod/DB's record.
+	forged := takeover(t, tm, carol, "app/prod/DB")
+	tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+		if x.Device != prodOnly.Device {
+			return
+		}
+		rewrite(t, x, func(p *wire.ChainPage) {
+			id := forged.Entries[0].ID
+			p.Records = slices.DeleteFunc(p.Records, func(r wire.Record) bool { return r.ID == id })
+			p.Moved = append(p.Moved, forged.Entries[0])
+		})
+	})
+	_, _, err := machineRead(t, prodOnly, time.Time{})
+	tm.p.honest()
+	mWantErr(t, err, "out of a folder scope its author could not write", nil)
+	// G2: the takeover in the chain.
+	storeTakes(t, tm, &forged)
+	for _, tok := range []*Token{both, prodOnly} {
+		v, _, err := machineRead(t, tok, time.Time{})
+		mWantErr(t, err, "out of a folder scope its author could not write", nil)
+		if n := len(mSecrets(t, v)); n != 0 {
+			t.Fatalf("%s: a refused read left %d secrets", tok.Name, n)
 		}
 	}
 }

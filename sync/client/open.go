@@ -46,6 +46,7 @@ type Team struct {
 	token      bool
 	scoped     *wire.ScopedPull
 	scopedHeld string
+	scopedOf   map[string]string // record id: the scope of its newest entry read
 }
 
 // ErrMemoryTeam: a vault in memory (a machine token's) is owned by the

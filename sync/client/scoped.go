@@ -1,9 +1,11 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -69,6 +71,15 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	cr := wire.ChainRecords{Holds: hold}
 	var moved []wire.ChainEntry
 	newest := map[string]wire.ChainEntry{}
+	// scopeOf: the scope of each record's newest entry verified, in this
+	// read or the last one (a running agent's); logs: the positions and
+	// log positions of the entries verified in this read, in order.
+	scopeOf := map[string]string{}
+	if t.scoped != nil && t.scopedHeld == key {
+		maps.Copy(scopeOf, t.scopedOf)
+	}
+	floor := sp.LogFloor
+	var logs []wire.ChainEntry
 	var order []string
 	recs := map[string]wire.Record{}
 	for {
@@ -112,6 +123,15 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 		moved = append(moved, pg.Moved...)
 		for i := range pg.Entries {
 			e := pg.Entries[i]
+			// A record that comes into one of these scopes from another
+			// of them: only a writer of the one it leaves may move it
+			// (attack18 F1, as syncer.checkMoves on a device with a
+			// vault, which keeps its copy; a token has none to keep).
+			if from, ok := scopeOf[e.ID]; ok && from != e.Scope && !st.writesScopeAt(e.Author, from, e.LogSeq) {
+				return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: fmt.Sprintf("it moves record %s out of a folder scope its author could not write", e.ID)}
+			}
+			scopeOf[e.ID] = e.Scope
+			logs = append(logs, wire.ChainEntry{Pos: e.Pos, LogSeq: e.LogSeq})
 			newest[e.ID] = e
 			if d, ok := st.Members.Devices[e.Author]; ok && d.Removed == 0 && e.Author != st.Device.ID {
 				s.fresh = true
@@ -132,7 +152,7 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	if err := sp.Done(); err != nil {
 		return err
 	}
-	if err := s.checkMoved(&cr, moved, hold); err != nil {
+	if err := s.checkMoved(&cr, moved, hold, floor, logs); err != nil {
 		return err
 	}
 	if err := cr.Done(); err != nil {
@@ -155,7 +175,7 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	if s.fresh {
 		st.LastChange = st.now().UTC()
 	}
-	t.scoped, t.scopedHeld = &sp, key
+	t.scoped, t.scopedHeld, t.scopedOf = &sp, key, scopeOf
 	return nil
 }
 
@@ -164,10 +184,14 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 // scope the device does not hold, signed by a device that could write
 // there. Without it the record would be missing (a withheld record);
 // with a forged one, the read is refused.
-func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold func(string) bool) error {
+func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold func(string) bool, floor int64, logs []wire.ChainEntry) error {
 	st := s.st
 	for i := range moved {
 		e := &moved[i]
+		from, ok := cr.Expected(e.ID)
+		if !ok {
+			continue // nothing expected of it: not this device's to judge
+		}
 		if err := e.CheckShape(); err != nil {
 			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: err.Error()}
 		}
@@ -180,7 +204,33 @@ func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold
 		if !e.SignedBy(st.Team, st.chainSigners(e.Author, e.LogSeq, e.Kind)) {
 			return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: "it is not signed by a device of the team that could write there"}
 		}
+		// Its author could write both the scope the record leaves and the
+		// one it enters, then; and it is not dated before an entry of
+		// these scopes that came before it (a removed member's key, which
+		// the server may hold, dating a move from when she could write:
+		// her removal's re-seal comes before it).
+		if !st.writesScopeAt(e.Author, from.Scope, e.LogSeq) || !st.writesScopeAt(e.Author, e.Scope, e.LogSeq) {
+			return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: fmt.Sprintf("it moves record %s out of a folder scope its author could not write", e.ID)}
+		}
+		before := floor
+		if k, _ := slices.BinarySearchFunc(logs, e.Pos, func(l wire.ChainEntry, pos int64) int { return cmp.Compare(l.Pos, pos) }); k > 0 {
+			before = logs[k-1].LogSeq
+		}
+		if e.LogSeq < before {
+			return &wire.ChainError{Fault: wire.FaultBackdated, Pos: e.Pos, Msg: fmt.Sprintf("it names membership log position %d, but an entry before it was written at %d", e.LogSeq, before)}
+		}
 		cr.MovedAway(e)
 	}
 	return nil
+}
+
+// writesScopeAt reports whether device author could write folder scope
+// id right after log entry seq.
+func (st *State) writesScopeAt(author, id string, seq int64) bool {
+	d, ok := st.Members.Devices[author]
+	if !ok {
+		return false
+	}
+	role, held := st.Members.RoleOn(d.Member, id, seq)
+	return held && wire.CanWrite(role)
 }

@@ -506,6 +506,12 @@ func (c *ChainRecords) Page(entries []ChainEntry, records []Record) error {
 	return nil
 }
 
+// Expected is the entry whose record is expected for id, if one is.
+func (c *ChainRecords) Expected(id string) (*ChainEntry, bool) {
+	e, ok := c.pending[id]
+	return e, ok
+}
+
 // MovedAway drops the expectation of e's record if e (verified by the
 // caller, of a scope the device does not hold) is a newer entry of the
 // same record than the one expected: the record left the device's
