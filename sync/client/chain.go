@@ -536,10 +536,17 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		// This device's own pushes, at the positions it signed.
 		s.confirmed, s.vouched = map[string]bool{}, map[string]bool{}
 		newest := map[string]*wire.ChainEntry{}
+		scoped := len(st.Members.Scopes) > 0 || len(st.Members.RootOff) > 0
 		for i := range pg.Entries {
 			e := &pg.Entries[i]
 			if e.Kind == wire.ChainRecord {
 				newest[e.ID] = e
+				if scoped {
+					if s.entriesOf == nil {
+						s.entriesOf = map[string][]wire.ChainEntry{}
+					}
+					s.entriesOf[e.ID] = append(s.entriesOf[e.ID], *e)
+				}
 			}
 			// An authentic entry by another device that is still a member:
 			// a removed member's key (which the server may hold) says

@@ -666,3 +666,51 @@ func TestMaliciousScopedMachineTakeover(t *testing.T) {
 		}
 	}
 }
+
+// Honest moves are no takeover (outside attack attack20 H1): a secret
+// written at the root, moved into app/staging by the admin (a move, or
+// the re-seal of a new scope), then changed by carol, who writes
+// app/staging alone. A token that holds the root alone reads the team
+// (its proof of the move is the admin's entry, not carol's), and a
+// device that holds both and did not sync in between takes carol's
+// version (it follows the record's way: the admin's move, then carol's
+// change).
+func TestScopedMovesThenWritesAreNoTakeover(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	if _, err := tm.admin.Ungrant("carol", "/"); err != nil { // carol: app/staging alone
+		t.Fatal(err)
+	}
+	dave := tm.add(t, "dave", wire.RoleWriter)
+	if err := tm.admin.Grant("dave", "app/staging", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	mSet(t, tm.admin.v, "app/X", "x-1")
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	tm.sync(t, dave)
+	var root *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		root, err = tt.InviteMachineScoped(mctx, "ci-root", wire.RoleReader, time.Hour, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	if v, _, err := machineRead(t, root, time.Time{}); err != nil || mGet(t, v, "app/X") != "x-1" {
+		t.Fatalf("ci-root before: %v", err)
+	}
+	if _, err := tm.admin.v.Move("app/X", "app/staging/X"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	mSet(t, carol.v, "app/staging/X", "x-carol")
+	tm.sync(t, carol)
+	if _, _, err := machineRead(t, root, time.Time{}); err != nil {
+		t.Fatalf("an honest move then an honest change stopped the root token's read: %v", err)
+	}
+	rep := tm.sync(t, dave)
+	if len(rep.Unreadable) != 0 || mGet(t, dave.v, "app/staging/X") != "x-carol" {
+		t.Fatalf("dave did not take carol's version after the admin's move: %+v", rep.Unreadable)
+	}
+}

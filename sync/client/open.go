@@ -46,7 +46,7 @@ type Team struct {
 	token      bool
 	scoped     *wire.ScopedPull
 	scopedHeld string
-	scopedOf   map[string]string // record id: the scope of its newest entry read
+	scopedOf   map[string]scopedAt // record id: the scope of its newest entry read
 }
 
 // ErrMemoryTeam: a vault in memory (a machine token's) is owned by the

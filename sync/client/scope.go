@@ -764,13 +764,17 @@ func (s *syncer) checkRemovals(recs []wire.Record, opened []*payload) error {
 }
 
 // checkMoves skips, as unreadable (its author's doing, reported), a new
-// version of a secret this device holds in step that comes in another
-// scope than its copy's name belongs to, from an author who could not
-// write the copy's scope: else a writer of app/staging could take
-// app/prod/DB from every device by sealing its next version, renamed,
-// into app/staging (the server refuses such a push too). Only a writer
-// of the scope a secret leaves may move it out (`hush mv`). Removals are
-// checkRemovals'.
+// version of a secret whose way here moved it out of a folder scope at
+// the hands of a device that could not write that scope: else a writer
+// of app/staging could take app/prod/DB from every device by sealing its
+// next version, renamed, into app/staging (the server refuses such a
+// push too). Only a writer of the scope a record leaves may move it out
+// (`hush mv`), and a later version by a writer of that scope makes the
+// record good again. The way is the record's entries in this pull, one
+// version after the other (entriesOf), starting from this device's copy
+// when the first of them is the next version after it; a version not
+// seen (written before this pull, of a scope this device does not hold)
+// is its holders' to check. Removals are checkRemovals'.
 func (s *syncer) checkMoves(recs []wire.Record, opened []*payload, unreadable []*UnreadableRecordError) error {
 	m := s.st.Members
 	if m == nil || len(m.Scopes) == 0 && len(m.RootOff) == 0 {
@@ -782,44 +786,79 @@ func (s *syncer) checkMoves(recs []wire.Record, opened []*payload, unreadable []
 		if p == nil || p.Deleted {
 			continue
 		}
-		t := s.tracked[r.ID]
-		if t == nil || !t.Exists || t.Deleted || t.Dirty() {
-			continue // nothing here to take, or a conflict (resolve checks it)
+		way := s.entriesOf[r.ID]
+		if len(way) == 0 {
+			continue
 		}
-		name := s.name(r.ID)
-		if folders == nil {
-			var err error
-			if folders, err = s.st.scopeFolders(); err != nil {
-				return err
+		from, known := "", false
+		if t := s.tracked[r.ID]; t != nil && t.Exists && !t.Deleted && !t.Dirty() && t.Mark != nil && t.Mark.Seen == way[0].Version-1 {
+			if folders == nil {
+				var err error
+				if folders, err = s.st.scopeFolders(); err != nil {
+					return err
+				}
 			}
+			name := s.name(r.ID)
+			from, known = wire.DeepestScope(foldersAt(m, folders, way[0].LogSeq), name), true
 		}
-		if err := moveFits(m, folders, r, name); err != nil {
+		if bad := badMove(s.st, from, known, way, r.Version); bad != nil {
 			clear(p.Value)
-			opened[i], unreadable[i] = nil, err
+			opened[i], unreadable[i] = nil, moveReport(m, bad, r.ID, s.name(r.ID))
 		}
 	}
 	return nil
 }
 
+// badMove walks a record's entries up to version upTo, from scope from
+// (when known), and returns the entry that last moved it out of a scope
+// its author could not write, unless an entry after it is by a writer of
+// that scope.
+func badMove(st *State, from string, known bool, way []wire.ChainEntry, upTo int64) *wire.ChainEntry {
+	var bad *wire.ChainEntry
+	var left string
+	for i := range way {
+		e := &way[i]
+		if e.Version > upTo {
+			break
+		}
+		if known && from != e.Scope && !st.writesScopeAt(e.Author, from, e.LogSeq) {
+			bad, left = e, from
+		} else if bad != nil && st.writesScopeAt(e.Author, left, e.LogSeq) {
+			bad = nil
+		}
+		// The next entry follows this one only if it is the next version.
+		known = i+1 < len(way) && way[i+1].Version == e.Version+1
+		from = e.Scope
+	}
+	return bad
+}
+
+// moveReport is the unreadable record a bad move by e makes of record id
+// (name here, if known).
+func moveReport(m *wire.Membership, e *wire.ChainEntry, id, name string) *UnreadableRecordError {
+	device, member := e.Author, ""
+	if d := m.Devices[e.Author]; d != nil {
+		device, member = d.Name, d.Member
+	}
+	return &UnreadableRecordError{BadRecordError{id, fmt.Sprintf("it moves %s out of a folder scope its author could not write", name)}, device, member}
+}
+
 // moveFits refuses r, a new version of the secret this device names
 // name, when r's scope is not that name's and r's author could not write
-// that name's scope when r was written.
+// that name's scope when r was written (a record kept with `hush resolve
+// --keep theirs`, met as a conflict).
 func moveFits(m *wire.Membership, folders map[string]string, r *wire.Record, name string) *UnreadableRecordError {
 	from := wire.DeepestScope(foldersAt(m, folders, r.LogSeq), name)
 	if from == r.Scope {
 		return nil
 	}
-	d := m.Devices[r.Author]
-	if d != nil {
+	if d := m.Devices[r.Author]; d != nil {
 		if role, held := m.RoleOn(d.Member, from, r.LogSeq); held && wire.CanWrite(role) {
 			return nil
 		}
 	}
-	device, member := r.Author, ""
-	if d != nil {
-		device, member = d.Name, d.Member
-	}
-	return &UnreadableRecordError{BadRecordError{r.ID, fmt.Sprintf("it moves %s out of a folder scope its author could not write", name)}, device, member}
+	e := wire.ChainEntry{Author: r.Author}
+	return moveReport(m, &e, r.ID, name)
 }
 
 // removalFits refuses removal r of the secret this device names name

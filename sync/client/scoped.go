@@ -74,7 +74,7 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	// scopeOf: the scope of each record's newest entry verified, in this
 	// read or the last one (a running agent's); logs: the positions and
 	// log positions of the entries verified in this read, in order.
-	scopeOf := map[string]string{}
+	scopeOf := map[string]scopedAt{}
 	if t.scoped != nil && t.scopedHeld == key {
 		maps.Copy(scopeOf, t.scopedOf)
 	}
@@ -127,10 +127,12 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 			// of them: only a writer of the one it leaves may move it
 			// (attack18 F1, as syncer.checkMoves on a device with a
 			// vault, which keeps its copy; a token has none to keep).
-			if from, ok := scopeOf[e.ID]; ok && from != e.Scope && !st.writesScopeAt(e.Author, from, e.LogSeq) {
+			// (Only from the version before it: a version between, of a
+			// scope this token does not hold, is its holders' to check.)
+			if from, ok := scopeOf[e.ID]; ok && from.version+1 == e.Version && from.scope != e.Scope && !st.writesScopeAt(e.Author, from.scope, e.LogSeq) {
 				return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: fmt.Sprintf("it moves record %s out of a folder scope its author could not write", e.ID)}
 			}
-			scopeOf[e.ID] = e.Scope
+			scopeOf[e.ID] = scopedAt{e.Scope, e.Version}
 			logs = append(logs, wire.ChainEntry{Pos: e.Pos, LogSeq: e.LogSeq})
 			newest[e.ID] = e
 			if d, ok := st.Members.Devices[e.Author]; ok && d.Removed == 0 && e.Author != st.Device.ID {
@@ -186,11 +188,21 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 // with a forged one, the read is refused.
 func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold func(string) bool, floor int64, logs []wire.ChainEntry) error {
 	st := s.st
+	seen := map[string]bool{}
 	for i := range moved {
 		e := &moved[i]
+		if seen[e.ID] {
+			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: fmt.Sprintf("record %s came with two entries that moved it", e.ID)}
+		}
+		seen[e.ID] = true
 		from, ok := cr.Expected(e.ID)
 		if !ok {
 			continue // nothing expected of it: not this device's to judge
+		}
+		// The move is the next version after the one expected: what comes
+		// after it is the other scope's holders' to check.
+		if e.Version != from.Version+1 || e.Pos <= from.Pos {
+			return &wire.ChainError{Fault: wire.FaultMismatch, Pos: e.Pos, Msg: fmt.Sprintf("the entry sent as record %s's move is not the version after %d", e.ID, from.Version)}
 		}
 		if err := e.CheckShape(); err != nil {
 			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: err.Error()}
@@ -222,6 +234,12 @@ func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold
 		cr.MovedAway(e)
 	}
 	return nil
+}
+
+// scopedAt is the scope and version of a record's newest entry read.
+type scopedAt struct {
+	scope   string
+	version int64
 }
 
 // writesScopeAt reports whether device author could write folder scope

@@ -277,6 +277,10 @@ type syncer struct {
 	movedAway  map[string]bool
 	head       *wire.ChainCursor // this push's own last entry, the next batch's prev
 	heads      wire.ScopeHeads   // the scopes' heads after it (nil: st.ScopeHeads)
+	// entriesOf: each record's entries verified in this sync's pulls, in
+	// order (a team with folder scopes: checkMoves follows a record's way
+	// through them).
+	entriesOf map[string][]wire.ChainEntry
 }
 
 // track reads what the vault knows of the given records into s.tracked.

@@ -78,8 +78,10 @@ func (m *metrics) wrap(route string, h http.HandlerFunc) http.HandlerFunc {
 			rs.streams.Add(1)
 			sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 			h(sw, r)
-			rs.streams.Add(-1)
+			// Counted as a request before it stops counting as open: a
+			// reader that sees it closed sees it counted.
 			rs.count(sw.code)
+			rs.streams.Add(-1)
 		}
 	}
 	return func(w http.ResponseWriter, r *http.Request) {

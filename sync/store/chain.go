@@ -224,7 +224,7 @@ func (s *sqlStore) chainInsert(ctx context.Context, tx *sql.Tx, team string, e *
 	if len(e.Hash) != sha256.Size {
 		return fmt.Errorf("store: chain entry %d without its hash", e.Pos)
 	}
-	_, err := s.exec(ctx, tx, `INSERT INTO chain (team, pos, entry, hash, base, scope) VALUES ($1, $2, $3, $4, $5, $6)`, team, e.Pos, e.JSON, e.Hash, base, e.Scope)
+	_, err := s.exec(ctx, tx, `INSERT INTO chain (team, pos, entry, hash, base, scope, record) VALUES ($1, $2, $3, $4, $5, $6, $7)`, team, e.Pos, e.JSON, e.Hash, base, e.Scope, e.ID)
 	return err
 }
 
@@ -469,51 +469,86 @@ func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, li
 }
 
 // movedOut adds to a scoped page, for each record an entry of the page
-// names whose newest entry is of a scope the device does not hold, that
-// entry (wire.ChainPage.Moved): the device's proof that the record left
-// its scopes, without which it would take the record as withheld.
+// names whose newest entry is of a scope the device does not hold, the
+// entry that took it out of the device's scopes: the next entry of the
+// record after its last one in the page (wire.ChainPage.Moved). That is
+// the device's proof that the record left its scopes, without which it
+// would take the record as withheld; the move it proves is that entry's
+// author's, not whoever wrote the record since.
 func (s *sqlStore) movedOut(ctx context.Context, tx *sql.Tx, p *wire.ChainPage, team string, scopes []string) error {
 	held := make(map[string]bool, len(scopes))
 	for _, sc := range scopes {
 		held[sc] = true
 	}
-	seen := map[string]bool{}
+	last := map[string]int64{}
 	args := []any{team}
 	var marks []string
 	for i := range p.Entries {
-		if id := p.Entries[i].ID; !seen[id] {
-			seen[id] = true
+		id := p.Entries[i].ID
+		if _, ok := last[id]; !ok {
 			args = append(args, id)
 			marks = append(marks, "$"+strconv.Itoa(len(args)))
 		}
+		last[id] = p.Entries[i].Pos
 	}
 	if len(marks) == 0 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, s.query(`SELECT r.scope, c.pos, c.entry, c.base FROM records r JOIN chain c ON c.team = r.team AND c.pos = r.chain_pos
-		WHERE r.team = $1 AND r.id IN (`+strings.Join(marks, ", ")+`) ORDER BY c.pos`), args...)
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT id, scope FROM records WHERE team = $1 AND id IN (`+strings.Join(marks, ", ")+`)`), args...)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	var raw []rawEntry
+	var gone []string
 	for rows.Next() {
-		var sc string
-		var r rawEntry
-		if err := rows.Scan(&sc, &r.pos, &r.entry, &r.base); err != nil {
+		var id, sc string
+		if err := rows.Scan(&id, &sc); err != nil {
+			rows.Close()
 			return err
 		}
 		if !held[sc] {
-			raw = append(raw, r)
+			gone = append(gone, id)
 		}
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, r := range raw {
+	slices.SortFunc(gone, func(a, b string) int { return cmp.Compare(last[a], last[b]) })
+	for _, id := range gone {
+		// The record's entries after the page: one of a held scope is a
+		// later page's (which proves the move after it); else the first
+		// is the move.
+		rows, err := tx.QueryContext(ctx, s.query(`SELECT scope, entry FROM chain WHERE team = $1 AND record = $2 AND pos > $3 ORDER BY pos`), team, id, last[id])
+		if err != nil {
+			return err
+		}
+		var first []byte
+		later := false
+		for rows.Next() {
+			var sc string
+			var entry []byte
+			if err := rows.Scan(&sc, &entry); err != nil {
+				rows.Close()
+				return err
+			}
+			if held[sc] {
+				later = true
+				break
+			}
+			if first == nil {
+				first = entry
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if later || first == nil {
+			continue // a later page's, or not in the chain: the device says the record was withheld
+		}
 		var e wire.ChainEntry
-		if err := json.Unmarshal(r.entry, &e); err != nil {
-			return fmt.Errorf("store: chain entry %d unreadable: %w", r.pos, err)
+		if err := json.Unmarshal(first, &e); err != nil {
+			return fmt.Errorf("store: chain entry after %d unreadable: %w", last[id], err)
 		}
 		p.Moved = append(p.Moved, e)
 	}

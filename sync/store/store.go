@@ -84,6 +84,7 @@ type ChainStored struct {
 	JSON      []byte
 	Hash      []byte
 	Scope     string            // "": the root's (and a base entry's)
+	ID        string            // the record's id ("": a base entry)
 	ScopePrev *wire.ChainCursor // nil: an entry written before scope links
 	ScopeLast int64
 }
@@ -94,7 +95,7 @@ func Stored(team string, e *wire.ChainEntry) (ChainStored, error) {
 	if err != nil {
 		return ChainStored{}, err
 	}
-	return ChainStored{Pos: e.Pos, JSON: b, Hash: e.Hash(team), Scope: e.Scope, ScopePrev: e.ScopePrev, ScopeLast: e.ScopeLast}, nil
+	return ChainStored{Pos: e.Pos, JSON: b, Hash: e.Hash(team), Scope: e.Scope, ID: e.ID, ScopePrev: e.ScopePrev, ScopeLast: e.ScopeLast}, nil
 }
 
 // ChainResult is what ChainPush did: Status is wire.PushOK,

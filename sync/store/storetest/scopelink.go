@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -431,6 +432,7 @@ func testMigrateScopeLinks(t *testing.T, dsn string) {
 	db := raw(t, dsn)
 	for _, q := range []string{
 		`DROP INDEX chain_scope`, `ALTER TABLE chain DROP COLUMN scope`,
+		`DROP INDEX chain_record`, `ALTER TABLE chain DROP COLUMN record`,
 		`ALTER TABLE teams DROP COLUMN linked`, `DELETE FROM schema_version WHERE version = 5`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
@@ -462,6 +464,24 @@ func testMigrateScopeLinks(t *testing.T, dsn string) {
 	if want := []string{"", A, B, A}; !slices.Equal(got, want) {
 		t.Fatalf("scopes after the migration: %q, want %q", got, want)
 	}
+	// And each entry's record id, from its JSON (the base's is empty).
+	rows, err = db.QueryContext(ctx, `SELECT pos, record, entry FROM chain ORDER BY pos`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var pos int64
+		var rec string
+		var entry []byte
+		if err := rows.Scan(&pos, &rec, &entry); err != nil {
+			t.Fatal(err)
+		}
+		var e wire.ChainEntry
+		if err := json.Unmarshal(entry, &e); err != nil || rec != e.ID || pos > 1 && rec == "" {
+			t.Fatalf("entry %d's record after the migration: %q, its JSON says %q (%v)", pos, rec, e.ID, err)
+		}
+	}
+	rows.Close()
 	// The first linked push: the root's entry links to the base, A's to 4,
 	// B's to 3; a link to anything else is refused.
 	a, _ := l.build([]wire.Record{l.rec(A, "", 1)}, true, func(_ int, e *wire.ChainEntry) { e.ScopePrev.Pos, e.ScopePrev.Hash = 2, nil })
