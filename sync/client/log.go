@@ -163,6 +163,10 @@ func (t *Team) SetRole(ctx context.Context, name, role string) (epoch int64, err
 	if ds[0].Role == role {
 		return 0, fmt.Errorf("%s is already a %s", member, role)
 	}
+	held := map[string]bool{}
+	for _, id := range st.Members.HeldScopes(ds[0].ID) {
+		held[id] = true
+	}
 	e := st.entry(wire.LogRole)
 	e.Member, e.Role = member, role
 	st.sign(e)
@@ -171,6 +175,34 @@ func (t *Team) SetRole(ctx context.Context, name, role string) (epoch int64, err
 	}
 	if err := t.save(); err != nil {
 		return 0, err
+	}
+	// An admin holds every scope: each folder scope she did not hold gets
+	// a new epoch, its key wrapped to every holder, her devices included
+	// (a role entry carries no keys; attack20 H6), and its secrets go up
+	// again sealed under it.
+	if role == wire.RoleAdmin {
+		folders, err := st.Folders()
+		if err != nil {
+			return 0, err
+		}
+		var ids []string
+		for id := range st.Members.Scopes {
+			if !held[id] {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if err := t.rotateScope(ctx, c, id); err != nil {
+				return 0, fmt.Errorf("%s is now an admin, but the new key of %s, which gives it to them, failed: %w", member, folders[id], err)
+			}
+		}
+		if len(ids) > 0 {
+			in := func(name string) bool { return slices.Contains(ids, wire.DeepestScope(folders, name)) }
+			if err := t.v.Replica().ResealWhere(in); err != nil {
+				return 0, err
+			}
+		}
 	}
 	// Who can no longer write still holds the key: a new epoch makes
 	// anything they seal from now on (or backdate) refused.

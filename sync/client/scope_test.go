@@ -646,3 +646,26 @@ func TestUngrantTakesScopesBelow(t *testing.T) {
 		t.Fatalf("removal of bob: %d marked now, %d due; want 0 and all 5", rm.Exposed, rm.Due)
 	}
 }
+
+// A member made an admin holds every scope, and gets their keys: each
+// scope she did not hold gets a new epoch wrapped to her devices too, its
+// secrets sealed again (outside attack attack20 H6: she was listed as
+// holding them and read nothing of them).
+func TestPromotedAdminGetsEveryScope(t *testing.T) {
+	tm, _ := scopedTeam(t) // bob holds the root and app/prod, not app/staging
+	if _, err := tm.bob.v.Get("app/staging/DB"); err == nil {
+		t.Fatal("bob holds app/staging/DB before his promotion")
+	}
+	if err := tm.admin.SetRole(mctx, "bob", wire.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin) // app/staging's secrets go up under its new key
+	tm.sync(t, tm.bob)
+	if got := mGet(t, tm.bob.v, "app/staging/DB"); got != "staging-db" {
+		t.Fatalf("bob, now an admin, reads app/staging/DB as %q", got)
+	}
+	// And he can grant it on (an admin's commands need the scope's key).
+	if err := tm.bob.Grant("carol", "app/prod", wire.RoleReader); err != nil {
+		t.Fatalf("bob's grant: %v", err)
+	}
+}
