@@ -142,3 +142,15 @@ func (p *ScopedPull) Done() error {
 	}
 	return nil
 }
+
+// Open is the lowest position of a push part begun but not whole (0:
+// none): records named from there on wait for the rest.
+func (p *ScopedPull) Open() int64 {
+	var low int64
+	for _, o := range p.open {
+		if low == 0 || o.PushFirst < low {
+			low = o.PushFirst
+		}
+	}
+	return low
+}

@@ -208,10 +208,13 @@ func TestScopedPullPushCut(t *testing.T) {
 	if err := p.Page(testTeam, a[:2], holding(scopeA), signersOf(ann)); err != nil {
 		t.Fatal(err)
 	}
+	if p.Open() != 2 {
+		t.Fatalf("open push part from %d, want 2", p.Open())
+	}
 	if err := p.Done(); faultOf(err) != FaultPushCut {
 		t.Fatalf("a push cut short: %v", err)
 	}
-	if err := p.Page(testTeam, a[2:], holding(scopeA), signersOf(ann)); err != nil || p.Done() != nil {
+	if err := p.Page(testTeam, a[2:], holding(scopeA), signersOf(ann)); err != nil || p.Done() != nil || p.Open() != 0 {
 		t.Fatalf("the rest of the push: %v", err)
 	}
 }
