@@ -185,6 +185,12 @@ func (t *Team) SetRole(ctx context.Context, name, role string) (epoch int64, err
 		if err != nil {
 			return 0, err
 		}
+		if !held[""] {
+			// The root too, for one who held only folder scopes (attack21 N2).
+			if _, err := t.rotateEpoch(ctx, c); err != nil {
+				return 0, fmt.Errorf("%s is now an admin, but the new team key, which gives it to them, failed: %w", member, err)
+			}
+		}
 		var ids []string
 		for id := range st.Members.Scopes {
 			if !held[id] {

@@ -714,3 +714,38 @@ func TestScopedMovesThenWritesAreNoTakeover(t *testing.T) {
 		t.Fatalf("dave did not take carol's version after the admin's move: %+v", rep.Unreadable)
 	}
 }
+
+// A takeover hidden behind a version the token does not see (attack21
+// N1): carol takes app/prod/DB into app/staging (a server that takes it
+// anyway), then moves it on to the root, where she may write. A token
+// that holds the root and app/prod, not app/staging, sees the record go
+// from app/prod to the root by carol, who cannot write app/prod: refused.
+func TestMaliciousScopedMachineHiddenTakeover(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	var tok *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.admin.Grant("ci", "app/prod", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	if v, _, err := machineRead(t, tok, time.Time{}); err != nil || mGet(t, v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("before: %v", err)
+	}
+	req := takeover(t, tm, carol, "app/prod/DB")
+	storeTakes(t, tm, &req)
+	tm.sync(t, carol) // she takes her own version, as app/staging/TAKEN
+	if _, err := carol.v.Move("app/staging/TAKEN", "STOLEN"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, carol)
+	v, _, err := machineRead(t, tok, time.Time{})
+	mWantErr(t, err, "out of a folder scope its author could not write", nil)
+	if n := len(mSecrets(t, v)); n != 0 {
+		t.Fatalf("a refused read left %d secrets", n)
+	}
+}

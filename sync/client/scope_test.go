@@ -668,4 +668,29 @@ func TestPromotedAdminGetsEveryScope(t *testing.T) {
 	if err := tm.bob.Grant("carol", "app/prod", wire.RoleReader); err != nil {
 		t.Fatalf("bob's grant: %v", err)
 	}
+	// One who held folder scopes alone gets the root too (attack21 N2).
+	carol := tm.add(t, "dora", wire.RoleWriter)
+	if err := tm.admin.Grant("dora", "app/staging", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.admin.Ungrant("dora", "/"); err != nil {
+		t.Fatal(err)
+	}
+	mSet(t, tm.admin.v, "ROOT-NEW", "root-new") // written at the root after dora lost it
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	if _, err := carol.v.Get("ROOT-NEW"); err == nil {
+		t.Fatal("dora reads the root before her promotion")
+	}
+	if err := tm.admin.SetRole(mctx, "dora", wire.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	if got := mGet(t, carol.v, "ROOT-NEW"); got != "root-new" {
+		t.Fatalf("dora, now an admin, reads the root's ROOT-NEW as %q", got)
+	}
+	if got := mGet(t, carol.v, "app/prod/DB"); got != "prod-db" {
+		t.Fatalf("dora, now an admin, reads app/prod/DB as %q", got)
+	}
 }

@@ -127,9 +127,11 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 			// of them: only a writer of the one it leaves may move it
 			// (attack18 F1, as syncer.checkMoves on a device with a
 			// vault, which keeps its copy; a token has none to keep).
-			// (Only from the version before it: a version between, of a
-			// scope this token does not hold, is its holders' to check.)
-			if from, ok := scopeOf[e.ID]; ok && from.version+1 == e.Version && from.scope != e.Scope && !st.writesScopeAt(e.Author, from.scope, e.LogSeq) {
+			// Also across versions this token does not see (of a scope it
+			// does not hold): a takeover hidden behind one is refused
+			// (attack21 N1); the price, two honest moves by different
+			// writers through such a scope, is documented.
+			if from, ok := scopeOf[e.ID]; ok && from.scope != e.Scope && !st.writesScopeAt(e.Author, from.scope, e.LogSeq) {
 				return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: fmt.Sprintf("it moves record %s out of a folder scope its author could not write", e.ID)}
 			}
 			scopeOf[e.ID] = scopedAt{e.Scope, e.Version}

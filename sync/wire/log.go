@@ -292,6 +292,14 @@ func (m *Membership) Apply(e *LogEntry) error {
 			d.Role = e.Role
 			d.Roles = append(d.Roles, RoleSpan{e.Seq, e.Role})
 		}
+		// An admin holds every scope, the root included: a span without
+		// the root ends (attack21 N2: a contractor made an admin was
+		// listed as an admin and read no root secret).
+		if e.Role == RoleAdmin {
+			if g := m.rootOff(e.Member); g != nil {
+				g.Until = e.Seq
+			}
+		}
 	case LogRemove:
 		var ds []*LogDevice
 		switch {
