@@ -210,6 +210,41 @@ func (t *Team) SetRole(ctx context.Context, name, role string) (epoch int64, err
 			}
 		}
 	}
+	// An admin made something else keeps the folder scopes she holds by
+	// a grant only: each other one she held as an admin gets a new epoch
+	// without her, its secrets marked to be rotated and sealed again, as
+	// an ungrant does (attack21 N3).
+	if ds[0].Role == wire.RoleAdmin && role != wire.RoleAdmin {
+		now := map[string]bool{}
+		for _, id := range st.Members.HeldScopes(ds[0].ID) {
+			now[id] = true
+		}
+		var lost []string
+		for id := range held {
+			if id != "" && !now[id] {
+				lost = append(lost, id)
+			}
+		}
+		slices.Sort(lost)
+		if len(lost) > 0 {
+			folders, err := st.Folders()
+			if err != nil {
+				return 0, err
+			}
+			in := func(name string) bool { return slices.Contains(lost, wire.DeepestScope(folders, name)) }
+			if _, err := t.v.Replica().MarkExposedWhere(in, fmt.Sprintf("%s is no longer an admin", member), time.Now()); err != nil {
+				return 0, err
+			}
+			for _, id := range lost {
+				if err := t.rotateScope(ctx, c, id); err != nil {
+					return 0, fmt.Errorf("%s is now a %s, but the new key of %s failed: %w", member, role, folders[id], err)
+				}
+			}
+			if err := t.v.Replica().ResealWhere(in); err != nil {
+				return 0, err
+			}
+		}
+	}
 	// Who can no longer write still holds the key: a new epoch makes
 	// anything they seal from now on (or backdate) refused.
 	if wire.CanWrite(ds[0].Role) && !wire.CanWrite(role) {

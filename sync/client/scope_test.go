@@ -694,3 +694,39 @@ func TestPromotedAdminGetsEveryScope(t *testing.T) {
 		t.Fatalf("dora, now an admin, reads app/prod/DB as %q", got)
 	}
 }
+
+// An admin made a writer again keeps only the folder scopes granted to
+// him: each other one he held as an admin gets a new epoch without him,
+// and its secrets are marked to be rotated (attack21 N3).
+func TestDemotedAdminLosesScopes(t *testing.T) {
+	tm, _ := scopedTeam(t) // bob: the root and app/prod, not app/staging
+	if err := tm.admin.SetRole(mctx, "bob", wire.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, tm.bob)
+	if mGet(t, tm.bob.v, "app/staging/DB") != "staging-db" {
+		t.Fatal("bob, an admin, does not read app/staging")
+	}
+	staging := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/staging")
+	before, _ := tm.admin.st.Members.ScopeEpoch(staging)
+	if err := tm.admin.SetRole(mctx, "bob", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := tm.admin.st.Members.ScopeEpoch(staging); after != before+1 {
+		t.Fatalf("app/staging's epoch went from %d to %d, want a new one", before, after)
+	}
+	sec, err := tm.admin.v.Get("app/staging/DB")
+	if err != nil || sec.Meta.Exposed == nil {
+		t.Fatalf("app/staging/DB is not marked to be rotated: %+v, %v", sec.Meta.Exposed, err)
+	}
+	mSet(t, tm.admin.v, "app/staging/NEW", "after-bob")
+	tm.sync(t, tm.admin)
+	tm.sync(t, tm.bob)
+	if _, err := tm.bob.v.Get("app/staging/NEW"); err == nil {
+		t.Fatal("bob, no longer an admin, reads what is written in app/staging after")
+	}
+	if mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" {
+		t.Fatal("bob lost app/prod, granted to him")
+	}
+}
