@@ -44,8 +44,8 @@ func (s *syncer) chainStart(ctx context.Context) (use bool, first *wire.ChainPag
 	if s.t.legacy {
 		return false, nil, nil
 	}
-	if st.Chained || s.scopedRead() != nil {
-		return true, nil, nil // a machine's scoped read asks for its scopes' entries only
+	if st.Chained { // a machine token's team always is (OpenToken)
+		return true, nil, nil
 	}
 	var pg wire.ChainPage
 	if err := s.c.do(ctx, "GET", chainQuery(st.Chain.Pos), nil, &pg); err != nil {

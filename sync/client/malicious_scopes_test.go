@@ -214,13 +214,7 @@ func TestMaliciousUngrantRolledBack(t *testing.T) {
 // scope.
 func TestMaliciousScopedMachineChecksItsEntries(t *testing.T) {
 	tm, _ := scopedTeam(t)
-	var tok *Token
-	if err := tm.admin.team(func(tt *Team) (err error) {
-		tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, []string{"app/prod"})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	tok := tm.machine(t, "ci", "app/prod")
 	tm.sync(t, tm.admin)
 	// Three more entries of app/prod, two of them one push, and the
 	// chain's last entry app/staging's.
@@ -328,13 +322,7 @@ func TestScopedMachineReadsOldChainWhole(t *testing.T) {
 	mSet(t, tm.admin.v, "app/prod/DB", "prod-db")
 	mSet(t, tm.admin.v, "app/staging/DB", "staging-db")
 	tm.sync(t, tm.admin)
-	var tok *Token
-	if err := tm.admin.team(func(tt *Team) (err error) {
-		tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, []string{"app/prod"})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	tok := tm.machine(t, "ci", "app/prod")
 	tm.sync(t, tm.admin) // app/prod's re-seal, unlinked
 	mark := tm.p.mark()
 	v, _, err := machineRead(t, tok, time.Time{})
@@ -417,13 +405,7 @@ func TestScopeHeadsWalkedOnce(t *testing.T) {
 // with a forged one, the read is refused.
 func TestScopedMachineRecordMovedAway(t *testing.T) {
 	tm, _ := scopedTeam(t)
-	var tok *Token
-	if err := tm.admin.team(func(tt *Team) (err error) {
-		tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, []string{"app/prod"})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	tok := tm.machine(t, "ci", "app/prod")
 	mSet(t, tm.admin.v, "app/prod/LEAVING", "leaving")
 	tm.sync(t, tm.admin)
 	if _, err := tm.admin.v.Move("app/prod/LEAVING", "app/staging/LEAVING"); err != nil {
@@ -722,13 +704,7 @@ func TestScopedMovesThenWritesAreNoTakeover(t *testing.T) {
 // from app/prod to the root by carol, who cannot write app/prod: refused.
 func TestMaliciousScopedMachineHiddenTakeover(t *testing.T) {
 	tm, carol := scopedTeam(t)
-	var tok *Token
-	if err := tm.admin.team(func(tt *Team) (err error) {
-		tok, err = tt.InviteMachineScoped(mctx, "ci", wire.RoleReader, time.Hour, nil)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	tok := tm.machine(t, "ci")
 	if err := tm.admin.Grant("ci", "app/prod", wire.RoleReader); err != nil {
 		t.Fatal(err)
 	}
@@ -748,4 +724,18 @@ func TestMaliciousScopedMachineHiddenTakeover(t *testing.T) {
 	if n := len(mSecrets(t, v)); n != 0 {
 		t.Fatalf("a refused read left %d secrets", n)
 	}
+}
+
+// machine is a reader machine's token for folders (none: the root),
+// made by the admin.
+func (tm *mTeam) machine(t *testing.T, name string, folders ...string) *Token {
+	t.Helper()
+	var tok *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		tok, err = tt.InviteMachineScoped(mctx, name, wire.RoleReader, time.Hour, folders)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
