@@ -340,9 +340,9 @@ func (rp *Replica) ApplyRemote(rs []Remote) ([]Applied, error) {
 		// the row back to seal it. What is written is the same.
 		var batch []newRow
 		folders := macCache{v: v, m: map[string][]byte{}}
+		var ins rowSorter
 		flush := func() error {
-			slices.SortFunc(batch, func(a, b newRow) int { return bytes.Compare(a.id, b.id) })
-			err := v.insertRows(tx, batch)
+			err := v.insertRows(tx, ins.byID(batch))
 			batch = batch[:0]
 			return err
 		}

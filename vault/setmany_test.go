@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -129,5 +130,114 @@ func TestSecretADIsCryptoAD(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Fatalf("ad(%x, %q, %d, %d) = %x, want %x", id, field, version, epoch, got, want)
 		}
+	}
+}
+
+// TestMetaJSONMemo: the metadata sealed for a version is exactly
+// encoding/json's bytes for it, whether the memo of the last metadata
+// answers or not: equal metadata one after the other, metadata that
+// differs in each field the memo compares, and metadata it never keeps
+// (tags, a revocation).
+func TestMetaJSONMemo(t *testing.T) {
+	v := newVault(t)
+	at := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	note := "a note"
+	metas := []Meta{
+		{Type: TypeOther},
+		{Type: TypeOther},
+		{Type: TypePassword},
+		{Type: TypePassword, Note: note},
+		{Type: TypePassword, Note: note, RotateEvery: time.Hour},
+		{Type: TypePassword, Note: note, RotateEvery: time.Hour, Expires: at},
+		{Type: TypePassword, Note: note, RotateEvery: time.Hour, Expires: at, Rotator: "rot"},
+		{Type: TypePassword, Note: note, RotateEvery: time.Hour, Expires: at, Rotator: "rot", Summary: "s"},
+		{Type: TypePassword, Note: note, RotateEvery: time.Hour, Expires: at, Rotator: "rot", Summary: "s", NotAfter: at},
+		{Type: TypePassword, Note: note, RotateEvery: time.Hour, Expires: at, Rotator: "rot", Summary: "s", NotAfter: at, ValueSince: at},
+		{Type: TypePassword, Note: note, RotateEvery: time.Hour, Expires: at, Rotator: "rot", Summary: "s", NotAfter: at, ValueSince: at, Tags: []string{"t"}},
+		{Type: TypePassword, Note: note, RotateEvery: time.Hour, Expires: at, Rotator: "rot", Summary: "s", NotAfter: at, ValueSince: at},
+		{Type: TypeOther, Revoked: &Revocation{At: at, Reason: "leaked"}},
+		{Type: TypeOther},
+		{Type: TypeOther, Expires: at.In(time.FixedZone("X", 3600))},
+		{Type: TypeOther, Expires: at},
+	}
+	for i, m := range metas {
+		got, err := v.metaJSON(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("metadata %d: sealed %s, want %s", i, got, want)
+		}
+	}
+	// And what SetMany stores opens to the metadata asked for.
+	res, err := v.SetMany([]SetRequest{
+		{Name: "m/A", Value: []byte("a")},
+		{Name: "m/B", Value: []byte("b"), Update: Update{Note: &note}},
+		{Name: "m/C", Value: []byte("c")},
+	}, time.Time{})
+	if err != nil || len(res) != 3 {
+		t.Fatalf("SetMany: %v, %v", res, err)
+	}
+	for name, wantNote := range map[string]string{"m/A": "", "m/B": note, "m/C": ""} {
+		s, err := v.Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Note != wantNote || s.Type != TypeOther {
+			t.Errorf("%s: type %q note %q, want other and %q", name, s.Type, s.Note, wantNote)
+		}
+	}
+}
+
+// TestSetManyFindsExistingBothWays: whether SetMany reads the whole name
+// index (a vault with no more rows than names written) or asks for the
+// names given (a larger vault), an existing secret, live or removed, gets
+// a new version instead of a second row, and a new name is created.
+func TestSetManyFindsExistingBothWays(t *testing.T) {
+	for _, tc := range []struct {
+		what  string
+		extra int // secrets in the vault besides the two below
+	}{{"whole index read", 0}, {"names asked", 20}} {
+		t.Run(tc.what, func(t *testing.T) {
+			v := newVault(t)
+			mustSet(t, v, "e/LIVE", "old")
+			mustSet(t, v, "e/GONE", "old")
+			if err := v.Remove("e/GONE"); err != nil {
+				t.Fatal(err)
+			}
+			for i := range tc.extra {
+				mustSet(t, v, fmt.Sprintf("x/K%02d", i), "x")
+			}
+			res, err := v.SetMany([]SetRequest{
+				{Name: "e/LIVE", Value: []byte("new")},
+				{Name: "e/NEW", Value: []byte("new")},
+				{Name: "e/GONE", Value: []byte("back")},
+			}, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []SetResult{
+				{Name: "e/LIVE", Version: 2, Changed: true},
+				{Name: "e/NEW", Version: 1, Created: true, Changed: true},
+				{Name: "e/GONE", Version: 2, Changed: true},
+			}
+			for i := range want {
+				if res[i] != want[i] {
+					t.Errorf("result %d = %+v, want %+v", i, res[i], want[i])
+				}
+			}
+			if n, err := v.Count(); err != nil || n != 3+tc.extra {
+				t.Errorf("Count = %d, %v; want %d", n, err, 3+tc.extra)
+			}
+			for name, value := range map[string]string{"e/LIVE": "new", "e/NEW": "new", "e/GONE": "back"} {
+				if s, err := v.Get(name); err != nil || string(s.Value) != value {
+					t.Errorf("%s = %v, %v; want %q", name, s, err, value)
+				}
+			}
+		})
 	}
 }

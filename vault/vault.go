@@ -177,6 +177,8 @@ type Vault struct {
 
 	keptAudit string // Create: where an earlier vault's audit log was kept
 
+	metaMemo metaMemo // the last metadata sealed, as JSON (store.go)
+
 	// held are the vault's own files opened to read their bytes (the
 	// listing cache's digest, listcache.go), one per file, closed only
 	// after SQLite: on Unix, closing any descriptor of a file drops every
