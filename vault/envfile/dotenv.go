@@ -14,22 +14,28 @@ type dotenvParser struct {
 	i    int
 	line int
 	opts Options
-	// vars holds the values read so far, for expansion. They alias the
-	// returned entries, which are the caller's.
-	vars map[string][]byte
+	// entries are those read so far, and defined says where each key is
+	// among them and on which line it was defined: duplicates are refused
+	// and $KEY expands to an earlier entry's value. One map, sized for
+	// the file's lines up front: two maps grown key by key were most of
+	// the parse of a large file.
+	entries []Entry
+	defined map[string]definedAt
 }
+
+type definedAt struct{ line, index int }
 
 func parseDotenv(data []byte, opts Options) ([]Entry, error) {
 	// ReplaceAll always copies, so s is ours to wipe.
 	s := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 	defer clear(s)
-	p := &dotenvParser{s: s, line: 1, opts: opts, vars: map[string][]byte{}}
-	var entries []Entry
-	seen := map[string]int{}
+	lines := bytes.Count(s, []byte("\n")) + 1
+	p := &dotenvParser{s: s, line: 1, opts: opts,
+		entries: make([]Entry, 0, lines), defined: make(map[string]definedAt, lines)}
 	for {
 		p.skipBlanks()
 		if p.i == len(p.s) {
-			return entries, nil
+			return p.entries, nil
 		}
 		if c := p.s[p.i]; c == '\n' || c == '#' {
 			p.skipLine()
@@ -44,12 +50,11 @@ func parseDotenv(data []byte, opts Options) ([]Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		if first, ok := seen[key]; ok {
-			return nil, errorAt(line, "duplicate key %s (first defined on line %d)", key, first)
+		if first, ok := p.defined[key]; ok {
+			return nil, errorAt(line, "duplicate key %s (first defined on line %d)", key, first.line)
 		}
-		seen[key] = line
-		p.vars[key] = value
-		entries = append(entries, Entry{Key: key, Value: value})
+		p.defined[key] = definedAt{line: line, index: len(p.entries)}
+		p.entries = append(p.entries, Entry{Key: key, Value: value})
 	}
 }
 
@@ -202,8 +207,8 @@ func (p *dotenvParser) expand(v, s []byte, j, line int, key string) ([]byte, int
 	if braced {
 		last = end
 	}
-	if val, ok := p.vars[name]; ok {
-		return append(v, val...), last, nil
+	if d, ok := p.defined[name]; ok {
+		return append(v, p.entries[d.index].Value...), last, nil
 	}
 	if p.opts.LookupEnv != nil {
 		if val, ok := p.opts.LookupEnv(name); ok {
