@@ -96,11 +96,15 @@ func (a *anchor) rowChanged(v *Vault, id, old, mac []byte) {
 	if v.hdr.format < 5 || a.digest == nil {
 		return
 	}
+	element := v.rowElement
+	if v.wmacs != nil {
+		element = v.wmacs.rowElement
+	}
 	if old != nil {
-		xorInto(a.digest, v.rowElement(old))
+		xorInto(a.digest, element(old))
 	}
 	if mac != nil {
-		xorInto(a.digest, v.rowElement(mac))
+		xorInto(a.digest, element(mac))
 	}
 	a.lastID, a.lastMAC = append([]byte{}, id...), append([]byte{}, mac...)
 }

@@ -328,7 +328,8 @@ func (rp *Replica) ApplyRemote(rs []Remote) ([]Applied, error) {
 		// it; after that, sealing per row would have sealed this batch's
 		// own count, which the check then compared with itself.
 		v.pendingFolders = map[string][]byte{}
-		defer func() { v.pendingFolders = nil }()
+		v.wmacs = v.newWriteMACs()
+		defer func() { v.pendingFolders, v.wmacs = nil, nil }()
 		fresh, err := v.freshRemotes(tx, rs)
 		if err != nil {
 			return err

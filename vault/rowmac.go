@@ -38,17 +38,20 @@ type rowState struct {
 	changed            int64         // the change number of its last write (format 5)
 }
 
-func (v *Vault) rowMAC(s *rowState) []byte {
+func (v *Vault) rowMAC(s *rowState) []byte { return v.keys.row.MAC(v.rowMACInput(s)) }
+
+// rowMACInput is what a row MAC authenticates.
+func (v *Vault) rowMACInput(s *rowState) []byte {
 	live := "live"
 	if s.deleted.Valid {
 		live = "deleted"
 	}
 	if v.hdr.format >= 5 {
-		return v.keys.row.MAC(crypto.AD("hush/v1/row", v.hdr.vaultID, s.id, s.head, s.created, s.updated,
-			live, s.deleted.Int64, s.nameMAC, s.folderMAC, s.changed))
+		return crypto.AD("hush/v1/row", v.hdr.vaultID, s.id, s.head, s.created, s.updated,
+			live, s.deleted.Int64, s.nameMAC, s.folderMAC, s.changed)
 	}
-	return v.keys.row.MAC(crypto.AD("hush/v1/row", v.hdr.vaultID, s.id, s.head, s.created, s.updated,
-		live, s.deleted.Int64, s.nameMAC, s.folderMAC))
+	return crypto.AD("hush/v1/row", v.hdr.vaultID, s.id, s.head, s.created, s.updated,
+		live, s.deleted.Int64, s.nameMAC, s.folderMAC)
 }
 
 // check authenticates a row read for name (its name when known, else its id).

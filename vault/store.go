@@ -513,13 +513,14 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 		// Folder counts are sealed once per folder, after every row is
 		// written, in the same transaction.
 		v.pendingFolders = map[string][]byte{}
-		defer func() { v.pendingFolders = nil }()
+		v.wmacs = v.newWriteMACs()
+		defer func() { v.pendingFolders, v.wmacs = nil, nil }()
 		// An import puts every name in a few folders: each folder's MAC
 		// is computed once.
 		folderMACs := macCache{v: v, m: map[string][]byte{}}
 		macs := make([][]byte, len(reqs))
 		for i, r := range reqs {
-			macs[i] = v.nameMAC(r.Name)
+			macs[i] = v.wmacs.nameMAC(r.Name)
 		}
 		have, err := v.existing(tx, macs)
 		if err != nil {
@@ -835,7 +836,13 @@ func (v *Vault) newRowID(id []byte, name string, nameMAC, folderMAC []byte, meta
 	if v.hdr.format >= 5 {
 		st.changed = v.changeNo
 	}
-	return newRow{name: name, id: id, nameMAC: nameMAC, folderMAC: folderMAC, now: now, s: s, mac: v.rowMAC(&st), changed: st.changed}, nil
+	var mac []byte
+	if v.wmacs != nil {
+		mac = v.wmacs.rowMAC(&st)
+	} else {
+		mac = v.rowMAC(&st)
+	}
+	return newRow{name: name, id: id, nameMAC: nameMAC, folderMAC: folderMAC, now: now, s: s, mac: mac, changed: st.changed}, nil
 }
 
 // insertBatch is how many new secrets one INSERT statement writes (4

@@ -164,8 +164,11 @@ type Vault struct {
 	// row (each seal counts the folder's rows, which made an import into
 	// one folder quadratic).
 	pendingFolders map[string][]byte
-	intent         *intent // the command's pending audit entry
-	anch           *anchor // the anchor, during a commit
+	// wmacs, while a batch write runs, computes its new rows' MACs
+	// (writemacs.go); nil otherwise.
+	wmacs  *writeMACs
+	intent *intent // the command's pending audit entry
+	anch   *anchor // the anchor, during a commit
 	// changeNo is the change number the rows written now get (the
 	// anchor's counter after this change); maxSeen the highest change
 	// number of a row read outside a commit, compared with the anchor by
