@@ -532,7 +532,7 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 		// them page by page instead of at random. The batch is written
 		// before any existing secret is read (its folder count must
 		// include them) and at the end.
-		var batch []newRow
+		batch := make([]newRow, 0, min(len(reqs), sortedRun))
 		var ins rowSorter
 		flush := func() error {
 			err := v.insertRows(tx, ins.byID(batch))
@@ -601,6 +601,9 @@ type rowSorter struct {
 // byID returns the rows of batch sorted by id, in a slice that is valid
 // until the next call (batch itself is not reordered).
 func (s *rowSorter) byID(batch []newRow) []newRow {
+	if cap(s.out) < len(batch) {
+		s.ptrs, s.out = make([]*newRow, 0, len(batch)), make([]newRow, 0, len(batch))
+	}
 	s.ptrs = s.ptrs[:0]
 	for i := range batch {
 		s.ptrs = append(s.ptrs, &batch[i])
