@@ -2,6 +2,7 @@ package vault
 
 import (
 	"crypto/hmac"
+	"encoding/binary"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -40,18 +41,48 @@ type rowState struct {
 
 func (v *Vault) rowMAC(s *rowState) []byte { return v.keys.row.MAC(v.rowMACInput(s)) }
 
-// rowMACInput is what a row MAC authenticates.
+// rowMACInput is what a row MAC authenticates: crypto.AD("hush/v1/row",
+// vault id, id, head, created, updated, "live" or "deleted", deleted,
+// name MAC, folder MAC[, changed from record format 5]), built here
+// without boxing its parts into interfaces (one allocation instead of
+// seven; it is built for every row written or read, and
+// TestRowMACInputIsCryptoAD compares the bytes).
 func (v *Vault) rowMACInput(s *rowState) []byte {
+	const label = "hush/v1/row"
 	live := "live"
 	if s.deleted.Valid {
 		live = "deleted"
 	}
-	if v.hdr.format >= 5 {
-		return crypto.AD("hush/v1/row", v.hdr.vaultID, s.id, s.head, s.created, s.updated,
-			live, s.deleted.Int64, s.nameMAC, s.folderMAC, s.changed)
+	n := 7*4 + len(label) + len(v.hdr.vaultID) + len(s.id) + len(live) + len(s.nameMAC) + len(s.folderMAC) + 4*(4+8)
+	format5 := v.hdr.format >= 5
+	if format5 {
+		n += 4 + 8
 	}
-	return crypto.AD("hush/v1/row", v.hdr.vaultID, s.id, s.head, s.created, s.updated,
-		live, s.deleted.Int64, s.nameMAC, s.folderMAC)
+	b := make([]byte, 0, n)
+	bytesPart := func(p []byte) {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
+		b = append(b, p...)
+	}
+	intPart := func(x int64) {
+		b = binary.BigEndian.AppendUint32(b, 8)
+		b = binary.BigEndian.AppendUint64(b, uint64(x))
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(label)))
+	b = append(b, label...)
+	bytesPart(v.hdr.vaultID)
+	bytesPart(s.id)
+	intPart(int64(s.head))
+	intPart(s.created)
+	intPart(s.updated)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(live)))
+	b = append(b, live...)
+	intPart(s.deleted.Int64)
+	bytesPart(s.nameMAC)
+	bytesPart(s.folderMAC)
+	if format5 {
+		intPart(s.changed)
+	}
+	return b
 }
 
 // check authenticates a row read for name (its name when known, else its id).
