@@ -2,8 +2,8 @@ package vault
 
 import (
 	"crypto/hmac"
-	"encoding/binary"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
