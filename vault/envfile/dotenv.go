@@ -138,7 +138,9 @@ func (p *dotenvParser) unquoted(line int, key string) ([]byte, error) {
 	if p.opts.NoExpand {
 		return append([]byte{}, rest...), nil
 	}
-	v := []byte{}
+	// Sized for the value as written: no copies left behind by growing
+	// it (an expansion may still grow it).
+	v := make([]byte, 0, len(rest))
 	for j := 0; j < len(rest); j++ {
 		switch c := rest[j]; {
 		case c == '\\' && j+1 < len(rest) && rest[j+1] == '$':
