@@ -51,6 +51,9 @@ type Report struct {
 	// server holds but does not send this device (a teammate moved them
 	// out of its folder scopes): they stay here, and the rest is pushed.
 	MovedAway int
+	// LeftScopes counts secrets a machine token's running agent served
+	// that a teammate has since moved out of its scopes: no longer served.
+	LeftScopes int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
 	// TakenIn lists records of the epoch before the current one, written
