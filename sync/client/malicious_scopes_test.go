@@ -823,6 +823,13 @@ func TestMaliciousScopedMachineHiddenTakeover(t *testing.T) {
 	if n := len(mSecrets(t, v)); n != 0 {
 		t.Fatalf("a refused read left %d secrets", n)
 	}
+	// bob's vault (app/prod and the root, not app/staging) skips it too,
+	// keeps his value, and names the version of the bad move, not the
+	// newest one (attack21 n4).
+	rep := tm.sync(t, tm.bob)
+	if len(rep.Unreadable) != 1 || rep.Unreadable[0].Version != req.Entries[0].Version || rep.Unreadable[0].Member != "carol" || mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("bob's sync after the hidden takeover (version %d, moved on to %d): %+v", req.Entries[0].Version, req.Entries[0].Version+1, rep.Unreadable)
+	}
 }
 
 // machine is a reader machine's token for folders (none: the root),

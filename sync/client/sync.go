@@ -520,7 +520,11 @@ func (s *syncer) apply(recs []wire.Record) error {
 			if t != nil && t.Exists {
 				name = s.name(r.ID)
 			}
-			s.rep.Unreadable = append(s.rep.Unreadable, Unreadable{ID: r.ID, Name: name, Version: r.Version, Device: u.Device, Member: u.Member, Reason: u.Reason})
+			version := r.Version
+			if u.Version > 0 {
+				version = u.Version // the one its author signed
+			}
+			s.rep.Unreadable = append(s.rep.Unreadable, Unreadable{ID: r.ID, Name: name, Version: version, Device: u.Device, Member: u.Member, Reason: u.Reason})
 			// This device keeps its last readable version; its next change
 			// of the secret goes on top of the unreadable one.
 			if t != nil && t.Mark != nil && mark.Theirs == nil {
