@@ -138,7 +138,6 @@ Environment:
                        run, set and rm then use the team with it, with no vault and no passphrase`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Version:       versionString(),
 		RunE:          a.runDefault,
 	}
 	root.SetVersionTemplate(`hush {{.Version}}` + "\n")
@@ -152,6 +151,9 @@ Environment:
 	if build := onlyCommand(args); build != nil {
 		root.AddCommand(build(a))
 	} else {
+		// Only the root has --version (a subcommand's --version is its own
+		// flag), and reading the build's version costs a little.
+		root.Version = versionString()
 		for _, c := range topCommands {
 			root.AddCommand(c.build(a))
 		}
