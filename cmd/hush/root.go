@@ -150,6 +150,9 @@ Environment:
 	root.PersistentPreRun = func(cmd *cobra.Command, args []string) { a.Command = cmd.Name(); a.noteTokenNames(cmd, args) }
 	if build := onlyCommand(args); build != nil {
 		root.AddCommand(build(a))
+		// Nor `hush completion` and its four shells, which cobra would
+		// otherwise make at every Execute: this run is not it.
+		root.CompletionOptions.DisableDefaultCmd = true
 	} else {
 		// Only the root has --version (a subcommand's --version is its own
 		// flag), and reading the build's version costs a little.
