@@ -45,6 +45,10 @@ package server_test
 //     devices, some 10 + 50 records (a device that syncs as often as its
 //     team pushes gets about as many). recs/pull says how many.
 //
+// PostgreSQL runs durably, as a user's server (pgtest.Options.Durable:
+// fsync, synchronous_commit and full_page_writes on);
+// HUSH_BENCH_PG_FSYNC=off runs it as the tests do, with all three off.
+//
 // Reported: ops/s over the run (and req/s: a no-op is two requests),
 // p50-ms and p99-ms of single operations, and CPU per operation (user and
 // system), which moves much less than the rates when other programs share
@@ -125,11 +129,15 @@ func benchPostgres(b *testing.B) *pgtest.Server {
 	benchPGMu.Lock()
 	defer benchPGMu.Unlock()
 	if benchPG == nil && benchPGSkip == "" {
-		s, skip, err := pgtest.ForTest()
+		durable := os.Getenv("HUSH_BENCH_PG_FSYNC") != "off"
+		s, skip, err := pgtest.ForTestWith(pgtest.Options{Durable: durable})
 		if err != nil {
 			b.Fatal(err)
 		}
 		benchPG, benchPGSkip = s, skip
+		if s != nil {
+			b.Logf("PostgreSQL durable (fsync, synchronous_commit, full_page_writes on): %v", s.Durable())
+		}
 	}
 	if benchPG == nil {
 		b.Skip(benchPGSkip)

@@ -30,3 +30,37 @@ func TestStartAndNewDatabase(t *testing.T) {
 		t.Fatalf("the new role should own its database: %v", err)
 	}
 }
+
+// TestDurable: a durable server syncs its commits (what a benchmark of a
+// user's server needs), a test's does not.
+func TestDurable(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		s, skip, err := ForTestWith(Options{Durable: durable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s == nil {
+			t.Skip(skip)
+		}
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, s.SuperURL())
+		if err != nil {
+			s.Stop()
+			t.Fatal(err)
+		}
+		want := map[bool]string{false: "off", true: "on"}[durable]
+		for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+			var got string
+			if err := conn.QueryRow(ctx, "SHOW "+name).Scan(&got); err != nil {
+				t.Error(err)
+			} else if got != want {
+				t.Errorf("durable=%v: %s is %s, want %s", durable, name, got, want)
+			}
+		}
+		if s.Durable() != durable {
+			t.Errorf("Durable() = %v, want %v", s.Durable(), durable)
+		}
+		conn.Close(ctx)
+		s.Stop()
+	}
+}
