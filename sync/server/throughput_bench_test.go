@@ -55,7 +55,7 @@ package server_test
 // the machine: srv-cpu-us/op is the server process's, cli-cpu-us/op the
 // load generator's (HTTP clients; their signing was done before), and
 // cpu-us/op both together (with HUSH_BENCH_INPROCESS=1, only cpu-us/op:
-// one process).
+// one process); pg-cpu-us/op is PostgreSQL's (all its processes), apart.
 
 import (
 	"bytes"
@@ -143,6 +143,17 @@ func benchPostgres(b *testing.B) *pgtest.Server {
 		b.Skip(benchPGSkip)
 	}
 	return benchPG
+}
+
+// benchPGCPU is the CPU time of the PostgreSQL behind dsn so far (ok
+// false for SQLite, or where it cannot be read).
+func benchPGCPU(dsn string) (time.Duration, bool) {
+	if !strings.HasPrefix(dsn, "postgres") {
+		return 0, false
+	}
+	benchPGMu.Lock()
+	defer benchPGMu.Unlock()
+	return benchPG.CPU()
 }
 
 func stopBenchPostgres() {
@@ -374,6 +385,7 @@ func (bt *benchTeam) run(b *testing.B, op string) {
 	deadline := time.Now().Add(throughputLimit)
 	b.ResetTimer()
 	cpu0, srv0 := processCPU(b), bt.serverCPU(b)
+	pg0, pgOK := benchPGCPU(bt.e.db)
 	start := time.Now()
 	for di, ops := range plans {
 		d := bt.devs[di]
@@ -412,6 +424,7 @@ func (bt *benchTeam) run(b *testing.B, op string) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu, srv := processCPU(b)-cpu0, bt.serverCPU(b)-srv0
+	pg1, _ := benchPGCPU(bt.e.db)
 	b.StopTimer()
 	if firstEr != nil {
 		b.Fatal(firstEr)
@@ -430,6 +443,9 @@ func (bt *benchTeam) run(b *testing.B, op string) {
 	if bt.srv != nil {
 		b.ReportMetric(perOp(srv), "srv-cpu-us/op")
 		b.ReportMetric(perOp(cpu), "cli-cpu-us/op")
+	}
+	if pgOK {
+		b.ReportMetric(perOp(pg1-pg0), "pg-cpu-us/op")
 	}
 	if pulls > 0 {
 		b.ReportMetric(float64(recs)/float64(pulls), "recs/pull")

@@ -304,3 +304,68 @@ func ForTestWith(o Options) (*Server, string, error) {
 	}
 	return nil, "", err
 }
+
+// CPU is the CPU time (user and system) the server's processes have used
+// so far: the postmaster, its live children (backends, WAL writer,
+// checkpointer...) and the children it has reaped. ok is false where it
+// cannot be read: not Linux (/proc), or a server of HUSH_TEST_PG_URL.
+// Benchmarks read it before and after a run, to put the database's CPU
+// beside the server's.
+func (s *Server) CPU() (cpu time.Duration, ok bool) {
+	if s == nil || s.dir == "" {
+		return 0, false
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		return 0, false
+	}
+	f, ok := procStat(pid)
+	if !ok {
+		return 0, false
+	}
+	// utime, stime, cutime, cstime: fields 14-17 of the line, 12-15 after
+	// the command's closing parenthesis (from the state on).
+	ticks := f[11] + f[12] + f[13] + f[14]
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	for _, d := range dirs {
+		child, err := strconv.Atoi(d.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		if c, ok := procStat(child); ok && c[1] == int64(pid) {
+			ticks += c[11] + c[12]
+		}
+	}
+	// USER_HZ is 100 on Linux.
+	return time.Duration(ticks) * (time.Second / 100), true
+}
+
+// procStat is /proc/PID/stat's fields after the command, as numbers
+// (the state, field 0, is 0): [1] is the parent's pid, [11] and [12]
+// utime and stime, [13] and [14] those of reaped children.
+func procStat(pid int) ([]int64, bool) {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, false
+	}
+	i := strings.LastIndexByte(string(st), ')')
+	if i < 0 {
+		return nil, false
+	}
+	fs := strings.Fields(string(st[i+1:]))
+	if len(fs) < 15 {
+		return nil, false
+	}
+	out := make([]int64, 15)
+	for j := 1; j < 15; j++ {
+		out[j], _ = strconv.ParseInt(fs[j], 10, 64)
+	}
+	return out, true
+}

@@ -2,7 +2,9 @@ package pgtest
 
 import (
 	"context"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -62,5 +64,42 @@ func TestDurable(t *testing.T) {
 		}
 		conn.Close(ctx)
 		s.Stop()
+	}
+}
+
+// TestCPU: the server's CPU time grows with work it is given.
+func TestCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	s, skip, err := ForTest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s == nil {
+		t.Skip(skip)
+	}
+	defer s.Stop()
+	before, ok := s.CPU()
+	if !ok {
+		t.Fatal("CPU() not readable for a server pgtest started")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.SuperURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// Work until a clock tick of it shows (at most a minute of it).
+	for deadline := time.Now().Add(time.Minute); ; {
+		if _, err := conn.Exec(ctx, "SELECT count(*) FROM generate_series(1, 2000000)"); err != nil {
+			t.Fatal(err)
+		}
+		if after, _ := s.CPU(); after > before {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server's CPU time stayed at %s", before)
+		}
 	}
 }
