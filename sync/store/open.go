@@ -117,6 +117,14 @@ func IsFull(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "53100"
 }
 
+// pgBatchWorkers is how many coalesced statements of a kind (device
+// lookups, nonce writes) one server process has in flight at once, and
+// pgBatchMax how many calls one of them answers at most.
+const (
+	pgBatchWorkers = 4
+	pgBatchMax     = 128
+)
+
 func openPostgres(ctx context.Context, dsn string) (Store, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -146,5 +154,8 @@ func openPostgres(ctx context.Context, dsn string) (Store, error) {
 	nonceDB := stdlib.OpenDB(*cfg)
 	nonceDB.SetMaxOpenConns(16)
 	nonceDB.SetMaxIdleConns(16)
-	return &sqlStore{w: db, r: db, d: d, nonceDB: nonceDB}, nil
+	st := &sqlStore{w: db, r: db, d: d, nonceDB: nonceDB}
+	st.deviceCalls = &coalescer[string, *Device]{workers: pgBatchWorkers, max: pgBatchMax, run: st.devicesByID}
+	st.nonceCalls = &coalescer[nonceUse, struct{}]{workers: pgBatchWorkers, max: pgBatchMax, run: st.useNonces}
+	return st, nil
 }
