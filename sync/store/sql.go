@@ -722,7 +722,22 @@ func (s *sqlStore) commit() {
 // row itself, so what the v1 pushes before it gave is written first.
 func (s *sqlStore) pushGroup(ctx context.Context, tx *sql.Tx, batch []*pushReq) error {
 	locked := map[string]*lockedTeam{}
-	for _, r := range batch {
+	for i := 0; i < len(batch); i++ {
+		r := batch[i]
+		if r.chain == nil && s.d.name == "postgres" {
+			// The v1 pushes of this team that follow (the batch is in
+			// team order): a few statements for all of them.
+			j := i + 1
+			for j < len(batch) && batch[j].chain == nil && batch[j].team == r.team {
+				j++
+			}
+			if err := s.pushTeam(ctx, tx, r.team, batch[i:j], locked); err != nil {
+				r.err = err
+				return err
+			}
+			i = j - 1
+			continue
+		}
 		if r.chain != nil {
 			if err := s.writeSeq(ctx, tx, r.team, locked); err != nil {
 				r.err = err
@@ -765,6 +780,170 @@ func (s *sqlStore) writeSeq(ctx context.Context, tx *sql.Tx, team string, locked
 	return err
 }
 
+// lockTeam takes team's row for the group's transaction, or returns it
+// if the group has it already.
+func (s *sqlStore) lockTeam(ctx context.Context, tx *sql.Tx, team string, locked map[string]*lockedTeam) (*lockedTeam, error) {
+	if t := locked[team]; t != nil {
+		return t, nil
+	}
+	t := &lockedTeam{}
+	if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq, epoch, log_seq, chained`), team).Scan(&t.seq, &t.epoch, &t.logSeq, &t.chained); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	locked[team] = t
+	return t, nil
+}
+
+// pushTeam applies v1 pushes of one team (PostgreSQL), in order, with the
+// same outcome as pushTx applying them one after the other, in a few
+// statements instead of one per record: with the team's row taken, no
+// other push of the team (from any process: every push takes the row
+// first) can change its records, so their stored versions are read once,
+// each compare-and-set is decided here against what is stored and what
+// the pushes before it in the group wrote, and the records taken are
+// written in one UPDATE and one INSERT.
+func (s *sqlStore) pushTeam(ctx context.Context, tx *sql.Tx, team string, reqs []*pushReq, locked map[string]*lockedTeam) error {
+	t, err := s.lockTeam(ctx, tx, team, locked)
+	if err != nil {
+		return err
+	}
+	// A team whose changes are a chain takes no record outside it.
+	if t.chained != 0 {
+		return ErrChained
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		for i := range r.records {
+			if id := r.records[i].ID; !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	stored := make(map[string]*wire.Record, len(ids))
+	rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+` FROM records WHERE team = $1 AND id = ANY($2)`, team, ids)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		rec, err := scanRecord(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		stored[rec.ID] = rec
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	inDB := make(map[string]bool, len(stored))
+	for id := range stored {
+		inDB[id] = true
+	}
+	// What the group writes: each record's last version taken, in the
+	// order first taken.
+	var order []string
+	wrote := map[string]bool{}
+	head := t.seq
+	for _, r := range reqs {
+		r.results = make([]wire.PushResult, len(r.records))
+		for i := range r.records {
+			rec := &r.records[i]
+			res := &r.results[i]
+			res.ID = rec.ID
+			// A record sealed under an old key epoch, or written before
+			// the latest membership change, is refused (as in pushTx).
+			if rec.Scope == "" && rec.Epoch != t.epoch || rec.LogSeq != t.logSeq {
+				res.Status = wire.PushStale
+				continue
+			}
+			// Compare-and-set: a new record only if none is stored, a new
+			// version only over the one before it.
+			cur := stored[rec.ID]
+			var have int64
+			if cur != nil {
+				have = cur.Version
+			}
+			if rec.Version < 1 || rec.Version-1 != have {
+				res.Status = wire.PushConflict
+				if cur != nil {
+					c := *cur
+					res.Current = &c
+				}
+				continue
+			}
+			head++
+			taken := *rec
+			taken.Seq = head
+			stored[rec.ID] = &taken
+			if !wrote[rec.ID] {
+				wrote[rec.ID] = true
+				order = append(order, rec.ID)
+			}
+			res.Status, res.Seq = wire.PushOK, head
+		}
+		r.head = head
+	}
+	if head != t.seq {
+		t.seq, t.wrote = head, true
+	}
+	var ins, upd recordColumnsOf
+	for _, id := range order {
+		if inDB[id] {
+			upd.add(stored[id])
+		} else {
+			ins.add(stored[id])
+		}
+	}
+	if len(upd.id) > 0 {
+		res, err := tx.ExecContext(ctx, `UPDATE records r SET version = u.version, epoch = u.epoch, sealed = u.sealed, author = u.author,
+			sig = u.sig, seq = u.seq, log_seq = u.log_seq, scope = u.scope
+			FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bytea[], $6::text[], $7::bytea[], $8::bigint[], $9::bigint[], $10::text[])
+				AS u(id, version, epoch, sealed, author, sig, seq, log_seq, scope)
+			WHERE r.team = $1 AND r.id = u.id`, upd.args(team)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != int64(len(upd.id)) {
+			return fmt.Errorf("store: %d of %d records updated under the team's lock", n, len(upd.id))
+		}
+	}
+	if len(ins.id) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq, scope)
+			SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bytea[], $6::text[], $7::bytea[], $8::bigint[], $9::bigint[], $10::text[])`,
+			ins.args(team)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordColumnsOf is records as one array per column, for unnest.
+type recordColumnsOf struct {
+	id, author, scope          []string
+	version, epoch, seq, logSq []int64
+	sealed, sig                [][]byte
+}
+
+func (c *recordColumnsOf) add(r *wire.Record) {
+	c.id, c.version, c.epoch = append(c.id, r.ID), append(c.version, r.Version), append(c.epoch, r.Epoch)
+	c.sealed, c.author, c.sig = append(c.sealed, r.Sealed), append(c.author, r.Author), append(c.sig, r.Sig)
+	c.seq, c.logSq, c.scope = append(c.seq, r.Seq), append(c.logSq, r.LogSeq), append(c.scope, r.Scope)
+}
+
+// args are $1 team and $2-$10 the columns in the order the statements
+// above name them.
+func (c *recordColumnsOf) args(team string) []any {
+	return []any{team, c.id, c.version, c.epoch, c.sealed, c.author, c.sig, c.seq, c.logSq, c.scope}
+}
+
 func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records []wire.Record, locked map[string]*lockedTeam) ([]wire.PushResult, int64, error) {
 	results := make([]wire.PushResult, len(records))
 	var head int64
@@ -774,16 +953,9 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 		// visible in order and a pull never skips one. The row stays
 		// locked to the transaction's end: later pushes of the team in
 		// the group go on from what this one left.
-		t := locked[team]
-		if t == nil {
-			t = &lockedTeam{}
-			if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq, epoch, log_seq, chained`), team).Scan(&t.seq, &t.epoch, &t.logSeq, &t.chained); err != nil {
-				if errors.Is(err, sql.ErrNoRows) {
-					return ErrNotFound
-				}
-				return err
-			}
-			locked[team] = t
+		t, err := s.lockTeam(ctx, tx, team, locked)
+		if err != nil {
+			return err
 		}
 		head = t.seq
 		epoch, logSeq := t.epoch, t.logSeq
