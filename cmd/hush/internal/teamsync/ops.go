@@ -137,6 +137,9 @@ const MachineLife = 90 * 24 * time.Hour
 // it; when that sync fails, the machine is added all the same and a note
 // says so.
 func InviteMachine(ctx context.Context, t *client.Team, name, role string, life time.Duration, scopes []string) (*client.Token, []string, error) {
+	if err := syncBeforeCarving(ctx, t, scopes); err != nil {
+		return nil, nil, err
+	}
 	before, _ := t.State().Folders()
 	tok, err := t.InviteMachineScoped(ctx, name, role, life, scopes)
 	if err != nil {
