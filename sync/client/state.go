@@ -62,8 +62,8 @@ type State struct {
 	// device's scopes (Report.MovedAway): `hush status` counts them as
 	// staying, not as waiting to be pushed.
 	MovedAway map[string]bool `json:"moved_away,omitempty"`
-	Head   int64             `json:"head"` // server sequence pulled up to
-	Seen   int64             `json:"seen"` // highest server sequence seen, pushes included
+	Head      int64           `json:"head"` // server sequence pulled up to
+	Seen      int64           `json:"seen"` // highest server sequence seen, pushes included
 	// Chain is the change chain's position and hash this device verified
 	// (sync v2): it moves only on entries that passed every check.
 	// Chained: the team's changes are a chain (this device created it so,
