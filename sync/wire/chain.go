@@ -383,7 +383,7 @@ func VerifyChainKnown(team string, from ChainCursor, entries []ChainEntry, signe
 			return nil
 		}
 		key := signers(e.Author, e.LogSeq, e.Kind)
-		if len(key) != ed25519.PublicKeySize || !ed25519.Verify(key, e.signed(team), e.Sig) {
+		if len(key) != ed25519.PublicKeySize || !crypto.VerifyEd25519(key, e.signed(team), e.Sig) {
 			return &ChainError{FaultSignature, e.Pos, "it is not signed by a device of the team that could write there"}
 		}
 		return nil
@@ -549,7 +549,7 @@ func (e *ChainEntry) CheckShape() error {
 
 // SignedBy reports whether key signed the entry for team.
 func (e *ChainEntry) SignedBy(team string, key ed25519.PublicKey) bool {
-	return len(key) == ed25519.PublicKeySize && len(e.Sig) == ed25519.SignatureSize && ed25519.Verify(key, e.signed(team), e.Sig)
+	return len(key) == ed25519.PublicKeySize && len(e.Sig) == ed25519.SignatureSize && crypto.VerifyEd25519(key, e.signed(team), e.Sig)
 }
 
 // Next is the cursor of the chain after e (its position and hash).
