@@ -68,4 +68,5 @@ replace (
 	github.com/atotto/clipboard v0.1.4 => ./tui/third_party/clipboard
 	github.com/ccojocar/zxcvbn-go v1.0.4 => ./tui/third_party/zxcvbn-go
 	github.com/charmbracelet/x/ansi v0.11.9 => ./tui/third_party/ansi
+	github.com/oasisprotocol/curve25519-voi v0.0.0-20230904125328-1f23a7beb09a => ./crypto/third_party/curve25519-voi
 )
