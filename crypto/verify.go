@@ -22,8 +22,8 @@ import (
 // check every entry they pull; that was the largest part of a push's
 // CPU (docs/benchmarks.md). curve25519-voi computes the same equation
 // about twice as fast on amd64 (AVX2 point arithmetic, and each key's
-// table of multiples built once and kept: [ed25519Keys]). Only public
-// data goes through it: signing stays in [SignEd25519] and crypto/ed25519.
+// table of multiples built once and kept: [ed25519Keys]). Signing many
+// messages with one key goes through it too ([SignEd25519Many]).
 func VerifyEd25519(pub ed25519.PublicKey, msg, sig []byte) bool {
 	if len(pub) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
 		return false

@@ -119,10 +119,10 @@ func (e *ChainEntry) Hash(team string) []byte {
 	return h.Sum(nil)
 }
 
-// Sign signs the entry as author. One signature costs least without
-// crypto/ed25519's base-point table (crypto.SignEd25519); a push of many
-// entries pays for the table once and each signature then costs a
-// quarter: see SignOneOf. Both give the same signature.
+// Sign signs the entry as author. One signature costs least without a
+// base-point table (crypto.SignEd25519); a push of many entries pays for
+// one once and each signature then costs a fraction
+// (crypto.SignEd25519Many): see SignOneOf. Both give the same signature.
 func (e *ChainEntry) Sign(team, author string, key ed25519.PrivateKey) {
 	e.Author = author
 	e.Sig = crypto.SignEd25519(key.Seed(), e.signed(team))
@@ -135,7 +135,7 @@ func (e *ChainEntry) SignOneOf(n int, team, author string, key ed25519.PrivateKe
 		return
 	}
 	e.Author = author
-	e.Sig = ed25519.Sign(key, e.signed(team))
+	e.Sig = crypto.SignEd25519Many(key, e.signed(team))
 }
 
 // NextEntry is the record entry that extends the chain at c with r, at the
