@@ -97,12 +97,12 @@ HUSH_TOKEN. ` + "`hush team remove NAME`" + ` ends it.`,
 				return err
 			}
 			return a.withTeam("team-invite", nil, func(ctx context.Context, t *client.Team) error {
-				code, note, err := teamsync.Invite(ctx, t, role, member, ttl, scopes)
+				code, notes, err := teamsync.Invite(ctx, t, role, member, ttl, scopes)
 				if err != nil {
 					return err
 				}
 				a.printf("%s\n", code)
-				a.note(note)
+				a.notes(notes)
 				return nil
 			})
 		},

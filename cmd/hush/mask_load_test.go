@@ -17,11 +17,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/vault"
@@ -319,5 +321,110 @@ func TestRunMaskDaemonHoldingTerminal(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "still holds its terminal open") {
 		t.Fatalf("no note on stderr: %q", stderr.String())
+	}
+}
+
+// A signal that lands on hush while its output pipe is full does not cut
+// the output: the child writes 2 MB and a secret, nobody reads hush's
+// output until it is full, and then every thread of hush is sent SIGURG
+// (which the Go runtime takes and goes on) again and again while the
+// output is read. Waiting for room in a full pipe ends early on a signal
+// (poll(2) is never restarted); hush used to take that for a failed
+// write, stop copying and exit 0 with the rest of the output lost (about
+// one CI run in ten, under load, on the child's SIGCHLD).
+func TestRunMaskSignalsWhileOutputFull(t *testing.T) {
+	const size = 2_000_000
+	env, first := maskFixture(t, 1)
+	script := fmt.Sprintf(`head -c %d /dev/zero | tr '\0' x; printf 'end %%s\n' "$SECRET_0000"`, size)
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "run", "--mask", "--from", "app", "--", "sh", "-c", script)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	pid := cmd.Process.Pid
+	stop := make(chan struct{})
+	var signals sync.WaitGroup
+	var sent atomic.Int64
+	signals.Go(func() {
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+			for _, task := range tasks {
+				if tid, err := strconv.Atoi(task.Name()); err == nil && unix.Tgkill(pid, tid, unix.SIGURG) == nil {
+					sent.Add(1)
+				}
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	})
+	defer func() { close(stop); signals.Wait() }()
+	// Let hush fill its output pipe (and wait on it) before reading.
+	size0, _ := unix.FcntlInt(pr.Fd(), unix.F_GETPIPE_SZ, 0)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if n, err := unix.IoctlGetInt(int(pr.Fd()), unix.TIOCINQ); err == nil && n >= size0 {
+			break
+		}
+	}
+	var out bytes.Buffer
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := pr.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("hush run: %v\n%s", err, stderr.String())
+	}
+	want := strings.Repeat("x", size) + "end <concealed by hush>\n"
+	if out.String() != want {
+		t.Fatalf("got %d bytes, want %d (%d signals sent); stderr: %s", out.Len(), len(want), sent.Load(), stderr.String())
+	}
+	if bytes.Contains(out.Bytes(), []byte(first)) {
+		t.Fatal("the secret is in the output")
+	}
+}
+
+// When hush cannot pass on its child's output (here: its stdout is
+// /dev/full, every write fails), it says so and does not exit 0: output
+// never goes missing without a word.
+func TestRunMaskLostOutputIsSaid(t *testing.T) {
+	env, first := maskFixture(t, 1)
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full here")
+	}
+	defer full.Close()
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "run", "--mask", "--from", "app", "--", "sh", "-c", `echo "token $SECRET_0000"`)
+	cmd.Env = env
+	cmd.Stdout = full
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("hush run: %v, want exit code 1\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "failed to pass on the output of sh") || !strings.Contains(stderr.String(), "no space left") {
+		t.Fatalf("stderr does not say the output was lost: %q", stderr.String())
+	}
+	if strings.Contains(stderr.String(), first) {
+		t.Fatal("the secret is on stderr")
 	}
 }

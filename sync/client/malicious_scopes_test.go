@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -472,6 +473,104 @@ func TestScopedMachineRecordMovedAway(t *testing.T) {
 	}
 }
 
+// A running agent (one token Team, read again and again) stops serving a
+// secret that a writer of both scopes moved out of its scope after its
+// first read (outside attack 20, H3): its next read asks for the moves
+// since (moves=1), checks each as a first read checks one, and drops the
+// secret. A forged move, one that is not the version after the one it
+// read, or one before its last read is refused, and the agent keeps
+// everything it had.
+func TestScopedAgentDropsRecordMovedAway(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	tok := tm.machine(t, "ci", "app/prod")
+	parsed, err := ParseToken(tok.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := func(t *testing.T, name string) (*vault.Vault, *Team) {
+		mSet(t, tm.admin.v, "app/prod/"+name, "leaving")
+		tm.sync(t, tm.admin)
+		v, err := vault.CreateMemory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { v.Close() })
+		tt, err := OpenToken(v, parsed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tt.Sync(mctx); err != nil {
+			t.Fatal(err)
+		}
+		if mGet(t, v, "app/prod/"+name) != "leaving" {
+			t.Fatalf("the agent's first read has no %s", name)
+		}
+		if _, err := tm.admin.v.Move("app/prod/"+name, "app/staging/"+name); err != nil {
+			t.Fatal(err)
+		}
+		tm.sync(t, tm.admin)
+		return v, tt
+	}
+	t.Run("honest", func(t *testing.T) {
+		v, tt := agent(t, "LEAVING")
+		mark := tm.p.mark()
+		rep, err := tt.Sync(mctx)
+		if err != nil {
+			t.Fatalf("the agent's read after the move: %v", err)
+		}
+		got := mSecrets(t, v)
+		if _, ok := got["app/prod/LEAVING"]; ok || rep.LeftScopes != 1 || mGet(t, v, "app/prod/DB") != "prod-db" {
+			t.Fatalf("after the move the agent holds %v (%d left its scopes)", got, rep.LeftScopes)
+		}
+		asked := 0
+		for _, x := range tm.p.sent(mark, "GET /v2/chain", tok.Device) {
+			if strings.Contains(x.Query, wire.ChainMoves+"=1") {
+				asked++
+			}
+		}
+		if asked != 1 {
+			t.Fatalf("%d reads asked for the moves since, want 1", asked)
+		}
+		// The server says it again (nothing of the scope since): nothing
+		// more to drop, nothing refused.
+		if rep, err := tt.Sync(mctx); err != nil || rep.LeftScopes != 0 {
+			t.Fatalf("the next read: %+v %v", rep, err)
+		}
+	})
+	for i, c := range []struct {
+		name string
+		lie  func(p *wire.ChainPage)
+		text string
+	}{
+		{"forged", func(p *wire.ChainPage) {
+			p.Moved[0].Sig = bytes.Clone(p.Moved[0].Sig)
+			p.Moved[0].Sig[0] ^= 1
+		}, "not signed"},
+		{"not the next version", func(p *wire.ChainPage) { p.Moved[0].Version++ }, "not the version after"},
+		{"before the last read", func(p *wire.ChainPage) { p.Moved[0].Pos = 1 }, "not the version after"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := fmt.Sprintf("LEAVING_%d", i)
+			v, tt := agent(t, name)
+			tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+				if x.Device == tok.Device {
+					rewrite(t, x, func(p *wire.ChainPage) {
+						if len(p.Moved) == 1 {
+							c.lie(p)
+						}
+					})
+				}
+			})
+			_, err := tt.Sync(mctx)
+			tm.p.honest()
+			mWantErr(t, err, c.text, nil)
+			if mGet(t, v, "app/prod/"+name) != "leaving" || mGet(t, v, "app/prod/DB") != "prod-db" {
+				t.Fatalf("a refused read changed what the agent holds: %v", mSecrets(t, v))
+			}
+		})
+	}
+}
+
 // A writer of app/staging cannot take app/prod/DB by sealing its next
 // version, renamed into app/staging, into her own scope (outside attack
 // attack18 F1): the server refuses the push (403), and a server that
@@ -723,6 +822,13 @@ func TestMaliciousScopedMachineHiddenTakeover(t *testing.T) {
 	mWantErr(t, err, "out of a folder scope its author could not write", nil)
 	if n := len(mSecrets(t, v)); n != 0 {
 		t.Fatalf("a refused read left %d secrets", n)
+	}
+	// bob's vault (app/prod and the root, not app/staging) skips it too,
+	// keeps his value, and names the version of the bad move, not the
+	// newest one (attack21 n4).
+	rep := tm.sync(t, tm.bob)
+	if len(rep.Unreadable) != 1 || rep.Unreadable[0].Version != req.Entries[0].Version || rep.Unreadable[0].Member != "carol" || mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("bob's sync after the hidden takeover (version %d, moved on to %d): %+v", req.Entries[0].Version, req.Entries[0].Version+1, rep.Unreadable)
 	}
 }
 

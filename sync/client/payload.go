@@ -283,12 +283,12 @@ func (st *State) openScoped(r *wire.Record, a *wire.LogDevice, vouched bool) (*p
 func (st *State) openPayload(r *wire.Record, key *crypto.Key, a *wire.LogDevice) (*payload, error) {
 	pt, err := crypto.Open(key, r.Sealed, wire.ScopedRecordAD(st.Team, r.Scope, r.ID, r.Version, r.Epoch))
 	if err != nil {
-		return nil, &UnreadableRecordError{BadRecordError{r.ID, "its ciphertext failed authentication"}, a.Name, a.Member}
+		return nil, &UnreadableRecordError{BadRecordError{r.ID, "its ciphertext failed authentication"}, a.Name, a.Member, 0}
 	}
 	defer crypto.Wipe(pt)
 	p, err := decodePayload(pt)
 	if err != nil {
-		return nil, &UnreadableRecordError{BadRecordError{r.ID, err.Error()}, a.Name, a.Member}
+		return nil, &UnreadableRecordError{BadRecordError{r.ID, err.Error()}, a.Name, a.Member, 0}
 	}
 	if p.Name != "" && (r.Scope != "" || len(st.Members.Scopes) > 0) {
 		folders, err := st.scopeFolders()
@@ -297,7 +297,7 @@ func (st *State) openPayload(r *wire.Record, key *crypto.Key, a *wire.LogDevice)
 		}
 		if want := wire.DeepestScope(foldersAt(st.Members, folders, r.LogSeq), p.Name); want != r.Scope {
 			clear(p.Value)
-			return nil, &UnreadableRecordError{BadRecordError{r.ID, "it was served as a record of another scope than its name's"}, a.Name, a.Member}
+			return nil, &UnreadableRecordError{BadRecordError{r.ID, "it was served as a record of another scope than its name's"}, a.Name, a.Member, 0}
 		}
 	}
 	return p, nil
@@ -339,6 +339,9 @@ type logAheadError struct{ BadRecordError }
 type UnreadableRecordError struct {
 	BadRecordError
 	Device, Member string // the author
+	// Version is the version its author signed, when that is not the
+	// record's (a bad move hidden behind later versions): 0 otherwise.
+	Version int64
 }
 
 func (e *UnreadableRecordError) Unwrap() error { return &e.BadRecordError }

@@ -839,7 +839,7 @@ func moveReport(m *wire.Membership, e *wire.ChainEntry, id, name string) *Unread
 	if d := m.Devices[e.Author]; d != nil {
 		device, member = d.Name, d.Member
 	}
-	return &UnreadableRecordError{BadRecordError{id, fmt.Sprintf("it moves %s out of a folder scope its author could not write", name)}, device, member}
+	return &UnreadableRecordError{BadRecordError{id, fmt.Sprintf("it moves %s out of a folder scope its author could not write", name)}, device, member, e.Version}
 }
 
 // moveFits refuses r, a new version of the secret this device names

@@ -3,6 +3,7 @@ package client
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hush-secrets/hush/sync/wire"
+	"github.com/hush-secrets/hush/vault"
 )
 
 // A machine token that holds some scopes and not every one reads only
@@ -75,8 +77,14 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	// read or the last one (a running agent's); logs: the positions and
 	// log positions of the entries verified in this read, in order.
 	scopeOf := map[string]scopedAt{}
-	if t.scoped != nil && t.scopedHeld == key {
+	// resuming: this read goes on from the last one (a running agent's),
+	// whose records this device still serves; start is where that ended.
+	resuming := t.scoped != nil && t.scopedHeld == key && sp.After > 0
+	var prior map[string]scopedAt
+	start := sp.After
+	if resuming {
 		maps.Copy(scopeOf, t.scopedOf)
+		prior = t.scopedOf
 	}
 	floor := sp.LogFloor
 	var logs []wire.ChainEntry
@@ -85,6 +93,11 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	for {
 		var pg wire.ChainPage
 		q := chainQuery(sp.After) + "&" + wire.ChainScoped + "=1"
+		if resuming && sp.After == start {
+			// The first page: with the entries that took a record read
+			// before out of these scopes since (attack20 H3).
+			q += "&" + wire.ChainMoves + "=1"
+		}
 		if err := s.c.do(ctx, "GET", q, nil, &pg); err != nil {
 			return err
 		}
@@ -97,6 +110,10 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 		if len(pg.Base) > 0 {
 			return &wire.ChainError{Fault: wire.FaultMalformed, Msg: "a snapshot came with the entries of a scope"}
 		}
+		if len(pg.Moved) > wire.MaxPageEntries {
+			return fmt.Errorf("the team server sent %d moved records' entries in one page (at most %d): refused", len(pg.Moved), wire.MaxPageEntries)
+		}
+		moved = append(moved, pg.Moved...) // also with no entry: a move since the last read
 		if len(pg.Entries) == 0 {
 			if pg.More {
 				return fmt.Errorf("the team server says chain entries after %d follow, but sends none: refused", sp.After)
@@ -117,10 +134,6 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 		if err := cr.Page(pg.Entries, pg.Records); err != nil {
 			return err
 		}
-		if len(pg.Moved) > wire.MaxPageEntries {
-			return fmt.Errorf("the team server sent %d moved records' entries in one page (at most %d): refused", len(pg.Moved), wire.MaxPageEntries)
-		}
-		moved = append(moved, pg.Moved...)
 		for i := range pg.Entries {
 			e := pg.Entries[i]
 			// A record that comes into one of these scopes from another
@@ -156,7 +169,8 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	if err := sp.Done(); err != nil {
 		return err
 	}
-	if err := s.checkMoved(&cr, moved, hold, floor, logs); err != nil {
+	left, err := s.checkMoved(&cr, moved, hold, floor, logs, newest, prior, start)
+	if err != nil {
 		return err
 	}
 	if err := cr.Done(); err != nil {
@@ -176,6 +190,25 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	if err := s.apply(list); err != nil {
 		return err
 	}
+	if len(left) > 0 {
+		// Records read before that have left these scopes since: no
+		// longer served. (A removal with no content: the record itself is
+		// sealed under a scope this device does not hold.)
+		gone := make([]vault.Remote, 0, len(left))
+		for _, e := range left {
+			id, err := hex.DecodeString(e.ID)
+			if err != nil {
+				return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: "a record id that is not hex"}
+			}
+			gone = append(gone, vault.Remote{ID: id, Deleted: true, Mark: vault.SyncMark{Base: e.Version, Seen: e.Version}})
+			delete(scopeOf, e.ID)
+		}
+		if _, err := s.v.ApplyRemote(gone); err != nil {
+			return err
+		}
+		s.rep.LeftScopes += len(left)
+		s.fresh = true
+	}
 	if s.fresh {
 		st.LastChange = st.now().UTC()
 	}
@@ -183,59 +216,74 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	return nil
 }
 
-// checkMoved takes the server's proof that a record an entry of the
-// device's scopes named has left them: the record's newer entry, of a
-// scope the device does not hold, signed by a device that could write
-// there. Without it the record would be missing (a withheld record);
-// with a forged one, the read is refused.
-func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold func(string) bool, floor int64, logs []wire.ChainEntry) error {
+// checkMoved takes the server's proof that a record has left the
+// device's scopes: the record's newer entry, of a scope the device does
+// not hold, signed by a device that could write there. For a record an
+// entry of this read named, without it the record would be missing (a
+// withheld record); for one an earlier read of a running agent gave
+// (prior, read up to start) and this one does not name, it is why the
+// agent stops serving it, and checkMoved returns those moves. With a
+// forged one, the read is refused.
+func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold func(string) bool, floor int64, logs []wire.ChainEntry,
+	named map[string]wire.ChainEntry, prior map[string]scopedAt, start int64) ([]*wire.ChainEntry, error) {
 	st := s.st
 	seen := map[string]bool{}
+	var left []*wire.ChainEntry
 	for i := range moved {
 		e := &moved[i]
 		if seen[e.ID] {
-			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: fmt.Sprintf("record %s came with two entries that moved it", e.ID)}
+			return nil, &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: fmt.Sprintf("record %s came with two entries that moved it", e.ID)}
 		}
 		seen[e.ID] = true
-		from, ok := cr.Expected(e.ID)
-		if !ok {
+		var fromScope string
+		if from, ok := cr.Expected(e.ID); ok {
+			// The move is the next version after the one expected: what
+			// comes after it is the other scope's holders' to check.
+			if e.Version != from.Version+1 || e.Pos <= from.Pos {
+				return nil, &wire.ChainError{Fault: wire.FaultMismatch, Pos: e.Pos, Msg: fmt.Sprintf("the entry sent as record %s's move is not the version after %d", e.ID, from.Version)}
+			}
+			fromScope = from.Scope
+		} else if was, ok := prior[e.ID]; ok && named[e.ID].ID == "" {
+			// Read before, not since: the move is the next version after
+			// the one read, and after the last read.
+			if e.Version != was.version+1 || e.Pos <= start {
+				return nil, &wire.ChainError{Fault: wire.FaultMismatch, Pos: e.Pos, Msg: fmt.Sprintf("the entry sent as record %s's move is not the version after %d, after this device's last read", e.ID, was.version)}
+			}
+			fromScope = was.scope
+			left = append(left, e)
+		} else {
 			continue // nothing expected of it: not this device's to judge
 		}
-		// The move is the next version after the one expected: what comes
-		// after it is the other scope's holders' to check.
-		if e.Version != from.Version+1 || e.Pos <= from.Pos {
-			return &wire.ChainError{Fault: wire.FaultMismatch, Pos: e.Pos, Msg: fmt.Sprintf("the entry sent as record %s's move is not the version after %d", e.ID, from.Version)}
-		}
 		if err := e.CheckShape(); err != nil {
-			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: err.Error()}
+			return nil, &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: err.Error()}
 		}
 		if e.LogSeq > st.Members.Seq {
-			return &logAheadError{BadRecordError{e.ID, "written at a membership log position this device has not seen"}}
+			return nil, &logAheadError{BadRecordError{e.ID, "written at a membership log position this device has not seen"}}
 		}
 		if e.Kind != wire.ChainRecord || hold(e.Scope) {
-			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: "an entry sent as a record's move out of this device's scopes is of one it holds"}
+			return nil, &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: "an entry sent as a record's move out of this device's scopes is of one it holds"}
 		}
 		if !e.SignedBy(st.Team, st.chainSigners(e.Author, e.LogSeq, e.Kind)) {
-			return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: "it is not signed by a device of the team that could write there"}
+			return nil, &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: "it is not signed by a device of the team that could write there"}
 		}
 		// Its author could write both the scope the record leaves and the
 		// one it enters, then; and it is not dated before an entry of
 		// these scopes that came before it (a removed member's key, which
 		// the server may hold, dating a move from when she could write:
 		// her removal's re-seal comes before it).
-		if !st.writesScopeAt(e.Author, from.Scope, e.LogSeq) || !st.writesScopeAt(e.Author, e.Scope, e.LogSeq) {
-			return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: fmt.Sprintf("it moves record %s out of a folder scope its author could not write", e.ID)}
+		if !st.writesScopeAt(e.Author, fromScope, e.LogSeq) || !st.writesScopeAt(e.Author, e.Scope, e.LogSeq) {
+			return nil, &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: fmt.Sprintf("it moves record %s out of a folder scope its author could not write", e.ID)}
 		}
 		before := floor
 		if k, _ := slices.BinarySearchFunc(logs, e.Pos, func(l wire.ChainEntry, pos int64) int { return cmp.Compare(l.Pos, pos) }); k > 0 {
 			before = logs[k-1].LogSeq
 		}
 		if e.LogSeq < before {
-			return &wire.ChainError{Fault: wire.FaultBackdated, Pos: e.Pos, Msg: fmt.Sprintf("it names membership log position %d, but an entry before it was written at %d", e.LogSeq, before)}
+			return nil, &wire.ChainError{Fault: wire.FaultBackdated, Pos: e.Pos, Msg: fmt.Sprintf("it names membership log position %d, but an entry before it was written at %d", e.LogSeq, before)}
 		}
 		cr.MovedAway(e)
 	}
-	return nil
+	return left, nil
 }
 
 // scopedAt is the scope and version of a record's newest entry read.

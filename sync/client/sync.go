@@ -51,6 +51,9 @@ type Report struct {
 	// server holds but does not send this device (a teammate moved them
 	// out of its folder scopes): they stay here, and the rest is pushed.
 	MovedAway int
+	// LeftScopes counts secrets a machine token's running agent served
+	// that a teammate has since moved out of its scopes: no longer served.
+	LeftScopes int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
 	// TakenIn lists records of the epoch before the current one, written
@@ -517,7 +520,11 @@ func (s *syncer) apply(recs []wire.Record) error {
 			if t != nil && t.Exists {
 				name = s.name(r.ID)
 			}
-			s.rep.Unreadable = append(s.rep.Unreadable, Unreadable{ID: r.ID, Name: name, Version: r.Version, Device: u.Device, Member: u.Member, Reason: u.Reason})
+			version := r.Version
+			if u.Version > 0 {
+				version = u.Version // the one its author signed
+			}
+			s.rep.Unreadable = append(s.rep.Unreadable, Unreadable{ID: r.ID, Name: name, Version: version, Device: u.Device, Member: u.Member, Reason: u.Reason})
 			// This device keeps its last readable version; its next change
 			// of the secret goes on top of the unreadable one.
 			if t != nil && t.Mark != nil && mark.Theirs == nil {

@@ -28,10 +28,11 @@ const ErrNoPushMarks = "this team's change chain marks whole pushes, which this 
 const ErrNoScopeLinks = "this team's change chain links each folder scope's entries (scope links), which this hush does not know: upgrade hush on this device, then sync again (your changes stay on this device)"
 
 // chain serves GET /v2/chain?after=POS&pushes=1&links=1[&mine=POS]
-// [&scoped=1]: entries after POS, on to the end of a push, and the
-// records they wrote last (docs/sync.md, "The change chain", "Whole
+// [&scoped=1[&moves=1]]: entries after POS, on to the end of a push, and
+// the records they wrote last (docs/sync.md, "The change chain", "Whole
 // pushes"); with scoped=1 only the entries of the scopes the device
-// holds, on to the end of their parts of a push ("Scope links").
+// holds, on to the end of their parts of a push ("Scope links"), and with
+// moves=1 the entries that took records out of them after POS.
 func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
 	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
 	if err != nil || after < 0 {
@@ -60,6 +61,19 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 		fail(w, http.StatusBadRequest, wire.ChainScoped+" must be 1 or absent")
 		return
 	}
+	var movedSince int64
+	switch r.URL.Query().Get(wire.ChainMoves) {
+	case "":
+	case "1":
+		if !scoped {
+			fail(w, http.StatusBadRequest, wire.ChainMoves+" goes with "+wire.ChainScoped+"=1")
+			return
+		}
+		movedSince = after
+	default:
+		fail(w, http.StatusBadRequest, wire.ChainMoves+" must be 1 or absent")
+		return
+	}
 	m, ok := s.membership(w, r, dev.Team)
 	if !ok {
 		return
@@ -68,7 +82,7 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 	if scoped {
 		// The scopes the replayed log says the device holds: a device
 		// cannot ask for another's, it names none.
-		p, err = s.st.ChainScoped(r.Context(), dev.Team, after, s.pullEntries(), m.HeldScopes(dev.ID), author, mine)
+		p, err = s.st.ChainScoped(r.Context(), dev.Team, after, s.pullEntries(), m.HeldScopes(dev.ID), author, mine, movedSince)
 	} else {
 		p, err = s.st.ChainOmitting(r.Context(), dev.Team, after, s.pullEntries(), author, mine)
 	}

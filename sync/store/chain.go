@@ -348,7 +348,7 @@ func (s *sqlStore) pageStart(ctx context.Context, team string) (*sql.Tx, *wire.C
 // ChainScoped serves a scoped page (docs/sync.md, "Scope links"): each
 // scope's entries are one range of the chain_scope index, so a device
 // whose scopes hold 50 entries of 10,000 reads 50 rows, not 10,000.
-func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, limit int, scopes []string, author string, from int64) (*wire.ChainPage, error) {
+func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, limit int, scopes []string, author string, from int64, movedSince int64) (*wire.ChainPage, error) {
 	tx, p, err := s.pageStart(ctx, team)
 	if err != nil {
 		return nil, err
@@ -356,6 +356,11 @@ func (s *sqlStore) ChainScoped(ctx context.Context, team string, after int64, li
 	defer tx.Rollback()
 	if len(scopes) == 0 || limit < 1 {
 		return p, nil
+	}
+	if movedSince > 0 {
+		if err := s.movedSince(ctx, tx, p, team, scopes, movedSince); err != nil {
+			return nil, err
+		}
 	}
 	// The first limit entries of the scopes after after.
 	raw, err := s.scopeEntries(ctx, tx, team, scopes, after, p.Head.Pos, limit)
@@ -549,6 +554,90 @@ func (s *sqlStore) movedOut(ctx context.Context, tx *sql.Tx, p *wire.ChainPage, 
 		var e wire.ChainEntry
 		if err := json.Unmarshal(first, &e); err != nil {
 			return fmt.Errorf("store: chain entry after %d unreadable: %w", last[id], err)
+		}
+		p.Moved = append(p.Moved, e)
+	}
+	return nil
+}
+
+// movedSince adds to p.Moved the entries that took records out of scopes
+// after since, for the records whose last entry of scopes is at or before
+// since (movedOut's are those of records the page names). The candidates
+// are the records with an entry of scopes at or before since (ranges of
+// chain_scope: the scopes' history, not the team's) written again after
+// since, then each one's entries (a range of chain_record) for those whose
+// newest version is of another scope.
+func (s *sqlStore) movedSince(ctx context.Context, tx *sql.Tx, p *wire.ChainPage, team string, scopes []string, since int64) error {
+	held := make(map[string]bool, len(scopes))
+	for _, sc := range scopes {
+		held[sc] = true
+	}
+	var arg any = scopes
+	in := `scope = ANY($2)`
+	if s.d.name != "postgres" {
+		list, err := json.Marshal(scopes)
+		if err != nil {
+			return err
+		}
+		arg, in = string(list), `scope IN (SELECT value FROM json_each($2))`
+	}
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT id, scope FROM records WHERE team = $1 AND chain_pos > $3 AND id IN (SELECT record FROM chain WHERE team = $1 AND `+in+` AND pos <= $3) ORDER BY chain_pos`), team, arg, since)
+	if err != nil {
+		return err
+	}
+	var gone []string
+	for rows.Next() {
+		var id, sc string
+		if err := rows.Scan(&id, &sc); err != nil {
+			rows.Close()
+			return err
+		}
+		if !held[sc] {
+			gone = append(gone, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range gone {
+		// The record's entries in position order: the last of the
+		// scopes, then the one after it.
+		rows, err := tx.QueryContext(ctx, s.query(`SELECT pos, scope, entry FROM chain WHERE team = $1 AND record = $2 ORDER BY pos`), team, id)
+		if err != nil {
+			return err
+		}
+		var lastHeld int64
+		var next []byte
+		var nextPos int64
+		for rows.Next() {
+			var pos int64
+			var sc string
+			var entry []byte
+			if err := rows.Scan(&pos, &sc, &entry); err != nil {
+				rows.Close()
+				return err
+			}
+			switch {
+			case held[sc]:
+				lastHeld, next = pos, nil
+			case lastHeld > 0 && next == nil:
+				next, nextPos = entry, pos
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if lastHeld == 0 || lastHeld > since || next == nil || nextPos <= since {
+			continue // never of the scopes, in this read's pages, or moved out before since
+		}
+		if len(p.Moved) >= wire.MaxPageEntries {
+			break // the device learns of the rest on its next read
+		}
+		var e wire.ChainEntry
+		if err := json.Unmarshal(next, &e); err != nil {
+			return fmt.Errorf("store: chain entry %d unreadable: %w", nextPos, err)
 		}
 		p.Moved = append(p.Moved, e)
 	}

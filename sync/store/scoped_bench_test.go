@@ -122,7 +122,7 @@ func benchScoped(b *testing.B, s store.Store, analyze func()) {
 	analyze()
 	b.Run("scope-50-of-10000", func(b *testing.B) {
 		for b.Loop() {
-			p, err := s.ChainScoped(b.Context(), team, 0, wire.MaxPullEntries, []string{target}, "", 0)
+			p, err := s.ChainScoped(b.Context(), team, 0, wire.MaxPullEntries, []string{target}, "", 0, 0)
 			if err != nil || len(p.Entries) != 50 || len(p.Records) != 50 || p.More {
 				b.Fatalf("%d entries, %d records, more %v, %v", len(p.Entries), len(p.Records), p.More, err)
 			}
@@ -132,7 +132,7 @@ func benchScoped(b *testing.B, s store.Store, analyze func()) {
 		// A device that holds all 22 scopes (an admin) asking scoped=1:
 		// one query in position order, not 22 ranges.
 		for b.Loop() {
-			p, err := s.ChainScoped(b.Context(), team, 0, wire.MaxPullEntries, all, "", 0)
+			p, err := s.ChainScoped(b.Context(), team, 0, wire.MaxPullEntries, all, "", 0, 0)
 			if err != nil || len(p.Entries) != 1000 || !p.More {
 				b.Fatalf("%d entries, more %v, %v", len(p.Entries), p.More, err)
 			}

@@ -223,8 +223,14 @@ type Store interface {
 	// them after pos, in position order, and on to the end of a push in
 	// which one of those scopes' part is not whole at the page's end; the
 	// records they wrote last; More if an entry of those scopes follows.
-	// Head is the whole chain's.
-	ChainScoped(ctx context.Context, team string, after int64, limit int, scopes []string, author string, from int64) (*wire.ChainPage, error)
+	// Head is the whole chain's. With movedSince > 0 (a device that read
+	// its scopes up to there before, on its first page after) Moved also
+	// holds, for each record whose last entry of those scopes is at or
+	// before movedSince and whose newest entry is of a scope not among
+	// them, the entry that took it out (the next after that last one), if
+	// it is after movedSince: a device that keeps what it read (a running
+	// agent) learns that a record left its scopes.
+	ChainScoped(ctx context.Context, team string, after int64, limit int, scopes []string, author string, from int64, movedSince int64) (*wire.ChainPage, error)
 	// CreateChainedTeam is CreateTeam for a team whose changes are a chain
 	// from the start (v1 pushes refused).
 	CreateChainedTeam(ctx context.Context, team, name string, creator wire.Device, genesis []byte, now time.Time) error

@@ -30,6 +30,13 @@ var ErrUnlinked = errors.New("an entry of this device's scopes was written befor
 // device asks for its scopes' entries only (ScopedPull).
 const ChainScoped = "scoped"
 
+// ChainMoves is the query parameter (moves=1, with scoped=1) by which a
+// device that keeps what it read (a running agent) asks, on the first
+// page of a read that goes on from an earlier one, for the entries that
+// took the records it read then out of its scopes since (ChainPage.Moved):
+// else it would go on serving a record that left them.
+const ChainMoves = "moves"
+
 // ScopedPull verifies, page after page, the entries of a device's scopes
 // as a GET /v2/chain?scoped=1 answer gives them: only entries of its
 // scopes, in position order, each linked to the one of its scope before

@@ -296,7 +296,7 @@ func testChainScopedPage(t *testing.T, s store.Store) {
 		{"root A B C", 0, 4, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, true},
 		{"", 0, 1000, nil, false}, // no scopes: nothing
 	} {
-		p, err := s.ChainScoped(t.Context(), tm.id, c.after, c.limit, scopes(c.scopes), "", 0)
+		p, err := s.ChainScoped(t.Context(), tm.id, c.after, c.limit, scopes(c.scopes), "", 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -335,11 +335,11 @@ func testChainScopedPage(t *testing.T, s store.Store) {
 		after  int64
 		limit  int
 	}{{"A", 0, 1}, {"A B", 0, 1}, {"A B", 8, 2}, {"root A B C", 0, 4}, {"root A B C", 0, 1000}, {"C", 9, 1}} {
-		want, err := s.ChainScoped(t.Context(), tm.id, c.after, c.limit, scopes(c.scopes), "", 0)
+		want, err := s.ChainScoped(t.Context(), tm.id, c.after, c.limit, scopes(c.scopes), "", 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.ChainScoped(t.Context(), tm.id, c.after, c.limit, many(c.scopes), "", 0)
+		got, err := s.ChainScoped(t.Context(), tm.id, c.after, c.limit, many(c.scopes), "", 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,7 +349,7 @@ func testChainScopedPage(t *testing.T, s store.Store) {
 		}
 	}
 	// The device that pushed asks without its own records: entries only.
-	if p, err := s.ChainScoped(t.Context(), tm.id, 0, 1000, scopes("A"), l.author, 1); err != nil || len(p.Entries) != 4 || len(p.Records) != 0 {
+	if p, err := s.ChainScoped(t.Context(), tm.id, 0, 1000, scopes("A"), l.author, 1, 0); err != nil || len(p.Entries) != 4 || len(p.Records) != 0 {
 		t.Fatalf("scoped, omitting the author's records: %+v %v", p, err)
 	}
 	// The client's verifier takes every scope set, paged at every limit.
@@ -361,7 +361,7 @@ func testChainScopedPage(t *testing.T, s store.Store) {
 			var cr wire.ChainRecords
 			n := 0
 			for after := int64(0); ; {
-				p, err := s.ChainScoped(t.Context(), tm.id, after, limit, held, "", 0)
+				p, err := s.ChainScoped(t.Context(), tm.id, after, limit, held, "", 0, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -391,8 +391,67 @@ func testChainScopedPage(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	if _, err := s.ChainScoped(t.Context(), wire.NewID(), 0, 10, scopes("A"), "", 0); err != store.ErrNotFound {
+	if _, err := s.ChainScoped(t.Context(), wire.NewID(), 0, 10, scopes("A"), "", 0, 0); err != store.ErrNotFound {
 		t.Fatalf("ChainScoped of an unknown team: %v", err)
+	}
+}
+
+// testChainScopedMoves: a scoped page proves that a record left the
+// device's scopes with the entry that took it out (the next after its
+// last entry of them): for the records the page names, always; with
+// movedSince, also for those the device read before (at or before
+// movedSince) and moved out after it — once, and never one that came back.
+func testChainScopedMoves(t *testing.T, s store.Store) {
+	tm := newLinkedTeam(t, s)
+	l := newLinker(tm.id, tm.admin.ID)
+	A, B, C := wire.NewID(), wire.NewID(), wire.NewID()
+	X, Y, Z, W := wire.NewID(), wire.NewID(), wire.NewID(), wire.NewID()
+	l.push(t, s, true, l.rec(A, X, 1), l.rec(A, Y, 1)) // 1, 2
+	l.push(t, s, true, l.rec(A, Z, 1))                 // 3: the device has read up to here
+	l.push(t, s, true, l.rec(B, X, 2))                 // 4: X moves out
+	l.push(t, s, true, l.rec(A, Y, 2))                 // 5
+	l.push(t, s, true, l.rec(B, W, 1))                 // 6: never A's
+	l.push(t, s, true, l.rec(B, Z, 2))                 // 7: Z moves out...
+	l.push(t, s, true, l.rec(A, Z, 3))                 // 8: ...and back
+	moved := func(after, since int64) []int64 {
+		t.Helper()
+		p, err := s.ChainScoped(t.Context(), tm.id, after, 1000, []string{A}, "", 0, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, e := range p.Moved {
+			got = append(got, e.Pos)
+		}
+		return got
+	}
+	for _, c := range []struct {
+		after, since int64
+		want         []int64
+	}{
+		{0, 0, []int64{4}}, // X, named by the page (1): its move
+		{3, 0, nil},        // X not named, and not asked
+		{3, 3, []int64{4}}, // asked: X's move, not Z's (back, in the page), nor W's
+		{4, 4, nil},        // X moved out at 4: the device read past it
+		{8, 8, nil},        // nothing after 8
+	} {
+		if got := moved(c.after, c.since); !slices.Equal(got, c.want) {
+			t.Errorf("after %d, moved since %d: moves at %v, want %v", c.after, c.since, got, c.want)
+		}
+	}
+	// X on into C: its move out of A is still the one at 4, so a device
+	// past 4 is told nothing; one at 3 still gets 4, not 9.
+	l.push(t, s, true, l.rec(C, X, 3)) // 9
+	if got := moved(8, 8); got != nil {
+		t.Errorf("after X's second move, moved since 8: %v, want none", got)
+	}
+	if got := moved(3, 3); !slices.Equal(got, []int64{4}) {
+		t.Errorf("after X's second move, moved since 3: %v, want [4]", got)
+	}
+	// The page holds no entry of A after 9: the moves come all the same.
+	l.push(t, s, true, l.rec(B, Y, 3)) // 10: Y moves out
+	if got := moved(9, 9); !slices.Equal(got, []int64{10}) {
+		t.Errorf("an empty page, moved since 9: %v, want [10]", got)
 	}
 }
 
@@ -494,13 +553,13 @@ func testMigrateScopeLinks(t *testing.T, dsn string) {
 			t.Fatalf("entry %d links to %d, want %d", got2[i].Pos, got2[i].ScopePrev.Pos, want)
 		}
 	}
-	if p, err := s.ChainScoped(ctx, tm.id, 0, 1000, []string{A}, "", 0); err != nil || len(p.Entries) != 3 || p.Entries[2].Pos != 6 {
+	if p, err := s.ChainScoped(ctx, tm.id, 0, 1000, []string{A}, "", 0, 0); err != nil || len(p.Entries) != 3 || p.Entries[2].Pos != 6 {
 		t.Fatalf("A's entries after the migration: %+v %v", p, err)
 	}
 	// A device of the root or of A that reads only its scopes finds the
 	// entries from before links, and is told to read the whole chain.
 	for _, sc := range []string{"", A} {
-		p, err := s.ChainScoped(ctx, tm.id, 0, 1000, []string{sc}, "", 0)
+		p, err := s.ChainScoped(ctx, tm.id, 0, 1000, []string{sc}, "", 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -77,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ChainWholePushes", testChainWholePushes},
 		{"ChainScopeLinks", testChainScopeLinks},
 		{"ChainScopedPage", testChainScopedPage},
+		{"ChainScopedMoves", testChainScopedMoves},
 		{"RaceChain", func(t *testing.T, s store.Store) { raceChain(t, s) }},
 		{"RaceCAS", func(t *testing.T, s store.Store) { raceCAS(t, s) }},
 		{"RaceLog", func(t *testing.T, s store.Store) { raceLog(t, s) }},

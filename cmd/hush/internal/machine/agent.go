@@ -339,6 +339,9 @@ func (a *Agent) sync(ctx context.Context) error {
 		}
 	}
 	a.serve, a.spare = a.spare, a.serve
+	if rep.LeftScopes > 0 {
+		a.o.Logger.Info("secrets moved out of this machine's scopes by a teammate: no longer served", "secrets", rep.LeftScopes)
+	}
 	a.o.Logger.Info("synced", "pulled", rep.Pulled)
 	return nil
 }

@@ -201,7 +201,12 @@ func (sp *splicer) splice(n int) error {
 					n -= int(k)
 				case unix.EAGAIN:
 					// The output pipe is full (the bytes are in ours).
-					_, err = unix.Poll([]unix.PollFd{{Fd: int32(dst), Events: unix.POLLOUT}}, -1)
+					// poll(2) is never restarted after a signal (the
+					// child's SIGCHLD, the Go runtime's SIGURG): EINTR
+					// there is a wake-up, not a failed write.
+					if _, err = unix.Poll([]unix.PollFd{{Fd: int32(dst), Events: unix.POLLOUT}}, -1); err == unix.EINTR {
+						err = nil
+					}
 				case unix.EINTR:
 					err = nil
 				}

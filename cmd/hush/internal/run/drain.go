@@ -1,8 +1,12 @@
 package run
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -29,6 +33,7 @@ type drain struct {
 	reading atomic.Bool
 	reads   atomic.Int64
 	ended   atomic.Bool // read failed: end of file, or the deadline
+	lost    error       // why copying stopped early; read after copied
 }
 
 func (d *drain) Read(p []byte) (int, error) {
@@ -92,4 +97,39 @@ func drainAfterExit(copied <-chan struct{}, ds []*drain) (cut bool) {
 			}
 		}
 	}
+}
+
+// stopped is what a copying goroutine does with copyOut's error. At end of
+// file or drainAfterExit's deadline there is nothing to do. Otherwise the
+// child's pipe is closed, so that it gets a broken pipe instead of a full
+// one it would block on, and unless nobody reads hush's output any more
+// (a closed pipe: hush survives it only while it holds SIGPIPE, see
+// SuperviseAround) the error is kept for reportLost: output must never go
+// missing without a word.
+func (d *drain) stopped(err error) {
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		return
+	}
+	d.f.Close()
+	if !errors.Is(err, syscall.EPIPE) {
+		d.lost = err
+	}
+}
+
+// reportLost says on w that part of the output of name was not passed on
+// when a copy of ds stopped early, and turns a success into exit code 1 so
+// that a script notices; it returns the exit code to end with. Call it only
+// once every copy has ended.
+func reportLost(w io.Writer, name string, ds []*drain, code int, end string) int {
+	for _, d := range ds {
+		if d.lost == nil {
+			continue
+		}
+		fmt.Fprintf(w, "hush: error: failed to pass on the output of %s (%v): what it wrote after that is not shown%s", name, d.lost, end)
+		if code == 0 {
+			code = 1
+		}
+		break
+	}
+	return code
 }

@@ -112,13 +112,7 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 		copies.Add(1)
 		go func() {
 			defer copies.Done()
-			if err := m.copyOut(d); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-				// hush's own output is gone (a closed pipe: hush survives
-				// it only while it holds SIGPIPE, see SuperviseAround). Closing the
-				// read end gives the child the broken pipe instead of a
-				// full one it would block on.
-				d.f.Close()
-			}
+			d.stopped(m.copyOut(d))
 			m.Close()
 		}()
 	}
@@ -142,7 +136,11 @@ func supervisePipes(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 			"hush stopped reading after %s of silence, so later output from that program is not shown\n",
 			cmd.Args[0], DrainGrace)
 	}
-	return exitCode(cmd, err)
+	code, err := exitCode(cmd, err)
+	if err != nil {
+		return code, err
+	}
+	return reportLost(s.Stderr, cmd.Args[0], drains, code, "\n"), nil
 }
 
 // superviseTTY runs the child on a new pseudo-terminal in its own session.
@@ -185,7 +183,7 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 	d := &drain{f: ptmx}
 	copied := make(chan struct{})
 	go func() {
-		out.copyOut(d) // ends with EIO once the child's side is closed
+		d.stopped(eofAtHangup(out.copyOut(d)))
 		out.Close()
 		close(copied)
 	}()
@@ -204,7 +202,20 @@ func superviseTTY(cmd *exec.Cmd, s Stdio, secrets *maskSet) (int, error) {
 			"hush stopped reading after %s of silence, so later output from that program is not shown\r\n",
 			cmd.Args[0], DrainGrace)
 	}
-	return exitCode(cmd, err)
+	code, err := exitCode(cmd, err)
+	if err != nil {
+		return code, err
+	}
+	return reportLost(s.Stderr, cmd.Args[0], []*drain{d}, code, "\r\n"), nil
+}
+
+// eofAtHangup is a terminal's end: reading its master ends with EIO once
+// the child's side is closed, which is the end of the output, not a loss.
+func eofAtHangup(err error) error {
+	if errors.Is(err, syscall.EIO) {
+		return nil
+	}
+	return err
 }
 
 // pollable turns the pseudo-terminal's master into a file the Go runtime

@@ -334,7 +334,7 @@ func (s *watchSup) start(p *Plan) (*watched, error) {
 		c.drains = []*drain{d}
 		c.copied = make(chan struct{})
 		go func() {
-			out.copyOut(d) // ends with EIO once the child's side is closed
+			d.stopped(eofAtHangup(out.copyOut(d)))
 			out.Close()
 			close(c.copied)
 		}()
@@ -369,9 +369,7 @@ func (s *watchSup) start(p *Plan) (*watched, error) {
 			copies.Add(1)
 			go func() {
 				defer copies.Done()
-				if err := m.copyOut(d); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-					d.f.Close() // hush's own output is gone: the child gets the broken pipe
-				}
+				d.stopped(m.copyOut(d))
 				m.Close()
 			}()
 		}
@@ -441,15 +439,16 @@ func (s *watchSup) finish(c *watched) {
 	if c.copied == nil {
 		return
 	}
+	end := "\n"
+	if s.pty {
+		end = "\r\n"
+	}
 	if drainAfterExit(c.copied, c.drains) {
-		end := "\n"
-		if s.pty {
-			end = "\r\n"
-		}
 		fmt.Fprintf(s.std.Stderr, "hush: note: %s exited but a program it started still holds its output open; "+
 			"hush stopped reading after %s of silence, so later output from that program is not shown"+end,
 			c.cmd.Args[0], DrainGrace)
 	}
+	reportLost(s.std.Stderr, c.cmd.Args[0], c.drains, 0, end)
 	if s.pty {
 		s.in.set(nil)
 	}

@@ -29,18 +29,56 @@ func ReadCA(path string) ([]byte, error) {
 // Invite makes a one-time invitation code for a new member as role, or
 // for another device of member (with their role), valid for ttl, holding
 // only scopes if any. note says what the code is for, and what to do
-// with it.
-func Invite(ctx context.Context, t *client.Team, role, member string, ttl time.Duration, scopes []string) (code, note string, err error) {
+// with it, and which folders became scopes for it, held by whom.
+func Invite(ctx context.Context, t *client.Team, role, member string, ttl time.Duration, scopes []string) (code string, notes []string, err error) {
+	before, _ := t.State().Folders()
 	inv, err := t.InviteScoped(ctx, role, member, ttl, scopes)
 	if err != nil {
-		return "", "", err
+		return "", nil, err
 	}
 	if member != "" {
-		note = fmt.Sprintf("an invitation for another device of %s, valid once for %s. On that device: hush team join CODE", member, vault.FormatInterval(ttl))
+		notes = append(notes, fmt.Sprintf("an invitation for another device of %s, valid once for %s. On that device: hush team join CODE", member, vault.FormatInterval(ttl)))
 	} else {
-		note = fmt.Sprintf("a %s invitation for a new member, valid once for %s. On the new device: hush team join CODE --member NAME", role, vault.FormatInterval(ttl))
+		notes = append(notes, fmt.Sprintf("a %s invitation for a new member, valid once for %s. On the new device: hush team join CODE --member NAME", role, vault.FormatInterval(ttl)))
 	}
-	return inv.String(), note, nil
+	return inv.String(), append(notes, newScopeNotes(t, before, "")...), nil
+}
+
+// newScopeNotes names, for each folder scope made since before (the
+// team's folders then, by scope id), who holds it: the holders of the
+// scope it was carved out of (attack18 F3, as Grant says), but except,
+// the member or machine it was made for; none when only admins do.
+func newScopeNotes(t *client.Team, before map[string]string, except string) []string {
+	if before == nil {
+		return nil // not known: no note rather than a wrong one
+	}
+	ss, err := t.State().Scopes()
+	if err != nil {
+		return nil
+	}
+	var notes []string
+	for _, sc := range ss {
+		if _, old := before[sc.ID]; old || sc.ID == "" {
+			continue
+		}
+		var others []client.ScopeHolder
+		news := false // someone who is no admin (admins hold every scope)
+		for _, h := range sc.Holders {
+			if h.Member != except {
+				others = append(others, h)
+				news = news || h.Role != wire.RoleAdmin
+			}
+		}
+		parent := "/"
+		if p := wire.DeepestScope(before, sc.Folder); p != "" {
+			parent = before[p]
+		}
+		if news {
+			notes = append(notes, fmt.Sprintf("%s is a new scope, also held by the holders of %s: %s (`hush team ungrant MEMBER %s` takes it from one)",
+				sc.Folder, parent, holderList(others), sc.Folder))
+		}
+	}
+	return notes
 }
 
 // JoinMember is the member a join with inv makes this device part of:

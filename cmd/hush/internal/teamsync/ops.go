@@ -126,11 +126,12 @@ const MachineLife = 90 * 24 * time.Hour
 // it; when that sync fails, the machine is added all the same and a note
 // says so.
 func InviteMachine(ctx context.Context, t *client.Team, name, role string, life time.Duration, scopes []string) (*client.Token, []string, error) {
+	before, _ := t.State().Folders()
 	tok, err := t.InviteMachineScoped(ctx, name, role, life, scopes)
 	if err != nil {
 		return nil, nil, err
 	}
-	var notes []string
+	notes := newScopeNotes(t, before, name)
 	if len(scopes) > 0 {
 		if _, err := t.Sync(ctx); err != nil {
 			notes = append(notes, fmt.Sprintf("note: the sync after making its scopes failed (run `hush sync`): %v", err))
