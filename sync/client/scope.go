@@ -103,6 +103,10 @@ type Granted struct {
 	New    bool
 	Parent string
 	Others []ScopeHolder
+	// Demoted is set when the member could write the folder and now only
+	// reads it: the scope got a new key epoch (attack22 B1), its secrets
+	// marked to be sealed again.
+	Demoted bool
 }
 
 // Grant gives a member a folder scope with a role (admin only). A scope
@@ -138,11 +142,29 @@ func (t *Team) Grant(ctx context.Context, name, folder, role string) (*Granted, 
 	if err != nil {
 		return nil, err
 	}
+	seq := st.Members.Seq
 	id, err := t.grant(ctx, c, member, ds[0].Role, f, role)
 	if err != nil {
 		return nil, err
 	}
 	g := &Granted{}
+	if ids := st.demotedScopes(member, seq, nil); len(ids) > 0 {
+		// She still holds the key: what she signs from now on, or dates
+		// back to when she could write, must not pass.
+		for _, id := range ids {
+			if err := t.rotateScope(ctx, c, id); err != nil {
+				return nil, fmt.Errorf("%s now reads %s, but its new key failed: %w", member, folder, err)
+			}
+		}
+		folders, err := st.Folders()
+		if err != nil {
+			return nil, err
+		}
+		if err := t.v.Replica().ResealWhere(func(name string) bool { return slices.Contains(ids, wire.DeepestScope(folders, name)) }); err != nil {
+			return nil, err
+		}
+		g.Demoted = true
+	}
 	if _, existed := before[id]; id == "" || existed {
 		return g, nil
 	}

@@ -31,19 +31,30 @@ func Create(v *vault.Vault, o client.CreateOptions) ([]string, error) {
 	return append(notes, "pushed "+human.Count(rep.Pushed, "secret")+". Next: `hush team invite --role writer`"), nil
 }
 
-// SetRole gives member name role, for all their devices. A writer made a
-// reader starts a new key epoch (what they sign from now on is refused),
-// and every secret is pushed sealed under it.
+// SetRole gives member name role, for all their devices, after a sync
+// (what is sealed again under a new key is what this device holds: else
+// a teammate's change it had not pulled would be replaced by its older
+// copy, attack22 C3). A scope the member can no longer write, or gains
+// (an admin holds every one), starts a new key epoch, and its secrets are
+// pushed sealed under it at once, not at this device's next sync.
 func SetRole(ctx context.Context, t *client.Team, name, role string) ([]string, error) {
-	epoch, err := t.SetRole(ctx, name, role)
+	if _, err := t.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("sync before changing the role: %w", err)
+	}
+	ch, err := t.SetRole(ctx, name, role)
 	if err != nil {
 		return nil, err
 	}
 	notes := []string{fmt.Sprintf("%s is now a %s", name, role)}
-	if epoch == 0 {
+	if ch.Epoch > 0 {
+		notes = append(notes, fmt.Sprintf("new team key epoch %d: what a former writer signs from now on is refused", ch.Epoch))
+	}
+	if len(ch.Scopes) > 0 {
+		notes = append(notes, fmt.Sprintf("new keys for %s", strings.Join(ch.Scopes, ", ")))
+	}
+	if ch.Epoch == 0 && len(ch.Scopes) == 0 {
 		return notes, nil
 	}
-	notes = append(notes, fmt.Sprintf("new team key epoch %d: what a former writer signs from now on is refused", epoch))
 	return pushResealed(ctx, t, notes)
 }
 
