@@ -141,7 +141,7 @@ Environment:
 		RunE:          a.runDefault,
 	}
 	root.SetVersionTemplate(`hush {{.Version}}` + "\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage.Wrap(plainFlagError(err)) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage.FlagError(err) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.VaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
 	pf.BoolVar(&a.jsonOut, "json", false, "print data as JSON")
@@ -240,17 +240,4 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 		msg += "; did you mean " + strings.Join(s, " or ") + "?"
 	}
 	return usage.Wrap(errors.New(msg))
-}
-
-// plainFlagError turns pflag's "invalid argument "x" for "--n" flag:
-// strconv.ParseInt: parsing "x": invalid syntax" into words a person reads.
-func plainFlagError(err error) error {
-	msg := err.Error()
-	if i := strings.Index(msg, ": strconv."); i >= 0 {
-		return fmt.Errorf("%s: not a number", strings.Replace(msg[:i], "invalid argument", "invalid value", 1))
-	}
-	if i := strings.Index(msg, ": time: "); i >= 0 {
-		return fmt.Errorf("%s: use a duration such as 30s, 5m or 1h", strings.Replace(msg[:i], "invalid argument", "invalid value", 1))
-	}
-	return err
 }

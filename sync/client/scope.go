@@ -663,7 +663,7 @@ func (st *State) fetchScopeKeys(ctx context.Context, c *conn) error {
 		switch {
 		case !ok || !m.Holds(st.Device.ID, wk.Scope):
 			return fmt.Errorf("the server offered this device the key of scope %s, which the team's log does not grant it: refused", wk.Scope)
-		case !sok || !signer.Active || signer.Role != wire.RoleAdmin:
+		case !sok || !signer.AdminSince(s.EpochSeq):
 			return fmt.Errorf("the key of scope %s offered to this device is not signed by an admin of the team: refused", wk.Scope)
 		case wk.Device != st.Device.ID:
 			return fmt.Errorf("the key of scope %s offered is for another device: refused", wk.Scope)

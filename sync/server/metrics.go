@@ -119,11 +119,12 @@ func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 		stats[i] = m.routes[r]
 	}
 	m.mu.Unlock()
-	// Open streams are read before the request counts: a stream is
-	// counted as a request before it stops counting as open (wrap), so a
-	// scrape that shows it closed also shows it counted.
+	// The open streams are read first: a stream is counted as a request
+	// before it stops counting as open, so a scrape that sees it closed
+	// also sees it counted (read after, a stream closing in between was
+	// in neither).
 	open := map[string]int64{}
-	for r := range streamRoutes {
+	for _, r := range slices.Sorted(maps.Keys(streamRoutes)) {
 		if i := slices.Index(routes, r); i >= 0 {
 			open[r] = stats[i].streams.Load()
 		}
