@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -503,6 +504,16 @@ func TestMovedOutOfScopeDoesNotWedge(t *testing.T) {
 		if rep.MovedAway != 1 {
 			t.Fatalf("carol's sync %d: %d change(s) to records moved away, want 1", i, rep.MovedAway)
 		}
+	}
+	// Her status says it stays, not that it waits to be pushed.
+	if err := carol.team(func(tt *Team) error {
+		n, err := tt.State().KeptHere(carol.v)
+		if err == nil && n != 1 {
+			err = fmt.Errorf("%d change(s) kept here, want 1", n)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 	tm.sync(t, tm.admin)
 	if mGet(t, tm.admin.v, "app/staging/LEGIT") != "goes" {

@@ -41,11 +41,21 @@ func SetRole(ctx context.Context, t *client.Team, name, role string) ([]string, 
 	if _, err := t.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("sync before changing the role: %w", err)
 	}
+	member, ds, _ := t.State().FindMember(name)
+	wasAdmin := len(ds) > 0 && ds[0].Role == "admin"
 	ch, err := t.SetRole(ctx, name, role)
 	if err != nil {
 		return nil, err
 	}
 	notes := []string{fmt.Sprintf("%s is now a %s", name, role)}
+	if m := t.State().Members; wasAdmin {
+		// On the root a member holds the team role: an admin made
+		// something else holds it, also one who held folder scopes only
+		// before she was an admin (attack22 C5). Said, with the way back.
+		if r, ok := m.ScopesOf(member, m.Seq)[""]; ok {
+			notes = append(notes, fmt.Sprintf("%s holds the root (/) as %s, as every %s does: `hush team ungrant %s /` takes it", member, r, role, member))
+		}
+	}
 	if ch.Epoch > 0 {
 		notes = append(notes, fmt.Sprintf("new team key epoch %d: what a former writer signs from now on is refused", ch.Epoch))
 	}
@@ -137,6 +147,9 @@ const MachineLife = 90 * 24 * time.Hour
 // it; when that sync fails, the machine is added all the same and a note
 // says so.
 func InviteMachine(ctx context.Context, t *client.Team, name, role string, life time.Duration, scopes []string) (*client.Token, []string, error) {
+	if err := syncBeforeCarving(ctx, t, scopes); err != nil {
+		return nil, nil, err
+	}
 	before, _ := t.State().Folders()
 	tok, err := t.InviteMachineScoped(ctx, name, role, life, scopes)
 	if err != nil {

@@ -152,7 +152,7 @@ func syncWords(s *client.Status, kept int) string {
 	kept = min(kept, s.Unpushed)
 	stay := ""
 	if kept > 0 {
-		stay = fmt.Sprintf("%d local change(s) stay on this device: outside the folder scopes it may write (`hush team scopes`)", kept)
+		stay = fmt.Sprintf("%d local change(s) stay on this device: outside the folder scopes it may write, or moved out of them by a teammate (`hush team scopes`)", kept)
 	}
 	switch n := s.Unpushed - kept; {
 	case s.Role == "reader" && !s.WritesScopes && s.Unpushed > 0:
