@@ -149,7 +149,7 @@ func (st *State) sealWith(id string, version int64, p *payload, signer ed25519.P
 	if r.Sealed, err = crypto.Seal(key, pt, wire.ScopedRecordAD(st.Team, scope, id, version, epoch)); err != nil {
 		return nil, err
 	}
-	r.Sig = ed25519.Sign(signer, wire.RecordSigned(st.Team, r))
+	r.Sig = crypto.SignEd25519Many(signer, wire.RecordSigned(st.Team, r))
 	return r, nil
 }
 
