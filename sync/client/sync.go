@@ -56,11 +56,20 @@ type Report struct {
 	LeftScopes int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
+	// ByExpired counts records not applied because the machine that wrote
+	// them (ExpiredMachines, by name) has reached the end of its access:
+	// this device cannot tell what it signed before from what its key
+	// signs after (attack22 E1).
+	ByExpired       int
+	ExpiredMachines []string
 	// TakenIn lists records of the epoch before the current one, written
 	// before it began, that this device (the admin that began it) applied
 	// and seals again under the new key, marked to rotate; each names who
 	// wrote it, and whether that member has left (the value is theirs).
 	TakenIn []TakenIn
+	// TakenInExposed: those were marked to be rotated, since the epoch
+	// before was left by a member who holds its key.
+	TakenInExposed bool
 	// Superseded names secrets whose newer record, under an old key
 	// epoch, this device could not take in, and whose re-seal goes on top
 	// of it: that write is lost to the team.
@@ -463,6 +472,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 	// Checking signatures and opening payloads is most of a pull's work.
 	opened := make([]*payload, len(recs))
 	unreadable := make([]*UnreadableRecordError, len(recs))
+	expired := make([]string, len(recs)) // the machine, when its access ended
 	if err := par.Do(len(recs), func(i int) (err error) {
 		if mine[i] {
 			return nil
@@ -470,6 +480,9 @@ func (s *syncer) apply(recs []wire.Record) error {
 		opened[i], err = s.st.openRecord(&recs[i], s.vouched[recs[i].ID])
 		var stale *StaleRecordError
 		if errors.As(err, &stale) {
+			if ex := (*expiredAuthorError)(nil); errors.As(err, &ex) {
+				expired[i] = ex.name
+			}
 			return nil // opened[i] stays nil: skipped
 		}
 		if p := opened[i]; p != nil && p.old && !s.chain {
@@ -563,6 +576,11 @@ func (s *syncer) apply(recs []wire.Record) error {
 				marks[r.ID] = mark
 				t.Mark = &mark
 				s.rep.Superseded = append(s.rep.Superseded, s.name(r.ID))
+			} else if expired[i] != "" {
+				s.rep.ByExpired++
+				if !slices.Contains(s.rep.ExpiredMachines, expired[i]) {
+					s.rep.ExpiredMachines = append(s.rep.ExpiredMachines, expired[i])
+				}
 			} else {
 				s.rep.Skipped++
 			}
@@ -716,14 +734,34 @@ func (s *syncer) apply(recs []wire.Record) error {
 				t.Mark = &m
 			}
 		}
-		if len(exposed) > 0 {
+		if len(exposed) > 0 && s.st.leftAtEpoch() {
 			if _, err := s.v.MarkExposedWhere(func(name string) bool { return exposed[name] },
 				"written under the team's previous key, which a member who has left holds", s.st.now()); err != nil {
 				return err
 			}
+			s.rep.TakenInExposed = true
 		}
 	}
 	return nil
+}
+
+// leftAtEpoch reports whether the current key epoch began with a removal
+// (a remove entry right before its epoch entry, or in it): then a member
+// who has left holds the previous key. An epoch a role change began (a
+// promotion, a demotion) leaves nobody outside holding it (attack22:
+// records taken in after a promotion were marked to rotate "since a
+// member who left holds that key").
+func (st *State) leftAtEpoch() bool {
+	m := st.Members
+	if m == nil {
+		return true
+	}
+	for _, d := range m.Devices {
+		if d.Removed > 0 && (d.Removed == m.EpochSeq || d.Removed == m.EpochSeq-1) {
+			return true
+		}
+	}
+	return false
 }
 
 // editedSince reports whether t's current local version was written after

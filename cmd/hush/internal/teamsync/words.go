@@ -34,11 +34,19 @@ func ReportNotes(rep *client.Report) []string {
 	if rep.OutOfScope > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d local change(s) are outside the scopes this device may write (a folder scope it does not write, or the root for a reader): they stay here (see `hush team scopes`)", rep.OutOfScope))
 	}
+	if rep.ByExpired > 0 {
+		notes = append(notes, fmt.Sprintf("note: %d record(s) were last written by machine %s, whose access has ended, and were not applied (what its key signs now cannot be told from what it signed before): an admin's `hush team remove %s` seals them again, as does any writer's next change of them",
+			rep.ByExpired, strings.Join(rep.ExpiredMachines, ", "), rep.ExpiredMachines[0]))
+	}
 	if rep.Skipped > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped))
 	}
 	if len(rep.TakenIn) > 0 {
-		notes = append(notes, fmt.Sprintf("note: %d record(s) a teammate wrote under the previous team key, before the new one began, were taken in and go up again sealed under the new key; they are marked to rotate, since a member who left holds that key (`hush due`)", len(rep.TakenIn)))
+		marked := ""
+		if rep.TakenInExposed {
+			marked = "; they are marked to rotate, since a member who left holds that key (`hush due`)"
+		}
+		notes = append(notes, fmt.Sprintf("note: %d record(s) a teammate wrote under the previous team key, before the new one began, were taken in and go up again sealed under the new key%s", len(rep.TakenIn), marked))
 		// A member who has left chose the value, not only saw it: named
 		// one by one (the rest are teammates' writes, counted above).
 		for _, t := range rep.TakenIn {
@@ -148,7 +156,7 @@ func syncWords(s *client.Status, kept int) string {
 	kept = min(kept, s.Unpushed)
 	stay := ""
 	if kept > 0 {
-		stay = fmt.Sprintf("%d local change(s) stay on this device: outside the folder scopes it may write (`hush team scopes`)", kept)
+		stay = fmt.Sprintf("%d local change(s) stay on this device: outside the folder scopes it may write, or moved out of them by a teammate (`hush team scopes`)", kept)
 	}
 	switch n := s.Unpushed - kept; {
 	case s.Role == "reader" && !s.WritesScopes && s.Unpushed > 0:
