@@ -212,3 +212,33 @@ func TestMaliciousRegrantReadWithheld(t *testing.T) {
 		t.Fatalf("the honest read after: read again %v", rep.ReadAgain)
 	}
 }
+
+// A secret carol made, while she did not hold app/prod, under a name the
+// scope already has: granted it, the team's secret meets hers as a
+// conflict, and every device's sync goes on.
+func TestGrantExistingScopeSameNameConflicts(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	mSet(t, carol.v, "app/prod/DB", "carols-own")
+	tm.sync(t, carol) // stays here: she does not hold app/prod
+	if err := tm.admin.Grant("carol", "app/prod", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	rep := tm.sync(t, carol)
+	if !slices.Contains(rep.Conflicts, "app/prod/DB") {
+		t.Fatalf("carol's sync: conflicts %v, want app/prod/DB", rep.Conflicts)
+	}
+	var th *Theirs
+	if err := carol.team(func(tt *Team) (err error) { th, err = tt.Theirs("app/prod/DB"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if string(th.Value) != "prod-db" || mGet(t, carol.v, "app/prod/DB") != "carols-own" {
+		t.Fatalf("carol's app/prod/DB: %q beside the team's %q", mGet(t, carol.v, "app/prod/DB"), th.Value)
+	}
+	for _, d := range []*mDev{tm.admin, tm.bob, carol} {
+		tm.sync(t, d)
+	}
+	if got := mGet(t, tm.admin.v, "app/prod/DB"); got != "prod-db" {
+		t.Fatalf("the admin's app/prod/DB: %q", got)
+	}
+}
