@@ -242,3 +242,31 @@ func TestGrantExistingScopeSameNameConflicts(t *testing.T) {
 		t.Fatalf("the admin's app/prod/DB: %q", got)
 	}
 }
+
+// A state saved before the client kept HeldRead (nil) reads the chain
+// from its start once: a member granted a scope before, whose records
+// never came, gets them then.
+func TestStateWithoutHeldReadReadsOnce(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	if err := tm.admin.Grant("carol", "app/prod", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	// As a hush before the fix left her: the grant's sync done, no record.
+	prod := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/prod")
+	carol.st.HeldRead = append(carol.st.Members.HeldScopes(carol.id()), prod)
+	if rep := tm.sync(t, carol); len(rep.ReadAgain) > 0 || rep.Pulled != 0 {
+		t.Fatalf("carol's sync with app/prod read: %+v", rep)
+	}
+	carol.st.HeldRead = nil
+	rep := tm.sync(t, carol)
+	if got := mGet(t, carol.v, "app/prod/DB"); got != "prod-db" {
+		t.Fatalf("carol's app/prod/DB: %q", got)
+	}
+	if !slices.Equal(rep.ReadAgain, []string{"/", "app/prod", "app/staging"}) || rep.Pulled != 1 {
+		t.Fatalf("carol's sync: read again %v, pulled %d", rep.ReadAgain, rep.Pulled)
+	}
+	if rep := tm.sync(t, carol); len(rep.ReadAgain) > 0 {
+		t.Fatalf("read again at the next sync too: %v", rep.ReadAgain)
+	}
+}
