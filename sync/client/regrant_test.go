@@ -270,3 +270,29 @@ func TestStateWithoutHeldReadReadsOnce(t *testing.T) {
 		t.Fatalf("read again at the next sync too: %v", rep.ReadAgain)
 	}
 }
+
+// A scope carved out of one a device holds (so it holds the new one too)
+// had no entry before the carve's re-seal, which the device pulls as any
+// change: no read from the start. (This one passes without the read from
+// the start too: it holds the docs' word that a carve costs nothing.)
+func TestCarvedScopeNeedsNoReadAgain(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	mSet(t, tm.admin.v, "app/staging/db/PASSWORD", "nested")
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	if err := tm.admin.Grant("bob", "app/staging/db", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	mSet(t, tm.admin.v, "app/staging/db/PASSWORD", "nested-2")
+	tm.sync(t, tm.admin)
+	rep := tm.sync(t, carol)
+	if len(rep.ReadAgain) > 0 || mGet(t, carol.v, "app/staging/db/PASSWORD") != "nested-2" {
+		t.Fatalf("carol's sync after the carve: read again %v, PASSWORD %q", rep.ReadAgain, mGet(t, carol.v, "app/staging/db/PASSWORD"))
+	}
+	// Bob, who did not hold app/staging, is granted the new scope: its
+	// secret comes with the re-seal too.
+	rep = tm.sync(t, tm.bob)
+	if len(rep.ReadAgain) > 0 || mGet(t, tm.bob.v, "app/staging/db/PASSWORD") != "nested-2" {
+		t.Fatalf("bob, granted the new scope: read again %v", rep.ReadAgain)
+	}
+}
