@@ -24,7 +24,10 @@ import (
 // BenchmarkProcessGet times a whole `hush get` process with the key
 // remembered in the kernel keyring, next to the floor program
 // (internal/floor), at 100, 10,000 and 100,000 secrets. The ratio of the two
-// is the figure docs/benchmarks.md reports.
+// is the figure docs/benchmarks.md reports. With HUSH_BENCH_BASE set to
+// another hush binary (main's, say, built with `make build BIN=...`), it
+// runs beside them as hush-base, on the same vaults in the same run: a
+// paired before and after.
 func BenchmarkProcessGet(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Skip("the kernel keyring is Linux only")
@@ -32,18 +35,26 @@ func BenchmarkProcessGet(b *testing.B) {
 	dir := b.TempDir()
 	hushBin := buildBinary(b, dir, ".", "hush")
 	floorBin := buildBinary(b, dir, "./internal/floor", "floor")
+	baseBin := os.Getenv("HUSH_BENCH_BASE")
 	for _, n := range []int{100, 10_000, 100_000} {
 		home := filepath.Join(dir, fmt.Sprintf("home-%d", n))
 		path := filepath.Join(home, "vaults", "default.db")
 		name := benchFixture(b, path, n)
 		env := append(os.Environ(), "HUSH_HOME="+home, "HUSH_PASSPHRASE=", "HUSH_VAULT=")
-		for _, c := range []struct {
+		cases := []struct {
 			label string
 			cmd   []string
 		}{
 			{"hush", []string{hushBin, "get", name}},
 			{"floor", []string{floorBin, path, "get", name}},
-		} {
+		}
+		if baseBin != "" {
+			cases = append(cases, struct {
+				label string
+				cmd   []string
+			}{"hush-base", []string{baseBin, "get", name}})
+		}
+		for _, c := range cases {
 			b.Run(fmt.Sprintf("%s/n=%d", c.label, n), func(b *testing.B) {
 				procLoop(b, env, nil, func(out []byte) bool { return len(out) == 40 }, c.cmd...)
 			})
@@ -83,10 +94,14 @@ func BenchmarkProcessRun(b *testing.B) {
 	}
 }
 
+// buildBinary builds pkg as `make build` builds hush (-trimpath, and
+// -ldflags '-s -w': no symbol table and no DWARF, a smaller file to map),
+// so that a benchmark times the binary a user runs; the floor is built the
+// same way.
 func buildBinary(b *testing.B, dir, pkg, name string) string {
 	b.Helper()
 	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
 	}

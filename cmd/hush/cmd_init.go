@@ -5,38 +5,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
-	"github.com/hush-secrets/hush/crypto"
+	"github.com/hush-secrets/hush/cmd/hush/internal/session"
 )
 
-type kdfFlags struct {
-	memoryMiB int
-	passes    int
-}
+// kdfFlags are init's and passwd's --kdf-memory and --kdf-passes.
+type kdfFlags struct{ session.KDFFlags }
 
 func (f *kdfFlags) register(cmd *cobra.Command) {
-	cmd.Flags().IntVar(&f.memoryMiB, "kdf-memory", 0, "Argon2id memory in `MiB` (default 64, at least 19)")
-	cmd.Flags().IntVar(&f.passes, "kdf-passes", 0, "Argon2id passes (default 3, raised on fast machines; at least 2)")
-}
-
-func (f *kdfFlags) set() bool { return f.memoryMiB != 0 || f.passes != 0 }
-
-// params turns the flags into parameters, starting from base.
-func (f *kdfFlags) params(base crypto.KDFParams) (crypto.KDFParams, error) {
-	p := base
-	if f.memoryMiB != 0 {
-		if f.memoryMiB < 0 || f.memoryMiB > 1024 {
-			return p, usage.Errorf("--kdf-memory must be between 19 and 1024 MiB")
-		}
-		p.MemoryKiB = uint32(f.memoryMiB) * 1024
-	}
-	if f.passes != 0 {
-		if f.passes < 0 || f.passes > 64 {
-			return p, usage.Errorf("--kdf-passes must be between 2 and 64")
-		}
-		p.Passes = uint32(f.passes)
-	}
-	return p, p.Validate()
+	cmd.Flags().IntVar(&f.MemoryMiB, "kdf-memory", 0, "Argon2id memory in `MiB` (default 64, at least 19)")
+	cmd.Flags().IntVar(&f.Passes, "kdf-passes", 0, "Argon2id passes (default 3, raised on fast machines; at least 2)")
 }
 
 func (a *app) initCommand() *cobra.Command {
@@ -61,7 +38,7 @@ this machine.`,
 
 func (a *app) initVault(kdf *kdfFlags) error {
 	start := time.Now()
-	v, name, path, err := a.Create(kdf.chosen, "")
+	v, name, path, err := a.Create(kdf.Chosen, "")
 	if err != nil {
 		return err
 	}
@@ -71,15 +48,6 @@ func (a *app) initVault(kdf *kdfFlags) error {
 	a.notef("passphrase key: %s, about %.2f s per unlock here", v.KDF(), took.Seconds())
 	a.notef("\n%s", quickStart)
 	return nil
-}
-
-// chosen is the key derivation cost the flags give, or zero (for
-// vault.Create to calibrate) when they give none.
-func (f *kdfFlags) chosen() (crypto.KDFParams, error) {
-	if !f.set() {
-		return crypto.KDFParams{}, nil
-	}
-	return f.params(crypto.DefaultKDF)
 }
 
 // runDefault is `hush` with no command: the terminal UI on a terminal

@@ -32,7 +32,7 @@ leak of the passphrase or of a vault file. It is safe to interrupt: the vault
 is then either as it was (old passphrase) or rotated (new passphrase).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.ChangePassphrase(kdf.params, newFile, rotateKey)
+			return a.ChangePassphrase(kdf.Params, newFile, rotateKey)
 		},
 	}
 	kdf.register(cmd)

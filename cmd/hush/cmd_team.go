@@ -150,7 +150,7 @@ Use --vault NAME to keep it beside an existing vault.`,
 			if member, err = teamsync.JoinMember(inv, member, device); err != nil {
 				return usage.Wrap(err)
 			}
-			v, name, path, err := a.Create(kdf.chosen, ": join into a new one with --vault NAME")
+			v, name, path, err := a.Create(kdf.Chosen, ": join into a new one with --vault NAME")
 			if err != nil {
 				return err
 			}
@@ -236,30 +236,14 @@ conflict (the names are listed); with --watch, 0 when Ctrl-C ends it, 1 when
 this device can no longer sync (removed from the team).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if auto != "" && auto != "on" && auto != "off" {
-				return usage.Errorf("--auto is on or off")
-			}
-			if watch {
-				if auto != "" || window != "" {
-					return usage.Errorf("--watch takes no other flag")
-				}
+			o, err := teamsync.SyncFlags(auto, window, watch)
+			if err != nil {
+				return err
+			} else if watch {
 				return a.syncWatch()
 			}
-			var fresh time.Duration
-			if window != "" {
-				d, err := vault.ParseInterval(window)
-				if err != nil || d <= 0 {
-					return usage.Errorf("--fresh-window takes a duration like 3d or 7d")
-				}
-				fresh = d
-			}
-			o := teamsync.SyncOptions{Fresh: fresh}
-			if auto != "" {
-				on := auto == "on"
-				o.Auto = &on
-			}
 			var rep *client.Report
-			err := a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
+			err = a.withTeam("sync", nil, func(ctx context.Context, t *client.Team) error {
 				r, notes, err := teamsync.Sync(ctx, t, o)
 				if err == nil {
 					rep = r

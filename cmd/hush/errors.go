@@ -30,7 +30,7 @@ func report(stderr io.Writer, err error) int {
 	code := exitFailure
 	msg := err.Error()
 	switch {
-	case usage.Is(err), isCobraUsage(msg):
+	case usage.Is(err), usage.CommandLine(msg):
 		code = exitUsage
 		msg += "\nrun `hush --help` for usage"
 	case errors.Is(err, vault.ErrWrongPassphrase):
@@ -50,16 +50,4 @@ func report(stderr io.Writer, err error) int {
 	}
 	fmt.Fprintf(stderr, "hush: %s\n", msg)
 	return code
-}
-
-// isCobraUsage recognises cobra's own errors for unknown commands, flags
-// and wrong argument counts.
-func isCobraUsage(msg string) bool {
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
-		"invalid argument", "accepts ", "requires at least", "requires at most", "bad flag syntax", "if any flags in the group"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -37,7 +37,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 	// hush reads these from a.Env; no process it starts (clipboard tools,
 	// rotators, run's child) may inherit them from the process environment.
 	unlock.ScrubProcess()
-	root := a.rootCommand()
+	root := a.rootCommand(args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -48,7 +48,76 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 	return exitOK
 }
 
-func (a *app) rootCommand() *cobra.Command {
+// topCommands are hush's commands, each under every name it answers to
+// (its name, then its aliases; TestTopCommandsNameThemselves keeps the
+// names true). A command line whose first word is one of them builds only
+// that command and its subcommands: making the other thirty-odd commands
+// and their flags is work that every `hush get` would otherwise pay for
+// (docs/benchmarks.md, "start-up of a get"). ssh-agent and credential are
+// the desktop integrations (docs/desktop.md).
+var topCommands = []struct {
+	names []string
+	build func(*app) *cobra.Command
+}{
+	{[]string{"init"}, (*app).initCommand},
+	{[]string{"set"}, (*app).setCommand},
+	{[]string{"edit"}, (*app).editCommand},
+	{[]string{"get", "show"}, (*app).getCommand},
+	{[]string{"ls", "list"}, (*app).lsCommand},
+	{[]string{"rm", "remove", "delete"}, (*app).rmCommand},
+	{[]string{"mv"}, (*app).mvCommand},
+	{[]string{"cp"}, (*app).cpCommand},
+	{[]string{"history"}, (*app).historyCommand},
+	{[]string{"rollback"}, (*app).rollbackCommand},
+	{[]string{"import"}, (*app).importCommand},
+	{[]string{"export"}, (*app).exportCommand},
+	{[]string{"generate"}, (*app).generateCommand},
+	{[]string{"passwd"}, (*app).passwdCommand},
+	{[]string{"unlock"}, (*app).unlockCommand},
+	{[]string{"lock"}, (*app).lockCommand},
+	{[]string{"status"}, (*app).statusCommand},
+	{[]string{"run", "exec"}, (*app).runCommand},
+	{[]string{"dynamic"}, (*app).dynamicCommand},
+	{[]string{"tui"}, (*app).tuiCommand},
+	{[]string{"revoke"}, (*app).revokeCommand},
+	{[]string{"due"}, (*app).dueCommand},
+	{[]string{"rotate"}, (*app).rotateCommand},
+	{[]string{"audit"}, (*app).auditCommand},
+	{[]string{"policy"}, (*app).policyCommand},
+	{[]string{"server"}, (*app).serverCommand},
+	{[]string{"team"}, (*app).teamCommand},
+	{[]string{"sync"}, (*app).syncCommand},
+	{[]string{"resolve"}, (*app).resolveCommand},
+	{[]string{"agent"}, (*app).agentCommand},
+	{[]string{"version"}, (*app).versionCommand},
+	{[]string{"ssh-agent"}, (*app).sshAgentCommand},
+	{[]string{"credential"}, (*app).credentialCommand},
+}
+
+// onlyCommand is the constructor of the command that args' first word
+// names, or nil. Anything else builds the whole tree: no command (the
+// terminal UI), a flag first, help, completion and __complete (which list
+// every command), a typo (suggestions come from every name), gen-docs
+// (which walks the tree).
+func onlyCommand(args []string) func(*app) *cobra.Command {
+	if len(args) == 0 {
+		return nil
+	}
+	for _, c := range topCommands {
+		for _, n := range c.names {
+			if n == args[0] {
+				return c.build
+			}
+		}
+	}
+	return nil
+}
+
+// rootCommand builds the command tree for the command line args: only the
+// command that args name when onlyCommand knows it (the tree then differs
+// from the whole one only in commands this run cannot reach), else every
+// command.
+func (a *app) rootCommand(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "hush",
 		Short: "an encrypted vault for your secrets",
@@ -69,32 +138,32 @@ Environment:
                        run, set and rm then use the team with it, with no vault and no passphrase`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Version:       versionString(),
 		RunE:          a.runDefault,
 	}
 	root.SetVersionTemplate(`hush {{.Version}}` + "\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage.Wrap(plainFlagError(err)) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage.FlagError(err) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.VaultName, "vault", "", "vault name (default $HUSH_VAULT or \"default\")")
 	pf.BoolVar(&a.jsonOut, "json", false, "print data as JSON")
 	pf.StringVar(&a.PassphraseFile, "passphrase-file", "", "read the passphrase from `FILE`")
 	pf.StringVar(&a.TokenFile, "token-file", "", "read with the machine token in `FILE`, without a vault (get, ls, export, run, set, rm)")
 	root.PersistentPreRun = func(cmd *cobra.Command, args []string) { a.Command = cmd.Name(); a.noteTokenNames(cmd, args) }
-	root.AddCommand(
-		a.initCommand(),
-		a.setCommand(), a.editCommand(), a.getCommand(), a.lsCommand(), a.rmCommand(), a.mvCommand(), a.cpCommand(),
-		a.historyCommand(), a.rollbackCommand(),
-		a.importCommand(), a.exportCommand(),
-		a.generateCommand(),
-		a.passwdCommand(),
-		a.unlockCommand(), a.lockCommand(), a.statusCommand(),
-		a.runCommand(), a.dynamicCommand(),
-		a.tuiCommand(),
-		a.revokeCommand(), a.dueCommand(), a.rotateCommand(), a.auditCommand(), a.policyCommand(),
-		a.serverCommand(), a.teamCommand(), a.syncCommand(), a.resolveCommand(), a.agentCommand(),
-		a.versionCommand(),
-	)
-	a.addDesktopCommands(root)
+	if build := onlyCommand(args); build != nil {
+		root.AddCommand(build(a))
+		// Nor `hush completion` and its four shells, which cobra would
+		// otherwise make at every Execute: this run is not it.
+		root.CompletionOptions.DisableDefaultCmd = true
+	} else {
+		// Only the root has --version (a subcommand's --version is its own
+		// flag), and reading the build's version costs a little.
+		root.Version = versionString()
+		for _, c := range topCommands {
+			root.AddCommand(c.build(a))
+		}
+		for _, build := range buildTagCommands {
+			root.AddCommand(build(a))
+		}
+	}
 	a.completeArgs(root)
 	// Every command that groups others says what a typo was meant to be.
 	for _, c := range append(root.Commands(), root) {
@@ -171,17 +240,4 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 		msg += "; did you mean " + strings.Join(s, " or ") + "?"
 	}
 	return usage.Wrap(errors.New(msg))
-}
-
-// plainFlagError turns pflag's "invalid argument "x" for "--n" flag:
-// strconv.ParseInt: parsing "x": invalid syntax" into words a person reads.
-func plainFlagError(err error) error {
-	msg := err.Error()
-	if i := strings.Index(msg, ": strconv."); i >= 0 {
-		return fmt.Errorf("%s: not a number", strings.Replace(msg[:i], "invalid argument", "invalid value", 1))
-	}
-	if i := strings.Index(msg, ": time: "); i >= 0 {
-		return fmt.Errorf("%s: use a duration such as 30s, 5m or 1h", strings.Replace(msg[:i], "invalid argument", "invalid value", 1))
-	}
-	return err
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,48 @@ func TestGetLooksNoUserUp(t *testing.T) {
 	}
 	if !opened {
 		t.Fatalf("strace saw no open of the vault %s: the test watches the wrong calls\n%s", path, strings.Join(calls, "\n"))
+	}
+}
+
+// TestStartupAllocatesLittle fails when a package's init starts building
+// something big again (a word list decompressed, a table computed): every
+// command, `hush get` included, would pay for it before main (the password
+// meter's 19 MB once did; docs/benchmarks.md). It reads the runtime's own
+// account of each package's init (GODEBUG=inittrace=1): bytes allocated,
+// which do not depend on the machine's speed or load. Today the largest
+// is about 27 KB and all of them together about 190 KB.
+func TestStartupAllocatesLittle(t *testing.T) {
+	const perPackage, total = 64 << 10, 512 << 10
+	bin := buildHush(t)
+	home := t.TempDir()
+	cmd := exec.Command(bin, "version")
+	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "HUSH_HOME=" + filepath.Join(home, "hush"), "GODEBUG=inittrace=1"}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("hush version: %v\n%s", err, stderr.String())
+	}
+	sum, n := 0, 0
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		// init PKG @T ms, C ms clock, B bytes, A allocs
+		f := strings.Fields(line)
+		if len(f) != 11 || f[0] != "init" || f[8] != "bytes," {
+			continue
+		}
+		b, err := strconv.Atoi(f[7])
+		if err != nil {
+			t.Fatalf("unreadable inittrace line %q", line)
+		}
+		n++
+		sum += b
+		if b > perPackage {
+			t.Errorf("package %s allocates %d bytes in its init (at most %d): make that work happen on first use", f[1], b, perPackage)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("read %d package inits from GODEBUG=inittrace=1 (hush links about 150): the test reads the wrong output\n%s", n, stderr.String())
+	}
+	if sum > total {
+		t.Errorf("package inits allocate %d bytes in all (at most %d): every command pays for it", sum, total)
 	}
 }

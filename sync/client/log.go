@@ -145,50 +145,77 @@ func (st *State) FindMember(name string) (member string, devices []*wire.LogDevi
 	return "", nil, fmt.Errorf("no member or device named %q in the team (see `hush team members`)", name)
 }
 
-// SetRole changes a member's role (admin only). When the member can no
-// longer write, it also starts a new key epoch and returns it (0: none).
-func (t *Team) SetRole(ctx context.Context, name, role string) (epoch int64, err error) {
+// RoleChange says what SetRole did besides the role entry.
+type RoleChange struct {
+	// Epoch is the root's new key epoch (0: none): the member can no
+	// longer write it, or is made an admin from folder scopes only.
+	Epoch int64
+	// Scopes are the folders of the folder scopes that got a new epoch:
+	// given to a new admin, lost by a former one, or one the member could
+	// write and now only reads. Their secrets are marked to be sealed
+	// again: the caller's next sync pushes them.
+	Scopes []string
+}
+
+// SetRole changes a member's role (admin only). Whenever the member gains
+// a scope it did not hold (an admin holds every one), or can no longer
+// write one it could (it still holds the key: what it signs from now on,
+// or backdates, must be refused), that scope gets a new key epoch.
+func (t *Team) SetRole(ctx context.Context, name, role string) (*RoleChange, error) {
 	st := t.st
 	if !wire.ValidRole(role) {
-		return 0, fmt.Errorf("role %q: use admin, writer or reader", role)
+		return nil, fmt.Errorf("role %q: use admin, writer or reader", role)
 	}
 	c, err := t.admin(ctx, "change the team")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	member, ds, err := st.FindMember(name)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if ds[0].Role == role {
-		return 0, fmt.Errorf("%s is already a %s", member, role)
+		return nil, fmt.Errorf("%s is already a %s", member, role)
 	}
 	held := map[string]bool{}
 	for _, id := range st.Members.HeldScopes(ds[0].ID) {
 		held[id] = true
 	}
+	before := st.Members.Seq
 	e := st.entry(wire.LogRole)
 	e.Member, e.Role = member, role
 	st.sign(e)
 	if err := st.appendLog(ctx, c, e, nil); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if err := t.save(); err != nil {
-		return 0, err
+		return nil, err
+	}
+	ch := &RoleChange{}
+	folders, err := st.Folders()
+	if err != nil {
+		return nil, err
+	}
+	rotated := map[string]bool{}
+	rotate := func(ids []string, why string) error {
+		for _, id := range ids {
+			if err := t.rotateScope(ctx, c, id); err != nil {
+				return fmt.Errorf("%s is now a %s, but the new key of %s%s failed: %w", member, role, folders[id], why, err)
+			}
+			rotated[id] = true
+			ch.Scopes = append(ch.Scopes, folders[id])
+		}
+		return nil
 	}
 	// An admin holds every scope: each folder scope she did not hold gets
 	// a new epoch, its key wrapped to every holder, her devices included
 	// (a role entry carries no keys; attack20 H6), and its secrets go up
 	// again sealed under it.
 	if role == wire.RoleAdmin {
-		folders, err := st.Folders()
-		if err != nil {
-			return 0, err
-		}
 		if !held[""] {
 			// The root too, for one who held only folder scopes (attack21 N2).
-			if _, err := t.rotateEpoch(ctx, c); err != nil {
-				return 0, fmt.Errorf("%s is now an admin, but the new team key, which gives it to them, failed: %w", member, err)
+			if ch.Epoch, err = t.rotateEpoch(ctx, c); err != nil {
+				return nil, fmt.Errorf("%s is now an admin, but the new team key, which gives it to them, failed: %w", member, err)
 			}
 		}
 		var ids []string
@@ -198,16 +225,8 @@ func (t *Team) SetRole(ctx context.Context, name, role string) (epoch int64, err
 			}
 		}
 		slices.Sort(ids)
-		for _, id := range ids {
-			if err := t.rotateScope(ctx, c, id); err != nil {
-				return 0, fmt.Errorf("%s is now an admin, but the new key of %s, which gives it to them, failed: %w", member, folders[id], err)
-			}
-		}
-		if len(ids) > 0 {
-			in := func(name string) bool { return slices.Contains(ids, wire.DeepestScope(folders, name)) }
-			if err := t.v.Replica().ResealWhere(in); err != nil {
-				return 0, err
-			}
+		if err := rotate(ids, ", which gives it to them,"); err != nil {
+			return nil, err
 		}
 	}
 	// An admin made something else keeps the folder scopes she holds by
@@ -227,32 +246,54 @@ func (t *Team) SetRole(ctx context.Context, name, role string) (epoch int64, err
 		}
 		slices.Sort(lost)
 		if len(lost) > 0 {
-			folders, err := st.Folders()
-			if err != nil {
-				return 0, err
-			}
 			in := func(name string) bool { return slices.Contains(lost, wire.DeepestScope(folders, name)) }
 			if _, err := t.v.Replica().MarkExposedWhere(in, fmt.Sprintf("%s is no longer an admin", member), time.Now()); err != nil {
-				return 0, err
+				return nil, err
 			}
-			for _, id := range lost {
-				if err := t.rotateScope(ctx, c, id); err != nil {
-					return 0, fmt.Errorf("%s is now a %s, but the new key of %s failed: %w", member, role, folders[id], err)
-				}
-			}
-			if err := t.v.Replica().ResealWhere(in); err != nil {
-				return 0, err
+			if err := rotate(lost, ""); err != nil {
+				return nil, err
 			}
 		}
 	}
-	// Who can no longer write still holds the key: a new epoch makes
-	// anything they seal from now on (or backdate) refused.
-	if wire.CanWrite(ds[0].Role) && !wire.CanWrite(role) {
-		if epoch, err = t.rotateEpoch(ctx, c); err != nil {
-			return 0, fmt.Errorf("%s is now a %s, but the new key epoch failed (run `hush team rotate`): %w", member, role, err)
+	// A folder scope the member could write and now only reads (an admin
+	// made a writer keeps a reader's grant; made a reader, every grant
+	// reads): a new epoch, so that nothing she signs from now on, or
+	// dates back to when she could write, passes (attack22 B1).
+	if err := rotate(st.demotedScopes(member, before, rotated), ""); err != nil {
+		return nil, err
+	}
+	if len(rotated) > 0 {
+		in := func(name string) bool { return rotated[wire.DeepestScope(folders, name)] }
+		if err := t.v.Replica().ResealWhere(in); err != nil {
+			return nil, err
 		}
 	}
-	return epoch, nil
+	// Who can no longer write the root still holds its key: a new epoch
+	// makes anything they seal from now on (or backdate) refused.
+	if wire.CanWrite(ds[0].Role) && !wire.CanWrite(role) && ch.Epoch == 0 {
+		if ch.Epoch, err = t.rotateEpoch(ctx, c); err != nil {
+			return nil, fmt.Errorf("%s is now a %s, but the new key epoch failed (run `hush team rotate`): %w", member, role, err)
+		}
+	}
+	return ch, nil
+}
+
+// demotedScopes are the folder scopes (but those in skip) that member
+// could write right after log entry before and can hold but not write now.
+func (st *State) demotedScopes(member string, before int64, skip map[string]bool) []string {
+	var ids []string
+	for id := range st.Members.Scopes {
+		if skip[id] {
+			continue
+		}
+		was, had := st.Members.RoleOn(member, id, before)
+		is, has := st.Members.RoleOn(member, id, st.Members.Seq)
+		if had && has && wire.CanWrite(was) && !wire.CanWrite(is) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // Removal says what Remove did.

@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +134,9 @@ func TestExpiredMachineRecordsSkipped(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Skipped != 1 {
+	// Said as what it is (attack22 E1: it read "sealed under an old team
+	// key", which sent people to the wrong remedy).
+	if rep.ByExpired != 1 || rep.Skipped != 0 || !slices.Equal(rep.ExpiredMachines, []string{"ci-writer"}) {
 		t.Fatalf("bob's sync after the machine expired: %+v", rep)
 	}
 	if _, err := tm.bob.v.Get("app/gamma"); err == nil {
@@ -152,4 +155,33 @@ func mustMemory(t testing.TB) *vault.Vault {
 	}
 	t.Cleanup(func() { v.Close() })
 	return v
+}
+
+// A key an admin wrapped stays good after she is made a writer (no new
+// epoch: she keeps the root): a machine token she made, which fetches
+// its key afresh at every read, goes on reading (attack22 C2: it was
+// refused as "not signed by an admin of the team" until a rotation). A
+// new epoch's key wrapped by someone who was never an admin is still
+// refused (TestMaliciousVaultInjection).
+func TestMachineOfDemotedAdminReads(t *testing.T) {
+	tm := newMTeam(t)
+	carol := tm.add(t, "carol", wire.RoleAdmin)
+	tm.sync(t, carol)
+	var tok *Token
+	if err := carol.team(func(tt *Team) (err error) {
+		tok, err = tt.InviteMachine(mctx, "ci-carol", wire.RoleReader, time.Hour)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, err := machineRead(t, tok, time.Time{}); err != nil || mGet(t, v, "app/alpha") != "alpha-1" {
+		t.Fatalf("before: %v", err)
+	}
+	if err := tm.admin.SetRole(mctx, "carol", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	if v, _, err := machineRead(t, tok, time.Time{}); err != nil || mGet(t, v, "app/alpha") != "alpha-1" {
+		t.Fatalf("the token carol made, after she was made a writer: %v", err)
+	}
 }

@@ -698,11 +698,13 @@ func takeover(t *testing.T, tm *mTeam, carol *mDev, name string) wire.ChainPush 
 
 // The same takeover, taken by a server without its check, read by
 // machine tokens (attack19 G2): one that holds both scopes meets the
-// record coming into app/staging from app/prod, one that holds app/prod
-// alone meets it as moved out: both refuse the read, naming the record,
-// rather than lose app/prod/DB (a token has no earlier copy to keep).
-// And a "moved" entry the server forges from a writer of app/staging
-// alone (attack19 G1) is refused the same way.
+// record coming into app/staging from app/prod: it serves neither name
+// and says who wrote it, and reads the rest (attack22 P1: refusing the
+// whole read let one writer stop every such token); one that holds
+// app/prod alone meets it as the server's proof of a move out, which the
+// server must not serve: the read is refused. And a "moved" entry the
+// server forges from a writer of app/staging alone (attack19 G1) is
+// refused the same way.
 func TestMaliciousScopedMachineTakeover(t *testing.T) {
 	tm, carol := scopedTeam(t)
 	var both, prodOnly *Token
@@ -739,12 +741,22 @@ func TestMaliciousScopedMachineTakeover(t *testing.T) {
 	mWantErr(t, err, "out of a folder scope its author could not write", nil)
 	// G2: the takeover in the chain.
 	storeTakes(t, tm, &forged)
-	for _, tok := range []*Token{both, prodOnly} {
-		v, _, err := machineRead(t, tok, time.Time{})
-		mWantErr(t, err, "out of a folder scope its author could not write", nil)
-		if n := len(mSecrets(t, v)); n != 0 {
-			t.Fatalf("%s: a refused read left %d secrets", tok.Name, n)
-		}
+	v, rep, err := machineRead(t, both, time.Time{})
+	if err != nil {
+		t.Fatalf("ci-both: %v", err)
+	}
+	got := mSecrets(t, v)
+	if _, ok := got["app/staging/TAKEN"]; ok || got["app/prod/DB"] != "" || mGet(t, v, "app/staging/DB") != "staging-db" {
+		t.Fatalf("ci-both after the takeover holds %v", got)
+	}
+	if len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" || rep.Unreadable[0].Version != forged.Entries[0].Version ||
+		!strings.Contains(rep.Unreadable[0].Reason, "it moves app/staging/TAKEN out of a folder scope its author could not write") {
+		t.Fatalf("ci-both's report of the takeover: %+v", rep.Unreadable)
+	}
+	v, _, err = machineRead(t, prodOnly, time.Time{})
+	mWantErr(t, err, "out of a folder scope its author could not write", nil)
+	if n := len(mSecrets(t, v)); n != 0 {
+		t.Fatalf("ci-prod: a refused read left %d secrets", n)
 	}
 }
 
@@ -800,7 +812,8 @@ func TestScopedMovesThenWritesAreNoTakeover(t *testing.T) {
 // N1): carol takes app/prod/DB into app/staging (a server that takes it
 // anyway), then moves it on to the root, where she may write. A token
 // that holds the root and app/prod, not app/staging, sees the record go
-// from app/prod to the root by carol, who cannot write app/prod: refused.
+// from app/prod to the root by carol, who cannot write app/prod: it
+// serves it under neither name and says who wrote it; the rest is read.
 func TestMaliciousScopedMachineHiddenTakeover(t *testing.T) {
 	tm, carol := scopedTeam(t)
 	tok := tm.machine(t, "ci")
@@ -818,17 +831,32 @@ func TestMaliciousScopedMachineHiddenTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm.sync(t, carol)
-	v, _, err := machineRead(t, tok, time.Time{})
-	mWantErr(t, err, "out of a folder scope its author could not write", nil)
-	if n := len(mSecrets(t, v)); n != 0 {
-		t.Fatalf("a refused read left %d secrets", n)
+	v, rep, err := machineRead(t, tok, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mSecrets(t, v); got["STOLEN"] != "" || got["app/prod/DB"] != "" || got["app/alpha"] == "" || len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" ||
+		!strings.Contains(rep.Unreadable[0].Reason, "out of a folder scope its author could not write") {
+		t.Fatalf("the token after the hidden takeover holds %v; report %+v", got, rep.Unreadable)
 	}
 	// bob's vault (app/prod and the root, not app/staging) skips it too,
 	// keeps his value, and names the version of the bad move, not the
 	// newest one (attack21 n4).
-	rep := tm.sync(t, tm.bob)
-	if len(rep.Unreadable) != 1 || rep.Unreadable[0].Version != req.Entries[0].Version || rep.Unreadable[0].Member != "carol" || mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" {
-		t.Fatalf("bob's sync after the hidden takeover (version %d, moved on to %d): %+v", req.Entries[0].Version, req.Entries[0].Version+1, rep.Unreadable)
+	brep := tm.sync(t, tm.bob)
+	if len(brep.Unreadable) != 1 || brep.Unreadable[0].Version != req.Entries[0].Version || brep.Unreadable[0].Member != "carol" || mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("bob's sync after the hidden takeover (version %d, moved on to %d): %+v", req.Entries[0].Version, req.Entries[0].Version+1, brep.Unreadable)
+	}
+	// A later version by a writer of app/prod settles it: the admin, who
+	// skipped the takeover and kept app/prod/DB, writes it again (on top).
+	tm.sync(t, tm.admin)
+	mSet(t, tm.admin.v, "app/prod/DB", "given-back")
+	tm.sync(t, tm.admin)
+	v, rep, err = machineRead(t, tok, time.Time{})
+	if err != nil || mGet(t, v, "app/prod/DB") != "given-back" || len(rep.Unreadable) != 0 {
+		t.Fatalf("after the admin's version: %v, %+v", err, rep)
+	}
+	if _, ok := mSecrets(t, v)["STOLEN"]; ok {
+		t.Fatal("STOLEN is still served")
 	}
 }
 
@@ -844,4 +872,53 @@ func (tm *mTeam) machine(t *testing.T, name string, folders ...string) *Token {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// Two honest moves through a scope a token does not hold (attack22 P1):
+// the admin moves a root secret into app/staging, carol (app/staging and
+// app/dev, not the root) moves it on into app/dev. A token of the root
+// and app/dev sees it go from the root to app/dev by carol, who cannot
+// write the root: it cannot tell this from a takeover, so it does not
+// serve that secret and says who moved it, but reads everything else
+// (the whole read failed before, for every such token, for good); a
+// later version by a writer of the root gives it back.
+func TestScopedTwoMovesSkipOneSecret(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	mSet(t, tm.admin.v, "SK", "sk-1")
+	tm.sync(t, tm.admin)
+	if err := tm.admin.Grant("carol", "app/dev", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.admin.Ungrant("carol", "/"); err != nil { // a contractor: app/staging and app/dev only
+		t.Fatal(err)
+	}
+	tok := tm.machine(t, "ci")
+	if err := tm.admin.Grant("ci", "app/dev", wire.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.admin.v.Move("SK", "app/staging/SK"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	if _, err := carol.v.Move("app/staging/SK", "app/dev/SK"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, carol)
+	v, rep, err := machineRead(t, tok, time.Time{})
+	if err != nil {
+		t.Fatalf("two honest moves stopped the token's read: %v", err)
+	}
+
+	got := mSecrets(t, v)
+	if _, ok := got["app/dev/SK"]; ok || got["app/alpha"] == "" || len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" {
+		t.Fatalf("after two moves the token holds %v; report %+v", got, rep.Unreadable)
+	}
+	tm.sync(t, tm.admin)
+	mSet(t, tm.admin.v, "app/dev/SK", "sk-2")
+	tm.sync(t, tm.admin)
+	v, rep, err = machineRead(t, tok, time.Time{})
+	if err != nil || mGet(t, v, "app/dev/SK") != "sk-2" || len(rep.Unreadable) != 0 {
+		t.Fatalf("after the admin's version: %v, %+v", err, rep)
+	}
 }

@@ -47,6 +47,9 @@ type Team struct {
 	scoped     *wire.ScopedPull
 	scopedHeld string
 	scopedOf   map[string]scopedAt // record id: the scope of its newest entry read
+	// scopedSuspect: records not served, whose newest entry read came
+	// through a move by a device that could not write the scope it left.
+	scopedSuspect map[string]suspectMove
 }
 
 // ErrMemoryTeam: a vault in memory (a machine token's) is owned by the

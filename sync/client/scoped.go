@@ -82,8 +82,12 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	resuming := t.scoped != nil && t.scopedHeld == key && sp.After > 0
 	var prior map[string]scopedAt
 	start := sp.After
+	// suspect: records whose newest entry read came after a scope change
+	// by a device that could not write the scope left (below).
+	suspect := map[string]suspectMove{}
 	if resuming {
 		maps.Copy(scopeOf, t.scopedOf)
+		maps.Copy(suspect, t.scopedSuspect)
 		prior = t.scopedOf
 	}
 	floor := sp.LogFloor
@@ -139,13 +143,19 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 			// A record that comes into one of these scopes from another
 			// of them: only a writer of the one it leaves may move it
 			// (attack18 F1, as syncer.checkMoves on a device with a
-			// vault, which keeps its copy; a token has none to keep).
-			// Also across versions this token does not see (of a scope it
-			// does not hold): a takeover hidden behind one is refused
-			// (attack21 N1); the price, two honest moves by different
-			// writers through such a scope, is documented.
+			// vault). Also across versions this token does not see (of a
+			// scope it does not hold): a takeover hidden behind one
+			// (attack21 N1). Such a record is not served, and the read
+			// says who wrote it; the rest is (its author's signature makes
+			// it her doing, so it stops no read: attack22 P1), and a
+			// later version by a writer of the scope it left settles it.
+			// Two honest moves by different writers through a scope the
+			// token does not hold look the same: that secret waits for
+			// such a version.
 			if from, ok := scopeOf[e.ID]; ok && from.scope != e.Scope && !st.writesScopeAt(e.Author, from.scope, e.LogSeq) {
-				return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: fmt.Sprintf("it moves record %s out of a folder scope its author could not write", e.ID)}
+				suspect[e.ID] = suspectMove{e, from.scope}
+			} else if sm, ok := suspect[e.ID]; ok && st.writesScopeAt(e.Author, sm.left, e.LogSeq) {
+				delete(suspect, e.ID)
 			}
 			scopeOf[e.ID] = scopedAt{e.Scope, e.Version}
 			logs = append(logs, wire.ChainEntry{Pos: e.Pos, LogSeq: e.LogSeq})
@@ -185,6 +195,10 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 		if e, ok := newest[id]; ok && e.Matches(&r) {
 			s.vouched[id] = true
 		}
+		if sm, ok := suspect[id]; ok {
+			s.skipSuspect(&r, sm)
+			continue
+		}
 		list = append(list, r)
 	}
 	if err := s.apply(list); err != nil {
@@ -212,8 +226,28 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	if s.fresh {
 		st.LastChange = st.now().UTC()
 	}
-	t.scoped, t.scopedHeld, t.scopedOf = &sp, key, scopeOf
+	t.scoped, t.scopedHeld, t.scopedOf, t.scopedSuspect = &sp, key, scopeOf, suspect
 	return nil
+}
+
+// suspectMove is the entry that moved a record out of folder scope left,
+// which its author could not write.
+type suspectMove struct {
+	entry wire.ChainEntry
+	left  string
+}
+
+// skipSuspect reports r, not applied: its newest version came through
+// sm's move, which its author could not make. The name is read from the
+// record (of a scope this device holds) for the report only.
+func (s *syncer) skipSuspect(r *wire.Record, sm suspectMove) {
+	name := ""
+	if p, err := s.st.openRecord(r, s.vouched[r.ID]); err == nil && p != nil {
+		name = p.Name
+		clear(p.Value)
+	}
+	u := moveReport(s.st.Members, &sm.entry, r.ID, cmp.Or(name, "record "+r.ID))
+	s.rep.Unreadable = append(s.rep.Unreadable, Unreadable{ID: r.ID, Name: name, Version: sm.entry.Version, Device: u.Device, Member: u.Member, Reason: u.Reason})
 }
 
 // checkMoved takes the server's proof that a record has left the

@@ -60,6 +60,12 @@ type Report struct {
 	LeftScopes int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
+	// ByExpired counts records not applied because the machine that wrote
+	// them (ExpiredMachines, by name) has reached the end of its access:
+	// this device cannot tell what it signed before from what its key
+	// signs after (attack22 E1).
+	ByExpired       int
+	ExpiredMachines []string
 	// TakenIn lists records of the epoch before the current one, written
 	// before it began, that this device (the admin that began it) applied
 	// and seals again under the new key, marked to rotate; each names who
@@ -467,6 +473,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 	// Checking signatures and opening payloads is most of a pull's work.
 	opened := make([]*payload, len(recs))
 	unreadable := make([]*UnreadableRecordError, len(recs))
+	expired := make([]string, len(recs)) // the machine, when its access ended
 	if err := par.Do(len(recs), func(i int) (err error) {
 		if mine[i] {
 			return nil
@@ -474,6 +481,9 @@ func (s *syncer) apply(recs []wire.Record) error {
 		opened[i], err = s.st.openRecord(&recs[i], s.vouched[recs[i].ID])
 		var stale *StaleRecordError
 		if errors.As(err, &stale) {
+			if ex := (*expiredAuthorError)(nil); errors.As(err, &ex) {
+				expired[i] = ex.name
+			}
 			return nil // opened[i] stays nil: skipped
 		}
 		if p := opened[i]; p != nil && p.old && !s.chain {
@@ -567,6 +577,11 @@ func (s *syncer) apply(recs []wire.Record) error {
 				marks[r.ID] = mark
 				t.Mark = &mark
 				s.rep.Superseded = append(s.rep.Superseded, s.name(r.ID))
+			} else if expired[i] != "" {
+				s.rep.ByExpired++
+				if !slices.Contains(s.rep.ExpiredMachines, expired[i]) {
+					s.rep.ExpiredMachines = append(s.rep.ExpiredMachines, expired[i])
+				}
 			} else {
 				s.rep.Skipped++
 			}

@@ -509,7 +509,7 @@ func (st *State) fetchKey(ctx context.Context, c *conn) error {
 	}
 	signer, ok := st.Members.Devices[wk.Signer]
 	switch {
-	case !ok || !signer.Active || signer.Role != wire.RoleAdmin:
+	case !ok || !signer.AdminSince(st.Members.EpochSeq):
 		return errors.New("the team key offered to this device is not signed by an admin of the team: refused")
 	case wk.Device != st.Device.ID:
 		return errors.New("the team key offered is for another device: refused")

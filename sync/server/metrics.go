@@ -119,6 +119,16 @@ func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 		stats[i] = m.routes[r]
 	}
 	m.mu.Unlock()
+	// The open streams are read first: a stream is counted as a request
+	// before it stops counting as open, so a scrape that sees it closed
+	// also sees it counted (read after, a stream closing in between was
+	// in neither).
+	open := map[string]int64{}
+	for _, r := range slices.Sorted(maps.Keys(streamRoutes)) {
+		if i := slices.Index(routes, r); i >= 0 {
+			open[r] = stats[i].streams.Load()
+		}
+	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	fmt.Fprintln(w, "# HELP hush_requests_total Requests served, by route and status.")
 	fmt.Fprintln(w, "# TYPE hush_requests_total counter")
@@ -152,11 +162,7 @@ func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "# HELP hush_open_streams Long-lived requests open now (watch streams), by route; they are not in hush_request_duration_seconds.")
 	fmt.Fprintln(w, "# TYPE hush_open_streams gauge")
 	for _, r := range slices.Sorted(maps.Keys(streamRoutes)) {
-		var open int64
-		if i := slices.Index(routes, r); i >= 0 {
-			open = stats[i].streams.Load()
-		}
-		fmt.Fprintf(w, "hush_open_streams{route=%q} %d\n", r, open)
+		fmt.Fprintf(w, "hush_open_streams{route=%q} %d\n", r, open[r])
 	}
 	fmt.Fprintln(w, "# HELP hush_uptime_seconds Seconds since this server process started.")
 	fmt.Fprintln(w, "# TYPE hush_uptime_seconds gauge")

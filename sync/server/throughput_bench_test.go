@@ -45,13 +45,17 @@ package server_test
 //     devices, some 10 + 50 records (a device that syncs as often as its
 //     team pushes gets about as many). recs/pull says how many.
 //
+// PostgreSQL runs durably, as a user's server (pgtest.Options.Durable:
+// fsync, synchronous_commit and full_page_writes on);
+// HUSH_BENCH_PG_FSYNC=off runs it as the tests do, with all three off.
+//
 // Reported: ops/s over the run (and req/s: a no-op is two requests),
 // p50-ms and p99-ms of single operations, and CPU per operation (user and
 // system), which moves much less than the rates when other programs share
 // the machine: srv-cpu-us/op is the server process's, cli-cpu-us/op the
 // load generator's (HTTP clients; their signing was done before), and
 // cpu-us/op both together (with HUSH_BENCH_INPROCESS=1, only cpu-us/op:
-// one process).
+// one process); pg-cpu-us/op is PostgreSQL's (all its processes), apart.
 
 import (
 	"bytes"
@@ -125,16 +129,31 @@ func benchPostgres(b *testing.B) *pgtest.Server {
 	benchPGMu.Lock()
 	defer benchPGMu.Unlock()
 	if benchPG == nil && benchPGSkip == "" {
-		s, skip, err := pgtest.ForTest()
+		durable := os.Getenv("HUSH_BENCH_PG_FSYNC") != "off"
+		s, skip, err := pgtest.ForTestWith(pgtest.Options{Durable: durable})
 		if err != nil {
 			b.Fatal(err)
 		}
 		benchPG, benchPGSkip = s, skip
+		if s != nil {
+			b.Logf("PostgreSQL durable (fsync, synchronous_commit, full_page_writes on): %v", s.Durable())
+		}
 	}
 	if benchPG == nil {
 		b.Skip(benchPGSkip)
 	}
 	return benchPG
+}
+
+// benchPGCPU is the CPU time of the PostgreSQL behind dsn so far (ok
+// false for SQLite, or where it cannot be read).
+func benchPGCPU(dsn string) (time.Duration, bool) {
+	if !strings.HasPrefix(dsn, "postgres") {
+		return 0, false
+	}
+	benchPGMu.Lock()
+	defer benchPGMu.Unlock()
+	return benchPG.CPU()
 }
 
 func stopBenchPostgres() {
@@ -366,6 +385,7 @@ func (bt *benchTeam) run(b *testing.B, op string) {
 	deadline := time.Now().Add(throughputLimit)
 	b.ResetTimer()
 	cpu0, srv0 := processCPU(b), bt.serverCPU(b)
+	pg0, pgOK := benchPGCPU(bt.e.db)
 	start := time.Now()
 	for di, ops := range plans {
 		d := bt.devs[di]
@@ -404,6 +424,7 @@ func (bt *benchTeam) run(b *testing.B, op string) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu, srv := processCPU(b)-cpu0, bt.serverCPU(b)-srv0
+	pg1, _ := benchPGCPU(bt.e.db)
 	b.StopTimer()
 	if firstEr != nil {
 		b.Fatal(firstEr)
@@ -422,6 +443,9 @@ func (bt *benchTeam) run(b *testing.B, op string) {
 	if bt.srv != nil {
 		b.ReportMetric(perOp(srv), "srv-cpu-us/op")
 		b.ReportMetric(perOp(cpu), "cli-cpu-us/op")
+	}
+	if pgOK {
+		b.ReportMetric(perOp(pg1-pg0), "pg-cpu-us/op")
 	}
 	if pulls > 0 {
 		b.ReportMetric(float64(recs)/float64(pulls), "recs/pull")

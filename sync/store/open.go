@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -117,13 +118,29 @@ func IsFull(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "53100"
 }
 
+// pgConns is how many connections a server process keeps to PostgreSQL
+// for its reads and writes (the nonces have their own few): 4 a core, at
+// least 8. More only have backends queue for the same cores (with 32 and
+// fifty devices at once, PostgreSQL spent some 5-10% more CPU a request:
+// docs/benchmarks.md, "PostgreSQL, durable"); with fewer, requests wait
+// for a connection in the Go server instead, which costs nothing.
+func pgConns() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
+
+// pgBatchWorkers is how many coalesced statements of a kind (device
+// lookups, nonce writes) one server process has in flight at once, and
+// pgBatchMax how many calls one of them answers at most.
+const (
+	pgBatchWorkers = 2
+	pgBatchMax     = 128
+)
+
 func openPostgres(ctx context.Context, dsn string) (Store, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", Describe(dsn), err)
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	db.SetMaxOpenConns(pgConns())
+	db.SetMaxIdleConns(pgConns())
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: cannot reach %s: %w", Describe(dsn), err)
@@ -144,7 +161,11 @@ func openPostgres(ctx context.Context, dsn string) (Store, error) {
 	}
 	cfg.RuntimeParams["synchronous_commit"] = "off"
 	nonceDB := stdlib.OpenDB(*cfg)
-	nonceDB.SetMaxOpenConns(16)
-	nonceDB.SetMaxIdleConns(16)
-	return &sqlStore{w: db, r: db, d: d, nonceDB: nonceDB}, nil
+	// The coalesced nonce writes, and a sweep of old nonces.
+	nonceDB.SetMaxOpenConns(pgBatchWorkers + 1)
+	nonceDB.SetMaxIdleConns(pgBatchWorkers + 1)
+	st := &sqlStore{w: db, r: db, d: d, nonceDB: nonceDB}
+	st.deviceCalls = &coalescer[string, *Device]{workers: pgBatchWorkers, max: pgBatchMax, run: st.devicesByID}
+	st.nonceCalls = &coalescer[nonceUse, struct{}]{workers: pgBatchWorkers, max: pgBatchMax, run: st.useNonces}
+	return st, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"embed"
@@ -44,6 +45,14 @@ type sqlStore struct {
 	// nonceDB (PostgreSQL) has synchronous_commit off.
 	nonceDB *sql.DB
 	unlock  func()
+
+	// PostgreSQL: device lookups and nonce writes coalesced (batch.go),
+	// and the sweep of old nonces, one at a time in the background.
+	deviceCalls *coalescer[string, *Device]
+	nonceCalls  *coalescer[nonceUse, struct{}]
+	sweeping    sync.Mutex
+	lastSweep   time.Time
+	sweeps      sync.WaitGroup
 
 	commitOnce    sync.Once
 	closeOnce     sync.Once
@@ -477,7 +486,55 @@ func scanDevice(sc interface{ Scan(...any) error }) (*Device, error) {
 }
 
 func (s *sqlStore) Device(ctx context.Context, id string) (*Device, error) {
+	if s.deviceCalls != nil {
+		return s.deviceCalls.do(ctx, id)
+	}
 	return scanDevice(s.r.QueryRowContext(ctx, s.query(`SELECT `+deviceColumns+` FROM devices WHERE id = $1`), id))
+}
+
+// devicesByID answers a batch of Device calls with one statement. Each
+// call's lookup starts after the call was made, as a statement of its own
+// would: a device removed before a request came is seen removed.
+func (s *sqlStore) devicesByID(ctx context.Context, batch []*call[string, *Device]) {
+	ids := make([]string, 0, len(batch))
+	for _, cl := range batch {
+		ids = append(ids, cl.in)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = ANY($1)`, ids)
+	if err != nil {
+		fail(batch, err)
+		return
+	}
+	defer rows.Close()
+	found := make(map[string]*Device, len(batch))
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			fail(batch, err)
+			return
+		}
+		found[d.ID] = d
+	}
+	if err := rows.Err(); err != nil {
+		fail(batch, err)
+		return
+	}
+	given := make(map[string]bool, len(batch))
+	for _, cl := range batch {
+		d := found[cl.in]
+		switch {
+		case d == nil:
+			cl.err = ErrNotFound
+		case given[cl.in]:
+			// Two requests of one device: each its own copy.
+			c := *d
+			c.SignKey, c.Binding = bytes.Clone(d.SignKey), bytes.Clone(d.Binding)
+			cl.out = &c
+		default:
+			given[cl.in] = true
+			cl.out = d
+		}
+	}
 }
 
 func (s *sqlStore) Seen(ctx context.Context, device string, now time.Time) error {
@@ -489,22 +546,90 @@ func (s *sqlStore) UseNonce(ctx context.Context, device, nonce string, now, befo
 	if s.nonces != nil {
 		return s.nonces.use(nonceKey{device, nonce}, now, before)
 	}
-	// One statement on connections with synchronous_commit off: a nonce
-	// lost in a database crash can be replayed only within the clock
-	// window after it, not worth a disk sync (and round trips) per request.
-	res, err := s.exec(ctx, s.nonceDB, `INSERT INTO nonces (device, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, device, nonce, nanos(now))
+	_, err := s.nonceCalls.do(ctx, nonceUse{nonceKey{device, nonce}, now, before})
+	return err
+}
+
+// nonceUse is one UseNonce call on PostgreSQL.
+type nonceUse struct {
+	key         nonceKey
+	now, before time.Time
+}
+
+// nonceSweepEvery is how often a server process forgets old nonces.
+const nonceSweepEvery = 10 * time.Second
+
+// useNonces answers a batch of UseNonce calls with one statement, on
+// connections with synchronous_commit off (a nonce lost in a database
+// crash can be replayed only within the clock window after it, not worth
+// a disk sync per request). The table's primary key decides, as for one
+// row: a nonce is new only if this insert wrote its row, so two server
+// processes (or two calls of one batch) taking one nonce cannot both
+// have it.
+func (s *sqlStore) useNonces(ctx context.Context, batch []*call[nonceUse, struct{}]) {
+	devs, nonces, ats := make([]string, 0, len(batch)), make([]string, 0, len(batch)), make([]int64, 0, len(batch))
+	first := make(map[nonceKey]bool, len(batch))
+	before := batch[0].in.before
+	for _, cl := range batch {
+		if first[cl.in.key] {
+			continue // the same nonce twice at once: the first call's, if any
+		}
+		first[cl.in.key] = true
+		devs, nonces, ats = append(devs, cl.in.key.device), append(nonces, cl.in.key.nonce), append(ats, nanos(cl.in.now))
+		if cl.in.before.Before(before) {
+			before = cl.in.before
+		}
+	}
+	rows, err := s.nonceDB.QueryContext(ctx, `INSERT INTO nonces (device, nonce, at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING RETURNING device, nonce`, devs, nonces, ats)
 	if err != nil {
-		return err
+		fail(batch, err)
+		return
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrReplay
+	defer rows.Close()
+	fresh := make(map[nonceKey]bool, len(batch))
+	for rows.Next() {
+		var k nonceKey
+		if err := rows.Scan(&k.device, &k.nonce); err != nil {
+			fail(batch, err)
+			return
+		}
+		fresh[k] = true
 	}
-	// Forget old nonces now and then, not on every request.
-	if now.UnixNano()%64 == 0 {
-		_, err := s.exec(ctx, s.nonceDB, `DELETE FROM nonces WHERE at < $1`, nanos(before))
-		return err
+	if err := rows.Err(); err != nil {
+		fail(batch, err)
+		return
 	}
-	return nil
+	for _, cl := range batch {
+		if fresh[cl.in.key] {
+			delete(fresh, cl.in.key) // a second call of the nonce is a replay
+		} else {
+			cl.err = ErrReplay
+		}
+	}
+	s.sweepNonces(batch[0].in.now, before)
+}
+
+// sweepNonces forgets the nonces older than before, every
+// nonceSweepEvery, in the background: the rows of the window are what
+// replay refusal needs.
+func (s *sqlStore) sweepNonces(now, before time.Time) {
+	if !s.sweeping.TryLock() {
+		return
+	}
+	if now.Sub(s.lastSweep) < nonceSweepEvery && !s.lastSweep.After(now) {
+		s.sweeping.Unlock()
+		return
+	}
+	s.lastSweep = now
+	s.sweeps.Add(1)
+	go func() {
+		defer s.sweeps.Done()
+		defer s.sweeping.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s.nonceDB.ExecContext(ctx, `DELETE FROM nonces WHERE at < $1`, nanos(before))
+	}()
 }
 
 // pushReq is one Push waiting for the committer.
@@ -572,18 +697,11 @@ func (s *sqlStore) commit() {
 		// servers' batches cannot deadlock on PostgreSQL.
 		slices.SortStableFunc(batch, func(a, b *pushReq) int { return strings.Compare(a.team, b.team) })
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			for _, r := range batch {
-				if r.err = s.pushAny(ctx, tx, r); r.err != nil {
-					return r.err
-				}
-			}
-			return nil
-		})
+		err := s.tx(ctx, func(tx *sql.Tx) error { return s.pushGroup(ctx, tx, batch) })
 		if err != nil && len(batch) > 1 {
 			// One failing push must not fail the others: apply each alone.
 			for _, r := range batch {
-				r.err = s.tx(ctx, func(tx *sql.Tx) error { return s.pushAny(ctx, tx, r) })
+				r.err = s.tx(ctx, func(tx *sql.Tx) error { return s.pushGroup(ctx, tx, []*pushReq{r}) })
 			}
 		} else if err != nil {
 			batch[0].err = err
@@ -598,33 +716,258 @@ func (s *sqlStore) commit() {
 	}
 }
 
-func (s *sqlStore) pushAny(ctx context.Context, tx *sql.Tx, r *pushReq) (err error) {
-	if r.chain != nil {
-		r.chained, err = s.chainTx(ctx, tx, r.team, r.chain)
-		return err
+// pushGroup applies a batch of pushes in tx, in order. The v1 pushes of
+// one team take the team's row once and write its sequence number once,
+// at the end, not two statements each; a chain push reads and writes the
+// row itself, so what the v1 pushes before it gave is written first.
+func (s *sqlStore) pushGroup(ctx context.Context, tx *sql.Tx, batch []*pushReq) error {
+	locked := map[string]*lockedTeam{}
+	for i := 0; i < len(batch); i++ {
+		r := batch[i]
+		if r.chain == nil && s.d.name == "postgres" {
+			// The v1 pushes of this team that follow (the batch is in
+			// team order): a few statements for all of them.
+			j := i + 1
+			for j < len(batch) && batch[j].chain == nil && batch[j].team == r.team {
+				j++
+			}
+			if err := s.pushTeam(ctx, tx, r.team, batch[i:j], locked); err != nil {
+				r.err = err
+				return err
+			}
+			i = j - 1
+			continue
+		}
+		if r.chain != nil {
+			if err := s.writeSeq(ctx, tx, r.team, locked); err != nil {
+				r.err = err
+				return err
+			}
+			delete(locked, r.team)
+			if r.chained, r.err = s.chainTx(ctx, tx, r.team, r.chain); r.err != nil {
+				return r.err
+			}
+			continue
+		}
+		if r.results, r.head, r.err = s.pushTx(ctx, tx, r.team, r.records, locked); r.err != nil {
+			return r.err
+		}
 	}
-	r.results, r.head, err = s.pushTx(ctx, tx, r.team, r.records)
+	for team := range locked {
+		if err := s.writeSeq(ctx, tx, team, locked); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockedTeam is a team's row as a group commit has taken it: the
+// sequence number its pushes have reached so far, and what they check.
+type lockedTeam struct {
+	seq, epoch, logSeq, chained int64
+	// wrote: seq is past the row's (writeSeq writes it).
+	wrote bool
+}
+
+// writeSeq writes the sequence number the group's pushes gave team.
+func (s *sqlStore) writeSeq(ctx context.Context, tx *sql.Tx, team string, locked map[string]*lockedTeam) error {
+	t := locked[team]
+	if t == nil || !t.wrote {
+		return nil
+	}
+	_, err := s.exec(ctx, tx, `UPDATE teams SET seq = $1 WHERE id = $2`, t.seq, team)
+	t.wrote = false
 	return err
 }
 
-func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records []wire.Record) ([]wire.PushResult, int64, error) {
+// lockTeam takes team's row for the group's transaction, or returns it
+// if the group has it already.
+func (s *sqlStore) lockTeam(ctx context.Context, tx *sql.Tx, team string, locked map[string]*lockedTeam) (*lockedTeam, error) {
+	if t := locked[team]; t != nil {
+		return t, nil
+	}
+	t := &lockedTeam{}
+	if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq, epoch, log_seq, chained`), team).Scan(&t.seq, &t.epoch, &t.logSeq, &t.chained); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	locked[team] = t
+	return t, nil
+}
+
+// pushTeam applies v1 pushes of one team (PostgreSQL), in order, with the
+// same outcome as pushTx applying them one after the other, in a few
+// statements instead of one per record: with the team's row taken, no
+// other push of the team (from any process: every push takes the row
+// first) can change its records, so their stored versions are read once,
+// each compare-and-set is decided here against what is stored and what
+// the pushes before it in the group wrote, and the records taken are
+// written in one UPDATE and one INSERT.
+func (s *sqlStore) pushTeam(ctx context.Context, tx *sql.Tx, team string, reqs []*pushReq, locked map[string]*lockedTeam) error {
+	t, err := s.lockTeam(ctx, tx, team, locked)
+	if err != nil {
+		return err
+	}
+	// A team whose changes are a chain takes no record outside it.
+	if t.chained != 0 {
+		return ErrChained
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		for i := range r.records {
+			if id := r.records[i].ID; !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	stored := make(map[string]*wire.Record, len(ids))
+	rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+` FROM records WHERE team = $1 AND id = ANY($2)`, team, ids)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		rec, err := scanRecord(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		stored[rec.ID] = rec
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	inDB := make(map[string]bool, len(stored))
+	for id := range stored {
+		inDB[id] = true
+	}
+	// What the group writes: each record's last version taken, in the
+	// order first taken.
+	var order []string
+	wrote := map[string]bool{}
+	head := t.seq
+	for _, r := range reqs {
+		r.results = make([]wire.PushResult, len(r.records))
+		for i := range r.records {
+			rec := &r.records[i]
+			res := &r.results[i]
+			res.ID = rec.ID
+			// A record sealed under an old key epoch, or written before
+			// the latest membership change, is refused (as in pushTx).
+			if rec.Scope == "" && rec.Epoch != t.epoch || rec.LogSeq != t.logSeq {
+				res.Status = wire.PushStale
+				continue
+			}
+			// Compare-and-set: a new record only if none is stored, a new
+			// version only over the one before it.
+			cur := stored[rec.ID]
+			var have int64
+			if cur != nil {
+				have = cur.Version
+			}
+			if rec.Version < 1 || rec.Version-1 != have {
+				res.Status = wire.PushConflict
+				if cur != nil {
+					c := *cur
+					res.Current = &c
+				}
+				continue
+			}
+			head++
+			taken := *rec
+			taken.Seq = head
+			stored[rec.ID] = &taken
+			if !wrote[rec.ID] {
+				wrote[rec.ID] = true
+				order = append(order, rec.ID)
+			}
+			res.Status, res.Seq = wire.PushOK, head
+		}
+		r.head = head
+	}
+	if head != t.seq {
+		t.seq, t.wrote = head, true
+	}
+	var ins, upd recordColumnsOf
+	for _, id := range order {
+		if inDB[id] {
+			upd.add(stored[id])
+		} else {
+			ins.add(stored[id])
+		}
+	}
+	if len(upd.id) > 0 {
+		res, err := tx.ExecContext(ctx, `UPDATE records r SET version = u.version, epoch = u.epoch, sealed = u.sealed, author = u.author,
+			sig = u.sig, seq = u.seq, log_seq = u.log_seq, scope = u.scope
+			FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bytea[], $6::text[], $7::bytea[], $8::bigint[], $9::bigint[], $10::text[])
+				AS u(id, version, epoch, sealed, author, sig, seq, log_seq, scope)
+			WHERE r.team = $1 AND r.id = u.id`, upd.args(team)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != int64(len(upd.id)) {
+			return fmt.Errorf("store: %d of %d records updated under the team's lock", n, len(upd.id))
+		}
+	}
+	if len(ins.id) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO records (team, id, version, epoch, sealed, author, sig, seq, log_seq, scope)
+			SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bytea[], $6::text[], $7::bytea[], $8::bigint[], $9::bigint[], $10::text[])`,
+			ins.args(team)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordColumnsOf is records as one array per column, for unnest.
+type recordColumnsOf struct {
+	id, author, scope          []string
+	version, epoch, seq, logSq []int64
+	sealed, sig                [][]byte
+}
+
+func (c *recordColumnsOf) add(r *wire.Record) {
+	c.id, c.version, c.epoch = append(c.id, r.ID), append(c.version, r.Version), append(c.epoch, r.Epoch)
+	c.sealed, c.author, c.sig = append(c.sealed, r.Sealed), append(c.author, r.Author), append(c.sig, r.Sig)
+	c.seq, c.logSq, c.scope = append(c.seq, r.Seq), append(c.logSq, r.LogSeq), append(c.scope, r.Scope)
+}
+
+// args are $1 team and $2-$10 the columns in the order the statements
+// above name them.
+func (c *recordColumnsOf) args(team string) []any {
+	return []any{team, c.id, c.version, c.epoch, c.sealed, c.author, c.sig, c.seq, c.logSq, c.scope}
+}
+
+func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records []wire.Record, locked map[string]*lockedTeam) ([]wire.PushResult, int64, error) {
 	results := make([]wire.PushResult, len(records))
 	var head int64
 	err := func() error {
 		// Taking the team's row first serialises pushes to one team across
 		// processes (PostgreSQL row lock), so sequence numbers become
-		// visible in order and a pull never skips one.
-		var epoch, logSeq, chained int64
-		if err := tx.QueryRowContext(ctx, s.query(`UPDATE teams SET seq = seq WHERE id = $1 RETURNING seq, epoch, log_seq, chained`), team).Scan(&head, &epoch, &logSeq, &chained); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
-			}
+		// visible in order and a pull never skips one. The row stays
+		// locked to the transaction's end: later pushes of the team in
+		// the group go on from what this one left.
+		t, err := s.lockTeam(ctx, tx, team, locked)
+		if err != nil {
 			return err
 		}
+		head = t.seq
+		epoch, logSeq := t.epoch, t.logSeq
 		// A team whose changes are a chain takes no record outside it.
-		if chained != 0 {
+		if t.chained != 0 {
 			return ErrChained
 		}
+		defer func() {
+			if head != t.seq {
+				t.seq, t.wrote = head, true
+			}
+		}()
 		for i := range records {
 			r := &records[i]
 			results[i].ID = r.ID
@@ -664,8 +1007,7 @@ func (s *sqlStore) pushTx(ctx context.Context, tx *sql.Tx, team string, records 
 			}
 			results[i].Status, results[i].Seq = wire.PushOK, head
 		}
-		_, err := s.exec(ctx, tx, `UPDATE teams SET seq = $1 WHERE id = $2`, head, team)
-		return err
+		return nil
 	}()
 	if err != nil {
 		return nil, 0, err
@@ -860,6 +1202,20 @@ func (s *sqlStore) Audit(ctx context.Context, events ...Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	if s.d.name == "postgres" {
+		// One statement for the batch (the server writes its events in
+		// batches of up to hundreds): a statement per event was one in
+		// every five the server sent.
+		n := len(events)
+		at, teams, devs, actions, recs, results := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		for i, e := range events {
+			at[i], teams[i], devs[i], actions[i], recs[i], results[i] = nanos(e.Time), e.Team, e.Device, e.Action, strings.Join(e.Records, ","), e.Result
+		}
+		_, err := s.w.ExecContext(ctx, `INSERT INTO events (time, team, device, action, records, result)
+			SELECT t, tm, d, a, r, res FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+			WITH ORDINALITY AS u(t, tm, d, a, r, res, n) ORDER BY n`, at, teams, devs, actions, recs, results)
+		return err
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, e := range events {
 			if _, err := s.exec(ctx, tx, `INSERT INTO events (time, team, device, action, records, result) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -902,6 +1258,7 @@ func (s *sqlStore) Close() error {
 		return nil
 	}
 	<-s.committerDone
+	s.sweeps.Wait()
 	if s.unlock != nil {
 		defer s.unlock()
 	}

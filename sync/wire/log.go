@@ -129,6 +129,26 @@ func (d *LogDevice) RoleAt(seq int64) (string, bool) {
 	return role, role != ""
 }
 
+// AdminSince reports whether the device is in the team and was an admin
+// at some point from log entry from on: a key of an epoch that began at
+// from, wrapped by an admin then, stays good after a demotion that began
+// no new epoch (attack22 C2: else every device that fetched it afresh,
+// a token, a member she approved, was refused).
+func (d *LogDevice) AdminSince(from int64) bool {
+	if !d.Active {
+		return false
+	}
+	if r, ok := d.RoleAt(from); ok && r == RoleAdmin {
+		return true
+	}
+	for _, r := range d.Roles {
+		if r.From > from && r.Role == RoleAdmin {
+			return true
+		}
+	}
+	return false
+}
+
 // Membership is the state a verified log leads to.
 type Membership struct {
 	Team     string

@@ -5,6 +5,12 @@
 //
 // Set HUSH_TEST_PG_URL to a superuser URL to use a server you run yourself
 // instead (each test still gets its own database).
+//
+// Tests run the server with fsync, synchronous_commit and
+// full_page_writes off (a crash of the machine may lose or corrupt what
+// it holds: nothing a test needs after it ends). Benchmarks that stand
+// for a user's server start it with [Options.Durable], PostgreSQL's own
+// defaults for all three.
 package pgtest
 
 import (
@@ -37,6 +43,7 @@ var ErrMissing = errors.New("PostgreSQL is not installed (run scripts/install-te
 
 // Server is a running PostgreSQL.
 type Server struct {
+	opts     Options
 	dir      string // empty for an external server
 	bin      string
 	asUser   string // run pg_ctl as this user (root cannot run PostgreSQL)
@@ -114,8 +121,24 @@ func version(dir string) int {
 	return n
 }
 
-// Start initialises a new cluster and starts it (at most about 30 s).
-func Start() (*Server, error) {
+// Options say how Start runs the server.
+type Options struct {
+	// Durable keeps fsync, synchronous_commit and full_page_writes on, as
+	// a user's server runs: a transaction whose COMMIT returned is on disk.
+	// Off (tests), PostgreSQL writes when it likes: faster, and nothing
+	// survives a crash of the machine.
+	Durable bool
+	// Settings are more "name=value" server settings (passed as -c), such
+	// as shared_preload_libraries=pg_stat_statements to profile.
+	Settings []string
+}
+
+// Start initialises a new cluster and starts it (at most about 30 s),
+// not durable: see [Options].
+func Start() (*Server, error) { return StartWith(Options{}) }
+
+// StartWith is Start with options.
+func StartWith(o Options) (*Server, error) {
 	if u := os.Getenv("HUSH_TEST_PG_URL"); u != "" {
 		pu, err := url.Parse(u)
 		if err != nil {
@@ -127,7 +150,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{bin: bin, password: randHex(12)}
+	s := &Server{opts: o, bin: bin, password: randHex(12)}
 	if os.Geteuid() == 0 {
 		// initdb and postgres refuse to run as root.
 		if _, err := user.Lookup("postgres"); err != nil {
@@ -155,9 +178,13 @@ func Start() (*Server, error) {
 			return fail(fmt.Errorf("pgtest: chown: %v: %s", err, out))
 		}
 	}
-	if out, err := s.command(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "postgres",
-		"--pwfile="+filepath.Join(dir, "pw"), "--auth-local=trust", "--auth-host=scram-sha-256",
-		"-E", "UTF8", "--locale=C.UTF-8", "-N").CombinedOutput(); err != nil {
+	initdb := []string{"-D", filepath.Join(dir, "data"), "-U", "postgres",
+		"--pwfile=" + filepath.Join(dir, "pw"), "--auth-local=trust", "--auth-host=scram-sha-256",
+		"-E", "UTF8", "--locale=C.UTF-8"}
+	if !o.Durable {
+		initdb = append(initdb, "-N") // no sync of the new cluster's files
+	}
+	if out, err := s.command(filepath.Join(bin, "initdb"), initdb...).CombinedOutput(); err != nil {
 		return fail(fmt.Errorf("pgtest: initdb: %v\n%s", err, out))
 	}
 	var lastErr error
@@ -167,10 +194,8 @@ func Start() (*Server, error) {
 			return fail(err)
 		}
 		s.Port = port
-		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-			port, filepath.Join(dir, "sock"))
 		out, err := s.command(filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(dir, "data"),
-			"-l", filepath.Join(dir, "server.log"), "-w", "-t", "30", "-o", opts, "start").CombinedOutput()
+			"-l", filepath.Join(dir, "server.log"), "-w", "-t", "30", "-o", s.serverOpts(), "start").CombinedOutput()
 		if err == nil {
 			return s, s.waitReady()
 		}
@@ -179,6 +204,26 @@ func Start() (*Server, error) {
 	}
 	return fail(lastErr)
 }
+
+// serverOpts are the postgres command line's settings.
+func (s *Server) serverOpts() string {
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=300", s.Port, filepath.Join(s.dir, "sock"))
+	if s.opts.Durable {
+		// Spelled out, whatever a packaged postgresql.conf says.
+		opts += " -c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+	} else {
+		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
+	for _, kv := range s.opts.Settings {
+		opts += " -c " + kv
+	}
+	return opts
+}
+
+// Durable reports whether the server runs with fsync, synchronous_commit
+// and full_page_writes on (a server of HUSH_TEST_PG_URL: whatever it was
+// started with, unknown here, so false).
+func (s *Server) Durable() bool { return s.external == nil && s.opts.Durable }
 
 func (s *Server) waitReady() error {
 	deadline := time.Now().Add(15 * time.Second)
@@ -236,10 +281,8 @@ func (s *Server) Kill() error {
 
 // Restart starts a server stopped by Kill again.
 func (s *Server) Restart() error {
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-		s.Port, filepath.Join(s.dir, "sock"))
 	out, err := s.command(filepath.Join(s.bin, "pg_ctl"), "-D", filepath.Join(s.dir, "data"),
-		"-l", filepath.Join(s.dir, "server.log"), "-w", "-t", "30", "-o", opts, "start").CombinedOutput()
+		"-l", filepath.Join(s.dir, "server.log"), "-w", "-t", "30", "-o", s.serverOpts(), "start").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("pgtest: restart: %v: %s", err, out)
 	}
@@ -248,8 +291,11 @@ func (s *Server) Restart() error {
 
 // ForTest starts a server for a package's tests, or returns nil and a
 // reason to skip. With HUSH_TEST_REAL=1 a missing PostgreSQL is an error.
-func ForTest() (*Server, string, error) {
-	s, err := Start()
+func ForTest() (*Server, string, error) { return ForTestWith(Options{}) }
+
+// ForTestWith is ForTest with options.
+func ForTestWith(o Options) (*Server, string, error) {
+	s, err := StartWith(o)
 	if err == nil {
 		return s, "", nil
 	}
@@ -257,4 +303,69 @@ func ForTest() (*Server, string, error) {
 		return nil, err.Error(), nil
 	}
 	return nil, "", err
+}
+
+// CPU is the CPU time (user and system) the server's processes have used
+// so far: the postmaster, its live children (backends, WAL writer,
+// checkpointer...) and the children it has reaped. ok is false where it
+// cannot be read: not Linux (/proc), or a server of HUSH_TEST_PG_URL.
+// Benchmarks read it before and after a run, to put the database's CPU
+// beside the server's.
+func (s *Server) CPU() (cpu time.Duration, ok bool) {
+	if s == nil || s.dir == "" {
+		return 0, false
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		return 0, false
+	}
+	f, ok := procStat(pid)
+	if !ok {
+		return 0, false
+	}
+	// utime, stime, cutime, cstime: fields 14-17 of the line, 12-15 after
+	// the command's closing parenthesis (from the state on).
+	ticks := f[11] + f[12] + f[13] + f[14]
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	for _, d := range dirs {
+		child, err := strconv.Atoi(d.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		if c, ok := procStat(child); ok && c[1] == int64(pid) {
+			ticks += c[11] + c[12]
+		}
+	}
+	// USER_HZ is 100 on Linux.
+	return time.Duration(ticks) * (time.Second / 100), true
+}
+
+// procStat is /proc/PID/stat's fields after the command, as numbers
+// (the state, field 0, is 0): [1] is the parent's pid, [11] and [12]
+// utime and stime, [13] and [14] those of reaped children.
+func procStat(pid int) ([]int64, bool) {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, false
+	}
+	i := strings.LastIndexByte(string(st), ')')
+	if i < 0 {
+		return nil, false
+	}
+	fs := strings.Fields(string(st[i+1:]))
+	if len(fs) < 15 {
+		return nil, false
+	}
+	out := make([]int64, 15)
+	for j := 1; j < 15; j++ {
+		out[j], _ = strconv.ParseInt(fs[j], 10, 64)
+	}
+	return out, true
 }

@@ -174,12 +174,16 @@ func Explain(err error, tok *client.Token) error {
 // shown, such as a removal, or an admin's re-sealing still under way), or
 // written by an expired machine.
 func SkippedNote(rep *client.Report) string {
-	if rep == nil || rep.Skipped+len(rep.Unreadable) == 0 {
+	if rep == nil || rep.Skipped+rep.ByExpired+len(rep.Unreadable) == 0 {
 		return ""
+	}
+	if rep.ByExpired > 0 && rep.Skipped+len(rep.Unreadable) == 0 {
+		return fmt.Sprintf("warning: %d secret(s) were last written by machine %s, whose access has ended: this machine does not read them until an admin runs `hush team remove %s` or a writer changes them",
+			rep.ByExpired, strings.Join(rep.ExpiredMachines, ", "), rep.ExpiredMachines[0])
 	}
 	if rep.Skipped == 0 {
 		u := rep.Unreadable[0]
 		return fmt.Sprintf("warning: %d record(s) signed by a team member could not be read (the first: version %d of record %s, by %s's device %s: %s): this machine keeps what it read before; tell an admin", len(rep.Unreadable), u.Version, u.ID, u.Member, u.Device, u.Reason)
 	}
-	return fmt.Sprintf("warning: %d record(s) could not be read by this machine (sealed under a key it does not hold, or written by an expired machine, or unreadable as their author wrote them): what it reads may be out of date; if this lasts, compare `hush team verify` with an admin", rep.Skipped+len(rep.Unreadable))
+	return fmt.Sprintf("warning: %d record(s) could not be read by this machine (sealed under a key it does not hold, or written by an expired machine, or unreadable as their author wrote them): what it reads may be out of date; if this lasts, compare `hush team verify` with an admin", rep.Skipped+rep.ByExpired+len(rep.Unreadable))
 }

@@ -31,6 +31,9 @@ func ReadCA(path string) ([]byte, error) {
 // only scopes if any. note says what the code is for, and what to do
 // with it, and which folders became scopes for it, held by whom.
 func Invite(ctx context.Context, t *client.Team, role, member string, ttl time.Duration, scopes []string) (code string, notes []string, err error) {
+	if err := syncBeforeCarving(ctx, t, scopes); err != nil {
+		return "", nil, err
+	}
 	before, _ := t.State().Folders()
 	inv, err := t.InviteScoped(ctx, role, member, ttl, scopes)
 	if err != nil {
@@ -42,6 +45,21 @@ func Invite(ctx context.Context, t *client.Team, role, member string, ttl time.D
 		notes = append(notes, fmt.Sprintf("a %s invitation for a new member, valid once for %s. On the new device: hush team join CODE --member NAME", role, vault.FormatInterval(ttl)))
 	}
 	return inv.String(), append(notes, newScopeNotes(t, before, "")...), nil
+}
+
+// syncBeforeCarving syncs before an invitation with scopes: a folder made
+// a scope then has its secrets sealed again into it from what this device
+// holds, which must be the team's latest (attack22 C10: a teammate's
+// change it had not pulled met the re-seal as a conflict, and the new
+// scope's holders never got the secret). A grant syncs first likewise.
+func syncBeforeCarving(ctx context.Context, t *client.Team, scopes []string) error {
+	if len(scopes) == 0 {
+		return nil
+	}
+	if _, err := t.Sync(ctx); err != nil {
+		return fmt.Errorf("sync before making the scopes: %w", err)
+	}
+	return nil
 }
 
 // newScopeNotes names, for each folder scope made since before (the

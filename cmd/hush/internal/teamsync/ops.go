@@ -31,19 +31,40 @@ func Create(v *vault.Vault, o client.CreateOptions) ([]string, error) {
 	return append(notes, "pushed "+human.Count(rep.Pushed, "secret")+". Next: `hush team invite --role writer`"), nil
 }
 
-// SetRole gives member name role, for all their devices. A writer made a
-// reader starts a new key epoch (what they sign from now on is refused),
-// and every secret is pushed sealed under it.
+// SetRole gives member name role, for all their devices, after a sync
+// (what is sealed again under a new key is what this device holds: else
+// a teammate's change it had not pulled would be replaced by its older
+// copy, attack22 C3). A scope the member can no longer write, or gains
+// (an admin holds every one), starts a new key epoch, and its secrets are
+// pushed sealed under it at once, not at this device's next sync.
 func SetRole(ctx context.Context, t *client.Team, name, role string) ([]string, error) {
-	epoch, err := t.SetRole(ctx, name, role)
+	if _, err := t.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("sync before changing the role: %w", err)
+	}
+	member, ds, _ := t.State().FindMember(name)
+	wasAdmin := len(ds) > 0 && ds[0].Role == "admin"
+	ch, err := t.SetRole(ctx, name, role)
 	if err != nil {
 		return nil, err
 	}
 	notes := []string{fmt.Sprintf("%s is now a %s", name, role)}
-	if epoch == 0 {
+	if m := t.State().Members; wasAdmin {
+		// On the root a member holds the team role: an admin made
+		// something else holds it, also one who held folder scopes only
+		// before she was an admin (attack22 C5). Said, with the way back.
+		if r, ok := m.ScopesOf(member, m.Seq)[""]; ok {
+			notes = append(notes, fmt.Sprintf("%s holds the root (/) as %s, as every %s does: `hush team ungrant %s /` takes it", member, r, role, member))
+		}
+	}
+	if ch.Epoch > 0 {
+		notes = append(notes, fmt.Sprintf("new team key epoch %d: what a former writer signs from now on is refused", ch.Epoch))
+	}
+	if len(ch.Scopes) > 0 {
+		notes = append(notes, fmt.Sprintf("new keys for %s", strings.Join(ch.Scopes, ", ")))
+	}
+	if ch.Epoch == 0 && len(ch.Scopes) == 0 {
 		return notes, nil
 	}
-	notes = append(notes, fmt.Sprintf("new team key epoch %d: what a former writer signs from now on is refused", epoch))
 	return pushResealed(ctx, t, notes)
 }
 
@@ -126,6 +147,9 @@ const MachineLife = 90 * 24 * time.Hour
 // it; when that sync fails, the machine is added all the same and a note
 // says so.
 func InviteMachine(ctx context.Context, t *client.Team, name, role string, life time.Duration, scopes []string) (*client.Token, []string, error) {
+	if err := syncBeforeCarving(ctx, t, scopes); err != nil {
+		return nil, nil, err
+	}
 	before, _ := t.State().Folders()
 	tok, err := t.InviteMachineScoped(ctx, name, role, life, scopes)
 	if err != nil {

@@ -24,6 +24,9 @@ func Grant(ctx context.Context, t *client.Team, name, folder, role string) ([]st
 		return nil, err
 	}
 	notes := []string{fmt.Sprintf("%s now holds %s as %s", name, folder, role)}
+	if g.Demoted {
+		notes = append(notes, fmt.Sprintf("a new key for %s: what %s signs there from now on is refused", folder, name))
+	}
 	if g.New && len(g.Others) > 0 {
 		notes = append(notes, fmt.Sprintf("%s is a new scope, also held by the holders of %s: %s (`hush team ungrant MEMBER %s` takes it from one)",
 			folder, g.Parent, holderList(g.Others), folder))

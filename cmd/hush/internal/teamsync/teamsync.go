@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -225,6 +226,34 @@ func MemberState(m client.Member) string {
 type SyncOptions struct {
 	Auto  *bool         // turn automatic sync on or off; nil: unchanged
 	Fresh time.Duration // warn after this long without news from the team; 0: unchanged
+}
+
+// SyncFlags checks `hush sync`'s --auto (on, off or "") and
+// --fresh-window (a duration or "") and, unless watch (which takes
+// neither), makes them options.
+func SyncFlags(auto, window string, watch bool) (SyncOptions, error) {
+	var o SyncOptions
+	if auto != "" && auto != "on" && auto != "off" {
+		return o, usage.Errorf("--auto is on or off")
+	}
+	if watch {
+		if auto != "" || window != "" {
+			return o, usage.Errorf("--watch takes no other flag")
+		}
+		return o, nil
+	}
+	if window != "" {
+		d, err := vault.ParseInterval(window)
+		if err != nil || d <= 0 {
+			return o, usage.Errorf("--fresh-window takes a duration like 3d or 7d")
+		}
+		o.Fresh = d
+	}
+	if auto != "" {
+		on := auto == "on"
+		o.Auto = &on
+	}
+	return o, nil
 }
 
 // Sync changes t's settings as o says and syncs, returning what to tell

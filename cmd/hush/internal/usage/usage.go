@@ -9,6 +9,7 @@ package usage
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hush-secrets/hush/vault"
 )
@@ -46,4 +47,30 @@ func Folder(folder string) (string, error) {
 		return "", Error{err}
 	}
 	return f, nil
+}
+
+// FlagError marks a flag parser's error as a usage error, in words a
+// person reads: pflag's "invalid argument "x" for "--n" flag:
+// strconv.ParseInt: parsing "x": invalid syntax" says "not a number".
+func FlagError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, ": strconv."); i >= 0 {
+		return Errorf("%s: not a number", strings.Replace(msg[:i], "invalid argument", "invalid value", 1))
+	}
+	if i := strings.Index(msg, ": time: "); i >= 0 {
+		return Errorf("%s: use a duration such as 30s, 5m or 1h", strings.Replace(msg[:i], "invalid argument", "invalid value", 1))
+	}
+	return Wrap(err)
+}
+
+// CommandLine says whether msg is one of the command-line parser's own
+// errors (cobra's): an unknown command or flag, a wrong argument count.
+func CommandLine(msg string) bool {
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "requires at most", "bad flag syntax", "if any flags in the group"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,116 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hush-secrets/hush/sync/store"
+	"github.com/hush-secrets/hush/sync/store/pgtest"
+	"github.com/hush-secrets/hush/sync/wire"
+)
+
+// TestPostgresPushSurvivesCrash: every push the store answered OK is there
+// after PostgreSQL stops at once (an immediate shutdown: no checkpoint,
+// what is not in the WAL on disk is gone), with devices pushing at once
+// (the group commit puts many pushes in one transaction) and still
+// pushing when it stops. On a durable server, as a user's.
+func TestPostgresPushSurvivesCrash(t *testing.T) {
+	needPostgres(t) // skips or fails as the package's other PostgreSQL tests
+	pg, _, err := pgtest.ForTestWith(pgtest.Options{Durable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	ctx := context.Background()
+	dsn, err := pg.NewDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	team := wire.NewID()
+	admin := wire.Device{ID: wire.NewID(), Name: "admin", Member: "admin", SignKey: make([]byte, 32), Box: "age1" + wire.NewID()}
+	if err := s.CreateTeam(ctx, team, "crash", admin, nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		took = map[string]int64{} // record id → seq, answered OK
+		wg   sync.WaitGroup
+	)
+	pctx, stopPushing := context.WithTimeout(ctx, time.Minute)
+	defer stopPushing()
+	for range 16 {
+		wg.Go(func() {
+			for pctx.Err() == nil {
+				sealed := make([]byte, 48)
+				rand.Read(sealed)
+				r := wire.Record{ID: wire.NewID(), Version: 1, Epoch: 1, Sealed: sealed, Author: admin.ID, Sig: make([]byte, 64)}
+				res, _, err := s.Push(pctx, team, []wire.Record{r})
+				if err != nil {
+					return // the server is gone
+				}
+				if res[0].Status == wire.PushOK {
+					mu.Lock()
+					took[r.ID] = res[0].Seq
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	// Stop the server while pushes go on, once some hundreds are in.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(took)
+		mu.Unlock()
+		if n >= 300 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d pushes taken in a minute", n)
+		}
+	}
+	if err := pg.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	stopPushing()
+	wg.Wait()
+	s.Close()
+	if err := pg.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stored := map[string]int64{}
+	for since := int64(0); ; {
+		c, err := s.Changes(ctx, team, since, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range c.Records {
+			stored[r.ID] = r.Seq
+			since = r.Seq
+		}
+		if !c.More {
+			break
+		}
+	}
+	lost := 0
+	for id, seq := range took {
+		if got, ok := stored[id]; !ok || got != seq {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d pushes answered OK are gone after PostgreSQL stopped at once (%d records stored)", lost, len(took), len(stored))
+	}
+	t.Logf("%d pushes answered OK, all stored after the stop (%d stored in all)", len(took), len(stored))
+}
