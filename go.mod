@@ -19,6 +19,7 @@ require (
 	github.com/godbus/dbus/v5 v5.2.2
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/mattn/go-sqlite3 v1.14.53
+	github.com/oasisprotocol/curve25519-voi v0.0.0-20230904125328-1f23a7beb09a
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/sethvargo/go-diceware v0.6.0
@@ -67,4 +68,5 @@ replace (
 	github.com/atotto/clipboard v0.1.4 => ./tui/third_party/clipboard
 	github.com/ccojocar/zxcvbn-go v1.0.4 => ./tui/third_party/zxcvbn-go
 	github.com/charmbracelet/x/ansi v0.11.9 => ./tui/third_party/ansi
+	github.com/oasisprotocol/curve25519-voi v0.0.0-20230904125328-1f23a7beb09a => ./crypto/third_party/curve25519-voi
 )

@@ -356,6 +356,7 @@ func (s *syncer) unsentConflicts() error {
 		s.movedAway[id] = true
 	}
 	s.rep.MovedAway = len(s.movedAway)
+	s.st.MovedAway = maps.Clone(s.movedAway)
 	return nil
 }
 

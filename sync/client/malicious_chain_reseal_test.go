@@ -159,3 +159,46 @@ func TestMaliciousChainResealNamesRemovedAuthor(t *testing.T) {
 		t.Fatalf("taken in from %+v, want app/WEBHOOK by mallory, removed", rep.TakenIn)
 	}
 }
+
+// The same race with an epoch a promotion began (a member who held folder
+// scopes only made an admin: a new root key, attack21 N2): bob's change
+// is taken in, but not marked to rotate — nobody who left holds the key
+// it was written under (attack22: it said so, and marked it).
+func TestChainTakenInAfterPromotionNotMarked(t *testing.T) {
+	tm := newMTeam(t)
+	admin, bob := tm.admin, tm.bob
+	carol := tm.add(t, "carol", wire.RoleWriter)
+	mSet(t, admin.v, "db/USER", "user-1")
+	mSet(t, admin.v, "app/X", "x-1")
+	tm.sync(t, admin)
+	if err := admin.Grant("carol", "app", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Ungrant("carol", "/"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, admin)
+	tm.sync(t, bob)
+	tm.sync(t, carol)
+	mSet(t, bob.v, "db/USER", "bob-user-2")
+	if rep := tm.sync(t, bob); rep.Pushed != 1 {
+		t.Fatalf("bob's push: %+v", rep)
+	}
+	if err := admin.SetRole(mctx, "carol", wire.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := admin.Sync(mctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.TakenIn) != 1 || rep.TakenInExposed {
+		t.Fatalf("the admin's sync after the promotion: %+v", rep)
+	}
+	s, err := admin.v.Get("db/USER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(s.Value) != "bob-user-2" || s.Exposed != nil {
+		t.Fatalf("db/USER after the promotion: %q, marked %v", s.Value, s.Exposed)
+	}
+}

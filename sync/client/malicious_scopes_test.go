@@ -922,3 +922,75 @@ func TestScopedTwoMovesSkipOneSecret(t *testing.T) {
 		t.Fatalf("after the admin's version: %v, %+v", err, rep)
 	}
 }
+
+// A writer of app/staging and a lying server plant a secret in
+// app/staging/db, carved out of it and taken from her (attack22 B2):
+// she seals, dated before the carve, a record named below it in
+// app/staging, and the server serves it after the carve, before any
+// entry dated after it. Its scope was its name's when it was dated, but
+// its name is app/staging/db's now, whose re-seal is the version to take:
+// skipped, by every device.
+func TestMaliciousPlantedBeforeCarve(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	team := tm.admin.st.Team
+	id := wire.NewID()
+	var rec *wire.Record
+	if err := carol.team(func(tt *Team) (err error) {
+		if _, err := tt.verifyLog(mctx); err != nil {
+			return err
+		}
+		tt.st.prepareFolders()
+		rec, err = tt.st.seal(id, 1, &payload{Name: "app/staging/db/PASS", Meta: vault.Meta{Type: "password"}, Value: []byte("PLANTED")})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.admin.Grant("bob", "app/staging/db", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.admin.Ungrant("carol", "app/staging/db"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	tm.sync(t, carol)
+	var req wire.ChainPush
+	if err := carol.team(func(tt *Team) error {
+		if _, err := tt.verifyLog(mctx); err != nil {
+			return err
+		}
+		st := tt.st
+		e := wire.NextEntry(st.Chain, rec, time.Now())
+		e.InPush(st.Chain, 1)
+		e.ScopeLast = e.Pos
+		st.ScopeHeads.LinkNext(&e)
+		e.Sign(team, st.Device.ID, st.signer())
+		req = wire.ChainPush{Prev: st.Chain, Entries: []wire.ChainEntry{e}, Records: []wire.Record{*rec}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The server (which would answer a push dated before the log's head
+	// "stale") serves it as the next entry of the chain.
+	e := req.Entries[0]
+	tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+		rewrite(t, x, func(p *wire.ChainPage) {
+			if len(p.Entries) == 0 && p.Head.Pos == e.Pos-1 {
+				p.Entries = []wire.ChainEntry{e}
+				if x.Device != tm.bob.st.Device.ID { // bob does not hold app/staging: no record of it
+					p.Records = []wire.Record{*rec}
+				}
+				p.Head = wire.ChainCursor{Pos: e.Pos, Hash: e.Hash(team)}
+			}
+		})
+	})
+	defer tm.p.honest()
+	rep := tm.sync(t, tm.admin)
+	if _, err := tm.admin.v.Get("app/staging/db/PASS"); err == nil || rep.Skipped != 1 {
+		t.Fatalf("the admin took the record planted before the carve (skipped %d): %+v", rep.Skipped, rep)
+	}
+	// bob, who holds app/staging/db and not app/staging, never sees it.
+	tm.sync(t, tm.bob)
+	if _, err := tm.bob.v.Get("app/staging/db/PASS"); err == nil {
+		t.Fatal("bob holds the planted record")
+	}
+}

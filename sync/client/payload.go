@@ -149,7 +149,7 @@ func (st *State) sealWith(id string, version int64, p *payload, signer ed25519.P
 	if r.Sealed, err = crypto.Seal(key, pt, wire.ScopedRecordAD(st.Team, scope, id, version, epoch)); err != nil {
 		return nil, err
 	}
-	r.Sig = ed25519.Sign(signer, wire.RecordSigned(st.Team, r))
+	r.Sig = crypto.SignEd25519Many(signer, wire.RecordSigned(st.Team, r))
 	return r, nil
 }
 
@@ -298,6 +298,18 @@ func (st *State) openPayload(r *wire.Record, key *crypto.Key, a *wire.LogDevice)
 		if want := wire.DeepestScope(foldersAt(st.Members, folders, r.LogSeq), p.Name); want != r.Scope {
 			clear(p.Value)
 			return nil, &UnreadableRecordError{BadRecordError{r.ID, "it was served as a record of another scope than its name's"}, a.Name, a.Member, 0}
+		}
+		// Its name has been carved into a deeper scope since it was
+		// written: the carve's re-seal, by the admin who made the scope,
+		// is the version to take (the server serves a record's newest
+		// version, so an honest one comes only in the moment before that
+		// re-seal). Taken, it would let a writer of the folder, dating a
+		// record before the carve, plant a secret in the scope carved out
+		// of it and taken from her (attack22 B2): it is skipped, as a
+		// record of an old key is.
+		if now := wire.DeepestScope(folders, p.Name); now != r.Scope {
+			clear(p.Value)
+			return nil, &StaleRecordError{r.ID, r.Epoch, r.Epoch}
 		}
 	}
 	return p, nil

@@ -3,7 +3,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -673,7 +672,7 @@ func (st *State) fetchScopeKeys(ctx context.Context, c *conn) error {
 				continue // an older one this device has replaced
 			}
 			return fmt.Errorf("the key of scope %s offered is for epoch %d, but the scope is at epoch %d: refused", wk.Scope, wk.Epoch, s.Epoch)
-		case !ed25519.Verify(signer.SignKey, wire.WrappedKeySigned(st.Team, wk), wk.Sig):
+		case !crypto.VerifyEd25519(signer.SignKey, wire.WrappedKeySigned(st.Team, wk), wk.Sig):
 			return fmt.Errorf("the key of scope %s offered to this device has a bad signature: refused", wk.Scope)
 		}
 		r, err := age.Decrypt(bytes.NewReader(wk.Sealed), id)

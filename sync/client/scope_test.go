@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -504,6 +505,16 @@ func TestMovedOutOfScopeDoesNotWedge(t *testing.T) {
 			t.Fatalf("carol's sync %d: %d change(s) to records moved away, want 1", i, rep.MovedAway)
 		}
 	}
+	// Her status says it stays, not that it waits to be pushed.
+	if err := carol.team(func(tt *Team) error {
+		n, err := tt.State().KeptHere(carol.v)
+		if err == nil && n != 1 {
+			err = fmt.Errorf("%d change(s) kept here, want 1", n)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	tm.sync(t, tm.admin)
 	if mGet(t, tm.admin.v, "app/staging/LEGIT") != "goes" {
 		t.Fatal("carol's change in her scope did not reach the admin")
@@ -539,13 +550,14 @@ func TestUngrantTakesScopesBelow(t *testing.T) {
 	if !g.New || g.Parent != "app/staging" || strings.Join(others, ",") != "admin:admin,carol:writer" {
 		t.Fatalf("the grant that made app/staging/db says %+v (others %v); want new, carved out of app/staging, also held by admin and carol", g, others)
 	}
-	if g, err := tm.admin.granted("bob", "app/staging/db", wire.RoleReader); err != nil || g.New || len(g.Others) > 0 {
-		t.Fatalf("a grant of an existing scope says %+v, %v; want nothing new", g, err)
+	if g, err := tm.admin.granted("bob", "app/staging/db", wire.RoleReader); err != nil || g.New || len(g.Others) > 0 || !g.Demoted {
+		t.Fatalf("a grant of an existing scope says %+v, %v; want nothing new, bob demoted on it", g, err)
 	}
 	db := wire.ScopeID(tm.admin.st.NamesKey, tm.admin.st.Team, "app/staging/db")
 	tm.sync(t, tm.admin)
 	tm.sync(t, carol)
-	if mGet(t, carol.v, "app/staging/db/PASSWORD") != "nested-v1" || carol.st.ScopeKeys[db].Epoch != 1 {
+	// (Epoch 2: bob, made a reader of it, could write it; attack22 B1.)
+	if mGet(t, carol.v, "app/staging/db/PASSWORD") != "nested-v1" || carol.st.ScopeKeys[db].Epoch != 2 {
 		t.Fatal("carol, a holder of app/staging, does not hold app/staging/db carved out of it")
 	}
 
@@ -564,8 +576,8 @@ func TestUngrantTakesScopesBelow(t *testing.T) {
 	if s, _ := tm.admin.v.Get("app/other"); s.Exposed != nil {
 		t.Fatal("a secret outside the folder is marked to be rotated")
 	}
-	if e := tm.admin.st.Members.Scopes[db].Epoch; e != 2 || tm.admin.st.ScopeKeys[db].Epoch != 2 {
-		t.Fatalf("app/staging/db is at epoch %d after the ungrant, want 2", e)
+	if e := tm.admin.st.Members.Scopes[db].Epoch; e != 3 || tm.admin.st.ScopeKeys[db].Epoch != 3 {
+		t.Fatalf("app/staging/db is at epoch %d after the ungrant, want 3", e)
 	}
 	mSet(t, tm.admin.v, "app/staging/db/PASSWORD", "nested-v2-after-ungrant")
 	tm.sync(t, tm.admin)

@@ -42,8 +42,9 @@ func (st *State) HeldRoles() ([]ScopeRole, error) {
 
 // KeptHere counts the local changes not yet pushed that a sync keeps on
 // this device because it may not write their scope (what a sync's
-// Report.OutOfScope counts): 0 for a team without folder scopes, where
-// the role alone decides.
+// Report.OutOfScope counts), or because a teammate moved the secret out
+// of its scopes (Report.MovedAway, as the last sync that met them saw):
+// 0 for a team without folder scopes, where the role alone decides.
 func (st *State) KeptHere(v *vault.Vault) (int, error) {
 	writable := st.writableScope()
 	if writable == nil {
@@ -58,6 +59,10 @@ func (st *State) KeptHere(v *vault.Vault) (int, error) {
 		t := &ts[i]
 		if !t.Dirty() || t.Mark != nil && t.Mark.Theirs != nil {
 			continue // not waiting to be pushed, or in conflict
+		}
+		if st.MovedAway[hex.EncodeToString(t.ID)] {
+			n++
+			continue
 		}
 		name := st.Purged[hex.EncodeToString(t.ID)] // a purge's removal: the name it had (Purge)
 		if t.Exists {

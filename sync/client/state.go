@@ -57,8 +57,13 @@ type State struct {
 	// has not taken yet, by record id: a purge leaves no name, and the
 	// removal goes in the scope of the one it had (see Purge).
 	Purged map[string]string `json:"purged,omitempty"`
-	Head   int64             `json:"head"` // server sequence pulled up to
-	Seen   int64             `json:"seen"` // highest server sequence seen, pushes included
+	// MovedAway: the record ids of local changes the last sync that met
+	// them kept here, because a teammate moved the secret out of this
+	// device's scopes (Report.MovedAway): `hush status` counts them as
+	// staying, not as waiting to be pushed.
+	MovedAway map[string]bool `json:"moved_away,omitempty"`
+	Head      int64           `json:"head"` // server sequence pulled up to
+	Seen      int64           `json:"seen"` // highest server sequence seen, pushes included
 	// Chain is the change chain's position and hash this device verified
 	// (sync v2): it moves only on entries that passed every check.
 	// Chained: the team's changes are a chain (this device created it so,

@@ -71,6 +71,9 @@ type Report struct {
 	// and seals again under the new key, marked to rotate; each names who
 	// wrote it, and whether that member has left (the value is theirs).
 	TakenIn []TakenIn
+	// TakenInExposed: those were marked to be rotated, since the epoch
+	// before was left by a member who holds its key.
+	TakenInExposed bool
 	// Superseded names secrets whose newer record, under an old key
 	// epoch, this device could not take in, and whose re-seal goes on top
 	// of it: that write is lost to the team.
@@ -735,14 +738,34 @@ func (s *syncer) apply(recs []wire.Record) error {
 				t.Mark = &m
 			}
 		}
-		if len(exposed) > 0 {
+		if len(exposed) > 0 && s.st.leftAtEpoch() {
 			if _, err := s.v.MarkExposedWhere(func(name string) bool { return exposed[name] },
 				"written under the team's previous key, which a member who has left holds", s.st.now()); err != nil {
 				return err
 			}
+			s.rep.TakenInExposed = true
 		}
 	}
 	return nil
+}
+
+// leftAtEpoch reports whether the current key epoch began with a removal
+// (a remove entry right before its epoch entry, or in it): then a member
+// who has left holds the previous key. An epoch a role change began (a
+// promotion, a demotion) leaves nobody outside holding it (attack22:
+// records taken in after a promotion were marked to rotate "since a
+// member who left holds that key").
+func (st *State) leftAtEpoch() bool {
+	m := st.Members
+	if m == nil {
+		return true
+	}
+	for _, d := range m.Devices {
+		if d.Removed > 0 && (d.Removed == m.EpochSeq || d.Removed == m.EpochSeq-1) {
+			return true
+		}
+	}
+	return false
 }
 
 // editedSince reports whether t's current local version was written after

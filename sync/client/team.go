@@ -28,7 +28,7 @@ func signRecord(st *State, r *wire.Record) []byte {
 }
 
 func verifyRecord(st *State, key []byte, r *wire.Record) bool {
-	return len(key) == ed25519.PublicKeySize && ed25519.Verify(key, wire.RecordSigned(st.Team, r), r.Sig)
+	return len(key) == ed25519.PublicKeySize && crypto.VerifyEd25519(key, wire.RecordSigned(st.Team, r), r.Sig)
 }
 
 // CreateOptions name a new team and this device.
@@ -515,7 +515,7 @@ func (st *State) fetchKey(ctx context.Context, c *conn) error {
 		return errors.New("the team key offered is for another device: refused")
 	case wk.Epoch != st.Members.Epoch:
 		return fmt.Errorf("the team key offered is for epoch %d, but the team is at epoch %d: refused", wk.Epoch, st.Members.Epoch)
-	case !ed25519.Verify(signer.SignKey, wire.WrappedKeySigned(st.Team, &wk), wk.Sig):
+	case !crypto.VerifyEd25519(signer.SignKey, wire.WrappedKeySigned(st.Team, &wk), wk.Sig):
 		return errors.New("the team key offered to this device has a bad signature: refused")
 	}
 	id, err := age.ParseX25519Identity(st.BoxIdentity)

@@ -2,12 +2,12 @@ package server
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
+	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/internal/par"
 	"github.com/hush-secrets/hush/sync/store"
 	"github.com/hush-secrets/hush/sync/wire"
@@ -240,7 +240,7 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 		if !req.Entries[i].SignedBy(dev.Team, dev.SignKey) {
 			return errors.New("chain entry " + strconv.FormatInt(req.Entries[i].Pos, 10) + " is not signed by this device")
 		}
-		if !base && !ed25519.Verify(dev.SignKey, wire.RecordSigned(dev.Team, &req.Records[i]), req.Records[i].Sig) {
+		if !base && !crypto.VerifyEd25519(dev.SignKey, wire.RecordSigned(dev.Team, &req.Records[i]), req.Records[i].Sig) {
 			return errors.New("record " + req.Records[i].ID + " is not signed by this device")
 		}
 		return nil

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
+	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/internal/par"
 	"github.com/hush-secrets/hush/sync/store"
 	"github.com/hush-secrets/hush/sync/wire"
@@ -385,7 +386,7 @@ func parseAuth(r *http.Request) (*signedRequest, string) {
 // good one against the limit key's budget.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, sr *signedRequest, key ed25519.PublicKey, body []byte, limit string) bool {
 	now := s.now()
-	if !ed25519.Verify(key, wire.RequestSigned(r.Method, r.URL.RequestURI(), body, sr.unix, sr.nonce, sr.device), sr.sig) {
+	if !crypto.VerifyEd25519(key, wire.RequestSigned(r.Method, r.URL.RequestURI(), body, sr.unix, sr.nonce, sr.device), sr.sig) {
 		if limit != "" {
 			s.stranger(w, r)
 		} else {
@@ -664,7 +665,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev *store.Device,
 	// Authorship is the signer's: a device cannot push in another's name.
 	if err := par.Do(len(req.Records), func(i int) error {
 		rec := &req.Records[i]
-		if rec.Author != dev.ID || !ed25519.Verify(dev.SignKey, wire.RecordSigned(dev.Team, rec), rec.Sig) {
+		if rec.Author != dev.ID || !crypto.VerifyEd25519(dev.SignKey, wire.RecordSigned(dev.Team, rec), rec.Sig) {
 			return errors.New("record " + rec.ID + " is not signed by this device")
 		}
 		return nil
@@ -1047,7 +1048,7 @@ func decode[T any](w http.ResponseWriter, body []byte) (*T, bool) {
 // it for the team.
 func wrappedBy(admin *store.Device, k *wire.WrappedKey) bool {
 	return k.Signer == admin.ID && k.Epoch >= 1 && len(k.Sealed) > 0 && len(k.Sealed) <= 4096 &&
-		len(k.Sig) == ed25519.SignatureSize && ed25519.Verify(admin.SignKey, wire.WrappedKeySigned(admin.Team, k), k.Sig)
+		len(k.Sig) == ed25519.SignatureSize && crypto.VerifyEd25519(admin.SignKey, wire.WrappedKeySigned(admin.Team, k), k.Sig)
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, dev *store.Device, body []byte) {

@@ -119,10 +119,10 @@ func (e *ChainEntry) Hash(team string) []byte {
 	return h.Sum(nil)
 }
 
-// Sign signs the entry as author. One signature costs least without
-// crypto/ed25519's base-point table (crypto.SignEd25519); a push of many
-// entries pays for the table once and each signature then costs a
-// quarter: see SignOneOf. Both give the same signature.
+// Sign signs the entry as author. One signature costs least without a
+// base-point table (crypto.SignEd25519); a push of many entries pays for
+// one once and each signature then costs a fraction
+// (crypto.SignEd25519Many): see SignOneOf. Both give the same signature.
 func (e *ChainEntry) Sign(team, author string, key ed25519.PrivateKey) {
 	e.Author = author
 	e.Sig = crypto.SignEd25519(key.Seed(), e.signed(team))
@@ -135,7 +135,7 @@ func (e *ChainEntry) SignOneOf(n int, team, author string, key ed25519.PrivateKe
 		return
 	}
 	e.Author = author
-	e.Sig = ed25519.Sign(key, e.signed(team))
+	e.Sig = crypto.SignEd25519Many(key, e.signed(team))
 }
 
 // NextEntry is the record entry that extends the chain at c with r, at the
@@ -383,7 +383,7 @@ func VerifyChainKnown(team string, from ChainCursor, entries []ChainEntry, signe
 			return nil
 		}
 		key := signers(e.Author, e.LogSeq, e.Kind)
-		if len(key) != ed25519.PublicKeySize || !ed25519.Verify(key, e.signed(team), e.Sig) {
+		if len(key) != ed25519.PublicKeySize || !crypto.VerifyEd25519(key, e.signed(team), e.Sig) {
 			return &ChainError{FaultSignature, e.Pos, "it is not signed by a device of the team that could write there"}
 		}
 		return nil
@@ -549,7 +549,7 @@ func (e *ChainEntry) CheckShape() error {
 
 // SignedBy reports whether key signed the entry for team.
 func (e *ChainEntry) SignedBy(team string, key ed25519.PublicKey) bool {
-	return len(key) == ed25519.PublicKeySize && len(e.Sig) == ed25519.SignatureSize && ed25519.Verify(key, e.signed(team), e.Sig)
+	return len(key) == ed25519.PublicKeySize && len(e.Sig) == ed25519.SignatureSize && crypto.VerifyEd25519(key, e.signed(team), e.Sig)
 }
 
 // Next is the cursor of the chain after e (its position and hash).

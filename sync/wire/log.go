@@ -248,7 +248,7 @@ func (m *Membership) Apply(e *LogEntry) error {
 		}
 		signKey = s.SignKey
 	}
-	if len(signKey) != ed25519.PublicKeySize || !ed25519.Verify(signKey, e.signed(), e.Sig) {
+	if len(signKey) != ed25519.PublicKeySize || !crypto.VerifyEd25519(signKey, e.signed(), e.Sig) {
 		return bad("its signature does not check out")
 	}
 	switch e.Kind {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/internal/par"
 )
 
@@ -119,7 +120,7 @@ func (p *ScopedPull) Page(team string, entries []ChainEntry, holds func(string) 
 	if err := par.Do(n, func(i int) error {
 		e := &entries[i]
 		key := signers(e.Author, e.LogSeq, e.Kind)
-		if len(key) != ed25519.PublicKeySize || !ed25519.Verify(key, e.signed(team), e.Sig) {
+		if len(key) != ed25519.PublicKeySize || !crypto.VerifyEd25519(key, e.signed(team), e.Sig) {
 			return &ChainError{FaultSignature, e.Pos, "it is not signed by a device of the team that could write there"}
 		}
 		return nil

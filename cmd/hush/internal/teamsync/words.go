@@ -45,7 +45,11 @@ func ReportNotes(rep *client.Report) []string {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) on the server are sealed under an old team key and were not applied: an admin's next sync seals them again", rep.Skipped))
 	}
 	if len(rep.TakenIn) > 0 {
-		notes = append(notes, fmt.Sprintf("note: %d record(s) a teammate wrote under the previous team key, before the new one began, were taken in and go up again sealed under the new key; they are marked to rotate, since a member who left holds that key (`hush due`)", len(rep.TakenIn)))
+		marked := ""
+		if rep.TakenInExposed {
+			marked = "; they are marked to rotate, since a member who left holds that key (`hush due`)"
+		}
+		notes = append(notes, fmt.Sprintf("note: %d record(s) a teammate wrote under the previous team key, before the new one began, were taken in and go up again sealed under the new key%s", len(rep.TakenIn), marked))
 		// A member who has left chose the value, not only saw it: named
 		// one by one (the rest are teammates' writes, counted above).
 		for _, t := range rep.TakenIn {
@@ -155,7 +159,7 @@ func syncWords(s *client.Status, kept int) string {
 	kept = min(kept, s.Unpushed)
 	stay := ""
 	if kept > 0 {
-		stay = fmt.Sprintf("%d local change(s) stay on this device: outside the folder scopes it may write (`hush team scopes`)", kept)
+		stay = fmt.Sprintf("%d local change(s) stay on this device: outside the folder scopes it may write, or moved out of them by a teammate (`hush team scopes`)", kept)
 	}
 	switch n := s.Unpushed - kept; {
 	case s.Role == "reader" && !s.WritesScopes && s.Unpushed > 0:
