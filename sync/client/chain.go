@@ -427,6 +427,30 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	}
 	at := st.Chain
 	heads := st.ScopeHeads.Clone()
+	atLog := st.ChainAtLog
+	// A scope this device holds now and did not at its last pull, with
+	// entries up to its cursor (granted since, or given back): their
+	// records never came. The chain is read again from its start, with
+	// every check of a first pull, and must pass through the cursor this
+	// device verified (floor); of what lies up to it only the records of
+	// those scopes are applied (attack22 G1).
+	var held []string
+	if st.Members != nil {
+		held = st.Members.HeldScopes(st.Device.ID)
+	}
+	var floor wire.ChainCursor
+	newly := st.newlyHeld(held)
+	switch {
+	case len(newly) == 0:
+		newly = nil
+	case s.mine > 0:
+		// After this sync's push (a pull that asks without its own
+		// records): left for the next sync, and not noted as read.
+		newly, held = nil, st.HeldRead
+	default:
+		floor, at, heads, atLog, first = st.Chain, wire.ChainCursor{}, wire.ScopeHeads{}, 0, nil
+		s.rep.ReadAgain = st.folderNames(newly)
+	}
 	appliedHeads := heads.Clone()
 	cr := wire.ChainRecords{Holds: st.holdsScope()}
 	hashes := map[int64][]byte{at.Pos: at.Hash}
@@ -439,15 +463,21 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		records            []wire.Record
 		own                []string
 		confirmed, vouched map[string]bool
+		below              bool // every entry at or before floor
 	}
-	var held []heldPage
+	var waiting []heldPage
 	applied := at
-	// The log position of the entry at at, and at applied: the next
-	// entry may not name one below it.
-	atLog := st.ChainAtLog
+	// atLog: the log position of the entry at at, and appliedLog at
+	// applied: the next entry may not name one below it.
 	appliedLog := atLog
 	setCursor := func(c wire.ChainCursor, log int64, h wire.ScopeHeads) {
+		if c.Pos < floor.Pos {
+			// Read again below the cursor this device verified: that one
+			// stays, and the next pull reads again from the start.
+			return
+		}
 		st.Chain, st.ChainAtLog, st.ScopeHeads = c, log, h.Clone()
+		st.HeldRead = held
 	}
 	// Pushes are applied whole: a page that ends inside one (a lying
 	// server; an honest one runs a page on to the end of a push) is held
@@ -503,6 +533,9 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		for i := range pg.Entries {
 			hashes[pg.Entries[i].Pos] = pg.Entries[i].Hash(st.Team)
 		}
+		if p := floor.Pos; p > at.Pos && p <= next.Pos && !bytes.Equal(hashes[p], floor.Hash) {
+			return &wire.ChainError{Fault: wire.FaultReplaced, Pos: p, Msg: "read again from its start, the chain does not pass through the entry this device verified there: the server is showing this device another history"}
+		}
 		// Scope links: each linked entry follows the last entry of its
 		// scope, which this device verified (a scoped device checks them
 		// alone; this one checks them beside the chain's own links).
@@ -552,7 +585,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			// An authentic entry by another device that is still a member:
 			// a removed member's key (which the server may hold) says
 			// nothing of whether the team's changes reach this device.
-			if d, ok := st.Members.Devices[e.Author]; e.Author != st.Device.ID && ok && d.Removed == 0 && (cr.Holds == nil || cr.Holds(e.Scope)) {
+			if d, ok := st.Members.Devices[e.Author]; e.Author != st.Device.ID && ok && d.Removed == 0 && (cr.Holds == nil || cr.Holds(e.Scope)) && e.Pos > floor.Pos {
 				s.fresh = true
 			}
 		}
@@ -575,7 +608,23 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 				s.vouched[pg.Records[i].ID] = true
 			}
 		}
-		held = append(held, heldPage{pg.Records, own, s.confirmed, s.vouched})
+		recs := pg.Records
+		if newly != nil {
+			// Up to the cursor this device verified, it has the records of
+			// the scopes it held then: only the others are applied.
+			recs = make([]wire.Record, 0, len(pg.Records))
+			for i := range pg.Records {
+				r := &pg.Records[i]
+				pos := int64(1) // a base snapshot's item
+				if e, ok := newest[r.ID]; ok {
+					pos = e.Pos
+				}
+				if pos > floor.Pos || newly[r.Scope] {
+					recs = append(recs, *r)
+				}
+			}
+		}
+		waiting = append(waiting, heldPage{recs, own, s.confirmed, s.vouched, next.Pos <= floor.Pos})
 		if s.fresh {
 			st.LastChange = st.now().UTC()
 		}
@@ -595,7 +644,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			}
 		}
 		if _, open := marks.Open(); cr.Pending() == 0 && open == 0 {
-			for _, h := range held {
+			for _, h := range waiting {
 				s.confirmed, s.vouched = h.confirmed, h.vouched
 				// This device's own entries first: a later entry by a
 				// teammate on the same record is then built on it, not
@@ -603,11 +652,15 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 				if err := s.confirmOwn(h.own); err != nil {
 					return err
 				}
+				fresh := s.fresh
 				if err := s.apply(h.records); err != nil {
 					return err
 				}
+				if h.below {
+					s.fresh = fresh // read again: nothing new from the team
+				}
 			}
-			held, applied, appliedLog, appliedHeads = nil, at, atLog, heads.Clone()
+			waiting, applied, appliedLog, appliedHeads = nil, at, atLog, heads.Clone()
 		}
 		if !pg.More {
 			break
@@ -619,8 +672,53 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			return err
 		}
 	}
+	if at.Pos < floor.Pos {
+		return &RollbackError{fmt.Sprintf("read again from its start, its change chain ends at entry %d, but this device has verified %d", at.Pos, floor.Pos)}
+	}
 	setCursor(at, atLog, heads)
 	return nil
+}
+
+// newlyHeld is the scopes of held (the scopes this device holds now)
+// that it did not hold at its last pull (HeldRead) and that have entries
+// up to its cursor: their records up to there were never sent to it. A
+// scope new to the log has none (a carve: the re-seal that moves its
+// secrets in comes after), nor has anything for a device that has not
+// pulled yet or a team without folder scopes (every device holds all).
+func (st *State) newlyHeld(held []string) map[string]bool {
+	if st.Chain.Pos == 0 || st.holdsScope() == nil {
+		return nil
+	}
+	var out map[string]bool
+	for _, id := range held {
+		if _, ok := st.ScopeHeads[id]; !ok || slices.Contains(st.HeldRead, id) {
+			continue
+		}
+		if out == nil {
+			out = map[string]bool{}
+		}
+		out[id] = true
+	}
+	return out
+}
+
+// folderNames is the folders of the scopes ids names ("/" the root),
+// sorted, for a message.
+func (st *State) folderNames(ids map[string]bool) []string {
+	folders, _ := st.scopeFolders()
+	out := make([]string, 0, len(ids))
+	for id := range ids {
+		switch f := folders[id]; {
+		case id == "":
+			out = append(out, "/")
+		case f != "":
+			out = append(out, f)
+		default:
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // walkHeads finds the scopes' heads of a state saved before scope links

@@ -79,6 +79,14 @@ type State struct {
 	// next entry of a scope it pulls must link to). Nil in a state saved
 	// before scope links: the next sync walks the chain once to find them.
 	ScopeHeads wire.ScopeHeads `json:"scope_heads,omitempty"`
+	// HeldRead is the scopes this device held (ids, "" the root) when it
+	// last moved its cursor: their records up to Chain are here. A scope
+	// it holds now and not then (granted since, given back after an
+	// ungrant, the admin role) that has entries up to Chain is read again
+	// from the chain's start at the next pull (pullChain: attack22 G1),
+	// else its secrets from before the grant would never come. Nil in a
+	// state saved before it was kept: read once.
+	HeldRead []string `json:"held_read,omitempty"`
 	// ChainLogSeq is the highest membership log position of a chain entry
 	// this device verified, and EpochAt when it verified the log entry that
 	// began the team's current key epoch (this device's clock): an epoch

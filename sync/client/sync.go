@@ -41,6 +41,10 @@ type Report struct {
 	// GotScopes is the folders of the scopes whose key this device
 	// received in this sync (a new scope, or a scope's new epoch).
 	GotScopes []string
+	// ReadAgain is the folders ("/" the root) of scopes this device holds
+	// since its last sync that already had secrets: their records were
+	// read from the chain's start in this sync (pullChain).
+	ReadAgain []string
 	// ReadOnly counts local changes a reader's sync does not push.
 	ReadOnly int
 	// OutOfScope counts local changes in folder scopes this device may

@@ -25,6 +25,9 @@ func Removed(err error) bool {
 // warning.
 func ReportNotes(rep *client.Report) []string {
 	var notes []string
+	if len(rep.ReadAgain) > 0 {
+		notes = append(notes, fmt.Sprintf("read the team's changes again from the start for %s, held by this device since its last sync: the secrets already there are here now (in the count pulled)", strings.Join(rep.ReadAgain, ", ")))
+	}
 	if rep.ReadOnly > 0 {
 		notes = append(notes, fmt.Sprintf("note: this device is a reader: %d local change(s) stay here and are not sent to the team", rep.ReadOnly))
 	}
