@@ -499,23 +499,8 @@ func (s *sqlStore) movedOut(ctx context.Context, tx *sql.Tx, p *wire.ChainPage, 
 	if len(marks) == 0 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, s.query(`SELECT id, scope FROM records WHERE team = $1 AND id IN (`+strings.Join(marks, ", ")+`)`), args...)
+	gone, err := s.recordsOutside(ctx, tx, held, `SELECT id, scope FROM records WHERE team = $1 AND id IN (`+strings.Join(marks, ", ")+`)`, args...)
 	if err != nil {
-		return err
-	}
-	var gone []string
-	for rows.Next() {
-		var id, sc string
-		if err := rows.Scan(&id, &sc); err != nil {
-			rows.Close()
-			return err
-		}
-		if !held[sc] {
-			gone = append(gone, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	slices.SortFunc(gone, func(a, b string) int { return cmp.Compare(last[a], last[b]) })
@@ -572,32 +557,12 @@ func (s *sqlStore) movedSince(ctx context.Context, tx *sql.Tx, p *wire.ChainPage
 	for _, sc := range scopes {
 		held[sc] = true
 	}
-	var arg any = scopes
-	in := `scope = ANY($2)`
-	if s.d.name != "postgres" {
-		list, err := json.Marshal(scopes)
-		if err != nil {
-			return err
-		}
-		arg, in = string(list), `scope IN (SELECT value FROM json_each($2))`
-	}
-	rows, err := tx.QueryContext(ctx, s.query(`SELECT id, scope FROM records WHERE team = $1 AND chain_pos > $3 AND id IN (SELECT record FROM chain WHERE team = $1 AND `+in+` AND pos <= $3) ORDER BY chain_pos`), team, arg, since)
+	arg, in, err := s.scopeIn(scopes)
 	if err != nil {
 		return err
 	}
-	var gone []string
-	for rows.Next() {
-		var id, sc string
-		if err := rows.Scan(&id, &sc); err != nil {
-			rows.Close()
-			return err
-		}
-		if !held[sc] {
-			gone = append(gone, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	gone, err := s.recordsOutside(ctx, tx, held, `SELECT id, scope FROM records WHERE team = $1 AND chain_pos > $3 AND id IN (SELECT record FROM chain WHERE team = $1 AND `+in+` AND pos <= $3) ORDER BY chain_pos`, team, arg, since)
+	if err != nil {
 		return err
 	}
 	for _, id := range gone {
@@ -644,6 +609,40 @@ func (s *sqlStore) movedSince(ctx context.Context, tx *sql.Tx, p *wire.ChainPage
 	return nil
 }
 
+// scopeIn is the condition "scope is one of scopes" on $2, and the
+// argument to bind there: an array on PostgreSQL, a JSON list on SQLite.
+func (s *sqlStore) scopeIn(scopes []string) (arg any, in string, err error) {
+	if s.d.name == "postgres" {
+		return scopes, `scope = ANY($2)`, nil
+	}
+	list, err := json.Marshal(scopes)
+	if err != nil {
+		return nil, "", err
+	}
+	return string(list), `scope IN (SELECT value FROM json_each($2))`, nil
+}
+
+// recordsOutside runs q, which selects records' (id, scope), and returns
+// the ids of those whose scope is not held, in q's order.
+func (s *sqlStore) recordsOutside(ctx context.Context, tx *sql.Tx, held map[string]bool, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, s.query(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, sc string
+		if err := rows.Scan(&id, &sc); err != nil {
+			return nil, err
+		}
+		if !held[sc] {
+			out = append(out, id)
+		}
+	}
+	return out, rows.Err()
+}
+
 // maxScopeRanges is the most scopes a scoped page reads as one index
 // range each; a device that holds more (an admin holds every scope, up
 // to wire.MaxScopes) is served by one query over the chain in position
@@ -655,14 +654,9 @@ const maxScopeRanges = 8
 // order, at most limit of them.
 func (s *sqlStore) scopeEntries(ctx context.Context, tx *sql.Tx, team string, scopes []string, after, upTo int64, limit int) ([]rawEntry, error) {
 	if len(scopes) > maxScopeRanges {
-		var arg any = scopes
-		in := `scope = ANY($2)`
-		if s.d.name != "postgres" {
-			list, err := json.Marshal(scopes)
-			if err != nil {
-				return nil, err
-			}
-			arg, in = string(list), `scope IN (SELECT value FROM json_each($2))`
+		arg, in, err := s.scopeIn(scopes)
+		if err != nil {
+			return nil, err
 		}
 		return s.rawEntries(ctx, tx, `SELECT pos, entry, base FROM chain WHERE team = $1 AND `+in+` AND pos > $3 AND pos <= $4 ORDER BY pos LIMIT $5`, team, arg, after, upTo, limit)
 	}
