@@ -50,11 +50,11 @@ func TestAReaderIsNotToldToPush(t *testing.T) {
 // says so, and asks for a sync only for the others.
 func TestKeptChangesAreNotToPush(t *testing.T) {
 	s := &client.Status{Role: "writer", Unpushed: 1}
-	if w := syncWords(s, 1); strings.Contains(w, "hush sync") || w != "1 local change(s) stay on this device: outside the folder scopes it may write (`hush team scopes`)" {
+	if w := syncWords(s, 1); strings.Contains(w, "hush sync") || w != "1 local change(s) stay on this device: outside the folder scopes it may write, or moved out of them by a teammate (`hush team scopes`)" {
 		t.Errorf("all kept: %q", w)
 	}
 	s.Unpushed, s.Auto = 3, true
-	if w := syncWords(s, 1); !strings.HasPrefix(w, "2 local change(s) not yet pushed (automatic sync sends them") || !strings.HasSuffix(w, "; 1 local change(s) stay on this device: outside the folder scopes it may write (`hush team scopes`)") {
+	if w := syncWords(s, 1); !strings.HasPrefix(w, "2 local change(s) not yet pushed (automatic sync sends them") || !strings.HasSuffix(w, "; 1 local change(s) stay on this device: outside the folder scopes it may write, or moved out of them by a teammate (`hush team scopes`)") {
 		t.Errorf("some kept: %q", w)
 	}
 }
