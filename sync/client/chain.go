@@ -385,6 +385,9 @@ func (s *syncer) chainSync(ctx context.Context, first *wire.ChainPage) error {
 		}
 		return nil
 	}
+	if err := s.vouchMachineWrites(); err != nil {
+		return err
+	}
 	for round := 0; round < chainRounds; round++ {
 		s.status, s.head, s.heads = "", nil, nil
 		if err := s.push(ctx); err != nil {

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -184,4 +185,92 @@ func (st *State) Machines(now time.Time, within time.Duration) []*wire.LogDevice
 	}
 	slices.SortFunc(out, func(a, b *wire.LogDevice) int { return a.Expires.Compare(b.Expires) })
 	return out
+}
+
+// MachineWrite is a writer machine's version of a record, as this device
+// applied it.
+type MachineWrite struct {
+	Device  string `json:"device"`
+	Version int64  `json:"version"`
+}
+
+// vouchWithin is how long before a writer machine's access ends an
+// admin's device vouches for the records it wrote last.
+const vouchWithin = 7 * 24 * time.Hour
+
+// noteWriter remembers whether r, just applied, was written by a writer
+// machine (a removal is nobody's to vouch for).
+func (st *State) noteWriter(r *wire.Record, removed bool) {
+	d := st.memberDevice(r.Author)
+	if d == nil || !d.Machine || removed {
+		delete(st.MachineWrites, r.ID)
+		return
+	}
+	if st.MachineWrites == nil {
+		st.MachineWrites = map[string]MachineWrite{}
+	}
+	st.MachineWrites[r.ID] = MachineWrite{Device: r.Author, Version: r.Version}
+}
+
+// vouchMachineWrites: on an admin's device, each secret whose newest
+// version a writer machine wrote, when the machine's access ends within
+// vouchWithin or has ended, goes up again as a new version sealed and
+// signed by this device, with the content this device applied (checked
+// then, while the machine could write). A device that reads it after the
+// machine's expiry skips a record signed by the machine, since it cannot
+// tell what the machine signed before from what its key signs after; the
+// admin's version it takes (attack22 E1: a CI writer token expiring on
+// schedule made every deploy token lose every secret the job had set).
+// Only a copy in step with the server is vouched for: a local change or a
+// conflict is the person's to settle.
+func (s *syncer) vouchMachineWrites() error {
+	st := s.st
+	if st.Role != wire.RoleAdmin || len(st.MachineWrites) == 0 || st.Members == nil {
+		return nil
+	}
+	horizon := st.now().Add(vouchWithin)
+	var ids [][]byte
+	for id, w := range st.MachineWrites {
+		d := st.Members.Devices[w.Device]
+		if d == nil || !d.Machine || d.Expires.IsZero() || d.Expires.After(horizon) {
+			continue
+		}
+		raw, err := hex.DecodeString(id)
+		if err != nil {
+			delete(st.MachineWrites, id)
+			continue
+		}
+		ids = append(ids, raw)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	ts, err := s.v.TrackedByID(ids)
+	if err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for i := range ts {
+		t := &ts[i]
+		id := hex.EncodeToString(t.ID)
+		w := st.MachineWrites[id]
+		delete(st.MachineWrites, id)
+		if !t.Exists || t.Deleted || t.Dirty() || t.Mark == nil || t.Mark.Theirs != nil || t.Mark.Base != w.Version {
+			continue
+		}
+		sec, err := s.v.ByID(t.ID)
+		if err != nil {
+			return err
+		}
+		clear(sec.Value)
+		names[sec.Name] = true
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if err := s.v.ResealWhere(func(name string) bool { return names[name] }); err != nil {
+		return err
+	}
+	s.rep.Vouched += len(names)
+	return nil
 }

@@ -148,6 +148,53 @@ func TestExpiredMachineRecordsSkipped(t *testing.T) {
 	}
 }
 
+// An admin's device vouches for what a writer machine wrote last before
+// the machine's access ends (attack22 E1): its sync pushes the secret
+// again, signed by itself, with the content it applied; a device or a
+// token that reads after the expiry takes that version instead of
+// skipping the machine's. Once: the next sync vouches for nothing.
+func TestAdminVouchesForExpiringMachine(t *testing.T) {
+	tm := newMTeam(t)
+	tok := tm.inviteMachine(t, "ci-writer", wire.RoleWriter, time.Hour)
+	reader := tm.inviteMachine(t, "ci-deploy", wire.RoleReader, 90*24*time.Hour)
+	v, _, err := machineRead(t, tok, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mSet(t, v, "app/gamma", "from-ci")
+	tt, err := OpenToken(mustMemory(t), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt.v = v
+	tt.st.Keys = nil
+	if _, err := tt.Sync(mctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep := tm.sync(t, tm.admin); rep.Vouched != 1 {
+		t.Fatalf("the admin's sync vouched for %d secret(s), want 1: %+v", rep.Vouched, rep)
+	}
+	if rep := tm.sync(t, tm.admin); rep.Vouched != 0 {
+		t.Fatalf("the admin's next sync vouched again: %+v", rep)
+	}
+	after := tok.Expires.Add(time.Minute)
+	var rep *Report
+	if err := tm.bob.team(func(tt *Team) (err error) {
+		tt.SetClock(func() time.Time { return after })
+		rep, err = tt.Sync(mctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rep.ByExpired != 0 || mGet(t, tm.bob.v, "app/gamma") != "from-ci" {
+		t.Fatalf("bob after the machine expired: %+v", rep)
+	}
+	rv, rrep, err := machineRead(t, reader, after)
+	if err != nil || mGet(t, rv, "app/gamma") != "from-ci" || rrep.ByExpired != 0 {
+		t.Fatalf("a token's read after the machine expired: %v, %+v", err, rrep)
+	}
+}
+
 func mustMemory(t testing.TB) *vault.Vault {
 	v, err := vault.CreateMemory()
 	if err != nil {

@@ -62,6 +62,10 @@ type State struct {
 	// device's scopes (Report.MovedAway): `hush status` counts them as
 	// staying, not as waiting to be pushed.
 	MovedAway map[string]bool `json:"moved_away,omitempty"`
+	// MachineWrites: the records whose version this device applied was
+	// written by a writer machine, by record id (an admin's device vouches
+	// for them before the machine's access ends: vouchMachineWrites).
+	MachineWrites map[string]MachineWrite `json:"machine_writes,omitempty"`
 	Head      int64           `json:"head"` // server sequence pulled up to
 	Seen      int64           `json:"seen"` // highest server sequence seen, pushes included
 	// Chain is the change chain's position and hash this device verified

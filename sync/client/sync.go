@@ -60,6 +60,10 @@ type Report struct {
 	LeftScopes int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
+	// Vouched counts secrets a writer machine wrote last, whose access
+	// ends soon or has ended, that this admin's device pushed again
+	// under its own signature (vouchMachineWrites).
+	Vouched int
 	// ByExpired counts records not applied because the machine that wrote
 	// them (ExpiredMachines, by name) has reached the end of its access:
 	// this device cannot tell what it signed before from what its key
@@ -559,6 +563,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 				t.Mark = &mark
 			}
 			delete(s.sent, r.ID)
+			delete(s.st.MachineWrites, r.ID) // its version is this device's now
 			s.rep.Pushed++
 			continue
 		}
@@ -694,6 +699,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 			continue
 		}
 		s.rep.Pulled++
+		s.st.noteWriter(remoteRecs[i], remotes[i].Deleted)
 		t := s.tracked[remoteRecs[i].ID]
 		if t == nil {
 			t = &vault.Tracked{ID: remotes[i].ID}

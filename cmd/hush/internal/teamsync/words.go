@@ -37,6 +37,9 @@ func ReportNotes(rep *client.Report) []string {
 	if rep.OutOfScope > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d local change(s) are outside the scopes this device may write (a folder scope it does not write, or the root for a reader): they stay here (see `hush team scopes`)", rep.OutOfScope))
 	}
+	if rep.Vouched > 0 {
+		notes = append(notes, fmt.Sprintf("pushed %d secret(s) a writer machine wrote last again, signed by this device: the machine's access ends within a week (or has), after which teammates no longer take what it signed", rep.Vouched))
+	}
 	if rep.ByExpired > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d record(s) were last written by machine %s, whose access has ended, and were not applied (what its key signs now cannot be told from what it signed before): an admin's `hush team remove %s` seals them again, as does any writer's next change of them",
 			rep.ByExpired, strings.Join(rep.ExpiredMachines, ", "), rep.ExpiredMachines[0]))
