@@ -66,8 +66,8 @@ type State struct {
 	// written by a writer machine, by record id (an admin's device vouches
 	// for them before the machine's access ends: vouchMachineWrites).
 	MachineWrites map[string]MachineWrite `json:"machine_writes,omitempty"`
-	Head      int64           `json:"head"` // server sequence pulled up to
-	Seen      int64           `json:"seen"` // highest server sequence seen, pushes included
+	Head          int64                   `json:"head"` // server sequence pulled up to
+	Seen          int64                   `json:"seen"` // highest server sequence seen, pushes included
 	// Chain is the change chain's position and hash this device verified
 	// (sync v2): it moves only on entries that passed every check.
 	// Chained: the team's changes are a chain (this device created it so,
