@@ -56,8 +56,23 @@ func syncBeforeCarving(ctx context.Context, t *client.Team, scopes []string) err
 	if len(scopes) == 0 {
 		return nil
 	}
-	if _, err := t.Sync(ctx); err != nil {
-		return fmt.Errorf("sync before making the scopes: %w", err)
+	return syncFirst(ctx, t, "making the scopes")
+}
+
+// syncFirst syncs before a team change that seals secrets again (a new
+// key, a new scope): what is sealed is what this device holds, which must
+// be the team's latest. A conflict that sync leaves stops the change: a
+// secret in conflict is sealed again by neither side, and after a new key
+// neither side of it could be kept (found by an outside test, attack23
+// C3n, C10n; and `team rotate` dropped this device's unpushed edit, R1).
+func syncFirst(ctx context.Context, t *client.Team, what string) error {
+	rep, err := t.Sync(ctx)
+	if err != nil {
+		return fmt.Errorf("sync before %s: %w", what, err)
+	}
+	if len(rep.Conflicts) > 0 {
+		return fmt.Errorf("not %s: %s in conflict (changed here and by a teammate); settle it first with `hush resolve NAME --keep mine|theirs`, then run this again",
+			what, strings.Join(rep.Conflicts, ", "))
 	}
 	return nil
 }

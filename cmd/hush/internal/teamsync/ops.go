@@ -38,8 +38,8 @@ func Create(v *vault.Vault, o client.CreateOptions) ([]string, error) {
 // (an admin holds every one), starts a new key epoch, and its secrets are
 // pushed sealed under it at once, not at this device's next sync.
 func SetRole(ctx context.Context, t *client.Team, name, role string) ([]string, error) {
-	if _, err := t.Sync(ctx); err != nil {
-		return nil, fmt.Errorf("sync before changing the role: %w", err)
+	if err := syncFirst(ctx, t, "changing the role"); err != nil {
+		return nil, err
 	}
 	member, ds, _ := t.State().FindMember(name)
 	wasAdmin := len(ds) > 0 && ds[0].Role == "admin"
@@ -73,8 +73,8 @@ func SetRole(ctx context.Context, t *client.Team, name, role string) ([]string, 
 // new key epoch, every secret they could read marked to be rotated, every
 // secret pushed sealed under the new key.
 func Remove(ctx context.Context, t *client.Team, name string) ([]string, error) {
-	if _, err := t.Sync(ctx); err != nil {
-		return nil, fmt.Errorf("sync before removing: %w", err)
+	if err := syncFirst(ctx, t, "removing"); err != nil {
+		return nil, err
 	}
 	var notes []string
 	rm, err := t.Remove(ctx, name)
@@ -98,6 +98,9 @@ func Remove(ctx context.Context, t *client.Team, name string) ([]string, error) 
 // Rotate starts a new team key epoch and pushes every secret sealed under
 // it.
 func Rotate(ctx context.Context, t *client.Team) ([]string, error) {
+	if err := syncFirst(ctx, t, "rotating the key"); err != nil {
+		return nil, err
+	}
 	epoch, err := t.Rotate(ctx)
 	if err != nil {
 		return nil, err

@@ -16,8 +16,8 @@ import (
 // is held by the holders of the one it is carved out of too: the notes
 // name them, so that the admin is not surprised (attack18 F3).
 func Grant(ctx context.Context, t *client.Team, name, folder, role string) ([]string, error) {
-	if _, err := t.Sync(ctx); err != nil {
-		return nil, fmt.Errorf("sync before granting: %w", err)
+	if err := syncFirst(ctx, t, "granting"); err != nil {
+		return nil, err
 	}
 	g, err := t.Grant(ctx, name, folder, role)
 	if err != nil {
@@ -61,8 +61,8 @@ func holderList(hs []client.ScopeHolder) string {
 // key epoch of each scope taken (and no other), their secrets marked to
 // be rotated, pushed sealed again.
 func Ungrant(ctx context.Context, t *client.Team, name, folder string) ([]string, error) {
-	if _, err := t.Sync(ctx); err != nil {
-		return nil, fmt.Errorf("sync before ungranting: %w", err)
+	if err := syncFirst(ctx, t, "ungranting"); err != nil {
+		return nil, err
 	}
 	u, err := t.Ungrant(ctx, name, folder)
 	if u == nil || len(u.Folders) == 0 {
