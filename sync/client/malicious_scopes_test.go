@@ -985,8 +985,8 @@ func TestMaliciousPlantedBeforeCarve(t *testing.T) {
 	})
 	defer tm.p.honest()
 	rep := tm.sync(t, tm.admin)
-	if _, err := tm.admin.v.Get("app/staging/db/PASS"); err == nil || rep.Skipped != 1 {
-		t.Fatalf("the admin took the record planted before the carve (skipped %d): %+v", rep.Skipped, rep)
+	if _, err := tm.admin.v.Get("app/staging/db/PASS"); err == nil || rep.Skipped != 0 || len(rep.Carved) != 1 || !strings.Contains(rep.Carved[0], "carol") {
+		t.Fatalf("the admin took the record planted before the carve, or did not say who wrote it: %+v", rep)
 	}
 	// bob, who holds app/staging/db and not app/staging, never sees it.
 	tm.sync(t, tm.bob)

@@ -309,7 +309,7 @@ func (st *State) openPayload(r *wire.Record, key *crypto.Key, a *wire.LogDevice)
 		// record of an old key is.
 		if now := wire.DeepestScope(folders, p.Name); now != r.Scope {
 			clear(p.Value)
-			return nil, &StaleRecordError{r.ID, r.Epoch, r.Epoch}
+			return nil, &carvedError{StaleRecordError{r.ID, r.Epoch, r.Epoch}, a.Name, a.Member}
 		}
 	}
 	return p, nil
@@ -336,6 +336,20 @@ type StaleRecordError struct {
 func (e *StaleRecordError) Error() string {
 	return fmt.Sprintf("record %s is sealed under key epoch %d, but the team is at epoch %d", e.ID, e.Epoch, e.Want)
 }
+
+// carvedError: a record dated before a deeper scope was carved out of
+// its folder for its name, which the carve's re-seal supersedes (skipped
+// as a stale record, and said apart).
+type carvedError struct {
+	StaleRecordError
+	device, member string // its author
+}
+
+func (e *carvedError) Error() string {
+	return fmt.Sprintf("record %s: written by %s before its name's folder became a scope of its own", e.ID, e.device)
+}
+
+func (e *carvedError) Unwrap() error { return &e.StaleRecordError }
 
 // logAheadError is a record written after a membership change this device
 // has not fetched yet: an honest race (the log moved between this sync's

@@ -60,6 +60,10 @@ type Report struct {
 	LeftScopes int
 	// Skipped counts records sealed under an old key epoch, not applied.
 	Skipped int
+	// Carved lists, by author, records not applied because they were
+	// dated before a deeper scope was carved out of their folder for their
+	// name (attack22 B2): the carve's re-seal is the version to take.
+	Carved []string
 	// Vouched counts secrets a writer machine wrote last, whose access
 	// ends soon or has ended, that this admin's device pushed again
 	// under its own signature (vouchMachineWrites).
@@ -481,6 +485,7 @@ func (s *syncer) apply(recs []wire.Record) error {
 	opened := make([]*payload, len(recs))
 	unreadable := make([]*UnreadableRecordError, len(recs))
 	expired := make([]string, len(recs)) // the machine, when its access ended
+	carved := make([]string, len(recs))  // the author, when dated before a carve
 	if err := par.Do(len(recs), func(i int) (err error) {
 		if mine[i] {
 			return nil
@@ -490,6 +495,9 @@ func (s *syncer) apply(recs []wire.Record) error {
 		if errors.As(err, &stale) {
 			if ex := (*expiredAuthorError)(nil); errors.As(err, &ex) {
 				expired[i] = ex.name
+			}
+			if cv := (*carvedError)(nil); errors.As(err, &cv) {
+				carved[i] = cv.member + "'s device " + cv.device
 			}
 			return nil // opened[i] stays nil: skipped
 		}
@@ -585,6 +593,8 @@ func (s *syncer) apply(recs []wire.Record) error {
 				marks[r.ID] = mark
 				t.Mark = &mark
 				s.rep.Superseded = append(s.rep.Superseded, s.name(r.ID))
+			} else if carved[i] != "" {
+				s.rep.Carved = append(s.rep.Carved, carved[i])
 			} else if expired[i] != "" {
 				s.rep.ByExpired++
 				if !slices.Contains(s.rep.ExpiredMachines, expired[i]) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hush-secrets/hush/sync/client"
@@ -36,6 +37,10 @@ func ReportNotes(rep *client.Report) []string {
 	}
 	if rep.OutOfScope > 0 {
 		notes = append(notes, fmt.Sprintf("note: %d local change(s) are outside the scopes this device may write (a folder scope it does not write, or the root for a reader): they stay here (see `hush team scopes`)", rep.OutOfScope))
+	}
+	if len(rep.Carved) > 0 {
+		notes = append(notes, fmt.Sprintf("warning: %d record(s) were dated before their folder became a scope of its own and reached the team after (by %s): not applied, since the admin's re-seal at the carve is the version to take; if the author could not write the new scope, a server passed on what it should have refused (`hush team verify` with an admin)",
+			len(rep.Carved), strings.Join(slices.Compact(slices.Sorted(slices.Values(rep.Carved))), ", ")))
 	}
 	if rep.Vouched > 0 {
 		notes = append(notes, fmt.Sprintf("pushed %d secret(s) a writer machine wrote last again, signed by this device: the machine's access ends within a week (or has), after which teammates no longer take what it signed", rep.Vouched))
