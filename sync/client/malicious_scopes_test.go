@@ -750,7 +750,7 @@ func TestMaliciousScopedMachineTakeover(t *testing.T) {
 		t.Fatalf("ci-both after the takeover holds %v", got)
 	}
 	if len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" || rep.Unreadable[0].Version != forged.Entries[0].Version ||
-		!strings.Contains(rep.Unreadable[0].Reason, "it moves app/staging/TAKEN out of a folder scope its author could not write") {
+		!strings.Contains(rep.Unreadable[0].Reason, "it brought app/staging/TAKEN here from a folder scope its author could not write") {
 		t.Fatalf("ci-both's report of the takeover: %+v", rep.Unreadable)
 	}
 	v, _, err = machineRead(t, prodOnly, time.Time{})
@@ -836,7 +836,7 @@ func TestMaliciousScopedMachineHiddenTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := mSecrets(t, v); got["STOLEN"] != "" || got["app/prod/DB"] != "" || got["app/alpha"] == "" || len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" ||
-		!strings.Contains(rep.Unreadable[0].Reason, "out of a folder scope its author could not write") {
+		!strings.Contains(rep.Unreadable[0].Reason, "here from a folder scope its author could not write") {
 		t.Fatalf("the token after the hidden takeover holds %v; report %+v", got, rep.Unreadable)
 	}
 	// bob's vault (app/prod and the root, not app/staging) skips it too,

@@ -247,7 +247,8 @@ func (s *syncer) skipSuspect(r *wire.Record, sm suspectMove) {
 		clear(p.Value)
 	}
 	u := moveReport(s.st.Members, &sm.entry, r.ID, cmp.Or(name, "record "+r.ID))
-	s.rep.Unreadable = append(s.rep.Unreadable, Unreadable{ID: r.ID, Name: name, Version: sm.entry.Version, Device: u.Device, Member: u.Member, Reason: u.Reason})
+	reason := fmt.Sprintf("it brought %s here from a folder scope its author could not write", cmp.Or(name, "record "+r.ID))
+	s.rep.Unreadable = append(s.rep.Unreadable, Unreadable{ID: r.ID, Name: name, Version: sm.entry.Version, Device: u.Device, Member: u.Member, Reason: reason})
 }
 
 // checkMoved takes the server's proof that a record has left the

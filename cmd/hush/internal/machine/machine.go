@@ -183,7 +183,7 @@ func SkippedNote(rep *client.Report) string {
 	}
 	if rep.Skipped == 0 {
 		u := rep.Unreadable[0]
-		return fmt.Sprintf("warning: %d record(s) signed by a team member could not be read (the first: version %d of record %s, by %s's device %s: %s): this machine keeps what it read before; tell an admin", len(rep.Unreadable), u.Version, u.ID, u.Member, u.Device, u.Reason)
+		return fmt.Sprintf("warning: %d record(s) signed by a team member could not be read (the first: version %d of record %s, by %s's device %s: %s): not served (an agent keeps what it read before); tell an admin", len(rep.Unreadable), u.Version, u.ID, u.Member, u.Device, u.Reason)
 	}
 	return fmt.Sprintf("warning: %d record(s) could not be read by this machine (sealed under a key it does not hold, or written by an expired machine, or unreadable as their author wrote them): what it reads may be out of date; if this lasts, compare `hush team verify` with an admin", rep.Skipped+rep.ByExpired+len(rep.Unreadable))
 }
