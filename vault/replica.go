@@ -830,25 +830,28 @@ func (rp *Replica) ClearExposureWhere(match func(name string) bool, reason strin
 	})
 }
 
-// Reseal makes every live secret that a team server knows count as changed
+// Reseal makes every secret that a team server knows count as changed
 // here, so that the next push sends it again (under a new key epoch).
+// Removals too: a removal left under the old key is a record that a
+// device reading afresh (a machine token) cannot open, and it would say
+// so at every read for good (attack23 T1).
 func (rp *Replica) Reseal() error {
 	v := rp.v
 	return v.write(func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE sync_records SET local_head = -1 WHERE theirs IS NULL AND id IN (SELECT id FROM secrets WHERE deleted IS NULL)`)
+		_, err := tx.Exec(`UPDATE sync_records SET local_head = -1 WHERE theirs IS NULL AND id IN (SELECT id FROM secrets)`)
 		return err
 	})
 }
 
-// ResealWhere is Reseal for the live secrets whose name match accepts: a
-// team scope's, when that scope gets a new key.
+// ResealWhere is Reseal for the secrets (removals included) whose name
+// match accepts: a team scope's, when that scope gets a new key.
 func (rp *Replica) ResealWhere(match func(name string) bool) error {
 	v := rp.v
 	if err := v.unlocked(); err != nil {
 		return err
 	}
 	return v.write(func(tx *sql.Tx) error {
-		ids, err := queryIDs(tx, `SELECT id FROM sync_records WHERE theirs IS NULL AND id IN (SELECT id FROM secrets WHERE deleted IS NULL)`)
+		ids, err := queryIDs(tx, `SELECT id FROM sync_records WHERE theirs IS NULL AND id IN (SELECT id FROM secrets)`)
 		if err != nil {
 			return err
 		}

@@ -232,3 +232,31 @@ func TestMachineOfDemotedAdminReads(t *testing.T) {
 		t.Fatalf("the token carol made, after she was made a writer: %v", err)
 	}
 }
+
+// A removal made before a new key epoch is sealed again under the new key
+// with the live secrets (attack23 T1): a token, which reads every record
+// afresh, finds every record readable, not a tombstone under the old key
+// it would warn about at every read for good.
+func TestRemovalSealedAgainAfterNewEpoch(t *testing.T) {
+	tm := newMTeam(t)
+	tok := tm.inviteMachine(t, "ci", wire.RoleReader, time.Hour)
+	if err := tm.admin.v.Remove("app/alpha"); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	if _, err := tm.admin.Rotate(mctx); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	v, rep, err := machineRead(t, tok, time.Time{})
+	if err != nil || rep.Skipped != 0 {
+		t.Fatalf("the token's read after the new epoch: %v, %+v", err, rep)
+	}
+	if _, ok := mSecrets(t, v)["app/alpha"]; ok {
+		t.Fatal("the removed secret is served")
+	}
+	tm.sync(t, tm.bob)
+	if _, err := tm.bob.v.Get("app/alpha"); err == nil {
+		t.Fatal("bob has the removed secret")
+	}
+}
