@@ -198,9 +198,14 @@ type MachineWrite struct {
 // admin's device vouches for the records it wrote last.
 const vouchWithin = 7 * 24 * time.Hour
 
-// noteWriter remembers whether r, just applied, was written by a writer
-// machine (a removal is nobody's to vouch for).
+// noteWriter remembers, on an admin's device (the one that vouches),
+// whether r, just applied, was written by a writer machine (a removal is
+// nobody's to vouch for). Other devices keep no such list: it would grow
+// with every record a machine writes.
 func (st *State) noteWriter(r *wire.Record, removed bool) {
+	if st.Role != wire.RoleAdmin {
+		return
+	}
 	d := st.memberDevice(r.Author)
 	if d == nil || !d.Machine || removed {
 		delete(st.MachineWrites, r.ID)

@@ -111,21 +111,7 @@ func TestMachineReadsWithToken(t *testing.T) {
 func TestExpiredMachineRecordsSkipped(t *testing.T) {
 	tm := newMTeam(t)
 	tok := tm.inviteMachine(t, "ci-writer", wire.RoleWriter, time.Hour)
-	v, _, err := machineRead(t, tok, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The machine writes (a writer machine's vault is its memory vault).
-	mSet(t, v, "app/gamma", "from-ci")
-	tt, err := OpenToken(mustMemory(t), tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tt.v = v
-	tt.st.Keys = nil // fetched again
-	if _, err := tt.Sync(mctx); err != nil {
-		t.Fatal(err)
-	}
+	machineWrites(t, tok, "app/gamma", "from-ci")
 	var rep *Report
 	if err := tm.bob.team(func(tt *Team) (err error) {
 		tt.SetClock(func() time.Time { return tok.Expires.Add(time.Minute) })
@@ -157,20 +143,7 @@ func TestAdminVouchesForExpiringMachine(t *testing.T) {
 	tm := newMTeam(t)
 	tok := tm.inviteMachine(t, "ci-writer", wire.RoleWriter, time.Hour)
 	reader := tm.inviteMachine(t, "ci-deploy", wire.RoleReader, 90*24*time.Hour)
-	v, _, err := machineRead(t, tok, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mSet(t, v, "app/gamma", "from-ci")
-	tt, err := OpenToken(mustMemory(t), tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tt.v = v
-	tt.st.Keys = nil
-	if _, err := tt.Sync(mctx); err != nil {
-		t.Fatal(err)
-	}
+	machineWrites(t, tok, "app/gamma", "from-ci")
 	if rep := tm.sync(t, tm.admin); rep.Vouched != 1 {
 		t.Fatalf("the admin's sync vouched for %d secret(s), want 1: %+v", rep.Vouched, rep)
 	}
@@ -192,6 +165,26 @@ func TestAdminVouchesForExpiringMachine(t *testing.T) {
 	rv, rrep, err := machineRead(t, reader, after)
 	if err != nil || mGet(t, rv, "app/gamma") != "from-ci" || rrep.ByExpired != 0 {
 		t.Fatalf("a token's read after the machine expired: %v, %+v", err, rrep)
+	}
+}
+
+// machineWrites sets name to value with writer machine tok, and pushes it
+// (a writer machine's vault is its memory vault).
+func machineWrites(t *testing.T, tok *Token, name, value string) {
+	t.Helper()
+	v, _, err := machineRead(t, tok, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mSet(t, v, name, value)
+	tt, err := OpenToken(mustMemory(t), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt.v = v
+	tt.st.Keys = nil // fetched again
+	if _, err := tt.Sync(mctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

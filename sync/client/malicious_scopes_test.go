@@ -683,17 +683,23 @@ func takeover(t *testing.T, tm *mTeam, carol *mDev, name string) wire.ChainPush 
 		if err != nil {
 			return err
 		}
-		e := wire.NextEntry(st.Chain, r, time.Now())
-		e.InPush(st.Chain, 1)
-		e.ScopeLast = e.Pos
-		st.ScopeHeads.LinkNext(&e)
-		e.Sign(team, st.Device.ID, st.signer())
-		req = wire.ChainPush{Prev: st.Chain, Entries: []wire.ChainEntry{e}, Records: []wire.Record{*r}}
+		req = onePush(st, r)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// onePush is r as a push of one entry on st's chain head, linked in its
+// scope and signed by st's device: what a device that wrote r sends.
+func onePush(st *State, r *wire.Record) wire.ChainPush {
+	e := wire.NextEntry(st.Chain, r, time.Now())
+	e.InPush(st.Chain, 1)
+	e.ScopeLast = e.Pos
+	st.ScopeHeads.LinkNext(&e)
+	e.Sign(st.Team, st.Device.ID, st.signer())
+	return wire.ChainPush{Prev: st.Chain, Entries: []wire.ChainEntry{e}, Records: []wire.Record{*r}}
 }
 
 // The same takeover, taken by a server without its check, read by
@@ -958,13 +964,7 @@ func TestMaliciousPlantedBeforeCarve(t *testing.T) {
 		if _, err := tt.verifyLog(mctx); err != nil {
 			return err
 		}
-		st := tt.st
-		e := wire.NextEntry(st.Chain, rec, time.Now())
-		e.InPush(st.Chain, 1)
-		e.ScopeLast = e.Pos
-		st.ScopeHeads.LinkNext(&e)
-		e.Sign(team, st.Device.ID, st.signer())
-		req = wire.ChainPush{Prev: st.Chain, Entries: []wire.ChainEntry{e}, Records: []wire.Record{*rec}}
+		req = onePush(tt.st, rec)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
