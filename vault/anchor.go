@@ -208,50 +208,77 @@ func (v *Vault) writeAnchor(q querier, a anchor) error {
 	return nil
 }
 
-// logHead returns the log's last entry (0 and nil when empty), opened.
-func (v *Vault) logHead(q querier) (seq int, mac []byte, e AuditEntry, err error) {
+// logHead returns the log's last entry, opened: its number, its chain MAC
+// and the vault's change counter it recorded (0, nil, 0 when the log is
+// empty). Every caller needs only the counter of the entry's JSON, so only
+// that field is decoded (the AEAD has already authenticated the whole
+// entry; [Vault.Audit] decodes every field).
+func (v *Vault) logHead(q querier) (seq int, mac []byte, changes int64, err error) {
 	var ct []byte
 	err = q.QueryRow(`SELECT seq, entry, mac FROM audit.audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &ct, &mac)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, e, nil
+		return 0, nil, 0, nil
 	}
 	if err != nil {
-		return 0, nil, e, dbErr("read the audit log", err)
+		return 0, nil, 0, dbErr("read the audit log", err)
 	}
 	js, err := crypto.Open(v.keys.audit, ct, v.auditAD(seq))
-	if err != nil || json.Unmarshal(js, &e) != nil {
-		return 0, nil, e, &AuditError{seq, "it does not authenticate"}
+	var e struct {
+		Changes int64 `json:"changes"`
 	}
-	return seq, mac, e, nil
+	if err != nil || json.Unmarshal(js, &e) != nil {
+		return 0, nil, 0, &AuditError{seq, "it does not authenticate"}
+	}
+	return seq, mac, e.Changes, nil
+}
+
+// logPos is the log's last entry as a commit read it under the write lock:
+// the entry it appends chains onto it.
+type logPos struct {
+	seq int
+	mac []byte
 }
 
 // checkAnchor compares the log with the vault's anchor: the log must still
 // hold the anchor's entry, and must not have seen more changes than the
-// vault holds. It reads two rows; the full chain is [Vault.Audit]'s work.
+// vault holds. It reads two rows (one when the anchor's entry is the
+// last); the full chain is [Vault.Audit]'s work.
 func (v *Vault) checkAnchor(q querier, a *anchor) error {
+	_, err := v.checkAnchorHead(q, a)
+	return err
+}
+
+// checkAnchorHead is checkAnchor, returning the log's last entry it read
+// (for the entry a commit appends next, in the same transaction).
+func (v *Vault) checkAnchorHead(q querier, a *anchor) (logPos, error) {
+	seq, headMAC, changes, herr := v.logHead(q)
 	if a.seq > 0 {
 		var mac []byte
-		err := q.QueryRow(`SELECT mac FROM audit.audit WHERE seq = ?`, a.seq).Scan(&mac)
+		var err error
+		if herr == nil && seq == a.seq {
+			mac = headMAC // the same row: SELECT ... WHERE seq = a.seq reads it again
+		} else {
+			err = q.QueryRow(`SELECT mac FROM audit.audit WHERE seq = ?`, a.seq).Scan(&mac)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
 			q.QueryRow(`SELECT count(*) FROM audit.audit`).Scan(&n)
-			return &AuditError{min(n+1, a.seq), fmt.Sprintf("the log holds %d entries, but the vault's anchor says it reached entry %d when the vault last changed: it was cut, emptied or replaced by an older copy", n, a.seq)}
+			return logPos{}, &AuditError{min(n+1, a.seq), fmt.Sprintf("the log holds %d entries, but the vault's anchor says it reached entry %d when the vault last changed: it was cut, emptied or replaced by an older copy", n, a.seq)}
 		}
 		if err != nil {
-			return dbErr("read the audit log", err)
+			return logPos{}, dbErr("read the audit log", err)
 		}
 		if !bytes.Equal(mac, a.mac) {
-			return &AuditError{a.seq, "it is not the entry the vault's anchor names: the log was replaced"}
+			return logPos{}, &AuditError{a.seq, "it is not the entry the vault's anchor names: the log was replaced"}
 		}
 	}
-	seq, _, last, err := v.logHead(q)
-	if err != nil {
-		return err
+	if herr != nil {
+		return logPos{}, herr
 	}
-	if last.Changes > a.changes {
-		return &AuditError{seq, fmt.Sprintf("the vault went back in time: the log has seen %d changes, the vault holds %d (its -wal file was lost or damaged, or an older copy of the vault was put back); restore the vault from a backup", last.Changes, a.changes)}
+	if changes > a.changes {
+		return logPos{}, &AuditError{seq, fmt.Sprintf("the vault went back in time: the log has seen %d changes, the vault holds %d (its -wal file was lost or damaged, or an older copy of the vault was put back); restore the vault from a backup", changes, a.changes)}
 	}
-	return v.checkContents(q, a)
+	return logPos{seq, headMAC}, v.checkContents(q, a)
 }
 
 // checkContents compares the anchor (record format 5) with what the vault
@@ -355,6 +382,11 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 		return err
 	}
 	v.anch = nil
+	// The log's last entry, when the anchor's check has read it and
+	// nothing runs between that read and the append (fn == nil: the entry
+	// of a read). The write lock is held from BEGIN to the commit, so it
+	// is still the last entry when the next is appended.
+	var head *logPos
 	// Again under the write lock: the check at open does not cover a
 	// trigger planted while this command ran (a rotator, a value read from
 	// stdin) and it would swallow this very write. No one can plant one
@@ -376,8 +408,12 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 			return fail(err)
 		}
 		if v.anch != nil {
-			if err := v.checkAnchor(tx, v.anch); err != nil {
+			pos, err := v.checkAnchorHead(tx, v.anch)
+			if err != nil {
 				return fail(err)
+			}
+			if fn == nil {
+				head = &pos
 			}
 			if change && v.hdr.format >= 5 {
 				if err := v.anch.openDigest(v); err != nil {
@@ -404,7 +440,7 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 		v.anch.changes++
 	}
 	if entry != nil {
-		if err := v.appendEntry(tx, *entry); err != nil {
+		if err := v.appendEntry(tx, *entry, head); err != nil {
 			return fail(err)
 		}
 	}
@@ -479,11 +515,11 @@ func (v *Vault) checkCurrentScan(full bool) error {
 // startAnchor anchors the log as it is: at create and at the upgrade of a
 // format 1 vault.
 func (v *Vault) startAnchor(q querier) error {
-	seq, mac, last, err := v.logHead(q)
+	seq, mac, changes, err := v.logHead(q)
 	if err != nil {
 		return err
 	}
-	return v.rebuildAnchor(q, anchor{seq: seq, mac: mac, changes: last.Changes})
+	return v.rebuildAnchor(q, anchor{seq: seq, mac: mac, changes: changes})
 }
 
 // upgrade turns a format 1 vault into the current format, once, while
@@ -522,11 +558,11 @@ func (v *Vault) upgrade(kek *crypto.Key) error {
 	v.hdr = h
 	fail := func(err error) error { v.hdr = old; return err }
 	if a == nil {
-		seq, mac, last, err := v.logHead(tx)
+		seq, mac, changes, err := v.logHead(tx)
 		if err != nil {
 			return fail(err)
 		}
-		a = &anchor{seq: seq, mac: mac, changes: last.Changes}
+		a = &anchor{seq: seq, mac: mac, changes: changes}
 	}
 	v.changeNo = a.changes
 	if err := v.sealAllRows(tx); err != nil {

@@ -102,7 +102,8 @@ func (v *Vault) attachAudit() error {
 		}
 	}
 	path := AuditPath(v.path)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	_, serr := os.Stat(path)
+	if errors.Is(serr, os.ErrNotExist) {
 		var anchored int
 		if err := v.db.QueryRow(`SELECT (SELECT count(*) FROM audit_anchor) + (SELECT count(*) FROM anchor)`).Scan(&anchored); err != nil {
 			return dbErr("read vault", err)
@@ -114,11 +115,21 @@ func (v *Vault) attachAudit() error {
 			return fmt.Errorf("failed to start the audit log: %w", err)
 		}
 	}
-	f, err := private.Open(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("failed to open the audit log: %w", err)
+	if serr == nil {
+		// The log is there: checked as the open below would check it (not
+		// a link, the user's own, no permission for others), with one
+		// lstat instead of an open (the first os.OpenFile of a process
+		// also sets up Go's poller: seven more system calls per get).
+		if err := private.File(path); err != nil {
+			return fmt.Errorf("failed to open the audit log: %w", err)
+		}
+	} else {
+		f, err := private.Open(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("failed to open the audit log: %w", err)
+		}
+		f.Close()
 	}
-	f.Close()
 	u := &url.URL{Path: path}
 	if _, err := v.db.Exec(`ATTACH DATABASE ? AS audit`, "file:"+u.EscapedPath()+"?mode=rw"); err != nil {
 		return fmt.Errorf("failed to open the audit log: %w", err)
@@ -230,19 +241,25 @@ func (v *Vault) RecordDetail(action string, names []string, detail string, resul
 	return v.commit(nil, false, &e)
 }
 
-// appendEntry adds e at the end of the log, in tx.
-func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry) error {
+// appendEntry adds e at the end of the log, in tx. head, when not nil, is
+// the log's last entry as read in tx (under its write lock, so still the
+// last); else it is read here.
+func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry, head *logPos) error {
 	if e.Changes == 0 && v.anch != nil {
 		e.Changes = v.anch.changes
 	}
 	sealKey, chainKey := v.auditKeys()
 	var seq int
 	var prev []byte
-	err := tx.QueryRow(`SELECT seq, mac FROM audit.audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-	if errors.Is(err, sql.ErrNoRows) {
-		seq, prev = 0, nil
-	} else if err != nil {
-		return dbErr("read the audit log", err)
+	if head != nil {
+		seq, prev = head.seq, head.mac
+	} else {
+		err := tx.QueryRow(`SELECT seq, mac FROM audit.audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+		if errors.Is(err, sql.ErrNoRows) {
+			seq, prev = 0, nil
+		} else if err != nil {
+			return dbErr("read the audit log", err)
+		}
 	}
 	seq++
 	e.Seq = seq

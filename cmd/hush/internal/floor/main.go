@@ -7,17 +7,35 @@
 // the AEAD's.
 //
 //	floor VAULT_FILE get NAME              print one secret
+//	floor VAULT_FILE get-audited NAME      the same, after appending one entry to an audit log
 //	floor VAULT_FILE run FOLDER CMD ARGS   exec CMD with FOLDER's secrets in its environment
+//
+// get-audited is the second yardstick for `hush get`: what the issue
+// requires of a get besides reading (an audit entry written before the
+// value leaves), done the least way. It appends one entry to its own log,
+// VAULT_FILE.floor-audit.db (hush's log schema, made on first use), as
+// hush does: a separate SQLite file with the same pragmas (rollback
+// journal in memory, no fsync, secure_delete), in one immediate
+// transaction, the entry's JSON sealed (XChaCha20-Poly1305 under a
+// subkey) and chained (HMAC of the previous entry's MAC, its number and
+// the sealed entry), and the log's head row written. It checks nothing of
+// the vault or the log beyond what it reads (no schema check, no anchor,
+// no row MAC or folder count): the difference between it and hush is what
+// hush's checks and its start-up cost.
 package main
 
 import (
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
 	"syscall"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 
@@ -36,6 +54,7 @@ type keys struct {
 	vaultID       []byte
 	epoch         int
 	lookup, value *crypto.Key
+	vault         *crypto.Key
 }
 
 func open(file string) (*sql.DB, *keys, error) {
@@ -53,6 +72,7 @@ func open(file string) (*sql.DB, *keys, error) {
 	}
 	k.lookup = e.Key.Subkey(k.vaultID, "hush/v1/name-lookup")
 	k.value = e.Key.Subkey(k.vaultID, "hush/v1/value")
+	k.vault = e.Key
 	return db, k, nil
 }
 
@@ -67,7 +87,7 @@ func run(file, mode string, args []string) error {
 	}
 	defer db.Close()
 	switch mode {
-	case "get":
+	case "get", "get-audited":
 		var id, ct []byte
 		var version int
 		err = db.QueryRow(`SELECT s.id, v.version, v.value FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.name_mac = ?`,
@@ -78,6 +98,11 @@ func run(file, mode string, args []string) error {
 		pt, err := k.open(id, version, ct)
 		if err != nil {
 			return err
+		}
+		if mode == "get-audited" {
+			if err := appendAudit(file, k, "get", args[0]); err != nil {
+				return err
+			}
 		}
 		_, err = os.Stdout.Write(pt)
 		return err
@@ -112,4 +137,57 @@ func run(file, mode string, args []string) error {
 		return syscall.Exec(bin, append([]string{path.Base(bin)}, args[2:]...), env)
 	}
 	return fmt.Errorf("unknown mode %q", mode)
+}
+
+// appendAudit appends one entry to the floor's own audit log beside file
+// (see the package comment): the least a get's audit entry costs.
+func appendAudit(file string, k *keys, action, name string) error {
+	seal, chain := k.vault.Subkey(k.vaultID, "hush/v1/audit"), k.vault.Subkey(k.vaultID, "hush/v1/audit-chain")
+	u := &url.URL{Path: file + ".floor-audit.db"}
+	db, err := sql.Open("sqlite3", "file:"+u.EscapedPath()+"?mode=rwc&_txlock=immediate&_journal_mode=MEMORY&_synchronous=OFF&_secure_delete=on")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var seq int
+	var prev []byte
+	err = tx.QueryRow(`SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		// A new log: hush's schema.
+		if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, mac BLOB NOT NULL);
+			CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, mac BLOB NOT NULL)`); err != nil {
+			return err
+		}
+	}
+	seq++
+	host, _ := os.Hostname()
+	js, err := json.Marshal(struct {
+		Seq    int       `json:"seq"`
+		Time   time.Time `json:"time"`
+		Device string    `json:"device"`
+		Action string    `json:"action"`
+		Names  []string  `json:"names"`
+		Result string    `json:"result"`
+	}{seq, time.Now().UTC(), host, action, []string{name}, "ok"})
+	if err != nil {
+		return err
+	}
+	ct, err := crypto.Seal(seal, js, crypto.AD("hush/v1/audit", k.vaultID, seq))
+	if err != nil {
+		return err
+	}
+	mac := chain.MAC(crypto.AD("hush/v1/audit-chain", prev, seq, ct))
+	if _, err := tx.Exec(`INSERT INTO audit (seq, entry, mac) VALUES (?, ?, ?)`, seq, ct, mac); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
+		seq, chain.MAC(crypto.AD("hush/v1/audit-head", seq, mac))); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
