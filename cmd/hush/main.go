@@ -15,33 +15,15 @@ package main
 
 import (
 	"os"
-	"runtime"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
 	"github.com/hush-secrets/hush/cmd/hush/internal/harden"
+	_ "github.com/hush-secrets/hush/cmd/hush/internal/oneproc" // its init: a get runs on one P
 )
 
 func main() {
 	// Hardening first, before any key or secret is in memory. A failure
 	// here only makes hush less protected, so it is not fatal.
 	_ = harden.Process()
-	oneThread(os.Args[1:])
 	os.Exit(Main(credhelper.MultiCall(os.Args[0], os.Args[1:]), os.Stdin, os.Stdout, os.Stderr, os.Environ()))
-}
-
-// oneThread runs a get on one P (GOMAXPROCS=1). A get does nothing in
-// parallel, and with a second P idle, every goroutine started along the
-// way (database/sql starts one per query inside a transaction, to watch
-// its context; a commit runs about ten) wakes another thread that spins
-// looking for work and goes back to sleep: about 60 more context switches
-// and 0.4–0.7 ms more CPU per get on this 2-core machine
-// (docs/benchmarks.md, "get: the audit entry, one P"). Scheduling only:
-// what a get reads, checks and writes is the same. Commands that check
-// rows on several goroutines (ls, the terminal UI, import) or serve
-// (server) keep every core. Not in Main: the tests call Main in their own
-// process.
-func oneThread(args []string) {
-	if len(args) > 0 && (args[0] == "get" || args[0] == "show") {
-		runtime.GOMAXPROCS(1)
-	}
 }
