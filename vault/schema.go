@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Migrations are numbered files NNNN_name.sql, applied in order inside one
@@ -23,7 +24,20 @@ type migration struct {
 	sql     string
 }
 
+// migrations returns the migrations in order, read from the embedded files
+// once per process (every open reads them; callers do not change them).
 func migrations() ([]migration, error) {
+	migrationsOnce.Do(func() { migrationList, migrationErr = readMigrations() })
+	return migrationList, migrationErr
+}
+
+var (
+	migrationsOnce sync.Once
+	migrationList  []migration
+	migrationErr   error
+)
+
+func readMigrations() ([]migration, error) {
 	entries, err := migrationFiles.ReadDir("migrations")
 	if err != nil {
 		return nil, err
