@@ -11,11 +11,11 @@
 // wakes another thread, which spins looking for work, goes back to sleep,
 // and makes the kernel interrupt the other core when memory mappings
 // change. On this 2-core machine that was 1–1.5 ms of CPU per get (a
-// quarter of it), and set later, at the top of main, it saved about a
-// third of that (docs/benchmarks.md, "get on one P"). It changes only
-// scheduling: what a get reads, checks and writes, and in which order, is
-// the same. Every other command (ls and the terminal UI check rows on
-// several goroutines; the server serves) keeps every core.
+// sixth of it); set later, at the top of main, it saved little or nothing
+// (docs/benchmarks.md, "a get on one P"). It changes only scheduling:
+// what a get reads, checks and writes, and in which order, is the same.
+// Every other command (ls and the terminal UI check rows on several
+// goroutines; the server serves) keeps every core.
 package oneproc
 
 import (
