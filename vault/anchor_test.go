@@ -363,3 +363,79 @@ func downgrade(t *testing.T, v *Vault, f int) {
 		t.Fatal(err)
 	}
 }
+
+// TestAReadChecksTheAnchorsEntry: a get's audit entry chains onto the last
+// entry that the anchor check read in the same transaction, and compares
+// the anchor's entry from that read when it is the last one (a get right
+// after a change) or selects it when it is not (a get after another get).
+// Either way, a log whose anchored entry is not the one the vault
+// recorded refuses the read, and nothing is appended; untouched, every
+// read's entry extends a chain that checks whole.
+func TestAReadChecksTheAnchorsEntry(t *testing.T) {
+	read := func(v *Vault) error {
+		v.IntendRead("get", []string{"app/K"})
+		_, err := v.Get("app/K")
+		return err
+	}
+	// setup: a change (the anchored entry, 1), then reads reads, closed.
+	setup := func(t *testing.T, reads int) string {
+		v := newVault(t)
+		v.Intend("set", []string{"app/K"})
+		mustSet(t, v, "app/K", "v1")
+		for range reads {
+			if err := read(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		path := v.Path()
+		v.Close()
+		return path
+	}
+	entries := func(t *testing.T, path string) int {
+		db, _ := sql.Open("sqlite3", "file:"+AuditPath(path))
+		defer db.Close()
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM audit`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name  string
+		reads int // gets after the change, before the one checked
+	}{
+		{"anchored entry is the last", 0},
+		{"anchored entry is not the last", 2},
+	} {
+		t.Run(tc.name+", untouched", func(t *testing.T) {
+			v := reopenKey(t, setup(t, tc.reads))
+			for range 2 {
+				if err := read(v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if es, err := v.Audit(); err != nil || len(es) != 3+tc.reads {
+				t.Fatalf("%d entries, %v; want %d whose chain checks", len(es), err, 3+tc.reads)
+			}
+		})
+		t.Run(tc.name+", its MAC changed", func(t *testing.T) {
+			path := setup(t, tc.reads)
+			db, _ := sql.Open("sqlite3", "file:"+AuditPath(path))
+			if _, err := db.Exec(`UPDATE audit SET mac = randomblob(32) WHERE seq = 1`); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			n := entries(t, path)
+			v := reopenKey(t, path)
+			err := read(v)
+			var ae *AuditError
+			if !errors.As(err, &ae) || ae.Seq != 1 || !strings.Contains(err.Error(), "is not the entry the vault's anchor names") {
+				t.Fatalf("a read over a replaced anchored entry = %v, want it refused at entry 1", err)
+			}
+			v.Close()
+			if after := entries(t, path); after != n {
+				t.Fatalf("the refused read appended an entry: %d entries, then %d", n, after)
+			}
+		})
+	}
+}
