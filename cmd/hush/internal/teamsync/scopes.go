@@ -166,6 +166,21 @@ func HeldNames(v *vault.Vault) func(name string) bool {
 	return nil
 }
 
+// MovedOut is the record ids of v's team secrets whose copy here a
+// teammate's move into a folder scope this device does not hold left
+// behind (client.State.MovedOut, as the last sync saw); nil outside a
+// team.
+func MovedOut(v *vault.Vault) map[string]bool {
+	if !client.InTeam(v) {
+		return nil
+	}
+	st, err := client.Load(v)
+	if err != nil {
+		return nil
+	}
+	return st.MovedOut
+}
+
 // scoped is what this device holds of v's team with folder scopes, by
 // the log it verified last; nil when v is not in a team, the team has no
 // folder scopes, the log does not list this device as active (pending or
