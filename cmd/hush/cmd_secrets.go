@@ -220,7 +220,7 @@ func (a *app) lsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				l.Held, l.MovedOut = teamsync.HeldNames(v), teamsync.MovedOut(v)
+				l.Held = teamsync.HeldNames(v)
 				now := time.Now()
 				if a.jsonOut {
 					if err := a.writeJSON(l.Rows(now)); err != nil {

@@ -32,10 +32,6 @@ type Listing struct {
 	// belongs to (nil: it holds everything, as a vault of one's own): a
 	// name outside is marked vault.MarkOutOfScope.
 	Held func(name string) bool
-	// MovedOut are the record ids (vault.Entry.ID) of team secrets a
-	// teammate moved into a folder scope this device does not hold: the
-	// copy here is old, marked vault.MarkOutOfScope too.
-	MovedOut map[string]bool
 
 	conflicts map[string]string // secret id -> name
 }
@@ -81,8 +77,7 @@ func (l *Listing) Rotates() bool {
 // a sync left it in conflict.
 func (l *Listing) Flags(e vault.Entry, now time.Time) []string {
 	var f []string
-	held := (l.Held == nil || l.Held(e.Name)) && !l.MovedOut[e.ID]
-	for _, mark := range vault.AttentionIn(e.Meta, e.Updated, now, held) {
+	for _, mark := range vault.AttentionIn(e.Meta, e.Updated, now, l.Held == nil || l.Held(e.Name)) {
 		f = append(f, string(mark))
 	}
 	if _, ok := l.conflicts[e.ID]; ok {
