@@ -28,3 +28,26 @@ func TestSet(t *testing.T) {
 		}
 	}
 }
+
+// TestRestore: after a get's Set, Restore gives back the Ps it took, once;
+// after any other command line it changes nothing.
+func TestRestore(t *testing.T) {
+	prev := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	runtime.GOMAXPROCS(3)
+	Set([]string{"get", "app/TOKEN"})
+	Restore()
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Fatalf("after Restore: GOMAXPROCS %d, want 3", got)
+	}
+	runtime.GOMAXPROCS(2)
+	Restore() // already given back: nothing to do
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Fatalf("a second Restore: GOMAXPROCS %d, want 2", got)
+	}
+	Set([]string{"ls"})
+	Restore()
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Fatalf("Restore after ls: GOMAXPROCS %d, want 2", got)
+	}
+}
