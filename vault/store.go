@@ -167,7 +167,7 @@ func (v *Vault) openMeta(name string, id []byte, version, epoch int, ct []byte) 
 	if err != nil {
 		return m, &TamperError{fmt.Sprintf("metadata of %s version %d", name, version)}
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := decodeMeta(b, &m); err != nil {
 		return m, &TamperError{fmt.Sprintf("metadata of %s version %d is not readable", name, version)}
 	}
 	return m, nil
