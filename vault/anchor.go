@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -211,8 +210,8 @@ func (v *Vault) writeAnchor(q querier, a anchor) error {
 // logHead returns the log's last entry, opened: its number, its chain MAC
 // and the vault's change counter it recorded (0, nil, 0 when the log is
 // empty). Every caller needs only the counter of the entry's JSON, so only
-// that field is decoded (the AEAD has already authenticated the whole
-// entry; [Vault.Audit] decodes every field).
+// that field is decoded (entryChanges; the AEAD has already authenticated
+// the whole entry; [Vault.Audit] decodes every field).
 func (v *Vault) logHead(q querier) (seq int, mac []byte, changes int64, err error) {
 	var ct []byte
 	err = q.QueryRow(`SELECT seq, entry, mac FROM audit.audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &ct, &mac)
@@ -223,13 +222,13 @@ func (v *Vault) logHead(q querier) (seq int, mac []byte, changes int64, err erro
 		return 0, nil, 0, dbErr("read the audit log", err)
 	}
 	js, err := crypto.Open(v.keys.audit, ct, v.auditAD(seq))
-	var e struct {
-		Changes int64 `json:"changes"`
-	}
-	if err != nil || json.Unmarshal(js, &e) != nil {
+	if err != nil {
 		return 0, nil, 0, &AuditError{seq, "it does not authenticate"}
 	}
-	return seq, mac, e.Changes, nil
+	if changes, err = entryChanges(js); err != nil {
+		return 0, nil, 0, &AuditError{seq, "it does not authenticate"}
+	}
+	return seq, mac, changes, nil
 }
 
 // logPos is the log's last entry as a commit read it under the write lock:

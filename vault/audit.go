@@ -263,7 +263,7 @@ func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry, head *logPos) error {
 	}
 	seq++
 	e.Seq = seq
-	js, err := json.Marshal(e)
+	js, err := marshalEntry(e)
 	if err != nil {
 		return err
 	}

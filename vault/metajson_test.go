@@ -157,3 +157,142 @@ func FuzzDecodeMeta(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { sameAsJSON(t, b) })
 }
+
+// sameChangesAsJSON fails when entryChanges gives js another result than
+// json.Unmarshal into struct{ Changes int64 }; it reports whether the
+// shortcut took js.
+func sameChangesAsJSON(t testing.TB, js []byte) bool {
+	t.Helper()
+	var want struct {
+		Changes int64 `json:"changes"`
+	}
+	werr := json.Unmarshal(js, &want)
+	got, gerr := entryChanges(js)
+	if (werr == nil) != (gerr == nil) || (werr == nil && got != want.Changes) {
+		t.Fatalf("%q: entryChanges %d, %v; encoding/json %d, %v", js, got, gerr, want.Changes, werr)
+	}
+	n, took := fastEntryChanges(js)
+	if took && (werr != nil || n != want.Changes) {
+		t.Fatalf("%q: the shortcut took input encoding/json reads otherwise: %d against %d, %v", js, n, want.Changes, werr)
+	}
+	return took
+}
+
+// TestEntryChangesIsJSON: the change counter of audit entries as hush
+// writes them reads as encoding/json reads it, a read's entry by the
+// shortcut.
+func TestEntryChangesIsJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 18))
+	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
+	took := 0
+	const n = 20000
+	for range n {
+		e := AuditEntry{Seq: r.IntN(1 << 30), Time: time.Unix(r.Int64N(4e9), r.Int64N(1e9)).UTC(), Device: pick("laptop", "", "host-ü", `we"ird`),
+			Action: pick("get", "set", "run", "export"), Result: pick("ok", "ok", `secret "x" not found`, "failed: <&>", "bad \xff"),
+			Detail: pick("", "", "lease until 12:00", "a\nb"), Changes: r.Int64N(1<<40) - 1<<39}
+		switch r.IntN(3) {
+		case 0:
+			e.Names = []string{"app/K"}
+		case 1:
+			e.Names = []string{"app/K", "db/PASSWORD", pick("x", "é", `q"`)}
+		}
+		js, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sameChangesAsJSON(t, js) {
+			took++
+		}
+	}
+	if took < n/10 {
+		t.Fatalf("the shortcut took %d of %d entries", took, n)
+	}
+	read, _ := json.Marshal(AuditEntry{Seq: 12, Time: time.Now().UTC(), Device: "laptop", Action: "get", Names: []string{"app/TOKEN"}, Result: "ok", Changes: 3})
+	if !sameChangesAsJSON(t, read) {
+		t.Fatalf("%s: a read's entry not taken by the shortcut", read)
+	}
+}
+
+var entryEdgeCases = []string{
+	`{}`, `{"changes":5}`, `{"changes":-5}`, `{"changes":05}`, `{"changes":5.0}`, `{"changes":5e1}`, `{"changes":"5"}`, `{"changes":null}`,
+	`{"changes":99999999999999999999}`, `{"Changes":5}`, `{"CHANGES":5}`, `{"changes":1,"changes":2}`, `{"changes":1,"Changes":2}`,
+	`{"seq":1,"changes":2}`, `{"seq":1.5,"changes":2}`, `{"seq":"1","changes":2}`, `{"names":[],"changes":2}`, `{"names":null,"changes":2}`,
+	`{"names":["a",],"changes":2}`, `{"names":["a"]"changes":2}`, `{"result":"a\"b","changes":2}`, `{"result":"a\u0041","changes":2}`,
+	`{"other":1,"changes":2}`, `{"changes":2,}`, `{"changes":2} `, ` {"changes":2}`, `{"changes" :2}`, `{"changes":2}}`, `{"changes":2`,
+	`{"time":"x","device":"d","action":"get","names":["a","b"],"detail":"","result":"ok","changes":7,"seq":3}`, `[]`, ``, `{"":1}`,
+	`{"seq":1,"seq":2}`, `{"changes":-}`, `{"changes":-0}`, `{"result":"` + "\xff" + `","changes":2}`, `{"chan\u0067es":4}`,
+}
+
+func TestEntryChangesEdgeCases(t *testing.T) {
+	for _, js := range entryEdgeCases {
+		sameChangesAsJSON(t, []byte(js))
+	}
+}
+
+func FuzzEntryChanges(f *testing.F) {
+	for _, js := range entryEdgeCases {
+		f.Add([]byte(js))
+	}
+	f.Fuzz(func(t *testing.T, js []byte) { sameChangesAsJSON(t, js) })
+}
+
+func sameBytesAsJSON(t testing.TB, e AuditEntry) bool {
+	t.Helper()
+	want, werr := json.Marshal(e)
+	got, gerr := marshalEntry(e)
+	if (werr == nil) != (gerr == nil) || string(got) != string(want) {
+		t.Fatalf("%#v:\nmarshalEntry %s, %v\nencoding/json %s, %v", e, got, gerr, want, werr)
+	}
+	return werr == nil
+}
+
+// TestMarshalEntryIsJSON: audit entries are written byte for byte as
+// encoding/json writes them, whatever their strings and times hold.
+func TestMarshalEntryIsJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 7))
+	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
+	str := func() string {
+		return pick("", "ok", "laptop", "get", "app/K", "a b", "~!@#$%^*()_+-=[]{}|;':,./?", `q"q`, `b\s`, "<>", "&", "tab\t", "nl\n",
+			"\x00\x01\x1f", "\x7f", "é", "\u2028\u2029", "\xff\xfe", "🔑", strings.Repeat("x", 300))
+	}
+	for range 20000 {
+		e := AuditEntry{Seq: r.IntN(1<<40) - 1<<20, Device: str(), Action: str(), Detail: str(), Result: str(), Changes: r.Int64N(1<<40) - 1<<39}
+		if r.IntN(4) == 0 {
+			e.Changes = 0
+		}
+		switch r.IntN(4) {
+		case 0:
+			e.Names = []string{}
+		case 1:
+			e.Names = []string{str()}
+		case 2:
+			e.Names = []string{str(), str(), str()}
+		}
+		switch r.IntN(4) {
+		case 0:
+			e.Time = time.Unix(r.Int64N(4e9), r.Int64N(1e9)).UTC()
+		case 1:
+			e.Time = time.Unix(r.Int64N(4e9), 0).In(time.FixedZone("", 3600*r.IntN(10)))
+		case 2:
+			e.Time = time.Date(10000+r.IntN(5), 1, 1, 0, 0, 0, 0, time.UTC) // json.Marshal fails: year outside [0,9999]
+		}
+		sameBytesAsJSON(t, e)
+	}
+	read := AuditEntry{Seq: 12, Time: time.Now().UTC(), Device: "laptop", Action: "get", Names: []string{"app/TOKEN"}, Result: "ok", Changes: 3}
+	sameBytesAsJSON(t, read)
+}
+
+func FuzzMarshalEntry(f *testing.F) {
+	f.Add(1, int64(1765000000), int64(5), "laptop", "get", "app/K", "", "", "ok", int64(3))
+	f.Add(-1, int64(-62135596801), int64(0), `q"`, "<a>", "é", "\xff", "\n", "\u2028", int64(0))
+	f.Fuzz(func(t *testing.T, seq int, sec, nsec int64, device, action, n1, n2, detail, result string, changes int64) {
+		e := AuditEntry{Seq: seq, Time: time.Unix(sec, nsec).UTC(), Device: device, Action: action, Detail: detail, Result: result, Changes: changes}
+		if n1 != "" {
+			e.Names = append(e.Names, n1)
+		}
+		if n2 != "" {
+			e.Names = append(e.Names, n2)
+		}
+		sameBytesAsJSON(t, e)
+	})
+}
