@@ -233,27 +233,45 @@ func (s *sqlStore) Chain(ctx context.Context, team string, after int64, limit in
 }
 
 func (s *sqlStore) ChainOmitting(ctx context.Context, team string, after int64, limit int, author string, from int64) (*wire.ChainPage, error) {
+	raw, err := s.ChainRaw(ctx, team, after, limit, author, from)
+	if err != nil {
+		return nil, err
+	}
+	return raw.Decoded()
+}
+
+func (s *sqlStore) ChainRaw(ctx context.Context, team string, after int64, limit int, author string, from int64) (*RawPage, error) {
 	tx, p, err := s.pageStart(ctx, team)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	if err := s.chainEntries(ctx, tx, p, team, after, p.Head.Pos, limit); err != nil {
+	p.Entries = nil
+	rp := &RawPage{Page: p, Entries: [][]byte{}}
+	if err := s.rawPageEntries(ctx, tx, rp, team, after, p.Head.Pos, limit); err != nil {
 		return nil, err
 	}
-	if len(p.Entries) == 0 {
-		return p, nil
+	if len(rp.Entries) == 0 {
+		return rp, nil
 	}
 	// A page never ends inside a push (docs/sync.md, "Whole pushes"): it
 	// runs on to the push's last entry, at most MaxPushRecords-1 more, so
-	// that an honest server never makes a client hold a push back.
-	if e := &p.Entries[len(p.Entries)-1]; e.PushLast > e.Pos {
-		end := min(e.PushLast, e.Pos+wire.MaxPushRecords-1, p.Head.Pos)
-		if err := s.chainEntries(ctx, tx, p, team, e.Pos, end, int(end-e.Pos)); err != nil {
+	// that an honest server never makes a client hold a push back. Only
+	// the last entry is decoded, for where its push ends.
+	lastPos := rp.pos[len(rp.pos)-1]
+	var tail struct {
+		PushLast int64 `json:"push_last"`
+	}
+	if err := json.Unmarshal(rp.Entries[len(rp.Entries)-1], &tail); err != nil {
+		return nil, fmt.Errorf("store: chain entry %d unreadable: %w", lastPos, err)
+	}
+	if tail.PushLast > lastPos {
+		end := min(tail.PushLast, lastPos+wire.MaxPushRecords-1, p.Head.Pos)
+		if err := s.rawPageEntries(ctx, tx, rp, team, lastPos, end, int(end-lastPos)); err != nil {
 			return nil, err
 		}
 	}
-	last := p.Entries[len(p.Entries)-1].Pos
+	last := rp.pos[len(rp.pos)-1]
 	p.More = last < p.Head.Pos
 	// The records whose newest entry is in the page: a record written
 	// again after it comes with that later entry.
@@ -271,35 +289,27 @@ func (s *sqlStore) ChainOmitting(ctx context.Context, team string, after int64, 
 		r.Seq = 0
 		p.Records = append(p.Records, *r)
 	}
-	return p, rows.Err()
+	return rp, rows.Err()
 }
 
-// chainEntries appends to p the entries after after, up to upTo, at most
-// limit of them, and the base snapshot if entry 1 is among them.
-func (s *sqlStore) chainEntries(ctx context.Context, tx *sql.Tx, p *wire.ChainPage, team string, after, upTo int64, limit int) error {
-	rows, err := tx.QueryContext(ctx, s.query(`SELECT pos, entry, base FROM chain WHERE team = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4`), team, after, upTo, limit)
+// rawPageEntries appends to rp the stored entries after after, up to
+// upTo, at most limit of them, and the base snapshot (decoded) if entry 1
+// is among them.
+func (s *sqlStore) rawPageEntries(ctx context.Context, tx *sql.Tx, rp *RawPage, team string, after, upTo int64, limit int) error {
+	raw, err := s.rawEntries(ctx, tx, `SELECT pos, entry, base FROM chain WHERE team = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4`, team, after, upTo, limit)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var pos int64
-		var entry, base []byte
-		if err := rows.Scan(&pos, &entry, &base); err != nil {
-			return err
-		}
-		var e wire.ChainEntry
-		if err := json.Unmarshal(entry, &e); err != nil {
-			return fmt.Errorf("store: chain entry %d unreadable: %w", pos, err)
-		}
-		p.Entries = append(p.Entries, e)
-		if base != nil {
-			if err := json.Unmarshal(base, &p.Base); err != nil {
+	for _, r := range raw {
+		rp.Entries = append(rp.Entries, r.entry)
+		rp.pos = append(rp.pos, r.pos)
+		if r.base != nil {
+			if err := json.Unmarshal(r.base, &rp.Page.Base); err != nil {
 				return fmt.Errorf("store: base snapshot unreadable: %w", err)
 			}
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // rawEntry is a chain row not yet decoded.

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hush-secrets/hush/sync/wire"
@@ -96,6 +97,78 @@ func Stored(team string, e *wire.ChainEntry) (ChainStored, error) {
 		return ChainStored{}, err
 	}
 	return ChainStored{Pos: e.Pos, JSON: b, Hash: e.Hash(team), Scope: e.Scope, ID: e.ID, ScopePrev: e.ScopePrev, ScopeLast: e.ScopeLast}, nil
+}
+
+// RawPage is a page of the chain (ChainRaw) with each entry as the store
+// keeps it: the JSON [Stored] made of the entry the device pushed, which
+// is what json.Marshal gives of that entry decoded again (json.Marshal's
+// output decodes and encodes to itself). The server sends those bytes as
+// they are instead of decoding 50 entries to encode them again. Page is
+// the rest of the page; its Entries are left nil.
+type RawPage struct {
+	Page    *wire.ChainPage
+	Entries [][]byte
+	pos     []int64 // each entry's position
+}
+
+// Decoded is the page with its entries decoded (Page's other fields are
+// shared, not copied).
+func (r *RawPage) Decoded() (*wire.ChainPage, error) {
+	p := *r.Page
+	p.Entries = make([]wire.ChainEntry, len(r.Entries))
+	for i, b := range r.Entries {
+		if err := json.Unmarshal(b, &p.Entries[i]); err != nil {
+			return nil, fmt.Errorf("store: chain entry %d unreadable: %w", r.pos[i], err)
+		}
+	}
+	return &p, nil
+}
+
+// AppendJSON appends to b what json.Marshal gives of the decoded page
+// (r.Decoded()), without decoding the entries: they are written as
+// stored, and the rest of the page encoded as json.Marshal encodes it.
+func (r *RawPage) AppendJSON(b []byte) ([]byte, error) {
+	p := r.Page
+	part := func(key string, v any) error {
+		j, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		b = append(b, key...)
+		b = append(b, j...)
+		return nil
+	}
+	if r.Entries == nil {
+		b = append(b, `{"entries":null`...)
+	} else {
+		b = append(b, `{"entries":[`...)
+		for i, e := range r.Entries {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, e...)
+		}
+		b = append(b, ']')
+	}
+	if err := part(`,"records":`, p.Records); err != nil {
+		return nil, err
+	}
+	if len(p.Base) > 0 {
+		if err := part(`,"base":`, p.Base); err != nil {
+			return nil, err
+		}
+	}
+	if err := part(`,"head":`, p.Head); err != nil {
+		return nil, err
+	}
+	b = strconv.AppendBool(append(b, `,"more":`...), p.More)
+	b = strconv.AppendBool(append(b, `,"started":`...), p.Started)
+	if len(p.Moved) > 0 {
+		if err := part(`,"moved":`, p.Moved); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
 }
 
 // ChainResult is what ChainPush did: Status is wire.PushOK,
@@ -218,6 +291,9 @@ type Store interface {
 	// positions from on: the device that pushed them asks, since it holds
 	// them (their entries are what it signed).
 	ChainOmitting(ctx context.Context, team string, after int64, limit int, author string, from int64) (*wire.ChainPage, error)
+	// ChainRaw is ChainOmitting with each entry as stored, not decoded
+	// (RawPage): what the server sends as it is.
+	ChainRaw(ctx context.Context, team string, after int64, limit int, author string, from int64) (*RawPage, error)
 	// ChainScoped is ChainOmitting restricted to the entries of scopes
 	// (scope ids, "" the root's, base entry included): up to limit of
 	// them after pos, in position order, and on to the end of a push in
