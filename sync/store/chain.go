@@ -241,6 +241,12 @@ func (s *sqlStore) ChainOmitting(ctx context.Context, team string, after int64, 
 }
 
 func (s *sqlStore) ChainRaw(ctx context.Context, team string, after int64, limit int, author string, from int64) (*RawPage, error) {
+	return s.chainRaw(ctx, team, after, limit, author, from, true)
+}
+
+// chainRaw is ChainRaw, from the team's tail in memory when it holds the
+// page (tail.go) and useTail.
+func (s *sqlStore) chainRaw(ctx context.Context, team string, after int64, limit int, author string, from int64, useTail bool) (*RawPage, error) {
 	tx, p, err := s.pageStart(ctx, team)
 	if err != nil {
 		return nil, err
@@ -248,6 +254,11 @@ func (s *sqlStore) ChainRaw(ctx context.Context, team string, after int64, limit
 	defer tx.Rollback()
 	p.Entries = nil
 	rp := &RawPage{Page: p, Entries: [][]byte{}}
+	if useTail {
+		if ok, err := s.tails.page(team, rp, after, limit, author, from); err != nil || ok {
+			return rp, err
+		}
+	}
 	if err := s.rawPageEntries(ctx, tx, rp, team, after, p.Head.Pos, limit); err != nil {
 		return nil, err
 	}

@@ -109,6 +109,11 @@ type RawPage struct {
 	Page    *wire.ChainPage
 	Entries [][]byte
 	pos     []int64 // each entry's position
+	// recJSON, when set, is each of Page.Records encoded (a page from
+	// the tail, tail.go): written as they are while Page.Records still
+	// holds those records.
+	recJSON  [][]byte
+	fromTail bool
 }
 
 // Decoded is the page with its entries decoded (Page's other fields are
@@ -150,7 +155,16 @@ func (r *RawPage) AppendJSON(b []byte) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	if err := part(`,"records":`, p.Records); err != nil {
+	if r.sameRecords() {
+		b = append(b, `,"records":[`...)
+		for i, j := range r.recJSON {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, j...)
+		}
+		b = append(b, ']')
+	} else if err := part(`,"records":`, p.Records); err != nil {
 		return nil, err
 	}
 	if len(p.Base) > 0 {
@@ -169,6 +183,23 @@ func (r *RawPage) AppendJSON(b []byte) ([]byte, error) {
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// sameRecords: recJSON encodes Page.Records as they are now (the server
+// may have left some out: those of scopes the device does not hold).
+func (r *RawPage) sameRecords() bool {
+	rs := r.Page.Records
+	if r.recJSON == nil || rs == nil || len(rs) != len(r.recJSON) {
+		return false
+	}
+	// Each encoded record starts with its id (wire.Record's first field).
+	for i := range rs {
+		j, prefix := r.recJSON[i], `{"id":"`+rs[i].ID+`"`
+		if len(j) < len(prefix) || string(j[:len(prefix)]) != prefix {
+			return false
+		}
+	}
+	return true
 }
 
 // ChainResult is what ChainPush did: Status is wire.PushOK,
