@@ -259,10 +259,19 @@ func (s *sqlStore) chainRaw(ctx context.Context, team string, after int64, limit
 			return rp, err
 		}
 	}
-	if err := s.rawPageEntries(ctx, tx, rp, team, after, p.Head.Pos, limit); err != nil {
+	// ids: the record each entry wrote ("" for a base entry).
+	var ids []string
+	if err := s.rawPageEntries(ctx, tx, rp, &ids, team, after, p.Head.Pos, limit); err != nil {
 		return nil, err
 	}
+	// A page that reaches the head, with every record it names and no
+	// base snapshot, is the team's tail from after on, as committed: kept
+	// for the pulls that follow, if the team has none (tail.go).
+	keep := useTail && author == "" && after <= p.Head.Pos && p.Base == nil
 	if len(rp.Entries) == 0 {
+		if keep {
+			s.tails.install(team, rp, after, nil)
+		}
 		return rp, nil
 	}
 	// A page never ends inside a push (docs/sync.md, "Whole pushes"): it
@@ -278,7 +287,7 @@ func (s *sqlStore) chainRaw(ctx context.Context, team string, after int64, limit
 	}
 	if tail.PushLast > lastPos {
 		end := min(tail.PushLast, lastPos+wire.MaxPushRecords-1, p.Head.Pos)
-		if err := s.rawPageEntries(ctx, tx, rp, team, lastPos, end, int(end-lastPos)); err != nil {
+		if err := s.rawPageEntries(ctx, tx, rp, &ids, team, lastPos, end, int(end-lastPos)); err != nil {
 			return nil, err
 		}
 	}
@@ -300,27 +309,40 @@ func (s *sqlStore) chainRaw(ctx context.Context, team string, after int64, limit
 		r.Seq = 0
 		p.Records = append(p.Records, *r)
 	}
-	return rp, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if keep && !p.More && p.Base == nil {
+		s.tails.install(team, rp, after, ids)
+	}
+	return rp, nil
 }
 
 // rawPageEntries appends to rp the stored entries after after, up to
 // upTo, at most limit of them, and the base snapshot (decoded) if entry 1
-// is among them.
-func (s *sqlStore) rawPageEntries(ctx context.Context, tx *sql.Tx, rp *RawPage, team string, after, upTo int64, limit int) error {
-	raw, err := s.rawEntries(ctx, tx, `SELECT pos, entry, base FROM chain WHERE team = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4`, team, after, upTo, limit)
+// is among them; and to ids the record each wrote.
+func (s *sqlStore) rawPageEntries(ctx context.Context, tx *sql.Tx, rp *RawPage, ids *[]string, team string, after, upTo int64, limit int) error {
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT pos, entry, base, record FROM chain WHERE team = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4`), team, after, upTo, limit)
 	if err != nil {
 		return err
 	}
-	for _, r := range raw {
+	defer rows.Close()
+	for rows.Next() {
+		var r rawEntry
+		var id string
+		if err := rows.Scan(&r.pos, &r.entry, &r.base, &id); err != nil {
+			return err
+		}
 		rp.Entries = append(rp.Entries, r.entry)
 		rp.pos = append(rp.pos, r.pos)
+		*ids = append(*ids, id)
 		if r.base != nil {
 			if err := json.Unmarshal(r.base, &rp.Page.Base); err != nil {
 				return fmt.Errorf("store: base snapshot unreadable: %w", err)
 			}
 		}
 	}
-	return nil
+	return rows.Err()
 }
 
 // rawEntry is a chain row not yet decoded.

@@ -118,6 +118,60 @@ func (t *tails) committed(team string, prev wire.ChainCursor, a *ChainAppend, he
 		t.bytes += e.size()
 	}
 	ct.head = head
+	t.fit(ct)
+}
+
+// install keeps a page read from SQL that reaches its head, with every
+// record it names and no base snapshot (ids: the record each entry
+// wrote), as the team's tail from after on, unless the team has one
+// whose head is as far: a server started since the team's last push, or
+// one whose tail another server process's push left behind (a shared
+// PostgreSQL), serves pulls from memory from the next pull on. A push
+// the committer notes after that read follows it (on its head), or
+// starts a tail of its own.
+func (t *tails) install(team string, rp *RawPage, after int64, ids []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.teams == nil {
+		t.teams = map[string]*chainTail{}
+	}
+	// Both are committed states of one chain that only grows: the one
+	// with the later head is the newer.
+	if old := t.teams[team]; old != nil {
+		if old.head.Pos >= rp.Page.Head.Pos {
+			return
+		}
+		t.bytes -= old.bytes
+	}
+	ct := &chainTail{start: after, head: rp.Page.Head, newest: map[string]int64{}, entries: make([]tailEntry, len(rp.Entries))}
+	for i, id := range ids {
+		if id != "" {
+			ct.newest[id] = after + 1 + int64(i)
+		}
+	}
+	recs := map[string]*wire.Record{}
+	for i := range rp.Page.Records {
+		recs[rp.Page.Records[i].ID] = &rp.Page.Records[i]
+	}
+	for i, b := range rp.Entries {
+		e := tailEntry{json: b}
+		if id := ids[i]; id != "" && ct.newest[id] == after+1+int64(i) && recs[id] != nil {
+			r := *recs[id]
+			e.rec = &r
+		}
+		ct.entries[i] = e
+		ct.bytes += e.size()
+	}
+	t.teams[team] = ct
+	t.bytes += ct.bytes
+	t.tick++
+	ct.tick = t.tick
+	t.fit(ct)
+}
+
+// fit trims ct to its bound, and drops whole tails while all of them
+// are over theirs.
+func (t *tails) fit(ct *chainTail) {
 	for len(ct.entries) > tailEntries {
 		ct.dropFirst(t)
 	}

@@ -103,7 +103,7 @@ func (c *tailChain) rec(id string, v int64, i int, sc string) wire.Record {
 // samePages compares, for every cursor from 0 to past the head, page
 // size and asker, the page ChainRaw serves with the one SQL reads, byte
 // for byte as the server sends them; fromTail says at which cursors the
-// tail must have served it.
+// tail must serve it from the second read on.
 func (c *tailChain) samePages(t *testing.T, s store.Store, fromTail func(after int64) bool) {
 	t.Helper()
 	var afters []int64
@@ -118,6 +118,11 @@ func (c *tailChain) samePages(t *testing.T, s store.Store, fromTail func(after i
 				author string
 				from   int64
 			}{{"", 0}, {c.authors[0].ID, 1}, {c.authors[1].ID, c.head.Pos - 3}} {
+				// The first read may keep its page as the tail, the second
+				// must come from it where fromTail says.
+				if _, err := s.ChainRaw(t.Context(), c.team, after, limit, omit.author, omit.from); err != nil {
+					t.Fatal(err)
+				}
 				got, err := s.ChainRaw(t.Context(), c.team, after, limit, omit.author, omit.from)
 				if err != nil {
 					t.Fatal(err)
@@ -168,7 +173,7 @@ func TestChainTail(t *testing.T) {
 			defer s.Close()
 			c := newTailChain(t, s)
 			all := func(int64) bool { return true }
-			c.samePages(t, s, func(int64) bool { return false }) // nothing pushed yet: no tail
+			c.samePages(t, s, all) // nothing pushed yet: an empty tail, kept from the first read
 			A, B, C := wire.NewID(), wire.NewID(), wire.NewID()
 			x, y := wire.NewID(), wire.NewID()
 			c.push(t, s, wire.PushOK, c.rec(x, 1, 0, ""), c.rec(y, 1, 1, A), c.rec("", 1, 2, B))
@@ -224,6 +229,13 @@ func TestChainTail(t *testing.T) {
 			if p, err := s.ChainRaw(t.Context(), c.team, c.head.Pos-1, 10, "", 0); err != nil || store.FromTail(p) || len(p.Entries) != 1 {
 				t.Fatalf("after another process's push: from the tail %v, %d entries, %v", p != nil && store.FromTail(p), len(p.Entries), err)
 			}
+			// That read reached the head: it is the first's tail now.
+			c.samePages(t, s, func(after int64) bool { return after >= c.head.Pos-1 })
+			// Another push through the second, then one through the first:
+			// the first's tail starts again at the head that push was on
+			// (a longer page read from SQL does not replace a tail that
+			// ends at the same head).
+			c.push(t, s2, wire.PushOK, c.rec(x, 6, 1, ""))
 			prev := c.head.Pos
 			c.push(t, s, wire.PushOK, c.rec(y, 5, 2, ""))
 			c.samePages(t, s, func(after int64) bool { return after >= prev })
