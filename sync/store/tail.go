@@ -124,7 +124,7 @@ func (t *tails) committed(team string, prev wire.ChainCursor, a *ChainAppend, he
 // install keeps a page read from SQL that reaches its head, with every
 // record it names and no base snapshot (ids: the record each entry
 // wrote), as the team's tail from after on, unless the team has one
-// whose head is as far: a server started since the team's last push, or
+// whose head is further, or the same one from as early: a server started since the team's last push, or
 // one whose tail another server process's push left behind (a shared
 // PostgreSQL), serves pulls from memory from the next pull on. A push
 // the committer notes after that read follows it (on its head), or
@@ -136,9 +136,10 @@ func (t *tails) install(team string, rp *RawPage, after int64, ids []string) {
 		t.teams = map[string]*chainTail{}
 	}
 	// Both are committed states of one chain that only grows: the one
-	// with the later head is the newer.
+	// with the later head is the newer; at the same head, the page
+	// holds all the tail does and more.
 	if old := t.teams[team]; old != nil {
-		if old.head.Pos >= rp.Page.Head.Pos {
+		if old.head.Pos > rp.Page.Head.Pos || (old.head.Equal(rp.Page.Head) && old.start <= after) || (old.head.Pos == rp.Page.Head.Pos && !old.head.Equal(rp.Page.Head)) {
 			return
 		}
 		t.bytes -= old.bytes
