@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -134,6 +135,16 @@ func (r *RawPage) Decoded() (*wire.ChainPage, error) {
 // stored, and the rest of the page encoded as json.Marshal encodes it.
 func (r *RawPage) AppendJSON(b []byte) ([]byte, error) {
 	p := r.Page
+	// Room for the entries and records as they are (and the newline the
+	// server adds), so that the page is not copied as it grows.
+	n := 256
+	for _, e := range r.Entries {
+		n += len(e) + 1
+	}
+	for _, j := range r.recJSON {
+		n += len(j) + 1
+	}
+	b = slices.Grow(b, n)
 	part := func(key string, v any) error {
 		j, err := json.Marshal(v)
 		if err != nil {
@@ -193,9 +204,10 @@ func (r *RawPage) sameRecords() bool {
 		return false
 	}
 	// Each encoded record starts with its id (wire.Record's first field).
+	const open = `{"id":"`
 	for i := range rs {
-		j, prefix := r.recJSON[i], `{"id":"`+rs[i].ID+`"`
-		if len(j) < len(prefix) || string(j[:len(prefix)]) != prefix {
+		j, id := r.recJSON[i], rs[i].ID
+		if len(j) < len(open)+len(id)+1 || string(j[:len(open)]) != open || string(j[len(open):len(open)+len(id)]) != id || j[len(open)+len(id)] != '"' {
 			return false
 		}
 	}

@@ -232,7 +232,9 @@ func (t *tails) page(team string, rp *RawPage, after int64, limit int, author st
 	if tail.PushLast > last {
 		last = min(tail.PushLast, last+wire.MaxPushRecords-1, head.Pos)
 	}
-	rp.Entries = make([][]byte, 0, last-after)
+	n := int(last - after)
+	rp.Entries, rp.pos = make([][]byte, 0, n), make([]int64, 0, n)
+	rp.Page.Records, rp.recJSON = make([]wire.Record, 0, n), make([][]byte, 0, n)
 	for pos := after + 1; pos <= last; pos++ {
 		rp.Entries = append(rp.Entries, at(pos).json)
 		rp.pos = append(rp.pos, pos)
