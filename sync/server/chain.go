@@ -74,17 +74,24 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 		fail(w, http.StatusBadRequest, wire.ChainMoves+" must be 1 or absent")
 		return
 	}
-	m, ok := s.membership(w, r, dev.Team)
-	if !ok {
-		return
-	}
+	var m *wire.Membership
 	var p *wire.ChainPage
 	var raw *store.RawPage // a whole-chain page, its entries as stored
 	if scoped {
+		var ok bool
+		if m, ok = s.membership(w, r, dev.Team); !ok {
+			return
+		}
 		// The scopes the replayed log says the device holds: a device
 		// cannot ask for another's, it names none.
 		p, err = s.st.ChainScoped(r.Context(), dev.Team, after, s.pullEntries(), m.HeldScopes(dev.ID), author, mine, movedSince)
 	} else if raw, err = s.st.ChainRaw(r.Context(), dev.Team, after, s.pullEntries(), author, mine); err == nil {
+		// Which records the device may see, as of the log when the page
+		// was read or later, never earlier (as a v1 pull).
+		var ok bool
+		if m, ok = s.membershipAt(w, r, dev.Team, raw.LogSeq); !ok {
+			return
+		}
 		p = raw.Page
 	}
 	if err != nil {

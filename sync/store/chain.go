@@ -247,13 +247,14 @@ func (s *sqlStore) ChainRaw(ctx context.Context, team string, after int64, limit
 // chainRaw is ChainRaw, from the team's tail in memory when it holds the
 // page (tail.go) and useTail.
 func (s *sqlStore) chainRaw(ctx context.Context, team string, after int64, limit int, author string, from int64, useTail bool) (*RawPage, error) {
-	tx, p, err := s.pageStart(ctx, team)
+	rp := &RawPage{Entries: [][]byte{}}
+	tx, p, err := s.pageStartLog(ctx, team, &rp.LogSeq)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
 	p.Entries = nil
-	rp := &RawPage{Page: p, Entries: [][]byte{}}
+	rp.Page = p
 	if useTail {
 		if ok, err := s.tails.page(team, rp, after, limit, author, from); err != nil || ok {
 			return rp, err
@@ -371,13 +372,20 @@ func (s *sqlStore) rawEntries(ctx context.Context, tx *sql.Tx, q string, args ..
 // pageStart begins a page's read-only transaction and the page, with the
 // team's head and whether its chain has started.
 func (s *sqlStore) pageStart(ctx context.Context, team string) (*sql.Tx, *wire.ChainPage, error) {
+	var logSeq int64
+	return s.pageStartLog(ctx, team, &logSeq)
+}
+
+// pageStartLog is pageStart, and the length of the team's membership log
+// in the same snapshot.
+func (s *sqlStore) pageStartLog(ctx context.Context, team string, logSeq *int64) (*sql.Tx, *wire.ChainPage, error) {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, nil, err
 	}
 	p := &wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}}
 	var chained int64
-	if err := tx.QueryRowContext(ctx, s.query(`SELECT chained, chain_pos, chain_hash FROM teams WHERE id = $1`), team).Scan(&chained, &p.Head.Pos, &p.Head.Hash); err != nil {
+	if err := tx.QueryRowContext(ctx, s.query(`SELECT chained, chain_pos, chain_hash, log_seq FROM teams WHERE id = $1`), team).Scan(&chained, &p.Head.Pos, &p.Head.Hash, logSeq); err != nil {
 		tx.Rollback()
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil, ErrNotFound

@@ -109,7 +109,10 @@ func Stored(team string, e *wire.ChainEntry) (ChainStored, error) {
 type RawPage struct {
 	Page    *wire.ChainPage
 	Entries [][]byte
-	pos     []int64 // each entry's position
+	// LogSeq is the length of the team's membership log when the page
+	// was read (the same snapshot).
+	LogSeq int64
+	pos    []int64 // each entry's position
 	// recJSON, when set, is each of Page.Records encoded (a page from
 	// the tail, tail.go): written as they are while Page.Records still
 	// holds those records.
@@ -335,7 +338,8 @@ type Store interface {
 	// them (their entries are what it signed).
 	ChainOmitting(ctx context.Context, team string, after int64, limit int, author string, from int64) (*wire.ChainPage, error)
 	// ChainRaw is ChainOmitting with each entry as stored, not decoded
-	// (RawPage): what the server sends as it is.
+	// (RawPage), and the membership log's length in the same snapshot:
+	// what the server sends as it is.
 	ChainRaw(ctx context.Context, team string, after int64, limit int, author string, from int64) (*RawPage, error)
 	// ChainScoped is ChainOmitting restricted to the entries of scopes
 	// (scope ids, "" the root's, base entry included): up to limit of
