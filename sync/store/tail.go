@@ -28,15 +28,14 @@ import (
 // sends the pull to SQL. What a device may see of the page (its scopes)
 // is decided after the store, for either path alike.
 
-const (
-	// tailEntries bounds one team's tail: a pull further behind (a first
-	// pull, a device back after a long time) reads from SQL.
-	tailEntries = 1024
-	// tailBytes bounds all tails together (entries' JSON and records'
-	// sealed bytes); past it, the team whose tail grew least recently
-	// loses its tail.
-	tailBytes = 64 << 20
-)
+// tailEntries bounds one team's tail: a pull further behind (a first
+// pull, a device back after a long time) reads from SQL.
+const tailEntries = 1024
+
+// tailBytes bounds all tails together (entries' JSON and records' sealed
+// and encoded bytes, roughly); past it, the team whose tail grew least
+// recently loses its tail. (A variable: a test makes it small.)
+var tailBytes = 64 << 20
 
 // tails is the store's chain tails, by team.
 type tails struct {
@@ -67,7 +66,7 @@ type tailEntry struct {
 }
 
 func (e *tailEntry) size() int {
-	n := len(e.json) + 64
+	n := len(e.json) + len(e.recJSON) + 64
 	if e.rec != nil {
 		n += len(e.rec.Sealed) + len(e.rec.Sig) + 256
 	}
@@ -251,6 +250,8 @@ func (t *tails) page(team string, rp *RawPage, after int64, limit int, author st
 				return false, err
 			}
 			e.recJSON = b
+			ct.bytes += len(b)
+			t.bytes += len(b)
 		}
 		rp.Page.Records = append(rp.Page.Records, *e.rec)
 		rp.recJSON = append(rp.recJSON, e.recJSON)

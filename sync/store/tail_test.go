@@ -252,3 +252,61 @@ func TestChainTail(t *testing.T) {
 		})
 	}
 }
+
+// TestChainTailBound: past the bound on all tails' bytes, the team whose
+// tail grew least recently loses it (its pulls read from SQL again, with
+// the same answers), and the others keep theirs.
+func TestChainTailBound(t *testing.T) {
+	s, err := store.Open(t.Context(), sqlitePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var cs []*tailChain
+	for range 3 {
+		c := newTailChain(t, s)
+		cs = append(cs, c)
+	}
+	// Ten entries each.
+	for _, c := range cs {
+		for range 10 {
+			c.push(t, s, wire.PushOK, c.rec("", 1, 0, ""))
+		}
+	}
+	fromTail := func(c *tailChain) bool {
+		t.Helper()
+		got, err := s.ChainRaw(t.Context(), c.team, 0, 1000, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := store.ChainRawSQL(t.Context(), s, c.team, 0, 1000, "", 0)
+		gb, _ := got.AppendJSON(nil)
+		wb, _ := want.AppendJSON(nil)
+		if !bytes.Equal(gb, wb) {
+			t.Fatalf("from the tail or not, the page is not SQL's")
+		}
+		return store.FromTail(got)
+	}
+	for i, c := range cs {
+		if !fromTail(c) {
+			t.Fatalf("team %d: not served from its tail", i)
+		}
+	}
+	// Room for what they hold now and about half as much again: the
+	// 30 entries pushed below (as many as they hold) go past it.
+	held := store.TailBytes(s)
+	store.SetTailBytes(t, held*8/5)
+	// The second and third grow past the bound: the first, which grew
+	// least recently, goes.
+	for range 15 {
+		cs[1].push(t, s, wire.PushOK, cs[1].rec("", 1, 0, ""))
+		cs[2].push(t, s, wire.PushOK, cs[2].rec("", 1, 0, ""))
+	}
+	// (The first last: its read, from SQL, becomes its tail again.)
+	if !fromTail(cs[2]) || !fromTail(cs[1]) {
+		t.Fatal("a tail that grew since is gone")
+	}
+	if fromTail(cs[0]) {
+		t.Fatal("the tail that grew least recently is still kept past the bound")
+	}
+}
