@@ -242,7 +242,18 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 		at = wire.ChainCursor{Pos: e.Pos, Hash: st.Hash}
 	}
 	if !base {
-		m, ok := s.membership(w, r, dev.Team)
+		// As a v1 push: the records are checked against the log at the
+		// position they were written at, when every one names the same;
+		// the store takes them only if that is still the log's length
+		// when it commits (else they are stale), so that is the
+		// membership they are taken under.
+		logSeq := req.Records[0].LogSeq
+		for i := range req.Records {
+			if req.Records[i].LogSeq != logSeq {
+				logSeq = -1
+			}
+		}
+		m, ok := s.membershipAt(w, r, dev.Team, logSeq)
 		if !ok {
 			return
 		}
