@@ -61,6 +61,7 @@ type chainTail struct {
 // later entry of the tail wrote the record again, and for a base entry).
 type tailEntry struct {
 	json    []byte
+	id      string // the record the entry wrote ("": a base entry)
 	rec     *wire.Record
 	recJSON []byte // rec encoded, once a page needed it
 }
@@ -101,9 +102,9 @@ func (t *tails) committed(team string, prev wire.ChainCursor, a *ChainAppend, he
 	for i := range a.Entries {
 		r := a.Records[i] // the record as stored (Seq is never sent on the chain)
 		r.Seq = 0
-		e := tailEntry{json: a.Entries[i].JSON, rec: &r}
+		e := tailEntry{json: a.Entries[i].JSON, id: r.ID, rec: &r}
 		pos := a.Entries[i].Pos
-		if old, ok := ct.newest[r.ID]; ok {
+		if old, ok := ct.newest[r.ID]; ok && old > ct.start && old <= ct.head.Pos {
 			oe := &ct.entries[old-ct.start-1]
 			ct.bytes -= oe.size()
 			t.bytes -= oe.size()
@@ -122,12 +123,12 @@ func (t *tails) committed(team string, prev wire.ChainCursor, a *ChainAppend, he
 
 // install keeps a page read from SQL that reaches its head, with every
 // record it names and no base snapshot (ids: the record each entry
-// wrote), as the team's tail from after on, unless the team has one
-// whose head is further, or the same one from as early: a server started since the team's last push, or
-// one whose tail another server process's push left behind (a shared
-// PostgreSQL), serves pulls from memory from the next pull on. A push
-// the committer notes after that read follows it (on its head), or
-// starts a tail of its own.
+// wrote), as the team's tail from after on, unless the team has one whose
+// head is further, or at the same head from as early. So a server started
+// since the team's last push, or one whose tail another server process's
+// push left behind (a shared PostgreSQL), serves pulls from memory from
+// the next pull on. A push the committer notes after that read follows it
+// (on its head), or starts a tail of its own.
 func (t *tails) install(team string, rp *RawPage, after int64, ids []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -144,9 +145,10 @@ func (t *tails) install(team string, rp *RawPage, after int64, ids []string) {
 		t.bytes -= old.bytes
 	}
 	ct := &chainTail{start: after, head: rp.Page.Head, newest: map[string]int64{}, entries: make([]tailEntry, len(rp.Entries))}
+	last := map[string]int64{} // each record's newest entry in the page
 	for i, id := range ids {
 		if id != "" {
-			ct.newest[id] = after + 1 + int64(i)
+			last[id] = after + 1 + int64(i)
 		}
 	}
 	recs := map[string]*wire.Record{}
@@ -154,10 +156,11 @@ func (t *tails) install(team string, rp *RawPage, after int64, ids []string) {
 		recs[rp.Page.Records[i].ID] = &rp.Page.Records[i]
 	}
 	for i, b := range rp.Entries {
-		e := tailEntry{json: b}
-		if id := ids[i]; id != "" && ct.newest[id] == after+1+int64(i) && recs[id] != nil {
-			r := *recs[id]
+		e := tailEntry{json: b, id: ids[i]}
+		if pos := after + 1 + int64(i); e.id != "" && last[e.id] == pos && recs[e.id] != nil {
+			r := *recs[e.id]
 			e.rec = &r
+			ct.newest[e.id] = pos
 		}
 		ct.entries[i] = e
 		ct.bytes += e.size()
@@ -175,7 +178,7 @@ func (t *tails) fit(ct *chainTail) {
 	for len(ct.entries) > tailEntries {
 		ct.dropFirst(t)
 	}
-	for t.bytes > tailBytes {
+	for t.bytes > tailBytes && len(t.teams) > 0 {
 		// The tail that grew least recently goes whole.
 		var oldest string
 		for id, c := range t.teams {
@@ -191,8 +194,8 @@ func (t *tails) fit(ct *chainTail) {
 // dropFirst moves the tail's start past its first entry.
 func (ct *chainTail) dropFirst(t *tails) {
 	e := &ct.entries[0]
-	if e.rec != nil && ct.newest[e.rec.ID] == ct.start+1 {
-		delete(ct.newest, e.rec.ID)
+	if e.id != "" && ct.newest[e.id] == ct.start+1 {
+		delete(ct.newest, e.id)
 	}
 	ct.bytes -= e.size()
 	t.bytes -= e.size()
