@@ -270,7 +270,7 @@ func (s *sqlStore) chainRaw(ctx context.Context, team string, after int64, limit
 	// for the pulls that follow, if the team has none (tail.go).
 	keep := useTail && author == "" && after <= p.Head.Pos && p.Base == nil
 	if len(rp.Entries) == 0 {
-		if keep {
+		if keep && after == p.Head.Pos {
 			s.tails.install(team, rp, after, nil)
 		}
 		return rp, nil

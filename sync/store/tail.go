@@ -130,6 +130,9 @@ func (t *tails) committed(team string, prev wire.ChainCursor, a *ChainAppend, he
 // the next pull on. A push the committer notes after that read follows it
 // (on its head), or starts a tail of its own.
 func (t *tails) install(team string, rp *RawPage, after int64, ids []string) {
+	if int64(len(rp.Entries)) != rp.Page.Head.Pos-after || len(ids) != len(rp.Entries) {
+		return // not every entry from after to the head
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.teams == nil {
@@ -215,7 +218,7 @@ func (t *tails) page(team string, rp *RawPage, after int64, limit int, author st
 	defer t.mu.Unlock()
 	ct := t.teams[team]
 	head := rp.Page.Head
-	if ct == nil || !ct.head.Equal(head) || after < ct.start || after > head.Pos || limit < 1 {
+	if ct == nil || !ct.head.Equal(head) || after < ct.start || after > head.Pos || limit < 1 || int64(len(ct.entries)) != ct.head.Pos-ct.start {
 		return false, nil
 	}
 	rp.fromTail = true
