@@ -69,7 +69,14 @@ package server_test
 //     device's head (its own pushes so far included) less 50: the last
 //     50 entries, each of another record, with their 50 records — what a
 //     device pulls in a team whose 50 devices each pushed once since its
-//     last pull, as v1's mixed pulls bring 50–60.
+//     last pull, as v1's mixed pulls bring 50–60. (The records are the
+//     device's own, asked without mine=: the server sends them as it
+//     would a teammate's.)
+//
+// The server process starts with no chain tail in memory
+// (sync/store/tail.go): a team's first pull of a run reads SQL, and the
+// pulls after it are served from the tail it leaves, as on a running
+// server whose devices pull from recent positions.
 //
 // PostgreSQL runs durably, as a user's server (pgtest.Options.Durable:
 // fsync, synchronous_commit and full_page_writes on);
