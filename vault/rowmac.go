@@ -178,7 +178,9 @@ func (v *Vault) folderCountMAC(folderMAC []byte, live int) []byte {
 // holds now. Every write that may change it ends with it.
 func (v *Vault) sealFolder(q querier, folderMAC []byte) error {
 	if v.pendingFolders != nil {
-		v.pendingFolders[string(folderMAC)] = folderMAC // sealed at the batch's end
+		if _, ok := v.pendingFolders[string(folderMAC)]; !ok { // no key allocated for a folder already pending
+			v.pendingFolders[string(folderMAC)] = folderMAC // sealed at the batch's end
+		}
 		return nil
 	}
 	var live int
@@ -258,11 +260,20 @@ func (v *Vault) checkFolderOf(q querier, folder string, folderMAC []byte) error 
 	if _, ok := v.pendingFolders[string(folderMAC)]; ok {
 		return nil // a batch changed it and seals its count at the end
 	}
+	if v.checkedFolders[string(folderMAC)] {
+		return nil // compared at the start of this write, before it changed anything
+	}
 	var live int
 	if err := q.QueryRow(`SELECT count(*) FROM secrets WHERE folder_mac = ? AND deleted IS NULL`, folderMAC).Scan(&live); err != nil {
 		return dbErr("read vault", err)
 	}
-	return v.checkFolder(q, folder, folderMAC, live)
+	if err := v.checkFolder(q, folder, folderMAC, live); err != nil {
+		return err
+	}
+	if v.checkedFolders != nil {
+		v.checkedFolders[string(folderMAC)] = true
+	}
+	return nil
 }
 
 // checkGapless refuses a secret whose versions are not exactly 1..head:

@@ -191,6 +191,11 @@ type row struct {
 	deleted sql.NullInt64
 	folder  []byte // folder_mac
 	headVer verRow
+	// st is the row's authenticated state as [Vault.lookup] read and
+	// checked it (nil from other readers): [Vault.addVersion] then writes
+	// the new state with its MAC in one statement instead of reading the
+	// row back to seal it.
+	st *rowState
 }
 
 // verRow is one version's stored columns.
@@ -231,6 +236,7 @@ func (v *Vault) lookup(q querier, name string) (*row, error) {
 		return nil, err
 	}
 	r.id, r.head, r.created, r.updated, r.deleted, r.folder = st.id, st.head, st.created, st.updated, st.deleted, st.folderMAC
+	r.st = &st
 	if !epoch.Valid {
 		return nil, &TamperError{fmt.Sprintf("current version of %s is missing", name)}
 	}
@@ -513,14 +519,26 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 		// Folder counts are sealed once per folder, after every row is
 		// written, in the same transaction.
 		v.pendingFolders = map[string][]byte{}
+		v.checkedFolders = map[string]bool{}
 		v.wmacs = v.newWriteMACs()
-		defer func() { v.pendingFolders, v.wmacs = nil, nil }()
+		defer func() { v.pendingFolders, v.checkedFolders, v.wmacs = nil, nil, nil }()
 		// An import puts every name in a few folders: each folder's MAC
 		// is computed once.
 		folderMACs := macCache{v: v, m: map[string][]byte{}}
 		macs := make([][]byte, len(reqs))
 		for i, r := range reqs {
 			macs[i] = v.wmacs.nameMAC(r.Name)
+		}
+		// Every folder written is compared with its sealed count once,
+		// here, before anything is written (a removed secret's row put
+		// back from an older copy is one live secret more than the count
+		// says). The lookups of existing secrets below then skip the
+		// count: nothing but this write changes the folder meanwhile.
+		for _, r := range reqs {
+			folder := Folder(r.Name)
+			if err := v.checkFolderOf(tx, folder, folderMACs.get(folder)); err != nil {
+				return err
+			}
 		}
 		have, err := v.existing(tx, macs)
 		if err != nil {
@@ -529,9 +547,9 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 		// New secrets are written sortedRun at a time, in the order of
 		// their ids: the B-trees keyed by id (the secrets' id index, the
 		// versions, and the versions' lookup of their secret) then take
-		// them page by page instead of at random. The batch is written
-		// before any existing secret is read (its folder count must
-		// include them) and at the end.
+		// them page by page instead of at random. The folder counts were
+		// checked above, so the batch need not be written before an
+		// existing secret is read: it is written when full and at the end.
 		batch := make([]newRow, 0, min(len(reqs), sortedRun))
 		var ins rowSorter
 		flush := func() error {
@@ -544,14 +562,6 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 			var err error
 			switch {
 			case have[string(macs[i])]:
-				if err := flush(); err != nil {
-					return err
-				}
-				// A lookup compares the folder's rows with its sealed
-				// count: seal what this batch added to it first.
-				if err := v.flushFolder(tx, folderMACs.get(Folder(r.Name))); err != nil {
-					return err
-				}
 				res, err = v.set(tx, r, now.UnixNano())
 			case r.Existing:
 				err = notFound(r.Name) // Existing never creates
@@ -615,19 +625,6 @@ func (s *rowSorter) byID(batch []newRow) []newRow {
 	}
 	clear(s.ptrs)
 	return s.out
-}
-
-// flushFolder seals now a folder count that the running batch left pending.
-func (v *Vault) flushFolder(tx *sql.Tx, folderMAC []byte) error {
-	if _, ok := v.pendingFolders[string(folderMAC)]; !ok {
-		return nil
-	}
-	delete(v.pendingFolders, string(folderMAC))
-	pending := v.pendingFolders
-	v.pendingFolders = nil
-	err := v.sealFolder(tx, folderMAC)
-	v.pendingFolders = pending
-	return err
 }
 
 // existingBatch is how many lookup MACs one query of [Vault.existing] asks
@@ -957,21 +954,69 @@ func (v *Vault) addVersion(tx *sql.Tx, r *row, name string, meta Meta, value []b
 		r.id, n, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
 		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
-	if _, err := tx.Exec(`UPDATE secrets SET head = ?, updated = ?, deleted = NULL, name_mac = ?, folder_mac = ? WHERE id = ?`,
-		n, now, v.nameMAC(name), v.folderMAC(Folder(name)), r.id); err != nil {
+	nameMAC, newFolder := v.nameMAC(name), v.folderMAC(Folder(name))
+	sealed, err := v.updateSealed(tx, r, n, now, nameMAC, newFolder)
+	if err != nil {
 		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
-	r.head = n
-	if err := v.sealRow(tx, r.id); err != nil {
-		return err
+	if !sealed {
+		if _, err := tx.Exec(`UPDATE secrets SET head = ?, updated = ?, deleted = NULL, name_mac = ?, folder_mac = ? WHERE id = ?`,
+			n, now, nameMAC, newFolder, r.id); err != nil {
+			return fmt.Errorf("failed to write %s: %w", name, err)
+		}
+		if err := v.sealRow(tx, r.id); err != nil {
+			return err
+		}
+		r.st = nil // no longer the stored state
 	}
-	if newFolder := v.folderMAC(Folder(name)); !bytes.Equal(newFolder, r.folder) {
+	r.head = n
+	if !bytes.Equal(newFolder, r.folder) {
 		if err := v.sealFolder(tx, r.folder); err != nil { // renamed out of it
 			return err
 		}
 		r.folder = newFolder
 	}
 	return nil
+}
+
+// updateSealed writes a secret's row as addVersion leaves it (version n
+// current, updated now, live, under the name's and folder's lookup MACs)
+// together with its row MAC, in one statement: the MAC is computed from
+// the state lookup read and authenticated, changed as the statement
+// changes it, which is what sealRow would read back. It writes only if
+// the stored row MAC is still the one lookup checked (the row is as it
+// was read) and reports whether it wrote; when it did not (a row from
+// another reader, a row without a MAC, or one changed since), the
+// caller writes and seals the row as before.
+func (v *Vault) updateSealed(tx *sql.Tx, r *row, n int, now int64, nameMAC, folderMAC []byte) (bool, error) {
+	if r.st == nil || r.st.mac == nil || !bytes.Equal(r.st.id, r.id) {
+		return false, nil
+	}
+	st := *r.st
+	st.head, st.updated, st.deleted, st.nameMAC, st.folderMAC = n, now, sql.NullInt64{}, nameMAC, folderMAC
+	if v.hdr.format >= 5 && v.changeNo != 0 {
+		st.changed = v.changeNo // outside a change, the row keeps its number (as sealRow)
+	}
+	var mac []byte
+	if v.wmacs != nil {
+		mac = v.wmacs.rowMAC(&st)
+	} else {
+		mac = v.rowMAC(&st)
+	}
+	res, err := tx.Exec(`UPDATE secrets SET head = ?, updated = ?, deleted = NULL, name_mac = ?, folder_mac = ?, row_mac = ?, changed = ? WHERE id = ? AND row_mac = ?`,
+		n, now, nameMAC, folderMAC, mac, st.changed, r.id, r.st.mac)
+	if err != nil {
+		return false, err
+	}
+	if k, err := res.RowsAffected(); err != nil || k != 1 {
+		return false, err
+	}
+	if v.anch != nil {
+		v.anch.rowChanged(v, r.id, r.st.mac, mac)
+	}
+	st.mac = mac
+	r.st = &st
+	return true, v.sealFolder(tx, folderMAC)
 }
 
 // write runs fn in one immediate transaction that changes the vault, with

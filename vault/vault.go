@@ -164,6 +164,13 @@ type Vault struct {
 	// row (each seal counts the folder's rows, which made an import into
 	// one folder quadratic).
 	pendingFolders map[string][]byte
+	// checkedFolders, while a batch write runs, holds the folders whose
+	// live count was compared with its sealed count at the write's start,
+	// before the write changed anything: the write holds the vault's
+	// write lock, so no one else changes them meanwhile, and a lookup in
+	// the same write need not count them again (counting at every lookup
+	// made re-importing into one folder quadratic).
+	checkedFolders map[string]bool
 	// wmacs, while a batch write runs, computes its new rows' MACs
 	// (writemacs.go); nil otherwise.
 	wmacs  *writeMACs
