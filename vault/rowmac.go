@@ -286,11 +286,14 @@ func (v *Vault) checkFolderOf(q querier, folder string, folderMAC []byte) error 
 // versions, and the search for the first gap only when there is one.
 func (v *Vault) checkGapless(q querier, name string, r *row) error {
 	var missing int
+	// +?1, +?2: the same values, but SQLite does not plan with them, so
+	// the cached statement is not prepared again at every new binding
+	// (it was, once per secret an import finds already there).
 	err := q.QueryRow(`SELECT CASE
-		WHEN (SELECT count(*) FROM versions WHERE secret_id = ?1 AND version BETWEEN 1 AND ?2) = ?2 THEN 0
-		WHEN NOT EXISTS (SELECT 1 FROM versions WHERE secret_id = ?1 AND version = 1) THEN 1
-		ELSE (SELECT min(a.version) + 1 FROM versions a WHERE a.secret_id = ?1 AND a.version >= 1
-			AND NOT EXISTS (SELECT 1 FROM versions b WHERE b.secret_id = ?1 AND b.version = a.version + 1))
+		WHEN (SELECT count(*) FROM versions WHERE secret_id = +?1 AND version BETWEEN 1 AND +?2) = +?2 THEN 0
+		WHEN NOT EXISTS (SELECT 1 FROM versions WHERE secret_id = +?1 AND version = 1) THEN 1
+		ELSE (SELECT min(a.version) + 1 FROM versions a WHERE a.secret_id = +?1 AND a.version >= 1
+			AND NOT EXISTS (SELECT 1 FROM versions b WHERE b.secret_id = +?1 AND b.version = a.version + 1))
 		END`, r.id, r.head).Scan(&missing)
 	if err != nil {
 		return dbErr("read vault", err)
