@@ -106,7 +106,8 @@ func (a *anchor) rowChanged(v *Vault, id, old, mac []byte) {
 	if mac != nil {
 		xorInto(a.digest, element(mac))
 	}
-	a.lastID, a.lastMAC = append([]byte{}, id...), append([]byte{}, mac...)
+	last := append(append(make([]byte, 0, len(id)+len(mac)), id...), mac...) // one allocation for both
+	a.lastID, a.lastMAC = last[:len(id):len(id)], last[len(id):]
 }
 
 // rowsDigest computes the digest of every secret row as the file holds it.

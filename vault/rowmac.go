@@ -48,17 +48,20 @@ func (v *Vault) rowMAC(s *rowState) []byte { return v.keys.row.MAC(v.rowMACInput
 // seven; it is built for every row written or read, and
 // TestRowMACInputIsCryptoAD compares the bytes).
 func (v *Vault) rowMACInput(s *rowState) []byte {
-	const label = "hush/v1/row"
+	n := 7*4 + len(rowMACLabel) + len(v.hdr.vaultID) + len(s.id) + len("deleted") + len(s.nameMAC) + len(s.folderMAC) + 5*(4+8)
+	return v.appendRowMACInput(make([]byte, 0, n), s)
+}
+
+const rowMACLabel = "hush/v1/row"
+
+// appendRowMACInput appends [Vault.rowMACInput]'s bytes to b.
+func (v *Vault) appendRowMACInput(b []byte, s *rowState) []byte {
+	const label = rowMACLabel
 	live := "live"
 	if s.deleted.Valid {
 		live = "deleted"
 	}
-	n := 7*4 + len(label) + len(v.hdr.vaultID) + len(s.id) + len(live) + len(s.nameMAC) + len(s.folderMAC) + 4*(4+8)
 	format5 := v.hdr.format >= 5
-	if format5 {
-		n += 4 + 8
-	}
-	b := make([]byte, 0, n)
 	bytesPart := func(p []byte) {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
 		b = append(b, p...)
