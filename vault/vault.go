@@ -188,6 +188,9 @@ type Vault struct {
 	keptAudit string // Create: where an earlier vault's audit log was kept
 
 	metaMemo metaMemo // the last metadata sealed, as JSON (store.go)
+	// noPacking makes insertRows bind every value on its own, as before
+	// it packed them (tests compare the rows written both ways).
+	noPacking bool
 
 	// held are the vault's own files opened to read their bytes (the
 	// listing cache's digest, listcache.go), one per file, closed only
