@@ -3,8 +3,11 @@ package vault
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hush-secrets/hush/crypto"
 )
 
 // storedRowMACs returns every secret row's stored MAC by id.
@@ -196,5 +199,79 @@ func TestSetManyChecksFolderBeforeWriting(t *testing.T) {
 			_, err = v.Children("app/prod")
 			wantTampered(t, "export", err)
 		})
+	}
+}
+
+// TestInsertRowsPackedIsUnpacked: the secrets rows written with their
+// values packed into one blob (cut by substr) are byte for byte, and
+// type for type, the rows written with every value bound on its own;
+// so are the versions rows. Runs of a full statement and a shorter one,
+// and a batch with an id of another size (written unpacked).
+func TestInsertRowsPackedIsUnpacked(t *testing.T) {
+	rnd := func(t *testing.T, n int) []byte {
+		b, err := crypto.Random(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	now := time.Now().UnixNano()
+	var rows []newRow
+	for i := range insertBatch + 37 {
+		idLen := 16
+		if i == insertBatch+5 {
+			idLen = 20
+		}
+		rows = append(rows, newRow{name: fmt.Sprintf("f/K%d", i), id: rnd(t, idLen), nameMAC: rnd(t, 32), folderMAC: rnd(t, 32),
+			now: now, changed: 7, mac: rnd(t, 32), s: sealed{name: rnd(t, 50), meta: rnd(t, 60+i%5), value: rnd(t, 40+i)}})
+	}
+	dump := func(t *testing.T, noPacking bool) string {
+		v := newVault(t)
+		v.noPacking = noPacking
+		tx, err := v.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.insertRows(tx, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		for _, q := range []string{
+			`SELECT rowid, hex(id), typeof(id), hex(name_mac), typeof(name_mac), hex(folder_mac), typeof(folder_mac), head, created, updated,
+				deleted, hex(row_mac), typeof(row_mac), changed FROM secrets ORDER BY rowid`,
+			`SELECT hex(secret_id), typeof(secret_id), version, epoch, created, hex(name), hex(meta), hex(value), typeof(value) FROM versions ORDER BY secret_id`,
+		} {
+			rs, err := v.db.Query(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols, _ := rs.Columns()
+			for rs.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rs.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintln(&out, vals...)
+			}
+			rs.Close()
+		}
+		return out.String()
+	}
+	if !packable(rows[:insertBatch]) || packable(rows[insertBatch:]) {
+		t.Fatal("the first statement's rows must be packed and the second's not")
+	}
+	packed, unpacked := dump(t, false), dump(t, true)
+	if packed != unpacked {
+		t.Fatalf("packed rows differ from unpacked ones:\n%s\n---\n%s", packed, unpacked)
+	}
+	if n := strings.Count(packed, "\n"); n != 2*len(rows) {
+		t.Fatalf("%d rows written, want %d", n, 2*len(rows))
 	}
 }
