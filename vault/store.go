@@ -760,7 +760,7 @@ func (v *Vault) set(tx *sql.Tx, req SetRequest, now int64) (SetResult, error) {
 	if err := meta.validate(); err != nil {
 		return res, fmt.Errorf("secret %s: %w", req.Name, err)
 	}
-	if err := v.revokedValue(tx, req.Name, r, req.Value); err != nil {
+	if err := v.revokedValue(tx, req.Name, r, req.Value, &cur.Meta); err != nil {
 		return res, err
 	}
 	meta.Revoked = nil // a new value replaces a revoked one
@@ -1549,7 +1549,7 @@ func (v *Vault) rollback(name string, n int, valueOnly bool) (SetResult, error) 
 			return err
 		}
 		defer clear(old.Value)
-		if err := v.revokedValue(tx, name, r, old.Value); err != nil {
+		if err := v.revokedValue(tx, name, r, old.Value, &head.Meta); err != nil {
 			return err // a rollback must not bring a leaked value back
 		}
 		meta := old.Meta
@@ -1736,8 +1736,11 @@ func (v *Vault) Count() (int, error) {
 
 // revokedValue returns a *RevokedError when value equals the value of one
 // of the secret's revoked versions: a leaked value must not come back as
-// current, by set, rollback or a versioned reference.
-func (v *Vault) revokedValue(q querier, name string, r *row, value []byte) error {
+// current, by set, rollback or a versioned reference. headMeta, when not
+// nil, is the head version's metadata as the caller opened it from the
+// row lookup read in this transaction (the same bytes the query below
+// reads): it is not opened again.
+func (v *Vault) revokedValue(q querier, name string, r *row, value []byte, headMeta *Meta) error {
 	if err := v.checkGapless(q, name, r); err != nil {
 		return err // a deleted revocation must not let its value back
 	}
@@ -1757,8 +1760,10 @@ func (v *Vault) revokedValue(q querier, name string, r *row, value []byte) error
 			rows.Close()
 			return err
 		}
-		m, err := v.openMeta(name, r.id, n, epoch, ct)
-		if err != nil {
+		var m Meta
+		if n == r.head && headMeta != nil && epoch == r.headVer.epoch && bytes.Equal(ct, r.headVer.meta) {
+			m = *headMeta
+		} else if m, err = v.openMeta(name, r.id, n, epoch, ct); err != nil {
 			rows.Close()
 			return err
 		}
@@ -1791,5 +1796,5 @@ func (v *Vault) RevokedValue(name string, value []byte) error {
 	if err != nil {
 		return err
 	}
-	return v.revokedValue(v.db, name, r, value)
+	return v.revokedValue(v.db, name, r, value, nil)
 }
