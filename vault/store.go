@@ -224,7 +224,7 @@ func (v *Vault) lookup(q querier, name string) (*row, error) {
 	var epoch, created sql.NullInt64
 	var st rowState
 	err := q.QueryRow(`SELECT `+rowColumns+`, v.epoch, v.created, v.name, v.meta, v.value
-		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.name_mac = `+boundOnce, v.nameMAC(name)).
+		FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE s.name_mac = `+boundOnce, v.writeNameMAC(name)).
 		Scan(append(st.dest(), &epoch, &created, &h.name, &h.meta, &h.value)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(name)
@@ -998,7 +998,7 @@ func (v *Vault) addVersion(tx *sql.Tx, r *row, name string, meta Meta, value []b
 		r.id, n, v.hdr.epoch, now, s.name, s.meta, s.value); err != nil {
 		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
-	nameMAC, newFolder := v.nameMAC(name), v.folderMAC(Folder(name))
+	nameMAC, newFolder := v.writeNameMAC(name), v.writeFolderMAC(Folder(name))
 	sealed, err := v.updateSealed(tx, r, n, now, nameMAC, newFolder)
 	if err != nil {
 		return fmt.Errorf("failed to write %s: %w", name, err)

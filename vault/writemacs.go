@@ -58,6 +58,33 @@ func (m *writeMACs) nameMAC(name string) []byte {
 	return m.sum(m.lookup, m.in)
 }
 
+// folderMAC is [Vault.folderMAC].
+func (m *writeMACs) folderMAC(folder string) []byte {
+	b := binary.BigEndian.AppendUint32(m.in[:0], uint32(len("folder")))
+	b = append(b, "folder"...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(folder)))
+	m.in = append(b, folder...)
+	return m.sum(m.lookup, m.in)
+}
+
+// writeNameMAC and writeFolderMAC are [Vault.nameMAC] and
+// [Vault.folderMAC], computed with the batch's reused HMAC while a batch
+// write runs. Only the write's own goroutine calls them (writeMACs is not
+// safe for concurrent use; the parallel readers call nameMAC).
+func (v *Vault) writeNameMAC(name string) []byte {
+	if v.wmacs != nil {
+		return v.wmacs.nameMAC(name)
+	}
+	return v.nameMAC(name)
+}
+
+func (v *Vault) writeFolderMAC(folder string) []byte {
+	if v.wmacs != nil {
+		return v.wmacs.folderMAC(folder)
+	}
+	return v.folderMAC(folder)
+}
+
 // rowMAC is [Vault.rowMAC].
 func (m *writeMACs) rowMAC(s *rowState) []byte {
 	m.in = m.v.appendRowMACInput(m.in[:0], s)
