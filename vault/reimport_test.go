@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -274,4 +275,56 @@ func TestInsertRowsPackedIsUnpacked(t *testing.T) {
 	if n := strings.Count(packed, "\n"); n != 2*len(rows) {
 		t.Fatalf("%d rows written, want %d", n, 2*len(rows))
 	}
+}
+
+// TestGaplessIsCheckGapless: the gap check a batch write makes on the
+// versions it read ahead gives the same answer, and the same error, as
+// checkGapless's query, for versions deleted from the start, the middle,
+// the end, several, and none.
+func TestGaplessIsCheckGapless(t *testing.T) {
+	for _, deleted := range [][]int{nil, {1}, {2}, {3, 4}, {6}, {1, 2, 3}, {2, 5}, {1, 6}, {5, 6}} {
+		t.Run(fmt.Sprint(deleted), func(t *testing.T) {
+			v := newVault(t)
+			for i := range 6 {
+				mustSet(t, v, "g/S", fmt.Sprint("value ", i))
+			}
+			r, err := v.lookup(v.db, "g/S")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range deleted {
+				if _, err := v.db.Exec(`DELETE FROM versions WHERE secret_id = ? AND version = ?`, r.id, n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tx := mustBegin(t, v)
+			pre, err := v.prefetch(tx, [][]byte{v.nameMAC("g/S")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := pre[string(v.nameMAC("g/S"))]
+			if p == nil {
+				t.Fatal("prefetch did not find the secret")
+			}
+			want := v.checkGapless(tx, "g/S", r)
+			got := gapless("g/S", r, p.versions)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("gapless = %v, checkGapless = %v", got, want)
+			}
+			if (want == nil) != (len(deleted) == 0) {
+				t.Fatalf("checkGapless = %v with versions %v deleted", want, deleted)
+			}
+		})
+	}
+}
+
+// mustBegin starts a transaction rolled back when the test ends.
+func mustBegin(t *testing.T, v *Vault) *sql.Tx {
+	t.Helper()
+	tx, err := v.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	return tx
 }

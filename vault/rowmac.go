@@ -307,6 +307,33 @@ func (v *Vault) checkGapless(q querier, name string, r *row) error {
 	return nil
 }
 
+// gapless is checkGapless on versions already read (every stored version
+// of r): the same answer and the same error.
+func gapless(name string, r *row, versions []sealedMeta) error {
+	have := make(map[int]bool, len(versions))
+	inRange := 0
+	for _, sv := range versions {
+		if !have[sv.n] && sv.n >= 1 && sv.n <= r.head {
+			inRange++
+		}
+		have[sv.n] = true
+	}
+	if inRange == r.head {
+		return nil
+	}
+	missing := 1
+	if have[1] {
+		first := 0 // the lowest version >= 1 whose successor is not stored
+		for n := range have {
+			if n >= 1 && !have[n+1] && (first == 0 || n < first) {
+				first = n
+			}
+		}
+		missing = first + 1
+	}
+	return &TamperError{fmt.Sprintf("version %d of %s is missing (deleted outside hush; restore the vault from a backup)", missing, name)}
+}
+
 // deleteRow deletes a secret's row (its versions are deleted first, by the
 // caller): every purge goes through it, so that the anchor's digest and
 // last change follow.
