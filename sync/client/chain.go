@@ -464,6 +464,7 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	// rotated pair). applied is the cursor after the last page applied.
 	type heldPage struct {
 		records            []wire.Record
+		entries            []wire.ChainEntry // its record entries, for noteMoves
 		own                []string
 		confirmed, vouched map[string]bool
 		below              bool // every entry at or before floor
@@ -627,7 +628,15 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 				}
 			}
 		}
-		waiting = append(waiting, heldPage{recs, own, s.confirmed, s.vouched, next.Pos <= floor.Pos})
+		var recEntries []wire.ChainEntry
+		if cr.Holds != nil {
+			for i := range pg.Entries {
+				if pg.Entries[i].Kind == wire.ChainRecord {
+					recEntries = append(recEntries, pg.Entries[i])
+				}
+			}
+		}
+		waiting = append(waiting, heldPage{recs, recEntries, own, s.confirmed, s.vouched, next.Pos <= floor.Pos})
 		if s.fresh {
 			st.LastChange = st.now().UTC()
 		}
@@ -659,6 +668,9 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 				if err := s.apply(h.records); err != nil {
 					return err
 				}
+				if err := s.noteMoves(h.entries, cr.Holds); err != nil {
+					return err
+				}
 				if h.below {
 					s.fresh = fresh // read again: nothing new from the team
 				}
@@ -679,6 +691,48 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 		return &RollbackError{fmt.Sprintf("read again from its start, its change chain ends at entry %d, but this device has verified %d", at.Pos, floor.Pos)}
 	}
 	setCursor(at, atLog, heads)
+	return nil
+}
+
+// noteMoves keeps State.MovedOut after a page of record entries (in
+// chain order) is applied: a record whose last entry here is of a scope
+// this device does not hold, and of which it keeps a live copy, moved
+// out of its reach; one whose last entry is of a scope it holds did not
+// (or came back).
+func (s *syncer) noteMoves(entries []wire.ChainEntry, holds func(string) bool) error {
+	if holds == nil || len(entries) == 0 {
+		return nil
+	}
+	held := map[string]bool{}
+	for i := range entries {
+		held[entries[i].ID] = holds(entries[i].Scope)
+	}
+	var away [][]byte
+	for id, h := range held {
+		if h {
+			delete(s.st.MovedOut, id)
+		} else if raw, err := hex.DecodeString(id); err == nil {
+			away = append(away, raw)
+		}
+	}
+	if len(away) == 0 {
+		return nil
+	}
+	ts, err := s.v.TrackedByID(away)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		id := hex.EncodeToString(t.ID)
+		if !t.Exists || t.Deleted {
+			delete(s.st.MovedOut, id)
+			continue
+		}
+		if s.st.MovedOut == nil {
+			s.st.MovedOut = map[string]bool{}
+		}
+		s.st.MovedOut[id] = true
+	}
 	return nil
 }
 

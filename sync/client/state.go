@@ -62,6 +62,13 @@ type State struct {
 	// device's scopes (Report.MovedAway): `hush status` counts them as
 	// staying, not as waiting to be pushed.
 	MovedAway map[string]bool `json:"moved_away,omitempty"`
+	// MovedOut: the record ids of secrets this device holds a copy of
+	// whose newest version the chain shows in a folder scope it does not
+	// hold (a teammate moved the secret there; attack23 G1n): the copy
+	// here gets no update, and `hush ls` marks it out-of-scope, as it
+	// marks the secrets of a scope ungranted. A later version in a scope
+	// it holds takes the mark away.
+	MovedOut map[string]bool `json:"moved_out,omitempty"`
 	// MachineWrites: the records whose version this device applied was
 	// written by a writer machine, by record id (an admin's device vouches
 	// for them before the machine's access ends: vouchMachineWrites).

@@ -51,6 +51,7 @@ type Server struct {
 	password string
 	external *url.URL
 	dbs      atomic.Int64
+	watchdog *exec.Cmd // stops the cluster if this process dies without Stop
 }
 
 // SuperURL is a URL for the superuser "postgres" (password auth over TCP).
@@ -197,6 +198,7 @@ func StartWith(o Options) (*Server, error) {
 		out, err := s.command(filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(dir, "data"),
 			"-l", filepath.Join(dir, "server.log"), "-w", "-t", "30", "-o", s.serverOpts(), "start").CombinedOutput()
 		if err == nil {
+			s.watch()
 			return s, s.waitReady()
 		}
 		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
@@ -258,10 +260,40 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// watchdogScript waits for the process $1 to end, then stops the cluster
+// in $3 with pg_ctl ($2, run as user $5 when set) and removes its folder
+// ($4). A test binary killed by `go test -timeout`, a signal or a crash
+// never runs Stop; without this its PostgreSQL would run on, holding
+// memory and a port, until the machine restarts.
+const watchdogScript = `while kill -0 "$1" 2>/dev/null; do sleep 1; done
+if [ -n "$5" ]; then runuser -u "$5" -- "$2" -D "$3" -m immediate -w stop; else "$2" -D "$3" -m immediate -w stop; fi
+rm -rf "$4"`
+
+// watch starts the watchdog: a shell of its own process group (a Ctrl-C
+// meant for the tests does not stop it early), outliving this process.
+// Where there is no sh, there is no watchdog: Stop still works.
+func (s *Server) watch() {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		return
+	}
+	w := exec.Command(sh, "-c", watchdogScript, "pgtest-watchdog", strconv.Itoa(os.Getpid()),
+		filepath.Join(s.bin, "pg_ctl"), filepath.Join(s.dir, "data"), s.dir, s.asUser)
+	w.SysProcAttr = detached()
+	if w.Start() == nil {
+		s.watchdog = w
+		go w.Wait() // reaped when Stop kills it
+	}
+}
+
 // Stop shuts the server down and removes its folder.
 func (s *Server) Stop() {
 	if s == nil || s.dir == "" {
 		return
+	}
+	if s.watchdog != nil {
+		s.watchdog.Process.Kill()
+		s.watchdog = nil
 	}
 	if _, err := os.Stat(filepath.Join(s.dir, "data", "postmaster.pid")); err == nil {
 		s.command(filepath.Join(s.bin, "pg_ctl"), "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop").Run()

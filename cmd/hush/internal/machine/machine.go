@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/hush-secrets/hush/sync/client"
@@ -122,8 +123,10 @@ func Read(ctx context.Context, tok *client.Token) (*vault.Vault, *client.Team, *
 // Push sends what a command changed in a token's memory vault (a writer
 // machine's `hush set`, `hush rm`) and waits until the team shows it: the
 // memory vault is gone when the command ends, so a change the server has
-// not shown back is an error, not a change left for later.
-func Push(ctx context.Context, t *client.Team, tok *client.Token) error {
+// not shown back is an error, not a change left for later. unread names
+// the secrets the command's read did not take: a change of one of them
+// meets the team's newer version every time, so it is no race to retry.
+func Push(ctx context.Context, t *client.Team, tok *client.Token, unread ...string) error {
 	rep, err := t.Sync(ctx)
 	if err != nil {
 		return fmt.Errorf("the change was not saved: %w", Explain(err, tok))
@@ -136,6 +139,12 @@ func Push(ctx context.Context, t *client.Team, tok *client.Token) error {
 	case rep.MovedAway > 0:
 		return fmt.Errorf("the change was not saved: the secret changed on the team meanwhile into a scope machine %s may not read", tok.Name)
 	case len(rep.Conflicts) > 0:
+		for _, name := range rep.Conflicts {
+			if slices.Contains(unread, name) {
+				return fmt.Errorf("the change was not saved: %s was last moved by a change this machine cannot accept (the warning above), so machine %s cannot replace it, and running the command again will not help; a member's device that holds %s settles it (`hush set %s` there), or an admin (`hush team verify`)",
+					name, tok.Name, vault.Folder(name), name)
+			}
+		}
 		return fmt.Errorf("the change was not saved: %s changed on the team meanwhile; run the command again", strings.Join(rep.Conflicts, ", "))
 	case rep.Unconfirmed > 0 || rep.Stale > 0:
 		return errors.New("the change was not saved: the team server did not show it back; run the command again")

@@ -60,6 +60,10 @@ type Session struct {
 	Team  *client.Team
 	Token *client.Token
 	Note  string // what to tell the person about the read (SkippedNote)
+	// unread are the names of secrets the read did not take (their last
+	// version could not be read or accepted): the machine cannot replace
+	// them either (see Push).
+	unread []string
 }
 
 // Open loads the token (from file, or the variable), reads the team with
@@ -82,7 +86,13 @@ func Open(ctx context.Context, getenv func(string) string, file string, names []
 		v.Close()
 		return nil, err
 	}
-	return &Session{Vault: v, Team: t, Token: tok, Note: SkippedNote(rep)}, nil
+	var unread []string
+	for _, u := range rep.Unreadable {
+		if u.Name != "" {
+			unread = append(unread, u.Name)
+		}
+	}
+	return &Session{Vault: v, Team: t, Token: tok, Note: SkippedNote(rep), unread: unread}, nil
 }
 
 // heldNames refuses the first of names that the log t verified does not
@@ -114,7 +124,7 @@ func (s *Session) Writable() error {
 
 // Push is a writer machine's change, pushed now, or the command fails
 // (the memory vault holds it only until then): see the function Push.
-func (s *Session) Push(ctx context.Context) error { return Push(ctx, s.Team, s.Token) }
+func (s *Session) Push(ctx context.Context) error { return Push(ctx, s.Team, s.Token, s.unread...) }
 
 // Warning is how long before its end `hush due` lists a machine.
 const Warning = 14 * 24 * time.Hour

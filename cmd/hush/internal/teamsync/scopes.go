@@ -2,6 +2,7 @@ package teamsync
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -160,10 +161,40 @@ func OutOfSight(v *vault.Vault, name string, folder bool, err error) error {
 // vault.MarkOutOfScope in a listing. Nil (everything held) when v is not
 // in a team, the team has no folder scopes, or that cannot be told.
 func HeldNames(v *vault.Vault) func(name string) bool {
-	if h := scoped(v); h != nil {
+	h, moved := scoped(v), movedOut(v)
+	switch {
+	case len(moved) > 0:
+		return func(name string) bool { return !moved[name] && (h == nil || h.Name(name)) }
+	case h != nil:
 		return h.Name
 	}
 	return nil
+}
+
+// movedOut is the names of v's team secrets whose copy here a teammate's
+// move into a folder scope this device does not hold left behind
+// (client.State.MovedOut, as the last sync saw): old copies, like those
+// of a scope ungranted.
+func movedOut(v *vault.Vault) map[string]bool {
+	if !client.InTeam(v) {
+		return nil
+	}
+	st, err := client.Load(v)
+	if err != nil || len(st.MovedOut) == 0 {
+		return nil
+	}
+	names := map[string]bool{}
+	for id := range st.MovedOut {
+		raw, err := hex.DecodeString(id)
+		if err != nil {
+			continue
+		}
+		if s, err := v.Replica().ByID(raw); err == nil {
+			clear(s.Value)
+			names[s.Name] = true
+		}
+	}
+	return names
 }
 
 // scoped is what this device holds of v's team with folder scopes, by
