@@ -588,7 +588,7 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(reqs))
 	for _, r := range reqs {
 		if err := ValidName(r.Name); err != nil {
 			return nil, err
@@ -608,7 +608,7 @@ func (v *Vault) SetMany(reqs []SetRequest, now time.Time) ([]SetResult, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	var out []SetResult
+	out := make([]SetResult, 0, len(reqs))
 	err := v.write(func(tx *sql.Tx) error {
 		// Folder counts are sealed once per folder, after every row is
 		// written, in the same transaction.
@@ -1100,15 +1100,15 @@ func (v *Vault) insertRows(tx *sql.Tx, rows []newRow) error {
 			return fmt.Errorf("failed to write %s: %w", what, err)
 		}
 		if v.anch != nil {
-			for _, r := range chunk {
-				v.anch.rowChanged(v, r.id, nil, r.mac)
+			for i := range chunk {
+				v.anch.rowChanged(v, chunk[i].id, nil, chunk[i].mac)
 			}
 		}
 		if _, err := tx.Exec(q.versions, vargs...); err != nil {
 			return fmt.Errorf("failed to write %s: %w", what, err)
 		}
-		for _, r := range chunk {
-			if err := v.sealFolder(tx, r.folderMAC); err != nil {
+		for i := range chunk {
+			if err := v.sealFolder(tx, chunk[i].folderMAC); err != nil {
 				return err
 			}
 		}
