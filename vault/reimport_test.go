@@ -144,7 +144,7 @@ func TestSetManyAgain(t *testing.T) {
 	if got != len(want) {
 		t.Fatalf("%d secrets after the writes, want %d", got, len(want))
 	}
-	// Edit and rollback add versions to rows read by lookup too.
+	// Edit, rollback and move add versions to rows read by lookup too.
 	if _, err := v.Edit("a/K000", Update{Note: new(string)}); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,14 @@ func TestSetManyAgain(t *testing.T) {
 	if _, err := v.Rollback("a/K006", 1); err != nil {
 		t.Fatal(err)
 	}
-	wantSealedAsSealRow(t, v)
+	// A rename writes the name's and folder's MACs too.
+	if _, err := v.Move("a/K009", "c/MOVED"); err != nil {
+		t.Fatal(err)
+	}
+	v = wantSealedAsSealRow(t, v)
+	if s, err := v.Get("c/MOVED"); err != nil || string(s.Value) != "changed 9" {
+		t.Fatalf("c/MOVED after the move: %v, %v", s, err)
+	}
 }
 
 // TestSetManyChecksFolderBeforeWriting: a removed secret's row put back

@@ -1177,8 +1177,18 @@ func (v *Vault) updateSealed(tx *sql.Tx, r *row, n int, now int64, nameMAC, fold
 	} else {
 		mac = v.rowMAC(&st)
 	}
-	res, err := tx.Exec(`UPDATE secrets SET head = ?, updated = ?, deleted = NULL, name_mac = ?, folder_mac = ?, row_mac = ?, changed = ? WHERE id = ? AND row_mac = ?`,
-		n, now, nameMAC, folderMAC, mac, st.changed, r.id, r.st.mac)
+	var res sql.Result
+	var err error
+	if !r.st.deleted.Valid && bytes.Equal(nameMAC, r.st.nameMAC) && bytes.Equal(folderMAC, r.st.folderMAC) {
+		// Live, same name: the columns left out hold these values already
+		// (the row MAC matched), and SQLite then leaves the name's and the
+		// folders' indexes alone instead of rewriting their entries.
+		res, err = tx.Exec(`UPDATE secrets SET head = ?, updated = ?, row_mac = ?, changed = ? WHERE id = ? AND row_mac = ?`,
+			n, now, mac, st.changed, r.id, r.st.mac)
+	} else {
+		res, err = tx.Exec(`UPDATE secrets SET head = ?, updated = ?, deleted = NULL, name_mac = ?, folder_mac = ?, row_mac = ?, changed = ? WHERE id = ? AND row_mac = ?`,
+			n, now, nameMAC, folderMAC, mac, st.changed, r.id, r.st.mac)
+	}
 	if err != nil {
 		return false, err
 	}
