@@ -74,17 +74,25 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 		fail(w, http.StatusBadRequest, wire.ChainMoves+" must be 1 or absent")
 		return
 	}
-	m, ok := s.membership(w, r, dev.Team)
-	if !ok {
-		return
-	}
+	var m *wire.Membership
 	var p *wire.ChainPage
+	var raw *store.RawPage // a whole-chain page, its entries as stored
 	if scoped {
+		var ok bool
+		if m, ok = s.membership(w, r, dev.Team); !ok {
+			return
+		}
 		// The scopes the replayed log says the device holds: a device
 		// cannot ask for another's, it names none.
 		p, err = s.st.ChainScoped(r.Context(), dev.Team, after, s.pullEntries(), m.HeldScopes(dev.ID), author, mine, movedSince)
-	} else {
-		p, err = s.st.ChainOmitting(r.Context(), dev.Team, after, s.pullEntries(), author, mine)
+	} else if raw, err = s.st.ChainRaw(r.Context(), dev.Team, after, s.pullEntries(), author, mine); err == nil {
+		// Which records the device may see, as of the log when the page
+		// was read or later, never earlier (as a v1 pull).
+		var ok bool
+		if m, ok = s.membershipAt(w, r, dev.Team, raw.LogSeq); !ok {
+			return
+		}
+		p = raw.Page
 	}
 	if err != nil {
 		s.internal(w, r, err)
@@ -92,6 +100,15 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 	}
 	pushes, links := r.URL.Query().Get(wire.PullPushes) == "1", r.URL.Query().Get(wire.PullLinks) == "1"
 	if !pushes || !links {
+		if raw != nil {
+			// A client from before push marks or scope links: its entries
+			// are looked at (decoded), and the page encoded as decoded.
+			if p, err = raw.Decoded(); err != nil {
+				s.internal(w, r, err)
+				return
+			}
+			raw = nil
+		}
 		// A client that cannot check push marks or scope links would take
 		// the entries that carry them for forgeries: it is told to
 		// upgrade instead.
@@ -108,6 +125,17 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 	}
 	p.Records = heldRecords(m, dev.ID, p.Records)
 	s.audit.log(store.Event{Time: s.now(), Team: dev.Team, Device: dev.ID, Action: "pull", Records: ids(p.Records), Result: "ok"})
+	if raw != nil {
+		// The entries as stored: the bytes json.Marshal gives of the page
+		// decoded (store.RawPage.AppendJSON).
+		b, err := raw.AppendJSON(nil)
+		if err != nil {
+			fail(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		replyJSON(w, http.StatusOK, b)
+		return
+	}
 	reply(w, http.StatusOK, p)
 }
 
@@ -214,7 +242,18 @@ func (s *Server) chainPush(w http.ResponseWriter, r *http.Request, dev *store.De
 		at = wire.ChainCursor{Pos: e.Pos, Hash: st.Hash}
 	}
 	if !base {
-		m, ok := s.membership(w, r, dev.Team)
+		// As a v1 push: the records are checked against the log at the
+		// position they were written at, when every one names the same;
+		// the store takes them only if that is still the log's length
+		// when it commits (else they are stale), so that is the
+		// membership they are taken under.
+		logSeq := req.Records[0].LogSeq
+		for i := range req.Records {
+			if req.Records[i].LogSeq != logSeq {
+				logSeq = -1
+			}
+		}
+		m, ok := s.membershipAt(w, r, dev.Team, logSeq)
 		if !ok {
 			return
 		}

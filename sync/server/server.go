@@ -218,6 +218,11 @@ func reply(w http.ResponseWriter, code int, v any) {
 		fail(w, http.StatusInternalServerError, "internal error")
 		return
 	}
+	replyJSON(w, code, b)
+}
+
+// replyJSON answers with b, a JSON value, as reply does.
+func replyJSON(w http.ResponseWriter, code int, b []byte) {
 	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))

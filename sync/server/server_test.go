@@ -226,6 +226,13 @@ var fixedLogTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // nil) as its first device, and the membership log's first entry.
 func (e *env) createTeam() {
 	e.t.Helper()
+	e.createTeamChained(false)
+}
+
+// createTeamChained is createTeam; with chain, the team's changes are a
+// signed chain from the start, as every team client.Create makes.
+func (e *env) createTeamChained(chain bool) {
+	e.t.Helper()
 	if e.team == "" {
 		e.team = wire.NewID()
 	}
@@ -242,7 +249,7 @@ func (e *env) createTeam() {
 	e.keys = map[int64][]byte{1: e.teamKey}
 	e.members, e.entries = wire.NewMembership(e.team), nil
 	g := e.genesis(e.admin, "acme")
-	e.call(e.admin, "POST", "/v1/teams", wire.CreateTeam{Team: e.team, Name: "acme", Device: e.admin.Device, Log: *g}).want(e.t, http.StatusCreated, "")
+	e.call(e.admin, "POST", "/v1/teams", wire.CreateTeam{Team: e.team, Name: "acme", Device: e.admin.Device, Log: *g, Chain: chain}).want(e.t, http.StatusCreated, "")
 	e.took(g)
 }
 

@@ -45,6 +45,39 @@ package server_test
 //     devices, some 10 + 50 records (a device that syncs as often as its
 //     team pushes gets about as many). recs/pull says how many.
 //
+// Those are v1's requests, which only a team made by a hush from before
+// the change chain still sends (a v1 push into a chained team is
+// refused). Every team made since is chained (client.Create), and its
+// devices push with POST /v2/push and pull with GET /v2/chain: the chain-
+// operations are those requests, built as sync/client builds them (one
+// entry per record, marked with its push and linked to its scope's last
+// entry, signed on the head the device verified; the pull asks with
+// pushes=1&links=1). A chain takes a push only at its head, so devices
+// of one team pushing at once are all but one told they are behind and
+// sign again (what a real client does, and what no pre-signed request
+// can): for these operations each device is the writer of a chained team
+// of its own (an admin and that device), on the same server and store,
+// so N devices are N chains pushed at once. Each such team holds 200
+// records written by its device, the last 50 pushed one at a time.
+//   - chain-push: a device pushes a new version of one of its records
+//     (one entry), the next of its last 50 in turn.
+//   - chain-pull: the entries after its head less 10 (10 entries, their
+//     10 records).
+//   - chain-noop: a chained sync with nothing to do: the membership log
+//     since its position (GET /v1/log) and the chain after its head.
+//   - chain-mixed: chain-push and a pull in turn; a pull asks after the
+//     device's head (its own pushes so far included) less 50: the last
+//     50 entries, each of another record, with their 50 records — what a
+//     device pulls in a team whose 50 devices each pushed once since its
+//     last pull, as v1's mixed pulls bring 50–60. (The records are the
+//     device's own, asked without mine=: the server sends them as it
+//     would a teammate's.)
+//
+// The server process starts with no chain tail in memory
+// (sync/store/tail.go): a team's first pull of a run reads SQL, and the
+// pulls after it are served from the tail it leaves, as on a running
+// server whose devices pull from recent positions.
+//
 // PostgreSQL runs durably, as a user's server (pgtest.Options.Durable:
 // fsync, synchronous_commit and full_page_writes on);
 // HUSH_BENCH_PG_FSYNC=off runs it as the tests do, with all three off.
@@ -106,7 +139,7 @@ func BenchmarkServerThroughput(b *testing.B) {
 			for _, devices := range []int{1, 10, 50} {
 				b.Run(fmt.Sprintf("devices=%d", devices), func(b *testing.B) {
 					bt := newBenchTeam(b, be.dsn(b), devices)
-					for _, op := range []string{"push", "pull", "noop", "mixed"} {
+					for _, op := range []string{"push", "pull", "noop", "mixed", "chain-push", "chain-pull", "chain-noop", "chain-mixed"} {
 						b.Run(op, func(b *testing.B) { bt.run(b, op) })
 					}
 				})
@@ -176,12 +209,88 @@ type benchTeam struct {
 }
 
 // benchDevice is a device of the team with its own connection and its
-// own record, at version.
+// own record, at version; chain is its chained team.
 type benchDevice struct {
 	*device
 	client  *http.Client
 	record  string
 	version int64
+	chain   *chainTeam
+}
+
+// chainTeam is a chained team on the same server whose one writer, w,
+// pushes: what it pushed last (head, heads: the chain as its client
+// verified it) and the records it writes in turn.
+type chainTeam struct {
+	e        *env
+	w        *device
+	head     wire.ChainCursor
+	heads    wire.ScopeHeads
+	turn     []string // the last 50 records it wrote, oldest first
+	versions map[string]int64
+	next     int // the next of turn to push
+}
+
+// chainTurn is how many records a chain team's device writes in turn, and
+// so how many entries a chain-mixed pull gets.
+const chainTurn = 50
+
+// newChainTeam creates a chained team on e's server, as client.Create
+// does, with an admin and one writer, which pushes 200 records: 150 in
+// pushes of 10, then chainTurn one at a time.
+func newChainTeam(e *env, i int) *chainTeam {
+	e.t.Helper()
+	f := &env{t: e.t, db: e.db, st: e.st, srv: e.srv, hs: e.hs, clock: e.clock, logs: e.logs, secrets: map[string][]byte{}, roles: map[string]string{}}
+	f.createTeamChained(true)
+	ct := &chainTeam{e: f, w: f.member(wire.RoleWriter, "device-"+strconv.Itoa(i), "member-"+strconv.Itoa(i)),
+		heads: wire.ScopeHeads{}, versions: map[string]int64{}}
+	var batch []wire.Record
+	for j := range 200 {
+		id := wire.NewID()
+		ct.versions[id] = 1
+		batch = append(batch, f.record(ct.w, id, 1))
+		if j >= 200-chainTurn {
+			ct.turn = append(ct.turn, id)
+		}
+		if len(batch) == 10 || j >= 200-chainTurn {
+			ct.push(ct.sign(batch...))
+			batch = nil
+		}
+	}
+	return ct
+}
+
+// sign is the writer's push of recs on the head it holds, as
+// sync/client signs it (marked, linked), and moves the head on: the
+// caller sends it, and the server must take it.
+func (ct *chainTeam) sign(recs ...wire.Record) wire.ChainPush {
+	p, at, heads := ct.e.linkedPush(ct.w, ct.head, ct.heads, recs...)
+	ct.head, ct.heads = at, heads
+	return p
+}
+
+// push sends a push signed by sign through the in-process server.
+func (ct *chainTeam) push(p wire.ChainPush) {
+	ct.e.t.Helper()
+	var res wire.ChainPushResponse
+	ct.e.call(ct.w, "POST", "/v2/push", p).want(ct.e.t, http.StatusOK, "").decode(ct.e.t, &res)
+	if res.Status != wire.PushOK || !res.Head.Equal(ct.head) {
+		ct.e.t.Fatalf("chain push: %+v", res)
+	}
+}
+
+// nextPush is the writer's push of a new version of the next record in
+// turn.
+func (ct *chainTeam) nextPush() wire.ChainPush {
+	id := ct.turn[ct.next]
+	ct.next = (ct.next + 1) % len(ct.turn)
+	ct.versions[id]++
+	return ct.sign(ct.e.record(ct.w, id, ct.versions[id]))
+}
+
+// chainQuery is sync/client's GET /v2/chain after pos.
+func chainQuery(pos int64) string {
+	return "/v2/chain?after=" + strconv.FormatInt(pos, 10) + "&" + wire.PullPushes + "=1&" + wire.PullLinks + "=1"
 }
 
 func newBenchTeam(b *testing.B, dsn string, devices int) *benchTeam {
@@ -201,6 +310,9 @@ func newBenchTeam(b *testing.B, dsn string, devices int) *benchTeam {
 		b.Cleanup(bd.client.CloseIdleConnections)
 		e.push(d, e.record(d, bd.record, 1))
 		bt.devs = append(bt.devs, bd)
+	}
+	for i, bd := range bt.devs {
+		bd.chain = newChainTeam(e, i)
 	}
 	// A team of a few hundred secrets, so that a pull has ten to send.
 	var rs []wire.Record
@@ -304,8 +416,32 @@ func (bt *benchTeam) plan(op string, n int) [][][]signedReq {
 				kind = "pull"
 			}
 		}
+		switch op {
+		case "chain-mixed":
+			kind = "chain-push"
+			if (i/len(bt.devs))%2 == 1 {
+				kind = "chain-pull50"
+			}
+		}
+		ct := d.chain
 		var reqs []signedReq
 		switch kind {
+		case "chain-push":
+			r := bt.sign(ct.w, "POST", "/v2/push", body(bt.e.t, ct.nextPush()))
+			r.push = true
+			reqs = append(reqs, r)
+		case "chain-pull", "chain-pull50":
+			back := int64(10)
+			if kind == "chain-pull50" {
+				back = chainTurn
+			}
+			r := bt.sign(ct.w, "GET", chainQuery(max(0, ct.head.Pos-back)), nil)
+			r.pull = true
+			reqs = append(reqs, r)
+		case "chain-noop":
+			reqs = append(reqs,
+				bt.sign(ct.w, "GET", "/v1/log?since="+strconv.FormatInt(ct.e.members.Seq, 10), nil),
+				bt.sign(ct.w, "GET", chainQuery(ct.head.Pos), nil))
 		case "push":
 			d.version++
 			rec := bt.e.record(d.device, d.record, d.version)

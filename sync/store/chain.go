@@ -233,27 +233,66 @@ func (s *sqlStore) Chain(ctx context.Context, team string, after int64, limit in
 }
 
 func (s *sqlStore) ChainOmitting(ctx context.Context, team string, after int64, limit int, author string, from int64) (*wire.ChainPage, error) {
-	tx, p, err := s.pageStart(ctx, team)
+	raw, err := s.ChainRaw(ctx, team, after, limit, author, from)
+	if err != nil {
+		return nil, err
+	}
+	return raw.Decoded()
+}
+
+func (s *sqlStore) ChainRaw(ctx context.Context, team string, after int64, limit int, author string, from int64) (*RawPage, error) {
+	return s.chainRaw(ctx, team, after, limit, author, from, true)
+}
+
+// chainRaw is ChainRaw, from the team's tail in memory when it holds the
+// page (tail.go) and useTail.
+func (s *sqlStore) chainRaw(ctx context.Context, team string, after int64, limit int, author string, from int64, useTail bool) (*RawPage, error) {
+	rp := &RawPage{Entries: [][]byte{}}
+	tx, p, err := s.pageStartLog(ctx, team, &rp.LogSeq)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	if err := s.chainEntries(ctx, tx, p, team, after, p.Head.Pos, limit); err != nil {
+	p.Entries = nil
+	rp.Page = p
+	if useTail {
+		if ok, err := s.tails.page(team, rp, after, limit, author, from); err != nil || ok {
+			return rp, err
+		}
+	}
+	// ids: the record each entry wrote ("" for a base entry).
+	var ids []string
+	if err := s.rawPageEntries(ctx, tx, rp, &ids, team, after, p.Head.Pos, limit); err != nil {
 		return nil, err
 	}
-	if len(p.Entries) == 0 {
-		return p, nil
+	// A page that reaches the head, with every record it names and no
+	// base snapshot, is the team's tail from after on, as committed: kept
+	// for the pulls that follow, if the team has none (tail.go).
+	keep := useTail && author == "" && after <= p.Head.Pos && p.Base == nil
+	if len(rp.Entries) == 0 {
+		if keep && after == p.Head.Pos {
+			s.tails.install(team, rp, after, nil)
+		}
+		return rp, nil
 	}
 	// A page never ends inside a push (docs/sync.md, "Whole pushes"): it
 	// runs on to the push's last entry, at most MaxPushRecords-1 more, so
-	// that an honest server never makes a client hold a push back.
-	if e := &p.Entries[len(p.Entries)-1]; e.PushLast > e.Pos {
-		end := min(e.PushLast, e.Pos+wire.MaxPushRecords-1, p.Head.Pos)
-		if err := s.chainEntries(ctx, tx, p, team, e.Pos, end, int(end-e.Pos)); err != nil {
+	// that an honest server never makes a client hold a push back. Only
+	// the last entry is decoded, for where its push ends.
+	lastPos := rp.pos[len(rp.pos)-1]
+	var tail struct {
+		PushLast int64 `json:"push_last"`
+	}
+	if err := json.Unmarshal(rp.Entries[len(rp.Entries)-1], &tail); err != nil {
+		return nil, fmt.Errorf("store: chain entry %d unreadable: %w", lastPos, err)
+	}
+	if tail.PushLast > lastPos {
+		end := min(tail.PushLast, lastPos+wire.MaxPushRecords-1, p.Head.Pos)
+		if err := s.rawPageEntries(ctx, tx, rp, &ids, team, lastPos, end, int(end-lastPos)); err != nil {
 			return nil, err
 		}
 	}
-	last := p.Entries[len(p.Entries)-1].Pos
+	last := rp.pos[len(rp.pos)-1]
 	p.More = last < p.Head.Pos
 	// The records whose newest entry is in the page: a record written
 	// again after it comes with that later entry.
@@ -271,30 +310,35 @@ func (s *sqlStore) ChainOmitting(ctx context.Context, team string, after int64, 
 		r.Seq = 0
 		p.Records = append(p.Records, *r)
 	}
-	return p, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if keep && !p.More && p.Base == nil {
+		s.tails.install(team, rp, after, ids)
+	}
+	return rp, nil
 }
 
-// chainEntries appends to p the entries after after, up to upTo, at most
-// limit of them, and the base snapshot if entry 1 is among them.
-func (s *sqlStore) chainEntries(ctx context.Context, tx *sql.Tx, p *wire.ChainPage, team string, after, upTo int64, limit int) error {
-	rows, err := tx.QueryContext(ctx, s.query(`SELECT pos, entry, base FROM chain WHERE team = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4`), team, after, upTo, limit)
+// rawPageEntries appends to rp the stored entries after after, up to
+// upTo, at most limit of them, and the base snapshot (decoded) if entry 1
+// is among them; and to ids the record each wrote.
+func (s *sqlStore) rawPageEntries(ctx context.Context, tx *sql.Tx, rp *RawPage, ids *[]string, team string, after, upTo int64, limit int) error {
+	rows, err := tx.QueryContext(ctx, s.query(`SELECT pos, entry, base, record FROM chain WHERE team = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4`), team, after, upTo, limit)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var pos int64
-		var entry, base []byte
-		if err := rows.Scan(&pos, &entry, &base); err != nil {
+		var r rawEntry
+		var id string
+		if err := rows.Scan(&r.pos, &r.entry, &r.base, &id); err != nil {
 			return err
 		}
-		var e wire.ChainEntry
-		if err := json.Unmarshal(entry, &e); err != nil {
-			return fmt.Errorf("store: chain entry %d unreadable: %w", pos, err)
-		}
-		p.Entries = append(p.Entries, e)
-		if base != nil {
-			if err := json.Unmarshal(base, &p.Base); err != nil {
+		rp.Entries = append(rp.Entries, r.entry)
+		rp.pos = append(rp.pos, r.pos)
+		*ids = append(*ids, id)
+		if r.base != nil {
+			if err := json.Unmarshal(r.base, &rp.Page.Base); err != nil {
 				return fmt.Errorf("store: base snapshot unreadable: %w", err)
 			}
 		}
@@ -328,13 +372,20 @@ func (s *sqlStore) rawEntries(ctx context.Context, tx *sql.Tx, q string, args ..
 // pageStart begins a page's read-only transaction and the page, with the
 // team's head and whether its chain has started.
 func (s *sqlStore) pageStart(ctx context.Context, team string) (*sql.Tx, *wire.ChainPage, error) {
+	var logSeq int64
+	return s.pageStartLog(ctx, team, &logSeq)
+}
+
+// pageStartLog is pageStart, and the length of the team's membership log
+// in the same snapshot.
+func (s *sqlStore) pageStartLog(ctx context.Context, team string, logSeq *int64) (*sql.Tx, *wire.ChainPage, error) {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, nil, err
 	}
 	p := &wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}}
 	var chained int64
-	if err := tx.QueryRowContext(ctx, s.query(`SELECT chained, chain_pos, chain_hash FROM teams WHERE id = $1`), team).Scan(&chained, &p.Head.Pos, &p.Head.Hash); err != nil {
+	if err := tx.QueryRowContext(ctx, s.query(`SELECT chained, chain_pos, chain_hash, log_seq FROM teams WHERE id = $1`), team).Scan(&chained, &p.Head.Pos, &p.Head.Hash, logSeq); err != nil {
 		tx.Rollback()
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil, ErrNotFound

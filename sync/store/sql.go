@@ -54,6 +54,10 @@ type sqlStore struct {
 	lastSweep   time.Time
 	sweeps      sync.WaitGroup
 
+	// tails: each team's recent chain entries and records, as committed
+	// (tail.go).
+	tails tails
+
 	commitOnce    sync.Once
 	closeOnce     sync.Once
 	pushes        chan *pushReq
@@ -710,6 +714,9 @@ func (s *sqlStore) commit() {
 		for _, r := range batch {
 			if r.err != nil {
 				r.results, r.head, r.chained = nil, 0, nil
+			} else if r.chain != nil && r.chained != nil && r.chained.Status == wire.PushOK && r.chained.Refused == nil {
+				// Committed: pulls may be served it from memory (tail.go).
+				s.tails.committed(r.team, r.chain.Prev, r.chain, r.chained.Head)
 			}
 			close(r.done)
 		}

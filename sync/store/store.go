@@ -17,6 +17,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/hush-secrets/hush/sync/wire"
@@ -96,6 +98,123 @@ func Stored(team string, e *wire.ChainEntry) (ChainStored, error) {
 		return ChainStored{}, err
 	}
 	return ChainStored{Pos: e.Pos, JSON: b, Hash: e.Hash(team), Scope: e.Scope, ID: e.ID, ScopePrev: e.ScopePrev, ScopeLast: e.ScopeLast}, nil
+}
+
+// RawPage is a page of the chain (ChainRaw) with each entry as the store
+// keeps it: the JSON [Stored] made of the entry the device pushed, which
+// is what json.Marshal gives of that entry decoded again (json.Marshal's
+// output decodes and encodes to itself). The server sends those bytes as
+// they are instead of decoding 50 entries to encode them again. Page is
+// the rest of the page; its Entries are left nil.
+type RawPage struct {
+	Page    *wire.ChainPage
+	Entries [][]byte
+	// LogSeq is the length of the team's membership log when the page
+	// was read (the same snapshot).
+	LogSeq int64
+	pos    []int64 // each entry's position
+	// recJSON, when set, is each of Page.Records encoded (a page from
+	// the tail, tail.go): written as they are while Page.Records still
+	// holds those records.
+	recJSON  [][]byte
+	fromTail bool
+}
+
+// Decoded is the page with its entries decoded (Page's other fields are
+// shared, not copied).
+func (r *RawPage) Decoded() (*wire.ChainPage, error) {
+	p := *r.Page
+	p.Entries = make([]wire.ChainEntry, len(r.Entries))
+	for i, b := range r.Entries {
+		if err := json.Unmarshal(b, &p.Entries[i]); err != nil {
+			return nil, fmt.Errorf("store: chain entry %d unreadable: %w", r.pos[i], err)
+		}
+	}
+	return &p, nil
+}
+
+// AppendJSON appends to b what json.Marshal gives of the decoded page
+// (r.Decoded()), without decoding the entries: they are written as
+// stored, and the rest of the page encoded as json.Marshal encodes it.
+func (r *RawPage) AppendJSON(b []byte) ([]byte, error) {
+	p := r.Page
+	// Room for the entries and records as they are (and the newline the
+	// server adds), so that the page is not copied as it grows.
+	n := 256
+	for _, e := range r.Entries {
+		n += len(e) + 1
+	}
+	for _, j := range r.recJSON {
+		n += len(j) + 1
+	}
+	b = slices.Grow(b, n)
+	part := func(key string, v any) error {
+		j, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		b = append(b, key...)
+		b = append(b, j...)
+		return nil
+	}
+	if r.Entries == nil {
+		b = append(b, `{"entries":null`...)
+	} else {
+		b = append(b, `{"entries":[`...)
+		for i, e := range r.Entries {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, e...)
+		}
+		b = append(b, ']')
+	}
+	if r.sameRecords() {
+		b = append(b, `,"records":[`...)
+		for i, j := range r.recJSON {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, j...)
+		}
+		b = append(b, ']')
+	} else if err := part(`,"records":`, p.Records); err != nil {
+		return nil, err
+	}
+	if len(p.Base) > 0 {
+		if err := part(`,"base":`, p.Base); err != nil {
+			return nil, err
+		}
+	}
+	if err := part(`,"head":`, p.Head); err != nil {
+		return nil, err
+	}
+	b = strconv.AppendBool(append(b, `,"more":`...), p.More)
+	b = strconv.AppendBool(append(b, `,"started":`...), p.Started)
+	if len(p.Moved) > 0 {
+		if err := part(`,"moved":`, p.Moved); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// sameRecords: recJSON encodes Page.Records as they are now (the server
+// may have left some out: those of scopes the device does not hold).
+func (r *RawPage) sameRecords() bool {
+	rs := r.Page.Records
+	if r.recJSON == nil || rs == nil || len(rs) != len(r.recJSON) {
+		return false
+	}
+	// Each encoded record starts with its id (wire.Record's first field).
+	const open = `{"id":"`
+	for i := range rs {
+		j, id := r.recJSON[i], rs[i].ID
+		if len(j) < len(open)+len(id)+1 || string(j[:len(open)]) != open || string(j[len(open):len(open)+len(id)]) != id || j[len(open)+len(id)] != '"' {
+			return false
+		}
+	}
+	return true
 }
 
 // ChainResult is what ChainPush did: Status is wire.PushOK,
@@ -218,6 +337,10 @@ type Store interface {
 	// positions from on: the device that pushed them asks, since it holds
 	// them (their entries are what it signed).
 	ChainOmitting(ctx context.Context, team string, after int64, limit int, author string, from int64) (*wire.ChainPage, error)
+	// ChainRaw is ChainOmitting with each entry as stored, not decoded
+	// (RawPage), and the membership log's length in the same snapshot:
+	// what the server sends as it is.
+	ChainRaw(ctx context.Context, team string, after int64, limit int, author string, from int64) (*RawPage, error)
 	// ChainScoped is ChainOmitting restricted to the entries of scopes
 	// (scope ids, "" the root's, base entry included): up to limit of
 	// them after pos, in position order, and on to the end of a push in

@@ -314,3 +314,121 @@ func testChainWholePushes(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testChainRaw: a page read with each entry as stored (ChainRaw) holds,
+// byte for byte, the JSON each entry was stored with; decoded, it is the
+// page ChainOmitting gives; and AppendJSON writes exactly what
+// json.Marshal gives of the decoded page (what the server sent before it
+// sent entries as stored) — for a chain with a base snapshot, marked and
+// linked pushes of several scopes, at every position, page size and
+// omitted author.
+func testChainRaw(t *testing.T, s store.Store) {
+	stored := map[string]map[int64][]byte{} // team, position: the entry's JSON as pushed
+	keep := func(team string, a *store.ChainAppend) {
+		if stored[team] == nil {
+			stored[team] = map[int64][]byte{}
+		}
+		for _, e := range a.Entries {
+			stored[team][e.Pos] = e.JSON
+		}
+	}
+	// A team that synced with v1, then its base, then marked pushes.
+	v1 := newTeam(t, s)
+	push(t, s, v1.id, newRecord(wire.NewID(), 1, v1.admin.ID), newRecord(wire.NewID(), 1, v1.admin.ID))
+	var items []wire.BaseItem
+	for _, r := range all(t, s, v1.id).Records {
+		items = append(items, wire.BaseItemOf(&r))
+	}
+	sortItems(items)
+	be := wire.ChainEntry{Pos: 1, Prev: make([]byte, 32), Kind: wire.ChainBase, SealedHash: wire.BaseHash(items), LogSeq: 1, Time: t0, Author: v1.admin.ID, Sig: make([]byte, 64)}
+	st, err := store.Stored(v1.id, &be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := &store.ChainAppend{Entries: []store.ChainStored{st}, IsBase: true, Base: items}
+	keep(v1.id, base)
+	head := chainPush(t, s, v1.id, base, wire.PushOK).Head
+	other := newDevice("other")
+	for _, recs := range [][]wire.Record{
+		{newRecord(items[0].ID, 2, v1.admin.ID), newRecord(wire.NewID(), 1, other.ID)},
+		{newRecord(wire.NewID(), 1, other.ID)},
+		{newRecord(items[1].ID, 2, other.ID), newRecord(wire.NewID(), 1, v1.admin.ID), newRecord(wire.NewID(), 1, v1.admin.ID)},
+	} {
+		a, next := chainOfPush(v1.id, head, recs, len(recs) > 1)
+		keep(v1.id, a)
+		chainPush(t, s, v1.id, a, wire.PushOK)
+		head = next
+	}
+	// A linked chain of scopes.
+	tm, l, _ := scopedChain(t, s)
+	p, err := s.Chain(t.Context(), tm.id, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Entries {
+		st, err := store.Stored(tm.id, &p.Entries[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored[tm.id] == nil {
+			stored[tm.id] = map[int64][]byte{}
+		}
+		stored[tm.id][p.Entries[i].Pos] = st.JSON
+	}
+	for team, heads := range map[string]int64{v1.id: head.Pos, tm.id: l.head.Pos} {
+		for after := int64(0); after <= heads; after++ {
+			for _, limit := range []int{1, 2, 1000} {
+				for _, omit := range []struct {
+					author string
+					from   int64
+				}{{"", 0}, {v1.admin.ID, 3}, {l.author, 2}} {
+					raw, err := s.ChainRaw(t.Context(), team, after, limit, omit.author, omit.from)
+					if err != nil {
+						t.Fatal(err)
+					}
+					dec, err := raw.Decoded()
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, err := s.ChainOmitting(t.Context(), team, after, limit, omit.author, omit.from)
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantJSON, _ := json.Marshal(want)
+					decJSON, _ := json.Marshal(dec)
+					if string(wantJSON) != string(decJSON) {
+						t.Fatalf("after %d, limit %d: decoded raw page\n%s\nChainOmitting\n%s", after, limit, decJSON, wantJSON)
+					}
+					for i, e := range raw.Entries {
+						if string(e) != string(stored[team][dec.Entries[i].Pos]) {
+							t.Fatalf("after %d: entry %d is not as stored:\n%s\n%s", after, dec.Entries[i].Pos, e, stored[team][dec.Entries[i].Pos])
+						}
+					}
+					got, err := raw.AppendJSON(nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if string(got) != string(decJSON) {
+						t.Fatalf("after %d, limit %d: AppendJSON\n%s\njson.Marshal of the decoded page\n%s", after, limit, got, decJSON)
+					}
+				}
+			}
+		}
+	}
+	// Pages with nothing in them, and of a team with no chain yet.
+	v2 := newTeam(t, s)
+	for _, c := range []struct {
+		team  string
+		after int64
+	}{{v1.id, head.Pos}, {v1.id, head.Pos + 5}, {v2.id, 0}} {
+		raw, err := s.ChainRaw(t.Context(), c.team, c.after, 10, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, _ := raw.Decoded()
+		want, _ := json.Marshal(dec)
+		if got, _ := raw.AppendJSON(nil); string(got) != string(want) || len(dec.Entries) != 0 {
+			t.Fatalf("an empty page: %s, want %s", got, want)
+		}
+	}
+}

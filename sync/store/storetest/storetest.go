@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ChainPush", testChainPush},
 		{"ChainBase", testChainBase},
 		{"ChainWholePushes", testChainWholePushes},
+		{"ChainRaw", testChainRaw},
 		{"ChainScopeLinks", testChainScopeLinks},
 		{"ChainScopedPage", testChainScopedPage},
 		{"ChainScopedMoves", testChainScopedMoves},
