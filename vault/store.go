@@ -1072,7 +1072,7 @@ func (v *Vault) insertRows(tx *sql.Tx, rows []newRow) error {
 		vargs = append(vargs[:0], now, v.hdr.epoch, changed)
 		pack := packable(chunk) && !v.noPacking
 		if pack {
-			packed = make([]byte, 0, packedRow*len(chunk)) // new each time: SQLite copies it, but a caller may not assume so
+			packed = make([]byte, 0, packedRow*len(chunk))
 		}
 		for i := range chunk {
 			r := &chunk[i]
