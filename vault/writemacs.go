@@ -21,9 +21,12 @@ type writeMACs struct {
 	v                   *Vault
 	lookup, row, rowSet hash.Hash
 	// in is the input being MACed, reused; out is where the MACs handed
-	// out are cut from, a few hundred at a time: two allocations a
-	// batch instead of two per MAC (an import makes three per secret).
+	// out are cut from, up to a few hundred at a time (next: how many
+	// the next allocation holds, doubling from a few, so that a write of
+	// one secret allocates little): a few allocations a batch instead of
+	// two per MAC (an import makes three per secret).
 	in, out []byte
+	next    int
 }
 
 func (v *Vault) newWriteMACs() *writeMACs {
@@ -41,7 +44,8 @@ func (m *writeMACs) sum(h hash.Hash, data []byte) []byte {
 	h.Reset()
 	h.Write(data)
 	if len(m.out) < sha256.Size {
-		m.out = make([]byte, macsPerAlloc*sha256.Size)
+		m.next = min(max(2*m.next, 8), macsPerAlloc)
+		m.out = make([]byte, m.next*sha256.Size)
 	}
 	mac := h.Sum(m.out[:0:sha256.Size])
 	m.out = m.out[sha256.Size:]
