@@ -105,7 +105,8 @@ func (a *anchor) rowChanged(v *Vault, id, old, mac []byte) {
 	if mac != nil {
 		xorInto(a.digest, element(mac))
 	}
-	a.lastID, a.lastMAC = append([]byte{}, id...), append([]byte{}, mac...)
+	last := append(append(make([]byte, 0, len(id)+len(mac)), id...), mac...) // one allocation for both
+	a.lastID, a.lastMAC = last[:len(id):len(id)], last[len(id):]
 }
 
 // rowsDigest computes the digest of every secret row as the file holds it.
@@ -438,15 +439,21 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 	if change && v.anch != nil {
 		v.anch.changes++
 	}
+	var seq int
+	var mac []byte
 	if entry != nil {
-		if err := v.appendEntry(tx, *entry, head); err != nil {
+		if seq, mac, err = v.appendEntry(tx, *entry, head); err != nil {
 			return fail(err)
 		}
 	}
 	if change && v.anch != nil {
-		seq, mac, _, err := v.logHead(tx)
-		if err != nil {
-			return fail(err)
+		// The log's head is the entry just appended, when there is one:
+		// its number and MAC are at hand, and reading it back meant
+		// opening it again (an import's entry names every secret).
+		if entry == nil {
+			if seq, mac, _, err = v.logHead(tx); err != nil {
+				return fail(err)
+			}
 		}
 		v.anch.seq, v.anch.mac = seq, mac
 		if err := v.writeAnchor(tx, *v.anch); err != nil {

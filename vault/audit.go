@@ -241,15 +241,14 @@ func (v *Vault) RecordDetail(action string, names []string, detail string, resul
 	return v.commit(nil, false, &e)
 }
 
-// appendEntry adds e at the end of the log, in tx. head, when not nil, is
-// the log's last entry as read in tx (under its write lock, so still the
-// last); else it is read here.
-func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry, head *logPos) error {
+// appendEntry adds e at the end of the log, in tx, and returns its number
+// and chain MAC. head, when not nil, is the log's last entry as read in tx
+// (under its write lock, so still the last); else it is read here.
+func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry, head *logPos) (seq int, mac []byte, err error) {
 	if e.Changes == 0 && v.anch != nil {
 		e.Changes = v.anch.changes
 	}
 	sealKey, chainKey := v.auditKeys()
-	var seq int
 	var prev []byte
 	if head != nil {
 		seq, prev = head.seq, head.mac
@@ -258,29 +257,29 @@ func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry, head *logPos) error {
 		if errors.Is(err, sql.ErrNoRows) {
 			seq, prev = 0, nil
 		} else if err != nil {
-			return dbErr("read the audit log", err)
+			return 0, nil, dbErr("read the audit log", err)
 		}
 	}
 	seq++
 	e.Seq = seq
 	js, err := marshalEntry(e)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	ct, err := crypto.Seal(sealKey, js, v.auditAD(seq))
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	mac := chainMAC(chainKey, prev, seq, ct)
+	mac = chainMAC(chainKey, prev, seq, ct)
 	if _, err := tx.Exec(`INSERT INTO audit.audit (seq, entry, mac) VALUES (?, ?, ?)`, seq, ct, mac); err != nil {
-		return dbErr("write the audit log", err)
+		return 0, nil, dbErr("write the audit log", err)
 	}
 	_, err = tx.Exec(`INSERT INTO audit.audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
 		seq, headMAC(chainKey, seq, mac))
 	if err != nil {
-		return dbErr("write the audit log", err)
+		return 0, nil, dbErr("write the audit log", err)
 	}
-	return nil
+	return seq, mac, nil
 }
 
 // Audit returns the log's entries, oldest first, after checking the whole

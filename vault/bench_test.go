@@ -419,3 +419,73 @@ func BenchmarkIndexFromListCache(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSetManyAgain10k writes the same 10,000 names again into the
+// vault that holds them, as a second `hush import` of a file does:
+// "unchanged" (the same values: nothing is written but the audit entry)
+// and "updated" (every value changed: a version each). Each iteration
+// starts from a copy of the same vault, made untimed.
+func BenchmarkSetManyAgain10k(b *testing.B) {
+	const n = 10_000
+	reqs := make([]SetRequest, n)
+	for i := range reqs {
+		reqs[i] = SetRequest{Name: fmt.Sprintf("app/KEY_%06d", i), Value: benchValue(i)}
+	}
+	dir := b.TempDir()
+	template := filepath.Join(dir, "template.db")
+	v, err := Create(template, testPass, CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := v.SetMany(reqs, time.Time{}); err != nil {
+		b.Fatal(err)
+	}
+	key, _ := v.Key()
+	v.Close()
+	changed := make([]SetRequest, n)
+	for i := range changed {
+		changed[i] = SetRequest{Name: reqs[i].Name, Value: fmt.Appendf(nil, "changed-%d", i)}
+	}
+	for _, tc := range []struct {
+		what string
+		reqs []SetRequest
+	}{{"unchanged", reqs}, {"updated", changed}} {
+		b.Run(tc.what, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				i++
+				path := filepath.Join(dir, fmt.Sprintf("%s%d.db", tc.what, i))
+				copyVaultFile(b, template, path)
+				v, err := Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := v.UnlockWithKey(key); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := v.SetMany(tc.reqs, time.Time{}); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				v.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// copyVaultFile copies a closed vault's file and its audit log.
+func copyVaultFile(b *testing.B, from, to string) {
+	b.Helper()
+	for _, p := range [][2]string{{from, to}, {AuditPath(from), AuditPath(to)}} {
+		data, err := os.ReadFile(p[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p[1], data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

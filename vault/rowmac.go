@@ -48,17 +48,20 @@ func (v *Vault) rowMAC(s *rowState) []byte { return v.keys.row.MAC(v.rowMACInput
 // seven; it is built for every row written or read, and
 // TestRowMACInputIsCryptoAD compares the bytes).
 func (v *Vault) rowMACInput(s *rowState) []byte {
-	const label = "hush/v1/row"
+	n := 7*4 + len(rowMACLabel) + len(v.hdr.vaultID) + len(s.id) + len("deleted") + len(s.nameMAC) + len(s.folderMAC) + 5*(4+8)
+	return v.appendRowMACInput(make([]byte, 0, n), s)
+}
+
+const rowMACLabel = "hush/v1/row"
+
+// appendRowMACInput appends [Vault.rowMACInput]'s bytes to b.
+func (v *Vault) appendRowMACInput(b []byte, s *rowState) []byte {
+	const label = rowMACLabel
 	live := "live"
 	if s.deleted.Valid {
 		live = "deleted"
 	}
-	n := 7*4 + len(label) + len(v.hdr.vaultID) + len(s.id) + len(live) + len(s.nameMAC) + len(s.folderMAC) + 4*(4+8)
 	format5 := v.hdr.format >= 5
-	if format5 {
-		n += 4 + 8
-	}
-	b := make([]byte, 0, n)
 	bytesPart := func(p []byte) {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
 		b = append(b, p...)
@@ -178,7 +181,9 @@ func (v *Vault) folderCountMAC(folderMAC []byte, live int) []byte {
 // holds now. Every write that may change it ends with it.
 func (v *Vault) sealFolder(q querier, folderMAC []byte) error {
 	if v.pendingFolders != nil {
-		v.pendingFolders[string(folderMAC)] = folderMAC // sealed at the batch's end
+		if _, ok := v.pendingFolders[string(folderMAC)]; !ok { // no key allocated for a folder already pending
+			v.pendingFolders[string(folderMAC)] = folderMAC // sealed at the batch's end
+		}
 		return nil
 	}
 	var live int
@@ -258,11 +263,20 @@ func (v *Vault) checkFolderOf(q querier, folder string, folderMAC []byte) error 
 	if _, ok := v.pendingFolders[string(folderMAC)]; ok {
 		return nil // a batch changed it and seals its count at the end
 	}
+	if v.checkedFolders[string(folderMAC)] {
+		return nil // compared at the start of this write, before it changed anything
+	}
 	var live int
 	if err := q.QueryRow(`SELECT count(*) FROM secrets WHERE folder_mac = ? AND deleted IS NULL`, folderMAC).Scan(&live); err != nil {
 		return dbErr("read vault", err)
 	}
-	return v.checkFolder(q, folder, folderMAC, live)
+	if err := v.checkFolder(q, folder, folderMAC, live); err != nil {
+		return err
+	}
+	if v.checkedFolders != nil {
+		v.checkedFolders[string(folderMAC)] = true
+	}
+	return nil
 }
 
 // checkGapless refuses a secret whose versions are not exactly 1..head:
@@ -275,11 +289,14 @@ func (v *Vault) checkFolderOf(q querier, folder string, folderMAC []byte) error 
 // versions, and the search for the first gap only when there is one.
 func (v *Vault) checkGapless(q querier, name string, r *row) error {
 	var missing int
+	// +?1, +?2: the same values, but SQLite does not plan with them, so
+	// the cached statement is not prepared again at every new binding
+	// (it was, once per secret an import finds already there).
 	err := q.QueryRow(`SELECT CASE
-		WHEN (SELECT count(*) FROM versions WHERE secret_id = ?1 AND version BETWEEN 1 AND ?2) = ?2 THEN 0
-		WHEN NOT EXISTS (SELECT 1 FROM versions WHERE secret_id = ?1 AND version = 1) THEN 1
-		ELSE (SELECT min(a.version) + 1 FROM versions a WHERE a.secret_id = ?1 AND a.version >= 1
-			AND NOT EXISTS (SELECT 1 FROM versions b WHERE b.secret_id = ?1 AND b.version = a.version + 1))
+		WHEN (SELECT count(*) FROM versions WHERE secret_id = +?1 AND version BETWEEN 1 AND +?2) = +?2 THEN 0
+		WHEN NOT EXISTS (SELECT 1 FROM versions WHERE secret_id = +?1 AND version = 1) THEN 1
+		ELSE (SELECT min(a.version) + 1 FROM versions a WHERE a.secret_id = +?1 AND a.version >= 1
+			AND NOT EXISTS (SELECT 1 FROM versions b WHERE b.secret_id = +?1 AND b.version = a.version + 1))
 		END`, r.id, r.head).Scan(&missing)
 	if err != nil {
 		return dbErr("read vault", err)
@@ -288,6 +305,33 @@ func (v *Vault) checkGapless(q querier, name string, r *row) error {
 		return &TamperError{fmt.Sprintf("version %d of %s is missing (deleted outside hush; restore the vault from a backup)", missing, name)}
 	}
 	return nil
+}
+
+// gapless is checkGapless on versions already read (every stored version
+// of r): the same answer and the same error.
+func gapless(name string, r *row, versions []sealedMeta) error {
+	have := make(map[int]bool, len(versions))
+	inRange := 0
+	for _, sv := range versions {
+		if !have[sv.n] && sv.n >= 1 && sv.n <= r.head {
+			inRange++
+		}
+		have[sv.n] = true
+	}
+	if inRange == r.head {
+		return nil
+	}
+	missing := 1
+	if have[1] {
+		first := 0 // the lowest version >= 1 whose successor is not stored
+		for n := range have {
+			if n >= 1 && !have[n+1] && (first == 0 || n < first) {
+				first = n
+			}
+		}
+		missing = first + 1
+	}
+	return &TamperError{fmt.Sprintf("version %d of %s is missing (deleted outside hush; restore the vault from a backup)", missing, name)}
 }
 
 // deleteRow deletes a secret's row (its versions are deleted first, by the

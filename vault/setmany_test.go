@@ -256,6 +256,9 @@ func TestWriteMACsAreTheVaultsMACs(t *testing.T) {
 		if got, want := m.nameMAC(name), v.nameMAC(name); !bytes.Equal(got, want) {
 			t.Fatalf("nameMAC(%q) = %x, want %x", name, got, want)
 		}
+		if got, want := m.folderMAC(Folder(name)), v.folderMAC(Folder(name)); !bytes.Equal(got, want) {
+			t.Fatalf("folderMAC(%q) = %x, want %x", Folder(name), got, want)
+		}
 		st := rowState{id: make([]byte, 16), head: rnd.IntN(100) + 1, created: rnd.Int64(), updated: rnd.Int64(),
 			nameMAC: v.nameMAC(name), folderMAC: v.folderMAC(Folder(name)), changed: rnd.Int64N(1000)}
 		if i%3 == 0 {

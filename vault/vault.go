@@ -164,6 +164,13 @@ type Vault struct {
 	// row (each seal counts the folder's rows, which made an import into
 	// one folder quadratic).
 	pendingFolders map[string][]byte
+	// checkedFolders, while a batch write runs, holds the folders whose
+	// live count was compared with its sealed count at the write's start,
+	// before the write changed anything: the write holds the vault's
+	// write lock, so no one else changes them meanwhile, and a lookup in
+	// the same write need not count them again (counting at every lookup
+	// made re-importing into one folder quadratic).
+	checkedFolders map[string]bool
 	// wmacs, while a batch write runs, computes its new rows' MACs
 	// (writemacs.go); nil otherwise.
 	wmacs  *writeMACs
@@ -181,6 +188,9 @@ type Vault struct {
 	keptAudit string // Create: where an earlier vault's audit log was kept
 
 	metaMemo metaMemo // the last metadata sealed, as JSON (store.go)
+	// noPacking makes insertRows bind every value on its own, as before
+	// it packed them (tests compare the rows written both ways).
+	noPacking bool
 
 	// held are the vault's own files opened to read their bytes (the
 	// listing cache's digest, listcache.go), one per file, closed only
