@@ -3,6 +3,7 @@ package vault
 import (
 	"database/sql"
 	"fmt"
+	"github.com/hush-secrets/hush/vault/oneproc"
 	"runtime"
 	"sync"
 )
@@ -74,6 +75,7 @@ func openBatches[R, T any](feed func(emit func([]R)) error, open func(*R) (T, bo
 		work    = make(chan *batch)
 		wg      sync.WaitGroup
 	)
+	oneproc.Restore() // a short command started on one P: the cores back
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {

@@ -4,6 +4,7 @@
 package par
 
 import (
+	"github.com/hush-secrets/hush/vault/oneproc"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,9 @@ import (
 // returns the error of the lowest i that failed, so that the error a
 // caller reports does not depend on scheduling.
 func Do(n int, fn func(i int) error) error {
+	if n > 1 {
+		oneproc.Restore() // a short command started on one P: the cores back
+	}
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {
 		for i := range n {

@@ -1,51 +1,36 @@
-// Package oneproc runs `hush get` on one P (GOMAXPROCS=1), from as early
-// in the process's start as Go allows a program to act: its init, which
-// depends only on os and runtime, runs about twentieth of hush's ~150
-// package inits (Go orders them by dependency, then by import path).
-// Package main imports it, blank, for that effect.
+// Package oneproc starts the short commands that mostly wait (get, run,
+// sync) on one P (vault/oneproc), from as early in the process's start as
+// Go allows a program to act: its init, which depends only on os,
+// runtime and vault/oneproc, runs about twentieth of hush's ~150 package
+// inits (Go orders them by dependency, then by import path); set at the
+// top of main instead, it saved little or nothing (docs/benchmarks.md, "a
+// get on one P"). Package main imports it, blank, for that effect.
 //
-// A get does nothing in parallel. With a second P idle, every goroutine
-// started along the way (the runtime's own during start-up, a package
-// init's, and the one database/sql starts for each query inside a
-// transaction, to watch its context: a get's audit entry runs about ten)
-// wakes another thread, which spins looking for work, goes back to sleep,
-// and makes the kernel interrupt the other core when memory mappings
-// change. On this 2-core machine that was 1–1.5 ms of CPU per get (a
-// sixth of it); set later, at the top of main, it saved little or nothing
-// (docs/benchmarks.md, "a get on one P"). It changes only scheduling:
-// what a get reads, checks and writes, and in which order, is the same.
-// Every other command (ls and the terminal UI check rows on several
-// goroutines; the server serves) keeps every core, and so does the
-// automatic sync a get may run ([Restore]).
+// The Ps come back when such a command has work to do in parallel
+// (vault/oneproc.Restore, called by the code that starts workers), and
+// every other command (ls and the terminal UI check rows on several
+// goroutines; the server serves) keeps every core from the start.
 package oneproc
 
 import (
 	"os"
-	"runtime"
-	"sync/atomic"
+	"slices"
+
+	"github.com/hush-secrets/hush/vault/oneproc"
 )
 
 func init() {
 	Set(os.Args[1:])
 }
 
-// taken is GOMAXPROCS as it was before Set made it 1 (0: Set did not).
-var taken atomic.Int32
+// short are the commands started on one P: a get (under either name),
+// run (exec), and sync.
+var short = []string{"get", "show", "run", "exec", "sync"}
 
-// Set sets GOMAXPROCS to 1 when args (the command line after the
-// program's name) run a get: its first word is `get` or `show`.
+// Set takes the Ps when args (the command line after the program's name)
+// run one of the short commands: its first word names it.
 func Set(args []string) {
-	if len(args) > 0 && (args[0] == "get" || args[0] == "show") {
-		taken.Store(int32(runtime.GOMAXPROCS(1)))
-	}
-}
-
-// Restore gives back the Ps that Set took, for work in a get's process
-// that runs in parallel: the automatic sync a read may run when one is
-// due (it checks and seals records on several goroutines). It does
-// nothing when Set did nothing, and only the first time.
-func Restore() {
-	if n := taken.Swap(0); n > 1 {
-		runtime.GOMAXPROCS(int(n))
+	if len(args) > 0 && slices.Contains(short, args[0]) {
+		oneproc.Take()
 	}
 }

@@ -26,7 +26,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hush-secrets/hush/cmd/hush/internal/oneproc"
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/sync/client"
 	"github.com/hush-secrets/hush/vault"
@@ -66,9 +65,6 @@ func Now(ctx context.Context, v *vault.Vault) (*client.Report, error) {
 // auto is the sync automatic sync runs: a short one. It also returns
 // what to say of folder scopes this device lost in it (LostNotes).
 func auto(v *vault.Vault) (*client.Report, []string, error) {
-	// A get runs on one P (internal/oneproc); a sync checks and seals
-	// records on every core.
-	oneproc.Restore()
 	ctx, cancel := context.WithTimeout(context.Background(), autoTimeout)
 	defer cancel()
 	t, err := client.Open(ctx, v)
