@@ -55,6 +55,11 @@ type anchor struct {
 	policies        []byte
 	digestCT        []byte
 	digest          []byte // opened digestCT, during a change
+	// entry is the log's entry seq as appended (sealed), when the change
+	// that wrote the anchor appended it: put back into a log that a crash
+	// left one entry short (restoreEntry). Not in the tag: mac, which is,
+	// authenticates it.
+	entry []byte
 }
 
 func (v *Vault) anchorTag(a anchor) []byte {
@@ -167,8 +172,8 @@ func (v *Vault) anchored() bool { return v.hdr.format >= 2 }
 func (v *Vault) readAnchor(q querier) (*anchor, error) {
 	var a anchor
 	var tag []byte
-	err := q.QueryRow(`SELECT seq, mac, changes, tag, last_id, last_mac, header, policies, digest FROM anchor WHERE id = 1`).
-		Scan(&a.seq, &a.mac, &a.changes, &tag, &a.lastID, &a.lastMAC, &a.header, &a.policies, &a.digestCT)
+	err := q.QueryRow(`SELECT seq, mac, changes, tag, last_id, last_mac, header, policies, digest, entry FROM anchor WHERE id = 1`).
+		Scan(&a.seq, &a.mac, &a.changes, &tag, &a.lastID, &a.lastMAC, &a.header, &a.policies, &a.digestCT, &a.entry)
 	if errors.Is(err, sql.ErrNoRows) {
 		if v.anchored() {
 			return nil, &TamperError{"the vault's anchor of its audit log is missing"}
@@ -191,12 +196,13 @@ func (v *Vault) writeAnchor(q querier, a anchor) error {
 			return err
 		}
 	}
-	res, err := q.Exec(`INSERT INTO anchor (id, seq, mac, changes, tag, last_id, last_mac, header, policies, digest) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := q.Exec(`INSERT INTO anchor (id, seq, mac, changes, tag, last_id, last_mac, header, policies, digest, entry) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, changes = excluded.changes, tag = excluded.tag,
-			last_id = excluded.last_id, last_mac = excluded.last_mac, header = excluded.header, policies = excluded.policies, digest = excluded.digest`,
+			last_id = excluded.last_id, last_mac = excluded.last_mac, header = excluded.header, policies = excluded.policies, digest = excluded.digest,
+			entry = excluded.entry`,
 		a.seq, append([]byte{}, a.mac...), a.changes, v.anchorTag(a),
 		append([]byte{}, a.lastID...), append([]byte{}, a.lastMAC...), append([]byte{}, a.header...),
-		append([]byte{}, a.policies...), append([]byte{}, a.digestCT...))
+		append([]byte{}, a.policies...), append([]byte{}, a.digestCT...), append([]byte{}, a.entry...))
 	if err != nil {
 		return dbErr("write vault", err)
 	}
@@ -260,6 +266,16 @@ func (v *Vault) checkAnchorHead(q querier, a *anchor) (logPos, error) {
 		} else {
 			err = q.QueryRow(`SELECT mac FROM audit.audit WHERE seq = ?`, a.seq).Scan(&mac)
 		}
+		if errors.Is(err, sql.ErrNoRows) && herr == nil && seq == a.seq-1 {
+			// One entry short: the anchor's own, when a crash came
+			// between the vault's commit and the log's.
+			if pos, ok, rerr := v.restoreEntry(q, a, headMAC); rerr != nil || ok {
+				if rerr != nil {
+					return logPos{}, rerr
+				}
+				return pos, v.checkContents(q, a)
+			}
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
 			q.QueryRow(`SELECT count(*) FROM audit.audit`).Scan(&n)
@@ -279,6 +295,40 @@ func (v *Vault) checkAnchorHead(q querier, a *anchor) (logPos, error) {
 		return logPos{}, &AuditError{seq, fmt.Sprintf("the vault went back in time: the log has seen %d changes, the vault holds %d (its -wal file was lost or damaged, or an older copy of the vault was put back); restore the vault from a backup", changes, a.changes)}
 	}
 	return logPos{seq, headMAC}, v.checkContents(q, a)
+}
+
+// restoreEntry appends the anchor's own entry to a log whose last entry
+// (prev, its chain MAC) is the one before it, when the anchor kept it and
+// it is exactly the entry the anchor names: its chain MAC, over the log's
+// last MAC, its number and its bytes, is the anchor's (which the anchor's
+// tag covers), and it opens under the audit key at that number. So only
+// the entry that was to be written goes in, where it was to go; ok is
+// false when the anchor has none to give or it does not fit (the caller
+// then reports the log as cut). q is the caller's transaction: a read's
+// is rolled back, and the next command that writes puts it back for good.
+func (v *Vault) restoreEntry(q querier, a *anchor, prev []byte) (logPos, bool, error) {
+	if len(a.entry) == 0 {
+		return logPos{}, false, nil
+	}
+	sealKey, chainKey := v.auditKeys()
+	if !hmac.Equal(chainMAC(chainKey, prev, a.seq, a.entry), a.mac) {
+		return logPos{}, false, nil
+	}
+	js, err := crypto.Open(sealKey, a.entry, v.auditAD(a.seq))
+	if err != nil {
+		return logPos{}, false, nil
+	}
+	if changes, err := entryChanges(js); err != nil || changes > a.changes {
+		return logPos{}, false, nil
+	}
+	if _, err := q.Exec(`INSERT INTO audit.audit (seq, entry, mac) VALUES (?, ?, ?)`, a.seq, a.entry, a.mac); err != nil {
+		return logPos{}, false, dbErr("write the audit log", err)
+	}
+	if _, err := q.Exec(`INSERT INTO audit.audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
+		a.seq, headMAC(chainKey, a.seq, a.mac)); err != nil {
+		return logPos{}, false, dbErr("write the audit log", err)
+	}
+	return logPos{a.seq, a.mac}, true, nil
 }
 
 // checkContents compares the anchor (record format 5) with what the vault
@@ -440,9 +490,9 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 		v.anch.changes++
 	}
 	var seq int
-	var mac []byte
+	var mac, sealed []byte
 	if entry != nil {
-		if seq, mac, err = v.appendEntry(tx, *entry, head); err != nil {
+		if seq, mac, sealed, err = v.appendEntry(tx, *entry, head); err != nil {
 			return fail(err)
 		}
 	}
@@ -455,7 +505,7 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 				return fail(err)
 			}
 		}
-		v.anch.seq, v.anch.mac = seq, mac
+		v.anch.seq, v.anch.mac, v.anch.entry = seq, mac, sealed
 		if err := v.writeAnchor(tx, *v.anch); err != nil {
 			return fail(err)
 		}

@@ -71,7 +71,9 @@ func headMAC(k *crypto.Key, seq int, mac []byte) []byte {
 // pays SQLite's checkpoint and fsyncs at close. The price: a power cut in
 // the middle of an append can damage the log's last page, which
 // `hush audit --verify` then reports. The vault's secrets are never at risk
-// from it.
+// from it. A change commits the vault's file first, then the log's: the
+// anchor keeps the change's entry, which a log left one short by a crash
+// in between gets back (restoreEntry).
 func AuditPath(vaultPath string) string {
 	return strings.TrimSuffix(vaultPath, ".db") + ".audit.db"
 }
@@ -241,10 +243,10 @@ func (v *Vault) RecordDetail(action string, names []string, detail string, resul
 	return v.commit(nil, false, &e)
 }
 
-// appendEntry adds e at the end of the log, in tx, and returns its number
-// and chain MAC. head, when not nil, is the log's last entry as read in tx
+// appendEntry adds e at the end of the log, in tx, and returns its
+// number, its chain MAC and the entry as sealed. head, when not nil, is the log's last entry as read in tx
 // (under its write lock, so still the last); else it is read here.
-func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry, head *logPos) (seq int, mac []byte, err error) {
+func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry, head *logPos) (seq int, mac, ct []byte, err error) {
 	if e.Changes == 0 && v.anch != nil {
 		e.Changes = v.anch.changes
 	}
@@ -257,29 +259,29 @@ func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry, head *logPos) (seq int, ma
 		if errors.Is(err, sql.ErrNoRows) {
 			seq, prev = 0, nil
 		} else if err != nil {
-			return 0, nil, dbErr("read the audit log", err)
+			return 0, nil, nil, dbErr("read the audit log", err)
 		}
 	}
 	seq++
 	e.Seq = seq
 	js, err := marshalEntry(e)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	ct, err := crypto.Seal(sealKey, js, v.auditAD(seq))
+	ct, err = crypto.Seal(sealKey, js, v.auditAD(seq))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	mac = chainMAC(chainKey, prev, seq, ct)
 	if _, err := tx.Exec(`INSERT INTO audit.audit (seq, entry, mac) VALUES (?, ?, ?)`, seq, ct, mac); err != nil {
-		return 0, nil, dbErr("write the audit log", err)
+		return 0, nil, nil, dbErr("write the audit log", err)
 	}
 	_, err = tx.Exec(`INSERT INTO audit.audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
 		seq, headMAC(chainKey, seq, mac))
 	if err != nil {
-		return 0, nil, dbErr("write the audit log", err)
+		return 0, nil, nil, dbErr("write the audit log", err)
 	}
-	return seq, mac, nil
+	return seq, mac, ct, nil
 }
 
 // Audit returns the log's entries, oldest first, after checking the whole
@@ -357,6 +359,11 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 	}
 	if err := v.checkAnchor(v.db, a); err != nil {
 		return nil, err
+	}
+	if a.seq == len(out)+1 {
+		// The check put the anchor's own entry back (a crash between
+		// the vault's commit and the log's): read the log again with it.
+		return v.Audit()
 	}
 	// And does the vault hold the secrets the anchor recorded (format 5)?
 	if err := v.checkCurrentScan(true); err != nil {

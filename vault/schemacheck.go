@@ -179,13 +179,13 @@ func (e *SchemaTamperError) Unwrap() error { return ErrTampered }
 // hash. TestSchemaDigests says what to write here when a migration is
 // added; a stale digest only costs the slower comparison.
 const (
-	currentVaultSchemaDigest = "87cb1affb0619e2d932e9691333d7e9f24039fa5205ff2118e38fca9bea77476"
+	currentVaultSchemaDigest = "b03aad331b08126eb8150b25ec9183996757bd31410a9950e8d51fe6414b591e"
 	currentAuditSchemaDigest = "9f3f39d51ae5c361b0f66a7cf7e3def44fbaa201b2678fcc9531591cb5beed96"
 )
 
 // currentVaultSchema has one entry per migration, so that a build with
 // a new migration and an old digest takes the slow path.
-var currentVaultSchema = [8]struct{}{}
+var currentVaultSchema = [9]struct{}{}
 
 // schemaDigest is SHA-256 over the objects, sorted, each field
 // length-prefixed.
