@@ -328,8 +328,16 @@ func (v *Vault) restoreEntry(q querier, a *anchor, prev []byte) (logPos, bool, e
 		a.seq, headMAC(chainKey, a.seq, a.mac)); err != nil {
 		return logPos{}, false, dbErr("write the audit log", err)
 	}
+	v.restoring = a.seq
 	return logPos{a.seq, a.mac}, true, nil
 }
+
+// PutBackEntry is the audit log entry a command put back from the
+// vault's anchor, for good (0: none): the log was one entry short of the
+// vault, as a crash between the vault's commit and the log's leaves it,
+// or as a copy of the log from before the last change makes it. The
+// command should say so.
+func (v *Vault) PutBackEntry() int { return v.putBack }
 
 // checkContents compares the anchor (record format 5) with what the vault
 // holds, at the cost of one row: the last change it names must be there,
@@ -428,7 +436,7 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 	}
 	fail := func(err error) error {
 		tx.Rollback()
-		v.anch = nil
+		v.anch, v.restoring = nil, 0
 		return err
 	}
 	v.anch = nil
@@ -511,9 +519,14 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 		}
 	}
 	v.anch, v.changeNo = nil, 0
+	restoring := v.restoring
+	v.restoring = 0
 	if err := tx.Commit(); err != nil {
 		v.maxSeen = seen
 		return dbErr("write vault", err)
+	}
+	if restoring > 0 {
+		v.putBack = restoring
 	}
 	if pending {
 		v.intent.done = true
@@ -542,7 +555,7 @@ func (v *Vault) checkCurrentScan(full bool) error {
 	if err != nil {
 		return dbErr("read vault", err)
 	}
-	defer tx.Rollback()
+	defer func() { tx.Rollback(); v.restoring = 0 }() // a read's put-back is undone
 	var epoch int
 	if err := tx.QueryRow(`SELECT epoch FROM header WHERE id = 1`).Scan(&epoch); err != nil {
 		return dbErr("read vault header", err)

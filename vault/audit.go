@@ -357,7 +357,12 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 			return nil, &AuditError{e.Seq, fmt.Sprintf("the vault went back in time: this entry was written after change %d, but the vault holds %d changes (its -wal file was lost or damaged, or an older copy of the vault was put back); restore the vault from a backup", e.Changes, a.changes)}
 		}
 	}
-	if err := v.checkAnchor(v.db, a); err != nil {
+	err = v.checkAnchor(v.db, a)
+	if v.restoring > 0 && err == nil {
+		v.putBack, v.restoring = v.restoring, 0 // written outside a transaction: for good
+	}
+	v.restoring = 0
+	if err != nil {
 		return nil, err
 	}
 	if a.seq == len(out)+1 {

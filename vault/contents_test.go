@@ -532,6 +532,9 @@ func TestAnchorEntryPutBack(t *testing.T) {
 		if s, err := get(v, "app/K"); err != nil || s != "k2" {
 			t.Fatalf("get after the crash: %v", err)
 		}
+		if n := v.PutBackEntry(); n != 2 {
+			t.Fatalf("PutBackEntry = %d after the get, want 2", n)
+		}
 		es, err := v.Audit()
 		if err != nil {
 			t.Fatalf("audit --verify: %v", err)

@@ -156,6 +156,9 @@ type Vault struct {
 	keys *keyring // nil while locked
 
 	auditAttached bool
+	// restoring is the log entry restoreEntry put back in the transaction
+	// under way; putBack the one that went in for good (PutBackEntry).
+	restoring, putBack int
 	memory        bool // CreateMemory: no file at all (memory.go)
 
 	// pendingFolders, while a batch write ([Vault.SetMany]) runs, collects

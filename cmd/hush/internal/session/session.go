@@ -117,7 +117,11 @@ func (s *Session) WithVault(fn func(v *vault.Vault) error) error {
 		return err
 	}
 	defer v.Close()
-	return fn(v)
+	err = fn(v)
+	if n := v.PutBackEntry(); n > 0 {
+		s.Notef("note: the audit log was one entry short of the vault (a crash during its last change, or a copy of the log from before it put back): entry %d went back in, as the vault's anchor kept it", n)
+	}
+	return err
 }
 
 // Audited is WithVault for commands that read a value or change the
