@@ -159,7 +159,7 @@ type Vault struct {
 	// restoring is the log entry restoreEntry put back in the transaction
 	// under way; putBack the one that went in for good (PutBackEntry).
 	restoring, putBack int
-	memory        bool // CreateMemory: no file at all (memory.go)
+	memory             bool // CreateMemory: no file at all (memory.go)
 
 	// pendingFolders, while a batch write ([Vault.SetMany]) runs, collects
 	// the folders whose authenticated live count must be sealed before it
