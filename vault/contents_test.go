@@ -561,3 +561,30 @@ func TestAnchorEntryPutBack(t *testing.T) {
 		}
 	})
 }
+
+// RemoveMany is one change of the vault (one step of its anchor), all or
+// none: a command that removes two secrets (credential git erase) cannot
+// be rolled back to between them unseen (outside attack attack24 F2).
+func TestRemoveManyIsOneChange(t *testing.T) {
+	v := newVault(t)
+	set(t, v, "git/h/password", "p")
+	set(t, v, "git/h/username", "u")
+	before := anchorChanges(t, v)
+	if err := v.RemoveMany([]string{"git/h/password", "git/h/nope"}, nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a missing name: %v", err)
+	}
+	if _, err := get(v, "git/h/password"); err != nil {
+		t.Fatalf("a refused RemoveMany removed: %v", err)
+	}
+	if err := v.RemoveMany([]string{"git/h/password"}, []string{"git/h/username", "git/h/nope"}); err != nil {
+		t.Fatal(err)
+	}
+	if after := anchorChanges(t, v); after != before+1 {
+		t.Fatalf("RemoveMany moved the anchor from %d to %d, want one change", before, after)
+	}
+	for _, n := range []string{"git/h/password", "git/h/username"} {
+		if _, err := get(v, n); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s after RemoveMany: %v", n, err)
+		}
+	}
+}

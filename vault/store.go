@@ -1720,21 +1720,38 @@ func (v *Vault) rollback(name string, n int, valueOnly bool) (SetResult, error) 
 
 // Remove hides a live secret; its history stays until [Vault.Purge].
 func (v *Vault) Remove(name string) error {
-	if err := v.unlocked(name); err != nil {
+	return v.RemoveMany([]string{name}, nil)
+}
+
+// RemoveMany hides several live secrets in one transaction (one change of
+// the vault, under the command's one audit entry): all or none. A name
+// in optional that has no live secret is passed over; any other is
+// [ErrNotFound].
+func (v *Vault) RemoveMany(names, optional []string) error {
+	if err := v.unlocked(append(slices.Clone(names), optional...)...); err != nil {
 		return err
 	}
 	return v.write(func(tx *sql.Tx) error {
-		r, err := v.lookup(tx, name)
-		if err != nil {
-			return err
+		now := time.Now().UnixNano()
+		for i, name := range append(slices.Clone(names), optional...) {
+			r, err := v.lookup(tx, name)
+			if err == nil && r.deleted.Valid {
+				err = notFound(name)
+			}
+			if err != nil {
+				if i >= len(names) && errors.Is(err, ErrNotFound) {
+					continue
+				}
+				return err
+			}
+			if _, err = tx.Exec(`UPDATE secrets SET deleted = ? WHERE id = ?`, now, r.id); err != nil {
+				return dbErr("write vault", err)
+			}
+			if err := v.sealRow(tx, r.id); err != nil {
+				return err
+			}
 		}
-		if r.deleted.Valid {
-			return notFound(name)
-		}
-		if _, err = tx.Exec(`UPDATE secrets SET deleted = ? WHERE id = ?`, time.Now().UnixNano(), r.id); err != nil {
-			return dbErr("write vault", err)
-		}
-		return v.sealRow(tx, r.id)
+		return nil
 	})
 }
 

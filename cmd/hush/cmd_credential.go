@@ -64,8 +64,12 @@ login the server refused.`,
 			if f == "" {
 				return nil // no host: nothing hush can answer for
 			}
-			_, passName := credhelper.GitNames(f)
-			return a.Audited("git-credential-"+op, []string{passName}, func(v *vault.Vault) error {
+			userName, passName := credhelper.GitNames(f)
+			names := []string{passName}
+			if op != "get" { // a store or an erase writes both (attack24 F2)
+				names = append(names, userName)
+			}
+			return a.Audited("git-credential-"+op, names, func(v *vault.Vault) error {
 				return credhelper.Git(v, op, req, f, a.stdout)
 			})
 		},

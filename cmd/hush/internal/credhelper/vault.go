@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
@@ -76,12 +77,15 @@ func gitStore(v *vault.Vault, req GitRequest, userName, passName string) error {
 	if req.Password == "" {
 		return nil
 	}
+	// One transaction: one change of the vault under the command's one
+	// audit entry, so that no older copy of the vault can stand between
+	// the two writes unseen (outside attack attack24 F2).
+	var reqs []vault.SetRequest
 	if req.Username != "" {
-		if _, err := v.Set(userName, []byte(req.Username), vault.Update{}); err != nil {
-			return err
-		}
+		reqs = append(reqs, vault.SetRequest{Name: userName, Value: []byte(req.Username)})
 	}
-	_, err := v.Set(passName, []byte(req.Password), vault.Update{})
+	reqs = append(reqs, vault.SetRequest{Name: passName, Value: []byte(req.Password)})
+	_, err := v.SetMany(reqs, time.Time{})
 	return err
 }
 
@@ -96,13 +100,8 @@ func gitErase(v *vault.Vault, req GitRequest, userName, passName string) error {
 	if req.Password != "" && req.Password != string(pass.Value) {
 		return nil
 	}
-	if err := v.Remove(passName); err != nil {
-		return err
-	}
-	if err := v.Remove(userName); err != nil && !errors.Is(err, vault.ErrNotFound) {
-		return err
-	}
-	return nil
+	// One transaction, as gitStore's.
+	return v.RemoveMany([]string{passName}, []string{userName})
 }
 
 // Docker answers docker's operation op (get, store, erase, list) from the
