@@ -588,3 +588,30 @@ func TestRemoveManyIsOneChange(t *testing.T) {
 		}
 	}
 }
+
+// The entry of `audit --restart`, which says why the log was started
+// again, is anchored like a change's: deleted, it comes back from the
+// anchor (a log one entry short); it cannot be made to look like a new
+// vault's log (outside attack attack24 F3).
+func TestRestartEntryIsAnchored(t *testing.T) {
+	v := newVault(t)
+	set(t, v, "app/K", "k")
+	path := v.Path()
+	v.Close()
+	if err := os.Remove(AuditPath(path)); err != nil {
+		t.Fatal(err)
+	}
+	v = reopenKey(t, path)
+	if err := v.RestartAudit(); err != nil {
+		t.Fatal(err)
+	}
+	path = tamperFile(t, v, `ATTACH '`+AuditPath(path)+`' AS a`, `DELETE FROM a.audit`, `DELETE FROM a.audit_head`)
+	v = reopenKey(t, path)
+	if _, err := get(v, "app/K"); err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	es, err := v.Audit()
+	if err != nil || len(es) < 1 || es[0].Action != "audit-restart" {
+		t.Fatalf("the restart's entry after it was deleted: %+v, %v", es, err)
+	}
+}
