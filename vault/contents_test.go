@@ -615,3 +615,39 @@ func TestRestartEntryIsAnchored(t *testing.T) {
 		t.Fatalf("the restart's entry after it was deleted: %+v, %v", es, err)
 	}
 }
+
+// The entry of a key rotation (passwd --rotate-key) is anchored like a
+// change's: deleting it from the log does not hide the rotation
+// (outside attack attack24 F1).
+func TestRotationEntryIsAnchored(t *testing.T) {
+	v := newVault(t)
+	set(t, v, "app/K", "k")
+	v.Intend("passwd", nil)
+	if err := v.RotateKey([]byte("a new passphrase"), crypto.FloorKDF); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Record("passwd", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := v.Path()
+	path = tamperFile(t, v, `ATTACH '`+AuditPath(path)+`' AS a`,
+		`DELETE FROM a.audit WHERE seq = (SELECT max(seq) FROM a.audit)`,
+		`UPDATE a.audit_head SET seq = seq - 1`)
+	v = reopenKeyWith(t, path, []byte("a new passphrase"))
+	if _, err := get(v, "app/K"); err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	es, err := v.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rotations int
+	for _, e := range es {
+		if e.Action == "passwd" {
+			rotations++
+		}
+	}
+	if rotations != 1 {
+		t.Fatalf("the log holds %d passwd entries after the rotation's was deleted, want it back: %+v", rotations, es)
+	}
+}

@@ -126,7 +126,18 @@ func (v *Vault) RotateKey(newPassphrase []byte, params crypto.KDFParams) error {
 	// open, and a leaked old key should not read it.
 	v.dropListCache()
 	step("committed")
-	return v.finishRekey()
+	if err := v.finishRekey(); err != nil {
+		return err
+	}
+	// The rotation's own entry (the command's intent) is a change of its
+	// own under the new key: the anchor names and keeps it, so that a log
+	// without it is refused or gets it back like any change's
+	// (outside attack attack24 F1: it was written after the anchor, and
+	// deleting it went unseen).
+	if i := v.intent; i != nil && !i.done && !i.read {
+		return v.commit(nil, true, nil)
+	}
+	return nil
 }
 
 // newHeader makes a new vault key and the header of the next epoch,

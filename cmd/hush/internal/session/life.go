@@ -113,6 +113,9 @@ func (s *Session) ChangePassphrase(kdf func(base crypto.KDFParams) (crypto.KDFPa
 		}
 		defer crypto.Wipe(pass)
 		if rotateKey {
+			// Its entry goes in as a change of its own once the new key is
+			// in place (vault.RotateKey), and moves the anchor.
+			v.Intend("passwd", nil)
 			if err := s.Chain().RotateKey(v, pass, params); err != nil {
 				return err
 			}
