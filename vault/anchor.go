@@ -324,9 +324,8 @@ func (v *Vault) restoreEntry(q querier, a *anchor, prev []byte) (logPos, bool, e
 	if _, err := q.Exec(`INSERT INTO audit.audit (seq, entry, mac) VALUES (?, ?, ?)`, a.seq, a.entry, a.mac); err != nil {
 		return logPos{}, false, dbErr("write the audit log", err)
 	}
-	if _, err := q.Exec(`INSERT INTO audit.audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
-		a.seq, headMAC(chainKey, a.seq, a.mac)); err != nil {
-		return logPos{}, false, dbErr("write the audit log", err)
+	if err := v.writeLogHead(q, a.seq, a.mac); err != nil {
+		return logPos{}, false, err
 	}
 	v.restoring = a.seq
 	return logPos{a.seq, a.mac}, true, nil

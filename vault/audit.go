@@ -276,12 +276,21 @@ func (v *Vault) appendEntry(tx *sql.Tx, e AuditEntry, head *logPos) (seq int, ma
 	if _, err := tx.Exec(`INSERT INTO audit.audit (seq, entry, mac) VALUES (?, ?, ?)`, seq, ct, mac); err != nil {
 		return 0, nil, nil, dbErr("write the audit log", err)
 	}
-	_, err = tx.Exec(`INSERT INTO audit.audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
-		seq, headMAC(chainKey, seq, mac))
-	if err != nil {
-		return 0, nil, nil, dbErr("write the audit log", err)
+	if err := v.writeLogHead(tx, seq, mac); err != nil {
+		return 0, nil, nil, err
 	}
 	return seq, mac, ct, nil
+}
+
+// writeLogHead records entry seq, of chain MAC mac, as the log's last.
+func (v *Vault) writeLogHead(q querier, seq int, mac []byte) error {
+	_, chainKey := v.auditKeys()
+	_, err := q.Exec(`INSERT INTO audit.audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`,
+		seq, headMAC(chainKey, seq, mac))
+	if err != nil {
+		return dbErr("write the audit log", err)
+	}
+	return nil
 }
 
 // Audit returns the log's entries, oldest first, after checking the whole

@@ -185,6 +185,16 @@ func (v *Vault) rowByID(q querier, id []byte) (*row, string, error) {
 	return &r, name, nil
 }
 
+// NameByID returns the name of a secret by id, live or removed, checked
+// as ByID checks it, without opening its value.
+func (rp *Replica) NameByID(id []byte) (string, error) {
+	if err := rp.v.unlocked(); err != nil {
+		return "", err
+	}
+	_, name, err := rp.v.rowByID(rp.v.db, id)
+	return name, err
+}
+
 // ByID returns the current version of a secret by id, live or removed,
 // with its value.
 func (rp *Replica) ByID(id []byte) (*Secret, error) {

@@ -1728,12 +1728,13 @@ func (v *Vault) Remove(name string) error {
 // in optional that has no live secret is passed over; any other is
 // [ErrNotFound].
 func (v *Vault) RemoveMany(names, optional []string) error {
-	if err := v.unlocked(append(slices.Clone(names), optional...)...); err != nil {
+	all := append(slices.Clone(names), optional...)
+	if err := v.unlocked(all...); err != nil {
 		return err
 	}
 	return v.write(func(tx *sql.Tx) error {
 		now := time.Now().UnixNano()
-		for i, name := range append(slices.Clone(names), optional...) {
+		for i, name := range all {
 			r, err := v.lookup(tx, name)
 			if err == nil && r.deleted.Valid {
 				err = notFound(name)

@@ -54,20 +54,18 @@ func (m *writeMACs) sum(h hash.Hash, data []byte) []byte {
 
 // nameMAC is [Vault.nameMAC]: crypto.AD("name", name), built in the
 // reused buffer.
-func (m *writeMACs) nameMAC(name string) []byte {
-	b := binary.BigEndian.AppendUint32(m.in[:0], uint32(len("name")))
-	b = append(b, "name"...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(name)))
-	m.in = append(b, name...)
-	return m.sum(m.lookup, m.in)
-}
+func (m *writeMACs) nameMAC(name string) []byte { return m.lookupMAC("name", name) }
 
 // folderMAC is [Vault.folderMAC].
-func (m *writeMACs) folderMAC(folder string) []byte {
-	b := binary.BigEndian.AppendUint32(m.in[:0], uint32(len("folder")))
-	b = append(b, "folder"...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(folder)))
-	m.in = append(b, folder...)
+func (m *writeMACs) folderMAC(folder string) []byte { return m.lookupMAC("folder", folder) }
+
+// lookupMAC is the lookup key's MAC of crypto.AD(label, s), built in the
+// reused buffer.
+func (m *writeMACs) lookupMAC(label, s string) []byte {
+	b := binary.BigEndian.AppendUint32(m.in[:0], uint32(len(label)))
+	b = append(b, label...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	m.in = append(b, s...)
 	return m.sum(m.lookup, m.in)
 }
 

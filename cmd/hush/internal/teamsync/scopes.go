@@ -161,7 +161,8 @@ func OutOfSight(v *vault.Vault, name string, folder bool, err error) error {
 // vault.MarkOutOfScope in a listing. Nil (everything held) when v is not
 // in a team, the team has no folder scopes, or that cannot be told.
 func HeldNames(v *vault.Vault) func(name string) bool {
-	h, moved := scoped(v), movedOut(v)
+	st := teamState(v)
+	h, moved := heldOf(st), movedOut(v, st)
 	switch {
 	case len(moved) > 0:
 		return func(name string) bool { return !moved[name] && (h == nil || h.Name(name)) }
@@ -175,12 +176,8 @@ func HeldNames(v *vault.Vault) func(name string) bool {
 // move into a folder scope this device does not hold left behind
 // (client.State.MovedOut, as the last sync saw): old copies, like those
 // of a scope ungranted.
-func movedOut(v *vault.Vault) map[string]bool {
-	if !client.InTeam(v) {
-		return nil
-	}
-	st, err := client.Load(v)
-	if err != nil || len(st.MovedOut) == 0 {
+func movedOut(v *vault.Vault, st *client.State) map[string]bool {
+	if st == nil || len(st.MovedOut) == 0 {
 		return nil
 	}
 	names := map[string]bool{}
@@ -189,24 +186,35 @@ func movedOut(v *vault.Vault) map[string]bool {
 		if err != nil {
 			continue
 		}
-		if s, err := v.Replica().ByID(raw); err == nil {
-			clear(s.Value)
-			names[s.Name] = true
+		if name, err := v.Replica().NameByID(raw); err == nil {
+			names[name] = true
 		}
 	}
 	return names
+}
+
+// teamState is v's team state as the last sync left it; nil when v is
+// not in a team or it cannot be read.
+func teamState(v *vault.Vault) *client.State {
+	if !client.InTeam(v) {
+		return nil
+	}
+	st, err := client.Load(v)
+	if err != nil {
+		return nil
+	}
+	return st
 }
 
 // scoped is what this device holds of v's team with folder scopes, by
 // the log it verified last; nil when v is not in a team, the team has no
 // folder scopes, the log does not list this device as active (pending or
 // removed: status says so), or that cannot be told.
-func scoped(v *vault.Vault) *client.Held {
-	if !client.InTeam(v) {
-		return nil
-	}
-	st, err := client.Load(v)
-	if err != nil || st.Members == nil || len(st.Members.Scopes) == 0 && len(st.Members.RootOff) == 0 {
+func scoped(v *vault.Vault) *client.Held { return heldOf(teamState(v)) }
+
+// heldOf is scoped for a state already loaded.
+func heldOf(st *client.State) *client.Held {
+	if st == nil || st.Members == nil || len(st.Members.Scopes) == 0 && len(st.Members.RootOff) == 0 {
 		return nil
 	}
 	if d, ok := st.Members.Devices[st.Device.ID]; !ok || !d.Active {
