@@ -97,7 +97,7 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		return nil, err
 	}
 	ok = true
-	return &sqlStore{w: w, r: r, d: d, unlock: unlock, nonces: nonces}, nil
+	return &sqlStore{w: w, r: r, d: d, unlock: unlock, nonces: nonces, devs: &deviceCache{}}, nil
 }
 
 // ErrFull means the store refused a write for lack of space (a full disk,

@@ -57,6 +57,9 @@ type sqlStore struct {
 	// tails: each team's recent chain entries and records, as committed
 	// (tail.go).
 	tails tails
+	// devs (SQLite) keeps the devices read, until the next write to them
+	// (devcache.go).
+	devs *deviceCache
 
 	commitOnce    sync.Once
 	closeOnce     sync.Once
@@ -350,6 +353,7 @@ func (s *sqlStore) CreateChainedTeam(ctx context.Context, team, name string, d w
 }
 
 func (s *sqlStore) createTeam(ctx context.Context, team, name string, d wire.Device, genesis []byte, now time.Time, chained int) error {
+	defer s.devicesChanged()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var logSeq int64
 		if genesis != nil {
@@ -435,6 +439,7 @@ func (s *sqlStore) appendEntry(ctx context.Context, tx *sql.Tx, team string, e *
 }
 
 func (s *sqlStore) AppendLog(ctx context.Context, team string, seq int64, entry []byte, c Change) error {
+	defer s.devicesChanged()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.appendEntry(ctx, tx, team, &Entry{seq, entry}); err != nil {
 			return err
@@ -493,7 +498,18 @@ func (s *sqlStore) Device(ctx context.Context, id string) (*Device, error) {
 	if s.deviceCalls != nil {
 		return s.deviceCalls.do(ctx, id)
 	}
-	return scanDevice(s.r.QueryRowContext(ctx, s.query(`SELECT `+deviceColumns+` FROM devices WHERE id = $1`), id))
+	var gen uint64
+	if s.devs != nil {
+		var d *Device
+		if d, gen = s.devs.get(id); d != nil {
+			return d, nil
+		}
+	}
+	d, err := scanDevice(s.r.QueryRowContext(ctx, s.query(`SELECT `+deviceColumns+` FROM devices WHERE id = $1`), id))
+	if err == nil && s.devs != nil {
+		s.devs.put(d, gen)
+	}
+	return d, err
 }
 
 // devicesByID answers a batch of Device calls with one statement. Each
@@ -542,6 +558,7 @@ func (s *sqlStore) devicesByID(ctx context.Context, batch []*call[string, *Devic
 }
 
 func (s *sqlStore) Seen(ctx context.Context, device string, now time.Time) error {
+	defer s.devicesChanged()
 	_, err := s.exec(ctx, s.w, `UPDATE devices SET last_seen = $1 WHERE id = $2 AND last_seen < $1`, nanos(now), device)
 	return err
 }
@@ -1093,6 +1110,7 @@ func (s *sqlStore) CreateInvite(ctx context.Context, inv Invite) error {
 }
 
 func (s *sqlStore) Join(ctx context.Context, team, invite string, d wire.Device, binding []byte, now time.Time) error {
+	defer s.devicesChanged()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var role string
 		err := tx.QueryRowContext(ctx, s.query(`UPDATE invites SET used = 1 WHERE id = $1 AND team = $2 AND used = 0 AND expires > $3 RETURNING role`),
@@ -1133,6 +1151,7 @@ func (s *sqlStore) Devices(ctx context.Context, team string) ([]Device, error) {
 }
 
 func (s *sqlStore) Approve(ctx context.Context, team, device string, key wire.WrappedKey, entry *Entry) error {
+	defer s.devicesChanged()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if entry != nil {
 			if err := s.appendEntry(ctx, tx, team, entry); err != nil {
@@ -1151,6 +1170,7 @@ func (s *sqlStore) Approve(ctx context.Context, team, device string, key wire.Wr
 }
 
 func (s *sqlStore) RefuseJoin(ctx context.Context, team, device string) error {
+	defer s.devicesChanged()
 	res, err := s.exec(ctx, s.w, `UPDATE devices SET state = $1 WHERE id = $2 AND team = $3 AND state = $4`, Removed, device, team, Pending)
 	if err != nil {
 		return err

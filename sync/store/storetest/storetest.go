@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WrappedKey", testWrappedKey},
 		{"Devices", testDevices},
 		{"Seen", testSeen},
+		{"DeviceAfterWrites", testDeviceAfterWrites},
 		{"Events", testEvents},
 		{"Log", testLog},
 		{"AppendLogChange", testAppendLogChange},
