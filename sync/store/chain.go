@@ -247,6 +247,23 @@ func (s *sqlStore) ChainRaw(ctx context.Context, team string, after int64, limit
 // chainRaw is ChainRaw, from the team's tail in memory when it holds the
 // page (tail.go) and useTail.
 func (s *sqlStore) chainRaw(ctx context.Context, team string, after int64, limit int, author string, from int64, useTail bool) (*RawPage, error) {
+	if useTail {
+		// A page the tail holds needs only the head and the log's length,
+		// read in one statement (its own snapshot), not a read transaction
+		// (BEGIN, the query, ROLLBACK: on SQLite three calls into the
+		// driver, on PostgreSQL three round trips). The tail serves it
+		// only at exactly that head, as below.
+		rp := &RawPage{Entries: [][]byte{}}
+		p, err := s.teamHead(ctx, s.r, team, &rp.LogSeq)
+		if err != nil {
+			return nil, err
+		}
+		p.Entries = nil
+		rp.Page = p
+		if ok, err := s.tails.page(team, rp, after, limit, author, from); err != nil || ok {
+			return rp, err
+		}
+	}
 	rp := &RawPage{Entries: [][]byte{}}
 	tx, p, err := s.pageStartLog(ctx, team, &rp.LogSeq)
 	if err != nil {
@@ -383,17 +400,27 @@ func (s *sqlStore) pageStartLog(ctx context.Context, team string, logSeq *int64)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}}
-	var chained int64
-	if err := tx.QueryRowContext(ctx, s.query(`SELECT chained, chain_pos, chain_hash, log_seq FROM teams WHERE id = $1`), team).Scan(&chained, &p.Head.Pos, &p.Head.Hash, logSeq); err != nil {
+	p, err := s.teamHead(ctx, tx, team, logSeq)
+	if err != nil {
 		tx.Rollback()
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil, ErrNotFound
-		}
 		return nil, nil, err
 	}
-	p.Started = chained != 0
 	return tx, p, nil
+}
+
+// teamHead starts a page with the team's head and whether its chain has
+// started, and reads the length of its membership log, in one statement.
+func (s *sqlStore) teamHead(ctx context.Context, q querier, team string, logSeq *int64) (*wire.ChainPage, error) {
+	p := &wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}}
+	var chained int64
+	if err := q.QueryRowContext(ctx, s.query(`SELECT chained, chain_pos, chain_hash, log_seq FROM teams WHERE id = $1`), team).Scan(&chained, &p.Head.Pos, &p.Head.Hash, logSeq); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	p.Started = chained != 0
+	return p, nil
 }
 
 // ChainScoped serves a scoped page (docs/sync.md, "Scope links"): each
