@@ -188,6 +188,24 @@ func (s *sqlStore) chainBase(ctx context.Context, tx *sql.Tx, team string, a *Ch
 // earlier in the push), by position and hash, and names the last entry
 // of its scope in the push. A *LinkError says which entry is wrong.
 func (s *sqlStore) checkLinks(ctx context.Context, tx *sql.Tx, team string, entries []ChainStored) error {
+	var qerr error
+	err := checkLinksWith(entries, func(scope string) wire.ChainCursor {
+		var h wire.ChainCursor
+		err := tx.QueryRowContext(ctx, s.query(`SELECT pos, hash FROM chain WHERE team = $1 AND scope = $2 ORDER BY pos DESC LIMIT 1`), team, scope).Scan(&h.Pos, &h.Hash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) && qerr == nil {
+			qerr = err
+		}
+		return h
+	})
+	if qerr != nil {
+		return qerr
+	}
+	return err
+}
+
+// checkLinksWith is checkLinks with stored giving the last entry of a
+// scope before the push (zero: none).
+func checkLinksWith(entries []ChainStored, stored func(scope string) wire.ChainCursor) error {
 	last := map[string]int64{}
 	for i := range entries {
 		last[entries[i].Scope] = entries[i].Pos
@@ -200,10 +218,7 @@ func (s *sqlStore) checkLinks(ctx context.Context, tx *sql.Tx, team string, entr
 		}
 		h, ok := heads[e.Scope]
 		if !ok {
-			err := tx.QueryRowContext(ctx, s.query(`SELECT pos, hash FROM chain WHERE team = $1 AND scope = $2 ORDER BY pos DESC LIMIT 1`), team, e.Scope).Scan(&h.Pos, &h.Hash)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
+			h = stored(e.Scope)
 		}
 		switch p := e.ScopePrev; {
 		case p.Pos != h.Pos && h.Pos == 0:

@@ -32,3 +32,23 @@ func TailBytes(s Store) int {
 	defer ss.tails.mu.Unlock()
 	return ss.tails.bytes
 }
+
+// PushGroup applies chain pushes as the committer applies the pushes
+// that arrived while a commit was in flight: one group, one transaction,
+// each answered after it (sync/store/sql.go, applyGroup). Results and
+// errors are in the order given.
+func PushGroup(s Store, teams []string, as []*ChainAppend) ([]*ChainResult, []error) {
+	ss := s.(*sqlStore)
+	batch := make([]*pushReq, len(as))
+	for i := range as {
+		batch[i] = &pushReq{team: teams[i], chain: as[i], done: make(chan struct{})}
+	}
+	given := append([]*pushReq(nil), batch...)
+	ss.applyGroup(batch)
+	res, errs := make([]*ChainResult, len(as)), make([]error, len(as))
+	for i, r := range given {
+		<-r.done
+		res[i], errs[i] = r.chained, r.err
+	}
+	return res, errs
+}

@@ -714,29 +714,35 @@ func (s *sqlStore) commit() {
 				break more
 			}
 		}
-		// Teams' rows are locked in one order in every process, so two
-		// servers' batches cannot deadlock on PostgreSQL.
-		slices.SortStableFunc(batch, func(a, b *pushReq) int { return strings.Compare(a.team, b.team) })
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := s.tx(ctx, func(tx *sql.Tx) error { return s.pushGroup(ctx, tx, batch) })
-		if err != nil && len(batch) > 1 {
-			// One failing push must not fail the others: apply each alone.
-			for _, r := range batch {
-				r.err = s.tx(ctx, func(tx *sql.Tx) error { return s.pushGroup(ctx, tx, []*pushReq{r}) })
-			}
-		} else if err != nil {
-			batch[0].err = err
-		}
-		cancel()
+		s.applyGroup(batch)
+	}
+}
+
+// applyGroup applies a group of pushes in one transaction and answers
+// each (closes its done) once that transaction has committed.
+func (s *sqlStore) applyGroup(batch []*pushReq) {
+	// Teams' rows are locked in one order in every process, so two
+	// servers' batches cannot deadlock on PostgreSQL.
+	slices.SortStableFunc(batch, func(a, b *pushReq) int { return strings.Compare(a.team, b.team) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err := s.tx(ctx, func(tx *sql.Tx) error { return s.pushGroup(ctx, tx, batch) })
+	if err != nil && len(batch) > 1 {
+		// One failing push must not fail the others: apply each alone.
 		for _, r := range batch {
-			if r.err != nil {
-				r.results, r.head, r.chained = nil, 0, nil
-			} else if r.chain != nil && r.chained != nil && r.chained.Status == wire.PushOK && r.chained.Refused == nil {
-				// Committed: pulls may be served it from memory (tail.go).
-				s.tails.committed(r.team, r.chain.Prev, r.chain, r.chained.Head)
-			}
-			close(r.done)
+			r.err = s.tx(ctx, func(tx *sql.Tx) error { return s.pushGroup(ctx, tx, []*pushReq{r}) })
 		}
+	} else if err != nil {
+		batch[0].err = err
+	}
+	cancel()
+	for _, r := range batch {
+		if r.err != nil {
+			r.results, r.head, r.chained = nil, 0, nil
+		} else if r.chain != nil && r.chained != nil && r.chained.Status == wire.PushOK && r.chained.Refused == nil {
+			// Committed: pulls may be served it from memory (tail.go).
+			s.tails.committed(r.team, r.chain.Prev, r.chain, r.chained.Head)
+		}
+		close(r.done)
 	}
 }
 
@@ -745,6 +751,9 @@ func (s *sqlStore) commit() {
 // at the end, not two statements each; a chain push reads and writes the
 // row itself, so what the v1 pushes before it gave is written first.
 func (s *sqlStore) pushGroup(ctx context.Context, tx *sql.Tx, batch []*pushReq) error {
+	if s.d.name == "postgres" && groupable(batch) {
+		return s.chainGroup(ctx, tx, batch)
+	}
 	locked := map[string]*lockedTeam{}
 	for i := 0; i < len(batch); i++ {
 		r := batch[i]

@@ -43,6 +43,7 @@ func openSQLite(t *testing.T) store.Store {
 func TestSQLite(t *testing.T) {
 	storetest.Run(t, openSQLite)
 	storetest.RunReopen(t, sqlitePath)
+	storetest.RunGroup(t, openSQLite, store.PushGroup)
 }
 
 // needPostgres skips when PostgreSQL is not installed, and fails instead
@@ -79,6 +80,13 @@ func TestPostgres(t *testing.T) {
 	})
 	storetest.RunReopen(t, postgres)
 	storetest.RunShared(t, postgres)
+	storetest.RunGroup(t, func(t *testing.T) store.Store {
+		s, err := store.Open(t.Context(), postgres(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, store.PushGroup)
 }
 
 // The SQLite file and its companions are the server's alone from the
