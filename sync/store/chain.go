@@ -269,7 +269,7 @@ func (s *sqlStore) chainRaw(ctx context.Context, team string, after int64, limit
 		// driver, on PostgreSQL three round trips). The tail serves it
 		// only at exactly that head, as below.
 		rp := &RawPage{Entries: [][]byte{}}
-		p, err := s.teamHead(ctx, s.r, team, &rp.LogSeq)
+		p, err := s.pullHead(ctx, team, &rp.LogSeq)
 		if err != nil {
 			return nil, err
 		}
@@ -421,6 +421,67 @@ func (s *sqlStore) pageStartLog(ctx context.Context, team string, logSeq *int64)
 		return nil, nil, err
 	}
 	return tx, p, nil
+}
+
+// teamHeadRow is what teamHead reads of a team's row.
+type teamHeadRow struct {
+	chained, logSeq int64
+	head            wire.ChainCursor
+}
+
+// pullHead is teamHead outside a transaction: on PostgreSQL, coalesced
+// with the other pulls' (batch.go: one statement for the heads of the
+// pulls that arrive while one is being read, each read after its pull
+// asked, as a statement of its own would be).
+func (s *sqlStore) pullHead(ctx context.Context, team string, logSeq *int64) (*wire.ChainPage, error) {
+	if s.headCalls == nil {
+		return s.teamHead(ctx, s.r, team, logSeq)
+	}
+	row, err := s.headCalls.do(ctx, team)
+	if err != nil {
+		return nil, err
+	}
+	*logSeq = row.logSeq
+	return &wire.ChainPage{Entries: []wire.ChainEntry{}, Records: []wire.Record{}, Head: row.head, Started: row.chained != 0}, nil
+}
+
+// teamHeads answers a batch of pullHead calls (PostgreSQL) with one
+// statement.
+func (s *sqlStore) teamHeads(ctx context.Context, batch []*call[string, teamHeadRow]) {
+	ids := make([]string, 0, len(batch))
+	for _, cl := range batch {
+		ids = append(ids, cl.in)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, chained, chain_pos, chain_hash, log_seq FROM teams WHERE id = ANY($1)`, ids)
+	if err != nil {
+		fail(batch, err)
+		return
+	}
+	defer rows.Close()
+	found := make(map[string]teamHeadRow, len(batch))
+	for rows.Next() {
+		var id string
+		var r teamHeadRow
+		if err := rows.Scan(&id, &r.chained, &r.head.Pos, &r.head.Hash, &r.logSeq); err != nil {
+			fail(batch, err)
+			return
+		}
+		found[id] = r
+	}
+	if err := rows.Err(); err != nil {
+		fail(batch, err)
+		return
+	}
+	for _, cl := range batch {
+		r, ok := found[cl.in]
+		if !ok {
+			cl.err = ErrNotFound
+			continue
+		}
+		// Each call its own hash: callers keep it in their page.
+		r.head.Hash = bytes.Clone(r.head.Hash)
+		cl.out = r
+	}
 }
 
 // teamHead starts a page with the team's head and whether its chain has

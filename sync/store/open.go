@@ -167,5 +167,6 @@ func openPostgres(ctx context.Context, dsn string) (Store, error) {
 	st := &sqlStore{w: db, r: db, d: d, nonceDB: nonceDB}
 	st.deviceCalls = &coalescer[string, *Device]{workers: pgBatchWorkers, max: pgBatchMax, run: st.devicesByID}
 	st.nonceCalls = &coalescer[nonceUse, struct{}]{workers: pgBatchWorkers, max: pgBatchMax, run: st.useNonces}
+	st.headCalls = &coalescer[string, teamHeadRow]{workers: pgBatchWorkers, max: pgBatchMax, run: st.teamHeads}
 	return st, nil
 }

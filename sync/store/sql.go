@@ -50,6 +50,8 @@ type sqlStore struct {
 	// and the sweep of old nonces, one at a time in the background.
 	deviceCalls *coalescer[string, *Device]
 	nonceCalls  *coalescer[nonceUse, struct{}]
+	// headCalls: a pull's read of its team's head (chain.go, teamHead).
+	headCalls *coalescer[string, teamHeadRow]
 	sweeping    sync.Mutex
 	lastSweep   time.Time
 	sweeps      sync.WaitGroup

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -81,6 +82,63 @@ func raceDevices(t *testing.T, ss ...store.Store) {
 			got.Name = "changed"
 			if _, err := s.Device(ctx, wire.NewID()); !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("worker %d: an unknown device: got %v, want ErrNotFound", w, err)
+			}
+		}
+		return nil
+	})
+}
+
+// raceHeads has workers pull the chains of several teams at once (a
+// backend may read many pulls' heads with one statement) while each
+// team's chain grows: each page is of the team asked for, at a head that
+// team's chain had (an entry it holds, with that entry's hash), never
+// behind what the worker saw of that team before; a page of an unknown
+// team is not found.
+func raceHeads(t *testing.T, ss ...store.Store) {
+	type chained struct {
+		id    string
+		mu    sync.Mutex
+		heads map[int64][]byte // position → hash of each head taken
+		head  wire.ChainCursor
+	}
+	var teams []*chained
+	for range 4 {
+		tm := newChainedTeam(t, ss[0])
+		teams = append(teams, &chained{id: tm.id, heads: map[int64][]byte{0: nil}})
+	}
+	within(t, workers*2, func(ctx context.Context, w int) error {
+		s := ss[w%len(ss)]
+		seen := map[string]int64{}
+		for i := range tries * 2 {
+			c := teams[(w+i)%len(teams)]
+			if w%4 == 0 {
+				// A pusher: the team's next entry.
+				c.mu.Lock()
+				a, next := chainOf(c.id, c.head, []wire.Record{newRecord(wire.NewID(), 1, "d")})
+				res, err := s.ChainPush(ctx, c.id, a)
+				if err == nil && res.Status == wire.PushOK {
+					c.head, c.heads[next.Pos] = next, next.Hash
+				}
+				c.mu.Unlock()
+				if err != nil {
+					return fmt.Errorf("worker %d: ChainPush: %w", w, err)
+				}
+				continue
+			}
+			rp, err := s.ChainRaw(ctx, c.id, 0, 1, "", 0)
+			if err != nil {
+				return fmt.Errorf("worker %d: ChainRaw: %w", w, err)
+			}
+			h := rp.Page.Head
+			c.mu.Lock()
+			want, ok := c.heads[h.Pos]
+			c.mu.Unlock()
+			if !ok || !bytes.Equal(want, h.Hash) || h.Pos < seen[c.id] {
+				return fmt.Errorf("worker %d: team %s: a page at head %d %x, which the team never had (or behind %d)", w, c.id[:6], h.Pos, h.Hash, seen[c.id])
+			}
+			seen[c.id] = h.Pos
+			if _, err := s.ChainRaw(ctx, wire.NewID(), 0, 1, "", 0); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("worker %d: an unknown team: got %v, want ErrNotFound", w, err)
 			}
 		}
 		return nil

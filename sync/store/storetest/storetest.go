@@ -88,6 +88,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RaceTeams", func(t *testing.T, s store.Store) { raceTeams(t, s) }},
 		{"RaceNonces", func(t *testing.T, s store.Store) { raceNonces(t, s) }},
 		{"RaceDevices", func(t *testing.T, s store.Store) { raceDevices(t, s) }},
+		{"RaceHeads", func(t *testing.T, s store.Store) { raceHeads(t, s) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh(t)) })
 	}
@@ -133,6 +134,7 @@ func RunShared(t *testing.T, newDSN func(t *testing.T) string) {
 	})
 	t.Run("SharedRaceNonces", func(t *testing.T) { raceNonces(t, two(t)...) })
 	t.Run("SharedRaceDevices", func(t *testing.T) { raceDevices(t, two(t)...) })
+	t.Run("SharedRaceHeads", func(t *testing.T) { raceHeads(t, two(t)...) })
 	t.Run("SharedNonces", func(t *testing.T) {
 		ss := two(t)
 		team := newTeam(t, ss[0])
