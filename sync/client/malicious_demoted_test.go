@@ -177,9 +177,9 @@ func readRefused(t *testing.T, tok *Token, want string) {
 //
 // Defence: a key wrapped by a device that is no longer an admin is taken
 // only by a device that held the scope when that device last was one
-// (wire.Membership.WrappedWhileAdmin, in fetchKey and fetchScopeKeys):
-// what he wraps after his demotion for a device added after it is
-// refused. (Before the fix: taken.)
+// (keySigner, with wire.LogDevice.AdminUntil and wire.Membership.HeldAt,
+// in fetchKey and fetchScopeKeys): what he wraps after his demotion for a
+// device added after it is refused. (Before the fix: taken.)
 func TestMaliciousDemotedAdminFakeRootKey(t *testing.T) {
 	dt := newDemotedTeam(t)
 	t.Run("a token made after the demotion", func(t *testing.T) {
@@ -228,11 +228,16 @@ func TestMaliciousDemotedAdminFakeKeyUntilRotation(t *testing.T) {
 	dt.serve(t, dt.before.Device, dt.bobWraps(t, dt.before.Device, "", fake))
 	defer dt.p.honest()
 	v, rep, err := machineRead(t, dt.before, time.Time{})
-	if err == nil && len(rep.Unreadable) == 0 {
-		t.Fatalf("the token read its records with a key bob made: %+v", rep)
+	if err != nil || len(rep.Unreadable) == 0 {
+		t.Fatalf("the token refused bob's key (%v) or read its records with it (%+v): if the gap is closed, say so in docs/security.md", err, rep)
 	}
 	if _, gerr := v.Get("app/alpha"); gerr == nil {
 		t.Fatal("the token read app/alpha with a key bob made")
+	}
+	for _, u := range rep.Unreadable {
+		if u.Member != "admin" {
+			t.Errorf("an unreadable record is put on %s, not on its author", u.Member)
+		}
 	}
 	if _, err := dt.admin.Rotate(mctx); err != nil {
 		t.Fatal(err)
@@ -244,6 +249,33 @@ func TestMaliciousDemotedAdminFakeKeyUntilRotation(t *testing.T) {
 	dt.p.honest()
 	if v, _, err := machineRead(t, dt.before, time.Time{}); err != nil || mGet(t, v, "app/alpha") != "alpha-1" {
 		t.Fatalf("after the rotation, honest: %v", err)
+	}
+
+	// The same for app/prod, granted to bob and kept: a key of his making
+	// is taken by the token that held app/prod while he was an admin,
+	// until the scope's next epoch (here: taken from bob and given back).
+	fake = fakeKey(t)
+	dt.serve(t, dt.before.Device, dt.bobWraps(t, dt.before.Device, dt.prodID, fake))
+	v, rep, err = machineRead(t, dt.before, time.Time{})
+	if err != nil || len(rep.Unreadable) == 0 {
+		t.Fatalf("the token refused bob's key of app/prod (%v) or read with it (%+v): if the gap is closed, say so in docs/security.md", err, rep)
+	}
+	if _, gerr := v.Get("app/prod/DB"); gerr == nil {
+		t.Fatal("the token read app/prod/DB with a key bob made")
+	}
+	dt.p.honest()
+	if _, err := dt.admin.Ungrant("bob", "app/prod"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dt.admin.Grant("bob", "app/prod", wire.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	dt.sync(t, dt.admin)
+	dt.serve(t, dt.before.Device, dt.bobWraps(t, dt.before.Device, dt.prodID, fake))
+	readRefused(t, dt.before, "is not signed by an admin of the team")
+	dt.p.honest()
+	if v, _, err := machineRead(t, dt.before, time.Time{}); err != nil || mGet(t, v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("after app/prod's new epoch, honest: %v", err)
 	}
 }
 
@@ -473,6 +505,9 @@ func TestMaliciousDemotedAdminForksHisInvitee(t *testing.T) {
 	}
 	if rep := dt.sync(t, dt.admin); len(rep.Approvals) != 0 {
 		t.Fatalf("the admin approved bob's invitee: %+v", rep.Approvals)
+	}
+	if rep := dt.sync(t, dt.bob); len(rep.Approvals) != 0 {
+		t.Fatalf("bob, a writer, approved his invitee: %+v", rep.Approvals)
 	}
 	fork := dt.bobsFork(t, &eve.st.Device, 0)
 	dt.serveLog(t, eve.id(), fork)
