@@ -32,6 +32,7 @@ type demotedTeam struct {
 	*mTeam
 	carol           *mDev
 	before          *Token  // root + app/prod, made by bob while an admin
+	frank           *mDev   // a writer bob approved while an admin, not synced yet
 	bobInvite       *Invite // a writer's, made by bob while an admin, unused
 	root, prod, stg *Token  // made by the admin after bob's demotion
 	prodID, stgID   string
@@ -61,6 +62,18 @@ func newDemotedTeam(t *testing.T) *demotedTeam {
 		return err
 	}); err != nil {
 		t.Fatal(err)
+	}
+	var inv *Invite
+	if err := tm.bob.team(func(tt *Team) (err error) { inv, err = tt.Invite(mctx, wire.RoleWriter, "", time.Hour); return err }); err != nil {
+		t.Fatal(err)
+	}
+	dt.frank = &mDev{name: "frank", v: mVault(t)}
+	var err error
+	if dt.frank.st, err = Join(mctx, dt.frank.v, inv, JoinOptions{Device: "frank-laptop", Member: "frank"}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := tm.sync(t, tm.bob); len(rep.Approvals) != 1 || rep.Approvals[0].Refused != "" {
+		t.Fatalf("bob approving frank: %+v", rep.Approvals)
 	}
 	rootEpoch := tm.admin.st.Members.Epoch
 	prodEpoch, _ := tm.admin.st.Members.ScopeEpoch(dt.prodID)
@@ -212,6 +225,10 @@ func TestMaliciousDemotedAdminFakeRootKey(t *testing.T) {
 	// reads with the key he wrapped for it then (TestMachineOfDemotedAdminReads).
 	if v, _, err := machineRead(t, dt.before, time.Time{}); err != nil || mGet(t, v, "app/prod/DB") != "prod-db" {
 		t.Fatalf("the token bob made while an admin: %v", err)
+	}
+	// And a member he approved while an admin, who syncs first after.
+	if rep := dt.sync(t, dt.frank); !rep.GotKey || mGet(t, dt.frank.v, "app/alpha") != "alpha-1" {
+		t.Fatalf("frank, approved by bob while an admin: %+v", rep)
 	}
 }
 
