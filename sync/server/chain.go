@@ -35,7 +35,8 @@ const ErrNoScopeLinks = "this team's change chain links each folder scope's entr
 // holds, on to the end of their parts of a push ("Scope links"), and with
 // moves=1 the entries that took records out of them after POS.
 func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device, _ []byte) {
-	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	q := r.URL.Query() // parsed once: each call parses the whole query again
+	after, err := strconv.ParseInt(q.Get("after"), 10, 64)
 	if err != nil || after < 0 {
 		fail(w, http.StatusBadRequest, "after must be a chain position")
 		return
@@ -43,7 +44,7 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 	// mine=POS: the device holds the records it wrote from POS on (it
 	// just pushed them); their entries suffice.
 	var mine int64
-	if m := r.URL.Query().Get("mine"); m != "" {
+	if m := q.Get("mine"); m != "" {
 		if mine, err = strconv.ParseInt(m, 10, 64); err != nil || mine < 1 {
 			fail(w, http.StatusBadRequest, "mine must be a chain position")
 			return
@@ -54,7 +55,7 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 		author = dev.ID
 	}
 	scoped := false
-	switch r.URL.Query().Get(wire.ChainScoped) {
+	switch q.Get(wire.ChainScoped) {
 	case "":
 	case "1":
 		scoped = true
@@ -63,7 +64,7 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 		return
 	}
 	var movedSince int64
-	switch r.URL.Query().Get(wire.ChainMoves) {
+	switch q.Get(wire.ChainMoves) {
 	case "":
 	case "1":
 		if !scoped {
@@ -99,7 +100,7 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, dev *store.Device
 		s.internal(w, r, err)
 		return
 	}
-	pushes, links := r.URL.Query().Get(wire.PullPushes) == "1", r.URL.Query().Get(wire.PullLinks) == "1"
+	pushes, links := q.Get(wire.PullPushes) == "1", q.Get(wire.PullLinks) == "1"
 	if !pushes || !links {
 		if raw != nil {
 			// A client from before push marks or scope links: its entries

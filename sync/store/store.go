@@ -89,6 +89,12 @@ type ChainStored struct {
 	ID        string            // the record's id ("": a base entry)
 	ScopePrev *wire.ChainCursor // nil: an entry written before scope links
 	ScopeLast int64
+	// pushLast is the entry's push_last, known (pushLastSet) when Stored
+	// made it from the decoded entry: the tail keeps it, so that a page
+	// served from memory need not decode its last entry to find where
+	// its push ends.
+	pushLast    int64
+	pushLastSet bool
 }
 
 // Stored is e as the store keeps it in team's chain.
@@ -97,7 +103,8 @@ func Stored(team string, e *wire.ChainEntry) (ChainStored, error) {
 	if err != nil {
 		return ChainStored{}, err
 	}
-	return ChainStored{Pos: e.Pos, JSON: b, Hash: e.Hash(team), Scope: e.Scope, ID: e.ID, ScopePrev: e.ScopePrev, ScopeLast: e.ScopeLast}, nil
+	return ChainStored{Pos: e.Pos, JSON: b, Hash: e.Hash(team), Scope: e.Scope, ID: e.ID, ScopePrev: e.ScopePrev, ScopeLast: e.ScopeLast,
+		pushLast: e.PushLast, pushLastSet: true}, nil
 }
 
 // RawPage is a page of the chain (ChainRaw) with each entry as the store

@@ -64,6 +64,9 @@ type tailEntry struct {
 	id      string // the record the entry wrote ("": a base entry)
 	rec     *wire.Record
 	recJSON []byte // rec encoded, once a page needed it
+	// pushLast is the entry's push_last (-1: not known yet; decoded from
+	// json when a page ends at the entry).
+	pushLast int64
 }
 
 func (e *tailEntry) size() int {
@@ -102,7 +105,10 @@ func (t *tails) committed(team string, prev wire.ChainCursor, a *ChainAppend, he
 	for i := range a.Entries {
 		r := a.Records[i] // the record as stored (Seq is never sent on the chain)
 		r.Seq = 0
-		e := tailEntry{json: a.Entries[i].JSON, id: r.ID, rec: &r}
+		e := tailEntry{json: a.Entries[i].JSON, id: r.ID, rec: &r, pushLast: -1}
+		if a.Entries[i].pushLastSet {
+			e.pushLast = a.Entries[i].pushLast
+		}
 		pos := a.Entries[i].Pos
 		if old, ok := ct.newest[r.ID]; ok && old > ct.start && old <= ct.head.Pos {
 			oe := &ct.entries[old-ct.start-1]
@@ -159,7 +165,7 @@ func (t *tails) install(team string, rp *RawPage, after int64, ids []string) {
 		recs[rp.Page.Records[i].ID] = &rp.Page.Records[i]
 	}
 	for i, b := range rp.Entries {
-		e := tailEntry{json: b, id: ids[i]}
+		e := tailEntry{json: b, id: ids[i], pushLast: -1}
 		if pos := after + 1 + int64(i); e.id != "" && last[e.id] == pos && recs[e.id] != nil {
 			r := *recs[e.id]
 			e.rec = &r
@@ -227,15 +233,19 @@ func (t *tails) page(team string, rp *RawPage, after int64, limit int, author st
 	}
 	at := func(pos int64) *tailEntry { return &ct.entries[pos-ct.start-1] }
 	last := min(after+int64(limit), head.Pos)
-	var tail struct {
-		PushLast int64 `json:"push_last"`
+	le := at(last)
+	if le.pushLast < 0 {
+		var tail struct {
+			PushLast int64 `json:"push_last"`
+		}
+		if err := json.Unmarshal(le.json, &tail); err != nil {
+			rp.fromTail = false
+			return false, nil // SQL says what is wrong with it
+		}
+		le.pushLast = tail.PushLast
 	}
-	if err := json.Unmarshal(at(last).json, &tail); err != nil {
-		rp.fromTail = false
-		return false, nil // SQL says what is wrong with it
-	}
-	if tail.PushLast > last {
-		last = min(tail.PushLast, last+wire.MaxPushRecords-1, head.Pos)
+	if le.pushLast > last {
+		last = min(le.pushLast, last+wire.MaxPushRecords-1, head.Pos)
 	}
 	n := int(last - after)
 	rp.Entries, rp.pos = make([][]byte, 0, n), make([]int64, 0, n)
