@@ -52,9 +52,9 @@ type sqlStore struct {
 	nonceCalls  *coalescer[nonceUse, struct{}]
 	// headCalls: a pull's read of its team's head (chain.go, teamHead).
 	headCalls *coalescer[string, teamHeadRow]
-	sweeping    sync.Mutex
-	lastSweep   time.Time
-	sweeps      sync.WaitGroup
+	sweeping  sync.Mutex
+	lastSweep time.Time
+	sweeps    sync.WaitGroup
 
 	// tails: each team's recent chain entries and records, as committed
 	// (tail.go).
