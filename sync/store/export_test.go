@@ -52,3 +52,11 @@ func PushGroup(s Store, teams []string, as []*ChainAppend) ([]*ChainResult, []er
 	}
 	return res, errs
 }
+
+// WALCheckpointPages is the wal_autocheckpoint of s's write connection
+// (SQLite).
+func WALCheckpointPages(s Store) (int, error) {
+	var n int
+	err := s.(*sqlStore).w.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&n)
+	return n, err
+}

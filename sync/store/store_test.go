@@ -22,6 +22,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(crashChildEnv); path != "" {
+		crashChild(path) // never returns: the test kills it
+	}
 	pg, pgSkip, pgErr = pgtest.ForTest()
 	code := m.Run()
 	pg.Stop()
