@@ -409,12 +409,28 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 // kept beside the new one, renamed NAME.audit.db.broken-UNIXTIME. The new
 // log's first entry says why it was started; the vault's change counter
 // carries on.
-func (v *Vault) RestartAudit() error {
+//
+// The new anchor takes the secrets as they are, so first they are
+// compared with the anchor the vault has, which does not depend on the
+// log: a secret's row put back from an older copy, or deleted, does not
+// match its digest, an older vault does not hold its last change. Such a
+// vault, or one whose anchor is gone, is restarted only when takeAsIs
+// says so, and the first entry says what was taken unchecked (outside
+// attack attack25 #3: a restart made a rolled-back secret the vault's
+// for good, and `ls` and `audit --verify` passed from then on).
+func (v *Vault) RestartAudit(takeAsIs bool) error {
 	if v.keys == nil {
 		return ErrLocked
 	}
 	if v.memory {
 		return errors.New("a memory vault's audit log is never broken")
+	}
+	unchecked, err := v.secretsUnchecked()
+	if err != nil {
+		return err
+	}
+	if unchecked != "" && !takeAsIs {
+		return fmt.Errorf("%w: %s; a new log would take them as they are: restore the vault from a backup, or take them as they are with `hush audit --restart --take-as-is`", ErrUnverified, unchecked)
 	}
 	path := AuditPath(v.path)
 	reason := "the previous audit log was missing"
@@ -463,8 +479,45 @@ func (v *Vault) RestartAudit() error {
 	// The restart's entry is a change of its own: the anchor names it and
 	// keeps it, so that deleting it (and with it the trace of the lost
 	// history) is refused like any other cut (attack24 F3).
+	if unchecked != "" {
+		reason += "; the secrets were taken as they are, unchecked: " + unchecked
+	}
 	e := AuditEntry{Time: time.Now().UTC(), Device: device(), Action: "audit-restart", Result: reason}
 	return v.commit(nil, true, &e)
+}
+
+// secretsUnchecked says why the vault's secrets cannot be vouched for by
+// its anchor ("" when they match it): the checks of the anchor that do not
+// read the log (its digest of every row, the last change it names, its
+// header, the policies).
+func (v *Vault) secretsUnchecked() (string, error) {
+	if !v.anchored() {
+		return "", nil
+	}
+	a, err := v.readAnchor(v.db)
+	if errors.Is(err, ErrTampered) {
+		return "the vault's anchor is missing or damaged, so nothing says whether its secrets were changed outside hush", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, check := range []func() error{
+		func() error { return v.checkContents(v.db, a) },
+		func() error { return v.checkDigest(v.db, a) },
+		func() error {
+			if v.hdr.format >= 5 {
+				return v.checkPolicySet(v.db)
+			}
+			return nil
+		},
+	} {
+		if err := check(); errors.Is(err, ErrTampered) {
+			return strings.TrimPrefix(err.Error(), ErrTampered.Error()+": "), nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // FilterAudit keeps the entries at or after since (zero: all) that name a

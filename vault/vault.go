@@ -59,6 +59,10 @@ var (
 	// ErrTampered means stored data did not authenticate: the file was
 	// changed outside hush, or damaged. It is wrapped in a [*TamperError].
 	ErrTampered = errors.New("vault data failed authentication")
+	// ErrUnverified: `audit --restart` found secrets it cannot vouch for
+	// (they do not match the vault's anchor, or the anchor is gone) and
+	// was not told to take them as they are.
+	ErrUnverified = errors.New("the vault's secrets cannot be checked against its anchor")
 	// ErrDamaged means the file is not a well-formed vault any more (a
 	// disk error, a cut copy): SQLite or hush found a number or a page that
 	// makes no sense. It is wrapped in a [*DamagedError].
