@@ -58,7 +58,9 @@ func (a *app) teamCreateCommand() *cobra.Command {
 				member = device
 			}
 			return a.Audited("team-create", nil, func(v *vault.Vault) error {
-				return a.told(teamsync.Create(v, client.CreateOptions{Server: server, Name: name, Device: device, Member: member, CA: caPEM}))
+				return spanned(v, "team-create", func() error {
+					return a.told(teamsync.Create(v, client.CreateOptions{Server: server, Name: name, Device: device, Member: member, CA: caPEM}))
+				})
 			})
 		},
 	}
@@ -300,17 +302,21 @@ func (a *app) withTeam(action string, names []string, fn func(ctx context.Contex
 		return a.WithVault(func(v *vault.Vault) error { return teamsync.With(v, fn) })
 	}
 	return a.Audited(action, names, func(v *vault.Vault) error {
-		// A team command writes the vault in several transactions, with
-		// the server's answers between them (a sync's pages, its push, the
-		// state): its entry goes in after the last, a change of its own
-		// that the anchor names (vault.Span, attack24 F4).
-		end := v.Span(action)
-		err := teamsync.With(v, fn)
-		if lerr := end(err); lerr != nil && err == nil {
-			err = fmt.Errorf("the audit log could not be written: %w", lerr)
-		}
-		return err
+		return spanned(v, action, func() error { return teamsync.With(v, fn) })
 	})
+}
+
+// spanned runs fn, a team command that writes the vault in several
+// transactions with the server's answers between them (a sync's pages,
+// its push, the state), as one vault.Span: its entry goes in after the
+// last, a change of its own that the anchor names (attack24 F4).
+func spanned(v *vault.Vault, action string, fn func() error) error {
+	end := v.Span(action)
+	err := fn()
+	if lerr := end(err); lerr != nil && err == nil {
+		err = fmt.Errorf("the audit log could not be written: %w", lerr)
+	}
+	return err
 }
 
 func (a *app) teamRoleCommand() *cobra.Command {
