@@ -60,6 +60,11 @@ type anchor struct {
 	// left one entry short (restoreEntry). Not in the tag: mac, which is,
 	// authenticates it.
 	entry []byte
+	// entryUnread: readAnchor leaves entry in the file (an import's
+	// entry names every secret: 1.4 MB at 100,000, which every command
+	// read until the next change); restoreEntry reads it when it needs
+	// it, and writeAnchor keeps the stored one unless entry was set.
+	entryUnread bool
 }
 
 func (v *Vault) anchorTag(a anchor) []byte {
@@ -172,8 +177,8 @@ func (v *Vault) anchored() bool { return v.hdr.format >= 2 }
 func (v *Vault) readAnchor(q querier) (*anchor, error) {
 	var a anchor
 	var tag []byte
-	err := q.QueryRow(`SELECT seq, mac, changes, tag, last_id, last_mac, header, policies, digest, entry FROM anchor WHERE id = 1`).
-		Scan(&a.seq, &a.mac, &a.changes, &tag, &a.lastID, &a.lastMAC, &a.header, &a.policies, &a.digestCT, &a.entry)
+	err := q.QueryRow(`SELECT seq, mac, changes, tag, last_id, last_mac, header, policies, digest FROM anchor WHERE id = 1`).
+		Scan(&a.seq, &a.mac, &a.changes, &tag, &a.lastID, &a.lastMAC, &a.header, &a.policies, &a.digestCT)
 	if errors.Is(err, sql.ErrNoRows) {
 		if v.anchored() {
 			return nil, &TamperError{"the vault's anchor of its audit log is missing"}
@@ -186,6 +191,7 @@ func (v *Vault) readAnchor(q querier) (*anchor, error) {
 	if a.seq < 0 || a.changes < 0 || !hmac.Equal(tag, v.anchorTag(a)) {
 		return nil, &TamperError{"the vault's anchor of its audit log"}
 	}
+	a.entryUnread = true
 	return &a, nil
 }
 
@@ -199,10 +205,10 @@ func (v *Vault) writeAnchor(q querier, a anchor) error {
 	res, err := q.Exec(`INSERT INTO anchor (id, seq, mac, changes, tag, last_id, last_mac, header, policies, digest, entry) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, changes = excluded.changes, tag = excluded.tag,
 			last_id = excluded.last_id, last_mac = excluded.last_mac, header = excluded.header, policies = excluded.policies, digest = excluded.digest,
-			entry = excluded.entry`,
+			entry = CASE WHEN ?11 THEN anchor.entry ELSE excluded.entry END`,
 		a.seq, append([]byte{}, a.mac...), a.changes, v.anchorTag(a),
 		append([]byte{}, a.lastID...), append([]byte{}, a.lastMAC...), append([]byte{}, a.header...),
-		append([]byte{}, a.policies...), append([]byte{}, a.digestCT...), append([]byte{}, a.entry...))
+		append([]byte{}, a.policies...), append([]byte{}, a.digestCT...), append([]byte{}, a.entry...), a.entryUnread)
 	if err != nil {
 		return dbErr("write vault", err)
 	}
@@ -307,6 +313,12 @@ func (v *Vault) checkAnchorHead(q querier, a *anchor) (logPos, error) {
 // then reports the log as cut). q is the caller's transaction: a read's
 // is rolled back, and the next command that writes puts it back for good.
 func (v *Vault) restoreEntry(q querier, a *anchor, prev []byte) (logPos, bool, error) {
+	if a.entryUnread {
+		if err := q.QueryRow(`SELECT entry FROM anchor WHERE id = 1`).Scan(&a.entry); err != nil {
+			return logPos{}, false, dbErr("read vault", err)
+		}
+		a.entryUnread = false
+	}
 	if len(a.entry) == 0 {
 		return logPos{}, false, nil
 	}
@@ -512,7 +524,7 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 				return fail(err)
 			}
 		}
-		v.anch.seq, v.anch.mac, v.anch.entry = seq, mac, sealed
+		v.anch.seq, v.anch.mac, v.anch.entry, v.anch.entryUnread = seq, mac, sealed, false
 		if err := v.writeAnchor(tx, *v.anch); err != nil {
 			return fail(err)
 		}

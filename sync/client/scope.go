@@ -659,12 +659,18 @@ func (st *State) fetchScopeKeys(ctx context.Context, c *conn) error {
 			continue // the root's: fetchKey
 		}
 		s, ok := m.Scopes[wk.Scope]
-		signer, sok := m.Devices[wk.Signer]
+		var signer *wire.LogDevice
+		late := false
+		if ok {
+			signer, late = st.keySigner(wk.Signer, wk.Scope, s.EpochSeq)
+		}
 		switch {
 		case !ok || !m.Holds(st.Device.ID, wk.Scope):
 			return fmt.Errorf("the server offered this device the key of scope %s, which the team's log does not grant it: refused", wk.Scope)
-		case !sok || !signer.AdminSince(s.EpochSeq):
+		case signer == nil:
 			return fmt.Errorf("the key of scope %s offered to this device is not signed by an admin of the team: refused", wk.Scope)
+		case late:
+			return fmt.Errorf("the key of scope %s offered to this device is signed by %s, who was no longer an admin when this device was given the key: refused", wk.Scope, signer.Name)
 		case wk.Device != st.Device.ID:
 			return fmt.Errorf("the key of scope %s offered is for another device: refused", wk.Scope)
 		case wk.Epoch != s.Epoch:

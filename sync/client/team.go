@@ -494,6 +494,28 @@ func (st *State) wrapScopeKeyFor(d *wire.Device, scope string, epoch int64, key 
 	return wk, nil
 }
 
+// keySigner is the device of the verified log that signed a key of scope
+// id (the root's for "") whose current epoch began at log entry from, if
+// it was an admin at some point since (nil if not). late: it is no longer
+// one, and this device did not hold the scope yet right after the last
+// entry at which it was: it could not have wrapped that key for this
+// device as an admin. An admin made a writer keeps the epoch's keys, and
+// the keys she wrapped while an admin stay good (attack22 C2); one she
+// wraps after, for a device added or granted the scope since, is no key
+// the team gave it: it may be one of her making, which only she holds.
+func (st *State) keySigner(signer, id string, from int64) (d *wire.LogDevice, late bool) {
+	m := st.Members
+	d, ok := m.Devices[signer]
+	if !ok {
+		return nil, false
+	}
+	until := d.AdminUntil(from)
+	if until == 0 {
+		return nil, false
+	}
+	return d, until < m.Seq && !m.HeldAt(st.Device.ID, id, until)
+}
+
 // fetchKey gets this device's newest wrapped team key and checks, against
 // the verified membership log, that an admin of the team signed it for
 // this device and the team's current epoch; then unwraps it. Keys of
@@ -507,10 +529,12 @@ func (st *State) fetchKey(ctx context.Context, c *conn) error {
 		}
 		return err
 	}
-	signer, ok := st.Members.Devices[wk.Signer]
+	signer, late := st.keySigner(wk.Signer, "", st.Members.EpochSeq)
 	switch {
-	case !ok || !signer.AdminSince(st.Members.EpochSeq):
+	case signer == nil:
 		return errors.New("the team key offered to this device is not signed by an admin of the team: refused")
+	case late:
+		return fmt.Errorf("the team key offered to this device is signed by %s, who was no longer an admin when this device was given the key: refused", signer.Name)
 	case wk.Device != st.Device.ID:
 		return errors.New("the team key offered is for another device: refused")
 	case wk.Epoch != st.Members.Epoch:

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/hush-secrets/hush/crypto"
@@ -134,19 +135,32 @@ func (d *LogDevice) RoleAt(seq int64) (string, bool) {
 // from, wrapped by an admin then, stays good after a demotion that began
 // no new epoch (attack22 C2: else every device that fetched it afresh,
 // a token, a member she approved, was refused).
-func (d *LogDevice) AdminSince(from int64) bool {
+func (d *LogDevice) AdminSince(from int64) bool { return d.AdminUntil(from) > 0 }
+
+// AdminUntil is the last log entry right after which the device was an
+// admin, counting from entry from on: math.MaxInt64 while it is one, 0
+// if it was none then or has left the team. A key it wraps after that
+// entry can only be good for a device that already held the key's scope
+// right after it (Membership.HeldAt): one it could have wrapped the key
+// for while it was an admin.
+func (d *LogDevice) AdminUntil(from int64) int64 {
 	if !d.Active {
-		return false
+		return 0
 	}
-	if r, ok := d.RoleAt(from); ok && r == RoleAdmin {
-		return true
-	}
-	for _, r := range d.Roles {
-		if r.From > from && r.Role == RoleAdmin {
-			return true
+	var until int64
+	for i, r := range d.Roles {
+		if r.Role != RoleAdmin {
+			continue
+		}
+		end := int64(math.MaxInt64)
+		if i+1 < len(d.Roles) {
+			end = d.Roles[i+1].From - 1
+		}
+		if end >= from {
+			until = end // spans are oldest first: the last one counts
 		}
 	}
-	return false
+	return until
 }
 
 // Membership is the state a verified log leads to.

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -430,6 +431,45 @@ func TestRoleAt(t *testing.T) {
 	}
 	if !reflect.DeepEqual(d.Roles, []RoleSpan{{2, RoleWriter}, {4, RoleReader}, {6, RoleAdmin}}) {
 		t.Errorf("roles %+v", d.Roles)
+	}
+}
+
+// AdminUntil is the last entry right after which a device was an admin,
+// from a given entry on (attack23 C2: a key a demoted admin wraps is good
+// only for a device that held its scope then); HeldAt whether a device
+// held a scope right after an entry.
+func TestAdminUntil(t *testing.T) {
+	c := newChain(t)                  // 1
+	c.ok(c.add(ann, wes, RoleWriter)) // 2
+	c.ok(c.role(ann, "wes", RoleAdmin))
+	c.ok(c.role(ann, "wes", RoleWriter)) // 4
+	c.ok(c.add(ann, rita, RoleWriter))   // 5
+	c.ok(c.role(ann, "wes", RoleAdmin))  // 6
+	c.ok(c.role(ann, "wes", RoleReader)) // 7
+	c.ok(c.epoch(ann, 2))                // 8
+	d := c.m.Devices[wes.ID]
+	for _, w := range []struct{ from, until int64 }{{1, 6}, {3, 6}, {4, 6}, {6, 6}, {7, 0}, {8, 0}} {
+		if got := d.AdminUntil(w.from); got != w.until {
+			t.Errorf("AdminUntil(%d) = %d, want %d", w.from, got, w.until)
+		}
+		if d.AdminSince(w.from) != (w.until > 0) {
+			t.Errorf("AdminSince(%d) = %v", w.from, d.AdminSince(w.from))
+		}
+	}
+	if got := c.m.Devices[ann.ID].AdminUntil(8); got != math.MaxInt64 {
+		t.Errorf("an admin now: AdminUntil = %d", got)
+	}
+	for _, w := range []struct {
+		seq  int64
+		held bool
+	}{{4, false}, {5, true}, {6, true}} {
+		if got := c.m.HeldAt(rita.ID, "", w.seq); got != w.held {
+			t.Errorf("HeldAt(rita, root, %d) = %v", w.seq, got)
+		}
+	}
+	c.ok(c.removeDevice(ann, wes))
+	if got := d.AdminUntil(1); got != 0 {
+		t.Errorf("a device that left: AdminUntil = %d", got)
 	}
 }
 

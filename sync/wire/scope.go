@@ -469,6 +469,20 @@ func (m *Membership) Holds(device, id string) bool {
 	return ok
 }
 
+// HeldAt reports whether the device was in the team right after log
+// entry seq and its member held scope id (the root for "") then.
+func (m *Membership) HeldAt(device, id string, seq int64) bool {
+	d, ok := m.Devices[device]
+	if !ok {
+		return false
+	}
+	if _, in := d.RoleAt(seq); !in {
+		return false
+	}
+	_, ok = m.RoleOn(d.Member, id, seq)
+	return ok
+}
+
 // HeldScopes is the scopes a device holds now, the root ("") first, then
 // by id: the keys its approval carries, in that order.
 func (m *Membership) HeldScopes(device string) []string {
