@@ -469,7 +469,7 @@ func (v *Vault) checkDigest(q querier, a *anchor) error {
 // written together or not at all. A log that no longer matches the anchor
 // refuses both.
 func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) error {
-	pending := entry == nil && v.intent != nil && !v.intent.done && v.keys != nil
+	pending := entry == nil && v.intent != nil && !v.intent.done && !v.intent.deferred && v.keys != nil
 	if pending {
 		e := v.intent.entry(nil)
 		entry = &e
@@ -579,6 +579,9 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 	}
 	if restoring > 0 {
 		v.putBack = restoring
+	}
+	if change {
+		v.changed++
 	}
 	if pending {
 		v.intent.done = true

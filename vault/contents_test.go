@@ -755,3 +755,75 @@ func TestRestartDoesNotLaunder(t *testing.T) {
 		}
 	})
 }
+
+// copyVaultFiles copies the vault file at path and its -wal (when there is
+// one) to to and to-wal, as a process of the user can while the vault is
+// open and nothing writes it; with to-wal removed when there is none.
+func copyVaultFiles(t *testing.T, path, to string) {
+	t.Helper()
+	copyFile(t, path, to)
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		copyFile(t, path+"-wal", to+"-wal")
+	} else if err := os.Remove(to + "-wal"); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	os.Remove(to + "-shm")
+}
+
+// A change made of several transactions (a team sync, vault.Span) ends
+// with its entry, a change of its own, and the log's last entry has then
+// seen all of them: a copy of the vault taken between two of them, put
+// back under the log, went back in time (outside attack attack24 F4: the
+// sync's entry rode its first transaction, and a copy from after it
+// passed). The command's own entry is the one written, once.
+func TestSpanEntryCountsEveryChange(t *testing.T) {
+	v := newVault(t)
+	set(t, v, "app/K", "k")
+	path := v.Path()
+	v.IntendRead("sync", nil) // as `hush sync` does (session.Audited)
+	end := v.Span("sync")
+	rp := v.Replica()
+	if err := rp.SetSyncState("team", []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	mid := path + ".mid"
+	copyVaultFiles(t, path, mid)
+	if err := rp.SetSyncState("team", []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	if err := end(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Record("sync", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	es, err := v.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncs := 0
+	for _, e := range es {
+		if e.Action == "sync" {
+			syncs++
+		}
+	}
+	last := es[len(es)-1]
+	if syncs != 1 || last.Action != "sync" || last.Result != "ok" || last.Changes != anchorChanges(t, v) {
+		t.Fatalf("after the span the log holds %d sync entries, ending with %+v (anchor at %d)", syncs, last, anchorChanges(t, v))
+	}
+	// A span that changed nothing writes nothing of its own.
+	end = v.Span("sync")
+	if err := end(nil); err != nil {
+		t.Fatal(err)
+	}
+	if es2, err := v.Audit(); err != nil || len(es2) != len(es) {
+		t.Fatalf("a span with no change wrote an entry: %d entries, was %d (%v)", len(es2), len(es), err)
+	}
+	cacheListing(t, v)
+	v.Close()
+	copyVaultFiles(t, mid, path)
+	v = reopenKey(t, path)
+	if _, err := get(v, "app/K"); err == nil || !strings.Contains(err.Error(), "went back in time") {
+		t.Fatalf("the vault from between the span's changes: get = %v, want it refused", err)
+	}
+}

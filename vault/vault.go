@@ -183,6 +183,10 @@ type Vault struct {
 	wmacs  *writeMACs
 	intent *intent // the command's pending audit entry
 	anch   *anchor // the anchor, during a commit
+	// changed counts the changes this Vault committed (Span compares it);
+	// spans, the spans open (one inside another adds nothing).
+	changed int64
+	spans   int
 	// changeNo is the change number the rows written now get (the
 	// anchor's counter after this change); maxSeen the highest change
 	// number of a row read outside a commit, compared with the anchor by
