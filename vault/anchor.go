@@ -275,6 +275,12 @@ func (v *Vault) checkAnchorHead(q querier, a *anchor) (logPos, error) {
 		if errors.Is(err, sql.ErrNoRows) && herr == nil && seq == a.seq-1 {
 			// One entry short: the anchor's own, when a crash came
 			// between the vault's commit and the log's.
+			// The log's head must agree with the shorter log first: a
+			// crash leaves both one short, a cut leaves the head ahead
+			// (and the put-back rewrites the head).
+			if err := v.checkLogEnd(q, logPos{seq, headMAC}); err != nil {
+				return logPos{}, err
+			}
 			if pos, ok, rerr := v.restoreEntry(q, a, headMAC); rerr != nil || ok {
 				if rerr != nil {
 					return logPos{}, rerr
@@ -300,7 +306,42 @@ func (v *Vault) checkAnchorHead(q querier, a *anchor) (logPos, error) {
 	if changes > a.changes {
 		return logPos{}, &AuditError{seq, fmt.Sprintf("the vault went back in time: the log has seen %d changes, the vault holds %d (its -wal file was lost or damaged, or an older copy of the vault was put back); restore the vault from a backup", changes, a.changes)}
 	}
-	return logPos{seq, headMAC}, v.checkContents(q, a)
+	pos := logPos{seq, headMAC}
+	if err := v.checkLogEnd(q, pos); err != nil {
+		return logPos{}, err
+	}
+	return pos, v.checkContents(q, a)
+}
+
+// checkLogEnd compares the log's last entry (end) with the log's head,
+// which every append rewrites in the same transaction: entries cut off the
+// end (down to what an older copy of the vault anchored, or after a lost
+// -wal) leave the head ahead of the log. Every command checks it before it
+// appends, because its append would write a head for the shorter log and
+// so hide the cut from `hush audit --verify` for good (outside attack
+// attack25 #1). The same checks, in the same words, as [Vault.Audit]'s.
+func (v *Vault) checkLogEnd(q querier, end logPos) error {
+	var seq int
+	var head []byte
+	err := q.QueryRow(`SELECT seq, mac FROM audit.audit_head WHERE id = 1`).Scan(&seq, &head)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if end.seq > 0 {
+			return &AuditError{end.seq, "the log's head is missing"}
+		}
+		return nil
+	case err != nil:
+		return dbErr("read the audit log", err)
+	case seq > end.seq:
+		return &AuditError{end.seq + 1, fmt.Sprintf("the log ends at %d but its head says %d: entries were cut off", end.seq, seq)}
+	case seq < end.seq:
+		return &AuditError{seq + 1, fmt.Sprintf("the log's head says it ends at %d: the head was changed", seq)}
+	}
+	_, chainKey := v.auditKeys()
+	if !hmac.Equal(head, headMAC(chainKey, seq, end.mac)) {
+		return &AuditError{seq, "the log's head does not match its last entry"}
+	}
+	return nil
 }
 
 // restoreEntry appends the anchor's own entry to a log whose last entry
@@ -428,7 +469,7 @@ func (v *Vault) checkDigest(q querier, a *anchor) error {
 // written together or not at all. A log that no longer matches the anchor
 // refuses both.
 func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) error {
-	pending := entry == nil && v.intent != nil && !v.intent.done && v.keys != nil
+	pending := entry == nil && v.intent != nil && !v.intent.done && !v.intent.deferred && v.keys != nil
 	if pending {
 		e := v.intent.entry(nil)
 		entry = &e
@@ -538,6 +579,9 @@ func (v *Vault) commit(fn func(*sql.Tx) error, change bool, entry *AuditEntry) e
 	}
 	if restoring > 0 {
 		v.putBack = restoring
+	}
+	if change {
+		v.changed++
 	}
 	if pending {
 		v.intent.done = true

@@ -439,3 +439,68 @@ func TestAReadChecksTheAnchorsEntry(t *testing.T) {
 		})
 	}
 }
+
+// TestACutLogIsNotHidden: an older copy of the vault put back (or its -wal
+// lost) together with the log cut back to the entry that copy anchored
+// gives a vault and a log that agree; only the log's head still names the
+// real end. Every command compares it, refuses, and leaves it as it is, so
+// `hush audit --verify` keeps finding the cut (outside attack attack25 #1:
+// a get served the older value, and its own append rewrote the head).
+func TestACutLogIsNotHidden(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keep int // entries left in the log
+		says string
+		at   int
+	}{
+		{"cut to the older copy's anchor", 10, "the log ends at 10 but its head says 14: entries were cut off", 11},
+		// One short of the older copy's anchor: the anchor's kept entry
+		// would fit there (a crash leaves a log so), but the head says
+		// the log went further: not put back, refused.
+		{"cut to one before it", 9, "the log ends at 9 but its head says 14: entries were cut off", 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := anchoredVault(t) // 10 entries, the last a change
+			path := v.Path()
+			v.Close()
+			copyFile(t, path, path+".old")
+			v = reopenKey(t, path)
+			for i, action := range []string{"set", "get", "set", "get"} { // entries 11-14
+				if action == "set" {
+					v.Intend(action, []string{"app/K"})
+					mustSet(t, v, "app/K", "newer "+string(rune('a'+i)))
+				} else {
+					v.IntendRead(action, []string{"app/K"})
+					if _, err := v.Get("app/K"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := v.Record(action, []string{"app/K"}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			v.Close()
+			os.Remove(path + "-wal")
+			copyFile(t, path+".old", path)
+			db, _ := sql.Open("sqlite3", "file:"+AuditPath(path))
+			if _, err := db.Exec(`DELETE FROM audit WHERE seq > ?`, tc.keep); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+
+			v = reopenKey(t, path)
+			v.IntendRead("get", []string{"app/K"})
+			s, err := v.Get("app/K")
+			var ae *AuditError
+			if !errors.As(err, &ae) || ae.Seq != tc.at || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("a get over a cut log = %v (value served: %v), want entry %d: %q", err, s != nil, tc.at, tc.says)
+			}
+			if err := v.Record("get", []string{"app/K"}, nil); err == nil {
+				t.Fatal("an entry was appended to a cut log")
+			}
+			v.Close()
+			// Nothing rewrote the head: verify still finds the cut.
+			wantBroken(t, reopenKey(t, path), tc.at, tc.says)
+		})
+	}
+}

@@ -178,6 +178,9 @@ type intent struct {
 	names  []string
 	read   bool // a read: written before the first value is served
 	done   bool // written with a change or a read
+	// deferred: a Span holds it, to write it with the span's last change
+	// rather than its first; failed: the span wrote it with an error.
+	deferred, failed bool
 }
 
 func (i *intent) entry(result error) AuditEntry {
@@ -206,6 +209,70 @@ func (v *Vault) IntendRead(action string, names []string) {
 	v.intent = &intent{action: action, names: slices.Clone(names), read: true}
 }
 
+// Span runs a change made of several transactions with network round
+// trips between them (a team sync: pages applied as they are verified,
+// what a push sent kept at once, the team state saved): one SQLite
+// transaction cannot hold it. Each of its transactions is a change, and
+// none carries an entry; end, called once when it is over, writes its
+// entry (action, and result's message or "ok") as a change of its own,
+// anchored like every change's, when any of its transactions changed the
+// vault: the log's last entry has then seen every change the span made,
+// so a copy of the vault from between two of them, put back under the
+// log, "went back in time" (attack24 F4: the entry rode the first
+// transaction, and the ones after it could be rolled back unseen). A
+// command's pending entry of the same action (Intend, IntendRead) is the
+// one written, with the span's result: [Vault.Record] of the command
+// then adds nothing. A span that changed nothing writes nothing: the
+// command's entry goes in as it would have. A vault in memory has no
+// file to put back: its spans write nothing of their own. A span opened
+// inside another is part of it: the outer one's entry covers its changes.
+func (v *Vault) Span(action string) (end func(result error) error) {
+	if v.memory || v.spans > 0 {
+		return func(error) error { return nil }
+	}
+	v.spans++
+	start := v.changed
+	held := v.intent
+	if held != nil && (held.done || held.action != action) {
+		held = nil
+	}
+	if held != nil {
+		held.deferred = true
+	}
+	return func(result error) error {
+		v.spans--
+		if held != nil {
+			held.deferred = false
+		}
+		if v.changed == start {
+			return nil
+		}
+		if v.keys == nil {
+			return ErrLocked
+		}
+		var e AuditEntry
+		adopt := held != nil && v.intent == held && !held.done
+		if adopt {
+			e = held.entry(result)
+		} else {
+			e = AuditEntry{Time: time.Now().UTC(), Device: device(), Action: action, Result: "ok"}
+			if result != nil {
+				e.Result = result.Error()
+			}
+		}
+		if err := v.attachAudit(); err != nil {
+			return err
+		}
+		if err := v.commit(nil, true, &e); err != nil {
+			return err
+		}
+		if adopt {
+			held.done, held.failed = true, result != nil
+		}
+		return nil
+	}
+}
+
 // served writes the pending audit entry of a read before a value is
 // handed out.
 func (v *Vault) served() error {
@@ -229,8 +296,8 @@ func (v *Vault) RecordDetail(action string, names []string, detail string, resul
 	}
 	if i := v.intent; i != nil && i.action == action && detail == "" {
 		v.intent = nil
-		if i.done && result == nil {
-			return nil // written with the change or the read
+		if i.done && (result == nil || i.failed) {
+			return nil // written with the change or the read (a span's: with its error)
 		}
 	}
 	e := AuditEntry{Time: time.Now().UTC(), Device: device(), Action: action, Names: names, Detail: detail, Result: "ok"}
@@ -409,12 +476,28 @@ func (v *Vault) Audit() ([]AuditEntry, error) {
 // kept beside the new one, renamed NAME.audit.db.broken-UNIXTIME. The new
 // log's first entry says why it was started; the vault's change counter
 // carries on.
-func (v *Vault) RestartAudit() error {
+//
+// The new anchor takes the secrets as they are, so first they are
+// compared with the anchor the vault has, which does not depend on the
+// log: a secret's row put back from an older copy, or deleted, does not
+// match its digest, an older vault does not hold its last change. Such a
+// vault, or one whose anchor is gone, is restarted only when takeAsIs
+// says so, and the first entry says what was taken unchecked (outside
+// attack attack25 #3: a restart made a rolled-back secret the vault's
+// for good, and `ls` and `audit --verify` passed from then on).
+func (v *Vault) RestartAudit(takeAsIs bool) error {
 	if v.keys == nil {
 		return ErrLocked
 	}
 	if v.memory {
 		return errors.New("a memory vault's audit log is never broken")
+	}
+	unchecked, err := v.secretsUnchecked()
+	if err != nil {
+		return err
+	}
+	if unchecked != "" && !takeAsIs {
+		return fmt.Errorf("%w: %s; a new log would take them as they are: restore the vault from a backup, or take them as they are with `hush audit --restart --take-as-is`", ErrUnverified, unchecked)
 	}
 	path := AuditPath(v.path)
 	reason := "the previous audit log was missing"
@@ -463,8 +546,45 @@ func (v *Vault) RestartAudit() error {
 	// The restart's entry is a change of its own: the anchor names it and
 	// keeps it, so that deleting it (and with it the trace of the lost
 	// history) is refused like any other cut (attack24 F3).
+	if unchecked != "" {
+		reason += "; the secrets were taken as they are, unchecked: " + unchecked
+	}
 	e := AuditEntry{Time: time.Now().UTC(), Device: device(), Action: "audit-restart", Result: reason}
 	return v.commit(nil, true, &e)
+}
+
+// secretsUnchecked says why the vault's secrets cannot be vouched for by
+// its anchor ("" when they match it): the checks of the anchor that do not
+// read the log (its digest of every row, the last change it names, its
+// header, the policies).
+func (v *Vault) secretsUnchecked() (string, error) {
+	if !v.anchored() {
+		return "", nil
+	}
+	a, err := v.readAnchor(v.db)
+	if errors.Is(err, ErrTampered) {
+		return "the vault's anchor is missing or damaged, so nothing says whether its secrets were changed outside hush", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, check := range []func() error{
+		func() error { return v.checkContents(v.db, a) },
+		func() error { return v.checkDigest(v.db, a) },
+		func() error {
+			if v.hdr.format >= 5 {
+				return v.checkPolicySet(v.db)
+			}
+			return nil
+		},
+	} {
+		if err := check(); errors.Is(err, ErrTampered) {
+			return strings.TrimPrefix(err.Error(), ErrTampered.Error()+": "), nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // FilterAudit keeps the entries at or after since (zero: all) that name a

@@ -144,7 +144,7 @@ func TestAuditDeletedLogIsFound(t *testing.T) {
 	if err := v2.Record("get", []string{"x"}, nil); err == nil {
 		t.Fatal("Record quietly started a new log over a deleted one")
 	}
-	if err := v2.RestartAudit(); err != nil {
+	if err := v2.RestartAudit(false); err != nil {
 		t.Fatal(err)
 	}
 	es, err := v2.Audit()

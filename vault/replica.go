@@ -101,9 +101,29 @@ func (rp *Replica) Tracked() ([]Tracked, error) {
 
 // Changed lists the secrets changed here since they were last in step
 // with the server (Tracked.Dirty), found by SQLite without reading every
-// row into Go: a sync of a large vault costs what changed, not its size.
+// row into Go: a sync of a large vault with nothing to send costs what
+// changed, not its size.
+//
+// When something changed, the vault's rows are first compared with its
+// anchor (its digest of every row, as `ls` does): a row put back from an
+// older copy (a revoked value), a removed secret's row revived, or a row
+// deleted, each looks like a change to send, and a sync would hand it to
+// every device of the team, whose own checks see nothing wrong (outside
+// attack attack25 #2). One scan of the rows, paid only when there is
+// something to push.
 func (rp *Replica) Changed() ([]Tracked, error) {
 	v := rp.v
+	ts, err := v.changedQuery()
+	if err != nil || len(ts) == 0 {
+		return ts, err
+	}
+	if err := v.checkCurrentScan(true); err != nil {
+		return nil, err
+	}
+	return ts, nil
+}
+
+func (v *Vault) changedQuery() ([]Tracked, error) {
 	return v.trackedQuery(`SELECT s.id, s.head, s.deleted IS NOT NULL, 1, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
 		FROM secrets s LEFT JOIN sync_records m ON m.id = s.id
 		WHERE m.id IS NULL OR s.head != m.local_head OR (s.deleted IS NOT NULL) != m.local_deleted

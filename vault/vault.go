@@ -59,6 +59,10 @@ var (
 	// ErrTampered means stored data did not authenticate: the file was
 	// changed outside hush, or damaged. It is wrapped in a [*TamperError].
 	ErrTampered = errors.New("vault data failed authentication")
+	// ErrUnverified: `audit --restart` found secrets it cannot vouch for
+	// (they do not match the vault's anchor, or the anchor is gone) and
+	// was not told to take them as they are.
+	ErrUnverified = errors.New("the vault's secrets cannot be checked against its anchor")
 	// ErrDamaged means the file is not a well-formed vault any more (a
 	// disk error, a cut copy): SQLite or hush found a number or a page that
 	// makes no sense. It is wrapped in a [*DamagedError].
@@ -179,6 +183,10 @@ type Vault struct {
 	wmacs  *writeMACs
 	intent *intent // the command's pending audit entry
 	anch   *anchor // the anchor, during a commit
+	// changed counts the changes this Vault committed (Span compares it);
+	// spans, the spans open (one inside another adds nothing).
+	changed int64
+	spans   int
 	// changeNo is the change number the rows written now get (the
 	// anchor's counter after this change); maxSeen the highest change
 	// number of a row read outside a commit, compared with the anchor by

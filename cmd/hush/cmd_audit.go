@@ -13,9 +13,9 @@ import (
 
 func (a *app) auditCommand() *cobra.Command {
 	var (
-		since, name     string
-		verify, restart bool
-		yes             bool
+		since, name               string
+		verify, restart, takeAsIs bool
+		yes                       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "audit [--since 7d] [--name PREFIX] [--verify]",
@@ -47,7 +47,7 @@ docs/security.md).`,
 			}
 			return a.WithVault(func(v *vault.Vault) error {
 				if restart {
-					if err := v.RestartAudit(); err != nil {
+					if err := v.RestartAudit(takeAsIs); err != nil {
 						return err
 					}
 					a.notef("started a new audit log; its first entry records why the old one was missing or broken")
@@ -77,6 +77,7 @@ docs/security.md).`,
 	cmd.Flags().StringVar(&since, "since", "", "only entries newer than this, e.g. 7d or 12h")
 	cmd.Flags().StringVar(&name, "name", "", "only entries about names starting with `PREFIX`")
 	cmd.Flags().BoolVar(&verify, "verify", false, "check the chain and say so")
+	cmd.Flags().BoolVar(&takeAsIs, "take-as-is", false, "with --restart: take the vault's secrets as they are when they do not match its anchor (changed outside hush) or the anchor is gone; the new log's first entry says so")
 	cmd.Flags().BoolVar(&restart, "restart", false, "start a new log when the old one is missing or broken (a broken one is kept as NAME.audit.db.broken-TIME); asks first on a terminal")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --restart: do not ask (for scripts)")
 	return cmd

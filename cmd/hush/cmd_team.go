@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,7 +58,9 @@ func (a *app) teamCreateCommand() *cobra.Command {
 				member = device
 			}
 			return a.Audited("team-create", nil, func(v *vault.Vault) error {
-				return a.told(teamsync.Create(v, client.CreateOptions{Server: server, Name: name, Device: device, Member: member, CA: caPEM}))
+				return spanned(v, "team-create", func() error {
+					return a.told(teamsync.Create(v, client.CreateOptions{Server: server, Name: name, Device: device, Member: member, CA: caPEM}))
+				})
 			})
 		},
 	}
@@ -295,11 +298,25 @@ teammate's version (the local one stays in ` + "`hush history`" + `).`,
 // (client.Open: the sync lock, the state loaded once and saved by the
 // methods that change it), audited as action unless action is empty.
 func (a *app) withTeam(action string, names []string, fn func(ctx context.Context, t *client.Team) error) error {
-	run := func(v *vault.Vault) error { return teamsync.With(v, fn) }
 	if action == "" {
-		return a.WithVault(run)
+		return a.WithVault(func(v *vault.Vault) error { return teamsync.With(v, fn) })
 	}
-	return a.Audited(action, names, run)
+	return a.Audited(action, names, func(v *vault.Vault) error {
+		return spanned(v, action, func() error { return teamsync.With(v, fn) })
+	})
+}
+
+// spanned runs fn, a team command that writes the vault in several
+// transactions with the server's answers between them (a sync's pages,
+// its push, the state), as one vault.Span: its entry goes in after the
+// last, a change of its own that the anchor names (attack24 F4).
+func spanned(v *vault.Vault, action string, fn func() error) error {
+	end := v.Span(action)
+	err := fn()
+	if lerr := end(err); lerr != nil && err == nil {
+		err = fmt.Errorf("the audit log could not be written: %w", lerr)
+	}
+	return err
 }
 
 func (a *app) teamRoleCommand() *cobra.Command {

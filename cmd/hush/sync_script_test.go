@@ -93,6 +93,8 @@ func TestSyncScripts(t *testing.T) {
 			"liarflood":   cmdLiarFlood,
 			"liarpulls":   cmdLiarPulls,
 			"liarswallow": cmdLiarSwallow,
+			"liarhold":    cmdLiarHold,
+			"liarheld":    cmdLiarHeld,
 			"liarcut":     cmdLiarCut,
 			"mangle":      cmdMangle,
 			"nocreate":    cmdNoCreate,

@@ -37,6 +37,10 @@ type liar struct {
 	flooded, back   bool
 	backCh          chan struct{}
 	swallow         atomic.Bool // answer pushes "ok" without passing them on
+	// hold: the next push waits (held is closed when it comes) until
+	// release is closed, then goes on to the server.
+	hold          atomic.Bool
+	held, release chan struct{}
 	// cut: chain pages are cut inside a push; cutAt is where (0: not yet)
 	cut   atomic.Bool
 	cutAt wire.ChainCursor
@@ -65,6 +69,16 @@ func cmdWatchLiar(ts *testscript.TestScript, neg bool, args []string) {
 				return
 			}
 		case "/v2/push":
+			if l.hold.CompareAndSwap(true, false) {
+				l.mu.Lock()
+				held, release := l.held, l.release
+				l.mu.Unlock()
+				close(held)
+				select {
+				case <-release:
+				case <-time.After(60 * time.Second):
+				}
+			}
 			if l.swallow.Load() {
 				w.Header().Set("Content-Type", "application/json")
 				w.Write([]byte(`{"status":"ok"}`))
@@ -232,4 +246,46 @@ func cmdLiarSwallow(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: liarswallow VAR on|off")
 	}
 	liarNamed(ts, args[0]).swallow.Store(args[1] == "on")
+}
+
+// liarhold VAR on|off: the next push through liar $VAR waits, the
+// device's sync with it, until `liarhold VAR off` (at most 60 s), then
+// goes on to the server; liarheld VAR waits (at most 60 s) until one is
+// waiting. What a device wrote before its push is on disk meanwhile, and
+// what it writes after is not yet.
+func cmdLiarHold(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: liarhold VAR on|off")
+	}
+	l := liarNamed(ts, args[0])
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if args[1] == "on" {
+		l.held, l.release = make(chan struct{}), make(chan struct{})
+		l.hold.Store(true)
+		return
+	}
+	l.hold.Store(false)
+	if l.release != nil {
+		close(l.release)
+		l.release = nil
+	}
+}
+
+func cmdLiarHeld(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: liarheld VAR")
+	}
+	l := liarNamed(ts, args[0])
+	l.mu.Lock()
+	held := l.held
+	l.mu.Unlock()
+	if held == nil {
+		ts.Fatalf("liarheld %s: no liarhold on", args[0])
+	}
+	select {
+	case <-held:
+	case <-time.After(60 * time.Second):
+		ts.Fatalf("no push came through liar %s within 60s", args[0])
+	}
 }

@@ -456,6 +456,9 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	}
 	appliedHeads := heads.Clone()
 	cr := wire.ChainRecords{Holds: st.holdsScope()}
+	// lastOf: the scope and version of each record's newest entry read in
+	// this pull, for outMoves.
+	lastOf := map[string]scopedAt{}
 	hashes := map[int64][]byte{at.Pos: at.Hash}
 	// A page is applied only once every record its entries name has come
 	// (in it, or replaced by a later entry that came with its record):
@@ -526,6 +529,9 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 			return err
 		}
 		if err := wire.CheckLogOrder(atLog, pg.Entries); err != nil {
+			return err
+		}
+		if err := s.outMoves(pg.Entries, cr.Holds, lastOf, atLog); err != nil {
 			return err
 		}
 		if err := marks.Check(pg.Entries); err != nil {
@@ -694,6 +700,115 @@ func (s *syncer) pullChain(ctx context.Context, first *wire.ChainPage) error {
 	return nil
 }
 
+// outMoves checks, in a pull of the whole chain by a device that does
+// not hold every scope, each entry that moves a record out of the scopes
+// it holds for good: an entry of a scope it does not hold whose record's
+// version before it was of one it holds, when no later entry of the page
+// brings the record back (one that does is judged where it comes back,
+// by checkMoves, as a scoped read judges it). The version before is the
+// record's entry read before it in this pull (lastOf, kept across
+// pages), or, for a record this pull meets first in such an entry, this
+// device's copy of that version (in step with the server; its scope is
+// its name's, as checkMoves finds it). The chain's own check
+// (VerifyChainKnown) leaves such an entry's signature to its scope's
+// holders; this is the check a scoped read makes of the same move, the
+// server's proof that the record left (checkMoveOut, attack20 H5): a
+// writer token, which reads the whole chain before it pushes, refused
+// nothing of a move its scoped read refuses, and signed its own push on
+// top of it. floor is the log position of the entry before the first.
+func (s *syncer) outMoves(entries []wire.ChainEntry, holds func(string) bool, lastOf map[string]scopedAt, floor int64) error {
+	if holds == nil {
+		return nil
+	}
+	type moveOut struct {
+		i    int
+		from string // "" with copy: the copy's, found below
+		copy bool
+	}
+	out := map[string]moveOut{}
+	for i := range entries {
+		e := &entries[i]
+		if e.Kind != wire.ChainRecord {
+			continue
+		}
+		was, ok := lastOf[e.ID]
+		lastOf[e.ID] = scopedAt{e.Scope, e.Version}
+		switch {
+		case holds(e.Scope):
+			delete(out, e.ID) // back in the scopes: checkMoves' to judge
+		case !ok:
+			if e.Version > 1 {
+				out[e.ID] = moveOut{i: i, copy: true}
+			}
+		case was.version == e.Version-1 && holds(was.scope):
+			out[e.ID] = moveOut{i: i, from: was.scope}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	var ids [][]byte
+	for id, m := range out {
+		if !m.copy {
+			continue
+		}
+		raw, err := hex.DecodeString(id)
+		if err != nil {
+			return &wire.ChainError{Fault: wire.FaultMalformed, Pos: entries[m.i].Pos, Msg: "a record id that is not hex"}
+		}
+		ids = append(ids, raw)
+	}
+	copies := map[string]*vault.Tracked{}
+	if len(ids) > 0 {
+		ts, err := s.v.TrackedByID(ids)
+		if err != nil {
+			return err
+		}
+		for i := range ts {
+			copies[hex.EncodeToString(ts[i].ID)] = &ts[i]
+		}
+	}
+	// In position order: the fault reported is the first.
+	order := slices.SortedFunc(maps.Values(out), func(a, b moveOut) int { return a.i - b.i })
+	var folders map[string]string
+	for _, m := range order {
+		e := &entries[m.i]
+		from := m.from
+		if m.copy {
+			t := copies[e.ID]
+			if t == nil || !t.Exists || t.Deleted || t.Dirty() || t.Mark == nil || t.Mark.Seen != e.Version-1 {
+				continue // no copy of the version before it here: its holders' to check
+			}
+			if folders == nil {
+				var err error
+				if folders, err = s.st.scopeFolders(); err != nil {
+					return err
+				}
+			}
+			name, err := s.v.NameByID(t.ID)
+			if err != nil {
+				return err
+			}
+			// The copy's scope is its name's; a scope carved above it
+			// since this device's cursor leaves it unknown here (the
+			// carve's re-seal is a version of its own), and unchecked.
+			ms := s.st.Members
+			from = wire.DeepestScope(foldersAt(ms, folders, e.LogSeq), name)
+			if from != wire.DeepestScope(foldersAt(ms, folders, s.st.ChainAtLog), name) || !holds(from) {
+				continue
+			}
+		}
+		before := floor
+		if m.i > 0 {
+			before = entries[m.i-1].LogSeq
+		}
+		if err := s.st.checkMoveOut(e, from, holds, before); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // noteMoves keeps State.MovedOut after a page of record entries (in
 // chain order) is applied: a record whose last entry here is of a scope
 // this device does not hold, and of which it keeps a live copy, moved
@@ -843,6 +958,12 @@ func pushCut(at, applied wire.ChainCursor, marks *wire.PushMarks, pg *wire.Chain
 func (s *syncer) checkPage(at wire.ChainCursor, pg *wire.ChainPage) error {
 	if len(pg.Entries) > wire.MaxPageEntries {
 		return fmt.Errorf("the team server sent %d chain entries in one page (at most %d): refused", len(pg.Entries), wire.MaxPageEntries)
+	}
+	if len(pg.Moved) > 0 {
+		// A scoped page's proofs of moves: a page of the whole chain
+		// carries every entry in its place, and this pull would check
+		// none of these (attack20 H4).
+		return &wire.ChainError{Fault: wire.FaultMalformed, Pos: pg.Moved[0].Pos, Msg: "a page of the whole chain came with entries sent as records' moves"}
 	}
 	if len(pg.Entries) == 0 {
 		switch {

@@ -29,8 +29,14 @@ func TestMaliciousRemovalServedInAnotherScope(t *testing.T) {
 	if mGet(t, tm.admin.v, "app/prod/DB") != "prod-db" {
 		t.Fatal("the admin lost app/prod/DB")
 	}
-	// Bob holds app/prod, not app/staging: the server sends him nothing of it.
-	tm.sync(t, tm.bob)
+	// Bob holds app/prod, not app/staging: the server sends him no record
+	// of it, and the entry takes app/prod/DB out of his scopes by a
+	// device that could not write app/prod. He checks it as a token of
+	// app/prod checks the same move (attack20 H5): refused, and he keeps
+	// app/prod/DB (he signed nothing on top of it before either, since his
+	// copy kept it; a token, which has none, did).
+	_, err = tm.bob.Sync(mctx)
+	mWantErr(t, err, "out of a folder scope its author could not write", nil)
 	if mGet(t, tm.bob.v, "app/prod/DB") != "prod-db" {
 		t.Fatal("bob lost app/prod/DB")
 	}

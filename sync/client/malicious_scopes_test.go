@@ -452,6 +452,21 @@ func TestScopedMachineRecordMovedAway(t *testing.T) {
 		{"the proof of the machine's own scope", func(p *wire.ChainPage) {
 			p.Moved[0].Scope = prod
 		}, "of one it holds"},
+		// Every entry a page carries is checked, or the page refused
+		// (outside attack attack20 H4: after a good proof, a second one
+		// for the same record, or one for a record the read does not
+		// expect, was let through unchecked).
+		{"a forged second proof after the good one", func(p *wire.ChainPage) {
+			bad := p.Moved[0]
+			bad.Sig = bytes.Clone(bad.Sig)
+			bad.Sig[0] ^= 1
+			p.Moved = append(p.Moved, bad)
+		}, "came with two entries that moved it"},
+		{"a proof of a record the read does not expect", func(p *wire.ChainPage) {
+			other := p.Moved[0]
+			other.ID = wire.NewID()
+			p.Moved = append(p.Moved, other)
+		}, "of no record this read expects"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
@@ -574,8 +589,10 @@ func TestScopedAgentDropsRecordMovedAway(t *testing.T) {
 // A writer of app/staging cannot take app/prod/DB by sealing its next
 // version, renamed into app/staging, into her own scope (outside attack
 // attack18 F1): the server refuses the push (403), and a server that
-// takes it anyway gets it skipped by every device that holds the secret,
-// which keeps its value and says who wrote it.
+// takes it anyway gets it skipped by every device that holds the secret
+// and her scope, which keeps its value and says who wrote it; a device
+// that holds app/prod and not her scope refuses the entry, as a token of
+// app/prod does (attack20 H5), and keeps its value.
 func TestMaliciousScopedWriterTakesAnotherScopesRecord(t *testing.T) {
 	tm, carol := scopedTeam(t)
 	req := takeover(t, tm, carol, "app/prod/DB")
@@ -595,12 +612,14 @@ func TestMaliciousScopedWriterTakesAnotherScopesRecord(t *testing.T) {
 	before := mSecrets(t, tm.bob.v)
 	for _, d := range []*mDev{tm.admin, tm.bob} {
 		rep, err := d.Sync(mctx)
-		if err != nil {
+		// The admin holds app/staging and gets carol's record: skipped,
+		// reported. Bob does not: the entry takes the record out of his
+		// scopes, by a device that could not write app/prod: refused.
+		if d == tm.bob {
+			mWantErr(t, err, "it moves record "+req.Entries[0].ID+" out of a folder scope its author could not write", nil)
+		} else if err != nil {
 			t.Fatalf("%s's sync: %v", d.name, err)
 		}
-		// The admin holds app/staging and gets carol's record: skipped,
-		// reported. Bob does not: the record left his scopes, and he keeps
-		// his copy (as after any move out of them).
 		if d == tm.admin && (len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" || !strings.Contains(rep.Unreadable[0].Reason, "out of a folder scope its author could not write")) {
 			t.Fatalf("%s's sync did not report carol's record: %+v", d.name, rep.Unreadable)
 		}
@@ -613,6 +632,8 @@ func TestMaliciousScopedWriterTakesAnotherScopesRecord(t *testing.T) {
 	}
 	mSame(t, "bob's secrets", mSecrets(t, tm.bob.v), before)
 	// The admin may move it (she writes both scopes): that is no attack.
+	// Her version brings the record back into bob's scopes, by a writer
+	// of the one it left: he reads on past carol's entry.
 	if _, err := tm.admin.v.Move("app/prod/DB", "moved/DB"); err != nil {
 		t.Fatal(err)
 	}
@@ -993,4 +1014,106 @@ func TestMaliciousPlantedBeforeCarve(t *testing.T) {
 	if _, err := tm.bob.v.Get("app/staging/db/PASS"); err == nil {
 		t.Fatal("bob holds the planted record")
 	}
+}
+
+// A writer token reads the whole chain before it pushes (a push extends
+// the whole chain), and must check there what its scoped read checks
+// (outside attack attack20 H5): carol (app/staging only) takes
+// app/prod/DB into app/staging, a push the server refuses and a lying
+// server serves anyway. A writer token of app/prod refuses that move on
+// its scoped read; with a change of its own to push, its read of the
+// whole chain refused nothing of it, and its push named carol's entry as
+// the one it follows. Now both refuse it, with the same words, and the
+// token pushes nothing.
+func TestMaliciousWriterTokenWholeChainMoveOut(t *testing.T) {
+	tm, carol := scopedTeam(t)
+	var tok, both *Token
+	if err := tm.admin.team(func(tt *Team) (err error) {
+		if tok, err = tt.InviteMachineScoped(mctx, "ci-w", wire.RoleWriter, time.Hour, []string{"app/prod"}); err != nil {
+			return err
+		}
+		both, err = tt.InviteMachineScoped(mctx, "ci-both", wire.RoleWriter, time.Hour, []string{"app/prod", "app/staging"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tm.sync(t, tm.admin)
+	if v, _, err := machineRead(t, tok, time.Time{}); err != nil || mGet(t, v, "app/prod/DB") != "prod-db" {
+		t.Fatalf("before: %v", err)
+	}
+	forged := takeover(t, tm, carol, "app/prod/DB")
+	storeTakes(t, tm, &forged)
+	const refused = "out of a folder scope its author could not write"
+	if _, _, err := machineRead(t, tok, time.Time{}); err == nil || !strings.Contains(err.Error(), refused) {
+		t.Fatalf("the token's scoped read: %v", err)
+	}
+	// The same token with a change to push: its read is the whole chain's.
+	writes := func(tok *Token) (*Report, error) {
+		v := mustMemory(t)
+		mSet(t, v, "app/prod/NEW-"+tok.Name, "from-ci")
+		tt, err := OpenToken(mustMemory(t), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tt.v = v
+		mark := tm.p.mark()
+		rep, err := tt.Sync(mctx)
+		whole := 0
+		for _, x := range tm.p.sent(mark, "GET /v2/chain", tok.Device) {
+			if !strings.Contains(x.Query, wire.ChainScoped+"=1") {
+				whole++
+			}
+		}
+		if whole == 0 {
+			t.Fatalf("writer token %s did not read the whole chain", tok.Name)
+		}
+		return rep, err
+	}
+	mark := tm.p.mark()
+	_, err := writes(tok)
+	mWantErr(t, err, refused, nil)
+	if n := len(tm.p.sent(mark, "POST /v2/push", tok.Device)); n != 0 {
+		t.Fatalf("the token pushed %d time(s) on top of the forged entry", n)
+	}
+	pg, err := tm.p.store.Chain(mctx, tm.admin.st.Team, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := pg.Entries[len(pg.Entries)-1]; last.Pos != forged.Entries[0].Pos {
+		t.Fatalf("the chain went on past the forged entry %d to %d", forged.Entries[0].Pos, last.Pos)
+	}
+	// A writer token of both scopes meets the record coming into
+	// app/staging from app/prod, as its scoped read does
+	// (TestMaliciousScopedMachineTakeover): that secret is skipped, its
+	// author named, and the rest goes on (attack22 P1), its push too.
+	rep, err := writes(both)
+	if err != nil || len(rep.Unreadable) != 1 || rep.Unreadable[0].Member != "carol" || !strings.Contains(rep.Unreadable[0].Reason, refused) || rep.Pushed != 1 {
+		t.Fatalf("writer token of both scopes: %v, %+v", err, rep)
+	}
+}
+
+// A page of the whole chain carries every entry in its place: one that
+// comes with entries sent as records' moves (a scoped page's proofs,
+// which this pull would not check) is refused as malformed (outside
+// attack attack20 H4), and nothing of it is applied.
+func TestMaliciousWholePageWithMoves(t *testing.T) {
+	tm, _ := scopedTeam(t)
+	mSet(t, tm.admin.v, "app/prod/NEW", "new")
+	tm.sync(t, tm.admin)
+	var moved wire.ChainEntry
+	pg, err := tm.p.store.Chain(mctx, tm.admin.st.Team, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved = pg.Entries[len(pg.Entries)-1]
+	tm.p.onAfter("GET /v2/chain", func(x *mExchange) {
+		if x.Device == tm.bob.st.Device.ID {
+			rewrite(t, x, func(p *wire.ChainPage) { p.Moved = append(p.Moved, moved) })
+		}
+	})
+	defer tm.p.honest()
+	before := mSecrets(t, tm.bob.v)
+	_, err = tm.bob.Sync(mctx)
+	mWantErr(t, err, "a page of the whole chain came with entries sent as records' moves", nil)
+	mSame(t, "bob's secrets", mSecrets(t, tm.bob.v), before)
 }

@@ -50,6 +50,10 @@ type Team struct {
 	// scopedSuspect: records not served, whose newest entry read came
 	// through a move by a device that could not write the scope it left.
 	scopedSuspect map[string]suspectMove
+	// scopedGone: records a read stopped serving, each with the hash of
+	// the verified entry that took it out of the scopes: a server sends
+	// that move again until an entry of the scopes follows it.
+	scopedGone map[string][]byte
 }
 
 // ErrMemoryTeam: a vault in memory (a machine token's) is owned by the

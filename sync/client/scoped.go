@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/hex"
@@ -85,9 +86,11 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	// suspect: records whose newest entry read came after a scope change
 	// by a device that could not write the scope left (below).
 	suspect := map[string]suspectMove{}
+	gone := map[string][]byte{}
 	if resuming {
 		maps.Copy(scopeOf, t.scopedOf)
 		maps.Copy(suspect, t.scopedSuspect)
+		maps.Copy(gone, t.scopedGone)
 		prior = t.scopedOf
 	}
 	floor := sp.LogFloor
@@ -179,7 +182,7 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	if err := sp.Done(); err != nil {
 		return err
 	}
-	left, err := s.checkMoved(&cr, moved, hold, floor, logs, newest, prior, start)
+	left, err := s.checkMoved(&cr, moved, hold, floor, logs, newest, prior, gone, start)
 	if err != nil {
 		return err
 	}
@@ -208,16 +211,17 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 		// Records read before that have left these scopes since: no
 		// longer served. (A removal with no content: the record itself is
 		// sealed under a scope this device does not hold.)
-		gone := make([]vault.Remote, 0, len(left))
+		drop := make([]vault.Remote, 0, len(left))
 		for _, e := range left {
 			id, err := hex.DecodeString(e.ID)
 			if err != nil {
 				return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: "a record id that is not hex"}
 			}
-			gone = append(gone, vault.Remote{ID: id, Deleted: true, Mark: vault.SyncMark{Base: e.Version, Seen: e.Version}})
+			drop = append(drop, vault.Remote{ID: id, Deleted: true, Mark: vault.SyncMark{Base: e.Version, Seen: e.Version}})
 			delete(scopeOf, e.ID)
+			gone[e.ID] = e.Hash(st.Team)
 		}
-		if _, err := s.v.ApplyRemote(gone); err != nil {
+		if _, err := s.v.ApplyRemote(drop); err != nil {
 			return err
 		}
 		s.rep.LeftScopes += len(left)
@@ -226,7 +230,10 @@ func (s *syncer) pullScoped(ctx context.Context, hold func(string) bool) error {
 	if s.fresh {
 		st.LastChange = st.now().UTC()
 	}
-	t.scoped, t.scopedHeld, t.scopedOf, t.scopedSuspect = &sp, key, scopeOf, suspect
+	for id := range newest {
+		delete(gone, id) // named again: in the scopes since
+	}
+	t.scoped, t.scopedHeld, t.scopedOf, t.scopedSuspect, t.scopedGone = &sp, key, scopeOf, suspect, gone
 	return nil
 }
 
@@ -253,14 +260,18 @@ func (s *syncer) skipSuspect(r *wire.Record, sm suspectMove) {
 
 // checkMoved takes the server's proof that a record has left the
 // device's scopes: the record's newer entry, of a scope the device does
-// not hold, signed by a device that could write there. For a record an
+// not hold, signed by a device that could write there. Every entry sent
+// is checked (at most one per record), else the read is refused
+// (attack20 H4). For a record an
 // entry of this read named, without it the record would be missing (a
 // withheld record); for one an earlier read of a running agent gave
 // (prior, read up to start) and this one does not name, it is why the
-// agent stops serving it, and checkMoved returns those moves. With a
-// forged one, the read is refused.
+// agent stops serving it, and checkMoved returns those moves; one an
+// earlier read verified and acted on (gone: the same entry) is sent again
+// until an entry of the scopes follows it. With a forged one, or one of
+// none of these, the read is refused.
 func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold func(string) bool, floor int64, logs []wire.ChainEntry,
-	named map[string]wire.ChainEntry, prior map[string]scopedAt, start int64) ([]*wire.ChainEntry, error) {
+	named map[string]wire.ChainEntry, prior map[string]scopedAt, gone map[string][]byte, start int64) ([]*wire.ChainEntry, error) {
 	st := s.st
 	seen := map[string]bool{}
 	var left []*wire.ChainEntry
@@ -286,39 +297,62 @@ func (s *syncer) checkMoved(cr *wire.ChainRecords, moved []wire.ChainEntry, hold
 			}
 			fromScope = was.scope
 			left = append(left, e)
+		} else if h, ok := gone[e.ID]; ok && named[e.ID].ID == "" && bytes.Equal(h, e.Hash(st.Team)) {
+			continue // the move an earlier read verified, sent again: that secret is gone already
 		} else {
-			continue // nothing expected of it: not this device's to judge
-		}
-		if err := e.CheckShape(); err != nil {
-			return nil, &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: err.Error()}
-		}
-		if e.LogSeq > st.Members.Seq {
-			return nil, &logAheadError{BadRecordError{e.ID, "written at a membership log position this device has not seen"}}
-		}
-		if e.Kind != wire.ChainRecord || hold(e.Scope) {
-			return nil, &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: "an entry sent as a record's move out of this device's scopes is of one it holds"}
-		}
-		if !e.SignedBy(st.Team, st.chainSigners(e.Author, e.LogSeq, e.Kind)) {
-			return nil, &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: "it is not signed by a device of the team that could write there"}
-		}
-		// Its author could write both the scope the record leaves and the
-		// one it enters, then; and it is not dated before an entry of
-		// these scopes that came before it (a removed member's key, which
-		// the server may hold, dating a move from when she could write:
-		// her removal's re-seal comes before it).
-		if !st.writesScopeAt(e.Author, fromScope, e.LogSeq) || !st.writesScopeAt(e.Author, e.Scope, e.LogSeq) {
-			return nil, &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: fmt.Sprintf("it moves record %s out of a folder scope its author could not write", e.ID)}
+			// An honest server sends the move of a record this read
+			// expects, or of one an earlier read gave and this one does not
+			// name: any other is an entry this device would not verify,
+			// and a page that carries one is refused (attack20 H4).
+			return nil, &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: fmt.Sprintf("the entry sent as record %s's move is of no record this read expects", e.ID)}
 		}
 		before := floor
 		if k, _ := slices.BinarySearchFunc(logs, e.Pos, func(l wire.ChainEntry, pos int64) int { return cmp.Compare(l.Pos, pos) }); k > 0 {
 			before = logs[k-1].LogSeq
 		}
-		if e.LogSeq < before {
-			return nil, &wire.ChainError{Fault: wire.FaultBackdated, Pos: e.Pos, Msg: fmt.Sprintf("it names membership log position %d, but an entry before it was written at %d", e.LogSeq, before)}
+		if err := st.checkMoveOut(e, fromScope, hold, before); err != nil {
+			return nil, err
 		}
 		cr.MovedAway(e)
 	}
 	return left, nil
+}
+
+// checkMoveOut is the one check of an entry that moves a record out of
+// the scopes a device holds (hold), from scope from, where the record's
+// version before it was: on a scoped read, the server's proof of a move
+// (ChainPage.Moved, checkMoved); on a read of the whole chain, an entry
+// of a scope the device does not hold that follows the record's entry of
+// one it holds (outMoves), whose signature the chain's own check leaves
+// to that scope's holders. The entry must be well formed, of a scope the
+// device does not hold, signed by a device of the team that could write
+// where it writes, by an author who could write both the scope the
+// record leaves and the one it enters (the server refuses any other
+// push: only a lying server serves one), and not dated before the
+// entry before it in the device's read (before: its log position; a
+// removed member's key, which the server may hold, dating a move from
+// when she could write). Anything else is refused: a device never takes
+// such an entry, nor signs on top of it.
+func (st *State) checkMoveOut(e *wire.ChainEntry, from string, hold func(string) bool, before int64) error {
+	if err := e.CheckShape(); err != nil {
+		return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: err.Error()}
+	}
+	if e.LogSeq > st.Members.Seq {
+		return &logAheadError{BadRecordError{e.ID, "written at a membership log position this device has not seen"}}
+	}
+	if e.Kind != wire.ChainRecord || hold(e.Scope) {
+		return &wire.ChainError{Fault: wire.FaultMalformed, Pos: e.Pos, Msg: "an entry sent as a record's move out of this device's scopes is of one it holds"}
+	}
+	if !e.SignedBy(st.Team, st.chainSigners(e.Author, e.LogSeq, e.Kind)) {
+		return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: "it is not signed by a device of the team that could write there"}
+	}
+	if !st.writesScopeAt(e.Author, from, e.LogSeq) || !st.writesScopeAt(e.Author, e.Scope, e.LogSeq) {
+		return &wire.ChainError{Fault: wire.FaultSignature, Pos: e.Pos, Msg: fmt.Sprintf("it moves record %s out of a folder scope its author could not write", e.ID)}
+	}
+	if e.LogSeq < before {
+		return &wire.ChainError{Fault: wire.FaultBackdated, Pos: e.Pos, Msg: fmt.Sprintf("it names membership log position %d, but an entry before it was written at %d", e.LogSeq, before)}
+	}
+	return nil
 }
 
 // scopedAt is the scope and version of a record's newest entry read.

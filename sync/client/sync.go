@@ -103,10 +103,22 @@ type Report struct {
 // An admin's sync also approves joins made with its invites. The state is
 // written once per page pulled (the cursor, so that an interrupted sync
 // resumes) and once at the end; an answer that fails verification writes
-// nothing.
+// nothing. A sync that changed the vault ends with its audit entry, a
+// change of its own (vault.Span).
 func (t *Team) Sync(ctx context.Context) (rep *Report, err error) {
 	st, v := t.st, t.v
 	rep = &Report{}
+	// A sync writes the vault in several transactions (each page applied,
+	// what a push sent, the state), with the server's answers between
+	// them: its entry goes in with a change of its own after the last,
+	// which the vault's anchor names (vault.Span, attack24 F4). Deferred
+	// first, so it runs last.
+	end := v.Span("sync")
+	defer func() {
+		if lerr := end(err); lerr != nil && err == nil {
+			err = fmt.Errorf("the audit log could not be written: %w", lerr)
+		}
+	}()
 	defer func() {
 		// The server took approvals (or this device was removed, or is
 		// still waiting): what it knows of that is kept, even on failure.
