@@ -126,6 +126,16 @@ func TestGitCredentialOldNameMoves(t *testing.T) {
 	if !strings.Contains(ls.String(), "git/https/"+strings.ReplaceAll(host, ":", "_")+"-") {
 		t.Fatalf("no login under git/https:\n%s", ls.String())
 	}
+	// The move is one change under one audit entry, which names both.
+	var aout, aerr bytes.Buffer
+	if code := Main([]string{"audit", "--verify"}, strings.NewReader(""), &aout, &aerr, env); code != 0 {
+		t.Fatalf("audit --verify after the move: %s%s", aout.String(), aerr.String())
+	}
+	aout.Reset()
+	Main([]string{"audit", "--json"}, strings.NewReader(""), &aout, &bytes.Buffer{}, env)
+	if n := strings.Count(aout.String(), `"git-credential-store"`); n != 1 || !strings.Contains(aout.String(), old+"/password") {
+		t.Fatalf("%d store entries, want one naming %s:\n%s", n, old, aout.String())
+	}
 	// The moved login answers the next clone.
 	if out, err := git(t, tlsEnv, dir, "clone", "-q", srv.URL+"/repo.git", "c2"); err != nil {
 		t.Fatalf("clone with the moved login: %v: %s", err, out)

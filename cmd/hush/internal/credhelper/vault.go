@@ -116,16 +116,18 @@ func gitStore(v *vault.Vault, req GitRequest, l GitLogin) error {
 	// A login under this host's old name is moved: the new one takes
 	// its place for https (with a path, git asks for one path only, and
 	// the old login still stands for the others).
+	// Looked for in the listing, without reading a value: reading one
+	// would write the command's audit entry there and then, before its
+	// change, rather than with the change's last transaction (vault.Span).
 	var legacy []string
 	if l.Legacy != "" && req.Path == "" {
-		for _, n := range []string{l.Legacy + "/password", l.Legacy + "/username"} {
-			s, err := find(v, n)
-			if err != nil {
-				return err
-			}
-			if s != nil {
-				crypto.Wipe(s.Value)
-				legacy = append(legacy, n)
+		es, err := v.List(l.Legacy)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			if e.Name == l.Legacy+"/password" || e.Name == l.Legacy+"/username" {
+				legacy = append(legacy, e.Name)
 			}
 		}
 	}
