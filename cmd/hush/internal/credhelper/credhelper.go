@@ -2,9 +2,10 @@
 // credential helper for a login: git's key=value lines
 // (git-credential(1)) and the docker-credential-helpers JSON protocol
 // (answered by that project's own credentials package). It reads and
-// writes the protocol, maps a host or registry to secret names, and
-// answers each operation from a vault the caller opened and audits ([Git],
-// [Docker]).
+// writes the protocol, maps a git URL (protocol, host, path) or a
+// registry's URL to secret names, one to one ([LocateGit], [DockerName]),
+// and answers each operation from a vault the caller opened and audits
+// ([Git], [Docker]).
 package credhelper
 
 import (
