@@ -170,7 +170,8 @@ func LocateGit(folder string, req GitRequest) (GitLogin, error) {
 		proto = "none"
 	}
 	l.Folder = "git/" + proto + "/" + name
-	if l.Protocol == "https" && legacyHost.MatchString(host) {
+	// Up to 200 bytes: the old names were cut there.
+	if l.Protocol == "https" && len(host) <= 200 && legacyHost.MatchString(host) {
 		l.Legacy = "git/" + Segment(host)
 	}
 	return l, nil

@@ -166,6 +166,12 @@ func TestGitLegacyLogins(t *testing.T) {
 	if got := gitOp(t, v, "", "get", GitRequest{Protocol: "https", Host: "gitlab:8443"}); got != "username=\npassword=ambiguous\n" {
 		t.Fatalf("gitlab:8443's old login: %q", got)
 	}
+	// Old names were cut at 200 bytes: two long hosts shared one.
+	long := strings.Repeat("a", 200)
+	set("git/"+long+"/password", "long")
+	if got := gitOp(t, v, "", "get", GitRequest{Protocol: "https", Host: long + ".example"}); got != "" {
+		t.Fatalf("an old name cut short answered for a longer host: %q", got)
+	}
 	// The store after a successful use moves it to the new name.
 	gitOp(t, v, "", "store", GitRequest{Protocol: "https", Host: "example.com:8443", Username: "ann", Password: "old-login"})
 	for _, n := range []string{"git/example.com_8443/username", "git/example.com_8443/password"} {
