@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
@@ -149,4 +150,51 @@ func newGitServerTLS(t *testing.T) *httptest.Server {
 	s := httptest.NewTLSServer(plain.Config.Handler)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// auditEntry is what the test reads of `hush audit --json`.
+type auditEntry struct {
+	Action  string   `json:"action"`
+	Names   []string `json:"names"`
+	Changes int      `json:"changes"`
+}
+
+// An erase's audit entry is written with the removal, so that it has seen
+// the vault's last change (an entry written when the password was read to
+// compare it came before the removal).
+func TestGitCredentialEraseEntryWithItsChange(t *testing.T) {
+	env := credVault(t)
+	helper := func(op, in string) {
+		var errb bytes.Buffer
+		if code := Main([]string{"credential", "git", op}, strings.NewReader(in), &bytes.Buffer{}, &errb, env); code != 0 {
+			t.Fatalf("%s: %s", op, errb.String())
+		}
+	}
+	login := "protocol=https\nhost=example.com\nusername=ann\npassword=pw-1\n\n"
+	helper("store", login)
+	helper("erase", login)
+	var out, errb bytes.Buffer
+	if code := Main([]string{"audit", "--json"}, strings.NewReader(""), &out, &errb, env); code != 0 {
+		t.Fatalf("audit: %s", errb.String())
+	}
+	var entries []auditEntry
+	if err := json.Unmarshal(out.Bytes(), &entries); err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 || entries[0].Action != "git-credential-store" || entries[1].Action != "git-credential-erase" {
+		t.Fatalf("entries %+v", entries)
+	}
+	if entries[1].Changes <= entries[0].Changes {
+		t.Fatalf("the erase's entry has seen change %d, the store's %d: it was written before the removal", entries[1].Changes, entries[0].Changes)
+	}
+	if _, code := hushGet(t, env, entries[0].Names[0]); code == 0 {
+		t.Fatal("the login is still there after the erase")
+	}
+	// An erase that removes nothing still leaves its entry.
+	helper("erase", login)
+	out.Reset()
+	Main([]string{"audit", "--json"}, strings.NewReader(""), &out, &bytes.Buffer{}, env)
+	if n := strings.Count(out.String(), `"git-credential-erase"`); n != 2 {
+		t.Fatalf("%d erase entries, want 2:\n%s", n, out.String())
+	}
 }

@@ -152,6 +152,19 @@ func gitStore(v *vault.Vault, req GitRequest, l GitLogin) error {
 // the login and one under the host's old name are looked at: git names
 // the password it was given, whichever answered.
 func gitErase(v *vault.Vault, req GitRequest, l GitLogin) error {
+	// The command's entry goes in with the removal, not when the
+	// password is read to compare it (no value leaves hush here): a copy
+	// of the vault from before the removal, put back, would otherwise
+	// stand behind an entry that has seen it (attack24 F4's rule).
+	end := v.Span("git-credential-erase")
+	err := erase(v, req, l)
+	if eerr := end(err); err == nil {
+		err = eerr
+	}
+	return err
+}
+
+func erase(v *vault.Vault, req GitRequest, l GitLogin) error {
 	if l.Shared {
 		if ok, err := sharedProtocol(v, l); !ok {
 			return err // another protocol's login: not the one git was given
