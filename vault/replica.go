@@ -120,6 +120,21 @@ func (rp *Replica) Changed() ([]Tracked, error) {
 	if err := v.checkCurrentScan(true); err != nil {
 		return nil, err
 	}
+	// A secret's version here only grows, and its mark is written with
+	// it: one below what this device last synced is an older copy of the
+	// vault under newer bookkeeping (an older file, or one whose -wal was
+	// lost, with sync_records copied in, or taken by `audit --restart`),
+	// which a push would hand the team as the newest version (outside
+	// attack attack26 N1).
+	for i := range ts {
+		if t := &ts[i]; t.Exists && t.Mark != nil && t.Mark.LocalHead > t.Head {
+			name, err := rp.NameByID(t.ID)
+			if err != nil {
+				name = fmt.Sprintf("secret %x", t.ID)
+			}
+			return nil, &TamperError{fmt.Sprintf("%s is at version %d, but this device synced it at version %d: the vault went back (an older copy of it was put back, or its -wal lost); nothing was pushed: restore the vault from a backup", name, t.Head, t.Mark.LocalHead)}
+		}
+	}
 	return ts, nil
 }
 
