@@ -37,15 +37,12 @@ func (a *app) gitCredentialCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "git get|store|erase",
 		Short: "git's credential helper: logins in git/PROTOCOL/HOST-HASH (username and password)",
-		Long: `git's credential helper (git-credential(1)). A login is two secrets in a
-folder named after the protocol and the host (and the path, when git sends
-one), e.g. git/https/example.com_8443-1a2b3c4d5e6f7a8b/username and
-.../password: the suffix is part of a SHA-256 of all three, so a login
-given for https is never answered for http, nor for a host that reads
-alike. A login kept by an older hush in git/HOST is answered for https
-only, and moved at the next store. --folder FOLDER uses FOLDER/username
-and FOLDER/password for every host instead, with the protocol it was
-stored for in FOLDER/protocol (no such secret: https).
+		Long: `git's credential helper (git-credential(1)). A login is two secrets,
+git/PROTOCOL/HOST-HASH/username and .../password (HASH: of protocol, host
+and path, so an https login is never answered for http, nor for a host
+that reads alike; an older hush's git/HOST login answers https only and
+moves at the next store); --folder FOLDER keeps FOLDER/username,
+FOLDER/password and FOLDER/protocol (none: https) for every host instead.
 
 get prints the login when the vault has one (and nothing when not, so git
 asks you); store keeps the login git used successfully; erase forgets a
