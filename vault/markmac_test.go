@@ -106,6 +106,7 @@ func TestSyncMarkEditedOutsideHush(t *testing.T) {
 			wantMarkTampered(t, "TrackedByID (a sync's page)", err, c.secret)
 			_, err = rp.Tracked()
 			wantMarkTampered(t, "Tracked", err, c.secret)
+			wantMarkTampered(t, "CheckFile (audit --verify)", v.CheckFile(), c.secret)
 			if c.secret == "a/y" || strings.Contains(c.name, "planted") || strings.Contains(c.name, "copied") {
 				_, err = v.Conflicts()
 				wantMarkTampered(t, "Conflicts (ls, resolve)", err, c.secret)
@@ -135,6 +136,9 @@ func TestSyncMarkEditedOutsideHush(t *testing.T) {
 	}
 	if cs, err := v.Conflicts(); err != nil || cs[yh] != "a/y" || len(cs) != 1 {
 		t.Fatalf("honest conflicts: %v, %v", cs, err)
+	}
+	if err := v.CheckFile(); err != nil {
+		t.Fatal(err)
 	}
 }
 
