@@ -2,16 +2,18 @@ package client
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/hush-secrets/hush/sync/wire"
 	"github.com/hush-secrets/hush/vault"
 )
 
-// A conflict kept older than what the device has seen is refused at use
-// (outside attack attack25 #4): a vault not yet upgraded to record format
+// A conflict kept is checked again in full when it is used, and one older
+// than what the device has seen is refused (outside attack attack25 #4): a vault not yet upgraded to record format
 // 6 (unlocked only by a remembered key since) holds its sync bookkeeping
 // unauthenticated, and a local writer could put there a genuine older
 // record of the secret, whose value was revoked since (from the server's
@@ -50,6 +52,28 @@ func TestConflictOlderThanSeenRefused(t *testing.T) {
 	var th *Theirs
 	if err := bob.team(func(tt *Team) (err error) { th, err = tt.Theirs("app/alpha"); return err }); err != nil || string(th.Value) != "admin-rotated" {
 		t.Fatalf("the honest conflict: %v, %v", th, err)
+	}
+
+	// The kept record is checked in full again when shown or resolved, its
+	// signature too (on the chain it was vouched for by its entry when it
+	// came): one with a byte of its signature changed is refused.
+	var rec wire.Record
+	if err := json.Unmarshal(m.Theirs, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Sig[0] ^= 1
+	bad := m
+	bad.Theirs, _ = json.Marshal(rec)
+	if err := bob.v.Replica().PutMarks(map[string]vault.SyncMark{alpha: bad}); err != nil {
+		t.Fatal(err)
+	}
+	for what, err := range map[string]error{
+		"get --theirs": bob.team(func(tt *Team) (err error) { _, err = tt.Theirs("app/alpha"); return err }),
+		"resolve":      bob.Resolve(mctx, "app/alpha", KeepTheirs),
+	} {
+		if err == nil || !strings.Contains(err.Error(), "its signature does not check out") {
+			t.Errorf("%s of a kept record with a bad signature: %v", what, err)
+		}
 	}
 
 	m.Theirs = old
