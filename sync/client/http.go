@@ -102,7 +102,28 @@ func newConn(server string, caPEM []byte, device string, key ed25519.PrivateKey)
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	return &conn{base: u, http: &http.Client{Transport: tr, Timeout: 60 * time.Second}, device: device, key: key, now: time.Now}, nil
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second, CheckRedirect: noRedirects}
+	return &conn{base: u, http: hc, device: device, key: key, now: time.Now}, nil
+}
+
+// noRedirects makes a redirect the answer: hush talks only to the address
+// the team was set up with. A request's signature does not cover the host,
+// so a followed redirect would carry a signed request (and, to http, the
+// team's ids and ciphertexts in clear) wherever the server pointed, past
+// CheckServerURL's rule (outside attack attack25 #8).
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// redirected is the error for a redirect answered to a request (nil when
+// resp is none).
+func (c *conn) redirected(resp *http.Response) error {
+	if resp.StatusCode/100 != 3 {
+		return nil
+	}
+	to := resp.Header.Get("Location")
+	if to == "" {
+		to = "nowhere"
+	}
+	return fmt.Errorf("the team server at %s answered with a redirect to %s (HTTP %d): hush does not follow redirects, so that its requests go only to the address the team was set up with; if the server moved, ask your admin", c.base, to, resp.StatusCode)
 }
 
 // do sends a signed request with in (JSON, or none) and decodes the answer
@@ -129,6 +150,9 @@ func (c *conn) do(ctx context.Context, method, path string, in, out any) error {
 		return fmt.Errorf("%w at %s: %v", ErrOffline, c.base, errors.Unwrap(err))
 	}
 	defer resp.Body.Close()
+	if err := c.redirected(resp); err != nil {
+		return err
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("%w at %s: %v", ErrOffline, c.base, err)

@@ -129,6 +129,9 @@ func (w *Watcher) once(ctx context.Context, on func(WatchEvent), failures *int) 
 		return fmt.Errorf("%w at %s: %v", ErrOffline, w.c.base, errors.Unwrap(err))
 	}
 	defer resp.Body.Close()
+	if err := w.c.redirected(resp); err != nil {
+		return err
+	}
 	if resp.StatusCode != http.StatusOK {
 		var e wire.Error
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
