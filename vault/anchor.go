@@ -695,6 +695,9 @@ func (v *Vault) upgrade(kek *crypto.Key) error {
 	if err := v.sealPolicySet(tx); err != nil {
 		return fail(err)
 	}
+	if err := v.sealAllMarks(tx); err != nil {
+		return fail(err)
+	}
 	if err := v.rebuildAnchor(tx, *a); err != nil {
 		return fail(err)
 	}
