@@ -239,3 +239,85 @@ func TestSyncMarkUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A synced secret's row gone without hush's purge (deleted outside hush,
+// or missing from an older copy of the vault put back under newer marks)
+// is refused before a push, not sent as a removal; hush's own purges mark
+// the row purged here and are sent; a removal an older hush owed (a
+// format 5 vault's pending purge) is taken as hush's at the upgrade
+// (outside attack attack26 N1).
+func TestPurgedHereOrGone(t *testing.T) {
+	v := newVault(t)
+	for _, n := range []string{"a/purged", "a/gone", "a/kept"} {
+		mustSet(t, v, n, "x")
+	}
+	inStep := SyncMark{Base: 1, Seen: 1, LocalHead: 1}
+	ids := map[string]string{}
+	for _, n := range []string{"a/purged", "a/gone", "a/kept"} {
+		ids[n] = hex.EncodeToString(idOf(t, v, n))
+		if err := v.Replica().PutMarks(map[string]SyncMark{ids[n]: inStep}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.PurgeMany([]string{"a/purged"}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := v.Replica().Changed()
+	if err != nil || len(ts) != 1 || hex.EncodeToString(ts[0].ID) != ids["a/purged"] || !ts[0].Dirty() {
+		t.Fatalf("after hush's purge: %+v, %v; want its removal to send", ts, err)
+	}
+	path := v.Path()
+	v.Close()
+	// a/gone's row and versions deleted with the anchor's digest made to
+	// agree (as an older copy put back would): only the mark is left.
+	v = reopenKey(t, path)
+	gone, _ := hex.DecodeString(ids["a/gone"])
+	if err := v.write(func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, gone); err != nil {
+			return err
+		}
+		return v.deleteRow(tx, gone) // the digest follows, the mark stays
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Replica().Changed()
+	if !errors.Is(err, ErrTampered) || !strings.Contains(err.Error(), "gone from the vault without a purge by hush") {
+		t.Fatalf("a synced row gone without a purge: %v, want it refused", err)
+	}
+
+	// An older hush's pending purge: taken as hush's at the upgrade.
+	w := newVault(t)
+	mustSet(t, w, "b/old", "x")
+	old := hex.EncodeToString(idOf(t, w, "b/old"))
+	if err := w.Replica().PutMarks(map[string]SyncMark{old: inStep}); err != nil {
+		t.Fatal(err)
+	}
+	oldID, _ := hex.DecodeString(old)
+	if err := w.write(func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, oldID); err != nil {
+			return err
+		}
+		return w.deleteRow(tx, oldID) // what an older PurgeMany did: the mark untouched
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.hdr.format = 5
+	if err := w.wrap(testPass, crypto.FloorKDF); err != nil {
+		t.Fatal(err)
+	}
+	h := w.hdr
+	if _, err := w.db.Exec(`UPDATE header SET format = 5, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ?; UPDATE sync_records SET mac = NULL`,
+		h.salt, h.checkMAC, h.wrappedKey, h.headerMAC); err != nil {
+		t.Fatal(err)
+	}
+	wpath := w.Path()
+	w.Close()
+	w = reopenKey(t, wpath)
+	if w.hdr.format != Format {
+		t.Fatalf("format %d after the upgrade", w.hdr.format)
+	}
+	ts, err = w.Replica().Changed()
+	if err != nil || len(ts) != 1 || !ts[0].Dirty() {
+		t.Fatalf("an older hush's pending purge after the upgrade: %+v, %v; want its removal to send", ts, err)
+	}
+}

@@ -140,8 +140,27 @@ func (rp *Replica) Changed() ([]Tracked, error) {
 			}
 			return nil, &TamperError{fmt.Sprintf("%s is at version %d, but this device synced it at version %d: the vault went back (an older copy of it was put back, or its -wal lost); nothing was pushed: restore the vault from a backup", name, t.Head, t.Mark.LocalHead)}
 		}
+		// Only a format 6 vault's marks are authenticated (and say
+		// which rows hush purged).
+		if t := &ts[i]; !t.Exists && t.Dirty() && t.Mark.LocalHead != 0 && v.hdr.format >= 6 {
+			return nil, &TamperError{fmt.Sprintf("secret %x, which this device synced, is gone from the vault without a purge by hush: its row was deleted outside hush, or an older copy of the vault was put back (a secret made since is missing from it); nothing was pushed: restore the vault from a backup", t.ID)}
+		}
 	}
 	return ts, nil
+}
+
+// markPurgedHere records, in a synced secret's mark, that hush purged its
+// row here (local head 0, as a conflict's resolution does): its removal
+// is owed to the team. A synced secret whose row is gone without it was
+// deleted outside hush, or is missing from an older copy of the vault put
+// back under newer marks, and is not sent as a removal (Changed).
+func (v *Vault) markPurgedHere(q querier, id []byte) error {
+	m, err := v.markOf(q, id)
+	if err != nil || m == nil || m.LocalHead == 0 {
+		return err
+	}
+	m.LocalHead = 0
+	return v.putMark(q, id, m)
 }
 
 func (v *Vault) changedQuery() ([]Tracked, error) {
@@ -640,7 +659,10 @@ func (rp *Replica) PurgeID(id []byte) error {
 		if err := v.deleteRow(tx, id); err != nil {
 			return err
 		}
-		return v.sealFolder(tx, folder)
+		if err := v.sealFolder(tx, folder); err != nil {
+			return err
+		}
+		return v.markPurgedHere(tx, id)
 	})
 }
 
