@@ -198,17 +198,7 @@ func TestSyncMarkUpgrade(t *testing.T) {
 	if err := v.Replica().PutMarks(map[string]SyncMark{xh: {Base: 2, Seen: 7, LocalHead: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	// What hush of record format 5 wrote: the same rows and anchor, the
-	// marks without a MAC.
-	v.hdr.format = 5
-	if err := v.wrap(testPass, crypto.FloorKDF); err != nil {
-		t.Fatal(err)
-	}
-	h := v.hdr
-	if _, err := v.db.Exec(`UPDATE header SET format = 5, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ?; UPDATE sync_records SET mac = NULL`,
-		h.salt, h.checkMAC, h.wrappedKey, h.headerMAC); err != nil {
-		t.Fatal(err)
-	}
+	asFormat5(t, v)
 	key, _ := v.Key()
 	path := v.Path()
 	v.Close()
@@ -301,15 +291,7 @@ func TestPurgedHereOrGone(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	w.hdr.format = 5
-	if err := w.wrap(testPass, crypto.FloorKDF); err != nil {
-		t.Fatal(err)
-	}
-	h := w.hdr
-	if _, err := w.db.Exec(`UPDATE header SET format = 5, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ?; UPDATE sync_records SET mac = NULL`,
-		h.salt, h.checkMAC, h.wrappedKey, h.headerMAC); err != nil {
-		t.Fatal(err)
-	}
+	asFormat5(t, w)
 	wpath := w.Path()
 	w.Close()
 	w = reopenKey(t, wpath)
@@ -319,5 +301,20 @@ func TestPurgedHereOrGone(t *testing.T) {
 	ts, err = w.Replica().Changed()
 	if err != nil || len(ts) != 1 || !ts[0].Dirty() {
 		t.Fatalf("an older hush's pending purge after the upgrade: %+v, %v; want its removal to send", ts, err)
+	}
+}
+
+// asFormat5 makes v what a hush of record format 5 wrote: the same rows
+// and anchor, the marks without a MAC.
+func asFormat5(t *testing.T, v *Vault) {
+	t.Helper()
+	v.hdr.format = 5
+	if err := v.wrap(testPass, crypto.FloorKDF); err != nil {
+		t.Fatal(err)
+	}
+	h := v.hdr
+	if _, err := v.db.Exec(`UPDATE header SET format = 5, salt = ?, check_mac = ?, wrapped_key = ?, header_mac = ?; UPDATE sync_records SET mac = NULL`,
+		h.salt, h.checkMAC, h.wrappedKey, h.headerMAC); err != nil {
+		t.Fatal(err)
 	}
 }
