@@ -605,12 +605,17 @@ func FilterAudit(entries []AuditEntry, since time.Time, prefix string) []AuditEn
 }
 
 // CheckFile is what `audit --verify` adds to reading the log: every live
-// secret and folder count checked as `ls` checks them, and SQLite's own
+// secret and folder count checked as `ls` checks them, every secret's
+// sync bookkeeping authenticated (markmac.go), and SQLite's own
 // integrity check of both files, which compares each index with its
 // table (an index rebuilt outside hush would otherwise hand back rows it
 // should not, and hide others).
 func (v *Vault) CheckFile() error {
 	if _, err := v.List(""); err != nil {
+		return err
+	}
+	// Each secret's sync bookkeeping: a device in a team.
+	if err := v.checkAllMarks(v.db); err != nil {
 		return err
 	}
 	for _, schema := range []string{"main", "audit"} {

@@ -84,6 +84,9 @@ func (v *Vault) RotateKey(newPassphrase []byte, params crypto.KDFParams) error {
 	if err := v.checkPolicySet(tx); err != nil {
 		return fail(err)
 	}
+	if err := v.checkAllMarks(tx); err != nil { // under the old key
+		return fail(err)
+	}
 	macs, err := v.writeRekeyedLog(tx, nk, len(entries))
 	if err != nil {
 		return fail(err)
@@ -104,6 +107,9 @@ func (v *Vault) RotateKey(newPassphrase []byte, params crypto.KDFParams) error {
 	}
 	defer func() { v.changeNo = 0 }()
 	if err := v.sealAllRows(tx); err != nil {
+		return fail(err)
+	}
+	if err := v.sealAllMarks(tx); err != nil {
 		return fail(err)
 	}
 	if err := v.sealPolicySet(tx); err != nil {

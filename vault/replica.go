@@ -79,24 +79,30 @@ func (rp *Replica) Tracked() ([]Tracked, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = v.db.Query(`SELECT id, base, seen, local_head, local_deleted, theirs FROM sync_records`)
+	rows, err = v.db.Query(`SELECT id, base, seen, local_head, local_deleted, theirs, mac FROM sync_records`)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
 	defer rows.Close()
+	var marks []checkedMark
 	for rows.Next() {
-		var id []byte
+		var id, mac []byte
 		m := &SyncMark{}
-		if err := rows.Scan(&id, &m.Base, &m.Seen, &m.LocalHead, &m.LocalDeleted, &m.Theirs); err != nil {
+		if err := rows.Scan(&id, &m.Base, &m.Seen, &m.LocalHead, &m.LocalDeleted, &m.Theirs, &mac); err != nil {
 			return nil, fmt.Errorf("failed to read vault: %w", err)
 		}
+		marks = append(marks, checkedMark{id, m, mac})
 		if i, ok := at[string(id)]; ok {
 			out[i].Mark = m
 		} else {
 			out = append(out, Tracked{ID: id, Mark: m})
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, v.checkMarks(v.db, marks)
 }
 
 // Changed lists the secrets changed here since they were last in step
@@ -120,15 +126,49 @@ func (rp *Replica) Changed() ([]Tracked, error) {
 	if err := v.checkCurrentScan(true); err != nil {
 		return nil, err
 	}
+	// A secret's version here only grows, and its mark is written with
+	// it: one below what this device last synced is an older copy of the
+	// vault under newer bookkeeping (an older file, or one whose -wal was
+	// lost, with sync_records copied in, or taken by `audit --restart`),
+	// which a push would hand the team as the newest version (outside
+	// attack attack26 N1).
+	for i := range ts {
+		if t := &ts[i]; t.Exists && t.Mark != nil && t.Mark.LocalHead > t.Head {
+			name, err := rp.NameByID(t.ID)
+			if err != nil {
+				name = fmt.Sprintf("secret %x", t.ID)
+			}
+			return nil, &TamperError{fmt.Sprintf("%s is at version %d, but this device synced it at version %d: the vault went back (an older copy of it was put back, or its -wal lost); nothing was pushed: restore the vault from a backup", name, t.Head, t.Mark.LocalHead)}
+		}
+		// Only a format 6 vault's marks are authenticated (and say
+		// which rows hush purged).
+		if t := &ts[i]; !t.Exists && t.Dirty() && t.Mark.LocalHead != 0 && v.hdr.format >= 6 {
+			return nil, &TamperError{fmt.Sprintf("secret %x, which this device synced, is gone from the vault without a purge by hush: its row was deleted outside hush, or an older copy of the vault was put back (a secret made since is missing from it); nothing was pushed: restore the vault from a backup", t.ID)}
+		}
+	}
 	return ts, nil
 }
 
+// markPurgedHere records, in a synced secret's mark, that hush purged its
+// row here (local head 0, as a conflict's resolution does): its removal
+// is owed to the team. A synced secret whose row is gone without it was
+// deleted outside hush, or is missing from an older copy of the vault put
+// back under newer marks, and is not sent as a removal (Changed).
+func (v *Vault) markPurgedHere(q querier, id []byte) error {
+	m, err := v.markOf(q, id)
+	if err != nil || m == nil || m.LocalHead == 0 {
+		return err
+	}
+	m.LocalHead = 0
+	return v.putMark(q, id, m)
+}
+
 func (v *Vault) changedQuery() ([]Tracked, error) {
-	return v.trackedQuery(`SELECT s.id, s.head, s.deleted IS NOT NULL, 1, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
+	return v.trackedQuery(`SELECT s.id, s.head, s.deleted IS NOT NULL, 1, m.base, m.seen, m.local_head, m.local_deleted, m.theirs, m.mac
 		FROM secrets s LEFT JOIN sync_records m ON m.id = s.id
 		WHERE m.id IS NULL OR s.head != m.local_head OR (s.deleted IS NOT NULL) != m.local_deleted
 		UNION ALL
-		SELECT m.id, 0, 0, 0, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
+		SELECT m.id, 0, 0, 0, m.base, m.seen, m.local_head, m.local_deleted, m.theirs, m.mac
 		FROM sync_records m WHERE m.base > 0 AND NOT m.local_deleted AND NOT EXISTS (SELECT 1 FROM secrets s WHERE s.id = m.id)`)
 }
 
@@ -143,10 +183,10 @@ func (rp *Replica) TrackedByID(ids [][]byte) ([]Tracked, error) {
 			args[i] = ids[i]
 		}
 		in := "(?" + strings.Repeat(",?", n-1) + ")"
-		ts, err := v.trackedQuery(`SELECT s.id, s.head, s.deleted IS NOT NULL, 1, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
+		ts, err := v.trackedQuery(`SELECT s.id, s.head, s.deleted IS NOT NULL, 1, m.base, m.seen, m.local_head, m.local_deleted, m.theirs, m.mac
 			FROM secrets s LEFT JOIN sync_records m ON m.id = s.id WHERE s.id IN `+in+`
 			UNION ALL
-			SELECT m.id, 0, 0, 0, m.base, m.seen, m.local_head, m.local_deleted, m.theirs
+			SELECT m.id, 0, 0, 0, m.base, m.seen, m.local_head, m.local_deleted, m.theirs, m.mac
 			FROM sync_records m WHERE m.id IN `+in+` AND NOT EXISTS (SELECT 1 FROM secrets s WHERE s.id = m.id)`, append(args, args...)...)
 		if err != nil {
 			return nil, err
@@ -164,20 +204,29 @@ func (v *Vault) trackedQuery(q string, args ...any) ([]Tracked, error) {
 	}
 	defer rows.Close()
 	var out []Tracked
+	var marks []checkedMark
 	for rows.Next() {
 		var t Tracked
 		var base, seen, lh sql.NullInt64
 		var ld sql.NullBool
-		var theirs []byte
-		if err := rows.Scan(&t.ID, &t.Head, &t.Deleted, &t.Exists, &base, &seen, &lh, &ld, &theirs); err != nil {
+		var theirs, mac []byte
+		if err := rows.Scan(&t.ID, &t.Head, &t.Deleted, &t.Exists, &base, &seen, &lh, &ld, &theirs, &mac); err != nil {
 			return nil, fmt.Errorf("failed to read vault: %w", err)
 		}
 		if base.Valid {
 			t.Mark = &SyncMark{Base: base.Int64, Seen: seen.Int64, LocalHead: int(lh.Int64), LocalDeleted: ld.Bool, Theirs: theirs}
+			marks = append(marks, checkedMark{t.ID, t.Mark, mac})
 		}
 		out = append(out, t)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close() // the name of a mark that fails is read next
+	if err := v.checkMarks(v.db, marks); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // rowByID reads a secret's row and head version by id, checking its name.
@@ -567,10 +616,10 @@ func (v *Vault) applyOne(tx *sql.Tx, rm *Remote, now int64) (Applied, error) {
 }
 
 func (v *Vault) putMark(q querier, id []byte, m *SyncMark) error {
-	_, err := q.Exec(`INSERT INTO sync_records (id, base, seen, local_head, local_deleted, theirs) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := q.Exec(`INSERT INTO sync_records (id, base, seen, local_head, local_deleted, theirs, mac) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET base = excluded.base, seen = excluded.seen, local_head = excluded.local_head,
-		local_deleted = excluded.local_deleted, theirs = excluded.theirs`,
-		id, m.Base, m.Seen, m.LocalHead, m.LocalDeleted, m.Theirs)
+		local_deleted = excluded.local_deleted, theirs = excluded.theirs, mac = excluded.mac`,
+		id, m.Base, m.Seen, m.LocalHead, m.LocalDeleted, m.Theirs, v.markMAC(id, m))
 	if err != nil {
 		return fmt.Errorf("failed to write vault: %w", err)
 	}
@@ -580,6 +629,9 @@ func (v *Vault) putMark(q querier, id []byte, m *SyncMark) error {
 // PutMarks writes marks, in one transaction.
 func (rp *Replica) PutMarks(ms map[string]SyncMark) error {
 	v := rp.v
+	if err := v.unlocked(); err != nil {
+		return err
+	}
 	return v.write(func(tx *sql.Tx) error {
 		for hexID, m := range ms {
 			id, err := hex.DecodeString(hexID)
@@ -607,7 +659,10 @@ func (rp *Replica) PurgeID(id []byte) error {
 		if err := v.deleteRow(tx, id); err != nil {
 			return err
 		}
-		return v.sealFolder(tx, folder)
+		if err := v.sealFolder(tx, folder); err != nil {
+			return err
+		}
+		return v.markPurgedHere(tx, id)
 	})
 }
 
@@ -617,26 +672,39 @@ func (v *Vault) Conflicts() (map[string]string, error) {
 	if err := v.unlocked(); err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT s.id, s.head, v.epoch, v.name FROM sync_records m
+	rows, err := v.db.Query(`SELECT s.id, s.head, v.epoch, v.name, m.base, m.seen, m.local_head, m.local_deleted, m.theirs, m.mac FROM sync_records m
 		JOIN secrets s ON s.id = m.id JOIN versions v ON v.secret_id = s.id AND v.version = s.head WHERE m.theirs IS NOT NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read vault: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
+	var marks []checkedMark
 	for rows.Next() {
 		var id, name []byte
 		var head, epoch int
-		if err := rows.Scan(&id, &head, &epoch, &name); err != nil {
+		c := checkedMark{m: &SyncMark{}}
+		if err := rows.Scan(&id, &head, &epoch, &name, &c.m.Base, &c.m.Seen, &c.m.LocalHead, &c.m.LocalDeleted, &c.m.Theirs, &c.mac); err != nil {
 			return nil, err
 		}
 		n, err := v.openName(id, head, epoch, name)
 		if err != nil {
 			return nil, err
 		}
+		c.id = id
+		marks = append(marks, c)
 		out[idString(id)] = n
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	// A conflict planted outside hush is no conflict to show, nor to
+	// resolve: it reads as the tampering it is.
+	if err := v.checkMarks(v.db, marks); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // HasConflict reports whether the secret with this id (as in
@@ -646,11 +714,14 @@ func (v *Vault) HasConflict(id string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("secret id %q is not an id", id)
 	}
-	var n int
-	if err := v.db.QueryRow(`SELECT count(*) FROM sync_records WHERE id = ? AND theirs IS NOT NULL`, b).Scan(&n); err != nil {
-		return false, fmt.Errorf("failed to read vault: %w", err)
+	if err := v.unlocked(); err != nil {
+		return false, err
 	}
-	return n > 0, nil
+	m, err := v.markOf(v.db, b)
+	if err != nil {
+		return false, err
+	}
+	return m != nil && m.Theirs != nil, nil
 }
 
 func (v *Vault) stateAD(k string) []byte { return crypto.AD("hush/v1/sync-state", v.hdr.vaultID, k) }
@@ -866,15 +937,12 @@ func (rp *Replica) ClearExposureWhere(match func(name string) bool, reason strin
 // device reading afresh (a machine token) cannot open, and it would say
 // so at every read for good (attack23 T1).
 func (rp *Replica) Reseal() error {
-	v := rp.v
-	return v.write(func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE sync_records SET local_head = -1 WHERE theirs IS NULL AND id IN (SELECT id FROM secrets)`)
-		return err
-	})
+	return rp.ResealWhere(nil)
 }
 
 // ResealWhere is Reseal for the secrets (removals included) whose name
-// match accepts: a team scope's, when that scope gets a new key.
+// match accepts (nil: all): a team scope's, when that scope gets a new
+// key. Each mark is checked, then written again with its MAC.
 func (rp *Replica) ResealWhere(match func(name string) bool) error {
 	v := rp.v
 	if err := v.unlocked(); err != nil {
@@ -886,14 +954,24 @@ func (rp *Replica) ResealWhere(match func(name string) bool) error {
 			return err
 		}
 		for _, id := range ids {
-			_, name, err := v.rowByID(tx, id)
+			if match != nil {
+				_, name, err := v.rowByID(tx, id)
+				if err != nil {
+					return err
+				}
+				if !match(name) {
+					continue
+				}
+			}
+			m, err := v.markOf(tx, id)
 			if err != nil {
 				return err
 			}
-			if !match(name) {
+			if m == nil || m.Theirs != nil {
 				continue
 			}
-			if _, err := tx.Exec(`UPDATE sync_records SET local_head = -1 WHERE id = ?`, id); err != nil {
+			m.LocalHead = -1
+			if err := v.putMark(tx, id, m); err != nil {
 				return err
 			}
 		}
@@ -909,16 +987,13 @@ func (v *Vault) freeName(tx *sql.Tx, holder *row) (bool, error) {
 	if !holder.deleted.Valid {
 		return false, nil
 	}
-	var base, localHead int64
-	var localDeleted bool
-	var theirs []byte
-	err := tx.QueryRow(`SELECT base, local_head, local_deleted, theirs FROM sync_records WHERE id = ?`, holder.id).Scan(&base, &localHead, &localDeleted, &theirs)
+	m, err := v.markOf(tx, holder.id)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		// Never synced: removed before it was ever shared.
 	case err != nil:
 		return false, err
-	case theirs != nil || !localDeleted || localHead != int64(holder.head):
+	case m == nil:
+		// Never synced: removed before it was ever shared.
+	case m.Theirs != nil || !m.LocalDeleted || m.LocalHead != holder.head:
 		return false, nil
 	}
 	if _, err := tx.Exec(`DELETE FROM versions WHERE secret_id = ?`, holder.id); err != nil {

@@ -179,13 +179,13 @@ func (e *SchemaTamperError) Unwrap() error { return ErrTampered }
 // hash. TestSchemaDigests says what to write here when a migration is
 // added; a stale digest only costs the slower comparison.
 const (
-	currentVaultSchemaDigest = "b03aad331b08126eb8150b25ec9183996757bd31410a9950e8d51fe6414b591e"
+	currentVaultSchemaDigest = "52b54e27f85e035dd675b8c145fa5a1b048e76c5d725888ae60b0ebc23c7297d"
 	currentAuditSchemaDigest = "9f3f39d51ae5c361b0f66a7cf7e3def44fbaa201b2678fcc9531591cb5beed96"
 )
 
 // currentVaultSchema has one entry per migration, so that a build with
 // a new migration and an old digest takes the slow path.
-var currentVaultSchema = [9]struct{}{}
+var currentVaultSchema = [10]struct{}{}
 
 // schemaDigest is SHA-256 over the objects, sorted, each field
 // length-prefixed.

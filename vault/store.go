@@ -1799,6 +1799,9 @@ func (v *Vault) PurgeMany(names []string) error {
 			if err := v.sealFolder(tx, r.folder); err != nil {
 				return err
 			}
+			if err := v.markPurgedHere(tx, r.id); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

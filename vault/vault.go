@@ -44,9 +44,10 @@ import (
 // the anchor of the audit log (anchor.go), format 3 the MAC of each
 // secret's row (rowmac.go), format 4 the MAC of the set of folder
 // policies (policy.go), format 5 the anchor's commitment to the vault's
-// contents (anchor.go); an older vault is upgraded at its first unlock by
-// passphrase.
-const Format = 5
+// contents (anchor.go), format 6 the MAC of each secret's sync
+// bookkeeping (markmac.go); an older vault is upgraded at its first
+// unlock by passphrase.
+const Format = 6
 
 var (
 	ErrNoVault         = errors.New("no vault")

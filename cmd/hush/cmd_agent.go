@@ -30,6 +30,9 @@ changed, and answer
   GET /healthz                      ok | degraded: ... (200), or 503 once the
                                     machine was removed or expired
 
+A dynamic source's admin URL is never served (403): a program gets a
+login of its own with hush run --dynamic.
+
 Every secrets request needs "Authorization: Bearer TOKEN", the token in
 --auth-token-file (or HUSH_AGENT_AUTH_TOKEN). This is what the External
 Secrets Operator's webhook provider reads (docs/kubernetes.md). Plain HTTP

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/jsonout"
 	"github.com/hush-secrets/hush/cmd/hush/internal/listing"
+	"github.com/hush-secrets/hush/cmd/hush/internal/teamsync"
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/vault"
 )
@@ -51,6 +52,9 @@ docs/security.md).`,
 						return err
 					}
 					a.notef("started a new audit log; its first entry records why the old one was missing or broken")
+					if takeAsIs && teamsync.Shared(v) {
+						a.notef("warning: this vault is shared with a team: a sync sends the secrets taken as they are to every device like any change; if any were put back from an older copy, restore the vault from a backup before it syncs")
+					}
 					return nil
 				}
 				if verify {

@@ -36,11 +36,13 @@ func (a *app) gitCredentialCommand() *cobra.Command {
 	var folder string
 	cmd := &cobra.Command{
 		Use:   "git get|store|erase",
-		Short: "git's credential helper: logins in git/HOST (username and password)",
-		Long: `git's credential helper (git-credential(1)). A host's login is two secrets,
-git/HOST/username and git/HOST/password (HOST with "_" for ":", e.g.
-git/example.com_8443); --folder FOLDER uses FOLDER/username and
-FOLDER/password for every host instead.
+		Short: "git's credential helper: logins in git/PROTOCOL/HOST-HASH (username and password)",
+		Long: `git's credential helper (git-credential(1)). A login is two secrets,
+git/PROTOCOL/HOST-HASH/username and .../password (HASH: of protocol, host
+and path, so an https login is never answered for http, nor for a host
+that reads alike; an older hush's git/HOST login answers https only and
+moves at the next store); --folder FOLDER keeps FOLDER/username,
+FOLDER/password and FOLDER/protocol (none: https) for every host instead.
 
 get prints the login when the vault has one (and nothing when not, so git
 asks you); store keeps the login git used successfully; erase forgets a
@@ -57,20 +59,15 @@ login the server refused.`,
 			if err != nil {
 				return err
 			}
-			f, err := credhelper.GitFolder(folder, req.Host)
+			l, err := credhelper.LocateGit(folder, req)
 			if err != nil {
 				return usage.Wrap(err)
 			}
-			if f == "" {
+			if l.Folder == "" {
 				return nil // no host: nothing hush can answer for
 			}
-			userName, passName := credhelper.GitNames(f)
-			names := []string{passName}
-			if op != "get" { // a store or an erase writes both (attack24 F2)
-				names = append(names, userName)
-			}
-			return a.Audited("git-credential-"+op, names, func(v *vault.Vault) error {
-				return credhelper.Git(v, op, req, f, a.stdout)
+			return a.Audited("git-credential-"+op, l.Names(op), func(v *vault.Vault) error {
+				return credhelper.Git(v, op, req, l, a.stdout)
 			})
 		},
 	}

@@ -19,6 +19,8 @@ import (
 
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/hush-secrets/hush/cmd/hush/internal/credhelper"
 )
 
 const credPass = "correct horse battery staple"
@@ -129,7 +131,12 @@ func TestGitCredentialHelper(t *testing.T) {
 	env := credVault(t)
 	srv := newGitServer(t)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	seg := strings.ReplaceAll(host, ":", "_")
+	// Where hush keeps the login git gives it for http://HOST.
+	login, err := credhelper.LocateGit("", credhelper.GitRequest{Protocol: "http", Host: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := login.Folder + "/password"
 	dir := t.TempDir()
 
 	// No login stored: git gets nothing from hush and, with no prompt
@@ -145,7 +152,7 @@ func TestGitCredentialHelper(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("git credential approve: %v: %s", err, out)
 	}
-	if v, _ := hushGet(t, env, "git/"+seg+"/password"); v != "s3cret-1" {
+	if v, _ := hushGet(t, env, pass); v != "s3cret-1" {
 		t.Fatalf("stored password %q", v)
 	}
 
@@ -170,13 +177,13 @@ func TestGitCredentialHelper(t *testing.T) {
 	if out, err := git(t, env, filepath.Join(dir, "c1"), "fetch", "-q"); err == nil {
 		t.Fatalf("fetch with a stale password succeeded: %s", out)
 	}
-	if _, code := hushGet(t, env, "git/"+seg+"/password"); code == 0 {
+	if _, code := hushGet(t, env, pass); code == 0 {
 		t.Fatal("the refused password is still in the vault")
 	}
 
 	// A locked vault and no terminal: git fails at once with hush's
 	// message, never waits.
-	Main([]string{"set", "git/" + seg + "/password", "s3cret-2"}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}, env)
+	Main([]string{"set", pass, "s3cret-2"}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}, env)
 	locked := []string{env[0], "HUSH_PASSPHRASE="}
 	out, err := git(t, locked, dir, "clone", "-q", srv.URL+"/repo.git", "c2")
 	if err == nil || !strings.Contains(out, "vault is locked") {

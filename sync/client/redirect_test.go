@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/server"
@@ -85,6 +87,31 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		_, err = tm.Sync(ctx)
 	}
 	wantRedirectRefused("sync", err)
+	if n := reached.Load() - before; n != 0 {
+		t.Fatalf("the redirect's target got %d requests", n)
+	}
+
+	// A watch stops for good and says why, instead of retrying the
+	// server as unreachable.
+	if tm == nil {
+		t.Fatal("the team did not open")
+	}
+	w, err := tm.Watcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var unreachable int
+	err = w.Run(wctx, func(e WatchEvent) {
+		if e.Kind == WatchUnreachable {
+			unreachable++
+		}
+	})
+	if !errors.Is(err, ErrWatchRefused) || unreachable != 0 {
+		t.Fatalf("a watch through a redirect: %v after %d retries, want it refused at once", err, unreachable)
+	}
+	wantRedirectRefused("watch", err)
 	if n := reached.Load() - before; n != 0 {
 		t.Fatalf("the redirect's target got %d requests", n)
 	}

@@ -1113,6 +1113,19 @@ func conflictOf(v *vault.Vault, name string) (*vault.Tracked, *wire.Record, erro
 	if err := json.Unmarshal(ts[0].Mark.Theirs, &theirs); err != nil {
 		return nil, nil, fmt.Errorf("the conflicting version of %s is unreadable: %w", name, err)
 	}
+	// A sync keeps as theirs the record it was sent at the version it
+	// then saw: of this secret, never below what this device has seen
+	// (a newer version replaces it, or settles it). The vault authenticates
+	// the mark (format 6); this holds also for a vault not yet upgraded,
+	// where a record planted from the server's database, an older
+	// version revoked since, would otherwise be shown and taken as the
+	// teammate's (outside attack attack25 #4). A record of another id is
+	// a secret of the same name, made elsewhere (a collision).
+	m := ts[0].Mark
+	if theirs.ID == hex.EncodeToString(id) && theirs.Version < m.Seen {
+		return nil, nil, &vault.TamperError{What: fmt.Sprintf("the conflicting version of %s kept here is version %d, but this device has seen version %d: it was put there outside hush, not by the team server; restore the vault from a backup",
+			name, theirs.Version, m.Seen)}
+	}
 	return &ts[0], &theirs, nil
 }
 

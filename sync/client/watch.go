@@ -130,7 +130,7 @@ func (w *Watcher) once(ctx context.Context, on func(WatchEvent), failures *int) 
 	}
 	defer resp.Body.Close()
 	if err := w.c.redirected(resp); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrWatchRefused, err) // for good, not "unreachable, retrying"
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e wire.Error

@@ -44,9 +44,9 @@
 //     after an odd number of backslashes does not close the value, and the
 //     backslashes stay: 'it\'s' is it\'s, 'x\\' is x\\.
 //   - Double-quoted value: may span lines; raw newlines inside are kept.
-//     The escapes \n \r \t \" \\ \$ \' stand for newline, carriage return,
-//     tab, ", \, $ and '. \xHH (exactly two hex digits) stands for the byte
-//     0xHH; \x not followed by two hex digits is an error. Any other
+//     The escapes \n \r \t \" \\ \$ \' \` stand for newline, carriage
+//     return, tab, ", \, $, ' and `. \xHH (exactly two hex digits) stands
+//     for the byte 0xHH; \x not followed by two hex digits is an error. Any other
 //     backslash is kept literally together with the character after it
 //     (\a stays \a), as common dotenv loaders do. Variables are expanded.
 //   - Variable expansion, in unquoted and double-quoted values: $NAME and
@@ -80,10 +80,16 @@
 //	LITERAL="\$HOME\n"            # "$HOME" and a newline
 //
 // Writing produces one KEY="value" line per entry, always double-quoted.
-// \ " $ are written as \\ \" \$ (so nothing written is ever expanded); newline, carriage return and tab as \n \r
-// \t; every other byte below 0x20, the byte 0x7f and every byte that is not
-// part of valid UTF-8 as \xHH with lowercase hex. Valid multi-byte UTF-8 is
-// written as is. Any values, including binary ones, read back exactly.
+// \ " $ ` are written as \\ \" \$ \` (so nothing written is ever
+// expanded, and a POSIX shell sourcing the file runs nothing: these are
+// the four bytes special inside a shell's double quotes); newline,
+// carriage return and tab as \n \r \t; every other byte below 0x20, the
+// byte 0x7f and every byte that is not part of valid UTF-8 as \xHH with
+// lowercase hex. Valid multi-byte UTF-8 is written as is. Any values,
+// including binary ones, read back exactly. A shell keeps \n \r \t and
+// \xHH as written (a backslash and letters), not the bytes they stand
+// for, and takes a line whose key is not a shell name for a command: the
+// Shell format is the one meant for shells.
 //
 // # JSON
 //

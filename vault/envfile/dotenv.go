@@ -6,8 +6,9 @@ import (
 )
 
 // escapes maps the byte after a backslash in a double-quoted value to the
-// byte it stands for; \xHH is handled separately.
-var escapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', '"': '"', '\\': '\\', '$': '$', '\'': '\''}
+// byte it stands for; \xHH is handled separately. \` is one (as in a
+// shell and godotenv): the writer escapes backticks.
+var escapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', '"': '"', '\\': '\\', '$': '$', '\'': '\'', '`': '`'}
 
 type dotenvParser struct {
 	s    []byte
@@ -294,7 +295,12 @@ func appendDotenv(b []byte, entries []Entry) []byte {
 			c := v[0]
 			r, size := utf8.DecodeRune(v)
 			switch {
-			case c == '\\' || c == '"' || c == '$':
+			case c == '\\' || c == '"' || c == '$' || c == '`':
+				// The four bytes a POSIX shell treats specially
+				// inside double quotes: escaped, a file sourced by a
+				// shell (`set -a; . .env`) expands nothing and runs
+				// nothing (outside attack attack25 #10: a backtick
+				// ran a command).
 				b = append(b, '\\', c)
 			case c == '\n':
 				b = append(b, `\n`...)

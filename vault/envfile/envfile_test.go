@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -113,6 +115,7 @@ func TestParseDotenv(t *testing.T) {
 		{"double quoted escapes", `A="a\nb\tc\r\"d\\e\$f\'g\x41\x7e\xff\x4A"`, kv("A", "a\nb\tc\r\"d\\e$f'g\x41\x7e\xff\x4a")},
 		{"double quoted unknown escapes kept", `A="\a\q\u00e9\\"`, kv("A", `\a\q\u00e9\`)},
 		{"double quoted escaped dollar", `A="\$HOME \${USER}"`, kv("A", "$HOME ${USER}")},
+		{"double quoted escaped backtick", "A=\"\\`id\\` \\\\`\"", kv("A", "`id` \\`")},
 		{"double quoted multi-line", "A=\"-----BEGIN-----\nMIIE\n-----END-----\"\nB=1\n", kv("A", "-----BEGIN-----\nMIIE\n-----END-----", "B", "1")},
 		{"double quoted hash", `A="a # b"`, kv("A", "a # b")},
 		{"comment after quotes", "A=\"x\" # c\nB='y'\t#c\nC=\"z\"#c\nD=\"w\"   \n", kv("A", "x", "B", "y", "C", "z", "D", "w")},
@@ -326,13 +329,13 @@ func TestParseErrorFormat(t *testing.T) {
 }
 
 func TestWriteExact(t *testing.T) {
-	es := kv("A", "a\"b\\c$d\n\r\t\x00\x1b\x7f\xffé🙂'", "b.c", "")
+	es := kv("A", "a\"b\\c$d\n\r\t\x00\x1b\x7f\xffé🙂'`", "b.c", "")
 	for _, c := range []struct {
 		f    Format
 		es   []Entry
 		want string
 	}{
-		{Dotenv, es, `A="a\"b\\c\$d\n\r\t\x00\x1b\x7f\xffé🙂'"` + "\nb.c=\"\"\n"},
+		{Dotenv, es, `A="a\"b\\c\$d\n\r\t\x00\x1b\x7f\xffé🙂'\` + "`" + `"` + "\nb.c=\"\"\n"},
 		{Dotenv, nil, ""},
 		{JSON, kv("A", "x<&>\"\n", "B", ""), "{\n  \"A\": \"x<&>\\\"\\n\",\n  \"B\": \"\"\n}\n"},
 		{JSON, nil, "{}\n"},
@@ -449,5 +452,66 @@ func TestShellOutput(t *testing.T) {
 		if !bytes.Equal(out, e.Value) {
 			t.Errorf("sh gave %q, want %q", out, e.Value)
 		}
+	}
+}
+
+// TestDotenvSourcedByShell sources hush's dotenv output in real shells
+// (`set -a; . .env`, a common habit): nothing in a value runs or expands
+// (outside attack attack25 #10: a backtick ran a command), and a value of
+// printable text reads back exactly there too.
+func TestDotenvSourcedByShell(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	hostile := []string{
+		"`touch " + marker + "`", "$(touch " + marker + ")", "${X:=$(touch " + marker + ")}",
+		"\\`touch " + marker + "`", "\"; touch " + marker + "; \"", "$(echo no)`touch " + marker + "`",
+		"!! !$ !-1 \\!", "\n", "$", "\\", "a\\\"b",
+	}
+	values := append(hostile, trickyValues()...)
+	var es []Entry
+	for i, v := range values {
+		es = append(es, Entry{Key: fmt.Sprintf("V%d", i), Value: []byte(v)})
+	}
+	file := filepath.Join(dir, "out.env")
+	var buf bytes.Buffer
+	if err := Write(&buf, Dotenv, es); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Each value back, NUL-separated, after sourcing the file.
+	var script strings.Builder
+	script.WriteString("set -a; . " + file + "\n")
+	for i := range es {
+		fmt.Fprintf(&script, "printf '%%s\\0' \"$V%d\"\n", i)
+	}
+	ran := 0
+	for _, shell := range []string{"sh", "dash", "bash"} {
+		path, err := exec.LookPath(shell)
+		if err != nil {
+			continue
+		}
+		ran++
+		out, err := exec.Command(path, "-c", script.String()).Output()
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatalf("%s ran a command written in a value", shell)
+		}
+		if err != nil {
+			t.Fatalf("%s failed sourcing the file: %v", shell, err)
+		}
+		got := strings.Split(string(out), "\x00")
+		if len(got) != len(es)+1 {
+			t.Fatalf("%s: %d values back, want %d", shell, len(got)-1, len(es))
+		}
+		for i, e := range es {
+			printable := utf8.Valid(e.Value) && !strings.ContainsFunc(string(e.Value), func(r rune) bool { return r < 0x20 || r == 0x7f })
+			if printable && got[i] != string(e.Value) {
+				t.Errorf("%s read %q back as %q", shell, e.Value, got[i])
+			}
+		}
+	}
+	if ran == 0 {
+		t.Skip("no shell")
 	}
 }

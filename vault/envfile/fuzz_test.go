@@ -51,6 +51,7 @@ func FuzzParseDotenv(f *testing.F) {
 		"A=x\nB=${A}\nC=$B\nD=\"${A}${B}\\$A\"\nE='$A'\n",
 		"A=${B\nC=\"${}\"\nD=$1$",
 		"K='line one\nthis is \\'quoted\\'\none more line'\n",
+		"A=\"\\`id\\` \\\\` `\"\nB=`x`\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -64,7 +65,7 @@ func FuzzParseDotenv(f *testing.F) {
 }
 
 func FuzzDotenvRoundTrip(f *testing.F) {
-	for _, v := range []string{"", "x", "\x00\xff\n\r\t\"\\$'", "é🙂\u2028", "\xed\xa0\x80", "#a b ", "\\x4g"} {
+	for _, v := range []string{"", "x", "\x00\xff\n\r\t\"\\$'", "é🙂\u2028", "\xed\xa0\x80", "#a b ", "\\x4g", "`id` \\`"} {
 		f.Add([]byte(v))
 	}
 	f.Fuzz(func(t *testing.T, v []byte) {

@@ -68,11 +68,24 @@ func Rotate(v *vault.Vault, name string, o Options) (vault.SetResult, error) {
 		cur, err := v.GetVersion(name, 0)
 		var re *vault.RevokedError
 		if errors.As(err, &re) {
+			// A revocation is a version of its own with the same value
+			// and rotator: the rotator is given the leaked value from the
+			// version before it (the current one is refused: rotating
+			// a revoked secret failed with "set a new value (hush set or
+			// hush rotate)", outside attack attack26 N4).
 			h, _, herr := v.History(name)
 			if herr != nil {
 				return vault.SetResult{}, herr
 			}
-			cur, err = v.GetVersion(name, h[len(h)-1].Version)
+			before := 0
+			for _, vi := range h {
+				if !vi.Current && vi.Version > before {
+					before = vi.Version
+				}
+			}
+			if before > 0 {
+				cur, err = v.GetVersion(name, before)
+			}
 		}
 		if err != nil {
 			return vault.SetResult{}, err

@@ -232,3 +232,34 @@ func TestDueRecorded(t *testing.T) {
 		t.Errorf("told:\n%s\nwant:\n%s", strings.Join(told, "\n"), want)
 	}
 }
+
+// A revoked secret is rotated with its kept rotator, which is given the
+// leaked value (to change it at its source); one without a rotator says
+// so (outside attack attack26 N4: both failed with "set a new value (hush
+// set or hush rotate)", the revocation's own advice).
+func TestRotateRevoked(t *testing.T) {
+	v := newVault(t)
+	env := []string{"PATH=" + os.Getenv("PATH")}
+	set(t, v, "app/KEY", "leaked", vault.Update{})
+	if _, err := Rotate(v, "app/KEY", Options{With: `read old; echo "$old-then"`, Environ: env}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Revoke("app/KEY", "leaked"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Rotate(v, "app/KEY", Options{Environ: env})
+	if err != nil {
+		t.Fatalf("rotate of a revoked secret with a rotator: %v", err)
+	}
+	if got := value(t, v, "app/KEY"); got != "leaked-then-then" {
+		t.Errorf("after rotating the revoked secret (version %d): %q, want its rotator given the leaked value", res.Version, got)
+	}
+
+	set(t, v, "app/BARE", "leaked", vault.Update{})
+	if _, err := v.Revoke("app/BARE", "leaked"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Rotate(v, "app/BARE", Options{Environ: env}); !errors.Is(err, ErrNoRotator) {
+		t.Fatalf("rotate of a revoked secret without a rotator: %v, want ErrNoRotator", err)
+	}
+}

@@ -2,9 +2,10 @@
 // credential helper for a login: git's key=value lines
 // (git-credential(1)) and the docker-credential-helpers JSON protocol
 // (answered by that project's own credentials package). It reads and
-// writes the protocol, maps a host or registry to secret names, and
-// answers each operation from a vault the caller opened and audits ([Git],
-// [Docker]).
+// writes the protocol, maps a git URL (protocol, host, path) or a
+// registry's URL to secret names, one to one ([LocateGit], [DockerName]),
+// and answers each operation from a vault the caller opened and audits
+// ([Git], [Docker]).
 package credhelper
 
 import (
@@ -15,7 +16,10 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
+
+	"github.com/hush-secrets/hush/vault"
 )
 
 // MaxRequest bounds what a helper reads from git: a request is a few
@@ -102,6 +106,115 @@ func Segment(host string) string {
 		s = s[:200]
 	}
 	return s
+}
+
+// GitLogin says where the login for one request of git lives.
+type GitLogin struct {
+	// Folder holds the login: git/PROTOCOL/HOST-HASH (see [LocateGit]),
+	// or the --folder given. "" when git named no host and no folder was
+	// given: nothing hush can answer for.
+	Folder string
+	// Shared is set for --folder: one login for every host, whose
+	// protocol is kept beside it (FOLDER/protocol).
+	Shared bool
+	// Legacy is the folder an older hush kept this host's login in,
+	// git/HOST (the host alone, ":" written "_"), when one may be read:
+	// for protocol https only, since that name says nothing of the
+	// protocol the login was given over, and only for a host made of
+	// DNS labels (or an IPv4 address) and a port, the one host each such
+	// old name stands for. "" otherwise.
+	Legacy string
+	// Protocol is git's protocol, in lower case.
+	Protocol string
+}
+
+// LocateGit is where the login for git's request req lives: in folder
+// when given (every host's login in one place), else in
+// git/PROTOCOL/HOST-HASH. HOST there is the host (with the path, when git
+// sends one) made a readable segment; HASH is 8 bytes of the SHA-256 of
+// the protocol, the host and the path exactly as git sent them (the
+// protocol and the host's ASCII letters in lower case, as a URL's are),
+// so two requests that differ in any of them never share a login: not
+// http and https (a login given over https is never sent in clear,
+// outside attack attack25 #5), not gitlab:8443 and gitlab_8443.
+func LocateGit(folder string, req GitRequest) (GitLogin, error) {
+	l := GitLogin{Protocol: lowerASCII(req.Protocol)}
+	if folder != "" {
+		f, err := vault.CleanFolder(folder)
+		if err != nil {
+			return GitLogin{}, err
+		}
+		l.Folder, l.Shared = f, true
+		return l, nil
+	}
+	if req.Host == "" {
+		return GitLogin{}, nil
+	}
+	host := lowerASCII(req.Host)
+	readable := host
+	if req.Path != "" {
+		readable += "/" + req.Path
+	}
+	seg := Segment(readable)
+	if len(seg) > 64 {
+		seg = strings.TrimRight(seg[:64], ".")
+	}
+	// Each part with its length: no split of one triple reads as another.
+	sum := sha256.Sum256(fmt.Appendf(nil, "git-credential %d:%s%d:%s%d:%s", len(l.Protocol), l.Protocol, len(host), host, len(req.Path), req.Path))
+	name := hex.EncodeToString(sum[:8])
+	if seg != "" {
+		name = seg + "-" + name
+	}
+	proto := Segment(l.Protocol)
+	if proto == "" {
+		proto = "none"
+	}
+	l.Folder = "git/" + proto + "/" + name
+	// Up to 200 bytes: the old names were cut there.
+	if l.Protocol == "https" && len(host) <= 200 && legacyHost.MatchString(host) {
+		l.Legacy = "git/" + Segment(host)
+	}
+	return l, nil
+}
+
+// legacyHost matches the hosts an old name (git/HOST, ":" written "_")
+// is read for: DNS labels and IPv4 addresses, with a port. Among them
+// the old mapping is one to one ("_" can only be the port's ":"). A host
+// with "_", "%", brackets or any other character shared its old name
+// with one of them (gitlab_8443 with gitlab:8443), so no old login is
+// read for it: it is the other host's.
+var legacyHost = regexp.MustCompile(`^[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?$`)
+
+// lowerASCII lowers A-Z only: a URL's scheme and host are
+// case-insensitive in ASCII, and no other letter is folded into one.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// Names are the secrets an operation op on the login reads or writes, for
+// its audit entry.
+func (l GitLogin) Names(op string) []string {
+	var names []string
+	for _, f := range []string{l.Folder, l.Legacy} {
+		if f == "" {
+			continue
+		}
+		user, pass := GitNames(f)
+		names = append(names, pass)
+		if op != "get" { // a store or an erase writes both (attack24 F2)
+			names = append(names, user)
+		}
+	}
+	if l.Shared {
+		names = append(names, l.Folder+"/protocol")
+	}
+	return names
 }
 
 // DockerName is the secret that holds a registry's login: the folder, the

@@ -98,6 +98,42 @@ func FuzzReadGit(f *testing.F) {
 		if err := vault.ValidName(DockerName("docker", req.Host)); err != nil {
 			t.Fatalf("DockerName(%q): %v", req.Host, err)
 		}
+		if l, err := LocateGit("", req); err != nil {
+			t.Fatalf("LocateGit(%+v): %v", req, err)
+		} else if l.Folder != "" {
+			for _, n := range l.Names("store") {
+				if err := vault.ValidName(n); err != nil {
+					t.Fatalf("LocateGit(%+v): %v", req, err)
+				}
+			}
+		}
+	})
+}
+
+// Two requests that differ in protocol, host (but for ASCII case) or path
+// never share a login (attack25 #5).
+func FuzzLocateGitInjective(f *testing.F) {
+	f.Add("https", "gitlab:8443", "", "https", "gitlab_8443", "")
+	f.Add("https", "a", "b", "https", "a/b", "")
+	f.Add("https", "h", "", "http", "h", "")
+	f.Add("HTTPS", "H.example", "", "https", "h.example", "")
+	f.Add("a\x00b", "c", "", "a", "b\x00c", "")
+	f.Fuzz(func(t *testing.T, p1, h1, x1, p2, h2, x2 string) {
+		if h1 == "" || h2 == "" {
+			return
+		}
+		a, err1 := LocateGit("", GitRequest{Protocol: p1, Host: h1, Path: x1})
+		b, err2 := LocateGit("", GitRequest{Protocol: p2, Host: h2, Path: x2})
+		if err1 != nil || err2 != nil {
+			t.Fatalf("LocateGit: %v %v", err1, err2)
+		}
+		same := lowerASCII(p1) == lowerASCII(p2) && lowerASCII(h1) == lowerASCII(h2) && x1 == x2
+		if same != (a.Folder == b.Folder) {
+			t.Fatalf("(%q %q %q) in %s, (%q %q %q) in %s", p1, h1, x1, a.Folder, p2, h2, x2, b.Folder)
+		}
+		if (a.Legacy != "" && a.Legacy == b.Legacy) && lowerASCII(h1) != lowerASCII(h2) {
+			t.Fatalf("hosts %q and %q read the same old login %s", h1, h2, a.Legacy)
+		}
 	})
 }
 

@@ -474,6 +474,14 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer crypto.Wipe(s.Value)
+	if s.IsDynamic() {
+		// A dynamic source's value is its PostgreSQL admin URL: never
+		// handed to a program, as run --from and export never do; the
+		// agent's clients (ESO, then pods) are programs (outside attack
+		// attack25 #7).
+		agentError(w, http.StatusForbidden, DynamicRefused(name))
+		return
+	}
 	out := Secret{Version: s.Version}
 	if utf8.Valid(s.Value) {
 		v := string(s.Value)
@@ -484,6 +492,11 @@ func (a *Agent) secret(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(out)
+}
+
+// DynamicRefused is the agent's answer for a dynamic source.
+func DynamicRefused(name string) string {
+	return fmt.Sprintf("%s is a dynamic source: the agent never serves its admin URL (a program gets a login of its own with `hush run --dynamic VAR=%s`)", name, name)
 }
 
 // healthz: 200 "ok" while the last sync worked; 200 "degraded" while

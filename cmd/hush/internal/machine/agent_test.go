@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hush-secrets/hush/cmd/hush/internal/usage"
 	"github.com/hush-secrets/hush/sync/client"
@@ -57,6 +58,15 @@ func TestAgentHandler(t *testing.T) {
 	if _, err := v.Set("app/prod/BIN", []byte{0xff, 0x00}, vault.Update{}); err != nil {
 		t.Fatal(err)
 	}
+	// A dynamic source: its admin URL, at every version, is refused.
+	typ := vault.TypeDynamicPostgres
+	src := &vault.DynamicSource{Template: "GRANT r TO {{name}}", TTL: time.Hour}
+	if _, err := v.Set("app/prod/db", []byte("postgres://admin:ADMINPW1@127.0.0.1:5/db"), vault.Update{Type: &typ, Dynamic: src}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Set("app/prod/db", []byte("postgres://admin:ADMINPW2@127.0.0.1:5/db"), vault.Update{}); err != nil {
+		t.Fatal(err)
+	}
 	a := &Agent{o: AgentOptions{Auth: []byte("0123456789abcdef-bearer")}, serve: &view{v: v}}
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
@@ -90,6 +100,8 @@ func TestAgentHandler(t *testing.T) {
 		{"/v1/secrets/app/prod/KEY?version=7", good, 404, "no version 7 of app/prod/KEY here: the agent holds version 2"},
 		{"/v1/secrets/app/prod/NOPE?version=7", good, 404, "no secret app/prod/NOPE"},
 		{"/v1/secrets/app/prod/BIN", good, 200, `{"value_base64":"/wA=","version":1}`},
+		{"/v1/secrets/app/prod/db", good, 403, "app/prod/db is a dynamic source: the agent never serves its admin URL"},
+		{"/v1/secrets/app/prod/db?version=1", good, 403, "dynamic source"},
 		{"/v1/secrets/app/prod/a%20b", good, 400, ""},
 		{"/v1/other", good, 404, "serves GET /v1/secrets/NAME"},
 		{"/healthz", "", 200, "ok"},
@@ -97,6 +109,9 @@ func TestAgentHandler(t *testing.T) {
 		code, body := get(c.path, c.bearer)
 		if code != c.code || !strings.Contains(body, c.body) {
 			t.Errorf("GET %s: %d %s, want %d %s", c.path, code, body, c.code, c.body)
+		}
+		if strings.Contains(body, "ADMINPW") {
+			t.Errorf("GET %s: the admin URL was served: %s", c.path, body)
 		}
 		if code == 200 && strings.HasPrefix(c.path, "/v1/") {
 			var s Secret
