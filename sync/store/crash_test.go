@@ -71,30 +71,7 @@ func TestPostgresPushSurvivesCrash(t *testing.T) {
 		})
 	}
 	// Stop the server while pushes go on, once some hundreds are in.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-		mu.Lock()
-		n := len(took)
-		mu.Unlock()
-		if n >= 300 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d pushes taken in a minute", n)
-		}
-	}
-	if err := pg.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	stopPushing()
-	wg.Wait()
-	s.Close()
-	if err := pg.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = crashMidway(t, pg, dsn, s, "pushes", func() int { mu.Lock(); defer mu.Unlock(); return len(took) }, stopPushing, &wg)
 	defer s.Close()
 	stored := map[string]int64{}
 	for since := int64(0); ; {
@@ -190,30 +167,7 @@ func TestPostgresChainPushSurvivesCrash(t *testing.T) {
 			}
 		})
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-		mu.Lock()
-		n := count
-		mu.Unlock()
-		if n >= 300 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d chain pushes taken in a minute", n)
-		}
-	}
-	if err := pg.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	stopPushing()
-	wg.Wait()
-	s.Close()
-	if err := pg.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = crashMidway(t, pg, dsn, s, "chain pushes", func() int { mu.Lock(); defer mu.Unlock(); return count }, stopPushing, &wg)
 	defer s.Close()
 	lost, n := 0, 0
 	for team, pushes := range took {
@@ -386,4 +340,30 @@ func TestSQLiteCheckpointPages(t *testing.T) {
 	if err != nil || n != 20000 {
 		t.Fatalf("wal_autocheckpoint = %d, %v; want 20000", n, err)
 	}
+}
+
+// crashMidway stops PostgreSQL at once (no checkpoint) once taken() says
+// 300 pushes were answered while pushes go on, stops the pushers, and
+// returns the store opened again on the restarted server.
+func crashMidway(t *testing.T, pg *pgtest.Server, dsn string, s store.Store, what string, taken func() int, stopPushing func(), wg *sync.WaitGroup) store.Store {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); taken() < 300; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d %s taken in a minute", taken(), what)
+		}
+	}
+	if err := pg.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	stopPushing()
+	wg.Wait()
+	s.Close()
+	if err := pg.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
