@@ -86,6 +86,13 @@ type Report struct {
 	// epoch, this device could not take in, and whose re-seal goes on top
 	// of it: that write is lost to the team.
 	Superseded []string
+	// Unpurged names secrets purged here, their removal not yet sent,
+	// that a teammate changed meanwhile: the change is taken (nothing is
+	// lost), and a purge again sends the removal on top of it. (A
+	// conflict kept on a secret whose row is gone was shown nowhere: the
+	// purge never reached the team, and the teammate's later versions
+	// never reached this device; outside attack attack27 F5.)
+	Unpurged []string
 	// Unreadable lists records their author signed but that do not open
 	// under the team key (chain): skipped, this device keeps its last
 	// readable version; the author's device is broken or hostile.
@@ -629,7 +636,9 @@ func (s *syncer) apply(recs []wire.Record) error {
 			old[r.ID] = true
 		}
 		id, _ := hex.DecodeString(r.ID)
-		if t != nil && t.Dirty() && !resealing {
+		if t != nil && t.Dirty() && !resealing && !t.Exists && !p.Deleted {
+			s.rep.Unpurged = append(s.rep.Unpurged, p.Name)
+		} else if t != nil && t.Dirty() && !resealing {
 			local, err := s.localPayload(t)
 			if err != nil {
 				return err

@@ -71,6 +71,9 @@ func ReportNotes(rep *client.Report) []string {
 	if len(rep.Superseded) > 0 {
 		notes = append(notes, fmt.Sprintf("warning: a teammate changed %s under the previous team key, which this device no longer holds: its copy, sealed again under the new key, replaces that change; ask who changed it to check the value", strings.Join(rep.Superseded, ", ")))
 	}
+	if len(rep.Unpurged) > 0 {
+		notes = append(notes, fmt.Sprintf("note: %s, purged here, was changed by a teammate before the purge reached the team: their version is back here; purge it again to remove it for everyone", strings.Join(rep.Unpurged, ", ")))
+	}
 	for _, u := range rep.Unreadable {
 		what := "secret " + u.ID
 		if u.Name != "" {
