@@ -274,10 +274,10 @@ func (v *Vault) checkAnchorHead(q querier, a *anchor) (logPos, error) {
 		}
 		if errors.Is(err, sql.ErrNoRows) && herr == nil && seq == a.seq-1 {
 			// One entry short: the anchor's own, when a crash came
-			// between the vault's commit and the log's.
-			// The log's head must agree with the shorter log first: a
-			// crash leaves both one short, a cut leaves the head ahead
-			// (and the put-back rewrites the head).
+			// between the vault's commit and the log's. The log's head
+			// must agree with the shorter log first: a crash leaves both
+			// one short, a cut leaves the head ahead (and the put-back
+			// rewrites the head).
 			if err := v.checkLogEnd(q, logPos{seq, headMAC}); err != nil {
 				return logPos{}, err
 			}

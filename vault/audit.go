@@ -568,23 +568,17 @@ func (v *Vault) secretsUnchecked() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, check := range []func() error{
-		func() error { return v.checkContents(v.db, a) },
-		func() error { return v.checkDigest(v.db, a) },
-		func() error {
-			if v.hdr.format >= 5 {
-				return v.checkPolicySet(v.db)
-			}
-			return nil
-		},
-	} {
-		if err := check(); errors.Is(err, ErrTampered) {
-			return strings.TrimPrefix(err.Error(), ErrTampered.Error()+": "), nil
-		} else if err != nil {
-			return "", err
-		}
+	err = v.checkContents(v.db, a)
+	if err == nil {
+		err = v.checkDigest(v.db, a)
 	}
-	return "", nil
+	if err == nil && v.hdr.format >= 5 {
+		err = v.checkPolicySet(v.db)
+	}
+	if te := (*TamperError)(nil); errors.As(err, &te) {
+		return te.What, nil
+	}
+	return "", err
 }
 
 // FilterAudit keeps the entries at or after since (zero: all) that name a

@@ -15,7 +15,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hush-secrets/hush/crypto"
 	"github.com/hush-secrets/hush/sync/wire"
@@ -113,13 +115,26 @@ func newConn(server string, caPEM []byte, device string, key ed25519.PrivateKey)
 // CheckServerURL's rule (outside attack attack25 #8).
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
+// printable is text the server chose (an error's message, a redirect's
+// address), made safe to print: a control character (C0, DEL, C1: an
+// escape sequence a terminal would act on) becomes "?", as the names the
+// server relays are refused with one (wire's validLabel).
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+}
+
 // redirected is the error for a redirect answered to a request (nil when
 // resp is none).
 func (c *conn) redirected(resp *http.Response) error {
 	if resp.StatusCode/100 != 3 {
 		return nil
 	}
-	to := resp.Header.Get("Location")
+	to := printable(resp.Header.Get("Location"))
 	if to == "" {
 		to = "nowhere"
 	}
@@ -162,7 +177,7 @@ func (c *conn) do(ctx context.Context, method, path string, in, out any) error {
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = http.StatusText(resp.StatusCode)
 		}
-		return &ServerError{Status: resp.StatusCode, Msg: e.Error}
+		return &ServerError{Status: resp.StatusCode, Msg: printable(e.Error)}
 	}
 	if out == nil {
 		return nil

@@ -116,3 +116,31 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		t.Fatalf("the redirect's target got %d requests", n)
 	}
 }
+
+// What a server chooses to say (an error's message, a redirect's
+// address) is printed without the control characters a terminal would
+// act on: a hostile server cannot write escape sequences into the
+// person's terminal through hush's errors.
+func TestServerTextIsPrintable(t *testing.T) {
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"error":"refused\u001b]0;pwned\u0007\u001b[2J\u009b31m done"}`))
+	}))
+	t.Cleanup(hostile.Close)
+	v, err := vault.Create(filepath.Join(t.TempDir(), "v.db"), []byte("correct horse battery"), vault.CreateOptions{KDF: crypto.FloorKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	_, err = Create(context.Background(), v, CreateOptions{Server: hostile.URL, Name: "acme", Device: "d", Member: "m"})
+	if err == nil || !strings.Contains(err.Error(), "refused?]0;pwned??[2J?31m done") {
+		t.Fatalf("a server's message with control characters: %q", err)
+	}
+	if strings.ContainsFunc(err.Error(), func(r rune) bool { return r == 0x1b || r == 0x07 || r == 0x9b }) {
+		t.Fatalf("control characters reached the message: %q", err)
+	}
+	if got := printable("http://x/\x1b[31m\xff"); got != "http://x/?[31m?" {
+		t.Fatalf("printable = %q", got)
+	}
+}

@@ -138,7 +138,7 @@ func (w *Watcher) once(ctx context.Context, on func(WatchEvent), failures *int) 
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = http.StatusText(resp.StatusCode)
 		}
-		se := &ServerError{Status: resp.StatusCode, Msg: e.Error}
+		se := &ServerError{Status: resp.StatusCode, Msg: printable(e.Error)}
 		if resp.StatusCode == http.StatusUnauthorized && e.Error == "unauthenticated" {
 			return fmt.Errorf("%w: %w", ErrWatchRefused, se)
 		}
